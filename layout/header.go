@@ -1,0 +1,194 @@
+package layout
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"math/bits"
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Header is the decoded, immutable part of a ring file's first unit.
+type Header struct {
+	Kind            Kind
+	SlotSize        uint32 // largest payload a slot holds
+	SlotCount       uint64 // a power of two
+	SlotStride      uint64 // bytes from one slot to the next
+	ControlOffset   uint64
+	ControlSize     uint64
+	SlotsOffset     uint64
+	FileSize        uint64
+	CreatorPID      uint32
+	CreatedUnixNano int64
+	MaxProducers    uint32
+	MaxConsumers    uint32
+}
+
+// NewHeader computes the geometry of a ring of slotCount slots holding up
+// to slotSize payload bytes each.
+func NewHeader(kind Kind, slotSize uint32, slotCount uint64) (Header, error) {
+	if kind != KindSPSC {
+		return Header{}, fmt.Errorf("%w: kind=%d not supported", ErrGeometry, kind)
+	}
+	if slotSize == 0 || slotSize > MaxSlotSize {
+		return Header{}, fmt.Errorf("%w: slot size=%d, want 1..%d", ErrGeometry, slotSize, MaxSlotSize)
+	}
+	if slotCount == 0 || slotCount > MaxSlotCount || slotCount&(slotCount-1) != 0 {
+		return Header{}, fmt.Errorf("%w: slot count=%d, want a power of two in 1..%d", ErrGeometry, slotCount, uint64(MaxSlotCount))
+	}
+	stride := Stride(slotSize)
+	hi, slotBytes := bits.Mul64(stride, slotCount)
+	if hi != 0 || slotBytes > MaxFileSize-SlotsOffset {
+		return Header{}, fmt.Errorf("%w: %d slots of %d bytes exceed %d bytes", ErrGeometry, slotCount, stride, uint64(MaxFileSize))
+	}
+	return Header{
+		Kind:          kind,
+		SlotSize:      slotSize,
+		SlotCount:     slotCount,
+		SlotStride:    stride,
+		ControlOffset: ControlOffset,
+		ControlSize:   ControlSize,
+		SlotsOffset:   SlotsOffset,
+		FileSize:      SlotsOffset + slotBytes,
+		MaxProducers:  1,
+		MaxConsumers:  1,
+	}, nil
+}
+
+// Stride is the distance between slots for a slot size: the slot header and
+// payload rounded up to 8 bytes while a slot fits in a cache line (so small
+// slots pack several to a line, as a stream wants), and to a whole cache
+// line beyond that (so a large payload never shares its first line with the
+// previous slot's tail).
+func Stride(slotSize uint32) uint64 {
+	n := uint64(SlotHeaderSize) + uint64(slotSize)
+	if n <= lineSize {
+		return roundUp(n, wordAlign)
+	}
+	return roundUp(n, lineSize)
+}
+
+func roundUp(n, to uint64) uint64 { return (n + to - 1) &^ (to - 1) }
+
+// SlotOffset is the file offset of slot index i (i < SlotCount).
+func (h *Header) SlotOffset(i uint64) uint64 { return h.SlotsOffset + i*h.SlotStride }
+
+// Encode writes the header, with its checksum, into b[:HeaderSize]. It leaves
+// the ready word alone: the creator stores ReadyValue there last, atomically.
+func (h *Header) Encode(b []byte) {
+	_ = b[HeaderSize-1]
+	le := binary.LittleEndian
+	copy(b[MagicOffset:], Magic)
+	le.PutUint32(b[VersionOffset:], Version)
+	le.PutUint32(b[KindOffset:], uint32(h.Kind))
+	le.PutUint32(b[HeaderSizeOffset:], HeaderSize)
+	le.PutUint32(b[PadUnitOffset:], PadUnit)
+	le.PutUint32(b[SlotSizeOffset:], h.SlotSize)
+	le.PutUint32(b[SlotHeaderSizeOffset:], SlotHeaderSize)
+	le.PutUint64(b[SlotCountOffset:], h.SlotCount)
+	le.PutUint64(b[SlotStrideOffset:], h.SlotStride)
+	le.PutUint64(b[ControlOffsetOffset:], h.ControlOffset)
+	le.PutUint64(b[ControlSizeOffset:], h.ControlSize)
+	le.PutUint64(b[SlotsOffsetOffset:], h.SlotsOffset)
+	le.PutUint64(b[FileSizeOffset:], h.FileSize)
+	le.PutUint32(b[CreatorPIDOffset:], h.CreatorPID)
+	le.PutUint32(b[FlagsOffset:], 0)
+	le.PutUint64(b[CreatedUnixNanoOffset:], uint64(h.CreatedUnixNano))
+	le.PutUint32(b[MaxProducersOffset:], h.MaxProducers)
+	le.PutUint32(b[MaxConsumersOffset:], h.MaxConsumers)
+	clear(b[ReservedOffset : ReservedOffset+ReservedSize])
+	le.PutUint32(b[ChecksumOffset:], Checksum(b))
+}
+
+// Checksum is the CRC-32C of the header bytes before the checksum field.
+func Checksum(b []byte) uint32 { return crc32.Checksum(b[:ChecksumOffset], castagnoli) }
+
+// CheckReady interprets a ready word read from the file.
+func CheckReady(v uint32) error {
+	switch v {
+	case ReadyValue:
+		return nil
+	case 0:
+		return ErrNotReady
+	}
+	return fmt.Errorf("%w: ready=%#x, want %#x", ErrReadyWord, v, ReadyValue)
+}
+
+// Decode validates a header read from untrusted bytes — magic, then
+// version, then geometry, then checksum — and returns it. It reads each
+// field once from b; b should be a private copy, not live shared memory,
+// so that what was checked is what is used. The ready word is not checked
+// here (see CheckReady), nor is the file's real size (compare FileSize).
+func Decode(b []byte) (Header, error) {
+	if len(b) < HeaderSize {
+		return Header{}, fmt.Errorf("%w: %d bytes, want %d", ErrShort, len(b), HeaderSize)
+	}
+	if string(b[MagicOffset:MagicOffset+MagicSize]) != Magic {
+		return Header{}, fmt.Errorf("%w: %q", ErrMagic, b[MagicOffset:MagicOffset+MagicSize])
+	}
+	le := binary.LittleEndian
+	if v := le.Uint32(b[VersionOffset:]); v != Version {
+		return Header{}, fmt.Errorf("%w: file version=%d, this code reads version=%d", ErrVersion, v, Version)
+	}
+	h := Header{
+		Kind:            Kind(le.Uint32(b[KindOffset:])),
+		SlotSize:        le.Uint32(b[SlotSizeOffset:]),
+		SlotCount:       le.Uint64(b[SlotCountOffset:]),
+		SlotStride:      le.Uint64(b[SlotStrideOffset:]),
+		ControlOffset:   le.Uint64(b[ControlOffsetOffset:]),
+		ControlSize:     le.Uint64(b[ControlSizeOffset:]),
+		SlotsOffset:     le.Uint64(b[SlotsOffsetOffset:]),
+		FileSize:        le.Uint64(b[FileSizeOffset:]),
+		CreatorPID:      le.Uint32(b[CreatorPIDOffset:]),
+		CreatedUnixNano: int64(le.Uint64(b[CreatedUnixNanoOffset:])),
+		MaxProducers:    le.Uint32(b[MaxProducersOffset:]),
+		MaxConsumers:    le.Uint32(b[MaxConsumersOffset:]),
+	}
+	if err := h.checkGeometry(b); err != nil {
+		return Header{}, err
+	}
+	if got, want := le.Uint32(b[ChecksumOffset:]), Checksum(b); got != want {
+		return Header{}, fmt.Errorf("%w: stored=%#08x computed=%#08x", ErrChecksum, got, want)
+	}
+	return h, nil
+}
+
+// checkGeometry accepts exactly the geometry NewHeader would have made for
+// the header's kind, slot size and count: anything else is a file this code
+// did not write and must not trust.
+func (h *Header) checkGeometry(b []byte) error {
+	le := binary.LittleEndian
+	if v := le.Uint32(b[HeaderSizeOffset:]); v != HeaderSize {
+		return fmt.Errorf("%w: header size=%d, want %d", ErrGeometry, v, HeaderSize)
+	}
+	if v := le.Uint32(b[PadUnitOffset:]); v != PadUnit {
+		return fmt.Errorf("%w: padding unit=%d, want %d", ErrGeometry, v, PadUnit)
+	}
+	if v := le.Uint32(b[SlotHeaderSizeOffset:]); v != SlotHeaderSize {
+		return fmt.Errorf("%w: slot header size=%d, want %d", ErrGeometry, v, SlotHeaderSize)
+	}
+	if v := le.Uint32(b[FlagsOffset:]); v != 0 {
+		return fmt.Errorf("%w: flags=%#x, want 0", ErrGeometry, v)
+	}
+	for i, c := range b[ReservedOffset : ReservedOffset+ReservedSize] {
+		if c != 0 {
+			return fmt.Errorf("%w: reserved byte %d=%#x, want 0", ErrGeometry, ReservedOffset+i, c)
+		}
+	}
+	want, err := NewHeader(h.Kind, h.SlotSize, h.SlotCount)
+	if err != nil {
+		return err
+	}
+	if h.MaxProducers != want.MaxProducers || h.MaxConsumers != want.MaxConsumers {
+		return fmt.Errorf("%w: max producers=%d consumers=%d, want %d and %d",
+			ErrGeometry, h.MaxProducers, h.MaxConsumers, want.MaxProducers, want.MaxConsumers)
+	}
+	if h.SlotStride != want.SlotStride || h.ControlOffset != want.ControlOffset ||
+		h.ControlSize != want.ControlSize || h.SlotsOffset != want.SlotsOffset || h.FileSize != want.FileSize {
+		return fmt.Errorf("%w: stride=%d control=%d+%d slots=%d file=%d, want %d %d+%d %d %d",
+			ErrGeometry, h.SlotStride, h.ControlOffset, h.ControlSize, h.SlotsOffset, h.FileSize,
+			want.SlotStride, want.ControlOffset, want.ControlSize, want.SlotsOffset, want.FileSize)
+	}
+	return nil
+}

@@ -1,0 +1,157 @@
+package layout
+
+// Version is the layout version this package reads and writes. Any change to
+// an offset, a field's meaning or the slot format bumps it; Open refuses
+// every other version.
+const Version = 1
+
+// Magic opens every ring file.
+const Magic = "SHMRING\x00"
+
+// ReadyValue is stored in the ready word, last, once the creator has written
+// and checksummed the header ("RDY!" in little-endian bytes). Zero means the
+// file is still being built; any other value is corruption.
+const ReadyValue uint32 = 0x21594452
+
+// Kind says which algorithm a ring file is built for.
+type Kind uint32
+
+// Ring kinds.
+const (
+	KindSPSC Kind = 1 // one producer, one consumer
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindSPSC:
+		return "spsc"
+	}
+	return "kind(" + itoa(uint64(k)) + ")"
+}
+
+// The file, as running sums. Every offset of a word used atomically is a
+// multiple of its size; align_test.go checks it.
+const (
+	// PadUnit is the padding unit: one per mutable counter group, two
+	// 64-byte cache lines so the adjacent-line prefetcher cannot couple a
+	// producer-written line with a consumer-written one. Fixed, never
+	// derived from the CPU: every process must agree on the file.
+	PadUnit = 128
+
+	// Header fields.
+	HeaderOffset          = 0
+	MagicOffset           = HeaderOffset
+	MagicSize             = 8
+	VersionOffset         = MagicOffset + MagicSize   // uint32
+	KindOffset            = VersionOffset + 4         // uint32
+	HeaderSizeOffset      = KindOffset + 4            // uint32
+	PadUnitOffset         = HeaderSizeOffset + 4      // uint32
+	SlotSizeOffset        = PadUnitOffset + 4         // uint32
+	SlotHeaderSizeOffset  = SlotSizeOffset + 4        // uint32
+	SlotCountOffset       = SlotHeaderSizeOffset + 4  // uint64
+	SlotStrideOffset      = SlotCountOffset + 8       // uint64
+	ControlOffsetOffset   = SlotStrideOffset + 8      // uint64
+	ControlSizeOffset     = ControlOffsetOffset + 8   // uint64
+	SlotsOffsetOffset     = ControlSizeOffset + 8     // uint64
+	FileSizeOffset        = SlotsOffsetOffset + 8     // uint64
+	CreatorPIDOffset      = FileSizeOffset + 8        // uint32
+	FlagsOffset           = CreatorPIDOffset + 4      // uint32
+	CreatedUnixNanoOffset = FlagsOffset + 4           // int64
+	MaxProducersOffset    = CreatedUnixNanoOffset + 8 // uint32
+	MaxConsumersOffset    = MaxProducersOffset + 4    // uint32
+	ReservedOffset        = MaxConsumersOffset + 4
+	ReservedSize          = 16
+	ChecksumOffset        = ReservedOffset + ReservedSize // uint32, CRC-32C of [0, ChecksumOffset)
+	ReadyOffset           = ChecksumOffset + 4            // uint32, written last
+	HeaderSize            = ReadyOffset + 4               // 128: exactly one unit
+
+	// Control area: the SPSC counters, each group on its own unit.
+	ControlOffset = HeaderOffset + PadUnit
+
+	// ProducerCursorOffset (uint64): the producer has published every
+	// position below this value. Written only by the producer.
+	ProducerCursorOffset = ControlOffset
+
+	// The producer's cold unit: written by the producer, read by
+	// consumers only when they sleep or check liveness.
+	producerColdOffset = ProducerCursorOffset + PadUnit
+	// ProducerWakeOffset (uint32): the futex word consumers sleep on; the
+	// producer adds one to it before waking them.
+	ProducerWakeOffset = producerColdOffset
+	// ProducerSleepersOffset (uint32): producers asleep waiting for space.
+	ProducerSleepersOffset = ProducerWakeOffset + 4
+	// ProducerStateOffset (uint32): StateAttached and StateClosed bits.
+	ProducerStateOffset = ProducerSleepersOffset + 4
+	// ProducerEpochOffset (uint32): how many times the role was taken.
+	ProducerEpochOffset = ProducerStateOffset + 4
+	// ProducerFlagsOffset (uint32): FlagReleaseStores when the producer
+	// publishes its cursor with plain release stores (see package ring).
+	ProducerFlagsOffset = ProducerEpochOffset + 4
+
+	// ConsumerCursorOffset (uint64): the consumer has released every
+	// position below this value. Written only by the consumer.
+	ConsumerCursorOffset = producerColdOffset + PadUnit
+
+	consumerColdOffset     = ConsumerCursorOffset + PadUnit
+	ConsumerWakeOffset     = consumerColdOffset         // uint32, futex word producers sleep on
+	ConsumerSleepersOffset = ConsumerWakeOffset + 4     // uint32, consumers asleep waiting for data
+	ConsumerStateOffset    = ConsumerSleepersOffset + 4 // uint32
+	ConsumerEpochOffset    = ConsumerStateOffset + 4    // uint32
+	ConsumerFlagsOffset    = ConsumerEpochOffset + 4    // uint32
+
+	ControlSize = consumerColdOffset + PadUnit - ControlOffset // 512
+
+	// SlotsOffset is where slot 0 begins.
+	SlotsOffset = ControlOffset + ControlSize // 640
+
+	// Slot fields, relative to the slot.
+	SlotLengthOffset   = 0 // uint32
+	SlotReservedOffset = 4 // uint32
+	SlotHeaderSize     = 8
+	SlotPayloadOffset  = SlotHeaderSize
+
+	// ProducerLockByte and ConsumerLockByte are the file bytes whose OFD
+	// write locks mark a live holder of each role.
+	ProducerLockByte = ProducerStateOffset
+	ConsumerLockByte = ConsumerStateOffset
+)
+
+// Role state bits (ProducerStateOffset, ConsumerStateOffset).
+const (
+	StateAttached uint32 = 1 << 0 // a process took the role and has not closed it
+	StateClosed   uint32 = 1 << 1 // producer only: end of stream
+	StateMask            = StateAttached | StateClosed
+)
+
+// Role flag bits (ProducerFlagsOffset, ConsumerFlagsOffset).
+const (
+	// FlagReleaseStores: the role holder publishes its cursor with a plain
+	// release store (no StoreLoad fence), so a sleeper on the other side
+	// must force one with membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)
+	// after announcing itself and before re-checking.
+	FlagReleaseStores uint32 = 1 << 0
+	FlagMask                 = FlagReleaseStores
+)
+
+// Limits on geometry. They keep every offset computation far from
+// overflow and every slot length inside a uint32.
+const (
+	MaxSlotSize  = 1 << 30 // 1 GiB payload per slot
+	MaxSlotCount = 1 << 32
+	MaxFileSize  = 1 << 44 // 16 TiB
+	lineSize     = 64
+	wordAlign    = 8
+)
+
+func itoa(v uint64) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			return string(b[i:])
+		}
+	}
+}
