@@ -78,7 +78,9 @@ const (
 	// ProducerWakeOffset (uint32): the futex word consumers sleep on; the
 	// producer adds one to it before waking them.
 	ProducerWakeOffset = producerColdOffset
-	// ProducerSleepersOffset (uint32): producers asleep waiting for space.
+	// ProducerSleepersOffset (uint32): non-zero while the producer sleeps,
+	// or is about to, waiting for space; the consumer clears it when it
+	// wakes the producer.
 	ProducerSleepersOffset = ProducerWakeOffset + 4
 	// ProducerStateOffset (uint32): StateAttached and StateClosed bits.
 	ProducerStateOffset = ProducerSleepersOffset + 4
@@ -94,7 +96,7 @@ const (
 
 	consumerColdOffset     = ConsumerCursorOffset + PadUnit
 	ConsumerWakeOffset     = consumerColdOffset         // uint32, futex word producers sleep on
-	ConsumerSleepersOffset = ConsumerWakeOffset + 4     // uint32, consumers asleep waiting for data
+	ConsumerSleepersOffset = ConsumerWakeOffset + 4     // uint32, non-zero while the consumer sleeps waiting for data
 	ConsumerStateOffset    = ConsumerSleepersOffset + 4 // uint32
 	ConsumerEpochOffset    = ConsumerStateOffset + 4    // uint32
 	ConsumerFlagsOffset    = ConsumerEpochOffset + 4    // uint32

@@ -1,0 +1,155 @@
+package ring
+
+import "context"
+
+// Batch is a run of consecutive slots claimed by ClaimBatch, valid until
+// CommitBatch or Abort. It is a small value; copying it is free.
+type Batch struct {
+	p     *Producer
+	start uint64
+	n     int
+}
+
+// Len is the number of slots claimed.
+func (b Batch) Len() int { return b.n }
+
+// Slot is the i-th claimed slot, SlotSize bytes of shared memory.
+func (b Batch) Slot(i int) []byte {
+	if uint(i) >= uint(b.n) {
+		panic("ring: Batch.Slot index out of range")
+	}
+	return b.p.payload(b.start+uint64(i), b.p.slotSize)
+}
+
+// SetLen sets the length of the i-th message; a slot whose length is not
+// set is committed empty. A length beyond the slot size returns ErrTooLarge.
+func (b Batch) SetLen(i, n int) error {
+	if uint(i) >= uint(b.n) {
+		panic("ring: Batch.SetLen index out of range")
+	}
+	if uint(n) > uint(b.p.slotSize) {
+		return errTooLargeCommit
+	}
+	b.p.setLen(b.start+uint64(i), uint32(n))
+	return nil
+}
+
+// ClaimBatch claims up to max consecutive free slots — at least one,
+// waiting for it as the wait strategy says. Fill them through the Batch and
+// publish them all with one store by CommitBatch.
+func (p *Producer) ClaimBatch(ctx context.Context, max int) (Batch, error) {
+	p.mustNotHoldClaim("ClaimBatch")
+	if max <= 0 {
+		panic("ring: Producer.ClaimBatch with max <= 0")
+	}
+	if p.head+uint64(max) > p.limit {
+		if err := p.refresh(); err != nil {
+			return Batch{}, err
+		}
+		if p.head >= p.limit {
+			if err := p.reserve(ctx); err != nil {
+				return Batch{}, err
+			}
+		}
+	}
+	n := int(min(uint64(max), p.limit-p.head))
+	for i := range n {
+		p.setLen(p.head+uint64(i), 0)
+	}
+	p.claimed = uint64(n)
+	return Batch{p: p, start: p.head, n: n}, nil
+}
+
+// CommitBatch publishes the first k slots of the open batch with one cursor
+// store and drops the rest.
+func (p *Producer) CommitBatch(k int) {
+	if p.claimed == 0 || uint64(k) > p.claimed || k < 0 {
+		panic("ring: Producer.CommitBatch without a batch of that many slots")
+	}
+	for i := range k {
+		p.stats.Bytes += uint64(*(*uint32)(p.slot(p.head + uint64(i))))
+	}
+	p.head += uint64(k)
+	p.claimed = 0
+	p.stats.Messages += uint64(k)
+	if k > 0 {
+		p.publish(p.head)
+	}
+}
+
+// SendBatch copies as many of msgs as there are free slots — at least one,
+// waiting for it as the wait strategy says — and publishes them with one
+// store. It returns how many it sent. A message beyond the slot size stops
+// the batch before it with ErrTooLarge; those before it are sent.
+func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (int, error) {
+	p.mustNotHoldClaim("SendBatch")
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	if p.head+uint64(len(msgs)) > p.limit {
+		if err := p.refresh(); err != nil {
+			return 0, err
+		}
+		if p.head >= p.limit {
+			if err := p.reserve(ctx); err != nil {
+				return 0, err
+			}
+		}
+	}
+	n := int(min(uint64(len(msgs)), p.limit-p.head))
+	var err error
+	sent := 0
+	for ; sent < n; sent++ {
+		if uint(len(msgs[sent])) > uint(p.slotSize) {
+			err = errTooLargeSend
+			break
+		}
+		p.put(msgs[sent])
+	}
+	if sent > 0 {
+		p.publish(p.head)
+	}
+	return sent, err
+}
+
+// Messages is a run of consecutive messages leased by ReceiveBatch, valid
+// until Release.
+type Messages struct {
+	c     *Consumer
+	start uint64
+	n     int
+}
+
+// Len is the number of messages.
+func (m Messages) Len() int { return m.n }
+
+// At is the i-th message, in place. Its length is read from shared memory
+// and checked; a bad one is ErrCorrupt.
+func (m Messages) At(i int) ([]byte, error) {
+	if uint(i) >= uint(m.n) {
+		panic("ring: Messages.At index out of range")
+	}
+	return m.c.message(m.start + uint64(i))
+}
+
+// ReceiveBatch leases up to max published messages — at least one, waiting
+// for it as the wait strategy says. Release frees them all with one store.
+func (c *Consumer) ReceiveBatch(ctx context.Context, max int) (Messages, error) {
+	c.mustNotHold("ReceiveBatch")
+	if max <= 0 {
+		panic("ring: Consumer.ReceiveBatch with max <= 0")
+	}
+	if c.tail+uint64(max) > c.avail {
+		if err := c.tryFill(); err == ErrEmpty {
+			if err := c.fill(ctx); err != nil {
+				return Messages{}, err
+			}
+		} else if err != nil {
+			return Messages{}, err
+		}
+	}
+	n := int(min(uint64(max), c.avail-c.tail))
+	c.held = uint64(n)
+	c.stats.Messages += uint64(n)
+	return Messages{c: c, start: c.tail, n: n}, nil
+}

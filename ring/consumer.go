@@ -1,0 +1,196 @@
+package ring
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync/atomic"
+)
+
+// Consumer is the read side of a ring. One live Consumer exists per SPSC
+// ring at a time, across all processes. Its methods must be called from
+// one goroutine at a time.
+type Consumer struct {
+	endpoint
+	tail  uint64 // next position to read
+	avail uint64 // positions below this are known published (cached producer cursor)
+	held  uint64 // messages leased by Receive or ReceiveBatch and not yet released
+}
+
+// Consumer takes the consumer role. It fails with ErrBusy while a live
+// process (this one included) holds it. A role left by a process that died
+// is taken over: the new consumer starts at the first message the dead one
+// had not released, so a message it received but did not release is
+// delivered again (at-least-once across a consumer's death).
+func (r *Ring) Consumer() (*Consumer, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, ErrClosed
+	}
+	c := &Consumer{}
+	if err := c.attach(r, consumerRole); err != nil {
+		return nil, err
+	}
+	tail, prod := c.own.cursor.Load(), c.peer.cursor.Load()
+	if tail > prod || prod-tail > c.slots {
+		r.unlockRole(consumerRole, c.lock)
+		return nil, r.corrupt("consumer cursor=%d producer cursor=%d slots=%d", tail, prod, c.slots)
+	}
+	c.tail, c.avail = tail, tail
+	c.announce()
+	r.cons = c
+	return c, nil
+}
+
+// Receive returns the next message, waiting for one as the wait strategy
+// says. The slice is the message in place, in shared memory: read it, do
+// not write it, and call Release when done; it is valid until then, and the
+// producer cannot reuse its slot before. Receive while holding a message
+// panics. At the end of a closed stream it returns ErrClosed.
+func (c *Consumer) Receive(ctx context.Context) ([]byte, error) {
+	c.mustNotHold("Receive")
+	if c.tail >= c.avail {
+		if err := c.fill(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return c.lease()
+}
+
+// TryReceive is Receive without waiting: ErrEmpty when there is no message.
+func (c *Consumer) TryReceive() ([]byte, error) {
+	c.mustNotHold("TryReceive")
+	if c.tail >= c.avail {
+		if err := c.tryFill(); err != nil {
+			return nil, err
+		}
+	}
+	return c.lease()
+}
+
+// Release frees the message (or batch) Receive leased, with one store.
+func (c *Consumer) Release() {
+	if c.held == 0 {
+		panic("ring: Consumer.Release without a received message")
+	}
+	c.tail += c.held
+	c.held = 0
+	c.publish(c.tail)
+}
+
+// Recv copies the next message into buf and releases it, waiting for one
+// as the wait strategy says. A message longer than buf stays in the ring
+// and Recv returns io.ErrShortBuffer.
+func (c *Consumer) Recv(ctx context.Context, buf []byte) (int, error) {
+	m, err := c.Receive(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return c.copyOut(buf, m)
+}
+
+// TryRecv is Recv without waiting: ErrEmpty when there is no message.
+func (c *Consumer) TryRecv(buf []byte) (int, error) {
+	m, err := c.TryReceive()
+	if err != nil {
+		return 0, err
+	}
+	return c.copyOut(buf, m)
+}
+
+func (c *Consumer) copyOut(buf, m []byte) (int, error) {
+	if len(m) > len(buf) {
+		c.held = 0 // unlease: the message stays for a larger buffer
+		return 0, fmt.Errorf("ring: message=%d bytes, buffer=%d: %w", len(m), len(buf), io.ErrShortBuffer)
+	}
+	n := copy(buf, m)
+	c.Release()
+	return n, nil
+}
+
+// lease hands out the message at tail. Its length comes from shared memory:
+// read once, bounds-checked, then used.
+func (c *Consumer) lease() ([]byte, error) {
+	m, err := c.message(c.tail)
+	if err != nil {
+		return nil, err
+	}
+	c.held = 1
+	c.stats.Messages++
+	c.stats.Bytes += uint64(len(m))
+	return m, nil
+}
+
+func (c *Consumer) message(pos uint64) ([]byte, error) {
+	n := (*atomic.Uint32)(c.slot(pos)).Load()
+	if n > c.slotSize {
+		return nil, c.r.corrupt("slot length=%d at position=%d, slot size=%d", n, pos, c.slotSize)
+	}
+	return c.payload(pos, n), nil
+}
+
+// tryFill reloads the producer's cursor; ErrEmpty if nothing is new, or
+// ErrClosed at the end of a closed stream.
+func (c *Consumer) tryFill() error {
+	if c.closed {
+		return ErrClosed
+	}
+	if err := c.adoptProducer(c.peer.cursor.Load()); err != nil {
+		return err
+	}
+	if c.tail < c.avail {
+		return nil
+	}
+	c.stats.Empty++
+	if err := c.closedShort(c.tail + 1); err != nil {
+		return err
+	}
+	return ErrEmpty
+}
+
+// fill waits until at least one message is published past tail.
+func (c *Consumer) fill(ctx context.Context) error {
+	err := c.tryFill()
+	if err != ErrEmpty {
+		return err
+	}
+	prod, err := c.await(ctx, c.tail+1)
+	if err != nil {
+		return err
+	}
+	return c.adoptProducer(prod)
+}
+
+// adoptProducer validates a producer cursor read from shared memory: it can
+// neither go back nor run more than a ring ahead of what was released.
+func (c *Consumer) adoptProducer(prod uint64) error {
+	if prod < c.avail || prod-c.tail > c.slots {
+		return c.r.corrupt("producer cursor=%d, consumer tail=%d known published below=%d", prod, c.tail, c.avail)
+	}
+	c.avail = prod
+	return nil
+}
+
+func (c *Consumer) mustNotHold(op string) {
+	if c.held != 0 {
+		panic("ring: Consumer." + op + " while holding a message; Release it first")
+	}
+}
+
+// Close gives up the consumer role; messages not yet released stay in the
+// ring for the next consumer. Close is idempotent.
+func (c *Consumer) Close() error {
+	if c.closed {
+		return nil
+	}
+	c.held = 0
+	c.avail = 0 // every later call takes the slow path, which reports ErrClosed
+	err := c.detach(0)
+	c.r.mu.Lock()
+	if c.r.cons == c {
+		c.r.cons = nil
+	}
+	c.r.mu.Unlock()
+	return err
+}

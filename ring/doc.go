@@ -1,0 +1,62 @@
+// Package ring moves messages between processes on one machine through a
+// ring of slots in a shared-memory file: no system call on the data path,
+// no copy the caller did not ask for, and a futex sleep only when the ring
+// is empty (consumer) or full (producer).
+//
+//	r, err := ring.Create("quotes", ring.Options{Kind: ring.SPSC, SlotSize: 256, Slots: 1 << 16})
+//	p, err := r.Producer()
+//	buf, err := p.Claim(ctx) // the slot itself
+//	n := copy(buf, quote)
+//	err = p.Commit(n)        // one store publishes it
+//
+//	r, err := ring.Open("quotes")
+//	c, err := r.Consumer()
+//	msg, err := c.Receive(ctx) // the message in place
+//	use(msg)
+//	c.Release()
+//
+// # Invariants
+//
+//   - Cursors only grow. Position p lives in slot p & (slots-1). The producer
+//     publishes positions below its cursor; the consumer frees positions
+//     below its own. consumer cursor <= producer cursor <= consumer cursor +
+//     slots. Any value read from the mapping that breaks this is ErrCorrupt.
+//   - Each side caches the other's cursor and reloads it only when the cached
+//     value runs out (the producer's "known free below", the consumer's
+//     "known published below"), so the other side's cache line moves only
+//     then, not on every message.
+//   - A role is held by an OFD lock on one byte of the file; the kernel drops
+//     it when its process dies, which is how a waiter tells ErrPeerDead
+//     (within one WaitStrategy.Tick) from a slow peer.
+//   - Everything read from the mapping is read once into a local and checked
+//     before use: the other process may be buggy or hostile.
+//
+// # Memory model
+//
+// Shared words are accessed only through sync/atomic, which is sequentially
+// consistent in Go, at offsets package layout defines and checks for
+// alignment. Payload bytes are ordered by the cursor store that publishes
+// them (SYNC POINT: cursor). On amd64 that store is, where membarrier(2) is
+// available, a plain MOV (a release store under x86-TSO) instead of XCHG;
+// the StoreLoad order the futex handshake needs is then forced by the
+// sleeper with membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) — see package
+// fence. Process-local state (cached cursors, role flags, counters) lives in
+// the Go handles; no Go pointer and no process-local clock is ever stored
+// in the file.
+//
+// # Waiting
+//
+// Blocking calls take a context.Context and wait as the handle's
+// WaitStrategy says: spin, then yield, then sleep on a futex. A sleeper
+// announces itself in a sleeper count and re-checks before sleeping; the
+// other side stores its cursor first and calls FUTEX_WAKE only when the
+// count is non-zero, so streaming makes no system call. A sleeper wakes at
+// least once per Tick to notice a dead peer or a cancelled context.
+//
+// # When not to use this
+//
+// Across machines (use a socket); for one-off requests where a pipe's 20 µs
+// does not matter; between goroutines of one process (use a channel); or
+// where several producers or consumers must share one ring (this version
+// has SPSC only).
+package ring

@@ -1,0 +1,64 @@
+package ring
+
+import (
+	"errors"
+	"io"
+	"os"
+)
+
+// Errors, grouped by the operation that returns them. All are usable with
+// errors.Is; returned errors wrap them with name=value context.
+var (
+	// Create.
+
+	// ErrExist: Create found a file of that name already.
+	ErrExist = errors.New("ring: already exists")
+	// ErrInvalid: options that describe no ring (slot size, slot count,
+	// kind, name).
+	ErrInvalid = errors.New("ring: invalid options")
+	// ErrNoSpace: the file system could not supply the ring's pages
+	// (a full /dev/shm). Reported by Create, never later as SIGBUS.
+	ErrNoSpace = errors.New("ring: no space for ring file")
+
+	// Open.
+
+	// ErrNotExist: no ring file of that name.
+	ErrNotExist = errors.New("ring: does not exist")
+	// ErrNotReady: the file exists but its creator has not finished it
+	// within the open timeout (it may have died half-way).
+	ErrNotReady = errors.New("ring: not ready")
+	// ErrVersion: a ring file of another layout version.
+	ErrVersion = errors.New("ring: unsupported layout version")
+	// ErrCorrupt: bytes read from the file or the shared mapping that no
+	// correct peer writes: a foreign file, a bad checksum, a wrong size,
+	// or a hostile or buggy process scribbling on the mapping.
+	ErrCorrupt = errors.New("ring: corrupt")
+
+	// Roles.
+
+	// ErrBusy: the role is held by a live process.
+	ErrBusy = errors.New("ring: role held by a live process")
+
+	// Sending and receiving.
+
+	// ErrFull: TrySend / TryClaim found no free slot.
+	ErrFull = errors.New("ring: full")
+	// ErrEmpty: TryRecv / TryReceive found no message.
+	ErrEmpty = errors.New("ring: empty")
+	// ErrTooLarge: a message longer than the ring's slot size.
+	ErrTooLarge = errors.New("ring: message larger than slot")
+	// ErrClosed: the producer closed the stream and every message before
+	// the close has been received. errors.Is(ErrClosed, io.EOF) holds.
+	// Using a handle after its own Close also returns it.
+	ErrClosed = &closedError{}
+	// ErrPeerDead: the other side's role holder died (its liveness lock is
+	// gone) while this side waits on it.
+	ErrPeerDead = errors.New("ring: peer process died")
+)
+
+type closedError struct{}
+
+func (*closedError) Error() string { return "ring: closed" }
+
+// Is makes ErrClosed match io.EOF (end of stream) and os.ErrClosed.
+func (*closedError) Is(target error) bool { return target == io.EOF || target == os.ErrClosed }

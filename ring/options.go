@@ -1,0 +1,74 @@
+package ring
+
+import (
+	"os"
+	"time"
+
+	"github.com/shmring/shmring/layout"
+)
+
+// Kind selects a ring's algorithm; it is fixed at creation.
+type Kind = layout.Kind
+
+// Ring kinds.
+const (
+	SPSC = layout.KindSPSC // one producer process, one consumer process
+)
+
+// Options describe a ring to Create.
+type Options struct {
+	Kind     Kind
+	SlotSize int // largest message, in bytes (1 .. 1 GiB)
+	Slots    int // number of slots, a power of two
+
+	// Mode is the file's permission bits; zero means 0600.
+	Mode os.FileMode
+}
+
+// OpenOptions tune Open.
+type OpenOptions struct {
+	// Timeout bounds the wait for a creator to finish the file; zero
+	// means DefaultOpenTimeout.
+	Timeout time.Duration
+}
+
+// DefaultOpenTimeout is how long Open waits for a file whose creator has not
+// yet published it as ready.
+const DefaultOpenTimeout = 2 * time.Second
+
+// WaitStrategy says how a blocking call waits for space (producer) or data
+// (consumer): spin, then yield, then sleep on a futex.
+//
+// Peer death and cancellation of a context without a deadline are noticed
+// at the latest one Tick after they happen (plus the spin and yield phases);
+// a context deadline is honoured exactly, as a futex timeout.
+type WaitStrategy struct {
+	Spin  int           // polls of the other side's cursor before yielding
+	Yield int           // polls, each after runtime.Gosched, before sleeping
+	Sleep bool          // sleep on the futex after that; false keeps polling (isolated cores)
+	Tick  time.Duration // longest single sleep or poll period between checks of the peer; zero means DefaultTick
+}
+
+// DefaultTick bounds one sleep: within it a sleeper notices a dead peer or a
+// cancelled context.
+const DefaultTick = 10 * time.Millisecond
+
+// Wait strategies.
+var (
+	// DefaultWait spins briefly (about a microsecond of polling, less than
+	// one futex round trip), yields a little, then sleeps.
+	DefaultWait = WaitStrategy{Spin: 1 << 10, Yield: 16, Sleep: true}
+	// WaitSpin never sleeps: lowest latency, one busy core per waiting
+	// side. For isolated cores.
+	WaitSpin = WaitStrategy{Spin: 1 << 30, Yield: 0, Sleep: false}
+	// WaitSleep sleeps at once when there is nothing to do: lowest CPU use,
+	// a futex round trip of latency.
+	WaitSleep = WaitStrategy{Sleep: true}
+)
+
+func (w WaitStrategy) tick() time.Duration {
+	if w.Tick <= 0 {
+		return DefaultTick
+	}
+	return w.Tick
+}

@@ -1,0 +1,205 @@
+package ring
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/shmring/shmring/layout"
+)
+
+// Producer is the write side of a ring. One live Producer exists per SPSC
+// ring at a time, across all processes. Its methods must be called from
+// one goroutine at a time.
+type Producer struct {
+	endpoint
+	head    uint64 // next position to claim; the published cursor when no claim is open
+	limit   uint64 // positions below this are known free (cached consumer cursor + slots)
+	claimed uint64 // slots claimed and not yet committed or aborted
+}
+
+// Producer takes the producer role. It fails with ErrBusy while a live
+// process (this one included) holds it. A role left by a process that died
+// is taken over: the new producer continues after the last message the dead
+// one published; anything it had claimed and not committed is gone.
+func (r *Ring) Producer() (*Producer, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, ErrClosed
+	}
+	p := &Producer{}
+	if err := p.attach(r, producerRole); err != nil {
+		return nil, err
+	}
+	head, cons := p.own.cursor.Load(), p.peer.cursor.Load()
+	if cons > head || head-cons > p.slots {
+		r.unlockRole(producerRole, p.lock)
+		return nil, r.corrupt("producer cursor=%d consumer cursor=%d slots=%d", head, cons, p.slots)
+	}
+	p.head, p.limit = head, cons+p.slots
+	p.announce()
+	r.prod = p
+	return p, nil
+}
+
+// TryClaim is Claim without waiting: ErrFull when no slot is free.
+func (p *Producer) TryClaim() ([]byte, error) {
+	p.mustNotHoldClaim("TryClaim")
+	if p.head >= p.limit {
+		if err := p.refresh(); err != nil {
+			return nil, err
+		}
+		if p.head >= p.limit {
+			p.stats.Full++
+			return nil, ErrFull
+		}
+	}
+	p.claimed = 1
+	return p.payload(p.head, p.slotSize), nil
+}
+
+// Claim returns the next free slot, waiting for one as the wait strategy
+// says. The slice is the slot itself, in shared memory, SlotSize bytes
+// long: write the message into it and Commit, or Abort. It stays valid
+// until then. Claim while a claim is open panics.
+func (p *Producer) Claim(ctx context.Context) ([]byte, error) {
+	p.mustNotHoldClaim("Claim")
+	if p.head >= p.limit {
+		if err := p.reserve(ctx); err != nil {
+			return nil, err
+		}
+	}
+	p.claimed = 1
+	return p.payload(p.head, p.slotSize), nil
+}
+
+// Commit publishes the first n bytes of the claimed slot as a message.
+// n beyond the slot size returns ErrTooLarge and leaves the claim open.
+func (p *Producer) Commit(n int) error {
+	if p.claimed != 1 {
+		panic("ring: Producer.Commit without a Claim")
+	}
+	if uint(n) > uint(p.slotSize) {
+		return errTooLargeCommit
+	}
+	p.setLen(p.head, uint32(n))
+	p.head++
+	p.claimed = 0
+	p.stats.Messages++
+	p.stats.Bytes += uint64(n)
+	p.publish(p.head)
+	return nil
+}
+
+// Abort drops the open claim (single or batch); nothing is published.
+func (p *Producer) Abort() { p.claimed = 0 }
+
+// Send copies msg into the next free slot and publishes it, waiting for a
+// slot as the wait strategy says.
+func (p *Producer) Send(ctx context.Context, msg []byte) error {
+	if uint(len(msg)) > uint(p.slotSize) {
+		return errTooLargeSend
+	}
+	p.mustNotHoldClaim("Send")
+	if p.head >= p.limit {
+		if err := p.reserve(ctx); err != nil {
+			return err
+		}
+	}
+	p.put(msg)
+	p.publish(p.head)
+	return nil
+}
+
+// TrySend is Send without waiting: ErrFull when no slot is free.
+func (p *Producer) TrySend(msg []byte) error {
+	if uint(len(msg)) > uint(p.slotSize) {
+		return errTooLargeSend
+	}
+	p.mustNotHoldClaim("TrySend")
+	if p.head >= p.limit {
+		if err := p.refresh(); err != nil {
+			return err
+		}
+		if p.head >= p.limit {
+			p.stats.Full++
+			return ErrFull
+		}
+	}
+	p.put(msg)
+	p.publish(p.head)
+	return nil
+}
+
+// put writes msg into the slot at head and advances head, unpublished.
+func (p *Producer) put(msg []byte) {
+	copy(p.payload(p.head, uint32(len(msg))), msg)
+	p.setLen(p.head, uint32(len(msg)))
+	p.head++
+	p.stats.Messages++
+	p.stats.Bytes += uint64(len(msg))
+}
+
+func (p *Producer) setLen(pos uint64, n uint32) {
+	*(*uint32)(p.slot(pos)) = n // ordered before the cursor store that publishes it
+}
+
+// refresh reloads the consumer's cursor into the cached limit.
+func (p *Producer) refresh() error {
+	if p.closed {
+		return ErrClosed
+	}
+	return p.adoptConsumer(p.peer.cursor.Load())
+}
+
+// adoptConsumer validates a consumer cursor read from shared memory: it can
+// neither go back nor pass what was published.
+func (p *Producer) adoptConsumer(cons uint64) error {
+	if cons > p.head || cons+p.slots < p.limit {
+		return p.r.corrupt("consumer cursor=%d, producer head=%d known free below=%d", cons, p.head, p.limit)
+	}
+	p.limit = cons + p.slots
+	return nil
+}
+
+// reserve makes at least one slot free at head, waiting if it must.
+func (p *Producer) reserve(ctx context.Context) error {
+	if err := p.refresh(); err != nil || p.head < p.limit {
+		return err
+	}
+	p.stats.Full++
+	cons, err := p.await(ctx, p.head-p.slots+1)
+	if err != nil {
+		return err
+	}
+	return p.adoptConsumer(cons)
+}
+
+func (p *Producer) mustNotHoldClaim(op string) {
+	if p.claimed != 0 {
+		panic("ring: Producer." + op + " while a claim is open; Commit or Abort it first")
+	}
+}
+
+// Close ends the stream: the consumer receives what was published, then
+// ErrClosed. The role is free again afterwards; a new Producer reopens the
+// stream. Close is idempotent.
+func (p *Producer) Close() error {
+	if p.closed {
+		return nil
+	}
+	p.claimed = 0
+	p.limit = 0 // every later call takes the slow path, which reports ErrClosed
+	err := p.detach(layout.StateClosed)
+	p.r.mu.Lock()
+	if p.r.prod == p {
+		p.r.prod = nil
+	}
+	p.r.mu.Unlock()
+	return err
+}
+
+var (
+	errTooLargeCommit = fmt.Errorf("%w: commit length beyond slot", ErrTooLarge)
+	errTooLargeSend   = fmt.Errorf("%w: message beyond slot", ErrTooLarge)
+)
