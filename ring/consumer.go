@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
+	"unsafe"
+
+	"github.com/shmring/shmring/layout"
 )
 
 // Consumer is the read side of a ring. One live Consumer exists per SPSC
@@ -83,30 +86,42 @@ func (c *Consumer) Release() {
 // as the wait strategy says. A message longer than buf stays in the ring
 // and Recv returns io.ErrShortBuffer.
 func (c *Consumer) Recv(ctx context.Context, buf []byte) (int, error) {
-	m, err := c.Receive(ctx)
-	if err != nil {
-		return 0, err
+	c.mustNotHold("Recv")
+	if c.tail >= c.avail {
+		if err := c.fill(ctx); err != nil {
+			return 0, err
+		}
 	}
-	return c.copyOut(buf, m)
+	return c.take(buf)
+}
+
+// take copies the message at tail into buf and releases it.
+func (c *Consumer) take(buf []byte) (int, error) {
+	s := c.slot(c.tail)
+	n := (*atomic.Uint32)(s).Load() // read once, checked, then used
+	if n > c.slotSize {
+		return 0, c.r.corrupt("slot length=%d at position=%d, slot size=%d", n, c.tail, c.slotSize)
+	}
+	if int(n) > len(buf) {
+		return 0, fmt.Errorf("ring: message=%d bytes, buffer=%d: %w", n, len(buf), io.ErrShortBuffer)
+	}
+	copy(buf, unsafe.Slice((*byte)(unsafe.Add(s, layout.SlotPayloadOffset)), n))
+	c.tail++
+	c.stats.Messages++
+	c.stats.Bytes += uint64(n)
+	c.publish(c.tail)
+	return int(n), nil
 }
 
 // TryRecv is Recv without waiting: ErrEmpty when there is no message.
 func (c *Consumer) TryRecv(buf []byte) (int, error) {
-	m, err := c.TryReceive()
-	if err != nil {
-		return 0, err
+	c.mustNotHold("TryRecv")
+	if c.tail >= c.avail {
+		if err := c.tryFill(); err != nil {
+			return 0, err
+		}
 	}
-	return c.copyOut(buf, m)
-}
-
-func (c *Consumer) copyOut(buf, m []byte) (int, error) {
-	if len(m) > len(buf) {
-		c.held = 0 // unlease: the message stays for a larger buffer
-		return 0, fmt.Errorf("ring: message=%d bytes, buffer=%d: %w", len(m), len(buf), io.ErrShortBuffer)
-	}
-	n := copy(buf, m)
-	c.Release()
-	return n, nil
+	return c.take(buf)
 }
 
 // lease hands out the message at tail. Its length comes from shared memory:

@@ -3,6 +3,7 @@ package ring
 import (
 	"context"
 	"fmt"
+	"unsafe"
 
 	"github.com/shmring/shmring/layout"
 )
@@ -133,8 +134,9 @@ func (p *Producer) TrySend(msg []byte) error {
 
 // put writes msg into the slot at head and advances head, unpublished.
 func (p *Producer) put(msg []byte) {
-	copy(p.payload(p.head, uint32(len(msg))), msg)
-	p.setLen(p.head, uint32(len(msg)))
+	s := p.slot(p.head)
+	copy(unsafe.Slice((*byte)(unsafe.Add(s, layout.SlotPayloadOffset)), len(msg)), msg)
+	*(*uint32)(s) = uint32(len(msg)) // ordered before the cursor store that publishes it
 	p.head++
 	p.stats.Messages++
 	p.stats.Bytes += uint64(len(msg))
