@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-		"testing"
+	"testing"
 	"time"
 )
 
