@@ -1,0 +1,271 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary serve as the child: measure re-executes
+// os.Executable(), which under `go test` is this binary.
+func TestMain(m *testing.M) {
+	if role, ok := childRole(); ok {
+		os.Exit(childMain(role, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// shortConfig makes runs short: nothing here asserts a speed.
+func shortConfig() config {
+	return config{size: 64, duration: 30 * time.Millisecond, warmup: 5 * time.Millisecond, slots: 1 << 10, chanCap: 256}
+}
+
+// testTransports are every transport built in (shmring included when the
+// ring package builds and registers it).
+func testTransports(t *testing.T) []transport {
+	ts, err := parseTransports("all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}
+
+// watchdog fails the test loudly instead of letting a hung run eat the
+// go test timeout.
+func watchdog(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestEveryTransportDeliversEveryMessage(t *testing.T) {
+	for _, tr := range testTransports(t) {
+		for _, size := range []int{8, 64, 100} {
+			for _, w := range workloads {
+				t.Run(fmt.Sprintf("%s/%s/size=%d", tr.name(), w, size), func(t *testing.T) {
+					cfg := shortConfig()
+					cfg.size = size
+					m, err := measure(watchdog(t), tr, w, cfg)
+					if err != nil {
+						t.Fatal(err)
+					}
+					switch w {
+					case throughput:
+						if m.sent == 0 || m.measured == 0 || m.elapsed <= 0 {
+							t.Errorf("sent=%d measured=%d elapsed=%v: want all positive", m.sent, m.measured, m.elapsed)
+						}
+					case pingpong:
+						if m.roundTrips == 0 || m.rtt.TotalCount() == 0 {
+							t.Errorf("round trips=%d recorded=%d: want both positive", m.roundTrips, m.rtt.TotalCount())
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// faultyEnd wraps the parent's end and breaks one message on purpose.
+type faultyEnd struct {
+	endpoint
+	onSend func(seq uint64, msg []byte) (copies int) // how many times to really send msg
+	onRecv func(seq uint64, buf []byte)
+	sends  uint64
+	recvs  uint64
+}
+
+func (f *faultyEnd) send(msg []byte) error {
+	seq := f.sends
+	f.sends++
+	copies := 1
+	if f.onSend != nil {
+		copies = f.onSend(seq, msg)
+	}
+	for range copies {
+		if err := f.endpoint.send(msg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *faultyEnd) recv(buf []byte) error {
+	err := f.endpoint.recv(buf)
+	if err == nil && f.onRecv != nil {
+		f.onRecv(f.recvs, buf)
+	}
+	f.recvs++
+	return err
+}
+
+const faultAt = 10 // the message a fault hits; every short run gets this far
+
+func TestIntegrityFailuresAreDetected(t *testing.T) {
+	flip := func(seq uint64, b []byte) {
+		if seq == faultAt {
+			b[len(b)-3] ^= 0x40
+		}
+	}
+	faults := []struct {
+		name string
+		only workload // "" for both workloads
+		wrap func(endpoint) endpoint
+	}{
+		{"a payload byte flipped before sending is caught by the receiver", "", func(e endpoint) endpoint {
+			return &faultyEnd{endpoint: e, onSend: func(seq uint64, b []byte) int { flip(seq, b); return 1 }}
+		}},
+		{"a message sent twice is caught by the receiver", "", func(e endpoint) endpoint {
+			return &faultyEnd{endpoint: e, onSend: func(seq uint64, _ []byte) int {
+				if seq == faultAt {
+					return 2
+				}
+				return 1
+			}}
+		}},
+		{"a message lost in the middle is caught by the receiver", throughput, func(e endpoint) endpoint {
+			return &faultyEnd{endpoint: e, onSend: func(seq uint64, _ []byte) int {
+				if seq == faultAt {
+					return 0
+				}
+				return 1
+			}}
+		}},
+		{"messages lost at the end are caught by the count check", throughput, func(e endpoint) endpoint {
+			return &faultyEnd{endpoint: e, onSend: func(seq uint64, _ []byte) int {
+				if seq >= faultAt {
+					return 0
+				}
+				return 1
+			}}
+		}},
+		{"an echo corrupted on its way back is caught by the parent", pingpong, func(e endpoint) endpoint {
+			return &faultyEnd{endpoint: e, onRecv: flip}
+		}},
+	}
+	for _, tr := range testTransports(t) {
+		for _, w := range workloads {
+			for _, f := range faults {
+				if f.only != "" && f.only != w {
+					continue
+				}
+				t.Run(fmt.Sprintf("%s/%s/%s", tr.name(), w, f.name), func(t *testing.T) {
+					cfg := shortConfig()
+					cfg.wrap = f.wrap
+					_, err := measure(watchdog(t), tr, w, cfg)
+					if !errors.Is(err, errIntegrity) {
+						t.Fatalf("got error %v, want one that wraps %q", err, errIntegrity)
+					}
+					t.Logf("reported: %v", err)
+				})
+			}
+		}
+	}
+}
+
+func TestVerifyAcceptsOnlyTheExpectedMessage(t *testing.T) {
+	for size := minSize; size <= 80; size++ {
+		msg := make([]byte, size)
+		stamp(msg, 1234)
+		if err := verify(msg, 1234); err != nil {
+			t.Fatalf("size=%d: fresh message rejected: %v", size, err)
+		}
+		if err := verify(msg, 1235); !errors.Is(err, errIntegrity) {
+			t.Fatalf("size=%d: message 1234 accepted as 1235 (err=%v)", size, err)
+		}
+		for i := range msg {
+			msg[i] ^= 1
+			if err := verify(msg, 1234); !errors.Is(err, errIntegrity) {
+				t.Fatalf("size=%d: flipped bit in byte %d not detected", size, i)
+			}
+			msg[i] ^= 1
+		}
+	}
+}
+
+func TestMessagesDifferInEveryPayloadWord(t *testing.T) {
+	a, b := make([]byte, 64), make([]byte, 64)
+	stamp(a, 7)
+	stamp(b, 8)
+	for off := 0; off < 64; off += 8 {
+		if bytes.Equal(a[off:off+8], b[off:off+8]) {
+			t.Errorf("messages 7 and 8 share the word at offset %d", off)
+		}
+	}
+}
+
+func TestBadFlagsAreRejected(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"a size below the sequence number is refused", []string{"-size=4"}, "-size 4"},
+		{"a size above the maximum is refused", []string{"-size=2000000"}, "-size 2000000"},
+		{"a slot count that is not a power of two is refused", []string{"-slots=1000"}, "-slots 1000"},
+		{"a zero duration is refused", []string{"-duration=0s"}, "-duration"},
+		{"a negative warm-up is refused", []string{"-warmup=-1s"}, "-warmup"},
+		{"an unknown transport is named", []string{"-transports=pipe,carrier-pigeon"}, `unknown transport "carrier-pigeon"`},
+		{"an unknown workload is named", []string{"-workloads=latency"}, `unknown workload "latency"`},
+		{"an unknown wait strategy is named", []string{"-wait=nap"}, `-wait "nap"`},
+		{"a positional argument is refused", []string{"pipe"}, `unexpected argument "pipe"`},
+		{"an undefined flag is refused", []string{"-bogus"}, "flag provided but not defined"},
+		{"a ring too large for memory is refused", []string{"-size=1048576", "-slots=4096"}, "lower -slots"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(c.args, &stdout, &stderr); code != 2 {
+				t.Errorf("exit code %d, want 2", code)
+			}
+			if !strings.Contains(stderr.String(), c.want) {
+				t.Errorf("stderr %q does not mention %q", stderr.String(), c.want)
+			}
+		})
+	}
+}
+
+func TestShortRunPrintsTableAndRatios(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	args := []string{"-duration=30ms", "-warmup=5ms", "-transports=pipe,chan", "-fingerprint=false"}
+	if code := run(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", code, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{"machine:", "GOMAXPROCS", "no batching", "RTT p50", "pipe vs chan:", "throughput"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestChildRefusesABadRole(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := childMain("pigeon:throughput", &stdout, &stderr); code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	if !strings.Contains(stderr.String(), `unknown transport "pigeon"`) {
+		t.Errorf("stderr %q does not name the bad transport", stderr.String())
+	}
+}
+
+func TestRatiosAreSpelledOut(t *testing.T) {
+	cases := []struct {
+		x                   float64
+		better, worse, want string
+	}{
+		{123, "throughput", "lower throughput", "123x throughput"},
+		{0.5, "throughput", "lower throughput", "2.00x lower throughput"},
+		{40, "lower median RTT", "higher median RTT", "40.0x lower median RTT"},
+		{0.25, "lower median RTT", "higher median RTT", "4.00x higher median RTT"},
+	}
+	for _, c := range cases {
+		if got := ratio(c.x, c.better, c.worse); got != c.want {
+			t.Errorf("ratio(%v) = %q, want %q", c.x, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// config is what one measurement needs; main fills it from the flags.
+type config struct {
+	size     int           // bytes per message
+	duration time.Duration // measured part of each test
+	warmup   time.Duration // unmeasured part before it
+	slots    int           // ring slots
+	chanCap  int           // Go channel capacity
+	spin     bool          // the ring's ends spin instead of the default wait
+
+	// wrap, when set, wraps the parent's end; tests inject faults with it.
+	wrap func(endpoint) endpoint
+}
+
+// peerConfig is the part of config a peer needs; a child gets it as JSON in
+// envConfig.
+type peerConfig struct {
+	Size   int           `json:"size"`
+	Warmup time.Duration `json:"warmup"`
+	Spin   bool          `json:"spin"`
+}
+
+func (c config) peer() peerConfig {
+	return peerConfig{Size: c.size, Warmup: c.warmup, Spin: c.spin}
+}
+
+// peerGrace bounds how long a run may take beyond warmup+duration (child
+// start, handshake, drain, exit) before the watchdog kills the child.
+const peerGrace = 30 * time.Second
+
+// measurement is what one run of one workload over one transport found.
+type measurement struct {
+	transport string
+	workload  workload
+
+	// throughput: messages the parent sent, messages the peer received in
+	// its measurement window, and the window's length on the peer's clock.
+	sent     uint64
+	measured uint64
+	elapsed  time.Duration
+
+	// pingpong: round trips completed, and the measured ones' times.
+	roundTrips uint64
+	rtt        *hdrhistogram.Histogram
+
+	// counters: transport figures from the parent's end, then the peer's.
+	parentCounters, peerCounters []counter
+}
+
+// rate is the throughput in messages per second.
+func (m *measurement) rate() float64 {
+	if m.elapsed <= 0 {
+		return 0
+	}
+	return float64(m.measured) / m.elapsed.Seconds()
+}
+
+// measure runs w over tr once, with the peer in a child process (or a
+// goroutine for an in-process transport). Whatever happens, the peer is gone
+// and everything the transport created is removed when it returns.
+func measure(ctx context.Context, tr transport, w workload, cfg config) (m *measurement, err error) {
+	ctx, cancel := context.WithTimeout(ctx, cfg.warmup+cfg.duration+peerGrace)
+	defer cancel()
+	l, err := tr.open(ctx, w, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: set up: %w", tr.name(), w, err)
+	}
+	ep := l.parent
+	if cfg.wrap != nil {
+		ep = cfg.wrap(ep)
+	}
+	var p peer
+	if l.local != nil {
+		p = startLocal(l.local, w, cfg.peer())
+	} else if p, err = startChild(tr, w, cfg, l); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", tr.name(), w, errors.Join(err, l.parent.close(), unlink(l)))
+	}
+	defer func() {
+		// In this order: tell the peer the stream is over, make sure it is
+		// gone, then release our end and any name still there.
+		cerr := errors.Join(ep.closeSend(), func() error { p.stop(); return nil }(), l.parent.close(), unlink(l))
+		if err == nil && cerr != nil {
+			m, err = nil, fmt.Errorf("%s %s: clean up: %w", tr.name(), w, cerr)
+		}
+	}()
+	// The watchdog: a peer that dies cancels our blocking calls; a run that
+	// overstays (or an interrupt) kills the peer.
+	go func() {
+		select {
+		case <-p.gone():
+			cancel()
+		case <-ctx.Done():
+			if cp, ok := p.(*childProc); ok {
+				cp.stop()
+			}
+		}
+	}()
+
+	if err := p.ready(ctx); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", tr.name(), w, err)
+	}
+	if err := unlink(l); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", tr.name(), w, err)
+	}
+	m = &measurement{transport: tr.name(), workload: w}
+	var res peerResult
+	var perr, rerr error
+	switch w {
+	case throughput:
+		m.sent, perr = sendFor(ctx, ep, cfg.size, cfg.warmup+cfg.duration)
+		perr = errors.Join(perr, ep.closeSend())
+		res, rerr = p.result(ctx)
+		if perr == nil && rerr == nil && res.Received != m.sent {
+			rerr = fmt.Errorf("%w: parent sent %d messages, peer received %d", errIntegrity, m.sent, res.Received)
+		}
+		m.measured, m.elapsed = res.Measured, time.Duration(res.ElapsedNs)
+	case pingpong:
+		m.rtt = newRTTHistogram()
+		m.roundTrips, perr = pingFor(ctx, ep, cfg.size, cfg.warmup, cfg.duration, m.rtt)
+		perr = errors.Join(perr, ep.closeSend())
+		res, rerr = p.result(ctx)
+		if perr == nil && rerr == nil && res.Received != m.roundTrips {
+			rerr = fmt.Errorf("%w: parent completed %d round trips, peer received %d messages", errIntegrity, m.roundTrips, res.Received)
+		}
+		if perr == nil && rerr == nil && m.rtt.TotalCount() == 0 {
+			rerr = errors.New("no round trip finished after the warm-up: raise -duration")
+		}
+	default:
+		return nil, fmt.Errorf("unknown workload %q", w)
+	}
+	if perr != nil || rerr != nil {
+		// The peer's account first: it is usually the cause (a corrupted
+		// message seen by the child shows here as a broken pipe).
+		return nil, fmt.Errorf("%s %s: %w", tr.name(), w, errors.Join(prefixErr("peer", rerr), prefixErr("parent", perr)))
+	}
+	if cs, ok := l.parent.(counterSource); ok {
+		m.parentCounters = cs.counters()
+	}
+	m.peerCounters = res.Counters
+	return m, nil
+}
+
+// unlink runs l.unlink once; later calls do nothing.
+func unlink(l *link) error {
+	f := l.unlink
+	l.unlink = nil
+	if f == nil {
+		return nil
+	}
+	return f()
+}
+
+// prefixErr says which side an error comes from, keeping it matchable with
+// errors.Is.
+func prefixErr(side string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", side, err)
+}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// The four loops the two ends run. Each message is stamped by its sender and
+// fully verified by its receiver (msg.go); that work is inside every figure,
+// for every transport alike. The clock is read once every clockEvery messages
+// in the streaming loops, so that reading it costs next to nothing.
+
+const clockEvery = 1024 // a power of two
+
+// peerResult is what the peer reports back to the parent when a run ends.
+type peerResult struct {
+	// Received is the number of messages the peer received and verified.
+	Received uint64 `json:"received"`
+	// Measured is the number of messages received inside the measurement
+	// window, which spans ElapsedNs on the peer's clock (throughput only).
+	Measured  uint64 `json:"measured"`
+	ElapsedNs int64  `json:"elapsed_ns"`
+	// Counters are transport-specific figures of the peer's end.
+	Counters []counter `json:"counters,omitempty"`
+}
+
+// sendFor is the parent's throughput loop: it sends messages 0, 1, 2, … for
+// d, then returns how many it sent. The caller closes the sending side.
+func sendFor(ctx context.Context, ep endpoint, size int, d time.Duration) (uint64, error) {
+	msg := make([]byte, size)
+	deadline := time.Now().Add(d)
+	for seq := uint64(0); ; seq++ {
+		if seq%clockEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return seq, err
+			}
+			if time.Now().After(deadline) {
+				return seq, nil
+			}
+		}
+		stamp(msg, seq)
+		if err := ep.send(msg); err != nil {
+			return seq, fmt.Errorf("send message %d: %w", seq, err)
+		}
+	}
+}
+
+// receiveAll is the peer's throughput loop: it receives and verifies
+// messages until the sender closes. Its measurement window opens at the first
+// clock reading at least warmup after the first message arrived and closes
+// when the end of the stream arrives; if the stream is shorter than the
+// warm-up, the window spans the whole stream after the first message.
+func receiveAll(ep endpoint, size int, warmup time.Duration) (peerResult, error) {
+	buf := make([]byte, size)
+	var first, start time.Time
+	var startN uint64 // messages 0..startN had arrived when the window opened
+	measuring := false
+	for n := uint64(0); ; n++ {
+		err := ep.recv(buf)
+		if err != nil && errors.Is(err, io.EOF) {
+			end := time.Now()
+			if n < 2 {
+				return peerResult{Received: n}, fmt.Errorf("stream ended after %d messages: too short to measure", n)
+			}
+			if !measuring {
+				start, startN = first, 0
+			}
+			return peerResult{Received: n, Measured: n - 1 - startN, ElapsedNs: end.Sub(start).Nanoseconds()}, nil
+		}
+		if err != nil {
+			return peerResult{Received: n}, fmt.Errorf("receive message %d: %w", n, err)
+		}
+		if err := verify(buf, n); err != nil {
+			return peerResult{Received: n}, err
+		}
+		if n%clockEvery == 0 {
+			now := time.Now()
+			switch {
+			case n == 0:
+				first = now
+			case !measuring && now.Sub(first) >= warmup:
+				measuring, start, startN = true, now, n
+			}
+		}
+	}
+}
+
+// pingFor is the parent's round-trip loop: it sends message seq, waits for
+// the echo, verifies it, and records the time from before the send to after
+// the receive in h once warmup has passed; it stops after warmup+d. It returns
+// the number of round trips completed. The caller closes the sending side.
+func pingFor(ctx context.Context, ep endpoint, size int, warmup, d time.Duration, h *hdrhistogram.Histogram) (uint64, error) {
+	msg := make([]byte, size)
+	buf := make([]byte, size)
+	measureFrom := time.Now().Add(warmup)
+	end := measureFrom.Add(d)
+	for seq := uint64(0); ; seq++ {
+		stamp(msg, seq)
+		t0 := time.Now()
+		if err := ep.send(msg); err != nil {
+			return seq, fmt.Errorf("send message %d: %w", seq, err)
+		}
+		if err := ep.recv(buf); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = errors.New("peer closed the link")
+			}
+			return seq, fmt.Errorf("receive echo of message %d: %w", seq, err)
+		}
+		t1 := time.Now()
+		if err := verify(buf, seq); err != nil {
+			return seq, fmt.Errorf("echo: %w", err)
+		}
+		if t1.After(measureFrom) {
+			recordRTT(h, t1.Sub(t0))
+		}
+		if t1.After(end) {
+			return seq + 1, nil
+		}
+		if seq%clockEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return seq + 1, err
+			}
+		}
+	}
+}
+
+// echoAll is the peer's round-trip loop: it receives, verifies and sends back
+// each message until the parent closes.
+func echoAll(ep endpoint, size int) (peerResult, error) {
+	buf := make([]byte, size)
+	for n := uint64(0); ; n++ {
+		err := ep.recv(buf)
+		if err != nil && errors.Is(err, io.EOF) {
+			return peerResult{Received: n}, nil
+		}
+		if err != nil {
+			return peerResult{Received: n}, fmt.Errorf("receive message %d: %w", n, err)
+		}
+		if err := verify(buf, n); err != nil {
+			return peerResult{Received: n}, err
+		}
+		if err := ep.send(buf); err != nil {
+			return peerResult{Received: n + 1}, fmt.Errorf("echo message %d: %w", n, err)
+		}
+	}
+}
+
+// runPeer runs the peer's side of w on ep and adds ep's counters.
+func runPeer(ep endpoint, w workload, cfg peerConfig) (peerResult, error) {
+	var res peerResult
+	var err error
+	switch w {
+	case throughput:
+		res, err = receiveAll(ep, cfg.Size, cfg.Warmup)
+	case pingpong:
+		res, err = echoAll(ep, cfg.Size)
+	default:
+		err = fmt.Errorf("unknown workload %q", w)
+	}
+	if cs, ok := ep.(counterSource); ok {
+		res.Counters = cs.counters()
+	}
+	return res, err
+}
