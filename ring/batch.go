@@ -1,6 +1,9 @@
 package ring
 
-import "context"
+import (
+	"context"
+	"sync/atomic"
+)
 
 // Batch is a run of consecutive slots claimed by ClaimBatch, valid until
 // CommitBatch or Abort. It is a small value; copying it is free.
@@ -149,7 +152,9 @@ func (c *Consumer) ReceiveBatch(ctx context.Context, max int) (Messages, error) 
 		}
 	}
 	n := int(min(uint64(max), c.avail-c.tail))
-	c.held = uint64(n)
-	c.stats.Messages += uint64(n)
+	c.held, c.heldBytes = uint64(n), 0
+	for i := range n { // for Stats only: At checks each length for use
+		c.heldBytes += uint64(min((*atomic.Uint32)(c.slot(c.tail+uint64(i))).Load(), c.slotSize))
+	}
 	return Messages{c: c, start: c.tail, n: n}, nil
 }

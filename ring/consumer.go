@@ -18,6 +18,9 @@ type Consumer struct {
 	tail  uint64 // next position to read
 	avail uint64 // positions below this are known published (cached producer cursor)
 	held  uint64 // messages leased by Receive or ReceiveBatch and not yet released
+	// heldBytes is the payload of the held messages, counted into Stats
+	// when they are released.
+	heldBytes uint64
 }
 
 // Consumer takes the consumer role. It fails with ErrBusy while a live
@@ -78,7 +81,9 @@ func (c *Consumer) Release() {
 		panic("ring: Consumer.Release without a received message")
 	}
 	c.tail += c.held
-	c.held = 0
+	c.stats.Messages += c.held
+	c.stats.Bytes += c.heldBytes
+	c.held, c.heldBytes = 0, 0
 	c.publish(c.tail)
 }
 
@@ -131,9 +136,7 @@ func (c *Consumer) lease() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.held = 1
-	c.stats.Messages++
-	c.stats.Bytes += uint64(len(m))
+	c.held, c.heldBytes = 1, uint64(len(m))
 	return m, nil
 }
 
@@ -199,7 +202,7 @@ func (c *Consumer) Close() error {
 	if c.closed {
 		return nil
 	}
-	c.held = 0
+	c.held, c.heldBytes = 0, 0
 	c.avail = 0 // every later call takes the slow path, which reports ErrClosed
 	err := c.detach(0)
 	c.r.mu.Lock()

@@ -168,6 +168,10 @@ func awaitHeader(f *os.File, timeout time.Duration) (layout.Header, error) {
 	deadline := time.Now().Add(timeout)
 	buf := make([]byte, layout.HeaderSize)
 	for delay := 50 * time.Microsecond; ; delay = min(2*delay, 10*time.Millisecond) {
+		// SYNC POINT: ready. The ready word is read on its own, first;
+		// only once it says ready is the header read again and trusted
+		// (one read of all 128 bytes could pair a fresh ready word with
+		// stale header bytes copied before it).
 		n, err := f.ReadAt(buf, 0)
 		switch {
 		case n == 0 && err != nil:
@@ -177,6 +181,9 @@ func awaitHeader(f *os.File, timeout time.Duration) (layout.Header, error) {
 		default:
 			ready := binary.LittleEndian.Uint32(buf[layout.ReadyOffset:])
 			if err := layout.CheckReady(ready); err == nil {
+				if _, err := f.ReadAt(buf, 0); err != nil {
+					return layout.Header{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+				}
 				return decode(buf)
 			} else if !errors.Is(err, layout.ErrNotReady) {
 				return layout.Header{}, fmt.Errorf("%w: %w", ErrCorrupt, err)

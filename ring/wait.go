@@ -61,7 +61,14 @@ func (e *endpoint) stopped(ctx context.Context, done <-chan struct{}, need uint6
 // cursor stays short of need. State is loaded before the cursor: the
 // producer stores its last cursor before its closed state.
 func (e *endpoint) closedShort(need uint64) error {
-	if e.role != consumerRole || e.peer.state.Load()&layout.StateClosed == 0 {
+	if e.role != consumerRole {
+		return nil
+	}
+	st := e.peer.state.Load()
+	if st&^layout.StateMask != 0 {
+		return e.r.corrupt("producer state=%#x", st)
+	}
+	if st&layout.StateClosed == 0 {
 		return nil
 	}
 	if e.peer.cursor.Load() >= need {
