@@ -47,7 +47,6 @@ func benchSink() int {
 		return 1
 	}
 	c.SetWait(waitByName[args[3]])
-	defer pin(1)()
 	fmt.Println("ready")
 	ctx := context.Background()
 	buf := make([]byte, r.SlotSize())
@@ -108,7 +107,6 @@ func benchEcho() int {
 	}
 	c.SetWait(waitByName[args[2]])
 	p.SetWait(waitByName[args[2]])
-	defer pin(1)()
 	fmt.Println("ready")
 	ctx := context.Background()
 	for {
@@ -162,7 +160,6 @@ func benchCrossProcess(b *testing.B, size, batch int, wait string) {
 	}
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
-	defer pin(0)()
 	b.ResetTimer()
 	start := time.Now()
 	for seq := 0; seq < n; {
@@ -222,8 +219,7 @@ func BenchmarkPingPongCrossProcess(b *testing.B) {
 			hist := hdrhistogram.New(1, int64(10*time.Second), 3)
 			ctx := context.Background()
 			msg, buf := make([]byte, 64), make([]byte, 64)
-			defer pin(0)()
-			b.ResetTimer()
+					b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
 				binary.LittleEndian.PutUint64(msg, uint64(i))
 				t0 := time.Now()

@@ -6,8 +6,9 @@
 #   scripts/bench-vs-limits.sh [rounds=3] [benchtime=2s]
 #
 # Each round: a cache-line placement fingerprint, the C probes, the Go
-# benchmarks (producer on CPU 0, consumer process on CPU 1, as the probes
-# pin), and a second fingerprint. Compare only rounds whose fingerprints
+# benchmarks (unpinned: on two vCPUs, pinning a Go process's loop thread
+# leaves its runtime threads fighting the other side for the same CPU and
+# made every figure several times worse), and a second fingerprint. Compare only rounds whose fingerprints
 # agree: the host moves the two vCPUs between placements 3-10x apart.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,8 +41,8 @@ for round in $(seq 1 "$rounds"); do
 	c64=$("$work/spsc_ring" -p -b 64 -r 3 -n 200000000 | awk '/^RESULT/ { for (i=1;i<NF;i++) if ($i=="median") { print $(i+1); exit } }')
 	cl=$("$work/pingpong" 0.5 | resultnum median)
 	fx=$("$work/futex_lat" 2000 1 | awk '/ping-pong/ { for (i=1;i<NF;i++) if ($i=="median") { print $(i+1); exit } }')
-	pipe=$("$work/ipc_pp" pipe -t 1 | awk '/^RESULT/ { for (i=1;i<NF;i++) if ($i=="median") { m=$(i+1) } ; for (i=1;i<NF;i++) if ($i=="one-way") { print m, $(i+1); exit } }')
-	gob=$(SHMRING_BENCH_PIN=1 "$work/ring.test" -test.run '^$' -test.benchtime "$benchtime" \
+	pipe=$("$work/ipc_pp" pipe -t 1 | awk '/^RESULT/ { for (i=NF-1;i>=1;i--) if ($i=="median" && $(i+1)!="of") m=$(i+1); for (i=1;i<NF;i++) if ($i=="one-way") { print m, $(i+1); exit } }')
+	gob=$("$work/ring.test" -test.run '^$' -test.benchtime "$benchtime" \
 		-test.bench 'ThroughputCrossProcess/size=(8|64)/batch=(1|64)$|ChannelBaseline/size=64$|PingPongCrossProcess' 2>&1)
 	fp2=$("$work/pingpong" 0.3 | resultnum median)
 	echo "$gob" | grep -E '^Benchmark' || true
