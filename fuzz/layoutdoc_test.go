@@ -203,9 +203,9 @@ func TestLayoutDocSlotTable(t *testing.T) {
 	doc := readLayoutDoc(t)
 	rows := docTable(t, doc, "slot", "offset", "size", "type", "field", "meaning")
 	checkFields(t, "slot", rows, map[string]span{
-		"Length":   {layout.SlotLengthOffset, 4},
-		"Reserved": {layout.SlotReservedOffset, 4},
-		"Payload":  {layout.SlotPayloadOffset, 0}, // size: SlotSize
+		"Length":  {layout.SlotLengthOffset, 4},
+		"Seq":     {layout.SlotSeqOffset, 4},
+		"Payload": {layout.SlotPayloadOffset, 0}, // size: SlotSize
 	})
 	for _, r := range rows {
 		if r[3] == "Payload" && (r[1] != "SlotSize" || r[2] != "u8[SlotSize]") {
@@ -272,7 +272,6 @@ func TestLayoutDocConstants(t *testing.T) {
 		"FlagMask":          uint64(layout.FlagMask),
 		"ProducerLockByte":  layout.ProducerLockByte,
 		"ConsumerLockByte":  layout.ConsumerLockByte,
-		"StrideLine":        0, // unexported: checked through Stride below
 		"StrideAlign":       0,
 	}
 	got := map[string]uint64{}
@@ -292,18 +291,14 @@ func TestLayoutDocConstants(t *testing.T) {
 			t.Errorf("constants table: %s = %d, layout says %d", name, g, w)
 		}
 	}
-	// The doc's stride formula, with its granules, is layout.Stride.
-	line, align := got["StrideLine"], got["StrideAlign"]
-	if line == 0 || align == 0 {
-		t.Fatal("constants table: stride granules missing")
+	// The doc's stride formula, with its granule, is layout.Stride.
+	align := got["StrideAlign"]
+	if align == 0 {
+		t.Fatal("constants table: stride granule missing")
 	}
 	for size := uint32(1); size <= 5000; size++ {
 		n := uint64(layout.SlotHeaderSize) + uint64(size)
-		g := align
-		if n > line {
-			g = line
-		}
-		if want, got := layout.Stride(size), (n+g-1)/g*g; got != want {
+		if want, got := layout.Stride(size), (n+align-1)/align*align; got != want {
 			t.Fatalf("LAYOUT.md's stride for SlotSize %d is %d, layout.Stride says %d", size, got, want)
 		}
 	}

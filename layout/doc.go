@@ -83,7 +83,7 @@
 //	+---------------------------------------------------------------+
 //	|               Length (payload bytes, <= SlotSize)             |  0
 //	+---------------------------------------------------------------+
-//	|                    Reserved (written as 0)                    |  4
+//	|     Seq: low 32 bits of position+1, stored after the cursor   |  4
 //	+---------------------------------------------------------------+
 //	|                Payload (SlotSize bytes) ...                   |  8
 //	+---------------------------------------------------------------+
@@ -93,7 +93,10 @@
 // A message at position p lives in slot p & (SlotCount-1). It is published
 // when the producer cursor is stored with a value greater than p: the slot's
 // length and payload are written before that store, and a reader that loads
-// the cursor and sees it above p may then read them. It is free again when
+// the cursor and sees it above p may then read them. After the cursor store
+// the producer also stores uint32(p+1) in the slot's Seq word; a reader that
+// loads Seq and finds uint32(p+1) may read the message too, without touching
+// the cursor's cache line. It is free again when
 // the consumer cursor is stored with a value greater than p. Cursors only
 // grow; the ring is empty when they are equal and full when they differ by
 // SlotCount.

@@ -57,16 +57,11 @@ func NewHeader(kind Kind, slotSize uint32, slotCount uint64) (Header, error) {
 }
 
 // Stride is the distance between slots for a slot size: the slot header and
-// payload rounded up to 8 bytes while a slot fits in a cache line (so small
-// slots pack several to a line, as a stream wants), and to a whole cache
-// line beyond that (so a large payload never shares its first line with the
-// previous slot's tail).
+// payload rounded up to 8 bytes, so every slot header is 8-byte aligned and
+// a stream of small messages packs them densely (a 64-byte message takes
+// 72 bytes, not two whole cache lines).
 func Stride(slotSize uint32) uint64 {
-	n := uint64(SlotHeaderSize) + uint64(slotSize)
-	if n <= lineSize {
-		return roundUp(n, wordAlign)
-	}
-	return roundUp(n, lineSize)
+	return roundUp(uint64(SlotHeaderSize)+uint64(slotSize), wordAlign)
 }
 
 func roundUp(n, to uint64) uint64 { return (n + to - 1) &^ (to - 1) }

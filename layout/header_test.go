@@ -32,8 +32,8 @@ func TestEncodeGoldenBytes(t *testing.T) {
 	golden := "" +
 		"53484d52494e4700" + "01000000" + "01000000" + "80000000" + "80000000" + // magic version kind headersize padunit
 		"40000000" + "08000000" + "0004000000000000" + // slot size, slot header size, slot count
-		"8000000000000000" + "8000000000000000" + "0002000000000000" + // stride, control offset, control size
-		"8002000000000000" + "8002020000000000" + // slots offset, file size
+		"4800000000000000" + "8000000000000000" + "0002000000000000" + // stride, control offset, control size
+		"8002000000000000" + "8022010000000000" + // slots offset, file size
 		"92100000" + "00000000" + "15cd256fa7fc7a18" + // pid, flags, created
 		"01000000" + "01000000" + strings.Repeat("00", 16) + // max producers, max consumers, reserved
 		"" // checksum and ready are appended below
@@ -174,7 +174,7 @@ func TestStride(t *testing.T) {
 	tests := []struct {
 		size uint32
 		want uint64
-	}{{1, 16}, {8, 16}, {56, 64}, {57, 128}, {64, 128}, {4096, 4160}}
+	}{{1, 16}, {8, 16}, {56, 64}, {57, 72}, {64, 72}, {4096, 4104}}
 	for _, tt := range tests {
 		if got := Stride(tt.size); got != tt.want {
 			t.Errorf("Stride(%d) = %d, want %d", tt.size, got, tt.want)

@@ -107,10 +107,15 @@ const (
 	SlotsOffset = ControlOffset + ControlSize // 640
 
 	// Slot fields, relative to the slot.
-	SlotLengthOffset   = 0 // uint32
-	SlotReservedOffset = 4 // uint32
-	SlotHeaderSize     = 8
-	SlotPayloadOffset  = SlotHeaderSize
+	SlotLengthOffset = 0 // uint32
+	// SlotSeqOffset (uint32): the low 32 bits of position+1 of the
+	// message the slot last held, stored by the producer after the cursor
+	// store that published it. A consumer that finds it equal to
+	// uint32(p+1) may read position p without loading the producer's
+	// cursor, so streaming moves only slot lines between the cores.
+	SlotSeqOffset     = 4
+	SlotHeaderSize    = 8
+	SlotPayloadOffset = SlotHeaderSize
 
 	// ProducerLockByte and ConsumerLockByte are the file bytes whose OFD
 	// write locks mark a live holder of each role.
@@ -139,9 +144,8 @@ const (
 // overflow and every slot length inside a uint32.
 const (
 	MaxSlotSize  = 1 << 30 // 1 GiB payload per slot
-	MaxSlotCount = 1 << 32
+	MaxSlotCount = 1 << 31 // below 2^32, so a slot's 32-bit seq from the previous lap never matches
 	MaxFileSize  = 1 << 44 // 16 TiB
-	lineSize     = 64
 	wordAlign    = 8
 )
 

@@ -72,11 +72,12 @@ func (p *Producer) CommitBatch(k int) {
 	for i := range k {
 		p.stats.Bytes += uint64(*(*uint32)(p.slot(p.head + uint64(i))))
 	}
+	first := p.head
 	p.head += uint64(k)
 	p.claimed = 0
 	p.stats.Messages += uint64(k)
 	if k > 0 {
-		p.publish(p.head)
+		p.publishRun(first)
 	}
 }
 
@@ -100,6 +101,7 @@ func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (int, error) {
 		}
 	}
 	n := int(min(uint64(len(msgs)), p.limit-p.head))
+	first := p.head
 	var err error
 	sent := 0
 	for ; sent < n; sent++ {
@@ -110,7 +112,7 @@ func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (int, error) {
 		p.put(msgs[sent])
 	}
 	if sent > 0 {
-		p.publish(p.head)
+		p.publishRun(first)
 	}
 	return sent, err
 }

@@ -56,7 +56,7 @@ func (r *Ring) Consumer() (*Consumer, error) {
 // panics. At the end of a closed stream it returns ErrClosed.
 func (c *Consumer) Receive(ctx context.Context) ([]byte, error) {
 	c.mustNotHold("Receive")
-	if c.tail >= c.avail {
+	if c.tail >= c.avail && !c.seqReady() {
 		if err := c.fill(ctx); err != nil {
 			return nil, err
 		}
@@ -67,7 +67,7 @@ func (c *Consumer) Receive(ctx context.Context) ([]byte, error) {
 // TryReceive is Receive without waiting: ErrEmpty when there is no message.
 func (c *Consumer) TryReceive() ([]byte, error) {
 	c.mustNotHold("TryReceive")
-	if c.tail >= c.avail {
+	if c.tail >= c.avail && !c.seqReady() {
 		if err := c.tryFill(); err != nil {
 			return nil, err
 		}
@@ -92,7 +92,7 @@ func (c *Consumer) Release() {
 // and Recv returns io.ErrShortBuffer.
 func (c *Consumer) Recv(ctx context.Context, buf []byte) (int, error) {
 	c.mustNotHold("Recv")
-	if c.tail >= c.avail {
+	if c.tail >= c.avail && !c.seqReady() {
 		if err := c.fill(ctx); err != nil {
 			return 0, err
 		}
@@ -121,7 +121,7 @@ func (c *Consumer) take(buf []byte) (int, error) {
 // TryRecv is Recv without waiting: ErrEmpty when there is no message.
 func (c *Consumer) TryRecv(buf []byte) (int, error) {
 	c.mustNotHold("TryRecv")
-	if c.tail >= c.avail {
+	if c.tail >= c.avail && !c.seqReady() {
 		if err := c.tryFill(); err != nil {
 			return 0, err
 		}
@@ -146,6 +146,24 @@ func (c *Consumer) message(pos uint64) ([]byte, error) {
 		return nil, c.r.corrupt("slot length=%d at position=%d, slot size=%d", n, pos, c.slotSize)
 	}
 	return c.payload(pos, n), nil
+}
+
+// seqReady reports whether the slot at tail carries its position's seq,
+// i.e. is published, learnt from the slot's own cache line instead of the
+// producer's cursor line. Equality is all that is trusted: a stale seq is
+// always another value (a slot is rewritten every lap, and fewer than 2^32
+// slots make its previous lap's seq differ), and a forged one can at worst
+// make the consumer read a slot early, whose length is still checked.
+func (c *Consumer) seqReady() bool {
+	if c.closed {
+		return false
+	}
+	seq := (*atomic.Uint32)(unsafe.Add(c.slot(c.tail), layout.SlotSeqOffset))
+	if seq.Load() != uint32(c.tail+1) {
+		return false
+	}
+	c.avail = c.tail + 1
+	return true
 }
 
 // tryFill reloads the producer's cursor; ErrEmpty if nothing is new, or

@@ -3,7 +3,10 @@ package ring
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"unsafe"
+
+	"github.com/shmring/shmring/internal/fence"
 
 	"github.com/shmring/shmring/layout"
 )
@@ -88,7 +91,7 @@ func (p *Producer) Commit(n int) error {
 	p.claimed = 0
 	p.stats.Messages++
 	p.stats.Bytes += uint64(n)
-	p.publish(p.head)
+	p.publishOne()
 	return nil
 }
 
@@ -108,7 +111,7 @@ func (p *Producer) Send(ctx context.Context, msg []byte) error {
 		}
 	}
 	p.put(msg)
-	p.publish(p.head)
+	p.publishOne()
 	return nil
 }
 
@@ -128,7 +131,7 @@ func (p *Producer) TrySend(msg []byte) error {
 		}
 	}
 	p.put(msg)
-	p.publish(p.head)
+	p.publishOne()
 	return nil
 }
 
@@ -140,6 +143,38 @@ func (p *Producer) put(msg []byte) {
 	p.head++
 	p.stats.Messages++
 	p.stats.Bytes += uint64(len(msg))
+}
+
+// publishOne publishes the message at head-1: the cursor store, then the
+// slot's seq (so a consumer polling the slot sees it without touching the
+// cursor's line), then the wake-up check.
+//
+// SYNC POINT: cursor and seq. The slot's length and payload are written
+// before both stores; the consumer loads one of them, then reads the slot.
+// The cursor goes first, so a consumer that saw the seq finds the cursor
+// past it too.
+func (p *Producer) publishOne() {
+	fence.Store64(p.own.cursor, p.head, p.release)
+	fence.Store32(p.seq(p.head-1), uint32(p.head), p.release)
+	if p.peer.sleepers.Load() != 0 {
+		p.wakePeer()
+	}
+}
+
+// publishRun publishes positions first..head-1 with one cursor store, then
+// gives each slot its seq.
+func (p *Producer) publishRun(first uint64) {
+	fence.Store64(p.own.cursor, p.head, p.release)
+	for pos := first; pos < p.head; pos++ {
+		fence.Store32(p.seq(pos), uint32(pos+1), p.release)
+	}
+	if p.peer.sleepers.Load() != 0 {
+		p.wakePeer()
+	}
+}
+
+func (p *Producer) seq(pos uint64) *atomic.Uint32 {
+	return (*atomic.Uint32)(unsafe.Add(p.slot(pos), layout.SlotSeqOffset))
 }
 
 func (p *Producer) setLen(pos uint64, n uint32) {

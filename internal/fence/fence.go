@@ -31,3 +31,12 @@ func Store64(p *atomic.Uint64, v uint64, release bool) {
 	}
 	p.Store(v)
 }
+
+// Store32 is Store64 for a 32-bit word.
+func Store32(p *atomic.Uint32, v uint32, release bool) {
+	if release {
+		storeRelease32(p, v)
+		return
+	}
+	p.Store(v)
+}

@@ -19,3 +19,7 @@ const haveReleaseStore = true
 func storeRelease64(p *atomic.Uint64, v uint64) {
 	*(*uint64)(unsafe.Pointer(p)) = v
 }
+
+func storeRelease32(p *atomic.Uint32, v uint32) {
+	*(*uint32)(unsafe.Pointer(p)) = v
+}

@@ -9,3 +9,5 @@ import "sync/atomic"
 const haveReleaseStore = false
 
 func storeRelease64(p *atomic.Uint64, v uint64) { p.Store(v) }
+
+func storeRelease32(p *atomic.Uint32, v uint32) { p.Store(v) }
