@@ -66,6 +66,11 @@ func runChild(role string, stdout io.Writer) (err error) {
 	if _, err := fmt.Fprintln(stdout, readyLine); err != nil {
 		return err
 	}
+	unpin, err := pinThread(pc.CPU)
+	if err != nil {
+		return err
+	}
+	defer unpin()
 	res, err := runPeer(ep, w, pc)
 	if err != nil {
 		return err // exiting closes our ends: the parent sees it

@@ -23,7 +23,7 @@ import (
 
 const (
 	minSize = 8       // room for the sequence number
-	maxSize = 1 << 20 // keeps one message per call meaningful for every transport
+	maxSize = 64 << 20 // 64 MiB: large frames; pipes and sockets loop partial writes and reads
 )
 
 const (

@@ -211,7 +211,12 @@ func startLocal(ep endpoint, w workload, pc peerConfig) *localPeer {
 	p := &localPeer{done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		p.res, p.err = runPeer(ep, w, pc)
+		if unpin, err := pinThread(pc.CPU); err != nil {
+			p.err = err
+		} else {
+			defer unpin()
+			p.res, p.err = runPeer(ep, w, pc)
+		}
 		if p.err != nil {
 			ep.closeSend()
 			buf := make([]byte, pc.Size)

@@ -12,29 +12,45 @@ import (
 // warns that the host moved the CPUs (near and far differ 3-5x here).
 const placementDrift = 1.5
 
-// row is one transport's line in the table.
-type row struct {
-	tr transport
-	tp *measurement // throughput; nil if not run
-	pp *measurement // ping-pong; nil if not run
-}
-
 // A noter is a transport with something to say about its own run (the ring:
 // whether its consumer ever slept).
 type noter interface {
 	notes(tp, pp *measurement) []string
 }
 
-// report is everything the tool prints after the runs.
+// report is everything a run found.
 type report struct {
 	mach          machine
-	cfg           config
+	plan          plan
+	args          []string      // the command line, for the JSON file
 	before, after time.Duration // core-to-core fingerprints; 0 if not taken
-	rows          []row
+	cells         []*cell
 }
 
+// cell finds the cell of one transport, workload and size; nil if none.
+func (r *report) cell(tr string, w workload, size int) *cell {
+	for _, c := range r.cells {
+		if c.tr.name() == tr && c.workload == w && c.size == size {
+			return c
+		}
+	}
+	return nil
+}
+
+func (r *report) has(w workload) bool {
+	for _, x := range r.plan.workloads {
+		if x == w {
+			return true
+		}
+	}
+	return false
+}
+
+// write prints the readable report: the header, then per size a
+// throughput table, a round-trip table, a fixed-rate table, and the ratios.
 func (r *report) write(w io.Writer) {
-	fmt.Fprintf(w, "ringbench: %d-byte messages between two processes (chan: two goroutines of one process)\n", r.cfg.size)
+	p := r.plan
+	fmt.Fprintf(w, "ringbench: messages between two processes (chan: two goroutines of one process)\n")
 	fmt.Fprintf(w, "machine:   %s (both processes)\n", r.mach)
 	if r.before > 0 {
 		fmt.Fprintf(w, "placement: core-to-core cache-line round trip %s before, %s after the runs (compare runs only when these agree)\n",
@@ -43,72 +59,145 @@ func (r *report) write(w io.Writer) {
 			fmt.Fprintf(w, "           WARNING: the host moved the CPUs during the run; coherence-bound figures (shmring, chan) may mix two placements: run again\n")
 		}
 	}
+	pinning := "processes unpinned"
+	if p.cfg.cpus[0] >= 0 {
+		pinning = fmt.Sprintf("parent's loop pinned to CPU %d, peer's to CPU %d", p.cfg.cpus[0], p.cfg.cpus[1])
+	}
 	fmt.Fprintf(w, "method:    one message per send call and one per receive call on every transport, no batching;\n")
 	fmt.Fprintf(w, "           every message carries its sequence number and a pattern the receiver checks byte by byte (cost included);\n")
-	fmt.Fprintf(w, "           each test: %s warm-up, then %s measured; processes unpinned\n", r.cfg.warmup, r.cfg.duration)
+	length := fmt.Sprintf("%s measured", p.cfg.duration)
+	if p.cfg.count > 0 {
+		length = fmt.Sprintf("%d messages (throughput), %s (latency)", p.cfg.count, p.cfg.duration)
+	}
+	fmt.Fprintf(w, "           each test: %s warm-up, then %s; %d repetition(s), interleaved; %s\n", p.cfg.warmup, length, p.reps, pinning)
 	fmt.Fprintf(w, "           throughput: parent sends, child receives and counts messages over its own measurement window\n")
-	fmt.Fprintf(w, "           round trip: parent sends, child echoes; each round trip timed by the parent (HDR histogram, 3 digits)\n\n")
-
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "transport\tthroughput\tper msg\tmessages\tRTT p50\tp99\tp99.9\tmax\tRTT samples\t")
-	for _, rw := range r.rows {
-		tput, per, n := "-", "-", "-"
-		if rw.tp != nil {
-			tput = fmtRate(rw.tp.rate())
-			per = fmtDur(time.Duration(float64(time.Second) / rw.tp.rate()))
-			n = fmt.Sprint(rw.tp.measured)
-		}
-		p50, p99, p999, pmax, rts := "-", "-", "-", "-", "-"
-		if rw.pp != nil {
-			h := rw.pp.rtt
-			p50, p99, p999 = fmtDur(quantile(h, 50)), fmtDur(quantile(h, 99)), fmtDur(quantile(h, 99.9))
-			pmax, rts = fmtDur(time.Duration(h.Max())), fmt.Sprint(h.TotalCount())
-		}
-		fmt.Fprintf(tw, "%-9s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", rw.tr.name(), tput, per, n, p50, p99, p999, pmax, rts)
+	fmt.Fprintf(w, "           round trip: parent sends, child echoes; each round trip timed by the parent (HDR histogram, 3 digits)\n")
+	if r.has(fixedRate) {
+		fmt.Fprintf(w, "           fixed rate: a round trip due every %s (%.0f msg/s), timed from when it was DUE, not when it was sent\n",
+			fmtDur(time.Duration(float64(time.Second)/p.cfg.rate)), p.cfg.rate)
 	}
-	tw.Flush()
+	for _, size := range p.sizes {
+		r.writeSize(w, size)
+	}
 	fmt.Fprintln(w)
-	for _, rw := range r.rows {
-		fmt.Fprintf(w, "%-9s %s\n", rw.tr.name()+":", rw.tr.describe(r.cfg))
-	}
-
-	if len(r.rows) > 1 {
-		fmt.Fprintln(w)
-		base := r.rows[0]
-		for _, other := range r.rows[1:] {
-			if parts := compare(base, other); len(parts) > 0 {
-				fmt.Fprintf(w, "%s vs %s: %s\n", base.tr.name(), other.tr.name(), strings.Join(parts, ", "))
-			}
-		}
+	cfg := p.cfg
+	cfg.size = p.sizes[0]
+	for _, tr := range p.transports {
+		fmt.Fprintf(w, "%-17s %s\n", tr.name()+":", tr.describe(cfg))
 	}
 	var notes []string
-	for _, rw := range r.rows {
-		if n, ok := rw.tr.(noter); ok {
-			notes = append(notes, n.notes(rw.tp, rw.pp)...)
+	for _, tr := range p.transports {
+		n, ok := tr.(noter)
+		if !ok {
+			continue
 		}
+		last := func(w workload) *measurement {
+			if c := r.cell(tr.name(), w, p.sizes[0]); c.ok() {
+				return c.reps[len(c.reps)-1]
+			}
+			return nil
+		}
+		notes = append(notes, n.notes(last(throughput), last(pingpong))...)
 	}
 	if len(notes) > 0 {
-		fmt.Fprintln(w)
+		fmt.Fprintf(w, "\nring counters (%d-byte messages, last repetition):\n", p.sizes[0])
 		for _, n := range notes {
 			fmt.Fprintln(w, n)
 		}
 	}
 }
 
-// compare spells out how base fares against other.
-func compare(base, other row) []string {
-	var parts []string
-	if base.tp != nil && other.tp != nil && base.tp.rate() > 0 && other.tp.rate() > 0 {
-		parts = append(parts, ratio(base.tp.rate()/other.tp.rate(), "throughput", "lower throughput"))
+func (r *report) writeSize(w io.Writer, size int) {
+	fmt.Fprintf(w, "\n== %s messages ==\n", fmtSize(size))
+	if r.has(throughput) {
+		fmt.Fprintf(w, "throughput (median of repetitions, and their range):\n")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "transport\tmsgs/s\tmin–max\tper msg\tMB/s\tmessages\t")
+		for _, tr := range r.plan.transports {
+			c := r.cell(tr.name(), throughput, size)
+			if !c.ok() {
+				fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\n", tr.name(), skippedText(c))
+				continue
+			}
+			s := spreadOf(c.rates())
+			var n uint64
+			for _, m := range c.reps {
+				n += m.measured
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s–%s\t%s\t%.1f\t%d\t\n", tr.name(), fmtRate(s.Median), fmtRateShort(s.Min), fmtRateShort(s.Max),
+				fmtDur(time.Duration(float64(time.Second)/s.Median)), s.Median*float64(size)/1e6, n)
+		}
+		tw.Flush()
 	}
-	if base.pp != nil && other.pp != nil {
+	for _, wl := range []workload{pingpong, fixedRate} {
+		if !r.has(wl) {
+			continue
+		}
+		title := "round trip"
+		if wl == fixedRate {
+			title = fmt.Sprintf("fixed-rate round trip at %.0f msg/s, from the intended send time", r.plan.cfg.rate)
+		}
+		fmt.Fprintf(w, "%s (all repetitions merged; p50 range over repetitions):\n", title)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		head := "transport\t"
+		for _, q := range latencyQuantiles {
+			head += q.name + "\t"
+		}
+		fmt.Fprintln(tw, head+"p50 min–max\tsamples\t")
+		for _, tr := range r.plan.transports {
+			c := r.cell(tr.name(), wl, size)
+			if !c.ok() {
+				fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\t\t\t\t\n", tr.name(), skippedText(c))
+				continue
+			}
+			h := c.merged()
+			line := tr.name() + "\t"
+			for _, q := range latencyQuantiles {
+				line += fmtDur(valueAt(h, q.q)) + "\t"
+			}
+			s := spreadOf(c.quantiles(50))
+			line += fmt.Sprintf("%s–%s\t%d\t", fmtDur(time.Duration(s.Min)), fmtDur(time.Duration(s.Max)), h.TotalCount())
+			fmt.Fprintln(tw, line)
+		}
+		tw.Flush()
+	}
+	if len(r.plan.transports) > 1 {
+		base := r.plan.transports[0]
+		for _, other := range r.plan.transports[1:] {
+			if parts := r.compare(base.name(), other.name(), size); len(parts) > 0 {
+				fmt.Fprintf(w, "%s vs %s: %s\n", base.name(), other.name(), strings.Join(parts, ", "))
+			}
+		}
+	}
+}
+
+func skippedText(c *cell) string {
+	if c == nil || c.skipped == "" {
+		return "-"
+	}
+	return "skipped: " + c.skipped
+}
+
+// compare spells out how base fares against other at one size, from the
+// medians over repetitions.
+func (r *report) compare(base, other string, size int) []string {
+	var parts []string
+	bt, ot := r.cell(base, throughput, size), r.cell(other, throughput, size)
+	if bt.ok() && ot.ok() {
+		b, o := spreadOf(bt.rates()).Median, spreadOf(ot.rates()).Median
+		if b > 0 && o > 0 {
+			parts = append(parts, ratio(b/o, "throughput", "lower throughput"))
+		}
+	}
+	bp, op := r.cell(base, pingpong, size), r.cell(other, pingpong, size)
+	if bp.ok() && op.ok() {
 		for _, q := range []struct {
 			p    float64
 			name string
 		}{{50, "median RTT"}, {99, "p99 RTT"}} {
-			b, o := quantile(base.pp.rtt, q.p), quantile(other.pp.rtt, q.p)
+			b, o := spreadOf(bp.quantiles(q.p)).Median, spreadOf(op.quantiles(q.p)).Median
 			if b > 0 && o > 0 {
-				parts = append(parts, ratio(float64(o)/float64(b), "lower "+q.name, "higher "+q.name))
+				parts = append(parts, ratio(o/b, "lower "+q.name, "higher "+q.name))
 			}
 		}
 	}
@@ -143,6 +232,28 @@ func fmtRate(r float64) string {
 		return fmt.Sprintf("%.1f k msg/s", r/1e3)
 	default:
 		return fmt.Sprintf("%.0f msg/s", r)
+	}
+}
+
+func fmtRateShort(r float64) string {
+	switch {
+	case r >= 1e6:
+		return fmt.Sprintf("%.2fM", r/1e6)
+	case r >= 1e3:
+		return fmt.Sprintf("%.1fk", r/1e3)
+	default:
+		return fmt.Sprintf("%.0f", r)
+	}
+}
+
+func fmtSize(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	default:
+		return fmt.Sprintf("%d-byte", n)
 	}
 }
 

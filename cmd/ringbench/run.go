@@ -9,17 +9,40 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// config is what one measurement needs; main fills it from the flags.
+// config is what one measurement needs; the run command fills it from
+// the flags, one message size at a time.
 type config struct {
-	size     int           // bytes per message
-	duration time.Duration // measured part of each test
-	warmup   time.Duration // unmeasured part before it
-	slots    int           // ring slots
-	chanCap  int           // Go channel capacity
-	spin     bool          // the ring's ends spin instead of the default wait
+	size      int           // bytes per message
+	duration  time.Duration // measured part of each test
+	warmup    time.Duration // unmeasured part before it
+	count     uint64        // throughput: messages to send; 0 sends for warmup+duration
+	rate      float64       // fixedrate: messages per second
+	slots     int           // ring slots (fewer for large messages: see ringSlots)
+	chanCap   int           // Go channel capacity (fewer for large messages)
+	linkBytes int           // memory one ring or channel slab may take
+	cpus      [2]int        // CPUs of the parent's and the peer's loop; -1: unpinned
 
 	// wrap, when set, wraps the parent's end; tests inject faults with it.
 	wrap func(endpoint) endpoint
+}
+
+// ringSlots is the ring's slot count for this size: --slots, lowered to a
+// power of two that keeps the ring within linkBytes, at least 2.
+func (c config) ringSlots() int {
+	n := c.slots
+	for n > 2 && n*c.size > c.linkBytes {
+		n /= 2
+	}
+	return n
+}
+
+// chanSlots is the channel capacity for this size, within linkBytes.
+func (c config) chanSlots() int {
+	n := c.chanCap
+	if fit := c.linkBytes/c.size - 2; n > fit {
+		n = max(fit, 1)
+	}
+	return n
 }
 
 // peerConfig is the part of config a peer needs; a child gets it as JSON in
@@ -27,11 +50,11 @@ type config struct {
 type peerConfig struct {
 	Size   int           `json:"size"`
 	Warmup time.Duration `json:"warmup"`
-	Spin   bool          `json:"spin"`
+	CPU    int           `json:"cpu"` // -1: unpinned
 }
 
 func (c config) peer() peerConfig {
-	return peerConfig{Size: c.size, Warmup: c.warmup, Spin: c.spin}
+	return peerConfig{Size: c.size, Warmup: c.warmup, CPU: c.cpus[1]}
 }
 
 // peerGrace bounds how long a run may take beyond warmup+duration (child
@@ -42,6 +65,7 @@ const peerGrace = 30 * time.Second
 type measurement struct {
 	transport string
 	workload  workload
+	size      int
 
 	// throughput: messages the parent sent, messages the peer received in
 	// its measurement window, and the window's length on the peer's clock.
@@ -73,7 +97,7 @@ func measure(ctx context.Context, tr transport, w workload, cfg config) (m *meas
 	defer cancel()
 	l, err := tr.open(ctx, w, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: set up: %w", tr.name(), w, err)
+		return nil, fmt.Errorf("%s %s size=%d: set up: %w", tr.name(), w, cfg.size, err)
 	}
 	ep := l.parent
 	if cfg.wrap != nil {
@@ -112,28 +136,37 @@ func measure(ctx context.Context, tr transport, w workload, cfg config) (m *meas
 	if err := unlink(l); err != nil {
 		return nil, fmt.Errorf("%s %s: %w", tr.name(), w, err)
 	}
-	m = &measurement{transport: tr.name(), workload: w}
+	m = &measurement{transport: tr.name(), workload: w, size: cfg.size}
+	unpin, err := pinThread(cfg.cpus[0])
+	if err != nil {
+		return nil, err
+	}
+	defer unpin()
 	var res peerResult
 	var perr, rerr error
 	switch w {
 	case throughput:
-		m.sent, perr = sendFor(ctx, ep, cfg.size, cfg.warmup+cfg.duration)
+		m.sent, perr = sendFor(ctx, ep, cfg.size, cfg.warmup+cfg.duration, cfg.count)
 		perr = errors.Join(perr, ep.closeSend())
 		res, rerr = p.result(ctx)
 		if perr == nil && rerr == nil && res.Received != m.sent {
 			rerr = fmt.Errorf("%w: parent sent %d messages, peer received %d", errIntegrity, m.sent, res.Received)
 		}
 		m.measured, m.elapsed = res.Measured, time.Duration(res.ElapsedNs)
-	case pingpong:
+	case pingpong, fixedRate:
 		m.rtt = newRTTHistogram()
-		m.roundTrips, perr = pingFor(ctx, ep, cfg.size, cfg.warmup, cfg.duration, m.rtt)
+		if w == pingpong {
+			m.roundTrips, perr = pingFor(ctx, ep, cfg.size, cfg.warmup, cfg.duration, m.rtt)
+		} else {
+			m.roundTrips, perr = rateFor(ctx, ep, cfg.size, cfg.rate, cfg.warmup, cfg.duration, m.rtt)
+		}
 		perr = errors.Join(perr, ep.closeSend())
 		res, rerr = p.result(ctx)
 		if perr == nil && rerr == nil && res.Received != m.roundTrips {
 			rerr = fmt.Errorf("%w: parent completed %d round trips, peer received %d messages", errIntegrity, m.roundTrips, res.Received)
 		}
 		if perr == nil && rerr == nil && m.rtt.TotalCount() == 0 {
-			rerr = errors.New("no round trip finished after the warm-up: raise -duration")
+			rerr = errors.New("no round trip finished after the warm-up: raise --duration")
 		}
 	default:
 		return nil, fmt.Errorf("unknown workload %q", w)
@@ -141,7 +174,7 @@ func measure(ctx context.Context, tr transport, w workload, cfg config) (m *meas
 	if perr != nil || rerr != nil {
 		// The peer's account first: it is usually the cause (a corrupted
 		// message seen by the child shows here as a broken pipe).
-		return nil, fmt.Errorf("%s %s: %w", tr.name(), w, errors.Join(prefixErr("peer", rerr), prefixErr("parent", perr)))
+		return nil, fmt.Errorf("%s %s size=%d: %w", tr.name(), w, cfg.size, errors.Join(prefixErr("peer", rerr), prefixErr("parent", perr)))
 	}
 	if cs, ok := l.parent.(counterSource); ok {
 		m.parentCounters = cs.counters()

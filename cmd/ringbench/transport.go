@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -24,6 +25,23 @@ type endpoint interface {
 	close() error
 }
 
+// A zeroCopier is an endpoint that also lends its own memory, so that a
+// message is written and read where the transport keeps it (a ring slot):
+// claim returns n bytes to write the next message into and commit sends
+// them; lease returns the next message in place (io.EOF at the end of the
+// stream) and release frees it. The loops use it when an endpoint has it.
+type zeroCopier interface {
+	claim(n int) ([]byte, error)
+	commit(n int) error
+	lease() ([]byte, error)
+	release()
+}
+
+// errUnsupported marks a transport that cannot carry a run as configured
+// (a message larger than the kernel lets a queue hold); the run is skipped
+// with the reason, not failed.
+var errUnsupported = errors.New("not supported here")
+
 // A counterSource is an endpoint that can report transport-specific counters
 // (the ring's sleeps and wakes) after a run.
 type counterSource interface {
@@ -42,9 +60,16 @@ type workload string
 const (
 	throughput workload = "throughput" // parent sends for a duration, peer receives and counts
 	pingpong   workload = "pingpong"   // parent sends one message, peer echoes it, repeat
+	fixedRate  workload = "fixedrate"  // ping-pong on a schedule, timed from the intended send
 )
 
-var workloads = []workload{throughput, pingpong}
+var workloads = []workload{throughput, pingpong, fixedRate}
+
+// twoWay says whether the peer answers (the link needs a way back).
+func (w workload) twoWay() bool { return w != throughput }
+
+// latency says whether the workload records times in a histogram.
+func (w workload) latency() bool { return w != throughput }
 
 // A link is what transport.open hands the parent for one run.
 type link struct {
@@ -70,7 +95,7 @@ type link struct {
 
 // A transport creates links of one kind.
 type transport interface {
-	// name is the short name -transports uses.
+	// name is the short name --transports uses.
 	name() string
 	// describe says in a few words what one message costs on it.
 	describe(cfg config) string
@@ -84,11 +109,18 @@ type transport interface {
 
 // transportOrder is the order in which transports are measured and printed;
 // the first one present is the base of the ratios.
-var transportOrder = []string{"shmring", "pipe", "unix", "tcp", "chan"}
+var transportOrder = []string{
+	"shmring", "shmring-zc", "shmring-spin", "shmring-zc-spin", "shmring-sleep", "shmring-zc-sleep",
+	"pipe", "mq", "unix", "unixgram", "tcp", "chan",
+}
+
+// baseTransports are what "all" means; the shmring ones are measured once
+// per --wait strategy.
+var baseTransports = []string{"shmring", "shmring-zc", "pipe", "mq", "unix", "unixgram", "tcp", "chan"}
 
 var registry = map[string]transport{}
 
-// register makes t available to -transports; transports call it from init.
+// register makes t available to --transports; transports call it from init.
 func register(t transport) {
 	if _, dup := registry[t.name()]; dup {
 		panic("ringbench: transport registered twice: " + t.name())
@@ -107,12 +139,16 @@ func available() []string {
 	return names
 }
 
-// parseTransports turns the -transports value into transports, in
-// transportOrder, without duplicates.
-func parseTransports(list string) ([]transport, error) {
+// parseTransports turns the --transports value into transports, in
+// transportOrder, without duplicates. "shmring" and "shmring-zc" stand for
+// one variant per wait strategy in waits ("default", "spin", "sleep").
+func parseTransports(list string, waits []string) ([]transport, error) {
 	list = strings.TrimSpace(list)
 	if list == "" || list == "all" {
-		list = strings.Join(available(), ",")
+		list = strings.Join(baseTransports, ",")
+	}
+	if len(waits) == 0 {
+		waits = []string{"default"}
 	}
 	want := map[string]bool{}
 	for _, n := range strings.Split(list, ",") {
@@ -123,13 +159,22 @@ func parseTransports(list string) ([]transport, error) {
 		if n == "ring" {
 			n = "shmring"
 		}
-		if _, ok := registry[n]; !ok {
-			if slices.Contains(transportOrder, n) {
-				return nil, fmt.Errorf("-transports: transport %q is not built into this binary (available: %s)", n, strings.Join(available(), ", "))
+		names := []string{n}
+		if n == "shmring" || n == "shmring-zc" {
+			names = names[:0]
+			for _, w := range waits {
+				names = append(names, ringName(n == "shmring-zc", w))
 			}
-			return nil, fmt.Errorf("-transports: unknown transport %q (available: %s)", n, strings.Join(available(), ", "))
 		}
-		want[n] = true
+		for _, n := range names {
+			if _, ok := registry[n]; !ok {
+				if slices.Contains(transportOrder, n) {
+					return nil, fmt.Errorf("--transports: transport %q is not built into this binary (available: %s)", n, strings.Join(available(), ", "))
+				}
+				return nil, fmt.Errorf("--transports: unknown transport %q (available: %s)", n, strings.Join(available(), ", "))
+			}
+			want[n] = true
+		}
 	}
 	var ts []transport
 	for _, n := range transportOrder {
@@ -138,7 +183,7 @@ func parseTransports(list string) ([]transport, error) {
 		}
 	}
 	if len(ts) == 0 {
-		return nil, fmt.Errorf("-transports: no transport named (available: %s)", strings.Join(available(), ", "))
+		return nil, fmt.Errorf("--transports: no transport named (available: %s)", strings.Join(available(), ", "))
 	}
 	return ts, nil
 }
@@ -146,7 +191,10 @@ func parseTransports(list string) ([]transport, error) {
 // parseWorkloads turns the -workloads value into workloads, in a fixed order.
 func parseWorkloads(list string) ([]workload, error) {
 	list = strings.TrimSpace(list)
-	if list == "" || list == "all" {
+	if list == "" {
+		return []workload{throughput, pingpong}, nil
+	}
+	if list == "all" {
 		return workloads, nil
 	}
 	want := map[workload]bool{}
@@ -156,7 +204,7 @@ func parseWorkloads(list string) ([]workload, error) {
 			continue
 		}
 		if !slices.Contains(workloads, w) {
-			return nil, fmt.Errorf("-workloads: unknown workload %q (want throughput, pingpong or all)", w)
+			return nil, fmt.Errorf("--workloads: unknown workload %q (want throughput, pingpong, fixedrate or all)", w)
 		}
 		want[w] = true
 	}
@@ -167,7 +215,7 @@ func parseWorkloads(list string) ([]workload, error) {
 		}
 	}
 	if len(ws) == 0 {
-		return nil, fmt.Errorf("-workloads: no workload named (want throughput, pingpong or all)")
+		return nil, fmt.Errorf("--workloads: no workload named (want throughput, pingpong, fixedrate or all)")
 	}
 	return ws, nil
 }

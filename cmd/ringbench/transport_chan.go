@@ -24,17 +24,17 @@ func init() { register(chanTransport{}) }
 func (chanTransport) name() string { return "chan" }
 
 func (chanTransport) describe(cfg config) string {
-	return fmt.Sprintf("buffered Go channel (capacity %d) of reused buffers, copy in, copy out; two goroutines in one process", cfg.chanCap)
+	return fmt.Sprintf("buffered Go channel (capacity %d) of reused buffers, copy in, copy out; two goroutines in one process", cfg.chanSlots())
 }
 
 func (chanTransport) open(_ context.Context, w workload, cfg config) (*link, error) {
-	down := make(chan []byte, cfg.chanCap)
-	parent := &chanEnd{out: down, slab: newSlab(cfg.chanCap+2, cfg.size)}
+	down := make(chan []byte, cfg.chanSlots())
+	parent := &chanEnd{out: down, slab: newSlab(cfg.chanSlots()+2, cfg.size)}
 	peer := &chanEnd{in: down}
-	if w == pingpong {
-		up := make(chan []byte, cfg.chanCap)
+	if w.twoWay() {
+		up := make(chan []byte, cfg.chanSlots())
 		parent.in = up
-		peer.out, peer.slab = up, newSlab(cfg.chanCap+2, cfg.size)
+		peer.out, peer.slab = up, newSlab(cfg.chanSlots()+2, cfg.size)
 	}
 	return &link{parent: parent, local: peer}, nil
 }

@@ -26,7 +26,7 @@ func (pipeTransport) open(_ context.Context, w workload, _ config) (*link, error
 	if err != nil {
 		return nil, err
 	}
-	if w == throughput {
+	if !w.twoWay() {
 		return &link{
 			parent: newFDEnd(-1, down[1], closeFD),
 			files:  []*os.File{os.NewFile(uintptr(down[0]), "pipe-down-r")},
@@ -50,7 +50,7 @@ func (pipeTransport) attach(_ context.Context, w workload, _ peerConfig) (endpoi
 	if err != nil {
 		return nil, err
 	}
-	if w == throughput {
+	if !w.twoWay() {
 		return newFDEnd(r, -1, closeFD), nil
 	}
 	wfd, err := childFD(4)

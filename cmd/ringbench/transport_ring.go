@@ -14,11 +14,41 @@ import (
 // ringTransport moves messages through shmring SPSC rings in /dev/shm: one
 // ring for throughput, one per direction for ping-pong. The parent creates
 // them, the child opens them by the names in envRingDown and envRingUp, and
-// the parent removes the names as soon as the child has attached. Both ends
-// use the copying Send and Recv, one message per call.
-type ringTransport struct{}
+// the parent removes the names as soon as the child has attached.
+//
+// Each variant fixes the path and the wait strategy of both ends: "shmring"
+// uses the copying Send and Recv, "shmring-zc" the zero-copy Claim/Commit
+// and Receive/Release (the message is stamped into the slot and verified in
+// place); a "-spin" or "-sleep" suffix selects ring.WaitSpin or
+// ring.WaitSleep instead of ring.DefaultWait. Every variant publishes one
+// message per call: no batching.
+type ringTransport struct {
+	zeroCopy bool
+	wait     string // "default", "spin" or "sleep"
+}
 
-func init() { register(ringTransport{}) }
+func init() {
+	for _, zc := range []bool{false, true} {
+		for _, w := range waitNames {
+			register(ringTransport{zeroCopy: zc, wait: w})
+		}
+	}
+}
+
+// waitNames are the --wait values, the first one the default.
+var waitNames = []string{"default", "spin", "sleep"}
+
+// ringName is the transport name of a ring variant.
+func ringName(zeroCopy bool, wait string) string {
+	n := "shmring"
+	if zeroCopy {
+		n += "-zc"
+	}
+	if wait != "default" {
+		n += "-" + wait
+	}
+	return n
+}
 
 const (
 	envRingDown = "SHMRING_BENCH_RING_DOWN" // parent produces, child consumes
@@ -29,28 +59,30 @@ const (
 // unique between processes.
 var ringSeq atomic.Uint64
 
-func (ringTransport) name() string { return "shmring" }
+func (t ringTransport) name() string { return ringName(t.zeroCopy, t.wait) }
 
-func (ringTransport) describe(cfg config) string {
-	return fmt.Sprintf("SPSC ring in /dev/shm, %d slots, Send/Recv (copy in, copy out), %s wait", cfg.slots, waitName(cfg.spin))
-}
-
-func waitName(spin bool) string {
-	if spin {
-		return "spin"
+func (t ringTransport) describe(cfg config) string {
+	path := "Send/Recv (copy in, copy out)"
+	if t.zeroCopy {
+		path = "Claim/Commit and Receive/Release (written and verified in the slot, no copy)"
 	}
-	return "default"
+	return fmt.Sprintf("SPSC ring in /dev/shm, %d slots of %d B, %s, %s wait, one message per call",
+		cfg.ringSlots(), cfg.size, path, t.wait)
 }
 
-func waitStrategy(spin bool) ring.WaitStrategy {
-	if spin {
+func waitStrategy(name string) ring.WaitStrategy {
+	switch name {
+	case "spin":
 		return ring.WaitSpin
+	case "sleep":
+		return ring.WaitSleep
+	default:
+		return ring.DefaultWait
 	}
-	return ring.DefaultWait
 }
 
-func (ringTransport) open(ctx context.Context, w workload, cfg config) (_ *link, err error) {
-	end := &ringEnd{ctx: ctx}
+func (t ringTransport) open(ctx context.Context, w workload, cfg config) (_ *link, err error) {
+	end := &ringEnd{ctx: ctx, zeroCopy: t.zeroCopy}
 	var names []string
 	l := &link{parent: end}
 	l.unlink = func() error {
@@ -67,7 +99,7 @@ func (ringTransport) open(ctx context.Context, w workload, cfg config) (_ *link,
 	}()
 	create := func(dir string) (*ring.Ring, error) {
 		name := fmt.Sprintf("ringbench-%d-%d-%s", os.Getpid(), ringSeq.Add(1), dir)
-		r, err := ring.Create(name, ring.Options{Kind: ring.SPSC, SlotSize: cfg.size, Slots: cfg.slots})
+		r, err := ring.Create(name, ring.Options{Kind: ring.SPSC, SlotSize: cfg.size, Slots: cfg.ringSlots()})
 		if err != nil {
 			return nil, err
 		}
@@ -83,8 +115,8 @@ func (ringTransport) open(ctx context.Context, w workload, cfg config) (_ *link,
 	if end.prod, err = down.Producer(); err != nil {
 		return nil, err
 	}
-	end.prod.SetWait(waitStrategy(cfg.spin))
-	if w == pingpong {
+	end.prod.SetWait(waitStrategy(t.wait))
+	if w.twoWay() {
 		up, err := create("up")
 		if err != nil {
 			return nil, err
@@ -92,13 +124,14 @@ func (ringTransport) open(ctx context.Context, w workload, cfg config) (_ *link,
 		if end.cons, err = up.Consumer(); err != nil {
 			return nil, err
 		}
-		end.cons.SetWait(waitStrategy(cfg.spin))
+		end.cons.SetWait(waitStrategy(t.wait))
 	}
+	l.parent = end.endpoint()
 	return l, nil
 }
 
-func (ringTransport) attach(ctx context.Context, w workload, pc peerConfig) (_ endpoint, err error) {
-	end := &ringEnd{ctx: ctx}
+func (t ringTransport) attach(ctx context.Context, w workload, pc peerConfig) (_ endpoint, err error) {
+	end := &ringEnd{ctx: ctx, zeroCopy: t.zeroCopy}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, end.close())
@@ -123,8 +156,8 @@ func (ringTransport) attach(ctx context.Context, w workload, pc peerConfig) (_ e
 	if end.cons, err = down.Consumer(); err != nil {
 		return nil, err
 	}
-	end.cons.SetWait(waitStrategy(pc.Spin))
-	if w == pingpong {
+	end.cons.SetWait(waitStrategy(t.wait))
+	if w.twoWay() {
 		up, err := open(envRingUp)
 		if err != nil {
 			return nil, err
@@ -132,18 +165,51 @@ func (ringTransport) attach(ctx context.Context, w workload, pc peerConfig) (_ e
 		if end.prod, err = up.Producer(); err != nil {
 			return nil, err
 		}
-		end.prod.SetWait(waitStrategy(pc.Spin))
+		end.prod.SetWait(waitStrategy(t.wait))
 	}
-	return end, nil
+	return end.endpoint(), nil
 }
 
 // ringEnd is one process's end: the producer of one ring and, for
 // ping-pong, the consumer of the other.
 type ringEnd struct {
-	ctx   context.Context // cancelled when the peer is gone (parent side)
-	rings []*ring.Ring
-	prod  *ring.Producer // nil if this end does not send
-	cons  *ring.Consumer // nil if this end does not receive
+	ctx      context.Context // cancelled when the peer is gone (parent side)
+	rings    []*ring.Ring
+	prod     *ring.Producer // nil if this end does not send
+	cons     *ring.Consumer // nil if this end does not receive
+	zeroCopy bool           // use the zero-copy path (see zcRingEnd)
+}
+
+// zcRingEnd is a ringEnd whose loops take the zero-copy path; its send and
+// recv (the copying path) stay available to wrappers in tests.
+type zcRingEnd struct{ *ringEnd }
+
+func (e zcRingEnd) claim(n int) ([]byte, error) {
+	b, err := e.prod.Claim(e.ctx)
+	if err != nil {
+		return nil, err
+	}
+	return b[:n], nil
+}
+
+func (e zcRingEnd) commit(n int) error { return e.prod.Commit(n) }
+
+func (e zcRingEnd) lease() ([]byte, error) {
+	m, err := e.cons.Receive(e.ctx)
+	if errors.Is(err, ring.ErrClosed) {
+		return nil, io.EOF
+	}
+	return m, err
+}
+
+func (e zcRingEnd) release() { e.cons.Release() }
+
+// endpoint returns e as the loops should use it.
+func (e *ringEnd) endpoint() endpoint {
+	if e.zeroCopy {
+		return zcRingEnd{e}
+	}
+	return e
 }
 
 func (e *ringEnd) send(msg []byte) error {
@@ -202,16 +268,16 @@ func (e *ringEnd) counters() []counter {
 // notes says whether the ends ever slept on the futex: a consumer that
 // never slept in the throughput run means the stream never ran dry long
 // enough to leave the spin and yield phases.
-func (ringTransport) notes(tp, pp *measurement) []string {
+func (t ringTransport) notes(tp, pp *measurement) []string {
 	var out []string
 	if tp != nil {
-		out = append(out, fmt.Sprintf("shmring throughput: child consumer %s (found the ring empty %d times, woke the producer %d times); parent producer found it full %d times and %s.",
-			slept(get(tp.peerCounters, "consumer.sleeps")), get(tp.peerCounters, "consumer.empty"), get(tp.peerCounters, "consumer.wakes"),
+		out = append(out, fmt.Sprintf("%s throughput: child consumer %s (found the ring empty %d times, woke the producer %d times); parent producer found it full %d times and %s.",
+			t.name(), slept(get(tp.peerCounters, "consumer.sleeps")), get(tp.peerCounters, "consumer.empty"), get(tp.peerCounters, "consumer.wakes"),
 			get(tp.parentCounters, "producer.full"), slept(get(tp.parentCounters, "producer.sleeps"))))
 	}
 	if pp != nil {
-		out = append(out, fmt.Sprintf("shmring round trip: in %d round trips the parent's consumer %s and the child's consumer %s.",
-			pp.roundTrips, slept(get(pp.parentCounters, "consumer.sleeps")), slept(get(pp.peerCounters, "consumer.sleeps"))))
+		out = append(out, fmt.Sprintf("%s round trip: in %d round trips the parent's consumer %s and the child's consumer %s.",
+			t.name(), pp.roundTrips, slept(get(pp.parentCounters, "consumer.sleeps")), slept(get(pp.peerCounters, "consumer.sleeps"))))
 	}
 	return out
 }

@@ -10,7 +10,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// The four loops the two ends run. Each message is stamped by its sender and
+// The loops the two ends run. Each message is stamped by its sender and
 // fully verified by its receiver (msg.go); that work is inside every figure,
 // for every transport alike. The clock is read once every clockEvery messages
 // in the streaming loops, so that reading it costs next to nothing.
@@ -30,21 +30,24 @@ type peerResult struct {
 }
 
 // sendFor is the parent's throughput loop: it sends messages 0, 1, 2, … for
-// d, then returns how many it sent. The caller closes the sending side.
-func sendFor(ctx context.Context, ep endpoint, size int, d time.Duration) (uint64, error) {
-	msg := make([]byte, size)
+// d, or exactly count messages when count > 0, then returns how many it
+// sent. The caller closes the sending side.
+func sendFor(ctx context.Context, ep endpoint, size int, d time.Duration, count uint64) (uint64, error) {
+	s := newSender(ep, size)
 	deadline := time.Now().Add(d)
 	for seq := uint64(0); ; seq++ {
+		if count > 0 && seq == count {
+			return seq, nil
+		}
 		if seq%clockEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return seq, err
 			}
-			if time.Now().After(deadline) {
+			if count == 0 && time.Now().After(deadline) {
 				return seq, nil
 			}
 		}
-		stamp(msg, seq)
-		if err := ep.send(msg); err != nil {
+		if err := s.send(seq); err != nil {
 			return seq, fmt.Errorf("send message %d: %w", seq, err)
 		}
 	}
@@ -56,13 +59,13 @@ func sendFor(ctx context.Context, ep endpoint, size int, d time.Duration) (uint6
 // when the end of the stream arrives; if the stream is shorter than the
 // warm-up, the window spans the whole stream after the first message.
 func receiveAll(ep endpoint, size int, warmup time.Duration) (peerResult, error) {
-	buf := make([]byte, size)
+	r := newReceiver(ep, size)
 	var first, start time.Time
 	var startN uint64 // messages 0..startN had arrived when the window opened
 	measuring := false
 	for n := uint64(0); ; n++ {
-		err := ep.recv(buf)
-		if err != nil && errors.Is(err, io.EOF) {
+		err := r.recv(n)
+		if errors.Is(err, io.EOF) {
 			end := time.Now()
 			if n < 2 {
 				return peerResult{Received: n}, fmt.Errorf("stream ended after %d messages: too short to measure", n)
@@ -73,9 +76,6 @@ func receiveAll(ep endpoint, size int, warmup time.Duration) (peerResult, error)
 			return peerResult{Received: n, Measured: n - 1 - startN, ElapsedNs: end.Sub(start).Nanoseconds()}, nil
 		}
 		if err != nil {
-			return peerResult{Received: n}, fmt.Errorf("receive message %d: %w", n, err)
-		}
-		if err := verify(buf, n); err != nil {
 			return peerResult{Received: n}, err
 		}
 		if n%clockEvery == 0 {
@@ -95,26 +95,15 @@ func receiveAll(ep endpoint, size int, warmup time.Duration) (peerResult, error)
 // the receive in h once warmup has passed; it stops after warmup+d. It returns
 // the number of round trips completed. The caller closes the sending side.
 func pingFor(ctx context.Context, ep endpoint, size int, warmup, d time.Duration, h *hdrhistogram.Histogram) (uint64, error) {
-	msg := make([]byte, size)
-	buf := make([]byte, size)
+	s, r := newSender(ep, size), newReceiver(ep, size)
 	measureFrom := time.Now().Add(warmup)
 	end := measureFrom.Add(d)
 	for seq := uint64(0); ; seq++ {
-		stamp(msg, seq)
 		t0 := time.Now()
-		if err := ep.send(msg); err != nil {
-			return seq, fmt.Errorf("send message %d: %w", seq, err)
-		}
-		if err := ep.recv(buf); err != nil {
-			if errors.Is(err, io.EOF) {
-				err = errors.New("peer closed the link")
-			}
-			return seq, fmt.Errorf("receive echo of message %d: %w", seq, err)
+		if err := roundTrip(s, r, seq); err != nil {
+			return seq, err
 		}
 		t1 := time.Now()
-		if err := verify(buf, seq); err != nil {
-			return seq, fmt.Errorf("echo: %w", err)
-		}
 		if t1.After(measureFrom) {
 			recordRTT(h, t1.Sub(t0))
 		}
@@ -129,23 +118,31 @@ func pingFor(ctx context.Context, ep endpoint, size int, warmup, d time.Duration
 	}
 }
 
-// echoAll is the peer's round-trip loop: it receives, verifies and sends back
-// each message until the parent closes.
+// roundTrip sends message seq and receives and verifies its echo.
+func roundTrip(s *sender, r *receiver, seq uint64) error {
+	if err := s.send(seq); err != nil {
+		return fmt.Errorf("send message %d: %w", seq, err)
+	}
+	if err := r.recv(seq); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = errors.New("peer closed the link")
+		}
+		return fmt.Errorf("echo: %w", err)
+	}
+	return nil
+}
+
+// echoAll is the peer's loop for the two-way workloads: it receives,
+// verifies and sends back each message until the parent closes.
 func echoAll(ep endpoint, size int) (peerResult, error) {
-	buf := make([]byte, size)
+	r := newReceiver(ep, size)
 	for n := uint64(0); ; n++ {
-		err := ep.recv(buf)
-		if err != nil && errors.Is(err, io.EOF) {
+		err := r.echo(n)
+		if errors.Is(err, io.EOF) {
 			return peerResult{Received: n}, nil
 		}
 		if err != nil {
-			return peerResult{Received: n}, fmt.Errorf("receive message %d: %w", n, err)
-		}
-		if err := verify(buf, n); err != nil {
 			return peerResult{Received: n}, err
-		}
-		if err := ep.send(buf); err != nil {
-			return peerResult{Received: n + 1}, fmt.Errorf("echo message %d: %w", n, err)
 		}
 	}
 }
@@ -157,7 +154,7 @@ func runPeer(ep endpoint, w workload, cfg peerConfig) (peerResult, error) {
 	switch w {
 	case throughput:
 		res, err = receiveAll(ep, cfg.Size, cfg.Warmup)
-	case pingpong:
+	case pingpong, fixedRate:
 		res, err = echoAll(ep, cfg.Size)
 	default:
 		err = fmt.Errorf("unknown workload %q", w)

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// plan is a whole run: every transport, workload and size, repeated.
+type plan struct {
+	cfg         config // every setting but the size
+	sizes       []int
+	reps        int
+	transports  []transport
+	workloads   []workload
+	fingerprint bool
+}
+
+// steps is the number of measurements the plan makes.
+func (p plan) steps() int { return p.reps * len(p.sizes) * len(p.transports) * len(p.workloads) }
+
+// estimate is about how long the plan takes (a child start is ~10 ms).
+func (p plan) estimate() time.Duration {
+	return time.Duration(p.steps()) * (p.cfg.warmup + p.cfg.duration + 20*time.Millisecond)
+}
+
+// progress hears about each measurement as it starts.
+type progress interface {
+	step(desc string)
+	done()
+}
+
+// bench runs the plan and stops at the first failure. The repetitions are
+// the outer loop, so that every transport is measured once before any is
+// measured again: a change of placement by the host during the run then
+// spreads over all transports instead of favouring some.
+func bench(ctx context.Context, p plan, prog progress) (*report, error) {
+	defer prog.done()
+	rep := &report{mach: describeMachine(), plan: p}
+	const fingerprintTime = 100 * time.Millisecond
+	if p.fingerprint {
+		rep.before, _ = coreFingerprint(fingerprintTime)
+	}
+	for _, size := range p.sizes {
+		for _, tr := range p.transports {
+			for _, w := range p.workloads {
+				rep.cells = append(rep.cells, &cell{tr: tr, workload: w, size: size})
+			}
+		}
+	}
+	for r := range p.reps {
+		for _, c := range rep.cells {
+			prog.step(fmt.Sprintf("rep %d/%d: %s %s %d B", r+1, p.reps, c.tr.name(), c.workload, c.size))
+			if c.skipped != "" {
+				continue
+			}
+			cfg := p.cfg
+			cfg.size = c.size
+			m, err := measure(ctx, c.tr, c.workload, cfg)
+			if errors.Is(err, errUnsupported) {
+				c.skipped = err.Error()
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			c.reps = append(c.reps, m)
+		}
+	}
+	if p.fingerprint && rep.before > 0 {
+		rep.after, _ = coreFingerprint(fingerprintTime)
+	}
+	return rep, nil
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitFailed      = 1   // a run failed (a lost message, a dead child) or a file could not be written
+	exitUsage       = 2   // bad flags, arguments or sizes
+	exitInterrupted = 130 // SIGINT or SIGTERM
+)
+
+// failure marks an error that is not the user's: exit 1, not 2.
+type failure struct{ err error }
+
+func (f failure) Error() string { return f.err.Error() }
+func (f failure) Unwrap() error { return f.err }
+
+var errInterrupted = errors.New("interrupted; the child was stopped and its ring files removed")
+
+// execute runs the command line and returns the exit code.
+func execute(args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd(stdout, stderr)
+	root.SetArgs(args)
+	err := root.Execute()
+	var f failure
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errInterrupted):
+		fmt.Fprintf(stderr, "ringbench: %v\n", err)
+		return exitInterrupted
+	case errors.As(err, &f):
+		fmt.Fprintf(stderr, "ringbench: FAILED: %v\n", err)
+		return exitFailed
+	default:
+		fmt.Fprintf(stderr, "ringbench: %v (see ringbench --help)\n", err)
+		return exitUsage
+	}
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	var rootFlags, runFlagsV runFlags
+	root := &cobra.Command{
+		Use:   "ringbench",
+		Short: "Measure the shmring ring beside pipes, message queues, sockets and a Go channel",
+		Long: "ringbench measures throughput and latency of the shmring ring beside a pipe, a POSIX message queue,\n" +
+			"unix stream and datagram sockets, TCP loopback (all across two processes) and a Go channel (in one\n" +
+			"process), on this machine, in one run. With no subcommand it runs `ringbench run`.",
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runCommand(cmd, &rootFlags, stdout, stderr)
+		},
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
+	rootFlags.register(root.Flags())
+	root.CompletionOptions.DisableDefaultCmd = true
+
+	run := &cobra.Command{
+		Use:   "run",
+		Short: "Measure (the default command)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runCommand(cmd, &runFlagsV, stdout, stderr)
+		},
+	}
+	runFlagsV.register(run.Flags())
+	root.AddCommand(run, newEnvCmd(stdout), newCompareCmd(stdout), newPlotCmd(stdout))
+	return root
+}
+
+// runCommand measures and writes every output the flags ask for.
+func runCommand(cmd *cobra.Command, f *runFlags, stdout, stderr io.Writer) error {
+	p, err := f.plan(cmd.Flags().Changed)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := bench(ctx, p, newProgress(stderr, p))
+	if err != nil && ctx.Err() != nil {
+		return errInterrupted
+	}
+	if err != nil {
+		return failure{err}
+	}
+	rep.args = flagList(cmd.Flags())
+	table := stdout
+	if f.bench {
+		table = stderr
+		if err := writeBench(stdout, rep); err != nil {
+			return failure{err}
+		}
+	}
+	rep.write(table)
+	if f.jsonFile != "" {
+		if err := writeJSONFile(f.jsonFile, rep); err != nil {
+			return failure{err}
+		}
+	}
+	if f.hgrmDir != "" {
+		if err := writeHgrms(f.hgrmDir, rep); err != nil {
+			return failure{err}
+		}
+	}
+	return nil
+}
+
+// flagList is every flag's value, given or default, as --name=value.
+func flagList(fs *pflag.FlagSet) []string {
+	var out []string
+	fs.VisitAll(func(f *pflag.Flag) {
+		out = append(out, "--"+f.Name+"="+f.Value.String())
+	})
+	return out
+}

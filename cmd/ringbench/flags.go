@@ -1,0 +1,227 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Limits on flag values, so that a typo cannot fill /dev/shm or run for hours.
+const (
+	maxDuration  = 10 * time.Minute
+	maxSlots     = 1 << 24
+	maxLinkBytes = 1 << 30 // one ring, or one channel's buffers
+	maxReps      = 1000
+	maxRate      = 1e8
+)
+
+// runFlags are the run command's flags as given.
+type runFlags struct {
+	size        int
+	sizes       string
+	duration    time.Duration
+	warmup      time.Duration
+	count       uint64
+	reps        int
+	rate        float64
+	transports  string
+	workloads   string
+	slots       int
+	chanCap     int
+	linkBytes   int
+	wait        string
+	cpus        string
+	fingerprint bool
+	jsonFile    string
+	bench       bool
+	hgrmDir     string
+}
+
+func (f *runFlags) register(fs *pflag.FlagSet) {
+	fs.IntVar(&f.size, "size", 64, fmt.Sprintf("message size in bytes, %d to %d (one size; see --sizes)", minSize, maxSize))
+	fs.StringVar(&f.sizes, "sizes", "", "comma-separated message sizes to sweep, e.g. 8,64,512,4096,65536,1048576,8388608 (k, M suffixes allowed: 64k, 8M)")
+	fs.DurationVar(&f.duration, "duration", 250*time.Millisecond, "measured time of each test")
+	fs.DurationVar(&f.warmup, "warmup", 100*time.Millisecond, "unmeasured time before each test's measurement")
+	fs.Uint64Var(&f.count, "count", 0, "throughput: send exactly this many messages per test instead of sending for --warmup + --duration")
+	fs.IntVar(&f.reps, "reps", 3, "repetitions of every test (interleaved); the report gives the median and the range")
+	fs.Float64Var(&f.rate, "rate", 0, "fixed-rate latency: round trips per second, timed from the intended send time (adds the fixedrate workload)")
+	fs.StringVar(&f.transports, "transports", "all", "comma-separated transports: "+strings.Join(available(), ", ")+", or all (shmring and shmring-zc once per --wait)")
+	fs.StringVar(&f.workloads, "workloads", "", "comma-separated tests: throughput, pingpong, fixedrate, or all (default throughput,pingpong, and fixedrate with --rate)")
+	fs.IntVar(&f.slots, "slots", 1<<12, "shmring slots, a power of two (lowered for large messages to fit --link-bytes)")
+	fs.IntVar(&f.chanCap, "chancap", 1024, "Go channel capacity (lowered for large messages to fit --link-bytes)")
+	fs.IntVar(&f.linkBytes, "link-bytes", 64<<20, "memory one ring or channel may take; sets the slot count for large messages")
+	fs.StringVar(&f.wait, "wait", "default", "comma-separated shmring wait strategies: default (spin, yield, then futex sleep), spin (never sleep), sleep (sleep at once)")
+	fs.StringVar(&f.cpus, "cpus", "", "pin the parent's loop to CPU A and the peer's to CPU B, as A,B (sched_setaffinity on the loop's locked thread)")
+	fs.BoolVar(&f.fingerprint, "fingerprint", true, "measure the core-to-core cache-line round trip before and after the runs")
+	fs.StringVar(&f.jsonFile, "json", "", "write every figure, every repetition, the machine and the flags to this JSON file")
+	fs.BoolVar(&f.bench, "bench", false, "print Go benchmark-format lines (for benchstat) on stdout; the table goes to stderr")
+	fs.StringVar(&f.hgrmDir, "hgrm", "", "write HdrHistogram percentile files (.hgrm, values in µs) to this directory")
+}
+
+// plan checks the flags and turns them into a plan. changed says whether a
+// flag was given on the command line.
+func (f *runFlags) plan(changed func(string) bool) (plan, error) {
+	p := plan{reps: f.reps, fingerprint: f.fingerprint}
+	switch {
+	case changed("size") && changed("sizes"):
+		return p, fmt.Errorf("--size and --sizes: give one of them")
+	case f.sizes != "":
+		sizes, err := parseSizes(f.sizes)
+		if err != nil {
+			return p, err
+		}
+		p.sizes = sizes
+	default:
+		if err := checkSize("--size", f.size); err != nil {
+			return p, err
+		}
+		p.sizes = []int{f.size}
+	}
+	switch {
+	case f.duration <= 0 || f.duration > maxDuration:
+		return p, fmt.Errorf("--duration %v: want more than 0 and at most %v", f.duration, maxDuration)
+	case f.warmup < 0 || f.warmup > maxDuration:
+		return p, fmt.Errorf("--warmup %v: want 0 to %v", f.warmup, maxDuration)
+	case f.reps < 1 || f.reps > maxReps:
+		return p, fmt.Errorf("--reps %d: want 1 to %d", f.reps, maxReps)
+	case f.rate < 0 || f.rate > maxRate || (changed("rate") && f.rate == 0):
+		return p, fmt.Errorf("--rate %v: want more than 0 and at most %.0f messages per second", f.rate, maxRate)
+	case f.count == 1:
+		return p, fmt.Errorf("--count 1: want at least 2 messages (or 0 to send for a duration)")
+	case f.slots < 2 || f.slots > maxSlots || f.slots&(f.slots-1) != 0:
+		return p, fmt.Errorf("--slots %d: want a power of two from 2 to %d", f.slots, maxSlots)
+	case f.chanCap < 1 || f.chanCap > maxSlots:
+		return p, fmt.Errorf("--chancap %d: want 1 to %d", f.chanCap, maxSlots)
+	case f.linkBytes < 1<<10 || f.linkBytes > maxLinkBytes:
+		return p, fmt.Errorf("--link-bytes %d: want %d to %d", f.linkBytes, 1<<10, maxLinkBytes)
+	}
+	for _, s := range p.sizes {
+		if 2*s > maxLinkBytes {
+			return p, fmt.Errorf("--sizes: %d bytes: a ring of two such slots would exceed %d MiB", s, maxLinkBytes>>20)
+		}
+	}
+	waits, err := parseWaits(f.wait)
+	if err != nil {
+		return p, err
+	}
+	cpus, err := parseCPUs(f.cpus)
+	if err != nil {
+		return p, err
+	}
+	p.cfg = config{
+		duration: f.duration, warmup: f.warmup, count: f.count, rate: f.rate,
+		slots: f.slots, chanCap: f.chanCap, linkBytes: f.linkBytes, cpus: cpus,
+	}
+	if p.transports, err = parseTransports(f.transports, waits); err != nil {
+		return p, err
+	}
+	if p.workloads, err = parseWorkloads(f.workloads); err != nil {
+		return p, err
+	}
+	if f.rate > 0 && f.workloads == "" {
+		p.workloads = append(p.workloads, fixedRate)
+	}
+	for _, w := range p.workloads {
+		if w == fixedRate && f.rate == 0 {
+			return p, fmt.Errorf("--workloads fixedrate needs --rate (round trips per second)")
+		}
+	}
+	return p, nil
+}
+
+func checkSize(flag string, n int) error {
+	if n < minSize || n > maxSize {
+		return fmt.Errorf("%s %d: want %d to %d bytes (a message carries an 8-byte sequence number)", flag, n, minSize, maxSize)
+	}
+	return nil
+}
+
+// parseSizes reads "8,64,4k,1M": bytes, or KiB and MiB with a k or M suffix.
+func parseSizes(list string) ([]int, error) {
+	var sizes []int
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		mul, num := 1, f
+		switch {
+		case strings.HasSuffix(f, "k") || strings.HasSuffix(f, "K"):
+			mul, num = 1<<10, f[:len(f)-1]
+		case strings.HasSuffix(f, "M"):
+			mul, num = 1<<20, f[:len(f)-1]
+		}
+		n, err := strconv.Atoi(num)
+		if err != nil {
+			return nil, fmt.Errorf("--sizes: %q is not a size in bytes (e.g. 64, 4k, 8M)", f)
+		}
+		if err := checkSize("--sizes: size", n*mul); err != nil {
+			return nil, err
+		}
+		if !containsInt(sizes, n*mul) {
+			sizes = append(sizes, n*mul)
+		}
+	}
+	if len(sizes) == 0 {
+		return nil, fmt.Errorf("--sizes: no size given")
+	}
+	return sizes, nil
+}
+
+func containsInt(xs []int, x int) bool {
+	for _, y := range xs {
+		if x == y {
+			return true
+		}
+	}
+	return false
+}
+
+func parseWaits(list string) ([]string, error) {
+	var waits []string
+	for _, w := range strings.Split(list, ",") {
+		w = strings.TrimSpace(w)
+		if w == "" {
+			continue
+		}
+		ok := false
+		for _, n := range waitNames {
+			ok = ok || n == w
+		}
+		if !ok {
+			return nil, fmt.Errorf("--wait %q: want default, spin or sleep", w)
+		}
+		waits = append(waits, w)
+	}
+	if len(waits) == 0 {
+		return []string{"default"}, nil
+	}
+	return waits, nil
+}
+
+// parseCPUs reads "A,B"; "" is unpinned.
+func parseCPUs(s string) ([2]int, error) {
+	none := [2]int{-1, -1}
+	if strings.TrimSpace(s) == "" {
+		return none, nil
+	}
+	parts := strings.Split(s, ",")
+	if len(parts) != 2 {
+		return none, fmt.Errorf("--cpus %q: want two CPU numbers, A,B (the parent's and the peer's)", s)
+	}
+	var cpus [2]int
+	for i, p := range parts {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || n < 0 {
+			return none, fmt.Errorf("--cpus %q: %q is not a CPU number", s, p)
+		}
+		if !usableCPU(n) {
+			return none, fmt.Errorf("--cpus %q: this process may not run on CPU %d", s, n)
+		}
+		cpus[i] = n
+	}
+	return cpus, nil
+}
