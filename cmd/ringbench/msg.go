@@ -22,7 +22,7 @@ import (
 // so stamping and checking cost a few nanoseconds for 64 bytes.
 
 const (
-	minSize = 8       // room for the sequence number
+	minSize = 8        // room for the sequence number
 	maxSize = 64 << 20 // 64 MiB: large frames; pipes and sockets loop partial writes and reads
 )
 

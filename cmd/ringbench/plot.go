@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 
@@ -50,6 +51,9 @@ func newPlotCmd(stdout io.Writer) *cobra.Command {
 //
 // It returns the files' paths.
 func renderPlots(j *jsonReport, dir string) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
 	var files []string
 	save := func(p *plot.Plot, name string) error {
 		for _, ext := range []string{".svg", ".png"} {

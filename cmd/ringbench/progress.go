@@ -35,7 +35,7 @@ type lineProgress struct{ w io.Writer }
 func (l lineProgress) step(desc string) {
 	fmt.Fprintf(l.w, "ringbench: measuring %s ...\n", desc)
 }
-func (lineProgress) done()              {}
+func (lineProgress) done() {}
 
 type barProgress struct {
 	bar     *progressbar.ProgressBar

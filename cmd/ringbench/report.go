@@ -161,6 +161,11 @@ func (r *report) writeSize(w io.Writer, size int) {
 		}
 		tw.Flush()
 	}
+	for _, c := range r.cells {
+		if c.size == size && c.skipped != "" {
+			fmt.Fprintf(w, "skipped: %s\n", c.skipped)
+		}
+	}
 	if len(r.plan.transports) > 1 {
 		base := r.plan.transports[0]
 		for _, other := range r.plan.transports[1:] {
@@ -175,7 +180,7 @@ func skippedText(c *cell) string {
 	if c == nil || c.skipped == "" {
 		return "-"
 	}
-	return "skipped: " + c.skipped
+	return "skipped"
 }
 
 // compare spells out how base fares against other at one size, from the

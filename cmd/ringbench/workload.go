@@ -13,9 +13,19 @@ import (
 // The loops the two ends run. Each message is stamped by its sender and
 // fully verified by its receiver (msg.go); that work is inside every figure,
 // for every transport alike. The clock is read once every clockEvery messages
-// in the streaming loops, so that reading it costs next to nothing.
+// in the streaming loops (clockEvery(size) messages, about 64 KiB of them),
+// so that reading it costs next to nothing and large messages still see it
+// often enough.
 
-const clockEvery = 1024 // a power of two
+// clockEvery is how many messages of size bytes go between clock readings:
+// a power of two from 1 to 1024.
+func clockEvery(size int) uint64 {
+	k := uint64(1024)
+	for k > 1 && k*uint64(size) > 64<<10 {
+		k /= 2
+	}
+	return k
+}
 
 // peerResult is what the peer reports back to the parent when a run ends.
 type peerResult struct {
@@ -34,12 +44,13 @@ type peerResult struct {
 // sent. The caller closes the sending side.
 func sendFor(ctx context.Context, ep endpoint, size int, d time.Duration, count uint64) (uint64, error) {
 	s := newSender(ep, size)
+	every := clockEvery(size)
 	deadline := time.Now().Add(d)
 	for seq := uint64(0); ; seq++ {
 		if count > 0 && seq == count {
 			return seq, nil
 		}
-		if seq%clockEvery == 0 {
+		if seq%every == 0 {
 			if err := ctx.Err(); err != nil {
 				return seq, err
 			}
@@ -60,6 +71,7 @@ func sendFor(ctx context.Context, ep endpoint, size int, d time.Duration, count 
 // warm-up, the window spans the whole stream after the first message.
 func receiveAll(ep endpoint, size int, warmup time.Duration) (peerResult, error) {
 	r := newReceiver(ep, size)
+	every := clockEvery(size)
 	var first, start time.Time
 	var startN uint64 // messages 0..startN had arrived when the window opened
 	measuring := false
@@ -78,7 +90,7 @@ func receiveAll(ep endpoint, size int, warmup time.Duration) (peerResult, error)
 		if err != nil {
 			return peerResult{Received: n}, err
 		}
-		if n%clockEvery == 0 {
+		if n%every == 0 {
 			now := time.Now()
 			switch {
 			case n == 0:
@@ -110,7 +122,7 @@ func pingFor(ctx context.Context, ep endpoint, size int, warmup, d time.Duration
 		if t1.After(end) {
 			return seq + 1, nil
 		}
-		if seq%clockEvery == 0 {
+		if seq%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return seq + 1, err
 			}
