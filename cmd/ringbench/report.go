@@ -165,6 +165,15 @@ func (r *report) writeSize(w io.Writer, size int) {
 		if c.size == size && c.skipped != "" {
 			fmt.Fprintf(w, "skipped: %s\n", c.skipped)
 		}
+		if c.size != size || c.workload != throughput || r.plan.cfg.count > 0 {
+			continue
+		}
+		for i, m := range c.reps {
+			if m.elapsed < r.plan.cfg.duration/2 {
+				fmt.Fprintf(w, "WARNING: %s throughput repetition %d: the peer's measurement window spans only %s of the %s sent (the peer lagged, e.g. descheduled): that repetition's rate is unreliable\n",
+					c.tr.name(), i+1, fmtDur(m.elapsed), r.plan.cfg.duration)
+			}
+		}
 	}
 	if len(r.plan.transports) > 1 {
 		base := r.plan.transports[0]
