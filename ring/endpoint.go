@@ -81,7 +81,7 @@ func (e *endpoint) detach(state uint32) error {
 	e.closed = true
 	// SYNC POINT: state. Stored before the sleepers check below; a sleeper
 	// announces itself, then re-checks state.
-	e.own.state.Store(state)
+	e.own.state.Swap(state) // full fence: the sleepers load below must not pass it
 	if e.peer.sleepers.Load() != 0 {
 		e.wakePeer()
 	}

@@ -60,7 +60,7 @@ var (
 	DefaultWait = WaitStrategy{Spin: 1 << 10, Yield: 16, Sleep: true}
 	// WaitSpin never sleeps: lowest latency, one busy core per waiting
 	// side. For isolated cores.
-	WaitSpin = WaitStrategy{Spin: 1 << 30, Yield: 0, Sleep: false}
+	WaitSpin = WaitStrategy{Spin: 1 << 14, Yield: 0, Sleep: false}
 	// WaitSleep sleeps at once when there is nothing to do: lowest CPU use,
 	// a futex round trip of latency.
 	WaitSleep = WaitStrategy{Sleep: true}

@@ -104,8 +104,8 @@ func (e *endpoint) poll(ctx context.Context, need uint64) (uint64, error) {
 
 // sleep is the futex protocol (package futex has it as pseudo-code):
 //
+//	w := peer.wake                 // the value to sleep on, read first
 //	sleeping = 1                   // announce
-//	w := peer.wake                 // the value to sleep on
 //	barrier if peer uses release stores
 //	if peer.cursor >= need: sleeping = 0, done   // re-check
 //	futex_wait(&peer.wake, w, tick)             // sleeps only if no wake since w
@@ -144,8 +144,14 @@ func (e *endpoint) sleep(ctx context.Context, need uint64) (uint64, error) {
 			}
 		}
 
-		e.own.sleepers.Store(1)
+		// The wake word is read before announcing: a waker that clears
+		// this announcement bumps the word after it, so the wait below
+		// then returns at once. Read after, a late waker still clearing
+		// a previous announcement could clear this one and bump the word
+		// first, and the sleep would start on the bumped value with no
+		// one left to wake it.
 		w := e.peer.wake.Load()
+		e.own.sleepers.Swap(1) // a full fence even under the race detector
 		if e.peer.flags.Load()&layout.FlagReleaseStores != 0 && fence.Barrier() != nil {
 			// The peer's release stores cannot be fenced from here:
 			// a wake may be missed, so sleep briefly and look again.

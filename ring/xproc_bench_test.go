@@ -222,7 +222,7 @@ func BenchmarkPingPongCrossProcess(b *testing.B) {
 			hist := hdrhistogram.New(1, int64(10*time.Second), 3)
 			ctx := context.Background()
 			msg, buf := make([]byte, 64), make([]byte, 64)
-					b.ResetTimer()
+			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
 				binary.LittleEndian.PutUint64(msg, uint64(i))
 				t0 := time.Now()
