@@ -77,7 +77,7 @@ func (p *Producer) CommitBatch(k int) {
 	p.claimed = 0
 	p.stats.Messages += uint64(k)
 	if k > 0 {
-		p.publishRun(first)
+		p.publishFrom(first)
 	}
 }
 
@@ -112,7 +112,7 @@ func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (int, error) {
 		p.put(msgs[sent])
 	}
 	if sent > 0 {
-		p.publishRun(first)
+		p.publishFrom(first)
 	}
 	return sent, err
 }

@@ -91,7 +91,7 @@ func (p *Producer) Commit(n int) error {
 	p.claimed = 0
 	p.stats.Messages++
 	p.stats.Bytes += uint64(n)
-	p.publishOne()
+	p.publishFrom(p.head - 1)
 	return nil
 }
 
@@ -111,7 +111,7 @@ func (p *Producer) Send(ctx context.Context, msg []byte) error {
 		}
 	}
 	p.put(msg)
-	p.publishOne()
+	p.publishFrom(p.head - 1)
 	return nil
 }
 
@@ -131,7 +131,7 @@ func (p *Producer) TrySend(msg []byte) error {
 		}
 	}
 	p.put(msg)
-	p.publishOne()
+	p.publishFrom(p.head - 1)
 	return nil
 }
 
@@ -145,31 +145,20 @@ func (p *Producer) put(msg []byte) {
 	p.stats.Bytes += uint64(len(msg))
 }
 
-// publishOne publishes the message at head-1: the cursor store, then the
-// slot's seq (so a consumer polling the slot sees it without touching the
-// cursor's line), then the wake-up check.
+// publishFrom publishes positions first..head-1: one cursor store (and the
+// wake-up check, shared with the consumer's release), then each slot's seq,
+// so a consumer polling the next slot sees it without touching the cursor's
+// line.
 //
-// SYNC POINT: cursor and seq. The slot's length and payload are written
+// SYNC POINT: cursor and seq. The slots' lengths and payloads are written
 // before both stores; the consumer loads one of them, then reads the slot.
-// The cursor goes first, so a consumer that saw the seq finds the cursor
-// past it too.
-func (p *Producer) publishOne() {
-	fence.Store64(p.own.cursor, p.head, p.release)
-	fence.Store32(p.seq(p.head-1), uint32(p.head), p.release)
-	if p.peer.sleepers.Load() != 0 {
-		p.wakePeer()
-	}
-}
-
-// publishRun publishes positions first..head-1 with one cursor store, then
-// gives each slot its seq.
-func (p *Producer) publishRun(first uint64) {
-	fence.Store64(p.own.cursor, p.head, p.release)
+// The cursor goes first, so a consumer that saw a seq finds the cursor past
+// it too. A sleeper re-checks the cursor, never the seq, so the seq stores
+// may follow the wake-up.
+func (p *Producer) publishFrom(first uint64) {
+	p.publish(p.head)
 	for pos := first; pos < p.head; pos++ {
 		fence.Store32(p.seq(pos), uint32(pos+1), p.release)
-	}
-	if p.peer.sleepers.Load() != 0 {
-		p.wakePeer()
 	}
 }
 
