@@ -13,6 +13,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 type Header struct {
 	Kind            Kind
 	SlotSize        uint32 // largest payload a slot holds
+	SlotHeaderSize  uint32 // bytes before a slot's payload
 	SlotCount       uint64 // a power of two
 	SlotStride      uint64 // bytes from one slot to the next
 	ControlOffset   uint64
@@ -25,43 +26,142 @@ type Header struct {
 	MaxConsumers    uint32
 }
 
+// Params are what a ring's creator chooses; the rest of a Header follows
+// from them.
+type Params struct {
+	Kind      Kind
+	SlotSize  uint32 // largest payload a slot holds
+	SlotCount uint64 // a power of two
+	// MaxProducers and MaxConsumers bound the participants an MPMC or
+	// MPSC ring's entry table holds (MaxConsumers is 1 for MPSC); for a
+	// Broadcast ring MaxConsumers is the number of reader entries. Zero
+	// means the kind's default; SPSC takes 1 and 1.
+	MaxProducers uint32
+	MaxConsumers uint32
+}
+
+// Defaults for the participant limits.
+const (
+	DefaultMaxProducers = 16
+	DefaultMaxConsumers = 16
+	DefaultMaxReaders   = 16
+)
+
 // NewHeader computes the geometry of a ring of slotCount slots holding up
-// to slotSize payload bytes each.
+// to slotSize payload bytes each, with the kind's default limits.
 func NewHeader(kind Kind, slotSize uint32, slotCount uint64) (Header, error) {
-	if kind != KindSPSC {
-		return Header{}, fmt.Errorf("%w: kind=%d not supported", ErrGeometry, kind)
+	return NewHeaderFor(Params{Kind: kind, SlotSize: slotSize, SlotCount: slotCount})
+}
+
+// NewHeaderFor computes the geometry of the ring p describes.
+func NewHeaderFor(p Params) (Header, error) {
+	kind, slotSize, slotCount := p.Kind, p.SlotSize, p.SlotCount
+	maxP, maxC, err := p.limits()
+	if err != nil {
+		return Header{}, err
 	}
 	if slotSize == 0 || slotSize > MaxSlotSize {
 		return Header{}, fmt.Errorf("%w: slot size=%d, want 1..%d", ErrGeometry, slotSize, MaxSlotSize)
 	}
-	if slotCount == 0 || slotCount > MaxSlotCount || slotCount&(slotCount-1) != 0 {
-		return Header{}, fmt.Errorf("%w: slot count=%d, want a power of two in 1..%d", ErrGeometry, slotCount, uint64(MaxSlotCount))
+	maxSlots := uint64(MaxSlotCount)
+	if kind == KindMPMC || kind == KindMPSC {
+		maxSlots = MaxMPMCSlotCount
 	}
-	stride := Stride(slotSize)
+	if slotCount == 0 || slotCount > maxSlots || slotCount&(slotCount-1) != 0 {
+		return Header{}, fmt.Errorf("%w: slot count=%d, want a power of two in 1..%d", ErrGeometry, slotCount, maxSlots)
+	}
+	slotHeader := SlotHeaderSizeOf(kind)
+	control := controlSize(kind, maxP, maxC)
+	stride := StrideFor(slotHeader, slotSize)
 	hi, slotBytes := bits.Mul64(stride, slotCount)
-	if hi != 0 || slotBytes > MaxFileSize-SlotsOffset {
+	slotsOffset := ControlOffset + control
+	if hi != 0 || slotBytes > MaxFileSize-slotsOffset {
 		return Header{}, fmt.Errorf("%w: %d slots of %d bytes exceed %d bytes", ErrGeometry, slotCount, stride, uint64(MaxFileSize))
 	}
 	return Header{
-		Kind:          kind,
-		SlotSize:      slotSize,
-		SlotCount:     slotCount,
-		SlotStride:    stride,
-		ControlOffset: ControlOffset,
-		ControlSize:   ControlSize,
-		SlotsOffset:   SlotsOffset,
-		FileSize:      SlotsOffset + slotBytes,
-		MaxProducers:  1,
-		MaxConsumers:  1,
+		Kind:           kind,
+		SlotSize:       slotSize,
+		SlotHeaderSize: slotHeader,
+		SlotCount:      slotCount,
+		SlotStride:     stride,
+		ControlOffset:  ControlOffset,
+		ControlSize:    control,
+		SlotsOffset:    slotsOffset,
+		FileSize:       slotsOffset + slotBytes,
+		MaxProducers:   maxP,
+		MaxConsumers:   maxC,
 	}, nil
+}
+
+// limits checks the kind and fills in its participant limits.
+func (p Params) limits() (maxP, maxC uint32, err error) {
+	maxP, maxC = p.MaxProducers, p.MaxConsumers
+	switch p.Kind {
+	case KindSPSC:
+		maxP, maxC = or(maxP, 1), or(maxC, 1)
+		if maxP != 1 || maxC != 1 {
+			return 0, 0, fmt.Errorf("%w: spsc max producers=%d consumers=%d, want 1 and 1", ErrGeometry, maxP, maxC)
+		}
+	case KindMPMC, KindMPSC:
+		maxP = or(maxP, DefaultMaxProducers)
+		if p.Kind == KindMPSC {
+			maxC = or(maxC, 1)
+			if maxC != 1 {
+				return 0, 0, fmt.Errorf("%w: mpsc max consumers=%d, want 1", ErrGeometry, maxC)
+			}
+		}
+		maxC = or(maxC, DefaultMaxConsumers)
+		if uint64(maxP)+uint64(maxC) > MaxParticipants {
+			return 0, 0, fmt.Errorf("%w: max producers=%d + consumers=%d, want at most %d in all", ErrGeometry, maxP, maxC, MaxParticipants)
+		}
+	case KindBroadcast:
+		maxP, maxC = or(maxP, 1), or(maxC, DefaultMaxReaders)
+		if maxP != 1 || maxC > MaxReaders {
+			return 0, 0, fmt.Errorf("%w: broadcast max producers=%d readers=%d, want 1 and 1..%d", ErrGeometry, maxP, maxC, MaxReaders)
+		}
+	default:
+		return 0, 0, fmt.Errorf("%w: kind=%d not supported", ErrGeometry, p.Kind)
+	}
+	return maxP, maxC, nil
+}
+
+func or(v, def uint32) uint32 {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// SlotHeaderSizeOf is the size of a slot's header for a kind (known kinds).
+func SlotHeaderSizeOf(k Kind) uint32 {
+	switch k {
+	case KindMPMC, KindMPSC:
+		return MPMCSlotHeaderSize
+	case KindBroadcast:
+		return BcastSlotHeaderSize
+	}
+	return SlotHeaderSize
+}
+
+func controlSize(k Kind, maxP, maxC uint32) uint64 {
+	switch k {
+	case KindMPMC, KindMPSC:
+		return mpmcControlSize(maxP, maxC)
+	case KindBroadcast:
+		return bcastControlSize(maxC)
+	}
+	return ControlSize
 }
 
 // Stride is the distance between slots for a slot size: the slot header and
 // payload rounded up to 8 bytes, so every slot header is 8-byte aligned and
 // a stream of small messages packs them densely (a 64-byte message takes
 // 72 bytes, not two whole cache lines).
-func Stride(slotSize uint32) uint64 {
-	return roundUp(uint64(SlotHeaderSize)+uint64(slotSize), wordAlign)
+func Stride(slotSize uint32) uint64 { return StrideFor(SlotHeaderSize, slotSize) }
+
+// StrideFor is Stride for a slot header of another size (other kinds).
+func StrideFor(slotHeaderSize, slotSize uint32) uint64 {
+	return roundUp(uint64(slotHeaderSize)+uint64(slotSize), wordAlign)
 }
 
 func roundUp(n, to uint64) uint64 { return (n + to - 1) &^ (to - 1) }
@@ -80,7 +180,7 @@ func (h *Header) Encode(b []byte) {
 	le.PutUint32(b[HeaderSizeOffset:], HeaderSize)
 	le.PutUint32(b[PadUnitOffset:], PadUnit)
 	le.PutUint32(b[SlotSizeOffset:], h.SlotSize)
-	le.PutUint32(b[SlotHeaderSizeOffset:], SlotHeaderSize)
+	le.PutUint32(b[SlotHeaderSizeOffset:], h.SlotHeaderSize)
 	le.PutUint64(b[SlotCountOffset:], h.SlotCount)
 	le.PutUint64(b[SlotStrideOffset:], h.SlotStride)
 	le.PutUint64(b[ControlOffsetOffset:], h.ControlOffset)
@@ -129,6 +229,7 @@ func Decode(b []byte) (Header, error) {
 	h := Header{
 		Kind:            Kind(le.Uint32(b[KindOffset:])),
 		SlotSize:        le.Uint32(b[SlotSizeOffset:]),
+		SlotHeaderSize:  le.Uint32(b[SlotHeaderSizeOffset:]),
 		SlotCount:       le.Uint64(b[SlotCountOffset:]),
 		SlotStride:      le.Uint64(b[SlotStrideOffset:]),
 		ControlOffset:   le.Uint64(b[ControlOffsetOffset:]),
@@ -160,9 +261,6 @@ func (h *Header) checkGeometry(b []byte) error {
 	if v := le.Uint32(b[PadUnitOffset:]); v != PadUnit {
 		return fmt.Errorf("%w: padding unit=%d, want %d", ErrGeometry, v, PadUnit)
 	}
-	if v := le.Uint32(b[SlotHeaderSizeOffset:]); v != SlotHeaderSize {
-		return fmt.Errorf("%w: slot header size=%d, want %d", ErrGeometry, v, SlotHeaderSize)
-	}
 	if v := le.Uint32(b[FlagsOffset:]); v != 0 {
 		return fmt.Errorf("%w: flags=%#x, want 0", ErrGeometry, v)
 	}
@@ -171,9 +269,16 @@ func (h *Header) checkGeometry(b []byte) error {
 			return fmt.Errorf("%w: reserved byte %d=%#x, want 0", ErrGeometry, ReservedOffset+i, c)
 		}
 	}
-	want, err := NewHeader(h.Kind, h.SlotSize, h.SlotCount)
+	want, err := NewHeaderFor(Params{Kind: h.Kind, SlotSize: h.SlotSize, SlotCount: h.SlotCount,
+		MaxProducers: h.MaxProducers, MaxConsumers: h.MaxConsumers})
 	if err != nil {
 		return err
+	}
+	if h.MaxProducers == 0 || h.MaxConsumers == 0 {
+		return fmt.Errorf("%w: max producers=%d consumers=%d, want non-zero", ErrGeometry, h.MaxProducers, h.MaxConsumers)
+	}
+	if h.SlotHeaderSize != want.SlotHeaderSize {
+		return fmt.Errorf("%w: slot header size=%d, want %d", ErrGeometry, h.SlotHeaderSize, want.SlotHeaderSize)
 	}
 	if h.MaxProducers != want.MaxProducers || h.MaxConsumers != want.MaxConsumers {
 		return fmt.Errorf("%w: max producers=%d consumers=%d, want %d and %d",

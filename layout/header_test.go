@@ -30,7 +30,7 @@ func encoded(t testing.TB) []byte {
 // changed, and Version must change with it (and LAYOUT.md).
 func TestEncodeGoldenBytes(t *testing.T) {
 	golden := "" +
-		"53484d52494e4700" + "01000000" + "01000000" + "80000000" + "80000000" + // magic version kind headersize padunit
+		"53484d52494e4700" + "02000000" + "01000000" + "80000000" + "80000000" + // magic version kind headersize padunit
 		"40000000" + "08000000" + "0004000000000000" + // slot size, slot header size, slot count
 		"4800000000000000" + "8000000000000000" + "0002000000000000" + // stride, control offset, control size
 		"8002000000000000" + "8022010000000000" + // slots offset, file size
@@ -111,8 +111,12 @@ func TestDecodeErrors(t *testing.T) {
 	}{
 		{"a short buffer is ErrShort", func(b []byte) []byte { return b[:HeaderSize-1] }, ErrShort},
 		{"zero bytes are not a ring", func(b []byte) []byte { return make([]byte, HeaderSize) }, ErrMagic},
-		{"version 2 is refused", func(b []byte) []byte {
-			binary.LittleEndian.PutUint32(b[VersionOffset:], 2)
+		{"version 1 is refused", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[VersionOffset:], 1)
+			return b
+		}, ErrVersion},
+		{"version 3 is refused", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[VersionOffset:], 3)
 			return b
 		}, ErrVersion},
 		{"a slot count that is not a power of two is refused", func(b []byte) []byte {
@@ -196,4 +200,70 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("accepted impossible geometry %+v", h)
 		}
 	})
+}
+
+// Every kind's header survives Encode and Decode, and its control area
+// holds its entry table.
+func TestKindsRoundTrip(t *testing.T) {
+	for _, p := range []Params{
+		{Kind: KindSPSC, SlotSize: 64, SlotCount: 8},
+		{Kind: KindMPMC, SlotSize: 64, SlotCount: 8, MaxProducers: 4, MaxConsumers: 2},
+		{Kind: KindMPMC, SlotSize: 64, SlotCount: 8},
+		{Kind: KindMPSC, SlotSize: 1, SlotCount: 1, MaxProducers: 1000},
+		{Kind: KindBroadcast, SlotSize: 128, SlotCount: 1 << 10, MaxConsumers: 7},
+	} {
+		h, err := NewHeaderFor(p)
+		if err != nil {
+			t.Fatalf("%+v: %v", p, err)
+		}
+		b := make([]byte, HeaderSize)
+		h.Encode(b)
+		got, err := Decode(b)
+		if err != nil || got != h {
+			t.Fatalf("%v: Decode = %+v, %v; want %+v", p.Kind, got, err, h)
+		}
+		var entriesEnd uint64
+		switch p.Kind {
+		case KindMPMC, KindMPSC:
+			entriesEnd = MPMCEntryOffset(h.MaxProducers + h.MaxConsumers)
+		case KindBroadcast:
+			entriesEnd = BcastReaderOffset(h.MaxConsumers)
+		default:
+			entriesEnd = ControlOffset + ControlSize
+		}
+		if h.SlotsOffset != entriesEnd || h.SlotStride < uint64(h.SlotHeaderSize)+uint64(h.SlotSize) {
+			t.Fatalf("%v: slots at %d, entries end at %d; stride %d", p.Kind, h.SlotsOffset, entriesEnd, h.SlotStride)
+		}
+	}
+}
+
+func TestKindLimitsRefused(t *testing.T) {
+	for _, p := range []Params{
+		{Kind: KindSPSC, SlotSize: 64, SlotCount: 8, MaxProducers: 2},
+		{Kind: KindMPSC, SlotSize: 64, SlotCount: 8, MaxConsumers: 2},
+		{Kind: KindMPMC, SlotSize: 64, SlotCount: 8, MaxProducers: 1000, MaxConsumers: 25},
+		{Kind: KindMPMC, SlotSize: 64, SlotCount: MaxMPMCSlotCount * 2},
+		{Kind: KindBroadcast, SlotSize: 64, SlotCount: 8, MaxConsumers: MaxReaders + 1},
+		{Kind: KindBroadcast, SlotSize: 64, SlotCount: 8, MaxProducers: 2},
+		{Kind: 5, SlotSize: 64, SlotCount: 8},
+	} {
+		if _, err := NewHeaderFor(p); !errors.Is(err, ErrGeometry) {
+			t.Errorf("%+v: err = %v, want ErrGeometry", p, err)
+		}
+	}
+}
+
+// Control words keep position, state and owner apart.
+func TestCtrlWord(t *testing.T) {
+	o := Owner(MaxParticipants-1, 0xfffff)
+	w := Ctrl(1<<40+7, SlotReading, o)
+	if CtrlSeq(w) != 7 || CtrlState(w) != SlotReading || CtrlOwner(w) != o {
+		t.Fatalf("Ctrl = %#x: seq %d state %d owner %#x", w, CtrlSeq(w), CtrlState(w), CtrlOwner(w))
+	}
+	if OwnerIndex(o) != MaxParticipants-1 || !SameIncarnation(o, 0xfffff) || SameIncarnation(o, 0xffffe) {
+		t.Fatalf("owner %#x: index %d incarnation %d", o, OwnerIndex(o), OwnerIncarnation(o))
+	}
+	if ValidSlotState(slotStateMax+1) || !ValidSlotState(SlotSkipped) {
+		t.Fatal("ValidSlotState")
+	}
 }

@@ -3,7 +3,10 @@ package layout
 // Version is the layout version this package reads and writes. Any change to
 // an offset, a field's meaning or the slot format bumps it; Open refuses
 // every other version.
-const Version = 1
+//
+// Version 2 added the MPMC, MPSC and Broadcast kinds (section 12 of
+// LAYOUT.md); the SPSC format is otherwise that of version 1.
+const Version = 2
 
 // Magic opens every ring file.
 const Magic = "SHMRING\x00"
@@ -18,13 +21,22 @@ type Kind uint32
 
 // Ring kinds.
 const (
-	KindSPSC Kind = 1 // one producer, one consumer
+	KindSPSC      Kind = 1 // one producer, one consumer
+	KindMPMC      Kind = 2 // many producers, many consumers, each message to one consumer
+	KindMPSC      Kind = 3 // the MPMC format and algorithm with one consumer
+	KindBroadcast Kind = 4 // one producer, many readers, each message to every reader
 )
 
 func (k Kind) String() string {
 	switch k {
 	case KindSPSC:
 		return "spsc"
+	case KindMPMC:
+		return "mpmc"
+	case KindMPSC:
+		return "mpsc"
+	case KindBroadcast:
+		return "broadcast"
 	}
 	return "kind(" + itoa(uint64(k)) + ")"
 }
@@ -65,7 +77,9 @@ const (
 	ReadyOffset           = ChecksumOffset + 4            // uint32, written last
 	HeaderSize            = ReadyOffset + 4               // 128: exactly one unit
 
-	// Control area: the SPSC counters, each group on its own unit.
+	// Control area: the SPSC counters, each group on its own unit. The
+	// other kinds lay out their own control areas (mpmc.go, broadcast.go)
+	// from the same ControlOffset.
 	ControlOffset = HeaderOffset + PadUnit
 
 	// ProducerCursorOffset (uint64): the producer has published every

@@ -21,6 +21,9 @@ func (b Batch) Slot(i int) []byte {
 	if uint(i) >= uint(b.n) {
 		panic("ring: Batch.Slot index out of range")
 	}
+	if b.p.impl != nil {
+		return b.p.impl.batchSlot(b.start, i)
+	}
 	return b.p.payload(b.start+uint64(i), b.p.slotSize)
 }
 
@@ -29,6 +32,9 @@ func (b Batch) Slot(i int) []byte {
 func (b Batch) SetLen(i, n int) error {
 	if uint(i) >= uint(b.n) {
 		panic("ring: Batch.SetLen index out of range")
+	}
+	if b.p.impl != nil {
+		return b.p.impl.batchSetLen(b.start, i, n)
 	}
 	if uint(n) > uint(b.p.slotSize) {
 		return errTooLargeCommit
@@ -41,6 +47,9 @@ func (b Batch) SetLen(i, n int) error {
 // waiting for it as the wait strategy says. Fill them through the Batch and
 // publish them all with one store by CommitBatch.
 func (p *Producer) ClaimBatch(ctx context.Context, max int) (Batch, error) {
+	if p.impl != nil {
+		return p.impl.ClaimBatch(ctx, max)
+	}
 	p.mustNotHoldClaim("ClaimBatch")
 	if max <= 0 {
 		panic("ring: Producer.ClaimBatch with max <= 0")
@@ -66,6 +75,10 @@ func (p *Producer) ClaimBatch(ctx context.Context, max int) (Batch, error) {
 // CommitBatch publishes the first k slots of the open batch with one cursor
 // store and drops the rest.
 func (p *Producer) CommitBatch(k int) {
+	if p.impl != nil {
+		p.impl.CommitBatch(k)
+		return
+	}
 	if p.claimed == 0 || uint64(k) > p.claimed || k < 0 {
 		panic("ring: Producer.CommitBatch without a batch of that many slots")
 	}
@@ -86,6 +99,9 @@ func (p *Producer) CommitBatch(k int) {
 // store. It returns how many it sent. A message beyond the slot size stops
 // the batch before it with ErrTooLarge; those before it are sent.
 func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (int, error) {
+	if p.impl != nil {
+		return p.impl.SendBatch(ctx, msgs)
+	}
 	p.mustNotHoldClaim("SendBatch")
 	if len(msgs) == 0 {
 		return 0, nil
@@ -134,12 +150,18 @@ func (m Messages) At(i int) ([]byte, error) {
 	if uint(i) >= uint(m.n) {
 		panic("ring: Messages.At index out of range")
 	}
+	if m.c.impl != nil {
+		return m.c.impl.messageAt(m.start, i)
+	}
 	return m.c.message(m.start + uint64(i))
 }
 
 // ReceiveBatch leases up to max published messages — at least one, waiting
 // for it as the wait strategy says. Release frees them all with one store.
 func (c *Consumer) ReceiveBatch(ctx context.Context, max int) (Messages, error) {
+	if c.impl != nil {
+		return c.impl.ReceiveBatch(ctx, max)
+	}
 	c.mustNotHold("ReceiveBatch")
 	if max <= 0 {
 		panic("ring: Consumer.ReceiveBatch with max <= 0")

@@ -15,9 +15,10 @@ import (
 // one goroutine at a time.
 type Consumer struct {
 	endpoint
-	tail  uint64 // next position to read
-	avail uint64 // positions below this are known published (cached producer cursor)
-	held  uint64 // messages leased by Receive or ReceiveBatch and not yet released
+	impl  consumerImpl // MPMC and MPSC rings; nil for SPSC
+	tail  uint64       // next position to read
+	avail uint64       // positions below this are known published (cached producer cursor)
+	held  uint64       // messages leased by Receive or ReceiveBatch and not yet released
 	// heldBytes is the payload of the held messages, counted into Stats
 	// when they are released.
 	heldBytes uint64
@@ -28,6 +29,10 @@ type Consumer struct {
 // is taken over: the new consumer starts at the first message the dead one
 // had not released, so a message it received but did not release is
 // delivered again (at-least-once across a consumer's death).
+//
+// On an MPMC ring every call gives a new consumer, up to the ring's
+// MaxConsumers live ones across all processes (then ErrBusy). A Broadcast
+// ring has readers instead (Ring.Reader): Consumer returns ErrInvalid.
 func (r *Ring) Consumer() (*Consumer, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -35,6 +40,18 @@ func (r *Ring) Consumer() (*Consumer, error) {
 		return nil, ErrClosed
 	}
 	c := &Consumer{}
+	switch r.hdr.Kind {
+	case MPMC, MPSC:
+		impl, err := newMPMCConsumer(r, c)
+		if err != nil {
+			return nil, err
+		}
+		c.impl = impl
+		r.track(c)
+		return c, nil
+	case Broadcast:
+		return nil, fmt.Errorf("%w: ring=%s is a broadcast ring: take a Reader", ErrInvalid, r.name)
+	}
 	if err := c.attach(r, consumerRole); err != nil {
 		return nil, err
 	}
@@ -45,7 +62,7 @@ func (r *Ring) Consumer() (*Consumer, error) {
 	}
 	c.tail, c.avail = tail, tail
 	c.announce()
-	r.cons = c
+	r.track(c)
 	return c, nil
 }
 
@@ -55,6 +72,9 @@ func (r *Ring) Consumer() (*Consumer, error) {
 // producer cannot reuse its slot before. Receive while holding a message
 // panics. At the end of a closed stream it returns ErrClosed.
 func (c *Consumer) Receive(ctx context.Context) ([]byte, error) {
+	if c.impl != nil {
+		return c.impl.Receive(ctx)
+	}
 	c.mustNotHold("Receive")
 	if c.tail >= c.avail && !c.seqReady() {
 		if err := c.fill(ctx); err != nil {
@@ -66,6 +86,9 @@ func (c *Consumer) Receive(ctx context.Context) ([]byte, error) {
 
 // TryReceive is Receive without waiting: ErrEmpty when there is no message.
 func (c *Consumer) TryReceive() ([]byte, error) {
+	if c.impl != nil {
+		return c.impl.TryReceive()
+	}
 	c.mustNotHold("TryReceive")
 	if c.tail >= c.avail && !c.seqReady() {
 		if err := c.tryFill(); err != nil {
@@ -77,6 +100,10 @@ func (c *Consumer) TryReceive() ([]byte, error) {
 
 // Release frees the message (or batch) Receive leased, with one store.
 func (c *Consumer) Release() {
+	if c.impl != nil {
+		c.impl.Release()
+		return
+	}
 	if c.held == 0 {
 		panic("ring: Consumer.Release without a received message")
 	}
@@ -91,6 +118,9 @@ func (c *Consumer) Release() {
 // as the wait strategy says. A message longer than buf stays in the ring
 // and Recv returns io.ErrShortBuffer.
 func (c *Consumer) Recv(ctx context.Context, buf []byte) (int, error) {
+	if c.impl != nil {
+		return c.impl.Recv(ctx, buf)
+	}
 	c.mustNotHold("Recv")
 	if c.tail >= c.avail && !c.seqReady() {
 		if err := c.fill(ctx); err != nil {
@@ -120,6 +150,9 @@ func (c *Consumer) take(buf []byte) (int, error) {
 
 // TryRecv is Recv without waiting: ErrEmpty when there is no message.
 func (c *Consumer) TryRecv(buf []byte) (int, error) {
+	if c.impl != nil {
+		return c.impl.TryRecv(buf)
+	}
 	c.mustNotHold("TryRecv")
 	if c.tail >= c.avail && !c.seqReady() {
 		if err := c.tryFill(); err != nil {
@@ -217,16 +250,45 @@ func (c *Consumer) mustNotHold(op string) {
 // Close gives up the consumer role; messages not yet released stay in the
 // ring for the next consumer. Close is idempotent.
 func (c *Consumer) Close() error {
+	if c.impl != nil {
+		err := c.impl.Close()
+		c.r.untrack(c)
+		return err
+	}
 	if c.closed {
 		return nil
 	}
 	c.held, c.heldBytes = 0, 0
 	c.avail = 0 // every later call takes the slow path, which reports ErrClosed
 	err := c.detach(0)
-	c.r.mu.Lock()
-	if c.r.cons == c {
-		c.r.cons = nil
-	}
-	c.r.mu.Unlock()
+	c.r.untrack(c)
 	return err
+}
+
+// Redelivered reports whether the message (or batch) now held was held
+// before by a consumer that died without releasing it, and is delivered
+// again. Only MPMC and MPSC rings tell: an SPSC consumer that takes over
+// a dead one's role gets such messages again unmarked.
+func (c *Consumer) Redelivered() bool {
+	if c.impl != nil {
+		return c.impl.Redelivered()
+	}
+	return false
+}
+
+// SetWait sets how this consumer's blocking calls wait.
+func (c *Consumer) SetWait(w WaitStrategy) {
+	if c.impl != nil {
+		c.impl.SetWait(w)
+		return
+	}
+	c.wait = w
+}
+
+// Stats returns this consumer's counters.
+func (c *Consumer) Stats() Stats {
+	if c.impl != nil {
+		return c.impl.Stats()
+	}
+	return c.stats
 }

@@ -65,6 +65,7 @@ func Create(name string, o Options) (r *Ring, err error) {
 	hdr.CreatorPID = uint32(os.Getpid())
 	hdr.CreatedUnixNano = time.Now().UnixNano()
 	hdr.Encode(mm)
+	initSlots(&hdr, mm)
 	// SYNC POINT: ready. Every header byte is written before this store;
 	// Open loads the ready word before it reads the header.
 	(*atomic.Uint32)(unsafe.Pointer(&mm[layout.ReadyOffset])).Store(layout.ReadyValue)
@@ -72,8 +73,26 @@ func Create(name string, o Options) (r *Ring, err error) {
 }
 
 func (o Options) header() (layout.Header, error) {
-	if o.Kind != SPSC {
+	maxC := o.MaxConsumers
+	switch o.Kind {
+	case SPSC:
+		if o.MaxProducers > 1 || o.MaxConsumers > 1 || o.MaxReaders != 0 {
+			return layout.Header{}, fmt.Errorf("%w: spsc takes one producer and one consumer", ErrInvalid)
+		}
+	case MPMC, MPSC:
+		if o.MaxReaders != 0 {
+			return layout.Header{}, fmt.Errorf("%w: MaxReaders is for broadcast rings", ErrInvalid)
+		}
+	case Broadcast:
+		if o.MaxProducers > 1 || o.MaxConsumers != 0 {
+			return layout.Header{}, fmt.Errorf("%w: a broadcast ring has one producer and MaxReaders readers", ErrInvalid)
+		}
+		maxC = o.MaxReaders
+	default:
 		return layout.Header{}, fmt.Errorf("%w: kind=%v not supported", ErrInvalid, o.Kind)
+	}
+	if o.MaxProducers < 0 || o.MaxProducers > layout.MaxParticipants || maxC < 0 || maxC > layout.MaxParticipants {
+		return layout.Header{}, fmt.Errorf("%w: max producers=%d consumers/readers=%d", ErrInvalid, o.MaxProducers, maxC)
 	}
 	if o.SlotSize <= 0 || o.SlotSize > layout.MaxSlotSize {
 		return layout.Header{}, fmt.Errorf("%w: slot size=%d, want 1..%d", ErrInvalid, o.SlotSize, layout.MaxSlotSize)
@@ -81,7 +100,8 @@ func (o Options) header() (layout.Header, error) {
 	if o.Slots <= 0 || o.Slots&(o.Slots-1) != 0 || uint64(o.Slots) > layout.MaxSlotCount {
 		return layout.Header{}, fmt.Errorf("%w: slots=%d, want a power of two", ErrInvalid, o.Slots)
 	}
-	hdr, err := layout.NewHeader(o.Kind, uint32(o.SlotSize), uint64(o.Slots))
+	hdr, err := layout.NewHeaderFor(layout.Params{Kind: o.Kind, SlotSize: uint32(o.SlotSize), SlotCount: uint64(o.Slots),
+		MaxProducers: uint32(o.MaxProducers), MaxConsumers: uint32(maxC)})
 	if err != nil {
 		return layout.Header{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

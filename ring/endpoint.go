@@ -88,12 +88,6 @@ func (e *endpoint) detach(state uint32) error {
 	return e.r.unlockRole(e.role, e.lock)
 }
 
-// SetWait sets how blocking calls of this handle wait.
-func (e *endpoint) SetWait(w WaitStrategy) { e.wait = w }
-
-// Stats returns this handle's counters.
-func (e *endpoint) Stats() Stats { return e.stats }
-
 // slot is the address of the slot holding position pos.
 func (e *endpoint) slot(pos uint64) unsafe.Pointer {
 	return unsafe.Add(e.base, (pos&e.mask)*e.stride)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strconv"
 )
 
 // Errors, grouped by the operation that returns them. All are usable with
@@ -54,7 +55,28 @@ var (
 	// ErrPeerDead: the other side's role holder died (its liveness lock is
 	// gone) while this side waits on it.
 	ErrPeerDead = errors.New("ring: peer process died")
+	// ErrRevoked: a claim or lease this handle held was repaired by a peer
+	// that found the handle's liveness lock gone (MPMC). The commit or
+	// release that reports it wrote nothing into the ring.
+	ErrRevoked = errors.New("ring: claim revoked by a peer")
+	// ErrLapped: a lossy broadcast reader fell a whole ring behind and the
+	// producer overwrote messages it had not read. The error is a
+	// *LapError carrying how many; the next call goes on after the gap.
+	ErrLapped = errors.New("ring: reader lapped")
 )
+
+// LapError is the error a lossy broadcast reader gets when the producer
+// overran it: Missed messages are gone, and the reader has moved past them.
+type LapError struct {
+	Missed uint64 // messages published that this reader will never see
+}
+
+func (e *LapError) Error() string {
+	return "ring: reader lapped: missed " + strconv.FormatUint(e.Missed, 10) + " messages"
+}
+
+// Is makes errors.Is(err, ErrLapped) hold.
+func (e *LapError) Is(target error) bool { return target == ErrLapped }
 
 type closedError struct{}
 

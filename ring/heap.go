@@ -13,5 +13,6 @@ func newHeapRing(name string, o Options) (*Ring, error) {
 	words := make([]uint64, (hdr.FileSize+7)/8) // 8-byte aligned for the 64-bit cursors
 	mem := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), hdr.FileSize)
 	hdr.Encode(mem)
+	initSlots(&hdr, mem)
 	return &Ring{name: name, hdr: hdr, mem: mem}, nil
 }

@@ -12,7 +12,10 @@ type Kind = layout.Kind
 
 // Ring kinds.
 const (
-	SPSC = layout.KindSPSC // one producer process, one consumer process
+	SPSC      = layout.KindSPSC      // one producer process, one consumer process
+	MPMC      = layout.KindMPMC      // many producers, many consumers; each message reaches one consumer
+	MPSC      = layout.KindMPSC      // many producers, one consumer (MPMC with MaxConsumers 1)
+	Broadcast = layout.KindBroadcast // one producer, many readers; each message reaches every reader
 )
 
 // Options describe a ring to Create.
@@ -20,6 +23,14 @@ type Options struct {
 	Kind     Kind
 	SlotSize int // largest message, in bytes (1 .. 1 GiB)
 	Slots    int // number of slots, a power of two
+
+	// MaxProducers and MaxConsumers bound how many producer and consumer
+	// handles an MPMC or MPSC ring holds at once, across all processes
+	// (zero: 16 each; MPSC has one consumer). Together at most 1024.
+	MaxProducers int
+	MaxConsumers int
+	// MaxReaders bounds a Broadcast ring's readers (zero: 16; at most 1024).
+	MaxReaders int
 
 	// Mode is the file's permission bits; zero means 0600.
 	Mode os.FileMode

@@ -16,15 +16,20 @@ import (
 // one goroutine at a time.
 type Producer struct {
 	endpoint
-	head    uint64 // next position to claim; the published cursor when no claim is open
-	limit   uint64 // positions below this are known free (cached consumer cursor + slots)
-	claimed uint64 // slots claimed and not yet committed or aborted
+	impl    producerImpl // MPMC, MPSC and Broadcast rings; nil for SPSC
+	head    uint64       // next position to claim; the published cursor when no claim is open
+	limit   uint64       // positions below this are known free (cached consumer cursor + slots)
+	claimed uint64       // slots claimed and not yet committed or aborted
 }
 
 // Producer takes the producer role. It fails with ErrBusy while a live
 // process (this one included) holds it. A role left by a process that died
 // is taken over: the new producer continues after the last message the dead
 // one published; anything it had claimed and not committed is gone.
+//
+// On an MPMC or MPSC ring every call gives a new producer, up to the ring's
+// MaxProducers live ones across all processes (then ErrBusy); a Broadcast
+// ring has one producer, as SPSC.
 func (r *Ring) Producer() (*Producer, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -32,6 +37,24 @@ func (r *Ring) Producer() (*Producer, error) {
 		return nil, ErrClosed
 	}
 	p := &Producer{}
+	switch r.hdr.Kind {
+	case MPMC, MPSC:
+		impl, err := newMPMCProducer(r, p)
+		if err != nil {
+			return nil, err
+		}
+		p.impl = impl
+		r.track(p)
+		return p, nil
+	case Broadcast:
+		impl, err := newBcastProducer(r, p)
+		if err != nil {
+			return nil, err
+		}
+		p.impl = impl
+		r.track(p)
+		return p, nil
+	}
 	if err := p.attach(r, producerRole); err != nil {
 		return nil, err
 	}
@@ -42,12 +65,15 @@ func (r *Ring) Producer() (*Producer, error) {
 	}
 	p.head, p.limit = head, cons+p.slots
 	p.announce()
-	r.prod = p
+	r.track(p)
 	return p, nil
 }
 
 // TryClaim is Claim without waiting: ErrFull when no slot is free.
 func (p *Producer) TryClaim() ([]byte, error) {
+	if p.impl != nil {
+		return p.impl.TryClaim()
+	}
 	p.mustNotHoldClaim("TryClaim")
 	if p.head >= p.limit {
 		if err := p.refresh(); err != nil {
@@ -67,6 +93,9 @@ func (p *Producer) TryClaim() ([]byte, error) {
 // long: write the message into it and Commit, or Abort. It stays valid
 // until then. Claim while a claim is open panics.
 func (p *Producer) Claim(ctx context.Context) ([]byte, error) {
+	if p.impl != nil {
+		return p.impl.Claim(ctx)
+	}
 	p.mustNotHoldClaim("Claim")
 	if p.head >= p.limit {
 		if err := p.reserve(ctx); err != nil {
@@ -80,6 +109,9 @@ func (p *Producer) Claim(ctx context.Context) ([]byte, error) {
 // Commit publishes the first n bytes of the claimed slot as a message.
 // n beyond the slot size returns ErrTooLarge and leaves the claim open.
 func (p *Producer) Commit(n int) error {
+	if p.impl != nil {
+		return p.impl.Commit(n)
+	}
 	if p.claimed != 1 {
 		panic("ring: Producer.Commit without a Claim")
 	}
@@ -96,11 +128,20 @@ func (p *Producer) Commit(n int) error {
 }
 
 // Abort drops the open claim (single or batch); nothing is published.
-func (p *Producer) Abort() { p.claimed = 0 }
+func (p *Producer) Abort() {
+	if p.impl != nil {
+		p.impl.Abort()
+		return
+	}
+	p.claimed = 0
+}
 
 // Send copies msg into the next free slot and publishes it, waiting for a
 // slot as the wait strategy says.
 func (p *Producer) Send(ctx context.Context, msg []byte) error {
+	if p.impl != nil {
+		return p.impl.Send(ctx, msg)
+	}
 	if uint(len(msg)) > uint(p.slotSize) {
 		return errTooLargeSend
 	}
@@ -117,6 +158,9 @@ func (p *Producer) Send(ctx context.Context, msg []byte) error {
 
 // TrySend is Send without waiting: ErrFull when no slot is free.
 func (p *Producer) TrySend(msg []byte) error {
+	if p.impl != nil {
+		return p.impl.TrySend(msg)
+	}
 	if uint(len(msg)) > uint(p.slotSize) {
 		return errTooLargeSend
 	}
@@ -211,17 +255,18 @@ func (p *Producer) mustNotHoldClaim(op string) {
 // ErrClosed. The role is free again afterwards; a new Producer reopens the
 // stream. Close is idempotent.
 func (p *Producer) Close() error {
+	if p.impl != nil {
+		err := p.impl.Close()
+		p.r.untrack(p)
+		return err
+	}
 	if p.closed {
 		return nil
 	}
 	p.claimed = 0
 	p.limit = 0 // every later call takes the slow path, which reports ErrClosed
 	err := p.detach(layout.StateClosed)
-	p.r.mu.Lock()
-	if p.r.prod == p {
-		p.r.prod = nil
-	}
-	p.r.mu.Unlock()
+	p.r.untrack(p)
 	return err
 }
 
@@ -229,3 +274,20 @@ var (
 	errTooLargeCommit = fmt.Errorf("%w: commit length beyond slot", ErrTooLarge)
 	errTooLargeSend   = fmt.Errorf("%w: message beyond slot", ErrTooLarge)
 )
+
+// SetWait sets how this producer's blocking calls wait.
+func (p *Producer) SetWait(w WaitStrategy) {
+	if p.impl != nil {
+		p.impl.SetWait(w)
+		return
+	}
+	p.wait = w
+}
+
+// Stats returns this producer's counters.
+func (p *Producer) Stats() Stats {
+	if p.impl != nil {
+		return p.impl.Stats()
+	}
+	return p.stats
+}

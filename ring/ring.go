@@ -23,12 +23,30 @@ type Ring struct {
 	mm   mmap.MMap // nil for a heap ring
 	f    *os.File  // the ring's own descriptor: probes peers' role locks
 
-	heapRoles [2]atomic.Bool // heap rings: role ownership within the process
+	heapMu    sync.Mutex
+	heapLocks map[int64]bool // heap rings: the lock bytes held within the process
 
-	mu     sync.Mutex // guards the fields below; never taken on the data path
-	prod   *Producer
-	cons   *Consumer
-	closed bool
+	mu      sync.Mutex // guards the fields below; never taken on the data path
+	handles map[handle]struct{}
+	closed  bool
+}
+
+// handle is a role handle a Ring gave out and closes with itself.
+type handle interface{ Close() error }
+
+// track records a new handle; the caller holds r.mu.
+func (r *Ring) track(h handle) {
+	if r.handles == nil {
+		r.handles = make(map[handle]struct{})
+	}
+	r.handles[h] = struct{}{}
+}
+
+// untrack forgets a closed handle.
+func (r *Ring) untrack(h handle) {
+	r.mu.Lock()
+	delete(r.handles, h)
+	r.mu.Unlock()
 }
 
 type noCopy struct{}
@@ -63,14 +81,14 @@ func (r *Ring) Close() error {
 		r.mu.Unlock()
 		return nil
 	}
-	p, c := r.prod, r.cons
+	hs := make([]handle, 0, len(r.handles))
+	for h := range r.handles {
+		hs = append(hs, h)
+	}
 	r.mu.Unlock()
 	var errs []error
-	if p != nil {
-		errs = append(errs, p.Close())
-	}
-	if c != nil {
-		errs = append(errs, c.Close())
+	for _, h := range hs {
+		errs = append(errs, h.Close())
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -147,34 +165,58 @@ func (r *Ring) side(ro role) side {
 
 // lockRole takes a role for a new handle, or reports ErrBusy.
 func (r *Ring) lockRole(ro role) (roleLock, error) {
-	if r.f == nil {
-		if !r.heapRoles[ro].CompareAndSwap(false, true) {
-			return roleLock{}, fmt.Errorf("%w: role=%v", ErrBusy, ro)
-		}
-		return roleLock{}, nil
-	}
-	l, err := lockRole(r.path, r.side(ro).lockByte)
+	l, err := r.lockAt(r.side(ro).lockByte)
 	if errors.Is(err, ErrBusy) {
 		return l, fmt.Errorf("%w: ring=%s role=%v", ErrBusy, r.name, ro)
 	}
 	return l, err
 }
 
-func (r *Ring) unlockRole(ro role, l roleLock) error {
+func (r *Ring) unlockRole(ro role, l roleLock) error { return r.unlockAt(r.side(ro).lockByte, l) }
+
+// roleAlive reports whether a live process holds the role. It is a system
+// call: waiting paths only.
+func (r *Ring) roleAlive(ro role) (bool, error) { return r.heldAt(r.side(ro).lockByte) }
+
+// lockAt takes the liveness lock on byte at of the ring file: an OFD write
+// lock, dropped by the kernel when its holder dies. ErrBusy (bare) when a
+// live holder has it. Heap rings keep the lock in the process.
+func (r *Ring) lockAt(at int64) (roleLock, error) {
 	if r.f == nil {
-		r.heapRoles[ro].Store(false)
+		r.heapMu.Lock()
+		defer r.heapMu.Unlock()
+		if r.heapLocks[at] {
+			return roleLock{}, ErrBusy
+		}
+		if r.heapLocks == nil {
+			r.heapLocks = make(map[int64]bool)
+		}
+		r.heapLocks[at] = true
+		return roleLock{}, nil
+	}
+	return lockRole(r.path, at)
+}
+
+// unlockAt drops a lock lockAt took.
+func (r *Ring) unlockAt(at int64, l roleLock) error {
+	if r.f == nil {
+		r.heapMu.Lock()
+		delete(r.heapLocks, at)
+		r.heapMu.Unlock()
 		return nil
 	}
 	return l.release()
 }
 
-// roleAlive reports whether a live process holds the role. It is a system
-// call: waiting paths only.
-func (r *Ring) roleAlive(ro role) (bool, error) {
+// heldAt reports whether a live holder, this process included, has the
+// lock on byte at. A system call: waiting and repair paths only.
+func (r *Ring) heldAt(at int64) (bool, error) {
 	if r.f == nil {
-		return r.heapRoles[ro].Load(), nil
+		r.heapMu.Lock()
+		defer r.heapMu.Unlock()
+		return r.heapLocks[at], nil
 	}
-	return roleHeld(r.f, r.side(ro).lockByte)
+	return roleHeld(r.f, at)
 }
 
 func (r *Ring) corrupt(format string, args ...any) error {

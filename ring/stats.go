@@ -9,4 +9,13 @@ type Stats struct {
 	Wakes    uint64 // FUTEX_WAKE calls made for a sleeping other side
 	Full     uint64 // producer: claims that found the ring full
 	Empty    uint64 // consumer: receives that found the ring empty
+
+	// MPMC and MPSC rings.
+	Skipped     uint64 // consumer: positions passed over because their producer died before publishing
+	Repaired    uint64 // slots this handle repaired for a peer whose liveness lock was gone
+	Redelivered uint64 // consumer: messages delivered again after a consumer died holding them
+
+	// Broadcast rings.
+	Lapped uint64 // lossy reader: times the producer overran it (ErrLapped returned)
+	Missed uint64 // lossy reader: messages lost in those laps
 }

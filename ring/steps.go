@@ -1,0 +1,39 @@
+package ring
+
+// step names a point inside a claim, commit, receive or release of the
+// MPMC and Broadcast engines. Tests set stepHook in a child process and
+// kill it with SIGKILL at exactly that point, to prove that a process dying
+// at any instruction boundary that matters leaves a ring its peers repair.
+type step int
+
+const (
+	stepBeforeClaim   step = iota // producer: free slot seen, claim not yet stamped
+	stepAfterClaim                // producer: claim stamped with the owner
+	stepMidPayload                // producer: half the payload written
+	stepBeforePublish             // producer: payload and length written, not published
+	stepAfterPublish              // producer: published, sleepers not yet checked or woken
+	stepSleepingFull              // producer: announced as a sleeper, about to sleep on a full ring
+	stepBeforeReceive             // consumer: published slot seen, lease not yet stamped
+	stepAfterReceive              // consumer: lease stamped with the owner
+	stepMidRead                   // consumer: message being read
+	stepBeforeRelease             // consumer: read, not released
+	stepAfterRelease              // consumer: released, sleepers not yet checked or woken
+	stepSleepingEmpty             // consumer: announced as a sleeper, about to sleep on an empty ring
+	numSteps
+)
+
+func (s step) String() string {
+	return [...]string{"before-claim", "after-claim", "mid-payload", "before-publish", "after-publish",
+		"sleeping-full", "before-receive", "after-receive", "mid-read", "before-release", "after-release",
+		"sleeping-empty"}[s]
+}
+
+// stepHook is nil except in tests; set it before any handle is made.
+var stepHook func(step)
+
+// atStep calls the test hook. The nil check is one predictable branch.
+func atStep(s step) {
+	if stepHook != nil {
+		stepHook(s)
+	}
+}
