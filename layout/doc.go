@@ -19,6 +19,12 @@
 //	   512   128  consumer cold        consumer     wake word, sleepers, state, epoch, flags
 //	   640   ...  slots                producer     SlotCount slots, SlotStride bytes apart
 //
+// That is the SPSC file. MPMC, MPSC and Broadcast files share the header and
+// lay out their own control areas from offset 128, each ending in a table of
+// one unit per participant, and their own 16-byte slot headers: see mpmc.go
+// and broadcast.go. The header's ControlSize, SlotsOffset and SlotHeaderSize
+// say where everything is for every kind.
+//
 // # Header (128 bytes)
 //
 //	 0               1               2               3

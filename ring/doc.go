@@ -15,7 +15,23 @@
 //	use(msg)
 //	c.Release()
 //
-// # Invariants
+// # Kinds
+//
+// A ring's kind is fixed at creation:
+//
+//   - SPSC: one producer process, one consumer process. The fastest: two
+//     cursors, each side caching the other's.
+//   - MPMC and MPSC: any number of producer and consumer handles, in any
+//     processes, up to Options.MaxProducers and MaxConsumers; each message
+//     reaches exactly one consumer. Every slot's control word records who
+//     holds it, so a process that dies between claiming and publishing (or
+//     receiving and releasing) leaves a slot its peers repair.
+//   - Broadcast: one producer, up to Options.MaxReaders readers, each seeing
+//     every message. A Lossless reader gates the producer; a Lossy one never
+//     does and is told, with ErrLapped, how many messages it missed when the
+//     producer overran it.
+//
+// # Invariants (SPSC)
 //
 //   - Cursors only grow. Position p lives in slot p & (slots-1). The producer
 //     publishes positions below its cursor; the consumer frees positions
@@ -56,7 +72,5 @@
 // # When not to use this
 //
 // Across machines (use a socket); for one-off requests where a pipe's 20 µs
-// does not matter; between goroutines of one process (use a channel); or
-// where several producers or consumers must share one ring (this version
-// has SPSC only).
+// does not matter; between goroutines of one process (use a channel).
 package ring
