@@ -107,7 +107,9 @@ func (h *mpmcHandle) payload(pos uint64, n uint32) []byte {
 // through it. A predecessor that died holding the entry is reaped first.
 func (h *mpmcHandle) attach(r *Ring, consumer bool) error {
 	hd := &r.hdr
+	onAdopt := h.onAdopt
 	*h = mpmcHandle{
+		onAdopt:       onAdopt,
 		r:             r,
 		base:          unsafe.Pointer(&r.mem[hd.SlotsOffset]),
 		mask:          hd.SlotCount - 1,
