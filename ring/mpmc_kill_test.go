@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"sync"
@@ -70,9 +71,14 @@ func killsPerStep() int {
 // yield + a tick) cost little time.
 var killWait = WaitStrategy{Spin: 1 << 10, Yield: 16, Sleep: true, Tick: time.Millisecond}
 
-// killHangBound guards the kill tests as a whole; xpAwaitBound guards each
-// recovery.
-const killHangBound = 4 * time.Minute
+// killHangBound guards a kill test as a whole (a hang guard, far beyond the
+// ~15 s one takes on two cores); xpAwaitBound guards each recovery.
+func killHangBound() time.Duration {
+	if longRun() {
+		return 40 * time.Minute
+	}
+	return 4 * time.Minute
+}
 
 // childKillProducer: args name, step, first, arm, call. It takes a
 // producer, says "ready", waits for "go", then sends killedStream's
@@ -411,7 +417,7 @@ var (
 // together skipped exactly one slot per kill after the claim and before
 // the publish, and redelivered nothing.
 func TestMPMCProducerKilledAtEveryStep(t *testing.T) {
-	proctest.Watchdog(t, killHangBound)
+	proctest.Watchdog(t, killHangBound())
 	for _, s := range producerSteps {
 		t.Run(s.String(), func(t *testing.T) { killProducers(t, s, killsPerStep()) })
 	}
@@ -523,8 +529,13 @@ func killProducers(t *testing.T, target step, kills int) {
 		t.Fatal(err)
 	}
 	for range consumers {
-		if err := <-done; err != nil {
-			t.Fatalf("%v\n%s", err, xpDump(r))
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("%v\n%s", err, xpDump(r))
+			}
+		case <-time.After(xpAwaitBound):
+			t.Fatalf("a consumer still waits %v after every producer closed (hang)\n%s", xpAwaitBound, xpDump(r))
 		}
 	}
 	led.await(t, r, map[uint64]uint64{survivorStream: survivor.next, killedStream: next}, "after the stream closed")
@@ -568,7 +579,7 @@ func sleepersNote(r *Ring) string {
 // and the survivor ends with ErrClosed; its Stats.Redelivered counts the
 // redeliveries.
 func TestMPMCConsumerKilledAtEveryStep(t *testing.T) {
-	proctest.Watchdog(t, killHangBound)
+	proctest.Watchdog(t, killHangBound())
 	for i, s := range consumerSteps {
 		t.Run(s.String(), func(t *testing.T) { killConsumers(t, s, killsPerStep(), i) })
 	}
@@ -701,8 +712,13 @@ func killConsumers(t *testing.T, target step, kills, variant int) {
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-done; err != nil {
-		t.Fatalf("%v\n%s", err, xpDump(r))
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%v\n%s", err, xpDump(r))
+		}
+	case <-time.After(xpAwaitBound):
+		t.Fatalf("the surviving consumer still waits %v after the producer closed (hang)\n%s", xpAwaitBound, xpDump(r))
 	}
 	led.await(t, r, map[uint64]uint64{survivorStream: sent}, "after the stream closed")
 	if n := led.redeliveries(); n != wantRedelivered {
@@ -719,6 +735,160 @@ func killConsumers(t *testing.T, target step, kills, variant int) {
 // of killWait and of DefaultWait, so that it probes the stopped holder's
 // liveness many times. Not a time limit on anything.
 const stopWait = 150 * time.Millisecond
+
+// TestMPMCConsumerSeesPeerDeadWhenEveryProducerProcessDied: two producer
+// processes send three messages each and are killed holding a claim. The
+// consumer receives the six messages, skips the two dead claims and then
+// gets ErrPeerDead instead of waiting forever. A new producer process
+// reopens the stream: the consumer receives its messages, then ErrClosed
+// when it closes.
+func TestMPMCConsumerSeesPeerDeadWhenEveryProducerProcessDied(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	r := newTestRing(t, Options{Kind: MPMC, SlotSize: killMsgSize, Slots: killSlots, MaxProducers: 2, MaxConsumers: 1})
+	c, err := r.Consumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetWait(killWait)
+	want := map[uint64]bool{}
+	var dead []*proctest.Child
+	for _, first := range []uint64{0, 100} {
+		child := proctest.Start(t, "kill-producer", r.Name(), stepAfterClaim.String(), strconv.FormatUint(first, 10), "3", "send")
+		child.Expect("ready")
+		dead = append(dead, child)
+		for k := first; k < first+3; k++ {
+			want[xpSeq(killedStream, k)] = true
+		}
+	}
+	for _, child := range dead {
+		if err := child.WriteLine("go"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, child := range dead {
+		readLines(child)
+		waitKilled(t, child, "a producer process killed after its claim")
+	}
+	ctx := xpBounded(t)
+	buf := make([]byte, killMsgSize)
+	recvAll := func(n int) {
+		t.Helper()
+		for range n {
+			got, err := c.Recv(ctx, buf)
+			if err != nil {
+				t.Fatalf("Recv with %d messages still due: %v\n%s", len(want), err, xpDump(r))
+			}
+			seq, err := xpCheck(buf[:got])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !want[seq] {
+				t.Fatalf("received %s, not due (a duplicate, or never committed)", xpName(seq))
+			}
+			delete(want, seq)
+		}
+	}
+	recvAll(6)
+	if _, err := c.Recv(ctx, buf); !errors.Is(err, ErrPeerDead) {
+		t.Fatalf("Recv after every producer process died = %v, want ErrPeerDead\n%s", err, xpDump(r))
+	}
+	if st := c.Stats(); st.Skipped != 2 {
+		t.Errorf("consumer Stats.Skipped=%d, want 2 (one claim per dead producer)", st.Skipped)
+	}
+
+	heir := proctest.Start(t, "kill-producer", r.Name(), "none", "200", "4", "send")
+	heir.Expect("ready")
+	if err := heir.WriteLine("go"); err != nil {
+		t.Fatal(err)
+	}
+	for k := uint64(200); k < 204; k++ {
+		want[xpSeq(killedStream, k)] = true
+	}
+	recvAll(4)
+	if _, err := c.Recv(ctx, buf); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Recv after the new producer closed = %v, want ErrClosed\n%s", err, xpDump(r))
+	}
+	if err := heir.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMPMCProducerSeesPeerDeadWhenEveryConsumerProcessDied: the only
+// consumer process dies holding a message, and the producer fills the
+// ring behind it: Send then returns ErrPeerDead instead of waiting
+// forever. A new consumer process takes the dead one's entry, gets the
+// held message first with Redelivered() true, then the rest in order.
+func TestMPMCProducerSeesPeerDeadWhenEveryConsumerProcessDied(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	r := newTestRing(t, Options{Kind: MPMC, SlotSize: killMsgSize, Slots: killSlots, MaxProducers: 1, MaxConsumers: 1})
+	p, err := r.Producer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SetWait(killWait)
+	msg := make([]byte, killMsgSize)
+	k := uint64(0)
+	trySend := func() error {
+		encodeMessage(msg, xpSeq(survivorStream, k))
+		err := p.TrySend(msg)
+		if err == nil {
+			k++
+		}
+		return err
+	}
+	child := proctest.Start(t, "kill-consumer", r.Name(), stepBeforeRelease.String(), "2", "receive")
+	child.Expect("ready")
+	for range 3 {
+		if err := trySend(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := child.WriteLine("go"); err != nil {
+		t.Fatal(err)
+	}
+	lines := readLines(child)
+	waitKilled(t, child, "a consumer process killed before its release")
+	if want := []string{"got 0 0", "got 1 0", "got 2 0"}; fmt.Sprint(lines) != fmt.Sprint(want) {
+		t.Fatalf("the consumer process said %q, want %q", lines, want)
+	}
+	for {
+		err := trySend()
+		if errors.Is(err, ErrFull) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if k != 3+killSlots-1 {
+		t.Fatalf("the ring took messages up to %d, want up to %d (one slot held by the dead consumer)", k, 3+killSlots-1)
+	}
+	encodeMessage(msg, xpSeq(survivorStream, k))
+	if err := p.Send(xpBounded(t), msg); !errors.Is(err, ErrPeerDead) {
+		t.Fatalf("Send on a ring full behind the only, dead, consumer = %v, want ErrPeerDead\n%s", err, xpDump(r))
+	}
+
+	heir := proctest.Start(t, "kill-consumer", r.Name(), "none", strconv.FormatUint(k-2, 10), "receive")
+	heir.Expect("ready")
+	if err := heir.WriteLine("go"); err != nil {
+		t.Fatal(err)
+	}
+	lines = readLines(heir)
+	if err := heir.Wait(); err != nil {
+		t.Fatalf("the new consumer process: %v", err)
+	}
+	want := []string{"got 2 1"}
+	for j := uint64(3); j < k; j++ {
+		want = append(want, fmt.Sprintf("got %d 0", xpSeq(survivorStream, j)))
+	}
+	want = append(want, "closed")
+	if fmt.Sprint(lines) != fmt.Sprint(want) {
+		t.Fatalf("the new consumer process said %q, want %q (the dead one's held message first, marked, then the rest)\n%s", lines, want, xpDump(r))
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // childStopProducer takes a producer, claims a slot and writes
 // killedStream's message 0 into it, says "claimed", and commits it when it
@@ -784,7 +954,7 @@ func TestMPMCStoppedProducerIsNotRepaired(t *testing.T) {
 			}
 			msg := make([]byte, killMsgSize)
 			encodeMessage(msg, xpSeq(survivorStream, 0))
-			if err := p.Send(context.Background(), msg); err != nil {
+			if err := p.Send(xpBounded(t), msg); err != nil {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), stopWait)
@@ -809,7 +979,7 @@ func TestMPMCStoppedProducerIsNotRepaired(t *testing.T) {
 			child.Expect("committed")
 			buf := make([]byte, killMsgSize)
 			for _, want := range []uint64{xpSeq(killedStream, 0), xpSeq(survivorStream, 0)} {
-				n, err := c.Recv(context.Background(), buf)
+				n, err := c.Recv(xpBounded(t), buf)
 				if err != nil {
 					t.Fatalf("Recv of %s after SIGCONT: %v\n%s", xpName(want), err, xpDump(r))
 				}
@@ -821,7 +991,7 @@ func TestMPMCStoppedProducerIsNotRepaired(t *testing.T) {
 				t.Fatal(err)
 			}
 			p.Close()
-			if _, err := c.Recv(context.Background(), buf); !errors.Is(err, ErrClosed) {
+			if _, err := c.Recv(xpBounded(t), buf); !errors.Is(err, ErrClosed) {
 				t.Fatalf("Recv after both producers closed = %v, want ErrClosed", err)
 			}
 		})
@@ -891,7 +1061,7 @@ func TestMPMCStoppedConsumerIsNotRepaired(t *testing.T) {
 		encodeMessage(msg, xpSeq(survivorStream, k))
 		return p.Send(ctx, msg)
 	}
-	if err := send(context.Background(), 0); err != nil {
+	if err := send(xpBounded(t), 0); err != nil {
 		t.Fatal(err)
 	}
 	child := proctest.Start(t, "stop-consumer", r.Name())
@@ -920,7 +1090,7 @@ func TestMPMCStoppedConsumerIsNotRepaired(t *testing.T) {
 	}
 	buf := make([]byte, killMsgSize)
 	for j := uint64(1); j < k; j++ {
-		n, err := c.Recv(context.Background(), buf)
+		n, err := c.Recv(xpBounded(t), buf)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -948,10 +1118,10 @@ func TestMPMCStoppedConsumerIsNotRepaired(t *testing.T) {
 	if err := child.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	if err := send(context.Background(), k); err != nil {
+	if err := send(xpBounded(t), k); err != nil {
 		t.Fatalf("Send after the stopped consumer released: %v", err)
 	}
-	n, err := c.Recv(context.Background(), buf)
+	n, err := c.Recv(xpBounded(t), buf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -962,7 +1132,7 @@ func TestMPMCStoppedConsumerIsNotRepaired(t *testing.T) {
 		t.Fatal("a message was redelivered although its consumer was only stopped")
 	}
 	p.Close()
-	if _, err := c.Recv(context.Background(), buf); !errors.Is(err, ErrClosed) {
+	if _, err := c.Recv(xpBounded(t), buf); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Recv after the producer closed = %v, want ErrClosed", err)
 	}
 }
@@ -999,15 +1169,33 @@ func childRecoveryProducer() int {
 // waits after a producer process dies holding a claim (at the step after
 // the claim is stamped) until it receives the next message, published by
 // another producer behind the dead claim: the recovery bound of the
-// default wait strategy, spin + yield + one 10 ms tick, in practice. The
+// default wait strategy (spin + yield + one 10 ms tick) in practice. The
 // consumer is asleep on the futex when the producer dies, as a consumer
-// behind a stalled claim is. The time runs from the child's reading of
+// behind a stalled claim is; it probes its peers' liveness after each sleep
+// that times out. The time runs from the child's reading of
 // CLOCK_MONOTONIC just before it kills itself to the parent's reading just
-// after Receive returns. Each op also starts a process, so ns/op means
-// little; recovery-p50-ns and recovery-p99-ns are the figures. Use
-// -benchtime=200x or more for a p99 worth quoting.
+// after Receive returns.
+//
+// death=after-sleep kills the producer as soon as the consumer has gone to
+// sleep, so the consumer sleeps out nearly a whole tick: the bound.
+// death=random kills it a uniformly random part of a tick later: what a
+// death at an unrelated moment costs.
+//
+// Each op also starts a process, so ns/op means little; recovery-p50-ns
+// and recovery-p99-ns are the figures. Use -benchtime=200x or more for a
+// p99 worth quoting.
 func BenchmarkMPMCRecoveryAfterProducerDeath(b *testing.B) {
-	proctest.Watchdog(b, killHangBound)
+	for _, random := range []bool{false, true} {
+		name := "death=after-sleep"
+		if random {
+			name = "death=random"
+		}
+		b.Run(name, func(b *testing.B) { benchRecovery(b, random) })
+	}
+}
+
+func benchRecovery(b *testing.B, random bool) {
+	proctest.Watchdog(b, killHangBound())
 	r := newTestRing(b, Options{Kind: MPMC, SlotSize: killMsgSize, Slots: 64, MaxProducers: 2, MaxConsumers: 1})
 	r2, err := Open(r.Name())
 	if err != nil {
@@ -1025,6 +1213,7 @@ func BenchmarkMPMCRecoveryAfterProducerDeath(b *testing.B) {
 	c.SetWait(DefaultWait)
 	hist := hdrhistogram.New(1, int64(10*time.Second), 3)
 	sleepers := r.word32(layout.MPMCDataSleepersOffset)
+	phase := rand.New(rand.NewPCG(integritySeed(), 7))
 	msg := make([]byte, killMsgSize)
 	var wg sync.WaitGroup
 	ctx, cancel := context.WithCancel(context.Background())
@@ -1056,6 +1245,9 @@ func BenchmarkMPMCRecoveryAfterProducerDeath(b *testing.B) {
 		// Let the consumer fall asleep behind the live claim, as it would.
 		for i := 0; sleepers.Load() == base && i < 10000; i++ {
 			time.Sleep(10 * time.Microsecond)
+		}
+		if random {
+			time.Sleep(time.Duration(phase.Int64N(int64(DefaultTick))))
 		}
 		if err := child.WriteLine("die"); err != nil {
 			b.Fatal(err)

@@ -7,6 +7,7 @@ package ring
 // helpers a child that kills itself needs.
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -178,6 +179,16 @@ func (l *xpLedger) await(t testing.TB, r *Ring, want map[uint64]uint64, what str
 				what, xpAwaitBound, xpNames(missing), xpDump(r))
 		}
 	}
+}
+
+// xpBounded is the context of a parent's blocking call that must return:
+// a hang becomes context.DeadlineExceeded after xpAwaitBound and fails the
+// test that made it, with its cleanups run (ring files removed), instead of
+// running into the watchdog, whose last resort exits the process.
+func xpBounded(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), xpAwaitBound)
+	t.Cleanup(cancel)
+	return ctx
 }
 
 func xpNames(seqs []uint64) string {

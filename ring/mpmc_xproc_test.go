@@ -406,10 +406,12 @@ func TestMPSCExactlyOnceAcrossProcesses(t *testing.T) {
 }
 
 func xpExactlyOnce(t *testing.T, kind Kind, producers, consumers int, total uint64) {
-	proctest.Watchdog(t, 5*time.Minute)
+	hang := 5 * time.Minute // a hang guard, far beyond the ~15 s the default run takes on two cores
 	if longRun() {
 		total *= 10
+		hang *= 10
 	}
+	proctest.Watchdog(t, hang)
 	if raceEnabled {
 		total /= 100
 	}
