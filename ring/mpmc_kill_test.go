@@ -110,7 +110,10 @@ func childKillProducer() int {
 	if line := readStdinLine(); line != "go" {
 		return childFail("want the line \"go\" on stdin, got %q", line)
 	}
-	ctx := context.Background()
+	// Bounded, so that a message that never comes fails the child (and
+	// the test, with the reason) instead of waiting for the watchdog.
+	ctx, cancel := context.WithTimeout(context.Background(), xpAwaitBound)
+	defer cancel()
 	msg := make([]byte, killMsgSize)
 	const limit = 1 << 16 // sleeping-full: far more than a ring of killSlots holds
 	for i := uint64(0); i < limit; i++ {
@@ -180,7 +183,10 @@ func childKillConsumer() int {
 	if line := readStdinLine(); line != "go" {
 		return childFail("want the line \"go\" on stdin, got %q", line)
 	}
-	ctx := context.Background()
+	// Bounded, so that a message that never comes fails the child (and
+	// the test, with the reason) instead of waiting for the watchdog.
+	ctx, cancel := context.WithTimeout(context.Background(), xpAwaitBound)
+	defer cancel()
 	buf := make([]byte, killMsgSize)
 	const limit = 1 << 16
 	for i := uint64(0); i < limit; i++ {
@@ -236,12 +242,12 @@ func killConsumer(ctx context.Context, led *xpLedger, gate *xpGate, c *Consumer,
 	accept := func(m []byte, redelivered bool) error {
 		seq, err := xpCheck(m)
 		if err != nil {
-			return fmt.Errorf("%s: %w", who, err)
+			return err
 		}
 		s, k := xpSplit(seq)
 		if !redelivered {
 			if k < next[s] {
-				return fmt.Errorf("%s: %s after message %d of its stream (per-producer order broken)", who, xpName(seq), next[s]-1)
+				return fmt.Errorf("%s after message %d of its stream (per-producer order broken)", xpName(seq), next[s]-1)
 			}
 			next[s] = k + 1
 		}
