@@ -84,8 +84,20 @@ const (
 	EntryAttached uint32 = 1
 )
 
-// Stream states (MPMCStreamOffset).
-const StreamClosed uint32 = 1
+// Stream states (MPMCStreamOffset). Zero is open.
+const (
+	// StreamClosed: the last attached producer closed; consumers drain
+	// what was published, then see the end of the stream.
+	StreamClosed uint32 = 1
+	// StreamPeerDead: the last attached producer died and a peer reaped
+	// its entry; consumers drain what was published, then see ErrPeerDead.
+	StreamPeerDead uint32 = 2
+	streamMax             = StreamPeerDead
+)
+
+// ValidStream reports whether a value read from MPMCStreamOffset is one this
+// format defines.
+func ValidStream(s uint32) bool { return s <= streamMax }
 
 // Slot states, bits 31..29 of a slot's control word.
 const (

@@ -1,12 +1,474 @@
 package ring
 
-import "fmt"
+// The MPMC and MPSC engine (LAYOUT.md section 13): Vyukov's bounded queue
+// with the claimant recorded in each slot's control word, so that a process
+// that dies at any instruction leaves slots whose owner is known, and a
+// peer that finds the owner's liveness lock gone repairs them.
+//
+// Invariants:
+//   - A slot's 64-bit control word is the only truth about it. Every state
+//     change is one compare-and-swap on it, from a word this handle read;
+//     Tail and Head are hints that only ever move forward by one, by CAS.
+//   - Positions are claimed in order: the slot at the tail hint is claimed,
+//     or seen taken, before the hint moves; so a free slot at the head means
+//     nothing at or after the head was claimed (no gaps).
+//   - A position's seq is compared as an int32 distance from the expected
+//     one; legal distances are 0 and plus or minus one lap (slots <= 2^30).
+//   - A claim's owner is dead when its entry's liveness lock is free, or the
+//     entry now holds a later incarnation. Only then is its claim repaired.
+//   - Every value read from the mapping is read once, checked, then used;
+//     a value no correct peer writes is ErrCorrupt, never a panic.
 
-// Placeholder until the MPMC engine lands.
-func newMPMCProducer(r *Ring, outer *Producer) (producerImpl, error) {
-	return nil, fmt.Errorf("%w: kind=%v not built yet", ErrInvalid, r.hdr.Kind)
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/shmring/shmring/futex"
+	"github.com/shmring/shmring/internal/fence"
+	"github.com/shmring/shmring/layout"
+)
+
+// mpmcEntry is a participant entry's words in the mapping.
+type mpmcEntry struct {
+	state       *atomic.Uint32
+	incarnation *atomic.Uint32
+	pid         *atomic.Uint32
+	messages    *atomic.Uint64
+	repaired    *atomic.Uint64
 }
 
-func newMPMCConsumer(r *Ring, outer *Consumer) (consumerImpl, error) {
-	return nil, fmt.Errorf("%w: kind=%v not built yet", ErrInvalid, r.hdr.Kind)
+// mpmcHandle is what an MPMC producer and consumer share: geometry from the
+// validated header, the control area's words, this handle's entry and
+// owner stamp, and process-local counters.
+type mpmcHandle struct {
+	_      noCopy
+	r      *Ring
+	base   unsafe.Pointer // slot 0
+	mask   uint64
+	slots  uint64
+	lap    int32 // slots, as a seq distance
+	stride uint64
+	// slotSize, maxP, maxC come from the validated header, never re-read.
+	slotSize uint32
+	maxP     uint32
+	maxC     uint32
+
+	tail, head                                *atomic.Uint64
+	dataWake, dataSleepers, producers, stream *atomic.Uint32
+	spaceWake, spaceSleepers, consumers       *atomic.Uint32
+	consumer                                  bool
+	index                                     uint32 // this handle's entry
+	owner                                     uint32 // layout.Owner(index, incarnation)
+	ent                                       mpmcEntry
+	lock                                      roleLock
+	release                                   bool // entry counters may use plain release stores
+	wait                                      WaitStrategy
+	stats                                     Stats
+	closed                                    bool
+	seenTail, seenHead                        uint64 // hints never go back past these
+	revoked                                   uint64 // releases that found the lease repaired away
+	onAdopt                                   func(pos uint64)
+}
+
+func (h *mpmcHandle) entries() uint32 { return h.maxP + h.maxC }
+
+func (h *mpmcHandle) entry(i uint32) mpmcEntry {
+	off := int(layout.MPMCEntryOffset(i))
+	return mpmcEntry{
+		state:       h.r.word32(off + layout.EntryStateOffset),
+		incarnation: h.r.word32(off + layout.EntryIncarnationOffset),
+		pid:         h.r.word32(off + layout.EntryPIDOffset),
+		messages:    h.r.word64(off + layout.EntryMessagesOffset),
+		repaired:    h.r.word64(off + layout.EntryRepairedOffset),
+	}
+}
+
+func entryLockByte(i uint32) int64 {
+	return int64(layout.MPMCEntryOffset(i) + layout.EntryLockByte)
+}
+
+// ctrl is the control word of the slot holding position pos.
+func (h *mpmcHandle) ctrl(pos uint64) *atomic.Uint64 {
+	return (*atomic.Uint64)(unsafe.Add(h.base, (pos&h.mask)*h.stride+layout.MPMCSlotCtrlOffset))
+}
+
+func (h *mpmcHandle) lengthWord(pos uint64) *uint32 {
+	return (*uint32)(unsafe.Add(h.base, (pos&h.mask)*h.stride+layout.MPMCSlotLengthOffset))
+}
+
+func (h *mpmcHandle) payload(pos uint64, n uint32) []byte {
+	return unsafe.Slice((*byte)(unsafe.Add(h.base, (pos&h.mask)*h.stride+layout.MPMCSlotPayloadOffset)), n)
+}
+
+// attach takes a free entry of this handle's side and joins the ring
+// through it. A predecessor that died holding the entry is reaped first.
+func (h *mpmcHandle) attach(r *Ring, consumer bool) error {
+	hd := &r.hdr
+	onAdopt := h.onAdopt
+	*h = mpmcHandle{
+		onAdopt:       onAdopt,
+		r:             r,
+		base:          unsafe.Pointer(&r.mem[hd.SlotsOffset]),
+		mask:          hd.SlotCount - 1,
+		slots:         hd.SlotCount,
+		lap:           int32(hd.SlotCount),
+		stride:        hd.SlotStride,
+		slotSize:      hd.SlotSize,
+		maxP:          hd.MaxProducers,
+		maxC:          hd.MaxConsumers,
+		tail:          r.word64(layout.MPMCTailOffset),
+		head:          r.word64(layout.MPMCHeadOffset),
+		dataWake:      r.word32(layout.MPMCDataWakeOffset),
+		dataSleepers:  r.word32(layout.MPMCDataSleepersOffset),
+		producers:     r.word32(layout.MPMCProducersOffset),
+		stream:        r.word32(layout.MPMCStreamOffset),
+		spaceWake:     r.word32(layout.MPMCSpaceWakeOffset),
+		spaceSleepers: r.word32(layout.MPMCSpaceSleepersOffset),
+		consumers:     r.word32(layout.MPMCConsumersOffset),
+		consumer:      consumer,
+		release:       fence.Register(),
+		wait:          DefaultWait,
+	}
+	lo, hi, what := uint32(0), h.maxP, "producers"
+	if consumer {
+		lo, hi, what = h.maxP, h.maxP+h.maxC, "consumers"
+	}
+	for i := lo; i < hi; i++ {
+		l, err := r.lockAt(entryLockByte(i))
+		if errors.Is(err, ErrBusy) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		h.index, h.lock = i, l
+		if err := h.join(); err != nil {
+			r.unlockAt(entryLockByte(i), l)
+			return err
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: ring=%s max %s=%d reached", ErrBusy, r.name, what, hi-lo)
+}
+
+// count is this side's attached-entries word and its limit.
+func (h *mpmcHandle) count(consumerSide bool) (*atomic.Uint32, uint32) {
+	if consumerSide {
+		return h.consumers, h.maxC
+	}
+	return h.producers, h.maxP
+}
+
+// join fills in the entry whose lock this handle holds.
+func (h *mpmcHandle) join() error {
+	e := h.entry(h.index)
+	h.ent = e
+	st := e.state.Load()
+	if st > layout.EntryAttached {
+		return h.r.corrupt("entry=%d state=%#x", h.index, st)
+	}
+	cnt, limit := h.count(h.consumer)
+	inc := e.incarnation.Add(1)
+	h.owner = layout.Owner(h.index, inc)
+	if st == layout.EntryAttached {
+		// The predecessor died holding the entry (its lock was free): its
+		// claims and leases are this handle's to repair, before anyone
+		// could mistake them for the new incarnation's.
+		if err := h.reapSlots(h.index); err != nil {
+			return err
+		}
+	}
+	e.pid.Store(uint32(os.Getpid()))
+	e.messages.Store(0)
+	if st != layout.EntryAttached {
+		if n := cnt.Add(1); n > limit {
+			cnt.Add(^uint32(0))
+			return h.r.corrupt("attached count=%d beyond limit=%d", n, limit)
+		}
+	} else if n := cnt.Load(); n == 0 || n > limit {
+		return h.r.corrupt("attached count=%d with entry=%d attached, limit=%d", n, h.index, limit)
+	}
+	e.state.Store(layout.EntryAttached)
+	if !h.consumer {
+		h.stream.Store(0) // a new producer reopens a closed or dead stream
+	}
+	h.seenTail, h.seenHead = h.tail.Load(), h.head.Load()
+	return nil
+}
+
+// leave marks the entry free, drops the count and the lock. A producer
+// that was the last one closes the stream and wakes every sleeper.
+func (h *mpmcHandle) leave() error {
+	h.closed = true
+	h.ent.messages.Store(h.stats.Messages)
+	h.ent.state.Store(layout.EntryFree)
+	cnt, _ := h.count(h.consumer)
+	n := cnt.Add(^uint32(0))
+	if !h.consumer {
+		if n == 0 {
+			h.stream.Store(layout.StreamClosed)
+		}
+		// SYNC POINT: stream. Stored (full fence) before the sleepers
+		// load; a sleeper announces itself, then re-checks the stream.
+		if h.dataSleepers.Load() != 0 {
+			h.wakeData(1 << 30)
+		}
+	}
+	return h.r.unlockAt(entryLockByte(h.index), h.lock)
+}
+
+// abandon drops the lock but leaves the entry attached: the entry then
+// looks like a dead holder's, and a peer reaps it (a closing consumer with
+// adopted messages it never handed out uses it so they are not lost).
+func (h *mpmcHandle) abandon() error {
+	h.closed = true
+	h.ent.messages.Store(h.stats.Messages)
+	return h.r.unlockAt(entryLockByte(h.index), h.lock)
+}
+
+// ownerDead reports whether the holder named by owner o is gone: its
+// entry's lock is free, or the entry holds a later incarnation. A system
+// call: waiting and repair paths only.
+func (h *mpmcHandle) ownerDead(o uint32) (bool, error) {
+	i := layout.OwnerIndex(o)
+	if i >= h.entries() {
+		return false, h.r.corrupt("owner=%#x index=%d, entries=%d", o, i, h.entries())
+	}
+	if o == h.owner {
+		return false, nil
+	}
+	e := h.entry(i)
+	if !layout.SameIncarnation(o, e.incarnation.Load()) {
+		return true, nil
+	}
+	held, err := h.r.heldAt(entryLockByte(i))
+	return !held, err
+}
+
+// check validates a control word read for position pos: a known state and
+// an owner that names an entry (or none, outside Claimed and Reading). It
+// returns the seq distance from pos and the state. The distance is the
+// caller's to judge: a hint loaded before the word may be stale, and then
+// the slot may be any number of laps ahead of it.
+func (h *mpmcHandle) check(w, pos uint64) (int32, uint32, error) {
+	d := int32(layout.CtrlSeq(w) - uint32(pos))
+	st := layout.CtrlState(w)
+	o := layout.CtrlOwner(w)
+	switch {
+	case st == layout.SlotClaimed || st == layout.SlotReading:
+		if layout.OwnerIndex(o) < h.entries() {
+			return d, st, nil
+		}
+	case st <= layout.SlotSkipped && o == 0:
+		return d, st, nil
+	}
+	return 0, 0, h.badCtrl(w, pos)
+}
+
+func (h *mpmcHandle) badCtrl(w, pos uint64) error {
+	return h.r.corrupt("slot ctrl=%#x at position=%d (seq distance=%d, state=%d, owner=%#x), slots=%d entries=%d",
+		w, pos, int32(layout.CtrlSeq(w)-uint32(pos)), layout.CtrlState(w), layout.CtrlOwner(w), h.slots, h.entries())
+}
+
+// oddDistance judges a seq distance other than 0 and one lap either way,
+// seen at hint pos: the hint was stale when it has moved since (retry, and
+// report false); else the slot is more than a lap from a current hint,
+// which no correct peer makes (ErrCorrupt).
+func (h *mpmcHandle) oddDistance(hint *atomic.Uint64, pos, w uint64) error {
+	if hint.Load() != pos {
+		return nil
+	}
+	return h.badCtrl(w, pos)
+}
+
+// hint validates a Tail or Head hint: it never moves back past what this
+// handle saw.
+func (h *mpmcHandle) hint(v uint64, seen *uint64, what string) error {
+	if int64(v-*seen) < 0 {
+		return h.r.corrupt("%s hint=%d moved back from %d", what, v, *seen)
+	}
+	*seen = v
+	return nil
+}
+
+// posOf turns a slot's 32-bit seq into a full position, the one nearest
+// the hint near.
+func posOf(seq uint32, near uint64) uint64 {
+	return near + uint64(int64(int32(seq-uint32(near))))
+}
+
+// reapSlots repairs every slot whose claim or lease names entry i: a
+// producer's unpublished claim becomes Skipped; a consumer's lease is
+// adopted by this handle when it is a consumer (redelivered once, marked).
+// O(slots): a dead peer is rare.
+func (h *mpmcHandle) reapSlots(i uint32) error {
+	near := h.head.Load()
+	skipped := 0
+	for s := uint64(0); s < h.slots; s++ {
+		cw := (*atomic.Uint64)(unsafe.Add(h.base, s*h.stride+layout.MPMCSlotCtrlOffset))
+		w := cw.Load()
+		st, o := layout.CtrlState(w), layout.CtrlOwner(w)
+		if (st != layout.SlotClaimed && st != layout.SlotReading) || layout.OwnerIndex(o) != i || o == h.owner {
+			continue
+		}
+		pos := posOf(layout.CtrlSeq(w), near)
+		if pos&h.mask != s {
+			return h.r.corrupt("slot=%d ctrl=%#x holds a position of slot %d", s, w, pos&h.mask)
+		}
+		switch {
+		case st == layout.SlotClaimed:
+			if cw.CompareAndSwap(w, layout.Ctrl(pos, layout.SlotSkipped, 0)) {
+				h.repairedOne()
+				skipped++
+			}
+		case h.consumer && h.onAdopt != nil:
+			if cw.CompareAndSwap(w, layout.Ctrl(pos, layout.SlotReading, h.owner)) {
+				h.repairedOne()
+				h.onAdopt(pos)
+			}
+		}
+	}
+	if skipped > 0 && h.dataSleepers.Load() != 0 {
+		h.wakeData(skipped)
+	}
+	return nil
+}
+
+func (h *mpmcHandle) repairedOne() {
+	h.stats.Repaired++
+	h.ent.repaired.Add(1)
+}
+
+// repairClaim skips position pos, claimed (word w) by a producer that is
+// dead. It reports whether the slot changed.
+func (h *mpmcHandle) repairClaim(pos, w uint64) (bool, error) {
+	dead, err := h.ownerDead(layout.CtrlOwner(w))
+	if err != nil || !dead {
+		return false, err
+	}
+	if !h.ctrl(pos).CompareAndSwap(w, layout.Ctrl(pos, layout.SlotSkipped, 0)) {
+		return true, nil // someone else changed it: look again
+	}
+	h.repairedOne()
+	if h.dataSleepers.Load() != 0 {
+		h.wakeData(1)
+	}
+	return true, nil
+}
+
+// reapEntry becomes the sole reaper of entry i, attached but with no live
+// holder: it takes the entry's lock, repairs the slots the entry holds,
+// marks it free and drops its count. It reports whether it reaped.
+func (h *mpmcHandle) reapEntry(i uint32) (bool, error) {
+	l, err := h.r.lockAt(entryLockByte(i))
+	if errors.Is(err, ErrBusy) {
+		return false, nil // a live holder, a joiner or another reaper has it
+	}
+	if err != nil {
+		return false, err
+	}
+	defer h.r.unlockAt(entryLockByte(i), l)
+	e := h.entry(i)
+	st := e.state.Load()
+	if st > layout.EntryAttached {
+		return false, h.r.corrupt("entry=%d state=%#x", i, st)
+	}
+	if st != layout.EntryAttached {
+		return false, nil
+	}
+	if err := h.reapSlots(i); err != nil {
+		return false, err
+	}
+	e.state.Store(layout.EntryFree)
+	consumerSide := i >= h.maxP
+	cnt, _ := h.count(consumerSide)
+	if n := cnt.Add(^uint32(0)); n == 0 && !consumerSide {
+		// The last producer died: consumers drain what was published,
+		// then get ErrPeerDead; a new producer reopens the stream.
+		h.stream.CompareAndSwap(0, layout.StreamPeerDead)
+		if h.dataSleepers.Load() != 0 {
+			h.wakeData(1 << 30)
+		}
+	}
+	return true, nil
+}
+
+// reapDead scans the entries in [lo, hi) for attached ones whose holder is
+// gone and reaps them. O(entries) system calls: once per tick at most.
+func (h *mpmcHandle) reapDead(lo, hi uint32) error {
+	for i := lo; i < hi; i++ {
+		if i == h.index {
+			continue
+		}
+		st := h.entry(i).state.Load()
+		if st > layout.EntryAttached {
+			return h.r.corrupt("entry=%d state=%#x", i, st)
+		}
+		if st != layout.EntryAttached {
+			continue
+		}
+		held, err := h.r.heldAt(entryLockByte(i))
+		if err != nil {
+			return err
+		}
+		if !held {
+			if _, err := h.reapEntry(i); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// liveCount reports how many entries in [lo, hi) are attached, and how many
+// of those have a live holder.
+func (h *mpmcHandle) liveCount(lo, hi uint32) (attached, live int, err error) {
+	for i := lo; i < hi; i++ {
+		st := h.entry(i).state.Load()
+		if st > layout.EntryAttached {
+			return 0, 0, h.r.corrupt("entry=%d state=%#x", i, st)
+		}
+		if st != layout.EntryAttached {
+			continue
+		}
+		attached++
+		held, err := h.r.heldAt(entryLockByte(i))
+		if err != nil {
+			return 0, 0, err
+		}
+		if held {
+			live++
+		}
+	}
+	return attached, live, nil
+}
+
+// wakeData and wakeSpace wake up to n sleepers: bump the word (so a sleeper
+// about to wait on the old value does not), then FUTEX_WAKE. Callers check
+// the sleepers count first.
+func (h *mpmcHandle) wakeData(n int) {
+	h.dataWake.Add(1)
+	futex.Wake((*uint32)(unsafe.Pointer(h.dataWake)), n)
+	h.stats.Wakes++
+}
+
+func (h *mpmcHandle) wakeSpace(n int) {
+	h.spaceWake.Add(1)
+	futex.Wake((*uint32)(unsafe.Pointer(h.spaceWake)), n)
+	h.stats.Wakes++
+}
+
+// noteMessages publishes the handle's message count in its entry, for
+// tools: a plain release store where the platform has one.
+func (h *mpmcHandle) noteMessages() {
+	if h.release {
+		fence.Store64(h.ent.messages, h.stats.Messages, true)
+	}
+}
+
+func (h *mpmcHandle) revokedErr(pos, w uint64) error {
+	return fmt.Errorf("%w: ring=%s position=%d ctrl=%#x owner=%#x", ErrRevoked, h.r.name, pos, w, h.owner)
 }

@@ -1,0 +1,370 @@
+package ring
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/shmring/shmring/layout"
+)
+
+// mpmcConsumer is the read side of an MPMC or MPSC ring.
+type mpmcConsumer struct {
+	mpmcHandle
+	outer *Consumer
+
+	// The lease: n consecutive positions from start, held in Reading
+	// with this handle's owner stamp until Release.
+	start       uint64
+	n           int
+	heldBytes   uint64
+	redelivered bool
+
+	// adopted holds positions this handle took over from a dead consumer
+	// (Reading, restamped with this handle's owner), handed out before
+	// the ring's own; pending is a leased message Recv could not copy
+	// (short buffer), handed out again first.
+	adopted        []uint64
+	pending        uint64
+	hasPending     bool
+	pendingRedeliv bool
+
+	// The slot an empty Try found blocking, and how often in a row: a
+	// Try-only consumer probes the blocker's liveness now and then.
+	blockPos, blockW uint64
+	blockTries       int
+}
+
+func newMPMCConsumer(r *Ring, outer *Consumer) (consumerImpl, error) {
+	c := &mpmcConsumer{outer: outer, adopted: make([]uint64, 0, 8)}
+	c.onAdopt = c.adopt
+	if err := c.attach(r, true); err != nil {
+		return nil, err
+	}
+	outer.r = r // Consumer.Close untracks through it
+	return c, nil
+}
+
+func (c *mpmcConsumer) adopt(pos uint64) { c.adopted = append(c.adopted, pos) }
+
+// tryTake leases the position at the head: ErrEmpty when nothing is
+// published there, ErrClosed or ErrPeerDead once the stream has ended and
+// everything published was taken.
+func (c *mpmcConsumer) tryTake() (uint64, error) {
+	if c.closed {
+		return 0, ErrClosed
+	}
+	for {
+		h := c.head.Load()
+		if err := c.hint(h, &c.seenHead, "head"); err != nil {
+			return 0, err
+		}
+		cw := c.ctrl(h)
+		w := cw.Load()
+		d, st, err := c.check(w, h)
+		if err != nil {
+			return 0, err
+		}
+		switch {
+		case d == 0 && st == layout.SlotFull:
+			atStep(stepBeforeReceive)
+			// SYNC POINT: publish (the consumer's half). After this CAS
+			// the length and payload the producer wrote are visible.
+			if cw.CompareAndSwap(w, layout.Ctrl(h, layout.SlotReading, c.owner)) {
+				atStep(stepAfterReceive)
+				c.head.CompareAndSwap(h, h+1)
+				return h, nil
+			}
+		case d == 0 && st == layout.SlotSkipped:
+			if cw.CompareAndSwap(w, layout.Ctrl(h+c.slots, layout.SlotFree, 0)) {
+				c.stats.Skipped++
+				if c.spaceSleepers.Load() != 0 {
+					c.wakeSpace(1)
+				}
+			}
+			c.head.CompareAndSwap(h, h+1)
+		case d == 0 && st == layout.SlotReading, d == c.lap:
+			c.head.CompareAndSwap(h, h+1) // taken: help the hint on
+		case d == 0 && (st == layout.SlotFree || st == layout.SlotClaimed), d == -c.lap && st == layout.SlotReading:
+			c.blockPos, c.blockW = h, w
+			if err := c.ended(h, w); err != errRetry {
+				return 0, err
+			}
+		case d == -c.lap:
+			return 0, c.r.corrupt("slot ctrl=%#x at head=%d: state %d a lap behind", w, h, st)
+		default:
+			if err := c.oddDistance(c.head, h, w); err != nil {
+				return 0, err
+			}
+		}
+	}
+}
+
+var errRetry = fmt.Errorf("ring: retry")
+
+// ended tells an empty ring at head h (word w) from the end of the stream:
+// no producer attached and the stream marked closed (ErrClosed) or its last
+// producer reaped dead (ErrPeerDead). Everything published happened before
+// the mark, so the slot is looked at again after it.
+func (c *mpmcConsumer) ended(h, w uint64) error {
+	s, n := c.stream.Load(), c.producers.Load()
+	if !layout.ValidStream(s) || n > c.maxP {
+		return c.r.corrupt("stream=%d producers=%d (max %d)", s, n, c.maxP)
+	}
+	if s == 0 || n != 0 {
+		return ErrEmpty
+	}
+	if c.ctrl(h).Load() != w {
+		return errRetry
+	}
+	if s == layout.StreamClosed {
+		return ErrClosed
+	}
+	return fmt.Errorf("%w: ring=%s: every producer died", ErrPeerDead, c.r.name)
+}
+
+// errAdopted: attempt found messages adopted from a dead consumer, to be
+// handed out before the ring's.
+var errAdopted = fmt.Errorf("ring: adopted")
+
+// attempt and probe make the consumer an mpmcWaiter.
+func (c *mpmcConsumer) attempt() (uint64, error) {
+	if len(c.adopted) > 0 {
+		return 0, errAdopted
+	}
+	return c.tryTake()
+}
+
+// probe repairs a dead producer's claim at the head, then reaps entries
+// whose holders died: producers (their claims are skipped) and consumers
+// (their leases are adopted here and redelivered).
+func (c *mpmcConsumer) probe() error {
+	w := c.ctrl(c.blockPos).Load()
+	if w == c.blockW && layout.CtrlState(w) == layout.SlotClaimed && layout.CtrlSeq(w) == uint32(c.blockPos) {
+		if _, err := c.repairClaim(c.blockPos, w); err != nil {
+			return err
+		}
+	}
+	c.ent.messages.Store(c.stats.Messages)
+	return c.reapDead(0, c.entries())
+}
+
+// next is the position to lease: a pending or adopted one first, else the
+// ring's, waiting as the wait strategy says when block is set.
+func (c *mpmcConsumer) next(ctx context.Context, block bool) (uint64, error) {
+	if c.hasPending {
+		c.hasPending = false
+		c.redelivered = c.pendingRedeliv
+		return c.pending, nil
+	}
+	c.redelivered = false
+	pos, err := c.attempt()
+	if err == ErrEmpty {
+		c.stats.Empty++
+		if block {
+			pos, err = c.await(ctx, c, ErrEmpty, c.dataWake, c.dataSleepers, stepSleepingEmpty)
+		} else {
+			err = c.tryProbe()
+		}
+	}
+	if err == errAdopted {
+		pos = c.adopted[0]
+		copy(c.adopted, c.adopted[1:])
+		c.adopted = c.adopted[:len(c.adopted)-1]
+		c.redelivered = true
+		c.stats.Redelivered++
+		return pos, nil
+	}
+	return pos, err
+}
+
+// tryProbe: a Try that found the same slot blocking the head many times in
+// a row probes its holder's liveness, as a waiting call would once a tick.
+func (c *mpmcConsumer) tryProbe() error {
+	if c.blockW != c.ctrl(c.blockPos).Load() {
+		c.blockTries = 0
+		return ErrEmpty
+	}
+	if c.blockTries++; c.blockTries < 1<<12 {
+		return ErrEmpty
+	}
+	c.blockTries = 0
+	if err := c.probe(); err != nil {
+		return err
+	}
+	if len(c.adopted) > 0 {
+		return errAdopted
+	}
+	return ErrEmpty
+}
+
+// length reads the length of the leased position once and checks it.
+func (c *mpmcConsumer) length(pos uint64) (uint32, error) {
+	n := *c.lengthWord(pos)
+	if n > c.slotSize {
+		return 0, c.r.corrupt("slot length=%d at position=%d, slot size=%d", n, pos, c.slotSize)
+	}
+	return n, nil
+}
+
+func (c *mpmcConsumer) mustNotHold(op string) {
+	if c.n != 0 {
+		panic("ring: Consumer." + op + " while holding a message; Release it first")
+	}
+}
+
+func (c *mpmcConsumer) receive(ctx context.Context, block bool) ([]byte, error) {
+	c.mustNotHold("Receive")
+	pos, err := c.next(ctx, block)
+	if err != nil {
+		return nil, err
+	}
+	n, err := c.length(pos)
+	if err != nil {
+		c.free(pos)
+		return nil, err
+	}
+	c.start, c.n, c.heldBytes = pos, 1, uint64(n)
+	atStep(stepMidRead)
+	return c.payload(pos, n), nil
+}
+
+func (c *mpmcConsumer) Receive(ctx context.Context) ([]byte, error) { return c.receive(ctx, true) }
+
+func (c *mpmcConsumer) TryReceive() ([]byte, error) { return c.receive(context.Background(), false) }
+
+// free releases position pos, leased by this handle: Free for the next lap.
+// A lease a peer repaired away (this handle was presumed dead) is counted
+// and dropped: the CAS fails and nothing is written.
+func (c *mpmcConsumer) free(pos uint64) bool {
+	if c.ctrl(pos).CompareAndSwap(layout.Ctrl(pos, layout.SlotReading, c.owner), layout.Ctrl(pos+c.slots, layout.SlotFree, 0)) {
+		return true
+	}
+	c.revoked++
+	return false
+}
+
+// Release frees the leased message or batch and wakes as many sleeping
+// producers as slots it freed.
+func (c *mpmcConsumer) Release() {
+	if c.n == 0 {
+		panic("ring: Consumer.Release without a received message")
+	}
+	atStep(stepBeforeRelease)
+	freed := 0
+	for i := 0; i < c.n; i++ {
+		if c.free(c.start + uint64(i)) {
+			freed++
+		}
+	}
+	c.stats.Messages += uint64(c.n)
+	c.stats.Bytes += c.heldBytes
+	c.n, c.heldBytes = 0, 0
+	c.noteMessages()
+	atStep(stepAfterRelease)
+	// SYNC POINT: release. The CAS to Free is a full fence before this
+	// load; a producer announces itself as a sleeper, then re-checks.
+	if freed > 0 && c.spaceSleepers.Load() != 0 {
+		c.wakeSpace(freed)
+	}
+}
+
+func (c *mpmcConsumer) recv(ctx context.Context, buf []byte, block bool) (int, error) {
+	c.mustNotHold("Recv")
+	pos, err := c.next(ctx, block)
+	if err != nil {
+		return 0, err
+	}
+	n, err := c.length(pos)
+	if err != nil {
+		c.free(pos)
+		return 0, err
+	}
+	if int(n) > len(buf) {
+		c.pending, c.hasPending, c.pendingRedeliv = pos, true, c.redelivered
+		return 0, fmt.Errorf("ring: message=%d bytes, buffer=%d: %w", n, len(buf), io.ErrShortBuffer)
+	}
+	src := c.payload(pos, n)
+	half := n / 2
+	copy(buf[:half], src[:half])
+	atStep(stepMidRead)
+	copy(buf[half:n], src[half:])
+	c.start, c.n, c.heldBytes = pos, 1, uint64(n)
+	c.Release()
+	return int(n), nil
+}
+
+func (c *mpmcConsumer) Recv(ctx context.Context, buf []byte) (int, error) {
+	return c.recv(ctx, buf, true)
+}
+
+func (c *mpmcConsumer) TryRecv(buf []byte) (int, error) {
+	return c.recv(context.Background(), buf, false)
+}
+
+// ReceiveBatch leases up to max consecutive published messages, one CAS
+// each; a pending or redelivered message comes alone.
+func (c *mpmcConsumer) ReceiveBatch(ctx context.Context, max int) (Messages, error) {
+	c.mustNotHold("ReceiveBatch")
+	if max <= 0 {
+		panic("ring: Consumer.ReceiveBatch with max <= 0")
+	}
+	fromRing := !c.hasPending && len(c.adopted) == 0
+	pos, err := c.next(ctx, true)
+	if err != nil {
+		return Messages{}, err
+	}
+	c.start, c.n = pos, 1
+	c.heldBytes = uint64(min(*c.lengthWord(pos), c.slotSize))
+	if fromRing && !c.redelivered {
+		for c.n < max {
+			p := pos + uint64(c.n)
+			cw := c.ctrl(p)
+			w := cw.Load()
+			if w != layout.Ctrl(p, layout.SlotFull, 0) {
+				break
+			}
+			atStep(stepBeforeReceive)
+			if !cw.CompareAndSwap(w, layout.Ctrl(p, layout.SlotReading, c.owner)) {
+				break
+			}
+			atStep(stepAfterReceive)
+			c.head.CompareAndSwap(p, p+1)
+			c.n++
+			c.heldBytes += uint64(min(*c.lengthWord(p), c.slotSize))
+		}
+	}
+	return Messages{c: c.outer, start: pos, n: c.n}, nil
+}
+
+func (c *mpmcConsumer) messageAt(start uint64, i int) ([]byte, error) {
+	pos := start + uint64(i)
+	n, err := c.length(pos)
+	if err != nil {
+		return nil, err
+	}
+	return c.payload(pos, n), nil
+}
+
+func (c *mpmcConsumer) Redelivered() bool { return c.n != 0 && c.redelivered }
+
+func (c *mpmcConsumer) SetWait(w WaitStrategy) { c.wait = w }
+
+func (c *mpmcConsumer) Stats() Stats { return c.stats }
+
+// Close releases a held lease (the message counts as received), then
+// leaves the ring. A consumer with adopted or pending messages it never
+// handed out leaves its entry attached with the lock dropped, as if it had
+// died: another consumer reaps the entry and delivers them. Idempotent.
+func (c *mpmcConsumer) Close() error {
+	if c.closed {
+		return nil
+	}
+	if c.n != 0 {
+		c.Release()
+	}
+	if c.hasPending || len(c.adopted) > 0 {
+		return c.abandon()
+	}
+	return c.leave()
+}
