@@ -11,7 +11,7 @@ type Stats struct {
 	Empty    uint64 // consumer: receives that found the ring empty
 
 	// MPMC and MPSC rings.
-	Skipped     uint64 // consumer: positions passed over because their producer died before publishing
+	Skipped     uint64 // consumer: positions passed over carrying no message: claims aborted, dropped from a batch, or left by a producer that died before publishing
 	Repaired    uint64 // slots this handle repaired for a peer whose liveness lock was gone
 	Redelivered uint64 // consumer: messages delivered again after a consumer died holding them
 
