@@ -85,6 +85,7 @@ type bcastChecker struct {
 	laps      uint64
 	buf       []byte
 	lossless  bool
+	afterStep func() // if set, called after every step that succeeded
 }
 
 func newBcastChecker(rd *Reader, first uint64, size int, lossless bool) *bcastChecker {
@@ -196,6 +197,9 @@ func (c *bcastChecker) run(ctx context.Context, mode string, end uint64) error {
 		}
 		if err != nil {
 			return fmt.Errorf("%s at position %d: %w", mode, c.next, err)
+		}
+		if c.afterStep != nil {
+			c.afterStep()
 		}
 	}
 }

@@ -164,9 +164,12 @@ func (rd *Reader) peek() (uint32, error) {
 	}
 }
 
-// overrun moves the reader past position q, which the producer overwrote:
-// to the oldest position the producer is not about to write (one more
-// than a whole ring behind its cursor), or q+1. A lossy reader gets a
+// overrun moves the reader past position q, which the producer overwrote,
+// to a quarter of a ring after the oldest position the ring holds (its
+// cursor minus slots), or to q+1 if that is further. Resuming at the very
+// oldest would leave a reader that fell behind a one-message head start
+// before the producer laps it again; the quarter ring is its headroom.
+// A lossy reader gets a
 // *LapError with the count; a lossless joiner still reading below protect
 // moves on silently (its start moved, it lost nothing it was promised); a
 // lossless reader overrun past that can only be the work of a corrupt
@@ -178,8 +181,8 @@ func (rd *Reader) overrun() error {
 		return rd.r.corrupt("broadcast cursor=%#x is no position", p)
 	}
 	nq := q + 1
-	if p >= rd.g.slots && p-rd.g.slots+1 > nq {
-		nq = p - rd.g.slots + 1
+	if oldest := p - min(p, rd.g.slots); oldest+rd.resyncMargin() > nq {
+		nq = min(oldest+rd.resyncMargin(), max(p, q+1)) // never past what was published
 	}
 	rd.q = nq
 	missed := nq - q
@@ -197,6 +200,11 @@ func (rd *Reader) overrun() error {
 	}
 	return lap
 }
+
+// resyncMargin is how far past the oldest retained position a lapped
+// reader resumes: a quarter ring, at least one (the oldest slot is the one
+// the producer writes next).
+func (rd *Reader) resyncMargin() uint64 { return max(1, rd.g.slots/4) }
 
 // storeCursor publishes the reader's progress and, for a lossless reader,
 // wakes the producer if it sleeps gated.
