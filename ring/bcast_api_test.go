@@ -317,7 +317,7 @@ func TestBroadcastLosslessJoinerStartsSilentlyAfterOverwrites(t *testing.T) {
 				t.Fatal(err)
 			}
 			rd := mustReader(t, r, ReaderOptions{Policy: Lossless, Start: Oldest}) // at 1, protected from 5
-			if err := bcastSend(ctx, p, 5, 3, buf); err != nil {                    // overwrites 1..3
+			if err := bcastSend(ctx, p, 5, 3, buf); err != nil {                   // overwrites 1..3
 				t.Fatal(err)
 			}
 			m := buf[:bcastMsgLen(8, 64)]
