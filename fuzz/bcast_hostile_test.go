@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -355,5 +356,59 @@ func (h *bcastHostile) finish() {
 		if err := p.Send(ctx, h.msg(i%h.size)); err != nil {
 			h.t.Fatalf("Send %d with no readers left: %v (a bogus entry stalls the producer)", i, err)
 		}
+	}
+}
+
+// TestLayoutDocBroadcastTables holds section 14 of LAYOUT.md to package
+// layout: the broadcast control area, reader entry and slot tables.
+func TestLayoutDocBroadcastTables(t *testing.T) {
+	doc := readLayoutDoc(t)
+	rows := docTable(t, doc, "bcast-control", "offset", "size", "type", "field", "written by", "meaning")
+	checkFields(t, "bcast-control", rows, map[string]span{
+		"BcastCursor":        {layout.BcastCursorOffset, 8},
+		"BcastWake":          {layout.BcastWakeOffset, 4},
+		"BcastSleepers":      {layout.BcastSleepersOffset, 4},
+		"BcastProducerState": {layout.BcastProducerStateOffset, 4},
+		"BcastProducerEpoch": {layout.BcastProducerEpochOffset, 4},
+		"BcastProducerFlags": {layout.BcastProducerFlagsOffset, 4},
+		"BcastGate":          {layout.BcastGateOffset, 8},
+		"BcastGateWake":      {layout.BcastGateWakeOffset, 4},
+		"BcastGateSleepers":  {layout.BcastGateSleepersOffset, 4},
+	})
+	for _, r := range rows {
+		off, size := parseNum(t, "bcast-control", r[0]), parseNum(t, "bcast-control", r[1])
+		if off < layout.ControlOffset || off+size > layout.BcastReadersOffset || off%size != 0 {
+			t.Errorf("bcast-control table: %s at %d+%d is outside the fixed units or misaligned", r[3], off, size)
+		}
+	}
+	rows = docTable(t, doc, "bcast-reader", "offset", "size", "type", "field", "meaning")
+	checkFields(t, "bcast-reader", rows, map[string]span{
+		"ReaderCursor":      {layout.ReaderCursorOffset, 8},
+		"ReaderState":       {layout.ReaderStateOffset, 4},
+		"ReaderPolicy":      {layout.ReaderPolicyOffset, 4},
+		"ReaderIncarnation": {layout.ReaderIncarnationOffset, 4},
+		"ReaderPID":         {layout.ReaderPIDOffset, 4},
+		"ReaderReceived":    {layout.ReaderReceivedOffset, 8},
+		"ReaderMissed":      {layout.ReaderMissedOffset, 8},
+	})
+	rows = docTable(t, doc, "bcast-slot", "offset", "size", "type", "field", "meaning")
+	checkFields(t, "bcast-slot", rows, map[string]span{
+		"Seq":     {layout.BcastSlotSeqOffset, 8},
+		"Length":  {layout.BcastSlotLengthOffset, 4},
+		"Zero":    {layout.BcastSlotLengthOffset + 4, 4},
+		"Payload": {layout.BcastSlotPayloadOffset, 0},
+	})
+	for _, want := range []string{
+		"SlotsOffset = 128 + (3 + R) × 128",
+		"Entry `i` (0 ≤ i < R) is the unit at `512 + i × 128`",
+		"SeqWriting is bit 63",
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("LAYOUT.md section 14 lacks %q", want)
+		}
+	}
+	if layout.BcastReadersOffset != 512 || layout.ReaderEntrySize != 128 || layout.SeqWriting != 1<<63 ||
+		layout.BcastProducerLockByte != 264 || layout.ReaderLockByte != 8 {
+		t.Error("the numbers section 14 states are not layout's")
 	}
 }
