@@ -48,6 +48,7 @@ const (
 	Lossless Policy = 2
 )
 
+// String names the policy ("lossy", "lossless").
 func (p Policy) String() string {
 	switch p {
 	case Lossy:
