@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/shmring/shmring/internal/proctest"
 )
 
 var bcastBenchReaders = []int{1, 2, 4}
@@ -228,5 +230,136 @@ func BenchmarkBroadcastLatency(b *testing.B) {
 			b.ReportMetric(pct(0.99), "p99-ns")
 			b.ReportMetric(pct(0.999), "p99.9-ns")
 		})
+	}
+}
+
+func init() {
+	proctest.Register("bcast-bench-reader", bcastBenchReader)
+}
+
+// bcastBenchReader reads a broadcast stream with ReceiveBatch until it
+// closes, checking that sequence numbers only grow by one except across
+// laps (by exactly the missed count), and prints "done <delivered>
+// <missed> <laps>". Arguments: ring, policy.
+func bcastBenchReader() int {
+	a := childArgs(2)
+	r, err := Open(a[0])
+	if err != nil {
+		return childFail("Open: %v", err)
+	}
+	defer r.Close()
+	o := ReaderOptions{Policy: Lossy, Start: Latest}
+	if a[1] == "lossless" {
+		o.Policy = Lossless
+	}
+	rd, err := r.Reader(o)
+	if err != nil {
+		return childFail("Reader: %v", err)
+	}
+	fmt.Println("ready")
+	ctx := context.Background()
+	next := uint64(0)
+	for {
+		b, err := rd.ReceiveBatch(ctx, 64)
+		var lap *LapError
+		if errors.As(err, &lap) {
+			next += lap.Missed
+			continue
+		}
+		if errors.Is(err, ErrClosed) {
+			break
+		}
+		if err != nil {
+			return childFail("ReceiveBatch at %d: %v", next, err)
+		}
+		ok := true
+		for i := range b.Len() {
+			m, err := b.At(i)
+			if err != nil || len(m) < 8 || binary.LittleEndian.Uint64(m) != next+uint64(i) {
+				ok = false
+			}
+		}
+		if err := rd.Release(); err != nil {
+			if !errors.As(err, &lap) {
+				return childFail("Release at %d: %v", next, err)
+			}
+			next += lap.Missed
+			continue
+		}
+		if !ok {
+			return childFail("a message out of sequence at %d", next)
+		}
+		next += uint64(b.Len())
+	}
+	st := rd.Stats()
+	fmt.Printf("done %d %d %d\n", st.Messages, st.Missed, st.Lapped)
+	return 0
+}
+
+// BenchmarkBroadcastFanOutAcrossProcesses: the producer (this process)
+// sends b.N 64-byte messages with SendBatch to 1, 2 or 4 reader processes;
+// the time runs until every reader has seen the end of the stream. Each
+// message carries its sequence number, checked by the readers.
+func BenchmarkBroadcastFanOutAcrossProcesses(b *testing.B) {
+	const size = 64
+	for _, policy := range []string{"lossless", "lossy"} {
+		for _, readers := range bcastBenchReaders {
+			b.Run(fmt.Sprintf("policy=%s/readers=%d/size=%d", policy, readers, size), func(b *testing.B) {
+				r := newBcastBenchRing(b, size, 1<<12, readers)
+				var children []*proctest.Child
+				for range readers {
+					c := proctest.Start(b, "bcast-bench-reader", r.Name(), policy)
+					c.Expect("ready")
+					children = append(children, c)
+				}
+				p := mustProducer(b, r)
+				ctx := context.Background()
+				msgs := make([][]byte, 16)
+				for i := range msgs {
+					msgs[i] = make([]byte, size)
+				}
+				b.SetBytes(size)
+				b.ResetTimer()
+				start := time.Now()
+				for sent := 0; sent < b.N; {
+					k := min(len(msgs), b.N-sent)
+					for i := range k {
+						binary.LittleEndian.PutUint64(msgs[i], uint64(sent+i))
+					}
+					n, err := p.SendBatch(ctx, msgs[:k])
+					if err != nil {
+						b.Fatal(err)
+					}
+					sent += n
+				}
+				p.Close()
+				var delivered, laps uint64
+				for _, c := range children {
+					line, err := c.ReadLine()
+					if err != nil {
+						b.Fatalf("reader: %v (%v)", err, c.Wait())
+					}
+					var d, m, l uint64
+					if _, err := fmt.Sscanf(line, "done %d %d %d", &d, &m, &l); err != nil {
+						b.Fatalf("reader said %q", line)
+					}
+					if d+m != uint64(b.N) {
+						b.Fatalf("reader delivered %d + missed %d != %d", d, m, b.N)
+					}
+					delivered += d
+					laps += l
+				}
+				elapsed := time.Since(start)
+				b.StopTimer()
+				for _, c := range children {
+					if err := c.Wait(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportRate(b, b.N, elapsed)
+				b.ReportMetric(float64(laps)/float64(b.N), "laps/op")
+				b.ReportMetric(100*float64(delivered)/float64(b.N*readers), "delivered-%")
+			})
+		}
 	}
 }
