@@ -52,7 +52,9 @@ func (p *bcastProducer) scan() {
 		}
 		gate = min(gate, c)
 	}
-	fence.Store64(p.w.gate, gate, p.release)
+	if p.w.gate.Load() != gate { // the unit is shared with the readers' sleep words: write it only on change
+		fence.Store64(p.w.gate, gate, p.release)
+	}
 	p.limit = gate + p.g.slots
 }
 
