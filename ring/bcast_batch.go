@@ -81,4 +81,3 @@ func (rd *Reader) extend(max int) ReaderBatch {
 	rd.held = k
 	return ReaderBatch{rd: rd, start: q, n: k}
 }
-

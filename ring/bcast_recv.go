@@ -67,4 +67,3 @@ func (rd *Reader) take(buf []byte) (int, error) {
 		return int(n), nil
 	}
 }
-
