@@ -34,15 +34,19 @@ const (
 	// BcastWakeOffset (u32): the futex word readers sleep on; the
 	// producer adds one before waking them.
 	BcastWakeOffset = bcastProducerColdOffset
-	// BcastSleepersOffset (u32): readers sleeping, or about to.
+	// BcastSleepersOffset (u32): non-zero while some reader sleeps, or is
+	// about to; readers set it to 1, the producer swaps it to 0 when it
+	// wakes them (once per round of sleeps, not once per sleeper).
 	BcastSleepersOffset      = bcastProducerColdOffset + 4
 	BcastProducerStateOffset = bcastProducerColdOffset + 8  // u32: StateAttached, StateClosed
 	BcastProducerEpochOffset = bcastProducerColdOffset + 12 // u32
 	BcastProducerFlagsOffset = bcastProducerColdOffset + 16 // u32: FlagReleaseStores
 	// BcastGateOffset (u64): the producer never writes a position at or
 	// beyond Gate+SlotCount until it has looked at the reader table again;
-	// it stores the value it computed after each look. A lossless reader
-	// that joins starts at or after it.
+	// it stores the value it computed after each look. For tools: a
+	// joining lossless reader bounds what it may lose by the producer's
+	// cursor instead (LAYOUT.md section 14.7), since a scan that missed it
+	// may store its gate after the reader looked.
 	BcastGateOffset       = bcastProducerColdOffset + 24
 	BcastProducerLockByte = BcastProducerStateOffset
 

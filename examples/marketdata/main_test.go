@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestMain lets the test binary stand in for the program when the feed
+// re-executes itself as a subscriber (os.Executable is the test binary).
+func TestMain(m *testing.M) {
+	for _, a := range os.Args[1:] {
+		if a == "-role=sub" {
+			var args []string
+			for _, a := range os.Args[1:] {
+				if !strings.HasPrefix(a, "-test.") {
+					args = append(args, a)
+				}
+			}
+			if err := run(args, os.Stdout); err != nil {
+				os.Stderr.WriteString(err.Error() + "\n")
+				os.Exit(1)
+			}
+			os.Exit(0)
+		}
+	}
+	os.Exit(m.Run())
+}
+
+// TestFeedBriefly runs the feed with its three subscriber processes for a
+// moment: every subscriber finishes with a summary and no error (each
+// checks its own ordering and gap counts), the lossless one misses nothing,
+// and the ring file is gone afterwards.
+func TestFeedBriefly(t *testing.T) {
+	var out bytes.Buffer
+	if err := run([]string{"-duration=500ms", "-slots=1024"}, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	s := out.String()
+	t.Log("\n" + s)
+	for _, name := range []string{"risk", "screen", "slow-screen"} {
+		if !regexp.MustCompile(`(?m)^` + name + ` +\S+ +done: `).MatchString(s) {
+			t.Errorf("no summary from %s", name)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^risk +lossless done: \d+ quotes .*, 0 laps, 0 missed`).MatchString(s) {
+		t.Error("the lossless subscriber missed quotes")
+	}
+	if !strings.Contains(s, "feed: published") {
+		t.Error("no feed summary")
+	}
+	if _, err := os.Stat("/dev/shm/marketdata-" + strconv.Itoa(os.Getpid())); err == nil {
+		t.Error("the ring file was left behind")
+	}
+}

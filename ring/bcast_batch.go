@@ -1,0 +1,83 @@
+package ring
+
+// A broadcast reader's batch reads.
+
+import "context"
+
+// ReaderBatch is a run of consecutive messages leased by
+// Reader.ReceiveBatch, valid until Release. It is a small value.
+type ReaderBatch struct {
+	rd    *Reader
+	start uint64
+	n     int
+}
+
+// Len is the number of messages.
+func (b ReaderBatch) Len() int { return b.n }
+
+// At is the i-th message, in place. Its length is read from shared memory
+// and checked: a bad one is ErrCorrupt, or, for a lossy reader whose lease
+// is being overwritten, an error matching ErrLapped (Release then reports
+// the count).
+func (b ReaderBatch) At(i int) ([]byte, error) {
+	if uint(i) >= uint(b.n) {
+		panic("ring: ReaderBatch.At index out of range")
+	}
+	rd := b.rd
+	if rd.copied {
+		return rd.buf[:rd.heldBytes], nil
+	}
+	pos := b.start + uint64(i)
+	n := rd.g.length(pos).Load()
+	if n > rd.g.slotSize {
+		if !rd.lossless && rd.g.seq(b.start).Load() != b.start+1 {
+			return nil, errLeaseOverrun
+		}
+		return nil, rd.r.corrupt("broadcast slot length=%d at position=%d, slot size=%d", n, pos, rd.g.slotSize)
+	}
+	return rd.g.payload(pos, n), nil
+}
+
+// ReceiveBatch leases up to max published messages — at least one, waiting
+// for it as the wait strategy says. Release ends the lease of them all
+// (and, for a lossy reader, validates them all: a *LapError means the
+// whole batch must be discarded).
+func (rd *Reader) ReceiveBatch(ctx context.Context, max int) (ReaderBatch, error) {
+	if rd.closed {
+		return ReaderBatch{}, ErrClosed
+	}
+	rd.mustNotHold("ReceiveBatch")
+	if max <= 0 {
+		panic("ring: Reader.ReceiveBatch with max <= 0")
+	}
+	for {
+		_, err := rd.lease()
+		if err == nil {
+			return rd.extend(max), nil
+		}
+		if err != errPending {
+			return ReaderBatch{}, err
+		}
+		if err := rd.await(ctx); err != nil {
+			return ReaderBatch{}, err
+		}
+	}
+}
+
+// extend grows a lease of one message at q to up to max, over the slots
+// that are published already.
+func (rd *Reader) extend(max int) ReaderBatch {
+	q := rd.q
+	k := 1
+	if !rd.copied {
+		for ; k < max; k++ {
+			pos := q + uint64(k)
+			if rd.g.seq(pos).Load() != pos+1 {
+				break
+			}
+			rd.heldBytes += uint64(min(rd.g.length(pos).Load(), rd.g.slotSize)) // for Stats only
+		}
+	}
+	rd.held = k
+	return ReaderBatch{rd: rd, start: q, n: k}
+}
