@@ -54,15 +54,6 @@ func mustReader(t testing.TB, r *Ring, o ReaderOptions) *Reader {
 	return rd
 }
 
-func mustProducer(t testing.TB, r *Ring) *Producer {
-	t.Helper()
-	p, err := r.Producer()
-	if err != nil {
-		t.Fatalf("Producer() = %v", err)
-	}
-	return p
-}
-
 // bcastSend sends messages first..first+n-1 with Send.
 func bcastSend(ctx context.Context, p *Producer, first, n uint64, buf []byte) error {
 	for seq := first; seq < first+n; seq++ {
