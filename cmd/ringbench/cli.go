@@ -80,7 +80,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	runFlagsV.register(run.Flags())
-	root.AddCommand(run, newEnvCmd(stdout), newCompareCmd(stdout), newPlotCmd(stdout))
+	root.AddCommand(run, newEnvCmd(stdout), newCompareCmd(stdout), newPlotCmd(stdout),
+		newMPCmd(stdout, stderr), newFanoutCmd(stdout, stderr))
 	return root
 }
 
