@@ -286,7 +286,6 @@ func runLocalWorkers(m mpMedium, cancel context.CancelFunc, ws []mpWorker) ([]mp
 				ready.Done()
 			}
 			if errs[i] != nil {
-				errs[i] = fmt.Errorf("%s %d: %w", w.Role, w.Index, errs[i])
 				cancel()
 			}
 		}()

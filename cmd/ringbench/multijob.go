@@ -163,9 +163,9 @@ func runMPJob(ctx context.Context, j mpJob) (_ *mpOutcome, err error) {
 		m := newChanMedium(j.size, j.slots, j.producers, j.producers, j.kind == "mpsc")
 		results, err = runLocalWorkers(m, cancel, j.workers(mpLayout{Kind: "chan"}))
 	} else {
-		lay, rs, err := j.createRings()
-		if err != nil {
-			return nil, err
+		lay, rs, cerr := j.createRings()
+		if cerr != nil {
+			return nil, cerr
 		}
 		defer func() { err = errors.Join(err, rs.closeAndRemove()) }()
 		if j.medium == mediumGoroutines {
