@@ -18,4 +18,10 @@ type Stats struct {
 	// Broadcast rings.
 	Lapped uint64 // lossy reader: times the producer overran it (ErrLapped returned)
 	Missed uint64 // lossy reader: messages lost in those laps
+	// Evicted: producer: lossless readers found dead (liveness lock gone)
+	// while they held it back, and no longer waited for.
+	Evicted uint64
+	// BadEntries: producer: reader-table entries holding values no reader
+	// writes (counted once per entry and incarnation), ignored.
+	BadEntries uint64
 }

@@ -1,0 +1,201 @@
+package ring
+
+// Helpers of the broadcast tests: rings, a sender whose message at
+// position p is message number p of the codec (so any reader knows what p
+// must hold), and a checking reader that keeps the accounting identity
+// delivered + missed == positions passed.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+)
+
+// bcastMsgLen is the length of message seq: varied, at least the codec's
+// header, at most size.
+func bcastMsgLen(seq uint64, size int) int {
+	return msgHeaderSize + int(seq*7919%uint64(size-msgHeaderSize+1))
+}
+
+// newBcastRing makes a broadcast ring, on the heap or as a file, removed
+// when the test ends.
+func newBcastRing(t testing.TB, heap bool, slotSize, slots, readers int) *Ring {
+	t.Helper()
+	o := Options{Kind: Broadcast, SlotSize: slotSize, Slots: slots, MaxReaders: readers}
+	if !heap {
+		return newTestRing(t, o)
+	}
+	r, err := newHeapRing(uniqueName(t), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// forEachBacking runs f on a heap ring and on a file ring.
+func forEachBacking(t *testing.T, f func(t *testing.T, heap bool)) {
+	for _, heap := range []bool{true, false} {
+		name := "file ring"
+		if heap {
+			name = "heap ring"
+		}
+		t.Run(name, func(t *testing.T) { f(t, heap) })
+	}
+}
+
+func mustReader(t testing.TB, r *Ring, o ReaderOptions) *Reader {
+	t.Helper()
+	rd, err := r.Reader(o)
+	if err != nil {
+		t.Fatalf("Reader(%+v) = %v", o, err)
+	}
+	return rd
+}
+
+func mustProducer(t testing.TB, r *Ring) *Producer {
+	t.Helper()
+	p, err := r.Producer()
+	if err != nil {
+		t.Fatalf("Producer() = %v", err)
+	}
+	return p
+}
+
+// bcastSend sends messages first..first+n-1 with Send.
+func bcastSend(ctx context.Context, p *Producer, first, n uint64, buf []byte) error {
+	for seq := first; seq < first+n; seq++ {
+		m := buf[:bcastMsgLen(seq, len(buf))]
+		encodeMessage(m, seq)
+		if err := p.Send(ctx, m); err != nil {
+			return fmt.Errorf("Send %d: %w", seq, err)
+		}
+	}
+	return nil
+}
+
+// bcastChecker checks what one reader receives: in order, every message
+// whole, gaps only where a lap reported them.
+type bcastChecker struct {
+	rd        *Reader
+	next      uint64 // the position expected next
+	delivered uint64
+	missed    uint64
+	laps      uint64
+	buf       []byte
+	lossless  bool
+}
+
+func newBcastChecker(rd *Reader, first uint64, size int, lossless bool) *bcastChecker {
+	return &bcastChecker{rd: rd, next: first, buf: make([]byte, size), lossless: lossless}
+}
+
+// got checks m as the next message; m's own sequence number may be ahead
+// only for a lossless joiner's silent start (first delivery).
+func (c *bcastChecker) got(m []byte) error {
+	seq := seqOf(m)
+	if seq != c.next {
+		return fmt.Errorf("got message %d, want %d (delivered %d, missed %d)", seq, c.next, c.delivered, c.missed)
+	}
+	if err := checkMessage(m, seq, bcastMsgLen(seq, len(c.buf))); err != nil {
+		return err
+	}
+	c.next++
+	c.delivered++
+	return nil
+}
+
+// lapped accounts a lap error; anything else is returned.
+func (c *bcastChecker) lapped(err error) error {
+	var lap *LapError
+	if c.lossless || !errors.As(err, &lap) || !errors.Is(err, ErrLapped) {
+		return err
+	}
+	if lap.Missed == 0 {
+		return fmt.Errorf("a lap that missed nothing: %v", err)
+	}
+	c.next += lap.Missed
+	c.missed += lap.Missed
+	c.laps++
+	return nil
+}
+
+// step receives one message (or batch) with call mode.
+func (c *bcastChecker) step(ctx context.Context, mode string) error {
+	rd := c.rd
+	switch mode {
+	case "recv", "tryrecv":
+		var n int
+		var err error
+		if mode == "recv" {
+			n, err = rd.Recv(ctx, c.buf)
+		} else {
+			for n, err = rd.TryRecv(c.buf); errors.Is(err, ErrEmpty); n, err = rd.TryRecv(c.buf) {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				spin()
+			}
+		}
+		if err != nil {
+			return c.lapped(err)
+		}
+		return c.got(c.buf[:n])
+	case "receive":
+		m, err := rd.Receive(ctx)
+		if err != nil {
+			return c.lapped(err)
+		}
+		checkErr := c.got(m)
+		if err := rd.Release(); err != nil {
+			if checkErr == nil { // counted a torn message as delivered: undo
+				c.next--
+				c.delivered--
+			}
+			return c.lapped(err)
+		}
+		return checkErr
+	case "batch":
+		b, err := rd.ReceiveBatch(ctx, 16)
+		if err != nil {
+			return c.lapped(err)
+		}
+		var checkErr error
+		got := 0
+		for i := range b.Len() {
+			m, err := b.At(i)
+			if err == nil {
+				err = c.got(m)
+			}
+			if err != nil {
+				checkErr = err
+				break
+			}
+			got++
+		}
+		if err := rd.Release(); err != nil {
+			c.next -= uint64(got)
+			c.delivered -= uint64(got)
+			return c.lapped(err)
+		}
+		return checkErr
+	}
+	return fmt.Errorf("unknown reader mode %q", mode)
+}
+
+// run reads until the stream closes; end is the position after the last.
+func (c *bcastChecker) run(ctx context.Context, mode string, end uint64) error {
+	for {
+		err := c.step(ctx, mode)
+		if errors.Is(err, ErrClosed) {
+			if c.next != end {
+				return fmt.Errorf("ErrClosed at position %d, want %d", c.next, end)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s at position %d: %w", mode, c.next, err)
+		}
+	}
+}

@@ -1,0 +1,341 @@
+package ring
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/shmring/shmring/futex"
+	"github.com/shmring/shmring/internal/fence"
+	"github.com/shmring/shmring/layout"
+)
+
+// bcastProducer is a broadcast ring's producer, behind Producer.
+type bcastProducer struct {
+	_     noCopy
+	r     *Ring
+	outer *Producer // the Producer this impl serves: Batch points back to it
+	w     bcastWords
+	g     bcastSlots
+
+	head    uint64 // next position to write; the published cursor when no claim is open
+	limit   uint64 // positions below it may be written without looking at the reader table
+	claimed uint64 // slots claimed, not yet committed or aborted
+
+	// Per reader entry, process-local: the incarnation (plus one, so that
+	// zero means none) in which the entry was found dead, or corrupt. The
+	// scan skips an entry while its incarnation is unchanged; a new
+	// reader taking the entry bumps it.
+	dead []uint32
+	bad  []uint32
+
+	release   bool // cursor and seq stores are plain release stores (FlagReleaseStores)
+	wait      WaitStrategy
+	stats     Stats
+	lock      roleLock
+	closed    bool
+	nextProbe time.Time // Try… calls on a gated ring probe reader liveness once a tick
+	fw        atomic.Uint64
+}
+
+func newBcastProducer(r *Ring, outer *Producer) (producerImpl, error) {
+	lock, err := r.lockAt(layout.BcastProducerLockByte)
+	if err != nil {
+		if err == ErrBusy {
+			return nil, fmt.Errorf("%w: ring=%s role=producer", ErrBusy, r.name)
+		}
+		return nil, err
+	}
+	n := r.hdr.MaxConsumers
+	p := &bcastProducer{
+		r:       r,
+		outer:   outer,
+		w:       r.bcastWords(),
+		g:       r.bcastSlots(),
+		dead:    make([]uint32, n),
+		bad:     make([]uint32, n),
+		release: fence.Register(),
+		wait:    DefaultWait,
+		lock:    lock,
+	}
+	outer.endpoint.r = r // Producer.Close untracks through it
+	head := p.w.cursor.Load()
+	if head&layout.SeqWriting != 0 {
+		r.unlockAt(layout.BcastProducerLockByte, lock)
+		return nil, r.corrupt("broadcast cursor=%#x is no position", head)
+	}
+	// A producer that died between publishing slots and storing the
+	// cursor that covers them left positions readers may already have
+	// read: adopt them, so that no position is published twice.
+	for i := uint64(0); i < p.g.slots && p.g.seq(head).Load() == head+1; i++ {
+		head++
+	}
+	p.head = head
+	fence.Store64(p.w.cursor, head, false)
+	p.scan()
+	flags := uint32(0)
+	if p.release {
+		flags = layout.FlagReleaseStores
+	}
+	p.w.flags.Store(flags)
+	p.w.epoch.Add(1)
+	p.w.state.Swap(layout.StateAttached) // a new producer also reopens a closed stream
+	return p, nil
+}
+
+func (p *bcastProducer) mustNotHoldClaim(op string) {
+	if p.claimed != 0 {
+		panic("ring: Producer." + op + " while a claim is open; Commit or Abort it first")
+	}
+}
+
+// markWriting stores position pos's writing marker in its slot, before any
+// byte of the payload is written.
+//
+// SYNC POINT: seqlock open. A reader that loads the seq after reading a
+// payload sees this marker (or later) if any payload byte it read may be
+// from the new message. On amd64 stores are not reordered with stores, so a
+// plain store suffices; elsewhere (and under the race detector) the Swap is
+// a full barrier that keeps the payload stores after it.
+func (p *bcastProducer) markWriting(pos uint64) {
+	fence.Store64(p.g.seq(pos), (pos+1)|layout.SeqWriting, p.release)
+}
+
+// publishSeq marks position pos published, after its payload and length.
+//
+// SYNC POINT: seqlock close. Readers load the seq, then the length and
+// payload.
+func (p *bcastProducer) publishSeq(pos uint64) {
+	fence.Store64(p.g.seq(pos), pos+1, p.release)
+}
+
+// publishCursor stores the cursor, once per batch, and wakes sleeping
+// readers if any announced themselves.
+//
+// Dekker pair: "store seq and cursor, then load sleepers" here against
+// "set sleepers, then load the slot's seq" in a reader's sleep. With
+// release stores the StoreLoad order comes from the sleeper's
+// fence.Barrier.
+func (p *bcastProducer) publishCursor() {
+	fence.Store64(p.w.cursor, p.head, p.release)
+	atStep(stepAfterPublish)
+	if p.w.sleepers.Load() != 0 {
+		p.wakeReaders()
+	}
+}
+
+// wakeReaders wakes every sleeping reader. Clearing the flag first makes
+// it one system call per round of sleeps, not one per message while the
+// readers are getting up.
+func (p *bcastProducer) wakeReaders() {
+	if p.w.sleepers.Swap(0) == 0 {
+		return
+	}
+	p.w.wake.Add(1)
+	futex.Wake((*uint32)(unsafe.Pointer(p.w.wake)), math.MaxInt32)
+	p.stats.Wakes++
+}
+
+func (p *bcastProducer) TryClaim() ([]byte, error) {
+	p.mustNotHoldClaim("TryClaim")
+	if p.head >= p.limit {
+		if err := p.tryReserve(); err != nil {
+			return nil, err
+		}
+	}
+	return p.claim(), nil
+}
+
+func (p *bcastProducer) Claim(ctx context.Context) ([]byte, error) {
+	p.mustNotHoldClaim("Claim")
+	if p.head >= p.limit {
+		if err := p.reserve(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return p.claim(), nil
+}
+
+func (p *bcastProducer) claim() []byte {
+	p.markWriting(p.head)
+	atStep(stepAfterClaim)
+	p.claimed = 1
+	return p.g.payload(p.head, p.g.slotSize)
+}
+
+func (p *bcastProducer) Commit(n int) error {
+	if p.claimed != 1 {
+		panic("ring: Producer.Commit without a Claim")
+	}
+	if uint(n) > uint(p.g.slotSize) {
+		return errTooLargeCommit
+	}
+	p.g.length(p.head).Store(uint32(n))
+	atStep(stepBeforePublish)
+	p.publishSeq(p.head)
+	p.head++
+	p.claimed = 0
+	p.stats.Messages++
+	p.stats.Bytes += uint64(n)
+	p.publishCursor()
+	return nil
+}
+
+// Abort drops the claim. The slot keeps its writing marker: the previous
+// lap's message there is gone (the caller may have written over it), and
+// the next claim marks it again.
+func (p *bcastProducer) Abort() { p.claimed = 0 }
+
+func (p *bcastProducer) Send(ctx context.Context, msg []byte) error {
+	if uint(len(msg)) > uint(p.g.slotSize) {
+		return errTooLargeSend
+	}
+	p.mustNotHoldClaim("Send")
+	if p.head >= p.limit {
+		if err := p.reserve(ctx); err != nil {
+			return err
+		}
+	}
+	p.put(msg)
+	p.publishCursor()
+	return nil
+}
+
+func (p *bcastProducer) TrySend(msg []byte) error {
+	if uint(len(msg)) > uint(p.g.slotSize) {
+		return errTooLargeSend
+	}
+	p.mustNotHoldClaim("TrySend")
+	if p.head >= p.limit {
+		if err := p.tryReserve(); err != nil {
+			return err
+		}
+	}
+	p.put(msg)
+	p.publishCursor()
+	return nil
+}
+
+// put writes msg at head and publishes its slot (not the cursor).
+func (p *bcastProducer) put(msg []byte) {
+	pos := p.head
+	p.markWriting(pos)
+	dst := p.g.payload(pos, uint32(len(msg)))
+	if stepHook != nil {
+		half := len(msg) / 2
+		copy(dst[:half], msg[:half])
+		atStep(stepMidPayload)
+		copy(dst[half:], msg[half:])
+	} else {
+		copy(dst, msg)
+	}
+	p.g.length(pos).Store(uint32(len(msg)))
+	atStep(stepBeforePublish)
+	p.publishSeq(pos)
+	p.head++
+	p.stats.Messages++
+	p.stats.Bytes += uint64(len(msg))
+}
+
+func (p *bcastProducer) ClaimBatch(ctx context.Context, max int) (Batch, error) {
+	p.mustNotHoldClaim("ClaimBatch")
+	if max <= 0 {
+		panic("ring: Producer.ClaimBatch with max <= 0")
+	}
+	if p.head+uint64(max) > p.limit {
+		if err := p.reserve(ctx); err != nil {
+			return Batch{}, err
+		}
+	}
+	n := int(min(uint64(max), p.limit-p.head))
+	for i := range n {
+		pos := p.head + uint64(i)
+		p.markWriting(pos)
+		p.g.length(pos).Store(0)
+	}
+	atStep(stepAfterClaim)
+	p.claimed = uint64(n)
+	return Batch{p: p.outer, start: p.head, n: n}, nil
+}
+
+func (p *bcastProducer) batchSlot(start uint64, i int) []byte {
+	return p.g.payload(start+uint64(i), p.g.slotSize)
+}
+
+func (p *bcastProducer) batchSetLen(start uint64, i, n int) error {
+	if uint(n) > uint(p.g.slotSize) {
+		return errTooLargeCommit
+	}
+	p.g.length(start + uint64(i)).Store(uint32(n))
+	return nil
+}
+
+func (p *bcastProducer) CommitBatch(k int) {
+	if p.claimed == 0 || uint64(k) > p.claimed || k < 0 {
+		panic("ring: Producer.CommitBatch without a batch of that many slots")
+	}
+	p.claimed = 0
+	if k == 0 {
+		return
+	}
+	atStep(stepBeforePublish)
+	for i := range k {
+		pos := p.head + uint64(i)
+		p.stats.Bytes += uint64(p.g.length(pos).Load())
+		p.publishSeq(pos)
+	}
+	p.head += uint64(k)
+	p.stats.Messages += uint64(k)
+	p.publishCursor()
+}
+
+func (p *bcastProducer) SendBatch(ctx context.Context, msgs [][]byte) (int, error) {
+	p.mustNotHoldClaim("SendBatch")
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	if p.head+uint64(len(msgs)) > p.limit {
+		if err := p.reserve(ctx); err != nil {
+			return 0, err
+		}
+	}
+	n := int(min(uint64(len(msgs)), p.limit-p.head))
+	var err error
+	sent := 0
+	for ; sent < n; sent++ {
+		if uint(len(msgs[sent])) > uint(p.g.slotSize) {
+			err = errTooLargeSend
+			break
+		}
+		p.put(msgs[sent])
+	}
+	if sent > 0 {
+		p.publishCursor()
+	}
+	return sent, err
+}
+
+func (p *bcastProducer) SetWait(w WaitStrategy) { p.wait = w }
+
+func (p *bcastProducer) Stats() Stats { return p.stats }
+
+// Close ends the stream: readers receive what was published, then
+// ErrClosed. An open claim is dropped.
+func (p *bcastProducer) Close() error {
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	p.claimed = 0
+	p.limit = 0 // every later call takes the slow path, which reports ErrClosed
+	// SYNC POINT: state. Stored before the sleepers check; a sleeping
+	// reader announces itself, then re-checks the state.
+	p.w.state.Swap(layout.StateClosed)
+	if p.w.sleepers.Load() != 0 {
+		p.wakeReaders()
+	}
+	return p.r.unlockAt(layout.BcastProducerLockByte, p.lock)
+}

@@ -1,0 +1,498 @@
+package ring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/shmring/shmring/futex"
+	"github.com/shmring/shmring/internal/fence"
+	"github.com/shmring/shmring/layout"
+)
+
+// Reader is one reader of a broadcast ring: it has its own cursor and sees
+// every message from its start on. Its methods must be called from one
+// goroutine at a time.
+//
+// A lossy reader's in-place lease (Receive, ReceiveBatch) is optimistic:
+// the producer does not wait for it and may overwrite the slot while it is
+// read. Release then reports a *LapError, and what was read must be
+// discarded as possibly torn. Recv copies and then validates, so it never
+// returns a torn message.
+//
+// Under the race detector a lossy reader's reads of a slot the producer
+// rewrites are reported as races (they are, by design: the seqlock
+// discards them). The package's -race tests therefore run lossless readers
+// on heap rings, and lossy readers only in builds without it.
+type Reader struct {
+	_ noCopy
+	r *Ring
+	w bcastWords
+	g bcastSlots
+	e readerEntry
+
+	lock     roleLock
+	lossless bool
+	q        uint64 // next position to deliver; the entry's cursor when nothing is leased
+	// protect: a lossless reader's positions from here on are guarded by
+	// the producer's gating. Below it (a joiner's first messages) they
+	// are read like a lossy reader's, through a validated copy into buf.
+	protect   uint64
+	buf       []byte
+	held      int    // messages leased
+	heldBytes uint64 // their payload, for Stats
+	copied    bool   // the lease is buf, not the slot
+	release   bool   // cursor stores are plain release stores
+	wait      WaitStrategy
+	stats     Stats
+	closed    bool
+	fw        atomic.Uint64
+}
+
+// errPending: the reader's next position is not published yet.
+var errPending = errors.New("ring: broadcast position not published yet")
+
+// errLeaseOverrun: Messages.At found a leased message being overwritten;
+// Release reports the lap.
+var errLeaseOverrun = fmt.Errorf("%w: leased message overwritten; Release reports how many were missed", ErrLapped)
+
+func newReader(r *Ring, o ReaderOptions) (*Reader, error) {
+	idx, lock, err := r.takeEntry()
+	if err != nil {
+		return nil, err
+	}
+	rd := &Reader{
+		r:        r,
+		w:        r.bcastWords(),
+		g:        r.bcastSlots(),
+		e:        r.readerEntry(idx),
+		lock:     lock,
+		lossless: o.Policy == Lossless,
+		release:  fence.Register(),
+		wait:     DefaultWait,
+	}
+	e := rd.e
+	// The entry is ours (its lock is held); whatever a dead or hostile
+	// holder left in it is overwritten. The incarnation goes first: the
+	// producer's dead-reader mark is keyed by it.
+	e.inc.Add(1)
+	e.pid.Store(pid)
+	e.received.Store(0)
+	e.missed.Store(0)
+	p0 := rd.w.cursor.Load()
+	if p0&layout.SeqWriting != 0 {
+		return nil, rd.abandon(r.corrupt("broadcast cursor=%#x is no position", p0))
+	}
+	q := p0
+	if o.Start == Oldest {
+		q = p0 - min(p0, rd.g.slots)
+	}
+	e.cursor.Store(q)
+	e.policy.Store(uint32(o.Policy))
+	// SYNC POINT: joining. The entry is visible to every producer scan
+	// that starts after this swap (a full barrier); the cursor loaded
+	// after it bounds what scans that missed it let the producer
+	// overwrite: positions below p. See bcastProducer.scan.
+	e.state.Swap(layout.ReaderAttached)
+	p := rd.w.cursor.Load()
+	if p < p0 || p&layout.SeqWriting != 0 {
+		return nil, rd.abandon(r.corrupt("broadcast cursor went from %d to %d", p0, p))
+	}
+	rd.q, rd.protect = q, p
+	return rd, nil
+}
+
+// abandon gives the entry back after a failed join.
+func (rd *Reader) abandon(err error) error {
+	rd.e.state.Store(layout.ReaderFree)
+	rd.r.unlockAt(rd.e.lockByte, rd.lock)
+	return err
+}
+
+func (rd *Reader) mustNotHold(op string) {
+	if rd.held != 0 {
+		panic("ring: Reader." + op + " while holding a message; Release it first")
+	}
+}
+
+// validate reports whether the slot still holds position q after the
+// reader read it: the seqlock's second load.
+//
+// SYNC POINT: seqlock close (reader side). The payload loads must be
+// ordered before this load. amd64 does not reorder loads with loads;
+// elsewhere a read-modify-write on a reader-private word is a full
+// barrier, which an acquire load is not.
+func (rd *Reader) validate(q uint64) bool {
+	if runtime.GOARCH != "amd64" {
+		rd.fw.Add(1)
+	}
+	return rd.g.seq(q).Load() == q+1
+}
+
+// peek makes position q readable: its length, read once and
+// bounds-checked. errPending when it is not published yet; a *LapError
+// when a lossy reader was overrun (it has moved on); ErrCorrupt for values
+// no producer writes.
+func (rd *Reader) peek() (uint32, error) {
+	for {
+		q := rd.q
+		s := rd.g.seq(q).Load()
+		if s != q+1 {
+			switch rd.g.classify(s, q) {
+			case seqPending:
+				return 0, errPending
+			case seqBogus:
+				return 0, rd.r.corrupt("broadcast slot seq=%#x at position=%d", s, q)
+			}
+			if err := rd.overrun(); err != nil {
+				return 0, err
+			}
+			continue // a lossless joiner moved its start forward
+		}
+		n := rd.g.length(q).Load()
+		if n > rd.g.slotSize {
+			if rd.g.seq(q).Load() != q+1 {
+				continue // overwritten while we looked: the loop reports it
+			}
+			return 0, rd.r.corrupt("broadcast slot length=%d at position=%d, slot size=%d", n, q, rd.g.slotSize)
+		}
+		return n, nil
+	}
+}
+
+// overrun moves the reader past position q, which the producer overwrote:
+// to the oldest position the producer is not about to write (one more
+// than a whole ring behind its cursor), or q+1. A lossy reader gets a
+// *LapError with the count; a lossless joiner still reading below protect
+// moves on silently (its start moved, it lost nothing it was promised); a
+// lossless reader overrun past that can only be the work of a corrupt
+// mapping, and gets ErrCorrupt carrying the *LapError.
+func (rd *Reader) overrun() error {
+	q := rd.q
+	p := rd.w.cursor.Load()
+	if p&layout.SeqWriting != 0 {
+		return rd.r.corrupt("broadcast cursor=%#x is no position", p)
+	}
+	nq := q + 1
+	if p >= rd.g.slots && p-rd.g.slots+1 > nq {
+		nq = p - rd.g.slots + 1
+	}
+	rd.q = nq
+	missed := nq - q
+	if rd.lossless && q < rd.protect {
+		rd.storeCursor()
+		return nil
+	}
+	rd.stats.Lapped++
+	rd.stats.Missed += missed
+	fence.Store64(rd.e.missed, rd.stats.Missed, rd.release)
+	rd.storeCursor()
+	lap := &LapError{Missed: missed}
+	if rd.lossless {
+		return fmt.Errorf("%w: ring=%s lossless reader overrun at position=%d: %w", ErrCorrupt, rd.r.name, q, lap)
+	}
+	return lap
+}
+
+// storeCursor publishes the reader's progress and, for a lossless reader,
+// wakes the producer if it sleeps gated.
+//
+// SYNC POINT: reader cursor. The slot reads before it are ordered before
+// it; the producer's scan loads it, then writes slots below cursor+slots.
+// Dekker pair with the producer's gate sleep: "store cursor, then load
+// GateSleepers" against "set GateSleepers, barrier, rescan".
+func (rd *Reader) storeCursor() {
+	fence.Store64(rd.e.cursor, rd.q, rd.release)
+	fence.Store64(rd.e.received, rd.stats.Messages, rd.release)
+	if rd.lossless {
+		if rd.w.gateSleepers.Load() != 0 {
+			rd.wakeProducer()
+		}
+		if rd.buf != nil && rd.q >= rd.protect {
+			rd.buf = nil // joined: every later lease is in place
+		}
+	}
+}
+
+func (rd *Reader) wakeProducer() {
+	if rd.w.gateSleepers.Swap(0) == 0 {
+		return
+	}
+	rd.w.gateWake.Add(1)
+	futex.Wake((*uint32)(unsafe.Pointer(rd.w.gateWake)), 1)
+	rd.stats.Wakes++
+}
+
+// lease leases the message at q: in place, or, for a lossless joiner below
+// protect, as a validated copy.
+func (rd *Reader) lease() ([]byte, error) {
+	for {
+		n, err := rd.peek()
+		if err != nil {
+			return nil, err
+		}
+		q := rd.q
+		if !rd.lossless || q >= rd.protect {
+			rd.held, rd.heldBytes, rd.copied = 1, uint64(n), false
+			return rd.g.payload(q, n), nil
+		}
+		if rd.buf == nil {
+			rd.buf = make([]byte, rd.g.slotSize)
+		}
+		copy(rd.buf, rd.g.payload(q, n))
+		if !rd.validate(q) {
+			continue // peek moves the start on
+		}
+		rd.held, rd.heldBytes, rd.copied = 1, uint64(n), true
+		return rd.buf[:n], nil
+	}
+}
+
+// Receive returns the next message, waiting for one as the wait strategy
+// says. The slice is the message in place, in shared memory (for a
+// lossless reader still reading what was published before it joined, a
+// validated copy): read it, do not write it, and call Release; it is valid
+// until then. Receive while holding a message panics.
+//
+// A lossy reader that was overrun gets a *LapError (errors.Is(err,
+// ErrLapped)) with the count of messages it missed; the next call goes on
+// after them. At the end of a closed stream Receive returns ErrClosed; when
+// the producer's process died, ErrPeerDead.
+func (rd *Reader) Receive(ctx context.Context) ([]byte, error) {
+	if rd.closed {
+		return nil, ErrClosed
+	}
+	rd.mustNotHold("Receive")
+	for {
+		m, err := rd.lease()
+		if err != errPending {
+			return m, err
+		}
+		if err := rd.await(ctx); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// TryReceive is Receive without waiting: ErrEmpty when there is no message.
+func (rd *Reader) TryReceive() ([]byte, error) {
+	if rd.closed {
+		return nil, ErrClosed
+	}
+	rd.mustNotHold("TryReceive")
+	m, err := rd.lease()
+	if err == errPending {
+		return nil, rd.empty()
+	}
+	return m, err
+}
+
+// empty is what a Try… call reports when nothing is published at q.
+func (rd *Reader) empty() error {
+	rd.stats.Empty++
+	if err := rd.closedShort(); err != nil {
+		return err
+	}
+	return ErrEmpty
+}
+
+// Release ends the lease of the message (or batch) Receive gave out and
+// moves the reader past it. For a lossy reader it returns a *LapError when
+// the producer overwrote the leased slot meanwhile: what was read may be
+// torn and must be discarded, and the count includes the leased messages.
+// Otherwise it returns nil. Release without a lease panics.
+func (rd *Reader) Release() error {
+	if rd.held == 0 {
+		panic("ring: Reader.Release without a received message")
+	}
+	q, k := rd.q, uint64(rd.held)
+	rd.held = 0
+	if !rd.lossless && !rd.validate(q) {
+		// The oldest leased slot is overwritten first: if it still holds
+		// q, so do the others.
+		return rd.overrun()
+	}
+	rd.q = q + k
+	rd.stats.Messages += k
+	rd.stats.Bytes += rd.heldBytes
+	rd.copied = false
+	rd.storeCursor()
+	return nil
+}
+
+// Recv copies the next message into buf and moves past it, waiting for one
+// as the wait strategy says. The copy is validated after it is made, so
+// Recv never returns a torn message: a lossy reader overrun meanwhile gets
+// a *LapError instead (buf then holds garbage). A message longer than buf
+// stays in the ring and Recv returns io.ErrShortBuffer.
+func (rd *Reader) Recv(ctx context.Context, buf []byte) (int, error) {
+	if rd.closed {
+		return 0, ErrClosed
+	}
+	rd.mustNotHold("Recv")
+	for {
+		n, err := rd.take(buf)
+		if err != errPending {
+			return n, err
+		}
+		if err := rd.await(ctx); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// TryRecv is Recv without waiting: ErrEmpty when there is no message.
+func (rd *Reader) TryRecv(buf []byte) (int, error) {
+	if rd.closed {
+		return 0, ErrClosed
+	}
+	rd.mustNotHold("TryRecv")
+	n, err := rd.take(buf)
+	if err == errPending {
+		return 0, rd.empty()
+	}
+	return n, err
+}
+
+func (rd *Reader) take(buf []byte) (int, error) {
+	for {
+		n, err := rd.peek()
+		if err != nil {
+			return 0, err
+		}
+		q := rd.q
+		check := !rd.lossless || q < rd.protect
+		if int(n) > len(buf) {
+			if check && !rd.validate(q) {
+				continue
+			}
+			return 0, fmt.Errorf("ring: message=%d bytes, buffer=%d: %w", n, len(buf), io.ErrShortBuffer)
+		}
+		copy(buf, rd.g.payload(q, n))
+		if check && !rd.validate(q) {
+			continue // peek reports the overrun
+		}
+		rd.q++
+		rd.stats.Messages++
+		rd.stats.Bytes += uint64(n)
+		rd.storeCursor()
+		return int(n), nil
+	}
+}
+
+// ReaderBatch is a run of consecutive messages leased by
+// Reader.ReceiveBatch, valid until Release. It is a small value.
+type ReaderBatch struct {
+	rd    *Reader
+	start uint64
+	n     int
+}
+
+// Len is the number of messages.
+func (b ReaderBatch) Len() int { return b.n }
+
+// At is the i-th message, in place. Its length is read from shared memory
+// and checked: a bad one is ErrCorrupt, or, for a lossy reader whose lease
+// is being overwritten, an error matching ErrLapped (Release then reports
+// the count).
+func (b ReaderBatch) At(i int) ([]byte, error) {
+	if uint(i) >= uint(b.n) {
+		panic("ring: ReaderBatch.At index out of range")
+	}
+	rd := b.rd
+	if rd.copied {
+		return rd.buf[:rd.heldBytes], nil
+	}
+	pos := b.start + uint64(i)
+	n := rd.g.length(pos).Load()
+	if n > rd.g.slotSize {
+		if !rd.lossless && rd.g.seq(b.start).Load() != b.start+1 {
+			return nil, errLeaseOverrun
+		}
+		return nil, rd.r.corrupt("broadcast slot length=%d at position=%d, slot size=%d", n, pos, rd.g.slotSize)
+	}
+	return rd.g.payload(pos, n), nil
+}
+
+// ReceiveBatch leases up to max published messages — at least one, waiting
+// for it as the wait strategy says. Release ends the lease of them all
+// (and, for a lossy reader, validates them all: a *LapError means the
+// whole batch must be discarded).
+func (rd *Reader) ReceiveBatch(ctx context.Context, max int) (ReaderBatch, error) {
+	if rd.closed {
+		return ReaderBatch{}, ErrClosed
+	}
+	rd.mustNotHold("ReceiveBatch")
+	if max <= 0 {
+		panic("ring: Reader.ReceiveBatch with max <= 0")
+	}
+	for {
+		_, err := rd.lease()
+		if err == nil {
+			return rd.extend(max), nil
+		}
+		if err != errPending {
+			return ReaderBatch{}, err
+		}
+		if err := rd.await(ctx); err != nil {
+			return ReaderBatch{}, err
+		}
+	}
+}
+
+// extend grows a lease of one message at q to up to max, over the slots
+// that are published already.
+func (rd *Reader) extend(max int) ReaderBatch {
+	q := rd.q
+	k := 1
+	if !rd.copied {
+		for ; k < max; k++ {
+			pos := q + uint64(k)
+			if rd.g.seq(pos).Load() != pos+1 {
+				break
+			}
+			rd.heldBytes += uint64(min(rd.g.length(pos).Load(), rd.g.slotSize)) // for Stats only
+		}
+	}
+	rd.held = k
+	return ReaderBatch{rd: rd, start: q, n: k}
+}
+
+// Lag is how many published messages the reader has not consumed yet.
+func (rd *Reader) Lag() uint64 {
+	if rd.closed {
+		return 0
+	}
+	if p := rd.w.cursor.Load(); p > rd.q {
+		return p - rd.q
+	}
+	return 0
+}
+
+// SetWait sets how this reader's blocking calls wait.
+func (rd *Reader) SetWait(w WaitStrategy) { rd.wait = w }
+
+// Stats returns this reader's counters.
+func (rd *Reader) Stats() Stats { return rd.stats }
+
+// Close leaves the ring: the entry is free for another reader and a
+// lossless reader stops gating the producer. Close is idempotent; the
+// reader's calls return ErrClosed afterwards.
+func (rd *Reader) Close() error {
+	if rd.closed {
+		return nil
+	}
+	rd.closed = true
+	rd.held, rd.buf = 0, nil
+	rd.e.state.Swap(layout.ReaderFree) // full barrier: before the sleepers load
+	if rd.w.gateSleepers.Load() != 0 {
+		rd.wakeProducer() // it may be waiting for this reader
+	}
+	err := rd.r.unlockAt(rd.e.lockByte, rd.lock)
+	rd.r.untrack(rd)
+	return err
+}
