@@ -1,7 +1,3 @@
-//go:build ringbench_bcast
-
-// The build tag goes once the broadcast engine (Ring.Reader) is merged.
-
 package main
 
 import (
@@ -13,7 +9,7 @@ import (
 	"github.com/shmring/shmring/ring"
 )
 
-// bcastBuilt says whether this build has broadcast readers.
+// bcastBuilt says whether this build has broadcast readers (Ring.Reader).
 const bcastBuilt = true
 
 // openBcastReader joins r as a reader of policy ("lossless" or "lossy"),

@@ -29,7 +29,7 @@ type mpWorker struct {
 }
 
 // A fault breaks one message on purpose (tests only: no flag sets it).
-// Senders know flip (a byte changed after the checksum), dup (sent twice)
+// Senders know flip and flipfrom (a byte changed after the checksum), dup (sent twice)
 // and skip (a sequence number never sent); receivers drop (a message
 // received and not counted) and redo (counted twice).
 type fault struct {
@@ -52,9 +52,11 @@ func (f fault) copies(n uint64) int {
 	return 1
 }
 
-// flip corrupts msg if f says so for message n.
+// flip corrupts msg if f says so for message n: flip hits message At,
+// flipfrom every message from At on (a lossy reader may be lapped past any
+// one message, never past all).
 func (f fault) flip(n uint64, msg []byte) {
-	if f.Kind == "flip" && f.At == n {
+	if f.Kind == "flip" && f.At == n || f.Kind == "flipfrom" && n >= f.At {
 		msg[len(msg)-1] ^= 0x20
 	}
 }
