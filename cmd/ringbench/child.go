@@ -30,6 +30,9 @@ func childRole() (string, bool) {
 // it printed its result, exitIntegrity if a message was lost or corrupted, 1
 // on any other failure (described on stderr).
 func childMain(role string, stdout, stderr io.Writer) int {
+	if code, ok := multiChild(role, stdout, stderr); ok {
+		return code // a child of the mpmc or broadcast subcommand
+	}
 	err := runChild(role, stdout)
 	if err == nil {
 		return 0

@@ -57,7 +57,9 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Measure the shmring ring beside pipes, message queues, sockets and a Go channel",
 		Long: "ringbench measures throughput and latency of the shmring ring beside a pipe, a POSIX message queue,\n" +
 			"unix stream and datagram sockets, TCP loopback (all across two processes) and a Go channel (in one\n" +
-			"process), on this machine, in one run. With no subcommand it runs `ringbench run`.",
+			"process), on this machine, in one run. With no subcommand it runs `ringbench run`.\n" +
+			"`ringbench mpmc` measures many producers and consumers on one MPMC or MPSC ring; `ringbench broadcast`\n" +
+			"one producer and many readers of a broadcast ring.",
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -80,7 +82,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	runFlagsV.register(run.Flags())
-	root.AddCommand(run, newEnvCmd(stdout), newCompareCmd(stdout), newPlotCmd(stdout))
+	root.AddCommand(run, newEnvCmd(stdout), newCompareCmd(stdout), newPlotCmd(stdout),
+		newMPCmd(stdout, stderr), newFanoutCmd(stdout, stderr))
 	return root
 }
 

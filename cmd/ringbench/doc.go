@@ -4,6 +4,8 @@
 // channel, on the same machine, in the same run.
 //
 //	ringbench [run] [flags]        measure (the default command); --help lists the flags
+//	ringbench mpmc [flags]         many producers and consumers on one MPMC or MPSC ring
+//	ringbench broadcast [flags]    one producer to N readers of a broadcast ring
 //	ringbench env                  the machine header
 //	ringbench compare A.json B.json
 //	ringbench plot --json FILE --out DIR
@@ -40,6 +42,55 @@
 // every other byte. The receiver checks each byte of each message, and the
 // parent checks that the receiver got exactly what was sent; a lost, repeated,
 // reordered or corrupted message makes the run fail with a non-zero exit.
+//
+// # mpmc
+//
+// ringbench mpmc measures an MPMC ring (--kind mpsc: MPSC) for each shape of
+// P producers and C consumers (--producers, --consumers; by default 1P1C,
+// 2P2C and 4P1C, for mpsc 1P1C, 2P1C and 4P1C), in one run, --reps times
+// interleaved:
+//
+//   - throughput: P producer and C consumer child processes on one ring;
+//     producers send for --duration, and the rate is every message the
+//     consumers received over the span from the first one's first message to
+//     the last one's end of stream;
+//   - the same P+C workers as goroutines of one process, over the ring and
+//     over one shared buffered Go channel (pooled buffers: copy in, copy out);
+//   - round trip: P clients, one request outstanding each, send requests with
+//     the send time embedded (time.Now().UnixNano(), one clock for all
+//     processes) into a request ring; C servers echo them into a reply ring;
+//     any client takes any reply and records now minus the embedded time in an
+//     HDR histogram (mpsc: one SPSC reply ring per client, as an MPSC ring has
+//     one consumer);
+//   - once per run, an SPSC ring 1P1C across processes, as the baseline.
+//
+// The table gives each medium's messages per second and round-trip
+// percentiles, and ratios: ring (processes and goroutines) vs the channel,
+// ring vs SPSC. --json writes every repetition. Messages carry producer id,
+// per-producer sequence number, send time and a CRC-32C (multimsg.go).
+// Consumers check every checksum and each producer's order (every number,
+// when there is one consumer); the parent checks exactly-once, producer by
+// producer, by count, last number and a digest of the numbers. A kind whose
+// engine is not in the build is skipped with the reason.
+//
+// # broadcast
+//
+// ringbench broadcast measures fan-out from one producer (the parent) to N
+// reader child processes for each --readers count (1, 2 and 4 by default):
+// over a broadcast ring whose readers are --policy lossless, lossy, or mixed
+// (even readers lossless, odd lossy), and over one unix stream socket per
+// reader, to each of which the producer writes every message. It reports
+// the producer's messages per second, each reader's received count, lag
+// (sampled), laps and missed messages, and latency percentiles from the
+// embedded send time to receive time, merged over readers, with ring vs
+// socket ratios. Lossless readers check every sequence number in order and
+// every checksum; lossy ones check order and checksum, and the parent checks
+// received + missed == published for each.
+//
+// The children of both subcommands are this binary again, in the roles
+// "mpmc-worker" and "broadcast-reader", with their settings as JSON in
+// SHMRING_BENCH_CONFIG; mpmc workers start together when the parent writes
+// "go" to their standard input.
 //
 // When not to use this: ringbench compares transports on one machine in one
 // run. Its absolute figures depend on where the host places the two processes
