@@ -245,7 +245,7 @@ func (j fanJob) publish(ctx context.Context, sink fanSink, o *fanOutcome) error 
 	}()
 	for ; ; seq++ {
 		now := time.Now().UnixNano()
-		if now >= deadline || ctx.Err() != nil { // the clock is read for every message's send time anyway
+		if now >= deadline && !j.producerFault.due(seq) && !j.readerFault.due(seq) || ctx.Err() != nil { // the clock is read for every message's send time anyway
 			return nil
 		}
 		stampMulti(msg, 0, seq, now)

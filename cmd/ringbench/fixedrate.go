@@ -22,7 +22,7 @@ import (
 // Only messages due after warmup are recorded; the loop stops at the first
 // echo after warmup+d once at least one was recorded (a stall may have
 // eaten the whole window).
-func rateFor(ctx context.Context, ep endpoint, size int, rate float64, warmup, d time.Duration, h *hdrhistogram.Histogram) (uint64, error) {
+func rateFor(ctx context.Context, ep endpoint, size int, rate float64, warmup, d time.Duration, minCount uint64, h *hdrhistogram.Histogram) (uint64, error) {
 	s, r := newSender(ep, size), newReceiver(ep, size)
 	start := time.Now()
 	measureFrom := start.Add(warmup)
@@ -39,7 +39,7 @@ func rateFor(ctx context.Context, ep endpoint, size int, rate float64, warmup, d
 		if recorded {
 			recordRTT(h, t1.Sub(due))
 		}
-		if recorded && t1.After(end) {
+		if recorded && t1.After(end) && seq+1 >= minCount {
 			return seq + 1, nil
 		}
 		if seq%64 == 0 {

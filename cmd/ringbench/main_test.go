@@ -161,6 +161,7 @@ func TestIntegrityFailuresAreDetected(t *testing.T) {
 				t.Run(fmt.Sprintf("%s/%s/%s", tr.name(), w, f.name), func(t *testing.T) {
 					cfg := shortConfig()
 					cfg.wrap = f.wrap
+					cfg.minCount = faultAt + 2 // reach the fault however loaded the machine is
 					_, err := measure(watchdog(t), tr, w, cfg)
 					if !errors.Is(err, errIntegrity) {
 						t.Fatalf("got error %v, want one that wraps %q", err, errIntegrity)
@@ -285,6 +286,28 @@ func TestRatiosAreSpelledOut(t *testing.T) {
 	for _, c := range cases {
 		if got := ratio(c.x, c.better, c.worse); got != c.want {
 			t.Errorf("ratio(%v) = %q, want %q", c.x, got, c.want)
+		}
+	}
+}
+
+// A run whose time is up before it starts still reaches minCount
+// messages: the fault tests above rely on it on a loaded machine.
+func TestZeroDurationRunStillReachesTheFault(t *testing.T) {
+	tr := registry["pipe"]
+	for _, w := range []workload{throughput, pingpong} {
+		cfg := shortConfig()
+		cfg.duration, cfg.warmup = 0, 0
+		cfg.minCount = faultAt + 2
+		cfg.wrap = func(e endpoint) endpoint {
+			return &faultyEnd{endpoint: e, onSend: func(seq uint64, _ []byte) int {
+				if seq == faultAt {
+					return 2
+				}
+				return 1
+			}}
+		}
+		if _, err := measure(watchdog(t), tr, w, cfg); !errors.Is(err, errIntegrity) {
+			t.Fatalf("%s: got error %v, want one that wraps %q", w, err, errIntegrity)
 		}
 	}
 }

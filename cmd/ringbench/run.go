@@ -12,15 +12,19 @@ import (
 // config is what one measurement needs; the run command fills it from
 // the flags, one message size at a time.
 type config struct {
-	size      int           // bytes per message
-	duration  time.Duration // measured part of each test
-	warmup    time.Duration // unmeasured part before it
-	count     uint64        // throughput: messages to send; 0 sends for warmup+duration
-	rate      float64       // fixedrate: messages per second
-	slots     int           // ring slots (fewer for large messages: see ringSlots)
-	chanCap   int           // Go channel capacity (fewer for large messages)
-	linkBytes int           // memory one ring or channel slab may take
-	cpus      [2]int        // CPUs of the parent's and the peer's loop; -1: unpinned
+	size     int           // bytes per message
+	duration time.Duration // measured part of each test
+	warmup   time.Duration // unmeasured part before it
+	count    uint64        // throughput: messages to send; 0 sends for warmup+duration
+	// minCount: no workload stops before this many messages, however long
+	// they take (tests: a fault injected at message k must be reached on
+	// a loaded machine).
+	minCount  uint64
+	rate      float64 // fixedrate: messages per second
+	slots     int     // ring slots (fewer for large messages: see ringSlots)
+	chanCap   int     // Go channel capacity (fewer for large messages)
+	linkBytes int     // memory one ring or channel slab may take
+	cpus      [2]int  // CPUs of the parent's and the peer's loop; -1: unpinned
 
 	// wrap, when set, wraps the parent's end; tests inject faults with it.
 	wrap func(endpoint) endpoint
@@ -146,7 +150,7 @@ func measure(ctx context.Context, tr transport, w workload, cfg config) (m *meas
 	var perr, rerr error
 	switch w {
 	case throughput:
-		m.sent, perr = sendFor(ctx, ep, cfg.size, cfg.warmup+cfg.duration, cfg.count)
+		m.sent, perr = sendFor(ctx, ep, cfg.size, cfg.warmup+cfg.duration, cfg.count, cfg.minCount)
 		perr = errors.Join(perr, ep.closeSend())
 		res, rerr = p.result(ctx)
 		if perr == nil && rerr == nil && res.Received != m.sent {
@@ -156,9 +160,9 @@ func measure(ctx context.Context, tr transport, w workload, cfg config) (m *meas
 	case pingpong, fixedRate:
 		m.rtt = newRTTHistogram()
 		if w == pingpong {
-			m.roundTrips, perr = pingFor(ctx, ep, cfg.size, cfg.warmup, cfg.duration, m.rtt)
+			m.roundTrips, perr = pingFor(ctx, ep, cfg.size, cfg.warmup, cfg.duration, cfg.minCount, m.rtt)
 		} else {
-			m.roundTrips, perr = rateFor(ctx, ep, cfg.size, cfg.rate, cfg.warmup, cfg.duration, m.rtt)
+			m.roundTrips, perr = rateFor(ctx, ep, cfg.size, cfg.rate, cfg.warmup, cfg.duration, cfg.minCount, m.rtt)
 		}
 		perr = errors.Join(perr, ep.closeSend())
 		res, rerr = p.result(ctx)

@@ -40,9 +40,10 @@ type peerResult struct {
 }
 
 // sendFor is the parent's throughput loop: it sends messages 0, 1, 2, … for
-// d, or exactly count messages when count > 0, then returns how many it
-// sent. The caller closes the sending side.
-func sendFor(ctx context.Context, ep endpoint, size int, d time.Duration, count uint64) (uint64, error) {
+// d (and at least minCount messages), or exactly count messages when
+// count > 0, then returns how many it sent. The caller closes the sending
+// side.
+func sendFor(ctx context.Context, ep endpoint, size int, d time.Duration, count, minCount uint64) (uint64, error) {
 	s := newSender(ep, size)
 	every := clockEvery(size)
 	deadline := time.Now().Add(d)
@@ -54,7 +55,7 @@ func sendFor(ctx context.Context, ep endpoint, size int, d time.Duration, count 
 			if err := ctx.Err(); err != nil {
 				return seq, err
 			}
-			if count == 0 && time.Now().After(deadline) {
+			if count == 0 && seq >= minCount && time.Now().After(deadline) {
 				return seq, nil
 			}
 		}
@@ -104,9 +105,10 @@ func receiveAll(ep endpoint, size int, warmup time.Duration) (peerResult, error)
 
 // pingFor is the parent's round-trip loop: it sends message seq, waits for
 // the echo, verifies it, and records the time from before the send to after
-// the receive in h once warmup has passed; it stops after warmup+d. It returns
-// the number of round trips completed. The caller closes the sending side.
-func pingFor(ctx context.Context, ep endpoint, size int, warmup, d time.Duration, h *hdrhistogram.Histogram) (uint64, error) {
+// the receive in h once warmup has passed; it stops after warmup+d and at
+// least minCount round trips. It returns the number of round trips
+// completed. The caller closes the sending side.
+func pingFor(ctx context.Context, ep endpoint, size int, warmup, d time.Duration, minCount uint64, h *hdrhistogram.Histogram) (uint64, error) {
 	s, r := newSender(ep, size), newReceiver(ep, size)
 	measureFrom := time.Now().Add(warmup)
 	end := measureFrom.Add(d)
@@ -119,7 +121,7 @@ func pingFor(ctx context.Context, ep endpoint, size int, warmup, d time.Duration
 		if t1.After(measureFrom) {
 			recordRTT(h, t1.Sub(t0))
 		}
-		if t1.After(end) {
+		if t1.After(end) && seq+1 >= minCount {
 			return seq + 1, nil
 		}
 		if seq%1024 == 0 {
