@@ -123,6 +123,10 @@ func newMPMCHostile(t *testing.T, slots, size int) *mpmcHostile {
 		m.close()
 		t.Fatal(err)
 	}
+	// The name goes at once: the ring lives on in its mappings, and a
+	// fuzz worker stopped mid-input (as the fuzzer does when its time is
+	// up) leaves nothing in /dev/shm.
+	ring.Remove(m.name)
 	if m.p1, err = r.Producer(); err != nil {
 		m.close()
 		t.Fatal(err)

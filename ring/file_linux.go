@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -71,10 +72,14 @@ func populate(m []byte) error {
 // this role handle alone, and dropped by the kernel if the process dies.
 type roleLock struct{ f *os.File }
 
-func lockRole(path string, at int64) (roleLock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+//
+// The descriptor is a reopening of ring (through /proc/self/fd), not of its
+// path: the lock must land on this ring's file even after its name was
+// removed, or removed and given to a new ring.
+func lockRole(ring *os.File, at int64) (roleLock, error) {
+	f, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(int(ring.Fd())), os.O_RDWR, 0)
 	if err != nil {
-		return roleLock{}, fmt.Errorf("ring: open for role lock: %w", err)
+		return roleLock{}, fmt.Errorf("ring: reopen for role lock: %w", err)
 	}
 	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0, Start: at, Len: 1}
 	if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, &lk); err != nil {

@@ -194,7 +194,7 @@ func (r *Ring) lockAt(at int64) (roleLock, error) {
 		r.heapLocks[at] = true
 		return roleLock{}, nil
 	}
-	return lockRole(r.path, at)
+	return lockRole(r.f, at)
 }
 
 // unlockAt drops a lock lockAt took.
