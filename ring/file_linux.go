@@ -72,7 +72,8 @@ func populate(m []byte) error {
 // this role handle alone, and dropped by the kernel if the process dies.
 type roleLock struct{ f *os.File }
 
-// The descriptor is a reopening of ring (through /proc/self/fd), not of its
+// lockRole takes the lock on byte at, or reports ErrBusy. Its descriptor is
+// a reopening of ring (through /proc/self/fd), not of its
 // path: the lock must land on this ring's file even after its name was
 // removed, or removed and given to a new ring.
 func lockRole(ring *os.File, at int64) (roleLock, error) {
