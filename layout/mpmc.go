@@ -20,7 +20,7 @@ package layout
 //	+0  State u32        EntryFree or EntryAttached; its first byte is the holder's OFD lock byte
 //	+4  Incarnation u32  bumped each time the entry is taken
 //	+8  PID u32          the holder, for tools
-//	+12 Flags u32        zero
+//	+12 Flags u32        the holder's sleep counter: Flags mod 4 is its sleep state (EntrySleepMask)
 //	+16 Messages u64     committed (producer) or released (consumer), written by the holder
 //	+24 Repaired u64     slots this entry's holder repaired for dead peers
 //
@@ -51,6 +51,12 @@ const (
 	MPMCSpaceSleepersOffset = mpmcConsumerColdOffset + 4 // u32: producers sleeping, or about to
 	MPMCConsumersOffset     = mpmcConsumerColdOffset + 8 // u32: consumer entries attached now
 
+	// MPMCDataSleepersLockByte and MPMCSpaceSleepersLockByte are the
+	// bytes whose OFD lock serialises corrections of DataSleepers and
+	// SpaceSleepers after a sleeper died (LAYOUT.md 13.6).
+	MPMCDataSleepersLockByte  = MPMCDataSleepersOffset
+	MPMCSpaceSleepersLockByte = MPMCSpaceSleepersOffset
+
 	MPMCEntriesOffset = ControlOffset + 4*PadUnit
 	mpmcFixedUnits    = 4
 
@@ -59,10 +65,15 @@ const (
 	EntryStateOffset       = 0
 	EntryIncarnationOffset = 4
 	EntryPIDOffset         = 8
-	EntryFlagsOffset       = 12
-	EntryMessagesOffset    = 16
-	EntryRepairedOffset    = 24
-	EntryLockByte          = EntryStateOffset
+	// EntryFlagsOffset (u32): the holder's sleep counter. The holder adds
+	// one at each step of a sleep, so Flags mod 4 (EntrySleepMask) is its
+	// sleep state (EntryAwake, EntryAnnouncing, EntryAsleep,
+	// EntryWithdrawing) and the word as a whole changes at every step: a
+	// peer that reads it twice sees whether anything happened between.
+	EntryFlagsOffset    = 12
+	EntryMessagesOffset = 16
+	EntryRepairedOffset = 24
+	EntryLockByte       = EntryStateOffset
 
 	// Slot fields, relative to the slot.
 	MPMCSlotCtrlOffset    = 0
@@ -82,6 +93,24 @@ const (
 const (
 	EntryFree     uint32 = 0
 	EntryAttached uint32 = 1
+)
+
+// Sleep states, a participant entry's Flags mod 4. A sleeper steps
+// through them in order, one atomic add each, and adds to or subtracts from
+// its side's Sleepers word only between two of them:
+//
+//	Flags += 1 (Announcing); Sleepers += 1; Flags += 1 (Asleep)
+//	... re-check, futex wait ...
+//	Flags += 1 (Withdrawing); Sleepers -= 1; Flags += 1 (Awake)
+//
+// So an entry found Asleep counts one in Sleepers, one found Awake counts
+// none, and one found Announcing or Withdrawing may count either.
+const (
+	EntrySleepMask   uint32 = 3
+	EntryAwake       uint32 = 0
+	EntryAnnouncing  uint32 = 1
+	EntryAsleep      uint32 = 2
+	EntryWithdrawing uint32 = 3
 )
 
 // Stream states (MPMCStreamOffset). Zero is open.

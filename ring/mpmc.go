@@ -36,6 +36,7 @@ type mpmcEntry struct {
 	state       *atomic.Uint32
 	incarnation *atomic.Uint32
 	pid         *atomic.Uint32
+	sleep       *atomic.Uint32 // Flags: the holder's sleep counter (layout.EntrySleepMask)
 	messages    *atomic.Uint64
 	repaired    *atomic.Uint64
 }
@@ -81,6 +82,7 @@ func (h *mpmcHandle) entry(i uint32) mpmcEntry {
 		state:       h.r.word32(off + layout.EntryStateOffset),
 		incarnation: h.r.word32(off + layout.EntryIncarnationOffset),
 		pid:         h.r.word32(off + layout.EntryPIDOffset),
+		sleep:       h.r.word32(off + layout.EntryFlagsOffset),
 		messages:    h.r.word64(off + layout.EntryMessagesOffset),
 		repaired:    h.r.word64(off + layout.EntryRepairedOffset),
 	}
@@ -181,6 +183,9 @@ func (h *mpmcHandle) join() error {
 			return err
 		}
 	}
+	// A predecessor that died asleep is still counted among its side's
+	// sleepers: take it out before this handle sleeps through the entry.
+	h.settleSleeper(h.index)
 	e.pid.Store(uint32(os.Getpid()))
 	e.messages.Store(0)
 	if st != layout.EntryAttached {
@@ -382,6 +387,7 @@ func (h *mpmcHandle) reapEntry(i uint32) (bool, error) {
 	if err := h.reapSlots(i); err != nil {
 		return false, err
 	}
+	h.settleSleeper(i)
 	e.state.Store(layout.EntryFree)
 	consumerSide := i >= h.maxP
 	cnt, _ := h.count(consumerSide)

@@ -558,15 +558,33 @@ func killProducers(t *testing.T, target step, kills int) {
 	}
 	t.Logf("%d kills at %v; survivor sent %d, dead and restarted producers %d; skipped %d; %v; %s",
 		kills, target, survivor.next, next, skipped, time.Since(start).Round(time.Millisecond), sleepersNote(r))
+	checkNoSleepers(t, r)
 }
 
-// sleepersNote reports the ring's sleeper counts once every participant is
-// gone or idle: a process killed while announced as a sleeper may leave its
-// announcement behind (it costs later publishers a futex wake per message,
-// not correctness).
+// sleepersNote reports the ring's sleeper counts.
 func sleepersNote(r *Ring) string {
-	return fmt.Sprintf("sleepers left announced: data=%d space=%d",
+	return fmt.Sprintf("sleepers announced: data=%d space=%d",
 		r.word32(layout.MPMCDataSleepersOffset).Load(), r.word32(layout.MPMCSpaceSleepersOffset).Load())
+}
+
+// checkNoSleepers fails the test unless both sleeper counts are back to
+// zero and every entry's sleep counter says awake, once every participant
+// is gone or idle: a process killed while announced as a sleeper must be
+// taken out of the count by whoever takes over or reaps its entry, or every
+// later message would cost a FUTEX_WAKE system call.
+func checkNoSleepers(t *testing.T, r *Ring) {
+	t.Helper()
+	data, space := r.word32(layout.MPMCDataSleepersOffset).Load(), r.word32(layout.MPMCSpaceSleepersOffset).Load()
+	if data != 0 || space != 0 {
+		t.Errorf("sleepers left announced after every participant stopped waiting: data=%d space=%d, want 0 and 0", data, space)
+	}
+	hd := r.hdr
+	for i := uint32(0); i < hd.MaxProducers+hd.MaxConsumers; i++ {
+		f := r.word32(int(layout.MPMCEntryOffset(i)) + layout.EntryFlagsOffset).Load()
+		if f&layout.EntrySleepMask != layout.EntryAwake {
+			t.Errorf("entry %d sleep counter=%#x: state %d, want %d (awake)", i, f, f&layout.EntrySleepMask, layout.EntryAwake)
+		}
+	}
 }
 
 // TestMPMCConsumerKilledAtEveryStep: for each step of a receive and
@@ -735,6 +753,7 @@ func killConsumers(t *testing.T, target step, kills, variant int) {
 	}
 	t.Logf("%d kills at %v; %d messages, %d redelivered; %v; %s",
 		kills, target, sent, led.redeliveries(), time.Since(start).Round(time.Millisecond), sleepersNote(r))
+	checkNoSleepers(t, r)
 }
 
 // stopWait is how long a caller waits behind a stopped process: many ticks

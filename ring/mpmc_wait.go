@@ -30,10 +30,10 @@ type mpmcWaiter interface {
 // The futex protocol, with sleepers a count because many may sleep:
 //
 //	v := wake                    // the value to sleep on, read first
-//	sleepers++                   // announce (a full fence)
+//	sleepers++                   // announce (a full fence; see announce)
 //	if attempt() succeeds: sleepers--, done   // re-check
 //	futex_wait(&wake, v, tick)   // sleeps only if no wake since v
-//	sleepers--
+//	sleepers--                   // withdraw
 //
 // The other side changes a control word by CAS (a full fence), then wakes
 // (wake++, FUTEX_WAKE n) only if sleepers != 0; one of the two always sees
@@ -110,15 +110,15 @@ func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wa
 			continue
 		}
 		v := wake.Load()
-		sleepers.Add(1) // a full fence: the re-check below cannot pass it
+		h.announce(sleepers) // a full fence: the re-check below cannot pass it
 		if pos, err := w.attempt(); err != notReady {
-			sleepers.Add(^uint32(0))
+			h.withdraw(sleepers)
 			return pos, err
 		}
 		atStep(at)
 		h.stats.Sleeps++
 		err := futex.Wait(wakeWord, v, timeout)
-		sleepers.Add(^uint32(0))
+		h.withdraw(sleepers)
 		woken = err == nil
 		probe = errors.Is(err, futex.ErrTimeout)
 		if err != nil && !probe && !errors.Is(err, futex.ErrValueChanged) {
