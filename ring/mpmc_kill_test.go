@@ -637,9 +637,9 @@ func killConsumers(t *testing.T, target step, kills, variant int) {
 		wg.Wait()
 	}()
 	done := make(chan error, 1)
-	// Receive and ReceiveBatch only: after Recv nothing is held, and
-	// Redelivered reports on a held message, so Recv cannot show the mark.
-	survivorCall := []string{"receive", "receivebatch"}[variant%2]
+	// Each call in turn: Redelivered reports on the message the last call
+	// returned, so it shows the mark after Recv too, which has released.
+	survivorCall := []string{"receive", "receivebatch", "recv"}[variant%3]
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
