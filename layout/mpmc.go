@@ -20,7 +20,7 @@ package layout
 //	+0  State u32        EntryFree or EntryAttached; its first byte is the holder's OFD lock byte
 //	+4  Incarnation u32  bumped each time the entry is taken
 //	+8  PID u32          the holder, for tools
-//	+12 Flags u32        the holder's sleep counter: Flags mod 4 is its sleep state (EntrySleepMask)
+//	+12 Flags u32        zero
 //	+16 Messages u64     committed (producer) or released (consumer), written by the holder
 //	+24 Repaired u64     slots this entry's holder repaired for dead peers
 //
@@ -37,8 +37,8 @@ const (
 	// MPMCDataWakeOffset (u32): the futex word consumers sleep on when
 	// the ring is empty; producers add one before waking them.
 	MPMCDataWakeOffset = mpmcProducerColdOffset
-	// MPMCDataSleepersOffset (u32): how many consumers sleep, or are about
-	// to, waiting for a message.
+	// MPMCDataSleepersOffset (u32): an epoch and how many consumers sleep,
+	// or are about to, waiting for a message (SleepersCount).
 	MPMCDataSleepersOffset = mpmcProducerColdOffset + 4
 	// MPMCProducersOffset (u32): producer entries attached now.
 	MPMCProducersOffset = mpmcProducerColdOffset + 8
@@ -48,14 +48,8 @@ const (
 
 	mpmcConsumerColdOffset  = ControlOffset + 3*PadUnit
 	MPMCSpaceWakeOffset     = mpmcConsumerColdOffset     // u32: producers sleep on it when the ring is full
-	MPMCSpaceSleepersOffset = mpmcConsumerColdOffset + 4 // u32: producers sleeping, or about to
+	MPMCSpaceSleepersOffset = mpmcConsumerColdOffset + 4 // u32: an epoch and how many producers sleep, or are about to (SleepersCount)
 	MPMCConsumersOffset     = mpmcConsumerColdOffset + 8 // u32: consumer entries attached now
-
-	// MPMCDataSleepersLockByte and MPMCSpaceSleepersLockByte are the
-	// bytes whose OFD lock serialises corrections of DataSleepers and
-	// SpaceSleepers after a sleeper died (LAYOUT.md 13.6).
-	MPMCDataSleepersLockByte  = MPMCDataSleepersOffset
-	MPMCSpaceSleepersLockByte = MPMCSpaceSleepersOffset
 
 	MPMCEntriesOffset = ControlOffset + 4*PadUnit
 	mpmcFixedUnits    = 4
@@ -65,15 +59,10 @@ const (
 	EntryStateOffset       = 0
 	EntryIncarnationOffset = 4
 	EntryPIDOffset         = 8
-	// EntryFlagsOffset (u32): the holder's sleep counter. The holder adds
-	// one at each step of a sleep, so Flags mod 4 (EntrySleepMask) is its
-	// sleep state (EntryAwake, EntryAnnouncing, EntryAsleep,
-	// EntryWithdrawing) and the word as a whole changes at every step: a
-	// peer that reads it twice sees whether anything happened between.
-	EntryFlagsOffset    = 12
-	EntryMessagesOffset = 16
-	EntryRepairedOffset = 24
-	EntryLockByte       = EntryStateOffset
+	EntryFlagsOffset       = 12
+	EntryMessagesOffset    = 16
+	EntryRepairedOffset    = 24
+	EntryLockByte          = EntryStateOffset
 
 	// Slot fields, relative to the slot.
 	MPMCSlotCtrlOffset    = 0
@@ -95,23 +84,29 @@ const (
 	EntryAttached uint32 = 1
 )
 
-// Sleep states, a participant entry's Flags mod 4. A sleeper steps
-// through them in order, one atomic add each, and adds to or subtracts from
-// its side's Sleepers word only between two of them:
-//
-//	Flags += 1 (Announcing); Sleepers += 1; Flags += 1 (Asleep)
-//	... re-check, futex wait ...
-//	Flags += 1 (Withdrawing); Sleepers -= 1; Flags += 1 (Awake)
-//
-// So an entry found Asleep counts one in Sleepers, one found Awake counts
-// none, and one found Announcing or Withdrawing may count either.
+// The Sleepers words (MPMCDataSleepersOffset, MPMCSpaceSleepersOffset):
+// an epoch in the high bits and, in the low SleepersCountBits, how many
+// participants announced themselves as sleepers in that epoch and have not
+// withdrawn. A waker that finds the count not zero starts a new epoch with
+// a count of zero (one CAS) and wakes every sleeper; a sleeper withdraws
+// (count minus one) only while the epoch it announced in lasts. So a wake
+// is made once per sleep, not once per message, and an announcement left
+// by a process that died costs one wake at most: the next waker clears it.
 const (
-	EntrySleepMask   uint32 = 3
-	EntryAwake       uint32 = 0
-	EntryAnnouncing  uint32 = 1
-	EntryAsleep      uint32 = 2
-	EntryWithdrawing uint32 = 3
+	SleepersCountBits  = 12
+	SleepersCountMask  = 1<<SleepersCountBits - 1
+	SleepersEpochShift = SleepersCountBits
 )
+
+// SleepersCount is the count in a Sleepers word.
+func SleepersCount(w uint32) uint32 { return w & SleepersCountMask }
+
+// SleepersEpoch is the epoch in a Sleepers word.
+func SleepersEpoch(w uint32) uint32 { return w >> SleepersEpochShift }
+
+// NextSleepersEpoch is the word a waker stores over w: the next epoch, with
+// a count of zero.
+func NextSleepersEpoch(w uint32) uint32 { return (SleepersEpoch(w) + 1) << SleepersEpochShift }
 
 // Stream states (MPMCStreamOffset). Zero is open.
 const (

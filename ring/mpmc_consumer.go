@@ -82,9 +82,7 @@ func (c *mpmcConsumer) tryTake() (uint64, error) {
 		case d == 0 && st == layout.SlotSkipped:
 			if cw.CompareAndSwap(w, layout.Ctrl(h+c.slots, layout.SlotFree, 0)) {
 				c.stats.Skipped++
-				if c.spaceSleepers.Load() != 0 {
-					c.wakeSpace(1)
-				}
+				c.wakeSpace()
 			}
 			c.head.CompareAndSwap(h, h+1)
 		case d == 0 && st == layout.SlotReading, d == c.lap:
@@ -269,8 +267,8 @@ func (c *mpmcConsumer) Release() {
 	atStep(stepAfterRelease)
 	// SYNC POINT: release. The CAS to Free is a full fence before this
 	// load; a producer announces itself as a sleeper, then re-checks.
-	if freed > 0 && c.spaceSleepers.Load() != 0 {
-		c.wakeSpace(freed)
+	if freed > 0 {
+		c.wakeSpace()
 	}
 }
 

@@ -1,116 +1,81 @@
 package ring
 
 import (
+	"sync/atomic"
 	"testing"
 
 	"github.com/shmring/shmring/layout"
 )
 
-// TestMPMCDeadSleeperIsTakenOutOfTheCount: a consumer dies at each point of
-// announcing itself as a sleeper and withdrawing again, beside a live
-// consumer that is counted asleep. Whoever takes the dead one's entry over
-// (a joining consumer) or reaps it (a waiting consumer's probe) leaves the
-// count at exactly the live sleeper: a dead one left counted would cost
-// every later message a FUTEX_WAKE, and a live one dropped from the count
-// would miss its wake-up. The deaths next to the add or the subtract
-// (Announcing, Withdrawing) leave it open whether the dead one counted:
-// those cases go through the recount.
-func TestMPMCDeadSleeperIsTakenOutOfTheCount(t *testing.T) {
-	type death struct {
-		name string
-		die  func(h *mpmcHandle) // leaves h's entry as a sleeper killed there would
-	}
-	deaths := []death{
-		{"awake after a whole sleep", func(h *mpmcHandle) { h.announce(h.dataSleepers); h.withdraw(h.dataSleepers) }},
-		{"announcing, before its add", func(h *mpmcHandle) { h.ent.sleep.Add(1) }},
-		{"announcing, after its add", func(h *mpmcHandle) { h.ent.sleep.Add(1); h.dataSleepers.Add(1) }},
-		{"asleep", func(h *mpmcHandle) { h.announce(h.dataSleepers) }},
-		{"withdrawing, before its subtract", func(h *mpmcHandle) { h.announce(h.dataSleepers); h.ent.sleep.Add(1) }},
-		{"withdrawing, after its subtract", func(h *mpmcHandle) {
-			h.announce(h.dataSleepers)
-			h.ent.sleep.Add(1)
-			h.dataSleepers.Add(^uint32(0))
-		}},
-		{"asleep the second time", func(h *mpmcHandle) {
-			h.announce(h.dataSleepers)
-			h.withdraw(h.dataSleepers)
-			h.announce(h.dataSleepers)
-		}},
-	}
-	for _, file := range []bool{false, true} {
-		for _, how := range []string{"joiner", "reaper"} {
-			for _, d := range deaths {
-				where := "heap"
-				if file {
-					where = "file"
-				}
-				t.Run(where+" ring/"+how+"/"+d.name, func(t *testing.T) {
-					r := newMPMCRing(t, MPMC, file, 16, 4, Options{MaxProducers: 1, MaxConsumers: 2})
-					p := mustProducer(t, r)
-					defer p.Close()
-					dead, live := mustConsumer(t, r), mustConsumer(t, r)
-					defer live.Close()
-					lh, dh := mpmcHandleOf(live), mpmcHandleOf(dead)
-					lh.announce(lh.dataSleepers)
-					d.die(dh)
-					deadEntry := dh.index
-					presumeDead(t, dead)
-					switch how {
-					case "joiner":
-						c := mustConsumer(t, r)
-						defer c.Close()
-						if got := mpmcHandleOf(c).index; got != deadEntry {
-							t.Fatalf("the joiner took entry %d, want the dead one's %d", got, deadEntry)
-						}
-					case "reaper":
-						if err := lh.reapDead(0, lh.entries()); err != nil {
-							t.Fatal(err)
-						}
-					}
-					if n := lh.dataSleepers.Load(); n != 1 {
-						t.Errorf("DataSleepers = %d, want 1 (the live sleeper only)", n)
-					}
-					if f := dh.ent.sleep.Load(); f&layout.EntrySleepMask != layout.EntryAwake {
-						t.Errorf("dead entry's sleep counter = %#x, want state awake", f)
-					}
-					if f := lh.ent.sleep.Load(); f&layout.EntrySleepMask != layout.EntryAsleep {
-						t.Errorf("live entry's sleep counter = %#x, want state asleep", f)
-					}
-					lh.withdraw(lh.dataSleepers)
-					if n := lh.dataSleepers.Load(); n != 0 {
-						t.Errorf("DataSleepers = %d after the live sleeper withdrew, want 0", n)
-					}
-				})
+// TestMPMCDeadSleepersCostOneWake: announcements left by sleepers that
+// died (they never withdraw) make the next publish wake once and clear the
+// count; the publishes after it make no system call.
+func TestMPMCDeadSleepersCostOneWake(t *testing.T) {
+	forEachMPMC(t, func(t *testing.T, k Kind, file bool) {
+		r := newMPMCRing(t, k, file, 16, 8, Options{MaxProducers: 1, MaxConsumers: 1})
+		p, c := mustProducer(t, r), mustConsumer(t, r)
+		defer p.Close()
+		defer c.Close()
+		ph := mpmcHandleOf(p)
+		for range 3 { // three sleepers killed while announced
+			announce(ph.dataSleepers)
+		}
+		announce(ph.spaceSleepers)
+		for i := range 4 {
+			if err := p.TrySend([]byte{byte(i)}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.TryRecv(make([]byte, 16)); err != nil {
+				t.Fatal(err)
 			}
 		}
-	}
+		if n := layout.SleepersCount(ph.dataSleepers.Load()); n != 0 {
+			t.Errorf("DataSleepers count = %d after a publish, want 0", n)
+		}
+		if n := layout.SleepersCount(ph.spaceSleepers.Load()); n != 0 {
+			t.Errorf("SpaceSleepers count = %d after a release, want 0", n)
+		}
+		if w := p.Stats().Wakes; w != 1 {
+			t.Errorf("producer made %d wakes for 4 messages, want 1 (the dead sleepers' only)", w)
+		}
+		if w := c.Stats().Wakes; w != 1 {
+			t.Errorf("consumer made %d wakes for 4 releases, want 1", w)
+		}
+	})
 }
 
-// TestMPMCSleeperRecountWaitsForAQuietSnapshot: a recount gives up, and
-// leaves the count alone, while a live participant stays in the middle of
-// a step (as one stopped there would): a count too high costs system
-// calls; one too low would lose a wake-up.
-func TestMPMCSleeperRecountWaitsForAQuietSnapshot(t *testing.T) {
-	r := newMPMCRing(t, MPMC, false, 16, 4, Options{MaxProducers: 1, MaxConsumers: 2})
-	a, b := mustConsumer(t, r), mustConsumer(t, r)
-	defer a.Close()
-	defer b.Close()
-	ah, bh := mpmcHandleOf(a), mpmcHandleOf(b)
-	bh.ent.sleep.Add(1) // b stays Announcing
-	bh.dataSleepers.Add(1)
-	ah.dataSleepers.Add(5) // garbage a recount would remove
-	if ah.recountSleepers(ah.dataSleepers, ah.maxP, ah.entries()) {
-		t.Fatal("recount succeeded with a participant in the middle of a step")
+// TestMPMCSleepersWord: the epoch and count protocol of one Sleepers word.
+func TestMPMCSleepersWord(t *testing.T) {
+	var s atomic.Uint32
+	a := announce(&s)
+	b := announce(&s)
+	if got := layout.SleepersCount(s.Load()); got != 2 {
+		t.Fatalf("count after two announcements = %d, want 2", got)
 	}
-	if n := ah.dataSleepers.Load(); n != 6 {
-		t.Errorf("DataSleepers = %d after a recount that gave up, want 6 (unchanged)", n)
+	withdraw(&s, b)
+	if got := layout.SleepersCount(s.Load()); got != 1 {
+		t.Fatalf("count after one withdrew = %d, want 1", got)
 	}
-	bh.ent.sleep.Add(1) // b Asleep: quiet
-	if !ah.recountSleepers(ah.dataSleepers, ah.maxP, ah.entries()) {
-		t.Fatal("recount gave up on a quiet ring")
+	// A waker clears the count and starts a new epoch; a sleeper then
+	// announces in it. The first sleeper's late withdrawal must not take
+	// the new one's announcement back.
+	s.Store(layout.NextSleepersEpoch(s.Load()))
+	c := announce(&s)
+	if c == a {
+		t.Fatal("a new announcement got the cleared epoch")
 	}
-	if n := ah.dataSleepers.Load(); n != 1 {
-		t.Errorf("DataSleepers = %d after the recount, want 1", n)
+	withdraw(&s, a)
+	if got := layout.SleepersCount(s.Load()); got != 1 {
+		t.Errorf("count = %d after a withdrawal from a cleared epoch, want 1 (the new sleeper's)", got)
 	}
-	bh.withdraw(bh.dataSleepers)
+	withdraw(&s, c)
+	withdraw(&s, c) // once too often: never below zero, never into the epoch bits
+	if w := s.Load(); layout.SleepersCount(w) != 0 || layout.SleepersEpoch(w) != c {
+		t.Errorf("word = %#x after withdrawing, want epoch %d count 0", w, c)
+	}
+	// A count at its maximum stays there (not zero: a waker still wakes).
+	s.Store(7<<layout.SleepersEpochShift | layout.SleepersCountMask)
+	if e := announce(&s); e != 7 || s.Load() != 7<<layout.SleepersEpochShift|layout.SleepersCountMask {
+		t.Errorf("announce at the maximum count: epoch %d, word %#x; want 7 and the word unchanged", e, s.Load())
+	}
 }
