@@ -79,7 +79,7 @@ func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wa
 		if now := time.Now(); probe || now.After(nextProbe) {
 			nextProbe = now.Add(tick)
 			if err := w.probe(); err != nil {
-					return 0, err
+				return 0, err
 			}
 			probe = false
 			if pos, err := w.attempt(); err != notReady {
@@ -90,7 +90,7 @@ func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wa
 		if hasDeadline {
 			timeout = min(timeout, time.Until(deadline))
 			if timeout <= 0 {
-					return 0, context.DeadlineExceeded
+				return 0, context.DeadlineExceeded
 			}
 		}
 		if !h.wait.Sleep {
