@@ -37,8 +37,8 @@ const (
 	// MPMCDataWakeOffset (u32): the futex word consumers sleep on when
 	// the ring is empty; producers add one before waking them.
 	MPMCDataWakeOffset = mpmcProducerColdOffset
-	// MPMCDataSleepersOffset (u32): how many consumers sleep, or are about
-	// to, waiting for a message.
+	// MPMCDataSleepersOffset (u32): an epoch and how many consumers sleep,
+	// or are about to, waiting for a message (SleepersCount).
 	MPMCDataSleepersOffset = mpmcProducerColdOffset + 4
 	// MPMCProducersOffset (u32): producer entries attached now.
 	MPMCProducersOffset = mpmcProducerColdOffset + 8
@@ -48,7 +48,7 @@ const (
 
 	mpmcConsumerColdOffset  = ControlOffset + 3*PadUnit
 	MPMCSpaceWakeOffset     = mpmcConsumerColdOffset     // u32: producers sleep on it when the ring is full
-	MPMCSpaceSleepersOffset = mpmcConsumerColdOffset + 4 // u32: producers sleeping, or about to
+	MPMCSpaceSleepersOffset = mpmcConsumerColdOffset + 4 // u32: an epoch and how many producers sleep, or are about to (SleepersCount)
 	MPMCConsumersOffset     = mpmcConsumerColdOffset + 8 // u32: consumer entries attached now
 
 	MPMCEntriesOffset = ControlOffset + 4*PadUnit
@@ -83,6 +83,30 @@ const (
 	EntryFree     uint32 = 0
 	EntryAttached uint32 = 1
 )
+
+// The Sleepers words (MPMCDataSleepersOffset, MPMCSpaceSleepersOffset):
+// an epoch in the high bits and, in the low SleepersCountBits, how many
+// participants announced themselves as sleepers in that epoch and have not
+// withdrawn. A waker that finds the count not zero starts a new epoch with
+// a count of zero (one CAS) and wakes every sleeper; a sleeper withdraws
+// (count minus one) only while the epoch it announced in lasts. So a wake
+// is made once per sleep, not once per message, and an announcement left
+// by a process that died costs one wake at most: the next waker clears it.
+const (
+	SleepersCountBits  = 12
+	SleepersCountMask  = 1<<SleepersCountBits - 1
+	SleepersEpochShift = SleepersCountBits
+)
+
+// SleepersCount is the count in a Sleepers word.
+func SleepersCount(w uint32) uint32 { return w & SleepersCountMask }
+
+// SleepersEpoch is the epoch in a Sleepers word.
+func SleepersEpoch(w uint32) uint32 { return w >> SleepersEpochShift }
+
+// NextSleepersEpoch is the word a waker stores over w: the next epoch, with
+// a count of zero.
+func NextSleepersEpoch(w uint32) uint32 { return (SleepersEpoch(w) + 1) << SleepersEpochShift }
 
 // Stream states (MPMCStreamOffset). Zero is open.
 const (

@@ -265,10 +265,14 @@ func (c *Consumer) Close() error {
 	return err
 }
 
-// Redelivered reports whether the message (or batch) now held was held
-// before by a consumer that died without releasing it, and is delivered
-// again. Only MPMC and MPSC rings tell: an SPSC consumer that takes over
-// a dead one's role gets such messages again unmarked.
+// Redelivered reports whether the message (or batch) that the last
+// successful Receive, TryReceive, ReceiveBatch, Recv or TryRecv returned
+// was held before by a consumer that died without releasing it, and is
+// delivered again. The answer holds after Release (so it works with Recv,
+// which releases before returning) until the next call returns a message;
+// a call that fails leaves it as it was. Only MPMC and MPSC rings tell: an
+// SPSC consumer that takes over a dead one's role gets such messages again
+// unmarked.
 func (c *Consumer) Redelivered() bool {
 	if c.impl != nil {
 		return c.impl.Redelivered()

@@ -26,7 +26,6 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"github.com/shmring/shmring/futex"
 	"github.com/shmring/shmring/internal/fence"
 	"github.com/shmring/shmring/layout"
 )
@@ -213,9 +212,7 @@ func (h *mpmcHandle) leave() error {
 		}
 		// SYNC POINT: stream. Stored (full fence) before the sleepers
 		// load; a sleeper announces itself, then re-checks the stream.
-		if h.dataSleepers.Load() != 0 {
-			h.wakeData(1 << 30)
-		}
+		h.wakeData()
 	}
 	return h.r.unlockAt(entryLockByte(h.index), h.lock)
 }
@@ -331,8 +328,8 @@ func (h *mpmcHandle) reapSlots(i uint32) error {
 			}
 		}
 	}
-	if skipped > 0 && h.dataSleepers.Load() != 0 {
-		h.wakeData(skipped)
+	if skipped > 0 {
+		h.wakeData()
 	}
 	return nil
 }
@@ -353,9 +350,7 @@ func (h *mpmcHandle) repairClaim(pos, w uint64) (bool, error) {
 		return true, nil // someone else changed it: look again
 	}
 	h.repairedOne()
-	if h.dataSleepers.Load() != 0 {
-		h.wakeData(1)
-	}
+	h.wakeData()
 	return true, nil
 }
 
@@ -389,9 +384,7 @@ func (h *mpmcHandle) reapEntry(i uint32) (bool, error) {
 		// The last producer died: consumers drain what was published,
 		// then get ErrPeerDead; a new producer reopens the stream.
 		h.stream.CompareAndSwap(0, layout.StreamPeerDead)
-		if h.dataSleepers.Load() != 0 {
-			h.wakeData(1 << 30)
-		}
+		h.wakeData()
 	}
 	return true, nil
 }
@@ -444,21 +437,6 @@ func (h *mpmcHandle) liveCount(lo, hi uint32) (attached, live int, err error) {
 		}
 	}
 	return attached, live, nil
-}
-
-// wakeData and wakeSpace wake up to n sleepers: bump the word (so a sleeper
-// about to wait on the old value does not), then FUTEX_WAKE. Callers check
-// the sleepers count first.
-func (h *mpmcHandle) wakeData(n int) {
-	h.dataWake.Add(1)
-	futex.Wake((*uint32)(unsafe.Pointer(h.dataWake)), n)
-	h.stats.Wakes++
-}
-
-func (h *mpmcHandle) wakeSpace(n int) {
-	h.spaceWake.Add(1)
-	futex.Wake((*uint32)(unsafe.Pointer(h.spaceWake)), n)
-	h.stats.Wakes++
 }
 
 // noteMessages publishes the handle's message count in its entry, for

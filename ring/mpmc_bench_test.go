@@ -108,14 +108,19 @@ func benchRing(b *testing.B, r *Ring, np, nc, size int) {
 	wg.Wait()
 	got.Wait()
 	reportRate(b, n, time.Since(start))
-	var sleeps uint64
+	var sleeps, wakes uint64
 	for _, c := range cs {
 		sleeps += c.Stats().Sleeps
+		wakes += c.Stats().Wakes
 	}
 	for _, p := range ps {
 		sleeps += p.Stats().Sleeps
+		wakes += p.Stats().Wakes
 	}
 	b.ReportMetric(float64(sleeps)/float64(n), "sleeps/op")
+	// wakes/op counts FUTEX_WAKE calls: more than sleeps/op means
+	// publishers woke sleepers that were already getting up.
+	b.ReportMetric(float64(wakes)/float64(n), "wakes/op")
 }
 
 func benchChan(b *testing.B, np, nc, size, slots int) {

@@ -18,7 +18,11 @@ type mpmcConsumer struct {
 	start       uint64
 	n           int
 	heldBytes   uint64
-	redelivered bool
+	redelivered bool // the position next handed out is a redelivery
+	// lastRedelivered is Redelivered's answer: whether the message the
+	// last successful receive call (any of them) returned was a
+	// redelivery. Kept after Release (Recv releases before it returns).
+	lastRedelivered bool
 
 	// adopted holds positions this handle took over from a dead consumer
 	// (Reading, restamped with this handle's owner), handed out before
@@ -78,9 +82,7 @@ func (c *mpmcConsumer) tryTake() (uint64, error) {
 		case d == 0 && st == layout.SlotSkipped:
 			if cw.CompareAndSwap(w, layout.Ctrl(h+c.slots, layout.SlotFree, 0)) {
 				c.stats.Skipped++
-				if c.spaceSleepers.Load() != 0 {
-					c.wakeSpace(1)
-				}
+				c.wakeSpace()
 			}
 			c.head.CompareAndSwap(h, h+1)
 		case d == 0 && st == layout.SlotReading, d == c.lap:
@@ -225,6 +227,7 @@ func (c *mpmcConsumer) receive(ctx context.Context, block bool) ([]byte, error) 
 		return nil, err
 	}
 	c.start, c.n, c.heldBytes = pos, 1, uint64(n)
+	c.lastRedelivered = c.redelivered
 	atStep(stepMidRead)
 	return c.payload(pos, n), nil
 }
@@ -264,8 +267,8 @@ func (c *mpmcConsumer) Release() {
 	atStep(stepAfterRelease)
 	// SYNC POINT: release. The CAS to Free is a full fence before this
 	// load; a producer announces itself as a sleeper, then re-checks.
-	if freed > 0 && c.spaceSleepers.Load() != 0 {
-		c.wakeSpace(freed)
+	if freed > 0 {
+		c.wakeSpace()
 	}
 }
 
@@ -290,6 +293,7 @@ func (c *mpmcConsumer) recv(ctx context.Context, buf []byte, block bool) (int, e
 	atStep(stepMidRead)
 	copy(buf[half:n], src[half:])
 	c.start, c.n, c.heldBytes = pos, 1, uint64(n)
+	c.lastRedelivered = c.redelivered
 	c.Release()
 	return int(n), nil
 }
@@ -334,6 +338,7 @@ func (c *mpmcConsumer) ReceiveBatch(ctx context.Context, max int) (Messages, err
 			c.heldBytes += uint64(min(*c.lengthWord(p), c.slotSize))
 		}
 	}
+	c.lastRedelivered = c.redelivered
 	return Messages{c: c.outer, start: pos, n: c.n}, nil
 }
 
@@ -346,7 +351,11 @@ func (c *mpmcConsumer) messageAt(start uint64, i int) ([]byte, error) {
 	return c.payload(pos, n), nil
 }
 
-func (c *mpmcConsumer) Redelivered() bool { return c.n != 0 && c.redelivered }
+// Redelivered reports on the message (or batch: a redelivered message
+// comes alone) that the last successful Receive, TryReceive, ReceiveBatch,
+// Recv or TryRecv returned, held or already released; a failed call leaves
+// the answer as it was.
+func (c *mpmcConsumer) Redelivered() bool { return c.lastRedelivered }
 
 func (c *mpmcConsumer) SetWait(w WaitStrategy) { c.wait = w }
 

@@ -558,15 +558,28 @@ func killProducers(t *testing.T, target step, kills int) {
 	}
 	t.Logf("%d kills at %v; survivor sent %d, dead and restarted producers %d; skipped %d; %v; %s",
 		kills, target, survivor.next, next, skipped, time.Since(start).Round(time.Millisecond), sleepersNote(r))
+	checkNoSleepers(t, r)
 }
 
-// sleepersNote reports the ring's sleeper counts once every participant is
-// gone or idle: a process killed while announced as a sleeper may leave its
-// announcement behind (it costs later publishers a futex wake per message,
-// not correctness).
+// sleepersNote reports the ring's sleeper counts.
 func sleepersNote(r *Ring) string {
-	return fmt.Sprintf("sleepers left announced: data=%d space=%d",
-		r.word32(layout.MPMCDataSleepersOffset).Load(), r.word32(layout.MPMCSpaceSleepersOffset).Load())
+	return fmt.Sprintf("sleepers announced: data=%d space=%d",
+		layout.SleepersCount(r.word32(layout.MPMCDataSleepersOffset).Load()),
+		layout.SleepersCount(r.word32(layout.MPMCSpaceSleepersOffset).Load()))
+}
+
+// checkNoSleepers fails the test unless both sleeper counts are back to
+// zero once every participant is gone or idle: a process killed while
+// announced as a sleeper leaves a count that the next waker must clear
+// (layout.SleepersCount), or every later message would cost a FUTEX_WAKE
+// system call.
+func checkNoSleepers(t *testing.T, r *Ring) {
+	t.Helper()
+	data, space := r.word32(layout.MPMCDataSleepersOffset).Load(), r.word32(layout.MPMCSpaceSleepersOffset).Load()
+	if layout.SleepersCount(data) != 0 || layout.SleepersCount(space) != 0 {
+		t.Errorf("sleepers left announced after every participant stopped waiting: data=%d space=%d, want 0 and 0",
+			layout.SleepersCount(data), layout.SleepersCount(space))
+	}
 }
 
 // TestMPMCConsumerKilledAtEveryStep: for each step of a receive and
@@ -619,9 +632,9 @@ func killConsumers(t *testing.T, target step, kills, variant int) {
 		wg.Wait()
 	}()
 	done := make(chan error, 1)
-	// Receive and ReceiveBatch only: after Recv nothing is held, and
-	// Redelivered reports on a held message, so Recv cannot show the mark.
-	survivorCall := []string{"receive", "receivebatch"}[variant%2]
+	// Each call in turn: Redelivered reports on the message the last call
+	// returned, so it shows the mark after Recv too, which has released.
+	survivorCall := []string{"receive", "receivebatch", "recv"}[variant%3]
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -735,6 +748,7 @@ func killConsumers(t *testing.T, target step, kills, variant int) {
 	}
 	t.Logf("%d kills at %v; %d messages, %d redelivered; %v; %s",
 		kills, target, sent, led.redeliveries(), time.Since(start).Round(time.Millisecond), sleepersNote(r))
+	checkNoSleepers(t, r)
 }
 
 // stopWait is how long a caller waits behind a stopped process: many ticks

@@ -183,14 +183,12 @@ func (p *mpmcProducer) publish(pos uint64, n uint32) error {
 	return nil
 }
 
-// wakeConsumers wakes up to n sleeping consumers, one per message published.
-// The CAS that published is a full fence, so this load is ordered after it
-// (the Dekker pair with a sleeper's announce-then-recheck).
-func (p *mpmcProducer) wakeConsumers(n int) {
+// wakeConsumers wakes the sleeping consumers, if any, after a publish.
+// The CAS that published is a full fence, so the sleepers load is ordered
+// after it (the Dekker pair with a sleeper's announce-then-recheck).
+func (p *mpmcProducer) wakeConsumers() {
 	atStep(stepAfterPublish)
-	if p.dataSleepers.Load() != 0 {
-		p.wakeData(n)
-	}
+	p.wakeData()
 }
 
 func (p *mpmcProducer) Commit(n int) error {
@@ -204,7 +202,7 @@ func (p *mpmcProducer) Commit(n int) error {
 	if err := p.publish(p.pos, uint32(n)); err != nil {
 		return err
 	}
-	p.wakeConsumers(1)
+	p.wakeConsumers()
 	return nil
 }
 
@@ -228,8 +226,8 @@ func (p *mpmcProducer) Abort() {
 		}
 	}
 	p.n = 0
-	if k > 0 && p.dataSleepers.Load() != 0 {
-		p.wakeData(k)
+	if k > 0 {
+		p.wakeData()
 	}
 }
 
@@ -254,7 +252,7 @@ func (p *mpmcProducer) Send(ctx context.Context, msg []byte) error {
 	if err := p.publish(pos, uint32(len(msg))); err != nil {
 		return err
 	}
-	p.wakeConsumers(1)
+	p.wakeConsumers()
 	return nil
 }
 
@@ -274,7 +272,7 @@ func (p *mpmcProducer) TrySend(msg []byte) error {
 	if err := p.publish(pos, uint32(len(msg))); err != nil {
 		return err
 	}
-	p.wakeConsumers(1)
+	p.wakeConsumers()
 	return nil
 }
 
@@ -321,7 +319,7 @@ func (p *mpmcProducer) CommitBatch(k int) {
 	}
 	p.n = 0
 	if published+skipped > 0 {
-		p.wakeConsumers(published + skipped)
+		p.wakeConsumers()
 	}
 }
 
@@ -362,7 +360,7 @@ func (p *mpmcProducer) SendBatch(ctx context.Context, msgs [][]byte) (int, error
 		sent++
 	}
 	if sent > 0 {
-		p.wakeConsumers(sent)
+		p.wakeConsumers()
 	}
 	if first == nil && n < len(msgs) && n == limit {
 		first = errTooLargeSend

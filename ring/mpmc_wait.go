@@ -27,18 +27,20 @@ type mpmcWaiter interface {
 // a tick while the wait goes on (so wake-ups for messages this waiter cannot
 // take do not starve the probe).
 //
-// The futex protocol, with sleepers a count because many may sleep:
+// The futex protocol (mpmc_sleepers.go; sleepers holds an epoch and a
+// count, because many may sleep):
 //
 //	v := wake                    // the value to sleep on, read first
-//	sleepers++                   // announce (a full fence)
-//	if attempt() succeeds: sleepers--, done   // re-check
+//	e := announce(sleepers)      // count+1 in epoch e (a CAS: full fence)
+//	if attempt() succeeds: withdraw(sleepers, e), done   // re-check
 //	futex_wait(&wake, v, tick)   // sleeps only if no wake since v
-//	sleepers--
+//	withdraw(sleepers, e)        // count-1, unless a waker began a new epoch
 //
-// The other side changes a control word by CAS (a full fence), then wakes
-// (wake++, FUTEX_WAKE n) only if sleepers != 0; one of the two always sees
-// the other's store. A sleeper woken that leaves without succeeding (its
-// context ended) passes one wake on.
+// The other side changes a control word by CAS (a full fence), then, only
+// if the count is not zero, starts a new epoch with a zero count and wakes
+// everyone (wake++, FUTEX_WAKE all); one of the two always sees the other's
+// store. Everyone is woken, so a sleeper that leaves without succeeding
+// (its context ended) has no wake to pass on.
 func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wake, sleepers *atomic.Uint32, at step) (uint64, error) {
 	done := ctx.Done()
 	for i := 0; i < h.wait.Spin; i++ {
@@ -66,25 +68,17 @@ func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wa
 	deadline, hasDeadline := ctx.Deadline()
 	wakeWord := (*uint32)(unsafe.Pointer(wake))
 	nextProbe := time.Now().Add(tick)
-	probe, woken := false, false
-	passOn := func() {
-		if woken {
-			wake.Add(1)
-			futex.Wake(wakeWord, 1)
-		}
-	}
+	probe := false
 	for i := 0; ; i++ {
 		if pos, err := w.attempt(); err != notReady {
 			return pos, err
 		}
 		if err := ctx.Err(); err != nil {
-			passOn()
 			return 0, context.Cause(ctx)
 		}
 		if now := time.Now(); probe || now.After(nextProbe) {
 			nextProbe = now.Add(tick)
 			if err := w.probe(); err != nil {
-				passOn()
 				return 0, err
 			}
 			probe = false
@@ -96,7 +90,6 @@ func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wa
 		if hasDeadline {
 			timeout = min(timeout, time.Until(deadline))
 			if timeout <= 0 {
-				passOn()
 				return 0, context.DeadlineExceeded
 			}
 		}
@@ -110,16 +103,15 @@ func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wa
 			continue
 		}
 		v := wake.Load()
-		sleepers.Add(1) // a full fence: the re-check below cannot pass it
+		e := announce(sleepers) // a full fence: the re-check below cannot pass it
 		if pos, err := w.attempt(); err != notReady {
-			sleepers.Add(^uint32(0))
+			withdraw(sleepers, e)
 			return pos, err
 		}
 		atStep(at)
 		h.stats.Sleeps++
 		err := futex.Wait(wakeWord, v, timeout)
-		sleepers.Add(^uint32(0))
-		woken = err == nil
+		withdraw(sleepers, e)
 		probe = errors.Is(err, futex.ErrTimeout)
 		if err != nil && !probe && !errors.Is(err, futex.ErrValueChanged) {
 			return 0, err
