@@ -11,7 +11,11 @@ type Stats struct {
 	Empty    uint64 // consumer: receives that found the ring empty
 
 	// MPMC and MPSC rings.
-	Skipped     uint64 // consumer: positions passed over carrying no message: claims aborted, dropped from a batch, or left by a producer that died before publishing
+	// Skipped counts positions a consumer passed over because they carry
+	// no message: claims aborted, the uncommitted rest of a batch, claims
+	// dropped by a closing producer, and claims of producers that died
+	// before committing (skipped by a repairer).
+	Skipped     uint64
 	Repaired    uint64 // slots this handle repaired for a peer whose liveness lock was gone
 	Redelivered uint64 // consumer: messages delivered again after a consumer died holding them
 
