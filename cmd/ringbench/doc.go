@@ -81,9 +81,11 @@
 // (even readers lossless, odd lossy), and over one unix stream socket per
 // reader, to each of which the producer writes every message. It reports
 // the producer's messages per second, each reader's received count, lag
-// (sampled), laps and missed messages, and latency percentiles from the
-// embedded send time to receive time, merged over readers, with ring vs
-// socket ratios. Lossless readers check every sequence number in order and
+// (sampled), laps and missed messages from a flat-out pass, and latency
+// percentiles from a second pass paced at --rate messages per second (each
+// message stamped with the time it was due, so readers that keep up show
+// wake-up and copy cost rather than queueing), merged over readers, with
+// ring vs socket ratios. Lossless readers check every sequence number in order and
 // every checksum; lossy ones check order and checksum, and the parent checks
 // received + missed == published for each.
 //

@@ -35,6 +35,7 @@ type fanFlags struct {
 	size     int
 	slots    int
 	duration time.Duration
+	rate     float64
 }
 
 func (f *fanFlags) register(cmd *cobra.Command) {
@@ -44,6 +45,8 @@ func (f *fanFlags) register(cmd *cobra.Command) {
 	fs.IntVar(&f.size, "size", 64, fmt.Sprintf("message size in bytes, %d to %d", mmHeader, maxMultiSize))
 	fs.IntVar(&f.slots, "slots", 4096, "broadcast ring slots, a power of two")
 	fs.DurationVar(&f.duration, "duration", 250*time.Millisecond, "how long the producer publishes in each test")
+	fs.Float64Var(&f.rate, "rate", 20000, "messages per second of the paced latency pass (each stamped with its intended send time, so readers\n"+
+		"that keep up show wake-up and copy cost, not queueing); 0 skips the pass")
 }
 
 // fanPlan is what the flags ask for.
@@ -53,10 +56,11 @@ type fanPlan struct {
 	size     int
 	slots    int
 	duration time.Duration
+	rate     float64 // the paced pass's messages per second; 0: none
 }
 
 func (f *fanFlags) plan() (fanPlan, error) {
-	p := fanPlan{policy: f.policy, size: f.size, slots: f.slots, duration: f.duration}
+	p := fanPlan{policy: f.policy, size: f.size, slots: f.slots, duration: f.duration, rate: f.rate}
 	switch {
 	case f.policy != "lossless" && f.policy != "lossy" && f.policy != "mixed":
 		return p, fmt.Errorf("--policy %q: want lossless, lossy or mixed", f.policy)
@@ -68,6 +72,8 @@ func (f *fanFlags) plan() (fanPlan, error) {
 		return p, fmt.Errorf("--slots %d × --size %d: a ring over %d MiB", f.slots, f.size, maxLinkBytes>>20)
 	case f.duration <= 0 || f.duration > maxDuration:
 		return p, fmt.Errorf("--duration %v: want more than 0 and at most %v", f.duration, maxDuration)
+	case f.rate < 0 || f.rate > 1e7:
+		return p, fmt.Errorf("--rate %v: want 0 (no paced pass) to 10000000 messages per second", f.rate)
 	}
 	for _, s := range strings.Split(f.readers, ",") {
 		s = strings.TrimSpace(s)
@@ -107,6 +113,9 @@ type fanJob struct {
 	size     int
 	slots    int
 	duration time.Duration
+	// rate paces the producer (messages per second, each stamped with
+	// its intended send time); 0 publishes flat out.
+	rate float64
 	// Tests: a fault for the producer and one for reader 0.
 	producerFault, readerFault fault
 }
@@ -245,6 +254,11 @@ func (j fanJob) publish(ctx context.Context, sink fanSink, o *fanOutcome) error 
 	}()
 	for ; ; seq++ {
 		now := time.Now().UnixNano()
+		if j.rate > 0 { // paced: stamp the time it was due, so a late send counts against it
+			due := start.Add(time.Duration(float64(seq) * float64(time.Second) / j.rate))
+			waitYielding(due)
+			now = due.UnixNano()
+		}
 		if now >= deadline && !j.producerFault.due(seq) && !j.readerFault.due(seq) || ctx.Err() != nil { // the clock is read for every message's send time anyway
 			return nil
 		}
@@ -255,6 +269,15 @@ func (j fanJob) publish(ctx context.Context, sink fanSink, o *fanOutcome) error 
 				return fmt.Errorf("publish message %d: %w", seq, err)
 			}
 		}
+	}
+}
+
+// waitYielding waits until t, giving the CPU to other processes while it
+// does: with more reader processes than cores, a producer spinning in
+// between messages would keep the readers it is measuring off the CPU.
+func waitYielding(t time.Time) {
+	for time.Now().Before(t) {
+		unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 	}
 }
 
@@ -295,20 +318,30 @@ func runFanPlan(ctx context.Context, p fanPlan, prog progress) (*fanReport, erro
 	if err := probeBroadcast(); err != nil {
 		skip = fmt.Sprintf("broadcast rings cannot be measured in this build: %v", err)
 	}
+	rates := []float64{0}
+	if p.rate > 0 {
+		rates = append(rates, p.rate)
+	}
 	for _, n := range p.readers {
-		for _, m := range []string{fanRing, fanUnix} {
-			c := &fanCell{job: fanJob{medium: m, readers: n, policy: p.policy, size: p.size, slots: p.slots, duration: p.duration}}
-			if m == fanRing {
-				c.skipped = skip
+		for _, rate := range rates {
+			for _, m := range []string{fanRing, fanUnix} {
+				c := &fanCell{job: fanJob{medium: m, readers: n, policy: p.policy, size: p.size, slots: p.slots, duration: p.duration, rate: rate}}
+				if m == fanRing {
+					c.skipped = skip
+				}
+				rep.cells = append(rep.cells, c)
 			}
-			rep.cells = append(rep.cells, c)
 		}
 	}
 	for _, c := range rep.cells {
 		if c.skipped != "" {
 			continue
 		}
-		prog.step(fmt.Sprintf("%d reader(s) over %s, %d-byte messages", c.job.readers, fanLabel(c.job), p.size))
+		pace := "flat out"
+		if c.job.rate > 0 {
+			pace = fmt.Sprintf("paced at %.0f/s", c.job.rate)
+		}
+		prog.step(fmt.Sprintf("%d reader(s) over %s, %d-byte messages, %s", c.job.readers, fanLabel(c.job), p.size, pace))
 		o, err := runFanJob(ctx, c.job)
 		if err != nil {
 			return nil, fmt.Errorf("%d readers over %s: %w", c.job.readers, fanLabel(c.job), err)
@@ -353,9 +386,9 @@ func newFanoutCmd(stdout, stderr io.Writer) *cobra.Command {
 		Long: "ringbench broadcast measures fan-out from one producer (this process) to N reader child processes,\n" +
 			"for each reader count (1, 2, 4 by default), in one run: over a broadcast ring (each reader lossless,\n" +
 			"lossy or mixed) and over one unix stream socket per reader, the producer writing every message to each.\n" +
-			"It reports the producer's messages per second, each reader's received count, lag, laps and missed\n" +
-			"messages, and reader latency percentiles (send time embedded in each message to receive time, HDR,\n" +
-			"merged over readers). Lossless readers check every sequence number in order and every checksum; lossy\n" +
+			"It reports the producer's messages per second flat out, each reader's received count, lag, laps and\n" +
+			"missed messages, and, from a second pass paced at --rate, reader latency percentiles (the time each\n" +
+			"message was due, embedded in it, to its receive time; HDR, merged over readers). Lossless readers check every sequence number in order and every checksum; lossy\n" +
 			"readers check order and checksum, and that received + missed == published; a failed check exits 1.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -110,7 +110,7 @@ func TestBroadcastSubcommandPrintsTables(t *testing.T) {
 		t.Fatalf("exit code %d; stderr:\n%s", code, stderr.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{"machine:", "== 1 reader(s)", "== 2 reader(s), ring policy mixed: 1 lossless, 1 lossy", "unix sockets ×2", "producer msgs/s", "p99.9", "per reader:"} {
+	for _, want := range []string{"machine:", "== 1 reader(s)", "== 2 reader(s), ring policy mixed: 1 lossless, 1 lossy", "unix sockets ×2", "producer msgs/s", "latency, paced at 20000 messages/s", "p99.9", "per reader:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
