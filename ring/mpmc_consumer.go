@@ -119,6 +119,16 @@ func (c *mpmcConsumer) ended(h, w uint64) error {
 	if c.ctrl(h).Load() != w {
 		return errRetry
 	}
+	// Before saying the stream is over, take over what dead consumers
+	// still hold: their messages are delivered once more, marked, not
+	// lost with the end of the stream. (System calls, once per call at
+	// the end of a stream: not the data path.)
+	if err := c.reapDead(c.maxP, c.entries()); err != nil {
+		return err
+	}
+	if len(c.adopted) > 0 {
+		return errAdopted
+	}
 	if s == layout.StreamClosed {
 		return ErrClosed
 	}
