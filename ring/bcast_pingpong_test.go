@@ -17,10 +17,7 @@ import (
 	"github.com/shmring/shmring/internal/proctest"
 )
 
-func init() {
-	proctest.Register("bcast-pingpong", childBroadcastPingPong)
-	proctest.Register("bcast-stream-sleeping", childBroadcastStreamSleeping)
-}
+func init() { proctest.Register("bcast-pingpong", childBroadcastPingPong) }
 
 var bcastPingOptions = Options{Kind: Broadcast, SlotSize: pingSize, Slots: 1, MaxReaders: 2}
 
@@ -149,40 +146,11 @@ func TestBroadcastPingPongLosesNoWakeUp(t *testing.T) {
 	}
 }
 
-// childBroadcastStreamSleeping publishes messages 0..n-1 into a one-slot
-// ring, sleeping on the gate whenever its lossless reader holds it back.
-func childBroadcastStreamSleeping() int {
-	a := childArgs(3)
-	name, n, jitter := a[0], mustUint(a[1]), a[2] == "jitter"
-	r, err := Open(name)
-	if err != nil {
-		return childFail("Open: %v", err)
-	}
-	defer r.Close()
-	p, err := r.Producer()
-	if err != nil {
-		return childFail("Producer: %v", err)
-	}
-	j := newWaitJitter(jitter, 14)
-	ctx, cancel := guardedContext()
-	defer cancel()
-	out := make([]byte, pingSize)
-	for i := range n {
-		j.set(p)
-		if err := p.Send(ctx, putPing(out, i)); err != nil {
-			return childFail("Send %d: %v", i, err)
-		}
-	}
-	fmt.Println(formatStats(p.Stats()))
-	if err := p.Close(); err != nil {
-		return childFail("Close: %v", err)
-	}
-	return 0
-}
-
 // The producer's side of the handshake: a stream through one slot, the
 // producer asleep on the gate whenever the lossless reader has not moved on,
-// the reader asleep whenever nothing is published.
+// the reader asleep whenever nothing is published. The child is SPSC's
+// streaming producer (pingpong_test.go): Producer and Send are the same
+// calls on every kind.
 func TestBroadcastGatedStreamLosesNoWakeUp(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	n := uint64(50_000)
@@ -200,7 +168,7 @@ func TestBroadcastGatedStreamLosesNoWakeUp(t *testing.T) {
 			if v.jitter {
 				mode = "jitter"
 			}
-			child := proctest.Start(t, "bcast-stream-sleeping", r.Name(), strconv.FormatUint(n, 10), mode)
+			child := proctest.Start(t, "stream-sleeping", r.Name(), strconv.FormatUint(n, 10), mode)
 			j := newWaitJitter(v.jitter, 13)
 			ctx, cancel := guardedContext()
 			defer cancel()
