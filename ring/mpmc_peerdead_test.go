@@ -1,0 +1,172 @@
+package ring
+
+// Every producer, or every consumer, dead: ErrPeerDead, and a newcomer reopens the ring.
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/shmring/shmring/internal/proctest"
+)
+
+// stopWait is how long a caller waits behind a stopped process: many ticks
+// of killWait and of DefaultWait, so that it probes the stopped holder's
+// liveness many times. Not a time limit on anything.
+const stopWait = 150 * time.Millisecond
+
+// TestMPMCConsumerSeesPeerDeadWhenEveryProducerProcessDied: two producer
+// processes send three messages each and are killed holding a claim. The
+// consumer receives the six messages, skips the two dead claims and then
+// gets ErrPeerDead instead of waiting forever. A new producer process
+// reopens the stream: the consumer receives its messages, then ErrClosed
+// when it closes.
+func TestMPMCConsumerSeesPeerDeadWhenEveryProducerProcessDied(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	r := newTestRing(t, Options{Kind: MPMC, SlotSize: killMsgSize, Slots: killSlots, MaxProducers: 2, MaxConsumers: 1})
+	c, err := r.Consumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetWait(killWait)
+	want := map[uint64]bool{}
+	var dead []*proctest.Child
+	for _, first := range []uint64{0, 100} {
+		child := proctest.Start(t, "kill-producer", r.Name(), stepAfterClaim.String(), strconv.FormatUint(first, 10), "3", "send")
+		child.Expect("ready")
+		dead = append(dead, child)
+		for k := first; k < first+3; k++ {
+			want[xpSeq(killedStream, k)] = true
+		}
+	}
+	for _, child := range dead {
+		if err := child.WriteLine("go"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, child := range dead {
+		readLines(child)
+		waitKilled(t, child, "a producer process killed after its claim")
+	}
+	ctx := xpBounded(t)
+	buf := make([]byte, killMsgSize)
+	recvAll := func(n int) {
+		t.Helper()
+		for range n {
+			got, err := c.Recv(ctx, buf)
+			if err != nil {
+				t.Fatalf("Recv with %d messages still due: %v\n%s", len(want), err, xpDump(r))
+			}
+			seq, err := xpCheck(buf[:got])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !want[seq] {
+				t.Fatalf("received %s, not due (a duplicate, or never committed)", xpName(seq))
+			}
+			delete(want, seq)
+		}
+	}
+	recvAll(6)
+	if _, err := c.Recv(ctx, buf); !errors.Is(err, ErrPeerDead) {
+		t.Fatalf("Recv after every producer process died = %v, want ErrPeerDead\n%s", err, xpDump(r))
+	}
+	if st := c.Stats(); st.Skipped != 2 {
+		t.Errorf("consumer Stats.Skipped=%d, want 2 (one claim per dead producer)", st.Skipped)
+	}
+
+	heir := proctest.Start(t, "kill-producer", r.Name(), "none", "200", "4", "send")
+	heir.Expect("ready")
+	if err := heir.WriteLine("go"); err != nil {
+		t.Fatal(err)
+	}
+	for k := uint64(200); k < 204; k++ {
+		want[xpSeq(killedStream, k)] = true
+	}
+	recvAll(4)
+	if _, err := c.Recv(ctx, buf); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Recv after the new producer closed = %v, want ErrClosed\n%s", err, xpDump(r))
+	}
+	if err := heir.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMPMCProducerSeesPeerDeadWhenEveryConsumerProcessDied: the only
+// consumer process dies holding a message, and the producer fills the
+// ring behind it: Send then returns ErrPeerDead instead of waiting
+// forever. A new consumer process takes the dead one's entry, gets the
+// held message first with Redelivered() true, then the rest in order.
+func TestMPMCProducerSeesPeerDeadWhenEveryConsumerProcessDied(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	r := newTestRing(t, Options{Kind: MPMC, SlotSize: killMsgSize, Slots: killSlots, MaxProducers: 1, MaxConsumers: 1})
+	p, err := r.Producer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SetWait(killWait)
+	msg := make([]byte, killMsgSize)
+	k := uint64(0)
+	trySend := func() error {
+		encodeMessage(msg, xpSeq(survivorStream, k))
+		err := p.TrySend(msg)
+		if err == nil {
+			k++
+		}
+		return err
+	}
+	child := proctest.Start(t, "kill-consumer", r.Name(), stepBeforeRelease.String(), "2", "receive")
+	child.Expect("ready")
+	for range 3 {
+		if err := trySend(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := child.WriteLine("go"); err != nil {
+		t.Fatal(err)
+	}
+	lines := readLines(child)
+	waitKilled(t, child, "a consumer process killed before its release")
+	if want := []string{"got 0 0", "got 1 0", "got 2 0"}; fmt.Sprint(lines) != fmt.Sprint(want) {
+		t.Fatalf("the consumer process said %q, want %q", lines, want)
+	}
+	for {
+		err := trySend()
+		if errors.Is(err, ErrFull) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if k != 3+killSlots-1 {
+		t.Fatalf("the ring took messages up to %d, want up to %d (one slot held by the dead consumer)", k, 3+killSlots-1)
+	}
+	encodeMessage(msg, xpSeq(survivorStream, k))
+	if err := p.Send(xpBounded(t), msg); !errors.Is(err, ErrPeerDead) {
+		t.Fatalf("Send on a ring full behind the only, dead, consumer = %v, want ErrPeerDead\n%s", err, xpDump(r))
+	}
+
+	heir := proctest.Start(t, "kill-consumer", r.Name(), "none", strconv.FormatUint(k-2, 10), "receive")
+	heir.Expect("ready")
+	if err := heir.WriteLine("go"); err != nil {
+		t.Fatal(err)
+	}
+	lines = readLines(heir)
+	if err := heir.Wait(); err != nil {
+		t.Fatalf("the new consumer process: %v", err)
+	}
+	want := []string{"got 2 1"}
+	for j := uint64(3); j < k; j++ {
+		want = append(want, fmt.Sprintf("got %d 0", xpSeq(survivorStream, j)))
+	}
+	want = append(want, "closed")
+	if fmt.Sprint(lines) != fmt.Sprint(want) {
+		t.Fatalf("the new consumer process said %q, want %q (the dead one's held message first, marked, then the rest)\n%s", lines, want, xpDump(r))
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
