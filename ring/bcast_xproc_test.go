@@ -223,9 +223,12 @@ func TestBroadcastKilledLosslessReaderStopsGating(t *testing.T) {
 				t.Fatalf("TrySend gated by a live reader = %v, want ErrFull", err)
 			}
 			killChild(t, c)
+			dead := time.Now()
 			if err := p.Send(ctx, m); err != nil {
 				t.Fatalf("Send after the gating reader was killed: %v (it must not stay gated)", err)
 			}
+			// Logged, not asserted: the documented bound is spin + yield + one tick.
+			t.Logf("the gated Send completed %v after the reader was reaped", time.Since(dead))
 			if st := p.Stats(); st.Evicted != 1 {
 				t.Errorf("producer Stats %+v, want Evicted 1", st)
 			}
