@@ -36,8 +36,15 @@ func (rd *Reader) await(ctx context.Context) error {
 			}
 		}
 	}
+	// A reader alone in its process yields its thread to the other
+	// processes, not its P to goroutines it does not have (yield_linux.go).
+	thread := rd.wait.Yield > 0 && yieldsThread()
 	for i := 0; i < rd.wait.Yield; i++ {
-		runtime.Gosched()
+		if thread {
+			yieldThread()
+		} else {
+			runtime.Gosched()
+		}
 		if rd.arrived() {
 			return nil
 		}
