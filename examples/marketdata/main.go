@@ -134,15 +134,21 @@ func feed(c config, out io.Writer) (err error) {
 	var wg sync.WaitGroup
 	var cmds []*exec.Cmd
 	defer func() {
-		for _, cmd := range cmds {
-			if err != nil && cmd.Process != nil {
-				cmd.Process.Kill()
+		if err != nil {
+			for _, cmd := range cmds {
+				if cmd.Process != nil {
+					cmd.Process.Kill()
+				}
 			}
+		}
+		// Every line first: Wait closes a command's stdout pipe, and a
+		// copier still reading it would lose the subscriber's summary.
+		wg.Wait()
+		for _, cmd := range cmds {
 			if werr := cmd.Wait(); werr != nil && err == nil {
 				err = fmt.Errorf("subscriber %s: %w", cmd.Args[len(cmd.Args)-1], werr)
 			}
 		}
-		wg.Wait()
 	}()
 	ready := make(chan string, len(subscribers))
 	for _, s := range subscribers {
