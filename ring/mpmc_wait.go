@@ -55,8 +55,13 @@ func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wa
 			}
 		}
 	}
+	thread := h.wait.Yield > 0 && yieldsThread() // alone in its process: yield the core (yield_linux.go)
 	for i := 0; i < h.wait.Yield; i++ {
-		runtime.Gosched()
+		if thread {
+			yieldThread()
+		} else {
+			runtime.Gosched()
+		}
 		if pos, err := w.attempt(); err != notReady {
 			return pos, err
 		}

@@ -55,7 +55,7 @@ const DefaultOpenTimeout = 2 * time.Second
 // a context deadline is honoured exactly, as a futex timeout.
 type WaitStrategy struct {
 	Spin  int           // polls of the other side's cursor before yielding
-	Yield int           // polls, each after runtime.Gosched (a broadcast reader alone in its process: sched_yield(2)), before sleeping
+	Yield int           // polls, each after runtime.Gosched (an MPMC handle or broadcast reader alone in its process: sched_yield(2)), before sleeping
 	Sleep bool          // sleep on the futex after that; false keeps polling (isolated cores)
 	Tick  time.Duration // longest single sleep or poll period between checks of the peer; zero means DefaultTick
 }
