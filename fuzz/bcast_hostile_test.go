@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -32,14 +31,6 @@ import (
 //	go test -run='^$' -fuzz='^FuzzBroadcastHostile$' -fuzztime=60s ./fuzz/
 func FuzzBroadcastHostile(f *testing.F) {
 	skipWithoutShm(f)
-	u64 := func(v uint64) []byte { return binary.LittleEndian.AppendUint64(nil, v) }
-	cat := func(parts ...[]byte) []byte {
-		var b []byte
-		for _, p := range parts {
-			b = append(b, p...)
-		}
-		return b
-	}
 	f.Add([]byte{0x00, bSend, 3, bRecv, 0, bReceive, 1, bRelease, 1, bTrySend, 9})
 	// Reader 0's cursor beyond the producer, then reader 1's policy bogus.
 	f.Add(cat([]byte{0x05, bWord, bwEntryBase + 0}, u64(1<<40), []byte{bWord, bwEntryBase + 1*bwPerEntry + 2}, u64(7), []byte{bSend, 1, bSend, 2, bSend, 3, bRecv, 2}))
@@ -124,21 +115,10 @@ func newBcastHostile(t *testing.T, slots, size int) *bcastHostile {
 		t.Fatal(err)
 	}
 	h.r, h.hdr = r, r.Header()
-	f, err := os.OpenFile(r.Path(), os.O_RDWR, 0)
-	if err != nil {
+	if h.mem, err = mapAgain(r); err != nil {
 		h.close()
 		t.Fatal(err)
 	}
-	h.mem, err = unix.Mmap(int(f.Fd()), 0, int(h.hdr.FileSize), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	f.Close()
-	if err != nil {
-		h.close()
-		t.Fatal(err)
-	}
-	// The name goes at once: the ring lives on in its mappings, and a
-	// fuzz worker stopped mid-input (as the fuzzer does when its time is
-	// up) leaves nothing in /dev/shm.
-	ring.Remove(h.name)
 	h.toggleProducer()
 	for i := range h.rds {
 		h.join(i)

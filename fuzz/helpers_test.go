@@ -4,6 +4,7 @@ package fuzz
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/shmring/shmring/ring"
 )
@@ -40,6 +43,35 @@ func checkErr(t *testing.T, op string, err error, allowed ...error) {
 		}
 	}
 	t.Fatalf("%s: error %q (%T) is none of %v", op, err, err, allowed)
+}
+
+// u64 and cat build seed inputs.
+func u64(v uint64) []byte { return binary.LittleEndian.AppendUint64(nil, v) }
+
+func cat(parts ...[]byte) []byte {
+	var b []byte
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	return b
+}
+
+// mapAgain maps r's file a second time, as a hostile process would, then
+// removes its name: the ring lives on in its mappings, and a fuzz worker
+// stopped mid-input (as the fuzzer does when its time is up) leaves nothing
+// in /dev/shm.
+func mapAgain(r *ring.Ring) ([]byte, error) {
+	f, err := os.OpenFile(r.Path(), os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	mem, err := unix.Mmap(int(f.Fd()), 0, int(r.Header().FileSize), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, err
+	}
+	ring.Remove(r.Name())
+	return mem, nil
 }
 
 var nameSeq atomic.Uint64

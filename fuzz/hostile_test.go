@@ -4,7 +4,6 @@ package fuzz
 
 import (
 	"encoding/binary"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -32,14 +31,6 @@ import (
 //	go test -run='^$' -fuzz='^FuzzHostileMapping$' -fuzztime=60s ./fuzz/
 func FuzzHostileMapping(f *testing.F) {
 	skipWithoutShm(f)
-	u64 := func(v uint64) []byte { return binary.LittleEndian.AppendUint64(nil, v) }
-	cat := func(parts ...[]byte) []byte {
-		var b []byte
-		for _, p := range parts {
-			b = append(b, p...)
-		}
-		return b
-	}
 	f.Add([]byte{0x00, hTryRecv, hTrySend, hReceive, hRelease})
 	// The producer cursor jumps ahead, then back; the consumer must call it corrupt.
 	f.Add(cat([]byte{0x09, hWord, 0}, u64(1<<40), []byte{hTryRecv, hReceive, hWord, 0}, u64(0), []byte{hTryRecv}))
@@ -108,21 +99,10 @@ func newHostile(t *testing.T, slots, size int) *hostile {
 		t.Fatal(err)
 	}
 	h.r, h.hdr = r, r.Header()
-	f, err := os.OpenFile(r.Path(), os.O_RDWR, 0)
-	if err != nil {
+	if h.mem, err = mapAgain(r); err != nil {
 		h.close()
 		t.Fatal(err)
 	}
-	h.mem, err = unix.Mmap(int(f.Fd()), 0, int(h.hdr.FileSize), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	f.Close()
-	if err != nil {
-		h.close()
-		t.Fatal(err)
-	}
-	// The name goes at once: the ring lives on in its mappings, and a
-	// fuzz worker stopped mid-input (as the fuzzer does when its time is
-	// up) leaves nothing in /dev/shm.
-	ring.Remove(h.name)
 	h.takeProducer()
 	h.takeConsumer()
 	for i := range slots/2 + 1 { // a few messages in flight, and positions past zero

@@ -4,7 +4,6 @@ package fuzz
 
 import (
 	"encoding/binary"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -30,14 +29,6 @@ import (
 //	go test -run='^$' -fuzz='^FuzzMPMCHostile$' -fuzztime=60s ./fuzz/
 func FuzzMPMCHostile(f *testing.F) {
 	skipWithoutShm(f)
-	u64 := func(v uint64) []byte { return binary.LittleEndian.AppendUint64(nil, v) }
-	cat := func(parts ...[]byte) []byte {
-		var b []byte
-		for _, p := range parts {
-			b = append(b, p...)
-		}
-		return b
-	}
 	f.Add([]byte{0x00, mTrySend, 3, mTryRecv, mReceive, mRelease, mSend, 5, mRecv})
 	// A claim stamped with an owner that names no entry, at the head.
 	f.Add(cat([]byte{0x01, mWord, byte(mpmcFixedWords)}, u64(layout.Ctrl(0, layout.SlotClaimed, layout.Owner(900, 3))), []byte{mTryRecv, mReceive}))
@@ -112,21 +103,10 @@ func newMPMCHostile(t *testing.T, slots, size int) *mpmcHostile {
 		t.Fatal(err)
 	}
 	m.r, m.hdr = r, r.Header()
-	f, err := os.OpenFile(r.Path(), os.O_RDWR, 0)
-	if err != nil {
+	if m.mem, err = mapAgain(r); err != nil {
 		m.close()
 		t.Fatal(err)
 	}
-	m.mem, err = unix.Mmap(int(f.Fd()), 0, int(m.hdr.FileSize), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	f.Close()
-	if err != nil {
-		m.close()
-		t.Fatal(err)
-	}
-	// The name goes at once: the ring lives on in its mappings, and a
-	// fuzz worker stopped mid-input (as the fuzzer does when its time is
-	// up) leaves nothing in /dev/shm.
-	ring.Remove(m.name)
 	if m.p1, err = r.Producer(); err != nil {
 		m.close()
 		t.Fatal(err)
