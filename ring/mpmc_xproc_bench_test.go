@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/shmring/shmring/internal/proctest"
 )
 
@@ -204,42 +203,7 @@ func BenchmarkMPMCPingPongCrossProcess(b *testing.B) {
 					o.MaxProducers, o.MaxConsumers = 2, 2
 				}
 				ping, pong := newTestRing(b, o), newTestRing(b, o)
-				p, err := ping.Producer()
-				if err != nil {
-					b.Fatal(err)
-				}
-				c, err := pong.Consumer()
-				if err != nil {
-					b.Fatal(err)
-				}
-				p.SetWait(waitByName[wait])
-				c.SetWait(waitByName[wait])
-				child := proctest.Start(b, "bench-echo", ping.Name(), pong.Name(), wait)
-				child.Expect("ready")
-				hist := hdrhistogram.New(1, int64(10*time.Second), 3)
-				ctx := context.Background()
-				msg, buf := make([]byte, 64), make([]byte, 64)
-				b.ResetTimer()
-				for i := 0; b.Loop(); i++ {
-					binary.LittleEndian.PutUint64(msg, uint64(i))
-					t0 := time.Now()
-					if err := p.Send(ctx, msg); err != nil {
-						b.Fatal(err)
-					}
-					n, err := c.Recv(ctx, buf)
-					hist.RecordValue(int64(time.Since(t0)))
-					if err != nil || n != 64 || binary.LittleEndian.Uint64(buf) != uint64(i) {
-						b.Fatalf("reply %d: n=%d err=%v", i, n, err)
-					}
-				}
-				b.StopTimer()
-				p.Close()
-				if err := child.Wait(); err != nil {
-					b.Fatal(err)
-				}
-				b.ReportMetric(float64(hist.ValueAtQuantile(50)), "rtt-p50-ns")
-				b.ReportMetric(float64(hist.ValueAtQuantile(99)), "rtt-p99-ns")
-				b.ReportMetric(float64(p.Stats().Sleeps+c.Stats().Sleeps)/float64(b.N), "sleeps/op")
+				benchPingPong(b, ping, pong, wait)
 			})
 		}
 	}

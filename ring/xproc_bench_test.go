@@ -207,42 +207,48 @@ func BenchmarkPingPongCrossProcess(b *testing.B) {
 	for _, wait := range []string{"spin", "sleep"} {
 		b.Run("wait="+wait, func(b *testing.B) {
 			ping, pong := newBenchRing(b, 64, 1<<10), newBenchRing(b, 64, 1<<10)
-			p, err := ping.Producer()
-			if err != nil {
-				b.Fatal(err)
-			}
-			c, err := pong.Consumer()
-			if err != nil {
-				b.Fatal(err)
-			}
-			p.SetWait(waitByName[wait])
-			c.SetWait(waitByName[wait])
-			child := proctest.Start(b, "bench-echo", ping.Name(), pong.Name(), wait)
-			child.Expect("ready")
-			hist := hdrhistogram.New(1, int64(10*time.Second), 3)
-			ctx := context.Background()
-			msg, buf := make([]byte, 64), make([]byte, 64)
-			b.ResetTimer()
-			for i := 0; b.Loop(); i++ {
-				binary.LittleEndian.PutUint64(msg, uint64(i))
-				t0 := time.Now()
-				if err := p.Send(ctx, msg); err != nil {
-					b.Fatal(err)
-				}
-				n, err := c.Recv(ctx, buf)
-				hist.RecordValue(int64(time.Since(t0)))
-				if err != nil || n != 64 || binary.LittleEndian.Uint64(buf) != uint64(i) {
-					b.Fatalf("reply %d: n=%d err=%v", i, n, err)
-				}
-			}
-			b.StopTimer()
-			p.Close()
-			if err := child.Wait(); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportMetric(float64(hist.ValueAtQuantile(50)), "rtt-p50-ns")
-			b.ReportMetric(float64(hist.ValueAtQuantile(99)), "rtt-p99-ns")
-			b.ReportMetric(float64(p.Stats().Sleeps+c.Stats().Sleeps)/float64(b.N), "sleeps/op")
+			benchPingPong(b, ping, pong, wait)
 		})
 	}
+}
+
+// benchPingPong times round trips of 64-byte messages: out on ping, echoed
+// by a child process on pong, each side waiting as wait names.
+func benchPingPong(b *testing.B, ping, pong *Ring, wait string) {
+	p, err := ping.Producer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := pong.Consumer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	p.SetWait(waitByName[wait])
+	c.SetWait(waitByName[wait])
+	child := proctest.Start(b, "bench-echo", ping.Name(), pong.Name(), wait)
+	child.Expect("ready")
+	hist := hdrhistogram.New(1, int64(10*time.Second), 3)
+	ctx := context.Background()
+	msg, buf := make([]byte, 64), make([]byte, 64)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		binary.LittleEndian.PutUint64(msg, uint64(i))
+		t0 := time.Now()
+		if err := p.Send(ctx, msg); err != nil {
+			b.Fatal(err)
+		}
+		n, err := c.Recv(ctx, buf)
+		hist.RecordValue(int64(time.Since(t0)))
+		if err != nil || n != 64 || binary.LittleEndian.Uint64(buf) != uint64(i) {
+			b.Fatalf("reply %d: n=%d err=%v", i, n, err)
+		}
+	}
+	b.StopTimer()
+	p.Close()
+	if err := child.Wait(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(hist.ValueAtQuantile(50)), "rtt-p50-ns")
+	b.ReportMetric(float64(hist.ValueAtQuantile(99)), "rtt-p99-ns")
+	b.ReportMetric(float64(p.Stats().Sleeps+c.Stats().Sleeps)/float64(b.N), "sleeps/op")
 }
