@@ -11,15 +11,18 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Header is the decoded, immutable part of a ring file's first unit.
 type Header struct {
-	Kind            Kind
-	SlotSize        uint32 // largest payload a slot holds
-	SlotHeaderSize  uint32 // bytes before a slot's payload
-	SlotCount       uint64 // a power of two
-	SlotStride      uint64 // bytes from one slot to the next
-	ControlOffset   uint64
-	ControlSize     uint64
-	SlotsOffset     uint64
-	FileSize        uint64
+	Kind           Kind
+	SlotSize       uint32 // largest payload a slot holds
+	SlotHeaderSize uint32 // bytes before a slot's payload
+	SlotCount      uint64 // a power of two
+	SlotStride     uint64 // bytes from one slot to the next
+	ControlOffset  uint64
+	ControlSize    uint64
+	SlotsOffset    uint64
+	FileSize       uint64
+	// EndOffset is where the end unit starts (derived from the geometry,
+	// not stored): FileSize - EndSize.
+	EndOffset       uint64
 	CreatorPID      uint32
 	CreatedUnixNano int64
 	MaxProducers    uint32
@@ -75,7 +78,7 @@ func NewHeaderFor(p Params) (Header, error) {
 	stride := StrideFor(slotHeader, slotSize)
 	hi, slotBytes := bits.Mul64(stride, slotCount)
 	slotsOffset := ControlOffset + control
-	if hi != 0 || slotBytes > MaxFileSize-slotsOffset {
+	if hi != 0 || slotBytes > MaxFileSize-slotsOffset-EndAlign-EndSize {
 		return Header{}, fmt.Errorf("%w: %d slots of %d bytes exceed %d bytes", ErrGeometry, slotCount, stride, uint64(MaxFileSize))
 	}
 	return Header{
@@ -87,7 +90,8 @@ func NewHeaderFor(p Params) (Header, error) {
 		ControlOffset:  ControlOffset,
 		ControlSize:    control,
 		SlotsOffset:    slotsOffset,
-		FileSize:       slotsOffset + slotBytes,
+		EndOffset:      roundUp(slotsOffset+slotBytes, EndAlign),
+		FileSize:       roundUp(slotsOffset+slotBytes, EndAlign) + EndSize,
 		MaxProducers:   maxP,
 		MaxConsumers:   maxC,
 	}, nil
@@ -290,5 +294,6 @@ func (h *Header) checkGeometry(b []byte) error {
 			ErrGeometry, h.SlotStride, h.ControlOffset, h.ControlSize, h.SlotsOffset, h.FileSize,
 			want.SlotStride, want.ControlOffset, want.ControlSize, want.SlotsOffset, want.FileSize)
 	}
+	h.EndOffset = want.EndOffset
 	return nil
 }

@@ -30,10 +30,10 @@ func encoded(t testing.TB) []byte {
 // changed, and Version must change with it (and LAYOUT.md).
 func TestEncodeGoldenBytes(t *testing.T) {
 	golden := "" +
-		"53484d52494e4700" + "02000000" + "01000000" + "80000000" + "80000000" + // magic version kind headersize padunit
+		"53484d52494e4700" + "03000000" + "01000000" + "80000000" + "80000000" + // magic version kind headersize padunit
 		"40000000" + "08000000" + "0004000000000000" + // slot size, slot header size, slot count
 		"4800000000000000" + "8000000000000000" + "0002000000000000" + // stride, control offset, control size
-		"8002000000000000" + "8022010000000000" + // slots offset, file size
+		"8002000000000000" + "8000020000000000" + // slots offset, file size
 		"92100000" + "00000000" + "15cd256fa7fc7a18" + // pid, flags, created
 		"01000000" + "01000000" + strings.Repeat("00", 16) + // max producers, max consumers, reserved
 		"" // checksum and ready are appended below
@@ -115,8 +115,12 @@ func TestDecodeErrors(t *testing.T) {
 			binary.LittleEndian.PutUint32(b[VersionOffset:], 1)
 			return b
 		}, ErrVersion},
-		{"version 3 is refused", func(b []byte) []byte {
-			binary.LittleEndian.PutUint32(b[VersionOffset:], 3)
+		{"version 2 is refused", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[VersionOffset:], 2)
+			return b
+		}, ErrVersion},
+		{"version 4 is refused", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[VersionOffset:], 4)
 			return b
 		}, ErrVersion},
 		{"a slot count that is not a power of two is refused", func(b []byte) []byte {
@@ -194,9 +198,10 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// Whatever Decode accepts must be a geometry whose slots fit the file.
+		// Whatever Decode accepts must be a geometry whose slots fit the
+		// file and end before the end unit, which starts a page of its own.
 		last := h.SlotOffset(h.SlotCount-1) + h.SlotStride
-		if last != h.FileSize || h.SlotsOffset < ControlOffset+ControlSize || h.SlotStride < SlotHeaderSize+uint64(h.SlotSize) {
+		if last > h.EndOffset || h.EndOffset%EndAlign != 0 || h.EndOffset-last >= EndAlign || h.EndOffset+EndSize != h.FileSize || h.SlotsOffset < ControlOffset+ControlSize || h.SlotStride < SlotHeaderSize+uint64(h.SlotSize) {
 			t.Fatalf("accepted impossible geometry %+v", h)
 		}
 	})

@@ -5,8 +5,10 @@ package layout
 // every other version.
 //
 // Version 2 added the MPMC, MPSC and Broadcast kinds (section 12 of
-// LAYOUT.md); the SPSC format is otherwise that of version 1.
-const Version = 2
+// LAYOUT.md); the SPSC format is otherwise that of version 1. Version 3
+// added the end unit (EndAlign, EndMark): a file's last unit, on a page of
+// its own, whose mark tells a reader that the file was not shrunk.
+const Version = 3
 
 // Magic opens every ring file.
 const Magic = "SHMRING\x00"
@@ -131,11 +133,27 @@ const (
 	SlotHeaderSize    = 8
 	SlotPayloadOffset = SlotHeaderSize
 
+	// EndAlign: the end unit starts at the first multiple of EndAlign at
+	// or after the last slot, so it shares no page with a slot on any
+	// page size up to 64 KiB (the largest base page of the platforms
+	// shmring builds for). A peer that truncates the file anywhere before
+	// the end unit makes the whole end page go away before the kernel
+	// zeroes the tail of the page it cut inside: a reader that finds the
+	// mark intact after copying a message knows that no byte it copied
+	// was zeroed by a truncation.
+	EndAlign = 64 << 10
+	// EndSize is the end unit: EndMark in its first 8 bytes, the rest zero.
+	EndSize = PadUnit
+
 	// ProducerLockByte and ConsumerLockByte are the file bytes whose OFD
 	// write locks mark a live holder of each role.
 	ProducerLockByte = ProducerStateOffset
 	ConsumerLockByte = ConsumerStateOffset
 )
+
+// EndMark is stored by the creator in the end unit before the file is
+// marked ready, and never changes ("SHMREND!" in little-endian bytes).
+const EndMark uint64 = 0x21444e45524d4853
 
 // Role state bits (ProducerStateOffset, ConsumerStateOffset).
 const (

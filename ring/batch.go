@@ -11,15 +11,24 @@ type Batch struct {
 	p     *Producer
 	start uint64
 	n     int
+	gen   uint64 // p.claims when the batch was claimed
 }
+
+// stale: the claim this batch was made for has ended.
+func (b Batch) stale() bool { return b.p == nil || b.gen != b.p.claims }
 
 // Len is the number of slots claimed.
 func (b Batch) Len() int { return b.n }
 
-// Slot is the i-th claimed slot, SlotSize bytes of shared memory.
+// Slot is the i-th claimed slot, SlotSize bytes of shared memory. Once the
+// batch was committed or aborted, or the producer closed, Slot returns nil:
+// a stale batch can never reach a live slot.
 func (b Batch) Slot(i int) []byte {
 	if uint(i) >= uint(b.n) {
 		panic("ring: Batch.Slot index out of range")
+	}
+	if b.stale() {
+		return nil
 	}
 	if b.p.impl != nil {
 		return b.p.impl.batchSlot(b.start, i)
@@ -29,9 +38,13 @@ func (b Batch) Slot(i int) []byte {
 
 // SetLen sets the length of the i-th message; a slot whose length is not
 // set is committed empty. A length beyond the slot size returns ErrTooLarge.
-func (b Batch) SetLen(i, n int) error {
+func (b Batch) SetLen(i, n int) (err error) {
+	defer b.p.r.endGuard(&err, beginGuard())
 	if uint(i) >= uint(b.n) {
 		panic("ring: Batch.SetLen index out of range")
+	}
+	if b.stale() {
+		return ErrStale
 	}
 	if b.p.impl != nil {
 		return b.p.impl.batchSetLen(b.start, i, n)
@@ -46,9 +59,12 @@ func (b Batch) SetLen(i, n int) error {
 // ClaimBatch claims up to max consecutive free slots — at least one,
 // waiting for it as the wait strategy says. Fill them through the Batch and
 // publish them all with one store by CommitBatch.
-func (p *Producer) ClaimBatch(ctx context.Context, max int) (Batch, error) {
+func (p *Producer) ClaimBatch(ctx context.Context, max int) (_ Batch, err error) {
+	defer p.r.endGuard(&err, beginGuard())
 	if p.impl != nil {
-		return p.impl.ClaimBatch(ctx, max)
+		b, err := p.impl.ClaimBatch(ctx, max)
+		b.gen = p.claims
+		return b, err
 	}
 	p.mustNotHoldClaim("ClaimBatch")
 	if max <= 0 {
@@ -69,12 +85,14 @@ func (p *Producer) ClaimBatch(ctx context.Context, max int) (Batch, error) {
 		p.setLen(p.head+uint64(i), 0)
 	}
 	p.claimed = uint64(n)
-	return Batch{p: p, start: p.head, n: n}, nil
+	return Batch{p: p, start: p.head, n: n, gen: p.claims}, nil
 }
 
 // CommitBatch publishes the first k slots of the open batch with one cursor
 // store and drops the rest.
 func (p *Producer) CommitBatch(k int) {
+	defer p.r.endGuardQuiet(beginGuard())
+	p.claims++
 	if p.impl != nil {
 		p.impl.CommitBatch(k)
 		return
@@ -98,7 +116,8 @@ func (p *Producer) CommitBatch(k int) {
 // waiting for it as the wait strategy says — and publishes them with one
 // store. It returns how many it sent. A message beyond the slot size stops
 // the batch before it with ErrTooLarge; those before it are sent.
-func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (int, error) {
+func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (_ int, err error) {
+	defer p.r.endGuard(&err, beginGuard())
 	if p.impl != nil {
 		return p.impl.SendBatch(ctx, msgs)
 	}
@@ -118,7 +137,6 @@ func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (int, error) {
 	}
 	n := int(min(uint64(len(msgs)), p.limit-p.head))
 	first := p.head
-	var err error
 	sent := 0
 	for ; sent < n; sent++ {
 		if uint(len(msgs[sent])) > uint(p.slotSize) {
@@ -139,6 +157,7 @@ type Messages struct {
 	c     *Consumer
 	start uint64
 	n     int
+	gen   uint64 // c.leases when the run was leased
 }
 
 // Len is the number of messages.
@@ -146,9 +165,13 @@ func (m Messages) Len() int { return m.n }
 
 // At is the i-th message, in place. Its length is read from shared memory
 // and checked; a bad one is ErrCorrupt.
-func (m Messages) At(i int) ([]byte, error) {
+func (m Messages) At(i int) (_ []byte, err error) {
+	defer m.c.r.endGuard(&err, beginGuard())
 	if uint(i) >= uint(m.n) {
 		panic("ring: Messages.At index out of range")
+	}
+	if m.c == nil || m.gen != m.c.leases {
+		return nil, ErrStale
 	}
 	if m.c.impl != nil {
 		return m.c.impl.messageAt(m.start, i)
@@ -158,9 +181,12 @@ func (m Messages) At(i int) ([]byte, error) {
 
 // ReceiveBatch leases up to max published messages — at least one, waiting
 // for it as the wait strategy says. Release frees them all with one store.
-func (c *Consumer) ReceiveBatch(ctx context.Context, max int) (Messages, error) {
+func (c *Consumer) ReceiveBatch(ctx context.Context, max int) (_ Messages, err error) {
+	defer c.r.endGuard(&err, beginGuard())
 	if c.impl != nil {
-		return c.impl.ReceiveBatch(ctx, max)
+		m, err := c.impl.ReceiveBatch(ctx, max)
+		m.gen = c.leases
+		return m, err
 	}
 	c.mustNotHold("ReceiveBatch")
 	if max <= 0 {
@@ -180,5 +206,5 @@ func (c *Consumer) ReceiveBatch(ctx context.Context, max int) (Messages, error) 
 	for i := range n { // for Stats only: At checks each length for use
 		c.heldBytes += uint64(min((*atomic.Uint32)(c.slot(c.tail+uint64(i))).Load(), c.slotSize))
 	}
-	return Messages{c: c, start: c.tail, n: n}, nil
+	return Messages{c: c, start: c.tail, n: n, gen: c.leases}, nil
 }

@@ -10,6 +10,7 @@ type ReaderBatch struct {
 	rd    *Reader
 	start uint64
 	n     int
+	gen   uint64 // rd.leases when the run was leased
 }
 
 // Len is the number of messages.
@@ -19,9 +20,13 @@ func (b ReaderBatch) Len() int { return b.n }
 // and checked: a bad one is ErrCorrupt, or, for a lossy reader whose lease
 // is being overwritten, an error matching ErrLapped (Release then reports
 // the count).
-func (b ReaderBatch) At(i int) ([]byte, error) {
+func (b ReaderBatch) At(i int) (_ []byte, err error) {
+	defer b.rd.r.endGuard(&err, beginGuard())
 	if uint(i) >= uint(b.n) {
 		panic("ring: ReaderBatch.At index out of range")
+	}
+	if b.rd == nil || b.gen != b.rd.leases {
+		return nil, ErrStale
 	}
 	rd := b.rd
 	if rd.copied {
@@ -35,6 +40,9 @@ func (b ReaderBatch) At(i int) ([]byte, error) {
 		}
 		return nil, rd.r.corrupt("broadcast slot length=%d at position=%d, slot size=%d", n, pos, rd.g.slotSize)
 	}
+	if !rd.r.intact() {
+		return nil, rd.r.errTruncated()
+	}
 	return rd.g.payload(pos, n), nil
 }
 
@@ -42,7 +50,8 @@ func (b ReaderBatch) At(i int) ([]byte, error) {
 // for it as the wait strategy says. Release ends the lease of them all
 // (and, for a lossy reader, validates them all: a *LapError means the
 // whole batch must be discarded).
-func (rd *Reader) ReceiveBatch(ctx context.Context, max int) (ReaderBatch, error) {
+func (rd *Reader) ReceiveBatch(ctx context.Context, max int) (_ ReaderBatch, err error) {
+	defer rd.r.endGuard(&err, beginGuard())
 	if rd.closed {
 		return ReaderBatch{}, ErrClosed
 	}
@@ -79,5 +88,5 @@ func (rd *Reader) extend(max int) ReaderBatch {
 		}
 	}
 	rd.held = k
-	return ReaderBatch{rd: rd, start: q, n: k}
+	return ReaderBatch{rd: rd, start: q, n: k, gen: rd.leases}
 }

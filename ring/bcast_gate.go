@@ -120,6 +120,10 @@ func (p *bcastProducer) reserve(ctx context.Context) error {
 		return nil
 	}
 	p.stats.Full++
+	defer p.r.leaveWait()
+	if err := p.r.enterWait(); err != nil {
+		return err
+	}
 	done := ctx.Done()
 	for i := 0; i < p.wait.Spin; i++ {
 		if i&31 == 31 {
@@ -127,8 +131,11 @@ func (p *bcastProducer) reserve(ctx context.Context) error {
 				return nil
 			}
 		}
-		if i&255 == 255 && done != nil {
-			if err := ctx.Err(); err != nil {
+		if i&255 == 255 {
+			if err := p.r.interrupted(); err != nil {
+				return err
+			}
+			if done != nil && ctx.Err() != nil {
 				return context.Cause(ctx)
 			}
 		}
@@ -140,6 +147,9 @@ func (p *bcastProducer) reserve(ctx context.Context) error {
 		}
 		if err := ctx.Err(); err != nil {
 			return context.Cause(ctx)
+		}
+		if err := p.r.interrupted(); err != nil {
+			return err
 		}
 	}
 	if err := p.probe(); err != nil {
@@ -160,6 +170,9 @@ func (p *bcastProducer) poll(ctx context.Context) error {
 		}
 		if err := ctx.Err(); err != nil {
 			return context.Cause(ctx)
+		}
+		if err := p.r.interrupted(); err != nil {
+			return err
 		}
 		runtime.Gosched()
 		if now := time.Now(); now.After(next) {
@@ -192,11 +205,14 @@ func (p *bcastProducer) sleep(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return context.Cause(ctx)
 		}
+		if err := p.r.interrupted(); err != nil {
+			return err
+		}
 		timeout := tick
 		if hasDeadline {
 			timeout = min(timeout, time.Until(deadline))
 			if timeout <= 0 {
-				return context.DeadlineExceeded
+				return expired(ctx)
 			}
 		}
 		w := p.w.gateWake.Load()

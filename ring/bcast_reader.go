@@ -49,7 +49,10 @@ type Reader struct {
 	wait      WaitStrategy
 	stats     Stats
 	closed    bool
-	fw        atomic.Uint64
+	// leases counts the ends of leases (Release, Close): a ReaderBatch
+	// remembers the count it was made at, and is stale once it moved on.
+	leases uint64
+	fw     atomic.Uint64
 }
 
 // errPending: the reader's next position is not published yet.
@@ -243,6 +246,9 @@ func (rd *Reader) lease() ([]byte, error) {
 			return nil, err
 		}
 		q := rd.q
+		if !rd.r.intact() {
+			return nil, rd.r.errTruncated()
+		}
 		if !rd.lossless || q >= rd.protect {
 			rd.held, rd.heldBytes, rd.copied = 1, uint64(n), false
 			return rd.g.payload(q, n), nil
@@ -253,6 +259,9 @@ func (rd *Reader) lease() ([]byte, error) {
 		copy(rd.buf, rd.g.payload(q, n))
 		if !rd.validate(q) {
 			continue // peek moves the start on
+		}
+		if !rd.r.intact() { // after the copy: see guard.go
+			return nil, rd.r.errTruncated()
 		}
 		rd.held, rd.heldBytes, rd.copied = 1, uint64(n), true
 		return rd.buf[:n], nil
@@ -269,7 +278,8 @@ func (rd *Reader) lease() ([]byte, error) {
 // ErrLapped)) with the count of messages it missed; the next call goes on
 // after them. At the end of a closed stream Receive returns ErrClosed; when
 // the producer's process died, ErrPeerDead.
-func (rd *Reader) Receive(ctx context.Context) ([]byte, error) {
+func (rd *Reader) Receive(ctx context.Context) (_ []byte, err error) {
+	defer rd.r.endGuard(&err, beginGuard())
 	if rd.closed {
 		return nil, ErrClosed
 	}
@@ -286,7 +296,8 @@ func (rd *Reader) Receive(ctx context.Context) ([]byte, error) {
 }
 
 // TryReceive is Receive without waiting: ErrEmpty when there is no message.
-func (rd *Reader) TryReceive() ([]byte, error) {
+func (rd *Reader) TryReceive() (_ []byte, err error) {
+	defer rd.r.endGuard(&err, beginGuard())
 	if rd.closed {
 		return nil, ErrClosed
 	}
@@ -311,11 +322,18 @@ func (rd *Reader) empty() error {
 // moves the reader past it. For a lossy reader it returns a *LapError when
 // the producer overwrote the leased slot meanwhile: what was read may be
 // torn and must be discarded, and the count includes the leased messages.
-// Otherwise it returns nil. Release without a lease panics.
-func (rd *Reader) Release() error {
+// Otherwise it returns nil. After Close (the reader's or the ring's) it
+// does nothing and returns ErrClosed, so a deferred Release is safe.
+// Release without a lease panics.
+func (rd *Reader) Release() (err error) {
+	if rd.closed {
+		return ErrClosed
+	}
+	defer rd.r.endGuard(&err, beginGuard())
 	if rd.held == 0 {
 		panic("ring: Reader.Release without a received message")
 	}
+	rd.leases++
 	q, k := rd.q, uint64(rd.held)
 	rd.held = 0
 	if !rd.lossless && !rd.validate(q) {
@@ -336,6 +354,7 @@ func (rd *Reader) Lag() uint64 {
 	if rd.closed {
 		return 0
 	}
+	defer rd.r.endGuardQuiet(beginGuard())
 	if p := rd.w.cursor.Load(); p > rd.q {
 		return p - rd.q
 	}
@@ -351,17 +370,19 @@ func (rd *Reader) Stats() Stats { return rd.stats }
 // Close leaves the ring: the entry is free for another reader and a
 // lossless reader stops gating the producer. Close is idempotent; the
 // reader's calls return ErrClosed afterwards.
-func (rd *Reader) Close() error {
+func (rd *Reader) Close() (err error) {
+	defer rd.r.endGuard(&err, beginGuard())
 	if rd.closed {
 		return nil
 	}
 	rd.closed = true
 	rd.held, rd.buf = 0, nil
-	rd.e.state.Swap(layout.ReaderFree) // full barrier: before the sleepers load
+	rd.leases++
+	defer rd.r.untrack(rd)
+	defer func() { err = errors.Join(err, rd.r.unlockAt(rd.e.lockByte, rd.lock)) }() // even after a fault below
+	rd.e.state.Swap(layout.ReaderFree)                                               // full barrier: before the sleepers load
 	if rd.w.gateSleepers.Load() != 0 {
 		rd.wakeProducer() // it may be waiting for this reader
 	}
-	err := rd.r.unlockAt(rd.e.lockByte, rd.lock)
-	rd.r.untrack(rd)
-	return err
+	return nil
 }

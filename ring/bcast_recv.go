@@ -13,7 +13,8 @@ import (
 // Recv never returns a torn message: a lossy reader overrun meanwhile gets
 // a *LapError instead (buf then holds garbage). A message longer than buf
 // stays in the ring and Recv returns io.ErrShortBuffer.
-func (rd *Reader) Recv(ctx context.Context, buf []byte) (int, error) {
+func (rd *Reader) Recv(ctx context.Context, buf []byte) (_ int, err error) {
+	defer rd.r.endGuard(&err, beginGuard())
 	if rd.closed {
 		return 0, ErrClosed
 	}
@@ -30,7 +31,8 @@ func (rd *Reader) Recv(ctx context.Context, buf []byte) (int, error) {
 }
 
 // TryRecv is Recv without waiting: ErrEmpty when there is no message.
-func (rd *Reader) TryRecv(buf []byte) (int, error) {
+func (rd *Reader) TryRecv(buf []byte) (_ int, err error) {
+	defer rd.r.endGuard(&err, beginGuard())
 	if rd.closed {
 		return 0, ErrClosed
 	}
@@ -59,6 +61,9 @@ func (rd *Reader) take(buf []byte) (int, error) {
 		copy(buf, rd.g.payload(q, n))
 		if check && !rd.validate(q) {
 			continue // peek reports the overrun
+		}
+		if !rd.r.intact() { // after the copy: see guard.go
+			return 0, rd.r.errTruncated()
 		}
 		rd.q++
 		rd.stats.Messages++

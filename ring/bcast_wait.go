@@ -25,6 +25,10 @@ func (rd *Reader) arrived() bool {
 }
 
 func (rd *Reader) await(ctx context.Context) error {
+	defer rd.r.leaveWait()
+	if err := rd.r.enterWait(); err != nil {
+		return err
+	}
 	done := ctx.Done()
 	for i := 0; i < rd.wait.Spin; i++ {
 		if rd.arrived() {
@@ -65,6 +69,9 @@ func (rd *Reader) stopped(ctx context.Context, done <-chan struct{}) error {
 			return context.Cause(ctx)
 		default:
 		}
+	}
+	if err := rd.r.interrupted(); err != nil {
+		return err
 	}
 	return rd.closedShort()
 }
@@ -168,6 +175,9 @@ func (rd *Reader) sleep(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return context.Cause(ctx)
 		}
+		if err := rd.r.interrupted(); err != nil {
+			return err
+		}
 		if err := rd.closedShort(); err != nil {
 			return err
 		}
@@ -183,7 +193,7 @@ func (rd *Reader) sleep(ctx context.Context) error {
 		if hasDeadline {
 			timeout = min(timeout, time.Until(deadline))
 			if timeout <= 0 {
-				return context.DeadlineExceeded
+				return expired(ctx)
 			}
 		}
 		// The wake word is read before announcing, as in endpoint.sleep.

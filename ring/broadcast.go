@@ -153,12 +153,13 @@ func (r *Ring) readerEntry(i uint32) readerEntry {
 // lossy one minus those it was lapped over). A reader's methods must be
 // called from one goroutine at a time. Close leaves the ring; Reader again
 // rejoins as a new reader.
-func (r *Ring) Reader(o ReaderOptions) (*Reader, error) {
+func (r *Ring) Reader(o ReaderOptions) (_ *Reader, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return nil, ErrClosed
 	}
+	defer r.endGuard(&err, beginGuard())
 	if r.hdr.Kind != Broadcast {
 		return nil, fmt.Errorf("%w: ring=%s kind=%v: readers are for broadcast rings", ErrInvalid, r.name, r.hdr.Kind)
 	}

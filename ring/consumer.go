@@ -19,6 +19,9 @@ type Consumer struct {
 	tail  uint64       // next position to read
 	avail uint64       // positions below this are known published (cached producer cursor)
 	held  uint64       // messages leased by Receive or ReceiveBatch and not yet released
+	// leases counts the ends of leases (Release, Close): a Messages view
+	// remembers the count it was made at, and is stale once it moved on.
+	leases uint64
 	// heldBytes is the payload of the held messages, counted into Stats
 	// when they are released.
 	heldBytes uint64
@@ -33,13 +36,15 @@ type Consumer struct {
 // On an MPMC ring every call gives a new consumer, up to the ring's
 // MaxConsumers live ones across all processes (then ErrBusy). A Broadcast
 // ring has readers instead (Ring.Reader): Consumer returns ErrInvalid.
-func (r *Ring) Consumer() (*Consumer, error) {
+func (r *Ring) Consumer() (_ *Consumer, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return nil, ErrClosed
 	}
+	defer r.endGuard(&err, beginGuard())
 	c := &Consumer{}
+	c.r = r
 	switch r.hdr.Kind {
 	case MPMC, MPSC:
 		impl, err := newMPMCConsumer(r, c)
@@ -71,7 +76,8 @@ func (r *Ring) Consumer() (*Consumer, error) {
 // not write it, and call Release when done; it is valid until then, and the
 // producer cannot reuse its slot before. Receive while holding a message
 // panics. At the end of a closed stream it returns ErrClosed.
-func (c *Consumer) Receive(ctx context.Context) ([]byte, error) {
+func (c *Consumer) Receive(ctx context.Context) (_ []byte, err error) {
+	defer c.r.endGuard(&err, beginGuard())
 	if c.impl != nil {
 		return c.impl.Receive(ctx)
 	}
@@ -85,7 +91,8 @@ func (c *Consumer) Receive(ctx context.Context) ([]byte, error) {
 }
 
 // TryReceive is Receive without waiting: ErrEmpty when there is no message.
-func (c *Consumer) TryReceive() ([]byte, error) {
+func (c *Consumer) TryReceive() (_ []byte, err error) {
+	defer c.r.endGuard(&err, beginGuard())
 	if c.impl != nil {
 		return c.impl.TryReceive()
 	}
@@ -99,12 +106,22 @@ func (c *Consumer) TryReceive() ([]byte, error) {
 }
 
 // Release frees the message (or batch) Receive leased, with one store.
-func (c *Consumer) Release() {
+// On an MPMC or MPSC ring it returns ErrRevoked when a peer took the lease
+// back meanwhile, having found this consumer's process presumed dead: the
+// message goes, or went, to another consumer as well. After Close (the
+// consumer's or the ring's) it does nothing and returns ErrClosed, so a
+// deferred Release is safe. Release without a received message panics.
+func (c *Consumer) Release() (err error) {
+	if c.closed {
+		return ErrClosed
+	}
+	defer c.r.endGuard(&err, beginGuard())
+	c.leases++
 	if c.impl != nil {
-		c.impl.Release()
-		return
+		return c.impl.Release()
 	}
 	if c.held == 0 {
+		c.leases--
 		panic("ring: Consumer.Release without a received message")
 	}
 	c.tail += c.held
@@ -112,12 +129,14 @@ func (c *Consumer) Release() {
 	c.stats.Bytes += c.heldBytes
 	c.held, c.heldBytes = 0, 0
 	c.publish(c.tail)
+	return nil
 }
 
 // Recv copies the next message into buf and releases it, waiting for one
 // as the wait strategy says. A message longer than buf stays in the ring
 // and Recv returns io.ErrShortBuffer.
-func (c *Consumer) Recv(ctx context.Context, buf []byte) (int, error) {
+func (c *Consumer) Recv(ctx context.Context, buf []byte) (_ int, err error) {
+	defer c.r.endGuard(&err, beginGuard())
 	if c.impl != nil {
 		return c.impl.Recv(ctx, buf)
 	}
@@ -141,6 +160,9 @@ func (c *Consumer) take(buf []byte) (int, error) {
 		return 0, fmt.Errorf("ring: message=%d bytes, buffer=%d: %w", n, len(buf), io.ErrShortBuffer)
 	}
 	copy(buf, unsafe.Slice((*byte)(unsafe.Add(s, layout.SlotPayloadOffset)), n))
+	if !c.r.intact() { // after the copy: see guard.go
+		return 0, c.r.errTruncated()
+	}
 	c.tail++
 	c.stats.Messages++
 	c.stats.Bytes += uint64(n)
@@ -149,7 +171,8 @@ func (c *Consumer) take(buf []byte) (int, error) {
 }
 
 // TryRecv is Recv without waiting: ErrEmpty when there is no message.
-func (c *Consumer) TryRecv(buf []byte) (int, error) {
+func (c *Consumer) TryRecv(buf []byte) (_ int, err error) {
+	defer c.r.endGuard(&err, beginGuard())
 	if c.impl != nil {
 		return c.impl.TryRecv(buf)
 	}
@@ -177,6 +200,9 @@ func (c *Consumer) message(pos uint64) ([]byte, error) {
 	n := (*atomic.Uint32)(c.slot(pos)).Load()
 	if n > c.slotSize {
 		return nil, c.r.corrupt("slot length=%d at position=%d, slot size=%d", n, pos, c.slotSize)
+	}
+	if !c.r.intact() {
+		return nil, c.r.errTruncated()
 	}
 	return c.payload(pos, n), nil
 }
@@ -249,20 +275,21 @@ func (c *Consumer) mustNotHold(op string) {
 
 // Close gives up the consumer role; messages not yet released stay in the
 // ring for the next consumer. Close is idempotent.
-func (c *Consumer) Close() error {
+func (c *Consumer) Close() (err error) {
+	defer c.r.endGuard(&err, beginGuard())
+	defer c.r.untrack(c)
 	if c.impl != nil {
-		err := c.impl.Close()
-		c.r.untrack(c)
-		return err
+		c.leases++
+		c.closed = true
+		return c.impl.Close()
 	}
 	if c.closed {
 		return nil
 	}
 	c.held, c.heldBytes = 0, 0
+	c.leases++
 	c.avail = 0 // every later call takes the slow path, which reports ErrClosed
-	err := c.detach(0)
-	c.r.untrack(c)
-	return err
+	return c.detach(0)
 }
 
 // Redelivered reports whether the message (or batch) that the last

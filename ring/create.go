@@ -66,10 +66,13 @@ func Create(name string, o Options) (r *Ring, err error) {
 	hdr.CreatedUnixNano = time.Now().UnixNano()
 	hdr.Encode(mm)
 	initSlots(&hdr, mm)
+	binary.LittleEndian.PutUint64(mm[hdr.EndOffset:], layout.EndMark)
 	// SYNC POINT: ready. Every header byte is written before this store;
 	// Open loads the ready word before it reads the header.
 	(*atomic.Uint32)(unsafe.Pointer(&mm[layout.ReadyOffset])).Store(layout.ReadyValue)
-	return &Ring{name: name, path: path, hdr: hdr, mem: mm, mm: mm, f: f}, nil
+	r = &Ring{name: name, path: path, hdr: hdr, mm: mm, f: f}
+	r.setMapping(mm)
+	return r, nil
 }
 
 func (o Options) header() (layout.Header, error) {
@@ -161,8 +164,11 @@ func openFile(name, path string, f *os.File, o OpenOptions) (*Ring, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ring: open %s: %w", path, err)
 	}
+	if uint64(st.Size()) < hdr.FileSize {
+		return nil, fmt.Errorf("%w: ring=%s: file size=%d, header says %d", ErrTruncated, name, st.Size(), hdr.FileSize)
+	}
 	if uint64(st.Size()) != hdr.FileSize {
-		return nil, fmt.Errorf("%w: ring=%s: file size=%d, header says %d (truncated or foreign file)", ErrCorrupt, name, st.Size(), hdr.FileSize)
+		return nil, fmt.Errorf("%w: ring=%s: file size=%d, header says %d (a foreign file)", ErrCorrupt, name, st.Size(), hdr.FileSize)
 	}
 	mm, err := mmap.Map(f, mmap.RDWR, 0)
 	if err != nil {
@@ -176,7 +182,9 @@ func openFile(name, path string, f *os.File, o OpenOptions) (*Ring, error) {
 		mm.Unmap()
 		return nil, fmt.Errorf("ring: open %s: %w", path, err)
 	}
-	return &Ring{name: name, path: path, hdr: hdr, mem: mm, mm: mm, f: f}, nil
+	r := &Ring{name: name, path: path, hdr: hdr, mm: mm, f: f}
+	r.setMapping(mm)
+	return r, nil
 }
 
 // awaitHeader reads the header with pread, never through a mapping (a file
@@ -187,6 +195,7 @@ func openFile(name, path string, f *os.File, o OpenOptions) (*Ring, error) {
 func awaitHeader(f *os.File, timeout time.Duration) (layout.Header, error) {
 	deadline := time.Now().Add(timeout)
 	buf := make([]byte, layout.HeaderSize)
+	empty := false
 	for delay := 50 * time.Microsecond; ; delay = min(2*delay, 10*time.Millisecond) {
 		// SYNC POINT: ready. The ready word is read on its own, first;
 		// only once it says ready is the header read again and trusted
@@ -196,6 +205,7 @@ func awaitHeader(f *os.File, timeout time.Duration) (layout.Header, error) {
 		switch {
 		case n == 0 && err != nil:
 			// Empty: the creator has not sized the file yet.
+			empty = true
 		case n < layout.HeaderSize:
 			return layout.Header{}, fmt.Errorf("%w: %w", ErrCorrupt, layout.ErrShort)
 		default:
@@ -211,6 +221,9 @@ func awaitHeader(f *os.File, timeout time.Duration) (layout.Header, error) {
 			if !blankOrMagic(buf) {
 				return layout.Header{}, fmt.Errorf("%w: %w", ErrCorrupt, layout.ErrMagic)
 			}
+		}
+		if time.Now().After(deadline) && empty {
+			return layout.Header{}, fmt.Errorf("%w: the file stayed empty for %v: its creator died before sizing it, or a peer truncated it to zero", ErrNotReady, timeout)
 		}
 		if time.Now().After(deadline) {
 			return layout.Header{}, fmt.Errorf("%w: waited %v for the creator to finish", ErrNotReady, timeout)

@@ -1,6 +1,7 @@
 package ring
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"unsafe"
@@ -77,15 +78,16 @@ func (e *endpoint) announce() {
 
 // detach marks the role free and drops its lock; state is what the role
 // leaves behind (StateClosed for a producer: end of stream).
-func (e *endpoint) detach(state uint32) error {
+func (e *endpoint) detach(state uint32) (err error) {
 	e.closed = true
+	defer func() { err = errors.Join(err, e.r.unlockRole(e.role, e.lock)) }() // even after a fault below
 	// SYNC POINT: state. Stored before the sleepers check below; a sleeper
 	// announces itself, then re-checks state.
 	e.own.state.Swap(state) // full fence: the sleepers load below must not pass it
 	if e.peer.sleepers.Load() != 0 {
 		e.wakePeer()
 	}
-	return e.r.unlockRole(e.role, e.lock)
+	return nil
 }
 
 // slot is the address of the slot holding position pos.

@@ -34,6 +34,12 @@ var (
 	// correct peer writes: a foreign file, a bad checksum, a wrong size,
 	// or a hostile or buggy process scribbling on the mapping.
 	ErrCorrupt = errors.New("ring: corrupt")
+	// ErrTruncated: the ring's file was shrunk under a live ring (a peer
+	// called ftruncate), so part of the mapping is gone or zeroed. The call
+	// that met it returns it and the process lives on; the ring is dead for
+	// every process, and a fresh Open of the file says why it refuses it.
+	// errors.Is(ErrTruncated, ErrCorrupt) holds.
+	ErrTruncated = &truncatedError{}
 
 	// Roles.
 
@@ -59,6 +65,9 @@ var (
 	// that found the handle's liveness lock gone (MPMC). The commit or
 	// release that reports it wrote nothing into the ring.
 	ErrRevoked = errors.New("ring: claim revoked by a peer")
+	// ErrStale: a Batch, Messages or ReaderBatch used after the commit,
+	// abort, release or close that ended it. Nothing was read or written.
+	ErrStale = errors.New("ring: batch view used after it ended")
 	// ErrLapped: a lossy broadcast reader fell a whole ring behind and the
 	// producer overwrote messages it had not read. The error is a
 	// *LapError carrying how many; the next call goes on after the gap.
@@ -77,6 +86,13 @@ func (e *LapError) Error() string {
 
 // Is makes errors.Is(err, ErrLapped) hold.
 func (e *LapError) Is(target error) bool { return target == ErrLapped }
+
+type truncatedError struct{}
+
+func (*truncatedError) Error() string { return "ring: file truncated under the ring" }
+
+// Is makes ErrTruncated match ErrCorrupt.
+func (*truncatedError) Is(target error) bool { return target == ErrCorrupt }
 
 type closedError struct{}
 

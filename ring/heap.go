@@ -1,6 +1,11 @@
 package ring
 
-import "unsafe"
+import (
+	"encoding/binary"
+	"unsafe"
+
+	"github.com/shmring/shmring/layout"
+)
 
 // newHeapRing builds a ring over ordinary Go memory, with roles kept in the
 // process. The engine code is the same; the race detector, which cannot see
@@ -14,5 +19,8 @@ func newHeapRing(name string, o Options) (*Ring, error) {
 	mem := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), hdr.FileSize)
 	hdr.Encode(mem)
 	initSlots(&hdr, mem)
-	return &Ring{name: name, hdr: hdr, mem: mem}, nil
+	binary.LittleEndian.PutUint64(mem[hdr.EndOffset:], layout.EndMark)
+	r := &Ring{name: name, hdr: hdr}
+	r.setMapping(mem)
+	return r, nil
 }

@@ -40,13 +40,14 @@ type producerImpl interface {
 	SetWait(w WaitStrategy)
 	Stats() Stats
 	Close() error
+	interrupt()
 }
 
 // consumerImpl is the read side of a kind other than SPSC.
 type consumerImpl interface {
 	Receive(ctx context.Context) ([]byte, error)
 	TryReceive() ([]byte, error)
-	Release()
+	Release() error
 	Recv(ctx context.Context, buf []byte) (int, error)
 	TryRecv(buf []byte) (int, error)
 	ReceiveBatch(ctx context.Context, max int) (Messages, error)
@@ -56,4 +57,5 @@ type consumerImpl interface {
 	SetWait(w WaitStrategy)
 	Stats() Stats
 	Close() error
+	interrupt()
 }

@@ -236,6 +236,9 @@ func (c *mpmcConsumer) receive(ctx context.Context, block bool) ([]byte, error) 
 		c.free(pos)
 		return nil, err
 	}
+	if !c.r.intact() {
+		return nil, c.r.errTruncated()
+	}
 	c.start, c.n, c.heldBytes = pos, 1, uint64(n)
 	c.lastRedelivered = c.redelivered
 	atStep(stepMidRead)
@@ -259,7 +262,7 @@ func (c *mpmcConsumer) free(pos uint64) bool {
 
 // Release frees the leased message or batch and wakes as many sleeping
 // producers as slots it freed.
-func (c *mpmcConsumer) Release() {
+func (c *mpmcConsumer) Release() error {
 	if c.n == 0 {
 		panic("ring: Consumer.Release without a received message")
 	}
@@ -269,6 +272,11 @@ func (c *mpmcConsumer) Release() {
 		if c.free(c.start + uint64(i)) {
 			freed++
 		}
+	}
+	var err error
+	if freed < c.n {
+		err = fmt.Errorf("%w: ring=%s: %d of %d leased messages were taken back by a peer that presumed this consumer dead",
+			ErrRevoked, c.r.name, c.n-freed, c.n)
 	}
 	c.stats.Messages += uint64(c.n)
 	c.stats.Bytes += c.heldBytes
@@ -280,6 +288,7 @@ func (c *mpmcConsumer) Release() {
 	if freed > 0 {
 		c.wakeSpace()
 	}
+	return err
 }
 
 func (c *mpmcConsumer) recv(ctx context.Context, buf []byte, block bool) (int, error) {
@@ -302,9 +311,14 @@ func (c *mpmcConsumer) recv(ctx context.Context, buf []byte, block bool) (int, e
 	copy(buf[:half], src[:half])
 	atStep(stepMidRead)
 	copy(buf[half:n], src[half:])
+	if !c.r.intact() { // after the copy: see guard.go
+		return 0, c.r.errTruncated()
+	}
 	c.start, c.n, c.heldBytes = pos, 1, uint64(n)
 	c.lastRedelivered = c.redelivered
-	c.Release()
+	if err := c.Release(); err != nil {
+		return 0, err
+	}
 	return int(n), nil
 }
 
@@ -357,6 +371,9 @@ func (c *mpmcConsumer) messageAt(start uint64, i int) ([]byte, error) {
 	n, err := c.length(pos)
 	if err != nil {
 		return nil, err
+	}
+	if !c.r.intact() {
+		return nil, c.r.errTruncated()
 	}
 	return c.payload(pos, n), nil
 }

@@ -42,16 +42,25 @@ type mpmcWaiter interface {
 // store. Everyone is woken, so a sleeper that leaves without succeeding
 // (its context ended) has no wake to pass on.
 func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wake, sleepers *atomic.Uint32, at step) (uint64, error) {
+	defer h.r.leaveWait()
+	if err := h.r.enterWait(); err != nil {
+		return 0, err
+	}
 	done := ctx.Done()
 	for i := 0; i < h.wait.Spin; i++ {
 		if pos, err := w.attempt(); err != notReady {
 			return pos, err
 		}
-		if i&255 == 255 && done != nil {
-			select {
-			case <-done:
-				return 0, context.Cause(ctx)
-			default:
+		if i&255 == 255 {
+			if err := h.r.interrupted(); err != nil {
+				return 0, err
+			}
+			if done != nil {
+				select {
+				case <-done:
+					return 0, context.Cause(ctx)
+				default:
+				}
 			}
 		}
 	}
@@ -68,6 +77,9 @@ func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wa
 		if err := ctx.Err(); err != nil {
 			return 0, context.Cause(ctx)
 		}
+		if err := h.r.interrupted(); err != nil {
+			return 0, err
+		}
 	}
 	tick := h.wait.tick()
 	deadline, hasDeadline := ctx.Deadline()
@@ -80,6 +92,9 @@ func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wa
 		}
 		if err := ctx.Err(); err != nil {
 			return 0, context.Cause(ctx)
+		}
+		if err := h.r.interrupted(); err != nil {
+			return 0, err
 		}
 		if now := time.Now(); probe || now.After(nextProbe) {
 			nextProbe = now.Add(tick)
@@ -95,7 +110,7 @@ func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wa
 		if hasDeadline {
 			timeout = min(timeout, time.Until(deadline))
 			if timeout <= 0 {
-				return 0, context.DeadlineExceeded
+				return 0, expired(ctx)
 			}
 		}
 		if !h.wait.Sleep {

@@ -20,6 +20,10 @@ type Producer struct {
 	head    uint64       // next position to claim; the published cursor when no claim is open
 	limit   uint64       // positions below this are known free (cached consumer cursor + slots)
 	claimed uint64       // slots claimed and not yet committed or aborted
+	// claims counts the ends of claims (CommitBatch, Abort, Close): a
+	// Batch remembers the count it was made at, and is stale once the
+	// count moved on.
+	claims uint64
 }
 
 // Producer takes the producer role. It fails with ErrBusy while a live
@@ -30,13 +34,15 @@ type Producer struct {
 // On an MPMC or MPSC ring every call gives a new producer, up to the ring's
 // MaxProducers live ones across all processes (then ErrBusy); a Broadcast
 // ring has one producer, as SPSC.
-func (r *Ring) Producer() (*Producer, error) {
+func (r *Ring) Producer() (_ *Producer, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return nil, ErrClosed
 	}
+	defer r.endGuard(&err, beginGuard())
 	p := &Producer{}
+	p.r = r
 	switch r.hdr.Kind {
 	case MPMC, MPSC:
 		impl, err := newMPMCProducer(r, p)
@@ -70,7 +76,8 @@ func (r *Ring) Producer() (*Producer, error) {
 }
 
 // TryClaim is Claim without waiting: ErrFull when no slot is free.
-func (p *Producer) TryClaim() ([]byte, error) {
+func (p *Producer) TryClaim() (_ []byte, err error) {
+	defer p.r.endGuard(&err, beginGuard())
 	if p.impl != nil {
 		return p.impl.TryClaim()
 	}
@@ -92,7 +99,8 @@ func (p *Producer) TryClaim() ([]byte, error) {
 // says. The slice is the slot itself, in shared memory, SlotSize bytes
 // long: write the message into it and Commit, or Abort. It stays valid
 // until then. Claim while a claim is open panics.
-func (p *Producer) Claim(ctx context.Context) ([]byte, error) {
+func (p *Producer) Claim(ctx context.Context) (_ []byte, err error) {
+	defer p.r.endGuard(&err, beginGuard())
 	if p.impl != nil {
 		return p.impl.Claim(ctx)
 	}
@@ -108,7 +116,8 @@ func (p *Producer) Claim(ctx context.Context) ([]byte, error) {
 
 // Commit publishes the first n bytes of the claimed slot as a message.
 // n beyond the slot size returns ErrTooLarge and leaves the claim open.
-func (p *Producer) Commit(n int) error {
+func (p *Producer) Commit(n int) (err error) {
+	defer p.r.endGuard(&err, beginGuard())
 	if p.impl != nil {
 		return p.impl.Commit(n)
 	}
@@ -129,6 +138,8 @@ func (p *Producer) Commit(n int) error {
 
 // Abort drops the open claim (single or batch); nothing is published.
 func (p *Producer) Abort() {
+	defer p.r.endGuardQuiet(beginGuard())
+	p.claims++
 	if p.impl != nil {
 		p.impl.Abort()
 		return
@@ -138,7 +149,8 @@ func (p *Producer) Abort() {
 
 // Send copies msg into the next free slot and publishes it, waiting for a
 // slot as the wait strategy says.
-func (p *Producer) Send(ctx context.Context, msg []byte) error {
+func (p *Producer) Send(ctx context.Context, msg []byte) (err error) {
+	defer p.r.endGuard(&err, beginGuard())
 	if p.impl != nil {
 		return p.impl.Send(ctx, msg)
 	}
@@ -157,7 +169,8 @@ func (p *Producer) Send(ctx context.Context, msg []byte) error {
 }
 
 // TrySend is Send without waiting: ErrFull when no slot is free.
-func (p *Producer) TrySend(msg []byte) error {
+func (p *Producer) TrySend(msg []byte) (err error) {
+	defer p.r.endGuard(&err, beginGuard())
 	if p.impl != nil {
 		return p.impl.TrySend(msg)
 	}
@@ -254,20 +267,20 @@ func (p *Producer) mustNotHoldClaim(op string) {
 // Close ends the stream: the consumer receives what was published, then
 // ErrClosed. The role is free again afterwards; a new Producer reopens the
 // stream. Close is idempotent.
-func (p *Producer) Close() error {
+func (p *Producer) Close() (err error) {
+	defer p.r.endGuard(&err, beginGuard())
+	defer p.r.untrack(p)
+	p.claims++
 	if p.impl != nil {
-		err := p.impl.Close()
-		p.r.untrack(p)
-		return err
+		p.closed = true
+		return p.impl.Close()
 	}
 	if p.closed {
 		return nil
 	}
 	p.claimed = 0
 	p.limit = 0 // every later call takes the slow path, which reports ErrClosed
-	err := p.detach(layout.StateClosed)
-	p.r.untrack(p)
-	return err
+	return p.detach(layout.StateClosed)
 }
 
 var (

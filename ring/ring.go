@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/edsrzf/mmap-go"
@@ -19,9 +20,22 @@ type Ring struct {
 	name string
 	path string // "" for a heap ring
 	hdr  layout.Header
-	mem  []byte    // the whole file, mapped (or a heap buffer)
+	mem  []byte    // the whole file, mapped (or a heap buffer); never nil once built
 	mm   mmap.MMap // nil for a heap ring
 	f    *os.File  // the ring's own descriptor: probes peers' role locks
+
+	// memAddr and memLen are mem's range, for the fault guard (guard.go);
+	// endMark is the end unit's mark. All three are set once, by
+	// setMapping, before the Ring is shared.
+	memAddr, memLen uintptr
+	endMark         *atomic.Uint64
+
+	// closing is set first thing by Close; waiters look at it each time
+	// round their loops and leave with ErrClosed. waiters counts the
+	// goroutines inside a wait loop of one of r's handles: Close wakes
+	// them and lets them leave before it closes their handles.
+	closing atomic.Bool
+	waiters atomic.Int32
 
 	heapMu    sync.Mutex
 	heapLocks map[int64]bool // heap rings: the lock bytes held within the process
@@ -32,7 +46,13 @@ type Ring struct {
 }
 
 // handle is a role handle a Ring gave out and closes with itself.
-type handle interface{ Close() error }
+type handle interface {
+	Close() error
+	// interrupt wakes the handle's goroutine if it sleeps on a futex
+	// word, so that it sees the ring closing. It reads only what the
+	// handle set when it was made: Close calls it from another goroutine.
+	interrupt()
+}
 
 // track records a new handle; the caller holds r.mu.
 func (r *Ring) track(h handle) {
@@ -75,33 +95,79 @@ func (r *Ring) Header() layout.Header { return r.hdr }
 // Close closes the role handles taken from r (a producer's close ends the
 // stream) and unmaps the ring. The file stays: Remove deletes it. Close is
 // idempotent.
+//
+// Close may run while other goroutines are inside calls on r's handles:
+// a call blocked waiting returns ErrClosed promptly (Close wakes it and
+// waits, at most a second, for it to leave), and a call that was not
+// waiting returns ErrClosed if it touches the ring after the unmap, which
+// leaves the address range reserved and inaccessible until r is garbage
+// (see retire), so no call can reach other memory through a stale pointer.
 func (r *Ring) Close() error {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
 		return nil
 	}
+	r.closed = true
+	// SYNC POINT: closing. Stored before waiters is loaded; a waiter
+	// counts itself in waiters, then loads closing.
+	r.closing.Store(true)
 	hs := make([]handle, 0, len(r.handles))
 	for h := range r.handles {
 		hs = append(hs, h)
 	}
 	r.mu.Unlock()
+	for _, h := range hs {
+		h.interrupt()
+	}
+	r.awaitWaiters(time.Second)
 	var errs []error
 	for _, h := range hs {
-		errs = append(errs, h.Close())
+		if err := h.Close(); err != nil && !errors.Is(err, ErrClosed) {
+			errs = append(errs, err)
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.closed = true
 	if r.mm != nil {
-		errs = append(errs, r.mm.Unmap())
+		errs = append(errs, r.retire(r.mm))
 		r.mm = nil
 	}
-	r.mem = nil
 	if r.f != nil {
 		errs = append(errs, r.f.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// awaitWaiters gives goroutines woken inside a wait loop up to limit to
+// leave it. They leave within one wait tick even if a wake was missed.
+func (r *Ring) awaitWaiters(limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for r.waiters.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Microsecond)
+	}
+}
+
+// enterWait counts a goroutine into a wait loop of one of r's handles and
+// reports ErrClosed if r is closing; leaveWait counts it out. Wait loops
+// only: two atomic operations on a process-local word.
+func (r *Ring) enterWait() error {
+	r.waiters.Add(1) // full fence: the closing load below cannot pass it
+	return r.interrupted()
+}
+
+func (r *Ring) leaveWait() { r.waiters.Add(-1) }
+
+// interrupted reports why any waiter on r must stop whatever it waits for:
+// r was closed, or its file was shrunk.
+func (r *Ring) interrupted() error {
+	if r.closing.Load() {
+		return fmt.Errorf("%w: ring=%s was closed", ErrClosed, r.name)
+	}
+	if !r.intact() {
+		return r.errTruncated()
+	}
+	return nil
 }
 
 // word32 and word64 are the atomically used words of the mapping, at offsets

@@ -18,6 +18,10 @@ import (
 // closed the stream short of need; either side gets ErrPeerDead when the
 // other's holder died, and the context's error when it ends.
 func (e *endpoint) await(ctx context.Context, need uint64) (uint64, error) {
+	defer e.r.leaveWait()
+	if err := e.r.enterWait(); err != nil {
+		return 0, err
+	}
 	done := ctx.Done()
 	for i := 0; i < e.wait.Spin; i++ {
 		if v := e.peer.cursor.Load(); v >= need {
@@ -53,6 +57,9 @@ func (e *endpoint) stopped(ctx context.Context, done <-chan struct{}, need uint6
 			return context.Cause(ctx)
 		default:
 		}
+	}
+	if err := e.r.interrupted(); err != nil {
+		return err
 	}
 	return e.closedShort(need)
 }
@@ -128,6 +135,9 @@ func (e *endpoint) sleep(ctx context.Context, need uint64) (uint64, error) {
 		if err := ctx.Err(); err != nil {
 			return 0, context.Cause(ctx)
 		}
+		if err := e.r.interrupted(); err != nil {
+			return 0, err
+		}
 		if err := e.closedShort(need); err != nil {
 			return 0, err
 		}
@@ -140,7 +150,7 @@ func (e *endpoint) sleep(ctx context.Context, need uint64) (uint64, error) {
 		if hasDeadline {
 			timeout = min(timeout, time.Until(deadline))
 			if timeout <= 0 {
-				return 0, context.DeadlineExceeded
+				return 0, expired(ctx)
 			}
 		}
 
@@ -169,4 +179,13 @@ func (e *endpoint) sleep(ctx context.Context, need uint64) (uint64, error) {
 			return 0, err
 		}
 	}
+}
+
+// expired is what a waiter returns once its own clock says ctx's deadline
+// has passed. The context's timer fires at that same instant; waiting for
+// it lets context.Cause carry a cause set with context.WithDeadlineCause
+// instead of a bare context.DeadlineExceeded.
+func expired(ctx context.Context) error {
+	<-ctx.Done()
+	return context.Cause(ctx)
 }

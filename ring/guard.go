@@ -1,0 +1,92 @@
+package ring
+
+import (
+	"fmt"
+	"runtime/debug"
+	"unsafe"
+
+	"github.com/shmring/shmring/layout"
+)
+
+// The fault guard.
+//
+// A peer may shrink the ring's file while this process has it mapped (by
+// bug or on purpose: any process that may open the file may ftruncate it).
+// The pages past the new end leave every mapping, and the next load or
+// store there raises SIGBUS, which the Go runtime turns into a fatal error
+// for the whole process. Ring.Close turns the mapping inaccessible while a
+// goroutine may still be inside a call (see retire), which would fault the
+// same way with SIGSEGV.
+//
+// Every exported call that touches the mapping therefore begins with
+//
+//	defer h.r.endGuard(&err, beginGuard())
+//
+// beginGuard sets runtime/debug.SetPanicOnFault for the calling goroutine,
+// so a fault becomes a panic carrying the faulting address; endGuard puts
+// the goroutine's setting back and, if the call faulted inside this ring's
+// mapping, turns the panic into ErrTruncated (or ErrClosed once the ring is
+// closed). A panic for any other reason, or a fault at any other address,
+// goes on as it would have.
+//
+// A truncation that cuts inside a page leaves that page mapped with its
+// tail zeroed, so a copied message could be damaged without any fault. The
+// end unit catches it (layout.EndAlign says why): readers check the end
+// mark after copying a message and before handing one out in place.
+
+// beginGuard makes a fault in this goroutine a recoverable panic and
+// returns the setting to restore.
+func beginGuard() bool { return debug.SetPanicOnFault(true) }
+
+// endGuard is deferred by every guarded call: see the comment above.
+func (r *Ring) endGuard(err *error, old bool) {
+	debug.SetPanicOnFault(old)
+	if v := recover(); v != nil {
+		*err = r.faulted(v)
+	}
+}
+
+// endGuardQuiet is endGuard for calls with no error to return (Abort,
+// CommitBatch, Lag): the fault is dropped, and the handle's next call that
+// touches the mapping reports it.
+func (r *Ring) endGuardQuiet(old bool) {
+	debug.SetPanicOnFault(old)
+	if v := recover(); v != nil {
+		_ = r.faulted(v)
+	}
+}
+
+// faulted maps a recovered panic to the error the call returns, or panics
+// again with it when it is not a fault inside this ring's mapping.
+func (r *Ring) faulted(v any) error {
+	f, ok := v.(interface{ Addr() uintptr })
+	if !ok || f.Addr()-r.memAddr >= r.memLen {
+		panic(v)
+	}
+	off := f.Addr() - r.memAddr
+	if r.closing.Load() {
+		return fmt.Errorf("%w: ring=%s: the ring was closed during the call", ErrClosed, r.name)
+	}
+	return fmt.Errorf("%w: ring=%s: fault at file offset=%d of %d: the file was shrunk or unmapped under the ring",
+		ErrTruncated, r.name, off, r.hdr.FileSize)
+}
+
+// intact reports whether the end mark still says the file has its full
+// size. It is one load of a line nobody writes, so it stays in every
+// reader's cache; after a truncation before the end unit it faults (which
+// the guard reports), and over a file shrunk and grown back it reads zero.
+func (r *Ring) intact() bool { return r.endMark.Load() == layout.EndMark }
+
+// errTruncated is what a reader reports when the end mark is gone.
+func (r *Ring) errTruncated() error {
+	return fmt.Errorf("%w: ring=%s: the end mark at file offset=%d is gone: the file was shrunk", ErrTruncated, r.name, r.hdr.EndOffset)
+}
+
+// setMapping records the mapping's range for faulted and the end mark's
+// address; it is called once, before the Ring is shared.
+func (r *Ring) setMapping(mem []byte) {
+	r.mem = mem
+	r.memAddr = uintptr(unsafe.Pointer(&mem[0]))
+	r.memLen = uintptr(len(mem))
+	r.endMark = r.word64(int(r.hdr.EndOffset))
+}
