@@ -231,12 +231,19 @@ func TestLayoutDocRegionTable(t *testing.T) {
 		{"consumer hot", layout.ConsumerCursorOffset, layout.PadUnit},
 		{"consumer cold", layout.ConsumerWakeOffset, layout.PadUnit},
 		{"slots", layout.SlotsOffset, 0},
+		{"end", 0, layout.EndSize},
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("region table has %d rows, want %d", len(rows), len(want))
 	}
 	for i, w := range want {
 		r := rows[i]
+		if w.unit == "end" {
+			if r[2] != w.unit || r[0] != "EndOffset" || parseNum(t, "region", r[1]) != w.size {
+				t.Errorf("region row %d: %q", i, r)
+			}
+			continue
+		}
 		if r[2] != w.unit || parseNum(t, "region", r[0]) != w.off {
 			t.Errorf("region row %d: %q at %s, want %q at %d", i, r[2], r[0], w.unit, w.off)
 		}
@@ -275,6 +282,9 @@ func TestLayoutDocConstants(t *testing.T) {
 		"FlagMask":          uint64(layout.FlagMask),
 		"ProducerLockByte":  layout.ProducerLockByte,
 		"ConsumerLockByte":  layout.ConsumerLockByte,
+		"EndAlign":          layout.EndAlign,
+		"EndSize":           layout.EndSize,
+		"EndMark":           layout.EndMark,
 		"StrideAlign":       0,
 	}
 	got := map[string]uint64{}
@@ -374,6 +384,7 @@ func TestLayoutDocExampleHeader(t *testing.T) {
 		fmt.Sprintf("`0x%08x`", sum),
 		spaced(got[layout.ChecksumOffset:layout.ReadyOffset]),
 		fmt.Sprintf("FileSize %d", h.FileSize),
+		fmt.Sprintf("end unit at %d", h.EndOffset),
 		fmt.Sprintf("stride %d", h.SlotStride),
 		fmt.Sprintf("%d slots of %d bytes", h.SlotCount, h.SlotSize),
 		fmt.Sprintf("pid %d", h.CreatorPID),

@@ -85,7 +85,7 @@ func FuzzOpen(f *testing.F) {
 				t.Errorf("Close: %v", err)
 			}
 		}()
-		if h := r.Header(); h.FileSize != uint64(len(data)) || h.SlotsOffset+h.SlotCount*h.SlotStride != h.FileSize {
+		if h := r.Header(); h.FileSize != uint64(len(data)) || h.SlotsOffset+h.SlotCount*h.SlotStride > h.EndOffset || h.EndOffset+layout.EndSize != h.FileSize {
 			t.Fatalf("Open accepted a %d-byte file with header %+v", len(data), h)
 		}
 		c := useConsumer(t, r)

@@ -18,6 +18,7 @@
 //	   384   128  consumer hot         consumer     cursor
 //	   512   128  consumer cold        consumer     wake word, sleepers, state, epoch, flags
 //	   640   ...  slots                producer     SlotCount slots, SlotStride bytes apart
+//	   End   128  end                  creator      EndMark; End = round_up(end of slots, EndAlign)
 //
 // That is the SPSC file. MPMC, MPSC and Broadcast files share the header and
 // lay out their own control areas from offset 128, each ending in a table of
@@ -33,7 +34,7 @@
 //	|                      Magic "SHMRING\x00"                      |   0
 //	|                                                               |
 //	+---------------------------------------------------------------+
-//	|                         Version = 2                           |   8
+//	|                         Version = 3                           |   8
 //	+---------------------------------------------------------------+
 //	|                       Kind (1 = SPSC)                         |  12
 //	+---------------------------------------------------------------+
