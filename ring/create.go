@@ -17,7 +17,15 @@ import (
 // name is taken (by anything, a symbolic link included), ErrInvalid for a
 // name or options that describe no ring, ErrNoSpace when the file system
 // cannot hold it, and ErrUnsupported off Linux; a failed Create leaves no
-// file behind. See the package documentation for what a name may be.
+// file behind.
+//
+// A name is either a bare name, whose file is /dev/shm/<name> (no '/', not
+// "." or "..", at most 255 bytes), or an absolute path, for a ring on
+// another tmpfs or on hugetlbfs (where the file is rounded up to whole huge
+// pages). Anything else, a relative path such as "../x" included, is
+// ErrInvalid, as is a NUL byte anywhere: a bare name never reaches outside
+// /dev/shm, and a relative path would name a different file in a process
+// with another working directory. Open and Remove take names the same way.
 //
 // The file is created with O_EXCL and mode 0600, given o.Group and then
 // o.Mode through its descriptor, sized with every page allocated, mapped,
