@@ -14,7 +14,7 @@ import (
 )
 
 // FuzzOpen writes the input as a ring file under /dev/shm and opens it. Open
-// must refuse it with ErrCorrupt, ErrVersion, ErrNotReady or ErrTooBig (a
+// must refuse it with ErrCorrupt, ErrVersion, ErrNotReady or ErrFileTooBig (a
 // header claiming more than MaxFileSize), or accept it;
 // whatever it accepts is then used in both roles, and nothing may panic,
 // fault or return an error that is not a ring sentinel.
@@ -85,7 +85,7 @@ func FuzzOpen(f *testing.F) {
 		defer os.Remove(path)
 		r, err := ring.OpenWith(name, ring.OpenOptions{Timeout: time.Millisecond})
 		if err != nil {
-			checkErr(t, "Open", err, ring.ErrCorrupt, ring.ErrVersion, ring.ErrNotReady, ring.ErrTooBig)
+			checkErr(t, "Open", err, ring.ErrCorrupt, ring.ErrVersion, ring.ErrNotReady, ring.ErrFileTooBig)
 			return
 		}
 		defer func() {

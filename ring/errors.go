@@ -39,10 +39,10 @@ var (
 	// correct peer writes: a foreign file, a bad checksum, a wrong size,
 	// or a hostile or buggy process scribbling on the mapping.
 	ErrCorrupt = errors.New("ring: corrupt")
-	// ErrTooBig: the file (its real size or the size its header states)
+	// ErrFileTooBig: the file (its real size or the size its header states)
 	// is larger than OpenOptions.MaxFileSize, or than this process can
-	// map (a ring over 2 GiB on a 32-bit system). Nothing was mapped.
-	ErrTooBig = errors.New("ring: file too big to open")
+	// map (a ring of 2 GiB or more on a 32-bit system). Nothing was mapped.
+	ErrFileTooBig = errors.New("ring: file too big to open")
 	// ErrUntrusted: what sits at the name is not a file Open trusts. Each
 	// of the four refusals below is also ErrUntrusted.
 	ErrUntrusted = errors.New("ring: untrusted file")

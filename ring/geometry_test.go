@@ -43,7 +43,7 @@ func TestGeometryBeyondA32BitMappingIsRefused(t *testing.T) {
 
 // On a 32-bit system, the real thing: a ring over 4 GiB is refused by
 // Create (ErrInvalid, no file left) and, planted as a sparse file, by Open
-// (ErrTooBig, nothing mapped), even when MaxFileSize allows it.
+// (ErrFileTooBig, nothing mapped), even when MaxFileSize allows it.
 func TestGeometryBeyondTheAddressSpaceIsRefusedOn32Bit(t *testing.T) {
 	if strconv.IntSize != 32 {
 		t.Skipf("on a %d-bit system every ring the layout allows fits a mapping (TestGeometryBeyondA32BitMappingIsRefused checks the limit); run with GOARCH=386", strconv.IntSize)
@@ -68,5 +68,5 @@ func TestGeometryBeyondTheAddressSpaceIsRefusedOn32Bit(t *testing.T) {
 	path := filepath.Join(shmDir, name)
 	plantRing(t, path, layout.Params{Kind: SPSC, SlotSize: 1 << 20, SlotCount: 1 << 12}, 0o600)
 	defer os.Remove(path)
-	openRefused(t, "a 4 GiB ring on a 32-bit system", name, OpenOptions{MaxFileSize: 1 << 40}, ErrTooBig)
+	openRefused(t, "a 4 GiB ring on a 32-bit system", name, OpenOptions{MaxFileSize: 1 << 40}, ErrFileTooBig)
 }

@@ -20,7 +20,7 @@ func Open(name string) (*Ring, error) { return OpenWith(name, OpenOptions{}) }
 // anything but a regular file ErrNotRegular, an owner o does not trust
 // ErrForeignOwner, write permission for users o does not trust
 // ErrInsecureMode (all four are ErrUntrusted), a file larger than
-// o.MaxFileSize ErrTooBig. It then waits up to o.Timeout for a creator that
+// o.MaxFileSize ErrFileTooBig. It then waits up to o.Timeout for a creator that
 // has not finished the file, validates the header (magic, version, geometry,
 // checksum: ErrCorrupt or ErrVersion), checks the header's FileSize against
 // the cap and the file's real size, and only then maps and pre-faults it.
@@ -73,19 +73,19 @@ func openFile(name, path string, f *os.File, o OpenOptions) (*Ring, error) {
 }
 
 // checkSize returns how many bytes of f to map for the ring hdr describes,
-// once it is sure that is no more than o allows (ErrTooBig), no more than
-// this process can map (ErrTooBig), and exactly the file's real size
+// once it is sure that is no more than o allows (ErrFileTooBig), no more than
+// this process can map (ErrFileTooBig), and exactly the file's real size
 // (ErrCorrupt: a truncated, grown or foreign file).
 func checkSize(f *os.File, name string, hdr layout.Header, o OpenOptions) (int, error) {
 	if limit := o.maxFileSize(); hdr.FileSize > uint64(limit) {
-		return 0, fmt.Errorf("%w: ring=%s header FileSize=%d, MaxFileSize=%d", ErrTooBig, name, hdr.FileSize, limit)
+		return 0, fmt.Errorf("%w: ring=%s header FileSize=%d, MaxFileSize=%d", ErrFileTooBig, name, hdr.FileSize, limit)
 	}
 	size, err := mapSize(f, hdr.FileSize)
 	if err != nil {
 		return 0, fmt.Errorf("ring: open %s: %w", name, err)
 	}
 	if err := checkMapping(size, maxMapping); err != nil {
-		return 0, fmt.Errorf("%w: ring=%s: %w", ErrTooBig, name, err)
+		return 0, fmt.Errorf("%w: ring=%s: %w", ErrFileTooBig, name, err)
 	}
 	st, err := f.Stat()
 	if err != nil {

@@ -66,7 +66,7 @@ func checkTrust(f *os.File, name string, o OpenOptions) error {
 		}
 	}
 	if limit := o.maxFileSize(); st.Size > limit {
-		return fmt.Errorf("%w: ring=%s file size=%d, MaxFileSize=%d", ErrTooBig, name, st.Size, limit)
+		return fmt.Errorf("%w: ring=%s file size=%d, MaxFileSize=%d", ErrFileTooBig, name, st.Size, limit)
 	}
 	return nil
 }

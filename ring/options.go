@@ -66,7 +66,7 @@ type OpenOptions struct {
 	AllowWorldWrite bool
 
 	// MaxFileSize caps the ring file's size, checked against the real
-	// size and the header's FileSize before anything is mapped (ErrTooBig
+	// size and the header's FileSize before anything is mapped (ErrFileTooBig
 	// above it); zero means DefaultMaxFileSize.
 	MaxFileSize int64
 }

@@ -210,7 +210,7 @@ func shmUsed(t *testing.T) uint64 {
 
 // TestTrustOpenRefusesAHugeSparseFileBeforeMapping plants what a squatter
 // would: a sparse file with a valid header for a 128 GiB ring. Open refuses
-// it with ErrTooBig before mapping a page: the file's allocated blocks do
+// it with ErrFileTooBig before mapping a page: the file's allocated blocks do
 // not move. The control case shows that the measure would see it if they
 // did: a sparse ring under the cap, opened, is pre-faulted whole.
 func TestTrustOpenRefusesAHugeSparseFileBeforeMapping(t *testing.T) {
@@ -247,8 +247,8 @@ func TestTrustOpenRefusesAHugeSparseFileBeforeMapping(t *testing.T) {
 				defer f.Close()
 				_, err = checkSize(f, name, hdr, tt.o)
 				if strconv.IntSize == 32 { // no 32-bit process maps 128 GiB
-					if !errors.Is(err, ErrTooBig) {
-						t.Errorf("checkSize under a 1 TiB cap on a 32-bit system = %v, want ErrTooBig", err)
+					if !errors.Is(err, ErrFileTooBig) {
+						t.Errorf("checkSize under a 1 TiB cap on a 32-bit system = %v, want ErrFileTooBig", err)
 					}
 					return
 				}
@@ -258,7 +258,7 @@ func TestTrustOpenRefusesAHugeSparseFileBeforeMapping(t *testing.T) {
 				return
 			}
 			before, used := blocks(t, path), shmUsed(t)
-			openRefused(t, tt.name, name, tt.o, ErrTooBig)
+			openRefused(t, tt.name, name, tt.o, ErrFileTooBig)
 			after := blocks(t, path)
 			t.Logf("header FileSize=%d; file blocks before=%d after=%d; /dev/shm used before=%d after=%d",
 				hdr.FileSize, before, after, used, shmUsed(t))
@@ -273,7 +273,7 @@ func TestTrustOpenRefusesAHugeSparseFileBeforeMapping(t *testing.T) {
 		hdr := plantRing(t, path, layout.Params{Kind: SPSC, SlotSize: 4096, SlotCount: 1 << 12}, 0o600)
 		defer os.Remove(path)
 		before := blocks(t, path)
-		openRefused(t, "the same ring under a 1 MiB cap", name, OpenOptions{MaxFileSize: 1 << 20}, ErrTooBig)
+		openRefused(t, "the same ring under a 1 MiB cap", name, OpenOptions{MaxFileSize: 1 << 20}, ErrFileTooBig)
 		if got := blocks(t, path); got != before {
 			t.Errorf("the refused file grew from %d to %d blocks", before, got)
 		}
