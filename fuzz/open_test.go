@@ -14,7 +14,8 @@ import (
 )
 
 // FuzzOpen writes the input as a ring file under /dev/shm and opens it. Open
-// must refuse it with ErrCorrupt, ErrVersion or ErrNotReady, or accept it;
+// must refuse it with ErrCorrupt, ErrVersion, ErrNotReady or ErrFileTooBig (a
+// header claiming more than MaxFileSize), or accept it;
 // whatever it accepts is then used in both roles, and nothing may panic,
 // fault or return an error that is not a ring sentinel.
 //
@@ -49,6 +50,13 @@ func FuzzOpen(f *testing.F) {
 			le.PutUint32(b[layout.ChecksumOffset:], layout.Checksum(b))
 			return b
 		},
+		func(b []byte) []byte { // a consistent lie of a ring above the size cap
+			h, _ := layout.Decode(b)
+			h.SlotSize, h.SlotCount = 1<<30, 1<<10
+			big, _ := layout.NewHeaderFor(layout.Params{Kind: h.Kind, SlotSize: h.SlotSize, SlotCount: h.SlotCount})
+			big.Encode(b)
+			return b
+		},
 		func(b []byte) []byte { le.PutUint64(b[layout.ProducerCursorOffset:], 1<<63); return b },
 		func(b []byte) []byte { le.PutUint64(b[layout.ConsumerCursorOffset:], 1<<20); return b },
 		func(b []byte) []byte { // the oldest unreleased message claims to be huge
@@ -77,7 +85,7 @@ func FuzzOpen(f *testing.F) {
 		defer os.Remove(path)
 		r, err := ring.OpenWith(name, ring.OpenOptions{Timeout: time.Millisecond})
 		if err != nil {
-			checkErr(t, "Open", err, ring.ErrCorrupt, ring.ErrVersion, ring.ErrNotReady)
+			checkErr(t, "Open", err, ring.ErrCorrupt, ring.ErrVersion, ring.ErrNotReady, ring.ErrFileTooBig)
 			return
 		}
 		defer func() {

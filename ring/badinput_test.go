@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -263,11 +264,11 @@ func TestBadInputInvalidOptionsAreErrInvalid(t *testing.T) {
 		{"zero slots", "", with(func(o *Options) { o.Slots = 0 })},
 		{"three slots (not a power of two)", "", with(func(o *Options) { o.Slots = 3 })},
 		{"negative slots", "", with(func(o *Options) { o.Slots = -8 })},
-		{"more slots than the layout allows", "", with(func(o *Options) { o.Slots = layout.MaxSlotCount * 2 })},
+		{"more slots than the layout allows", "", with(func(o *Options) { o.Slots = int(min(2*uint64(layout.MaxSlotCount), math.MaxInt)) })}, // 32-bit: no int is that large
 		{"slot size zero", "", with(func(o *Options) { o.SlotSize = 0 })},
 		{"negative slot size", "", with(func(o *Options) { o.SlotSize = -1 })},
 		{"slot size beyond 1 GiB", "", with(func(o *Options) { o.SlotSize = layout.MaxSlotSize + 1 })},
-		{"a file beyond the layout's limit", "", with(func(o *Options) { o.SlotSize = layout.MaxSlotSize; o.Slots = layout.MaxSlotCount })},
+		{"a file beyond the layout's limit", "", with(func(o *Options) { o.SlotSize = layout.MaxSlotSize; o.Slots = layout.MaxSlotCount / 2 })},
 		{"kind zero", "", with(func(o *Options) { o.Kind = 0 })},
 		{"kind 99", "", with(func(o *Options) { o.Kind = 99 })},
 		{"an empty name", "\x00empty", ok},
@@ -326,7 +327,7 @@ func TestBadInputAMessageLargerThanASlotIsErrTooLarge(t *testing.T) {
 	if len(buf) != r.SlotSize() {
 		t.Errorf("Claim gave %d bytes, want the slot size %d", len(buf), r.SlotSize())
 	}
-	for _, n := range []int{r.SlotSize() + 1, -1, 1 << 40} {
+	for _, n := range []int{r.SlotSize() + 1, -1, math.MaxInt} {
 		if err := p.Commit(n); !errors.Is(err, ErrTooLarge) {
 			t.Errorf("Commit(%d) = %v, want ErrTooLarge", n, err)
 		}

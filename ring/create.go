@@ -15,27 +15,39 @@ import (
 )
 
 // Create makes a new ring file and maps it. It fails with ErrExist if the
-// name is taken, ErrInvalid for options that describe no ring, and
-// ErrNoSpace when the file system cannot hold it; a failed Create leaves no
+// name is taken (by anything, a symbolic link included), ErrInvalid for a
+// name or options that describe no ring, ErrNoSpace when the file system
+// cannot hold it, and ErrUnsupported off Linux; a failed Create leaves no
 // file behind.
 //
-// The file is created with O_EXCL, sized with every page allocated, mapped,
+// A name is either a bare name, whose file is /dev/shm/<name> (no '/', not
+// "." or "..", at most 255 bytes), or an absolute path, for a ring on
+// another tmpfs or on hugetlbfs (where the file is rounded up to whole huge
+// pages). Anything else, a relative path such as "../x" included, is
+// ErrInvalid, as is a NUL byte anywhere: a bare name never reaches outside
+// /dev/shm, and a relative path would name a different file in a process
+// with another working directory. Open and Remove take names the same way.
+//
+// The file is created with O_EXCL and mode 0600, given o.Group and then
+// o.Mode through its descriptor, sized with every page allocated, mapped,
 // pre-faulted, given its header, and only then marked ready with one atomic
 // store, so an Open racing with Create sees either no ring or a whole one.
 func Create(name string, o Options) (r *Ring, err error) {
+	if err := supported(); err != nil {
+		return nil, err
+	}
 	hdr, err := o.header()
 	if err != nil {
 		return nil, err
+	}
+	if o.Group < 0 {
+		return nil, fmt.Errorf("%w: group=%d", ErrInvalid, o.Group)
 	}
 	path, err := resolve(name)
 	if err != nil {
 		return nil, err
 	}
-	mode := o.Mode.Perm()
-	if mode == 0 {
-		mode = 0o600
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, mode)
+	f, err := createRingFile(path)
 	if errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("%w: ring=%s path=%s", ErrExist, name, path)
 	}
@@ -45,34 +57,73 @@ func Create(name string, o Options) (r *Ring, err error) {
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(path)
+			removeFile(path)
 		}
 	}()
-	if err := f.Chmod(mode); err != nil { // the umask must not weaken or widen what was asked
+	if err := share(f, o); err != nil {
 		return nil, fmt.Errorf("ring: create %s: %w", path, err)
 	}
-	if err := allocate(f, int64(hdr.FileSize)); err != nil {
-		return nil, fmt.Errorf("ring: create %s: %w", path, err)
-	}
-	mm, err := mmap.Map(f, mmap.RDWR, 0)
+	size, err := mapSize(f, hdr.FileSize)
 	if err != nil {
-		return nil, fmt.Errorf("ring: create %s: map: %w", path, err)
+		return nil, fmt.Errorf("ring: create %s: %w", path, err)
+	}
+	if err := checkMapping(size, maxMapping); err != nil {
+		return nil, fmt.Errorf("%w: ring=%s: %w", ErrInvalid, name, err)
+	}
+	if err := allocate(f, int64(size)); err != nil {
+		return nil, fmt.Errorf("ring: create %s: %w", path, err)
+	}
+	mm, err := mapWhole(f, int(size))
+	if err != nil {
+		return nil, fmt.Errorf("ring: create %s: %w", path, err)
 	}
 	if err := populate(mm); err != nil {
 		mm.Unmap()
 		return nil, fmt.Errorf("ring: create %s: %w", path, err)
 	}
+	mem := mm[:hdr.FileSize]
 	hdr.CreatorPID = uint32(os.Getpid())
 	hdr.CreatedUnixNano = time.Now().UnixNano()
-	hdr.Encode(mm)
-	initSlots(&hdr, mm)
-	binary.LittleEndian.PutUint64(mm[hdr.EndOffset:], layout.EndMark)
+	hdr.Encode(mem)
+	initSlots(&hdr, mem)
+	binary.LittleEndian.PutUint64(mem[hdr.EndOffset:], layout.EndMark)
 	// SYNC POINT: ready. Every header byte is written before this store;
 	// Open loads the ready word before it reads the header.
-	(*atomic.Uint32)(unsafe.Pointer(&mm[layout.ReadyOffset])).Store(layout.ReadyValue)
+	(*atomic.Uint32)(unsafe.Pointer(&mem[layout.ReadyOffset])).Store(layout.ReadyValue)
 	r = &Ring{name: name, path: path, hdr: hdr, mm: mm, f: f}
-	r.setMapping(mm)
+	r.setMapping(mem)
 	return r, nil
+}
+
+// share gives a new file the group and then the mode o asks for, through
+// its descriptor, so that no one else can write it at any moment before
+// (the umask neither weakens nor widens the mode).
+func share(f *os.File, o Options) error {
+	if o.Group != 0 {
+		if err := f.Chown(-1, o.Group); err != nil {
+			return err
+		}
+	}
+	mode := o.Mode.Perm()
+	if mode == 0 {
+		mode = 0o600
+	}
+	return f.Chmod(mode)
+}
+
+// mapWhole maps the first size bytes of f, shared and writable, and checks
+// that the mapping is that long. The caller has checked that size fits an
+// int (checkMapping).
+func mapWhole(f *os.File, size int) (mmap.MMap, error) {
+	mm, err := mmap.MapRegion(f, size, mmap.RDWR, 0, 0)
+	if err != nil {
+		return nil, fmt.Errorf("map: %w", err)
+	}
+	if len(mm) != size {
+		mm.Unmap()
+		return nil, fmt.Errorf("mapped %d bytes, want %d", len(mm), size)
+	}
+	return mm, nil
 }
 
 func (o Options) header() (layout.Header, error) {
@@ -108,145 +159,27 @@ func (o Options) header() (layout.Header, error) {
 	if err != nil {
 		return layout.Header{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
+	if err := checkMapping(hdr.FileSize, maxMapping); err != nil {
+		return layout.Header{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
 	return hdr, nil
 }
 
-// Remove deletes a ring file. Processes that have it mapped keep using it;
-// the memory is freed when the last one closes it.
+// Remove deletes a ring file's name; it never removes a directory. Processes
+// that have the ring mapped keep using it; the memory is freed when the last
+// one closes it. A name is checked as Create checks it (ErrInvalid), so a
+// bare name never reaches outside /dev/shm.
 func Remove(name string) error {
+	if err := supported(); err != nil {
+		return err
+	}
 	path, err := resolve(name)
 	if err != nil {
 		return err
 	}
-	err = os.Remove(path)
+	err = removeFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: ring=%s path=%s", ErrNotExist, name, path)
 	}
 	return err
-}
-
-// Open maps an existing ring, waiting up to DefaultOpenTimeout for a creator
-// that has not finished it yet, then validating everything: magic, version,
-// geometry, checksum and the file's size.
-func Open(name string) (*Ring, error) { return OpenWith(name, OpenOptions{}) }
-
-// OpenWith is Open with options.
-func OpenWith(name string, o OpenOptions) (*Ring, error) {
-	path, err := resolve(name)
-	if err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: ring=%s path=%s", ErrNotExist, name, path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("ring: open %s: %w", path, err)
-	}
-	r, err := openFile(name, path, f, o)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return r, nil
-}
-
-func openFile(name, path string, f *os.File, o OpenOptions) (*Ring, error) {
-	timeout := o.Timeout
-	if timeout <= 0 {
-		timeout = DefaultOpenTimeout
-	}
-	hdr, err := awaitHeader(f, timeout)
-	if err != nil {
-		return nil, fmt.Errorf("ring: open %s: %w", name, err)
-	}
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("ring: open %s: %w", path, err)
-	}
-	if uint64(st.Size()) < hdr.FileSize {
-		return nil, fmt.Errorf("%w: ring=%s: file size=%d, header says %d", ErrTruncated, name, st.Size(), hdr.FileSize)
-	}
-	if uint64(st.Size()) != hdr.FileSize {
-		return nil, fmt.Errorf("%w: ring=%s: file size=%d, header says %d (a foreign file)", ErrCorrupt, name, st.Size(), hdr.FileSize)
-	}
-	mm, err := mmap.Map(f, mmap.RDWR, 0)
-	if err != nil {
-		return nil, fmt.Errorf("ring: open %s: map: %w", path, err)
-	}
-	if uint64(len(mm)) != hdr.FileSize {
-		mm.Unmap()
-		return nil, fmt.Errorf("%w: ring=%s: mapped %d bytes, want %d", ErrCorrupt, name, len(mm), hdr.FileSize)
-	}
-	if err := populate(mm); err != nil {
-		mm.Unmap()
-		return nil, fmt.Errorf("ring: open %s: %w", path, err)
-	}
-	r := &Ring{name: name, path: path, hdr: hdr, mm: mm, f: f}
-	r.setMapping(mm)
-	return r, nil
-}
-
-// awaitHeader reads the header with pread, never through a mapping (a file
-// shorter than its header would fault), until its creator has marked it
-// ready, then validates it. Only an empty file, or a zero ready word over a
-// header that is blank or correct so far, is a creator still at work;
-// everything else fails at once.
-func awaitHeader(f *os.File, timeout time.Duration) (layout.Header, error) {
-	deadline := time.Now().Add(timeout)
-	buf := make([]byte, layout.HeaderSize)
-	empty := false
-	for delay := 50 * time.Microsecond; ; delay = min(2*delay, 10*time.Millisecond) {
-		// SYNC POINT: ready. The ready word is read on its own, first;
-		// only once it says ready is the header read again and trusted
-		// (one read of all 128 bytes could pair a fresh ready word with
-		// stale header bytes copied before it).
-		n, err := f.ReadAt(buf, 0)
-		switch {
-		case n == 0 && err != nil:
-			// Empty: the creator has not sized the file yet.
-			empty = true
-		case n < layout.HeaderSize:
-			return layout.Header{}, fmt.Errorf("%w: %w", ErrCorrupt, layout.ErrShort)
-		default:
-			ready := binary.LittleEndian.Uint32(buf[layout.ReadyOffset:])
-			if err := layout.CheckReady(ready); err == nil {
-				if _, err := f.ReadAt(buf, 0); err != nil {
-					return layout.Header{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
-				}
-				return decode(buf)
-			} else if !errors.Is(err, layout.ErrNotReady) {
-				return layout.Header{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
-			}
-			if !blankOrMagic(buf) {
-				return layout.Header{}, fmt.Errorf("%w: %w", ErrCorrupt, layout.ErrMagic)
-			}
-		}
-		if time.Now().After(deadline) && empty {
-			return layout.Header{}, fmt.Errorf("%w: the file stayed empty for %v: its creator died before sizing it, or a peer truncated it to zero", ErrNotReady, timeout)
-		}
-		if time.Now().After(deadline) {
-			return layout.Header{}, fmt.Errorf("%w: waited %v for the creator to finish", ErrNotReady, timeout)
-		}
-		time.Sleep(delay)
-	}
-}
-
-func blankOrMagic(b []byte) bool {
-	m := string(b[layout.MagicOffset : layout.MagicOffset+layout.MagicSize])
-	return m == layout.Magic || m == string(make([]byte, layout.MagicSize))
-}
-
-// decode maps layout's findings onto the ring's sentinels: a version this
-// code does not read is ErrVersion, every other fault ErrCorrupt; both keep
-// layout's own sentinel in the chain.
-func decode(b []byte) (layout.Header, error) {
-	hdr, err := layout.Decode(b)
-	switch {
-	case err == nil:
-		return hdr, nil
-	case errors.Is(err, layout.ErrVersion):
-		return hdr, fmt.Errorf("%w: %w", ErrVersion, err)
-	}
-	return hdr, fmt.Errorf("%w: %w", ErrCorrupt, err)
 }

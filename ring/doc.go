@@ -69,6 +69,14 @@
 // count is non-zero, so streaming makes no system call. A sleeper wakes at
 // least once per Tick to notice a dead peer or a cancelled context.
 //
+// # Platforms
+//
+// Rings need Linux: futex(2) between processes, open-file-description
+// locks, /dev/shm. Elsewhere the package compiles, so that a program using
+// it builds everywhere, but Create, Open, OpenWith and Remove return
+// ErrUnsupported. On 32-bit systems (386, arm) a ring is at most 2 GiB - 1
+// bytes, the longest mapping a Go slice there can hold.
+//
 // # When not to use this
 //
 // Across machines (use a socket); for one-off requests where a pipe's 20 µs

@@ -2,6 +2,7 @@ package ring
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -20,6 +21,10 @@ var (
 	// ErrNoSpace: the file system could not supply the ring's pages
 	// (a full /dev/shm). Reported by Create, never later as SIGBUS.
 	ErrNoSpace = errors.New("ring: no space for ring file")
+	// ErrUnsupported: this system cannot hold a ring (rings need Linux).
+	// Every entry point returns it off Linux; errors.Is(ErrUnsupported,
+	// errors.ErrUnsupported) holds.
+	ErrUnsupported = fmt.Errorf("ring: shared-memory rings need Linux: %w", errors.ErrUnsupported)
 
 	// Open.
 
@@ -39,7 +44,25 @@ var (
 	// that met it returns it and the process lives on; the ring is dead for
 	// every process, and a fresh Open of the file says why it refuses it.
 	// errors.Is(ErrTruncated, ErrCorrupt) holds.
-	ErrTruncated = &truncatedError{}
+	ErrTruncated error = &truncatedError{}
+	// ErrFileTooBig: the file (its real size or the size its header states)
+	// is larger than OpenOptions.MaxFileSize, or than this process can
+	// map (a ring of 2 GiB or more on a 32-bit system). Nothing was mapped.
+	ErrFileTooBig = errors.New("ring: file too big to open")
+	// ErrUntrusted: what sits at the name is not a file Open trusts. Each
+	// of the four refusals below is also ErrUntrusted.
+	ErrUntrusted = errors.New("ring: untrusted file")
+	// ErrSymlink: the name is a symbolic link; Open follows none.
+	ErrSymlink error = &untrustedError{"ring: name is a symbolic link"}
+	// ErrNotRegular: the name is a directory, FIFO, socket or device.
+	ErrNotRegular error = &untrustedError{"ring: not a regular file"}
+	// ErrForeignOwner: the file belongs to a user that is neither this
+	// process's effective uid nor in OpenOptions.TrustUIDs.
+	ErrForeignOwner error = &untrustedError{"ring: file owned by an untrusted user"}
+	// ErrInsecureMode: others may write the file: it is group-writable and
+	// its group is not in OpenOptions.TrustGIDs, or world-writable and
+	// OpenOptions.AllowWorldWrite is false.
+	ErrInsecureMode error = &untrustedError{"ring: file writable by untrusted users"}
 
 	// Roles.
 
@@ -86,6 +109,14 @@ func (e *LapError) Error() string {
 
 // Is makes errors.Is(err, ErrLapped) hold.
 func (e *LapError) Is(target error) bool { return target == ErrLapped }
+
+// untrustedError is one reason Open refuses a file; each is ErrUntrusted.
+type untrustedError struct{ msg string }
+
+func (e *untrustedError) Error() string { return e.msg }
+
+// Is makes errors.Is(err, ErrUntrusted) hold for every refusal.
+func (e *untrustedError) Is(target error) bool { return target == ErrUntrusted }
 
 type truncatedError struct{}
 

@@ -4,27 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
 )
-
-// shmDir is where a name without a slash lives.
-const shmDir = "/dev/shm"
-
-// resolve maps a ring name to its file: a bare name lives in /dev/shm, a
-// name with a slash is a path.
-func resolve(name string) (string, error) {
-	if name == "" || name == "." || name == ".." || strings.ContainsRune(name, 0) {
-		return "", fmt.Errorf("%w: name=%q", ErrInvalid, name)
-	}
-	if strings.ContainsRune(name, '/') {
-		return filepath.Clean(name), nil
-	}
-	return filepath.Join(shmDir, name), nil
-}
 
 // allocate gives the file its size with every page really allocated, so that
 // a full tmpfs fails here with ENOSPC instead of killing a process with
@@ -108,3 +91,23 @@ func roleHeld(f *os.File, at int64) (bool, error) {
 	}
 	return lk.Type != unix.F_UNLCK, nil
 }
+
+// createRingFile makes a new, empty ring file that only its creator may use:
+// O_EXCL, so that nothing already at the name (a file, a planted symbolic
+// link, dangling or not) is ever reused, and mode 0600 until Create has set
+// the group and the mode it was asked for.
+func createRingFile(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+}
+
+// removeFile unlinks a ring file's name: unlink(2), never rmdir, so a
+// directory at the name stays.
+func removeFile(path string) error {
+	if err := unix.Unlink(path); err != nil {
+		return &os.PathError{Op: "remove", Path: path, Err: err}
+	}
+	return nil
+}
+
+// supported is nil: Linux has what a ring needs.
+func supported() error { return nil }

@@ -32,15 +32,58 @@ type Options struct {
 	// MaxReaders bounds a Broadcast ring's readers (zero: 16; at most 1024).
 	MaxReaders int
 
-	// Mode is the file's permission bits; zero means 0600.
+	// Mode is the file's permission bits; zero means 0600. Open refuses a
+	// group-writable file unless the opener trusts its group, and a
+	// world-writable one unless the opener allows it (see OpenOptions):
+	// to share a ring between users, give it Mode 0660 and a Group.
 	Mode os.FileMode
+	// Group is the file's group id, set before Mode is, so the file is
+	// never writable by another group; zero keeps the creator's effective
+	// group (group 0 can be had only that way). The creator must belong to
+	// it, unless privileged.
+	Group int
 }
 
-// OpenOptions tune Open.
+// OpenOptions tune Open. Their zero value trusts only files that this
+// process's effective user owns and that no one else may write.
 type OpenOptions struct {
 	// Timeout bounds the wait for a creator to finish the file; zero
 	// means DefaultOpenTimeout.
 	Timeout time.Duration
+
+	// TrustUIDs are users besides the effective uid whose ring files Open
+	// accepts (ErrForeignOwner otherwise). Whoever owns the file can
+	// change its mode and size, so trust only a user you would let write
+	// your messages.
+	TrustUIDs []int
+	// TrustGIDs are groups whose members may write the file: a
+	// group-writable file is accepted only when its group is one of these
+	// (ErrInsecureMode otherwise).
+	TrustGIDs []int
+	// AllowWorldWrite accepts a file that every user may write. Any local
+	// process can then forge messages or truncate the ring; it exists for
+	// sandboxes, not for production.
+	AllowWorldWrite bool
+
+	// MaxFileSize caps the ring file's size, checked against the real
+	// size and the header's FileSize before anything is mapped (ErrFileTooBig
+	// above it); zero means DefaultMaxFileSize.
+	MaxFileSize int64
+}
+
+// DefaultMaxFileSize is the largest ring Open maps unless told otherwise:
+// 64 GiB, a million 64 KiB slots. Open pre-faults every page it maps, so a
+// planted sparse file with a huge header would otherwise charge that much
+// memory to the opener. The cap is a fixed number, not a share of this
+// machine's memory, so that whether a ring opens does not depend on where;
+// an opener of a bigger ring raises it.
+const DefaultMaxFileSize = 64 << 30
+
+func (o OpenOptions) maxFileSize() int64 {
+	if o.MaxFileSize <= 0 {
+		return DefaultMaxFileSize
+	}
+	return o.MaxFileSize
 }
 
 // DefaultOpenTimeout is how long Open waits for a file whose creator has not

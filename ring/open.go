@@ -1,0 +1,166 @@
+package ring
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/shmring/shmring/layout"
+)
+
+// Open maps an existing ring with the default OpenOptions: a file this
+// process's effective user owns, that no one else may write, of at most
+// DefaultMaxFileSize bytes. See OpenWith.
+func Open(name string) (*Ring, error) { return OpenWith(name, OpenOptions{}) }
+
+// OpenWith maps an existing ring. It checks what sits at the name before it
+// reads a byte (each refusal its own error): a symbolic link is ErrSymlink,
+// anything but a regular file ErrNotRegular, an owner o does not trust
+// ErrForeignOwner, write permission for users o does not trust
+// ErrInsecureMode (all four are ErrUntrusted), a file larger than
+// o.MaxFileSize ErrFileTooBig. It then waits up to o.Timeout for a creator that
+// has not finished the file, validates the header (magic, version, geometry,
+// checksum: ErrCorrupt or ErrVersion), checks the header's FileSize against
+// the cap and the file's real size, and only then maps and pre-faults it.
+// Off Linux it returns ErrUnsupported.
+func OpenWith(name string, o OpenOptions) (*Ring, error) {
+	if err := supported(); err != nil {
+		return nil, err
+	}
+	path, err := resolve(name)
+	if err != nil {
+		return nil, err
+	}
+	f, err := openRingFile(name, path)
+	if err != nil {
+		return nil, err
+	}
+	r, err := openFile(name, path, f, o)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func openFile(name, path string, f *os.File, o OpenOptions) (*Ring, error) {
+	if err := checkTrust(f, name, o); err != nil {
+		return nil, err
+	}
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = DefaultOpenTimeout
+	}
+	hdr, err := awaitHeader(f, timeout)
+	if err != nil {
+		return nil, fmt.Errorf("ring: open %s: %w", name, err)
+	}
+	size, err := checkSize(f, name, hdr, o)
+	if err != nil {
+		return nil, err
+	}
+	mm, err := mapWhole(f, size)
+	if err != nil {
+		return nil, fmt.Errorf("ring: open %s: %w", path, err)
+	}
+	if err := populate(mm); err != nil {
+		mm.Unmap()
+		return nil, fmt.Errorf("ring: open %s: %w", path, err)
+	}
+	r := &Ring{name: name, path: path, hdr: hdr, mm: mm, f: f}
+	r.setMapping(mm[:hdr.FileSize])
+	return r, nil
+}
+
+// checkSize returns how many bytes of f to map for the ring hdr describes,
+// once it is sure that is no more than o allows (ErrFileTooBig), no more than
+// this process can map (ErrFileTooBig), and exactly the file's real size
+// (ErrCorrupt: a truncated, grown or foreign file).
+func checkSize(f *os.File, name string, hdr layout.Header, o OpenOptions) (int, error) {
+	if limit := o.maxFileSize(); hdr.FileSize > uint64(limit) {
+		return 0, fmt.Errorf("%w: ring=%s header FileSize=%d, MaxFileSize=%d", ErrFileTooBig, name, hdr.FileSize, limit)
+	}
+	size, err := mapSize(f, hdr.FileSize)
+	if err != nil {
+		return 0, fmt.Errorf("ring: open %s: %w", name, err)
+	}
+	if err := checkMapping(size, maxMapping); err != nil {
+		return 0, fmt.Errorf("%w: ring=%s: %w", ErrFileTooBig, name, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("ring: open %s: %w", name, err)
+	}
+	if uint64(st.Size()) < size {
+		return 0, fmt.Errorf("%w: ring=%s: file size=%d, want %d for header FileSize=%d", ErrTruncated, name, st.Size(), size, hdr.FileSize)
+	}
+	if uint64(st.Size()) != size {
+		return 0, fmt.Errorf("%w: ring=%s: file size=%d, want %d for header FileSize=%d (a grown or foreign file)", ErrCorrupt, name, st.Size(), size, hdr.FileSize)
+	}
+	return int(size), nil
+}
+
+// awaitHeader reads the header with pread, never through a mapping (a file
+// shorter than its header would fault), until its creator has marked it
+// ready, then validates it. Only an empty file, or a zero ready word over a
+// header that is blank or correct so far, is a creator still at work;
+// everything else fails at once.
+func awaitHeader(f *os.File, timeout time.Duration) (layout.Header, error) {
+	deadline := time.Now().Add(timeout)
+	buf := make([]byte, layout.HeaderSize)
+	for delay := 50 * time.Microsecond; ; delay = min(2*delay, 10*time.Millisecond) {
+		// SYNC POINT: ready. The ready word is read on its own, first;
+		// only once it says ready is the header read again and trusted
+		// (one read of all 128 bytes could pair a fresh ready word with
+		// stale header bytes copied before it).
+		n, err := f.ReadAt(buf, 0)
+		empty := n == 0 && err != nil
+		switch {
+		case n == 0 && err != nil:
+			// Empty: the creator has not sized the file yet.
+		case n < layout.HeaderSize:
+			return layout.Header{}, fmt.Errorf("%w: %w", ErrCorrupt, layout.ErrShort)
+		default:
+			ready := binary.LittleEndian.Uint32(buf[layout.ReadyOffset:])
+			if err := layout.CheckReady(ready); err == nil {
+				if _, err := f.ReadAt(buf, 0); err != nil {
+					return layout.Header{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+				}
+				return decode(buf)
+			} else if !errors.Is(err, layout.ErrNotReady) {
+				return layout.Header{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+			}
+			if !blankOrMagic(buf) {
+				return layout.Header{}, fmt.Errorf("%w: %w", ErrCorrupt, layout.ErrMagic)
+			}
+		}
+		if time.Now().After(deadline) && empty {
+			return layout.Header{}, fmt.Errorf("%w: the file stayed empty for %v: its creator died before sizing it, or a peer truncated it to zero", ErrNotReady, timeout)
+		}
+		if time.Now().After(deadline) {
+			return layout.Header{}, fmt.Errorf("%w: waited %v for the creator to finish", ErrNotReady, timeout)
+		}
+		time.Sleep(delay)
+	}
+}
+
+func blankOrMagic(b []byte) bool {
+	m := string(b[layout.MagicOffset : layout.MagicOffset+layout.MagicSize])
+	return m == layout.Magic || m == string(make([]byte, layout.MagicSize))
+}
+
+// decode maps layout's findings onto the ring's sentinels: a version this
+// code does not read is ErrVersion, every other fault ErrCorrupt; both keep
+// layout's own sentinel in the chain.
+func decode(b []byte) (layout.Header, error) {
+	hdr, err := layout.Decode(b)
+	switch {
+	case err == nil:
+		return hdr, nil
+	case errors.Is(err, layout.ErrVersion):
+		return hdr, fmt.Errorf("%w: %w", ErrVersion, err)
+	}
+	return hdr, fmt.Errorf("%w: %w", ErrCorrupt, err)
+}
