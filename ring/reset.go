@@ -1,7 +1,7 @@
 package ring
 
 // Reset: the operator's way back for a ring whose shared state was wrecked
-// (LAYOUT.md "Reset"). Two goroutines on one Producer, which the API forbids
+// (LAYOUT.md section 15). Two goroutines on one Producer, which the API forbids
 // but cannot stop, can push the SPSC cursor more than a lap past the
 // consumer's; a buggy or hostile process can write anything anywhere. Every
 // later Producer or Consumer then reports ErrCorrupt, in every process, and
@@ -37,11 +37,12 @@ import (
 // processes) that hold roles, then call it again. A role left by a process
 // that died is free, and Reset takes it over.
 //
-// What it writes, per kind (LAYOUT.md "Reset" says it byte by byte):
+// What it writes, per kind (LAYOUT.md section 15 says it word by word):
 //
 //   - SPSC: both cursors to one position, the first lap boundary past the
 //     larger old cursor (so positions keep growing for tools that watch
-//     them); every slot's seq to the value its previous lap left, which
+//     them; zero if that is beyond 2^62, where only corruption puts a
+//     cursor); every slot's seq to the value its previous lap left, which
 //     never equals the seq of the position it holds next, so no stale slot
 //     is taken for a new message; both roles detached (a consumer then waits
 //     for a producer, as on a new ring).

@@ -24,7 +24,7 @@ type resetKind struct {
 	// such that taking either role is ErrCorrupt, with slot headers that
 	// would make the stale messages look fresh to a Reset that forgot
 	// them. It returns the position Reset must continue at (LAYOUT.md
-	// "Reset").
+	// section 15).
 	wreck func(t *testing.T, r *Ring) uint64
 	// position reads the cursors (or hints) Reset wrote.
 	position func(r *Ring) []uint64
@@ -214,7 +214,7 @@ func TestResetBringsAWreckedRingBackIntoService(t *testing.T) {
 				}
 				for _, got := range k.position(r) {
 					if got != want {
-						t.Errorf("after Reset a cursor is %d, want %d (LAYOUT.md \"Reset\")", got, want)
+						t.Errorf("after Reset a cursor is %d, want %d (LAYOUT.md section 15)", got, want)
 					}
 				}
 				streamAfterReset(t, r, n)
