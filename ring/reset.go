@@ -1,0 +1,275 @@
+package ring
+
+// Reset: the operator's way back for a ring whose shared state was wrecked
+// (LAYOUT.md section 15). Two goroutines on one Producer, which the API forbids
+// but cannot stop, can push the SPSC cursor more than a lap past the
+// consumer's; a buggy or hostile process can write anything anywhere. Every
+// later Producer or Consumer then reports ErrCorrupt, in every process, and
+// rightly so: the engine cannot tell which messages are real. Reset does not
+// guess. It drops them all and writes the state a new ring starts in, with
+// every role's liveness lock held so that nobody is using the ring while it
+// does.
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/shmring/shmring/futex"
+	"github.com/shmring/shmring/layout"
+)
+
+// Reset empties the ring and brings its shared state back to one every later
+// Producer, Consumer and Reader accepts, in any process. It is named Reset,
+// not Repair, because it drops every message the ring holds, published or
+// not: it is for a ring whose cursors or slot headers were wrecked (by two
+// goroutines sharing one handle, or a process scribbling on the mapping), so
+// that taking a role reports ErrCorrupt, and for starting over on purpose.
+//
+// Reset needs the ring idle: no live process, this one included, may hold any
+// role (producer, consumer, MPMC participant, broadcast reader). It takes
+// every role's liveness lock itself and keeps them until it is done, so a
+// process that tries to take a role meanwhile gets ErrBusy, and Reset never
+// writes under a live role holder. If a role is held, Reset changes nothing
+// and returns ErrBusy naming the role; close the handles (or end the
+// processes) that hold roles, then call it again. A role left by a process
+// that died is free, and Reset takes it over.
+//
+// What it writes, per kind (LAYOUT.md section 15 says it word by word):
+//
+//   - SPSC: both cursors to one position, the first lap boundary past the
+//     larger old cursor (so positions keep growing for tools that watch
+//     them; zero if that is beyond 2^62, where only corruption puts a
+//     cursor); every slot's seq to the value its previous lap left, which
+//     never equals the seq of the position it holds next, so no stale slot
+//     is taken for a new message; both roles detached (a consumer then waits
+//     for a producer, as on a new ring).
+//   - MPMC and MPSC: the Tail and Head hints to the first lap boundary past
+//     the larger old one, every slot's control word Free for its next
+//     position, every participant entry free, the attached counts zero, the
+//     stream open.
+//   - Broadcast: the cursor, every slot's seq and every reader entry back to
+//     zero, as Create left them (a reader that starts at Oldest counts a ring
+//     back from the cursor, so only a cursor of zero leaves it nothing stale
+//     to find), the producer detached.
+//
+// In every kind the sleepers' words are cleared and every wake word is
+// bumped and woken, so nobody sleeps on a stale value. Counters that only
+// say how often a role was taken (epochs, incarnations) keep growing.
+//
+// Reset returns ErrClosed after Close.
+func (r *Ring) Reset() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return ErrClosed
+	}
+	var wipe func()
+	switch r.hdr.Kind {
+	case SPSC:
+		wipe = r.resetSPSC
+	case MPMC, MPSC:
+		wipe = r.resetMPMC
+	case Broadcast:
+		wipe = r.resetBroadcast
+	default: // Open and Create admit no other kind; a future one must say how it resets
+		return fmt.Errorf("%w: ring=%s: reset not supported for kind %v", ErrInvalid, r.name, r.hdr.Kind)
+	}
+	held, err := r.lockEveryRole()
+	if err != nil {
+		return err
+	}
+	wipe()
+	return r.unlockRoles(held)
+}
+
+// Reset opens the named ring, resets it (Ring.Reset) and closes it: the
+// whole repair for an operator whose processes are stopped.
+func Reset(name string) error {
+	r, err := Open(name)
+	if err != nil {
+		return err
+	}
+	return errors.Join(r.Reset(), r.Close())
+}
+
+// roleSite is one role's liveness lock byte, named for an error.
+type roleSite struct {
+	at   int64
+	name string
+}
+
+// roleSites lists the lock byte of every role the ring's kind has.
+func (r *Ring) roleSites() []roleSite {
+	switch r.hdr.Kind {
+	case MPMC, MPSC:
+		maxP, maxC := r.hdr.MaxProducers, r.hdr.MaxConsumers
+		s := make([]roleSite, 0, maxP+maxC)
+		for i := range maxP + maxC {
+			name := fmt.Sprintf("producer entry=%d", i)
+			if i >= maxP {
+				name = fmt.Sprintf("consumer entry=%d", i-maxP)
+			}
+			s = append(s, roleSite{entryLockByte(i), name})
+		}
+		return s
+	case Broadcast:
+		s := []roleSite{{layout.BcastProducerLockByte, "producer"}}
+		for i := range r.hdr.MaxConsumers {
+			s = append(s, roleSite{r.readerEntry(i).lockByte, fmt.Sprintf("reader entry=%d", i)})
+		}
+		return s
+	}
+	return []roleSite{{layout.ProducerLockByte, "producer"}, {layout.ConsumerLockByte, "consumer"}}
+}
+
+// heldSite is a role lock Reset holds.
+type heldSite struct {
+	at   int64
+	lock roleLock
+}
+
+// lockEveryRole takes the liveness lock of every role, or none: ErrBusy
+// naming the first role a live process holds.
+func (r *Ring) lockEveryRole() ([]heldSite, error) {
+	sites := r.roleSites()
+	held := make([]heldSite, 0, len(sites))
+	for _, s := range sites {
+		l, err := r.lockAt(s.at)
+		if err != nil {
+			r.unlockRoles(held)
+			if errors.Is(err, ErrBusy) {
+				return nil, fmt.Errorf("%w: ring=%s role=%s: reset needs every role free", ErrBusy, r.name, s.name)
+			}
+			return nil, err
+		}
+		held = append(held, heldSite{s.at, l})
+	}
+	return held, nil
+}
+
+func (r *Ring) unlockRoles(held []heldSite) error {
+	var errs []error
+	for _, h := range held {
+		errs = append(errs, r.unlockAt(h.at, h.lock))
+	}
+	return errors.Join(errs...)
+}
+
+// resetPositionLimit bounds where reset cursors continue: past it (only a
+// wrecked or hostile value gets there; a ring moving 10^9 messages a second
+// takes 146 years) Reset starts over at zero rather than near wrap-around.
+const resetPositionLimit = 1 << 62
+
+// resetPosition is the first lap boundary past every old cursor, or zero
+// when they are beyond resetPositionLimit.
+func resetPosition(slots uint64, cursors ...uint64) uint64 {
+	top := uint64(0)
+	for _, c := range cursors {
+		top = max(top, c)
+	}
+	if top >= resetPositionLimit {
+		return 0
+	}
+	return top&^(slots-1) + slots
+}
+
+// slotWord32 and slotWord64 are the words at offset off of slot i.
+func (r *Ring) slotWord32(i uint64, off int) *atomic.Uint32 {
+	return r.word32(int(r.hdr.SlotOffset(i)) + off)
+}
+
+func (r *Ring) slotWord64(i uint64, off int) *atomic.Uint64 {
+	return r.word64(int(r.hdr.SlotOffset(i)) + off)
+}
+
+// resetSPSC: slot i next holds position p+i, whose seq is uint32(p+i+1);
+// it gets uint32(p+i+1-slots), the seq a correct producer leaves one lap
+// earlier, which differs because slots < 2^32.
+func (r *Ring) resetSPSC() {
+	n := r.hdr.SlotCount
+	pr, co := r.side(producerRole), r.side(consumerRole)
+	p := resetPosition(n, pr.cursor.Load(), co.cursor.Load())
+	for i := range n {
+		r.slotWord32(i, layout.SlotLengthOffset).Store(0)
+		r.slotWord32(i, layout.SlotSeqOffset).Store(uint32(p + i + 1 - n))
+	}
+	pr.cursor.Store(p)
+	co.cursor.Store(p)
+	for _, s := range []side{pr, co} {
+		s.state.Store(0)
+		s.flags.Store(0)
+		s.sleepers.Store(0)
+		wakeEveryone(s.wake)
+	}
+}
+
+// resetMPMC: slot i is Free for position p+i, the slot's next position
+// with both hints at p.
+func (r *Ring) resetMPMC() {
+	n := r.hdr.SlotCount
+	tail, head := r.word64(layout.MPMCTailOffset), r.word64(layout.MPMCHeadOffset)
+	p := resetPosition(n, tail.Load(), head.Load())
+	for i := range n {
+		r.slotWord32(i, layout.MPMCSlotLengthOffset).Store(0)
+		r.slotWord64(i, layout.MPMCSlotCtrlOffset).Store(layout.Ctrl(p+i, layout.SlotFree, 0))
+	}
+	tail.Store(p)
+	head.Store(p)
+	for i := range r.hdr.MaxProducers + r.hdr.MaxConsumers {
+		off := int(layout.MPMCEntryOffset(i))
+		r.word32(off + layout.EntryStateOffset).Store(layout.EntryFree)
+		r.word32(off + layout.EntryPIDOffset).Store(0)
+		r.word32(off + layout.EntryFlagsOffset).Store(0)
+		r.word64(off + layout.EntryMessagesOffset).Store(0)
+		r.word64(off + layout.EntryRepairedOffset).Store(0)
+	}
+	r.word32(layout.MPMCProducersOffset).Store(0)
+	r.word32(layout.MPMCConsumersOffset).Store(0)
+	r.word32(layout.MPMCStreamOffset).Store(0)
+	for _, w := range []struct{ sleepers, wake int }{
+		{layout.MPMCDataSleepersOffset, layout.MPMCDataWakeOffset},
+		{layout.MPMCSpaceSleepersOffset, layout.MPMCSpaceWakeOffset},
+	} {
+		s := r.word32(w.sleepers)
+		s.Store(layout.NextSleepersEpoch(s.Load())) // a new epoch: nobody withdraws from it
+		wakeEveryone(r.word32(w.wake))
+	}
+}
+
+// resetBroadcast: everything back to what Create wrote, but the epoch and
+// the entries' incarnations.
+func (r *Ring) resetBroadcast() {
+	for i := range r.hdr.SlotCount {
+		r.slotWord64(i, layout.BcastSlotSeqOffset).Store(0)
+		r.slotWord32(i, layout.BcastSlotLengthOffset).Store(0)
+	}
+	w := r.bcastWords()
+	w.cursor.Store(0)
+	w.gate.Store(0)
+	w.state.Store(0)
+	w.flags.Store(0)
+	for i := range r.hdr.MaxConsumers {
+		e := r.readerEntry(i)
+		e.cursor.Store(0)
+		e.state.Store(layout.ReaderFree)
+		e.policy.Store(0)
+		e.pid.Store(0)
+		e.received.Store(0)
+		e.missed.Store(0)
+	}
+	w.sleepers.Store(0)
+	w.gateSleepers.Store(0)
+	wakeEveryone(w.wake)
+	wakeEveryone(w.gateWake)
+}
+
+// wakeEveryone bumps a futex word and wakes whoever sleeps on it. With every
+// role lock held nobody should, but a wake costs nothing here and a stale
+// sleeper would otherwise wait for a value that never comes.
+func wakeEveryone(w *atomic.Uint32) {
+	w.Add(1)
+	futex.Wake((*uint32)(unsafe.Pointer(w)), math.MaxInt32)
+}
