@@ -13,11 +13,8 @@ package ring
 import (
 	"errors"
 	"fmt"
-	"math"
 	"sync/atomic"
-	"unsafe"
 
-	"github.com/shmring/shmring/futex"
 	"github.com/shmring/shmring/layout"
 )
 
@@ -60,12 +57,13 @@ import (
 // say how often a role was taken (epochs, incarnations) keep growing.
 //
 // Reset returns ErrClosed after Close.
-func (r *Ring) Reset() error {
+func (r *Ring) Reset() (err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return ErrClosed
 	}
+	defer r.endGuard(&err, beginGuard())
 	var wipe func()
 	switch r.hdr.Kind {
 	case SPSC:
@@ -202,7 +200,7 @@ func (r *Ring) resetSPSC() {
 		s.state.Store(0)
 		s.flags.Store(0)
 		s.sleepers.Store(0)
-		wakeEveryone(s.wake)
+		nudge(s.wake)
 	}
 }
 
@@ -235,7 +233,7 @@ func (r *Ring) resetMPMC() {
 	} {
 		s := r.word32(w.sleepers)
 		s.Store(layout.NextSleepersEpoch(s.Load())) // a new epoch: nobody withdraws from it
-		wakeEveryone(r.word32(w.wake))
+		nudge(r.word32(w.wake))
 	}
 }
 
@@ -262,14 +260,6 @@ func (r *Ring) resetBroadcast() {
 	}
 	w.sleepers.Store(0)
 	w.gateSleepers.Store(0)
-	wakeEveryone(w.wake)
-	wakeEveryone(w.gateWake)
-}
-
-// wakeEveryone bumps a futex word and wakes whoever sleeps on it. With every
-// role lock held nobody should, but a wake costs nothing here and a stale
-// sleeper would otherwise wait for a value that never comes.
-func wakeEveryone(w *atomic.Uint32) {
-	w.Add(1)
-	futex.Wake((*uint32)(unsafe.Pointer(w)), math.MaxInt32)
+	nudge(w.wake)
+	nudge(w.gateWake)
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -244,15 +245,15 @@ func newResetRing(t *testing.T, heap bool, o Options) *Ring {
 // process: Reset returns ErrBusy naming the role and leaves every byte of
 // the ring as it was; once the handle is closed it succeeds.
 func TestResetRefusesWhileARoleIsHeld(t *testing.T) {
-	producer := func(r *Ring) (handle, error) { return r.Producer() }
-	reader := func(r *Ring) (handle, error) {
+	producer := func(r *Ring) (io.Closer, error) { return r.Producer() }
+	reader := func(r *Ring) (io.Closer, error) {
 		rx, err := takeReadSide(r)
 		return rx, err
 	}
 	cases := []struct {
 		kind  resetKind
 		role  string
-		take  func(r *Ring) (handle, error)
+		take  func(r *Ring) (io.Closer, error)
 		named string
 	}{
 		{resetKinds[0], "the producer", producer, "role=producer:"},
