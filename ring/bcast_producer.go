@@ -57,7 +57,7 @@ func newBcastProducer(r *Ring, outer *Producer) (producerImpl, error) {
 		g:       r.bcastSlots(),
 		dead:    make([]uint32, n),
 		bad:     make([]uint32, n),
-		release: fence.Register(),
+		release: r.releaseStores(),
 		wait:    DefaultWait,
 		lock:    lock,
 	}

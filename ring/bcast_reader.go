@@ -74,7 +74,7 @@ func newReader(r *Ring, o ReaderOptions) (*Reader, error) {
 		e:        r.readerEntry(idx),
 		lock:     lock,
 		lossless: o.Policy == Lossless,
-		release:  fence.Register(),
+		release:  r.releaseStores(),
 		wait:     DefaultWait,
 	}
 	e := rd.e

@@ -56,7 +56,7 @@ func (e *endpoint) attach(r *Ring, ro role) error {
 		slots:    r.hdr.SlotCount,
 		stride:   r.hdr.SlotStride,
 		slotSize: r.hdr.SlotSize,
-		release:  fence.Register(),
+		release:  r.releaseStores(),
 		wait:     DefaultWait,
 		lock:     lock,
 	}

@@ -128,7 +128,7 @@ func (h *mpmcHandle) attach(r *Ring, consumer bool) error {
 		spaceSleepers: r.word32(layout.MPMCSpaceSleepersOffset),
 		consumers:     r.word32(layout.MPMCConsumersOffset),
 		consumer:      consumer,
-		release:       fence.Register(),
+		release:       r.releaseStores(),
 		wait:          DefaultWait,
 	}
 	lo, hi, what := uint32(0), h.maxP, "producers"

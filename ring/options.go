@@ -42,6 +42,11 @@ type Options struct {
 	// group (group 0 can be had only that way). The creator must belong to
 	// it, unless privileged.
 	Group int
+
+	// FullFence makes this process's handles of the ring publish with
+	// full-fence stores, as OpenOptions.FullFence does for an opener. It
+	// is not written into the file.
+	FullFence bool
 }
 
 // OpenOptions tune Open. Their zero value trusts only files that this
@@ -69,6 +74,17 @@ type OpenOptions struct {
 	// size and the header's FileSize before anything is mapped (ErrFileTooBig
 	// above it); zero means DefaultMaxFileSize.
 	MaxFileSize int64
+
+	// FullFence makes the handles taken from this Ring publish their
+	// cursors with full-fence stores (one locked instruction each) instead
+	// of plain release stores. Their peers then never need
+	// membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) to wake them safely, and
+	// this process never registers for it: with release stores, any
+	// process on the machine that sleeps on such a ring interrupts every
+	// CPU running a thread of a registered process, which a spinning
+	// handle on an isolated core should not have to take. Without
+	// FullFence the process registers when it first takes a role.
+	FullFence bool
 }
 
 // DefaultMaxFileSize is the largest ring Open maps unless told otherwise:

@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/edsrzf/mmap-go"
+	"github.com/shmring/shmring/internal/fence"
 	"github.com/shmring/shmring/layout"
 )
 
@@ -36,6 +37,10 @@ type Ring struct {
 	// them and lets them leave before it closes their handles.
 	closing atomic.Bool
 	waiters atomic.Int32
+
+	// fullFence: handles publish with full-fence stores and never
+	// register this process for membarrier (Options.FullFence).
+	fullFence bool
 
 	heapMu    sync.Mutex
 	heapLocks map[int64]bool // heap rings: the lock bytes held within the process
@@ -285,6 +290,15 @@ func (r *Ring) heldAt(at int64) (bool, error) {
 	return roleHeld(r.f, at)
 }
 
+// releaseStores reports whether a new handle may publish with plain
+// release stores, registering the process for membarrier if so (the
+// peers' sleepers then need it: package fence).
+func (r *Ring) releaseStores() bool { return !r.fullFence && fence.Register() }
+
+// corrupt reports a value read from the mapping that no correct peer
+// writes. The ring stays unusable until the value is gone, which for the
+// cursors and control words takes Reset: the error says so.
 func (r *Ring) corrupt(format string, args ...any) error {
-	return fmt.Errorf("%w: ring=%s: %s", ErrCorrupt, r.name, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: ring=%s: %s (once no process holds a role, Ring.Reset brings the ring back, dropping its messages)",
+		ErrCorrupt, r.name, fmt.Sprintf(format, args...))
 }

@@ -7,16 +7,20 @@ import (
 
 var (
 	registerOnce sync.Once
-	registered   bool
+	registered   atomic.Bool
 )
 
 // Register makes this process a target of Barrier and reports whether the
 // release-store fast path may be used. Call it before the first StoreRelease
 // whose ordering a sleeper relies on.
 func Register() bool {
-	registerOnce.Do(func() { registered = haveReleaseStore && registerBarrier() == nil })
-	return registered
+	registerOnce.Do(func() { registered.Store(haveReleaseStore && registerBarrier() == nil) })
+	return registered.Load()
 }
+
+// Registered reports whether this process is a target of Barrier, without
+// making it one.
+func Registered() bool { return registered.Load() }
 
 // ReleaseStores reports whether Register succeeded.
 func ReleaseStores() bool { return Register() }
