@@ -13,11 +13,19 @@ import (
 	"github.com/shmring/shmring/ring"
 )
 
+// Message lengths run from 16 bytes to the slot size. Python's streams use
+// small slots: its CRC-32C is pure Python, and the stream must stay within
+// the test budget.
+const (
+	slotSize       = 128
+	pythonSlotSize = 32
+)
+
 // stream runs one SPSC stream of n messages from a producer in language
 // from to a consumer in language to.
-func stream(t *testing.T, from, to string, n int) {
+func stream(t *testing.T, from, to string, n, slotSize int) {
 	proctest.Watchdog(t, hangBound)
-	name := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 128, Slots: 1024})
+	name := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: slotSize, Slots: 1024})
 	count := strconv.Itoa(n)
 	cons := start(t, to, "consume", name, "0", count, "closed")
 	cons.Expect("ready")
@@ -37,20 +45,20 @@ func stream(t *testing.T, from, to string, n int) {
 	}
 }
 
-func TestGoProducerToCConsumer(t *testing.T) { stream(t, "go", "c", scale(1_000_000)) }
+func TestGoProducerToCConsumer(t *testing.T) { stream(t, "go", "c", scale(1_000_000), slotSize) }
 
-func TestCProducerToGoConsumer(t *testing.T) { stream(t, "c", "go", scale(1_000_000)) }
+func TestCProducerToGoConsumer(t *testing.T) { stream(t, "c", "go", scale(1_000_000), slotSize) }
 
-func TestGoProducerToPythonConsumer(t *testing.T) { stream(t, "go", "python", scale(1_000_000)) }
+func TestGoProducerToPythonConsumer(t *testing.T) { stream(t, "go", "python", scale(1_000_000), pythonSlotSize) }
 
 // broadcast runs one broadcast stream of n messages from a Go producer to
 // readers (language and policy each), all joined before the first message.
 // A lossy reader stalls every lapEvery messages until the producer is a
 // whole ring ahead, so it is surely lapped; it must account for every
 // position: delivered + missed = n, each gap exactly the count reported.
-func broadcast(t *testing.T, n, lapEvery int, readers ...[2]string) {
+func broadcast(t *testing.T, n, lapEvery, slotSize int, readers ...[2]string) {
 	proctest.Watchdog(t, hangBound)
-	name := newRing(t, ring.Options{Kind: ring.Broadcast, SlotSize: 128, Slots: 256, MaxReaders: 8})
+	name := newRing(t, ring.Options{Kind: ring.Broadcast, SlotSize: slotSize, Slots: 256, MaxReaders: 8})
 	count := strconv.Itoa(n)
 	var rds []*proctest.Child
 	for _, rd := range readers {
@@ -97,9 +105,9 @@ func broadcast(t *testing.T, n, lapEvery int, readers ...[2]string) {
 }
 
 func TestGoProducerToCBroadcastReaders(t *testing.T) {
-	broadcast(t, scale(1_000_000), 100_000, [2]string{"c", "lossless"}, [2]string{"c", "lossy"})
+	broadcast(t, scale(1_000_000), 100_000, slotSize, [2]string{"c", "lossless"}, [2]string{"c", "lossy"})
 }
 
 func TestGoProducerToPythonBroadcastReaders(t *testing.T) {
-	broadcast(t, scale(1_000_000), 250_000, [2]string{"python", "lossless"}, [2]string{"python", "lossy"})
+	broadcast(t, scale(1_000_000), 250_000, pythonSlotSize, [2]string{"python", "lossless"}, [2]string{"python", "lossy"})
 }
