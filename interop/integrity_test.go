@@ -49,7 +49,9 @@ func TestGoProducerToCConsumer(t *testing.T) { stream(t, "go", "c", scale(1_000_
 
 func TestCProducerToGoConsumer(t *testing.T) { stream(t, "c", "go", scale(1_000_000), slotSize) }
 
-func TestGoProducerToPythonConsumer(t *testing.T) { stream(t, "go", "python", scale(1_000_000), pythonSlotSize) }
+func TestGoProducerToPythonConsumer(t *testing.T) {
+	stream(t, "go", "python", scale(1_000_000), pythonSlotSize)
+}
 
 // broadcast runs one broadcast stream of n messages from a Go producer to
 // readers (language and policy each), all joined before the first message.

@@ -235,4 +235,3 @@ func roleBench() int {
 		return c.Close()
 	})
 }
-
