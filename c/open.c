@@ -187,6 +187,8 @@ int shmring_open(const char *name, const shmring_open_options *o, shmring **out)
 			return shmring__fail(SHMRING_ENOTEXIST, "ring=%s path=%s", name, path);
 		if (errno == ELOOP)
 			return shmring__fail(SHMRING_EUNSAFE, "%s is a symbolic link", path);
+		if (errno == EISDIR)
+			return shmring__fail(SHMRING_EUNSAFE, "%s is a directory", path);
 		return shmring__fail(SHMRING_ESYS, "open %s: %s", path, strerror(errno));
 	}
 	if ((rc = check_edges(fd, path, o && o->allow_shared)) != 0) {

@@ -169,6 +169,8 @@ def open_ring(name, timeout=DEFAULT_OPEN_TIMEOUT, allow_shared=False):
         fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise NotExistError(f"ring: {name} does not exist (path={path})") from None
+    except IsADirectoryError:
+        raise UnsafeFileError(f"ring: {path} is a directory") from None
     except OSError as e:
         if e.errno == errno.ELOOP:
             raise UnsafeFileError(f"ring: {path} is a symbolic link") from None
