@@ -59,8 +59,12 @@ static void fail(const char *what, int rc)
 }
 
 /* allowed: the codes a data-path call may return against a hostile peer. */
+static long seen[32]; /* by -code: what the run exercised, printed at the end */
+
 static void allowed(const char *what, int rc)
 {
+	if (rc <= 0 && rc > -32)
+		seen[-rc]++;
 	switch (rc) {
 	case 0: case SHMRING_EEMPTY: case SHMRING_EFULL: case SHMRING_ETIMEDOUT: case SHMRING_ECORRUPT:
 	case SHMRING_ECLOSED: case SHMRING_EPEERDEAD: case SHMRING_ELAPPED: case SHMRING_ESHORTBUF:
@@ -72,11 +76,14 @@ static void allowed(const char *what, int rc)
 
 static volatile unsigned sink;
 
-/* inside: a message handed out lies in the slot area, within one slot. */
+/* inside: a message handed out lies in the slot area, or is a private copy
+ * on the heap (a lossless joiner's validated copy), where the address
+ * sanitizer checks every byte read below; either way no longer than a slot. */
 static void inside(const shmring *r, const void *m, size_t n, const char *what)
 {
 	const unsigned char *p = m, *lo = r->mem + r->info.slots_offset, *hi = r->mem + r->info.file_size;
-	if (n > r->info.slot_size || p < lo || p + n > hi) {
+	int in_mapping = p >= r->mem && p < hi, copy = p + n <= r->mem || p >= hi;
+	if (n > r->info.slot_size || (in_mapping ? p < lo || p + n > hi : !copy)) {
 		fprintf(stderr, "hostile: %s handed out %zu bytes at offset %td of a %llu-byte mapping\n", what, n,
 			p - r->mem, (unsigned long long)r->info.file_size);
 		exit(1);
@@ -85,7 +92,7 @@ static void inside(const shmring *r, const void *m, size_t n, const char *what)
 		sink += p[i];
 }
 
-static int64_t timeout(void) { return rnd() % 4 == 0 ? 200000 : 0; }
+static int64_t timeout(void) { return rnd() % 32 == 0 ? 100000 : 0; }
 
 static void spsc_round(shmring *r, shmring_producer **pp, shmring_consumer **cp, unsigned char *buf)
 {
@@ -254,6 +261,11 @@ int main(int argc, char **argv)
 	shmring_close(spsc);
 	shmring_close(bcast);
 	free(buf);
+	fprintf(stderr, "calls by result:");
+	for (int i = 0; i < 32; i++)
+		if (seen[i])
+			fprintf(stderr, " %s=%ld", shmring_strerror(-i), seen[i]);
+	fprintf(stderr, "\n");
 	printf("ok %ld\n", iters);
 	return 0;
 }
