@@ -159,7 +159,7 @@ extern "C" {
 /* SHMRING-LAYOUT-END */
 
 /* The magic: the first 8 bytes of every ring file. */
-#define SHMRING_MAGIC "SHMRING\0"
+#define SHMRING_MAGIC "SHMRING\000"
 
 /* ---- errors ---- */
 enum {
