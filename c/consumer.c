@@ -83,6 +83,8 @@ static int data_ready(void *self)
 	return LOAD_ACQ(c->e.peer.cursor) >= c->need;
 }
 
+static int wait_data(shmring_consumer *c, int64_t timeout_ns);
+
 /* fill makes at least one message readable at tail, waiting up to timeout. */
 static int fill(shmring_consumer *c, int64_t timeout_ns)
 {
@@ -100,6 +102,21 @@ static int fill(shmring_consumer *c, int64_t timeout_ns)
 		return rc;
 	if (timeout_ns == 0)
 		return SHMRING_EEMPTY;
+	if ((rc = wait_data(c, timeout_ns)) != 0)
+		return rc;
+	uint64_t prod = LOAD_ACQ(c->e.peer.cursor);
+	if ((rc = adopt(c, prod)) != 0)
+		return rc;
+	/* The wait saw the cursor reach need; cursors only grow. Still short
+	 * (need wrapped past 2^64, or the word went back) is no correct peer. */
+	if (c->tail >= c->avail)
+		return shmring__fail(SHMRING_ECORRUPT, "producer cursor=%llu does not cover position=%llu",
+				     (unsigned long long)prod, (unsigned long long)c->tail);
+	return 0;
+}
+
+static int wait_data(shmring_consumer *c, int64_t timeout_ns)
+{
 	struct shmring_waiter w = {
 		.self = c,
 		.ready = data_ready,
@@ -110,9 +127,7 @@ static int fill(shmring_consumer *c, int64_t timeout_ns)
 		.peer_flags = c->e.peer.flags,
 		.sleeps = &c->e.stats.sleeps,
 	};
-	if ((rc = shmring__await(&w, timeout_ns)) != 0)
-		return rc;
-	return adopt(c, LOAD_ACQ(c->e.peer.cursor));
+	return shmring__await(&w, timeout_ns);
 }
 
 /* length reads the slot's length once and bounds-checks it. */

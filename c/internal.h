@@ -105,22 +105,18 @@ struct shmring_waiter {
 	/* keep_announced: a broadcast reader leaves the flag set (other
 	 * readers may sleep on it); an SPSC side clears its own. */
 	int keep_announced;
+	/* yield_thread: sched_yield between the polls of the yield phase (a
+	 * broadcast reader, as Go's, which yields its thread); an SPSC side
+	 * only polls there, as Go's does (its runtime.Gosched does not give
+	 * the CPU away): on a busy machine a yielded CPU can be gone for a
+	 * whole time slice while the ring fills. */
+	int yield_thread;
 	uint64_t *sleeps;    /* counter */
 };
 
 /* Returns 0 when ready, SHMRING_ETIMEDOUT, or the first negative code a
  * callback gave. timeout_ns < 0 waits for ever; 0 must not be passed. */
 int shmring__await(const struct shmring_waiter *w, int64_t timeout_ns);
-
-/* CPU hint inside spin loops. */
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
 
 /* A seqlock reader's payload loads must be ordered before its second load
  * of the sequence (LAYOUT.md 14.6 step 3): x86-64 does not reorder loads

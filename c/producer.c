@@ -84,7 +84,13 @@ static int reserve(shmring_producer *p, int64_t timeout_ns)
 	};
 	if ((rc = shmring__await(&w, timeout_ns)) != 0)
 		return rc;
-	return adopt(p, LOAD_ACQ(p->e.peer.cursor));
+	uint64_t cons = LOAD_ACQ(p->e.peer.cursor);
+	if ((rc = adopt(p, cons)) != 0)
+		return rc;
+	if (p->head >= p->limit) /* the wait saw it free; cursors only grow */
+		return shmring__fail(SHMRING_ECORRUPT, "consumer cursor=%llu does not free position=%llu",
+				     (unsigned long long)cons, (unsigned long long)p->head);
+	return 0;
 }
 
 /* publish_one publishes the message written at head.

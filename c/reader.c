@@ -306,6 +306,7 @@ static int next(shmring_reader *rd, uint32_t *n, int64_t timeout_ns)
 			.sleepers = rd->sleepers,
 			.peer_flags = rd->flags,
 			.keep_announced = 1, /* another reader may sleep on it */
+			.yield_thread = 1,
 			.sleeps = &rd->stats.sleeps,
 		};
 		if ((rc = shmring__await(&w, timeout_ns)) != 0)

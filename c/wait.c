@@ -7,7 +7,7 @@
 
 enum {
 	SPIN = 1 << 10,  /* polls before yielding (Go: DefaultWait.Spin) */
-	YIELD = 16,      /* polls, each after sched_yield */
+	YIELD = 16,      /* polls, each after sched_yield for a reader (see yield_thread) */
 };
 #define TICK_NS 10000000LL  /* longest sleep between liveness probes (Go: DefaultTick) */
 #define NO_BARRIER_NS 1000000LL /* sleep cap when membarrier is unavailable */
@@ -15,14 +15,16 @@ enum {
 int shmring__await(const struct shmring_waiter *w, int64_t timeout_ns)
 {
 	int rc;
-	for (int i = 0; i < SPIN; i++) {
+	/* No PAUSE between polls, as Go's spin has none: measured here, it
+	 * made a C consumer of a Go producer 10-30 % slower (it reacts later
+	 * to each publish, and the producer then waits on a full ring more). */
+	for (int i = 0; i < SPIN; i++)
 		if ((rc = w->ready(w->self)) != 0)
 			return rc > 0 ? 0 : rc;
-		cpu_relax();
-	}
 	int64_t deadline = timeout_ns > 0 ? shmring__now() + timeout_ns : -1;
 	for (int i = 0; i < YIELD; i++) {
-		sched_yield();
+		if (w->yield_thread)
+			sched_yield();
 		if ((rc = w->ready(w->self)) != 0)
 			return rc > 0 ? 0 : rc;
 		if (w->stopped && (rc = w->stopped(w->self)) != 0)

@@ -231,7 +231,7 @@ func roleBench() int {
 				return fmt.Errorf("got message %d, want %d", binary.LittleEndian.Uint64(b), seq)
 			}
 		}
-		fmt.Println("ok", count)
+		fmt.Println("ok", count, c.Stats().Sleeps)
 		return c.Close()
 	})
 }

@@ -314,9 +314,10 @@ static int cmd_bench(char **a)
 			return 1;
 		}
 	}
+	shmring_stats st = shmring_consumer_stats(c);
 	shmring_consumer_close(c);
 	shmring_close(r);
-	say("ok %llu", (unsigned long long)count);
+	say("ok %llu %llu", (unsigned long long)count, (unsigned long long)st.sleeps);
 	return 0;
 }
 

@@ -64,6 +64,7 @@ class Reader:
         self._wait = Waiter(
             ring, self._arrived, self._closed_short, self._probe, L.BCAST_WAKE_OFFSET, L.BCAST_SLEEPERS_OFFSET,
             keep_announced=True,  # another reader may sleep on it
+            yield_thread=True,
         )
 
     def _take_entry(self, n):

@@ -154,7 +154,10 @@ class Consumer(_Endpoint):
         if timeout == 0:
             raise EmptyError("ring: empty")
         self._wait.wait(timeout)
-        self._adopt(self._u64[self._peer.cursor >> 3])
+        prod = self._u64[self._peer.cursor >> 3]
+        self._adopt(prod)
+        if tail >= self._avail:  # the wait saw it published; cursors only grow
+            raise CorruptError(f"ring: producer cursor={prod} does not cover position={tail}")
 
     def _slot(self):
         """The slot at tail and its length, read once and bounds-checked."""
@@ -297,7 +300,10 @@ class Producer(_Endpoint):
             raise FullError("ring: full")
         self._need = self._head - self._slots + 1
         self._wait.wait(timeout)
-        self._adopt(self._u64[self._peer.cursor >> 3])
+        cons = self._u64[self._peer.cursor >> 3]
+        self._adopt(cons)
+        if self._head >= self._limit:  # the wait saw it free; cursors only grow
+            raise CorruptError(f"ring: consumer cursor={cons} does not free position={self._head}")
 
     def _publish(self, n):
         s = self._base + (self._head & self._mask) * self._stride

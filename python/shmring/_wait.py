@@ -9,7 +9,7 @@ from . import _sys
 from .errors import ShmringTimeout
 
 SPIN = 256  # polls before yielding (each costs far more in Python than in Go)
-YIELD = 16  # polls, each after sched_yield
+YIELD = 16  # polls, each after sched_yield for a broadcast reader (see yield_thread)
 TICK = 0.010  # longest sleep between liveness probes (Go: ring.DefaultTick)
 NO_BARRIER = 0.001  # sleep cap when membarrier is unavailable
 
@@ -20,9 +20,9 @@ class Waiter:
     raises PeerDeadError or CorruptError. wake_off is the futex word (the
     peer's), sleepers_off where this side announces itself."""
 
-    __slots__ = ("ring", "ready", "stopped", "probe", "wake_off", "sleepers_off", "keep_announced", "sleeps")
+    __slots__ = ("ring", "ready", "stopped", "probe", "wake_off", "sleepers_off", "keep_announced", "yield_thread", "sleeps")
 
-    def __init__(self, ring, ready, stopped, probe, wake_off, sleepers_off, keep_announced=False):
+    def __init__(self, ring, ready, stopped, probe, wake_off, sleepers_off, keep_announced=False, yield_thread=False):
         self.ring = ring
         self.ready = ready
         self.stopped = stopped
@@ -30,6 +30,10 @@ class Waiter:
         self.wake_off = wake_off
         self.sleepers_off = sleepers_off
         self.keep_announced = keep_announced
+        # A broadcast reader yields its thread between polls, as Go's does;
+        # an SPSC side only polls (on a busy machine a yielded CPU can be
+        # gone for a whole time slice while the ring fills).
+        self.yield_thread = yield_thread
         self.sleeps = 0
 
     def wait(self, timeout):
@@ -41,7 +45,8 @@ class Waiter:
                 return
         deadline = None if timeout is None else time.monotonic() + timeout
         for _ in range(YIELD):
-            os.sched_yield()
+            if self.yield_thread:
+                os.sched_yield()
             if ready():
                 return
             self.stopped()

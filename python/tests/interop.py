@@ -128,7 +128,7 @@ def bench(name, count):
             m = recv()
             if unpack(m)[0] != seq:
                 fail(f"got message {unpack(m)[0]}, want {seq}")
-        say("ok", count)
+        say("ok", count, c._wait.sleeps)
 
 
 # Verdicts, by the C library's codes, so that the Go test reads one format.
