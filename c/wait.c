@@ -16,7 +16,7 @@ int shmring__await(const struct shmring_waiter *w, int64_t timeout_ns)
 {
 	int rc;
 	/* No PAUSE between polls, as Go's spin has none: measured here, it
-	 * made a C consumer of a Go producer up to 10-45 % slower (it reacts later
+	 * made a C consumer of a Go producer 10-45 % slower (it reacts later
 	 * to each publish, and the producer then waits on a full ring more). */
 	for (int i = 0; i < SPIN; i++)
 		if ((rc = w->ready(w->self)) != 0)
