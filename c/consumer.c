@@ -20,7 +20,7 @@ int shmring_consumer_open(shmring *r, shmring_consumer **out)
 	shmring_consumer *c = calloc(1, sizeof *c);
 	if (!c)
 		return shmring__fail(SHMRING_ENOMEM, "consumer handle");
-	int rc = spsc_attach(&c->e, r, CONSUMER);
+	int rc = shmring__spsc_attach(&c->e, r, CONSUMER);
 	if (rc) {
 		free(c);
 		return rc;
@@ -34,7 +34,7 @@ int shmring_consumer_open(shmring *r, shmring_consumer **out)
 		return err;
 	}
 	c->tail = c->avail = tail;
-	spsc_announce(&c->e);
+	shmring__spsc_announce(&c->e);
 	*out = c;
 	return 0;
 }
@@ -121,7 +121,7 @@ static int wait_data(shmring_consumer *c, int64_t timeout_ns)
 		.self = c,
 		.ready = data_ready,
 		.stopped = closed_short,
-		.probe = spsc_probe_peer,
+		.probe = shmring__spsc_probe_peer,
 		.wake = c->e.peer.wake,
 		.sleepers = c->e.own.sleepers,
 		.peer_flags = c->e.peer.flags,
@@ -189,7 +189,7 @@ int shmring_consumer_close(shmring_consumer *c)
 	if (!c)
 		return 0;
 	if (!c->e.closed)
-		spsc_detach(&c->e, 0);
+		shmring__spsc_detach(&c->e, 0);
 	free(c);
 	return 0;
 }

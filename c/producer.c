@@ -19,7 +19,7 @@ int shmring_producer_open(shmring *r, shmring_producer **out)
 	shmring_producer *p = calloc(1, sizeof *p);
 	if (!p)
 		return shmring__fail(SHMRING_ENOMEM, "producer handle");
-	int rc = spsc_attach(&p->e, r, PRODUCER);
+	int rc = shmring__spsc_attach(&p->e, r, PRODUCER);
 	if (rc) {
 		free(p);
 		return rc;
@@ -36,7 +36,7 @@ int shmring_producer_open(shmring *r, shmring_producer **out)
 	 * not publish is gone. */
 	p->head = head;
 	p->limit = cons + p->e.slots;
-	spsc_announce(&p->e);
+	shmring__spsc_announce(&p->e);
 	*out = p;
 	return 0;
 }
@@ -76,7 +76,7 @@ static int reserve(shmring_producer *p, int64_t timeout_ns)
 	struct shmring_waiter w = {
 		.self = p,
 		.ready = space_ready,
-		.probe = spsc_probe_peer,
+		.probe = shmring__spsc_probe_peer,
 		.wake = p->e.peer.wake,
 		.sleepers = p->e.own.sleepers,
 		.peer_flags = p->e.peer.flags,
@@ -150,7 +150,7 @@ int shmring_producer_close(shmring_producer *p)
 	if (!p)
 		return 0;
 	if (!p->e.closed)
-		spsc_detach(&p->e, SHMRING_STATE_CLOSED);
+		shmring__spsc_detach(&p->e, SHMRING_STATE_CLOSED);
 	free(p);
 	return 0;
 }

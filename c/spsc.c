@@ -32,7 +32,7 @@ static struct side side_of(shmring *r, enum role ro)
 	};
 }
 
-int spsc_attach(struct endpoint *e, shmring *r, enum role ro)
+int shmring__spsc_attach(struct endpoint *e, shmring *r, enum role ro)
 {
 	if (r->info.kind != SHMRING_KIND_SPSC)
 		return shmring__fail(SHMRING_EKIND, "kind=%u: producers and consumers of this library are for spsc rings",
@@ -55,7 +55,7 @@ int spsc_attach(struct endpoint *e, shmring *r, enum role ro)
 	return 0;
 }
 
-void spsc_announce(struct endpoint *e)
+void shmring__spsc_announce(struct endpoint *e)
 {
 	/* The flags go first: a peer that sees us attached must also see how
 	 * we publish. The state store also clears a closed stream. */
@@ -64,7 +64,7 @@ void spsc_announce(struct endpoint *e)
 	STORE_SC(e->own.state, SHMRING_STATE_ATTACHED);
 }
 
-void spsc_wake_peer(struct endpoint *e)
+void shmring__spsc_wake_peer(struct endpoint *e)
 {
 	/* Clearing the flag first makes it one wake per sleep. */
 	if (XCHG_SC(e->peer.sleepers, 0u) == 0)
@@ -74,19 +74,19 @@ void spsc_wake_peer(struct endpoint *e)
 	e->stats.wakes++;
 }
 
-void spsc_detach(struct endpoint *e, uint32_t state)
+void shmring__spsc_detach(struct endpoint *e, uint32_t state)
 {
 	e->closed = 1;
 	/* SYNC POINT: state. Stored (a full fence) before the sleepers check;
 	 * a sleeper announces itself, then re-checks the state. */
 	XCHG_SC(e->own.state, state);
 	if (LOAD_SC(e->peer.sleepers) != 0)
-		spsc_wake_peer(e);
+		shmring__spsc_wake_peer(e);
 	close(e->lock_fd); /* the last descriptor of the description: the lock goes */
 	e->lock_fd = -1;
 }
 
-int spsc_probe_peer(void *self)
+int shmring__spsc_probe_peer(void *self)
 {
 	struct endpoint *e = self;
 	return shmring__peer_dead(e->r, e->peer.state_off, e->peer.lock_byte, e->peer.name);

@@ -32,13 +32,13 @@ struct endpoint {
 enum role { PRODUCER, CONSUMER };
 
 /* attach takes the role's lock and fills e; announce then marks it taken. */
-int spsc_attach(struct endpoint *e, shmring *r, enum role ro);
-void spsc_announce(struct endpoint *e);
+int shmring__spsc_attach(struct endpoint *e, shmring *r, enum role ro);
+void shmring__spsc_announce(struct endpoint *e);
 /* detach leaves state behind (closed for a producer), wakes a sleeping peer,
  * drops the lock. */
-void spsc_detach(struct endpoint *e, uint32_t state);
-void spsc_wake_peer(struct endpoint *e);
-int spsc_probe_peer(void *e);
+void shmring__spsc_detach(struct endpoint *e, uint32_t state);
+void shmring__spsc_wake_peer(struct endpoint *e);
+int shmring__spsc_probe_peer(void *e);
 
 static inline unsigned char *spsc_slot(const struct endpoint *e, uint64_t pos)
 {
@@ -58,7 +58,7 @@ static inline void spsc_publish(struct endpoint *e, uint64_t v)
 {
 	publish64(e->own.cursor, v, e->release);
 	if (LOAD_SC(e->peer.sleepers) != 0)
-		spsc_wake_peer(e);
+		shmring__spsc_wake_peer(e);
 }
 
 #endif

@@ -20,7 +20,8 @@ from ._crc32c import crc32c
 from ._header import Info, decode
 from ._ring import Ring, open_fd, open_ring
 from ._reader import Reader
-from ._spsc import Consumer, Producer
+from ._consumer import Consumer
+from ._producer import Producer
 from .errors import *  # noqa: F401,F403
 from . import _layout as layout
 

@@ -116,13 +116,13 @@ class Ring:
 
     def consumer(self):
         """Take the SPSC consumer role."""
-        from ._spsc import Consumer
+        from ._consumer import Consumer
 
         return self._track(Consumer(self))
 
     def producer(self):
         """Take the SPSC producer role."""
-        from ._spsc import Producer
+        from ._producer import Producer
 
         return self._track(Producer(self))
 
