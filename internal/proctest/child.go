@@ -51,20 +51,37 @@ func Start(t testing.TB, role string, args ...string) *Child {
 	// -test.run=^$ is a second line of defence: should the role not be
 	// picked up, the child runs no tests rather than all of them.
 	argv := append([]string{"-test.run=^$", argsMark}, args...)
-	c := &Child{t: t, role: role, test: t.Name(), done: make(chan struct{})}
+	cmd := exec.Command(exe, argv...)
+	cmd.Env = append(os.Environ(), RoleEnv+"="+role, parentEnv+"="+strconv.Itoa(os.Getpid()))
+	cmd.Env = append(cmd.Env, childGORACE())
+	return start(t, role, cmd)
+}
+
+// StartCommand runs another program as a child, with the same guarantees
+// as Start (killed with its test, with its parent, and by a Watchdog) and
+// the same line protocol on its stdin and stdout: the other-language peers
+// of a cross-language test. cmd must not have been started; its Stdin,
+// Stdout, Stderr and SysProcAttr are set here. name labels the child in
+// failures.
+func StartCommand(t testing.TB, name string, cmd *exec.Cmd) *Child {
+	t.Helper()
+	return start(t, name, cmd)
+}
+
+func start(t testing.TB, role string, cmd *exec.Cmd) *Child {
+	t.Helper()
+	c := &Child{t: t, role: role, test: t.Name(), done: make(chan struct{}), cmd: cmd}
 	c.stdout.init()
-	c.cmd = exec.Command(exe, argv...)
-	c.cmd.Env = append(os.Environ(), RoleEnv+"="+role, parentEnv+"="+strconv.Itoa(os.Getpid()))
-	c.cmd.Env = append(c.cmd.Env, childGORACE())
 	c.cmd.Stdout = &c.stdout
 	c.cmd.Stderr = &c.stderr
 	c.cmd.SysProcAttr = sysProcAttr()
 	c.cmd.WaitDelay = ioDrainDelay
+	var err error
 	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
-		t.Fatalf("proctest.Start(%q): stdin: %v", role, err)
+		t.Fatalf("proctest: start %q: stdin: %v", role, err)
 	}
 	if err := c.cmd.Start(); err != nil {
-		t.Fatalf("proctest.Start(%q): %v", role, err)
+		t.Fatalf("proctest: start %q: %v", role, err)
 	}
 	track(c)
 	go c.reap()

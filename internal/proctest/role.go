@@ -50,12 +50,17 @@ func Register(name string, fn func() int) {
 // Main is called from TestMain in place of os.Exit(m.Run()). In a child
 // (RoleEnv set) it runs the role and exits with its result; otherwise it
 // runs the tests.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main for a TestMain that has cleaning up to do after the tests: in
+// a child it runs the role and exits, as Main does; in the parent it runs
+// the tests and returns their exit status.
+func Run(m *testing.M) int {
 	mainCalled.Store(true)
 	if role, ok := os.LookupEnv(RoleEnv); ok {
 		os.Exit(runRole(role))
 	}
-	os.Exit(m.Run())
+	return m.Run()
 }
 
 // Args returns the arguments the parent passed to Start, in a child; nil in

@@ -1,0 +1,197 @@
+/* consumer.c — the SPSC consumer (LAYOUT.md section 8, "Consumer"). */
+#define _GNU_SOURCE
+#include "spsc.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct shmring_consumer {
+	struct endpoint e;
+	uint64_t tail;  /* next position to read */
+	uint64_t avail; /* positions below it are known published (cached producer cursor) */
+	uint64_t held;  /* messages leased and not released */
+	uint64_t held_bytes;
+	uint64_t need;  /* what a wait waits for */
+};
+
+int shmring_consumer_open(shmring *r, shmring_consumer **out)
+{
+	shmring_consumer *c = calloc(1, sizeof *c);
+	if (!c)
+		return shmring__fail(SHMRING_ENOMEM, "consumer handle");
+	int rc = shmring__spsc_attach(&c->e, r, CONSUMER);
+	if (rc) {
+		free(c);
+		return rc;
+	}
+	uint64_t tail = LOAD_ACQ(c->e.own.cursor), prod = LOAD_ACQ(c->e.peer.cursor);
+	if (tail > prod || prod - tail > c->e.slots) {
+		int err = shmring__fail(SHMRING_ECORRUPT, "consumer cursor=%llu producer cursor=%llu slots=%llu",
+				     (unsigned long long)tail, (unsigned long long)prod, (unsigned long long)c->e.slots);
+		close(c->e.lock_fd); /* not announced: only the lock to drop */
+		free(c);
+		return err;
+	}
+	c->tail = c->avail = tail;
+	shmring__spsc_announce(&c->e);
+	*out = c;
+	return 0;
+}
+
+/* seq_ready: the slot at tail carries its position's seq, so it is published,
+ * learnt from the slot's own line instead of the producer's cursor line.
+ * Only equality is trusted; a forged seq at worst makes the consumer read a
+ * slot early, whose length is still checked. */
+static int seq_ready(shmring_consumer *c)
+{
+	uint32_t *seq = (uint32_t *)(void *)(spsc_slot(&c->e, c->tail) + SHMRING_SLOT_SEQ_OFFSET);
+	if (LOAD_ACQ(seq) != (uint32_t)(c->tail + 1))
+		return 0;
+	c->avail = c->tail + 1;
+	return 1;
+}
+
+/* adopt validates a producer cursor read from the mapping: it can neither go
+ * back nor run more than a ring ahead of what was released. */
+static int adopt(shmring_consumer *c, uint64_t prod)
+{
+	if (prod < c->avail || prod - c->tail > c->e.slots)
+		return shmring__fail(SHMRING_ECORRUPT, "producer cursor=%llu, consumer tail=%llu known published below=%llu",
+				     (unsigned long long)prod, (unsigned long long)c->tail, (unsigned long long)c->avail);
+	c->avail = prod;
+	return 0;
+}
+
+/* closed_short: the producer closed the stream and its cursor stays short of
+ * need. State is loaded before the cursor: the producer stores its last
+ * cursor before its closed state. */
+static int closed_short(void *self)
+{
+	shmring_consumer *c = self;
+	uint32_t st = LOAD_SC(c->e.peer.state);
+	if (st & ~SHMRING_STATE_MASK)
+		return shmring__fail(SHMRING_ECORRUPT, "producer state=%#x", st);
+	if (!(st & SHMRING_STATE_CLOSED) || LOAD_SC(c->e.peer.cursor) >= c->need)
+		return 0;
+	return shmring__fail(SHMRING_ECLOSED, "end of stream at position=%llu", (unsigned long long)c->tail);
+}
+
+static int data_ready(void *self)
+{
+	shmring_consumer *c = self;
+	return LOAD_ACQ(c->e.peer.cursor) >= c->need;
+}
+
+static int wait_data(shmring_consumer *c, int64_t timeout_ns);
+
+/* fill makes at least one message readable at tail, waiting up to timeout. */
+static int fill(shmring_consumer *c, int64_t timeout_ns)
+{
+	if (c->e.closed)
+		return shmring__fail(SHMRING_ECLOSED, "consumer closed");
+	if (c->held)
+		return shmring__fail(SHMRING_EINVAL, "receive while holding a message: release it first");
+	if (c->tail < c->avail || seq_ready(c))
+		return 0;
+	int rc = adopt(c, LOAD_ACQ(c->e.peer.cursor));
+	if (rc || c->tail < c->avail)
+		return rc;
+	c->need = c->tail + 1;
+	if ((rc = closed_short(c)) != 0)
+		return rc;
+	if (timeout_ns == 0)
+		return SHMRING_EEMPTY;
+	if ((rc = wait_data(c, timeout_ns)) != 0)
+		return rc;
+	uint64_t prod = LOAD_ACQ(c->e.peer.cursor);
+	if ((rc = adopt(c, prod)) != 0)
+		return rc;
+	/* The wait saw the cursor reach need; cursors only grow. Still short
+	 * (need wrapped past 2^64, or the word went back) is no correct peer. */
+	if (c->tail >= c->avail)
+		return shmring__fail(SHMRING_ECORRUPT, "producer cursor=%llu does not cover position=%llu",
+				     (unsigned long long)prod, (unsigned long long)c->tail);
+	return 0;
+}
+
+static int wait_data(shmring_consumer *c, int64_t timeout_ns)
+{
+	struct shmring_waiter w = {
+		.self = c,
+		.ready = data_ready,
+		.stopped = closed_short,
+		.probe = shmring__spsc_probe_peer,
+		.wake = c->e.peer.wake,
+		.sleepers = c->e.own.sleepers,
+		.peer_flags = c->e.peer.flags,
+		.sleeps = &c->e.stats.sleeps,
+	};
+	return shmring__await(&w, timeout_ns);
+}
+
+/* length reads the slot's length once and bounds-checks it. */
+static int length(shmring_consumer *c, uint32_t *n)
+{
+	*n = LOAD_RLX((uint32_t *)(void *)(spsc_slot(&c->e, c->tail) + SHMRING_SLOT_LENGTH_OFFSET));
+	if (*n > c->e.slot_size)
+		return shmring__fail(SHMRING_ECORRUPT, "slot length=%u at position=%llu, slot size=%u", *n,
+				     (unsigned long long)c->tail, c->e.slot_size);
+	return 0;
+}
+
+int shmring_consumer_receive(shmring_consumer *c, const void **msg, size_t *n, int64_t timeout_ns)
+{
+	int rc = fill(c, timeout_ns);
+	uint32_t len;
+	if (rc || (rc = length(c, &len)) != 0)
+		return rc;
+	*msg = spsc_slot(&c->e, c->tail) + SHMRING_SLOT_PAYLOAD_OFFSET;
+	*n = len;
+	c->held = 1;
+	c->held_bytes = len;
+	return 0;
+}
+
+int shmring_consumer_release(shmring_consumer *c)
+{
+	if (c->e.closed)
+		return shmring__fail(SHMRING_ECLOSED, "consumer closed");
+	if (!c->held)
+		return shmring__fail(SHMRING_EINVAL, "release without a received message");
+	c->tail += c->held;
+	c->e.stats.messages += c->held;
+	c->e.stats.bytes += c->held_bytes;
+	c->held = c->held_bytes = 0;
+	spsc_publish(&c->e, c->tail);
+	return 0;
+}
+
+int shmring_consumer_recv(shmring_consumer *c, void *buf, size_t cap, size_t *n, int64_t timeout_ns)
+{
+	int rc = fill(c, timeout_ns);
+	uint32_t len;
+	if (rc || (rc = length(c, &len)) != 0)
+		return rc;
+	if (len > cap)
+		return shmring__fail(SHMRING_ESHORTBUF, "message=%u bytes, buffer=%zu", len, cap);
+	memcpy(buf, spsc_slot(&c->e, c->tail) + SHMRING_SLOT_PAYLOAD_OFFSET, len);
+	*n = len;
+	c->tail++;
+	c->e.stats.messages++;
+	c->e.stats.bytes += len;
+	spsc_publish(&c->e, c->tail);
+	return 0;
+}
+
+int shmring_consumer_close(shmring_consumer *c)
+{
+	if (!c)
+		return 0;
+	if (!c->e.closed)
+		shmring__spsc_detach(&c->e, 0);
+	free(c);
+	return 0;
+}
+
+shmring_stats shmring_consumer_stats(const shmring_consumer *c) { return c->e.stats; }

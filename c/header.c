@@ -1,0 +1,143 @@
+/* header.c — validate a ring header read from untrusted bytes, in the order
+ * and with the rules of package layout (layout.Decode): magic, version,
+ * geometry, checksum. Only a private copy is validated, never live memory. */
+#include "internal.h"
+
+#include <string.h>
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "shmring files are little-endian and their words are used in place: little-endian hosts only"
+#endif
+
+static uint32_t le32(const unsigned char *b, int off)
+{
+	uint32_t v;
+	memcpy(&v, b + off, sizeof v);
+	return v;
+}
+
+static uint64_t le64(const unsigned char *b, int off)
+{
+	uint64_t v;
+	memcpy(&v, b + off, sizeof v);
+	return v;
+}
+
+/* The geometry a creator would have made for these parameters, or an error.
+ * Mirrors layout.NewHeaderFor. */
+struct geometry {
+	uint32_t slot_header;
+	uint64_t stride, control, slots_offset, file_size;
+};
+
+static int want_geometry(uint32_t kind, uint32_t slot_size, uint64_t slot_count, uint32_t max_p, uint32_t max_c,
+			 struct geometry *g)
+{
+	uint64_t max_slots = SHMRING_MAX_SLOT_COUNT;
+	switch (kind) {
+	case SHMRING_KIND_SPSC:
+		if (max_p != 1 || max_c != 1)
+			return shmring__fail(SHMRING_EGEOMETRY, "spsc max producers=%u consumers=%u, want 1 and 1", max_p, max_c);
+		g->slot_header = SHMRING_SLOT_HEADER_SIZE;
+		g->control = SHMRING_CONTROL_SIZE;
+		break;
+	case SHMRING_KIND_MPMC:
+	case SHMRING_KIND_MPSC:
+		if (kind == SHMRING_KIND_MPSC && max_c != 1)
+			return shmring__fail(SHMRING_EGEOMETRY, "mpsc max consumers=%u, want 1", max_c);
+		if ((uint64_t)max_p + max_c > SHMRING_MAX_PARTICIPANTS)
+			return shmring__fail(SHMRING_EGEOMETRY, "max producers=%u + consumers=%u, want at most %d in all",
+					     max_p, max_c, SHMRING_MAX_PARTICIPANTS);
+		max_slots = SHMRING_MAX_MPMC_SLOT_COUNT;
+		g->slot_header = SHMRING_MPMC_SLOT_HEADER_SIZE;
+		g->control = ((uint64_t)SHMRING_MPMC_FIXED_UNITS + max_p + max_c) * SHMRING_PAD_UNIT;
+		break;
+	case SHMRING_KIND_BROADCAST:
+		if (max_p != 1 || max_c > SHMRING_MAX_READERS)
+			return shmring__fail(SHMRING_EGEOMETRY, "broadcast max producers=%u readers=%u, want 1 and 1..%d",
+					     max_p, max_c, SHMRING_MAX_READERS);
+		g->slot_header = SHMRING_BCAST_SLOT_HEADER_SIZE;
+		g->control = ((uint64_t)SHMRING_BCAST_FIXED_UNITS + max_c) * SHMRING_PAD_UNIT;
+		break;
+	default:
+		return shmring__fail(SHMRING_EGEOMETRY, "kind=%u not supported", kind);
+	}
+	if (slot_size == 0 || slot_size > SHMRING_MAX_SLOT_SIZE)
+		return shmring__fail(SHMRING_EGEOMETRY, "slot size=%u, want 1..%u", slot_size, SHMRING_MAX_SLOT_SIZE);
+	if (slot_count == 0 || slot_count > max_slots || (slot_count & (slot_count - 1)) != 0)
+		return shmring__fail(SHMRING_EGEOMETRY, "slot count=%llu, want a power of two in 1..%llu",
+				     (unsigned long long)slot_count, (unsigned long long)max_slots);
+	g->stride = ((uint64_t)g->slot_header + slot_size + SHMRING_STRIDE_ALIGN - 1) & ~(uint64_t)(SHMRING_STRIDE_ALIGN - 1);
+	g->slots_offset = SHMRING_CONTROL_OFFSET + g->control;
+	uint64_t bytes;
+	if (__builtin_mul_overflow(g->stride, slot_count, &bytes) || bytes > SHMRING_MAX_FILE_SIZE - g->slots_offset)
+		return shmring__fail(SHMRING_EGEOMETRY, "%llu slots of %llu bytes exceed %llu bytes",
+				     (unsigned long long)slot_count, (unsigned long long)g->stride,
+				     (unsigned long long)SHMRING_MAX_FILE_SIZE);
+	g->file_size = g->slots_offset + bytes;
+	return 0;
+}
+
+static int check_geometry(const unsigned char *b, shmring_info *h)
+{
+	uint32_t v;
+	if ((v = le32(b, SHMRING_HEADER_SIZE_OFFSET)) != SHMRING_HEADER_SIZE)
+		return shmring__fail(SHMRING_EGEOMETRY, "header size=%u, want %d", v, SHMRING_HEADER_SIZE);
+	if ((v = le32(b, SHMRING_PAD_UNIT_OFFSET)) != SHMRING_PAD_UNIT)
+		return shmring__fail(SHMRING_EGEOMETRY, "padding unit=%u, want %d", v, SHMRING_PAD_UNIT);
+	if ((v = le32(b, SHMRING_FLAGS_OFFSET)) != 0)
+		return shmring__fail(SHMRING_EGEOMETRY, "flags=%#x, want 0", v);
+	for (int i = 0; i < SHMRING_RESERVED_SIZE; i++)
+		if (b[SHMRING_RESERVED_OFFSET + i] != 0)
+			return shmring__fail(SHMRING_EGEOMETRY, "reserved byte %d=%#x, want 0", SHMRING_RESERVED_OFFSET + i,
+					     b[SHMRING_RESERVED_OFFSET + i]);
+	if (h->max_producers == 0 || h->max_consumers == 0)
+		return shmring__fail(SHMRING_EGEOMETRY, "max producers=%u consumers=%u, want non-zero", h->max_producers,
+				     h->max_consumers);
+	struct geometry g = {0};
+	int rc = want_geometry(h->kind, h->slot_size, h->slot_count, h->max_producers, h->max_consumers, &g);
+	if (rc)
+		return rc;
+	uint32_t slot_header = le32(b, SHMRING_SLOT_HEADER_SIZE_OFFSET);
+	if (slot_header != g.slot_header)
+		return shmring__fail(SHMRING_EGEOMETRY, "slot header size=%u, want %u", slot_header, g.slot_header);
+	uint64_t control_off = le64(b, SHMRING_CONTROL_OFFSET_OFFSET), control = le64(b, SHMRING_CONTROL_SIZE_OFFSET);
+	if (h->slot_stride != g.stride || control_off != SHMRING_CONTROL_OFFSET || control != g.control ||
+	    h->slots_offset != g.slots_offset || h->file_size != g.file_size)
+		return shmring__fail(SHMRING_EGEOMETRY,
+				     "stride=%llu control=%llu+%llu slots=%llu file=%llu, want %llu %d+%llu %llu %llu",
+				     (unsigned long long)h->slot_stride, (unsigned long long)control_off,
+				     (unsigned long long)control, (unsigned long long)h->slots_offset,
+				     (unsigned long long)h->file_size, (unsigned long long)g.stride, SHMRING_CONTROL_OFFSET,
+				     (unsigned long long)g.control, (unsigned long long)g.slots_offset,
+				     (unsigned long long)g.file_size);
+	return 0;
+}
+
+int shmring__decode(const unsigned char *b, shmring_info *h)
+{
+	if (memcmp(b + SHMRING_MAGIC_OFFSET, SHMRING_MAGIC, SHMRING_MAGIC_SIZE) != 0)
+		return shmring__fail(SHMRING_EMAGIC, "magic %02x%02x%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4],
+				     b[5], b[6], b[7]);
+	uint32_t version = le32(b, SHMRING_VERSION_OFFSET);
+	if (version != SHMRING_VERSION)
+		return shmring__fail(SHMRING_EVERSION, "file version=%u, this code reads version=%d", version, SHMRING_VERSION);
+	memset(h, 0, sizeof *h);
+	h->kind = le32(b, SHMRING_KIND_OFFSET);
+	h->slot_size = le32(b, SHMRING_SLOT_SIZE_OFFSET);
+	h->slot_count = le64(b, SHMRING_SLOT_COUNT_OFFSET);
+	h->slot_stride = le64(b, SHMRING_SLOT_STRIDE_OFFSET);
+	h->slots_offset = le64(b, SHMRING_SLOTS_OFFSET_OFFSET);
+	h->file_size = le64(b, SHMRING_FILE_SIZE_OFFSET);
+	h->creator_pid = le32(b, SHMRING_CREATOR_PID_OFFSET);
+	h->created_unix_nano = (int64_t)le64(b, SHMRING_CREATED_UNIX_NANO_OFFSET);
+	h->max_producers = le32(b, SHMRING_MAX_PRODUCERS_OFFSET);
+	h->max_consumers = le32(b, SHMRING_MAX_CONSUMERS_OFFSET);
+	int rc = check_geometry(b, h);
+	if (rc)
+		return rc;
+	uint32_t stored = le32(b, SHMRING_CHECKSUM_OFFSET), computed = shmring_crc32c(0, b, SHMRING_CHECKSUM_OFFSET);
+	if (stored != computed)
+		return shmring__fail(SHMRING_ECHECKSUM, "stored=%#010x computed=%#010x", stored, computed);
+	return 0;
+}

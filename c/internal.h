@@ -1,0 +1,133 @@
+/*
+ * internal.h — what the library's files share and users never see: the ring
+ * handle, atomic access to words of the mapping, the error detail, the
+ * liveness locks and the wait loop.
+ *
+ * Memory model (LAYOUT.md section 9). Every shared word is read and written
+ * with GCC/Clang __atomic builtins on offsets the validated header makes
+ * aligned; payload bytes are plain memory ordered by those atomics. A side
+ * that publishes with a plain release store says so with
+ * SHMRING_FLAG_RELEASE_STORES, and only after membarrier registration
+ * succeeded; otherwise its stores are sequentially consistent.
+ */
+#ifndef SHMRING_INTERNAL_H
+#define SHMRING_INTERNAL_H
+
+#include "shmring.h"
+
+#include <stdint.h>
+#include <stddef.h>
+
+struct shmring {
+	int fd;             /* the ring's own descriptor: probes peers' locks, reopened for ours */
+	unsigned char *mem; /* the whole file, mapped */
+	shmring_info info;  /* from the validated header; never re-read */
+};
+
+/* Words of the mapping. off is a layout offset: aligned by construction. */
+static inline uint32_t *w32(const shmring *r, uint64_t off) { return (uint32_t *)(void *)(r->mem + off); }
+static inline uint64_t *w64(const shmring *r, uint64_t off) { return (uint64_t *)(void *)(r->mem + off); }
+
+#define LOAD_ACQ(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define LOAD_SC(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define LOAD_RLX(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define STORE_REL(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define STORE_SC(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+#define STORE_RLX(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define XCHG_SC(p, v) __atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
+#define ADD_SC(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
+
+/* publish64 stores a cursor: a plain release store when this process
+ * registered for membarrier and advertised it, else sequentially consistent
+ * (the StoreLoad order the sleeper handshake needs). */
+static inline void publish64(uint64_t *p, uint64_t v, int release)
+{
+	if (release)
+		STORE_REL(p, v);
+	else
+		STORE_SC(p, v);
+}
+
+/* shmring__decode validates a private copy of the 128 header bytes (the
+ * ready word is not looked at) and fills h. */
+int shmring__decode(const unsigned char *b, shmring_info *h);
+
+/* error detail: sets the thread's message and returns code. */
+int shmring__fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* membarrier: register once per process (1 when release stores may be used);
+ * barrier forces a full fence on every registered process's running threads
+ * (0 on success). */
+int shmring__register_release(void);
+int shmring__barrier(void);
+
+/* futex on a shared word (never the private flavour). wait returns 0 when
+ * woken, SHMRING_ETIMEDOUT, or 1 when the word no longer held val. */
+int shmring__futex_wait(uint32_t *word, uint32_t val, int64_t timeout_ns);
+void shmring__futex_wake(uint32_t *word, int n);
+
+/* Liveness locks (LAYOUT.md section 11): an OFD write lock on one byte,
+ * through a description of the ring file of our own. lock returns the
+ * descriptor holding it, or a negative code (SHMRING_EBUSY). held reports
+ * 1 when some live description holds the byte, 0 when none, or a negative
+ * code. */
+int shmring__lock(const shmring *r, uint64_t byte);
+int shmring__lock_held(const shmring *r, uint64_t byte);
+
+/* shmring__peer_dead: a role whose state word says attached but whose lock
+ * no process holds died (SHMRING_EPEERDEAD); state bits no peer writes are
+ * corrupt; 0 otherwise. A system call: waiting paths only. */
+int shmring__peer_dead(const shmring *r, uint64_t state_off, uint64_t lock_byte, const char *who);
+
+/* monotonic nanoseconds */
+int64_t shmring__now(void);
+
+/*
+ * The wait loop every role shares (LAYOUT.md section 10): spin, yield, then
+ * sleep on the peer's wake word in ticks, announcing itself in a sleepers
+ * word and re-checking before each sleep, probing the peer's liveness after
+ * a sleep that timed out.
+ */
+struct shmring_waiter {
+	void *self;
+	/* ready: 1 when the condition holds, 0 when not yet, or a negative
+	 * code (corrupt). Cheap: no system call. */
+	int (*ready)(void *self);
+	/* stopped: a negative code when waiting is pointless (end of stream),
+	 * else 0. Cheap. May be NULL. */
+	int (*stopped)(void *self);
+	/* probe: after a timed-out sleep; a negative code (peer dead,
+	 * corrupt) ends the wait. A system call. */
+	int (*probe)(void *self);
+	uint32_t *wake;      /* the futex word to sleep on (the peer's) */
+	uint32_t *sleepers;  /* where this side announces itself */
+	uint32_t *peer_flags;
+	/* keep_announced: a broadcast reader leaves the flag set (other
+	 * readers may sleep on it); an SPSC side clears its own. */
+	int keep_announced;
+	/* yield_thread: sched_yield between the polls of the yield phase (a
+	 * broadcast reader, as Go's, which yields its thread); an SPSC side
+	 * only polls there, as Go's does (its runtime.Gosched does not give
+	 * the CPU away): on a busy machine a yielded CPU can be gone for a
+	 * whole time slice while the ring fills. */
+	int yield_thread;
+	uint64_t *sleeps;    /* counter */
+};
+
+/* Returns 0 when ready, SHMRING_ETIMEDOUT, or the first negative code a
+ * callback gave. timeout_ns < 0 waits for ever; 0 must not be passed. */
+int shmring__await(const struct shmring_waiter *w, int64_t timeout_ns);
+
+/* A seqlock reader's payload loads must be ordered before its second load
+ * of the sequence (LAYOUT.md 14.6 step 3): x86-64 does not reorder loads
+ * with loads, so a compiler barrier suffices; elsewhere a full fence. */
+static inline void loads_before_loads(void)
+{
+#if defined(__x86_64__)
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+#else
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
+#endif

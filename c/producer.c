@@ -1,0 +1,158 @@
+/* producer.c — the SPSC producer (LAYOUT.md section 8, "Producer"). */
+#define _GNU_SOURCE
+#include "spsc.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct shmring_producer {
+	struct endpoint e;
+	uint64_t head;  /* next position to write */
+	uint64_t limit; /* positions below it are known free (cached consumer cursor + slots) */
+	int claimed;
+	uint64_t need;  /* the consumer cursor a wait waits for */
+};
+
+int shmring_producer_open(shmring *r, shmring_producer **out)
+{
+	shmring_producer *p = calloc(1, sizeof *p);
+	if (!p)
+		return shmring__fail(SHMRING_ENOMEM, "producer handle");
+	int rc = shmring__spsc_attach(&p->e, r, PRODUCER);
+	if (rc) {
+		free(p);
+		return rc;
+	}
+	uint64_t head = LOAD_ACQ(p->e.own.cursor), cons = LOAD_ACQ(p->e.peer.cursor);
+	if (cons > head || head - cons > p->e.slots) {
+		int err = shmring__fail(SHMRING_ECORRUPT, "producer cursor=%llu consumer cursor=%llu slots=%llu",
+				     (unsigned long long)head, (unsigned long long)cons, (unsigned long long)p->e.slots);
+		close(p->e.lock_fd); /* not announced: only the lock to drop */
+		free(p);
+		return err;
+	}
+	/* A new producer continues at head: what a dead one claimed and did
+	 * not publish is gone. */
+	p->head = head;
+	p->limit = cons + p->e.slots;
+	shmring__spsc_announce(&p->e);
+	*out = p;
+	return 0;
+}
+
+/* adopt validates a consumer cursor read from the mapping: it can neither go
+ * back nor pass what was published. */
+static int adopt(shmring_producer *p, uint64_t cons)
+{
+	if (cons > p->head || cons + p->e.slots < p->limit)
+		return shmring__fail(SHMRING_ECORRUPT, "consumer cursor=%llu, producer head=%llu known free below=%llu",
+				     (unsigned long long)cons, (unsigned long long)p->head, (unsigned long long)p->limit);
+	p->limit = cons + p->e.slots;
+	return 0;
+}
+
+static int space_ready(void *self)
+{
+	shmring_producer *p = self;
+	return LOAD_ACQ(p->e.peer.cursor) >= p->need;
+}
+
+/* reserve makes the slot at head free, waiting up to timeout. */
+static int reserve(shmring_producer *p, int64_t timeout_ns)
+{
+	if (p->e.closed)
+		return shmring__fail(SHMRING_ECLOSED, "producer closed");
+	if (p->claimed)
+		return shmring__fail(SHMRING_EINVAL, "a claim is open: commit or abort it first");
+	if (p->head < p->limit)
+		return 0;
+	int rc = adopt(p, LOAD_ACQ(p->e.peer.cursor));
+	if (rc || p->head < p->limit)
+		return rc;
+	if (timeout_ns == 0)
+		return SHMRING_EFULL;
+	p->need = p->head - p->e.slots + 1;
+	struct shmring_waiter w = {
+		.self = p,
+		.ready = space_ready,
+		.probe = shmring__spsc_probe_peer,
+		.wake = p->e.peer.wake,
+		.sleepers = p->e.own.sleepers,
+		.peer_flags = p->e.peer.flags,
+		.sleeps = &p->e.stats.sleeps,
+	};
+	if ((rc = shmring__await(&w, timeout_ns)) != 0)
+		return rc;
+	uint64_t cons = LOAD_ACQ(p->e.peer.cursor);
+	if ((rc = adopt(p, cons)) != 0)
+		return rc;
+	if (p->head >= p->limit) /* the wait saw it free; cursors only grow */
+		return shmring__fail(SHMRING_ECORRUPT, "consumer cursor=%llu does not free position=%llu",
+				     (unsigned long long)cons, (unsigned long long)p->head);
+	return 0;
+}
+
+/* publish_one publishes the message written at head.
+ *
+ * SYNC POINT: cursor and seq. Length and payload are written before both
+ * stores; the consumer loads one of them, then reads the slot. The cursor
+ * goes first, so a consumer that saw the seq finds the cursor past it. */
+static void publish_one(shmring_producer *p, uint32_t n)
+{
+	unsigned char *s = spsc_slot(&p->e, p->head);
+	STORE_RLX((uint32_t *)(void *)(s + SHMRING_SLOT_LENGTH_OFFSET), n);
+	uint64_t pos = p->head++;
+	p->e.stats.messages++;
+	p->e.stats.bytes += n;
+	spsc_publish(&p->e, p->head);
+	STORE_REL((uint32_t *)(void *)(s + SHMRING_SLOT_SEQ_OFFSET), (uint32_t)(pos + 1));
+}
+
+int shmring_producer_claim(shmring_producer *p, void **buf, size_t *cap, int64_t timeout_ns)
+{
+	int rc = reserve(p, timeout_ns);
+	if (rc)
+		return rc;
+	p->claimed = 1;
+	*buf = spsc_slot(&p->e, p->head) + SHMRING_SLOT_PAYLOAD_OFFSET;
+	*cap = p->e.slot_size;
+	return 0;
+}
+
+int shmring_producer_commit(shmring_producer *p, size_t n)
+{
+	if (!p->claimed)
+		return shmring__fail(SHMRING_EINVAL, "commit without a claim");
+	if (n > p->e.slot_size)
+		return shmring__fail(SHMRING_ETOOLARGE, "commit length=%zu, slot size=%u", n, p->e.slot_size);
+	p->claimed = 0;
+	publish_one(p, (uint32_t)n);
+	return 0;
+}
+
+void shmring_producer_abort(shmring_producer *p) { p->claimed = 0; }
+
+int shmring_producer_send(shmring_producer *p, const void *msg, size_t n, int64_t timeout_ns)
+{
+	if (n > p->e.slot_size)
+		return shmring__fail(SHMRING_ETOOLARGE, "message=%zu bytes, slot size=%u", n, p->e.slot_size);
+	int rc = reserve(p, timeout_ns);
+	if (rc)
+		return rc;
+	memcpy(spsc_slot(&p->e, p->head) + SHMRING_SLOT_PAYLOAD_OFFSET, msg, n);
+	publish_one(p, (uint32_t)n);
+	return 0;
+}
+
+int shmring_producer_close(shmring_producer *p)
+{
+	if (!p)
+		return 0;
+	if (!p->e.closed)
+		shmring__spsc_detach(&p->e, SHMRING_STATE_CLOSED);
+	free(p);
+	return 0;
+}
+
+shmring_stats shmring_producer_stats(const shmring_producer *p) { return p->e.stats; }

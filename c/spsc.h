@@ -1,0 +1,64 @@
+/* spsc.h — what an SPSC producer and consumer share (LAYOUT.md sections
+ * 7–11): the slot geometry in private copies from the validated header, each
+ * side's words, the role lock, and publishing with the wake-up check. */
+#ifndef SHMRING_SPSC_H
+#define SHMRING_SPSC_H
+
+#include "internal.h"
+
+struct side {
+	uint64_t *cursor;
+	uint32_t *wake;     /* futex word the other side sleeps on */
+	uint32_t *sleepers; /* non-zero while this side sleeps, or is about to */
+	uint32_t *state;
+	uint32_t *epoch;
+	uint32_t *flags;
+	uint64_t state_off, lock_byte;
+	const char *name;
+};
+
+struct endpoint {
+	shmring *r;
+	unsigned char *base; /* slot 0 */
+	uint64_t mask, slots, stride;
+	uint32_t slot_size;
+	int release; /* this side publishes with plain release stores (and said so) */
+	int lock_fd;
+	int closed;
+	struct side own, peer;
+	shmring_stats stats;
+};
+
+enum role { PRODUCER, CONSUMER };
+
+/* attach takes the role's lock and fills e; announce then marks it taken. */
+int shmring__spsc_attach(struct endpoint *e, shmring *r, enum role ro);
+void shmring__spsc_announce(struct endpoint *e);
+/* detach leaves state behind (closed for a producer), wakes a sleeping peer,
+ * drops the lock. */
+void shmring__spsc_detach(struct endpoint *e, uint32_t state);
+void shmring__spsc_wake_peer(struct endpoint *e);
+int shmring__spsc_probe_peer(void *e);
+
+static inline unsigned char *spsc_slot(const struct endpoint *e, uint64_t pos)
+{
+	return e->base + (pos & e->mask) * e->stride;
+}
+
+/* spsc_publish stores this side's cursor and wakes the other side if it
+ * sleeps.
+ *
+ * SYNC POINT: cursor. The slot writes (producer) or reads (consumer) before
+ * the store are ordered before it; the other side loads the cursor, then
+ * touches the slots below it. Dekker pair: "store cursor, then load the
+ * peer's sleepers" here against "announce, then re-check" in the waiter;
+ * with a release store the StoreLoad order comes from the sleeper's
+ * membarrier. */
+static inline void spsc_publish(struct endpoint *e, uint64_t v)
+{
+	publish64(e->own.cursor, v, e->release);
+	if (LOAD_SC(e->peer.sleepers) != 0)
+		shmring__spsc_wake_peer(e);
+}
+
+#endif

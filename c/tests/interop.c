@@ -1,0 +1,397 @@
+/* interop.c — the C side of the cross-language tests in interop/: each
+ * subcommand is one process of a test, talking to the Go test by lines on
+ * stdout ("ready", "peerdead", "ok ...") and failing with a message on
+ * stderr and exit status 1.
+ *
+ *   produce  RING FIRST COUNT close|hang   send messages FIRST..FIRST+COUNT-1
+ *   consume  RING FIRST COUNT closed|hang  receive and check them
+ *   bcast    RING lossless|lossy COUNT LAPEVERY   read a broadcast stream
+ *   bench    RING COUNT                    receive COUNT messages, check seq only
+ *   open     PATH [shared]                 open and print the verdict
+ *   corrupt  PATH                          every single-byte header corruption
+ *
+ * A producer or consumer that sees its peer die prints "peerdead" and goes
+ * on waiting, so that a new process can take the dead one's role over. */
+#define _GNU_SOURCE
+#include "../shmring.h"
+#include "codec.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void die(const char *what, int rc)
+{
+	fprintf(stderr, "%s: %s (code %d): %s\n", what, shmring_strerror(rc), rc, shmring_errdetail());
+	exit(1);
+}
+
+static shmring *open_ring(const char *name)
+{
+	shmring *r;
+	int rc = shmring_open(name, NULL, &r);
+	if (rc)
+		die("open", rc);
+	return r;
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* hang blocks until the parent closes our stdin or kills us. */
+static void hang(void)
+{
+	char b[64];
+	while (read(0, b, sizeof b) > 0) {
+	}
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint64_t next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* ---- produce ---- */
+
+static int send_one(shmring_producer *p, uint64_t seq, size_t max, unsigned char *scratch)
+{
+	for (;;) {
+		int rc;
+		switch (next_rand() % 3) {
+		case 0: { /* zero copy */
+			void *buf;
+			size_t cap;
+			if ((rc = shmring_producer_claim(p, &buf, &cap, -1)) == 0)
+				return shmring_producer_commit(p, codec_encode(buf, seq, max));
+			break;
+		}
+		case 1: /* copying, blocking */
+			rc = shmring_producer_send(p, scratch, codec_encode(scratch, seq, max), -1);
+			break;
+		default: /* non-blocking, then a bounded wait */
+			rc = shmring_producer_send(p, scratch, codec_encode(scratch, seq, max), 0);
+			if (rc == SHMRING_EFULL)
+				rc = shmring_producer_send(p, scratch, codec_encode(scratch, seq, max), 5000000);
+			if (rc == SHMRING_ETIMEDOUT)
+				continue;
+		}
+		if (rc == SHMRING_EPEERDEAD) {
+			say("peerdead");
+			continue; /* wait for a new consumer */
+		}
+		return rc;
+	}
+}
+
+static int cmd_produce(char **a)
+{
+	shmring *r = open_ring(a[0]);
+	uint64_t first = strtoull(a[1], NULL, 0), count = strtoull(a[2], NULL, 0);
+	shmring_producer *p;
+	int rc = shmring_producer_open(r, &p);
+	if (rc)
+		die("producer", rc);
+	say("ready");
+	size_t max = shmring_get_info(r)->slot_size;
+	unsigned char *scratch = malloc(max);
+	for (uint64_t s = first; s < first + count; s++)
+		if ((rc = send_one(p, s, max, scratch)) != 0)
+			die("send", rc);
+	if (strcmp(a[3], "hang") == 0) {
+		say("sent %llu", (unsigned long long)count);
+		hang();
+	}
+	shmring_producer_close(p);
+	shmring_close(r);
+	say("done %llu", (unsigned long long)count);
+	return 0;
+}
+
+/* ---- consume ---- */
+
+/* take_one receives message seq by one of the three ways, and checks it. */
+static int take_one(shmring_consumer *c, uint64_t seq, size_t max, unsigned char *scratch)
+{
+	char why[256];
+	for (;;) {
+		int rc;
+		size_t n;
+		switch (next_rand() % 3) {
+		case 0: { /* zero copy */
+			const void *m;
+			if ((rc = shmring_consumer_receive(c, &m, &n, -1)) == 0) {
+				if (codec_check(m, n, seq, max, why, sizeof why) != 0) {
+					fprintf(stderr, "%s\n", why);
+					exit(1);
+				}
+				return shmring_consumer_release(c);
+			}
+			break;
+		}
+		case 1:
+			rc = shmring_consumer_recv(c, scratch, max, &n, -1);
+			break;
+		default:
+			rc = shmring_consumer_recv(c, scratch, max, &n, 0);
+			if (rc == SHMRING_EEMPTY)
+				rc = shmring_consumer_recv(c, scratch, max, &n, 5000000);
+			if (rc == SHMRING_ETIMEDOUT)
+				continue;
+		}
+		if (rc == SHMRING_EPEERDEAD) {
+			say("peerdead");
+			continue; /* wait for a new producer */
+		}
+		if (rc)
+			return rc;
+		if (codec_check(scratch, n, seq, max, why, sizeof why) != 0) {
+			fprintf(stderr, "%s\n", why);
+			exit(1);
+		}
+		return 0;
+	}
+}
+
+static int cmd_consume(char **a)
+{
+	shmring *r = open_ring(a[0]);
+	uint64_t first = strtoull(a[1], NULL, 0), count = strtoull(a[2], NULL, 0);
+	shmring_consumer *c;
+	int rc = shmring_consumer_open(r, &c);
+	if (rc)
+		die("consumer", rc);
+	say("ready");
+	size_t max = shmring_get_info(r)->slot_size;
+	unsigned char *scratch = malloc(max);
+	for (uint64_t s = first; s < first + count; s++)
+		if ((rc = take_one(c, s, max, scratch)) != 0)
+			die("receive", rc);
+	if (strcmp(a[3], "hang") == 0) {
+		const void *m;
+		size_t n;
+		if ((rc = shmring_consumer_receive(c, &m, &n, -1)) != 0)
+			die("receive the held message", rc);
+		say("holding %llu", (unsigned long long)(first + count));
+		hang();
+	}
+	size_t n;
+	while ((rc = shmring_consumer_recv(c, scratch, max, &n, -1)) == SHMRING_EPEERDEAD) {
+	}
+	if (rc != SHMRING_ECLOSED) {
+		fprintf(stderr, "after %llu messages: want end of stream, got %s (%s)\n", (unsigned long long)count,
+			shmring_strerror(rc), rc ? shmring_errdetail() : "a message");
+		return 1;
+	}
+	shmring_stats st = shmring_consumer_stats(c);
+	shmring_consumer_close(c);
+	shmring_close(r);
+	say("ok %llu %llu", (unsigned long long)st.messages, (unsigned long long)st.bytes);
+	return 0;
+}
+
+/* ---- bcast ---- */
+
+/* wait_lapped stalls a lossy reader until the producer is a whole ring
+ * ahead, so that a lap surely follows; bounded, in case the stream ends. */
+static void wait_lapped(shmring_reader *rd, uint64_t slots)
+{
+	for (int i = 0; i < 20000 && shmring_reader_lag(rd) <= slots; i++) {
+		struct timespec ts = { 0, 100000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int cmd_bcast(char **a)
+{
+	shmring *r = open_ring(a[0]);
+	int lossless = strcmp(a[1], "lossless") == 0;
+	uint64_t count = strtoull(a[2], NULL, 0), lap_every = strtoull(a[3], NULL, 0);
+	shmring_reader *rd;
+	int rc = shmring_reader_open(r, lossless ? SHMRING_POLICY_LOSSLESS : SHMRING_POLICY_LOSSY, SHMRING_START_OLDEST, &rd);
+	if (rc)
+		die("reader", rc);
+	say("ready");
+	const shmring_info *info = shmring_get_info(r);
+	size_t max = info->slot_size;
+	unsigned char *scratch = malloc(max);
+	char why[256];
+	/* expect: the next sequence number; every position is either
+	 * delivered or counted missed, so at the end expect == count. */
+	uint64_t expect = 0, delivered = 0, missed = 0, laps = 0, stall = lap_every;
+	for (;;) {
+		if (lap_every && delivered >= stall) {
+			stall += lap_every;
+			if (expect + info->slot_count < count)
+				wait_lapped(rd, info->slot_count);
+		}
+		size_t n;
+		int bad = 0;
+		if (next_rand() & 1) {
+			const void *m;
+			rc = shmring_reader_receive(rd, &m, &n, -1);
+			if (rc == 0) {
+				/* a lossy lease may be torn: only release says */
+				bad = codec_check(m, n, expect, max, why, sizeof why);
+				rc = shmring_reader_release(rd);
+			}
+		} else {
+			rc = shmring_reader_recv(rd, scratch, max, &n, -1);
+			if (rc == 0)
+				bad = codec_check(scratch, n, expect, max, why, sizeof why);
+		}
+		if (rc == SHMRING_ELAPPED) {
+			if (lossless) {
+				fprintf(stderr, "lossless reader lapped at %llu\n", (unsigned long long)expect);
+				return 1;
+			}
+			expect += shmring_reader_missed(rd);
+			missed += shmring_reader_missed(rd);
+			laps++;
+			continue;
+		}
+		if (rc == SHMRING_ECLOSED)
+			break;
+		if (rc)
+			die("broadcast receive", rc);
+		if (bad) {
+			fprintf(stderr, "%s\n", why);
+			return 1;
+		}
+		expect++;
+		delivered++;
+	}
+	shmring_stats st = shmring_reader_stats(rd);
+	if (expect != count || st.missed != missed || st.messages != delivered) {
+		fprintf(stderr, "accounting: expect=%llu count=%llu missed=%llu/%llu delivered=%llu/%llu\n",
+			(unsigned long long)expect, (unsigned long long)count, (unsigned long long)missed,
+			(unsigned long long)st.missed, (unsigned long long)delivered, (unsigned long long)st.messages);
+		return 1;
+	}
+	shmring_reader_close(rd);
+	shmring_close(r);
+	say("ok %llu %llu %llu", (unsigned long long)delivered, (unsigned long long)missed, (unsigned long long)laps);
+	return 0;
+}
+
+/* ---- bench: the consumer's side of the throughput comparison ---- */
+
+static int cmd_bench(char **a)
+{
+	shmring *r = open_ring(a[0]);
+	uint64_t count = strtoull(a[1], NULL, 0);
+	shmring_consumer *c;
+	int rc = shmring_consumer_open(r, &c);
+	if (rc)
+		die("consumer", rc);
+	say("ready");
+	unsigned char buf[4096];
+	size_t max = shmring_get_info(r)->slot_size < sizeof buf ? shmring_get_info(r)->slot_size : sizeof buf;
+	for (uint64_t s = 0; s < count; s++) {
+		size_t n;
+		if ((rc = shmring_consumer_recv(c, buf, max, &n, -1)) != 0)
+			die("recv", rc);
+		uint64_t got;
+		memcpy(&got, buf, 8);
+		if (n < 8 || got != s) {
+			fprintf(stderr, "got message %llu, want %llu\n", (unsigned long long)got, (unsigned long long)s);
+			return 1;
+		}
+	}
+	shmring_stats st = shmring_consumer_stats(c);
+	shmring_consumer_close(c);
+	shmring_close(r);
+	say("ok %llu %llu", (unsigned long long)count, (unsigned long long)st.sleeps);
+	return 0;
+}
+
+/* ---- open and corrupt: the opener's verdicts ---- */
+
+static int cmd_open(char **a, int argc)
+{
+	shmring_open_options o = { .timeout_ns = 20000000, .allow_shared = argc > 1 && strcmp(a[1], "shared") == 0 };
+	shmring *r;
+	int rc = shmring_open(a[0], &o, &r);
+	if (rc == 0) {
+		say("ok kind=%u slots=%llu", shmring_get_info(r)->kind, (unsigned long long)shmring_get_info(r)->slot_count);
+		shmring_close(r);
+		return 0;
+	}
+	say("%d %s", rc, shmring_errdetail());
+	return 0;
+}
+
+static int cmd_corrupt(char **a)
+{
+	int fd = open(a[0], O_RDWR);
+	unsigned char orig[SHMRING_HEADER_SIZE];
+	if (fd < 0 || pread(fd, orig, sizeof orig, 0) != (ssize_t)sizeof orig) {
+		perror(a[0]);
+		return 1;
+	}
+	shmring_open_options o = { .timeout_ns = 1000000 };
+	for (int off = 0; off < SHMRING_HEADER_SIZE; off++) {
+		for (int v = 0; v < 256; v++) {
+			if (v == orig[off])
+				continue;
+			unsigned char b = (unsigned char)v;
+			if (pwrite(fd, &b, 1, off) != 1) {
+				perror("pwrite");
+				return 1;
+			}
+			shmring *r;
+			int rc = shmring_open(a[0], &o, &r);
+			if (rc == 0)
+				shmring_close(r);
+			printf("%d %d %d\n", off, v, rc);
+		}
+		if (pwrite(fd, &orig[off], 1, off) != 1) {
+			perror("pwrite");
+			return 1;
+		}
+	}
+	close(fd);
+	fflush(stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: interop produce|consume|bcast|bench|open|corrupt ARGS...\n");
+		return 2;
+	}
+	const char *cmd = argv[1];
+	char **a = argv + 2;
+	int n = argc - 2;
+	if (strcmp(cmd, "produce") == 0 && n == 4)
+		return cmd_produce(a);
+	if (strcmp(cmd, "consume") == 0 && n == 4)
+		return cmd_consume(a);
+	if (strcmp(cmd, "bcast") == 0 && n == 4)
+		return cmd_bcast(a);
+	if (strcmp(cmd, "bench") == 0 && n == 2)
+		return cmd_bench(a);
+	if (strcmp(cmd, "open") == 0)
+		return cmd_open(a, n);
+	if (strcmp(cmd, "corrupt") == 0 && n == 1)
+		return cmd_corrupt(a);
+	fprintf(stderr, "interop: bad command line\n");
+	return 2;
+}

@@ -1,0 +1,290 @@
+package interop
+
+// Bad input at the openers: the C and Python openers give every corrupted,
+// truncated, foreign or untrustworthy file the verdict the Go side gives it,
+// and accept none of them.
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/shmring/shmring/internal/proctest"
+	"github.com/shmring/shmring/layout"
+	"github.com/shmring/shmring/ring"
+)
+
+// Verdicts, as the C library's codes (python/tests/interop.py maps its
+// exceptions onto the same numbers).
+const (
+	vOK       = 0
+	vInvalid  = -1
+	vNotExist = -2
+	vNotReady = -3
+	vVersion  = -4
+	vUnsafe   = -5
+	vMagic    = -6
+	vGeometry = -7
+	vChecksum = -8
+	vReady    = -9
+	vShort    = -10
+	vSize     = -11
+)
+
+// goVerdict is what the Go opener decides about a file's bytes (ring's
+// awaitHeader, then layout.Decode, then the size check), as a code.
+func goVerdict(file []byte) int {
+	switch {
+	case len(file) == 0:
+		return vNotReady // an empty file is a creator that has not sized it yet
+	case len(file) < layout.HeaderSize:
+		return vShort
+	}
+	h := file[:layout.HeaderSize]
+	switch ready := binary.LittleEndian.Uint32(h[layout.ReadyOffset:]); {
+	case ready == 0:
+		if m := string(h[:layout.MagicSize]); m == layout.Magic || m == string(make([]byte, layout.MagicSize)) {
+			return vNotReady
+		}
+		return vMagic
+	case ready != layout.ReadyValue:
+		return vReady
+	}
+	hdr, err := layout.Decode(h)
+	switch {
+	case errors.Is(err, layout.ErrMagic):
+		return vMagic
+	case errors.Is(err, layout.ErrVersion):
+		return vVersion
+	case errors.Is(err, layout.ErrGeometry):
+		return vGeometry
+	case errors.Is(err, layout.ErrChecksum):
+		return vChecksum
+	case err != nil:
+		panic(err)
+	}
+	if uint64(len(file)) != hdr.FileSize {
+		return vSize
+	}
+	return vOK
+}
+
+// run runs one of the languages' interop programs to completion and returns
+// its stdout lines.
+func runLines(t *testing.T, lang string, args ...string) []string {
+	t.Helper()
+	c := start(t, lang, args...)
+	var lines []string
+	for {
+		line, err := c.ReadLine()
+		if err != nil {
+			break
+		}
+		lines = append(lines, line)
+	}
+	if err := c.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	return lines
+}
+
+// TestEverySingleByteHeaderCorruptionIsRefused changes each of the 128
+// header bytes of a ring file to each of its 255 other values and has the C
+// and Python openers open it: each must refuse it, with the verdict package
+// layout gives those bytes (magic, version, geometry, checksum, ready word).
+func TestEverySingleByteHeaderCorruptionIsRefused(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	kinds := []ring.Options{
+		{Kind: ring.SPSC, SlotSize: 64, Slots: 16},
+		{Kind: ring.Broadcast, SlotSize: 64, Slots: 16, MaxReaders: 4},
+		{Kind: ring.MPMC, SlotSize: 64, Slots: 16, MaxProducers: 2, MaxConsumers: 2},
+	}
+	for _, o := range kinds {
+		for _, lang := range []string{"c", "python"} {
+			t.Run(fmt.Sprintf("%v/%s", o.Kind, lang), func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "ring")
+				r, err := ring.Create(path, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.Close()
+				file, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				lines := runLines(t, lang, "corrupt", path)
+				if want := layout.HeaderSize * 255; len(lines) != want {
+					t.Fatalf("%d verdicts, want %d", len(lines), want)
+				}
+				counts := map[int]int{}
+				for _, line := range lines {
+					var off, val, got int
+					if _, err := fmt.Sscanf(line, "%d %d %d", &off, &val, &got); err != nil {
+						t.Fatalf("line %q: %v", line, err)
+					}
+					bad := bytes.Clone(file)
+					bad[off] = byte(val)
+					want := goVerdict(bad)
+					if want == vOK || got != want {
+						t.Errorf("byte %d = %#02x: %s opener says %d, Go says %d", off, val, lang, got, want)
+					}
+					counts[got]++
+				}
+				t.Logf("%s: verdicts by code: %v", lang, counts)
+			})
+		}
+	}
+}
+
+// TestTruncatedAndForeignFilesAreRefused: files that are not rings, or rings
+// cut short or grown, get Go's verdict from both openers.
+func TestTruncatedAndForeignFilesAreRefused(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	dir := t.TempDir()
+	valid := filepath.Join(dir, "valid")
+	r, err := ring.Create(valid, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	ringBytes, err := os.ReadFile(valid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.ReadFile(cInterop(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{
+		"empty":                 {},
+		"one byte":              ringBytes[:1],
+		"half a header":         ringBytes[:64],
+		"header, no slots":      ringBytes[:layout.HeaderSize],
+		"slots cut short":       ringBytes[:len(ringBytes)-8],
+		"grown by a page":       append(bytes.Clone(ringBytes), make([]byte, 4096)...),
+		"text":                  bytes.Repeat([]byte("not a ring, just text\n"), 200),
+		"an executable":         exe,
+		"zeros, ready word set": append(append(make([]byte, layout.ReadyOffset), 0x52, 0x44, 0x59, 0x21), make([]byte, 4096)...),
+	}
+	for what, b := range files {
+		path := filepath.Join(dir, strings.ReplaceAll(what, " ", "-"))
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		want := goVerdict(b)
+		if want == vOK {
+			t.Fatalf("%s: Go accepts it; the test is wrong", what)
+		}
+		for _, lang := range []string{"c", "python"} {
+			if got := verdictOf(t, lang, path); got != want {
+				t.Errorf("%s: %s opener says %d, Go says %d", what, lang, got, want)
+			}
+		}
+	}
+	for _, lang := range []string{"c", "python"} {
+		if got := verdictOf(t, lang, valid); got != vOK {
+			t.Errorf("the valid ring: %s opener says %d", lang, got)
+		}
+	}
+}
+
+// verdictOf opens path with a language's opener and returns its code.
+func verdictOf(t *testing.T, lang, path string, opts ...string) int {
+	t.Helper()
+	lines := runLines(t, lang, append([]string{"open", path}, opts...)...)
+	if len(lines) != 1 {
+		t.Fatalf("%s open %s: %q", lang, path, lines)
+	}
+	if strings.HasPrefix(lines[0], "ok ") {
+		return vOK
+	}
+	code, err := strconv.Atoi(strings.Fields(lines[0])[0])
+	if err != nil {
+		t.Fatalf("%s open %s: %q", lang, path, lines[0])
+	}
+	t.Logf("%s %s: %s", lang, filepath.Base(path), lines[0])
+	return code
+}
+
+// TestOpenersCheckTheFilesEdges: what sits at the name must be a regular
+// file of this user's, writable by nobody else unless sharing is asked for;
+// a symlink is not followed; ".." is refused.
+func TestOpenersCheckTheFilesEdges(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	dir := t.TempDir()
+	valid := filepath.Join(dir, "valid")
+	r, err := ring.Create(valid, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	link := filepath.Join(dir, "link")
+	fifo := filepath.Join(dir, "fifo")
+	sub := filepath.Join(dir, "sub")
+	shared := filepath.Join(dir, "shared")
+	for _, err := range []error{
+		os.Symlink(valid, link),
+		syscall.Mkfifo(fifo, 0o600),
+		os.Mkdir(sub, 0o700),
+		copyFile(valid, shared, 0o660),
+		os.Chmod(shared, 0o660), // the umask must not hide the group bit
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name string
+		path string
+		opts []string
+		want int
+	}{
+		{"a symlink to a valid ring is not followed", link, nil, vUnsafe},
+		{"a FIFO is not a regular file", fifo, nil, vUnsafe},
+		{"a directory is not a regular file", sub, nil, vUnsafe},
+		{"a group-writable file is refused by default", shared, nil, vUnsafe},
+		{"a group-writable file is accepted when sharing is asked for", shared, []string{"shared"}, vOK},
+		{"a name with a .. component is refused", sub + "/../valid", nil, vInvalid}, // not filepath.Join: it would clean the ".." away
+		{"a missing file does not exist", filepath.Join(dir, "missing"), nil, vNotExist},
+		{"the valid ring opens", valid, nil, vOK},
+	}
+	if os.Geteuid() == 0 {
+		foreign := filepath.Join(dir, "foreign")
+		if err := copyFile(valid, foreign, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(foreign, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, struct {
+			name string
+			path string
+			opts []string
+			want int
+		}{"another user's file is refused", foreign, nil, vUnsafe})
+	} else {
+		t.Log("not root: cannot give a file away, so the foreign-owner case is not run")
+	}
+	for _, c := range cases {
+		for _, lang := range []string{"c", "python"} {
+			if got := verdictOf(t, lang, c.path, c.opts...); got != c.want {
+				t.Errorf("%s (%s): got %d, want %d", c.name, lang, got, c.want)
+			}
+		}
+	}
+}
+
+func copyFile(from, to string, mode os.FileMode) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, mode)
+}

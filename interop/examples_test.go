@@ -1,0 +1,144 @@
+package interop
+
+// The C Makefile builds both libraries and the examples, and the C and
+// Python examples work against Go rings as their comments say.
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/shmring/shmring/internal/proctest"
+	"github.com/shmring/shmring/ring"
+)
+
+var lines = []string{"hello", "from", "the other side"}
+
+func TestMakefileBuildsLibrariesAndExamples(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	out := buildExamples(t)
+	for _, f := range []string{"libshmring.a", "libshmring.so", "producer", "consumer", "reader"} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Errorf("make did not build %s: %v", f, err)
+		}
+	}
+}
+
+func buildExamples(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Fatalf("the C examples are built with make, which is missing: %v", err)
+	}
+	out := t.TempDir()
+	cmd := exec.Command("make", "-C", filepath.Join(repoRoot(t), "c"), "OUT="+out, "CC="+compiler(t))
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make: %v\n%s", err, msg)
+	}
+	return out
+}
+
+// example is the command that runs an example program with stdin.
+func example(t *testing.T, bin string, args []string, env []string, stdin string) *exec.Cmd {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	return cmd
+}
+
+func TestExamplesAgainstGoRings(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	out := buildExamples(t)
+	py := []string{"PYTHONPATH=" + filepath.Join(repoRoot(t), "python"), "PYTHONDONTWRITEBYTECODE=1"}
+	pyExample := func(name string) string { return filepath.Join(repoRoot(t), "python", "examples", name) }
+	ctx := context.Background()
+
+	for _, tc := range []struct{ name, bin, script string }{
+		{"c producer", filepath.Join(out, "producer"), ""},
+		{"python producer", python(t), pyExample("producer.py")},
+	} {
+		t.Run(tc.name+" to a Go consumer", func(t *testing.T) {
+			name := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8})
+			args := []string{name}
+			if tc.script != "" {
+				args = []string{tc.script, name}
+			}
+			cmd := example(t, tc.bin, args, py, strings.Join(lines, "\n")+"\n")
+			if msg, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("%v\n%s", err, msg)
+			}
+			r, err := ring.Open(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			c, err := r.Consumer()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			buf := make([]byte, 64)
+			for {
+				n, err := c.Recv(ctx, buf)
+				if errors.Is(err, ring.ErrClosed) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, string(buf[:n]))
+			}
+			if !slices.Equal(got, lines) {
+				t.Fatalf("got %q, want %q", got, lines)
+			}
+		})
+	}
+
+	for _, tc := range []struct {
+		name, bin, script string
+		kind              ring.Kind
+	}{
+		{"c consumer", filepath.Join(out, "consumer"), "", ring.SPSC},
+		{"python consumer", python(t), pyExample("consumer.py"), ring.SPSC},
+		{"c reader", filepath.Join(out, "reader"), "", ring.Broadcast},
+		{"python reader", python(t), pyExample("reader.py"), ring.Broadcast},
+	} {
+		t.Run("Go producer to "+tc.name, func(t *testing.T) {
+			o := ring.Options{Kind: tc.kind, SlotSize: 64, Slots: 8}
+			if tc.kind == ring.Broadcast {
+				o.MaxReaders = 2
+			}
+			name := newRing(t, o)
+			r, err := ring.Open(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			p, err := r.Producer()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range lines { // the ring holds them all: the example starts from the oldest
+				if err := p.Send(ctx, []byte(l)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p.Close()
+			args := []string{name}
+			if tc.script != "" {
+				args = []string{tc.script, name}
+			}
+			got, err := example(t, tc.bin, args, py, "").Output()
+			if err != nil {
+				t.Fatalf("%v", err)
+			}
+			if want := strings.Join(lines, "\n") + "\n"; string(got) != want {
+				t.Fatalf("printed %q, want %q", got, want)
+			}
+		})
+	}
+}

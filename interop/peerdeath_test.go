@@ -1,0 +1,108 @@
+package interop
+
+// Peer death across languages: a producer or consumer killed with SIGKILL is
+// reported by its peer of the other language (ErrPeerDead, SHMRING_EPEERDEAD),
+// and a new process, of either language, takes the dead one's role over; the
+// stream then completes with nothing lost or duplicated.
+
+import (
+	"fmt"
+	"strconv"
+	"testing"
+
+	"github.com/shmring/shmring/internal/proctest"
+	"github.com/shmring/shmring/ring"
+)
+
+func other(lang string) string {
+	if lang == "go" {
+		return "c"
+	}
+	return "go"
+}
+
+func TestPeerDeathAcrossLanguages(t *testing.T) {
+	const total, before = 1000, 100 // messages in all; handled before the victim dies
+	for _, victimRole := range []string{"consumer", "producer"} {
+		for _, victim := range []string{"c", "go"} {
+			for _, takeover := range []string{"c", "go"} {
+				survivor, survivorRole := other(victim), "producer"
+				if victimRole == "producer" {
+					survivorRole = "consumer"
+				}
+				name := fmt.Sprintf("%s %s killed, %s %s notices, %s takes over", victim, victimRole, survivor, survivorRole, takeover)
+				t.Run(name, func(t *testing.T) {
+					proctest.Watchdog(t, hangBound)
+					ringName := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 64})
+					if victimRole == "consumer" {
+						consumerDies(t, ringName, victim, survivor, takeover, total, before)
+					} else {
+						producerDies(t, ringName, victim, survivor, takeover, total, before)
+					}
+				})
+			}
+		}
+	}
+}
+
+// consumerDies: the victim consumer holds message `before` unreleased when it
+// is killed; the producer, blocked on the full ring, reports the death; the
+// new consumer starts at the victim's cursor, so it gets message `before`
+// again and the rest.
+func consumerDies(t *testing.T, name, victim, survivor, takeover string, total, before int) {
+	prod := start(t, survivor, "produce", name, "0", strconv.Itoa(total), "close")
+	prod.Expect("ready")
+	v := start(t, victim, "consume", name, "0", strconv.Itoa(before), "hang")
+	v.Expect("ready")
+	v.Expect("holding " + strconv.Itoa(before))
+	v.Kill()
+	if err := v.Wait(); err == nil {
+		t.Fatal("the killed consumer exited cleanly")
+	}
+	expectPrefix(t, prod, "peerdead", nil) // the producer, waiting for space, saw the death
+	cons := start(t, takeover, "consume", name, strconv.Itoa(before), strconv.Itoa(total-before), "closed")
+	cons.Expect("ready")
+	finish(t, prod, "done "+strconv.Itoa(total), cons, total-before)
+}
+
+// producerDies: the victim producer has published `before` messages when it
+// is killed; the consumer, waiting for more, reports the death; the new
+// producer continues at the victim's cursor.
+func producerDies(t *testing.T, name, victim, survivor, takeover string, total, before int) {
+	cons := start(t, survivor, "consume", name, "0", strconv.Itoa(total), "closed")
+	cons.Expect("ready")
+	v := start(t, victim, "produce", name, "0", strconv.Itoa(before), "hang")
+	v.Expect("ready")
+	v.Expect("sent " + strconv.Itoa(before))
+	v.Kill()
+	if err := v.Wait(); err == nil {
+		t.Fatal("the killed producer exited cleanly")
+	}
+	expectPrefix(t, cons, "peerdead", nil) // the consumer, waiting for data, saw the death
+	prod := start(t, takeover, "produce", name, strconv.Itoa(before), strconv.Itoa(total-before), "close")
+	prod.Expect("ready")
+	finish(t, prod, "done "+strconv.Itoa(total-before), cons, total)
+}
+
+// finish reads the producer's last word and the consumer's count (each may
+// first repeat "peerdead" while it waited for the newcomer) and reaps both.
+func finish(t *testing.T, prod *proctest.Child, done string, cons *proctest.Child, received int) {
+	seen := map[string]int{}
+	if got := expectPrefix(t, prod, "done", seen); got != done {
+		t.Fatalf("producer said %q, want %q", got, done)
+	}
+	var n, bytes int
+	if _, err := fmt.Sscanf(expectPrefix(t, cons, "ok", seen), "ok %d %d", &n, &bytes); err != nil || n != received {
+		t.Fatalf("consumer received %d messages (%v), want %d", n, err, received)
+	}
+	for line := range seen {
+		if line != "peerdead" {
+			t.Errorf("unexpected line %q", line)
+		}
+	}
+	for _, c := range []*proctest.Child{prod, cons} {
+		if err := c.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,86 @@
+"""What an SPSC consumer and producer share (LAYOUT.md sections 7-11).
+
+Memory model: every shared word is one aligned native load or store through
+memoryview casts (one instruction each); under x86-64's ordering (TSO) a
+store is a release store and a load an acquire load, which is all the data
+path needs. The StoreLoad fence of the sleeper handshake is membarrier:
+this process registers for it and says so with FLAG_RELEASE_STORES, so a
+peer about to sleep forces it on us."""
+
+from . import _layout as L
+from . import _sys
+from ._wait import Waiter
+from .errors import CorruptError, InvalidError, PeerDeadError
+
+_INT_MAX = 0x7FFFFFFF
+
+
+class _Side:
+    __slots__ = ("cursor", "wake", "sleepers", "state", "epoch", "flags", "lock_byte", "name")
+
+    def __init__(self, producer):
+        if producer:
+            self.cursor, self.wake, self.sleepers = L.PRODUCER_CURSOR_OFFSET, L.PRODUCER_WAKE_OFFSET, L.PRODUCER_SLEEPERS_OFFSET
+            self.state, self.epoch, self.flags = L.PRODUCER_STATE_OFFSET, L.PRODUCER_EPOCH_OFFSET, L.PRODUCER_FLAGS_OFFSET
+            self.lock_byte, self.name = L.PRODUCER_LOCK_BYTE, "producer"
+        else:
+            self.cursor, self.wake, self.sleepers = L.CONSUMER_CURSOR_OFFSET, L.CONSUMER_WAKE_OFFSET, L.CONSUMER_SLEEPERS_OFFSET
+            self.state, self.epoch, self.flags = L.CONSUMER_STATE_OFFSET, L.CONSUMER_EPOCH_OFFSET, L.CONSUMER_FLAGS_OFFSET
+            self.lock_byte, self.name = L.CONSUMER_LOCK_BYTE, "consumer"
+
+
+class _Endpoint:
+    """What both sides share: geometry from the validated header (never
+    re-read), each side's words, the role lock."""
+
+    def __init__(self, ring, producer):
+        if ring.kind != L.KIND_SPSC:
+            raise InvalidError(f"ring: kind={ring.kind}: producers and consumers of this package are for spsc rings")
+        self._ring = ring
+        self._own, self._peer = _Side(producer), _Side(not producer)
+        self._lock = _sys.lock(ring._fd, self._own.lock_byte)
+        info = ring.info
+        self._mm, self._u32, self._u64 = ring._mm, ring.u32, ring.u64
+        self._base, self._mask, self._slots = info.slots_offset, info.slot_count - 1, info.slot_count
+        self._stride, self._slot_size = info.slot_stride, info.slot_size
+        self._release = _sys.register_release()
+        self._closed = False
+        self.messages = self.bytes = 0
+
+    def _announce(self):
+        u32, own = self._u32, self._own
+        u32[own.flags >> 2] = L.FLAG_RELEASE_STORES if self._release else 0
+        u32[own.epoch >> 2] = (u32[own.epoch >> 2] + 1) & 0xFFFFFFFF
+        u32[own.state >> 2] = L.STATE_ATTACHED  # a new producer also reopens a closed stream
+
+    def _wake_peer(self):
+        # Clearing the flag first makes it one wake per sleep. The clear is
+        # not atomic, but the bump below is (FUTEX_WAKE_OP), and it follows
+        # the clear: a sleeper whose announcement this erased read the wake
+        # word before announcing, so its wait returns at once.
+        self._u32[self._peer.sleepers >> 2] = 0
+        _sys.wake_bump(self._ring.address + self._own.wake, _INT_MAX)
+
+    def _detach(self, state):
+        self._closed = True
+        self._u32[self._own.state >> 2] = state
+        _sys.barrier()  # the state store before the sleepers load
+        if self._u32[self._peer.sleepers >> 2]:
+            self._wake_peer()
+        _sys.os_close(self._lock)
+
+    def _probe(self):
+        st = self._u32[self._peer.state >> 2]
+        if st & ~L.STATE_MASK:
+            raise CorruptError(f"ring: {self._peer.name} state={st:#x}")
+        if st & L.STATE_ATTACHED and not _sys.lock_held(self._ring._fd, self._peer.lock_byte):
+            raise PeerDeadError(f"ring: {self._ring.name}: {self._peer.name} died")
+
+    def _waiter(self, ready, stopped):
+        return Waiter(self._ring, ready, stopped, self._probe, self._peer.wake, self._own.sleepers)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,92 @@
+"""The one wait loop (LAYOUT.md section 10): spin, yield, then futex sleeps
+of at most a tick with the announce / fence / re-check handshake, probing the
+peer's liveness after a sleep that timed out."""
+
+import os
+import time
+
+from . import _sys
+from .errors import ShmringTimeout
+
+SPIN = 256  # polls before yielding (each costs far more in Python than in Go)
+YIELD = 16  # polls, each after sched_yield for a broadcast reader (see yield_thread)
+TICK = 0.010  # longest sleep between liveness probes (Go: ring.DefaultTick)
+NO_BARRIER = 0.001  # sleep cap when membarrier is unavailable
+
+
+class Waiter:
+    """What one role waits with. ready() -> bool (may raise CorruptError);
+    stopped() raises when waiting is pointless (end of stream); probe()
+    raises PeerDeadError or CorruptError. wake_off is the futex word (the
+    peer's), sleepers_off where this side announces itself."""
+
+    __slots__ = ("ring", "ready", "stopped", "probe", "wake_off", "sleepers_off", "keep_announced", "yield_thread", "sleeps")
+
+    def __init__(self, ring, ready, stopped, probe, wake_off, sleepers_off, keep_announced=False, yield_thread=False):
+        self.ring = ring
+        self.ready = ready
+        self.stopped = stopped
+        self.probe = probe
+        self.wake_off = wake_off
+        self.sleepers_off = sleepers_off
+        self.keep_announced = keep_announced
+        # A broadcast reader yields its thread between polls, as Go's does;
+        # an SPSC side only polls (on a busy machine a yielded CPU can be
+        # gone for a whole time slice while the ring fills).
+        self.yield_thread = yield_thread
+        self.sleeps = 0
+
+    def wait(self, timeout):
+        """Return once ready() holds; raise ShmringTimeout after timeout
+        seconds (None: no limit), or what stopped() or probe() raise."""
+        ready = self.ready
+        for _ in range(SPIN):
+            if ready():
+                return
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for _ in range(YIELD):
+            if self.yield_thread:
+                os.sched_yield()
+            if ready():
+                return
+            self.stopped()
+        u32, wake, sleepers = self.ring.u32, self.wake_off >> 2, self.sleepers_off >> 2
+        addr = self.ring.address + self.wake_off
+        probe = False
+        while True:
+            if ready():
+                return
+            self.stopped()
+            if probe:
+                self.probe()
+            sleep = TICK
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise ShmringTimeout(f"ring: waited {timeout}s")
+                sleep = min(sleep, left)
+            # The wake word is read before announcing: a waker that clears
+            # the announcement bumps the word after this read, so the wait
+            # then returns at once.
+            w = u32[wake]
+            u32[sleepers] = 1
+            # Python has no fence: membarrier is the StoreLoad fence between
+            # the announcement and the re-check, and forces one on a peer
+            # that publishes with plain release stores. Without it a wake
+            # can be missed, so look again soon.
+            if not _sys.barrier():
+                sleep = min(sleep, NO_BARRIER)
+            if ready():
+                if not self.keep_announced:
+                    u32[sleepers] = 0
+                continue
+            try:
+                self.stopped()
+            except BaseException:
+                if not self.keep_announced:
+                    u32[sleepers] = 0
+                raise
+            self.sleeps += 1
+            probe = _sys.futex_wait(addr, w, sleep)
+            if not self.keep_announced:
+                u32[sleepers] = 0

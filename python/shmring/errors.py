@@ -1,0 +1,101 @@
+"""Exceptions, grouped by the operation that raises them. Every one is a
+ShmringError; several are also the builtin a caller would expect
+(FileNotFoundError, PermissionError, TimeoutError, EOFError)."""
+
+
+class ShmringError(Exception):
+    """Any failure of this package."""
+
+
+# Opening.
+class InvalidError(ShmringError, ValueError):
+    """A bad argument: a name, a policy, a kind of ring the call is not for."""
+
+
+class NotExistError(ShmringError, FileNotFoundError):
+    """No ring file of that name."""
+
+
+class NotReadyError(ShmringError):
+    """The file exists but its creator did not finish it within the timeout."""
+
+
+class VersionError(ShmringError):
+    """A ring file of another layout version (maybe fine for other code)."""
+
+
+class UnsafeFileError(ShmringError, PermissionError):
+    """What sits at the name is not ours to trust: a symlink, not a regular
+    file, another user's file, or one that group or others may write."""
+
+
+class CorruptError(ShmringError):
+    """Bytes no correct peer writes, in the file or the live mapping."""
+
+
+class BadMagicError(CorruptError):
+    """Not a shmring file."""
+
+
+class GeometryError(CorruptError):
+    """Header fields that do not add up."""
+
+
+class ChecksumError(CorruptError):
+    """The header's checksum does not match."""
+
+
+class ReadyWordError(CorruptError):
+    """The ready word is neither 0 nor the ready value."""
+
+
+class ShortFileError(CorruptError):
+    """A file shorter than a ring header."""
+
+
+class SizeError(CorruptError):
+    """The file's size differs from the header's (truncated or foreign)."""
+
+
+# Roles.
+class BusyError(ShmringError):
+    """The role is held by a live process."""
+
+
+# Sending and receiving.
+class EmptyError(ShmringError):
+    """A non-blocking receive found no message."""
+
+
+class FullError(ShmringError):
+    """A non-blocking send found no free slot."""
+
+
+class ShmringTimeout(ShmringError, TimeoutError):
+    """The timeout passed."""
+
+
+class ClosedError(ShmringError, EOFError):
+    """The producer closed the stream and every message was received; also any
+    call on a closed handle."""
+
+
+class PeerDeadError(ShmringError):
+    """The other side's process died (its liveness lock is gone)."""
+
+
+class LappedError(ShmringError):
+    """A lossy broadcast reader was overrun; `missed` messages are gone and
+    the next call goes on after them."""
+
+    def __init__(self, missed, msg=None):
+        super().__init__(msg or f"ring: reader lapped: missed {missed} messages")
+        self.missed = missed
+
+
+class TooLargeError(ShmringError, ValueError):
+    """A message larger than the ring's slot size."""
+
+
+class ShortBufferError(ShmringError, ValueError):
+    """The message does not fit the buffer given; it stays in the ring."""
