@@ -1,0 +1,48 @@
+// Package guardcost times one Send and one Recv on one goroutine, the ring
+// never full nor empty: what a call costs with nothing else in the way.
+// scripts/bench-guard.sh builds it against the engine before and after the
+// boundary checks to show their cost per call.
+package guardcost
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/shmring/shmring/ring"
+)
+
+func BenchmarkSendRecvOneGoroutine(b *testing.B) {
+	name := fmt.Sprintf("shmring-test-guardcost-%d", os.Getpid())
+	r, err := ring.Create(name, ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 1024})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ring.Remove(name)
+	defer r.Close()
+	p, err := r.Producer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := r.Consumer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	msg, buf := make([]byte, 8), make([]byte, 8)
+	const burst = 64 // well under a lap: no call waits
+	for b.Loop() {
+		for range burst {
+			if err := p.Send(ctx, msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for range burst {
+			if _, err := c.Recv(ctx, buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*burst), "ns/send+recv")
+}
