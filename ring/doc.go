@@ -69,6 +69,26 @@
 // count is non-zero, so streaming makes no system call. A sleeper wakes at
 // least once per Tick to notice a dead peer or a cancelled context.
 //
+// # The file's edges
+//
+// A peer may shrink the file while it is mapped. Every exported call that
+// touches the mapping runs under runtime/debug.SetPanicOnFault and turns a
+// fault there into ErrTruncated (which is also ErrCorrupt); the process
+// lives and Close works. The file's last unit, on a page of its own, holds
+// a mark that readers check after copying a message, so a message whose
+// tail a truncation zeroed is never delivered as whole (guard.go). Slices
+// already handed out by Receive or Claim are the caller's risk: touching
+// them after a truncation faults in the caller's code.
+//
+// Ring.Close may run while other goroutines are inside calls on the ring's
+// handles: it wakes those blocked waiting, lets them return ErrClosed, and
+// swaps the mapping for an inaccessible reservation that is unmapped only
+// once the Ring is garbage, so a late call faults into ErrClosed instead of
+// touching whatever else might be mapped there. Batch views and Release
+// after the end of their claim or lease return ErrStale or ErrClosed.
+// Ring.Reset brings back a ring whose cursors were wrecked (for instance
+// by two goroutines misusing one handle) once no process holds a role.
+//
 // # Platforms
 //
 // Rings need Linux: futex(2) between processes, open-file-description
