@@ -8,7 +8,11 @@ package ring
 // open-file-description locks, /dev/shm and MADV_POPULATE_WRITE. The
 // functions below exist only to satisfy the compiler; none is reached.
 
-import "os"
+import (
+	"os"
+
+	"github.com/edsrzf/mmap-go"
+)
 
 func supported() error { return ErrUnsupported }
 
@@ -26,3 +30,4 @@ func mapSize(*os.File, uint64) (uint64, error)       { return 0, ErrUnsupported 
 func removeFile(string) error                        { return ErrUnsupported }
 func yieldsThread() bool                             { return false }
 func yieldThread()                                   {}
+func (r *Ring) retire(mmap.MMap) error               { return ErrUnsupported }

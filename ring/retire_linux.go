@@ -10,7 +10,10 @@ import (
 )
 
 // region is an address range this package reserved.
-type region struct{ addr, len uintptr }
+type region struct {
+	addr unsafe.Pointer
+	len  uintptr
+}
 
 // retire takes the ring's file out of r's address space without giving the
 // address range back: one mmap(MAP_FIXED) swaps the file's pages for an
@@ -23,14 +26,11 @@ func (r *Ring) retire(m mmap.MMap) error {
 	if len(m) == 0 {
 		return nil
 	}
-	reg := region{addr: uintptr(unsafe.Pointer(&m[0])), len: uintptr(len(m))}
-	_, _, errno := unix.Syscall6(unix.SYS_MMAP, reg.addr, reg.len, unix.PROT_NONE,
-		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED|unix.MAP_NORESERVE, ^uintptr(0), 0)
-	if errno != 0 {
-		return fmt.Errorf("ring: unmap ring=%s: %w", r.name, errno)
+	reg := region{addr: unsafe.Pointer(&m[0]), len: uintptr(len(m))}
+	if _, err := unix.MmapPtr(-1, 0, reg.addr, reg.len, unix.PROT_NONE,
+		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED|unix.MAP_NORESERVE); err != nil {
+		return fmt.Errorf("ring: unmap ring=%s: %w", r.name, err)
 	}
-	runtime.AddCleanup(r, func(reg region) {
-		unix.Syscall(unix.SYS_MUNMAP, reg.addr, reg.len, 0)
-	}, reg)
+	runtime.AddCleanup(r, func(reg region) { unix.MunmapPtr(reg.addr, reg.len) }, reg)
 	return nil
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command ringbench measures the shmring SPSC ring (copying and zero-copy
 // paths; default, spin and sleep wait strategies) beside a pipe, a POSIX
 // message queue, unix stream and datagram sockets, TCP loopback and a Go

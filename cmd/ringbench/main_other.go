@@ -1,0 +1,16 @@
+//go:build !linux
+
+// ringbench measures shmring rings, which need Linux (futex(2) between
+// processes, open-file-description locks, /dev/shm); elsewhere it only
+// says so.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	fmt.Fprintln(os.Stderr, "ringbench: shmring rings need Linux")
+	os.Exit(2)
+}
