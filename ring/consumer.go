@@ -227,9 +227,16 @@ func (c *Consumer) seqReady() bool {
 
 // tryFill reloads the producer's cursor; ErrEmpty if nothing is new, or
 // ErrClosed at the end of a closed stream.
+//
+// As Producer.refresh does, it checks that the consumer cursor still says
+// what this handle last released (nothing is held here): anything else is
+// a second writer, two goroutines on one Consumer or a stray process.
 func (c *Consumer) tryFill() error {
 	if c.closed {
 		return ErrClosed
+	}
+	if own := c.own.cursor.Load(); own != c.tail {
+		return c.r.corrupt("consumer cursor=%d, but this handle released up to %d: a second writer moved it (two goroutines on one Consumer?)", own, c.tail)
 	}
 	if err := c.adoptProducer(c.peer.cursor.Load()); err != nil {
 		return err

@@ -8,10 +8,12 @@ package ring
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/shmring/shmring/internal/proctest"
+	"github.com/shmring/shmring/layout"
 )
 
 // blockingCall sets up r so that one call blocks, and returns that call
@@ -267,5 +269,43 @@ func TestReleaseAfterCloseIsHarmless(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A second writer of a handle's own cursor (two goroutines on one handle, or
+// a stray process) is caught the next time the handle refills its cache of
+// the other side's cursor, before it can lap the other side.
+func TestASecondWriterOfAHandlesCursorIsCaught(t *testing.T) {
+	for _, side := range []string{"producer", "consumer"} {
+		t.Run(side, func(t *testing.T) {
+			const slots = 8
+			r := newTestRing(t, Options{Kind: SPSC, SlotSize: 16, Slots: slots})
+			p, c := mustProducer(t, r), mustConsumer(t, r)
+			msg, buf := []byte("m"), make([]byte, 16)
+			if err := p.TrySend(msg); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.TryRecv(buf); err != nil {
+				t.Fatal(err)
+			}
+			// Each side first runs out of what its cache knows (full,
+			// empty), so that its next call refills it; then another
+			// writer moves its cursor.
+			var err error
+			if side == "producer" {
+				fillUntilFull(t, p)
+				r.word64(layout.ProducerCursorOffset).Add(3)
+				err = p.TrySend(msg)
+			} else {
+				if _, err := c.TryRecv(buf); !errors.Is(err, ErrEmpty) {
+					t.Fatalf("TryRecv of an empty ring = %v", err)
+				}
+				r.word64(layout.ConsumerCursorOffset).Add(2)
+				_, err = c.TryRecv(buf)
+			}
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "second writer") {
+				t.Fatalf("after another writer moved the %s cursor: %v, want ErrCorrupt naming a second writer", side, err)
+			}
+		})
 	}
 }

@@ -116,7 +116,11 @@ func TestMPMCDeadConsumersLeaseIsRedeliveredOnceMarked(t *testing.T) {
 			t.Error("Redelivered() = false for a message a dead consumer held")
 		}
 		c2.Release()
-		c1.Release() // late: the lease is no longer its own; nothing happens
+		// Late: the lease is no longer its own. Nothing is written, and the
+		// consumer is told.
+		if err := c1.Release(); !errors.Is(err, ErrRevoked) {
+			t.Fatalf("late Release of a lease a peer took back = %v, want ErrRevoked", err)
+		}
 		if err := <-sent; err != nil {
 			t.Fatal(err)
 		}

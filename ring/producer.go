@@ -228,9 +228,18 @@ func (p *Producer) setLen(pos uint64, n uint32) {
 }
 
 // refresh reloads the consumer's cursor into the cached limit.
+//
+// It also checks, once per refill of the cache (never per message), that
+// the producer cursor still says what this handle last published: with no
+// claim open, only this handle writes it. Anything else is a second writer
+// — two goroutines on one Producer, or a stray process — caught before it
+// laps the consumer and wrecks the ring for everyone.
 func (p *Producer) refresh() error {
 	if p.closed {
 		return ErrClosed
+	}
+	if own := p.own.cursor.Load(); own != p.head {
+		return p.r.corrupt("producer cursor=%d, but this handle published up to %d: a second writer moved it (two goroutines on one Producer?)", own, p.head)
 	}
 	return p.adoptConsumer(p.peer.cursor.Load())
 }
