@@ -49,6 +49,9 @@ type Reader struct {
 	wait      WaitStrategy
 	stats     Stats
 	closed    bool
+	// unguarded: the per-message calls run without the fault guard
+	// (Options.Unguarded; guard.go).
+	unguarded bool
 	// leases counts the ends of leases (Release, Close): a ReaderBatch
 	// remembers the count it was made at, and is stale once it moved on.
 	leases uint64
@@ -68,14 +71,15 @@ func newReader(r *Ring, o ReaderOptions) (*Reader, error) {
 		return nil, err
 	}
 	rd := &Reader{
-		r:        r,
-		w:        r.bcastWords(),
-		g:        r.bcastSlots(),
-		e:        r.readerEntry(idx),
-		lock:     lock,
-		lossless: o.Policy == Lossless,
-		release:  r.releaseStores(),
-		wait:     DefaultWait,
+		unguarded: r.unguarded,
+		r:         r,
+		w:         r.bcastWords(),
+		g:         r.bcastSlots(),
+		e:         r.readerEntry(idx),
+		lock:      lock,
+		lossless:  o.Policy == Lossless,
+		release:   r.releaseStores(),
+		wait:      DefaultWait,
 	}
 	e := rd.e
 	// The entry is ours (its lock is held); whatever a dead or hostile
@@ -279,7 +283,14 @@ func (rd *Reader) lease() ([]byte, error) {
 // after them. At the end of a closed stream Receive returns ErrClosed; when
 // the producer's process died, ErrPeerDead.
 func (rd *Reader) Receive(ctx context.Context) (_ []byte, err error) {
+	if rd.unguarded {
+		return rd.receive(ctx)
+	}
 	defer rd.r.endGuard(&err, beginGuard())
+	return rd.receive(ctx)
+}
+
+func (rd *Reader) receive(ctx context.Context) (_ []byte, err error) {
 	if rd.closed {
 		return nil, ErrClosed
 	}
@@ -297,7 +308,14 @@ func (rd *Reader) Receive(ctx context.Context) (_ []byte, err error) {
 
 // TryReceive is Receive without waiting: ErrEmpty when there is no message.
 func (rd *Reader) TryReceive() (_ []byte, err error) {
+	if rd.unguarded {
+		return rd.tryReceive()
+	}
 	defer rd.r.endGuard(&err, beginGuard())
+	return rd.tryReceive()
+}
+
+func (rd *Reader) tryReceive() (_ []byte, err error) {
 	if rd.closed {
 		return nil, ErrClosed
 	}
@@ -329,7 +347,14 @@ func (rd *Reader) Release() (err error) {
 	if rd.closed {
 		return ErrClosed
 	}
+	if rd.unguarded {
+		return rd.releaseLease()
+	}
 	defer rd.r.endGuard(&err, beginGuard())
+	return rd.releaseLease()
+}
+
+func (rd *Reader) releaseLease() error {
 	if rd.held == 0 {
 		panic("ring: Reader.Release without a received message")
 	}

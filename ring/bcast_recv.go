@@ -14,7 +14,14 @@ import (
 // a *LapError instead (buf then holds garbage). A message longer than buf
 // stays in the ring and Recv returns io.ErrShortBuffer.
 func (rd *Reader) Recv(ctx context.Context, buf []byte) (_ int, err error) {
+	if rd.unguarded {
+		return rd.recv(ctx, buf)
+	}
 	defer rd.r.endGuard(&err, beginGuard())
+	return rd.recv(ctx, buf)
+}
+
+func (rd *Reader) recv(ctx context.Context, buf []byte) (_ int, err error) {
 	if rd.closed {
 		return 0, ErrClosed
 	}
@@ -32,7 +39,14 @@ func (rd *Reader) Recv(ctx context.Context, buf []byte) (_ int, err error) {
 
 // TryRecv is Recv without waiting: ErrEmpty when there is no message.
 func (rd *Reader) TryRecv(buf []byte) (_ int, err error) {
+	if rd.unguarded {
+		return rd.tryRecv(buf)
+	}
 	defer rd.r.endGuard(&err, beginGuard())
+	return rd.tryRecv(buf)
+}
+
+func (rd *Reader) tryRecv(buf []byte) (_ int, err error) {
 	if rd.closed {
 		return 0, ErrClosed
 	}

@@ -3,6 +3,7 @@ package ring
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -20,12 +21,23 @@ var (
 func newBenchRing(b *testing.B, slotSize, slots int) *Ring {
 	b.Helper()
 	name := uniqueName(b)
-	r, err := Create(name, Options{Kind: SPSC, SlotSize: slotSize, Slots: slots})
+	r, err := Create(name, Options{Kind: SPSC, SlotSize: slotSize, Slots: slots, Unguarded: benchUnguarded})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { r.Close(); Remove(name) })
 	return r
+}
+
+// benchUnguarded (SHMRING_BENCH_UNGUARDED=1) runs the benchmark rings, in
+// the parent and in the children that inherit the environment, with
+// Options.Unguarded: scripts/bench-guard.sh runs one binary both ways to
+// show what the fault guard costs.
+var benchUnguarded = os.Getenv("SHMRING_BENCH_UNGUARDED") == "1"
+
+// openBench opens a benchmark ring in a child, guarded as the parent's.
+func openBench(name string) (*Ring, error) {
+	return OpenWith(name, OpenOptions{Unguarded: benchUnguarded})
 }
 
 func reportRate(b *testing.B, msgs int, elapsed time.Duration) {

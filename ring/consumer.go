@@ -44,7 +44,7 @@ func (r *Ring) Consumer() (_ *Consumer, err error) {
 	}
 	defer r.endGuard(&err, beginGuard())
 	c := &Consumer{}
-	c.r = r
+	c.r, c.unguarded = r, r.unguarded
 	switch r.hdr.Kind {
 	case MPMC, MPSC:
 		impl, err := newMPMCConsumer(r, c)
@@ -77,7 +77,14 @@ func (r *Ring) Consumer() (_ *Consumer, err error) {
 // producer cannot reuse its slot before. Receive while holding a message
 // panics. At the end of a closed stream it returns ErrClosed.
 func (c *Consumer) Receive(ctx context.Context) (_ []byte, err error) {
+	if c.unguarded {
+		return c.receive(ctx)
+	}
 	defer c.r.endGuard(&err, beginGuard())
+	return c.receive(ctx)
+}
+
+func (c *Consumer) receive(ctx context.Context) (_ []byte, err error) {
 	if c.impl != nil {
 		return c.impl.Receive(ctx)
 	}
@@ -92,7 +99,14 @@ func (c *Consumer) Receive(ctx context.Context) (_ []byte, err error) {
 
 // TryReceive is Receive without waiting: ErrEmpty when there is no message.
 func (c *Consumer) TryReceive() (_ []byte, err error) {
+	if c.unguarded {
+		return c.tryReceive()
+	}
 	defer c.r.endGuard(&err, beginGuard())
+	return c.tryReceive()
+}
+
+func (c *Consumer) tryReceive() (_ []byte, err error) {
 	if c.impl != nil {
 		return c.impl.TryReceive()
 	}
@@ -115,7 +129,14 @@ func (c *Consumer) Release() (err error) {
 	if c.closed {
 		return ErrClosed
 	}
+	if c.unguarded {
+		return c.releaseLease()
+	}
 	defer c.r.endGuard(&err, beginGuard())
+	return c.releaseLease()
+}
+
+func (c *Consumer) releaseLease() error {
 	c.leases++
 	if c.impl != nil {
 		return c.impl.Release()
@@ -136,7 +157,14 @@ func (c *Consumer) Release() (err error) {
 // as the wait strategy says. A message longer than buf stays in the ring
 // and Recv returns io.ErrShortBuffer.
 func (c *Consumer) Recv(ctx context.Context, buf []byte) (_ int, err error) {
+	if c.unguarded {
+		return c.recv(ctx, buf)
+	}
 	defer c.r.endGuard(&err, beginGuard())
+	return c.recv(ctx, buf)
+}
+
+func (c *Consumer) recv(ctx context.Context, buf []byte) (_ int, err error) {
 	if c.impl != nil {
 		return c.impl.Recv(ctx, buf)
 	}
@@ -172,7 +200,14 @@ func (c *Consumer) take(buf []byte) (int, error) {
 
 // TryRecv is Recv without waiting: ErrEmpty when there is no message.
 func (c *Consumer) TryRecv(buf []byte) (_ int, err error) {
+	if c.unguarded {
+		return c.tryRecv(buf)
+	}
 	defer c.r.endGuard(&err, beginGuard())
+	return c.tryRecv(buf)
+}
+
+func (c *Consumer) tryRecv(buf []byte) (_ int, err error) {
 	if c.impl != nil {
 		return c.impl.TryRecv(buf)
 	}

@@ -90,7 +90,7 @@ func Create(name string, o Options) (r *Ring, err error) {
 	// SYNC POINT: ready. Every header byte is written before this store;
 	// Open loads the ready word before it reads the header.
 	(*atomic.Uint32)(unsafe.Pointer(&mem[layout.ReadyOffset])).Store(layout.ReadyValue)
-	r = &Ring{name: name, path: path, hdr: hdr, mm: mm, f: f, fullFence: o.FullFence}
+	r = &Ring{name: name, path: path, hdr: hdr, mm: mm, f: f, fullFence: o.FullFence, unguarded: o.Unguarded}
 	r.setMapping(mem)
 	return r, nil
 }

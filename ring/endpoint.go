@@ -29,10 +29,13 @@ type endpoint struct {
 	// release: this side publishes its cursor with a plain release store
 	// and has told the other side so (FlagReleaseStores).
 	release bool
-	wait    WaitStrategy
-	stats   Stats
-	lock    roleLock
-	closed  bool
+	// unguarded: the per-message calls run without the fault guard
+	// (Options.Unguarded; guard.go).
+	unguarded bool
+	wait      WaitStrategy
+	stats     Stats
+	lock      roleLock
+	closed    bool
 }
 
 // attach takes ro's role on r and fills in e. The caller validates and
@@ -47,18 +50,19 @@ func (e *endpoint) attach(r *Ring, ro role) error {
 		peer = producerRole
 	}
 	*e = endpoint{
-		r:        r,
-		role:     ro,
-		own:      r.side(ro),
-		peer:     r.side(peer),
-		base:     unsafe.Pointer(&r.mem[r.hdr.SlotsOffset]),
-		mask:     r.hdr.SlotCount - 1,
-		slots:    r.hdr.SlotCount,
-		stride:   r.hdr.SlotStride,
-		slotSize: r.hdr.SlotSize,
-		release:  r.releaseStores(),
-		wait:     DefaultWait,
-		lock:     lock,
+		r:         r,
+		role:      ro,
+		own:       r.side(ro),
+		peer:      r.side(peer),
+		base:      unsafe.Pointer(&r.mem[r.hdr.SlotsOffset]),
+		mask:      r.hdr.SlotCount - 1,
+		slots:     r.hdr.SlotCount,
+		stride:    r.hdr.SlotStride,
+		slotSize:  r.hdr.SlotSize,
+		release:   r.releaseStores(),
+		unguarded: r.unguarded,
+		wait:      DefaultWait,
+		lock:      lock,
 	}
 	return nil
 }

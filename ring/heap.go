@@ -20,7 +20,7 @@ func newHeapRing(name string, o Options) (*Ring, error) {
 	hdr.Encode(mem)
 	initSlots(&hdr, mem)
 	binary.LittleEndian.PutUint64(mem[hdr.EndOffset:], layout.EndMark)
-	r := &Ring{name: name, hdr: hdr, fullFence: o.FullFence}
+	r := &Ring{name: name, hdr: hdr, fullFence: o.FullFence, unguarded: o.Unguarded}
 	r.setMapping(mem)
 	return r, nil
 }

@@ -309,3 +309,54 @@ func TestASecondWriterOfAHandlesCursorIsCaught(t *testing.T) {
 		})
 	}
 }
+
+// Options.Unguarded takes the fault guard off the per-message calls; the
+// ring must behave the same otherwise.
+func TestUnguardedRingsCarryEveryMessage(t *testing.T) {
+	for _, kind := range []Kind{SPSC, MPMC, Broadcast} {
+		t.Run(kind.String(), func(t *testing.T) {
+			proctest.Watchdog(t, hangBound)
+			const size, n = 48, 20000
+			r := newTestRing(t, Options{Kind: kind, SlotSize: size, Slots: 64, Unguarded: true})
+			p := mustProducer(t, r)
+			var recv func(context.Context, []byte) (int, error)
+			if kind == Broadcast {
+				recv = mustReader(t, r, ReaderOptions{Policy: Lossless}).Recv
+			} else {
+				recv = mustConsumer(t, r).Recv
+			}
+			ctx := context.Background()
+			done := make(chan error, 1)
+			go func() {
+				msg := make([]byte, size)
+				for seq := range uint64(n) {
+					encodeMessage(msg, seq)
+					if err := p.Send(ctx, msg); err != nil {
+						done <- err
+						return
+					}
+				}
+				done <- nil
+			}()
+			buf := make([]byte, size)
+			for seq := range uint64(n) {
+				k, err := recv(ctx, buf)
+				if err != nil {
+					t.Fatalf("Recv %d: %v", seq, err)
+				}
+				if err := checkMessage(buf[:k], seq, size); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.TrySend(buf); !errors.Is(err, ErrClosed) {
+				t.Fatalf("TrySend after Close = %v, want ErrClosed", err)
+			}
+		})
+	}
+}

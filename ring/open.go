@@ -69,7 +69,7 @@ func openFile(name, path string, f *os.File, o OpenOptions) (*Ring, error) {
 		mm.Unmap()
 		return nil, fmt.Errorf("ring: open %s: %w", path, err)
 	}
-	r := &Ring{name: name, path: path, hdr: hdr, mm: mm, f: f, fullFence: o.FullFence}
+	r := &Ring{name: name, path: path, hdr: hdr, mm: mm, f: f, fullFence: o.FullFence, unguarded: o.Unguarded}
 	r.setMapping(mm[:hdr.FileSize])
 	return r, nil
 }

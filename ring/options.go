@@ -47,6 +47,8 @@ type Options struct {
 	// full-fence stores, as OpenOptions.FullFence does for an opener. It
 	// is not written into the file.
 	FullFence bool
+	// Unguarded is OpenOptions.Unguarded for the creator's process.
+	Unguarded bool
 }
 
 // OpenOptions tune Open. Their zero value trusts only files that this
@@ -74,6 +76,16 @@ type OpenOptions struct {
 	// size and the header's FileSize before anything is mapped (ErrFileTooBig
 	// above it); zero means DefaultMaxFileSize.
 	MaxFileSize int64
+
+	// Unguarded runs the per-message calls (Send, TrySend, Claim,
+	// TryClaim, Commit, Receive, TryReceive, Recv, TryRecv, Release)
+	// without the fault guard, saving what BENCHMARKS.md says the guard
+	// costs per call. The price: a peer that shrinks the file kills this
+	// process with SIGBUS instead of getting it ErrTruncated, and Close
+	// leaves the file mapped until the Ring is garbage, so that a call
+	// racing it writes into the file rather than faulting. For rings whose
+	// every process you control. Batch, role and Close calls stay guarded.
+	Unguarded bool
 
 	// FullFence makes the handles taken from this Ring publish their
 	// cursors with full-fence stores (one locked instruction each) instead

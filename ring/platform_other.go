@@ -31,3 +31,4 @@ func removeFile(string) error                        { return ErrUnsupported }
 func yieldsThread() bool                             { return false }
 func yieldThread()                                   {}
 func (r *Ring) retire(mmap.MMap) error               { return ErrUnsupported }
+func (r *Ring) unmapWhenGarbage(mmap.MMap)           {}

@@ -42,7 +42,7 @@ func (r *Ring) Producer() (_ *Producer, err error) {
 	}
 	defer r.endGuard(&err, beginGuard())
 	p := &Producer{}
-	p.r = r
+	p.r, p.unguarded = r, r.unguarded
 	switch r.hdr.Kind {
 	case MPMC, MPSC:
 		impl, err := newMPMCProducer(r, p)
@@ -77,7 +77,14 @@ func (r *Ring) Producer() (_ *Producer, err error) {
 
 // TryClaim is Claim without waiting: ErrFull when no slot is free.
 func (p *Producer) TryClaim() (_ []byte, err error) {
+	if p.unguarded {
+		return p.tryClaim()
+	}
 	defer p.r.endGuard(&err, beginGuard())
+	return p.tryClaim()
+}
+
+func (p *Producer) tryClaim() (_ []byte, err error) {
 	if p.impl != nil {
 		return p.impl.TryClaim()
 	}
@@ -100,7 +107,14 @@ func (p *Producer) TryClaim() (_ []byte, err error) {
 // long: write the message into it and Commit, or Abort. It stays valid
 // until then. Claim while a claim is open panics.
 func (p *Producer) Claim(ctx context.Context) (_ []byte, err error) {
+	if p.unguarded {
+		return p.claim(ctx)
+	}
 	defer p.r.endGuard(&err, beginGuard())
+	return p.claim(ctx)
+}
+
+func (p *Producer) claim(ctx context.Context) (_ []byte, err error) {
 	if p.impl != nil {
 		return p.impl.Claim(ctx)
 	}
@@ -117,7 +131,14 @@ func (p *Producer) Claim(ctx context.Context) (_ []byte, err error) {
 // Commit publishes the first n bytes of the claimed slot as a message.
 // n beyond the slot size returns ErrTooLarge and leaves the claim open.
 func (p *Producer) Commit(n int) (err error) {
+	if p.unguarded {
+		return p.commit(n)
+	}
 	defer p.r.endGuard(&err, beginGuard())
+	return p.commit(n)
+}
+
+func (p *Producer) commit(n int) (err error) {
 	if p.impl != nil {
 		return p.impl.Commit(n)
 	}
@@ -150,7 +171,14 @@ func (p *Producer) Abort() {
 // Send copies msg into the next free slot and publishes it, waiting for a
 // slot as the wait strategy says.
 func (p *Producer) Send(ctx context.Context, msg []byte) (err error) {
+	if p.unguarded {
+		return p.send(ctx, msg)
+	}
 	defer p.r.endGuard(&err, beginGuard())
+	return p.send(ctx, msg)
+}
+
+func (p *Producer) send(ctx context.Context, msg []byte) (err error) {
 	if p.impl != nil {
 		return p.impl.Send(ctx, msg)
 	}
@@ -170,7 +198,14 @@ func (p *Producer) Send(ctx context.Context, msg []byte) (err error) {
 
 // TrySend is Send without waiting: ErrFull when no slot is free.
 func (p *Producer) TrySend(msg []byte) (err error) {
+	if p.unguarded {
+		return p.trySend(msg)
+	}
 	defer p.r.endGuard(&err, beginGuard())
+	return p.trySend(msg)
+}
+
+func (p *Producer) trySend(msg []byte) (err error) {
 	if p.impl != nil {
 		return p.impl.TrySend(msg)
 	}

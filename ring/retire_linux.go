@@ -31,6 +31,14 @@ func (r *Ring) retire(m mmap.MMap) error {
 		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED|unix.MAP_NORESERVE); err != nil {
 		return fmt.Errorf("ring: unmap ring=%s: %w", r.name, err)
 	}
-	runtime.AddCleanup(r, func(reg region) { unix.MunmapPtr(reg.addr, reg.len) }, reg)
+	r.unmapWhenGarbage(m)
 	return nil
+}
+
+// unmapWhenGarbage unmaps m once r is garbage. An unguarded ring's Close
+// leaves its mapping to this: a call still inside then finds the file
+// mapped rather than faulting, which nothing would catch.
+func (r *Ring) unmapWhenGarbage(m mmap.MMap) {
+	reg := region{addr: unsafe.Pointer(&m[0]), len: uintptr(len(m))}
+	runtime.AddCleanup(r, func(reg region) { unix.MunmapPtr(reg.addr, reg.len) }, reg)
 }

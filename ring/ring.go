@@ -41,6 +41,9 @@ type Ring struct {
 	// fullFence: handles publish with full-fence stores and never
 	// register this process for membarrier (Options.FullFence).
 	fullFence bool
+	// unguarded: per-message calls run without the fault guard, and Close
+	// leaves the mapping in place until r is garbage (Options.Unguarded).
+	unguarded bool
 
 	heapMu    sync.Mutex
 	heapLocks map[int64]bool // heap rings: the lock bytes held within the process
@@ -135,7 +138,11 @@ func (r *Ring) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.mm != nil {
-		errs = append(errs, r.retire(r.mm))
+		if r.unguarded {
+			r.unmapWhenGarbage(r.mm)
+		} else {
+			errs = append(errs, r.retire(r.mm))
+		}
 		r.mm = nil
 	}
 	if r.f != nil {

@@ -35,7 +35,7 @@ func benchSink() int {
 	args := proctest.Args() // name n batch wait
 	n, _ := strconv.Atoi(args[1])
 	batch, _ := strconv.Atoi(args[2])
-	r, err := Open(args[0])
+	r, err := openBench(args[0])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -83,13 +83,13 @@ func benchSink() int {
 // benchEcho sends back every message it receives until the stream closes.
 func benchEcho() int {
 	args := proctest.Args() // ping pong wait
-	ping, err := Open(args[0])
+	ping, err := openBench(args[0])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer ping.Close()
-	pong, err := Open(args[1])
+	pong, err := openBench(args[1])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

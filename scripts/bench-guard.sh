@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Measures what the boundary checks cost on the hot path: the fault guard
-# (runtime/debug.SetPanicOnFault and a deferred recover on every call that
-# touches the mapping), the end-mark check after every copied message, and
-# the stale-view counters. It builds the ring package's test binary at a
-# baseline revision from before them and at the work tree, then runs the
-# 8-byte cross-process stream and the 64-byte spinning round trip with the
-# two binaries alternating, round after round, and prints each round's
-# ratio. Not part of CI.
+# Measures what the boundary checks cost on the hot path, two ways, round
+# after round with everything alternating:
+#
+#   guard off ÷ on: one binary of the work tree, run with
+#     SHMRING_BENCH_UNGUARDED=1 (Options.Unguarded: no fault guard on the
+#     per-message calls) and without;
+#   baseline ÷ now: the same benchmarks built at a baseline revision from
+#     before the boundary work (no guard, no end mark, no stale-view counts).
+#
+# Each runs the 8-byte cross-process stream, the 64-byte spinning round trip
+# and one Send+Recv on one goroutine, and the medians of the ratios close
+# the report. Not part of CI.
 #
 #   scripts/bench-guard.sh [rounds=5] [benchtime=1s] [baseline=1ea83b9]
 set -euo pipefail
@@ -19,6 +23,7 @@ trap 'git worktree remove --force "$work/base" >/dev/null 2>&1 || true; rm -rf "
 git worktree add --detach "$work/base" "$base" >/dev/null 2>&1
 mkdir -p "$work/base/scripts/guardcost"
 cp scripts/guardcost/guardcost_test.go "$work/base/scripts/guardcost/"
+printf 'package guardcost\n\nimport "github.com/shmring/shmring/ring"\n\nfunc unguarded(*ring.Options) {}\n' >"$work/base/scripts/guardcost/unguarded_test.go"
 (cd "$work/base" && go test -c -o "$work/base.test" ./ring/ && go test -c -o "$work/base-call.test" ./scripts/guardcost/)
 go test -c -o "$work/guard.test" ./ring/
 go test -c -o "$work/guard-call.test" ./scripts/guardcost/
@@ -28,23 +33,26 @@ field() { # benchmark-name-pattern unit: the number before unit
 }
 echo "go: $(go version); cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); baseline: $base; head: $(git rev-parse --short HEAD)$(git diff --quiet || echo '+dirty')"
 summary="$work/summary"
+run() { # binary-prefix [env]: prints stream msgs/s, RTT p50 ns, ns per Send+Recv
+	local out call
+	out=$(env $2 "$work/$1.test" -test.run '^$' -test.bench "$bench" -test.benchtime "$benchtime" 2>&1)
+	call=$(env $2 "$work/$1-call.test" -test.run '^$' -test.bench . -test.benchtime "$benchtime" 2>&1)
+	echo "$(echo "$out" | field 'CrossProcess/size=8/batch=1-' msgs/s) $(echo "$out" | field 'PingPongCrossProcess/wait=spin-' rtt-p50-ns) $(echo "$call" | field 'OneGoroutine-' ns/send+recv)"
+}
 for round in $(seq 1 "$rounds"); do
-	out_b=$("$work/base.test" -test.run '^$' -test.bench "$bench" -test.benchtime "$benchtime" 2>&1)
-	out_g=$("$work/guard.test" -test.run '^$' -test.bench "$bench" -test.benchtime "$benchtime" 2>&1)
-	tb=$(echo "$out_b" | field 'CrossProcess/size=8/batch=1-' msgs/s)
-	tg=$(echo "$out_g" | field 'CrossProcess/size=8/batch=1-' msgs/s)
-	rb=$(echo "$out_b" | field 'PingPongCrossProcess/wait=spin-' rtt-p50-ns)
-	rg=$(echo "$out_g" | field 'PingPongCrossProcess/wait=spin-' rtt-p50-ns)
-	cb=$("$work/base-call.test" -test.run '^$' -test.bench . -test.benchtime "$benchtime" 2>&1 | field 'OneGoroutine-' ns/send+recv)
-	cg=$("$work/guard-call.test" -test.run '^$' -test.bench . -test.benchtime "$benchtime" 2>&1 | field 'OneGoroutine-' ns/send+recv)
-	awk -v r="$round" -v tb="$tb" -v tg="$tg" -v rb="$rb" -v rg="$rg" -v cb="$cb" -v cg="$cg" 'BEGIN {
-		printf "round %d: 8-byte stream %.1f M msg/s without, %.1f M with (%.3fx); 64-byte spinning RTT p50 %d ns without, %d ns with (%.3fx); one Send+Recv %.1f ns without, %.1f ns with (+%.1f ns)\n",
-			r, tb / 1e6, tg / 1e6, tg / tb, rb, rg, rg / rb, cb, cg, cg - cb }'
-	echo "$tb $tg $rb $rg $cb $cg" >>"$summary"
+	read -r bt br bc <<<"$(run base)"
+	read -r ot or oc <<<"$(run guard SHMRING_BENCH_UNGUARDED=1)"
+	read -r gt gr gc <<<"$(run guard)"
+	echo "$bt $br $bc $ot $or $oc $gt $gr $gc" >>"$summary"
+	awk -v r="$round" -v bt="$bt" -v br="$br" -v bc="$bc" -v ot="$ot" -v or="$or" -v oc="$oc" -v gt="$gt" -v gr="$gr" -v gc="$gc" 'BEGIN {
+		printf "round %d: 8-byte stream M msg/s: baseline %.1f, guard off %.1f, guard on %.1f | spinning RTT p50 ns: %d, %d, %d | one Send+Recv ns: %.1f, %.1f, %.1f\n",
+			r, bt / 1e6, ot / 1e6, gt / 1e6, br, or, gr, bc, oc, gc }'
 done
 # Medians over the rounds: the host moves the vCPUs between placements,
 # so single rounds swing both ways; the median of each ratio is the figure.
-awk '{ ts[NR] = $2 / $1; rt[NR] = $4 / $3; pc[NR] = $6 - $5 }
-function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-END { n = NR; printf "median of %d rounds: stream %.3fx, spinning RTT %.3fx, +%.1f ns per Send+Recv\n", n, median(ts, n), median(rt, n), median(pc, n) }' "$summary"
+awk '{ a[NR] = $7 / $4; b[NR] = $8 / $5; c[NR] = $9 - $6; d[NR] = $7 / $1; e[NR] = $8 / $2; f[NR] = $9 - $3 }
+function median(x, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }
+	return n % 2 ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2 }
+END { n = NR
+	printf "median of %d rounds, guard on vs off (one binary): stream %.3fx, spinning RTT %.3fx, %+.1f ns per Send+Recv\n", n, median(a, n), median(b, n), median(c, n)
+	printf "median of %d rounds, now vs baseline:              stream %.3fx, spinning RTT %.3fx, %+.1f ns per Send+Recv\n", n, median(d, n), median(e, n), median(f, n) }' "$summary"

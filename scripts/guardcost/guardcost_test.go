@@ -15,7 +15,9 @@ import (
 
 func BenchmarkSendRecvOneGoroutine(b *testing.B) {
 	name := fmt.Sprintf("shmring-test-guardcost-%d", os.Getpid())
-	r, err := ring.Create(name, ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 1024})
+	o := ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 1024}
+	unguarded(&o)
+	r, err := ring.Create(name, o)
 	if err != nil {
 		b.Fatal(err)
 	}
