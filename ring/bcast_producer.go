@@ -36,6 +36,7 @@ type bcastProducer struct {
 	wait      WaitStrategy
 	stats     Stats
 	lock      roleLock
+	unlocked  bool // lock let go of (unlockRole)
 	closed    bool
 	nextProbe time.Time // Try… calls on a gated ring probe reader liveness once a tick
 	fw        atomic.Uint64
@@ -340,5 +341,5 @@ func (p *bcastProducer) Close() error {
 	if p.w.sleepers.Load() != 0 {
 		p.wakeReaders()
 	}
-	return p.r.unlockAt(layout.BcastProducerLockByte, p.lock)
+	return p.unlockRole()
 }

@@ -323,6 +323,7 @@ func (c *Consumer) Close() (err error) {
 	if c.impl != nil {
 		c.leases++
 		c.closed = true
+		defer c.impl.dropRole() // even when Close faults on a shrunk file
 		return c.impl.Close()
 	}
 	if c.closed {

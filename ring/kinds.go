@@ -41,6 +41,9 @@ type producerImpl interface {
 	Stats() Stats
 	Close() error
 	interrupt()
+	// dropRole lets go of the role's lock if Close did not (it faulted
+	// on a shrunk file); after a Close that did, it does nothing.
+	dropRole()
 }
 
 // consumerImpl is the read side of a kind other than SPSC.
@@ -58,4 +61,7 @@ type consumerImpl interface {
 	Stats() Stats
 	Close() error
 	interrupt()
+	// dropRole lets go of the role's lock if Close did not (it faulted
+	// on a shrunk file); after a Close that did, it does nothing.
+	dropRole()
 }

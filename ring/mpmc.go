@@ -63,6 +63,7 @@ type mpmcHandle struct {
 	owner                                     uint32 // layout.Owner(index, incarnation)
 	ent                                       mpmcEntry
 	lock                                      roleLock
+	unlocked                                  bool // lock let go of (unlockEntry)
 	release                                   bool // entry counters may use plain release stores
 	wait                                      WaitStrategy
 	stats                                     Stats
@@ -214,7 +215,7 @@ func (h *mpmcHandle) leave() error {
 		// load; a sleeper announces itself, then re-checks the stream.
 		h.wakeData()
 	}
-	return h.r.unlockAt(entryLockByte(h.index), h.lock)
+	return h.unlockEntry()
 }
 
 // abandon drops the lock but leaves the entry attached: the entry then
@@ -223,7 +224,7 @@ func (h *mpmcHandle) leave() error {
 func (h *mpmcHandle) abandon() error {
 	h.closed = true
 	h.ent.messages.Store(h.stats.Messages)
-	return h.r.unlockAt(entryLockByte(h.index), h.lock)
+	return h.unlockEntry()
 }
 
 // ownerDead reports whether the holder named by owner o is gone: its

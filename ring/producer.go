@@ -317,6 +317,7 @@ func (p *Producer) Close() (err error) {
 	p.claims++
 	if p.impl != nil {
 		p.closed = true
+		defer p.impl.dropRole() // even when Close faults on a shrunk file
 		return p.impl.Close()
 	}
 	if p.closed {

@@ -117,13 +117,16 @@ func truncErr(err error) bool { return errors.Is(err, ErrCorrupt) }
 
 // truncStop reports the child's stop, then holds the process (and so every
 // role it took) until the parent closes stdin: no peer dies while the others
-// still look for their error.
-func truncStop(what string, n uint64, err error) int {
+// still look for their error. Then closing the shrunk ring must work.
+func truncStop(r *Ring, what string, n uint64, err error) int {
 	fmt.Printf("stopped %s=%d err=%v\n", what, n, err)
 	if !truncErr(err) {
 		return childFail("%s stopped by %v, want an error matching ErrCorrupt", what, err)
 	}
 	readStdinLine()
+	if err := r.Close(); err != nil {
+		return childFail("Close of the shrunk ring: %v", err)
+	}
 	return 0
 }
 
@@ -147,7 +150,7 @@ func childTruncProduce() int {
 	for ; ; n++ {
 		encodeMessage(msg, id<<56|n)
 		if err := p.Send(ctx, msg); err != nil {
-			return truncStop("sent", n, err)
+			return truncStop(r, "sent", n, err)
 		}
 		if n == 4*truncSlots {
 			fmt.Println("streaming")
@@ -192,7 +195,7 @@ func childTruncConsume() int {
 			continue
 		}
 		if err != nil {
-			return truncStop("received", n, err)
+			return truncStop(r, "received", n, err)
 		}
 		seq := binary.LittleEndian.Uint64(buf)
 		if err := checkMessage(buf[:k], seq, truncSlotSize); err != nil {
