@@ -65,6 +65,7 @@ def check(fd, what, trust_uids=(), trust_gids=(), allow_world_write=False, max_f
     max_file_size (FileTooBigError). Owner and mode are checked only when
     owner_and_mode (not for a descriptor handed over). Returns the cap."""
     cap = max_file_size or DEFAULT_MAX_FILE_SIZE
+    trust_uids, trust_gids = tuple(trust_uids or ()), tuple(trust_gids or ())
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
         raise NotRegularError(f"ring: not a regular file: ring={what} is a {_file_type(st.st_mode)}")
