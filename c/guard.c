@@ -32,7 +32,10 @@ static void on_sigbus(int sig, siginfo_t *si, void *ctx)
 {
 	struct shmring__guard *g = current;
 	uintptr_t a = (uintptr_t)si->si_addr;
-	if (g && a - g->lo < g->len) {
+	/* si_code > 0: the kernel raised it for an access (BUS_ADRERR, ...),
+	 * not kill(2) or sigqueue(3), whose si_addr means nothing. */
+	int fault = si->si_code > 0;
+	if (fault && g && a - g->lo < g->len) {
 		fault_addr = a;
 		current = g->prev;
 		siglongjmp(g->env, 1);
@@ -42,10 +45,13 @@ static void on_sigbus(int sig, siginfo_t *si, void *ctx)
 		previous.sa_sigaction(sig, si, ctx);
 	} else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
 		previous.sa_handler(sig);
+	} else if (previous.sa_handler == SIG_IGN && !fault) {
+		return; /* ignored, as before */
 	} else {
-		/* The default action: returning re-executes the faulting
-		 * access, which now kills the process as it would have. */
+		/* The default action (a fault cannot be ignored either): the
+		 * process dies of SIGBUS as it would have. */
 		signal(SIGBUS, SIG_DFL);
+		raise(SIGBUS);
 	}
 }
 

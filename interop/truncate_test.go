@@ -16,8 +16,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -210,5 +212,34 @@ func breakEndMark(t *testing.T, name string) {
 	defer f.Close()
 	if _, err := f.WriteAt(make([]byte, 8), int64(h.EndOffset)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSigbusGuardCatchesOnlyItsOwnFaults: in a C process with
+// shmring_sigbus_guard installed, a SIGBUS inside a library call is
+// SHMRING_ETRUNCATED and the process goes on; a SIGBUS on the same page
+// outside any library call still kills it, as it would without the guard.
+func TestSigbusGuardCatchesOnlyItsOwnFaults(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	path := filepath.Join(t.TempDir(), "ring")
+	r, err := ring.Create(path, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	c := start(t, "c", "guardself", path)
+	if got, want := expectPrefix(t, c, "guarded", nil), fmt.Sprintf("guarded=%d", vTruncated); got != want {
+		t.Fatalf("the guarded wait said %q, want %q", got, want)
+	}
+	if line, err := c.ReadLine(); err == nil {
+		t.Fatalf("the unguarded read said %q: the process survived a SIGBUS outside the library", line)
+	}
+	err = c.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		t.Fatalf("the process ended with %v, want death by SIGBUS", err)
+	}
+	if ws, ok := exit.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGBUS {
+		t.Fatalf("the process ended with %v, want death by SIGBUS", err)
 	}
 }

@@ -9,6 +9,7 @@
  *   bench    RING COUNT [guard]            receive COUNT messages, check seq only
  *   trunc    RING                          receive and check until the ring fails
  *   endmark  SPSC SPSC_EMPTY BCAST         every read of rings without their end mark
+ *   guardself PATH                         a SIGBUS in a library call and one outside
  *   open     NAME [OPTION...]              open and print the verdict; options
  *                                          trustuid=N trustgid=N world maxsize=N
  *   corrupt  PATH                          every single-byte header corruption
@@ -28,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -418,6 +421,39 @@ static int cmd_endmark(char **a)
 	return 0;
 }
 
+/* cmd_guardself: the guard turns a SIGBUS inside a library call into an
+ * error and leaves every other one alone. It cuts its own ring file at the
+ * slots (the end unit's page goes), waits for a message (the wait's
+ * end-mark load faults: "guarded=CODE"), then reads the same page through a
+ * mapping of its own, outside any library call, which must kill it with
+ * SIGBUS as if no guard were installed. */
+static int cmd_guardself(char **a)
+{
+	shmring *r = open_ring(a[0]);
+	shmring_consumer *c;
+	int rc = shmring_consumer_open(r, &c);
+	if (rc)
+		die("consumer", rc);
+	const shmring_info *info = shmring_get_info(r);
+	int fd = open(a[0], O_RDONLY | O_CLOEXEC);
+	volatile const unsigned char *own =
+		fd < 0 ? MAP_FAILED : mmap(NULL, (size_t)info->file_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (own == MAP_FAILED || truncate(a[0], (off_t)info->slots_offset) != 0) {
+		perror(a[0]);
+		return 1;
+	}
+	unsigned char buf[4096];
+	size_t n;
+	rc = shmring_consumer_recv(c, buf, sizeof buf, &n, -1);
+	say("guarded=%d", rc);
+	shmring_consumer_close(c);
+	shmring_close(r);
+	struct rlimit no_core = { 0, 0 }; /* the death is expected: no core file */
+	setrlimit(RLIMIT_CORE, &no_core);
+	say("unguarded=%d", own[info->end_offset]); /* SIGBUS: the process dies here */
+	return 0;
+}
+
 /* ---- open and corrupt: the opener's verdicts ---- */
 
 static int cmd_open(char **a, int argc)
@@ -487,7 +523,7 @@ static int cmd_corrupt(char **a)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: interop produce|consume|bcast|bench|trunc|endmark|open|corrupt ARGS...\n");
+		fprintf(stderr, "usage: interop produce|consume|bcast|bench|trunc|endmark|guardself|open|corrupt ARGS...\n");
 		return 2;
 	}
 	const char *cmd = argv[1];
@@ -507,6 +543,8 @@ int main(int argc, char **argv)
 		return cmd_trunc(a);
 	if (strcmp(cmd, "endmark") == 0 && n == 3)
 		return cmd_endmark(a);
+	if (strcmp(cmd, "guardself") == 0 && n == 1)
+		return cmd_guardself(a);
 	if (strcmp(cmd, "open") == 0)
 		return cmd_open(a, n);
 	if (strcmp(cmd, "corrupt") == 0 && n == 1)
