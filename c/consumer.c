@@ -15,26 +15,45 @@ struct shmring_consumer {
 	uint64_t need;  /* what a wait waits for */
 };
 
+/* take_role fills c and takes the role for it (LAYOUT.md section 11). */
+static int take_role(shmring_consumer *c, shmring *r)
+{
+	int rc = shmring__spsc_attach(&c->e, r, CONSUMER);
+	if (rc)
+		return rc;
+	uint64_t tail = LOAD_ACQ(c->e.own.cursor), prod = LOAD_ACQ(c->e.peer.cursor);
+	if (tail > prod || prod - tail > c->e.slots)
+		return shmring__fail(SHMRING_ECORRUPT, "consumer cursor=%llu producer cursor=%llu slots=%llu",
+				     (unsigned long long)tail, (unsigned long long)prod, (unsigned long long)c->e.slots);
+	c->tail = c->avail = tail;
+	shmring__spsc_announce(&c->e);
+	return 0;
+}
+
+/* drop frees a handle that never got its role: only the lock to give up. */
+static void drop(shmring_consumer *c)
+{
+	if (c->e.lock_fd >= 0)
+		close(c->e.lock_fd);
+	free(c);
+}
+
 int shmring_consumer_open(shmring *r, shmring_consumer **out)
 {
 	shmring_consumer *c = calloc(1, sizeof *c);
 	if (!c)
 		return shmring__fail(SHMRING_ENOMEM, "consumer handle");
-	int rc = shmring__spsc_attach(&c->e, r, CONSUMER);
+	c->e.lock_fd = -1;
+	SHMRING_GUARD(r, NULL, {
+		drop(c);
+		return SHMRING_ETRUNCATED;
+	});
+	int rc = take_role(c, r);
+	SHMRING_UNGUARD();
 	if (rc) {
-		free(c);
+		drop(c);
 		return rc;
 	}
-	uint64_t tail = LOAD_ACQ(c->e.own.cursor), prod = LOAD_ACQ(c->e.peer.cursor);
-	if (tail > prod || prod - tail > c->e.slots) {
-		int err = shmring__fail(SHMRING_ECORRUPT, "consumer cursor=%llu producer cursor=%llu slots=%llu",
-				     (unsigned long long)tail, (unsigned long long)prod, (unsigned long long)c->e.slots);
-		close(c->e.lock_fd); /* not announced: only the lock to drop */
-		free(c);
-		return err;
-	}
-	c->tail = c->avail = tail;
-	shmring__spsc_announce(&c->e);
 	*out = c;
 	return 0;
 }
@@ -119,6 +138,7 @@ static int wait_data(shmring_consumer *c, int64_t timeout_ns)
 {
 	struct shmring_waiter w = {
 		.self = c,
+		.ring = c->e.r,
 		.ready = data_ready,
 		.stopped = closed_short,
 		.probe = shmring__spsc_probe_peer,
@@ -140,12 +160,14 @@ static int length(shmring_consumer *c, uint32_t *n)
 	return 0;
 }
 
-int shmring_consumer_receive(shmring_consumer *c, const void **msg, size_t *n, int64_t timeout_ns)
+static int receive(shmring_consumer *c, const void **msg, size_t *n, int64_t timeout_ns)
 {
 	int rc = fill(c, timeout_ns);
 	uint32_t len;
 	if (rc || (rc = length(c, &len)) != 0)
 		return rc;
+	if (!shmring__intact(c->e.r)) /* before the slot is handed out */
+		return shmring__truncated(c->e.r);
 	*msg = spsc_slot(&c->e, c->tail) + SHMRING_SLOT_PAYLOAD_OFFSET;
 	*n = len;
 	c->held = 1;
@@ -153,7 +175,7 @@ int shmring_consumer_receive(shmring_consumer *c, const void **msg, size_t *n, i
 	return 0;
 }
 
-int shmring_consumer_release(shmring_consumer *c)
+static int release(shmring_consumer *c)
 {
 	if (c->e.closed)
 		return shmring__fail(SHMRING_ECLOSED, "consumer closed");
@@ -167,7 +189,7 @@ int shmring_consumer_release(shmring_consumer *c)
 	return 0;
 }
 
-int shmring_consumer_recv(shmring_consumer *c, void *buf, size_t cap, size_t *n, int64_t timeout_ns)
+static int recv_copy(shmring_consumer *c, void *buf, size_t cap, size_t *n, int64_t timeout_ns)
 {
 	int rc = fill(c, timeout_ns);
 	uint32_t len;
@@ -176,6 +198,8 @@ int shmring_consumer_recv(shmring_consumer *c, void *buf, size_t cap, size_t *n,
 	if (len > cap)
 		return shmring__fail(SHMRING_ESHORTBUF, "message=%u bytes, buffer=%zu", len, cap);
 	memcpy(buf, spsc_slot(&c->e, c->tail) + SHMRING_SLOT_PAYLOAD_OFFSET, len);
+	if (!shmring__intact(c->e.r)) /* after the copy: it may hold zeroed bytes */
+		return shmring__truncated(c->e.r);
 	*n = len;
 	c->tail++;
 	c->e.stats.messages++;
@@ -184,12 +208,29 @@ int shmring_consumer_recv(shmring_consumer *c, void *buf, size_t cap, size_t *n,
 	return 0;
 }
 
+/* The public calls: each one guarded (guard.c). */
+
+int shmring_consumer_receive(shmring_consumer *c, const void **msg, size_t *n, int64_t timeout_ns)
+{
+	SHMRING_GUARDED_RETURN(c->e.r, &c->e.dead, receive(c, msg, n, timeout_ns));
+}
+
+int shmring_consumer_release(shmring_consumer *c)
+{
+	SHMRING_GUARDED_RETURN(c->e.r, &c->e.dead, release(c));
+}
+
+int shmring_consumer_recv(shmring_consumer *c, void *buf, size_t cap, size_t *n, int64_t timeout_ns)
+{
+	SHMRING_GUARDED_RETURN(c->e.r, &c->e.dead, recv_copy(c, buf, cap, n, timeout_ns));
+}
+
 int shmring_consumer_close(shmring_consumer *c)
 {
 	if (!c)
 		return 0;
 	if (!c->e.closed)
-		shmring__spsc_detach(&c->e, 0);
+		shmring__spsc_leave(&c->e, 0);
 	free(c);
 	return 0;
 }

@@ -15,13 +15,13 @@ const char *shmring_strerror(int code)
 	case SHMRING_ENOTEXIST: return "ring: does not exist";
 	case SHMRING_ENOTREADY: return "ring: not ready";
 	case SHMRING_EVERSION: return "ring: unsupported layout version";
-	case SHMRING_EUNSAFE: return "ring: file refused (symlink, not regular, foreign owner or writable by others)";
+	case SHMRING_EUNSAFE: return "ring: untrusted file";
 	case SHMRING_EMAGIC: return "ring: corrupt: bad magic, not a shmring file";
 	case SHMRING_EGEOMETRY: return "ring: corrupt: inconsistent geometry";
 	case SHMRING_ECHECKSUM: return "ring: corrupt: header checksum mismatch";
 	case SHMRING_EREADY: return "ring: corrupt: bad ready word";
 	case SHMRING_ESHORT: return "ring: corrupt: file shorter than a ring header";
-	case SHMRING_ESIZE: return "ring: corrupt: file size does not match the header";
+	case SHMRING_ESIZE: return "ring: corrupt: file larger than its header says";
 	case SHMRING_ECORRUPT: return "ring: corrupt";
 	case SHMRING_EKIND: return "ring: operation not for this ring's kind";
 	case SHMRING_EBUSY: return "ring: role held by a live process";
@@ -35,6 +35,8 @@ const char *shmring_strerror(int code)
 	case SHMRING_ESHORTBUF: return "ring: buffer shorter than message";
 	case SHMRING_ESYS: return "ring: system call failed";
 	case SHMRING_ENOMEM: return "ring: out of memory";
+	case SHMRING_ETRUNCATED: return "ring: corrupt: truncated";
+	case SHMRING_EFILETOOBIG: return "ring: file too big to open";
 	}
 	return "ring: unknown error";
 }
@@ -43,10 +45,16 @@ int shmring_is_corrupt(int code)
 {
 	switch (code) {
 	case SHMRING_EMAGIC: case SHMRING_EGEOMETRY: case SHMRING_ECHECKSUM: case SHMRING_EREADY:
-	case SHMRING_ESHORT: case SHMRING_ESIZE: case SHMRING_ECORRUPT:
+	case SHMRING_ESHORT: case SHMRING_ESIZE: case SHMRING_ECORRUPT: case SHMRING_ETRUNCATED:
 		return 1;
 	}
 	return 0;
+}
+
+int shmring__truncated(const shmring *r)
+{
+	return shmring__fail(SHMRING_ETRUNCATED, "the end mark at file offset=%llu is gone: the file was shrunk",
+			     (unsigned long long)r->info.end_offset);
 }
 
 const char *shmring_errdetail(void) { return detail[0] ? detail : "no error"; }

@@ -27,7 +27,7 @@ static uint64_t le64(const unsigned char *b, int off)
  * Mirrors layout.NewHeaderFor. */
 struct geometry {
 	uint32_t slot_header;
-	uint64_t stride, control, slots_offset, file_size;
+	uint64_t stride, control, slots_offset, end_offset, file_size;
 };
 
 static int want_geometry(uint32_t kind, uint32_t slot_size, uint64_t slot_count, uint32_t max_p, uint32_t max_c,
@@ -70,11 +70,14 @@ static int want_geometry(uint32_t kind, uint32_t slot_size, uint64_t slot_count,
 	g->stride = ((uint64_t)g->slot_header + slot_size + SHMRING_STRIDE_ALIGN - 1) & ~(uint64_t)(SHMRING_STRIDE_ALIGN - 1);
 	g->slots_offset = SHMRING_CONTROL_OFFSET + g->control;
 	uint64_t bytes;
-	if (__builtin_mul_overflow(g->stride, slot_count, &bytes) || bytes > SHMRING_MAX_FILE_SIZE - g->slots_offset)
+	if (__builtin_mul_overflow(g->stride, slot_count, &bytes) ||
+	    bytes > SHMRING_MAX_FILE_SIZE - g->slots_offset - SHMRING_END_ALIGN - SHMRING_END_SIZE)
 		return shmring__fail(SHMRING_EGEOMETRY, "%llu slots of %llu bytes exceed %llu bytes",
 				     (unsigned long long)slot_count, (unsigned long long)g->stride,
 				     (unsigned long long)SHMRING_MAX_FILE_SIZE);
-	g->file_size = g->slots_offset + bytes;
+	/* The end unit on a page of its own (LAYOUT.md section 2). */
+	g->end_offset = (g->slots_offset + bytes + SHMRING_END_ALIGN - 1) & ~(uint64_t)(SHMRING_END_ALIGN - 1);
+	g->file_size = g->end_offset + SHMRING_END_SIZE;
 	return 0;
 }
 
@@ -111,6 +114,7 @@ static int check_geometry(const unsigned char *b, shmring_info *h)
 				     (unsigned long long)h->file_size, (unsigned long long)g.stride, SHMRING_CONTROL_OFFSET,
 				     (unsigned long long)g.control, (unsigned long long)g.slots_offset,
 				     (unsigned long long)g.file_size);
+	h->end_offset = g.end_offset;
 	return 0;
 }
 

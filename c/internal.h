@@ -13,14 +13,22 @@
 #ifndef SHMRING_INTERNAL_H
 #define SHMRING_INTERNAL_H
 
+/* sigjmp_buf and the rest of POSIX and Linux under -std=c11: every file of
+ * the library includes this header before any system header. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
 #include "shmring.h"
 
+#include <setjmp.h>
 #include <stdint.h>
 #include <stddef.h>
 
 struct shmring {
 	int fd;             /* the ring's own descriptor: probes peers' locks, reopened for ours */
 	unsigned char *mem; /* the whole file, mapped */
+	size_t map_len;     /* bytes mapped: FileSize, rounded up to huge pages on hugetlbfs */
 	shmring_info info;  /* from the validated header; never re-read */
 };
 
@@ -48,9 +56,85 @@ static inline void publish64(uint64_t *p, uint64_t v, int release)
 		STORE_SC(p, v);
 }
 
+/* A seqlock reader's payload loads must be ordered before its second load
+ * of the sequence (LAYOUT.md 14.6 step 3): x86-64 does not reorder loads
+ * with loads, so a compiler barrier suffices; elsewhere a full fence. */
+static inline void loads_before_loads(void)
+{
+#if defined(__x86_64__)
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+#else
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
+/* shmring__intact: the end mark still says the file has its full size
+ * (LAYOUT.md section 2, "The end unit"). A peer that shrinks the file takes
+ * the end unit's page away before it zeroes the tail of any slot's page, so
+ * a reader that finds the mark after copying a message knows no byte it
+ * copied was zeroed: the copy's loads are ordered before this one. A file
+ * shrunk and grown back reads zero here; one shrunk and not grown faults
+ * (SIGBUS: see guard.c). */
+static inline int shmring__intact(const shmring *r)
+{
+	loads_before_loads();
+	return LOAD_RLX(w64(r, r->info.end_offset)) == SHMRING_END_MARK;
+}
+
+/* shmring__truncated is the error of a reader that found the mark gone. */
+int shmring__truncated(const shmring *r);
+
 /* shmring__decode validates a private copy of the 128 header bytes (the
  * ready word is not looked at) and fills h. */
 int shmring__decode(const unsigned char *b, shmring_info *h);
+
+/* The opener's steps: name.c resolves a name to its path (into cap bytes);
+ * trust.c checks the opened file (owner and mode only when
+ * owner_and_mode: not for a descriptor handed over). */
+int shmring__resolve(const char *name, char *path, size_t cap);
+int shmring__check_trust(int fd, const char *what, const shmring_open_options *o, int owner_and_mode);
+uint64_t shmring__max_file_size(const shmring_open_options *o);
+
+/*
+ * The SIGBUS guard (guard.c). A call that touches the mapping opens with
+ *
+ *	SHMRING_GUARD(ring, &handle->dead, on_fault);
+ *
+ * and calls SHMRING_UNGUARD() before every return after it. While
+ * shmring_sigbus_guard() has not been called it costs one untaken branch.
+ * Once it has, a SIGBUS on the ring's mapping inside the call comes back
+ * here: the handle is marked dead, the detail set, and the statement
+ * on_fault runs (a return). Nothing the call changed in locals after the
+ * macro may be read in on_fault; what lives in the handle may.
+ */
+struct shmring__guard {
+	sigjmp_buf env;
+	uintptr_t lo;
+	size_t len;
+	struct shmring__guard *prev;
+};
+extern int shmring__guard_on;
+void shmring__guard_enter(struct shmring__guard *g, const shmring *r);
+void shmring__guard_leave(struct shmring__guard *g);
+/* guard_fault marks *dead (if dead) and returns SHMRING_ETRUNCATED; dead is
+ * what a dead handle's later calls return. */
+int shmring__guard_fault(const shmring *r, int *dead);
+int shmring__dead(void);
+
+#define SHMRING_GUARD(ring, deadp, on_fault)                                         	struct shmring__guard guard__;                                               	const int guarded__ = __atomic_load_n(&shmring__guard_on, __ATOMIC_RELAXED); 	if (guarded__) {                                                             		if (sigsetjmp(guard__.env, 0) != 0) {                                			shmring__guard_fault((ring), (deadp));                       			on_fault;                                                    		}                                                                    		shmring__guard_enter(&guard__, (ring));                              	}
+#define SHMRING_UNGUARD()                                  	do {                                               		if (guarded__)                             			shmring__guard_leave(&guard__);    	} while (0)
+
+/* SHMRING_GUARDED_RETURN is the whole body of a public call that returns a
+ * code: a dead handle's calls fail at once, the rest run call guarded. */
+#define SHMRING_GUARDED_RETURN(ring, deadp, call)                      \
+	do {                                                           \
+		if (*(deadp))                                          \
+			return shmring__dead();                        \
+		SHMRING_GUARD(ring, deadp, return SHMRING_ETRUNCATED); \
+		int rc__ = (call);                                     \
+		SHMRING_UNGUARD();                                     \
+		return rc__;                                           \
+	} while (0)
 
 /* error detail: sets the thread's message and returns code. */
 int shmring__fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -99,6 +183,7 @@ struct shmring_waiter {
 	/* probe: after a timed-out sleep; a negative code (peer dead,
 	 * corrupt) ends the wait. A system call. */
 	int (*probe)(void *self);
+	const shmring *ring; /* whose end mark each round of the wait checks */
 	uint32_t *wake;      /* the futex word to sleep on (the peer's) */
 	uint32_t *sleepers;  /* where this side announces itself */
 	uint32_t *peer_flags;
@@ -118,16 +203,5 @@ struct shmring_waiter {
  * callback gave. timeout_ns < 0 waits for ever; 0 must not be passed. */
 int shmring__await(const struct shmring_waiter *w, int64_t timeout_ns);
 
-/* A seqlock reader's payload loads must be ordered before its second load
- * of the sequence (LAYOUT.md 14.6 step 3): x86-64 does not reorder loads
- * with loads, so a compiler barrier suffices; elsewhere a full fence. */
-static inline void loads_before_loads(void)
-{
-#if defined(__x86_64__)
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-#else
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-#endif
-}
 
 #endif

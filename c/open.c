@@ -1,6 +1,6 @@
 /* open.c — from a name or a descriptor to a validated mapping (LAYOUT.md
- * section 6, "Opener"), checking the file's edges first: what sits at the
- * name, its owner and mode, its size. */
+ * section 6, "Opener"): the file's edges first (name.c, trust.c), then the
+ * header, then the size, and only then the mapping. */
 #define _GNU_SOURCE
 #include "internal.h"
 
@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,46 +21,7 @@
 #endif
 
 #define DEFAULT_OPEN_TIMEOUT_NS 2000000000LL
-
-/* A name names /dev/shm/<name>, or, with a '/', a path. "", ".", ".." and
- * any ".." component are refused, as package ring refuses them. */
-static int resolve(const char *name, char *path, size_t cap)
-{
-	if (name == NULL || name[0] == '\0')
-		return shmring__fail(SHMRING_EINVAL, "name=\"\"");
-	const char *c = name;
-	for (;;) {
-		const char *end = strchr(c, '/');
-		size_t n = end ? (size_t)(end - c) : strlen(c);
-		if ((n == 2 && c[0] == '.' && c[1] == '.') || (n == 1 && c[0] == '.' && !strchr(name, '/')))
-			return shmring__fail(SHMRING_EINVAL, "name=\"%s\": \"..\" or \".\" refused", name);
-		if (!end)
-			break;
-		c = end + 1;
-	}
-	int n = strchr(name, '/') ? snprintf(path, cap, "%s", name) : snprintf(path, cap, "/dev/shm/%s", name);
-	if (n < 0 || (size_t)n >= cap)
-		return shmring__fail(SHMRING_EINVAL, "name of %zu bytes too long", strlen(name));
-	return 0;
-}
-
-/* check_edges: the file at a name must be ours to trust before any byte of
- * it is. */
-static int check_edges(int fd, const char *path, int allow_shared)
-{
-	struct stat st;
-	if (fstat(fd, &st) != 0)
-		return shmring__fail(SHMRING_ESYS, "fstat %s: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return shmring__fail(SHMRING_EUNSAFE, "%s is not a regular file (mode=%#o)", path, (unsigned)st.st_mode);
-	if (st.st_uid != geteuid())
-		return shmring__fail(SHMRING_EUNSAFE, "%s is owned by uid=%u, not by this process's uid=%u", path,
-				     (unsigned)st.st_uid, (unsigned)geteuid());
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !allow_shared)
-		return shmring__fail(SHMRING_EUNSAFE, "%s is writable by group or others (mode=%#o); allow_shared accepts it",
-				     path, (unsigned)(st.st_mode & 07777));
-	return 0;
-}
+#define HUGETLBFS_MAGIC 0x958458f6
 
 static int blank_or_magic(const unsigned char *b)
 {
@@ -87,7 +49,7 @@ static int await_header(int fd, int64_t timeout_ns, shmring_info *h)
 	unsigned char b[SHMRING_HEADER_SIZE];
 	int64_t deadline = shmring__now() + timeout_ns;
 	for (long delay = 50000;; delay = delay * 2 > 10000000 ? 10000000 : delay * 2) {
-		ssize_t n;
+		ssize_t n = 0;
 		int rc = read_header(fd, b, &n);
 		if (rc)
 			return rc;
@@ -112,6 +74,10 @@ static int await_header(int fd, int64_t timeout_ns, shmring_info *h)
 				return shmring__fail(SHMRING_EMAGIC, "not ready and not a ring being built");
 		}
 		/* empty, or ready word 0 over a blank or magic header: a creator at work */
+		if (shmring__now() >= deadline && n == 0)
+			return shmring__fail(SHMRING_ENOTREADY,
+					     "the file stayed empty for %lld ms: its creator died before sizing it, or a peer truncated it to zero",
+					     (long long)(timeout_ns / 1000000));
 		if (shmring__now() >= deadline)
 			return shmring__fail(SHMRING_ENOTREADY, "waited %lld ms for the creator to finish",
 					     (long long)(timeout_ns / 1000000));
@@ -136,39 +102,80 @@ static int populate(unsigned char *m, uint64_t size)
 	return 0;
 }
 
+/* map_size is how many bytes of the file to map for a ring of file_size:
+ * file_size itself, except on hugetlbfs, whose files and mappings come in
+ * whole huge pages (its f_bsize); the header keeps the ring's own size. */
+static int map_size(int fd, uint64_t file_size, uint64_t *size)
+{
+	struct statfs fs;
+	if (fstatfs(fd, &fs) != 0)
+		return shmring__fail(SHMRING_ESYS, "fstatfs: %s", strerror(errno));
+	*size = file_size;
+	if ((uint32_t)fs.f_type != HUGETLBFS_MAGIC)
+		return 0;
+	uint64_t page = (uint64_t)fs.f_bsize;
+	if (page == 0 || (page & (page - 1)) != 0)
+		return shmring__fail(SHMRING_ESYS, "hugetlbfs page size=%llu, want a power of two", (unsigned long long)page);
+	*size = (file_size + page - 1) & ~(page - 1);
+	return 0;
+}
+
+/* check_size: the header's FileSize within the cap, what is mapped within
+ * the address space, and the file exactly that long (LAYOUT.md section 6,
+ * step 5): shorter was truncated, longer grew or is foreign. */
+static int check_size(int fd, const shmring_info *h, const shmring_open_options *o, uint64_t *size)
+{
+	uint64_t cap = shmring__max_file_size(o);
+	if (h->file_size > cap)
+		return shmring__fail(SHMRING_EFILETOOBIG, "header FileSize=%llu, max_file_size=%llu",
+				     (unsigned long long)h->file_size, (unsigned long long)cap);
+	int rc = map_size(fd, h->file_size, size);
+	if (rc)
+		return rc;
+	if (*size > (uint64_t)PTRDIFF_MAX)
+		return shmring__fail(SHMRING_EFILETOOBIG, "a mapping of %llu bytes exceeds the address space",
+				     (unsigned long long)*size);
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return shmring__fail(SHMRING_ESYS, "fstat: %s", strerror(errno));
+	if ((uint64_t)st.st_size < *size)
+		return shmring__fail(SHMRING_ETRUNCATED, "file size=%lld, want %llu for header FileSize=%llu",
+				     (long long)st.st_size, (unsigned long long)*size, (unsigned long long)h->file_size);
+	if ((uint64_t)st.st_size != *size)
+		return shmring__fail(SHMRING_ESIZE, "file size=%lld, want %llu for header FileSize=%llu (a grown or foreign file)",
+				     (long long)st.st_size, (unsigned long long)*size, (unsigned long long)h->file_size);
+	return 0;
+}
+
 /* open_owned maps the ring on fd, which it owns from here on. */
 static int open_owned(int fd, const shmring_open_options *o, shmring **out)
 {
 	int64_t timeout = o && o->timeout_ns > 0 ? o->timeout_ns : DEFAULT_OPEN_TIMEOUT_NS;
 	shmring_info h;
+	uint64_t size = 0;
 	int rc = await_header(fd, timeout, &h);
-	struct stat st;
-	if (rc == 0 && fstat(fd, &st) != 0)
-		rc = shmring__fail(SHMRING_ESYS, "fstat: %s", strerror(errno));
-	if (rc == 0 && (uint64_t)st.st_size != h.file_size)
-		rc = shmring__fail(SHMRING_ESIZE, "file size=%lld, header says %llu (truncated or foreign file)",
-				   (long long)st.st_size, (unsigned long long)h.file_size);
-	if (rc == 0 && h.file_size > SIZE_MAX)
-		rc = shmring__fail(SHMRING_EGEOMETRY, "file size=%llu exceeds the address space", (unsigned long long)h.file_size);
+	if (rc == 0)
+		rc = check_size(fd, &h, o, &size);
 	if (rc) {
 		close(fd);
 		return rc;
 	}
-	void *m = mmap(NULL, (size_t)h.file_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	void *m = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED) {
-		rc = shmring__fail(SHMRING_ESYS, "map %llu bytes: %s", (unsigned long long)h.file_size, strerror(errno));
+		rc = shmring__fail(SHMRING_ESYS, "map %llu bytes: %s", (unsigned long long)size, strerror(errno));
 		close(fd);
 		return rc;
 	}
-	if ((rc = populate(m, h.file_size)) != 0 || (*out = calloc(1, sizeof **out)) == NULL) {
+	if ((rc = populate(m, size)) != 0 || (*out = calloc(1, sizeof **out)) == NULL) {
 		if (!rc)
 			rc = shmring__fail(SHMRING_ENOMEM, "ring handle");
-		munmap(m, (size_t)h.file_size);
+		munmap(m, (size_t)size);
 		close(fd);
 		return rc;
 	}
 	(*out)->fd = fd;
 	(*out)->mem = m;
+	(*out)->map_len = (size_t)size;
 	(*out)->info = h;
 	return 0;
 }
@@ -176,22 +183,24 @@ static int open_owned(int fd, const shmring_open_options *o, shmring **out)
 int shmring_open(const char *name, const shmring_open_options *o, shmring **out)
 {
 	char path[PATH_MAX];
-	int rc = resolve(name, path, sizeof path);
+	int rc = shmring__resolve(name, path, sizeof path);
 	if (rc)
 		return rc;
 	/* O_NOFOLLOW: a symlink planted at the name is refused, not followed.
-	 * O_NONBLOCK: a FIFO planted there cannot stall the open. */
+	 * O_NONBLOCK: nothing planted there (a FIFO) can stall the open. */
 	int fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return shmring__fail(SHMRING_ENOTEXIST, "ring=%s path=%s", name, path);
 		if (errno == ELOOP)
-			return shmring__fail(SHMRING_EUNSAFE, "%s is a symbolic link", path);
-		if (errno == EISDIR)
-			return shmring__fail(SHMRING_EUNSAFE, "%s is a directory", path);
+			return shmring__fail(SHMRING_EUNSAFE, "name is a symbolic link: ring=%s path=%s; no link is followed",
+					     name, path);
+		if (errno == EISDIR || errno == ENXIO)
+			return shmring__fail(SHMRING_EUNSAFE, "not a regular file: ring=%s path=%s: %s", name, path,
+					     strerror(errno));
 		return shmring__fail(SHMRING_ESYS, "open %s: %s", path, strerror(errno));
 	}
-	if ((rc = check_edges(fd, path, o && o->allow_shared)) != 0) {
+	if ((rc = shmring__check_trust(fd, path, o, 1)) != 0) {
 		close(fd);
 		return rc;
 	}
@@ -203,10 +212,12 @@ int shmring_open_fd(int fd, const shmring_open_options *o, shmring **out)
 	int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (own < 0)
 		return shmring__fail(SHMRING_ESYS, "dup fd=%d: %s", fd, strerror(errno));
-	struct stat st;
-	if (fstat(own, &st) != 0 || !S_ISREG(st.st_mode)) {
+	char what[32];
+	snprintf(what, sizeof what, "fd:%d", fd);
+	int rc = shmring__check_trust(own, what, o, 0);
+	if (rc) {
 		close(own);
-		return shmring__fail(SHMRING_EUNSAFE, "fd=%d is not a regular file", fd);
+		return rc;
 	}
 	return open_owned(own, o, out);
 }
@@ -215,7 +226,7 @@ void shmring_close(shmring *r)
 {
 	if (!r)
 		return;
-	munmap(r->mem, (size_t)r->info.file_size);
+	munmap(r->mem, r->map_len);
 	close(r->fd);
 	free(r);
 }

@@ -14,29 +14,48 @@ struct shmring_producer {
 	uint64_t need;  /* the consumer cursor a wait waits for */
 };
 
-int shmring_producer_open(shmring *r, shmring_producer **out)
+/* take_role fills p and takes the role for it (LAYOUT.md section 11). */
+static int take_role(shmring_producer *p, shmring *r)
 {
-	shmring_producer *p = calloc(1, sizeof *p);
-	if (!p)
-		return shmring__fail(SHMRING_ENOMEM, "producer handle");
 	int rc = shmring__spsc_attach(&p->e, r, PRODUCER);
-	if (rc) {
-		free(p);
+	if (rc)
 		return rc;
-	}
 	uint64_t head = LOAD_ACQ(p->e.own.cursor), cons = LOAD_ACQ(p->e.peer.cursor);
-	if (cons > head || head - cons > p->e.slots) {
-		int err = shmring__fail(SHMRING_ECORRUPT, "producer cursor=%llu consumer cursor=%llu slots=%llu",
+	if (cons > head || head - cons > p->e.slots)
+		return shmring__fail(SHMRING_ECORRUPT, "producer cursor=%llu consumer cursor=%llu slots=%llu",
 				     (unsigned long long)head, (unsigned long long)cons, (unsigned long long)p->e.slots);
-		close(p->e.lock_fd); /* not announced: only the lock to drop */
-		free(p);
-		return err;
-	}
 	/* A new producer continues at head: what a dead one claimed and did
 	 * not publish is gone. */
 	p->head = head;
 	p->limit = cons + p->e.slots;
 	shmring__spsc_announce(&p->e);
+	return 0;
+}
+
+/* drop frees a handle that never got its role: only the lock to give up. */
+static void drop(shmring_producer *p)
+{
+	if (p->e.lock_fd >= 0)
+		close(p->e.lock_fd);
+	free(p);
+}
+
+int shmring_producer_open(shmring *r, shmring_producer **out)
+{
+	shmring_producer *p = calloc(1, sizeof *p);
+	if (!p)
+		return shmring__fail(SHMRING_ENOMEM, "producer handle");
+	p->e.lock_fd = -1;
+	SHMRING_GUARD(r, NULL, {
+		drop(p);
+		return SHMRING_ETRUNCATED;
+	});
+	int rc = take_role(p, r);
+	SHMRING_UNGUARD();
+	if (rc) {
+		drop(p);
+		return rc;
+	}
 	*out = p;
 	return 0;
 }
@@ -75,6 +94,7 @@ static int reserve(shmring_producer *p, int64_t timeout_ns)
 	p->need = p->head - p->e.slots + 1;
 	struct shmring_waiter w = {
 		.self = p,
+		.ring = p->e.r,
 		.ready = space_ready,
 		.probe = shmring__spsc_probe_peer,
 		.wake = p->e.peer.wake,
@@ -109,7 +129,7 @@ static void publish_one(shmring_producer *p, uint32_t n)
 	STORE_REL((uint32_t *)(void *)(s + SHMRING_SLOT_SEQ_OFFSET), (uint32_t)(pos + 1));
 }
 
-int shmring_producer_claim(shmring_producer *p, void **buf, size_t *cap, int64_t timeout_ns)
+static int claim(shmring_producer *p, void **buf, size_t *cap, int64_t timeout_ns)
 {
 	int rc = reserve(p, timeout_ns);
 	if (rc)
@@ -120,7 +140,7 @@ int shmring_producer_claim(shmring_producer *p, void **buf, size_t *cap, int64_t
 	return 0;
 }
 
-int shmring_producer_commit(shmring_producer *p, size_t n)
+static int commit(shmring_producer *p, size_t n)
 {
 	if (!p->claimed)
 		return shmring__fail(SHMRING_EINVAL, "commit without a claim");
@@ -133,7 +153,7 @@ int shmring_producer_commit(shmring_producer *p, size_t n)
 
 void shmring_producer_abort(shmring_producer *p) { p->claimed = 0; }
 
-int shmring_producer_send(shmring_producer *p, const void *msg, size_t n, int64_t timeout_ns)
+static int send_copy(shmring_producer *p, const void *msg, size_t n, int64_t timeout_ns)
 {
 	if (n > p->e.slot_size)
 		return shmring__fail(SHMRING_ETOOLARGE, "message=%zu bytes, slot size=%u", n, p->e.slot_size);
@@ -145,12 +165,29 @@ int shmring_producer_send(shmring_producer *p, const void *msg, size_t n, int64_
 	return 0;
 }
 
+/* The public calls: each one guarded (guard.c). */
+
+int shmring_producer_claim(shmring_producer *p, void **buf, size_t *cap, int64_t timeout_ns)
+{
+	SHMRING_GUARDED_RETURN(p->e.r, &p->e.dead, claim(p, buf, cap, timeout_ns));
+}
+
+int shmring_producer_commit(shmring_producer *p, size_t n)
+{
+	SHMRING_GUARDED_RETURN(p->e.r, &p->e.dead, commit(p, n));
+}
+
+int shmring_producer_send(shmring_producer *p, const void *msg, size_t n, int64_t timeout_ns)
+{
+	SHMRING_GUARDED_RETURN(p->e.r, &p->e.dead, send_copy(p, msg, n, timeout_ns));
+}
+
 int shmring_producer_close(shmring_producer *p)
 {
 	if (!p)
 		return 0;
 	if (!p->e.closed)
-		shmring__spsc_detach(&p->e, SHMRING_STATE_CLOSED);
+		shmring__spsc_leave(&p->e, SHMRING_STATE_CLOSED);
 	free(p);
 	return 0;
 }

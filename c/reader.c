@@ -149,6 +149,7 @@ static int next(shmring_reader *rd, uint32_t *n, int64_t timeout_ns)
 			return (rc = closed_short(rd)) != 0 ? rc : SHMRING_EEMPTY;
 		struct shmring_waiter w = {
 			.self = rd,
+			.ring = rd->r,
 			.ready = arrived,
 			.stopped = closed_short,
 			.probe = probe,
@@ -164,7 +165,7 @@ static int next(shmring_reader *rd, uint32_t *n, int64_t timeout_ns)
 	}
 }
 
-int shmring_reader_receive(shmring_reader *rd, const void **msg, size_t *n, int64_t timeout_ns)
+static int receive(shmring_reader *rd, const void **msg, size_t *n, int64_t timeout_ns)
 {
 	for (;;) {
 		uint32_t len;
@@ -174,6 +175,8 @@ int shmring_reader_receive(shmring_reader *rd, const void **msg, size_t *n, int6
 		uint64_t q = rd->q;
 		const unsigned char *payload = slot(rd, q) + SHMRING_BCAST_SLOT_PAYLOAD_OFFSET;
 		if (!rd->lossless || q >= rd->protect) {
+			if (!shmring__intact(rd->r)) /* before the slot is handed out */
+				return shmring__truncated(rd->r);
 			*msg = payload;
 		} else {
 			/* Below its protected position a lossless joiner may be
@@ -183,6 +186,8 @@ int shmring_reader_receive(shmring_reader *rd, const void **msg, size_t *n, int6
 			memcpy(rd->buf, payload, len);
 			if (!validate(rd, q))
 				continue; /* peek moves the start on */
+			if (!shmring__intact(rd->r)) /* after the copy */
+				return shmring__truncated(rd->r);
 			*msg = rd->buf;
 		}
 		*n = len;
@@ -192,7 +197,7 @@ int shmring_reader_receive(shmring_reader *rd, const void **msg, size_t *n, int6
 	}
 }
 
-int shmring_reader_release(shmring_reader *rd)
+static int release(shmring_reader *rd)
 {
 	if (rd->closed)
 		return shmring__fail(SHMRING_ECLOSED, "reader closed");
@@ -208,7 +213,7 @@ int shmring_reader_release(shmring_reader *rd)
 	return 0;
 }
 
-int shmring_reader_recv(shmring_reader *rd, void *buf, size_t cap, size_t *n, int64_t timeout_ns)
+static int recv_copy(shmring_reader *rd, void *buf, size_t cap, size_t *n, int64_t timeout_ns)
 {
 	for (;;) {
 		uint32_t len;
@@ -225,6 +230,8 @@ int shmring_reader_recv(shmring_reader *rd, void *buf, size_t cap, size_t *n, in
 		memcpy(buf, slot(rd, q) + SHMRING_BCAST_SLOT_PAYLOAD_OFFSET, len);
 		if (check && !validate(rd, q))
 			continue; /* peek reports the overrun */
+		if (!shmring__intact(rd->r)) /* after the copy: it may hold zeroed bytes */
+			return shmring__truncated(rd->r);
 		rd->q++;
 		rd->stats.messages++;
 		rd->stats.bytes += len;
@@ -234,11 +241,32 @@ int shmring_reader_recv(shmring_reader *rd, void *buf, size_t cap, size_t *n, in
 	}
 }
 
+/* The public calls: each one guarded (guard.c). */
+
+int shmring_reader_receive(shmring_reader *rd, const void **msg, size_t *n, int64_t timeout_ns)
+{
+	SHMRING_GUARDED_RETURN(rd->r, &rd->dead, receive(rd, msg, n, timeout_ns));
+}
+
+int shmring_reader_release(shmring_reader *rd)
+{
+	SHMRING_GUARDED_RETURN(rd->r, &rd->dead, release(rd));
+}
+
+int shmring_reader_recv(shmring_reader *rd, void *buf, size_t cap, size_t *n, int64_t timeout_ns)
+{
+	SHMRING_GUARDED_RETURN(rd->r, &rd->dead, recv_copy(rd, buf, cap, n, timeout_ns));
+}
+
 uint64_t shmring_reader_missed(const shmring_reader *rd) { return rd->last_missed; }
 
 uint64_t shmring_reader_lag(const shmring_reader *rd)
 {
+	if (rd->dead)
+		return 0;
+	SHMRING_GUARD(rd->r, NULL, return 0); /* the next call marks it dead */
 	uint64_t p = LOAD_ACQ(rd->cursor);
+	SHMRING_UNGUARD();
 	return p > rd->q && !(p & SHMRING_SEQ_WRITING) ? p - rd->q : 0;
 }
 

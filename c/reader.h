@@ -18,6 +18,7 @@ struct shmring_reader {
 	uint32_t *e_state, *e_policy, *e_inc, *e_pid;
 	int lock_fd;
 	int lossless, release, closed;
+	int dead; /* a fault in the mapping met this handle (guard.c) */
 	uint64_t q;       /* next position to deliver */
 	uint64_t protect; /* a lossless reader's positions from here on are guarded by the producer's gate */
 	unsigned char *buf; /* a lossless joiner's validated copies below protect */

@@ -24,25 +24,25 @@ static int take_entry(shmring_reader *rd, uint32_t *idx)
 	return shmring__fail(SHMRING_EBUSY, "all %u reader entries held by live readers", n);
 }
 
+/* abandon gives the entry back after a failed join; the caller drops rd. */
 static int abandon(shmring_reader *rd, int err)
 {
 	STORE_SC(rd->e_state, SHMRING_READER_FREE);
-	close(rd->lock_fd);
-	free(rd);
 	return err;
 }
 
-int shmring_reader_open(shmring *r, uint32_t policy, int start, shmring_reader **out)
+/* drop frees a handle that did not join: only the lock to give up. */
+static void drop(shmring_reader *rd)
 {
-	if (r->info.kind != SHMRING_KIND_BROADCAST)
-		return shmring__fail(SHMRING_EKIND, "kind=%u: readers are for broadcast rings", r->info.kind);
-	if (policy != SHMRING_POLICY_LOSSY && policy != SHMRING_POLICY_LOSSLESS)
-		return shmring__fail(SHMRING_EINVAL, "reader policy=%u", policy);
-	if (start != SHMRING_START_OLDEST && start != SHMRING_START_LATEST)
-		return shmring__fail(SHMRING_EINVAL, "reader start=%d", start);
-	shmring_reader *rd = calloc(1, sizeof *rd);
-	if (!rd)
-		return shmring__fail(SHMRING_ENOMEM, "reader handle");
+	if (rd->lock_fd >= 0)
+		close(rd->lock_fd);
+	free(rd->buf);
+	free(rd);
+}
+
+/* join fills rd and takes a reader entry for it (LAYOUT.md 14.7). */
+static int join(shmring_reader *rd, shmring *r, uint32_t policy, int start)
+{
 	rd->r = r;
 	rd->base = r->mem + r->info.slots_offset;
 	rd->mask = r->info.slot_count - 1;
@@ -60,10 +60,8 @@ int shmring_reader_open(shmring *r, uint32_t policy, int start, shmring_reader *
 	rd->release = shmring__register_release();
 	uint32_t idx = 0;
 	int rc = take_entry(rd, &idx);
-	if (rc) {
-		free(rd);
+	if (rc)
 		return rc;
-	}
 	uint64_t e = SHMRING_BCAST_READERS_OFFSET + (uint64_t)idx * SHMRING_READER_ENTRY_SIZE;
 	rd->e_cursor = w64(r, e + SHMRING_READER_CURSOR_OFFSET);
 	rd->e_received = w64(r, e + SHMRING_READER_RECEIVED_OFFSET);
@@ -97,6 +95,31 @@ int shmring_reader_open(shmring *r, uint32_t policy, int start, shmring_reader *
 						 (unsigned long long)p0, (unsigned long long)p));
 	rd->q = q;
 	rd->protect = p;
+	return 0;
+}
+
+int shmring_reader_open(shmring *r, uint32_t policy, int start, shmring_reader **out)
+{
+	if (r->info.kind != SHMRING_KIND_BROADCAST)
+		return shmring__fail(SHMRING_EKIND, "kind=%u: readers are for broadcast rings", r->info.kind);
+	if (policy != SHMRING_POLICY_LOSSY && policy != SHMRING_POLICY_LOSSLESS)
+		return shmring__fail(SHMRING_EINVAL, "reader policy=%u", policy);
+	if (start != SHMRING_START_OLDEST && start != SHMRING_START_LATEST)
+		return shmring__fail(SHMRING_EINVAL, "reader start=%d", start);
+	shmring_reader *rd = calloc(1, sizeof *rd);
+	if (!rd)
+		return shmring__fail(SHMRING_ENOMEM, "reader handle");
+	rd->lock_fd = -1;
+	SHMRING_GUARD(r, NULL, {
+		drop(rd);
+		return SHMRING_ETRUNCATED;
+	});
+	int rc = join(rd, r, policy, start);
+	SHMRING_UNGUARD();
+	if (rc) {
+		drop(rd);
+		return rc;
+	}
 	*out = rd;
 	return 0;
 }
@@ -125,15 +148,25 @@ void shmring__reader_store_cursor(shmring_reader *rd)
 		shmring__reader_wake_producer(rd);
 }
 
+static void leave(shmring_reader *rd)
+{
+	XCHG_SC(rd->e_state, SHMRING_READER_FREE); /* full barrier: before the sleepers load */
+	if (LOAD_SC(rd->gate_sleepers) != 0)
+		shmring__reader_wake_producer(rd); /* it may be waiting for this reader */
+}
+
 int shmring_reader_close(shmring_reader *rd)
 {
 	if (!rd)
 		return 0;
 	if (!rd->closed) {
 		rd->closed = 1;
-		XCHG_SC(rd->e_state, SHMRING_READER_FREE); /* full barrier: before the sleepers load */
-		if (LOAD_SC(rd->gate_sleepers) != 0)
-			shmring__reader_wake_producer(rd); /* it may be waiting for this reader */
+		if (!rd->dead) {
+			SHMRING_GUARD(rd->r, &rd->dead, goto drop);
+			leave(rd);
+			SHMRING_UNGUARD();
+		}
+	drop:
 		close(rd->lock_fd);
 	}
 	free(rd->buf);

@@ -7,10 +7,9 @@
  * Dependencies: libc and Linux system calls (futex, membarrier, OFD locks).
  *
  *   shmring *r;
- *   shmring_error e;
- *   if (shmring_open("quotes", NULL, &r, &e) != 0) { fprintf(stderr, "%s\n", e.msg); ... }
+ *   if (shmring_open("quotes", NULL, &r) != 0) { fprintf(stderr, "%s\n", shmring_errdetail()); ... }
  *   shmring_consumer *c;
- *   shmring_consumer_open(r, &c, NULL);
+ *   shmring_consumer_open(r, &c);
  *   const void *msg; size_t n;
  *   while (shmring_consumer_receive(c, &msg, &n, -1) == 0) {   // -1: wait for ever
  *       use(msg, n);                                          // in place, in shared memory
@@ -36,12 +35,21 @@
  * loaded once, bounds-checked, and a value no correct peer writes is an
  * SHMRING_ECORRUPT error, never an access outside the mapping. The opener
  * checks what sits at the name the same way (see shmring_open).
+ *
+ * Truncation. A peer that shrinks the file under a live ring zeroes the tail
+ * of the page it cuts inside and takes every later page out of the mapping.
+ * Readers check the end mark (LAYOUT.md section 2) after copying a message and
+ * before handing one out in place, and waiters on every round of their wait,
+ * so a damaged message is never delivered: the call returns
+ * SHMRING_ETRUNCATED. A load from a page that is gone raises SIGBUS, which
+ * kills the process unless it installed shmring_sigbus_guard().
  */
 #ifndef SHMRING_H
 #define SHMRING_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -49,7 +57,7 @@ extern "C" {
 
 /* ---- layout constants (LAYOUT.md; checked against package layout) ---- */
 /* SHMRING-LAYOUT-BEGIN */
-#define SHMRING_VERSION 2
+#define SHMRING_VERSION 3
 #define SHMRING_READY_VALUE 0x21594452u
 #define SHMRING_KIND_SPSC 1
 #define SHMRING_KIND_MPMC 2
@@ -91,6 +99,13 @@ extern "C" {
 #define SHMRING_MAX_MPMC_SLOT_COUNT 1073741824ull
 #define SHMRING_MAX_PARTICIPANTS 1024
 #define SHMRING_MAX_READERS 1024
+
+/* the end unit (LAYOUT.md section 2): EndMark at
+ * EndOffset = round_up(SlotsOffset + SlotCount * SlotStride, EndAlign),
+ * and FileSize = EndOffset + EndSize */
+#define SHMRING_END_ALIGN 65536
+#define SHMRING_END_SIZE 128
+#define SHMRING_END_MARK 0x21444e45524d4853ull
 
 /* SPSC control area and slots */
 #define SHMRING_CONTROL_OFFSET 128
@@ -168,14 +183,15 @@ enum {
 	SHMRING_ENOTEXIST = -2,  /* no ring file of that name */
 	SHMRING_ENOTREADY = -3,  /* the creator has not finished the file within the open timeout */
 	SHMRING_EVERSION = -4,   /* a ring of another layout version: maybe fine for other code */
-	SHMRING_EUNSAFE = -5,    /* what sits at the name is not ours to trust: symlink, not a regular
-	                            file, another owner, writable by group or others */
+	SHMRING_EUNSAFE = -5,    /* what sits at the name is not ours to trust; the detail says which
+	                            of: a symbolic link, not a regular file, an untrusted owner,
+	                            writable by untrusted users (Go: ErrUntrusted and its four) */
 	SHMRING_EMAGIC = -6,     /* corrupt: not a ring file (bad magic) */
 	SHMRING_EGEOMETRY = -7,  /* corrupt: header fields that no creator writes */
 	SHMRING_ECHECKSUM = -8,  /* corrupt: header checksum mismatch */
 	SHMRING_EREADY = -9,     /* corrupt: ready word neither 0 nor the ready value */
 	SHMRING_ESHORT = -10,    /* corrupt: file shorter than a header */
-	SHMRING_ESIZE = -11,     /* corrupt: file size differs from the header's (truncated or foreign) */
+	SHMRING_ESIZE = -11,     /* corrupt: file larger than its header says (grown or foreign) */
 	SHMRING_ECORRUPT = -12,  /* corrupt: a value in the live mapping no correct peer writes */
 	SHMRING_EKIND = -13,     /* the operation is not for this ring's kind */
 	SHMRING_EBUSY = -14,     /* the role is held by a live process */
@@ -189,7 +205,13 @@ enum {
 	SHMRING_ETOOLARGE = -21, /* a message larger than the slot */
 	SHMRING_ESHORTBUF = -22, /* the message does not fit the caller's buffer; it stays in the ring */
 	SHMRING_ESYS = -23,      /* a system call failed; the detail names it and its errno */
-	SHMRING_ENOMEM = -24     /* out of memory for a handle */
+	SHMRING_ENOMEM = -24,    /* out of memory for a handle */
+	SHMRING_ETRUNCATED = -25, /* corrupt: the file was shrunk (a peer called ftruncate): the end
+	                            mark is gone, or, at open, the file is shorter than its header
+	                            says. The ring is dead for every process (Go: ErrTruncated) */
+	SHMRING_EFILETOOBIG = -26 /* the file, or the size its header states, is over the opener's
+	                            max_file_size or the address space; nothing was mapped
+	                            (Go: ErrFileTooBig) */
 };
 
 /* shmring_strerror names an error code ("ring: corrupt"). */
@@ -197,7 +219,8 @@ const char *shmring_strerror(int code);
 /* shmring_errdetail is the calling thread's last failure, with context. */
 const char *shmring_errdetail(void);
 /* shmring_is_corrupt: the code says the file or the mapping holds bytes no
- * correct peer writes (magic, geometry, checksum, ready, short, size, corrupt). */
+ * correct peer writes (magic, geometry, checksum, ready, short, size, corrupt,
+ * truncated), as errors.Is(err, ring.ErrCorrupt) does in Go. */
 int shmring_is_corrupt(int code);
 
 /* ---- opening ---- */
@@ -207,10 +230,25 @@ typedef struct shmring_open_options {
 	/* How long to wait for a creator that has not finished the file;
 	 * 0 means the default, 2 s (as Go's ring.DefaultOpenTimeout). */
 	int64_t timeout_ns;
-	/* Accept a file that group or others may write (a ring shared
-	 * between users on purpose). The default refuses it. */
-	int allow_shared;
+	/* Owners trusted besides the effective uid (Go: OpenOptions.TrustUIDs). */
+	const uid_t *trust_uids;
+	size_t n_trust_uids;
+	/* Groups whose members may write the file: a group-writable file is
+	 * refused unless its group is one of these (Go: TrustGIDs). */
+	const gid_t *trust_gids;
+	size_t n_trust_gids;
+	/* Accept a world-writable file, and so any group-writable one
+	 * (Go: AllowWorldWrite). */
+	int allow_world_write;
+	/* The largest file, by its real size and by its header's FileSize,
+	 * the opener maps: it pre-faults what it maps, so a planted sparse
+	 * file would charge its whole size to the opener. 0 means
+	 * SHMRING_DEFAULT_MAX_FILE_SIZE (Go: MaxFileSize). */
+	uint64_t max_file_size;
 } shmring_open_options;
+
+/* The max_file_size of zeroed options: 64 GiB (Go: ring.DefaultMaxFileSize). */
+#define SHMRING_DEFAULT_MAX_FILE_SIZE 68719476736ull
 
 /* What the validated header says; a private copy, never re-read. */
 typedef struct shmring_info {
@@ -219,6 +257,7 @@ typedef struct shmring_info {
 	uint64_t slot_count;    /* capacity in messages, a power of two */
 	uint64_t slot_stride;
 	uint64_t slots_offset;
+	uint64_t end_offset;    /* the end unit, where the end mark lies */
 	uint64_t file_size;
 	uint32_t max_producers;
 	uint32_t max_consumers; /* readers, for a broadcast ring */
@@ -227,20 +266,30 @@ typedef struct shmring_info {
 } shmring_info;
 
 /*
- * shmring_open maps the ring called name: a name without '/' is
- * /dev/shm/<name>, a name with '/' a path. Before mapping it checks what sits
- * there: the last component is not followed if it is a symlink (O_NOFOLLOW),
- * the file must be a regular file owned by the effective user and, unless
- * options->allow_shared, not writable by group or others (SHMRING_EUNSAFE);
- * a name with a ".." component is refused (SHMRING_EINVAL). Then it waits
- * (bounded) for the ready word, validates the header as package layout does
- * (magic, version, geometry, checksum) and checks the file's size against it.
- * On failure shmring_errdetail() says what was wrong.
+ * shmring_open maps the ring called name: a bare name (no '/') is
+ * /dev/shm/<name>; anything else must be an absolute path ("/mnt/huge/q",
+ * cleaned as Go's filepath.Clean does). A relative path ("../x", "./x",
+ * "a/b"), "", "." and "..", and a bare name over 255 bytes are SHMRING_EINVAL.
+ *
+ * Before it reads a byte it checks what sits there (LAYOUT.md section 6),
+ * on the opened descriptor: a symbolic link is not followed (O_NOFOLLOW);
+ * the file must be a regular file, owned by the effective uid or one of
+ * options->trust_uids, not world-writable unless options->allow_world_write,
+ * not group-writable unless its group is in options->trust_gids (each
+ * SHMRING_EUNSAFE, the detail says which); and no larger than
+ * options->max_file_size (SHMRING_EFILETOOBIG). Then it waits (bounded) for
+ * the ready word, validates the header as package layout does (magic,
+ * version, geometry, checksum), checks the header's FileSize against the cap
+ * and the file's real size against FileSize (shorter: SHMRING_ETRUNCATED;
+ * longer: SHMRING_ESIZE), and only then maps and pre-faults it.
+ * options may be NULL (every default). On failure shmring_errdetail() says
+ * what was wrong.
  */
 int shmring_open(const char *name, const shmring_open_options *options, shmring **out);
 /* shmring_open_fd is shmring_open on an inherited or received descriptor
  * (a memfd, say); it is duplicated, so the caller keeps fd. Owner and mode
- * are not checked: handing over a descriptor is a deliberate grant. */
+ * are not checked: handing over a descriptor is a deliberate grant. It must
+ * be a regular file, and max_file_size applies. */
 int shmring_open_fd(int fd, const shmring_open_options *options, shmring **out);
 /* shmring_close unmaps the ring. Close its role handles first. */
 void shmring_close(shmring *r);
@@ -316,6 +365,23 @@ typedef struct shmring_stats {
 shmring_stats shmring_producer_stats(const shmring_producer *p);
 shmring_stats shmring_consumer_stats(const shmring_consumer *c);
 shmring_stats shmring_reader_stats(const shmring_reader *rd);
+
+/* ---- surviving a truncated file ----
+ *
+ * shmring_sigbus_guard installs, once per process (later calls do nothing),
+ * a SIGBUS handler that turns a fault on a ring's mapping inside a library
+ * call into SHMRING_ETRUNCATED from that call, so that a peer shrinking the
+ * file does not kill this process. The handle the call was made on is dead
+ * from then on (its calls return SHMRING_ETRUNCATED); close it, and the ring,
+ * as usual. A SIGBUS anywhere else, or outside a library call, goes to the
+ * handler that was installed before, or kills the process as it would have.
+ * Not covered: the caller's own accesses to a slot through the pointer of
+ * receive or claim (the caller's risk, as in Go), and a handler installed
+ * over this one later. The cost is a sigsetjmp (no system call) per call;
+ * without the guard the library pays one untaken branch. Returns 0, or
+ * SHMRING_ESYS when sigaction fails.
+ */
+int shmring_sigbus_guard(void);
 
 /* CRC-32C (Castagnoli), as the header checksum uses; crc is the previous
  * value (0 to start). */

@@ -74,14 +74,24 @@ void shmring__spsc_wake_peer(struct endpoint *e)
 	e->stats.wakes++;
 }
 
-void shmring__spsc_detach(struct endpoint *e, uint32_t state)
+static void detach(struct endpoint *e, uint32_t state)
 {
-	e->closed = 1;
 	/* SYNC POINT: state. Stored (a full fence) before the sleepers check;
 	 * a sleeper announces itself, then re-checks the state. */
 	XCHG_SC(e->own.state, state);
 	if (LOAD_SC(e->peer.sleepers) != 0)
 		shmring__spsc_wake_peer(e);
+}
+
+void shmring__spsc_leave(struct endpoint *e, uint32_t state)
+{
+	e->closed = 1;
+	if (!e->dead) {
+		SHMRING_GUARD(e->r, &e->dead, goto drop);
+		detach(e, state);
+		SHMRING_UNGUARD();
+	}
+drop:
 	close(e->lock_fd); /* the last descriptor of the description: the lock goes */
 	e->lock_fd = -1;
 }

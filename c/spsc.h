@@ -25,6 +25,7 @@ struct endpoint {
 	int release; /* this side publishes with plain release stores (and said so) */
 	int lock_fd;
 	int closed;
+	int dead; /* a fault in the mapping met this handle (guard.c) */
 	struct side own, peer;
 	shmring_stats stats;
 };
@@ -34,9 +35,9 @@ enum role { PRODUCER, CONSUMER };
 /* attach takes the role's lock and fills e; announce then marks it taken. */
 int shmring__spsc_attach(struct endpoint *e, shmring *r, enum role ro);
 void shmring__spsc_announce(struct endpoint *e);
-/* detach leaves state behind (closed for a producer), wakes a sleeping peer,
- * drops the lock. */
-void shmring__spsc_detach(struct endpoint *e, uint32_t state);
+/* leave leaves state behind (closed for a producer) and wakes a sleeping
+ * peer, guarded, unless the handle is dead; then drops the lock. */
+void shmring__spsc_leave(struct endpoint *e, uint32_t state);
 void shmring__spsc_wake_peer(struct endpoint *e);
 int shmring__spsc_probe_peer(void *e);
 

@@ -36,6 +36,9 @@ int shmring__await(const struct shmring_waiter *w, int64_t timeout_ns)
 			return rc > 0 ? 0 : rc;
 		if (w->stopped && (rc = w->stopped(w->self)) != 0)
 			return rc;
+		/* A shrunk file: the other side hears of it within a tick. */
+		if (!shmring__intact(w->ring))
+			return shmring__truncated(w->ring);
 		if (probe && (rc = w->probe(w->self)) != 0)
 			return rc;
 		int64_t sleep = TICK_NS;

@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/shmring/shmring/layout"
+	"github.com/shmring/shmring/ring"
 )
 
 // layoutConstants: the name both files use (C prefixes SHMRING_), and the
@@ -45,6 +46,7 @@ var layoutConstants = map[string]uint64{
 	"MAX_SLOT_SIZE": layout.MaxSlotSize, "MAX_SLOT_COUNT": layout.MaxSlotCount,
 	"MAX_FILE_SIZE": layout.MaxFileSize, "MAX_MPMC_SLOT_COUNT": layout.MaxMPMCSlotCount,
 	"MAX_PARTICIPANTS": layout.MaxParticipants, "MAX_READERS": layout.MaxReaders,
+	"END_ALIGN": layout.EndAlign, "END_SIZE": layout.EndSize, "END_MARK": layout.EndMark,
 
 	"CONTROL_OFFSET": layout.ControlOffset, "CONTROL_SIZE": layout.ControlSize,
 	"SLOTS_OFFSET": layout.SlotsOffset, "SLOT_HEADER_SIZE": layout.SlotHeaderSize,
@@ -100,12 +102,20 @@ var cDefine = regexp.MustCompile(`^#define SHMRING_([A-Z0-9_]+) (\S+)$`)
 
 // cConstants reads the defines between the layout markers of c/shmring.h.
 func cConstants(t *testing.T) (map[string]uint64, string) {
+	got, magic, _ := cDefines(t)
+	return got, magic
+}
+
+// cDefines reads c/shmring.h: the numeric defines between the layout
+// markers, the magic, and the numeric defines outside the markers.
+func cDefines(t *testing.T) (layoutDefs map[string]uint64, magic string, others map[string]uint64) {
 	f, err := os.Open(filepath.Join(repoRoot(t), "c", "shmring.h"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	got, in, magic := map[string]uint64{}, false, ""
+	got, in := map[string]uint64{}, false
+	others = map[string]uint64{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := sc.Text()
@@ -116,20 +126,26 @@ func cConstants(t *testing.T) (map[string]uint64, string) {
 			in = false
 		case strings.HasPrefix(line, "#define SHMRING_MAGIC "):
 			magic, _ = strconv.Unquote(strings.TrimPrefix(line, "#define SHMRING_MAGIC "))
-		case in:
-			if m := cDefine.FindStringSubmatch(line); m != nil {
-				v, err := strconv.ParseUint(strings.TrimRight(m[2], "uUlL"), 0, 64)
-				if err != nil {
-					t.Fatalf("shmring.h: %q: %v", line, err)
-				}
+		default:
+			m := cDefine.FindStringSubmatch(line)
+			if m == nil {
+				continue
+			}
+			v, err := strconv.ParseUint(strings.TrimRight(m[2], "uUlL"), 0, 64)
+			switch {
+			case in && err != nil:
+				t.Fatalf("shmring.h: %q: %v", line, err)
+			case in:
 				got[m[1]] = v
+			case err == nil:
+				others[m[1]] = v
 			}
 		}
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return got, magic
+	return got, magic, others
 }
 
 func pythonConstants(t *testing.T) (map[string]uint64, string) {
@@ -175,5 +191,23 @@ func TestCAndPythonConstantsMatchPackageLayout(t *testing.T) {
 		if f.magic != layout.Magic {
 			t.Errorf("%s: magic %q, layout says %q", f.file, f.magic, layout.Magic)
 		}
+	}
+}
+
+// The openers' default cap is package ring's (not a layout constant: it is
+// the opener's policy, but the three languages must agree on it).
+func TestCAndPythonDefaultMaxFileSizeIsRings(t *testing.T) {
+	_, _, others := cDefines(t)
+	if got, ok := others["DEFAULT_MAX_FILE_SIZE"]; !ok || got != ring.DefaultMaxFileSize {
+		t.Errorf("c/shmring.h: SHMRING_DEFAULT_MAX_FILE_SIZE = %d (defined: %v), ring says %d", got, ok, uint64(ring.DefaultMaxFileSize))
+	}
+	cmd := exec.Command(python(t), "-c", "import shmring; print(shmring.DEFAULT_MAX_FILE_SIZE)")
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+filepath.Join(repoRoot(t), "python"), "PYTHONDONTWRITEBYTECODE=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python3: %v", err)
+	}
+	if got := strings.TrimSpace(string(out)); got != strconv.FormatInt(ring.DefaultMaxFileSize, 10) {
+		t.Errorf("python: DEFAULT_MAX_FILE_SIZE = %s, ring says %d", got, ring.DefaultMaxFileSize)
 	}
 }

@@ -19,10 +19,15 @@
 //     SIGKILL is reported by its peer of the other language, and a new
 //     process of either language takes its role over;
 //   - bad input: every single-byte corruption of a header, truncated and
-//     foreign files, and the file's edges (symlinks, owners, modes) are
-//     refused by the C and Python openers with the verdict package layout
-//     gives; a randomised hostile peer drives the C consumer and readers
-//     built with -fsanitize=address,undefined;
+//     foreign files and version-2 files are refused by the C and Python
+//     openers with the verdict package layout gives; names, symlinks,
+//     owners, modes and the size cap get the verdict ring.OpenWith gives;
+//     a randomised hostile peer drives the C consumer and readers built
+//     with -fsanitize=address,undefined;
+//   - truncation: a file cut inside its last slot under a C or Python
+//     consumer (and grown back) is reported as truncated and no damaged
+//     message is delivered; every read checks the end mark; the C SIGBUS
+//     guard catches the faults of library calls and no others;
 //   - c/shmring.h and python/shmring/_layout.py hold package layout's
 //     constants.
 //

@@ -22,6 +22,7 @@ func registerGoRoles() {
 	proctest.Register("consume", roleConsume)
 	proctest.Register("bproduce", roleBroadcastProduce)
 	proctest.Register("bench", roleBench)
+	proctest.Register("tproduce", roleTruncProduce)
 }
 
 // roleMain runs fn on the ring named by the first argument and turns its

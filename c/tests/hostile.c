@@ -3,7 +3,9 @@
  * SPSC producer and consumer and three broadcast readers of two rings the Go
  * test created, and between their calls scribbles on the mapping what a
  * buggy or hostile process could: cursors anywhere, slot lengths past the
- * slot, forged seqs, bogus state and flags words. Every call must return a
+ * slot, forged seqs, bogus state and flags words, a broken end mark. It
+ * runs with shmring_sigbus_guard() installed, so every call goes through
+ * the guarded path (sigsetjmp) under the sanitizers. Every call must return a
  * code from the documented set, every message handed out must lie inside
  * the slot area with a length no larger than the slot, and nothing may
  * crash or hang.
@@ -68,7 +70,7 @@ static void allowed(const char *what, int rc)
 	switch (rc) {
 	case 0: case SHMRING_EEMPTY: case SHMRING_EFULL: case SHMRING_ETIMEDOUT: case SHMRING_ECORRUPT:
 	case SHMRING_ECLOSED: case SHMRING_EPEERDEAD: case SHMRING_ELAPPED: case SHMRING_ESHORTBUF:
-	case SHMRING_EBUSY:
+	case SHMRING_EBUSY: case SHMRING_ETRUNCATED:
 		return;
 	}
 	fail(what, rc);
@@ -108,6 +110,7 @@ static void spsc_round(shmring *r, shmring_producer **pp, shmring_consumer **cp,
 	case 5: STORE_RLX(w32(r, SHMRING_CONSUMER_STATE_OFFSET), hostile32(1)); break;
 	case 6: STORE_RLX(w32(r, SHMRING_PRODUCER_FLAGS_OFFSET), hostile32(1)); break;
 	case 7: STORE_RLX(w32(r, SHMRING_CONSUMER_SLEEPERS_OFFSET), hostile32(1)); break;
+	case 8: if (rnd() % 4 == 0) STORE_RLX(w64(r, h->end_offset), rnd()); break; /* "truncated" till repaired */
 	default: break; /* a quiet round: let honest traffic through */
 	}
 	int rc;
@@ -167,6 +170,7 @@ static void spsc_round(shmring *r, shmring_producer **pp, shmring_consumer **cp,
 		*cp = NULL;
 	}
 	if (rnd() % 32 == 0) { /* a sane state again, so honest paths keep running */
+		STORE_RLX(w64(r, h->end_offset), SHMRING_END_MARK);
 		uint64_t c = LOAD_RLX(w64(r, SHMRING_CONSUMER_CURSOR_OFFSET));
 		STORE_RLX(w64(r, SHMRING_PRODUCER_CURSOR_OFFSET), c);
 		STORE_RLX(w32(r, SHMRING_PRODUCER_STATE_OFFSET), *pp ? SHMRING_STATE_ATTACHED : 0);
@@ -243,6 +247,8 @@ int main(int argc, char **argv)
 	rng = strtoull(argv[4], NULL, 0) | 1;
 	shmring *spsc, *bcast;
 	int rc;
+	if ((rc = shmring_sigbus_guard()) != 0)
+		fail("guard", rc);
 	if ((rc = shmring_open(argv[1], NULL, &spsc)) != 0 || (rc = shmring_open(argv[2], NULL, &bcast)) != 0)
 		fail("open", rc);
 	unsigned char *buf = malloc(spsc->info.slot_size > bcast->info.slot_size ? spsc->info.slot_size : bcast->info.slot_size);

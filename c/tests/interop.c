@@ -6,12 +6,19 @@
  *   produce  RING FIRST COUNT close|hang   send messages FIRST..FIRST+COUNT-1
  *   consume  RING FIRST COUNT closed|hang  receive and check them
  *   bcast    RING lossless|lossy COUNT LAPEVERY   read a broadcast stream
- *   bench    RING COUNT                    receive COUNT messages, check seq only
- *   open     PATH [shared]                 open and print the verdict
+ *   bench    RING COUNT [guard]            receive COUNT messages, check seq only
+ *   trunc    RING                          receive and check until the ring fails
+ *   endmark  SPSC SPSC_EMPTY BCAST         every read of rings without their end mark
+ *   guardself PATH                         a SIGBUS in a library call and one outside
+ *   open     NAME [OPTION...]              open and print the verdict; options
+ *                                          trustuid=N trustgid=N world maxsize=N
  *   corrupt  PATH                          every single-byte header corruption
  *
  * A producer or consumer that sees its peer die prints "peerdead" and goes
- * on waiting, so that a new process can take the dead one's role over. */
+ * on waiting, so that a new process can take the dead one's role over.
+ * Every command but bench installs shmring_sigbus_guard(), so that the
+ * streams run the guarded calls; bench measures the library without it
+ * unless told "guard". */
 #define _GNU_SOURCE
 #include "../shmring.h"
 #include "codec.h"
@@ -22,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -292,8 +301,10 @@ static int cmd_bcast(char **a)
 
 /* ---- bench: the consumer's side of the throughput comparison ---- */
 
-static int cmd_bench(char **a)
+static int cmd_bench(char **a, int argc)
 {
+	if (argc > 2 && strcmp(a[2], "guard") == 0 && shmring_sigbus_guard() != 0)
+		die("guard", SHMRING_ESYS);
 	shmring *r = open_ring(a[0]);
 	uint64_t count = strtoull(a[1], NULL, 0);
 	shmring_consumer *c;
@@ -321,11 +332,149 @@ static int cmd_bench(char **a)
 	return 0;
 }
 
+/* ---- trunc and endmark: rings a peer shrank ---- */
+
+/* wait_line blocks until the parent sends a line (or closes stdin). */
+static void wait_line(void)
+{
+	char ch;
+	while (read(0, &ch, 1) == 1 && ch != '\n') {
+	}
+}
+
+/* cmd_trunc receives and checks every message until a call fails, with the
+ * copying call (what a caller reads in place after receive is its own risk,
+ * as in Go). Once it has received a few rings' worth it says "streaming" and
+ * pauses until the parent sends a line (the parent lets the ring fill, then
+ * shrinks the file: every slot then holds a message, the cut one too); at
+ * the end it says "stopped received=N code=C detail". A message that fails
+ * its check was damaged and delivered as whole: exit 1. After the stop it
+ * holds its role until stdin closes, so that no peer sees it die. */
+static int cmd_trunc(char **a)
+{
+	shmring *r = open_ring(a[0]);
+	shmring_consumer *c;
+	int rc = shmring_consumer_open(r, &c);
+	if (rc)
+		die("consumer", rc);
+	const shmring_info *info = shmring_get_info(r);
+	size_t max = info->slot_size, n;
+	unsigned char *scratch = malloc(max);
+	char why[256];
+	uint64_t seq = 0;
+	for (;; seq++) {
+		if ((rc = shmring_consumer_recv(c, scratch, max, &n, -1)) != 0)
+			break;
+		if (codec_check(scratch, n, seq, max, why, sizeof why) != 0) {
+			say("stopped received=%llu damaged", (unsigned long long)seq);
+			fprintf(stderr, "a damaged message was delivered as whole: %s\n", why);
+			return 1;
+		}
+		if (seq == 4 * info->slot_count) {
+			say("streaming");
+			wait_line();
+		}
+	}
+	say("stopped received=%llu code=%d %s", (unsigned long long)seq, rc, shmring_errdetail());
+	hang();
+	shmring_consumer_close(c); /* a dead handle closes too */
+	shmring_close(r);
+	free(scratch);
+	return rc == SHMRING_ETRUNCATED ? 0 : 1;
+}
+
+/* cmd_endmark: every read of rings whose end mark is gone fails, with no
+ * fault to catch (the test overwrote the mark, as a file shrunk and grown
+ * back reads). SPSC holds one message, SPSC_EMPTY none, BCAST one. Prints
+ * each call's code on one line. */
+static int cmd_endmark(char **a)
+{
+	shmring *spsc = open_ring(a[0]), *empty = open_ring(a[1]), *bcast = open_ring(a[2]);
+	shmring_consumer *c1, *c2;
+	shmring_reader *lossless, *lossy, *latest;
+	int rc;
+	if ((rc = shmring_consumer_open(spsc, &c1)) || (rc = shmring_consumer_open(empty, &c2)) ||
+	    (rc = shmring_reader_open(bcast, SHMRING_POLICY_LOSSLESS, SHMRING_START_OLDEST, &lossless)) ||
+	    (rc = shmring_reader_open(bcast, SHMRING_POLICY_LOSSY, SHMRING_START_OLDEST, &lossy)) ||
+	    (rc = shmring_reader_open(bcast, SHMRING_POLICY_LOSSY, SHMRING_START_LATEST, &latest)))
+		die("roles", rc);
+	unsigned char buf[4096];
+	const void *m;
+	size_t n;
+	int receive = shmring_consumer_receive(c1, &m, &n, -1);
+	int recv = shmring_consumer_recv(c1, buf, sizeof buf, &n, -1);
+	int wait = shmring_consumer_recv(c2, buf, sizeof buf, &n, -1);
+	int bcopy = shmring_reader_receive(lossless, &m, &n, -1); /* a joiner's validated copy */
+	int bplace = shmring_reader_receive(lossy, &m, &n, -1);  /* in place */
+	int brecv = shmring_reader_recv(lossy, buf, sizeof buf, &n, -1);
+	int bwait = shmring_reader_recv(latest, buf, sizeof buf, &n, -1);
+	say("receive=%d recv=%d wait=%d bcopy=%d bplace=%d brecv=%d bwait=%d", receive, recv, wait, bcopy, bplace,
+	    brecv, bwait);
+	shmring_consumer_close(c1);
+	shmring_consumer_close(c2);
+	shmring_reader_close(lossless);
+	shmring_reader_close(lossy);
+	shmring_reader_close(latest);
+	shmring_close(spsc);
+	shmring_close(empty);
+	shmring_close(bcast);
+	return 0;
+}
+
+/* cmd_guardself: the guard turns a SIGBUS inside a library call into an
+ * error and leaves every other one alone. It cuts its own ring file at the
+ * slots (the end unit's page goes), waits for a message (the wait's
+ * end-mark load faults: "guarded=CODE"), then reads the same page through a
+ * mapping of its own, outside any library call, which must kill it with
+ * SIGBUS as if no guard were installed. */
+static int cmd_guardself(char **a)
+{
+	shmring *r = open_ring(a[0]);
+	shmring_consumer *c;
+	int rc = shmring_consumer_open(r, &c);
+	if (rc)
+		die("consumer", rc);
+	const shmring_info *info = shmring_get_info(r);
+	int fd = open(a[0], O_RDONLY | O_CLOEXEC);
+	volatile const unsigned char *own =
+		fd < 0 ? MAP_FAILED : mmap(NULL, (size_t)info->file_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (own == MAP_FAILED || truncate(a[0], (off_t)info->slots_offset) != 0) {
+		perror(a[0]);
+		return 1;
+	}
+	unsigned char buf[4096];
+	size_t n;
+	rc = shmring_consumer_recv(c, buf, sizeof buf, &n, -1);
+	say("guarded=%d", rc);
+	shmring_consumer_close(c);
+	shmring_close(r);
+	struct rlimit no_core = { 0, 0 }; /* the death is expected: no core file */
+	setrlimit(RLIMIT_CORE, &no_core);
+	say("unguarded=%d", own[info->end_offset]); /* SIGBUS: the process dies here */
+	return 0;
+}
+
 /* ---- open and corrupt: the opener's verdicts ---- */
 
 static int cmd_open(char **a, int argc)
 {
-	shmring_open_options o = { .timeout_ns = 20000000, .allow_shared = argc > 1 && strcmp(a[1], "shared") == 0 };
+	uid_t uids[8];
+	gid_t gids[8];
+	shmring_open_options o = { .timeout_ns = 20000000, .trust_uids = uids, .trust_gids = gids };
+	for (int i = 1; i < argc; i++) {
+		if (strncmp(a[i], "trustuid=", 9) == 0 && o.n_trust_uids < 8)
+			uids[o.n_trust_uids++] = (uid_t)strtoul(a[i] + 9, NULL, 0);
+		else if (strncmp(a[i], "trustgid=", 9) == 0 && o.n_trust_gids < 8)
+			gids[o.n_trust_gids++] = (gid_t)strtoul(a[i] + 9, NULL, 0);
+		else if (strcmp(a[i], "world") == 0)
+			o.allow_world_write = 1;
+		else if (strncmp(a[i], "maxsize=", 8) == 0)
+			o.max_file_size = strtoull(a[i] + 8, NULL, 0);
+		else {
+			fprintf(stderr, "open: unknown option %s\n", a[i]);
+			return 2;
+		}
+	}
 	shmring *r;
 	int rc = shmring_open(a[0], &o, &r);
 	if (rc == 0) {
@@ -374,20 +523,28 @@ static int cmd_corrupt(char **a)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: interop produce|consume|bcast|bench|open|corrupt ARGS...\n");
+		fprintf(stderr, "usage: interop produce|consume|bcast|bench|trunc|endmark|guardself|open|corrupt ARGS...\n");
 		return 2;
 	}
 	const char *cmd = argv[1];
 	char **a = argv + 2;
 	int n = argc - 2;
+	if (strcmp(cmd, "bench") != 0 && shmring_sigbus_guard() != 0)
+		die("guard", SHMRING_ESYS);
 	if (strcmp(cmd, "produce") == 0 && n == 4)
 		return cmd_produce(a);
 	if (strcmp(cmd, "consume") == 0 && n == 4)
 		return cmd_consume(a);
 	if (strcmp(cmd, "bcast") == 0 && n == 4)
 		return cmd_bcast(a);
-	if (strcmp(cmd, "bench") == 0 && n == 2)
-		return cmd_bench(a);
+	if (strcmp(cmd, "bench") == 0 && (n == 2 || n == 3))
+		return cmd_bench(a, n);
+	if (strcmp(cmd, "trunc") == 0 && n == 1)
+		return cmd_trunc(a);
+	if (strcmp(cmd, "endmark") == 0 && n == 3)
+		return cmd_endmark(a);
+	if (strcmp(cmd, "guardself") == 0 && n == 1)
+		return cmd_guardself(a);
 	if (strcmp(cmd, "open") == 0)
 		return cmd_open(a, n);
 	if (strcmp(cmd, "corrupt") == 0 && n == 1)

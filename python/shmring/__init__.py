@@ -12,13 +12,18 @@ valid until c.release(). Broadcast rings: r.reader("lossless" or "lossy",
 "oldest" or "latest"). Blocking calls take timeout= in seconds (None: no
 limit, 0: never wait).
 
+A peer that shrinks the file under a live ring: reads check the ring's end
+mark with a system call, so a damaged message is never delivered
+(TruncatedError); a page of the mapping that is gone still raises SIGBUS,
+which kills the interpreter.
+
 Standard library only (mmap, struct, ctypes for futex and membarrier, fcntl
 for the locks); Linux on x86-64.
 """
 
 from ._crc32c import crc32c
 from ._header import Info, decode
-from ._ring import Ring, open_fd, open_ring
+from ._ring import DEFAULT_MAX_FILE_SIZE, Ring, open_fd, open_ring
 from ._reader import Reader
 from ._consumer import Consumer
 from ._producer import Producer
@@ -28,6 +33,7 @@ from . import _layout as layout
 __all__ = [
     "open_ring",
     "open_fd",
+    "DEFAULT_MAX_FILE_SIZE",
     "Ring",
     "Info",
     "Consumer",

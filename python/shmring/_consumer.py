@@ -92,6 +92,7 @@ class Consumer(_Endpoint):
             self._fill(timeout)
         off, n = self._slot()
         data = self._mm[off : off + n]
+        self._intact()  # after the copy: it may hold zeroed bytes
         self.messages += 1
         self.bytes += n
         self._publish(self._tail + 1)
@@ -107,6 +108,7 @@ class Consumer(_Endpoint):
         if n > mv.nbytes:
             raise ShortBufferError(f"ring: message={n} bytes, buffer={mv.nbytes}")
         mv[:n] = self._ring.mv[off : off + n]
+        self._intact()  # after the copy: it may hold zeroed bytes
         self.messages += 1
         self.bytes += n
         self._publish(self._tail + 1)
@@ -120,6 +122,7 @@ class Consumer(_Endpoint):
         if self._tail >= self._avail or self._held is not None:
             self._fill(timeout)
         off, n = self._slot()
+        self._intact()  # before the slot is handed out
         view = self._ring.mv[off : off + n].toreadonly()
         self._held = view
         return view

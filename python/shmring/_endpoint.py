@@ -43,6 +43,7 @@ class _Endpoint:
         self._mm, self._u32, self._u64 = ring._mm, ring.u32, ring.u64
         self._base, self._mask, self._slots = info.slots_offset, info.slot_count - 1, info.slot_count
         self._stride, self._slot_size = info.slot_stride, info.slot_size
+        self._intact = ring.check_intact
         self._release = _sys.register_release()
         self._closed = False
         self.messages = self.bytes = 0

@@ -2,6 +2,7 @@
 rules of Go's package layout (layout.Decode): magic, version, geometry,
 checksum. Only a private copy is validated, never the live mapping."""
 
+import dataclasses
 import struct
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ class Info:
     slot_count: int
     slot_stride: int
     slots_offset: int
+    end_offset: int  # the end unit, where the end mark lies
     file_size: int
     max_producers: int
     max_consumers: int
@@ -36,7 +38,8 @@ def _u64(b, off):
 
 def _want_geometry(kind, slot_size, slot_count, max_p, max_c):
     """The geometry a creator would have made (layout.NewHeaderFor):
-    (slot header size, stride, control size, slots offset, file size)."""
+    (slot header size, stride, control size, slots offset, end offset, file
+    size)."""
     max_slots = L.MAX_SLOT_COUNT
     if kind == L.KIND_SPSC:
         if max_p != 1 or max_c != 1:
@@ -64,9 +67,11 @@ def _want_geometry(kind, slot_size, slot_count, max_p, max_c):
     a = L.STRIDE_ALIGN
     stride = (slot_header + slot_size + a - 1) // a * a
     slots_offset = L.CONTROL_OFFSET + control
-    if stride * slot_count > L.MAX_FILE_SIZE - slots_offset:
+    if stride * slot_count > L.MAX_FILE_SIZE - slots_offset - L.END_ALIGN - L.END_SIZE:
         raise GeometryError(f"{slot_count} slots of {stride} bytes exceed {L.MAX_FILE_SIZE} bytes")
-    return slot_header, stride, control, slots_offset, slots_offset + stride * slot_count
+    # The end unit on a page of its own (LAYOUT.md section 2).
+    end = (slots_offset + stride * slot_count + L.END_ALIGN - 1) // L.END_ALIGN * L.END_ALIGN
+    return slot_header, stride, control, slots_offset, end, end + L.END_SIZE
 
 
 def decode(b):
@@ -96,6 +101,7 @@ def decode(b):
         slot_count=_u64(b, L.SLOT_COUNT_OFFSET),
         slot_stride=_u64(b, L.SLOT_STRIDE_OFFSET),
         slots_offset=_u64(b, L.SLOTS_OFFSET_OFFSET),
+        end_offset=0,  # derived below, once the geometry is checked
         file_size=_u64(b, L.FILE_SIZE_OFFSET),
         max_producers=_u32(b, L.MAX_PRODUCERS_OFFSET),
         max_consumers=_u32(b, L.MAX_CONSUMERS_OFFSET),
@@ -104,7 +110,7 @@ def decode(b):
     )
     if info.max_producers == 0 or info.max_consumers == 0:
         raise GeometryError(f"ring: max producers={info.max_producers} consumers={info.max_consumers}, want non-zero")
-    slot_header, stride, control, slots_offset, file_size = _want_geometry(
+    slot_header, stride, control, slots_offset, end_offset, file_size = _want_geometry(
         info.kind, info.slot_size, info.slot_count, info.max_producers, info.max_consumers
     )
     got = (
@@ -123,4 +129,4 @@ def decode(b):
     stored, computed = _u32(b, L.CHECKSUM_OFFSET), crc32c(b[: L.CHECKSUM_OFFSET])
     if stored != computed:
         raise ChecksumError(f"ring: header checksum stored={stored:#010x} computed={computed:#010x}")
-    return info
+    return dataclasses.replace(info, end_offset=end_offset)

@@ -1,7 +1,7 @@
 """The ring file's constants (LAYOUT.md), checked against Go's package layout
 by interop/constants_test.go: a drift fails that test."""
 
-VERSION = 2
+VERSION = 3
 READY_VALUE = 0x21594452
 MAGIC = b"SHMRING\x00"
 KIND_SPSC = 1
@@ -44,6 +44,13 @@ MAX_FILE_SIZE = 1 << 44
 MAX_MPMC_SLOT_COUNT = 1 << 30
 MAX_PARTICIPANTS = 1024
 MAX_READERS = 1024
+
+# the end unit (LAYOUT.md section 2): END_MARK at
+# end offset = round_up(slots offset + slot count * stride, END_ALIGN),
+# and file size = end offset + END_SIZE
+END_ALIGN = 65536
+END_SIZE = 128
+END_MARK = 0x21444E45524D4853
 
 # SPSC control area and slots
 CONTROL_OFFSET = 128

@@ -34,6 +34,7 @@ class Reader:
         self._base, self._mask, self._slots = info.slots_offset, info.slot_count - 1, info.slot_count
         self._stride, self._slot_size = info.slot_stride, info.slot_size
         self._lossless = policy == "lossless"
+        self._intact = ring.check_intact
         self._release_stores = _sys.register_release()
         self._closed = False
         self._held = None
@@ -207,6 +208,7 @@ class Reader:
             data = self._mm[off : off + n]
             if (not self._lossless or q < self._protect) and not self._validate(q):
                 continue  # _peek reports the overrun
+            self._intact()  # after the copy: it may hold zeroed bytes
             self._q = q + 1
             self.messages += 1
             self.bytes += n
@@ -227,6 +229,7 @@ class Reader:
             mv[:n] = self._ring.mv[off : off + n]
             if check and not self._validate(q):
                 continue
+            self._intact()  # after the copy: it may hold zeroed bytes
             self._q = q + 1
             self.messages += 1
             self.bytes += n
@@ -243,11 +246,13 @@ class Reader:
             off, n = self._next(timeout)
             q = self._q
             if not self._lossless or q >= self._protect:
+                self._intact()  # before the slot is handed out
                 view = self._ring.mv[off : off + n].toreadonly()
             else:
                 view = memoryview(self._mm[off : off + n])
                 if not self._validate(q):
                     continue
+                self._intact()  # after the copy
             self._held = view
             return view
 

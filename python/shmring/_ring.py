@@ -1,53 +1,35 @@
 """From a name or a descriptor to a validated mapping (LAYOUT.md section 6,
-"Opener"), checking the file's edges first: what sits at the name, its owner
-and mode, its size."""
+"Opener"): the file's edges first (_trust), then the header, then the size,
+and only then the mapping."""
 
 import ctypes
 import errno
 import mmap
 import os
-import stat
 import struct
 import time
 
 from . import _layout as L
 from . import _sys
+from . import _trust
 from ._header import decode
 from .errors import (
     BadMagicError,
-    InvalidError,
+    FileTooBigError,
     NotExistError,
     NotReadyError,
+    NotRegularError,
     ReadyWordError,
     ShortFileError,
     SizeError,
-    UnsafeFileError,
+    SymlinkError,
+    TruncatedError,
 )
 
 DEFAULT_OPEN_TIMEOUT = 2.0  # seconds, as Go's ring.DefaultOpenTimeout
+DEFAULT_MAX_FILE_SIZE = _trust.DEFAULT_MAX_FILE_SIZE
+_END_MARK = struct.pack("<Q", L.END_MARK)
 _MADV_POPULATE_WRITE = 23
-
-
-def resolve(name):
-    """A name without '/' is /dev/shm/<name>; with one, a path. "", ".",
-    ".." and any ".." component are refused, as package ring refuses them."""
-    if not isinstance(name, str) or name in ("", ".") or "\x00" in name:
-        raise InvalidError(f"ring: invalid name {name!r}")
-    if ".." in name.split("/"):
-        raise InvalidError(f"ring: name {name!r}: '..' refused")
-    return name if "/" in name else "/dev/shm/" + name
-
-
-def _check_edges(fd, path, allow_shared):
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        raise UnsafeFileError(f"ring: {path} is not a regular file (mode={st.st_mode:#o})")
-    if st.st_uid != os.geteuid():
-        raise UnsafeFileError(f"ring: {path} is owned by uid={st.st_uid}, not by this process's uid={os.geteuid()}")
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not allow_shared:
-        raise UnsafeFileError(
-            f"ring: {path} is writable by group or others (mode={st.st_mode & 0o7777:#o}); allow_shared=True accepts it"
-        )
 
 
 def _await_header(fd, timeout):
@@ -72,10 +54,37 @@ def _await_header(fd, timeout):
                 raise ReadyWordError(f"ring: ready word={ready:#x}, want {L.READY_VALUE:#x}")
             if b[: L.MAGIC_SIZE] not in (L.MAGIC, bytes(L.MAGIC_SIZE)):
                 raise BadMagicError("ring: not ready and not a ring being built (bad magic)")
+        if time.monotonic() >= deadline and not b:
+            raise NotReadyError(
+                f"ring: the file stayed empty for {timeout}s: its creator died before sizing it, "
+                "or a peer truncated it to zero"
+            )
         if time.monotonic() >= deadline:
             raise NotReadyError(f"ring: waited {timeout}s for the creator to finish")
         time.sleep(delay)
         delay = min(2 * delay, 0.01)
+
+
+def _map_size(fd, file_size):
+    """How many bytes of the file to map for a ring of file_size: file_size,
+    except on hugetlbfs, whose files and mappings come in whole huge pages."""
+    page = _sys.hugetlbfs_page(fd)
+    return file_size if page is None else (file_size + page - 1) // page * page
+
+
+def _check_size(fd, info, cap):
+    """The header's file size within the cap, the file exactly as long as it
+    says (LAYOUT.md section 6, step 5): shorter was truncated, longer grew
+    or is foreign. Returns how many bytes to map."""
+    if info.file_size > cap:
+        raise FileTooBigError(f"ring: file too big to open: header file size={info.file_size}, max_file_size={cap}")
+    want = _map_size(fd, info.file_size)
+    size = os.fstat(fd).st_size
+    if size < want:
+        raise TruncatedError(f"ring: truncated: file size={size}, want {want} for header file size={info.file_size}")
+    if size != want:
+        raise SizeError(f"ring: file size={size}, want {want} for header file size={info.file_size} (a grown or foreign file)")
+    return want
 
 
 class Ring:
@@ -83,14 +92,13 @@ class Ring:
     reader); close them before the ring. A Ring may be shared by threads; a
     role handle is used by one thread at a time."""
 
-    def __init__(self, fd, name, timeout=DEFAULT_OPEN_TIMEOUT):
+    def __init__(self, fd, name, timeout=DEFAULT_OPEN_TIMEOUT, max_file_size=None):
         _sys.check_platform()
         self.name = name
         self._fd = fd
         self.info = _await_header(fd, timeout)
-        size = os.fstat(fd).st_size
-        if size != self.info.file_size:
-            raise SizeError(f"ring: file size={size}, header says {self.info.file_size} (truncated or foreign file)")
+        size = _check_size(fd, self.info, max_file_size or _trust.DEFAULT_MAX_FILE_SIZE)
+        self._end = self.info.end_offset
         self._mm = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
         try:
             self._mm.madvise(_MADV_POPULATE_WRITE)  # no first touch on the data path
@@ -105,6 +113,19 @@ class Ring:
         self.u32 = mv.cast("I")  # native order: one aligned load or store each
         self.u64 = mv.cast("Q")
         self._handles = set()
+
+    def check_intact(self):
+        """Raise TruncatedError unless the end mark still says the file has
+        its full size (LAYOUT.md section 2, "The end unit"). A peer that
+        shrinks the file takes the end unit's page away before it zeroes the
+        tail of any slot's page, so a reader that finds the mark after
+        copying a message knows no byte it copied was zeroed. The mark is
+        read with pread, not through the mapping: a load from a page that is
+        gone raises SIGBUS, which Python cannot survive, while pread past the
+        end of the file returns nothing. One system call per message: the
+        price of never delivering a damaged one."""
+        if os.pread(self._fd, 8, self._end) != _END_MARK:
+            raise TruncatedError(f"ring: {self.name}: the end mark at file offset={self._end} is gone: the file was shrunk")
 
     @property
     def kind(self):
@@ -158,40 +179,50 @@ class Ring:
         self.close()
 
 
-def open_ring(name, timeout=DEFAULT_OPEN_TIMEOUT, allow_shared=False):
-    """Open and map the ring called name. What sits at the name is checked
-    first: a symlink is refused, not followed (O_NOFOLLOW); the file must be a
-    regular file owned by this user and, unless allow_shared, writable by
-    nobody else (UnsafeFileError). Then the header is validated as Go's
-    package layout does, and the file's size against it."""
-    path = resolve(name)
+def open_ring(
+    name, timeout=DEFAULT_OPEN_TIMEOUT, trust_uids=(), trust_gids=(), allow_world_write=False, max_file_size=None
+):
+    """Open and map the ring called name: a bare name (no '/') is
+    /dev/shm/<name>, anything else must be an absolute path (InvalidError).
+
+    What sits at the name is checked before a byte of it is read, as Go's
+    ring.OpenWith does, each refusal its own UnsafeFileError: a symbolic link
+    is not followed (SymlinkError); the file must be regular
+    (NotRegularError), owned by this process's effective uid or one of
+    trust_uids (ForeignOwnerError), and not writable by users not trusted:
+    world-writable only with allow_world_write, group-writable only when its
+    group is in trust_gids (InsecureModeError). A file, or a header's file
+    size, over max_file_size (default 64 GiB) is FileTooBigError. Then the
+    header is validated as Go's package layout does, and the file's size
+    against it (shorter: TruncatedError)."""
+    path = _trust.resolve(name)
     try:
         fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise NotExistError(f"ring: {name} does not exist (path={path})") from None
-    except IsADirectoryError:
-        raise UnsafeFileError(f"ring: {path} is a directory") from None
     except OSError as e:
         if e.errno == errno.ELOOP:
-            raise UnsafeFileError(f"ring: {path} is a symbolic link") from None
+            raise SymlinkError(f"ring: name is a symbolic link: ring={name} path={path}; no link is followed") from None
+        if e.errno in (errno.EISDIR, errno.ENXIO):
+            raise NotRegularError(f"ring: not a regular file: ring={name} path={path}: {e.strerror}") from None
         raise
     try:
-        _check_edges(fd, path, allow_shared)
-        return Ring(fd, name, timeout)
+        cap = _trust.check(fd, path, trust_uids, trust_gids, allow_world_write, max_file_size)
+        return Ring(fd, name, timeout, cap)
     except BaseException:
         os.close(fd)
         raise
 
 
-def open_fd(fd, timeout=DEFAULT_OPEN_TIMEOUT):
+def open_fd(fd, timeout=DEFAULT_OPEN_TIMEOUT, max_file_size=None):
     """Open a ring from an inherited or received descriptor (a memfd, say),
     duplicated so the caller keeps fd. Owner and mode are not checked:
-    handing over a descriptor is a deliberate grant."""
+    handing over a descriptor is a deliberate grant. It must be a regular
+    file, and max_file_size applies."""
     own = os.dup(fd)
     try:
-        if not stat.S_ISREG(os.fstat(own).st_mode):
-            raise UnsafeFileError(f"ring: fd={fd} is not a regular file")
-        return Ring(own, f"fd:{fd}", timeout)
+        cap = _trust.check(own, f"fd:{fd}", max_file_size=max_file_size, owner_and_mode=False)
+        return Ring(own, f"fd:{fd}", timeout, cap)
     except BaseException:
         os.close(own)
         raise

@@ -107,6 +107,26 @@ def lock_held(ring_fd, byte):
     return struct.unpack(_FLOCK, got)[0] != fcntl.F_UNLCK
 
 
+_HUGETLBFS_MAGIC = 0x958458F6
+_fstatfs = _libc.fstatfs
+_fstatfs.argtypes = (ctypes.c_int, ctypes.c_void_p)
+
+
+def hugetlbfs_page(fd):
+    """The huge page size when fd is a file of hugetlbfs, else None.
+    struct statfs on x86-64 begins with long f_type, long f_bsize."""
+    buf = ctypes.create_string_buffer(256)  # sizeof(struct statfs) is 120
+    if _fstatfs(fd, buf) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, f"fstatfs: {os.strerror(e)}")
+    f_type, f_bsize = struct.unpack_from("qq", buf.raw)
+    if f_type & 0xFFFFFFFF != _HUGETLBFS_MAGIC:
+        return None
+    if f_bsize <= 0 or f_bsize & (f_bsize - 1):
+        raise ShmringError(f"ring: hugetlbfs page size={f_bsize}, want a power of two")
+    return f_bsize
+
+
 def os_close(fd):
     """Close a lock descriptor: the last one of its description, so the
     kernel drops the lock."""

@@ -16,6 +16,7 @@ NO_BARRIER = 0.001  # sleep cap when membarrier is unavailable
 
 class Waiter:
     """What one role waits with. ready() -> bool (may raise CorruptError);
+    each round of sleeping checks the ring's end mark (TruncatedError);
     stopped() raises when waiting is pointless (end of stream); probe()
     raises PeerDeadError or CorruptError. wake_off is the futex word (the
     peer's), sleepers_off where this side announces itself."""
@@ -57,6 +58,7 @@ class Waiter:
             if ready():
                 return
             self.stopped()
+            self.ring.check_intact()  # a shrunk file: the other side hears of it within a tick
             if probe:
                 self.probe()
             sleep = TICK

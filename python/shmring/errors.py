@@ -25,8 +25,31 @@ class VersionError(ShmringError):
 
 
 class UnsafeFileError(ShmringError, PermissionError):
-    """What sits at the name is not ours to trust: a symlink, not a regular
-    file, another user's file, or one that group or others may write."""
+    """What sits at the name is not ours to trust (Go: ErrUntrusted); one of
+    the four below says which."""
+
+
+class SymlinkError(UnsafeFileError):
+    """The name is a symbolic link; no link is followed."""
+
+
+class NotRegularError(UnsafeFileError):
+    """The name is a directory, FIFO, socket or device."""
+
+
+class ForeignOwnerError(UnsafeFileError):
+    """The file belongs to a user that is neither this process's effective
+    uid nor in trust_uids."""
+
+
+class InsecureModeError(UnsafeFileError):
+    """Others may write the file: world-writable without allow_world_write,
+    or group-writable by a group not in trust_gids."""
+
+
+class FileTooBigError(ShmringError):
+    """The file, or the size its header states, is larger than
+    max_file_size: nothing was mapped."""
 
 
 class CorruptError(ShmringError):
@@ -54,7 +77,14 @@ class ShortFileError(CorruptError):
 
 
 class SizeError(CorruptError):
-    """The file's size differs from the header's (truncated or foreign)."""
+    """The file is larger than its header says (grown, or foreign)."""
+
+
+class TruncatedError(CorruptError):
+    """The file was shrunk (a peer called ftruncate): a reader found the end
+    mark gone, or the opener found the file shorter than its header says.
+    The ring is dead for every process; a damaged message is never
+    delivered."""
 
 
 # Roles.

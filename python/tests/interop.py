@@ -6,7 +6,10 @@ c/tests/interop.c's:
     consume RING FIRST COUNT closed      receive and check messages
     bcast   RING lossless|lossy COUNT LAPEVERY
     bench   RING COUNT                   receive COUNT messages, check seq only
-    open    PATH [shared]                open and print the verdict
+    trunc   RING                         receive and check until the ring fails
+    endmark SPSC SPSC_EMPTY BCAST        every read of rings without their end mark
+    open    NAME [OPTION...]             open and print the verdict; options
+                                         trustuid=N trustgid=N world maxsize=N
     corrupt PATH                         every single-byte header corruption
 """
 
@@ -131,8 +134,65 @@ def bench(name, count):
         say("ok", count, c._wait.sleeps)
 
 
+def trunc(name):
+    """Receive and check every message with the copying call until one
+    fails; after a few rings' worth say "streaming" and pause until the
+    parent sends a line (it lets the ring fill, then shrinks the file); at
+    the end say "stopped received=N code=C detail" and hold the role until
+    stdin closes. A message that fails its check was damaged and delivered
+    as whole: exit 1."""
+    with shmring.open_ring(name) as r:
+        c = r.consumer()
+        seq = 0
+        try:
+            while True:
+                why = check(c.recv(), seq, r.slot_size)
+                if why:
+                    say(f"stopped received={seq} damaged")
+                    fail(f"a damaged message was delivered as whole: {why}")
+                if seq == 4 * r.info.slot_count:
+                    say("streaming")
+                    sys.stdin.readline()
+                seq += 1
+        except shmring.ShmringError as e:
+            err = e
+        say(f"stopped received={seq} code={code_of(err)} {err}")
+        sys.stdin.read()
+        c.close()
+    if not isinstance(err, shmring.TruncatedError):
+        sys.exit(1)
+
+
+def endmark(spsc, empty, bcast):
+    """Every read of rings whose end mark the test overwrote fails; one line
+    of codes, as c/tests/interop.c's endmark."""
+
+    def code(call):
+        try:
+            call()
+        except shmring.ShmringError as e:
+            return code_of(e)
+        return 0
+
+    with shmring.open_ring(spsc) as r1, shmring.open_ring(empty) as r2, shmring.open_ring(bcast) as r3:
+        c1, c2 = r1.consumer(), r2.consumer()
+        lossless, lossy, latest = r3.reader("lossless", "oldest"), r3.reader("lossy", "oldest"), r3.reader("lossy", "latest")
+        got = {
+            "receive": code(c1.receive),
+            "recv": code(c1.recv),
+            "wait": code(c2.recv),
+            "bcopy": code(lossless.receive),  # a joiner's validated copy
+            "bplace": code(lossy.receive),  # in place
+            "brecv": code(lossy.recv),
+            "bwait": code(latest.recv),
+        }
+        say(" ".join(f"{k}={v}" for k, v in got.items()))
+
+
 # Verdicts, by the C library's codes, so that the Go test reads one format.
 _CODES = [
+    (shmring.TruncatedError, -25),
+    (shmring.FileTooBigError, -26),
     (shmring.VersionError, -4),
     (shmring.UnsafeFileError, -5),
     (shmring.BadMagicError, -6),
@@ -147,21 +207,39 @@ _CODES = [
 ]
 
 
+def code_of(e):
+    for cls, code in _CODES:
+        if isinstance(e, cls):
+            return code
+    return -100
+
+
 def verdict(path, **kw):
     try:
         r = shmring.open_ring(path, **kw)
     except shmring.ShmringError as e:
-        for cls, code in _CODES:
-            if isinstance(e, cls):
-                return code, str(e)
-        return -100, f"{type(e).__name__}: {e}"
+        code = code_of(e)
+        return code, str(e) if code != -100 else f"{type(e).__name__}: {e}"
     info = r.info
     r.close()
     return 0, f"ok kind={info.kind} slots={info.slot_count}"
 
 
-def open_cmd(path, *opt):
-    code, msg = verdict(path, timeout=0.02, allow_shared="shared" in opt)
+def open_cmd(path, *opts):
+    kw = {"trust_uids": [], "trust_gids": []}
+    for o in opts:
+        key, _, val = o.partition("=")
+        if key == "trustuid":
+            kw["trust_uids"].append(int(val, 0))
+        elif key == "trustgid":
+            kw["trust_gids"].append(int(val, 0))
+        elif key == "world":
+            kw["allow_world_write"] = True
+        elif key == "maxsize":
+            kw["max_file_size"] = int(val, 0)
+        else:
+            fail(f"open: unknown option {o}")
+    code, msg = verdict(path, timeout=0.02, **kw)
     say(msg if code == 0 else f"{code} {msg}")
 
 
@@ -181,9 +259,17 @@ def corrupt(path):
     sys.stdout.flush()
 
 
-COMMANDS = {"consume": consume, "bcast": bcast, "bench": bench, "open": open_cmd, "corrupt": corrupt}
+COMMANDS = {
+    "consume": consume,
+    "bcast": bcast,
+    "bench": bench,
+    "trunc": trunc,
+    "endmark": endmark,
+    "open": open_cmd,
+    "corrupt": corrupt,
+}
 
 if __name__ == "__main__":
     if len(sys.argv) < 3 or sys.argv[1] not in COMMANDS:
-        fail("usage: interop.py consume|bcast|bench|open|corrupt ARGS...")
+        fail("usage: interop.py consume|bcast|bench|trunc|endmark|open|corrupt ARGS...")
     COMMANDS[sys.argv[1]](*sys.argv[2:])
