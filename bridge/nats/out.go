@@ -159,6 +159,11 @@ func (b *Out) Run(ctx context.Context) error {
 
 	idle, dirty := false, false
 	for {
+		// A ring with messages in it answers even a cancelled context:
+		// ask first.
+		if rctx.Err() != nil {
+			return b.finish(rctx, dctx, rctx.Err())
+		}
 		wctx, stopWait := rctx, context.CancelFunc(nil)
 		if idle && dirty && b.js == nil {
 			wctx, stopWait = context.WithTimeout(rctx, b.o.IdleFlush)
