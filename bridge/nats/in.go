@@ -51,6 +51,7 @@ type In struct {
 
 	seqs seqTracker // only the delivering goroutine touches it
 
+	js     jetstream.JetStream
 	cons   jetstream.Consumer // nil over core NATS
 	jsOpts JetStreamOptions
 
@@ -91,7 +92,7 @@ func NewIn(nc *nats.Conn, r *ring.Ring, o InOptions) (*In, error) {
 		if b.cons, err = openConsumer(s, jo, o.Subject, o.Batch); err != nil {
 			return nil, err
 		}
-		b.jsOpts = jo
+		b.js, b.jsOpts = js, jo
 	}
 	p, err := r.Producer()
 	if err != nil {

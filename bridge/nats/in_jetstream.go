@@ -14,16 +14,38 @@ import (
 // message, which under AckAll covers the rest) once all of it is in the
 // ring. A stopping bridge finishes the pull it is in, so nothing it was
 // given stays unacknowledged behind it.
+//
+// A pull cut short (the server went away) may have sent messages that
+// never arrived, and the server counts them as delivered: acknowledging a
+// later one would cover them. So after any failed pull, and when the
+// bridge starts, it resets the consumer to its acknowledged position
+// before pulling again: delivery resumes right after the last message in
+// the ring, at once rather than after AckWait.
 func (b *In) runJetStream(rctx, dctx context.Context) error {
 	b.markReady()
 	var bo backoff
+	reset := true
 	for rctx.Err() == nil {
+		if reset {
+			if err := b.resetConsumer(rctx); err != nil {
+				if errors.Is(err, nats.ErrConnectionClosed) {
+					return err
+				}
+				b.logf("%v", err)
+				if bo.wait(rctx) != nil {
+					break
+				}
+				continue
+			}
+			reset = false
+		}
 		batch, err := b.cons.Fetch(b.o.Batch, jetstream.FetchMaxWait(fetchWait))
 		if err != nil {
 			if errors.Is(err, nats.ErrConnectionClosed) {
 				return fmt.Errorf("pull from stream %q: %w", b.jsOpts.Stream, err)
 			}
 			b.logf("pull from stream %q: %v", b.jsOpts.Stream, err)
+			reset = true
 			if bo.wait(rctx) != nil {
 				break
 			}
@@ -52,10 +74,22 @@ func (b *In) runJetStream(rctx, dctx context.Context) error {
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
 			b.logf("pull from stream %q: %v", b.jsOpts.Stream, err)
+			reset = true
 			if bo.wait(rctx) != nil {
 				break
 			}
 		}
+	}
+	return nil
+}
+
+// resetConsumer makes the durable consumer deliver next the message after
+// its acknowledged position.
+func (b *In) resetConsumer(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, setupTimeout)
+	defer cancel()
+	if _, err := b.js.ResetConsumer(ctx, b.jsOpts.Stream, b.jsOpts.Durable); err != nil {
+		return fmt.Errorf("reset consumer %q of stream %q to its acknowledged position: %w", b.jsOpts.Durable, b.jsOpts.Stream, err)
 	}
 	return nil
 }

@@ -31,14 +31,18 @@ type JetStreamOptions struct {
 	// acknowledgement before it sends the message again. Default 5 s.
 	AckTimeout time.Duration
 	// AckWait is how long the server waits for an In bridge's
-	// acknowledgement before it delivers the messages again (after a
-	// bridge crashed). Default 30 s.
+	// acknowledgement before it delivers the messages again: after a
+	// bridge crashed, and after a server restart cut a pull short (the
+	// messages the server sent into the broken connection come again only
+	// then, and nothing after them comes first). A batch the ring takes
+	// longer than this to absorb is delivered twice; DropRepeats drops
+	// the copies. Default 5 s.
 	AckWait time.Duration
 }
 
 const (
 	defaultAckTimeout = 5 * time.Second
-	defaultAckWait    = 30 * time.Second
+	defaultAckWait    = 5 * time.Second
 	// setupTimeout bounds each JetStream API call made while a bridge
 	// starts (stream and consumer lookups).
 	setupTimeout = 10 * time.Second

@@ -73,7 +73,7 @@ func inCommand(stdout, stderr io.Writer) *cobra.Command {
 	c.register(cmd)
 	fs := cmd.Flags()
 	fs.StringVar(&durable, "durable", "", "with --jetstream: the durable consumer to resume from (default ringbridge-RING)")
-	fs.DurationVar(&ackWait, "ack-wait", 30*time.Second, "with --jetstream: how long the server waits for an acknowledgement before redelivering")
+	fs.DurationVar(&ackWait, "ack-wait", 5*time.Second, "with --jetstream: how long the server waits for an acknowledgement before redelivering")
 	fs.BoolVar(&dropRepeats, "drop-repeats", true, "drop a message whose "+natsbridge.SeqHeader+" header is not above the last one's (a redelivery)")
 	fs.IntVar(&pendingMsgs, "pending-msgs", 0, "core NATS: messages the client may buffer while the ring is full (0: nats.go's default, -1: no limit)")
 	fs.IntVar(&pendingBytes, "pending-bytes", 0, "core NATS: bytes the client may buffer while the ring is full (0: nats.go's default, -1: no limit)")

@@ -89,7 +89,8 @@ func produceRole() int {
 }
 
 // consumeRole: RING N MODE. Reads RING until message N-1 and prints
-// "done received=R gaps=G". MODE exact fails on any message out of turn;
+// "done received=R gaps=G" (and " first=F", the first message's number,
+// in MODE gaps). MODE exact fails on any message out of turn;
 // MODE gaps accepts numbers that skip (a lossy source) but not ones that
 // repeat or go back. Every 100000 messages it prints "at K". The end of
 // the stream (a bridge stopping) is waited out: another may take over.
@@ -109,7 +110,7 @@ func consumeRole() int {
 	ctx, cancel := context.WithTimeout(context.Background(), roleTimeout)
 	defer cancel()
 	buf := make([]byte, r.SlotSize())
-	var received, gaps, next uint64
+	var received, gaps, next, first uint64
 	for next < n {
 		k, err := c.Recv(ctx, buf)
 		if errors.Is(err, ring.ErrClosed) {
@@ -126,6 +127,9 @@ func consumeRole() int {
 		if seq < next || exact && seq != next {
 			return fail("consume: got message %d, want %d (lost, repeated or reordered)", seq, next)
 		}
+		if received == 0 {
+			first = seq
+		}
 		gaps += seq - next
 		next = seq + 1
 		received++
@@ -133,7 +137,11 @@ func consumeRole() int {
 			fmt.Printf("at %d\n", received)
 		}
 	}
-	fmt.Printf("done received=%d gaps=%d\n", received, gaps)
+	if exact {
+		fmt.Printf("done received=%d gaps=%d\n", received, gaps)
+	} else {
+		fmt.Printf("done received=%d gaps=%d first=%d\n", received, gaps, first)
+	}
 	return 0
 }
 
