@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -48,6 +49,8 @@ type In struct {
 	o  InOptions
 	p  *ring.Producer
 	c  counters
+
+	file os.FileInfo // the ring file when the role was taken
 
 	seqs seqTracker // only the delivering goroutine touches it
 
@@ -99,6 +102,7 @@ func NewIn(nc *nats.Conn, r *ring.Ring, o InOptions) (*In, error) {
 		return nil, fmt.Errorf("ring %q: %w", r.Name(), err)
 	}
 	b.p = p
+	b.file = ringFile(r.Path())
 	return b, nil
 }
 
@@ -134,7 +138,7 @@ func (b *In) Close() error { return b.p.Close() }
 func (b *In) Run(ctx context.Context) error {
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	go watchRing(rctx, cancel, b.r.Path(), ringCheckEvery)
+	go watchRing(rctx, cancel, b.r.Path(), b.file, ringCheckEvery)
 	dctx, stop := lingering(rctx, b.o.DrainTimeout)
 	defer stop()
 	var err error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"time"
 
@@ -60,6 +61,8 @@ type Out struct {
 	src source
 	c   counters
 
+	file os.FileInfo // the ring file when the role was taken
+
 	// next is the sequence number of the next message read from the
 	// ring; only the Run goroutine touches it.
 	next uint64
@@ -101,6 +104,7 @@ func NewOut(nc *nats.Conn, r *ring.Ring, o OutOptions) (*Out, error) {
 		return nil, fmt.Errorf("ring %q: %w", r.Name(), err)
 	}
 	b.src = src
+	b.file = ringFile(r.Path())
 	b.msg = nats.Msg{Subject: o.Subject, Header: nats.Header{}}
 	b.hdrVal = []string{""}
 	b.msg.Header[SeqHeader] = b.hdrVal
@@ -151,7 +155,7 @@ func (b *Out) Close() error { return b.src.close() }
 func (b *Out) Run(ctx context.Context) error {
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	go watchRing(rctx, cancel, b.r.Path(), ringCheckEvery)
+	go watchRing(rctx, cancel, b.r.Path(), b.file, ringCheckEvery)
 	// dctx is for delivering what was already taken: it outlives rctx by
 	// DrainTimeout.
 	dctx, stop := lingering(rctx, b.o.DrainTimeout)

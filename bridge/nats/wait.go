@@ -77,12 +77,21 @@ func lingering(ctx context.Context, d time.Duration) (context.Context, context.C
 // there: a stat(2) a second, off the data path.
 const ringCheckEvery = time.Second
 
-// watchRing cancels ctx with ErrRingGone once the file at path is removed
-// or replaced by another. It returns when ctx ends. A ring without a path
-// (a memfd) is not watched.
-func watchRing(ctx context.Context, cancel context.CancelCauseFunc, path string, every time.Duration) {
-	first, err := os.Stat(path)
+// ringFile is what sits at the ring's path when a bridge takes its role,
+// for watchRing to compare with; nil for a ring without a path (a memfd),
+// which is not watched.
+func ringFile(path string) os.FileInfo {
+	fi, err := os.Stat(path)
 	if err != nil {
+		return nil
+	}
+	return fi
+}
+
+// watchRing cancels ctx with ErrRingGone once the file at path is removed
+// or replaced by another than first. It returns when ctx ends.
+func watchRing(ctx context.Context, cancel context.CancelCauseFunc, path string, first os.FileInfo, every time.Duration) {
+	if first == nil {
 		return
 	}
 	t := time.NewTicker(every)
