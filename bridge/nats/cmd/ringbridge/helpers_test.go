@@ -20,7 +20,7 @@ var ringCount atomic.Int64
 
 // newRing creates a ring named for this process and removes it when the
 // test ends.
-func newRing(t *testing.T, o ring.Options) string {
+func newRing(t testing.TB, o ring.Options) string {
 	t.Helper()
 	name := fmt.Sprintf("shmring-test-ringbridge-%d-%d", os.Getpid(), ringCount.Add(1))
 	r, err := ring.Create(name, o)
@@ -34,7 +34,7 @@ func newRing(t *testing.T, o ring.Options) string {
 
 // bridge starts ringbridge with args in a child process and waits for its
 // "ready".
-func bridge(t *testing.T, args ...string) *proctest.Child {
+func bridge(t testing.TB, args ...string) *proctest.Child {
 	t.Helper()
 	c := proctest.Start(t, "ringbridge", append(args, "--progress=0")...)
 	line, err := c.ReadLine()
