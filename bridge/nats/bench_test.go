@@ -3,7 +3,7 @@ package natsbridge
 import (
 	"context"
 	"fmt"
-		"testing"
+	"testing"
 	"time"
 
 	"github.com/shmring/shmring/bridge/nats/internal/msgcheck"
