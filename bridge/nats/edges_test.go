@@ -232,7 +232,9 @@ func TestOutHoldsALosslessRingWhileNATSIsDown(t *testing.T) {
 	if sent > src.Slots()+defaultBatch {
 		t.Fatalf("the producer sent %d messages into a ring of %d with the server down", sent, src.Slots())
 	}
-	srv.Restart()
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
 	sub := connect(t, srv.URL())
 	s, _ := sub.SubscribeSync("held")
 	sub.Flush()

@@ -44,7 +44,9 @@ func TestServerRestartLosslessLosesNothing(t *testing.T) {
 	// can empty it, so a bridge that dropped instead would never get here
 	// and the producer would print "sent" first.
 	expectLine(t, producer, "held")
-	srv.Restart()
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
 	expectLine(t, producer, fmt.Sprintf("sent %d", outageN))
 	mustExit0(t, producer, "producer")
 	readUntil(t, consumer, fmt.Sprintf("done received=%d gaps=0", outageN))
@@ -85,7 +87,9 @@ func TestServerRestartLossyCountsExactly(t *testing.T) {
 	// still down, and never prints "held".
 	expectLine(t, producer, fmt.Sprintf("sent %d", outageN))
 	mustExit0(t, producer, "producer")
-	srv.Restart()
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
 	mustExit0(t, out, "ringbridge out at the end of the stream")
 
 	var done string

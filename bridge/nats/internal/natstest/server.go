@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -25,18 +26,30 @@ type Config struct {
 // Server is an embedded nats-server. Stop and Restart keep its port and
 // its JetStream store, as an operator restarting it would.
 type Server struct {
-	t    testing.TB
-	opts *server.Options
-	srv  *server.Server
+	opts     *server.Options
+	srv      *server.Server
+	storeDir string // removed by Close
 }
 
 // readyTimeout bounds the wait for a server to accept connections: a hang
 // guard, not a speed requirement.
 const readyTimeout = 30 * time.Second
 
-// Start starts a server on 127.0.0.1 and a random port. A cleanup stops it.
+// Start starts a server on 127.0.0.1 and a random port, failing t if it
+// cannot. A cleanup stops it and removes its store.
 func Start(t testing.TB, c Config) *Server {
 	t.Helper()
+	s, err := Run(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Run starts a server on 127.0.0.1 and a random port. Close stops it and
+// removes its store.
+func Run(c Config) (*Server, error) {
 	opts := &server.Options{
 		Host:       "127.0.0.1",
 		Port:       server.RANDOM_PORT,
@@ -47,34 +60,40 @@ func Start(t testing.TB, c Config) *Server {
 		Password:   c.Password,
 		JetStream:  c.JetStream,
 	}
+	s := &Server{opts: opts}
 	if c.JetStream {
-		opts.StoreDir = t.TempDir()
+		dir, err := os.MkdirTemp("", "natstest-")
+		if err != nil {
+			return nil, fmt.Errorf("nats-server store: %w", err)
+		}
+		opts.StoreDir, s.storeDir = dir, dir
 	}
 	if c.TLS != nil {
 		opts.TLSConfig = c.TLS
 		opts.TLS = true
 		opts.TLSVerify = c.TLS.ClientAuth == tls.RequireAndVerifyClientCert
 	}
-	s := &Server{t: t, opts: opts}
-	s.start()
-	t.Cleanup(s.Stop)
-	return s
+	if err := s.start(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
-func (s *Server) start() {
-	s.t.Helper()
+func (s *Server) start() error {
 	srv, err := server.NewServer(s.opts)
 	if err != nil {
-		s.t.Fatalf("nats-server: %v", err)
+		return fmt.Errorf("nats-server: %w", err)
 	}
 	srv.Start()
 	if !srv.ReadyForConnections(readyTimeout) {
 		srv.Shutdown()
-		s.t.Fatalf("nats-server did not accept connections within %v", readyTimeout)
+		return fmt.Errorf("nats-server did not accept connections within %v", readyTimeout)
 	}
 	s.srv = srv
 	// A restart must come back where clients look for it.
 	s.opts.Port = srv.Addr().(*net.TCPAddr).Port
+	return nil
 }
 
 // URL is the address clients connect to.
@@ -97,8 +116,16 @@ func (s *Server) Stop() {
 }
 
 // Restart starts the server again on the same port with the same store.
-func (s *Server) Restart() {
-	s.t.Helper()
+func (s *Server) Restart() error {
 	s.Stop()
-	s.start()
+	return s.start()
+}
+
+// Close stops the server and removes its JetStream store.
+func (s *Server) Close() {
+	s.Stop()
+	if s.storeDir != "" {
+		os.RemoveAll(s.storeDir)
+		s.storeDir = ""
+	}
 }
