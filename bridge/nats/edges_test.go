@@ -44,7 +44,7 @@ func TestOutDropsOversizeMessages(t *testing.T) {
 			src := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 8192, Slots: 64})
 			nc := connect(t, srv.URL())
 			var js *JetStreamOptions
-			size, want := 6000, "maximum payload exceeded"
+			size, want := 6000, "maximum payload exceeded (the server takes at most 4096 bytes"
 			if jetStream {
 				// The stream's own limit, below the server's.
 				j, _ := jetstream.New(nc)

@@ -290,6 +290,11 @@ func (b *Out) publishOne(m []byte, seq uint64) error {
 
 func (b *Out) dropOversize(n int, err error) {
 	b.c.oversize.Add(1)
+	if errors.Is(err, nats.ErrMaxPayload) {
+		b.logf("ring %q → %q: dropped a message of %d bytes: %v (the server takes at most %d bytes with headers)",
+			b.r.Name(), b.o.Subject, n, err, b.nc.MaxPayload())
+		return
+	}
 	b.logf("ring %q → %q: dropped a message of %d bytes: %v", b.r.Name(), b.o.Subject, n, err)
 }
 
