@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/spf13/pflag"
+)
+
+// connFlags are how ringbridge finds and authenticates to its server: the
+// options nats.go offers, one flag each.
+type connFlags struct {
+	url            string
+	creds, nkey    string
+	user, password string
+	token          string
+	tlsCA          string
+	tlsCert        string
+	tlsKey         string
+	connectTimeout time.Duration
+	reconnectWait  time.Duration
+}
+
+func (f *connFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.url, "url", nats.DefaultURL, "NATS server URL(s), comma separated")
+	fs.StringVar(&f.creds, "creds", "", "user credentials file (JWT and NKey seed)")
+	fs.StringVar(&f.nkey, "nkey", "", "NKey seed file")
+	fs.StringVar(&f.user, "user", "", "user name")
+	fs.StringVar(&f.password, "password", "", "password")
+	fs.StringVar(&f.token, "token", "", "authentication token")
+	fs.StringVar(&f.tlsCA, "tls-ca", "", "CA certificates file to verify the server with")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "client certificate file (with --tls-key)")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "client private key file (with --tls-cert)")
+	fs.DurationVar(&f.connectTimeout, "connect-timeout", 2*time.Second, "how long the first connection may take")
+	fs.DurationVar(&f.reconnectWait, "reconnect-wait", 250*time.Millisecond, "pause between reconnection attempts")
+}
+
+// connect dials the server. The first connection must succeed (a wrong URL
+// or credentials are an error at once); after that the client reconnects
+// for ever, and the bridge holds its ring meanwhile.
+func (f *connFlags) connect(name string, log io.Writer) (*nats.Conn, error) {
+	opts := []nats.Option{
+		nats.Name(name),
+		nats.Timeout(f.connectTimeout),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(f.reconnectWait),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				fmt.Fprintf(log, "ringbridge: disconnected from NATS: %v\n", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			fmt.Fprintf(log, "ringbridge: reconnected to %s\n", nc.ConnectedUrlRedacted())
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			fmt.Fprintf(log, "ringbridge: NATS: %v\n", err)
+		}),
+	}
+	if f.creds != "" {
+		opts = append(opts, nats.UserCredentials(f.creds))
+	}
+	if f.nkey != "" {
+		o, err := nats.NkeyOptionFromSeed(f.nkey)
+		if err != nil {
+			return nil, fmt.Errorf("--nkey %s: %w", f.nkey, err)
+		}
+		opts = append(opts, o)
+	}
+	if f.user != "" || f.password != "" {
+		opts = append(opts, nats.UserInfo(f.user, f.password))
+	}
+	if f.token != "" {
+		opts = append(opts, nats.Token(f.token))
+	}
+	if f.tlsCA != "" {
+		opts = append(opts, nats.RootCAs(f.tlsCA))
+	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return nil, fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	if f.tlsCert != "" {
+		opts = append(opts, nats.ClientCert(f.tlsCert, f.tlsKey))
+	}
+	nc, err := nats.Connect(f.url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS at %s: %w", f.url, err)
+	}
+	return nc, nil
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shmring/shmring/bridge/nats/internal/natstest"
+	"github.com/shmring/shmring/internal/proctest"
+	"github.com/shmring/shmring/ring"
+)
+
+// TestErrorsAreOneClearLine: each way of pointing ringbridge at something
+// that is not there, or not for it, exits with status 1 and one line on
+// stderr that says what and why, before forwarding anything.
+func TestErrorsAreOneClearLine(t *testing.T) {
+	srv := natstest.Start(t, natstest.Config{Username: "bridge", Password: "s3cret", JetStream: true})
+	gone := natstest.Start(t, natstest.Config{})
+	goneURL := gone.URL()
+	gone.Stop() // nothing listens there any more
+	r := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 64})
+	missing := fmt.Sprintf("shmring-test-ringbridge-missing-%d", os.Getpid())
+	auth := []string{"--url", srv.URL(), "--user", "bridge", "--password", "s3cret"}
+
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"a ring that does not exist", append([]string{"out", missing, "x"}, auth...),
+			fmt.Sprintf(`ringbridge: open ring %q: ring: does not exist`, missing)},
+		{"a server that is not there", []string{"in", "x", r, "--url", goneURL},
+			"ringbridge: connect to NATS at " + goneURL + ": nats: no servers available for connection"},
+		{"a URL that is not one", []string{"out", r, "x", "--url", "nats://127.0.0.1:port"},
+			`ringbridge: connect to NATS at nats://127.0.0.1:port: parse "nats://127.0.0.1:port": invalid port ":port" after host`},
+		{"a wrong password", []string{"out", r, "x", "--url", srv.URL(), "--user", "bridge", "--password", "guess"},
+			"ringbridge: connect to NATS at " + srv.URL() + ": nats: Authorization Violation"},
+		{"no credentials", []string{"out", r, "x", "--url", srv.URL()},
+			"ringbridge: connect to NATS at " + srv.URL() + ": nats: Authorization Violation"},
+		{"a credentials file that does not exist", []string{"out", r, "x", "--url", srv.URL(), "--creds", "/nonexistent/bridge.creds"},
+			"/nonexistent/bridge.creds: no such file or directory"},
+		{"a stream that does not exist", append([]string{"out", r, "x", "--jetstream", "NOPE"}, auth...),
+			`ringbridge: JetStream stream "NOPE": nats: API error: code=404 err_code=10059 description=stream not found`},
+		{"a policy that is not one", []string{"out", r, "x", "--policy", "sometimes"},
+			`ringbridge: --policy "sometimes": want lossless or lossy`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(append(tc.args, "--connect-timeout", "5s"), &stdout, &stderr)
+			if code != 1 {
+				t.Errorf("exit status %d, want 1", code)
+			}
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			if len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
+				t.Errorf("stderr:\n%s\nwant one line containing %q", stderr.String(), tc.want)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout %q, want nothing (not ready)", stdout.String())
+			}
+		})
+	}
+}
+
+// TestTLS: against a server that speaks only TLS, with a certificate from
+// a CA made for the test, ringbridge connects with --tls-ca and refuses
+// without it, saying why.
+func TestTLS(t *testing.T) {
+	proctest.Watchdog(t, watchdog)
+	caFile, serverTLS := testCA(t)
+	srv := natstest.Start(t, natstest.Config{TLS: serverTLS})
+	r := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 64})
+
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"out", r, "x", "--url", srv.URL()}, &stdout, &stderr); code != 1 ||
+		!strings.Contains(stderr.String(), "certificate signed by unknown authority") {
+		t.Errorf("without --tls-ca: status %d, stderr %q; want 1 and an unknown authority", code, stderr.String())
+	}
+	c := bridge(t, "out", r, "x", "--url", srv.URL(), "--tls-ca", caFile)
+	stop(t, c)
+}
+
+// testCA writes a CA certificate for 127.0.0.1's server certificate and
+// returns its file and the server's TLS configuration.
+func testCA(t *testing.T) (string, *tls.Config) {
+	t.Helper()
+	key := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	caKey, srvKey := key(), key()
+	now := time.Now()
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ringbridge test CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	srvTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:    x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	srvDER, err := x509.CreateCertificate(rand.Reader, srvTmpl, ca, &srvKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return caFile, &tls.Config{
+		Certificates: []tls.Certificate{{Certificate: [][]byte{srvDER}, PrivateKey: srvKey}},
+		MinVersion:   tls.VersionTLS12,
+	}
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// run is the whole program, so that tests can run it in a child process
+// exactly as a user would.
+func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	root := &cobra.Command{
+		Use:           "ringbridge",
+		Short:         "Carry a shmring ring's messages over NATS, and back into a ring",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(outCommand(stdout, stderr), inCommand(stdout, stderr))
+	root.SetArgs(args)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintf(stderr, "ringbridge: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// common are the flags both directions take.
+type common struct {
+	conn         connFlags
+	stream       string
+	createStream bool
+	batch        int
+	progress     time.Duration
+	drainTimeout time.Duration
+}
+
+func (c *common) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	c.conn.register(fs)
+	fs.StringVar(&c.stream, "jetstream", "", "go through this JetStream stream (at-least-once, resumable) instead of core NATS")
+	fs.BoolVar(&c.createStream, "create-stream", false, "create the --jetstream stream (file storage, SUBJECT) if it does not exist")
+	fs.IntVar(&c.batch, "batch", 256, "messages taken, published or pulled at once")
+	fs.DurationVar(&c.progress, "progress", time.Second, "print the counters on stderr this often (0: only at the end)")
+	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "how long a stopping bridge goes on delivering what it already took")
+}
+
+// logf returns a Logf that prints on w with the bridge's label.
+func logf(w io.Writer, label string) func(string, ...any) {
+	return func(format string, args ...any) {
+		fmt.Fprintf(w, "ringbridge %s: %s\n", label, fmt.Sprintf(format, args...))
+	}
+}

@@ -1,0 +1,56 @@
+// Package natsbridge carries the messages of a shmring ring beyond its
+// machine through NATS, and back into a ring on another machine:
+//
+//	host A                                   host B
+//	producer → ring "quotes" → Out ──NATS──→ In → ring "quotes" → readers
+//
+// Out reads a ring (as the consumer of an SPSC, MPSC or MPMC ring, or as a
+// broadcast reader of either policy) and publishes each message to a
+// subject; In subscribes to a subject and publishes each message into a
+// ring as its producer. One ring message is one NATS message: boundaries
+// and order are kept. The command ringbridge (cmd/ringbridge) runs either
+// direction.
+//
+// This package is a module of its own, so that the ring engine does not
+// depend on NATS.
+//
+// # Delivery
+//
+// Over core NATS delivery is at most once, as NATS's own: what the bridge
+// handed to the connection is gone from the ring, and a message in flight
+// when the server dies is lost. With OutOptions.SeqHeader each message
+// carries its sequence number (SeqHeader), and an In bridge counts the
+// gaps it sees (Counters.Gaps), so a loss is at least known.
+//
+// Over JetStream (OutOptions.JetStream, InOptions.JetStream) delivery is at
+// least once: Out releases a batch of ring messages only when the stream
+// has acknowledged all of it, resending what failed under the same
+// Nats-Msg-Id so the stream stores it once; In acknowledges a batch only
+// when all of it is in the ring. A restarted Out numbers on from the
+// stream's last message, a restarted In resumes at its durable consumer's
+// acknowledged position. Only a bridge that crashes (not one stopped by a
+// signal) can cause repeats: the batch it held comes again, and an In
+// bridge with DropRepeats drops what it has already written in this run.
+//
+// # When NATS is down or slow
+//
+// A bridge never drops to keep up. Out stops taking from the ring while
+// the connection is down or acknowledgements do not come, retrying with
+// back-off: a lossless ring fills and its producer waits (back-pressure);
+// a lossy broadcast reader is overrun, and what it missed is counted
+// (Counters.Missed) and shows as a gap in the sequence numbers. In waits
+// for a full ring; over core NATS the client buffers meanwhile, up to
+// InOptions.PendingMsgs/PendingBytes, and counts what it then drops
+// (Counters.Dropped); over JetStream the stream holds the rest.
+//
+// A message larger than the server's max payload (Out) or the ring's slot
+// (In) is dropped, logged through Logf and counted (Counters.Oversize);
+// the bridge goes on. A ring file removed while a bridge runs stops it
+// with ErrRingGone; a ring whose peer dies stops it with ring.ErrPeerDead.
+//
+// # When not to use this
+//
+// On one machine: read the ring itself, without a hop through a server.
+// Where every microsecond counts across machines: NATS adds a server hop
+// and a TCP stream in each direction (BENCHMARKS.md has the figures).
+package natsbridge

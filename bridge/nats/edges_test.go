@@ -1,0 +1,300 @@
+package natsbridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/shmring/shmring/bridge/nats/internal/msgcheck"
+	"github.com/shmring/shmring/bridge/nats/internal/natstest"
+	"github.com/shmring/shmring/ring"
+)
+
+// logLines collects what a bridge logs.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) logf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, fmt.Sprintf(format, args...))
+}
+
+func (l *logLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+// TestOutDropsOversizeMessages: a message beyond the server's max payload
+// (core NATS) or the stream's message size (JetStream) is dropped with a
+// log line that says how large it was and why, and counted; the messages
+// around it arrive.
+func TestOutDropsOversizeMessages(t *testing.T) {
+	for _, jetStream := range []bool{false, true} {
+		t.Run(fmt.Sprintf("jetstream=%v", jetStream), func(t *testing.T) {
+			srv := natstest.Start(t, natstest.Config{JetStream: jetStream, MaxPayload: 4096})
+			src := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 8192, Slots: 64})
+			nc := connect(t, srv.URL())
+			var js *JetStreamOptions
+			size, want := 6000, "maximum payload exceeded (the server takes at most 4096 bytes"
+			if jetStream {
+				// The stream's own limit, below the server's.
+				j, _ := jetstream.New(nc)
+				if _, err := j.CreateStream(context.Background(), jetstream.StreamConfig{
+					Name: "BIG", Subjects: []string{"big"}, MaxMsgSize: 2048, Storage: jetstream.MemoryStorage,
+				}); err != nil {
+					t.Fatal(err)
+				}
+				js = &JetStreamOptions{Stream: "BIG"}
+				size, want = 3000, "message size exceeds maximum allowed"
+			}
+			sub, err := nc.SubscribeSync("big")
+			if err != nil {
+				t.Fatal(err)
+			}
+			nc.Flush()
+			var log logLines
+			out, err := NewOut(connect(t, srv.URL()), src, OutOptions{Subject: "big", JetStream: js, Logf: log.logf})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Close()
+			run := start(out.Run)
+
+			p, _ := src.Producer()
+			ctx := context.Background()
+			for seq, size := range []int{100, size, 101} {
+				msg := make([]byte, size)
+				msgcheck.Stamp(msg, uint64(seq))
+				if err := p.Send(ctx, msg); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p.Close()
+			if err := run.wait(); err != nil {
+				t.Fatalf("Out.Run: %v (an oversize message must not stop the bridge)", err)
+			}
+			// What arrived: on the subject (core NATS), or in the stream
+			// (a core subscriber would see even what the stream refused).
+			for i, want := range []uint64{0, 2} {
+				var data []byte
+				if jetStream {
+					j, _ := jetstream.New(nc)
+					st, err := j.Stream(context.Background(), "BIG")
+					if err != nil {
+						t.Fatal(err)
+					}
+					m, err := st.GetMsg(context.Background(), uint64(i+1))
+					if err != nil {
+						t.Fatalf("stream message %d: %v", i+1, err)
+					}
+					data = m.Data
+				} else {
+					m, err := sub.NextMsg(watchdog)
+					if err != nil {
+						t.Fatalf("waiting for message %d: %v", want, err)
+					}
+					data = m.Data
+				}
+				if got, err := msgcheck.Check(data); err != nil || got != want {
+					t.Fatalf("got message %d (%v), want %d", got, err, want)
+				}
+			}
+			if c := out.Counters(); c.Oversize != 1 || c.Messages != 2 {
+				t.Errorf("counters %v, want oversize=1 messages=2", c)
+			}
+			if s := log.String(); !strings.Contains(s, fmt.Sprintf("%d bytes", size)) || !strings.Contains(s, want) {
+				t.Errorf("log %q does not say the message's size and %q", s, want)
+			}
+		})
+	}
+}
+
+// TestInDropsMessagesLargerThanTheRing: a message beyond the ring's slot
+// size is dropped, logged and counted; the bridge goes on.
+func TestInDropsMessagesLargerThanTheRing(t *testing.T) {
+	srv := natstest.Start(t, natstest.Config{})
+	dst := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 64})
+	var log logLines
+	in, err := NewIn(connect(t, srv.URL()), dst, InOptions{Subject: "small", Logf: log.logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	run := start(in.Run)
+	run.ready(t, in)
+
+	pub := connect(t, srv.URL())
+	for seq, size := range []int{64, 65, 12} {
+		msg := make([]byte, size)
+		msgcheck.Stamp(msg, uint64(seq))
+		pub.Publish("small", msg)
+	}
+	pub.Flush()
+	c, _ := dst.Consumer()
+	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
+	defer cancel()
+	buf := make([]byte, 64)
+	for _, want := range []uint64{0, 2} {
+		n, err := c.Recv(ctx, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := msgcheck.Check(buf[:n]); err != nil || got != want {
+			t.Fatalf("got message %d (%v), want %d", got, err, want)
+		}
+	}
+	if err := run.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := in.Counters(); got.Oversize != 1 || got.Messages != 2 {
+		t.Errorf("counters %v, want oversize=1 messages=2", got)
+	}
+	if s := log.String(); !strings.Contains(s, "65 bytes") || !strings.Contains(s, "slots (64 bytes)") {
+		t.Errorf("log %q does not say the message's size and the slot size", s)
+	}
+}
+
+// TestBridgesStopWhenTheRingFileIsRemoved: removing the ring file under a
+// running bridge stops it with ErrRingGone naming the file.
+func TestBridgesStopWhenTheRingFileIsRemoved(t *testing.T) {
+	srv := natstest.Start(t, natstest.Config{})
+	for _, dir := range []string{"out", "in"} {
+		t.Run(dir, func(t *testing.T) {
+			r := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 64})
+			var run *runner
+			if dir == "out" {
+				b, err := NewOut(connect(t, srv.URL()), r, OutOptions{Subject: "gone"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer b.Close()
+				run = start(b.Run)
+			} else {
+				b, err := NewIn(connect(t, srv.URL()), r, InOptions{Subject: "gone"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer b.Close()
+				run = start(b.Run)
+				run.ready(t, b)
+			}
+			if err := ring.Remove(r.Name()); err != nil {
+				t.Fatal(err)
+			}
+			err := run.wait()
+			if !errors.Is(err, ErrRingGone) || !strings.Contains(err.Error(), r.Path()) {
+				t.Fatalf("Run returned %v, want ErrRingGone naming %s", err, r.Path())
+			}
+		})
+	}
+}
+
+// TestOutHoldsALosslessRingWhileNATSIsDown: with the server gone, Out
+// takes nothing more from a lossless ring, so the producer finds it full;
+// once the server is back every message goes through.
+func TestOutHoldsALosslessRingWhileNATSIsDown(t *testing.T) {
+	srv := natstest.Start(t, natstest.Config{})
+	src := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 64})
+	out, err := NewOut(connect(t, srv.URL()), src, OutOptions{Subject: "held"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	run := start(out.Run)
+	srv.Stop()
+
+	p, _ := src.Producer()
+	msg := make([]byte, 64)
+	sent := 0
+	deadline := time.Now().Add(watchdog)
+	for ; ; sent++ {
+		msgcheck.Stamp(msg, uint64(sent))
+		if err := p.TrySend(msg); errors.Is(err, ring.ErrFull) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("watchdog: the ring never filled while the server was down")
+		}
+	}
+	// The bridge took at most one batch before it saw the connection
+	// down; the rest is in the ring.
+	if sent > src.Slots()+defaultBatch {
+		t.Fatalf("the producer sent %d messages into a ring of %d with the server down", sent, src.Slots())
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	if err := run.wait(); err != nil {
+		t.Fatal(err)
+	}
+	if c := out.Counters(); c.Messages != uint64(sent) || c.Reconnects == 0 {
+		t.Errorf("counters %v, want messages=%d and a reconnect", c, sent)
+	}
+}
+
+// TestOptionsThatDescribeNoBridge: each is ErrConfig or a named JetStream
+// error, before anything runs.
+func TestOptionsThatDescribeNoBridge(t *testing.T) {
+	srv := natstest.Start(t, natstest.Config{JetStream: true})
+	nc := connect(t, srv.URL())
+	r := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 64})
+	cases := []struct {
+		name string
+		err  func() error
+		want string
+	}{
+		{"an Out without a subject", func() error { _, err := NewOut(nc, r, OutOptions{}); return err }, "empty subject"},
+		{"an In without a subject", func() error { _, err := NewIn(nc, r, InOptions{}); return err }, "empty subject"},
+		{"JetStream without a stream", func() error {
+			_, err := NewOut(nc, r, OutOptions{Subject: "x", JetStream: &JetStreamOptions{}})
+			return err
+		}, "needs a stream name"},
+		{"a stream that does not exist", func() error {
+			_, err := NewOut(nc, r, OutOptions{Subject: "x", JetStream: &JetStreamOptions{Stream: "NOPE"}})
+			return err
+		}, `JetStream stream "NOPE": nats: API error: code=404 err_code=10059 description=stream not found`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.err()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestSeqTracker(t *testing.T) {
+	var tr seqTracker
+	steps := []struct {
+		seq    uint64
+		gap    uint64
+		repeat bool
+	}{
+		{5, 0, false}, // the first sets the baseline
+		{6, 0, false},
+		{9, 2, false},
+		{9, 0, true},
+		{7, 0, true},
+		{1, 0, false}, // a new run of a core-NATS Out
+		{2, 0, false},
+	}
+	for _, s := range steps {
+		gap, repeat := tr.observe(s.seq)
+		if gap != s.gap || repeat != s.repeat {
+			t.Errorf("observe(%d) = %d, %v, want %d, %v", s.seq, gap, repeat, s.gap, s.repeat)
+		}
+	}
+}

@@ -1,0 +1,20 @@
+package natsbridge
+
+import "errors"
+
+// Errors a bridge's Run returns, usable with errors.Is. The ring's own
+// sentinels (ring.ErrPeerDead, ring.ErrCorrupt, ...) come through wrapped.
+var (
+	// ErrRingGone: the ring file the bridge had open was removed or
+	// replaced while it ran. A ring file is only a name: processes that
+	// have it mapped keep working, so without this check a bridge would
+	// forward a ring nobody can open any more.
+	ErrRingGone = errors.New("natsbridge: ring file removed")
+	// ErrNotAcked: the bridge stopped (its context ended and the drain
+	// timeout passed) with messages NATS had not acknowledged. From a
+	// lossless source they stay in the ring for the next bridge.
+	ErrNotAcked = errors.New("natsbridge: messages not acknowledged at shutdown")
+	// ErrConfig: options that describe no bridge (an empty subject, a
+	// JetStream bridge without a stream, a ring of the wrong kind).
+	ErrConfig = errors.New("natsbridge: invalid options")
+)

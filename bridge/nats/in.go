@@ -1,0 +1,267 @@
+package natsbridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/shmring/shmring/ring"
+)
+
+// InOptions configure an In bridge (subject → ring).
+type InOptions struct {
+	// Subject is what the bridge subscribes to. Required.
+	Subject string
+	// JetStream, if set, reads through a durable consumer of a stream and
+	// acknowledges what is in the ring.
+	JetStream *JetStreamOptions
+	// DropRepeats drops a message whose sequence header is not above the
+	// last one's: a redelivery after a lost acknowledgement. It assumes one
+	// Out bridge publishes on the subject.
+	DropRepeats bool
+	// Batch is how many messages one JetStream pull asks for (and may be
+	// unacknowledged at once). Default 256.
+	Batch int
+	// PendingMsgs and PendingBytes bound what the NATS client buffers for
+	// a core subscription while the ring is full; beyond them it drops
+	// (Counters.Dropped). Zero keeps the client's defaults; negative is
+	// unlimited.
+	PendingMsgs, PendingBytes int
+	// DrainTimeout bounds how long a stopping bridge goes on writing into
+	// the ring what it already received. Default 10 s.
+	DrainTimeout time.Duration
+	// Logf, if set, receives one line per event worth an operator's eye.
+	Logf func(format string, args ...any)
+}
+
+// In publishes what a NATS subscription receives into a ring, as the
+// ring's producer: one ring message per NATS message, in order. A full
+// ring makes it wait (the subscription's buffer, or over JetStream the
+// stream, holds the rest).
+type In struct {
+	nc *nats.Conn
+	r  *ring.Ring
+	o  InOptions
+	p  *ring.Producer
+	c  counters
+
+	file os.FileInfo // the ring file when the role was taken
+
+	seqs seqTracker // only the delivering goroutine touches it
+
+	js     jetstream.JetStream
+	cons   jetstream.Consumer // nil over core NATS
+	jsOpts JetStreamOptions
+
+	subMu sync.Mutex
+	sub   *nats.Subscription // core NATS, while Run runs
+
+	ready     chan struct{}
+	readyOnce sync.Once
+}
+
+// NewIn prepares an In bridge: it takes r's producer role and, over
+// JetStream, finds the stream and creates its durable consumer. Run starts
+// it; Close gives the role up, which ends the ring's stream.
+func NewIn(nc *nats.Conn, r *ring.Ring, o InOptions) (*In, error) {
+	if o.Subject == "" {
+		return nil, fmt.Errorf("%w: empty subject", ErrConfig)
+	}
+	if o.Batch <= 0 {
+		o.Batch = defaultBatch
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = defaultDrainTimeout
+	}
+	b := &In{nc: nc, r: r, o: o, ready: make(chan struct{})}
+	if o.JetStream != nil {
+		jo, err := o.JetStream.withDefaults(r.Name())
+		if err != nil {
+			return nil, err
+		}
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return nil, fmt.Errorf("JetStream: %w", err)
+		}
+		s, err := openStream(js, jo, o.Subject)
+		if err != nil {
+			return nil, err
+		}
+		if b.cons, err = openConsumer(s, jo, o.Subject, o.Batch); err != nil {
+			return nil, err
+		}
+		b.js, b.jsOpts = js, jo
+	}
+	p, err := r.Producer()
+	if err != nil {
+		return nil, fmt.Errorf("ring %q: %w", r.Name(), err)
+	}
+	b.p = p
+	b.file = ringFile(r.Path())
+	return b, nil
+}
+
+// Counters returns the bridge's totals so far. It may be called from any
+// goroutine.
+func (b *In) Counters() Counters {
+	c := b.c.snapshot()
+	c.Reconnects = b.nc.Stats().Reconnects
+	b.subMu.Lock()
+	if b.sub != nil {
+		if n, err := b.sub.Dropped(); err == nil {
+			c.Dropped += uint64(n)
+		}
+	}
+	b.subMu.Unlock()
+	return c
+}
+
+// Ready is closed once Run receives: over core NATS, when the server has
+// the subscription (a message published after that reaches the ring).
+func (b *In) Ready() <-chan struct{} { return b.ready }
+
+func (b *In) markReady() { b.readyOnce.Do(func() { close(b.ready) }) }
+
+// Close gives up the producer role, which ends the ring's stream: its
+// readers get ring.ErrClosed once they have read everything.
+func (b *In) Close() error { return b.p.Close() }
+
+// Run delivers until ctx ends (then it returns nil, once what it received
+// is in the ring, within DrainTimeout) or something fails: the ring file
+// removed (ErrRingGone), its reader dead (ring.ErrPeerDead), the
+// connection closed.
+func (b *In) Run(ctx context.Context) error {
+	rctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go watchRing(rctx, cancel, b.r.Path(), b.file, ringCheckEvery)
+	dctx, stop := lingering(rctx, b.o.DrainTimeout)
+	defer stop()
+	var err error
+	if b.cons != nil {
+		err = b.runJetStream(rctx, dctx)
+	} else {
+		err = b.runCore(rctx, dctx, cancel)
+	}
+	if err == nil {
+		if cause := context.Cause(rctx); errors.Is(cause, ErrRingGone) {
+			return cause
+		}
+	}
+	return err
+}
+
+// deliver writes one message into the ring. Only an error that must stop
+// the bridge is returned; an oversize message or a dropped repeat is
+// counted.
+func (b *In) deliver(ctx context.Context, data []byte, h nats.Header) error {
+	if seq, ok := seqOf(h); ok {
+		gap, repeat := b.seqs.observe(seq)
+		if gap > 0 {
+			b.c.gaps.Add(gap)
+		}
+		if repeat {
+			b.c.repeats.Add(1)
+			if b.o.DropRepeats {
+				return nil
+			}
+		}
+	}
+	err := b.p.Send(ctx, data)
+	switch {
+	case err == nil:
+		b.c.messages.Add(1)
+		b.c.bytes.Add(uint64(len(data)))
+		return nil
+	case errors.Is(err, ring.ErrTooLarge):
+		b.c.oversize.Add(1)
+		b.logf("%q → ring %q: dropped a message of %d bytes: larger than the ring's slots (%d bytes)",
+			b.o.Subject, b.r.Name(), len(data), b.r.SlotSize())
+		return nil
+	default:
+		return fmt.Errorf("write ring %q: %w", b.r.Name(), err)
+	}
+}
+
+// runCore subscribes and lets the client's delivery goroutine write into
+// the ring. Stopping drains the subscription: what the client buffered is
+// still written.
+func (b *In) runCore(rctx, dctx context.Context, cancel context.CancelCauseFunc) error {
+	var (
+		failMu sync.Mutex
+		failed error
+	)
+	handle := func(m *nats.Msg) {
+		failMu.Lock()
+		stopped := failed != nil
+		failMu.Unlock()
+		if stopped || context.Cause(rctx) != nil && errors.Is(context.Cause(rctx), ErrRingGone) {
+			return
+		}
+		if err := b.deliver(dctx, m.Data, m.Header); err != nil {
+			failMu.Lock()
+			if failed == nil {
+				failed = err
+			}
+			failMu.Unlock()
+			cancel(err)
+		}
+	}
+	sub, err := b.nc.Subscribe(b.o.Subject, handle)
+	if err != nil {
+		return fmt.Errorf("subscribe to %q: %w", b.o.Subject, err)
+	}
+	if b.o.PendingMsgs != 0 || b.o.PendingBytes != 0 {
+		msgs, bytes, _ := sub.PendingLimits()
+		if b.o.PendingMsgs != 0 {
+			msgs = b.o.PendingMsgs
+		}
+		if b.o.PendingBytes != 0 {
+			bytes = b.o.PendingBytes
+		}
+		if err := sub.SetPendingLimits(msgs, bytes); err != nil {
+			_ = sub.Unsubscribe()
+			return fmt.Errorf("subscribe to %q: %w", b.o.Subject, err)
+		}
+	}
+	// The subscription must be known to the server before Run's caller
+	// is told the bridge is up.
+	if err := b.nc.FlushTimeout(flushTimeout); err != nil {
+		_ = sub.Unsubscribe()
+		return fmt.Errorf("subscribe to %q: %w", b.o.Subject, err)
+	}
+	b.subMu.Lock()
+	b.sub = sub
+	b.subMu.Unlock()
+	b.markReady()
+
+	<-rctx.Done()
+	// Dropped needs a live subscription: keep the count first.
+	b.subMu.Lock()
+	if n, err := sub.Dropped(); err == nil {
+		b.c.dropped.Add(uint64(n))
+	}
+	b.sub = nil
+	b.subMu.Unlock()
+	closed := sub.StatusChanged(nats.SubscriptionClosed)
+	if err := sub.Drain(); err == nil {
+		select {
+		case <-closed:
+		case <-dctx.Done():
+		}
+	}
+	_ = sub.Unsubscribe()
+	failMu.Lock()
+	defer failMu.Unlock()
+	return failed
+}
+
+func (b *In) logf(format string, args ...any) {
+	if b.o.Logf != nil {
+		b.o.Logf(format, args...)
+	}
+}

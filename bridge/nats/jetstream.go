@@ -1,0 +1,153 @@
+package natsbridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// JetStreamOptions make a bridge go through a JetStream stream instead of
+// core NATS: an Out bridge releases a ring message only once the stream
+// acknowledged it, and an In bridge acknowledges a message only once it is
+// in the ring, so what was acknowledged survives a bridge or server
+// restart (at-least-once; see the package comment for repeats).
+type JetStreamOptions struct {
+	// Stream is the stream's name. Required.
+	Stream string
+	// CreateStream creates the stream, with file storage and the bridge's
+	// subject, when it does not exist. Otherwise a missing stream is an
+	// error.
+	CreateStream bool
+	// Durable names an In bridge's durable consumer, which is where a
+	// restarted bridge resumes. Default: "ringbridge-" and the ring's
+	// name.
+	Durable string
+	// AckTimeout is how long an Out bridge waits for a publish's
+	// acknowledgement before it sends the message again. Default 5 s.
+	AckTimeout time.Duration
+	// AckWait is how long the server waits for an In bridge's
+	// acknowledgement before it delivers the messages again: after a
+	// bridge crashed, and after a server restart cut a pull short (the
+	// messages the server sent into the broken connection come again only
+	// then, and nothing after them comes first). A batch the ring takes
+	// longer than this to absorb is delivered twice; DropRepeats drops
+	// the copies. Default 5 s.
+	AckWait time.Duration
+}
+
+const (
+	defaultAckTimeout = 5 * time.Second
+	defaultAckWait    = 5 * time.Second
+	// setupTimeout bounds each JetStream API call made while a bridge
+	// starts (stream and consumer lookups).
+	setupTimeout = 10 * time.Second
+	// fetchWait bounds one pull of an In bridge: a batch ends when it is
+	// full or after this, so acknowledgements trail by at most this much
+	// and a stopping bridge waits at most this long for its last pull.
+	fetchWait = 500 * time.Millisecond
+)
+
+func (o *JetStreamOptions) withDefaults(ringName string) (JetStreamOptions, error) {
+	j := *o
+	if j.Stream == "" {
+		return j, fmt.Errorf("%w: JetStream needs a stream name", ErrConfig)
+	}
+	if j.Durable == "" {
+		j.Durable = durableName(ringName)
+	}
+	if j.AckTimeout <= 0 {
+		j.AckTimeout = defaultAckTimeout
+	}
+	if j.AckWait <= 0 {
+		j.AckWait = defaultAckWait
+	}
+	return j, nil
+}
+
+// durableName makes a consumer name from a ring name: JetStream names may
+// not hold '.', '*', '>', path separators or white space.
+func durableName(ringName string) string {
+	base := ringName[strings.LastIndexByte(ringName, '/')+1:]
+	return "ringbridge-" + strings.Map(func(r rune) rune {
+		if r == '.' || r == '*' || r == '>' || r == '\\' || r <= ' ' {
+			return '_'
+		}
+		return r
+	}, base)
+}
+
+// openStream looks the stream up, creating it if asked to.
+func openStream(js jetstream.JetStream, o JetStreamOptions, subject string) (jetstream.Stream, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+	defer cancel()
+	s, err := js.Stream(ctx, o.Stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) && o.CreateStream {
+		s, err = js.CreateStream(ctx, jetstream.StreamConfig{
+			Name:     o.Stream,
+			Subjects: []string{subject},
+			Storage:  jetstream.FileStorage,
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("JetStream stream %q: %w", o.Stream, err)
+	}
+	return s, nil
+}
+
+// resumePoint is the sequence number of the last message an Out bridge
+// stored on subject (SeqHeader of the stream's last message there), so
+// that a restarted bridge numbers on from it; 0 for none.
+func resumePoint(s jetstream.Stream, subject string) (uint64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+	defer cancel()
+	m, err := s.GetLastMsgForSubject(ctx, subject)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("JetStream stream %q: last message on %q: %w", s.CachedInfo().Config.Name, subject, err)
+	}
+	seq, ok := seqOf(m.Header)
+	if !ok {
+		return 0, fmt.Errorf("%w: the last message on %q in stream %q has no %s header: not written by a ring bridge",
+			ErrConfig, subject, s.CachedInfo().Config.Name, SeqHeader)
+	}
+	return seq, nil
+}
+
+// openConsumer creates (or updates) an In bridge's durable pull consumer.
+// Acknowledging one message acknowledges all before it (AckAll), and at
+// most batch may be unacknowledged: after a crash the server cannot
+// deliver anything past the batch it is waiting for, so the redelivered
+// batch comes first and order holds.
+func openConsumer(s jetstream.Stream, o JetStreamOptions, subject string, batch int) (jetstream.Consumer, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+	defer cancel()
+	c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       o.Durable,
+		FilterSubject: subject,
+		AckPolicy:     jetstream.AckAllPolicy,
+		AckWait:       o.AckWait,
+		MaxAckPending: batch,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("JetStream consumer %q on stream %q: %w", o.Durable, o.Stream, err)
+	}
+	return c, nil
+}
+
+// oversizeErr says whether a publish error means the message can never be
+// delivered because of its size.
+func oversizeErr(err error) bool {
+	if errors.Is(err, nats.ErrMaxPayload) {
+		return true
+	}
+	var api *jetstream.APIError
+	return errors.As(err, &api) && api.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum
+}

@@ -1,0 +1,305 @@
+package natsbridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/shmring/shmring/ring"
+)
+
+// OutOptions configure an Out bridge (ring → subject).
+type OutOptions struct {
+	// Subject is where the messages go. Required.
+	Subject string
+	// Reader says how to join a broadcast ring: Lossless (the producer
+	// waits for the bridge, so nothing is lost) or Lossy (it never waits;
+	// what the bridge misses is counted in Counters.Missed), from Oldest
+	// or Latest. Other kinds of ring are read as a consumer.
+	Reader ring.ReaderOptions
+	// Batch bounds the messages taken from the ring at once (and, over
+	// JetStream, awaiting acknowledgement at once). Default 256.
+	Batch int
+	// SeqHeader sends each message's sequence number in SeqHeader, so a
+	// receiver can detect a gap. Always on over JetStream.
+	SeqHeader bool
+	// JetStream, if set, publishes to a stream with acknowledgements.
+	JetStream *JetStreamOptions
+	// IdleFlush is how long the ring must stay empty before the bridge
+	// flushes the connection (a round trip that confirms the server has
+	// everything published so far). Default 5 ms.
+	IdleFlush time.Duration
+	// DrainTimeout bounds how long a stopping bridge goes on delivering
+	// (flushing, collecting acknowledgements) what it already took from
+	// the ring. Default 10 s.
+	DrainTimeout time.Duration
+	// Logf, if set, receives one line per event worth an operator's eye:
+	// a dropped message and why, a lost connection, a resent batch.
+	Logf func(format string, args ...any)
+}
+
+const (
+	defaultBatch        = 256
+	defaultIdleFlush    = 5 * time.Millisecond
+	defaultDrainTimeout = 10 * time.Second
+	// flushTimeout bounds one flush round trip; a flush that times out
+	// is tried again while the bridge's context allows.
+	flushTimeout = 5 * time.Second
+)
+
+// Out forwards every message of a ring to a NATS subject, in order, one
+// NATS message per ring message.
+type Out struct {
+	nc  *nats.Conn
+	r   *ring.Ring
+	o   OutOptions
+	src source
+	c   counters
+
+	file os.FileInfo // the ring file when the role was taken
+
+	// next is the sequence number of the next message read from the
+	// ring; only the Run goroutine touches it.
+	next uint64
+
+	js     jetstream.JetStream // nil over core NATS
+	jsOpts JetStreamOptions
+
+	// msg, hdrVal and num are reused for every core publish with a
+	// sequence header: PublishMsg encodes the message before it returns.
+	msg    nats.Msg
+	hdrVal []string
+	num    []byte
+}
+
+// NewOut prepares an Out bridge: it takes its role on r (a consumer, or a
+// broadcast reader) and, over JetStream, finds the stream and the sequence
+// number to go on from. Run starts the forwarding; Close gives the role up.
+func NewOut(nc *nats.Conn, r *ring.Ring, o OutOptions) (*Out, error) {
+	if o.Subject == "" {
+		return nil, fmt.Errorf("%w: empty subject", ErrConfig)
+	}
+	if o.Batch <= 0 {
+		o.Batch = defaultBatch
+	}
+	if o.IdleFlush <= 0 {
+		o.IdleFlush = defaultIdleFlush
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = defaultDrainTimeout
+	}
+	b := &Out{nc: nc, r: r, o: o, next: 1}
+	if o.JetStream != nil {
+		if err := b.openJetStream(); err != nil {
+			return nil, err
+		}
+	}
+	src, err := openSource(r, o.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("ring %q: %w", r.Name(), err)
+	}
+	b.src = src
+	b.file = ringFile(r.Path())
+	b.msg = nats.Msg{Subject: o.Subject, Header: nats.Header{}}
+	b.hdrVal = []string{""}
+	b.msg.Header[SeqHeader] = b.hdrVal
+	return b, nil
+}
+
+func (b *Out) openJetStream() error {
+	jo, err := b.o.JetStream.withDefaults(b.r.Name())
+	if err != nil {
+		return err
+	}
+	js, err := jetstream.New(b.nc,
+		jetstream.WithPublishAsyncMaxPending(b.o.Batch),
+		jetstream.WithPublishAsyncTimeout(jo.AckTimeout))
+	if err != nil {
+		return fmt.Errorf("JetStream: %w", err)
+	}
+	s, err := openStream(js, jo, b.o.Subject)
+	if err != nil {
+		return err
+	}
+	last, err := resumePoint(s, b.o.Subject)
+	if err != nil {
+		return err
+	}
+	b.js, b.jsOpts, b.next = js, jo, last+1
+	return nil
+}
+
+// Counters returns the bridge's totals so far. It may be called from any
+// goroutine.
+func (b *Out) Counters() Counters {
+	c := b.c.snapshot()
+	c.Reconnects = b.nc.Stats().Reconnects
+	return c
+}
+
+// Close gives up the bridge's role on the ring. Messages it took and did
+// not deliver stay in a lossless ring for the next reader.
+func (b *Out) Close() error { return b.src.close() }
+
+// Run forwards until the ring's producer ends the stream (then it returns
+// nil, once everything is delivered), ctx ends (nil, after delivering what
+// it took, within DrainTimeout), or something fails: the ring file removed
+// (ErrRingGone), the producer dead (ring.ErrPeerDead), the connection
+// closed. Messages too large for the server are dropped, logged and
+// counted, never fatal.
+func (b *Out) Run(ctx context.Context) error {
+	rctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go watchRing(rctx, cancel, b.r.Path(), b.file, ringCheckEvery)
+	// dctx is for delivering what was already taken: it outlives rctx by
+	// DrainTimeout.
+	dctx, stop := lingering(rctx, b.o.DrainTimeout)
+	defer stop()
+
+	idle, dirty := false, false
+	for {
+		// A ring with messages in it answers even a cancelled context:
+		// ask first.
+		if rctx.Err() != nil {
+			return b.finish(rctx, dctx, rctx.Err())
+		}
+		wctx, stopWait := rctx, context.CancelFunc(nil)
+		if idle && dirty && b.js == nil {
+			wctx, stopWait = context.WithTimeout(rctx, b.o.IdleFlush)
+		}
+		msgs, missed, err := b.src.next(wctx, b.o.Batch)
+		if stopWait != nil {
+			stopWait()
+		}
+		if err != nil {
+			if rctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+				if err := b.flush(dctx); err != nil {
+					return err
+				}
+				dirty = false
+				continue
+			}
+			return b.finish(rctx, dctx, err)
+		}
+		if missed > 0 {
+			b.next += missed
+			b.c.missed.Add(missed)
+		}
+		if b.js != nil {
+			err = b.publishAcked(dctx, msgs)
+		} else {
+			err = b.publish(dctx, msgs)
+		}
+		if err != nil {
+			return err
+		}
+		b.src.release()
+		idle, dirty = len(msgs) < b.o.Batch, true
+	}
+}
+
+// finish decides what the error that stopped reading the ring means.
+func (b *Out) finish(rctx, dctx context.Context, err error) error {
+	if ferr := b.flush(dctx); ferr != nil {
+		return ferr
+	}
+	switch {
+	case errors.Is(err, ring.ErrClosed):
+		return nil // the producer ended the stream and all of it is out
+	case rctx.Err() != nil:
+		if cause := context.Cause(rctx); errors.Is(cause, ErrRingGone) {
+			return cause
+		}
+		return nil // told to stop
+	default:
+		return fmt.Errorf("read ring %q: %w", b.r.Name(), err)
+	}
+}
+
+// flush confirms with a round trip that the server has every message
+// published so far (core NATS); over JetStream acknowledgements did that.
+func (b *Out) flush(ctx context.Context) error {
+	if b.js != nil {
+		return nil
+	}
+	var bo backoff
+	for {
+		err := b.nc.FlushTimeout(flushTimeout)
+		if err == nil {
+			return nil
+		}
+		if errors.Is(err, nats.ErrConnectionClosed) || ctx.Err() != nil {
+			return fmt.Errorf("flush to NATS: %w", err)
+		}
+		// Reconnecting: the client keeps what it buffered; try again.
+		if err := bo.wait(ctx); err != nil {
+			return fmt.Errorf("flush to NATS: %w", err)
+		}
+	}
+}
+
+// publish hands a batch to the connection (core NATS). While the
+// connection is down it waits rather than fill the client's reconnect
+// buffer, holding the batch, and so the ring.
+func (b *Out) publish(ctx context.Context, msgs [][]byte) error {
+	if err := waitConnected(ctx, b.nc); err != nil {
+		return fmt.Errorf("publish to %q: %w", b.o.Subject, err)
+	}
+	var sent, bytes uint64
+	for i, m := range msgs {
+		var bo backoff
+		for {
+			err := b.publishOne(m, b.next+uint64(i))
+			if err == nil {
+				sent++
+				bytes += uint64(len(m))
+				break
+			}
+			if oversizeErr(err) {
+				b.dropOversize(len(m), err)
+				break
+			}
+			if !errors.Is(err, nats.ErrReconnectBufExceeded) {
+				return fmt.Errorf("publish to %q: %w", b.o.Subject, err)
+			}
+			if err := bo.wait(ctx); err != nil {
+				return fmt.Errorf("publish to %q: %w", b.o.Subject, err)
+			}
+		}
+	}
+	b.next += uint64(len(msgs))
+	b.c.messages.Add(sent)
+	b.c.bytes.Add(bytes)
+	return nil
+}
+
+func (b *Out) publishOne(m []byte, seq uint64) error {
+	if !b.o.SeqHeader {
+		return b.nc.Publish(b.o.Subject, m)
+	}
+	b.num = strconv.AppendUint(b.num[:0], seq, 10)
+	b.hdrVal[0] = string(b.num)
+	b.msg.Data = m
+	return b.nc.PublishMsg(&b.msg)
+}
+
+func (b *Out) dropOversize(n int, err error) {
+	b.c.oversize.Add(1)
+	if errors.Is(err, nats.ErrMaxPayload) {
+		b.logf("ring %q → %q: dropped a message of %d bytes: %v (the server takes at most %d bytes with headers)",
+			b.r.Name(), b.o.Subject, n, err, b.nc.MaxPayload())
+		return
+	}
+	b.logf("ring %q → %q: dropped a message of %d bytes: %v", b.r.Name(), b.o.Subject, n, err)
+}
+
+func (b *Out) logf(format string, args ...any) {
+	if b.o.Logf != nil {
+		b.o.Logf(format, args...)
+	}
+}
