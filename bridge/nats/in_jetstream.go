@@ -28,7 +28,7 @@ func (b *In) runJetStream(rctx, dctx context.Context) error {
 	for rctx.Err() == nil {
 		if reset {
 			if err := b.resetConsumer(rctx); err != nil {
-				if errors.Is(err, nats.ErrConnectionClosed) {
+				if b.nc.IsClosed() { // a call in flight at a disconnect fails with ErrConnectionClosed too: only a closed connection is final
 					return err
 				}
 				b.logf("%v", err)
@@ -41,7 +41,7 @@ func (b *In) runJetStream(rctx, dctx context.Context) error {
 		}
 		batch, err := b.cons.Fetch(b.o.Batch, jetstream.FetchMaxWait(fetchWait))
 		if err != nil {
-			if errors.Is(err, nats.ErrConnectionClosed) {
+			if b.nc.IsClosed() { // a call in flight at a disconnect fails with ErrConnectionClosed too: only a closed connection is final
 				return fmt.Errorf("pull from stream %q: %w", b.jsOpts.Stream, err)
 			}
 			b.logf("pull from stream %q: %v", b.jsOpts.Stream, err)
@@ -103,7 +103,7 @@ func (b *In) ack(ctx context.Context, m jetstream.Msg) error {
 		if err == nil {
 			return nil
 		}
-		if errors.Is(err, nats.ErrConnectionClosed) || ctx.Err() != nil {
+		if b.nc.IsClosed() || ctx.Err() != nil {
 			return fmt.Errorf("%w: acknowledging stream %q: %v", ErrNotAcked, b.jsOpts.Stream, err)
 		}
 		b.logf("acknowledge to stream %q: %v; trying again", b.jsOpts.Stream, err)

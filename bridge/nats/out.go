@@ -233,7 +233,10 @@ func (b *Out) flush(ctx context.Context) error {
 		if err == nil {
 			return nil
 		}
-		if errors.Is(err, nats.ErrConnectionClosed) || ctx.Err() != nil {
+		// A flush in flight when the connection drops fails with
+		// ErrConnectionClosed although the client goes on reconnecting:
+		// only a connection that is closed for good ends the bridge.
+		if b.nc.IsClosed() || ctx.Err() != nil {
 			return fmt.Errorf("flush to NATS: %w", err)
 		}
 		// Reconnecting: the client keeps what it buffered; try again.
