@@ -21,3 +21,6 @@ func OpenTail(name string, back uint64) (*Tail, error) { return nil, ErrUnsuppor
 
 // Close does nothing off Linux.
 func (t *Tail) Close() error { return nil }
+
+// Remove says ErrUnsupported off Linux.
+func Remove(path string, force bool) (bool, error) { return false, ErrUnsupported }
