@@ -44,19 +44,16 @@ func ReadPath(name, path string) (Snapshot, error) {
 	case errors.Is(err, unix.ENOENT):
 		return s, &os.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
 	case errors.Is(err, unix.ELOOP):
-		return s.verdict(NotARing, "a symbolic link (rings are never opened through one)"), nil
+		s.verdict(NotARing, "a symbolic link (rings are never opened through one)")
+		return s, nil
 	case err != nil:
-		return s.verdict(Unreadable, fmt.Sprintf("open: %v", err)), nil
+		s.verdict(Unreadable, fmt.Sprintf("open: %v", err))
+		return s, nil
 	}
 	defer unix.Close(fd)
 	r := fileReader{fd: fd, s: &s}
 	r.read()
 	return s, nil
-}
-
-func (s *Snapshot) verdict(st State, problem string) Snapshot {
-	s.State, s.Problem = st, problem
-	return *s
 }
 
 // fileReader reads one ring file through its read-only descriptor.
@@ -81,11 +78,12 @@ func (r *fileReader) read() {
 	if !ok {
 		return
 	}
-	s.Kind, s.SlotSize, s.Slots = h.Kind.String(), h.SlotSize, h.SlotCount
-	s.MaxProducers, s.MaxConsumers, s.CreatorPID = h.MaxProducers, h.MaxConsumers, h.CreatorPID
-	s.Created = time.Unix(0, h.CreatedUnixNano).UTC()
 	s.CreatorAlive = processAlive(h.CreatorPID)
-	if !r.sized(&h, st.Size) {
+	if !checkSize(s, r.realSize(&h)) || !r.endIntact(&h) {
+		return
+	}
+	if h.SlotsOffset > uint64(maxInt) {
+		s.verdict(Unreadable, "a control area too large to map in this process")
 		return
 	}
 	s.Held = r.held(0, 0)
@@ -120,97 +118,46 @@ func (r *fileReader) read() {
 }
 
 // header reads and validates the header as an opener does (LAYOUT.md
-// section 6): the ready word first, then the header bytes, so what is
-// validated was written before the ready word was.
+// section 6): the ready word first, then the header bytes again, since one
+// pread copies the ready word last and what is validated must have been
+// written before the ready word was.
 func (r *fileReader) header() (layout.Header, bool) {
-	s := r.s
 	var b [layout.HeaderSize]byte
-	if s.FileSize == 0 {
-		s.verdict(NotReady, "an empty file: its creator has not sized it yet, or died before it did")
-		return layout.Header{}, false
-	}
 	n, err := unix.Pread(r.fd, b[:], 0)
 	if err != nil {
-		s.verdict(Unreadable, fmt.Sprintf("read the header: %v", err))
+		r.s.verdict(Unreadable, fmt.Sprintf("read the header: %v", err))
 		return layout.Header{}, false
 	}
-	if n < len(b) {
-		if m := min(n, layout.MagicSize); string(b[:m]) == layout.Magic[:m] {
-			s.verdict(Truncated, fmt.Sprintf("%d bytes, shorter than a ring header (%d)", n, layout.HeaderSize))
-		} else {
-			s.verdict(NotARing, fmt.Sprintf("%d bytes and no shmring magic", n))
-		}
+	if !preCheck(r.s, b[:max(n, 0)]) {
 		return layout.Header{}, false
 	}
-	if string(b[:layout.MagicSize]) != layout.Magic {
-		s.verdict(NotARing, "no shmring magic")
-		return layout.Header{}, false
-	}
-	if v := binary.LittleEndian.Uint32(b[layout.VersionOffset:]); v != layout.Version {
-		s.Version = v
-		s.verdict(ForeignVersion, fmt.Sprintf("layout version %d; this ringctl reads version %d", v, layout.Version))
-		return layout.Header{}, false
-	}
-	s.Version = layout.Version
-	if err := layout.CheckReady(binary.LittleEndian.Uint32(b[layout.ReadyOffset:])); err != nil {
-		st := Corrupt
-		if errors.Is(err, layout.ErrNotReady) {
-			st = NotReady
-			err = errors.New("ready word 0: its creator is still writing the header, or died before it finished")
-		}
-		s.verdict(st, err.Error())
-		return layout.Header{}, false
-	}
-	// The ready word was seen set: read the header again, since one pread
-	// copies the ready word last.
 	if n, err = unix.Pread(r.fd, b[:], 0); err != nil || n < len(b) {
-		s.verdict(Truncated, fmt.Sprintf("the header could not be read again (%d bytes, %v)", n, err))
+		r.s.verdict(Truncated, fmt.Sprintf("the header could not be read again (%d bytes, %v)", n, err))
 		return layout.Header{}, false
 	}
-	h, err := layout.Decode(b[:])
-	if err != nil {
-		s.verdict(Corrupt, err.Error())
-		return layout.Header{}, false
-	}
-	return h, true
+	return decode(r.s, b[:])
 }
 
-// sized checks the file's real size against the header, as an opener does:
-// FileSize, or FileSize rounded up to whole huge pages on hugetlbfs.
-func (r *fileReader) sized(h *layout.Header, size int64) bool {
+// realSize is the size the file must have: FileSize, rounded up to whole
+// huge pages on hugetlbfs, as an opener computes it.
+func (r *fileReader) realSize(h *layout.Header) uint64 {
 	want := h.FileSize
 	var fs unix.Statfs_t
 	if unix.Fstatfs(r.fd, &fs) == nil && uint32(fs.Type) == hugetlbfsMagic && fs.Bsize > 0 {
 		page := uint64(fs.Bsize)
 		want = (want + page - 1) / page * page
 	}
-	switch {
-	case uint64(size) < want:
-		r.s.verdict(Truncated, fmt.Sprintf("%d bytes, the header says %d", size, want))
-		return false
-	case uint64(size) > want:
-		r.s.verdict(Corrupt, fmt.Sprintf("%d bytes, the header says %d (the file grew, or is not what its header says)", size, want))
-		return false
-	case h.SlotsOffset > uint64(maxInt):
-		r.s.verdict(Unreadable, "a control area too large to map in this process")
-		return false
-	}
-	return r.endIntact(h)
+	return want
 }
 
-// endIntact checks the end unit's mark: anything but EndMark there means
-// the file was shrunk, and perhaps grown back (LAYOUT.md section 2).
+// endIntact reads the end unit's mark and checks it.
 func (r *fileReader) endIntact(h *layout.Header) bool {
 	var b [8]byte
 	if n, err := unix.Pread(r.fd, b[:], int64(h.EndOffset)); err != nil || n < len(b) {
 		r.s.verdict(Truncated, fmt.Sprintf("the end unit at %d could not be read (%d bytes, %v)", h.EndOffset, n, err))
 		return false
 	}
-	if v := binary.LittleEndian.Uint64(b[:]); v != layout.EndMark {
-		r.s.verdict(Truncated, fmt.Sprintf("end mark=%#x at %d, want %#x: the file was shrunk", v, h.EndOffset, layout.EndMark))
-		return false
-	}
-	return true
+	return checkEnd(r.s, h, binary.LittleEndian.Uint64(b[:]))
 }
 
 // held reports whether another open file description holds a lock on

@@ -51,12 +51,31 @@ type Event struct {
 	Why string
 }
 
+// pollBudget bounds the positions one Poll looks at, so that a Poll always
+// returns (the next one goes on), whatever the words it reads say.
+const pollBudget = 1 << 16
+
 // ErrEnded: the producer closed the stream and Tail has shown everything
 // published before it.
 var ErrEnded = errors.New("ringstat: end of stream")
 
 // errCorruptTail is a slot or word no correct peer writes.
 var errCorruptTail = errors.New("ringstat: corrupt")
+
+// newTail starts a Tail over mem, the whole ring file whose validated
+// header is h, back messages before the newest. It reports false when mem
+// faulted (the file was shrunk).
+func newTail(mem []byte, h layout.Header, back uint64) (*Tail, bool) {
+	t := &Tail{mem: mem, w: mappedWords(mem), h: h, mask: h.SlotCount - 1}
+	start := t.startMPMC
+	switch h.Kind {
+	case layout.KindSPSC:
+		start = t.startSPSC
+	case layout.KindBroadcast:
+		start = t.startBroadcast
+	}
+	return t, !guarded(mem, func() { start(back) })
+}
 
 // Pos is the next position Tail looks at.
 func (t *Tail) Pos() uint64 { return t.q }

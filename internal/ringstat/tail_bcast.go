@@ -10,7 +10,7 @@ func (t *Tail) startBroadcast(back uint64) {
 // pollBroadcast reads as a lossy reader does (LAYOUT.md section 14.6),
 // without a reader entry: nothing in the file says it is there.
 func (t *Tail) pollBroadcast() error {
-	for {
+	for steps := 0; steps < pollBudget; steps++ {
 		off := t.h.SlotOffset(t.q & t.mask)
 		s := t.w.u64(off + layout.BcastSlotSeqOffset)
 		switch t.classify(s) {
@@ -49,6 +49,7 @@ func (t *Tail) pollBroadcast() error {
 		}
 		t.q++
 	}
+	return nil
 }
 
 type slotVerdict int

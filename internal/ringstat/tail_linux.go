@@ -52,18 +52,9 @@ func OpenTail(name string, back uint64) (*Tail, error) {
 	if err != nil {
 		return nil, fmt.Errorf("map %s read-only: %w", s.Path, err)
 	}
-	t := &Tail{mem: mem, w: mappedWords(mem), h: h, mask: h.SlotCount - 1}
-	var start func(uint64)
-	switch h.Kind {
-	case layout.KindSPSC:
-		start = t.startSPSC
-	case layout.KindBroadcast:
-		start = t.startBroadcast
-	default:
-		start = t.startMPMC
-	}
-	if guarded(mem, func() { start(back) }) {
-		t.Close()
+	t, ok := newTail(mem, h, back)
+	if !ok {
+		unix.Munmap(mem)
 		return nil, fmt.Errorf("ring %s is %s: the file was shrunk while it was opened", name, Truncated)
 	}
 	return t, nil

@@ -22,7 +22,7 @@ func (t *Tail) startMPMC(back uint64) {
 // the slot's payload may be written for another position.
 func (t *Tail) pollMPMC() error {
 	lap := int64(t.h.SlotCount)
-	for steps := 0; ; steps++ {
+	for steps := 0; steps < pollBudget; steps++ {
 		off := t.h.SlotOffset(t.q & t.mask)
 		w := t.w.u64(off + layout.MPMCSlotCtrlOffset)
 		st := layout.CtrlState(w)
@@ -60,6 +60,7 @@ func (t *Tail) pollMPMC() error {
 			return t.corrupt("slot of position %d control=%#x: seq %d is not a whole lap from it", t.q, w, layout.CtrlSeq(w))
 		}
 	}
+	return nil
 }
 
 // copyMPMC copies the message at t.q from a slot whose control word w said

@@ -18,7 +18,7 @@ func (t *Tail) startSPSC(back uint64) {
 }
 
 func (t *Tail) pollSPSC() error {
-	for {
+	for steps := 0; steps < pollBudget; steps++ {
 		p := t.w.u64(layout.ProducerCursorOffset)
 		if t.q >= p {
 			if t.w.u32(layout.ProducerStateOffset)&layout.StateClosed != 0 && t.w.u64(layout.ProducerCursorOffset) <= t.q {
@@ -73,4 +73,5 @@ func (t *Tail) pollSPSC() error {
 		}
 		t.q = end
 	}
+	return nil
 }
