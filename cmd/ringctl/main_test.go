@@ -105,7 +105,8 @@ func peer() int {
 			}()
 			<-lines // any line stops it
 			cancel()
-			if err = <-done; errors.Is(err, context.Canceled) {
+			// A drain ends when it is told to, or at the end of the stream.
+			if err = <-done; errors.Is(err, context.Canceled) || errors.Is(err, ring.ErrClosed) {
 				err = nil
 			}
 		case "close":
