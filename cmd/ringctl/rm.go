@@ -56,7 +56,11 @@ func newRmCmd(stdout, stderr io.Writer) *cobra.Command {
 					code = max(code, exitFailed)
 				case rm.Action == "kept":
 					fmt.Fprintf(stderr, "ringctl: warning: %s not removed: %s\n", name, rm.Reason)
-					code = exitHeld
+					if rm.State == ringstat.NotARing {
+						code = max(code, exitBadFile)
+					} else {
+						code = max(code, exitHeld)
+					}
 				case rm.Reason != "":
 					fmt.Fprintf(stderr, "ringctl: warning: %s: %s\n", name, rm.Reason)
 				}
