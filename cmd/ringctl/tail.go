@@ -73,6 +73,11 @@ func newTailCmd(stdout, stderr io.Writer) *cobra.Command {
 var errEnough = errors.New("enough")
 
 func runTail(ctx context.Context, w io.Writer, name string, f tailFlags) error {
+	if s, err := ringstat.Read(name); err != nil {
+		return err
+	} else if s.State.Broken() {
+		return &exitError{code: exitBadFile, msg: fmt.Sprintf("tail %s: the ring is %s", name, stateLine(&s))}
+	}
 	t, err := ringstat.OpenTail(name, f.back)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ package ringstat
 import (
 	"context"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/shmring/shmring/ring"
@@ -63,5 +64,31 @@ func TestTailShowsEveryKindsMessagesWithoutARole(t *testing.T) {
 				t.Fatalf("after the producer closed: %v, want ErrEnded", err)
 			}
 		})
+	}
+}
+
+// TestTailOfAFileShrunkUnderItSaysTruncated: a peer that truncates the file
+// while the tail has it mapped makes the next read fault; Poll turns the
+// fault into an error instead of the process dying of SIGBUS.
+func TestTailOfAFileShrunkUnderItSaysTruncated(t *testing.T) {
+	r, path := newRing(t, ring.Options{Kind: ring.Broadcast, SlotSize: 32, Slots: 4096})
+	p, err := r.Producer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(t, p, 0, 3)
+	tl, err := OpenTail(path, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tl.Close()
+	if err := os.Truncate(path, 4096); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := collect(t, tl); !IsTruncated(err) {
+		t.Fatalf("Poll after the file shrank to 4096 bytes: %v, want a truncation error", err)
+	}
+	if s, err := Read(path); err != nil || s.State != Truncated {
+		t.Fatalf("Read of the shrunk file: %v %s, want truncated", err, s.State)
 	}
 }
