@@ -1,0 +1,150 @@
+//go:build linux
+
+package main
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shmring/shmring/internal/ringstat"
+	"github.com/shmring/shmring/layout"
+	"github.com/shmring/shmring/ring"
+)
+
+// brokenRings writes, beside one sound ring, a file for each way a ring
+// file can be broken, and returns the state each must be reported in.
+func brokenRings(t *testing.T, dir string) map[string]ringstat.State {
+	t.Helper()
+	good := filepath.Join(dir, "good")
+	r, err := ring.Create(good, ring.Options{Kind: ring.SPSC, SlotSize: 16, Slots: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	b, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := layout.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, edit func(b []byte) []byte) {
+		c := edit(append([]byte(nil), b...))
+		if err := os.WriteFile(filepath.Join(dir, name), c, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	le := binary.LittleEndian
+	write("bad-checksum", func(b []byte) []byte { b[layout.SlotSizeOffset]++; return b })
+	write("foreign-version", func(b []byte) []byte { le.PutUint32(b[layout.VersionOffset:], 99); return b })
+	write("short", func(b []byte) []byte { return b[:len(b)/2] })
+	write("header-only", func(b []byte) []byte { return b[:100] })
+	write("end-mark-gone", func(b []byte) []byte { clear(b[h.EndOffset:]); return b })
+	write("not-ready", func(b []byte) []byte { le.PutUint32(b[layout.ReadyOffset:], 0); return b })
+	write("bad-ready", func(b []byte) []byte { le.PutUint32(b[layout.ReadyOffset:], 7); return b })
+	write("cursors", func(b []byte) []byte { le.PutUint64(b[layout.ConsumerCursorOffset:], 5); return b })
+	write("state-bits", func(b []byte) []byte { le.PutUint32(b[layout.ProducerStateOffset:], 0x80); return b })
+	write("notes.txt", func([]byte) []byte { return []byte("no ring here") })
+	return map[string]ringstat.State{
+		"good": ringstat.Idle, "bad-checksum": ringstat.Corrupt, "foreign-version": ringstat.ForeignVersion,
+		"short": ringstat.Truncated, "header-only": ringstat.Truncated, "end-mark-gone": ringstat.Truncated,
+		"not-ready": ringstat.NotReady, "bad-ready": ringstat.Corrupt, "cursors": ringstat.Corrupt, "state-bits": ringstat.Corrupt,
+	}
+}
+
+// TestLsAndStatReportBrokenFiles: every broken file gets its state and a
+// reason, ls and stat exit 3, a sound ring beside them still exits 0, and
+// a file without the magic is listed only with --all.
+func TestLsAndStatReportBrokenFiles(t *testing.T) {
+	dir := t.TempDir()
+	want := brokenRings(t, dir)
+	var ls lsJSON
+	if code := ringctlJSON(t, &ls, "ls", dir); code != exitBadFile {
+		t.Errorf("ls of a directory with broken rings: exit %d, want %d", code, exitBadFile)
+	}
+	got := map[string]ringstat.State{}
+	for _, s := range ls.Rings {
+		got[filepath.Base(s.Path)] = s.State
+		if s.State != ringstat.Idle && s.Problem == "" {
+			t.Errorf("%s: state %s without a reason", s.Name, s.State)
+		}
+	}
+	if !mapsEqualStates(got, want) {
+		t.Errorf("ls states %v, want %v", got, want)
+	}
+	out, _, _ := ringctl(t, "ls", dir)
+	for name, st := range want {
+		if !strings.Contains(out, filepath.Join(dir, name)) || !strings.Contains(out, string(st)) {
+			t.Errorf("ls table lacks %s in state %s:\n%s", name, st, out)
+		}
+	}
+	if strings.Contains(out, "notes.txt") {
+		t.Errorf("ls lists a file that is not a ring:\n%s", out)
+	}
+	if out, _, _ := ringctl(t, "ls", "--all", dir); !strings.Contains(out, "notes.txt") || !strings.Contains(out, "not-a-ring") {
+		t.Errorf("ls --all lacks the file that is not a ring:\n%s", out)
+	}
+
+	for name, st := range want {
+		var s statJSON
+		code := ringctlJSON(t, &s, "stat", filepath.Join(dir, name))
+		wantCode := exitBadFile
+		if name == "good" {
+			wantCode = exitOK
+		}
+		if code != wantCode || s.State != st {
+			t.Errorf("stat %s: exit %d state %s (%s), want exit %d state %s", name, code, s.State, s.Problem, wantCode, st)
+		}
+		if out, _, code := ringctl(t, "stat", filepath.Join(dir, name)); code != wantCode || !strings.Contains(out, "state:") || !strings.Contains(out, string(st)) {
+			t.Errorf("stat %s table: exit %d\n%s", name, code, out)
+		}
+	}
+	if _, errs, code := ringctl(t, "stat", filepath.Join(dir, "missing")); code != exitFailed || !strings.Contains(errs, "not exist") {
+		t.Errorf("stat of a missing ring: exit %d %q, want %d", code, errs, exitFailed)
+	}
+	if _, errs, code := ringctl(t, "stat", "../relative"); code != exitFailed || !strings.Contains(errs, "relative path") {
+		t.Errorf("stat of a relative path: exit %d %q, want %d", code, errs, exitFailed)
+	}
+	if _, _, code := ringctl(t, "stat"); code != exitUsage {
+		t.Errorf("stat without a name: exit %d, want %d", code, exitUsage)
+	}
+	if _, errs, code := ringctl(t, "tail", filepath.Join(dir, "bad-checksum")); code != exitBadFile || !strings.Contains(errs, "corrupt") {
+		t.Errorf("tail of a corrupt ring: exit %d %q, want %d", code, errs, exitBadFile)
+	}
+}
+
+func mapsEqualStates(a, b map[string]ringstat.State) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestStatWatchPrintsRates: --watch --count 3 prints three snapshots, the
+// later ones with rates.
+func TestStatWatchPrintsRates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r")
+	r, err := ring.Create(path, ring.Options{Kind: ring.SPSC, SlotSize: 16, Slots: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	out, _, code := ringctl(t, "stat", path, "--watch", "--interval", "10ms", "--count", "3", "-o", "json")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != exitOK || len(lines) != 3 || strings.Contains(lines[0], `"rates"`) || !strings.Contains(lines[2], `"rates"`) {
+		t.Errorf("stat --watch --count 3 -o json: exit %d, %d lines, want 3, rates from the second on:\n%s", code, len(lines), out)
+	}
+	out, _, code = ringctl(t, "stat", path, "--watch", "--interval", "10ms", "--count", "2")
+	if code != exitOK || strings.Count(out, "--- ") != 2 || !strings.Contains(out, "rates:") {
+		t.Errorf("stat --watch table: exit %d\n%s", code, out)
+	}
+}

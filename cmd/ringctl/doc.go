@@ -1,0 +1,48 @@
+//go:build linux
+
+// Command ringctl is the operator's tool for shmring rings: it lists and
+// inspects ring files, follows their messages, removes the dead ones, checks
+// what the machine offers, and exports metrics, all from outside. It takes no
+// role and never writes into a ring it inspects: it opens ring files
+// read-only, maps only what it reads (PROT_READ), and tells live holders from
+// dead ones with the kernel's open-file-description locks (F_OFD_GETLK), as
+// the engine does.
+//
+//	ringctl ls [DIR|FILE...]        every ring: kind, geometry, size, creator, age, holders, state
+//	ringctl stat NAME [--watch]     header, cursors, backlog, roles with liveness, lag, counters; rates with --watch
+//	ringctl readers NAME            a broadcast ring's reader table (other kinds: the consumer side)
+//	ringctl tail NAME [-n N]        messages as they are published: text, hex, or JSON lines (base64)
+//	ringctl rm NAME...              remove rings, refusing a held one (--force)
+//	ringctl gc [DIR...] [--dry-run] remove every dead ring (--idle, --broken widen it)
+//	ringctl doctor                  /dev/shm, futex, membarrier, OFD locks, huge pages, THP, memlock, container
+//	ringctl serve --listen ADDR     Prometheus /metrics for the rings found (package ringprom)
+//
+// Every command takes -o json (tail: -o text|hex|json). A name without a
+// slash is a file in /dev/shm; an absolute path is any ring file.
+//
+// # States
+//
+// ok (a live process holds a role), idle (nobody does; the creator is still
+// running), stuck (a live holder cannot go on: its peer died, or the ring is
+// full and nobody consumes it), dead (nobody holds a role, and a holder died
+// without closing or the creator is gone), not-ready, truncated, corrupt,
+// foreign-version, and with ls --all not-a-ring and unreadable.
+//
+// # Exit codes
+//
+//	0  fine
+//	1  failed: no such ring, an I/O error, a removal that failed, doctor found something rings need missing
+//	2  bad command line
+//	3  a file read is not a sound ring (corrupt, truncated, foreign version, not ready, not a ring, unreadable)
+//	4  rm left in place a ring that a live process holds
+//
+// # What the file does not say
+//
+// The engine keeps most counters in each handle's process (ring.Stats), so
+// ringctl shows what the file holds: cursors and the lag they imply, MPMC
+// entries' messages and repaired counts, broadcast readers' received and
+// missed counts. tail shows a message only when it copied it whole, and SPSC
+// and MPMC slots are reused as soon as consumers release them: of consumers
+// that keep up, tail sees only the messages it catches in passing, and
+// reports the rest as gaps.
+package main

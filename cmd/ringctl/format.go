@@ -1,0 +1,163 @@
+//go:build linux
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/shmring/shmring/internal/ringstat"
+)
+
+// newTable writes aligned columns; the caller flushes it.
+func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
+
+func row(tw io.Writer, cols ...any) {
+	for i, c := range cols {
+		if i > 0 {
+			io.WriteString(tw, "\t")
+		}
+		fmt.Fprint(tw, c)
+	}
+	io.WriteString(tw, "\n")
+}
+
+// writeJSON writes v as one indented JSON document.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// bytesIEC is n in the largest binary unit that keeps it at least 1.
+func bytesIEC(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, i := float64(n), 0
+	for v >= unit && i < 5 {
+		v /= unit
+		i++
+	}
+	return fmt.Sprintf("%.1f %ciB", v, "KMGTP"[i-1])
+}
+
+// age is how long ago t was, to the second, or "-" when unknown.
+func age(now, t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	d := now.Sub(t).Round(time.Second)
+	if d < 0 {
+		return "in the future"
+	}
+	return d.String()
+}
+
+// geometry is "1024x64B", or "-" when the header was not decoded.
+func geometry(s *ringstat.Snapshot) string {
+	if s.Slots == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%dx%dB", s.Slots, s.SlotSize)
+}
+
+// creator is the creator's pid and whether it is still there.
+func creator(s *ringstat.Snapshot) string {
+	switch {
+	case s.CreatorPID == 0:
+		return "-"
+	case s.CreatorAlive:
+		return fmt.Sprint(s.CreatorPID)
+	}
+	return fmt.Sprintf("%d(gone)", s.CreatorPID)
+}
+
+// holders sums up the roles by kind of role: "producer live, consumer dead",
+// "producers 2 live, consumers 1 live 1 dead", "-" when none was ever taken.
+func holders(s *ringstat.Snapshot) string {
+	type tally struct{ live, dead, n int }
+	counts := map[string]*tally{}
+	var order []string
+	for _, r := range s.Roles {
+		t := counts[r.Role]
+		if t == nil {
+			t = &tally{}
+			counts[r.Role] = t
+			order = append(order, r.Role)
+		}
+		t.n++
+		switch {
+		case r.Live:
+			t.live++
+		case r.Attached:
+			t.dead++
+		}
+	}
+	var parts []string
+	for _, role := range order {
+		t := counts[role]
+		var words []string
+		if t.live > 0 {
+			words = append(words, plural(t.live, "live"))
+		}
+		if t.dead > 0 {
+			words = append(words, plural(t.dead, "dead"))
+		}
+		if len(words) == 0 {
+			words = append(words, "free")
+		}
+		if s.Kind == "spsc" || (role == "producer" && s.Kind == "broadcast") {
+			parts = append(parts, role+" "+strings.TrimPrefix(strings.Join(words, " "), "1 "))
+		} else {
+			parts = append(parts, role+"s "+strings.Join(words, " "))
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func plural(n int, word string) string { return fmt.Sprintf("%d %s", n, word) }
+
+// counters is a role's counters as "name=value" in name order.
+func counters(c map[string]uint64) string {
+	if len(c) == 0 {
+		return "-"
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(c)) {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, c[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+func optional(v *uint64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprint(*v)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// stateLine is the state, with its problem when there is one.
+func stateLine(s *ringstat.Snapshot) string {
+	if s.Problem == "" {
+		return string(s.State)
+	}
+	return string(s.State) + ": " + s.Problem
+}

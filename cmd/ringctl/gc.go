@@ -1,0 +1,139 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shmring/shmring/internal/ringstat"
+)
+
+// notReadyAge is how long a file must have stayed not ready before gc
+// --broken takes it for the leftover of a creator that died half-way
+// rather than a ring being created right now.
+const notReadyAge = time.Minute
+
+type gcFlags struct {
+	out    output
+	dryRun bool
+	idle   bool
+	broken bool
+}
+
+func newGcCmd(stdout io.Writer) *cobra.Command {
+	var f gcFlags
+	cmd := &cobra.Command{
+		Use:   "gc [DIR...]",
+		Short: "Remove every ring no live process holds and whose holders or creator are gone (state dead)",
+		Long: "gc looks at every ring in the directories (default /dev/shm) and removes those in state dead: no live\n" +
+			"process holds a role, and a holder died without closing or the creator's process is gone. Liveness is\n" +
+			"the kernel's: an F_OFD_GETLK probe of the file's role locks, repeated just before each removal, so a ring\n" +
+			"a live process holds is never removed. --idle removes idle rings too (nobody holds a role, the creator is\n" +
+			"still running); --broken removes corrupt and truncated rings, and rings not ready for over a minute, when\n" +
+			"no process holds a lock on them. Rings of another layout version are never removed (rm does, by name).\n" +
+			"--dry-run only says what it would remove.",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.out.check(); err != nil {
+				return err
+			}
+			if len(args) == 0 {
+				args = []string{ringstat.ShmDir}
+			}
+			rings, err := ringstat.List(args, false)
+			if err != nil {
+				return err
+			}
+			res := removalsJSON{DryRun: f.dryRun, Rings: []removal{}}
+			failed := false
+			for i := range rings {
+				rm := f.collect(&rings[i], time.Now())
+				failed = failed || rm.Action == "failed"
+				res.Rings = append(res.Rings, rm)
+			}
+			if f.out.json() {
+				if err := writeJSON(stdout, res); err != nil {
+					return err
+				}
+			} else {
+				tw := newTable(stdout)
+				row(tw, "NAME", "STATE", "ACTION", "WHY")
+				for _, rm := range res.Rings {
+					why := rm.Reason
+					if why == "" {
+						why = rm.Problem
+					}
+					row(tw, rm.Name, rm.State, rm.Action, why)
+				}
+				tw.Flush()
+			}
+			if failed {
+				return &exitError{code: exitFailed}
+			}
+			return nil
+		},
+	}
+	addOutput(cmd, &f.out, "table", "json")
+	cmd.Flags().BoolVarP(&f.dryRun, "dry-run", "n", false, "say what would be removed, remove nothing")
+	cmd.Flags().BoolVar(&f.idle, "idle", false, "also remove idle rings (nobody holds a role; the creator is still running)")
+	cmd.Flags().BoolVar(&f.broken, "broken", false, "also remove corrupt, truncated and long not-ready rings that no process holds")
+	return cmd
+}
+
+// collect decides about one ring and, unless dry-running, removes it.
+func (f *gcFlags) collect(s *ringstat.Snapshot, now time.Time) removal {
+	rm := removal{Name: s.Name, Path: s.Path, State: s.State, Problem: s.Problem, Action: "kept"}
+	if why := f.keep(s, now); why != "" {
+		rm.Reason = why
+		return rm
+	}
+	if f.dryRun {
+		// The probe that decides is the one made at removal; say what this
+		// look saw.
+		if s.Held {
+			rm.Reason = "held by a live process"
+			return rm
+		}
+		rm.Action = "would-remove"
+		return rm
+	}
+	held, err := ringstat.Remove(s.Path, false)
+	switch {
+	case err != nil:
+		rm.Action, rm.Reason = "failed", err.Error()
+	case held:
+		rm.Reason = "held by a live process (taken since it was looked at)"
+	default:
+		rm.Action = "removed"
+	}
+	return rm
+}
+
+// keep says why gc leaves a ring in this state alone, or "".
+func (f *gcFlags) keep(s *ringstat.Snapshot, now time.Time) string {
+	switch s.State {
+	case ringstat.Dead:
+		return ""
+	case ringstat.Idle:
+		if f.idle {
+			return ""
+		}
+		return fmt.Sprintf("idle: the creator (pid %d) is still running (--idle removes it)", s.CreatorPID)
+	case ringstat.OK, ringstat.Stuck:
+		return "held by a live process"
+	case ringstat.Corrupt, ringstat.Truncated:
+		if f.broken {
+			return ""
+		}
+		return "broken (--broken removes it when no process holds it)"
+	case ringstat.NotReady:
+		if f.broken && now.Sub(s.Modified) > notReadyAge {
+			return ""
+		}
+		return fmt.Sprintf("not ready: perhaps being created (--broken removes it once it is over %v old)", notReadyAge)
+	}
+	return fmt.Sprintf("%s: gc never removes it (rm does, by name)", s.State)
+}

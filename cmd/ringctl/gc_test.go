@@ -1,0 +1,145 @@
+//go:build linux
+
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shmring/shmring/internal/proctest"
+	"github.com/shmring/shmring/ring"
+)
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// actions is gc's or rm's verdict per ring name.
+func actions(res removalsJSON) map[string]string {
+	m := map[string]string{}
+	for _, r := range res.Rings {
+		m[filepath.Base(r.Name)] = r.Action
+	}
+	return m
+}
+
+// TestGcRemovesExactlyTheRingsWhoseHoldersAreDead: rings whose every
+// holder (and creator) was killed with SIGKILL go; a ring with one live
+// holder, even beside dead ones, stays; an idle ring whose creator is
+// still running stays unless --idle; --dry-run removes nothing.
+func TestGcRemovesExactlyTheRingsWhoseHoldersAreDead(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	dir := t.TempDir()
+	at := func(name string) string { return filepath.Join(dir, name) }
+
+	// dead-spsc and dead-bcast: every holder killed.
+	var killed []*proctest.Child
+	killed = append(killed, startPeer(t, at("dead-spsc"), "spsc", "producer", "create"),
+		startPeer(t, at("dead-spsc"), "spsc", "consumer", "open"),
+		startPeer(t, at("dead-bcast"), "broadcast", "producer", "create"),
+		startPeer(t, at("dead-bcast"), "broadcast", "lossy", "open"))
+	// held-spsc: a live producer. held-mpmc: one producer killed, the
+	// consumer alive.
+	startPeer(t, at("held-spsc"), "spsc", "producer", "create")
+	killed = append(killed, startPeer(t, at("held-mpmc"), "mpmc", "producer", "create"))
+	heldMPMC := startPeer(t, at("held-mpmc"), "mpmc", "consumer", "open")
+	// idle: made by this (live) process, no role taken.
+	r, err := ring.Create(at("idle"), ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	for _, c := range killed {
+		c.Kill()
+		c.Wait()
+	}
+
+	var res removalsJSON
+	if code := ringctlJSON(t, &res, "gc", dir, "--dry-run"); code != exitOK {
+		t.Fatalf("gc --dry-run: exit %d", code)
+	}
+	want := map[string]string{"dead-spsc": "would-remove", "dead-bcast": "would-remove", "held-spsc": "kept", "held-mpmc": "kept", "idle": "kept"}
+	if got := actions(res); !mapsEqual(got, want) {
+		t.Fatalf("gc --dry-run: %v, want %v", got, want)
+	}
+	for name := range want {
+		if !exists(at(name)) {
+			t.Fatalf("gc --dry-run removed %s", name)
+		}
+	}
+
+	out, _, code := ringctl(t, "gc", dir)
+	for name, w := range want {
+		if gone := !exists(at(name)); gone != (w == "would-remove") {
+			t.Errorf("after gc: %s removed=%v, want %v\n%s", name, gone, w == "would-remove", out)
+		}
+	}
+	if code != exitOK || !strings.Contains(out, "removed") {
+		t.Errorf("gc: exit %d\n%s", code, out)
+	}
+
+	heldMPMC.Kill()
+	heldMPMC.Wait()
+	if code := ringctlJSON(t, &res, "gc", dir, "--idle"); code != exitOK {
+		t.Fatalf("gc --idle: exit %d", code)
+	}
+	want = map[string]string{"held-spsc": "kept", "held-mpmc": "removed", "idle": "removed"}
+	if got := actions(res); !mapsEqual(got, want) {
+		t.Errorf("gc --idle once the MPMC consumer was killed: %v, want %v", got, want)
+	}
+	if !exists(at("held-spsc")) || exists(at("held-mpmc")) || exists(at("idle")) {
+		t.Errorf("after gc --idle: held-spsc must stay, held-mpmc and idle go")
+	}
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestRmWarnsAboutAHeldRingAndKeepsIt(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	dir := t.TempDir()
+	held, dead := filepath.Join(dir, "held"), filepath.Join(dir, "dead")
+	startPeer(t, held, "spsc", "producer", "create")
+	c := startPeer(t, dead, "broadcast", "producer", "create")
+	c.Kill()
+	c.Wait()
+
+	out, errs, code := ringctl(t, "rm", held, dead)
+	if code != exitHeld || !strings.Contains(errs, "warning: "+held+" not removed: held by a live process") || !exists(held) {
+		t.Errorf("rm of a held ring: exit %d, stderr %q, exists %v: want exit %d, a warning, the file kept", code, errs, exists(held), exitHeld)
+	}
+	if exists(dead) || !strings.Contains(out, "removed "+dead) {
+		t.Errorf("rm of a dead ring beside it: exists %v, stdout %q: want it removed", exists(dead), out)
+	}
+
+	var res removalsJSON
+	if code := ringctlJSON(t, &res, "rm", held, "--force"); code != exitOK || exists(held) || actions(res)["held"] != "removed" || !strings.Contains(res.Rings[0].Reason, "held by a live process") {
+		t.Errorf("rm --force of a held ring: exit %d %+v exists %v: want it removed, with the warning", code, res, exists(held))
+	}
+
+	_, errs, code = ringctl(t, "rm", filepath.Join(dir, "nothing"))
+	if code != exitFailed || !strings.Contains(errs, "no such ring") {
+		t.Errorf("rm of a missing ring: exit %d %q, want %d and 'no such ring'", code, errs, exitFailed)
+	}
+	other := filepath.Join(dir, "notes.txt")
+	os.WriteFile(other, []byte("not a ring"), 0o600)
+	_, errs, code = ringctl(t, "rm", other)
+	if code != exitBadFile || !exists(other) || !strings.Contains(errs, "not a ring file") {
+		t.Errorf("rm of a file that is not a ring: exit %d %q exists %v: want %d, kept", code, errs, exists(other), exitBadFile)
+	}
+	if _, _, code := ringctl(t, "rm", "--force", other); code != exitOK || exists(other) {
+		t.Errorf("rm --force of a file that is not a ring: exit %d, exists %v: want it removed", code, exists(other))
+	}
+}

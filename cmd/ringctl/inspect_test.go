@@ -1,0 +1,198 @@
+//go:build linux
+
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shmring/shmring/internal/proctest"
+	"github.com/shmring/shmring/internal/ringstat"
+)
+
+// roleOf finds the role a child holds, by the pid it wrote into its entry,
+// or by role name where the kind keeps no pid (SPSC, the broadcast producer).
+func roleOf(t *testing.T, s *ringstat.Snapshot, role string, pid int) ringstat.Role {
+	t.Helper()
+	for _, r := range s.Roles {
+		if r.Role == role && (r.PID == 0 || int(r.PID) == pid) {
+			return r
+		}
+	}
+	t.Fatalf("no %s role of pid %d in %+v", role, pid, s.Roles)
+	return ringstat.Role{}
+}
+
+func stat(t *testing.T, path string) ringstat.Snapshot {
+	t.Helper()
+	var s statJSON
+	if code := ringctlJSON(t, &s, "stat", path); code != exitOK {
+		t.Fatalf("stat %s: exit %d, state %s: %s", path, code, s.State, s.Problem)
+	}
+	return s.Snapshot
+}
+
+func lag(r ringstat.Role) uint64 {
+	if r.Lag == nil {
+		return ^uint64(0)
+	}
+	return *r.Lag
+}
+
+func cursor(r ringstat.Role) uint64 {
+	if r.Cursor == nil {
+		return ^uint64(0)
+	}
+	return *r.Cursor
+}
+
+func TestStatLsAndReadersReportWhatSPSCChildrenDid(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "quotes")
+	prod := startPeer(t, path, "spsc", "producer", "create")
+	cons := startPeer(t, path, "spsc", "consumer", "open")
+	sent := tell(t, prod, "send 10")
+	got := tell(t, cons, "recv 4")
+
+	s := stat(t, path)
+	p, c := roleOf(t, &s, "producer", 0), roleOf(t, &s, "consumer", 0)
+	if s.State != ringstat.OK || s.Kind != "spsc" || s.Published != sent.messages || s.Consumed != got.messages || s.Backlog != 6 {
+		t.Errorf("stat: state %s kind %s published %d consumed %d backlog %d, want ok spsc %d %d 6",
+			s.State, s.Kind, s.Published, s.Consumed, s.Backlog, sent.messages, got.messages)
+	}
+	if !p.Live || !c.Live || cursor(p) != 10 || cursor(c) != 4 || lag(c) != 6 {
+		t.Errorf("roles %+v %+v: want both live, cursors 10 and 4, consumer lag 6", p, c)
+	}
+	out, _, code := ringctl(t, "stat", path)
+	for _, want := range []string{"ok", "published 10, consumed 4, backlog 6", "consumer  0      yes   yes"} {
+		if code != exitOK || !strings.Contains(out, want) {
+			t.Errorf("stat table (exit %d) lacks %q:\n%s", code, want, out)
+		}
+	}
+
+	var ls lsJSON
+	if code := ringctlJSON(t, &ls, "ls", dir); code != exitOK || len(ls.Rings) != 1 || ls.Rings[0].Name != path || ls.Rings[0].State != ringstat.OK {
+		t.Errorf("ls -o json: exit %d, %+v: want one ring %s, ok", code, ls.Rings, path)
+	}
+	out, _, _ = ringctl(t, "ls", dir)
+	if !strings.Contains(out, path) || !strings.Contains(out, "producer live, consumer live") || !strings.Contains(out, "16x64B") {
+		t.Errorf("ls table lacks the ring, its holders or geometry:\n%s", out)
+	}
+	var rd readersJSON
+	if code := ringctlJSON(t, &rd, "readers", path); code != exitOK || len(rd.Readers) != 1 || lag(rd.Readers[0]) != 6 {
+		t.Errorf("readers: exit %d %+v, want the consumer with lag 6", code, rd)
+	}
+
+	// While they stream, every look sees a sound ring whose frontiers only
+	// move forward; once both stop, the file holds exactly their counts.
+	if err := prod.WriteLine("stream"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cons.WriteLine("drain"); err != nil {
+		t.Fatal(err)
+	}
+	last := s
+	for range 20 {
+		s := stat(t, path)
+		if s.State != ringstat.OK || s.Published < last.Published || s.Consumed < last.Consumed || s.Consumed > s.Published || s.Backlog > s.Slots {
+			t.Fatalf("while streaming: %s published %d consumed %d backlog %d after %d %d", stateLine(&s), s.Published, s.Consumed, s.Backlog, last.Published, last.Consumed)
+		}
+		last = s
+	}
+	sent = readStats(t, prod, "stop")
+	eventually(t, "the consumer drained the ring", func() bool { return stat(t, path).Backlog == 0 })
+	got = readStats(t, cons, "stop")
+	s = stat(t, path)
+	if sent.messages <= 10 || s.Published != sent.messages || s.Consumed != got.messages || got.messages != sent.messages {
+		t.Errorf("after streaming: published %d consumed %d; the children sent %d and received %d", s.Published, s.Consumed, sent.messages, got.messages)
+	}
+}
+
+// readStats sends line to a child busy with stream or drain and reads the
+// stats it answers with when it stops.
+func readStats(t *testing.T, c *proctest.Child, line string) peerStats {
+	t.Helper()
+	return tell(t, c, line)
+}
+
+func TestStatReportsMPMCEntriesCounts(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	path := filepath.Join(t.TempDir(), "jobs")
+	p0 := startPeer(t, path, "mpmc", "producer", "create")
+	p1 := startPeer(t, path, "mpmc", "producer", "open")
+	c0 := startPeer(t, path, "mpmc", "consumer", "open")
+	s0, s1 := tell(t, p0, "send 5"), tell(t, p1, "send 7")
+	sc := tell(t, c0, "recv 9")
+
+	s := stat(t, path)
+	if s.State != ringstat.OK || s.Published != 12 || s.Consumed != 9 || s.Backlog != 3 {
+		t.Errorf("stat: %s published %d consumed %d backlog %d, want ok 12 9 3", stateLine(&s), s.Published, s.Consumed, s.Backlog)
+	}
+	for _, x := range []struct {
+		c    *proctest.Child
+		role string
+		want uint64
+	}{{p0, "producer", s0.messages}, {p1, "producer", s1.messages}, {c0, "consumer", sc.messages}} {
+		r := roleOf(t, &s, x.role, x.c.Pid())
+		if !r.Live || !entryCountOK(r.Counters["messages"], x.want) {
+			t.Errorf("%s of pid %d: live %v messages %d, want live and %d (the child's own count)", x.role, x.c.Pid(), r.Live, r.Counters["messages"], x.want)
+		}
+	}
+	out, _, _ := ringctl(t, "ls", filepath.Dir(path))
+	if !strings.Contains(out, "producers 2 live, consumers 1 live") {
+		t.Errorf("ls table lacks the holders:\n%s", out)
+	}
+
+	p1.Kill()
+	p1.Wait()
+	s = stat(t, path)
+	if r := roleOf(t, &s, "producer", p1.Pid()); r.Live || !r.Attached || s.State != ringstat.OK || !strings.Contains(s.Problem, "died without closing") {
+		t.Errorf("after kill -9 of a producer: %s, its role %+v: want ok, the role attached and not live", stateLine(&s), r)
+	}
+}
+
+func TestReadersReportBroadcastLagAndMisses(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	path := filepath.Join(t.TempDir(), "ticks")
+	prod := startPeer(t, path, "broadcast", "producer", "create")
+	lossy := startPeer(t, path, "broadcast", "lossy", "open")
+	tell(t, prod, "send 40") // 16 slots: the lossy reader is lapped
+	ly := tell(t, lossy, "recv 5")
+	lossless := startPeer(t, path, "broadcast", "lossless", "open")
+	ll := tell(t, lossless, "recv 6")
+	if ly.missed == 0 {
+		t.Fatalf("the lossy reader missed nothing after 40 messages into 16 slots")
+	}
+
+	var rd readersJSON
+	if code := ringctlJSON(t, &rd, "readers", path); code != exitOK || rd.Kind != "broadcast" || len(rd.Readers) != 2 {
+		t.Fatalf("readers: exit %d %+v: want two readers of a broadcast ring", code, rd)
+	}
+	s := ringstat.Snapshot{Roles: rd.Readers}
+	for _, x := range []struct {
+		c      *proctest.Child
+		policy string
+		st     peerStats
+	}{{lossy, "lossy", ly}, {lossless, "lossless", ll}} {
+		r := roleOf(t, &s, "reader", x.c.Pid())
+		if !r.Live || r.Policy != x.policy || r.Counters["received"] != x.st.messages || r.Counters["missed"] != x.st.missed || lag(r) != 40-cursor(r) {
+			t.Errorf("%s reader %+v: want live, received %d and missed %d (the child's own counts), lag 40-cursor", x.policy, r, x.st.messages, x.st.missed)
+		}
+	}
+	if r := roleOf(t, &s, "reader", lossless.Pid()); lag(r) != 10 {
+		t.Errorf("the lossless reader started 16 back from 40 and read 6: lag %d, want 10", lag(r))
+	}
+	out, _, _ := ringctl(t, "readers", path)
+	if !strings.Contains(out, "lossless") || !strings.Contains(out, "missed=") {
+		t.Errorf("readers table:\n%s", out)
+	}
+
+	lossy.Kill()
+	lossy.Wait()
+	s = stat(t, path)
+	if r := roleOf(t, &s, "reader", lossy.Pid()); r.Live || !r.Attached || s.State != ringstat.OK {
+		t.Errorf("after kill -9 of the lossy reader: %s, its entry %+v: want ok, attached, not live", stateLine(&s), r)
+	}
+}

@@ -1,0 +1,64 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shmring/shmring/internal/ringstat"
+)
+
+// readersJSON is `readers -o json`.
+type readersJSON struct {
+	Name    string          `json:"name"`
+	Kind    string          `json:"kind"`
+	State   ringstat.State  `json:"state"`
+	Problem string          `json:"problem,omitempty"`
+	Readers []ringstat.Role `json:"readers"`
+}
+
+func newReadersCmd(stdout io.Writer) *cobra.Command {
+	var out output
+	cmd := &cobra.Command{
+		Use:   "readers NAME",
+		Short: "Show the readers of a ring: policy, cursor, lag, received, missed, liveness",
+		Long: "readers prints a broadcast ring's reader table: each entry ever taken, its policy, cursor, lag behind\n" +
+			"the producer, received and missed counts, and whether a live process holds it. For the other kinds it\n" +
+			"prints the consumer side (SPSC's consumer, MPMC's consumer entries). Exit 3 when the file is not a sound ring.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
+			s, err := ringstat.Read(args[0])
+			if err != nil {
+				return err
+			}
+			rd := readersJSON{Name: s.Name, Kind: s.Kind, State: s.State, Problem: s.Problem, Readers: []ringstat.Role{}}
+			for _, r := range s.Roles {
+				if r.Role != "producer" {
+					rd.Readers = append(rd.Readers, r)
+				}
+			}
+			if out.json() {
+				if err := writeJSON(stdout, rd); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintf(stdout, "ring %s (%s): %s\n\n", s.Name, s.Kind, stateLine(&s))
+				if len(rd.Readers) > 0 {
+					writeRoles(stdout, rd.Readers, nil)
+				}
+			}
+			if s.State.Broken() {
+				return &exitError{code: exitBadFile}
+			}
+			return nil
+		},
+	}
+	addOutput(cmd, &out, "table", "json")
+	return cmd
+}

@@ -1,0 +1,116 @@
+//go:build linux
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shmring/shmring/internal/ringstat"
+)
+
+// removal is what rm and gc did, or would do, with one file.
+type removal struct {
+	Name    string         `json:"name"`
+	Path    string         `json:"path"`
+	State   ringstat.State `json:"state,omitempty"`
+	Problem string         `json:"problem,omitempty"`
+	// Action: "removed", "would-remove" (gc --dry-run), "kept" (held by a
+	// live process, or gc does not remove its state), "failed".
+	Action string `json:"action"`
+	Reason string `json:"reason,omitempty"`
+}
+
+type removalsJSON struct {
+	DryRun bool      `json:"dry_run,omitempty"`
+	Rings  []removal `json:"rings"`
+}
+
+func newRmCmd(stdout, stderr io.Writer) *cobra.Command {
+	var out output
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "rm NAME...",
+		Short: "Remove rings by name, refusing one a live process holds",
+		Long: "rm removes each ring file named, unless a live process holds a lock on it (a role, or a Reset in progress):\n" +
+			"then it warns and leaves it, and exits 4. --force removes the name of a held ring too: the processes using\n" +
+			"it keep it, and nobody can open it by name any more. A file without the shmring magic is never removed\n" +
+			"without --force.",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
+			res := removalsJSON{Rings: []removal{}}
+			code := exitOK
+			for _, name := range args {
+				rm := removeOne(name, force)
+				res.Rings = append(res.Rings, rm)
+				switch {
+				case rm.Action == "failed":
+					fmt.Fprintf(stderr, "ringctl: rm %s: %s\n", name, rm.Reason)
+					code = max(code, exitFailed)
+				case rm.Action == "kept":
+					fmt.Fprintf(stderr, "ringctl: warning: %s not removed: %s\n", name, rm.Reason)
+					if rm.State == ringstat.NotARing {
+						code = max(code, exitBadFile)
+					} else {
+						code = max(code, exitHeld)
+					}
+				case rm.Reason != "":
+					fmt.Fprintf(stderr, "ringctl: warning: %s: %s\n", name, rm.Reason)
+				}
+			}
+			if out.json() {
+				if err := writeJSON(stdout, res); err != nil {
+					return err
+				}
+			} else {
+				for _, rm := range res.Rings {
+					if rm.Action == "removed" {
+						fmt.Fprintf(stdout, "removed %s\n", rm.Path)
+					}
+				}
+			}
+			if code != exitOK {
+				return &exitError{code: code}
+			}
+			return nil
+		},
+	}
+	addOutput(cmd, &out, "table", "json")
+	cmd.Flags().BoolVar(&force, "force", false, "remove a held ring's name, or a file that is not a ring, too")
+	return cmd
+}
+
+func removeOne(name string, force bool) removal {
+	s, err := ringstat.Read(name)
+	rm := removal{Name: name, Path: s.Path, State: s.State, Problem: s.Problem}
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		rm.Action, rm.Reason = "failed", "no such ring"
+		return rm
+	case err != nil:
+		rm.Action, rm.Reason = "failed", err.Error()
+		return rm
+	case s.State == ringstat.NotARing && !force:
+		rm.Action, rm.Reason = "kept", "not a ring file ("+s.Problem+"); --force removes it anyway"
+		return rm
+	}
+	held, err := ringstat.Remove(s.Path, force)
+	switch {
+	case err != nil:
+		rm.Action, rm.Reason = "failed", err.Error()
+	case held && !force:
+		rm.Action, rm.Reason = "kept", "held by a live process ("+holders(&s)+"); --force removes its name anyway"
+	case held:
+		rm.Action, rm.Reason = "removed", "it was held by a live process ("+holders(&s)+"), which keeps using it; nobody can open it by name now"
+	default:
+		rm.Action = "removed"
+	}
+	return rm
+}

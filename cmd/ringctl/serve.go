@@ -1,0 +1,72 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/shmring/shmring/ringprom"
+)
+
+func newServeCmd(stdout io.Writer) *cobra.Command {
+	var listen string
+	var names []string
+	cmd := &cobra.Command{
+		Use:   "serve --listen ADDR [DIR|FILE...]",
+		Short: "Serve Prometheus metrics of the rings in directories (default /dev/shm) at /metrics",
+		Long: "serve answers GET /metrics with the Prometheus text exposition of every ring in the directories\n" +
+			"(default /dev/shm) and of every --ring, each read afresh on every scrape, without taking a role.\n" +
+			"It prints the address it listens on (with port 0, the one the kernel chose) and runs until interrupted.\n" +
+			"Package ringprom documents the metrics.",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if listen == "" {
+				return usageError{errors.New("--listen ADDR is required (for example 127.0.0.1:9464)")}
+			}
+			o := ringprom.Options{Dirs: args, Names: names}
+			return serve(cmd.Context(), stdout, listen, o)
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on, host:port")
+	cmd.Flags().StringArrayVar(&names, "ring", nil, "a ring to export by name (repeatable); with no DIR only these are read")
+	return cmd
+}
+
+func serve(ctx context.Context, stdout io.Writer, listen string, o ringprom.Options) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(ringprom.NewCollector(o))
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintln(w, "ringctl serve: metrics at /metrics")
+	})
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "serving metrics at http://%s/metrics\n", ln.Addr())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shut)
+}

@@ -1,0 +1,150 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/shmring/shmring/internal/proctest"
+)
+
+// scrape fetches url and parses the exposition with Prometheus's own text
+// parser.
+func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("the exposition does not parse: %v", err)
+	}
+	return fams
+}
+
+// value finds the one sample of family name whose labels include want, or
+// fails.
+func value(t *testing.T, fams map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
+	t.Helper()
+	f := fams[name]
+	if f == nil {
+		t.Fatalf("no metric family %s", name)
+	}
+	var found []float64
+next:
+	for _, m := range f.Metric {
+		have := map[string]string{}
+		for _, l := range m.Label {
+			have[l.GetName()] = l.GetValue()
+		}
+		for k, v := range want {
+			if have[k] != v {
+				continue next
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			found = append(found, m.Counter.GetValue())
+		case m.Gauge != nil:
+			found = append(found, m.Gauge.GetValue())
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%s%v: %d samples, want 1", name, want, len(found))
+	}
+	return found[0]
+}
+
+// TestServeExportsWhatTheChildrenDid scrapes `ringctl serve` over HTTP
+// while children hold rings of each kind, and finds their own counts.
+func TestServeExportsWhatTheChildrenDid(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	dir := t.TempDir()
+	spsc, mpmc, bcast := filepath.Join(dir, "spsc"), filepath.Join(dir, "mpmc"), filepath.Join(dir, "bcast")
+	sp := startPeer(t, spsc, "spsc", "producer", "create")
+	sc := startPeer(t, spsc, "spsc", "consumer", "open")
+	mp := startPeer(t, mpmc, "mpmc", "producer", "create")
+	mc := startPeer(t, mpmc, "mpmc", "consumer", "open")
+	bp := startPeer(t, bcast, "broadcast", "producer", "create")
+	br := startPeer(t, bcast, "broadcast", "lossy", "open")
+	spSent, scGot := tell(t, sp, "send 7"), tell(t, sc, "recv 3")
+	mpSent, mcGot := tell(t, mp, "send 9"), tell(t, mc, "recv 4")
+	tell(t, bp, "send 50")
+	brGot := tell(t, br, "recv 5")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := background(ctx, &out, "serve", "--listen", "127.0.0.1:0", dir)
+	defer func() {
+		cancel()
+		if code := <-done; code != exitOK {
+			t.Errorf("serve: exit %d\n%s", code, out.String())
+		}
+	}()
+	addr := regexp.MustCompile(`http://\S+/metrics`)
+	eventually(t, "serve printed its address", func() bool { return addr.MatchString(out.String()) })
+	fams := scrape(t, addr.FindString(out.String()))
+
+	ring := func(path, kind string) map[string]string { return map[string]string{"ring": path, "kind": kind} }
+	role := func(path, kind, role string, entry int) map[string]string {
+		return map[string]string{"ring": path, "kind": kind, "role": role, "entry": strconv.Itoa(entry)}
+	}
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"shmring_ring_published_total", ring(spsc, "spsc"), float64(spSent.messages)},
+		{"shmring_ring_consumed_total", ring(spsc, "spsc"), float64(scGot.messages)},
+		{"shmring_ring_backlog_messages", ring(spsc, "spsc"), 4},
+		{"shmring_role_lag_messages", role(spsc, "spsc", "consumer", 0), 4},
+		{"shmring_role_live", role(spsc, "spsc", "producer", 0), 1},
+		{"shmring_ring_state", map[string]string{"ring": spsc, "state": "ok"}, 1},
+		{"shmring_ring_slots", ring(mpmc, "mpmc"), 16},
+		{"shmring_ring_backlog_messages", ring(mpmc, "mpmc"), 5},
+		{"shmring_ring_published_total", ring(bcast, "broadcast"), 50},
+		{"shmring_role_received_total", role(bcast, "broadcast", "reader", 0), float64(brGot.messages)},
+		{"shmring_role_missed_total", role(bcast, "broadcast", "reader", 0), float64(brGot.missed)},
+		{"shmring_role_live", role(bcast, "broadcast", "reader", 0), 1},
+	} {
+		if got := value(t, fams, c.name, c.labels); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		role  string
+		child uint64
+	}{{"producer", mpSent.messages}, {"consumer", mcGot.messages}} {
+		if got := value(t, fams, "shmring_role_messages_total", role(mpmc, "mpmc", c.role, 0)); !entryCountOK(uint64(got), c.child) {
+			t.Errorf("shmring_role_messages_total of the MPMC %s = %v, the child's own count %d (current in the file: %v)", c.role, got, c.child, mpmcCountsCurrent)
+		}
+	}
+	if brGot.missed == 0 {
+		t.Errorf("the lossy reader missed nothing: the test lost its point")
+	}
+
+	br.Kill()
+	br.Wait()
+	fams = scrape(t, addr.FindString(out.String()))
+	if v := value(t, fams, "shmring_role_live", role(bcast, "broadcast", "reader", 0)); v != 0 {
+		t.Errorf("after kill -9 of the reader: shmring_role_live = %v, want 0", v)
+	}
+	if v := value(t, fams, "shmring_role_attached", role(bcast, "broadcast", "reader", 0)); v != 1 {
+		t.Errorf("after kill -9 of the reader: shmring_role_attached = %v, want 1 (died attached)", v)
+	}
+}

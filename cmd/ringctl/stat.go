@@ -1,0 +1,165 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shmring/shmring/internal/ringstat"
+)
+
+// statJSON is `stat -o json`: the snapshot's fields, when it was taken,
+// and with --watch the rates since the one before.
+type statJSON struct {
+	ringstat.Snapshot
+	Time  time.Time `json:"time"`
+	Rates *rates    `json:"rates,omitempty"`
+}
+
+func newStatCmd(stdout io.Writer) *cobra.Command {
+	var out output
+	var watch bool
+	var interval time.Duration
+	var count int
+	cmd := &cobra.Command{
+		Use:   "stat NAME",
+		Short: "Show one ring: header, state, cursors, backlog, every role with its liveness, lag and counters",
+		Long: "stat reads one ring and prints its header, state, cursors and roles: liveness (a live process holds the\n" +
+			"role's lock), the lag of each consumer and reader, and the counters the file holds (MPMC entries:\n" +
+			"messages, repaired; broadcast readers: received, missed). --watch prints it again every --interval\n" +
+			"with rates per second; with -o json, one JSON object per line. Exit 3 when the file is not a sound ring.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
+			if interval <= 0 || count < 0 {
+				return usageError{fmt.Errorf("--interval=%v --count=%d: want a positive interval and a count >= 0", interval, count)}
+			}
+			if !watch {
+				count = 1
+			}
+			return watchStat(cmd.Context(), stdout, args[0], out, watch, interval, count)
+		},
+	}
+	addOutput(cmd, &out, "table", "json")
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "refresh every --interval, with rates per second")
+	cmd.Flags().DurationVar(&interval, "interval", time.Second, "time between refreshes with --watch")
+	cmd.Flags().IntVar(&count, "count", 0, "with --watch, stop after this many refreshes (0: until interrupted)")
+	return cmd
+}
+
+// watchStat prints count snapshots of one ring (0: until ctx ends).
+func watchStat(ctx context.Context, w io.Writer, name string, out output, watch bool, interval time.Duration, count int) error {
+	var prev *statJSON
+	for i := 0; count == 0 || i < count; i++ {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(interval):
+			}
+		}
+		s, err := ringstat.Read(name)
+		if err != nil {
+			return err
+		}
+		cur := &statJSON{Snapshot: s, Time: time.Now()}
+		if prev != nil {
+			cur.Rates = rateBetween(prev, cur)
+		}
+		switch {
+		case out.json() && watch:
+			b, err := json.Marshal(cur)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "%s\n", b)
+		case out.json():
+			if err := writeJSON(w, cur); err != nil {
+				return err
+			}
+		default:
+			if watch {
+				fmt.Fprintf(w, "--- %s\n", cur.Time.Format("15:04:05.000"))
+			}
+			writeStat(w, cur)
+		}
+		if s.State.Broken() {
+			return &exitError{code: exitBadFile}
+		}
+		prev = cur
+	}
+	return nil
+}
+
+func writeStat(w io.Writer, st *statJSON) {
+	s := &st.Snapshot
+	tw := newTable(w)
+	row(tw, "ring:", s.Name)
+	if s.Path != s.Name {
+		row(tw, "path:", s.Path)
+	}
+	row(tw, "state:", stateLine(s))
+	if s.Kind != "" {
+		row(tw, "kind:", fmt.Sprintf("%s, %d slots of %d B, file %s", s.Kind, s.Slots, s.SlotSize, bytesIEC(uint64(s.FileSize))))
+		row(tw, "created:", fmt.Sprintf("%s by pid %s, %s ago", s.Created.Format(time.RFC3339), creator(s), age(st.Time, s.Created)))
+		row(tw, "held:", yesNo(s.Held))
+		line := fmt.Sprintf("published %d, consumed %d, backlog %d", s.Published, s.Consumed, s.Backlog)
+		if s.Stream != "" {
+			line += ", stream " + s.Stream
+		} else if s.Closed {
+			line += ", closed"
+		}
+		row(tw, "positions:", line)
+		if r := st.Rates; r != nil {
+			row(tw, "rates:", fmt.Sprintf("published %.1f/s, consumed %.1f/s (over %.2fs)", r.Published, r.Consumed, r.Seconds))
+		}
+	} else {
+		row(tw, "file:", bytesIEC(uint64(s.FileSize)))
+	}
+	tw.Flush()
+	if len(s.Roles) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	writeRoles(w, s.Roles, st.Rates)
+}
+
+// writeRoles prints a role table; with rates, a RATE column of each role's
+// cursor and counters per second.
+func writeRoles(w io.Writer, roles []ringstat.Role, r *rates) {
+	tw := newTable(w)
+	head := []any{"ROLE", "ENTRY", "LIVE", "ATTACHED", "PID", "INCARNATION", "POLICY", "CURSOR", "LAG", "COUNTERS"}
+	if r != nil {
+		head = append(head, "RATE/s")
+	}
+	row(tw, head...)
+	for i, ro := range roles {
+		pid, policy := "-", "-"
+		if ro.PID != 0 {
+			pid = fmt.Sprint(ro.PID)
+		}
+		if ro.Policy != "" {
+			policy = ro.Policy
+		}
+		cols := []any{ro.Role, ro.Entry, yesNo(ro.Live), yesNo(ro.Attached), pid, ro.Incarnation, policy,
+			optional(ro.Cursor), optional(ro.Lag), counters(ro.Counters)}
+		if r != nil {
+			cols = append(cols, r.roleLine(i))
+		}
+		row(tw, cols...)
+	}
+	tw.Flush()
+	for _, ro := range roles {
+		if ro.Problem != "" {
+			fmt.Fprintf(w, "problem: %s\n", ro.Problem)
+		}
+	}
+}

@@ -1,0 +1,163 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shmring/shmring/internal/ringstat"
+)
+
+// tailJSON is one line of `tail -o json`: a message (Data in base64) or a
+// gap of Count positions tail did not show, with the reason.
+type tailJSON struct {
+	Pos   uint64 `json:"pos"`
+	Len   *int   `json:"len,omitempty"`
+	Data  []byte `json:"data,omitempty"`
+	Gap   bool   `json:"gap,omitempty"`
+	Count uint64 `json:"count,omitempty"`
+	Why   string `json:"why,omitempty"`
+}
+
+type tailFlags struct {
+	out      output
+	back     uint64
+	count    uint64
+	interval time.Duration
+	follow   bool
+}
+
+func newTailCmd(stdout, stderr io.Writer) *cobra.Command {
+	var f tailFlags
+	cmd := &cobra.Command{
+		Use:   "tail NAME",
+		Short: "Print a ring's messages as they are published, without taking a role or slowing the producer",
+		Long: "tail maps the ring read-only and prints each message published from now on (with -n, the last N still\n" +
+			"in the ring first), as text (bytes that are not printable escaped), hex, or JSON lines with the payload in\n" +
+			"base64. It takes no role: the producer neither waits for it nor knows it is there. It shows a message only\n" +
+			"when it copied it whole; positions it could not (the producer reused the slot, or consumers took the\n" +
+			"message first) are reported as gaps with a count. SPSC and MPMC slots are reused as soon as consumers\n" +
+			"release them, so tail sees every message a lagging consumer has not reached, and of consumers that keep\n" +
+			"up only those it catches in passing; a broadcast ring it reads as a lossy reader does.\n" +
+			"It ends when the producer closes the stream, after --count messages, or on an interrupt.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.out.check(); err != nil {
+				return err
+			}
+			if f.interval <= 0 {
+				return usageError{fmt.Errorf("--interval=%v: want a positive duration", f.interval)}
+			}
+			return runTail(cmd.Context(), stdout, args[0], f)
+		},
+	}
+	addOutput(cmd, &f.out, "text", "hex", "json")
+	cmd.Flags().Uint64VarP(&f.back, "lines", "n", 0, "first print the last N messages still in the ring")
+	cmd.Flags().Uint64Var(&f.count, "count", 0, "stop after this many messages (0: no limit)")
+	cmd.Flags().DurationVar(&f.interval, "interval", 10*time.Millisecond, "how often to look for new messages")
+	cmd.Flags().BoolVarP(&f.follow, "follow", "f", true, "keep printing new messages; --follow=false stops once caught up")
+	return cmd
+}
+
+// errEnough ends a tail that printed --count messages.
+var errEnough = errors.New("enough")
+
+func runTail(ctx context.Context, w io.Writer, name string, f tailFlags) error {
+	if s, err := ringstat.Read(name); err != nil {
+		return err
+	} else if s.State.Broken() {
+		return &exitError{code: exitBadFile, msg: fmt.Sprintf("tail %s: the ring is %s", name, stateLine(&s))}
+	}
+	t, err := ringstat.OpenTail(name, f.back)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	printed := uint64(0)
+	emit := func(e ringstat.Event) error {
+		if err := printEvent(w, f.out.format, e); err != nil {
+			return err
+		}
+		if !e.Gap {
+			printed++
+			if f.count > 0 && printed >= f.count {
+				return errEnough
+			}
+		}
+		return nil
+	}
+	tick := time.NewTicker(f.interval)
+	defer tick.Stop()
+	for {
+		err := t.Poll(emit)
+		switch {
+		case errors.Is(err, errEnough), errors.Is(err, ringstat.ErrEnded):
+			return nil
+		case ringstat.IsCorrupt(err), ringstat.IsTruncated(err):
+			return &exitError{code: exitBadFile, msg: fmt.Sprintf("tail %s: %v", name, err)}
+		case err != nil:
+			return err
+		case !f.follow:
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+func printEvent(w io.Writer, format string, e ringstat.Event) error {
+	switch format {
+	case "json":
+		j := tailJSON{Pos: e.Pos, Gap: e.Gap, Count: e.Count, Why: e.Why}
+		if !e.Gap {
+			n := len(e.Data)
+			j.Len, j.Data = &n, e.Data
+		}
+		b, err := json.Marshal(j)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	if e.Gap {
+		_, err := fmt.Fprintf(w, "# %d positions from %d not shown: %s\n", e.Count, e.Pos, e.Why)
+		return err
+	}
+	if format == "hex" {
+		_, err := fmt.Fprintf(w, "%d (%d bytes)\n%s", e.Pos, len(e.Data), hex.Dump(e.Data))
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%d %s\n", e.Pos, printable(e.Data))
+	return err
+}
+
+// printable is b as text, with every byte that is not printable UTF-8
+// escaped as Go escapes it, so one message is always one line.
+func printable(b []byte) string {
+	out := make([]byte, 0, len(b))
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r == utf8.RuneError && n == 1 || !strconv.IsPrint(r) || r == '\\' {
+			q := strconv.QuoteToASCII(string(b[:n]))
+			out = append(out, q[1:len(q)-1]...)
+		} else {
+			out = append(out, b[:n]...)
+		}
+		b = b[n:]
+	}
+	return string(out)
+}

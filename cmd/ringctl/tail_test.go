@@ -1,0 +1,139 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shmring/shmring/internal/proctest"
+)
+
+// TestTailPrintsTheLastMessagesAndNewOnes: with nobody consuming, tail
+// shows the last -n messages still in the ring, then each new one, in each
+// output format, without taking a role (the consumer role stays free for a
+// child to take afterwards).
+func TestTailPrintsTheLastMessagesAndNewOnes(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	for _, tc := range []struct {
+		kind, format string
+		line         func(pos int) string // how message pos is printed
+	}{
+		{"spsc", "text", func(pos int) string { return fmt.Sprintf("%d msg-%d\n", pos, pos) }},
+		{"mpmc", "json", func(pos int) string {
+			m := fmt.Sprintf("msg-%d", pos)
+			b64, _ := json.Marshal([]byte(m)) // a quoted base64 string
+			return fmt.Sprintf(`{"pos":%d,"len":%d,"data":%s}`+"\n", pos, len(m), b64)
+		}},
+		{"broadcast", "hex", func(pos int) string {
+			m := fmt.Sprintf("msg-%d", pos)
+			return fmt.Sprintf("%d (%d bytes)\n", pos, len(m))
+		}},
+	} {
+		t.Run(tc.kind+"/"+tc.format, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "r")
+			prod := startPeer(t, path, tc.kind, "producer", "create")
+			tell(t, prod, "send 5")
+			out, _, code := ringctl(t, "tail", path, "-n", "3", "--follow=false", "-o", tc.format)
+			want := tc.line(2) + tc.line(3) + tc.line(4)
+			if tc.format == "hex" {
+				if code != exitOK || !strings.Contains(out, tc.line(2)) || !strings.Contains(out, "6d 73 67 2d 34") || strings.Contains(out, tc.line(1)) {
+					t.Fatalf("tail -n 3 -o hex: exit %d\n%s\nwant messages 2 to 4 as hex dumps", code, out)
+				}
+			} else if code != exitOK || out != want {
+				t.Fatalf("tail -n 3 -o %s: exit %d\n%s\nwant\n%s", tc.format, code, out, want)
+			}
+
+			// Following: the tail is open (it printed message 4) before the
+			// producer sends 3 more, and stops after --count 4.
+			var buf syncBuffer
+			done := background(context.Background(), &buf, "tail", path, "-n", "1", "--count", "4", "-o", tc.format)
+			eventually(t, "tail printed message 4", func() bool { return strings.Contains(buf.String(), tc.line(4)) })
+			tell(t, prod, "send 3")
+			if code := <-done; code != exitOK {
+				t.Fatalf("tail --count 4: exit %d\n%s", code, buf.String())
+			}
+			for pos := 4; pos < 8; pos++ {
+				if !strings.Contains(buf.String(), tc.line(pos)) {
+					t.Errorf("tail following lacks message %d:\n%s", pos, buf.String())
+				}
+			}
+			if tc.kind != "broadcast" {
+				startPeer(t, path, tc.kind, "consumer", "open") // the role was never taken
+			}
+		})
+	}
+}
+
+// TestTailAccountsForEveryPositionWhileConsumersKeepUp: a producer streams
+// 3000 messages and closes while a consumer (or nobody, on broadcast) takes
+// them; tail, started before the first, ends with the stream and accounts
+// for every position exactly once, as a whole message with the right bytes
+// or in a gap, in order.
+func TestTailAccountsForEveryPositionWhileConsumersKeepUp(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	const total = 3000
+	for _, kind := range []string{"spsc", "mpmc", "broadcast"} {
+		t.Run(kind, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "r")
+			prod := startPeer(t, path, kind, "producer", "create")
+			role := "consumer"
+			if kind == "broadcast" {
+				role = "lossless"
+			}
+			cons := startPeer(t, path, kind, role, "open")
+			var buf syncBuffer
+			done := background(context.Background(), &buf, "tail", path, "-o", "json", "--interval", "1ms")
+			eventually(t, "tail mapped the ring", func() bool { return mappedHere(t, path) })
+			if err := cons.WriteLine("drain"); err != nil {
+				t.Fatal(err)
+			}
+			tell(t, prod, fmt.Sprintf("send %d", total))
+			tell(t, prod, "close")
+			if code := <-done; code != exitOK {
+				t.Fatalf("tail: exit %d\n%s", code, buf.String())
+			}
+			tell(t, cons, "stop")
+			next, shown := uint64(0), 0
+			sc := bufio.NewScanner(strings.NewReader(buf.String()))
+			for sc.Scan() {
+				var e tailJSON
+				if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+					t.Fatalf("line %q: %v", sc.Text(), err)
+				}
+				if e.Pos != next {
+					t.Fatalf("event at %d, want %d: %s", e.Pos, next, sc.Text())
+				}
+				if e.Gap {
+					next += e.Count
+					continue
+				}
+				if want := fmt.Sprintf("msg-%d", e.Pos); string(e.Data) != want || *e.Len != len(want) {
+					t.Fatalf("message %d holds %q (len %d), want %q", e.Pos, e.Data, *e.Len, want)
+				}
+				next++
+				shown++
+			}
+			if next != total {
+				t.Fatalf("tail accounted for %d positions, want %d", next, total)
+			}
+			t.Logf("%s: %d of %d messages shown whole, the rest in gaps", kind, shown, total)
+		})
+	}
+}
+
+// mappedHere reports whether this process maps the file at path: a tail
+// running in it has opened the ring and chosen where to start.
+func mappedHere(t *testing.T, path string) bool {
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Contains(string(b), path)
+}

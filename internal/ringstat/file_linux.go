@@ -1,0 +1,202 @@
+//go:build linux
+
+package ringstat
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/shmring/shmring/layout"
+)
+
+// hugetlbfsMagic is statfs's f_type for hugetlbfs, whose files are sized
+// in whole huge pages (LAYOUT.md section 6).
+const hugetlbfsMagic = 0x958458f6
+
+// rereads is how many times a live ring whose words break an invariant is
+// read again before it is called corrupt: its holders move the words
+// between the loads of one read.
+const rereads = 3
+
+// Read reads the ring file name names (see Resolve) and says what it holds.
+// The error is non-nil only when there is nothing to judge: an invalid name
+// or no file (fs.ErrNotExist); a file that is not a sound ring comes back
+// as a Snapshot whose State says so.
+func Read(name string) (Snapshot, error) {
+	path, err := Resolve(name)
+	if err != nil {
+		return Snapshot{Name: name}, err
+	}
+	return ReadPath(name, path)
+}
+
+// ReadPath is Read for a path already resolved; name labels the result.
+func ReadPath(name, path string) (Snapshot, error) {
+	s := Snapshot{Name: name, Path: path}
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		return s, &os.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+	case errors.Is(err, unix.ELOOP):
+		s.verdict(NotARing, "a symbolic link (rings are never opened through one)")
+		return s, nil
+	case err != nil:
+		s.verdict(Unreadable, fmt.Sprintf("open: %v", err))
+		return s, nil
+	}
+	defer unix.Close(fd)
+	r := fileReader{fd: fd, s: &s}
+	r.read()
+	return s, nil
+}
+
+// fileReader reads one ring file through its read-only descriptor.
+type fileReader struct {
+	fd int
+	s  *Snapshot
+}
+
+func (r *fileReader) read() {
+	s := r.s
+	var st unix.Stat_t
+	if err := unix.Fstat(r.fd, &st); err != nil {
+		s.verdict(Unreadable, fmt.Sprintf("fstat: %v", err))
+		return
+	}
+	s.FileSize, s.Modified = st.Size, time.Unix(st.Mtim.Unix())
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		s.verdict(NotARing, "not a regular file")
+		return
+	}
+	h, ok := r.header()
+	if !ok {
+		return
+	}
+	s.CreatorAlive = processAlive(h.CreatorPID)
+	if !checkSize(s, r.realSize(&h)) || !r.endIntact(&h) {
+		return
+	}
+	if h.SlotsOffset > uint64(maxInt) {
+		s.verdict(Unreadable, "a control area too large to map in this process")
+		return
+	}
+	s.Held = r.held(0, 0)
+	mem, err := unix.Mmap(r.fd, 0, int(h.SlotsOffset), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		s.verdict(Unreadable, fmt.Sprintf("map the control area: %v", err))
+		return
+	}
+	defer unix.Munmap(mem)
+	held := func(at int64) bool { return s.Held && r.held(at, 1) }
+	problem := ""
+	for try := 0; try < rereads; try++ {
+		if try > 0 {
+			time.Sleep(time.Millisecond)
+		}
+		if guarded(mem, func() { problem = interpret(s, &h, mappedWords(mem), held) }) {
+			s.verdict(Truncated, "the file was shrunk while it was read")
+			return
+		}
+		if problem == "" || !s.Held {
+			break
+		}
+	}
+	if problem != "" {
+		s.verdict(Corrupt, problem)
+		return
+	}
+	if !r.endIntact(&h) {
+		return
+	}
+	judge(s, h.Kind)
+}
+
+// header reads and validates the header as an opener does (LAYOUT.md
+// section 6): the ready word first, then the header bytes again, since one
+// pread copies the ready word last and what is validated must have been
+// written before the ready word was.
+func (r *fileReader) header() (layout.Header, bool) {
+	var b [layout.HeaderSize]byte
+	n, err := unix.Pread(r.fd, b[:], 0)
+	if err != nil {
+		r.s.verdict(Unreadable, fmt.Sprintf("read the header: %v", err))
+		return layout.Header{}, false
+	}
+	if !preCheck(r.s, b[:max(n, 0)]) {
+		return layout.Header{}, false
+	}
+	if n, err = unix.Pread(r.fd, b[:], 0); err != nil || n < len(b) {
+		r.s.verdict(Truncated, fmt.Sprintf("the header could not be read again (%d bytes, %v)", n, err))
+		return layout.Header{}, false
+	}
+	return decode(r.s, b[:])
+}
+
+// realSize is the size the file must have: FileSize, rounded up to whole
+// huge pages on hugetlbfs, as an opener computes it.
+func (r *fileReader) realSize(h *layout.Header) uint64 {
+	want := h.FileSize
+	var fs unix.Statfs_t
+	if unix.Fstatfs(r.fd, &fs) == nil && uint32(fs.Type) == hugetlbfsMagic && fs.Bsize > 0 {
+		page := uint64(fs.Bsize)
+		want = (want + page - 1) / page * page
+	}
+	return want
+}
+
+// endIntact reads the end unit's mark and checks it.
+func (r *fileReader) endIntact(h *layout.Header) bool {
+	var b [8]byte
+	if n, err := unix.Pread(r.fd, b[:], int64(h.EndOffset)); err != nil || n < len(b) {
+		r.s.verdict(Truncated, fmt.Sprintf("the end unit at %d could not be read (%d bytes, %v)", h.EndOffset, n, err))
+		return false
+	}
+	return checkEnd(r.s, h, binary.LittleEndian.Uint64(b[:]))
+}
+
+// held reports whether another open file description holds a lock on
+// [at, at+n) (n = 0: to the end of the file): whether the role whose lock
+// byte that is has a live holder. Ours holds none, so any lock reported
+// is someone else's. F_OFD_GETLK only asks; a probe that fails says
+// "not held" and the caller's state says what it could see.
+func (r *fileReader) held(at, n int64) bool { return lockHeld(r.fd, at, n) }
+
+func lockHeld(fd int, at, n int64) bool {
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0, Start: at, Len: n}
+	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_GETLK, &lk); err != nil {
+		return false
+	}
+	return lk.Type != unix.F_UNLCK
+}
+
+// processAlive reports whether a process with this pid exists and is not a
+// zombie (a killed child its parent has not reaped yet is dead for every
+// purpose here).
+func processAlive(pid uint32) bool {
+	if pid == 0 || pid > 1<<22 {
+		return false
+	}
+	if err := unix.Kill(int(pid), 0); errors.Is(err, unix.ESRCH) {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true // no /proc to ask: kill(2) said it exists
+	}
+	// The state follows the command name, which is in parentheses and may
+	// hold any byte: look after the last ')'.
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] == ')' {
+			return !(i+2 < len(b) && (b[i+2] == 'Z' || b[i+2] == 'X'))
+		}
+	}
+	return true
+}
+
+const maxInt = int(^uint(0) >> 1)

@@ -1,0 +1,75 @@
+package ringstat
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// List reads every ring file in each directory of dirs (a path to a file
+// reads that file), sorted by path within each directory. Files that are
+// not rings (no shmring magic, empty, unreadable, not regular) are left
+// out unless all is set: /dev/shm holds other programs' files too. A
+// directory that cannot be read is an error; the snapshots read before it
+// are returned with it.
+func List(dirs []string, all bool) ([]Snapshot, error) {
+	var out []Snapshot
+	for _, dir := range dirs {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			return out, err
+		}
+		if !fi.IsDir() {
+			s, err := ReadPath(dir, dir)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, s)
+			continue
+		}
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return out, err
+		}
+		sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
+		for _, e := range ents {
+			if e.IsDir() {
+				continue
+			}
+			path := filepath.Join(dir, e.Name())
+			s, err := ReadPath(nameIn(dir, e.Name()), path)
+			if err != nil {
+				continue // removed since the directory was read
+			}
+			if all || s.looksLikeRing() {
+				out = append(out, s)
+			}
+		}
+	}
+	return out, nil
+}
+
+// nameIn is the name a ring in dir is opened by: the bare name in
+// /dev/shm, the absolute path elsewhere.
+func nameIn(dir, file string) string {
+	if filepath.Clean(dir) == ShmDir {
+		return file
+	}
+	abs, err := filepath.Abs(filepath.Join(dir, file))
+	if err != nil {
+		return filepath.Join(dir, file)
+	}
+	return abs
+}
+
+// looksLikeRing reports whether a listing should show the file: anything
+// with the shmring magic, of any version and in any state.
+func (s *Snapshot) looksLikeRing() bool {
+	switch s.State {
+	case NotARing, Unreadable:
+		return false
+	case NotReady:
+		return s.FileSize > 0
+	}
+	return true
+}

@@ -1,0 +1,107 @@
+package ringstat
+
+import "time"
+
+// Snapshot is what one ring file says at one moment. Fields a state leaves
+// unknown stay zero (and are omitted from JSON): a corrupt header gives no
+// geometry, a foreign version only its version number.
+type Snapshot struct {
+	Name  string `json:"name"` // as given, or the file's name in a listed directory
+	Path  string `json:"path"`
+	State State  `json:"state"`
+	// Problem says why the state is what it is, for every state but ok and
+	// idle: which value was wrong, which role is dead.
+	Problem  string    `json:"problem,omitempty"`
+	FileSize int64     `json:"file_size"` // the file's real size (fstat)
+	Modified time.Time `json:"modified"`
+
+	// From the header (zero when it could not be decoded).
+	Version      uint32    `json:"version,omitempty"`
+	Kind         string    `json:"kind,omitempty"`
+	SlotSize     uint32    `json:"slot_size,omitempty"`
+	Slots        uint64    `json:"slots,omitempty"`
+	MaxProducers uint32    `json:"max_producers,omitempty"`
+	MaxConsumers uint32    `json:"max_consumers,omitempty"` // broadcast: reader entries
+	CreatorPID   uint32    `json:"creator_pid,omitempty"`
+	Created      time.Time `json:"created,omitzero"`
+	// CreatorAlive: a process with the creator's pid exists (pids are
+	// reused and namespaced: a hint for people, and a reason for gc to
+	// keep a ring, never one to remove it).
+	CreatorAlive bool `json:"creator_alive"`
+
+	// Held: some live process holds a lock on the file (any role, or a
+	// Reset in progress), by one F_OFD_GETLK over the whole file.
+	Held bool `json:"held"`
+
+	// Published is the producer's frontier: the producer cursor (SPSC,
+	// broadcast: every position below it is published) or the MPMC Tail
+	// hint (positions claimed, aborted ones included).
+	Published uint64 `json:"published"`
+	// Consumed is the consumers' frontier: the SPSC consumer cursor or the
+	// MPMC Head hint; for broadcast, the slowest attached reader's cursor.
+	Consumed uint64 `json:"consumed"`
+	// Backlog is Published - Consumed: messages in the ring not yet
+	// consumed (broadcast: by the slowest attached reader).
+	Backlog uint64 `json:"backlog"`
+	// Closed: the stream ended (the producer, or MPMC's last producer,
+	// closed); Stream is MPMC's stream word in words (open, closed,
+	// peer-dead).
+	Closed bool   `json:"closed"`
+	Stream string `json:"stream,omitempty"`
+
+	Roles []Role `json:"roles,omitempty"`
+}
+
+// Role is one role of the ring: the SPSC producer or consumer, an MPMC
+// participant entry, the broadcast producer or a reader entry. Entries
+// never taken are left out.
+type Role struct {
+	Role  string `json:"role"`  // "producer", "consumer" or "reader"
+	Entry uint32 `json:"entry"` // index in the participant or reader table; 0 for SPSC and the broadcast producer
+	// Attached: the role's state word says a holder took it and has not
+	// closed it. Attached and not Live: the holder died.
+	Attached bool `json:"attached"`
+	// Live: a live process holds the role's lock (F_OFD_GETLK).
+	Live bool `json:"live"`
+	// Closed: a producer that closed its stream.
+	Closed bool `json:"closed,omitempty"`
+	// PID is the pid the holder wrote into its entry (MPMC, broadcast
+	// readers), for people: never used for liveness.
+	PID uint32 `json:"pid,omitempty"`
+	// Incarnation counts how many times the role was taken (the SPSC and
+	// broadcast producers' epoch, the entries' incarnation).
+	Incarnation uint32 `json:"incarnation"`
+	Policy      string `json:"policy,omitempty"` // broadcast readers: lossy or lossless
+	// Cursor is the role's own position, where the file has one: the SPSC
+	// cursors, the broadcast producer's and each reader's.
+	Cursor *uint64 `json:"cursor,omitempty"`
+	// Lag is how many published messages this role has yet to consume
+	// (SPSC consumer, broadcast readers).
+	Lag *uint64 `json:"lag,omitempty"`
+	// Counters are what the file counts for this role, by name (see
+	// CounterHelp). Empty where the file holds none for the role.
+	Counters map[string]uint64 `json:"counters,omitempty"`
+	Problem  string            `json:"problem,omitempty"` // a value in this role's entry no correct peer writes
+}
+
+// CounterHelp explains every counter name a Role may carry; tools use it
+// for help texts (Prometheus HELP lines).
+var CounterHelp = map[string]string{
+	"messages": "messages committed (producer) or released (consumer) by the entry's holder since it took the entry",
+	"repaired": "slots the entry's holder repaired for peers that died",
+	"received": "messages the reader delivered since it took the entry",
+	"missed":   "messages a lossy reader lost to the producer overrunning it, since it took the entry",
+}
+
+// Live reports how many roles a live process holds.
+func (s *Snapshot) Live() int {
+	n := 0
+	for _, r := range s.Roles {
+		if r.Live {
+			n++
+		}
+	}
+	return n
+}
+
+func ptr(v uint64) *uint64 { return &v }

@@ -1,0 +1,71 @@
+//go:build linux
+
+package ringstat
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/shmring/shmring/layout"
+)
+
+// OpenTail maps the ring file name names read-only and returns a Tail that
+// starts back messages before the newest (0: with the next one published),
+// never before the oldest the ring surely still holds. A file that is not
+// a sound ring (see Read) is refused with its state and problem.
+func OpenTail(name string, back uint64) (*Tail, error) {
+	s, err := Read(name)
+	if err != nil {
+		return nil, err
+	}
+	if s.State.Broken() {
+		return nil, fmt.Errorf("ring %s is %s: %s", name, s.State, s.Problem)
+	}
+	fd, err := unix.Open(s.Path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", s.Path, err)
+	}
+	defer unix.Close(fd) // the mapping keeps the file
+	var hb [layout.HeaderSize]byte
+	if n, err := unix.Pread(fd, hb[:], 0); err != nil || n < len(hb) {
+		return nil, fmt.Errorf("read the header of %s: %d bytes, %v", s.Path, n, err)
+	}
+	h, err := layout.Decode(hb[:])
+	if err != nil {
+		return nil, fmt.Errorf("ring %s: %w", name, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, err
+	}
+	// Map what the file holds, and never more than the header's size: a
+	// ring rounded up to huge pages maps its real size.
+	size := uint64(st.Size)
+	if size < h.FileSize {
+		return nil, fmt.Errorf("ring %s is %s: %d bytes, the header says %d", name, Truncated, size, h.FileSize)
+	}
+	if size > uint64(maxInt) {
+		return nil, fmt.Errorf("ring %s: %d bytes are more than this process can map", name, size)
+	}
+	mem, err := unix.Mmap(fd, 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("map %s read-only: %w", s.Path, err)
+	}
+	t, ok := newTail(mem, h, back)
+	if !ok {
+		unix.Munmap(mem)
+		return nil, fmt.Errorf("ring %s is %s: the file was shrunk while it was opened", name, Truncated)
+	}
+	return t, nil
+}
+
+// Close unmaps the ring.
+func (t *Tail) Close() error {
+	if t.mem == nil {
+		return nil
+	}
+	err := unix.Munmap(t.mem)
+	t.mem, t.w = nil, nil
+	return err
+}

@@ -1,0 +1,89 @@
+package ringstat
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/shmring/shmring/layout"
+)
+
+// judge sets the state of a ring whose file was read whole and found sound,
+// from who holds its roles (see State for the words).
+func judge(s *Snapshot, kind layout.Kind) {
+	var dead []string
+	live := map[string]bool{}
+	for _, r := range s.Roles {
+		if r.Live {
+			live[r.Role] = true
+		}
+		if r.Attached && !r.Live {
+			dead = append(dead, describe(r))
+		}
+	}
+	deadNote := ""
+	if len(dead) > 0 {
+		deadNote = strings.Join(dead, ", ") + " died without closing"
+	}
+	if len(live) == 0 {
+		switch {
+		case deadNote != "":
+			s.State, s.Problem = Dead, deadNote
+		case !s.CreatorAlive:
+			s.State, s.Problem = Dead, fmt.Sprintf("nobody holds a role and the creator (pid %d) is gone", s.CreatorPID)
+		default:
+			s.State = Idle
+		}
+		return
+	}
+	s.State, s.Problem = OK, deadNote
+	if why := stuck(s, kind, live); why != "" {
+		s.State, s.Problem = Stuck, why
+	}
+}
+
+// stuck says why the live holders of a ring cannot go on by themselves, or
+// "". Dead MPMC participants and dead broadcast readers do not count: live
+// peers reap the first and the producer stops waiting for the second.
+func stuck(s *Snapshot, kind layout.Kind, live map[string]bool) string {
+	prodDead := false
+	consDead := false
+	for _, r := range s.Roles {
+		if r.Attached && !r.Live {
+			prodDead = prodDead || r.Role == "producer"
+			consDead = consDead || r.Role == "consumer"
+		}
+	}
+	full := s.Slots > 0 && s.Backlog >= s.Slots
+	switch kind {
+	case layout.KindSPSC:
+		switch {
+		case live["consumer"] && prodDead:
+			return "the producer died without closing; the consumer will see ErrPeerDead once it has drained the ring"
+		case live["producer"] && consDead:
+			return "the consumer died without closing; the producer will see ErrPeerDead once the ring is full"
+		case live["producer"] && !live["consumer"] && full:
+			return "the ring is full and no live process consumes it"
+		}
+	case layout.KindMPMC, layout.KindMPSC:
+		if live["producer"] && !live["consumer"] && full {
+			return "the ring is full and no live process consumes it"
+		}
+	case layout.KindBroadcast:
+		if live["reader"] && !live["producer"] && prodDead {
+			return "the producer died without closing; readers will see ErrPeerDead once they have read what it published"
+		}
+	}
+	return ""
+}
+
+// describe names a role for a sentence: "consumer", "reader 3 (pid 42)".
+func describe(r Role) string {
+	name := r.Role
+	if r.Role == "reader" || r.PID != 0 {
+		name = fmt.Sprintf("%s %d", r.Role, r.Entry)
+	}
+	if r.PID != 0 {
+		name += fmt.Sprintf(" (pid %d)", r.PID)
+	}
+	return name
+}

@@ -1,0 +1,152 @@
+package ringprom
+
+import (
+	"maps"
+	"slices"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shmring/shmring/internal/ringstat"
+)
+
+// Options say which rings a Collector reads on each scrape.
+type Options struct {
+	// Dirs are directories whose ring files are read (a path to a file
+	// reads that file). Empty, and no Names: /dev/shm.
+	Dirs []string
+	// Names are rings read by name (a bare name in /dev/shm, or an
+	// absolute path); a name with no file is left out of the scrape.
+	Names []string
+}
+
+// Collector reads ring files on each Collect. It is safe for concurrent
+// use: it keeps nothing between scrapes.
+type Collector struct {
+	o Options
+
+	state, held, slots, slotSize, fileSize, created *prometheus.Desc
+	published, consumed, backlog, closed            *prometheus.Desc
+	live, attached, cursor, lag                     *prometheus.Desc
+	counters                                        map[string]*prometheus.Desc
+}
+
+// NewCollector returns a Collector for the rings o names.
+func NewCollector(o Options) *Collector {
+	ring := []string{"ring", "kind"}
+	role := []string{"ring", "kind", "role", "entry"}
+	d := func(name, help string, labels []string) *prometheus.Desc {
+		return prometheus.NewDesc("shmring_"+name, help, labels, nil)
+	}
+	c := &Collector{
+		o:         o,
+		state:     d("ring_state", "1 for the ring's state: ok, idle, stuck, dead, not-ready, truncated, corrupt, foreign-version.", append(ring[:2:2], "state")),
+		held:      d("ring_held", "1 while some live process holds a lock on the ring file.", ring),
+		slots:     d("ring_slots", "Slots in the ring.", ring),
+		slotSize:  d("ring_slot_size_bytes", "Largest message a slot holds.", ring),
+		fileSize:  d("ring_file_size_bytes", "Size of the ring file.", ring),
+		created:   d("ring_created_timestamp_seconds", "When the ring was created, in seconds since 1970.", ring),
+		published: d("ring_published_total", "The producers' frontier: positions published (SPSC, broadcast) or claimed (MPMC Tail).", ring),
+		consumed:  d("ring_consumed_total", "The consumers' frontier: positions released (SPSC), taken (MPMC Head), or read by the slowest attached reader (broadcast).", ring),
+		backlog:   d("ring_backlog_messages", "Messages published and not yet consumed (broadcast: by the slowest attached reader).", ring),
+		closed:    d("ring_closed", "1 once the producer side closed the stream.", ring),
+		live:      d("role_live", "1 while a live process holds the role's lock.", role),
+		attached:  d("role_attached", "1 while the role's state word says attached; attached and not live means its holder died.", role),
+		cursor:    d("role_cursor", "The role's own position.", role),
+		lag:       d("role_lag_messages", "Messages published and not yet consumed by this role.", role),
+		counters:  map[string]*prometheus.Desc{},
+	}
+	for _, name := range slices.Sorted(maps.Keys(ringstat.CounterHelp)) {
+		c.counters[name] = d("role_"+name+"_total", "From the ring file: "+ringstat.CounterHelp[name]+".", role)
+	}
+	return c
+}
+
+// Describe sends every descriptor the Collector uses.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.state, c.held, c.slots, c.slotSize, c.fileSize, c.created,
+		c.published, c.consumed, c.backlog, c.closed, c.live, c.attached, c.cursor, c.lag} {
+		ch <- d
+	}
+	for _, d := range c.counters {
+		ch <- d
+	}
+}
+
+// Collect reads every ring and sends its metrics.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.read() {
+		c.collectRing(ch, &s)
+	}
+}
+
+// read takes a snapshot of every ring the options name, each once.
+func (c *Collector) read() []ringstat.Snapshot {
+	dirs := c.o.Dirs
+	if len(dirs) == 0 && len(c.o.Names) == 0 {
+		dirs = []string{ringstat.ShmDir}
+	}
+	rings, _ := ringstat.List(dirs, false) // a directory that cannot be read exports nothing
+	for _, name := range c.o.Names {
+		if s, err := ringstat.Read(name); err == nil {
+			rings = append(rings, s)
+		}
+	}
+	seen := map[string]bool{}
+	out := rings[:0]
+	for _, s := range rings {
+		if !seen[s.Path] {
+			seen[s.Path] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (c *Collector) collectRing(ch chan<- prometheus.Metric, s *ringstat.Snapshot) {
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge(c.state, 1, s.Name, s.Kind, string(s.State))
+	gauge(c.held, bit(s.Held), s.Name, s.Kind)
+	gauge(c.fileSize, float64(s.FileSize), s.Name, s.Kind)
+	if s.Slots == 0 {
+		return // the header was not read: nothing else is known
+	}
+	gauge(c.slots, float64(s.Slots), s.Name, s.Kind)
+	gauge(c.slotSize, float64(s.SlotSize), s.Name, s.Kind)
+	gauge(c.created, float64(s.Created.UnixNano())/1e9, s.Name, s.Kind)
+	if s.State.Broken() {
+		return // corrupt or truncated: its words are not worth exporting
+	}
+	counter(c.published, s.Published, s.Name, s.Kind)
+	counter(c.consumed, s.Consumed, s.Name, s.Kind)
+	gauge(c.backlog, float64(s.Backlog), s.Name, s.Kind)
+	gauge(c.closed, bit(s.Closed), s.Name, s.Kind)
+	for _, r := range s.Roles {
+		l := []string{s.Name, s.Kind, r.Role, strconv.FormatUint(uint64(r.Entry), 10)}
+		gauge(c.live, bit(r.Live), l...)
+		gauge(c.attached, bit(r.Attached), l...)
+		if r.Cursor != nil {
+			gauge(c.cursor, float64(*r.Cursor), l...)
+		}
+		if r.Lag != nil {
+			gauge(c.lag, float64(*r.Lag), l...)
+		}
+		for name, v := range r.Counters {
+			if d := c.counters[name]; d != nil {
+				counter(d, v, l...)
+			}
+		}
+	}
+}
+
+func bit(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
