@@ -1,13 +1,13 @@
 //go:build !linux
 
-package proctest
+package launch
 
 import "syscall"
 
-// sysProcAttr has no parent-death signal to offer outside Linux; the
+// SysProcAttr has no parent-death signal to offer outside Linux; the
 // cleanup registered by Start and the Watchdog still kill children, but a
 // parent killed outright may leave its child running.
-func sysProcAttr() *syscall.SysProcAttr { return nil }
+func SysProcAttr() *syscall.SysProcAttr { return nil }
 
 // parentAlive cannot tell without Pdeathsig's companion guarantees; the
 // child runs.

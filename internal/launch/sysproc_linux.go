@@ -1,14 +1,14 @@
-package proctest
+package launch
 
 import (
 	"os"
 	"syscall"
 )
 
-// sysProcAttr makes the kernel SIGKILL the child when the parent goes away,
+// SysProcAttr makes the kernel SIGKILL the child when the parent goes away,
 // so a parent killed by `go test -timeout`, a signal or a crash leaves no
 // child behind. See prctl(2), PR_SET_PDEATHSIG.
-func sysProcAttr() *syscall.SysProcAttr {
+func SysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
 

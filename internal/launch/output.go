@@ -1,22 +1,31 @@
-package proctest
+package launch
 
 import (
 	"bytes"
+	"context"
 	"sync"
 )
 
 // lineQueue is the child's stdout as an unbounded queue of lines: the
 // writer (os/exec's copying goroutine) never blocks on a parent that is not
-// reading, and a line printed before the parent asks is not lost.
+// reading, and a line printed before the parent asks is not lost. changed is
+// closed (and replaced) whenever a line arrives or the queue closes, so a
+// reader can wait for it beside a context.
 type lineQueue struct {
 	mu      sync.Mutex
-	cond    sync.Cond
+	changed chan struct{}
 	partial []byte   // bytes after the last newline
 	lines   []string // complete lines not yet read
 	closed  bool
 }
 
-func (q *lineQueue) init() { q.cond.L = &q.mu }
+func (q *lineQueue) init() { q.changed = make(chan struct{}) }
+
+// wake tells waiting readers; q.mu is held.
+func (q *lineQueue) wake() {
+	close(q.changed)
+	q.changed = make(chan struct{})
+}
 
 func (q *lineQueue) Write(p []byte) (int, error) {
 	q.mu.Lock()
@@ -30,7 +39,7 @@ func (q *lineQueue) Write(p []byte) (int, error) {
 		q.lines = append(q.lines, string(bytes.TrimSuffix(q.partial[:i], []byte("\r"))))
 		q.partial = q.partial[i+1:]
 	}
-	q.cond.Broadcast()
+	q.wake()
 	return len(p), nil
 }
 
@@ -43,23 +52,31 @@ func (q *lineQueue) close() {
 		q.partial = nil
 	}
 	q.closed = true
-	q.cond.Broadcast()
+	q.wake()
 }
 
-// next blocks until a line is available (true) or the queue is closed and
-// empty (false).
-func (q *lineQueue) next() (string, bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for len(q.lines) == 0 && !q.closed {
-		q.cond.Wait()
+// next blocks until a line is available (true), the queue is closed and
+// empty (false), or ctx is done (false, ctx's error).
+func (q *lineQueue) next(ctx context.Context) (string, bool, error) {
+	for {
+		q.mu.Lock()
+		if len(q.lines) > 0 {
+			line := q.lines[0]
+			q.lines = q.lines[1:]
+			q.mu.Unlock()
+			return line, true, nil
+		}
+		closed, changed := q.closed, q.changed
+		q.mu.Unlock()
+		if closed {
+			return "", false, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return "", false, ctx.Err()
+		}
 	}
-	if len(q.lines) == 0 {
-		return "", false
-	}
-	line := q.lines[0]
-	q.lines = q.lines[1:]
-	return line, true
 }
 
 // stderrKeep bounds the stderr kept per child: the end of a panic's output
