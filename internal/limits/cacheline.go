@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package limits
 
 import (
 	"math"
@@ -10,13 +10,13 @@ import (
 	"time"
 )
 
-// coreFingerprint measures the round trip of one cache line between two
-// goroutines that spin on it, as shared/limits/pingpong.c does between two
-// pinned threads. A virtual machine's host may move its vCPUs between a near
+// CacheLineRTT measures the round trip of one cache line between two
+// goroutines that spin on it (cacheline in csrc/limits.c does it between two
+// threads in C). A virtual machine's host may move its vCPUs between a near
 // and a far placement, which changes every coherence-bound figure several
 // times over; printing this before and after the run shows whether that
 // happened. ok is false when fewer than two CPUs can run at once.
-func coreFingerprint(d time.Duration) (rtt time.Duration, ok bool) {
+func CacheLineRTT(d time.Duration) (rtt time.Duration, ok bool) {
 	if runtime.GOMAXPROCS(0) < 2 || runtime.NumCPU() < 2 {
 		return 0, false
 	}
