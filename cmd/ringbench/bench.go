@@ -7,6 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/shmring/shmring/internal/limits"
+	"github.com/shmring/shmring/internal/medium"
+	"github.com/shmring/shmring/internal/report"
 )
 
 // plan is a whole run: every transport, workload and size, repeated.
@@ -37,12 +41,12 @@ type progress interface {
 // the outer loop, so that every transport is measured once before any is
 // measured again: a change of placement by the host during the run then
 // spreads over all transports instead of favouring some.
-func bench(ctx context.Context, p plan, prog progress) (*report, error) {
+func bench(ctx context.Context, p plan, prog progress) (*runReport, error) {
 	defer prog.done()
-	rep := &report{mach: describeMachine(), plan: p}
+	rep := &runReport{mach: report.Describe(), plan: p}
 	const fingerprintTime = 100 * time.Millisecond
 	if p.fingerprint {
-		rep.before, _ = coreFingerprint(fingerprintTime)
+		rep.before, _ = limits.CacheLineRTT(fingerprintTime)
 	}
 	for _, size := range p.sizes {
 		for _, tr := range p.transports {
@@ -60,7 +64,7 @@ func bench(ctx context.Context, p plan, prog progress) (*report, error) {
 			cfg := p.cfg
 			cfg.size = c.size
 			m, err := measure(ctx, c.tr, c.workload, cfg)
-			if errors.Is(err, errUnsupported) {
+			if errors.Is(err, medium.ErrUnsupported) {
 				c.skipped = err.Error()
 				continue
 			}
@@ -71,7 +75,7 @@ func bench(ctx context.Context, p plan, prog progress) (*report, error) {
 		}
 	}
 	if p.fingerprint && rep.before > 0 {
-		rep.after, _ = coreFingerprint(fingerprintTime)
+		rep.after, _ = limits.CacheLineRTT(fingerprintTime)
 	}
 	return rep, nil
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shmring/shmring/internal/codec"
 )
 
 // fanSetups are the media and policies this build can measure.
@@ -67,8 +69,8 @@ func TestFanoutIntegrityFailuresAreDetected(t *testing.T) {
 			j.producerFault, j.readerFault = f.producer, f.reader
 			t.Run(fanName(j)+"/"+f.name, func(t *testing.T) {
 				_, err := runFanJob(watchdog(t), j)
-				if !errors.Is(err, errIntegrity) {
-					t.Fatalf("got error %v, want one that wraps %q", err, errIntegrity)
+				if !errors.Is(err, codec.ErrIntegrity) {
+					t.Fatalf("got error %v, want one that wraps %q", err, codec.ErrIntegrity)
 				}
 				t.Logf("reported: %v", err)
 			})
@@ -94,8 +96,8 @@ func TestFanoutCheckCountsEveryMessage(t *testing.T) {
 			if (err == nil) != c.ok {
 				t.Errorf("checkFanout = %v, want pass=%v", err, c.ok)
 			}
-			if err != nil && !errors.Is(err, errIntegrity) {
-				t.Errorf("error %v does not wrap %q", err, errIntegrity)
+			if err != nil && !errors.Is(err, codec.ErrIntegrity) {
+				t.Errorf("error %v does not wrap %q", err, codec.ErrIntegrity)
 			}
 		})
 	}

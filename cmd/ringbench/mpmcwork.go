@@ -3,10 +3,17 @@
 package main
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/shmring/shmring/internal/codec"
+	"github.com/shmring/shmring/internal/medium"
+	"github.com/shmring/shmring/internal/report"
+	"github.com/shmring/shmring/ring"
 )
 
 // The workers of the mpmc subcommand. Each runs the same code in a child
@@ -17,7 +24,7 @@ import (
 // returns the error at the end.
 
 // mpWorker says what one worker does; a child gets it as JSON in
-// envMPConfig.
+// the child config.
 type mpWorker struct {
 	Role      string        `json:"role"`      // producer, consumer, client or server
 	Index     int           `json:"index"`     // producer id, consumer number, client id, server number
@@ -28,44 +35,6 @@ type mpWorker struct {
 	Warmup    time.Duration `json:"warmup"`   // clients record round trips only after this
 	Layout    mpLayout      `json:"layout"`
 	Fault     fault         `json:"fault"`
-}
-
-// A fault breaks one message on purpose (tests only: no flag sets it).
-// Senders know flip and flipfrom (a byte changed after the checksum), dup (sent twice)
-// and skip (a sequence number never sent); receivers drop (a message
-// received and not counted) and redo (counted twice).
-type fault struct {
-	Kind string `json:"kind,omitempty"`
-	At   uint64 `json:"at,omitempty"` // the worker's n-th message, from 0
-}
-
-// due reports whether a sender must go on to message n whatever its clock
-// says: a fault not yet reached. A loaded machine may otherwise end a short
-// run before the fault, and a test that injects one would pass for nothing.
-func (f fault) due(n uint64) bool { return f.Kind != "" && n <= f.At }
-
-// copies says how many times message n goes through when f applies:
-// 0 (skip, drop), 1, or 2 (dup, redo).
-func (f fault) copies(n uint64) int {
-	if f.At != n {
-		return 1
-	}
-	switch f.Kind {
-	case "skip", "drop":
-		return 0
-	case "dup", "redo":
-		return 2
-	}
-	return 1
-}
-
-// flip corrupts msg if f says so for message n: flip hits message At,
-// flipfrom every message from At on (a lossy reader may be lapped past any
-// one message, never past all).
-func (f fault) flip(n uint64, msg []byte) {
-	if f.Kind == "flip" && f.At == n || f.Kind == "flipfrom" && n >= f.At {
-		msg[len(msg)-1] ^= 0x20
-	}
 }
 
 // perProducer is what one consumer got from one producer.
@@ -133,20 +102,21 @@ func runWorker(m mpMedium, w mpWorker, gate func() error) (mpResult, error) {
 	return mpResult{}, fmt.Errorf("unknown worker role %q", w.Role)
 }
 
-func runMPProducer(s mpSender, w mpWorker) (res mpResult, err error) {
+func runMPProducer(s medium.Sender, w mpWorker) (res mpResult, err error) {
 	res = mpResult{Role: w.Role, Index: w.Index}
-	defer func() { err = errors.Join(err, s.close()) }()
+	defer func() { err = errors.Join(err, s.Close()) }()
 	msg := make([]byte, w.Size)
 	every := clockEvery(w.Size)
 	deadline := time.Now().Add(w.Duration).UnixNano()
 	id := uint32(w.Index)
 	var seq uint64
 	for ; seq%every != 0 || time.Now().UnixNano() < deadline || w.Fault.due(seq); seq++ {
-		stampMulti(msg, id, seq, 0)
-		res.Digest += seqDigest(seq)
+		codec.Put(msg, codec.Header{Seq: seq, Producer: id})
+		codec.Seal(msg)
+		res.Digest += codec.Digest(seq)
 		w.Fault.flip(seq, msg)
 		for range w.Fault.copies(seq) {
-			if err := s.send(msg); err != nil {
+			if err := s.Send(msg); err != nil {
 				res.Sent = seq
 				return res, fmt.Errorf("producer %d: send message %d: %w", w.Index, seq, err)
 			}
@@ -157,16 +127,16 @@ func runMPProducer(s mpSender, w mpWorker) (res mpResult, err error) {
 	return res, nil
 }
 
-func runMPConsumer(r mpReceiver, w mpWorker) (res mpResult, err error) {
+func runMPConsumer(r medium.Receiver, w mpWorker) (res mpResult, err error) {
 	res = mpResult{Role: w.Role, Index: w.Index, Per: make([]perProducer, w.Producers)}
-	defer func() { err = errors.Join(err, r.close()) }()
+	defer func() { err = errors.Join(err, r.Close()) }()
 	buf := make([]byte, w.Size)
 	// With one consumer every message of each producer arrives, in order:
 	// check each sequence number exactly, not just its order.
 	strict := w.Consumers == 1
 	var bad error
 	for n := uint64(0); ; n++ {
-		err := r.recv(buf)
+		err := r.Recv(buf)
 		if err == io.EOF {
 			break
 		}
@@ -189,37 +159,14 @@ func runMPConsumer(r mpReceiver, w mpWorker) (res mpResult, err error) {
 	return res, nil
 }
 
-// account checks one received message and counts it.
-func (res *mpResult) account(msg []byte, strict bool) error {
-	h, err := checkMulti(msg)
-	if err != nil {
-		return err
-	}
-	if int(h.id) >= len(res.Per) {
-		return fmt.Errorf("%w: message from producer %d, but there are %d producers", errIntegrity, h.id, len(res.Per))
-	}
-	p := &res.Per[h.id]
-	switch {
-	case p.Count > 0 && h.seq <= p.MaxSeq:
-		return fmt.Errorf("%w: producer %d's message %d after its message %d (repeated or reordered)", errIntegrity, h.id, h.seq, p.MaxSeq)
-	case strict && h.seq != p.Count:
-		return fmt.Errorf("%w: producer %d's message %d, want %d (lost)", errIntegrity, h.id, h.seq, p.Count)
-	}
-	p.Count++
-	p.MaxSeq = h.seq
-	p.Digest += seqDigest(h.seq)
-	res.Received++
-	return nil
-}
-
 // runMPClient keeps one request outstanding: it stamps the send time into
 // a request, sends it, takes the next reply (any client's, on a shared
 // reply ring) and records now minus the time embedded in that reply.
-func runMPClient(s mpSender, r mpReceiver, w mpWorker) (res mpResult, err error) {
+func runMPClient(s medium.Sender, r medium.Receiver, w mpWorker) (res mpResult, err error) {
 	res = mpResult{Role: w.Role, Index: w.Index}
-	defer func() { err = errors.Join(err, s.close(), r.close()) }()
+	defer func() { err = errors.Join(err, s.Close(), r.Close()) }()
 	msg, buf := make([]byte, w.Size), make([]byte, w.Size)
-	h := newRTTHistogram()
+	h := report.NewHist()
 	start := time.Now()
 	from, deadline := start.Add(w.Warmup).UnixNano(), start.Add(w.Warmup+w.Duration).UnixNano()
 	id := uint32(w.Index)
@@ -229,30 +176,31 @@ func runMPClient(s mpSender, r mpReceiver, w mpWorker) (res mpResult, err error)
 		if now >= deadline && !w.Fault.due(seq) {
 			break
 		}
-		stampMulti(msg, id, seq, now)
+		codec.Put(msg, codec.Header{Seq: seq, Producer: id, SentNs: now})
+		codec.Seal(msg)
 		w.Fault.flip(seq, msg)
-		if err := s.send(msg); err != nil {
+		if err := s.Send(msg); err != nil {
 			return res, fmt.Errorf("client %d: send request %d: %w", w.Index, seq, err)
 		}
 		res.Sent++
-		if err := r.recv(buf); err != nil {
+		if err := r.Recv(buf); err != nil {
 			return res, fmt.Errorf("client %d: receive a reply: %w", w.Index, err)
 		}
 		got := time.Now().UnixNano()
 		res.Received++
-		hd, err := checkMulti(buf)
-		if err == nil && int(hd.id) >= w.Producers {
-			err = fmt.Errorf("%w: reply to client %d, but there are %d clients", errIntegrity, hd.id, w.Producers)
+		hd, err := codec.Check(buf)
+		if err == nil && int(hd.Producer) >= w.Producers {
+			err = fmt.Errorf("%w: reply to client %d, but there are %d clients", codec.ErrIntegrity, hd.Producer, w.Producers)
 		}
 		if err != nil {
-			bad = cmpOr(bad, err)
+			bad = cmp.Or(bad, err)
 			continue
 		}
-		if hd.sentNs >= from {
-			recordRTT(h, time.Duration(got-hd.sentNs))
+		if hd.SentNs >= from {
+			report.Record(h, time.Duration(got-hd.SentNs))
 		}
 	}
-	if res.Hist, err = encodeHist(h); err != nil {
+	if res.Hist, err = report.Encode(h); err != nil {
 		return res, err
 	}
 	if bad != nil {
@@ -263,29 +211,29 @@ func runMPClient(s mpSender, r mpReceiver, w mpWorker) (res mpResult, err error)
 
 // runMPServer echoes every request to its client until the request stream
 // ends, then closes its reply side.
-func runMPServer(r mpReceiver, rep replier, w mpWorker) (res mpResult, err error) {
+func runMPServer(r medium.Receiver, rep *replier, w mpWorker) (res mpResult, err error) {
 	res = mpResult{Role: w.Role, Index: w.Index}
-	defer func() { err = errors.Join(err, r.close(), rep.close()) }()
+	defer func() { err = errors.Join(err, r.Close(), rep.close()) }()
 	buf := make([]byte, w.Size)
 	var bad error
 	for n := uint64(0); ; n++ {
-		err := r.recv(buf)
+		err := r.Recv(buf)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return res, fmt.Errorf("server %d: receive a request: %w", w.Index, err)
 		}
-		hd, err := checkMulti(buf)
-		if err == nil && int(hd.id) >= w.Producers {
-			err = fmt.Errorf("%w: request from client %d, but there are %d clients", errIntegrity, hd.id, w.Producers)
+		hd, err := codec.Check(buf)
+		if err == nil && int(hd.Producer) >= w.Producers {
+			err = fmt.Errorf("%w: request from client %d, but there are %d clients", codec.ErrIntegrity, hd.Producer, w.Producers)
 		}
-		if int(hd.id) >= w.Producers {
-			hd.id = 0 // still answer someone: every client waits for a reply
+		if int(hd.Producer) >= w.Producers {
+			hd.Producer = 0 // still answer someone: every client waits for a reply
 		}
-		bad = cmpOr(bad, err)
+		bad = cmp.Or(bad, err)
 		w.Fault.flip(n, buf)
-		if err := rep.reply(hd.id, buf); err != nil {
+		if err := rep.reply(hd.Producer, buf); err != nil {
 			return res, fmt.Errorf("server %d: reply: %w", w.Index, err)
 		}
 		res.Received++
@@ -296,62 +244,18 @@ func runMPServer(r mpReceiver, rep replier, w mpWorker) (res mpResult, err error
 	return res, nil
 }
 
-// cmpOr keeps the first error.
-func cmpOr(first, next error) error {
-	if first != nil {
-		return first
+// runMPChild is an mpmc worker in a child process, over the rings its
+// layout names.
+func runMPChild(stdout io.Writer) (err error) {
+	var w mpWorker
+	if err := childConfig(&w, func() int { return w.Size }, codec.HeaderSize); err != nil {
+		return err
 	}
-	return next
-}
-
-// checkExactlyOnce compares what the producers sent with what the
-// consumers received, producer by producer: the count, the highest
-// sequence number and the digest must all agree, or a message was lost
-// or delivered twice.
-func checkExactlyOnce(prods, cons []mpResult) error {
-	var sent, got uint64
-	for _, p := range prods {
-		var count, digest, maxSeq uint64
-		for _, c := range cons {
-			if p.Index >= len(c.Per) {
-				return fmt.Errorf("%w: consumer %d reported %d producers, want at least %d", errIntegrity, c.Index, len(c.Per), p.Index+1)
-			}
-			pp := c.Per[p.Index]
-			count += pp.Count
-			digest += pp.Digest
-			if pp.Count > 0 {
-				maxSeq = max(maxSeq, pp.MaxSeq)
-			}
-		}
-		sent += p.Sent
-		got += count
-		switch {
-		case count != p.Sent:
-			return fmt.Errorf("%w: producer %d sent %d messages, the consumers received %d of its messages (lost or duplicated)", errIntegrity, p.Index, p.Sent, count)
-		case p.Sent > 0 && maxSeq != p.Sent-1:
-			return fmt.Errorf("%w: producer %d's last message is %d, the highest received is %d", errIntegrity, p.Index, p.Sent-1, maxSeq)
-		case digest != p.Digest:
-			return fmt.Errorf("%w: producer %d: the messages received are not those sent (one lost and another delivered twice)", errIntegrity, p.Index)
-		}
+	rs := medium.NewRings(context.Background(), ring.DefaultWait)
+	defer func() { err = errors.Join(err, rs.Close()) }()
+	res, err := runWorker(ringMedium{rs: rs, lay: w.Layout}, w, childGate(stdout))
+	if err != nil {
+		return err
 	}
-	if sent != got {
-		return fmt.Errorf("%w: %d messages sent, %d received", errIntegrity, sent, got)
-	}
-	return nil
-}
-
-// checkRoundTrips: every request was echoed once and every reply taken.
-func checkRoundTrips(clients, servers []mpResult) error {
-	var sent, replies, echoed uint64
-	for _, c := range clients {
-		sent += c.Sent
-		replies += c.Received
-	}
-	for _, s := range servers {
-		echoed += s.Received
-	}
-	if sent != echoed || sent != replies {
-		return fmt.Errorf("%w: clients sent %d requests, servers echoed %d, clients took %d replies", errIntegrity, sent, echoed, replies)
-	}
-	return nil
+	return printResult(stdout, res)
 }

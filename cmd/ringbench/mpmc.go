@@ -4,16 +4,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/shmring/shmring/internal/codec"
+	"github.com/shmring/shmring/internal/report"
 	"github.com/spf13/cobra"
 )
 
@@ -43,7 +42,7 @@ func (f *mpFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.kind, "kind", "mpmc", "ring kind: mpmc (many consumers) or mpsc (one consumer)")
 	fs.IntVar(&f.producers, "producers", 0, "producer processes (and round-trip clients); with neither this nor --consumers, the preset shapes 1P1C, 2P2C, 4P1C (mpsc: 1P1C, 2P1C, 4P1C)")
 	fs.IntVar(&f.consumers, "consumers", 0, "consumer processes (and round-trip servers); 1 when only --producers is given")
-	fs.IntVar(&f.size, "size", 64, fmt.Sprintf("message size in bytes, %d to %d", mmHeader, maxMultiSize))
+	fs.IntVar(&f.size, "size", 64, fmt.Sprintf("message size in bytes, %d to %d", codec.HeaderSize, maxMultiSize))
 	fs.IntVar(&f.slots, "slots", 1024, "ring slots (a power of two), and the Go channel's capacity")
 	fs.DurationVar(&f.duration, "duration", 250*time.Millisecond, "how long producers (and round-trip clients) send in each test")
 	fs.DurationVar(&f.warmup, "warmup", 50*time.Millisecond, "round trip: unrecorded start of each client's run")
@@ -72,8 +71,8 @@ func (f *mpFlags) plan(changed func(string) bool) (mpPlan, error) {
 	switch {
 	case f.kind != "mpmc" && f.kind != "mpsc":
 		return p, fmt.Errorf("--kind %q: want mpmc or mpsc", f.kind)
-	case f.size < mmHeader || f.size > maxMultiSize:
-		return p, fmt.Errorf("--size %d: want %d to %d bytes (a message carries producer, sequence number, checksum and send time)", f.size, mmHeader, maxMultiSize)
+	case f.size < codec.HeaderSize || f.size > maxMultiSize:
+		return p, fmt.Errorf("--size %d: want %d to %d bytes (a message carries producer, sequence number, checksum and send time)", f.size, codec.HeaderSize, maxMultiSize)
 	case f.slots < 2 || f.slots > maxSlots || f.slots&(f.slots-1) != 0:
 		return p, fmt.Errorf("--slots %d: want a power of two from 2 to %d", f.slots, maxSlots)
 	case f.slots*f.size > maxLinkBytes:
@@ -186,7 +185,7 @@ func newMPCmd(stdout, stderr io.Writer) *cobra.Command {
 
 // mpReport is what the mpmc subcommand found.
 type mpReport struct {
-	mach  machine
+	mach  report.Machine
 	plan  mpPlan
 	args  []string
 	cells []*mpCell
@@ -194,7 +193,7 @@ type mpReport struct {
 
 // runMPPlan measures every cell reps times, interleaved.
 func runMPPlan(ctx context.Context, p mpPlan, prog progress) (*mpReport, error) {
-	rep := &mpReport{mach: describeMachine(), plan: p, cells: p.cells()}
+	rep := &mpReport{mach: report.Describe(), plan: p, cells: p.cells()}
 	skip := map[string]string{}
 	for _, k := range []string{p.kind, "spsc"} {
 		if err := probeKind(k); err != nil {
@@ -221,23 +220,4 @@ func runMPPlan(ctx context.Context, p mpPlan, prog progress) (*mpReport, error) 
 	}
 	prog.done()
 	return rep, nil
-}
-
-func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
-
-func decodeHist(s string) (*hdrhistogram.Histogram, error) {
-	h, err := hdrhistogram.Decode([]byte(s))
-	if err != nil {
-		return nil, fmt.Errorf("decode histogram: %w", err)
-	}
-	return h, nil
-}
-
-// joinShapes is "1P1C, 2P2C".
-func joinShapes(ss []mpShape) string {
-	var parts []string
-	for _, s := range ss {
-		parts = append(parts, s.String())
-	}
-	return strings.Join(parts, ", ")
 }

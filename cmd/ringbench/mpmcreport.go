@@ -12,6 +12,7 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/shmring/shmring/internal/report"
 )
 
 // The mpmc subcommand's table and JSON file.
@@ -27,7 +28,7 @@ func (c *mpCell) rates() []float64 {
 }
 
 func (c *mpCell) merged() *hdrhistogram.Histogram {
-	h := newRTTHistogram()
+	h := report.NewHist()
 	for _, o := range c.reps {
 		if o.rtt != nil {
 			h.Merge(o.rtt)
@@ -91,19 +92,19 @@ func (r *mpReport) writeTables(w io.Writer, s mpShape, baseline bool) {
 	fmt.Fprintln(tw, "medium\tmsgs/s\tmin–max\tper msg\tmessages\t")
 	for _, c := range r.rowsOf(s, baseline, mpThroughput) {
 		if !c.ok() {
-			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\n", c.label, skippedMark(c.skipped))
+			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\n", c.label, report.Skipped(c.skipped))
 			continue
 		}
-		sp := spreadOf(c.rates())
+		sp := report.SpreadOf(c.rates())
 		var n uint64
 		for _, o := range c.reps {
 			n += o.received
 		}
 		per := "-"
 		if sp.Median > 0 {
-			per = fmtDur(time.Duration(float64(time.Second) / sp.Median))
+			per = report.Dur(time.Duration(float64(time.Second) / sp.Median))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s–%s\t%s\t%d\t\n", c.label, fmtRate(sp.Median), fmtRateShort(sp.Min), fmtRateShort(sp.Max), per, n)
+		fmt.Fprintf(tw, "%s\t%s\t%s–%s\t%s\t%d\t\n", c.label, report.Rate(sp.Median), report.RateShort(sp.Min), report.RateShort(sp.Max), per, n)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "round trip, %d client(s) and %d server(s) (all repetitions merged):\n", s.p, s.c)
@@ -111,21 +112,14 @@ func (r *mpReport) writeTables(w io.Writer, s mpShape, baseline bool) {
 	fmt.Fprintln(tw, "medium\tmin\tp50\tp99\tp99.9\tmax\tround trips\t")
 	for _, c := range r.rowsOf(s, baseline, mpRoundTrip) {
 		if !c.ok() {
-			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\t\n", c.label, skippedMark(c.skipped))
+			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\t\n", c.label, report.Skipped(c.skipped))
 			continue
 		}
 		h := c.merged()
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", c.label, fmtDur(valueAt(h, 0)), fmtDur(valueAt(h, 50)),
-			fmtDur(valueAt(h, 99)), fmtDur(valueAt(h, 99.9)), fmtDur(valueAt(h, 100)), h.TotalCount())
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", c.label, report.Dur(report.At(h, 0)), report.Dur(report.At(h, 50)),
+			report.Dur(report.At(h, 99)), report.Dur(report.At(h, 99.9)), report.Dur(report.At(h, 100)), h.TotalCount())
 	}
 	tw.Flush()
-}
-
-func skippedMark(reason string) string {
-	if reason == "" {
-		return "-"
-	}
-	return "skipped"
 }
 
 // writeRatios compares the ring across processes and between goroutines
@@ -159,9 +153,9 @@ func (r *mpReport) writeRatios(w io.Writer, s mpShape) {
 func compareMP(base, other [2]*mpCell) []string {
 	var parts []string
 	if base[0].ok() && other[0].ok() {
-		b, o := spreadOf(base[0].rates()).Median, spreadOf(other[0].rates()).Median
+		b, o := report.SpreadOf(base[0].rates()).Median, report.SpreadOf(other[0].rates()).Median
 		if b > 0 && o > 0 {
-			parts = append(parts, ratio(b/o, "throughput", "lower throughput"))
+			parts = append(parts, report.Ratio(b/o, "throughput", "lower throughput"))
 		}
 	}
 	if base[1].ok() && other[1].ok() {
@@ -172,7 +166,7 @@ func compareMP(base, other [2]*mpCell) []string {
 		}{{50, "median RTT"}, {99, "p99 RTT"}} {
 			b, o := float64(bh.ValueAtQuantile(q.p)), float64(oh.ValueAtQuantile(q.p))
 			if b > 0 && o > 0 {
-				parts = append(parts, ratio(o/b, "lower "+q.name, "higher "+q.name))
+				parts = append(parts, report.Ratio(o/b, "lower "+q.name, "higher "+q.name))
 			}
 		}
 	}
@@ -189,7 +183,7 @@ func (r *mpReport) writeWarnings(w io.Writer) {
 		for i, o := range c.reps {
 			if o.elapsed < r.plan.duration/2 {
 				fmt.Fprintf(w, "WARNING: %s %s repetition %d: the consumers' window spans only %s of the %s sent: that rate is unreliable\n",
-					c.shape, c.label, i+1, fmtDur(o.elapsed), r.plan.duration)
+					c.shape, c.label, i+1, report.Dur(o.elapsed), r.plan.duration)
 			}
 		}
 	}
@@ -197,13 +191,13 @@ func (r *mpReport) writeWarnings(w io.Writer) {
 
 // The --json file of the mpmc subcommand.
 type mpJSONReport struct {
-	Tool    string       `json:"tool"`
-	Mode    string       `json:"mode"` // "mpmc"
-	Format  int          `json:"format"`
-	Time    time.Time    `json:"time"`
-	Machine jsonMachine  `json:"machine"`
-	Flags   []string     `json:"flags"`
-	Results []mpJSONCell `json:"results"`
+	Tool    string         `json:"tool"`
+	Mode    string         `json:"mode"` // "mpmc"
+	Format  int            `json:"format"`
+	Time    time.Time      `json:"time"`
+	Machine report.Machine `json:"machine"`
+	Flags   []string       `json:"flags"`
+	Results []mpJSONCell   `json:"results"`
 }
 
 type mpJSONCell struct {
@@ -217,7 +211,7 @@ type mpJSONCell struct {
 	Size      int              `json:"size"`
 	Skipped   string           `json:"skipped,omitempty"`
 	Reps      []mpJSONRep      `json:"reps,omitempty"`
-	MsgsPerS  *spread          `json:"msgs_per_sec,omitempty"`
+	MsgsPerS  *report.Spread   `json:"msgs_per_sec,omitempty"`
 	LatencyNs map[string]int64 `json:"latency_ns,omitempty"`
 	Histogram string           `json:"histogram,omitempty"`
 }
@@ -230,14 +224,9 @@ type mpJSONRep struct {
 	LatencyNs  map[string]int64 `json:"latency_ns,omitempty"`
 }
 
-func toJSONMachine(m machine) jsonMachine {
-	return jsonMachine{CPU: m.cpu, CacheLine: m.cacheLine, LogicalCores: m.logical, UsableCPUs: m.usable,
-		Kernel: m.kernel, Arch: m.arch, GoVersion: m.goVersion, GOMAXPROCS: m.gomaxprocs}
-}
-
 func (r *mpReport) writeJSON(path string) error {
 	out := mpJSONReport{Tool: "ringbench", Mode: "mpmc", Format: jsonFormat, Time: time.Now().UTC(),
-		Machine: toJSONMachine(r.mach), Flags: r.args}
+		Machine: r.mach, Flags: r.args}
 	for _, c := range r.cells {
 		jc := mpJSONCell{Shape: c.shape.String(), Producers: c.shape.p, Consumers: c.shape.c, Medium: c.job.medium,
 			Kind: c.job.kind, Label: c.label, Workload: c.job.workload, Size: c.job.size, Skipped: c.skipped}
@@ -245,18 +234,18 @@ func (r *mpReport) writeJSON(path string) error {
 			if c.job.workload == mpThroughput {
 				jc.Reps = append(jc.Reps, mpJSONRep{Received: o.received, ElapsedNs: o.elapsed.Nanoseconds(), MsgsPerSec: o.rate()})
 			} else {
-				jc.Reps = append(jc.Reps, mpJSONRep{RoundTrips: o.trips, LatencyNs: percentileMap(o.rtt)})
+				jc.Reps = append(jc.Reps, mpJSONRep{RoundTrips: o.trips, LatencyNs: report.Percentiles(o.rtt)})
 			}
 		}
 		if c.ok() {
 			if c.job.workload == mpThroughput {
-				s := spreadOf(c.rates())
+				s := report.SpreadOf(c.rates())
 				jc.MsgsPerS = &s
 			} else {
 				h := c.merged()
-				jc.LatencyNs = percentileMap(h)
+				jc.LatencyNs = report.Percentiles(h)
 				var err error
-				if jc.Histogram, err = encodeHist(h); err != nil {
+				if jc.Histogram, err = report.Encode(h); err != nil {
 					return err
 				}
 			}

@@ -13,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shmring/shmring/internal/codec"
+	"github.com/shmring/shmring/internal/launch"
 )
 
 // noRingFilesLeft fails t if a ring file of this process is left in
@@ -104,8 +107,8 @@ func TestMPIntegrityFailuresAreDetected(t *testing.T) {
 			j.faults = map[string]fault{f.role: {Kind: f.kind, At: faultAt}}
 			t.Run(mpName(j)+"/"+f.name, func(t *testing.T) {
 				_, err := runMPJob(watchdog(t), j)
-				if !errors.Is(err, errIntegrity) {
-					t.Fatalf("got error %v, want one that wraps %q", err, errIntegrity)
+				if !errors.Is(err, codec.ErrIntegrity) {
+					t.Fatalf("got error %v, want one that wraps %q", err, codec.ErrIntegrity)
 				}
 				t.Logf("reported: %v", err)
 			})
@@ -119,7 +122,7 @@ func TestExactlyOnceCheckCatchesALossHiddenByADuplicate(t *testing.T) {
 	// highest number is 2: only the digest tells.
 	sum := func(seqs ...uint64) (d uint64) {
 		for _, s := range seqs {
-			d += seqDigest(s)
+			d += codec.Digest(s)
 		}
 		return d
 	}
@@ -141,7 +144,7 @@ func TestExactlyOnceCheckCatchesALossHiddenByADuplicate(t *testing.T) {
 					p := &r.Per[0]
 					p.Count++
 					p.MaxSeq = max(p.MaxSeq, s)
-					p.Digest += seqDigest(s)
+					p.Digest += codec.Digest(s)
 				}
 				cons = append(cons, r)
 			}
@@ -150,24 +153,6 @@ func TestExactlyOnceCheckCatchesALossHiddenByADuplicate(t *testing.T) {
 				t.Errorf("checkExactlyOnce = %v, want pass=%v", err, want)
 			}
 		})
-	}
-}
-
-func TestMultiMessagesCheckTheirChecksum(t *testing.T) {
-	for size := mmHeader; size <= 80; size++ {
-		msg := make([]byte, size)
-		stampMulti(msg, 3, 1234, 99)
-		h, err := checkMulti(msg)
-		if err != nil || h.id != 3 || h.seq != 1234 || h.sentNs != 99 {
-			t.Fatalf("size=%d: got %+v, %v; want producer 3, seq 1234, sent 99", size, h, err)
-		}
-		for i := range msg {
-			msg[i] ^= 1
-			if _, err := checkMulti(msg); !errors.Is(err, errIntegrity) {
-				t.Fatalf("size=%d: flipped bit in byte %d not detected", size, i)
-			}
-			msg[i] ^= 1
-		}
 	}
 }
 
@@ -255,7 +240,7 @@ func TestMultiBadFlagsAreRejected(t *testing.T) {
 }
 
 func TestChildOfAMultiRoleRefusesABadConfig(t *testing.T) {
-	t.Setenv(envConfig, `{"role":"producer","size":8}`)
+	t.Setenv(launch.ConfigEnv, `{"role":"producer","size":8}`)
 	var stdout, stderr bytes.Buffer
 	if code := childMain(roleMPWorker, &stdout, &stderr); code != 1 {
 		t.Errorf("exit code %d, want 1", code)

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/shmring/shmring/internal/report"
 )
 
 // The broadcast subcommand's table.
@@ -39,10 +41,10 @@ func (r *fanReport) write(w io.Writer) {
 		fmt.Fprintln(tw, "medium\tproducer msgs/s\tpublished\t")
 		for _, c := range flat {
 			if c.out == nil {
-				fmt.Fprintf(tw, "%s\t%s\t\t\n", fanLabel(c.job), skippedMark(c.skipped))
+				fmt.Fprintf(tw, "%s\t%s\t\t\n", fanLabel(c.job), report.Skipped(c.skipped))
 				continue
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t\n", fanLabel(c.job), fmtRate(c.out.rate()), c.out.published)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t\n", fanLabel(c.job), report.Rate(c.out.rate()), c.out.published)
 		}
 		tw.Flush()
 		writeFanReaders(w, flat)
@@ -52,19 +54,19 @@ func (r *fanReport) write(w io.Writer) {
 			fmt.Fprintln(tw, "medium\tpublished\tp50\tp99\tp99.9\tmax\t")
 			for _, c := range paced {
 				if c.out == nil {
-					fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\n", fanLabel(c.job), skippedMark(c.skipped))
+					fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\n", fanLabel(c.job), report.Skipped(c.skipped))
 					continue
 				}
 				h := c.out.lat
 				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t\n", fanLabel(c.job), c.out.published,
-					fmtDur(valueAt(h, 50)), fmtDur(valueAt(h, 99)), fmtDur(valueAt(h, 99.9)), fmtDur(valueAt(h, 100)))
+					report.Dur(report.At(h, 50)), report.Dur(report.At(h, 99)), report.Dur(report.At(h, 99.9)), report.Dur(report.At(h, 100)))
 			}
 			tw.Flush()
 		}
 		var parts []string
 		if len(flat) == 2 && flat[0].out != nil && flat[1].out != nil {
 			if a, b := flat[0].out.rate(), flat[1].out.rate(); a > 0 && b > 0 {
-				parts = append(parts, ratio(a/b, "producer throughput", "lower producer throughput"))
+				parts = append(parts, report.Ratio(a/b, "producer throughput", "lower producer throughput"))
 			}
 		}
 		if len(paced) == 2 && paced[0].out != nil && paced[1].out != nil {
@@ -74,7 +76,7 @@ func (r *fanReport) write(w io.Writer) {
 			}{{50, "median latency"}, {99, "p99 latency"}} {
 				a, b := float64(paced[0].out.lat.ValueAtQuantile(q.p)), float64(paced[1].out.lat.ValueAtQuantile(q.p))
 				if a > 0 && b > 0 {
-					parts = append(parts, ratio(b/a, "lower "+q.name, "higher "+q.name))
+					parts = append(parts, report.Ratio(b/a, "lower "+q.name, "higher "+q.name))
 				}
 			}
 		}

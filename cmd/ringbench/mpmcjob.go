@@ -6,11 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/shmring/shmring/internal/codec"
+	"github.com/shmring/shmring/internal/medium"
+	"github.com/shmring/shmring/internal/report"
 	"github.com/shmring/shmring/ring"
 )
 
@@ -79,42 +81,9 @@ func (j mpJob) workers(lay mpLayout) []mpWorker {
 	return ws
 }
 
-// mpRings are the rings a job created, by name.
-type mpRings map[string]*ring.Ring
-
-func (rs mpRings) closeAndRemove() error {
-	var errs []error
-	for name, r := range rs {
-		errs = append(errs, r.Close())
-		if err := ring.Remove(name); err != nil && !errors.Is(err, ring.ErrNotExist) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// removeNames removes the rings' names: once every child has attached, the
-// mappings live on without them, and a parent killed later leaves nothing
-// in /dev/shm.
-func (rs mpRings) removeNames() error {
-	var errs []error
-	for name := range rs {
-		if err := ring.Remove(name); err != nil && !errors.Is(err, ring.ErrNotExist) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// createRings makes the job's rings and the layout that names them.
-func (j mpJob) createRings() (lay mpLayout, rs mpRings, err error) {
+// createRings makes the job's rings in rs and the layout that names them.
+func (j mpJob) createRings(rs *medium.Rings) (lay mpLayout, err error) {
 	lay.Kind = j.kind
-	rs = mpRings{}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, rs.closeAndRemove())
-		}
-	}()
 	create := func(tag, kind string, producers, consumers int) (string, error) {
 		k, err := ringKind(kind)
 		if err != nil {
@@ -127,95 +96,85 @@ func (j mpJob) createRings() (lay mpLayout, rs mpRings, err error) {
 		case ring.MPSC:
 			o.MaxProducers, o.MaxConsumers = producers, 1
 		}
-		name := fmt.Sprintf("ringbench-%d-%d-%s", os.Getpid(), ringSeq.Add(1), tag)
-		r, err := ring.Create(name, o)
-		if err != nil {
-			return "", fmt.Errorf("create %s ring %s: %w", kind, name, err)
-		}
-		rs[name] = r
-		return name, nil
+		return rs.Create(tag, o)
 	}
 	if j.workload == mpThroughput {
 		lay.Data, err = create("mp-data", j.kind, j.producers, j.consumers)
-		return lay, rs, err
+		return lay, err
 	}
 	if lay.Req, err = create("mp-req", j.kind, j.producers, j.consumers); err != nil {
-		return lay, rs, err
+		return lay, err
 	}
 	if j.kind == "mpsc" { // one consumer per ring: a reply ring per client
 		for i := range j.producers {
 			name, err := create(fmt.Sprintf("mp-reply%d", i), "spsc", 1, 1)
 			if err != nil {
-				return lay, rs, err
+				return lay, err
 			}
 			lay.Replies = append(lay.Replies, name)
 		}
-		return lay, rs, nil
+		return lay, nil
 	}
 	lay.Reply, err = create("mp-reply", j.kind, j.consumers, j.producers)
-	return lay, rs, err
+	return lay, err
 }
 
-// runMPJob runs one measurement and checks what arrived.
+// runMPJob runs one measurement and checks what arrived: every worker a
+// child process over rings (mediumProcs), or a goroutine of this process
+// over rings or the channel.
 func runMPJob(ctx context.Context, j mpJob) (_ *mpOutcome, err error) {
 	ctx, cancel := context.WithTimeout(ctx, j.warmup+j.duration+peerGrace)
 	defer cancel()
-	var results []mpResult
+	var m mpMedium
+	var rs *medium.Rings
+	lay := mpLayout{Kind: "chan"}
 	if j.medium == mediumChan {
-		m := newChanMedium(j.size, j.slots, j.producers, j.producers, j.kind == "mpsc")
-		results, err = runLocalWorkers(m, cancel, j.workers(mpLayout{Kind: "chan"}))
+		m = newChanMedium(j)
 	} else {
-		lay, rs, cerr := j.createRings()
-		if cerr != nil {
-			return nil, cerr
+		rs = medium.NewRings(ctx, ring.DefaultWait)
+		defer func() { err = errors.Join(err, rs.Close()) }()
+		if lay, err = j.createRings(rs); err != nil {
+			return nil, err
 		}
-		defer func() { err = errors.Join(err, rs.closeAndRemove()) }()
-		if j.medium == mediumGoroutines {
-			m := newRingMedium(ctx, lay, rs)
-			results, err = runLocalWorkers(m, cancel, j.workers(lay))
-		} else {
-			results, err = runMPProcs(ctx, j.workers(lay), rs, j.afterReady)
+		m = ringMedium{rs: rs, lay: lay}
+	}
+	ws := j.workers(lay)
+	specs := make([]peerSpec, len(ws))
+	for i, w := range ws {
+		specs[i] = peerSpec{name: fmt.Sprintf("%s %d (child process)", w.Role, w.Index), role: roleMPWorker, cfg: w}
+		if j.medium != mediumProcs {
+			specs[i].name = fmt.Sprintf("%s %d", w.Role, w.Index)
+			specs[i].local = func(gate func() error) (any, error) { return runWorker(m, w, gate) }
 		}
 	}
+	c, err := startCrew(ctx, cancel, specs)
 	if err != nil {
+		return nil, err
+	}
+	defer c.stop()
+	if err := c.readyAll(); err != nil {
+		return nil, err
+	}
+	if rs != nil {
+		if err := rs.RemoveNames(); err != nil {
+			return nil, err
+		}
+	}
+	if j.afterReady != nil {
+		j.afterReady()
+	}
+	if err := c.release(); err != nil {
+		return nil, err
+	}
+	results := make([]mpResult, len(ws))
+	outs := make([]any, len(ws))
+	for i := range results {
+		outs[i] = &results[i]
+	}
+	if err := c.results(outs); err != nil {
 		return nil, err
 	}
 	return j.evaluate(results)
-}
-
-// runMPProcs runs the workers as child processes.
-func runMPProcs(ctx context.Context, ws []mpWorker, rs mpRings, afterReady func()) ([]mpResult, error) {
-	specs := make([]childSpec, len(ws))
-	names := make([]string, len(ws))
-	for i, w := range ws {
-		specs[i] = childSpec{role: roleMPWorker, cfg: w}
-		names[i] = fmt.Sprintf("%s %d (child process)", w.Role, w.Index)
-	}
-	ch, err := startChildren(ctx, specs, names)
-	if err != nil {
-		return nil, err
-	}
-	defer ch.stop()
-	if err := rs.removeNames(); err != nil {
-		return nil, err
-	}
-	if afterReady != nil {
-		afterReady()
-	}
-	if err := ch.release(); err != nil {
-		return nil, err
-	}
-	lines, err := ch.results()
-	if err != nil {
-		return nil, err
-	}
-	results := make([]mpResult, len(lines))
-	for i, line := range lines {
-		if err := jsonUnmarshal(line, &results[i]); err != nil {
-			return nil, fmt.Errorf("%s sent a bad result line %q: %w", names[i], line, err)
-		}
-	}
-	return results, nil
 }
 
 // evaluate checks the workers' reports against each other and sums them.
@@ -229,9 +188,9 @@ func (j mpJob) evaluate(results []mpResult) (*mpOutcome, error) {
 		if err := checkRoundTrips(byRole["client"], byRole["server"]); err != nil {
 			return nil, err
 		}
-		o.rtt = newRTTHistogram()
+		o.rtt = report.NewHist()
 		for _, c := range byRole["client"] {
-			h, err := decodeHist(c.Hist)
+			h, err := report.Decode(c.Hist)
 			if err != nil {
 				return nil, fmt.Errorf("client %d: %w", c.Index, err)
 			}
@@ -264,16 +223,18 @@ func probeKind(kind string) error {
 	if err != nil {
 		return err
 	}
-	name := fmt.Sprintf("ringbench-%d-%d-probe", os.Getpid(), ringSeq.Add(1))
-	r, err := ring.Create(name, ring.Options{Kind: k, SlotSize: mmHeader, Slots: 2, MaxProducers: 1, MaxConsumers: 1})
-	if err != nil {
-		return err
+	return probeRing(ring.Options{Kind: k, SlotSize: codec.HeaderSize, Slots: 2, MaxProducers: 1, MaxConsumers: 1})
+}
+
+// probeRing creates a tiny ring of o's kind and takes its producer.
+func probeRing(o ring.Options) error {
+	rs := medium.NewRings(context.Background(), ring.DefaultWait)
+	name, err := rs.Create("probe", o)
+	if err == nil {
+		var s medium.Sender
+		if s, err = rs.Sender(name); err == nil {
+			err = s.Close()
+		}
 	}
-	defer ring.Remove(name)
-	defer r.Close()
-	p, err := r.Producer()
-	if err != nil {
-		return err
-	}
-	return p.Close()
+	return errors.Join(err, rs.Close())
 }

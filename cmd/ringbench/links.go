@@ -1,0 +1,311 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/shmring/shmring/internal/medium"
+	"github.com/shmring/shmring/ring"
+)
+
+// The transports of the run command, each a way to make a link of the
+// internal/medium handles: the ring variants, three kinds of blocking
+// descriptors, datagrams, message queues and the Go channel.
+
+func init() {
+	for _, zc := range []bool{false, true} {
+		for _, w := range waitNames {
+			register(ringTransport{zeroCopy: zc, wait: w})
+		}
+	}
+	for _, k := range []string{"pipe", "unix", "tcp"} {
+		register(fdTransport{k})
+	}
+	register(unixgramTransport{})
+	register(mqTransport{})
+	register(chanTransport{})
+}
+
+// ringTransport moves messages through shmring SPSC rings in /dev/shm: one
+// ring for throughput, one per direction for the two-way workloads. The
+// parent creates them, the child opens them by the names in its config,
+// and the parent removes the names as soon as the child has attached.
+// "shmring" uses the copying Send and Recv, "shmring-zc" Claim/Commit and
+// Receive/Release (the message is stamped into the slot and verified in
+// place); a "-spin" or "-sleep" suffix selects ring.WaitSpin or
+// ring.WaitSleep instead of ring.DefaultWait.
+type ringTransport struct {
+	zeroCopy bool
+	wait     string // "default", "spin" or "sleep"
+}
+
+// waitNames are the --wait values, the first one the default.
+var waitNames = []string{"default", "spin", "sleep"}
+
+// ringName is the transport name of a ring variant.
+func ringName(zeroCopy bool, wait string) string {
+	n := "shmring"
+	if zeroCopy {
+		n += "-zc"
+	}
+	if wait != "default" {
+		n += "-" + wait
+	}
+	return n
+}
+
+func (t ringTransport) name() string { return ringName(t.zeroCopy, t.wait) }
+
+func (t ringTransport) describe(cfg config) string {
+	path := "Send/Recv (copy in, copy out)"
+	if t.zeroCopy {
+		path = "Claim/Commit and Receive/Release (written and verified in the slot, no copy)"
+	}
+	return fmt.Sprintf("SPSC ring in /dev/shm, %d slots of %d B, %s, %s wait, one message per call",
+		cfg.ringSlots(), cfg.size, path, t.wait)
+}
+
+func waitStrategy(name string) ring.WaitStrategy {
+	switch name {
+	case "spin":
+		return ring.WaitSpin
+	case "sleep":
+		return ring.WaitSleep
+	}
+	return ring.DefaultWait
+}
+
+func (t ringTransport) open(ctx context.Context, w workload, cfg config) (_ *link, err error) {
+	rs := medium.NewRings(ctx, waitStrategy(t.wait))
+	e := &end{zeroCopy: t.zeroCopy, closers: []func() error{rs.Close}}
+	l := &link{parent: e, unlink: rs.RemoveNames}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, e.close())
+		}
+	}()
+	o := ring.Options{Kind: ring.SPSC, SlotSize: cfg.size, Slots: cfg.ringSlots()}
+	down, err := rs.Create("down", o)
+	if err != nil {
+		return nil, err
+	}
+	l.rings = append(l.rings, down)
+	if e.s, err = rs.Sender(down); err != nil {
+		return nil, err
+	}
+	if w.twoWay() {
+		up, err := rs.Create("up", o)
+		if err != nil {
+			return nil, err
+		}
+		l.rings = append(l.rings, up)
+		if e.r, err = rs.Receiver(up); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+func (t ringTransport) attach(w workload, pc peerConfig) (_ *end, err error) {
+	rs := medium.NewRings(context.Background(), waitStrategy(t.wait))
+	e := &end{zeroCopy: t.zeroCopy, closers: []func() error{rs.Close}}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, e.close())
+		}
+	}()
+	if len(pc.Rings) < 1 || w.twoWay() && len(pc.Rings) < 2 {
+		return nil, fmt.Errorf("ring names missing from the config: %q", pc.Rings)
+	}
+	if e.r, err = rs.Receiver(pc.Rings[0]); err != nil {
+		return nil, err
+	}
+	if w.twoWay() {
+		e.s, err = rs.Sender(pc.Rings[1])
+	}
+	return e, err
+}
+
+// fdTransport moves messages through pipe(2)s (one per direction), a
+// connected pair of unix stream sockets, or a TCP connection over
+// 127.0.0.1 with TCP_NODELAY: one write(2) and one read(2) per message.
+// The child reads descriptor 3 and, for a pipe's way back, writes 4.
+type fdTransport struct{ kind string }
+
+func (t fdTransport) name() string { return t.kind }
+
+func (t fdTransport) describe(config) string {
+	return map[string]string{
+		"pipe": "pipe(2), one write(2) and one read(2) per message",
+		"unix": "AF_UNIX SOCK_STREAM socketpair, one write(2)/read(2) per message",
+		"tcp":  "TCP over 127.0.0.1, TCP_NODELAY, one write(2)/read(2) per message",
+	}[t.kind]
+}
+
+func (t fdTransport) open(_ context.Context, w workload, _ config) (*link, error) {
+	if t.kind != "pipe" {
+		pair, err := medium.SocketPair(unix.SOCK_STREAM)
+		if t.kind == "tcp" {
+			pair, err = medium.LoopbackPair()
+		}
+		if err != nil {
+			return nil, err
+		}
+		fd := pair[0]
+		return &link{
+			parent: &end{s: medium.NewSocketSender(fd), r: medium.NewFDReceiver(fd)},
+			files:  []*os.File{os.NewFile(uintptr(pair[1]), t.kind+"-child")},
+		}, nil
+	}
+	down, err := medium.Pipe() // parent → child
+	if err != nil {
+		return nil, err
+	}
+	l := &link{
+		parent: &end{s: medium.NewPipeSender(down[1])},
+		files:  []*os.File{os.NewFile(uintptr(down[0]), "pipe-down-r")},
+	}
+	if w.twoWay() {
+		up, err := medium.Pipe() // child → parent
+		if err != nil {
+			closeFiles(l.files)
+			return nil, errors.Join(err, l.parent.close())
+		}
+		l.parent.r = medium.NewFDReceiver(up[0])
+		l.files = append(l.files, os.NewFile(uintptr(up[1]), "pipe-up-w"))
+	}
+	return l, nil
+}
+
+func (t fdTransport) attach(w workload, _ peerConfig) (*end, error) {
+	fd, err := medium.Inherited(3)
+	if err != nil {
+		return nil, err
+	}
+	e := &end{r: medium.NewFDReceiver(fd)}
+	switch {
+	case t.kind != "pipe":
+		e.s = medium.NewSocketSender(fd)
+	case w.twoWay():
+		wfd, err := medium.Inherited(4)
+		if err != nil {
+			return nil, errors.Join(err, e.close())
+		}
+		e.s = medium.NewPipeSender(wfd)
+	}
+	return e, nil
+}
+
+// unixgramTransport moves messages through a connected pair of unix
+// datagram sockets, one datagram per message; the child's is descriptor 3.
+type unixgramTransport struct{}
+
+func (unixgramTransport) name() string { return "unixgram" }
+
+func (unixgramTransport) describe(config) string {
+	return "AF_UNIX SOCK_DGRAM socketpair, one datagram per message, one send(2)/recv(2) each"
+}
+
+func (unixgramTransport) open(ctx context.Context, _ workload, cfg config) (*link, error) {
+	fds, err := medium.SocketPair(unix.SOCK_DGRAM)
+	if err != nil {
+		return nil, err
+	}
+	for _, fd := range fds {
+		if err := medium.SetupDgram(fd, cfg.size); err != nil {
+			return nil, errors.Join(err, medium.CloseFD(fds[0]), medium.CloseFD(fds[1]))
+		}
+	}
+	d := medium.NewDgram(ctx, fds[0])
+	return &link{
+		parent: &end{s: d.Sender(), r: d},
+		files:  []*os.File{os.NewFile(uintptr(fds[1]), "unixgram-child")},
+	}, nil
+}
+
+func (unixgramTransport) attach(workload, peerConfig) (*end, error) {
+	fd, err := medium.Inherited(3)
+	if err != nil {
+		return nil, err
+	}
+	d := medium.NewDgram(nil, fd)
+	return &end{s: d.Sender(), r: d}, nil
+}
+
+// mqTransport moves messages through POSIX message queues, one per
+// direction, as deep as the ring (capped by msg_max); the child inherits
+// duplicates of their descriptors as 3 and 4.
+type mqTransport struct{}
+
+func (mqTransport) name() string { return "mq" }
+
+func (mqTransport) describe(cfg config) string {
+	return fmt.Sprintf("POSIX message queue, %d messages deep, one mq_timedsend(2)/mq_timedreceive(2) per message", medium.MQDepth(cfg.ringSlots()))
+}
+
+func (mqTransport) open(ctx context.Context, w workload, cfg config) (*link, error) {
+	depth := medium.MQDepth(cfg.ringSlots())
+	down, err := medium.CreateMQ(cfg.size, depth)
+	if err != nil {
+		return nil, err
+	}
+	up := -1
+	if w.twoWay() {
+		if up, err = medium.CreateMQ(cfg.size, depth); err != nil {
+			return nil, errors.Join(err, medium.CloseFD(down))
+		}
+	}
+	q := medium.NewMQ(ctx, up, down)
+	l := &link{parent: &end{s: q.Sender(), r: q}}
+	for _, fd := range []int{down, up} { // the child gets duplicates: measure closes l.files
+		if fd < 0 {
+			continue
+		}
+		d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			closeFiles(l.files)
+			return nil, errors.Join(os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err), q.Close())
+		}
+		l.files = append(l.files, os.NewFile(uintptr(d), "mq"))
+	}
+	return l, nil
+}
+
+func (mqTransport) attach(w workload, _ peerConfig) (*end, error) {
+	q := medium.NewMQ(nil, 3, -1)
+	if w.twoWay() {
+		q = medium.NewMQ(nil, 3, 4)
+	}
+	return &end{s: q.Sender(), r: q}, nil
+}
+
+// chanTransport is the in-process reference: a buffered Go channel between
+// two goroutines of this process, one per direction for the two-way
+// workloads (medium.Chan: reused buffers, copy in, copy out).
+type chanTransport struct{}
+
+func (chanTransport) name() string { return "chan" }
+
+func (chanTransport) describe(cfg config) string {
+	return fmt.Sprintf("buffered Go channel (capacity %d) of reused buffers, copy in, copy out; two goroutines in one process", cfg.chanSlots())
+}
+
+func (chanTransport) open(_ context.Context, w workload, cfg config) (*link, error) {
+	down := medium.NewChan(cfg.size, cfg.chanSlots(), 1, 1)
+	l := &link{parent: &end{s: down.Sender()}, local: &end{r: down.Receiver()}}
+	if w.twoWay() {
+		up := medium.NewChan(cfg.size, cfg.chanSlots(), 1, 1)
+		l.parent.r, l.local.s = up.Receiver(), up.Sender()
+	}
+	return l, nil
+}
+
+func (chanTransport) attach(workload, peerConfig) (*end, error) {
+	return nil, errors.New("chan transport runs in one process; it has no child")
+}
