@@ -21,6 +21,7 @@ type plan struct {
 	transports  []transport
 	workloads   []workload
 	fingerprint bool
+	ceiling     bool // measure this machine's ceilings first (internal/limits)
 }
 
 // steps is the number of measurements the plan makes.
@@ -45,6 +46,13 @@ func bench(ctx context.Context, p plan, prog progress) (*runReport, error) {
 	defer prog.done()
 	rep := &runReport{mach: report.Describe(), plan: p}
 	const fingerprintTime = 100 * time.Millisecond
+	if p.ceiling {
+		prog.step("this machine's ceilings (ringbench limits)")
+		var err error
+		if rep.ceilings, rep.ceilingNote, err = limits.Measure(ctx, ceilingTime); err != nil {
+			return nil, fmt.Errorf("ceilings: %w", err)
+		}
+	}
 	if p.fingerprint {
 		rep.before, _ = limits.CacheLineRTT(fingerprintTime)
 	}

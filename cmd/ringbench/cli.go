@@ -84,7 +84,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	runFlagsV.register(run.Flags())
-	root.AddCommand(run, newEnvCmd(stdout), newCompareCmd(stdout), newPlotCmd(stdout),
+	root.AddCommand(run, newEnvCmd(stdout), newLimitsCmd(stdout), newCompareCmd(stdout), newPlotCmd(stdout),
 		newMPCmd(stdout, stderr), newFanoutCmd(stdout, stderr))
 	return root
 }

@@ -37,6 +37,7 @@ type runFlags struct {
 	wait        string
 	cpus        string
 	fingerprint bool
+	ceiling     bool
 	jsonFile    string
 	bench       bool
 	hgrmDir     string
@@ -58,6 +59,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.wait, "wait", "default", "comma-separated shmring wait strategies: default (spin, yield, then futex sleep), spin (never sleep), sleep (sleep at once)")
 	fs.StringVar(&f.cpus, "cpus", "", "pin the parent's loop to CPU A and the peer's to CPU B, as A,B (sched_setaffinity on the loop's locked thread)")
 	fs.BoolVar(&f.fingerprint, "fingerprint", true, "measure the core-to-core cache-line round trip before and after the runs")
+	fs.BoolVar(&f.ceiling, "ceiling", false, "measure this machine's ceilings first (as ringbench limits does) and give every figure as a ratio to them")
 	fs.StringVar(&f.jsonFile, "json", "", "write every figure, every repetition, the machine and the flags to this JSON file")
 	fs.BoolVar(&f.bench, "bench", false, "print Go benchmark-format lines (for benchstat) on stdout; the table goes to stderr")
 	fs.StringVar(&f.hgrmDir, "hgrm", "", "write HdrHistogram percentile files (.hgrm, values in µs) to this directory")
@@ -66,7 +68,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 // plan checks the flags and turns them into a plan. changed says whether a
 // flag was given on the command line.
 func (f *runFlags) plan(changed func(string) bool) (plan, error) {
-	p := plan{reps: f.reps, fingerprint: f.fingerprint}
+	p := plan{reps: f.reps, fingerprint: f.fingerprint, ceiling: f.ceiling}
 	switch {
 	case changed("size") && changed("sizes"):
 		return p, fmt.Errorf("--size and --sizes: give one of them")

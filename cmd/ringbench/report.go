@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/shmring/shmring/internal/limits"
 	"github.com/shmring/shmring/internal/medium"
 	"github.com/shmring/shmring/internal/report"
 )
@@ -23,6 +24,8 @@ type runReport struct {
 	plan          plan
 	args          []string      // the command line, for the JSON file
 	before, after time.Duration // core-to-core fingerprints; 0 if not taken
+	ceilings      limits.Set    // with --ceiling
+	ceilingNote   string        // why the C probes did not run
 	cells         []*cell
 }
 
@@ -75,6 +78,7 @@ func (r *runReport) write(w io.Writer) {
 		fmt.Fprintf(w, "           fixed rate: a round trip due every %s (%.0f msg/s), timed from when it was DUE, not when it was sent\n",
 			report.Dur(time.Duration(float64(time.Second)/p.cfg.rate)), p.cfg.rate)
 	}
+	r.writeCeilings(w)
 	for _, size := range p.sizes {
 		r.writeSize(w, size)
 	}
@@ -174,6 +178,7 @@ func (r *runReport) writeSize(w io.Writer, size int) {
 			}
 		}
 	}
+	r.writeRatiosToCeilings(w, size)
 	if len(r.plan.transports) > 1 {
 		base := r.plan.transports[0]
 		for _, other := range r.plan.transports[1:] {

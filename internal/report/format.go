@@ -17,9 +17,12 @@ func Ratio(x float64, better, worse string) string {
 	return fmt.Sprintf("%sx %s", Factor(x), better)
 }
 
-// Factor prints a ratio with three significant digits or so.
+// Factor prints a ratio with three significant digits or so (two below
+// 0.1).
 func Factor(x float64) string {
 	switch {
+	case x < 0.1:
+		return fmt.Sprintf("%.2g", x)
 	case x >= 100:
 		return fmt.Sprintf("%.0f", x)
 	case x >= 10:
