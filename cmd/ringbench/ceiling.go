@@ -19,7 +19,7 @@ const ceilingTime = 200 * time.Millisecond
 
 func newLimitsCmd(stdout io.Writer) *cobra.Command {
 	var d time.Duration
-	var withC bool
+	var withC, bench bool
 	cmd := &cobra.Command{
 		Use:   "limits",
 		Short: "Measure this machine's ceilings: cache-line round trip, SPSC ring of plain stores, memcpy, futex ping-pong, pipe round trip",
@@ -45,6 +45,9 @@ func newLimitsCmd(stdout io.Writer) *cobra.Command {
 				}
 				s = append(s, c...)
 			}
+			if bench {
+				return writeLimitsBench(stdout, s)
+			}
 			fmt.Fprintf(stdout, "ringbench limits: this machine's ceilings, each probe for %s (medians)\n", d)
 			fmt.Fprintf(stdout, "machine: %s\n", report.Describe())
 			writeCeilingTable(stdout, s, note)
@@ -53,6 +56,7 @@ func newLimitsCmd(stdout io.Writer) *cobra.Command {
 	}
 	cmd.Flags().DurationVar(&d, "duration", ceilingTime, "how long each probe runs")
 	cmd.Flags().BoolVar(&withC, "c", true, "also build and run the C probes when a C compiler is found")
+	cmd.Flags().BoolVar(&bench, "bench", false, "print Go benchmark-format lines instead of the table (for scripts and benchstat)")
 	return cmd
 }
 
@@ -130,4 +134,20 @@ func (r *runReport) writeRatiosToCeilings(w io.Writer, size int) {
 			fmt.Fprintf(w, "%s vs ceilings: %s\n", tr.name(), strings.Join(parts, ", "))
 		}
 	}
+}
+
+// limitKeys name the references in --bench lines.
+var limitKeys = map[string]string{limits.CacheLine: "cacheline", limits.SPSC: "spsc", limits.Memcpy: "memcpy", limits.Futex: "futex", limits.Pipe: "pipe"}
+
+// writeLimitsBench prints one line per reference:
+//
+//	BenchmarkLimits/ref=spsc/lang=c 1 292300000 msgs/s
+func writeLimitsBench(w io.Writer, s limits.Set) error {
+	units := map[string]string{"ns": "ns/rtt", "msg/s": "msgs/s", "B/s": "B/s"}
+	for _, r := range s {
+		if _, err := fmt.Fprintf(w, "BenchmarkLimits/ref=%s/lang=%s\t1\t%.1f %s\n", limitKeys[r.Name], r.Lang, r.Value, units[r.Unit]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -48,3 +48,15 @@ func TestCeilingGivesTheFiguresAsRatios(t *testing.T) {
 		}
 	}
 }
+
+func TestLimitsBenchLinesNameEveryReference(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := execute([]string{"limits", "--duration=20ms", "--c=false", "--bench"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", code, stderr.String())
+	}
+	for _, key := range []string{"cacheline", "spsc", "memcpy", "futex", "pipe"} {
+		if !regexp.MustCompile(`(?m)^BenchmarkLimits/ref=` + key + `/lang=go\t1\t[0-9.]+ \S+$`).MatchString(stdout.String()) {
+			t.Errorf("no line for %s in:\n%s", key, stdout.String())
+		}
+	}
+}
