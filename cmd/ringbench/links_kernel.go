@@ -117,7 +117,7 @@ func (unixgramTransport) attach(workload, peerConfig) (*end, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := medium.NewDgram(nil, fd)
+	d := medium.NewDgram(context.Background(), fd)
 	return &end{s: d.Sender(), r: d}, nil
 }
 
@@ -161,9 +161,9 @@ func (mqTransport) open(ctx context.Context, w workload, cfg config) (*link, err
 }
 
 func (mqTransport) attach(w workload, _ peerConfig) (*end, error) {
-	q := medium.NewMQ(nil, 3, -1)
+	q := medium.NewMQ(context.Background(), 3, -1)
 	if w.twoWay() {
-		q = medium.NewMQ(nil, 3, 4)
+		q = medium.NewMQ(context.Background(), 3, 4)
 	}
 	return &end{s: q.Sender(), r: q}, nil
 }

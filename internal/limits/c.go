@@ -75,12 +75,12 @@ func runC(ctx context.Context, bin, probe string, d time.Duration) (float64, err
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return 0, fmt.Errorf("C probe %s: %w: %s", probe, err, strings.TrimSpace(stderr.String()))
+		return 0, fmt.Errorf("probe %s of limits.c: %w: %s", probe, err, strings.TrimSpace(stderr.String()))
 	}
 	for _, line := range strings.Split(string(out), "\n") {
 		if rest, ok := strings.CutPrefix(line, "RESULT "); ok {
 			return strconv.ParseFloat(strings.TrimSpace(rest), 64)
 		}
 	}
-	return 0, errors.New("C probe " + probe + " printed no RESULT line")
+	return 0, errors.New("probe " + probe + " of limits.c printed no RESULT line")
 }

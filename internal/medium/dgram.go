@@ -20,13 +20,13 @@ import (
 // to net.core.wmem_max), and a message that still does not fit is
 // ErrUnsupported, not split.
 type Dgram struct {
-	ctx  context.Context // its end lets a blocked call return; nil: never
+	ctx  context.Context // its end lets a blocked call return
 	fd   int
 	shut bool
 }
 
-// NewDgram wraps socket fd; ctx may be nil (a child: its parent's death
-// kills it).
+// NewDgram wraps socket fd; a blocked call returns once ctx is done (a
+// child passes context.Background: its parent's death kills it).
 func NewDgram(ctx context.Context, fd int) *Dgram { return &Dgram{ctx: ctx, fd: fd} }
 
 // dgramTick bounds one blocking call (SO_RCVTIMEO, SO_SNDTIMEO): a datagram
@@ -69,7 +69,7 @@ func (d *Dgram) again(op string, err error) (bool, error) {
 	case unix.EINTR:
 		return true, nil
 	case unix.EAGAIN: // the tick passed
-		if d.ctx != nil && d.ctx.Err() != nil {
+		if d.ctx.Err() != nil {
 			return false, d.ctx.Err()
 		}
 		return true, nil

@@ -32,7 +32,7 @@ import (
 // steady state reads no clock; on expiry a parent's MQ checks its ctx, since
 // a queue, unlike a pipe, does not tell that the peer died.
 type MQ struct {
-	ctx      context.Context // nil in a child: its parent's death kills it
+	ctx      context.Context // a child's is context.Background: its parent's death kills it
 	rfd, wfd int             // -1 when this side does not receive or send
 	deadline unix.Timespec
 	shut     bool
@@ -102,7 +102,7 @@ func (q *MQ) retry(op string, errno unix.Errno) (bool, error) {
 	case unix.EINTR:
 		return true, nil
 	case unix.ETIMEDOUT:
-		if q.ctx != nil && q.ctx.Err() != nil {
+		if q.ctx.Err() != nil {
 			return false, q.ctx.Err()
 		}
 		q.deadline = unix.NsecToTimespec(time.Now().Add(mqTick).UnixNano())
