@@ -3,14 +3,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -62,17 +60,13 @@ type fanPlan struct {
 
 func (f *fanFlags) plan() (fanPlan, error) {
 	p := fanPlan{policy: f.policy, size: f.size, slots: f.slots, duration: f.duration, rate: f.rate}
+	if err := cmp.Or(checkRing(f.slots, f.size, codec.HeaderSize, "sequence number, checksum and send time"),
+		checkRun(f.duration, 0, 1)); err != nil {
+		return p, err
+	}
 	switch {
 	case f.policy != "lossless" && f.policy != "lossy" && f.policy != "mixed":
 		return p, fmt.Errorf("--policy %q: want lossless, lossy or mixed", f.policy)
-	case f.size < codec.HeaderSize || f.size > maxMultiSize:
-		return p, fmt.Errorf("--size %d: want %d to %d bytes (a message carries sequence number, checksum and send time)", f.size, codec.HeaderSize, maxMultiSize)
-	case f.slots < 2 || f.slots > maxSlots || f.slots&(f.slots-1) != 0:
-		return p, fmt.Errorf("--slots %d: want a power of two from 2 to %d", f.slots, maxSlots)
-	case f.slots*f.size > maxLinkBytes:
-		return p, fmt.Errorf("--slots %d × --size %d: a ring over %d MiB", f.slots, f.size, maxLinkBytes>>20)
-	case f.duration <= 0 || f.duration > maxDuration:
-		return p, fmt.Errorf("--duration %v: want more than 0 and at most %v", f.duration, maxDuration)
 	case f.rate < 0 || f.rate > 1e7:
 		return p, fmt.Errorf("--rate %v: want 0 (no paced pass) to 10000000 messages per second", f.rate)
 	}
@@ -182,25 +176,22 @@ func newFanoutCmd(stdout, stderr io.Writer) *cobra.Command {
 			"lossy or mixed) and over one unix stream socket per reader, the producer writing every message to each.\n" +
 			"It reports the producer's messages per second flat out, each reader's received count, lag, laps and\n" +
 			"missed messages, and, from a second pass paced at --rate, reader latency percentiles (the time each\n" +
-			"message was due, embedded in it, to its receive time; HDR, merged over readers). Lossless readers check every sequence number in order and every checksum; lossy\n" +
-			"readers check order and checksum, and that received + missed == published; a failed check exits 1.",
+			"message was due, embedded in it, to its receive time; HDR, merged over readers). Lossless readers check every\n" +
+			"sequence number in order and every checksum; lossy readers check order and checksum, and that\n" +
+			"received + missed == published; a failed check exits 1.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := f.plan()
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			rep, err := runFanPlan(ctx, p, lineProgress{stderr})
-			if err != nil && ctx.Err() != nil {
-				return errInterrupted
-			}
-			if err != nil {
-				return failure{err}
-			}
-			rep.write(stdout)
-			return nil
+			return interruptible(func(ctx context.Context) error {
+				rep, err := runFanPlan(ctx, p, lineProgress{stderr})
+				if err == nil {
+					rep.write(stdout)
+				}
+				return err
+			})
 		},
 	}
 	f.register(cmd)

@@ -3,12 +3,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/shmring/shmring/internal/codec"
@@ -68,21 +66,12 @@ type mpPlan struct {
 
 func (f *mpFlags) plan(changed func(string) bool) (mpPlan, error) {
 	p := mpPlan{kind: f.kind, size: f.size, slots: f.slots, duration: f.duration, warmup: f.warmup, reps: f.reps}
-	switch {
-	case f.kind != "mpmc" && f.kind != "mpsc":
+	if f.kind != "mpmc" && f.kind != "mpsc" {
 		return p, fmt.Errorf("--kind %q: want mpmc or mpsc", f.kind)
-	case f.size < codec.HeaderSize || f.size > maxMultiSize:
-		return p, fmt.Errorf("--size %d: want %d to %d bytes (a message carries producer, sequence number, checksum and send time)", f.size, codec.HeaderSize, maxMultiSize)
-	case f.slots < 2 || f.slots > maxSlots || f.slots&(f.slots-1) != 0:
-		return p, fmt.Errorf("--slots %d: want a power of two from 2 to %d", f.slots, maxSlots)
-	case f.slots*f.size > maxLinkBytes:
-		return p, fmt.Errorf("--slots %d × --size %d: a ring over %d MiB", f.slots, f.size, maxLinkBytes>>20)
-	case f.duration <= 0 || f.duration > maxDuration:
-		return p, fmt.Errorf("--duration %v: want more than 0 and at most %v", f.duration, maxDuration)
-	case f.warmup < 0 || f.warmup > maxDuration:
-		return p, fmt.Errorf("--warmup %v: want 0 to %v", f.warmup, maxDuration)
-	case f.reps < 1 || f.reps > maxReps:
-		return p, fmt.Errorf("--reps %d: want 1 to %d", f.reps, maxReps)
+	}
+	if err := cmp.Or(checkRing(f.slots, f.size, codec.HeaderSize, "producer, sequence number, checksum and send time"),
+		checkRun(f.duration, f.warmup, f.reps)); err != nil {
+		return p, err
 	}
 	if !changed("producers") && !changed("consumers") {
 		p.shapes = []mpShape{{1, 1}, {2, 2}, {4, 1}}
@@ -160,14 +149,12 @@ func newMPCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			rep, err := runMPPlan(ctx, p, lineProgress{stderr})
-			if err != nil && ctx.Err() != nil {
-				return errInterrupted
-			}
-			if err != nil {
-				return failure{err}
+			var rep *mpReport
+			if err := interruptible(func(ctx context.Context) (err error) {
+				rep, err = runMPPlan(ctx, p, lineProgress{stderr})
+				return err
+			}); err != nil {
+				return err
 			}
 			rep.args = flagList(cmd.Flags())
 			rep.write(stdout)

@@ -61,45 +61,37 @@ type mpResult struct {
 // worker is ready and the run starts), and runs w's loop.
 // A gate that fails ends the worker; its handles are the medium's to close.
 func runWorker(m mpMedium, w mpWorker, gate func() error) (mpResult, error) {
+	var s medium.Sender
+	var r medium.Receiver
+	var rep *replier
+	var err error
 	switch w.Role {
 	case "producer":
-		s, err := m.producer()
-		if err != nil {
-			return mpResult{}, err
-		}
-		if err := gate(); err != nil {
-			return mpResult{}, err
-		}
+		s, err = m.producer()
+	case "consumer":
+		r, err = m.consumer()
+	case "client":
+		s, r, err = m.client(w.Index)
+	case "server":
+		r, rep, err = m.server()
+	default:
+		err = fmt.Errorf("unknown worker role %q", w.Role)
+	}
+	if err == nil {
+		err = gate()
+	}
+	if err != nil {
+		return mpResult{}, err
+	}
+	switch w.Role {
+	case "producer":
 		return runMPProducer(s, w)
 	case "consumer":
-		r, err := m.consumer()
-		if err != nil {
-			return mpResult{}, err
-		}
-		if err := gate(); err != nil {
-			return mpResult{}, err
-		}
 		return runMPConsumer(r, w)
 	case "client":
-		s, r, err := m.client(w.Index)
-		if err != nil {
-			return mpResult{}, err
-		}
-		if err := gate(); err != nil {
-			return mpResult{}, err
-		}
 		return runMPClient(s, r, w)
-	case "server":
-		r, rep, err := m.server()
-		if err != nil {
-			return mpResult{}, err
-		}
-		if err := gate(); err != nil {
-			return mpResult{}, err
-		}
-		return runMPServer(r, rep, w)
 	}
-	return mpResult{}, fmt.Errorf("unknown worker role %q", w.Role)
+	return runMPServer(r, rep, w)
 }
 
 func runMPProducer(s medium.Sender, w mpWorker) (res mpResult, err error) {
