@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/shmring/shmring/internal/limits"
 	"github.com/shmring/shmring/internal/medium"
 	"github.com/shmring/shmring/internal/report"
 )
@@ -26,6 +27,7 @@ type jsonReport struct {
 	Machine    report.Machine  `json:"machine"`
 	Flags      []string        `json:"flags"`
 	Placement  jsonPlacement   `json:"placement"`
+	Ceilings   limits.Set      `json:"ceilings,omitempty"` // with --ceiling
 	Transports []jsonTransport `json:"transports"`
 	Results    []jsonCell      `json:"results"`
 }
@@ -80,6 +82,7 @@ func (r *runReport) toJSON() (*jsonReport, error) {
 		Machine:   m,
 		Flags:     r.args,
 		Placement: jsonPlacement{BeforeNs: r.before.Nanoseconds(), AfterNs: r.after.Nanoseconds()},
+		Ceilings:  r.ceilings,
 	}
 	cfg := r.plan.cfg
 	cfg.size = r.plan.sizes[0]
