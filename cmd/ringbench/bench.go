@@ -7,6 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/shmring/shmring/internal/limits"
+	"github.com/shmring/shmring/internal/medium"
+	"github.com/shmring/shmring/internal/report"
 )
 
 // plan is a whole run: every transport, workload and size, repeated.
@@ -17,6 +21,7 @@ type plan struct {
 	transports  []transport
 	workloads   []workload
 	fingerprint bool
+	ceiling     bool // measure this machine's ceilings first (internal/limits)
 }
 
 // steps is the number of measurements the plan makes.
@@ -37,12 +42,19 @@ type progress interface {
 // the outer loop, so that every transport is measured once before any is
 // measured again: a change of placement by the host during the run then
 // spreads over all transports instead of favouring some.
-func bench(ctx context.Context, p plan, prog progress) (*report, error) {
+func bench(ctx context.Context, p plan, prog progress) (*runReport, error) {
 	defer prog.done()
-	rep := &report{mach: describeMachine(), plan: p}
+	rep := &runReport{mach: report.Describe(), plan: p}
 	const fingerprintTime = 100 * time.Millisecond
+	if p.ceiling {
+		prog.step("this machine's ceilings (ringbench limits)")
+		var err error
+		if rep.ceilings, rep.ceilingNote, err = limits.Measure(ctx, ceilingTime); err != nil {
+			return nil, fmt.Errorf("ceilings: %w", err)
+		}
+	}
 	if p.fingerprint {
-		rep.before, _ = coreFingerprint(fingerprintTime)
+		rep.before, _ = limits.CacheLineRTT(fingerprintTime)
 	}
 	for _, size := range p.sizes {
 		for _, tr := range p.transports {
@@ -60,7 +72,7 @@ func bench(ctx context.Context, p plan, prog progress) (*report, error) {
 			cfg := p.cfg
 			cfg.size = c.size
 			m, err := measure(ctx, c.tr, c.workload, cfg)
-			if errors.Is(err, errUnsupported) {
+			if errors.Is(err, medium.ErrUnsupported) {
 				c.skipped = err.Error()
 				continue
 			}
@@ -71,7 +83,7 @@ func bench(ctx context.Context, p plan, prog progress) (*report, error) {
 		}
 	}
 	if p.fingerprint && rep.before > 0 {
-		rep.after, _ = coreFingerprint(fingerprintTime)
+		rep.after, _ = limits.CacheLineRTT(fingerprintTime)
 	}
 	return rep, nil
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+
+	"github.com/shmring/shmring/internal/report"
 )
 
 // writeBench prints the run in Go's benchmark format
@@ -19,9 +21,9 @@ import (
 // The iteration count is the number of messages (or round trips) measured.
 // Only configuration that is the same for every run of one machine goes in
 // the header, so that benchstat does not split runs apart on it.
-func writeBench(w io.Writer, r *report) error {
+func writeBench(w io.Writer, r *runReport) error {
 	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "goos: %s\ngoarch: %s\npkg: github.com/shmring/shmring/cmd/ringbench\ncpu: %s\n", runtime.GOOS, runtime.GOARCH, r.mach.cpu)
+	fmt.Fprintf(bw, "goos: %s\ngoarch: %s\npkg: github.com/shmring/shmring/cmd/ringbench\ncpu: %s\n", runtime.GOOS, runtime.GOARCH, r.mach.CPU)
 	for _, c := range r.cells {
 		name := fmt.Sprintf("BenchmarkRingbench/transport=%s/workload=%s/size=%d", c.tr.name(), c.workload, c.size)
 		for _, m := range c.reps {
@@ -32,8 +34,8 @@ func writeBench(w io.Writer, r *report) error {
 			}
 			h := m.rtt
 			fmt.Fprintf(bw, "%s\t%d\t%.0f ns/rtt", name, h.TotalCount(), h.Mean())
-			for _, q := range latencyQuantiles[1:] { // min is noise
-				fmt.Fprintf(bw, "\t%d rtt-%s-ns", valueAt(h, q.q).Nanoseconds(), q.name)
+			for _, q := range report.Quantiles[1:] { // min is noise
+				fmt.Fprintf(bw, "\t%d rtt-%s-ns", report.At(h, q.Q).Nanoseconds(), q.Name)
 			}
 			fmt.Fprintln(bw)
 		}

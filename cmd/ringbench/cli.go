@@ -84,7 +84,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	runFlagsV.register(run.Flags())
-	root.AddCommand(run, newEnvCmd(stdout), newCompareCmd(stdout), newPlotCmd(stdout),
+	root.AddCommand(run, newEnvCmd(stdout), newLimitsCmd(stdout), newCompareCmd(stdout), newPlotCmd(stdout),
 		newMPCmd(stdout, stderr), newFanoutCmd(stdout, stderr))
 	return root
 }
@@ -95,14 +95,12 @@ func runCommand(cmd *cobra.Command, f *runFlags, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	rep, err := bench(ctx, p, newProgress(stderr, p))
-	if err != nil && ctx.Err() != nil {
-		return errInterrupted
-	}
-	if err != nil {
-		return failure{err}
+	var rep *runReport
+	if err := interruptible(func(ctx context.Context) (err error) {
+		rep, err = bench(ctx, p, newProgress(stderr, p))
+		return err
+	}); err != nil {
+		return err
 	}
 	rep.args = flagList(cmd.Flags())
 	table := stdout
@@ -124,6 +122,21 @@ func runCommand(cmd *cobra.Command, f *runFlags, stdout, stderr io.Writer) error
 		}
 	}
 	return nil
+}
+
+// interruptible runs a measurement under a context that SIGINT and
+// SIGTERM cancel, and tells an interrupt from a failure.
+func interruptible(measure func(ctx context.Context) error) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := measure(ctx)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return errInterrupted
+	}
+	return failure{err}
 }
 
 // flagList is every flag's value, given or default, as --name=value.

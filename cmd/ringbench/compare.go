@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
-	"time"
 
+	"github.com/shmring/shmring/internal/report"
 	"github.com/spf13/cobra"
 )
 
@@ -36,9 +36,9 @@ func newCompareCmd(stdout io.Writer) *cobra.Command {
 // is better); latency is the merged p50 and p99 (lower is better).
 func compareReports(w io.Writer, nameA, nameB string, a, b *jsonReport) {
 	fmt.Fprintf(w, "A: %s\n   %s, %s, %s, GOMAXPROCS %d; placement %s/%s\n", nameA, a.Machine.CPU, a.Machine.Kernel, a.Machine.GoVersion, a.Machine.GOMAXPROCS,
-		fmtNs(a.Placement.BeforeNs), fmtNs(a.Placement.AfterNs))
+		report.Ns(a.Placement.BeforeNs), report.Ns(a.Placement.AfterNs))
 	fmt.Fprintf(w, "B: %s\n   %s, %s, %s, GOMAXPROCS %d; placement %s/%s\n", nameB, b.Machine.CPU, b.Machine.Kernel, b.Machine.GoVersion, b.Machine.GOMAXPROCS,
-		fmtNs(b.Placement.BeforeNs), fmtNs(b.Placement.AfterNs))
+		report.Ns(b.Placement.BeforeNs), report.Ns(b.Placement.AfterNs))
 	if a.Machine != b.Machine {
 		fmt.Fprintln(w, "WARNING: the runs come from different machines or settings")
 	}
@@ -63,22 +63,15 @@ func compareReports(w io.Writer, nameA, nameB string, a, b *jsonReport) {
 		}
 		switch {
 		case ca.MsgsPerSec != nil && cb.MsgsPerSec != nil && ca.MsgsPerSec.Median > 0:
-			row("msgs/s", fmtRate(ca.MsgsPerSec.Median), fmtRate(cb.MsgsPerSec.Median), cb.MsgsPerSec.Median/ca.MsgsPerSec.Median)
+			row("msgs/s", report.Rate(ca.MsgsPerSec.Median), report.Rate(cb.MsgsPerSec.Median), cb.MsgsPerSec.Median/ca.MsgsPerSec.Median)
 		case ca.LatencyNs != nil && cb.LatencyNs != nil:
 			for _, q := range []string{"p50", "p99"} {
 				if va, vb := ca.LatencyNs[q], cb.LatencyNs[q]; va > 0 {
-					row(q, fmtNs(va), fmtNs(vb), float64(vb)/float64(va))
+					row(q, report.Ns(va), report.Ns(vb), float64(vb)/float64(va))
 				}
 			}
 		}
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nB/A above 1 means B is faster for msgs/s and slower for latencies.")
-}
-
-func fmtNs(ns int64) string {
-	if ns <= 0 {
-		return "-"
-	}
-	return fmtDur(time.Duration(ns))
 }

@@ -8,6 +8,7 @@
 //	ringbench [run] [flags]        measure (the default command); --help lists the flags
 //	ringbench mpmc [flags]         many producers and consumers on one MPMC or MPSC ring
 //	ringbench broadcast [flags]    one producer to N readers of a broadcast ring
+//	ringbench limits               this machine's ceilings, in Go and C
 //	ringbench env                  the machine header
 //	ringbench compare A.json B.json
 //	ringbench plot --json FILE --out DIR
@@ -23,78 +24,24 @@
 // range; --cpus A,B pins each side's loop; --rate adds the fixed-rate
 // workload, timed from each message's intended send time.
 //
-// Each transport is measured by these workloads:
+// ringbench limits measures this machine's ceilings (a cache-line round
+// trip, an SPSC ring of plain stores, memcpy, a futex ping-pong, a pipe round
+// trip; in Go, and in C when cc is found); run --ceiling prints them first
+// and every figure as a ratio to them.
 //
-//   - throughput: the parent process sends fixed-size messages, one message per
-//     send call, for a fixed duration; a child process receives them, one
-//     message per receive call, and reports how many it received in its
-//     measurement window (its clock, after a warm-up);
-//   - round trip: the parent sends one message, the child echoes it, and the
-//     parent records the time from send to the end of the receive in an HDR
-//     histogram;
-//   - fixed rate (--rate): round trips due on a schedule, each timed from
-//     when it was due, so a stall shows in every message it delayed
-//     (no coordinated omission).
-//
-// The parent re-executes its own binary as the child; the environment variable
-// SHMRING_BENCH_CHILD selects the child's role. The Go channel is the
-// in-process reference: there the "child" is a goroutine.
-//
-// Every message carries its sequence number and a pattern derived from it in
-// every other byte. The receiver checks each byte of each message, and the
-// parent checks that the receiver got exactly what was sent; a lost, repeated,
-// reordered or corrupted message makes the run fail with a non-zero exit.
-//
-// # mpmc
-//
-// ringbench mpmc measures an MPMC ring (--kind mpsc: MPSC) for each shape of
-// P producers and C consumers (--producers, --consumers; by default 1P1C,
-// 2P2C and 4P1C, for mpsc 1P1C, 2P1C and 4P1C), in one run, --reps times
-// interleaved:
-//
-//   - throughput: P producer and C consumer child processes on one ring;
-//     producers send for --duration, and the rate is every message the
-//     consumers received over the span from the first one's first message to
-//     the last one's end of stream;
-//   - the same P+C workers as goroutines of one process, over the ring and
-//     over one shared buffered Go channel (pooled buffers: copy in, copy out);
-//   - round trip: P clients, one request outstanding each, send requests with
-//     the send time embedded (time.Now().UnixNano(), one clock for all
-//     processes) into a request ring; C servers echo them into a reply ring;
-//     any client takes any reply and records now minus the embedded time in an
-//     HDR histogram (mpsc: one SPSC reply ring per client, as an MPSC ring has
-//     one consumer);
-//   - once per run, an SPSC ring 1P1C across processes, as the baseline.
-//
-// The table gives each medium's messages per second and round-trip
-// percentiles, and ratios: ring (processes and goroutines) vs the channel,
-// ring vs SPSC. --json writes every repetition. Messages carry producer id,
-// per-producer sequence number, send time and a CRC-32C (multimsg.go).
-// Consumers check every checksum and each producer's order (every number,
-// when there is one consumer); the parent checks exactly-once, producer by
-// producer, by count, last number and a digest of the numbers. A kind whose
-// engine is not in the build is skipped with the reason.
-//
-// # broadcast
-//
-// ringbench broadcast measures fan-out from one producer (the parent) to N
-// reader child processes for each --readers count (1, 2 and 4 by default):
-// over a broadcast ring whose readers are --policy lossless, lossy, or mixed
-// (even readers lossless, odd lossy), and over one unix stream socket per
-// reader, to each of which the producer writes every message. It reports
-// the producer's messages per second, each reader's received count, lag
-// (sampled), laps and missed messages from a flat-out pass, and latency
-// percentiles from a second pass paced at --rate messages per second (each
-// message stamped with the time it was due, so readers that keep up show
-// wake-up and copy cost rather than queueing), merged over readers, with
-// ring vs socket ratios. Lossless readers check every sequence number in order and
-// every checksum; lossy ones check order and checksum, and the parent checks
-// received + missed == published for each.
-//
-// The children of both subcommands are this binary again, in the roles
-// "mpmc-worker" and "broadcast-reader", with their settings as JSON in
-// SHMRING_BENCH_CONFIG; mpmc workers start together when the parent writes
-// "go" to their standard input.
+// Every measurement runs its peers the same way (peers.go): child processes
+// (this binary again, in a role, through internal/launch) or goroutines,
+// all attached before the parent removes the ring names and opens the start
+// gate, each reporting one JSON result. They move messages through one
+// interface, internal/medium, whatever the transport and the shape (1:1,
+// N:M, 1:N), and every message is an internal/codec message: sequence
+// number, producer, send time, and either a payload the receiver checks
+// byte by byte (one producer) or a CRC-32C (several producers, lossy
+// readers). A lost, repeated, reordered or corrupted message makes the run
+// fail with a non-zero exit; the mpmc parent also checks exactly-once per
+// producer, and broadcast's that each lossy reader's received + missed
+// equals what was published. Run "ringbench <command> --help" for the
+// method of each table.
 //
 // When not to use this: ringbench compares transports on one machine in one
 // run. Its absolute figures depend on where the host places the two processes

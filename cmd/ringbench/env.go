@@ -7,6 +7,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/shmring/shmring/internal/limits"
+	"github.com/shmring/shmring/internal/report"
 	"github.com/spf13/cobra"
 )
 
@@ -17,22 +19,22 @@ func newEnvCmd(stdout io.Writer) *cobra.Command {
 		Short: "Print the machine header: CPU, cache line, cores, kernel, Go version, GOMAXPROCS",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			m := describeMachine()
+			m := report.Describe()
 			line := "unknown"
-			if m.cacheLine > 0 {
-				line = fmt.Sprintf("%d B", m.cacheLine)
+			if m.CacheLine > 0 {
+				line = fmt.Sprintf("%d B", m.CacheLine)
 			}
-			fmt.Fprintf(stdout, "cpu:           %s\n", m.cpu)
+			fmt.Fprintf(stdout, "cpu:           %s\n", m.CPU)
 			fmt.Fprintf(stdout, "cache line:    %s (from cpuid)\n", line)
-			fmt.Fprintf(stdout, "logical cores: %d\n", m.logical)
-			fmt.Fprintf(stdout, "usable CPUs:   %d\n", m.usable)
-			fmt.Fprintf(stdout, "kernel:        %s\n", m.kernel)
-			fmt.Fprintf(stdout, "arch:          %s\n", m.arch)
-			fmt.Fprintf(stdout, "go:            %s\n", m.goVersion)
-			fmt.Fprintf(stdout, "GOMAXPROCS:    %d\n", m.gomaxprocs)
+			fmt.Fprintf(stdout, "logical cores: %d\n", m.LogicalCores)
+			fmt.Fprintf(stdout, "usable CPUs:   %d\n", m.UsableCPUs)
+			fmt.Fprintf(stdout, "kernel:        %s\n", m.Kernel)
+			fmt.Fprintf(stdout, "arch:          %s\n", m.Arch)
+			fmt.Fprintf(stdout, "go:            %s\n", m.GoVersion)
+			fmt.Fprintf(stdout, "GOMAXPROCS:    %d\n", m.GOMAXPROCS)
 			if fingerprint {
-				if rtt, ok := coreFingerprint(100 * time.Millisecond); ok {
-					fmt.Fprintf(stdout, "placement:     core-to-core cache-line round trip %s\n", fmtDur(rtt))
+				if rtt, ok := limits.CacheLineRTT(100 * time.Millisecond); ok {
+					fmt.Fprintf(stdout, "placement:     core-to-core cache-line round trip %s\n", report.Dur(rtt))
 				} else {
 					fmt.Fprintf(stdout, "placement:     not measured (fewer than 2 CPUs)\n")
 				}

@@ -7,23 +7,6 @@ import (
 	"time"
 )
 
-// stallingEnd sleeps once, before sending message at, as a transport that
-// stalls (a page fault storm, a descheduled peer) would.
-type stallingEnd struct {
-	endpoint
-	at    uint64
-	stall time.Duration
-	n     uint64
-}
-
-func (s *stallingEnd) send(msg []byte) error {
-	if s.n == s.at {
-		time.Sleep(s.stall)
-	}
-	s.n++
-	return s.endpoint.send(msg)
-}
-
 // TestFixedRateShowsAStallInTheTail injects one 50 ms stall into a run at
 // 2000 messages per second. Timed from the intended send time, the stalled
 // message and the ~100 that fell due during the stall all count late, so
@@ -34,7 +17,14 @@ func TestFixedRateShowsAStallInTheTail(t *testing.T) {
 	const stall = 50 * time.Millisecond
 	cfg := shortConfig()
 	cfg.rate, cfg.warmup, cfg.duration = 2000, 5*time.Millisecond, 100*time.Millisecond
-	cfg.wrap = func(e endpoint) endpoint { return &stallingEnd{endpoint: e, at: 20, stall: stall} } // due at 10 ms, after the warm-up
+	// A stall before message 20, due at 10 ms, after the warm-up, as a
+	// transport that stalls (a page fault storm, a descheduled peer) would.
+	cfg.wrap = onSend(func(seq uint64, _ []byte) int {
+		if seq == 20 {
+			time.Sleep(stall)
+		}
+		return 1
+	})
 	m, err := measure(watchdog(t), registry["chan"], fixedRate, cfg)
 	if err != nil {
 		t.Fatal(err)

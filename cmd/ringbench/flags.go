@@ -37,6 +37,7 @@ type runFlags struct {
 	wait        string
 	cpus        string
 	fingerprint bool
+	ceiling     bool
 	jsonFile    string
 	bench       bool
 	hgrmDir     string
@@ -58,6 +59,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.wait, "wait", "default", "comma-separated shmring wait strategies: default (spin, yield, then futex sleep), spin (never sleep), sleep (sleep at once)")
 	fs.StringVar(&f.cpus, "cpus", "", "pin the parent's loop to CPU A and the peer's to CPU B, as A,B (sched_setaffinity on the loop's locked thread)")
 	fs.BoolVar(&f.fingerprint, "fingerprint", true, "measure the core-to-core cache-line round trip before and after the runs")
+	fs.BoolVar(&f.ceiling, "ceiling", false, "measure this machine's ceilings first (as ringbench limits does) and give every figure as a ratio to them")
 	fs.StringVar(&f.jsonFile, "json", "", "write every figure, every repetition, the machine and the flags to this JSON file")
 	fs.BoolVar(&f.bench, "bench", false, "print Go benchmark-format lines (for benchstat) on stdout; the table goes to stderr")
 	fs.StringVar(&f.hgrmDir, "hgrm", "", "write HdrHistogram percentile files (.hgrm, values in µs) to this directory")
@@ -66,7 +68,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 // plan checks the flags and turns them into a plan. changed says whether a
 // flag was given on the command line.
 func (f *runFlags) plan(changed func(string) bool) (plan, error) {
-	p := plan{reps: f.reps, fingerprint: f.fingerprint}
+	p := plan{reps: f.reps, fingerprint: f.fingerprint, ceiling: f.ceiling}
 	switch {
 	case changed("size") && changed("sizes"):
 		return p, fmt.Errorf("--size and --sizes: give one of them")
@@ -82,13 +84,10 @@ func (f *runFlags) plan(changed func(string) bool) (plan, error) {
 		}
 		p.sizes = []int{f.size}
 	}
+	if err := checkRun(f.duration, f.warmup, f.reps); err != nil {
+		return p, err
+	}
 	switch {
-	case f.duration <= 0 || f.duration > maxDuration:
-		return p, fmt.Errorf("--duration %v: want more than 0 and at most %v", f.duration, maxDuration)
-	case f.warmup < 0 || f.warmup > maxDuration:
-		return p, fmt.Errorf("--warmup %v: want 0 to %v", f.warmup, maxDuration)
-	case f.reps < 1 || f.reps > maxReps:
-		return p, fmt.Errorf("--reps %d: want 1 to %d", f.reps, maxReps)
 	case f.rate < 0 || f.rate > maxRate || (changed("rate") && f.rate == 0):
 		return p, fmt.Errorf("--rate %v: want more than 0 and at most %.0f messages per second", f.rate, maxRate)
 	case f.count == 1:
@@ -132,6 +131,32 @@ func (f *runFlags) plan(changed func(string) bool) (plan, error) {
 		}
 	}
 	return p, nil
+}
+
+// checkRun checks the flags every measuring subcommand has.
+func checkRun(duration, warmup time.Duration, reps int) error {
+	switch {
+	case duration <= 0 || duration > maxDuration:
+		return fmt.Errorf("--duration %v: want more than 0 and at most %v", duration, maxDuration)
+	case warmup < 0 || warmup > maxDuration:
+		return fmt.Errorf("--warmup %v: want 0 to %v", warmup, maxDuration)
+	case reps < 1 || reps > maxReps:
+		return fmt.Errorf("--reps %d: want 1 to %d", reps, maxReps)
+	}
+	return nil
+}
+
+// checkRing checks a ring's --slots and --size, in bytes from min.
+func checkRing(slots, size, min int, carries string) error {
+	switch {
+	case size < min || size > maxMultiSize:
+		return fmt.Errorf("--size %d: want %d to %d bytes (a message carries %s)", size, min, maxMultiSize, carries)
+	case slots < 2 || slots > maxSlots || slots&(slots-1) != 0:
+		return fmt.Errorf("--slots %d: want a power of two from 2 to %d", slots, maxSlots)
+	case slots*size > maxLinkBytes:
+		return fmt.Errorf("--slots %d × --size %d: a ring over %d MiB", slots, size, maxLinkBytes>>20)
+	}
+	return nil
 }
 
 func checkSize(flag string, n int) error {

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/shmring/shmring/internal/report"
 )
 
 // formatRun is one short real run writing every output format; the tests
@@ -82,9 +83,9 @@ func TestJSONHoldsEveryRepetitionTheMachineAndTheFlags(t *testing.T) {
 			if h.TotalCount() != sum || sum == 0 {
 				t.Errorf("%s %d: merged histogram holds %d samples, repetitions %d", c.Transport, c.Size, h.TotalCount(), sum)
 			}
-			for _, q := range latencyQuantiles {
-				if _, ok := c.LatencyNs[q.name]; !ok {
-					t.Errorf("%s %d: latency lacks %s", c.Transport, c.Size, q.name)
+			for _, q := range report.Quantiles {
+				if _, ok := c.LatencyNs[q.Name]; !ok {
+					t.Errorf("%s %d: latency lacks %s", c.Transport, c.Size, q.Name)
 				}
 			}
 		}

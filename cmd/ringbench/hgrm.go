@@ -22,7 +22,7 @@ const hgrmScale = 1000
 // plotter (HistogramLogAnalyzer, hdrhistogram.github.io/HdrHistogram/plotFiles.html)
 // reads: Value, Percentile, TotalCount, 1/(1-Percentile), then a footer of
 // mean, standard deviation, max and count. Values are in microseconds.
-func writeHgrms(dir string, r *report) error {
+func writeHgrms(dir string, r *runReport) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

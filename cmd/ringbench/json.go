@@ -8,7 +8,9 @@ import (
 	"os"
 	"time"
 
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/shmring/shmring/internal/limits"
+	"github.com/shmring/shmring/internal/medium"
+	"github.com/shmring/shmring/internal/report"
 )
 
 // The --json file: every figure of every repetition, the summaries the
@@ -22,22 +24,12 @@ type jsonReport struct {
 	Tool       string          `json:"tool"`
 	Format     int             `json:"format"`
 	Time       time.Time       `json:"time"`
-	Machine    jsonMachine     `json:"machine"`
+	Machine    report.Machine  `json:"machine"`
 	Flags      []string        `json:"flags"`
 	Placement  jsonPlacement   `json:"placement"`
+	Ceilings   limits.Set      `json:"ceilings,omitempty"` // with --ceiling
 	Transports []jsonTransport `json:"transports"`
 	Results    []jsonCell      `json:"results"`
-}
-
-type jsonMachine struct {
-	CPU          string `json:"cpu"`
-	CacheLine    int    `json:"cache_line"`
-	LogicalCores int    `json:"logical_cores"`
-	UsableCPUs   int    `json:"usable_cpus"`
-	Kernel       string `json:"kernel"`
-	Arch         string `json:"arch"`
-	GoVersion    string `json:"go_version"`
-	GOMAXPROCS   int    `json:"gomaxprocs"`
 }
 
 // jsonPlacement is the core-to-core cache-line round trip before and after
@@ -61,13 +53,13 @@ type jsonCell struct {
 	Reps      []jsonRep `json:"reps,omitempty"`
 
 	// Throughput summaries over the repetitions.
-	MsgsPerSec *spread `json:"msgs_per_sec,omitempty"`
-	NsPerMsg   *spread `json:"ns_per_msg,omitempty"`
+	MsgsPerSec *report.Spread `json:"msgs_per_sec,omitempty"`
+	NsPerMsg   *report.Spread `json:"ns_per_msg,omitempty"`
 	// Latency: the merged histogram's percentiles ("min", "p50", …, "max"),
 	// the spread of each repetition's p50 and p99, and the merged histogram.
 	LatencyNs map[string]int64 `json:"latency_ns,omitempty"`
-	P50Ns     *spread          `json:"p50_ns,omitempty"`
-	P99Ns     *spread          `json:"p99_ns,omitempty"`
+	P50Ns     *report.Spread   `json:"p50_ns,omitempty"`
+	P99Ns     *report.Spread   `json:"p99_ns,omitempty"`
 	Histogram string           `json:"histogram,omitempty"`
 }
 
@@ -79,18 +71,18 @@ type jsonRep struct {
 	RoundTrips     uint64           `json:"round_trips,omitempty"`
 	LatencyNs      map[string]int64 `json:"latency_ns,omitempty"`
 	Histogram      string           `json:"histogram,omitempty"`
-	ParentCounters []counter        `json:"parent_counters,omitempty"`
-	PeerCounters   []counter        `json:"peer_counters,omitempty"`
+	ParentCounters []medium.Counter `json:"parent_counters,omitempty"`
+	PeerCounters   []medium.Counter `json:"peer_counters,omitempty"`
 }
 
-func (r *report) toJSON() (*jsonReport, error) {
+func (r *runReport) toJSON() (*jsonReport, error) {
 	m := r.mach
 	out := &jsonReport{
 		Tool: "ringbench", Format: jsonFormat, Time: time.Now().UTC(),
-		Machine: jsonMachine{CPU: m.cpu, CacheLine: m.cacheLine, LogicalCores: m.logical, UsableCPUs: m.usable,
-			Kernel: m.kernel, Arch: m.arch, GoVersion: m.goVersion, GOMAXPROCS: m.gomaxprocs},
+		Machine:   m,
 		Flags:     r.args,
 		Placement: jsonPlacement{BeforeNs: r.before.Nanoseconds(), AfterNs: r.after.Nanoseconds()},
+		Ceilings:  r.ceilings,
 	}
 	cfg := r.plan.cfg
 	cfg.size = r.plan.sizes[0]
@@ -105,8 +97,8 @@ func (r *report) toJSON() (*jsonReport, error) {
 				jr.Sent, jr.Measured, jr.ElapsedNs, jr.MsgsPerSec = m.sent, m.measured, m.elapsed.Nanoseconds(), m.rate()
 			} else {
 				var err error
-				jr.RoundTrips, jr.LatencyNs = m.roundTrips, percentileMap(m.rtt)
-				if jr.Histogram, err = encodeHist(m.rtt); err != nil {
+				jr.RoundTrips, jr.LatencyNs = m.roundTrips, report.Percentiles(m.rtt)
+				if jr.Histogram, err = report.Encode(m.rtt); err != nil {
 					return nil, err
 				}
 			}
@@ -114,15 +106,15 @@ func (r *report) toJSON() (*jsonReport, error) {
 		}
 		if c.ok() {
 			if c.workload == throughput {
-				s := spreadOf(c.rates())
-				ns := spread{Median: 1e9 / s.Median, Min: 1e9 / s.Max, Max: 1e9 / s.Min}
+				s := report.SpreadOf(c.rates())
+				ns := report.Spread{Median: 1e9 / s.Median, Min: 1e9 / s.Max, Max: 1e9 / s.Min}
 				jc.MsgsPerSec, jc.NsPerMsg = &s, &ns
 			} else {
 				h := c.merged()
-				p50, p99 := spreadOf(c.quantiles(50)), spreadOf(c.quantiles(99))
-				jc.LatencyNs, jc.P50Ns, jc.P99Ns = percentileMap(h), &p50, &p99
+				p50, p99 := report.SpreadOf(c.quantiles(50)), report.SpreadOf(c.quantiles(99))
+				jc.LatencyNs, jc.P50Ns, jc.P99Ns = report.Percentiles(h), &p50, &p99
 				var err error
-				if jc.Histogram, err = encodeHist(h); err != nil {
+				if jc.Histogram, err = report.Encode(h); err != nil {
 					return nil, err
 				}
 			}
@@ -132,23 +124,7 @@ func (r *report) toJSON() (*jsonReport, error) {
 	return out, nil
 }
 
-func percentileMap(h *hdrhistogram.Histogram) map[string]int64 {
-	out := map[string]int64{}
-	for _, q := range latencyQuantiles {
-		out[q.name] = valueAt(h, q.q).Nanoseconds()
-	}
-	return out
-}
-
-func encodeHist(h *hdrhistogram.Histogram) (string, error) {
-	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
-	if err != nil {
-		return "", fmt.Errorf("encode histogram: %w", err)
-	}
-	return string(b), nil
-}
-
-func writeJSONFile(path string, r *report) error {
+func writeJSONFile(path string, r *runReport) error {
 	j, err := r.toJSON()
 	if err != nil {
 		return err

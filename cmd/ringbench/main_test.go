@@ -11,12 +11,17 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shmring/shmring/internal/codec"
+	"github.com/shmring/shmring/internal/launch"
+	"github.com/shmring/shmring/internal/medium"
+	"github.com/shmring/shmring/internal/report"
 )
 
 // TestMain lets the test binary serve as the child: measure re-executes
 // os.Executable(), which under `go test` is this binary.
 func TestMain(m *testing.M) {
-	if role, ok := childRole(); ok {
+	if role, ok := launch.Role(); ok {
 		os.Exit(childMain(role, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
@@ -73,37 +78,47 @@ func TestEveryTransportDeliversEveryMessage(t *testing.T) {
 	}
 }
 
-// faultyEnd wraps the parent's end and breaks one message on purpose.
-type faultyEnd struct {
-	endpoint
+// faultySender and faultyReceiver wrap the parent's handles and break one
+// message on purpose. Wrapped, a ring's handles lose their zero-copy path.
+type faultySender struct {
+	medium.Sender
 	onSend func(seq uint64, msg []byte) (copies int) // how many times to really send msg
-	onRecv func(seq uint64, buf []byte)
 	sends  uint64
-	recvs  uint64
 }
 
-func (f *faultyEnd) send(msg []byte) error {
+func (f *faultySender) Send(msg []byte) error {
 	seq := f.sends
 	f.sends++
-	copies := 1
-	if f.onSend != nil {
-		copies = f.onSend(seq, msg)
-	}
-	for range copies {
-		if err := f.endpoint.send(msg); err != nil {
+	for range f.onSend(seq, msg) {
+		if err := f.Sender.Send(msg); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (f *faultyEnd) recv(buf []byte) error {
-	err := f.endpoint.recv(buf)
-	if err == nil && f.onRecv != nil {
+type faultyReceiver struct {
+	medium.Receiver
+	onRecv func(seq uint64, buf []byte)
+	recvs  uint64
+}
+
+func (f *faultyReceiver) Recv(buf []byte) error {
+	err := f.Receiver.Recv(buf)
+	if err == nil {
 		f.onRecv(f.recvs, buf)
 	}
 	f.recvs++
 	return err
+}
+
+// onSend and onRecv make a wrap function for config.wrap.
+func onSend(fn func(seq uint64, msg []byte) int) func(*end) {
+	return func(e *end) { e.s = &faultySender{Sender: e.s, onSend: fn} }
+}
+
+func onRecv(fn func(seq uint64, buf []byte)) func(*end) {
+	return func(e *end) { e.r = &faultyReceiver{Receiver: e.r, onRecv: fn} }
 }
 
 // faultAt is the message a fault hits: an early one, because a short run
@@ -121,38 +136,28 @@ func TestIntegrityFailuresAreDetected(t *testing.T) {
 	faults := []struct {
 		name string
 		only workload // "" for both workloads
-		wrap func(endpoint) endpoint
+		wrap func(*end)
 	}{
-		{"a payload byte flipped before sending is caught by the receiver", "", func(e endpoint) endpoint {
-			return &faultyEnd{endpoint: e, onSend: func(seq uint64, b []byte) int { flip(seq, b); return 1 }}
-		}},
-		{"a message sent twice is caught by the receiver", "", func(e endpoint) endpoint {
-			return &faultyEnd{endpoint: e, onSend: func(seq uint64, _ []byte) int {
-				if seq == faultAt {
-					return 2
-				}
-				return 1
-			}}
-		}},
-		{"a message lost in the middle is caught by the receiver", throughput, func(e endpoint) endpoint {
-			return &faultyEnd{endpoint: e, onSend: func(seq uint64, _ []byte) int {
-				if seq == faultAt {
-					return 0
-				}
-				return 1
-			}}
-		}},
-		{"messages lost at the end are caught by the count check", throughput, func(e endpoint) endpoint {
-			return &faultyEnd{endpoint: e, onSend: func(seq uint64, _ []byte) int {
-				if seq >= faultAt {
-					return 0
-				}
-				return 1
-			}}
-		}},
-		{"an echo corrupted on its way back is caught by the parent", "", func(e endpoint) endpoint {
-			return &faultyEnd{endpoint: e, onRecv: flip}
-		}},
+		{"a payload byte flipped before sending is caught by the receiver", "", onSend(func(seq uint64, b []byte) int { flip(seq, b); return 1 })},
+		{"a message sent twice is caught by the receiver", "", onSend(func(seq uint64, _ []byte) int {
+			if seq == faultAt {
+				return 2
+			}
+			return 1
+		})},
+		{"a message lost in the middle is caught by the receiver", throughput, onSend(func(seq uint64, _ []byte) int {
+			if seq == faultAt {
+				return 0
+			}
+			return 1
+		})},
+		{"messages lost at the end are caught by the count check", throughput, onSend(func(seq uint64, _ []byte) int {
+			if seq >= faultAt {
+				return 0
+			}
+			return 1
+		})},
+		{"an echo corrupted on its way back is caught by the parent", "", onRecv(flip)},
 	}
 	for _, tr := range testTransports(t) {
 		for _, w := range workloads {
@@ -165,43 +170,12 @@ func TestIntegrityFailuresAreDetected(t *testing.T) {
 					cfg.wrap = f.wrap
 					cfg.minCount = faultAt + 2 // reach the fault however loaded the machine is
 					_, err := measure(watchdog(t), tr, w, cfg)
-					if !errors.Is(err, errIntegrity) {
-						t.Fatalf("got error %v, want one that wraps %q", err, errIntegrity)
+					if !errors.Is(err, codec.ErrIntegrity) {
+						t.Fatalf("got error %v, want one that wraps %q", err, codec.ErrIntegrity)
 					}
 					t.Logf("reported: %v", err)
 				})
 			}
-		}
-	}
-}
-
-func TestVerifyAcceptsOnlyTheExpectedMessage(t *testing.T) {
-	for size := minSize; size <= 80; size++ {
-		msg := make([]byte, size)
-		stamp(msg, 1234)
-		if err := verify(msg, 1234); err != nil {
-			t.Fatalf("size=%d: fresh message rejected: %v", size, err)
-		}
-		if err := verify(msg, 1235); !errors.Is(err, errIntegrity) {
-			t.Fatalf("size=%d: message 1234 accepted as 1235 (err=%v)", size, err)
-		}
-		for i := range msg {
-			msg[i] ^= 1
-			if err := verify(msg, 1234); !errors.Is(err, errIntegrity) {
-				t.Fatalf("size=%d: flipped bit in byte %d not detected", size, i)
-			}
-			msg[i] ^= 1
-		}
-	}
-}
-
-func TestMessagesDifferInEveryPayloadWord(t *testing.T) {
-	a, b := make([]byte, 64), make([]byte, 64)
-	stamp(a, 7)
-	stamp(b, 8)
-	for off := 0; off < 64; off += 8 {
-		if bytes.Equal(a[off:off+8], b[off:off+8]) {
-			t.Errorf("messages 7 and 8 share the word at offset %d", off)
 		}
 	}
 }
@@ -286,7 +260,7 @@ func TestRatiosAreSpelledOut(t *testing.T) {
 		{0.25, "lower median RTT", "higher median RTT", "4.00x higher median RTT"},
 	}
 	for _, c := range cases {
-		if got := ratio(c.x, c.better, c.worse); got != c.want {
+		if got := report.Ratio(c.x, c.better, c.worse); got != c.want {
 			t.Errorf("ratio(%v) = %q, want %q", c.x, got, c.want)
 		}
 	}
@@ -300,16 +274,14 @@ func TestZeroDurationRunStillReachesTheFault(t *testing.T) {
 		cfg := shortConfig()
 		cfg.duration, cfg.warmup = 0, 0
 		cfg.minCount = faultAt + 2
-		cfg.wrap = func(e endpoint) endpoint {
-			return &faultyEnd{endpoint: e, onSend: func(seq uint64, _ []byte) int {
-				if seq == faultAt {
-					return 2
-				}
-				return 1
-			}}
-		}
-		if _, err := measure(watchdog(t), tr, w, cfg); !errors.Is(err, errIntegrity) {
-			t.Fatalf("%s: got error %v, want one that wraps %q", w, err, errIntegrity)
+		cfg.wrap = onSend(func(seq uint64, _ []byte) int {
+			if seq == faultAt {
+				return 2
+			}
+			return 1
+		})
+		if _, err := measure(watchdog(t), tr, w, cfg); !errors.Is(err, codec.ErrIntegrity) {
+			t.Fatalf("%s: got error %v, want one that wraps %q", w, err, codec.ErrIntegrity)
 		}
 	}
 }

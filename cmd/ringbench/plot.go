@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/shmring/shmring/internal/report"
 	"github.com/spf13/cobra"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -100,7 +101,7 @@ func renderPlots(j *jsonReport, dir string) ([]string, error) {
 
 func latencyPlot(j *jsonReport, workload string, size int) (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s latency, %s messages (%s)", workload, fmtSize(size), j.Machine.CPU)
+	p.Title.Text = fmt.Sprintf("%s latency, %s messages (%s)", workload, report.Size(size), j.Machine.CPU)
 	p.X.Label.Text = "percentile"
 	p.Y.Label.Text = "latency (µs)"
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}

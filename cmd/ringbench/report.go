@@ -8,29 +8,29 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/shmring/shmring/internal/limits"
+	"github.com/shmring/shmring/internal/medium"
+	"github.com/shmring/shmring/internal/report"
 )
 
 // placementDrift is the before/after fingerprint ratio above which the report
 // warns that the host moved the CPUs (near and far differ 3-5x here).
 const placementDrift = 1.5
 
-// A noter is a transport with something to say about its own run (the ring:
-// whether its consumer ever slept).
-type noter interface {
-	notes(tp, pp *measurement) []string
-}
-
 // report is everything a run found.
-type report struct {
-	mach          machine
+type runReport struct {
+	mach          report.Machine
 	plan          plan
 	args          []string      // the command line, for the JSON file
 	before, after time.Duration // core-to-core fingerprints; 0 if not taken
+	ceilings      limits.Set    // with --ceiling
+	ceilingNote   string        // why the C probes did not run
 	cells         []*cell
 }
 
 // cell finds the cell of one transport, workload and size; nil if none.
-func (r *report) cell(tr string, w workload, size int) *cell {
+func (r *runReport) cell(tr string, w workload, size int) *cell {
 	for _, c := range r.cells {
 		if c.tr.name() == tr && c.workload == w && c.size == size {
 			return c
@@ -39,7 +39,7 @@ func (r *report) cell(tr string, w workload, size int) *cell {
 	return nil
 }
 
-func (r *report) has(w workload) bool {
+func (r *runReport) has(w workload) bool {
 	for _, x := range r.plan.workloads {
 		if x == w {
 			return true
@@ -50,13 +50,13 @@ func (r *report) has(w workload) bool {
 
 // write prints the readable report: the header, then per size a
 // throughput table, a round-trip table, a fixed-rate table, and the ratios.
-func (r *report) write(w io.Writer) {
+func (r *runReport) write(w io.Writer) {
 	p := r.plan
 	fmt.Fprintf(w, "ringbench: messages between two processes (chan: two goroutines of one process)\n")
 	fmt.Fprintf(w, "machine:   %s (both processes)\n", r.mach)
 	if r.before > 0 {
 		fmt.Fprintf(w, "placement: core-to-core cache-line round trip %s before, %s after the runs (compare runs only when these agree)\n",
-			fmtDur(r.before), fmtDur(r.after))
+			report.Dur(r.before), report.Dur(r.after))
 		if hi, lo := max(r.before, r.after), min(r.before, r.after); lo > 0 && float64(hi)/float64(lo) > placementDrift {
 			fmt.Fprintf(w, "           WARNING: the host moved the CPUs during the run; coherence-bound figures (shmring, chan) may mix two placements: run again\n")
 		}
@@ -76,8 +76,9 @@ func (r *report) write(w io.Writer) {
 	fmt.Fprintf(w, "           round trip: parent sends, child echoes; each round trip timed by the parent (HDR histogram, 3 digits)\n")
 	if r.has(fixedRate) {
 		fmt.Fprintf(w, "           fixed rate: a round trip due every %s (%.0f msg/s), timed from when it was DUE, not when it was sent\n",
-			fmtDur(time.Duration(float64(time.Second)/p.cfg.rate)), p.cfg.rate)
+			report.Dur(time.Duration(float64(time.Second)/p.cfg.rate)), p.cfg.rate)
 	}
+	r.writeCeilings(w)
 	for _, size := range p.sizes {
 		r.writeSize(w, size)
 	}
@@ -89,7 +90,7 @@ func (r *report) write(w io.Writer) {
 	}
 	var notes []string
 	for _, tr := range p.transports {
-		n, ok := tr.(noter)
+		rt, ok := tr.(ringTransport)
 		if !ok {
 			continue
 		}
@@ -99,7 +100,7 @@ func (r *report) write(w io.Writer) {
 			}
 			return nil
 		}
-		notes = append(notes, n.notes(last(throughput), last(pingpong))...)
+		notes = append(notes, rt.notes(last(throughput), last(pingpong))...)
 	}
 	if len(notes) > 0 {
 		fmt.Fprintf(w, "\nring counters (%d-byte messages, last repetition):\n", p.sizes[0])
@@ -109,8 +110,8 @@ func (r *report) write(w io.Writer) {
 	}
 }
 
-func (r *report) writeSize(w io.Writer, size int) {
-	fmt.Fprintf(w, "\n== %s messages ==\n", fmtSize(size))
+func (r *runReport) writeSize(w io.Writer, size int) {
+	fmt.Fprintf(w, "\n== %s messages ==\n", report.Size(size))
 	if r.has(throughput) {
 		fmt.Fprintf(w, "throughput (median of repetitions, and their range):\n")
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -121,13 +122,13 @@ func (r *report) writeSize(w io.Writer, size int) {
 				fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\n", tr.name(), skippedText(c))
 				continue
 			}
-			s := spreadOf(c.rates())
+			s := report.SpreadOf(c.rates())
 			var n uint64
 			for _, m := range c.reps {
 				n += m.measured
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s–%s\t%s\t%.1f\t%d\t\n", tr.name(), fmtRate(s.Median), fmtRateShort(s.Min), fmtRateShort(s.Max),
-				fmtDur(time.Duration(float64(time.Second)/s.Median)), s.Median*float64(size)/1e6, n)
+			fmt.Fprintf(tw, "%s\t%s\t%s–%s\t%s\t%.1f\t%d\t\n", tr.name(), report.Rate(s.Median), report.RateShort(s.Min), report.RateShort(s.Max),
+				report.Dur(time.Duration(float64(time.Second)/s.Median)), s.Median*float64(size)/1e6, n)
 		}
 		tw.Flush()
 	}
@@ -142,8 +143,8 @@ func (r *report) writeSize(w io.Writer, size int) {
 		fmt.Fprintf(w, "%s (all repetitions merged; p50 range over repetitions):\n", title)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		head := "transport\t"
-		for _, q := range latencyQuantiles {
-			head += q.name + "\t"
+		for _, q := range report.Quantiles {
+			head += q.Name + "\t"
 		}
 		fmt.Fprintln(tw, head+"p50 min–max\tsamples\t")
 		for _, tr := range r.plan.transports {
@@ -154,11 +155,11 @@ func (r *report) writeSize(w io.Writer, size int) {
 			}
 			h := c.merged()
 			line := tr.name() + "\t"
-			for _, q := range latencyQuantiles {
-				line += fmtDur(valueAt(h, q.q)) + "\t"
+			for _, q := range report.Quantiles {
+				line += report.Dur(report.At(h, q.Q)) + "\t"
 			}
-			s := spreadOf(c.quantiles(50))
-			line += fmt.Sprintf("%s–%s\t%d\t", fmtDur(time.Duration(s.Min)), fmtDur(time.Duration(s.Max)), h.TotalCount())
+			s := report.SpreadOf(c.quantiles(50))
+			line += fmt.Sprintf("%s–%s\t%d\t", report.Dur(time.Duration(s.Min)), report.Dur(time.Duration(s.Max)), h.TotalCount())
 			fmt.Fprintln(tw, line)
 		}
 		tw.Flush()
@@ -173,10 +174,11 @@ func (r *report) writeSize(w io.Writer, size int) {
 		for i, m := range c.reps {
 			if m.elapsed < r.plan.cfg.duration/2 {
 				fmt.Fprintf(w, "WARNING: %s throughput repetition %d: the peer's measurement window spans only %s of the %s sent (the peer lagged, e.g. descheduled): that repetition's rate is unreliable\n",
-					c.tr.name(), i+1, fmtDur(m.elapsed), r.plan.cfg.duration)
+					c.tr.name(), i+1, report.Dur(m.elapsed), r.plan.cfg.duration)
 			}
 		}
 	}
+	r.writeRatiosToCeilings(w, size)
 	if len(r.plan.transports) > 1 {
 		base := r.plan.transports[0]
 		for _, other := range r.plan.transports[1:] {
@@ -196,13 +198,13 @@ func skippedText(c *cell) string {
 
 // compare spells out how base fares against other at one size, from the
 // medians over repetitions.
-func (r *report) compare(base, other string, size int) []string {
+func (r *runReport) compare(base, other string, size int) []string {
 	var parts []string
 	bt, ot := r.cell(base, throughput, size), r.cell(other, throughput, size)
 	if bt.ok() && ot.ok() {
-		b, o := spreadOf(bt.rates()).Median, spreadOf(ot.rates()).Median
+		b, o := report.SpreadOf(bt.rates()).Median, report.SpreadOf(ot.rates()).Median
 		if b > 0 && o > 0 {
-			parts = append(parts, ratio(b/o, "throughput", "lower throughput"))
+			parts = append(parts, report.Ratio(b/o, "throughput", "lower throughput"))
 		}
 	}
 	bp, op := r.cell(base, pingpong, size), r.cell(other, pingpong, size)
@@ -211,77 +213,39 @@ func (r *report) compare(base, other string, size int) []string {
 			p    float64
 			name string
 		}{{50, "median RTT"}, {99, "p99 RTT"}} {
-			b, o := spreadOf(bp.quantiles(q.p)).Median, spreadOf(op.quantiles(q.p)).Median
+			b, o := report.SpreadOf(bp.quantiles(q.p)).Median, report.SpreadOf(op.quantiles(q.p)).Median
 			if b > 0 && o > 0 {
-				parts = append(parts, ratio(o/b, "lower "+q.name, "higher "+q.name))
+				parts = append(parts, report.Ratio(o/b, "lower "+q.name, "higher "+q.name))
 			}
 		}
 	}
 	return parts
 }
 
-// ratio phrases x, how many times better base is, as "12x <better>" or,
-// when x < 1, as "3.4x <worse>".
-func ratio(x float64, better, worse string) string {
-	if x < 1 {
-		return fmt.Sprintf("%sx %s", fmtFactor(1/x), worse)
+// notes says whether the ends ever slept on the futex: a consumer that
+// never slept in the throughput run means the stream never ran dry long
+// enough to leave the spin and yield phases.
+func (t ringTransport) notes(tp, pp *measurement) []string {
+	var out []string
+	if tp != nil {
+		out = append(out, fmt.Sprintf("%s throughput: child consumer %s (found the ring empty %d times, woke the producer %d times); parent producer found it full %d times and %s.",
+			t.name(), slept(medium.Get(tp.peerCounters, "consumer.sleeps")), medium.Get(tp.peerCounters, "consumer.empty"), medium.Get(tp.peerCounters, "consumer.wakes"),
+			medium.Get(tp.parentCounters, "producer.full"), slept(medium.Get(tp.parentCounters, "producer.sleeps"))))
 	}
-	return fmt.Sprintf("%sx %s", fmtFactor(x), better)
+	if pp != nil {
+		out = append(out, fmt.Sprintf("%s round trip: in %d round trips the parent's consumer %s and the child's consumer %s.",
+			t.name(), pp.roundTrips, slept(medium.Get(pp.parentCounters, "consumer.sleeps")), slept(medium.Get(pp.peerCounters, "consumer.sleeps"))))
+	}
+	return out
 }
 
-func fmtFactor(x float64) string {
-	switch {
-	case x >= 100:
-		return fmt.Sprintf("%.0f", x)
-	case x >= 10:
-		return fmt.Sprintf("%.1f", x)
+func slept(n uint64) string {
+	switch n {
+	case 0:
+		return "never slept"
+	case 1:
+		return "slept once"
 	default:
-		return fmt.Sprintf("%.2f", x)
-	}
-}
-
-func fmtRate(r float64) string {
-	switch {
-	case r >= 1e6:
-		return fmt.Sprintf("%.2f M msg/s", r/1e6)
-	case r >= 1e3:
-		return fmt.Sprintf("%.1f k msg/s", r/1e3)
-	default:
-		return fmt.Sprintf("%.0f msg/s", r)
-	}
-}
-
-func fmtRateShort(r float64) string {
-	switch {
-	case r >= 1e6:
-		return fmt.Sprintf("%.2fM", r/1e6)
-	case r >= 1e3:
-		return fmt.Sprintf("%.1fk", r/1e3)
-	default:
-		return fmt.Sprintf("%.0f", r)
-	}
-}
-
-func fmtSize(n int) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	default:
-		return fmt.Sprintf("%d-byte", n)
-	}
-}
-
-func fmtDur(d time.Duration) string {
-	switch {
-	case d < time.Microsecond:
-		return fmt.Sprintf("%d ns", d.Nanoseconds())
-	case d < time.Millisecond:
-		return fmt.Sprintf("%.2f µs", float64(d)/float64(time.Microsecond))
-	case d < time.Second:
-		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
-	default:
-		return fmt.Sprintf("%.2f s", d.Seconds())
+		return fmt.Sprintf("slept %d times", n)
 	}
 }

@@ -6,9 +6,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"slices"
+	"strings"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/shmring/shmring/internal/codec"
+	"github.com/shmring/shmring/internal/medium"
+	"github.com/shmring/shmring/internal/report"
+)
+
+// Message sizes of the run command: the codec's smallest, and 64 MiB
+// (large frames; pipes and sockets loop partial writes and reads).
+const (
+	minSize = codec.MinSize
+	maxSize = 64 << 20
 )
 
 // config is what one measurement needs; the run command fills it from
@@ -28,8 +42,8 @@ type config struct {
 	linkBytes int     // memory one ring or channel slab may take
 	cpus      [2]int  // CPUs of the parent's and the peer's loop; -1: unpinned
 
-	// wrap, when set, wraps the parent's end; tests inject faults with it.
-	wrap func(endpoint) endpoint
+	// wrap, when set, changes the parent's end; tests inject faults with it.
+	wrap func(*end)
 }
 
 // ringSlots is the ring's slot count for this size: --slots, lowered to a
@@ -51,12 +65,12 @@ func (c config) chanSlots() int {
 	return n
 }
 
-// peerConfig is the part of config a peer needs; a child gets it as JSON in
-// envConfig.
+// peerConfig is the part of config a peer needs; a child gets it as JSON.
 type peerConfig struct {
 	Size   int           `json:"size"`
 	Warmup time.Duration `json:"warmup"`
-	CPU    int           `json:"cpu"` // -1: unpinned
+	CPU    int           `json:"cpu"`             // -1: unpinned
+	Rings  []string      `json:"rings,omitempty"` // see link.rings
 }
 
 func (c config) peer() peerConfig {
@@ -83,8 +97,8 @@ type measurement struct {
 	roundTrips uint64
 	rtt        *hdrhistogram.Histogram
 
-	// counters: transport figures from the parent's end, then the peer's.
-	parentCounters, peerCounters []counter
+	// counters: the handles' own figures, the parent's end's and the peer's.
+	parentCounters, peerCounters []medium.Counter
 }
 
 // rate is the throughput in messages per second.
@@ -105,42 +119,34 @@ func measure(ctx context.Context, tr transport, w workload, cfg config) (m *meas
 	if err != nil {
 		return nil, fmt.Errorf("%s %s size=%d: set up: %w", tr.name(), w, cfg.size, err)
 	}
-	ep := l.parent
-	if cfg.wrap != nil {
-		ep = cfg.wrap(ep)
-	}
-	var p peer
+	pc := cfg.peer()
+	pc.Rings = l.rings
+	spec := peerSpec{name: "child", role: tr.name() + ":" + string(w), cfg: pc, files: l.files}
 	if l.local != nil {
-		p = startLocal(l.local, w, cfg.peer())
-	} else if p, err = startChild(tr, w, cfg, l); err != nil {
+		spec.name = "peer goroutine"
+		spec.local = func(gate func() error) (any, error) { return runLocalPeer(l.local, w, pc, gate) }
+	}
+	c, err := startCrew(ctx, cancel, []peerSpec{spec})
+	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", tr.name(), w, errors.Join(err, l.parent.close(), unlink(l)))
 	}
+	ep := l.parent
 	defer func() {
 		// In this order: tell the peer the stream is over, make sure it is
 		// gone, then release our end and any name still there.
-		cerr := errors.Join(ep.closeSend(), func() error { p.stop(); return nil }(), l.parent.close(), unlink(l))
+		cerr := errors.Join(ep.closeSend(), func() error { c.stop(); return nil }(), ep.close(), unlink(l))
 		if err == nil && cerr != nil {
 			m, err = nil, fmt.Errorf("%s %s: clean up: %w", tr.name(), w, cerr)
 		}
 	}()
-	// The watchdog: a peer that dies cancels our blocking calls; a run that
-	// overstays (or an interrupt) kills the peer.
-	go func() {
-		select {
-		case <-p.gone():
-			cancel()
-		case <-ctx.Done():
-			if cp, ok := p.(*childProc); ok {
-				cp.stop()
-			}
-		}
-	}()
-
-	if err := p.ready(ctx); err != nil {
+	if err := c.readyAll(); err != nil {
 		return nil, fmt.Errorf("%s %s: %w", tr.name(), w, err)
 	}
-	if err := unlink(l); err != nil {
+	if err := errors.Join(unlink(l), c.release()); err != nil {
 		return nil, fmt.Errorf("%s %s: %w", tr.name(), w, err)
+	}
+	if cfg.wrap != nil {
+		cfg.wrap(ep)
 	}
 	m = &measurement{transport: tr.name(), workload: w, size: cfg.size}
 	unpin, err := pinThread(cfg.cpus[0])
@@ -152,24 +158,24 @@ func measure(ctx context.Context, tr transport, w workload, cfg config) (m *meas
 	var perr, rerr error
 	switch w {
 	case throughput:
-		m.sent, perr = sendFor(ctx, ep, cfg.size, cfg.warmup+cfg.duration, cfg.count, cfg.minCount)
+		m.sent, perr = sendFor(c.ctx, ep, cfg.size, cfg.warmup+cfg.duration, cfg.count, cfg.minCount)
 		perr = errors.Join(perr, ep.closeSend())
-		res, rerr = p.result(ctx)
+		rerr = c.results([]any{&res})
 		if perr == nil && rerr == nil && res.Received != m.sent {
-			rerr = fmt.Errorf("%w: parent sent %d messages, peer received %d", errIntegrity, m.sent, res.Received)
+			rerr = fmt.Errorf("%w: parent sent %d messages, peer received %d", codec.ErrIntegrity, m.sent, res.Received)
 		}
 		m.measured, m.elapsed = res.Measured, time.Duration(res.ElapsedNs)
 	case pingpong, fixedRate:
-		m.rtt = newRTTHistogram()
+		m.rtt = report.NewHist()
 		if w == pingpong {
-			m.roundTrips, perr = pingFor(ctx, ep, cfg.size, cfg.warmup, cfg.duration, cfg.minCount, m.rtt)
+			m.roundTrips, perr = pingFor(c.ctx, ep, cfg.size, cfg.warmup, cfg.duration, cfg.minCount, m.rtt)
 		} else {
-			m.roundTrips, perr = rateFor(ctx, ep, cfg.size, cfg.rate, cfg.warmup, cfg.duration, cfg.minCount, m.rtt)
+			m.roundTrips, perr = rateFor(c.ctx, ep, cfg.size, cfg.rate, cfg.warmup, cfg.duration, cfg.minCount, m.rtt)
 		}
 		perr = errors.Join(perr, ep.closeSend())
-		res, rerr = p.result(ctx)
+		rerr = c.results([]any{&res})
 		if perr == nil && rerr == nil && res.Received != m.roundTrips {
-			rerr = fmt.Errorf("%w: parent completed %d round trips, peer received %d messages", errIntegrity, m.roundTrips, res.Received)
+			rerr = fmt.Errorf("%w: parent completed %d round trips, peer received %d messages", codec.ErrIntegrity, m.roundTrips, res.Received)
 		}
 		if perr == nil && rerr == nil && m.rtt.TotalCount() == 0 {
 			rerr = errors.New("no round trip finished after the warm-up: raise --duration")
@@ -182,11 +188,71 @@ func measure(ctx context.Context, tr transport, w workload, cfg config) (m *meas
 		// message seen by the child shows here as a broken pipe).
 		return nil, fmt.Errorf("%s %s size=%d: %w", tr.name(), w, cfg.size, errors.Join(prefixErr("peer", rerr), prefixErr("parent", perr)))
 	}
-	if cs, ok := l.parent.(counterSource); ok {
-		m.parentCounters = cs.counters()
-	}
+	m.parentCounters = ep.counters()
 	m.peerCounters = res.Counters
 	return m, nil
+}
+
+// runLocalPeer is the peer's side of w in a goroutine. If it fails it
+// closes its sending side and drains the link until the parent closes, so
+// the parent never blocks on a peer that gave up.
+func runLocalPeer(e *end, w workload, pc peerConfig, gate func() error) (res peerResult, err error) {
+	defer func() {
+		if err != nil {
+			e.closeSend()
+			buf := make([]byte, pc.Size)
+			for e.r.Recv(buf) == nil {
+			}
+		}
+		e.close()
+	}()
+	if err := gate(); err != nil {
+		return res, err
+	}
+	unpin, err := pinThread(pc.CPU)
+	if err != nil {
+		return res, err
+	}
+	defer unpin()
+	return runPeer(e, w, pc)
+}
+
+// runPeerChild is a run child: role is "<transport>:<workload>".
+func runPeerChild(role string, stdout io.Writer) (err error) {
+	trName, wName, _ := strings.Cut(role, ":")
+	tr, ok := registry[trName]
+	if !ok {
+		return fmt.Errorf("role %q: unknown transport %q", role, trName)
+	}
+	w := workload(wName)
+	if !slices.Contains(workloads, w) {
+		return fmt.Errorf("role %q: unknown workload %q", role, wName)
+	}
+	var pc peerConfig
+	if err := childConfig(&pc, func() int { return pc.Size }, minSize); err != nil {
+		return err
+	}
+	e, err := tr.attach(w, pc)
+	if err != nil {
+		return fmt.Errorf("attach: %w", err)
+	}
+	defer func() { err = errors.Join(err, e.close()) }()
+	if err := childGate(stdout)(); err != nil {
+		return err
+	}
+	unpin, err := pinThread(pc.CPU)
+	if err != nil {
+		return err
+	}
+	defer unpin()
+	res, err := runPeer(e, w, pc)
+	if err != nil {
+		return err // exiting closes our ends: the parent sees it
+	}
+	if err := e.closeSend(); err != nil {
+		return err
+	}
+	return printResult(stdout, res)
 }
 
 // unlink runs l.unlink once; later calls do nothing.

@@ -5,69 +5,98 @@ package main
 import (
 	"fmt"
 	"io"
+
+	"github.com/shmring/shmring/internal/codec"
+	"github.com/shmring/shmring/internal/medium"
 )
 
-// sender and receiver move stamped messages over an endpoint, through its
-// zero-copy path when it has one: the sender then stamps the message straight
-// into the transport's buffer (a ring slot) and the receiver verifies it in
-// place, so no copy happens that the transport does not make itself.
+// sender and receiver move codec messages (codec.Put, codec.Verify: one
+// producer, every byte checked) over an end, through its zero-copy path
+// when it has one: the sender then writes the message straight into the
+// medium's buffer (a ring slot) and the receiver verifies it in place, so
+// no copy happens that the medium does not make itself.
 
 type sender struct {
-	ep  endpoint
-	zc  zeroCopier // nil: copy through msg
+	s   medium.Sender
+	zc  medium.ZeroCopySender // nil: copy through msg
 	msg []byte
 }
 
-func newSender(ep endpoint, size int) *sender {
-	s := &sender{ep: ep, msg: make([]byte, size)}
-	s.zc, _ = ep.(zeroCopier)
+func newSender(e *end, size int) *sender {
+	s := &sender{s: e.s, msg: make([]byte, size)}
+	if e.zeroCopy {
+		s.zc, _ = e.s.(medium.ZeroCopySender)
+	}
 	return s
 }
 
 // send sends message number seq.
 func (s *sender) send(seq uint64) error {
 	if s.zc == nil {
-		stamp(s.msg, seq)
-		return s.ep.send(s.msg)
+		codec.Put(s.msg, codec.Header{Seq: seq})
+		return s.s.Send(s.msg)
 	}
-	b, err := s.zc.claim(len(s.msg))
+	b, err := s.zc.Claim(len(s.msg))
 	if err != nil {
 		return err
 	}
-	stamp(b, seq)
-	return s.zc.commit(len(b))
+	codec.Put(b, codec.Header{Seq: seq})
+	return s.zc.Commit(len(b))
 }
 
 type receiver struct {
-	ep  endpoint
-	zc  zeroCopier // nil: copy into buf
+	e   *end
+	zc  medium.ZeroCopyReceiver // nil: copy into buf
+	zs  medium.ZeroCopySender   // the way back of an echo, zero-copy
 	buf []byte
 }
 
-func newReceiver(ep endpoint, size int) *receiver {
-	r := &receiver{ep: ep, buf: make([]byte, size)}
-	r.zc, _ = ep.(zeroCopier)
+func newReceiver(e *end, size int) *receiver {
+	r := &receiver{e: e, buf: make([]byte, size)}
+	if e.zeroCopy {
+		r.zc, _ = e.r.(medium.ZeroCopyReceiver)
+		r.zs, _ = e.s.(medium.ZeroCopySender)
+	}
 	return r
+}
+
+// lease is the next message: in place, or copied into buf.
+func (r *receiver) lease(want uint64) ([]byte, error) {
+	var m []byte
+	var err error
+	if r.zc == nil {
+		m, err = r.buf, r.e.r.Recv(r.buf)
+	} else {
+		m, err = r.zc.Lease()
+	}
+	if err != nil {
+		if err == io.EOF {
+			return nil, err
+		}
+		return nil, fmt.Errorf("receive message %d: %w", want, err)
+	}
+	if len(m) != len(r.buf) {
+		r.release()
+		return nil, fmt.Errorf("%w: message %d is %d bytes, want %d", codec.ErrIntegrity, want, len(m), len(r.buf))
+	}
+	return m, nil
+}
+
+func (r *receiver) release() {
+	if r.zc != nil {
+		r.zc.Release()
+	}
 }
 
 // recv receives the next message and checks that it is message number
 // want; io.EOF (unwrapped) at the end of the stream.
 func (r *receiver) recv(want uint64) error {
-	if r.zc == nil {
-		if err := r.ep.recv(r.buf); err != nil {
-			return wrapRecv(err, want)
-		}
-		return verify(r.buf, want)
-	}
-	m, err := r.zc.lease()
+	m, err := r.lease(want)
 	if err != nil {
-		return wrapRecv(err, want)
+		return err
 	}
-	err = r.checkLen(m, want)
-	if err == nil {
-		err = verify(m, want)
-	}
-	r.zc.release()
+	err = codec.Verify(m, codec.Header{Seq: want})
+	r.release()
 	return err
 }
 
@@ -75,51 +104,24 @@ func (r *receiver) recv(want uint64) error {
 // zero-copy path the message goes from the incoming slot to the outgoing
 // one with one copy, the least an echo over two rings can do.
 func (r *receiver) echo(want uint64) error {
-	if r.zc == nil {
-		if err := r.ep.recv(r.buf); err != nil {
-			return wrapRecv(err, want)
-		}
-		if err := verify(r.buf, want); err != nil {
-			return err
-		}
-		if err := r.ep.send(r.buf); err != nil {
-			return fmt.Errorf("echo message %d: %w", want, err)
-		}
-		return nil
-	}
-	m, err := r.zc.lease()
+	m, err := r.lease(want)
 	if err != nil {
-		return wrapRecv(err, want)
-	}
-	if err := r.checkLen(m, want); err != nil {
-		r.zc.release()
 		return err
 	}
-	if err := verify(m, want); err != nil {
-		r.zc.release()
+	defer r.release()
+	if err := codec.Verify(m, codec.Header{Seq: want}); err != nil {
 		return err
 	}
-	out, err := r.zc.claim(len(m))
+	if r.zs == nil || r.zc == nil {
+		err = r.e.s.Send(m)
+	} else if out, cerr := r.zs.Claim(len(m)); cerr != nil {
+		err = cerr
+	} else {
+		copy(out, m)
+		err = r.zs.Commit(len(out))
+	}
 	if err != nil {
-		r.zc.release()
 		return fmt.Errorf("echo message %d: %w", want, err)
 	}
-	copy(out, m)
-	r.zc.release()
-	return r.zc.commit(len(out))
-}
-
-func (r *receiver) checkLen(m []byte, seq uint64) error {
-	if len(m) != len(r.buf) {
-		return fmt.Errorf("%w: message %d is %d bytes, want %d", errIntegrity, seq, len(m), len(r.buf))
-	}
 	return nil
-}
-
-// wrapRecv names the message a receive failed on, leaving io.EOF as it is.
-func wrapRecv(err error, seq uint64) error {
-	if err == io.EOF {
-		return err
-	}
-	return fmt.Errorf("receive message %d: %w", seq, err)
 }

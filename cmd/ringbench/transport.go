@@ -9,51 +9,51 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/shmring/shmring/internal/medium"
 )
 
-// An endpoint is one side's end of a link. Every call moves exactly one whole
-// message: no transport batches messages behind the caller's back.
-type endpoint interface {
-	// send sends msg as one message; it blocks while the link is full.
-	send(msg []byte) error
-	// recv fills buf with exactly one message of len(buf) bytes. It returns
-	// io.EOF, and nothing else, when the peer closed its sending side
-	// cleanly between messages.
-	recv(buf []byte) error
-	// closeSend tells the peer that no more messages follow (it then reads
-	// io.EOF). It is a no-op on an end that does not send.
-	closeSend() error
-	// close releases everything the end holds; it is safe after closeSend.
-	close() error
+// An end is one side's handles on a link: s sends (nil if this side
+// does not), r receives (nil likewise), zeroCopy says to use their
+// zero-copy path, and closers release what the handles do not own.
+type end struct {
+	s        medium.Sender
+	r        medium.Receiver
+	zeroCopy bool
+	closers  []func() error
 }
 
-// A zeroCopier is an endpoint that also lends its own memory, so that a
-// message is written and read where the transport keeps it (a ring slot):
-// claim returns n bytes to write the next message into and commit sends
-// them; lease returns the next message in place (io.EOF at the end of the
-// stream) and release frees it. The loops use it when an endpoint has it.
-type zeroCopier interface {
-	claim(n int) ([]byte, error)
-	commit(n int) error
-	lease() ([]byte, error)
-	release()
+// closeSend tells the peer that no more messages follow (it then reads
+// io.EOF); a no-op on an end that does not send.
+func (e *end) closeSend() error {
+	if e.s == nil {
+		return nil
+	}
+	return e.s.Close() // idempotent
 }
 
-// errUnsupported marks a transport that cannot carry a run as configured
-// (a message larger than the kernel lets a queue hold); the run is skipped
-// with the reason, not failed.
-var errUnsupported = errors.New("not supported here")
-
-// A counterSource is an endpoint that can report transport-specific counters
-// (the ring's sleeps and wakes) after a run.
-type counterSource interface {
-	counters() []counter
+// close releases everything the end holds; it is safe after closeSend.
+func (e *end) close() error {
+	errs := []error{e.closeSend()}
+	if e.r != nil {
+		errs = append(errs, e.r.Close())
+	}
+	for _, c := range e.closers {
+		errs = append(errs, c())
+	}
+	e.s, e.r, e.closers = nil, nil, nil
+	return errors.Join(errs...)
 }
 
-// A counter is one named figure a transport reports.
-type counter struct {
-	Name  string `json:"name"`
-	Value uint64 `json:"value"`
+// counters are the handles' own counters (a ring's sleeps and wakes).
+func (e *end) counters() []medium.Counter {
+	var cs []medium.Counter
+	for _, h := range []any{e.s, e.r} {
+		if c, ok := h.(medium.Counted); ok {
+			cs = append(cs, c.Counters()...)
+		}
+	}
+	return cs
 }
 
 // A workload is what the two ends do with a link.
@@ -75,23 +75,20 @@ func (w workload) latency() bool { return w != throughput }
 
 // A link is what transport.open hands the parent for one run.
 type link struct {
-	parent endpoint // the parent's end
-
+	parent *end
 	// local is the peer's end when the peer runs in this process (a
 	// goroutine); nil when the peer is a child process.
-	local endpoint
-
+	local *end
 	// files are inherited by the child as descriptors 3, 4, …; the parent
 	// closes them once the child has started.
 	files []*os.File
-	// env holds KEY=VALUE pairs the child needs to attach (ring names).
-	env []string
-
+	// rings names the rings the child opens: the one it receives from,
+	// then (two-way) the one it sends into.
+	rings []string
 	// unlink removes the names by which the peer finds the link (ring
-	// files). measure calls it once, as soon as the peer has attached (the
-	// mappings live on without the names), or when the run fails before
-	// that, so a parent killed mid-run leaves nothing behind in /dev/shm.
-	// May be nil.
+	// files). measure calls it once the peer has attached (the mappings
+	// live on without the names), or when the run fails before that, so a
+	// parent killed mid-run leaves nothing behind in /dev/shm. May be nil.
 	unlink func() error
 }
 
@@ -105,8 +102,8 @@ type transport interface {
 	// peer is gone; a blocking call of the parent's end must return when it is.
 	open(ctx context.Context, w workload, cfg config) (*link, error)
 	// attach, in the child, builds the child's end of the link for w from
-	// inherited descriptors and the environment.
-	attach(ctx context.Context, w workload, cfg peerConfig) (endpoint, error)
+	// inherited descriptors and pc.
+	attach(w workload, pc peerConfig) (*end, error)
 }
 
 // transportOrder is the order in which transports are measured and printed;

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/shmring/shmring/internal/medium"
+	"github.com/shmring/shmring/internal/report"
 )
 
 // The loops the two ends run. Each message is stamped by its sender and
@@ -37,16 +40,16 @@ type peerResult struct {
 	// window, which spans ElapsedNs on the peer's clock (throughput only).
 	Measured  uint64 `json:"measured"`
 	ElapsedNs int64  `json:"elapsed_ns"`
-	// Counters are transport-specific figures of the peer's end.
-	Counters []counter `json:"counters,omitempty"`
+	// Counters are the peer's handles' own figures.
+	Counters []medium.Counter `json:"counters,omitempty"`
 }
 
 // sendFor is the parent's throughput loop: it sends messages 0, 1, 2, … for
 // d (and at least minCount messages), or exactly count messages when
 // count > 0, then returns how many it sent. The caller closes the sending
 // side.
-func sendFor(ctx context.Context, ep endpoint, size int, d time.Duration, count, minCount uint64) (uint64, error) {
-	s := newSender(ep, size)
+func sendFor(ctx context.Context, e *end, size int, d time.Duration, count, minCount uint64) (uint64, error) {
+	s := newSender(e, size)
 	every := clockEvery(size)
 	deadline := time.Now().Add(d)
 	for seq := uint64(0); ; seq++ {
@@ -72,8 +75,8 @@ func sendFor(ctx context.Context, ep endpoint, size int, d time.Duration, count,
 // clock reading at least warmup after the first message arrived and closes
 // when the end of the stream arrives; if the stream is shorter than the
 // warm-up, the window spans the whole stream after the first message.
-func receiveAll(ep endpoint, size int, warmup time.Duration) (peerResult, error) {
-	r := newReceiver(ep, size)
+func receiveAll(e *end, size int, warmup time.Duration) (peerResult, error) {
+	r := newReceiver(e, size)
 	every := clockEvery(size)
 	var first, start time.Time
 	var startN uint64 // messages 0..startN had arrived when the window opened
@@ -110,8 +113,8 @@ func receiveAll(ep endpoint, size int, warmup time.Duration) (peerResult, error)
 // the receive in h once warmup has passed; it stops after warmup+d and at
 // least minCount round trips. It returns the number of round trips
 // completed. The caller closes the sending side.
-func pingFor(ctx context.Context, ep endpoint, size int, warmup, d time.Duration, minCount uint64, h *hdrhistogram.Histogram) (uint64, error) {
-	s, r := newSender(ep, size), newReceiver(ep, size)
+func pingFor(ctx context.Context, e *end, size int, warmup, d time.Duration, minCount uint64, h *hdrhistogram.Histogram) (uint64, error) {
+	s, r := newSender(e, size), newReceiver(e, size)
 	measureFrom := time.Now().Add(warmup)
 	end := measureFrom.Add(d)
 	for seq := uint64(0); ; seq++ {
@@ -121,7 +124,7 @@ func pingFor(ctx context.Context, ep endpoint, size int, warmup, d time.Duration
 		}
 		t1 := time.Now()
 		if t1.After(measureFrom) {
-			recordRTT(h, t1.Sub(t0))
+			report.Record(h, t1.Sub(t0))
 		}
 		if t1.After(end) && seq+1 >= minCount {
 			return seq + 1, nil
@@ -150,8 +153,8 @@ func roundTrip(s *sender, r *receiver, seq uint64) error {
 
 // echoAll is the peer's loop for the two-way workloads: it receives,
 // verifies and sends back each message until the parent closes.
-func echoAll(ep endpoint, size int) (peerResult, error) {
-	r := newReceiver(ep, size)
+func echoAll(e *end, size int) (peerResult, error) {
+	r := newReceiver(e, size)
 	for n := uint64(0); ; n++ {
 		err := r.echo(n)
 		if errors.Is(err, io.EOF) {
@@ -163,20 +166,73 @@ func echoAll(ep endpoint, size int) (peerResult, error) {
 	}
 }
 
-// runPeer runs the peer's side of w on ep and adds ep's counters.
-func runPeer(ep endpoint, w workload, cfg peerConfig) (peerResult, error) {
+// runPeer runs the peer's side of w on e and adds e's counters.
+func runPeer(e *end, w workload, cfg peerConfig) (peerResult, error) {
 	var res peerResult
 	var err error
 	switch w {
 	case throughput:
-		res, err = receiveAll(ep, cfg.Size, cfg.Warmup)
+		res, err = receiveAll(e, cfg.Size, cfg.Warmup)
 	case pingpong, fixedRate:
-		res, err = echoAll(ep, cfg.Size)
+		res, err = echoAll(e, cfg.Size)
 	default:
 		err = fmt.Errorf("unknown workload %q", w)
 	}
-	if cs, ok := ep.(counterSource); ok {
-		res.Counters = cs.counters()
-	}
+	res.Counters = e.counters()
 	return res, err
+}
+
+// rateFor is the parent's fixed-rate loop. Message seq is due at
+// start + seq/rate; the parent waits for that moment (never sends early),
+// sends, waits for the echo, and records the time from the moment the
+// message was DUE to the end of the echo's receive.
+//
+// Measuring from the intended send time is what keeps coordinated omission
+// out of the figures: when the link stalls for 50 ms, the messages that
+// should have gone out during the stall are sent late, back to back, and
+// each records how late its answer really was (50 ms, 50 ms - 1/rate, …), as
+// a user sending on that schedule would have seen. Timing from the actual
+// send would record one slow sample and hide the rest.
+//
+// Only messages due after warmup are recorded; the loop stops at the first
+// echo after warmup+d once at least one was recorded (a stall may have
+// eaten the whole window).
+func rateFor(ctx context.Context, e *end, size int, rate float64, warmup, d time.Duration, minCount uint64, h *hdrhistogram.Histogram) (uint64, error) {
+	s, r := newSender(e, size), newReceiver(e, size)
+	start := time.Now()
+	measureFrom := start.Add(warmup)
+	end := measureFrom.Add(d)
+	nsPerMsg := float64(time.Second) / rate
+	for seq := uint64(0); ; seq++ {
+		due := start.Add(time.Duration(float64(seq) * nsPerMsg))
+		waitUntil(due)
+		if err := roundTrip(s, r, seq); err != nil {
+			return seq, err
+		}
+		t1 := time.Now()
+		recorded := !due.Before(measureFrom)
+		if recorded {
+			report.Record(h, t1.Sub(due))
+		}
+		if recorded && t1.After(end) && seq+1 >= minCount {
+			return seq + 1, nil
+		}
+		if seq%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return seq + 1, err
+			}
+		}
+	}
+}
+
+// waitUntil returns at t or just after. It sleeps only while more than
+// sleepSlack remains (time.Sleep oversleeps by up to a millisecond on the
+// reference machine) and spins on the clock for the rest.
+func waitUntil(t time.Time) {
+	const sleepSlack = 2 * time.Millisecond
+	if d := time.Until(t); d > sleepSlack {
+		time.Sleep(d - sleepSlack)
+	}
+	for time.Now().Before(t) {
+	}
 }

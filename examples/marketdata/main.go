@@ -4,8 +4,8 @@
 //	go run ./examples/marketdata                 # 3 seconds, three subscribers
 //	go run ./examples/marketdata -duration=10s
 //
-// The feed handler (this process) creates the ring and re-executes itself
-// once per subscriber with -role=sub:
+// The feed handler (this process) creates the ring and starts itself again
+// once per subscriber (internal/launch: each child dies with the feed):
 //
 //   - risk: lossless. It sees every quote, and the feed never runs more than
 //     a ring ahead of it.
@@ -17,11 +17,12 @@
 // Every subscriber prints its rate, lag (quotes published and not yet
 // read) and laps twice a second, and a summary at the end; each checks that
 // the quotes it got are in order and that its gaps are exactly the missed
-// counts it was told. The ring file is removed at the end.
+// counts it was told; every quote carries the project's test-message header
+// (internal/codec: sequence number, send time, CRC-32C), so a torn or
+// corrupted one fails its checksum. The ring file is removed at the end.
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -30,27 +31,51 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"os/signal"
 	"sync"
 	"time"
 
+	"github.com/shmring/shmring/internal/codec"
+	"github.com/shmring/shmring/internal/launch"
 	"github.com/shmring/shmring/ring"
 )
 
 func main() {
+	if role, ok := launch.Role(); ok {
+		os.Exit(child(role))
+	}
 	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "marketdata:", err)
 		os.Exit(1)
 	}
 }
 
+// subscriber is what a subscriber process is told (launch.Config).
+type subscriber struct {
+	Ring   string `json:"ring"`
+	Name   string `json:"name"`
+	Policy string `json:"policy"` // lossy or lossless
+	Slow   bool   `json:"slow"`   // read slowly on purpose
+}
+
+// child runs this process as a subscriber and returns its exit status.
+func child(role string) int {
+	var s subscriber
+	err := launch.Config(&s)
+	if err == nil && role != "sub" {
+		err = fmt.Errorf("unknown role %q", role)
+	}
+	if err == nil {
+		err = subscribe(s, os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "marketdata subscriber:", err)
+		return 1
+	}
+	return 0
+}
+
 type config struct {
-	role     string
-	ringName string
-	name     string
-	policy   string
-	slow     bool
 	duration time.Duration
 	slots    int
 }
@@ -58,35 +83,24 @@ type config struct {
 func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("marketdata", flag.ContinueOnError)
 	var c config
-	fs.StringVar(&c.role, "role", "feed", "feed (creates the ring, starts the subscribers) or sub")
-	fs.StringVar(&c.ringName, "ring", "", "ring name (sub; the feed picks one)")
-	fs.StringVar(&c.name, "name", "sub", "subscriber name (sub)")
-	fs.StringVar(&c.policy, "policy", "lossy", "lossy or lossless (sub)")
-	fs.BoolVar(&c.slow, "slow", false, "read slowly on purpose (sub)")
 	fs.DurationVar(&c.duration, "duration", 3*time.Second, "how long the feed publishes")
-	fs.IntVar(&c.slots, "slots", 1<<14, "ring slots (feed)")
+	fs.IntVar(&c.slots, "slots", 1<<14, "ring slots")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	switch c.role {
-	case "feed":
-		return feed(c, out)
-	case "sub":
-		return subscribe(c, out)
-	}
-	return fmt.Errorf("unknown role %q", c.role)
+	return feed(c, out)
 }
 
-// A quote, as it travels in a slot (48 bytes, little-endian):
+// A quote, as it travels in a slot (56 bytes, little-endian): the
+// internal/codec header (sequence number, producer 0, CRC-32C, the feed's
+// wall clock in Unix nanoseconds), then
 //
-//	[0:8)   sequence number (the feed's own count, from 0)
-//	[8:16)  symbol, ASCII, space padded
-//	[16:24) bid, in 1e-4 units
-//	[24:32) ask, in 1e-4 units
-//	[32:36) bid size
-//	[36:40) ask size
-//	[40:48) feed's wall clock, Unix nanoseconds
-const quoteSize = 48
+//	[24:32) symbol, ASCII, space padded
+//	[32:40) bid, in 1e-4 units
+//	[40:48) ask, in 1e-4 units
+//	[48:52) bid size
+//	[52:56) ask size
+const quoteSize = codec.HeaderSize + 32
 
 var symbols = []string{"ACME    ", "INIT    ", "GLOBEX  ", "UMBRELLA", "HOOLI   ", "STARK   ", "WAYNE   ", "TYRELL  "}
 
@@ -94,13 +108,14 @@ func encodeQuote(b []byte, seq uint64, rng *rand.Rand, px []int64) {
 	le := binary.LittleEndian
 	i := rng.IntN(len(symbols))
 	px[i] += int64(rng.IntN(21)) - 10
-	le.PutUint64(b[0:], seq)
-	copy(b[8:16], symbols[i])
-	le.PutUint64(b[16:], uint64(px[i]))
-	le.PutUint64(b[24:], uint64(px[i]+100))
-	le.PutUint32(b[32:], uint32(100*(1+rng.IntN(50))))
-	le.PutUint32(b[36:], uint32(100*(1+rng.IntN(50))))
-	le.PutUint64(b[40:], uint64(time.Now().UnixNano()))
+	codec.PutHeader(b, codec.Header{Seq: seq, SentNs: time.Now().UnixNano()})
+	q := b[codec.HeaderSize:]
+	copy(q[0:8], symbols[i])
+	le.PutUint64(q[8:], uint64(px[i]))
+	le.PutUint64(q[16:], uint64(px[i]+100))
+	le.PutUint32(q[24:], uint32(100*(1+rng.IntN(50))))
+	le.PutUint32(q[28:], uint32(100*(1+rng.IntN(50))))
+	codec.Seal(b)
 }
 
 var subscribers = []struct {
@@ -126,55 +141,47 @@ func feed(c config, out io.Writer) (err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
 	var mu sync.Mutex // out is shared by the subscribers' copiers
 	var wg sync.WaitGroup
-	var cmds []*exec.Cmd
+	var procs []*launch.Proc
 	defer func() {
 		if err != nil {
-			for _, cmd := range cmds {
-				if cmd.Process != nil {
-					cmd.Process.Kill()
-				}
+			for _, p := range procs {
+				p.Kill()
 			}
 		}
-		// Every line first: Wait closes a command's stdout pipe, and a
-		// copier still reading it would lose the subscriber's summary.
-		wg.Wait()
-		for _, cmd := range cmds {
-			if werr := cmd.Wait(); werr != nil && err == nil {
-				err = fmt.Errorf("subscriber %s: %w", cmd.Args[len(cmd.Args)-1], werr)
+		wg.Wait() // every line, each subscriber's summary included
+		for _, p := range procs {
+			if werr := p.Wait(); werr != nil && err == nil {
+				err = werr
 			}
 		}
 	}()
 	ready := make(chan string, len(subscribers))
 	for _, s := range subscribers {
-		cmd := exec.Command(exe, "-role=sub", "-ring="+name, "-policy="+s.policy,
-			fmt.Sprintf("-slow=%v", s.slow), "-name="+s.name)
-		cmd.Stderr = os.Stderr
-		cmd.SysProcAttr = sysProcAttr()
-		stdout, err := cmd.StdoutPipe()
+		cmd, err := launch.Self("sub", subscriber{Ring: name, Name: s.name, Policy: s.policy, Slow: s.slow})
 		if err != nil {
 			return err
 		}
-		if err := cmd.Start(); err != nil {
+		p, err := launch.Start("subscriber "+s.name, cmd)
+		if err != nil {
 			return err
 		}
-		cmds = append(cmds, cmd)
+		procs = append(procs, p)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sc := bufio.NewScanner(stdout)
-			for sc.Scan() {
-				if sc.Text() == "ready" {
+			for {
+				line, err := p.ReadLine()
+				if err != nil {
+					return // the subscriber exited; Wait says how
+				}
+				if line == "ready" {
 					ready <- s.name
 					continue
 				}
 				mu.Lock()
-				fmt.Fprintln(out, sc.Text())
+				fmt.Fprintln(out, line)
 				mu.Unlock()
 			}
 		}()
@@ -229,14 +236,14 @@ func feed(c config, out io.Writer) (err error) {
 }
 
 // subscribe reads quotes until the feed closes the stream.
-func subscribe(c config, out io.Writer) error {
-	r, err := ring.Open(c.ringName)
+func subscribe(c subscriber, out io.Writer) error {
+	r, err := ring.Open(c.Ring)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
 	o := ring.ReaderOptions{Policy: ring.Lossy, Start: ring.Latest}
-	if c.policy == "lossless" {
+	if c.Policy == "lossless" {
 		o.Policy = ring.Lossless
 	}
 	rd, err := r.Reader(o)
@@ -265,31 +272,35 @@ func subscribe(c config, out io.Writer) error {
 		case errors.Is(err, ring.ErrClosed):
 			el := time.Since(start)
 			fmt.Fprintf(out, "%-11s %-8s done: %d quotes (%.2f M/s), %d laps, %d missed, mean age %v\n",
-				c.name, c.policy, got, float64(got)/el.Seconds()/1e6, laps, missed, meanAge(latency, got))
+				c.Name, c.Policy, got, float64(got)/el.Seconds()/1e6, laps, missed, meanAge(latency, got))
 			return nil
 		case err != nil:
 			return err
 		}
 		if n != quoteSize {
-			return fmt.Errorf("%s: a %d-byte quote", c.name, n)
+			return fmt.Errorf("%s: a %d-byte quote", c.Name, n)
 		}
-		seq := binary.LittleEndian.Uint64(buf)
+		h, err := codec.Check(buf)
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.Name, err)
+		}
+		seq := h.Seq
 		if !first && seq != last {
-			return fmt.Errorf("%s: quote %d after a run ending at %d (reported gaps: %d)", c.name, seq, last, missed)
+			return fmt.Errorf("%s: quote %d after a run ending at %d (reported gaps: %d)", c.Name, seq, last, missed)
 		}
 		first = false
 		last = seq + 1
 		got++
 		if got&1023 == 0 {
-			latency += time.Duration(time.Now().UnixNano() - int64(binary.LittleEndian.Uint64(buf[40:])))
+			latency += time.Duration(time.Now().UnixNano() - h.SentNs)
 		}
-		if c.slow && got%256 == 0 {
+		if c.Slow && got%256 == 0 {
 			time.Sleep(200 * time.Microsecond) // a subscriber doing real work on each quote
 		}
 		if got&4095 == 0 {
 			if now := time.Now(); now.Sub(tick) >= 500*time.Millisecond {
 				fmt.Fprintf(out, "%-11s %-8s %6.2f M quotes/s  lag %6d  laps %4d  missed %9d\n",
-					c.name, c.policy, float64(got-lastGot)/now.Sub(tick).Seconds()/1e6, rd.Lag(), laps, missed)
+					c.Name, c.Policy, float64(got-lastGot)/now.Sub(tick).Seconds()/1e6, rd.Lag(), laps, missed)
 				tick, lastGot = now, got
 			}
 		}

@@ -7,25 +7,16 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/shmring/shmring/internal/launch"
 )
 
 // TestMain lets the test binary stand in for the program when the feed
-// re-executes itself as a subscriber (os.Executable is the test binary).
+// starts itself as a subscriber (launch.Self runs os.Executable, the test
+// binary, in the role "sub").
 func TestMain(m *testing.M) {
-	for _, a := range os.Args[1:] {
-		if a == "-role=sub" {
-			var args []string
-			for _, a := range os.Args[1:] {
-				if !strings.HasPrefix(a, "-test.") {
-					args = append(args, a)
-				}
-			}
-			if err := run(args, os.Stdout); err != nil {
-				os.Stderr.WriteString(err.Error() + "\n")
-				os.Exit(1)
-			}
-			os.Exit(0)
-		}
+	if role, ok := launch.Role(); ok {
+		os.Exit(child(role))
 	}
 	os.Exit(m.Run())
 }

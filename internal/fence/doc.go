@@ -3,9 +3,10 @@
 // full barrier that a sleeper can force on a publisher.
 //
 // On amd64 sync/atomic's Store is an XCHG, a full fence that costs tens of
-// cycles on every publish (shared/limits measured it capping a Go ring below
-// a Go channel). A plain MOV is already a release store under x86-TSO. It
-// lacks only StoreLoad ordering, which the futex handshake needs ("publish,
+// cycles on every publish (on the reference machine it held a Go ring below
+// a Go channel; ringbench limits measures the plain-store ceiling). A plain
+// MOV is already a release store under x86-TSO. It lacks only StoreLoad
+// ordering, which the futex handshake needs ("publish,
 // then look for sleepers" against "announce, then re-check"). The sleeper
 // restores it: after announcing itself it calls Barrier, which runs
 // membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) and so forces a full barrier

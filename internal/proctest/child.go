@@ -1,38 +1,26 @@
 package proctest
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/shmring/shmring/internal/launch"
 )
 
-// ioDrainDelay bounds how long Wait keeps reading the child's stdout and
-// stderr after it exited: only a grandchild that inherited them could hold
-// them open, and the test must not hang on it.
-const ioDrainDelay = 5 * time.Second
-
-// Child is a running (or finished) child process started by Start. Its
-// methods may be called from any goroutine, except Expect, which may fail
-// the test and so belongs on the test's goroutine.
+// Child is a running (or finished) child process started by Start: a
+// launch.Proc tied to its test. Its methods may be called from any
+// goroutine, except Expect, which may fail the test and so belongs on the
+// test's goroutine.
 type Child struct {
-	t     testing.TB
-	role  string
-	test  string // t.Name(), so a Watchdog can find the children of its test
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-
-	stdout lineQueue
-	stderr tailBuffer
-
-	done    chan struct{} // closed once the child is reaped and its output drained
-	waitErr error         // cmd.Wait's result; read only after done is closed
+	*launch.Proc
+	t    testing.TB
+	role string
+	test string // t.Name(), so a Watchdog can find the children of its test
 }
 
 // Start runs the test binary again as the child role, with args for the
@@ -70,26 +58,21 @@ func StartCommand(t testing.TB, name string, cmd *exec.Cmd) *Child {
 
 func start(t testing.TB, role string, cmd *exec.Cmd) *Child {
 	t.Helper()
-	c := &Child{t: t, role: role, test: t.Name(), done: make(chan struct{}), cmd: cmd}
-	c.stdout.init()
-	c.cmd.Stdout = &c.stdout
-	c.cmd.Stderr = &c.stderr
-	c.cmd.SysProcAttr = sysProcAttr()
-	c.cmd.WaitDelay = ioDrainDelay
-	var err error
-	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
-		t.Fatalf("proctest: start %q: stdin: %v", role, err)
+	p, err := launch.Start(fmt.Sprintf("proctest: child %q", role), cmd)
+	if err != nil {
+		t.Fatalf("proctest: %v", err)
 	}
-	if err := c.cmd.Start(); err != nil {
-		t.Fatalf("proctest: start %q: %v", role, err)
-	}
+	c := &Child{Proc: p, t: t, role: role, test: t.Name()}
 	track(c)
-	go c.reap()
+	go func() {
+		<-p.Done()
+		untrack(c)
+	}()
 	t.Cleanup(func() {
 		c.Kill()
-		<-c.done
+		<-c.Done()
 		if t.Failed() {
-			if s := c.stderr.String(); s != "" {
+			if s := c.Stderr(); s != "" {
 				t.Logf("child %q (pid %d) stderr:\n%s", c.role, c.Pid(), s)
 			}
 		}
@@ -110,81 +93,6 @@ func childGORACE() string {
 	return "GORACE=" + strings.TrimSpace(g+" atexit_sleep_ms=0")
 }
 
-// reap is the only caller of cmd.Wait, so that Wait, Kill and the cleanup
-// can all be used in any order and any number of times.
-func (c *Child) reap() {
-	err := c.cmd.Wait()
-	c.waitErr = err
-	untrack(c)
-	c.stdout.close()
-	close(c.done)
-}
-
-// Pid returns the child's process id.
-func (c *Child) Pid() int { return c.cmd.Process.Pid }
-
-// Wait waits for the child to exit. It returns nil for exit status 0, and
-// otherwise an error that wraps *exec.ExitError and carries the child's
-// stderr. It may be called more than once.
-func (c *Child) Wait() error {
-	<-c.done
-	return c.exitErr()
-}
-
-// Exited reports, without blocking, whether the child has exited and been
-// reaped.
-func (c *Child) Exited() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (c *Child) exitErr() error {
-	if c.waitErr == nil {
-		return nil
-	}
-	return fmt.Errorf("proctest: child %q (pid %d): %w; stderr:\n%s", c.role, c.Pid(), c.waitErr, c.stderr.String())
-}
-
-// Kill sends SIGKILL to the child if it has not exited yet. Wait then
-// reports the kill.
-func (c *Child) Kill() {
-	if c.Exited() {
-		return
-	}
-	// ErrProcessDone only means it exited meanwhile; os.Process holds a
-	// pidfd where the kernel has them, so a reused pid is never hit.
-	_ = c.cmd.Process.Kill()
-}
-
-// Signal sends sig to the child. Sending to a child that has already exited
-// returns os.ErrProcessDone.
-func (c *Child) Signal(sig os.Signal) error {
-	if c.Exited() {
-		return os.ErrProcessDone
-	}
-	return c.cmd.Process.Signal(sig)
-}
-
-// ReadLine returns the next line the child printed on stdout, without its
-// newline, blocking until there is one. Once the child has exited and every
-// line has been read it returns an error wrapping io.EOF that carries the
-// child's exit status and stderr. It has no timeout of its own: a test that
-// could hang here arms a Watchdog, which kills the child and so ends the
-// wait.
-func (c *Child) ReadLine() (string, error) {
-	line, ok := c.stdout.next()
-	if ok {
-		return line, nil
-	}
-	<-c.done // the queue is closed only after reap, so this does not block
-	return "", fmt.Errorf("proctest: child %q (pid %d) exited without another line (%v): %w; stderr:\n%s",
-		c.role, c.Pid(), c.waitErr, io.EOF, c.stderr.String())
-}
-
 // Expect reads the next stdout line and fails the test unless it is want:
 // the parent's half of a handshake such as "ready". Call it from the test's
 // goroutine.
@@ -198,26 +106,6 @@ func (c *Child) Expect(want string) {
 		c.t.Fatalf("child %q said %q, want %q", c.role, got, want)
 	}
 }
-
-// WriteLine sends s and a newline to the child's stdin.
-func (c *Child) WriteLine(s string) error {
-	if _, err := io.WriteString(c.stdin, s+"\n"); err != nil {
-		return fmt.Errorf("proctest: write to child %q (pid %d): %w", c.role, c.Pid(), err)
-	}
-	return nil
-}
-
-// CloseStdin closes the child's stdin, so that it reads EOF.
-func (c *Child) CloseStdin() error {
-	if err := c.stdin.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
-		return err
-	}
-	return nil
-}
-
-// Stderr returns what the child has written on stderr so far (its last
-// stderrKeep bytes).
-func (c *Child) Stderr() string { return c.stderr.String() }
 
 // live holds the children not yet reaped, so a Watchdog can kill those of
 // its test.

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shmring/shmring/internal/launch"
 )
 
 // registerPlatformRoles adds "spawn-grandchild": it starts the binary again
@@ -20,7 +22,7 @@ func registerPlatformRoles() {
 		exe, _ := os.Executable()
 		cmd := exec.Command(exe, "-test.run=^$")
 		cmd.Env = append(os.Environ(), RoleEnv+"=hang", parentEnv+"="+strconv.Itoa(os.Getpid()))
-		cmd.SysProcAttr = sysProcAttr()
+		cmd.SysProcAttr = launch.SysProcAttr()
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -3,10 +3,11 @@ package proctest
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/shmring/shmring/internal/launch"
 )
 
 // Environment variables that turn a re-executed test binary into a child.
@@ -16,7 +17,7 @@ const (
 	RoleEnv = "SHMRING_PROCTEST_ROLE"
 	// parentEnv carries the parent's pid so that a child whose parent died
 	// before Pdeathsig was armed can notice and exit.
-	parentEnv = "SHMRING_PROCTEST_PARENT"
+	parentEnv = launch.ParentEnv
 )
 
 // argsMark separates the test binary's own flags from the role's arguments.
@@ -84,8 +85,8 @@ func runRole(role string) int {
 	// Unset so that a child may itself Start children, and so that nothing
 	// it spawns mistakes itself for a proctest child.
 	_ = os.Unsetenv(RoleEnv)
-	if ppid, err := strconv.Atoi(os.Getenv(parentEnv)); err == nil && !parentAlive(ppid) {
-		fmt.Fprintf(os.Stderr, "proctest: parent %d is gone, role %q not run\n", ppid, role)
+	if !launch.ParentAlive() {
+		fmt.Fprintf(os.Stderr, "proctest: parent %s is gone, role %q not run\n", os.Getenv(parentEnv), role)
 		return 3
 	}
 	_ = os.Unsetenv(parentEnv)

@@ -1,0 +1,199 @@
+//go:build linux
+
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shmring/shmring/internal/codec"
+	"github.com/shmring/shmring/internal/report"
+	"github.com/shmring/shmring/ring"
+)
+
+// The broadcast subcommand: one producer, N reader processes, each reading
+// every message; over a broadcast ring and over one unix stream socket per
+// reader, in one run.
+
+// Media of the broadcast subcommand.
+const (
+	fanRing = "ring"
+	fanUnix = "unix"
+)
+
+type fanFlags struct {
+	readers  string
+	policy   string
+	size     int
+	slots    int
+	duration time.Duration
+	rate     float64
+}
+
+func (f *fanFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.readers, "readers", "1,2,4", "comma-separated reader counts, each measured in turn")
+	fs.StringVar(&f.policy, "policy", "lossless", "ring readers' policy: lossless (they gate the producer), lossy (they never do; an overrun reader is told how many it missed) or mixed (even readers lossless, odd lossy)")
+	fs.IntVar(&f.size, "size", 64, fmt.Sprintf("message size in bytes, %d to %d", codec.HeaderSize, maxMultiSize))
+	fs.IntVar(&f.slots, "slots", 4096, "broadcast ring slots, a power of two")
+	fs.DurationVar(&f.duration, "duration", 250*time.Millisecond, "how long the producer publishes in each test")
+	fs.Float64Var(&f.rate, "rate", 20000, "messages per second of the paced latency pass (each stamped with its intended send time, so readers\n"+
+		"that keep up show wake-up and copy cost, not queueing); 0 skips the pass")
+}
+
+// fanPlan is what the flags ask for.
+type fanPlan struct {
+	readers  []int
+	policy   string
+	size     int
+	slots    int
+	duration time.Duration
+	rate     float64 // the paced pass's messages per second; 0: none
+}
+
+func (f *fanFlags) plan() (fanPlan, error) {
+	p := fanPlan{policy: f.policy, size: f.size, slots: f.slots, duration: f.duration, rate: f.rate}
+	if err := cmp.Or(checkRing(f.slots, f.size, codec.HeaderSize, "sequence number, checksum and send time"),
+		checkRun(f.duration, 0, 1)); err != nil {
+		return p, err
+	}
+	switch {
+	case f.policy != "lossless" && f.policy != "lossy" && f.policy != "mixed":
+		return p, fmt.Errorf("--policy %q: want lossless, lossy or mixed", f.policy)
+	case f.rate < 0 || f.rate > 1e7:
+		return p, fmt.Errorf("--rate %v: want 0 (no paced pass) to 10000000 messages per second", f.rate)
+	}
+	for _, s := range strings.Split(f.readers, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxWorkers {
+			return p, fmt.Errorf("--readers: %q: want reader counts from 1 to %d", s, maxWorkers)
+		}
+		if !containsInt(p.readers, n) {
+			p.readers = append(p.readers, n)
+		}
+	}
+	if len(p.readers) == 0 {
+		return p, fmt.Errorf("--readers: no reader count given")
+	}
+	return p, nil
+}
+
+// policyOf is reader i's policy under the plan's policy.
+func policyOf(policy string, i int) string {
+	if policy == "mixed" {
+		if i%2 == 0 {
+			return "lossless"
+		}
+		return "lossy"
+	}
+	return policy
+}
+
+// fanCell is one medium at one reader count.
+type fanCell struct {
+	job     fanJob
+	out     *fanOutcome
+	skipped string
+}
+
+// fanReport is what the broadcast subcommand found.
+type fanReport struct {
+	mach  report.Machine
+	plan  fanPlan
+	cells []*fanCell
+}
+
+func runFanPlan(ctx context.Context, p fanPlan, prog progress) (*fanReport, error) {
+	rep := &fanReport{mach: report.Describe(), plan: p}
+	skip := ""
+	if err := probeBroadcast(); err != nil {
+		skip = fmt.Sprintf("broadcast rings cannot be measured in this build: %v", err)
+	}
+	rates := []float64{0}
+	if p.rate > 0 {
+		rates = append(rates, p.rate)
+	}
+	for _, n := range p.readers {
+		for _, rate := range rates {
+			for _, m := range []string{fanRing, fanUnix} {
+				c := &fanCell{job: fanJob{medium: m, readers: n, policy: p.policy, size: p.size, slots: p.slots, duration: p.duration, rate: rate}}
+				if m == fanRing {
+					c.skipped = skip
+				}
+				rep.cells = append(rep.cells, c)
+			}
+		}
+	}
+	for _, c := range rep.cells {
+		if c.skipped != "" {
+			continue
+		}
+		pace := "flat out"
+		if c.job.rate > 0 {
+			pace = fmt.Sprintf("paced at %.0f/s", c.job.rate)
+		}
+		prog.step(fmt.Sprintf("%d reader(s) over %s, %d-byte messages, %s", c.job.readers, fanLabel(c.job), p.size, pace))
+		o, err := runFanJob(ctx, c.job)
+		if err != nil {
+			return nil, fmt.Errorf("%d readers over %s: %w", c.job.readers, fanLabel(c.job), err)
+		}
+		c.out = o
+	}
+	prog.done()
+	return rep, nil
+}
+
+// probeBroadcast says why broadcast rings cannot be measured here, or nil.
+func probeBroadcast() error {
+	return probeRing(ring.Options{Kind: ring.Broadcast, SlotSize: codec.HeaderSize, Slots: 2, MaxReaders: 1})
+}
+
+func fanLabel(j fanJob) string {
+	if j.medium == fanUnix {
+		return fmt.Sprintf("unix sockets ×%d", j.readers)
+	}
+	return fmt.Sprintf("broadcast ring (%s)", j.policy)
+}
+
+func newFanoutCmd(stdout, stderr io.Writer) *cobra.Command {
+	var f fanFlags
+	cmd := &cobra.Command{
+		Use:   "broadcast",
+		Short: "Measure a broadcast ring: one producer, N reader processes, beside one unix socket per reader",
+		Long: "ringbench broadcast measures fan-out from one producer (this process) to N reader child processes,\n" +
+			"for each reader count (1, 2, 4 by default), in one run: over a broadcast ring (each reader lossless,\n" +
+			"lossy or mixed) and over one unix stream socket per reader, the producer writing every message to each.\n" +
+			"It reports the producer's messages per second flat out, each reader's received count, lag, laps and\n" +
+			"missed messages, and, from a second pass paced at --rate, reader latency percentiles (the time each\n" +
+			"message was due, embedded in it, to its receive time; HDR, merged over readers). Lossless readers check every\n" +
+			"sequence number in order and every checksum; lossy readers check order and checksum, and that\n" +
+			"received + missed == published; a failed check exits 1.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := f.plan()
+			if err != nil {
+				return err
+			}
+			return interruptible(func(ctx context.Context) error {
+				rep, err := runFanPlan(ctx, p, lineProgress{stderr})
+				if err == nil {
+					rep.write(stdout)
+				}
+				return err
+			})
+		},
+	}
+	f.register(cmd)
+	return cmd
+}

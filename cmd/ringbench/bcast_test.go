@@ -1,0 +1,138 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shmring/shmring/internal/codec"
+)
+
+// fanSetups are the media and policies this build can measure.
+func fanSetups(t *testing.T) []fanJob {
+	base := fanJob{readers: 2, size: 64, slots: 64, duration: 30 * time.Millisecond}
+	var jobs []fanJob
+	unixJob := base
+	unixJob.medium, unixJob.policy = fanUnix, "lossless"
+	jobs = append(jobs, unixJob)
+	if err := probeBroadcast(); err != nil {
+		t.Logf("broadcast rings not measured: %v", err)
+		return jobs
+	}
+	for _, p := range []string{"lossless", "lossy", "mixed"} {
+		j := base
+		j.medium, j.policy = fanRing, p
+		jobs = append(jobs, j)
+	}
+	return jobs
+}
+
+func fanName(j fanJob) string { return fmt.Sprintf("%s/%s/readers=%d", j.medium, j.policy, j.readers) }
+
+func TestFanoutDeliversToEveryReader(t *testing.T) {
+	noRingFilesLeft(t)
+	for _, j := range fanSetups(t) {
+		t.Run(fanName(j), func(t *testing.T) {
+			o, err := runFanJob(watchdog(t), j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.published == 0 || len(o.readers) != j.readers || o.lat.TotalCount() == 0 {
+				t.Errorf("published=%d readers=%d latencies=%d: want all positive, %d readers", o.published, len(o.readers), o.lat.TotalCount(), j.readers)
+			}
+		})
+	}
+}
+
+func TestFanoutIntegrityFailuresAreDetected(t *testing.T) {
+	noRingFilesLeft(t)
+	faults := []struct {
+		name     string
+		producer fault
+		reader   fault
+	}{
+		{name: "bytes flipped after the checksum are caught by the readers", producer: fault{Kind: "flipfrom", At: faultAt}},
+		{name: "a message published twice is caught", producer: fault{Kind: "dup", At: faultAt}},
+		{name: "a message never published is caught", producer: fault{Kind: "skip", At: faultAt}},
+		{name: "a message a reader drops is caught", reader: fault{Kind: "drop", At: faultAt}},
+		{name: "a message a reader counts twice is caught", reader: fault{Kind: "redo", At: faultAt}},
+	}
+	for _, j := range fanSetups(t) {
+		for _, f := range faults {
+			j := j
+			j.producerFault, j.readerFault = f.producer, f.reader
+			t.Run(fanName(j)+"/"+f.name, func(t *testing.T) {
+				_, err := runFanJob(watchdog(t), j)
+				if !errors.Is(err, codec.ErrIntegrity) {
+					t.Fatalf("got error %v, want one that wraps %q", err, codec.ErrIntegrity)
+				}
+				t.Logf("reported: %v", err)
+			})
+		}
+	}
+}
+
+func TestFanoutCheckCountsEveryMessage(t *testing.T) {
+	cases := []struct {
+		name string
+		r    fanReaderResult
+		ok   bool
+	}{
+		{"a lossless reader with every message passes", fanReaderResult{Policy: "lossless", Received: 10}, true},
+		{"a lossless reader one short fails", fanReaderResult{Policy: "lossless", Received: 9}, false},
+		{"a lossy reader whose laps account for the rest passes", fanReaderResult{Policy: "lossy", Received: 6, Missed: 4, Laps: 1}, true},
+		{"a lossy reader with a gap no lap reported fails", fanReaderResult{Policy: "lossy", Received: 6, Missed: 3, Laps: 1, Unreported: 1}, false},
+		{"a lossy reader told it missed too many fails", fanReaderResult{Policy: "lossy", Received: 6, Missed: 5, Laps: 1}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := checkFanout(&fanOutcome{published: 10, readers: []fanReaderResult{c.r}})
+			if (err == nil) != c.ok {
+				t.Errorf("checkFanout = %v, want pass=%v", err, c.ok)
+			}
+			if err != nil && !errors.Is(err, codec.ErrIntegrity) {
+				t.Errorf("error %v does not wrap %q", err, codec.ErrIntegrity)
+			}
+		})
+	}
+}
+
+// readerLine matches a per-reader row: medium, reader, policy, received.
+var readerLine = regexp.MustCompile(`(?m)^\s*(ring|unix)\s+(\d+)\s+(lossless|lossy)\s+(\d+)\s+(\d+)\s+(\d+)`)
+
+func TestBroadcastSubcommandPrintsTables(t *testing.T) {
+	noRingFilesLeft(t)
+	var stdout, stderr bytes.Buffer
+	args := []string{"broadcast", "--readers=1,2", "--policy=mixed", "--duration=20ms", "--slots=64"}
+	if code := execute(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", code, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{"machine:", "== 1 reader(s)", "== 2 reader(s), ring policy mixed: 1 lossless, 1 lossy", "unix sockets ×2", "producer msgs/s", "latency, paced at 20000 messages/s", "p99.9", "per reader:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	rows := readerLine.FindAllStringSubmatch(out, -1)
+	want := 3 // unix: 1 + 2 readers
+	if probeBroadcast() == nil {
+		want = 6
+		if !strings.Contains(out, "broadcast ring (mixed) vs unix sockets ×2:") {
+			t.Errorf("output lacks the ring vs unix ratio:\n%s", out)
+		}
+	}
+	if len(rows) != want {
+		t.Errorf("%d per-reader rows, want %d:\n%s", len(rows), want, out)
+	}
+	for _, r := range rows {
+		if r[4] == "0" {
+			t.Errorf("%s reader %s received nothing:\n%s", r[1], r[2], out)
+		}
+	}
+}

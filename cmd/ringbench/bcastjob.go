@@ -1,0 +1,218 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/shmring/shmring/internal/codec"
+	"github.com/shmring/shmring/internal/medium"
+	"github.com/shmring/shmring/internal/report"
+	"github.com/shmring/shmring/ring"
+	"golang.org/x/sys/unix"
+)
+
+// One measurement of the broadcast subcommand: one producer (this process)
+// and its reader children over one medium.
+
+// fanJob is one measurement.
+type fanJob struct {
+	medium   string // fanRing or fanUnix
+	readers  int
+	policy   string // the plan's: lossless, lossy or mixed (unix: always lossless)
+	size     int
+	slots    int
+	duration time.Duration
+	// rate paces the producer (messages per second, each stamped with
+	// its intended send time); 0 publishes flat out.
+	rate float64
+	// Tests: a fault for the producer and one for reader 0.
+	producerFault, readerFault fault
+}
+
+// fanOutcome is what one measurement found.
+type fanOutcome struct {
+	published uint64
+	elapsed   time.Duration // the producer's publishing time
+	readers   []fanReaderResult
+	lat       *hdrhistogram.Histogram // every reader's, merged
+}
+
+func (o *fanOutcome) rate() float64 {
+	if o.elapsed <= 0 {
+		return 0
+	}
+	return float64(o.published) / o.elapsed.Seconds()
+}
+
+// runFanJob starts the readers, publishes for the job's duration, closes
+// the stream and checks what each reader got.
+func runFanJob(ctx context.Context, j fanJob) (_ *fanOutcome, err error) {
+	ctx, cancel := context.WithTimeout(ctx, j.duration+peerGrace)
+	defer cancel()
+	specs := make([]peerSpec, j.readers)
+	for i := range specs {
+		c := fanReaderConfig{Index: i, Medium: j.medium, Policy: policyOf(j.policy, i), Size: j.size}
+		if j.medium == fanUnix {
+			c.Policy = "lossless"
+		}
+		if i == 0 {
+			c.Fault = j.readerFault
+		}
+		specs[i] = peerSpec{name: fmt.Sprintf("%s reader %d (child process)", c.Policy, i), role: roleFanReader, cfg: c}
+	}
+	var sink medium.Sender
+	rs := medium.NewRings(ctx, ring.DefaultWait)
+	defer func() { err = errors.Join(err, rs.Close()) }()
+	switch j.medium {
+	case fanRing:
+		name, err := rs.Create("bcast", ring.Options{Kind: ring.Broadcast, SlotSize: j.size, Slots: j.slots, MaxReaders: j.readers})
+		if err != nil {
+			return nil, err
+		}
+		if sink, err = rs.Sender(name); err != nil {
+			return nil, err
+		}
+		for i := range specs {
+			cfg := specs[i].cfg.(fanReaderConfig)
+			cfg.Ring = name
+			specs[i].cfg = cfg
+		}
+	case fanUnix:
+		fan := fanOut{}
+		defer func() { err = errors.Join(err, fan.Close()) }()
+		for i := range specs {
+			fds, err := medium.SocketPair(unix.SOCK_STREAM)
+			if err != nil {
+				for _, s := range specs[:i] {
+					closeFiles(s.files)
+				}
+				return nil, err
+			}
+			fan = append(fan, medium.NewPipeSender(fds[0])) // Close closes it: the reader reads end of file
+			specs[i].files = []*os.File{os.NewFile(uintptr(fds[1]), "reader-socket")}
+		}
+		sink = fan
+	default:
+		return nil, fmt.Errorf("unknown medium %q", j.medium)
+	}
+	c, err := startCrew(ctx, cancel, specs)
+	if err != nil {
+		return nil, err
+	}
+	defer c.stop()
+	if err := errors.Join(c.readyAll(), rs.RemoveNames(), c.release()); err != nil {
+		return nil, err
+	}
+	results := make([]fanReaderResult, j.readers)
+	done := make(chan error, 1)
+	go func() {
+		outs := make([]any, len(results))
+		for i := range results {
+			outs[i] = &results[i]
+		}
+		done <- c.results(outs)
+	}()
+	o := &fanOutcome{}
+	perr := errors.Join(j.publish(c.ctx, sink, o), sink.Close())
+	if err := <-done; err != nil { // a reader's failure explains the producer's
+		return nil, err
+	}
+	if perr != nil {
+		return nil, fmt.Errorf("producer: %w", perr)
+	}
+	var hs []*hdrhistogram.Histogram
+	for i, rr := range results {
+		h, err := report.Decode(rr.Hist)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", specs[i].name, err)
+		}
+		hs = append(hs, h)
+	}
+	o.readers, o.lat = results, report.Merge(hs...)
+	return o, checkFanout(o)
+}
+
+// fanOut sends every message to each of its senders in turn (one unix
+// socket per reader).
+type fanOut []medium.Sender
+
+func (f fanOut) Send(msg []byte) error {
+	for i, s := range f {
+		if err := s.Send(msg); err != nil {
+			return fmt.Errorf("socket of reader %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func (f fanOut) Close() error {
+	var errs []error
+	for _, s := range f {
+		errs = append(errs, s.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// publish sends stamped messages for the job's duration, each with its
+// send time, and stops early when a reader failed (ctx done).
+func (j fanJob) publish(ctx context.Context, sink medium.Sender, o *fanOutcome) error {
+	msg := make([]byte, j.size)
+	start := time.Now()
+	deadline := start.Add(j.duration).UnixNano()
+	var seq uint64
+	defer func() {
+		o.published = seq
+		o.elapsed = time.Since(start)
+	}()
+	for ; ; seq++ {
+		now := time.Now().UnixNano()
+		if j.rate > 0 { // paced: stamp the time it was due, so a late send counts against it
+			due := start.Add(time.Duration(float64(seq) * float64(time.Second) / j.rate))
+			waitYielding(due)
+			now = due.UnixNano()
+		}
+		if now >= deadline && !j.producerFault.due(seq) && !j.readerFault.due(seq) || ctx.Err() != nil { // the clock is read for every message's send time anyway
+			return nil
+		}
+		codec.Put(msg, codec.Header{Seq: seq, SentNs: now})
+		codec.Seal(msg)
+		j.producerFault.flip(seq, msg)
+		for range j.producerFault.copies(seq) {
+			if err := sink.Send(msg); err != nil {
+				return fmt.Errorf("publish message %d: %w", seq, err)
+			}
+		}
+	}
+}
+
+// waitYielding waits until t, giving the CPU to other processes while it
+// does: with more reader processes than cores, a producer spinning in
+// between messages would keep the readers it is measuring off the CPU.
+func waitYielding(t time.Time) {
+	for time.Now().Before(t) {
+		unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+	}
+}
+
+// checkFanout: a lossless reader got every message published, a lossy one
+// got or was told it missed every one.
+func checkFanout(o *fanOutcome) error {
+	for _, r := range o.readers {
+		switch {
+		case r.Unreported > 0:
+			return fmt.Errorf("%w: %s reader %d skipped %d messages no lap reported", codec.ErrIntegrity, r.Policy, r.Index, r.Unreported)
+		case r.Policy == "lossless" && r.Received != o.published:
+			return fmt.Errorf("%w: lossless reader %d received %d of %d messages published", codec.ErrIntegrity, r.Index, r.Received, o.published)
+		case r.Received+r.Missed != o.published:
+			return fmt.Errorf("%w: lossy reader %d received %d and was told it missed %d: %d, but %d were published",
+				codec.ErrIntegrity, r.Index, r.Received, r.Missed, r.Received+r.Missed, o.published)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,171 @@
+//go:build linux
+
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/shmring/shmring/internal/codec"
+	"github.com/shmring/shmring/internal/launch"
+	"github.com/shmring/shmring/internal/medium"
+	"github.com/shmring/shmring/internal/report"
+	"github.com/shmring/shmring/ring"
+)
+
+// A reader of the broadcast subcommand (a child process) reads every
+// message the producer publishes, or, lossy on the ring, as many as it
+// keeps up with.
+
+// fanReaderConfig is what a reader child needs, as JSON in envConfig.
+type fanReaderConfig struct {
+	Index  int    `json:"index"`
+	Medium string `json:"medium"` // "ring" or "unix"
+	Ring   string `json:"ring,omitempty"`
+	Policy string `json:"policy"` // "lossless" or "lossy"
+	Size   int    `json:"size"`
+	Fault  fault  `json:"fault"` // tests: drop or redo a delivered message
+}
+
+// fanReaderResult is one reader's report.
+type fanReaderResult struct {
+	Index    int    `json:"index"`
+	Policy   string `json:"policy"`
+	Received uint64 `json:"received"` // messages delivered and checked
+	Missed   uint64 `json:"missed"`   // reported by laps (lossy)
+	Laps     uint64 `json:"laps"`
+	// Unreported counts messages a lossy reader skipped over without a
+	// lap reporting them.
+	Unreported uint64 `json:"unreported,omitempty"`
+	MaxLag     uint64 `json:"max_lag"`
+	LagSum     uint64 `json:"lag_sum"`
+	LagSamples uint64 `json:"lag_samples"`
+	Hist       string `json:"hist"` // send time to receive time, encoded
+}
+
+// lagEvery: a reader samples its lag once every this many messages.
+const lagEvery = 256
+
+func runFanChild(stdout io.Writer) (err error) {
+	var c fanReaderConfig
+	if err := childConfig(&c, func() int { return c.Size }, codec.HeaderSize); err != nil {
+		return err
+	}
+	var src medium.Receiver
+	switch c.Medium {
+	case fanRing:
+		rs := medium.NewRings(context.Background(), ring.DefaultWait)
+		defer func() { err = errors.Join(err, rs.Close()) }()
+		if src, err = rs.Reader(c.Ring, c.Policy == "lossy"); err != nil {
+			return err
+		}
+	case fanUnix:
+		fd, err := medium.Inherited(3)
+		if err != nil {
+			return err
+		}
+		src = medium.SocketReceiver{FDReceiver: medium.NewFDReceiver(fd), Size: c.Size}
+	default:
+		return fmt.Errorf("%s: unknown medium %q", launch.ConfigEnv, c.Medium)
+	}
+	if err := childGate(stdout)(); err != nil {
+		return errors.Join(err, src.Close())
+	}
+	res, err := runFanReader(src, c)
+	if err != nil {
+		return err
+	}
+	return printResult(stdout, res)
+}
+
+// runFanReader reads until the end of the stream, checking every message:
+// its checksum, and its sequence number against the one expected (a
+// lossless reader: exactly; a lossy one: never backwards, and a gap only
+// where a lap reported it).
+func runFanReader(src medium.Receiver, c fanReaderConfig) (res fanReaderResult, err error) {
+	res = fanReaderResult{Index: c.Index, Policy: c.Policy}
+	defer func() { err = errors.Join(err, src.Close()) }()
+	lagger, _ := src.(medium.Lagger)
+	lossy := c.Policy == "lossy"
+	buf := make([]byte, c.Size)
+	h := report.NewHist()
+	var expected, delivered uint64
+	var bad error
+	for {
+		err := src.Recv(buf)
+		if err == io.EOF {
+			break
+		}
+		var lap *medium.LapError
+		switch {
+		case errors.As(err, &lap) && lap.Missed == 0:
+			return res, fmt.Errorf("%w: reader %d: a lap that missed no message", codec.ErrIntegrity, c.Index)
+		case lap != nil:
+			if !lossy {
+				bad = cmp.Or(bad, fmt.Errorf("%w: lossless reader %d was lapped (missed %d)", codec.ErrIntegrity, c.Index, lap.Missed))
+			}
+			res.Missed += lap.Missed
+			res.Laps++
+			expected += lap.Missed
+			continue
+		case err != nil:
+			return res, fmt.Errorf("reader %d: receive: %w", c.Index, err)
+		}
+		now := time.Now().UnixNano()
+		for range c.Fault.copies(delivered) {
+			if bad == nil {
+				bad = res.account(buf, &expected, lossy, now, h)
+			}
+		}
+		if delivered%lagEvery == 0 {
+			if l, ok := lag(lagger); ok {
+				res.MaxLag = max(res.MaxLag, l)
+				res.LagSum += l
+				res.LagSamples++
+			}
+		}
+		delivered++
+	}
+	if res.Hist, err = report.Encode(h); err != nil {
+		return res, err
+	}
+	if bad != nil {
+		return res, fmt.Errorf("reader %d (%s): %w", c.Index, c.Policy, bad)
+	}
+	return res, nil
+}
+
+// account checks one delivered message and counts it.
+func (res *fanReaderResult) account(msg []byte, expected *uint64, lossy bool, now int64, h *hdrhistogram.Histogram) error {
+	hd, err := codec.Check(msg)
+	if err != nil {
+		return err
+	}
+	switch {
+	case hd.Producer != 0:
+		return fmt.Errorf("%w: message from producer %d, there is only producer 0", codec.ErrIntegrity, hd.Producer)
+	case hd.Seq < *expected:
+		return fmt.Errorf("%w: message %d after message %d (repeated or reordered)", codec.ErrIntegrity, hd.Seq, *expected-1)
+	case hd.Seq > *expected && !lossy:
+		return fmt.Errorf("%w: message %d, want %d (lost)", codec.ErrIntegrity, hd.Seq, *expected)
+	case hd.Seq > *expected:
+		res.Unreported += hd.Seq - *expected
+	}
+	*expected = hd.Seq + 1
+	res.Received++
+	report.Record(h, time.Duration(now-hd.SentNs))
+	return nil
+}
+
+// lag is l's lag, if l is not nil and knows it.
+func lag(l medium.Lagger) (uint64, bool) {
+	if l == nil {
+		return 0, false
+	}
+	return l.Lag()
+}

@@ -1,0 +1,156 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shmring/shmring/internal/limits"
+	"github.com/shmring/shmring/internal/report"
+)
+
+// ceilingTime is how long each probe of --ceiling runs.
+const ceilingTime = 200 * time.Millisecond
+
+func newLimitsCmd(stdout io.Writer) *cobra.Command {
+	var d time.Duration
+	var withC, bench bool
+	cmd := &cobra.Command{
+		Use:   "limits",
+		Short: "Measure this machine's ceilings: cache-line round trip, SPSC ring of plain stores, memcpy, futex ping-pong, pipe round trip",
+		Long: "ringbench limits measures what this machine can physically do, the references ringbench run --ceiling compares\n" +
+			"the ring with: the round trip of one cache line between two cores, a minimal SPSC ring of plain stores (8-byte\n" +
+			"values), memcpy bandwidth over 1 MiB, a futex ping-pong (both sides sleep every turn) and a 64-byte pipe round\n" +
+			"trip. Each in Go, and in C (built from the sources inside ringbench with $CC or cc) when a compiler is found.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if d <= 0 || d > maxDuration {
+				return fmt.Errorf("--duration %v: want more than 0 and at most %v", d, maxDuration)
+			}
+			s, err := limits.MeasureGo(d)
+			if err != nil {
+				return failure{err}
+			}
+			note := "C probes not run (--c=false)"
+			if withC {
+				c, err := limits.MeasureC(cmd.Context(), d)
+				note = ""
+				if err != nil {
+					note = fmt.Sprintf("C probes not run: %v", err)
+				}
+				s = append(s, c...)
+			}
+			if bench {
+				return writeLimitsBench(stdout, s)
+			}
+			fmt.Fprintf(stdout, "ringbench limits: this machine's ceilings, each probe for %s (medians)\n", d)
+			fmt.Fprintf(stdout, "machine: %s\n", report.Describe())
+			writeCeilingTable(stdout, s, note)
+			return nil
+		},
+	}
+	cmd.Flags().DurationVar(&d, "duration", ceilingTime, "how long each probe runs")
+	cmd.Flags().BoolVar(&withC, "c", true, "also build and run the C probes when a C compiler is found")
+	cmd.Flags().BoolVar(&bench, "bench", false, "print Go benchmark-format lines instead of the table (for scripts and benchstat)")
+	return cmd
+}
+
+// writeCeilingTable prints every reference, Go beside C.
+func writeCeilingTable(w io.Writer, s limits.Set, note string) {
+	t := report.NewTable(w, "reference", "Go", "C")
+	for _, name := range limits.Names {
+		row := []string{name}
+		for _, lang := range []string{"go", "c"} {
+			cell := "-"
+			if r, ok := s.Get(name, lang); ok {
+				cell = r.String()
+			}
+			row = append(row, cell)
+		}
+		t.Row(row...)
+	}
+	t.Flush()
+	if note != "" {
+		fmt.Fprintln(w, note)
+	}
+}
+
+func (r *runReport) writeCeilings(w io.Writer) {
+	if r.ceilings == nil {
+		return
+	}
+	fmt.Fprintf(w, "ceilings:  this machine's references, measured before the runs (ringbench limits; ratios below are to C's where measured)\n")
+	writeCeilingTable(w, r.ceilings, r.ceilingNote)
+}
+
+// rttCeiling is the round trip a transport's is compared with: what its
+// wait costs at the least.
+func rttCeiling(transport string) string {
+	switch {
+	case strings.HasSuffix(transport, "-sleep"):
+		return limits.Futex
+	case strings.HasPrefix(transport, "shmring"), transport == "chan":
+		return limits.CacheLine
+	}
+	return limits.Pipe
+}
+
+// writeRatiosToCeilings gives each transport's median throughput as a
+// fraction of the SPSC ring of plain stores (and its bytes of memcpy's
+// bandwidth), and its median round trip as a multiple of the reference
+// its wait is bound by.
+func (r *runReport) writeRatiosToCeilings(w io.Writer, size int) {
+	if r.ceilings == nil {
+		return
+	}
+	get := func(name string) float64 { // C's is the machine's, Go's what a Go program gets
+		if ref, ok := r.ceilings.Get(name, "c"); ok {
+			return ref.Value
+		}
+		ref, _ := r.ceilings.Get(name, "go")
+		return ref.Value
+	}
+	for _, tr := range r.plan.transports {
+		var parts []string
+		if c := r.cell(tr.name(), throughput, size); c.ok() {
+			rate := report.SpreadOf(c.rates()).Median
+			if spsc := get(limits.SPSC); spsc > 0 {
+				parts = append(parts, fmt.Sprintf("throughput %s of the %s", report.Factor(rate/spsc)+"x", limits.SPSC))
+			}
+			if bw := get(limits.Memcpy); bw > 0 {
+				parts = append(parts, fmt.Sprintf("bytes %sx %s", report.Factor(rate*float64(size)/bw), limits.Memcpy))
+			}
+		}
+		if c := r.cell(tr.name(), pingpong, size); c.ok() {
+			ref := rttCeiling(tr.name())
+			if v := get(ref); v > 0 {
+				p50 := report.SpreadOf(c.quantiles(50)).Median
+				parts = append(parts, fmt.Sprintf("median RTT %sx the %s", report.Factor(p50/v), ref))
+			}
+		}
+		if len(parts) > 0 {
+			fmt.Fprintf(w, "%s vs ceilings: %s\n", tr.name(), strings.Join(parts, ", "))
+		}
+	}
+}
+
+// limitKeys name the references in --bench lines.
+var limitKeys = map[string]string{limits.CacheLine: "cacheline", limits.SPSC: "spsc", limits.Memcpy: "memcpy", limits.Futex: "futex", limits.Pipe: "pipe"}
+
+// writeLimitsBench prints one line per reference:
+//
+//	BenchmarkLimits/ref=spsc/lang=c 1 292300000 msgs/s
+func writeLimitsBench(w io.Writer, s limits.Set) error {
+	units := map[string]string{"ns": "ns/rtt", "msg/s": "msgs/s", "B/s": "B/s"}
+	for _, r := range s {
+		if _, err := fmt.Fprintf(w, "BenchmarkLimits/ref=%s/lang=%s\t1\t%.1f %s\n", limitKeys[r.Name], r.Lang, r.Value, units[r.Unit]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

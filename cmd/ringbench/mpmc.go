@@ -1,0 +1,210 @@
+//go:build linux
+
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/shmring/shmring/internal/codec"
+	"github.com/shmring/shmring/internal/report"
+	"github.com/spf13/cobra"
+)
+
+// The mpmc subcommand: many producers and many consumers on one ring.
+
+// Limits of the mpmc and broadcast subcommands' flags.
+const (
+	maxWorkers   = 64       // producers, consumers or readers of one measurement
+	maxMultiSize = 16 << 20 // bytes per message
+)
+
+// mpFlags are the mpmc subcommand's flags as given.
+type mpFlags struct {
+	kind      string
+	producers int
+	consumers int
+	size      int
+	slots     int
+	duration  time.Duration
+	warmup    time.Duration
+	reps      int
+	jsonFile  string
+}
+
+func (f *mpFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.kind, "kind", "mpmc", "ring kind: mpmc (many consumers) or mpsc (one consumer)")
+	fs.IntVar(&f.producers, "producers", 0, "producer processes (and round-trip clients); with neither this nor --consumers, the preset shapes 1P1C, 2P2C, 4P1C (mpsc: 1P1C, 2P1C, 4P1C)")
+	fs.IntVar(&f.consumers, "consumers", 0, "consumer processes (and round-trip servers); 1 when only --producers is given")
+	fs.IntVar(&f.size, "size", 64, fmt.Sprintf("message size in bytes, %d to %d", codec.HeaderSize, maxMultiSize))
+	fs.IntVar(&f.slots, "slots", 1024, "ring slots (a power of two), and the Go channel's capacity")
+	fs.DurationVar(&f.duration, "duration", 250*time.Millisecond, "how long producers (and round-trip clients) send in each test")
+	fs.DurationVar(&f.warmup, "warmup", 50*time.Millisecond, "round trip: unrecorded start of each client's run")
+	fs.IntVar(&f.reps, "reps", 3, "repetitions of every test (interleaved); throughput is the median, latency all repetitions merged")
+	fs.StringVar(&f.jsonFile, "json", "", "write every figure, every repetition, the machine and the flags to this JSON file")
+}
+
+// mpShape is a producer and consumer count.
+type mpShape struct{ p, c int }
+
+func (s mpShape) String() string { return fmt.Sprintf("%dP%dC", s.p, s.c) }
+
+// mpPlan is what the flags ask for.
+type mpPlan struct {
+	kind     string
+	shapes   []mpShape
+	size     int
+	slots    int
+	duration time.Duration
+	warmup   time.Duration
+	reps     int
+}
+
+func (f *mpFlags) plan(changed func(string) bool) (mpPlan, error) {
+	p := mpPlan{kind: f.kind, size: f.size, slots: f.slots, duration: f.duration, warmup: f.warmup, reps: f.reps}
+	if f.kind != "mpmc" && f.kind != "mpsc" {
+		return p, fmt.Errorf("--kind %q: want mpmc or mpsc", f.kind)
+	}
+	if err := cmp.Or(checkRing(f.slots, f.size, codec.HeaderSize, "producer, sequence number, checksum and send time"),
+		checkRun(f.duration, f.warmup, f.reps)); err != nil {
+		return p, err
+	}
+	if !changed("producers") && !changed("consumers") {
+		p.shapes = []mpShape{{1, 1}, {2, 2}, {4, 1}}
+		if f.kind == "mpsc" {
+			p.shapes = []mpShape{{1, 1}, {2, 1}, {4, 1}}
+		}
+		return p, nil
+	}
+	s := mpShape{max(f.producers, 1), max(f.consumers, 1)}
+	if changed("producers") && (f.producers < 1 || f.producers > maxWorkers) {
+		return p, fmt.Errorf("--producers %d: want 1 to %d", f.producers, maxWorkers)
+	}
+	if changed("consumers") && (f.consumers < 1 || f.consumers > maxWorkers) {
+		return p, fmt.Errorf("--consumers %d: want 1 to %d", f.consumers, maxWorkers)
+	}
+	if f.kind == "mpsc" && s.c > 1 {
+		return p, fmt.Errorf("--consumers %d: an mpsc ring has one consumer (use --kind mpmc)", s.c)
+	}
+	p.shapes = []mpShape{s}
+	return p, nil
+}
+
+// mpCell is one row of the report: every repetition of one job.
+type mpCell struct {
+	job     mpJob
+	shape   mpShape
+	label   string // the medium as the table names it
+	reps    []*mpOutcome
+	skipped string // why it was not measured; "" if it was
+}
+
+// baselineShape marks the SPSC baseline cells, measured once per run.
+var baselineShape = mpShape{1, 1}
+
+// cells lists every measurement of the plan in the order they are run and
+// printed: per shape the ring across processes, the ring between
+// goroutines and the channel between the same goroutines; then the SPSC
+// ring across processes.
+func (p mpPlan) cells() []*mpCell {
+	var cells []*mpCell
+	add := func(s mpShape, medium, kind, label string) {
+		for _, w := range []string{mpThroughput, mpRoundTrip} {
+			j := mpJob{workload: w, medium: medium, kind: kind, producers: s.p, consumers: s.c,
+				size: p.size, slots: p.slots, duration: p.duration, warmup: p.warmup}
+			cells = append(cells, &mpCell{job: j, shape: s, label: label})
+		}
+	}
+	for _, s := range p.shapes {
+		add(s, mediumProcs, p.kind, fmt.Sprintf("%s ring, %d processes", p.kind, s.p+s.c))
+		add(s, mediumGoroutines, p.kind, fmt.Sprintf("%s ring, %d goroutines", p.kind, s.p+s.c))
+		add(s, mediumChan, p.kind, fmt.Sprintf("Go channel, %d goroutines", s.p+s.c))
+	}
+	add(baselineShape, mediumProcs, "spsc", "spsc ring, 2 processes")
+	return cells
+}
+
+func newMPCmd(stdout, stderr io.Writer) *cobra.Command {
+	var f mpFlags
+	cmd := &cobra.Command{
+		Use:   "mpmc",
+		Short: "Measure MPMC or MPSC rings: P producer and C consumer processes, beside goroutines, a shared Go channel and SPSC",
+		Long: "ringbench mpmc measures many producers and consumers on one ring, for each shape (1P1C, 2P2C, 4P1C by\n" +
+			"default), in one run:\n" +
+			"  - throughput: P producer and C consumer child processes on one ring, aggregate messages per second;\n" +
+			"  - the same P+C workers as goroutines of one process, over the ring and over one shared buffered Go channel;\n" +
+			"  - round trip: P client processes (one request outstanding each) send into a request ring, C server\n" +
+			"    processes echo into a reply ring, any client takes any reply and times it from the send time in it\n" +
+			"    (HDR histogram); mpsc replies go over one SPSC ring per client;\n" +
+			"and once, an SPSC ring 1P1C across processes as the baseline. Every message carries its producer, that\n" +
+			"producer's sequence number and a CRC-32C; consumers check each checksum and each producer's order, and\n" +
+			"the parent checks that every message sent arrived exactly once; a failed check exits 1.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := f.plan(cmd.Flags().Changed)
+			if err != nil {
+				return err
+			}
+			var rep *mpReport
+			if err := interruptible(func(ctx context.Context) (err error) {
+				rep, err = runMPPlan(ctx, p, lineProgress{stderr})
+				return err
+			}); err != nil {
+				return err
+			}
+			rep.args = flagList(cmd.Flags())
+			rep.write(stdout)
+			if f.jsonFile != "" {
+				if err := rep.writeJSON(f.jsonFile); err != nil {
+					return failure{err}
+				}
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+// mpReport is what the mpmc subcommand found.
+type mpReport struct {
+	mach  report.Machine
+	plan  mpPlan
+	args  []string
+	cells []*mpCell
+}
+
+// runMPPlan measures every cell reps times, interleaved.
+func runMPPlan(ctx context.Context, p mpPlan, prog progress) (*mpReport, error) {
+	rep := &mpReport{mach: report.Describe(), plan: p, cells: p.cells()}
+	skip := map[string]string{}
+	for _, k := range []string{p.kind, "spsc"} {
+		if err := probeKind(k); err != nil {
+			skip[k] = fmt.Sprintf("%s rings cannot be measured in this build: %v", k, err)
+		}
+	}
+	for _, c := range rep.cells {
+		if c.job.medium != mediumChan {
+			c.skipped = skip[c.job.kind]
+		}
+	}
+	for r := range p.reps {
+		for _, c := range rep.cells {
+			if c.skipped != "" {
+				continue
+			}
+			prog.step(fmt.Sprintf("%s %s, %s, %d-byte messages (repetition %d of %d)", c.shape, c.job.workload, c.label, p.size, r+1, p.reps))
+			o, err := runMPJob(ctx, c.job)
+			if err != nil {
+				return nil, fmt.Errorf("%s %s over %s: %w", c.shape, c.job.workload, c.label, err)
+			}
+			c.reps = append(c.reps, o)
+		}
+	}
+	prog.done()
+	return rep, nil
+}

@@ -1,0 +1,240 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/shmring/shmring/internal/codec"
+	"github.com/shmring/shmring/internal/medium"
+	"github.com/shmring/shmring/internal/report"
+	"github.com/shmring/shmring/ring"
+)
+
+// One measurement of the mpmc subcommand: a workload, a medium, a shape.
+
+// Workloads of the mpmc subcommand.
+const (
+	mpThroughput = "throughput"
+	mpRoundTrip  = "roundtrip"
+)
+
+// Media of the mpmc subcommand.
+const (
+	mediumProcs      = "processes"  // ring; every worker a child process
+	mediumGoroutines = "goroutines" // ring; every worker a goroutine of this process
+	mediumChan       = "chan"       // one shared Go channel; goroutines
+)
+
+// mpJob is one measurement.
+type mpJob struct {
+	workload   string // mpThroughput or mpRoundTrip
+	medium     string // mediumProcs, mediumGoroutines or mediumChan
+	kind       string // ring kind: mpmc, mpsc or spsc (for chan: mpsc means one reply channel per client)
+	producers  int    // producers, or round-trip clients
+	consumers  int    // consumers, or round-trip servers
+	size       int
+	slots      int // ring slots and channel capacity
+	duration   time.Duration
+	warmup     time.Duration    // round trip: unrecorded start of each client's run
+	faults     map[string]fault // tests: role -> fault for that role's worker 0
+	afterReady func()           // tests: called once every worker is ready
+}
+
+// mpOutcome is what one measurement found.
+type mpOutcome struct {
+	received uint64        // throughput: messages received by all consumers
+	elapsed  time.Duration // throughput: first consumer's first message to last consumer's end of stream
+	trips    uint64        // round trip: round trips completed
+	rtt      *hdrhistogram.Histogram
+}
+
+func (o *mpOutcome) rate() float64 {
+	if o.elapsed <= 0 {
+		return 0
+	}
+	return float64(o.received) / o.elapsed.Seconds()
+}
+
+// workers lists the job's workers over the rings of lay.
+func (j mpJob) workers(lay mpLayout) []mpWorker {
+	roles := [2]string{"producer", "consumer"}
+	if j.workload == mpRoundTrip {
+		roles = [2]string{"client", "server"}
+	}
+	var ws []mpWorker
+	for side, n := range []int{j.producers, j.consumers} {
+		for i := range n {
+			w := mpWorker{Role: roles[side], Index: i, Producers: j.producers, Consumers: j.consumers,
+				Size: j.size, Duration: j.duration, Warmup: j.warmup, Layout: lay}
+			if i == 0 {
+				w.Fault = j.faults[w.Role]
+			}
+			ws = append(ws, w)
+		}
+	}
+	return ws
+}
+
+// createRings makes the job's rings in rs and the layout that names them.
+func (j mpJob) createRings(rs *medium.Rings) (lay mpLayout, err error) {
+	lay.Kind = j.kind
+	create := func(tag, kind string, producers, consumers int) (string, error) {
+		k, err := ringKind(kind)
+		if err != nil {
+			return "", err
+		}
+		o := ring.Options{Kind: k, SlotSize: j.size, Slots: j.slots}
+		switch k {
+		case ring.MPMC:
+			o.MaxProducers, o.MaxConsumers = producers, consumers
+		case ring.MPSC:
+			o.MaxProducers, o.MaxConsumers = producers, 1
+		}
+		return rs.Create(tag, o)
+	}
+	if j.workload == mpThroughput {
+		lay.Data, err = create("mp-data", j.kind, j.producers, j.consumers)
+		return lay, err
+	}
+	if lay.Req, err = create("mp-req", j.kind, j.producers, j.consumers); err != nil {
+		return lay, err
+	}
+	if j.kind == "mpsc" { // one consumer per ring: a reply ring per client
+		for i := range j.producers {
+			name, err := create(fmt.Sprintf("mp-reply%d", i), "spsc", 1, 1)
+			if err != nil {
+				return lay, err
+			}
+			lay.Replies = append(lay.Replies, name)
+		}
+		return lay, nil
+	}
+	lay.Reply, err = create("mp-reply", j.kind, j.consumers, j.producers)
+	return lay, err
+}
+
+// runMPJob runs one measurement and checks what arrived: every worker a
+// child process over rings (mediumProcs), or a goroutine of this process
+// over rings or the channel.
+func runMPJob(ctx context.Context, j mpJob) (_ *mpOutcome, err error) {
+	ctx, cancel := context.WithTimeout(ctx, j.warmup+j.duration+peerGrace)
+	defer cancel()
+	var m mpMedium
+	var rs *medium.Rings
+	lay := mpLayout{Kind: "chan"}
+	if j.medium == mediumChan {
+		m = newChanMedium(j)
+	} else {
+		rs = medium.NewRings(ctx, ring.DefaultWait)
+		defer func() { err = errors.Join(err, rs.Close()) }()
+		if lay, err = j.createRings(rs); err != nil {
+			return nil, err
+		}
+		m = ringMedium{rs: rs, lay: lay}
+	}
+	ws := j.workers(lay)
+	specs := make([]peerSpec, len(ws))
+	for i, w := range ws {
+		specs[i] = peerSpec{name: fmt.Sprintf("%s %d (child process)", w.Role, w.Index), role: roleMPWorker, cfg: w}
+		if j.medium != mediumProcs {
+			specs[i].name = fmt.Sprintf("%s %d", w.Role, w.Index)
+			specs[i].local = func(gate func() error) (any, error) { return runWorker(m, w, gate) }
+		}
+	}
+	c, err := startCrew(ctx, cancel, specs)
+	if err != nil {
+		return nil, err
+	}
+	defer c.stop()
+	if err := c.readyAll(); err != nil {
+		return nil, err
+	}
+	if rs != nil {
+		if err := rs.RemoveNames(); err != nil {
+			return nil, err
+		}
+	}
+	if j.afterReady != nil {
+		j.afterReady()
+	}
+	if err := c.release(); err != nil {
+		return nil, err
+	}
+	results := make([]mpResult, len(ws))
+	outs := make([]any, len(ws))
+	for i := range results {
+		outs[i] = &results[i]
+	}
+	if err := c.results(outs); err != nil {
+		return nil, err
+	}
+	return j.evaluate(results)
+}
+
+// evaluate checks the workers' reports against each other and sums them.
+func (j mpJob) evaluate(results []mpResult) (*mpOutcome, error) {
+	byRole := map[string][]mpResult{}
+	for _, r := range results {
+		byRole[r.Role] = append(byRole[r.Role], r)
+	}
+	o := &mpOutcome{}
+	if j.workload == mpRoundTrip {
+		if err := checkRoundTrips(byRole["client"], byRole["server"]); err != nil {
+			return nil, err
+		}
+		o.rtt = report.NewHist()
+		for _, c := range byRole["client"] {
+			h, err := report.Decode(c.Hist)
+			if err != nil {
+				return nil, fmt.Errorf("client %d: %w", c.Index, err)
+			}
+			o.rtt.Merge(h)
+			o.trips += c.Received
+		}
+		return o, nil
+	}
+	if err := checkExactlyOnce(byRole["producer"], byRole["consumer"]); err != nil {
+		return nil, err
+	}
+	var first, end int64
+	for _, c := range byRole["consumer"] {
+		o.received += c.Received
+		if c.Received > 0 && (first == 0 || c.FirstNs < first) {
+			first = c.FirstNs
+		}
+		end = max(end, c.EndNs)
+	}
+	if first > 0 {
+		o.elapsed = time.Duration(end - first)
+	}
+	return o, nil
+}
+
+// probeKind says why rings of kind cannot be measured in this build (an
+// engine not built in), or nil.
+func probeKind(kind string) error {
+	k, err := ringKind(kind)
+	if err != nil {
+		return err
+	}
+	return probeRing(ring.Options{Kind: k, SlotSize: codec.HeaderSize, Slots: 2, MaxProducers: 1, MaxConsumers: 1})
+}
+
+// probeRing creates a tiny ring of o's kind and takes its producer.
+func probeRing(o ring.Options) error {
+	rs := medium.NewRings(context.Background(), ring.DefaultWait)
+	name, err := rs.Create("probe", o)
+	if err == nil {
+		var s medium.Sender
+		if s, err = rs.Sender(name); err == nil {
+			err = s.Close()
+		}
+	}
+	return errors.Join(err, rs.Close())
+}

@@ -1,0 +1,288 @@
+//go:build linux
+
+package main
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/shmring/shmring/internal/codec"
+	"github.com/shmring/shmring/internal/launch"
+)
+
+// Every measurement of every subcommand runs its peers the same way: each
+// peer is a child process (this binary in a role, through launch) or a
+// goroutine; all are started and attached before any moves a message, the
+// parent removes the names by which they found the medium, opens the start
+// gate, and collects one JSON result from each.
+//
+// A child prints readyLine once attached, waits for goLine on its standard
+// input, and prints resultPrefix and its result as JSON before it exits 0;
+// it exits exitIntegrity when it found a bad message (its standard error
+// names it) and 1 on any other failure.
+const (
+	readyLine     = "ringbench-ready"
+	goLine        = "go"
+	resultPrefix  = "ringbench-result "
+	exitIntegrity = 3
+)
+
+// peerSpec says how to start one peer: a goroutine running local when
+// local is set, else a child in role with cfg, inheriting files as
+// descriptors 3, 4, … (the parent's copies are closed once it started).
+type peerSpec struct {
+	name  string
+	role  string
+	cfg   any
+	files []*os.File
+	local func(gate func() error) (any, error)
+}
+
+// peer is one started peer.
+type peer struct {
+	name string
+	proc *launch.Proc // a child; nil for a goroutine
+	// A goroutine's gate, its ready signal, its end, and what it returned.
+	gate, ready, done chan struct{}
+	res               any
+	err               error
+}
+
+// crew is the peers of one measurement. ctx is cancelled at the first
+// failure of any of them, so that blocking calls on the medium return.
+type crew struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	peers  []*peer
+}
+
+func closeFiles(files []*os.File) {
+	for _, f := range files {
+		f.Close() // the child has its own copy, or never started
+	}
+}
+
+// startCrew starts every peer. ctx is the measurement's, and cancel
+// cancels it: a peer that fails cancels it, so that the parent's blocking
+// calls on the medium return, and once it is done (a failure, a run that
+// overstayed, an interrupt) the children are killed.
+func startCrew(ctx context.Context, cancel context.CancelFunc, specs []peerSpec) (_ *crew, err error) {
+	c := &crew{ctx: ctx, cancel: cancel}
+	defer func() {
+		if err != nil {
+			c.stop()
+		}
+	}()
+	for i, s := range specs {
+		p, err := startPeer(s)
+		if err != nil {
+			for _, s := range specs[i+1:] {
+				closeFiles(s.files)
+			}
+			return nil, err
+		}
+		c.peers = append(c.peers, p)
+		go c.watch(p)
+	}
+	return c, nil
+}
+
+func startPeer(s peerSpec) (*peer, error) {
+	p := &peer{name: s.name, gate: make(chan struct{}), ready: make(chan struct{}), done: make(chan struct{})}
+	if s.local != nil {
+		go func() {
+			defer close(p.done)
+			readied := false
+			p.res, p.err = s.local(func() error {
+				readied = true
+				close(p.ready)
+				<-p.gate
+				return nil
+			})
+			if !readied {
+				close(p.ready)
+			}
+		}()
+		return p, nil
+	}
+	defer closeFiles(s.files)
+	cmd, err := launch.Self(s.role, s.cfg)
+	if err != nil {
+		return nil, err
+	}
+	cmd.ExtraFiles = s.files
+	if p.proc, err = launch.Start(s.name, cmd); err != nil {
+		return nil, err
+	}
+	go func() { <-p.proc.Done(); close(p.done) }()
+	return p, nil
+}
+
+// watch cancels the crew when p fails, and kills p when the crew is done.
+func (c *crew) watch(p *peer) {
+	select {
+	case <-p.done:
+		if p.proc != nil && p.proc.ExitCode() != 0 || p.proc == nil && p.err != nil {
+			c.cancel()
+		}
+	case <-c.ctx.Done():
+		if p.proc != nil {
+			p.proc.Kill()
+		}
+	}
+}
+
+// failure describes how p ended; call it once p is done.
+func (p *peer) failure() error {
+	if p.proc == nil {
+		return p.err
+	}
+	msg := strings.TrimSpace(p.proc.Stderr())
+	if msg == "" {
+		msg = "nothing on its standard error"
+	}
+	switch code := p.proc.ExitCode(); code {
+	case 0:
+		return errors.New("exited without reporting a result: " + msg)
+	case exitIntegrity:
+		return fmt.Errorf("%w (%s)", codec.ErrIntegrity, msg) // msg names the bad message
+	default:
+		return fmt.Errorf("child failed (exit status %d): %s", code, msg)
+	}
+}
+
+// await returns the rest of p's next line that starts with prefix.
+func (c *crew) await(p *peer, prefix string) (string, error) {
+	for {
+		line, err := p.proc.NextLine(c.ctx)
+		if err != nil {
+			if p.proc.Exited() {
+				return "", p.failure()
+			}
+			return "", err
+		}
+		if rest, ok := strings.CutPrefix(line, prefix); ok {
+			return rest, nil
+		}
+	}
+}
+
+// readyAll returns once every peer has attached.
+func (c *crew) readyAll() error {
+	for _, p := range c.peers {
+		if p.proc != nil {
+			if _, err := c.await(p, readyLine); err != nil {
+				return fmt.Errorf("%s: %w", p.name, err)
+			}
+			continue
+		}
+		select {
+		case <-p.ready:
+		case <-c.ctx.Done():
+			return fmt.Errorf("%s: %w", p.name, c.ctx.Err())
+		}
+	}
+	return nil
+}
+
+// release opens the start gate of every peer.
+func (c *crew) release() error {
+	for _, p := range c.peers {
+		if p.proc == nil {
+			close(p.gate)
+		} else if err := p.proc.WriteLine(goLine); err != nil {
+			return fmt.Errorf("%s: start it: %w", p.name, err)
+		}
+	}
+	return nil
+}
+
+// results waits for every peer's result, decoded into outs[i], and exit.
+// At the first failure it stops the others; the error returned is the first
+// that wraps codec.ErrIntegrity, or else the first to happen.
+func (c *crew) results(outs []any) error {
+	errs := make([]error, len(c.peers))
+	var wg sync.WaitGroup
+	for i, p := range c.peers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[i] = c.result(p, outs[i]); errs[i] != nil {
+				errs[i] = fmt.Errorf("%s: %w", p.name, errs[i])
+				c.cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	return pickErr(errs)
+}
+
+func (c *crew) result(p *peer, out any) error {
+	if p.proc == nil {
+		<-p.done
+		if p.err != nil {
+			return p.err
+		}
+		b, err := json.Marshal(p.res) // the same path as a child's result
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(b, out)
+	}
+	line, err := c.await(p, resultPrefix)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal([]byte(line), out); err != nil {
+		return fmt.Errorf("bad result line %q: %w", line, err)
+	}
+	select {
+	case <-p.done:
+	case <-c.ctx.Done():
+		return fmt.Errorf("reported but did not exit: %w", c.ctx.Err())
+	}
+	if p.proc.ExitCode() != 0 {
+		return p.failure()
+	}
+	return nil
+}
+
+// stop makes sure every peer is finished: children are killed if they
+// still run, and reaped; goroutines are waited for (they end once the
+// parent closed its side, or the crew's context).
+func (c *crew) stop() {
+	c.cancel()
+	for _, p := range c.peers {
+		if p.proc != nil {
+			p.proc.CloseStdin()
+			p.proc.Kill()
+		}
+		<-p.done
+	}
+}
+
+// pickErr is the error to report from peers that ran side by side: one
+// that wraps codec.ErrIntegrity, else the first that is not a cancellation
+// caused by another's failure, else the first.
+func pickErr(errs []error) error {
+	var first, real error
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, codec.ErrIntegrity) {
+			return err
+		}
+		first = cmp.Or(first, err)
+		if !errors.Is(err, context.Canceled) {
+			real = cmp.Or(real, err)
+		}
+	}
+	return cmp.Or(real, first)
+}

@@ -1,0 +1,107 @@
+// Package report holds what every ringbench table is made of: the machine
+// it ran on, the spread of repeated figures, latency histograms, ratios and
+// the units figures are printed in, and a table writer.
+package report
+
+import (
+	"fmt"
+	"time"
+)
+
+// Ratio phrases x, how many times better a base is than another, as
+// "12x <better>" or, when x < 1, as "3.4x <worse>".
+func Ratio(x float64, better, worse string) string {
+	if x < 1 {
+		return fmt.Sprintf("%sx %s", Factor(1/x), worse)
+	}
+	return fmt.Sprintf("%sx %s", Factor(x), better)
+}
+
+// Factor prints a ratio with three significant digits or so (two below
+// 0.1).
+func Factor(x float64) string {
+	switch {
+	case x < 0.1:
+		return fmt.Sprintf("%.2g", x)
+	case x >= 100:
+		return fmt.Sprintf("%.0f", x)
+	case x >= 10:
+		return fmt.Sprintf("%.1f", x)
+	default:
+		return fmt.Sprintf("%.2f", x)
+	}
+}
+
+// Rate prints messages per second: "1.23 M msg/s".
+func Rate(r float64) string {
+	switch {
+	case r >= 1e6:
+		return fmt.Sprintf("%.2f M msg/s", r/1e6)
+	case r >= 1e3:
+		return fmt.Sprintf("%.1f k msg/s", r/1e3)
+	default:
+		return fmt.Sprintf("%.0f msg/s", r)
+	}
+}
+
+// RateShort prints a rate for a range column: "1.23M".
+func RateShort(r float64) string {
+	switch {
+	case r >= 1e6:
+		return fmt.Sprintf("%.2fM", r/1e6)
+	case r >= 1e3:
+		return fmt.Sprintf("%.1fk", r/1e3)
+	default:
+		return fmt.Sprintf("%.0f", r)
+	}
+}
+
+// Size prints a message size: "64-byte", "4 KiB", "8 MiB".
+func Size(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	default:
+		return fmt.Sprintf("%d-byte", n)
+	}
+}
+
+// Dur prints a duration with two decimals in its natural unit.
+func Dur(d time.Duration) string {
+	switch {
+	case d < time.Microsecond:
+		return fmt.Sprintf("%d ns", d.Nanoseconds())
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.2f µs", float64(d)/float64(time.Microsecond))
+	case d < time.Second:
+		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+	default:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	}
+}
+
+// Ns is Dur of a nanosecond count, "-" for none.
+func Ns(ns int64) string {
+	if ns <= 0 {
+		return "-"
+	}
+	return Dur(time.Duration(ns))
+}
+
+// PerMsg is the time one message takes at rate r, "-" for none.
+func PerMsg(r float64) string {
+	if r <= 0 {
+		return "-"
+	}
+	return Dur(time.Duration(float64(time.Second) / r))
+}
+
+// Skipped is what a table prints for a row without figures.
+func Skipped(reason string) string {
+	if reason == "" {
+		return "-"
+	}
+	return "skipped"
+}
