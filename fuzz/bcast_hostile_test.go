@@ -85,17 +85,16 @@ const (
 )
 
 type bcastHostile struct {
-	t       *testing.T
-	name    string
-	r       *ring.Ring
-	hdr     layout.Header
-	mem     []byte
-	size    int
-	p       *ring.Producer
-	rds     [3]*ring.Reader
-	held    [3]bool
-	sendNo  byte
-	readers int
+	t      *testing.T
+	name   string
+	r      *ring.Ring
+	hdr    layout.Header
+	mem    []byte
+	size   int
+	p      *ring.Producer
+	rds    [3]*ring.Reader
+	held   [3]bool
+	sendNo byte
 }
 
 var bcastReaderOpts = [3]ring.ReaderOptions{
