@@ -72,8 +72,15 @@ func (j mpJob) workers(lay mpLayout) []mpWorker {
 		for i := range n {
 			w := mpWorker{Role: roles[side], Index: i, Producers: j.producers, Consumers: j.consumers,
 				Size: j.size, Duration: j.duration, Warmup: j.warmup, Layout: lay}
-			if i == 0 {
+			// A sending fault goes to the first sender. A receiving one
+			// goes to every receiver, and each sender sends enough that
+			// some receiver reaches it however the ring shares the
+			// messages out: a loaded machine may give one receiver all.
+			if i == 0 || side == 1 {
 				w.Fault = j.faults[w.Role]
+			}
+			if f := j.faults[roles[1]]; side == 0 && f.Kind != "" {
+				w.MinSend = (f.At + 1) * uint64(j.consumers)
 			}
 			ws = append(ws, w)
 		}

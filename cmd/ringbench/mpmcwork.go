@@ -35,6 +35,7 @@ type mpWorker struct {
 	Warmup    time.Duration `json:"warmup"`   // clients record round trips only after this
 	Layout    mpLayout      `json:"layout"`
 	Fault     fault         `json:"fault"`
+	MinSend   uint64        `json:"min_send,omitempty"` // a sender goes on to this many messages whatever its clock says
 }
 
 // perProducer is what one consumer got from one producer.
@@ -102,7 +103,7 @@ func runMPProducer(s medium.Sender, w mpWorker) (res mpResult, err error) {
 	deadline := time.Now().Add(w.Duration).UnixNano()
 	id := uint32(w.Index)
 	var seq uint64
-	for ; seq%every != 0 || time.Now().UnixNano() < deadline || w.Fault.due(seq); seq++ {
+	for ; seq%every != 0 || time.Now().UnixNano() < deadline || w.Fault.due(seq) || seq < w.MinSend; seq++ {
 		codec.Put(msg, codec.Header{Seq: seq, Producer: id})
 		codec.Seal(msg)
 		res.Digest += codec.Digest(seq)
@@ -165,7 +166,7 @@ func runMPClient(s medium.Sender, r medium.Receiver, w mpWorker) (res mpResult, 
 	var bad error
 	for seq := uint64(0); ; seq++ {
 		now := time.Now().UnixNano()
-		if now >= deadline && !w.Fault.due(seq) {
+		if now >= deadline && !w.Fault.due(seq) && seq >= w.MinSend {
 			break
 		}
 		codec.Put(msg, codec.Header{Seq: seq, Producer: id, SentNs: now})
