@@ -120,10 +120,6 @@ func (p *bcastProducer) reserve(ctx context.Context) error {
 		return nil
 	}
 	p.stats.Full++
-	defer p.r.leaveWait()
-	if err := p.r.enterWait(); err != nil {
-		return err
-	}
 	done := ctx.Done()
 	for i := 0; i < p.wait.Spin; i++ {
 		if i&31 == 31 {
@@ -155,6 +151,10 @@ func (p *bcastProducer) reserve(ctx context.Context) error {
 	if err := p.probe(); err != nil {
 		return err
 	}
+	if err := p.r.enterWait(); err != nil {
+		return err
+	}
+	defer p.r.leaveWait()
 	if p.wait.Sleep {
 		return p.sleep(ctx)
 	}

@@ -25,10 +25,6 @@ func (rd *Reader) arrived() bool {
 }
 
 func (rd *Reader) await(ctx context.Context) error {
-	defer rd.r.leaveWait()
-	if err := rd.r.enterWait(); err != nil {
-		return err
-	}
 	done := ctx.Done()
 	for i := 0; i < rd.wait.Spin; i++ {
 		if rd.arrived() {
@@ -56,6 +52,10 @@ func (rd *Reader) await(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := rd.r.enterWait(); err != nil {
+		return err
+	}
+	defer rd.r.leaveWait()
 	if rd.wait.Sleep {
 		return rd.sleep(ctx)
 	}

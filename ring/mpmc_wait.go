@@ -42,10 +42,6 @@ type mpmcWaiter interface {
 // store. Everyone is woken, so a sleeper that leaves without succeeding
 // (its context ended) has no wake to pass on.
 func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wake, sleepers *atomic.Uint32, at step) (uint64, error) {
-	defer h.r.leaveWait()
-	if err := h.r.enterWait(); err != nil {
-		return 0, err
-	}
 	done := ctx.Done()
 	for i := 0; i < h.wait.Spin; i++ {
 		if pos, err := w.attempt(); err != notReady {
@@ -81,6 +77,10 @@ func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wa
 			return 0, err
 		}
 	}
+	if err := h.r.enterWait(); err != nil {
+		return 0, err
+	}
+	defer h.r.leaveWait()
 	tick := h.wait.tick()
 	deadline, hasDeadline := ctx.Deadline()
 	wakeWord := (*uint32)(unsafe.Pointer(wake))

@@ -169,12 +169,19 @@ func (r *Ring) awaitWaiters(limit time.Duration) {
 	}
 }
 
-// enterWait counts a goroutine into a wait loop of one of r's handles and
-// reports ErrClosed if r is closing; leaveWait counts it out. Wait loops
-// only: two atomic operations on a process-local word.
+// enterWait counts a goroutine into the sleeping (or polling) phase of a
+// wait loop of one of r's handles, or reports, uncounted, why it must not
+// wait; leaveWait counts it out. Two atomic operations on a process-local
+// word: only once a waiter has spun and yielded, never on a streaming
+// path. A waiter still spinning reads nothing of its handle that Close
+// writes, and sees closing within 256 polls.
 func (r *Ring) enterWait() error {
 	r.waiters.Add(1) // full fence: the closing load below cannot pass it
-	return r.interrupted()
+	if err := r.interrupted(); err != nil {
+		r.waiters.Add(-1)
+		return err
+	}
+	return nil
 }
 
 func (r *Ring) leaveWait() { r.waiters.Add(-1) }

@@ -18,10 +18,6 @@ import (
 // closed the stream short of need; either side gets ErrPeerDead when the
 // other's holder died, and the context's error when it ends.
 func (e *endpoint) await(ctx context.Context, need uint64) (uint64, error) {
-	defer e.r.leaveWait()
-	if err := e.r.enterWait(); err != nil {
-		return 0, err
-	}
 	done := ctx.Done()
 	for i := 0; i < e.wait.Spin; i++ {
 		if v := e.peer.cursor.Load(); v >= need {
@@ -42,6 +38,10 @@ func (e *endpoint) await(ctx context.Context, need uint64) (uint64, error) {
 			return 0, err
 		}
 	}
+	if err := e.r.enterWait(); err != nil {
+		return 0, err
+	}
+	defer e.r.leaveWait()
 	if e.wait.Sleep {
 		return e.sleep(ctx, need)
 	}
