@@ -166,13 +166,20 @@ func (m Messages) Len() int { return m.n }
 // At is the i-th message, in place. Its length is read from shared memory
 // and checked; a bad one is ErrCorrupt.
 func (m Messages) At(i int) (_ []byte, err error) {
-	defer m.c.r.endGuard(&err, beginGuard())
 	if uint(i) >= uint(m.n) {
 		panic("ring: Messages.At index out of range")
 	}
 	if m.c == nil || m.gen != m.c.leases {
 		return nil, ErrStale
 	}
+	if m.c.unguarded {
+		return m.at(i)
+	}
+	defer m.c.r.endGuard(&err, beginGuard())
+	return m.at(i)
+}
+
+func (m Messages) at(i int) ([]byte, error) {
 	if m.c.impl != nil {
 		return m.c.impl.messageAt(m.start, i)
 	}

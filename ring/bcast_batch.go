@@ -21,13 +21,20 @@ func (b ReaderBatch) Len() int { return b.n }
 // is being overwritten, an error matching ErrLapped (Release then reports
 // the count).
 func (b ReaderBatch) At(i int) (_ []byte, err error) {
-	defer b.rd.r.endGuard(&err, beginGuard())
 	if uint(i) >= uint(b.n) {
 		panic("ring: ReaderBatch.At index out of range")
 	}
 	if b.rd == nil || b.gen != b.rd.leases {
 		return nil, ErrStale
 	}
+	if b.rd.unguarded {
+		return b.at(i)
+	}
+	defer b.rd.r.endGuard(&err, beginGuard())
+	return b.at(i)
+}
+
+func (b ReaderBatch) at(i int) ([]byte, error) {
 	rd := b.rd
 	if rd.copied {
 		return rd.buf[:rd.heldBytes], nil
