@@ -163,14 +163,19 @@ type Messages struct {
 // Len is the number of messages.
 func (m Messages) Len() int { return m.n }
 
-// At is the i-th message, in place. Its length is read from shared memory
-// and checked; a bad one is ErrCorrupt.
+// At is the i-th message, in place. Its length, read from shared memory
+// once (on an SPSC ring by ReceiveBatch, which At then needs no fault
+// guard after), is checked: a bad one is ErrCorrupt. After the batch's
+// Release it returns ErrStale.
 func (m Messages) At(i int) (_ []byte, err error) {
 	if uint(i) >= uint(m.n) {
 		panic("ring: Messages.At index out of range")
 	}
 	if m.c == nil || m.gen != m.c.leases {
 		return nil, ErrStale
+	}
+	if m.c.impl == nil {
+		return m.c.leased(m.start+uint64(i), m.c.lens[i])
 	}
 	if m.c.unguarded {
 		return m.at(i)
@@ -179,12 +184,7 @@ func (m Messages) At(i int) (_ []byte, err error) {
 	return m.at(i)
 }
 
-func (m Messages) at(i int) ([]byte, error) {
-	if m.c.impl != nil {
-		return m.c.impl.messageAt(m.start, i)
-	}
-	return m.c.message(m.start + uint64(i))
-}
+func (m Messages) at(i int) ([]byte, error) { return m.c.impl.messageAt(m.start, i) }
 
 // ReceiveBatch leases up to max published messages — at least one, waiting
 // for it as the wait strategy says. Release frees them all with one store.
@@ -209,9 +209,22 @@ func (c *Consumer) ReceiveBatch(ctx context.Context, max int) (_ Messages, err e
 		}
 	}
 	n := int(min(uint64(max), c.avail-c.tail))
+	// Each length is read once, here, under the guard: At then hands out
+	// the checked copy and touches no shared memory (an out-of-range one
+	// stays out of range, for At to report).
+	if cap(c.lens) < n {
+		c.lens = make([]uint32, n) // once per larger batch than any before
+	}
+	c.lens = c.lens[:n]
 	c.held, c.heldBytes = uint64(n), 0
-	for i := range n { // for Stats only: At checks each length for use
-		c.heldBytes += uint64(min((*atomic.Uint32)(c.slot(c.tail+uint64(i))).Load(), c.slotSize))
+	for i := range n {
+		l := (*atomic.Uint32)(c.slot(c.tail + uint64(i))).Load()
+		c.lens[i] = l
+		c.heldBytes += uint64(min(l, c.slotSize))
+	}
+	if !c.r.intact() { // before handing slots out in place: see guard.go
+		c.held, c.heldBytes = 0, 0
+		return Messages{}, c.r.errTruncated()
 	}
 	return Messages{c: c, start: c.tail, n: n, gen: c.leases}, nil
 }

@@ -22,6 +22,9 @@ type Consumer struct {
 	// leases counts the ends of leases (Release, Close): a Messages view
 	// remembers the count it was made at, and is stale once it moved on.
 	leases uint64
+	// lens are the lengths of the messages ReceiveBatch leased, each read
+	// once from its slot.
+	lens []uint32
 	// heldBytes is the payload of the held messages, counted into Stats
 	// when they are released.
 	heldBytes uint64
@@ -229,6 +232,15 @@ func (c *Consumer) lease() ([]byte, error) {
 	}
 	c.held, c.heldBytes = 1, uint64(len(m))
 	return m, nil
+}
+
+// leased is the message at pos of a batch whose length n ReceiveBatch
+// read: a slice of the mapping, made without touching it.
+func (c *Consumer) leased(pos uint64, n uint32) ([]byte, error) {
+	if n > c.slotSize {
+		return nil, c.r.corrupt("slot length=%d at position=%d, slot size=%d", n, pos, c.slotSize)
+	}
+	return c.payload(pos, n), nil
 }
 
 func (c *Consumer) message(pos uint64) ([]byte, error) {
