@@ -208,21 +208,25 @@ static int recv_copy(shmring_consumer *c, void *buf, size_t cap, size_t *n, int6
 	return 0;
 }
 
+SHMRING_GUARDED_TWIN(receive_guarded, (shmring_consumer *c, const void **msg, size_t *n, int64_t timeout_ns), c->e.r, &c->e.dead, receive(c, msg, n, timeout_ns))
+SHMRING_GUARDED_TWIN(release_guarded, (shmring_consumer *c), c->e.r, &c->e.dead, release(c))
+SHMRING_GUARDED_TWIN(recv_copy_guarded, (shmring_consumer *c, void *buf, size_t cap, size_t *n, int64_t timeout_ns), c->e.r, &c->e.dead, recv_copy(c, buf, cap, n, timeout_ns))
+
 /* The public calls: each one guarded (guard.c). */
 
 int shmring_consumer_receive(shmring_consumer *c, const void **msg, size_t *n, int64_t timeout_ns)
 {
-	SHMRING_GUARDED_RETURN(c->e.r, &c->e.dead, receive(c, msg, n, timeout_ns));
+	SHMRING_GUARDED_RETURN(&c->e.dead, receive(c, msg, n, timeout_ns), receive_guarded(c, msg, n, timeout_ns));
 }
 
 int shmring_consumer_release(shmring_consumer *c)
 {
-	SHMRING_GUARDED_RETURN(c->e.r, &c->e.dead, release(c));
+	SHMRING_GUARDED_RETURN(&c->e.dead, release(c), release_guarded(c));
 }
 
 int shmring_consumer_recv(shmring_consumer *c, void *buf, size_t cap, size_t *n, int64_t timeout_ns)
 {
-	SHMRING_GUARDED_RETURN(c->e.r, &c->e.dead, recv_copy(c, buf, cap, n, timeout_ns));
+	SHMRING_GUARDED_RETURN(&c->e.dead, recv_copy(c, buf, cap, n, timeout_ns), recv_copy_guarded(c, buf, cap, n, timeout_ns));
 }
 
 int shmring_consumer_close(shmring_consumer *c)

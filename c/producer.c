@@ -165,21 +165,25 @@ static int send_copy(shmring_producer *p, const void *msg, size_t n, int64_t tim
 	return 0;
 }
 
+SHMRING_GUARDED_TWIN(claim_guarded, (shmring_producer *p, void **buf, size_t *cap, int64_t timeout_ns), p->e.r, &p->e.dead, claim(p, buf, cap, timeout_ns))
+SHMRING_GUARDED_TWIN(commit_guarded, (shmring_producer *p, size_t n), p->e.r, &p->e.dead, commit(p, n))
+SHMRING_GUARDED_TWIN(send_copy_guarded, (shmring_producer *p, const void *msg, size_t n, int64_t timeout_ns), p->e.r, &p->e.dead, send_copy(p, msg, n, timeout_ns))
+
 /* The public calls: each one guarded (guard.c). */
 
 int shmring_producer_claim(shmring_producer *p, void **buf, size_t *cap, int64_t timeout_ns)
 {
-	SHMRING_GUARDED_RETURN(p->e.r, &p->e.dead, claim(p, buf, cap, timeout_ns));
+	SHMRING_GUARDED_RETURN(&p->e.dead, claim(p, buf, cap, timeout_ns), claim_guarded(p, buf, cap, timeout_ns));
 }
 
 int shmring_producer_commit(shmring_producer *p, size_t n)
 {
-	SHMRING_GUARDED_RETURN(p->e.r, &p->e.dead, commit(p, n));
+	SHMRING_GUARDED_RETURN(&p->e.dead, commit(p, n), commit_guarded(p, n));
 }
 
 int shmring_producer_send(shmring_producer *p, const void *msg, size_t n, int64_t timeout_ns)
 {
-	SHMRING_GUARDED_RETURN(p->e.r, &p->e.dead, send_copy(p, msg, n, timeout_ns));
+	SHMRING_GUARDED_RETURN(&p->e.dead, send_copy(p, msg, n, timeout_ns), send_copy_guarded(p, msg, n, timeout_ns));
 }
 
 int shmring_producer_close(shmring_producer *p)

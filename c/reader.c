@@ -241,21 +241,25 @@ static int recv_copy(shmring_reader *rd, void *buf, size_t cap, size_t *n, int64
 	}
 }
 
+SHMRING_GUARDED_TWIN(receive_guarded, (shmring_reader *rd, const void **msg, size_t *n, int64_t timeout_ns), rd->r, &rd->dead, receive(rd, msg, n, timeout_ns))
+SHMRING_GUARDED_TWIN(release_guarded, (shmring_reader *rd), rd->r, &rd->dead, release(rd))
+SHMRING_GUARDED_TWIN(recv_copy_guarded, (shmring_reader *rd, void *buf, size_t cap, size_t *n, int64_t timeout_ns), rd->r, &rd->dead, recv_copy(rd, buf, cap, n, timeout_ns))
+
 /* The public calls: each one guarded (guard.c). */
 
 int shmring_reader_receive(shmring_reader *rd, const void **msg, size_t *n, int64_t timeout_ns)
 {
-	SHMRING_GUARDED_RETURN(rd->r, &rd->dead, receive(rd, msg, n, timeout_ns));
+	SHMRING_GUARDED_RETURN(&rd->dead, receive(rd, msg, n, timeout_ns), receive_guarded(rd, msg, n, timeout_ns));
 }
 
 int shmring_reader_release(shmring_reader *rd)
 {
-	SHMRING_GUARDED_RETURN(rd->r, &rd->dead, release(rd));
+	SHMRING_GUARDED_RETURN(&rd->dead, release(rd), release_guarded(rd));
 }
 
 int shmring_reader_recv(shmring_reader *rd, void *buf, size_t cap, size_t *n, int64_t timeout_ns)
 {
-	SHMRING_GUARDED_RETURN(rd->r, &rd->dead, recv_copy(rd, buf, cap, n, timeout_ns));
+	SHMRING_GUARDED_RETURN(&rd->dead, recv_copy(rd, buf, cap, n, timeout_ns), recv_copy_guarded(rd, buf, cap, n, timeout_ns));
 }
 
 uint64_t shmring_reader_missed(const shmring_reader *rd) { return rd->last_missed; }
