@@ -43,6 +43,21 @@ func openSource(r *ring.Ring, ro ring.ReaderOptions) (source, error) {
 	return &copyReaderSource{rd: rd, slot: r.SlotSize()}, nil
 }
 
+// collect gathers the n messages of a leased batch into msgs; a bad one
+// ends the lease and is the error.
+func collect(msgs [][]byte, n int, at func(int) ([]byte, error), release func() error) ([][]byte, error) {
+	msgs = msgs[:0]
+	for i := range n {
+		m, err := at(i)
+		if err != nil {
+			_ = release()
+			return msgs[:0], err
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, nil
+}
+
 // consumerSource leases batches in place from a consumer.
 type consumerSource struct {
 	c    *ring.Consumer
@@ -54,19 +69,11 @@ func (s *consumerSource) next(ctx context.Context, limit int) ([][]byte, uint64,
 	if err != nil {
 		return nil, 0, err
 	}
-	s.msgs = s.msgs[:0]
-	for i := range b.Len() {
-		m, err := b.At(i)
-		if err != nil {
-			s.c.Release()
-			return nil, 0, err
-		}
-		s.msgs = append(s.msgs, m)
-	}
-	return s.msgs, 0, nil
+	s.msgs, err = collect(s.msgs, b.Len(), b.At, s.c.Release)
+	return s.msgs, 0, err
 }
 
-func (s *consumerSource) release()       { s.c.Release() }
+func (s *consumerSource) release()       { _ = s.c.Release() }
 func (s *consumerSource) lossless() bool { return true }
 func (s *consumerSource) close() error   { return s.c.Close() }
 
@@ -82,16 +89,8 @@ func (s *leaseReaderSource) next(ctx context.Context, limit int) ([][]byte, uint
 	if err != nil {
 		return nil, 0, err
 	}
-	s.msgs = s.msgs[:0]
-	for i := range b.Len() {
-		m, err := b.At(i)
-		if err != nil {
-			_ = s.rd.Release()
-			return nil, 0, err
-		}
-		s.msgs = append(s.msgs, m)
-	}
-	return s.msgs, 0, nil
+	s.msgs, err = collect(s.msgs, b.Len(), b.At, s.rd.Release)
+	return s.msgs, 0, err
 }
 
 func (s *leaseReaderSource) release()       { _ = s.rd.Release() }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	natsbridge "github.com/shmring/shmring/bridge/nats"
-	"github.com/shmring/shmring/ring"
 	"github.com/spf13/cobra"
 )
 
@@ -26,16 +25,12 @@ func inCommand(stdout, stderr io.Writer) *cobra.Command {
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			subject, ringName := args[0], args[1]
-			r, err := ring.Open(ringName)
-			if err != nil {
-				return fmt.Errorf("open ring %q: %w", ringName, err)
-			}
-			defer r.Close()
 			label := fmt.Sprintf("in %s → %s", subject, ringName)
-			nc, err := c.conn.connect("ringbridge "+label, stderr)
+			r, nc, err := c.attach(ringName, label, stderr)
 			if err != nil {
 				return err
 			}
+			defer r.Close()
 			defer nc.Close()
 			o := natsbridge.InOptions{
 				Subject:      subject,

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/shmring/shmring/ring"
 	"github.com/spf13/cobra"
 )
 
@@ -54,6 +56,21 @@ func (c *common) register(cmd *cobra.Command) {
 	fs.IntVar(&c.batch, "batch", 256, "messages taken, published or pulled at once")
 	fs.DurationVar(&c.progress, "progress", time.Second, "print the counters on stderr this often (0: only at the end)")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "how long a stopping bridge goes on delivering what it already took")
+}
+
+// attach opens the ring and connects to NATS for the bridge named label;
+// the caller closes both.
+func (c *common) attach(ringName, label string, stderr io.Writer) (*ring.Ring, *nats.Conn, error) {
+	r, err := ring.Open(ringName)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open ring %q: %w", ringName, err)
+	}
+	nc, err := c.conn.connect("ringbridge "+label, stderr)
+	if err != nil {
+		r.Close()
+		return nil, nil, err
+	}
+	return r, nc, nil
 }
 
 // logf returns a Logf that prints on w with the bridge's label.

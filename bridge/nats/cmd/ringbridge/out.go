@@ -30,16 +30,12 @@ func outCommand(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := ring.Open(ringName)
-			if err != nil {
-				return fmt.Errorf("open ring %q: %w", ringName, err)
-			}
-			defer r.Close()
 			label := fmt.Sprintf("out %s → %s", ringName, subject)
-			nc, err := c.conn.connect("ringbridge "+label, stderr)
+			r, nc, err := c.attach(ringName, label, stderr)
 			if err != nil {
 				return err
 			}
+			defer r.Close()
 			defer nc.Close()
 			o := natsbridge.OutOptions{
 				Subject:      subject,
