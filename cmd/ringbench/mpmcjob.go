@@ -33,17 +33,16 @@ const (
 
 // mpJob is one measurement.
 type mpJob struct {
-	workload   string // mpThroughput or mpRoundTrip
-	medium     string // mediumProcs, mediumGoroutines or mediumChan
-	kind       string // ring kind: mpmc, mpsc or spsc (for chan: mpsc means one reply channel per client)
-	producers  int    // producers, or round-trip clients
-	consumers  int    // consumers, or round-trip servers
-	size       int
-	slots      int // ring slots and channel capacity
-	duration   time.Duration
-	warmup     time.Duration    // round trip: unrecorded start of each client's run
-	faults     map[string]fault // tests: role -> fault for that role's worker 0
-	afterReady func()           // tests: called once every worker is ready
+	workload  string // mpThroughput or mpRoundTrip
+	medium    string // mediumProcs, mediumGoroutines or mediumChan
+	kind      string // ring kind: mpmc, mpsc or spsc (for chan: mpsc means one reply channel per client)
+	producers int    // producers, or round-trip clients
+	consumers int    // consumers, or round-trip servers
+	size      int
+	slots     int // ring slots and channel capacity
+	duration  time.Duration
+	warmup    time.Duration    // round trip: unrecorded start of each client's run
+	faults    map[string]fault // tests: role -> fault for that role's worker 0
 }
 
 // mpOutcome is what one measurement found.
@@ -88,64 +87,22 @@ func (j mpJob) workers(lay mpLayout) []mpWorker {
 	return ws
 }
 
-// createRings makes the job's rings in rs and the layout that names them.
-func (j mpJob) createRings(rs *medium.Rings) (lay mpLayout, err error) {
-	lay.Kind = j.kind
-	create := func(tag, kind string, producers, consumers int) (string, error) {
-		k, err := ringKind(kind)
-		if err != nil {
-			return "", err
-		}
-		o := ring.Options{Kind: k, SlotSize: j.size, Slots: j.slots}
-		switch k {
-		case ring.MPMC:
-			o.MaxProducers, o.MaxConsumers = producers, consumers
-		case ring.MPSC:
-			o.MaxProducers, o.MaxConsumers = producers, 1
-		}
-		return rs.Create(tag, o)
-	}
-	if j.workload == mpThroughput {
-		lay.Data, err = create("mp-data", j.kind, j.producers, j.consumers)
-		return lay, err
-	}
-	if lay.Req, err = create("mp-req", j.kind, j.producers, j.consumers); err != nil {
-		return lay, err
-	}
-	if j.kind == "mpsc" { // one consumer per ring: a reply ring per client
-		for i := range j.producers {
-			name, err := create(fmt.Sprintf("mp-reply%d", i), "spsc", 1, 1)
-			if err != nil {
-				return lay, err
-			}
-			lay.Replies = append(lay.Replies, name)
-		}
-		return lay, nil
-	}
-	lay.Reply, err = create("mp-reply", j.kind, j.consumers, j.producers)
-	return lay, err
-}
-
 // runMPJob runs one measurement and checks what arrived: every worker a
 // child process over rings (mediumProcs), or a goroutine of this process
 // over rings or the channel.
 func runMPJob(ctx context.Context, j mpJob) (_ *mpOutcome, err error) {
 	ctx, cancel := context.WithTimeout(ctx, j.warmup+j.duration+peerGrace)
 	defer cancel()
-	var m mpMedium
-	var rs *medium.Rings
-	lay := mpLayout{Kind: "chan"}
-	if j.medium == mediumChan {
-		m = newChanMedium(j)
-	} else {
-		rs = medium.NewRings(ctx, ring.DefaultWait)
-		defer func() { err = errors.Join(err, rs.Close()) }()
-		if lay, err = j.createRings(rs); err != nil {
+	rs := medium.NewRings(ctx, ring.DefaultWait)
+	defer func() { err = errors.Join(err, rs.Close()) }()
+	m := chanMedium(j)
+	if j.medium != mediumChan {
+		if m.lay, err = j.createRings(rs); err != nil {
 			return nil, err
 		}
-		m = ringMedium{rs: rs, lay: lay}
+		m = ringMedium(rs, m.lay)
 	}
-	ws := j.workers(lay)
+	ws := j.workers(m.lay)
 	specs := make([]peerSpec, len(ws))
 	for i, w := range ws {
 		specs[i] = peerSpec{name: fmt.Sprintf("%s %d (child process)", w.Role, w.Index), role: roleMPWorker, cfg: w}
@@ -159,18 +116,7 @@ func runMPJob(ctx context.Context, j mpJob) (_ *mpOutcome, err error) {
 		return nil, err
 	}
 	defer c.stop()
-	if err := c.readyAll(); err != nil {
-		return nil, err
-	}
-	if rs != nil {
-		if err := rs.RemoveNames(); err != nil {
-			return nil, err
-		}
-	}
-	if j.afterReady != nil {
-		j.afterReady()
-	}
-	if err := c.release(); err != nil {
+	if err := errors.Join(c.readyAll(), rs.RemoveNames(), c.release()); err != nil {
 		return nil, err
 	}
 	results := make([]mpResult, len(ws))

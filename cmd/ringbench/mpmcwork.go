@@ -246,7 +246,7 @@ func runMPChild(stdout io.Writer) (err error) {
 	}
 	rs := medium.NewRings(context.Background(), ring.DefaultWait)
 	defer func() { err = errors.Join(err, rs.Close()) }()
-	res, err := runWorker(ringMedium{rs: rs, lay: w.Layout}, w, childGate(stdout))
+	res, err := runWorker(ringMedium(rs, w.Layout), w, childGate(stdout))
 	if err != nil {
 		return err
 	}

@@ -67,7 +67,7 @@ func (rs *Rings) open(name string) (*ring.Ring, error) {
 }
 
 // Sender is a new Producer of ring name.
-func (rs *Rings) Sender(name string) (*RingSender, error) {
+func (rs *Rings) Sender(name string) (Sender, error) {
 	r, err := rs.open(name)
 	if err != nil {
 		return nil, err
@@ -81,7 +81,7 @@ func (rs *Rings) Sender(name string) (*RingSender, error) {
 }
 
 // Receiver is a new Consumer of ring name.
-func (rs *Rings) Receiver(name string) (*RingReceiver, error) {
+func (rs *Rings) Receiver(name string) (Receiver, error) {
 	r, err := rs.open(name)
 	if err != nil {
 		return nil, err
@@ -96,7 +96,7 @@ func (rs *Rings) Receiver(name string) (*RingReceiver, error) {
 
 // Reader joins broadcast ring name as a lossless or lossy reader, at the
 // oldest message the ring retains.
-func (rs *Rings) Reader(name string, lossy bool) (*RingReader, error) {
+func (rs *Rings) Reader(name string, lossy bool) (Receiver, error) {
 	r, err := rs.open(name)
 	if err != nil {
 		return nil, err
