@@ -95,12 +95,9 @@ func runMPJob(ctx context.Context, j mpJob) (_ *mpOutcome, err error) {
 	defer cancel()
 	rs := medium.NewRings(ctx, ring.DefaultWait)
 	defer func() { err = errors.Join(err, rs.Close()) }()
-	m := chanMedium(j)
-	if j.medium != mediumChan {
-		if m.lay, err = j.createRings(rs); err != nil {
-			return nil, err
-		}
-		m = ringMedium(rs, m.lay)
+	m, err := j.open(rs)
+	if err != nil {
+		return nil, err
 	}
 	ws := j.workers(m.lay)
 	specs := make([]peerSpec, len(ws))

@@ -74,9 +74,12 @@ func (j mpJob) layout(create func(tag, kind string, senders, receivers int) (str
 	return lay, nil
 }
 
-// createRings makes the job's rings in rs.
-func (j mpJob) createRings(rs *medium.Rings) (mpLayout, error) {
-	return j.layout(func(tag, kind string, producers, consumers int) (string, error) {
+// open makes the job's medium: channels, or rings created in rs.
+func (j mpJob) open(rs *medium.Rings) (mpMedium, error) {
+	if j.medium == mediumChan {
+		return chanMedium(j), nil
+	}
+	lay, err := j.layout(func(tag, kind string, producers, consumers int) (string, error) {
 		k, err := ringKind(kind)
 		if err != nil {
 			return "", err
@@ -90,6 +93,7 @@ func (j mpJob) createRings(rs *medium.Rings) (mpLayout, error) {
 		}
 		return rs.Create(tag, o)
 	})
+	return ringMedium(rs, lay), err
 }
 
 func ringKind(kind string) (ring.Kind, error) {
