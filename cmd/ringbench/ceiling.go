@@ -117,8 +117,7 @@ func (r *runReport) writeRatiosToCeilings(w io.Writer, size int) {
 	}
 	for _, tr := range r.plan.transports {
 		var parts []string
-		if c := r.cell(tr.name(), throughput, size); c.ok() {
-			rate := report.SpreadOf(c.rates()).Median
+		if rate := r.cell(tr.name(), throughput, size).rate(); rate > 0 {
 			if spsc := get(limits.SPSC); spsc > 0 {
 				parts = append(parts, fmt.Sprintf("throughput %s of the %s", report.Factor(rate/spsc)+"x", limits.SPSC))
 			}
@@ -126,12 +125,9 @@ func (r *runReport) writeRatiosToCeilings(w io.Writer, size int) {
 				parts = append(parts, fmt.Sprintf("bytes %sx %s", report.Factor(rate*float64(size)/bw), limits.Memcpy))
 			}
 		}
-		if c := r.cell(tr.name(), pingpong, size); c.ok() {
-			ref := rttCeiling(tr.name())
-			if v := get(ref); v > 0 {
-				p50 := report.SpreadOf(c.quantiles(50)).Median
-				parts = append(parts, fmt.Sprintf("median RTT %sx the %s", report.Factor(p50/v), ref))
-			}
+		ref := rttCeiling(tr.name())
+		if p50, v := r.cell(tr.name(), pingpong, size).p(50), get(ref); p50 > 0 && v > 0 {
+			parts = append(parts, fmt.Sprintf("median RTT %sx the %s", report.Factor(p50/v), ref))
 		}
 		if len(parts) > 0 {
 			fmt.Fprintf(w, "%s vs ceilings: %s\n", tr.name(), strings.Join(parts, ", "))

@@ -112,7 +112,7 @@ func runCommand(cmd *cobra.Command, f *runFlags, stdout, stderr io.Writer) error
 	}
 	rep.write(table)
 	if f.jsonFile != "" {
-		if err := writeJSONFile(f.jsonFile, rep); err != nil {
+		if err := writeJSONFile(f.jsonFile, rep.toJSON); err != nil {
 			return failure{err}
 		}
 	}

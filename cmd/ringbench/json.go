@@ -13,19 +13,56 @@ import (
 	"github.com/shmring/shmring/internal/report"
 )
 
-// The --json file: every figure of every repetition, the summaries the
-// table shows, the machine and the flags. Latencies are in nanoseconds;
-// histograms are HdrHistogram's compressed V2 encoding in base64 (the
-// "HISTF…" strings every HdrHistogram library decodes).
+// The --json files of run and mpmc: every figure of every repetition, the
+// summaries the tables show, the machine and the flags. Latencies are in
+// nanoseconds; histograms are report.Encode's "HISTF…" strings.
 
 const jsonFormat = 1 // bumped when a field changes meaning
 
+// jsonHead starts every file.
+type jsonHead struct {
+	Tool    string         `json:"tool"`
+	Mode    string         `json:"mode,omitempty"` // "mpmc"; none for run
+	Format  int            `json:"format"`
+	Time    time.Time      `json:"time"`
+	Machine report.Machine `json:"machine"`
+	Flags   []string       `json:"flags"`
+}
+
+func newJSONHead(mode string, m report.Machine, flags []string) jsonHead {
+	return jsonHead{Tool: "ringbench", Mode: mode, Format: jsonFormat, Time: time.Now().UTC(), Machine: m, Flags: flags}
+}
+
+// jsonSummary is a cell's figures over its repetitions: the throughput's
+// spread, or the merged histogram, its percentiles ("min", "p50", …,
+// "max") and the spread of each repetition's p50 and p99.
+type jsonSummary struct {
+	MsgsPerSec *report.Spread   `json:"msgs_per_sec,omitempty"`
+	NsPerMsg   *report.Spread   `json:"ns_per_msg,omitempty"`
+	LatencyNs  map[string]int64 `json:"latency_ns,omitempty"`
+	P50Ns      *report.Spread   `json:"p50_ns,omitempty"`
+	P99Ns      *report.Spread   `json:"p99_ns,omitempty"`
+	Histogram  string           `json:"histogram,omitempty"`
+}
+
+func (r *row[M]) summary(throughput bool) (s jsonSummary, err error) {
+	switch {
+	case !r.ok():
+	case throughput:
+		rate := report.SpreadOf(r.rates())
+		ns := report.Spread{Median: 1e9 / rate.Median, Min: 1e9 / rate.Max, Max: 1e9 / rate.Min}
+		s.MsgsPerSec, s.NsPerMsg = &rate, &ns
+	default:
+		h := r.merged()
+		p50, p99 := report.SpreadOf(r.quantiles(50)), report.SpreadOf(r.quantiles(99))
+		s.LatencyNs, s.P50Ns, s.P99Ns = report.Percentiles(h), &p50, &p99
+		s.Histogram, err = report.Encode(h)
+	}
+	return s, err
+}
+
 type jsonReport struct {
-	Tool       string          `json:"tool"`
-	Format     int             `json:"format"`
-	Time       time.Time       `json:"time"`
-	Machine    report.Machine  `json:"machine"`
-	Flags      []string        `json:"flags"`
+	jsonHead
 	Placement  jsonPlacement   `json:"placement"`
 	Ceilings   limits.Set      `json:"ceilings,omitempty"` // with --ceiling
 	Transports []jsonTransport `json:"transports"`
@@ -51,21 +88,13 @@ type jsonCell struct {
 	Size      int       `json:"size"`
 	Skipped   string    `json:"skipped,omitempty"`
 	Reps      []jsonRep `json:"reps,omitempty"`
-
-	// Throughput summaries over the repetitions.
-	MsgsPerSec *report.Spread `json:"msgs_per_sec,omitempty"`
-	NsPerMsg   *report.Spread `json:"ns_per_msg,omitempty"`
-	// Latency: the merged histogram's percentiles ("min", "p50", …, "max"),
-	// the spread of each repetition's p50 and p99, and the merged histogram.
-	LatencyNs map[string]int64 `json:"latency_ns,omitempty"`
-	P50Ns     *report.Spread   `json:"p50_ns,omitempty"`
-	P99Ns     *report.Spread   `json:"p99_ns,omitempty"`
-	Histogram string           `json:"histogram,omitempty"`
+	jsonSummary
 }
 
 type jsonRep struct {
 	Sent           uint64           `json:"sent,omitempty"`
 	Measured       uint64           `json:"measured,omitempty"`
+	Received       uint64           `json:"received,omitempty"` // mpmc
 	ElapsedNs      int64            `json:"elapsed_ns,omitempty"`
 	MsgsPerSec     float64          `json:"msgs_per_sec,omitempty"`
 	RoundTrips     uint64           `json:"round_trips,omitempty"`
@@ -76,14 +105,8 @@ type jsonRep struct {
 }
 
 func (r *runReport) toJSON() (*jsonReport, error) {
-	m := r.mach
-	out := &jsonReport{
-		Tool: "ringbench", Format: jsonFormat, Time: time.Now().UTC(),
-		Machine:   m,
-		Flags:     r.args,
-		Placement: jsonPlacement{BeforeNs: r.before.Nanoseconds(), AfterNs: r.after.Nanoseconds()},
-		Ceilings:  r.ceilings,
-	}
+	out := &jsonReport{jsonHead: newJSONHead("", r.mach, r.args), Ceilings: r.ceilings,
+		Placement: jsonPlacement{BeforeNs: r.before.Nanoseconds(), AfterNs: r.after.Nanoseconds()}}
 	cfg := r.plan.cfg
 	cfg.size = r.plan.sizes[0]
 	for _, tr := range r.plan.transports {
@@ -91,12 +114,12 @@ func (r *runReport) toJSON() (*jsonReport, error) {
 	}
 	for _, c := range r.cells {
 		jc := jsonCell{Transport: c.tr.name(), Workload: string(c.workload), Size: c.size, Skipped: c.skipped}
+		var err error
 		for _, m := range c.reps {
 			jr := jsonRep{ParentCounters: m.parentCounters, PeerCounters: m.peerCounters}
 			if c.workload == throughput {
 				jr.Sent, jr.Measured, jr.ElapsedNs, jr.MsgsPerSec = m.sent, m.measured, m.elapsed.Nanoseconds(), m.rate()
 			} else {
-				var err error
 				jr.RoundTrips, jr.LatencyNs = m.roundTrips, report.Percentiles(m.rtt)
 				if jr.Histogram, err = report.Encode(m.rtt); err != nil {
 					return nil, err
@@ -104,28 +127,58 @@ func (r *runReport) toJSON() (*jsonReport, error) {
 			}
 			jc.Reps = append(jc.Reps, jr)
 		}
-		if c.ok() {
-			if c.workload == throughput {
-				s := report.SpreadOf(c.rates())
-				ns := report.Spread{Median: 1e9 / s.Median, Min: 1e9 / s.Max, Max: 1e9 / s.Min}
-				jc.MsgsPerSec, jc.NsPerMsg = &s, &ns
-			} else {
-				h := c.merged()
-				p50, p99 := report.SpreadOf(c.quantiles(50)), report.SpreadOf(c.quantiles(99))
-				jc.LatencyNs, jc.P50Ns, jc.P99Ns = report.Percentiles(h), &p50, &p99
-				var err error
-				if jc.Histogram, err = report.Encode(h); err != nil {
-					return nil, err
-				}
-			}
+		if jc.jsonSummary, err = c.summary(c.workload == throughput); err != nil {
+			return nil, err
 		}
 		out.Results = append(out.Results, jc)
 	}
 	return out, nil
 }
 
-func writeJSONFile(path string, r *runReport) error {
-	j, err := r.toJSON()
+// The mpmc subcommand's file.
+type mpJSONReport struct {
+	jsonHead
+	Results []mpJSONCell `json:"results"`
+}
+
+type mpJSONCell struct {
+	Shape     string    `json:"shape"` // "2P2C"
+	Producers int       `json:"producers"`
+	Consumers int       `json:"consumers"`
+	Medium    string    `json:"medium"` // processes, goroutines or chan
+	Kind      string    `json:"kind"`   // ring kind (chan: the shape's kind)
+	Label     string    `json:"label"`
+	Workload  string    `json:"workload"`
+	Size      int       `json:"size"`
+	Skipped   string    `json:"skipped,omitempty"`
+	Reps      []jsonRep `json:"reps,omitempty"`
+	jsonSummary
+}
+
+func (r *mpReport) toJSON() (*mpJSONReport, error) {
+	out := &mpJSONReport{jsonHead: newJSONHead("mpmc", r.mach, r.args)}
+	for _, c := range r.cells {
+		jc := mpJSONCell{Shape: c.shape.String(), Producers: c.shape.p, Consumers: c.shape.c, Medium: c.job.medium,
+			Kind: c.job.kind, Label: c.label, Workload: c.job.workload, Size: c.job.size, Skipped: c.skipped}
+		for _, o := range c.reps {
+			if c.job.workload == mpThroughput {
+				jc.Reps = append(jc.Reps, jsonRep{Received: o.received, ElapsedNs: o.elapsed.Nanoseconds(), MsgsPerSec: o.rate()})
+			} else {
+				jc.Reps = append(jc.Reps, jsonRep{RoundTrips: o.trips, LatencyNs: report.Percentiles(o.rtt)})
+			}
+		}
+		var err error
+		if jc.jsonSummary, err = c.summary(c.job.workload == mpThroughput); err != nil {
+			return nil, err
+		}
+		out.Results = append(out.Results, jc)
+	}
+	return out, nil
+}
+
+// writeJSONFile writes what toJSON makes of a report to path.
+func writeJSONFile[J any](path string, toJSON func() (J, error)) error {
+	j, err := toJSON()
 	if err != nil {
 		return err
 	}
@@ -136,7 +189,7 @@ func writeJSONFile(path string, r *runReport) error {
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
-// readJSONFile reads a --json file back (compare, plot).
+// readJSONFile reads a run --json file back (compare, plot).
 func readJSONFile(path string) (*jsonReport, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -96,11 +96,10 @@ func (f *mpFlags) plan(changed func(string) bool) (mpPlan, error) {
 
 // mpCell is one row of the report: every repetition of one job.
 type mpCell struct {
-	job     mpJob
-	shape   mpShape
-	label   string // the medium as the table names it
-	reps    []*mpOutcome
-	skipped string // why it was not measured; "" if it was
+	job   mpJob
+	shape mpShape
+	label string // the medium as the table names it
+	row[*mpOutcome]
 }
 
 // baselineShape marks the SPSC baseline cells, measured once per run.
@@ -159,7 +158,7 @@ func newMPCmd(stdout, stderr io.Writer) *cobra.Command {
 			rep.args = flagList(cmd.Flags())
 			rep.write(stdout)
 			if f.jsonFile != "" {
-				if err := rep.writeJSON(f.jsonFile); err != nil {
+				if err := writeJSONFile(f.jsonFile, rep.toJSON); err != nil {
 					return failure{err}
 				}
 			}

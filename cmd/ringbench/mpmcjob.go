@@ -60,6 +60,8 @@ func (o *mpOutcome) rate() float64 {
 	return float64(o.received) / o.elapsed.Seconds()
 }
 
+func (o *mpOutcome) hist() *hdrhistogram.Histogram { return o.rtt }
+
 // workers lists the job's workers over the rings of lay.
 func (j mpJob) workers(lay mpLayout) []mpWorker {
 	roles := [2]string{"producer", "consumer"}

@@ -3,48 +3,24 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
-	"text/tabwriter"
-	"time"
 
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/shmring/shmring/internal/report"
 )
 
-// The mpmc subcommand's table and JSON file.
+// The mpmc subcommand's tables.
 
-func (c *mpCell) ok() bool { return c != nil && c.skipped == "" && len(c.reps) > 0 }
-
-func (c *mpCell) rates() []float64 {
-	var xs []float64
-	for _, o := range c.reps {
-		xs = append(xs, o.rate())
-	}
-	return xs
-}
-
-func (c *mpCell) merged() *hdrhistogram.Histogram {
-	h := report.NewHist()
-	for _, o := range c.reps {
-		if o.rtt != nil {
-			h.Merge(o.rtt)
-		}
-	}
-	return h
-}
-
-// cell finds the cell of one shape, medium, kind and workload; nil if none.
+// cell finds the cell of one shape, medium, kind and workload; an empty
+// one if none.
 func (r *mpReport) cell(s mpShape, medium, kind, workload string) *mpCell {
 	for _, c := range r.cells {
 		if c.shape == s && c.job.medium == medium && c.job.kind == kind && c.job.workload == workload {
 			return c
 		}
 	}
-	return nil
+	return &mpCell{}
 }
 
 // rowsOf are the cells of one shape and workload, in the plan's order.
@@ -88,11 +64,10 @@ func (r *mpReport) write(w io.Writer) {
 
 func (r *mpReport) writeTables(w io.Writer, s mpShape, baseline bool) {
 	fmt.Fprintf(w, "throughput (median of repetitions, and their range):\n")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "medium\tmsgs/s\tmin–max\tper msg\tmessages\t")
+	t := report.NewTable(w, "medium", "msgs/s", "min–max", "per msg", "messages")
 	for _, c := range r.rowsOf(s, baseline, mpThroughput) {
 		if !c.ok() {
-			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\n", c.label, report.Skipped(c.skipped))
+			t.Row(c.label, report.Skipped(c.skipped))
 			continue
 		}
 		sp := report.SpreadOf(c.rates())
@@ -100,26 +75,20 @@ func (r *mpReport) writeTables(w io.Writer, s mpShape, baseline bool) {
 		for _, o := range c.reps {
 			n += o.received
 		}
-		per := "-"
-		if sp.Median > 0 {
-			per = report.Dur(time.Duration(float64(time.Second) / sp.Median))
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s–%s\t%s\t%d\t\n", c.label, report.Rate(sp.Median), report.RateShort(sp.Min), report.RateShort(sp.Max), per, n)
+		t.Row(c.label, report.Rate(sp.Median), report.RateShort(sp.Min)+"–"+report.RateShort(sp.Max), report.PerMsg(sp.Median), fmt.Sprint(n))
 	}
-	tw.Flush()
+	t.Flush()
 	fmt.Fprintf(w, "round trip, %d client(s) and %d server(s) (all repetitions merged):\n", s.p, s.c)
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "medium\tmin\tp50\tp99\tp99.9\tmax\tround trips\t")
+	t = report.NewTable(w, "medium", "min", "p50", "p99", "p99.9", "max", "round trips")
 	for _, c := range r.rowsOf(s, baseline, mpRoundTrip) {
 		if !c.ok() {
-			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\t\n", c.label, report.Skipped(c.skipped))
+			t.Row(c.label, report.Skipped(c.skipped))
 			continue
 		}
 		h := c.merged()
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", c.label, report.Dur(report.At(h, 0)), report.Dur(report.At(h, 50)),
-			report.Dur(report.At(h, 99)), report.Dur(report.At(h, 99.9)), report.Dur(report.At(h, 100)), h.TotalCount())
+		t.Row(append(percentiles(c.label, h, 0, 50, 99, 99.9, 100), fmt.Sprint(h.TotalCount()))...)
 	}
-	tw.Flush()
+	t.Flush()
 }
 
 // writeRatios compares the ring across processes and between goroutines
@@ -127,50 +96,24 @@ func (r *mpReport) writeTables(w io.Writer, s mpShape, baseline bool) {
 // processes with the SPSC ring across processes.
 func (r *mpReport) writeRatios(w io.Writer, s mpShape) {
 	k := r.plan.kind
-	pairs := []struct {
-		base, other                        mpShape
+	for _, pr := range []struct {
+		other                              mpShape
 		baseMedium, otherMedium, otherKind string
 	}{
-		{s, s, mediumProcs, mediumChan, k},
-		{s, s, mediumGoroutines, mediumChan, k},
-		{s, baselineShape, mediumProcs, mediumProcs, "spsc"},
-	}
-	for _, pr := range pairs {
-		b := [2]*mpCell{r.cell(pr.base, pr.baseMedium, k, mpThroughput), r.cell(pr.base, pr.baseMedium, k, mpRoundTrip)}
-		o := [2]*mpCell{r.cell(pr.other, pr.otherMedium, pr.otherKind, mpThroughput), r.cell(pr.other, pr.otherMedium, pr.otherKind, mpRoundTrip)}
-		if parts := compareMP(b, o); len(parts) > 0 {
-			label := o[0].label
+		{s, mediumProcs, mediumChan, k},
+		{s, mediumGoroutines, mediumChan, k},
+		{baselineShape, mediumProcs, mediumProcs, "spsc"},
+	} {
+		bt, bp := r.cell(s, pr.baseMedium, k, mpThroughput), r.cell(s, pr.baseMedium, k, mpRoundTrip)
+		ot, op := r.cell(pr.other, pr.otherMedium, pr.otherKind, mpThroughput), r.cell(pr.other, pr.otherMedium, pr.otherKind, mpRoundTrip)
+		if parts := report.Compare("throughput", bt.rate(), ot.rate(), "RTT", bp.mergedP, op.mergedP); len(parts) > 0 {
+			label := ot.label
 			if pr.otherKind == "spsc" {
 				label += " 1P1C"
 			}
-			fmt.Fprintf(w, "%s vs %s: %s\n", b[0].label, label, strings.Join(parts, ", "))
+			fmt.Fprintf(w, "%s vs %s: %s\n", bt.label, label, strings.Join(parts, ", "))
 		}
 	}
-}
-
-// compareMP spells out how base (throughput, round trip) fares against
-// other.
-func compareMP(base, other [2]*mpCell) []string {
-	var parts []string
-	if base[0].ok() && other[0].ok() {
-		b, o := report.SpreadOf(base[0].rates()).Median, report.SpreadOf(other[0].rates()).Median
-		if b > 0 && o > 0 {
-			parts = append(parts, report.Ratio(b/o, "throughput", "lower throughput"))
-		}
-	}
-	if base[1].ok() && other[1].ok() {
-		bh, oh := base[1].merged(), other[1].merged()
-		for _, q := range []struct {
-			p    float64
-			name string
-		}{{50, "median RTT"}, {99, "p99 RTT"}} {
-			b, o := float64(bh.ValueAtQuantile(q.p)), float64(oh.ValueAtQuantile(q.p))
-			if b > 0 && o > 0 {
-				parts = append(parts, report.Ratio(o/b, "lower "+q.name, "higher "+q.name))
-			}
-		}
-	}
-	return parts
 }
 
 // writeWarnings flags throughput windows much shorter than the sending
@@ -187,74 +130,4 @@ func (r *mpReport) writeWarnings(w io.Writer) {
 			}
 		}
 	}
-}
-
-// The --json file of the mpmc subcommand.
-type mpJSONReport struct {
-	Tool    string         `json:"tool"`
-	Mode    string         `json:"mode"` // "mpmc"
-	Format  int            `json:"format"`
-	Time    time.Time      `json:"time"`
-	Machine report.Machine `json:"machine"`
-	Flags   []string       `json:"flags"`
-	Results []mpJSONCell   `json:"results"`
-}
-
-type mpJSONCell struct {
-	Shape     string           `json:"shape"` // "2P2C"
-	Producers int              `json:"producers"`
-	Consumers int              `json:"consumers"`
-	Medium    string           `json:"medium"` // processes, goroutines or chan
-	Kind      string           `json:"kind"`   // ring kind (chan: the shape's kind)
-	Label     string           `json:"label"`
-	Workload  string           `json:"workload"`
-	Size      int              `json:"size"`
-	Skipped   string           `json:"skipped,omitempty"`
-	Reps      []mpJSONRep      `json:"reps,omitempty"`
-	MsgsPerS  *report.Spread   `json:"msgs_per_sec,omitempty"`
-	LatencyNs map[string]int64 `json:"latency_ns,omitempty"`
-	Histogram string           `json:"histogram,omitempty"`
-}
-
-type mpJSONRep struct {
-	Received   uint64           `json:"received,omitempty"`
-	ElapsedNs  int64            `json:"elapsed_ns,omitempty"`
-	MsgsPerSec float64          `json:"msgs_per_sec,omitempty"`
-	RoundTrips uint64           `json:"round_trips,omitempty"`
-	LatencyNs  map[string]int64 `json:"latency_ns,omitempty"`
-}
-
-func (r *mpReport) writeJSON(path string) error {
-	out := mpJSONReport{Tool: "ringbench", Mode: "mpmc", Format: jsonFormat, Time: time.Now().UTC(),
-		Machine: r.mach, Flags: r.args}
-	for _, c := range r.cells {
-		jc := mpJSONCell{Shape: c.shape.String(), Producers: c.shape.p, Consumers: c.shape.c, Medium: c.job.medium,
-			Kind: c.job.kind, Label: c.label, Workload: c.job.workload, Size: c.job.size, Skipped: c.skipped}
-		for _, o := range c.reps {
-			if c.job.workload == mpThroughput {
-				jc.Reps = append(jc.Reps, mpJSONRep{Received: o.received, ElapsedNs: o.elapsed.Nanoseconds(), MsgsPerSec: o.rate()})
-			} else {
-				jc.Reps = append(jc.Reps, mpJSONRep{RoundTrips: o.trips, LatencyNs: report.Percentiles(o.rtt)})
-			}
-		}
-		if c.ok() {
-			if c.job.workload == mpThroughput {
-				s := report.SpreadOf(c.rates())
-				jc.MsgsPerS = &s
-			} else {
-				h := c.merged()
-				jc.LatencyNs = report.Percentiles(h)
-				var err error
-				if jc.Histogram, err = report.Encode(h); err != nil {
-					return err
-				}
-			}
-		}
-		out.Results = append(out.Results, jc)
-	}
-	b, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
 }

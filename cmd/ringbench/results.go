@@ -8,41 +8,84 @@ import (
 	"github.com/shmring/shmring/internal/report"
 )
 
-// A cell is every repetition of one transport, workload and message size.
-type cell struct {
-	tr       transport
-	workload workload
-	size     int
-	reps     []*measurement
-	skipped  string // why it was not measured (medium.ErrUnsupported); "" if it was
+// figures are what the tables need of one repetition of a measurement.
+type figures interface {
+	rate() float64                 // messages per second; 0 if none
+	hist() *hdrhistogram.Histogram // round-trip times; nil if none
 }
 
-// ok says whether the cell has figures.
-func (c *cell) ok() bool { return c != nil && c.skipped == "" && len(c.reps) > 0 }
+// row is every repetition of one measurement, or why it was skipped
+// (medium.ErrUnsupported, an engine not built in).
+type row[M figures] struct {
+	reps    []M
+	skipped string
+}
 
-// rates are the throughput repetitions' rates, in messages per second.
-func (c *cell) rates() []float64 {
+func (r *row[M]) ok() bool { return r.skipped == "" && len(r.reps) > 0 }
+
+// rates are the repetitions' rates; rate is their median, 0 without figures.
+func (r *row[M]) rates() []float64 {
 	var xs []float64
-	for _, m := range c.reps {
+	for _, m := range r.reps {
 		xs = append(xs, m.rate())
 	}
 	return xs
 }
 
-// quantiles are the latency repetitions' q-th percentiles (0..100), in ns.
-func (c *cell) quantiles(q float64) []float64 {
+func (r *row[M]) rate() float64 {
+	if !r.ok() {
+		return 0
+	}
+	return report.SpreadOf(r.rates()).Median
+}
+
+// quantiles are the repetitions' q-th percentiles (0..100), in ns; p is
+// their median, 0 without figures.
+func (r *row[M]) quantiles(q float64) []float64 {
 	var xs []float64
-	for _, m := range c.reps {
-		xs = append(xs, float64(m.rtt.ValueAtQuantile(q)))
+	for _, m := range r.reps {
+		xs = append(xs, float64(m.hist().ValueAtQuantile(q)))
 	}
 	return xs
 }
 
-// merged is every latency repetition's histogram in one.
-func (c *cell) merged() *hdrhistogram.Histogram {
+func (r *row[M]) p(q float64) float64 {
+	if !r.ok() {
+		return 0
+	}
+	return report.SpreadOf(r.quantiles(q)).Median
+}
+
+// merged is every repetition's histogram in one; mergedP its q-th
+// percentile, 0 without figures.
+func (r *row[M]) merged() *hdrhistogram.Histogram {
 	var hs []*hdrhistogram.Histogram
-	for _, m := range c.reps {
-		hs = append(hs, m.rtt)
+	for _, m := range r.reps {
+		hs = append(hs, m.hist())
 	}
 	return report.Merge(hs...)
+}
+
+func (r *row[M]) mergedP(q float64) float64 {
+	if !r.ok() {
+		return 0
+	}
+	return float64(r.merged().ValueAtQuantile(q))
+}
+
+// A cell is every repetition of one transport, workload and message size.
+type cell struct {
+	tr       transport
+	workload workload
+	size     int
+	row[*measurement]
+}
+
+// percentiles is a table row: label, then h's q-th percentiles.
+func percentiles(label string, h *hdrhistogram.Histogram, qs ...float64) []string {
+	row := []string{label}
+	for _, q := range qs {
+		row = append(row, report.Dur(report.At(h, q)))
+	}
+	return row
 }

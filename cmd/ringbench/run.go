@@ -109,6 +109,8 @@ func (m *measurement) rate() float64 {
 	return float64(m.measured) / m.elapsed.Seconds()
 }
 
+func (m *measurement) hist() *hdrhistogram.Histogram { return m.rtt }
+
 // measure runs w over tr once, with the peer in a child process (or a
 // goroutine for an in-process transport). Whatever happens, the peer is gone
 // and everything the transport created is removed when it returns.

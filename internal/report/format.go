@@ -105,3 +105,23 @@ func Skipped(reason string) string {
 	}
 	return "skipped"
 }
+
+// Compare spells out how a base fares against another: by rate (higher is
+// better; what names it), then by latency at the median and p99 (lower is
+// better; at gives a side's q-th percentile, noun names it). A figure
+// either side lacks (0) is left out.
+func Compare(what string, base, other float64, noun string, baseAt, otherAt func(q float64) float64) []string {
+	var parts []string
+	if base > 0 && other > 0 {
+		parts = append(parts, Ratio(base/other, what, "lower "+what))
+	}
+	for _, q := range []struct {
+		q    float64
+		name string
+	}{{50, "median " + noun}, {99, "p99 " + noun}} {
+		if b, o := baseAt(q.q), otherAt(q.q); b > 0 && o > 0 {
+			parts = append(parts, Ratio(o/b, "lower "+q.name, "higher "+q.name))
+		}
+	}
+	return parts
+}
