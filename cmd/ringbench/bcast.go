@@ -100,11 +100,10 @@ func policyOf(policy string, i int) string {
 	return policy
 }
 
-// fanCell is one medium at one reader count.
+// fanCell is one medium at one reader count, measured once.
 type fanCell struct {
-	job     fanJob
-	out     *fanOutcome
-	skipped string
+	job fanJob
+	row[*fanOutcome]
 }
 
 // fanReport is what the broadcast subcommand found.
@@ -148,7 +147,7 @@ func runFanPlan(ctx context.Context, p fanPlan, prog progress) (*fanReport, erro
 		if err != nil {
 			return nil, fmt.Errorf("%d readers over %s: %w", c.job.readers, fanLabel(c.job), err)
 		}
-		c.out = o
+		c.reps = append(c.reps, o)
 	}
 	prog.done()
 	return rep, nil

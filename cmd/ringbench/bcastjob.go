@@ -50,6 +50,8 @@ func (o *fanOutcome) rate() float64 {
 	return float64(o.published) / o.elapsed.Seconds()
 }
 
+func (o *fanOutcome) hist() *hdrhistogram.Histogram { return o.lat }
+
 // runFanJob starts the readers, publishes for the job's duration, closes
 // the stream and checks what each reader got.
 func runFanJob(ctx context.Context, j fanJob) (_ *fanOutcome, err error) {

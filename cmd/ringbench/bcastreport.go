@@ -5,8 +5,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/shmring/shmring/internal/report"
 )
@@ -37,80 +37,57 @@ func (r *fanReport) write(w io.Writer) {
 			}
 		}
 		fmt.Fprintf(w, "\n== %d reader(s), ring policy %s, %d-byte messages ==\n", n, policyCounts(p.policy, n), p.size)
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "medium\tproducer msgs/s\tpublished\t")
+		t := report.NewTable(w, "medium", "producer msgs/s", "published")
 		for _, c := range flat {
-			if c.out == nil {
-				fmt.Fprintf(tw, "%s\t%s\t\t\n", fanLabel(c.job), report.Skipped(c.skipped))
-				continue
+			if !c.ok() {
+				t.Row(fanLabel(c.job), report.Skipped(c.skipped))
+			} else {
+				t.Row(fanLabel(c.job), report.Rate(c.rate()), fmt.Sprint(c.reps[0].published))
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t\n", fanLabel(c.job), report.Rate(c.out.rate()), c.out.published)
 		}
-		tw.Flush()
+		t.Flush()
 		writeFanReaders(w, flat)
 		if len(paced) > 0 {
 			fmt.Fprintf(w, "latency, paced at %.0f messages/s:\n", p.rate)
-			tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "medium\tpublished\tp50\tp99\tp99.9\tmax\t")
+			t = report.NewTable(w, "medium", "published", "p50", "p99", "p99.9", "max")
 			for _, c := range paced {
-				if c.out == nil {
-					fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\n", fanLabel(c.job), report.Skipped(c.skipped))
-					continue
-				}
-				h := c.out.lat
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t\n", fanLabel(c.job), c.out.published,
-					report.Dur(report.At(h, 50)), report.Dur(report.At(h, 99)), report.Dur(report.At(h, 99.9)), report.Dur(report.At(h, 100)))
-			}
-			tw.Flush()
-		}
-		var parts []string
-		if len(flat) == 2 && flat[0].out != nil && flat[1].out != nil {
-			if a, b := flat[0].out.rate(), flat[1].out.rate(); a > 0 && b > 0 {
-				parts = append(parts, report.Ratio(a/b, "producer throughput", "lower producer throughput"))
-			}
-		}
-		if len(paced) == 2 && paced[0].out != nil && paced[1].out != nil {
-			for _, q := range []struct {
-				p    float64
-				name string
-			}{{50, "median latency"}, {99, "p99 latency"}} {
-				a, b := float64(paced[0].out.lat.ValueAtQuantile(q.p)), float64(paced[1].out.lat.ValueAtQuantile(q.p))
-				if a > 0 && b > 0 {
-					parts = append(parts, report.Ratio(b/a, "lower "+q.name, "higher "+q.name))
+				if !c.ok() {
+					t.Row(fanLabel(c.job), report.Skipped(c.skipped))
+				} else {
+					t.Row(slices.Insert(percentiles(fanLabel(c.job), c.reps[0].lat, 50, 99, 99.9, 100), 1, fmt.Sprint(c.reps[0].published))...)
 				}
 			}
+			t.Flush()
 		}
-		if len(parts) > 0 {
-			fmt.Fprintf(w, "%s vs %s: %s\n", fanLabel(flat[0].job), fanLabel(flat[1].job), strings.Join(parts, ", "))
+		if len(flat) == 2 {
+			at0, at1 := (&fanCell{}).mergedP, (&fanCell{}).mergedP
+			if len(paced) == 2 {
+				at0, at1 = paced[0].mergedP, paced[1].mergedP
+			}
+			if parts := report.Compare("producer throughput", flat[0].rate(), flat[1].rate(), "latency", at0, at1); len(parts) > 0 {
+				fmt.Fprintf(w, "%s vs %s: %s\n", fanLabel(flat[0].job), fanLabel(flat[1].job), strings.Join(parts, ", "))
+			}
 		}
 	}
-	said := map[string]bool{}
-	for _, c := range r.cells {
-		if c.skipped != "" && !said[c.skipped] {
-			said[c.skipped] = true
-			fmt.Fprintf(w, "skipped: %s\n", c.skipped)
-		}
-	}
+	writeSkips(w, r.cells)
 }
 
 // writeFanReaders is the per-reader table of the flat-out pass.
 func writeFanReaders(w io.Writer, cells []*fanCell) {
 	fmt.Fprintf(w, "per reader:\n")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "medium\treader\tpolicy\treceived\tmissed\tlaps\tmax lag\tmean lag\t")
+	t := report.NewTable(w, "medium", "reader", "policy", "received", "missed", "laps", "max lag", "mean lag")
 	for _, c := range cells {
-		if c.out == nil {
-			continue
-		}
-		for _, rr := range c.out.readers {
-			mean := "-"
-			if rr.LagSamples > 0 {
-				mean = fmt.Sprintf("%.0f", float64(rr.LagSum)/float64(rr.LagSamples))
+		for _, o := range c.reps {
+			for _, rr := range o.readers {
+				mean := "-"
+				if rr.LagSamples > 0 {
+					mean = fmt.Sprintf("%.0f", float64(rr.LagSum)/float64(rr.LagSamples))
+				}
+				t.Row(c.job.medium, fmt.Sprint(rr.Index), rr.Policy, fmt.Sprint(rr.Received), fmt.Sprint(rr.Missed), fmt.Sprint(rr.Laps), fmt.Sprint(rr.MaxLag), mean)
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t%d\t%s\t\n", c.job.medium, rr.Index, rr.Policy, rr.Received, rr.Missed, rr.Laps, rr.MaxLag, mean)
 		}
 	}
-	tw.Flush()
+	t.Flush()
 }
 
 // policyCounts is "mixed: 2 lossless, 1 lossy".

@@ -52,13 +52,7 @@ func (r *mpReport) write(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\n== baseline: spsc ring 1P1C across 2 processes, %d-byte messages ==\n", p.size)
 	r.writeTables(w, baselineShape, true)
-	said := map[string]bool{}
-	for _, c := range r.cells {
-		if c.skipped != "" && !said[c.skipped] {
-			said[c.skipped] = true
-			fmt.Fprintf(w, "skipped: %s\n", c.skipped)
-		}
-	}
+	writeSkips(w, r.cells)
 	r.writeWarnings(w)
 }
 
