@@ -167,19 +167,16 @@ func fanLabel(j fanJob) string {
 
 func newFanoutCmd(stdout, stderr io.Writer) *cobra.Command {
 	var f fanFlags
-	cmd := &cobra.Command{
-		Use:   "broadcast",
-		Short: "Measure a broadcast ring: one producer, N reader processes, beside one unix socket per reader",
-		Long: "ringbench broadcast measures fan-out from one producer (this process) to N reader child processes,\n" +
-			"for each reader count (1, 2, 4 by default), in one run: over a broadcast ring (each reader lossless,\n" +
-			"lossy or mixed) and over one unix stream socket per reader, the producer writing every message to each.\n" +
-			"It reports the producer's messages per second flat out, each reader's received count, lag, laps and\n" +
-			"missed messages, and, from a second pass paced at --rate, reader latency percentiles (the time each\n" +
-			"message was due, embedded in it, to its receive time; HDR, merged over readers). Lossless readers check every\n" +
-			"sequence number in order and every checksum; lossy readers check order and checksum, and that\n" +
+	cmd := command("broadcast", "Measure a broadcast ring: one producer, N reader processes, beside one unix socket per reader",
+		"ringbench broadcast measures fan-out from one producer (this process) to N reader child processes,\n"+
+			"for each reader count (1, 2, 4 by default), in one run: over a broadcast ring (each reader lossless,\n"+
+			"lossy or mixed) and over one unix stream socket per reader, the producer writing every message to each.\n"+
+			"It reports the producer's messages per second flat out, each reader's received count, lag, laps and\n"+
+			"missed messages, and, from a second pass paced at --rate, reader latency percentiles (the time each\n"+
+			"message was due, embedded in it, to its receive time; HDR, merged over readers). Lossless readers check every\n"+
+			"sequence number in order and every checksum; lossy readers check order and checksum, and that\n"+
 			"received + missed == published; a failed check exits 1.",
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		cobra.NoArgs, func(cmd *cobra.Command, _ []string) error {
 			p, err := f.plan()
 			if err != nil {
 				return err
@@ -191,8 +188,7 @@ func newFanoutCmd(stdout, stderr io.Writer) *cobra.Command {
 				}
 				return err
 			})
-		},
-	}
+		})
 	f.register(cmd)
 	return cmd
 }

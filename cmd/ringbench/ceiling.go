@@ -20,15 +20,12 @@ const ceilingTime = 200 * time.Millisecond
 func newLimitsCmd(stdout io.Writer) *cobra.Command {
 	var d time.Duration
 	var withC, bench bool
-	cmd := &cobra.Command{
-		Use:   "limits",
-		Short: "Measure this machine's ceilings: cache-line round trip, SPSC ring of plain stores, memcpy, futex ping-pong, pipe round trip",
-		Long: "ringbench limits measures what this machine can physically do, the references ringbench run --ceiling compares\n" +
-			"the ring with: the round trip of one cache line between two cores, a minimal SPSC ring of plain stores (8-byte\n" +
-			"values), memcpy bandwidth over 1 MiB, a futex ping-pong (both sides sleep every turn) and a 64-byte pipe round\n" +
+	cmd := command("limits", "Measure this machine's ceilings: cache-line round trip, SPSC ring of plain stores, memcpy, futex ping-pong, pipe round trip",
+		"ringbench limits measures what this machine can physically do, the references ringbench run --ceiling compares\n"+
+			"the ring with: the round trip of one cache line between two cores, a minimal SPSC ring of plain stores (8-byte\n"+
+			"values), memcpy bandwidth over 1 MiB, a futex ping-pong (both sides sleep every turn) and a 64-byte pipe round\n"+
 			"trip. Each in Go, and in C (built from the sources inside ringbench with $CC or cc) when a compiler is found.",
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		cobra.NoArgs, func(cmd *cobra.Command, _ []string) error {
 			if d <= 0 || d > maxDuration {
 				return fmt.Errorf("--duration %v: want more than 0 and at most %v", d, maxDuration)
 			}
@@ -52,8 +49,7 @@ func newLimitsCmd(stdout io.Writer) *cobra.Command {
 			fmt.Fprintf(stdout, "machine: %s\n", report.Describe())
 			writeCeilingTable(stdout, s, note)
 			return nil
-		},
-	}
+		})
 	cmd.Flags().DurationVar(&d, "duration", ceilingTime, "how long each probe runs")
 	cmd.Flags().BoolVar(&withC, "c", true, "also build and run the C probes when a C compiler is found")
 	cmd.Flags().BoolVar(&bench, "bench", false, "print Go benchmark-format lines instead of the table (for scripts and benchstat)")

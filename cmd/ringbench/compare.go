@@ -12,11 +12,8 @@ import (
 )
 
 func newCompareCmd(stdout io.Writer) *cobra.Command {
-	return &cobra.Command{
-		Use:   "compare A.json B.json",
-		Short: "Compare two --json runs: per transport, workload and size, both figures and B/A",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(_ *cobra.Command, args []string) error {
+	return command("compare A.json B.json", "Compare two --json runs: per transport, workload and size, both figures and B/A", "",
+		cobra.ExactArgs(2), func(_ *cobra.Command, args []string) error {
 			a, err := readJSONFile(args[0])
 			if err != nil {
 				return err
@@ -27,8 +24,7 @@ func newCompareCmd(stdout io.Writer) *cobra.Command {
 			}
 			compareReports(stdout, args[0], args[1], a, b)
 			return nil
-		},
-	}
+		})
 }
 
 // compareReports prints, for every cell both runs have, A's figure, B's

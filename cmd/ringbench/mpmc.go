@@ -129,21 +129,18 @@ func (p mpPlan) cells() []*mpCell {
 
 func newMPCmd(stdout, stderr io.Writer) *cobra.Command {
 	var f mpFlags
-	cmd := &cobra.Command{
-		Use:   "mpmc",
-		Short: "Measure MPMC or MPSC rings: P producer and C consumer processes, beside goroutines, a shared Go channel and SPSC",
-		Long: "ringbench mpmc measures many producers and consumers on one ring, for each shape (1P1C, 2P2C, 4P1C by\n" +
-			"default), in one run:\n" +
-			"  - throughput: P producer and C consumer child processes on one ring, aggregate messages per second;\n" +
-			"  - the same P+C workers as goroutines of one process, over the ring and over one shared buffered Go channel;\n" +
-			"  - round trip: P client processes (one request outstanding each) send into a request ring, C server\n" +
-			"    processes echo into a reply ring, any client takes any reply and times it from the send time in it\n" +
-			"    (HDR histogram); mpsc replies go over one SPSC ring per client;\n" +
-			"and once, an SPSC ring 1P1C across processes as the baseline. Every message carries its producer, that\n" +
-			"producer's sequence number and a CRC-32C; consumers check each checksum and each producer's order, and\n" +
+	cmd := command("mpmc", "Measure MPMC or MPSC rings: P producer and C consumer processes, beside goroutines, a shared Go channel and SPSC",
+		"ringbench mpmc measures many producers and consumers on one ring, for each shape (1P1C, 2P2C, 4P1C by\n"+
+			"default), in one run:\n"+
+			"  - throughput: P producer and C consumer child processes on one ring, aggregate messages per second;\n"+
+			"  - the same P+C workers as goroutines of one process, over the ring and over one shared buffered Go channel;\n"+
+			"  - round trip: P client processes (one request outstanding each) send into a request ring, C server\n"+
+			"    processes echo into a reply ring, any client takes any reply and times it from the send time in it\n"+
+			"    (HDR histogram); mpsc replies go over one SPSC ring per client;\n"+
+			"and once, an SPSC ring 1P1C across processes as the baseline. Every message carries its producer, that\n"+
+			"producer's sequence number and a CRC-32C; consumers check each checksum and each producer's order, and\n"+
 			"the parent checks that every message sent arrived exactly once; a failed check exits 1.",
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		cobra.NoArgs, func(cmd *cobra.Command, _ []string) error {
 			p, err := f.plan(cmd.Flags().Changed)
 			if err != nil {
 				return err
@@ -163,8 +160,7 @@ func newMPCmd(stdout, stderr io.Writer) *cobra.Command {
 				}
 			}
 			return nil
-		},
-	}
+		})
 	f.register(cmd)
 	return cmd
 }

@@ -21,11 +21,8 @@ import (
 
 func newPlotCmd(stdout io.Writer) *cobra.Command {
 	var in, out string
-	cmd := &cobra.Command{
-		Use:   "plot --json FILE --out DIR",
-		Short: "Render latency percentile curves and throughput by size, as SVG and PNG",
-		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+	cmd := command("plot --json FILE --out DIR", "Render latency percentile curves and throughput by size, as SVG and PNG", "",
+		cobra.NoArgs, func(*cobra.Command, []string) error {
 			j, err := readJSONFile(in)
 			if err != nil {
 				return err
@@ -38,8 +35,7 @@ func newPlotCmd(stdout io.Writer) *cobra.Command {
 				fmt.Fprintln(stdout, f)
 			}
 			return nil
-		},
-	}
+		})
 	cmd.Flags().StringVar(&in, "json", "", "a file written by ringbench run --json (required)")
 	cmd.Flags().StringVar(&out, "out", ".", "directory for the SVG and PNG files")
 	_ = cmd.MarkFlagRequired("json")
