@@ -7,8 +7,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -70,16 +70,12 @@ func (f *fanFlags) plan() (fanPlan, error) {
 	case f.rate < 0 || f.rate > 1e7:
 		return p, fmt.Errorf("--rate %v: want 0 (no paced pass) to 10000000 messages per second", f.rate)
 	}
-	for _, s := range strings.Split(f.readers, ",") {
-		s = strings.TrimSpace(s)
-		if s == "" {
-			continue
-		}
+	for _, s := range splitList(f.readers) {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxWorkers {
 			return p, fmt.Errorf("--readers: %q: want reader counts from 1 to %d", s, maxWorkers)
 		}
-		if !containsInt(p.readers, n) {
+		if !slices.Contains(p.readers, n) {
 			p.readers = append(p.readers, n)
 		}
 	}

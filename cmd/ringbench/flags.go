@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -166,14 +167,21 @@ func checkSize(flag string, n int) error {
 	return nil
 }
 
+// splitList is a comma-separated flag's items, trimmed, empty ones dropped.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // parseSizes reads "8,64,4k,1M": bytes, or KiB and MiB with a k or M suffix.
 func parseSizes(list string) ([]int, error) {
 	var sizes []int
-	for _, f := range strings.Split(list, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
+	for _, f := range splitList(list) {
 		mul, num := 1, f
 		switch {
 		case strings.HasSuffix(f, "k") || strings.HasSuffix(f, "K"):
@@ -188,7 +196,7 @@ func parseSizes(list string) ([]int, error) {
 		if err := checkSize("--sizes: size", n*mul); err != nil {
 			return nil, err
 		}
-		if !containsInt(sizes, n*mul) {
+		if !slices.Contains(sizes, n*mul) {
 			sizes = append(sizes, n*mul)
 		}
 	}
@@ -198,30 +206,12 @@ func parseSizes(list string) ([]int, error) {
 	return sizes, nil
 }
 
-func containsInt(xs []int, x int) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
-}
-
 func parseWaits(list string) ([]string, error) {
-	var waits []string
-	for _, w := range strings.Split(list, ",") {
-		w = strings.TrimSpace(w)
-		if w == "" {
-			continue
-		}
-		ok := false
-		for _, n := range waitNames {
-			ok = ok || n == w
-		}
-		if !ok {
+	waits := splitList(list)
+	for _, w := range waits {
+		if !slices.Contains(waitNames, w) {
 			return nil, fmt.Errorf("--wait %q: want default, spin or sleep", w)
 		}
-		waits = append(waits, w)
 	}
 	if len(waits) == 0 {
 		return []string{"default"}, nil

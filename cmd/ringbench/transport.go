@@ -142,19 +142,14 @@ func available() []string {
 // transportOrder, without duplicates. "shmring" and "shmring-zc" stand for
 // one variant per wait strategy in waits ("default", "spin", "sleep").
 func parseTransports(list string, waits []string) ([]transport, error) {
-	list = strings.TrimSpace(list)
-	if list == "" || list == "all" {
+	if list = strings.TrimSpace(list); list == "" || list == "all" {
 		list = strings.Join(baseTransports, ",")
 	}
 	if len(waits) == 0 {
 		waits = []string{"default"}
 	}
-	want := map[string]bool{}
-	for _, n := range strings.Split(list, ",") {
-		n = strings.TrimSpace(n)
-		if n == "" {
-			continue
-		}
+	var want []string
+	for _, n := range splitList(list) {
 		if n == "ring" {
 			n = "shmring"
 		}
@@ -167,17 +162,18 @@ func parseTransports(list string, waits []string) ([]transport, error) {
 		}
 		for _, n := range names {
 			if _, ok := registry[n]; !ok {
+				what := "unknown transport %q"
 				if slices.Contains(transportOrder, n) {
-					return nil, fmt.Errorf("--transports: transport %q is not built into this binary (available: %s)", n, strings.Join(available(), ", "))
+					what = "transport %q is not built into this binary"
 				}
-				return nil, fmt.Errorf("--transports: unknown transport %q (available: %s)", n, strings.Join(available(), ", "))
+				return nil, fmt.Errorf("--transports: "+what+" (available: %s)", n, strings.Join(available(), ", "))
 			}
-			want[n] = true
+			want = append(want, n)
 		}
 	}
 	var ts []transport
 	for _, n := range transportOrder {
-		if want[n] {
+		if slices.Contains(want, n) {
 			ts = append(ts, registry[n])
 		}
 	}
@@ -187,29 +183,23 @@ func parseTransports(list string, waits []string) ([]transport, error) {
 	return ts, nil
 }
 
-// parseWorkloads turns the -workloads value into workloads, in a fixed order.
+// parseWorkloads turns the --workloads value into workloads, in a fixed order.
 func parseWorkloads(list string) ([]workload, error) {
-	list = strings.TrimSpace(list)
-	if list == "" {
+	switch list = strings.TrimSpace(list); list {
+	case "":
 		return []workload{throughput, pingpong}, nil
-	}
-	if list == "all" {
+	case "all":
 		return workloads, nil
 	}
-	want := map[workload]bool{}
-	for _, n := range strings.Split(list, ",") {
-		w := workload(strings.TrimSpace(n))
-		if w == "" {
-			continue
-		}
-		if !slices.Contains(workloads, w) {
-			return nil, fmt.Errorf("--workloads: unknown workload %q (want throughput, pingpong, fixedrate or all)", w)
-		}
-		want[w] = true
-	}
+	names := splitList(list)
 	var ws []workload
+	for _, n := range names {
+		if !slices.Contains(workloads, workload(n)) {
+			return nil, fmt.Errorf("--workloads: unknown workload %q (want throughput, pingpong, fixedrate or all)", n)
+		}
+	}
 	for _, w := range workloads {
-		if want[w] {
+		if slices.Contains(names, string(w)) {
 			ws = append(ws, w)
 		}
 	}
