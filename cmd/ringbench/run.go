@@ -169,11 +169,11 @@ func measure(ctx context.Context, tr transport, w workload, cfg config) (m *meas
 		m.measured, m.elapsed = res.Measured, time.Duration(res.ElapsedNs)
 	case pingpong, fixedRate:
 		m.rtt = report.NewHist()
+		rate := cfg.rate
 		if w == pingpong {
-			m.roundTrips, perr = pingFor(c.ctx, ep, cfg.size, cfg.warmup, cfg.duration, cfg.minCount, m.rtt)
-		} else {
-			m.roundTrips, perr = rateFor(c.ctx, ep, cfg.size, cfg.rate, cfg.warmup, cfg.duration, cfg.minCount, m.rtt)
+			rate = 0
 		}
+		m.roundTrips, perr = pingFor(c.ctx, ep, cfg.size, rate, cfg.warmup, cfg.duration, cfg.minCount, m.rtt)
 		perr = errors.Join(perr, ep.closeSend())
 		rerr = c.results([]any{&res})
 		if perr == nil && rerr == nil && res.Received != m.roundTrips {

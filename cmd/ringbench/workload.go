@@ -15,15 +15,13 @@ import (
 	"github.com/shmring/shmring/internal/report"
 )
 
-// The loops the two ends run. Each message is stamped by its sender and
-// fully verified by its receiver (msg.go); that work is inside every figure,
-// for every transport alike. The clock is read once every clockEvery messages
-// in the streaming loops (clockEvery(size) messages, about 64 KiB of them),
-// so that reading it costs next to nothing and large messages still see it
-// often enough.
+// The loops the two ends run. Every message is stamped by its sender and
+// verified by its receiver, inside every figure, for every transport alike.
 
-// clockEvery is how many messages of size bytes go between clock readings:
-// a power of two from 1 to 1024.
+// clockEvery is how many messages of size bytes go between clock readings
+// in the streaming loops (a power of two up to 1024, about 64 KiB of
+// messages), so that reading the clock costs next to nothing and large
+// messages still see it often enough.
 func clockEvery(size int) uint64 {
 	k := uint64(1024)
 	for k > 1 && k*uint64(size) > 64<<10 {
@@ -108,35 +106,6 @@ func receiveAll(e *end, size int, warmup time.Duration) (peerResult, error) {
 	}
 }
 
-// pingFor is the parent's round-trip loop: it sends message seq, waits for
-// the echo, verifies it, and records the time from before the send to after
-// the receive in h once warmup has passed; it stops after warmup+d and at
-// least minCount round trips. It returns the number of round trips
-// completed. The caller closes the sending side.
-func pingFor(ctx context.Context, e *end, size int, warmup, d time.Duration, minCount uint64, h *hdrhistogram.Histogram) (uint64, error) {
-	s, r := newSender(e, size), newReceiver(e, size)
-	measureFrom := time.Now().Add(warmup)
-	end := measureFrom.Add(d)
-	for seq := uint64(0); ; seq++ {
-		t0 := time.Now()
-		if err := roundTrip(s, r, seq); err != nil {
-			return seq, err
-		}
-		t1 := time.Now()
-		if t1.After(measureFrom) {
-			report.Record(h, t1.Sub(t0))
-		}
-		if t1.After(end) && seq+1 >= minCount {
-			return seq + 1, nil
-		}
-		if seq%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return seq + 1, err
-			}
-		}
-	}
-}
-
 // roundTrip sends message seq and receives and verifies its echo.
 func roundTrip(s *sender, r *receiver, seq uint64) error {
 	if err := s.send(seq); err != nil {
@@ -182,37 +151,37 @@ func runPeer(e *end, w workload, cfg peerConfig) (peerResult, error) {
 	return res, err
 }
 
-// rateFor is the parent's fixed-rate loop. Message seq is due at
-// start + seq/rate; the parent waits for that moment (never sends early),
-// sends, waits for the echo, and records the time from the moment the
-// message was DUE to the end of the echo's receive.
+// pingFor is the parent's round-trip loop: it sends message seq, waits for
+// the echo and verifies it, and records the round trip in h once warmup
+// has passed; it stops after warmup+d once at least one was recorded and
+// minCount were made, and returns how many it made. The caller closes the
+// sending side.
 //
-// Measuring from the intended send time is what keeps coordinated omission
-// out of the figures: when the link stalls for 50 ms, the messages that
-// should have gone out during the stall are sent late, back to back, and
-// each records how late its answer really was (50 ms, 50 ms - 1/rate, …), as
-// a user sending on that schedule would have seen. Timing from the actual
-// send would record one slow sample and hide the rest.
-//
-// Only messages due after warmup are recorded; the loop stops at the first
-// echo after warmup+d once at least one was recorded (a stall may have
-// eaten the whole window).
-func rateFor(ctx context.Context, e *end, size int, rate float64, warmup, d time.Duration, minCount uint64, h *hdrhistogram.Histogram) (uint64, error) {
+// With rate > 0 message seq is due at start + seq/rate: the loop waits for
+// that moment (never sends early) and times the round trip from when the
+// message was DUE. That keeps coordinated omission out of the figures:
+// when the link stalls for 50 ms, the messages that should have gone out
+// meanwhile are sent late, back to back, and each records how late its
+// answer really was, as a user sending on that schedule would have seen.
+// Timing from the actual send would record one slow sample and hide the rest.
+func pingFor(ctx context.Context, e *end, size int, rate float64, warmup, d time.Duration, minCount uint64, h *hdrhistogram.Histogram) (uint64, error) {
 	s, r := newSender(e, size), newReceiver(e, size)
 	start := time.Now()
 	measureFrom := start.Add(warmup)
 	end := measureFrom.Add(d)
-	nsPerMsg := float64(time.Second) / rate
 	for seq := uint64(0); ; seq++ {
-		due := start.Add(time.Duration(float64(seq) * nsPerMsg))
-		waitUntil(due)
+		t0 := time.Now()
+		if rate > 0 {
+			t0 = start.Add(time.Duration(float64(seq) * float64(time.Second) / rate))
+			waitUntil(t0)
+		}
 		if err := roundTrip(s, r, seq); err != nil {
 			return seq, err
 		}
 		t1 := time.Now()
-		recorded := !due.Before(measureFrom)
+		recorded := !t0.Before(measureFrom)
 		if recorded {
-			report.Record(h, t1.Sub(due))
+			report.Record(h, t1.Sub(t0))
 		}
 		if recorded && t1.After(end) && seq+1 >= minCount {
 			return seq + 1, nil
