@@ -49,7 +49,7 @@ func bench(ctx context.Context, p plan, prog progress) (*runReport, error) {
 	if p.ceiling {
 		prog.step("this machine's ceilings (ringbench limits)")
 		var err error
-		if rep.ceilings, rep.ceilingNote, err = limits.Measure(ctx, ceilingTime); err != nil {
+		if rep.ceilings, rep.ceilingNote, err = limits.Measure(ctx, ceilingTime, true); err != nil {
 			return nil, fmt.Errorf("ceilings: %w", err)
 		}
 	}

@@ -29,18 +29,9 @@ func newLimitsCmd(stdout io.Writer) *cobra.Command {
 			if d <= 0 || d > maxDuration {
 				return fmt.Errorf("--duration %v: want more than 0 and at most %v", d, maxDuration)
 			}
-			s, err := limits.MeasureGo(d)
+			s, note, err := limits.Measure(cmd.Context(), d, withC)
 			if err != nil {
 				return failure{err}
-			}
-			note := "C probes not run (--c=false)"
-			if withC {
-				c, err := limits.MeasureC(cmd.Context(), d)
-				note = ""
-				if err != nil {
-					note = fmt.Sprintf("C probes not run: %v", err)
-				}
-				s = append(s, c...)
 			}
 			if bench {
 				return writeLimitsBench(stdout, s)

@@ -1,10 +1,13 @@
-// Package report holds what every ringbench table is made of: the machine
-// it ran on, the spread of repeated figures, latency histograms, ratios and
-// the units figures are printed in, and a table writer.
+// Package report holds what every ringbench table is made of: the machine,
+// the spread of repeated figures, latency histograms, ratios, units, and
+// the table writer.
 package report
 
 import (
 	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
 	"time"
 )
 
@@ -17,8 +20,7 @@ func Ratio(x float64, better, worse string) string {
 	return fmt.Sprintf("%sx %s", Factor(x), better)
 }
 
-// Factor prints a ratio with three significant digits or so (two below
-// 0.1).
+// Factor prints a ratio with about three significant digits.
 func Factor(x float64) string {
 	switch {
 	case x < 0.1:
@@ -125,3 +127,28 @@ func Compare(what string, base, other float64, noun string, baseAt, otherAt func
 	}
 	return parts
 }
+
+// Table writes right-aligned columns, one row per call, the way every
+// ringbench table looks.
+type Table struct {
+	tw   *tabwriter.Writer
+	cols int
+}
+
+// NewTable starts a table on w with a header row.
+func NewTable(w io.Writer, header ...string) *Table {
+	t := &Table{tw: tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight), cols: len(header)}
+	t.Row(header...)
+	return t
+}
+
+// Row writes one row; missing cells are left empty.
+func (t *Table) Row(cells ...string) {
+	for len(cells) < t.cols {
+		cells = append(cells, "")
+	}
+	fmt.Fprintln(t.tw, strings.Join(cells, "\t")+"\t")
+}
+
+// Flush ends the table.
+func (t *Table) Flush() { t.tw.Flush() }
