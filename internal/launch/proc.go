@@ -152,8 +152,7 @@ func (p *Proc) ExitErr() error {
 	return fmt.Errorf("%s (pid %d): %w; stderr:\n%s", p.name, p.Pid(), p.waitErr, p.stderr.String())
 }
 
-// ExitCode is the child's exit status once it has exited; -1 before, or
-// when a signal ended it.
+// ExitCode is the child's exit status; -1 before it exited or after a signal.
 func (p *Proc) ExitCode() int {
 	if !p.Exited() {
 		return -1
@@ -178,8 +177,7 @@ func (p *Proc) Signal(sig os.Signal) error {
 // error wrapping io.EOF with the child's exit status and stderr.
 func (p *Proc) ReadLine() (string, error) { return p.NextLine(context.Background()) }
 
-// NextLine is ReadLine that also returns when ctx is done (with ctx's
-// error, the line left unread).
+// NextLine is ReadLine that also returns ctx's error when ctx is done.
 func (p *Proc) NextLine(ctx context.Context) (string, error) {
 	line, ok, err := p.stdout.next(ctx)
 	switch {
@@ -212,10 +210,9 @@ func (p *Proc) CloseStdin() error {
 // Stderr is the last 64 KiB the child wrote on stderr so far.
 func (p *Proc) Stderr() string { return p.stderr.String() }
 
-// lineQueue is the child's stdout as an unbounded queue of lines, so that
-// os/exec's copying goroutine never blocks on a parent not reading. changed
-// is closed (and replaced) whenever a line arrives or the queue closes, so
-// a reader can wait for it beside a context.
+// lineQueue is the child's stdout as an unbounded queue of lines: os/exec's
+// copying goroutine never blocks on a parent not reading. changed is closed
+// and replaced at each line and at close, to wait for beside a context.
 type lineQueue struct {
 	mu      sync.Mutex
 	changed chan struct{}
