@@ -161,9 +161,9 @@ func (mqTransport) open(ctx context.Context, w workload, cfg config) (*link, err
 }
 
 func (mqTransport) attach(w workload, _ peerConfig) (*end, error) {
-	q := medium.NewMQ(context.Background(), 3, -1)
-	if w.twoWay() {
-		q = medium.NewMQ(context.Background(), 3, 4)
+	if !w.twoWay() {
+		return &end{r: medium.NewMQ(context.Background(), 3, -1)}, nil
 	}
+	q := medium.NewMQ(context.Background(), 3, 4)
 	return &end{s: q.Sender(), r: q}, nil
 }

@@ -20,9 +20,8 @@ import (
 // to net.core.wmem_max), and a message that still does not fit is
 // ErrUnsupported, not split.
 type Dgram struct {
-	ctx  context.Context // its end lets a blocked call return
-	fd   int
-	shut bool
+	ctx context.Context // its end lets a blocked call return
+	fd  int
 }
 
 // NewDgram wraps socket fd; a blocked call returns once ctx is done (a
@@ -63,27 +62,13 @@ func SetupDgram(fd, size int) error {
 	return nil
 }
 
-// again says whether a call that failed with err should be made again.
-func (d *Dgram) again(op string, err error) (bool, error) {
-	switch err {
-	case unix.EINTR:
-		return true, nil
-	case unix.EAGAIN: // the tick passed
-		if d.ctx.Err() != nil {
-			return false, d.ctx.Err()
-		}
-		return true, nil
-	}
-	return false, os.NewSyscallError(op, err)
-}
-
 func (d *Dgram) Send(msg []byte) error {
 	for {
 		err := unix.Send(d.fd, msg, 0)
 		if err == nil {
 			return nil
 		}
-		if again, err := d.again("send", err); !again {
+		if again, err := retry(d.ctx, "send", err, unix.EAGAIN); !again {
 			return err
 		}
 	}
@@ -100,35 +85,15 @@ func (d *Dgram) Recv(buf []byte) error {
 			}
 			return checkLen("unixgram", n, len(buf))
 		}
-		if again, err := d.again("recv", err); !again {
+		if again, err := retry(d.ctx, "recv", err, unix.EAGAIN); !again {
 			return err
 		}
 	}
 }
 
-// EndStream sends the end marker once.
-func (d *Dgram) EndStream() error {
-	if d.shut {
-		return nil
-	}
-	d.shut = true
-	return d.Send(nil)
-}
-
 // Close closes the socket.
-func (d *Dgram) Close() error {
-	if d.fd < 0 {
-		return nil
-	}
-	err := CloseFD(d.fd)
-	d.fd = -1
-	return err
-}
+func (d *Dgram) Close() error { return closeFD(&d.fd) }
 
 // Sender is d as a Sender: its Close ends the stream, leaving the socket
 // open for d's receiving side.
-func (d *Dgram) Sender() Sender { return dgramSender{d} }
-
-type dgramSender struct{ *Dgram }
-
-func (s dgramSender) Close() error { return s.EndStream() }
+func (d *Dgram) Sender() Sender { return &ender{send: d.Send} }

@@ -87,14 +87,7 @@ func (r *FDReceiver) lag(size int) (uint64, bool) {
 	return uint64(n / size), true
 }
 
-func (r *FDReceiver) Close() error {
-	if r.fd < 0 {
-		return nil
-	}
-	err := CloseFD(r.fd)
-	r.fd = -1
-	return err
-}
+func (r *FDReceiver) Close() error { return closeFD(&r.fd) }
 
 // SocketReceiver is an FDReceiver of a stream socket that knows its
 // messages' size, so that it can tell its lag.
@@ -107,6 +100,16 @@ func (r SocketReceiver) Lag() (uint64, bool) { return r.lag(r.Size) }
 
 // CloseFD closes fd, as an *os.SyscallError.
 func CloseFD(fd int) error { return os.NewSyscallError("close", unix.Close(fd)) }
+
+// closeFD closes *fd once, then sets it to -1.
+func closeFD(fd *int) error {
+	if *fd < 0 {
+		return nil
+	}
+	err := CloseFD(*fd)
+	*fd = -1
+	return err
+}
 
 func shutdownWrite(fd int) error {
 	return os.NewSyscallError("shutdown", unix.Shutdown(fd, unix.SHUT_WR))

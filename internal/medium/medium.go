@@ -15,8 +15,12 @@
 package medium
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/shmring/shmring/internal/codec"
 )
@@ -99,4 +103,34 @@ func checkLen(kind string, got, want int) error {
 		return fmt.Errorf("%w: %s: got a %d-byte message, want %d bytes", codec.ErrIntegrity, kind, got, want)
 	}
 	return nil
+}
+
+// retry says whether a call that failed with err should be made again:
+// after EINTR, or after timeout (its tick passed) while ctx lasts. Neither
+// a datagram socket nor a queue tells a blocked caller that its peer died.
+func retry(ctx context.Context, op string, err, timeout error) (bool, error) {
+	switch err {
+	case unix.EINTR:
+		return true, nil
+	case timeout:
+		return ctx.Err() == nil, ctx.Err()
+	}
+	return false, os.NewSyscallError(op, err)
+}
+
+// ender is a Sender whose Close sends the end of the stream, an empty
+// message, once.
+type ender struct {
+	send func([]byte) error
+	done bool
+}
+
+func (e *ender) Send(msg []byte) error { return e.send(msg) }
+
+func (e *ender) Close() error {
+	if e.done {
+		return nil
+	}
+	e.done = true
+	return e.send(nil)
 }

@@ -28,14 +28,13 @@ import (
 // of at most msgsize_max bytes (10 and 8192 by default), and
 // RLIMIT_MSGQUEUE bytes per user; beyond that is ErrUnsupported.
 //
-// Calls carry an absolute timeout, refreshed only after it expired, so the
+// Calls carry an absolute timeout, refreshed only after a call failed, so the
 // steady state reads no clock; on expiry a parent's MQ checks its ctx, since
 // a queue, unlike a pipe, does not tell that the peer died.
 type MQ struct {
 	ctx      context.Context // a child's is context.Background: its parent's death kills it
 	rfd, wfd int             // -1 when this side does not receive or send
 	deadline unix.Timespec
-	shut     bool
 }
 
 // NewMQ wraps queue descriptors rfd and wfd (-1: none).
@@ -95,22 +94,6 @@ func CreateMQ(size, depth int) (int, error) {
 // mqTick bounds one blocking call.
 const mqTick = 100 * time.Millisecond
 
-// retry says whether a call that failed with errno should be made again,
-// refreshing the deadline when it expired.
-func (q *MQ) retry(op string, errno unix.Errno) (bool, error) {
-	switch errno {
-	case unix.EINTR:
-		return true, nil
-	case unix.ETIMEDOUT:
-		if q.ctx.Err() != nil {
-			return false, q.ctx.Err()
-		}
-		q.deadline = unix.NsecToTimespec(time.Now().Add(mqTick).UnixNano())
-		return true, nil
-	}
-	return false, os.NewSyscallError(op, errno)
-}
-
 func (q *MQ) Send(msg []byte) error {
 	var p unsafe.Pointer
 	if len(msg) > 0 {
@@ -142,30 +125,14 @@ func (q *MQ) Recv(buf []byte) error {
 	}
 }
 
-// EndStream sends the end marker once.
-func (q *MQ) EndStream() error {
-	if q.wfd < 0 || q.shut {
-		return nil
-	}
-	q.shut = true
-	return q.Send(nil)
-}
-
 // Close closes the queue descriptors.
-func (q *MQ) Close() error {
-	var errs []error
-	for _, fd := range []int{q.rfd, q.wfd} {
-		if fd >= 0 {
-			errs = append(errs, CloseFD(fd))
-		}
-	}
-	q.rfd, q.wfd = -1, -1
-	return errors.Join(errs...)
-}
+func (q *MQ) Close() error { return errors.Join(closeFD(&q.rfd), closeFD(&q.wfd)) }
 
 // Sender is q as a Sender: its Close ends the stream.
-func (q *MQ) Sender() Sender { return mqSender{q} }
+func (q *MQ) Sender() Sender { return &ender{send: q.Send} }
 
-type mqSender struct{ *MQ }
-
-func (s mqSender) Close() error { return s.EndStream() }
+// retry is the package's retry, the deadline refreshed for the next call.
+func (q *MQ) retry(op string, errno unix.Errno) (bool, error) {
+	q.deadline = unix.NsecToTimespec(time.Now().Add(mqTick).UnixNano())
+	return retry(q.ctx, op, errno, unix.ETIMEDOUT)
+}
