@@ -103,22 +103,17 @@ func runFanJob(ctx context.Context, j fanJob) (_ *fanOutcome, err error) {
 	default:
 		return nil, fmt.Errorf("unknown medium %q", j.medium)
 	}
-	c, err := startCrew(ctx, cancel, specs)
+	c, err := startCrew(ctx, cancel, specs, rs.RemoveNames)
 	if err != nil {
 		return nil, err
 	}
 	defer c.stop()
-	if err := errors.Join(c.readyAll(), rs.RemoveNames(), c.release()); err != nil {
-		return nil, err
-	}
-	results := make([]fanReaderResult, j.readers)
+	var res []fanReaderResult
 	done := make(chan error, 1)
 	go func() {
-		outs := make([]any, len(results))
-		for i := range results {
-			outs[i] = &results[i]
-		}
-		done <- c.results(outs)
+		var err error
+		res, err = results[fanReaderResult](c)
+		done <- err
 	}()
 	o := &fanOutcome{}
 	perr := errors.Join(j.publish(c.ctx, sink, o), sink.Close())
@@ -129,14 +124,14 @@ func runFanJob(ctx context.Context, j fanJob) (_ *fanOutcome, err error) {
 		return nil, fmt.Errorf("producer: %w", perr)
 	}
 	var hs []*hdrhistogram.Histogram
-	for i, rr := range results {
+	for i, rr := range res {
 		h, err := report.Decode(rr.Hist)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", specs[i].name, err)
 		}
 		hs = append(hs, h)
 	}
-	o.readers, o.lat = results, report.Merge(hs...)
+	o.readers, o.lat = res, report.Merge(hs...)
 	return o, checkFanout(o)
 }
 

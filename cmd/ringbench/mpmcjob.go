@@ -110,23 +110,16 @@ func runMPJob(ctx context.Context, j mpJob) (_ *mpOutcome, err error) {
 			specs[i].local = func(gate func() error) (any, error) { return runWorker(m, w, gate) }
 		}
 	}
-	c, err := startCrew(ctx, cancel, specs)
+	c, err := startCrew(ctx, cancel, specs, rs.RemoveNames)
 	if err != nil {
 		return nil, err
 	}
 	defer c.stop()
-	if err := errors.Join(c.readyAll(), rs.RemoveNames(), c.release()); err != nil {
+	res, err := results[mpResult](c)
+	if err != nil {
 		return nil, err
 	}
-	results := make([]mpResult, len(ws))
-	outs := make([]any, len(ws))
-	for i := range results {
-		outs[i] = &results[i]
-	}
-	if err := c.results(outs); err != nil {
-		return nil, err
-	}
-	return j.evaluate(results)
+	return j.evaluate(res)
 }
 
 // evaluate checks the workers' reports against each other and sums them.

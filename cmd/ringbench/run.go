@@ -128,7 +128,7 @@ func measure(ctx context.Context, tr transport, w workload, cfg config) (m *meas
 		spec.name = "peer goroutine"
 		spec.local = func(gate func() error) (any, error) { return runLocalPeer(l.local, w, pc, gate) }
 	}
-	c, err := startCrew(ctx, cancel, []peerSpec{spec})
+	c, err := startCrew(ctx, cancel, []peerSpec{spec}, func() error { return unlink(l) })
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", tr.name(), w, errors.Join(err, l.parent.close(), unlink(l)))
 	}
@@ -141,12 +141,6 @@ func measure(ctx context.Context, tr transport, w workload, cfg config) (m *meas
 			m, err = nil, fmt.Errorf("%s %s: clean up: %w", tr.name(), w, cerr)
 		}
 	}()
-	if err := c.readyAll(); err != nil {
-		return nil, fmt.Errorf("%s %s: %w", tr.name(), w, err)
-	}
-	if err := errors.Join(unlink(l), c.release()); err != nil {
-		return nil, fmt.Errorf("%s %s: %w", tr.name(), w, err)
-	}
 	if cfg.wrap != nil {
 		cfg.wrap(ep)
 	}
@@ -156,17 +150,15 @@ func measure(ctx context.Context, tr transport, w workload, cfg config) (m *meas
 		return nil, err
 	}
 	defer unpin()
-	var res peerResult
+	var res []peerResult
 	var perr, rerr error
 	switch w {
 	case throughput:
 		m.sent, perr = sendFor(c.ctx, ep, cfg.size, cfg.warmup+cfg.duration, cfg.count, cfg.minCount)
 		perr = errors.Join(perr, ep.closeSend())
-		rerr = c.results([]any{&res})
-		if perr == nil && rerr == nil && res.Received != m.sent {
-			rerr = fmt.Errorf("%w: parent sent %d messages, peer received %d", codec.ErrIntegrity, m.sent, res.Received)
+		if res, rerr = results[peerResult](c); perr == nil && rerr == nil && res[0].Received != m.sent {
+			rerr = fmt.Errorf("%w: parent sent %d messages, peer received %d", codec.ErrIntegrity, m.sent, res[0].Received)
 		}
-		m.measured, m.elapsed = res.Measured, time.Duration(res.ElapsedNs)
 	case pingpong, fixedRate:
 		m.rtt = report.NewHist()
 		rate := cfg.rate
@@ -175,9 +167,8 @@ func measure(ctx context.Context, tr transport, w workload, cfg config) (m *meas
 		}
 		m.roundTrips, perr = pingFor(c.ctx, ep, cfg.size, rate, cfg.warmup, cfg.duration, cfg.minCount, m.rtt)
 		perr = errors.Join(perr, ep.closeSend())
-		rerr = c.results([]any{&res})
-		if perr == nil && rerr == nil && res.Received != m.roundTrips {
-			rerr = fmt.Errorf("%w: parent completed %d round trips, peer received %d messages", codec.ErrIntegrity, m.roundTrips, res.Received)
+		if res, rerr = results[peerResult](c); perr == nil && rerr == nil && res[0].Received != m.roundTrips {
+			rerr = fmt.Errorf("%w: parent completed %d round trips, peer received %d messages", codec.ErrIntegrity, m.roundTrips, res[0].Received)
 		}
 		if perr == nil && rerr == nil && m.rtt.TotalCount() == 0 {
 			rerr = errors.New("no round trip finished after the warm-up: raise --duration")
@@ -190,8 +181,8 @@ func measure(ctx context.Context, tr transport, w workload, cfg config) (m *meas
 		// message seen by the child shows here as a broken pipe).
 		return nil, fmt.Errorf("%s %s size=%d: %w", tr.name(), w, cfg.size, errors.Join(prefixErr("peer", rerr), prefixErr("parent", perr)))
 	}
-	m.parentCounters = ep.counters()
-	m.peerCounters = res.Counters
+	m.measured, m.elapsed = res[0].Measured, time.Duration(res[0].ElapsedNs)
+	m.parentCounters, m.peerCounters = ep.counters(), res[0].Counters
 	return m, nil
 }
 
