@@ -3,9 +3,13 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/shmring/shmring/internal/limits"
@@ -206,4 +210,77 @@ func readJSONFile(path string) (*jsonReport, error) {
 		return nil, fmt.Errorf("%s: JSON format %d, this ringbench reads format %d", path, j.Format, jsonFormat)
 	}
 	return &j, nil
+}
+
+// writeBench prints the run in Go's benchmark format
+// (https://go.dev/design/14313-benchmark-format), one line per repetition,
+// so that benchstat compares two runs:
+//
+//	BenchmarkRingbench/transport=shmring/workload=throughput/size=64 <msgs> <ns> ns/msg <rate> msgs/s <MB/s> MB/s
+//	BenchmarkRingbench/transport=pipe/workload=pingpong/size=64 <round trips> <mean> ns/rtt <p50> rtt-p50-ns ...
+//
+// The iteration count is the number of messages (or round trips) measured.
+// Only configuration that is the same for every run of one machine goes in
+// the header, so that benchstat does not split runs apart on it.
+func writeBench(w io.Writer, r *runReport) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "goos: %s\ngoarch: %s\npkg: github.com/shmring/shmring/cmd/ringbench\ncpu: %s\n", runtime.GOOS, runtime.GOARCH, r.mach.CPU)
+	for _, c := range r.cells {
+		name := fmt.Sprintf("BenchmarkRingbench/transport=%s/workload=%s/size=%d", c.tr.name(), c.workload, c.size)
+		for _, m := range c.reps {
+			if c.workload == throughput {
+				rate := m.rate()
+				fmt.Fprintf(bw, "%s\t%d\t%.2f ns/msg\t%.0f msgs/s\t%.2f MB/s\n", name, m.measured, 1e9/rate, rate, rate*float64(c.size)/1e6)
+				continue
+			}
+			h := m.rtt
+			fmt.Fprintf(bw, "%s\t%d\t%.0f ns/rtt", name, h.TotalCount(), h.Mean())
+			for _, q := range report.Quantiles[1:] { // min is noise
+				fmt.Fprintf(bw, "\t%d rtt-%s-ns", report.At(h, q.Q).Nanoseconds(), q.Name)
+			}
+			fmt.Fprintln(bw)
+		}
+	}
+	return bw.Flush()
+}
+
+// hgrmTicks is the number of reporting points per half distance to 100%,
+// as HdrHistogram's own outputPercentileDistribution uses by default.
+const hgrmTicks = 5
+
+// hgrmScale makes the files' values microseconds (recorded in ns).
+const hgrmScale = 1000
+
+// writeHgrms writes one percentile distribution file per latency cell
+// (all repetitions merged): <transport>_<workload>_<size>.hgrm, in the text
+// format HdrHistogram's outputPercentileDistribution prints and its
+// plotter (HistogramLogAnalyzer, hdrhistogram.github.io/HdrHistogram/plotFiles.html)
+// reads: Value, Percentile, TotalCount, 1/(1-Percentile), then a footer of
+// mean, standard deviation, max and count. Values are in microseconds.
+func writeHgrms(dir string, r *runReport) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, c := range r.cells {
+		if !c.workload.latency() || !c.ok() {
+			continue
+		}
+		path := filepath.Join(dir, fmt.Sprintf("%s_%s_%d.hgrm", c.tr.name(), c.workload, c.size))
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		bw := bufio.NewWriter(f)
+		_, err = c.merged().PercentilesPrint(bw, hgrmTicks, hgrmScale)
+		if err == nil {
+			err = bw.Flush()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+	}
+	return nil
 }
