@@ -29,17 +29,17 @@ const (
 )
 
 type fanFlags struct {
-	readers  string
-	policy   string
-	size     int
-	slots    int
-	duration time.Duration
-	rate     float64
+	readerList string
+	policy     string
+	size       int
+	slots      int
+	duration   time.Duration
+	rate       float64 // the paced pass's messages per second; 0: none
 }
 
 func (f *fanFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
-	fs.StringVar(&f.readers, "readers", "1,2,4", "comma-separated reader counts, each measured in turn")
+	fs.StringVar(&f.readerList, "readers", "1,2,4", "comma-separated reader counts, each measured in turn")
 	fs.StringVar(&f.policy, "policy", "lossless", "ring readers' policy: lossless (they gate the producer), lossy (they never do; an overrun reader is told how many it missed) or mixed (even readers lossless, odd lossy)")
 	fs.IntVar(&f.size, "size", 64, fmt.Sprintf("message size in bytes, %d to %d", codec.HeaderSize, maxMultiSize))
 	fs.IntVar(&f.slots, "slots", 4096, "broadcast ring slots, a power of two")
@@ -48,18 +48,14 @@ func (f *fanFlags) register(cmd *cobra.Command) {
 		"that keep up show wake-up and copy cost, not queueing); 0 skips the pass")
 }
 
-// fanPlan is what the flags ask for.
+// fanPlan is what the flags ask for: the flags, checked, and the reader counts.
 type fanPlan struct {
-	readers  []int
-	policy   string
-	size     int
-	slots    int
-	duration time.Duration
-	rate     float64 // the paced pass's messages per second; 0: none
+	fanFlags
+	readers []int
 }
 
 func (f *fanFlags) plan() (fanPlan, error) {
-	p := fanPlan{policy: f.policy, size: f.size, slots: f.slots, duration: f.duration, rate: f.rate}
+	p := fanPlan{fanFlags: *f}
 	if err := cmp.Or(checkRing(f.slots, f.size, codec.HeaderSize, "sequence number, checksum and send time"),
 		checkRun(f.duration, 0, 1)); err != nil {
 		return p, err
@@ -70,7 +66,7 @@ func (f *fanFlags) plan() (fanPlan, error) {
 	case f.rate < 0 || f.rate > 1e7:
 		return p, fmt.Errorf("--rate %v: want 0 (no paced pass) to 10000000 messages per second", f.rate)
 	}
-	for _, s := range splitList(f.readers) {
+	for _, s := range splitList(f.readerList) {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxWorkers {
 			return p, fmt.Errorf("--readers: %q: want reader counts from 1 to %d", s, maxWorkers)
@@ -88,10 +84,7 @@ func (f *fanFlags) plan() (fanPlan, error) {
 // policyOf is reader i's policy under the plan's policy.
 func policyOf(policy string, i int) string {
 	if policy == "mixed" {
-		if i%2 == 0 {
-			return "lossless"
-		}
-		return "lossy"
+		return [2]string{"lossless", "lossy"}[i%2]
 	}
 	return policy
 }

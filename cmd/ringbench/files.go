@@ -262,7 +262,7 @@ func writeHgrms(dir string, r *runReport) error {
 		return err
 	}
 	for _, c := range r.cells {
-		if !c.workload.latency() || !c.ok() {
+		if c.workload == throughput || !c.ok() {
 			continue
 		}
 		path := filepath.Join(dir, fmt.Sprintf("%s_%s_%d.hgrm", c.tr.name(), c.workload, c.size))

@@ -53,19 +53,14 @@ type mpShape struct{ p, c int }
 
 func (s mpShape) String() string { return fmt.Sprintf("%dP%dC", s.p, s.c) }
 
-// mpPlan is what the flags ask for.
+// mpPlan is what the flags ask for: the flags, checked, and the shapes.
 type mpPlan struct {
-	kind     string
-	shapes   []mpShape
-	size     int
-	slots    int
-	duration time.Duration
-	warmup   time.Duration
-	reps     int
+	mpFlags
+	shapes []mpShape
 }
 
 func (f *mpFlags) plan(changed func(string) bool) (mpPlan, error) {
-	p := mpPlan{kind: f.kind, size: f.size, slots: f.slots, duration: f.duration, warmup: f.warmup, reps: f.reps}
+	p := mpPlan{mpFlags: *f}
 	if f.kind != "mpmc" && f.kind != "mpsc" {
 		return p, fmt.Errorf("--kind %q: want mpmc or mpsc", f.kind)
 	}

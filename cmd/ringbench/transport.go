@@ -70,9 +70,6 @@ var workloads = []workload{throughput, pingpong, fixedRate}
 // twoWay says whether the peer answers (the link needs a way back).
 func (w workload) twoWay() bool { return w != throughput }
 
-// latency says whether the workload records times in a histogram.
-func (w workload) latency() bool { return w != throughput }
-
 // A link is what transport.open hands the parent for one run.
 type link struct {
 	parent *end

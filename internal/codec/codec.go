@@ -111,13 +111,6 @@ func Seal(msg []byte) {
 	binary.LittleEndian.PutUint32(msg[CRCOffset:], checksum(msg))
 }
 
-// SetSent rewrites the send time of a sealed message and seals it again:
-// a round-trip client stamps the time last, just before it sends.
-func SetSent(msg []byte, ns int64) {
-	binary.LittleEndian.PutUint64(msg[SentOffset:], uint64(ns))
-	Seal(msg)
-}
-
 func checksum(msg []byte) uint32 {
 	c := crc32.Update(0, castagnoli, msg[:CRCOffset])
 	return crc32.Update(c, castagnoli, msg[CRCOffset+4:])
