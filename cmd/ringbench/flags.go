@@ -52,7 +52,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.Uint64Var(&f.count, "count", 0, "throughput: send exactly this many messages per test instead of sending for --warmup + --duration")
 	fs.IntVar(&f.reps, "reps", 3, "repetitions of every test (interleaved); the report gives the median and the range")
 	fs.Float64Var(&f.rate, "rate", 0, "fixed-rate latency: round trips per second, timed from the intended send time (adds the fixedrate workload)")
-	fs.StringVar(&f.transports, "transports", "all", "comma-separated transports: "+strings.Join(available(), ", ")+", or all (shmring and shmring-zc once per --wait)")
+	fs.StringVar(&f.transports, "transports", "all", "comma-separated transports: "+strings.Join(transportOrder, ", ")+", or all (shmring and shmring-zc once per --wait)")
 	fs.StringVar(&f.workloads, "workloads", "", "comma-separated tests: throughput, pingpong, fixedrate, or all (default throughput,pingpong, and fixedrate with --rate)")
 	fs.IntVar(&f.slots, "slots", 1<<12, "shmring slots, a power of two (lowered for large messages to fit --link-bytes)")
 	fs.IntVar(&f.chanCap, "chancap", 1024, "Go channel capacity (lowered for large messages to fit --link-bytes)")

@@ -15,19 +15,20 @@ import (
 // internal/medium handles: the ring variants, three kinds of blocking
 // descriptors, datagrams, message queues and the Go channel.
 
-func init() {
+// registry is every transport by name.
+var registry = func() map[string]transport {
+	ts := []transport{unixgramTransport{}, mqTransport{}, chanTransport{}, fdTransport{"pipe"}, fdTransport{"unix"}, fdTransport{"tcp"}}
 	for _, zc := range []bool{false, true} {
 		for _, w := range waitNames {
-			register(ringTransport{zeroCopy: zc, wait: w})
+			ts = append(ts, ringTransport{zeroCopy: zc, wait: w})
 		}
 	}
-	for _, k := range []string{"pipe", "unix", "tcp"} {
-		register(fdTransport{k})
+	m := map[string]transport{}
+	for _, t := range ts {
+		m[t.name()] = t
 	}
-	register(unixgramTransport{})
-	register(mqTransport{})
-	register(chanTransport{})
-}
+	return m
+}()
 
 // ringTransport moves messages through shmring SPSC rings in /dev/shm: one
 // ring for throughput, one per direction for the two-way workloads. The

@@ -13,9 +13,9 @@ import (
 	"github.com/shmring/shmring/internal/medium"
 )
 
-// An end is one side's handles on a link: s sends (nil if this side
-// does not), r receives (nil likewise), zeroCopy says to use their
-// zero-copy path, and closers release what the handles do not own.
+// An end is one side's handles on a link: s sends and r receives (nil if
+// this side does not), zeroCopy says to use their zero-copy path, and
+// closers release what the handles do not own.
 type end struct {
 	s        medium.Sender
 	r        medium.Receiver
@@ -73,67 +73,36 @@ func (w workload) twoWay() bool { return w != throughput }
 // A link is what transport.open hands the parent for one run.
 type link struct {
 	parent *end
-	// local is the peer's end when the peer runs in this process (a
-	// goroutine); nil when the peer is a child process.
-	local *end
-	// files are inherited by the child as descriptors 3, 4, …; the parent
-	// closes them once the child has started.
-	files []*os.File
-	// rings names the rings the child opens: the one it receives from,
-	// then (two-way) the one it sends into.
-	rings []string
-	// unlink removes the names by which the peer finds the link (ring
-	// files). measure calls it once the peer has attached (the mappings
-	// live on without the names), or when the run fails before that, so a
-	// parent killed mid-run leaves nothing behind in /dev/shm. May be nil.
+	local  *end       // the peer's end when the peer is a goroutine
+	files  []*os.File // the child's descriptors 3, 4, …; closed once it started
+	rings  []string   // the rings the child opens: the one it receives from, then the one it sends into
+	// unlink removes the names the peer finds the link by, once it has
+	// attached (the mappings live on) or the run failed: a parent killed
+	// mid-run leaves nothing in /dev/shm. May be nil.
 	unlink func() error
 }
 
 // A transport creates links of one kind.
 type transport interface {
-	// name is the short name --transports uses.
-	name() string
-	// describe says in a few words what one message costs on it.
-	describe(cfg config) string
-	// open, in the parent, creates a link for w. ctx is cancelled when the
-	// peer is gone; a blocking call of the parent's end must return when it is.
+	name() string               // the name --transports uses
+	describe(cfg config) string // what one message costs on it, in a few words
+	// open, in the parent, creates a link for w; a blocking call of the
+	// parent's end returns once ctx (cancelled when the peer is gone) is done.
 	open(ctx context.Context, w workload, cfg config) (*link, error)
-	// attach, in the child, builds the child's end of the link for w from
-	// inherited descriptors and pc.
+	// attach, in the child, builds its end from inherited descriptors and pc.
 	attach(w workload, pc peerConfig) (*end, error)
 }
 
-// transportOrder is the order in which transports are measured and printed;
-// the first one present is the base of the ratios.
-var transportOrder = []string{
-	"shmring", "shmring-zc", "shmring-spin", "shmring-zc-spin", "shmring-sleep", "shmring-zc-sleep",
-	"pipe", "mq", "unix", "unixgram", "tcp", "chan",
-}
-
-// baseTransports are what "all" means; the shmring ones are measured once
-// per --wait strategy.
-var baseTransports = []string{"shmring", "shmring-zc", "pipe", "mq", "unix", "unixgram", "tcp", "chan"}
-
-var registry = map[string]transport{}
-
-// register makes t available to --transports; transports call it from init.
-func register(t transport) {
-	if _, dup := registry[t.name()]; dup {
-		panic("ringbench: transport registered twice: " + t.name())
+// transportOrder is the order in which transports are measured and
+// printed, the first one present the base of the ratios; baseTransports
+// are what "all" means (the shmring ones once per --wait strategy).
+var (
+	transportOrder = []string{
+		"shmring", "shmring-zc", "shmring-spin", "shmring-zc-spin", "shmring-sleep", "shmring-zc-sleep",
+		"pipe", "mq", "unix", "unixgram", "tcp", "chan",
 	}
-	registry[t.name()] = t
-}
-
-// available lists the registered transports in transportOrder.
-func available() []string {
-	var names []string
-	for _, n := range transportOrder {
-		if _, ok := registry[n]; ok {
-			names = append(names, n)
-		}
-	}
-	return names
-}
+	baseTransports = []string{"shmring", "shmring-zc", "pipe", "mq", "unix", "unixgram", "tcp", "chan"}
+)
 
 // parseTransports turns the --transports value into transports, in
 // transportOrder, without duplicates. "shmring" and "shmring-zc" stand for
@@ -159,11 +128,7 @@ func parseTransports(list string, waits []string) ([]transport, error) {
 		}
 		for _, n := range names {
 			if _, ok := registry[n]; !ok {
-				what := "unknown transport %q"
-				if slices.Contains(transportOrder, n) {
-					what = "transport %q is not built into this binary"
-				}
-				return nil, fmt.Errorf("--transports: "+what+" (available: %s)", n, strings.Join(available(), ", "))
+				return nil, fmt.Errorf("--transports: unknown transport %q (available: %s)", n, strings.Join(transportOrder, ", "))
 			}
 			want = append(want, n)
 		}
@@ -175,7 +140,7 @@ func parseTransports(list string, waits []string) ([]transport, error) {
 		}
 	}
 	if len(ts) == 0 {
-		return nil, fmt.Errorf("--transports: no transport named (available: %s)", strings.Join(available(), ", "))
+		return nil, fmt.Errorf("--transports: no transport named (available: %s)", strings.Join(transportOrder, ", "))
 	}
 	return ts, nil
 }
