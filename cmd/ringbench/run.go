@@ -28,22 +28,17 @@ const (
 // config is what one measurement needs; the run command fills it from
 // the flags, one message size at a time.
 type config struct {
-	size     int           // bytes per message
-	duration time.Duration // measured part of each test
-	warmup   time.Duration // unmeasured part before it
-	count    uint64        // throughput: messages to send; 0 sends for warmup+duration
-	// minCount: no workload stops before this many messages, however long
-	// they take (tests: a fault injected at message k must be reached on
-	// a loaded machine).
-	minCount  uint64
-	rate      float64 // fixedrate: messages per second
-	slots     int     // ring slots (fewer for large messages: see ringSlots)
-	chanCap   int     // Go channel capacity (fewer for large messages)
-	linkBytes int     // memory one ring or channel slab may take
-	cpus      [2]int  // CPUs of the parent's and the peer's loop; -1: unpinned
-
-	// wrap, when set, changes the parent's end; tests inject faults with it.
-	wrap func(*end)
+	size      int           // bytes per message
+	duration  time.Duration // measured part of each test
+	warmup    time.Duration // unmeasured part before it
+	count     uint64        // throughput: messages to send; 0 sends for warmup+duration
+	minCount  uint64        // no workload stops before (tests: a fault at message k must be reached)
+	rate      float64       // fixedrate: messages per second
+	slots     int           // ring slots (fewer for large messages: see ringSlots)
+	chanCap   int           // Go channel capacity (fewer for large messages)
+	linkBytes int           // memory one ring or channel slab may take
+	cpus      [2]int        // CPUs of the parent's and the peer's loop; -1: unpinned
+	wrap      func(*end)    // tests: changes the parent's end to inject faults
 }
 
 // ringSlots is the ring's slot count for this size: --slots, lowered to a
@@ -81,23 +76,16 @@ func (c config) peer() peerConfig {
 // start, handshake, drain, exit) before the watchdog kills the child.
 const peerGrace = 30 * time.Second
 
-// measurement is what one run of one workload over one transport found.
+// measurement is what one run of one workload over one transport found:
+// for throughput, the messages the parent sent and those the peer received
+// in its measurement window, which lasted elapsed on the peer's clock; for
+// round trips, how many were completed and the measured ones' times; and
+// the counters of the parent's end's handles and the peer's.
 type measurement struct {
-	transport string
-	workload  workload
-	size      int
-
-	// throughput: messages the parent sent, messages the peer received in
-	// its measurement window, and the window's length on the peer's clock.
-	sent     uint64
-	measured uint64
-	elapsed  time.Duration
-
-	// pingpong: round trips completed, and the measured ones' times.
-	roundTrips uint64
-	rtt        *hdrhistogram.Histogram
-
-	// counters: the handles' own figures, the parent's end's and the peer's.
+	sent, measured               uint64
+	elapsed                      time.Duration
+	roundTrips                   uint64
+	rtt                          *hdrhistogram.Histogram
 	parentCounters, peerCounters []medium.Counter
 }
 
@@ -144,7 +132,7 @@ func measure(ctx context.Context, tr transport, w workload, cfg config) (m *meas
 	if cfg.wrap != nil {
 		cfg.wrap(ep)
 	}
-	m = &measurement{transport: tr.name(), workload: w, size: cfg.size}
+	m = &measurement{}
 	unpin, err := pinThread(cfg.cpus[0])
 	if err != nil {
 		return nil, err
