@@ -57,38 +57,28 @@ func (o *fanOutcome) hist() *hdrhistogram.Histogram { return o.lat }
 func runFanJob(ctx context.Context, j fanJob) (_ *fanOutcome, err error) {
 	ctx, cancel := context.WithTimeout(ctx, j.duration+peerGrace)
 	defer cancel()
-	specs := make([]peerSpec, j.readers)
-	for i := range specs {
-		c := fanReaderConfig{Index: i, Medium: j.medium, Policy: policyOf(j.policy, i), Size: j.size}
-		if j.medium == fanUnix {
-			c.Policy = "lossless"
-		}
-		if i == 0 {
-			c.Fault = j.readerFault
-		}
-		specs[i] = peerSpec{name: fmt.Sprintf("%s reader %d (child process)", c.Policy, i), role: roleFanReader, cfg: c}
-	}
-	var sink medium.Sender
 	rs := medium.NewRings(ctx, ring.DefaultWait)
 	defer func() { err = errors.Join(err, rs.Close()) }()
-	switch j.medium {
-	case fanRing:
-		name, err := rs.Create("bcast", ring.Options{Kind: ring.Broadcast, SlotSize: j.size, Slots: j.slots, MaxReaders: j.readers})
-		if err != nil {
+	fan := fanOut{} // unix: one socket per reader
+	defer func() { err = errors.Join(err, fan.Close()) }()
+	var sink medium.Sender
+	var name string
+	if j.medium == fanRing {
+		if name, err = rs.Create("bcast", ring.Options{Kind: ring.Broadcast, SlotSize: j.size, Slots: j.slots, MaxReaders: j.readers}); err != nil {
 			return nil, err
 		}
 		if sink, err = rs.Sender(name); err != nil {
 			return nil, err
 		}
-		for i := range specs {
-			cfg := specs[i].cfg.(fanReaderConfig)
-			cfg.Ring = name
-			specs[i].cfg = cfg
+	}
+	specs := make([]peerSpec, j.readers)
+	for i := range specs {
+		c := fanReaderConfig{Index: i, Medium: j.medium, Ring: name, Policy: policyOf(j.policy, i), Size: j.size}
+		if i == 0 {
+			c.Fault = j.readerFault
 		}
-	case fanUnix:
-		fan := fanOut{}
-		defer func() { err = errors.Join(err, fan.Close()) }()
-		for i := range specs {
+		if j.medium == fanUnix {
+			c.Policy = "lossless"
 			fds, err := medium.SocketPair(unix.SOCK_STREAM)
 			if err != nil {
 				for _, s := range specs[:i] {
@@ -99,9 +89,10 @@ func runFanJob(ctx context.Context, j fanJob) (_ *fanOutcome, err error) {
 			fan = append(fan, medium.NewPipeSender(fds[0])) // Close closes it: the reader reads end of file
 			specs[i].files = []*os.File{os.NewFile(uintptr(fds[1]), "reader-socket")}
 		}
+		specs[i].name, specs[i].role, specs[i].cfg = fmt.Sprintf("%s reader %d (child process)", c.Policy, i), roleFanReader, c
+	}
+	if sink == nil {
 		sink = fan
-	default:
-		return nil, fmt.Errorf("unknown medium %q", j.medium)
 	}
 	c, err := startCrew(ctx, cancel, specs, rs.RemoveNames)
 	if err != nil {
