@@ -18,9 +18,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// The broadcast subcommand: one producer, N reader processes, each reading
-// every message; over a broadcast ring and over one unix stream socket per
-// reader, in one run.
+// The broadcast subcommand: one producer, N reader processes, over a
+// broadcast ring and over one unix stream socket per reader.
 
 // Media of the broadcast subcommand.
 const (
@@ -181,8 +180,6 @@ func newFanoutCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.register(cmd)
 	return cmd
 }
-
-// The broadcast subcommand's table.
 
 func (r *fanReport) write(w io.Writer) {
 	p := r.plan

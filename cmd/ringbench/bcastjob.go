@@ -179,9 +179,8 @@ func (j fanJob) publish(ctx context.Context, sink medium.Sender, o *fanOutcome) 
 	}
 }
 
-// waitYielding waits until t, giving the CPU to other processes while it
-// does: with more reader processes than cores, a producer spinning in
-// between messages would keep the readers it is measuring off the CPU.
+// waitYielding waits until t, yielding the CPU: with more readers than
+// cores, a spinning producer would keep them off it.
 func waitYielding(t time.Time) {
 	for time.Now().Before(t) {
 		unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)

@@ -18,10 +18,6 @@ import (
 	"github.com/shmring/shmring/ring"
 )
 
-// A reader of the broadcast subcommand (a child process) reads every
-// message the producer publishes, or, lossy on the ring, as many as it
-// keeps up with.
-
 // fanReaderConfig is what a reader child needs, as JSON in envConfig.
 type fanReaderConfig struct {
 	Index  int    `json:"index"`
@@ -83,10 +79,9 @@ func runFanChild(stdout io.Writer) (err error) {
 	return printResult(stdout, res)
 }
 
-// runFanReader reads until the end of the stream, checking every message:
-// its checksum, and its sequence number against the one expected (a
-// lossless reader: exactly; a lossy one: never backwards, and a gap only
-// where a lap reported it).
+// runFanReader reads to the end of the stream, checking every message's
+// checksum and sequence number: a lossless reader's exactly, a lossy one's
+// never backwards, with a gap only where a lap reported it.
 func runFanReader(src medium.Receiver, c fanReaderConfig) (res fanReaderResult, err error) {
 	res = fanReaderResult{Index: c.Index, Policy: c.Policy}
 	defer func() { err = errors.Join(err, src.Close()) }()

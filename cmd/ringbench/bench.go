@@ -43,8 +43,7 @@ type progress interface {
 }
 
 // bench runs the plan and stops at the first failure. The repetitions are
-// the outer loop, so that every transport is measured once before any is
-// measured again: a change of placement by the host during the run then
+// the outer loop: a change of placement by the host during the run then
 // spreads over all transports instead of favouring some.
 func bench(ctx context.Context, p plan, prog progress) (*runReport, error) {
 	defer prog.done()
@@ -95,9 +94,8 @@ func bench(ctx context.Context, p plan, prog progress) (*runReport, error) {
 // barThreshold: runs expected to take longer get a progress bar.
 const barThreshold = 2 * time.Second
 
-// newProgress shows progress on stderr: a bar when stderr is a terminal
-// and the run is long enough to want one, otherwise one line per
-// measurement (which a log keeps readable).
+// newProgress shows progress on stderr: a bar on a terminal for a long
+// run, otherwise one line per measurement (which a log keeps readable).
 func newProgress(stderr io.Writer, p plan) progress {
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && p.estimate() > barThreshold {
 		return &barProgress{bar: progressbar.NewOptions(p.steps(),

@@ -88,9 +88,8 @@ func rttCeiling(transport string) string {
 }
 
 // writeRatiosToCeilings gives each transport's median throughput as a
-// fraction of the SPSC ring of plain stores (and its bytes of memcpy's
-// bandwidth), and its median round trip as a multiple of the reference
-// its wait is bound by.
+// fraction of the plain SPSC ring's (its bytes of memcpy's), and its median
+// round trip as a multiple of the reference its wait is bound by.
 func (r *runReport) writeRatiosToCeilings(w io.Writer, size int) {
 	if r.ceilings == nil {
 		return

@@ -183,9 +183,8 @@ const (
 	roleFanReader = "broadcast-reader" // a fanReaderConfig
 )
 
-// childMain runs this process as a peer in role and returns its exit
-// code: 0 after it printed its result, exitIntegrity if a message was lost
-// or corrupted, 1 on any other failure (described on stderr).
+// childMain runs this process as a peer in role and returns its exit code
+// (see peers.go).
 func childMain(role string, stdout, stderr io.Writer) int {
 	var err error
 	switch role {
@@ -206,9 +205,8 @@ func childMain(role string, stdout, stderr io.Writer) int {
 	return 1
 }
 
-// childGate is a child's start gate: it says it is ready and waits for
-// the parent's go line; a child whose standard input ends instead (the
-// parent died) gives up.
+// childGate says the child is ready and waits for the parent's go line,
+// giving up when its standard input ends (the parent died).
 func childGate(stdout io.Writer) func() error {
 	return func() error {
 		if _, err := fmt.Fprintln(stdout, readyLine); err != nil {

@@ -36,9 +36,8 @@ func newCompareCmd(stdout io.Writer) *cobra.Command {
 		})
 }
 
-// compareReports prints, for every cell both runs have, A's figure, B's
-// figure and B/A. Throughput is the median msgs/s over repetitions (higher
-// is better); latency is the merged p50 and p99 (lower is better).
+// compareReports prints A's figure, B's and B/A for every cell both runs
+// have: the median msgs/s, or the merged p50 and p99.
 func compareReports(w io.Writer, nameA, nameB string, a, b *jsonReport) {
 	fmt.Fprintf(w, "A: %s\n   %s, %s, %s, GOMAXPROCS %d; placement %s/%s\n", nameA, a.Machine.CPU, a.Machine.Kernel, a.Machine.GoVersion, a.Machine.GOMAXPROCS,
 		report.Ns(a.Placement.BeforeNs), report.Ns(a.Placement.AfterNs))
@@ -104,13 +103,10 @@ func newPlotCmd(stdout io.Writer) *cobra.Command {
 	return cmd
 }
 
-// renderPlots writes, as SVG and PNG:
-//   - latency-<workload>-<size>: each transport's latency against the
-//     percentile, the x axis log-scaled as 1/(1-q) (90%, 99%, 99.9%, …),
-//     as HdrHistogram's plotter draws it, so the tail gets the room;
-//   - throughput: each transport's median msgs/s against the message size.
-//
-// It returns the files' paths.
+// renderPlots writes, as SVG and PNG, and returns the paths of:
+// latency-<workload>-<size>, each transport's latency against the
+// percentile on a 1/(1-q) axis as HdrHistogram's plotter draws it, so the
+// tail gets the room; throughput, the median msgs/s against the size.
 func renderPlots(j *jsonReport, dir string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err

@@ -219,9 +219,9 @@ func readJSONFile(path string) (*jsonReport, error) {
 //	BenchmarkRingbench/transport=shmring/workload=throughput/size=64 <msgs> <ns> ns/msg <rate> msgs/s <MB/s> MB/s
 //	BenchmarkRingbench/transport=pipe/workload=pingpong/size=64 <round trips> <mean> ns/rtt <p50> rtt-p50-ns ...
 //
-// The iteration count is the number of messages (or round trips) measured.
-// Only configuration that is the same for every run of one machine goes in
-// the header, so that benchstat does not split runs apart on it.
+// The iteration count is the messages (or round trips) measured. The header
+// holds only what is the same for every run of a machine, so that
+// benchstat does not split runs apart on it.
 func writeBench(w io.Writer, r *runReport) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "goos: %s\ngoarch: %s\npkg: github.com/shmring/shmring/cmd/ringbench\ncpu: %s\n", runtime.GOOS, runtime.GOARCH, r.mach.CPU)
@@ -251,12 +251,10 @@ const hgrmTicks = 5
 // hgrmScale makes the files' values microseconds (recorded in ns).
 const hgrmScale = 1000
 
-// writeHgrms writes one percentile distribution file per latency cell
-// (all repetitions merged): <transport>_<workload>_<size>.hgrm, in the text
-// format HdrHistogram's outputPercentileDistribution prints and its
-// plotter (HistogramLogAnalyzer, hdrhistogram.github.io/HdrHistogram/plotFiles.html)
-// reads: Value, Percentile, TotalCount, 1/(1-Percentile), then a footer of
-// mean, standard deviation, max and count. Values are in microseconds.
+// writeHgrms writes each latency cell (repetitions merged) to
+// <transport>_<workload>_<size>.hgrm, in microseconds, in the format
+// HdrHistogram's outputPercentileDistribution prints and its plotter reads
+// (hdrhistogram.github.io/HdrHistogram/plotFiles.html).
 func writeHgrms(dir string, r *runReport) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err

@@ -8,9 +8,7 @@ import (
 	"github.com/shmring/shmring/internal/codec"
 )
 
-// The integrity checks of mpmc and broadcast, and the faults that test them:
-// each consumer accounts for what it got,
-// and the parent compares that with what the producers sent.
+// The integrity checks of mpmc and broadcast, and the faults that test them.
 
 // account checks one received message and counts it.
 func (res *mpResult) account(msg []byte, strict bool) error {
@@ -35,10 +33,8 @@ func (res *mpResult) account(msg []byte, strict bool) error {
 	return nil
 }
 
-// checkExactlyOnce compares what the producers sent with what the
-// consumers received, producer by producer: the count, the highest
-// sequence number and the digest must all agree, or a message was lost
-// or delivered twice.
+// checkExactlyOnce compares, producer by producer, what was sent with what
+// the consumers received: count, highest number and digest must agree.
 func checkExactlyOnce(prods, cons []mpResult) error {
 	var sent, got uint64
 	for _, p := range prods {
@@ -87,18 +83,16 @@ func checkRoundTrips(clients, servers []mpResult) error {
 	return nil
 }
 
-// A fault breaks one message on purpose (tests only: no flag sets it).
-// Senders know flip and flipfrom (a byte changed after the checksum), dup (sent twice)
-// and skip (a sequence number never sent); receivers drop (a message
-// received and not counted) and redo (counted twice).
+// A fault breaks one message on purpose (tests only): senders flip and
+// flipfrom (a byte changed after the checksum), dup (sent twice) and skip
+// (never sent); receivers drop (not counted) and redo (counted twice).
 type fault struct {
 	Kind string `json:"kind,omitempty"`
 	At   uint64 `json:"at,omitempty"` // the worker's n-th message, from 0
 }
 
-// due reports whether a sender must go on to message n whatever its clock
-// says: a fault not yet reached. A loaded machine may otherwise end a short
-// run before the fault, and a test that injects one would pass for nothing.
+// due says whether a sender must go on to message n whatever its clock
+// says, so that a short run on a loaded machine still reaches the fault.
 func (f fault) due(n uint64) bool { return f.Kind != "" && n <= f.At }
 
 // copies says how many times message n goes through when f applies:

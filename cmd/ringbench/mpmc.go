@@ -100,10 +100,9 @@ type mpCell struct {
 // baselineShape marks the SPSC baseline cells, measured once per run.
 var baselineShape = mpShape{1, 1}
 
-// cells lists every measurement of the plan in the order they are run and
-// printed: per shape the ring across processes, the ring between
-// goroutines and the channel between the same goroutines; then the SPSC
-// ring across processes.
+// cells lists the plan's measurements in order: per shape the ring across
+// processes and between goroutines and the channel; then SPSC across
+// processes.
 func (p mpPlan) cells() []*mpCell {
 	var cells []*mpCell
 	add := func(s mpShape, medium, kind, label string) {

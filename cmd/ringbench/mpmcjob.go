@@ -89,9 +89,7 @@ func (j mpJob) workers(lay mpLayout) []mpWorker {
 	return ws
 }
 
-// runMPJob runs one measurement and checks what arrived: every worker a
-// child process over rings (mediumProcs), or a goroutine of this process
-// over rings or the channel.
+// runMPJob runs one measurement and checks what arrived.
 func runMPJob(ctx context.Context, j mpJob) (_ *mpOutcome, err error) {
 	ctx, cancel := context.WithTimeout(ctx, j.warmup+j.duration+peerGrace)
 	defer cancel()

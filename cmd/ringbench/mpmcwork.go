@@ -16,15 +16,11 @@ import (
 	"github.com/shmring/shmring/ring"
 )
 
-// The workers of the mpmc subcommand. Each runs the same code in a child
-// process (over rings it opened by name) and in a goroutine (over rings or
-// the shared channel), and reports an mpResult. A worker that finds a bad
-// message remembers the first such error and carries on moving messages
-// until its stream ends, so that no other worker waits forever on it; it
-// returns the error at the end.
+// The workers of the mpmc subcommand, the same code in a child process and
+// in a goroutine. A worker that finds a bad message carries on until its
+// stream ends, so that no other waits forever on it, and then fails.
 
-// mpWorker says what one worker does; a child gets it as JSON in
-// the child config.
+// mpWorker says what one worker does (a child's config).
 type mpWorker struct {
 	Role      string        `json:"role"`      // producer, consumer, client or server
 	Index     int           `json:"index"`     // producer id, consumer number, client id, server number
@@ -58,9 +54,8 @@ type mpResult struct {
 	Hist     string        `json:"hist,omitempty"`     // client: round trips, encoded
 }
 
-// runWorker takes w's handles from m, calls gate (which returns once every
-// worker is ready and the run starts), and runs w's loop.
-// A gate that fails ends the worker; its handles are the medium's to close.
+// runWorker takes w's handles from m, waits at gate for the start and runs
+// w's loop; if the gate fails, the handles are the medium's to close.
 func runWorker(m mpMedium, w mpWorker, gate func() error) (mpResult, error) {
 	var s medium.Sender
 	var r medium.Receiver
@@ -152,9 +147,9 @@ func runMPConsumer(r medium.Receiver, w mpWorker) (res mpResult, err error) {
 	return res, nil
 }
 
-// runMPClient keeps one request outstanding: it stamps the send time into
-// a request, sends it, takes the next reply (any client's, on a shared
-// reply ring) and records now minus the time embedded in that reply.
+// runMPClient keeps one request outstanding, stamped with its send time,
+// takes the next reply (any client's, on a shared reply ring) and records
+// now minus the time in it.
 func runMPClient(s medium.Sender, r medium.Receiver, w mpWorker) (res mpResult, err error) {
 	res = mpResult{Role: w.Role, Index: w.Index}
 	defer func() { err = errors.Join(err, s.Close(), r.Close()) }()

@@ -31,8 +31,7 @@ const (
 )
 
 // peerSpec starts one peer: a goroutine running local if set, else a child
-// in role with cfg, inheriting files as descriptors 3, 4, … (the parent's
-// copies are closed once it started).
+// in role with cfg, inheriting files as descriptors 3, 4, ….
 type peerSpec struct {
 	name  string
 	role  string

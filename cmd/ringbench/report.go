@@ -175,9 +175,8 @@ func (r *runReport) writeSize(w io.Writer, size int) {
 	}
 }
 
-// notes says whether the ends ever slept on the futex: a consumer that
-// never slept in the throughput run means the stream never ran dry long
-// enough to leave the spin and yield phases.
+// notes says whether the ends ever slept on the futex (a consumer that
+// never did: the stream never ran dry long enough to).
 func (t ringTransport) notes(tp, pp *measurement) []string {
 	var out []string
 	if tp != nil {

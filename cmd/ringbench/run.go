@@ -174,9 +174,8 @@ func measure(ctx context.Context, tr transport, w workload, cfg config) (m *meas
 	return m, nil
 }
 
-// runLocalPeer is the peer's side of w in a goroutine. If it fails it
-// closes its sending side and drains the link until the parent closes, so
-// the parent never blocks on a peer that gave up.
+// runLocalPeer is the peer's side of w in a goroutine; if it fails, it
+// drains the link until the parent closes, so the parent never blocks.
 func runLocalPeer(e *end, w workload, pc peerConfig, gate func() error) (res peerResult, err error) {
 	defer func() {
 		if err != nil {

@@ -10,11 +10,9 @@ import (
 	"github.com/shmring/shmring/internal/medium"
 )
 
-// sender and receiver move codec messages (codec.Put, codec.Verify: one
-// producer, every byte checked) over an end, through its zero-copy path
-// when it has one: the sender then writes the message straight into the
-// medium's buffer (a ring slot) and the receiver verifies it in place, so
-// no copy happens that the medium does not make itself.
+// sender and receiver move codec messages (Put, Verify) over an end,
+// through its zero-copy path when it has one: written straight into the
+// ring slot and verified in place.
 
 type sender struct {
 	s   medium.Sender

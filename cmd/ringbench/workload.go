@@ -43,10 +43,8 @@ type peerResult struct {
 	Counters []medium.Counter `json:"counters,omitempty"`
 }
 
-// sendFor is the parent's throughput loop: it sends messages 0, 1, 2, … for
-// d (and at least minCount messages), or exactly count messages when
-// count > 0, then returns how many it sent. The caller closes the sending
-// side.
+// sendFor is the parent's throughput loop: messages 0, 1, 2, … for d (and
+// at least minCount), or exactly count if count > 0; it returns how many.
 func sendFor(ctx context.Context, e *end, size int, d time.Duration, count, minCount uint64) (uint64, error) {
 	s := newSender(e, size)
 	every := clockEvery(size)
@@ -69,11 +67,10 @@ func sendFor(ctx context.Context, e *end, size int, d time.Duration, count, minC
 	}
 }
 
-// receiveAll is the peer's throughput loop: it receives and verifies
-// messages until the sender closes. Its measurement window opens at the first
-// clock reading at least warmup after the first message arrived and closes
-// when the end of the stream arrives; if the stream is shorter than the
-// warm-up, the window spans the whole stream after the first message.
+// receiveAll is the peer's throughput loop, until the sender closes. Its
+// window opens at the first clock reading warmup after the first message
+// (or at the first message, for a stream shorter than that) and closes at
+// the end of the stream.
 func receiveAll(e *end, size int, warmup time.Duration) (peerResult, error) {
 	r := newReceiver(e, size)
 	every := clockEvery(size)
@@ -207,10 +204,8 @@ func waitUntil(t time.Time) {
 	}
 }
 
-// pinThread locks the calling goroutine to its OS thread and pins that
-// thread to cpu (sched_setaffinity(2) on the thread alone), so the loop the
-// goroutine runs next stays on that CPU. The returned function restores the
-// thread's CPU set and unlocks it. cpu < 0 pins nothing.
+// pinThread locks the goroutine to its OS thread and pins that to cpu
+// (sched_setaffinity(2)); unpin undoes both. cpu < 0 pins nothing.
 func pinThread(cpu int) (unpin func(), err error) {
 	if cpu < 0 {
 		return func() {}, nil
