@@ -119,7 +119,7 @@ func (m mpMedium) client(id int) (medium.Sender, medium.Receiver, error) {
 	name := m.lay.Reply
 	if len(m.lay.Replies) > 0 {
 		if id >= len(m.lay.Replies) {
-			return nil, nil, errors.Join(fmt.Errorf("client %d: only %d reply rings", id, len(m.lay.Replies)), s.Close())
+			return nil, nil, errors.Join(fmt.Errorf("only %d reply rings", len(m.lay.Replies)), s.Close())
 		}
 		name = m.lay.Replies[id]
 	}
