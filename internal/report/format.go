@@ -48,14 +48,7 @@ func Rate(r float64) string {
 
 // RateShort prints a rate for a range column: "1.23M".
 func RateShort(r float64) string {
-	switch {
-	case r >= 1e6:
-		return fmt.Sprintf("%.2fM", r/1e6)
-	case r >= 1e3:
-		return fmt.Sprintf("%.1fk", r/1e3)
-	default:
-		return fmt.Sprintf("%.0f", r)
-	}
+	return strings.Replace(strings.TrimSuffix(Rate(r), " msg/s"), " ", "", 1)
 }
 
 // Size prints a message size: "64-byte", "4 KiB", "8 MiB".
