@@ -138,31 +138,26 @@ func measure(ctx context.Context, tr transport, w workload, cfg config) (m *meas
 		return nil, err
 	}
 	defer unpin()
-	var res []peerResult
-	var perr, rerr error
-	switch w {
-	case throughput:
+	var perr error
+	var count uint64 // messages the parent sent
+	if w == throughput {
 		m.sent, perr = sendFor(c.ctx, ep, cfg.size, cfg.warmup+cfg.duration, cfg.count, cfg.minCount)
-		perr = errors.Join(perr, ep.closeSend())
-		if res, rerr = results[peerResult](c); perr == nil && rerr == nil && res[0].Received != m.sent {
-			rerr = fmt.Errorf("%w: parent sent %d messages, peer received %d", codec.ErrIntegrity, m.sent, res[0].Received)
+		count = m.sent
+	} else {
+		if m.rtt = report.NewHist(); w == pingpong {
+			cfg.rate = 0 // back to back
 		}
-	case pingpong, fixedRate:
-		m.rtt = report.NewHist()
-		rate := cfg.rate
-		if w == pingpong {
-			rate = 0
-		}
-		m.roundTrips, perr = pingFor(c.ctx, ep, cfg.size, rate, cfg.warmup, cfg.duration, cfg.minCount, m.rtt)
-		perr = errors.Join(perr, ep.closeSend())
-		if res, rerr = results[peerResult](c); perr == nil && rerr == nil && res[0].Received != m.roundTrips {
-			rerr = fmt.Errorf("%w: parent completed %d round trips, peer received %d messages", codec.ErrIntegrity, m.roundTrips, res[0].Received)
-		}
-		if perr == nil && rerr == nil && m.rtt.TotalCount() == 0 {
-			rerr = errors.New("no round trip finished after the warm-up: raise --duration")
-		}
-	default:
-		return nil, fmt.Errorf("unknown workload %q", w)
+		m.roundTrips, perr = pingFor(c.ctx, ep, cfg.size, cfg.rate, cfg.warmup, cfg.duration, cfg.minCount, m.rtt)
+		count = m.roundTrips
+	}
+	perr = errors.Join(perr, ep.closeSend())
+	res, rerr := results[peerResult](c)
+	switch {
+	case perr != nil || rerr != nil:
+	case res[0].Received != count:
+		rerr = fmt.Errorf("%w: parent sent %d messages, peer received %d", codec.ErrIntegrity, count, res[0].Received)
+	case w.twoWay() && m.rtt.TotalCount() == 0:
+		rerr = errors.New("no round trip finished after the warm-up: raise --duration")
 	}
 	if perr != nil || rerr != nil {
 		// The peer's account first: it is usually the cause (a corrupted
@@ -186,15 +181,7 @@ func runLocalPeer(e *end, w workload, pc peerConfig, gate func() error) (res pee
 		}
 		e.close()
 	}()
-	if err := gate(); err != nil {
-		return res, err
-	}
-	unpin, err := pinThread(pc.CPU)
-	if err != nil {
-		return res, err
-	}
-	defer unpin()
-	return runPeer(e, w, pc)
+	return runPeer(e, w, pc, gate)
 }
 
 // runPeerChild is a run child: role is "<transport>:<workload>".
@@ -217,15 +204,7 @@ func runPeerChild(role string, stdout io.Writer) (err error) {
 		return fmt.Errorf("attach: %w", err)
 	}
 	defer func() { err = errors.Join(err, e.close()) }()
-	if err := childGate(stdout)(); err != nil {
-		return err
-	}
-	unpin, err := pinThread(pc.CPU)
-	if err != nil {
-		return err
-	}
-	defer unpin()
-	res, err := runPeer(e, w, pc)
+	res, err := runPeer(e, w, pc, childGate(stdout))
 	if err != nil {
 		return err // exiting closes our ends: the parent sees it
 	}

@@ -133,17 +133,21 @@ func echoAll(e *end, size int) (peerResult, error) {
 	}
 }
 
-// runPeer runs the peer's side of w on e and adds e's counters.
-func runPeer(e *end, w workload, cfg peerConfig) (peerResult, error) {
-	var res peerResult
-	var err error
-	switch w {
-	case throughput:
-		res, err = receiveAll(e, cfg.Size, cfg.Warmup)
-	case pingpong, fixedRate:
-		res, err = echoAll(e, cfg.Size)
-	default:
-		err = fmt.Errorf("unknown workload %q", w)
+// runPeer is the peer's side of w on e, from the gate on, its loop pinned
+// to pc.CPU; the result carries e's counters.
+func runPeer(e *end, w workload, pc peerConfig, gate func() error) (res peerResult, err error) {
+	if err := gate(); err != nil {
+		return res, err
+	}
+	unpin, err := pinThread(pc.CPU)
+	if err != nil {
+		return res, err
+	}
+	defer unpin()
+	if w == throughput {
+		res, err = receiveAll(e, pc.Size, pc.Warmup)
+	} else {
+		res, err = echoAll(e, pc.Size)
 	}
 	res.Counters = e.counters()
 	return res, err
