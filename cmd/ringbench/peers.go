@@ -86,11 +86,29 @@ func startCrew(ctx context.Context, cancel context.CancelFunc, specs []peerSpec,
 		c.peers = append(c.peers, p)
 		go c.watch(p)
 	}
-	if err := c.readyAll(); err != nil {
+	for _, p := range c.peers {
+		if p.proc != nil {
+			_, err = c.await(p, readyLine)
+		} else {
+			select {
+			case <-p.ready:
+			case <-c.ctx.Done():
+				err = c.ctx.Err()
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.name, err)
+		}
+	}
+	if err := unlink(); err != nil {
 		return nil, err
 	}
-	if err := errors.Join(unlink(), c.release()); err != nil {
-		return nil, err
+	for _, p := range c.peers {
+		if p.proc == nil {
+			close(p.gate)
+		} else if err := p.proc.WriteLine(goLine); err != nil {
+			return nil, fmt.Errorf("%s: start it: %w", p.name, err)
+		}
 	}
 	return c, nil
 }
@@ -173,36 +191,6 @@ func (c *crew) await(p *peer, prefix string) (string, error) {
 			return rest, nil
 		}
 	}
-}
-
-// readyAll returns once every peer has attached.
-func (c *crew) readyAll() error {
-	for _, p := range c.peers {
-		if p.proc != nil {
-			if _, err := c.await(p, readyLine); err != nil {
-				return fmt.Errorf("%s: %w", p.name, err)
-			}
-			continue
-		}
-		select {
-		case <-p.ready:
-		case <-c.ctx.Done():
-			return fmt.Errorf("%s: %w", p.name, c.ctx.Err())
-		}
-	}
-	return nil
-}
-
-// release opens the start gate of every peer.
-func (c *crew) release() error {
-	for _, p := range c.peers {
-		if p.proc == nil {
-			close(p.gate)
-		} else if err := p.proc.WriteLine(goLine); err != nil {
-			return fmt.Errorf("%s: start it: %w", p.name, err)
-		}
-	}
-	return nil
 }
 
 // results waits for every peer's result and exit; the first failure stops
