@@ -153,14 +153,19 @@ func renderPlots(j *jsonReport, dir string) ([]string, error) {
 	return files, nil
 }
 
-func latencyPlot(j *jsonReport, workload string, size int) (*plot.Plot, error) {
+// logPlot is an empty plot, log-scaled on both axes.
+func logPlot(title, x, y string) *plot.Plot {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s latency, %s messages (%s)", workload, report.Size(size), j.Machine.CPU)
-	p.X.Label.Text = "percentile"
-	p.Y.Label.Text = "latency (µs)"
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, x, y
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-	p.Legend.Top, p.Legend.Left = true, true
+	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
+	p.Legend.Top = true
+	return p
+}
+
+func latencyPlot(j *jsonReport, workload string, size int) (*plot.Plot, error) {
+	p := logPlot(fmt.Sprintf("%s latency, %s messages (%s)", workload, report.Size(size), j.Machine.CPU), "percentile", "latency (µs)")
+	p.Legend.Left = true
 	maxX := 10.0
 	i := 0
 	for _, c := range j.Results {
@@ -198,28 +203,15 @@ func latencyPlot(j *jsonReport, workload string, size int) (*plot.Plot, error) {
 	var ticks []plot.Tick
 	for x, label := 1.0, "0%"; x <= maxX*1.0001; x *= 10 {
 		ticks = append(ticks, plot.Tick{Value: x, Label: label})
-		label = percentLabel(x * 10)
+		label = fmt.Sprintf("%.6g%%", 100*(1-1/(x*10))) // the percentile q whose 1/(1-q) is x*10
 	}
 	p.X.Tick.Marker = plot.ConstantTicks(ticks)
 	p.Add(plotter.NewGrid())
 	return p, nil
 }
 
-// percentLabel names the percentile whose 1/(1-q) is x: 10 → "90%".
-func percentLabel(x float64) string {
-	q := 100 * (1 - 1/x)
-	s := fmt.Sprintf("%.6g%%", q)
-	return s
-}
-
 func throughputPlot(j *jsonReport) (*plot.Plot, bool) {
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("throughput by message size (%s)", j.Machine.CPU)
-	p.X.Label.Text = "message size (bytes)"
-	p.Y.Label.Text = "messages per second (median)"
-	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
-	p.Legend.Top = true
+	p := logPlot(fmt.Sprintf("throughput by message size (%s)", j.Machine.CPU), "message size (bytes)", "messages per second (median)")
 	any := false
 	for i, tr := range j.Transports {
 		var xys plotter.XYs
