@@ -10,12 +10,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// FDSender and FDReceiver are ends over blocking file descriptors (pipes
-// and stream sockets): one write(2) per message, one read(2) per message
-// (more only when the kernel splits a large one). The descriptors are used
-// with raw system calls, not through os.File and the Go netpoller, so a
-// message costs what it costs a C program: the call and, when the other
-// side has to run, a kernel wake-up.
+// FDSender and FDReceiver are ends over blocking pipes and stream sockets:
+// one write(2) and one read(2) per message (more only when the kernel
+// splits a large one), raw system calls rather than os.File and the
+// netpoller, so a message costs what it costs a C program.
 type FDSender struct {
 	fd   int
 	shut func(fd int) error // ends the stream: close(2), or shutdown(2) of a socket that also reads

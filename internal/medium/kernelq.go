@@ -17,20 +17,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// MQ is one side's POSIX message queues (mq_overview(7)): one
-// mq_timedsend(2) and one mq_timedreceive(2) per message. golang.org/x/sys
-// has no wrappers, so the system calls are made directly. A queue is created
-// under a unique name that is unlinked at once; its descriptor (a file
-// descriptor on Linux) is what a child inherits. The end of the stream is a
+// The kernel's message queues: POSIX message queues and unix datagram
+// sockets. Neither tells a blocked caller that its peer died, so every
+// call times out after a tick and checks ctx; the end of the stream is a
 // zero-length message.
-//
-// The kernel bounds a queue: at most /proc/sys/fs/mqueue/msg_max messages
-// of at most msgsize_max bytes (10 and 8192 by default), and
-// RLIMIT_MSGQUEUE bytes per user; beyond that is ErrUnsupported.
-//
-// Calls carry an absolute timeout, refreshed only after a call failed, so the
-// steady state reads no clock; on expiry a parent's MQ checks its ctx, since
-// a queue, unlike a pipe, does not tell that the peer died.
+
+// MQ is one side's POSIX message queues (mq_overview(7)): one
+// mq_timedsend(2) and one mq_timedreceive(2) per message, made directly
+// (golang.org/x/sys has no wrappers). A queue's name is unlinked at once;
+// its descriptor is what a child inherits. The kernel bounds a queue
+// (/proc/sys/fs/mqueue/msg_max messages of msgsize_max bytes, 10 and 8192
+// by default, and RLIMIT_MSGQUEUE); beyond that is ErrUnsupported. Calls
+// carry an absolute deadline, refreshed only after a call failed, so the
+// steady state reads no clock.
 type MQ struct {
 	ctx      context.Context // a child's is context.Background: its parent's death kills it
 	rfd, wfd int             // -1 when this side does not receive or send
@@ -137,25 +136,19 @@ func (q *MQ) retry(op string, errno unix.Errno) (bool, error) {
 	return retry(q.ctx, op, errno, unix.ETIMEDOUT)
 }
 
-// Dgram is one side's unix datagram socket (socketpair(2), SOCK_DGRAM):
-// one datagram per message, one send(2) and one recv(2) each. The end of
-// the stream is a zero-length datagram (a message is at least 8 bytes),
-// since a datagram socket has no end-of-file. A datagram must fit the
-// sender's socket buffer whole: SetupDgram raises it for large messages (up
-// to net.core.wmem_max), and a message that still does not fit is
-// ErrUnsupported, not split.
+// Dgram is one side's unix datagram socket: one send(2) and one recv(2)
+// per message. A datagram must fit the sender's socket buffer whole:
+// SetupDgram raises it (up to net.core.wmem_max), and a message that still
+// does not fit is ErrUnsupported, not split.
 type Dgram struct {
 	ctx context.Context // its end lets a blocked call return
 	fd  int
 }
 
-// NewDgram wraps socket fd; a blocked call returns once ctx is done (a
-// child passes context.Background: its parent's death kills it).
+// NewDgram wraps socket fd; a blocked call returns once ctx is done.
 func NewDgram(ctx context.Context, fd int) *Dgram { return &Dgram{ctx: ctx, fd: fd} }
 
-// dgramTick bounds one blocking call (SO_RCVTIMEO, SO_SNDTIMEO): a datagram
-// socket does not tell a blocked caller that its peer died, so the caller
-// checks its ctx this often.
+// dgramTick bounds one blocking call (SO_RCVTIMEO, SO_SNDTIMEO).
 const dgramTick = 100 * time.Millisecond
 
 // SetupDgram sets the timeouts and makes room for one size-byte datagram.
@@ -219,6 +212,5 @@ func (d *Dgram) Recv(buf []byte) error {
 // Close closes the socket.
 func (d *Dgram) Close() error { return closeFD(&d.fd) }
 
-// Sender is d as a Sender: its Close ends the stream, leaving the socket
-// open for d's receiving side.
+// Sender is d as a Sender: its Close ends the stream, not the socket.
 func (d *Dgram) Sender() Sender { return &ender{send: d.Send} }

@@ -1,14 +1,12 @@
 //go:build linux
 
 // Package medium is the one way ringbench moves messages, whatever carries
-// them and whatever the shape: a shmring ring of any kind, a pipe, a unix
-// stream or datagram socket, a POSIX message queue, TCP over loopback, or a
-// Go channel; one to one, many to many, or one to many. Every call moves
-// exactly one whole message: no medium batches behind the caller's back.
-//
-// A Sender and a Receiver are one worker's handles. The optional
-// interfaces (ZeroCopySender, ZeroCopyReceiver, Lagger, Counted) are what a
-// medium offers beyond that, and the loops use them when it has them.
+// them (a shmring ring of any kind, a pipe, a unix stream or datagram
+// socket, a POSIX message queue, TCP over loopback, a Go channel) and
+// whatever the shape. Every call moves exactly one whole message. A Sender
+// and a Receiver are one worker's handles; the optional interfaces
+// (ZeroCopySender, ZeroCopyReceiver, Lagger, Counted) are what a medium
+// offers beyond that.
 //
 // When not to use this: outside measurements. It adds an interface call to
 // every message, which a program that knows its transport does not need.
@@ -108,8 +106,7 @@ func checkLen(kind string, got, want int) error {
 }
 
 // retry says whether a call that failed with err should be made again:
-// after EINTR, or after timeout (its tick passed) while ctx lasts. Neither
-// a datagram socket nor a queue tells a blocked caller that its peer died.
+// after EINTR, or after timeout (its tick passed) while ctx lasts.
 func retry(ctx context.Context, op string, err, timeout error) (bool, error) {
 	switch err {
 	case unix.EINTR:
@@ -137,19 +134,16 @@ func (e *ender) Close() error {
 	return e.send(nil)
 }
 
-// Chan is the in-process reference: one buffered Go channel between
-// goroutines of one process. A message travels as a buffer the sender
-// copies into and the receiver copies out of, as with the ring's Send and
-// Recv, with no allocation in the steady state.
+// Chan is the in-process reference: one buffered Go channel of buffers the
+// sender copies into and the receiver out of, as with the ring's Send and
+// Recv, without allocating in the steady state.
 //
 // With one receiver each sender reuses a slab of capacity+2 buffers in
-// turn: it is at most capacity messages ahead of the one the receiver is
-// copying, and the Go memory model orders that copy (before the receiver's
-// next receive) before the channel send that reuses its buffer ("the kth
-// receive on a channel with capacity C is synchronized before the
-// completion of the k+Cth send"). With several receivers one may still be
-// copying out of a buffer when another has received k+C more, so buffers
-// come from a pool and go back to it after the copy.
+// turn: the Go memory model orders the receiver's copy before the send
+// that reuses its buffer ("the kth receive on a channel with capacity C is
+// synchronized before the completion of the k+Cth send"). With several,
+// one may still be copying when another has received k+C more, so buffers
+// come from a pool.
 type Chan struct {
 	size, capacity int
 	ch             chan *[]byte
