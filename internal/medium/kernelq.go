@@ -214,3 +214,32 @@ func (d *Dgram) Close() error { return closeFD(&d.fd) }
 
 // Sender is d as a Sender: its Close ends the stream, not the socket.
 func (d *Dgram) Sender() Sender { return &ender{send: d.Send} }
+
+// retry says whether a call that failed with err should be made again:
+// after EINTR, or after timeout (its tick passed) while ctx lasts.
+func retry(ctx context.Context, op string, err, timeout error) (bool, error) {
+	switch err {
+	case unix.EINTR:
+		return true, nil
+	case timeout:
+		return ctx.Err() == nil, ctx.Err()
+	}
+	return false, os.NewSyscallError(op, err)
+}
+
+// ender is a Sender whose Close sends the end of the stream, an empty
+// message, once.
+type ender struct {
+	send func([]byte) error
+	done bool
+}
+
+func (e *ender) Send(msg []byte) error { return e.send(msg) }
+
+func (e *ender) Close() error {
+	if e.done {
+		return nil
+	}
+	e.done = true
+	return e.send(nil)
+}

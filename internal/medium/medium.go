@@ -13,16 +13,13 @@
 package medium
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"sync/atomic"
 
 	"github.com/shmring/shmring/internal/codec"
-	"golang.org/x/sys/unix"
 )
 
 // A Sender sends whole messages.
@@ -103,35 +100,6 @@ func checkLen(kind string, got, want int) error {
 		return fmt.Errorf("%w: %s: got a %d-byte message, want %d bytes", codec.ErrIntegrity, kind, got, want)
 	}
 	return nil
-}
-
-// retry says whether a call that failed with err should be made again:
-// after EINTR, or after timeout (its tick passed) while ctx lasts.
-func retry(ctx context.Context, op string, err, timeout error) (bool, error) {
-	switch err {
-	case unix.EINTR:
-		return true, nil
-	case timeout:
-		return ctx.Err() == nil, ctx.Err()
-	}
-	return false, os.NewSyscallError(op, err)
-}
-
-// ender is a Sender whose Close sends the end of the stream, an empty
-// message, once.
-type ender struct {
-	send func([]byte) error
-	done bool
-}
-
-func (e *ender) Send(msg []byte) error { return e.send(msg) }
-
-func (e *ender) Close() error {
-	if e.done {
-		return nil
-	}
-	e.done = true
-	return e.send(nil)
 }
 
 // Chan is the in-process reference: one buffered Go channel of buffers the
