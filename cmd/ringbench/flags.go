@@ -100,11 +100,6 @@ func (f *runFlags) plan(changed func(string) bool) (plan, error) {
 	case f.linkBytes < 1<<10 || f.linkBytes > maxLinkBytes:
 		return p, fmt.Errorf("--link-bytes %d: want %d to %d", f.linkBytes, 1<<10, maxLinkBytes)
 	}
-	for _, s := range p.sizes {
-		if 2*s > maxLinkBytes {
-			return p, fmt.Errorf("--sizes: %d bytes: a ring of two such slots would exceed %d MiB", s, maxLinkBytes>>20)
-		}
-	}
 	waits, err := parseWaits(f.wait)
 	if err != nil {
 		return p, err
@@ -126,10 +121,8 @@ func (f *runFlags) plan(changed func(string) bool) (plan, error) {
 	if f.rate > 0 && f.workloads == "" {
 		p.workloads = append(p.workloads, fixedRate)
 	}
-	for _, w := range p.workloads {
-		if w == fixedRate && f.rate == 0 {
-			return p, fmt.Errorf("--workloads fixedrate needs --rate (round trips per second)")
-		}
+	if slices.Contains(p.workloads, fixedRate) && f.rate == 0 {
+		return p, fmt.Errorf("--workloads fixedrate needs --rate (round trips per second)")
 	}
 	return p, nil
 }
