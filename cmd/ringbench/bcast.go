@@ -14,7 +14,6 @@ import (
 
 	"github.com/shmring/shmring/internal/codec"
 	"github.com/shmring/shmring/internal/report"
-	"github.com/shmring/shmring/ring"
 	"github.com/spf13/cobra"
 )
 
@@ -103,10 +102,6 @@ type fanReport struct {
 
 func runFanPlan(ctx context.Context, p fanPlan, prog progress) (*fanReport, error) {
 	rep := &fanReport{mach: report.Describe(), plan: p}
-	skip := ""
-	if err := probeBroadcast(); err != nil {
-		skip = fmt.Sprintf("broadcast rings cannot be measured in this build: %v", err)
-	}
 	rates := []float64{0}
 	if p.rate > 0 {
 		rates = append(rates, p.rate)
@@ -114,18 +109,11 @@ func runFanPlan(ctx context.Context, p fanPlan, prog progress) (*fanReport, erro
 	for _, n := range p.readers {
 		for _, rate := range rates {
 			for _, m := range []string{fanRing, fanUnix} {
-				c := &fanCell{job: fanJob{medium: m, readers: n, policy: p.policy, size: p.size, slots: p.slots, duration: p.duration, rate: rate}}
-				if m == fanRing {
-					c.skipped = skip
-				}
-				rep.cells = append(rep.cells, c)
+				rep.cells = append(rep.cells, &fanCell{job: fanJob{medium: m, readers: n, policy: p.policy, size: p.size, slots: p.slots, duration: p.duration, rate: rate}})
 			}
 		}
 	}
 	for _, c := range rep.cells {
-		if c.skipped != "" {
-			continue
-		}
 		pace := "flat out"
 		if c.job.rate > 0 {
 			pace = fmt.Sprintf("paced at %.0f/s", c.job.rate)
@@ -139,11 +127,6 @@ func runFanPlan(ctx context.Context, p fanPlan, prog progress) (*fanReport, erro
 	}
 	prog.done()
 	return rep, nil
-}
-
-// probeBroadcast says why broadcast rings cannot be measured here, or nil.
-func probeBroadcast() error {
-	return probeRing(ring.Options{Kind: ring.Broadcast, SlotSize: codec.HeaderSize, Slots: 2, MaxReaders: 1})
 }
 
 func fanLabel(j fanJob) string {
@@ -237,7 +220,6 @@ func (r *fanReport) write(w io.Writer) {
 			}
 		}
 	}
-	writeSkips(w, r.cells)
 }
 
 // writeFanReaders is the per-reader table of the flat-out pass.

@@ -149,8 +149,7 @@ type row[M figures] struct {
 	skipped string
 }
 
-func (r *row[M]) ok() bool     { return r.skipped == "" && len(r.reps) > 0 }
-func (r *row[M]) skip() string { return r.skipped }
+func (r *row[M]) ok() bool { return r.skipped == "" && len(r.reps) > 0 }
 
 // rates are the repetitions' rates; rate is their median, 0 without figures.
 func (r *row[M]) rates() []float64 {
@@ -217,15 +216,4 @@ func percentiles(label string, h *hdrhistogram.Histogram, qs ...float64) []strin
 		row = append(row, report.Dur(report.At(h, q)))
 	}
 	return row
-}
-
-// writeSkips says once each reason why cells were not measured.
-func writeSkips[C interface{ skip() string }](w io.Writer, cells []C) {
-	said := map[string]bool{}
-	for _, c := range cells {
-		if r := c.skip(); r != "" && !said[r] {
-			said[r] = true
-			fmt.Fprintf(w, "skipped: %s\n", r)
-		}
-	}
 }

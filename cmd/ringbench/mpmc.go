@@ -170,22 +170,8 @@ type mpReport struct {
 // runMPPlan measures every cell reps times, interleaved.
 func runMPPlan(ctx context.Context, p mpPlan, prog progress) (*mpReport, error) {
 	rep := &mpReport{mach: report.Describe(), plan: p, cells: p.cells()}
-	skip := map[string]string{}
-	for _, k := range []string{p.kind, "spsc"} {
-		if err := probeKind(k); err != nil {
-			skip[k] = fmt.Sprintf("%s rings cannot be measured in this build: %v", k, err)
-		}
-	}
-	for _, c := range rep.cells {
-		if c.job.medium != mediumChan {
-			c.skipped = skip[c.job.kind]
-		}
-	}
 	for r := range p.reps {
 		for _, c := range rep.cells {
-			if c.skipped != "" {
-				continue
-			}
 			prog.step(fmt.Sprintf("%s %s, %s, %d-byte messages (repetition %d of %d)", c.shape, c.job.workload, c.label, p.size, r+1, p.reps))
 			o, err := runMPJob(ctx, c.job)
 			if err != nil {

@@ -10,7 +10,6 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/shmring/shmring/internal/codec"
 	"github.com/shmring/shmring/internal/medium"
 	"github.com/shmring/shmring/internal/report"
 	"github.com/shmring/shmring/ring"
@@ -157,27 +156,4 @@ func (j mpJob) evaluate(results []mpResult) (*mpOutcome, error) {
 		o.elapsed = time.Duration(end - first)
 	}
 	return o, nil
-}
-
-// probeKind says why rings of kind cannot be measured in this build (an
-// engine not built in), or nil.
-func probeKind(kind string) error {
-	k, err := ringKind(kind)
-	if err != nil {
-		return err
-	}
-	return probeRing(ring.Options{Kind: k, SlotSize: codec.HeaderSize, Slots: 2, MaxProducers: 1, MaxConsumers: 1})
-}
-
-// probeRing creates a tiny ring of o's kind and takes its producer.
-func probeRing(o ring.Options) error {
-	rs := medium.NewRings(context.Background(), ring.DefaultWait)
-	name, err := rs.Create("probe", o)
-	if err == nil {
-		var s medium.Sender
-		if s, err = rs.Sender(name); err == nil {
-			err = s.Close()
-		}
-	}
-	return errors.Join(err, rs.Close())
 }

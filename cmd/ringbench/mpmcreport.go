@@ -52,7 +52,6 @@ func (r *mpReport) write(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\n== baseline: spsc ring 1P1C across 2 processes, %d-byte messages ==\n", p.size)
 	r.writeTables(w, baselineShape, true)
-	writeSkips(w, r.cells)
 	r.writeWarnings(w)
 }
 
