@@ -59,10 +59,6 @@ func (r *mpReport) writeTables(w io.Writer, s mpShape, baseline bool) {
 	fmt.Fprintf(w, "throughput (median of repetitions, and their range):\n")
 	t := report.NewTable(w, "medium", "msgs/s", "min–max", "per msg", "messages")
 	for _, c := range r.rowsOf(s, baseline, mpThroughput) {
-		if !c.ok() {
-			t.Row(c.label, report.Skipped(c.skipped))
-			continue
-		}
 		sp := report.SpreadOf(c.rates())
 		var n uint64
 		for _, o := range c.reps {
@@ -74,10 +70,6 @@ func (r *mpReport) writeTables(w io.Writer, s mpShape, baseline bool) {
 	fmt.Fprintf(w, "round trip, %d client(s) and %d server(s) (all repetitions merged):\n", s.p, s.c)
 	t = report.NewTable(w, "medium", "min", "p50", "p99", "p99.9", "max", "round trips")
 	for _, c := range r.rowsOf(s, baseline, mpRoundTrip) {
-		if !c.ok() {
-			t.Row(c.label, report.Skipped(c.skipped))
-			continue
-		}
 		h := c.merged()
 		t.Row(append(percentiles(c.label, h, 0, 50, 99, 99.9, 100), fmt.Sprint(h.TotalCount()))...)
 	}
