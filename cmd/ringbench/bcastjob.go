@@ -17,9 +17,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// One measurement of the broadcast subcommand: one producer (this process)
-// and its reader children over one medium.
-
 // fanJob is one measurement.
 type fanJob struct {
 	medium   string // fanRing or fanUnix
@@ -126,8 +123,7 @@ func runFanJob(ctx context.Context, j fanJob) (_ *fanOutcome, err error) {
 	return o, checkFanout(o)
 }
 
-// fanOut sends every message to each of its senders in turn (one unix
-// socket per reader).
+// fanOut sends every message to each of its senders (a socket per reader).
 type fanOut []medium.Sender
 
 func (f fanOut) Send(msg []byte) error {
@@ -147,8 +143,8 @@ func (f fanOut) Close() error {
 	return errors.Join(errs...)
 }
 
-// publish sends stamped messages for the job's duration, each with its
-// send time, and stops early when a reader failed (ctx done).
+// publish sends messages stamped with their send time for the job's
+// duration, or until a reader failed (ctx done).
 func (j fanJob) publish(ctx context.Context, sink medium.Sender, o *fanOutcome) error {
 	msg := make([]byte, j.size)
 	start := time.Now()
@@ -187,8 +183,7 @@ func waitYielding(t time.Time) {
 	}
 }
 
-// checkFanout: a lossless reader got every message published, a lossy one
-// got or was told it missed every one.
+// checkFanout: every reader got, or (lossy) was told it missed, every message.
 func checkFanout(o *fanOutcome) error {
 	for _, r := range o.readers {
 		switch {

@@ -142,8 +142,7 @@ type figures interface {
 	hist() *hdrhistogram.Histogram // round-trip times; nil if none
 }
 
-// row is every repetition of one measurement, or why it was skipped
-// (medium.ErrUnsupported, an engine not built in).
+// row is every repetition of one measurement, or why it was skipped.
 type row[M figures] struct {
 	reps    []M
 	skipped string
@@ -167,8 +166,7 @@ func (r *row[M]) rate() float64 {
 	return report.SpreadOf(r.rates()).Median
 }
 
-// quantiles are the repetitions' q-th percentiles (0..100), in ns; p is
-// their median, 0 without figures.
+// quantiles are the repetitions' q-th percentiles in ns; p their median.
 func (r *row[M]) quantiles(q float64) []float64 {
 	var xs []float64
 	for _, m := range r.reps {
@@ -184,8 +182,7 @@ func (r *row[M]) p(q float64) float64 {
 	return report.SpreadOf(r.quantiles(q)).Median
 }
 
-// merged is every repetition's histogram in one; mergedP its q-th
-// percentile, 0 without figures.
+// merged is every repetition's histogram in one; mergedP its percentile.
 func (r *row[M]) merged() *hdrhistogram.Histogram {
 	var hs []*hdrhistogram.Histogram
 	for _, m := range r.reps {

@@ -75,8 +75,7 @@ func (r *runReport) writeCeilings(w io.Writer) {
 	writeCeilingTable(w, r.ceilings, r.ceilingNote)
 }
 
-// rttCeiling is the round trip a transport's is compared with: what its
-// wait costs at the least.
+// rttCeiling is the least a transport's wait costs per round trip.
 func rttCeiling(transport string) string {
 	switch {
 	case strings.HasSuffix(transport, "-sleep"):

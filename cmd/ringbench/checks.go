@@ -253,8 +253,7 @@ type fault struct {
 // says, so that a short run on a loaded machine still reaches the fault.
 func (f fault) due(n uint64) bool { return f.Kind != "" && n <= f.At }
 
-// copies says how many times message n goes through when f applies:
-// 0 (skip, drop), 1, or 2 (dup, redo).
+// copies says how many times message n goes through: 0, 1 or 2.
 func (f fault) copies(n uint64) int {
 	if f.At != n {
 		return 1

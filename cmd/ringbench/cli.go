@@ -127,8 +127,7 @@ func runCommand(cmd *cobra.Command, f *runFlags, stdout, stderr io.Writer) error
 	return nil
 }
 
-// interruptible runs a measurement under a context that SIGINT and
-// SIGTERM cancel, and tells an interrupt from a failure.
+// interruptible runs measure under a context SIGINT and SIGTERM cancel.
 func interruptible(measure func(ctx context.Context) error) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -183,8 +182,7 @@ const (
 	roleFanReader = "broadcast-reader" // a fanReaderConfig
 )
 
-// childMain runs this process as a peer in role and returns its exit code
-// (see peers.go).
+// childMain runs this process as a peer in role; see peers.go for the exit code.
 func childMain(role string, stdout, stderr io.Writer) int {
 	var err error
 	switch role {

@@ -73,8 +73,7 @@ type jsonReport struct {
 	Results    []jsonCell      `json:"results"`
 }
 
-// jsonPlacement is the core-to-core cache-line round trip before and after
-// the runs; 0 when not measured.
+// jsonPlacement is the core-to-core fingerprint before and after; 0: none.
 type jsonPlacement struct {
 	BeforeNs int64 `json:"before_ns"`
 	AfterNs  int64 `json:"after_ns"`
@@ -244,8 +243,7 @@ func writeBench(w io.Writer, r *runReport) error {
 	return bw.Flush()
 }
 
-// hgrmTicks is the number of reporting points per half distance to 100%,
-// as HdrHistogram's own outputPercentileDistribution uses by default.
+// hgrmTicks: reporting points per half distance to 100%, HdrHistogram's default.
 const hgrmTicks = 5
 
 // hgrmScale makes the files' values microseconds (recorded in ns).

@@ -66,8 +66,8 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.hgrmDir, "hgrm", "", "write HdrHistogram percentile files (.hgrm, values in µs) to this directory")
 }
 
-// plan checks the flags and turns them into a plan. changed says whether a
-// flag was given on the command line.
+// plan checks the flags and turns them into a plan; changed says whether a
+// flag was given.
 func (f *runFlags) plan(changed func(string) bool) (plan, error) {
 	p := plan{reps: f.reps, fingerprint: f.fingerprint, ceiling: f.ceiling}
 	switch {

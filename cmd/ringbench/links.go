@@ -117,8 +117,7 @@ func (t ringTransport) attach(w workload, pc peerConfig) (*end, error) {
 	return e, nil
 }
 
-// chanTransport is the in-process reference: buffered Go channels between
-// two goroutines, one per direction (medium.Chan).
+// chanTransport is the in-process reference: Go channels between goroutines.
 type chanTransport struct{}
 
 func (chanTransport) name() string { return "chan" }
@@ -210,8 +209,7 @@ func (t fdTransport) attach(w workload, _ peerConfig) (*end, error) {
 	return e, nil
 }
 
-// unixgramTransport moves messages as datagrams through a unix socket
-// pair; the child's is descriptor 3.
+// unixgramTransport sends datagrams over a unix socket pair; the child's is 3.
 type unixgramTransport struct{}
 
 func (unixgramTransport) name() string { return "unixgram" }

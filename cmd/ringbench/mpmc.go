@@ -101,8 +101,7 @@ type mpCell struct {
 var baselineShape = mpShape{1, 1}
 
 // cells lists the plan's measurements in order: per shape the ring across
-// processes and between goroutines and the channel; then SPSC across
-// processes.
+// processes and between goroutines and the channel; then SPSC.
 func (p mpPlan) cells() []*mpCell {
 	var cells []*mpCell
 	add := func(s mpShape, medium, kind, label string) {

@@ -31,16 +31,14 @@ func clockEvery(size int) uint64 {
 	return k
 }
 
-// peerResult is what the peer reports back to the parent when a run ends.
+// peerResult is what the peer reports when a run ends: the messages it
+// received and verified, those inside its measurement window and the
+// window's length on its clock (throughput), and its handles' counters.
 type peerResult struct {
-	// Received is the number of messages the peer received and verified.
-	Received uint64 `json:"received"`
-	// Measured is the number of messages received inside the measurement
-	// window, which spans ElapsedNs on the peer's clock (throughput only).
-	Measured  uint64 `json:"measured"`
-	ElapsedNs int64  `json:"elapsed_ns"`
-	// Counters are the peer's handles' own figures.
-	Counters []medium.Counter `json:"counters,omitempty"`
+	Received  uint64           `json:"received"`
+	Measured  uint64           `json:"measured"`
+	ElapsedNs int64            `json:"elapsed_ns"`
+	Counters  []medium.Counter `json:"counters,omitempty"`
 }
 
 // sendFor is the parent's throughput loop: messages 0, 1, 2, … for d (and
@@ -123,11 +121,10 @@ func roundTrip(s *sender, r *receiver, seq uint64) error {
 func echoAll(e *end, size int) (peerResult, error) {
 	r := newReceiver(e, size)
 	for n := uint64(0); ; n++ {
-		err := r.echo(n)
-		if errors.Is(err, io.EOF) {
-			return peerResult{Received: n}, nil
-		}
-		if err != nil {
+		if err := r.echo(n); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
 			return peerResult{Received: n}, err
 		}
 	}
