@@ -86,28 +86,17 @@ func (r *receiver) release() {
 	}
 }
 
-// recv receives the next message and checks that it is message number
-// want; io.EOF (unwrapped) at the end of the stream.
-func (r *receiver) recv(want uint64) error {
-	m, err := r.lease(want)
-	if err != nil {
-		return err
-	}
-	err = codec.Verify(m, codec.Header{Seq: want})
-	r.release()
-	return err
-}
-
-// echo receives message number want, checks it and sends it back. On the
-// zero-copy path the message goes from the incoming slot to the outgoing
-// one with one copy, the least an echo over two rings can do.
-func (r *receiver) echo(want uint64) error {
+// recv receives message number want and checks it; with echo it sends it
+// back, on the zero-copy path from the incoming slot to the outgoing one
+// (one copy, the least an echo over two rings can do). io.EOF (unwrapped)
+// at the end of the stream.
+func (r *receiver) recv(want uint64, echo bool) error {
 	m, err := r.lease(want)
 	if err != nil {
 		return err
 	}
 	defer r.release()
-	if err := codec.Verify(m, codec.Header{Seq: want}); err != nil {
+	if err := codec.Verify(m, codec.Header{Seq: want}); err != nil || !echo {
 		return err
 	}
 	if r.zs == nil || r.zc == nil {

@@ -76,7 +76,7 @@ func receiveAll(e *end, size int, warmup time.Duration) (peerResult, error) {
 	var startN uint64 // messages 0..startN had arrived when the window opened
 	measuring := false
 	for n := uint64(0); ; n++ {
-		err := r.recv(n)
+		err := r.recv(n, false)
 		if errors.Is(err, io.EOF) {
 			end := time.Now()
 			if n < 2 {
@@ -107,7 +107,7 @@ func roundTrip(s *sender, r *receiver, seq uint64) error {
 	if err := s.send(seq); err != nil {
 		return fmt.Errorf("send message %d: %w", seq, err)
 	}
-	if err := r.recv(seq); err != nil {
+	if err := r.recv(seq, false); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = errors.New("peer closed the link")
 		}
@@ -121,7 +121,7 @@ func roundTrip(s *sender, r *receiver, seq uint64) error {
 func echoAll(e *end, size int) (peerResult, error) {
 	r := newReceiver(e, size)
 	for n := uint64(0); ; n++ {
-		if err := r.echo(n); err != nil {
+		if err := r.recv(n, true); err != nil {
 			if errors.Is(err, io.EOF) {
 				err = nil
 			}
