@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -120,16 +121,13 @@ func (r *runReport) writeRatiosToCeilings(w io.Writer, size int) {
 	}
 }
 
-// limitKeys name the references in --bench lines.
-var limitKeys = map[string]string{limits.CacheLine: "cacheline", limits.SPSC: "spsc", limits.Memcpy: "memcpy", limits.Futex: "futex", limits.Pipe: "pipe"}
-
 // writeLimitsBench prints one line per reference:
 //
 //	BenchmarkLimits/ref=spsc/lang=c 1 292300000 msgs/s
 func writeLimitsBench(w io.Writer, s limits.Set) error {
 	units := map[string]string{"ns": "ns/rtt", "msg/s": "msgs/s", "B/s": "B/s"}
 	for _, r := range s {
-		if _, err := fmt.Fprintf(w, "BenchmarkLimits/ref=%s/lang=%s\t1\t%.1f %s\n", limitKeys[r.Name], r.Lang, r.Value, units[r.Unit]); err != nil {
+		if _, err := fmt.Fprintf(w, "BenchmarkLimits/ref=%s/lang=%s\t1\t%.1f %s\n", limits.Keys[slices.Index(limits.Names, r.Name)], r.Lang, r.Value, units[r.Unit]); err != nil {
 			return err
 		}
 	}

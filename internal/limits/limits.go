@@ -36,11 +36,11 @@ const (
 )
 
 // Names lists the references in the order they are measured and printed;
-// cProbes names their probes in csrc/limits.c.
+// Keys are their short names, as csrc/limits.c's probes and benchmark keys.
 var (
-	Names   = []string{CacheLine, SPSC, Memcpy, Futex, Pipe}
-	cProbes = []string{"cacheline", "spsc", "memcpy", "futex", "pipe"}
-	units   = map[string]string{CacheLine: "ns", SPSC: "msg/s", Memcpy: "B/s", Futex: "ns", Pipe: "ns"}
+	Names = []string{CacheLine, SPSC, Memcpy, Futex, Pipe}
+	Keys  = []string{"cacheline", "spsc", "memcpy", "futex", "pipe"}
+	units = map[string]string{CacheLine: "ns", SPSC: "msg/s", Memcpy: "B/s", Futex: "ns", Pipe: "ns"}
 )
 
 // A Ref is one reference figure.
@@ -148,7 +148,7 @@ func MeasureC(ctx context.Context, d time.Duration) (Set, error) {
 		return nil, fmt.Errorf("%s: %w: %s", cc, err, strings.TrimSpace(string(out)))
 	}
 	var s Set
-	for i, probe := range cProbes {
+	for i, probe := range Keys {
 		v, err := runC(ctx, bin, probe, d)
 		if err != nil {
 			return s, err
