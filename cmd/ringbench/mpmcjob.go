@@ -15,8 +15,6 @@ import (
 	"github.com/shmring/shmring/ring"
 )
 
-// One measurement of the mpmc subcommand: a workload, a medium, a shape.
-
 // Workloads of the mpmc subcommand.
 const (
 	mpThroughput = "throughput"
