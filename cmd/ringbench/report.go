@@ -192,12 +192,8 @@ func (t ringTransport) notes(tp, pp *measurement) []string {
 }
 
 func slept(n uint64) string {
-	switch n {
-	case 0:
-		return "never slept"
-	case 1:
-		return "slept once"
-	default:
-		return fmt.Sprintf("slept %d times", n)
+	if n < 2 {
+		return []string{"never slept", "slept once"}[n]
 	}
+	return fmt.Sprintf("slept %d times", n)
 }

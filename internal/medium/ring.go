@@ -172,23 +172,25 @@ type RingReceiver struct {
 
 func (r *RingReceiver) Recv(buf []byte) error {
 	n, err := r.c.Recv(r.ctx, buf)
+	if err != nil {
+		return eof(err)
+	}
+	return checkLen("ring", n, len(buf))
+}
+
+// eof is err, or io.EOF for a ring closed by its producers.
+func eof(err error) error {
 	if errors.Is(err, ring.ErrClosed) {
 		return io.EOF
 	}
-	if err != nil {
-		return err
-	}
-	return checkLen("ring", n, len(buf))
+	return err
 }
 
 func (r *RingReceiver) Close() error { return r.c.Close() }
 
 func (r *RingReceiver) Lease() ([]byte, error) {
 	m, err := r.c.Receive(r.ctx)
-	if errors.Is(err, ring.ErrClosed) {
-		return nil, io.EOF
-	}
-	return m, err
+	return m, eof(err)
 }
 
 func (r *RingReceiver) Release() { r.c.Release() }
@@ -208,13 +210,11 @@ type RingReader struct {
 func (r *RingReader) Recv(buf []byte) error {
 	n, err := r.rd.Recv(r.ctx, buf)
 	var lap *ring.LapError
-	switch {
-	case errors.As(err, &lap):
+	if errors.As(err, &lap) {
 		return &LapError{Missed: lap.Missed}
-	case errors.Is(err, ring.ErrClosed):
-		return io.EOF
-	case err != nil:
-		return err
+	}
+	if err != nil {
+		return eof(err)
 	}
 	return checkLen("broadcast ring", n, len(buf))
 }
