@@ -38,8 +38,7 @@ type fanReaderResult struct {
 	Received uint64 `json:"received"` // messages delivered and checked
 	Missed   uint64 `json:"missed"`   // reported by laps (lossy)
 	Laps     uint64 `json:"laps"`
-	// Unreported counts messages a lossy reader skipped over without a
-	// lap reporting them.
+	// messages a lossy reader skipped over without a lap reporting them
 	Unreported uint64 `json:"unreported,omitempty"`
 	MaxLag     uint64 `json:"max_lag"`
 	LagSum     uint64 `json:"lag_sum"`

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -243,11 +244,10 @@ func writeBench(w io.Writer, r *runReport) error {
 	return bw.Flush()
 }
 
-// hgrmTicks: reporting points per half distance to 100%, HdrHistogram's default.
-const hgrmTicks = 5
-
-// hgrmScale makes the files' values microseconds (recorded in ns).
-const hgrmScale = 1000
+const (
+	hgrmTicks = 5    // reporting points per half distance to 100%, HdrHistogram's default
+	hgrmScale = 1000 // the files' values in microseconds (recorded in ns)
+)
 
 // writeHgrms writes each latency cell (repetitions merged) to
 // <transport>_<workload>_<size>.hgrm, in microseconds, in the format
@@ -262,17 +262,10 @@ func writeHgrms(dir string, r *runReport) error {
 			continue
 		}
 		path := filepath.Join(dir, fmt.Sprintf("%s_%s_%d.hgrm", c.tr.name(), c.workload, c.size))
-		f, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		bw := bufio.NewWriter(f)
-		_, err = c.merged().PercentilesPrint(bw, hgrmTicks, hgrmScale)
+		var b bytes.Buffer
+		_, err := c.merged().PercentilesPrint(&b, hgrmTicks, hgrmScale)
 		if err == nil {
-			err = bw.Flush()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
+			err = os.WriteFile(path, b.Bytes(), 0o644)
 		}
 		if err != nil {
 			return fmt.Errorf("write %s: %w", path, err)
