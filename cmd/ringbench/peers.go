@@ -219,10 +219,7 @@ func (c *crew) result(p *peer, out any) error {
 			return p.err
 		}
 		b, err := json.Marshal(p.res) // the same path as a child's result
-		if err != nil {
-			return err
-		}
-		return json.Unmarshal(b, out)
+		return cmp.Or(err, json.Unmarshal(b, out))
 	}
 	line, err := c.await(p, resultPrefix)
 	if err != nil {
@@ -260,10 +257,7 @@ func (c *crew) stop() {
 // another's failure caused, else the first.
 func pickErr(errs []error) error {
 	var first, real error
-	for _, err := range errs {
-		if err == nil {
-			continue
-		}
+	for _, err := range errs { // a nil one changes nothing
 		if errors.Is(err, codec.ErrIntegrity) {
 			return err
 		}
