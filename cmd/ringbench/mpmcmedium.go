@@ -80,32 +80,17 @@ func (j mpJob) open(rs *medium.Rings) (mpMedium, error) {
 		return chanMedium(j), nil
 	}
 	lay, err := j.layout(func(tag, kind string, producers, consumers int) (string, error) {
-		k, err := ringKind(kind)
-		if err != nil {
-			return "", err
+		k, ok := map[string]ring.Kind{"mpmc": ring.MPMC, "mpsc": ring.MPSC, "spsc": ring.SPSC}[kind]
+		if !ok {
+			return "", fmt.Errorf("unknown ring kind %q", kind)
 		}
 		o := ring.Options{Kind: k, SlotSize: j.size, Slots: j.slots}
-		switch k {
-		case ring.MPMC:
-			o.MaxProducers, o.MaxConsumers = producers, consumers
-		case ring.MPSC:
-			o.MaxProducers, o.MaxConsumers = producers, 1
+		if k != ring.SPSC {
+			o.MaxProducers, o.MaxConsumers = producers, consumers // an mpsc job has one consumer
 		}
 		return rs.Create(tag, o)
 	})
 	return ringMedium(rs, lay), err
-}
-
-func ringKind(kind string) (ring.Kind, error) {
-	switch kind {
-	case "mpmc":
-		return ring.MPMC, nil
-	case "mpsc":
-		return ring.MPSC, nil
-	case "spsc":
-		return ring.SPSC, nil
-	}
-	return 0, fmt.Errorf("unknown ring kind %q", kind)
 }
 
 func (m mpMedium) producer() (medium.Sender, error)   { return m.sender(m.lay.Data) }
