@@ -32,11 +32,6 @@ type plan struct {
 // steps is the number of measurements the plan makes.
 func (p plan) steps() int { return p.reps * len(p.sizes) * len(p.transports) * len(p.workloads) }
 
-// estimate is about how long the plan takes (a child start is ~10 ms).
-func (p plan) estimate() time.Duration {
-	return time.Duration(p.steps()) * (p.cfg.warmup + p.cfg.duration + 20*time.Millisecond)
-}
-
 // progress hears about each measurement as it starts.
 type progress interface {
 	step(desc string)
@@ -92,13 +87,12 @@ func bench(ctx context.Context, p plan, prog progress) (*runReport, error) {
 	return rep, nil
 }
 
-// barThreshold: runs expected to take longer get a progress bar.
-const barThreshold = 2 * time.Second
-
-// newProgress shows progress on stderr: a bar on a terminal for a long
-// run, otherwise one line per measurement (which a log keeps readable).
+// newProgress shows progress on stderr: a bar on a terminal for a run of
+// more than about 2 s (a child starts in ~10 ms), otherwise one line per
+// measurement (which a log keeps readable).
 func newProgress(stderr io.Writer, p plan) progress {
-	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && p.estimate() > barThreshold {
+	estimate := time.Duration(p.steps()) * (p.cfg.warmup + p.cfg.duration + 20*time.Millisecond)
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && estimate > 2*time.Second {
 		return &barProgress{bar: progressbar.NewOptions(p.steps(),
 			progressbar.OptionSetWriter(stderr),
 			progressbar.OptionSetDescription("ringbench"),
@@ -113,10 +107,8 @@ func newProgress(stderr io.Writer, p plan) progress {
 
 type lineProgress struct{ w io.Writer }
 
-func (l lineProgress) step(desc string) {
-	fmt.Fprintf(l.w, "ringbench: measuring %s ...\n", desc)
-}
-func (lineProgress) done() {}
+func (l lineProgress) step(desc string) { fmt.Fprintf(l.w, "ringbench: measuring %s ...\n", desc) }
+func (lineProgress) done()              {}
 
 type barProgress struct {
 	bar     *progressbar.ProgressBar
