@@ -119,8 +119,8 @@ func runFanReader(src medium.Receiver, c fanReaderConfig) (res fanReaderResult, 
 				bad = res.account(buf, &expected, lossy, now, h)
 			}
 		}
-		if delivered%lagEvery == 0 {
-			if l, ok := lag(lagger); ok {
+		if delivered%lagEvery == 0 && lagger != nil {
+			if l, ok := lagger.Lag(); ok {
 				res.MaxLag = max(res.MaxLag, l)
 				res.LagSum += l
 				res.LagSamples++
@@ -159,13 +159,6 @@ func (res *fanReaderResult) account(msg []byte, expected *uint64, lossy bool, no
 	return nil
 }
 
-// lag is l's lag, if l is not nil and knows it.
-func lag(l medium.Lagger) (uint64, bool) {
-	if l == nil {
-		return 0, false
-	}
-	return l.Lag()
-}
 
 // account checks one received message and counts it.
 func (res *mpResult) account(msg []byte, strict bool) error {
