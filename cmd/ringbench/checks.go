@@ -159,7 +159,6 @@ func (res *fanReaderResult) account(msg []byte, expected *uint64, lossy bool, no
 	return nil
 }
 
-
 // account checks one received message and counts it.
 func (res *mpResult) account(msg []byte, strict bool) error {
 	h, err := codec.Check(msg)
