@@ -140,21 +140,18 @@ func newMPCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var rep *mpReport
-			if err := interruptible(func(ctx context.Context) (err error) {
-				rep, err = runMPPlan(ctx, p, lineProgress{stderr})
-				return err
-			}); err != nil {
-				return err
-			}
-			rep.args = flagList(cmd.Flags())
-			rep.write(stdout)
-			if f.jsonFile != "" {
-				if err := writeJSONFile(f.jsonFile, rep.toJSON); err != nil {
-					return failure{err}
+			return interruptible(func(ctx context.Context) error { // a file not written fails it too
+				rep, err := runMPPlan(ctx, p, lineProgress{stderr})
+				if err != nil {
+					return err
 				}
-			}
-			return nil
+				rep.args = flagList(cmd.Flags())
+				rep.write(stdout)
+				if f.jsonFile == "" {
+					return nil
+				}
+				return writeJSONFile(f.jsonFile, rep.toJSON)
+			})
 		})
 	f.register(cmd)
 	return cmd
