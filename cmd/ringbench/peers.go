@@ -97,18 +97,22 @@ func startCrew(ctx context.Context, cancel context.CancelFunc, specs []peerSpec,
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p.name, err)
+			err = fmt.Errorf("%s: %w", p.name, err)
+			break
 		}
 	}
-	if err := unlink(); err != nil {
-		return nil, err
+	if err == nil {
+		err = unlink()
 	}
-	for _, p := range c.peers {
+	for _, p := range c.peers { // even after a failure: a goroutine waiting at its gate must end
 		if p.proc == nil {
 			close(p.gate)
-		} else if err := p.proc.WriteLine(goLine); err != nil {
-			return nil, fmt.Errorf("%s: start it: %w", p.name, err)
+		} else if werr := p.proc.WriteLine(goLine); werr != nil && err == nil {
+			err = fmt.Errorf("%s: start it: %w", p.name, werr)
 		}
+	}
+	if err != nil {
+		return nil, err
 	}
 	return c, nil
 }
