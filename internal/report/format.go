@@ -96,14 +96,6 @@ func PerMsg(r float64) string {
 	return Dur(time.Duration(float64(time.Second) / r))
 }
 
-// Skipped is what a table prints for a row without figures.
-func Skipped(reason string) string {
-	if reason == "" {
-		return "-"
-	}
-	return "skipped"
-}
-
 // Compare spells out how a base fares against another: by rate (higher is
 // better; what names it), then by latency at the median and p99 (lower is
 // better; at gives a side's q-th percentile, noun names it). A figure
