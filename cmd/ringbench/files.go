@@ -55,8 +55,9 @@ func (r *row[M]) summary(throughput bool) (s jsonSummary, err error) {
 	case !r.ok():
 	case throughput:
 		rate := report.SpreadOf(r.rates())
-		ns := report.Spread{Median: 1e9 / rate.Median, Min: 1e9 / rate.Max, Max: 1e9 / rate.Min}
-		s.MsgsPerSec, s.NsPerMsg = &rate, &ns
+		if s.MsgsPerSec = &rate; rate.Min > 0 { // JSON has no infinity
+			s.NsPerMsg = &report.Spread{Median: 1e9 / rate.Median, Min: 1e9 / rate.Max, Max: 1e9 / rate.Min}
+		}
 	default:
 		h := r.merged()
 		p50, p99 := report.SpreadOf(r.quantiles(50)), report.SpreadOf(r.quantiles(99))
