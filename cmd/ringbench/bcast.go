@@ -7,20 +7,18 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
-
 	"github.com/shmring/shmring/internal/codec"
 	"github.com/shmring/shmring/internal/report"
-	"github.com/shmring/shmring/ring"
+	"github.com/spf13/cobra"
 )
 
-// The broadcast subcommand: one producer, N reader processes, each reading
-// every message; over a broadcast ring and over one unix stream socket per
-// reader, in one run.
+// The broadcast subcommand: one producer, N reader processes, over a
+// broadcast ring and over one unix stream socket per reader.
 
 // Media of the broadcast subcommand.
 const (
@@ -29,17 +27,17 @@ const (
 )
 
 type fanFlags struct {
-	readers  string
-	policy   string
-	size     int
-	slots    int
-	duration time.Duration
-	rate     float64
+	readerList string
+	policy     string
+	size       int
+	slots      int
+	duration   time.Duration
+	rate       float64 // the paced pass's messages per second; 0: none
 }
 
 func (f *fanFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
-	fs.StringVar(&f.readers, "readers", "1,2,4", "comma-separated reader counts, each measured in turn")
+	fs.StringVar(&f.readerList, "readers", "1,2,4", "comma-separated reader counts, each measured in turn")
 	fs.StringVar(&f.policy, "policy", "lossless", "ring readers' policy: lossless (they gate the producer), lossy (they never do; an overrun reader is told how many it missed) or mixed (even readers lossless, odd lossy)")
 	fs.IntVar(&f.size, "size", 64, fmt.Sprintf("message size in bytes, %d to %d", codec.HeaderSize, maxMultiSize))
 	fs.IntVar(&f.slots, "slots", 4096, "broadcast ring slots, a power of two")
@@ -48,18 +46,14 @@ func (f *fanFlags) register(cmd *cobra.Command) {
 		"that keep up show wake-up and copy cost, not queueing); 0 skips the pass")
 }
 
-// fanPlan is what the flags ask for.
+// fanPlan is what the flags ask for: the flags, checked, and the reader counts.
 type fanPlan struct {
-	readers  []int
-	policy   string
-	size     int
-	slots    int
-	duration time.Duration
-	rate     float64 // the paced pass's messages per second; 0: none
+	fanFlags
+	readers []int
 }
 
 func (f *fanFlags) plan() (fanPlan, error) {
-	p := fanPlan{policy: f.policy, size: f.size, slots: f.slots, duration: f.duration, rate: f.rate}
+	p := fanPlan{fanFlags: *f}
 	if err := cmp.Or(checkRing(f.slots, f.size, codec.HeaderSize, "sequence number, checksum and send time"),
 		checkRun(f.duration, 0, 1)); err != nil {
 		return p, err
@@ -70,16 +64,12 @@ func (f *fanFlags) plan() (fanPlan, error) {
 	case f.rate < 0 || f.rate > 1e7:
 		return p, fmt.Errorf("--rate %v: want 0 (no paced pass) to 10000000 messages per second", f.rate)
 	}
-	for _, s := range strings.Split(f.readers, ",") {
-		s = strings.TrimSpace(s)
-		if s == "" {
-			continue
-		}
+	for _, s := range splitList(f.readerList) {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxWorkers {
 			return p, fmt.Errorf("--readers: %q: want reader counts from 1 to %d", s, maxWorkers)
 		}
-		if !containsInt(p.readers, n) {
+		if !slices.Contains(p.readers, n) {
 			p.readers = append(p.readers, n)
 		}
 	}
@@ -92,19 +82,15 @@ func (f *fanFlags) plan() (fanPlan, error) {
 // policyOf is reader i's policy under the plan's policy.
 func policyOf(policy string, i int) string {
 	if policy == "mixed" {
-		if i%2 == 0 {
-			return "lossless"
-		}
-		return "lossy"
+		return [2]string{"lossless", "lossy"}[i%2]
 	}
 	return policy
 }
 
-// fanCell is one medium at one reader count.
+// fanCell is one medium at one reader count, measured once.
 type fanCell struct {
-	job     fanJob
-	out     *fanOutcome
-	skipped string
+	job fanJob
+	row[*fanOutcome]
 }
 
 // fanReport is what the broadcast subcommand found.
@@ -116,10 +102,6 @@ type fanReport struct {
 
 func runFanPlan(ctx context.Context, p fanPlan, prog progress) (*fanReport, error) {
 	rep := &fanReport{mach: report.Describe(), plan: p}
-	skip := ""
-	if err := probeBroadcast(); err != nil {
-		skip = fmt.Sprintf("broadcast rings cannot be measured in this build: %v", err)
-	}
 	rates := []float64{0}
 	if p.rate > 0 {
 		rates = append(rates, p.rate)
@@ -127,18 +109,11 @@ func runFanPlan(ctx context.Context, p fanPlan, prog progress) (*fanReport, erro
 	for _, n := range p.readers {
 		for _, rate := range rates {
 			for _, m := range []string{fanRing, fanUnix} {
-				c := &fanCell{job: fanJob{medium: m, readers: n, policy: p.policy, size: p.size, slots: p.slots, duration: p.duration, rate: rate}}
-				if m == fanRing {
-					c.skipped = skip
-				}
-				rep.cells = append(rep.cells, c)
+				rep.cells = append(rep.cells, &fanCell{job: fanJob{medium: m, readers: n, policy: p.policy, size: p.size, slots: p.slots, duration: p.duration, rate: rate}})
 			}
 		}
 	}
 	for _, c := range rep.cells {
-		if c.skipped != "" {
-			continue
-		}
 		pace := "flat out"
 		if c.job.rate > 0 {
 			pace = fmt.Sprintf("paced at %.0f/s", c.job.rate)
@@ -148,15 +123,10 @@ func runFanPlan(ctx context.Context, p fanPlan, prog progress) (*fanReport, erro
 		if err != nil {
 			return nil, fmt.Errorf("%d readers over %s: %w", c.job.readers, fanLabel(c.job), err)
 		}
-		c.out = o
+		c.reps = append(c.reps, o)
 	}
 	prog.done()
 	return rep, nil
-}
-
-// probeBroadcast says why broadcast rings cannot be measured here, or nil.
-func probeBroadcast() error {
-	return probeRing(ring.Options{Kind: ring.Broadcast, SlotSize: codec.HeaderSize, Slots: 2, MaxReaders: 1})
 }
 
 func fanLabel(j fanJob) string {
@@ -168,19 +138,16 @@ func fanLabel(j fanJob) string {
 
 func newFanoutCmd(stdout, stderr io.Writer) *cobra.Command {
 	var f fanFlags
-	cmd := &cobra.Command{
-		Use:   "broadcast",
-		Short: "Measure a broadcast ring: one producer, N reader processes, beside one unix socket per reader",
-		Long: "ringbench broadcast measures fan-out from one producer (this process) to N reader child processes,\n" +
-			"for each reader count (1, 2, 4 by default), in one run: over a broadcast ring (each reader lossless,\n" +
-			"lossy or mixed) and over one unix stream socket per reader, the producer writing every message to each.\n" +
-			"It reports the producer's messages per second flat out, each reader's received count, lag, laps and\n" +
-			"missed messages, and, from a second pass paced at --rate, reader latency percentiles (the time each\n" +
-			"message was due, embedded in it, to its receive time; HDR, merged over readers). Lossless readers check every\n" +
-			"sequence number in order and every checksum; lossy readers check order and checksum, and that\n" +
+	cmd := command("broadcast", "Measure a broadcast ring: one producer, N reader processes, beside one unix socket per reader",
+		"ringbench broadcast measures fan-out from one producer (this process) to N reader child processes,\n"+
+			"for each reader count (1, 2, 4 by default), in one run: over a broadcast ring (each reader lossless,\n"+
+			"lossy or mixed) and over one unix stream socket per reader, the producer writing every message to each.\n"+
+			"It reports the producer's messages per second flat out, each reader's received count, lag, laps and\n"+
+			"missed messages, and, from a second pass paced at --rate, reader latency percentiles (the time each\n"+
+			"message was due, embedded in it, to its receive time; HDR, merged over readers). Lossless readers check every\n"+
+			"sequence number in order and every checksum; lossy readers check order and checksum, and that\n"+
 			"received + missed == published; a failed check exits 1.",
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		cobra.NoArgs, func(cmd *cobra.Command, _ []string) error {
 			p, err := f.plan()
 			if err != nil {
 				return err
@@ -192,8 +159,84 @@ func newFanoutCmd(stdout, stderr io.Writer) *cobra.Command {
 				}
 				return err
 			})
-		},
-	}
+		})
 	f.register(cmd)
 	return cmd
+}
+
+func (r *fanReport) write(w io.Writer) {
+	p := r.plan
+	fmt.Fprintf(w, "ringbench broadcast: one producer (this process) to N reader processes, broadcast ring beside one unix socket per reader\n")
+	fmt.Fprintf(w, "machine:   %s (every process)\n", r.mach)
+	fmt.Fprintf(w, "method:    the producer publishes %d-byte messages for %s, one per call (ring: copying Send; sockets: one write(2) to each);\n", p.size, p.duration)
+	fmt.Fprintf(w, "           readers read one per call (ring: copying Recv, which never returns a torn message; sockets: read(2));\n")
+	fmt.Fprintf(w, "           every message carries its sequence number, a CRC-32C and its send time (time.Now().UnixNano());\n")
+	fmt.Fprintf(w, "           throughput: the producer publishes flat out (the ring has %d slots); lag sampled every %d messages; unpinned\n", p.slots, lagEvery)
+	if p.rate > 0 {
+		fmt.Fprintf(w, "           latency: a second pass paced at %.0f messages/s, each stamped with the time it was due; latency = receive\n", p.rate)
+		fmt.Fprintf(w, "           time − due time, every message, all readers merged (HDR, 3 digits); readers wait with the default strategy\n")
+	}
+	for _, n := range p.readers {
+		var flat, paced []*fanCell
+		for _, c := range r.cells {
+			switch {
+			case c.job.readers != n:
+			case c.job.rate == 0:
+				flat = append(flat, c)
+			default:
+				paced = append(paced, c)
+			}
+		}
+		fmt.Fprintf(w, "\n== %d reader(s), ring policy %s, %d-byte messages ==\n", n, policyCounts(p.policy, n), p.size)
+		t := report.NewTable(w, "medium", "producer msgs/s", "published")
+		for _, c := range flat {
+			t.Row(fanLabel(c.job), report.Rate(c.rate()), fmt.Sprint(c.reps[0].published))
+		}
+		t.Flush()
+		writeFanReaders(w, flat)
+		if len(paced) > 0 {
+			fmt.Fprintf(w, "latency, paced at %.0f messages/s:\n", p.rate)
+			t = report.NewTable(w, "medium", "published", "p50", "p99", "p99.9", "max")
+			for _, c := range paced {
+				t.Row(slices.Insert(percentiles(fanLabel(c.job), c.reps[0].lat, 50, 99, 99.9, 100), 1, fmt.Sprint(c.reps[0].published))...)
+			}
+			t.Flush()
+		}
+		if len(flat) == 2 {
+			at0, at1 := (&fanCell{}).mergedP, (&fanCell{}).mergedP
+			if len(paced) == 2 {
+				at0, at1 = paced[0].mergedP, paced[1].mergedP
+			}
+			if parts := report.Compare("producer throughput", flat[0].rate(), flat[1].rate(), "latency", at0, at1); len(parts) > 0 {
+				fmt.Fprintf(w, "%s vs %s: %s\n", fanLabel(flat[0].job), fanLabel(flat[1].job), strings.Join(parts, ", "))
+			}
+		}
+	}
+}
+
+// writeFanReaders is the per-reader table of the flat-out pass.
+func writeFanReaders(w io.Writer, cells []*fanCell) {
+	fmt.Fprintf(w, "per reader:\n")
+	t := report.NewTable(w, "medium", "reader", "policy", "received", "missed", "laps", "max lag", "mean lag")
+	for _, c := range cells {
+		for _, o := range c.reps {
+			for _, rr := range o.readers {
+				mean := "-"
+				if rr.LagSamples > 0 {
+					mean = fmt.Sprintf("%.0f", float64(rr.LagSum)/float64(rr.LagSamples))
+				}
+				t.Row(c.job.medium, fmt.Sprint(rr.Index), rr.Policy, fmt.Sprint(rr.Received), fmt.Sprint(rr.Missed), fmt.Sprint(rr.Laps), fmt.Sprint(rr.MaxLag), mean)
+			}
+		}
+	}
+	t.Flush()
+}
+
+// policyCounts is "mixed: 2 lossless, 1 lossy".
+func policyCounts(policy string, n int) string {
+	if policy != "mixed" {
+		return policy
+	}
+	lossless := (n + 1) / 2
+	return fmt.Sprintf("mixed: %d lossless, %d lossy", lossless, n-lossless)
 }

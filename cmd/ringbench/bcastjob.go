@@ -17,9 +17,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// One measurement of the broadcast subcommand: one producer (this process)
-// and its reader children over one medium.
-
 // fanJob is one measurement.
 type fanJob struct {
 	medium   string // fanRing or fanUnix
@@ -50,43 +47,35 @@ func (o *fanOutcome) rate() float64 {
 	return float64(o.published) / o.elapsed.Seconds()
 }
 
+func (o *fanOutcome) hist() *hdrhistogram.Histogram { return o.lat }
+
 // runFanJob starts the readers, publishes for the job's duration, closes
 // the stream and checks what each reader got.
 func runFanJob(ctx context.Context, j fanJob) (_ *fanOutcome, err error) {
 	ctx, cancel := context.WithTimeout(ctx, j.duration+peerGrace)
 	defer cancel()
-	specs := make([]peerSpec, j.readers)
-	for i := range specs {
-		c := fanReaderConfig{Index: i, Medium: j.medium, Policy: policyOf(j.policy, i), Size: j.size}
-		if j.medium == fanUnix {
-			c.Policy = "lossless"
-		}
-		if i == 0 {
-			c.Fault = j.readerFault
-		}
-		specs[i] = peerSpec{name: fmt.Sprintf("%s reader %d (child process)", c.Policy, i), role: roleFanReader, cfg: c}
-	}
-	var sink medium.Sender
 	rs := medium.NewRings(ctx, ring.DefaultWait)
 	defer func() { err = errors.Join(err, rs.Close()) }()
-	switch j.medium {
-	case fanRing:
-		name, err := rs.Create("bcast", ring.Options{Kind: ring.Broadcast, SlotSize: j.size, Slots: j.slots, MaxReaders: j.readers})
-		if err != nil {
+	fan := fanOut{} // unix: one socket per reader
+	defer func() { err = errors.Join(err, fan.Close()) }()
+	var sink medium.Sender
+	var name string
+	if j.medium == fanRing {
+		if name, err = rs.Create("bcast", ring.Options{Kind: ring.Broadcast, SlotSize: j.size, Slots: j.slots, MaxReaders: j.readers}); err != nil {
 			return nil, err
 		}
 		if sink, err = rs.Sender(name); err != nil {
 			return nil, err
 		}
-		for i := range specs {
-			cfg := specs[i].cfg.(fanReaderConfig)
-			cfg.Ring = name
-			specs[i].cfg = cfg
+	}
+	specs := make([]peerSpec, j.readers)
+	for i := range specs {
+		c := fanReaderConfig{Index: i, Medium: j.medium, Ring: name, Policy: policyOf(j.policy, i), Size: j.size}
+		if i == 0 {
+			c.Fault = j.readerFault
 		}
-	case fanUnix:
-		fan := fanOut{}
-		defer func() { err = errors.Join(err, fan.Close()) }()
-		for i := range specs {
+		if j.medium == fanUnix {
+			c.Policy = "lossless"
 			fds, err := medium.SocketPair(unix.SOCK_STREAM)
 			if err != nil {
 				for _, s := range specs[:i] {
@@ -97,26 +86,22 @@ func runFanJob(ctx context.Context, j fanJob) (_ *fanOutcome, err error) {
 			fan = append(fan, medium.NewPipeSender(fds[0])) // Close closes it: the reader reads end of file
 			specs[i].files = []*os.File{os.NewFile(uintptr(fds[1]), "reader-socket")}
 		}
-		sink = fan
-	default:
-		return nil, fmt.Errorf("unknown medium %q", j.medium)
+		specs[i].name, specs[i].role, specs[i].cfg = fmt.Sprintf("%s reader %d (child process)", c.Policy, i), roleFanReader, c
 	}
-	c, err := startCrew(ctx, cancel, specs)
+	if sink == nil {
+		sink = fan
+	}
+	c, err := startCrew(ctx, cancel, specs, rs.RemoveNames)
 	if err != nil {
 		return nil, err
 	}
 	defer c.stop()
-	if err := errors.Join(c.readyAll(), rs.RemoveNames(), c.release()); err != nil {
-		return nil, err
-	}
-	results := make([]fanReaderResult, j.readers)
+	var res []fanReaderResult
 	done := make(chan error, 1)
 	go func() {
-		outs := make([]any, len(results))
-		for i := range results {
-			outs[i] = &results[i]
-		}
-		done <- c.results(outs)
+		var err error
+		res, err = results[fanReaderResult](c)
+		done <- err
 	}()
 	o := &fanOutcome{}
 	perr := errors.Join(j.publish(c.ctx, sink, o), sink.Close())
@@ -127,19 +112,18 @@ func runFanJob(ctx context.Context, j fanJob) (_ *fanOutcome, err error) {
 		return nil, fmt.Errorf("producer: %w", perr)
 	}
 	var hs []*hdrhistogram.Histogram
-	for i, rr := range results {
+	for i, rr := range res {
 		h, err := report.Decode(rr.Hist)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", specs[i].name, err)
 		}
 		hs = append(hs, h)
 	}
-	o.readers, o.lat = results, report.Merge(hs...)
+	o.readers, o.lat = res, report.Merge(hs...)
 	return o, checkFanout(o)
 }
 
-// fanOut sends every message to each of its senders in turn (one unix
-// socket per reader).
+// fanOut sends every message to each of its senders (a socket per reader).
 type fanOut []medium.Sender
 
 func (f fanOut) Send(msg []byte) error {
@@ -159,8 +143,8 @@ func (f fanOut) Close() error {
 	return errors.Join(errs...)
 }
 
-// publish sends stamped messages for the job's duration, each with its
-// send time, and stops early when a reader failed (ctx done).
+// publish sends messages stamped with their send time for the job's
+// duration, or until a reader failed (ctx done).
 func (j fanJob) publish(ctx context.Context, sink medium.Sender, o *fanOutcome) error {
 	msg := make([]byte, j.size)
 	start := time.Now()
@@ -191,17 +175,15 @@ func (j fanJob) publish(ctx context.Context, sink medium.Sender, o *fanOutcome) 
 	}
 }
 
-// waitYielding waits until t, giving the CPU to other processes while it
-// does: with more reader processes than cores, a producer spinning in
-// between messages would keep the readers it is measuring off the CPU.
+// waitYielding waits until t, yielding the CPU: with more readers than
+// cores, a spinning producer would keep them off it.
 func waitYielding(t time.Time) {
 	for time.Now().Before(t) {
 		unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 	}
 }
 
-// checkFanout: a lossless reader got every message published, a lossy one
-// got or was told it missed every one.
+// checkFanout: every reader got, or (lossy) was told it missed, every message.
 func checkFanout(o *fanOutcome) error {
 	for _, r := range o.readers {
 		switch {

@@ -6,11 +6,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/schollz/progressbar/v3"
 	"github.com/shmring/shmring/internal/limits"
 	"github.com/shmring/shmring/internal/medium"
 	"github.com/shmring/shmring/internal/report"
+	"golang.org/x/term"
 )
 
 // plan is a whole run: every transport, workload and size, repeated.
@@ -27,11 +32,6 @@ type plan struct {
 // steps is the number of measurements the plan makes.
 func (p plan) steps() int { return p.reps * len(p.sizes) * len(p.transports) * len(p.workloads) }
 
-// estimate is about how long the plan takes (a child start is ~10 ms).
-func (p plan) estimate() time.Duration {
-	return time.Duration(p.steps()) * (p.cfg.warmup + p.cfg.duration + 20*time.Millisecond)
-}
-
 // progress hears about each measurement as it starts.
 type progress interface {
 	step(desc string)
@@ -39,8 +39,7 @@ type progress interface {
 }
 
 // bench runs the plan and stops at the first failure. The repetitions are
-// the outer loop, so that every transport is measured once before any is
-// measured again: a change of placement by the host during the run then
+// the outer loop: a change of placement by the host during the run then
 // spreads over all transports instead of favouring some.
 func bench(ctx context.Context, p plan, prog progress) (*runReport, error) {
 	defer prog.done()
@@ -49,7 +48,7 @@ func bench(ctx context.Context, p plan, prog progress) (*runReport, error) {
 	if p.ceiling {
 		prog.step("this machine's ceilings (ringbench limits)")
 		var err error
-		if rep.ceilings, rep.ceilingNote, err = limits.Measure(ctx, ceilingTime); err != nil {
+		if rep.ceilings, rep.ceilingNote, err = limits.Measure(ctx, ceilingTime, true); err != nil {
 			return nil, fmt.Errorf("ceilings: %w", err)
 		}
 	}
@@ -86,4 +85,124 @@ func bench(ctx context.Context, p plan, prog progress) (*runReport, error) {
 		rep.after, _ = limits.CacheLineRTT(fingerprintTime)
 	}
 	return rep, nil
+}
+
+// newProgress shows progress on stderr: a bar on a terminal for a run of
+// more than about 2 s (a child starts in ~10 ms), otherwise one line per
+// measurement (which a log keeps readable).
+func newProgress(stderr io.Writer, p plan) progress {
+	estimate := time.Duration(p.steps()) * (p.cfg.warmup + p.cfg.duration + 20*time.Millisecond)
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && estimate > 2*time.Second {
+		return &barProgress{bar: progressbar.NewOptions(p.steps(),
+			progressbar.OptionSetWriter(stderr),
+			progressbar.OptionSetDescription("ringbench"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionClearOnFinish(),
+			progressbar.OptionSetWidth(30),
+		)}
+	}
+	return lineProgress{stderr}
+}
+
+type lineProgress struct{ w io.Writer }
+
+func (l lineProgress) step(desc string) { fmt.Fprintf(l.w, "ringbench: measuring %s ...\n", desc) }
+func (lineProgress) done()              {}
+
+type barProgress struct {
+	bar     *progressbar.ProgressBar
+	started bool
+}
+
+func (b *barProgress) step(desc string) {
+	if b.started {
+		_ = b.bar.Add(1)
+	}
+	b.started = true
+	b.bar.Describe(desc)
+}
+
+func (b *barProgress) done() {
+	_ = b.bar.Finish()
+	_ = b.bar.Clear()
+}
+
+// figures are what the tables need of one repetition of a measurement.
+type figures interface {
+	rate() float64                 // messages per second; 0 if none
+	hist() *hdrhistogram.Histogram // round-trip times; nil if none
+}
+
+// row is every repetition of one measurement, or why it was skipped.
+type row[M figures] struct {
+	reps    []M
+	skipped string
+}
+
+func (r *row[M]) ok() bool { return r.skipped == "" && len(r.reps) > 0 }
+
+// rates are the repetitions' rates; rate is their median, 0 without figures.
+func (r *row[M]) rates() []float64 {
+	var xs []float64
+	for _, m := range r.reps {
+		xs = append(xs, m.rate())
+	}
+	return xs
+}
+
+func (r *row[M]) rate() float64 {
+	if !r.ok() {
+		return 0
+	}
+	return report.SpreadOf(r.rates()).Median
+}
+
+// quantiles are the repetitions' q-th percentiles in ns; p their median.
+func (r *row[M]) quantiles(q float64) []float64 {
+	var xs []float64
+	for _, m := range r.reps {
+		xs = append(xs, float64(m.hist().ValueAtQuantile(q)))
+	}
+	return xs
+}
+
+func (r *row[M]) p(q float64) float64 {
+	if !r.ok() {
+		return 0
+	}
+	return report.SpreadOf(r.quantiles(q)).Median
+}
+
+// merged is every repetition's histogram in one; mergedP its percentile.
+func (r *row[M]) merged() *hdrhistogram.Histogram {
+	var hs []*hdrhistogram.Histogram
+	for _, m := range r.reps {
+		hs = append(hs, m.hist())
+	}
+	return report.Merge(hs...)
+}
+
+func (r *row[M]) mergedP(q float64) float64 {
+	if !r.ok() {
+		return 0
+	}
+	return float64(r.merged().ValueAtQuantile(q))
+}
+
+// A cell is every repetition of one transport, workload and message size.
+type cell struct {
+	tr       transport
+	workload workload
+	size     int
+	row[*measurement]
+}
+
+// percentiles is a table row: label, then h's q-th percentiles.
+func percentiles(label string, h *hdrhistogram.Histogram, qs ...float64) []string {
+	row := []string{label}
+	for _, q := range qs {
+		row = append(row, report.Dur(report.At(h, q)))
+	}
+	return row
 }

@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,30 +21,18 @@ const ceilingTime = 200 * time.Millisecond
 func newLimitsCmd(stdout io.Writer) *cobra.Command {
 	var d time.Duration
 	var withC, bench bool
-	cmd := &cobra.Command{
-		Use:   "limits",
-		Short: "Measure this machine's ceilings: cache-line round trip, SPSC ring of plain stores, memcpy, futex ping-pong, pipe round trip",
-		Long: "ringbench limits measures what this machine can physically do, the references ringbench run --ceiling compares\n" +
-			"the ring with: the round trip of one cache line between two cores, a minimal SPSC ring of plain stores (8-byte\n" +
-			"values), memcpy bandwidth over 1 MiB, a futex ping-pong (both sides sleep every turn) and a 64-byte pipe round\n" +
+	cmd := command("limits", "Measure this machine's ceilings: cache-line round trip, SPSC ring of plain stores, memcpy, futex ping-pong, pipe round trip",
+		"ringbench limits measures what this machine can physically do, the references ringbench run --ceiling compares\n"+
+			"the ring with: the round trip of one cache line between two cores, a minimal SPSC ring of plain stores (8-byte\n"+
+			"values), memcpy bandwidth over 1 MiB, a futex ping-pong (both sides sleep every turn) and a 64-byte pipe round\n"+
 			"trip. Each in Go, and in C (built from the sources inside ringbench with $CC or cc) when a compiler is found.",
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		cobra.NoArgs, func(cmd *cobra.Command, _ []string) error {
 			if d <= 0 || d > maxDuration {
 				return fmt.Errorf("--duration %v: want more than 0 and at most %v", d, maxDuration)
 			}
-			s, err := limits.MeasureGo(d)
+			s, note, err := limits.Measure(cmd.Context(), d, withC)
 			if err != nil {
 				return failure{err}
-			}
-			note := "C probes not run (--c=false)"
-			if withC {
-				c, err := limits.MeasureC(cmd.Context(), d)
-				note = ""
-				if err != nil {
-					note = fmt.Sprintf("C probes not run: %v", err)
-				}
-				s = append(s, c...)
 			}
 			if bench {
 				return writeLimitsBench(stdout, s)
@@ -52,8 +41,7 @@ func newLimitsCmd(stdout io.Writer) *cobra.Command {
 			fmt.Fprintf(stdout, "machine: %s\n", report.Describe())
 			writeCeilingTable(stdout, s, note)
 			return nil
-		},
-	}
+		})
 	cmd.Flags().DurationVar(&d, "duration", ceilingTime, "how long each probe runs")
 	cmd.Flags().BoolVar(&withC, "c", true, "also build and run the C probes when a C compiler is found")
 	cmd.Flags().BoolVar(&bench, "bench", false, "print Go benchmark-format lines instead of the table (for scripts and benchstat)")
@@ -88,8 +76,7 @@ func (r *runReport) writeCeilings(w io.Writer) {
 	writeCeilingTable(w, r.ceilings, r.ceilingNote)
 }
 
-// rttCeiling is the round trip a transport's is compared with: what its
-// wait costs at the least.
+// rttCeiling is the least a transport's wait costs per round trip.
 func rttCeiling(transport string) string {
 	switch {
 	case strings.HasSuffix(transport, "-sleep"):
@@ -101,9 +88,8 @@ func rttCeiling(transport string) string {
 }
 
 // writeRatiosToCeilings gives each transport's median throughput as a
-// fraction of the SPSC ring of plain stores (and its bytes of memcpy's
-// bandwidth), and its median round trip as a multiple of the reference
-// its wait is bound by.
+// fraction of the plain SPSC ring's (its bytes of memcpy's), and its median
+// round trip as a multiple of the reference its wait is bound by.
 func (r *runReport) writeRatiosToCeilings(w io.Writer, size int) {
 	if r.ceilings == nil {
 		return
@@ -117,8 +103,7 @@ func (r *runReport) writeRatiosToCeilings(w io.Writer, size int) {
 	}
 	for _, tr := range r.plan.transports {
 		var parts []string
-		if c := r.cell(tr.name(), throughput, size); c.ok() {
-			rate := report.SpreadOf(c.rates()).Median
+		if rate := r.cell(tr.name(), throughput, size).rate(); rate > 0 {
 			if spsc := get(limits.SPSC); spsc > 0 {
 				parts = append(parts, fmt.Sprintf("throughput %s of the %s", report.Factor(rate/spsc)+"x", limits.SPSC))
 			}
@@ -126,12 +111,9 @@ func (r *runReport) writeRatiosToCeilings(w io.Writer, size int) {
 				parts = append(parts, fmt.Sprintf("bytes %sx %s", report.Factor(rate*float64(size)/bw), limits.Memcpy))
 			}
 		}
-		if c := r.cell(tr.name(), pingpong, size); c.ok() {
-			ref := rttCeiling(tr.name())
-			if v := get(ref); v > 0 {
-				p50 := report.SpreadOf(c.quantiles(50)).Median
-				parts = append(parts, fmt.Sprintf("median RTT %sx the %s", report.Factor(p50/v), ref))
-			}
+		ref := rttCeiling(tr.name())
+		if p50, v := r.cell(tr.name(), pingpong, size).p(50), get(ref); p50 > 0 && v > 0 {
+			parts = append(parts, fmt.Sprintf("median RTT %sx the %s", report.Factor(p50/v), ref))
 		}
 		if len(parts) > 0 {
 			fmt.Fprintf(w, "%s vs ceilings: %s\n", tr.name(), strings.Join(parts, ", "))
@@ -139,16 +121,13 @@ func (r *runReport) writeRatiosToCeilings(w io.Writer, size int) {
 	}
 }
 
-// limitKeys name the references in --bench lines.
-var limitKeys = map[string]string{limits.CacheLine: "cacheline", limits.SPSC: "spsc", limits.Memcpy: "memcpy", limits.Futex: "futex", limits.Pipe: "pipe"}
-
 // writeLimitsBench prints one line per reference:
 //
 //	BenchmarkLimits/ref=spsc/lang=c 1 292300000 msgs/s
 func writeLimitsBench(w io.Writer, s limits.Set) error {
 	units := map[string]string{"ns": "ns/rtt", "msg/s": "msgs/s", "B/s": "B/s"}
 	for _, r := range s {
-		if _, err := fmt.Fprintf(w, "BenchmarkLimits/ref=%s/lang=%s\t1\t%.1f %s\n", limitKeys[r.Name], r.Lang, r.Value, units[r.Unit]); err != nil {
+		if _, err := fmt.Fprintf(w, "BenchmarkLimits/ref=%s/lang=%s\t1\t%.1f %s\n", limits.Keys[slices.Index(limits.Names, r.Name)], r.Lang, r.Value, units[r.Unit]); err != nil {
 			return err
 		}
 	}

@@ -3,21 +3,34 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
+	"github.com/shmring/shmring/internal/codec"
+	"github.com/shmring/shmring/internal/launch"
+	"github.com/shmring/shmring/internal/limits"
+	"github.com/shmring/shmring/internal/report"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
+func main() {
+	if role, ok := launch.Role(); ok {
+		os.Exit(childMain(role, os.Stdout, os.Stderr))
+	}
+	os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
+}
+
 // Exit codes.
 const (
-	exitOK          = 0
 	exitFailed      = 1   // a run failed (a lost message, a dead child) or a file could not be written
 	exitUsage       = 2   // bad flags, arguments or sizes
 	exitInterrupted = 130 // SIGINT or SIGTERM
@@ -39,7 +52,7 @@ func execute(args []string, stdout, stderr io.Writer) int {
 	var f failure
 	switch {
 	case err == nil:
-		return exitOK
+		return 0
 	case errors.Is(err, errInterrupted):
 		fmt.Fprintf(stderr, "ringbench: %v\n", err)
 		return exitInterrupted
@@ -52,37 +65,27 @@ func execute(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
+// command is a subcommand as every ringbench command is set up.
+func command(use, short, long string, args cobra.PositionalArgs, run func(*cobra.Command, []string) error) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Long: long, Args: args, RunE: run, SilenceUsage: true, SilenceErrors: true}
+}
+
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	var rootFlags, runFlagsV runFlags
-	root := &cobra.Command{
-		Use:   "ringbench",
-		Short: "Measure the shmring ring beside pipes, message queues, sockets and a Go channel",
-		Long: "ringbench measures throughput and latency of the shmring ring beside a pipe, a POSIX message queue,\n" +
-			"unix stream and datagram sockets, TCP loopback (all across two processes) and a Go channel (in one\n" +
-			"process), on this machine, in one run. With no subcommand it runs `ringbench run`.\n" +
-			"`ringbench mpmc` measures many producers and consumers on one MPMC or MPSC ring; `ringbench broadcast`\n" +
+	root := command("ringbench", "Measure the shmring ring beside pipes, message queues, sockets and a Go channel",
+		"ringbench measures throughput and latency of the shmring ring beside a pipe, a POSIX message queue,\n"+
+			"unix stream and datagram sockets, TCP loopback (all across two processes) and a Go channel (in one\n"+
+			"process), on this machine, in one run. With no subcommand it runs `ringbench run`.\n"+
+			"`ringbench mpmc` measures many producers and consumers on one MPMC or MPSC ring; `ringbench broadcast`\n"+
 			"one producer and many readers of a broadcast ring.",
-		Args:          cobra.NoArgs,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runCommand(cmd, &rootFlags, stdout, stderr)
-		},
-	}
+		cobra.NoArgs, func(cmd *cobra.Command, _ []string) error { return runCommand(cmd, &rootFlags, stdout, stderr) })
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
 	rootFlags.register(root.Flags())
 	root.CompletionOptions.DisableDefaultCmd = true
-
-	run := &cobra.Command{
-		Use:   "run",
-		Short: "Measure (the default command)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runCommand(cmd, &runFlagsV, stdout, stderr)
-		},
-	}
+	run := command("run", "Measure (the default command)", "", cobra.NoArgs,
+		func(cmd *cobra.Command, _ []string) error { return runCommand(cmd, &runFlagsV, stdout, stderr) })
 	runFlagsV.register(run.Flags())
 	root.AddCommand(run, newEnvCmd(stdout), newLimitsCmd(stdout), newCompareCmd(stdout), newPlotCmd(stdout),
 		newMPCmd(stdout, stderr), newFanoutCmd(stdout, stderr))
@@ -112,7 +115,7 @@ func runCommand(cmd *cobra.Command, f *runFlags, stdout, stderr io.Writer) error
 	}
 	rep.write(table)
 	if f.jsonFile != "" {
-		if err := writeJSONFile(f.jsonFile, rep); err != nil {
+		if err := writeJSONFile(f.jsonFile, rep.toJSON); err != nil {
 			return failure{err}
 		}
 	}
@@ -124,8 +127,7 @@ func runCommand(cmd *cobra.Command, f *runFlags, stdout, stderr io.Writer) error
 	return nil
 }
 
-// interruptible runs a measurement under a context that SIGINT and
-// SIGTERM cancel, and tells an interrupt from a failure.
+// interruptible runs measure under a context SIGINT and SIGTERM cancel.
 func interruptible(measure func(ctx context.Context) error) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -146,4 +148,93 @@ func flagList(fs *pflag.FlagSet) []string {
 		out = append(out, "--"+f.Name+"="+f.Value.String())
 	})
 	return out
+}
+
+func newEnvCmd(stdout io.Writer) *cobra.Command {
+	fingerprint := true
+	cmd := command("env", "Print the machine header: CPU, cache line, cores, kernel, Go version, GOMAXPROCS", "", cobra.NoArgs,
+		func(*cobra.Command, []string) error {
+			m := report.Describe()
+			line := "unknown"
+			if m.CacheLine > 0 {
+				line = fmt.Sprintf("%d B", m.CacheLine)
+			}
+			fmt.Fprintf(stdout, "cpu:           %s\ncache line:    %s (from cpuid)\nlogical cores: %d\nusable CPUs:   %d\n", m.CPU, line, m.LogicalCores, m.UsableCPUs)
+			fmt.Fprintf(stdout, "kernel:        %s\narch:          %s\ngo:            %s\nGOMAXPROCS:    %d\n", m.Kernel, m.Arch, m.GoVersion, m.GOMAXPROCS)
+			if !fingerprint {
+				return nil
+			}
+			if rtt, ok := limits.CacheLineRTT(100 * time.Millisecond); ok {
+				fmt.Fprintf(stdout, "placement:     core-to-core cache-line round trip %s\n", report.Dur(rtt))
+			} else {
+				fmt.Fprintf(stdout, "placement:     not measured (fewer than 2 CPUs)\n")
+			}
+			return nil
+		})
+	cmd.Flags().BoolVar(&fingerprint, "fingerprint", true, "also measure the core-to-core cache-line round trip (100 ms)")
+	return cmd
+}
+
+// Roles of the mpmc and broadcast subcommands' children; a run child's
+// role is "<transport>:<workload>".
+const (
+	roleMPWorker  = "mpmc-worker"      // an mpWorker
+	roleFanReader = "broadcast-reader" // a fanReaderConfig
+)
+
+// childMain runs this process as a peer in role; see peers.go for the exit code.
+func childMain(role string, stdout, stderr io.Writer) int {
+	var err error
+	switch role {
+	case roleMPWorker:
+		err = runMPChild(stdout)
+	case roleFanReader:
+		err = runFanChild(stdout)
+	default:
+		err = runPeerChild(role, stdout)
+	}
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "ringbench child %s (pid %d): %v\n", role, os.Getpid(), err)
+	if errors.Is(err, codec.ErrIntegrity) {
+		return exitIntegrity
+	}
+	return 1
+}
+
+// childGate says the child is ready and waits for the parent's go line,
+// giving up when its standard input ends (the parent died).
+func childGate(stdout io.Writer) func() error {
+	return func() error {
+		if _, err := fmt.Fprintln(stdout, readyLine); err != nil {
+			return err
+		}
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil || line != goLine+"\n" {
+			return fmt.Errorf("waiting for the start line: got %q, %v (the parent is gone)", line, err)
+		}
+		return nil
+	}
+}
+
+// printResult is a child's last line.
+func printResult(stdout io.Writer, res any) error {
+	b, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "%s%s\n", resultPrefix, b)
+	return err
+}
+
+// childConfig reads a child's settings and checks its message size.
+func childConfig(v any, size func() int, min int) error {
+	if err := launch.Config(v); err != nil {
+		return err
+	}
+	if n := size(); n < min || n > maxSize {
+		return fmt.Errorf("%s: message size %d out of range [%d, %d]", launch.ConfigEnv, n, min, maxSize)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,7 +52,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.Uint64Var(&f.count, "count", 0, "throughput: send exactly this many messages per test instead of sending for --warmup + --duration")
 	fs.IntVar(&f.reps, "reps", 3, "repetitions of every test (interleaved); the report gives the median and the range")
 	fs.Float64Var(&f.rate, "rate", 0, "fixed-rate latency: round trips per second, timed from the intended send time (adds the fixedrate workload)")
-	fs.StringVar(&f.transports, "transports", "all", "comma-separated transports: "+strings.Join(available(), ", ")+", or all (shmring and shmring-zc once per --wait)")
+	fs.StringVar(&f.transports, "transports", "all", "comma-separated transports: "+strings.Join(transportOrder, ", ")+", or all (shmring and shmring-zc once per --wait)")
 	fs.StringVar(&f.workloads, "workloads", "", "comma-separated tests: throughput, pingpong, fixedrate, or all (default throughput,pingpong, and fixedrate with --rate)")
 	fs.IntVar(&f.slots, "slots", 1<<12, "shmring slots, a power of two (lowered for large messages to fit --link-bytes)")
 	fs.IntVar(&f.chanCap, "chancap", 1024, "Go channel capacity (lowered for large messages to fit --link-bytes)")
@@ -65,8 +66,8 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.hgrmDir, "hgrm", "", "write HdrHistogram percentile files (.hgrm, values in µs) to this directory")
 }
 
-// plan checks the flags and turns them into a plan. changed says whether a
-// flag was given on the command line.
+// plan checks the flags and turns them into a plan; changed says whether a
+// flag was given.
 func (f *runFlags) plan(changed func(string) bool) (plan, error) {
 	p := plan{reps: f.reps, fingerprint: f.fingerprint, ceiling: f.ceiling}
 	switch {
@@ -99,11 +100,6 @@ func (f *runFlags) plan(changed func(string) bool) (plan, error) {
 	case f.linkBytes < 1<<10 || f.linkBytes > maxLinkBytes:
 		return p, fmt.Errorf("--link-bytes %d: want %d to %d", f.linkBytes, 1<<10, maxLinkBytes)
 	}
-	for _, s := range p.sizes {
-		if 2*s > maxLinkBytes {
-			return p, fmt.Errorf("--sizes: %d bytes: a ring of two such slots would exceed %d MiB", s, maxLinkBytes>>20)
-		}
-	}
 	waits, err := parseWaits(f.wait)
 	if err != nil {
 		return p, err
@@ -125,10 +121,8 @@ func (f *runFlags) plan(changed func(string) bool) (plan, error) {
 	if f.rate > 0 && f.workloads == "" {
 		p.workloads = append(p.workloads, fixedRate)
 	}
-	for _, w := range p.workloads {
-		if w == fixedRate && f.rate == 0 {
-			return p, fmt.Errorf("--workloads fixedrate needs --rate (round trips per second)")
-		}
+	if slices.Contains(p.workloads, fixedRate) && f.rate == 0 {
+		return p, fmt.Errorf("--workloads fixedrate needs --rate (round trips per second)")
 	}
 	return p, nil
 }
@@ -166,14 +160,21 @@ func checkSize(flag string, n int) error {
 	return nil
 }
 
+// splitList is a comma-separated flag's items, trimmed, empty ones dropped.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // parseSizes reads "8,64,4k,1M": bytes, or KiB and MiB with a k or M suffix.
 func parseSizes(list string) ([]int, error) {
 	var sizes []int
-	for _, f := range strings.Split(list, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
+	for _, f := range splitList(list) {
 		mul, num := 1, f
 		switch {
 		case strings.HasSuffix(f, "k") || strings.HasSuffix(f, "K"):
@@ -188,7 +189,7 @@ func parseSizes(list string) ([]int, error) {
 		if err := checkSize("--sizes: size", n*mul); err != nil {
 			return nil, err
 		}
-		if !containsInt(sizes, n*mul) {
+		if !slices.Contains(sizes, n*mul) {
 			sizes = append(sizes, n*mul)
 		}
 	}
@@ -198,30 +199,12 @@ func parseSizes(list string) ([]int, error) {
 	return sizes, nil
 }
 
-func containsInt(xs []int, x int) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
-}
-
 func parseWaits(list string) ([]string, error) {
-	var waits []string
-	for _, w := range strings.Split(list, ",") {
-		w = strings.TrimSpace(w)
-		if w == "" {
-			continue
-		}
-		ok := false
-		for _, n := range waitNames {
-			ok = ok || n == w
-		}
-		if !ok {
+	waits := splitList(list)
+	for _, w := range waits {
+		if !slices.Contains(waitNames, w) {
 			return nil, fmt.Errorf("--wait %q: want default, spin or sleep", w)
 		}
-		waits = append(waits, w)
 	}
 	if len(waits) == 0 {
 		return []string{"default"}, nil

@@ -6,37 +6,38 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/shmring/shmring/internal/medium"
 	"github.com/shmring/shmring/ring"
 )
 
-// The transports of the run command, each a way to make a link of the
-// internal/medium handles: the ring variants, three kinds of blocking
-// descriptors, datagrams, message queues and the Go channel.
+// The transports of the run command, each a way to make a link of
+// internal/medium handles: the ring variants, the Go channel, pipes, stream
+// and datagram sockets, TCP over loopback and POSIX message queues.
 
-func init() {
+// registry is every transport by name.
+var registry = func() map[string]transport {
+	ts := []transport{unixgramTransport{}, mqTransport{}, chanTransport{}, fdTransport{"pipe"}, fdTransport{"unix"}, fdTransport{"tcp"}}
 	for _, zc := range []bool{false, true} {
 		for _, w := range waitNames {
-			register(ringTransport{zeroCopy: zc, wait: w})
+			ts = append(ts, ringTransport{zeroCopy: zc, wait: w})
 		}
 	}
-	for _, k := range []string{"pipe", "unix", "tcp"} {
-		register(fdTransport{k})
+	m := map[string]transport{}
+	for _, t := range ts {
+		m[t.name()] = t
 	}
-	register(unixgramTransport{})
-	register(mqTransport{})
-	register(chanTransport{})
-}
+	return m
+}()
 
-// ringTransport moves messages through shmring SPSC rings in /dev/shm: one
-// ring for throughput, one per direction for the two-way workloads. The
-// parent creates them, the child opens them by the names in its config,
-// and the parent removes the names as soon as the child has attached.
-// "shmring" uses the copying Send and Recv, "shmring-zc" Claim/Commit and
-// Receive/Release (the message is stamped into the slot and verified in
-// place); a "-spin" or "-sleep" suffix selects ring.WaitSpin or
-// ring.WaitSleep instead of ring.DefaultWait.
+// ringTransport moves messages through shmring SPSC rings, one per
+// direction, that the parent creates and the child opens by name.
+// "shmring" uses Send and Recv, "shmring-zc" Claim/Commit and
+// Receive/Release (stamped into the slot and verified in place); "-spin"
+// or "-sleep" selects ring.WaitSpin or ring.WaitSleep.
 type ringTransport struct {
 	zeroCopy bool
 	wait     string // "default", "spin" or "sleep"
@@ -78,60 +79,45 @@ func waitStrategy(name string) ring.WaitStrategy {
 	return ring.DefaultWait
 }
 
-func (t ringTransport) open(ctx context.Context, w workload, cfg config) (_ *link, err error) {
+func (t ringTransport) open(ctx context.Context, w workload, cfg config) (*link, error) {
 	rs := medium.NewRings(ctx, waitStrategy(t.wait))
 	e := &end{zeroCopy: t.zeroCopy, closers: []func() error{rs.Close}}
 	l := &link{parent: e, unlink: rs.RemoveNames}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, e.close())
-		}
-	}()
 	o := ring.Options{Kind: ring.SPSC, SlotSize: cfg.size, Slots: cfg.ringSlots()}
 	down, err := rs.Create("down", o)
+	if err == nil {
+		l.rings = append(l.rings, down)
+		e.s, err = rs.Sender(down)
+	}
+	if err == nil && w.twoWay() {
+		var up string
+		if up, err = rs.Create("up", o); err == nil {
+			l.rings = append(l.rings, up)
+			e.r, err = rs.Receiver(up)
+		}
+	}
 	if err != nil {
-		return nil, err
-	}
-	l.rings = append(l.rings, down)
-	if e.s, err = rs.Sender(down); err != nil {
-		return nil, err
-	}
-	if w.twoWay() {
-		up, err := rs.Create("up", o)
-		if err != nil {
-			return nil, err
-		}
-		l.rings = append(l.rings, up)
-		if e.r, err = rs.Receiver(up); err != nil {
-			return nil, err
-		}
+		return nil, errors.Join(err, e.close())
 	}
 	return l, nil
 }
 
-func (t ringTransport) attach(w workload, pc peerConfig) (_ *end, err error) {
+func (t ringTransport) attach(w workload, pc peerConfig) (*end, error) {
 	rs := medium.NewRings(context.Background(), waitStrategy(t.wait))
 	e := &end{zeroCopy: t.zeroCopy, closers: []func() error{rs.Close}}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, e.close())
-		}
-	}()
+	var err error
 	if len(pc.Rings) < 1 || w.twoWay() && len(pc.Rings) < 2 {
-		return nil, fmt.Errorf("ring names missing from the config: %q", pc.Rings)
-	}
-	if e.r, err = rs.Receiver(pc.Rings[0]); err != nil {
-		return nil, err
-	}
-	if w.twoWay() {
+		err = fmt.Errorf("ring names missing from the config: %q", pc.Rings)
+	} else if e.r, err = rs.Receiver(pc.Rings[0]); err == nil && w.twoWay() {
 		e.s, err = rs.Sender(pc.Rings[1])
 	}
-	return e, err
+	if err != nil {
+		return nil, errors.Join(err, e.close())
+	}
+	return e, nil
 }
 
-// chanTransport is the in-process reference: a buffered Go channel between
-// two goroutines of this process, one per direction for the two-way
-// workloads (medium.Chan: reused buffers, copy in, copy out).
+// chanTransport is the in-process reference: Go channels between goroutines.
 type chanTransport struct{}
 
 func (chanTransport) name() string { return "chan" }
@@ -152,4 +138,155 @@ func (chanTransport) open(_ context.Context, w workload, cfg config) (*link, err
 
 func (chanTransport) attach(workload, peerConfig) (*end, error) {
 	return nil, errors.New("chan transport runs in one process; it has no child")
+}
+
+// fdTransport moves messages through pipe(2)s (one per direction), a unix
+// stream socket pair, or TCP over 127.0.0.1 with TCP_NODELAY. The child
+// reads descriptor 3 and, for a pipe's way back, writes 4.
+type fdTransport struct{ kind string }
+
+func (t fdTransport) name() string { return t.kind }
+
+func (t fdTransport) describe(config) string {
+	return map[string]string{
+		"pipe": "pipe(2), one write(2) and one read(2) per message",
+		"unix": "AF_UNIX SOCK_STREAM socketpair, one write(2)/read(2) per message",
+		"tcp":  "TCP over 127.0.0.1, TCP_NODELAY, one write(2)/read(2) per message",
+	}[t.kind]
+}
+
+func (t fdTransport) open(_ context.Context, w workload, _ config) (*link, error) {
+	if t.kind != "pipe" {
+		pair := medium.LoopbackPair // tcp; not both: each makes a pair
+		if t.kind == "unix" {
+			pair = func() ([2]int, error) { return medium.SocketPair(unix.SOCK_STREAM) }
+		}
+		fds, err := pair()
+		if err != nil {
+			return nil, err
+		}
+		return &link{
+			parent: &end{s: medium.NewSocketSender(fds[0]), r: medium.NewFDReceiver(fds[0])},
+			files:  []*os.File{os.NewFile(uintptr(fds[1]), t.kind+"-child")},
+		}, nil
+	}
+	down, err := medium.Pipe() // parent → child
+	if err != nil {
+		return nil, err
+	}
+	l := &link{
+		parent: &end{s: medium.NewPipeSender(down[1])},
+		files:  []*os.File{os.NewFile(uintptr(down[0]), "pipe-down-r")},
+	}
+	if w.twoWay() {
+		up, err := medium.Pipe() // child → parent
+		if err != nil {
+			closeFiles(l.files)
+			return nil, errors.Join(err, l.parent.close())
+		}
+		l.parent.r = medium.NewFDReceiver(up[0])
+		l.files = append(l.files, os.NewFile(uintptr(up[1]), "pipe-up-w"))
+	}
+	return l, nil
+}
+
+func (t fdTransport) attach(w workload, _ peerConfig) (*end, error) {
+	fd, err := medium.Inherited(3)
+	if err != nil {
+		return nil, err
+	}
+	e := &end{r: medium.NewFDReceiver(fd)}
+	switch {
+	case t.kind != "pipe":
+		e.s = medium.NewSocketSender(fd)
+	case w.twoWay():
+		wfd, err := medium.Inherited(4)
+		if err != nil {
+			return nil, errors.Join(err, e.close())
+		}
+		e.s = medium.NewPipeSender(wfd)
+	}
+	return e, nil
+}
+
+// unixgramTransport sends datagrams over a unix socket pair; the child's is 3.
+type unixgramTransport struct{}
+
+func (unixgramTransport) name() string { return "unixgram" }
+
+func (unixgramTransport) describe(config) string {
+	return "AF_UNIX SOCK_DGRAM socketpair, one datagram per message, one send(2)/recv(2) each"
+}
+
+func (unixgramTransport) open(ctx context.Context, _ workload, cfg config) (*link, error) {
+	fds, err := medium.SocketPair(unix.SOCK_DGRAM)
+	if err != nil {
+		return nil, err
+	}
+	for _, fd := range fds {
+		if err := medium.SetupDgram(fd, cfg.size); err != nil {
+			return nil, errors.Join(err, medium.CloseFD(fds[0]), medium.CloseFD(fds[1]))
+		}
+	}
+	d := medium.NewDgram(ctx, fds[0])
+	return &link{
+		parent: &end{s: d.Sender(), r: d},
+		files:  []*os.File{os.NewFile(uintptr(fds[1]), "unixgram-child")},
+	}, nil
+}
+
+func (unixgramTransport) attach(workload, peerConfig) (*end, error) {
+	fd, err := medium.Inherited(3)
+	if err != nil {
+		return nil, err
+	}
+	d := medium.NewDgram(context.Background(), fd)
+	return &end{s: d.Sender(), r: d}, nil
+}
+
+// mqTransport moves messages through POSIX message queues, one per
+// direction, as deep as the ring (capped by msg_max); the child inherits
+// duplicates of their descriptors as 3 and 4.
+type mqTransport struct{}
+
+func (mqTransport) name() string { return "mq" }
+
+func (mqTransport) describe(cfg config) string {
+	return fmt.Sprintf("POSIX message queue, %d messages deep, one mq_timedsend(2)/mq_timedreceive(2) per message", medium.MQDepth(cfg.ringSlots()))
+}
+
+func (mqTransport) open(ctx context.Context, w workload, cfg config) (*link, error) {
+	depth := medium.MQDepth(cfg.ringSlots())
+	down, err := medium.CreateMQ(cfg.size, depth)
+	if err != nil {
+		return nil, err
+	}
+	up := -1
+	if w.twoWay() {
+		if up, err = medium.CreateMQ(cfg.size, depth); err != nil {
+			return nil, errors.Join(err, medium.CloseFD(down))
+		}
+	}
+	q := medium.NewMQ(ctx, up, down)
+	l := &link{parent: &end{s: q.Sender(), r: q}}
+	for _, fd := range []int{down, up} { // the child gets duplicates: measure closes l.files
+		if fd < 0 {
+			continue
+		}
+		d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			closeFiles(l.files)
+			return nil, errors.Join(os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err), q.Close())
+		}
+		l.files = append(l.files, os.NewFile(uintptr(d), "mq"))
+	}
+	return l, nil
+}
+
+func (mqTransport) attach(w workload, _ peerConfig) (*end, error) {
+	if !w.twoWay() {
+		return &end{r: medium.NewMQ(context.Background(), 3, -1)}, nil
+	}
+	q := medium.NewMQ(context.Background(), 3, 4)
+	return &end{s: q.Sender(), r: q}, nil
 }

@@ -1,8 +1,7 @@
 //go:build !linux
 
 // ringbench measures shmring rings, which need Linux (futex(2) between
-// processes, open-file-description locks, /dev/shm); elsewhere it only
-// says so.
+// processes, /dev/shm); elsewhere it only says so.
 package main
 
 import (

@@ -10,13 +10,10 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/shmring/shmring/internal/codec"
 	"github.com/shmring/shmring/internal/medium"
 	"github.com/shmring/shmring/internal/report"
 	"github.com/shmring/shmring/ring"
 )
-
-// One measurement of the mpmc subcommand: a workload, a medium, a shape.
 
 // Workloads of the mpmc subcommand.
 const (
@@ -33,17 +30,16 @@ const (
 
 // mpJob is one measurement.
 type mpJob struct {
-	workload   string // mpThroughput or mpRoundTrip
-	medium     string // mediumProcs, mediumGoroutines or mediumChan
-	kind       string // ring kind: mpmc, mpsc or spsc (for chan: mpsc means one reply channel per client)
-	producers  int    // producers, or round-trip clients
-	consumers  int    // consumers, or round-trip servers
-	size       int
-	slots      int // ring slots and channel capacity
-	duration   time.Duration
-	warmup     time.Duration    // round trip: unrecorded start of each client's run
-	faults     map[string]fault // tests: role -> fault for that role's worker 0
-	afterReady func()           // tests: called once every worker is ready
+	workload  string // mpThroughput or mpRoundTrip
+	medium    string // mediumProcs, mediumGoroutines or mediumChan
+	kind      string // ring kind: mpmc, mpsc or spsc (for chan: mpsc means one reply channel per client)
+	producers int    // producers, or round-trip clients
+	consumers int    // consumers, or round-trip servers
+	size      int
+	slots     int // ring slots and channel capacity
+	duration  time.Duration
+	warmup    time.Duration    // round trip: unrecorded start of each client's run
+	faults    map[string]fault // tests: role -> fault for that role's worker 0
 }
 
 // mpOutcome is what one measurement found.
@@ -60,6 +56,8 @@ func (o *mpOutcome) rate() float64 {
 	}
 	return float64(o.received) / o.elapsed.Seconds()
 }
+
+func (o *mpOutcome) hist() *hdrhistogram.Histogram { return o.rtt }
 
 // workers lists the job's workers over the rings of lay.
 func (j mpJob) workers(lay mpLayout) []mpWorker {
@@ -88,64 +86,17 @@ func (j mpJob) workers(lay mpLayout) []mpWorker {
 	return ws
 }
 
-// createRings makes the job's rings in rs and the layout that names them.
-func (j mpJob) createRings(rs *medium.Rings) (lay mpLayout, err error) {
-	lay.Kind = j.kind
-	create := func(tag, kind string, producers, consumers int) (string, error) {
-		k, err := ringKind(kind)
-		if err != nil {
-			return "", err
-		}
-		o := ring.Options{Kind: k, SlotSize: j.size, Slots: j.slots}
-		switch k {
-		case ring.MPMC:
-			o.MaxProducers, o.MaxConsumers = producers, consumers
-		case ring.MPSC:
-			o.MaxProducers, o.MaxConsumers = producers, 1
-		}
-		return rs.Create(tag, o)
-	}
-	if j.workload == mpThroughput {
-		lay.Data, err = create("mp-data", j.kind, j.producers, j.consumers)
-		return lay, err
-	}
-	if lay.Req, err = create("mp-req", j.kind, j.producers, j.consumers); err != nil {
-		return lay, err
-	}
-	if j.kind == "mpsc" { // one consumer per ring: a reply ring per client
-		for i := range j.producers {
-			name, err := create(fmt.Sprintf("mp-reply%d", i), "spsc", 1, 1)
-			if err != nil {
-				return lay, err
-			}
-			lay.Replies = append(lay.Replies, name)
-		}
-		return lay, nil
-	}
-	lay.Reply, err = create("mp-reply", j.kind, j.consumers, j.producers)
-	return lay, err
-}
-
-// runMPJob runs one measurement and checks what arrived: every worker a
-// child process over rings (mediumProcs), or a goroutine of this process
-// over rings or the channel.
+// runMPJob runs one measurement and checks what arrived.
 func runMPJob(ctx context.Context, j mpJob) (_ *mpOutcome, err error) {
 	ctx, cancel := context.WithTimeout(ctx, j.warmup+j.duration+peerGrace)
 	defer cancel()
-	var m mpMedium
-	var rs *medium.Rings
-	lay := mpLayout{Kind: "chan"}
-	if j.medium == mediumChan {
-		m = newChanMedium(j)
-	} else {
-		rs = medium.NewRings(ctx, ring.DefaultWait)
-		defer func() { err = errors.Join(err, rs.Close()) }()
-		if lay, err = j.createRings(rs); err != nil {
-			return nil, err
-		}
-		m = ringMedium{rs: rs, lay: lay}
+	rs := medium.NewRings(ctx, ring.DefaultWait)
+	defer func() { err = errors.Join(err, rs.Close()) }()
+	m, err := j.open(rs)
+	if err != nil {
+		return nil, err
 	}
-	ws := j.workers(lay)
+	ws := j.workers(m.lay)
 	specs := make([]peerSpec, len(ws))
 	for i, w := range ws {
 		specs[i] = peerSpec{name: fmt.Sprintf("%s %d (child process)", w.Role, w.Index), role: roleMPWorker, cfg: w}
@@ -154,34 +105,16 @@ func runMPJob(ctx context.Context, j mpJob) (_ *mpOutcome, err error) {
 			specs[i].local = func(gate func() error) (any, error) { return runWorker(m, w, gate) }
 		}
 	}
-	c, err := startCrew(ctx, cancel, specs)
+	c, err := startCrew(ctx, cancel, specs, rs.RemoveNames)
 	if err != nil {
 		return nil, err
 	}
 	defer c.stop()
-	if err := c.readyAll(); err != nil {
+	res, err := results[mpResult](c)
+	if err != nil {
 		return nil, err
 	}
-	if rs != nil {
-		if err := rs.RemoveNames(); err != nil {
-			return nil, err
-		}
-	}
-	if j.afterReady != nil {
-		j.afterReady()
-	}
-	if err := c.release(); err != nil {
-		return nil, err
-	}
-	results := make([]mpResult, len(ws))
-	outs := make([]any, len(ws))
-	for i := range results {
-		outs[i] = &results[i]
-	}
-	if err := c.results(outs); err != nil {
-		return nil, err
-	}
-	return j.evaluate(results)
+	return j.evaluate(res)
 }
 
 // evaluate checks the workers' reports against each other and sums them.
@@ -221,27 +154,4 @@ func (j mpJob) evaluate(results []mpResult) (*mpOutcome, error) {
 		o.elapsed = time.Duration(end - first)
 	}
 	return o, nil
-}
-
-// probeKind says why rings of kind cannot be measured in this build (an
-// engine not built in), or nil.
-func probeKind(kind string) error {
-	k, err := ringKind(kind)
-	if err != nil {
-		return err
-	}
-	return probeRing(ring.Options{Kind: k, SlotSize: codec.HeaderSize, Slots: 2, MaxProducers: 1, MaxConsumers: 1})
-}
-
-// probeRing creates a tiny ring of o's kind and takes its producer.
-func probeRing(o ring.Options) error {
-	rs := medium.NewRings(context.Background(), ring.DefaultWait)
-	name, err := rs.Create("probe", o)
-	if err == nil {
-		var s medium.Sender
-		if s, err = rs.Sender(name); err == nil {
-			err = s.Close()
-		}
-	}
-	return errors.Join(err, rs.Close())
 }

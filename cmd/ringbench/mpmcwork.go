@@ -16,15 +16,11 @@ import (
 	"github.com/shmring/shmring/ring"
 )
 
-// The workers of the mpmc subcommand. Each runs the same code in a child
-// process (over rings it opened by name) and in a goroutine (over rings or
-// the shared channel), and reports an mpResult. A worker that finds a bad
-// message remembers the first such error and carries on moving messages
-// until its stream ends, so that no other worker waits forever on it; it
-// returns the error at the end.
+// The workers of the mpmc subcommand, the same code in a child process and
+// in a goroutine. A worker that finds a bad message carries on until its
+// stream ends, so that no other waits forever on it, and then fails.
 
-// mpWorker says what one worker does; a child gets it as JSON in
-// the child config.
+// mpWorker says what one worker does (a child's config).
 type mpWorker struct {
 	Role      string        `json:"role"`      // producer, consumer, client or server
 	Index     int           `json:"index"`     // producer id, consumer number, client id, server number
@@ -58,14 +54,13 @@ type mpResult struct {
 	Hist     string        `json:"hist,omitempty"`     // client: round trips, encoded
 }
 
-// runWorker takes w's handles from m, calls gate (which returns once every
-// worker is ready and the run starts), and runs w's loop.
-// A gate that fails ends the worker; its handles are the medium's to close.
-func runWorker(m mpMedium, w mpWorker, gate func() error) (mpResult, error) {
+// runWorker takes w's handles from m, waits at gate for the start and runs
+// w's loop; if the gate fails, the handles are the medium's to close.
+func runWorker(m mpMedium, w mpWorker, gate func() error) (res mpResult, err error) {
+	res = mpResult{Role: w.Role, Index: w.Index}
 	var s medium.Sender
 	var r medium.Receiver
 	var rep *replier
-	var err error
 	switch w.Role {
 	case "producer":
 		s, err = m.producer()
@@ -81,103 +76,104 @@ func runWorker(m mpMedium, w mpWorker, gate func() error) (mpResult, error) {
 	if err == nil {
 		err = gate()
 	}
+	switch {
+	case err != nil:
+	case w.Role == "producer":
+		err = runMPProducer(s, w, &res)
+	case w.Role == "consumer":
+		err = runMPConsumer(r, w, &res)
+	case w.Role == "client":
+		err = runMPClient(s, r, w, &res)
+	default:
+		err = runMPServer(r, rep, w, &res)
+	}
 	if err != nil {
-		return mpResult{}, err
+		return res, fmt.Errorf("%s %d: %w", w.Role, w.Index, err)
 	}
-	switch w.Role {
-	case "producer":
-		return runMPProducer(s, w)
-	case "consumer":
-		return runMPConsumer(r, w)
-	case "client":
-		return runMPClient(s, r, w)
-	}
-	return runMPServer(r, rep, w)
+	return res, nil
 }
 
-func runMPProducer(s medium.Sender, w mpWorker) (res mpResult, err error) {
-	res = mpResult{Role: w.Role, Index: w.Index}
+// recvAll receives size-byte messages until the stream ends, handing each
+// to each.
+func recvAll(r medium.Receiver, size int, each func(n uint64, msg []byte) error) error {
+	buf := make([]byte, size)
+	for n := uint64(0); ; n++ {
+		if err := r.Recv(buf); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("receive: %w", err)
+		}
+		if err := each(n, buf); err != nil {
+			return err
+		}
+	}
+}
+
+func runMPProducer(s medium.Sender, w mpWorker, res *mpResult) (err error) {
 	defer func() { err = errors.Join(err, s.Close()) }()
 	msg := make([]byte, w.Size)
 	every := clockEvery(w.Size)
 	deadline := time.Now().Add(w.Duration).UnixNano()
-	id := uint32(w.Index)
-	var seq uint64
-	for ; seq%every != 0 || time.Now().UnixNano() < deadline || w.Fault.due(seq) || seq < w.MinSend; seq++ {
-		codec.Put(msg, codec.Header{Seq: seq, Producer: id})
+	for ; res.Sent%every != 0 || time.Now().UnixNano() < deadline || w.Fault.due(res.Sent) || res.Sent < w.MinSend; res.Sent++ {
+		seq := res.Sent
+		codec.Put(msg, codec.Header{Seq: seq, Producer: uint32(w.Index)})
 		codec.Seal(msg)
 		res.Digest += codec.Digest(seq)
 		w.Fault.flip(seq, msg)
 		for range w.Fault.copies(seq) {
 			if err := s.Send(msg); err != nil {
-				res.Sent = seq
-				return res, fmt.Errorf("producer %d: send message %d: %w", w.Index, seq, err)
+				return fmt.Errorf("send message %d: %w", seq, err)
 			}
 		}
 	}
-	res.Sent = seq
 	res.EndNs = time.Now().UnixNano()
-	return res, nil
+	return nil
 }
 
-func runMPConsumer(r medium.Receiver, w mpWorker) (res mpResult, err error) {
-	res = mpResult{Role: w.Role, Index: w.Index, Per: make([]perProducer, w.Producers)}
+func runMPConsumer(r medium.Receiver, w mpWorker, res *mpResult) (err error) {
 	defer func() { err = errors.Join(err, r.Close()) }()
-	buf := make([]byte, w.Size)
-	// With one consumer every message of each producer arrives, in order:
-	// check each sequence number exactly, not just its order.
-	strict := w.Consumers == 1
+	res.Per = make([]perProducer, w.Producers)
+	strict := w.Consumers == 1 // then every message of each producer arrives, in order
 	var bad error
-	for n := uint64(0); ; n++ {
-		err := r.Recv(buf)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return res, fmt.Errorf("consumer %d: receive: %w", w.Index, err)
-		}
+	err = recvAll(r, w.Size, func(n uint64, msg []byte) error {
 		if n == 0 {
 			res.FirstNs = time.Now().UnixNano()
 		}
 		for range w.Fault.copies(n) {
 			if bad == nil {
-				bad = res.account(buf, strict)
+				bad = res.account(msg, strict)
 			}
 		}
-	}
+		return nil
+	})
 	res.EndNs = time.Now().UnixNano()
-	if bad != nil {
-		return res, fmt.Errorf("consumer %d: %w", w.Index, bad)
-	}
-	return res, nil
+	return cmp.Or(err, bad)
 }
 
-// runMPClient keeps one request outstanding: it stamps the send time into
-// a request, sends it, takes the next reply (any client's, on a shared
-// reply ring) and records now minus the time embedded in that reply.
-func runMPClient(s medium.Sender, r medium.Receiver, w mpWorker) (res mpResult, err error) {
-	res = mpResult{Role: w.Role, Index: w.Index}
+// runMPClient keeps one request outstanding, stamped with its send time,
+// takes the next reply (any client's, on a shared reply ring) and records
+// now minus the time in it.
+func runMPClient(s medium.Sender, r medium.Receiver, w mpWorker, res *mpResult) (err error) {
 	defer func() { err = errors.Join(err, s.Close(), r.Close()) }()
 	msg, buf := make([]byte, w.Size), make([]byte, w.Size)
 	h := report.NewHist()
 	start := time.Now()
 	from, deadline := start.Add(w.Warmup).UnixNano(), start.Add(w.Warmup+w.Duration).UnixNano()
-	id := uint32(w.Index)
 	var bad error
 	for seq := uint64(0); ; seq++ {
 		now := time.Now().UnixNano()
 		if now >= deadline && !w.Fault.due(seq) && seq >= w.MinSend {
 			break
 		}
-		codec.Put(msg, codec.Header{Seq: seq, Producer: id, SentNs: now})
+		codec.Put(msg, codec.Header{Seq: seq, Producer: uint32(w.Index), SentNs: now})
 		codec.Seal(msg)
 		w.Fault.flip(seq, msg)
 		if err := s.Send(msg); err != nil {
-			return res, fmt.Errorf("client %d: send request %d: %w", w.Index, seq, err)
+			return fmt.Errorf("send request %d: %w", seq, err)
 		}
 		res.Sent++
 		if err := r.Recv(buf); err != nil {
-			return res, fmt.Errorf("client %d: receive a reply: %w", w.Index, err)
+			return fmt.Errorf("receive a reply: %w", err)
 		}
 		got := time.Now().UnixNano()
 		res.Received++
@@ -187,37 +183,21 @@ func runMPClient(s medium.Sender, r medium.Receiver, w mpWorker) (res mpResult, 
 		}
 		if err != nil {
 			bad = cmp.Or(bad, err)
-			continue
-		}
-		if hd.SentNs >= from {
+		} else if hd.SentNs >= from {
 			report.Record(h, time.Duration(got-hd.SentNs))
 		}
 	}
-	if res.Hist, err = report.Encode(h); err != nil {
-		return res, err
-	}
-	if bad != nil {
-		return res, fmt.Errorf("client %d: %w", w.Index, bad)
-	}
-	return res, nil
+	res.Hist, err = report.Encode(h)
+	return cmp.Or(err, bad)
 }
 
 // runMPServer echoes every request to its client until the request stream
 // ends, then closes its reply side.
-func runMPServer(r medium.Receiver, rep *replier, w mpWorker) (res mpResult, err error) {
-	res = mpResult{Role: w.Role, Index: w.Index}
+func runMPServer(r medium.Receiver, rep *replier, w mpWorker, res *mpResult) (err error) {
 	defer func() { err = errors.Join(err, r.Close(), rep.close()) }()
-	buf := make([]byte, w.Size)
 	var bad error
-	for n := uint64(0); ; n++ {
-		err := r.Recv(buf)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return res, fmt.Errorf("server %d: receive a request: %w", w.Index, err)
-		}
-		hd, err := codec.Check(buf)
+	err = recvAll(r, w.Size, func(n uint64, msg []byte) error {
+		hd, err := codec.Check(msg)
 		if err == nil && int(hd.Producer) >= w.Producers {
 			err = fmt.Errorf("%w: request from client %d, but there are %d clients", codec.ErrIntegrity, hd.Producer, w.Producers)
 		}
@@ -225,16 +205,14 @@ func runMPServer(r medium.Receiver, rep *replier, w mpWorker) (res mpResult, err
 			hd.Producer = 0 // still answer someone: every client waits for a reply
 		}
 		bad = cmp.Or(bad, err)
-		w.Fault.flip(n, buf)
-		if err := rep.reply(hd.Producer, buf); err != nil {
-			return res, fmt.Errorf("server %d: reply: %w", w.Index, err)
+		w.Fault.flip(n, msg)
+		if err := rep.reply(hd.Producer, msg); err != nil {
+			return fmt.Errorf("reply: %w", err)
 		}
 		res.Received++
-	}
-	if bad != nil {
-		return res, fmt.Errorf("server %d: %w", w.Index, bad)
-	}
-	return res, nil
+		return nil
+	})
+	return cmp.Or(err, bad)
 }
 
 // runMPChild is an mpmc worker in a child process, over the rings its
@@ -246,7 +224,7 @@ func runMPChild(stdout io.Writer) (err error) {
 	}
 	rs := medium.NewRings(context.Background(), ring.DefaultWait)
 	defer func() { err = errors.Join(err, rs.Close()) }()
-	res, err := runWorker(ringMedium{rs: rs, lay: w.Layout}, w, childGate(stdout))
+	res, err := runWorker(ringMedium(rs, w.Layout), w, childGate(stdout))
 	if err != nil {
 		return err
 	}

@@ -16,16 +16,13 @@ import (
 	"github.com/shmring/shmring/internal/launch"
 )
 
-// Every measurement of every subcommand runs its peers the same way: each
-// peer is a child process (this binary in a role, through launch) or a
-// goroutine; all are started and attached before any moves a message, the
-// parent removes the names by which they found the medium, opens the start
-// gate, and collects one JSON result from each.
-//
-// A child prints readyLine once attached, waits for goLine on its standard
-// input, and prints resultPrefix and its result as JSON before it exits 0;
-// it exits exitIntegrity when it found a bad message (its standard error
-// names it) and 1 on any other failure.
+// Every measurement runs its peers the same way: each a child process (this
+// binary in a role) or a goroutine; all attach before any moves a message,
+// then the parent removes the medium's names, opens the start gate and
+// collects one JSON result from each. A child prints readyLine once
+// attached, waits for goLine, prints resultPrefix and its result, and exits
+// 0; it exits exitIntegrity on a bad message (its stderr names it), 1 on any
+// other failure.
 const (
 	readyLine     = "ringbench-ready"
 	goLine        = "go"
@@ -33,9 +30,8 @@ const (
 	exitIntegrity = 3
 )
 
-// peerSpec says how to start one peer: a goroutine running local when
-// local is set, else a child in role with cfg, inheriting files as
-// descriptors 3, 4, … (the parent's copies are closed once it started).
+// peerSpec starts one peer: a goroutine running local if set, else a child
+// in role with cfg, inheriting files as descriptors 3, 4, ….
 type peerSpec struct {
 	name  string
 	role  string
@@ -55,7 +51,7 @@ type peer struct {
 }
 
 // crew is the peers of one measurement. ctx is cancelled at the first
-// failure of any of them, so that blocking calls on the medium return.
+// failure of any, so that blocking calls on the medium return.
 type crew struct {
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -68,11 +64,11 @@ func closeFiles(files []*os.File) {
 	}
 }
 
-// startCrew starts every peer. ctx is the measurement's, and cancel
-// cancels it: a peer that fails cancels it, so that the parent's blocking
-// calls on the medium return, and once it is done (a failure, a run that
-// overstayed, an interrupt) the children are killed.
-func startCrew(ctx context.Context, cancel context.CancelFunc, specs []peerSpec) (_ *crew, err error) {
+// startCrew starts every peer under the measurement's ctx and its cancel
+// (once ctx is done, by a failure, a run that overstayed or an interrupt,
+// the children are killed), waits until all are attached, calls unlink
+// (which removes the names they found the medium by) and opens the gate.
+func startCrew(ctx context.Context, cancel context.CancelFunc, specs []peerSpec, unlink func() error) (_ *crew, err error) {
 	c := &crew{ctx: ctx, cancel: cancel}
 	defer func() {
 		if err != nil {
@@ -89,6 +85,34 @@ func startCrew(ctx context.Context, cancel context.CancelFunc, specs []peerSpec)
 		}
 		c.peers = append(c.peers, p)
 		go c.watch(p)
+	}
+	for _, p := range c.peers {
+		if p.proc != nil {
+			_, err = c.await(p, readyLine)
+		} else {
+			select {
+			case <-p.ready:
+			case <-c.ctx.Done():
+				err = c.ctx.Err()
+			}
+		}
+		if err != nil {
+			err = fmt.Errorf("%s: %w", p.name, err)
+			break
+		}
+	}
+	if err == nil {
+		err = unlink()
+	}
+	for _, p := range c.peers { // even after a failure: a goroutine waiting at its gate must end
+		if p.proc == nil {
+			close(p.gate)
+		} else if werr := p.proc.WriteLine(goLine); werr != nil && err == nil {
+			err = fmt.Errorf("%s: start it: %w", p.name, werr)
+		}
+	}
+	if err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -173,54 +197,23 @@ func (c *crew) await(p *peer, prefix string) (string, error) {
 	}
 }
 
-// readyAll returns once every peer has attached.
-func (c *crew) readyAll() error {
-	for _, p := range c.peers {
-		if p.proc != nil {
-			if _, err := c.await(p, readyLine); err != nil {
-				return fmt.Errorf("%s: %w", p.name, err)
-			}
-			continue
-		}
-		select {
-		case <-p.ready:
-		case <-c.ctx.Done():
-			return fmt.Errorf("%s: %w", p.name, c.ctx.Err())
-		}
-	}
-	return nil
-}
-
-// release opens the start gate of every peer.
-func (c *crew) release() error {
-	for _, p := range c.peers {
-		if p.proc == nil {
-			close(p.gate)
-		} else if err := p.proc.WriteLine(goLine); err != nil {
-			return fmt.Errorf("%s: start it: %w", p.name, err)
-		}
-	}
-	return nil
-}
-
-// results waits for every peer's result, decoded into outs[i], and exit.
-// At the first failure it stops the others; the error returned is the first
-// that wraps codec.ErrIntegrity, or else the first to happen.
-func (c *crew) results(outs []any) error {
-	errs := make([]error, len(c.peers))
+// results waits for every peer's result and exit; the first failure stops
+// the others.
+func results[R any](c *crew) ([]R, error) {
+	out, errs := make([]R, len(c.peers)), make([]error, len(c.peers))
 	var wg sync.WaitGroup
 	for i, p := range c.peers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if errs[i] = c.result(p, outs[i]); errs[i] != nil {
+			if errs[i] = c.result(p, &out[i]); errs[i] != nil {
 				errs[i] = fmt.Errorf("%s: %w", p.name, errs[i])
 				c.cancel()
 			}
 		}()
 	}
 	wg.Wait()
-	return pickErr(errs)
+	return out, pickErr(errs)
 }
 
 func (c *crew) result(p *peer, out any) error {
@@ -230,10 +223,7 @@ func (c *crew) result(p *peer, out any) error {
 			return p.err
 		}
 		b, err := json.Marshal(p.res) // the same path as a child's result
-		if err != nil {
-			return err
-		}
-		return json.Unmarshal(b, out)
+		return cmp.Or(err, json.Unmarshal(b, out))
 	}
 	line, err := c.await(p, resultPrefix)
 	if err != nil {
@@ -253,9 +243,8 @@ func (c *crew) result(p *peer, out any) error {
 	return nil
 }
 
-// stop makes sure every peer is finished: children are killed if they
-// still run, and reaped; goroutines are waited for (they end once the
-// parent closed its side, or the crew's context).
+// stop makes sure every peer is finished: children killed and reaped,
+// goroutines waited for (they end once the parent closed its side, or ctx).
 func (c *crew) stop() {
 	c.cancel()
 	for _, p := range c.peers {
@@ -267,15 +256,12 @@ func (c *crew) stop() {
 	}
 }
 
-// pickErr is the error to report from peers that ran side by side: one
-// that wraps codec.ErrIntegrity, else the first that is not a cancellation
-// caused by another's failure, else the first.
+// pickErr is the error to report of peers that ran side by side: one that
+// wraps codec.ErrIntegrity, else the first that is not a cancellation
+// another's failure caused, else the first.
 func pickErr(errs []error) error {
 	var first, real error
-	for _, err := range errs {
-		if err == nil {
-			continue
-		}
+	for _, err := range errs { // a nil one changes nothing
 		if errors.Is(err, codec.ErrIntegrity) {
 			return err
 		}

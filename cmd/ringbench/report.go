@@ -5,8 +5,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/shmring/shmring/internal/limits"
@@ -29,24 +29,18 @@ type runReport struct {
 	cells         []*cell
 }
 
-// cell finds the cell of one transport, workload and size; nil if none.
+// cell finds the cell of one transport, workload and size; an empty one
+// (no figures) if there is none.
 func (r *runReport) cell(tr string, w workload, size int) *cell {
 	for _, c := range r.cells {
 		if c.tr.name() == tr && c.workload == w && c.size == size {
 			return c
 		}
 	}
-	return nil
+	return &cell{}
 }
 
-func (r *runReport) has(w workload) bool {
-	for _, x := range r.plan.workloads {
-		if x == w {
-			return true
-		}
-	}
-	return false
-}
+func (r *runReport) has(w workload) bool { return slices.Contains(r.plan.workloads, w) }
 
 // write prints the readable report: the header, then per size a
 // throughput table, a round-trip table, a fixed-rate table, and the ratios.
@@ -114,12 +108,11 @@ func (r *runReport) writeSize(w io.Writer, size int) {
 	fmt.Fprintf(w, "\n== %s messages ==\n", report.Size(size))
 	if r.has(throughput) {
 		fmt.Fprintf(w, "throughput (median of repetitions, and their range):\n")
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "transport\tmsgs/s\tmin–max\tper msg\tMB/s\tmessages\t")
+		t := report.NewTable(w, "transport", "msgs/s", "min–max", "per msg", "MB/s", "messages")
 		for _, tr := range r.plan.transports {
 			c := r.cell(tr.name(), throughput, size)
 			if !c.ok() {
-				fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\n", tr.name(), skippedText(c))
+				t.Row(tr.name(), "skipped") // every cell that ran has figures
 				continue
 			}
 			s := report.SpreadOf(c.rates())
@@ -127,10 +120,10 @@ func (r *runReport) writeSize(w io.Writer, size int) {
 			for _, m := range c.reps {
 				n += m.measured
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s–%s\t%s\t%.1f\t%d\t\n", tr.name(), report.Rate(s.Median), report.RateShort(s.Min), report.RateShort(s.Max),
-				report.Dur(time.Duration(float64(time.Second)/s.Median)), s.Median*float64(size)/1e6, n)
+			t.Row(tr.name(), report.Rate(s.Median), report.RateShort(s.Min)+"–"+report.RateShort(s.Max), report.PerMsg(s.Median),
+				fmt.Sprintf("%.1f", s.Median*float64(size)/1e6), fmt.Sprint(n))
 		}
-		tw.Flush()
+		t.Flush()
 	}
 	for _, wl := range []workload{pingpong, fixedRate} {
 		if !r.has(wl) {
@@ -141,28 +134,21 @@ func (r *runReport) writeSize(w io.Writer, size int) {
 			title = fmt.Sprintf("fixed-rate round trip at %.0f msg/s, from the intended send time", r.plan.cfg.rate)
 		}
 		fmt.Fprintf(w, "%s (all repetitions merged; p50 range over repetitions):\n", title)
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		head := "transport\t"
+		head, qs := []string{"transport"}, []float64{}
 		for _, q := range report.Quantiles {
-			head += q.Name + "\t"
+			head, qs = append(head, q.Name), append(qs, q.Q)
 		}
-		fmt.Fprintln(tw, head+"p50 min–max\tsamples\t")
+		t := report.NewTable(w, append(head, "p50 min–max", "samples")...)
 		for _, tr := range r.plan.transports {
 			c := r.cell(tr.name(), wl, size)
 			if !c.ok() {
-				fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\t\t\t\t\n", tr.name(), skippedText(c))
+				t.Row(tr.name(), "skipped") // every cell that ran has figures
 				continue
 			}
-			h := c.merged()
-			line := tr.name() + "\t"
-			for _, q := range report.Quantiles {
-				line += report.Dur(report.At(h, q.Q)) + "\t"
-			}
-			s := report.SpreadOf(c.quantiles(50))
-			line += fmt.Sprintf("%s–%s\t%d\t", report.Dur(time.Duration(s.Min)), report.Dur(time.Duration(s.Max)), h.TotalCount())
-			fmt.Fprintln(tw, line)
+			h, s := c.merged(), report.SpreadOf(c.quantiles(50))
+			t.Row(append(percentiles(tr.name(), h, qs...), report.Dur(time.Duration(s.Min))+"–"+report.Dur(time.Duration(s.Max)), fmt.Sprint(h.TotalCount()))...)
 		}
-		tw.Flush()
+		t.Flush()
 	}
 	for _, c := range r.cells {
 		if c.size == size && c.skipped != "" {
@@ -179,52 +165,18 @@ func (r *runReport) writeSize(w io.Writer, size int) {
 		}
 	}
 	r.writeRatiosToCeilings(w, size)
-	if len(r.plan.transports) > 1 {
-		base := r.plan.transports[0]
-		for _, other := range r.plan.transports[1:] {
-			if parts := r.compare(base.name(), other.name(), size); len(parts) > 0 {
-				fmt.Fprintf(w, "%s vs %s: %s\n", base.name(), other.name(), strings.Join(parts, ", "))
-			}
+	for _, other := range r.plan.transports[1:] {
+		base := r.plan.transports[0].name()
+		bt, ot := r.cell(base, throughput, size), r.cell(other.name(), throughput, size)
+		bp, op := r.cell(base, pingpong, size), r.cell(other.name(), pingpong, size)
+		if parts := report.Compare("throughput", bt.rate(), ot.rate(), "RTT", bp.p, op.p); len(parts) > 0 {
+			fmt.Fprintf(w, "%s vs %s: %s\n", base, other.name(), strings.Join(parts, ", "))
 		}
 	}
 }
 
-func skippedText(c *cell) string {
-	if c == nil || c.skipped == "" {
-		return "-"
-	}
-	return "skipped"
-}
-
-// compare spells out how base fares against other at one size, from the
-// medians over repetitions.
-func (r *runReport) compare(base, other string, size int) []string {
-	var parts []string
-	bt, ot := r.cell(base, throughput, size), r.cell(other, throughput, size)
-	if bt.ok() && ot.ok() {
-		b, o := report.SpreadOf(bt.rates()).Median, report.SpreadOf(ot.rates()).Median
-		if b > 0 && o > 0 {
-			parts = append(parts, report.Ratio(b/o, "throughput", "lower throughput"))
-		}
-	}
-	bp, op := r.cell(base, pingpong, size), r.cell(other, pingpong, size)
-	if bp.ok() && op.ok() {
-		for _, q := range []struct {
-			p    float64
-			name string
-		}{{50, "median RTT"}, {99, "p99 RTT"}} {
-			b, o := report.SpreadOf(bp.quantiles(q.p)).Median, report.SpreadOf(op.quantiles(q.p)).Median
-			if b > 0 && o > 0 {
-				parts = append(parts, report.Ratio(o/b, "lower "+q.name, "higher "+q.name))
-			}
-		}
-	}
-	return parts
-}
-
-// notes says whether the ends ever slept on the futex: a consumer that
-// never slept in the throughput run means the stream never ran dry long
-// enough to leave the spin and yield phases.
+// notes says whether the ends ever slept on the futex (a consumer that
+// never did: the stream never ran dry long enough to).
 func (t ringTransport) notes(tp, pp *measurement) []string {
 	var out []string
 	if tp != nil {
@@ -240,12 +192,8 @@ func (t ringTransport) notes(tp, pp *measurement) []string {
 }
 
 func slept(n uint64) string {
-	switch n {
-	case 0:
-		return "never slept"
-	case 1:
-		return "slept once"
-	default:
-		return fmt.Sprintf("slept %d times", n)
+	if n < 2 {
+		return []string{"never slept", "slept once"}[n]
 	}
+	return fmt.Sprintf("slept %d times", n)
 }

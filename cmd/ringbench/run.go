@@ -28,22 +28,17 @@ const (
 // config is what one measurement needs; the run command fills it from
 // the flags, one message size at a time.
 type config struct {
-	size     int           // bytes per message
-	duration time.Duration // measured part of each test
-	warmup   time.Duration // unmeasured part before it
-	count    uint64        // throughput: messages to send; 0 sends for warmup+duration
-	// minCount: no workload stops before this many messages, however long
-	// they take (tests: a fault injected at message k must be reached on
-	// a loaded machine).
-	minCount  uint64
-	rate      float64 // fixedrate: messages per second
-	slots     int     // ring slots (fewer for large messages: see ringSlots)
-	chanCap   int     // Go channel capacity (fewer for large messages)
-	linkBytes int     // memory one ring or channel slab may take
-	cpus      [2]int  // CPUs of the parent's and the peer's loop; -1: unpinned
-
-	// wrap, when set, changes the parent's end; tests inject faults with it.
-	wrap func(*end)
+	size      int           // bytes per message
+	duration  time.Duration // measured part of each test
+	warmup    time.Duration // unmeasured part before it
+	count     uint64        // throughput: messages to send; 0 sends for warmup+duration
+	minCount  uint64        // no workload stops before (tests: a fault at message k must be reached)
+	rate      float64       // fixedrate: messages per second
+	slots     int           // ring slots (fewer for large messages: see ringSlots)
+	chanCap   int           // Go channel capacity (fewer for large messages)
+	linkBytes int           // memory one ring or channel slab may take
+	cpus      [2]int        // CPUs of the parent's and the peer's loop; -1: unpinned
+	wrap      func(*end)    // tests: changes the parent's end to inject faults
 }
 
 // ringSlots is the ring's slot count for this size: --slots, lowered to a
@@ -81,23 +76,16 @@ func (c config) peer() peerConfig {
 // start, handshake, drain, exit) before the watchdog kills the child.
 const peerGrace = 30 * time.Second
 
-// measurement is what one run of one workload over one transport found.
+// measurement is what one run of one workload over one transport found:
+// for throughput, the messages the parent sent and those the peer received
+// in its measurement window, which lasted elapsed on the peer's clock; for
+// round trips, how many were completed and the measured ones' times; and
+// the counters of the parent's end's handles and the peer's.
 type measurement struct {
-	transport string
-	workload  workload
-	size      int
-
-	// throughput: messages the parent sent, messages the peer received in
-	// its measurement window, and the window's length on the peer's clock.
-	sent     uint64
-	measured uint64
-	elapsed  time.Duration
-
-	// pingpong: round trips completed, and the measured ones' times.
-	roundTrips uint64
-	rtt        *hdrhistogram.Histogram
-
-	// counters: the handles' own figures, the parent's end's and the peer's.
+	sent, measured               uint64
+	elapsed                      time.Duration
+	roundTrips                   uint64
+	rtt                          *hdrhistogram.Histogram
 	parentCounters, peerCounters []medium.Counter
 }
 
@@ -108,6 +96,8 @@ func (m *measurement) rate() float64 {
 	}
 	return float64(m.measured) / m.elapsed.Seconds()
 }
+
+func (m *measurement) hist() *hdrhistogram.Histogram { return m.rtt }
 
 // measure runs w over tr once, with the peer in a child process (or a
 // goroutine for an in-process transport). Whatever happens, the peer is gone
@@ -126,7 +116,7 @@ func measure(ctx context.Context, tr transport, w workload, cfg config) (m *meas
 		spec.name = "peer goroutine"
 		spec.local = func(gate func() error) (any, error) { return runLocalPeer(l.local, w, pc, gate) }
 	}
-	c, err := startCrew(ctx, cancel, []peerSpec{spec})
+	c, err := startCrew(ctx, cancel, []peerSpec{spec}, func() error { return unlink(l) })
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", tr.name(), w, errors.Join(err, l.parent.close(), unlink(l)))
 	}
@@ -139,63 +129,48 @@ func measure(ctx context.Context, tr transport, w workload, cfg config) (m *meas
 			m, err = nil, fmt.Errorf("%s %s: clean up: %w", tr.name(), w, cerr)
 		}
 	}()
-	if err := c.readyAll(); err != nil {
-		return nil, fmt.Errorf("%s %s: %w", tr.name(), w, err)
-	}
-	if err := errors.Join(unlink(l), c.release()); err != nil {
-		return nil, fmt.Errorf("%s %s: %w", tr.name(), w, err)
-	}
 	if cfg.wrap != nil {
 		cfg.wrap(ep)
 	}
-	m = &measurement{transport: tr.name(), workload: w, size: cfg.size}
+	m = &measurement{}
 	unpin, err := pinThread(cfg.cpus[0])
 	if err != nil {
 		return nil, err
 	}
 	defer unpin()
-	var res peerResult
-	var perr, rerr error
-	switch w {
-	case throughput:
+	var perr error
+	var count uint64 // messages the parent sent
+	if w == throughput {
 		m.sent, perr = sendFor(c.ctx, ep, cfg.size, cfg.warmup+cfg.duration, cfg.count, cfg.minCount)
-		perr = errors.Join(perr, ep.closeSend())
-		rerr = c.results([]any{&res})
-		if perr == nil && rerr == nil && res.Received != m.sent {
-			rerr = fmt.Errorf("%w: parent sent %d messages, peer received %d", codec.ErrIntegrity, m.sent, res.Received)
+		count = m.sent
+	} else {
+		if m.rtt = report.NewHist(); w == pingpong {
+			cfg.rate = 0 // back to back
 		}
-		m.measured, m.elapsed = res.Measured, time.Duration(res.ElapsedNs)
-	case pingpong, fixedRate:
-		m.rtt = report.NewHist()
-		if w == pingpong {
-			m.roundTrips, perr = pingFor(c.ctx, ep, cfg.size, cfg.warmup, cfg.duration, cfg.minCount, m.rtt)
-		} else {
-			m.roundTrips, perr = rateFor(c.ctx, ep, cfg.size, cfg.rate, cfg.warmup, cfg.duration, cfg.minCount, m.rtt)
-		}
-		perr = errors.Join(perr, ep.closeSend())
-		rerr = c.results([]any{&res})
-		if perr == nil && rerr == nil && res.Received != m.roundTrips {
-			rerr = fmt.Errorf("%w: parent completed %d round trips, peer received %d messages", codec.ErrIntegrity, m.roundTrips, res.Received)
-		}
-		if perr == nil && rerr == nil && m.rtt.TotalCount() == 0 {
-			rerr = errors.New("no round trip finished after the warm-up: raise --duration")
-		}
-	default:
-		return nil, fmt.Errorf("unknown workload %q", w)
+		m.roundTrips, perr = pingFor(c.ctx, ep, cfg.size, cfg.rate, cfg.warmup, cfg.duration, cfg.minCount, m.rtt)
+		count = m.roundTrips
+	}
+	perr = errors.Join(perr, ep.closeSend())
+	res, rerr := results[peerResult](c)
+	switch {
+	case perr != nil || rerr != nil:
+	case res[0].Received != count:
+		rerr = fmt.Errorf("%w: parent sent %d messages, peer received %d", codec.ErrIntegrity, count, res[0].Received)
+	case w.twoWay() && m.rtt.TotalCount() == 0:
+		rerr = errors.New("no round trip finished after the warm-up: raise --duration")
 	}
 	if perr != nil || rerr != nil {
 		// The peer's account first: it is usually the cause (a corrupted
 		// message seen by the child shows here as a broken pipe).
 		return nil, fmt.Errorf("%s %s size=%d: %w", tr.name(), w, cfg.size, errors.Join(prefixErr("peer", rerr), prefixErr("parent", perr)))
 	}
-	m.parentCounters = ep.counters()
-	m.peerCounters = res.Counters
+	m.measured, m.elapsed = res[0].Measured, time.Duration(res[0].ElapsedNs)
+	m.parentCounters, m.peerCounters = ep.counters(), res[0].Counters
 	return m, nil
 }
 
-// runLocalPeer is the peer's side of w in a goroutine. If it fails it
-// closes its sending side and drains the link until the parent closes, so
-// the parent never blocks on a peer that gave up.
+// runLocalPeer is the peer's side of w in a goroutine; if it fails, it
+// drains the link until the parent closes, so the parent never blocks.
 func runLocalPeer(e *end, w workload, pc peerConfig, gate func() error) (res peerResult, err error) {
 	defer func() {
 		if err != nil {
@@ -206,15 +181,7 @@ func runLocalPeer(e *end, w workload, pc peerConfig, gate func() error) (res pee
 		}
 		e.close()
 	}()
-	if err := gate(); err != nil {
-		return res, err
-	}
-	unpin, err := pinThread(pc.CPU)
-	if err != nil {
-		return res, err
-	}
-	defer unpin()
-	return runPeer(e, w, pc)
+	return runPeer(e, w, pc, gate)
 }
 
 // runPeerChild is a run child: role is "<transport>:<workload>".
@@ -237,15 +204,7 @@ func runPeerChild(role string, stdout io.Writer) (err error) {
 		return fmt.Errorf("attach: %w", err)
 	}
 	defer func() { err = errors.Join(err, e.close()) }()
-	if err := childGate(stdout)(); err != nil {
-		return err
-	}
-	unpin, err := pinThread(pc.CPU)
-	if err != nil {
-		return err
-	}
-	defer unpin()
-	res, err := runPeer(e, w, pc)
+	res, err := runPeer(e, w, pc, childGate(stdout))
 	if err != nil {
 		return err // exiting closes our ends: the parent sees it
 	}

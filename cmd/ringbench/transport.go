@@ -6,16 +6,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
 
+	"github.com/shmring/shmring/internal/codec"
 	"github.com/shmring/shmring/internal/medium"
 )
 
-// An end is one side's handles on a link: s sends (nil if this side
-// does not), r receives (nil likewise), zeroCopy says to use their
-// zero-copy path, and closers release what the handles do not own.
+// An end is one side's handles on a link: s sends and r receives (nil if
+// this side does not), zeroCopy says to use their zero-copy path, and
+// closers release what the handles do not own.
 type end struct {
 	s        medium.Sender
 	r        medium.Receiver
@@ -70,91 +72,52 @@ var workloads = []workload{throughput, pingpong, fixedRate}
 // twoWay says whether the peer answers (the link needs a way back).
 func (w workload) twoWay() bool { return w != throughput }
 
-// latency says whether the workload records times in a histogram.
-func (w workload) latency() bool { return w != throughput }
-
 // A link is what transport.open hands the parent for one run.
 type link struct {
 	parent *end
-	// local is the peer's end when the peer runs in this process (a
-	// goroutine); nil when the peer is a child process.
-	local *end
-	// files are inherited by the child as descriptors 3, 4, …; the parent
-	// closes them once the child has started.
-	files []*os.File
-	// rings names the rings the child opens: the one it receives from,
-	// then (two-way) the one it sends into.
-	rings []string
-	// unlink removes the names by which the peer finds the link (ring
-	// files). measure calls it once the peer has attached (the mappings
-	// live on without the names), or when the run fails before that, so a
-	// parent killed mid-run leaves nothing behind in /dev/shm. May be nil.
+	local  *end       // the peer's end when the peer is a goroutine
+	files  []*os.File // the child's descriptors 3, 4, …; closed once it started
+	rings  []string   // the rings the child opens: the one it receives from, then the one it sends into
+	// unlink removes the names the peer finds the link by, once it has
+	// attached (the mappings live on) or the run failed: a parent killed
+	// mid-run leaves nothing in /dev/shm. May be nil.
 	unlink func() error
 }
 
 // A transport creates links of one kind.
 type transport interface {
-	// name is the short name --transports uses.
-	name() string
-	// describe says in a few words what one message costs on it.
-	describe(cfg config) string
-	// open, in the parent, creates a link for w. ctx is cancelled when the
-	// peer is gone; a blocking call of the parent's end must return when it is.
+	name() string               // the name --transports uses
+	describe(cfg config) string // what one message costs on it, in a few words
+	// open, in the parent, creates a link for w; a blocking call of the
+	// parent's end returns once ctx (cancelled when the peer is gone) is done.
 	open(ctx context.Context, w workload, cfg config) (*link, error)
-	// attach, in the child, builds the child's end of the link for w from
-	// inherited descriptors and pc.
+	// attach, in the child, builds its end from inherited descriptors and pc.
 	attach(w workload, pc peerConfig) (*end, error)
 }
 
-// transportOrder is the order in which transports are measured and printed;
-// the first one present is the base of the ratios.
-var transportOrder = []string{
-	"shmring", "shmring-zc", "shmring-spin", "shmring-zc-spin", "shmring-sleep", "shmring-zc-sleep",
-	"pipe", "mq", "unix", "unixgram", "tcp", "chan",
-}
-
-// baseTransports are what "all" means; the shmring ones are measured once
-// per --wait strategy.
-var baseTransports = []string{"shmring", "shmring-zc", "pipe", "mq", "unix", "unixgram", "tcp", "chan"}
-
-var registry = map[string]transport{}
-
-// register makes t available to --transports; transports call it from init.
-func register(t transport) {
-	if _, dup := registry[t.name()]; dup {
-		panic("ringbench: transport registered twice: " + t.name())
+// transportOrder is the order in which transports are measured and
+// printed, the first one present the base of the ratios; baseTransports
+// are what "all" means (the shmring ones once per --wait strategy).
+var (
+	transportOrder = []string{
+		"shmring", "shmring-zc", "shmring-spin", "shmring-zc-spin", "shmring-sleep", "shmring-zc-sleep",
+		"pipe", "mq", "unix", "unixgram", "tcp", "chan",
 	}
-	registry[t.name()] = t
-}
-
-// available lists the registered transports in transportOrder.
-func available() []string {
-	var names []string
-	for _, n := range transportOrder {
-		if _, ok := registry[n]; ok {
-			names = append(names, n)
-		}
-	}
-	return names
-}
+	baseTransports = []string{"shmring", "shmring-zc", "pipe", "mq", "unix", "unixgram", "tcp", "chan"}
+)
 
 // parseTransports turns the --transports value into transports, in
 // transportOrder, without duplicates. "shmring" and "shmring-zc" stand for
 // one variant per wait strategy in waits ("default", "spin", "sleep").
 func parseTransports(list string, waits []string) ([]transport, error) {
-	list = strings.TrimSpace(list)
-	if list == "" || list == "all" {
+	if list = strings.TrimSpace(list); list == "" || list == "all" {
 		list = strings.Join(baseTransports, ",")
 	}
 	if len(waits) == 0 {
 		waits = []string{"default"}
 	}
-	want := map[string]bool{}
-	for _, n := range strings.Split(list, ",") {
-		n = strings.TrimSpace(n)
-		if n == "" {
-			continue
-		}
+	var want []string
+	for _, n := range splitList(list) {
 		if n == "ring" {
 			n = "shmring"
 		}
@@ -167,49 +130,40 @@ func parseTransports(list string, waits []string) ([]transport, error) {
 		}
 		for _, n := range names {
 			if _, ok := registry[n]; !ok {
-				if slices.Contains(transportOrder, n) {
-					return nil, fmt.Errorf("--transports: transport %q is not built into this binary (available: %s)", n, strings.Join(available(), ", "))
-				}
-				return nil, fmt.Errorf("--transports: unknown transport %q (available: %s)", n, strings.Join(available(), ", "))
+				return nil, fmt.Errorf("--transports: unknown transport %q (available: %s)", n, strings.Join(transportOrder, ", "))
 			}
-			want[n] = true
+			want = append(want, n)
 		}
 	}
 	var ts []transport
 	for _, n := range transportOrder {
-		if want[n] {
+		if slices.Contains(want, n) {
 			ts = append(ts, registry[n])
 		}
 	}
 	if len(ts) == 0 {
-		return nil, fmt.Errorf("--transports: no transport named (available: %s)", strings.Join(available(), ", "))
+		return nil, fmt.Errorf("--transports: no transport named (available: %s)", strings.Join(transportOrder, ", "))
 	}
 	return ts, nil
 }
 
-// parseWorkloads turns the -workloads value into workloads, in a fixed order.
+// parseWorkloads turns the --workloads value into workloads, in a fixed order.
 func parseWorkloads(list string) ([]workload, error) {
-	list = strings.TrimSpace(list)
-	if list == "" {
+	switch list = strings.TrimSpace(list); list {
+	case "":
 		return []workload{throughput, pingpong}, nil
-	}
-	if list == "all" {
+	case "all":
 		return workloads, nil
 	}
-	want := map[workload]bool{}
-	for _, n := range strings.Split(list, ",") {
-		w := workload(strings.TrimSpace(n))
-		if w == "" {
-			continue
-		}
-		if !slices.Contains(workloads, w) {
-			return nil, fmt.Errorf("--workloads: unknown workload %q (want throughput, pingpong, fixedrate or all)", w)
-		}
-		want[w] = true
-	}
+	names := splitList(list)
 	var ws []workload
+	for _, n := range names {
+		if !slices.Contains(workloads, workload(n)) {
+			return nil, fmt.Errorf("--workloads: unknown workload %q (want throughput, pingpong, fixedrate or all)", n)
+		}
+	}
 	for _, w := range workloads {
-		if want[w] {
+		if slices.Contains(names, string(w)) {
 			ws = append(ws, w)
 		}
 	}
@@ -217,4 +171,107 @@ func parseWorkloads(list string) ([]workload, error) {
 		return nil, fmt.Errorf("--workloads: no workload named (want throughput, pingpong, fixedrate or all)")
 	}
 	return ws, nil
+}
+
+// sender and receiver move codec messages (Put, Verify) over an end,
+// through its zero-copy path when it has one: written straight into the
+// ring slot and verified in place.
+
+type sender struct {
+	s   medium.Sender
+	zc  medium.ZeroCopySender // nil: copy through msg
+	msg []byte
+}
+
+func newSender(e *end, size int) *sender {
+	s := &sender{s: e.s, msg: make([]byte, size)}
+	if e.zeroCopy {
+		s.zc, _ = e.s.(medium.ZeroCopySender)
+	}
+	return s
+}
+
+// send sends message number seq.
+func (s *sender) send(seq uint64) error {
+	if s.zc == nil {
+		codec.Put(s.msg, codec.Header{Seq: seq})
+		return s.s.Send(s.msg)
+	}
+	b, err := s.zc.Claim(len(s.msg))
+	if err != nil {
+		return err
+	}
+	codec.Put(b, codec.Header{Seq: seq})
+	return s.zc.Commit(len(b))
+}
+
+type receiver struct {
+	e   *end
+	zc  medium.ZeroCopyReceiver // nil: copy into buf
+	zs  medium.ZeroCopySender   // the way back of an echo, zero-copy
+	buf []byte
+}
+
+func newReceiver(e *end, size int) *receiver {
+	r := &receiver{e: e, buf: make([]byte, size)}
+	if e.zeroCopy {
+		r.zc, _ = e.r.(medium.ZeroCopyReceiver)
+		r.zs, _ = e.s.(medium.ZeroCopySender)
+	}
+	return r
+}
+
+// lease is the next message: in place, or copied into buf.
+func (r *receiver) lease(want uint64) ([]byte, error) {
+	var m []byte
+	var err error
+	if r.zc == nil {
+		m, err = r.buf, r.e.r.Recv(r.buf)
+	} else {
+		m, err = r.zc.Lease()
+	}
+	if err != nil {
+		if err == io.EOF {
+			return nil, err
+		}
+		return nil, fmt.Errorf("receive message %d: %w", want, err)
+	}
+	if len(m) != len(r.buf) {
+		r.release()
+		return nil, fmt.Errorf("%w: message %d is %d bytes, want %d", codec.ErrIntegrity, want, len(m), len(r.buf))
+	}
+	return m, nil
+}
+
+func (r *receiver) release() {
+	if r.zc != nil {
+		r.zc.Release()
+	}
+}
+
+// recv receives message number want and checks it; with echo it sends it
+// back, on the zero-copy path from the incoming slot to the outgoing one
+// (one copy, the least an echo over two rings can do). io.EOF (unwrapped)
+// at the end of the stream.
+func (r *receiver) recv(want uint64, echo bool) error {
+	m, err := r.lease(want)
+	if err != nil {
+		return err
+	}
+	defer r.release()
+	if err := codec.Verify(m, codec.Header{Seq: want}); err != nil || !echo {
+		return err
+	}
+	if r.zs == nil || r.zc == nil {
+		err = r.e.s.Send(m)
+	} else if out, cerr := r.zs.Claim(len(m)); cerr != nil {
+		err = cerr
+	} else {
+		copy(out, m)
+		err = r.zs.Commit(len(out))
+	}
+	if err != nil {
+		return fmt.Errorf("echo message %d: %w", want, err)
+	}
+	return nil
 }

@@ -7,23 +7,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
-
 	"github.com/shmring/shmring/internal/medium"
 	"github.com/shmring/shmring/internal/report"
+	"golang.org/x/sys/unix"
 )
 
-// The loops the two ends run. Each message is stamped by its sender and
-// fully verified by its receiver (msg.go); that work is inside every figure,
-// for every transport alike. The clock is read once every clockEvery messages
-// in the streaming loops (clockEvery(size) messages, about 64 KiB of them),
-// so that reading it costs next to nothing and large messages still see it
-// often enough.
+// The loops the two ends run. Every message is stamped by its sender and
+// verified by its receiver, inside every figure, for every transport alike.
 
-// clockEvery is how many messages of size bytes go between clock readings:
-// a power of two from 1 to 1024.
+// clockEvery is how many messages of size bytes go between clock readings
+// in the streaming loops (a power of two up to 1024, about 64 KiB of
+// messages), so that reading the clock costs next to nothing and large
+// messages still see it often enough.
 func clockEvery(size int) uint64 {
 	k := uint64(1024)
 	for k > 1 && k*uint64(size) > 64<<10 {
@@ -32,22 +31,18 @@ func clockEvery(size int) uint64 {
 	return k
 }
 
-// peerResult is what the peer reports back to the parent when a run ends.
+// peerResult is what the peer reports when a run ends: the messages it
+// received and verified, those inside its measurement window and the
+// window's length on its clock (throughput), and its handles' counters.
 type peerResult struct {
-	// Received is the number of messages the peer received and verified.
-	Received uint64 `json:"received"`
-	// Measured is the number of messages received inside the measurement
-	// window, which spans ElapsedNs on the peer's clock (throughput only).
-	Measured  uint64 `json:"measured"`
-	ElapsedNs int64  `json:"elapsed_ns"`
-	// Counters are the peer's handles' own figures.
-	Counters []medium.Counter `json:"counters,omitempty"`
+	Received  uint64           `json:"received"`
+	Measured  uint64           `json:"measured"`
+	ElapsedNs int64            `json:"elapsed_ns"`
+	Counters  []medium.Counter `json:"counters,omitempty"`
 }
 
-// sendFor is the parent's throughput loop: it sends messages 0, 1, 2, … for
-// d (and at least minCount messages), or exactly count messages when
-// count > 0, then returns how many it sent. The caller closes the sending
-// side.
+// sendFor is the parent's throughput loop: messages 0, 1, 2, … for d (and
+// at least minCount), or exactly count if count > 0; it returns how many.
 func sendFor(ctx context.Context, e *end, size int, d time.Duration, count, minCount uint64) (uint64, error) {
 	s := newSender(e, size)
 	every := clockEvery(size)
@@ -70,11 +65,10 @@ func sendFor(ctx context.Context, e *end, size int, d time.Duration, count, minC
 	}
 }
 
-// receiveAll is the peer's throughput loop: it receives and verifies
-// messages until the sender closes. Its measurement window opens at the first
-// clock reading at least warmup after the first message arrived and closes
-// when the end of the stream arrives; if the stream is shorter than the
-// warm-up, the window spans the whole stream after the first message.
+// receiveAll is the peer's throughput loop, until the sender closes. Its
+// window opens at the first clock reading warmup after the first message
+// (or at the first message, for a stream shorter than that) and closes at
+// the end of the stream.
 func receiveAll(e *end, size int, warmup time.Duration) (peerResult, error) {
 	r := newReceiver(e, size)
 	every := clockEvery(size)
@@ -82,7 +76,7 @@ func receiveAll(e *end, size int, warmup time.Duration) (peerResult, error) {
 	var startN uint64 // messages 0..startN had arrived when the window opened
 	measuring := false
 	for n := uint64(0); ; n++ {
-		err := r.recv(n)
+		err := r.recv(n, false)
 		if errors.Is(err, io.EOF) {
 			end := time.Now()
 			if n < 2 {
@@ -108,41 +102,12 @@ func receiveAll(e *end, size int, warmup time.Duration) (peerResult, error) {
 	}
 }
 
-// pingFor is the parent's round-trip loop: it sends message seq, waits for
-// the echo, verifies it, and records the time from before the send to after
-// the receive in h once warmup has passed; it stops after warmup+d and at
-// least minCount round trips. It returns the number of round trips
-// completed. The caller closes the sending side.
-func pingFor(ctx context.Context, e *end, size int, warmup, d time.Duration, minCount uint64, h *hdrhistogram.Histogram) (uint64, error) {
-	s, r := newSender(e, size), newReceiver(e, size)
-	measureFrom := time.Now().Add(warmup)
-	end := measureFrom.Add(d)
-	for seq := uint64(0); ; seq++ {
-		t0 := time.Now()
-		if err := roundTrip(s, r, seq); err != nil {
-			return seq, err
-		}
-		t1 := time.Now()
-		if t1.After(measureFrom) {
-			report.Record(h, t1.Sub(t0))
-		}
-		if t1.After(end) && seq+1 >= minCount {
-			return seq + 1, nil
-		}
-		if seq%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return seq + 1, err
-			}
-		}
-	}
-}
-
 // roundTrip sends message seq and receives and verifies its echo.
 func roundTrip(s *sender, r *receiver, seq uint64) error {
 	if err := s.send(seq); err != nil {
 		return fmt.Errorf("send message %d: %w", seq, err)
 	}
-	if err := r.recv(seq); err != nil {
+	if err := r.recv(seq, false); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = errors.New("peer closed the link")
 		}
@@ -156,63 +121,66 @@ func roundTrip(s *sender, r *receiver, seq uint64) error {
 func echoAll(e *end, size int) (peerResult, error) {
 	r := newReceiver(e, size)
 	for n := uint64(0); ; n++ {
-		err := r.echo(n)
-		if errors.Is(err, io.EOF) {
-			return peerResult{Received: n}, nil
-		}
-		if err != nil {
+		if err := r.recv(n, true); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
 			return peerResult{Received: n}, err
 		}
 	}
 }
 
-// runPeer runs the peer's side of w on e and adds e's counters.
-func runPeer(e *end, w workload, cfg peerConfig) (peerResult, error) {
-	var res peerResult
-	var err error
-	switch w {
-	case throughput:
-		res, err = receiveAll(e, cfg.Size, cfg.Warmup)
-	case pingpong, fixedRate:
-		res, err = echoAll(e, cfg.Size)
-	default:
-		err = fmt.Errorf("unknown workload %q", w)
+// runPeer is the peer's side of w on e, from the gate on, its loop pinned
+// to pc.CPU; the result carries e's counters.
+func runPeer(e *end, w workload, pc peerConfig, gate func() error) (res peerResult, err error) {
+	if err := gate(); err != nil {
+		return res, err
+	}
+	unpin, err := pinThread(pc.CPU)
+	if err != nil {
+		return res, err
+	}
+	defer unpin()
+	if w == throughput {
+		res, err = receiveAll(e, pc.Size, pc.Warmup)
+	} else {
+		res, err = echoAll(e, pc.Size)
 	}
 	res.Counters = e.counters()
 	return res, err
 }
 
-// rateFor is the parent's fixed-rate loop. Message seq is due at
-// start + seq/rate; the parent waits for that moment (never sends early),
-// sends, waits for the echo, and records the time from the moment the
-// message was DUE to the end of the echo's receive.
+// pingFor is the parent's round-trip loop: it sends message seq, waits for
+// the echo and verifies it, and records the round trip in h once warmup
+// has passed; it stops after warmup+d once at least one was recorded and
+// minCount were made, and returns how many it made. The caller closes the
+// sending side.
 //
-// Measuring from the intended send time is what keeps coordinated omission
-// out of the figures: when the link stalls for 50 ms, the messages that
-// should have gone out during the stall are sent late, back to back, and
-// each records how late its answer really was (50 ms, 50 ms - 1/rate, …), as
-// a user sending on that schedule would have seen. Timing from the actual
-// send would record one slow sample and hide the rest.
-//
-// Only messages due after warmup are recorded; the loop stops at the first
-// echo after warmup+d once at least one was recorded (a stall may have
-// eaten the whole window).
-func rateFor(ctx context.Context, e *end, size int, rate float64, warmup, d time.Duration, minCount uint64, h *hdrhistogram.Histogram) (uint64, error) {
+// With rate > 0 message seq is due at start + seq/rate: the loop waits for
+// that moment (never sends early) and times the round trip from when the
+// message was DUE. That keeps coordinated omission out of the figures:
+// when the link stalls for 50 ms, the messages that should have gone out
+// meanwhile are sent late, back to back, and each records how late its
+// answer really was, as a user sending on that schedule would have seen.
+// Timing from the actual send would record one slow sample and hide the rest.
+func pingFor(ctx context.Context, e *end, size int, rate float64, warmup, d time.Duration, minCount uint64, h *hdrhistogram.Histogram) (uint64, error) {
 	s, r := newSender(e, size), newReceiver(e, size)
 	start := time.Now()
 	measureFrom := start.Add(warmup)
 	end := measureFrom.Add(d)
-	nsPerMsg := float64(time.Second) / rate
 	for seq := uint64(0); ; seq++ {
-		due := start.Add(time.Duration(float64(seq) * nsPerMsg))
-		waitUntil(due)
+		t0 := time.Now()
+		if rate > 0 {
+			t0 = start.Add(time.Duration(float64(seq) * float64(time.Second) / rate))
+			waitUntil(t0)
+		}
 		if err := roundTrip(s, r, seq); err != nil {
 			return seq, err
 		}
 		t1 := time.Now()
-		recorded := !due.Before(measureFrom)
+		recorded := !t0.Before(measureFrom)
 		if recorded {
-			report.Record(h, t1.Sub(due))
+			report.Record(h, t1.Sub(t0))
 		}
 		if recorded && t1.After(end) && seq+1 >= minCount {
 			return seq + 1, nil
@@ -235,4 +203,36 @@ func waitUntil(t time.Time) {
 	}
 	for time.Now().Before(t) {
 	}
+}
+
+// pinThread locks the goroutine to its OS thread and pins that to cpu
+// (sched_setaffinity(2)); unpin undoes both. cpu < 0 pins nothing.
+func pinThread(cpu int) (unpin func(), err error) {
+	if cpu < 0 {
+		return func() {}, nil
+	}
+	runtime.LockOSThread()
+	var old, set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &old); err != nil {
+		runtime.UnlockOSThread()
+		return nil, fmt.Errorf("sched_getaffinity: %w", err)
+	}
+	set.Set(cpu)
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		runtime.UnlockOSThread()
+		return nil, fmt.Errorf("pin to CPU %d: sched_setaffinity: %w", cpu, err)
+	}
+	return func() {
+		_ = unix.SchedSetaffinity(0, &old) // back to what it was: the thread returns to the pool
+		runtime.UnlockOSThread()
+	}, nil
+}
+
+// usableCPU says whether this process may run on cpu.
+func usableCPU(cpu int) bool {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return false
+	}
+	return cpu >= 0 && cpu < 1024 && set.IsSet(cpu)
 }

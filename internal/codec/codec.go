@@ -9,23 +9,18 @@
 //	+-------+-------+-------+-------+-- ... -----------------+
 //
 // seq is the producer's own sequence number (uint64, from 0), prod the
-// producer's number (uint32), sent a send time in Unix nanoseconds
-// (time.Now().UnixNano(): the realtime clock, which every process on the
-// machine reads alike; 0 where nothing is timed), all little-endian. Each
-// payload word at byte offset off is patternWord(seed(prod, seq), off), the
-// last word cut to the message's end, so two messages differ in every word.
+// producer's number (uint32), sent a send time in Unix nanoseconds (the
+// realtime clock, which every process reads alike; 0 if untimed), all
+// little-endian. The payload is a pattern of seed(prod, seq) and the
+// offset, so two messages differ in every word. crc is the CRC-32C of
+// every byte but itself, written by Seal.
 //
-// crc is the CRC-32C (Castagnoli; in hardware on amd64 and arm64) of every
-// byte but itself, written by Seal. Two ways to check a message follow:
-//
-//   - a receiver that knows which message comes next (one producer, a
-//     lossless stream) calls Verify, which compares every byte with what
-//     Put writes and needs no checksum: Put alone is the cheapest stamp;
-//   - a receiver that cannot know (several producers, a lossy reader) calls
-//     Check on a sealed message and gets its header back.
-//
-// A message shorter than HeaderSize (but at least MinSize) carries only seq
-// and the pattern from byte 8: it can be Verified, not Sealed.
+// A receiver that knows which message comes next (one producer, a lossless
+// stream) calls Verify, which compares every byte with what Put writes and
+// needs no checksum; one that cannot know (several producers, a lossy
+// reader) calls Check on a sealed message and gets its header back. A
+// message shorter than HeaderSize carries only seq and the pattern from
+// byte 8: it can be Verified, not Sealed.
 package codec
 
 import (
@@ -111,13 +106,6 @@ func Seal(msg []byte) {
 	binary.LittleEndian.PutUint32(msg[CRCOffset:], checksum(msg))
 }
 
-// SetSent rewrites the send time of a sealed message and seals it again:
-// a round-trip client stamps the time last, just before it sends.
-func SetSent(msg []byte, ns int64) {
-	binary.LittleEndian.PutUint64(msg[SentOffset:], uint64(ns))
-	Seal(msg)
-}
-
 func checksum(msg []byte) uint32 {
 	c := crc32.Update(0, castagnoli, msg[:CRCOffset])
 	return crc32.Update(c, castagnoli, msg[CRCOffset+4:])
@@ -187,9 +175,8 @@ func corrupted(msg []byte, h Header) error {
 	return fmt.Errorf("%w: message %d corrupted", ErrIntegrity, h.Seq)
 }
 
-// Digest is what a sequence number adds to an exactly-once digest: a sum of
-// these over the messages received must equal the producer's sum over the
-// messages it sent. Counts and the highest number alone miss one message
+// Digest is what a sequence number adds to an exactly-once digest, summed
+// over the messages: counts and the highest number alone miss one message
 // lost and another delivered twice; the mixed sum does not.
 func Digest(seq uint64) uint64 {
 	z := seq + 0x9E3779B97F4A7C15 // splitmix64's finaliser

@@ -54,16 +54,6 @@ func TestCheckCatchesEveryFlippedByteOfASealedMessage(t *testing.T) {
 	}
 }
 
-func TestSetSentKeepsTheMessageSealed(t *testing.T) {
-	msg := make([]byte, 64)
-	Put(msg, Header{Seq: 7})
-	Seal(msg)
-	SetSent(msg, 42)
-	if h, err := Check(msg); err != nil || h.SentNs != 42 {
-		t.Fatalf("Check after SetSent(42) = %+v, %v; want sent 42, no error", h, err)
-	}
-}
-
 func TestAShortMessageCannotBeChecked(t *testing.T) {
 	if _, err := Check(make([]byte, HeaderSize-1)); !errors.Is(err, ErrIntegrity) {
 		t.Fatalf("Check of a %d-byte message: %v, want an error wrapping ErrIntegrity", HeaderSize-1, err)

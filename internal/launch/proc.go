@@ -1,27 +1,24 @@
 // Package launch starts child processes that cannot outlive their parent
 // and talks to them in lines: the one launcher of ringbench's peers, the
-// examples' subscribers and (through internal/proctest) the cross-process
-// tests.
+// examples' subscribers and (through internal/proctest) the tests.
 //
-// A child is usually this program again (Self), told its role and its
-// settings in the environment, so that neither the program's nor a test
-// binary's flags get in the way. It prints lines on its standard output,
-// which the parent reads in order (ReadLine, NextLine), and reads lines the
-// parent writes to its standard input (WriteLine). Whatever it writes on its
-// standard error is kept (the last 64 KiB) for the parent's error messages.
+// A child is usually this program again (Self), told its role and settings
+// in the environment, so that no program's or test binary's flags get in
+// the way. The parent reads its standard output line by line (ReadLine,
+// NextLine), writes lines to its standard input (WriteLine), and keeps the
+// last 64 KiB of its standard error for error messages.
 //
-// On Linux every child gets Pdeathsig SIGKILL, so it dies with the parent
-// even if the parent is killed outright; a child whose parent died before
-// that was armed notices (ParentAlive) and exits. Pdeathsig fires when the
-// creating OS thread exits, which Go threads do only when a goroutine that
-// called runtime.LockOSThread returns without unlocking: do not start a
-// child from such a goroutine.
+// On Linux a child gets Pdeathsig SIGKILL: it dies with the parent even if
+// that is killed outright (one whose parent died first notices with
+// ParentAlive). Pdeathsig fires when the creating OS thread exits, as it
+// does under a goroutine that returns with runtime.LockOSThread in force:
+// do not start a child from such a goroutine.
 //
-// When not to use this: for work that goroutines of one process can do.
-// A process costs milliseconds to start.
+// When not to use this: for work goroutines can do.
 package launch
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,6 +27,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -37,14 +35,15 @@ import (
 const (
 	RoleEnv   = "SHMRING_CHILD_ROLE"   // the child's role
 	ConfigEnv = "SHMRING_CHILD_CONFIG" // its settings, as JSON
-	// ParentEnv carries the parent's pid, so that a child whose parent died
-	// before Pdeathsig was armed can tell (ParentAlive).
-	ParentEnv = "SHMRING_CHILD_PARENT"
+	ParentEnv = "SHMRING_CHILD_PARENT" // the parent's pid, for ParentAlive
 )
 
-// ioDrainDelay bounds how long the reaper keeps reading a child's output
-// after it exited: only a grandchild that inherited it could hold it open.
-const ioDrainDelay = 5 * time.Second
+const (
+	// ioDrainDelay bounds how long the reaper reads a child's output after
+	// it exited: only a grandchild that inherited it could hold it open.
+	ioDrainDelay = 5 * time.Second
+	stderrKeep   = 64 << 10
+)
 
 // Self prepares this program, re-executed, as a child in role with cfg
 // (marshalled to JSON in ConfigEnv; nil for none) and args.
@@ -65,7 +64,7 @@ func Self(role string, cfg any, args ...string) (*exec.Cmd, error) {
 	return cmd, nil
 }
 
-// Role returns the role this process was started in by Self, if any.
+// Role is the role Self started this process in, if any.
 func Role() (string, bool) { return os.LookupEnv(RoleEnv) }
 
 // Config reads the settings Self gave this child into v.
@@ -76,8 +75,7 @@ func Config(v any) error {
 	return nil
 }
 
-// ParentAlive reports whether the parent named in ParentEnv is still this
-// process's parent (true when none is named).
+// ParentAlive says whether the parent in ParentEnv, if any, is still ours.
 func ParentAlive() bool {
 	ppid, err := strconv.Atoi(os.Getenv(ParentEnv))
 	return err != nil || parentAlive(ppid)
@@ -85,23 +83,21 @@ func ParentAlive() bool {
 
 // Proc is a started child. Its methods may be called from any goroutine.
 type Proc struct {
-	name  string
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-
-	stdout lineQueue
-	stderr tailBuffer
-
+	name    string
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	stdout  lineQueue
+	stderr  tailBuffer
 	done    chan struct{} // closed once the child is reaped and its output drained
 	waitErr error         // cmd.Wait's result; read only after done is closed
 }
 
-// Start starts cmd, which must not have been started; its Stdin, Stdout,
-// Stderr, SysProcAttr and WaitDelay are set here. name labels the child in
-// errors. The caller still owns cmd.ExtraFiles (and closes its copies).
+// Start starts cmd, setting its Stdin, Stdout, Stderr, SysProcAttr and
+// WaitDelay; name labels the child in errors. The caller still owns
+// cmd.ExtraFiles (and closes its copies).
 func Start(name string, cmd *exec.Cmd) (*Proc, error) {
 	p := &Proc{name: name, cmd: cmd, done: make(chan struct{})}
-	p.stdout.init()
+	p.stdout.changed = make(chan struct{})
 	cmd.Stdout = &p.stdout
 	cmd.Stderr = &p.stderr
 	cmd.SysProcAttr = SysProcAttr()
@@ -117,16 +113,13 @@ func Start(name string, cmd *exec.Cmd) (*Proc, error) {
 	return p, nil
 }
 
-// reap is the only caller of cmd.Wait, so that Wait, Kill and the rest can
-// be used in any order and any number of times.
+// reap is the only caller of cmd.Wait, so that Wait, Kill and the rest may
+// be called in any order, any number of times.
 func (p *Proc) reap() {
 	p.waitErr = p.cmd.Wait()
 	p.stdout.close()
 	close(p.done)
 }
-
-// Name is the label given to Start.
-func (p *Proc) Name() string { return p.name }
 
 // Pid returns the child's process id.
 func (p *Proc) Pid() int { return p.cmd.Process.Pid }
@@ -144,9 +137,8 @@ func (p *Proc) Exited() bool {
 	}
 }
 
-// Wait waits for the child to exit. It returns nil for exit status 0, and
-// otherwise an error that wraps *exec.ExitError and carries the child's
-// stderr.
+// Wait waits for the child to exit: nil for exit status 0, else an error
+// that wraps *exec.ExitError and carries the child's stderr.
 func (p *Proc) Wait() error {
 	<-p.done
 	return p.ExitErr()
@@ -160,8 +152,7 @@ func (p *Proc) ExitErr() error {
 	return fmt.Errorf("%s (pid %d): %w; stderr:\n%s", p.name, p.Pid(), p.waitErr, p.stderr.String())
 }
 
-// ExitCode is the child's exit status once it has exited; -1 before, or
-// when a signal ended it.
+// ExitCode is the child's exit status; -1 before it exited or after a signal.
 func (p *Proc) ExitCode() int {
 	if !p.Exited() {
 		return -1
@@ -171,11 +162,7 @@ func (p *Proc) ExitCode() int {
 
 // Kill sends SIGKILL to the child if it has not exited yet. os.Process
 // holds a pidfd where the kernel has them, so a reused pid is never hit.
-func (p *Proc) Kill() {
-	if !p.Exited() {
-		_ = p.cmd.Process.Kill() // fails only if it exited meanwhile
-	}
-}
+func (p *Proc) Kill() { _ = p.Signal(os.Kill) } // fails only once it exited
 
 // Signal sends sig to the child; os.ErrProcessDone once it has exited.
 func (p *Proc) Signal(sig os.Signal) error {
@@ -185,14 +172,12 @@ func (p *Proc) Signal(sig os.Signal) error {
 	return p.cmd.Process.Signal(sig)
 }
 
-// ReadLine returns the next line the child printed, without its newline,
-// blocking until there is one. Once the child has exited and every line
-// has been read it returns an error wrapping io.EOF that carries the
-// child's exit status and stderr.
+// ReadLine returns the child's next line, without its newline, blocking
+// until there is one; once the child exited and every line was read, an
+// error wrapping io.EOF with the child's exit status and stderr.
 func (p *Proc) ReadLine() (string, error) { return p.NextLine(context.Background()) }
 
-// NextLine is ReadLine that also returns when ctx is done (with ctx's
-// error, the line left unread).
+// NextLine is ReadLine that also returns ctx's error when ctx is done.
 func (p *Proc) NextLine(ctx context.Context) (string, error) {
 	line, ok, err := p.stdout.next(ctx)
 	switch {
@@ -222,6 +207,93 @@ func (p *Proc) CloseStdin() error {
 	return nil
 }
 
-// Stderr returns what the child has written on stderr so far (its last
-// 64 KiB).
+// Stderr is the last 64 KiB the child wrote on stderr so far.
 func (p *Proc) Stderr() string { return p.stderr.String() }
+
+// lineQueue is the child's stdout as an unbounded queue of lines: os/exec's
+// copying goroutine never blocks on a parent not reading. changed is closed
+// and replaced at each line and at close, to wait for beside a context.
+type lineQueue struct {
+	mu      sync.Mutex
+	changed chan struct{}
+	partial []byte   // bytes after the last newline
+	lines   []string // complete lines not yet read
+	closed  bool
+}
+
+// wake tells waiting readers; q.mu is held.
+func (q *lineQueue) wake() {
+	close(q.changed)
+	q.changed = make(chan struct{})
+}
+
+func (q *lineQueue) Write(p []byte) (int, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.partial = append(q.partial, p...)
+	for i := bytes.IndexByte(q.partial, '\n'); i >= 0; i = bytes.IndexByte(q.partial, '\n') {
+		q.lines = append(q.lines, string(bytes.TrimSuffix(q.partial[:i], []byte("\r"))))
+		q.partial = q.partial[i+1:]
+	}
+	q.wake()
+	return len(p), nil
+}
+
+// close ends the queue; an unterminated last line still counts as a line.
+func (q *lineQueue) close() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.partial) > 0 {
+		q.lines = append(q.lines, string(q.partial))
+		q.partial = nil
+	}
+	q.closed = true
+	q.wake()
+}
+
+// next blocks until a line is there (true), the queue is closed and empty
+// (false), or ctx is done (false, ctx's error).
+func (q *lineQueue) next(ctx context.Context) (string, bool, error) {
+	for {
+		q.mu.Lock()
+		if len(q.lines) > 0 {
+			line := q.lines[0]
+			q.lines = q.lines[1:]
+			q.mu.Unlock()
+			return line, true, nil
+		}
+		closed, changed := q.closed, q.changed
+		q.mu.Unlock()
+		if closed {
+			return "", false, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return "", false, ctx.Err()
+		}
+	}
+}
+
+// tailBuffer keeps the last stderrKeep bytes written to it: the end of a
+// panic explains it, and a runaway child must not eat the parent's memory.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if over := len(b.buf) - stderrKeep; over > 0 {
+		b.buf = append(b.buf[:0], b.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}

@@ -1,22 +1,28 @@
 //go:build linux
 
 // Package limits measures what this machine can physically do, the
-// ceilings ringbench compares the ring with, in the same run: the round
-// trip of one cache line between two cores, a minimal SPSC ring of plain
-// stores, memcpy bandwidth, a futex ping-pong (both sides sleep every turn)
-// and a pipe round trip. Each is measured in Go, and in C when a C compiler
-// is present (from csrc/limits.c, built at run time), so that the Go
-// figures can be told apart from the runtime's own cost.
+// ceilings ringbench compares the ring with: the round trip of one cache
+// line between two cores, a minimal SPSC ring of plain stores, memcpy
+// bandwidth, a futex ping-pong and a pipe round trip. Each in Go, and in C
+// when a C compiler is present (csrc/limits.c, built at run time), so that
+// the Go figures can be told apart from the runtime's own cost.
 //
 // When not to use this: as a benchmark of the machine. Each probe runs for
-// a fraction of a second and reports a median; it tells what the ring could
-// at best reach here and now, not what the hardware is rated for.
+// a fraction of a second and reports a median: what the ring could at best
+// reach here and now, not what the hardware is rated for.
 package limits
 
 import (
 	"context"
+	_ "embed"
+	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -29,8 +35,13 @@ const (
 	Pipe      = "pipe round trip"         // ns per round trip, 64-byte messages, median
 )
 
-// Names lists the references in the order they are measured and printed.
-var Names = []string{CacheLine, SPSC, Memcpy, Futex, Pipe}
+// Names lists the references in the order they are measured and printed;
+// Keys are their short names, as csrc/limits.c's probes and benchmark keys.
+var (
+	Names = []string{CacheLine, SPSC, Memcpy, Futex, Pipe}
+	Keys  = []string{"cacheline", "spsc", "memcpy", "futex", "pipe"}
+	units = map[string]string{CacheLine: "ns", SPSC: "msg/s", Memcpy: "B/s", Futex: "ns", Pipe: "ns"}
+)
 
 // A Ref is one reference figure.
 type Ref struct {
@@ -45,32 +56,26 @@ type Set []Ref
 
 // Get returns the reference called name in lang, if measured.
 func (s Set) Get(name, lang string) (Ref, bool) {
-	for _, r := range s {
-		if r.Name == name && r.Lang == lang {
-			return r, true
-		}
+	i := slices.IndexFunc(s, func(r Ref) bool { return r.Name == name && r.Lang == lang })
+	if i < 0 {
+		return Ref{}, false
 	}
-	return Ref{}, false
+	return s[i], true
 }
 
 // String prints the figure in its unit.
 func (r Ref) String() string {
-	switch r.Unit {
-	case "ns":
-		return fmtNs(r.Value)
-	case "msg/s":
+	switch {
+	case r.Unit == "ns" && r.Value < 1e3:
+		return fmt.Sprintf("%.0f ns", r.Value)
+	case r.Unit == "ns":
+		return fmt.Sprintf("%.2f µs", r.Value/1e3)
+	case r.Unit == "msg/s":
 		return fmt.Sprintf("%.1f M msg/s", r.Value/1e6)
-	case "B/s":
+	case r.Unit == "B/s":
 		return fmt.Sprintf("%.1f GB/s", r.Value/1e9)
 	}
 	return fmt.Sprintf("%g %s", r.Value, r.Unit)
-}
-
-func fmtNs(ns float64) string {
-	if ns < 1e3 {
-		return fmt.Sprintf("%.0f ns", ns)
-	}
-	return fmt.Sprintf("%.2f µs", ns/1e3)
 }
 
 // MeasureGo runs every Go probe for about d each.
@@ -79,30 +84,22 @@ func MeasureGo(d time.Duration) (Set, error) {
 	if rtt, ok := CacheLineRTT(d); ok {
 		s = append(s, Ref{CacheLine, "go", float64(rtt.Nanoseconds()), "ns"})
 	}
-	probes := []struct {
-		name, unit string
-		run        func(time.Duration) (float64, error)
-	}{
-		{SPSC, "msg/s", spscRate},
-		{Memcpy, "B/s", memcpyRate},
-		{Futex, "ns", futexRTT},
-		{Pipe, "ns", pipeRTT},
-	}
-	for _, p := range probes {
-		v, err := p.run(d)
+	for i, run := range []func(time.Duration) (float64, error){spscRate, memcpyRate, futexRTT, pipeRTT} {
+		name := Names[i+1]
+		v, err := run(d)
 		if err != nil {
-			return s, fmt.Errorf("%s: %w", p.name, err)
+			return s, fmt.Errorf("%s: %w", name, err)
 		}
-		s = append(s, Ref{p.name, "go", v, p.unit})
+		s = append(s, Ref{name, "go", v, units[name]})
 	}
 	return s, nil
 }
 
-// Measure runs the Go probes and, when a C compiler is found, the C ones;
-// note says why the C probes did not run ("" when they did).
-func Measure(ctx context.Context, d time.Duration) (s Set, note string, err error) {
-	if s, err = MeasureGo(d); err != nil {
-		return s, "", err
+// Measure runs the Go probes and, with withC, the C ones; note says why
+// the C probes did not run ("" when they did).
+func Measure(ctx context.Context, d time.Duration, withC bool) (s Set, note string, err error) {
+	if s, err = MeasureGo(d); err != nil || !withC {
+		return s, "C probes not run (--c=false)", err
 	}
 	c, err := MeasureC(ctx, d)
 	if err != nil {
@@ -118,4 +115,64 @@ func median(xs []float64) float64 {
 	}
 	slices.Sort(xs)
 	return xs[len(xs)/2]
+}
+
+//go:embed csrc/limits.c
+var cSource []byte
+
+// CC is the C compiler: $CC, else cc.
+func CC() string {
+	if cc := os.Getenv("CC"); cc != "" {
+		return cc
+	}
+	return "cc"
+}
+
+// MeasureC builds csrc/limits.c into a temporary directory and runs each
+// probe for about d. It fails when there is no C compiler.
+func MeasureC(ctx context.Context, d time.Duration) (Set, error) {
+	cc, err := exec.LookPath(CC())
+	if err != nil {
+		return nil, fmt.Errorf("no C compiler (%s): %w", CC(), err)
+	}
+	dir, err := os.MkdirTemp("", "ringbench-limits-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	src, bin := filepath.Join(dir, "limits.c"), filepath.Join(dir, "limits")
+	if err := os.WriteFile(src, cSource, 0o600); err != nil {
+		return nil, err
+	}
+	if out, err := exec.CommandContext(ctx, cc, "-O2", "-pthread", "-o", bin, src).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("%s: %w: %s", cc, err, strings.TrimSpace(string(out)))
+	}
+	var s Set
+	for i, probe := range Keys {
+		v, err := runC(ctx, bin, probe, d)
+		if err != nil {
+			return s, err
+		}
+		s = append(s, Ref{Names[i], "c", v, units[Names[i]]})
+	}
+	return s, nil
+}
+
+// runC runs one probe and reads its RESULT line.
+func runC(ctx context.Context, bin, probe string, d time.Duration) (float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, d+time.Minute) // a hang guard
+	defer cancel()
+	var stderr strings.Builder
+	cmd := exec.CommandContext(ctx, bin, probe, strconv.FormatFloat(d.Seconds(), 'f', 3, 64))
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return 0, fmt.Errorf("probe %s of limits.c: %w: %s", probe, err, strings.TrimSpace(stderr.String()))
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if rest, ok := strings.CutPrefix(line, "RESULT "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(rest), 64)
+		}
+	}
+	return 0, errors.New("probe " + probe + " of limits.c printed no RESULT line")
 }

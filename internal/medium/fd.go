@@ -10,12 +10,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// FDSender and FDReceiver are ends over blocking file descriptors (pipes
-// and stream sockets): one write(2) per message, one read(2) per message
-// (more only when the kernel splits a large one). The descriptors are used
-// with raw system calls, not through os.File and the Go netpoller, so a
-// message costs what it costs a C program: the call and, when the other
-// side has to run, a kernel wake-up.
+// FDSender and FDReceiver are ends over blocking pipes and stream sockets:
+// one write(2) and one read(2) per message (more only when the kernel
+// splits a large one), raw system calls rather than os.File and the
+// netpoller, so a message costs what it costs a C program.
 type FDSender struct {
 	fd   int
 	shut func(fd int) error // ends the stream: close(2), or shutdown(2) of a socket that also reads
@@ -87,14 +85,7 @@ func (r *FDReceiver) lag(size int) (uint64, bool) {
 	return uint64(n / size), true
 }
 
-func (r *FDReceiver) Close() error {
-	if r.fd < 0 {
-		return nil
-	}
-	err := CloseFD(r.fd)
-	r.fd = -1
-	return err
-}
+func (r *FDReceiver) Close() error { return closeFD(&r.fd) }
 
 // SocketReceiver is an FDReceiver of a stream socket that knows its
 // messages' size, so that it can tell its lag.
@@ -107,6 +98,16 @@ func (r SocketReceiver) Lag() (uint64, bool) { return r.lag(r.Size) }
 
 // CloseFD closes fd, as an *os.SyscallError.
 func CloseFD(fd int) error { return os.NewSyscallError("close", unix.Close(fd)) }
+
+// closeFD closes *fd once, then sets it to -1.
+func closeFD(fd *int) error {
+	if *fd < 0 {
+		return nil
+	}
+	err := CloseFD(*fd)
+	*fd = -1
+	return err
+}
 
 func shutdownWrite(fd int) error {
 	return os.NewSyscallError("shutdown", unix.Shutdown(fd, unix.SHUT_WR))

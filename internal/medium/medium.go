@@ -1,14 +1,12 @@
 //go:build linux
 
 // Package medium is the one way ringbench moves messages, whatever carries
-// them and whatever the shape: a shmring ring of any kind, a pipe, a unix
-// stream or datagram socket, a POSIX message queue, TCP over loopback, or a
-// Go channel; one to one, many to many, or one to many. Every call moves
-// exactly one whole message: no medium batches behind the caller's back.
-//
-// A Sender and a Receiver are one worker's handles. The optional
-// interfaces (ZeroCopySender, ZeroCopyReceiver, Lagger, Counted) are what a
-// medium offers beyond that, and the loops use them when it has them.
+// them (a shmring ring of any kind, a pipe, a unix stream or datagram
+// socket, a POSIX message queue, TCP over loopback, a Go channel) and
+// whatever the shape. Every call moves exactly one whole message. A Sender
+// and a Receiver are one worker's handles; the optional interfaces
+// (ZeroCopySender, ZeroCopyReceiver, Lagger, Counted) are what a medium
+// offers beyond that.
 //
 // When not to use this: outside measurements. It adds an interface call to
 // every message, which a program that knows its transport does not need.
@@ -17,6 +15,9 @@ package medium
 import (
 	"errors"
 	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
 
 	"github.com/shmring/shmring/internal/codec"
 )
@@ -100,3 +101,99 @@ func checkLen(kind string, got, want int) error {
 	}
 	return nil
 }
+
+// Chan is the in-process reference: one buffered Go channel of buffers the
+// sender copies into and the receiver out of, as with the ring's Send and
+// Recv, without allocating in the steady state.
+//
+// With one receiver each sender reuses a slab of capacity+2 buffers in
+// turn: the Go memory model orders the receiver's copy before the send
+// that reuses its buffer ("the kth receive on a channel with capacity C is
+// synchronized before the completion of the k+Cth send"). With several,
+// one may still be copying when another has received k+C more, so buffers
+// come from a pool.
+type Chan struct {
+	size, capacity int
+	ch             chan *[]byte
+	pool           *sync.Pool   // several receivers; nil with one
+	open           atomic.Int64 // senders that have not closed
+}
+
+// NewChan makes a channel of capacity size-byte messages for the given
+// numbers of senders and receivers.
+func NewChan(size, capacity, senders, receivers int) *Chan {
+	c := &Chan{size: size, capacity: capacity, ch: make(chan *[]byte, capacity)}
+	c.open.Store(int64(senders))
+	if receivers > 1 {
+		c.pool = &sync.Pool{New: func() any { b := make([]byte, size); return &b }}
+	}
+	return c
+}
+
+// Sender is a new sender; the channel closes when every sender counted in
+// NewChan has closed.
+func (c *Chan) Sender() Sender {
+	s := &chanSender{c: c}
+	if c.pool == nil {
+		backing := make([]byte, (c.capacity+2)*c.size)
+		for i := range c.capacity + 2 {
+			b := backing[i*c.size : (i+1)*c.size : (i+1)*c.size]
+			s.slab = append(s.slab, &b)
+		}
+	}
+	return s
+}
+
+// Receiver is a new receiver.
+func (c *Chan) Receiver() Receiver { return &chanReceiver{c: c} }
+
+type chanSender struct {
+	c      *Chan
+	slab   []*[]byte // with one receiver
+	next   int
+	closed bool
+}
+
+func (s *chanSender) Send(msg []byte) error {
+	var b *[]byte
+	if s.slab != nil {
+		b = s.slab[s.next]
+		if s.next++; s.next == len(s.slab) {
+			s.next = 0
+		}
+	} else {
+		b = s.c.pool.Get().(*[]byte)
+	}
+	copy(*b, msg)
+	s.c.ch <- b
+	return nil
+}
+
+func (s *chanSender) Close() error {
+	if !s.closed {
+		s.closed = true
+		if s.c.open.Add(-1) == 0 {
+			close(s.c.ch)
+		}
+	}
+	return nil
+}
+
+type chanReceiver struct{ c *Chan }
+
+func (r *chanReceiver) Recv(buf []byte) error {
+	b, ok := <-r.c.ch
+	if !ok {
+		return io.EOF
+	}
+	if err := checkLen("chan", len(*b), len(buf)); err != nil {
+		return err
+	}
+	copy(buf, *b)
+	if r.c.pool != nil {
+		r.c.pool.Put(b)
+	}
+	return nil
+}
+
+func (r *chanReceiver) Close() error { return nil }

@@ -67,7 +67,7 @@ func (rs *Rings) open(name string) (*ring.Ring, error) {
 }
 
 // Sender is a new Producer of ring name.
-func (rs *Rings) Sender(name string) (*RingSender, error) {
+func (rs *Rings) Sender(name string) (Sender, error) {
 	r, err := rs.open(name)
 	if err != nil {
 		return nil, err
@@ -81,7 +81,7 @@ func (rs *Rings) Sender(name string) (*RingSender, error) {
 }
 
 // Receiver is a new Consumer of ring name.
-func (rs *Rings) Receiver(name string) (*RingReceiver, error) {
+func (rs *Rings) Receiver(name string) (Receiver, error) {
 	r, err := rs.open(name)
 	if err != nil {
 		return nil, err
@@ -96,7 +96,7 @@ func (rs *Rings) Receiver(name string) (*RingReceiver, error) {
 
 // Reader joins broadcast ring name as a lossless or lossy reader, at the
 // oldest message the ring retains.
-func (rs *Rings) Reader(name string, lossy bool) (*RingReader, error) {
+func (rs *Rings) Reader(name string, lossy bool) (Receiver, error) {
 	r, err := rs.open(name)
 	if err != nil {
 		return nil, err
@@ -172,23 +172,25 @@ type RingReceiver struct {
 
 func (r *RingReceiver) Recv(buf []byte) error {
 	n, err := r.c.Recv(r.ctx, buf)
+	if err != nil {
+		return eof(err)
+	}
+	return checkLen("ring", n, len(buf))
+}
+
+// eof is err, or io.EOF for a ring closed by its producers.
+func eof(err error) error {
 	if errors.Is(err, ring.ErrClosed) {
 		return io.EOF
 	}
-	if err != nil {
-		return err
-	}
-	return checkLen("ring", n, len(buf))
+	return err
 }
 
 func (r *RingReceiver) Close() error { return r.c.Close() }
 
 func (r *RingReceiver) Lease() ([]byte, error) {
 	m, err := r.c.Receive(r.ctx)
-	if errors.Is(err, ring.ErrClosed) {
-		return nil, io.EOF
-	}
-	return m, err
+	return m, eof(err)
 }
 
 func (r *RingReceiver) Release() { r.c.Release() }
@@ -208,13 +210,11 @@ type RingReader struct {
 func (r *RingReader) Recv(buf []byte) error {
 	n, err := r.rd.Recv(r.ctx, buf)
 	var lap *ring.LapError
-	switch {
-	case errors.As(err, &lap):
+	if errors.As(err, &lap) {
 		return &LapError{Missed: lap.Missed}
-	case errors.Is(err, ring.ErrClosed):
-		return io.EOF
-	case err != nil:
-		return err
+	}
+	if err != nil {
+		return eof(err)
 	}
 	return checkLen("broadcast ring", n, len(buf))
 }

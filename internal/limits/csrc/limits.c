@@ -1,13 +1,8 @@
-/* The ceilings of ringbench limits, in C: the same five probes as the Go
- * ones in probes.go and cacheline.go, without a language runtime in the
- * way. Built by ringbench at run time (cc -O2 -pthread); one probe per run:
- *
- *   limits cacheline|spsc|memcpy|futex|pipe SECONDS
- *
- * prints "RESULT <value>" (ns per round trip, messages per second, or bytes
- * per second) and exits 0; on failure it says why on stderr and exits 1.
- * Threads, not processes: the hardware path (a cache line moving between
- * cores, a futex wake, a pipe wake) is the same. */
+/* The ceilings of ringbench limits in C: probes.go's five probes without a
+ * language runtime in the way, between threads (the hardware path is the
+ * same as between processes). Built by ringbench at run time; one probe per
+ * run, "limits cacheline|spsc|memcpy|futex|pipe SECONDS", prints "RESULT
+ * <value>" (ns per round trip, messages or bytes per second). */
 #define _GNU_SOURCE
 #include <linux/futex.h>
 #include <pthread.h>
@@ -82,9 +77,8 @@ static double cacheline(void) {
 	return median(s, n);
 }
 
-/* spsc: a.v is the producer's position, b.v the consumer's; plain release
- * stores publish them. Batches of BATCH messages until the time is up; the
- * median batch's rate. */
+/* spsc: a.v is the producer's position, b.v the consumer's, published by
+ * release stores; the median rate of batches of BATCH messages. */
 #define BATCH (1 << 16)
 static uint64_t spsc_from;
 static void *spsc_consumer(void *arg) {
