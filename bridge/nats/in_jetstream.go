@@ -21,14 +21,22 @@ import (
 // bridge starts, it resets the consumer to its acknowledged position
 // before pulling again: delivery resumes right after the last message in
 // the ring, at once rather than after AckWait.
+//
+// A pull that outlives a reconnect goes on delivering after the messages
+// the server sent into the broken connection, so a batch can arrive with
+// a hole in it. Acknowledging past the hole would lose what is in it:
+// messages are taken only while their stream sequence follows on, and at
+// the first hole the bridge acknowledges what it wrote and resets.
 func (b *In) runJetStream(rctx, dctx context.Context) error {
 	b.markReady()
 	var bo backoff
 	reset := true
+	var next uint64 // the stream sequence that must come next; 0 right after a reset
 	for rctx.Err() == nil {
 		if reset {
+			next = 0
 			if err := b.resetConsumer(rctx); err != nil {
-				if b.nc.IsClosed() { // a call in flight at a disconnect fails with ErrConnectionClosed too: only a closed connection is final
+				if errors.Is(err, nats.ErrConnectionClosed) {
 					return err
 				}
 				b.logf("%v", err)
@@ -41,7 +49,7 @@ func (b *In) runJetStream(rctx, dctx context.Context) error {
 		}
 		batch, err := b.cons.Fetch(b.o.Batch, jetstream.FetchMaxWait(fetchWait))
 		if err != nil {
-			if b.nc.IsClosed() { // a call in flight at a disconnect fails with ErrConnectionClosed too: only a closed connection is final
+			if errors.Is(err, nats.ErrConnectionClosed) {
 				return fmt.Errorf("pull from stream %q: %w", b.jsOpts.Stream, err)
 			}
 			b.logf("pull from stream %q: %v", b.jsOpts.Stream, err)
@@ -53,9 +61,18 @@ func (b *In) runJetStream(rctx, dctx context.Context) error {
 		}
 		var handled jetstream.Msg // the last message written (or dropped as oversize)
 		var failed error
+		hole := false
 		for m := range batch.Messages() {
-			if failed != nil {
-				continue // not acknowledged: it comes again to the next bridge
+			if failed != nil || hole {
+				continue // not acknowledged: it comes again
+			}
+			if md, err := m.Metadata(); err == nil {
+				if next != 0 && md.Sequence.Stream != next {
+					b.logf("pull from stream %q: sequence %d where %d was due; resuming from the last one written", b.jsOpts.Stream, md.Sequence.Stream, next)
+					hole = true
+					continue
+				}
+				next = md.Sequence.Stream + 1
 			}
 			if err := b.deliver(dctx, m.Data(), m.Headers()); err != nil {
 				failed = err
@@ -71,6 +88,10 @@ func (b *In) runJetStream(rctx, dctx context.Context) error {
 		}
 		if failed != nil {
 			return failed
+		}
+		if hole {
+			reset = true
+			continue
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
 			b.logf("pull from stream %q: %v", b.jsOpts.Stream, err)
@@ -103,7 +124,7 @@ func (b *In) ack(ctx context.Context, m jetstream.Msg) error {
 		if err == nil {
 			return nil
 		}
-		if b.nc.IsClosed() || ctx.Err() != nil {
+		if errors.Is(err, nats.ErrConnectionClosed) || ctx.Err() != nil {
 			return fmt.Errorf("%w: acknowledging stream %q: %v", ErrNotAcked, b.jsOpts.Stream, err)
 		}
 		b.logf("acknowledge to stream %q: %v; trying again", b.jsOpts.Stream, err)

@@ -2,6 +2,7 @@ package natsbridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -54,7 +55,7 @@ func (b *Out) publishAcked(ctx context.Context, msgs [][]byte) error {
 				dropped[i] = true
 				continue
 			}
-			if b.nc.IsClosed() { // a call in flight at a disconnect fails with ErrConnectionClosed too: only a closed connection is final
+			if errors.Is(err, nats.ErrConnectionClosed) {
 				return fmt.Errorf("publish to stream %q: %w", b.jsOpts.Stream, err)
 			}
 			break // the rest waits for the next round
