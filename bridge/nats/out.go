@@ -130,6 +130,12 @@ func (b *Out) openJetStream() error {
 	if err != nil {
 		return err
 	}
+	// A message published into a reconnect buffer goes out on the new
+	// connection ahead of those lost in the old one, and the resend then
+	// stores the lost ones behind it: out of the ring's order.
+	if b.nc.Opts.ReconnectBufSize != -1 {
+		return fmt.Errorf("%w: a JetStream Out needs a connection without a reconnect buffer (nats.ReconnectBufSize(-1)), or an outage can reorder the stream", ErrConfig)
+	}
 	b.js, b.jsOpts, b.next = js, jo, last+1
 	return nil
 }

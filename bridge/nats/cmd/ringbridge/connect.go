@@ -46,6 +46,12 @@ func (f *connFlags) connect(name string, log io.Writer) (*nats.Conn, error) {
 		nats.Timeout(f.connectTimeout),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(f.reconnectWait),
+		// No reconnect buffer: a message published while the connection
+		// is down fails at once and is sent again, in order, after the
+		// reconnect. Buffered, it would go out on the new connection
+		// ahead of those lost in the old one, which the resend then
+		// stores behind it: out of the ring's order.
+		nats.ReconnectBufSize(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				fmt.Fprintf(log, "ringbridge: disconnected from NATS: %v\n", err)

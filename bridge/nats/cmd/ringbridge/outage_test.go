@@ -20,15 +20,14 @@ const (
 	outagePause = 50_000
 )
 
-// outageOptIn keeps the outage runs out of the default test run for now:
-// with the server stopped and started again mid-stream they still fail
-// about one run in six here (a stretch of a couple of hundred messages
-// the bridges resend around the restart never reaches the consumer; the
-// In side's hole check fixed the rest). Run them with
-// SHMRING_BRIDGE_OUTAGE=1 until that is found.
+// outageOptIn keeps the outage runs out of the default test run for now.
+// With the reconnect buffer off (connect.go) and the In side's hole check
+// they passed 20 runs of 21 here; the lossy one still miscounted once,
+// under load, which is not yet explained. Run them with
+// SHMRING_BRIDGE_OUTAGE=1.
 func outageOptIn(t *testing.T) {
 	if os.Getenv("SHMRING_BRIDGE_OUTAGE") != "1" {
-		t.Skip("the server-restart runs are opt-in (SHMRING_BRIDGE_OUTAGE=1): they still lose a resent stretch about one run in six")
+		t.Skip("the server-restart runs are opt-in (SHMRING_BRIDGE_OUTAGE=1) until a rare miscount of the lossy one is explained")
 	}
 }
 
