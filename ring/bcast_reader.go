@@ -290,7 +290,7 @@ func (rd *Reader) Receive(ctx context.Context) (_ []byte, err error) {
 	return rd.receive(ctx)
 }
 
-func (rd *Reader) receive(ctx context.Context) (_ []byte, err error) {
+func (rd *Reader) receive(ctx context.Context) ([]byte, error) {
 	if rd.closed {
 		return nil, ErrClosed
 	}
@@ -315,7 +315,7 @@ func (rd *Reader) TryReceive() (_ []byte, err error) {
 	return rd.tryReceive()
 }
 
-func (rd *Reader) tryReceive() (_ []byte, err error) {
+func (rd *Reader) tryReceive() ([]byte, error) {
 	if rd.closed {
 		return nil, ErrClosed
 	}

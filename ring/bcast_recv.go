@@ -21,7 +21,7 @@ func (rd *Reader) Recv(ctx context.Context, buf []byte) (_ int, err error) {
 	return rd.recv(ctx, buf)
 }
 
-func (rd *Reader) recv(ctx context.Context, buf []byte) (_ int, err error) {
+func (rd *Reader) recv(ctx context.Context, buf []byte) (int, error) {
 	if rd.closed {
 		return 0, ErrClosed
 	}
@@ -46,7 +46,7 @@ func (rd *Reader) TryRecv(buf []byte) (_ int, err error) {
 	return rd.tryRecv(buf)
 }
 
-func (rd *Reader) tryRecv(buf []byte) (_ int, err error) {
+func (rd *Reader) tryRecv(buf []byte) (int, error) {
 	if rd.closed {
 		return 0, ErrClosed
 	}

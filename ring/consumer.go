@@ -87,7 +87,7 @@ func (c *Consumer) Receive(ctx context.Context) (_ []byte, err error) {
 	return c.receive(ctx)
 }
 
-func (c *Consumer) receive(ctx context.Context) (_ []byte, err error) {
+func (c *Consumer) receive(ctx context.Context) ([]byte, error) {
 	if c.impl != nil {
 		return c.impl.Receive(ctx)
 	}
@@ -109,7 +109,7 @@ func (c *Consumer) TryReceive() (_ []byte, err error) {
 	return c.tryReceive()
 }
 
-func (c *Consumer) tryReceive() (_ []byte, err error) {
+func (c *Consumer) tryReceive() ([]byte, error) {
 	if c.impl != nil {
 		return c.impl.TryReceive()
 	}
@@ -167,7 +167,7 @@ func (c *Consumer) Recv(ctx context.Context, buf []byte) (_ int, err error) {
 	return c.recv(ctx, buf)
 }
 
-func (c *Consumer) recv(ctx context.Context, buf []byte) (_ int, err error) {
+func (c *Consumer) recv(ctx context.Context, buf []byte) (int, error) {
 	if c.impl != nil {
 		return c.impl.Recv(ctx, buf)
 	}
@@ -210,7 +210,7 @@ func (c *Consumer) TryRecv(buf []byte) (_ int, err error) {
 	return c.tryRecv(buf)
 }
 
-func (c *Consumer) tryRecv(buf []byte) (_ int, err error) {
+func (c *Consumer) tryRecv(buf []byte) (int, error) {
 	if c.impl != nil {
 		return c.impl.TryRecv(buf)
 	}

@@ -84,7 +84,7 @@ func (p *Producer) TryClaim() (_ []byte, err error) {
 	return p.tryClaim()
 }
 
-func (p *Producer) tryClaim() (_ []byte, err error) {
+func (p *Producer) tryClaim() ([]byte, error) {
 	if p.impl != nil {
 		return p.impl.TryClaim()
 	}
@@ -114,7 +114,7 @@ func (p *Producer) Claim(ctx context.Context) (_ []byte, err error) {
 	return p.claim(ctx)
 }
 
-func (p *Producer) claim(ctx context.Context) (_ []byte, err error) {
+func (p *Producer) claim(ctx context.Context) ([]byte, error) {
 	if p.impl != nil {
 		return p.impl.Claim(ctx)
 	}
@@ -138,7 +138,7 @@ func (p *Producer) Commit(n int) (err error) {
 	return p.commit(n)
 }
 
-func (p *Producer) commit(n int) (err error) {
+func (p *Producer) commit(n int) error {
 	if p.impl != nil {
 		return p.impl.Commit(n)
 	}
@@ -178,7 +178,7 @@ func (p *Producer) Send(ctx context.Context, msg []byte) (err error) {
 	return p.send(ctx, msg)
 }
 
-func (p *Producer) send(ctx context.Context, msg []byte) (err error) {
+func (p *Producer) send(ctx context.Context, msg []byte) error {
 	if p.impl != nil {
 		return p.impl.Send(ctx, msg)
 	}
@@ -205,7 +205,7 @@ func (p *Producer) TrySend(msg []byte) (err error) {
 	return p.trySend(msg)
 }
 
-func (p *Producer) trySend(msg []byte) (err error) {
+func (p *Producer) trySend(msg []byte) error {
 	if p.impl != nil {
 		return p.impl.TrySend(msg)
 	}
