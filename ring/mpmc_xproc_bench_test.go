@@ -203,7 +203,7 @@ func BenchmarkMPMCPingPongCrossProcess(b *testing.B) {
 					o.MaxProducers, o.MaxConsumers = 2, 2
 				}
 				ping, pong := newTestRing(b, o), newTestRing(b, o)
-				benchPingPong(b, ping, pong, wait)
+				benchPingPong(b, ping, pong, wait, 64)
 			})
 		}
 	}

@@ -80,7 +80,8 @@ func benchSink() int {
 	return 0
 }
 
-// benchEcho sends back every message it receives until the stream closes.
+// benchEcho sends back every message it receives until the stream closes,
+// then prints "done <sleeps>": its two handles' futex sleeps.
 func benchEcho() int {
 	args := proctest.Args() // ping pong wait
 	ping, err := openBench(args[0])
@@ -112,6 +113,7 @@ func benchEcho() int {
 	for {
 		m, err := c.Receive(ctx)
 		if errors.Is(err, ErrClosed) {
+			fmt.Printf("done %d\n", c.Stats().Sleeps+p.Stats().Sleeps)
 			return 0
 		}
 		if err != nil {
@@ -197,24 +199,30 @@ func benchCrossProcess(b *testing.B, size, batch int, wait string) {
 	b.ReportMetric(float64(p.Stats().Wakes)/float64(n), "wakes/op")
 }
 
-// BenchmarkPingPongCrossProcess bounces a 64-byte message off an echoing
-// process over two rings: the round trip, spinning (both sides poll) and
-// sleeping (both sides sleep on the futex every turn). The rings have 1024
+// BenchmarkPingPongCrossProcess bounces a message off an echoing process
+// over two rings: the round trip spinning (both sides poll), sleeping (both
+// sides sleep on the futex every turn) and with the default wait, at the
+// sizes the engine's targets name. The rings of small messages have 1024
 // slots so that a producer reloads the consumer's cursor once per lap, not
 // once per message, as in any stream; a round trip then moves the two slot
 // lines and little else.
 func BenchmarkPingPongCrossProcess(b *testing.B) {
-	for _, wait := range []string{"spin", "sleep"} {
-		b.Run("wait="+wait, func(b *testing.B) {
-			ping, pong := newBenchRing(b, 64, 1<<10), newBenchRing(b, 64, 1<<10)
-			benchPingPong(b, ping, pong, wait)
+	for _, c := range []struct {
+		wait string
+		size int
+	}{{"spin", 8}, {"spin", 64}, {"sleep", 64}, {"default", 64}, {"default", 64 << 10}} {
+		b.Run(fmt.Sprintf("wait=%s/size=%d", c.wait, c.size), func(b *testing.B) {
+			slots := max(16, min(1<<10, (4<<20)/c.size))
+			ping, pong := newBenchRing(b, c.size, slots), newBenchRing(b, c.size, slots)
+			benchPingPong(b, ping, pong, c.wait, c.size)
 		})
 	}
 }
 
-// benchPingPong times round trips of 64-byte messages: out on ping, echoed
-// by a child process on pong, each side waiting as wait names.
-func benchPingPong(b *testing.B, ping, pong *Ring, wait string) {
+// benchPingPong times round trips of size-byte messages: out on ping,
+// echoed by a child process on pong, each side waiting as wait names.
+// sleeps/op counts both sides' futex sleeps per round trip.
+func benchPingPong(b *testing.B, ping, pong *Ring, wait string, size int) {
 	p, err := ping.Producer()
 	if err != nil {
 		b.Fatal(err)
@@ -229,7 +237,7 @@ func benchPingPong(b *testing.B, ping, pong *Ring, wait string) {
 	child.Expect("ready")
 	hist := hdrhistogram.New(1, int64(10*time.Second), 3)
 	ctx := context.Background()
-	msg, buf := make([]byte, 64), make([]byte, 64)
+	msg, buf := make([]byte, size), make([]byte, size)
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		binary.LittleEndian.PutUint64(msg, uint64(i))
@@ -239,16 +247,23 @@ func benchPingPong(b *testing.B, ping, pong *Ring, wait string) {
 		}
 		n, err := c.Recv(ctx, buf)
 		hist.RecordValue(int64(time.Since(t0)))
-		if err != nil || n != 64 || binary.LittleEndian.Uint64(buf) != uint64(i) {
+		if err != nil || n != size || binary.LittleEndian.Uint64(buf) != uint64(i) {
 			b.Fatalf("reply %d: n=%d err=%v", i, n, err)
 		}
 	}
 	b.StopTimer()
 	p.Close()
+	var childSleeps uint64
+	if line, err := child.ReadLine(); err != nil || !strings.HasPrefix(line, "done ") {
+		b.Fatalf("echo: %q %v: %v", line, err, child.Wait())
+	} else {
+		fmt.Sscanf(line, "done %d", &childSleeps)
+	}
 	if err := child.Wait(); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(hist.ValueAtQuantile(50)), "rtt-p50-ns")
 	b.ReportMetric(float64(hist.ValueAtQuantile(99)), "rtt-p99-ns")
-	b.ReportMetric(float64(p.Stats().Sleeps+c.Stats().Sleeps)/float64(b.N), "sleeps/op")
+	b.ReportMetric(float64(hist.ValueAtQuantile(99.9)), "rtt-p99.9-ns")
+	b.ReportMetric(float64(p.Stats().Sleeps+c.Stats().Sleeps+childSleeps)/float64(b.N), "sleeps/op")
 }

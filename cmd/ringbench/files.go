@@ -239,6 +239,11 @@ func writeBench(w io.Writer, r *runReport) error {
 			for _, q := range report.Quantiles[1:] { // min is noise
 				fmt.Fprintf(bw, "\t%d rtt-%s-ns", report.At(h, q.Q).Nanoseconds(), q.Name)
 			}
+			if sleeps, ok := futexSleeps(m); ok && m.roundTrips > 0 {
+				// Both ends' consumers, over every round trip of the run
+				// (warm-up included, as the counters are).
+				fmt.Fprintf(bw, "\t%.3f sleeps/rtt", float64(sleeps)/float64(m.roundTrips))
+			}
 			fmt.Fprintln(bw)
 		}
 	}
@@ -273,4 +278,19 @@ func writeHgrms(dir string, r *runReport) error {
 		}
 	}
 	return nil
+}
+
+// futexSleeps is how often the two ends' consumers slept on the futex, for
+// a transport that counts it (the rings).
+func futexSleeps(m *measurement) (uint64, bool) {
+	var n uint64
+	found := false
+	for _, cs := range [][]medium.Counter{m.parentCounters, m.peerCounters} {
+		for _, c := range cs {
+			if c.Name == "consumer.sleeps" {
+				n, found = n+c.Value, true
+			}
+		}
+	}
+	return n, found
 }

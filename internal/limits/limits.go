@@ -2,7 +2,8 @@
 
 // Package limits measures what this machine can physically do, the
 // ceilings ringbench compares the ring with: the round trip of one cache
-// line between two cores, a minimal SPSC ring of plain stores, memcpy
+// line between two cores, a minimal SPSC ring of plain stores (publishing
+// each message, and publishing once per 64), memcpy
 // bandwidth, a futex ping-pong and a pipe round trip. Each in Go, and in C
 // when a C compiler is present (csrc/limits.c, built at run time), so that
 // the Go figures can be told apart from the runtime's own cost.
@@ -30,6 +31,7 @@ import (
 const (
 	CacheLine = "cache-line round trip"   // ns per round trip, median
 	SPSC      = "spsc ring, plain stores" // messages per second, 8-byte values
+	SPSCBatch = "spsc ring, batches of 64" // the same, each index published once per 64 messages
 	Memcpy    = "memcpy 1 MiB"            // bytes per second
 	Futex     = "futex ping-pong"         // ns per round trip, median
 	Pipe      = "pipe round trip"         // ns per round trip, 64-byte messages, median
@@ -38,9 +40,9 @@ const (
 // Names lists the references in the order they are measured and printed;
 // Keys are their short names, as csrc/limits.c's probes and benchmark keys.
 var (
-	Names = []string{CacheLine, SPSC, Memcpy, Futex, Pipe}
-	Keys  = []string{"cacheline", "spsc", "memcpy", "futex", "pipe"}
-	units = map[string]string{CacheLine: "ns", SPSC: "msg/s", Memcpy: "B/s", Futex: "ns", Pipe: "ns"}
+	Names = []string{CacheLine, SPSC, SPSCBatch, Memcpy, Futex, Pipe}
+	Keys  = []string{"cacheline", "spsc", "spsc64", "memcpy", "futex", "pipe"}
+	units = map[string]string{CacheLine: "ns", SPSC: "msg/s", SPSCBatch: "msg/s", Memcpy: "B/s", Futex: "ns", Pipe: "ns"}
 )
 
 // A Ref is one reference figure.
@@ -84,7 +86,7 @@ func MeasureGo(d time.Duration) (Set, error) {
 	if rtt, ok := CacheLineRTT(d); ok {
 		s = append(s, Ref{CacheLine, "go", float64(rtt.Nanoseconds()), "ns"})
 	}
-	for i, run := range []func(time.Duration) (float64, error){spscRate, memcpyRate, futexRTT, pipeRTT} {
+	for i, run := range []func(time.Duration) (float64, error){spscRate, spscBatchRate, memcpyRate, futexRTT, pipeRTT} {
 		name := Names[i+1]
 		v, err := run(d)
 		if err != nil {

@@ -24,7 +24,15 @@ import (
 // in 1024 slots, each side's index published with one release store
 // (internal/fence), the other's cached until the ring looks full or empty:
 // the shmring SPSC engine without header, slot length, wait or mapping.
-func spscRate(d time.Duration) (float64, error) {
+func spscRate(d time.Duration) (float64, error) { return spscRateEvery(d, 1) }
+
+// spscBatchRate is spscRate with each side publishing its index once per
+// 64 messages: the reference for a ring's batched calls.
+func spscBatchRate(d time.Duration) (float64, error) { return spscRateEvery(d, 64) }
+
+// spscRateEvery is the probe of spscRate, each side publishing its index
+// after every that many messages (a divisor of the slots and the batch).
+func spscRateEvery(d time.Duration, every uint64) (float64, error) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		return 0, errors.New("needs GOMAXPROCS >= 2")
 	}
@@ -53,7 +61,9 @@ func spscRate(d time.Duration) (float64, error) {
 				if buf[pos%slots] != pos {
 					bad.Add(1)
 				}
-				fence.Store64(&tail.v, pos+1, release)
+				if (pos+1)%every == 0 {
+					fence.Store64(&tail.v, pos+1, release)
+				}
 			}
 		}()
 		t0 := time.Now()
@@ -65,7 +75,9 @@ func spscRate(d time.Duration) (float64, error) {
 				}
 			}
 			buf[pos%slots] = pos
-			fence.Store64(&head.v, pos+1, release)
+			if (pos+1)%every == 0 {
+				fence.Store64(&head.v, pos+1, release)
+			}
 		}
 		<-done
 		rates = append(rates, float64(n)/time.Since(t0).Seconds())

@@ -1,7 +1,7 @@
-/* The ceilings of ringbench limits in C: probes.go's five probes without a
+/* The ceilings of ringbench limits in C: probes.go's six probes without a
  * language runtime in the way, between threads (the hardware path is the
  * same as between processes). Built by ringbench at run time; one probe per
- * run, "limits cacheline|spsc|memcpy|futex|pipe SECONDS", prints "RESULT
+ * run, "limits cacheline|spsc|spsc64|memcpy|futex|pipe SECONDS", prints "RESULT
  * <value>" (ns per round trip, messages or bytes per second). */
 #define _GNU_SOURCE
 #include <linux/futex.h>
@@ -78,9 +78,10 @@ static double cacheline(void) {
 }
 
 /* spsc: a.v is the producer's position, b.v the consumer's, published by
- * release stores; the median rate of batches of BATCH messages. */
+ * release stores after every EVERY messages (1, or 64 for spsc64); the
+ * median rate of batches of BATCH messages. */
 #define BATCH (1 << 16)
-static uint64_t spsc_from;
+static uint64_t spsc_from, every = 1;
 static void *spsc_consumer(void *arg) {
 	uint64_t *bad = arg, seen = spsc_from;
 	for (uint64_t pos = spsc_from; pos < spsc_from + BATCH; pos++) {
@@ -88,7 +89,8 @@ static void *spsc_consumer(void *arg) {
 			seen = atomic_load_explicit(&a.v, memory_order_acquire);
 		if (ring[pos % SLOTS] != pos)
 			(*bad)++;
-		atomic_store_explicit(&b.v, pos + 1, memory_order_release);
+		if ((pos + 1) % every == 0)
+			atomic_store_explicit(&b.v, pos + 1, memory_order_release);
 	}
 	return NULL;
 }
@@ -107,7 +109,8 @@ static double spsc(void) {
 			while (pos == freed)
 				freed = atomic_load_explicit(&b.v, memory_order_acquire) + SLOTS;
 			ring[pos % SLOTS] = pos;
-			atomic_store_explicit(&a.v, pos + 1, memory_order_release);
+			if ((pos + 1) % every == 0)
+				atomic_store_explicit(&a.v, pos + 1, memory_order_release);
 		}
 		pthread_join(t, NULL);
 		s[n] = BATCH / ((now_ns() - t0) / 1e9);
@@ -198,7 +201,7 @@ static double round_trips(int pipes) {
 
 int main(int argc, char **argv) {
 	if (argc != 3 || (seconds = atof(argv[2])) <= 0) {
-		fprintf(stderr, "usage: limits cacheline|spsc|memcpy|futex|pipe SECONDS\n");
+		fprintf(stderr, "usage: limits cacheline|spsc|spsc64|memcpy|futex|pipe SECONDS\n");
 		return 2;
 	}
 	const char *p = argv[1];
@@ -207,6 +210,10 @@ int main(int argc, char **argv) {
 		r = cacheline();
 	else if (!strcmp(p, "spsc"))
 		r = spsc();
+	else if (!strcmp(p, "spsc64")) {
+		every = 64;
+		r = spsc();
+	}
 	else if (!strcmp(p, "memcpy"))
 		r = memcpy_bw();
 	else if (!strcmp(p, "futex"))
