@@ -29,12 +29,12 @@ import (
 
 // The references, by name.
 const (
-	CacheLine = "cache-line round trip"   // ns per round trip, median
-	SPSC      = "spsc ring, plain stores" // messages per second, 8-byte values
+	CacheLine = "cache-line round trip"    // ns per round trip, median
+	SPSC      = "spsc ring, plain stores"  // messages per second, 8-byte values
 	SPSCBatch = "spsc ring, batches of 64" // the same, each index published once per 64 messages
-	Memcpy    = "memcpy 1 MiB"            // bytes per second
-	Futex     = "futex ping-pong"         // ns per round trip, median
-	Pipe      = "pipe round trip"         // ns per round trip, 64-byte messages, median
+	Memcpy    = "memcpy 1 MiB"             // bytes per second
+	Futex     = "futex ping-pong"          // ns per round trip, median
+	Pipe      = "pipe round trip"          // ns per round trip, 64-byte messages, median
 )
 
 // Names lists the references in the order they are measured and printed;
