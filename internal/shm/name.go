@@ -1,0 +1,51 @@
+package shm
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// Naming a ring file: Create, Open and Remove take names, not paths.
+//
+// A name is one of two forms, and nothing else:
+//
+//   - a bare name, "quotes": no '/', not "." or "..", at most 255 bytes (one
+//     directory entry, NAME_MAX). Its file is /dev/shm/<name>, and no bare
+//     name can reach outside that directory.
+//   - an absolute path, "/mnt/huge/quotes": the file at that path, for rings
+//     on another tmpfs or on hugetlbfs. The caller chose the directory and
+//     answers for it: Open refuses a symbolic link as the last element, but
+//     trusts the directories above it.
+//
+// A relative path ("rings/quotes", "./quotes", "../quotes") is ErrName: it
+// would name a different file in each process whose working directory
+// differs, and "../x" would let a name that looks bare escape /dev/shm.
+// filepath.Abs turns one into the second form. No name may contain a NUL
+// byte (the kernel would cut the path there).
+
+// Dir is where a bare name lives.
+const Dir = "/dev/shm"
+
+// maxNameLen is NAME_MAX: the longest bare name, one directory entry.
+const maxNameLen = 255
+
+// resolve maps a name to its file, or says why the name is invalid
+// (ErrName).
+func resolve(name string) (string, error) {
+	switch {
+	case name == "":
+		return "", fmt.Errorf("%w: empty name", ErrName)
+	case strings.ContainsRune(name, 0):
+		return "", fmt.Errorf("%w: name=%q contains a NUL byte", ErrName, name)
+	case strings.HasPrefix(name, "/"):
+		return filepath.Clean(name), nil
+	case strings.ContainsRune(name, '/'):
+		return "", fmt.Errorf("%w: name=%q: a name with a slash must be an absolute path", ErrName, name)
+	case name == "." || name == "..":
+		return "", fmt.Errorf("%w: name=%q is a directory", ErrName, name)
+	case len(name) > maxNameLen:
+		return "", fmt.Errorf("%w: name of %d bytes, want at most %d", ErrName, len(name), maxNameLen)
+	}
+	return Dir + "/" + name, nil
+}
