@@ -4,13 +4,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"sync/atomic"
 	"time"
 	"unsafe"
 
-	"github.com/edsrzf/mmap-go"
+	"github.com/shmring/shmring/internal/shm"
 	"github.com/shmring/shmring/layout"
 )
 
@@ -32,9 +31,9 @@ import (
 // o.Mode through its descriptor, sized with every page allocated, mapped,
 // pre-faulted, given its header, and only then marked ready with one atomic
 // store, so an Open racing with Create sees either no ring or a whole one.
-func Create(name string, o Options) (r *Ring, err error) {
-	if err := supported(); err != nil {
-		return nil, err
+func Create(name string, o Options) (*Ring, error) {
+	if !shm.Supported {
+		return nil, ErrUnsupported
 	}
 	hdr, err := o.header()
 	if err != nil {
@@ -43,87 +42,33 @@ func Create(name string, o Options) (r *Ring, err error) {
 	if o.Group < 0 {
 		return nil, fmt.Errorf("%w: group=%d", ErrInvalid, o.Group)
 	}
-	path, err := resolve(name)
+	f, err := shm.Create(name, hdr.FileSize, o.Mode, o.Group)
 	if err != nil {
-		return nil, err
+		return nil, fileErr(name, err, ErrInvalid)
 	}
-	f, err := createRingFile(path)
-	if errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("%w: ring=%s path=%s", ErrExist, name, path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("ring: create %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			removeFile(path)
-		}
-	}()
-	if err := share(f, o); err != nil {
-		return nil, fmt.Errorf("ring: create %s: %w", path, err)
-	}
-	size, err := mapSize(f, hdr.FileSize)
-	if err != nil {
-		return nil, fmt.Errorf("ring: create %s: %w", path, err)
-	}
-	if err := checkMapping(size, maxMapping); err != nil {
-		return nil, fmt.Errorf("%w: ring=%s: %w", ErrInvalid, name, err)
-	}
-	if err := allocate(f, int64(size)); err != nil {
-		return nil, fmt.Errorf("ring: create %s: %w", path, err)
-	}
-	mm, err := mapWhole(f, int(size))
-	if err != nil {
-		return nil, fmt.Errorf("ring: create %s: %w", path, err)
-	}
-	if err := populate(mm); err != nil {
-		mm.Unmap()
-		return nil, fmt.Errorf("ring: create %s: %w", path, err)
-	}
-	mem := mm[:hdr.FileSize]
 	hdr.CreatorPID = uint32(os.Getpid())
 	hdr.CreatedUnixNano = time.Now().UnixNano()
+	initialize(&hdr, f.Mem())
+	return newRing(name, hdr, f, o.FullFence, o.Unguarded), nil
+}
+
+// initialize writes a new ring's header, slots and end mark into mem, and
+// only then marks it ready with one atomic store.
+func initialize(hdr *layout.Header, mem []byte) {
 	hdr.Encode(mem)
-	initSlots(&hdr, mem)
+	initSlots(hdr, mem)
 	binary.LittleEndian.PutUint64(mem[hdr.EndOffset:], layout.EndMark)
 	// SYNC POINT: ready. Every header byte is written before this store;
 	// Open loads the ready word before it reads the header.
 	(*atomic.Uint32)(unsafe.Pointer(&mem[layout.ReadyOffset])).Store(layout.ReadyValue)
-	r = &Ring{name: name, path: path, hdr: hdr, mm: mm, f: f, fullFence: o.FullFence, unguarded: o.Unguarded}
-	r.setMapping(mem)
-	return r, nil
 }
 
-// share gives a new file the group and then the mode o asks for, through
-// its descriptor, so that no one else can write it at any moment before
-// (the umask neither weakens nor widens the mode).
-func share(f *os.File, o Options) error {
-	if o.Group != 0 {
-		if err := f.Chown(-1, o.Group); err != nil {
-			return err
-		}
-	}
-	mode := o.Mode.Perm()
-	if mode == 0 {
-		mode = 0o600
-	}
-	return f.Chmod(mode)
-}
-
-// mapWhole maps the first size bytes of f, shared and writable, and checks
-// that the mapping is that long. The caller has checked that size fits an
-// int (checkMapping).
-func mapWhole(f *os.File, size int) (mmap.MMap, error) {
-	mm, err := mmap.MapRegion(f, size, mmap.RDWR, 0, 0)
-	if err != nil {
-		return nil, fmt.Errorf("map: %w", err)
-	}
-	if len(mm) != size {
-		mm.Unmap()
-		return nil, fmt.Errorf("mapped %d bytes, want %d", len(mm), size)
-	}
-	return mm, nil
+// newRing makes the Ring over seg, whose memory holds the ring hdr
+// describes (checked by Open, or just written).
+func newRing(name string, hdr layout.Header, seg shm.Segment, fullFence, unguarded bool) *Ring {
+	r := &Ring{name: name, hdr: hdr, seg: seg, fullFence: fullFence, unguarded: unguarded}
+	r.setMapping(seg.Mem()[:hdr.FileSize])
+	return r
 }
 
 func (o Options) header() (layout.Header, error) {
@@ -159,7 +104,7 @@ func (o Options) header() (layout.Header, error) {
 	if err != nil {
 		return layout.Header{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if err := checkMapping(hdr.FileSize, maxMapping); err != nil {
+	if err := shm.Mappable(hdr.FileSize); err != nil {
 		return layout.Header{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return hdr, nil
@@ -169,17 +114,36 @@ func (o Options) header() (layout.Header, error) {
 // that have the ring mapped keep using it; the memory is freed when the last
 // one closes it. A name is checked as Create checks it (ErrInvalid), so a
 // bare name never reaches outside /dev/shm.
-func Remove(name string) error {
-	if err := supported(); err != nil {
-		return err
+func Remove(name string) error { return fileErr(name, shm.Remove(name), ErrInvalid) }
+
+// fileErrs gives each error of package shm the ring's sentinel for it.
+var fileErrs = []struct{ shm, ring error }{
+	{shm.ErrName, ErrInvalid},
+	{shm.ErrExist, ErrExist},
+	{shm.ErrNotExist, ErrNotExist},
+	{shm.ErrSymlink, ErrSymlink},
+	{shm.ErrNotRegular, ErrNotRegular},
+	{shm.ErrForeignOwner, ErrForeignOwner},
+	{shm.ErrInsecureMode, ErrInsecureMode},
+	{shm.ErrNoSpace, ErrNoSpace},
+	{shm.ErrShort, ErrTruncated},
+	{shm.ErrSize, ErrCorrupt},
+	{shm.ErrUnsupported, ErrUnsupported},
+}
+
+// fileErr wraps an error of package shm (nil stays nil) in the ring's
+// sentinel for it, with the ring's name. A file too big to map is tooBig:
+// ErrInvalid for Create (the options asked for it), ErrFileTooBig for Open.
+func fileErr(name string, err, tooBig error) error {
+	if err == nil {
+		return nil
+	} else if errors.Is(err, shm.ErrTooBig) {
+		return fmt.Errorf("%w: ring=%s: %w", tooBig, name, err)
 	}
-	path, err := resolve(name)
-	if err != nil {
-		return err
+	for _, e := range fileErrs {
+		if errors.Is(err, e.shm) {
+			return fmt.Errorf("%w: ring=%s: %w", e.ring, name, err)
+		}
 	}
-	err = removeFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w: ring=%s path=%s", ErrNotExist, name, path)
-	}
-	return err
+	return fmt.Errorf("ring: ring=%s: %w", name, err)
 }

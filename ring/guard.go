@@ -15,8 +15,8 @@ import (
 // The pages past the new end leave every mapping, and the next load or
 // store there raises SIGBUS, which the Go runtime turns into a fatal error
 // for the whole process. Ring.Close turns the mapping inaccessible while a
-// goroutine may still be inside a call (see retire), which would fault the
-// same way with SIGSEGV.
+// goroutine may still be inside a call (see shm.File.Close), which would
+// fault the same way with SIGSEGV.
 //
 // Every exported call that touches the mapping therefore begins with
 //

@@ -4,45 +4,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
-)
 
-func TestNameRulesResolveEachForm(t *testing.T) {
-	tests := []struct {
-		name, want string // want "" means ErrInvalid
-	}{
-		{"quotes", "/dev/shm/quotes"},
-		{"a bare name may hold dots..and spaces", "/dev/shm/a bare name may hold dots..and spaces"},
-		{"..quotes", "/dev/shm/..quotes"},
-		{strings.Repeat("n", 255), "/dev/shm/" + strings.Repeat("n", 255)},
-		{"/mnt/huge/quotes", "/mnt/huge/quotes"},
-		{"/dev/shm/./quotes", "/dev/shm/quotes"},
-		{"", ""},
-		{".", ""},
-		{"..", ""},
-		{"../x", ""},
-		{"../../etc/passwd", ""},
-		{"./quotes", ""},
-		{"rings/quotes", ""},
-		{"quotes/", ""},
-		{"bad\x00name", ""},
-		{"/dev/shm/bad\x00name", ""},
-		{strings.Repeat("n", 256), ""},
-	}
-	for _, tt := range tests {
-		got, err := resolve(tt.name)
-		if tt.want == "" {
-			if !errors.Is(err, ErrInvalid) {
-				t.Errorf("resolve(%q) = %q, %v; want ErrInvalid", tt.name, got, err)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("resolve(%q) = %q, %v; want %q", tt.name, got, err, tt.want)
-		}
-	}
-}
+	"github.com/shmring/shmring/internal/shm"
+)
 
 // TestNameRulesRemoveOfARelativePathRemovesNothing: "../x" once meant a path
 // relative to the working directory, so Remove("../victim") deleted a file
@@ -107,7 +72,7 @@ func TestNameRulesAnAbsolutePathIsARingAnywhere(t *testing.T) {
 // Remove unlinks names, never directories, whatever the name says.
 func TestNameRulesRemoveLeavesADirectory(t *testing.T) {
 	name := uniqueName(t)
-	path := filepath.Join(shmDir, name)
+	path := filepath.Join(shm.Dir, name)
 	if err := os.Mkdir(path, 0o700); err != nil {
 		t.Fatal(err)
 	}

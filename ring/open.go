@@ -4,9 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
+	"io"
 	"time"
 
+	"github.com/shmring/shmring/internal/shm"
 	"github.com/shmring/shmring/layout"
 )
 
@@ -26,29 +27,19 @@ func Open(name string) (*Ring, error) { return OpenWith(name, OpenOptions{}) }
 // the cap and the file's real size, and only then maps and pre-faults it.
 // Off Linux it returns ErrUnsupported.
 func OpenWith(name string, o OpenOptions) (*Ring, error) {
-	if err := supported(); err != nil {
-		return nil, err
-	}
-	path, err := resolve(name)
+	f, err := shm.Open(name, shm.Trust{UIDs: o.TrustUIDs, GIDs: o.TrustGIDs, AllowWorldWrite: o.AllowWorldWrite, MaxSize: o.maxFileSize()})
 	if err != nil {
-		return nil, err
+		return nil, fileErr(name, err, ErrFileTooBig)
 	}
-	f, err := openRingFile(name, path)
+	r, err := openFile(name, f, o)
 	if err != nil {
-		return nil, err
-	}
-	r, err := openFile(name, path, f, o)
-	if err != nil {
-		f.Close()
+		f.Close(false)
 		return nil, err
 	}
 	return r, nil
 }
 
-func openFile(name, path string, f *os.File, o OpenOptions) (*Ring, error) {
-	if err := checkTrust(f, name, o); err != nil {
-		return nil, err
-	}
+func openFile(name string, f *shm.File, o OpenOptions) (*Ring, error) {
 	timeout := o.Timeout
 	if timeout <= 0 {
 		timeout = DefaultOpenTimeout
@@ -61,45 +52,22 @@ func openFile(name, path string, f *os.File, o OpenOptions) (*Ring, error) {
 	if err != nil {
 		return nil, err
 	}
-	mm, err := mapWhole(f, size)
-	if err != nil {
-		return nil, fmt.Errorf("ring: open %s: %w", path, err)
+	if err := f.Map(size); err != nil {
+		return nil, fileErr(name, err, ErrFileTooBig)
 	}
-	if err := populate(mm); err != nil {
-		mm.Unmap()
-		return nil, fmt.Errorf("ring: open %s: %w", path, err)
-	}
-	r := &Ring{name: name, path: path, hdr: hdr, mm: mm, f: f, fullFence: o.FullFence, unguarded: o.Unguarded}
-	r.setMapping(mm[:hdr.FileSize])
-	return r, nil
+	return newRing(name, hdr, f, o.FullFence, o.Unguarded), nil
 }
 
 // checkSize returns how many bytes of f to map for the ring hdr describes,
 // once it is sure that is no more than o allows (ErrFileTooBig), no more than
 // this process can map (ErrFileTooBig), and exactly the file's real size
-// (ErrCorrupt: a truncated, grown or foreign file).
-func checkSize(f *os.File, name string, hdr layout.Header, o OpenOptions) (int, error) {
+// (ErrTruncated for a shorter file, ErrCorrupt for a grown or foreign one).
+func checkSize(f *shm.File, name string, hdr layout.Header, o OpenOptions) (int, error) {
 	if limit := o.maxFileSize(); hdr.FileSize > uint64(limit) {
 		return 0, fmt.Errorf("%w: ring=%s header FileSize=%d, MaxFileSize=%d", ErrFileTooBig, name, hdr.FileSize, limit)
 	}
-	size, err := mapSize(f, hdr.FileSize)
-	if err != nil {
-		return 0, fmt.Errorf("ring: open %s: %w", name, err)
-	}
-	if err := checkMapping(size, maxMapping); err != nil {
-		return 0, fmt.Errorf("%w: ring=%s: %w", ErrFileTooBig, name, err)
-	}
-	st, err := f.Stat()
-	if err != nil {
-		return 0, fmt.Errorf("ring: open %s: %w", name, err)
-	}
-	if uint64(st.Size()) < size {
-		return 0, fmt.Errorf("%w: ring=%s: file size=%d, want %d for header FileSize=%d", ErrTruncated, name, st.Size(), size, hdr.FileSize)
-	}
-	if uint64(st.Size()) != size {
-		return 0, fmt.Errorf("%w: ring=%s: file size=%d, want %d for header FileSize=%d (a grown or foreign file)", ErrCorrupt, name, st.Size(), size, hdr.FileSize)
-	}
-	return int(size), nil
+	size, err := f.MapLen(hdr.FileSize)
+	return size, fileErr(name, err, ErrFileTooBig)
 }
 
 // awaitHeader reads the header with pread, never through a mapping (a file
@@ -107,7 +75,7 @@ func checkSize(f *os.File, name string, hdr layout.Header, o OpenOptions) (int, 
 // ready, then validates it. Only an empty file, or a zero ready word over a
 // header that is blank or correct so far, is a creator still at work;
 // everything else fails at once.
-func awaitHeader(f *os.File, timeout time.Duration) (layout.Header, error) {
+func awaitHeader(f io.ReaderAt, timeout time.Duration) (layout.Header, error) {
 	deadline := time.Now().Add(timeout)
 	buf := make([]byte, layout.HeaderSize)
 	for delay := 50 * time.Microsecond; ; delay = min(2*delay, 10*time.Millisecond) {

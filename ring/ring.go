@@ -3,14 +3,13 @@ package ring
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
 
-	"github.com/edsrzf/mmap-go"
 	"github.com/shmring/shmring/internal/fence"
+	"github.com/shmring/shmring/internal/shm"
 	"github.com/shmring/shmring/layout"
 )
 
@@ -19,11 +18,9 @@ import (
 type Ring struct {
 	_    noCopy
 	name string
-	path string // "" for a heap ring
 	hdr  layout.Header
-	mem  []byte    // the whole file, mapped (or a heap buffer); never nil once built
-	mm   mmap.MMap // nil for a heap ring
-	f    *os.File  // the ring's own descriptor: probes peers' role locks
+	mem  []byte      // the ring's bytes of seg's memory; never nil once built
+	seg  shm.Segment // the mapped file (or heap buffer) mem lies in, and the role locks on it
 
 	// memAddr and memLen are mem's range, for the fault guard (guard.go);
 	// endMark is the end unit's mark. All three are set once, by
@@ -44,9 +41,6 @@ type Ring struct {
 	// unguarded: per-message calls run without the fault guard, and Close
 	// leaves the mapping in place until r is garbage (Options.Unguarded).
 	unguarded bool
-
-	heapMu    sync.Mutex
-	heapLocks map[int64]bool // heap rings: the lock bytes held within the process
 
 	mu      sync.Mutex // guards the fields below; never taken on the data path
 	handles map[handle]struct{}
@@ -86,7 +80,7 @@ func (*noCopy) Unlock() {}
 func (r *Ring) Name() string { return r.name }
 
 // Path is the ring's file.
-func (r *Ring) Path() string { return r.path }
+func (r *Ring) Path() string { return r.seg.Path() }
 
 // Kind is the ring's algorithm.
 func (r *Ring) Kind() Kind { return r.hdr.Kind }
@@ -109,7 +103,9 @@ func (r *Ring) Header() layout.Header { return r.hdr }
 // waits, at most a second, for it to leave), and a call that was not
 // waiting returns ErrClosed if it touches the ring after the unmap, which
 // leaves the address range reserved and inaccessible until r is garbage
-// (see retire), so no call can reach other memory through a stale pointer.
+// (shm.File.Close), so no call can reach other memory through a stale
+// pointer. An unguarded ring cannot catch that fault: its file stays mapped
+// until r is garbage, and a call racing Close writes into the file.
 func (r *Ring) Close() error {
 	r.mu.Lock()
 	if r.closed {
@@ -139,18 +135,7 @@ func (r *Ring) Close() error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.mm != nil {
-		if r.unguarded {
-			r.unmapWhenGarbage(r.mm)
-		} else {
-			errs = append(errs, r.retire(r.mm))
-		}
-		r.mm = nil
-	}
-	if r.f != nil {
-		errs = append(errs, r.f.Close())
-	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, r.seg.Close(r.unguarded))...)
 }
 
 // interrupt wakes h's goroutine (handle.interrupt) under the fault guard:
@@ -272,46 +257,26 @@ func (r *Ring) unlockRole(ro role, l roleLock) error { return r.unlockAt(r.side(
 // call: waiting paths only.
 func (r *Ring) roleAlive(ro role) (bool, error) { return r.heldAt(r.side(ro).lockByte) }
 
-// lockAt takes the liveness lock on byte at of the ring file: an OFD write
-// lock, dropped by the kernel when its holder dies. ErrBusy (bare) when a
-// live holder has it. Heap rings keep the lock in the process.
+// roleLock is a held liveness lock.
+type roleLock = shm.Lock
+
+// lockAt takes the liveness lock on byte at of the ring (an OFD write lock
+// on the file, dropped by the kernel when its holder dies), or reports a
+// bare ErrBusy when a live holder has it.
 func (r *Ring) lockAt(at int64) (roleLock, error) {
-	if r.f == nil {
-		r.heapMu.Lock()
-		defer r.heapMu.Unlock()
-		if r.heapLocks[at] {
-			return roleLock{}, ErrBusy
-		}
-		if r.heapLocks == nil {
-			r.heapLocks = make(map[int64]bool)
-		}
-		r.heapLocks[at] = true
-		return roleLock{}, nil
+	l, err := r.seg.Lock(at)
+	if errors.Is(err, shm.ErrHeld) {
+		return l, ErrBusy
 	}
-	return lockRole(r.f, at)
+	return l, err
 }
 
 // unlockAt drops a lock lockAt took.
-func (r *Ring) unlockAt(at int64, l roleLock) error {
-	if r.f == nil {
-		r.heapMu.Lock()
-		delete(r.heapLocks, at)
-		r.heapMu.Unlock()
-		return nil
-	}
-	return l.release()
-}
+func (r *Ring) unlockAt(at int64, l roleLock) error { return r.seg.Unlock(at, l) }
 
 // heldAt reports whether a live holder, this process included, has the
 // lock on byte at. A system call: waiting and repair paths only.
-func (r *Ring) heldAt(at int64) (bool, error) {
-	if r.f == nil {
-		r.heapMu.Lock()
-		defer r.heapMu.Unlock()
-		return r.heapLocks[at], nil
-	}
-	return roleHeld(r.f, at)
-}
+func (r *Ring) heldAt(at int64) (bool, error) { return r.seg.Held(at) }
 
 // releaseStores reports whether a new handle may publish with plain
 // release stores, registering the process for membarrier if so (the

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/shmring/shmring/internal/proctest"
+	"github.com/shmring/shmring/internal/shm"
 	"github.com/shmring/shmring/layout"
 	"golang.org/x/sys/unix"
 )
@@ -82,19 +83,19 @@ var small = Options{Kind: SPSC, SlotSize: 16, Slots: 4}
 func TestTrustOpenFollowsNoSymbolicLink(t *testing.T) {
 	target, targetPath := newClosedRing(t, small)
 	link := uniqueName(t)
-	if err := os.Symlink(targetPath, filepath.Join(shmDir, link)); err != nil {
+	if err := os.Symlink(targetPath, filepath.Join(shm.Dir, link)); err != nil {
 		t.Fatal(err)
 	}
-	defer os.Remove(filepath.Join(shmDir, link))
+	defer os.Remove(filepath.Join(shm.Dir, link))
 	openRefused(t, "a link to a valid ring", link, OpenOptions{}, ErrSymlink, ErrUntrusted)
 	openWorks(t, "the ring itself", target, OpenOptions{})
 
 	// A dangling link: Create must not make its target either.
 	dangling, planted := uniqueName(t), uniqueName(t)
-	if err := os.Symlink(filepath.Join(shmDir, planted), filepath.Join(shmDir, dangling)); err != nil {
+	if err := os.Symlink(filepath.Join(shm.Dir, planted), filepath.Join(shm.Dir, dangling)); err != nil {
 		t.Fatal(err)
 	}
-	defer os.Remove(filepath.Join(shmDir, dangling))
+	defer os.Remove(filepath.Join(shm.Dir, dangling))
 	openRefused(t, "a dangling link", dangling, OpenOptions{}, ErrSymlink)
 	if r, err := Create(dangling, small); !errors.Is(err, ErrExist) {
 		if err == nil {
@@ -102,8 +103,8 @@ func TestTrustOpenFollowsNoSymbolicLink(t *testing.T) {
 		}
 		t.Errorf("Create over a dangling link = %v, want ErrExist", err)
 	}
-	if _, err := os.Lstat(filepath.Join(shmDir, planted)); !errors.Is(err, os.ErrNotExist) {
-		os.Remove(filepath.Join(shmDir, planted))
+	if _, err := os.Lstat(filepath.Join(shm.Dir, planted)); !errors.Is(err, os.ErrNotExist) {
+		os.Remove(filepath.Join(shm.Dir, planted))
 		t.Errorf("Create over a dangling link made its target (%v)", err)
 	}
 }
@@ -131,7 +132,7 @@ func TestTrustOpenRefusesWhatIsNotARegularFile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			name := uniqueName(t)
-			remove, err := tt.plant(filepath.Join(shmDir, name))
+			remove, err := tt.plant(filepath.Join(shm.Dir, name))
 			defer remove()
 			if err != nil {
 				t.Fatal(err)
@@ -202,7 +203,7 @@ func blocks(t *testing.T, path string) int64 {
 // shmUsed is how many bytes /dev/shm holds, for the log.
 func shmUsed(t *testing.T) uint64 {
 	var fs unix.Statfs_t
-	if err := unix.Statfs(shmDir, &fs); err != nil {
+	if err := unix.Statfs(shm.Dir, &fs); err != nil {
 		t.Fatal(err)
 	}
 	return (fs.Blocks - fs.Bfree) * uint64(fs.Bsize)
@@ -228,7 +229,7 @@ func TestTrustOpenRefusesAHugeSparseFileBeforeMapping(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			name := uniqueName(t)
-			path := filepath.Join(shmDir, name)
+			path := filepath.Join(shm.Dir, name)
 			hdr := plantRing(t, path, huge, 0o600)
 			defer os.Remove(path)
 			if tt.cut {
@@ -240,11 +241,11 @@ func TestTrustOpenRefusesAHugeSparseFileBeforeMapping(t *testing.T) {
 				// Raising the cap lets the header's checks run; the
 				// mapping is not made here (it would allocate 128 GiB):
 				// checkSize is what Open runs just before it.
-				f, err := os.Open(path)
+				f, err := shm.Open(path, shm.Trust{MaxSize: tt.o.MaxFileSize})
 				if err != nil {
 					t.Fatal(err)
 				}
-				defer f.Close()
+				defer f.Close(false)
 				_, err = checkSize(f, name, hdr, tt.o)
 				if strconv.IntSize == 32 { // no 32-bit process maps 128 GiB
 					if !errors.Is(err, ErrFileTooBig) {
@@ -269,7 +270,7 @@ func TestTrustOpenRefusesAHugeSparseFileBeforeMapping(t *testing.T) {
 	}
 	t.Run("control: a sparse ring under the cap is pre-faulted whole", func(t *testing.T) {
 		name := uniqueName(t)
-		path := filepath.Join(shmDir, name)
+		path := filepath.Join(shm.Dir, name)
 		hdr := plantRing(t, path, layout.Params{Kind: SPSC, SlotSize: 4096, SlotCount: 1 << 12}, 0o600)
 		defer os.Remove(path)
 		before := blocks(t, path)

@@ -1,4 +1,4 @@
-package ring
+package shm
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Naming a ring.
+// Naming a ring file: Create, Open and Remove take names, not paths.
 //
 // A name is one of two forms, and nothing else:
 //
@@ -18,33 +18,34 @@ import (
 //     answers for it: Open refuses a symbolic link as the last element, but
 //     trusts the directories above it.
 //
-// A relative path ("rings/quotes", "./quotes", "../quotes") is ErrInvalid:
-// it would name a different file in each process whose working directory
+// A relative path ("rings/quotes", "./quotes", "../quotes") is ErrName: it
+// would name a different file in each process whose working directory
 // differs, and "../x" would let a name that looks bare escape /dev/shm.
 // filepath.Abs turns one into the second form. No name may contain a NUL
 // byte (the kernel would cut the path there).
 
-// shmDir is where a bare name lives.
-const shmDir = "/dev/shm"
+// Dir is where a bare name lives.
+const Dir = "/dev/shm"
 
 // maxNameLen is NAME_MAX: the longest bare name, one directory entry.
 const maxNameLen = 255
 
-// resolve maps a ring name to its file, or says why the name is invalid.
+// resolve maps a name to its file, or says why the name is invalid
+// (ErrName).
 func resolve(name string) (string, error) {
 	switch {
 	case name == "":
-		return "", fmt.Errorf("%w: empty ring name", ErrInvalid)
+		return "", fmt.Errorf("%w: empty name", ErrName)
 	case strings.ContainsRune(name, 0):
-		return "", fmt.Errorf("%w: name=%q contains a NUL byte", ErrInvalid, name)
+		return "", fmt.Errorf("%w: name=%q contains a NUL byte", ErrName, name)
 	case strings.HasPrefix(name, "/"):
 		return filepath.Clean(name), nil
 	case strings.ContainsRune(name, '/'):
-		return "", fmt.Errorf("%w: name=%q: a name with a slash must be an absolute path", ErrInvalid, name)
+		return "", fmt.Errorf("%w: name=%q: a name with a slash must be an absolute path", ErrName, name)
 	case name == "." || name == "..":
-		return "", fmt.Errorf("%w: name=%q is a directory, not a ring", ErrInvalid, name)
+		return "", fmt.Errorf("%w: name=%q is a directory", ErrName, name)
 	case len(name) > maxNameLen:
-		return "", fmt.Errorf("%w: name of %d bytes, want at most %d", ErrInvalid, len(name), maxNameLen)
+		return "", fmt.Errorf("%w: name of %d bytes, want at most %d", ErrName, len(name), maxNameLen)
 	}
-	return shmDir + "/" + name, nil
+	return Dir + "/" + name, nil
 }

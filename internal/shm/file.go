@@ -1,0 +1,63 @@
+package shm
+
+import (
+	"errors"
+	"os"
+	"unsafe"
+)
+
+// File is a ring file: its descriptor and, once mapped, its whole mapping.
+// Create returns one mapped; Open one that is checked but not yet mapped,
+// so that its opener can read the header (ReadAt) and size it (MapLen)
+// before a page is touched.
+type File struct {
+	f    *os.File
+	path string
+	mem  []byte // the whole mapping; nil before Map and after Close
+}
+
+// Trust says whose files Open accepts.
+type Trust struct {
+	UIDs            []int // owners besides this process's effective uid
+	GIDs            []int // groups that may have write permission
+	AllowWorldWrite bool  // accept a file every user may write
+	MaxSize         int64 // the largest file accepted (ErrTooBig)
+}
+
+// region is an address range this package mapped or reserved.
+type region struct {
+	addr unsafe.Pointer
+	len  uintptr
+}
+
+func (f *File) Mem() []byte  { return f.mem }
+func (f *File) Path() string { return f.path }
+
+// ReadAt reads the file with pread, never through the mapping: a file
+// shorter than what it claims to hold would fault there.
+func (f *File) ReadAt(b []byte, off int64) (int, error) { return f.f.ReadAt(b, off) }
+
+func (f *File) Unlock(_ int64, l Lock) error {
+	if l.f == nil {
+		return nil
+	}
+	return l.f.Close() // closing the last descriptor drops the OFD lock
+}
+
+// Close unmaps the file and closes its descriptor; the file stays (Remove
+// deletes its name). Without linger the address range is not given back:
+// the file's pages are swapped for an inaccessible reservation, so a
+// goroutine still inside a call faults (a fault the ring's guard catches)
+// instead of reading or writing whatever the kernel might later map at the
+// same addresses. With linger the file stays mapped, for callers that
+// cannot catch a fault: a call racing Close writes into the file instead.
+// Either way the range is unmapped once f is garbage, when nothing that
+// holds f can reach it any more.
+func (f *File) Close(linger bool) error {
+	var err error
+	if f.mem != nil {
+		err = f.unmap(linger)
+		f.mem = nil
+	}
+	return errors.Join(err, f.f.Close())
+}

@@ -1,0 +1,252 @@
+package shm
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"runtime"
+	"strconv"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Supported is true: Linux has what a ring needs.
+const Supported = true
+
+// Create makes a new file for name (name.go), of size bytes (whole huge
+// pages on hugetlbfs) with every page allocated, and maps it.
+// O_EXCL|O_NOFOLLOW: nothing already at the name (a file, a planted symbolic link, dangling or not) is
+// ever reused (ErrExist). The file has mode 0600 until it is given group gid
+// (if not zero) and then perm (0600 if zero), through its descriptor, so no
+// one else can write it at any moment before; the umask neither weakens nor
+// widens the mode. A failed Create leaves no file.
+func Create(name string, size uint64, perm os.FileMode, gid int) (*File, error) {
+	path, err := resolve(name)
+	if err != nil {
+		return nil, err
+	}
+	osf, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("%w: %w", ErrExist, err)
+	} else if err != nil {
+		return nil, err
+	}
+	f := &File{f: osf, path: path}
+	if err := f.build(size, perm, gid); err != nil {
+		osf.Close()
+		unix.Unlink(path)
+		return nil, &fs.PathError{Op: "create", Path: path, Err: err}
+	}
+	return f, nil
+}
+
+func (f *File) build(size uint64, perm os.FileMode, gid int) error {
+	if gid != 0 {
+		if err := f.f.Chown(-1, gid); err != nil {
+			return err
+		}
+	}
+	if perm = perm.Perm(); perm == 0 {
+		perm = 0o600
+	}
+	if err := f.f.Chmod(perm); err != nil {
+		return err
+	}
+	n, err := f.pages(size)
+	if err != nil {
+		return err
+	}
+	if err := allocate(f.f, int64(n)); err != nil {
+		return err
+	}
+	return f.Map(int(n))
+}
+
+// Open opens the file for name (name.go) for reading and writing, and
+// checks on the descriptor everything t asks before a byte is read. O_NOFOLLOW makes a
+// symbolic link at the name fail with ELOOP (open(2)); O_CLOEXEC keeps the
+// descriptor out of programs this process executes (os sets it too; it is
+// named because the recipe in LAYOUT.md needs it). Opening a FIFO for
+// reading and writing does not block on Linux (fifo(7)), so a FIFO at the
+// name reaches the fstat check instead of hanging.
+func Open(name string, t Trust) (*File, error) {
+	path, err := resolve(name)
+	if err != nil {
+		return nil, err
+	}
+	osf, err := os.OpenFile(path, os.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%w: %w", ErrNotExist, err)
+	case errors.Is(err, unix.ELOOP):
+		return nil, fmt.Errorf("%w: %w", ErrSymlink, err)
+	case errors.Is(err, unix.EISDIR), errors.Is(err, unix.ENXIO): // a directory; a socket
+		return nil, fmt.Errorf("%w: %w", ErrNotRegular, err)
+	case err != nil:
+		return nil, err
+	}
+	if err := t.check(osf); err != nil {
+		osf.Close()
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	return &File{f: osf, path: path}, nil
+}
+
+// Remove unlinks the file for name: unlink(2), never rmdir, so a
+// directory at the name stays.
+func Remove(name string) error {
+	path, err := resolve(name)
+	if err != nil {
+		return err
+	}
+	if err = unix.Unlink(path); err == nil {
+		return nil
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %w", ErrNotExist, &fs.PathError{Op: "remove", Path: path, Err: err})
+	}
+	return &fs.PathError{Op: "remove", Path: path, Err: err}
+}
+
+// pages is how many bytes a file holding size bytes really takes, all of
+// them mapped: size itself, except on hugetlbfs, whose files and mappings
+// come in whole huge pages (ftruncate and munmap of any other length fail
+// with EINVAL), so there size rounded up to the huge page size; the tail
+// is mapped and never used. ErrTooBig if this process cannot map that much.
+func (f *File) pages(size uint64) (uint64, error) {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(f.f.Fd()), &st); err != nil {
+		return 0, fmt.Errorf("fstatfs: %w", err)
+	}
+	if uint32(st.Type) == unix.HUGETLBFS_MAGIC {
+		page := uint64(st.Bsize) // hugetlbfs reports its huge page size here (statfs(2))
+		if page == 0 || page&(page-1) != 0 {
+			return 0, fmt.Errorf("hugetlbfs page size=%d, want a power of two", page)
+		}
+		size = (size + page - 1) &^ (page - 1)
+	}
+	return size, Mappable(size)
+}
+
+// MapLen is how many bytes of an opened file to Map for size bytes of
+// content (see pages), once the file's real size is checked to be exactly
+// that: ErrShort for a shorter file (a truncated one), ErrSize for a longer
+// one (grown, or foreign), ErrTooBig for more than this process can map.
+func (f *File) MapLen(size uint64) (int, error) {
+	n, err := f.pages(size)
+	if err != nil {
+		return 0, err
+	}
+	st, err := f.f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	if uint64(st.Size()) < n {
+		return 0, fmt.Errorf("%w: file size=%d, want %d for %d bytes", ErrShort, st.Size(), n, size)
+	}
+	if uint64(st.Size()) != n {
+		return 0, fmt.Errorf("%w: file size=%d, want %d for %d bytes (a grown or foreign file)", ErrSize, st.Size(), n, size)
+	}
+	return int(n), nil
+}
+
+// Map maps the first n bytes of the file (n from MapLen), shared and
+// writable, and pre-faults them.
+func (f *File) Map(n int) error {
+	p, err := unix.MmapPtr(int(f.f.Fd()), 0, nil, uintptr(n), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return fmt.Errorf("mmap %d bytes: %w", n, err)
+	}
+	mem := unsafe.Slice((*byte)(p), n)
+	if err := populate(mem); err != nil {
+		unix.MunmapPtr(p, uintptr(n))
+		return err
+	}
+	f.mem = mem
+	return nil
+}
+
+// unmap: see Close. MAP_FIXED swaps the pages for the reservation in one
+// call, leaving no moment at which the range is free; the reservation has
+// no memory and no swap behind it.
+func (f *File) unmap(linger bool) error {
+	reg := region{unsafe.Pointer(unsafe.SliceData(f.mem)), uintptr(len(f.mem))}
+	if !linger {
+		if _, err := unix.MmapPtr(-1, 0, reg.addr, reg.len, unix.PROT_NONE,
+			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED|unix.MAP_NORESERVE); err != nil {
+			return fmt.Errorf("shm: retire the mapping of %s: %w", f.path, err)
+		}
+	}
+	runtime.AddCleanup(f, func(reg region) { unix.MunmapPtr(reg.addr, reg.len) }, reg)
+	return nil
+}
+
+// allocate gives the file its size with every page really allocated, so
+// that a full tmpfs fails here (ErrNoSpace) instead of killing a process
+// with SIGBUS on first touch. File systems without fallocate get ftruncate;
+// populate then reports a shortage.
+func allocate(f *os.File, size int64) error {
+	err := unix.Fallocate(int(f.Fd()), 0, 0, size)
+	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
+		err = f.Truncate(size)
+	}
+	if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.ENOMEM) || errors.Is(err, unix.EFBIG) {
+		return fmt.Errorf("%w: allocate size=%d: %w", ErrNoSpace, size, err)
+	} else if err != nil {
+		return fmt.Errorf("allocate size=%d: %w", size, err)
+	}
+	return nil
+}
+
+// populate pre-faults every page of m writable (a first touch costs about
+// 12 µs a page, which must not land on a ring's data path). A page the
+// file system cannot supply is ErrNoSpace, not a SIGBUS later.
+func populate(m []byte) error {
+	err := unix.Madvise(m, unix.MADV_POPULATE_WRITE)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, unix.EINVAL): // kernel older than 5.14: touch by reading
+		page, sink := os.Getpagesize(), byte(0)
+		for i := 0; i < len(m); i += page {
+			sink += m[i]
+		}
+		_ = sink
+		return nil
+	case errors.Is(err, unix.ENOMEM), errors.Is(err, unix.EFAULT):
+		return fmt.Errorf("%w: populate %d bytes: %w", ErrNoSpace, len(m), err)
+	}
+	return fmt.Errorf("populate %d bytes: %w", len(m), err)
+}
+
+// Lock takes the lock on byte at through a descriptor of its own, so that
+// the lock belongs to its holder alone: a reopening of the file through
+// /proc/self/fd, not of its path, so that it lands on this file even after
+// its name was removed, or removed and given to a new file.
+func (f *File) Lock(at int64) (Lock, error) {
+	lf, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(int(f.f.Fd())), os.O_RDWR, 0)
+	if err != nil {
+		return Lock{}, fmt.Errorf("shm: reopen for a lock: %w", err)
+	}
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Start: at, Len: 1}
+	if err := unix.FcntlFlock(lf.Fd(), unix.F_OFD_SETLK, &lk); err != nil {
+		lf.Close()
+		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EACCES) {
+			return Lock{}, ErrHeld
+		}
+		return Lock{}, fmt.Errorf("shm: lock byte at=%d: %w", at, err)
+	}
+	return Lock{f: lf}, nil
+}
+
+// Held reports whether an open file description other than f's own (any
+// Lock's, this process's included) holds the lock on byte at.
+func (f *File) Held(at int64) (bool, error) {
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Start: at, Len: 1}
+	if err := unix.FcntlFlock(f.f.Fd(), unix.F_OFD_GETLK, &lk); err != nil {
+		return false, fmt.Errorf("shm: probe lock at=%d: %w", at, err)
+	}
+	return lk.Type != unix.F_UNLCK, nil
+}
