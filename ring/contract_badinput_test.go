@@ -19,7 +19,8 @@ import (
 
 // TestContractAMessageLargerThanASlotIsErrTooLarge: every producer call
 // refuses a message beyond the slot size with ErrTooLarge and publishes
-// nothing of it; a refused Commit leaves the claim open.
+// nothing of it; a refused Commit leaves the claim open; an aborted claim
+// publishes nothing.
 func TestContractAMessageLargerThanASlotIsErrTooLarge(t *testing.T) {
 	forEachKind(t, func(t *testing.T, k contractKind) {
 		cr := newContractRing(t, k, 64, 8)
@@ -51,6 +52,10 @@ func TestContractAMessageLargerThanASlotIsErrTooLarge(t *testing.T) {
 		if err := p.Commit(size); err != nil {
 			t.Errorf("Commit(SlotSize) after the refused ones = %v, want nil (the claim stays open)", err)
 		}
+		if _, err := p.Claim(ctx); err != nil {
+			t.Fatal(err)
+		}
+		p.Abort() // publishes nothing, as the batch's Abort below
 		b, err := p.ClaimBatch(ctx, 2)
 		if err != nil {
 			t.Fatal(err)
