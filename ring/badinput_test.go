@@ -10,7 +10,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -302,83 +301,6 @@ func TestBadInputInvalidOptionsAreErrInvalid(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestBadInputAMessageLargerThanASlotIsErrTooLarge(t *testing.T) {
-	r, p, c := newAPIRing(t, 64, 8)
-	ctx := context.Background()
-	big := make([]byte, r.SlotSize()+1)
-	fits := make([]byte, r.SlotSize())
-	if err := p.Send(ctx, big); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("Send of SlotSize+1 bytes = %v, want ErrTooLarge", err)
-	}
-	if err := p.TrySend(big); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("TrySend of SlotSize+1 bytes = %v, want ErrTooLarge", err)
-	}
-	n, err := p.SendBatch(ctx, [][]byte{fits, big, fits})
-	if n != 1 || !errors.Is(err, ErrTooLarge) {
-		t.Errorf("SendBatch(fits, too large, fits) = %d, %v; want 1, ErrTooLarge", n, err)
-	}
-	buf, err := p.Claim(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(buf) != r.SlotSize() {
-		t.Errorf("Claim gave %d bytes, want the slot size %d", len(buf), r.SlotSize())
-	}
-	for _, n := range []int{r.SlotSize() + 1, -1, math.MaxInt} {
-		if err := p.Commit(n); !errors.Is(err, ErrTooLarge) {
-			t.Errorf("Commit(%d) = %v, want ErrTooLarge", n, err)
-		}
-	}
-	if err := p.Commit(r.SlotSize()); err != nil { // the claim stayed open
-		t.Errorf("Commit(SlotSize) after a refused Commit = %v, want nil", err)
-	}
-	b, err := p.ClaimBatch(ctx, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.SetLen(0, r.SlotSize()+1); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("Batch.SetLen(SlotSize+1) = %v, want ErrTooLarge", err)
-	}
-	p.Abort()
-	rbuf := make([]byte, 2*r.SlotSize())
-	for i, want := range []int{r.SlotSize(), r.SlotSize()} { // SendBatch's first, Commit's
-		if n, err := c.TryRecv(rbuf); err != nil || n != want {
-			t.Errorf("message %d: TryRecv = %d, %v; want %d bytes", i, n, err, want)
-		}
-	}
-	if _, err := c.TryRecv(rbuf); !errors.Is(err, ErrEmpty) {
-		t.Errorf("TryRecv after the only two messages that fit = %v, want ErrEmpty", err)
-	}
-}
-
-func TestBadInputRecvIntoATooSmallBufferLeavesTheMessage(t *testing.T) {
-	_, p, c := newAPIRing(t, 64, 8)
-	ctx := context.Background()
-	msg := make([]byte, 48)
-	encodeMessage(msg, 1)
-	if err := p.TrySend(msg); err != nil {
-		t.Fatal(err)
-	}
-	small := make([]byte, len(msg)-1)
-	if n, err := c.Recv(ctx, small); n != 0 || !errors.Is(err, io.ErrShortBuffer) {
-		t.Errorf("Recv into %d bytes = %d, %v; want 0, io.ErrShortBuffer", len(small), n, err)
-	}
-	if n, err := c.TryRecv(small); n != 0 || !errors.Is(err, io.ErrShortBuffer) {
-		t.Errorf("TryRecv into %d bytes = %d, %v; want 0, io.ErrShortBuffer", len(small), n, err)
-	}
-	buf := make([]byte, 64)
-	n, err := c.Recv(ctx, buf)
-	if err != nil {
-		t.Fatalf("Recv into a large enough buffer = %v", err)
-	}
-	if err := checkMessage(buf[:n], 1, len(msg)); err != nil {
-		t.Fatalf("the message after two refused receives: %v", err)
-	}
-	if _, err := c.TryRecv(buf); !errors.Is(err, ErrEmpty) {
-		t.Errorf("TryRecv after the only message = %v, want ErrEmpty", err)
 	}
 }
 

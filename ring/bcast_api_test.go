@@ -1,7 +1,9 @@
 package ring
 
 // The broadcast API's semantics in one process, on heap rings (which the
-// race detector sees) and file rings.
+// race detector sees) and file rings: what only broadcast does (many
+// readers, policies, starts, laps, the gate). What every kind shares is in
+// the contract suite (contract_test.go).
 
 import (
 	"context"
@@ -280,27 +282,6 @@ func TestBroadcastLosslessReaderGatesTheProducer(t *testing.T) {
 	})
 }
 
-// TestBroadcastSendWaitHonoursItsContext: a producer gated by a live
-// lossless reader waits until its context ends.
-func TestBroadcastSendWaitHonoursItsContext(t *testing.T) {
-	proctest.Watchdog(t, hangBound)
-	r := newBcastRing(t, true, 64, 2, 2)
-	p := mustProducer(t, r)
-	mustReader(t, r, ReaderOptions{Policy: Lossless})
-	buf := make([]byte, 64)
-	if err := bcastSend(context.Background(), p, 0, 2, buf); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	if err := p.Send(ctx, buf[:20]); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Send gated past its deadline = %v, want context.DeadlineExceeded", err)
-	}
-	if st := p.Stats(); st.Full == 0 {
-		t.Errorf("Stats %+v, want Full > 0", st)
-	}
-}
-
 // TestBroadcastLosslessJoinerStartsSilentlyAfterOverwrites: a lossless
 // reader joining at Oldest while the producer still writes under a limit
 // computed before it joined: the overwritten oldest messages move its start
@@ -364,52 +345,6 @@ func TestBroadcastLosslessJoinerStartsSilentlyAfterOverwrites(t *testing.T) {
 	}
 }
 
-func TestBroadcastShortBufferLeavesTheMessage(t *testing.T) {
-	r := newBcastRing(t, true, 64, 4, 2)
-	p := mustProducer(t, r)
-	rd := mustReader(t, r, ReaderOptions{Policy: Lossy})
-	ctx := context.Background()
-	if err := bcastSend(ctx, p, 0, 1, make([]byte, 64)); err != nil {
-		t.Fatal(err)
-	}
-	n := bcastMsgLen(0, 64)
-	if _, err := rd.Recv(ctx, make([]byte, n-1)); !errors.Is(err, io.ErrShortBuffer) {
-		t.Fatalf("Recv into a short buffer = %v, want io.ErrShortBuffer", err)
-	}
-	if err := newBcastChecker(rd, 0, 64, false).step(ctx, "recv"); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestBroadcastMisusePanics(t *testing.T) {
-	r := newBcastRing(t, true, 64, 4, 2)
-	p := mustProducer(t, r)
-	rd := mustReader(t, r, ReaderOptions{})
-	mustPanic(t, "Release without Receive", "without a received message", func() { rd.Release() })
-	mustPanic(t, "Commit without Claim", "without a Claim", func() { p.Commit(1) })
-	if _, err := p.Claim(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	mustPanic(t, "Send with a claim open", "while a claim is open", func() { p.Send(context.Background(), nil) })
-	if err := p.Commit(65); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("Commit(65) on 64-byte slots = %v, want ErrTooLarge", err)
-	}
-	p.Abort()
-	if err := p.Send(context.Background(), make([]byte, 65)); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("Send of 65 bytes = %v, want ErrTooLarge", err)
-	}
-	if _, err := rd.TryReceive(); !errors.Is(err, ErrEmpty) {
-		t.Errorf("TryReceive after an aborted claim = %v, want ErrEmpty", err)
-	}
-	if err := p.Send(context.Background(), make([]byte, 20)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rd.Receive(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	mustPanic(t, "Recv while holding", "while holding a message", func() { rd.Recv(context.Background(), nil) })
-}
-
 // TestBroadcastBatchCalls: ClaimBatch/CommitBatch (partly committed) and
 // SendBatch reach every reader as single messages and batches.
 func TestBroadcastBatchCalls(t *testing.T) {
@@ -448,108 +383,4 @@ func TestBroadcastBatchCalls(t *testing.T) {
 			t.Error(err)
 		}
 	})
-}
-
-// TestBroadcastANewProducerContinuesTheStream: after Close, a new producer
-// reopens the stream where the last one ended.
-func TestBroadcastANewProducerContinuesTheStream(t *testing.T) {
-	r := newBcastRing(t, false, 64, 8, 2)
-	rd := mustReader(t, r, ReaderOptions{Policy: Lossless})
-	ctx := context.Background()
-	buf := make([]byte, 64)
-	p := mustProducer(t, r)
-	if err := bcastSend(ctx, p, 0, 3, buf); err != nil {
-		t.Fatal(err)
-	}
-	p.Close()
-	c := newBcastChecker(rd, 0, 64, true)
-	if err := c.run(ctx, "recv", 3); err != nil {
-		t.Fatal(err)
-	}
-	p = mustProducer(t, r)
-	if err := bcastSend(ctx, p, 3, 3, buf); err != nil {
-		t.Fatal(err)
-	}
-	p.Close()
-	if err := c.run(ctx, "receive", 6); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestBroadcastStreamingWithoutWaitsMakesNoFutexCall: readers that keep up
-// and a producer that is never gated make no futex system call.
-func TestBroadcastStreamingWithoutWaitsMakesNoFutexCall(t *testing.T) {
-	forEachBacking(t, func(t *testing.T, heap bool) {
-		r := newBcastRing(t, heap, 64, 64, 4)
-		p := mustProducer(t, r)
-		rds := []*Reader{
-			mustReader(t, r, ReaderOptions{Policy: Lossless}),
-			mustReader(t, r, ReaderOptions{Policy: Lossy}),
-		}
-		ctx := context.Background()
-		buf := make([]byte, 64)
-		cs := []*bcastChecker{newBcastChecker(rds[0], 0, 64, true), newBcastChecker(rds[1], 0, 64, false)}
-		for round := range 100 {
-			if err := bcastSend(ctx, p, uint64(round*50), 50, buf); err != nil {
-				t.Fatal(err)
-			}
-			for _, c := range cs {
-				for range 50 {
-					if err := c.step(ctx, []string{"tryrecv", "receive", "recv"}[round%3]); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
-		}
-		for i, rd := range rds {
-			if st := rd.Stats(); st.Sleeps != 0 || st.Wakes != 0 || st.Messages != 5000 {
-				t.Errorf("reader %d: Stats %+v, want 5000 messages and no futex calls", i, st)
-			}
-		}
-		if st := p.Stats(); st.Sleeps != 0 || st.Wakes != 0 {
-			t.Errorf("producer: Stats %+v, want no futex calls", st)
-		}
-	})
-}
-
-// TestBroadcastHotPathAllocatesNothing: Claim/Commit, Send, Receive/Release
-// and Recv allocate nothing (on a file ring, as processes use it).
-func TestBroadcastHotPathAllocatesNothing(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector allocates")
-	}
-	r := newBcastRing(t, false, 64, 64, 4)
-	p := mustProducer(t, r)
-	lossy := mustReader(t, r, ReaderOptions{Policy: Lossy})
-	lossless := mustReader(t, r, ReaderOptions{Policy: Lossless})
-	ctx := context.Background()
-	msg := make([]byte, 48)
-	buf := make([]byte, 64)
-	allocs := testing.AllocsPerRun(1000, func() {
-		s, err := p.Claim(ctx)
-		if err != nil {
-			panic(err)
-		}
-		copy(s, msg)
-		if err := p.Commit(len(msg)); err != nil {
-			panic(err)
-		}
-		if err := p.Send(ctx, msg); err != nil {
-			panic(err)
-		}
-		for _, rd := range []*Reader{lossy, lossless} {
-			if _, err := rd.Receive(ctx); err != nil {
-				panic(err)
-			}
-			if err := rd.Release(); err != nil {
-				panic(err)
-			}
-			if _, err := rd.Recv(ctx, buf); err != nil {
-				panic(err)
-			}
-		}
-	})
-	if allocs != 0 {
-		t.Errorf("%.1f allocations per Claim+Commit+Send and Receive+Release+Recv on two readers, want 0", allocs)
-	}
 }

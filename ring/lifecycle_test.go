@@ -1,25 +1,22 @@
 package ring
 
-// Handles used wrongly or late: Ring.Close while another goroutine is
-// blocked in a call, batch views kept past their commit or release, and
-// Release after Close. None of it may crash, hang, or write into a live
-// slot.
+// Handles used wrongly or late: batch views kept past their commit or
+// release, a second writer of a handle's cursor, the unguarded calls. None
+// of it may crash, hang, or write into a live slot. (Close during a blocked
+// call and Release after Close are in the contract suite,
+// contract_close_test.go, for every kind.)
 
 import (
 	"context"
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/shmring/shmring/internal/proctest"
 	"github.com/shmring/shmring/layout"
 )
 
-// blockingCall sets up r so that one call blocks, and returns that call
-// and a non-blocking call on the same handle for after the close.
-type blockingCall func(t *testing.T, r *Ring, peer func(role string)) (block, after func() error)
-
+// fillUntilFull sends until the ring is full.
 func fillUntilFull(t *testing.T, p *Producer) {
 	t.Helper()
 	msg := make([]byte, 8)
@@ -32,122 +29,6 @@ func fillUntilFull(t *testing.T, p *Producer) {
 			t.Fatalf("TrySend while filling: %v", err)
 		}
 	}
-}
-
-func blockedReceive(t *testing.T, r *Ring, peer func(string)) (func() error, func() error) {
-	peer("producer")
-	c := mustConsumer(t, r)
-	return func() error { _, err := c.Receive(context.Background()); return err },
-		func() error { _, err := c.TryReceive(); return err }
-}
-
-func blockedClaim(t *testing.T, r *Ring, peer func(string)) (func() error, func() error) {
-	peer("consumer")
-	p := mustProducer(t, r)
-	fillUntilFull(t, p)
-	return func() error { _, err := p.Claim(context.Background()); return err },
-		func() error { return p.TrySend([]byte("late")) }
-}
-
-func blockedReaderReceive(t *testing.T, r *Ring, peer func(string)) (func() error, func() error) {
-	peer("producer")
-	rd := mustReader(t, r, ReaderOptions{Policy: Lossless})
-	return func() error { _, err := rd.Receive(context.Background()); return err },
-		func() error { _, err := rd.TryReceive(); return err }
-}
-
-func blockedGatedSend(t *testing.T, r *Ring, peer func(string)) (func() error, func() error) {
-	peer("lossless reader")
-	p := mustProducer(t, r)
-	fillUntilFull(t, p)
-	return func() error { return p.Send(context.Background(), []byte("gated")) },
-		func() error { return p.TrySend([]byte("late")) }
-}
-
-func TestCloseDuringABlockedCallReturnsErrClosed(t *testing.T) {
-	cases := []struct {
-		name string
-		o    Options
-		call blockingCall
-	}{
-		{"spsc Receive on an empty ring", Options{Kind: SPSC, SlotSize: 64, Slots: 8}, blockedReceive},
-		{"spsc Claim on a full ring", Options{Kind: SPSC, SlotSize: 64, Slots: 8}, blockedClaim},
-		{"mpmc Receive on an empty ring", Options{Kind: MPMC, SlotSize: 64, Slots: 8}, blockedReceive},
-		{"mpmc Claim on a full ring", Options{Kind: MPMC, SlotSize: 64, Slots: 8}, blockedClaim},
-		{"broadcast Receive on an empty ring", Options{Kind: Broadcast, SlotSize: 64, Slots: 8, MaxReaders: 2}, blockedReaderReceive},
-		{"broadcast Send gated by a lossless reader", Options{Kind: Broadcast, SlotSize: 64, Slots: 8, MaxReaders: 2}, blockedGatedSend},
-	}
-	for _, tc := range cases {
-		for _, backing := range []string{"heap", "file"} {
-			t.Run(backing+"/"+tc.name, func(t *testing.T) {
-				proctest.Watchdog(t, hangBound)
-				var r *Ring
-				var peer func(role string)
-				if backing == "heap" {
-					var err error
-					if r, err = newHeapRing(uniqueName(t), tc.o); err != nil {
-						t.Fatal(err)
-					}
-					defer r.Close()
-					peer = func(role string) { heapPeer(t, r, role) }
-				} else {
-					r = newTestRing(t, tc.o)
-					peer = func(role string) { filePeer(t, r, role) }
-				}
-				block, after := tc.call(t, r, peer)
-				done := make(chan error, 1)
-				go func() { done <- block() }()
-				for r.waiters.Load() == 0 {
-					select {
-					case err := <-done:
-						t.Fatalf("the call returned %v before the close, want it blocked", err)
-					case <-time.After(time.Millisecond):
-					}
-				}
-				if err := r.Close(); err != nil {
-					t.Fatalf("Close: %v", err)
-				}
-				if err := <-done; !errors.Is(err, ErrClosed) {
-					t.Fatalf("the blocked call returned %v, want ErrClosed", err)
-				}
-				if err := after(); !errors.Is(err, ErrClosed) {
-					t.Fatalf("a call on the handle after the ring's Close returned %v, want ErrClosed", err)
-				}
-			})
-		}
-	}
-}
-
-// heapPeer takes role on the heap ring itself: heap rings live in one
-// process.
-func heapPeer(t *testing.T, r *Ring, role string) {
-	t.Helper()
-	switch role {
-	case "producer":
-		mustProducer(t, r)
-	case "consumer":
-		mustConsumer(t, r)
-	case "lossless reader":
-		mustReader(t, r, ReaderOptions{Policy: Lossless})
-	}
-}
-
-// filePeer holds role in another process (take-role), or, for a reader,
-// through a second mapping of the file that the ring's Close does not touch.
-func filePeer(t *testing.T, r *Ring, role string) {
-	t.Helper()
-	if role == "lossless reader" {
-		r2, err := Open(r.Name())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { r2.Close() })
-		mustReader(t, r2, ReaderOptions{Policy: Lossless})
-		return
-	}
-	c := proctest.Start(t, "take-role", r.Name(), role)
-	c.Expect("held")
-	t.Cleanup(func() { c.WriteLine("release"); c.Wait() })
 }
 
 func TestStaleBatchViewsReachNoLiveSlot(t *testing.T) {
@@ -230,45 +111,6 @@ func TestStaleBatchViewsReachNoLiveSlot(t *testing.T) {
 				t.Fatal("Slot after the ring's Close reaches memory")
 			}
 		})
-	}
-}
-
-func TestReleaseAfterCloseIsHarmless(t *testing.T) {
-	for _, kind := range []Kind{SPSC, MPMC, Broadcast} {
-		for _, closer := range []string{"handle", "ring"} {
-			t.Run(kind.String()+"/"+closer, func(t *testing.T) {
-				proctest.Watchdog(t, hangBound)
-				r := newTestRing(t, Options{Kind: kind, SlotSize: 16, Slots: 8})
-				p := mustProducer(t, r)
-				if err := p.Send(context.Background(), []byte("m")); err != nil {
-					t.Fatal(err)
-				}
-				var release, closeHandle func() error
-				if kind == Broadcast {
-					rd := mustReader(t, r, ReaderOptions{Policy: Lossless, Start: Oldest})
-					if _, err := rd.Receive(context.Background()); err != nil {
-						t.Fatal(err)
-					}
-					release, closeHandle = rd.Release, rd.Close
-				} else {
-					c := mustConsumer(t, r)
-					if _, err := c.Receive(context.Background()); err != nil {
-						t.Fatal(err)
-					}
-					release, closeHandle = c.Release, c.Close
-				}
-				if closer == "handle" {
-					closeHandle()
-				} else {
-					r.Close()
-				}
-				for i := range 2 { // as a deferred Release would, after an explicit one
-					if err := release(); !errors.Is(err, ErrClosed) {
-						t.Fatalf("Release %d after Close = %v, want ErrClosed", i+1, err)
-					}
-				}
-			})
-		}
 	}
 }
 

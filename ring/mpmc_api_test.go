@@ -1,7 +1,8 @@
 package ring
 
 // The MPMC and MPSC API's semantics in one process: heap rings (which the
-// race detector sees) and file rings (the mapping and the OFD locks).
+// race detector sees) and file rings (the mapping and the OFD locks). What
+// every kind shares is in the contract suite (contract_test.go).
 
 import (
 	"context"
@@ -238,25 +239,6 @@ func TestMPMCAbortSkipsThePosition(t *testing.T) {
 	})
 }
 
-func TestMPMCRecvShortBufferKeepsTheMessage(t *testing.T) {
-	forEachMPMC(t, func(t *testing.T, k Kind, file bool) {
-		r := newMPMCRing(t, k, file, 16, 2, Options{})
-		p, c := mustProducer(t, r), mustConsumer(t, r)
-		ctx := context.Background()
-		if err := p.Send(ctx, []byte("0123456789")); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.Recv(ctx, make([]byte, 4)); !errors.Is(err, io.ErrShortBuffer) {
-			t.Fatalf("Recv into 4 bytes = %v, want io.ErrShortBuffer", err)
-		}
-		buf := make([]byte, 16)
-		n, err := c.TryRecv(buf)
-		if err != nil || string(buf[:n]) != "0123456789" {
-			t.Fatalf("TryRecv after a short buffer = %q, %v; want the same message", buf[:n], err)
-		}
-	})
-}
-
 func TestMPMCLimits(t *testing.T) {
 	forEachMPMC(t, func(t *testing.T, k Kind, file bool) {
 		r := newMPMCRing(t, k, file, 16, 2, Options{MaxProducers: 2, MaxConsumers: 2})
@@ -336,26 +318,6 @@ func TestMPMCCloseEndsTheStreamAfterTheLastProducer(t *testing.T) {
 		}
 		if n, err := c.Recv(ctx, buf); err != nil || string(buf[:n]) != "3" {
 			t.Fatalf("Recv after a new producer = %q, %v; want \"3\"", buf[:n], err)
-		}
-	})
-}
-
-func TestMPMCContextEndsAWait(t *testing.T) {
-	forEachMPMC(t, func(t *testing.T, k Kind, file bool) {
-		r := newMPMCRing(t, k, file, 16, 1, Options{})
-		p, c := mustProducer(t, r), mustConsumer(t, r)
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-		defer cancel()
-		if _, err := c.Receive(ctx); !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("Receive on an empty ring past the deadline = %v, want DeadlineExceeded", err)
-		}
-		if err := p.Send(context.Background(), []byte("a")); err != nil {
-			t.Fatal(err)
-		}
-		ctx2, cancel2 := context.WithCancel(context.Background())
-		cancel2()
-		if err := p.Send(ctx2, []byte("b")); !errors.Is(err, context.Canceled) {
-			t.Errorf("Send on a full ring with a cancelled context = %v, want Canceled", err)
 		}
 	})
 }
