@@ -31,6 +31,7 @@ type bcastProducer struct {
 
 	release   bool // cursor and seq stores are plain release stores (FlagReleaseStores)
 	wait      WaitStrategy
+	waiting   waitState // the adaptive spin's estimate; the wait in progress (waitloop.go)
 	stats     Stats
 	lock      roleLock
 	unlocked  bool // lock let go of (unlockRole)

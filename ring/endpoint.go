@@ -31,6 +31,7 @@ type endpoint struct {
 	// (Options.Unguarded; guard.go).
 	unguarded bool
 	wait      WaitStrategy
+	waiting   waitState // the adaptive spin's estimate; the wait in progress (waitloop.go)
 	stats     Stats
 	lock      roleLock
 	closed    bool

@@ -119,17 +119,28 @@ func (o OpenOptions) maxFileSize() int64 {
 // yet published it as ready.
 const DefaultOpenTimeout = 2 * time.Second
 
-// WaitStrategy says how a blocking call waits for space (producer) or data
-// (consumer): spin, then yield, then sleep on a futex.
+// WaitStrategy says how a blocking call waits for space (producer), data
+// (consumer, reader) or the slowest lossless reader (a gated broadcast
+// producer): spin, then yield, then sleep on a futex. Every kind and
+// direction waits the same way (waitloop.go).
 //
 // Peer death and cancellation of a context without a deadline are noticed
 // at the latest one Tick after they happen (plus the spin and yield phases);
 // a context deadline is honoured exactly, as a futex timeout.
 type WaitStrategy struct {
-	Spin  int           // polls of the other side's cursor before yielding
-	Yield int           // polls, each after runtime.Gosched (an MPMC handle or broadcast reader alone in its process: sched_yield(2)), before sleeping
-	Sleep bool          // sleep on the futex after that; false keeps polling (isolated cores)
-	Tick  time.Duration // longest single sleep or poll period between checks of the peer; zero means DefaultTick
+	// Spin is how many times the condition is polled before yielding.
+	Spin int
+	// Yield is how many times the waiter yields its core, polling after
+	// each, before it sleeps: with sched_yield(2) when no goroutine of
+	// this process is waiting for a thread, else with runtime.Gosched
+	// (yield.go says why).
+	Yield int
+	// Sleep: sleep on the futex after that; false keeps polling (and
+	// yielding) instead, for isolated cores.
+	Sleep bool
+	// Tick is the longest single sleep or poll period between checks of
+	// the peer's liveness; zero means DefaultTick.
+	Tick time.Duration
 }
 
 // DefaultTick bounds one sleep: within it a sleeper notices a dead peer or a
