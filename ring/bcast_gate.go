@@ -128,6 +128,7 @@ func (p *bcastProducer) reserve(ctx context.Context) error {
 	l := waitLoop{
 		r:          p.r,
 		how:        &p.wait,
+		est:        &p.waiting.est,
 		stats:      &p.stats,
 		sleep:      sleepers{word: p.w.gateSleepers, wake: p.w.gateWake, mode: sleepShared},
 		barrier:    barrierAlways,

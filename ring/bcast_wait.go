@@ -26,6 +26,7 @@ func (rd *Reader) await(ctx context.Context) error {
 	l := waitLoop{
 		r:       rd.r,
 		how:     &rd.wait,
+		est:     &rd.waiting.est,
 		stats:   &rd.stats,
 		sleep:   sleepers{word: rd.w.sleepers, wake: rd.w.wake, mode: sleepShared},
 		barrier: barrierIfFlagged,

@@ -36,6 +36,7 @@ func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wa
 	l := waitLoop{
 		r:       h.r,
 		how:     &h.wait,
+		est:     &h.waiting.est,
 		stats:   &h.stats,
 		sleep:   sleepers{word: asleep, wake: wake, mode: sleepCount},
 		barrier: noBarrier,

@@ -141,6 +141,17 @@ type WaitStrategy struct {
 	// Tick is the longest single sleep or poll period between checks of
 	// the peer's liveness; zero means DefaultTick.
 	Tick time.Duration
+	// Adaptive lets the spin phase go on past Spin polls for twice as
+	// long as this handle's waits have lately lasted, up to 100 µs
+	// (adaptive.go): a peer that answers within that is caught spinning,
+	// without a futex round trip (some 11 µs) per turn. When the waits
+	// run longer (an idle or slow peer) the waiter neither spins on nor
+	// yields: it sleeps after its Spin polls. A spin that loses its core
+	// to another task (an oversubscribed machine) stops, and the next
+	// waits do not spin on. DefaultWait is adaptive; the other
+	// strategies, and any a caller builds without it, wait exactly as
+	// their numbers say.
+	Adaptive bool
 }
 
 // DefaultTick bounds one sleep: within it a sleeper notices a dead peer or a
@@ -149,9 +160,10 @@ const DefaultTick = 10 * time.Millisecond
 
 // Wait strategies.
 var (
-	// DefaultWait spins briefly (about a microsecond of polling, less than
-	// one futex round trip), yields a little, then sleeps.
-	DefaultWait = WaitStrategy{Spin: 1 << 10, Yield: 16, Sleep: true}
+	// DefaultWait spins at least a microsecond or two (1024 polls, less
+	// than one futex round trip) and on adaptively, yields a little, then
+	// sleeps.
+	DefaultWait = WaitStrategy{Spin: 1 << 10, Yield: 16, Sleep: true, Adaptive: true}
 	// WaitSpin never sleeps: lowest latency, one busy core per waiting
 	// side. For isolated cores.
 	WaitSpin = WaitStrategy{Spin: 1 << 14, Yield: 0, Sleep: false}

@@ -29,6 +29,7 @@ func (e *endpoint) await(ctx context.Context, need uint64) (uint64, error) {
 	l := waitLoop{
 		r:       e.r,
 		how:     &e.wait,
+		est:     &e.waiting.est,
 		stats:   &e.stats,
 		sleep:   sleepers{word: e.own.sleepers, wake: e.peer.wake, mode: sleepFlag},
 		barrier: barrierIfFlagged,

@@ -8,7 +8,8 @@ package ring
 // the rest, the same way for all:
 //
 //	spin:  poll; every 256 polls: context, ring closing, peer checks
-//	       (no system call): WaitStrategy.Spin polls
+//	       (no system call, no clock: WaitStrategy.Spin polls; with
+//	       Adaptive, on for as long as this handle's waits lately took)
 //	yield: yield the core (yield), poll, checks; WaitStrategy.Yield times
 //	sleep: the futex protocol below, a tick at most per sleep; the peer's
 //	       liveness probed after a sleep that timed out and once a tick
@@ -74,9 +75,12 @@ const (
 	barrierAlways                       // any waker may use release stores (lossless broadcast readers)
 )
 
-// waitState is a handle's process-local part of waiting: the operands of
-// the wait in progress (a handle waits in one goroutine at a time).
+// waitState is a handle's process-local part of waiting: the adaptive
+// spin's estimate, and the operands of the wait in progress (a handle
+// waits in one goroutine at a time).
 type waitState struct {
+	est spinEstimate
+
 	need     uint64     // SPSC: the peer cursor awaited
 	pos      uint64     // SPSC: the peer cursor seen; MPMC: the attempt's position
 	err      error      // MPMC: the attempt's error
@@ -89,7 +93,8 @@ type waitState struct {
 type waitLoop struct {
 	r       *Ring
 	how     *WaitStrategy
-	stats   *Stats // Sleeps
+	est     *spinEstimate // adaptive
+	stats   *Stats        // Sleeps
 	sleep   sleepers
 	barrier barrierRule
 	flags   *atomic.Uint32 // the waker's flags word, for barrierIfFlagged
@@ -110,6 +115,9 @@ func (l *waitLoop) run(ctx context.Context, w waiter) error {
 	done := ctx.Done()
 	for i := 0; i < l.how.Spin; i++ {
 		if i&l.every == l.every && w.ready() {
+			if l.how.Adaptive {
+				l.est.learn(0)
+			}
 			return nil
 		}
 		if i&255 == 255 {
@@ -118,7 +126,50 @@ func (l *waitLoop) run(ctx context.Context, w waiter) error {
 			}
 		}
 	}
-	return l.block(ctx, done, w, l.how.Yield)
+	if !l.how.Adaptive {
+		return l.block(ctx, done, w, l.how.Yield)
+	}
+	start := clock() // when the fixed polls ran out
+	if l.est.backoff > 0 {
+		l.est.backoff-- // a recent spin lost its core: no spinning on
+	} else if ok, err := l.spinOn(ctx, done, w, start); ok || err != nil {
+		return err
+	}
+	yields := l.how.Yield
+	if l.est.avg > int64(spinCeiling) {
+		yields = 0 // the waits have lately been long: sleep at once
+	}
+	err := l.block(ctx, done, w, yields)
+	if err == nil {
+		l.est.learn(clock() - start)
+	}
+	return err
+}
+
+// spinOn is the adaptive part of the spin phase: polls until the budget
+// the handle's recent waits give (spinEstimate.budget) has passed, reading
+// the clock every 256 polls. A gap between two readings means the spinner
+// lost its core: it gives up and backs off (spinEstimate.preempted).
+func (l *waitLoop) spinOn(ctx context.Context, done <-chan struct{}, w waiter, start int64) (bool, error) {
+	budget := l.est.budget()
+	for last := start; last-start < budget; {
+		for i := 0; i < 256; i++ {
+			if i&l.every == l.every && w.ready() {
+				l.est.spun(clock() - start)
+				return true, nil
+			}
+		}
+		if err := l.stop(ctx, done, w); err != nil {
+			return false, err
+		}
+		now := clock()
+		if now-last > int64(preemptGap) {
+			l.est.preempted()
+			return false, nil
+		}
+		last = now
+	}
+	return false, nil
 }
 
 // block is the yield phase, then the sleep (or poll) phase.
@@ -233,3 +284,9 @@ func expired(ctx context.Context) error {
 	<-ctx.Done()
 	return context.Cause(ctx)
 }
+
+// clockBase makes clock a small number: nanoseconds on the monotonic clock
+// (time.Since reads only that one, in about 30 ns here).
+var clockBase = time.Now()
+
+func clock() int64 { return int64(time.Since(clockBase)) }
