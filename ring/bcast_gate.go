@@ -106,17 +106,11 @@ func (p *bcastProducer) tryReserve() error {
 }
 
 // reserve makes at least one slot free at head, waiting as the wait
-// strategy says; the liveness of the readers that hold it back is probed
-// before the first sleep, after each that timed out, and once a tick.
-//
-// The producer is the gate's only sleeper, on GateWake announced in the
-// GateSleepers flag. A lossless reader stores its cursor, then, if
-// GateSleepers != 0, swaps it to 0, adds one to GateWake and wakes the
-// producer. Readers publish with plain release stores (each its own
-// choice), so the producer always forces the barrier (membarrier); where
-// it is unavailable the sleep is capped at a millisecond. A producer that
-// finds room on its re-check leaves the flag set: a reader clears it, at
-// the cost of one wake.
+// strategy says. The producer sleeps on GateWake, announced in the
+// GateSleepers flag; a lossless reader stores its cursor, then wakes it if
+// the flag is set. Readers may publish with release stores, so the
+// producer always forces the barrier. A producer that finds room on its
+// re-check leaves the flag set: a reader clears it, at the cost of a wake.
 func (p *bcastProducer) reserve(ctx context.Context) error {
 	if p.closed {
 		return ErrClosed

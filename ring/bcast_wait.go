@@ -1,10 +1,9 @@
 package ring
 
-// A broadcast reader waiting for the producer. The loop is waitLoop's; the
-// condition is the slot's seq at q instead of a cursor, and the sleepers
-// word is a flag every reader shares: a reader that stops waiting leaves it
-// set, since another may still sleep on it, and the producer's next publish
-// clears it with one wake.
+// A broadcast reader waiting for the producer (the loop is waitloop.go's):
+// the condition is the slot's seq at q, and the sleepers word a flag all
+// readers share: a reader that stops waiting leaves it set, since another
+// may still sleep on it, and the producer's next publish clears it.
 
 import (
 	"context"
@@ -20,8 +19,8 @@ func (rd *Reader) arrived() bool {
 }
 
 // await waits until the slot at q is no longer "not yet". The producer
-// stores the slot's seq and its cursor, then, if Sleepers != 0, swaps it
-// to 0, adds one to Wake and wakes everyone.
+// stores the slot's seq and its cursor, then wakes the readers if the flag
+// is set.
 func (rd *Reader) await(ctx context.Context) error {
 	l := waitLoop{
 		r:       rd.r,

@@ -1,9 +1,8 @@
 package ring
 
-// Waiting on an MPMC or MPSC ring: a producer for a free slot, a consumer
-// for a published one. The loop is waitLoop's; here the poll is the
-// operation itself (a claim or a take that succeeds ends the wait), and
-// the sleepers word holds an epoch and a count, because many may sleep.
+// Waiting on an MPMC or MPSC ring (the loop is waitloop.go's): the poll is
+// the operation itself, a claim or a take, and the sleepers word holds an
+// epoch and a count, because many may sleep.
 
 import (
 	"context"
@@ -21,16 +20,11 @@ type mpmcWaiter interface {
 }
 
 // await waits for w.attempt to succeed (or fail with an error other than
-// notReady), sleeping on the futex word wake announced in the sleepers word asleep. The
-// peers' liveness is probed after a sleep that timed out and at least once
-// a tick while the wait goes on, so wake-ups for messages this waiter
-// cannot take do not starve the probe.
-//
-// The other side changes a control word by CAS (a full fence), then, only
-// if the count is not zero, starts a new epoch with a zero count and wakes
-// everyone; one of the two always sees the other's store. Everyone is
-// woken, so a sleeper that leaves without succeeding (its context ended)
-// has no wake to pass on.
+// notReady), sleeping on wake announced in asleep. The other side changes
+// a control word by CAS (a full fence), then wakes everyone if the count
+// is not zero; so a sleeper that leaves without succeeding (its context
+// ended) has no wake to pass on. The peers are probed at least once a
+// tick, so wake-ups for messages this waiter cannot take do not starve it.
 func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wake, asleep *atomic.Uint32, at step) (uint64, error) {
 	h.waiting.try, h.waiting.notReady = w, notReady
 	l := waitLoop{

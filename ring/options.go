@@ -128,29 +128,19 @@ const DefaultOpenTimeout = 2 * time.Second
 // at the latest one Tick after they happen (plus the spin and yield phases);
 // a context deadline is honoured exactly, as a futex timeout.
 type WaitStrategy struct {
-	// Spin is how many times the condition is polled before yielding.
-	Spin int
-	// Yield is how many times the waiter yields its core, polling after
-	// each, before it sleeps: with sched_yield(2) when no goroutine of
-	// this process is waiting for a thread, else with runtime.Gosched
-	// (yield.go says why).
-	Yield int
-	// Sleep: sleep on the futex after that; false keeps polling (and
-	// yielding) instead, for isolated cores.
-	Sleep bool
-	// Tick is the longest single sleep or poll period between checks of
-	// the peer's liveness; zero means DefaultTick.
-	Tick time.Duration
-	// Adaptive lets the spin phase go on past Spin polls for twice as
-	// long as this handle's waits have lately lasted, up to 100 µs
-	// (adaptive.go): a peer that answers within that is caught spinning,
-	// without a futex round trip (some 11 µs) per turn. When the waits
-	// run longer (an idle or slow peer) the waiter neither spins on nor
-	// yields: it sleeps after its Spin polls. A spin that loses its core
-	// to another task (an oversubscribed machine) stops, and the next
-	// waits do not spin on. DefaultWait is adaptive; the other
-	// strategies, and any a caller builds without it, wait exactly as
-	// their numbers say.
+	Spin  int           // polls of the condition before yielding
+	Yield int           // yields, each followed by a poll, before sleeping (sched_yield(2) or runtime.Gosched: yield.go says which)
+	Sleep bool          // sleep on the futex after that; false keeps polling (isolated cores)
+	Tick  time.Duration // longest single sleep or poll period between checks of the peer; zero means DefaultTick
+
+	// Adaptive spins on past Spin polls for twice as long as this
+	// handle's waits have lately lasted, up to 100 µs (adaptive.go), so a
+	// peer that answers within that costs no futex round trip (some
+	// 11 µs). Longer waits (an idle or slow peer) neither spin on nor
+	// yield, and a spin that loses its core to another task (an
+	// oversubscribed machine) stops: the next waits do not spin on.
+	// DefaultWait is adaptive; a strategy without it waits exactly as
+	// its numbers say.
 	Adaptive bool
 }
 
@@ -160,9 +150,8 @@ const DefaultTick = 10 * time.Millisecond
 
 // Wait strategies.
 var (
-	// DefaultWait spins at least a microsecond or two (1024 polls, less
-	// than one futex round trip) and on adaptively, yields a little, then
-	// sleeps.
+	// DefaultWait spins (1024 polls, about a microsecond, then on
+	// adaptively), yields a little, then sleeps.
 	DefaultWait = WaitStrategy{Spin: 1 << 10, Yield: 16, Sleep: true, Adaptive: true}
 	// WaitSpin never sleeps: lowest latency, one busy core per waiting
 	// side. For isolated cores.

@@ -1,25 +1,16 @@
 package ring
 
-// Sleepers: how a waiter tells the other side that it is about to sleep on
-// a futex word, and how that side wakes it. One type serves every kind;
-// the word's meaning is fixed by the layout (LAYOUT.md 13.6):
-//
-//   - a flag (SPSC, broadcast, the broadcast gate): a sleeper swaps it to
-//     1; a waker that swaps it back from non-zero bumps the wake word and
-//     wakes everyone. The SPSC side is the flag's only sleeper and clears
-//     it again when it stops waiting; a flag that many share (broadcast
-//     readers) is cleared only by the waker, at the cost of one wake.
-//   - an epoch and a count in one u32 (MPMC, layout.SleepersCount): each
-//     sleeper counts itself in and out. A waker that finds the count not
-//     zero starts a new epoch with a count of zero and wakes every
-//     sleeper, so publishes that follow while the sleepers are still
-//     getting up make no system call. A sleeper withdraws only while its
-//     epoch lasts, so it never takes back a later sleeper's announcement;
-//     one killed while announced leaves a count the next waker clears:
-//     one wake, then none.
-//
-// Either way the waker clears before it wakes, so the wake is once per
-// round of sleeps, not once per message.
+// Sleepers: a waiter tells the other side it is about to sleep on a futex
+// word, and that side wakes it. The word's meaning is the layout's
+// (LAYOUT.md 13.6): a flag (SPSC, broadcast, the gate) that a sleeper swaps
+// to 1 and a waker swaps back; or an epoch and a count (MPMC,
+// layout.SleepersCount) that each sleeper counts itself into and out of,
+// and that a waker resets to a new epoch with a zero count. Either way the
+// waker clears before it bumps the wake word and wakes everyone, so a
+// round of sleeps costs one wake, not one per message; an MPMC sleeper
+// withdraws only while its epoch lasts (never taking back a later one's
+// announcement), and one killed while announced costs the next waker one
+// wake.
 
 import (
 	"math"
@@ -30,27 +21,24 @@ import (
 	"github.com/shmring/shmring/layout"
 )
 
-// sleepMode is the meaning of a sleepers word.
 type sleepMode uint8
 
 const (
 	sleepFlag   sleepMode = iota // a flag with one sleeper, who clears it when done (SPSC)
-	sleepShared                  // a flag any number of sleepers share; only the waker clears it (broadcast)
+	sleepShared                  // a flag many share; only the waker clears it (broadcast, the gate)
 	sleepCount                   // an epoch and a count (MPMC)
 )
 
-// sleepers is one futex word and the sleepers word that says someone sleeps
-// on it. A value: the waiter and the waker each make one from the mapping's
-// words when they need it.
+// sleepers is a futex word and the sleepers word for it, made from the
+// mapping's words by the waiter and the waker when they need it.
 type sleepers struct {
 	word *atomic.Uint32 // the sleepers word
 	wake *atomic.Uint32 // the futex word; bumped on every wake
 	mode sleepMode
 }
 
-// announce counts the caller among the sleepers and returns the epoch it
-// announced in (zero for a flag). A full fence either way (a swap or a
-// CAS): the sleeper's half of the Dekker pair, announce then re-check.
+// announce counts the caller in and returns its epoch (zero for a flag):
+// a full fence, the sleeper's half of the Dekker pair.
 func (s sleepers) announce() uint32 {
 	if s.mode == sleepCount {
 		return announce(s.word)
@@ -60,7 +48,7 @@ func (s sleepers) announce() uint32 {
 }
 
 // withdraw takes back an announcement made in epoch e, where the mode lets
-// a sleeper do so.
+// a sleeper.
 func (s sleepers) withdraw(e uint32) {
 	switch s.mode {
 	case sleepFlag:
@@ -71,10 +59,8 @@ func (s sleepers) withdraw(e uint32) {
 }
 
 // wakeAll wakes everyone announced on s, if anyone is, and reports whether
-// it made the system call. Callers have published (a cursor, a seq, a
-// state) with a full fence just before, or their sleepers force one with
-// membarrier: the waker's half of the Dekker pair. One load when nobody
-// sleeps.
+// it made the system call. The caller has just published with a full fence
+// (or its sleepers force one): the waker's half of the Dekker pair.
 func (s sleepers) wakeAll() bool {
 	if s.mode == sleepCount {
 		for {
@@ -98,10 +84,9 @@ func (s sleepers) wakeAll() bool {
 	return true
 }
 
-// announce counts a sleeper into the epoch-and-count word s and returns the
-// epoch it announced in. The CAS is a full fence. A count at its maximum
-// (only hostile or improbable) stays there: not zero, so a waker still
-// wakes.
+// announce counts a sleeper into the epoch-and-count word s and returns its
+// epoch. A count at its maximum (hostile or improbable) stays there: not
+// zero, so a waker still wakes.
 func announce(s *atomic.Uint32) uint32 {
 	for {
 		w := s.Load()
@@ -129,11 +114,9 @@ func withdraw(s *atomic.Uint32, e uint32) {
 	}
 }
 
-// The wake functions of every kind: the publishing side calls them after
-// its publishing store, each where a sleeper of the other side may wait.
+// The wake functions, called after a publishing store.
 
-// wakePeer wakes the other SPSC side: it sleeps on this side's wake word,
-// announced in its own sleepers flag.
+// wakePeer wakes the other SPSC side, asleep on this side's wake word.
 func (e *endpoint) wakePeer() {
 	if (sleepers{word: e.peer.sleepers, wake: e.own.wake}).wakeAll() {
 		e.stats.Wakes++
@@ -154,8 +137,7 @@ func (rd *Reader) wakeProducer() {
 	}
 }
 
-// wakeData wakes MPMC consumers waiting for data, wakeSpace producers
-// waiting for space.
+// wakeData wakes MPMC consumers waiting for data, wakeSpace producers.
 func (h *mpmcHandle) wakeData()  { h.wakeAll(h.dataSleepers, h.dataWake) }
 func (h *mpmcHandle) wakeSpace() { h.wakeAll(h.spaceSleepers, h.spaceWake) }
 

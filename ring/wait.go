@@ -1,8 +1,7 @@
 package ring
 
-// Waiting on an SPSC ring: a producer for the consumer's cursor to free a
-// slot, a consumer for the producer's cursor to publish one. The loop is
-// waitLoop's; this file says what an SPSC side polls and checks.
+// Waiting on an SPSC ring (the loop is waitloop.go's): a producer for the
+// consumer's cursor to free a slot, a consumer for the producer's cursor.
 
 import (
 	"context"
@@ -11,15 +10,12 @@ import (
 )
 
 // await blocks until the other side's cursor reaches need and returns it
-// (unvalidated: the caller bounds-checks it). It waits as e.wait says. A
+// (unvalidated: the caller bounds-checks it), waiting as e.wait says. A
 // consumer gets ErrClosed when the producer closed the stream short of
-// need; either side gets ErrPeerDead when the other's holder died, and the
-// context's error when it ends.
-//
-// A side sleeps on the other side's wake word, announced in its own
-// sleepers flag, of which it is the only sleeper; the other side publishes
-// its cursor with a release store when it set FlagReleaseStores, so the
-// sleeper then forces the barrier.
+// need; either side gets ErrPeerDead when the other's holder died. A side
+// sleeps on the other side's wake word, announced in its own sleepers flag;
+// a peer that publishes with release stores (FlagReleaseStores) needs the
+// barrier.
 func (e *endpoint) await(ctx context.Context, need uint64) (uint64, error) {
 	at := stepSleepingEmpty
 	if e.role == producerRole {

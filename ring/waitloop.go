@@ -1,39 +1,32 @@
 package ring
 
-// The wait loop: every blocking call of every kind waits here — an SPSC
-// producer for space and consumer for data (wait.go), MPMC and MPSC
-// handles (mpmc_wait.go), a broadcast reader (bcast_wait.go) and a
-// lossless broadcast producer at its gate (bcast_gate.go). Each says what
-// it polls, what it sleeps on and how it checks its peers; the loop does
-// the rest, the same way for all:
+// The wait loop of every blocking call: an SPSC side (wait.go), an MPMC or
+// MPSC handle (mpmc_wait.go), a broadcast reader (bcast_wait.go) and a
+// lossless broadcast producer at its gate (bcast_gate.go) each say what
+// they poll, what they sleep on and how they check their peers:
 //
-//	spin:  poll; every 256 polls: context, ring closing, peer checks
-//	       (no system call, no clock: WaitStrategy.Spin polls; with
-//	       Adaptive, on for as long as this handle's waits lately took)
-//	yield: yield the core (yield), poll, checks; WaitStrategy.Yield times
-//	sleep: the futex protocol below, a tick at most per sleep; the peer's
-//	       liveness probed after a sleep that timed out and once a tick
-//	poll:  (WaitStrategy.Sleep false) 1024 polls, checks, yield, again
+//	spin:  Spin polls, with checks every 256 (context, closing, peer; no
+//	       system call), then on adaptively (adaptive.go)
+//	yield: Yield times yield, poll, checks
+//	sleep: the futex protocol below, at most a tick per sleep; the peers
+//	       probed after a sleep that timed out and at least once a tick
+//	poll:  instead of sleep when Sleep is false: 1024 polls, checks, yield
 //
-// Only the sleep or poll phase counts itself in Ring.enterWait, so that
-// Close waits for it; a spinning waiter sees closing within 256 polls.
+// Only the sleep or poll phase counts itself in Ring.enterWait; a spinning
+// waiter sees Close within 256 polls. The futex protocol:
 //
-// The futex protocol (package futex has it as pseudo-code):
-//
-//	v := wake                    // the value to sleep on, read first
-//	e := announce(sleepers)      // a swap or a CAS: a full fence
-//	barrier if a waker publishes with a plain release store
-//	if poll() succeeds: withdraw(sleepers, e), done      // re-check
-//	futex_wait(&wake, v, timeout ≤ tick)  // sleeps only if no wake since v
-//	withdraw(sleepers, e)
+//	v := wake                   // read before announcing (see below)
+//	e := announce(sleepers)     // a swap or a CAS: a full fence
+//	barrier if a waker publishes with a plain release store (package fence)
+//	if poll() succeeds: withdraw(sleepers, e), done   // re-check
+//	futex_wait(&wake, v, timeout ≤ tick); withdraw(sleepers, e)
 //
 // The waker publishes, then clears sleepers and wakes if it was set
-// (sleepers.go); with both sides' stores fenced, one of the two always
-// sees the other's. The wake word is read before announcing: a waker that
-// clears this announcement bumps the word after it, so the wait then
-// returns at once. Read after, a late waker still clearing a previous
-// announcement could clear this one and bump the word first, and the
-// sleep would start on the bumped value with no one left to wake it.
+// (sleepers.go): one of the two sees the other's store. A waker bumps the
+// wake word after clearing an announcement, so a sleeper that read the word
+// before announcing finds it changed; read after, a late waker clearing an
+// earlier announcement could clear this one and bump the word first, and
+// the sleep would start on the bumped value with no one left to wake it.
 
 import (
 	"context"
@@ -47,40 +40,28 @@ import (
 	"github.com/shmring/shmring/layout"
 )
 
-// waiter is what one blocking call waits for. Implementations are small
-// structs holding a handle pointer, so that passing one as a waiter does
-// not allocate.
+// waiter is what one blocking call waits for: a struct holding a handle
+// pointer, so that passing it does not allocate.
 type waiter interface {
-	// ready polls once and reports that the wait is over: the condition
-	// holds, or the attempt succeeded or failed for good. The spin phase
-	// calls it back to back: no system call.
-	ready() bool
-	// stopped reports why waiting must end that comes from the peer,
-	// without a system call: the stream closed short of what is awaited,
-	// a word no peer writes.
-	stopped() error
-	// probe checks the peers' liveness and repairs what it may: system
-	// calls, so after a sleep that timed out and at most once a tick.
-	probe() error
+	ready() bool    // poll once: the wait is over (the condition holds, or the attempt succeeded or failed for good)
+	stopped() error // why waiting must end, from the peer, without a system call: closed short, a word no peer writes
+	probe() error   // the peers' liveness, and what may be repaired: system calls, at most once a tick
 }
 
-// barrierRule says whether a sleeper must force a barrier on its wakers
-// after announcing itself (package fence): a waker that publishes with a
-// plain release store lacks the StoreLoad order the protocol needs.
+// barrierRule: must a sleeper force a barrier on its wakers after it
+// announces itself? A plain release store lacks the StoreLoad order.
 type barrierRule uint8
 
 const (
-	noBarrier        barrierRule = iota // the wakers publish with a full fence (a CAS or an exchange)
+	noBarrier        barrierRule = iota // the wakers publish with a CAS or an exchange
 	barrierIfFlagged                    // the waker's flags word says layout.FlagReleaseStores
 	barrierAlways                       // any waker may use release stores (lossless broadcast readers)
 )
 
-// waitState is a handle's process-local part of waiting: the adaptive
-// spin's estimate, and the operands of the wait in progress (a handle
-// waits in one goroutine at a time).
+// waitState is a handle's own part of waiting: the adaptive spin's
+// estimate, and the operands of the wait in progress (one at a time).
 type waitState struct {
-	est spinEstimate
-
+	est      spinEstimate
 	need     uint64     // SPSC: the peer cursor awaited
 	pos      uint64     // SPSC: the peer cursor seen; MPMC: the attempt's position
 	err      error      // MPMC: the attempt's error
@@ -88,29 +69,24 @@ type waitState struct {
 	notReady error      // MPMC: the attempt's "wait on" error (ErrFull, ErrEmpty)
 }
 
-// waitLoop is one blocking call's wait: everything it needs besides the
-// waiter. Built on the caller's stack for each call.
+// waitLoop is one blocking call's wait, built on the caller's stack.
 type waitLoop struct {
 	r       *Ring
 	how     *WaitStrategy
-	est     *spinEstimate // adaptive
-	stats   *Stats        // Sleeps
+	est     *spinEstimate
+	stats   *Stats // Sleeps
 	sleep   sleepers
 	barrier barrierRule
-	flags   *atomic.Uint32 // the waker's flags word, for barrierIfFlagged
-	at      step           // the test hook's point: announced, re-checked, about to sleep
-	// every+1 (a power of two) is how many spin polls there are to one
-	// look at the condition: a look that is dear and touches the
-	// readers' lines (the broadcast gate's scan) is spaced out.
-	every int
-	// probeFirst probes before the first sleep (the gate: a dead
-	// reader holding it is evicted at once, not a tick later).
-	probeFirst bool
+	flags   *atomic.Uint32 // the waker's flags, for barrierIfFlagged
+	at      step           // the test hook's step: announced, re-checked, about to sleep
+	// every+1 spin polls to one look at the condition (a power of two):
+	// the gate's look scans every reader's line, so it is spaced out.
+	every      int
+	probeFirst bool // probe before the first sleep (the gate evicts a dead reader at once)
 }
 
-// run waits for w: spin, yield, then sleep or poll. It returns nil when
-// w.ready said so, else why it stopped: the context's cause, ErrClosed
-// when the ring is closing, w.stopped's or w.probe's error.
+// run waits for w. It returns nil when w.ready said so, else why it
+// stopped: the context's cause, the ring closing, w.stopped's or w.probe's.
 func (l *waitLoop) run(ctx context.Context, w waiter) error {
 	done := ctx.Done()
 	for i := 0; i < l.how.Spin; i++ {
@@ -146,10 +122,9 @@ func (l *waitLoop) run(ctx context.Context, w waiter) error {
 	return err
 }
 
-// spinOn is the adaptive part of the spin phase: polls until the budget
-// the handle's recent waits give (spinEstimate.budget) has passed, reading
-// the clock every 256 polls. A gap between two readings means the spinner
-// lost its core: it gives up and backs off (spinEstimate.preempted).
+// spinOn spins past the fixed polls for the estimate's budget, reading the
+// clock every 256 polls; a gap between two readings means the spinner lost
+// its core: it gives up and backs off.
 func (l *waitLoop) spinOn(ctx context.Context, done <-chan struct{}, w waiter, start int64) (bool, error) {
 	budget := l.est.budget()
 	for last := start; last-start < budget; {
@@ -226,10 +201,7 @@ func (l *waitLoop) block(ctx context.Context, done <-chan struct{}, w waiter, yi
 		v := l.sleep.wake.Load()
 		e := l.sleep.announce()
 		if l.mustBarrier() && fence.Barrier() != nil {
-			// The wakers' release stores cannot be fenced from
-			// here: a wake may be missed, so sleep briefly and look
-			// again.
-			timeout = min(timeout, time.Millisecond)
+			timeout = min(timeout, time.Millisecond) // unfenced: a wake may be missed, look again soon
 		}
 		if w.ready() {
 			l.sleep.withdraw(e)
@@ -260,8 +232,7 @@ func (l *waitLoop) mustBarrier() bool {
 	return false
 }
 
-// stop reports why a waiter must stop, without a system call: its context
-// ended, the ring is closing or shrunk, or w.stopped says so.
+// stop: why a waiter must stop, without a system call.
 func (l *waitLoop) stop(ctx context.Context, done <-chan struct{}, w waiter) error {
 	if done != nil {
 		select {
@@ -276,17 +247,15 @@ func (l *waitLoop) stop(ctx context.Context, done <-chan struct{}, w waiter) err
 	return w.stopped()
 }
 
-// expired is what a waiter returns once its own clock says ctx's deadline
-// has passed. The context's timer fires at that same instant; waiting for
-// it lets context.Cause carry a cause set with context.WithDeadlineCause
-// instead of a bare context.DeadlineExceeded.
+// expired: ctx's deadline has passed by the waiter's clock. Its timer fires
+// at that instant; waiting for it lets context.Cause carry a cause set with
+// context.WithDeadlineCause, not a bare context.DeadlineExceeded.
 func expired(ctx context.Context) error {
 	<-ctx.Done()
 	return context.Cause(ctx)
 }
 
-// clockBase makes clock a small number: nanoseconds on the monotonic clock
-// (time.Since reads only that one, in about 30 ns here).
+// clock: monotonic nanoseconds (time.Since reads only that clock, ~30 ns).
 var clockBase = time.Now()
 
 func clock() int64 { return int64(time.Since(clockBase)) }
