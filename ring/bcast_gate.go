@@ -4,12 +4,8 @@ package ring
 
 import (
 	"context"
-	"errors"
-	"runtime"
 	"time"
-	"unsafe"
 
-	"github.com/shmring/shmring/futex"
 	"github.com/shmring/shmring/internal/fence"
 	"github.com/shmring/shmring/layout"
 )
@@ -110,8 +106,11 @@ func (p *bcastProducer) tryReserve() error {
 }
 
 // reserve makes at least one slot free at head, waiting as the wait
-// strategy says: spin, yield, probe the liveness of the readers that hold
-// it back, then sleep (or poll) a tick at a time, probing again after each.
+// strategy says. The producer sleeps on GateWake, announced in the
+// GateSleepers flag; a lossless reader stores its cursor, then wakes it if
+// the flag is set. Readers may publish with release stores, so the
+// producer always forces the barrier. A producer that finds room on its
+// re-check leaves the flag set: a reader clears it, at the cost of a wake.
 func (p *bcastProducer) reserve(ctx context.Context) error {
 	if p.closed {
 		return ErrClosed
@@ -120,120 +119,27 @@ func (p *bcastProducer) reserve(ctx context.Context) error {
 		return nil
 	}
 	p.stats.Full++
-	done := ctx.Done()
-	for i := 0; i < p.wait.Spin; i++ {
-		if i&31 == 31 {
-			if p.scan(); p.head < p.limit {
-				return nil
-			}
-		}
-		if i&255 == 255 {
-			if err := p.r.interrupted(); err != nil {
-				return err
-			}
-			if done != nil && ctx.Err() != nil {
-				return context.Cause(ctx)
-			}
-		}
+	l := waitLoop{
+		r:          p.r,
+		how:        &p.wait,
+		est:        &p.waiting.est,
+		stats:      &p.stats,
+		sleep:      sleepers{word: p.w.gateSleepers, wake: p.w.gateWake, mode: sleepShared},
+		barrier:    barrierAlways,
+		at:         stepSleepingFull,
+		every:      31, // a scan reads every reader's line: one in 32 spin polls
+		probeFirst: true,
 	}
-	for i := 0; i < p.wait.Yield; i++ {
-		runtime.Gosched()
-		if p.scan(); p.head < p.limit {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return context.Cause(ctx)
-		}
-		if err := p.r.interrupted(); err != nil {
-			return err
-		}
-	}
-	if err := p.probe(); err != nil {
-		return err
-	}
-	if err := p.r.enterWait(); err != nil {
-		return err
-	}
-	defer p.r.leaveWait()
-	if p.wait.Sleep {
-		return p.sleep(ctx)
-	}
-	return p.poll(ctx)
+	return l.run(ctx, gateWait{p})
 }
 
-// poll waits without the futex: yields, and a probe once a tick.
-func (p *bcastProducer) poll(ctx context.Context) error {
-	next := time.Now().Add(p.wait.tick())
-	for {
-		if p.scan(); p.head < p.limit {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return context.Cause(ctx)
-		}
-		if err := p.r.interrupted(); err != nil {
-			return err
-		}
-		runtime.Gosched()
-		if now := time.Now(); now.After(next) {
-			next = now.Add(p.wait.tick())
-			if err := p.probe(); err != nil {
-				return err
-			}
-		}
-	}
+// gateWait is the lossless producer's waiter at the gate.
+type gateWait struct{ p *bcastProducer }
+
+func (w gateWait) ready() bool {
+	w.p.scan()
+	return w.p.head < w.p.limit
 }
 
-// sleep is the futex protocol on the gate (package futex has it as
-// pseudo-code), with the producer as the only sleeper:
-//
-//	w := GateWake; GateSleepers = 1 (swap); barrier; rescan
-//	futex_wait(&GateWake, w, tick)
-//
-// A lossless reader stores its cursor, then, if GateSleepers != 0, swaps it
-// to 0, adds one to GateWake and wakes the producer. The barrier
-// (membarrier) orders a reader's plain release store of its cursor before
-// the rescan; where it is unavailable the sleep is capped at a millisecond.
-func (p *bcastProducer) sleep(ctx context.Context) error {
-	tick := p.wait.tick()
-	deadline, hasDeadline := ctx.Deadline()
-	word := (*uint32)(unsafe.Pointer(p.w.gateWake))
-	for {
-		if p.scan(); p.head < p.limit {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return context.Cause(ctx)
-		}
-		if err := p.r.interrupted(); err != nil {
-			return err
-		}
-		timeout := tick
-		if hasDeadline {
-			timeout = min(timeout, time.Until(deadline))
-			if timeout <= 0 {
-				return expired(ctx)
-			}
-		}
-		w := p.w.gateWake.Load()
-		p.w.gateSleepers.Swap(1)
-		if fence.Barrier() != nil {
-			timeout = min(timeout, time.Millisecond)
-		}
-		atStep(stepSleepingFull)
-		if p.scan(); p.head < p.limit {
-			return nil // the flag stays: a reader clears it, at the cost of one wake
-		}
-		p.stats.Sleeps++
-		err := futex.Wait(word, w, timeout)
-		if errors.Is(err, futex.ErrTimeout) {
-			if err := p.probe(); err != nil {
-				return err
-			}
-			continue
-		}
-		if err != nil && !errors.Is(err, futex.ErrValueChanged) {
-			return err
-		}
-	}
-}
+func (w gateWait) stopped() error { return nil }
+func (w gateWait) probe() error   { return w.p.probe() }

@@ -3,12 +3,9 @@ package ring
 import (
 	"context"
 	"fmt"
-	"math"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
-	"github.com/shmring/shmring/futex"
 	"github.com/shmring/shmring/internal/fence"
 	"github.com/shmring/shmring/layout"
 )
@@ -34,6 +31,7 @@ type bcastProducer struct {
 
 	release   bool // cursor and seq stores are plain release stores (FlagReleaseStores)
 	wait      WaitStrategy
+	waiting   waitState // the adaptive spin's estimate; the wait in progress (waitloop.go)
 	stats     Stats
 	lock      roleLock
 	unlocked  bool // lock let go of (unlockRole)
@@ -129,18 +127,6 @@ func (p *bcastProducer) publishCursor() {
 	if p.w.sleepers.Load() != 0 {
 		p.wakeReaders()
 	}
-}
-
-// wakeReaders wakes every sleeping reader. Clearing the flag first makes
-// it one system call per round of sleeps, not one per message while the
-// readers are getting up.
-func (p *bcastProducer) wakeReaders() {
-	if p.w.sleepers.Swap(0) == 0 {
-		return
-	}
-	p.w.wake.Add(1)
-	futex.Wake((*uint32)(unsafe.Pointer(p.w.wake)), math.MaxInt32)
-	p.stats.Wakes++
 }
 
 func (p *bcastProducer) TryClaim() ([]byte, error) {

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
-	"unsafe"
 
-	"github.com/shmring/shmring/futex"
 	"github.com/shmring/shmring/internal/fence"
 	"github.com/shmring/shmring/layout"
 )
@@ -47,6 +45,7 @@ type Reader struct {
 	copied    bool   // the lease is buf, not the slot
 	release   bool   // cursor stores are plain release stores
 	wait      WaitStrategy
+	waiting   waitState // the adaptive spin's estimate; the wait in progress (waitloop.go)
 	stats     Stats
 	closed    bool
 	// unguarded: the per-message calls run without the fault guard
@@ -230,15 +229,6 @@ func (rd *Reader) storeCursor() {
 			rd.buf = nil // joined: every later lease is in place
 		}
 	}
-}
-
-func (rd *Reader) wakeProducer() {
-	if rd.w.gateSleepers.Swap(0) == 0 {
-		return
-	}
-	rd.w.gateWake.Add(1)
-	futex.Wake((*uint32)(unsafe.Pointer(rd.w.gateWake)), 1)
-	rd.stats.Wakes++
 }
 
 // lease leases the message at q: in place, or, for a lossless joiner below

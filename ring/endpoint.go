@@ -3,10 +3,8 @@ package ring
 import (
 	"errors"
 	"fmt"
-	"math"
 	"unsafe"
 
-	"github.com/shmring/shmring/futex"
 	"github.com/shmring/shmring/internal/fence"
 	"github.com/shmring/shmring/layout"
 )
@@ -33,6 +31,7 @@ type endpoint struct {
 	// (Options.Unguarded; guard.go).
 	unguarded bool
 	wait      WaitStrategy
+	waiting   waitState // the adaptive spin's estimate; the wait in progress (waitloop.go)
 	stats     Stats
 	lock      roleLock
 	closed    bool
@@ -117,18 +116,6 @@ func (e *endpoint) publish(v uint64) {
 	if e.peer.sleepers.Load() != 0 {
 		e.wakePeer()
 	}
-}
-
-// wakePeer wakes the other side. Clearing its sleeping flag first makes the
-// wake once per sleep: publishes that follow, while the sleeper is still
-// getting up, make no system call.
-func (e *endpoint) wakePeer() {
-	if e.peer.sleepers.Swap(0) == 0 {
-		return
-	}
-	e.own.wake.Add(1)
-	futex.Wake((*uint32)(unsafe.Pointer(e.own.wake)), math.MaxInt32)
-	e.stats.Wakes++
 }
 
 // peerDead returns ErrPeerDead when the other role is marked attached but no

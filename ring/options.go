@@ -119,17 +119,29 @@ func (o OpenOptions) maxFileSize() int64 {
 // yet published it as ready.
 const DefaultOpenTimeout = 2 * time.Second
 
-// WaitStrategy says how a blocking call waits for space (producer) or data
-// (consumer): spin, then yield, then sleep on a futex.
+// WaitStrategy says how a blocking call waits for space (producer), data
+// (consumer, reader) or the slowest lossless reader (a gated broadcast
+// producer): spin, then yield, then sleep on a futex. Every kind and
+// direction waits the same way (waitloop.go).
 //
 // Peer death and cancellation of a context without a deadline are noticed
 // at the latest one Tick after they happen (plus the spin and yield phases);
 // a context deadline is honoured exactly, as a futex timeout.
 type WaitStrategy struct {
-	Spin  int           // polls of the other side's cursor before yielding
-	Yield int           // polls, each after runtime.Gosched (an MPMC handle or broadcast reader alone in its process: sched_yield(2)), before sleeping
+	Spin  int           // polls of the condition before yielding
+	Yield int           // yields, each followed by a poll, before sleeping (sched_yield(2) or runtime.Gosched: yield.go says which)
 	Sleep bool          // sleep on the futex after that; false keeps polling (isolated cores)
 	Tick  time.Duration // longest single sleep or poll period between checks of the peer; zero means DefaultTick
+
+	// Adaptive spins on past Spin polls for twice as long as this
+	// handle's waits have lately lasted, up to 100 µs (adaptive.go), so a
+	// peer that answers within that costs no futex round trip (some
+	// 11 µs). Longer waits (an idle or slow peer) neither spin on nor
+	// yield, and a spin that loses its core to another task (an
+	// oversubscribed machine) stops: the next waits do not spin on.
+	// DefaultWait is adaptive; a strategy without it waits exactly as
+	// its numbers say.
+	Adaptive bool
 }
 
 // DefaultTick bounds one sleep: within it a sleeper notices a dead peer or a
@@ -138,9 +150,9 @@ const DefaultTick = 10 * time.Millisecond
 
 // Wait strategies.
 var (
-	// DefaultWait spins briefly (about a microsecond of polling, less than
-	// one futex round trip), yields a little, then sleeps.
-	DefaultWait = WaitStrategy{Spin: 1 << 10, Yield: 16, Sleep: true}
+	// DefaultWait spins (1024 polls, about a microsecond, then on
+	// adaptively), yields a little, then sleeps.
+	DefaultWait = WaitStrategy{Spin: 1 << 10, Yield: 16, Sleep: true, Adaptive: true}
 	// WaitSpin never sleeps: lowest latency, one busy core per waiting
 	// side. For isolated cores.
 	WaitSpin = WaitStrategy{Spin: 1 << 14, Yield: 0, Sleep: false}

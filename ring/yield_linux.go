@@ -1,19 +1,5 @@
 package ring
 
-// Yielding while a broadcast reader waits.
-//
-// runtime.Gosched hands this goroutine's P to another goroutine of the same
-// process, and first, when the process has an idle P, wakes an idle thread
-// to look for work (runtime.goschedImpl calls wakep), which finds none and
-// sleeps again: a futex wake and a thread to schedule per call. A reader
-// process with one goroutine has nothing to hand its P to; what its waiting
-// should make room for is the other processes on its cores (the producer,
-// the other readers), and sched_yield(2) does that. Four reader processes
-// on two cores, paced at 20,000 messages/s: with Gosched, 137–183 thousand
-// futex calls a second, a producer kept off the CPU, a median latency of
-// 32–335 µs; with sched_yield, 5–11 thousand futex calls (readers rarely
-// get as far as sleeping) and 15–49 µs (BENCHMARKS.md section 6).
-
 import (
 	"runtime"
 

@@ -1,0 +1,82 @@
+package ring
+
+// The adaptive spin (WaitStrategy.Adaptive, DefaultWait's). A futex sleep
+// costs a round trip of about 11 µs and two system calls; a spin costs a
+// core for as long as it lasts. Which is cheaper depends on how long the
+// peer takes to answer, so each handle keeps a running average of how long
+// its waits took, and after the fixed Spin polls spins on for twice that:
+//
+//   - a stream of 64 KiB messages, whose every turn waits some 15 µs for
+//     the peer's copy, spins through the turns instead of sleeping on each;
+//   - waits that end within the Spin polls (a fast peer) pull the average
+//     towards zero, and little is added to the spin;
+//   - when the average exceeds spinCeiling the peer is slow or idle:
+//     there is no spinning on and no yield phase, the waiter sleeps after
+//     its Spin polls, and an idle ring costs no core;
+//   - a spin that finds it lost its core (two clock readings 256 polls
+//     apart, more than preemptGap apart) is on an oversubscribed machine,
+//     where spinning only delays the peer it waits for and costs the
+//     spinner its place with the scheduler (a task woken from a futex may
+//     preempt a busy one; a task that spun must wait for its turn). It
+//     stops, and the next waits do not spin on: 16 of them, then twice as
+//     many after each loss in a row, up to 4096; each wait the spin
+//     catches halves that again.
+//
+// The average is weighted 1/8 per wait, in nanoseconds, each wait counted
+// at most 2×spinCeiling, so that an idle hour is forgotten after a few
+// dozen waits. A wait is timed from the end of the Spin polls: the clock
+// (about 30 ns) is never read by a wait that ends within them.
+
+import "time"
+
+const (
+	// spinCeiling bounds the adaptive spin: beyond some 100 µs a futex
+	// sleep's 11 µs round trip is a tenth of the wait, and spinning is no
+	// longer worth a core.
+	spinCeiling = 100 * time.Microsecond
+	// preemptGap: 256 polls take well under 2 µs on a core of one's own;
+	// a gap this long between two clock readings means the spinner was
+	// descheduled.
+	preemptGap = 20 * time.Microsecond
+	// minBackoff and maxBackoff bound how many waits do not spin on
+	// after a spin lost its core.
+	minBackoff = 16
+	maxBackoff = 4096
+)
+
+// spinEstimate is a handle's adaptive spin state (in its waitState).
+type spinEstimate struct {
+	avg     int64  // running average of the wait lengths, ns
+	backoff uint32 // waits left that do not spin on
+	penalty uint32 // the next backoff's length
+}
+
+// budget is how long to spin past the fixed polls, in ns: twice the
+// average wait, at most the ceiling, or nothing when the average says the
+// wait will be longer than that.
+func (s *spinEstimate) budget() int64 {
+	if s.avg > int64(spinCeiling) {
+		return 0
+	}
+	return min(2*s.avg, int64(spinCeiling))
+}
+
+// learn adds a wait of d ns to the average.
+func (s *spinEstimate) learn(d int64) {
+	d = min(d, 2*int64(spinCeiling))
+	s.avg += (d - s.avg) / 8
+}
+
+// preempted: a spin lost its core. The next waits do not spin on, twice as
+// many as after the previous loss (16 to 4096).
+func (s *spinEstimate) preempted() {
+	s.penalty = min(max(2*s.penalty, minBackoff), maxBackoff)
+	s.backoff = s.penalty
+}
+
+// spun: a wait of d ns ended in the adaptive spin, which kept its core; the
+// next loss backs off half as long.
+func (s *spinEstimate) spun(d int64) {
+	s.learn(d)
+	s.penalty /= 2
+}
