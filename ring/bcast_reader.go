@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync/atomic"
 	"unsafe"
 
@@ -31,7 +30,7 @@ type Reader struct {
 	_ noCopy
 	r *Ring
 	w bcastWords
-	g bcastSlots
+	g slotArea
 	e readerEntry
 
 	lock     roleLock
@@ -74,7 +73,7 @@ func newReader(r *Ring, o ReaderOptions) (*Reader, error) {
 		unguarded: r.unguarded,
 		r:         r,
 		w:         r.bcastWords(),
-		g:         r.bcastSlots(),
+		g:         r.slotArea(),
 		e:         r.readerEntry(idx),
 		lock:      lock,
 		lossless:  o.Policy == Lossless,
@@ -129,13 +128,9 @@ func (rd *Reader) mustNotHold(op string) {
 // reader read it: the seqlock's second load.
 //
 // SYNC POINT: seqlock close (reader side). The payload loads must be
-// ordered before this load. amd64 does not reorder loads with loads;
-// elsewhere a read-modify-write on a reader-private word is a full
-// barrier, which an acquire load is not.
+// ordered before this load (loadFence).
 func (rd *Reader) validate(q uint64) bool {
-	if runtime.GOARCH != "amd64" {
-		rd.fw.Add(1)
-	}
+	loadFence(&rd.fw)
 	return rd.g.seq(q).Load() == q+1
 }
 

@@ -3,15 +3,14 @@ package ring
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/shmring/shmring/layout"
 )
 
-// mpmcConsumer is the read side of an MPMC or MPSC ring.
+// mpmcConsumer is the read side of an MPMC or MPSC ring, behind Consumer,
+// which checks every call's contract before it gets here.
 type mpmcConsumer struct {
 	mpmcHandle
-	outer *Consumer
 
 	// The lease: n consecutive positions from start, held in Reading
 	// with this handle's owner stamp until Release.
@@ -39,13 +38,12 @@ type mpmcConsumer struct {
 	blockTries       int
 }
 
-func newMPMCConsumer(r *Ring, outer *Consumer) (consumerImpl, error) {
-	c := &mpmcConsumer{outer: outer, adopted: make([]uint64, 0, 8)}
+func newMPMCConsumer(r *Ring) (*mpmcConsumer, error) {
+	c := &mpmcConsumer{adopted: make([]uint64, 0, 8)}
 	c.onAdopt = c.adopt
 	if err := c.attach(r, true); err != nil {
 		return nil, err
 	}
-	outer.r = r // Consumer.Close untracks through it
 	return c, nil
 }
 
@@ -210,30 +208,32 @@ func (c *mpmcConsumer) tryProbe() error {
 	return ErrEmpty
 }
 
-// length reads the length of the leased position once and checks it.
-func (c *mpmcConsumer) length(pos uint64) (uint32, error) {
-	n := *c.lengthWord(pos)
+// checkedLen reads the length of the leased position once and checks it.
+func (c *mpmcConsumer) checkedLen(pos uint64) (uint32, error) {
+	n := c.length(pos).Load()
 	if n > c.slotSize {
-		return 0, c.r.corrupt("slot length=%d at position=%d, slot size=%d", n, pos, c.slotSize)
+		return 0, c.badLength(c.r, pos, n)
 	}
 	return n, nil
 }
 
-func (c *mpmcConsumer) mustNotHold(op string) {
-	if c.n != 0 {
-		panic("ring: Consumer." + op + " while holding a message; Release it first")
+// lease leases the next position (next says which) and reads its length.
+func (c *mpmcConsumer) lease(ctx context.Context, block bool) (uint64, uint32, error) {
+	pos, err := c.next(ctx, block)
+	if err != nil {
+		return 0, 0, err
 	}
+	n, err := c.checkedLen(pos)
+	if err != nil {
+		c.free(pos)
+		return 0, 0, err
+	}
+	return pos, n, nil
 }
 
 func (c *mpmcConsumer) receive(ctx context.Context, block bool) ([]byte, error) {
-	c.mustNotHold("Receive")
-	pos, err := c.next(ctx, block)
+	pos, n, err := c.lease(ctx, block)
 	if err != nil {
-		return nil, err
-	}
-	n, err := c.length(pos)
-	if err != nil {
-		c.free(pos)
 		return nil, err
 	}
 	if !c.r.intact() {
@@ -263,9 +263,6 @@ func (c *mpmcConsumer) free(pos uint64) bool {
 // Release frees the leased message or batch and wakes as many sleeping
 // producers as slots it freed.
 func (c *mpmcConsumer) Release() error {
-	if c.n == 0 {
-		panic("ring: Consumer.Release without a received message")
-	}
 	atStep(stepBeforeRelease)
 	freed := 0
 	for i := 0; i < c.n; i++ {
@@ -292,25 +289,15 @@ func (c *mpmcConsumer) Release() error {
 }
 
 func (c *mpmcConsumer) recv(ctx context.Context, buf []byte, block bool) (int, error) {
-	c.mustNotHold("Recv")
-	pos, err := c.next(ctx, block)
+	pos, n, err := c.lease(ctx, block)
 	if err != nil {
-		return 0, err
-	}
-	n, err := c.length(pos)
-	if err != nil {
-		c.free(pos)
 		return 0, err
 	}
 	if int(n) > len(buf) {
 		c.pending, c.hasPending, c.pendingRedeliv = pos, true, c.redelivered
-		return 0, fmt.Errorf("ring: message=%d bytes, buffer=%d: %w", n, len(buf), io.ErrShortBuffer)
+		return 0, shortBuffer(n, buf)
 	}
-	src := c.payload(pos, n)
-	half := n / 2
-	copy(buf[:half], src[:half])
-	atStep(stepMidRead)
-	copy(buf[half:n], src[half:])
+	splitCopy(buf[:n], c.payload(pos, n), stepMidRead)
 	if !c.r.intact() { // after the copy: see guard.go
 		return 0, c.r.errTruncated()
 	}
@@ -331,51 +318,46 @@ func (c *mpmcConsumer) TryRecv(buf []byte) (int, error) {
 }
 
 // ReceiveBatch leases up to max consecutive published messages, one CAS
-// each; a pending or redelivered message comes alone.
-func (c *mpmcConsumer) ReceiveBatch(ctx context.Context, max int) (Messages, error) {
-	c.mustNotHold("ReceiveBatch")
-	if max <= 0 {
-		panic("ring: Consumer.ReceiveBatch with max <= 0")
-	}
+// each; a pending or redelivered message comes alone. Each length is read
+// once, here, for Messages.At.
+func (c *mpmcConsumer) ReceiveBatch(ctx context.Context, max int, lens []uint32) (uint64, []uint32, error) {
 	fromRing := !c.hasPending && len(c.adopted) == 0
 	pos, err := c.next(ctx, true)
 	if err != nil {
-		return Messages{}, err
+		return 0, lens, err
 	}
-	c.start, c.n = pos, 1
-	c.heldBytes = uint64(min(*c.lengthWord(pos), c.slotSize))
-	if fromRing && !c.redelivered {
-		for c.n < max {
-			p := pos + uint64(c.n)
-			cw := c.ctrl(p)
-			w := cw.Load()
-			if w != layout.Ctrl(p, layout.SlotFull, 0) {
-				break
-			}
-			atStep(stepBeforeReceive)
-			if !cw.CompareAndSwap(w, layout.Ctrl(p, layout.SlotReading, c.owner)) {
-				break
-			}
-			atStep(stepAfterReceive)
-			c.head.CompareAndSwap(p, p+1)
-			c.n++
-			c.heldBytes += uint64(min(*c.lengthWord(p), c.slotSize))
+	c.start, c.n, c.heldBytes = pos, 0, 0
+	for {
+		l := c.length(pos + uint64(c.n)).Load()
+		lens = append(lens, l)
+		c.heldBytes += uint64(min(l, c.slotSize))
+		if c.n++; c.n == max || !fromRing || c.redelivered || !c.leaseNext(pos+uint64(c.n)) {
+			break
 		}
 	}
+	if !c.r.intact() { // before handing slots out in place: see guard.go
+		c.n, c.heldBytes = 0, 0
+		return 0, lens, c.r.errTruncated()
+	}
 	c.lastRedelivered = c.redelivered
-	return Messages{c: c.outer, start: pos, n: c.n}, nil
+	return pos, lens, nil
 }
 
-func (c *mpmcConsumer) messageAt(start uint64, i int) ([]byte, error) {
-	pos := start + uint64(i)
-	n, err := c.length(pos)
-	if err != nil {
-		return nil, err
+// leaseNext extends a batch's lease to position p if it is published
+// already.
+func (c *mpmcConsumer) leaseNext(p uint64) bool {
+	cw := c.ctrl(p)
+	w := cw.Load()
+	if w != layout.Ctrl(p, layout.SlotFull, 0) {
+		return false
 	}
-	if !c.r.intact() {
-		return nil, c.r.errTruncated()
+	atStep(stepBeforeReceive)
+	if !cw.CompareAndSwap(w, layout.Ctrl(p, layout.SlotReading, c.owner)) {
+		return false
 	}
-	return c.payload(pos, n), nil
+	atStep(stepAfterReceive)
+	c.head.CompareAndSwap(p, p+1)
+	return true
 }
 
 // Redelivered reports on the message (or batch: a redelivered message
@@ -391,8 +373,10 @@ func (c *mpmcConsumer) Stats() Stats { return c.stats }
 // Close releases a held lease (the message counts as received), then
 // leaves the ring. A consumer with adopted or pending messages it never
 // handed out leaves its entry attached with the lock dropped, as if it had
-// died: another consumer reaps the entry and delivers them. Idempotent.
+// died: another consumer reaps the entry and delivers them. Idempotent;
+// the entry's lock is let go of even when Close faults on a shrunk file.
 func (c *mpmcConsumer) Close() error {
+	defer c.dropRole()
 	if c.closed {
 		return nil
 	}

@@ -85,13 +85,17 @@ func childKillProducer() int {
 	a := childArgs(5)
 	name, stepName, first, arm, call := a[0], a[1], mustUint(a[2]), mustUint(a[3]), a[4]
 	target, kill := stepNamed(stepName)
+	emulate := kill && !stepHooks // without the hooks only after-claim, by Claim
+	if emulate && target != stepAfterClaim {
+		return childFail("step %v needs -tags shmring_faults", target)
+	}
 	var armed atomic.Bool
-	if kill {
-		stepHook = func(s step) {
+	if kill && !emulate {
+		setStepHook(func(s step) {
 			if s == target && armed.Load() {
 				killSelf()
 			}
-		}
+		})
 	}
 	r, err := Open(name)
 	if err != nil {
@@ -122,6 +126,12 @@ func childKillProducer() int {
 		}
 		if i == arm {
 			armed.Store(true)
+			if emulate {
+				if _, err := p.Claim(ctx); err != nil {
+					return childFail("Claim of message %d: %v", first+i, err)
+				}
+				killSelf()
+			}
 		}
 		k := first + i
 		switch call {
@@ -158,13 +168,17 @@ func childKillConsumer() int {
 	a := childArgs(4)
 	name, stepName, arm, call := a[0], a[1], mustUint(a[2]), a[3]
 	target, kill := stepNamed(stepName)
+	emulate := kill && !stepHooks // without the hooks only before-release, by not calling it
+	if emulate && (target != stepBeforeRelease || call != "receive") {
+		return childFail("step %v of %s needs -tags shmring_faults", target, call)
+	}
 	var armed atomic.Bool
-	if kill {
-		stepHook = func(s step) {
+	if kill && !emulate {
+		setStepHook(func(s step) {
 			if s == target && armed.Load() {
 				killSelf()
 			}
-		}
+		})
 	}
 	r, err := Open(name)
 	if err != nil {
@@ -207,6 +221,9 @@ func childKillConsumer() int {
 				return childFail("Receive %d: %v", i, err)
 			}
 			fmt.Printf("got %d %d\n", seq, b2i(c.Redelivered()))
+			if i == arm && emulate {
+				killSelf()
+			}
 			c.Release()
 		case "recv":
 			n, err := c.Recv(ctx, buf)
@@ -419,6 +436,7 @@ var (
 // together skipped exactly one slot per kill after the claim and before
 // the publish, and redelivered nothing.
 func TestMPMCProducerKilledAtEveryStep(t *testing.T) {
+	requireStepHook(t)
 	proctest.Watchdog(t, killHangBound())
 	for _, s := range producerSteps {
 		t.Run(s.String(), func(t *testing.T) { killProducers(t, s, killsPerStep()) })

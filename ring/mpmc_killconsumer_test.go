@@ -29,6 +29,7 @@ import (
 // and the survivor ends with ErrClosed; its Stats.Redelivered counts the
 // redeliveries.
 func TestMPMCConsumerKilledAtEveryStep(t *testing.T) {
+	requireStepHook(t)
 	proctest.Watchdog(t, killHangBound())
 	for i, s := range consumerSteps {
 		t.Run(s.String(), func(t *testing.T) { killConsumers(t, s, killsPerStep(), i) })

@@ -1,5 +1,29 @@
 package ring
 
+// The SPSC engine (LAYOUT.md sections 3-5): one producer, one consumer,
+// each a process-local handle on its side's words.
+//
+// Invariants:
+//   - Each side's cursor only grows, and only its own side stores it: the
+//     producer has published every position below its cursor, the
+//     consumer has released every position below its own. A position p
+//     lives in slot p&mask.
+//   - consumer cursor <= producer cursor <= consumer cursor + slots: the
+//     producer writes a slot only once the consumer released the lap
+//     before, the consumer reads only what was published. Each side checks
+//     this against the other's cursor whenever it loads it (once per
+//     refill of its cache, never per message); anything else is
+//     ErrCorrupt.
+//   - Each side caches the other's cursor (limit, avail) and touches the
+//     other's line only when the cached value runs out.
+//   - A slot's length and payload are written before the store that
+//     publishes it (the cursor, then the slot's seq), and read only after a
+//     load that saw that store; the slot's seq, equal to uint32(p+1), says
+//     p is published without a look at the producer's line.
+//   - A sleeper announces itself in its own sleepers word, then re-checks
+//     the other side's cursor; a publisher stores its cursor, then looks at
+//     the other side's sleepers word (the Dekker pair of endpoint.publish).
+
 import (
 	"errors"
 	"fmt"
@@ -11,31 +35,22 @@ import (
 	"github.com/shmring/shmring/layout"
 )
 
-// endpoint is what a Producer and a Consumer share: the ring's geometry in
-// process-local copies (trusted, from the validated header), this side's and
-// the other side's words, the wait strategy, and counters.
+// endpoint is what the SPSC producer and consumer share: the slots, this
+// side's and the other side's words, the wait strategy, and counters.
 type endpoint struct {
-	_     noCopy
-	r     *Ring
-	role  role
-	own   side
-	peer  side
-	base  unsafe.Pointer // slot 0
-	mask  uint64         // slots - 1
-	slots uint64
-	// stride and slotSize come from the validated header, never re-read.
-	stride   uint64
-	slotSize uint32
+	_ noCopy
+	slotArea
+	r    *Ring
+	role role
+	own  side
+	peer side
 	// release: this side publishes its cursor with a plain release store
 	// and has told the other side so (FlagReleaseStores).
 	release bool
-	// unguarded: the per-message calls run without the fault guard
-	// (Options.Unguarded; guard.go).
-	unguarded bool
-	wait      WaitStrategy
-	stats     Stats
-	lock      roleLock
-	closed    bool
+	wait    WaitStrategy
+	stats   Stats
+	lock    roleLock
+	closed  bool
 }
 
 // attach takes ro's role on r and fills in e. The caller validates and
@@ -50,19 +65,14 @@ func (e *endpoint) attach(r *Ring, ro role) error {
 		peer = producerRole
 	}
 	*e = endpoint{
-		r:         r,
-		role:      ro,
-		own:       r.side(ro),
-		peer:      r.side(peer),
-		base:      unsafe.Pointer(&r.mem[r.hdr.SlotsOffset]),
-		mask:      r.hdr.SlotCount - 1,
-		slots:     r.hdr.SlotCount,
-		stride:    r.hdr.SlotStride,
-		slotSize:  r.hdr.SlotSize,
-		release:   r.releaseStores(),
-		unguarded: r.unguarded,
-		wait:      DefaultWait,
-		lock:      lock,
+		slotArea: r.slotArea(),
+		r:        r,
+		role:     ro,
+		own:      r.side(ro),
+		peer:     r.side(peer),
+		release:  r.releaseStores(),
+		wait:     DefaultWait,
+		lock:     lock,
 	}
 	return nil
 }
@@ -92,15 +102,6 @@ func (e *endpoint) detach(state uint32) (err error) {
 		e.wakePeer()
 	}
 	return nil
-}
-
-// slot is the address of the slot holding position pos.
-func (e *endpoint) slot(pos uint64) unsafe.Pointer {
-	return unsafe.Add(e.base, (pos&e.mask)*e.stride)
-}
-
-func (e *endpoint) payload(pos uint64, n uint32) []byte {
-	return unsafe.Slice((*byte)(unsafe.Add(e.slot(pos), layout.SlotPayloadOffset)), n)
 }
 
 // publish stores this side's cursor and wakes the other side if it sleeps.
@@ -157,3 +158,10 @@ func (e *endpoint) peerRole() role {
 	}
 	return producerRole
 }
+
+func (e *endpoint) SetWait(w WaitStrategy) { e.wait = w }
+
+func (e *endpoint) Stats() Stats { return e.stats }
+
+// An SPSC side sleeps on the other side's wake word.
+func (e *endpoint) interrupt() { nudge(e.peer.wake) }
