@@ -282,6 +282,10 @@ func (h *mpmcHandle) noteMessages() {
 	}
 }
 
+func (h *mpmcHandle) SetWait(w WaitStrategy) { h.wait = w }
+
+func (h *mpmcHandle) Stats() Stats { return h.stats }
+
 func (h *mpmcHandle) revokedErr(pos, w uint64) error {
 	return fmt.Errorf("%w: ring=%s position=%d ctrl=%#x owner=%#x", ErrRevoked, h.r.name, pos, w, h.owner)
 }

@@ -291,10 +291,6 @@ func (p *mpmcProducer) SendBatch(ctx context.Context, msgs [][]byte) (int, error
 	return sent, first
 }
 
-func (p *mpmcProducer) SetWait(w WaitStrategy) { p.wait = w }
-
-func (p *mpmcProducer) Stats() Stats { return p.stats }
-
 // Close aborts an open claim (Skipped), reaps producers that died without
 // closing, marks the entry free; the last producer closes the stream and
 // wakes every sleeping consumer. Idempotent; the entry's lock is let go of

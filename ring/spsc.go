@@ -53,12 +53,16 @@ type endpoint struct {
 	closed  bool
 }
 
-// attach takes ro's role on r and fills in e. The caller validates and
-// adopts the cursors, then calls announce.
-func (e *endpoint) attach(r *Ring, ro role) error {
+// attach takes ro's role on r, fills in e and announces it, and returns
+// the two cursors, checked: consumer <= producer <= consumer + slots.
+//
+// Announcing publishes that a live process holds the role. The lock is
+// already held, so a peer that sees StateAttached and probes the lock finds
+// it taken for as long as this process lives.
+func (e *endpoint) attach(r *Ring, ro role) (prod, cons uint64, err error) {
 	lock, err := r.lockRole(ro)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	peer := consumerRole
 	if ro == consumerRole {
@@ -74,13 +78,11 @@ func (e *endpoint) attach(r *Ring, ro role) error {
 		wait:     DefaultWait,
 		lock:     lock,
 	}
-	return nil
-}
-
-// announce publishes that a live process holds the role. The lock is already
-// held, so a peer that sees StateAttached and probes the lock finds it taken
-// for as long as this process lives.
-func (e *endpoint) announce() {
+	prod, cons = r.side(producerRole).cursor.Load(), r.side(consumerRole).cursor.Load()
+	if cons > prod || prod-cons > e.slots {
+		r.unlockRole(ro, lock)
+		return 0, 0, r.corrupt("producer cursor=%d consumer cursor=%d slots=%d", prod, cons, e.slots)
+	}
 	flags := uint32(0)
 	if e.release {
 		flags = layout.FlagReleaseStores
@@ -88,6 +90,7 @@ func (e *endpoint) announce() {
 	e.own.flags.Store(flags)
 	e.own.epoch.Add(1)
 	e.own.state.Store(layout.StateAttached) // a new producer also reopens a closed stream
+	return prod, cons, nil
 }
 
 // detach marks the role free and drops its lock; state is what the role

@@ -17,17 +17,9 @@ type spscConsumer struct {
 
 func newSPSCConsumer(r *Ring) (*spscConsumer, error) {
 	c := &spscConsumer{}
-	if err := c.attach(r, consumerRole); err != nil {
-		return nil, err
-	}
-	tail, prod := c.own.cursor.Load(), c.peer.cursor.Load()
-	if tail > prod || prod-tail > c.slots {
-		r.unlockRole(consumerRole, c.lock)
-		return nil, r.corrupt("consumer cursor=%d producer cursor=%d slots=%d", tail, prod, c.slots)
-	}
+	_, tail, err := c.attach(r, consumerRole)
 	c.tail, c.avail = tail, tail
-	c.announce()
-	return c, nil
+	return c, err
 }
 
 func (c *spscConsumer) Receive(ctx context.Context) ([]byte, error) {

@@ -18,17 +18,9 @@ type spscProducer struct {
 
 func newSPSCProducer(r *Ring) (*spscProducer, error) {
 	p := &spscProducer{}
-	if err := p.attach(r, producerRole); err != nil {
-		return nil, err
-	}
-	head, cons := p.own.cursor.Load(), p.peer.cursor.Load()
-	if cons > head || head-cons > p.slots {
-		r.unlockRole(producerRole, p.lock)
-		return nil, r.corrupt("producer cursor=%d consumer cursor=%d slots=%d", head, cons, p.slots)
-	}
+	head, cons, err := p.attach(r, producerRole)
 	p.head, p.limit = head, cons+p.slots
-	p.announce()
-	return p, nil
+	return p, err
 }
 
 func (p *spscProducer) TryClaim() ([]byte, error) {
