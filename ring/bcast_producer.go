@@ -3,12 +3,9 @@ package ring
 import (
 	"context"
 	"fmt"
-	"math"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
-	"github.com/shmring/shmring/futex"
 	"github.com/shmring/shmring/internal/fence"
 	"github.com/shmring/shmring/layout"
 )
@@ -105,6 +102,9 @@ func (p *bcastProducer) publishSeq(pos uint64) {
 // publishCursor stores the cursor, once per batch, and wakes sleeping
 // readers if any announced themselves.
 //
+// SYNC POINT: broadcast cursor. Every slot below it has its seq stored
+// first; a reader that loads the cursor may expect those seqs.
+//
 // Dekker pair: "store seq and cursor, then load sleepers" here against
 // "set sleepers, then load the slot's seq" in a reader's sleep. The cursor
 // store is an exchange, a full fence once per publish: the seq stores
@@ -126,12 +126,10 @@ func (p *bcastProducer) publishCursor() {
 // it one system call per round of sleeps, not one per message while the
 // readers are getting up.
 func (p *bcastProducer) wakeReaders() {
-	if p.w.sleepers.Swap(0) == 0 {
-		return
+	if p.w.sleepers.Swap(0) != 0 {
+		nudge(p.w.wake)
+		p.stats.Wakes++
 	}
-	p.w.wake.Add(1)
-	futex.Wake((*uint32)(unsafe.Pointer(p.w.wake)), math.MaxInt32)
-	p.stats.Wakes++
 }
 
 func (p *bcastProducer) TryClaim() ([]byte, error) {

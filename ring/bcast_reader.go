@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
-	"unsafe"
 
-	"github.com/shmring/shmring/futex"
 	"github.com/shmring/shmring/internal/fence"
 	"github.com/shmring/shmring/layout"
 )
@@ -120,8 +118,9 @@ func (rd *Reader) abandon(err error) error {
 // validate reports whether the slot still holds position q after the
 // reader read it: the seqlock's second load.
 //
-// SYNC POINT: seqlock close (reader side). The payload loads must be
-// ordered before this load (loadFence).
+// SYNC POINT: seqlock open (the reader's half). The payload loads must be
+// ordered before this load (loadFence); a marker here means they may have
+// read the next message's bytes.
 func (rd *Reader) validate(q uint64) bool {
 	loadFence(&rd.fw)
 	return rd.g.seq(q).Load() == q+1
@@ -134,7 +133,7 @@ func (rd *Reader) validate(q uint64) bool {
 func (rd *Reader) peek() (uint32, error) {
 	for {
 		q := rd.q
-		s := rd.g.seq(q).Load()
+		s := rd.g.seq(q).Load() // SYNC POINT: seqlock close (the reader's half)
 		if s != q+1 {
 			switch rd.g.classify(s, q) {
 			case seqPending:
@@ -170,7 +169,7 @@ func (rd *Reader) peek() (uint32, error) {
 // mapping, and gets ErrCorrupt carrying the *LapError.
 func (rd *Reader) overrun() error {
 	q := rd.q
-	p := rd.w.cursor.Load()
+	p := rd.w.cursor.Load() // SYNC POINT: broadcast cursor: every position below p was published
 	if p&layout.SeqWriting != 0 {
 		return rd.r.corrupt("broadcast cursor=%#x is no position", p)
 	}
@@ -220,13 +219,13 @@ func (rd *Reader) storeCursor() {
 	}
 }
 
+// wakeProducer wakes the producer if it sleeps gated (it alone sleeps on
+// the gate word).
 func (rd *Reader) wakeProducer() {
-	if rd.w.gateSleepers.Swap(0) == 0 {
-		return
+	if rd.w.gateSleepers.Swap(0) != 0 {
+		nudge(rd.w.gateWake)
+		rd.stats.Wakes++
 	}
-	rd.w.gateWake.Add(1)
-	futex.Wake((*uint32)(unsafe.Pointer(rd.w.gateWake)), 1)
-	rd.stats.Wakes++
 }
 
 // Lag is how many published messages the reader has not consumed yet.

@@ -4,14 +4,16 @@ package ring
 // (issue 4, acceptance 3), SIGSTOP (a stopped process is not a dead one),
 // and the latency of recovering from a producer's death.
 //
-// A child process sets stepHook to SIGKILL itself at one step of its Nth
-// message. The parent holds the surviving participants, as goroutines with
-// their own handles (and a mapping of their own for the other side): they
-// keep sending and receiving across the kill, and a ledger proves that
-// every committed message arrives exactly once. Each ring is reused for
-// all the kills of a step, with room for the survivors and one child only,
-// so each new child must take over the entry its dead predecessor left: a
-// restarted producer or consumer continues.
+// A child process sets the step hook to SIGKILL itself at one step of its
+// Nth message (the hooks exist only in builds with -tags shmring_faults:
+// without it these tests skip). The parent holds the surviving
+// participants, as goroutines with their own handles (and a mapping of
+// their own for the other side): they keep sending and receiving across
+// the kill, and a ledger proves that every committed message arrives
+// exactly once. Each ring is reused for all the kills of a step, with room
+// for the survivors and one child only, so each new child must take over
+// the entry its dead predecessor left: a restarted producer or consumer
+// continues.
 
 import (
 	"context"

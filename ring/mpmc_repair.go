@@ -79,6 +79,8 @@ func (h *mpmcHandle) repairClaim(pos, w uint64) (bool, error) {
 	if err != nil || !dead {
 		return false, err
 	}
+	// SYNC POINT: claim (the repairer's half). The CAS succeeds only on
+	// the word the dead owner stamped, so a claim never changes hands.
 	if !h.ctrl(pos).CompareAndSwap(w, layout.Ctrl(pos, layout.SlotSkipped, 0)) {
 		return true, nil // someone else changed it: look again
 	}

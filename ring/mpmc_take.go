@@ -69,7 +69,7 @@ var errRetry = fmt.Errorf("ring: retry")
 // producer reaped dead (ErrPeerDead). Everything published happened before
 // the mark, so the slot is looked at again after it.
 func (c *mpmcConsumer) ended(h, w uint64) error {
-	s, n := c.stream.Load(), c.producers.Load()
+	s, n := c.stream.Load(), c.producers.Load() // SYNC POINT: stream
 	if !layout.ValidStream(s) || n > c.maxP {
 		return c.r.corrupt("stream=%d producers=%d (max %d)", s, n, c.maxP)
 	}

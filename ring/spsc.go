@@ -27,10 +27,7 @@ package ring
 import (
 	"errors"
 	"fmt"
-	"math"
-	"unsafe"
 
-	"github.com/shmring/shmring/futex"
 	"github.com/shmring/shmring/internal/fence"
 	"github.com/shmring/shmring/layout"
 )
@@ -127,12 +124,10 @@ func (e *endpoint) publish(v uint64) {
 // wake once per sleep: publishes that follow, while the sleeper is still
 // getting up, make no system call.
 func (e *endpoint) wakePeer() {
-	if e.peer.sleepers.Swap(0) == 0 {
-		return
+	if e.peer.sleepers.Swap(0) != 0 {
+		nudge(e.own.wake)
+		e.stats.Wakes++
 	}
-	e.own.wake.Add(1)
-	futex.Wake((*uint32)(unsafe.Pointer(e.own.wake)), math.MaxInt32)
-	e.stats.Wakes++
 }
 
 // peerDead returns ErrPeerDead when the other role is marked attached but no
