@@ -27,15 +27,10 @@ func (b ReaderBatch) At(i int) (_ []byte, err error) {
 	if b.rd == nil || b.gen != b.rd.leases {
 		return nil, ErrStale
 	}
-	if b.rd.unguarded {
-		return b.at(i)
-	}
-	defer b.rd.r.endGuard(&err, beginGuard())
-	return b.at(i)
-}
-
-func (b ReaderBatch) at(i int) ([]byte, error) {
 	rd := b.rd
+	if !rd.unguarded {
+		defer rd.r.endGuard(&err, beginGuard())
+	}
 	if rd.copied {
 		return rd.buf[:rd.heldBytes], nil
 	}

@@ -15,19 +15,17 @@ import "context"
 // after them. At the end of a closed stream Receive returns ErrClosed; when
 // the producer's process died, ErrPeerDead.
 func (rd *Reader) Receive(ctx context.Context) (_ []byte, err error) {
-	if rd.unguarded {
-		return rd.receive(ctx, true, "Receive")
+	if !rd.unguarded {
+		defer rd.r.endGuard(&err, beginGuard())
 	}
-	defer rd.r.endGuard(&err, beginGuard())
 	return rd.receive(ctx, true, "Receive")
 }
 
 // TryReceive is Receive without waiting: ErrEmpty when there is no message.
 func (rd *Reader) TryReceive() (_ []byte, err error) {
-	if rd.unguarded {
-		return rd.receive(context.Background(), false, "TryReceive")
+	if !rd.unguarded {
+		defer rd.r.endGuard(&err, beginGuard())
 	}
-	defer rd.r.endGuard(&err, beginGuard())
 	return rd.receive(context.Background(), false, "TryReceive")
 }
 
@@ -42,11 +40,26 @@ func (rd *Reader) Release() (err error) {
 	if rd.closed {
 		return ErrClosed
 	}
-	if rd.unguarded {
-		return rd.releaseLease()
+	if !rd.unguarded {
+		defer rd.r.endGuard(&err, beginGuard())
 	}
-	defer rd.r.endGuard(&err, beginGuard())
-	return rd.releaseLease()
+	if rd.held == 0 {
+		panic("ring: Reader.Release without a received message")
+	}
+	rd.leases++
+	q, k := rd.q, uint64(rd.held)
+	rd.held = 0
+	if !rd.lossless && !rd.validate(q) {
+		// The oldest leased slot is overwritten first: if it still holds
+		// q, so do the others.
+		return rd.overrun()
+	}
+	rd.q = q + k
+	rd.stats.Messages += k
+	rd.stats.Bytes += rd.heldBytes
+	rd.copied = false
+	rd.storeCursor()
+	return nil
 }
 
 // Recv copies the next message into buf and moves past it, waiting for one
@@ -55,19 +68,17 @@ func (rd *Reader) Release() (err error) {
 // a *LapError instead (buf then holds garbage). A message longer than buf
 // stays in the ring and Recv returns io.ErrShortBuffer.
 func (rd *Reader) Recv(ctx context.Context, buf []byte) (_ int, err error) {
-	if rd.unguarded {
-		return rd.recv(ctx, buf, true, "Recv")
+	if !rd.unguarded {
+		defer rd.r.endGuard(&err, beginGuard())
 	}
-	defer rd.r.endGuard(&err, beginGuard())
 	return rd.recv(ctx, buf, true, "Recv")
 }
 
 // TryRecv is Recv without waiting: ErrEmpty when there is no message.
 func (rd *Reader) TryRecv(buf []byte) (_ int, err error) {
-	if rd.unguarded {
-		return rd.recv(context.Background(), buf, false, "TryRecv")
+	if !rd.unguarded {
+		defer rd.r.endGuard(&err, beginGuard())
 	}
-	defer rd.r.endGuard(&err, beginGuard())
 	return rd.recv(context.Background(), buf, false, "TryRecv")
 }
 
@@ -182,24 +193,4 @@ func (rd *Reader) take(buf []byte) (int, error) {
 		rd.storeCursor()
 		return int(n), nil
 	}
-}
-
-func (rd *Reader) releaseLease() error {
-	if rd.held == 0 {
-		panic("ring: Reader.Release without a received message")
-	}
-	rd.leases++
-	q, k := rd.q, uint64(rd.held)
-	rd.held = 0
-	if !rd.lossless && !rd.validate(q) {
-		// The oldest leased slot is overwritten first: if it still holds
-		// q, so do the others.
-		return rd.overrun()
-	}
-	rd.q = q + k
-	rd.stats.Messages += k
-	rd.stats.Bytes += rd.heldBytes
-	rd.copied = false
-	rd.storeCursor()
-	return nil
 }

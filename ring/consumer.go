@@ -87,32 +87,24 @@ func (r *Ring) Consumer() (_ *Consumer, err error) {
 // producer cannot reuse its slot before. Receive while holding a message
 // panics. At the end of a closed stream it returns ErrClosed.
 func (c *Consumer) Receive(ctx context.Context) (_ []byte, err error) {
-	if c.unguarded {
-		return c.receive(ctx)
+	if !c.unguarded {
+		defer c.r.endGuard(&err, beginGuard())
 	}
-	defer c.r.endGuard(&err, beginGuard())
-	return c.receive(ctx)
-}
-
-func (c *Consumer) receive(ctx context.Context) ([]byte, error) {
 	c.mustNotHold("Receive")
-	m, err := c.e.Receive(ctx)
-	c.held = err == nil
-	return m, err
+	return c.leased(c.e.Receive(ctx))
 }
 
 // TryReceive is Receive without waiting: ErrEmpty when there is no message.
 func (c *Consumer) TryReceive() (_ []byte, err error) {
-	if c.unguarded {
-		return c.tryReceive()
+	if !c.unguarded {
+		defer c.r.endGuard(&err, beginGuard())
 	}
-	defer c.r.endGuard(&err, beginGuard())
-	return c.tryReceive()
+	c.mustNotHold("TryReceive")
+	return c.leased(c.e.TryReceive())
 }
 
-func (c *Consumer) tryReceive() ([]byte, error) {
-	c.mustNotHold("TryReceive")
-	m, err := c.e.TryReceive()
+// leased records a lease of one message, if the engine made one.
+func (c *Consumer) leased(m []byte, err error) ([]byte, error) {
 	c.held = err == nil
 	return m, err
 }
@@ -127,14 +119,9 @@ func (c *Consumer) Release() (err error) {
 	if c.closed {
 		return ErrClosed
 	}
-	if c.unguarded {
-		return c.release()
+	if !c.unguarded {
+		defer c.r.endGuard(&err, beginGuard())
 	}
-	defer c.r.endGuard(&err, beginGuard())
-	return c.release()
-}
-
-func (c *Consumer) release() error {
 	if !c.held {
 		panic("ring: Consumer.Release without a received message")
 	}
@@ -147,28 +134,18 @@ func (c *Consumer) release() error {
 // as the wait strategy says. A message longer than buf stays in the ring
 // and Recv returns io.ErrShortBuffer.
 func (c *Consumer) Recv(ctx context.Context, buf []byte) (_ int, err error) {
-	if c.unguarded {
-		return c.recv(ctx, buf)
+	if !c.unguarded {
+		defer c.r.endGuard(&err, beginGuard())
 	}
-	defer c.r.endGuard(&err, beginGuard())
-	return c.recv(ctx, buf)
-}
-
-func (c *Consumer) recv(ctx context.Context, buf []byte) (int, error) {
 	c.mustNotHold("Recv")
 	return c.e.Recv(ctx, buf)
 }
 
 // TryRecv is Recv without waiting: ErrEmpty when there is no message.
 func (c *Consumer) TryRecv(buf []byte) (_ int, err error) {
-	if c.unguarded {
-		return c.tryRecv(buf)
+	if !c.unguarded {
+		defer c.r.endGuard(&err, beginGuard())
 	}
-	defer c.r.endGuard(&err, beginGuard())
-	return c.tryRecv(buf)
-}
-
-func (c *Consumer) tryRecv(buf []byte) (int, error) {
 	c.mustNotHold("TryRecv")
 	return c.e.TryRecv(buf)
 }

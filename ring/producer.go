@@ -83,20 +83,11 @@ func (r *Ring) Producer() (_ *Producer, err error) {
 
 // TryClaim is Claim without waiting: ErrFull when no slot is free.
 func (p *Producer) TryClaim() (_ []byte, err error) {
-	if p.unguarded {
-		return p.tryClaim()
+	if !p.unguarded {
+		defer p.r.endGuard(&err, beginGuard())
 	}
-	defer p.r.endGuard(&err, beginGuard())
-	return p.tryClaim()
-}
-
-func (p *Producer) tryClaim() ([]byte, error) {
 	p.mustNotHoldClaim("TryClaim")
-	s, err := p.e.TryClaim()
-	if err == nil {
-		p.claimed = 1
-	}
-	return s, err
+	return p.opened(p.e.TryClaim())
 }
 
 // Claim returns the next free slot, waiting for one as the wait strategy
@@ -104,16 +95,15 @@ func (p *Producer) tryClaim() ([]byte, error) {
 // long: write the message into it and Commit, or Abort. It stays valid
 // until then. Claim while a claim is open panics.
 func (p *Producer) Claim(ctx context.Context) (_ []byte, err error) {
-	if p.unguarded {
-		return p.claim(ctx)
+	if !p.unguarded {
+		defer p.r.endGuard(&err, beginGuard())
 	}
-	defer p.r.endGuard(&err, beginGuard())
-	return p.claim(ctx)
+	p.mustNotHoldClaim("Claim")
+	return p.opened(p.e.Claim(ctx))
 }
 
-func (p *Producer) claim(ctx context.Context) ([]byte, error) {
-	p.mustNotHoldClaim("Claim")
-	s, err := p.e.Claim(ctx)
+// opened records a claim of one slot, if the engine made one.
+func (p *Producer) opened(s []byte, err error) ([]byte, error) {
 	if err == nil {
 		p.claimed = 1
 	}
@@ -123,14 +113,9 @@ func (p *Producer) claim(ctx context.Context) ([]byte, error) {
 // Commit publishes the first n bytes of the claimed slot as a message.
 // n beyond the slot size returns ErrTooLarge and leaves the claim open.
 func (p *Producer) Commit(n int) (err error) {
-	if p.unguarded {
-		return p.commit(n)
+	if !p.unguarded {
+		defer p.r.endGuard(&err, beginGuard())
 	}
-	defer p.r.endGuard(&err, beginGuard())
-	return p.commit(n)
-}
-
-func (p *Producer) commit(n int) error {
 	if p.claimed != 1 {
 		panic("ring: Producer.Commit without a Claim")
 	}
@@ -154,14 +139,9 @@ func (p *Producer) Abort() {
 // Send copies msg into the next free slot and publishes it, waiting for a
 // slot as the wait strategy says.
 func (p *Producer) Send(ctx context.Context, msg []byte) (err error) {
-	if p.unguarded {
-		return p.send(ctx, msg)
+	if !p.unguarded {
+		defer p.r.endGuard(&err, beginGuard())
 	}
-	defer p.r.endGuard(&err, beginGuard())
-	return p.send(ctx, msg)
-}
-
-func (p *Producer) send(ctx context.Context, msg []byte) error {
 	if uint(len(msg)) > uint(p.g.slotSize) {
 		return errTooLargeSend
 	}
@@ -171,14 +151,9 @@ func (p *Producer) send(ctx context.Context, msg []byte) error {
 
 // TrySend is Send without waiting: ErrFull when no slot is free.
 func (p *Producer) TrySend(msg []byte) (err error) {
-	if p.unguarded {
-		return p.trySend(msg)
+	if !p.unguarded {
+		defer p.r.endGuard(&err, beginGuard())
 	}
-	defer p.r.endGuard(&err, beginGuard())
-	return p.trySend(msg)
-}
-
-func (p *Producer) trySend(msg []byte) error {
 	if uint(len(msg)) > uint(p.g.slotSize) {
 		return errTooLargeSend
 	}

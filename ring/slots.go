@@ -49,21 +49,27 @@ func (g *slotArea) slot(pos uint64) unsafe.Pointer {
 }
 
 // payload is the first n bytes of pos's slot payload (n <= slotSize).
-func (g *slotArea) payload(pos uint64, n uint32) []byte {
-	return unsafe.Slice((*byte)(unsafe.Add(g.slot(pos), g.payOff)), n)
-}
+func (g *slotArea) payload(pos uint64, n uint32) []byte { return g.payloadAt(g.slot(pos), n) }
 
 // length is pos's length word, for loading: read once, checked, then used.
-func (g *slotArea) length(pos uint64) *atomic.Uint32 {
-	return (*atomic.Uint32)(unsafe.Add(g.slot(pos), g.lenOff))
-}
+func (g *slotArea) length(pos uint64) *atomic.Uint32 { return g.lengthAt(g.slot(pos)) }
 
 // setLen writes pos's length word with a plain store: only the slot's
 // writer stores it, before the store that publishes the slot, which orders
 // it (each engine's SYNC POINT).
-func (g *slotArea) setLen(pos uint64, n uint32) {
-	*(*uint32)(unsafe.Add(g.slot(pos), g.lenOff)) = n
+func (g *slotArea) setLen(pos uint64, n uint32) { g.setLenAt(g.slot(pos), n) }
+
+// payloadAt, lengthAt and setLenAt take the slot's address from slot: a
+// hot path that uses two of its words computes it once.
+func (g *slotArea) payloadAt(s unsafe.Pointer, n uint32) []byte {
+	return unsafe.Slice((*byte)(unsafe.Add(s, g.payOff)), n)
 }
+
+func (g *slotArea) lengthAt(s unsafe.Pointer) *atomic.Uint32 {
+	return (*atomic.Uint32)(unsafe.Add(s, g.lenOff))
+}
+
+func (g *slotArea) setLenAt(s unsafe.Pointer, n uint32) { *(*uint32)(unsafe.Add(s, g.lenOff)) = n }
 
 // seq is pos's 64-bit sequence word: an MPMC slot's control word, a
 // broadcast slot's seqlock.

@@ -71,7 +71,8 @@ func (c *spscConsumer) Release() error {
 // lease hands out the message at tail. Its length comes from shared memory:
 // read once, bounds-checked, then used.
 func (c *spscConsumer) lease() ([]byte, error) {
-	n := c.length(c.tail).Load()
+	s := c.slot(c.tail)
+	n := c.lengthAt(s).Load()
 	if n > c.slotSize {
 		return nil, c.badLength(c.r, c.tail, n)
 	}
@@ -79,19 +80,20 @@ func (c *spscConsumer) lease() ([]byte, error) {
 		return nil, c.r.errTruncated()
 	}
 	c.held, c.heldBytes = 1, uint64(n)
-	return c.payload(c.tail, n), nil
+	return c.payloadAt(s, n), nil
 }
 
 // take copies the message at tail into buf and releases it.
 func (c *spscConsumer) take(buf []byte) (int, error) {
-	n := c.length(c.tail).Load() // read once, checked, then used
+	s := c.slot(c.tail)
+	n := c.lengthAt(s).Load() // read once, checked, then used
 	if n > c.slotSize {
 		return 0, c.badLength(c.r, c.tail, n)
 	}
 	if int(n) > len(buf) {
 		return 0, shortBuffer(n, buf)
 	}
-	copy(buf, c.payload(c.tail, n))
+	copy(buf, c.payloadAt(s, n))
 	if !c.r.intact() { // after the copy: see guard.go
 		return 0, c.r.errTruncated()
 	}

@@ -109,8 +109,9 @@ func (p *spscProducer) SendBatch(ctx context.Context, msgs [][]byte) (int, error
 
 // put writes msg into the slot at head and advances head, unpublished.
 func (p *spscProducer) put(msg []byte) {
-	copy(p.payload(p.head, uint32(len(msg))), msg)
-	p.setLen(p.head, uint32(len(msg)))
+	s := p.slot(p.head)
+	copy(p.payloadAt(s, uint32(len(msg))), msg)
+	p.setLenAt(s, uint32(len(msg)))
 	p.head++
 	p.stats.Messages++
 	p.stats.Bytes += uint64(len(msg))
