@@ -93,6 +93,9 @@ func (c *mpmcConsumer) TryReceive() ([]byte, error) { return c.receive(context.B
 // free releases position pos, leased by this handle: Free for the next lap.
 // A lease a peer repaired away (this handle was presumed dead) is counted
 // and dropped: the CAS fails and nothing is written.
+//
+// SYNC POINT: free. Every read of the leased slot is done before this CAS;
+// a producer loads the Free word, then claims the slot and writes it.
 func (c *mpmcConsumer) free(pos uint64) bool {
 	if c.ctrl(pos).CompareAndSwap(layout.Ctrl(pos, layout.SlotReading, c.owner), layout.Ctrl(pos+c.slots, layout.SlotFree, 0)) {
 		return true

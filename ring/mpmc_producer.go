@@ -35,7 +35,7 @@ func (p *mpmcProducer) tryClaimPos() (uint64, error) {
 			return 0, err
 		}
 		cw := p.ctrl(t)
-		w := cw.Load()
+		w := cw.Load() // SYNC POINT: free (the producer's half)
 		d, st, err := p.check(w, t)
 		if err != nil {
 			return 0, err
@@ -118,7 +118,7 @@ func (p *mpmcProducer) extend(max int) {
 	for p.n < max {
 		pos := p.pos + uint64(p.n)
 		cw := p.ctrl(pos)
-		w := cw.Load()
+		w := cw.Load() // SYNC POINT: free (the producer's half)
 		if w != layout.Ctrl(pos, layout.SlotFree, 0) {
 			return
 		}

@@ -174,7 +174,7 @@ func (c *mpmcConsumer) tryProbe() error {
 // already.
 func (c *mpmcConsumer) leaseNext(p uint64) bool {
 	cw := c.ctrl(p)
-	w := cw.Load()
+	w := cw.Load() // SYNC POINT: publish (the consumer's half), as in tryTake
 	if w != layout.Ctrl(p, layout.SlotFull, 0) {
 		return false
 	}

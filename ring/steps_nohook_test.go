@@ -14,5 +14,6 @@ func requireStepHook(t testing.TB) {
 	t.Skip("needs the fault-injection hooks: go test -tags shmring_faults ./ring/ (.ci/run does)")
 }
 
-// setStepHook is never reached: requireStepHook skipped the test first.
-func setStepHook(func(step)) { panic("ring: step hooks need -tags shmring_faults") }
+// setStepHook has no hook to set: a child that gets here anyway runs on
+// unkilled, which its own checks report ("without the hook killing it").
+func setStepHook(func(step)) {}
