@@ -1,6 +1,6 @@
 package ring
 
-// The SPSC engine (LAYOUT.md sections 3-5): one producer, one consumer,
+// The SPSC engine (LAYOUT.md sections 7-11): one producer, one consumer,
 // each a process-local handle on its side's words.
 //
 // Invariants:
