@@ -83,6 +83,9 @@ func (p *Producer) CommitBatch(k int) {
 func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (_ int, err error) {
 	defer p.r.endGuard(&err, beginGuard())
 	p.mustNotHoldClaim("SendBatch")
+	if len(msgs) == 0 {
+		return 0, nil
+	}
 	fit := len(msgs)
 	for i, m := range msgs {
 		if uint(len(m)) > uint(p.g.slotSize) {
@@ -90,17 +93,7 @@ func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (_ int, err err
 			break
 		}
 	}
-	if fit == 0 {
-		if len(msgs) == 0 {
-			return 0, nil
-		}
-		return 0, errTooLargeSend
-	}
-	n, err := p.e.SendBatch(ctx, msgs[:fit])
-	if err == nil && n == fit && fit < len(msgs) {
-		err = errTooLargeSend
-	}
-	return n, err
+	return p.e.SendBatch(ctx, msgs, fit)
 }
 
 // Messages is a run of consecutive messages leased by ReceiveBatch, valid

@@ -244,15 +244,23 @@ func (p *bcastProducer) CommitBatch(k int) {
 	p.publishCursor()
 }
 
-func (p *bcastProducer) SendBatch(ctx context.Context, msgs [][]byte) (int, error) {
+// SendBatch waits for a free slot first, as SPSC's does.
+func (p *bcastProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int) (int, error) {
 	n, err := p.roomFor(ctx, uint64(len(msgs)))
-	for _, m := range msgs[:n] {
+	if err != nil {
+		return 0, err
+	}
+	k := min(n, fit)
+	for _, m := range msgs[:k] {
 		p.put(m)
 	}
-	if n > 0 {
+	if k > 0 {
 		p.publishCursor()
 	}
-	return n, err
+	if k < n {
+		return k, errTooLargeSend
+	}
+	return k, nil
 }
 
 func (p *bcastProducer) SetWait(w WaitStrategy) { p.wait = w }

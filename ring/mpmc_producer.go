@@ -262,14 +262,18 @@ func (p *mpmcProducer) CommitBatch(k int) {
 }
 
 // SendBatch claims a position, waiting for it, and those after it that are
-// free, then publishes each in order.
-func (p *mpmcProducer) SendBatch(ctx context.Context, msgs [][]byte) (int, error) {
+// free, then publishes each in order. A message beyond the slot size is
+// never claimed a position for: a claimed position could only be skipped.
+func (p *mpmcProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int) (int, error) {
+	if fit == 0 {
+		return 0, errTooLargeSend
+	}
 	pos, err := p.claimPos(ctx, true)
 	if err != nil {
 		return 0, err
 	}
 	p.pos, p.n = pos, 1
-	p.extend(len(msgs))
+	p.extend(fit)
 	n := p.n
 	p.n = 0
 	sent := 0
@@ -287,6 +291,9 @@ func (p *mpmcProducer) SendBatch(ctx context.Context, msgs [][]byte) (int, error
 	}
 	if sent > 0 {
 		p.wakeConsumers()
+	}
+	if first == nil && n == fit && fit < len(msgs) {
+		first = errTooLargeSend
 	}
 	return sent, first
 }

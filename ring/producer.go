@@ -41,7 +41,10 @@ type producerEngine interface {
 	// with its length set to 0.
 	ClaimBatch(ctx context.Context, max int) (start uint64, n int, err error)
 	CommitBatch(k int)
-	SendBatch(ctx context.Context, msgs [][]byte) (int, error)
+	// SendBatch sends msgs (at least one) up to msgs[fit], the first
+	// message beyond the slot size if fit < len(msgs), which it reports
+	// as ErrTooLarge once it reaches it.
+	SendBatch(ctx context.Context, msgs [][]byte, fit int) (int, error)
 	SetWait(w WaitStrategy)
 	Stats() Stats
 	// Close lets go of the role even when it faults on a shrunk file.

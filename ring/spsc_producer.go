@@ -95,16 +95,25 @@ func (p *spscProducer) CommitBatch(k int) {
 	}
 }
 
-func (p *spscProducer) SendBatch(ctx context.Context, msgs [][]byte) (int, error) {
+// SendBatch waits for a free slot first: a message beyond the slot size
+// is reported only if it comes within the free slots.
+func (p *spscProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int) (int, error) {
 	n, err := p.roomFor(ctx, uint64(len(msgs)))
+	if err != nil {
+		return 0, err
+	}
+	k := min(n, fit)
 	first := p.head
-	for _, m := range msgs[:n] {
+	for _, m := range msgs[:k] {
 		p.put(m)
 	}
-	if n > 0 {
+	if k > 0 {
 		p.publishFrom(first)
 	}
-	return n, err
+	if k < n {
+		return k, errTooLargeSend
+	}
+	return k, nil
 }
 
 // put writes msg into the slot at head and advances head, unpublished.
