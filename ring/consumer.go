@@ -103,9 +103,13 @@ func (c *Consumer) TryReceive() (_ []byte, err error) {
 	return c.leased(c.e.TryReceive())
 }
 
-// leased records a lease of one message, if the engine made one.
+// leased records a lease of one message, if the engine made one. A call
+// that failed writes nothing: Ring.Close may be closing the handle from
+// another goroutine as it returns.
 func (c *Consumer) leased(m []byte, err error) ([]byte, error) {
-	c.held = err == nil
+	if err == nil {
+		c.held = true
+	}
 	return m, err
 }
 
