@@ -1,9 +1,6 @@
 package ring
 
-import (
-	"context"
-	"sync/atomic"
-)
+import "context"
 
 // Batch is a run of consecutive slots claimed by ClaimBatch, valid until
 // CommitBatch or Abort. It is a small value; copying it is free.
@@ -30,10 +27,7 @@ func (b Batch) Slot(i int) []byte {
 	if b.stale() {
 		return nil
 	}
-	if b.p.impl != nil {
-		return b.p.impl.batchSlot(b.start, i)
-	}
-	return b.p.payload(b.start+uint64(i), b.p.slotSize)
+	return b.p.g.payload(b.start+uint64(i), b.p.g.slotSize)
 }
 
 // SetLen sets the length of the i-th message; a slot whose length is not
@@ -46,13 +40,10 @@ func (b Batch) SetLen(i, n int) (err error) {
 	if b.stale() {
 		return ErrStale
 	}
-	if b.p.impl != nil {
-		return b.p.impl.batchSetLen(b.start, i, n)
-	}
-	if uint(n) > uint(b.p.slotSize) {
+	if uint(n) > uint(b.p.g.slotSize) {
 		return errTooLargeCommit
 	}
-	b.p.setLen(b.start+uint64(i), uint32(n))
+	b.p.g.setLen(b.start+uint64(i), uint32(n))
 	return nil
 }
 
@@ -61,31 +52,16 @@ func (b Batch) SetLen(i, n int) (err error) {
 // publish them all with one store by CommitBatch.
 func (p *Producer) ClaimBatch(ctx context.Context, max int) (_ Batch, err error) {
 	defer p.r.endGuard(&err, beginGuard())
-	if p.impl != nil {
-		b, err := p.impl.ClaimBatch(ctx, max)
-		b.gen = p.claims
-		return b, err
-	}
 	p.mustNotHoldClaim("ClaimBatch")
 	if max <= 0 {
 		panic("ring: Producer.ClaimBatch with max <= 0")
 	}
-	if p.head+uint64(max) > p.limit {
-		if err := p.refresh(); err != nil {
-			return Batch{}, err
-		}
-		if p.head >= p.limit {
-			if err := p.reserve(ctx); err != nil {
-				return Batch{}, err
-			}
-		}
-	}
-	n := int(min(uint64(max), p.limit-p.head))
-	for i := range n {
-		p.setLen(p.head+uint64(i), 0)
+	start, n, err := p.e.ClaimBatch(ctx, max)
+	if err != nil {
+		return Batch{}, err
 	}
 	p.claimed = uint64(n)
-	return Batch{p: p, start: p.head, n: n, gen: p.claims}, nil
+	return Batch{p: p, start: start, n: n, gen: p.claims}, nil
 }
 
 // CommitBatch publishes the first k slots of the open batch with one cursor
@@ -93,23 +69,11 @@ func (p *Producer) ClaimBatch(ctx context.Context, max int) (_ Batch, err error)
 func (p *Producer) CommitBatch(k int) {
 	defer p.r.endGuardQuiet(beginGuard())
 	p.claims++
-	if p.impl != nil {
-		p.impl.CommitBatch(k)
-		return
-	}
 	if p.claimed == 0 || uint64(k) > p.claimed || k < 0 {
 		panic("ring: Producer.CommitBatch without a batch of that many slots")
 	}
-	for i := range k {
-		p.stats.Bytes += uint64(*(*uint32)(p.slot(p.head + uint64(i))))
-	}
-	first := p.head
-	p.head += uint64(k)
 	p.claimed = 0
-	p.stats.Messages += uint64(k)
-	if k > 0 {
-		p.publishFrom(first)
-	}
+	p.e.CommitBatch(k)
 }
 
 // SendBatch copies as many of msgs as there are free slots — at least one,
@@ -118,37 +82,18 @@ func (p *Producer) CommitBatch(k int) {
 // the batch before it with ErrTooLarge; those before it are sent.
 func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (_ int, err error) {
 	defer p.r.endGuard(&err, beginGuard())
-	if p.impl != nil {
-		return p.impl.SendBatch(ctx, msgs)
-	}
 	p.mustNotHoldClaim("SendBatch")
 	if len(msgs) == 0 {
 		return 0, nil
 	}
-	if p.head+uint64(len(msgs)) > p.limit {
-		if err := p.refresh(); err != nil {
-			return 0, err
-		}
-		if p.head >= p.limit {
-			if err := p.reserve(ctx); err != nil {
-				return 0, err
-			}
-		}
-	}
-	n := int(min(uint64(len(msgs)), p.limit-p.head))
-	first := p.head
-	sent := 0
-	for ; sent < n; sent++ {
-		if uint(len(msgs[sent])) > uint(p.slotSize) {
-			err = errTooLargeSend
+	fit := len(msgs)
+	for i, m := range msgs {
+		if uint(len(m)) > uint(p.g.slotSize) {
+			fit = i
 			break
 		}
-		p.put(msgs[sent])
 	}
-	if sent > 0 {
-		p.publishFrom(first)
-	}
-	return sent, err
+	return p.e.SendBatch(ctx, msgs, fit)
 }
 
 // Messages is a run of consecutive messages leased by ReceiveBatch, valid
@@ -164,67 +109,30 @@ type Messages struct {
 func (m Messages) Len() int { return m.n }
 
 // At is the i-th message, in place. Its length, read from shared memory
-// once (on an SPSC ring by ReceiveBatch, which At then needs no fault
-// guard after), is checked: a bad one is ErrCorrupt. After the batch's
-// Release it returns ErrStale.
-func (m Messages) At(i int) (_ []byte, err error) {
+// once by ReceiveBatch (so that At needs no fault guard), is checked: a bad
+// one is ErrCorrupt. After the batch's Release it returns ErrStale.
+func (m Messages) At(i int) ([]byte, error) {
 	if uint(i) >= uint(m.n) {
 		panic("ring: Messages.At index out of range")
 	}
 	if m.c == nil || m.gen != m.c.leases {
 		return nil, ErrStale
 	}
-	if m.c.impl == nil {
-		return m.c.leased(m.start+uint64(i), m.c.lens[i])
-	}
-	if m.c.unguarded {
-		return m.at(i)
-	}
-	defer m.c.r.endGuard(&err, beginGuard())
-	return m.at(i)
+	return m.c.g.leased(m.c.r, m.start+uint64(i), m.c.lens[i])
 }
-
-func (m Messages) at(i int) ([]byte, error) { return m.c.impl.messageAt(m.start, i) }
 
 // ReceiveBatch leases up to max published messages — at least one, waiting
 // for it as the wait strategy says. Release frees them all with one store.
 func (c *Consumer) ReceiveBatch(ctx context.Context, max int) (_ Messages, err error) {
 	defer c.r.endGuard(&err, beginGuard())
-	if c.impl != nil {
-		m, err := c.impl.ReceiveBatch(ctx, max)
-		m.gen = c.leases
-		return m, err
-	}
 	c.mustNotHold("ReceiveBatch")
 	if max <= 0 {
 		panic("ring: Consumer.ReceiveBatch with max <= 0")
 	}
-	if c.tail+uint64(max) > c.avail {
-		if err := c.tryFill(); err == ErrEmpty {
-			if err := c.fill(ctx); err != nil {
-				return Messages{}, err
-			}
-		} else if err != nil {
-			return Messages{}, err
-		}
+	start, lens, err := c.e.ReceiveBatch(ctx, max, c.lens[:0])
+	if err != nil {
+		return Messages{}, err
 	}
-	n := int(min(uint64(max), c.avail-c.tail))
-	// Each length is read once, here, under the guard: At then hands out
-	// the checked copy and touches no shared memory (an out-of-range one
-	// stays out of range, for At to report).
-	if cap(c.lens) < n {
-		c.lens = make([]uint32, n) // once per larger batch than any before
-	}
-	c.lens = c.lens[:n]
-	c.held, c.heldBytes = uint64(n), 0
-	for i := range n {
-		l := (*atomic.Uint32)(c.slot(c.tail + uint64(i))).Load()
-		c.lens[i] = l
-		c.heldBytes += uint64(min(l, c.slotSize))
-	}
-	if !c.r.intact() { // before handing slots out in place: see guard.go
-		c.held, c.heldBytes = 0, 0
-		return Messages{}, c.r.errTruncated()
-	}
-	return Messages{c: c, start: c.tail, n: n, gen: c.leases}, nil
+	c.lens, c.held = lens, true // kept: it grows once per larger batch than any before
+	return Messages{c: c, start: start, n: len(lens), gen: c.leases}, nil
 }

@@ -27,15 +27,10 @@ func (b ReaderBatch) At(i int) (_ []byte, err error) {
 	if b.rd == nil || b.gen != b.rd.leases {
 		return nil, ErrStale
 	}
-	if b.rd.unguarded {
-		return b.at(i)
-	}
-	defer b.rd.r.endGuard(&err, beginGuard())
-	return b.at(i)
-}
-
-func (b ReaderBatch) at(i int) ([]byte, error) {
 	rd := b.rd
+	if !rd.unguarded {
+		defer rd.r.endGuard(&err, beginGuard())
+	}
 	if rd.copied {
 		return rd.buf[:rd.heldBytes], nil
 	}
@@ -45,7 +40,7 @@ func (b ReaderBatch) at(i int) ([]byte, error) {
 		if !rd.lossless && rd.g.seq(b.start).Load() != b.start+1 {
 			return nil, errLeaseOverrun
 		}
-		return nil, rd.r.corrupt("broadcast slot length=%d at position=%d, slot size=%d", n, pos, rd.g.slotSize)
+		return nil, rd.g.badLength(rd.r, pos, n)
 	}
 	if !rd.r.intact() {
 		return nil, rd.r.errTruncated()
@@ -59,25 +54,13 @@ func (b ReaderBatch) at(i int) ([]byte, error) {
 // whole batch must be discarded).
 func (rd *Reader) ReceiveBatch(ctx context.Context, max int) (_ ReaderBatch, err error) {
 	defer rd.r.endGuard(&err, beginGuard())
-	if rd.closed {
-		return ReaderBatch{}, ErrClosed
-	}
-	rd.mustNotHold("ReceiveBatch")
-	if max <= 0 {
+	if max <= 0 && !rd.closed {
 		panic("ring: Reader.ReceiveBatch with max <= 0")
 	}
-	for {
-		_, err := rd.lease()
-		if err == nil {
-			return rd.extend(max), nil
-		}
-		if err != errPending {
-			return ReaderBatch{}, err
-		}
-		if err := rd.await(ctx); err != nil {
-			return ReaderBatch{}, err
-		}
+	if _, err := rd.receive(ctx, true, "ReceiveBatch"); err != nil {
+		return ReaderBatch{}, err
 	}
+	return rd.extend(max), nil
 }
 
 // extend grows a lease of one message at q to up to max, over the slots

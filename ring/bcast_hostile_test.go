@@ -97,16 +97,16 @@ func TestBroadcastReaderReportsCorruption(t *testing.T) {
 	cases := []struct {
 		name   string
 		policy Policy
-		spoil  func(r *Ring, g *bcastSlots)
+		spoil  func(r *Ring, g *slotArea)
 	}{
-		{"a slot length beyond the slot", Lossy, func(r *Ring, g *bcastSlots) { g.length(0).Store(65) }},
-		{"a slot length beyond the slot, lossless", Lossless, func(r *Ring, g *bcastSlots) { g.length(0).Store(1 << 31) }},
-		{"a seq of a position in another slot", Lossy, func(r *Ring, g *bcastSlots) { g.seq(0).Store(3) }},
-		{"a writing marker of another slot", Lossless, func(r *Ring, g *bcastSlots) { g.seq(0).Store(2 | layout.SeqWriting) }},
-		{"a seq that never comes under a cursor past it", Lossless, func(r *Ring, g *bcastSlots) {
+		{"a slot length beyond the slot", Lossy, func(r *Ring, g *slotArea) { g.length(0).Store(65) }},
+		{"a slot length beyond the slot, lossless", Lossless, func(r *Ring, g *slotArea) { g.length(0).Store(1 << 31) }},
+		{"a seq of a position in another slot", Lossy, func(r *Ring, g *slotArea) { g.seq(0).Store(3) }},
+		{"a writing marker of another slot", Lossless, func(r *Ring, g *slotArea) { g.seq(0).Store(2 | layout.SeqWriting) }},
+		{"a seq that never comes under a cursor past it", Lossless, func(r *Ring, g *slotArea) {
 			g.seq(0).Store(0)
 		}},
-		{"a producer state with unknown bits", Lossy, func(r *Ring, g *bcastSlots) {
+		{"a producer state with unknown bits", Lossy, func(r *Ring, g *slotArea) {
 			g.seq(0).Store(0)
 			r.bcastWords().cursor.Store(0)
 			r.bcastWords().state.Store(0x40)
@@ -121,7 +121,7 @@ func TestBroadcastReaderReportsCorruption(t *testing.T) {
 			if err := bcastSend(ctx, p, 0, 1, make([]byte, 64)); err != nil {
 				t.Fatal(err)
 			}
-			g := r.bcastSlots()
+			g := r.slotArea()
 			tc.spoil(r, &g)
 			c, cancel := short()
 			defer cancel()
@@ -195,7 +195,7 @@ func TestBroadcastNewProducerAdoptsPublishedSlots(t *testing.T) {
 	p.Close()
 	// Positions 3 and 4 published by their seq alone, as a dead producer
 	// leaves them.
-	g := r.bcastSlots()
+	g := r.slotArea()
 	for pos := uint64(3); pos < 5; pos++ {
 		m := g.payload(pos, uint32(bcastMsgLen(pos, 64)))
 		encodeMessage(m, pos)

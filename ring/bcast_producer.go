@@ -10,17 +10,16 @@ import (
 	"github.com/shmring/shmring/layout"
 )
 
-// bcastProducer is a broadcast ring's producer, behind Producer.
+// bcastProducer is a broadcast ring's producer, behind Producer, which
+// checks every call's contract before it gets here.
 type bcastProducer struct {
-	_     noCopy
-	r     *Ring
-	outer *Producer // the Producer this impl serves: Batch points back to it
-	w     bcastWords
-	g     bcastSlots
+	_ noCopy
+	r *Ring
+	w bcastWords
+	g slotArea
 
-	head    uint64 // next position to write; the published cursor when no claim is open
-	limit   uint64 // positions below it may be written without looking at the reader table
-	claimed uint64 // slots claimed, not yet committed or aborted
+	head  uint64 // next position to write; the published cursor when no claim is open
+	limit uint64 // positions below it may be written without looking at the reader table
 
 	// Per reader entry, process-local: the incarnation (plus one, so that
 	// zero means none) in which the entry was found dead, or corrupt. The
@@ -40,7 +39,7 @@ type bcastProducer struct {
 	fw        atomic.Uint64
 }
 
-func newBcastProducer(r *Ring, outer *Producer) (producerImpl, error) {
+func newBcastProducer(r *Ring) (*bcastProducer, error) {
 	lock, err := r.lockAt(layout.BcastProducerLockByte)
 	if err != nil {
 		if err == ErrBusy {
@@ -51,16 +50,14 @@ func newBcastProducer(r *Ring, outer *Producer) (producerImpl, error) {
 	n := r.hdr.MaxConsumers
 	p := &bcastProducer{
 		r:       r,
-		outer:   outer,
 		w:       r.bcastWords(),
-		g:       r.bcastSlots(),
+		g:       r.slotArea(),
 		dead:    make([]uint32, n),
 		bad:     make([]uint32, n),
 		release: r.releaseStores(),
 		wait:    DefaultWait,
 		lock:    lock,
 	}
-	outer.endpoint.r = r // Producer.Close untracks through it
 	head := p.w.cursor.Load()
 	if head&layout.SeqWriting != 0 {
 		r.unlockAt(layout.BcastProducerLockByte, lock)
@@ -81,12 +78,6 @@ func newBcastProducer(r *Ring, outer *Producer) (producerImpl, error) {
 	p.w.epoch.Add(1)
 	p.w.state.Swap(layout.StateAttached) // a new producer also reopens a closed stream
 	return p, nil
-}
-
-func (p *bcastProducer) mustNotHoldClaim(op string) {
-	if p.claimed != 0 {
-		panic("ring: Producer." + op + " while a claim is open; Commit or Abort it first")
-	}
 }
 
 // markWriting stores position pos's writing marker in its slot, before any
@@ -112,6 +103,9 @@ func (p *bcastProducer) publishSeq(pos uint64) {
 // publishCursor stores the cursor, once per batch, and wakes sleeping
 // readers if any announced themselves.
 //
+// SYNC POINT: broadcast cursor. Every slot below it has its seq stored
+// first; a reader that loads the cursor may expect those seqs.
+//
 // Dekker pair: "store seq and cursor, then load sleepers" here against
 // "set sleepers, then load the slot's seq" in a reader's sleep. The cursor
 // store is an exchange, a full fence once per publish: the seq stores
@@ -130,7 +124,6 @@ func (p *bcastProducer) publishCursor() {
 }
 
 func (p *bcastProducer) TryClaim() ([]byte, error) {
-	p.mustNotHoldClaim("TryClaim")
 	if p.head >= p.limit {
 		if err := p.tryReserve(); err != nil {
 			return nil, err
@@ -140,7 +133,6 @@ func (p *bcastProducer) TryClaim() ([]byte, error) {
 }
 
 func (p *bcastProducer) Claim(ctx context.Context) ([]byte, error) {
-	p.mustNotHoldClaim("Claim")
 	if p.head >= p.limit {
 		if err := p.reserve(ctx); err != nil {
 			return nil, err
@@ -152,22 +144,14 @@ func (p *bcastProducer) Claim(ctx context.Context) ([]byte, error) {
 func (p *bcastProducer) claim() []byte {
 	p.markWriting(p.head)
 	atStep(stepAfterClaim)
-	p.claimed = 1
 	return p.g.payload(p.head, p.g.slotSize)
 }
 
 func (p *bcastProducer) Commit(n int) error {
-	if p.claimed != 1 {
-		panic("ring: Producer.Commit without a Claim")
-	}
-	if uint(n) > uint(p.g.slotSize) {
-		return errTooLargeCommit
-	}
-	p.g.length(p.head).Store(uint32(n))
+	p.g.setLen(p.head, uint32(n))
 	atStep(stepBeforePublish)
 	p.publishSeq(p.head)
 	p.head++
-	p.claimed = 0
 	p.stats.Messages++
 	p.stats.Bytes += uint64(n)
 	p.publishCursor()
@@ -177,13 +161,9 @@ func (p *bcastProducer) Commit(n int) error {
 // Abort drops the claim. The slot keeps its writing marker: the previous
 // lap's message there is gone (the caller may have written over it), and
 // the next claim marks it again.
-func (p *bcastProducer) Abort() { p.claimed = 0 }
+func (p *bcastProducer) Abort() {}
 
 func (p *bcastProducer) Send(ctx context.Context, msg []byte) error {
-	if uint(len(msg)) > uint(p.g.slotSize) {
-		return errTooLargeSend
-	}
-	p.mustNotHoldClaim("Send")
 	if p.head >= p.limit {
 		if err := p.reserve(ctx); err != nil {
 			return err
@@ -195,10 +175,6 @@ func (p *bcastProducer) Send(ctx context.Context, msg []byte) error {
 }
 
 func (p *bcastProducer) TrySend(msg []byte) error {
-	if uint(len(msg)) > uint(p.g.slotSize) {
-		return errTooLargeSend
-	}
-	p.mustNotHoldClaim("TrySend")
 	if p.head >= p.limit {
 		if err := p.tryReserve(); err != nil {
 			return err
@@ -213,16 +189,8 @@ func (p *bcastProducer) TrySend(msg []byte) error {
 func (p *bcastProducer) put(msg []byte) {
 	pos := p.head
 	p.markWriting(pos)
-	dst := p.g.payload(pos, uint32(len(msg)))
-	if stepHook != nil {
-		half := len(msg) / 2
-		copy(dst[:half], msg[:half])
-		atStep(stepMidPayload)
-		copy(dst[half:], msg[half:])
-	} else {
-		copy(dst, msg)
-	}
-	p.g.length(pos).Store(uint32(len(msg)))
+	splitCopy(p.g.payload(pos, uint32(len(msg))), msg, stepMidPayload)
+	p.g.setLen(pos, uint32(len(msg)))
 	atStep(stepBeforePublish)
 	p.publishSeq(pos)
 	p.head++
@@ -230,44 +198,29 @@ func (p *bcastProducer) put(msg []byte) {
 	p.stats.Bytes += uint64(len(msg))
 }
 
-func (p *bcastProducer) ClaimBatch(ctx context.Context, max int) (Batch, error) {
-	p.mustNotHoldClaim("ClaimBatch")
-	if max <= 0 {
-		panic("ring: Producer.ClaimBatch with max <= 0")
-	}
-	if p.head+uint64(max) > p.limit {
+// roomFor makes up to n slots free at head and says how many: at least
+// one, waited for.
+func (p *bcastProducer) roomFor(ctx context.Context, n uint64) (int, error) {
+	if p.head+n > p.limit {
 		if err := p.reserve(ctx); err != nil {
-			return Batch{}, err
+			return 0, err
 		}
 	}
-	n := int(min(uint64(max), p.limit-p.head))
+	return int(min(n, p.limit-p.head)), nil
+}
+
+func (p *bcastProducer) ClaimBatch(ctx context.Context, max int) (uint64, int, error) {
+	n, err := p.roomFor(ctx, uint64(max))
 	for i := range n {
 		pos := p.head + uint64(i)
 		p.markWriting(pos)
-		p.g.length(pos).Store(0)
+		p.g.setLen(pos, 0)
 	}
 	atStep(stepAfterClaim)
-	p.claimed = uint64(n)
-	return Batch{p: p.outer, start: p.head, n: n}, nil
-}
-
-func (p *bcastProducer) batchSlot(start uint64, i int) []byte {
-	return p.g.payload(start+uint64(i), p.g.slotSize)
-}
-
-func (p *bcastProducer) batchSetLen(start uint64, i, n int) error {
-	if uint(n) > uint(p.g.slotSize) {
-		return errTooLargeCommit
-	}
-	p.g.length(start + uint64(i)).Store(uint32(n))
-	return nil
+	return p.head, n, err
 }
 
 func (p *bcastProducer) CommitBatch(k int) {
-	if p.claimed == 0 || uint64(k) > p.claimed || k < 0 {
-		panic("ring: Producer.CommitBatch without a batch of that many slots")
-	}
-	p.claimed = 0
 	if k == 0 {
 		return
 	}
@@ -282,30 +235,23 @@ func (p *bcastProducer) CommitBatch(k int) {
 	p.publishCursor()
 }
 
-func (p *bcastProducer) SendBatch(ctx context.Context, msgs [][]byte) (int, error) {
-	p.mustNotHoldClaim("SendBatch")
-	if len(msgs) == 0 {
-		return 0, nil
+// SendBatch waits for a free slot first, as SPSC's does.
+func (p *bcastProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int) (int, error) {
+	n, err := p.roomFor(ctx, uint64(len(msgs)))
+	if err != nil {
+		return 0, err
 	}
-	if p.head+uint64(len(msgs)) > p.limit {
-		if err := p.reserve(ctx); err != nil {
-			return 0, err
-		}
+	k := min(n, fit)
+	for _, m := range msgs[:k] {
+		p.put(m)
 	}
-	n := int(min(uint64(len(msgs)), p.limit-p.head))
-	var err error
-	sent := 0
-	for ; sent < n; sent++ {
-		if uint(len(msgs[sent])) > uint(p.g.slotSize) {
-			err = errTooLargeSend
-			break
-		}
-		p.put(msgs[sent])
-	}
-	if sent > 0 {
+	if k > 0 {
 		p.publishCursor()
 	}
-	return sent, err
+	if k < n {
+		return k, errTooLargeSend
+	}
+	return k, nil
 }
 
 func (p *bcastProducer) SetWait(w WaitStrategy) { p.wait = w }
@@ -313,13 +259,14 @@ func (p *bcastProducer) SetWait(w WaitStrategy) { p.wait = w }
 func (p *bcastProducer) Stats() Stats { return p.stats }
 
 // Close ends the stream: readers receive what was published, then
-// ErrClosed. An open claim is dropped.
+// ErrClosed. An open claim is dropped. The role's lock is let go of even
+// when Close faults on a shrunk file.
 func (p *bcastProducer) Close() error {
+	defer p.dropRole()
 	if p.closed {
 		return nil
 	}
 	p.closed = true
-	p.claimed = 0
 	p.limit = 0 // every later call takes the slow path, which reports ErrClosed
 	// SYNC POINT: state. Stored before the sleepers check; a sleeping
 	// reader announces itself, then re-checks the state.

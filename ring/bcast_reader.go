@@ -1,10 +1,8 @@
 package ring
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync/atomic"
 
 	"github.com/shmring/shmring/internal/fence"
@@ -29,7 +27,7 @@ type Reader struct {
 	_ noCopy
 	r *Ring
 	w bcastWords
-	g bcastSlots
+	g slotArea
 	e readerEntry
 
 	lock     roleLock
@@ -73,7 +71,7 @@ func newReader(r *Ring, o ReaderOptions) (*Reader, error) {
 		unguarded: r.unguarded,
 		r:         r,
 		w:         r.bcastWords(),
-		g:         r.bcastSlots(),
+		g:         r.slotArea(),
 		e:         r.readerEntry(idx),
 		lock:      lock,
 		lossless:  o.Policy == Lossless,
@@ -118,23 +116,14 @@ func (rd *Reader) abandon(err error) error {
 	return err
 }
 
-func (rd *Reader) mustNotHold(op string) {
-	if rd.held != 0 {
-		panic("ring: Reader." + op + " while holding a message; Release it first")
-	}
-}
-
 // validate reports whether the slot still holds position q after the
 // reader read it: the seqlock's second load.
 //
-// SYNC POINT: seqlock close (reader side). The payload loads must be
-// ordered before this load. amd64 does not reorder loads with loads;
-// elsewhere a read-modify-write on a reader-private word is a full
-// barrier, which an acquire load is not.
+// SYNC POINT: seqlock open (the reader's half). The payload loads must be
+// ordered before this load (loadFence); a marker here means they may have
+// read the next message's bytes.
 func (rd *Reader) validate(q uint64) bool {
-	if runtime.GOARCH != "amd64" {
-		rd.fw.Add(1)
-	}
+	loadFence(&rd.fw)
 	return rd.g.seq(q).Load() == q+1
 }
 
@@ -145,7 +134,7 @@ func (rd *Reader) validate(q uint64) bool {
 func (rd *Reader) peek() (uint32, error) {
 	for {
 		q := rd.q
-		s := rd.g.seq(q).Load()
+		s := rd.g.seq(q).Load() // SYNC POINT: seqlock close (the reader's half)
 		if s != q+1 {
 			switch rd.g.classify(s, q) {
 			case seqPending:
@@ -163,7 +152,7 @@ func (rd *Reader) peek() (uint32, error) {
 			if rd.g.seq(q).Load() != q+1 {
 				continue // overwritten while we looked: the loop reports it
 			}
-			return 0, rd.r.corrupt("broadcast slot length=%d at position=%d, slot size=%d", n, q, rd.g.slotSize)
+			return 0, rd.g.badLength(rd.r, q, n)
 		}
 		return n, nil
 	}
@@ -181,7 +170,7 @@ func (rd *Reader) peek() (uint32, error) {
 // mapping, and gets ErrCorrupt carrying the *LapError.
 func (rd *Reader) overrun() error {
 	q := rd.q
-	p := rd.w.cursor.Load()
+	p := rd.w.cursor.Load() // SYNC POINT: broadcast cursor: every position below p was published
 	if p&layout.SeqWriting != 0 {
 		return rd.r.corrupt("broadcast cursor=%#x is no position", p)
 	}
@@ -229,139 +218,6 @@ func (rd *Reader) storeCursor() {
 			rd.buf = nil // joined: every later lease is in place
 		}
 	}
-}
-
-// lease leases the message at q: in place, or, for a lossless joiner below
-// protect, as a validated copy.
-func (rd *Reader) lease() ([]byte, error) {
-	for {
-		n, err := rd.peek()
-		if err != nil {
-			return nil, err
-		}
-		q := rd.q
-		if !rd.r.intact() {
-			return nil, rd.r.errTruncated()
-		}
-		if !rd.lossless || q >= rd.protect {
-			rd.held, rd.heldBytes, rd.copied = 1, uint64(n), false
-			return rd.g.payload(q, n), nil
-		}
-		if rd.buf == nil {
-			rd.buf = make([]byte, rd.g.slotSize)
-		}
-		copy(rd.buf, rd.g.payload(q, n))
-		if !rd.validate(q) {
-			continue // peek moves the start on
-		}
-		if !rd.r.intact() { // after the copy: see guard.go
-			return nil, rd.r.errTruncated()
-		}
-		rd.held, rd.heldBytes, rd.copied = 1, uint64(n), true
-		return rd.buf[:n], nil
-	}
-}
-
-// Receive returns the next message, waiting for one as the wait strategy
-// says. The slice is the message in place, in shared memory (for a
-// lossless reader still reading what was published before it joined, a
-// validated copy): read it, do not write it, and call Release; it is valid
-// until then. Receive while holding a message panics.
-//
-// A lossy reader that was overrun gets a *LapError (errors.Is(err,
-// ErrLapped)) with the count of messages it missed; the next call goes on
-// after them. At the end of a closed stream Receive returns ErrClosed; when
-// the producer's process died, ErrPeerDead.
-func (rd *Reader) Receive(ctx context.Context) (_ []byte, err error) {
-	if rd.unguarded {
-		return rd.receive(ctx)
-	}
-	defer rd.r.endGuard(&err, beginGuard())
-	return rd.receive(ctx)
-}
-
-func (rd *Reader) receive(ctx context.Context) ([]byte, error) {
-	if rd.closed {
-		return nil, ErrClosed
-	}
-	rd.mustNotHold("Receive")
-	for {
-		m, err := rd.lease()
-		if err != errPending {
-			return m, err
-		}
-		if err := rd.await(ctx); err != nil {
-			return nil, err
-		}
-	}
-}
-
-// TryReceive is Receive without waiting: ErrEmpty when there is no message.
-func (rd *Reader) TryReceive() (_ []byte, err error) {
-	if rd.unguarded {
-		return rd.tryReceive()
-	}
-	defer rd.r.endGuard(&err, beginGuard())
-	return rd.tryReceive()
-}
-
-func (rd *Reader) tryReceive() ([]byte, error) {
-	if rd.closed {
-		return nil, ErrClosed
-	}
-	rd.mustNotHold("TryReceive")
-	m, err := rd.lease()
-	if err == errPending {
-		return nil, rd.empty()
-	}
-	return m, err
-}
-
-// empty is what a Try… call reports when nothing is published at q.
-func (rd *Reader) empty() error {
-	rd.stats.Empty++
-	if err := rd.closedShort(); err != nil {
-		return err
-	}
-	return ErrEmpty
-}
-
-// Release ends the lease of the message (or batch) Receive gave out and
-// moves the reader past it. For a lossy reader it returns a *LapError when
-// the producer overwrote the leased slot meanwhile: what was read may be
-// torn and must be discarded, and the count includes the leased messages.
-// Otherwise it returns nil. After Close (the reader's or the ring's) it
-// does nothing and returns ErrClosed, so a deferred Release is safe.
-// Release without a lease panics.
-func (rd *Reader) Release() (err error) {
-	if rd.closed {
-		return ErrClosed
-	}
-	if rd.unguarded {
-		return rd.releaseLease()
-	}
-	defer rd.r.endGuard(&err, beginGuard())
-	return rd.releaseLease()
-}
-
-func (rd *Reader) releaseLease() error {
-	if rd.held == 0 {
-		panic("ring: Reader.Release without a received message")
-	}
-	rd.leases++
-	q, k := rd.q, uint64(rd.held)
-	rd.held = 0
-	if !rd.lossless && !rd.validate(q) {
-		// The oldest leased slot is overwritten first: if it still holds
-		// q, so do the others.
-		return rd.overrun()
-	}
-	rd.q = q + k
-	rd.stats.Messages += k
-	rd.stats.Bytes += rd.heldBytes
-	rd.copied = false
-	rd.storeCursor()
-	return nil
 }
 
 // Lag is how many published messages the reader has not consumed yet.

@@ -1,12 +1,66 @@
 package ring
 
-// A broadcast reader's copying reads.
+// A broadcast reader's per-message calls: the fault guard, then the body.
 
-import (
-	"context"
-	"fmt"
-	"io"
-)
+import "context"
+
+// Receive returns the next message, waiting for one as the wait strategy
+// says. The slice is the message in place, in shared memory (for a
+// lossless reader still reading what was published before it joined, a
+// validated copy): read it, do not write it, and call Release; it is valid
+// until then. Receive while holding a message panics.
+//
+// A lossy reader that was overrun gets a *LapError (errors.Is(err,
+// ErrLapped)) with the count of messages it missed; the next call goes on
+// after them. At the end of a closed stream Receive returns ErrClosed; when
+// the producer's process died, ErrPeerDead.
+func (rd *Reader) Receive(ctx context.Context) (_ []byte, err error) {
+	if !rd.unguarded {
+		defer rd.r.endGuard(&err, beginGuard())
+	}
+	return rd.receive(ctx, true, "Receive")
+}
+
+// TryReceive is Receive without waiting: ErrEmpty when there is no message.
+func (rd *Reader) TryReceive() (_ []byte, err error) {
+	if !rd.unguarded {
+		defer rd.r.endGuard(&err, beginGuard())
+	}
+	return rd.receive(context.Background(), false, "TryReceive")
+}
+
+// Release ends the lease of the message (or batch) Receive gave out and
+// moves the reader past it. For a lossy reader it returns a *LapError when
+// the producer overwrote the leased slot meanwhile: what was read may be
+// torn and must be discarded, and the count includes the leased messages.
+// Otherwise it returns nil. After Close (the reader's or the ring's) it
+// does nothing and returns ErrClosed, so a deferred Release is safe.
+// Release without a lease panics.
+func (rd *Reader) Release() (err error) {
+	if rd.closed {
+		return ErrClosed
+	}
+	if !rd.unguarded {
+		defer rd.r.endGuard(&err, beginGuard())
+	}
+	if rd.held == 0 {
+		panic("ring: Reader.Release without a received message")
+	}
+	rd.leases++
+	q, k := rd.q, uint64(rd.held)
+	rd.held = 0
+	if !rd.lossless && !rd.validate(q) {
+		// The oldest leased slot is overwritten first: if it still holds
+		// q, so do the others.
+		return rd.overrun()
+	}
+	rd.q = q + k
+	rd.stats.Messages += k
+	rd.stats.Bytes += rd.heldBytes
+	rd.copied = false
+	rd.storeCursor()
+	return nil
+}
 
 // Recv copies the next message into buf and moves past it, waiting for one
 // as the wait strategy says. The copy is validated after it is made, so
@@ -14,48 +68,102 @@ import (
 // a *LapError instead (buf then holds garbage). A message longer than buf
 // stays in the ring and Recv returns io.ErrShortBuffer.
 func (rd *Reader) Recv(ctx context.Context, buf []byte) (_ int, err error) {
-	if rd.unguarded {
-		return rd.recv(ctx, buf)
+	if !rd.unguarded {
+		defer rd.r.endGuard(&err, beginGuard())
 	}
-	defer rd.r.endGuard(&err, beginGuard())
-	return rd.recv(ctx, buf)
+	return rd.recv(ctx, buf, true, "Recv")
 }
 
-func (rd *Reader) recv(ctx context.Context, buf []byte) (int, error) {
+// TryRecv is Recv without waiting: ErrEmpty when there is no message.
+func (rd *Reader) TryRecv(buf []byte) (_ int, err error) {
+	if !rd.unguarded {
+		defer rd.r.endGuard(&err, beginGuard())
+	}
+	return rd.recv(context.Background(), buf, false, "TryRecv")
+}
+
+func (rd *Reader) mustNotHold(op string) {
+	if rd.held != 0 {
+		panic("ring: Reader." + op + " while holding a message; Release it first")
+	}
+}
+
+// receive leases the next message once it is published, waiting for it
+// (block) or reporting ErrEmpty.
+func (rd *Reader) receive(ctx context.Context, block bool, op string) ([]byte, error) {
+	if rd.closed {
+		return nil, ErrClosed
+	}
+	rd.mustNotHold(op)
+	for {
+		m, err := rd.lease()
+		if err != errPending {
+			return m, err
+		}
+		if err := rd.pending(ctx, block); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (rd *Reader) recv(ctx context.Context, buf []byte, block bool, op string) (int, error) {
 	if rd.closed {
 		return 0, ErrClosed
 	}
-	rd.mustNotHold("Recv")
+	rd.mustNotHold(op)
 	for {
 		n, err := rd.take(buf)
 		if err != errPending {
 			return n, err
 		}
-		if err := rd.await(ctx); err != nil {
+		if err := rd.pending(ctx, block); err != nil {
 			return 0, err
 		}
 	}
 }
 
-// TryRecv is Recv without waiting: ErrEmpty when there is no message.
-func (rd *Reader) TryRecv(buf []byte) (_ int, err error) {
-	if rd.unguarded {
-		return rd.tryRecv(buf)
+// pending is what a call does while nothing is published at q: wait
+// (block), or report ErrEmpty, or the end of a closed stream.
+func (rd *Reader) pending(ctx context.Context, block bool) error {
+	if block {
+		return rd.await(ctx)
 	}
-	defer rd.r.endGuard(&err, beginGuard())
-	return rd.tryRecv(buf)
+	rd.stats.Empty++
+	if err := rd.closedShort(); err != nil {
+		return err
+	}
+	return ErrEmpty
 }
 
-func (rd *Reader) tryRecv(buf []byte) (int, error) {
-	if rd.closed {
-		return 0, ErrClosed
+// lease leases the message at q: in place, or, for a lossless joiner below
+// protect, as a validated copy.
+func (rd *Reader) lease() ([]byte, error) {
+	for {
+		n, err := rd.peek()
+		if err != nil {
+			return nil, err
+		}
+		q := rd.q
+		if !rd.r.intact() {
+			return nil, rd.r.errTruncated()
+		}
+		if !rd.lossless || q >= rd.protect {
+			rd.held, rd.heldBytes, rd.copied = 1, uint64(n), false
+			return rd.g.payload(q, n), nil
+		}
+		if rd.buf == nil {
+			rd.buf = make([]byte, rd.g.slotSize)
+		}
+		copy(rd.buf, rd.g.payload(q, n))
+		if !rd.validate(q) {
+			continue // peek moves the start on
+		}
+		if !rd.r.intact() { // after the copy: see guard.go
+			return nil, rd.r.errTruncated()
+		}
+		rd.held, rd.heldBytes, rd.copied = 1, uint64(n), true
+		return rd.buf[:n], nil
 	}
-	rd.mustNotHold("TryRecv")
-	n, err := rd.take(buf)
-	if err == errPending {
-		return 0, rd.empty()
-	}
-	return n, err
 }
 
 func (rd *Reader) take(buf []byte) (int, error) {
@@ -70,7 +178,7 @@ func (rd *Reader) take(buf []byte) (int, error) {
 			if check && !rd.validate(q) {
 				continue
 			}
-			return 0, fmt.Errorf("ring: message=%d bytes, buffer=%d: %w", n, len(buf), io.ErrShortBuffer)
+			return 0, shortBuffer(n, buf)
 		}
 		copy(buf, rd.g.payload(q, n))
 		if check && !rd.validate(q) {

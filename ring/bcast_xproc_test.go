@@ -271,12 +271,12 @@ func childBcastProducer() int {
 	fmt.Println("ready")
 	sent := uint64(0)
 	if at != "-" {
-		stepHook = func(s step) {
+		setStepHook(func(s step) {
 			if s.String() == at && sent == k {
 				syscall.Kill(syscall.Getpid(), syscall.SIGKILL)
 				time.Sleep(time.Hour)
 			}
-		}
+		})
 	}
 	buf := make([]byte, r.SlotSize())
 	for ; sent < count; sent++ {
@@ -298,6 +298,7 @@ func childBcastProducer() int {
 // where the dead one's cursor ended (once it has the role, the readers'
 // waits go on), and the readers get the rest.
 func TestBroadcastProducerKilledAtAStep(t *testing.T) {
+	requireStepHook(t)
 	for _, tc := range []struct {
 		step      string
 		published uint64 // messages the dead producer published (k = 10)

@@ -4,30 +4,48 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync/atomic"
-	"unsafe"
-
-	"github.com/shmring/shmring/layout"
 )
 
 // Consumer is the read side of a ring. One live Consumer exists per SPSC
 // ring at a time, across all processes. Its methods must be called from
 // one goroutine at a time.
+//
+// A Consumer is the ring kind's engine (spsc_consumer.go, mpmc_consumer.go)
+// behind the calls' contract, as a Producer is.
 type Consumer struct {
-	endpoint
-	impl  consumerImpl // MPMC and MPSC rings; nil for SPSC
-	tail  uint64       // next position to read
-	avail uint64       // positions below this are known published (cached producer cursor)
-	held  uint64       // messages leased by Receive or ReceiveBatch and not yet released
+	_         noCopy
+	r         *Ring
+	e         consumerEngine
+	g         slotArea // the engine's slots, for Messages
+	unguarded bool     // Options.Unguarded: no fault guard (guard.go)
+	held      bool     // a message or batch is leased and not yet released
+	closed    bool
 	// leases counts the ends of leases (Release, Close): a Messages view
 	// remembers the count it was made at, and is stale once it moved on.
 	leases uint64
 	// lens are the lengths of the messages ReceiveBatch leased, each read
 	// once from its slot.
 	lens []uint32
-	// heldBytes is the payload of the held messages, counted into Stats
-	// when they are released.
-	heldBytes uint64
+}
+
+// consumerEngine is one kind's read side. Its calls come from the Consumer,
+// under the fault guard, with the contract checked: a receive call only
+// with nothing held, Release only with something held.
+type consumerEngine interface {
+	Receive(ctx context.Context) ([]byte, error)
+	TryReceive() ([]byte, error)
+	Release() error
+	Recv(ctx context.Context, buf []byte) (int, error)
+	TryRecv(buf []byte) (int, error)
+	// ReceiveBatch leases up to max messages (at least one) from start
+	// and appends their lengths, each read once, to lens.
+	ReceiveBatch(ctx context.Context, max int, lens []uint32) (start uint64, _ []uint32, err error)
+	Redelivered() bool
+	SetWait(w WaitStrategy)
+	Stats() Stats
+	// Close lets go of the role even when it faults on a shrunk file.
+	Close() error
+	interrupt()
 }
 
 // Consumer takes the consumer role. It fails with ErrBusy while a live
@@ -46,30 +64,19 @@ func (r *Ring) Consumer() (_ *Consumer, err error) {
 		return nil, ErrClosed
 	}
 	defer r.endGuard(&err, beginGuard())
-	c := &Consumer{}
-	c.r, c.unguarded = r, r.unguarded
+	var e consumerEngine
 	switch r.hdr.Kind {
 	case MPMC, MPSC:
-		impl, err := newMPMCConsumer(r, c)
-		if err != nil {
-			return nil, err
-		}
-		c.impl = impl
-		r.track(c)
-		return c, nil
+		e, err = newMPMCConsumer(r)
 	case Broadcast:
 		return nil, fmt.Errorf("%w: ring=%s is a broadcast ring: take a Reader", ErrInvalid, r.name)
+	default:
+		e, err = newSPSCConsumer(r)
 	}
-	if err := c.attach(r, consumerRole); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	tail, prod := c.own.cursor.Load(), c.peer.cursor.Load()
-	if tail > prod || prod-tail > c.slots {
-		r.unlockRole(consumerRole, c.lock)
-		return nil, r.corrupt("consumer cursor=%d producer cursor=%d slots=%d", tail, prod, c.slots)
-	}
-	c.tail, c.avail = tail, tail
-	c.announce()
+	c := &Consumer{r: r, e: e, g: r.slotArea(), unguarded: r.unguarded}
 	r.track(c)
 	return c, nil
 }
@@ -80,46 +87,30 @@ func (r *Ring) Consumer() (_ *Consumer, err error) {
 // producer cannot reuse its slot before. Receive while holding a message
 // panics. At the end of a closed stream it returns ErrClosed.
 func (c *Consumer) Receive(ctx context.Context) (_ []byte, err error) {
-	if c.unguarded {
-		return c.receive(ctx)
-	}
-	defer c.r.endGuard(&err, beginGuard())
-	return c.receive(ctx)
-}
-
-func (c *Consumer) receive(ctx context.Context) ([]byte, error) {
-	if c.impl != nil {
-		return c.impl.Receive(ctx)
+	if !c.unguarded {
+		defer c.r.endGuard(&err, beginGuard())
 	}
 	c.mustNotHold("Receive")
-	if c.tail >= c.avail && !c.seqReady() {
-		if err := c.fill(ctx); err != nil {
-			return nil, err
-		}
-	}
-	return c.lease()
+	return c.leased(c.e.Receive(ctx))
 }
 
 // TryReceive is Receive without waiting: ErrEmpty when there is no message.
 func (c *Consumer) TryReceive() (_ []byte, err error) {
-	if c.unguarded {
-		return c.tryReceive()
-	}
-	defer c.r.endGuard(&err, beginGuard())
-	return c.tryReceive()
-}
-
-func (c *Consumer) tryReceive() ([]byte, error) {
-	if c.impl != nil {
-		return c.impl.TryReceive()
+	if !c.unguarded {
+		defer c.r.endGuard(&err, beginGuard())
 	}
 	c.mustNotHold("TryReceive")
-	if c.tail >= c.avail && !c.seqReady() {
-		if err := c.tryFill(); err != nil {
-			return nil, err
-		}
+	return c.leased(c.e.TryReceive())
+}
+
+// leased records a lease of one message, if the engine made one. A call
+// that failed writes nothing: Ring.Close may be closing the handle from
+// another goroutine as it returns.
+func (c *Consumer) leased(m []byte, err error) ([]byte, error) {
+	if err == nil {
+		c.held = true
 	}
-	return c.lease()
+	return m, err
 }
 
 // Release frees the message (or batch) Receive leased, with one store.
@@ -132,199 +123,47 @@ func (c *Consumer) Release() (err error) {
 	if c.closed {
 		return ErrClosed
 	}
-	if c.unguarded {
-		return c.releaseLease()
+	if !c.unguarded {
+		defer c.r.endGuard(&err, beginGuard())
 	}
-	defer c.r.endGuard(&err, beginGuard())
-	return c.releaseLease()
-}
-
-func (c *Consumer) releaseLease() error {
-	c.leases++
-	if c.impl != nil {
-		return c.impl.Release()
-	}
-	if c.held == 0 {
-		c.leases--
+	if !c.held {
 		panic("ring: Consumer.Release without a received message")
 	}
-	c.tail += c.held
-	c.stats.Messages += c.held
-	c.stats.Bytes += c.heldBytes
-	c.held, c.heldBytes = 0, 0
-	c.publish(c.tail)
-	return nil
+	c.held = false
+	c.leases++
+	return c.e.Release()
 }
 
 // Recv copies the next message into buf and releases it, waiting for one
 // as the wait strategy says. A message longer than buf stays in the ring
 // and Recv returns io.ErrShortBuffer.
 func (c *Consumer) Recv(ctx context.Context, buf []byte) (_ int, err error) {
-	if c.unguarded {
-		return c.recv(ctx, buf)
-	}
-	defer c.r.endGuard(&err, beginGuard())
-	return c.recv(ctx, buf)
-}
-
-func (c *Consumer) recv(ctx context.Context, buf []byte) (int, error) {
-	if c.impl != nil {
-		return c.impl.Recv(ctx, buf)
+	if !c.unguarded {
+		defer c.r.endGuard(&err, beginGuard())
 	}
 	c.mustNotHold("Recv")
-	if c.tail >= c.avail && !c.seqReady() {
-		if err := c.fill(ctx); err != nil {
-			return 0, err
-		}
-	}
-	return c.take(buf)
-}
-
-// take copies the message at tail into buf and releases it.
-func (c *Consumer) take(buf []byte) (int, error) {
-	s := c.slot(c.tail)
-	n := (*atomic.Uint32)(s).Load() // read once, checked, then used
-	if n > c.slotSize {
-		return 0, c.r.corrupt("slot length=%d at position=%d, slot size=%d", n, c.tail, c.slotSize)
-	}
-	if int(n) > len(buf) {
-		return 0, fmt.Errorf("ring: message=%d bytes, buffer=%d: %w", n, len(buf), io.ErrShortBuffer)
-	}
-	copy(buf, unsafe.Slice((*byte)(unsafe.Add(s, layout.SlotPayloadOffset)), n))
-	if !c.r.intact() { // after the copy: see guard.go
-		return 0, c.r.errTruncated()
-	}
-	c.tail++
-	c.stats.Messages++
-	c.stats.Bytes += uint64(n)
-	c.publish(c.tail)
-	return int(n), nil
+	return c.e.Recv(ctx, buf)
 }
 
 // TryRecv is Recv without waiting: ErrEmpty when there is no message.
 func (c *Consumer) TryRecv(buf []byte) (_ int, err error) {
-	if c.unguarded {
-		return c.tryRecv(buf)
-	}
-	defer c.r.endGuard(&err, beginGuard())
-	return c.tryRecv(buf)
-}
-
-func (c *Consumer) tryRecv(buf []byte) (int, error) {
-	if c.impl != nil {
-		return c.impl.TryRecv(buf)
+	if !c.unguarded {
+		defer c.r.endGuard(&err, beginGuard())
 	}
 	c.mustNotHold("TryRecv")
-	if c.tail >= c.avail && !c.seqReady() {
-		if err := c.tryFill(); err != nil {
-			return 0, err
-		}
-	}
-	return c.take(buf)
-}
-
-// lease hands out the message at tail. Its length comes from shared memory:
-// read once, bounds-checked, then used.
-func (c *Consumer) lease() ([]byte, error) {
-	m, err := c.message(c.tail)
-	if err != nil {
-		return nil, err
-	}
-	c.held, c.heldBytes = 1, uint64(len(m))
-	return m, nil
-}
-
-// leased is the message at pos of a batch whose length n ReceiveBatch
-// read: a slice of the mapping, made without touching it.
-func (c *Consumer) leased(pos uint64, n uint32) ([]byte, error) {
-	if n > c.slotSize {
-		return nil, c.r.corrupt("slot length=%d at position=%d, slot size=%d", n, pos, c.slotSize)
-	}
-	return c.payload(pos, n), nil
-}
-
-func (c *Consumer) message(pos uint64) ([]byte, error) {
-	n := (*atomic.Uint32)(c.slot(pos)).Load()
-	if n > c.slotSize {
-		return nil, c.r.corrupt("slot length=%d at position=%d, slot size=%d", n, pos, c.slotSize)
-	}
-	if !c.r.intact() {
-		return nil, c.r.errTruncated()
-	}
-	return c.payload(pos, n), nil
-}
-
-// seqReady reports whether the slot at tail carries its position's seq,
-// i.e. is published, learnt from the slot's own cache line instead of the
-// producer's cursor line. Equality is all that is trusted: a stale seq is
-// always another value (a slot is rewritten every lap, and fewer than 2^32
-// slots make its previous lap's seq differ), and a forged one can at worst
-// make the consumer read a slot early, whose length is still checked.
-func (c *Consumer) seqReady() bool {
-	if c.closed {
-		return false
-	}
-	seq := (*atomic.Uint32)(unsafe.Add(c.slot(c.tail), layout.SlotSeqOffset))
-	if seq.Load() != uint32(c.tail+1) {
-		return false
-	}
-	c.avail = c.tail + 1
-	return true
-}
-
-// tryFill reloads the producer's cursor; ErrEmpty if nothing is new, or
-// ErrClosed at the end of a closed stream.
-//
-// As Producer.refresh does, it checks that the consumer cursor still says
-// what this handle last released (nothing is held here): anything else is
-// a second writer, two goroutines on one Consumer or a stray process.
-func (c *Consumer) tryFill() error {
-	if c.closed {
-		return ErrClosed
-	}
-	if own := c.own.cursor.Load(); own != c.tail {
-		return c.r.corrupt("consumer cursor=%d, but this handle released up to %d: a second writer moved it (two goroutines on one Consumer?)", own, c.tail)
-	}
-	if err := c.adoptProducer(c.peer.cursor.Load()); err != nil {
-		return err
-	}
-	if c.tail < c.avail {
-		return nil
-	}
-	c.stats.Empty++
-	if err := c.closedShort(c.tail + 1); err != nil {
-		return err
-	}
-	return ErrEmpty
-}
-
-// fill waits until at least one message is published past tail.
-func (c *Consumer) fill(ctx context.Context) error {
-	err := c.tryFill()
-	if err != ErrEmpty {
-		return err
-	}
-	prod, err := c.await(ctx, c.tail+1)
-	if err != nil {
-		return err
-	}
-	return c.adoptProducer(prod)
-}
-
-// adoptProducer validates a producer cursor read from shared memory: it can
-// neither go back nor run more than a ring ahead of what was released.
-func (c *Consumer) adoptProducer(prod uint64) error {
-	if prod < c.avail || prod-c.tail > c.slots {
-		return c.r.corrupt("producer cursor=%d, consumer tail=%d known published below=%d", prod, c.tail, c.avail)
-	}
-	c.avail = prod
-	return nil
+	return c.e.TryRecv(buf)
 }
 
 func (c *Consumer) mustNotHold(op string) {
-	if c.held != 0 {
+	if c.held {
 		panic("ring: Consumer." + op + " while holding a message; Release it first")
 	}
+}
+
+// shortBuffer is what a copying receive returns, the message left in
+// place, when buf cannot hold its n bytes.
+func shortBuffer(n uint32, buf []byte) error {
+	return fmt.Errorf("ring: message=%d bytes, buffer=%d: %w", n, len(buf), io.ErrShortBuffer)
 }
 
 // Close gives up the consumer role; messages not yet released stay in the
@@ -332,19 +171,11 @@ func (c *Consumer) mustNotHold(op string) {
 func (c *Consumer) Close() (err error) {
 	defer c.r.endGuard(&err, beginGuard())
 	defer c.r.untrack(c)
-	if c.impl != nil {
+	if !c.closed {
+		c.closed, c.held = true, false
 		c.leases++
-		c.closed = true
-		defer c.impl.dropRole() // even when Close faults on a shrunk file
-		return c.impl.Close()
 	}
-	if c.closed {
-		return nil
-	}
-	c.held, c.heldBytes = 0, 0
-	c.leases++
-	c.avail = 0 // every later call takes the slow path, which reports ErrClosed
-	return c.detach(0)
+	return c.e.Close()
 }
 
 // Redelivered reports whether the message (or batch) that the last
@@ -355,26 +186,10 @@ func (c *Consumer) Close() (err error) {
 // a call that fails leaves it as it was. Only MPMC and MPSC rings tell: an
 // SPSC consumer that takes over a dead one's role gets such messages again
 // unmarked.
-func (c *Consumer) Redelivered() bool {
-	if c.impl != nil {
-		return c.impl.Redelivered()
-	}
-	return false
-}
+func (c *Consumer) Redelivered() bool { return c.e.Redelivered() }
 
 // SetWait sets how this consumer's blocking calls wait.
-func (c *Consumer) SetWait(w WaitStrategy) {
-	if c.impl != nil {
-		c.impl.SetWait(w)
-		return
-	}
-	c.wait = w
-}
+func (c *Consumer) SetWait(w WaitStrategy) { c.e.SetWait(w) }
 
 // Stats returns this consumer's counters.
-func (c *Consumer) Stats() Stats {
-	if c.impl != nil {
-		return c.impl.Stats()
-	}
-	return c.stats
-}
+func (c *Consumer) Stats() Stats { return c.e.Stats() }

@@ -22,6 +22,13 @@ import (
 //
 //	defer h.r.endGuard(&err, beginGuard())
 //
+// or, for the per-message calls, which Options.Unguarded exempts,
+//
+//	if !h.unguarded {
+//		defer h.r.endGuard(&err, beginGuard())
+//	}
+//
+// (an open-coded defer: an unguarded call pays one flag test for it).
 // beginGuard sets runtime/debug.SetPanicOnFault for the calling goroutine,
 // so a fault becomes a panic carrying the faulting address; endGuard puts
 // the goroutine's setting back and, if the call faulted inside this ring's

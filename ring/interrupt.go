@@ -20,21 +20,9 @@ func nudge(w *atomic.Uint32) {
 	futex.Wake((*uint32)(unsafe.Pointer(w)), math.MaxInt32)
 }
 
-func (p *Producer) interrupt() {
-	if p.impl != nil {
-		p.impl.interrupt()
-		return
-	}
-	nudge(p.peer.wake) // an SPSC producer sleeps on the consumer's wake word
-}
+func (p *Producer) interrupt() { p.e.interrupt() }
 
-func (c *Consumer) interrupt() {
-	if c.impl != nil {
-		c.impl.interrupt()
-		return
-	}
-	nudge(c.peer.wake)
-}
+func (c *Consumer) interrupt() { c.e.interrupt() }
 
 // An MPMC handle sleeps on the data word (consumers) or the space word
 // (producers).

@@ -20,15 +20,28 @@ package ring
 //     a value no correct peer writes is ErrCorrupt, never a panic.
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/shmring/shmring/internal/fence"
 	"github.com/shmring/shmring/layout"
 )
+
+// initSlots gives a new file's slots their first state, before the file is
+// marked ready. SPSC and Broadcast slots start as zeros; an MPMC slot's
+// control word starts free for the slot's first position.
+func initSlots(h *layout.Header, mem []byte) {
+	if h.Kind != MPMC && h.Kind != MPSC {
+		return
+	}
+	for i := uint64(0); i < h.SlotCount; i++ {
+		off := h.SlotOffset(i) + layout.MPMCSlotCtrlOffset
+		binary.LittleEndian.PutUint64(mem[off:], layout.Ctrl(i, layout.SlotFree, 0))
+	}
+}
 
 // mpmcEntry is a participant entry's words in the mapping.
 type mpmcEntry struct {
@@ -43,17 +56,13 @@ type mpmcEntry struct {
 // validated header, the control area's words, this handle's entry and
 // owner stamp, and process-local counters.
 type mpmcHandle struct {
-	_      noCopy
-	r      *Ring
-	base   unsafe.Pointer // slot 0
-	mask   uint64
-	slots  uint64
-	lap    int32 // slots, as a seq distance
-	stride uint64
-	// slotSize, maxP, maxC come from the validated header, never re-read.
-	slotSize uint32
-	maxP     uint32
-	maxC     uint32
+	_ noCopy
+	slotArea
+	r   *Ring
+	lap int32 // slots, as a seq distance
+	// maxP and maxC come from the validated header, never re-read.
+	maxP uint32
+	maxC uint32
 
 	tail, head                                *atomic.Uint64
 	dataWake, dataSleepers, producers, stream *atomic.Uint32
@@ -92,17 +101,7 @@ func entryLockByte(i uint32) int64 {
 }
 
 // ctrl is the control word of the slot holding position pos.
-func (h *mpmcHandle) ctrl(pos uint64) *atomic.Uint64 {
-	return (*atomic.Uint64)(unsafe.Add(h.base, (pos&h.mask)*h.stride+layout.MPMCSlotCtrlOffset))
-}
-
-func (h *mpmcHandle) lengthWord(pos uint64) *uint32 {
-	return (*uint32)(unsafe.Add(h.base, (pos&h.mask)*h.stride+layout.MPMCSlotLengthOffset))
-}
-
-func (h *mpmcHandle) payload(pos uint64, n uint32) []byte {
-	return unsafe.Slice((*byte)(unsafe.Add(h.base, (pos&h.mask)*h.stride+layout.MPMCSlotPayloadOffset)), n)
-}
+func (h *mpmcHandle) ctrl(pos uint64) *atomic.Uint64 { return h.seq(pos) }
 
 // attach takes a free entry of this handle's side and joins the ring
 // through it. A predecessor that died holding the entry is reaped first.
@@ -111,13 +110,9 @@ func (h *mpmcHandle) attach(r *Ring, consumer bool) error {
 	onAdopt := h.onAdopt
 	*h = mpmcHandle{
 		onAdopt:       onAdopt,
+		slotArea:      r.slotArea(),
 		r:             r,
-		base:          unsafe.Pointer(&r.mem[hd.SlotsOffset]),
-		mask:          hd.SlotCount - 1,
-		slots:         hd.SlotCount,
 		lap:           int32(hd.SlotCount),
-		stride:        hd.SlotStride,
-		slotSize:      hd.SlotSize,
 		maxP:          hd.MaxProducers,
 		maxC:          hd.MaxConsumers,
 		tail:          r.word64(layout.MPMCTailOffset),
@@ -228,25 +223,6 @@ func (h *mpmcHandle) abandon() error {
 	return h.unlockEntry()
 }
 
-// ownerDead reports whether the holder named by owner o is gone: its
-// entry's lock is free, or the entry holds a later incarnation. A system
-// call: waiting and repair paths only.
-func (h *mpmcHandle) ownerDead(o uint32) (bool, error) {
-	i := layout.OwnerIndex(o)
-	if i >= h.entries() {
-		return false, h.r.corrupt("owner=%#x index=%d, entries=%d", o, i, h.entries())
-	}
-	if o == h.owner {
-		return false, nil
-	}
-	e := h.entry(i)
-	if !layout.SameIncarnation(o, e.incarnation.Load()) {
-		return true, nil
-	}
-	held, err := h.r.heldAt(entryLockByte(i))
-	return !held, err
-}
-
 // check validates a control word read for position pos: a known state and
 // an owner that names an entry (or none, outside Claimed and Reading). It
 // returns the seq distance from pos and the state. The distance is the
@@ -299,148 +275,6 @@ func posOf(seq uint32, near uint64) uint64 {
 	return near + uint64(int64(int32(seq-uint32(near))))
 }
 
-// reapSlots repairs every slot whose claim or lease names entry i: a
-// producer's unpublished claim becomes Skipped; a consumer's lease is
-// adopted by this handle when it is a consumer (redelivered once, marked).
-// O(slots): a dead peer is rare.
-func (h *mpmcHandle) reapSlots(i uint32) error {
-	near := h.head.Load()
-	skipped := 0
-	for s := uint64(0); s < h.slots; s++ {
-		cw := (*atomic.Uint64)(unsafe.Add(h.base, s*h.stride+layout.MPMCSlotCtrlOffset))
-		w := cw.Load()
-		st, o := layout.CtrlState(w), layout.CtrlOwner(w)
-		if (st != layout.SlotClaimed && st != layout.SlotReading) || layout.OwnerIndex(o) != i || o == h.owner {
-			continue
-		}
-		pos := posOf(layout.CtrlSeq(w), near)
-		if pos&h.mask != s {
-			return h.r.corrupt("slot=%d ctrl=%#x holds a position of slot %d", s, w, pos&h.mask)
-		}
-		switch {
-		case st == layout.SlotClaimed:
-			if cw.CompareAndSwap(w, layout.Ctrl(pos, layout.SlotSkipped, 0)) {
-				h.repairedOne()
-				skipped++
-			}
-		case h.consumer && h.onAdopt != nil:
-			if cw.CompareAndSwap(w, layout.Ctrl(pos, layout.SlotReading, h.owner)) {
-				h.repairedOne()
-				h.onAdopt(pos)
-			}
-		}
-	}
-	if skipped > 0 {
-		h.wakeData()
-	}
-	return nil
-}
-
-func (h *mpmcHandle) repairedOne() {
-	h.stats.Repaired++
-	h.ent.repaired.Add(1)
-}
-
-// repairClaim skips position pos, claimed (word w) by a producer that is
-// dead. It reports whether the slot changed.
-func (h *mpmcHandle) repairClaim(pos, w uint64) (bool, error) {
-	dead, err := h.ownerDead(layout.CtrlOwner(w))
-	if err != nil || !dead {
-		return false, err
-	}
-	if !h.ctrl(pos).CompareAndSwap(w, layout.Ctrl(pos, layout.SlotSkipped, 0)) {
-		return true, nil // someone else changed it: look again
-	}
-	h.repairedOne()
-	h.wakeData()
-	return true, nil
-}
-
-// reapEntry becomes the sole reaper of entry i, attached but with no live
-// holder: it takes the entry's lock, repairs the slots the entry holds,
-// marks it free and drops its count. It reports whether it reaped.
-func (h *mpmcHandle) reapEntry(i uint32) (bool, error) {
-	l, err := h.r.lockAt(entryLockByte(i))
-	if errors.Is(err, ErrBusy) {
-		return false, nil // a live holder, a joiner or another reaper has it
-	}
-	if err != nil {
-		return false, err
-	}
-	defer h.r.unlockAt(entryLockByte(i), l)
-	e := h.entry(i)
-	st := e.state.Load()
-	if st > layout.EntryAttached {
-		return false, h.r.corrupt("entry=%d state=%#x", i, st)
-	}
-	if st != layout.EntryAttached {
-		return false, nil
-	}
-	if err := h.reapSlots(i); err != nil {
-		return false, err
-	}
-	e.state.Store(layout.EntryFree)
-	consumerSide := i >= h.maxP
-	cnt, _ := h.count(consumerSide)
-	if n := cnt.Add(^uint32(0)); n == 0 && !consumerSide {
-		// The last producer died: consumers drain what was published,
-		// then get ErrPeerDead; a new producer reopens the stream.
-		h.stream.CompareAndSwap(0, layout.StreamPeerDead)
-		h.wakeData()
-	}
-	return true, nil
-}
-
-// reapDead scans the entries in [lo, hi) for attached ones whose holder is
-// gone and reaps them. O(entries) system calls: once per tick at most.
-func (h *mpmcHandle) reapDead(lo, hi uint32) error {
-	for i := lo; i < hi; i++ {
-		if i == h.index {
-			continue
-		}
-		st := h.entry(i).state.Load()
-		if st > layout.EntryAttached {
-			return h.r.corrupt("entry=%d state=%#x", i, st)
-		}
-		if st != layout.EntryAttached {
-			continue
-		}
-		held, err := h.r.heldAt(entryLockByte(i))
-		if err != nil {
-			return err
-		}
-		if !held {
-			if _, err := h.reapEntry(i); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// liveCount reports how many entries in [lo, hi) are attached, and how many
-// of those have a live holder.
-func (h *mpmcHandle) liveCount(lo, hi uint32) (attached, live int, err error) {
-	for i := lo; i < hi; i++ {
-		st := h.entry(i).state.Load()
-		if st > layout.EntryAttached {
-			return 0, 0, h.r.corrupt("entry=%d state=%#x", i, st)
-		}
-		if st != layout.EntryAttached {
-			continue
-		}
-		attached++
-		held, err := h.r.heldAt(entryLockByte(i))
-		if err != nil {
-			return 0, 0, err
-		}
-		if held {
-			live++
-		}
-	}
-	return attached, live, nil
-}
-
 // noteMessages publishes the handle's message count in its entry, for
 // tools: a plain release store where the platform has one.
 func (h *mpmcHandle) noteMessages() {
@@ -448,6 +282,10 @@ func (h *mpmcHandle) noteMessages() {
 		fence.Store64(h.ent.messages, h.stats.Messages, true)
 	}
 }
+
+func (h *mpmcHandle) SetWait(w WaitStrategy) { h.wait = w }
+
+func (h *mpmcHandle) Stats() Stats { return h.stats }
 
 func (h *mpmcHandle) revokedErr(pos, w uint64) error {
 	return fmt.Errorf("%w: ring=%s position=%d ctrl=%#x owner=%#x", ErrRevoked, h.r.name, pos, w, h.owner)

@@ -3,15 +3,14 @@ package ring
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/shmring/shmring/layout"
 )
 
-// mpmcConsumer is the read side of an MPMC or MPSC ring.
+// mpmcConsumer is the read side of an MPMC or MPSC ring, behind Consumer,
+// which checks every call's contract before it gets here.
 type mpmcConsumer struct {
 	mpmcHandle
-	outer *Consumer
 
 	// The lease: n consecutive positions from start, held in Reading
 	// with this handle's owner stamp until Release.
@@ -39,201 +38,43 @@ type mpmcConsumer struct {
 	blockTries       int
 }
 
-func newMPMCConsumer(r *Ring, outer *Consumer) (consumerImpl, error) {
-	c := &mpmcConsumer{outer: outer, adopted: make([]uint64, 0, 8)}
+func newMPMCConsumer(r *Ring) (*mpmcConsumer, error) {
+	c := &mpmcConsumer{adopted: make([]uint64, 0, 8)}
 	c.onAdopt = c.adopt
 	if err := c.attach(r, true); err != nil {
 		return nil, err
 	}
-	outer.r = r // Consumer.Close untracks through it
 	return c, nil
 }
 
 func (c *mpmcConsumer) adopt(pos uint64) { c.adopted = append(c.adopted, pos) }
 
-// tryTake leases the position at the head: ErrEmpty when nothing is
-// published there, ErrClosed or ErrPeerDead once the stream has ended and
-// everything published was taken.
-func (c *mpmcConsumer) tryTake() (uint64, error) {
-	if c.closed {
-		return 0, ErrClosed
-	}
-	for {
-		h := c.head.Load()
-		if err := c.hint(h, &c.seenHead, "head"); err != nil {
-			return 0, err
-		}
-		cw := c.ctrl(h)
-		w := cw.Load()
-		d, st, err := c.check(w, h)
-		if err != nil {
-			return 0, err
-		}
-		switch {
-		case d == 0 && st == layout.SlotFull:
-			atStep(stepBeforeReceive)
-			// SYNC POINT: publish (the consumer's half). After this CAS
-			// the length and payload the producer wrote are visible.
-			if cw.CompareAndSwap(w, layout.Ctrl(h, layout.SlotReading, c.owner)) {
-				atStep(stepAfterReceive)
-				c.head.CompareAndSwap(h, h+1)
-				return h, nil
-			}
-		case d == 0 && st == layout.SlotSkipped:
-			if cw.CompareAndSwap(w, layout.Ctrl(h+c.slots, layout.SlotFree, 0)) {
-				c.stats.Skipped++
-				c.wakeSpace()
-			}
-			c.head.CompareAndSwap(h, h+1)
-		case d == 0 && st == layout.SlotReading, d == c.lap:
-			c.head.CompareAndSwap(h, h+1) // taken: help the hint on
-		case d == 0 && (st == layout.SlotFree || st == layout.SlotClaimed), d == -c.lap && st == layout.SlotReading:
-			c.blockPos, c.blockW = h, w
-			if err := c.ended(h, w); err != errRetry {
-				return 0, err
-			}
-		case d == -c.lap:
-			return 0, c.r.corrupt("slot ctrl=%#x at head=%d: state %d a lap behind", w, h, st)
-		default:
-			if err := c.oddDistance(c.head, h, w); err != nil {
-				return 0, err
-			}
-		}
-	}
-}
-
-var errRetry = fmt.Errorf("ring: retry")
-
-// ended tells an empty ring at head h (word w) from the end of the stream:
-// no producer attached and the stream marked closed (ErrClosed) or its last
-// producer reaped dead (ErrPeerDead). Everything published happened before
-// the mark, so the slot is looked at again after it.
-func (c *mpmcConsumer) ended(h, w uint64) error {
-	s, n := c.stream.Load(), c.producers.Load()
-	if !layout.ValidStream(s) || n > c.maxP {
-		return c.r.corrupt("stream=%d producers=%d (max %d)", s, n, c.maxP)
-	}
-	if s == 0 || n != 0 {
-		return ErrEmpty
-	}
-	if c.ctrl(h).Load() != w {
-		return errRetry
-	}
-	// Before saying the stream is over, take over what dead consumers
-	// still hold: their messages are delivered once more, marked, not
-	// lost with the end of the stream. (System calls, once per call at
-	// the end of a stream: not the data path.)
-	if err := c.reapDead(c.maxP, c.entries()); err != nil {
-		return err
-	}
-	if len(c.adopted) > 0 {
-		return errAdopted
-	}
-	if s == layout.StreamClosed {
-		return ErrClosed
-	}
-	return fmt.Errorf("%w: ring=%s: every producer died", ErrPeerDead, c.r.name)
-}
-
-// errAdopted: attempt found messages adopted from a dead consumer, to be
-// handed out before the ring's.
-var errAdopted = fmt.Errorf("ring: adopted")
-
-// attempt and probe make the consumer an mpmcWaiter.
-func (c *mpmcConsumer) attempt() (uint64, error) {
-	if len(c.adopted) > 0 {
-		return 0, errAdopted
-	}
-	return c.tryTake()
-}
-
-// probe repairs a dead producer's claim at the head, then reaps entries
-// whose holders died: producers (their claims are skipped) and consumers
-// (their leases are adopted here and redelivered).
-func (c *mpmcConsumer) probe() error {
-	w := c.ctrl(c.blockPos).Load()
-	if w == c.blockW && layout.CtrlState(w) == layout.SlotClaimed && layout.CtrlSeq(w) == uint32(c.blockPos) {
-		if _, err := c.repairClaim(c.blockPos, w); err != nil {
-			return err
-		}
-	}
-	c.ent.messages.Store(c.stats.Messages)
-	return c.reapDead(0, c.entries())
-}
-
-// next is the position to lease: a pending or adopted one first, else the
-// ring's, waiting as the wait strategy says when block is set.
-func (c *mpmcConsumer) next(ctx context.Context, block bool) (uint64, error) {
-	if c.hasPending {
-		c.hasPending = false
-		c.redelivered = c.pendingRedeliv
-		return c.pending, nil
-	}
-	c.redelivered = false
-	pos, err := c.attempt()
-	if err == ErrEmpty {
-		c.stats.Empty++
-		if block {
-			pos, err = c.await(ctx, c, ErrEmpty, c.dataWake, c.dataSleepers, stepSleepingEmpty)
-		} else {
-			err = c.tryProbe()
-		}
-	}
-	if err == errAdopted {
-		pos = c.adopted[0]
-		copy(c.adopted, c.adopted[1:])
-		c.adopted = c.adopted[:len(c.adopted)-1]
-		c.redelivered = true
-		c.stats.Redelivered++
-		return pos, nil
-	}
-	return pos, err
-}
-
-// tryProbe: a Try that found the same slot blocking the head many times in
-// a row probes its holder's liveness, as a waiting call would once a tick.
-func (c *mpmcConsumer) tryProbe() error {
-	if c.blockW != c.ctrl(c.blockPos).Load() {
-		c.blockTries = 0
-		return ErrEmpty
-	}
-	if c.blockTries++; c.blockTries < 1<<12 {
-		return ErrEmpty
-	}
-	c.blockTries = 0
-	if err := c.probe(); err != nil {
-		return err
-	}
-	if len(c.adopted) > 0 {
-		return errAdopted
-	}
-	return ErrEmpty
-}
-
-// length reads the length of the leased position once and checks it.
-func (c *mpmcConsumer) length(pos uint64) (uint32, error) {
-	n := *c.lengthWord(pos)
+// checkedLen reads the length of the leased position once and checks it.
+func (c *mpmcConsumer) checkedLen(pos uint64) (uint32, error) {
+	n := c.length(pos).Load()
 	if n > c.slotSize {
-		return 0, c.r.corrupt("slot length=%d at position=%d, slot size=%d", n, pos, c.slotSize)
+		return 0, c.badLength(c.r, pos, n)
 	}
 	return n, nil
 }
 
-func (c *mpmcConsumer) mustNotHold(op string) {
-	if c.n != 0 {
-		panic("ring: Consumer." + op + " while holding a message; Release it first")
+// lease leases the next position (next says which) and reads its length.
+func (c *mpmcConsumer) lease(ctx context.Context, block bool) (uint64, uint32, error) {
+	pos, err := c.next(ctx, block)
+	if err != nil {
+		return 0, 0, err
 	}
+	n, err := c.checkedLen(pos)
+	if err != nil {
+		c.free(pos)
+		return 0, 0, err
+	}
+	return pos, n, nil
 }
 
 func (c *mpmcConsumer) receive(ctx context.Context, block bool) ([]byte, error) {
-	c.mustNotHold("Receive")
-	pos, err := c.next(ctx, block)
+	pos, n, err := c.lease(ctx, block)
 	if err != nil {
-		return nil, err
-	}
-	n, err := c.length(pos)
-	if err != nil {
-		c.free(pos)
 		return nil, err
 	}
 	if !c.r.intact() {
@@ -252,6 +93,9 @@ func (c *mpmcConsumer) TryReceive() ([]byte, error) { return c.receive(context.B
 // free releases position pos, leased by this handle: Free for the next lap.
 // A lease a peer repaired away (this handle was presumed dead) is counted
 // and dropped: the CAS fails and nothing is written.
+//
+// SYNC POINT: free. Every read of the leased slot is done before this CAS;
+// a producer loads the Free word, then claims the slot and writes it.
 func (c *mpmcConsumer) free(pos uint64) bool {
 	if c.ctrl(pos).CompareAndSwap(layout.Ctrl(pos, layout.SlotReading, c.owner), layout.Ctrl(pos+c.slots, layout.SlotFree, 0)) {
 		return true
@@ -263,9 +107,6 @@ func (c *mpmcConsumer) free(pos uint64) bool {
 // Release frees the leased message or batch and wakes as many sleeping
 // producers as slots it freed.
 func (c *mpmcConsumer) Release() error {
-	if c.n == 0 {
-		panic("ring: Consumer.Release without a received message")
-	}
 	atStep(stepBeforeRelease)
 	freed := 0
 	for i := 0; i < c.n; i++ {
@@ -292,25 +133,15 @@ func (c *mpmcConsumer) Release() error {
 }
 
 func (c *mpmcConsumer) recv(ctx context.Context, buf []byte, block bool) (int, error) {
-	c.mustNotHold("Recv")
-	pos, err := c.next(ctx, block)
+	pos, n, err := c.lease(ctx, block)
 	if err != nil {
-		return 0, err
-	}
-	n, err := c.length(pos)
-	if err != nil {
-		c.free(pos)
 		return 0, err
 	}
 	if int(n) > len(buf) {
 		c.pending, c.hasPending, c.pendingRedeliv = pos, true, c.redelivered
-		return 0, fmt.Errorf("ring: message=%d bytes, buffer=%d: %w", n, len(buf), io.ErrShortBuffer)
+		return 0, shortBuffer(n, buf)
 	}
-	src := c.payload(pos, n)
-	half := n / 2
-	copy(buf[:half], src[:half])
-	atStep(stepMidRead)
-	copy(buf[half:n], src[half:])
+	splitCopy(buf[:n], c.payload(pos, n), stepMidRead)
 	if !c.r.intact() { // after the copy: see guard.go
 		return 0, c.r.errTruncated()
 	}
@@ -331,51 +162,29 @@ func (c *mpmcConsumer) TryRecv(buf []byte) (int, error) {
 }
 
 // ReceiveBatch leases up to max consecutive published messages, one CAS
-// each; a pending or redelivered message comes alone.
-func (c *mpmcConsumer) ReceiveBatch(ctx context.Context, max int) (Messages, error) {
-	c.mustNotHold("ReceiveBatch")
-	if max <= 0 {
-		panic("ring: Consumer.ReceiveBatch with max <= 0")
-	}
+// each; a pending or redelivered message comes alone. Each length is read
+// once, here, for Messages.At.
+func (c *mpmcConsumer) ReceiveBatch(ctx context.Context, max int, lens []uint32) (uint64, []uint32, error) {
 	fromRing := !c.hasPending && len(c.adopted) == 0
 	pos, err := c.next(ctx, true)
 	if err != nil {
-		return Messages{}, err
+		return 0, lens, err
 	}
-	c.start, c.n = pos, 1
-	c.heldBytes = uint64(min(*c.lengthWord(pos), c.slotSize))
-	if fromRing && !c.redelivered {
-		for c.n < max {
-			p := pos + uint64(c.n)
-			cw := c.ctrl(p)
-			w := cw.Load()
-			if w != layout.Ctrl(p, layout.SlotFull, 0) {
-				break
-			}
-			atStep(stepBeforeReceive)
-			if !cw.CompareAndSwap(w, layout.Ctrl(p, layout.SlotReading, c.owner)) {
-				break
-			}
-			atStep(stepAfterReceive)
-			c.head.CompareAndSwap(p, p+1)
-			c.n++
-			c.heldBytes += uint64(min(*c.lengthWord(p), c.slotSize))
+	c.start, c.n, c.heldBytes = pos, 0, 0
+	for {
+		l := c.length(pos + uint64(c.n)).Load()
+		lens = append(lens, l)
+		c.heldBytes += uint64(min(l, c.slotSize))
+		if c.n++; c.n == max || !fromRing || c.redelivered || !c.leaseNext(pos+uint64(c.n)) {
+			break
 		}
 	}
+	if !c.r.intact() { // before handing slots out in place: see guard.go
+		c.n, c.heldBytes = 0, 0
+		return 0, lens, c.r.errTruncated()
+	}
 	c.lastRedelivered = c.redelivered
-	return Messages{c: c.outer, start: pos, n: c.n}, nil
-}
-
-func (c *mpmcConsumer) messageAt(start uint64, i int) ([]byte, error) {
-	pos := start + uint64(i)
-	n, err := c.length(pos)
-	if err != nil {
-		return nil, err
-	}
-	if !c.r.intact() {
-		return nil, c.r.errTruncated()
-	}
-	return c.payload(pos, n), nil
+	return pos, lens, nil
 }
 
 // Redelivered reports on the message (or batch: a redelivered message
@@ -384,15 +193,13 @@ func (c *mpmcConsumer) messageAt(start uint64, i int) ([]byte, error) {
 // the answer as it was.
 func (c *mpmcConsumer) Redelivered() bool { return c.lastRedelivered }
 
-func (c *mpmcConsumer) SetWait(w WaitStrategy) { c.wait = w }
-
-func (c *mpmcConsumer) Stats() Stats { return c.stats }
-
 // Close releases a held lease (the message counts as received), then
 // leaves the ring. A consumer with adopted or pending messages it never
 // handed out leaves its entry attached with the lock dropped, as if it had
-// died: another consumer reaps the entry and delivers them. Idempotent.
+// died: another consumer reaps the entry and delivers them. Idempotent;
+// the entry's lock is let go of even when Close faults on a shrunk file.
 func (c *mpmcConsumer) Close() error {
+	defer c.dropRole()
 	if c.closed {
 		return nil
 	}

@@ -55,8 +55,8 @@ func TestMPMCHostileValuesAreCorrupt(t *testing.T) {
 			e.h.head.Store(slots)
 			set(e, 0, layout.Ctrl(0, layout.SlotFull, 0))
 		}, tryRecv},
-		{"a length beyond the slot", func(e env) { *e.h.lengthWord(0) = 65 }, recv},
-		{"a length of 2^32-1", func(e env) { *e.h.lengthWord(0) = ^uint32(0) }, tryRecv},
+		{"a length beyond the slot", func(e env) { e.h.setLen(0, 65) }, recv},
+		{"a length of 2^32-1", func(e env) { e.h.setLen(0, ^uint32(0)) }, tryRecv},
 		{"the tail hint moved back", func(e env) {
 			e.p.TrySend([]byte("y"))
 			e.h.tail.Store(0)

@@ -4,14 +4,16 @@ package ring
 // (issue 4, acceptance 3), SIGSTOP (a stopped process is not a dead one),
 // and the latency of recovering from a producer's death.
 //
-// A child process sets stepHook to SIGKILL itself at one step of its Nth
-// message. The parent holds the surviving participants, as goroutines with
-// their own handles (and a mapping of their own for the other side): they
-// keep sending and receiving across the kill, and a ledger proves that
-// every committed message arrives exactly once. Each ring is reused for
-// all the kills of a step, with room for the survivors and one child only,
-// so each new child must take over the entry its dead predecessor left: a
-// restarted producer or consumer continues.
+// A child process sets the step hook to SIGKILL itself at one step of its
+// Nth message (the hooks exist only in builds with -tags shmring_faults:
+// without it these tests skip). The parent holds the surviving
+// participants, as goroutines with their own handles (and a mapping of
+// their own for the other side): they keep sending and receiving across
+// the kill, and a ledger proves that every committed message arrives
+// exactly once. Each ring is reused for all the kills of a step, with room
+// for the survivors and one child only, so each new child must take over
+// the entry its dead predecessor left: a restarted producer or consumer
+// continues.
 
 import (
 	"context"
@@ -85,13 +87,17 @@ func childKillProducer() int {
 	a := childArgs(5)
 	name, stepName, first, arm, call := a[0], a[1], mustUint(a[2]), mustUint(a[3]), a[4]
 	target, kill := stepNamed(stepName)
+	emulate := kill && !stepHooks // without the hooks only after-claim, by Claim
+	if emulate && target != stepAfterClaim {
+		return childFail("step %v needs -tags shmring_faults", target)
+	}
 	var armed atomic.Bool
-	if kill {
-		stepHook = func(s step) {
+	if kill && !emulate {
+		setStepHook(func(s step) {
 			if s == target && armed.Load() {
 				killSelf()
 			}
-		}
+		})
 	}
 	r, err := Open(name)
 	if err != nil {
@@ -122,6 +128,12 @@ func childKillProducer() int {
 		}
 		if i == arm {
 			armed.Store(true)
+			if emulate {
+				if _, err := p.Claim(ctx); err != nil {
+					return childFail("Claim of message %d: %v", first+i, err)
+				}
+				killSelf()
+			}
 		}
 		k := first + i
 		switch call {
@@ -158,13 +170,17 @@ func childKillConsumer() int {
 	a := childArgs(4)
 	name, stepName, arm, call := a[0], a[1], mustUint(a[2]), a[3]
 	target, kill := stepNamed(stepName)
+	emulate := kill && !stepHooks // without the hooks only before-release, by not calling it
+	if emulate && (target != stepBeforeRelease || call != "receive") {
+		return childFail("step %v of %s needs -tags shmring_faults", target, call)
+	}
 	var armed atomic.Bool
-	if kill {
-		stepHook = func(s step) {
+	if kill && !emulate {
+		setStepHook(func(s step) {
 			if s == target && armed.Load() {
 				killSelf()
 			}
-		}
+		})
 	}
 	r, err := Open(name)
 	if err != nil {
@@ -207,6 +223,9 @@ func childKillConsumer() int {
 				return childFail("Receive %d: %v", i, err)
 			}
 			fmt.Printf("got %d %d\n", seq, b2i(c.Redelivered()))
+			if i == arm && emulate {
+				killSelf()
+			}
 			c.Release()
 		case "recv":
 			n, err := c.Recv(ctx, buf)
@@ -418,10 +437,18 @@ var (
 // both consumers get ErrClosed after the last message, and the consumers
 // together skipped exactly one slot per kill after the claim and before
 // the publish, and redelivered nothing.
+//
+// Without the fault hooks (-tags shmring_faults) only after-claim runs: a
+// child reaches it through Claim.
 func TestMPMCProducerKilledAtEveryStep(t *testing.T) {
 	proctest.Watchdog(t, killHangBound())
 	for _, s := range producerSteps {
-		t.Run(s.String(), func(t *testing.T) { killProducers(t, s, killsPerStep()) })
+		t.Run(s.String(), func(t *testing.T) {
+			if s != stepAfterClaim {
+				requireStepHook(t)
+			}
+			killProducers(t, s, killsPerStep())
+		})
 	}
 }
 

@@ -28,10 +28,18 @@ import (
 // the end a last consumer process receives and closes, the producer closes
 // and the survivor ends with ErrClosed; its Stats.Redelivered counts the
 // redeliveries.
+//
+// Without the fault hooks (-tags shmring_faults) only before-release runs:
+// a child reaches it by not calling Release.
 func TestMPMCConsumerKilledAtEveryStep(t *testing.T) {
 	proctest.Watchdog(t, killHangBound())
 	for i, s := range consumerSteps {
-		t.Run(s.String(), func(t *testing.T) { killConsumers(t, s, killsPerStep(), i) })
+		t.Run(s.String(), func(t *testing.T) {
+			if s != stepBeforeRelease {
+				requireStepHook(t)
+			}
+			killConsumers(t, s, killsPerStep(), i)
+		})
 	}
 }
 

@@ -7,20 +7,19 @@ import (
 	"github.com/shmring/shmring/layout"
 )
 
-// mpmcProducer is the write side of an MPMC or MPSC ring.
+// mpmcProducer is the write side of an MPMC or MPSC ring, behind Producer,
+// which checks every call's contract before it gets here.
 type mpmcProducer struct {
 	mpmcHandle
-	outer *Producer
-	pos   uint64 // first position of the open claim
-	n     int    // positions claimed and neither committed nor aborted
+	pos uint64 // first position of the open claim
+	n   int    // positions claimed and neither committed nor aborted
 }
 
-func newMPMCProducer(r *Ring, outer *Producer) (producerImpl, error) {
-	p := &mpmcProducer{outer: outer}
+func newMPMCProducer(r *Ring) (*mpmcProducer, error) {
+	p := &mpmcProducer{}
 	if err := p.attach(r, false); err != nil {
 		return nil, err
 	}
-	outer.r = r // Producer.Close untracks through it
 	return p, nil
 }
 
@@ -36,7 +35,7 @@ func (p *mpmcProducer) tryClaimPos() (uint64, error) {
 			return 0, err
 		}
 		cw := p.ctrl(t)
-		w := cw.Load()
+		w := cw.Load() // SYNC POINT: free (the producer's half)
 		d, st, err := p.check(w, t)
 		if err != nil {
 			return 0, err
@@ -66,13 +65,17 @@ func (p *mpmcProducer) tryClaimPos() (uint64, error) {
 	}
 }
 
-// claimPos claims one position, waiting for space as the wait strategy says.
-func (p *mpmcProducer) claimPos(ctx context.Context) (uint64, error) {
+// claimPos claims one position; when the ring is full it waits for space
+// (block) or reports ErrFull.
+func (p *mpmcProducer) claimPos(ctx context.Context, block bool) (uint64, error) {
 	pos, err := p.tryClaimPos()
 	if err != ErrFull {
 		return pos, err
 	}
 	p.stats.Full++
+	if !block {
+		return 0, ErrFull
+	}
 	return p.awaitSpace(ctx)
 }
 
@@ -110,12 +113,12 @@ func (p *mpmcProducer) probe() error {
 }
 
 // extend claims positions after the open claim while their slots are free,
-// up to max in all, without waiting.
+// up to max in all, without waiting; each one's length starts at 0.
 func (p *mpmcProducer) extend(max int) {
 	for p.n < max {
 		pos := p.pos + uint64(p.n)
 		cw := p.ctrl(pos)
-		w := cw.Load()
+		w := cw.Load() // SYNC POINT: free (the producer's half)
 		if w != layout.Ctrl(pos, layout.SlotFree, 0) {
 			return
 		}
@@ -124,21 +127,14 @@ func (p *mpmcProducer) extend(max int) {
 			return
 		}
 		atStep(stepAfterClaim)
-		*p.lengthWord(pos) = 0 // committed empty unless SetLen says otherwise
+		p.setLen(pos, 0) // committed empty unless SetLen says otherwise
 		p.n++
 		p.tail.CompareAndSwap(pos, pos+1)
 	}
 }
 
-func (p *mpmcProducer) mustNotHoldClaim(op string) {
-	if p.n != 0 {
-		panic("ring: Producer." + op + " while a claim is open; Commit or Abort it first")
-	}
-}
-
-func (p *mpmcProducer) Claim(ctx context.Context) ([]byte, error) {
-	p.mustNotHoldClaim("Claim")
-	pos, err := p.claimPos(ctx)
+func (p *mpmcProducer) claim(ctx context.Context, block bool) ([]byte, error) {
+	pos, err := p.claimPos(ctx, block)
 	if err != nil {
 		return nil, err
 	}
@@ -146,18 +142,9 @@ func (p *mpmcProducer) Claim(ctx context.Context) ([]byte, error) {
 	return p.payload(pos, p.slotSize), nil
 }
 
-func (p *mpmcProducer) TryClaim() ([]byte, error) {
-	p.mustNotHoldClaim("TryClaim")
-	pos, err := p.tryClaimPos()
-	if err != nil {
-		if err == ErrFull {
-			p.stats.Full++
-		}
-		return nil, err
-	}
-	p.pos, p.n = pos, 1
-	return p.payload(pos, p.slotSize), nil
-}
+func (p *mpmcProducer) Claim(ctx context.Context) ([]byte, error) { return p.claim(ctx, true) }
+
+func (p *mpmcProducer) TryClaim() ([]byte, error) { return p.claim(context.Background(), false) }
 
 // publish makes position pos, claimed by this handle, a message of n bytes.
 //
@@ -172,7 +159,7 @@ func (p *mpmcProducer) publish(pos uint64, n uint32) error {
 	if w := cw.Load(); w != mine {
 		return p.revokedErr(pos, w)
 	}
-	*p.lengthWord(pos) = n
+	p.setLen(pos, n)
 	atStep(stepBeforePublish)
 	if !cw.CompareAndSwap(mine, layout.Ctrl(pos, layout.SlotFull, 0)) {
 		return p.revokedErr(pos, cw.Load())
@@ -192,12 +179,6 @@ func (p *mpmcProducer) wakeConsumers() {
 }
 
 func (p *mpmcProducer) Commit(n int) error {
-	if p.n != 1 {
-		panic("ring: Producer.Commit without a Claim")
-	}
-	if uint(n) > uint(p.slotSize) {
-		return errTooLargeCommit
-	}
 	p.n = 0
 	if err := p.publish(p.pos, uint32(n)); err != nil {
 		return err
@@ -206,69 +187,36 @@ func (p *mpmcProducer) Commit(n int) error {
 	return nil
 }
 
-// skip turns this handle's claim on pos into Skipped: it carries no message
-// and consumers pass over it.
-func (p *mpmcProducer) skip(pos uint64) bool {
-	return p.ctrl(pos).CompareAndSwap(layout.Ctrl(pos, layout.SlotClaimed, p.owner), layout.Ctrl(pos, layout.SlotSkipped, 0))
-}
-
-// Abort drops the open claim. The position was taken from the ring's
-// sequence, so it is marked Skipped: consumers pass over it (and count it
-// in Stats.Skipped).
+// Abort drops the open claim. Its positions were taken from the ring's
+// sequence, so they are marked Skipped: consumers pass over them (and count
+// them in Stats.Skipped).
 func (p *mpmcProducer) Abort() {
-	if p.n == 0 {
-		return
-	}
-	k := 0
-	for i := 0; i < p.n; i++ {
-		if p.skip(p.pos + uint64(i)) {
-			k++
-		}
-	}
-	p.n = 0
-	if k > 0 {
+	if p.skipRest(0) > 0 {
 		p.wakeData()
 	}
 }
 
-func (p *mpmcProducer) put(pos uint64, msg []byte) {
-	dst := p.payload(pos, uint32(len(msg)))
-	half := len(msg) / 2
-	copy(dst[:half], msg[:half])
-	atStep(stepMidPayload)
-	copy(dst[half:], msg[half:])
-}
-
-func (p *mpmcProducer) Send(ctx context.Context, msg []byte) error {
-	if uint(len(msg)) > uint(p.slotSize) {
-		return errTooLargeSend
-	}
-	p.mustNotHoldClaim("Send")
-	pos, err := p.claimPos(ctx)
-	if err != nil {
-		return err
-	}
-	p.put(pos, msg)
-	if err := p.publish(pos, uint32(len(msg))); err != nil {
-		return err
-	}
-	p.wakeConsumers()
-	return nil
-}
-
-func (p *mpmcProducer) TrySend(msg []byte) error {
-	if uint(len(msg)) > uint(p.slotSize) {
-		return errTooLargeSend
-	}
-	p.mustNotHoldClaim("TrySend")
-	pos, err := p.tryClaimPos()
-	if err != nil {
-		if err == ErrFull {
-			p.stats.Full++
+// skipRest turns this handle's claims on the open claim's positions from
+// the i-th on into Skipped (they carry no message, and consumers pass over
+// them), ends the claim, and says how many it turned.
+func (p *mpmcProducer) skipRest(i int) int {
+	k := 0
+	for ; i < p.n; i++ {
+		pos := p.pos + uint64(i)
+		if p.ctrl(pos).CompareAndSwap(layout.Ctrl(pos, layout.SlotClaimed, p.owner), layout.Ctrl(pos, layout.SlotSkipped, 0)) {
+			k++
 		}
+	}
+	p.n = 0
+	return k
+}
+
+func (p *mpmcProducer) send(ctx context.Context, msg []byte, block bool) error {
+	pos, err := p.claimPos(ctx, block)
+	if err != nil {
 		return err
 	}
-	p.put(pos, msg)
+	splitCopy(p.payload(pos, uint32(len(msg))), msg, stepMidPayload)
 	if err := p.publish(pos, uint32(len(msg))); err != nil {
 		return err
 	}
@@ -276,32 +224,29 @@ func (p *mpmcProducer) TrySend(msg []byte) error {
 	return nil
 }
 
-func (p *mpmcProducer) ClaimBatch(ctx context.Context, max int) (Batch, error) {
-	p.mustNotHoldClaim("ClaimBatch")
-	if max <= 0 {
-		panic("ring: Producer.ClaimBatch with max <= 0")
-	}
-	pos, err := p.claimPos(ctx)
+func (p *mpmcProducer) Send(ctx context.Context, msg []byte) error { return p.send(ctx, msg, true) }
+
+func (p *mpmcProducer) TrySend(msg []byte) error { return p.send(context.Background(), msg, false) }
+
+func (p *mpmcProducer) ClaimBatch(ctx context.Context, max int) (uint64, int, error) {
+	pos, err := p.claimPos(ctx, true)
 	if err != nil {
-		return Batch{}, err
+		return 0, 0, err
 	}
-	*p.lengthWord(pos) = 0
+	p.setLen(pos, 0)
 	p.pos, p.n = pos, 1
 	p.extend(max)
-	return Batch{p: p.outer, start: pos, n: p.n}, nil
+	return pos, p.n, nil
 }
 
 // CommitBatch publishes the first k slots of the batch, in order, and marks
 // the rest Skipped (they were taken from the ring's sequence). A slot whose
 // claim a peer revoked is not published; the ones after it still are.
 func (p *mpmcProducer) CommitBatch(k int) {
-	if p.n == 0 || k < 0 || k > p.n {
-		panic("ring: Producer.CommitBatch without a batch of that many slots")
-	}
 	published := 0
 	for i := 0; i < k; i++ {
 		pos := p.pos + uint64(i)
-		n := *p.lengthWord(pos)
+		n := p.length(pos).Load()
 		if n > p.slotSize { // SetLen checks; this is the claimant's own word
 			n = 0
 		}
@@ -311,47 +256,32 @@ func (p *mpmcProducer) CommitBatch(k int) {
 			p.revoked++
 		}
 	}
-	skipped := 0
-	for i := k; i < p.n; i++ {
-		if p.skip(p.pos + uint64(i)) {
-			skipped++
-		}
-	}
-	p.n = 0
-	if published+skipped > 0 {
+	if published+p.skipRest(k) > 0 {
 		p.wakeConsumers()
 	}
 }
 
-func (p *mpmcProducer) SendBatch(ctx context.Context, msgs [][]byte) (int, error) {
-	p.mustNotHoldClaim("SendBatch")
-	if len(msgs) == 0 {
-		return 0, nil
-	}
-	if uint(len(msgs[0])) > uint(p.slotSize) {
+// SendBatch claims a position, waiting for it, and those after it that are
+// free, then publishes each in order. A message beyond the slot size is
+// never claimed a position for: a claimed position could only be skipped.
+func (p *mpmcProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int) (int, error) {
+	if fit == 0 {
 		return 0, errTooLargeSend
 	}
-	pos, err := p.claimPos(ctx)
+	pos, err := p.claimPos(ctx, true)
 	if err != nil {
 		return 0, err
 	}
 	p.pos, p.n = pos, 1
-	limit := len(msgs)
-	for i, m := range msgs {
-		if uint(len(m)) > uint(p.slotSize) {
-			limit = i
-			break
-		}
-	}
-	p.extend(limit)
+	p.extend(fit)
 	n := p.n
 	p.n = 0
 	sent := 0
 	var first error
-	for i := 0; i < n; i++ {
+	for i, m := range msgs[:n] {
 		pos := p.pos + uint64(i)
-		p.put(pos, msgs[i])
-		if err := p.publish(pos, uint32(len(msgs[i]))); err != nil {
+		splitCopy(p.payload(pos, uint32(len(m))), m, stepMidPayload)
+		if err := p.publish(pos, uint32(len(m))); err != nil {
 			if first == nil {
 				first = err
 			}
@@ -362,32 +292,18 @@ func (p *mpmcProducer) SendBatch(ctx context.Context, msgs [][]byte) (int, error
 	if sent > 0 {
 		p.wakeConsumers()
 	}
-	if first == nil && n < len(msgs) && n == limit {
+	if first == nil && n == fit && fit < len(msgs) {
 		first = errTooLargeSend
 	}
 	return sent, first
 }
 
-func (p *mpmcProducer) batchSlot(start uint64, i int) []byte {
-	return p.payload(start+uint64(i), p.slotSize)
-}
-
-func (p *mpmcProducer) batchSetLen(start uint64, i, n int) error {
-	if uint(n) > uint(p.slotSize) {
-		return errTooLargeCommit
-	}
-	*p.lengthWord(start + uint64(i)) = uint32(n)
-	return nil
-}
-
-func (p *mpmcProducer) SetWait(w WaitStrategy) { p.wait = w }
-
-func (p *mpmcProducer) Stats() Stats { return p.stats }
-
 // Close aborts an open claim (Skipped), reaps producers that died without
 // closing, marks the entry free; the last producer closes the stream and
-// wakes every sleeping consumer. Idempotent.
+// wakes every sleeping consumer. Idempotent; the entry's lock is let go of
+// even when Close faults on a shrunk file.
 func (p *mpmcProducer) Close() error {
+	defer p.dropRole()
 	if p.closed {
 		return nil
 	}

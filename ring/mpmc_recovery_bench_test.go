@@ -21,7 +21,7 @@ import (
 // CLOCK_MONOTONIC time and kills itself.
 func childRecoveryProducer() int {
 	name := childArgs(1)[0]
-	stepHook = func(s step) {
+	setStepHook(func(s step) {
 		if s == stepAfterClaim {
 			fmt.Println("claimed")
 			if line := readStdinLine(); line != "die" {
@@ -30,7 +30,7 @@ func childRecoveryProducer() int {
 			fmt.Printf("dead %d\n", monoNanos())
 			killSelf()
 		}
-	}
+	})
 	r, err := Open(name)
 	if err != nil {
 		return childFail("Open: %v", err)
@@ -64,6 +64,7 @@ func childRecoveryProducer() int {
 // and recovery-p99-ns are the figures. Use -benchtime=200x or more for a
 // p99 worth quoting.
 func BenchmarkMPMCRecoveryAfterProducerDeath(b *testing.B) {
+	requireStepHook(b)
 	for _, random := range []bool{false, true} {
 		name := "death=after-sleep"
 		if random {

@@ -19,9 +19,9 @@ var fastTick = WaitStrategy{Spin: 8, Yield: 1, Sleep: true, Tick: time.Milliseco
 func mpmcHandleOf(x any) *mpmcHandle {
 	switch v := x.(type) {
 	case *Producer:
-		return &v.impl.(*mpmcProducer).mpmcHandle
+		return &v.e.(*mpmcProducer).mpmcHandle
 	case *Consumer:
-		return &v.impl.(*mpmcConsumer).mpmcHandle
+		return &v.e.(*mpmcConsumer).mpmcHandle
 	}
 	panic("not an MPMC handle")
 }

@@ -4,6 +4,10 @@ package ring
 // MPMC and Broadcast engines. Tests set stepHook in a child process and
 // kill it with SIGKILL at exactly that point, to prove that a process dying
 // at any instruction boundary that matters leaves a ring its peers repair.
+//
+// The hook exists only in builds with the shmring_faults tag (the kill
+// tests need it: go test -tags shmring_faults ./ring/); elsewhere atStep
+// is an empty function the compiler removes, and copies are not split.
 type step int
 
 const (
@@ -26,14 +30,4 @@ func (s step) String() string {
 	return [...]string{"before-claim", "after-claim", "mid-payload", "before-publish", "after-publish",
 		"sleeping-full", "before-receive", "after-receive", "mid-read", "before-release", "after-release",
 		"sleeping-empty"}[s]
-}
-
-// stepHook is nil except in tests; set it before any handle is made.
-var stepHook func(step)
-
-// atStep calls the test hook. The nil check is one predictable branch.
-func atStep(s step) {
-	if stepHook != nil {
-		stepHook(s)
-	}
 }

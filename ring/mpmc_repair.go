@@ -1,0 +1,175 @@
+package ring
+
+// Repair: what an MPMC handle does about peers whose process died (their
+// entry's liveness lock is free). A dead producer's claims become Skipped;
+// a dead consumer's leases are adopted by a consumer and redelivered, once,
+// marked. Waiting and repair paths only: each probe is a system call.
+
+import (
+	"errors"
+
+	"github.com/shmring/shmring/layout"
+)
+
+// ownerDead reports whether the holder named by owner o is gone: its
+// entry's lock is free, or the entry holds a later incarnation. A system
+// call: waiting and repair paths only.
+func (h *mpmcHandle) ownerDead(o uint32) (bool, error) {
+	i := layout.OwnerIndex(o)
+	if i >= h.entries() {
+		return false, h.r.corrupt("owner=%#x index=%d, entries=%d", o, i, h.entries())
+	}
+	if o == h.owner {
+		return false, nil
+	}
+	e := h.entry(i)
+	if !layout.SameIncarnation(o, e.incarnation.Load()) {
+		return true, nil
+	}
+	held, err := h.r.heldAt(entryLockByte(i))
+	return !held, err
+}
+
+// reapSlots repairs every slot whose claim or lease names entry i: a
+// producer's unpublished claim becomes Skipped; a consumer's lease is
+// adopted by this handle when it is a consumer (redelivered once, marked).
+// O(slots): a dead peer is rare.
+func (h *mpmcHandle) reapSlots(i uint32) error {
+	near := h.head.Load()
+	skipped := 0
+	for s := uint64(0); s < h.slots; s++ {
+		cw := h.ctrl(s)
+		w := cw.Load()
+		st, o := layout.CtrlState(w), layout.CtrlOwner(w)
+		if (st != layout.SlotClaimed && st != layout.SlotReading) || layout.OwnerIndex(o) != i || o == h.owner {
+			continue
+		}
+		pos := posOf(layout.CtrlSeq(w), near)
+		if pos&h.mask != s {
+			return h.r.corrupt("slot=%d ctrl=%#x holds a position of slot %d", s, w, pos&h.mask)
+		}
+		switch {
+		case st == layout.SlotClaimed:
+			if cw.CompareAndSwap(w, layout.Ctrl(pos, layout.SlotSkipped, 0)) {
+				h.repairedOne()
+				skipped++
+			}
+		case h.consumer && h.onAdopt != nil:
+			if cw.CompareAndSwap(w, layout.Ctrl(pos, layout.SlotReading, h.owner)) {
+				h.repairedOne()
+				h.onAdopt(pos)
+			}
+		}
+	}
+	if skipped > 0 {
+		h.wakeData()
+	}
+	return nil
+}
+
+func (h *mpmcHandle) repairedOne() {
+	h.stats.Repaired++
+	h.ent.repaired.Add(1)
+}
+
+// repairClaim skips position pos, claimed (word w) by a producer that is
+// dead. It reports whether the slot changed.
+func (h *mpmcHandle) repairClaim(pos, w uint64) (bool, error) {
+	dead, err := h.ownerDead(layout.CtrlOwner(w))
+	if err != nil || !dead {
+		return false, err
+	}
+	// SYNC POINT: claim (the repairer's half). The CAS succeeds only on
+	// the word the dead owner stamped, so a claim never changes hands.
+	if !h.ctrl(pos).CompareAndSwap(w, layout.Ctrl(pos, layout.SlotSkipped, 0)) {
+		return true, nil // someone else changed it: look again
+	}
+	h.repairedOne()
+	h.wakeData()
+	return true, nil
+}
+
+// reapEntry becomes the sole reaper of entry i, attached but with no live
+// holder: it takes the entry's lock, repairs the slots the entry holds,
+// marks it free and drops its count. It reports whether it reaped.
+func (h *mpmcHandle) reapEntry(i uint32) (bool, error) {
+	l, err := h.r.lockAt(entryLockByte(i))
+	if errors.Is(err, ErrBusy) {
+		return false, nil // a live holder, a joiner or another reaper has it
+	}
+	if err != nil {
+		return false, err
+	}
+	defer h.r.unlockAt(entryLockByte(i), l)
+	e := h.entry(i)
+	st := e.state.Load()
+	if st > layout.EntryAttached {
+		return false, h.r.corrupt("entry=%d state=%#x", i, st)
+	}
+	if st != layout.EntryAttached {
+		return false, nil
+	}
+	if err := h.reapSlots(i); err != nil {
+		return false, err
+	}
+	e.state.Store(layout.EntryFree)
+	consumerSide := i >= h.maxP
+	cnt, _ := h.count(consumerSide)
+	if n := cnt.Add(^uint32(0)); n == 0 && !consumerSide {
+		// The last producer died: consumers drain what was published,
+		// then get ErrPeerDead; a new producer reopens the stream.
+		h.stream.CompareAndSwap(0, layout.StreamPeerDead)
+		h.wakeData()
+	}
+	return true, nil
+}
+
+// reapDead scans the entries in [lo, hi) for attached ones whose holder is
+// gone and reaps them. O(entries) system calls: once per tick at most.
+func (h *mpmcHandle) reapDead(lo, hi uint32) error {
+	for i := lo; i < hi; i++ {
+		if i == h.index {
+			continue
+		}
+		st := h.entry(i).state.Load()
+		if st > layout.EntryAttached {
+			return h.r.corrupt("entry=%d state=%#x", i, st)
+		}
+		if st != layout.EntryAttached {
+			continue
+		}
+		held, err := h.r.heldAt(entryLockByte(i))
+		if err != nil {
+			return err
+		}
+		if !held {
+			if _, err := h.reapEntry(i); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// liveCount reports how many entries in [lo, hi) are attached, and how many
+// of those have a live holder.
+func (h *mpmcHandle) liveCount(lo, hi uint32) (attached, live int, err error) {
+	for i := lo; i < hi; i++ {
+		st := h.entry(i).state.Load()
+		if st > layout.EntryAttached {
+			return 0, 0, h.r.corrupt("entry=%d state=%#x", i, st)
+		}
+		if st != layout.EntryAttached {
+			continue
+		}
+		attached++
+		held, err := h.r.heldAt(entryLockByte(i))
+		if err != nil {
+			return 0, 0, err
+		}
+		if held {
+			live++
+		}
+	}
+	return attached, live, nil
+}

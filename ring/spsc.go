@@ -1,0 +1,156 @@
+package ring
+
+// The SPSC engine (LAYOUT.md sections 7-11): one producer, one consumer,
+// each a process-local handle on its side's words.
+//
+// Invariants:
+//   - Each side's cursor only grows, and only its own side stores it: the
+//     producer has published every position below its cursor, the
+//     consumer has released every position below its own. A position p
+//     lives in slot p&mask.
+//   - consumer cursor <= producer cursor <= consumer cursor + slots: the
+//     producer writes a slot only once the consumer released the lap
+//     before, the consumer reads only what was published. Each side checks
+//     this against the other's cursor whenever it loads it (once per
+//     refill of its cache, never per message); anything else is
+//     ErrCorrupt.
+//   - Each side caches the other's cursor (limit, avail) and touches the
+//     other's line only when the cached value runs out.
+//   - A slot's length and payload are written before the store that
+//     publishes it (the cursor, then the slot's seq), and read only after a
+//     load that saw that store; the slot's seq, equal to uint32(p+1), says
+//     p is published without a look at the producer's line.
+//   - A sleeper announces itself in its own sleepers word, then re-checks
+//     the other side's cursor; a publisher stores its cursor, then looks at
+//     the other side's sleepers word (the Dekker pair of endpoint.publish).
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/shmring/shmring/internal/fence"
+	"github.com/shmring/shmring/layout"
+)
+
+// endpoint is what the SPSC producer and consumer share: the slots, this
+// side's and the other side's words, the wait strategy, and counters.
+type endpoint struct {
+	_ noCopy
+	slotArea
+	r    *Ring
+	role role
+	own  side
+	peer side
+	// release: this side publishes its cursor with a plain release store
+	// and has told the other side so (FlagReleaseStores).
+	release bool
+	wait    WaitStrategy
+	waiting waitState // the adaptive spin's estimate; the wait in progress (waitloop.go)
+	stats   Stats
+	lock    roleLock
+	closed  bool
+}
+
+// attach takes ro's role on r, fills in e and announces it, and returns
+// the two cursors, checked: consumer <= producer <= consumer + slots.
+//
+// Announcing publishes that a live process holds the role. The lock is
+// already held, so a peer that sees StateAttached and probes the lock finds
+// it taken for as long as this process lives.
+func (e *endpoint) attach(r *Ring, ro role) (prod, cons uint64, err error) {
+	lock, err := r.lockRole(ro)
+	if err != nil {
+		return 0, 0, err
+	}
+	peer := consumerRole
+	if ro == consumerRole {
+		peer = producerRole
+	}
+	*e = endpoint{
+		slotArea: r.slotArea(),
+		r:        r,
+		role:     ro,
+		own:      r.side(ro),
+		peer:     r.side(peer),
+		release:  r.releaseStores(),
+		wait:     DefaultWait,
+		lock:     lock,
+	}
+	prod, cons = r.side(producerRole).cursor.Load(), r.side(consumerRole).cursor.Load()
+	if cons > prod || prod-cons > e.slots {
+		r.unlockRole(ro, lock)
+		return 0, 0, r.corrupt("producer cursor=%d consumer cursor=%d slots=%d", prod, cons, e.slots)
+	}
+	flags := uint32(0)
+	if e.release {
+		flags = layout.FlagReleaseStores
+	}
+	e.own.flags.Store(flags)
+	e.own.epoch.Add(1)
+	e.own.state.Store(layout.StateAttached) // a new producer also reopens a closed stream
+	return prod, cons, nil
+}
+
+// detach marks the role free and drops its lock; state is what the role
+// leaves behind (StateClosed for a producer: end of stream).
+func (e *endpoint) detach(state uint32) (err error) {
+	e.closed = true
+	defer func() { err = errors.Join(err, e.r.unlockRole(e.role, e.lock)) }() // even after a fault below
+	// SYNC POINT: state. Stored before the sleepers check below; a sleeper
+	// announces itself, then re-checks state.
+	e.own.state.Swap(state) // full fence: the sleepers load below must not pass it
+	if e.peer.sleepers.Load() != 0 {
+		e.wakePeer()
+	}
+	return nil
+}
+
+// publish stores this side's cursor and wakes the other side if it sleeps.
+//
+// SYNC POINT: cursor. The slot writes (producer) or reads (consumer) before
+// this store are ordered before it; the other side loads the cursor, then
+// touches the slots below it.
+//
+// Dekker pair: "store cursor, then load peer sleeping flag" here against
+// "set sleeping, then load cursor" in sleep. With a release store the
+// StoreLoad order comes from the sleeper's fence.Barrier.
+func (e *endpoint) publish(v uint64) {
+	fence.Store64(e.own.cursor, v, e.release)
+	if e.peer.sleepers.Load() != 0 {
+		e.wakePeer()
+	}
+}
+
+// peerDead returns ErrPeerDead when the other role is marked attached but no
+// live process holds its lock, and ErrCorrupt for state no peer writes.
+func (e *endpoint) peerDead() error {
+	st := e.peer.state.Load()
+	if st&^layout.StateMask != 0 {
+		return e.r.corrupt("%v state=%#x", e.peerRole(), st)
+	}
+	if st&layout.StateAttached == 0 {
+		return nil // nobody holds the role now: a newcomer may still arrive
+	}
+	alive, err := e.r.roleAlive(e.peerRole())
+	if err != nil {
+		return err
+	}
+	if !alive {
+		return fmt.Errorf("%w: ring=%s %v epoch=%d", ErrPeerDead, e.r.name, e.peerRole(), e.peer.epoch.Load())
+	}
+	return nil
+}
+
+func (e *endpoint) peerRole() role {
+	if e.role == producerRole {
+		return consumerRole
+	}
+	return producerRole
+}
+
+func (e *endpoint) SetWait(w WaitStrategy) { e.wait = w }
+
+func (e *endpoint) Stats() Stats { return e.stats }
+
+// An SPSC side sleeps on the other side's wake word.
+func (e *endpoint) interrupt() { nudge(e.peer.wake) }
