@@ -42,8 +42,12 @@ type endpoint struct {
 	own  side
 	peer side
 	// release: this side publishes its cursor with a plain release store
-	// and has told the other side so (FlagReleaseStores).
-	release bool
+	// now, and its flags word says so (FlagReleaseStores); canRelease: it
+	// may (the process is a membarrier target). calm counts the publishes
+	// since one last found the other side asleep (fencemode.go).
+	release    bool
+	canRelease bool
+	calm       uint32
 	wait    WaitStrategy
 	waiting waitState // the adaptive spin's estimate; the wait in progress (waitloop.go)
 	stats   Stats
@@ -76,6 +80,7 @@ func (e *endpoint) attach(r *Ring, ro role) (prod, cons uint64, err error) {
 		wait:     DefaultWait,
 		lock:     lock,
 	}
+	e.canRelease = e.release
 	prod, cons = r.side(producerRole).cursor.Load(), r.side(consumerRole).cursor.Load()
 	if cons > prod || prod-cons > e.slots {
 		r.unlockRole(ro, lock)
@@ -113,11 +118,15 @@ func (e *endpoint) detach(state uint32) (err error) {
 //
 // Dekker pair: "store cursor, then load peer sleeping flag" here against
 // "set sleeping, then load cursor" in sleep. With a release store the
-// StoreLoad order comes from the sleeper's fence.Barrier.
+// StoreLoad order comes from the sleeper's fence.Barrier; which store this
+// side uses follows how often the other side sleeps (fencemode.go).
 func (e *endpoint) publish(v uint64) {
 	fence.Store64(e.own.cursor, v, e.release)
 	if e.peer.sleepers.Load() != 0 {
 		e.wakePeer()
+		e.peerSlept()
+	} else if !e.release && e.canRelease {
+		e.peerAwake()
 	}
 }
 
