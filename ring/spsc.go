@@ -48,11 +48,11 @@ type endpoint struct {
 	release    bool
 	canRelease bool
 	calm       uint32
-	wait    WaitStrategy
-	waiting waitState // the adaptive spin's estimate; the wait in progress (waitloop.go)
-	stats   Stats
-	lock    roleLock
-	closed  bool
+	wait       WaitStrategy
+	waiting    waitState // the adaptive spin's estimate; the wait in progress (waitloop.go)
+	stats      Stats
+	lock       roleLock
+	closed     bool
 }
 
 // attach takes ro's role on r, fills in e and announces it, and returns
