@@ -281,11 +281,6 @@ func TestContractCloseWakesABlockedCall(t *testing.T) {
 			return readBlocked(cr.k, rd, false), cr.r.Close
 		}},
 		{"a ReceiveBatch blocked on an empty ring returns ErrClosed when its Ring is closed", false, func(t *testing.T, cr *contractRing) (blocked, func() error) {
-			if ring.RaceEnabled && cr.k.manyProducers() {
-				// Found by this case; the facade is being rewritten. Remove
-				// the skip once the race detector passes it.
-				t.Skip("known data race: Consumer.ReceiveBatch reads the handle (m.gen = c.leases) after the MPMC engine's wait returned, while Ring.Close's Consumer.Close writes it")
-			}
 			rd := cr.readEnd(t)
 			cr.reopen(t).producer(t)
 			return readBlocked(cr.k, rd, true), cr.r.Close
