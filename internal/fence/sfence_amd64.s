@@ -1,0 +1,6 @@
+#include "textflag.h"
+
+// func storeFence()
+TEXT ·storeFence(SB), NOSPLIT, $0-0
+	SFENCE
+	RET
