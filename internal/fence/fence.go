@@ -57,33 +57,31 @@ func Store32(p *atomic.Uint32, v uint32, release bool) {
 // fraction of the last-level cache's share per thread, hundreds of KiB.
 // The margin below those costs nothing measurable: from 64 KiB up the
 // fence is lost in the copy (BenchmarkStoreBeforeCopy64), while on small
-// messages it would cost several nanoseconds each.
+// messages it would be the full fence per message that release stores
+// exist to avoid.
 const CopyFenceMin = 64 << 10
 
 // StoreBeforeCopy64 is Store64 for a word that must be visible before
 // every store of a copy of up to n bytes that follows it: a seqlock's
 // "being written" mark, stored before the payload is overwritten.
 //
-// Store64 alone does not order it before a large copy on amd64. Writes
-// keep their order there "with the exception of ... streaming stores
-// (writes) executed with the non-temporal move instructions" (Intel SDM
-// vol. 3A §8.2.2, "Memory Ordering in P6 and More Recent Processor
-// Families", renumbered in later editions), and memmove copies 1 MiB and
-// more with VMOVNTDQ: payload bytes could become visible before the mark,
-// and a reader that copies them and then still loads the old seq would
-// accept a torn message. The SFENCE after the store closes that: "the
-// processor ensures that every store prior to SFENCE is globally visible
-// before any store after SFENCE becomes globally visible" (SDM vol. 2B,
-// SFENCE; AMD APM vol. 2 §7.4.2 says the same). It is added whatever
-// release says, since AMD documents no such ordering for a locked
-// exchange and non-temporal stores. memmove's own closing SFENCE orders
-// the payload before the store that publishes it.
+// A plain store is not enough before a large copy on amd64. Writes keep
+// their order there "with the exception of ... streaming stores (writes)
+// executed with the non-temporal move instructions" (Intel SDM vol. 3A
+// §8.2.2, "Memory Ordering in P6 and More Recent Processor Families",
+// renumbered in later editions), and memmove copies 1 MiB and more with
+// VMOVNTDQ: payload bytes could become visible before the mark, and a
+// reader that copied them and then still loaded the old seq would accept
+// a torn message. From CopyFenceMin up the mark is therefore the
+// exchange, a locked instruction, whatever release says: "reads or writes
+// cannot be reordered with I/O instructions, locked instructions, or
+// serializing instructions" (same section), and AMD lists locked
+// instructions among the read/write barriers that complete before any
+// later read or write executes (APM vol. 1 §3.9.2, "Forcing Memory
+// Order"). memmove's own closing SFENCE orders the payload before the
+// store that publishes it.
 //
-// Elsewhere no memmove streams, and the exchange of Store64 (release is
-// false there) orders the payload stores after the mark.
+// Elsewhere no memmove streams, and release is false anyway.
 func StoreBeforeCopy64(p *atomic.Uint64, v uint64, release bool, n int) {
-	Store64(p, v, release)
-	if n >= CopyFenceMin {
-		storeFence()
-	}
+	Store64(p, v, release && n < CopyFenceMin)
 }

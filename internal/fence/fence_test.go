@@ -54,9 +54,10 @@ func BenchmarkStore64(b *testing.B) {
 	}
 }
 
-// BenchmarkStoreBeforeCopy64 is what the fence after a seqlock mark adds
-// to a message: mark, copy, publish, with and without the SFENCE
-// (copies of n bytes of a two-slot ring, so that the cache stays warm).
+// BenchmarkStoreBeforeCopy64 is what the fence of a seqlock mark adds to
+// a message: mark, copy, publish, with the mark a plain store or the
+// locked exchange (copies of n bytes into a two-slot ring, so that the
+// cache stays warm).
 func BenchmarkStoreBeforeCopy64(b *testing.B) {
 	release := Register()
 	var seq, cursor atomic.Uint64
@@ -66,7 +67,7 @@ func BenchmarkStoreBeforeCopy64(b *testing.B) {
 		for _, c := range []struct {
 			name  string
 			fence int // the n StoreBeforeCopy64 is told
-		}{{"mark", 0}, {"mark+sfence", CopyFenceMin}} {
+		}{{"plain", 0}, {"locked", CopyFenceMin}} {
 			b.Run(fmt.Sprintf("size=%d/%s", n, c.name), func(b *testing.B) {
 				b.SetBytes(int64(n))
 				var i uint64

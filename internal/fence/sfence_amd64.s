@@ -1,6 +1,0 @@
-#include "textflag.h"
-
-// func storeFence()
-TEXT ·storeFence(SB), NOSPLIT, $0-0
-	SFENCE
-	RET
