@@ -4,7 +4,7 @@ package ring
 // memmove copies such messages with non-temporal stores on amd64
 // (runtime/memmove_amd64.s, from 1 MiB), which x86 lets pass the ordinary
 // store of the seqlock's "being written" mark (Intel SDM vol. 3A §8.2.2):
-// without the fence after the mark (fence.StoreBeforeCopy64) a reader
+// unless the mark is a locked store (fence.StoreBeforeCopy64), a reader
 // could copy new payload bytes, still load the old seq and accept a torn
 // message. Here readers on a four-slot ring are overrun all the time,
 // mid-copy too, and check every byte of every message they accept.
