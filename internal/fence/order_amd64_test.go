@@ -13,16 +13,19 @@ package fence
 // if a payload store comes after the publishing store (a compiler that
 // sank it past), or if a store cannot be found (the probe or the compiler
 // changed: look again). An assembly storeRelease64 would pass too: its
-// CALL is then the publishing store.
+// CALL is then the publishing store. A last probe checks that the mark
+// before a large copy is the locked exchange (StoreBeforeCopy64).
 
 import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -58,27 +61,68 @@ func probePublishCopy(dst, src []byte, length *uint32, cursor *atomic.Uint64) {
 	Store64(cursor, probePublish, true)
 }
 
+// probeMarkBeforeCopy is a seqlock's mark before a copy of CopyFenceMin
+// bytes: it must be a locked instruction, which non-temporal stores cannot
+// pass. (The size is a constant so that only that branch is compiled.)
+//
+//go:noinline
+func probeMarkBeforeCopy(dst, src []byte, seq *atomic.Uint64) {
+	StoreBeforeCopy64(seq, probePublish, true, CopyFenceMin)
+	copy(dst, src)
+}
+
 // probeInsn is one instruction of a probe's disassembly, in Go's assembler
 // syntax ("MOVQ $0x5a01, 0(AX)").
 type probeInsn struct{ pos, text string }
+
+// The probes' disassembly, made once for the tests that read it.
+var probes struct {
+	once  sync.Once
+	funcs map[string][]probeInsn
+	skip  string // why it could not be made here
+	err   error
+}
 
 // disassembleProbes builds this package's test binary again (go test
 // strips the one it runs) and returns the probes' instructions by function
 // name, from go tool objdump.
 func disassembleProbes(t *testing.T) map[string][]probeInsn {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("no go command to build and disassemble with: %v", err)
+	probes.once.Do(func() {
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			probes.skip = fmt.Sprintf("no go command to build and disassemble with: %v", err)
+			return
+		}
+		dir, err := os.MkdirTemp("", "fence-probes-")
+		if err != nil {
+			probes.err = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		exe := filepath.Join(dir, "probe.test")
+		if out, err := exec.Command(goTool, "test", "-c", "-o", exe, ".").CombinedOutput(); err != nil {
+			probes.err = fmt.Errorf("go test -c: %v\n%s", err, out)
+			return
+		}
+		out, err := exec.Command(goTool, "tool", "objdump", "-s", `internal/fence\.probe(Publish|MarkBeforeCopy)`, exe).CombinedOutput()
+		if err != nil {
+			probes.err = fmt.Errorf("go tool objdump: %v\n%s", err, out)
+			return
+		}
+		probes.funcs = parseObjdump(out)
+	})
+	if probes.skip != "" {
+		t.Skip(probes.skip)
 	}
-	exe := filepath.Join(t.TempDir(), "probe.test")
-	if out, err := exec.Command(goTool, "test", "-c", "-o", exe, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go test -c: %v\n%s", err, out)
+	if probes.err != nil {
+		t.Fatal(probes.err)
 	}
-	out, err := exec.Command(goTool, "tool", "objdump", "-s", `internal/fence\.probePublish`, exe).CombinedOutput()
-	if err != nil {
-		t.Fatalf("go tool objdump: %v\n%s", err, out)
-	}
+	return probes.funcs
+}
+
+// parseObjdump splits go tool objdump's output into functions.
+func parseObjdump(out []byte) map[string][]probeInsn {
 	funcs := map[string][]probeInsn{}
 	var cur string
 	sc := bufio.NewScanner(bytes.NewReader(out))
@@ -162,6 +206,34 @@ func TestPublishOrder(t *testing.T) {
 					c.probe, insns[i].text, insns[i].pos, insns[pub].text, insns[pub].pos, listing(insns))
 			}
 		}
+	}
+}
+
+// TestMarkBeforeCopyIsLocked checks that StoreBeforeCopy64 stores the
+// mark before a large copy with an exchange (implicitly locked) and no
+// plain store, in the generated code.
+func TestMarkBeforeCopyIsLocked(t *testing.T) {
+	big := make([]byte, CopyFenceMin)
+	var seq atomic.Uint64
+	probeMarkBeforeCopy(big, big, &seq)
+	insns := disassembleProbes(t)["probeMarkBeforeCopy"]
+	if len(insns) == 0 {
+		t.Fatal("probeMarkBeforeCopy: not in the disassembly of the test binary")
+	}
+	xchg, plain, memmove := -1, -1, -1
+	for i, in := range insns {
+		switch {
+		case strings.HasPrefix(in.text, "XCHGQ ") && xchg < 0:
+			xchg = i
+		case storeOf(probePublish).MatchString(in.text):
+			plain = i
+		case in.text == "CALL runtime.memmove(SB)" && memmove < 0:
+			memmove = i
+		}
+	}
+	if xchg < 0 || memmove < 0 || plain >= 0 || xchg > memmove {
+		t.Errorf("probeMarkBeforeCopy: want an XCHGQ before the memmove call and no plain store of the mark; got XCHGQ at %d, plain store at %d, memmove at %d in\n%s",
+			xchg, plain, memmove, listing(insns))
 	}
 }
 
