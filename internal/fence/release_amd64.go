@@ -24,9 +24,10 @@ const haveReleaseStore = true
 // Inlined, it costs what the MOV costs. An assembly store, which no
 // compiler may move since it cannot see into it, is the way out should
 // TestPublishOrder ever fail; it measured 1.4 ns more per store
-// (BenchmarkStore64/release: 2.7 against 1.3 ns) and 6% (best runs) to 15%
-// (medians) more per message in BenchmarkThroughputCrossProcess/size=8/
-// batch=1, whose per-message budget the C ring sets at about 7 ns.
+// (BenchmarkStore64/release: 2.7 against 1.3 ns), and the best run of
+// BenchmarkThroughputCrossProcess/size=8/batch=1 was slower with it in 7
+// of 8 rounds of alternating runs (medians were too noisy on a shared
+// 2-vCPU VM to tell), where the C ring's budget is about 7 ns a message.
 func storeRelease64(p *atomic.Uint64, v uint64) {
 	*(*uint64)(unsafe.Pointer(p)) = v
 }
