@@ -85,11 +85,13 @@ func newBcastProducer(r *Ring) (*bcastProducer, error) {
 //
 // SYNC POINT: seqlock open. A reader that loads the seq after reading a
 // payload sees this marker (or later) if any payload byte it read may be
-// from the new message. On amd64 stores are not reordered with stores, so a
-// plain store suffices; elsewhere (and under the race detector) the Swap is
-// a full barrier that keeps the payload stores after it.
+// from the new message. On amd64 stores are not reordered with stores
+// except non-temporal ones (Intel SDM vol. 3A §8.2.2), which memmove uses
+// from 1 MiB: StoreBeforeCopy64 makes the mark a locked exchange for large
+// slots. Elsewhere (and under the race detector) the Swap is a full
+// barrier that keeps the payload stores after it.
 func (p *bcastProducer) markWriting(pos uint64) {
-	fence.Store64(p.g.seq(pos), (pos+1)|layout.SeqWriting, p.release)
+	fence.StoreBeforeCopy64(p.g.seq(pos), (pos+1)|layout.SeqWriting, p.release, int(p.g.slotSize))
 }
 
 // publishSeq marks position pos published, after its payload and length.

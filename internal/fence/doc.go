@@ -1,6 +1,8 @@
 // Package fence gives the ring its two orderings cheaper than Go's
 // sequentially consistent atomics: a release store, and a process-wide
-// full barrier that a sleeper can force on a publisher.
+// full barrier that a sleeper can force on a publisher; and one that
+// sync/atomic does not promise: a seqlock's mark kept ahead of the
+// non-temporal stores of a large copy (StoreBeforeCopy64).
 //
 // On amd64 sync/atomic's Store is an XCHG, a full fence that costs tens of
 // cycles on every publish (on the reference machine it held a Go ring below
@@ -14,10 +16,10 @@
 // asymmetric Dekker pattern (see membarrier(2),
 // https://man7.org/linux/man-pages/man2/membarrier.2.html).
 //
-// Where membarrier is unavailable, under the race detector (which cannot see
-// assembly stores), and on architectures whose Go atomics are already
-// release/acquire (arm64's STLR/LDAR), ReleaseStores reports false and the
-// caller keeps sync/atomic.
+// Where membarrier is unavailable, under the race detector (which would
+// take the plain store for a data race), and on architectures whose Go
+// atomics are already release/acquire (arm64's STLR/LDAR), ReleaseStores
+// reports false and the caller keeps sync/atomic.
 //
 // # When not to use this
 //
