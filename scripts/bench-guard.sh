@@ -27,7 +27,7 @@ printf 'package guardcost\n\nimport "github.com/shmring/shmring/ring"\n\nfunc un
 (cd "$work/base" && go test -c -o "$work/base.test" ./ring/ && go test -c -o "$work/base-call.test" ./scripts/guardcost/)
 go test -c -o "$work/guard.test" ./ring/
 go test -c -o "$work/guard-call.test" ./scripts/guardcost/
-bench='ThroughputCrossProcess/size=8/batch=(1|64)$|PingPongCrossProcess/wait=spin$'
+bench='ThroughputCrossProcess/size=8/batch=(1|64)$|PingPongCrossProcess/wait=spin(/size=64)?$'
 field() { # benchmark-name-pattern unit: the number before unit
 	awk -v pat="$1" -v unit="$2" '$0 ~ pat { for (i = 2; i <= NF; i++) if ($i == unit) { print $(i-1); exit } }'
 }
@@ -37,7 +37,7 @@ run() { # binary-prefix [VAR=value]: prints stream msgs/s, RTT p50 ns, ns per Se
 	local out call env="${2:-}"
 	out=$(env $env "$work/$1.test" -test.run '^$' -test.bench "$bench" -test.benchtime "$benchtime" 2>&1)
 	call=$(env $env "$work/$1-call.test" -test.run '^$' -test.bench . -test.benchtime "$benchtime" 2>&1)
-	echo "$(echo "$out" | field 'CrossProcess/size=8/batch=1-' msgs/s) $(echo "$out" | field 'PingPongCrossProcess/wait=spin-' rtt-p50-ns) $(echo "$call" | field 'OneGoroutine-' ns/send+recv) $(echo "$out" | field 'CrossProcess/size=8/batch=64-' msgs/s)"
+	echo "$(echo "$out" | field 'CrossProcess/size=8/batch=1-' msgs/s) $(echo "$out" | field 'PingPongCrossProcess/wait=spin(/size=64)?-' rtt-p50-ns) $(echo "$call" | field 'OneGoroutine-' ns/send+recv) $(echo "$out" | field 'CrossProcess/size=8/batch=64-' msgs/s)"
 }
 for round in $(seq 1 "$rounds"); do
 	read -r bt br bc bb <<<"$(run base)"
