@@ -23,7 +23,7 @@ const Supported = true
 // one else can write it at any moment before; the umask neither weakens nor
 // widens the mode. A failed Create leaves no file.
 func Create(name string, size uint64, perm os.FileMode, gid int) (*File, error) {
-	path, err := resolve(name)
+	path, err := Resolve(name)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func (f *File) build(size uint64, perm os.FileMode, gid int) error {
 // reading and writing does not block on Linux (fifo(7)), so a FIFO at the
 // name reaches the fstat check instead of hanging.
 func Open(name string, t Trust) (*File, error) {
-	path, err := resolve(name)
+	path, err := Resolve(name)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +97,7 @@ func Open(name string, t Trust) (*File, error) {
 // Remove unlinks the file for name: unlink(2), never rmdir, so a
 // directory at the name stays.
 func Remove(name string) error {
-	path, err := resolve(name)
+	path, err := Resolve(name)
 	if err != nil {
 		return err
 	}

@@ -30,9 +30,10 @@ const Dir = "/dev/shm"
 // maxNameLen is NAME_MAX: the longest bare name, one directory entry.
 const maxNameLen = 255
 
-// resolve maps a name to its file, or says why the name is invalid
-// (ErrName).
-func resolve(name string) (string, error) {
+// Resolve maps a name to its file, or says why the name is invalid
+// (ErrName): a bare name is a file in Dir, an absolute path is itself
+// (LAYOUT.md section 1). ringctl resolves names by it too.
+func Resolve(name string) (string, error) {
 	switch {
 	case name == "":
 		return "", fmt.Errorf("%w: empty name", ErrName)
@@ -41,7 +42,7 @@ func resolve(name string) (string, error) {
 	case strings.HasPrefix(name, "/"):
 		return filepath.Clean(name), nil
 	case strings.ContainsRune(name, '/'):
-		return "", fmt.Errorf("%w: name=%q: a name with a slash must be an absolute path", ErrName, name)
+		return "", fmt.Errorf("%w: name=%q: a relative path names a different file in each working directory; give a bare name or an absolute path", ErrName, name)
 	case name == "." || name == "..":
 		return "", fmt.Errorf("%w: name=%q is a directory", ErrName, name)
 	case len(name) > maxNameLen:

@@ -29,15 +29,15 @@ func TestNameRulesResolveEachForm(t *testing.T) {
 		{strings.Repeat("n", 256), ""},
 	}
 	for _, tt := range tests {
-		got, err := resolve(tt.name)
+		got, err := Resolve(tt.name)
 		if tt.want == "" {
 			if !errors.Is(err, ErrName) {
-				t.Errorf("resolve(%q) = %q, %v; want ErrName", tt.name, got, err)
+				t.Errorf("Resolve(%q) = %q, %v; want ErrName", tt.name, got, err)
 			}
 			continue
 		}
 		if err != nil || got != tt.want {
-			t.Errorf("resolve(%q) = %q, %v; want %q", tt.name, got, err, tt.want)
+			t.Errorf("Resolve(%q) = %q, %v; want %q", tt.name, got, err, tt.want)
 		}
 	}
 }
