@@ -125,28 +125,23 @@ func (p *bcastProducer) publishCursor() {
 	}
 }
 
-func (p *bcastProducer) TryClaim() ([]byte, error) {
+func (p *bcastProducer) Claim(ctx context.Context, block bool) ([]byte, error) {
 	if p.head >= p.limit {
-		if err := p.tryReserve(); err != nil {
+		if err := p.room(ctx, block); err != nil {
 			return nil, err
 		}
 	}
-	return p.claim(), nil
-}
-
-func (p *bcastProducer) Claim(ctx context.Context) ([]byte, error) {
-	if p.head >= p.limit {
-		if err := p.reserve(ctx); err != nil {
-			return nil, err
-		}
-	}
-	return p.claim(), nil
-}
-
-func (p *bcastProducer) claim() []byte {
 	p.markWriting(p.head)
 	atStep(stepAfterClaim)
-	return p.g.payload(p.head, p.g.slotSize)
+	return p.g.payload(p.head, p.g.slotSize), nil
+}
+
+// room makes a slot free at head: waited for (block), or ErrFull.
+func (p *bcastProducer) room(ctx context.Context, block bool) error {
+	if block {
+		return p.reserve(ctx)
+	}
+	return p.tryReserve()
 }
 
 func (p *bcastProducer) Commit(n int) error {
@@ -165,20 +160,9 @@ func (p *bcastProducer) Commit(n int) error {
 // the next claim marks it again.
 func (p *bcastProducer) Abort() {}
 
-func (p *bcastProducer) Send(ctx context.Context, msg []byte) error {
+func (p *bcastProducer) Send(ctx context.Context, msg []byte, block bool) error {
 	if p.head >= p.limit {
-		if err := p.reserve(ctx); err != nil {
-			return err
-		}
-	}
-	p.put(msg)
-	p.publishCursor()
-	return nil
-}
-
-func (p *bcastProducer) TrySend(msg []byte) error {
-	if p.head >= p.limit {
-		if err := p.tryReserve(); err != nil {
+		if err := p.room(ctx, block); err != nil {
 			return err
 		}
 	}

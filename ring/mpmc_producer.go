@@ -133,7 +133,7 @@ func (p *mpmcProducer) extend(max int) {
 	}
 }
 
-func (p *mpmcProducer) claim(ctx context.Context, block bool) ([]byte, error) {
+func (p *mpmcProducer) Claim(ctx context.Context, block bool) ([]byte, error) {
 	pos, err := p.claimPos(ctx, block)
 	if err != nil {
 		return nil, err
@@ -141,10 +141,6 @@ func (p *mpmcProducer) claim(ctx context.Context, block bool) ([]byte, error) {
 	p.pos, p.n = pos, 1
 	return p.payload(pos, p.slotSize), nil
 }
-
-func (p *mpmcProducer) Claim(ctx context.Context) ([]byte, error) { return p.claim(ctx, true) }
-
-func (p *mpmcProducer) TryClaim() ([]byte, error) { return p.claim(context.Background(), false) }
 
 // publish makes position pos, claimed by this handle, a message of n bytes.
 //
@@ -211,7 +207,7 @@ func (p *mpmcProducer) skipRest(i int) int {
 	return k
 }
 
-func (p *mpmcProducer) send(ctx context.Context, msg []byte, block bool) error {
+func (p *mpmcProducer) Send(ctx context.Context, msg []byte, block bool) error {
 	pos, err := p.claimPos(ctx, block)
 	if err != nil {
 		return err
@@ -223,10 +219,6 @@ func (p *mpmcProducer) send(ctx context.Context, msg []byte, block bool) error {
 	p.wakeConsumers()
 	return nil
 }
-
-func (p *mpmcProducer) Send(ctx context.Context, msg []byte) error { return p.send(ctx, msg, true) }
-
-func (p *mpmcProducer) TrySend(msg []byte) error { return p.send(context.Background(), msg, false) }
 
 func (p *mpmcProducer) ClaimBatch(ctx context.Context, max int) (uint64, int, error) {
 	pos, err := p.claimPos(ctx, true)
