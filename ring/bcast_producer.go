@@ -32,8 +32,7 @@ type bcastProducer struct {
 	wait      WaitStrategy
 	waiting   waitState // the adaptive spin's estimate; the wait in progress (waitloop.go)
 	stats     Stats
-	lock      roleLock
-	unlocked  bool // lock let go of (unlockRole)
+	lock      heldLock
 	closed    bool
 	nextProbe time.Time // Try… calls on a gated ring probe reader liveness once a tick
 	fw        atomic.Uint64
@@ -56,7 +55,7 @@ func newBcastProducer(r *Ring) (*bcastProducer, error) {
 		bad:     make([]uint32, n),
 		release: r.releaseStores(),
 		wait:    DefaultWait,
-		lock:    lock,
+		lock:    heldLock{at: layout.BcastProducerLockByte, l: lock},
 	}
 	head := p.w.cursor.Load()
 	if head&layout.SeqWriting != 0 {
@@ -260,5 +259,5 @@ func (p *bcastProducer) Close() error {
 	if p.w.sleepers.Load() != 0 {
 		p.wakeReaders()
 	}
-	return p.unlockRole()
+	return p.lock.unlock(p.r)
 }

@@ -71,8 +71,7 @@ type mpmcHandle struct {
 	index                                     uint32 // this handle's entry
 	owner                                     uint32 // layout.Owner(index, incarnation)
 	ent                                       mpmcEntry
-	lock                                      roleLock
-	unlocked                                  bool // lock let go of (unlockEntry)
+	lock                                      heldLock
 	release                                   bool // entry counters may use plain release stores
 	wait                                      WaitStrategy
 	waiting                                   waitState // the adaptive spin's estimate; the wait in progress (waitloop.go)
@@ -140,7 +139,7 @@ func (h *mpmcHandle) attach(r *Ring, consumer bool) error {
 		if err != nil {
 			return err
 		}
-		h.index, h.lock = i, l
+		h.index, h.lock = i, heldLock{at: entryLockByte(i), l: l}
 		if err := h.join(); err != nil {
 			r.unlockAt(entryLockByte(i), l)
 			return err
@@ -211,7 +210,7 @@ func (h *mpmcHandle) leave() error {
 		// load; a sleeper announces itself, then re-checks the stream.
 		h.wakeData()
 	}
-	return h.unlockEntry()
+	return h.lock.unlock(h.r)
 }
 
 // abandon drops the lock but leaves the entry attached: the entry then
@@ -220,7 +219,7 @@ func (h *mpmcHandle) leave() error {
 func (h *mpmcHandle) abandon() error {
 	h.closed = true
 	h.ent.messages.Store(h.stats.Messages)
-	return h.unlockEntry()
+	return h.lock.unlock(h.r)
 }
 
 // check validates a control word read for position pos: a known state and

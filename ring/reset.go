@@ -123,17 +123,11 @@ func (r *Ring) roleSites() []roleSite {
 	return []roleSite{{layout.ProducerLockByte, "producer"}, {layout.ConsumerLockByte, "consumer"}}
 }
 
-// heldSite is a role lock Reset holds.
-type heldSite struct {
-	at   int64
-	lock roleLock
-}
-
 // lockEveryRole takes the liveness lock of every role, or none: ErrBusy
 // naming the first role a live process holds.
-func (r *Ring) lockEveryRole() ([]heldSite, error) {
+func (r *Ring) lockEveryRole() ([]heldLock, error) {
 	sites := r.roleSites()
-	held := make([]heldSite, 0, len(sites))
+	held := make([]heldLock, 0, len(sites))
 	for _, s := range sites {
 		l, err := r.lockAt(s.at)
 		if err != nil {
@@ -143,15 +137,15 @@ func (r *Ring) lockEveryRole() ([]heldSite, error) {
 			}
 			return nil, err
 		}
-		held = append(held, heldSite{s.at, l})
+		held = append(held, heldLock{at: s.at, l: l})
 	}
 	return held, nil
 }
 
-func (r *Ring) unlockRoles(held []heldSite) error {
+func (r *Ring) unlockRoles(held []heldLock) error {
 	var errs []error
-	for _, h := range held {
-		errs = append(errs, r.unlockAt(h.at, h.lock))
+	for i := range held {
+		errs = append(errs, held[i].unlock(r))
 	}
 	return errors.Join(errs...)
 }

@@ -266,6 +266,21 @@ func (r *Ring) lockAt(at int64) (roleLock, error) {
 // unlockAt drops a lock lockAt took.
 func (r *Ring) unlockAt(at int64, l roleLock) error { return r.seg.Unlock(at, l) }
 
+// heldLock is a liveness lock lockAt took on byte at, let go of once.
+type heldLock struct {
+	at       int64
+	l        roleLock
+	unlocked bool
+}
+
+func (h *heldLock) unlock(r *Ring) error {
+	if h.unlocked {
+		return nil
+	}
+	h.unlocked = true
+	return r.unlockAt(h.at, h.l)
+}
+
 // heldAt reports whether a live holder, this process included, has the
 // lock on byte at. A system call: waiting and repair paths only.
 func (r *Ring) heldAt(at int64) (bool, error) { return r.seg.Held(at) }
