@@ -161,14 +161,14 @@ func (h *mpmcHandle) count(consumerSide bool) (*atomic.Uint32, uint32) {
 func (h *mpmcHandle) join() error {
 	e := h.entry(h.index)
 	h.ent = e
-	st := e.state.Load()
-	if st > layout.EntryAttached {
-		return h.r.corrupt("entry=%d state=%#x", h.index, st)
+	wasAttached, err := h.attachedAt(h.index)
+	if err != nil {
+		return err
 	}
 	cnt, limit := h.count(h.consumer)
 	inc := e.incarnation.Add(1)
 	h.owner = layout.Owner(h.index, inc)
-	if st == layout.EntryAttached {
+	if wasAttached {
 		// The predecessor died holding the entry (its lock was free): its
 		// claims and leases are this handle's to repair, before anyone
 		// could mistake them for the new incarnation's.
@@ -178,7 +178,7 @@ func (h *mpmcHandle) join() error {
 	}
 	e.pid.Store(uint32(os.Getpid()))
 	e.messages.Store(0)
-	if st != layout.EntryAttached {
+	if !wasAttached {
 		if n := cnt.Add(1); n > limit {
 			cnt.Add(^uint32(0))
 			return h.r.corrupt("attached count=%d beyond limit=%d", n, limit)
