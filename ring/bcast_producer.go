@@ -10,8 +10,7 @@ import (
 	"github.com/shmring/shmring/layout"
 )
 
-// bcastProducer is a broadcast ring's producer, behind Producer, which
-// checks every call's contract before it gets here.
+// bcastProducer is a broadcast ring's producerEngine.
 type bcastProducer struct {
 	_ noCopy
 	r *Ring

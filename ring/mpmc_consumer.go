@@ -7,8 +7,7 @@ import (
 	"github.com/shmring/shmring/layout"
 )
 
-// mpmcConsumer is the read side of an MPMC or MPSC ring, behind Consumer,
-// which checks every call's contract before it gets here.
+// mpmcConsumer is an MPMC or MPSC ring's consumerEngine.
 type mpmcConsumer struct {
 	mpmcHandle
 

@@ -7,8 +7,7 @@ import (
 	"github.com/shmring/shmring/layout"
 )
 
-// mpmcProducer is the write side of an MPMC or MPSC ring, behind Producer,
-// which checks every call's contract before it gets here.
+// mpmcProducer is an MPMC or MPSC ring's producerEngine.
 type mpmcProducer struct {
 	mpmcHandle
 	pos uint64 // first position of the open claim

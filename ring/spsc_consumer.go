@@ -2,9 +2,7 @@ package ring
 
 import "context"
 
-// spscConsumer is the read side of an SPSC ring, behind Consumer, which
-// checks every call's contract (no message held, one held to release)
-// before it gets here.
+// spscConsumer is an SPSC ring's consumerEngine.
 type spscConsumer struct {
 	endpoint
 	tail  uint64 // next position to read

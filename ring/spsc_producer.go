@@ -7,9 +7,7 @@ import (
 	"github.com/shmring/shmring/layout"
 )
 
-// spscProducer is the write side of an SPSC ring, behind Producer, which
-// checks every call's contract (no claim open, lengths within the slot)
-// before it gets here.
+// spscProducer is an SPSC ring's producerEngine.
 type spscProducer struct {
 	endpoint
 	head  uint64 // next position to claim; the published cursor when no claim is open
