@@ -10,8 +10,7 @@ import (
 	"github.com/shmring/shmring/layout"
 )
 
-// bcastProducer is a broadcast ring's producer, behind Producer, which
-// checks every call's contract before it gets here.
+// bcastProducer is a broadcast ring's producerEngine.
 type bcastProducer struct {
 	_ noCopy
 	r *Ring
@@ -32,8 +31,7 @@ type bcastProducer struct {
 	wait      WaitStrategy
 	waiting   waitState // the adaptive spin's estimate; the wait in progress (waitloop.go)
 	stats     Stats
-	lock      roleLock
-	unlocked  bool // lock let go of (unlockRole)
+	lock      heldLock
 	closed    bool
 	nextProbe time.Time // Try… calls on a gated ring probe reader liveness once a tick
 	fw        atomic.Uint64
@@ -56,7 +54,7 @@ func newBcastProducer(r *Ring) (*bcastProducer, error) {
 		bad:     make([]uint32, n),
 		release: r.releaseStores(),
 		wait:    DefaultWait,
-		lock:    lock,
+		lock:    heldLock{at: layout.BcastProducerLockByte, l: lock},
 	}
 	head := p.w.cursor.Load()
 	if head&layout.SeqWriting != 0 {
@@ -125,28 +123,23 @@ func (p *bcastProducer) publishCursor() {
 	}
 }
 
-func (p *bcastProducer) TryClaim() ([]byte, error) {
+func (p *bcastProducer) Claim(ctx context.Context, block bool) ([]byte, error) {
 	if p.head >= p.limit {
-		if err := p.tryReserve(); err != nil {
+		if err := p.room(ctx, block); err != nil {
 			return nil, err
 		}
 	}
-	return p.claim(), nil
-}
-
-func (p *bcastProducer) Claim(ctx context.Context) ([]byte, error) {
-	if p.head >= p.limit {
-		if err := p.reserve(ctx); err != nil {
-			return nil, err
-		}
-	}
-	return p.claim(), nil
-}
-
-func (p *bcastProducer) claim() []byte {
 	p.markWriting(p.head)
 	atStep(stepAfterClaim)
-	return p.g.payload(p.head, p.g.slotSize)
+	return p.g.payload(p.head, p.g.slotSize), nil
+}
+
+// room makes a slot free at head: waited for (block), or ErrFull.
+func (p *bcastProducer) room(ctx context.Context, block bool) error {
+	if block {
+		return p.reserve(ctx)
+	}
+	return p.tryReserve()
 }
 
 func (p *bcastProducer) Commit(n int) error {
@@ -165,20 +158,9 @@ func (p *bcastProducer) Commit(n int) error {
 // the next claim marks it again.
 func (p *bcastProducer) Abort() {}
 
-func (p *bcastProducer) Send(ctx context.Context, msg []byte) error {
+func (p *bcastProducer) Send(ctx context.Context, msg []byte, block bool) error {
 	if p.head >= p.limit {
-		if err := p.reserve(ctx); err != nil {
-			return err
-		}
-	}
-	p.put(msg)
-	p.publishCursor()
-	return nil
-}
-
-func (p *bcastProducer) TrySend(msg []byte) error {
-	if p.head >= p.limit {
-		if err := p.tryReserve(); err != nil {
+		if err := p.room(ctx, block); err != nil {
 			return err
 		}
 	}
@@ -276,5 +258,5 @@ func (p *bcastProducer) Close() error {
 	if p.w.sleepers.Load() != 0 {
 		p.wakeReaders()
 	}
-	return p.unlockRole()
+	return p.lock.unlock(p.r)
 }

@@ -32,11 +32,11 @@ type Consumer struct {
 // under the fault guard, with the contract checked: a receive call only
 // with nothing held, Release only with something held.
 type consumerEngine interface {
-	Receive(ctx context.Context) ([]byte, error)
-	TryReceive() ([]byte, error)
+	// Receive and Recv wait for a message as the wait strategy says if
+	// block is set; else they report ErrEmpty (the Try calls).
+	Receive(ctx context.Context, block bool) ([]byte, error)
 	Release() error
-	Recv(ctx context.Context, buf []byte) (int, error)
-	TryRecv(buf []byte) (int, error)
+	Recv(ctx context.Context, buf []byte, block bool) (int, error)
 	// ReceiveBatch leases up to max messages (at least one) from start
 	// and appends their lengths, each read once, to lens.
 	ReceiveBatch(ctx context.Context, max int, lens []uint32) (start uint64, _ []uint32, err error)
@@ -91,7 +91,7 @@ func (c *Consumer) Receive(ctx context.Context) (_ []byte, err error) {
 		defer c.r.endGuard(&err, beginGuard())
 	}
 	c.mustNotHold("Receive")
-	return c.leased(c.e.Receive(ctx))
+	return c.leased(c.e.Receive(ctx, true))
 }
 
 // TryReceive is Receive without waiting: ErrEmpty when there is no message.
@@ -100,7 +100,7 @@ func (c *Consumer) TryReceive() (_ []byte, err error) {
 		defer c.r.endGuard(&err, beginGuard())
 	}
 	c.mustNotHold("TryReceive")
-	return c.leased(c.e.TryReceive())
+	return c.leased(c.e.Receive(context.Background(), false))
 }
 
 // leased records a lease of one message, if the engine made one. A call
@@ -142,7 +142,7 @@ func (c *Consumer) Recv(ctx context.Context, buf []byte) (_ int, err error) {
 		defer c.r.endGuard(&err, beginGuard())
 	}
 	c.mustNotHold("Recv")
-	return c.e.Recv(ctx, buf)
+	return c.e.Recv(ctx, buf, true)
 }
 
 // TryRecv is Recv without waiting: ErrEmpty when there is no message.
@@ -151,7 +151,7 @@ func (c *Consumer) TryRecv(buf []byte) (_ int, err error) {
 		defer c.r.endGuard(&err, beginGuard())
 	}
 	c.mustNotHold("TryRecv")
-	return c.e.TryRecv(buf)
+	return c.e.Recv(context.Background(), buf, false)
 }
 
 func (c *Consumer) mustNotHold(op string) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 )
 
@@ -44,7 +45,7 @@ var (
 	// that met it returns it and the process lives on; the ring is dead for
 	// every process, and a fresh Open of the file says why it refuses it.
 	// errors.Is(ErrTruncated, ErrCorrupt) holds.
-	ErrTruncated error = &truncatedError{}
+	ErrTruncated error = alias("ring: file truncated under the ring", ErrCorrupt)
 	// ErrFileTooBig: the file (its real size or the size its header states)
 	// is larger than OpenOptions.MaxFileSize, or than this process can
 	// map (a ring of 2 GiB or more on a 32-bit system). Nothing was mapped.
@@ -53,16 +54,16 @@ var (
 	// of the four refusals below is also ErrUntrusted.
 	ErrUntrusted = errors.New("ring: untrusted file")
 	// ErrSymlink: the name is a symbolic link; Open follows none.
-	ErrSymlink error = &untrustedError{"ring: name is a symbolic link"}
+	ErrSymlink error = alias("ring: name is a symbolic link", ErrUntrusted)
 	// ErrNotRegular: the name is a directory, FIFO, socket or device.
-	ErrNotRegular error = &untrustedError{"ring: not a regular file"}
+	ErrNotRegular error = alias("ring: not a regular file", ErrUntrusted)
 	// ErrForeignOwner: the file belongs to a user that is neither this
 	// process's effective uid nor in OpenOptions.TrustUIDs.
-	ErrForeignOwner error = &untrustedError{"ring: file owned by an untrusted user"}
+	ErrForeignOwner error = alias("ring: file owned by an untrusted user", ErrUntrusted)
 	// ErrInsecureMode: others may write the file: it is group-writable and
 	// its group is not in OpenOptions.TrustGIDs, or world-writable and
 	// OpenOptions.AllowWorldWrite is false.
-	ErrInsecureMode error = &untrustedError{"ring: file writable by untrusted users"}
+	ErrInsecureMode error = alias("ring: file writable by untrusted users", ErrUntrusted)
 
 	// Roles.
 
@@ -80,7 +81,7 @@ var (
 	// ErrClosed: the producer closed the stream and every message before
 	// the close has been received. errors.Is(ErrClosed, io.EOF) holds.
 	// Using a handle after its own Close also returns it.
-	ErrClosed = &closedError{}
+	ErrClosed = alias("ring: closed", io.EOF, os.ErrClosed)
 	// ErrPeerDead: the other side's role holder died (its liveness lock is
 	// gone) while this side waits on it.
 	ErrPeerDead = errors.New("ring: peer process died")
@@ -110,24 +111,16 @@ func (e *LapError) Error() string {
 // Is makes errors.Is(err, ErrLapped) hold.
 func (e *LapError) Is(target error) bool { return target == ErrLapped }
 
-// untrustedError is one reason Open refuses a file; each is ErrUntrusted.
-type untrustedError struct{ msg string }
+// aliasError is a sentinel that errors.Is also matches to its aliases:
+// every reason Open refuses a file is ErrUntrusted, ErrTruncated is
+// ErrCorrupt, ErrClosed is io.EOF (end of stream) and os.ErrClosed.
+type aliasError struct {
+	msg     string
+	aliases []error
+}
 
-func (e *untrustedError) Error() string { return e.msg }
+func alias(msg string, aliases ...error) *aliasError { return &aliasError{msg, aliases} }
 
-// Is makes errors.Is(err, ErrUntrusted) hold for every refusal.
-func (e *untrustedError) Is(target error) bool { return target == ErrUntrusted }
+func (e *aliasError) Error() string { return e.msg }
 
-type truncatedError struct{}
-
-func (*truncatedError) Error() string { return "ring: file truncated under the ring" }
-
-// Is makes ErrTruncated match ErrCorrupt.
-func (*truncatedError) Is(target error) bool { return target == ErrCorrupt }
-
-type closedError struct{}
-
-func (*closedError) Error() string { return "ring: closed" }
-
-// Is makes ErrClosed match io.EOF (end of stream) and os.ErrClosed.
-func (*closedError) Is(target error) bool { return target == io.EOF || target == os.ErrClosed }
+func (e *aliasError) Is(target error) bool { return slices.Contains(e.aliases, target) }

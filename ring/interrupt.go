@@ -6,7 +6,6 @@ import (
 	"unsafe"
 
 	"github.com/shmring/shmring/futex"
-	"github.com/shmring/shmring/layout"
 )
 
 // Ring.Close wakes each handle's goroutine out of a futex sleep so that it
@@ -33,29 +32,12 @@ func (h *mpmcHandle) interrupt() {
 
 func (h *mpmcHandle) dropRole() {
 	h.closed = true
-	_ = h.unlockEntry()
+	_ = h.lock.unlock(h.r)
 }
 
 func (p *bcastProducer) dropRole() {
 	p.closed = true
-	_ = p.unlockRole()
-}
-
-// unlockEntry and unlockRole let go of a handle's liveness lock once.
-func (h *mpmcHandle) unlockEntry() error {
-	if h.unlocked {
-		return nil
-	}
-	h.unlocked = true
-	return h.r.unlockAt(entryLockByte(h.index), h.lock)
-}
-
-func (p *bcastProducer) unlockRole() error {
-	if p.unlocked {
-		return nil
-	}
-	p.unlocked = true
-	return p.r.unlockAt(layout.BcastProducerLockByte, p.lock)
+	_ = p.lock.unlock(p.r)
 }
 
 // A gated broadcast producer sleeps on the gate word.

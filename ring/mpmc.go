@@ -71,8 +71,7 @@ type mpmcHandle struct {
 	index                                     uint32 // this handle's entry
 	owner                                     uint32 // layout.Owner(index, incarnation)
 	ent                                       mpmcEntry
-	lock                                      roleLock
-	unlocked                                  bool // lock let go of (unlockEntry)
+	lock                                      heldLock
 	release                                   bool // entry counters may use plain release stores
 	wait                                      WaitStrategy
 	waiting                                   waitState // the adaptive spin's estimate; the wait in progress (waitloop.go)
@@ -140,7 +139,7 @@ func (h *mpmcHandle) attach(r *Ring, consumer bool) error {
 		if err != nil {
 			return err
 		}
-		h.index, h.lock = i, l
+		h.index, h.lock = i, heldLock{at: entryLockByte(i), l: l}
 		if err := h.join(); err != nil {
 			r.unlockAt(entryLockByte(i), l)
 			return err
@@ -162,14 +161,14 @@ func (h *mpmcHandle) count(consumerSide bool) (*atomic.Uint32, uint32) {
 func (h *mpmcHandle) join() error {
 	e := h.entry(h.index)
 	h.ent = e
-	st := e.state.Load()
-	if st > layout.EntryAttached {
-		return h.r.corrupt("entry=%d state=%#x", h.index, st)
+	wasAttached, err := h.attachedAt(h.index)
+	if err != nil {
+		return err
 	}
 	cnt, limit := h.count(h.consumer)
 	inc := e.incarnation.Add(1)
 	h.owner = layout.Owner(h.index, inc)
-	if st == layout.EntryAttached {
+	if wasAttached {
 		// The predecessor died holding the entry (its lock was free): its
 		// claims and leases are this handle's to repair, before anyone
 		// could mistake them for the new incarnation's.
@@ -179,7 +178,7 @@ func (h *mpmcHandle) join() error {
 	}
 	e.pid.Store(uint32(os.Getpid()))
 	e.messages.Store(0)
-	if st != layout.EntryAttached {
+	if !wasAttached {
 		if n := cnt.Add(1); n > limit {
 			cnt.Add(^uint32(0))
 			return h.r.corrupt("attached count=%d beyond limit=%d", n, limit)
@@ -211,7 +210,7 @@ func (h *mpmcHandle) leave() error {
 		// load; a sleeper announces itself, then re-checks the stream.
 		h.wakeData()
 	}
-	return h.unlockEntry()
+	return h.lock.unlock(h.r)
 }
 
 // abandon drops the lock but leaves the entry attached: the entry then
@@ -220,7 +219,7 @@ func (h *mpmcHandle) leave() error {
 func (h *mpmcHandle) abandon() error {
 	h.closed = true
 	h.ent.messages.Store(h.stats.Messages)
-	return h.unlockEntry()
+	return h.lock.unlock(h.r)
 }
 
 // check validates a control word read for position pos: a known state and

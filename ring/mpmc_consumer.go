@@ -7,8 +7,7 @@ import (
 	"github.com/shmring/shmring/layout"
 )
 
-// mpmcConsumer is the read side of an MPMC or MPSC ring, behind Consumer,
-// which checks every call's contract before it gets here.
+// mpmcConsumer is an MPMC or MPSC ring's consumerEngine.
 type mpmcConsumer struct {
 	mpmcHandle
 
@@ -72,7 +71,7 @@ func (c *mpmcConsumer) lease(ctx context.Context, block bool) (uint64, uint32, e
 	return pos, n, nil
 }
 
-func (c *mpmcConsumer) receive(ctx context.Context, block bool) ([]byte, error) {
+func (c *mpmcConsumer) Receive(ctx context.Context, block bool) ([]byte, error) {
 	pos, n, err := c.lease(ctx, block)
 	if err != nil {
 		return nil, err
@@ -85,10 +84,6 @@ func (c *mpmcConsumer) receive(ctx context.Context, block bool) ([]byte, error) 
 	atStep(stepMidRead)
 	return c.payload(pos, n), nil
 }
-
-func (c *mpmcConsumer) Receive(ctx context.Context) ([]byte, error) { return c.receive(ctx, true) }
-
-func (c *mpmcConsumer) TryReceive() ([]byte, error) { return c.receive(context.Background(), false) }
 
 // free releases position pos, leased by this handle: Free for the next lap.
 // A lease a peer repaired away (this handle was presumed dead) is counted
@@ -132,7 +127,7 @@ func (c *mpmcConsumer) Release() error {
 	return err
 }
 
-func (c *mpmcConsumer) recv(ctx context.Context, buf []byte, block bool) (int, error) {
+func (c *mpmcConsumer) Recv(ctx context.Context, buf []byte, block bool) (int, error) {
 	pos, n, err := c.lease(ctx, block)
 	if err != nil {
 		return 0, err
@@ -151,14 +146,6 @@ func (c *mpmcConsumer) recv(ctx context.Context, buf []byte, block bool) (int, e
 		return 0, err
 	}
 	return int(n), nil
-}
-
-func (c *mpmcConsumer) Recv(ctx context.Context, buf []byte) (int, error) {
-	return c.recv(ctx, buf, true)
-}
-
-func (c *mpmcConsumer) TryRecv(buf []byte) (int, error) {
-	return c.recv(context.Background(), buf, false)
 }
 
 // ReceiveBatch leases up to max consecutive published messages, one CAS

@@ -7,8 +7,7 @@ import (
 	"github.com/shmring/shmring/layout"
 )
 
-// mpmcProducer is the write side of an MPMC or MPSC ring, behind Producer,
-// which checks every call's contract before it gets here.
+// mpmcProducer is an MPMC or MPSC ring's producerEngine.
 type mpmcProducer struct {
 	mpmcHandle
 	pos uint64 // first position of the open claim
@@ -133,7 +132,7 @@ func (p *mpmcProducer) extend(max int) {
 	}
 }
 
-func (p *mpmcProducer) claim(ctx context.Context, block bool) ([]byte, error) {
+func (p *mpmcProducer) Claim(ctx context.Context, block bool) ([]byte, error) {
 	pos, err := p.claimPos(ctx, block)
 	if err != nil {
 		return nil, err
@@ -141,10 +140,6 @@ func (p *mpmcProducer) claim(ctx context.Context, block bool) ([]byte, error) {
 	p.pos, p.n = pos, 1
 	return p.payload(pos, p.slotSize), nil
 }
-
-func (p *mpmcProducer) Claim(ctx context.Context) ([]byte, error) { return p.claim(ctx, true) }
-
-func (p *mpmcProducer) TryClaim() ([]byte, error) { return p.claim(context.Background(), false) }
 
 // publish makes position pos, claimed by this handle, a message of n bytes.
 //
@@ -211,7 +206,7 @@ func (p *mpmcProducer) skipRest(i int) int {
 	return k
 }
 
-func (p *mpmcProducer) send(ctx context.Context, msg []byte, block bool) error {
+func (p *mpmcProducer) Send(ctx context.Context, msg []byte, block bool) error {
 	pos, err := p.claimPos(ctx, block)
 	if err != nil {
 		return err
@@ -223,10 +218,6 @@ func (p *mpmcProducer) send(ctx context.Context, msg []byte, block bool) error {
 	p.wakeConsumers()
 	return nil
 }
-
-func (p *mpmcProducer) Send(ctx context.Context, msg []byte) error { return p.send(ctx, msg, true) }
-
-func (p *mpmcProducer) TrySend(msg []byte) error { return p.send(context.Background(), msg, false) }
 
 func (p *mpmcProducer) ClaimBatch(ctx context.Context, max int) (uint64, int, error) {
 	pos, err := p.claimPos(ctx, true)

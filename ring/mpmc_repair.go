@@ -101,18 +101,13 @@ func (h *mpmcHandle) reapEntry(i uint32) (bool, error) {
 		return false, err
 	}
 	defer h.r.unlockAt(entryLockByte(i), l)
-	e := h.entry(i)
-	st := e.state.Load()
-	if st > layout.EntryAttached {
-		return false, h.r.corrupt("entry=%d state=%#x", i, st)
-	}
-	if st != layout.EntryAttached {
-		return false, nil
+	if attached, err := h.attachedAt(i); !attached || err != nil {
+		return false, err
 	}
 	if err := h.reapSlots(i); err != nil {
 		return false, err
 	}
-	e.state.Store(layout.EntryFree)
+	h.entry(i).state.Store(layout.EntryFree)
 	consumerSide := i >= h.maxP
 	cnt, _ := h.count(consumerSide)
 	if n := cnt.Add(^uint32(0)); n == 0 && !consumerSide {
@@ -131,21 +126,12 @@ func (h *mpmcHandle) reapDead(lo, hi uint32) error {
 		if i == h.index {
 			continue
 		}
-		st := h.entry(i).state.Load()
-		if st > layout.EntryAttached {
-			return h.r.corrupt("entry=%d state=%#x", i, st)
+		attached, live, err := h.holderAt(i)
+		if err == nil && attached && !live {
+			_, err = h.reapEntry(i)
 		}
-		if st != layout.EntryAttached {
-			continue
-		}
-		held, err := h.r.heldAt(entryLockByte(i))
 		if err != nil {
 			return err
-		}
-		if !held {
-			if _, err := h.reapEntry(i); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
@@ -155,21 +141,36 @@ func (h *mpmcHandle) reapDead(lo, hi uint32) error {
 // of those have a live holder.
 func (h *mpmcHandle) liveCount(lo, hi uint32) (attached, live int, err error) {
 	for i := lo; i < hi; i++ {
-		st := h.entry(i).state.Load()
-		if st > layout.EntryAttached {
-			return 0, 0, h.r.corrupt("entry=%d state=%#x", i, st)
-		}
-		if st != layout.EntryAttached {
-			continue
-		}
-		attached++
-		held, err := h.r.heldAt(entryLockByte(i))
+		a, l, err := h.holderAt(i)
 		if err != nil {
 			return 0, 0, err
 		}
-		if held {
+		if a {
+			attached++
+		}
+		if l {
 			live++
 		}
 	}
 	return attached, live, nil
+}
+
+// attachedAt reads entry i's state: attached or free; ErrCorrupt for a
+// state no peer writes.
+func (h *mpmcHandle) attachedAt(i uint32) (bool, error) {
+	st := h.entry(i).state.Load()
+	if st > layout.EntryAttached {
+		return false, h.r.corrupt("entry=%d state=%#x", i, st)
+	}
+	return st == layout.EntryAttached, nil
+}
+
+// holderAt reports whether entry i is attached and, if it is, whether a
+// live process holds it (a system call).
+func (h *mpmcHandle) holderAt(i uint32) (attached, live bool, err error) {
+	if attached, err = h.attachedAt(i); !attached || err != nil {
+		return false, false, err
+	}
+	live, err = h.r.heldAt(entryLockByte(i))
+	return true, live, err
 }

@@ -31,7 +31,7 @@ func mpmcHandleOf(x any) *mpmcHandle {
 func presumeDead(t *testing.T, x any) {
 	t.Helper()
 	h := mpmcHandleOf(x)
-	h.r.unlockAt(entryLockByte(h.index), h.lock)
+	h.lock.unlock(h.r)
 	h.closed = true
 }
 

@@ -31,12 +31,12 @@ type Producer struct {
 // only with no claim open, Commit only on a claim of one slot, CommitBatch
 // of at most the slots claimed, and lengths within the slot.
 type producerEngine interface {
-	Claim(ctx context.Context) ([]byte, error)
-	TryClaim() ([]byte, error)
+	// Claim and Send wait for a slot as the wait strategy says if block
+	// is set; else they report ErrFull (the Try calls).
+	Claim(ctx context.Context, block bool) ([]byte, error)
 	Commit(n int) error
 	Abort()
-	Send(ctx context.Context, msg []byte) error
-	TrySend(msg []byte) error
+	Send(ctx context.Context, msg []byte, block bool) error
 	// ClaimBatch claims up to max slots (at least one) from start, each
 	// with its length set to 0.
 	ClaimBatch(ctx context.Context, max int) (start uint64, n int, err error)
@@ -90,7 +90,7 @@ func (p *Producer) TryClaim() (_ []byte, err error) {
 		defer p.r.endGuard(&err, beginGuard())
 	}
 	p.mustNotHoldClaim("TryClaim")
-	return p.opened(p.e.TryClaim())
+	return p.opened(p.e.Claim(context.Background(), false))
 }
 
 // Claim returns the next free slot, waiting for one as the wait strategy
@@ -102,7 +102,7 @@ func (p *Producer) Claim(ctx context.Context) (_ []byte, err error) {
 		defer p.r.endGuard(&err, beginGuard())
 	}
 	p.mustNotHoldClaim("Claim")
-	return p.opened(p.e.Claim(ctx))
+	return p.opened(p.e.Claim(ctx, true))
 }
 
 // opened records a claim of one slot, if the engine made one.
@@ -149,7 +149,7 @@ func (p *Producer) Send(ctx context.Context, msg []byte) (err error) {
 		return errTooLargeSend
 	}
 	p.mustNotHoldClaim("Send")
-	return p.e.Send(ctx, msg)
+	return p.e.Send(ctx, msg, true)
 }
 
 // TrySend is Send without waiting: ErrFull when no slot is free.
@@ -161,7 +161,7 @@ func (p *Producer) TrySend(msg []byte) (err error) {
 		return errTooLargeSend
 	}
 	p.mustNotHoldClaim("TrySend")
-	return p.e.TrySend(msg)
+	return p.e.Send(context.Background(), msg, false)
 }
 
 func (p *Producer) mustNotHoldClaim(op string) {

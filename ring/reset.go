@@ -13,7 +13,6 @@ package ring
 import (
 	"errors"
 	"fmt"
-	"sync/atomic"
 
 	"github.com/shmring/shmring/layout"
 )
@@ -123,17 +122,11 @@ func (r *Ring) roleSites() []roleSite {
 	return []roleSite{{layout.ProducerLockByte, "producer"}, {layout.ConsumerLockByte, "consumer"}}
 }
 
-// heldSite is a role lock Reset holds.
-type heldSite struct {
-	at   int64
-	lock roleLock
-}
-
 // lockEveryRole takes the liveness lock of every role, or none: ErrBusy
 // naming the first role a live process holds.
-func (r *Ring) lockEveryRole() ([]heldSite, error) {
+func (r *Ring) lockEveryRole() ([]heldLock, error) {
 	sites := r.roleSites()
-	held := make([]heldSite, 0, len(sites))
+	held := make([]heldLock, 0, len(sites))
 	for _, s := range sites {
 		l, err := r.lockAt(s.at)
 		if err != nil {
@@ -143,15 +136,15 @@ func (r *Ring) lockEveryRole() ([]heldSite, error) {
 			}
 			return nil, err
 		}
-		held = append(held, heldSite{s.at, l})
+		held = append(held, heldLock{at: s.at, l: l})
 	}
 	return held, nil
 }
 
-func (r *Ring) unlockRoles(held []heldSite) error {
+func (r *Ring) unlockRoles(held []heldLock) error {
 	var errs []error
-	for _, h := range held {
-		errs = append(errs, r.unlockAt(h.at, h.lock))
+	for i := range held {
+		errs = append(errs, held[i].unlock(r))
 	}
 	return errors.Join(errs...)
 }
@@ -174,25 +167,16 @@ func resetPosition(slots uint64, cursors ...uint64) uint64 {
 	return top&^(slots-1) + slots
 }
 
-// slotWord32 and slotWord64 are the words at offset off of slot i.
-func (r *Ring) slotWord32(i uint64, off int) *atomic.Uint32 {
-	return r.word32(int(r.hdr.SlotOffset(i)) + off)
-}
-
-func (r *Ring) slotWord64(i uint64, off int) *atomic.Uint64 {
-	return r.word64(int(r.hdr.SlotOffset(i)) + off)
-}
-
 // resetSPSC: slot i next holds position p+i, whose seq is uint32(p+i+1);
 // it gets uint32(p+i+1-slots), the seq a correct producer leaves one lap
 // earlier, which differs because slots < 2^32.
 func (r *Ring) resetSPSC() {
 	n := r.hdr.SlotCount
 	pr, co := r.side(producerRole), r.side(consumerRole)
-	p := resetPosition(n, pr.cursor.Load(), co.cursor.Load())
+	p, g := resetPosition(n, pr.cursor.Load(), co.cursor.Load()), r.slotArea()
 	for i := range n {
-		r.slotWord32(i, layout.SlotLengthOffset).Store(0)
-		r.slotWord32(i, layout.SlotSeqOffset).Store(uint32(p + i + 1 - n))
+		g.length(i).Store(0)
+		g.seq32(i).Store(uint32(p + i + 1 - n))
 	}
 	pr.cursor.Store(p)
 	co.cursor.Store(p)
@@ -209,10 +193,10 @@ func (r *Ring) resetSPSC() {
 func (r *Ring) resetMPMC() {
 	n := r.hdr.SlotCount
 	tail, head := r.word64(layout.MPMCTailOffset), r.word64(layout.MPMCHeadOffset)
-	p := resetPosition(n, tail.Load(), head.Load())
+	p, g := resetPosition(n, tail.Load(), head.Load()), r.slotArea()
 	for i := range n {
-		r.slotWord32(i, layout.MPMCSlotLengthOffset).Store(0)
-		r.slotWord64(i, layout.MPMCSlotCtrlOffset).Store(layout.Ctrl(p+i, layout.SlotFree, 0))
+		g.length(i).Store(0)
+		g.seq(i).Store(layout.Ctrl(p+i, layout.SlotFree, 0))
 	}
 	tail.Store(p)
 	head.Store(p)
@@ -240,9 +224,10 @@ func (r *Ring) resetMPMC() {
 // resetBroadcast: everything back to what Create wrote, but the epoch and
 // the entries' incarnations.
 func (r *Ring) resetBroadcast() {
-	for i := range r.hdr.SlotCount {
-		r.slotWord64(i, layout.BcastSlotSeqOffset).Store(0)
-		r.slotWord32(i, layout.BcastSlotLengthOffset).Store(0)
+	g := r.slotArea()
+	for i := range g.slots {
+		g.seq(i).Store(0)
+		g.length(i).Store(0)
 	}
 	w := r.bcastWords()
 	w.cursor.Store(0)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/shmring/shmring/internal/proctest"
@@ -303,4 +304,14 @@ func TestResetOfAClosedRingOrAMissingNameFails(t *testing.T) {
 	if err := Reset(uniqueName(t)); !errors.Is(err, ErrNotExist) {
 		t.Errorf("Reset of a name with no ring = %v, want ErrNotExist", err)
 	}
+}
+
+// slotWord32 and slotWord64 are the words at offset off of slot i, found
+// from layout alone (not through slotArea, which Reset uses).
+func (r *Ring) slotWord32(i uint64, off int) *atomic.Uint32 {
+	return r.word32(int(r.hdr.SlotOffset(i)) + off)
+}
+
+func (r *Ring) slotWord64(i uint64, off int) *atomic.Uint64 {
+	return r.word64(int(r.hdr.SlotOffset(i)) + off)
 }

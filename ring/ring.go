@@ -219,26 +219,18 @@ type side struct {
 	lockByte int64
 }
 
+// side gathers one role's words. The consumer's lie at the producer's
+// offsets plus one fixed stride (layout).
 func (r *Ring) side(ro role) side {
-	if ro == producerRole {
-		return side{
-			cursor:   r.word64(layout.ProducerCursorOffset),
-			wake:     r.word32(layout.ProducerWakeOffset),
-			sleepers: r.word32(layout.ProducerSleepersOffset),
-			state:    r.word32(layout.ProducerStateOffset),
-			epoch:    r.word32(layout.ProducerEpochOffset),
-			flags:    r.word32(layout.ProducerFlagsOffset),
-			lockByte: layout.ProducerLockByte,
-		}
-	}
+	d := int(ro) * (layout.ConsumerCursorOffset - layout.ProducerCursorOffset)
 	return side{
-		cursor:   r.word64(layout.ConsumerCursorOffset),
-		wake:     r.word32(layout.ConsumerWakeOffset),
-		sleepers: r.word32(layout.ConsumerSleepersOffset),
-		state:    r.word32(layout.ConsumerStateOffset),
-		epoch:    r.word32(layout.ConsumerEpochOffset),
-		flags:    r.word32(layout.ConsumerFlagsOffset),
-		lockByte: layout.ConsumerLockByte,
+		cursor:   r.word64(layout.ProducerCursorOffset + d),
+		wake:     r.word32(layout.ProducerWakeOffset + d),
+		sleepers: r.word32(layout.ProducerSleepersOffset + d),
+		state:    r.word32(layout.ProducerStateOffset + d),
+		epoch:    r.word32(layout.ProducerEpochOffset + d),
+		flags:    r.word32(layout.ProducerFlagsOffset + d),
+		lockByte: int64(layout.ProducerLockByte + d),
 	}
 }
 
@@ -273,6 +265,21 @@ func (r *Ring) lockAt(at int64) (roleLock, error) {
 
 // unlockAt drops a lock lockAt took.
 func (r *Ring) unlockAt(at int64, l roleLock) error { return r.seg.Unlock(at, l) }
+
+// heldLock is a liveness lock lockAt took on byte at, let go of once.
+type heldLock struct {
+	at       int64
+	l        roleLock
+	unlocked bool
+}
+
+func (h *heldLock) unlock(r *Ring) error {
+	if h.unlocked {
+		return nil
+	}
+	h.unlocked = true
+	return r.unlockAt(h.at, h.l)
+}
 
 // heldAt reports whether a live holder, this process included, has the
 // lock on byte at. A system call: waiting and repair paths only.

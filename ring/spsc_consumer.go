@@ -2,9 +2,7 @@ package ring
 
 import "context"
 
-// spscConsumer is the read side of an SPSC ring, behind Consumer, which
-// checks every call's contract (no message held, one held to release)
-// before it gets here.
+// spscConsumer is an SPSC ring's consumerEngine.
 type spscConsumer struct {
 	endpoint
 	tail  uint64 // next position to read
@@ -22,36 +20,18 @@ func newSPSCConsumer(r *Ring) (*spscConsumer, error) {
 	return c, err
 }
 
-func (c *spscConsumer) Receive(ctx context.Context) ([]byte, error) {
+func (c *spscConsumer) Receive(ctx context.Context, block bool) ([]byte, error) {
 	if c.tail >= c.avail && !c.seqReady() {
-		if err := c.fill(ctx); err != nil {
+		if err := c.fill(ctx, block); err != nil {
 			return nil, err
 		}
 	}
 	return c.lease()
 }
 
-func (c *spscConsumer) TryReceive() ([]byte, error) {
+func (c *spscConsumer) Recv(ctx context.Context, buf []byte, block bool) (int, error) {
 	if c.tail >= c.avail && !c.seqReady() {
-		if err := c.tryFill(); err != nil {
-			return nil, err
-		}
-	}
-	return c.lease()
-}
-
-func (c *spscConsumer) Recv(ctx context.Context, buf []byte) (int, error) {
-	if c.tail >= c.avail && !c.seqReady() {
-		if err := c.fill(ctx); err != nil {
-			return 0, err
-		}
-	}
-	return c.take(buf)
-}
-
-func (c *spscConsumer) TryRecv(buf []byte) (int, error) {
-	if c.tail >= c.avail && !c.seqReady() {
-		if err := c.tryFill(); err != nil {
+		if err := c.fill(ctx, block); err != nil {
 			return 0, err
 		}
 	}
@@ -110,7 +90,7 @@ func (c *spscConsumer) take(buf []byte) (int, error) {
 // out-of-range one stays out of range, for At to report).
 func (c *spscConsumer) ReceiveBatch(ctx context.Context, max int, lens []uint32) (uint64, []uint32, error) {
 	if c.tail+uint64(max) > c.avail {
-		if err := c.fill(ctx); err != nil {
+		if err := c.fill(ctx, true); err != nil {
 			return 0, lens, err
 		}
 	}
@@ -179,10 +159,10 @@ func (c *spscConsumer) tryFill() error {
 }
 
 // fill reloads the producer's cursor and, if nothing is published past
-// tail, waits until something is.
-func (c *spscConsumer) fill(ctx context.Context) error {
+// tail, waits until something is (block) or reports ErrEmpty.
+func (c *spscConsumer) fill(ctx context.Context, block bool) error {
 	err := c.tryFill()
-	if err != ErrEmpty {
+	if err != ErrEmpty || !block {
 		return err
 	}
 	prod, err := c.await(ctx, c.tail+1)

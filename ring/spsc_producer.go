@@ -7,9 +7,7 @@ import (
 	"github.com/shmring/shmring/layout"
 )
 
-// spscProducer is the write side of an SPSC ring, behind Producer, which
-// checks every call's contract (no claim open, lengths within the slot)
-// before it gets here.
+// spscProducer is an SPSC ring's producerEngine.
 type spscProducer struct {
 	endpoint
 	head  uint64 // next position to claim; the published cursor when no claim is open
@@ -23,18 +21,9 @@ func newSPSCProducer(r *Ring) (*spscProducer, error) {
 	return p, err
 }
 
-func (p *spscProducer) TryClaim() ([]byte, error) {
+func (p *spscProducer) Claim(ctx context.Context, block bool) ([]byte, error) {
 	if p.head >= p.limit {
-		if err := p.tryReserve(); err != nil {
-			return nil, err
-		}
-	}
-	return p.payload(p.head, p.slotSize), nil
-}
-
-func (p *spscProducer) Claim(ctx context.Context) ([]byte, error) {
-	if p.head >= p.limit {
-		if err := p.reserve(ctx); err != nil {
+		if err := p.reserve(ctx, block); err != nil {
 			return nil, err
 		}
 	}
@@ -53,20 +42,9 @@ func (p *spscProducer) Commit(n int) error {
 // Abort has nothing to undo: a claim wrote only into its own slot.
 func (p *spscProducer) Abort() {}
 
-func (p *spscProducer) Send(ctx context.Context, msg []byte) error {
+func (p *spscProducer) Send(ctx context.Context, msg []byte, block bool) error {
 	if p.head >= p.limit {
-		if err := p.reserve(ctx); err != nil {
-			return err
-		}
-	}
-	p.put(msg)
-	p.publishFrom(p.head - 1)
-	return nil
-}
-
-func (p *spscProducer) TrySend(msg []byte) error {
-	if p.head >= p.limit {
-		if err := p.tryReserve(); err != nil {
+		if err := p.reserve(ctx, block); err != nil {
 			return err
 		}
 	}
@@ -143,23 +121,11 @@ func (p *spscProducer) publishFrom(first uint64) {
 	}
 }
 
-// tryReserve is reserve without waiting: ErrFull when no slot is free.
-func (p *spscProducer) tryReserve() error {
-	if err := p.refresh(); err != nil {
-		return err
-	}
-	if p.head >= p.limit {
-		p.stats.Full++
-		return ErrFull
-	}
-	return nil
-}
-
 // roomFor makes up to n slots free at head and says how many: at least
 // one, waited for.
 func (p *spscProducer) roomFor(ctx context.Context, n uint64) (int, error) {
 	if p.head+n > p.limit {
-		if err := p.reserve(ctx); err != nil {
+		if err := p.reserve(ctx, true); err != nil {
 			return 0, err
 		}
 	}
@@ -197,12 +163,15 @@ func (p *spscProducer) adoptConsumer(cons uint64) error {
 }
 
 // reserve refreshes the limit and, if no slot is free at head, waits for
-// one.
-func (p *spscProducer) reserve(ctx context.Context) error {
+// one (block) or reports ErrFull.
+func (p *spscProducer) reserve(ctx context.Context, block bool) error {
 	if err := p.refresh(); err != nil || p.head < p.limit {
 		return err
 	}
 	p.stats.Full++
+	if !block {
+		return ErrFull
+	}
 	cons, err := p.await(ctx, p.head-p.slots+1)
 	if err != nil {
 		return err
