@@ -75,7 +75,7 @@ type mpmcHandle struct {
 	unlocked                                  bool // lock let go of (unlockEntry)
 	release                                   bool // entry counters may use plain release stores
 	wait                                      WaitStrategy
-	waiting                                   waitState // the adaptive spin's estimate; the wait in progress (waitloop.go)
+	waiting                                   waitState // the adaptive spin's estimate; the wait in progress (wait.go)
 	stats                                     Stats
 	closed                                    bool
 	seenTail, seenHead                        uint64 // hints never go back past these
