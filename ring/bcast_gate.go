@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shmring/shmring/internal/fence"
+	"github.com/shmring/shmring/internal/wait"
 	"github.com/shmring/shmring/layout"
 )
 
@@ -93,7 +94,7 @@ func (p *bcastProducer) tryReserve() error {
 		return nil
 	}
 	if now := time.Now(); now.After(p.nextProbe) {
-		p.nextProbe = now.Add(p.wait.tick())
+		p.nextProbe = now.Add(p.wait.config().Period())
 		if err := p.probe(); err != nil {
 			return err
 		}
@@ -119,27 +120,35 @@ func (p *bcastProducer) reserve(ctx context.Context) error {
 		return nil
 	}
 	p.stats.Full++
-	l := waitLoop{
-		r:          p.r,
-		how:        &p.wait,
-		est:        &p.waiting.est,
-		stats:      &p.stats,
-		sleep:      sleepers{word: p.w.gateSleepers, wake: p.w.gateWake, mode: sleepShared},
-		barrier:    barrierAlways,
-		at:         stepSleepingFull,
-		every:      31, // a scan reads every reader's line: one in 32 spin polls
-		probeFirst: true,
+	l := wait.Loop{
+		Host:       (*waitHost)(p.r),
+		Config:     p.wait.config(),
+		Estimate:   &p.waiting.est,
+		Sleeps:     &p.stats.Sleeps,
+		Sleepers:   wait.Sleepers{Word: p.w.gateSleepers, Wake: p.w.gateWake, Mode: wait.Shared},
+		Barrier:    wait.BarrierAlways,
+		At:         int(stepSleepingFull),
+		Every:      31, // a scan reads every reader's line: one in 32 spin polls
+		ProbeFirst: true,
 	}
-	return l.run(ctx, gateWait{p})
+	return l.Run(ctx, gateWait{p})
 }
 
 // gateWait is the lossless producer's waiter at the gate.
 type gateWait struct{ p *bcastProducer }
 
-func (w gateWait) ready() bool {
+func (w gateWait) Ready() bool {
 	w.p.scan()
 	return w.p.head < w.p.limit
 }
 
-func (w gateWait) stopped() error { return nil }
-func (w gateWait) probe() error   { return w.p.probe() }
+func (w gateWait) Stopped() error { return w.p.r.interrupted() }
+func (w gateWait) Probe() error   { return w.p.probe() }
+
+// wakeProducer wakes a broadcast producer sleeping at the gate: called
+// after a reader's publishing store.
+func (rd *Reader) wakeProducer() {
+	if (wait.Sleepers{Word: rd.w.gateSleepers, Wake: rd.w.gateWake}).WakeAll() {
+		rd.stats.Wakes++
+	}
+}

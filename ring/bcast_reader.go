@@ -43,7 +43,7 @@ type Reader struct {
 	copied    bool   // the lease is buf, not the slot
 	release   bool   // cursor stores are plain release stores
 	wait      WaitStrategy
-	waiting   waitState // the adaptive spin's estimate; the wait in progress (waitloop.go)
+	waiting   waitState // the adaptive spin's estimate; the wait in progress (wait.go)
 	stats     Stats
 	closed    bool
 	// unguarded: the per-message calls run without the fault guard

@@ -1,6 +1,7 @@
 package ring
 
-// A broadcast reader waiting for the producer (the loop is waitloop.go's):
+// A broadcast reader waiting for the producer (the loop is package
+// internal/wait's):
 // the condition is the slot's seq at q, and the sleepers word a flag all
 // readers share: a reader that stops waiting leaves it set, since another
 // may still sleep on it, and the producer's next publish clears it.
@@ -9,6 +10,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/shmring/shmring/internal/wait"
 	"github.com/shmring/shmring/layout"
 )
 
@@ -22,26 +24,32 @@ func (rd *Reader) arrived() bool {
 // stores the slot's seq and its cursor, then wakes the readers if the flag
 // is set.
 func (rd *Reader) await(ctx context.Context) error {
-	l := waitLoop{
-		r:       rd.r,
-		how:     &rd.wait,
-		est:     &rd.waiting.est,
-		stats:   &rd.stats,
-		sleep:   sleepers{word: rd.w.sleepers, wake: rd.w.wake, mode: sleepShared},
-		barrier: barrierIfFlagged,
-		flags:   rd.w.flags,
-		at:      stepSleepingEmpty,
+	l := wait.Loop{
+		Host:     (*waitHost)(rd.r),
+		Config:   rd.wait.config(),
+		Estimate: &rd.waiting.est,
+		Sleeps:   &rd.stats.Sleeps,
+		Sleepers: wait.Sleepers{Word: rd.w.sleepers, Wake: rd.w.wake, Mode: wait.Shared},
+		Barrier:  wait.BarrierIfFlagged,
+		Flags:    rd.w.flags,
+		At:       int(stepSleepingEmpty),
 	}
-	return l.run(ctx, readerWait{rd})
+	return l.Run(ctx, readerWait{rd})
 }
 
 // readerWait is a broadcast reader's waiter.
 type readerWait struct{ rd *Reader }
 
-func (w readerWait) ready() bool    { return w.rd.arrived() }
-func (w readerWait) stopped() error { return w.rd.closedShort() }
+func (w readerWait) Ready() bool { return w.rd.arrived() }
 
-func (w readerWait) probe() error {
+func (w readerWait) Stopped() error {
+	if err := w.rd.r.interrupted(); err != nil {
+		return err
+	}
+	return w.rd.closedShort()
+}
+
+func (w readerWait) Probe() error {
 	if err := w.rd.producerDead(); err != nil {
 		return err
 	}
@@ -94,4 +102,12 @@ func (rd *Reader) producerDead() error {
 		return fmt.Errorf("%w: ring=%s producer epoch=%d", ErrPeerDead, rd.r.name, rd.w.epoch.Load())
 	}
 	return nil
+}
+
+// wakeReaders wakes every sleeping broadcast reader: called after a
+// publishing store.
+func (p *bcastProducer) wakeReaders() {
+	if (wait.Sleepers{Word: p.w.sleepers, Wake: p.w.wake}).WakeAll() {
+		p.stats.Wakes++
+	}
 }

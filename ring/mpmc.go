@@ -74,7 +74,7 @@ type mpmcHandle struct {
 	lock                                      heldLock
 	release                                   bool // entry counters may use plain release stores
 	wait                                      WaitStrategy
-	waiting                                   waitState // the adaptive spin's estimate; the wait in progress (waitloop.go)
+	waiting                                   waitState // the adaptive spin's estimate; the wait in progress (wait.go)
 	stats                                     Stats
 	closed                                    bool
 	seenTail, seenHead                        uint64 // hints never go back past these

@@ -1,12 +1,14 @@
 package ring
 
-// Waiting on an MPMC or MPSC ring (the loop is waitloop.go's): the poll is
-// the operation itself, a claim or a take, and the sleepers word holds an
-// epoch and a count, because many may sleep.
+// Waiting on an MPMC or MPSC ring (the loop is package internal/wait's):
+// the poll is the operation itself, a claim or a take, and the sleepers
+// word holds an epoch and a count, because many may sleep.
 
 import (
 	"context"
 	"sync/atomic"
+
+	"github.com/shmring/shmring/internal/wait"
 )
 
 // mpmcWaiter is one side's part of a wait: try the operation, and check the
@@ -27,16 +29,16 @@ type mpmcWaiter interface {
 // tick, so wake-ups for messages this waiter cannot take do not starve it.
 func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wake, asleep *atomic.Uint32, at step) (uint64, error) {
 	h.waiting.try, h.waiting.notReady = w, notReady
-	l := waitLoop{
-		r:       h.r,
-		how:     &h.wait,
-		est:     &h.waiting.est,
-		stats:   &h.stats,
-		sleep:   sleepers{word: asleep, wake: wake, mode: sleepCount},
-		barrier: noBarrier,
-		at:      at,
+	l := wait.Loop{
+		Host:     (*waitHost)(h.r),
+		Config:   h.wait.config(),
+		Estimate: &h.waiting.est,
+		Sleeps:   &h.stats.Sleeps,
+		Sleepers: wait.Sleepers{Word: asleep, Wake: wake, Mode: wait.Count},
+		Barrier:  wait.NoBarrier,
+		At:       int(at),
 	}
-	if err := l.run(ctx, mpmcWait{h}); err != nil {
+	if err := l.Run(ctx, mpmcWait{h}); err != nil {
 		return 0, err
 	}
 	return h.waiting.pos, h.waiting.err
@@ -46,11 +48,22 @@ func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wa
 // h.waiting.
 type mpmcWait struct{ h *mpmcHandle }
 
-func (w mpmcWait) ready() bool {
+func (w mpmcWait) Ready() bool {
 	s := &w.h.waiting
 	s.pos, s.err = s.try.attempt()
 	return s.err != s.notReady
 }
 
-func (w mpmcWait) stopped() error { return nil } // the attempt reports a closed stream itself
-func (w mpmcWait) probe() error   { return w.h.waiting.try.probe() }
+func (w mpmcWait) Stopped() error { return w.h.r.interrupted() } // the attempt reports a closed stream itself
+func (w mpmcWait) Probe() error   { return w.h.waiting.try.probe() }
+
+// wakeData wakes MPMC consumers waiting for data, wakeSpace producers:
+// called after a publishing CAS.
+func (h *mpmcHandle) wakeData()  { h.wakeAll(h.dataSleepers, h.dataWake) }
+func (h *mpmcHandle) wakeSpace() { h.wakeAll(h.spaceSleepers, h.spaceWake) }
+
+func (h *mpmcHandle) wakeAll(s, wake *atomic.Uint32) {
+	if (wait.Sleepers{Word: s, Wake: wake, Mode: wait.Count}).WakeAll() {
+		h.stats.Wakes++
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/shmring/shmring/internal/wait"
 	"github.com/shmring/shmring/layout"
 )
 
@@ -122,21 +123,21 @@ const DefaultOpenTimeout = 2 * time.Second
 // WaitStrategy says how a blocking call waits for space (producer), data
 // (consumer, reader) or the slowest lossless reader (a gated broadcast
 // producer): spin, then yield, then sleep on a futex. Every kind and
-// direction waits the same way (waitloop.go).
+// direction waits the same way (package internal/wait).
 //
 // Peer death and cancellation of a context without a deadline are noticed
 // at the latest one Tick after they happen (plus the spin and yield phases);
 // a context deadline is honoured exactly, as a futex timeout.
 type WaitStrategy struct {
 	Spin  int           // polls of the condition before yielding
-	Yield int           // yields, each followed by a poll, before sleeping (sched_yield(2) or runtime.Gosched: yield.go says which)
+	Yield int           // yields, each followed by a poll, before sleeping (sched_yield(2) or runtime.Gosched: internal/wait's yield.go says which)
 	Sleep bool          // sleep on the futex after that; false keeps polling (isolated cores)
 	Tick  time.Duration // longest single sleep or poll period between checks of the peer; zero means DefaultTick
 
 	// Adaptive spins on past Spin polls for twice as long as this
-	// handle's waits have lately lasted, up to 100 µs (adaptive.go), so a
-	// peer that answers within that costs no futex round trip (some
-	// 11 µs). Longer waits (an idle or slow peer) neither spin on nor
+	// handle's waits have lately lasted, up to 100 µs (internal/wait's
+	// adaptive.go), so a peer that answers within that costs no futex
+	// round trip (some 11 µs). Longer waits (an idle or slow peer) neither spin on nor
 	// yield, and a spin that loses its core to another task (an
 	// oversubscribed machine) stops: the next waits do not spin on.
 	// DefaultWait is adaptive; a strategy without it waits exactly as
@@ -144,9 +145,9 @@ type WaitStrategy struct {
 	Adaptive bool
 }
 
-// DefaultTick bounds one sleep: within it a sleeper notices a dead peer or a
-// cancelled context.
-const DefaultTick = 10 * time.Millisecond
+// DefaultTick, 10 ms, bounds one sleep: within it a sleeper notices a dead
+// peer or a cancelled context.
+const DefaultTick = wait.DefaultTick
 
 // Wait strategies.
 var (
@@ -161,9 +162,7 @@ var (
 	WaitSleep = WaitStrategy{Sleep: true}
 )
 
-func (w WaitStrategy) tick() time.Duration {
-	if w.Tick <= 0 {
-		return DefaultTick
-	}
-	return w.Tick
-}
+// config is w as the wait loop takes it: the same fields, so the
+// conversion costs nothing and a field added to one but not the other
+// stops the build.
+func (w *WaitStrategy) config() *wait.Config { return (*wait.Config)(w) }

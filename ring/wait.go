@@ -1,13 +1,37 @@
 package ring
 
-// Waiting on an SPSC ring (the loop is waitloop.go's): a producer for the
-// consumer's cursor to free a slot, a consumer for the producer's cursor.
+// Waiting (the loop is package internal/wait's): what every kind's wait
+// shares, and an SPSC side's: a producer waits for the consumer's cursor to
+// free a slot, a consumer for the producer's cursor.
 
 import (
 	"context"
 
+	"github.com/shmring/shmring/internal/wait"
 	"github.com/shmring/shmring/layout"
 )
+
+// waitState is a handle's own part of waiting: the adaptive spin's
+// estimate, and the operands of the wait in progress (one at a time).
+type waitState struct {
+	est      wait.Estimate
+	need     uint64     // SPSC: the peer cursor awaited
+	pos      uint64     // SPSC: the peer cursor seen; MPMC: the attempt's position
+	err      error      // MPMC: the attempt's error
+	try      mpmcWaiter // MPMC: the attempt and the probe
+	notReady error      // MPMC: the attempt's "wait on" error (ErrFull, ErrEmpty)
+}
+
+// waitHost is a Ring as the wait loop's host: a pointer, so that making
+// the interface value does not allocate.
+type waitHost Ring
+
+func (h *waitHost) Enter() error    { return (*Ring)(h).enterWait() }
+func (h *waitHost) Leave()          { (*Ring)(h).leaveWait() }
+func (h *waitHost) Sleeping(at int) { atStep(step(at)) }
+
+// Each kind's Waiter.Stopped starts with r.interrupted: the ring closing
+// or shrunk ends every wait, and the spin phase makes no other call.
 
 // await blocks until the other side's cursor reaches need and returns it
 // (unvalidated: the caller bounds-checks it), waiting as e.wait says. A
@@ -22,17 +46,17 @@ func (e *endpoint) await(ctx context.Context, need uint64) (uint64, error) {
 		at = stepSleepingFull
 	}
 	e.waiting.need = need
-	l := waitLoop{
-		r:       e.r,
-		how:     &e.wait,
-		est:     &e.waiting.est,
-		stats:   &e.stats,
-		sleep:   sleepers{word: e.own.sleepers, wake: e.peer.wake, mode: sleepFlag},
-		barrier: barrierIfFlagged,
-		flags:   e.peer.flags,
-		at:      at,
+	l := wait.Loop{
+		Host:     (*waitHost)(e.r),
+		Config:   e.wait.config(),
+		Estimate: &e.waiting.est,
+		Sleeps:   &e.stats.Sleeps,
+		Sleepers: wait.Sleepers{Word: e.own.sleepers, Wake: e.peer.wake, Mode: wait.Flag},
+		Barrier:  wait.BarrierIfFlagged,
+		Flags:    e.peer.flags,
+		At:       int(at),
 	}
-	if err := l.run(ctx, spscWait{e}); err != nil {
+	if err := l.Run(ctx, spscWait{e}); err != nil {
 		return 0, err
 	}
 	return e.waiting.pos, nil
@@ -41,14 +65,20 @@ func (e *endpoint) await(ctx context.Context, need uint64) (uint64, error) {
 // spscWait is an SPSC side's waiter.
 type spscWait struct{ e *endpoint }
 
-func (w spscWait) ready() bool {
+func (w spscWait) Ready() bool {
 	v := w.e.peer.cursor.Load()
 	w.e.waiting.pos = v
 	return v >= w.e.waiting.need
 }
 
-func (w spscWait) stopped() error { return w.e.closedShort(w.e.waiting.need) }
-func (w spscWait) probe() error   { return w.e.peerDead() }
+func (w spscWait) Stopped() error {
+	if err := w.e.r.interrupted(); err != nil {
+		return err
+	}
+	return w.e.closedShort(w.e.waiting.need)
+}
+
+func (w spscWait) Probe() error { return w.e.peerDead() }
 
 // closedShort: for a consumer, the producer closed the stream and its
 // cursor stays short of need. State is loaded before the cursor: the
@@ -68,4 +98,12 @@ func (e *endpoint) closedShort(need uint64) error {
 		return nil
 	}
 	return ErrClosed
+}
+
+// wakePeer wakes the other side, asleep on this side's wake word: called
+// after a publishing store.
+func (e *endpoint) wakePeer() {
+	if (wait.Sleepers{Word: e.peer.sleepers, Wake: e.own.wake}).WakeAll() {
+		e.stats.Wakes++
+	}
 }

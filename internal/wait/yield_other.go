@@ -1,8 +1,8 @@
 //go:build !linux
 
-package ring
+package wait
 
-// Off Linux every entry point returns ErrUnsupported (package shm says
+// Off Linux every ring entry point returns ErrUnsupported (package shm says
 // why); these only satisfy the compiler.
 
 func yieldsThread() bool { return false }

@@ -1,4 +1,4 @@
-package ring
+package wait
 
 // Yielding while waiting: the one place that chooses between
 // runtime.Gosched and sched_yield(2), for every kind's wait loop.

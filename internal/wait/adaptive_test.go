@@ -1,4 +1,4 @@
-package ring
+package wait
 
 import (
 	"testing"
@@ -9,7 +9,7 @@ import (
 // drops to nothing for waits past the ceiling, and a lost core backs the
 // spin off for a doubling number of waits that a caught spin halves.
 func TestSpinEstimate(t *testing.T) {
-	feed := func(s *spinEstimate, d time.Duration, n int) {
+	feed := func(s *Estimate, d time.Duration, n int) {
 		for range n {
 			s.learn(int64(d))
 		}
@@ -24,21 +24,21 @@ func TestSpinEstimate(t *testing.T) {
 		{"waits near the ceiling spin up to it", 90 * time.Microsecond, spinCeiling, spinCeiling},
 		{"waits past the ceiling (an idle peer) spin no more", time.Second, 0, 0},
 	} {
-		var s spinEstimate
+		var s Estimate
 		feed(&s, c.wait, 100)
 		if b := time.Duration(s.budget()); b < c.min || b > c.max {
 			t.Errorf("%s: budget %v, want %v..%v", c.name, b, c.min, c.max)
 		}
 	}
 
-	var s spinEstimate
+	var s Estimate
 	feed(&s, time.Hour, 1000)
 	feed(&s, 10*time.Microsecond, 40)
 	if s.budget() == 0 {
 		t.Errorf("after 40 short waits an idle hour still stops the spin (average %v)", time.Duration(s.avg))
 	}
 
-	var p spinEstimate
+	var p Estimate
 	for i, want := range []uint32{minBackoff, 2 * minBackoff, 4 * minBackoff} {
 		p.preempted()
 		if p.backoff != want {

@@ -1,6 +1,6 @@
-package ring
+package wait
 
-// The adaptive spin (WaitStrategy.Adaptive, DefaultWait's). A futex sleep
+// The adaptive spin (Config.Adaptive; ring.DefaultWait's). A futex sleep
 // costs a round trip of about 11 µs and two system calls; a spin costs a
 // core for as long as it lasts. Which is cheaper depends on how long the
 // peer takes to answer, so each handle keeps a running average of how long
@@ -44,8 +44,9 @@ const (
 	maxBackoff = 4096
 )
 
-// spinEstimate is a handle's adaptive spin state (in its waitState).
-type spinEstimate struct {
+// Estimate is a handle's adaptive spin state, kept in the handle from one
+// wait to the next (Loop.Estimate); its zero value is an estimate of nothing.
+type Estimate struct {
 	avg     int64  // running average of the wait lengths, ns
 	backoff uint32 // waits left that do not spin on
 	penalty uint32 // the next backoff's length
@@ -54,7 +55,7 @@ type spinEstimate struct {
 // budget is how long to spin past the fixed polls, in ns: twice the
 // average wait, at most the ceiling, or nothing when the average says the
 // wait will be longer than that.
-func (s *spinEstimate) budget() int64 {
+func (s *Estimate) budget() int64 {
 	if s.avg > int64(spinCeiling) {
 		return 0
 	}
@@ -62,21 +63,21 @@ func (s *spinEstimate) budget() int64 {
 }
 
 // learn adds a wait of d ns to the average.
-func (s *spinEstimate) learn(d int64) {
+func (s *Estimate) learn(d int64) {
 	d = min(d, 2*int64(spinCeiling))
 	s.avg += (d - s.avg) / 8
 }
 
 // preempted: a spin lost its core. The next waits do not spin on, twice as
 // many as after the previous loss (16 to 4096).
-func (s *spinEstimate) preempted() {
+func (s *Estimate) preempted() {
 	s.penalty = min(max(2*s.penalty, minBackoff), maxBackoff)
 	s.backoff = s.penalty
 }
 
 // spun: a wait of d ns ended in the adaptive spin, which kept its core; the
 // next loss backs off half as long.
-func (s *spinEstimate) spun(d int64) {
+func (s *Estimate) spun(d int64) {
 	s.learn(d)
 	s.penalty /= 2
 }

@@ -1,0 +1,117 @@
+package wait
+
+import (
+	"context"
+	"math"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/shmring/shmring/layout"
+)
+
+// cond is a test Waiter: ready once polls reach at, or once set.
+type cond struct {
+	polls, at int
+	set       atomic.Bool
+	probes    int
+}
+
+func (c *cond) Ready() bool {
+	c.polls++
+	return c.polls >= c.at || c.set.Load()
+}
+func (c *cond) Stopped() error { return nil }
+func (c *cond) Probe() error   { c.probes++; return nil }
+
+// host is a test Host that counts its sleepers.
+type host struct {
+	in       int
+	sleeping atomic.Int32
+}
+
+func (h *host) Enter() error    { h.in++; return nil }
+func (h *host) Leave()          { h.in-- }
+func (h *host) Sleeping(at int) { h.sleeping.Add(1) }
+
+// TestLoopAllocatesNothing: a wait that ends in each phase allocates
+// nothing (the Loop is on the stack, the Waiter and Host pointer-shaped).
+func TestLoopAllocatesNothing(t *testing.T) {
+	var sleepers, wake atomic.Uint32
+	for _, c := range []struct {
+		name string
+		cfg  Config
+		at   int
+	}{
+		{"a wait that ends in the spin", Config{Spin: 64, Adaptive: true}, 10},
+		{"a wait that ends in the yields", Config{Spin: 4, Yield: 64}, 10},
+		{"a wait that ends after a sleep timed out", Config{Sleep: true, Tick: time.Millisecond}, 3},
+		{"a wait that ends in the poll phase", Config{Tick: time.Millisecond}, 2000},
+	} {
+		var est Estimate
+		var n uint64
+		h := &host{}
+		w := &cond{}
+		allocs := testing.AllocsPerRun(5, func() {
+			*w = cond{at: c.at}
+			l := Loop{Host: h, Config: &c.cfg, Estimate: &est, Sleeps: &n,
+				Sleepers: Sleepers{Word: &sleepers, Wake: &wake, Mode: Flag}}
+			if err := l.Run(context.Background(), w); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %v allocations per wait, want 0", c.name, allocs)
+		}
+		if h.in != 0 {
+			t.Errorf("%s: %d waiters left counted in the host, want 0", c.name, h.in)
+		}
+	}
+}
+
+// TestLoopWokenBySleepers: a waiter asleep for an hour-long tick is woken
+// by the other side's publish and one WakeAll, and withdraws its
+// announcement.
+func TestLoopWokenBySleepers(t *testing.T) {
+	for _, mode := range []Mode{Flag, Shared, Count} {
+		var sleepers, wake atomic.Uint32
+		s := Sleepers{Word: &sleepers, Wake: &wake, Mode: mode}
+		w := &cond{at: math.MaxInt}
+		h := &host{}
+		var n uint64
+		done := make(chan error, 1)
+		go func() {
+			l := Loop{Host: h, Config: &Config{Sleep: true, Tick: time.Hour}, Estimate: &Estimate{}, Sleeps: &n, Sleepers: s}
+			done <- l.Run(context.Background(), w)
+		}()
+		watchdog := time.Now().Add(time.Minute) // a lost wake-up hangs: fail instead
+		for h.sleeping.Load() == 0 {
+			time.Sleep(100 * time.Microsecond) // until it is about to sleep
+			if time.Now().After(watchdog) {
+				t.Fatalf("mode %d: the waiter never went to sleep", mode)
+			}
+		}
+		// Announced before Sleeping: one publish and one wake must do,
+		// whether the waiter is in the futex yet or not.
+		w.set.Store(true)
+		if !s.WakeAll() {
+			t.Fatalf("mode %d: WakeAll found nobody announced", mode)
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("mode %d: %v", mode, err)
+			}
+		case <-time.After(time.Until(watchdog)):
+			t.Fatalf("mode %d: the waiter was not woken", mode)
+		}
+		if n == 0 {
+			t.Errorf("mode %d: the wait ended without a sleep counted", mode)
+		}
+		// Nobody announced: a flag and a count are zero (a shared flag is
+		// the waker's to clear; WakeAll did).
+		if v := sleepers.Load(); v != 0 && (mode != Count || layout.SleepersCount(v) != 0) {
+			t.Errorf("mode %d: sleepers word %#x after the wait, want nobody announced", mode, v)
+		}
+	}
+}
