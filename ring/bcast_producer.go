@@ -29,7 +29,7 @@ type bcastProducer struct {
 
 	release   bool // cursor and seq stores are plain release stores (FlagReleaseStores)
 	wait      WaitStrategy
-	waiting   waitState // the adaptive spin's estimate; the wait in progress (waitloop.go)
+	waiting   waitState // the adaptive spin's estimate; the wait in progress (wait.go)
 	stats     Stats
 	lock      heldLock
 	closed    bool

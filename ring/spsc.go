@@ -49,7 +49,7 @@ type endpoint struct {
 	canRelease bool
 	calm       uint32
 	wait       WaitStrategy
-	waiting    waitState // the adaptive spin's estimate; the wait in progress (waitloop.go)
+	waiting    waitState // the adaptive spin's estimate; the wait in progress (wait.go)
 	stats      Stats
 	lock       roleLock
 	closed     bool
