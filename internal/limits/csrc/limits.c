@@ -1,7 +1,8 @@
 /* The ceilings of ringbench limits in C: probes.go's six probes without a
- * language runtime in the way, between threads (the hardware path is the
- * same as between processes). Built by ringbench at run time; one probe per
- * run, "limits cacheline|spsc|spsc64|memcpy|futex|pipe SECONDS", prints "RESULT
+ * language runtime in the way: the cache-line and ring probes between
+ * threads (the hardware path is the same as between processes), the futex
+ * and pipe round trips between processes (there the kernel's path is not).
+ * Built by ringbench at run time; one probe per run, "limits cacheline|spsc|spsc64|memcpy|futex|pipe SECONDS", prints "RESULT
  * <value>" (ns per round trip, messages or bytes per second). */
 #define _GNU_SOURCE
 #include <linux/futex.h>
@@ -11,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,20 +142,22 @@ static double memcpy_bw(void) {
 	return median(s, n);
 }
 
-/* futex: odd is the responder's turn, even the pinger's, UINT32_MAX stop. */
-static _Atomic uint32_t word;
-static void fx_wait(uint32_t v) { syscall(SYS_futex, &word, FUTEX_WAIT, v, NULL, NULL, 0); }
+/* futex: odd is the responder's turn, even the pinger's, UINT32_MAX stop.
+ * The word lives in a shared mapping and the responder is a child process,
+ * as a ring's peer is: the shared futex (no PRIVATE flag) and a wake that
+ * crosses processes. */
+static _Atomic uint32_t *word;
+static void fx_wait(uint32_t v) { syscall(SYS_futex, word, FUTEX_WAIT, v, NULL, NULL, 0); }
 static void fx_turn(uint32_t v) {
-	atomic_store(&word, v);
-	syscall(SYS_futex, &word, FUTEX_WAKE, 1, NULL, NULL, 0);
+	atomic_store(word, v);
+	syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
-static void *fx_responder(void *arg) {
-	(void)arg;
+static void fx_responder(void) {
 	for (;;) {
-		uint32_t v = atomic_load(&word);
+		uint32_t v = atomic_load(word);
 		if (v == UINT32_MAX)
-			return NULL;
+			return;
 		if (v & 1)
 			fx_turn(v + 1);
 		else
@@ -160,21 +165,42 @@ static void *fx_responder(void *arg) {
 	}
 }
 
-static void *pipe_responder(void *arg) {
+static void pipe_responder(void) {
 	char buf[64];
-	(void)arg;
 	for (;;) {
 		ssize_t n = read(fds[0], buf, sizeof buf);
 		if (n <= 0 || write(fds[3], buf, n) != n)
-			return NULL;
+			return;
 	}
 }
 
 static double round_trips(int pipes) {
 	static double s[SAMPLES];
 	char msg[64] = {0};
-	pthread_t t;
-	pthread_create(&t, NULL, pipes ? pipe_responder : fx_responder, NULL);
+	word = mmap(NULL, sizeof *word, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (word == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	pid_t child = fork();
+	if (child < 0) {
+		perror("fork");
+		exit(1);
+	}
+	if (child == 0) {
+		if (pipes) { /* the parent's ends: the child sees EOF when the parent closes its own */
+			close(fds[1]);
+			close(fds[2]);
+			pipe_responder();
+		} else {
+			fx_responder();
+		}
+		_exit(0);
+	}
+	if (pipes) { /* the child's ends */
+		close(fds[0]);
+		close(fds[3]);
+	}
 	uint32_t v = 0;
 	int n = 0;
 	for (double end = now_ns() + seconds * 1e9; n < SAMPLES && (n < 64 || now_ns() < end); n++) {
@@ -186,7 +212,7 @@ static double round_trips(int pipes) {
 			}
 		} else {
 			fx_turn(v + 1);
-			for (v += 2; atomic_load(&word) != v;)
+			for (v += 2; atomic_load(word) != v;)
 				fx_wait(v - 1);
 		}
 		s[n] = now_ns() - t0;
@@ -195,7 +221,7 @@ static double round_trips(int pipes) {
 		close(fds[1]);
 	else
 		fx_turn(UINT32_MAX);
-	pthread_join(t, NULL);
+	waitpid(child, NULL, 0);
 	return median(s, n);
 }
 
