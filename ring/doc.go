@@ -56,7 +56,9 @@
 // available, a plain MOV (a release store under x86-TSO) instead of XCHG;
 // the StoreLoad order the futex handshake needs is then forced by the
 // sleeper with membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) — see package
-// fence. Process-local state (cached cursors, role flags, counters) lives in
+// fence. While the other side keeps sleeping, a side publishes with XCHG
+// instead, so that the sleeper needs no membarrier (fencemode.go).
+// Process-local state (cached cursors, role flags, counters) lives in
 // the Go handles; no Go pointer and no process-local clock is ever stored
 // in the file.
 //
