@@ -36,6 +36,8 @@ func (p *bcastProducer) scan() {
 		}
 		pol := e.policy.Load()
 		inc := e.inc.Load()
+		// SYNC POINT: reader cursor. The reader's slot reads are ordered
+		// before its store of the cursor; slots below c+slots are free.
 		c := e.cursor.Load()
 		if st != layout.ReaderAttached || (pol != layout.PolicyLossy && pol != layout.PolicyLossless) || c > p.head {
 			if p.bad[i] != inc+1 {

@@ -52,8 +52,9 @@
 // Shared words are accessed only through sync/atomic, which is sequentially
 // consistent in Go, at offsets package layout defines and checks for
 // alignment. Payload bytes are ordered by the cursor store that publishes
-// them (SYNC POINT: cursor). On amd64 that store is, where membarrier(2) is
-// available, a plain MOV (a release store under x86-TSO) instead of XCHG;
+// them (SYNC POINT: cursor). On amd64 an SPSC side's cursor store is,
+// where membarrier(2) is available, a plain MOV (a release store under
+// x86-TSO) instead of XCHG (broadcast and MPMC publish with XCHG and CAS);
 // the StoreLoad order the futex handshake needs is then forced by the
 // sleeper with membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) — see package
 // fence. While the other side keeps sleeping, a side publishes with XCHG
@@ -66,9 +67,10 @@
 //
 // Blocking calls take a context.Context and wait as the handle's
 // WaitStrategy says: spin, then yield, then sleep on a futex. A sleeper
-// announces itself in a sleeper count and re-checks before sleeping; the
-// other side stores its cursor first and calls FUTEX_WAKE only when the
-// count is non-zero, so streaming makes no system call. A sleeper wakes at
+// announces itself in a sleepers word (a flag for SPSC and broadcast, an
+// epoch and a count for MPMC) and re-checks before sleeping; the other side
+// publishes first and calls FUTEX_WAKE only when that word is non-zero, so
+// streaming makes no system call. A sleeper wakes at
 // least once per Tick to notice a dead peer or a cancelled context.
 //
 // # The file's edges

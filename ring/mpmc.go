@@ -275,11 +275,10 @@ func posOf(seq uint32, near uint64) uint64 {
 }
 
 // noteMessages publishes the handle's message count in its entry, for
-// tools: a plain release store where the platform has one.
+// tools: a plain release store where the platform has one, else an
+// exchange on a line only this handle writes.
 func (h *mpmcHandle) noteMessages() {
-	if h.release {
-		fence.Store64(h.ent.messages, h.stats.Messages, true)
-	}
+	fence.Store64(h.ent.messages, h.stats.Messages, h.release)
 }
 
 func (h *mpmcHandle) SetWait(w WaitStrategy) { h.wait = w }

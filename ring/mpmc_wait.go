@@ -48,6 +48,11 @@ func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wa
 // h.waiting.
 type mpmcWait struct{ h *mpmcHandle }
 
+// Ready makes one attempt.
+//
+// SYNC POINT: release. The loop announces the sleeper (a CAS, a full
+// fence) before this re-check; the consumer CASes a slot to Free, then
+// loads the sleepers word.
 func (w mpmcWait) Ready() bool {
 	s := &w.h.waiting
 	s.pos, s.err = s.try.attempt()

@@ -174,6 +174,8 @@ func (r *Ring) leaveWait() { r.waiters.Add(-1) }
 // interrupted reports why any waiter on r must stop whatever it waits for:
 // r was closed, or its file was shrunk.
 func (r *Ring) interrupted() error {
+	// SYNC POINT: closing. Loaded after enterWait counted the waiter in
+	// waiters (a full fence); Close stores closing, then loads waiters.
 	if r.closing.Load() {
 		return fmt.Errorf("%w: ring=%s was closed", ErrClosed, r.name)
 	}

@@ -41,7 +41,10 @@ func Store64(p *atomic.Uint64, v uint64, release bool) {
 	p.Swap(v)
 }
 
-// Store32 is Store64 for a 32-bit word.
+// Store32 stores v at p: a plain release store when release is true,
+// else sync/atomic's Store. Unlike Store64 it does not use a swap, so under
+// the race detector it is not a StoreLoad fence: use it for words no
+// wake-up handshake depends on (the SPSC slots' seq words).
 func Store32(p *atomic.Uint32, v uint32, release bool) {
 	if release {
 		storeRelease32(p, v)
