@@ -30,13 +30,17 @@ type region struct {
 	len  uintptr
 }
 
-func (f *File) Mem() []byte  { return f.mem }
+// Mem is the whole file, mapped (nil before Map).
+func (f *File) Mem() []byte { return f.mem }
+
+// Path is the file's path, its name resolved.
 func (f *File) Path() string { return f.path }
 
 // ReadAt reads the file with pread, never through the mapping: a file
 // shorter than what it claims to hold would fault there.
 func (f *File) ReadAt(b []byte, off int64) (int, error) { return f.f.ReadAt(b, off) }
 
+// Unlock lets go of a lock Lock took, by closing its descriptor.
 func (f *File) Unlock(_ int64, l Lock) error {
 	if l.f == nil {
 		return nil

@@ -21,10 +21,16 @@ func NewHeap(size uint64) *Heap {
 	return &Heap{mem: unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), size), held: make(map[int64]bool)}
 }
 
-func (h *Heap) Mem() []byte      { return h.mem }
-func (h *Heap) Path() string     { return "" }
+// Mem is the heap buffer standing in for the mapping.
+func (h *Heap) Mem() []byte { return h.mem }
+
+// Path is empty: a heap segment has no file.
+func (h *Heap) Path() string { return "" }
+
+// Close does nothing: the garbage collector frees the buffer.
 func (h *Heap) Close(bool) error { return nil }
 
+// Lock takes byte at's lock within this process (ErrHeld if taken).
 func (h *Heap) Lock(at int64) (Lock, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -35,6 +41,7 @@ func (h *Heap) Lock(at int64) (Lock, error) {
 	return Lock{}, nil
 }
 
+// Unlock lets go of byte at's lock.
 func (h *Heap) Unlock(at int64, _ Lock) error {
 	h.mu.Lock()
 	delete(h.held, at)
@@ -42,6 +49,7 @@ func (h *Heap) Unlock(at int64, _ Lock) error {
 	return nil
 }
 
+// Held reports whether byte at's lock is taken in this process.
 func (h *Heap) Held(at int64) (bool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
