@@ -188,11 +188,12 @@ func childTruncConsume() int {
 	buf := make([]byte, truncSlotSize)
 	ctx := context.Background()
 	var n uint64
+	said := false
 	for ; ; n++ {
 		k, err := recv(ctx, buf)
 		var lap *LapError
 		if errors.As(err, &lap) {
-			continue
+			continue // counted in n: a lossy reader may lap at any n, so "streaming" waits for n to pass the mark, not to hit it
 		}
 		if err != nil {
 			return truncStop(r, "received", n, err)
@@ -202,8 +203,9 @@ func childTruncConsume() int {
 			fmt.Printf("stopped received=%d err=%v\n", n, err)
 			return childFail("a damaged message was delivered as whole after %d: %v", n, err)
 		}
-		if n == 4*truncSlots {
+		if n >= 4*truncSlots && !said {
 			fmt.Println("streaming")
+			said = true
 		}
 	}
 }
