@@ -115,3 +115,32 @@ func TestLoopWokenBySleepers(t *testing.T) {
 		}
 	}
 }
+
+// A sleeper forces a barrier on its wakers exactly when they may publish
+// with plain release stores: always for BarrierAlways, never for
+// NoBarrier, and for BarrierIfFlagged whenever the waker's flags word says
+// FlagReleaseStores at the moment of the sleep (the SPSC publisher
+// switches it: ring/fencemode.go), other bits ignored.
+func TestBarrierRule(t *testing.T) {
+	var flags atomic.Uint32
+	for _, tt := range []struct {
+		rule  Barrier
+		flags uint32
+		want  bool
+	}{
+		{NoBarrier, 0, false},
+		{NoBarrier, layout.FlagReleaseStores, false},
+		{BarrierAlways, 0, true},
+		{BarrierAlways, layout.FlagReleaseStores, true},
+		{BarrierIfFlagged, 0, false},
+		{BarrierIfFlagged, layout.FlagReleaseStores, true},
+		{BarrierIfFlagged, ^layout.FlagReleaseStores, false},
+		{BarrierIfFlagged, ^uint32(0), true},
+	} {
+		flags.Store(tt.flags)
+		l := Loop{Barrier: tt.rule, Flags: &flags}
+		if got := l.mustBarrier(); got != tt.want {
+			t.Errorf("rule %d with flags %#x: mustBarrier = %v, want %v", tt.rule, tt.flags, got, tt.want)
+		}
+	}
+}
