@@ -135,7 +135,7 @@ type WaitStrategy struct {
 	Tick  time.Duration // longest single sleep or poll period between checks of the peer; zero means DefaultTick
 
 	// Adaptive spins on past Spin polls for twice as long as this
-	// handle's waits have lately lasted, up to 100 µs (internal/wait's
+	// handle's waits have lately lasted, up to 30 µs (internal/wait's
 	// adaptive.go), so a peer that answers within that costs no futex
 	// round trip (some 11 µs). Longer waits (an idle or slow peer) neither spin on nor
 	// yield, and a spin that loses its core to another task (an

@@ -30,10 +30,14 @@ package wait
 import "time"
 
 const (
-	// spinCeiling bounds the adaptive spin: beyond some 100 µs a futex
-	// sleep's 11 µs round trip is a tenth of the wait, and spinning is no
-	// longer worth a core.
-	spinCeiling = 100 * time.Microsecond
+	// spinCeiling bounds the adaptive spin. A spin that runs out its
+	// budget adds the whole budget to a wait that then sleeps anyway, and
+	// on two vCPUs it can hold the core the peer (or its runtime) needs:
+	// with 100 µs the 64-byte ping-pong's p99 was 111-118 µs against 27-44
+	// µs before the adaptive spin, with 30 µs 51-52 µs, the same as with no
+	// spinning on at all (BENCHMARKS.md 10.3). 30 µs still covers a 64 KiB
+	// turn (some 15 µs: twice that is the budget).
+	spinCeiling = 30 * time.Microsecond
 	// preemptGap: 256 polls take well under 2 µs on a core of one's own;
 	// a gap this long between two clock readings means the spinner was
 	// descheduled.

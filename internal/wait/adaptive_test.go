@@ -21,7 +21,7 @@ func TestSpinEstimate(t *testing.T) {
 	}{
 		{"waits within the fixed polls add nothing", 0, 0, 0},
 		{"15 µs waits (a 64 KiB turn) give a spin of about 30 µs", 15 * time.Microsecond, 28 * time.Microsecond, 30 * time.Microsecond},
-		{"waits near the ceiling spin up to it", 90 * time.Microsecond, spinCeiling, spinCeiling},
+		{"waits near the ceiling spin up to it", 25 * time.Microsecond, spinCeiling, spinCeiling},
 		{"waits past the ceiling (an idle peer) spin no more", time.Second, 0, 0},
 	} {
 		var s Estimate
