@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"strconv"
 	"testing"
@@ -104,19 +102,16 @@ func pause(d time.Duration) {
 // (past releaseAfter now and then, so it goes back to plain stores), half
 // of them paced, pausing between bursts so that the consumer falls asleep.
 func fenceModeProducer() int {
-	args := proctest.Args() // name n seed
-	n, _ := strconv.ParseUint(args[1], 10, 64)
-	seed, _ := strconv.ParseUint(args[2], 10, 64)
-	r, err := Open(args[0])
+	a := childArgs(3) // name n seed
+	n, seed := mustUint(a[1]), mustUint(a[2])
+	r, err := Open(a[0])
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return childFail("open: %v", err)
 	}
 	defer r.Close()
 	p, err := r.Producer()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return childFail("producer: %v", err)
 	}
 	p.SetWait(slowWait)
 	rng := rand.New(rand.NewPCG(seed, 1))
@@ -129,8 +124,7 @@ func fenceModeProducer() int {
 		paced := rng.IntN(2) == 0
 		for burst := 1 + rng.IntN(6000); burst > 0 && seq < n; burst-- {
 			if err := p.Send(ctx, binary.LittleEndian.AppendUint64(nil, seq)); err != nil {
-				fmt.Fprintf(os.Stderr, "Send %d: %v\n", seq, err)
-				return 1
+				return childFail("Send %d: %v", seq, err)
 			}
 			seq++
 			if paced {
@@ -140,8 +134,7 @@ func fenceModeProducer() int {
 		pause(time.Duration(rng.IntN(200)) * time.Microsecond)
 	}
 	if err := p.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return childFail("Close: %v", err)
 	}
 	return 0
 }
