@@ -21,7 +21,7 @@ import (
 // plan is a whole run: every transport, workload and size, repeated.
 type plan struct {
 	cfg         config // every setting but the size
-	sizes       []int
+	sizes       []msgSize
 	reps        int
 	transports  []transport
 	workloads   []workload
@@ -64,13 +64,11 @@ func bench(ctx context.Context, p plan, prog progress) (*runReport, error) {
 	}
 	for r := range p.reps {
 		for _, c := range rep.cells {
-			prog.step(fmt.Sprintf("rep %d/%d: %s %s %d B", r+1, p.reps, c.tr.name(), c.workload, c.size))
+			prog.step(fmt.Sprintf("rep %d/%d: %s %s %s", r+1, p.reps, c.tr.name(), c.workload, c.size))
 			if c.skipped != "" {
 				continue
 			}
-			cfg := p.cfg
-			cfg.size = c.size
-			m, err := measure(ctx, c.tr, c.workload, cfg)
+			m, err := measure(ctx, c.tr, c.workload, p.cfg.withSize(c.size))
 			if errors.Is(err, medium.ErrUnsupported) {
 				c.skipped = err.Error()
 				continue
@@ -142,7 +140,8 @@ type row[M figures] struct {
 
 func (r *row[M]) ok() bool { return r.skipped == "" && len(r.reps) > 0 }
 
-// rates are the repetitions' rates; rate is their median, 0 without figures.
+// rates are the repetitions' rates (messages per second); rate is their
+// median, 0 without figures.
 func (r *row[M]) rates() []float64 {
 	var xs []float64
 	for _, m := range r.reps {
@@ -194,8 +193,25 @@ func (r *row[M]) mergedP(q float64) float64 {
 type cell struct {
 	tr       transport
 	workload workload
-	size     int
+	size     msgSize
 	row[*measurement]
+}
+
+// byteRates are the repetitions' throughputs in bytes per second.
+func (c *cell) byteRates() []float64 {
+	var xs []float64
+	for _, m := range c.reps {
+		xs = append(xs, m.byteRate())
+	}
+	return xs
+}
+
+// byteRate is their median, 0 without figures.
+func (c *cell) byteRate() float64 {
+	if !c.ok() {
+		return 0
+	}
+	return report.SpreadOf(c.byteRates()).Median
 }
 
 // percentiles is a table row: label, then h's q-th percentiles.

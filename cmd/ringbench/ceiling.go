@@ -90,7 +90,7 @@ func rttCeiling(transport string) string {
 // writeRatiosToCeilings gives each transport's median throughput as a
 // fraction of the plain SPSC ring's (its bytes of memcpy's), and its median
 // round trip as a multiple of the reference its wait is bound by.
-func (r *runReport) writeRatiosToCeilings(w io.Writer, size int) {
+func (r *runReport) writeRatiosToCeilings(w io.Writer, size msgSize) {
 	if r.ceilings == nil {
 		return
 	}
@@ -103,12 +103,13 @@ func (r *runReport) writeRatiosToCeilings(w io.Writer, size int) {
 	}
 	for _, tr := range r.plan.transports {
 		var parts []string
-		if rate := r.cell(tr.name(), throughput, size).rate(); rate > 0 {
+		if c := r.cell(tr.name(), throughput, size); c.rate() > 0 {
+			rate := c.rate()
 			if spsc := get(limits.SPSC); spsc > 0 {
 				parts = append(parts, fmt.Sprintf("throughput %s of the %s", report.Factor(rate/spsc)+"x", limits.SPSC))
 			}
 			if bw := get(limits.Memcpy); bw > 0 {
-				parts = append(parts, fmt.Sprintf("bytes %sx %s", report.Factor(rate*float64(size)/bw), limits.Memcpy))
+				parts = append(parts, fmt.Sprintf("bytes %sx %s", report.Factor(c.byteRate()/bw), limits.Memcpy))
 			}
 		}
 		ref := rttCeiling(tr.name())

@@ -90,7 +90,8 @@ type jsonTransport struct {
 type jsonCell struct {
 	Transport string    `json:"transport"`
 	Workload  string    `json:"workload"`
-	Size      int       `json:"size"`
+	Size      int       `json:"size"`               // the largest message of a mixed run
+	MinSize   int       `json:"min_size,omitempty"` // a mixed run's smallest message; 0 for one size
 	Skipped   string    `json:"skipped,omitempty"`
 	Reps      []jsonRep `json:"reps,omitempty"`
 	jsonSummary
@@ -99,6 +100,7 @@ type jsonCell struct {
 type jsonRep struct {
 	Sent           uint64           `json:"sent,omitempty"`
 	Measured       uint64           `json:"measured,omitempty"`
+	Bytes          uint64           `json:"bytes,omitempty"`    // of the measured messages
 	Received       uint64           `json:"received,omitempty"` // mpmc
 	ElapsedNs      int64            `json:"elapsed_ns,omitempty"`
 	MsgsPerSec     float64          `json:"msgs_per_sec,omitempty"`
@@ -112,18 +114,20 @@ type jsonRep struct {
 func (r *runReport) toJSON() (*jsonReport, error) {
 	out := &jsonReport{jsonHead: newJSONHead("", r.mach, r.args), Ceilings: r.ceilings,
 		Placement: jsonPlacement{BeforeNs: r.before.Nanoseconds(), AfterNs: r.after.Nanoseconds()}}
-	cfg := r.plan.cfg
-	cfg.size = r.plan.sizes[0]
+	cfg := r.plan.cfg.withSize(r.plan.sizes[0])
 	for _, tr := range r.plan.transports {
 		out.Transports = append(out.Transports, jsonTransport{tr.name(), tr.describe(cfg)})
 	}
 	for _, c := range r.cells {
-		jc := jsonCell{Transport: c.tr.name(), Workload: string(c.workload), Size: c.size, Skipped: c.skipped}
+		jc := jsonCell{Transport: c.tr.name(), Workload: string(c.workload), Size: c.size.max, Skipped: c.skipped}
+		if c.size.mixed() {
+			jc.MinSize = c.size.min
+		}
 		var err error
 		for _, m := range c.reps {
 			jr := jsonRep{ParentCounters: m.parentCounters, PeerCounters: m.peerCounters}
 			if c.workload == throughput {
-				jr.Sent, jr.Measured, jr.ElapsedNs, jr.MsgsPerSec = m.sent, m.measured, m.elapsed.Nanoseconds(), m.rate()
+				jr.Sent, jr.Measured, jr.Bytes, jr.ElapsedNs, jr.MsgsPerSec = m.sent, m.measured, m.bytes, m.elapsed.Nanoseconds(), m.rate()
 			} else {
 				jr.RoundTrips, jr.LatencyNs = m.roundTrips, report.Percentiles(m.rtt)
 				if jr.Histogram, err = report.Encode(m.rtt); err != nil {
@@ -154,7 +158,8 @@ type mpJSONCell struct {
 	Kind      string    `json:"kind"`   // ring kind (chan: the shape's kind)
 	Label     string    `json:"label"`
 	Workload  string    `json:"workload"`
-	Size      int       `json:"size"`
+	Size      int       `json:"size"`               // the largest message of a mixed run
+	MinSize   int       `json:"min_size,omitempty"` // a mixed run's smallest message; 0 for one size
 	Skipped   string    `json:"skipped,omitempty"`
 	Reps      []jsonRep `json:"reps,omitempty"`
 	jsonSummary
@@ -227,11 +232,11 @@ func writeBench(w io.Writer, r *runReport) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "goos: %s\ngoarch: %s\npkg: github.com/shmring/shmring/cmd/ringbench\ncpu: %s\n", runtime.GOOS, runtime.GOARCH, r.mach.CPU)
 	for _, c := range r.cells {
-		name := fmt.Sprintf("BenchmarkRingbench/transport=%s/workload=%s/size=%d", c.tr.name(), c.workload, c.size)
+		name := fmt.Sprintf("BenchmarkRingbench/transport=%s/workload=%s/size=%s", c.tr.name(), c.workload, c.size.label())
 		for _, m := range c.reps {
 			if c.workload == throughput {
 				rate := m.rate()
-				fmt.Fprintf(bw, "%s\t%d\t%.2f ns/msg\t%.0f msgs/s\t%.2f MB/s\n", name, m.measured, 1e9/rate, rate, rate*float64(c.size)/1e6)
+				fmt.Fprintf(bw, "%s\t%d\t%.2f ns/msg\t%.0f msgs/s\t%.2f MB/s\n", name, m.measured, 1e9/rate, rate, m.byteRate()/1e6)
 				continue
 			}
 			h := m.rtt
@@ -267,7 +272,7 @@ func writeHgrms(dir string, r *runReport) error {
 		if c.workload == throughput || !c.ok() {
 			continue
 		}
-		path := filepath.Join(dir, fmt.Sprintf("%s_%s_%d.hgrm", c.tr.name(), c.workload, c.size))
+		path := filepath.Join(dir, fmt.Sprintf("%s_%s_%s.hgrm", c.tr.name(), c.workload, c.size.label()))
 		var b bytes.Buffer
 		_, err := c.merged().PercentilesPrint(&b, hgrmTicks, hgrmScale)
 		if err == nil {

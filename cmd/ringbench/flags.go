@@ -25,6 +25,7 @@ const (
 type runFlags struct {
 	size        int
 	sizes       string
+	touch       string
 	duration    time.Duration
 	warmup      time.Duration
 	count       uint64
@@ -46,7 +47,10 @@ type runFlags struct {
 
 func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.size, "size", 64, fmt.Sprintf("message size in bytes, %d to %d (one size; see --sizes)", minSize, maxSize))
-	fs.StringVar(&f.sizes, "sizes", "", "comma-separated message sizes to sweep, e.g. 8,64,512,4096,65536,1048576,8388608 (k, M suffixes allowed: 64k, 8M)")
+	fs.StringVar(&f.sizes, "sizes", "", "comma-separated message sizes to sweep, e.g. 8,64,512,4096,65536,1048576,8388608 (k, M suffixes allowed: 64k, 8M);\n"+
+		"mix:LO-HI is a mixed run, e.g. mix:64-64k: each message's length drawn log-uniformly from LO to HI bytes by its sequence number")
+	fs.StringVar(&f.touch, "touch", touchAll, "what the ends do with each message: all (the sender writes every byte, the receiver checks every byte)\n"+
+		"or ends (only the sequence number in the first and last 8 bytes: the transport's own cost, without the user's fill and check)")
 	fs.DurationVar(&f.duration, "duration", 250*time.Millisecond, "measured time of each test")
 	fs.DurationVar(&f.warmup, "warmup", 100*time.Millisecond, "unmeasured time before each test's measurement")
 	fs.Uint64Var(&f.count, "count", 0, "throughput: send exactly this many messages per test instead of sending for --warmup + --duration")
@@ -83,7 +87,10 @@ func (f *runFlags) plan(changed func(string) bool) (plan, error) {
 		if err := checkSize("--size", f.size); err != nil {
 			return p, err
 		}
-		p.sizes = []int{f.size}
+		p.sizes = []msgSize{fixedSize(f.size)}
+	}
+	if f.touch != touchAll && f.touch != touchEnds {
+		return p, fmt.Errorf("--touch %q: want all or ends", f.touch)
 	}
 	if err := checkRun(f.duration, f.warmup, f.reps); err != nil {
 		return p, err
@@ -110,7 +117,7 @@ func (f *runFlags) plan(changed func(string) bool) (plan, error) {
 	}
 	p.cfg = config{
 		duration: f.duration, warmup: f.warmup, count: f.count, rate: f.rate,
-		slots: f.slots, chanCap: f.chanCap, linkBytes: f.linkBytes, cpus: cpus,
+		slots: f.slots, chanCap: f.chanCap, linkBytes: f.linkBytes, cpus: cpus, touch: f.touch,
 	}
 	if p.transports, err = parseTransports(f.transports, waits); err != nil {
 		return p, err
@@ -171,32 +178,61 @@ func splitList(s string) []string {
 	return out
 }
 
-// parseSizes reads "8,64,4k,1M": bytes, or KiB and MiB with a k or M suffix.
-func parseSizes(list string) ([]int, error) {
-	var sizes []int
+// parseSizes reads "8,64,4k,1M,mix:64-64k": bytes, or KiB and MiB with a k
+// or M suffix; mix:LO-HI is a mixed run from LO to HI bytes.
+func parseSizes(list string) ([]msgSize, error) {
+	var sizes []msgSize
 	for _, f := range splitList(list) {
-		mul, num := 1, f
-		switch {
-		case strings.HasSuffix(f, "k") || strings.HasSuffix(f, "K"):
-			mul, num = 1<<10, f[:len(f)-1]
-		case strings.HasSuffix(f, "M"):
-			mul, num = 1<<20, f[:len(f)-1]
+		var s msgSize
+		if spec, ok := strings.CutPrefix(f, "mix:"); ok {
+			lo, hi, ok := strings.Cut(spec, "-")
+			if !ok {
+				return nil, fmt.Errorf("--sizes: %q: want mix:LO-HI, e.g. mix:64-64k", f)
+			}
+			var err error
+			if s.min, err = parseSize(lo); err == nil {
+				s.max, err = parseSize(hi)
+			}
+			switch {
+			case err != nil:
+				return nil, err
+			case s.min >= s.max:
+				return nil, fmt.Errorf("--sizes: %q: the smallest size must be below the largest", f)
+			}
+		} else {
+			n, err := parseSize(f)
+			if err != nil {
+				return nil, err
+			}
+			s = fixedSize(n)
 		}
-		n, err := strconv.Atoi(num)
-		if err != nil {
-			return nil, fmt.Errorf("--sizes: %q is not a size in bytes (e.g. 64, 4k, 8M)", f)
-		}
-		if err := checkSize("--sizes: size", n*mul); err != nil {
-			return nil, err
-		}
-		if !slices.Contains(sizes, n*mul) {
-			sizes = append(sizes, n*mul)
+		if !slices.Contains(sizes, s) {
+			sizes = append(sizes, s)
 		}
 	}
 	if len(sizes) == 0 {
 		return nil, fmt.Errorf("--sizes: no size given")
 	}
 	return sizes, nil
+}
+
+// parseSize reads one size of --sizes: "64", "4k", "8M".
+func parseSize(f string) (int, error) {
+	mul, num := 1, f
+	switch {
+	case strings.HasSuffix(f, "k") || strings.HasSuffix(f, "K"):
+		mul, num = 1<<10, f[:len(f)-1]
+	case strings.HasSuffix(f, "M"):
+		mul, num = 1<<20, f[:len(f)-1]
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil {
+		return 0, fmt.Errorf("--sizes: %q is not a size in bytes (e.g. 64, 4k, 8M)", f)
+	}
+	if err := checkSize("--sizes: size", n*mul); err != nil {
+		return 0, err
+	}
+	return n * mul, nil
 }
 
 func parseWaits(list string) ([]string, error) {

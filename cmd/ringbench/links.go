@@ -256,6 +256,9 @@ func (mqTransport) describe(cfg config) string {
 }
 
 func (mqTransport) open(ctx context.Context, w workload, cfg config) (*link, error) {
+	if cfg.minSize > 0 {
+		return nil, fmt.Errorf("%w: mq_receive(3) wants a buffer of the queue's whole message size, so a mixed run's exact-length receive cannot use it", medium.ErrUnsupported)
+	}
 	depth := medium.MQDepth(cfg.ringSlots())
 	down, err := medium.CreateMQ(cfg.size, depth)
 	if err != nil {

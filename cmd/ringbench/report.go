@@ -31,7 +31,7 @@ type runReport struct {
 
 // cell finds the cell of one transport, workload and size; an empty one
 // (no figures) if there is none.
-func (r *runReport) cell(tr string, w workload, size int) *cell {
+func (r *runReport) cell(tr string, w workload, size msgSize) *cell {
 	for _, c := range r.cells {
 		if c.tr.name() == tr && c.workload == w && c.size == size {
 			return c
@@ -77,8 +77,7 @@ func (r *runReport) write(w io.Writer) {
 		r.writeSize(w, size)
 	}
 	fmt.Fprintln(w)
-	cfg := p.cfg
-	cfg.size = p.sizes[0]
+	cfg := p.cfg.withSize(p.sizes[0])
 	for _, tr := range p.transports {
 		fmt.Fprintf(w, "%-17s %s\n", tr.name()+":", tr.describe(cfg))
 	}
@@ -97,15 +96,20 @@ func (r *runReport) write(w io.Writer) {
 		notes = append(notes, rt.notes(last(throughput), last(pingpong))...)
 	}
 	if len(notes) > 0 {
-		fmt.Fprintf(w, "\nring counters (%d-byte messages, last repetition):\n", p.sizes[0])
+		fmt.Fprintf(w, "\nring counters (%s messages, last repetition):\n", p.sizes[0])
 		for _, n := range notes {
 			fmt.Fprintln(w, n)
 		}
 	}
 }
 
-func (r *runReport) writeSize(w io.Writer, size int) {
-	fmt.Fprintf(w, "\n== %s messages ==\n", report.Size(size))
+func (r *runReport) writeSize(w io.Writer, size msgSize) {
+	fmt.Fprintf(w, "\n== %s messages ==\n", size)
+	if size.mixed() {
+		sh, _ := r.plan.cfg.withSize(size).shape()
+		fmt.Fprintf(w, "each message's length drawn from its sequence number, log-uniform from %d to %d bytes (mean %d B); MB/s counts the bytes received\n",
+			size.min, size.max, sh.mean())
+	}
 	if r.has(throughput) {
 		fmt.Fprintf(w, "throughput (median of repetitions, and their range):\n")
 		t := report.NewTable(w, "transport", "msgs/s", "min–max", "per msg", "MB/s", "messages")
@@ -121,7 +125,7 @@ func (r *runReport) writeSize(w io.Writer, size int) {
 				n += m.measured
 			}
 			t.Row(tr.name(), report.Rate(s.Median), report.RateShort(s.Min)+"–"+report.RateShort(s.Max), report.PerMsg(s.Median),
-				fmt.Sprintf("%.1f", s.Median*float64(size)/1e6), fmt.Sprint(n))
+				fmt.Sprintf("%.1f", c.byteRate()/1e6), fmt.Sprint(n))
 		}
 		t.Flush()
 	}

@@ -28,7 +28,9 @@ const (
 // config is what one measurement needs; the run command fills it from
 // the flags, one message size at a time.
 type config struct {
-	size      int           // bytes per message
+	size      int           // bytes per message; with minSize, the largest
+	minSize   int           // 0, or the smallest message of a mixed run (see msgSize)
+	touch     string        // touchAll or touchEnds ("" is touchAll)
 	duration  time.Duration // measured part of each test
 	warmup    time.Duration // unmeasured part before it
 	count     uint64        // throughput: messages to send; 0 sends for warmup+duration
@@ -62,15 +64,38 @@ func (c config) chanSlots() int {
 
 // peerConfig is the part of config a peer needs; a child gets it as JSON.
 type peerConfig struct {
-	Size   int           `json:"size"`
-	Warmup time.Duration `json:"warmup"`
-	CPU    int           `json:"cpu"`             // -1: unpinned
-	Rings  []string      `json:"rings,omitempty"` // see link.rings
+	Size    int           `json:"size"`
+	MinSize int           `json:"min_size,omitempty"` // a mixed run's smallest message
+	Touch   string        `json:"touch,omitempty"`
+	Warmup  time.Duration `json:"warmup"`
+	CPU     int           `json:"cpu"`             // -1: unpinned
+	Rings   []string      `json:"rings,omitempty"` // see link.rings
 }
 
 func (c config) peer() peerConfig {
-	return peerConfig{Size: c.size, Warmup: c.warmup, CPU: c.cpus[1]}
+	return peerConfig{Size: c.size, MinSize: c.minSize, Touch: c.touch, Warmup: c.warmup, CPU: c.cpus[1]}
 }
+
+// withSize is c for messages of size s.
+func (c config) withSize(s msgSize) config {
+	c.size, c.minSize = s.max, 0
+	if s.mixed() {
+		c.minSize = s.min
+	}
+	return c
+}
+
+// msg is the run's message size as --sizes gave it.
+func (c config) msg() msgSize {
+	if c.minSize == 0 {
+		return fixedSize(c.size)
+	}
+	return msgSize{c.minSize, c.size}
+}
+
+func (c config) shape() (shape, error) { return newShape(c.size, c.minSize, c.touch) }
+
+func (pc peerConfig) shape() (shape, error) { return newShape(pc.Size, pc.MinSize, pc.Touch) }
 
 // peerGrace bounds how long a run may take beyond warmup+duration (child
 // start, handshake, drain, exit) before the watchdog kills the child.
@@ -78,11 +103,12 @@ const peerGrace = 30 * time.Second
 
 // measurement is what one run of one workload over one transport found:
 // for throughput, the messages the parent sent and those the peer received
-// in its measurement window, which lasted elapsed on the peer's clock; for
+// in its measurement window (and their bytes), which lasted elapsed on the
+// peer's clock; for
 // round trips, how many were completed and the measured ones' times; and
 // the counters of the parent's end's handles and the peer's.
 type measurement struct {
-	sent, measured               uint64
+	sent, measured, bytes        uint64
 	elapsed                      time.Duration
 	roundTrips                   uint64
 	rtt                          *hdrhistogram.Histogram
@@ -97,6 +123,14 @@ func (m *measurement) rate() float64 {
 	return float64(m.measured) / m.elapsed.Seconds()
 }
 
+// byteRate is the throughput in bytes per second.
+func (m *measurement) byteRate() float64 {
+	if m.elapsed <= 0 {
+		return 0
+	}
+	return float64(m.bytes) / m.elapsed.Seconds()
+}
+
 func (m *measurement) hist() *hdrhistogram.Histogram { return m.rtt }
 
 // measure runs w over tr once, with the peer in a child process (or a
@@ -107,7 +141,11 @@ func measure(ctx context.Context, tr transport, w workload, cfg config) (m *meas
 	defer cancel()
 	l, err := tr.open(ctx, w, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s size=%d: set up: %w", tr.name(), w, cfg.size, err)
+		return nil, fmt.Errorf("%s %s size=%s: set up: %w", tr.name(), w, cfg.msg().label(), err)
+	}
+	sh, err := cfg.shape()
+	if err != nil {
+		return nil, errors.Join(err, l.parent.close(), unlink(l))
 	}
 	pc := cfg.peer()
 	pc.Rings = l.rings
@@ -141,13 +179,13 @@ func measure(ctx context.Context, tr transport, w workload, cfg config) (m *meas
 	var perr error
 	var count uint64 // messages the parent sent
 	if w == throughput {
-		m.sent, perr = sendFor(c.ctx, ep, cfg.size, cfg.warmup+cfg.duration, cfg.count, cfg.minCount)
+		m.sent, perr = sendFor(c.ctx, ep, sh, cfg.warmup+cfg.duration, cfg.count, cfg.minCount)
 		count = m.sent
 	} else {
 		if m.rtt = report.NewHist(); w == pingpong {
 			cfg.rate = 0 // back to back
 		}
-		m.roundTrips, perr = pingFor(c.ctx, ep, cfg.size, cfg.rate, cfg.warmup, cfg.duration, cfg.minCount, m.rtt)
+		m.roundTrips, perr = pingFor(c.ctx, ep, sh, cfg.rate, cfg.warmup, cfg.duration, cfg.minCount, m.rtt)
 		count = m.roundTrips
 	}
 	perr = errors.Join(perr, ep.closeSend())
@@ -162,21 +200,25 @@ func measure(ctx context.Context, tr transport, w workload, cfg config) (m *meas
 	if perr != nil || rerr != nil {
 		// The peer's account first: it is usually the cause (a corrupted
 		// message seen by the child shows here as a broken pipe).
-		return nil, fmt.Errorf("%s %s size=%d: %w", tr.name(), w, cfg.size, errors.Join(prefixErr("peer", rerr), prefixErr("parent", perr)))
+		return nil, fmt.Errorf("%s %s size=%s: %w", tr.name(), w, cfg.msg().label(), errors.Join(prefixErr("peer", rerr), prefixErr("parent", perr)))
 	}
-	m.measured, m.elapsed = res[0].Measured, time.Duration(res[0].ElapsedNs)
+	m.measured, m.bytes, m.elapsed = res[0].Measured, res[0].Bytes, time.Duration(res[0].ElapsedNs)
 	m.parentCounters, m.peerCounters = ep.counters(), res[0].Counters
 	return m, nil
 }
 
 // runLocalPeer is the peer's side of w in a goroutine; if it fails, it
-// drains the link until the parent closes, so the parent never blocks.
+// drains the link until the parent closes, so the parent never blocks
+// (a message of another length than buf's, in a mixed run, is drained too).
 func runLocalPeer(e *end, w workload, pc peerConfig, gate func() error) (res peerResult, err error) {
 	defer func() {
 		if err != nil {
 			e.closeSend()
 			buf := make([]byte, pc.Size)
-			for e.r.Recv(buf) == nil {
+			for {
+				if err := e.r.Recv(buf); err != nil && !errors.Is(err, codec.ErrIntegrity) {
+					break
+				}
 			}
 		}
 		e.close()

@@ -173,18 +173,19 @@ func parseWorkloads(list string) ([]workload, error) {
 	return ws, nil
 }
 
-// sender and receiver move codec messages (Put, Verify) over an end,
-// through its zero-copy path when it has one: written straight into the
-// ring slot and verified in place.
+// sender and receiver move codec messages (stamped and verified as their
+// shape says) over an end, through its zero-copy path when it has one:
+// written straight into the ring slot and verified in place.
 
 type sender struct {
 	s   medium.Sender
 	zc  medium.ZeroCopySender // nil: copy through msg
+	sh  shape
 	msg []byte
 }
 
-func newSender(e *end, size int) *sender {
-	s := &sender{s: e.s, msg: make([]byte, size)}
+func newSender(e *end, sh shape) *sender {
+	s := &sender{s: e.s, sh: sh, msg: make([]byte, sh.size)}
 	if e.zeroCopy {
 		s.zc, _ = e.s.(medium.ZeroCopySender)
 	}
@@ -193,15 +194,16 @@ func newSender(e *end, size int) *sender {
 
 // send sends message number seq.
 func (s *sender) send(seq uint64) error {
+	n := s.sh.len(seq)
 	if s.zc == nil {
-		codec.Put(s.msg, codec.Header{Seq: seq})
-		return s.s.Send(s.msg)
+		s.sh.put(s.msg[:n], seq)
+		return s.s.Send(s.msg[:n])
 	}
-	b, err := s.zc.Claim(len(s.msg))
+	b, err := s.zc.Claim(n)
 	if err != nil {
 		return err
 	}
-	codec.Put(b, codec.Header{Seq: seq})
+	s.sh.put(b, seq)
 	return s.zc.Commit(len(b))
 }
 
@@ -209,11 +211,12 @@ type receiver struct {
 	e   *end
 	zc  medium.ZeroCopyReceiver // nil: copy into buf
 	zs  medium.ZeroCopySender   // the way back of an echo, zero-copy
+	sh  shape
 	buf []byte
 }
 
-func newReceiver(e *end, size int) *receiver {
-	r := &receiver{e: e, buf: make([]byte, size)}
+func newReceiver(e *end, sh shape) *receiver {
+	r := &receiver{e: e, sh: sh, buf: make([]byte, sh.size)}
 	if e.zeroCopy {
 		r.zc, _ = e.r.(medium.ZeroCopyReceiver)
 		r.zs, _ = e.s.(medium.ZeroCopySender)
@@ -221,12 +224,13 @@ func newReceiver(e *end, size int) *receiver {
 	return r
 }
 
-// lease is the next message: in place, or copied into buf.
+// lease is message want: in place, or copied into buf.
 func (r *receiver) lease(want uint64) ([]byte, error) {
+	n := r.sh.len(want)
 	var m []byte
 	var err error
 	if r.zc == nil {
-		m, err = r.buf, r.e.r.Recv(r.buf)
+		m, err = r.buf[:n], r.e.r.Recv(r.buf[:n])
 	} else {
 		m, err = r.zc.Lease()
 	}
@@ -236,9 +240,9 @@ func (r *receiver) lease(want uint64) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("receive message %d: %w", want, err)
 	}
-	if len(m) != len(r.buf) {
+	if len(m) != n {
 		r.release()
-		return nil, fmt.Errorf("%w: message %d is %d bytes, want %d", codec.ErrIntegrity, want, len(m), len(r.buf))
+		return nil, fmt.Errorf("%w: message %d is %d bytes, want %d", codec.ErrIntegrity, want, len(m), n)
 	}
 	return m, nil
 }
@@ -251,16 +255,16 @@ func (r *receiver) release() {
 
 // recv receives message number want and checks it; with echo it sends it
 // back, on the zero-copy path from the incoming slot to the outgoing one
-// (one copy, the least an echo over two rings can do). io.EOF (unwrapped)
-// at the end of the stream.
-func (r *receiver) recv(want uint64, echo bool) error {
+// (one copy, the least an echo over two rings can do). It returns the
+// message's length, and io.EOF (unwrapped) at the end of the stream.
+func (r *receiver) recv(want uint64, echo bool) (int, error) {
 	m, err := r.lease(want)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer r.release()
-	if err := codec.Verify(m, codec.Header{Seq: want}); err != nil || !echo {
-		return err
+	if err := r.sh.verify(m, want); err != nil || !echo {
+		return len(m), err
 	}
 	if r.zs == nil || r.zc == nil {
 		err = r.e.s.Send(m)
@@ -271,7 +275,7 @@ func (r *receiver) recv(want uint64, echo bool) error {
 		err = r.zs.Commit(len(out))
 	}
 	if err != nil {
-		return fmt.Errorf("echo message %d: %w", want, err)
+		return len(m), fmt.Errorf("echo message %d: %w", want, err)
 	}
-	return nil
+	return len(m), nil
 }

@@ -32,20 +32,22 @@ func clockEvery(size int) uint64 {
 }
 
 // peerResult is what the peer reports when a run ends: the messages it
-// received and verified, those inside its measurement window and the
-// window's length on its clock (throughput), and its handles' counters.
+// received and verified, those inside its measurement window, their bytes
+// and the window's length on its clock (throughput), and its handles'
+// counters.
 type peerResult struct {
 	Received  uint64           `json:"received"`
 	Measured  uint64           `json:"measured"`
+	Bytes     uint64           `json:"bytes"`
 	ElapsedNs int64            `json:"elapsed_ns"`
 	Counters  []medium.Counter `json:"counters,omitempty"`
 }
 
 // sendFor is the parent's throughput loop: messages 0, 1, 2, … for d (and
 // at least minCount), or exactly count if count > 0; it returns how many.
-func sendFor(ctx context.Context, e *end, size int, d time.Duration, count, minCount uint64) (uint64, error) {
-	s := newSender(e, size)
-	every := clockEvery(size)
+func sendFor(ctx context.Context, e *end, sh shape, d time.Duration, count, minCount uint64) (uint64, error) {
+	s := newSender(e, sh)
+	every := clockEvery(sh.mean())
 	deadline := time.Now().Add(d)
 	for seq := uint64(0); ; seq++ {
 		if count > 0 && seq == count {
@@ -69,34 +71,36 @@ func sendFor(ctx context.Context, e *end, size int, d time.Duration, count, minC
 // window opens at the first clock reading warmup after the first message
 // (or at the first message, for a stream shorter than that) and closes at
 // the end of the stream.
-func receiveAll(e *end, size int, warmup time.Duration) (peerResult, error) {
-	r := newReceiver(e, size)
-	every := clockEvery(size)
+func receiveAll(e *end, sh shape, warmup time.Duration) (peerResult, error) {
+	r := newReceiver(e, sh)
+	every := clockEvery(sh.mean())
 	var first, start time.Time
-	var startN uint64 // messages 0..startN had arrived when the window opened
+	var startN uint64                // messages 0..startN had arrived when the window opened
+	var total, firstB, startB uint64 // bytes of the messages received; of message 0; of 0..startN
 	measuring := false
 	for n := uint64(0); ; n++ {
-		err := r.recv(n, false)
+		k, err := r.recv(n, false)
 		if errors.Is(err, io.EOF) {
 			end := time.Now()
 			if n < 2 {
 				return peerResult{Received: n}, fmt.Errorf("stream ended after %d messages: too short to measure", n)
 			}
 			if !measuring {
-				start, startN = first, 0
+				start, startN, startB = first, 0, firstB
 			}
-			return peerResult{Received: n, Measured: n - 1 - startN, ElapsedNs: end.Sub(start).Nanoseconds()}, nil
+			return peerResult{Received: n, Measured: n - 1 - startN, Bytes: total - startB, ElapsedNs: end.Sub(start).Nanoseconds()}, nil
 		}
 		if err != nil {
 			return peerResult{Received: n}, err
 		}
+		total += uint64(k)
 		if n%every == 0 {
 			now := time.Now()
 			switch {
 			case n == 0:
-				first = now
+				first, firstB = now, total
 			case !measuring && now.Sub(first) >= warmup:
-				measuring, start, startN = true, now, n
+				measuring, start, startN, startB = true, now, n, total
 			}
 		}
 	}
@@ -107,7 +111,7 @@ func roundTrip(s *sender, r *receiver, seq uint64) error {
 	if err := s.send(seq); err != nil {
 		return fmt.Errorf("send message %d: %w", seq, err)
 	}
-	if err := r.recv(seq, false); err != nil {
+	if _, err := r.recv(seq, false); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = errors.New("peer closed the link")
 		}
@@ -118,10 +122,10 @@ func roundTrip(s *sender, r *receiver, seq uint64) error {
 
 // echoAll is the peer's loop for the two-way workloads: it receives,
 // verifies and sends back each message until the parent closes.
-func echoAll(e *end, size int) (peerResult, error) {
-	r := newReceiver(e, size)
+func echoAll(e *end, sh shape) (peerResult, error) {
+	r := newReceiver(e, sh)
 	for n := uint64(0); ; n++ {
-		if err := r.recv(n, true); err != nil {
+		if _, err := r.recv(n, true); err != nil {
 			if errors.Is(err, io.EOF) {
 				err = nil
 			}
@@ -141,10 +145,14 @@ func runPeer(e *end, w workload, pc peerConfig, gate func() error) (res peerResu
 		return res, err
 	}
 	defer unpin()
+	sh, err := pc.shape()
+	if err != nil {
+		return res, err
+	}
 	if w == throughput {
-		res, err = receiveAll(e, pc.Size, pc.Warmup)
+		res, err = receiveAll(e, sh, pc.Warmup)
 	} else {
-		res, err = echoAll(e, pc.Size)
+		res, err = echoAll(e, sh)
 	}
 	res.Counters = e.counters()
 	return res, err
@@ -163,8 +171,8 @@ func runPeer(e *end, w workload, pc peerConfig, gate func() error) (res peerResu
 // meanwhile are sent late, back to back, and each records how late its
 // answer really was, as a user sending on that schedule would have seen.
 // Timing from the actual send would record one slow sample and hide the rest.
-func pingFor(ctx context.Context, e *end, size int, rate float64, warmup, d time.Duration, minCount uint64, h *hdrhistogram.Histogram) (uint64, error) {
-	s, r := newSender(e, size), newReceiver(e, size)
+func pingFor(ctx context.Context, e *end, sh shape, rate float64, warmup, d time.Duration, minCount uint64, h *hdrhistogram.Histogram) (uint64, error) {
+	s, r := newSender(e, sh), newReceiver(e, sh)
 	start := time.Now()
 	measureFrom := start.Add(warmup)
 	end := measureFrom.Add(d)

@@ -155,6 +155,9 @@ type chanSender struct {
 }
 
 func (s *chanSender) Send(msg []byte) error {
+	if len(msg) > s.c.size {
+		return fmt.Errorf("chan: a %d-byte message in a channel of %d-byte buffers", len(msg), s.c.size)
+	}
 	var b *[]byte
 	if s.slab != nil {
 		b = s.slab[s.next]
@@ -164,6 +167,7 @@ func (s *chanSender) Send(msg []byte) error {
 	} else {
 		b = s.c.pool.Get().(*[]byte)
 	}
+	*b = (*b)[:len(msg)] // every buffer's capacity is size: a mixed run's messages vary
 	copy(*b, msg)
 	s.c.ch <- b
 	return nil
