@@ -88,7 +88,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		func(cmd *cobra.Command, _ []string) error { return runCommand(cmd, &runFlagsV, stdout, stderr) })
 	runFlagsV.register(run.Flags())
 	root.AddCommand(run, newEnvCmd(stdout), newLimitsCmd(stdout), newCompareCmd(stdout), newPlotCmd(stdout),
-		newMPCmd(stdout, stderr), newFanoutCmd(stdout, stderr))
+		newMPCmd(stdout, stderr), newFanoutCmd(stdout, stderr), newFramesCmd(stdout, stderr))
 	return root
 }
 

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/shmring/shmring/internal/medium"
+	"github.com/shmring/shmring/layout"
 	"github.com/shmring/shmring/ring"
 )
 
@@ -67,6 +68,16 @@ func (t ringTransport) describe(cfg config) string {
 	}
 	return fmt.Sprintf("SPSC ring in /dev/shm, %d slots of %d B, %s, %s wait, one message per call",
 		cfg.ringSlots(), cfg.size, path, t.wait)
+}
+
+// memory is the size of one of the transport's rings: the file
+// layout.NewHeader lays out for its slots.
+func (t ringTransport) memory(cfg config) int64 {
+	h, err := layout.NewHeader(layout.KindSPSC, uint32(cfg.size), uint64(cfg.ringSlots()))
+	if err != nil {
+		return 0
+	}
+	return int64(h.FileSize)
 }
 
 func waitStrategy(name string) ring.WaitStrategy {

@@ -39,6 +39,8 @@ type config struct {
 	slots     int           // ring slots (fewer for large messages: see ringSlots)
 	chanCap   int           // Go channel capacity (fewer for large messages)
 	linkBytes int           // memory one ring or channel slab may take
+	// recordBytes is a record ring's capacity; 0: see recordCapacity.
+	recordBytes int
 	cpus      [2]int        // CPUs of the parent's and the peer's loop; -1: unpinned
 	wrap      func(*end)    // tests: changes the parent's end to inject faults
 }

@@ -1,0 +1,158 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/shmring/shmring/internal/report"
+)
+
+// The frames command's report: one table per section, then the ratios,
+// each on a line that starts "ratio:" (scripts and the tests read them).
+
+// A memorySized transport knows how much memory one of its rings takes.
+type memorySized interface {
+	memory(cfg config) int64
+}
+
+func writeFrames(w io.Writer, cfg config, secs []*framesSection, memcpy float64, memcpys [2]float64) {
+	mach := secs[0].rep.mach
+	fmt.Fprintf(w, "ringbench frames: the frame job between two processes\n")
+	fmt.Fprintf(w, "machine:   %s (both processes), processes unpinned\n", mach)
+	fmt.Fprintf(w, "method:    one message per call on every transport; each test %s warm-up then %s, %d repetition(s) interleaved, medians;\n",
+		cfg.warmup, cfg.duration, secs[0].rep.plan.reps)
+	fmt.Fprintf(w, "           every message carries its sequence number and is checked; throughput counted by the receiver over its window\n")
+	frame := secs[1].size.max
+	fmt.Fprintf(w, "memcpy:    Go copy of one %s frame: %s (%.2f GB/s before the runs, %.2f GB/s after; the higher is the reference)\n",
+		report.Size(frame), report.Dur(perFrame(memcpy, frame)), memcpys[0]/1e9, memcpys[1]/1e9)
+	for _, s := range secs {
+		fmt.Fprintf(w, "\n== %s: %s messages, %s ==\n", s.key, s.size, s.title)
+		c := s.rep.plan.cfg.withSize(s.size)
+		if s.workload == throughput {
+			t := report.NewTable(w, "transport", "msgs/s", "MB/s", "per msg", "ring memory", "messages")
+			for _, tr := range s.rep.plan.transports {
+				cl := s.rep.cell(tr.name(), throughput, s.size)
+				if !cl.ok() {
+					t.Row(tr.name(), "skipped")
+					continue
+				}
+				var n uint64
+				for _, m := range cl.reps {
+					n += m.measured
+				}
+				t.Row(tr.name(), report.Rate(cl.rate()), fmt.Sprintf("%.1f", cl.byteRate()/1e6), report.PerMsg(cl.rate()), memory(tr, c), fmt.Sprint(n))
+			}
+			t.Flush()
+		} else {
+			t := report.NewTable(w, "transport", "p50", "p99", "p99.9", "ring memory", "samples")
+			for _, tr := range s.rep.plan.transports {
+				cl := s.rep.cell(tr.name(), s.workload, s.size)
+				if !cl.ok() {
+					t.Row(tr.name(), "skipped")
+					continue
+				}
+				h := cl.merged()
+				t.Row(tr.name(), report.Dur(report.At(h, 50)), report.Dur(report.At(h, 99)), report.Dur(report.At(h, 99.9)), memory(tr, c), fmt.Sprint(h.TotalCount()))
+			}
+			t.Flush()
+		}
+		for _, cl := range s.rep.cells {
+			if cl.skipped != "" {
+				fmt.Fprintf(w, "skipped: %s\n", cl.skipped)
+			}
+		}
+		for _, tr := range s.rep.plan.transports {
+			if _, ok := tr.(memorySized); ok {
+				fmt.Fprintf(w, "%-17s %s\n", tr.name()+":", tr.describe(c))
+			}
+		}
+	}
+	fmt.Fprintln(w)
+	for _, tr := range secs[0].rep.plan.transports {
+		if _, ok := tr.(memorySized); !ok {
+			fmt.Fprintf(w, "%-17s %s\n", tr.name()+":", tr.describe(secs[0].rep.plan.cfg.withSize(secs[0].size)))
+		}
+	}
+	fmt.Fprintln(w)
+	for _, l := range framesRatios(secs, memcpy) {
+		fmt.Fprintln(w, "ratio: "+l)
+	}
+}
+
+// framesRatios are the figures the acceptance names, as sentences.
+func framesRatios(secs []*framesSection, memcpy float64) []string {
+	var out []string
+	mixed, frames, fill, rtt := secs[0], secs[1], secs[2], secs[3]
+	frame := frames.size.max
+	copyTime := perFrame(memcpy, frame)
+	rate := func(s *framesSection, tr string) float64 { return s.rep.cell(tr, s.workload, s.size).rate() }
+	bytes := func(s *framesSection, tr string) float64 { return s.rep.cell(tr, s.workload, s.size).byteRate() }
+	for _, tr := range []string{"shmring", "shmring-rec"} {
+		if b := bytes(frames, tr); b > 0 {
+			out = append(out, fmt.Sprintf("frames %s Send/Recv (%s): %.2f GB/s = %.2fx the memcpy bandwidth of one frame (%.2f GB/s)",
+				report.Size(frame), tr, b/1e9, b/memcpy, memcpy/1e9))
+		}
+	}
+	for _, tr := range []string{"shmring-zc", "shmring-rec-zc"} {
+		r := rate(frames, tr)
+		if r <= 0 {
+			continue
+		}
+		own := time.Duration(float64(time.Second) / r)
+		out = append(out, fmt.Sprintf("frames %s zero-copy (%s): the ring's own cost %s per frame = %.2f %% of one memcpy of the frame (%s)",
+			report.Size(frame), tr, report.Dur(own), 100*float64(own)/float64(copyTime), report.Dur(copyTime)))
+		if f := rate(fill, tr); f > 0 {
+			out = append(out, fmt.Sprintf("frames %s zero-copy (%s) with every byte written and checked: %s per frame (%.2f GB/s)",
+				report.Size(frame), tr, report.PerMsg(f), bytes(fill, tr)/1e9))
+		}
+	}
+	for _, pair := range [][2]string{{"shmring-rec", "shmring"}, {"shmring-rec-zc", "shmring-zc"}} {
+		rec, slot := pair[0], pair[1]
+		if rate(mixed, rec) <= 0 || rate(mixed, slot) <= 0 {
+			continue
+		}
+		c := mixed.rep.plan.cfg.withSize(mixed.size)
+		mr, ms := registry[rec].(memorySized).memory(c), registry[slot].(memorySized).memory(c)
+		out = append(out, fmt.Sprintf("mixed %s: %s %s = %.2fx %s (slot ring for the largest message), in %s = 1/%.1f of its %s",
+			strings.TrimPrefix(mixed.size.String(), "mixed "), rec, report.Rate(rate(mixed, rec)), rate(mixed, rec)/rate(mixed, slot), slot,
+			memSize(mr), float64(ms)/float64(mr), memSize(ms)))
+	}
+	p50 := func(tr string) float64 { return rtt.rep.cell(tr, pingpong, rtt.size).p(50) }
+	for _, tr := range []string{"shmring", "shmring-zc", "shmring-rec", "shmring-rec-zc"} {
+		if p50(tr) <= 0 || p50("pipe") <= 0 || p50("unix") <= 0 {
+			continue
+		}
+		out = append(out, fmt.Sprintf("round trip %s (%s): p50 %s = %.2fx a pipe's (%s), %.2fx a unix socket's (%s)",
+			report.Size(rtt.size.max), tr, report.Dur(time.Duration(p50(tr))), p50(tr)/p50("pipe"), report.Dur(time.Duration(p50("pipe"))),
+			p50(tr)/p50("unix"), report.Dur(time.Duration(p50("unix")))))
+	}
+	return out
+}
+
+// perFrame is the time one frame of size bytes takes at bytesPerSec.
+func perFrame(bytesPerSec float64, size int) time.Duration {
+	if bytesPerSec <= 0 {
+		return 0
+	}
+	return time.Duration(float64(size) / bytesPerSec * float64(time.Second))
+}
+
+// memory is one of tr's rings' size, or "-" for a transport without one.
+func memory(tr transport, cfg config) string {
+	if m, ok := tr.(memorySized); ok {
+		return memSize(m.memory(cfg))
+	}
+	return "-"
+}
+
+// memSize is n bytes in MiB or KiB, one decimal.
+func memSize(n int64) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+}

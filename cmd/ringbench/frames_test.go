@@ -1,0 +1,163 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/shmring/shmring/internal/codec"
+	"github.com/shmring/shmring/internal/medium"
+)
+
+// mixedTransports are the transports a mixed run can use (mq cannot: its
+// receive wants the queue's whole message size).
+func mixedTransports(t *testing.T) []transport {
+	var ts []transport
+	for _, tr := range testTransports(t) {
+		if tr.name() != "mq" {
+			ts = append(ts, tr)
+		}
+	}
+	return ts
+}
+
+func TestMixedSizesDeliverEveryMessageWithItsOwnLength(t *testing.T) {
+	for _, tr := range mixedTransports(t) {
+		for _, touch := range []string{touchAll, touchEnds} {
+			for _, w := range []workload{throughput, pingpong} {
+				t.Run(fmt.Sprintf("%s/%s/touch=%s", tr.name(), w, touch), func(t *testing.T) {
+					cfg := shortConfig().withSize(msgSize{8, 4096})
+					cfg.touch = touch
+					m, err := measure(watchdog(t), tr, w, cfg)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if w == pingpong {
+						if m.rtt.TotalCount() == 0 {
+							t.Errorf("no round trip recorded")
+						}
+						return
+					}
+					if m.measured == 0 || m.bytes == 0 {
+						t.Fatalf("measured=%d bytes=%d: want both positive", m.measured, m.bytes)
+					}
+					if mean := m.bytes / m.measured; mean < 8 || mean > 4096 {
+						t.Errorf("mean length %d B of %d messages: want 8 to 4096", mean, m.measured)
+					}
+				})
+			}
+		}
+	}
+}
+
+// A message one byte short in a mixed run is caught whatever the
+// transport: a stream's next message starts a byte early, a ring's or a
+// datagram's length is wrong.
+func TestMixedRunCatchesAMessageOfTheWrongLength(t *testing.T) {
+	for _, tr := range mixedTransports(t) {
+		for _, touch := range []string{touchAll, touchEnds} {
+			t.Run(fmt.Sprintf("%s/touch=%s", tr.name(), touch), func(t *testing.T) {
+				cfg := shortConfig().withSize(msgSize{16, 4096})
+				cfg.touch = touch
+				cfg.minCount = faultAt + 4
+				cfg.wrap = func(e *end) { e.s = &shortSender{Sender: e.s} }
+				_, err := measure(watchdog(t), tr, throughput, cfg)
+				if !errors.Is(err, codec.ErrIntegrity) {
+					t.Fatalf("got error %v, want one that wraps %q", err, codec.ErrIntegrity)
+				}
+			})
+		}
+	}
+}
+
+// shortSender sends message faultAt one byte short.
+type shortSender struct {
+	medium.Sender
+	sends uint64
+}
+
+func (s *shortSender) Send(msg []byte) error {
+	if s.sends++; s.sends-1 == faultAt {
+		msg = msg[:len(msg)-1]
+	}
+	return s.Sender.Send(msg)
+}
+
+func TestSizesFlagReadsMixes(t *testing.T) {
+	got, err := parseSizes("64,mix:64-64k,8M,mix:8-1M")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []msgSize{fixedSize(64), {64, 64 << 10}, fixedSize(8 << 20), {8, 1 << 20}}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	for _, bad := range []string{"mix:64", "mix:64-32", "mix:4-64", "mix:64-big", "mix:64-64"} {
+		if _, err := parseSizes(bad); err == nil {
+			t.Errorf("--sizes %s accepted", bad)
+		}
+	}
+}
+
+func TestFramesAndTouchFlagsAreChecked(t *testing.T) {
+	cases := []struct{ name, want string }{
+		{"--touch=some", `--touch "some"`},
+		{"--sizes=mix:64", "want mix:LO-HI"},
+	}
+	for _, c := range cases {
+		var stdout, stderr bytes.Buffer
+		if code := execute([]string{c.name}, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%s: exit %d, stderr %q: want exit %d and %q", c.name, code, stderr.String(), exitUsage, c.want)
+		}
+	}
+	for _, args := range [][]string{{"frames", "--frame=4"}, {"frames", "--mix=64"}, {"frames", "--rtt=x"}, {"frames", "--reps=0"}, {"frames", "--record-bytes=-1"}} {
+		var stdout, stderr bytes.Buffer
+		if code := execute(args, &stdout, &stderr); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d (stderr %q)", args, code, exitUsage, stderr.String())
+		}
+	}
+}
+
+// rowRE is a throughput row of the frames tables: transport, a rate in
+// msg/s, MB/s, the time per message, the ring's memory or "-", messages.
+var rowRE = regexp.MustCompile(`^\s+(\S+)\s+[\d.]+ (?:[kM] )?msg/s\s+[\d.]+\s+[\d.]+ (?:ns|µs|ms|s)\s+(?:[\d.]+ [KM]iB|-)\s+\d+$`)
+
+func TestFramesCommandPrintsEveryTableAndRatio(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	args := []string{"frames", "--duration=30ms", "--warmup=5ms", "--reps=1", "--frame=1M", "--mix=64-4k", "--rtt=4k", "--link-bytes=8388608"}
+	if code := execute(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", code, stderr.String())
+	}
+	out := stdout.String()
+	t.Log(out)
+	for _, want := range []string{
+		"memcpy:    Go copy of one 1 MiB frame",
+		"== mixed: mixed 64 B–4 KiB", "== frames: 1 MiB", "== fill: 1 MiB", "== rtt: 4 KiB",
+		"ratio: frames 1 MiB Send/Recv (shmring):", "ratio: frames 1 MiB zero-copy (shmring-zc): the ring's own cost",
+		"ratio: round trip 4 KiB (shmring): p50",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	rows := map[string]int{} // transport: throughput rows (mixed, frames, fill)
+	for _, line := range strings.Split(out, "\n") {
+		if m := rowRE.FindStringSubmatch(line); m != nil {
+			rows[m[1]]++
+		}
+	}
+	for tr, want := range map[string]int{"shmring": 2, "shmring-zc": 3, "pipe": 2, "unix": 2} {
+		if rows[tr] != want {
+			t.Errorf("%s: %d throughput rows parse, want %d", tr, rows[tr], want)
+		}
+	}
+	if strings.Contains(out, "skipped") {
+		t.Errorf("a test was skipped")
+	}
+}
