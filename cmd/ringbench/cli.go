@@ -77,7 +77,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 			"unix stream and datagram sockets, TCP loopback (all across two processes) and a Go channel (in one\n"+
 			"process), on this machine, in one run. With no subcommand it runs `ringbench run`.\n"+
 			"`ringbench mpmc` measures many producers and consumers on one MPMC or MPSC ring; `ringbench broadcast`\n"+
-			"one producer and many readers of a broadcast ring.",
+			"one producer and many readers of a broadcast ring; `ringbench frames` the frame job (mixed sizes, large frames\n"+
+			"copying and zero-copy against memcpy, 64 KiB round trips).",
 		cobra.NoArgs, func(cmd *cobra.Command, _ []string) error { return runCommand(cmd, &rootFlags, stdout, stderr) })
 	root.SetOut(stdout)
 	root.SetErr(stderr)

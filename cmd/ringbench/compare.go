@@ -50,20 +50,24 @@ func compareReports(w io.Writer, nameA, nameB string, a, b *jsonReport) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "transport\tworkload\tsize\tfigure\tA\tB\tB/A\t")
 	type key struct {
-		tr, w string
-		size  int
+		tr, w         string
+		size, minSize int // minSize: a mixed run's smallest message
 	}
 	inB := map[key]jsonCell{}
 	for _, c := range b.Results {
-		inB[key{c.Transport, c.Workload, c.Size}] = c
+		inB[key{c.Transport, c.Workload, c.Size, c.MinSize}] = c
 	}
 	for _, ca := range a.Results {
-		cb, ok := inB[key{ca.Transport, ca.Workload, ca.Size}]
+		cb, ok := inB[key{ca.Transport, ca.Workload, ca.Size, ca.MinSize}]
 		if !ok {
 			continue
 		}
+		size := msgSize{ca.MinSize, ca.Size}
+		if ca.MinSize == 0 {
+			size = fixedSize(ca.Size)
+		}
 		row := func(figure, va, vb string, x float64) {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%.3f\t\n", ca.Transport, ca.Workload, ca.Size, figure, va, vb, x)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.3f\t\n", ca.Transport, ca.Workload, size.label(), figure, va, vb, x)
 		}
 		switch {
 		case ca.MsgsPerSec != nil && cb.MsgsPerSec != nil && ca.MsgsPerSec.Median > 0:

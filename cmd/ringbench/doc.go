@@ -7,6 +7,7 @@
 //	ringbench [run] [flags]        the SPSC ring (copying and zero-copy; default, spin, sleep waits) beside the rest
 //	ringbench mpmc [flags]         many producers and consumers on one MPMC or MPSC ring
 //	ringbench broadcast [flags]    one producer to N readers of a broadcast ring
+//	ringbench frames [flags]       the frame job: mixed sizes, 8 MiB frames against memcpy, 64 KiB round trips
 //	ringbench limits               this machine's ceilings, in Go and C
 //	ringbench env                  the machine header
 //	ringbench compare A.json B.json
@@ -14,6 +15,9 @@
 //
 // run prints a table, and on request a --json file, --bench lines for
 // benchstat and --hgrm percentile files; --sizes sweeps message sizes,
+// mix:LO-HI among them a mixed run (each message's length drawn from its
+// sequence number, log-uniform from LO to HI bytes), --touch=ends measures
+// a transport without the ends' fill and check of every byte,
 // --reps repeats every test interleaved, --cpus pins each side, --rate adds
 // a fixed-rate workload timed from each message's intended send time, and
 // --ceiling gives every figure as a ratio to the limits.

@@ -60,7 +60,12 @@ func (r *runReport) write(w io.Writer) {
 		pinning = fmt.Sprintf("parent's loop pinned to CPU %d, peer's to CPU %d", p.cfg.cpus[0], p.cfg.cpus[1])
 	}
 	fmt.Fprintf(w, "method:    one message per send call and one per receive call on every transport, no batching;\n")
-	fmt.Fprintf(w, "           every message carries its sequence number and a pattern the receiver checks byte by byte (cost included);\n")
+	if p.cfg.touch == touchEnds {
+		fmt.Fprintf(w, "           --touch=ends: every message carries its sequence number in its first and last 8 bytes, the receiver checks those\n")
+		fmt.Fprintf(w, "           alone and no other byte is written or read by either end (the transport's own cost);\n")
+	} else {
+		fmt.Fprintf(w, "           every message carries its sequence number and a pattern the receiver checks byte by byte (cost included);\n")
+	}
 	length := fmt.Sprintf("%s measured", p.cfg.duration)
 	if p.cfg.count > 0 {
 		length = fmt.Sprintf("%d messages (throughput), %s (latency)", p.cfg.count, p.cfg.duration)
