@@ -123,7 +123,7 @@ func vmFlags(t *testing.T, addr uintptr) []string {
 	in := false
 	for s.Scan() {
 		line := s.Text()
-		if start, _, ok := strings.Cut(strings.Fields(line+" x")[0], "-"); ok {
+		if start, _, ok := strings.Cut(strings.Fields(line + " x")[0], "-"); ok {
 			v, err := strconv.ParseUint(start, 16, 64)
 			in = err == nil && uintptr(v) == addr
 			continue
@@ -150,7 +150,9 @@ func TestHugePagesTransparentHugePagesAreAdvisedForLargeRings(t *testing.T) {
 	if err != nil || pmd <= 0 {
 		t.Skipf("hpage_pmd_size %q: %v", b, err)
 	}
-	advised := func(r *Ring) bool { return strings.Contains(fmt.Sprint(vmFlags(t, uintptr(unsafe.Pointer(&r.mem[0])))), "hg") }
+	advised := func(r *Ring) bool {
+		return strings.Contains(fmt.Sprint(vmFlags(t, uintptr(unsafe.Pointer(&r.mem[0])))), "hg")
+	}
 	large := Options{Kind: SPSC, SlotSize: 4096, Slots: 2 * pmd / 4096}
 	small := Options{Kind: SPSC, SlotSize: 64, Slots: 8}
 	for _, tc := range []struct {
