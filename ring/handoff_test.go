@@ -7,9 +7,11 @@ package ring
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -152,4 +154,17 @@ func TestHandoffRecvRingRefusesMessagesThatAreNotOneRing(t *testing.T) {
 			t.Errorf("SendRing of a closed ring = %v, want ErrClosed", err)
 		}
 	})
+}
+
+// TestHandoffTokenIsTheOneLAYOUTmdGives: a C peer sends and expects the
+// bytes LAYOUT.md spells out.
+func TestHandoffTokenIsTheOneLAYOUTmdGives(t *testing.T) {
+	doc, err := os.ReadFile("../LAYOUT.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hex := strings.TrimSpace(fmt.Sprintf("% x", handoffToken))
+	if !strings.Contains(string(doc), "`"+hex+"`") {
+		t.Errorf("LAYOUT.md does not give the handoff token's bytes `%s`", hex)
+	}
 }
