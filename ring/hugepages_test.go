@@ -8,8 +8,9 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -110,9 +111,9 @@ func TestHugePagesANamedRingMustBeOnHugetlbfs(t *testing.T) {
 	}
 }
 
-// vmFlags is the VmFlags line of the mapping of this process that starts
-// at addr (/proc/self/smaps, proc(5)).
-func vmFlags(t *testing.T, addr uintptr) []string {
+// smaps is the /proc/self/smaps entry (proc(5)) of the mapping of this
+// process that starts at addr: each "Key: value" line, value as written.
+func smaps(t *testing.T, addr uintptr) map[string]string {
 	t.Helper()
 	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
@@ -120,21 +121,30 @@ func vmFlags(t *testing.T, addr uintptr) []string {
 	}
 	defer f.Close()
 	s := bufio.NewScanner(f)
-	in := false
+	var entry map[string]string
 	for s.Scan() {
 		line := s.Text()
 		if start, _, ok := strings.Cut(strings.Fields(line + " x")[0], "-"); ok {
-			v, err := strconv.ParseUint(start, 16, 64)
-			in = err == nil && uintptr(v) == addr
+			if entry != nil {
+				return entry
+			}
+			if v, err := strconv.ParseUint(start, 16, 64); err == nil && uintptr(v) == addr {
+				entry = map[string]string{}
+			}
 			continue
 		}
-		if rest, ok := strings.CutPrefix(line, "VmFlags:"); ok && in {
-			return strings.Fields(rest)
+		if k, v, ok := strings.Cut(line, ":"); ok && entry != nil {
+			entry[k] = strings.TrimSpace(v)
 		}
 	}
-	t.Fatalf("no mapping at %#x in /proc/self/smaps (%v)", addr, s.Err())
-	return nil
+	if entry == nil {
+		t.Fatalf("no mapping at %#x in /proc/self/smaps (%v)", addr, s.Err())
+	}
+	return entry
 }
+
+// mapping is the address r's mapping starts at.
+func mapping(r *Ring) uintptr { return uintptr(unsafe.Pointer(&r.mem[0])) }
 
 // TestHugePagesTransparentHugePagesAreAdvisedForLargeRings: a tmpfs or
 // memfd ring that can hold a transparent huge page is mapped with
@@ -151,7 +161,7 @@ func TestHugePagesTransparentHugePagesAreAdvisedForLargeRings(t *testing.T) {
 		t.Skipf("hpage_pmd_size %q: %v", b, err)
 	}
 	advised := func(r *Ring) bool {
-		return strings.Contains(fmt.Sprint(vmFlags(t, uintptr(unsafe.Pointer(&r.mem[0])))), "hg")
+		return slices.Contains(strings.Fields(smaps(t, mapping(r))["VmFlags"]), "hg")
 	}
 	large := Options{Kind: SPSC, SlotSize: 4096, Slots: 2 * pmd / 4096}
 	small := Options{Kind: SPSC, SlotSize: 64, Slots: 8}
@@ -179,4 +189,56 @@ func TestHugePagesTransparentHugePagesAreAdvisedForLargeRings(t *testing.T) {
 		}
 		peer.Close()
 	}
+}
+
+// TestHugePagesATmpfsThatAdvisesGivesALargeRingHugePages: on a tmpfs
+// mounted huge=advise a large ring's pages are allocated through its
+// advised mapping, so they are huge pages, mapped whole (ShmemPmdMapped in
+// smaps); on one mounted huge=never they are not. Needs a kernel with
+// transparent huge pages and the right to mount (root).
+func TestHugePagesATmpfsThatAdvisesGivesALargeRingHugePages(t *testing.T) {
+	b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size")
+	if err != nil {
+		t.Skipf("no transparent huge pages in this kernel: %v", err)
+	}
+	pmd, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if g := readTHP(t, "shmem_enabled"); g == "deny" {
+		t.Skip("shmem_enabled is deny: no tmpfs gets huge pages")
+	}
+	for _, tc := range []struct {
+		huge string
+		want bool
+	}{{"advise", true}, {"never", false}} {
+		dir := t.TempDir()
+		if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=64m,huge="+tc.huge); err != nil {
+			t.Skipf("cannot mount a tmpfs (needs CAP_SYS_ADMIN): %v", err)
+		}
+		t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+		name := filepath.Join(dir, "ring")
+		r, err := Create(name, Options{Kind: SPSC, SlotSize: 4096, Slots: 4 * pmd / 4096})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pmdMapped := smaps(t, mapping(r))["ShmemPmdMapped"]
+		if got := pmdMapped != "" && pmdMapped != "0 kB"; got != tc.want {
+			t.Errorf("a %d-byte ring on a tmpfs mounted huge=%s: ShmemPmdMapped %q, want huge pages=%v", r.Header().FileSize, tc.huge, pmdMapped, tc.want)
+		}
+		r.Close()
+	}
+}
+
+// readTHP is the selected value of a transparent_hugepage setting.
+func readTHP(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/" + name)
+	if err != nil {
+		return ""
+	}
+	s := strings.TrimSpace(string(b))
+	if i := strings.IndexByte(s, '['); i >= 0 {
+		if j := strings.IndexByte(s[i:], ']'); j > 0 {
+			return s[i+1 : i+j]
+		}
+	}
+	return s
 }

@@ -61,13 +61,24 @@ func (f *File) build(s Spec) error {
 	if err != nil {
 		return err
 	}
-	if page, err := f.hugePage(); err != nil {
+	page, err := f.hugePage()
+	if err != nil {
 		return err
 	} else if s.Huge && page == 0 {
 		return fmt.Errorf("%w: %s is not on hugetlbfs", ErrNotHuge, f.label)
 	}
-	if err := f.f.Truncate(int64(n)); err != nil {
-		return noSpace(fmt.Errorf("size %d: %w", n, err), err)
+	if f.faultToAllocate(int(n)) { // thp_linux.go
+		err = f.f.Truncate(int64(n))
+		if err != nil {
+			err = noSpace(fmt.Errorf("size %d: %w", n, err), err)
+		}
+	} else {
+		err = allocate(f.f, int64(n))
+	}
+	if page != 0 && errors.Is(err, ErrNoSpace) {
+		return fmt.Errorf("%w: %w", ErrNoHugePages, err)
+	} else if err != nil {
+		return err
 	}
 	return f.mapPages(int(n), true)
 }
@@ -180,11 +191,10 @@ func (f *File) Map(n int) error { return f.mapPages(n, false) }
 // mapPages maps the first n bytes of the file, shared and writable, advises
 // transparent huge pages for a large one (thp_linux.go), and pre-faults
 // every page writable: a first touch costs about 12 µs a page, which must
-// not land on a ring's data path. Where the file is new (fresh), that
-// pre-fault is also what allocates its pages, after the advice, so that a
-// tmpfs whose shmem_enabled is "advise" can give it huge pages. A page the
-// file system cannot supply is ErrNoSpace (ErrNoHugePages on hugetlbfs),
-// not a SIGBUS later.
+// not land on a ring's data path. A new (fresh) file that build did not
+// fallocate (a tmpfs that gives huge pages only to advised mappings) gets
+// its pages here, after the advice. A page the file system cannot supply
+// is ErrNoSpace (ErrNoHugePages on hugetlbfs), not a SIGBUS later.
 func (f *File) mapPages(n int, fresh bool) error {
 	huge, err := f.hugePage()
 	if err != nil {
@@ -218,8 +228,8 @@ func (f *File) mapPages(n int, fresh bool) error {
 // populate pre-faults every page of m writable with MADV_POPULATE_WRITE
 // (Linux 5.14), one call that fails with an error where a touch would
 // raise SIGBUS. Older kernels get what came before it: a fresh file's
-// pages allocated with fallocate (so a full tmpfs is an error there too),
-// then a read of every page.
+// pages allocated with fallocate (so a full tmpfs is an error there too;
+// again, for most files, at no cost), then a read of every page.
 func (f *File) populate(m []byte, fresh bool) error {
 	err := unix.Madvise(m, unix.MADV_POPULATE_WRITE)
 	switch {
@@ -269,15 +279,16 @@ func (f *File) unmap(linger bool) error {
 	return nil
 }
 
-// allocate allocates every page of a file that populate could not fault
-// in (a kernel without MADV_POPULATE_WRITE), so that a full tmpfs fails
-// here (ErrNoSpace) instead of killing a process with SIGBUS on first
-// touch. File systems without fallocate keep their size as it is.
+// allocate gives the file its size with every page really allocated, so
+// that a full tmpfs or an empty huge page pool fails here (ErrNoSpace)
+// instead of killing a process with SIGBUS on first touch. File systems
+// without fallocate get ftruncate; populate then reports a shortage.
 func allocate(f *os.File, size int64) error {
 	err := unix.Fallocate(int(f.Fd()), 0, 0, size)
 	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
-		return nil
-	} else if err != nil {
+		err = f.Truncate(size)
+	}
+	if err != nil {
 		return noSpace(fmt.Errorf("allocate size=%d: %w", size, err), err)
 	}
 	return nil
