@@ -60,9 +60,10 @@ type Options struct {
 	// (ErrInvalid elsewhere). The file is rounded up to whole huge pages.
 	// ErrNoHugePages if the pool has too few free. Without it, a large
 	// tmpfs or memfd ring is still advised transparent huge pages
-	// (MADV_HUGEPAGE), which the kernel honours where
-	// /sys/kernel/mm/transparent_hugepage/shmem_enabled is advise,
-	// within_size or always.
+	// (MADV_HUGEPAGE), which the kernel honours where the policy is
+	// advise, within_size or always: for a memfd,
+	// /sys/kernel/mm/transparent_hugepage/shmem_enabled; for a named
+	// ring, its tmpfs mount's huge= option (internal/shm's thp_linux.go).
 	HugePages bool
 
 	// FullFence makes this process's handles of the ring publish with
