@@ -76,7 +76,9 @@ type noCopy struct{}
 func (*noCopy) Lock()   {}
 func (*noCopy) Unlock() {}
 
-// Name is the name the ring was created or opened with.
+// Name is the name the ring was created or opened with: for a memfd ring
+// its label, and for a ring opened from a descriptor (OpenFile, RecvRing)
+// the label or the path of the file behind it.
 func (r *Ring) Name() string { return r.name }
 
 // Path is the ring's file; "" for a memfd ring, which has none.
