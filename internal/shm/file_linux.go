@@ -43,7 +43,7 @@ func Create(name string, s Spec) (*File, error) {
 }
 
 // build gives a new file its group, mode and size, and maps it with every
-// page allocated (mapNew).
+// page allocated (mapPages).
 func (f *File) build(s Spec) error {
 	if s.GID != 0 {
 		if err := f.f.Chown(-1, s.GID); err != nil {
