@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -76,8 +77,14 @@ func TestBadInputOpenOfAMissingNameIsErrNotExist(t *testing.T) {
 	}
 }
 
-func TestBadInputOpenOfAForeignFileIsErrCorrupt(t *testing.T) {
-	proctest.Watchdog(t, hangBound)
+// badFile is a file's bytes that Open must refuse, and what it is.
+type badFile struct {
+	name string
+	data []byte
+}
+
+// foreignFiles are files that are no ring at all (ErrCorrupt).
+func foreignFiles() []badFile {
 	rng := rand.New(rand.NewPCG(1, 2))
 	random := func(n int) []byte {
 		b := make([]byte, n)
@@ -88,37 +95,39 @@ func TestBadInputOpenOfAForeignFileIsErrCorrupt(t *testing.T) {
 	}
 	notReadyForeign := random(4096) // ready word zero, but no magic: not a ring being built
 	binary.LittleEndian.PutUint32(notReadyForeign[layout.ReadyOffset:], 0)
-	tests := []struct {
-		name string
-		data []byte
-	}{
+	return []badFile{
 		{"4 KiB of random bytes", random(4096)},
 		{"one random byte", random(1)},
 		{"random bytes shorter than a header", random(layout.HeaderSize - 1)},
 		{"random bytes with a zero ready word", notReadyForeign},
 		{"a text file", []byte("this is not a ring, but a file of words, quite long enough to hold a header of one hundred and twenty-eight bytes\n")},
 	}
-	for _, tt := range tests {
+}
+
+func TestBadInputOpenOfAForeignFileIsErrCorrupt(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	for _, tt := range foreignFiles() {
 		t.Run(tt.name, func(t *testing.T) {
 			openMustFail(t, shmFile(t, tt.data), ErrCorrupt, tt.name)
 		})
 	}
 }
 
-func TestBadInputAFileThatNeverBecomesReadyIsErrNotReady(t *testing.T) {
-	proctest.Watchdog(t, hangBound)
-	real := ringBytes(t, Options{Kind: SPSC, SlotSize: 64, Slots: 8})
+// unreadyFiles are files whose creator never finished (ErrNotReady); real
+// is a whole ring's bytes.
+func unreadyFiles(real []byte) []badFile {
 	unready := bytes.Clone(real) // a creator that died before its last store
 	binary.LittleEndian.PutUint32(unready[layout.ReadyOffset:], 0)
-	tests := []struct {
-		name string
-		data []byte
-	}{
+	return []badFile{
 		{"an empty file", nil},
 		{"a file of zeros", make([]byte, len(real))},
 		{"a whole header without its ready word", unready},
 	}
-	for _, tt := range tests {
+}
+
+func TestBadInputAFileThatNeverBecomesReadyIsErrNotReady(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	for _, tt := range unreadyFiles(ringBytes(t, Options{Kind: SPSC, SlotSize: 64, Slots: 8})) {
 		t.Run(tt.name, func(t *testing.T) {
 			openMustFail(t, shmFile(t, tt.data), ErrNotReady, tt.name)
 		})
@@ -144,6 +153,15 @@ func TestBadInputEverySingleByteCorruptionOfTheHeaderIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	corruptEveryHeaderByte(t, f, good, func(what string, want error) { openMustFail(t, name, want, what) })
+}
+
+// corruptEveryHeaderByte writes into f, a copy of the ring good, each
+// corruption of one header byte in turn (each bit, and all bits), calls
+// refused to check that an open of f fails with want, and puts the byte
+// back: want is ErrVersion for the version field, ErrCorrupt elsewhere.
+func corruptEveryHeaderByte(t *testing.T, f io.WriterAt, good []byte, refused func(what string, want error)) {
+	t.Helper()
 	for off := range layout.HeaderSize {
 		want := ErrCorrupt
 		if off >= layout.VersionOffset && off < layout.VersionOffset+4 {
@@ -153,7 +171,7 @@ func TestBadInputEverySingleByteCorruptionOfTheHeaderIsRefused(t *testing.T) {
 			if _, err := f.WriteAt([]byte{good[off] ^ mask}, int64(off)); err != nil {
 				t.Fatal(err)
 			}
-			openMustFail(t, name, want, fmt.Sprintf("byte %d xor %#02x", off, mask))
+			refused(fmt.Sprintf("byte %d xor %#02x", off, mask), want)
 		}
 		if _, err := f.WriteAt(good[off:off+1], int64(off)); err != nil {
 			t.Fatal(err)
@@ -161,20 +179,21 @@ func TestBadInputEverySingleByteCorruptionOfTheHeaderIsRefused(t *testing.T) {
 	}
 }
 
-func TestBadInputATruncatedOrExtendedFileIsErrCorrupt(t *testing.T) {
-	proctest.Watchdog(t, hangBound)
-	good := ringBytes(t, Options{Kind: SPSC, SlotSize: 256, Slots: 16})
-	tests := []struct {
-		name string
-		data []byte
-	}{
+// shortOrLongFiles are copies of the ring good cut short or grown
+// (ErrCorrupt).
+func shortOrLongFiles(good []byte) []badFile {
+	return []badFile{
 		{"half the file", good[:len(good)/2]},
 		{"10 bytes", good[:10]},
 		{"the header alone", good[:layout.HeaderSize]},
 		{"one byte short", good[:len(good)-1]},
 		{"one byte too many", append(bytes.Clone(good), 0)},
 	}
-	for _, tt := range tests {
+}
+
+func TestBadInputATruncatedOrExtendedFileIsErrCorrupt(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	for _, tt := range shortOrLongFiles(ringBytes(t, Options{Kind: SPSC, SlotSize: 256, Slots: 16})) {
 		t.Run(tt.name, func(t *testing.T) {
 			openMustFail(t, shmFile(t, tt.data), ErrCorrupt, tt.name)
 		})

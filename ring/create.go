@@ -31,6 +31,9 @@ import (
 // o.Mode through its descriptor, sized with every page allocated, mapped,
 // pre-faulted, given its header, and only then marked ready with one atomic
 // store, so an Open racing with Create sees either no ring or a whole one.
+//
+// With o.Memfd the ring is a memfd instead (memfd.go): name is only its
+// label, and no file is made at any name.
 func Create(name string, o Options) (*Ring, error) {
 	if !shm.Supported {
 		return nil, ErrUnsupported
@@ -42,7 +45,13 @@ func Create(name string, o Options) (*Ring, error) {
 	if o.Group < 0 {
 		return nil, fmt.Errorf("%w: group=%d", ErrInvalid, o.Group)
 	}
-	f, err := shm.Create(name, hdr.FileSize, o.Mode, o.Group)
+	spec := shm.Spec{Size: hdr.FileSize, Perm: o.Mode, GID: o.Group, Huge: o.HugePages}
+	var f *shm.File
+	if o.Memfd {
+		f, err = shm.CreateMemfd(name, spec)
+	} else {
+		f, err = shm.Create(name, spec)
+	}
 	if err != nil {
 		return nil, fileErr(name, err, ErrInvalid)
 	}
@@ -125,7 +134,11 @@ var fileErrs = []struct{ shm, ring error }{
 	{shm.ErrNotRegular, ErrNotRegular},
 	{shm.ErrForeignOwner, ErrForeignOwner},
 	{shm.ErrInsecureMode, ErrInsecureMode},
+	{shm.ErrNoHugePages, ErrNoHugePages}, // before ErrNoSpace, which it also is
 	{shm.ErrNoSpace, ErrNoSpace},
+	{shm.ErrNotHuge, ErrInvalid},
+	{shm.ErrUnsealed, ErrUnsealed},
+	{shm.ErrHandoff, ErrHandoff},
 	{shm.ErrShort, ErrTruncated},
 	{shm.ErrSize, ErrCorrupt},
 	{shm.ErrUnsupported, ErrUnsupported},

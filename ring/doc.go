@@ -82,7 +82,8 @@
 // a mark that readers check after copying a message, so a message whose
 // tail a truncation zeroed is never delivered as whole (guard.go). Slices
 // already handed out by Receive or Claim are the caller's risk: touching
-// them after a truncation faults in the caller's code.
+// them after a truncation faults in the caller's code. A memfd ring
+// (Options.Memfd, memfd.go) cannot be shrunk: it is sealed.
 //
 // Ring.Close may run while other goroutines are inside calls on the ring's
 // handles: it wakes those blocked waiting, lets them return ErrClosed, and
@@ -97,8 +98,8 @@
 //
 // Rings need Linux: futex(2) between processes, open-file-description
 // locks, /dev/shm. Elsewhere the package compiles, so that a program using
-// it builds everywhere, but Create, Open, OpenWith and Remove return
-// ErrUnsupported. On 32-bit systems (386, arm) a ring is at most 2 GiB - 1
+// it builds everywhere, but Create, Open, OpenWith, OpenFile, RecvRing and
+// Remove return ErrUnsupported. On 32-bit systems (386, arm) a ring is at most 2 GiB - 1
 // bytes, the longest mapping a Go slice there can hold.
 //
 // # When not to use this

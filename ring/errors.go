@@ -22,6 +22,10 @@ var (
 	// ErrNoSpace: the file system could not supply the ring's pages
 	// (a full /dev/shm). Reported by Create, never later as SIGBUS.
 	ErrNoSpace = errors.New("ring: no space for ring file")
+	// ErrNoHugePages: Options.HugePages, and the kernel's huge page pool
+	// has too few free pages (or the kernel has no hugetlbfs).
+	// errors.Is(ErrNoHugePages, ErrNoSpace) holds.
+	ErrNoHugePages error = alias("ring: no huge pages available", ErrNoSpace)
 	// ErrUnsupported: this system cannot hold a ring (rings need Linux).
 	// Every entry point returns it off Linux; errors.Is(ErrUnsupported,
 	// errors.ErrUnsupported) holds.
@@ -50,8 +54,9 @@ var (
 	// is larger than OpenOptions.MaxFileSize, or than this process can
 	// map (a ring of 2 GiB or more on a 32-bit system). Nothing was mapped.
 	ErrFileTooBig = errors.New("ring: file too big to open")
-	// ErrUntrusted: what sits at the name is not a file Open trusts. Each
-	// of the four refusals below is also ErrUntrusted.
+	// ErrUntrusted: what sits at the name (or behind the descriptor) is
+	// not a file Open trusts. Each of the five refusals below is also
+	// ErrUntrusted.
 	ErrUntrusted = errors.New("ring: untrusted file")
 	// ErrSymlink: the name is a symbolic link; Open follows none.
 	ErrSymlink error = alias("ring: name is a symbolic link", ErrUntrusted)
@@ -64,6 +69,17 @@ var (
 	// its group is not in OpenOptions.TrustGIDs, or world-writable and
 	// OpenOptions.AllowWorldWrite is false.
 	ErrInsecureMode error = alias("ring: file writable by untrusted users", ErrUntrusted)
+	// ErrUnsealed: OpenFile was given a memfd that is not sealed against
+	// shrinking (F_SEAL_SHRINK), which any holder of a descriptor could
+	// then cut from under the mapping. Create seals its memfds.
+	ErrUnsealed error = alias("ring: memfd not sealed against shrinking", ErrUntrusted)
+
+	// Passing rings.
+
+	// ErrHandoff: RecvRing got a message that SendRing did not send: other
+	// bytes, no descriptor, or more than one. Every descriptor it carried
+	// was closed.
+	ErrHandoff = errors.New("ring: message is not one ring handed off")
 
 	// Roles.
 

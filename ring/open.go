@@ -27,11 +27,21 @@ func Open(name string) (*Ring, error) { return OpenWith(name, OpenOptions{}) }
 // the cap and the file's real size, and only then maps and pre-faults it.
 // Off Linux it returns ErrUnsupported.
 func OpenWith(name string, o OpenOptions) (*Ring, error) {
-	f, err := shm.Open(name, shm.Trust{UIDs: o.TrustUIDs, GIDs: o.TrustGIDs, AllowWorldWrite: o.AllowWorldWrite, MaxSize: o.maxFileSize()})
+	f, err := shm.Open(name, o.trust())
 	if err != nil {
 		return nil, fileErr(name, err, ErrFileTooBig)
 	}
-	r, err := openFile(name, f, o)
+	return openFile(name, f, o)
+}
+
+func (o OpenOptions) trust() shm.Trust {
+	return shm.Trust{UIDs: o.TrustUIDs, GIDs: o.TrustGIDs, AllowWorldWrite: o.AllowWorldWrite, MaxSize: o.maxFileSize()}
+}
+
+// openFile validates and maps the ring in f, which OpenWith or OpenFileWith
+// checked, or closes f and says why not.
+func openFile(name string, f *shm.File, o OpenOptions) (*Ring, error) {
+	r, err := mapRing(name, f, o)
 	if err != nil {
 		f.Close(false)
 		return nil, err
@@ -39,7 +49,7 @@ func OpenWith(name string, o OpenOptions) (*Ring, error) {
 	return r, nil
 }
 
-func openFile(name string, f *shm.File, o OpenOptions) (*Ring, error) {
+func mapRing(name string, f *shm.File, o OpenOptions) (*Ring, error) {
 	timeout := o.Timeout
 	if timeout <= 0 {
 		timeout = DefaultOpenTimeout

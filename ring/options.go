@@ -44,6 +44,28 @@ type Options struct {
 	// it, unless privileged.
 	Group int
 
+	// Memfd makes the ring in an anonymous memory file (memfd_create(2))
+	// instead of a file at a name: nothing appears in /dev/shm and its
+	// size does not count against /dev/shm's (memfd.go). Create's name is
+	// then only a label, 1 to 249 bytes without NUL, that Name reports and
+	// /proc/<pid>/fd shows. The file is sealed against shrinking and
+	// growing; other processes map it from its descriptor (Ring.File,
+	// SendRing, RecvRing, OpenFile). Mode and Group apply to it too: a
+	// process takes a role by reopening the descriptor through
+	// /proc/self/fd, so a receiver of another user needs them to let it.
+	Memfd bool
+	// HugePages backs the ring with huge pages from the kernel's
+	// reserved pool (vm.nr_hugepages): with Memfd, a memfd made with
+	// MFD_HUGETLB; otherwise the name must be a path on hugetlbfs
+	// (ErrInvalid elsewhere). The file is rounded up to whole huge pages.
+	// ErrNoHugePages if the pool has too few free. Without it, a large
+	// tmpfs or memfd ring is still advised transparent huge pages
+	// (MADV_HUGEPAGE), which the kernel honours where the policy is
+	// advise, within_size or always: for a memfd,
+	// /sys/kernel/mm/transparent_hugepage/shmem_enabled; for a named
+	// ring, its tmpfs mount's huge= option (internal/shm's thp_linux.go).
+	HugePages bool
+
 	// FullFence makes this process's handles of the ring publish with
 	// full-fence stores, as OpenOptions.FullFence does for an opener. It
 	// is not written into the file.

@@ -76,10 +76,12 @@ type noCopy struct{}
 func (*noCopy) Lock()   {}
 func (*noCopy) Unlock() {}
 
-// Name is the name the ring was created or opened with.
+// Name is the name the ring was created or opened with: for a memfd ring
+// its label, and for a ring opened from a descriptor (OpenFile, RecvRing)
+// the label or the path of the file behind it.
 func (r *Ring) Name() string { return r.name }
 
-// Path is the ring's file.
+// Path is the ring's file; "" for a memfd ring, which has none.
 func (r *Ring) Path() string { return r.seg.Path() }
 
 // Kind is the ring's algorithm.
@@ -95,8 +97,9 @@ func (r *Ring) Slots() int { return int(r.hdr.SlotCount) }
 func (r *Ring) Header() layout.Header { return r.hdr }
 
 // Close closes the role handles taken from r (a producer's close ends the
-// stream) and unmaps the ring. The file stays: Remove deletes it. Close is
-// idempotent.
+// stream) and unmaps the ring. The file stays: Remove deletes it (a memfd
+// ring's memory goes with its last descriptor and mapping: memfd.go).
+// Close is idempotent.
 //
 // Close may run while other goroutines are inside calls on r's handles:
 // a call blocked waiting returns ErrClosed promptly (Close wakes it and

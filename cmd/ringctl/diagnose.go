@@ -125,6 +125,41 @@ func checkOFDLocks(shm string) check {
 	return check{"ofd-locks", statusOK, "F_OFD_SETLK/F_OFD_GETLK available"}
 }
 
+// checkMemfd makes a sealed memfd as a memfd ring's creator does and
+// checks what such a ring needs of it: the seals hold (ftruncate is EPERM)
+// and an OFD lock can be taken on it through a reopening of its descriptor.
+func checkMemfd() check {
+	flags := unix.MFD_CLOEXEC | unix.MFD_ALLOW_SEALING
+	fd, err := unix.MemfdCreate("ringctl-doctor", flags|unix.MFD_NOEXEC_SEAL)
+	if errors.Is(err, unix.EINVAL) { // before Linux 6.3
+		fd, err = unix.MemfdCreate("ringctl-doctor", flags)
+	}
+	if err != nil {
+		return check{"memfd", statusWarn, fmt.Sprintf("memfd_create: %v: memfd rings (Options.Memfd) unavailable, named rings unaffected", err)}
+	}
+	f := os.NewFile(uintptr(fd), "memfd")
+	defer f.Close()
+	if err := f.Truncate(4096); err != nil {
+		return check{"memfd", statusWarn, fmt.Sprintf("ftruncate of a memfd: %v", err)}
+	}
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_SEAL); err != nil {
+		return check{"memfd", statusWarn, fmt.Sprintf("F_ADD_SEALS: %v: memfd rings cannot be sealed against truncation", err)}
+	}
+	if err := f.Truncate(0); !errors.Is(err, unix.EPERM) {
+		return check{"memfd", statusWarn, fmt.Sprintf("ftruncate of a sealed memfd = %v, want EPERM: the seals do not hold", err)}
+	}
+	lf, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", fd), os.O_RDWR, 0)
+	if err != nil {
+		return check{"memfd", statusWarn, fmt.Sprintf("reopen a memfd through /proc/self/fd: %v: memfd rings cannot take roles", err)}
+	}
+	defer lf.Close()
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Start: 0, Len: 1}
+	if err := unix.FcntlFlock(lf.Fd(), unix.F_OFD_SETLK, &lk); err != nil {
+		return check{"memfd", statusWarn, fmt.Sprintf("F_OFD_SETLK on a memfd: %v: memfd rings cannot take roles", err)}
+	}
+	return check{"memfd", statusOK, "memfd_create, seals against shrinking and growing, OFD locks on a memfd: memfd rings work"}
+}
+
 func checkHugePages() check {
 	info := meminfo("HugePages_Total", "HugePages_Free", "Hugepagesize")
 	mounts := hugetlbfsMounts()
@@ -137,7 +172,7 @@ func checkHugePages() check {
 	}
 	detail := fmt.Sprintf("%s reserved, %s free, %s each; %s", info["HugePages_Total"], info["HugePages_Free"], info["Hugepagesize"], where)
 	if info["HugePages_Total"] == "0" || len(mounts) == 0 {
-		return check{"huge-pages", statusInfo, detail + " (rings on huge pages need both: vm.nr_hugepages and a hugetlbfs mount)"}
+		return check{"huge-pages", statusInfo, detail + " (rings on huge pages need vm.nr_hugepages; a named one also a hugetlbfs mount, a memfd one none)"}
 	}
 	return check{"huge-pages", statusOK, detail}
 }
@@ -153,9 +188,9 @@ func checkTHP() check {
 	enabled, shmem := read("enabled"), read("shmem_enabled")
 	detail := fmt.Sprintf("enabled=%s, shmem_enabled=%s", enabled, shmem)
 	if shmem == "never" || shmem == "deny" || shmem == "unknown" {
-		return check{"thp", statusInfo, detail + " (tmpfs rings use base pages: more TLB misses on large rings)"}
+		return check{"thp", statusInfo, detail + " (tmpfs and memfd rings use base pages: more TLB misses on large rings; advise suffices)"}
 	}
-	return check{"thp", statusOK, detail + " (tmpfs rings may get huge pages)"}
+	return check{"thp", statusOK, detail + " (large tmpfs and memfd rings, advised MADV_HUGEPAGE, may get huge pages)"}
 }
 
 func checkMemlock() check {

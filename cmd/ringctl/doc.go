@@ -14,7 +14,7 @@
 //	ringctl tail NAME [-n N]        messages as they are published: text, hex, or JSON lines (base64)
 //	ringctl rm NAME...              remove rings, refusing a held one (--force)
 //	ringctl gc [DIR...] [--dry-run] remove every dead ring (--idle, --broken widen it)
-//	ringctl doctor                  /dev/shm, futex, membarrier, OFD locks, huge pages, THP, memlock, container
+//	ringctl doctor                  /dev/shm, futex, membarrier, OFD locks, memfd, huge pages, THP, memlock, container
 //	ringctl serve --listen ADDR     Prometheus /metrics for the rings found (package ringprom)
 //
 // Every command takes -o json (tail: -o text|hex|json). A name without a

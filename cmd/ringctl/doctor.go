@@ -35,7 +35,7 @@ func newDoctorCmd(stdout io.Writer) *cobra.Command {
 	var shm string
 	cmd := &cobra.Command{
 		Use:   "doctor",
-		Short: "Check what this machine offers rings: /dev/shm, futex, membarrier, OFD locks, huge pages, THP, memlock, container",
+		Short: "Check what this machine offers rings: /dev/shm, futex, membarrier, OFD locks, memfd, huge pages, THP, memlock, container",
 		Long: "doctor looks at what shmring rings depend on and prints one line per check: ok, info, warn (works, but\n" +
 			"will bite: a small /dev/shm, no membarrier) or fail (rings cannot work: exit 1). It changes nothing\n" +
 			"(the lock check uses a scratch file in /dev/shm that it removes at once).",
@@ -79,6 +79,7 @@ func diagnose(shm string) []check {
 		checkFutex(),
 		checkMembarrier(),
 		checkOFDLocks(shm),
+		checkMemfd(),
 		checkHugePages(),
 		checkTHP(),
 		checkMemlock(),

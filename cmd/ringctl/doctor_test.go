@@ -13,7 +13,7 @@ import (
 func TestDoctorChecksEverythingItPromises(t *testing.T) {
 	var d doctorJSON
 	code := ringctlJSON(t, &d, "doctor")
-	want := []string{"kernel", "shm", "container", "futex", "membarrier", "ofd-locks", "huge-pages", "thp", "memlock"}
+	want := []string{"kernel", "shm", "container", "futex", "membarrier", "ofd-locks", "memfd", "huge-pages", "thp", "memlock"}
 	failed := false
 	for i, c := range d.Checks {
 		if i >= len(want) || c.Name != want[i] || c.Detail == "" || !strings.Contains("ok info warn fail", c.Status) {

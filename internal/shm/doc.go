@@ -3,12 +3,16 @@
 // Segment, chosen once when a ring is built.
 //
 //   - File: a ring file under a name (/dev/shm/<name>, or a path on any
-//     tmpfs or hugetlbfs), created race-free and with every page allocated
-//     (fallocate, so a full /dev/shm is an error at Create, never a SIGBUS
-//     later), opened only after its type, owner, mode and size are checked
-//     on the descriptor, mapped shared and pre-faulted, and locked per role
-//     with open-file-description byte locks that the kernel drops when their
-//     holder dies.
+//     tmpfs or hugetlbfs), or a memfd with no name (memfd_linux.go), created
+//     race-free and with every page allocated (MADV_POPULATE_WRITE after
+//     the transparent huge page advice, or fallocate on kernels before
+//     5.14, so a full /dev/shm or an empty huge page pool is an error at
+//     Create, never a SIGBUS later), opened, by name or from a descriptor,
+//     only after its type, owner, mode (not a memfd's: it guards no name),
+//     seals (a memfd's) and size are checked on the descriptor, mapped
+//     shared and pre-faulted, and locked per role with
+//     open-file-description byte locks that the kernel drops when their
+//     holder dies. Descriptors travel over unix sockets (passfd_linux.go).
 //   - Heap: ordinary Go memory with the locks kept in the process, for the
 //     race detector (which cannot see accesses through a mapping) and for
 //     tests that need no file.
@@ -29,5 +33,6 @@
 //     faults instead of reaching memory the kernel mapped there later.
 //
 // Off Linux every entry point fails (Supported is false): a ring needs
-// futex(2) across processes, OFD locks, /dev/shm and MADV_POPULATE_WRITE.
+// futex(2) across processes, OFD locks, /dev/shm (or memfd_create) and
+// MADV_POPULATE_WRITE or fallocate.
 package shm

@@ -11,9 +11,27 @@ import (
 // so that its opener can read the header (ReadAt) and size it (MapLen)
 // before a page is touched.
 type File struct {
-	f    *os.File
-	path string
-	mem  []byte // the whole mapping; nil before Map and after Close
+	f     *os.File
+	path  string // "" for a memfd: it has no name in any directory
+	label string // what Label reports: the path, or a memfd's name
+	memfd bool
+	mem   []byte // the whole mapping; nil before Map and after Close
+
+	// handout is the descriptor Handout gave out, a dup of f's own so
+	// that closing it cannot pull f's from under the locks; Close
+	// closes it. Guarded by the caller (package ring holds its mutex).
+	handout *os.File
+}
+
+// Spec is what Create and CreateMemfd make.
+type Spec struct {
+	Size uint64      // bytes of content (the file is rounded up to whole huge pages on hugetlbfs)
+	Perm os.FileMode // permission bits; 0 means 0600
+	GID  int         // group to give the file before Perm; 0 keeps the creator's
+	// Huge asks for huge pages: MFD_HUGETLB for a memfd; for a named
+	// file, a path on hugetlbfs (ErrNotHuge otherwise). No huge page to
+	// be had is ErrNoHugePages.
+	Huge bool
 }
 
 // Trust says whose files Open accepts.
@@ -33,8 +51,16 @@ type region struct {
 // Mem is the whole file, mapped (nil before Map).
 func (f *File) Mem() []byte { return f.mem }
 
-// Path is the file's path, its name resolved.
+// Path is the file's path, its name resolved; "" for a memfd. For a file
+// opened from a descriptor it is what /proc/self/fd says (with " (deleted)"
+// after a removed file's path).
 func (f *File) Path() string { return f.path }
+
+// Label names the file in messages: its path, or a memfd's name.
+func (f *File) Label() string { return f.label }
+
+// Memfd reports whether the file is a memfd (memfd_create(2)).
+func (f *File) Memfd() bool { return f.memfd }
 
 // ReadAt reads the file with pread, never through the mapping: a file
 // shorter than what it claims to hold would fault there.
@@ -62,6 +88,10 @@ func (f *File) Close(linger bool) error {
 	if f.mem != nil {
 		err = f.unmap(linger)
 		f.mem = nil
+	}
+	if f.handout != nil {
+		f.handout.Close() // its holder may have closed it already: nothing to report
+		f.handout = nil
 	}
 	return errors.Join(err, f.f.Close())
 }

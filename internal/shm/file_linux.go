@@ -15,14 +15,14 @@ import (
 // Supported is true: Linux has what a ring needs.
 const Supported = true
 
-// Create makes a new file for name (name.go), of size bytes (whole huge
+// Create makes a new file for name (name.go), of s.Size bytes (whole huge
 // pages on hugetlbfs) with every page allocated, and maps it.
 // O_EXCL|O_NOFOLLOW: nothing already at the name (a file, a planted symbolic link, dangling or not) is
-// ever reused (ErrExist). The file has mode 0600 until it is given group gid
-// (if not zero) and then perm (0600 if zero), through its descriptor, so no
-// one else can write it at any moment before; the umask neither weakens nor
-// widens the mode. A failed Create leaves no file.
-func Create(name string, size uint64, perm os.FileMode, gid int) (*File, error) {
+// ever reused (ErrExist). The file has mode 0600 until it is given group
+// s.GID (if not zero) and then s.Perm (0600 if zero), through its
+// descriptor, so no one else can write it at any moment before; the umask
+// neither weakens nor widens the mode. A failed Create leaves no file.
+func Create(name string, s Spec) (*File, error) {
 	path, err := Resolve(name)
 	if err != nil {
 		return nil, err
@@ -33,35 +33,54 @@ func Create(name string, size uint64, perm os.FileMode, gid int) (*File, error) 
 	} else if err != nil {
 		return nil, err
 	}
-	f := &File{f: osf, path: path}
-	if err := f.build(size, perm, gid); err != nil {
-		osf.Close()
+	f := &File{f: osf, path: path, label: path}
+	if err := f.build(s); err != nil {
+		f.Close(false)
 		unix.Unlink(path)
 		return nil, &fs.PathError{Op: "create", Path: path, Err: err}
 	}
 	return f, nil
 }
 
-func (f *File) build(size uint64, perm os.FileMode, gid int) error {
-	if gid != 0 {
-		if err := f.f.Chown(-1, gid); err != nil {
+// build gives a new file its group, mode and size, and maps it with every
+// page allocated (mapPages).
+func (f *File) build(s Spec) error {
+	if s.GID != 0 {
+		if err := f.f.Chown(-1, s.GID); err != nil {
 			return err
 		}
 	}
-	if perm = perm.Perm(); perm == 0 {
+	perm := s.Perm.Perm()
+	if perm == 0 {
 		perm = 0o600
 	}
 	if err := f.f.Chmod(perm); err != nil {
 		return err
 	}
-	n, err := f.pages(size)
+	n, err := f.pages(s.Size)
 	if err != nil {
 		return err
 	}
-	if err := allocate(f.f, int64(n)); err != nil {
+	page, err := f.hugePage()
+	if err != nil {
+		return err
+	} else if s.Huge && page == 0 {
+		return fmt.Errorf("%w: %s is not on hugetlbfs", ErrNotHuge, f.label)
+	}
+	if f.faultToAllocate(int(n)) { // thp_linux.go
+		err = f.f.Truncate(int64(n))
+		if err != nil {
+			err = noSpace(fmt.Errorf("size %d: %w", n, err), err)
+		}
+	} else {
+		err = allocate(f.f, int64(n))
+	}
+	if page != 0 && errors.Is(err, ErrNoSpace) {
+		return fmt.Errorf("%w: %w", ErrNoHugePages, err)
+	} else if err != nil {
 		return err
 	}
-	return f.Map(int(n))
+	return f.mapPages(int(n), true)
 }
 
 // Open opens the file for name (name.go) for reading and writing, and
@@ -87,11 +106,11 @@ func Open(name string, t Trust) (*File, error) {
 	case err != nil:
 		return nil, err
 	}
-	if err := t.check(osf); err != nil {
+	if err := t.check(osf, false); err != nil {
 		osf.Close()
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
-	return &File{f: osf, path: path}, nil
+	return &File{f: osf, path: path, label: path}, nil
 }
 
 // Remove unlinks the file for name: unlink(2), never rmdir, so a
@@ -116,18 +135,31 @@ func Remove(name string) error {
 // with EINVAL), so there size rounded up to the huge page size; the tail
 // is mapped and never used. ErrTooBig if this process cannot map that much.
 func (f *File) pages(size uint64) (uint64, error) {
+	page, err := f.hugePage()
+	if err != nil {
+		return 0, err
+	}
+	if page != 0 {
+		size = (size + page - 1) &^ (page - 1)
+	}
+	return size, Mappable(size)
+}
+
+// hugePage is the huge page size of the hugetlbfs the file is on (a
+// hugetlb memfd included), or 0 for any other file system.
+func (f *File) hugePage() (uint64, error) {
 	var st unix.Statfs_t
 	if err := unix.Fstatfs(int(f.f.Fd()), &st); err != nil {
 		return 0, fmt.Errorf("fstatfs: %w", err)
 	}
-	if uint32(st.Type) == unix.HUGETLBFS_MAGIC {
-		page := uint64(st.Bsize) // hugetlbfs reports its huge page size here (statfs(2))
-		if page == 0 || page&(page-1) != 0 {
-			return 0, fmt.Errorf("hugetlbfs page size=%d, want a power of two", page)
-		}
-		size = (size + page - 1) &^ (page - 1)
+	if uint32(st.Type) != unix.HUGETLBFS_MAGIC {
+		return 0, nil
 	}
-	return size, Mappable(size)
+	page := uint64(st.Bsize) // hugetlbfs reports its huge page size here (statfs(2))
+	if page == 0 || page&(page-1) != 0 {
+		return 0, fmt.Errorf("hugetlbfs page size=%d, want a power of two", page)
+	}
+	return page, nil
 }
 
 // MapLen is how many bytes of an opened file to Map for size bytes of
@@ -152,20 +184,84 @@ func (f *File) MapLen(size uint64) (int, error) {
 	return int(n), nil
 }
 
-// Map maps the first n bytes of the file (n from MapLen), shared and
+// Map maps the first n bytes of an opened file (n from MapLen), shared and
 // writable, and pre-faults them.
-func (f *File) Map(n int) error {
+func (f *File) Map(n int) error { return f.mapPages(n, false) }
+
+// mapPages maps the first n bytes of the file, shared and writable, advises
+// transparent huge pages for a large one (thp_linux.go), and pre-faults
+// every page writable: a first touch costs about 12 µs a page, which must
+// not land on a ring's data path. A new (fresh) file that build did not
+// fallocate (a tmpfs that gives huge pages only to advised mappings) gets
+// its pages here, after the advice. A page the file system cannot supply
+// is ErrNoSpace (ErrNoHugePages on hugetlbfs), not a SIGBUS later.
+func (f *File) mapPages(n int, fresh bool) error {
+	huge, err := f.hugePage()
+	if err != nil {
+		return err
+	}
 	p, err := unix.MmapPtr(int(f.f.Fd()), 0, nil, uintptr(n), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
-		return fmt.Errorf("mmap %d bytes: %w", n, err)
+		// hugetlbfs reserves a shared mapping's pages at mmap: ENOMEM is
+		// a pool without enough free huge pages.
+		err = fmt.Errorf("mmap %d bytes: %w", n, err)
+		if huge != 0 && errors.Is(err, unix.ENOMEM) {
+			return fmt.Errorf("%w: %w", ErrNoHugePages, err)
+		}
+		return err
 	}
 	mem := unsafe.Slice((*byte)(p), n)
-	if err := populate(mem); err != nil {
+	if huge == 0 {
+		adviseTHP(mem)
+	}
+	if err := f.populate(mem, fresh); err != nil {
 		unix.MunmapPtr(p, uintptr(n))
+		if huge != 0 && errors.Is(err, ErrNoSpace) {
+			return fmt.Errorf("%w: %w", ErrNoHugePages, err)
+		}
 		return err
 	}
 	f.mem = mem
 	return nil
+}
+
+// populate pre-faults every page of m writable with MADV_POPULATE_WRITE
+// (Linux 5.14), one call that fails with an error where a touch would
+// raise SIGBUS. Older kernels get what came before it: a fresh file's
+// pages allocated with fallocate (so a full tmpfs is an error there too;
+// again, for most files, at no cost), then a read of every page.
+func (f *File) populate(m []byte, fresh bool) error {
+	err := unix.Madvise(m, unix.MADV_POPULATE_WRITE)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, unix.EINVAL): // kernel older than 5.14
+		if fresh {
+			if err := allocate(f.f, int64(len(m))); err != nil {
+				return err
+			}
+		}
+		page, sink := os.Getpagesize(), byte(0)
+		for i := 0; i < len(m); i += page {
+			sink += m[i]
+		}
+		_ = sink
+		return nil
+	}
+	// EFAULT: a page the file system could not supply (the fault that
+	// would have been SIGBUS); ENOMEM: out of memory.
+	return noSpace(fmt.Errorf("populate %d bytes: %w", len(m), err), err)
+}
+
+// noSpace marks err ErrNoSpace where cause is a shortage of memory or
+// room.
+func noSpace(err, cause error) error {
+	for _, e := range []error{unix.ENOSPC, unix.ENOMEM, unix.EFBIG, unix.EFAULT} {
+		if errors.Is(cause, e) {
+			return fmt.Errorf("%w: %w", ErrNoSpace, err)
+		}
+	}
+	return err
 }
 
 // unmap: see Close. MAP_FIXED swaps the pages for the reservation in one
@@ -184,41 +280,18 @@ func (f *File) unmap(linger bool) error {
 }
 
 // allocate gives the file its size with every page really allocated, so
-// that a full tmpfs fails here (ErrNoSpace) instead of killing a process
-// with SIGBUS on first touch. File systems without fallocate get ftruncate;
-// populate then reports a shortage.
+// that a full tmpfs or an empty huge page pool fails here (ErrNoSpace)
+// instead of killing a process with SIGBUS on first touch. File systems
+// without fallocate get ftruncate; populate then reports a shortage.
 func allocate(f *os.File, size int64) error {
 	err := unix.Fallocate(int(f.Fd()), 0, 0, size)
 	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
 		err = f.Truncate(size)
 	}
-	if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.ENOMEM) || errors.Is(err, unix.EFBIG) {
-		return fmt.Errorf("%w: allocate size=%d: %w", ErrNoSpace, size, err)
-	} else if err != nil {
-		return fmt.Errorf("allocate size=%d: %w", size, err)
+	if err != nil {
+		return noSpace(fmt.Errorf("allocate size=%d: %w", size, err), err)
 	}
 	return nil
-}
-
-// populate pre-faults every page of m writable (a first touch costs about
-// 12 µs a page, which must not land on a ring's data path). A page the
-// file system cannot supply is ErrNoSpace, not a SIGBUS later.
-func populate(m []byte) error {
-	err := unix.Madvise(m, unix.MADV_POPULATE_WRITE)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, unix.EINVAL): // kernel older than 5.14: touch by reading
-		page, sink := os.Getpagesize(), byte(0)
-		for i := 0; i < len(m); i += page {
-			sink += m[i]
-		}
-		_ = sink
-		return nil
-	case errors.Is(err, unix.ENOMEM), errors.Is(err, unix.EFAULT):
-		return fmt.Errorf("%w: populate %d bytes: %w", ErrNoSpace, len(m), err)
-	}
-	return fmt.Errorf("populate %d bytes: %w", len(m), err)
 }
 
 // Lock takes the lock on byte at through a descriptor of its own, so that

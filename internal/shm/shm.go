@@ -54,3 +54,11 @@ var (
 	_ Segment = (*File)(nil)
 	_ Segment = (*Heap)(nil)
 )
+
+// Errors of memfds, huge pages and descriptor passing.
+var (
+	ErrUnsealed    = errors.New("shm: memfd not sealed against shrinking")
+	ErrNotHuge     = errors.New("shm: huge pages asked for, file not on hugetlbfs")
+	ErrNoHugePages = errors.New("shm: no huge pages available")
+	ErrHandoff     = errors.New("shm: message is not one descriptor handed off")
+)

@@ -24,7 +24,12 @@ import (
 // (ErrNotRegular), has an owner t does not trust (ErrForeignOwner), may be
 // written by users t does not trust (ErrInsecureMode), or is larger than
 // t.MaxSize (ErrTooBig).
-func (t Trust) check(f *os.File) error {
+//
+// The mode is not checked for a memfd: mode bits say who may open a file
+// by its name, and a memfd never had one. It is reached only through a
+// descriptor its holders hand out, or through /proc/<pid>/fd of a holder,
+// which takes the power to ptrace that holder already (proc(5)).
+func (t Trust) check(f *os.File, memfd bool) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
 		return fmt.Errorf("fstat: %w", err)
@@ -35,7 +40,7 @@ func (t Trust) check(f *os.File) error {
 	if euid := os.Geteuid(); st.Uid != uint32(euid) && !trusted(t.UIDs, st.Uid) {
 		return fmt.Errorf("%w: owner uid=%d, trusted uid=%d and TrustUIDs=%v", ErrForeignOwner, st.Uid, euid, t.UIDs)
 	}
-	if perm := st.Mode & 0o777; !t.AllowWorldWrite {
+	if perm := st.Mode & 0o777; !t.AllowWorldWrite && !memfd {
 		if perm&0o002 != 0 {
 			return fmt.Errorf("%w: mode=%#o is world-writable and AllowWorldWrite is false", ErrInsecureMode, perm)
 		}

@@ -1,0 +1,103 @@
+package shm
+
+// Passing a descriptor over a unix socket (SCM_RIGHTS, unix(7)): one
+// message, a fixed token as its bytes and exactly one descriptor as its
+// control data. What arrives is read as untrusted input: a message with
+// other bytes, no descriptor or more than one is refused, and every
+// descriptor it carried is closed, so a peer cannot leak descriptors into
+// the receiver.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// maxPassed is how many descriptors a received message has room for: a
+// message with more is cut short by the kernel (MSG_CTRUNC), which closes
+// those that did not fit; the rest are closed here.
+const maxPassed = 8
+
+// SendFD sends token with f's descriptor over conn, in one message.
+func SendFD(conn *net.UnixConn, token []byte, f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var n, oobn int
+	oob := []byte(nil)
+	cerr := rc.Control(func(fd uintptr) {
+		oob = unix.UnixRights(int(fd))
+		n, oobn, err = conn.WriteMsgUnix(token, oob, nil)
+	})
+	switch {
+	case cerr != nil:
+		return cerr
+	case err != nil:
+		return err
+	case n != len(token) || oobn != len(oob):
+		return fmt.Errorf("sent %d of %d bytes and %d of %d of control data: %w", n, len(token), oobn, len(oob), io.ErrShortWrite)
+	}
+	return nil
+}
+
+// RecvFD receives one message from conn that SendFD sent with token, and
+// returns its descriptor, close-on-exec (net sets MSG_CMSG_CLOEXEC). A
+// message that is not exactly token and one descriptor is ErrHandoff; a
+// connection closed before any byte is io.EOF.
+func RecvFD(conn *net.UnixConn, token []byte) (*os.File, error) {
+	buf := make([]byte, len(token))
+	oob := make([]byte, unix.CmsgSpace(4*maxPassed))
+	n, oobn, flags, _, err := conn.ReadMsgUnix(buf, oob)
+	fds, perr := rights(oob[:oobn])
+	if err == nil {
+		err = handoffErr(buf[:n], token, flags, fds, perr)
+	}
+	if err != nil {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return nil, err
+	}
+	return os.NewFile(uintptr(fds[0]), "received ring"), nil
+}
+
+func handoffErr(got, token []byte, flags int, fds []int, perr error) error {
+	switch {
+	case len(got) == 0 && len(fds) == 0 && perr == nil:
+		return io.EOF
+	case perr != nil:
+		return fmt.Errorf("%w: control data: %w", ErrHandoff, perr)
+	case flags&unix.MSG_CTRUNC != 0:
+		return fmt.Errorf("%w: more than %d descriptors, or control data cut short", ErrHandoff, maxPassed)
+	case flags&unix.MSG_TRUNC != 0 || !bytes.Equal(got, token):
+		return fmt.Errorf("%w: bytes %q, want %q", ErrHandoff, got, token)
+	case len(fds) != 1:
+		return fmt.Errorf("%w: %d descriptors, want 1", ErrHandoff, len(fds))
+	}
+	return nil
+}
+
+// rights gathers the descriptors of every SCM_RIGHTS message in oob.
+func rights(oob []byte) ([]int, error) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil, err
+	}
+	var fds []int
+	var errs []error
+	for i := range msgs {
+		if msgs[i].Header.Level != unix.SOL_SOCKET || msgs[i].Header.Type != unix.SCM_RIGHTS {
+			continue
+		}
+		got, err := unix.ParseUnixRights(&msgs[i])
+		fds = append(fds, got...)
+		errs = append(errs, err)
+	}
+	return fds, errors.Join(errs...)
+}

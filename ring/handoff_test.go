@@ -1,0 +1,170 @@
+package ring
+
+// SendRing and RecvRing over a socketpair: a ring goes through whole, and a
+// message that is not one ring handed off is ErrHandoff with every
+// descriptor it carried closed.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// socketPair is a connected pair of unix sockets of type typ (SOCK_STREAM,
+// SOCK_SEQPACKET), closed when the test ends.
+func socketPair(t *testing.T, typ int) (a, b *net.UnixConn) {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, typ|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := func(fd int) *net.UnixConn {
+		f := os.NewFile(uintptr(fd), "socketpair")
+		defer f.Close() // FileConn keeps a dup
+		c, err := net.FileConn(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c.(*net.UnixConn)
+	}
+	return conn(fds[0]), conn(fds[1])
+}
+
+func TestHandoffSendRingRecvRingPassesTheRing(t *testing.T) {
+	for _, typ := range []struct {
+		name string
+		typ  int
+	}{{"stream", unix.SOCK_STREAM}, {"seqpacket", unix.SOCK_SEQPACKET}} {
+		t.Run(typ.name, func(t *testing.T) {
+			r := newMemfdRing(t, Options{Kind: SPSC, SlotSize: 64, Slots: 8})
+			a, b := socketPair(t, typ.typ)
+			before := descriptorsOf(t, r.Name())
+			if err := SendRing(a, r); err != nil {
+				t.Fatalf("SendRing: %v", err)
+			}
+			got, err := RecvRing(b)
+			if err != nil {
+				t.Fatalf("RecvRing: %v", err)
+			}
+			if got.Name() != r.Name() || got.Header() != r.Header() {
+				t.Errorf("received ring %q with header %+v, want %q with %+v", got.Name(), got.Header(), r.Name(), r.Header())
+			}
+			p, err := r.Producer()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := got.Consumer()
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg := make([]byte, 40)
+			encodeMessage(msg, 1)
+			if err := p.TrySend(msg); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 64)
+			n, err := c.Recv(context.Background(), buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := checkMessage(buf[:n], 1, len(msg)); err != nil {
+				t.Error(err)
+			}
+			mustBeSealed(t, "the receiver", got.File(), int64(got.Header().FileSize))
+			p.Close() // its role lock is a descriptor of the memfd too
+			got.Close()
+			if after := descriptorsOf(t, r.Name()); after != before {
+				t.Errorf("%d descriptors of the memfd before SendRing, %d once the received ring closed", before, after)
+			}
+		})
+	}
+}
+
+// TestHandoffRecvRingRefusesMessagesThatAreNotOneRing: no descriptor, two,
+// more than a message has room for, the wrong bytes, a peer that hung up:
+// each a typed error, and the receiver holds no descriptor of what came.
+func TestHandoffRecvRingRefusesMessagesThatAreNotOneRing(t *testing.T) {
+	r := newMemfdRing(t, Options{Kind: SPSC, SlotSize: 64, Slots: 8})
+	fd := int(r.File().Fd())
+	nine := make([]int, 9)
+	for i := range nine {
+		nine[i] = fd
+	}
+	tests := []struct {
+		name  string
+		bytes []byte
+		fds   []int
+	}{
+		{"the token and no descriptor", handoffToken, nil},
+		{"the token and two descriptors", handoffToken, []int{fd, fd}},
+		{"the token and nine descriptors", handoffToken, nine},
+		{"other bytes and one descriptor", []byte("shmring\x02"), []int{fd}},
+		{"a shorter message and one descriptor", []byte("shm"), []int{fd}},
+	}
+	for _, typ := range []struct {
+		name string
+		typ  int
+	}{{"stream", unix.SOCK_STREAM}, {"seqpacket", unix.SOCK_SEQPACKET}} {
+		for _, tt := range tests {
+			t.Run(typ.name+"/"+tt.name, func(t *testing.T) {
+				a, b := socketPair(t, typ.typ)
+				before := descriptorsOf(t, r.Name())
+				var oob []byte
+				if tt.fds != nil {
+					oob = unix.UnixRights(tt.fds...)
+				}
+				if _, _, err := a.WriteMsgUnix(tt.bytes, oob, nil); err != nil {
+					t.Fatal(err)
+				}
+				a.Close() // a stream's short message must not wait for more
+				got, err := RecvRing(b)
+				if err == nil {
+					got.Close()
+					t.Fatalf("RecvRing of %s succeeded, want ErrHandoff", tt.name)
+				}
+				if !errors.Is(err, ErrHandoff) {
+					t.Errorf("RecvRing of %s = %v, want ErrHandoff", tt.name, err)
+				}
+				if after := descriptorsOf(t, r.Name()); after != before {
+					t.Errorf("%d descriptors of the memfd before, %d after: RecvRing leaked %d", before, after, after-before)
+				}
+			})
+		}
+	}
+	t.Run("a peer that hung up", func(t *testing.T) {
+		a, b := socketPair(t, unix.SOCK_STREAM)
+		a.Close()
+		if _, err := RecvRing(b); !errors.Is(err, io.EOF) {
+			t.Errorf("RecvRing from a closed peer = %v, want io.EOF", err)
+		}
+	})
+	t.Run("a closed ring", func(t *testing.T) {
+		a, _ := socketPair(t, unix.SOCK_STREAM)
+		closed := newMemfdRing(t, Options{Kind: SPSC, SlotSize: 64, Slots: 8})
+		closed.Close()
+		if err := SendRing(a, closed); !errors.Is(err, ErrClosed) {
+			t.Errorf("SendRing of a closed ring = %v, want ErrClosed", err)
+		}
+	})
+}
+
+// TestHandoffTokenIsTheOneLAYOUTmdGives: a C peer sends and expects the
+// bytes LAYOUT.md spells out.
+func TestHandoffTokenIsTheOneLAYOUTmdGives(t *testing.T) {
+	doc, err := os.ReadFile("../LAYOUT.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hex := strings.TrimSpace(fmt.Sprintf("% x", handoffToken))
+	if !strings.Contains(string(doc), "`"+hex+"`") {
+		t.Errorf("LAYOUT.md does not give the handoff token's bytes `%s`", hex)
+	}
+}

@@ -1,0 +1,276 @@
+package ring
+
+// memfd rings in one process: no name, sealed, opened from descriptors
+// validated as Open validates files, and refused with typed errors where a
+// descriptor is not a ring this process should map.
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/shmring/shmring/internal/proctest"
+	"golang.org/x/sys/unix"
+)
+
+// newMemfdRing creates a memfd ring labelled with a unique name, closed
+// when the test ends.
+func newMemfdRing(t *testing.T, o Options) *Ring {
+	t.Helper()
+	o.Memfd = true
+	r, err := Create(uniqueName(t), o)
+	if err != nil {
+		t.Fatalf("Create(%+v) = %v, want a memfd ring", o, err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// memfdWith makes a memfd labelled label holding data, with seals added
+// (0 for none), closed when the test ends: a file another program could
+// hand this process.
+func memfdWith(t *testing.T, label string, data []byte, seals int) *os.File {
+	t.Helper()
+	fd, err := unix.MemfdCreate(label, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		t.Skipf("memfd_create: %v", err)
+	}
+	f := os.NewFile(uintptr(fd), label)
+	t.Cleanup(func() { f.Close() })
+	if _, err := f.WriteAt(data, 0); err != nil {
+		t.Fatal(err)
+	}
+	if seals != 0 {
+		if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
+}
+
+// openFileMustFail opens the ring behind f and checks that it fails with
+// every one of want.
+func openFileMustFail(t *testing.T, f *os.File, what string, want ...error) {
+	t.Helper()
+	r, err := OpenFileWith(f, shortOpen)
+	if err == nil {
+		r.Close()
+		t.Errorf("%s: OpenFile succeeded, want %v", what, want)
+		return
+	}
+	for _, w := range want {
+		if !errors.Is(err, w) {
+			t.Errorf("%s: OpenFile = %v, want %v", what, err, w)
+		}
+	}
+}
+
+// descriptorsOf counts this process's descriptors of the memfd labelled
+// label: how a leak of a received descriptor shows.
+func descriptorsOf(t *testing.T, label string) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	n := 0
+	for _, e := range ents {
+		if link, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && link == "/memfd:"+label+" (deleted)" {
+			n++
+		}
+	}
+	return n
+}
+
+// mustBeSealed checks that f, of size bytes, can be neither shrunk nor
+// grown: EPERM. The sizes tried are whole huge pages if size is (hugetlbfs
+// refuses any other size with EINVAL before it looks at the seals).
+func mustBeSealed(t *testing.T, who string, f *os.File, size int64) {
+	t.Helper()
+	for _, to := range []int64{0, 2 * size} {
+		if err := unix.Ftruncate(int(f.Fd()), to); !errors.Is(err, unix.EPERM) {
+			t.Errorf("%s: ftruncate of the memfd from %d to %d bytes = %v, want EPERM (sealed)", who, size, to, err)
+		}
+	}
+}
+
+// TestMemfdRingHasNoNameIsSealedAndCarriesMessages: a memfd ring makes no
+// file in /dev/shm, reports its label as Name and no Path, cannot be
+// shrunk or grown, carries a message to a second Ring opened from its
+// descriptor, and survives its holder closing the descriptor File gave.
+func TestMemfdRingHasNoNameIsSealedAndCarriesMessages(t *testing.T) {
+	r := newMemfdRing(t, Options{Kind: SPSC, SlotSize: 64, Slots: 8})
+	label := r.Name()
+	if _, err := os.Lstat("/dev/shm/" + label); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a memfd ring labelled %q left something in /dev/shm: %v", label, err)
+	}
+	if r.Path() != "" {
+		t.Errorf("Path() = %q, want \"\" for a memfd ring", r.Path())
+	}
+	f := r.File()
+	if f == nil {
+		t.Fatal("File() = nil for an open memfd ring")
+	}
+	if r.File() != f {
+		t.Error("File() gave a different *os.File on its second call")
+	}
+	mustBeSealed(t, "the creator", f, int64(r.Header().FileSize))
+	seals, err := unix.FcntlInt(f.Fd(), unix.F_GET_SEALS, 0)
+	if want := unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_SEAL; err != nil || seals&want != want {
+		t.Errorf("F_GET_SEALS = %#x, %v; want %#x among them", seals, err, want)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil || st.Mode&0o777 != 0o600 {
+		t.Errorf("the memfd's mode = %#o, %v; want 0600 (Options.Mode's default)", st.Mode&0o777, err)
+	}
+
+	peer, err := OpenFile(f)
+	if err != nil {
+		t.Fatalf("OpenFile of the ring's own descriptor: %v", err)
+	}
+	defer peer.Close()
+	if peer.Name() != label || peer.Path() != "" {
+		t.Errorf("the opener's Name, Path = %q, %q; want %q, \"\"", peer.Name(), peer.Path(), label)
+	}
+	f.Close() // the holder's business: the Rings keep descriptors of their own
+	p, err := r.Producer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := peer.Consumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := peer.Producer(); !errors.Is(err, ErrBusy) {
+		t.Errorf("a second producer through the opener = %v, want ErrBusy (the role lock is on the memfd)", err)
+	}
+	msg := make([]byte, 48)
+	encodeMessage(msg, 7)
+	if err := p.TrySend(msg); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	n, err := c.Recv(context.Background(), buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkMessage(buf[:n], 7, len(msg)); err != nil {
+		t.Error(err)
+	}
+	r.Close()
+	if r.File() != nil {
+		t.Error("File() of a closed ring is not nil")
+	}
+}
+
+// TestMemfdRingNamedFilesAreOpenedFromDescriptorsAsOpenOpensThem: a ring
+// file in /dev/shm, handed over as a descriptor, is checked as Open checks
+// it (a world-writable one is refused), and File works for it too.
+func TestMemfdRingNamedFilesAreOpenedFromDescriptorsAsOpenOpensThem(t *testing.T) {
+	r := newTestRing(t, Options{Kind: SPSC, SlotSize: 64, Slots: 8})
+	peer, err := OpenFile(r.File())
+	if err != nil {
+		t.Fatalf("OpenFile of a /dev/shm ring's descriptor: %v", err)
+	}
+	if peer.Path() != r.Path() || peer.Name() != r.Path() {
+		t.Errorf("Path, Name = %q, %q; want the file's path %q for both", peer.Path(), peer.Name(), r.Path())
+	}
+	peer.Close()
+	if err := os.Chmod(r.Path(), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	openFileMustFail(t, r.File(), "a world-writable /dev/shm ring", ErrInsecureMode, ErrUntrusted)
+	if peer, err := OpenFileWith(r.File(), OpenOptions{AllowWorldWrite: true}); err != nil {
+		t.Errorf("the same with AllowWorldWrite = %v, want it open", err)
+	} else {
+		peer.Close()
+	}
+}
+
+// TestMemfdRingOpenFileRefusesWhatIsNoRingItCanTrust: descriptors of things
+// that are no file, memfds that are no ring (the bad-input tables of
+// badinput_test.go, each written into a sealed memfd), a ring memfd that is
+// not sealed against shrinking, and a header that claims more than the
+// cap: each its typed error. A memfd's mode is not checked.
+func TestMemfdRingOpenFileRefusesWhatIsNoRingItCanTrust(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	good := ringBytes(t, Options{Kind: SPSC, SlotSize: 256, Slots: 16})
+	sealed := unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_SEAL
+	label := uniqueName(t)
+
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	openFileMustFail(t, pr, "a pipe", ErrNotRegular, ErrUntrusted)
+	dir, err := os.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.Close()
+	openFileMustFail(t, dir, "a directory", ErrNotRegular, ErrUntrusted)
+	if _, err := OpenFile(nil); !errors.Is(err, ErrInvalid) {
+		t.Errorf("OpenFile(nil) = %v, want ErrInvalid", err)
+	}
+
+	for _, tt := range foreignFiles() {
+		openFileMustFail(t, memfdWith(t, label, tt.data, sealed), "a sealed memfd of "+tt.name, ErrCorrupt)
+	}
+	for _, tt := range unreadyFiles(good) {
+		openFileMustFail(t, memfdWith(t, label, tt.data, sealed), "a sealed memfd of "+tt.name, ErrNotReady)
+	}
+	for _, tt := range shortOrLongFiles(good) {
+		openFileMustFail(t, memfdWith(t, label, tt.data, sealed), "a sealed memfd of "+tt.name, ErrCorrupt)
+	}
+	f := memfdWith(t, label, good, sealed)
+	corruptEveryHeaderByte(t, f, good, func(what string, want error) { openFileMustFail(t, f, what, want) })
+
+	for _, seals := range []int{0, unix.F_SEAL_GROW, unix.F_SEAL_SEAL} {
+		openFileMustFail(t, memfdWith(t, label, good, seals), "a ring in a memfd with seals="+strconv.Itoa(seals),
+			ErrUnsealed, ErrUntrusted)
+	}
+	big := ringBytes(t, Options{Kind: SPSC, SlotSize: 1024, Slots: 1024})
+	if r, err := OpenFileWith(memfdWith(t, label, big, sealed), OpenOptions{MaxFileSize: 64 << 10}); err == nil {
+		r.Close()
+		t.Error("OpenFile of a 1 MiB ring with MaxFileSize 64 KiB succeeded, want ErrFileTooBig")
+	} else if !errors.Is(err, ErrFileTooBig) {
+		t.Errorf("OpenFile of a 1 MiB ring with MaxFileSize 64 KiB = %v, want ErrFileTooBig", err)
+	}
+
+	// A memfd made by another program keeps its default mode, 0777: no
+	// name to guard, so it is accepted once sealed.
+	f = memfdWith(t, label, good, sealed)
+	if r, err := OpenFile(f); err != nil {
+		t.Errorf("OpenFile of a sealed mode-0777 memfd holding a ring = %v, want it open", err)
+	} else {
+		r.Close()
+	}
+}
+
+// TestMemfdRingCreateRefusesBadLabels: a memfd ring's label is 1 to 249
+// bytes without NUL (memfd_create(2)); anything else is ErrInvalid.
+func TestMemfdRingCreateRefusesBadLabels(t *testing.T) {
+	for _, label := range []string{"", strings.Repeat("x", 250), "nul\x00byte"} {
+		if r, err := Create(label, Options{Kind: SPSC, SlotSize: 64, Slots: 8, Memfd: true}); err == nil {
+			r.Close()
+			t.Errorf("Create(%q, Memfd) succeeded, want ErrInvalid", label)
+		} else if !errors.Is(err, ErrInvalid) {
+			t.Errorf("Create(%q, Memfd) = %v, want ErrInvalid", label, err)
+		}
+	}
+	// A slash is no path for a memfd: the label is only a label.
+	r := newMemfdRing(t, Options{Kind: SPSC, SlotSize: 64, Slots: 8})
+	if r2, err := Create("/dev/shm/"+r.Name(), Options{Kind: SPSC, SlotSize: 64, Slots: 8, Memfd: true}); err != nil {
+		t.Errorf("Create of a memfd ring labelled like a path = %v, want a ring", err)
+	} else {
+		if _, err := os.Lstat("/dev/shm/" + r.Name()); err == nil {
+			t.Error("a memfd ring labelled like a path made a file there")
+		}
+		r2.Close()
+	}
+}
