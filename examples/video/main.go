@@ -1,0 +1,181 @@
+// Command video is a camera pipeline: a producer writes synthetic raw
+// frames into a broadcast ring that lives in a memfd, one frame a slot, and
+// hands the ring to two child processes over unix sockets.
+//
+//	go run ./examples/video                      # 1080p, 30 fps, 3 seconds
+//	go run ./examples/video -res=4k -fps=30 -duration=10s
+//	go run ./examples/video -res=320x180 -fps=120 -hugepages
+//
+// The producer (this process) creates the ring with Options.Memfd: no name
+// in /dev/shm, so a container's 64 MiB /dev/shm does not limit it, and the
+// file is sealed so no reader can truncate it. It starts itself again once
+// per reader (internal/launch: each child dies with the producer) and
+// sends each the ring's descriptor with ring.SendRing over a socketpair;
+// the child maps it with ring.RecvRing:
+//
+//   - encoder: a lossless reader. It sees every frame, in order, and checks
+//     each in place (ring.Reader.Receive: no copy) as an encoder would read
+//     it. The producer waits for it when the ring is full.
+//   - preview: a lossy reader that always shows the latest frame. It skips
+//     to the newest: a frame it receives while a newer one is already in
+//     the ring (Lag() > 1: the lag counts the held one) is released unread
+//     and counted as skipped; when
+//     the producer laps it, it is told how many frames it missed. It
+//     checks every frame it shows, in place; one overwritten while it read
+//     it (Release says so) is a drop, not a failure.
+//
+// Every frame is BGRA pixels behind a header with its number and a CRC-32C
+// of the whole frame, header and every pixel (frame.go). Each reader prints
+// its fps, the latency from the producer's timestamp (taken when a frame is
+// complete, before its checksum and Commit) to its Receive, p50 and p99
+// (HdrHistogram), its drops and its integrity failures, and exits non-zero
+// on any failure.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/shmring/shmring/internal/launch"
+	"github.com/shmring/shmring/ring"
+)
+
+func main() {
+	if role, ok := launch.Role(); ok {
+		os.Exit(child(role, os.Stdout, os.Stderr))
+	}
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "video:", err)
+		os.Exit(1)
+	}
+}
+
+// config is the producer's settings.
+type config struct {
+	res       resolution
+	fps       float64
+	duration  time.Duration
+	frames    int // the ring holds this many frames
+	hugePages bool
+}
+
+func run(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("video", flag.ContinueOnError)
+	var c config
+	res := fs.String("res", "1080p", "frame size: 720p, 1080p, 4k or WxH")
+	fs.Float64Var(&c.fps, "fps", 30, "frames per second the producer aims at")
+	fs.DurationVar(&c.duration, "duration", 3*time.Second, "how long the producer runs")
+	fs.IntVar(&c.frames, "frames", 4, "frames the ring holds (rounded up to a power of two)")
+	fs.BoolVar(&c.hugePages, "hugepages", false, "back the ring with huge pages (needs vm.nr_hugepages)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var err error
+	if c.res, err = parseResolution(*res); err != nil {
+		return err
+	}
+	switch {
+	case c.fps <= 0 || c.fps > 10000:
+		return fmt.Errorf("-fps %v: want more than 0 and at most 10000", c.fps)
+	case c.duration <= 0:
+		return fmt.Errorf("-duration %v: want more than 0", c.duration)
+	case c.frames < 2 || c.frames > 64:
+		return fmt.Errorf("-frames %d: want 2 to 64", c.frames)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	return produce(ctx, c, out)
+}
+
+// readers are the child processes, in the order they start.
+var readers = []readerConfig{
+	{Name: "encoder", Lossless: true},
+	{Name: "preview", Lossless: false},
+}
+
+// produce creates the ring, starts and joins the readers, produces frames
+// at the target rate for the configured time, closes the stream and
+// prints every reader's summary.
+func produce(ctx context.Context, c config, out io.Writer) (err error) {
+	size := c.res.frameSize()
+	r, err := ring.Create("video-frames", ring.Options{
+		Kind: ring.Broadcast, Memfd: true, HugePages: c.hugePages,
+		SlotSize: size, Slots: ringSlots(c.frames), MaxReaders: len(readers) + 2,
+	})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	crew, err := startReaders(ctx, r, c.res)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, crew.finish(err != nil)) }()
+
+	p, err := r.Producer()
+	if err != nil {
+		return err
+	}
+	paint := newPainter(c.res)
+	fmt.Fprintf(out, "latency: from a frame's timestamp (its pixels written; its CRC-32C and Commit follow) to a reader's Receive\n")
+	fmt.Fprintf(out, "video: %v BGRA frames of %.1f MB at %g fps for %v, through a broadcast ring of %.1f MB in a memfd (huge pages: %v), %d readers\n",
+		c.res, float64(size)/1e6, c.fps, c.duration, float64(r.Header().FileSize)/1e6, c.hugePages, len(readers))
+	period := time.Duration(float64(time.Second) / c.fps)
+	start := time.Now()
+	var n uint64
+	var late int
+	for ; ; n++ {
+		due := start.Add(time.Duration(n) * period)
+		if due.Sub(start) >= c.duration || ctx.Err() != nil {
+			break
+		}
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		} else if d < -period {
+			late++
+		}
+		b, err := p.Claim(ctx)
+		if err != nil {
+			return fmt.Errorf("frame %d: claim: %w", n, err)
+		}
+		paint.paint(b, n, func() int64 { return time.Now().UnixNano() })
+		if err := p.Commit(size); err != nil {
+			return fmt.Errorf("frame %d: commit: %w", n, err)
+		}
+	}
+	elapsed := time.Since(start)
+	st := p.Stats()
+	if err := p.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "producer: %d frames in %v (%.1f fps), %d more than a frame late, waited for the encoder %d times\n",
+		n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), late, st.Full)
+	results, err := crew.results()
+	for _, res := range results {
+		fmt.Fprintln(out, res.line())
+	}
+	if err != nil {
+		return err
+	}
+	for _, res := range results {
+		if res.Failures > 0 {
+			return fmt.Errorf("%s: %d frames failed their check", res.Name, res.Failures)
+		}
+	}
+	return nil
+}
+
+// ringSlots is the slot count for frames frames: a power of two.
+func ringSlots(frames int) int {
+	n := 2
+	for n < frames {
+		n <<= 1
+	}
+	return n
+}
