@@ -123,9 +123,9 @@ func produce(ctx context.Context, c config, out io.Writer) (err error) {
 		return err
 	}
 	paint := newPainter(c.res)
-	fmt.Fprintf(out, "latency: from a frame's timestamp (its pixels written; its CRC-32C and Commit follow) to a reader's Receive\n")
 	fmt.Fprintf(out, "video: %v BGRA frames of %.1f MB at %g fps for %v, through a broadcast ring of %.1f MB in a memfd (huge pages: %v), %d readers\n",
 		c.res, float64(size)/1e6, c.fps, c.duration, float64(r.Header().FileSize)/1e6, c.hugePages, len(readers))
+	fmt.Fprintf(out, "latency: from a frame's timestamp (its pixels written; its CRC-32C and Commit follow) to a reader's Receive\n")
 	period := time.Duration(float64(time.Second) / c.fps)
 	start := time.Now()
 	var n uint64

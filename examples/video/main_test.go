@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -63,6 +64,26 @@ func TestPipelineBriefly(t *testing.T) {
 	if m := got["encoder"]; m != nil && (m[2] != produced[1] || m[6] != "0") {
 		t.Errorf("encoder: %s frames checked, %s drops; want all %s frames and no drop", m[2], m[6], produced[1])
 	}
+	if kids := children(t); len(kids) > 0 {
+		t.Errorf("child processes %v still running after run returned", kids)
+	}
+}
+
+// children lists this process's child processes (proc(5): each thread's
+// children file).
+func children(t *testing.T) []string {
+	files, err := filepath.Glob("/proc/self/task/*/children")
+	if err != nil || len(files) == 0 {
+		t.Skipf("no /proc/self/task/*/children here (%v): cannot list child processes", err)
+	}
+	var pids []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err == nil {
+			pids = append(pids, strings.Fields(string(b))...)
+		}
+	}
+	return pids
 }
 
 func TestFrameCheckCatchesOneFlippedPixelBit(t *testing.T) {
