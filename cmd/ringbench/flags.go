@@ -34,6 +34,7 @@ type runFlags struct {
 	transports  string
 	workloads   string
 	slots       int
+	recordBytes int
 	chanCap     int
 	linkBytes   int
 	wait        string
@@ -59,6 +60,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.transports, "transports", "all", "comma-separated transports: "+strings.Join(transportOrder, ", ")+", or all (shmring and shmring-zc once per --wait)")
 	fs.StringVar(&f.workloads, "workloads", "", "comma-separated tests: throughput, pingpong, fixedrate, or all (default throughput,pingpong, and fixedrate with --rate)")
 	fs.IntVar(&f.slots, "slots", 1<<12, "shmring slots, a power of two (lowered for large messages to fit --link-bytes)")
+	fs.IntVar(&f.recordBytes, "record-bytes", 0, "shmring-rec rings' capacity in bytes, a power of two (0: the largest within 1/8 of the slot ring's memory that carries the largest message)")
 	fs.IntVar(&f.chanCap, "chancap", 1024, "Go channel capacity (lowered for large messages to fit --link-bytes)")
 	fs.IntVar(&f.linkBytes, "link-bytes", 64<<20, "memory one ring or channel may take; sets the slot count for large messages")
 	fs.StringVar(&f.wait, "wait", "default", "comma-separated shmring wait strategies: default (spin, yield, then futex sleep), spin (never sleep), sleep (sleep at once)")
@@ -107,6 +109,9 @@ func (f *runFlags) plan(changed func(string) bool) (plan, error) {
 	case f.linkBytes < 1<<10 || f.linkBytes > maxLinkBytes:
 		return p, fmt.Errorf("--link-bytes %d: want %d to %d", f.linkBytes, 1<<10, maxLinkBytes)
 	}
+	if err := checkRecordBytes(f.recordBytes, p.sizes); err != nil {
+		return p, err
+	}
 	waits, err := parseWaits(f.wait)
 	if err != nil {
 		return p, err
@@ -117,7 +122,7 @@ func (f *runFlags) plan(changed func(string) bool) (plan, error) {
 	}
 	p.cfg = config{
 		duration: f.duration, warmup: f.warmup, count: f.count, rate: f.rate,
-		slots: f.slots, chanCap: f.chanCap, linkBytes: f.linkBytes, cpus: cpus, touch: f.touch,
+		slots: f.slots, chanCap: f.chanCap, linkBytes: f.linkBytes, recordBytes: f.recordBytes, cpus: cpus, touch: f.touch,
 	}
 	if p.transports, err = parseTransports(f.transports, waits); err != nil {
 		return p, err
@@ -132,6 +137,24 @@ func (f *runFlags) plan(changed func(string) bool) (plan, error) {
 		return p, fmt.Errorf("--workloads fixedrate needs --rate (round trips per second)")
 	}
 	return p, nil
+}
+
+// checkRecordBytes checks --record-bytes: 0, or a power of two within
+// maxLinkBytes whose record ring carries the largest of sizes (a record
+// ring carries up to Capacity/2 − 16 bytes).
+func checkRecordBytes(n int, sizes []msgSize) error {
+	if n == 0 {
+		return nil
+	}
+	if n < 64 || n > maxLinkBytes || n&(n-1) != 0 {
+		return fmt.Errorf("--record-bytes %d: want 0 (automatic) or a power of two from 64 to %d", n, maxLinkBytes)
+	}
+	for _, s := range sizes {
+		if s.max > n/2-16 {
+			return fmt.Errorf("--record-bytes %d: carries messages up to %d bytes, not %d", n, n/2-16, s.max)
+		}
+	}
+	return nil
 }
 
 // checkRun checks the flags every measuring subcommand has.

@@ -66,7 +66,7 @@ func newFramesCmd(stdout, stderr io.Writer) *cobra.Command {
 	fs.StringVar(&f.frame, "frame", "8M", "frame size of the frames and fill sections")
 	fs.StringVar(&f.mix, "mix", "64-64k", "the mixed section's sizes, LO-HI (log-uniform)")
 	fs.StringVar(&f.rtt, "rtt", "64k", "message size of the round-trip section")
-	fs.IntVar(&f.recordBytes, "record-bytes", 0, "record rings' capacity in bytes (0: 1/8 of the slot ring's memory, at least 4 of the largest message)")
+	fs.IntVar(&f.recordBytes, "record-bytes", 0, "record rings' capacity in bytes, a power of two (0: per section, the largest within 1/8 of the slot ring's memory that carries the largest message)")
 	fs.IntVar(&f.linkBytes, "link-bytes", 64<<20, "memory a slot ring may take (sets its slot count for large messages)")
 	return cmd
 }
@@ -92,8 +92,9 @@ func (f *framesFlags) sections() (config, []*framesSection, error) {
 	switch {
 	case f.linkBytes < 1<<10 || f.linkBytes > maxLinkBytes:
 		return cfg, nil, fmt.Errorf("--link-bytes %d: want %d to %d", f.linkBytes, 1<<10, maxLinkBytes)
-	case f.recordBytes < 0 || f.recordBytes > maxLinkBytes:
-		return cfg, nil, fmt.Errorf("--record-bytes %d: want 0 (automatic) to %d", f.recordBytes, maxLinkBytes)
+	}
+	if err := checkRecordBytes(f.recordBytes, []msgSize{mix[0], fixedSize(frame), fixedSize(rtt)}); err != nil {
+		return cfg, nil, err
 	}
 	cfg = config{duration: f.duration, warmup: f.warmup, slots: 1 << 12, chanCap: 1024,
 		linkBytes: f.linkBytes, recordBytes: f.recordBytes, cpus: [2]int{-1, -1}}

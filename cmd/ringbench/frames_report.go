@@ -32,6 +32,9 @@ func writeFrames(w io.Writer, cfg config, secs []*framesSection, memcpy float64,
 	for _, s := range secs {
 		fmt.Fprintf(w, "\n== %s: %s messages, %s ==\n", s.key, s.size, s.title)
 		c := s.rep.plan.cfg.withSize(s.size)
+		if s.touch == touchEnds {
+			fmt.Fprintf(w, "MB/s counts the bytes each message carries; here the zero-copy ends write and read only 16 of them\n")
+		}
 		if s.workload == throughput {
 			t := report.NewTable(w, "transport", "msgs/s", "MB/s", "per msg", "ring memory", "messages")
 			for _, tr := range s.rep.plan.transports {
@@ -117,11 +120,12 @@ func framesRatios(secs []*framesSection, memcpy float64) []string {
 		}
 		c := mixed.rep.plan.cfg.withSize(mixed.size)
 		mr, ms := registry[rec].(memorySized).memory(c), registry[slot].(memorySized).memory(c)
-		out = append(out, fmt.Sprintf("mixed %s: %s %s = %.2fx %s (slot ring for the largest message), in %s = 1/%.1f of its %s",
+		dr, ds := int64(c.recordCapacity()), int64(c.ringSlots()*c.size)
+		out = append(out, fmt.Sprintf("mixed %s: %s %s = %.2fx %s (slot ring for the largest message), in %s of records = 1/%.2f of its %s of slots (files %s and %s: 1/%.2f)",
 			strings.TrimPrefix(mixed.size.String(), "mixed "), rec, report.Rate(rate(mixed, rec)), rate(mixed, rec)/rate(mixed, slot), slot,
-			memSize(mr), float64(ms)/float64(mr), memSize(ms)))
+			memSize(dr), float64(ds)/float64(dr), memSize(ds), memSize(mr), memSize(ms), float64(ms)/float64(mr)))
 	}
-	p50 := func(tr string) float64 { return rtt.rep.cell(tr, pingpong, rtt.size).p(50) }
+	p50 := func(tr string) float64 { return rtt.rep.cell(tr, pingpong, rtt.size).mergedP(50) } // as the table
 	for _, tr := range []string{"shmring", "shmring-zc", "shmring-rec", "shmring-rec-zc"} {
 		if p50(tr) <= 0 || p50("pipe") <= 0 || p50("unix") <= 0 {
 			continue

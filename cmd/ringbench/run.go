@@ -55,6 +55,24 @@ func (c config) ringSlots() int {
 	return n
 }
 
+// recordCapacity is a record ring's capacity for this size: recordBytes
+// if given, else the largest power of two within 1/8 of the slot ring's
+// bytes (ringSlots × size), raised to the least that carries a message of
+// size bytes (a record ring carries up to Capacity/2 − 16).
+func (c config) recordCapacity() int {
+	if c.recordBytes > 0 {
+		return c.recordBytes
+	}
+	n := 64
+	for n*2 <= c.ringSlots()*c.size/8 {
+		n *= 2
+	}
+	for n/2-16 < c.size {
+		n *= 2
+	}
+	return n
+}
+
 // chanSlots is the channel capacity for this size, within linkBytes.
 func (c config) chanSlots() int {
 	n := c.chanCap
