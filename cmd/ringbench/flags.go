@@ -35,6 +35,8 @@ type runFlags struct {
 	workloads   string
 	slots       int
 	recordBytes int
+	memfd       bool
+	hugePages   bool
 	chanCap     int
 	linkBytes   int
 	wait        string
@@ -61,6 +63,8 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.workloads, "workloads", "", "comma-separated tests: throughput, pingpong, fixedrate, or all (default throughput,pingpong, and fixedrate with --rate)")
 	fs.IntVar(&f.slots, "slots", 1<<12, "shmring slots, a power of two (lowered for large messages to fit --link-bytes)")
 	fs.IntVar(&f.recordBytes, "record-bytes", 0, "shmring-rec rings' capacity in bytes, a power of two (0: the largest within 1/8 of the slot ring's memory that carries the largest message)")
+	fs.BoolVar(&f.memfd, "memfd", false, "shmring rings in memfds (Options.Memfd), handed to the child as descriptors, instead of files in /dev/shm")
+	fs.BoolVar(&f.hugePages, "hugepages", false, "shmring rings in memfds of huge pages (Options.HugePages; needs vm.nr_hugepages): skipped, with the reason, where there are none")
 	fs.IntVar(&f.chanCap, "chancap", 1024, "Go channel capacity (lowered for large messages to fit --link-bytes)")
 	fs.IntVar(&f.linkBytes, "link-bytes", 64<<20, "memory one ring or channel may take; sets the slot count for large messages")
 	fs.StringVar(&f.wait, "wait", "default", "comma-separated shmring wait strategies: default (spin, yield, then futex sleep), spin (never sleep), sleep (sleep at once)")
@@ -123,6 +127,7 @@ func (f *runFlags) plan(changed func(string) bool) (plan, error) {
 	p.cfg = config{
 		duration: f.duration, warmup: f.warmup, count: f.count, rate: f.rate,
 		slots: f.slots, chanCap: f.chanCap, linkBytes: f.linkBytes, recordBytes: f.recordBytes, cpus: cpus, touch: f.touch,
+		memfd: f.memfd, hugePages: f.hugePages,
 	}
 	if p.transports, err = parseTransports(f.transports, waits); err != nil {
 		return p, err

@@ -38,6 +38,7 @@ type framesSection struct {
 	workload   workload
 	touch      string
 	only       []string // transports, if not all of framesTransports
+	huge       bool     // rings in memfds of huge pages
 	rep        *runReport
 }
 
@@ -52,6 +53,8 @@ func newFramesCmd(stdout, stderr io.Writer) *cobra.Command {
 			"          number at both ends of the frame and the receiver checks only those, so the figure is the transport's\n"+
 			"          own cost: for Send/Recv two copies of the frame, for zero-copy (Claim/Commit, Receive/Release) the ring's\n"+
 			"          claim, publish, wait and release. Beside it Go's memcpy of one frame, measured in the same run;\n"+
+			"  frames-huge: the frames section's rings again, in memfds of huge pages (Options.HugePages): skipped, saying so,\n"+
+			"          where the machine has none (vm.nr_hugepages);\n"+
 			"  fill:   the zero-copy frames again with every byte written in the slot and checked in place (--touch=all):\n"+
 			"          what a user's fill and read add;\n"+
 			"  rtt:    round trips of --rtt messages (default 64 KiB) vs pipe and unix socket.\n"+
@@ -101,6 +104,8 @@ func (f *framesFlags) sections() (config, []*framesSection, error) {
 	return cfg, []*framesSection{
 		{key: "mixed", title: "mixed sizes, throughput, every byte written and checked", size: mix[0], workload: throughput, touch: touchAll},
 		{key: "frames", title: "frames, throughput, the transport's own cost (--touch=ends)", size: fixedSize(frame), workload: throughput, touch: touchEnds},
+		{key: "frames-huge", title: "frames, throughput, the transport's own cost (--touch=ends), rings in memfds of huge pages", size: fixedSize(frame),
+			workload: throughput, touch: touchEnds, huge: true, only: []string{"shmring", "shmring-zc", "shmring-rec", "shmring-rec-zc"}},
 		{key: "fill", title: "frames, throughput, every byte written in the slot and checked in place (--touch=all)", size: fixedSize(frame),
 			workload: throughput, touch: touchAll, only: []string{"shmring-zc", "shmring-rec-zc"}},
 		{key: "rtt", title: "round trip, every byte written and checked, echoed", size: fixedSize(rtt), workload: pingpong, touch: touchAll},
@@ -121,7 +126,7 @@ func runFrames(f *framesFlags, stdout, stderr io.Writer) error {
 		}
 		for _, s := range secs {
 			p := plan{cfg: cfg, sizes: []msgSize{s.size}, reps: f.reps, workloads: []workload{s.workload}}
-			p.cfg.touch = s.touch
+			p.cfg.touch, p.cfg.hugePages = s.touch, s.huge
 			for _, n := range transportOrder {
 				if _, ok := registry[n]; ok && slices.Contains(framesTransports, n) && (s.only == nil || slices.Contains(s.only, n)) {
 					p.transports = append(p.transports, registry[n])

@@ -89,7 +89,7 @@ func writeFrames(w io.Writer, cfg config, secs []*framesSection, memcpy float64,
 // framesRatios are the figures the acceptance names, as sentences.
 func framesRatios(secs []*framesSection, memcpy float64) []string {
 	var out []string
-	mixed, frames, fill, rtt := secs[0], secs[1], secs[2], secs[3]
+	mixed, frames, huge, fill, rtt := secs[0], secs[1], secs[2], secs[3], secs[4]
 	frame := frames.size.max
 	copyTime := perFrame(memcpy, frame)
 	rate := func(s *framesSection, tr string) float64 { return s.rep.cell(tr, s.workload, s.size).rate() }
@@ -112,6 +112,21 @@ func framesRatios(secs []*framesSection, memcpy float64) []string {
 			out = append(out, fmt.Sprintf("frames %s zero-copy (%s) with every byte written and checked: %s per frame (%.2f GB/s)",
 				report.Size(frame), tr, report.PerMsg(f), bytes(fill, tr)/1e9))
 		}
+	}
+	hugeRan := false
+	for _, tr := range huge.rep.plan.transports {
+		r := rate(huge, tr.name())
+		if r <= 0 {
+			continue
+		}
+		hugeRan = true
+		if base := rate(frames, tr.name()); base > 0 {
+			out = append(out, fmt.Sprintf("frames %s with huge pages (%s): %s per frame, %.2fx the throughput without (%s per frame)",
+				report.Size(frame), tr.name(), report.PerMsg(r), r/base, report.PerMsg(base)))
+		}
+	}
+	if !hugeRan {
+		out = append(out, "huge pages: none available on this machine (vm.nr_hugepages, HugePages_Free in /proc/meminfo): the frames-huge section was skipped")
 	}
 	for _, pair := range [][2]string{{"shmring-rec", "shmring"}, {"shmring-rec-zc", "shmring-zc"}} {
 		rec, slot := pair[0], pair[1]

@@ -138,7 +138,7 @@ func TestFramesCommandPrintsEveryTableAndRatio(t *testing.T) {
 	t.Log(out)
 	for _, want := range []string{
 		"memcpy:    Go copy of one 1 MiB frame",
-		"== mixed: mixed 64 B–4 KiB", "== frames: 1 MiB", "== fill: 1 MiB", "== rtt: 4 KiB",
+		"== mixed: mixed 64 B–4 KiB", "== frames: 1 MiB", "== frames-huge: 1 MiB", "== fill: 1 MiB", "== rtt: 4 KiB",
 		"ratio: frames 1 MiB Send/Recv (shmring):", "ratio: frames 1 MiB zero-copy (shmring-zc): the ring's own cost",
 		"ratio: round trip 4 KiB (shmring): p50",
 	} {
@@ -157,7 +157,34 @@ func TestFramesCommandPrintsEveryTableAndRatio(t *testing.T) {
 			t.Errorf("%s: %d throughput rows parse, want %d", tr, rows[tr], want)
 		}
 	}
-	if strings.Contains(out, "skipped") {
-		t.Errorf("a test was skipped")
+	// Only the huge-page section may skip (on a machine without huge
+	// pages), and then it says so.
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "skipped:") && !strings.Contains(line, "huge pages") {
+			t.Errorf("a test was skipped: %s", line)
+		}
+	}
+	if strings.Contains(out, "skipped:") != strings.Contains(out, "ratio: huge pages: none available") {
+		t.Errorf("huge-page tests skipped without the ratio line that says so, or the reverse")
+	}
+}
+
+// With --memfd the parent's rings have no name: the child gets them as
+// descriptors 3 and 4 and opens them with ring.OpenFile.
+func TestMemfdRingsReachTheChildAsDescriptors(t *testing.T) {
+	for _, name := range []string{"shmring", "shmring-zc"} {
+		for _, w := range workloads {
+			t.Run(fmt.Sprintf("%s/%s", name, w), func(t *testing.T) {
+				cfg := shortConfig().withSize(msgSize{8, 4096})
+				cfg.memfd = true
+				m, err := measure(watchdog(t), registry[name], w, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m.measured == 0 && m.roundTrips == 0 {
+					t.Errorf("nothing measured")
+				}
+			})
+		}
 	}
 }

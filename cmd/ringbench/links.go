@@ -66,9 +66,19 @@ func (t ringTransport) describe(cfg config) string {
 	if t.zeroCopy {
 		path = "Claim/Commit and Receive/Release (written and verified in the slot, no copy)"
 	}
-	return fmt.Sprintf("SPSC ring in /dev/shm, %d slots of %d B, %s, %s wait, one message per call",
-		cfg.ringSlots(), cfg.size, path, t.wait)
+	where := "in /dev/shm"
+	switch {
+	case cfg.hugePages:
+		where = "in a memfd of huge pages"
+	case cfg.memfd:
+		where = "in a memfd"
+	}
+	return fmt.Sprintf("SPSC ring %s, %d slots of %d B, %s, %s wait, one message per call",
+		where, cfg.ringSlots(), cfg.size, path, t.wait)
 }
+
+// hugePage is the huge page size a --hugepages ring's file is rounded to.
+const hugePage = 2 << 20
 
 // memory is the size of one of the transport's rings: the file
 // layout.NewHeader lays out for its slots.
@@ -76,6 +86,9 @@ func (t ringTransport) memory(cfg config) int64 {
 	h, err := layout.NewHeader(layout.KindSPSC, uint32(cfg.size), uint64(cfg.ringSlots()))
 	if err != nil {
 		return 0
+	}
+	if cfg.hugePages {
+		return int64(h.FileSize+hugePage-1) &^ (hugePage - 1)
 	}
 	return int64(h.FileSize)
 }
@@ -95,19 +108,35 @@ func (t ringTransport) open(ctx context.Context, w workload, cfg config) (*link,
 	e := &end{zeroCopy: t.zeroCopy, closers: []func() error{rs.Close}}
 	l := &link{parent: e, unlink: rs.RemoveNames}
 	o := ring.Options{Kind: ring.SPSC, SlotSize: cfg.size, Slots: cfg.ringSlots()}
-	down, err := rs.Create("down", o)
+	o.Memfd, o.HugePages = cfg.memfd || cfg.hugePages, cfg.hugePages
+	// add creates one direction's ring; a memfd ring reaches the child as
+	// its next descriptor.
+	add := func(tag string) (string, error) {
+		name, err := rs.Create(tag, o)
+		if err != nil || !o.Memfd {
+			l.rings = append(l.rings, name)
+			return name, err
+		}
+		f, err := rs.File(name)
+		if err != nil {
+			return "", err
+		}
+		l.rings = append(l.rings, medium.FDName(3+len(l.files)))
+		l.files = append(l.files, f)
+		return name, nil
+	}
+	down, err := add("down")
 	if err == nil {
-		l.rings = append(l.rings, down)
 		e.s, err = rs.Sender(down)
 	}
 	if err == nil && w.twoWay() {
 		var up string
-		if up, err = rs.Create("up", o); err == nil {
-			l.rings = append(l.rings, up)
+		if up, err = add("up"); err == nil {
 			e.r, err = rs.Receiver(up)
 		}
 	}
 	if err != nil {
+		closeFiles(l.files)
 		return nil, errors.Join(err, e.close())
 	}
 	return l, nil

@@ -8,8 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/shmring/shmring/ring"
 )
@@ -35,19 +39,56 @@ func NewRings(ctx context.Context, w ring.WaitStrategy) *Rings {
 var ringSeq atomic.Uint64
 
 // Create makes a ring named after tag (ringbench-<pid>-<n>-<tag>) and
-// returns its name.
+// returns its name. A memfd ring's name is only its label: a child opens
+// it from its descriptor (File) as FDName says.
 func (rs *Rings) Create(tag string, o ring.Options) (string, error) {
 	name := fmt.Sprintf("ringbench-%d-%d-%s", os.Getpid(), ringSeq.Add(1), tag)
 	r, err := ring.Create(name, o)
+	if errors.Is(err, ring.ErrNoHugePages) {
+		return "", fmt.Errorf("%w: create ring %s: %w", ErrUnsupported, name, err)
+	}
 	if err != nil {
 		return "", fmt.Errorf("create ring %s: %w", name, err)
 	}
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	rs.rings[name] = r
-	rs.made = append(rs.made, name)
+	if !o.Memfd { // a memfd has no name to remove
+		rs.made = append(rs.made, name)
+	}
 	return name, nil
 }
+
+// File is a new descriptor of ring name, which this process created, for
+// a child's ExtraFiles; the caller closes it.
+func (rs *Rings) File(name string) (*os.File, error) {
+	rs.mu.Lock()
+	r, ok := rs.rings[name]
+	rs.mu.Unlock()
+	var f *os.File
+	if ok {
+		f = r.File() // the ring's own: not ours to close
+	}
+	if f == nil {
+		return nil, fmt.Errorf("ring %s: no descriptor", name)
+	}
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	d := -1
+	if cerr := sc.Control(func(fd uintptr) { d, err = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) }); cerr != nil {
+		return nil, cerr
+	}
+	if err != nil {
+		return nil, os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err)
+	}
+	return os.NewFile(uintptr(d), name), nil
+}
+
+// FDName is the name under which a child opens the ring it inherited as
+// descriptor fd (ring.OpenFile).
+func FDName(fd int) string { return fmt.Sprintf("fd:%d", fd) }
 
 func (rs *Rings) open(name string) (*ring.Ring, error) {
 	rs.mu.Lock()
@@ -58,7 +99,19 @@ func (rs *Rings) open(name string) (*ring.Ring, error) {
 	if name == "" {
 		return nil, errors.New("ring name missing")
 	}
-	r, err := ring.Open(name)
+	open := func() (*ring.Ring, error) { return ring.Open(name) }
+	if fd, ok := strings.CutPrefix(name, "fd:"); ok { // an inherited descriptor: see FDName
+		n, err := strconv.Atoi(fd)
+		if err != nil || n < 3 {
+			return nil, fmt.Errorf("ring %q: not an inherited descriptor", name)
+		}
+		open = func() (*ring.Ring, error) {
+			f := os.NewFile(uintptr(n), name)
+			defer f.Close() // the ring keeps a duplicate
+			return ring.OpenFile(f)
+		}
+	}
+	r, err := open()
 	if err != nil {
 		return nil, err
 	}
