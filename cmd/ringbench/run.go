@@ -41,8 +41,8 @@ type config struct {
 	linkBytes int           // memory one ring or channel slab may take
 	// recordBytes is a record ring's capacity; 0: see recordCapacity.
 	recordBytes int
-	memfd       bool // rings in memfds, handed to the child as descriptors (--memfd)
-	hugePages   bool // rings in memfds of huge pages (--hugepages; implies memfd)
+	memfd       bool       // rings in memfds, handed to the child as descriptors (--memfd)
+	hugePages   bool       // rings in memfds of huge pages (--hugepages; implies memfd)
 	cpus        [2]int     // CPUs of the parent's and the peer's loop; -1: unpinned
 	wrap        func(*end) // tests: changes the parent's end to inject faults
 }
