@@ -15,7 +15,7 @@ import (
 )
 
 // The frames command: the frame job's comparison in one run (issue 12).
-// Four sections, each an ordinary run plan (bench) over the transports
+// Five sections, each an ordinary run plan (bench) over the transports
 // that exist in this build, then the ratios the acceptance asks for.
 
 // framesFlags are the frames command's flags as given.
