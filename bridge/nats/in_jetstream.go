@@ -130,10 +130,17 @@ func (b *In) resetConsumer(ctx context.Context) error {
 
 // ack acknowledges m and everything before it, waiting for the server's
 // confirmation and trying again while it is away.
+//
+// An acknowledgement sent into a connection that then broke is never
+// confirmed: each try waits ackAttemptTimeout, not the client's default
+// 5 s, so a bridge goes on within a second of the server's return. Trying
+// again is harmless (acknowledging twice changes nothing).
 func (b *In) ack(ctx context.Context, m jetstream.Msg) error {
 	var bo backoff
 	for {
-		err := m.DoubleAck(ctx)
+		actx, cancel := context.WithTimeout(ctx, ackAttemptTimeout)
+		err := m.DoubleAck(actx)
+		cancel()
 		if err == nil {
 			return nil
 		}

@@ -50,6 +50,8 @@ const (
 	// full or after this, so acknowledgements trail by at most this much
 	// and a stopping bridge waits at most this long for its last pull.
 	fetchWait = 500 * time.Millisecond
+	// ackAttemptTimeout bounds one try of an In bridge's acknowledgement.
+	ackAttemptTimeout = time.Second
 )
 
 func (o *JetStreamOptions) withDefaults(ringName string) (JetStreamOptions, error) {
