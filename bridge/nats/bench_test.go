@@ -15,10 +15,10 @@ import (
 // subject beside what nats.go itself publishes from a loop, to the same
 // embedded server (no subscriber: the server's intake is the limit for
 // both). b.N messages go each of three ways, in turns of one ringful (4 MiB
-// of payload, at least 1024 messages), the order of the three rotating
-// from turn to turn, so that all three see the same machine: where other
-// work shares it, its speed changes by the minute, and runs of each way
-// seconds apart differ by more than the bridge does.
+// of payload, but 1024 to 16384 messages: a few milliseconds), the order
+// of the three rotating from turn to turn, so that all three see the same
+// machine: where other work shares it, its speed changes by the minute,
+// and runs of each way seconds apart differ by more than the bridge does.
 //
 //   - nats.go: a loop of nc.Publish, then a flush.
 //   - bridge: Out.Run forwards a ring filled beforehand, up to its end of
@@ -44,7 +44,7 @@ func benchThroughput(b *testing.B, srv *natstest.Server, size int) {
 	msg := make([]byte, size)
 	msgcheck.Stamp(msg, 1)
 	nc := connect(b, srv.URL())
-	src := newRing(b, ring.Options{Kind: ring.SPSC, SlotSize: size, Slots: max(1<<10, 4<<20/size)})
+	src := newRing(b, ring.Options{Kind: ring.SPSC, SlotSize: size, Slots: min(1<<14, max(1<<10, 4<<20/size))})
 	out, err := NewOut(connect(b, srv.URL()), src, OutOptions{Subject: "bench"})
 	if err != nil {
 		b.Fatal(err)
