@@ -103,7 +103,13 @@ func (b *In) runJetStream(rctx, dctx context.Context) error {
 			return failed
 		}
 		if hole {
+			// Backing off: a hole that comes back without progress (say,
+			// another client pulling from the same durable consumer) must
+			// not become a loop of resets.
 			reset = true
+			if bo.wait(rctx) != nil {
+				break
+			}
 			continue
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
