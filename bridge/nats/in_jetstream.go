@@ -10,31 +10,35 @@ import (
 )
 
 // runJetStream pulls batches from the durable consumer, writes each
-// message into the ring as it arrives, and acknowledges a batch (its last
-// message, which under AckAll covers the rest) once all of it is in the
-// ring. A stopping bridge finishes the pull it is in, so nothing it was
-// given stays unacknowledged behind it.
+// message into the ring as it arrives, and acknowledges a batch (the
+// message furthest on in the stream, which under AckAll covers the rest)
+// once all of it is in the ring. A stopping bridge finishes the pull it is
+// in, so nothing it was given stays unacknowledged behind it.
 //
-// A pull cut short (the server went away) may have sent messages that
-// never arrived, and the server counts them as delivered: acknowledging a
-// later one would cover them. So after any failed pull, and when the
-// bridge starts, it resets the consumer to its acknowledged position
-// before pulling again: delivery resumes right after the last message in
-// the ring, at once rather than after AckWait.
+// The server counts a message delivered once it has sent it, whether or
+// not it arrived: a pull cut short by a server going away, or one the
+// bridge stopped reading, leaves messages the server will not send again
+// before AckWait, and acknowledging a later one would cover them. So the
+// bridge takes a message only if it is the very next delivery: every
+// delivery has a consumer sequence number, 1 after a reset and one more
+// for each message sent (whatever the stream sequence, so a stream that
+// holds other subjects too is no hole). At the first number that does not
+// follow on, it acknowledges what it wrote and resets the consumer to its
+// acknowledged position, which resends from right after the last message
+// in the ring at once rather than after AckWait; it resets when it starts
+// and after any failed pull too.
 //
-// A pull that outlives a reconnect goes on delivering after the messages
-// the server sent into the broken connection, so a batch can arrive with
-// a hole in it. Acknowledging past the hole would lose what is in it:
-// messages are taken only while their stream sequence follows on, and at
-// the first hole the bridge acknowledges what it wrote and resets.
+// The count must start at 1 after a reset, not at whatever comes first:
+// a reset that just beats a server shutdown is followed by a pull the
+// dying server answers into the closing connection, and the restarted
+// server goes on after those messages.
 func (b *In) runJetStream(rctx, dctx context.Context) error {
 	b.markReady()
 	var bo backoff
 	reset := true
-	var next uint64 // the stream sequence that must come next; 0 right after a reset
+	var next uint64 // the consumer sequence the next delivery must have
 	for rctx.Err() == nil {
 		if reset {
-			next = 0
 			if err := b.resetConsumer(rctx); err != nil {
 				if errors.Is(err, nats.ErrConnectionClosed) {
 					return err
@@ -45,7 +49,7 @@ func (b *In) runJetStream(rctx, dctx context.Context) error {
 				}
 				continue
 			}
-			reset = false
+			reset, next = false, 1
 		}
 		batch, err := b.cons.Fetch(b.o.Batch, jetstream.FetchMaxWait(fetchWait))
 		if err != nil {
@@ -59,26 +63,35 @@ func (b *In) runJetStream(rctx, dctx context.Context) error {
 			}
 			continue
 		}
-		var handled jetstream.Msg // the last message written (or dropped as oversize)
-		var failed error
-		hole := false
+		var (
+			handled  jetstream.Msg // the written (or oversize) message furthest on in the stream
+			handledS uint64        // its stream sequence
+			failed   error
+			hole     bool
+		)
 		for m := range batch.Messages() {
 			if failed != nil || hole {
 				continue // not acknowledged: it comes again
 			}
-			if md, err := m.Metadata(); err == nil {
-				if next != 0 && md.Sequence.Stream != next {
-					b.logf("pull from stream %q: sequence %d where %d was due; resuming from the last one written", b.jsOpts.Stream, md.Sequence.Stream, next)
-					hole = true
-					continue
+			md, err := m.Metadata()
+			if err != nil || md.Sequence.Consumer != next {
+				got := "no delivery number"
+				if err == nil {
+					got = fmt.Sprintf("delivery %d", md.Sequence.Consumer)
 				}
-				next = md.Sequence.Stream + 1
+				b.logf("pull from stream %q: %s where %d was due (a delivery that did not arrive); resuming after the last message written",
+					b.jsOpts.Stream, got, next)
+				hole = true
+				continue
 			}
+			next++
 			if err := b.deliver(dctx, m.Data(), m.Headers()); err != nil {
 				failed = err
 				continue
 			}
-			handled = m
+			if md.Sequence.Stream > handledS {
+				handled, handledS = m, md.Sequence.Stream
+			}
 		}
 		if handled != nil {
 			if err := b.ack(dctx, handled); err != nil {
@@ -90,7 +103,13 @@ func (b *In) runJetStream(rctx, dctx context.Context) error {
 			return failed
 		}
 		if hole {
+			// Backing off: a hole that comes back without progress (say,
+			// another client pulling from the same durable consumer) must
+			// not become a loop of resets.
 			reset = true
+			if bo.wait(rctx) != nil {
+				break
+			}
 			continue
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
@@ -117,10 +136,17 @@ func (b *In) resetConsumer(ctx context.Context) error {
 
 // ack acknowledges m and everything before it, waiting for the server's
 // confirmation and trying again while it is away.
+//
+// An acknowledgement sent into a connection that then broke is never
+// confirmed: each try waits ackAttemptTimeout, not the client's default
+// 5 s, so a bridge goes on within a second of the server's return. Trying
+// again is harmless (acknowledging twice changes nothing).
 func (b *In) ack(ctx context.Context, m jetstream.Msg) error {
 	var bo backoff
 	for {
-		err := m.DoubleAck(ctx)
+		actx, cancel := context.WithTimeout(ctx, ackAttemptTimeout)
+		err := m.DoubleAck(actx)
+		cancel()
 		if err == nil {
 			return nil
 		}

@@ -32,11 +32,11 @@ type JetStreamOptions struct {
 	AckTimeout time.Duration
 	// AckWait is how long the server waits for an In bridge's
 	// acknowledgement before it delivers the messages again: after a
-	// bridge crashed, and after a server restart cut a pull short (the
-	// messages the server sent into the broken connection come again only
-	// then, and nothing after them comes first). A batch the ring takes
-	// longer than this to absorb is delivered twice; DropRepeats drops
-	// the copies. Default 5 s.
+	// bridge crashed. (A running bridge that misses deliveries, as when
+	// a server restart cuts a pull short, resets its consumer and gets
+	// them again at once.) A batch the ring takes longer than this to
+	// absorb is delivered twice; DropRepeats drops the copies. Default
+	// 5 s.
 	AckWait time.Duration
 }
 
@@ -50,6 +50,8 @@ const (
 	// full or after this, so acknowledgements trail by at most this much
 	// and a stopping bridge waits at most this long for its last pull.
 	fetchWait = 500 * time.Millisecond
+	// ackAttemptTimeout bounds one try of an In bridge's acknowledgement.
+	ackAttemptTimeout = time.Second
 )
 
 func (o *JetStreamOptions) withDefaults(ringName string) (JetStreamOptions, error) {

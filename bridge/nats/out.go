@@ -69,6 +69,11 @@ type Out struct {
 
 	js     jetstream.JetStream // nil over core NATS
 	jsOpts JetStreamOptions
+	// noRetry turns off nats.go's own resend of a publish the server
+	// answered with "no responders" (a stream not there yet, or between
+	// leaders): it resends each message on a timer of its own, so two of
+	// them can overtake each other. publishAcked resends, in order.
+	noRetry jetstream.PublishOpt
 
 	// msg, hdrVal and num are reused for every core publish with a
 	// sequence header: PublishMsg encodes the message before it returns.
@@ -137,6 +142,7 @@ func (b *Out) openJetStream() error {
 		return fmt.Errorf("%w: a JetStream Out needs a connection without a reconnect buffer (nats.ReconnectBufSize(-1)), or an outage can reorder the stream", ErrConfig)
 	}
 	b.js, b.jsOpts, b.next = js, jo, last+1
+	b.noRetry = jetstream.WithRetryAttempts(0)
 	return nil
 }
 

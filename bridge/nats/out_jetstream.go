@@ -45,7 +45,7 @@ func (b *Out) publishAcked(ctx context.Context, msgs [][]byte) error {
 		}
 		clear(futures)
 		for _, i := range todo {
-			f, err := b.js.PublishMsgAsync(b.jsMsg(msgs[i], first+uint64(i)))
+			f, err := b.js.PublishMsgAsync(b.jsMsg(msgs[i], first+uint64(i)), b.noRetry)
 			if err == nil {
 				futures[i] = f
 				continue

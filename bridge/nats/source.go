@@ -43,12 +43,20 @@ func openSource(r *ring.Ring, ro ring.ReaderOptions) (source, error) {
 	return &copyReaderSource{rd: rd, slot: r.SlotSize()}, nil
 }
 
-// collect gathers the n messages of a leased batch into msgs; a bad one
-// ends the lease and is the error.
-func collect(msgs [][]byte, n int, at func(int) ([]byte, error), release func() error) ([][]byte, error) {
+// leasedBatch is a batch a source leased in place: ring.Messages or
+// ring.ReaderBatch.
+type leasedBatch interface {
+	Len() int
+	At(i int) ([]byte, error)
+}
+
+// collect gathers the messages of a leased batch into msgs; a bad one ends
+// the lease and is the error. It is generic rather than taking At as a
+// function value so that each message costs a direct call.
+func collect[B leasedBatch](msgs [][]byte, b B, release func() error) ([][]byte, error) {
 	msgs = msgs[:0]
-	for i := range n {
-		m, err := at(i)
+	for i := range b.Len() {
+		m, err := b.At(i)
 		if err != nil {
 			_ = release()
 			return msgs[:0], err
@@ -69,7 +77,7 @@ func (s *consumerSource) next(ctx context.Context, limit int) ([][]byte, uint64,
 	if err != nil {
 		return nil, 0, err
 	}
-	s.msgs, err = collect(s.msgs, b.Len(), b.At, s.c.Release)
+	s.msgs, err = collect(s.msgs, b, s.c.Release)
 	return s.msgs, 0, err
 }
 
@@ -89,7 +97,7 @@ func (s *leaseReaderSource) next(ctx context.Context, limit int) ([][]byte, uint
 	if err != nil {
 		return nil, 0, err
 	}
-	s.msgs, err = collect(s.msgs, b.Len(), b.At, s.rd.Release)
+	s.msgs, err = collect(s.msgs, b, s.rd.Release)
 	return s.msgs, 0, err
 }
 

@@ -1,0 +1,166 @@
+package natsbridge
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/shmring/shmring/bridge/nats/internal/msgcheck"
+	"github.com/shmring/shmring/bridge/nats/internal/natstest"
+	"github.com/shmring/shmring/ring"
+)
+
+// TestInJetStreamTakesNothingPastADeliveryItMissed: messages the server
+// delivers after the bridge reset its consumer, but into a pull the bridge
+// never reads, must not be acknowledged past. That is what a server going
+// down mid-pull leaves: the bridge resets its consumer, its next pull is
+// answered into the dying connection, and the restarted server goes on
+// after those messages. Here the lost pull is made to order: another
+// connection's pull, waiting on the durable consumer ahead of the bridge's
+// own, takes the first messages and nobody reads them. The bridge must
+// reset again rather than start from what reaches it, so the ring gets
+// every message, in order.
+func TestInJetStreamTakesNothingPastADeliveryItMissed(t *testing.T) {
+	const n, lost = 200, 29
+	srv := natstest.Start(t, natstest.Config{JetStream: true})
+	nc := connect(t, srv.URL())
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: "MISSED", Subjects: []string{"missed"}, Storage: jetstream.MemoryStorage,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	dst := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 1024})
+	var log logLines
+	in, err := NewIn(connect(t, srv.URL()), dst, InOptions{
+		Subject: "missed", JetStream: &JetStreamOptions{Stream: "MISSED"}, DropRepeats: true, Logf: log.logf,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	durable := durableName(dst.Name())
+	cons, err := js.Consumer(ctx, "MISSED", durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The pull nobody reads: subscribed (so the server delivers to it),
+	// never drained, waiting while the stream is still empty.
+	other := connect(t, srv.URL())
+	inbox := other.NewInbox()
+	if _, err := other.SubscribeSync(inbox); err != nil {
+		t.Fatal(err)
+	}
+	req := fmt.Appendf(nil, `{"batch":%d,"expires":%d}`, lost, watchdog.Nanoseconds())
+	if err := other.PublishRequest("$JS.API.CONSUMER.MSG.NEXT.MISSED."+durable, inbox, req); err != nil {
+		t.Fatal(err)
+	}
+	waitForPulls(t, cons, 1)
+
+	// The bridge resets its consumer when it starts; once its own pull
+	// waits too, it has, and the other pull is ahead of it.
+	run := start(in.Run)
+	run.ready(t, in)
+	waitForPulls(t, cons, 2)
+
+	msg := make([]byte, 64)
+	for seq := range uint64(n) {
+		msgcheck.Stamp(msg, seq)
+		if _, err := js.Publish(ctx, "missed", msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := dst.Consumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	consumeInOrder(t, c, 0, n)
+	if err := run.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := in.Counters(); got.Messages != n {
+		t.Errorf("counters %v, want messages=%d", got, n)
+	}
+	t.Logf("the bridge logged:\n%s", log.String())
+}
+
+// waitForPulls waits until n pull requests wait on cons.
+func waitForPulls(t *testing.T, cons jetstream.Consumer, n int) {
+	t.Helper()
+	deadline := time.Now().Add(watchdog)
+	for {
+		ci, err := cons.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ci.NumWaiting >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("watchdog: %d pull requests waiting, want %d", ci.NumWaiting, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestInJetStreamFromAStreamOfSeveralSubjects: the stream also holds
+// another subject, so the bridge's messages do not have consecutive
+// stream sequence numbers; that is no hole, and every message arrives.
+func TestInJetStreamFromAStreamOfSeveralSubjects(t *testing.T) {
+	const n = 300
+	srv := natstest.Start(t, natstest.Config{JetStream: true})
+	js, err := jetstream.New(connect(t, srv.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: "SEVERAL", Subjects: []string{"several.>"}, Storage: jetstream.MemoryStorage,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	dst := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 1024})
+	var log logLines
+	in, err := NewIn(connect(t, srv.URL()), dst, InOptions{
+		Subject: "several.ring", JetStream: &JetStreamOptions{Stream: "SEVERAL"}, Logf: log.logf,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	run := start(in.Run)
+	run.ready(t, in)
+	msg := make([]byte, 64)
+	for seq := range uint64(n) {
+		msgcheck.Stamp(msg, seq)
+		if _, err := js.Publish(ctx, "several.ring", msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := js.Publish(ctx, "several.other", []byte("not for the ring")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := dst.Consumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	consumeInOrder(t, c, 0, n)
+	if err := run.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := in.Counters(); got.Messages != n {
+		t.Errorf("counters %v, want messages=%d", got, n)
+	}
+	if s := log.String(); s != "" {
+		t.Errorf("the bridge logged trouble where there was none:\n%s", s)
+	}
+}
