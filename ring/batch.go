@@ -27,6 +27,9 @@ func (b Batch) Slot(i int) []byte {
 	if b.stale() {
 		return nil
 	}
+	if b.p.rec != nil {
+		return b.p.rec.batchSlot()
+	}
 	return b.p.g.payload(b.start+uint64(i), b.p.g.slotSize)
 }
 
@@ -42,6 +45,10 @@ func (b Batch) SetLen(i, n int) (err error) {
 	}
 	if uint(n) > uint(b.p.g.slotSize) {
 		return errTooLargeCommit
+	}
+	if b.p.rec != nil {
+		b.p.rec.setBatchLen(uint32(n))
+		return nil
 	}
 	b.p.g.setLen(b.start+uint64(i), uint32(n))
 	return nil
@@ -117,6 +124,9 @@ func (m Messages) At(i int) ([]byte, error) {
 	}
 	if m.c == nil || m.gen != m.c.leases {
 		return nil, ErrStale
+	}
+	if m.c.rec != nil {
+		return m.c.rec.at(i), nil
 	}
 	return m.c.g.leased(m.c.r, m.start+uint64(i), m.c.lens[i])
 }

@@ -33,6 +33,19 @@ type Options struct {
 	// MaxReaders bounds a Broadcast ring's readers (zero: 16; at most 1024).
 	MaxReaders int
 
+	// Records makes a record ring (SPSC or Broadcast): a ring of Capacity
+	// bytes carrying messages of any length from 0 to MaxMessage, each
+	// taking a 16-byte header plus its length rounded up to 16 bytes
+	// (records.go). SlotSize and Slots are then left zero.
+	Records bool
+	// Capacity is a record ring's data area in bytes: a power of two,
+	// 64 B .. 1 TiB.
+	Capacity int
+	// MaxMessage is a record ring's longest message: zero or at most
+	// Capacity/2 - 16 (the longest the ring can always fit, wherever its
+	// producer stands; also at most 1 GiB), zero meaning that bound.
+	MaxMessage int
+
 	// Mode is the file's permission bits; zero means 0600. Open refuses a
 	// group-writable file unless the opener trusts its group, and a
 	// world-writable one unless the opener allows it (see OpenOptions):
