@@ -35,6 +35,8 @@ var contractKinds = []contractKind{
 	{"Broadcast with a lossless reader", ring.Broadcast, ring.Lossless, false},
 	{"Broadcast with a lossy reader", ring.Broadcast, ring.Lossy, false},
 	{"SPSC records", ring.SPSC, 0, true},
+	{"Broadcast records with a lossless reader", ring.Broadcast, ring.Lossless, true},
+	{"Broadcast records with a lossy reader", ring.Broadcast, ring.Lossy, true},
 }
 
 // lossy: the producer never waits for this kind's read end, so the ring is
