@@ -57,6 +57,14 @@ func mustReader(t testing.TB, r *Ring, o ReaderOptions) *Reader {
 // bcastSend sends messages first..first+n-1 with Send.
 func bcastSend(ctx context.Context, p *Producer, first, n uint64, buf []byte) error {
 	for seq := first; seq < first+n; seq++ {
+		if p.r.Records() {
+			m := buf[:recMsgLen(seq, len(buf))]
+			encodeAny(m, seq)
+			if err := p.Send(ctx, m); err != nil {
+				return fmt.Errorf("Send %d: %w", seq, err)
+			}
+			continue
+		}
 		m := buf[:bcastMsgLen(seq, len(buf))]
 		encodeMessage(m, seq)
 		if err := p.Send(ctx, m); err != nil {
