@@ -92,8 +92,8 @@ func (rd *Reader) recPeek() (record, error) {
 		q := rd.q
 		if q >= x.avail {
 			c := rd.w.cursor.Load() // SYNC POINT: broadcast cursor (the reader's half)
-			if c < x.avail || !aligned(c) {
-				return record{}, rd.r.corrupt("record cursor went from %d to %d", x.avail, c)
+			if c < x.avail || !aligned(c) || !rd.checks() && c-q > x.a.cap {
+				return record{}, rd.r.corrupt("record cursor went from %d to %d (reader at %d)", x.avail, c, q)
 			}
 			if x.avail = c; q >= c {
 				return record{}, errPending
