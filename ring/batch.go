@@ -56,7 +56,10 @@ func (b Batch) SetLen(i, n int) (err error) {
 
 // ClaimBatch claims up to max consecutive free slots — at least one,
 // waiting for it as the wait strategy says. Fill them through the Batch and
-// publish them all with one store by CommitBatch.
+// publish them all with one store by CommitBatch. On a record ring it
+// claims one message of up to MaxMessage bytes (records have no fixed size
+// to claim many of: ClaimN claims one of the size you need, SendBatch sends
+// many).
 func (p *Producer) ClaimBatch(ctx context.Context, max int) (_ Batch, err error) {
 	defer p.r.endGuard(&err, beginGuard())
 	p.mustNotHoldClaim("ClaimBatch")
@@ -86,7 +89,8 @@ func (p *Producer) CommitBatch(k int) {
 // SendBatch copies as many of msgs as there are free slots — at least one,
 // waiting for it as the wait strategy says — and publishes them with one
 // store. It returns how many it sent. A message beyond the slot size stops
-// the batch before it with ErrTooLarge; those before it are sent.
+// the batch before it with ErrTooLarge; those before it are sent. On a
+// record ring it sends as many as fit in the free bytes.
 func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (_ int, err error) {
 	defer p.r.endGuard(&err, beginGuard())
 	p.mustNotHoldClaim("SendBatch")
