@@ -41,6 +41,7 @@ type recBcastProducer struct {
 	tail           uint64         // RecTail as this handle stored it
 	seq            uint64         // the next message's sequence number
 	claim          uint64         // where the open claim's record starts
+	claimFrom      uint64         // head before the claim (and its padding): where Abort goes back to
 	batchLen       uint32         // the length Batch.SetLen gave a ClaimBatch's one message
 }
 
@@ -68,6 +69,7 @@ func (p *recBcastProducer) ClaimN(ctx context.Context, n uint32, block bool) ([]
 	if err := p.makeRoom(ctx, pad+size, block); err != nil {
 		return nil, err
 	}
+	p.claimFrom = p.head
 	if pad > 0 {
 		p.a.writeHeader(p.head, uint32(pad-layout.RecordHeaderSize), layout.RecordPadding, p.seq)
 		p.head += pad
@@ -147,9 +149,9 @@ func (p *recBcastProducer) publishHead() {
 	p.publishCursor()
 }
 
-// Abort drops the claim; a padding written for it stays, a valid record
-// published with the next message.
-func (p *recBcastProducer) Abort() { p.head = p.claim }
+// Abort drops the claim and any padding written for it: with no claim open
+// head is the published cursor, which RecTail never passes.
+func (p *recBcastProducer) Abort() { p.head = p.claimFrom }
 
 func (p *recBcastProducer) Send(ctx context.Context, msg []byte, block bool) error {
 	s, err := p.ClaimN(ctx, uint32(len(msg)), block)

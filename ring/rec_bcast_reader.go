@@ -44,21 +44,22 @@ func (rd *Reader) recJoin(start Start, p0 uint64) (uint64, error) {
 		return p0, nil
 	}
 	for range 64 {
-		t := x.tailW.Load()
-		if !aligned(t) || t > p0 || p0-t > x.a.cap {
-			return 0, r.corrupt("record tail=%d, cursor=%d", t, p0)
+		t, c := x.tailW.Load(), rd.w.cursor.Load() // the tail first: it never passes the cursor
+		if !aligned(t) || !aligned(c) || t > c || c < p0 {
+			return 0, r.corrupt("record tail=%d, cursor=%d (was %d)", t, c, p0)
 		}
-		if t == p0 {
-			return p0, nil
+		if t == c { // nothing retained: start at the cursor, as Latest does
+			x.seq, x.avail = x.seqW.Load(), c
+			return c, nil
 		}
-		rec, ok := x.a.read(t, p0)
+		rec, ok := x.a.read(t, c)
 		if rd.overwritten(t) {
 			continue // the producer moved the tail meanwhile: look again
 		}
 		if !ok {
 			return 0, rd.badRecord(t)
 		}
-		x.seq = rec.seq
+		x.seq, x.avail = rec.seq, c
 		return t, nil
 	}
 	return p0, nil // a producer this busy leaves nothing old to read: start at the cursor
