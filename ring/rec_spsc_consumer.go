@@ -30,13 +30,13 @@ type recSpan struct {
 
 func newRecSPSCConsumer(r *Ring) (*recSPSCConsumer, error) {
 	c := &recSPSCConsumer{a: r.recArea()}
-	_, tail, err := c.attach(r, consumerRole)
+	prod, tail, err := c.attach(r, consumerRole)
 	if err != nil {
 		return c, err
 	}
-	if !aligned(tail) {
+	if !aligned(prod) || !aligned(tail) {
 		c.detach(0)
-		return c, r.corrupt("record consumer cursor=%d is not a multiple of %d", tail, layout.RecordAlign)
+		return c, r.corrupt("record cursors producer=%d consumer=%d are not multiples of %d", prod, tail, layout.RecordAlign)
 	}
 	c.tail, c.rel, c.avail = tail, tail, tail
 	return c, nil
