@@ -51,14 +51,16 @@ func TestLayoutDocRecordTables(t *testing.T) {
 		"Seq":     {layout.RecordSeqOffset, 8},
 		"Payload": {layout.RecordPayload, 0},
 	})
-	// The words lie in the producer's cursor unit, after the cursor, in
-	// both kinds that carry records.
+	// RecSeq lies in the producer's cursor unit, after the cursor, in both
+	// kinds that carry records; RecTail in the broadcast producer's cold
+	// unit, after its last word.
 	for _, cursor := range []uint64{layout.ProducerCursorOffset, layout.BcastCursorOffset} {
-		for _, off := range []uint64{layout.RecSeqOffset, layout.RecTailOffset} {
-			if off/layout.PadUnit != cursor/layout.PadUnit || off <= cursor || off%8 != 0 {
-				t.Errorf("record word at %d is outside the producer's cursor unit (cursor at %d) or misaligned", off, cursor)
-			}
+		if off := uint64(layout.RecSeqOffset); off/layout.PadUnit != cursor/layout.PadUnit || off <= cursor || off%8 != 0 {
+			t.Errorf("RecSeq at %d is outside the producer's cursor unit (cursor at %d) or misaligned", off, cursor)
 		}
+	}
+	if off := uint64(layout.RecTailOffset); off/layout.PadUnit != layout.BcastWakeOffset/layout.PadUnit || off < layout.BcastGateOffset+8 || off%8 != 0 {
+		t.Errorf("RecTail at %d is outside the broadcast producer's cold unit, over BcastGate, or misaligned", off)
 	}
 	for _, s := range []string{"RecordSize(n) = round_up(16 + n, 16)", "MaxMessage ≤ min(Capacity/2 − 16, MaxSlotSize)"} {
 		if !strings.Contains(doc, s) {

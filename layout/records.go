@@ -16,11 +16,11 @@ import "fmt"
 //
 // and the data area is Capacity bytes at SlotsOffset. Cursors count bytes,
 // not messages: position p lives at data offset p mod Capacity, and every
-// cursor is a multiple of RecordAlign. Two words of the cursor unit, unused
-// by slot rings, are the record producer's:
+// cursor is a multiple of RecordAlign. Two words of the producer's units,
+// unused by slot rings, are the record producer's:
 //
-//	ControlOffset + 8   RecSeq u64   sequence number of the next message (stored before the cursor)
-//	ControlOffset + 16  RecTail u64  broadcast only: every position below it may be overwritten
+//	ControlOffset + 8         RecSeq u64   sequence number of the next message (stored before the cursor)
+//	ControlOffset + 128 + 32  RecTail u64  broadcast only: every position below it may be overwritten
 //
 // A record, at a position that is a multiple of RecordAlign:
 //
@@ -73,7 +73,11 @@ const (
 	// be overwritten, and a record starts at it. The producer stores it
 	// before it writes a byte at or past RecTail + Capacity; a lossy
 	// reader that finds it past the record it read discards what it read.
-	RecTailOffset = ControlOffset + 16
+	// It sits in the producer's cold unit after BcastGate, not beside the
+	// cursor: lossy readers load it after every read and the producer
+	// stores it once per eighth of a ring, so its line stays in their
+	// caches while the cursor's moves on every publish.
+	RecTailOffset = BcastGateOffset + 8
 
 	// MinRecordCapacity and MaxRecordCapacity bound a record ring's data
 	// area.
