@@ -80,4 +80,3 @@ func BenchmarkRecordsInProcess(b *testing.B) {
 		}
 	}
 }
-
