@@ -34,6 +34,22 @@ func newBcastRing(t testing.TB, heap bool, slotSize, slots, readers int) *Ring {
 	return r
 }
 
+// newBcastRecordRing makes a broadcast record ring on the heap, removed
+// when the test ends, that holds about slots messages of up to max bytes.
+func newBcastRecordRing(t testing.TB, max, slots int) *Ring {
+	t.Helper()
+	c := 64
+	for c < (slots+1)*int(RecordSize(max)) || MaxRecordMessage(c) < max {
+		c *= 2
+	}
+	r, err := newHeapRing(uniqueName(t), Options{Kind: Broadcast, Records: true, Capacity: c, MaxMessage: max, MaxReaders: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
 // forEachBacking runs f on a heap ring and on a file ring.
 func forEachBacking(t *testing.T, f func(t *testing.T, heap bool)) {
 	for _, heap := range []bool{true, false} {
