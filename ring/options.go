@@ -92,8 +92,8 @@ type OpenOptions struct {
 	MaxFileSize int64
 
 	// Unguarded runs the per-message calls (Send, TrySend, Claim,
-	// TryClaim, Commit, Receive, TryReceive, Recv, TryRecv, Release, and
-	// At of a received batch)
+	// TryClaim, ClaimN, TryClaimN, Commit, Receive, TryReceive, Recv,
+	// TryRecv, Release, and At of a received batch)
 	// without the fault guard, saving what BENCHMARKS.md says the guard
 	// costs per call. The price: a peer that shrinks the file kills this
 	// process with SIGBUS instead of getting it ErrTruncated, and Close
