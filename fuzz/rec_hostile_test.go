@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +26,10 @@ import (
 // MaxMessage bytes; every error must be a ring sentinel (ErrLapped
 // included) or the context's.
 //
-// The first byte picks the kind and the capacity.
+// The first byte picks the kind and the capacity, and whether a goroutine
+// also replays the input's hostile writes, over and over, while the
+// operations run (as FuzzHostileMapping's does: the race of reading
+// garbage as it changes).
 //
 //	go test -run='^$' -fuzz='^FuzzRecordHostile$' -fuzztime=60s ./fuzz/
 func FuzzRecordHostile(f *testing.F) {
@@ -39,11 +43,16 @@ func FuzzRecordHostile(f *testing.F) {
 	f.Add(cat([]byte{0x06, rWord, 0}, u64(40), []byte{rRecv, 0, rWord, 2}, u64(1<<40), []byte{rRecv, 2, rSend, 5, rRecv, 1}))
 	// Raw bytes over the data area while messages flow.
 	f.Add(cat([]byte{0x03, rSend, 60, rRaw, 0x10, 0, 16}, []byte("0123456789abcdef"), []byte{rRecv, 0, rSend, 61, rBatch, 2, rRelease, 2, rTrySend, 62}))
+	// Headers and the tail scribbled concurrently while a lossy reader reads.
+	f.Add(cat([]byte{0x81, rHeader, 2, 0}, u64(1<<20), []byte{rWord, 2}, u64(1<<12), []byte{rSend, 7, rRecv, 1, rReceive, 1, rRelease, 1, rBatch, 1, rRelease, 1, rRecv, 0}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in := &input{b: data}
 		cfg := in.byte()
 		h := newRecHostile(t, cfg&1 != 0, 256<<(cfg>>1&3))
 		defer h.close()
+		if cfg&0x80 != 0 {
+			h.scribble(in.b)
+		}
 		for i := 0; i < 64 && in.more(); i++ {
 			h.step(in)
 		}
@@ -87,6 +96,8 @@ type recHostile struct {
 	starts []uint64 // where the producer's records began (as it sent them, for rHeader)
 	sent   uint64   // the producer's position, as the program computes it
 	sendNo byte
+	stop   chan struct{}
+	done   sync.WaitGroup
 }
 
 func newRecHostile(t *testing.T, bcast bool, capacity int) *recHostile {
@@ -136,6 +147,10 @@ func newRecHostile(t *testing.T, bcast bool, capacity int) *recHostile {
 }
 
 func (h *recHostile) close() {
+	if h.stop != nil {
+		close(h.stop)
+		h.done.Wait()
+	}
 	if h.mem != nil {
 		unix.Munmap(h.mem)
 	}
@@ -198,33 +213,10 @@ func (h *recHostile) step(in *input) {
 	op := in.byte() % rCount
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Microsecond)
 	defer cancel()
-	t, data := h.t, h.mem[h.hdr.SlotsOffset:h.hdr.SlotsOffset+h.hdr.SlotCount]
-	le := binary.LittleEndian
+	t := h.t
 	switch op {
-	case rRaw:
-		off := int(in.uint16()) % len(data)
-		copy(data[off:], in.bytes(int(in.byte()%17)))
-	case rHeader:
-		i, field, v := int(in.byte()), in.byte()%3, in.uint64()
-		if len(h.starts) == 0 {
-			return
-		}
-		at := h.starts[i%len(h.starts)] % h.hdr.SlotCount
-		switch field {
-		case 0:
-			le.PutUint32(data[at+layout.RecordLengthOffset:], uint32(v))
-		case 1:
-			le.PutUint32(data[at+layout.RecordTypeOffset:], uint32(v))
-		default:
-			le.PutUint64(data[at+layout.RecordSeqOffset:], v)
-		}
-	case rWord:
-		w, v := in.byte()%4, in.uint64()
-		off := []uint64{layout.ProducerCursorOffset, layout.ConsumerCursorOffset, layout.RecTailOffset, layout.RecSeqOffset}[w]
-		if h.hdr.Kind == ring.Broadcast && w == 1 {
-			off = layout.BcastReaderOffset(0) + layout.ReaderCursorOffset
-		}
-		le.PutUint64(h.mem[off:], v)
+	case rRaw, rHeader, rWord:
+		h.write(op, in, h.starts)
 	case rSend:
 		h.send(ctx, int(in.byte())%(int(h.hdr.SlotSize)+2))
 	case rTrySend:
@@ -299,4 +291,67 @@ func (h *recHostile) step(in *input) {
 		case rRelease:
 		}
 	}
+}
+
+// write does a hostile write, op rRaw, rHeader or rWord, reading its
+// arguments from in. rHeader picks among starts, the producer's records
+// (nil: any record boundary).
+func (h *recHostile) write(op byte, in *input, starts []uint64) {
+	data := h.mem[h.hdr.SlotsOffset : h.hdr.SlotsOffset+h.hdr.SlotCount]
+	le := binary.LittleEndian
+	switch op {
+	case rRaw:
+		off := int(in.uint16()) % len(data)
+		copy(data[off:], in.bytes(int(in.byte()%17)))
+	case rHeader:
+		i, field, v := int(in.byte()), in.byte()%3, in.uint64()
+		at := uint64(i) * layout.RecordAlign % h.hdr.SlotCount
+		if len(starts) > 0 {
+			at = starts[i%len(starts)] % h.hdr.SlotCount
+		}
+		switch field {
+		case 0:
+			le.PutUint32(data[at+layout.RecordLengthOffset:], uint32(v))
+		case 1:
+			le.PutUint32(data[at+layout.RecordTypeOffset:], uint32(v))
+		default:
+			le.PutUint64(data[at+layout.RecordSeqOffset:], v)
+		}
+	case rWord:
+		w, v := in.byte()%4, in.uint64()
+		off := []uint64{layout.ProducerCursorOffset, layout.ConsumerCursorOffset, layout.RecTailOffset, layout.RecSeqOffset}[w]
+		if h.hdr.Kind == ring.Broadcast && w == 1 {
+			off = layout.BcastReaderOffset(0) + layout.ReaderCursorOffset
+		}
+		le.PutUint64(h.mem[off:], v)
+	}
+}
+
+// scribble replays the program's hostile writes in a goroutine until
+// close, skipping the operations' arguments to stay aligned.
+func (h *recHostile) scribble(program []byte) {
+	h.stop = make(chan struct{})
+	h.done.Add(1)
+	go func() {
+		defer h.done.Done()
+		for len(program) > 0 {
+			in := &input{b: program}
+			for in.more() {
+				select {
+				case <-h.stop:
+					return
+				default:
+				}
+				switch op := in.byte() % rCount; op {
+				case rRaw, rHeader, rWord:
+					h.write(op, in, nil)
+				case rClaimN:
+					in.byte()
+					in.byte()
+				default:
+					in.byte()
+				}
+			}
+		}
+	}()
 }
