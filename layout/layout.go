@@ -7,8 +7,7 @@ package layout
 // Version 2 added the MPMC, MPSC and Broadcast kinds (section 12 of
 // LAYOUT.md); the SPSC format is otherwise that of version 1. Version 3
 // added the end unit (EndAlign, EndMark): a file's last unit, on a page of
-// its own, whose mark tells a reader that the file was not shrunk. Version
-// 4 added record rings (records.go, HeaderFlagRecords).
+// its own, whose mark tells a reader that the file was not shrunk.
 const Version = 4
 
 // Magic opens every ring file.

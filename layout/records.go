@@ -2,9 +2,10 @@ package layout
 
 import "fmt"
 
-// The record format (LAYOUT.md section 16): a ring of bytes carrying
-// messages of any length from 0 to MaxMessage, for SPSC and Broadcast rings
-// whose header has HeaderFlagRecords set in its Flags word.
+// The record format (LAYOUT.md section 16), new in layout Version 4: a ring
+// of bytes carrying messages of any length from 0 to MaxMessage, for SPSC
+// and Broadcast rings whose header has HeaderFlagRecords set in its Flags
+// word.
 //
 // Such a file keeps its kind's header, control area and end unit; only the
 // slot area changes meaning. The header's fields then say:

@@ -25,6 +25,20 @@ type Options struct {
 	SlotSize int // largest message, in bytes (1 .. 1 GiB)
 	Slots    int // number of slots, a power of two
 
+	// Records makes a record ring (SPSC or Broadcast) instead of a slot
+	// ring: a ring of Capacity bytes carrying messages of any length from
+	// 0 to MaxMessage, each taking a 16-byte header plus its length rounded
+	// up to 16 bytes (LAYOUT.md section 16). SlotSize and Slots are then
+	// left zero.
+	Records bool
+	// Capacity is a record ring's data area in bytes: a power of two,
+	// 64 B .. 1 TiB.
+	Capacity int
+	// MaxMessage is a record ring's longest message: at most Capacity/2 -
+	// 16 (the longest the ring can always fit, wherever its producer
+	// stands; also at most 1 GiB); zero means that bound.
+	MaxMessage int
+
 	// MaxProducers and MaxConsumers bound how many producer and consumer
 	// handles an MPMC or MPSC ring holds at once, across all processes
 	// (zero: 16 each; MPSC has one consumer). Together at most 1024.
@@ -32,19 +46,6 @@ type Options struct {
 	MaxConsumers int
 	// MaxReaders bounds a Broadcast ring's readers (zero: 16; at most 1024).
 	MaxReaders int
-
-	// Records makes a record ring (SPSC or Broadcast): a ring of Capacity
-	// bytes carrying messages of any length from 0 to MaxMessage, each
-	// taking a 16-byte header plus its length rounded up to 16 bytes
-	// (records.go). SlotSize and Slots are then left zero.
-	Records bool
-	// Capacity is a record ring's data area in bytes: a power of two,
-	// 64 B .. 1 TiB.
-	Capacity int
-	// MaxMessage is a record ring's longest message: zero or at most
-	// Capacity/2 - 16 (the longest the ring can always fit, wherever its
-	// producer stands; also at most 1 GiB), zero meaning that bound.
-	MaxMessage int
 
 	// Mode is the file's permission bits; zero means 0600. Open refuses a
 	// group-writable file unless the opener trusts its group, and a
