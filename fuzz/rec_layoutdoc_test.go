@@ -7,7 +7,7 @@ import (
 	"github.com/shmring/shmring/layout"
 )
 
-// TestLayoutDocRecordTables holds section 16 of LAYOUT.md to package
+// TestLayoutDocRecordTables holds section 17 of LAYOUT.md to package
 // layout: the record constants, the producer's record words and the record
 // header.
 func TestLayoutDocRecordTables(t *testing.T) {
@@ -64,10 +64,10 @@ func TestLayoutDocRecordTables(t *testing.T) {
 	}
 	for _, s := range []string{"RecordSize(n) = round_up(16 + n, 16)", "MaxMessage ≤ min(Capacity/2 − 16, MaxSlotSize)"} {
 		if !strings.Contains(doc, s) {
-			t.Errorf("LAYOUT.md section 16 lacks %q", s)
+			t.Errorf("LAYOUT.md section 17 lacks %q", s)
 		}
 	}
 	if layout.RecordSize(0) != 16 || layout.RecordSize(17) != 48 || layout.MaxRecordMessage(1<<12) != 1<<11-16 {
-		t.Error("the rules section 16 states are not layout's")
+		t.Error("the rules section 17 states are not layout's")
 	}
 }

@@ -2,7 +2,7 @@ package layout
 
 import "fmt"
 
-// The record format (LAYOUT.md section 16), new in layout Version 4: a ring
+// The record format (LAYOUT.md section 17), new in layout Version 4: a ring
 // of bytes carrying messages of any length from 0 to MaxMessage, for SPSC
 // and Broadcast rings whose header has HeaderFlagRecords set in its Flags
 // word.

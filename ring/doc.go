@@ -37,7 +37,7 @@
 // carrying messages of any length from 0 to MaxMessage (at most Capacity/2
 // less a 16-byte header), each taking a 16-byte header plus its length
 // rounded up to 16, with a padding record at the wrap so that every message
-// is contiguous (LAYOUT.md section 16):
+// is contiguous (LAYOUT.md section 17):
 //
 //	r, err := ring.Create("cam0", ring.Options{Kind: ring.SPSC, Records: true, Capacity: 256 << 20, MaxMessage: 64 << 20})
 //	buf, err := p.ClaimN(ctx, n) // exactly n contiguous bytes of the ring

@@ -28,7 +28,7 @@ type Options struct {
 	// Records makes a record ring (SPSC or Broadcast) instead of a slot
 	// ring: a ring of Capacity bytes carrying messages of any length from
 	// 0 to MaxMessage, each taking a 16-byte header plus its length rounded
-	// up to 16 bytes (LAYOUT.md section 16). SlotSize and Slots are then
+	// up to 16 bytes (LAYOUT.md section 17). SlotSize and Slots are then
 	// left zero.
 	Records bool
 	// Capacity is a record ring's data area in bytes: a power of two,

@@ -1,6 +1,6 @@
 package ring
 
-// The byte ring under every record engine (LAYOUT.md section 16): where a
+// The byte ring under every record engine (LAYOUT.md section 17): where a
 // position lies, how a record is written, and how one read from the
 // mapping is checked before anything of it is used.
 

@@ -1,6 +1,6 @@
 package ring
 
-// The Broadcast record engine (LAYOUT.md section 16): the broadcast
+// The Broadcast record engine (LAYOUT.md section 17): the broadcast
 // producer's words, gate and wake-ups (broadcast.go, bcast_gate.go) over a
 // ring of bytes, with a tail word in place of the slots' seqlocks.
 //

@@ -1,6 +1,6 @@
 package ring
 
-// The SPSC record engine (LAYOUT.md section 16): the SPSC engine's sides,
+// The SPSC record engine (LAYOUT.md section 17): the SPSC engine's sides,
 // words, waits and publishing stores (spsc.go, wait.go, fencemode.go) over
 // a ring of bytes instead of slots.
 //
