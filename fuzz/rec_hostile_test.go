@@ -141,7 +141,7 @@ func newRecHostile(t *testing.T, bcast bool, capacity int) *recHostile {
 	}
 	h.p.SetWait(fastWait)
 	for i := range 4 {
-		h.send(nil, i*9)
+		h.send(i*9, true)
 	}
 	return h
 }
@@ -169,14 +169,17 @@ func (h *recHostile) msg(n int) []byte {
 	return b
 }
 
-// send sends an n-byte message (Send with ctx, or TrySend without) and
-// notes where its record began, as a correct producer would have put it.
-func (h *recHostile) send(ctx context.Context, n int) {
+// send sends an n-byte message (Send with a short deadline, or TrySend)
+// and notes where its record began, as a correct producer would have put
+// it.
+func (h *recHostile) send(n int, try bool) {
 	var err error
-	if ctx != nil {
-		err = h.p.Send(ctx, h.msg(n))
-	} else {
+	if try {
 		err = h.p.TrySend(h.msg(n))
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Microsecond)
+		err = h.p.Send(ctx, h.msg(n))
+		cancel()
 	}
 	checkErr(h.t, "Send", err)
 	if err == nil {
@@ -218,9 +221,9 @@ func (h *recHostile) step(in *input) {
 	case rRaw, rHeader, rWord:
 		h.write(op, in, h.starts)
 	case rSend:
-		h.send(ctx, int(in.byte())%(int(h.hdr.SlotSize)+2))
+		h.send(int(in.byte())%(int(h.hdr.SlotSize)+2), false)
 	case rTrySend:
-		h.send(nil, int(in.byte())%(int(h.hdr.SlotSize)+2))
+		h.send(int(in.byte())%(int(h.hdr.SlotSize)+2), true)
 	case rClaimN:
 		n, k := int(in.byte())%(int(h.hdr.SlotSize)+2), int(in.byte())
 		s, err := h.p.ClaimN(ctx, n)
