@@ -24,7 +24,9 @@
 // lay out their own control areas from offset 128, each ending in a table of
 // one unit per participant, and their own 16-byte slot headers: see mpmc.go
 // and broadcast.go. The header's ControlSize, SlotsOffset and SlotHeaderSize
-// say where everything is for every kind.
+// say where everything is for every kind. A record ring (HeaderFlagRecords
+// in the header's Flags word: records.go) is an SPSC or Broadcast file whose
+// slot area is a ring of Capacity bytes carrying variable-length records.
 //
 // # Header (128 bytes)
 //
@@ -34,7 +36,7 @@
 //	|                      Magic "SHMRING\x00"                      |   0
 //	|                                                               |
 //	+---------------------------------------------------------------+
-//	|                         Version = 3                           |   8
+//	|                         Version = 4                           |   8
 //	+---------------------------------------------------------------+
 //	|                       Kind (1 = SPSC)                         |  12
 //	+---------------------------------------------------------------+

@@ -27,6 +27,9 @@ type Header struct {
 	CreatedUnixNano int64
 	MaxProducers    uint32
 	MaxConsumers    uint32
+	// Records: the ring carries variable-length records (records.go):
+	// SlotSize is then its MaxMessage, SlotCount its Capacity in bytes.
+	Records bool
 }
 
 // Params are what a ring's creator chooses; the rest of a Header follows
@@ -41,6 +44,9 @@ type Params struct {
 	// means the kind's default; SPSC takes 1 and 1.
 	MaxProducers uint32
 	MaxConsumers uint32
+	// Records makes a record ring (records.go): SlotSize is its
+	// MaxMessage and SlotCount its Capacity in bytes.
+	Records bool
 }
 
 // Defaults for the participant limits.
@@ -70,12 +76,21 @@ func NewHeaderFor(p Params) (Header, error) {
 	if kind == KindMPMC || kind == KindMPSC {
 		maxSlots = MaxMPMCSlotCount
 	}
+	if p.Records {
+		if err := p.recordGeometry(); err != nil {
+			return Header{}, err
+		}
+		maxSlots = MaxRecordCapacity
+	}
 	if slotCount == 0 || slotCount > maxSlots || slotCount&(slotCount-1) != 0 {
 		return Header{}, fmt.Errorf("%w: slot count=%d, want a power of two in 1..%d", ErrGeometry, slotCount, maxSlots)
 	}
 	slotHeader := SlotHeaderSizeOf(kind)
 	control := controlSize(kind, maxP, maxC)
 	stride := StrideFor(slotHeader, slotSize)
+	if p.Records {
+		slotHeader, stride = RecordHeaderSize, 1
+	}
 	hi, slotBytes := bits.Mul64(stride, slotCount)
 	slotsOffset := ControlOffset + control
 	if hi != 0 || slotBytes > MaxFileSize-slotsOffset-EndAlign-EndSize {
@@ -94,6 +109,7 @@ func NewHeaderFor(p Params) (Header, error) {
 		FileSize:       roundUp(slotsOffset+slotBytes, EndAlign) + EndSize,
 		MaxProducers:   maxP,
 		MaxConsumers:   maxC,
+		Records:        p.Records,
 	}, nil
 }
 
@@ -192,12 +208,20 @@ func (h *Header) Encode(b []byte) {
 	le.PutUint64(b[SlotsOffsetOffset:], h.SlotsOffset)
 	le.PutUint64(b[FileSizeOffset:], h.FileSize)
 	le.PutUint32(b[CreatorPIDOffset:], h.CreatorPID)
-	le.PutUint32(b[FlagsOffset:], 0)
+	le.PutUint32(b[FlagsOffset:], h.flags())
 	le.PutUint64(b[CreatedUnixNanoOffset:], uint64(h.CreatedUnixNano))
 	le.PutUint32(b[MaxProducersOffset:], h.MaxProducers)
 	le.PutUint32(b[MaxConsumersOffset:], h.MaxConsumers)
 	clear(b[ReservedOffset : ReservedOffset+ReservedSize])
 	le.PutUint32(b[ChecksumOffset:], Checksum(b))
+}
+
+// flags is the header's Flags word.
+func (h *Header) flags() uint32 {
+	if h.Records {
+		return HeaderFlagRecords
+	}
+	return 0
 }
 
 // Checksum is the CRC-32C of the header bytes before the checksum field.
@@ -244,6 +268,7 @@ func Decode(b []byte) (Header, error) {
 		CreatedUnixNano: int64(le.Uint64(b[CreatedUnixNanoOffset:])),
 		MaxProducers:    le.Uint32(b[MaxProducersOffset:]),
 		MaxConsumers:    le.Uint32(b[MaxConsumersOffset:]),
+		Records:         le.Uint32(b[FlagsOffset:])&HeaderFlagRecords != 0,
 	}
 	if err := h.checkGeometry(b); err != nil {
 		return Header{}, err
@@ -265,8 +290,8 @@ func (h *Header) checkGeometry(b []byte) error {
 	if v := le.Uint32(b[PadUnitOffset:]); v != PadUnit {
 		return fmt.Errorf("%w: padding unit=%d, want %d", ErrGeometry, v, PadUnit)
 	}
-	if v := le.Uint32(b[FlagsOffset:]); v != 0 {
-		return fmt.Errorf("%w: flags=%#x, want 0", ErrGeometry, v)
+	if v := le.Uint32(b[FlagsOffset:]); v&^HeaderFlagsMask != 0 {
+		return fmt.Errorf("%w: flags=%#x, want only %#x", ErrGeometry, v, HeaderFlagsMask)
 	}
 	for i, c := range b[ReservedOffset : ReservedOffset+ReservedSize] {
 		if c != 0 {
@@ -274,7 +299,7 @@ func (h *Header) checkGeometry(b []byte) error {
 		}
 	}
 	want, err := NewHeaderFor(Params{Kind: h.Kind, SlotSize: h.SlotSize, SlotCount: h.SlotCount,
-		MaxProducers: h.MaxProducers, MaxConsumers: h.MaxConsumers})
+		MaxProducers: h.MaxProducers, MaxConsumers: h.MaxConsumers, Records: h.Records})
 	if err != nil {
 		return err
 	}

@@ -14,8 +14,22 @@ import (
 
 // newAPIRing is a heap ring with both roles taken.
 func newAPIRing(t testing.TB, slotSize, slots int) (*Ring, *Producer, *Consumer) {
+	return newAPIRingWith(t, Options{Kind: SPSC, SlotSize: slotSize, Slots: slots})
+}
+
+// newAPIRecordRing is newAPIRing for an SPSC record ring holding about
+// slots messages of up to max bytes.
+func newAPIRecordRing(t testing.TB, max, slots int) (*Ring, *Producer, *Consumer) {
+	c := 64
+	for c < (slots+1)*int(RecordSize(max)) || MaxRecordMessage(c) < max {
+		c *= 2
+	}
+	return newAPIRingWith(t, Options{Kind: SPSC, Records: true, Capacity: c, MaxMessage: max})
+}
+
+func newAPIRingWith(t testing.TB, o Options) (*Ring, *Producer, *Consumer) {
 	t.Helper()
-	r, err := newHeapRing(uniqueName(t), Options{Kind: SPSC, SlotSize: slotSize, Slots: slots})
+	r, err := newHeapRing(uniqueName(t), o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,9 @@ func (b Batch) Slot(i int) []byte {
 	if b.stale() {
 		return nil
 	}
+	if b.p.rec != nil {
+		return b.p.rec.batchSlot()
+	}
 	return b.p.g.payload(b.start+uint64(i), b.p.g.slotSize)
 }
 
@@ -43,13 +46,20 @@ func (b Batch) SetLen(i, n int) (err error) {
 	if uint(n) > uint(b.p.g.slotSize) {
 		return errTooLargeCommit
 	}
+	if b.p.rec != nil {
+		b.p.rec.setBatchLen(uint32(n))
+		return nil
+	}
 	b.p.g.setLen(b.start+uint64(i), uint32(n))
 	return nil
 }
 
 // ClaimBatch claims up to max consecutive free slots — at least one,
 // waiting for it as the wait strategy says. Fill them through the Batch and
-// publish them all with one store by CommitBatch.
+// publish them all with one store by CommitBatch. On a record ring it
+// claims one message of up to MaxMessage bytes (records have no fixed size
+// to claim many of: ClaimN claims one of the size you need, SendBatch sends
+// many).
 func (p *Producer) ClaimBatch(ctx context.Context, max int) (_ Batch, err error) {
 	defer p.r.endGuard(&err, beginGuard())
 	p.mustNotHoldClaim("ClaimBatch")
@@ -79,7 +89,8 @@ func (p *Producer) CommitBatch(k int) {
 // SendBatch copies as many of msgs as there are free slots — at least one,
 // waiting for it as the wait strategy says — and publishes them with one
 // store. It returns how many it sent. A message beyond the slot size stops
-// the batch before it with ErrTooLarge; those before it are sent.
+// the batch before it with ErrTooLarge; those before it are sent. On a
+// record ring it sends as many as fit in the free bytes.
 func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (_ int, err error) {
 	defer p.r.endGuard(&err, beginGuard())
 	p.mustNotHoldClaim("SendBatch")
@@ -117,6 +128,9 @@ func (m Messages) At(i int) ([]byte, error) {
 	}
 	if m.c == nil || m.gen != m.c.leases {
 		return nil, ErrStale
+	}
+	if m.c.rec != nil {
+		return m.c.rec.at(i), nil
 	}
 	return m.c.g.leased(m.c.r, m.start+uint64(i), m.c.lens[i])
 }

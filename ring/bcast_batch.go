@@ -34,6 +34,9 @@ func (b ReaderBatch) At(i int) (_ []byte, err error) {
 	if rd.copied {
 		return rd.buf[:rd.heldBytes], nil
 	}
+	if rd.rec != nil {
+		return rd.recAt(i)
+	}
 	pos := b.start + uint64(i)
 	n := rd.g.length(pos).Load()
 	if n > rd.g.slotSize {
@@ -66,6 +69,9 @@ func (rd *Reader) ReceiveBatch(ctx context.Context, max int) (_ ReaderBatch, err
 // extend grows a lease of one message at q to up to max, over the slots
 // that are published already.
 func (rd *Reader) extend(max int) ReaderBatch {
+	if rd.rec != nil {
+		return rd.recExtend(max)
+	}
 	q := rd.q
 	k := 1
 	if !rd.copied {

@@ -57,6 +57,10 @@ func (p *bcastProducer) scan() {
 	p.limit = gate + p.g.slots
 }
 
+// roomy reports whether the claim being made fits below limit: the slot
+// at head, or a record ring's reach more bytes after it.
+func (p *bcastProducer) roomy() bool { return p.head+p.reach < p.limit }
+
 // probe stops waiting for lossless readers that hold the producer back and
 // whose liveness lock no live process holds. A system call per such
 // reader: waiting paths only.
@@ -67,7 +71,7 @@ func (p *bcastProducer) probe() error {
 			continue
 		}
 		inc := e.inc.Load()
-		if p.dead[i] == inc+1 || e.cursor.Load()+p.g.slots > p.head {
+		if p.dead[i] == inc+1 || e.cursor.Load()+p.g.slots > p.head+p.reach {
 			continue
 		}
 		alive, err := p.r.heldAt(e.lockByte)
@@ -92,7 +96,7 @@ func (p *bcastProducer) tryReserve() error {
 		return ErrClosed
 	}
 	p.scan()
-	if p.head < p.limit {
+	if p.roomy() {
 		return nil
 	}
 	if now := time.Now(); now.After(p.nextProbe) {
@@ -100,7 +104,7 @@ func (p *bcastProducer) tryReserve() error {
 		if err := p.probe(); err != nil {
 			return err
 		}
-		if p.scan(); p.head < p.limit {
+		if p.scan(); p.roomy() {
 			return nil
 		}
 	}
@@ -118,7 +122,7 @@ func (p *bcastProducer) reserve(ctx context.Context) error {
 	if p.closed {
 		return ErrClosed
 	}
-	if p.scan(); p.head < p.limit {
+	if p.scan(); p.roomy() {
 		return nil
 	}
 	p.stats.Full++
@@ -141,7 +145,7 @@ type gateWait struct{ p *bcastProducer }
 
 func (w gateWait) Ready() bool {
 	w.p.scan()
-	return w.p.head < w.p.limit
+	return w.p.roomy()
 }
 
 func (w gateWait) Stopped() error { return w.p.r.interrupted() }

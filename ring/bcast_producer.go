@@ -19,6 +19,10 @@ type bcastProducer struct {
 
 	head  uint64 // next position to write; the published cursor when no claim is open
 	limit uint64 // positions below it may be written without looking at the reader table
+	// reach: a record ring's claim being made needs the reach bytes
+	// after head below limit too (rec_bcast_producer.go); zero on slot
+	// rings.
+	reach uint64
 
 	// Per reader entry, process-local: the incarnation (plus one, so that
 	// zero means none) in which the entry was found dead, or corrupt. The
@@ -64,7 +68,7 @@ func newBcastProducer(r *Ring) (*bcastProducer, error) {
 	// A producer that died between publishing slots and storing the
 	// cursor that covers them left positions readers may already have
 	// read: adopt them, so that no position is published twice.
-	for i := uint64(0); i < p.g.slots && p.g.seq(head).Load() == head+1; i++ {
+	for i := uint64(0); !r.hdr.Records && i < p.g.slots && p.g.seq(head).Load() == head+1; i++ {
 		head++
 	}
 	p.head = head

@@ -37,71 +37,79 @@ func TestBroadcastGoroutinesStream(t *testing.T) {
 		{"polling", WaitStrategy{Spin: 64, Yield: 4, Sleep: false}},
 	}
 	modes := []string{"recv", "receive", "batch", "tryrecv"}
-	for _, slots := range []int{1, 2, 16} {
-		for wi, w := range waits {
-			name := fmt.Sprintf("%d slots with %s", slots, w.name)
-			t.Run(name, func(t *testing.T) {
-				n := n
-				if w.w.Spin == 0 {
-					n /= 4
+	for _, records := range []bool{false, true} {
+		for _, slots := range []int{1, 2, 16} {
+			for wi, w := range waits {
+				name := fmt.Sprintf("%d slots with %s", slots, w.name)
+				if records {
+					name = "a record ring of as many: " + name
 				}
-				r := newBcastRing(t, true, 64, slots, 8)
-				var cs []*bcastChecker
-				var names []string
-				for i := range 2 {
-					rd := mustReader(t, r, ReaderOptions{Policy: Lossless})
-					rd.SetWait(w.w)
-					cs = append(cs, newBcastChecker(rd, 0, 64, true))
-					names = append(names, "lossless "+modes[(i+wi)%len(modes)])
-				}
-				if !raceEnabled {
+				t.Run(name, func(t *testing.T) {
+					n := n
+					if w.w.Spin == 0 {
+						n /= 4
+					}
+					r := newBcastRing(t, true, 64, slots, 8)
+					if records {
+						r = newBcastRecordRing(t, 64, slots)
+					}
+					var cs []*bcastChecker
+					var names []string
 					for i := range 2 {
-						rd := mustReader(t, r, ReaderOptions{Policy: Lossy})
+						rd := mustReader(t, r, ReaderOptions{Policy: Lossless})
 						rd.SetWait(w.w)
-						cs = append(cs, newBcastChecker(rd, 0, 64, false))
-						names = append(names, "lossy "+modes[(i+wi+2)%len(modes)])
+						cs = append(cs, newBcastChecker(rd, 0, 64, true))
+						names = append(names, "lossless "+modes[(i+wi)%len(modes)])
 					}
-				}
-				p := mustProducer(t, r)
-				p.SetWait(w.w)
-				ctx, cancel := context.WithCancel(context.Background())
-				defer cancel()
-				errs := make(chan error, len(cs))
-				for i, c := range cs {
-					mode := modes[(i+wi)%len(modes)]
-					go func() {
-						err := c.run(ctx, mode, n)
-						if err != nil {
-							cancel() // a producer gated by this reader would wait forever
-							err = fmt.Errorf("%s: %w", names[i], err)
+					if !raceEnabled {
+						for i := range 2 {
+							rd := mustReader(t, r, ReaderOptions{Policy: Lossy})
+							rd.SetWait(w.w)
+							cs = append(cs, newBcastChecker(rd, 0, 64, false))
+							names = append(names, "lossy "+modes[(i+wi+2)%len(modes)])
 						}
-						errs <- err
-					}()
-				}
-				perr := bcastSend(ctx, p, 0, n, make([]byte, 64))
-				p.Close()
-				for range cs {
-					if err := <-errs; err != nil {
-						t.Error(err)
 					}
-				}
-				if perr != nil {
-					t.Fatalf("producer: %v", perr)
-				}
-				for i, c := range cs {
-					if c.delivered+c.missed != n {
-						t.Errorf("%s: delivered %d + missed %d != %d published", names[i], c.delivered, c.missed, n)
+					p := mustProducer(t, r)
+					p.SetWait(w.w)
+					ctx, cancel := context.WithCancel(context.Background())
+					defer cancel()
+					errs := make(chan error, len(cs))
+					for i, c := range cs {
+						mode := modes[(i+wi)%len(modes)]
+						go func() {
+							err := c.run(ctx, mode, n)
+							if err != nil {
+								cancel() // a producer gated by this reader would wait forever
+								err = fmt.Errorf("%s: %w", names[i], err)
+							}
+							errs <- err
+						}()
 					}
-					if c.lossless && c.missed != 0 {
-						t.Errorf("%s: a lossless reader missed %d", names[i], c.missed)
+					perr := bcastSend(ctx, p, 0, n, make([]byte, 64))
+					p.Close()
+					for range cs {
+						if err := <-errs; err != nil {
+							t.Error(err)
+						}
 					}
-				}
-				laps := make([]uint64, len(cs))
-				for i, c := range cs {
-					laps[i] = c.laps
-				}
-				t.Logf("%d messages; laps per reader %v; producer %+v", n, laps, p.Stats())
-			})
+					if perr != nil {
+						t.Fatalf("producer: %v", perr)
+					}
+					for i, c := range cs {
+						if c.delivered+c.missed != n {
+							t.Errorf("%s: delivered %d + missed %d != %d published", names[i], c.delivered, c.missed, n)
+						}
+						if c.lossless && c.missed != 0 {
+							t.Errorf("%s: a lossless reader missed %d", names[i], c.missed)
+						}
+					}
+					laps := make([]uint64, len(cs))
+					for i, c := range cs {
+						laps[i] = c.laps
+					}
+					t.Logf("%d messages; laps per reader %v; producer %+v", n, laps, p.Stats())
+				})
+			}
 		}
 	}
 }

@@ -53,6 +53,9 @@ type Reader struct {
 	// remembers the count it was made at, and is stale once it moved on.
 	leases uint64
 	fw     atomic.Uint64
+	// rec is a record ring's reading state (rec_bcast_reader.go); nil on
+	// slot rings.
+	rec *recReading
 }
 
 // errPending: the reader's next position is not published yet.
@@ -93,6 +96,11 @@ func newReader(r *Ring, o ReaderOptions) (*Reader, error) {
 	q := p0
 	if o.Start == Oldest {
 		q = p0 - min(p0, rd.g.slots)
+	}
+	if r.hdr.Records {
+		if q, err = rd.recJoin(o.Start, p0); err != nil {
+			return nil, rd.abandon(err)
+		}
 	}
 	e.cursor.Store(q)
 	e.policy.Store(uint32(o.Policy))
@@ -226,6 +234,9 @@ func (rd *Reader) Lag() uint64 {
 		return 0
 	}
 	defer rd.r.endGuardQuiet(beginGuard())
+	if rd.rec != nil {
+		return rd.recLag()
+	}
 	if p := rd.w.cursor.Load(); p > rd.q {
 		return p - rd.q
 	}
@@ -248,6 +259,9 @@ func (rd *Reader) Close() (err error) {
 	}
 	rd.closed = true
 	rd.held, rd.buf = 0, nil
+	if rd.rec != nil {
+		rd.rec.spans = rd.rec.spans[:0]
+	}
 	rd.leases++
 	defer rd.r.untrack(rd)
 	defer func() { err = errors.Join(err, rd.r.unlockAt(rd.e.lockByte, rd.lock)) }() // even after a fault below

@@ -47,6 +47,9 @@ func (rd *Reader) Release() (err error) {
 		panic("ring: Reader.Release without a received message")
 	}
 	rd.leases++
+	if rd.rec != nil {
+		return rd.recRelease()
+	}
 	q, k := rd.q, uint64(rd.held)
 	rd.held = 0
 	if !rd.lossless && !rd.validate(q) {
@@ -96,7 +99,7 @@ func (rd *Reader) receive(ctx context.Context, block bool, op string) ([]byte, e
 	}
 	rd.mustNotHold(op)
 	for {
-		m, err := rd.lease()
+		m, err := rd.leaseAny()
 		if err != errPending {
 			return m, err
 		}
@@ -112,7 +115,7 @@ func (rd *Reader) recv(ctx context.Context, buf []byte, block bool, op string) (
 	}
 	rd.mustNotHold(op)
 	for {
-		n, err := rd.take(buf)
+		n, err := rd.takeAny(buf)
 		if err != errPending {
 			return n, err
 		}

@@ -17,6 +17,9 @@ import (
 // arrived: the slot at q no longer says "not yet" (published, overrun, or
 // garbage: the caller's next look tells which).
 func (rd *Reader) arrived() bool {
+	if rd.rec != nil { // a record ring: the cursor says (rec_bcast_reader.go)
+		return rd.w.cursor.Load() > rd.q
+	}
 	return rd.g.classify(rd.g.seq(rd.q).Load(), rd.q) != seqPending
 }
 
@@ -77,6 +80,9 @@ func (rd *Reader) closedShort() error {
 // (the seq is stored first). A slot still "not yet" under a cursor past it
 // is a value no producer writes.
 func (rd *Reader) consistent() error {
+	if rd.rec != nil {
+		return nil // a record ring has no slot seq to disagree with the cursor
+	}
 	p := rd.w.cursor.Load()
 	if p > rd.q && p&layout.SeqWriting == 0 && !rd.arrived() {
 		return rd.r.corrupt("broadcast cursor=%d but slot seq=%#x at position=%d", p, rd.g.seq(rd.q).Load(), rd.q)

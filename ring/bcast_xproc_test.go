@@ -307,50 +307,58 @@ func TestBroadcastProducerKilledAtAStep(t *testing.T) {
 		{"before-publish", 10},
 		{"after-publish", 11},
 	} {
-		t.Run(tc.step, func(t *testing.T) {
-			proctest.Watchdog(t, hangBound)
-			r := newTestRing(t, Options{Kind: Broadcast, SlotSize: 64, Slots: 8, MaxReaders: 4})
-			lossless := mustReader(t, r, ReaderOptions{Policy: Lossless})
-			lossy := mustReader(t, r, ReaderOptions{Policy: Lossy})
-			for _, rd := range []*Reader{lossless, lossy} {
-				rd.SetWait(WaitStrategy{Spin: 64, Yield: 4, Sleep: true, Tick: time.Millisecond})
-			}
-			child := proctest.Start(t, "bcast-producer", r.Name(), "0", "100", tc.step, "10")
-			ctx, cancel := context.WithTimeout(context.Background(), hangBound/2)
-			defer cancel()
-			cl := newBcastChecker(lossless, 0, 64, true)
-			for cl.next < tc.published {
-				if err := cl.step(ctx, "receive"); err != nil {
-					t.Fatalf("lossless reader: %v", err)
+		for _, ro := range []struct {
+			name string
+			o    Options
+		}{
+			{"slots", Options{Kind: Broadcast, SlotSize: 64, Slots: 8, MaxReaders: 4}},
+			{"records", Options{Kind: Broadcast, Records: true, Capacity: 1024, MaxMessage: 64, MaxReaders: 4}},
+		} {
+			t.Run(tc.step+" "+ro.name, func(t *testing.T) {
+				proctest.Watchdog(t, hangBound)
+				r := newTestRing(t, ro.o)
+				lossless := mustReader(t, r, ReaderOptions{Policy: Lossless})
+				lossy := mustReader(t, r, ReaderOptions{Policy: Lossy})
+				for _, rd := range []*Reader{lossless, lossy} {
+					rd.SetWait(WaitStrategy{Spin: 64, Yield: 4, Sleep: true, Tick: time.Millisecond})
 				}
-			}
-			if _, err := lossless.Receive(ctx); !errors.Is(err, ErrPeerDead) {
-				t.Fatalf("lossless Receive after the producer died = %v, want ErrPeerDead", err)
-			}
-			if err := child.Wait(); err == nil {
-				t.Fatal("the producer exited normally; it was to kill itself")
-			}
-			cy := newBcastChecker(lossy, 0, 64, false)
-			for cy.next < tc.published {
-				if err := cy.step(ctx, "recv"); err != nil {
-					t.Fatalf("lossy reader: %v", err)
+				child := proctest.Start(t, "bcast-producer", r.Name(), "0", "100", tc.step, "10")
+				ctx, cancel := context.WithTimeout(context.Background(), hangBound/2)
+				defer cancel()
+				cl := newBcastChecker(lossless, 0, 64, true)
+				for cl.next < tc.published {
+					if err := cl.step(ctx, "receive"); err != nil {
+						t.Fatalf("lossless reader: %v", err)
+					}
 				}
-			}
-			if _, err := lossy.TryRecv(make([]byte, 64)); !errors.Is(err, ErrEmpty) {
-				t.Fatalf("lossy TryRecv after the producer died = %v, want ErrEmpty", err)
-			}
-			next := proctest.Start(t, "bcast-producer", r.Name(), strconv.FormatUint(tc.published, 10), "20", "-", "0")
-			next.Expect("ready")
-			end := tc.published + 20
-			if err := cl.run(ctx, "batch", end); err != nil {
-				t.Fatalf("lossless reader after the takeover: %v", err)
-			}
-			if err := cy.run(ctx, "receive", end); err != nil {
-				t.Fatalf("lossy reader after the takeover: %v", err)
-			}
-			if err := next.Wait(); err != nil {
-				t.Fatal(err)
-			}
-		})
+				if _, err := lossless.Receive(ctx); !errors.Is(err, ErrPeerDead) {
+					t.Fatalf("lossless Receive after the producer died = %v, want ErrPeerDead", err)
+				}
+				if err := child.Wait(); err == nil {
+					t.Fatal("the producer exited normally; it was to kill itself")
+				}
+				cy := newBcastChecker(lossy, 0, 64, false)
+				for cy.next < tc.published {
+					if err := cy.step(ctx, "recv"); err != nil {
+						t.Fatalf("lossy reader: %v", err)
+					}
+				}
+				if _, err := lossy.TryRecv(make([]byte, 64)); !errors.Is(err, ErrEmpty) {
+					t.Fatalf("lossy TryRecv after the producer died = %v, want ErrEmpty", err)
+				}
+				next := proctest.Start(t, "bcast-producer", r.Name(), strconv.FormatUint(tc.published, 10), "20", "-", "0")
+				next.Expect("ready")
+				end := tc.published + 20
+				if err := cl.run(ctx, "batch", end); err != nil {
+					t.Fatalf("lossless reader after the takeover: %v", err)
+				}
+				if err := cy.run(ctx, "receive", end); err != nil {
+					t.Fatalf("lossy reader after the takeover: %v", err)
+				}
+				if err := next.Wait(); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
 	}
 }

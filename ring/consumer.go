@@ -26,6 +26,7 @@ type Consumer struct {
 	// lens are the lengths of the messages ReceiveBatch leased, each read
 	// once from its slot.
 	lens []uint32
+	rec  recConsumer // a record ring's engine (rec_facade.go); nil on slot rings
 }
 
 // consumerEngine is one kind's read side. Its calls come from the Consumer,
@@ -71,12 +72,17 @@ func (r *Ring) Consumer() (_ *Consumer, err error) {
 	case Broadcast:
 		return nil, fmt.Errorf("%w: ring=%s is a broadcast ring: take a Reader", ErrInvalid, r.name)
 	default:
-		e, err = newSPSCConsumer(r)
+		if r.hdr.Records {
+			e, err = newRecSPSCConsumer(r)
+		} else {
+			e, err = newSPSCConsumer(r)
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
 	c := &Consumer{r: r, e: e, g: r.slotArea(), unguarded: r.unguarded}
+	c.rec, _ = e.(recConsumer)
 	r.track(c)
 	return c, nil
 }

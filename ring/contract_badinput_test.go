@@ -115,8 +115,12 @@ func TestContractRecvIntoAShortBufferLeavesTheMessage(t *testing.T) {
 // goes on, and the reader is told how many messages it lost.
 func TestContractTryCallsOnAFullOrEmptyRing(t *testing.T) {
 	forEachKind(t, func(t *testing.T, k contractKind) {
-		const slots = 4
-		p, rd := newContractRing(t, k, 16, slots).ends(t)
+		slots := 4
+		cr := newContractRing(t, k, 16, slots)
+		if k.records { // as many one-byte records as its bytes hold, none padded
+			slots = cr.r.Capacity() / ring.RecordSize(1)
+		}
+		p, rd := cr.ends(t)
 		buf := make([]byte, 16)
 		if _, err := rd.TryRecv(buf); !errors.Is(err, ring.ErrEmpty) {
 			t.Errorf("TryRecv on an empty ring = %v, want ErrEmpty", err)
@@ -134,7 +138,7 @@ func TestContractTryCallsOnAFullOrEmptyRing(t *testing.T) {
 		}
 		next := 0 // the message the read end gets next
 		if k.lossy() {
-			if err := p.TrySend([]byte{slots}); err != nil {
+			if err := p.TrySend([]byte{byte(slots)}); err != nil {
 				t.Fatalf("TrySend past the capacity of a ring with only a lossy reader = %v, want nil", err)
 			}
 			var lap *ring.LapError
@@ -143,7 +147,7 @@ func TestContractTryCallsOnAFullOrEmptyRing(t *testing.T) {
 			}
 			next = int(lap.Missed)
 		} else {
-			if err := p.TrySend([]byte{slots}); !errors.Is(err, ring.ErrFull) {
+			if err := p.TrySend([]byte{byte(slots)}); !errors.Is(err, ring.ErrFull) {
 				t.Errorf("TrySend on a full ring = %v, want ErrFull", err)
 			}
 			if _, err := p.TryClaim(); !errors.Is(err, ring.ErrFull) {
@@ -155,7 +159,7 @@ func TestContractTryCallsOnAFullOrEmptyRing(t *testing.T) {
 			if n, err := rd.TryRecv(buf); err != nil || n != 1 || buf[0] != 0 {
 				t.Fatalf("TryRecv = %d, %v (%v); want the first message", n, err, buf[:n])
 			}
-			if err := p.TrySend([]byte{slots}); err != nil {
+			if err := p.TrySend([]byte{byte(slots)}); err != nil {
 				t.Errorf("TrySend after a slot was freed = %v, want nil", err)
 			}
 			next = 1
@@ -247,11 +251,16 @@ func TestContractContextEndsABlockingCallWithItsCause(t *testing.T) {
 				}
 				for _, end := range ends {
 					t.Run(call.name+" with "+w.name+" ends on "+end.name, func(t *testing.T) {
-						p, rd := newContractRing(t, k, 16, 2).ends(t)
+						cr := newContractRing(t, k, 16, 2)
+						n := 2
+						if k.records { // as many four-byte records as its bytes hold, none padded
+							n = cr.r.Capacity() / ring.RecordSize(4)
+						}
+						p, rd := cr.ends(t)
 						p.SetWait(w.w)
 						rd.SetWait(w.w)
 						if call.full {
-							for range 2 {
+							for range n {
 								if err := p.TrySend([]byte("full")); err != nil {
 									t.Fatal(err)
 								}

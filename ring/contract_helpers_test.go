@@ -22,17 +22,21 @@ import (
 // contractKind is one row of the table: a ring kind and, for Broadcast, the
 // policy of the reader the tests take as its read end.
 type contractKind struct {
-	name   string
-	kind   ring.Kind
-	policy ring.Policy // Broadcast only
+	name    string
+	kind    ring.Kind
+	policy  ring.Policy // Broadcast only
+	records bool        // a record ring (Options.Records)
 }
 
 var contractKinds = []contractKind{
-	{"SPSC", ring.SPSC, 0},
-	{"MPMC", ring.MPMC, 0},
-	{"MPSC", ring.MPSC, 0},
-	{"Broadcast with a lossless reader", ring.Broadcast, ring.Lossless},
-	{"Broadcast with a lossy reader", ring.Broadcast, ring.Lossy},
+	{"SPSC", ring.SPSC, 0, false},
+	{"MPMC", ring.MPMC, 0, false},
+	{"MPSC", ring.MPSC, 0, false},
+	{"Broadcast with a lossless reader", ring.Broadcast, ring.Lossless, false},
+	{"Broadcast with a lossy reader", ring.Broadcast, ring.Lossy, false},
+	{"SPSC records", ring.SPSC, 0, true},
+	{"Broadcast records with a lossless reader", ring.Broadcast, ring.Lossless, true},
+	{"Broadcast records with a lossy reader", ring.Broadcast, ring.Lossy, true},
 }
 
 // lossy: the producer never waits for this kind's read end, so the ring is
@@ -65,6 +69,24 @@ func contractKindNamed(name string) (contractKind, bool) {
 		}
 	}
 	return contractKind{}, false
+}
+
+// options are the Options of a ring of kind k for slots messages of up to
+// slotSize bytes. A record ring gets MaxMessage slotSize and the smallest
+// capacity that holds slots such messages wherever the producer stands
+// (the last one may need a padding record before it), so that whatever
+// fits in the slot ring fits in it too; it may hold more messages than
+// that, and the tests that fill a ring to the brim say so.
+func (k contractKind) options(slotSize, slots int) ring.Options {
+	if !k.records {
+		return ring.Options{Kind: k.kind, SlotSize: slotSize, Slots: slots}
+	}
+	rec := ring.RecordSize(slotSize)
+	c := 64
+	for c < (slots+1)*rec || ring.MaxRecordMessage(c) < slotSize {
+		c *= 2
+	}
+	return ring.Options{Kind: k.kind, Records: true, Capacity: c, MaxMessage: slotSize}
 }
 
 // forEachKind runs f once per row of the table, as a subtest named after it.
@@ -149,7 +171,7 @@ type contractRing struct {
 func newContractRing(t testing.TB, k contractKind, slotSize, slots int) *contractRing {
 	t.Helper()
 	name := ring.UniqueName(t)
-	r, err := ring.Create(name, ring.Options{Kind: k.kind, SlotSize: slotSize, Slots: slots})
+	r, err := ring.Create(name, k.options(slotSize, slots))
 	if err != nil {
 		t.Fatalf("Create(%q, %v, SlotSize %d, Slots %d) = %v, want a ring", name, k.kind, slotSize, slots, err)
 	}

@@ -81,6 +81,9 @@ func newRing(name string, hdr layout.Header, seg shm.Segment, fullFence, unguard
 }
 
 func (o Options) header() (layout.Header, error) {
+	if err := o.checkRecords(); err != nil {
+		return layout.Header{}, err
+	}
 	maxC := o.MaxConsumers
 	switch o.Kind {
 	case SPSC:
@@ -102,14 +105,18 @@ func (o Options) header() (layout.Header, error) {
 	if o.MaxProducers < 0 || o.MaxProducers > layout.MaxParticipants || maxC < 0 || maxC > layout.MaxParticipants {
 		return layout.Header{}, fmt.Errorf("%w: max producers=%d consumers/readers=%d", ErrInvalid, o.MaxProducers, maxC)
 	}
-	if o.SlotSize <= 0 || o.SlotSize > layout.MaxSlotSize {
-		return layout.Header{}, fmt.Errorf("%w: slot size=%d, want 1..%d", ErrInvalid, o.SlotSize, layout.MaxSlotSize)
+	size, count := o.SlotSize, o.Slots
+	if o.Records {
+		size, count = o.recordGeometry()
 	}
-	if o.Slots <= 0 || o.Slots&(o.Slots-1) != 0 || uint64(o.Slots) > layout.MaxSlotCount {
-		return layout.Header{}, fmt.Errorf("%w: slots=%d, want a power of two", ErrInvalid, o.Slots)
+	if size <= 0 || size > layout.MaxSlotSize {
+		return layout.Header{}, fmt.Errorf("%w: slot size=%d, want 1..%d", ErrInvalid, size, layout.MaxSlotSize)
 	}
-	hdr, err := layout.NewHeaderFor(layout.Params{Kind: o.Kind, SlotSize: uint32(o.SlotSize), SlotCount: uint64(o.Slots),
-		MaxProducers: uint32(o.MaxProducers), MaxConsumers: uint32(maxC)})
+	if count <= 0 || count&(count-1) != 0 || (!o.Records && uint64(count) > layout.MaxSlotCount) {
+		return layout.Header{}, fmt.Errorf("%w: slots=%d, want a power of two", ErrInvalid, count)
+	}
+	hdr, err := layout.NewHeaderFor(layout.Params{Kind: o.Kind, SlotSize: uint32(size), SlotCount: uint64(count),
+		MaxProducers: uint32(o.MaxProducers), MaxConsumers: uint32(maxC), Records: o.Records})
 	if err != nil {
 		return layout.Header{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

@@ -31,6 +31,35 @@
 //     does and is told, with ErrLapped, how many messages it missed when the
 //     producer overran it.
 //
+// # Record rings
+//
+// Options.Records makes an SPSC or Broadcast ring a ring of Capacity bytes
+// carrying messages of any length from 0 to MaxMessage (at most Capacity/2
+// less a 16-byte header), each taking a 16-byte header plus its length
+// rounded up to 16, with a padding record at the wrap so that every message
+// is contiguous (LAYOUT.md section 17):
+//
+//	r, err := ring.Create("cam0", ring.Options{Kind: ring.SPSC, Records: true, Capacity: 256 << 20, MaxMessage: 64 << 20})
+//	buf, err := p.ClaimN(ctx, n) // exactly n contiguous bytes of the ring
+//	err = p.Commit(k)            // k <= n: the record takes only k
+//	msg, err := c.Receive(ctx)   // the record in place, valid until Release
+//
+// Every call works as on a slot ring: Send, Recv, the Try forms, contexts,
+// Close, peer death, Stats, Reset and every error. ClaimN also works on slot
+// rings (n <= SlotSize). A batch on a record ring: ReceiveBatch leases up to
+// max published records, SendBatch sends as many messages as fit in the
+// free bytes (at least one, waited for), and ClaimBatch claims one message
+// of up to MaxMessage bytes (a record has no fixed size to claim many of:
+// use ClaimN). On a record ring SlotSize reports MaxMessage and Slots the
+// most messages it can hold (Capacity/16, all empty). A lossy reader that
+// is overrun mid-record gets a *LapError with the exact count, as on a slot
+// ring, never a torn record: the producer stores a tail word before it
+// overwrites a byte, and the reader checks it after it reads. MPMC and MPSC
+// rings carry no records (Create returns ErrInvalid): their producers claim
+// slots with a CAS and their consumers repair dead peers' slots one by one,
+// which a ring of bytes cannot offer; use an MPSC slot ring sized for the
+// largest message, or one SPSC record ring per producer.
+//
 // # Invariants (SPSC)
 //
 //   - Cursors only grow. Position p lives in slot p & (slots-1). The producer

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"strconv"
@@ -149,11 +150,20 @@ func TestPublishingStoreSwitchesLoseNoWakeUp(t *testing.T) {
 	if !fence.Register() {
 		t.Skip("release stores unavailable here (race detector, no membarrier, or not amd64): nothing switches")
 	}
+	for _, o := range []Options{
+		{Kind: SPSC, SlotSize: 16, Slots: 64},
+		{Kind: SPSC, Records: true, Capacity: 64 * 32, MaxMessage: 16}, // 64 eight-byte records
+	} {
+		t.Run(fmt.Sprintf("records=%v", o.Records), func(t *testing.T) { publishingStoreSwitches(t, o) })
+	}
+}
+
+func publishingStoreSwitches(t *testing.T, o Options) {
 	n := uint64(200_000)
 	if longRun() {
 		n *= 10
 	}
-	r := newTestRing(t, Options{Kind: SPSC, SlotSize: 16, Slots: 64})
+	r := newTestRing(t, o)
 	c, err := r.Consumer()
 	if err != nil {
 		t.Fatal(err)

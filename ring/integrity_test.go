@@ -45,23 +45,38 @@ const (
 	consumerStream = 3
 )
 
-// lengths predicts message lengths: uniform in [msgHeaderSize, slotSize].
+// lengths predicts message lengths: uniform in [msgHeaderSize, slotSize],
+// or on a record ring skewed over [0, MaxMessage] (recLength).
 type lengths struct {
-	r    *rand.Rand
-	span int
+	r       *rand.Rand
+	span    int
+	records bool
 }
 
 func newLengths(seed uint64, slotSize int) lengths {
 	return lengths{r: rand.New(rand.NewPCG(seed, lengthStream)), span: slotSize - msgHeaderSize + 1}
 }
 
-func (l lengths) next() int { return msgHeaderSize + l.r.IntN(l.span) }
+// lengthsFor are the lengths of a stream through r.
+func lengthsFor(r *Ring, seed uint64) lengths {
+	if r.Records() {
+		return lengths{r: rand.New(rand.NewPCG(seed, lengthStream)), span: r.MaxMessage(), records: true}
+	}
+	return newLengths(seed, r.SlotSize())
+}
+
+func (l lengths) next() int {
+	if l.records {
+		return recLength(l.r, l.span)
+	}
+	return msgHeaderSize + l.r.IntN(l.span)
+}
 
 // maxBatch bounds the batches both sides ask for.
 const maxBatch = 64
 
 // The producer's calls. "mixed" picks one of the others for every step.
-var producerModes = []string{"claim", "tryclaim", "claimbatch", "send", "trysend", "sendbatch"}
+var producerModes = []string{"claim", "tryclaim", "claimn", "claimbatch", "send", "trysend", "sendbatch"}
 
 // streamSender writes messages 0..n-1 of a stream.
 type streamSender struct {
@@ -77,7 +92,7 @@ type streamSender struct {
 func newStreamSender(p *Producer, seed, n uint64) *streamSender {
 	s := &streamSender{
 		p:       p,
-		lens:    newLengths(seed, p.r.SlotSize()),
+		lens:    lengthsFor(p.r, seed),
 		ops:     rand.New(rand.NewPCG(seed, producerStream)),
 		n:       n,
 		scratch: make([]byte, p.r.SlotSize()),
@@ -122,12 +137,30 @@ func (s *streamSender) step(ctx context.Context, m string) error {
 			return err
 		}
 		if s.ops.IntN(16) == 0 { // an aborted claim publishes nothing
-			encodeMessage(buf, ^s.seq)
+			encodeAny(buf, ^s.seq)
 			p.Abort()
 			return nil
 		}
 		n := s.lens.next()
-		encodeMessage(buf[:n], s.seq)
+		encodeAny(buf[:n], s.seq)
+		if err := p.Commit(n); err != nil {
+			return err
+		}
+		s.seq++
+	case "claimn": // exactly the message's bytes; now and then more, committed short
+		n := s.lens.next()
+		claim := n
+		if s.ops.IntN(8) == 0 {
+			claim = n + s.ops.IntN(p.r.MaxMessage()-n+1)
+		}
+		buf, err := p.ClaimN(ctx, claim)
+		if err != nil {
+			return err
+		}
+		if len(buf) != claim {
+			return fmt.Errorf("ClaimN(%d) gave %d bytes", claim, len(buf))
+		}
+		encodeAny(buf[:n], s.seq)
 		if err := p.Commit(n); err != nil {
 			return err
 		}
@@ -149,9 +182,9 @@ func (s *streamSender) step(ctx context.Context, m string) error {
 			n := len(slot)
 			if i < k {
 				n = s.lens.next()
-				encodeMessage(slot[:n], s.seq+uint64(i))
+				encodeAny(slot[:n], s.seq+uint64(i))
 			} else {
-				encodeMessage(slot, ^(s.seq + uint64(i))) // what must never be seen
+				encodeAny(slot, ^(s.seq + uint64(i))) // what must never be seen
 			}
 			if err := b.SetLen(i, n); err != nil {
 				return err
@@ -165,7 +198,7 @@ func (s *streamSender) step(ctx context.Context, m string) error {
 		s.seq += uint64(k)
 	case "send", "trysend":
 		n := s.lens.next()
-		encodeMessage(s.scratch[:n], s.seq)
+		encodeAny(s.scratch[:n], s.seq)
 		if m == "send" {
 			if err := p.Send(ctx, s.scratch[:n]); err != nil {
 				return err
@@ -185,7 +218,7 @@ func (s *streamSender) step(ctx context.Context, m string) error {
 		s.batch = s.batch[:0]
 		for i := range k {
 			n := s.lens.next()
-			encodeMessage(s.bufs[i][:n], s.seq+uint64(i))
+			encodeAny(s.bufs[i][:n], s.seq+uint64(i))
 			s.batch = append(s.batch, s.bufs[i][:n])
 		}
 		for rest := s.batch; len(rest) > 0; {
@@ -220,7 +253,7 @@ type streamReceiver struct {
 	lens   lengths
 	ops    *rand.Rand
 	seq, n uint64
-	next   int // predicted length of message seq; 0 when not drawn yet
+	next   int // predicted length of message seq; -1 when not drawn yet
 	buf    []byte
 	sp     spinner
 }
@@ -228,17 +261,18 @@ type streamReceiver struct {
 func newStreamReceiver(c *Consumer, seed, n uint64, child *proctest.Child) *streamReceiver {
 	return &streamReceiver{
 		c:    c,
-		lens: newLengths(seed, c.r.SlotSize()),
+		lens: lengthsFor(c.r, seed),
 		ops:  rand.New(rand.NewPCG(seed, consumerStream)),
 		n:    n,
 		buf:  make([]byte, c.r.SlotSize()),
 		sp:   spinner{child: child},
+		next: -1,
 	}
 }
 
 // wantLen is the length message seq must have.
 func (s *streamReceiver) wantLen() int {
-	if s.next == 0 {
+	if s.next < 0 {
 		s.next = s.lens.next()
 	}
 	return s.next
@@ -246,11 +280,11 @@ func (s *streamReceiver) wantLen() int {
 
 // accept checks m as message seq and moves on to the next.
 func (s *streamReceiver) accept(m []byte) error {
-	if err := checkMessage(m, s.seq, s.wantLen()); err != nil {
+	if err := checkAny(m, s.seq, s.wantLen()); err != nil {
 		return err
 	}
 	s.seq++
-	s.next = 0
+	s.next = -1
 	return nil
 }
 
@@ -308,6 +342,9 @@ func (s *streamReceiver) step(ctx context.Context, m string) error {
 		c.Release()
 	case "recv", "tryrecv", "recvshort":
 		buf := s.buf
+		if m == "recvshort" && s.wantLen() == 0 {
+			m = "recv" // no buffer is short for an empty message
+		}
 		if m == "recvshort" {
 			n, err := c.Recv(ctx, buf[:s.wantLen()-1])
 			if !errors.Is(err, io.ErrShortBuffer) {

@@ -25,6 +25,20 @@ type Options struct {
 	SlotSize int // largest message, in bytes (1 .. 1 GiB)
 	Slots    int // number of slots, a power of two
 
+	// Records makes a record ring (SPSC or Broadcast) instead of a slot
+	// ring: a ring of Capacity bytes carrying messages of any length from
+	// 0 to MaxMessage, each taking a 16-byte header plus its length rounded
+	// up to 16 bytes (LAYOUT.md section 17). SlotSize and Slots are then
+	// left zero.
+	Records bool
+	// Capacity is a record ring's data area in bytes: a power of two,
+	// 64 B .. 1 TiB.
+	Capacity int
+	// MaxMessage is a record ring's longest message: at most Capacity/2 -
+	// 16 (the longest the ring can always fit, wherever its producer
+	// stands; also at most 1 GiB); zero means that bound.
+	MaxMessage int
+
 	// MaxProducers and MaxConsumers bound how many producer and consumer
 	// handles an MPMC or MPSC ring holds at once, across all processes
 	// (zero: 16 each; MPSC has one consumer). Together at most 1024.
@@ -101,8 +115,8 @@ type OpenOptions struct {
 	MaxFileSize int64
 
 	// Unguarded runs the per-message calls (Send, TrySend, Claim,
-	// TryClaim, Commit, Receive, TryReceive, Recv, TryRecv, Release, and
-	// At of a received batch)
+	// TryClaim, ClaimN, TryClaimN, Commit, Receive, TryReceive, Recv,
+	// TryRecv, Release, and At of a received batch)
 	// without the fault guard, saving what BENCHMARKS.md says the guard
 	// costs per call. The price: a peer that shrinks the file kills this
 	// process with SIGBUS instead of getting it ErrTruncated, and Close

@@ -203,69 +203,71 @@ func TestPeerDeathOfAProducer(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	const sent, readBefore, more = 6, 4, 40
 	for _, w := range peerDeathWaits() {
-		t.Run("a consumer with "+w.name, func(t *testing.T) {
-			r := newTestRing(t, Options{Kind: SPSC, SlotSize: 64, Slots: 8})
-			c, err := r.Consumer()
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.SetWait(w.wait)
-			ctx := context.Background()
-			buf := make([]byte, 64)
-			recv := func(seq uint64) {
-				t.Helper()
-				n, err := c.Recv(ctx, buf)
+		for _, ro := range peerDeathRings(8) {
+			t.Run("a consumer with "+w.name+" on "+ro.name, func(t *testing.T) {
+				r := newTestRing(t, ro.o)
+				c, err := r.Consumer()
 				if err != nil {
-					t.Fatalf("Recv of message %d: %v", seq, err)
-				}
-				if err := checkMessage(buf[:n], seq, peerDeathMsgSize); err != nil {
 					t.Fatal(err)
 				}
-			}
-
-			dead := proctest.Start(t, "pd-producer", r.Name(), "0", strconv.Itoa(sent), "hang")
-			dead.Expect("ready")
-			dead.Expect("sent")
-			for seq := range uint64(readBefore) {
-				recv(seq)
-			}
-			// Block in Receive (most likely) before the kill lands.
-			result := make(chan error, 1)
-			go func() {
-				for seq := uint64(readBefore); seq < sent; seq++ {
-					m, err := c.Receive(ctx)
+				c.SetWait(w.wait)
+				ctx := context.Background()
+				buf := make([]byte, 64)
+				recv := func(seq uint64) {
+					t.Helper()
+					n, err := c.Recv(ctx, buf)
 					if err != nil {
-						result <- fmt.Errorf("Receive of message %d, published before the kill: %w", seq, err)
-						return
+						t.Fatalf("Recv of message %d: %v", seq, err)
 					}
-					err = checkMessage(m, seq, peerDeathMsgSize)
-					c.Release()
-					if err != nil {
-						result <- err
-						return
+					if err := checkMessage(buf[:n], seq, peerDeathMsgSize); err != nil {
+						t.Fatal(err)
 					}
 				}
-				_, err := c.Receive(ctx)
-				result <- err
-			}()
-			killChild(t, dead)
-			if err := <-result; !errors.Is(err, ErrPeerDead) {
-				t.Fatalf("Receive after the producer was killed = %v, want ErrPeerDead", err)
-			}
 
-			heir := proctest.Start(t, "pd-producer", r.Name(), strconv.Itoa(sent), strconv.Itoa(more), "close")
-			heir.Expect("ready") // it took the role: no ErrBusy from a dead holder
-			for seq := uint64(sent); seq < sent+more; seq++ {
-				recv(seq)
-			}
-			if _, err := c.Recv(ctx, buf); !errors.Is(err, ErrClosed) {
-				t.Fatalf("Recv after the new producer's last message = %v, want ErrClosed", err)
-			}
-			heir.Expect("sent")
-			if err := heir.Wait(); err != nil {
-				t.Fatal(err)
-			}
-		})
+				dead := proctest.Start(t, "pd-producer", r.Name(), "0", strconv.Itoa(sent), "hang")
+				dead.Expect("ready")
+				dead.Expect("sent")
+				for seq := range uint64(readBefore) {
+					recv(seq)
+				}
+				// Block in Receive (most likely) before the kill lands.
+				result := make(chan error, 1)
+				go func() {
+					for seq := uint64(readBefore); seq < sent; seq++ {
+						m, err := c.Receive(ctx)
+						if err != nil {
+							result <- fmt.Errorf("Receive of message %d, published before the kill: %w", seq, err)
+							return
+						}
+						err = checkMessage(m, seq, peerDeathMsgSize)
+						c.Release()
+						if err != nil {
+							result <- err
+							return
+						}
+					}
+					_, err := c.Receive(ctx)
+					result <- err
+				}()
+				killChild(t, dead)
+				if err := <-result; !errors.Is(err, ErrPeerDead) {
+					t.Fatalf("Receive after the producer was killed = %v, want ErrPeerDead", err)
+				}
+
+				heir := proctest.Start(t, "pd-producer", r.Name(), strconv.Itoa(sent), strconv.Itoa(more), "close")
+				heir.Expect("ready") // it took the role: no ErrBusy from a dead holder
+				for seq := uint64(sent); seq < sent+more; seq++ {
+					recv(seq)
+				}
+				if _, err := c.Recv(ctx, buf); !errors.Is(err, ErrClosed) {
+					t.Fatalf("Recv after the new producer's last message = %v, want ErrClosed", err)
+				}
+				heir.Expect("sent")
+				if err := heir.Wait(); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
 	}
 }
 
@@ -280,63 +282,80 @@ func TestPeerDeathOfAConsumer(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	const slots, released, more = 8, 3, 40
 	for _, w := range peerDeathWaits() {
-		t.Run("a producer with "+w.name, func(t *testing.T) {
-			r := newTestRing(t, Options{Kind: SPSC, SlotSize: 64, Slots: slots})
-			p, err := r.Producer()
-			if err != nil {
-				t.Fatal(err)
-			}
-			p.SetWait(w.wait)
-			ctx := context.Background()
-			msg := make([]byte, peerDeathMsgSize)
-			seq := uint64(0)
-			for ; seq <= released; seq++ { // released ones, and the one to be held
-				encodeMessage(msg, seq)
-				if err := p.TrySend(msg); err != nil {
-					t.Fatalf("TrySend %d: %v", seq, err)
-				}
-			}
-
-			dead := proctest.Start(t, "pd-consumer", r.Name(), "hold", strconv.Itoa(released))
-			dead.Expect("ready")
-			dead.Expect(fmt.Sprintf("holding %d", released))
-			// Fill the ring: the held message occupies one slot.
-			for ; ; seq++ {
-				encodeMessage(msg, seq)
-				err := p.TrySend(msg)
-				if errors.Is(err, ErrFull) {
-					break
-				}
+		for _, ro := range peerDeathRings(slots) {
+			t.Run("a producer with "+w.name+" on "+ro.name, func(t *testing.T) {
+				r := newTestRing(t, ro.o)
+				p, err := r.Producer()
 				if err != nil {
-					t.Fatalf("TrySend %d: %v", seq, err)
+					t.Fatal(err)
 				}
-			}
-			if want := uint64(released + slots); seq != want {
-				t.Fatalf("the ring took messages up to %d, want up to %d (%d slots, %d released)", seq, want, slots, released)
-			}
-
-			killChild(t, dead)
-			if err := p.Send(ctx, msg); !errors.Is(err, ErrPeerDead) {
-				t.Fatalf("Send on a full ring after the consumer was killed = %v, want ErrPeerDead", err)
-			}
-
-			heir := proctest.Start(t, "pd-consumer", r.Name(), "drain", "0")
-			heir.Expect("ready") // it took the role: no ErrBusy from a dead holder
-			for last := seq + more; seq < last; seq++ {
-				encodeMessage(msg, seq)
-				if err := p.Send(ctx, msg); err != nil {
-					t.Fatalf("Send %d to the new consumer: %v", seq, err)
+				p.SetWait(w.wait)
+				ctx := context.Background()
+				msg := make([]byte, peerDeathMsgSize)
+				seq := uint64(0)
+				for ; seq <= released; seq++ { // released ones, and the one to be held
+					encodeMessage(msg, seq)
+					if err := p.TrySend(msg); err != nil {
+						t.Fatalf("TrySend %d: %v", seq, err)
+					}
 				}
-			}
-			if err := p.Close(); err != nil {
-				t.Fatal(err)
-			}
-			want := fmt.Sprintf("first %d last %d count %d", released, seq-1, seq-released)
-			heir.Expect(want)
-			if err := heir.Wait(); err != nil {
-				t.Fatal(err)
-			}
-		})
+
+				dead := proctest.Start(t, "pd-consumer", r.Name(), "hold", strconv.Itoa(released))
+				dead.Expect("ready")
+				dead.Expect(fmt.Sprintf("holding %d", released))
+				// Fill the ring: the held message occupies one slot.
+				for ; ; seq++ {
+					encodeMessage(msg, seq)
+					err := p.TrySend(msg)
+					if errors.Is(err, ErrFull) {
+						break
+					}
+					if err != nil {
+						t.Fatalf("TrySend %d: %v", seq, err)
+					}
+				}
+				if want := uint64(released + slots); seq != want && !r.Records() { // a record ring's count depends on its padding
+					t.Fatalf("the ring took messages up to %d, want up to %d (%d slots, %d released)", seq, want, slots, released)
+				}
+
+				killChild(t, dead)
+				if err := p.Send(ctx, msg); !errors.Is(err, ErrPeerDead) {
+					t.Fatalf("Send on a full ring after the consumer was killed = %v, want ErrPeerDead", err)
+				}
+
+				heir := proctest.Start(t, "pd-consumer", r.Name(), "drain", "0")
+				heir.Expect("ready") // it took the role: no ErrBusy from a dead holder
+				for last := seq + more; seq < last; seq++ {
+					encodeMessage(msg, seq)
+					if err := p.Send(ctx, msg); err != nil {
+						t.Fatalf("Send %d to the new consumer: %v", seq, err)
+					}
+				}
+				if err := p.Close(); err != nil {
+					t.Fatal(err)
+				}
+				want := fmt.Sprintf("first %d last %d count %d", released, seq-1, seq-released)
+				heir.Expect(want)
+				if err := heir.Wait(); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+	}
+}
+
+// peerDeathRings are the rings the peer-death tests run on: an SPSC slot
+// ring of slots slots, and an SPSC record ring of about as many messages.
+func peerDeathRings(slots int) []struct {
+	name string
+	o    Options
+} {
+	return []struct {
+		name string
+		o    Options
+	}{
+		{"a slot ring", Options{Kind: SPSC, SlotSize: 64, Slots: slots}},
+		{"a record ring", Options{Kind: SPSC, Records: true, Capacity: slots * 64, MaxMessage: 64}},
 	}
 }
 

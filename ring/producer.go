@@ -17,9 +17,11 @@ type Producer struct {
 	_         noCopy
 	r         *Ring
 	e         producerEngine
-	g         slotArea // the engine's slots, for Batch
-	unguarded bool     // Options.Unguarded: no fault guard (guard.go)
-	claimed   uint64   // slots claimed and not yet committed or aborted
+	g         slotArea    // the engine's slots, for Batch
+	unguarded bool        // Options.Unguarded: no fault guard (guard.go)
+	claimed   uint64      // slots claimed and not yet committed or aborted
+	claimCap  uint32      // the bytes the open claim of one slot or record may commit
+	rec       recProducer // a record ring's engine (rec_facade.go); nil on slot rings
 	// claims counts the ends of claims (CommitBatch, Abort, Close): a
 	// Batch remembers the count it was made at, and is stale once the
 	// count moved on.
@@ -68,10 +70,12 @@ func (r *Ring) Producer() (_ *Producer, err error) {
 	}
 	defer r.endGuard(&err, beginGuard())
 	var e producerEngine
-	switch r.hdr.Kind {
-	case MPMC, MPSC:
+	switch kind := r.hdr.Kind; {
+	case r.hdr.Records:
+		e, err = newRecProducer(r)
+	case kind == MPMC || kind == MPSC:
 		e, err = newMPMCProducer(r)
-	case Broadcast:
+	case kind == Broadcast:
 		e, err = newBcastProducer(r)
 	default:
 		e, err = newSPSCProducer(r)
@@ -80,6 +84,7 @@ func (r *Ring) Producer() (_ *Producer, err error) {
 		return nil, err
 	}
 	p := &Producer{r: r, e: e, g: r.slotArea(), unguarded: r.unguarded}
+	p.rec, _ = e.(recProducer)
 	r.track(p)
 	return p, nil
 }
@@ -90,22 +95,27 @@ func (p *Producer) TryClaim() (_ []byte, err error) {
 		defer p.r.endGuard(&err, beginGuard())
 	}
 	p.mustNotHoldClaim("TryClaim")
+	p.claimCap = p.g.slotSize
 	return p.opened(p.e.Claim(context.Background(), false))
 }
 
 // Claim returns the next free slot, waiting for one as the wait strategy
 // says. The slice is the slot itself, in shared memory, SlotSize bytes
 // long: write the message into it and Commit, or Abort. It stays valid
-// until then. Claim while a claim is open panics.
+// until then. Claim while a claim is open panics. On a record ring Claim is
+// ClaimN(ctx, MaxMessage): it waits for room for the longest message, and
+// the record takes only what Commit publishes.
 func (p *Producer) Claim(ctx context.Context) (_ []byte, err error) {
 	if !p.unguarded {
 		defer p.r.endGuard(&err, beginGuard())
 	}
 	p.mustNotHoldClaim("Claim")
+	p.claimCap = p.g.slotSize
 	return p.opened(p.e.Claim(ctx, true))
 }
 
-// opened records a claim of one slot, if the engine made one.
+// opened records a claim of one slot or record (of up to claimCap bytes),
+// if the engine made one.
 func (p *Producer) opened(s []byte, err error) ([]byte, error) {
 	if err == nil {
 		p.claimed = 1
@@ -113,8 +123,9 @@ func (p *Producer) opened(s []byte, err error) ([]byte, error) {
 	return s, err
 }
 
-// Commit publishes the first n bytes of the claimed slot as a message.
-// n beyond the slot size returns ErrTooLarge and leaves the claim open.
+// Commit publishes the first n bytes of the claimed slot (or record) as a
+// message. n beyond what was claimed (the slot size, ClaimN's n) returns
+// ErrTooLarge and leaves the claim open.
 func (p *Producer) Commit(n int) (err error) {
 	if !p.unguarded {
 		defer p.r.endGuard(&err, beginGuard())
@@ -122,7 +133,7 @@ func (p *Producer) Commit(n int) (err error) {
 	if p.claimed != 1 {
 		panic("ring: Producer.Commit without a Claim")
 	}
-	if uint(n) > uint(p.g.slotSize) {
+	if uint(n) > uint(p.claimCap) {
 		return errTooLargeCommit
 	}
 	p.claimed = 0

@@ -43,48 +43,56 @@ func TestRaceStreamingBetweenGoroutines(t *testing.T) {
 	}
 	seed := integritySeed()
 	i := 0
-	for _, slots := range []int{1, 2, 8} {
-		for _, w := range waits {
-			run := []struct{ name, producer, consumer string }{
-				paths[i%len(paths)],
-				{"every call mixed", "mixed", "mixed"},
-			}
-			i++
-			for _, path := range run {
-				name := fmt.Sprintf("%d slots with %s, %s", slots, w.name, path.name)
-				seed := seed + uint64(i)*31 + uint64(len(path.producer))
-				n := n
-				if w.w.Sleep && w.w.Spin == 0 {
-					n /= 3 // a futex round trip per message or so: the slow case
+	for _, records := range []bool{false, true} {
+		for _, slots := range []int{1, 2, 8} {
+			for _, w := range waits {
+				run := []struct{ name, producer, consumer string }{
+					paths[i%len(paths)],
+					{"every call mixed", "mixed", "mixed"},
 				}
-				t.Run(name, func(t *testing.T) {
-					_, p, c := newAPIRing(t, 64, slots)
-					p.SetWait(w.w)
-					c.SetWait(w.w)
-					ctx, cancel := context.WithCancel(context.Background())
-					defer cancel()
-					done := make(chan error, 1)
-					go func() {
-						err := newStreamSender(p, seed, n).run(ctx, path.producer)
-						p.Close() // ends the stream early on an error, so the consumer stops
-						done <- err
-					}()
-					rx := newStreamReceiver(c, seed, n, nil)
-					rerr := rx.run(ctx, path.consumer)
-					if rerr == nil {
-						rerr = rx.end(ctx, path.consumer)
+				i++
+				for _, path := range run {
+					name := fmt.Sprintf("%d slots with %s, %s", slots, w.name, path.name)
+					if records {
+						name = "a record ring of as many: " + name
 					}
-					if rerr != nil {
-						cancel() // a producer waiting on a full ring would wait forever
+					seed := seed + uint64(i)*31 + uint64(len(path.producer))
+					n := n
+					if w.w.Sleep && w.w.Spin == 0 {
+						n /= 3 // a futex round trip per message or so: the slow case
 					}
-					if err := <-done; err != nil && rerr == nil {
-						t.Fatalf("seed=%d producer: %v", seed, err)
-					}
-					if rerr != nil {
-						t.Fatalf("seed=%d consumer: %v", seed, rerr)
-					}
-					t.Logf("%d messages; producer %+v; consumer %+v", n, p.Stats(), c.Stats())
-				})
+					t.Run(name, func(t *testing.T) {
+						_, p, c := newAPIRing(t, 64, slots)
+						if records {
+							_, p, c = newAPIRecordRing(t, 64, slots)
+						}
+						p.SetWait(w.w)
+						c.SetWait(w.w)
+						ctx, cancel := context.WithCancel(context.Background())
+						defer cancel()
+						done := make(chan error, 1)
+						go func() {
+							err := newStreamSender(p, seed, n).run(ctx, path.producer)
+							p.Close() // ends the stream early on an error, so the consumer stops
+							done <- err
+						}()
+						rx := newStreamReceiver(c, seed, n, nil)
+						rerr := rx.run(ctx, path.consumer)
+						if rerr == nil {
+							rerr = rx.end(ctx, path.consumer)
+						}
+						if rerr != nil {
+							cancel() // a producer waiting on a full ring would wait forever
+						}
+						if err := <-done; err != nil && rerr == nil {
+							t.Fatalf("seed=%d producer: %v", seed, err)
+						}
+						if rerr != nil {
+							t.Fatalf("seed=%d consumer: %v", seed, rerr)
+						}
+						t.Logf("%d messages; producer %+v; consumer %+v", n, p.Stats(), c.Stats())
+					})
+				}
 			}
 		}
 	}

@@ -46,6 +46,9 @@ import (
 //     the larger old one, every slot's control word Free for its next
 //     position, every participant entry free, the attached counts zero, the
 //     stream open.
+//   - Record rings (SPSC, Broadcast): as their kind, with no slot to touch:
+//     a record ring's readers read only below the cursor (and, Broadcast,
+//     from RecTail, set to zero with the cursor).
 //   - Broadcast: the cursor, every slot's seq and every reader entry back to
 //     zero, as Create left them (a reader that starts at Oldest counts a ring
 //     back from the cursor, so only a cursor of zero leaves it nothing stale
@@ -167,6 +170,13 @@ func resetPosition(slots uint64, cursors ...uint64) uint64 {
 	return top&^(slots-1) + slots
 }
 
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // resetSPSC: slot i next holds position p+i, whose seq is uint32(p+i+1);
 // it gets uint32(p+i+1-slots), the seq a correct producer leaves one lap
 // earlier, which differs because slots < 2^32.
@@ -174,7 +184,7 @@ func (r *Ring) resetSPSC() {
 	n := r.hdr.SlotCount
 	pr, co := r.side(producerRole), r.side(consumerRole)
 	p, g := resetPosition(n, pr.cursor.Load(), co.cursor.Load()), r.slotArea()
-	for i := range n {
+	for i := range n * b2u(!r.hdr.Records) { // a record ring's consumer reads only below the cursor
 		g.length(i).Store(0)
 		g.seq32(i).Store(uint32(p + i + 1 - n))
 	}
@@ -225,9 +235,13 @@ func (r *Ring) resetMPMC() {
 // the entries' incarnations.
 func (r *Ring) resetBroadcast() {
 	g := r.slotArea()
-	for i := range g.slots {
+	for i := range g.slots * b2u(!r.hdr.Records) {
 		g.seq(i).Store(0)
 		g.length(i).Store(0)
+	}
+	if r.hdr.Records { // nothing retained: readers start at the tail, which is the cursor
+		r.recTailWord().Store(0)
+		r.recSeqWord().Store(0)
 	}
 	w := r.bcastWords()
 	w.cursor.Store(0)

@@ -87,11 +87,18 @@ func (r *Ring) Path() string { return r.seg.Path() }
 // Kind is the ring's algorithm.
 func (r *Ring) Kind() Kind { return r.hdr.Kind }
 
-// SlotSize is the largest message the ring carries.
+// SlotSize is the largest message the ring carries (on a record ring its
+// MaxMessage, as MaxMessage says).
 func (r *Ring) SlotSize() int { return int(r.hdr.SlotSize) }
 
-// Slots is the ring's capacity in messages.
-func (r *Ring) Slots() int { return int(r.hdr.SlotCount) }
+// Slots is the ring's capacity in messages. A record ring has no slots: it
+// reports the most messages it can hold at once, Capacity/16 empty ones.
+func (r *Ring) Slots() int {
+	if r.hdr.Records {
+		return int(r.hdr.SlotCount / layout.RecordAlign)
+	}
+	return int(r.hdr.SlotCount)
+}
 
 // Header is the ring file's validated header.
 func (r *Ring) Header() layout.Header { return r.hdr }

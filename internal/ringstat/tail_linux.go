@@ -35,6 +35,9 @@ func OpenTail(name string, back uint64) (*Tail, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ring %s: %w", name, err)
 	}
+	if h.Records { // its data area holds records, not the slots the tail reads
+		return nil, fmt.Errorf("ring %s is a record ring: tail reads slot rings only", name)
+	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, err

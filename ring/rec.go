@@ -1,0 +1,109 @@
+package ring
+
+// The byte ring under every record engine (LAYOUT.md section 17): where a
+// position lies, how a record is written, and how one read from the
+// mapping is checked before anything of it is used.
+
+import (
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/shmring/shmring/layout"
+)
+
+// recArea is a record ring's data area: its geometry in process-local
+// copies taken from the validated header, never re-read from the mapping.
+type recArea struct {
+	base unsafe.Pointer // data offset 0
+	mask uint64         // capacity - 1
+	cap  uint64         // bytes, a power of two
+	max  uint32         // MaxMessage
+}
+
+func (r *Ring) recArea() recArea {
+	return recArea{
+		base: unsafe.Pointer(&r.mem[r.hdr.SlotsOffset]),
+		mask: r.hdr.SlotCount - 1,
+		cap:  r.hdr.SlotCount,
+		max:  r.hdr.SlotSize,
+	}
+}
+
+// at is the address of position pos.
+func (a *recArea) at(pos uint64) unsafe.Pointer { return unsafe.Add(a.base, pos&a.mask) }
+
+// payload is the n bytes after the header of the record at pos. The caller
+// has checked that they lie inside the data area.
+func (a *recArea) payload(pos uint64, n uint32) []byte {
+	return unsafe.Slice((*byte)(unsafe.Add(a.at(pos), layout.RecordPayload)), n)
+}
+
+// padFor is how many bytes of padding a record of size bytes needs at pos
+// so that it does not cross the end of the data area: zero when it fits.
+func (a *recArea) padFor(pos, size uint64) uint64 {
+	if off := pos & a.mask; off+size > a.cap {
+		return a.cap - off
+	}
+	return 0
+}
+
+// writeHeader writes the header of the record at pos with plain stores:
+// only the producer writes records, before the store that publishes them
+// (each engine's SYNC POINT).
+func (a *recArea) writeHeader(pos uint64, n, typ uint32, seq uint64) {
+	h := a.at(pos)
+	*(*uint32)(unsafe.Add(h, layout.RecordLengthOffset)) = n
+	*(*uint32)(unsafe.Add(h, layout.RecordTypeOffset)) = typ
+	*(*uint64)(unsafe.Add(h, layout.RecordSeqOffset)) = seq
+}
+
+// record is a record header as read from the mapping, once, and checked.
+type record struct {
+	n    uint32 // payload bytes (a message's)
+	pad  bool   // a padding record: no message, skip to next
+	seq  uint64
+	next uint64 // the position after the record
+}
+
+// read reads the header of the record at pos, which the producer has
+// published below end, and checks it: a message no longer than MaxMessage
+// whose record ends inside the data area and at or below end, or a
+// padding record that ends exactly at the end of the data area. ok is
+// false for anything else: a value no producer writes, or, for a lossy
+// reader, bytes being overwritten (its caller tells which). Nothing of a
+// header that fails is used.
+func (a *recArea) read(pos, end uint64) (rec record, ok bool) {
+	h := a.at(pos)
+	n := (*atomic.Uint32)(unsafe.Add(h, layout.RecordLengthOffset)).Load()
+	typ := (*atomic.Uint32)(unsafe.Add(h, layout.RecordTypeOffset)).Load()
+	rec.seq = (*atomic.Uint64)(unsafe.Add(h, layout.RecordSeqOffset)).Load()
+	off := pos & a.mask
+	switch typ {
+	case layout.RecordMessage:
+		if n > a.max {
+			return rec, false
+		}
+		rec.n, rec.next = n, pos+layout.RecordSize(n)
+		if off+layout.RecordSize(n) > a.cap {
+			return rec, false
+		}
+	case layout.RecordPadding:
+		if uint64(n) != a.cap-off-layout.RecordHeaderSize {
+			return rec, false
+		}
+		rec.pad, rec.next = true, pos+(a.cap-off)
+	default:
+		return rec, false
+	}
+	return rec, rec.next <= end
+}
+
+// aligned reports whether a position read from the mapping can be a
+// record boundary.
+func aligned(pos uint64) bool { return pos%layout.RecordAlign == 0 }
+
+// recSeqWord is the record producer's next-sequence word (RecSeq).
+func (r *Ring) recSeqWord() *atomic.Uint64 { return r.word64(layout.RecSeqOffset) }
+
+// recTailWord is the broadcast record producer's tail word (RecTail).
+func (r *Ring) recTailWord() *atomic.Uint64 { return r.word64(layout.RecTailOffset) }

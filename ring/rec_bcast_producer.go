@@ -1,0 +1,218 @@
+package ring
+
+// The Broadcast record engine (LAYOUT.md section 17): the broadcast
+// producer's words, gate and wake-ups (broadcast.go, bcast_gate.go) over a
+// ring of bytes, with a tail word in place of the slots' seqlocks.
+//
+// Invariants:
+//   - Cursors count bytes and are multiples of RecordAlign. The producer's
+//     cursor only grows; every record below it is published, and is read
+//     only after a load of the cursor that saw it.
+//   - RecTail <= cursor, and a record starts at RecTail. Every byte at or
+//     past RecTail is what the producer wrote there last; bytes below it
+//     may be being overwritten. The producer stores RecTail (moved past
+//     every record that starts below end-capacity) before it writes a
+//     byte below end, so a lossy reader that loads RecTail after reading
+//     the record at q and finds it at most q read the record whole (a
+//     seqlock with one word for the whole ring).
+//   - RecTail moves a record at a time and at least an eighth of the ring
+//     past what the next write needs (never past the cursor): lapped
+//     readers resume with that much headroom, and the producer stores the
+//     word once per eighth of a ring, not per message.
+//   - The producer writes below end only while end <= gate + capacity
+//     (bcast_gate.go, with reach = end-head-1): a live lossless reader's
+//     unread records are never overwritten once the producer has seen it.
+//   - Each record header, the producer's own included when it walks the
+//     tail, is read once, checked (rec.go) and then used.
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/shmring/shmring/internal/fence"
+	"github.com/shmring/shmring/layout"
+)
+
+// recBcastProducer is a broadcast record ring's producerEngine.
+type recBcastProducer struct {
+	*bcastProducer // head is the next position to write, limit the gate + capacity
+	a              recArea
+	seqW, tailW    *atomic.Uint64 // RecSeq, RecTail
+	tail           uint64         // RecTail as this handle stored it
+	seq            uint64         // the next message's sequence number
+	claim          uint64         // where the open claim's record starts
+	claimFrom      uint64         // head before the claim (and its padding): where Abort goes back to
+	batchLen       uint32         // the length Batch.SetLen gave a ClaimBatch's one message
+}
+
+func newRecBcastProducer(r *Ring) (*recBcastProducer, error) {
+	bp, err := newBcastProducer(r)
+	if err != nil {
+		return nil, err
+	}
+	p := &recBcastProducer{bcastProducer: bp, a: r.recArea(), seqW: r.recSeqWord(), tailW: r.recTailWord()}
+	p.tail, p.seq = p.tailW.Load(), p.seqW.Load()
+	if h := p.head; !aligned(h) || !aligned(p.tail) || p.tail > h || h-p.tail > p.a.cap {
+		bp.Close()
+		return nil, r.corrupt("record cursor=%d tail=%d: not record boundaries a ring apart", h, p.tail)
+	}
+	return p, nil
+}
+
+// ClaimN makes room for a record of n payload bytes at head (waiting for
+// lossless readers, block, or ErrFull), retires what it overwrites, writes
+// the padding before it if it would cross the end of the data area, and
+// returns its payload.
+func (p *recBcastProducer) ClaimN(ctx context.Context, n uint32, block bool) ([]byte, error) {
+	size := layout.RecordSize(n)
+	pad := p.a.padFor(p.head, size)
+	if err := p.makeRoom(ctx, pad+size, block); err != nil {
+		return nil, err
+	}
+	p.claimFrom = p.head
+	if pad > 0 {
+		p.a.writeHeader(p.head, uint32(pad-layout.RecordHeaderSize), layout.RecordPadding, p.seq)
+		p.head += pad
+	}
+	p.claim = p.head
+	atStep(stepAfterClaim)
+	return p.a.payload(p.head, n), nil
+}
+
+// makeRoom makes need bytes at head writable: below the gate's limit and
+// retired from the tail.
+func (p *recBcastProducer) makeRoom(ctx context.Context, need uint64, block bool) error {
+	if p.head+need > p.limit {
+		p.reach = need - 1
+		err := p.room(ctx, block)
+		p.reach = 0
+		if err != nil {
+			return err
+		}
+	}
+	return p.retire(p.head+need, int(need))
+}
+
+// retire moves RecTail past every record that starts below end-capacity,
+// and an eighth of a ring further where the cursor allows, walking the
+// records from the old tail, before n bytes below end are written.
+//
+// SYNC POINT: record tail. Stored before any byte it retires is written
+// (StoreBeforeCopy64: as the slot seqlock's marker, a locked exchange
+// ahead of a copy large enough for non-temporal stores); a lossy reader
+// loads it after reading a record, and discards the record if it is past
+// the record's start.
+func (p *recBcastProducer) retire(end uint64, n int) error {
+	if end <= p.a.cap || p.tail >= end-p.a.cap {
+		return nil
+	}
+	goal := min(end-p.a.cap+p.a.cap/8, p.head)
+	pos := p.tail
+	for pos < end-p.a.cap || pos < goal {
+		rec, ok := p.a.read(pos, p.head)
+		if !ok {
+			return p.r.corrupt("record header at position=%d (below the producer's head=%d) is no record this producer wrote", pos, p.head)
+		}
+		pos = rec.next
+	}
+	p.tail = pos
+	fence.StoreBeforeCopy64(p.tailW, pos, p.release, n)
+	return nil
+}
+
+func (p *recBcastProducer) Claim(ctx context.Context, block bool) ([]byte, error) {
+	return p.ClaimN(ctx, p.a.max, block)
+}
+
+func (p *recBcastProducer) Commit(n int) error {
+	p.put(uint32(n))
+	p.publishHead()
+	return nil
+}
+
+// put writes the header of the claimed record, n bytes long, and moves
+// head past it, unpublished.
+func (p *recBcastProducer) put(n uint32) {
+	atStep(stepBeforePublish)
+	p.a.writeHeader(p.claim, n, layout.RecordMessage, p.seq)
+	p.head = p.claim + layout.RecordSize(n)
+	p.seq++
+	p.stats.Messages++
+	p.stats.Bytes += uint64(n)
+}
+
+// publishHead publishes every record below head: the sequence word, then
+// the cursor, which wakes sleeping readers (bcastProducer.publishCursor:
+// SYNC POINT broadcast cursor).
+func (p *recBcastProducer) publishHead() {
+	fence.Store64(p.seqW, p.seq, p.release)
+	p.publishCursor()
+}
+
+// Abort drops the claim and any padding written for it: with no claim open
+// head is the published cursor, which RecTail never passes.
+func (p *recBcastProducer) Abort() { p.head = p.claimFrom }
+
+func (p *recBcastProducer) Send(ctx context.Context, msg []byte, block bool) error {
+	s, err := p.ClaimN(ctx, uint32(len(msg)), block)
+	if err != nil {
+		return err
+	}
+	splitCopy(s, msg, stepMidPayload)
+	p.put(uint32(len(msg)))
+	p.publishHead()
+	return nil
+}
+
+// ClaimBatch claims one message of up to MaxMessage bytes, as the SPSC
+// record engine's does.
+func (p *recBcastProducer) ClaimBatch(ctx context.Context, _ int) (uint64, int, error) {
+	if _, err := p.ClaimN(ctx, p.a.max, true); err != nil {
+		return 0, 0, err
+	}
+	p.batchLen = 0
+	return p.claim, 1, nil
+}
+
+func (p *recBcastProducer) batchSlot() []byte    { return p.a.payload(p.claim, p.a.max) }
+func (p *recBcastProducer) setBatchLen(n uint32) { p.batchLen = n }
+
+func (p *recBcastProducer) CommitBatch(k int) {
+	if k == 0 {
+		p.Abort()
+		return
+	}
+	p.Commit(int(p.batchLen))
+}
+
+// SendBatch copies as many of msgs[:fit] as fit below the gate, waiting
+// only for the first, and publishes them with one cursor store.
+func (p *recBcastProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int) (int, error) {
+	if fit == 0 {
+		return 0, errTooLargeSend
+	}
+	k := 0
+	for _, m := range msgs[:fit] {
+		size := layout.RecordSize(uint32(len(m)))
+		if need := p.a.padFor(p.head, size) + size; k > 0 && p.head+need > p.limit {
+			if p.scan(); p.head+need > p.limit {
+				break // what is sent is published; the next call waits or reports
+			}
+		}
+		s, err := p.ClaimN(ctx, uint32(len(m)), true)
+		if err != nil {
+			if k > 0 {
+				break
+			}
+			return 0, err
+		}
+		copy(s, m)
+		p.put(uint32(len(m)))
+		k++
+	}
+	p.publishHead()
+	if k == fit && fit < len(msgs) {
+		return k, errTooLargeSend
+	}
+	return k, nil
+}

@@ -1,0 +1,300 @@
+package ring
+
+// A broadcast reader on a record ring (the invariants are in
+// rec_bcast_producer.go). The Reader facade is the slot reader's; these
+// are its bodies where records differ: where a record starts, how a lossy
+// read is validated (RecTail instead of a slot's seqlock), and how a
+// lapped reader finds a record boundary and counts what it missed (the
+// records' sequence numbers).
+
+import (
+	"fmt"
+	"sync/atomic"
+)
+
+// recReading is a record reader's own state.
+type recReading struct {
+	a     recArea
+	tailW *atomic.Uint64 // RecTail
+	seqW  *atomic.Uint64 // RecSeq
+	avail uint64         // records below it are published (cached producer cursor)
+	seq   uint64         // the sequence number of the message at q
+	// The lease: its messages' checked spans, the position after them,
+	// and the sequence number after them.
+	spans   []recSpan
+	heldEnd uint64
+	heldSeq uint64
+}
+
+// recJoin sets a joining reader up and returns where it starts: at the
+// cursor p0 (Latest) or at RecTail, the oldest record the ring holds
+// (Oldest). Its first message's sequence number comes from RecSeq at the
+// cursor, or from the record at the tail.
+func (rd *Reader) recJoin(start Start, p0 uint64) (uint64, error) {
+	r := rd.r
+	x := &recReading{a: r.recArea(), tailW: r.recTailWord(), seqW: r.recSeqWord(), avail: p0}
+	rd.rec = x
+	if !aligned(p0) {
+		return 0, r.corrupt("record cursor=%d is not a record boundary", p0)
+	}
+	// RecSeq is stored before the cursor: read after it, it is the
+	// sequence number at p0, or (a publish in flight) a little more.
+	x.seq = x.seqW.Load()
+	if start == Latest {
+		return p0, nil
+	}
+	for range 64 {
+		t, c := x.tailW.Load(), rd.w.cursor.Load() // the tail first: it never passes the cursor
+		if !aligned(t) || !aligned(c) || t > c || c < p0 {
+			return 0, r.corrupt("record tail=%d, cursor=%d (was %d)", t, c, p0)
+		}
+		if t == c { // nothing retained: start at the cursor, as Latest does
+			x.seq, x.avail = x.seqW.Load(), c
+			return c, nil
+		}
+		rec, ok := x.a.read(t, c)
+		if rd.overwritten(t) {
+			continue // the producer moved the tail meanwhile: look again
+		}
+		if !ok {
+			return 0, rd.badRecord(t)
+		}
+		x.seq, x.avail = rec.seq, c
+		return t, nil
+	}
+	return p0, nil // a producer this busy leaves nothing old to read: start at the cursor
+}
+
+// overwritten reports whether the producer may have overwritten the record
+// at q since the reader read it: the validating load of RecTail.
+//
+// SYNC POINT: record tail (the reader's half). The record's loads are
+// ordered before this load (loadFence).
+func (rd *Reader) overwritten(q uint64) bool {
+	loadFence(&rd.fw)
+	return rd.rec.tailW.Load() > q
+}
+
+// checks: the reader validates what it reads against RecTail (a lossy
+// reader, or a lossless joiner still below what the producer protects).
+func (rd *Reader) checks() bool { return !rd.lossless || rd.q < rd.protect }
+
+func (rd *Reader) badRecord(pos uint64) error {
+	return rd.r.corrupt("record header at position=%d (published below %d) is no record the producer writes", pos, rd.rec.avail)
+}
+
+// recPeek returns the message's record at q, skipping padding records.
+// errPending when nothing is published at q; a *LapError when a lossy
+// reader was overrun (it has moved on); ErrCorrupt for values no producer
+// writes.
+func (rd *Reader) recPeek() (record, error) {
+	x := rd.rec
+	for {
+		q := rd.q
+		if q >= x.avail {
+			c := rd.w.cursor.Load() // SYNC POINT: broadcast cursor (the reader's half)
+			if c < x.avail || !aligned(c) || !rd.checks() && c-q > x.a.cap {
+				return record{}, rd.r.corrupt("record cursor went from %d to %d (reader at %d)", x.avail, c, q)
+			}
+			if x.avail = c; q >= c {
+				return record{}, errPending
+			}
+		}
+		rec, ok := x.a.read(q, x.avail)
+		if rd.checks() && rd.overwritten(q) {
+			if err := rd.recOverrun(); err != nil {
+				return record{}, err
+			}
+			continue // a lossless joiner moved its start forward
+		}
+		if !ok {
+			return record{}, rd.badRecord(q)
+		}
+		x.seq = rec.seq
+		if !rec.pad {
+			return rec, nil
+		}
+		rd.q = rec.next
+	}
+}
+
+// recOverrun moves a reader the producer overran to RecTail, the oldest
+// record the ring holds, and counts the messages it lost by the sequence
+// number found there. A lossy reader gets a *LapError with the count, a
+// lossless joiner moves on silently (overrun, as for slots, says why), and
+// so does a reader that lost only the padding record it stood at.
+func (rd *Reader) recOverrun() error {
+	x := rd.rec
+	for range 1 << 16 {
+		t, c := x.tailW.Load(), rd.w.cursor.Load()
+		if !aligned(t) || !aligned(c) || t > c || c < x.avail {
+			return rd.r.corrupt("record tail=%d cursor=%d (known published below %d)", t, c, x.avail)
+		}
+		seq := x.seqW.Load() // the sequence number at c, or a little more
+		if t < c {
+			rec, ok := x.a.read(t, c)
+			if rd.overwritten(t) {
+				continue // the tail moved meanwhile: look again
+			}
+			if !ok {
+				return rd.badRecord(t)
+			}
+			seq = rec.seq
+		}
+		q := rd.q
+		missed := seq - min(seq, x.seq)
+		rd.q, x.avail, x.seq = t, c, seq
+		if rd.lossless && q < rd.protect || missed == 0 {
+			rd.storeCursor() // a joiner's start, or only a padding record, moved on
+			return nil
+		}
+		rd.stats.Lapped++
+		rd.stats.Missed += missed
+		rd.e.missed.Store(rd.stats.Missed)
+		rd.storeCursor()
+		lap := &LapError{Missed: missed}
+		if rd.lossless {
+			return fmt.Errorf("%w: ring=%s lossless reader overrun at position=%d: %w", ErrCorrupt, rd.r.name, q, lap)
+		}
+		return lap
+	}
+	return rd.r.corrupt("record tail kept moving while a lapped reader looked for a record at it")
+}
+
+// leaseAny and takeAny are lease and take for either format.
+func (rd *Reader) leaseAny() ([]byte, error) {
+	if rd.rec != nil {
+		return rd.recLease()
+	}
+	return rd.lease()
+}
+
+func (rd *Reader) takeAny(buf []byte) (int, error) {
+	if rd.rec != nil {
+		return rd.recTake(buf)
+	}
+	return rd.take(buf)
+}
+
+// recLease leases the message at q: in place, or, for a lossless joiner
+// below protect, as a validated copy.
+func (rd *Reader) recLease() ([]byte, error) {
+	x := rd.rec
+	for {
+		rec, err := rd.recPeek()
+		if err != nil {
+			return nil, err
+		}
+		q := rd.q
+		if !rd.r.intact() {
+			return nil, rd.r.errTruncated()
+		}
+		x.spans = append(x.spans[:0], recSpan{q, rec.n})
+		x.heldEnd, x.heldSeq = rec.next, rec.seq+1
+		if !rd.lossless || q >= rd.protect {
+			rd.held, rd.heldBytes, rd.copied = 1, uint64(rec.n), false
+			return x.a.payload(q, rec.n), nil
+		}
+		if rd.buf == nil {
+			rd.buf = make([]byte, x.a.max)
+		}
+		copy(rd.buf, x.a.payload(q, rec.n))
+		if rd.overwritten(q) {
+			continue // recPeek moves the start on
+		}
+		rd.held, rd.heldBytes, rd.copied = 1, uint64(rec.n), true
+		return rd.buf[:rec.n], nil
+	}
+}
+
+// recTake copies the message at q into buf and moves past it; a lossy
+// copy is validated after it is made.
+func (rd *Reader) recTake(buf []byte) (int, error) {
+	x := rd.rec
+	for {
+		rec, err := rd.recPeek()
+		if err != nil {
+			return 0, err
+		}
+		q := rd.q
+		if int(rec.n) > len(buf) {
+			if rd.checks() && rd.overwritten(q) {
+				continue // recPeek reports the overrun
+			}
+			return 0, shortBuffer(rec.n, buf)
+		}
+		copy(buf, x.a.payload(q, rec.n))
+		if rd.checks() && rd.overwritten(q) {
+			continue // recPeek reports the overrun
+		}
+		if !rd.r.intact() { // after the copy: see guard.go
+			return 0, rd.r.errTruncated()
+		}
+		rd.q, x.seq = rec.next, rec.seq+1
+		rd.stats.Messages++
+		rd.stats.Bytes += uint64(rec.n)
+		rd.storeCursor()
+		return int(rec.n), nil
+	}
+}
+
+// recRelease ends the lease; a lossy one is validated first (the oldest
+// leased record is overwritten first).
+func (rd *Reader) recRelease() error {
+	x := rd.rec
+	k := uint64(len(x.spans))
+	rd.held, x.spans = 0, x.spans[:0]
+	if !rd.lossless && rd.overwritten(rd.q) {
+		return rd.recOverrun()
+	}
+	rd.q, x.seq = x.heldEnd, x.heldSeq
+	rd.stats.Messages += k
+	rd.stats.Bytes += rd.heldBytes
+	rd.copied = false
+	rd.storeCursor()
+	return nil
+}
+
+// recExtend grows a lease of one message at q to up to max, over the
+// records published already; a header that does not check out (or, for a
+// lossy reader, may be overwritten) ends the batch, for the next call to
+// report.
+func (rd *Reader) recExtend(max int) ReaderBatch {
+	x := rd.rec
+	if !rd.copied {
+		end, firstEnd, firstSeq := x.heldEnd, x.heldEnd, x.heldSeq
+		for len(x.spans) < max && end < x.avail {
+			rec, ok := x.a.read(end, x.avail)
+			if !ok {
+				break
+			}
+			if !rec.pad {
+				x.spans = append(x.spans, recSpan{end, rec.n})
+				rd.heldBytes += uint64(rec.n)
+			}
+			end, x.heldSeq = rec.next, rec.seq+1
+		}
+		if rd.checks() && rd.overwritten(rd.q) {
+			x.spans, end, x.heldSeq = x.spans[:1], firstEnd, firstSeq // Release reports the lap
+			rd.heldBytes = uint64(x.spans[0].n)
+		}
+		x.heldEnd = end
+	}
+	rd.held = len(x.spans)
+	return ReaderBatch{rd: rd, start: rd.q, n: len(x.spans), gen: rd.leases}
+}
+
+// recAt is the i-th message of the lease, from its checked span.
+func (rd *Reader) recAt(i int) ([]byte, error) {
+	if !rd.r.intact() {
+		return nil, rd.r.errTruncated()
+	}
+	s := rd.rec.spans[i]
+	return rd.rec.a.payload(s.pos, s.n), nil
+}
+
+// recLag: the producer's next sequence number less the reader's.
+func (rd *Reader) recLag() uint64 {
+	s := rd.rec.seqW.Load()
+	return s - min(s, rd.rec.seq)
+}

@@ -1,0 +1,166 @@
+package ring
+
+// Acceptance 3 of issue 12: record headers holding values no producer
+// writes. Whoever reads them gets ErrCorrupt, never a panic, a slice
+// outside the data area or a torn message.
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"testing"
+
+	"github.com/shmring/shmring/layout"
+)
+
+// hostileHeaders are the ways a record header can lie, each applied to the
+// header of the second of three published messages (at position at, of a
+// ring of capacity c).
+var hostileHeaders = []struct {
+	name string
+	edit func(h []byte, at, c uint64)
+}{
+	{"a length beyond MaxMessage", func(h []byte, _, _ uint64) { binary.LittleEndian.PutUint32(h, 1<<20) }},
+	{"a length past the end of the data area", func(h []byte, at, c uint64) {
+		binary.LittleEndian.PutUint32(h, uint32(c-at%c)) // within MaxMessage only on a small ring; past the end anyway
+	}},
+	{"type zero", func(h []byte, _, _ uint64) { binary.LittleEndian.PutUint32(h[4:], 0) }},
+	{"an unknown type", func(h []byte, _, _ uint64) { binary.LittleEndian.PutUint32(h[4:], 7) }},
+	{"a padding record that does not end at the end of the data area", func(h []byte, _, _ uint64) {
+		binary.LittleEndian.PutUint32(h[4:], layout.RecordPadding)
+	}},
+	{"a padding record whose length reaches past the end", func(h []byte, at, c uint64) {
+		binary.LittleEndian.PutUint32(h, uint32(c))
+		binary.LittleEndian.PutUint32(h[4:], layout.RecordPadding)
+	}},
+}
+
+// TestRecordHostileHeadersAreErrCorrupt: on SPSC and Broadcast record
+// rings (lossless and lossy readers), a hostile header is ErrCorrupt for
+// every read call, the messages before it arrive whole, and nobody panics.
+func TestRecordHostileHeadersAreErrCorrupt(t *testing.T) {
+	const size = 32
+	reads := []string{"recv", "tryrecv", "receive", "batch"}
+	for _, hh := range hostileHeaders {
+		for _, kind := range []string{"spsc", "lossless", "lossy"} {
+			for _, call := range reads {
+				t.Run(hh.name+"/"+kind+"/"+call, func(t *testing.T) {
+					o := Options{Kind: SPSC, Records: true, Capacity: 256, MaxMessage: 64}
+					if kind != "spsc" {
+						o.Kind = Broadcast
+					}
+					r := newTestRing(t, o)
+					var rd interface {
+						Recv(context.Context, []byte) (int, error)
+						TryRecv([]byte) (int, error)
+						Receive(context.Context) ([]byte, error)
+						Release() error
+					}
+					var batch func() ([]byte, error)
+					switch kind {
+					case "spsc":
+						c, err := r.Consumer()
+						if err != nil {
+							t.Fatal(err)
+						}
+						rd = c
+						batch = func() ([]byte, error) {
+							b, err := c.ReceiveBatch(context.Background(), 4)
+							if err != nil {
+								return nil, err
+							}
+							return b.At(0)
+						}
+					default:
+						pol := Lossless
+						if kind == "lossy" {
+							pol = Lossy
+						}
+						x := mustReader(t, r, ReaderOptions{Policy: pol})
+						rd = x
+						batch = func() ([]byte, error) {
+							b, err := x.ReceiveBatch(context.Background(), 4)
+							if err != nil {
+								return nil, err
+							}
+							return b.At(0)
+						}
+					}
+					p := mustProducer(t, r)
+					m := make([]byte, size)
+					for seq := range uint64(3) {
+						encodeMessage(m, seq)
+						if err := p.Send(context.Background(), m); err != nil {
+							t.Fatal(err)
+						}
+					}
+					at := layout.RecordSize(size) // the second message's record
+					h := r.mem[r.hdr.SlotsOffset+at:]
+					hh.edit(h, at, r.hdr.SlotCount)
+					buf := make([]byte, 64)
+					n, err := rd.Recv(context.Background(), buf)
+					if err != nil || checkMessage(buf[:n], 0, size) != nil {
+						t.Fatalf("Recv of the first message = %d, %v", n, err)
+					}
+					for try := range 2 { // it stays corrupt
+						switch call {
+						case "recv":
+							_, err = rd.Recv(context.Background(), buf)
+						case "tryrecv":
+							_, err = rd.TryRecv(buf)
+						case "receive":
+							_, err = rd.Receive(context.Background())
+						case "batch":
+							_, err = batch()
+						}
+						if !errors.Is(err, ErrCorrupt) {
+							t.Fatalf("%s over %s (try %d) = %v, want ErrCorrupt", call, hh.name, try, err)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestRecordHostileCursorsAreErrCorrupt: a producer cursor that is no
+// record boundary, runs a ring ahead, or goes back, and a tail beyond the
+// cursor, are ErrCorrupt for the side that loads them.
+func TestRecordHostileCursorsAreErrCorrupt(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		kind Kind
+		word int
+		v    uint64
+	}{
+		{"an SPSC producer cursor off a record boundary", SPSC, layout.ProducerCursorOffset, 40},
+		{"an SPSC producer cursor a ring ahead", SPSC, layout.ProducerCursorOffset, 1 << 20},
+		{"an SPSC consumer cursor past the producer's", SPSC, layout.ConsumerCursorOffset, 1 << 10},
+		{"a broadcast cursor off a record boundary", Broadcast, layout.BcastCursorOffset, 40},
+		{"a broadcast cursor a ring ahead of a lossless reader", Broadcast, layout.BcastCursorOffset, 1 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newTestRing(t, Options{Kind: tc.kind, Records: true, Capacity: 256})
+			var recv func([]byte) (int, error)
+			if tc.kind == SPSC {
+				c, err := r.Consumer()
+				if err != nil {
+					t.Fatal(err)
+				}
+				recv = c.TryRecv
+			} else {
+				recv = mustReader(t, r, ReaderOptions{Policy: Lossless}).TryRecv
+			}
+			p := mustProducer(t, r)
+			if err := p.Send(context.Background(), []byte("one")); err != nil {
+				t.Fatal(err)
+			}
+			r.word64(tc.word).Store(tc.v)
+			_, rerr := recv(make([]byte, 128))
+			perr := p.TrySend([]byte("two"))
+			if !errors.Is(rerr, ErrCorrupt) && !errors.Is(perr, ErrCorrupt) {
+				t.Fatalf("after %s: reader %v, producer %v; want ErrCorrupt from one of them", tc.name, rerr, perr)
+			}
+		})
+	}
+}
