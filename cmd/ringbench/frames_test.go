@@ -16,15 +16,72 @@ import (
 )
 
 // mixedTransports are the transports a mixed run can use (mq cannot: its
-// receive wants the queue's whole message size).
+// receive wants the queue's whole message size), the record rings among
+// them.
 func mixedTransports(t *testing.T) []transport {
 	var ts []transport
-	for _, tr := range testTransports(t) {
+	for _, tr := range append(testTransports(t), recordTransports(t)...) {
 		if tr.name() != "mq" {
 			ts = append(ts, tr)
 		}
 	}
 	return ts
+}
+
+// recordTransports are the record-ring transports, which "all" leaves out.
+func recordTransports(t *testing.T) []transport {
+	ts, err := parseTransports("shmring-rec,shmring-rec-zc", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}
+
+// The record rings carry every workload's messages, and a message
+// corrupted on either way is caught, as over every other transport.
+func TestRecordTransportsDeliverEveryMessageAndCatchACorruptOne(t *testing.T) {
+	for _, tr := range recordTransports(t) {
+		for _, w := range workloads {
+			for _, size := range []int{8, 100, 64 << 10} {
+				t.Run(fmt.Sprintf("%s/%s/size=%d", tr.name(), w, size), func(t *testing.T) {
+					cfg := shortConfig().withSize(fixedSize(size))
+					if _, err := measure(watchdog(t), tr, w, cfg); err != nil {
+						t.Fatal(err)
+					}
+					cfg.minCount = faultAt + 2
+					cfg.wrap = onSend(func(seq uint64, b []byte) int {
+						if seq == faultAt {
+							b[len(b)-1] ^= 0x40
+						}
+						return 1
+					})
+					if _, err := measure(watchdog(t), tr, w, cfg); !errors.Is(err, codec.ErrIntegrity) {
+						t.Fatalf("a flipped byte: got error %v, want one that wraps %q", err, codec.ErrIntegrity)
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestRecordCapacityIsAnEighthOfTheSlotRingAndCarriesTheLargestMessage(t *testing.T) {
+	cases := []struct {
+		size, slots, linkBytes, recordBytes, want int
+	}{
+		{65536, 4096, 64 << 20, 0, 8 << 20},    // 1024 slots of 64 KiB: 64 MiB / 8
+		{8 << 20, 4096, 64 << 20, 0, 32 << 20}, // 8 slots of 8 MiB: 8 MiB is too small for one, 32 MiB carries it
+		{64, 4096, 64 << 20, 0, 32 << 10},      // 4096 slots of 64 B
+		{64, 4096, 64 << 20, 1 << 20, 1 << 20}, // --record-bytes
+	}
+	for _, c := range cases {
+		cfg := config{size: c.size, slots: c.slots, linkBytes: c.linkBytes, recordBytes: c.recordBytes}
+		if got := cfg.recordCapacity(); got != c.want {
+			t.Errorf("size %d: capacity %d, want %d", c.size, got, c.want)
+		}
+		if got := cfg.recordCapacity(); got/2-16 < c.size {
+			t.Errorf("size %d: capacity %d carries at most %d", c.size, got, got/2-16)
+		}
+	}
 }
 
 func TestMixedSizesDeliverEveryMessageWithItsOwnLength(t *testing.T) {
@@ -116,7 +173,8 @@ func TestFramesAndTouchFlagsAreChecked(t *testing.T) {
 			t.Errorf("%s: exit %d, stderr %q: want exit %d and %q", c.name, code, stderr.String(), exitUsage, c.want)
 		}
 	}
-	for _, args := range [][]string{{"frames", "--frame=4"}, {"frames", "--mix=64"}, {"frames", "--rtt=x"}, {"frames", "--reps=0"}, {"frames", "--record-bytes=-1"}} {
+	for _, args := range [][]string{{"frames", "--frame=4"}, {"frames", "--mix=64"}, {"frames", "--rtt=x"}, {"frames", "--reps=0"},
+		{"frames", "--record-bytes=-1"}, {"frames", "--record-bytes=1000"}, {"frames", "--record-bytes=1048576"}, {"--record-bytes=64", "--size=64"}} {
 		var stdout, stderr bytes.Buffer
 		if code := execute(args, &stdout, &stderr); code != exitUsage {
 			t.Errorf("%v: exit %d, want %d (stderr %q)", args, code, exitUsage, stderr.String())
@@ -141,6 +199,8 @@ func TestFramesCommandPrintsEveryTableAndRatio(t *testing.T) {
 		"== mixed: mixed 64 B–4 KiB", "== frames: 1 MiB", "== frames-huge: 1 MiB", "== fill: 1 MiB", "== rtt: 4 KiB",
 		"ratio: frames 1 MiB Send/Recv (shmring):", "ratio: frames 1 MiB zero-copy (shmring-zc): the ring's own cost",
 		"ratio: round trip 4 KiB (shmring): p50",
+		"ratio: frames 1 MiB Send/Recv (shmring-rec):", "ratio: frames 1 MiB zero-copy (shmring-rec-zc): the ring's own cost",
+		"ratio: mixed 64 B–4 KiB (log-uniform): shmring-rec ", "ratio: mixed 64 B–4 KiB (log-uniform): shmring-rec-zc ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
@@ -152,7 +212,7 @@ func TestFramesCommandPrintsEveryTableAndRatio(t *testing.T) {
 			rows[m[1]]++
 		}
 	}
-	for tr, want := range map[string]int{"shmring": 2, "shmring-zc": 3, "pipe": 2, "unix": 2} {
+	for tr, want := range map[string]int{"shmring": 2, "shmring-zc": 3, "shmring-rec": 2, "shmring-rec-zc": 3, "pipe": 2, "unix": 2} {
 		if rows[tr] != want {
 			t.Errorf("%s: %d throughput rows parse, want %d", tr, rows[tr], want)
 		}
@@ -172,7 +232,7 @@ func TestFramesCommandPrintsEveryTableAndRatio(t *testing.T) {
 // With --memfd the parent's rings have no name: the child gets them as
 // descriptors 3 and 4 and opens them with ring.OpenFile.
 func TestMemfdRingsReachTheChildAsDescriptors(t *testing.T) {
-	for _, name := range []string{"shmring", "shmring-zc"} {
+	for _, name := range []string{"shmring", "shmring-zc", "shmring-rec", "shmring-rec-zc"} {
 		for _, w := range workloads {
 			t.Run(fmt.Sprintf("%s/%s", name, w), func(t *testing.T) {
 				cfg := shortConfig().withSize(msgSize{8, 4096})

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -26,6 +27,7 @@ var registry = func() map[string]transport {
 		for _, w := range waitNames {
 			ts = append(ts, ringTransport{zeroCopy: zc, wait: w})
 		}
+		ts = append(ts, ringTransport{records: true, zeroCopy: zc, wait: "default"})
 	}
 	m := map[string]transport{}
 	for _, t := range ts {
@@ -35,11 +37,15 @@ var registry = func() map[string]transport {
 }()
 
 // ringTransport moves messages through shmring SPSC rings, one per
-// direction, that the parent creates and the child opens by name.
-// "shmring" uses Send and Recv, "shmring-zc" Claim/Commit and
-// Receive/Release (stamped into the slot and verified in place); "-spin"
-// or "-sleep" selects ring.WaitSpin or ring.WaitSleep.
+// direction, that the parent creates and the child opens by name (or, with
+// --memfd, from the descriptors it inherits). "shmring" uses Send and Recv,
+// "shmring-zc" ClaimN/Commit and Receive/Release (stamped into the ring
+// and verified in place); "-spin" or "-sleep" selects ring.WaitSpin or
+// ring.WaitSleep. "shmring-rec" and "shmring-rec-zc" are the same over
+// record rings (Options.Records) of config.recordCapacity bytes, whose
+// MaxMessage is the run's largest message.
 type ringTransport struct {
+	records  bool
 	zeroCopy bool
 	wait     string // "default", "spin" or "sleep"
 }
@@ -59,12 +65,17 @@ func ringName(zeroCopy bool, wait string) string {
 	return n
 }
 
-func (t ringTransport) name() string { return ringName(t.zeroCopy, t.wait) }
+func (t ringTransport) name() string {
+	if t.records {
+		return strings.Replace(ringName(t.zeroCopy, t.wait), "shmring", "shmring-rec", 1)
+	}
+	return ringName(t.zeroCopy, t.wait)
+}
 
 func (t ringTransport) describe(cfg config) string {
 	path := "Send/Recv (copy in, copy out)"
 	if t.zeroCopy {
-		path = "Claim/Commit and Receive/Release (written and verified in the slot, no copy)"
+		path = "ClaimN/Commit and Receive/Release (written and verified in the ring, no copy)"
 	}
 	where := "in /dev/shm"
 	switch {
@@ -73,17 +84,34 @@ func (t ringTransport) describe(cfg config) string {
 	case cfg.memfd:
 		where = "in a memfd"
 	}
-	return fmt.Sprintf("SPSC ring %s, %d slots of %d B, %s, %s wait, one message per call",
-		where, cfg.ringSlots(), cfg.size, path, t.wait)
+	geometry := fmt.Sprintf("%d slots of %d B", cfg.ringSlots(), cfg.size)
+	if t.records {
+		geometry = fmt.Sprintf("record ring of %s, MaxMessage %d B", memSize(int64(cfg.recordCapacity())), cfg.size)
+	}
+	return fmt.Sprintf("SPSC ring %s, %s, %s, %s wait, one message per call", where, geometry, path, t.wait)
+}
+
+// options are the ring options of one direction of a link.
+func (t ringTransport) options(cfg config) ring.Options {
+	o := ring.Options{Kind: ring.SPSC, SlotSize: cfg.size, Slots: cfg.ringSlots()}
+	if t.records {
+		o = ring.Options{Kind: ring.SPSC, Records: true, Capacity: cfg.recordCapacity(), MaxMessage: cfg.size}
+	}
+	o.Memfd, o.HugePages = cfg.memfd || cfg.hugePages, cfg.hugePages
+	return o
 }
 
 // hugePage is the huge page size a --hugepages ring's file is rounded to.
 const hugePage = 2 << 20
 
-// memory is the size of one of the transport's rings: the file
-// layout.NewHeader lays out for its slots.
+// memory is the size of one of the transport's rings: the file layout
+// lays out for it.
 func (t ringTransport) memory(cfg config) int64 {
-	h, err := layout.NewHeader(layout.KindSPSC, uint32(cfg.size), uint64(cfg.ringSlots()))
+	p := layout.Params{Kind: layout.KindSPSC, SlotSize: uint32(cfg.size), SlotCount: uint64(cfg.ringSlots())}
+	if t.records {
+		p = layout.Params{Kind: layout.KindSPSC, Records: true, SlotSize: uint32(cfg.size), SlotCount: uint64(cfg.recordCapacity())}
+	}
+	h, err := layout.NewHeaderFor(p)
 	if err != nil {
 		return 0
 	}
@@ -107,8 +135,7 @@ func (t ringTransport) open(ctx context.Context, w workload, cfg config) (*link,
 	rs := medium.NewRings(ctx, waitStrategy(t.wait))
 	e := &end{zeroCopy: t.zeroCopy, closers: []func() error{rs.Close}}
 	l := &link{parent: e, unlink: rs.RemoveNames}
-	o := ring.Options{Kind: ring.SPSC, SlotSize: cfg.size, Slots: cfg.ringSlots()}
-	o.Memfd, o.HugePages = cfg.memfd || cfg.hugePages, cfg.hugePages
+	o := t.options(cfg)
 	// add creates one direction's ring; a memfd ring reaches the child as
 	// its next descriptor.
 	add := func(tag string) (string, error) {

@@ -101,6 +101,7 @@ type transport interface {
 var (
 	transportOrder = []string{
 		"shmring", "shmring-zc", "shmring-spin", "shmring-zc-spin", "shmring-sleep", "shmring-zc-sleep",
+		"shmring-rec", "shmring-rec-zc",
 		"pipe", "mq", "unix", "unixgram", "tcp", "chan",
 	}
 	baseTransports = []string{"shmring", "shmring-zc", "pipe", "mq", "unix", "unixgram", "tcp", "chan"}

@@ -193,7 +193,9 @@ func (rs *Rings) Close() error {
 	return errors.Join(errs...)
 }
 
-// RingSender sends with the copying Send, or Claim and Commit.
+// RingSender sends with the copying Send, or ClaimN and Commit: on a slot
+// ring the slot's first n bytes, on a record ring exactly n contiguous
+// bytes.
 type RingSender struct {
 	ctx context.Context
 	p   *ring.Producer
@@ -203,11 +205,7 @@ func (s *RingSender) Send(msg []byte) error { return s.p.Send(s.ctx, msg) }
 func (s *RingSender) Close() error          { return s.p.Close() }
 
 func (s *RingSender) Claim(n int) ([]byte, error) {
-	b, err := s.p.Claim(s.ctx)
-	if err != nil {
-		return nil, err
-	}
-	return b[:n], nil
+	return s.p.ClaimN(s.ctx, n)
 }
 
 func (s *RingSender) Commit(n int) error { return s.p.Commit(n) }
