@@ -1,6 +1,6 @@
 // Command video is a camera pipeline: a producer writes synthetic raw
-// frames into a broadcast ring that lives in a memfd, one frame a slot, and
-// hands the ring to two child processes over unix sockets.
+// frames into a broadcast record ring that lives in a memfd, and hands the
+// ring to two child processes over unix sockets.
 //
 //	go run ./examples/video                      # 1080p, 30 fps, 3 seconds
 //	go run ./examples/video -res=4k -fps=30 -duration=10s
@@ -71,7 +71,7 @@ func run(args []string, out io.Writer) error {
 	res := fs.String("res", "1080p", "frame size: 720p, 1080p, 4k or WxH")
 	fs.Float64Var(&c.fps, "fps", 30, "frames per second the producer aims at")
 	fs.DurationVar(&c.duration, "duration", 3*time.Second, "how long the producer runs")
-	fs.IntVar(&c.frames, "frames", 4, "frames the ring holds (rounded up to a power of two)")
+	fs.IntVar(&c.frames, "frames", 4, "frames the ring holds at least (its capacity is a power of two)")
 	fs.BoolVar(&c.hugePages, "hugepages", false, "back the ring with huge pages (needs vm.nr_hugepages)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -105,8 +105,8 @@ var readers = []readerConfig{
 func produce(ctx context.Context, c config, out io.Writer) (err error) {
 	size := c.res.frameSize()
 	r, err := ring.Create("video-frames", ring.Options{
-		Kind: ring.Broadcast, Memfd: true, HugePages: c.hugePages,
-		SlotSize: size, Slots: ringSlots(c.frames), MaxReaders: len(readers) + 2,
+		Kind: ring.Broadcast, Records: true, Memfd: true, HugePages: c.hugePages,
+		Capacity: ringCapacity(size, c.frames), MaxMessage: size, MaxReaders: len(readers) + 2,
 	})
 	if err != nil {
 		return err
@@ -123,7 +123,7 @@ func produce(ctx context.Context, c config, out io.Writer) (err error) {
 		return err
 	}
 	paint := newPainter(c.res)
-	fmt.Fprintf(out, "video: %v BGRA frames of %.1f MB at %g fps for %v, through a broadcast ring of %.1f MB in a memfd (huge pages: %v), %d readers\n",
+	fmt.Fprintf(out, "video: %v BGRA frames of %.1f MB at %g fps for %v, through a broadcast record ring of %.1f MB in a memfd (huge pages: %v), %d readers\n",
 		c.res, float64(size)/1e6, c.fps, c.duration, float64(r.Header().FileSize)/1e6, c.hugePages, len(readers))
 	fmt.Fprintf(out, "latency: from a frame's timestamp (its pixels written; its CRC-32C and Commit follow) to a reader's Receive\n")
 	period := time.Duration(float64(time.Second) / c.fps)
@@ -140,7 +140,7 @@ func produce(ctx context.Context, c config, out io.Writer) (err error) {
 		} else if d < -period {
 			late++
 		}
-		b, err := p.Claim(ctx)
+		b, err := p.ClaimN(ctx, size)
 		if err != nil {
 			return fmt.Errorf("frame %d: claim: %w", n, err)
 		}
@@ -171,11 +171,15 @@ func produce(ctx context.Context, c config, out io.Writer) (err error) {
 	return nil
 }
 
-// ringSlots is the slot count for frames frames: a power of two.
-func ringSlots(frames int) int {
-	n := 2
-	for n < frames {
-		n <<= 1
+// ringCapacity is a record ring's capacity for frames frames of size
+// bytes: each takes its length rounded up to 16 bytes plus a 16-byte
+// header, and the wrap may leave a padding record, so a page more per
+// frame, then a power of two (what Options.Capacity must be).
+func ringCapacity(size, frames int) int {
+	need := frames * (size + 4096)
+	c := 1 << 12
+	for c < need {
+		c <<= 1
 	}
-	return n
+	return c
 }
