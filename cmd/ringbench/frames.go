@@ -52,7 +52,9 @@ func newFramesCmd(stdout, stderr io.Writer) *cobra.Command {
 			"  frames: throughput of --frame frames (default 8 MiB) with --touch=ends: the sender writes only the sequence\n"+
 			"          number at both ends of the frame and the receiver checks only those, so the figure is the transport's\n"+
 			"          own cost: for Send/Recv two copies of the frame, for zero-copy (Claim/Commit, Receive/Release) the ring's\n"+
-			"          claim, publish, wait and release. Beside it Go's memcpy of one frame, measured in the same run;\n"+
+			"          claim, publish, wait and release. Beside it Go's memcpy of one frame, measured in the same run, from one\n"+
+			"          buffer to another (in the cache where they fit, as shared/limits/memcpy_bw), and from one buffer into\n"+
+			"          the slot ring's number of frame buffers in turn (its footprint: from memory where it exceeds the cache);\n"+
 			"  frames-huge: the frames section's rings again, in memfds of huge pages (Options.HugePages): skipped, saying so,\n"+
 			"          where the machine has none (vm.nr_hugepages);\n"+
 			"  fill:   the zero-copy frames again with every byte written in the slot and checked in place (--touch=all):\n"+
@@ -119,9 +121,17 @@ func runFrames(f *framesFlags, stdout, stderr io.Writer) error {
 		return err
 	}
 	frame := secs[1].size.max
-	var memcpy [2]float64 // before and after the runs
+	var mc memcpys
+	slots := cfg.withSize(secs[1].size).ringSlots()
+	probe := func(i int) (err error) {
+		if mc.hot[i], err = limits.MemcpyRate(frame, 250*time.Millisecond); err == nil {
+			mc.over[i], err = limits.MemcpyRateOver(frame, slots, 250*time.Millisecond)
+		}
+		return err
+	}
+	mc.slots = slots
 	err = interruptible(func(ctx context.Context) error {
-		if memcpy[0], err = limits.MemcpyRate(frame, 250*time.Millisecond); err != nil {
+		if err := probe(0); err != nil {
 			return err
 		}
 		for _, s := range secs {
@@ -136,12 +146,21 @@ func runFrames(f *framesFlags, stdout, stderr io.Writer) error {
 				return err
 			}
 		}
-		memcpy[1], err = limits.MemcpyRate(frame, 250*time.Millisecond)
-		return err
+		return probe(1)
 	})
 	if err != nil {
 		return err
 	}
-	writeFrames(stdout, cfg, secs, max(memcpy[0], memcpy[1]), memcpy)
+	writeFrames(stdout, cfg, secs, mc)
 	return nil
 }
+
+// memcpys are the frames command's memcpy references, before and after
+// the runs: one frame buffer to another, and into slots buffers in turn.
+type memcpys struct {
+	hot, over [2]float64 // bytes per second
+	slots     int
+}
+
+// best are the higher of each pair: the references the ratios use.
+func (m memcpys) best() (hot, over float64) { return max(m.hot[0], m.hot[1]), max(m.over[0], m.over[1]) }

@@ -19,7 +19,8 @@ type memorySized interface {
 	memory(cfg config) int64
 }
 
-func writeFrames(w io.Writer, cfg config, secs []*framesSection, memcpy float64, memcpys [2]float64) {
+func writeFrames(w io.Writer, cfg config, secs []*framesSection, mc memcpys) {
+	memcpy, over := mc.best()
 	mach := secs[0].rep.mach
 	fmt.Fprintf(w, "ringbench frames: the frame job between two processes\n")
 	fmt.Fprintf(w, "machine:   %s (both processes), processes unpinned\n", mach)
@@ -28,7 +29,9 @@ func writeFrames(w io.Writer, cfg config, secs []*framesSection, memcpy float64,
 	fmt.Fprintf(w, "           every message carries its sequence number and is checked; throughput counted by the receiver over its window\n")
 	frame := secs[1].size.max
 	fmt.Fprintf(w, "memcpy:    Go copy of one %s frame: %s (%.2f GB/s before the runs, %.2f GB/s after; the higher is the reference)\n",
-		report.Size(frame), report.Dur(perFrame(memcpy, frame)), memcpys[0]/1e9, memcpys[1]/1e9)
+		report.Size(frame), report.Dur(perFrame(memcpy, frame)), mc.hot[0]/1e9, mc.hot[1]/1e9)
+	fmt.Fprintf(w, "           the same into %d frame buffers in turn, the slot ring's footprint: %s (%.2f GB/s before, %.2f GB/s after)\n",
+		mc.slots, report.Dur(perFrame(over, frame)), mc.over[0]/1e9, mc.over[1]/1e9)
 	for _, s := range secs {
 		fmt.Fprintf(w, "\n== %s: %s messages, %s ==\n", s.key, s.size, s.title)
 		c := s.rep.plan.cfg.withSize(s.size)
@@ -81,13 +84,13 @@ func writeFrames(w io.Writer, cfg config, secs []*framesSection, memcpy float64,
 		}
 	}
 	fmt.Fprintln(w)
-	for _, l := range framesRatios(secs, memcpy) {
+	for _, l := range framesRatios(secs, memcpy, over) {
 		fmt.Fprintln(w, "ratio: "+l)
 	}
 }
 
 // framesRatios are the figures the acceptance names, as sentences.
-func framesRatios(secs []*framesSection, memcpy float64) []string {
+func framesRatios(secs []*framesSection, memcpy, over float64) []string {
 	var out []string
 	mixed, frames, huge, fill, rtt := secs[0], secs[1], secs[2], secs[3], secs[4]
 	frame := frames.size.max
@@ -96,8 +99,8 @@ func framesRatios(secs []*framesSection, memcpy float64) []string {
 	bytes := func(s *framesSection, tr string) float64 { return s.rep.cell(tr, s.workload, s.size).byteRate() }
 	for _, tr := range []string{"shmring", "shmring-rec"} {
 		if b := bytes(frames, tr); b > 0 {
-			out = append(out, fmt.Sprintf("frames %s Send/Recv (%s): %.2f GB/s = %.2fx the memcpy bandwidth of one frame (%.2f GB/s)",
-				report.Size(frame), tr, b/1e9, b/memcpy, memcpy/1e9))
+			out = append(out, fmt.Sprintf("frames %s Send/Recv (%s): %.2f GB/s = %.2fx the memcpy bandwidth of one frame (%.2f GB/s), %.2fx that into the ring's footprint (%.2f GB/s)",
+				report.Size(frame), tr, b/1e9, b/memcpy, memcpy/1e9, b/over, over/1e9))
 		}
 	}
 	for _, tr := range []string{"shmring-zc", "shmring-rec-zc"} {

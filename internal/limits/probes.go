@@ -94,26 +94,34 @@ func memcpyRate(d time.Duration) (float64, error) { return MemcpyRate(1<<20, d) 
 // MemcpyRate is Go's copy bandwidth over buffers of size bytes (both
 // touched first, so no page fault is timed), in bytes per second: the
 // median of repeated runs of 64 MiB (at least one copy) for about d. A
-// frame of size bytes takes size/MemcpyRate to copy once.
-func MemcpyRate(size int, d time.Duration) (float64, error) {
-	if size < 1 {
-		return 0, fmt.Errorf("memcpy of %d bytes", size)
+// frame of size bytes takes size/MemcpyRate to copy once. The buffers
+// stay in the cache where they fit, as in shared/limits/memcpy_bw.
+func MemcpyRate(size int, d time.Duration) (float64, error) { return MemcpyRateOver(size, 1, d) }
+
+// MemcpyRateOver is MemcpyRate with the copies going to dsts destination
+// buffers in turn (dsts × size bytes, like a ring's slots), so that a
+// footprint larger than the cache is written from memory as a ring's is.
+func MemcpyRateOver(size, dsts int, d time.Duration) (float64, error) {
+	if size < 1 || dsts < 1 || size*dsts > 1<<30 {
+		return 0, fmt.Errorf("memcpy of %d bytes into %d buffers", size, dsts)
 	}
-	reps := max(1, 64<<20/size)
-	src, dst := make([]byte, size), make([]byte, size)
+	reps := max(dsts, 64<<20/size)
+	src, dst := make([]byte, size), make([]byte, size*dsts)
 	for i := range src {
 		src[i] = byte(i)
 	}
-	copy(dst, src) // faults dst's pages in, untimed
+	for i := range dsts { // faults dst's pages in, untimed
+		copy(dst[i*size:], src)
+	}
 	var rates []float64
 	for deadline := time.Now().Add(d); len(rates) == 0 || time.Now().Before(deadline); {
 		t0 := time.Now()
-		for range reps {
-			copy(dst, src)
+		for i := range reps {
+			copy(dst[i%dsts*size:(i%dsts+1)*size], src)
 		}
 		rates = append(rates, float64(size*reps)/time.Since(t0).Seconds())
 	}
-	if dst[size-1] != src[size-1] {
+	if dst[len(dst)-1] != src[size-1] {
 		return 0, errors.New("copy did not copy")
 	}
 	return median(rates), nil
