@@ -163,4 +163,6 @@ type memcpys struct {
 }
 
 // best are the higher of each pair: the references the ratios use.
-func (m memcpys) best() (hot, over float64) { return max(m.hot[0], m.hot[1]), max(m.over[0], m.over[1]) }
+func (m memcpys) best() (hot, over float64) {
+	return max(m.hot[0], m.hot[1]), max(m.over[0], m.over[1])
+}
