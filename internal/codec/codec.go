@@ -21,6 +21,12 @@
 // reader) calls Check on a sealed message and gets its header back. A
 // message shorter than HeaderSize carries only seq and the pattern from
 // byte 8: it can be Verified, not Sealed.
+//
+// Two helpers serve runs that are not one fixed size of fully checked
+// messages (mix.go): a Mix gives each message a length drawn from its
+// sequence number, the same at both ends; PutEnds and VerifyEnds stamp and
+// check only the sequence number at a message's two ends, for a run that
+// measures a medium without the ends' pass over every byte.
 package codec
 
 import (
