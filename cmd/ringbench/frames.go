@@ -51,7 +51,7 @@ func newFramesCmd(stdout, stderr io.Writer) *cobra.Command {
 			"          unix socket, with each ring's memory;\n"+
 			"  frames: throughput of --frame frames (default 8 MiB) with --touch=ends: the sender writes only the sequence\n"+
 			"          number at both ends of the frame and the receiver checks only those, so the figure is the transport's\n"+
-			"          own cost: for Send/Recv two copies of the frame, for zero-copy (Claim/Commit, Receive/Release) the ring's\n"+
+			"          own cost: for Send/Recv two copies of the frame, for zero-copy (ClaimN/Commit, Receive/Release) the ring's\n"+
 			"          claim, publish, wait and release. Beside it Go's memcpy of one frame, measured in the same run, from one\n"+
 			"          buffer to another (in the cache where they fit, as shared/limits/memcpy_bw), and from one buffer into\n"+
 			"          the slot ring's number of frame buffers in turn (its footprint: from memory where it exceeds the cache);\n"+
