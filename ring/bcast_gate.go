@@ -79,8 +79,9 @@ func (p *bcastProducer) probe() error {
 			return err
 		}
 		// A reader taking the entry over after the probe bumps the
-		// incarnation first: then the entry is not marked.
-		if !alive && e.inc.Load() == inc {
+		// incarnation first, and one closing stores ReaderFree before it
+		// unlocks: then the entry is not marked.
+		if !alive && e.inc.Load() == inc && e.state.Load() == layout.ReaderAttached {
 			p.dead[i] = inc + 1
 			p.stats.Evicted++
 		}

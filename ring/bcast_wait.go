@@ -93,18 +93,13 @@ func (rd *Reader) consistent() error {
 // producerDead returns ErrPeerDead when the producer is marked attached but
 // no live process holds its lock. A system call: after a timed-out sleep.
 func (rd *Reader) producerDead() error {
-	st := rd.w.state.Load()
-	if st&^layout.StateMask != 0 {
+	st, dead, err := rd.r.abandoned(rd.w.state, rd.w.epoch, layout.StateAttached, layout.BcastProducerLockByte)
+	switch {
+	case st&^layout.StateMask != 0:
 		return rd.r.corrupt("broadcast producer state=%#x", st)
-	}
-	if st&layout.StateAttached == 0 {
-		return nil
-	}
-	alive, err := rd.r.heldAt(layout.BcastProducerLockByte)
-	if err != nil {
+	case err != nil:
 		return err
-	}
-	if !alive {
+	case dead:
 		return fmt.Errorf("%w: ring=%s producer epoch=%d", ErrPeerDead, rd.r.name, rd.w.epoch.Load())
 	}
 	return nil

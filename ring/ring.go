@@ -257,10 +257,6 @@ func (r *Ring) lockRole(ro role) (roleLock, error) {
 
 func (r *Ring) unlockRole(ro role, l roleLock) error { return r.unlockAt(r.side(ro).lockByte, l) }
 
-// roleAlive reports whether a live process holds the role. It is a system
-// call: waiting paths only.
-func (r *Ring) roleAlive(ro role) (bool, error) { return r.heldAt(r.side(ro).lockByte) }
-
 // roleLock is a held liveness lock.
 type roleLock = shm.Lock
 
@@ -296,6 +292,25 @@ func (h *heldLock) unlock(r *Ring) error {
 // heldAt reports whether a live holder, this process included, has the
 // lock on byte at. A system call: waiting and repair paths only.
 func (r *Ring) heldAt(at int64) (bool, error) { return r.seg.Held(at) }
+
+// abandoned reports whether the role whose words are state and epoch was
+// left attached (its attached bit set) by a holder that no
+// live process is: st is the state it found, for the caller to judge. A
+// holder that closes stores its state before it unlocks, and a newcomer
+// bumps the epoch after it locks, so a role caught between the state load
+// and the lock probe shows a word that moved and is not taken for dead.
+// A system call: waiting paths only.
+func (r *Ring) abandoned(state, epoch *atomic.Uint32, attached uint32, lockByte int64) (st uint32, dead bool, err error) {
+	st, ep := state.Load(), epoch.Load()
+	if st&attached == 0 {
+		return st, false, nil
+	}
+	alive, err := r.heldAt(lockByte)
+	if err != nil || alive {
+		return st, false, err
+	}
+	return st, state.Load() == st && epoch.Load() == ep, nil
+}
 
 // releaseStores reports whether a new handle may publish with plain
 // release stores, registering the process for membarrier if so (the

@@ -133,18 +133,13 @@ func (e *endpoint) publish(v uint64) {
 // peerDead returns ErrPeerDead when the other role is marked attached but no
 // live process holds its lock, and ErrCorrupt for state no peer writes.
 func (e *endpoint) peerDead() error {
-	st := e.peer.state.Load()
-	if st&^layout.StateMask != 0 {
+	st, dead, err := e.r.abandoned(e.peer.state, e.peer.epoch, layout.StateAttached, e.peer.lockByte)
+	switch {
+	case st&^layout.StateMask != 0:
 		return e.r.corrupt("%v state=%#x", e.peerRole(), st)
-	}
-	if st&layout.StateAttached == 0 {
-		return nil // nobody holds the role now: a newcomer may still arrive
-	}
-	alive, err := e.r.roleAlive(e.peerRole())
-	if err != nil {
+	case err != nil:
 		return err
-	}
-	if !alive {
+	case dead:
 		return fmt.Errorf("%w: ring=%s %v epoch=%d", ErrPeerDead, e.r.name, e.peerRole(), e.peer.epoch.Load())
 	}
 	return nil
