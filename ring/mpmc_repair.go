@@ -166,11 +166,21 @@ func (h *mpmcHandle) attachedAt(i uint32) (bool, error) {
 }
 
 // holderAt reports whether entry i is attached and, if it is, whether a
-// live process holds it (a system call).
+// live process holds it (a system call). A holder that detaches stores
+// the entry free before it unlocks, and a newcomer bumps the incarnation
+// after it locks: an entry whose words moved while its lock was probed
+// is reported as it is now, not as attached by a dead holder.
 func (h *mpmcHandle) holderAt(i uint32) (attached, live bool, err error) {
+	inc := h.entry(i).incarnation.Load()
 	if attached, err = h.attachedAt(i); !attached || err != nil {
 		return false, false, err
 	}
-	live, err = h.r.heldAt(entryLockByte(i))
-	return true, live, err
+	if live, err = h.r.heldAt(entryLockByte(i)); live || err != nil {
+		return true, live, err
+	}
+	if h.entry(i).incarnation.Load() != inc {
+		return true, true, nil // taken over meanwhile: the newcomer is live
+	}
+	attached, err = h.attachedAt(i)
+	return attached, false, err
 }
