@@ -22,7 +22,11 @@ type Header struct {
 	FileSize       uint64
 	// EndOffset is where the end unit starts (derived from the geometry,
 	// not stored): FileSize - EndSize.
-	EndOffset       uint64
+	EndOffset uint64
+	// CountersOffset is where the counter area starts (derived, not
+	// stored): the first unit after the slots (counters.go).
+	CountersOffset  uint64
+	Telemetry       Telemetry // from the Flags word
 	CreatorPID      uint32
 	CreatedUnixNano int64
 	MaxProducers    uint32
@@ -41,6 +45,8 @@ type Params struct {
 	// means the kind's default; SPSC takes 1 and 1.
 	MaxProducers uint32
 	MaxConsumers uint32
+	// Telemetry: latency stamps and histograms (counters.go).
+	Telemetry Telemetry
 }
 
 // Defaults for the participant limits.
@@ -73,14 +79,19 @@ func NewHeaderFor(p Params) (Header, error) {
 	if slotCount == 0 || slotCount > maxSlots || slotCount&(slotCount-1) != 0 {
 		return Header{}, fmt.Errorf("%w: slot count=%d, want a power of two in 1..%d", ErrGeometry, slotCount, maxSlots)
 	}
+	if p.Telemetry.Shift > MaxSampleShift || !p.Telemetry.On && p.Telemetry.Shift != 0 {
+		return Header{}, fmt.Errorf("%w: telemetry sample shift=%d, want 0..%d (0 when off)", ErrGeometry, p.Telemetry.Shift, MaxSampleShift)
+	}
 	slotHeader := SlotHeaderSizeOf(kind)
 	control := controlSize(kind, maxP, maxC)
 	stride := StrideFor(slotHeader, slotSize)
 	hi, slotBytes := bits.Mul64(stride, slotCount)
 	slotsOffset := ControlOffset + control
-	if hi != 0 || slotBytes > MaxFileSize-slotsOffset-EndAlign-EndSize {
+	counters := countersSize(kind, maxP, maxC, slotCount, p.Telemetry)
+	if hi != 0 || slotBytes > MaxFileSize-slotsOffset-EndAlign-EndSize-counters {
 		return Header{}, fmt.Errorf("%w: %d slots of %d bytes exceed %d bytes", ErrGeometry, slotCount, stride, uint64(MaxFileSize))
 	}
+	countersOffset := roundUp(slotsOffset+slotBytes, CountersAlign)
 	return Header{
 		Kind:           kind,
 		SlotSize:       slotSize,
@@ -90,10 +101,12 @@ func NewHeaderFor(p Params) (Header, error) {
 		ControlOffset:  ControlOffset,
 		ControlSize:    control,
 		SlotsOffset:    slotsOffset,
-		EndOffset:      roundUp(slotsOffset+slotBytes, EndAlign),
-		FileSize:       roundUp(slotsOffset+slotBytes, EndAlign) + EndSize,
+		CountersOffset: countersOffset,
+		EndOffset:      roundUp(countersOffset+counters, EndAlign),
+		FileSize:       roundUp(countersOffset+counters, EndAlign) + EndSize,
 		MaxProducers:   maxP,
 		MaxConsumers:   maxC,
+		Telemetry:      p.Telemetry,
 	}, nil
 }
 
@@ -192,7 +205,7 @@ func (h *Header) Encode(b []byte) {
 	le.PutUint64(b[SlotsOffsetOffset:], h.SlotsOffset)
 	le.PutUint64(b[FileSizeOffset:], h.FileSize)
 	le.PutUint32(b[CreatorPIDOffset:], h.CreatorPID)
-	le.PutUint32(b[FlagsOffset:], 0)
+	le.PutUint32(b[FlagsOffset:], h.Telemetry.flags())
 	le.PutUint64(b[CreatedUnixNanoOffset:], uint64(h.CreatedUnixNano))
 	le.PutUint32(b[MaxProducersOffset:], h.MaxProducers)
 	le.PutUint32(b[MaxConsumersOffset:], h.MaxConsumers)
@@ -265,16 +278,18 @@ func (h *Header) checkGeometry(b []byte) error {
 	if v := le.Uint32(b[PadUnitOffset:]); v != PadUnit {
 		return fmt.Errorf("%w: padding unit=%d, want %d", ErrGeometry, v, PadUnit)
 	}
-	if v := le.Uint32(b[FlagsOffset:]); v != 0 {
-		return fmt.Errorf("%w: flags=%#x, want 0", ErrGeometry, v)
+	t, ok := telemetryOf(le.Uint32(b[FlagsOffset:]))
+	if !ok {
+		return fmt.Errorf("%w: flags=%#x, want only the bits of %#x", ErrGeometry, le.Uint32(b[FlagsOffset:]), headerFlagMask)
 	}
+	h.Telemetry = t
 	for i, c := range b[ReservedOffset : ReservedOffset+ReservedSize] {
 		if c != 0 {
 			return fmt.Errorf("%w: reserved byte %d=%#x, want 0", ErrGeometry, ReservedOffset+i, c)
 		}
 	}
 	want, err := NewHeaderFor(Params{Kind: h.Kind, SlotSize: h.SlotSize, SlotCount: h.SlotCount,
-		MaxProducers: h.MaxProducers, MaxConsumers: h.MaxConsumers})
+		MaxProducers: h.MaxProducers, MaxConsumers: h.MaxConsumers, Telemetry: h.Telemetry})
 	if err != nil {
 		return err
 	}
@@ -294,6 +309,6 @@ func (h *Header) checkGeometry(b []byte) error {
 			ErrGeometry, h.SlotStride, h.ControlOffset, h.ControlSize, h.SlotsOffset, h.FileSize,
 			want.SlotStride, want.ControlOffset, want.ControlSize, want.SlotsOffset, want.FileSize)
 	}
-	h.EndOffset = want.EndOffset
+	h.EndOffset, h.CountersOffset = want.EndOffset, want.CountersOffset
 	return nil
 }

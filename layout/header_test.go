@@ -30,7 +30,7 @@ func encoded(t testing.TB) []byte {
 // changed, and Version must change with it (and LAYOUT.md).
 func TestEncodeGoldenBytes(t *testing.T) {
 	golden := "" +
-		"53484d52494e4700" + "03000000" + "01000000" + "80000000" + "80000000" + // magic version kind headersize padunit
+		"53484d52494e4700" + "04000000" + "01000000" + "80000000" + "80000000" + // magic version kind headersize padunit
 		"40000000" + "08000000" + "0004000000000000" + // slot size, slot header size, slot count
 		"4800000000000000" + "8000000000000000" + "0002000000000000" + // stride, control offset, control size
 		"8002000000000000" + "8000020000000000" + // slots offset, file size
@@ -119,10 +119,25 @@ func TestDecodeErrors(t *testing.T) {
 			binary.LittleEndian.PutUint32(b[VersionOffset:], 2)
 			return b
 		}, ErrVersion},
-		{"version 4 is refused", func(b []byte) []byte {
-			binary.LittleEndian.PutUint32(b[VersionOffset:], 4)
+		{"version 3 is refused", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[VersionOffset:], 3)
 			return b
 		}, ErrVersion},
+		{"version 5 is refused", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[VersionOffset:], 5)
+			return b
+		}, ErrVersion},
+		{"a flags bit no writer sets is refused", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[FlagsOffset:], 1)
+			binary.LittleEndian.PutUint32(b[ChecksumOffset:], Checksum(b))
+			return b
+		}, ErrGeometry},
+		{"a sample shift without telemetry is refused", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[FlagsOffset:], 3<<SampleShiftBit)
+			binary.LittleEndian.PutUint32(b[ChecksumOffset:], Checksum(b))
+			return b
+		}, ErrGeometry},
+
 		{"a slot count that is not a power of two is refused", func(b []byte) []byte {
 			binary.LittleEndian.PutUint64(b[SlotCountOffset:], 1000)
 			return b

@@ -8,7 +8,7 @@ package layout
 // LAYOUT.md); the SPSC format is otherwise that of version 1. Version 3
 // added the end unit (EndAlign, EndMark): a file's last unit, on a page of
 // its own, whose mark tells a reader that the file was not shrunk.
-const Version = 3
+const Version = 4
 
 // Magic opens every ring file.
 const Magic = "SHMRING\x00"

@@ -105,6 +105,7 @@ func (p *bcastProducer) tryReserve() error {
 		}
 	}
 	p.stats.Full++
+	p.ctr.flush(&p.stats)
 	return ErrFull
 }
 
@@ -122,6 +123,7 @@ func (p *bcastProducer) reserve(ctx context.Context) error {
 		return nil
 	}
 	p.stats.Full++
+	p.ctr.flush(&p.stats)
 	l := wait.Loop{
 		Host:       (*waitHost)(p.r),
 		Config:     p.wait.config(),
@@ -133,7 +135,9 @@ func (p *bcastProducer) reserve(ctx context.Context) error {
 		Every:      31, // a scan reads every reader's line: one in 32 spin polls
 		ProbeFirst: true,
 	}
-	return l.Run(ctx, gateWait{p})
+	err := l.Run(ctx, gateWait{p})
+	p.ctr.flush(&p.stats) // the sleeps it counted, the readers it evicted
+	return err
 }
 
 // gateWait is the lossless producer's waiter at the gate.
@@ -152,5 +156,6 @@ func (w gateWait) Probe() error   { return w.p.probe() }
 func (rd *Reader) wakeProducer() {
 	if (wait.Sleepers{Word: rd.w.gateSleepers, Wake: rd.w.gateWake}).WakeAll() {
 		rd.stats.Wakes++
+		rd.ctr.flush(&rd.stats)
 	}
 }

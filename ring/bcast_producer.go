@@ -31,6 +31,8 @@ type bcastProducer struct {
 	wait      WaitStrategy
 	waiting   waitState // the adaptive spin's estimate; the wait in progress (wait.go)
 	stats     Stats
+	ctr       counters // stats in the file (counters.go)
+	st        stamps   // latency stamps (telemetry.go)
 	lock      heldLock
 	closed    bool
 	nextProbe time.Time // Try… calls on a gated ring probe reader liveness once a tick
@@ -73,7 +75,8 @@ func newBcastProducer(r *Ring) (*bcastProducer, error) {
 	// The cursor store is a full fence (publishCursor), so readers need no
 	// membarrier before they sleep: FlagReleaseStores stays clear.
 	p.w.flags.Store(0)
-	p.w.epoch.Add(1)
+	p.ctr.start(r, layout.BcastProducerBlock, p.w.epoch.Add(1), p.release)
+	p.st.start(r, p.release)
 	p.w.state.Swap(layout.StateAttached) // a new producer also reopens a closed stream
 	return p, nil
 }
@@ -144,12 +147,14 @@ func (p *bcastProducer) room(ctx context.Context, block bool) error {
 
 func (p *bcastProducer) Commit(n int) error {
 	p.g.setLen(p.head, uint32(n))
+	p.st.stamp(p.head)
 	atStep(stepBeforePublish)
 	p.publishSeq(p.head)
 	p.head++
 	p.stats.Messages++
 	p.stats.Bytes += uint64(n)
 	p.publishCursor()
+	p.ctr.tick(&p.stats)
 	return nil
 }
 
@@ -166,6 +171,7 @@ func (p *bcastProducer) Send(ctx context.Context, msg []byte, block bool) error 
 	}
 	p.put(msg)
 	p.publishCursor()
+	p.ctr.tick(&p.stats)
 	return nil
 }
 
@@ -175,6 +181,7 @@ func (p *bcastProducer) put(msg []byte) {
 	p.markWriting(pos)
 	splitCopy(p.g.payload(pos, uint32(len(msg))), msg, stepMidPayload)
 	p.g.setLen(pos, uint32(len(msg)))
+	p.st.stamp(pos)
 	atStep(stepBeforePublish)
 	p.publishSeq(pos)
 	p.head++
@@ -208,6 +215,7 @@ func (p *bcastProducer) CommitBatch(k int) {
 	if k == 0 {
 		return
 	}
+	p.st.stampRange(p.head, k)
 	atStep(stepBeforePublish)
 	for i := range k {
 		pos := p.head + uint64(i)
@@ -217,6 +225,7 @@ func (p *bcastProducer) CommitBatch(k int) {
 	p.head += uint64(k)
 	p.stats.Messages += uint64(k)
 	p.publishCursor()
+	p.ctr.tick(&p.stats)
 }
 
 // SendBatch waits for a free slot first, as SPSC's does.
@@ -232,6 +241,7 @@ func (p *bcastProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int) (
 	if k > 0 {
 		p.publishCursor()
 	}
+	p.ctr.tick(&p.stats)
 	if k < n {
 		return k, errTooLargeSend
 	}
@@ -242,6 +252,12 @@ func (p *bcastProducer) SetWait(w WaitStrategy) { p.wait = w }
 
 func (p *bcastProducer) Stats() Stats { return p.stats }
 
+func (p *bcastProducer) flushCounters() {
+	if !p.closed {
+		p.ctr.flush(&p.stats)
+	}
+}
+
 // Close ends the stream: readers receive what was published, then
 // ErrClosed. An open claim is dropped. The role's lock is let go of even
 // when Close faults on a shrunk file.
@@ -250,6 +266,7 @@ func (p *bcastProducer) Close() error {
 	if p.closed {
 		return nil
 	}
+	p.ctr.flush(&p.stats)
 	p.closed = true
 	p.limit = 0 // every later call takes the slow path, which reports ErrClosed
 	// SYNC POINT: state. Stored before the sleepers check; a sleeping

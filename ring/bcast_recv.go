@@ -59,6 +59,7 @@ func (rd *Reader) Release() (err error) {
 	rd.stats.Bytes += rd.heldBytes
 	rd.copied = false
 	rd.storeCursor()
+	rd.ctr.tick(&rd.stats)
 	return nil
 }
 
@@ -129,6 +130,7 @@ func (rd *Reader) pending(ctx context.Context, block bool) error {
 		return rd.await(ctx)
 	}
 	rd.stats.Empty++
+	rd.ctr.flush(&rd.stats)
 	if err := rd.closedShort(); err != nil {
 		return err
 	}
@@ -149,6 +151,7 @@ func (rd *Reader) lease() ([]byte, error) {
 		}
 		if !rd.lossless || q >= rd.protect {
 			rd.held, rd.heldBytes, rd.copied = 1, uint64(n), false
+			rd.lat.observe(q)
 			return rd.g.payload(q, n), nil
 		}
 		if rd.buf == nil {
@@ -162,6 +165,7 @@ func (rd *Reader) lease() ([]byte, error) {
 			return nil, rd.r.errTruncated()
 		}
 		rd.held, rd.heldBytes, rd.copied = 1, uint64(n), true
+		rd.lat.observe(q)
 		return rd.buf[:n], nil
 	}
 }
@@ -174,6 +178,7 @@ func (rd *Reader) take(buf []byte) (int, error) {
 		}
 		q := rd.q
 		check := !rd.lossless || q < rd.protect
+		stamp, sampled := rd.lat.peekStamp(q)
 		if int(n) > len(buf) {
 			if check && !rd.validate(q) {
 				continue
@@ -187,10 +192,14 @@ func (rd *Reader) take(buf []byte) (int, error) {
 		if !rd.r.intact() { // after the copy: see guard.go
 			return 0, rd.r.errTruncated()
 		}
+		if sampled {
+			rd.lat.record(stamp, uint64(nanotime()))
+		}
 		rd.q++
 		rd.stats.Messages++
 		rd.stats.Bytes += uint64(n)
 		rd.storeCursor()
+		rd.ctr.tick(&rd.stats)
 		return int(n), nil
 	}
 }

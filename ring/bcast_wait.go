@@ -34,7 +34,9 @@ func (rd *Reader) await(ctx context.Context) error {
 		Flags:    rd.w.flags,
 		At:       int(stepSleepingEmpty),
 	}
-	return l.Run(ctx, readerWait{rd})
+	err := l.Run(ctx, readerWait{rd})
+	rd.ctr.flush(&rd.stats) // the sleeps it counted
+	return err
 }
 
 // readerWait is a broadcast reader's waiter.
@@ -109,5 +111,6 @@ func (rd *Reader) producerDead() error {
 func (p *bcastProducer) wakeReaders() {
 	if (wait.Sleepers{Word: p.w.sleepers, Wake: p.w.wake}).WakeAll() {
 		p.stats.Wakes++
+		p.ctr.flush(&p.stats)
 	}
 }

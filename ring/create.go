@@ -99,8 +99,12 @@ func (o Options) header() (layout.Header, error) {
 	if o.Slots <= 0 || o.Slots&(o.Slots-1) != 0 || uint64(o.Slots) > layout.MaxSlotCount {
 		return layout.Header{}, fmt.Errorf("%w: slots=%d, want a power of two", ErrInvalid, o.Slots)
 	}
+	tele, err := o.Telemetry.layout()
+	if err != nil {
+		return layout.Header{}, err
+	}
 	hdr, err := layout.NewHeaderFor(layout.Params{Kind: o.Kind, SlotSize: uint32(o.SlotSize), SlotCount: uint64(o.Slots),
-		MaxProducers: uint32(o.MaxProducers), MaxConsumers: uint32(maxC)})
+		MaxProducers: uint32(o.MaxProducers), MaxConsumers: uint32(maxC), Telemetry: tele})
 	if err != nil {
 		return layout.Header{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

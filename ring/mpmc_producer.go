@@ -72,6 +72,7 @@ func (p *mpmcProducer) claimPos(ctx context.Context, block bool) (uint64, error)
 		return pos, err
 	}
 	p.stats.Full++
+	p.ctr.flush(&p.stats)
 	if !block {
 		return 0, ErrFull
 	}
@@ -155,6 +156,7 @@ func (p *mpmcProducer) publish(pos uint64, n uint32) error {
 		return p.revokedErr(pos, w)
 	}
 	p.setLen(pos, n)
+	p.lat.stamp(pos)
 	atStep(stepBeforePublish)
 	if !cw.CompareAndSwap(mine, layout.Ctrl(pos, layout.SlotFull, 0)) {
 		return p.revokedErr(pos, cw.Load())
@@ -162,6 +164,7 @@ func (p *mpmcProducer) publish(pos uint64, n uint32) error {
 	p.stats.Messages++
 	p.stats.Bytes += uint64(n)
 	p.noteMessages()
+	p.ctr.tick(&p.stats)
 	return nil
 }
 

@@ -133,6 +133,7 @@ func (c *mpmcConsumer) next(ctx context.Context, block bool) (uint64, error) {
 	pos, err := c.attempt()
 	if err == ErrEmpty {
 		c.stats.Empty++
+		c.ctr.flush(&c.stats)
 		if block {
 			pos, err = c.await(ctx, c, ErrEmpty, c.dataWake, c.dataSleepers, stepSleepingEmpty)
 		} else {
@@ -145,6 +146,7 @@ func (c *mpmcConsumer) next(ctx context.Context, block bool) (uint64, error) {
 		c.adopted = c.adopted[:len(c.adopted)-1]
 		c.redelivered = true
 		c.stats.Redelivered++
+		c.ctr.flush(&c.stats)
 		return pos, nil
 	}
 	return pos, err

@@ -38,7 +38,9 @@ func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wa
 		Barrier:  wait.NoBarrier,
 		At:       int(at),
 	}
-	if err := l.Run(ctx, mpmcWait{h}); err != nil {
+	err := l.Run(ctx, mpmcWait{h})
+	h.ctr.flush(&h.stats) // the sleeps it counted
+	if err != nil {
 		return 0, err
 	}
 	return h.waiting.pos, h.waiting.err
@@ -70,5 +72,6 @@ func (h *mpmcHandle) wakeSpace() { h.wakeAll(h.spaceSleepers, h.spaceWake) }
 func (h *mpmcHandle) wakeAll(s, wake *atomic.Uint32) {
 	if (wait.Sleepers{Word: s, Wake: wake, Mode: wait.Count}).WakeAll() {
 		h.stats.Wakes++
+		h.ctr.flush(&h.stats)
 	}
 }

@@ -45,6 +45,7 @@ func (c *spscConsumer) Release() error {
 	c.stats.Bytes += c.heldBytes
 	c.held, c.heldBytes = 0, 0
 	c.publish(c.tail)
+	c.ctr.tick(&c.stats)
 	return nil
 }
 
@@ -60,6 +61,7 @@ func (c *spscConsumer) lease() ([]byte, error) {
 		return nil, c.r.errTruncated()
 	}
 	c.held, c.heldBytes = 1, uint64(n)
+	c.lat.observe(c.tail)
 	return c.payloadAt(s, n), nil
 }
 
@@ -77,10 +79,12 @@ func (c *spscConsumer) take(buf []byte) (int, error) {
 	if !c.r.intact() { // after the copy: see guard.go
 		return 0, c.r.errTruncated()
 	}
+	c.lat.observe(c.tail)
 	c.tail++
 	c.stats.Messages++
 	c.stats.Bytes += uint64(n)
 	c.publish(c.tail)
+	c.ctr.tick(&c.stats)
 	return int(n), nil
 }
 
@@ -105,6 +109,7 @@ func (c *spscConsumer) ReceiveBatch(ctx context.Context, max int, lens []uint32)
 		return 0, lens, c.r.errTruncated()
 	}
 	c.held, c.heldBytes = n, bytes
+	c.lat.observeRange(c.tail, int(n))
 	return c.tail, lens, nil
 }
 
@@ -152,6 +157,7 @@ func (c *spscConsumer) tryFill() error {
 		return nil
 	}
 	c.stats.Empty++
+	c.ctr.flush(&c.stats)
 	if err := c.closedShort(c.tail + 1); err != nil {
 		return err
 	}

@@ -32,10 +32,12 @@ func (p *spscProducer) Claim(ctx context.Context, block bool) ([]byte, error) {
 
 func (p *spscProducer) Commit(n int) error {
 	p.setLen(p.head, uint32(n))
+	p.lat.stamp(p.head)
 	p.head++
 	p.stats.Messages++
 	p.stats.Bytes += uint64(n)
 	p.publishFrom(p.head - 1)
+	p.ctr.tick(&p.stats)
 	return nil
 }
 
@@ -50,6 +52,7 @@ func (p *spscProducer) Send(ctx context.Context, msg []byte, block bool) error {
 	}
 	p.put(msg)
 	p.publishFrom(p.head - 1)
+	p.ctr.tick(&p.stats)
 	return nil
 }
 
@@ -66,11 +69,13 @@ func (p *spscProducer) CommitBatch(k int) {
 		p.stats.Bytes += uint64(p.length(p.head + uint64(i)).Load())
 	}
 	first := p.head
+	p.lat.stampRange(first, k)
 	p.head += uint64(k)
 	p.stats.Messages += uint64(k)
 	if k > 0 {
 		p.publishFrom(first)
 	}
+	p.ctr.tick(&p.stats)
 }
 
 // SendBatch waits for a free slot first: a message beyond the slot size
@@ -88,6 +93,7 @@ func (p *spscProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int) (i
 	if k > 0 {
 		p.publishFrom(first)
 	}
+	p.ctr.tick(&p.stats)
 	if k < n {
 		return k, errTooLargeSend
 	}
@@ -99,6 +105,7 @@ func (p *spscProducer) put(msg []byte) {
 	s := p.slot(p.head)
 	copy(p.payloadAt(s, uint32(len(msg))), msg)
 	p.setLenAt(s, uint32(len(msg)))
+	p.lat.stamp(p.head)
 	p.head++
 	p.stats.Messages++
 	p.stats.Bytes += uint64(len(msg))
@@ -169,6 +176,7 @@ func (p *spscProducer) reserve(ctx context.Context, block bool) error {
 		return err
 	}
 	p.stats.Full++
+	p.ctr.flush(&p.stats)
 	if !block {
 		return ErrFull
 	}

@@ -56,7 +56,9 @@ func (e *endpoint) await(ctx context.Context, need uint64) (uint64, error) {
 		Flags:    e.peer.flags,
 		At:       int(at),
 	}
-	if err := l.Run(ctx, spscWait{e}); err != nil {
+	err := l.Run(ctx, spscWait{e})
+	e.ctr.flush(&e.stats) // the sleeps it counted
+	if err != nil {
 		return 0, err
 	}
 	return e.waiting.pos, nil
@@ -105,5 +107,6 @@ func (e *endpoint) closedShort(need uint64) error {
 func (e *endpoint) wakePeer() {
 	if (wait.Sleepers{Word: e.peer.sleepers, Wake: e.own.wake}).WakeAll() {
 		e.stats.Wakes++
+		e.ctr.flush(&e.stats)
 	}
 }
