@@ -135,9 +135,11 @@ func (p *bcastProducer) reserve(ctx context.Context) error {
 		Every:      31, // a scan reads every reader's line: one in 32 spin polls
 		ProbeFirst: true,
 	}
-	err := l.Run(ctx, gateWait{p})
+	if err := l.Run(ctx, gateWait{p}); err != nil {
+		return err // unflushed: Ring.Close may be closing this handle from another goroutine
+	}
 	p.ctr.flush(&p.stats) // the sleeps it counted, the readers it evicted
-	return err
+	return nil
 }
 
 // gateWait is the lossless producer's waiter at the gate.

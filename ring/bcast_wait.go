@@ -34,9 +34,11 @@ func (rd *Reader) await(ctx context.Context) error {
 		Flags:    rd.w.flags,
 		At:       int(stepSleepingEmpty),
 	}
-	err := l.Run(ctx, readerWait{rd})
+	if err := l.Run(ctx, readerWait{rd}); err != nil {
+		return err // unflushed: Ring.Close may be closing this handle from another goroutine
+	}
 	rd.ctr.flush(&rd.stats) // the sleeps it counted
-	return err
+	return nil
 }
 
 // readerWait is a broadcast reader's waiter.

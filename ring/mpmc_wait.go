@@ -38,11 +38,10 @@ func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wa
 		Barrier:  wait.NoBarrier,
 		At:       int(at),
 	}
-	err := l.Run(ctx, mpmcWait{h})
-	h.ctr.flush(&h.stats) // the sleeps it counted
-	if err != nil {
-		return 0, err
+	if err := l.Run(ctx, mpmcWait{h}); err != nil {
+		return 0, err // unflushed: Ring.Close may be closing this handle from another goroutine
 	}
+	h.ctr.flush(&h.stats) // the sleeps it counted
 	return h.waiting.pos, h.waiting.err
 }
 

@@ -56,11 +56,10 @@ func (e *endpoint) await(ctx context.Context, need uint64) (uint64, error) {
 		Flags:    e.peer.flags,
 		At:       int(at),
 	}
-	err := l.Run(ctx, spscWait{e})
-	e.ctr.flush(&e.stats) // the sleeps it counted
-	if err != nil {
-		return 0, err
+	if err := l.Run(ctx, spscWait{e}); err != nil {
+		return 0, err // unflushed: Ring.Close may be closing this handle from another goroutine
 	}
+	e.ctr.flush(&e.stats) // the sleeps it counted
 	return e.waiting.pos, nil
 }
 
