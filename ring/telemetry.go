@@ -75,12 +75,16 @@ func (s *stamps) at(pos uint64) *atomic.Uint64 {
 }
 
 // stamp stamps pos if it is sampled. Called before the store that
-// publishes pos, which orders the stamp before it.
+// publishes pos, which orders the stamp before it. It inlines to one
+// comparison; the stamping is out of line.
 func (s *stamps) stamp(pos uint64) {
 	if pos&s.mask == s.match {
-		fence.Store64(s.at(pos), uint64(nanotime()), s.release)
+		s.put(pos)
 	}
 }
+
+//go:noinline
+func (s *stamps) put(pos uint64) { fence.Store64(s.at(pos), uint64(nanotime()), s.release) }
 
 // stampRange stamps the sampled positions of [first, first+n) with one
 // reading of the clock.
@@ -125,20 +129,24 @@ func (l *latency) startLatency(r *Ring, i, epoch uint32, release bool) {
 	l.w = (*[layout.HistSize / 8]atomic.Uint64)(unsafe.Pointer(&r.mem[r.hdr.HistogramOffset(i)]))
 	l.buckets = make([]uint64, layout.HistBuckets)
 	for k := range l.w {
-		l.put(k, 0)
+		l.store(k, 0)
 	}
-	l.put(layout.HistOwnerOffset/8, layout.CounterOwner(pid, epoch))
+	l.store(layout.HistOwnerOffset/8, layout.CounterOwner(pid, epoch))
 }
 
-func (l *latency) put(k int, v uint64) { fence.Store64(&l.w[k], v, l.release) }
+func (l *latency) store(k int, v uint64) { fence.Store64(&l.w[k], v, l.release) }
 
 // observe records pos's latency if pos is sampled. The caller holds the
-// message: the producer's stamp was stored before what published it.
+// message: the producer's stamp was stored before what published it. It
+// inlines to one comparison; the recording is out of line.
 func (l *latency) observe(pos uint64) {
 	if pos&l.mask == l.match {
-		l.record(l.at(pos).Load(), uint64(nanotime()))
+		l.observeNow(pos)
 	}
 }
+
+//go:noinline
+func (l *latency) observeNow(pos uint64) { l.record(l.at(pos).Load(), uint64(nanotime())) }
 
 // peekStamp loads pos's stamp, if pos is sampled, before a copy that a
 // seqlock then validates: a producer overwrites the stamp only after it
@@ -168,24 +176,24 @@ func (l *latency) observeRange(first uint64, n int) {
 // value lands in exactly one of Bad, Zero, a bucket or Over) and now.
 func (l *latency) record(stamp, now uint64) {
 	l.count++
-	l.put(layout.HistCountOffset/8, l.count)
+	l.store(layout.HistCountOffset/8, l.count)
 	if stamp == 0 || stamp > now {
 		l.bad++
-		l.put(layout.HistBadOffset/8, l.bad)
+		l.store(layout.HistBadOffset/8, l.bad)
 		return
 	}
 	d := now - stamp
 	l.sum += d
-	l.put(layout.HistSumOffset/8, l.sum)
+	l.store(layout.HistSumOffset/8, l.sum)
 	switch k := layout.HistKey(d); {
 	case d == 0:
 		l.zero++
-		l.put(layout.HistZeroOffset/8, l.zero)
+		l.store(layout.HistZeroOffset/8, l.zero)
 	case k >= layout.HistBuckets:
 		l.over++
-		l.put(layout.HistOverOffset/8, l.over)
+		l.store(layout.HistOverOffset/8, l.over)
 	default:
 		l.buckets[k]++
-		l.put(layout.HistBucketsOffset/8+k, l.buckets[k])
+		l.store(layout.HistBucketsOffset/8+k, l.buckets[k])
 	}
 }
