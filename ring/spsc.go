@@ -53,8 +53,13 @@ type endpoint struct {
 	stats      Stats
 	ctr        counters // stats in the file (counters.go)
 	lat        latency  // producer: its stamps; consumer: its histogram too (telemetry.go)
-	lock       roleLock
-	closed     bool
+	// every: a position p with p&every == 0 takes beat's slow path, which
+	// stamps or observes it when it is sampled and stores the counters
+	// every layout.FlushEvery positions: one comparison per message for
+	// both (an SPSC side's positions are consecutive).
+	every  uint64
+	lock   roleLock
+	closed bool
 }
 
 // attach takes ro's role on r, fills in e and announces it, and returns
@@ -99,6 +104,10 @@ func (e *endpoint) attach(r *Ring, ro role) (prod, cons uint64, err error) {
 		e.lat.startLatency(r, 0, epoch, e.canRelease)
 	} else {
 		e.lat.stamps.start(r, e.canRelease)
+	}
+	e.every = layout.FlushEvery - 1
+	if t := r.hdr.Telemetry; t.On && t.Shift < 6 {
+		e.every = 1<<t.Shift - 1
 	}
 	e.own.state.Store(layout.StateAttached) // a new producer also reopens a closed stream
 	return prod, cons, nil
@@ -169,6 +178,25 @@ func (e *endpoint) peerRole() role {
 func (e *endpoint) SetWait(w WaitStrategy) { e.wait = w }
 
 func (e *endpoint) Stats() Stats { return e.stats }
+
+// beat is a side's per-message hook at position pos: for the producer
+// before the store that publishes pos, for the consumer once it holds pos.
+func (e *endpoint) beat(pos uint64) {
+	if pos&e.every == 0 {
+		e.beatSlow(pos)
+	}
+}
+
+func (e *endpoint) beatSlow(pos uint64) {
+	if e.role == producerRole {
+		e.lat.stamp(pos)
+	} else {
+		e.lat.observe(pos)
+	}
+	if pos&(layout.FlushEvery-1) == 0 {
+		e.ctr.flush(&e.stats)
+	}
+}
 
 func (e *endpoint) flushCounters() {
 	if !e.closed {

@@ -61,7 +61,7 @@ func (c *spscConsumer) lease() ([]byte, error) {
 		return nil, c.r.errTruncated()
 	}
 	c.held, c.heldBytes = 1, uint64(n)
-	c.lat.observe(c.tail)
+	c.beat(c.tail)
 	return c.payloadAt(s, n), nil
 }
 
@@ -79,12 +79,11 @@ func (c *spscConsumer) take(buf []byte) (int, error) {
 	if !c.r.intact() { // after the copy: see guard.go
 		return 0, c.r.errTruncated()
 	}
-	c.lat.observe(c.tail)
 	c.tail++
 	c.stats.Messages++
 	c.stats.Bytes += uint64(n)
+	c.beat(c.tail - 1)
 	c.publish(c.tail)
-	c.ctr.tick(&c.stats)
 	return int(n), nil
 }
 

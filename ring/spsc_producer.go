@@ -32,12 +32,11 @@ func (p *spscProducer) Claim(ctx context.Context, block bool) ([]byte, error) {
 
 func (p *spscProducer) Commit(n int) error {
 	p.setLen(p.head, uint32(n))
-	p.lat.stamp(p.head)
 	p.head++
 	p.stats.Messages++
 	p.stats.Bytes += uint64(n)
+	p.beat(p.head - 1) // before the publishing store, after the count
 	p.publishFrom(p.head - 1)
-	p.ctr.tick(&p.stats)
 	return nil
 }
 
@@ -52,7 +51,6 @@ func (p *spscProducer) Send(ctx context.Context, msg []byte, block bool) error {
 	}
 	p.put(msg)
 	p.publishFrom(p.head - 1)
-	p.ctr.tick(&p.stats)
 	return nil
 }
 
@@ -93,7 +91,6 @@ func (p *spscProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int) (i
 	if k > 0 {
 		p.publishFrom(first)
 	}
-	p.ctr.tick(&p.stats)
 	if k < n {
 		return k, errTooLargeSend
 	}
@@ -105,10 +102,10 @@ func (p *spscProducer) put(msg []byte) {
 	s := p.slot(p.head)
 	copy(p.payloadAt(s, uint32(len(msg))), msg)
 	p.setLenAt(s, uint32(len(msg)))
-	p.lat.stamp(p.head)
 	p.head++
 	p.stats.Messages++
 	p.stats.Bytes += uint64(len(msg))
+	p.beat(p.head - 1)
 }
 
 // publishFrom publishes positions first..head-1: one cursor store (and the
