@@ -88,7 +88,7 @@ func drain(recv func([]byte) error, pause time.Duration) {
 		if err := recv(buf); err != nil && !errors.Is(err, ring.ErrLapped) {
 			fail(err)
 		}
-		if pause > 0 && i%64 == 0 {
+		if pause > 0 && i%16 == 0 {
 			time.Sleep(pause)
 		}
 	}
