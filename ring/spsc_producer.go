@@ -50,6 +50,7 @@ func (p *spscProducer) Send(ctx context.Context, msg []byte, block bool) error {
 		}
 	}
 	p.put(msg)
+	p.beat(p.head - 1) // outside put, which stays small enough to inline
 	p.publishFrom(p.head - 1)
 	return nil
 }
@@ -87,6 +88,7 @@ func (p *spscProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int) (i
 	first := p.head
 	for _, m := range msgs[:k] {
 		p.put(m)
+		p.beat(p.head - 1)
 	}
 	if k > 0 {
 		p.publishFrom(first)
@@ -105,7 +107,6 @@ func (p *spscProducer) put(msg []byte) {
 	p.head++
 	p.stats.Messages++
 	p.stats.Bytes += uint64(len(msg))
-	p.beat(p.head - 1)
 }
 
 // publishFrom publishes positions first..head-1: one cursor store (and the
