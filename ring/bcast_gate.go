@@ -105,7 +105,6 @@ func (p *bcastProducer) tryReserve() error {
 		}
 	}
 	p.stats.Full++
-	p.ctr.flush(&p.stats)
 	return ErrFull
 }
 
@@ -123,9 +122,8 @@ func (p *bcastProducer) reserve(ctx context.Context) error {
 		return nil
 	}
 	p.stats.Full++
-	p.ctr.flush(&p.stats)
 	l := wait.Loop{
-		Host:       (*waitHost)(p.r),
+		Host:       &p.host,
 		Config:     p.wait.config(),
 		Estimate:   &p.waiting.est,
 		Sleeps:     &p.stats.Sleeps,
@@ -135,11 +133,7 @@ func (p *bcastProducer) reserve(ctx context.Context) error {
 		Every:      31, // a scan reads every reader's line: one in 32 spin polls
 		ProbeFirst: true,
 	}
-	if err := l.Run(ctx, gateWait{p}); err != nil {
-		return err // unflushed: Ring.Close may be closing this handle from another goroutine
-	}
-	p.ctr.flush(&p.stats) // the sleeps it counted, the readers it evicted
-	return nil
+	return l.Run(ctx, gateWait{p})
 }
 
 // gateWait is the lossless producer's waiter at the gate.

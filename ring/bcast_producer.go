@@ -32,6 +32,7 @@ type bcastProducer struct {
 	waiting   waitState // the adaptive spin's estimate; the wait in progress (wait.go)
 	stats     Stats
 	ctr       counters // stats in the file (counters.go)
+	host      waitHost // the wait loop's host, which stores ctr when the wait sleeps
 	st        stamps   // latency stamps (telemetry.go)
 	lock      heldLock
 	closed    bool
@@ -77,6 +78,7 @@ func newBcastProducer(r *Ring) (*bcastProducer, error) {
 	p.w.flags.Store(0)
 	p.ctr.start(r, layout.BcastProducerBlock, p.w.epoch.Add(1), p.release)
 	p.st.start(r, p.release)
+	p.host = waitHost{r: r, ctr: &p.ctr, st: &p.stats}
 	p.w.state.Swap(layout.StateAttached) // a new producer also reopens a closed stream
 	return p, nil
 }

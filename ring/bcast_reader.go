@@ -46,6 +46,7 @@ type Reader struct {
 	waiting   waitState // the adaptive spin's estimate; the wait in progress (wait.go)
 	stats     Stats
 	ctr       counters // stats in the file (counters.go)
+	host      waitHost // the wait loop's host, which stores ctr when the wait sleeps
 	lat       latency  // the histogram (telemetry.go)
 	closed    bool
 	// unguarded: the per-message calls run without the fault guard
@@ -86,6 +87,7 @@ func newReader(r *Ring, o ReaderOptions) (*Reader, error) {
 	// producer's dead-reader mark is keyed by it.
 	inc := e.inc.Add(1)
 	rd.ctr.start(r, layout.BcastReaderBlock(idx), inc, rd.release)
+	rd.host = waitHost{r: r, ctr: &rd.ctr, st: &rd.stats}
 	rd.lat.startLatency(r, idx, inc, rd.release)
 	e.pid.Store(pid)
 	e.received.Store(0)

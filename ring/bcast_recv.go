@@ -130,7 +130,6 @@ func (rd *Reader) pending(ctx context.Context, block bool) error {
 		return rd.await(ctx)
 	}
 	rd.stats.Empty++
-	rd.ctr.flush(&rd.stats)
 	if err := rd.closedShort(); err != nil {
 		return err
 	}

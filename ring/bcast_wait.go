@@ -25,7 +25,7 @@ func (rd *Reader) arrived() bool {
 // is set.
 func (rd *Reader) await(ctx context.Context) error {
 	l := wait.Loop{
-		Host:     (*waitHost)(rd.r),
+		Host:     &rd.host,
 		Config:   rd.wait.config(),
 		Estimate: &rd.waiting.est,
 		Sleeps:   &rd.stats.Sleeps,
@@ -34,11 +34,7 @@ func (rd *Reader) await(ctx context.Context) error {
 		Flags:    rd.w.flags,
 		At:       int(stepSleepingEmpty),
 	}
-	if err := l.Run(ctx, readerWait{rd}); err != nil {
-		return err // unflushed: Ring.Close may be closing this handle from another goroutine
-	}
-	rd.ctr.flush(&rd.stats) // the sleeps it counted
-	return nil
+	return l.Run(ctx, readerWait{rd})
 }
 
 // readerWait is a broadcast reader's waiter.

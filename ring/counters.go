@@ -19,9 +19,10 @@ import (
 //     incarnation for the block's Owner word. The block restarts at zero.
 //   - tick, after it counts messages into its Stats on the per-message
 //     path: one comparison, and a flush every layout.FlushEvery messages.
-//   - flush, on its slow paths: after a counter other than Messages and
-//     Bytes moves (full, empty, a lap, a wake, an eviction, a repair) and
-//     after a wait.
+//   - flush, on its rare slow paths: a lap, a wake, a repair. Its wait
+//     loop's host (waitHost, wait.go) flushes before each futex sleep and
+//     as a wait that slept ends; full and empty findings, which a spinning
+//     handle makes on every message, wait for the next flush.
 //   - flush before it lets go of the role, and from Stats (flushStats).
 //
 // The zero counters (no block) ignores every call.

@@ -77,6 +77,7 @@ type mpmcHandle struct {
 	waiting                                   waitState // the adaptive spin's estimate; the wait in progress (wait.go)
 	stats                                     Stats
 	ctr                                       counters // stats in the file (counters.go)
+	host                                      waitHost // the wait loop's host, which stores ctr when the wait sleeps
 	lat                                       latency  // producer: its stamps; consumer: its histogram too (telemetry.go)
 	closed                                    bool
 	seenTail, seenHead                        uint64 // hints never go back past these
@@ -129,6 +130,7 @@ func (h *mpmcHandle) attach(r *Ring, consumer bool) error {
 		release:       r.releaseStores(),
 		wait:          DefaultWait,
 	}
+	h.host = waitHost{r: r, ctr: &h.ctr, st: &h.stats}
 	lo, hi, what := uint32(0), h.maxP, "producers"
 	if consumer {
 		lo, hi, what = h.maxP, h.maxP+h.maxC, "consumers"

@@ -72,7 +72,6 @@ func (p *mpmcProducer) claimPos(ctx context.Context, block bool) (uint64, error)
 		return pos, err
 	}
 	p.stats.Full++
-	p.ctr.flush(&p.stats)
 	if !block {
 		return 0, ErrFull
 	}

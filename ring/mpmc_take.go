@@ -133,7 +133,6 @@ func (c *mpmcConsumer) next(ctx context.Context, block bool) (uint64, error) {
 	pos, err := c.attempt()
 	if err == ErrEmpty {
 		c.stats.Empty++
-		c.ctr.flush(&c.stats)
 		if block {
 			pos, err = c.await(ctx, c, ErrEmpty, c.dataWake, c.dataSleepers, stepSleepingEmpty)
 		} else {

@@ -30,7 +30,7 @@ type mpmcWaiter interface {
 func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wake, asleep *atomic.Uint32, at step) (uint64, error) {
 	h.waiting.try, h.waiting.notReady = w, notReady
 	l := wait.Loop{
-		Host:     (*waitHost)(h.r),
+		Host:     &h.host,
 		Config:   h.wait.config(),
 		Estimate: &h.waiting.est,
 		Sleeps:   &h.stats.Sleeps,
@@ -39,9 +39,8 @@ func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wa
 		At:       int(at),
 	}
 	if err := l.Run(ctx, mpmcWait{h}); err != nil {
-		return 0, err // unflushed: Ring.Close may be closing this handle from another goroutine
+		return 0, err
 	}
-	h.ctr.flush(&h.stats) // the sleeps it counted
 	return h.waiting.pos, h.waiting.err
 }
 

@@ -52,6 +52,7 @@ type endpoint struct {
 	waiting    waitState // the adaptive spin's estimate; the wait in progress (wait.go)
 	stats      Stats
 	ctr        counters // stats in the file (counters.go)
+	host       waitHost // the wait loop's host, which stores ctr when the wait sleeps
 	lat        latency  // producer: its stamps; consumer: its histogram too (telemetry.go)
 	// every: a position p with p&every == 0 takes beat's slow path, which
 	// stamps or observes it when it is sampled and stores the counters
@@ -100,6 +101,7 @@ func (e *endpoint) attach(r *Ring, ro role) (prod, cons uint64, err error) {
 	e.own.flags.Store(flags)
 	epoch := e.own.epoch.Add(1)
 	e.ctr.start(r, uint32(ro), epoch, e.canRelease)
+	e.host = waitHost{r: r, ctr: &e.ctr, st: &e.stats}
 	if ro == consumerRole {
 		e.lat.startLatency(r, 0, epoch, e.canRelease)
 	} else {

@@ -156,7 +156,6 @@ func (c *spscConsumer) tryFill() error {
 		return nil
 	}
 	c.stats.Empty++
-	c.ctr.flush(&c.stats)
 	if err := c.closedShort(c.tail + 1); err != nil {
 		return err
 	}

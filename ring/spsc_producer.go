@@ -174,7 +174,6 @@ func (p *spscProducer) reserve(ctx context.Context, block bool) error {
 		return err
 	}
 	p.stats.Full++
-	p.ctr.flush(&p.stats)
 	if !block {
 		return ErrFull
 	}

@@ -36,7 +36,7 @@
 //
 // Counters count since the role's holder took the role (a new holder
 // starts them at zero, which Prometheus reads as a counter reset). A
-// holder stores them every 64 messages and whenever it waits, so while it
+// holder stores them every 64 messages and before it sleeps, so while it
 // streams they trail its own figures by fewer than 64 messages.
 //
 // The package does not import package ring, and package ring does not import

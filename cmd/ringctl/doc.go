@@ -39,7 +39,7 @@
 // # What the file does not say
 //
 // Each role's holder stores its counters (ring.Stats) in the file every 64
-// messages and whenever it waits, so while a role streams, stat's figures
+// messages and before it sleeps, so while a role streams, stat's figures
 // for it trail by fewer than 64 messages; the cursors, and the lag they
 // imply, are exact. A ring created without telemetry has no latency
 // figures. tail shows a message only when it copied it whole, and SPSC
