@@ -37,7 +37,7 @@ func (t Telemetry) layout() (layout.Telemetry, error) {
 	switch {
 	case n == 0:
 		return layout.Telemetry{}, nil
-	case n < 0 || n&(n-1) != 0 || n > 1<<layout.MaxSampleShift:
+	case n < 0 || n&(n-1) != 0 || uint64(n) > 1<<layout.MaxSampleShift:
 		return layout.Telemetry{}, fmt.Errorf("%w: Telemetry.SampleEvery=%d, want 0 or a power of two up to 2^%d", ErrInvalid, n, layout.MaxSampleShift)
 	}
 	shift := uint8(0)
