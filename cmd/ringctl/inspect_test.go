@@ -116,12 +116,22 @@ func TestStatLsAndReadersReportWhatSPSCChildrenDid(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := s
+	var lastSent, lastGot, lastSamples uint64
 	for range 20 {
 		s := stat(t, path)
 		if s.State != ringstat.OK || s.Published < last.Published || s.Consumed < last.Consumed || s.Consumed > s.Published || s.Backlog > s.Slots {
 			t.Fatalf("while streaming: %s published %d consumed %d backlog %d after %d %d", stateLine(&s), s.Published, s.Consumed, s.Backlog, last.Published, last.Consumed)
 		}
-		last = s
+		// The stored counters and the histogram only grow. (They are read
+		// after the cursors, while the children move on: no bound against
+		// this snapshot's cursors holds.)
+		sent, got := roleOf(t, &s, "producer", 0).Counters["messages"], roleOf(t, &s, "consumer", 0).Counters["messages"]
+		samples := roleOf(t, &s, "consumer", 0).Latency.Count
+		if sent < lastSent || got < lastGot || samples < lastSamples {
+			t.Fatalf("while streaming: messages stored %d sent, %d received, %d samples, after %d, %d, %d; cursors %d and %d",
+				sent, got, samples, lastSent, lastGot, lastSamples, s.Published, s.Consumed)
+		}
+		last, lastSent, lastGot, lastSamples = s, sent, got, samples
 	}
 	sent = readStats(t, prod, "stop")
 	eventually(t, "the consumer drained the ring", func() bool { return stat(t, path).Backlog == 0 })
