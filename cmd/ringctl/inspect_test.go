@@ -125,8 +125,13 @@ func TestStatLsAndReadersReportWhatSPSCChildrenDid(t *testing.T) {
 		// The stored counters and the histogram only grow. (They are read
 		// after the cursors, while the children move on: no bound against
 		// this snapshot's cursors holds.)
-		sent, got := roleOf(t, &s, "producer", 0).Counters["messages"], roleOf(t, &s, "consumer", 0).Counters["messages"]
+		// A block caught mid-store on every try has no counters this time.
+		sent, okP := roleOf(t, &s, "producer", 0).Counters["messages"]
+		got, okC := roleOf(t, &s, "consumer", 0).Counters["messages"]
 		samples := roleOf(t, &s, "consumer", 0).Latency.Count
+		if !okP || !okC {
+			sent, got = max(sent, lastSent), max(got, lastGot)
+		}
 		if sent < lastSent || got < lastGot || samples < lastSamples {
 			t.Fatalf("while streaming: messages stored %d sent, %d received, %d samples, after %d, %d, %d; cursors %d and %d",
 				sent, got, samples, lastSent, lastGot, lastSamples, s.Published, s.Consumed)
