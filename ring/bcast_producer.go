@@ -34,6 +34,7 @@ type bcastProducer struct {
 	ctr       counters // stats in the file (counters.go)
 	host      waitHost // the wait loop's host, which stores ctr when the wait sleeps
 	st        stamps   // latency stamps (telemetry.go)
+	beat      beat     // the per-message hook of telemetry and the counters (counters.go)
 	lock      heldLock
 	closed    bool
 	nextProbe time.Time // Try… calls on a gated ring probe reader liveness once a tick
@@ -79,6 +80,7 @@ func newBcastProducer(r *Ring) (*bcastProducer, error) {
 	p.ctr.start(r, layout.BcastProducerBlock, p.w.epoch.Add(1), p.release)
 	p.st.start(r, p.release)
 	p.host = waitHost{r: r, ctr: &p.ctr, st: &p.stats}
+	p.beat = newBeat(r, &p.st, nil, &p.ctr, &p.stats)
 	p.w.state.Swap(layout.StateAttached) // a new producer also reopens a closed stream
 	return p, nil
 }
@@ -148,15 +150,15 @@ func (p *bcastProducer) room(ctx context.Context, block bool) error {
 }
 
 func (p *bcastProducer) Commit(n int) error {
-	p.g.setLen(p.head, uint32(n))
-	p.st.stamp(p.head)
-	atStep(stepBeforePublish)
-	p.publishSeq(p.head)
+	pos := p.head
+	p.g.setLen(pos, uint32(n))
 	p.head++
 	p.stats.Messages++
 	p.stats.Bytes += uint64(n)
+	p.beat.at(pos) // before the store that publishes pos
+	atStep(stepBeforePublish)
+	p.publishSeq(pos)
 	p.publishCursor()
-	p.ctr.tick(&p.stats)
 	return nil
 }
 
@@ -173,7 +175,6 @@ func (p *bcastProducer) Send(ctx context.Context, msg []byte, block bool) error 
 	}
 	p.put(msg)
 	p.publishCursor()
-	p.ctr.tick(&p.stats)
 	return nil
 }
 
@@ -183,12 +184,12 @@ func (p *bcastProducer) put(msg []byte) {
 	p.markWriting(pos)
 	splitCopy(p.g.payload(pos, uint32(len(msg))), msg, stepMidPayload)
 	p.g.setLen(pos, uint32(len(msg)))
-	p.st.stamp(pos)
-	atStep(stepBeforePublish)
-	p.publishSeq(pos)
 	p.head++
 	p.stats.Messages++
 	p.stats.Bytes += uint64(len(msg))
+	p.beat.at(pos) // before the store that publishes pos
+	atStep(stepBeforePublish)
+	p.publishSeq(pos)
 }
 
 // roomFor makes up to n slots free at head and says how many: at least
@@ -243,7 +244,6 @@ func (p *bcastProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int) (
 	if k > 0 {
 		p.publishCursor()
 	}
-	p.ctr.tick(&p.stats)
 	if k < n {
 		return k, errTooLargeSend
 	}

@@ -97,6 +97,49 @@ func (s *Stats) words() [len(layout.CounterNames)]uint64 {
 		s.Redelivered, s.Lapped, s.Missed, s.Evicted, s.BadEntries}
 }
 
+// beat is the per-message hook of a side whose positions are consecutive
+// (an SPSC side, a broadcast producer): one comparison per message does
+// both telemetry's sampling and the counters' cadence. A position p with
+// p&every == 0 takes the slow path, which stamps p (a producer: before the
+// store that publishes it) or observes it (a consumer: once it holds it)
+// when p is sampled, and stores the counters every layout.FlushEvery
+// positions.
+type beat struct {
+	every uint64
+	st    *stamps  // a producer's
+	lat   *latency // a consumer's
+	ctr   *counters
+	stats *Stats
+}
+
+// newBeat makes the hook over a producer's stamps (lat nil) or a
+// consumer's histogram (st nil).
+func newBeat(r *Ring, st *stamps, lat *latency, ctr *counters, stats *Stats) beat {
+	every := uint64(layout.FlushEvery - 1)
+	if t := r.hdr.Telemetry; t.On && t.Shift < 6 {
+		every = 1<<t.Shift - 1
+	}
+	return beat{every: every, st: st, lat: lat, ctr: ctr, stats: stats}
+}
+
+// at is the hook at position pos, called after pos was counted in Stats.
+func (b *beat) at(pos uint64) {
+	if pos&b.every == 0 {
+		b.slow(pos)
+	}
+}
+
+func (b *beat) slow(pos uint64) {
+	if b.lat != nil {
+		b.lat.observe(pos)
+	} else {
+		b.st.stamp(pos)
+	}
+	if pos&(layout.FlushEvery-1) == 0 {
+		b.ctr.flush(b.stats)
+	}
+}
+
 // counterFlusher is an engine whose counters live in the file: Stats stores
 // them there first, so that tools see the figures Stats returns.
 type counterFlusher interface{ flushCounters() }

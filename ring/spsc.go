@@ -54,13 +54,9 @@ type endpoint struct {
 	ctr        counters // stats in the file (counters.go)
 	host       waitHost // the wait loop's host, which stores ctr when the wait sleeps
 	lat        latency  // producer: its stamps; consumer: its histogram too (telemetry.go)
-	// every: a position p with p&every == 0 takes beat's slow path, which
-	// stamps or observes it when it is sampled and stores the counters
-	// every layout.FlushEvery positions: one comparison per message for
-	// both (an SPSC side's positions are consecutive).
-	every  uint64
-	lock   roleLock
-	closed bool
+	beat       beat     // the per-message hook of telemetry and the counters (counters.go)
+	lock       roleLock
+	closed     bool
 }
 
 // attach takes ro's role on r, fills in e and announces it, and returns
@@ -104,12 +100,10 @@ func (e *endpoint) attach(r *Ring, ro role) (prod, cons uint64, err error) {
 	e.host = waitHost{r: r, ctr: &e.ctr, st: &e.stats}
 	if ro == consumerRole {
 		e.lat.startLatency(r, 0, epoch, e.canRelease)
+		e.beat = newBeat(r, nil, &e.lat, &e.ctr, &e.stats)
 	} else {
 		e.lat.stamps.start(r, e.canRelease)
-	}
-	e.every = layout.FlushEvery - 1
-	if t := r.hdr.Telemetry; t.On && t.Shift < 6 {
-		e.every = 1<<t.Shift - 1
+		e.beat = newBeat(r, &e.lat.stamps, nil, &e.ctr, &e.stats)
 	}
 	e.own.state.Store(layout.StateAttached) // a new producer also reopens a closed stream
 	return prod, cons, nil
@@ -180,25 +174,6 @@ func (e *endpoint) peerRole() role {
 func (e *endpoint) SetWait(w WaitStrategy) { e.wait = w }
 
 func (e *endpoint) Stats() Stats { return e.stats }
-
-// beat is a side's per-message hook at position pos: for the producer
-// before the store that publishes pos, for the consumer once it holds pos.
-func (e *endpoint) beat(pos uint64) {
-	if pos&e.every == 0 {
-		e.beatSlow(pos)
-	}
-}
-
-func (e *endpoint) beatSlow(pos uint64) {
-	if e.role == producerRole {
-		e.lat.stamp(pos)
-	} else {
-		e.lat.observe(pos)
-	}
-	if pos&(layout.FlushEvery-1) == 0 {
-		e.ctr.flush(&e.stats)
-	}
-}
 
 func (e *endpoint) flushCounters() {
 	if !e.closed {

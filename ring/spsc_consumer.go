@@ -61,7 +61,7 @@ func (c *spscConsumer) lease() ([]byte, error) {
 		return nil, c.r.errTruncated()
 	}
 	c.held, c.heldBytes = 1, uint64(n)
-	c.beat(c.tail)
+	c.beat.at(c.tail)
 	return c.payloadAt(s, n), nil
 }
 
@@ -82,7 +82,7 @@ func (c *spscConsumer) take(buf []byte) (int, error) {
 	c.tail++
 	c.stats.Messages++
 	c.stats.Bytes += uint64(n)
-	c.beat(c.tail - 1)
+	c.beat.at(c.tail - 1)
 	c.publish(c.tail)
 	return int(n), nil
 }

@@ -35,7 +35,7 @@ func (p *spscProducer) Commit(n int) error {
 	p.head++
 	p.stats.Messages++
 	p.stats.Bytes += uint64(n)
-	p.beat(p.head - 1) // before the publishing store, after the count
+	p.beat.at(p.head - 1) // before the publishing store, after the count
 	p.publishFrom(p.head - 1)
 	return nil
 }
@@ -50,7 +50,7 @@ func (p *spscProducer) Send(ctx context.Context, msg []byte, block bool) error {
 		}
 	}
 	p.put(msg)
-	p.beat(p.head - 1) // outside put, which stays small enough to inline
+	p.beat.at(p.head - 1) // outside put, which stays small enough to inline
 	p.publishFrom(p.head - 1)
 	return nil
 }
@@ -88,7 +88,7 @@ func (p *spscProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int) (i
 	first := p.head
 	for _, m := range msgs[:k] {
 		p.put(m)
-		p.beat(p.head - 1)
+		p.beat.at(p.head - 1)
 	}
 	if k > 0 {
 		p.publishFrom(first)
