@@ -17,8 +17,11 @@ import (
 //
 //   - start, once it holds its role: which block, and the role's epoch or
 //     incarnation for the block's Owner word. The block restarts at zero.
+//     Its wait loops take a waitHost over the counters (wait.go).
 //   - tick, after it counts messages into its Stats on the per-message
 //     path: one comparison, and a flush every layout.FlushEvery messages.
+//     A side whose positions are consecutive uses beat.at instead, which
+//     samples telemetry in the same comparison.
 //   - flush, on its rare slow paths: a lap, a wake, a repair. Its wait
 //     loop's host (waitHost, wait.go) flushes before each futex sleep and
 //     as a wait that slept ends; full and empty findings, which a spinning
