@@ -29,6 +29,7 @@ type waitState struct {
 // counted. A wait that ends while it spins (every receive of a spinning
 // ping-pong) stores nothing. Each handle keeps its own, and the loop
 // takes a pointer to it, so making the interface value does not allocate.
+// One with no counters (ctr nil) only counts the waiter.
 type waitHost struct {
 	r   *Ring
 	ctr *counters
@@ -41,12 +42,16 @@ func (h *waitHost) Enter() error { return h.r.enterWait() }
 // waits for the count to fall before it closes the handle, whose Close
 // stores them too.
 func (h *waitHost) Leave() {
-	h.ctr.flush(h.st)
+	if h.ctr != nil {
+		h.ctr.flush(h.st)
+	}
 	h.r.leaveWait()
 }
 
 func (h *waitHost) Sleeping(at int) {
-	h.ctr.flush(h.st)
+	if h.ctr != nil {
+		h.ctr.flush(h.st)
+	}
 	atStep(step(at))
 }
 
