@@ -9,7 +9,9 @@
 # with 8- and 64-byte messages (scripts/guardcost: the per-call cost with
 # nothing else in the way, the steadiest figure on a loaded machine).
 # Prints every benchmark line, tagged, then the medians of the ratios to
-# base.
+# base. Every round runs base first: when the machine's load drifts
+# during a run, that order biases the ratios (BENCHMARKS.md section 11
+# shows one such run and the order-balanced pairs that undid it).
 #
 #   scripts/bench-counters.sh [rounds=5] [benchtime=1s] [base=69a2300]
 set -euo pipefail
