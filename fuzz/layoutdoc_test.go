@@ -231,6 +231,7 @@ func TestLayoutDocRegionTable(t *testing.T) {
 		{"consumer hot", layout.ConsumerCursorOffset, layout.PadUnit},
 		{"consumer cold", layout.ConsumerWakeOffset, layout.PadUnit},
 		{"slots", layout.SlotsOffset, 0},
+		{"counters", 0, 0},
 		{"end", 0, layout.EndSize},
 	}
 	if len(rows) != len(want) {
@@ -240,6 +241,12 @@ func TestLayoutDocRegionTable(t *testing.T) {
 		r := rows[i]
 		if w.unit == "end" {
 			if r[2] != w.unit || r[0] != "EndOffset" || parseNum(t, "region", r[1]) != w.size {
+				t.Errorf("region row %d: %q", i, r)
+			}
+			continue
+		}
+		if w.unit == "counters" { // section 16 and its own test
+			if r[2] != w.unit || r[0] != "CountersOffset" || r[1] != "CountersSize" {
 				t.Errorf("region row %d: %q", i, r)
 			}
 			continue

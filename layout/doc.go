@@ -18,7 +18,8 @@
 //	   384   128  consumer hot         consumer     cursor
 //	   512   128  consumer cold        consumer     wake word, sleepers, state, epoch, flags
 //	   640   ...  slots                producer     SlotCount slots, SlotStride bytes apart
-//	   End   128  end                  creator      EndMark; End = round_up(end of slots, EndAlign)
+//	   Ctr   ...  counters             each holder  counter blocks, histograms, stamps (counters.go)
+//	   End   128  end                  creator      EndMark; End = round_up(end of counters, EndAlign)
 //
 // That is the SPSC file. MPMC, MPSC and Broadcast files share the header and
 // lay out their own control areas from offset 128, each ending in a table of
@@ -68,7 +69,7 @@
 //	+---------------------------------------------------------------+
 //	|                         CreatorPID                            |  80
 //	+---------------------------------------------------------------+
-//	|                      Flags (must be 0)                        |  84
+//	|          Flags (telemetry: bit 16, sample shift 24..28)       |  84
 //	+---------------------------------------------------------------+
 //	|           CreatedUnixNano (CLOCK_REALTIME, signed)            |  88
 //	|                                                               |

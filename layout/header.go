@@ -22,7 +22,11 @@ type Header struct {
 	FileSize       uint64
 	// EndOffset is where the end unit starts (derived from the geometry,
 	// not stored): FileSize - EndSize.
-	EndOffset       uint64
+	EndOffset uint64
+	// CountersOffset is where the counter area starts (derived, not
+	// stored): the first unit after the slots (counters.go).
+	CountersOffset  uint64
+	Telemetry       Telemetry // from the Flags word
 	CreatorPID      uint32
 	CreatedUnixNano int64
 	MaxProducers    uint32
@@ -47,6 +51,9 @@ type Params struct {
 	// Records makes a record ring (records.go): SlotSize is its
 	// MaxMessage and SlotCount its Capacity in bytes.
 	Records bool
+	// Telemetry: latency stamps and histograms (counters.go); slot rings
+	// only (stamps are indexed by position, a record ring's are bytes).
+	Telemetry Telemetry
 }
 
 // Defaults for the participant limits.
@@ -85,6 +92,15 @@ func NewHeaderFor(p Params) (Header, error) {
 	if slotCount == 0 || slotCount > maxSlots || slotCount&(slotCount-1) != 0 {
 		return Header{}, fmt.Errorf("%w: slot count=%d, want a power of two in 1..%d", ErrGeometry, slotCount, maxSlots)
 	}
+	if p.Records && p.Telemetry.On {
+		// Stamps sit in a side array indexed by position; a record
+		// ring's positions are bytes, so the array would be as many
+		// words as the ring has bytes.
+		return Header{}, fmt.Errorf("%w: telemetry is for slot rings; a record ring carries none", ErrGeometry)
+	}
+	if p.Telemetry.Shift > MaxSampleShift || !p.Telemetry.On && p.Telemetry.Shift != 0 {
+		return Header{}, fmt.Errorf("%w: telemetry sample shift=%d, want 0..%d (0 when off)", ErrGeometry, p.Telemetry.Shift, MaxSampleShift)
+	}
 	slotHeader := SlotHeaderSizeOf(kind)
 	control := controlSize(kind, maxP, maxC)
 	stride := StrideFor(slotHeader, slotSize)
@@ -93,9 +109,11 @@ func NewHeaderFor(p Params) (Header, error) {
 	}
 	hi, slotBytes := bits.Mul64(stride, slotCount)
 	slotsOffset := ControlOffset + control
-	if hi != 0 || slotBytes > MaxFileSize-slotsOffset-EndAlign-EndSize {
+	counters := countersSize(kind, maxP, maxC, slotCount, p.Telemetry)
+	if hi != 0 || slotBytes > MaxFileSize-slotsOffset-EndAlign-EndSize-counters {
 		return Header{}, fmt.Errorf("%w: %d slots of %d bytes exceed %d bytes", ErrGeometry, slotCount, stride, uint64(MaxFileSize))
 	}
+	countersOffset := roundUp(slotsOffset+slotBytes, CountersAlign)
 	return Header{
 		Kind:           kind,
 		SlotSize:       slotSize,
@@ -105,11 +123,13 @@ func NewHeaderFor(p Params) (Header, error) {
 		ControlOffset:  ControlOffset,
 		ControlSize:    control,
 		SlotsOffset:    slotsOffset,
-		EndOffset:      roundUp(slotsOffset+slotBytes, EndAlign),
-		FileSize:       roundUp(slotsOffset+slotBytes, EndAlign) + EndSize,
+		CountersOffset: countersOffset,
+		EndOffset:      roundUp(countersOffset+counters, EndAlign),
+		FileSize:       roundUp(countersOffset+counters, EndAlign) + EndSize,
 		MaxProducers:   maxP,
 		MaxConsumers:   maxC,
 		Records:        p.Records,
+		Telemetry:      p.Telemetry,
 	}, nil
 }
 
@@ -208,7 +228,7 @@ func (h *Header) Encode(b []byte) {
 	le.PutUint64(b[SlotsOffsetOffset:], h.SlotsOffset)
 	le.PutUint64(b[FileSizeOffset:], h.FileSize)
 	le.PutUint32(b[CreatorPIDOffset:], h.CreatorPID)
-	le.PutUint32(b[FlagsOffset:], h.flags())
+	le.PutUint32(b[FlagsOffset:], h.flags()|h.Telemetry.flags())
 	le.PutUint64(b[CreatedUnixNanoOffset:], uint64(h.CreatedUnixNano))
 	le.PutUint32(b[MaxProducersOffset:], h.MaxProducers)
 	le.PutUint32(b[MaxConsumersOffset:], h.MaxConsumers)
@@ -290,16 +310,18 @@ func (h *Header) checkGeometry(b []byte) error {
 	if v := le.Uint32(b[PadUnitOffset:]); v != PadUnit {
 		return fmt.Errorf("%w: padding unit=%d, want %d", ErrGeometry, v, PadUnit)
 	}
-	if v := le.Uint32(b[FlagsOffset:]); v&^HeaderFlagsMask != 0 {
-		return fmt.Errorf("%w: flags=%#x, want only %#x", ErrGeometry, v, HeaderFlagsMask)
+	t, ok := telemetryOf(le.Uint32(b[FlagsOffset:]) &^ HeaderFlagRecords)
+	if !ok {
+		return fmt.Errorf("%w: flags=%#x, want only the bits of %#x", ErrGeometry, le.Uint32(b[FlagsOffset:]), HeaderFlagsMask)
 	}
+	h.Telemetry = t
 	for i, c := range b[ReservedOffset : ReservedOffset+ReservedSize] {
 		if c != 0 {
 			return fmt.Errorf("%w: reserved byte %d=%#x, want 0", ErrGeometry, ReservedOffset+i, c)
 		}
 	}
 	want, err := NewHeaderFor(Params{Kind: h.Kind, SlotSize: h.SlotSize, SlotCount: h.SlotCount,
-		MaxProducers: h.MaxProducers, MaxConsumers: h.MaxConsumers, Records: h.Records})
+		MaxProducers: h.MaxProducers, MaxConsumers: h.MaxConsumers, Records: h.Records, Telemetry: h.Telemetry})
 	if err != nil {
 		return err
 	}
@@ -319,6 +341,6 @@ func (h *Header) checkGeometry(b []byte) error {
 			ErrGeometry, h.SlotStride, h.ControlOffset, h.ControlSize, h.SlotsOffset, h.FileSize,
 			want.SlotStride, want.ControlOffset, want.ControlSize, want.SlotsOffset, want.FileSize)
 	}
-	h.EndOffset = want.EndOffset
+	h.EndOffset, h.CountersOffset = want.EndOffset, want.CountersOffset
 	return nil
 }

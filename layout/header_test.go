@@ -127,6 +127,17 @@ func TestDecodeErrors(t *testing.T) {
 			binary.LittleEndian.PutUint32(b[VersionOffset:], 5)
 			return b
 		}, ErrVersion},
+		{"a flags bit no writer sets is refused", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[FlagsOffset:], 1)
+			binary.LittleEndian.PutUint32(b[ChecksumOffset:], Checksum(b))
+			return b
+		}, ErrGeometry},
+		{"a sample shift without telemetry is refused", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[FlagsOffset:], 3<<SampleShiftBit)
+			binary.LittleEndian.PutUint32(b[ChecksumOffset:], Checksum(b))
+			return b
+		}, ErrGeometry},
+
 		{"a slot count that is not a power of two is refused", func(b []byte) []byte {
 			binary.LittleEndian.PutUint64(b[SlotCountOffset:], 1000)
 			return b

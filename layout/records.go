@@ -52,7 +52,7 @@ const (
 	// records, not slots.
 	HeaderFlagRecords uint32 = 1 << 0
 	// HeaderFlagsMask is every header flag this version defines.
-	HeaderFlagsMask = HeaderFlagRecords
+	HeaderFlagsMask = HeaderFlagRecords | headerFlagMask
 
 	RecordLengthOffset = 0 // u32
 	RecordTypeOffset   = 4 // u32

@@ -84,5 +84,6 @@ func (rd *Reader) extend(max int) ReaderBatch {
 		}
 	}
 	rd.held = k
+	rd.lat.observeRange(q+1, k-1) // q was observed when it was leased
 	return ReaderBatch{rd: rd, start: q, n: k, gen: rd.leases}
 }

@@ -128,7 +128,7 @@ func (p *bcastProducer) reserve(ctx context.Context) error {
 	}
 	p.stats.Full++
 	l := wait.Loop{
-		Host:       (*waitHost)(p.r),
+		Host:       &p.host,
 		Config:     p.wait.config(),
 		Estimate:   &p.waiting.est,
 		Sleeps:     &p.stats.Sleeps,
@@ -157,5 +157,6 @@ func (w gateWait) Probe() error   { return w.p.probe() }
 func (rd *Reader) wakeProducer() {
 	if (wait.Sleepers{Word: rd.w.gateSleepers, Wake: rd.w.gateWake}).WakeAll() {
 		rd.stats.Wakes++
+		rd.ctr.flush(&rd.stats)
 	}
 }

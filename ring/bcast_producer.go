@@ -35,6 +35,10 @@ type bcastProducer struct {
 	wait      WaitStrategy
 	waiting   waitState // the adaptive spin's estimate; the wait in progress (wait.go)
 	stats     Stats
+	ctr       counters // stats in the file (counters.go)
+	host      waitHost // the wait loop's host, which stores ctr when the wait sleeps
+	st        stamps   // latency stamps (telemetry.go)
+	beat      beat     // the per-message hook of telemetry and the counters (counters.go)
 	lock      heldLock
 	closed    bool
 	nextProbe time.Time // Try… calls on a gated ring probe reader liveness once a tick
@@ -77,7 +81,10 @@ func newBcastProducer(r *Ring) (*bcastProducer, error) {
 	// The cursor store is a full fence (publishCursor), so readers need no
 	// membarrier before they sleep: FlagReleaseStores stays clear.
 	p.w.flags.Store(0)
-	p.w.epoch.Add(1)
+	p.ctr.start(r, layout.BcastProducerBlock, p.w.epoch.Add(1), p.release)
+	p.st.start(r, p.release)
+	p.host = waitHost{r: r, ctr: &p.ctr, st: &p.stats}
+	p.beat = newBeat(r, &p.st, nil, &p.ctr, &p.stats)
 	p.w.state.Swap(layout.StateAttached) // a new producer also reopens a closed stream
 	return p, nil
 }
@@ -147,12 +154,14 @@ func (p *bcastProducer) room(ctx context.Context, block bool) error {
 }
 
 func (p *bcastProducer) Commit(n int) error {
-	p.g.setLen(p.head, uint32(n))
-	atStep(stepBeforePublish)
-	p.publishSeq(p.head)
+	pos := p.head
+	p.g.setLen(pos, uint32(n))
 	p.head++
 	p.stats.Messages++
 	p.stats.Bytes += uint64(n)
+	p.beat.at(pos) // before the store that publishes pos
+	atStep(stepBeforePublish)
+	p.publishSeq(pos)
 	p.publishCursor()
 	return nil
 }
@@ -179,11 +188,12 @@ func (p *bcastProducer) put(msg []byte) {
 	p.markWriting(pos)
 	splitCopy(p.g.payload(pos, uint32(len(msg))), msg, stepMidPayload)
 	p.g.setLen(pos, uint32(len(msg)))
-	atStep(stepBeforePublish)
-	p.publishSeq(pos)
 	p.head++
 	p.stats.Messages++
 	p.stats.Bytes += uint64(len(msg))
+	p.beat.at(pos) // before the store that publishes pos
+	atStep(stepBeforePublish)
+	p.publishSeq(pos)
 }
 
 // roomFor makes up to n slots free at head and says how many: at least
@@ -212,6 +222,7 @@ func (p *bcastProducer) CommitBatch(k int) {
 	if k == 0 {
 		return
 	}
+	p.st.stampRange(p.head, k)
 	atStep(stepBeforePublish)
 	for i := range k {
 		pos := p.head + uint64(i)
@@ -221,6 +232,7 @@ func (p *bcastProducer) CommitBatch(k int) {
 	p.head += uint64(k)
 	p.stats.Messages += uint64(k)
 	p.publishCursor()
+	p.ctr.tick(&p.stats)
 }
 
 // SendBatch waits for a free slot first, as SPSC's does.
@@ -246,6 +258,12 @@ func (p *bcastProducer) SetWait(w WaitStrategy) { p.wait = w }
 
 func (p *bcastProducer) Stats() Stats { return p.stats }
 
+func (p *bcastProducer) flushCounters() {
+	if !p.closed {
+		p.ctr.flush(&p.stats)
+	}
+}
+
 // Close ends the stream: readers receive what was published, then
 // ErrClosed. An open claim is dropped. The role's lock is let go of even
 // when Close faults on a shrunk file.
@@ -254,6 +272,7 @@ func (p *bcastProducer) Close() error {
 	if p.closed {
 		return nil
 	}
+	p.ctr.flush(&p.stats)
 	p.closed = true
 	p.limit = 0 // every later call takes the slow path, which reports ErrClosed
 	// SYNC POINT: state. Stored before the sleepers check; a sleeping

@@ -45,6 +45,9 @@ type Reader struct {
 	wait      WaitStrategy
 	waiting   waitState // the adaptive spin's estimate; the wait in progress (wait.go)
 	stats     Stats
+	ctr       counters // stats in the file (counters.go)
+	host      waitHost // the wait loop's host, which stores ctr when the wait sleeps
+	lat       latency  // the histogram (telemetry.go)
 	closed    bool
 	// unguarded: the per-message calls run without the fault guard
 	// (Options.Unguarded; guard.go).
@@ -85,7 +88,10 @@ func newReader(r *Ring, o ReaderOptions) (*Reader, error) {
 	// The entry is ours (its lock is held); whatever a dead or hostile
 	// holder left in it is overwritten. The incarnation goes first: the
 	// producer's dead-reader mark is keyed by it.
-	e.inc.Add(1)
+	inc := e.inc.Add(1)
+	rd.ctr.start(r, layout.BcastReaderBlock(idx), inc, rd.release)
+	rd.host = waitHost{r: r, ctr: &rd.ctr, st: &rd.stats}
+	rd.lat.startLatency(r, idx, inc, rd.release)
 	e.pid.Store(pid)
 	e.received.Store(0)
 	e.missed.Store(0)
@@ -196,6 +202,7 @@ func (rd *Reader) overrun() error {
 	rd.stats.Missed += missed
 	fence.Store64(rd.e.missed, rd.stats.Missed, rd.release)
 	rd.storeCursor()
+	rd.ctr.flush(&rd.stats)
 	lap := &LapError{Missed: missed}
 	if rd.lossless {
 		return fmt.Errorf("%w: ring=%s lossless reader overrun at position=%d: %w", ErrCorrupt, rd.r.name, q, lap)
@@ -247,7 +254,16 @@ func (rd *Reader) Lag() uint64 {
 func (rd *Reader) SetWait(w WaitStrategy) { rd.wait = w }
 
 // Stats returns this reader's counters.
-func (rd *Reader) Stats() Stats { return rd.stats }
+//
+// They are stored in the ring file as well, as a Producer's are.
+func (rd *Reader) Stats() Stats {
+	if !rd.closed {
+		rd.r.flushStats(rd)
+	}
+	return rd.stats
+}
+
+func (rd *Reader) flushCounters() { rd.ctr.flush(&rd.stats) }
 
 // Close leaves the ring: the entry is free for another reader and a
 // lossless reader stops gating the producer. Close is idempotent; the
@@ -257,6 +273,7 @@ func (rd *Reader) Close() (err error) {
 	if rd.closed {
 		return nil
 	}
+	rd.ctr.flush(&rd.stats)
 	rd.closed = true
 	rd.held, rd.buf = 0, nil
 	if rd.rec != nil {

@@ -62,6 +62,7 @@ func (rd *Reader) Release() (err error) {
 	rd.stats.Bytes += rd.heldBytes
 	rd.copied = false
 	rd.storeCursor()
+	rd.ctr.tick(&rd.stats)
 	return nil
 }
 
@@ -152,6 +153,7 @@ func (rd *Reader) lease() ([]byte, error) {
 		}
 		if !rd.lossless || q >= rd.protect {
 			rd.held, rd.heldBytes, rd.copied = 1, uint64(n), false
+			rd.lat.observe(q)
 			return rd.g.payload(q, n), nil
 		}
 		if rd.buf == nil {
@@ -165,6 +167,7 @@ func (rd *Reader) lease() ([]byte, error) {
 			return nil, rd.r.errTruncated()
 		}
 		rd.held, rd.heldBytes, rd.copied = 1, uint64(n), true
+		rd.lat.observe(q)
 		return rd.buf[:n], nil
 	}
 }
@@ -177,6 +180,7 @@ func (rd *Reader) take(buf []byte) (int, error) {
 		}
 		q := rd.q
 		check := !rd.lossless || q < rd.protect
+		stamp, sampled := rd.lat.peekStamp(q)
 		if int(n) > len(buf) {
 			if check && !rd.validate(q) {
 				continue
@@ -190,10 +194,14 @@ func (rd *Reader) take(buf []byte) (int, error) {
 		if !rd.r.intact() { // after the copy: see guard.go
 			return 0, rd.r.errTruncated()
 		}
+		if sampled {
+			rd.lat.record(stamp, uint64(nanotime()))
+		}
 		rd.q++
 		rd.stats.Messages++
 		rd.stats.Bytes += uint64(n)
 		rd.storeCursor()
+		rd.ctr.tick(&rd.stats)
 		return int(n), nil
 	}
 }

@@ -28,7 +28,7 @@ func (rd *Reader) arrived() bool {
 // is set.
 func (rd *Reader) await(ctx context.Context) error {
 	l := wait.Loop{
-		Host:     (*waitHost)(rd.r),
+		Host:     &rd.host,
 		Config:   rd.wait.config(),
 		Estimate: &rd.waiting.est,
 		Sleeps:   &rd.stats.Sleeps,
@@ -110,5 +110,6 @@ func (rd *Reader) producerDead() error {
 func (p *bcastProducer) wakeReaders() {
 	if (wait.Sleepers{Word: p.w.sleepers, Wake: p.w.wake}).WakeAll() {
 		p.stats.Wakes++
+		p.ctr.flush(&p.stats)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -21,7 +22,8 @@ var (
 func newBenchRing(b *testing.B, slotSize, slots int) *Ring {
 	b.Helper()
 	name := uniqueName(b)
-	r, err := Create(name, Options{Kind: SPSC, SlotSize: slotSize, Slots: slots, Unguarded: benchUnguarded})
+	r, err := Create(name, Options{Kind: SPSC, SlotSize: slotSize, Slots: slots, Unguarded: benchUnguarded,
+		Telemetry: Telemetry{SampleEvery: benchSampleEvery}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -34,6 +36,11 @@ func newBenchRing(b *testing.B, slotSize, slots int) *Ring {
 // Options.Unguarded: scripts/bench-guard.sh runs one binary both ways to
 // show what the fault guard costs.
 var benchUnguarded = os.Getenv("SHMRING_BENCH_UNGUARDED") == "1"
+
+// benchSampleEvery (SHMRING_BENCH_TELEMETRY=n) creates the benchmark rings
+// with Telemetry.SampleEvery n: scripts/bench-counters.sh runs one binary
+// with telemetry off, sampled and on every message.
+var benchSampleEvery, _ = strconv.Atoi(os.Getenv("SHMRING_BENCH_TELEMETRY"))
 
 // openBench opens a benchmark ring in a child, guarded as the parent's.
 func openBench(name string) (*Ring, error) {

@@ -198,4 +198,8 @@ func (c *Consumer) Redelivered() bool { return c.e.Redelivered() }
 func (c *Consumer) SetWait(w WaitStrategy) { c.e.SetWait(w) }
 
 // Stats returns this consumer's counters.
-func (c *Consumer) Stats() Stats { return c.e.Stats() }
+// They are stored in the ring file as well, as a Producer's are.
+func (c *Consumer) Stats() Stats {
+	c.r.flushStats(c.e)
+	return c.e.Stats()
+}

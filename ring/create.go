@@ -115,8 +115,12 @@ func (o Options) header() (layout.Header, error) {
 	if count <= 0 || count&(count-1) != 0 || (!o.Records && uint64(count) > layout.MaxSlotCount) {
 		return layout.Header{}, fmt.Errorf("%w: slots=%d, want a power of two", ErrInvalid, count)
 	}
+	tele, err := o.Telemetry.layout()
+	if err != nil {
+		return layout.Header{}, err
+	}
 	hdr, err := layout.NewHeaderFor(layout.Params{Kind: o.Kind, SlotSize: uint32(size), SlotCount: uint64(count),
-		MaxProducers: uint32(o.MaxProducers), MaxConsumers: uint32(maxC), Records: o.Records})
+		MaxProducers: uint32(o.MaxProducers), MaxConsumers: uint32(maxC), Records: o.Records, Telemetry: tele})
 	if err != nil {
 		return layout.Header{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

@@ -90,7 +90,9 @@
 // instead, so that the sleeper needs no membarrier (fencemode.go).
 // Process-local state (cached cursors, role flags, counters) lives in
 // the Go handles; no Go pointer and no process-local clock is ever stored
-// in the file.
+// in the file. The counters are copied into the file's counter area off the
+// per-message path (counters.go), and latency stamps there are
+// CLOCK_MONOTONIC, one clock for every process (telemetry.go).
 //
 // # Waiting
 //

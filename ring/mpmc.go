@@ -76,6 +76,9 @@ type mpmcHandle struct {
 	wait                                      WaitStrategy
 	waiting                                   waitState // the adaptive spin's estimate; the wait in progress (wait.go)
 	stats                                     Stats
+	ctr                                       counters // stats in the file (counters.go)
+	host                                      waitHost // the wait loop's host, which stores ctr when the wait sleeps
+	lat                                       latency  // producer: its stamps; consumer: its histogram too (telemetry.go)
 	closed                                    bool
 	seenTail, seenHead                        uint64 // hints never go back past these
 	revoked                                   uint64 // releases that found the lease repaired away
@@ -127,6 +130,7 @@ func (h *mpmcHandle) attach(r *Ring, consumer bool) error {
 		release:       r.releaseStores(),
 		wait:          DefaultWait,
 	}
+	h.host = waitHost{r: r, ctr: &h.ctr, st: &h.stats}
 	lo, hi, what := uint32(0), h.maxP, "producers"
 	if consumer {
 		lo, hi, what = h.maxP, h.maxP+h.maxC, "consumers"
@@ -178,6 +182,12 @@ func (h *mpmcHandle) join() error {
 	}
 	e.pid.Store(uint32(os.Getpid()))
 	e.messages.Store(0)
+	h.ctr.start(h.r, h.index, inc, h.release)
+	if h.consumer {
+		h.lat.startLatency(h.r, h.index-h.maxP, inc, h.release)
+	} else {
+		h.lat.stamps.start(h.r, h.release)
+	}
 	if !wasAttached {
 		if n := cnt.Add(1); n > limit {
 			cnt.Add(^uint32(0))
@@ -197,6 +207,7 @@ func (h *mpmcHandle) join() error {
 // leave marks the entry free, drops the count and the lock. A producer
 // that was the last one closes the stream and wakes every sleeper.
 func (h *mpmcHandle) leave() error {
+	h.ctr.flush(&h.stats)
 	h.closed = true
 	h.ent.messages.Store(h.stats.Messages)
 	h.ent.state.Store(layout.EntryFree)
@@ -217,6 +228,7 @@ func (h *mpmcHandle) leave() error {
 // looks like a dead holder's, and a peer reaps it (a closing consumer with
 // adopted messages it never handed out uses it so they are not lost).
 func (h *mpmcHandle) abandon() error {
+	h.ctr.flush(&h.stats)
 	h.closed = true
 	h.ent.messages.Store(h.stats.Messages)
 	return h.lock.unlock(h.r)
@@ -284,6 +296,12 @@ func (h *mpmcHandle) noteMessages() {
 func (h *mpmcHandle) SetWait(w WaitStrategy) { h.wait = w }
 
 func (h *mpmcHandle) Stats() Stats { return h.stats }
+
+func (h *mpmcHandle) flushCounters() {
+	if !h.closed {
+		h.ctr.flush(&h.stats)
+	}
+}
 
 func (h *mpmcHandle) revokedErr(pos, w uint64) error {
 	return fmt.Errorf("%w: ring=%s position=%d ctrl=%#x owner=%#x", ErrRevoked, h.r.name, pos, w, h.owner)

@@ -81,6 +81,7 @@ func (c *mpmcConsumer) Receive(ctx context.Context, block bool) ([]byte, error) 
 	}
 	c.start, c.n, c.heldBytes = pos, 1, uint64(n)
 	c.lastRedelivered = c.redelivered
+	c.lat.observe(pos)
 	atStep(stepMidRead)
 	return c.payload(pos, n), nil
 }
@@ -118,6 +119,7 @@ func (c *mpmcConsumer) Release() error {
 	c.stats.Bytes += c.heldBytes
 	c.n, c.heldBytes = 0, 0
 	c.noteMessages()
+	c.ctr.tick(&c.stats)
 	atStep(stepAfterRelease)
 	// SYNC POINT: release. The CAS to Free is a full fence before this
 	// load; a producer announces itself as a sleeper, then re-checks.
@@ -142,6 +144,7 @@ func (c *mpmcConsumer) Recv(ctx context.Context, buf []byte, block bool) (int, e
 	}
 	c.start, c.n, c.heldBytes = pos, 1, uint64(n)
 	c.lastRedelivered = c.redelivered
+	c.lat.observe(pos)
 	if err := c.Release(); err != nil {
 		return 0, err
 	}
@@ -171,6 +174,7 @@ func (c *mpmcConsumer) ReceiveBatch(ctx context.Context, max int, lens []uint32)
 		return 0, lens, c.r.errTruncated()
 	}
 	c.lastRedelivered = c.redelivered
+	c.lat.observeRange(pos, c.n)
 	return pos, lens, nil
 }
 

@@ -155,6 +155,7 @@ func (p *mpmcProducer) publish(pos uint64, n uint32) error {
 		return p.revokedErr(pos, w)
 	}
 	p.setLen(pos, n)
+	p.lat.stamp(pos)
 	atStep(stepBeforePublish)
 	if !cw.CompareAndSwap(mine, layout.Ctrl(pos, layout.SlotFull, 0)) {
 		return p.revokedErr(pos, cw.Load())
@@ -162,6 +163,7 @@ func (p *mpmcProducer) publish(pos uint64, n uint32) error {
 	p.stats.Messages++
 	p.stats.Bytes += uint64(n)
 	p.noteMessages()
+	p.ctr.tick(&p.stats)
 	return nil
 }
 

@@ -70,6 +70,7 @@ func (h *mpmcHandle) reapSlots(i uint32) error {
 func (h *mpmcHandle) repairedOne() {
 	h.stats.Repaired++
 	h.ent.repaired.Add(1)
+	h.ctr.flush(&h.stats)
 }
 
 // repairClaim skips position pos, claimed (word w) by a producer that is

@@ -145,6 +145,7 @@ func (c *mpmcConsumer) next(ctx context.Context, block bool) (uint64, error) {
 		c.adopted = c.adopted[:len(c.adopted)-1]
 		c.redelivered = true
 		c.stats.Redelivered++
+		c.ctr.flush(&c.stats)
 		return pos, nil
 	}
 	return pos, err

@@ -30,7 +30,7 @@ type mpmcWaiter interface {
 func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wake, asleep *atomic.Uint32, at step) (uint64, error) {
 	h.waiting.try, h.waiting.notReady = w, notReady
 	l := wait.Loop{
-		Host:     (*waitHost)(h.r),
+		Host:     &h.host,
 		Config:   h.wait.config(),
 		Estimate: &h.waiting.est,
 		Sleeps:   &h.stats.Sleeps,
@@ -70,5 +70,6 @@ func (h *mpmcHandle) wakeSpace() { h.wakeAll(h.spaceSleepers, h.spaceWake) }
 func (h *mpmcHandle) wakeAll(s, wake *atomic.Uint32) {
 	if (wait.Sleepers{Word: s, Wake: wake, Mode: wait.Count}).WakeAll() {
 		h.stats.Wakes++
+		h.ctr.flush(&h.stats)
 	}
 }

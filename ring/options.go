@@ -47,6 +47,10 @@ type Options struct {
 	// MaxReaders bounds a Broadcast ring's readers (zero: 16; at most 1024).
 	MaxReaders int
 
+	// Telemetry turns on in-ring latency measurement (telemetry.go); the
+	// zero value leaves it off.
+	Telemetry Telemetry
+
 	// Mode is the file's permission bits; zero means 0600. Open refuses a
 	// group-writable file unless the opener trusts its group, and a
 	// world-writable one unless the opener allows it (see OpenOptions):

@@ -51,6 +51,10 @@ type endpoint struct {
 	wait       WaitStrategy
 	waiting    waitState // the adaptive spin's estimate; the wait in progress (wait.go)
 	stats      Stats
+	ctr        counters // stats in the file (counters.go)
+	host       waitHost // the wait loop's host, which stores ctr when the wait sleeps
+	lat        latency  // producer: its stamps; consumer: its histogram too (telemetry.go)
+	beat       beat     // the per-message hook of telemetry and the counters (counters.go)
 	lock       roleLock
 	closed     bool
 }
@@ -91,7 +95,16 @@ func (e *endpoint) attach(r *Ring, ro role) (prod, cons uint64, err error) {
 		flags = layout.FlagReleaseStores
 	}
 	e.own.flags.Store(flags)
-	e.own.epoch.Add(1)
+	epoch := e.own.epoch.Add(1)
+	e.ctr.start(r, uint32(ro), epoch, e.canRelease)
+	e.host = waitHost{r: r, ctr: &e.ctr, st: &e.stats}
+	if ro == consumerRole {
+		e.lat.startLatency(r, 0, epoch, e.canRelease)
+		e.beat = newBeat(r, nil, &e.lat, &e.ctr, &e.stats)
+	} else {
+		e.lat.stamps.start(r, e.canRelease)
+		e.beat = newBeat(r, &e.lat.stamps, nil, &e.ctr, &e.stats)
+	}
 	e.own.state.Store(layout.StateAttached) // a new producer also reopens a closed stream
 	return prod, cons, nil
 }
@@ -99,6 +112,7 @@ func (e *endpoint) attach(r *Ring, ro role) (prod, cons uint64, err error) {
 // detach marks the role free and drops its lock; state is what the role
 // leaves behind (StateClosed for a producer: end of stream).
 func (e *endpoint) detach(state uint32) (err error) {
+	e.ctr.flush(&e.stats)
 	e.closed = true
 	defer func() { err = errors.Join(err, e.r.unlockRole(e.role, e.lock)) }() // even after a fault below
 	// SYNC POINT: state. Stored before the sleepers check below; a sleeper
@@ -155,6 +169,12 @@ func (e *endpoint) peerRole() role {
 func (e *endpoint) SetWait(w WaitStrategy) { e.wait = w }
 
 func (e *endpoint) Stats() Stats { return e.stats }
+
+func (e *endpoint) flushCounters() {
+	if !e.closed {
+		e.ctr.flush(&e.stats)
+	}
+}
 
 // An SPSC side sleeps on the other side's wake word.
 func (e *endpoint) interrupt() { nudge(e.peer.wake) }

@@ -45,6 +45,7 @@ func (c *spscConsumer) Release() error {
 	c.stats.Bytes += c.heldBytes
 	c.held, c.heldBytes = 0, 0
 	c.publish(c.tail)
+	c.ctr.tick(&c.stats)
 	return nil
 }
 
@@ -60,6 +61,7 @@ func (c *spscConsumer) lease() ([]byte, error) {
 		return nil, c.r.errTruncated()
 	}
 	c.held, c.heldBytes = 1, uint64(n)
+	c.beat.at(c.tail)
 	return c.payloadAt(s, n), nil
 }
 
@@ -80,6 +82,7 @@ func (c *spscConsumer) take(buf []byte) (int, error) {
 	c.tail++
 	c.stats.Messages++
 	c.stats.Bytes += uint64(n)
+	c.beat.at(c.tail - 1)
 	c.publish(c.tail)
 	return int(n), nil
 }
@@ -105,6 +108,7 @@ func (c *spscConsumer) ReceiveBatch(ctx context.Context, max int, lens []uint32)
 		return 0, lens, c.r.errTruncated()
 	}
 	c.held, c.heldBytes = n, bytes
+	c.lat.observeRange(c.tail, int(n))
 	return c.tail, lens, nil
 }
 

@@ -35,6 +35,7 @@ func (p *spscProducer) Commit(n int) error {
 	p.head++
 	p.stats.Messages++
 	p.stats.Bytes += uint64(n)
+	p.beat.at(p.head - 1) // before the publishing store, after the count
 	p.publishFrom(p.head - 1)
 	return nil
 }
@@ -49,6 +50,7 @@ func (p *spscProducer) Send(ctx context.Context, msg []byte, block bool) error {
 		}
 	}
 	p.put(msg)
+	p.beat.at(p.head - 1) // outside put, which stays small enough to inline
 	p.publishFrom(p.head - 1)
 	return nil
 }
@@ -66,11 +68,13 @@ func (p *spscProducer) CommitBatch(k int) {
 		p.stats.Bytes += uint64(p.length(p.head + uint64(i)).Load())
 	}
 	first := p.head
+	p.lat.stampRange(first, k)
 	p.head += uint64(k)
 	p.stats.Messages += uint64(k)
 	if k > 0 {
 		p.publishFrom(first)
 	}
+	p.ctr.tick(&p.stats)
 }
 
 // SendBatch waits for a free slot first: a message beyond the slot size
@@ -84,6 +88,7 @@ func (p *spscProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int) (i
 	first := p.head
 	for _, m := range msgs[:k] {
 		p.put(m)
+		p.beat.at(p.head - 1)
 	}
 	if k > 0 {
 		p.publishFrom(first)

@@ -22,13 +22,38 @@ type waitState struct {
 	notReady error      // MPMC: the attempt's "wait on" error (ErrFull, ErrEmpty)
 }
 
-// waitHost is a Ring as the wait loop's host: a pointer, so that making
-// the interface value does not allocate.
-type waitHost Ring
+// waitHost is a handle's host for the wait loop: the ring's count of
+// waiters, and the handle's counters, stored in the file (counters.go)
+// before each futex sleep, so an idle handle's figures are current while
+// it sleeps, and as it leaves the sleeping phase, with the sleeps it
+// counted. A wait that ends while it spins (every receive of a spinning
+// ping-pong) stores nothing. Each handle keeps its own, and the loop
+// takes a pointer to it, so making the interface value does not allocate.
+// One with no counters (ctr nil) only counts the waiter.
+type waitHost struct {
+	r   *Ring
+	ctr *counters
+	st  *Stats
+}
 
-func (h *waitHost) Enter() error    { return (*Ring)(h).enterWait() }
-func (h *waitHost) Leave()          { (*Ring)(h).leaveWait() }
-func (h *waitHost) Sleeping(at int) { atStep(step(at)) }
+func (h *waitHost) Enter() error { return h.r.enterWait() }
+
+// Leave stores the counters before it counts the waiter out: Ring.Close
+// waits for the count to fall before it closes the handle, whose Close
+// stores them too.
+func (h *waitHost) Leave() {
+	if h.ctr != nil {
+		h.ctr.flush(h.st)
+	}
+	h.r.leaveWait()
+}
+
+func (h *waitHost) Sleeping(at int) {
+	if h.ctr != nil {
+		h.ctr.flush(h.st)
+	}
+	atStep(step(at))
+}
 
 // Each kind's Waiter.Stopped starts with r.interrupted: the ring closing
 // or shrunk ends every wait, and the spin phase makes no other call.
@@ -47,7 +72,7 @@ func (e *endpoint) await(ctx context.Context, need uint64) (uint64, error) {
 	}
 	e.waiting.need = need
 	l := wait.Loop{
-		Host:     (*waitHost)(e.r),
+		Host:     &e.host,
 		Config:   e.wait.config(),
 		Estimate: &e.waiting.est,
 		Sleeps:   &e.stats.Sleeps,
@@ -105,5 +130,6 @@ func (e *endpoint) closedShort(need uint64) error {
 func (e *endpoint) wakePeer() {
 	if (wait.Sleepers{Word: e.peer.sleepers, Wake: e.own.wake}).WakeAll() {
 		e.stats.Wakes++
+		e.ctr.flush(&e.stats)
 	}
 }

@@ -28,6 +28,7 @@ type Collector struct {
 	state, held, slots, slotSize, fileSize, created *prometheus.Desc
 	published, consumed, backlog, closed            *prometheus.Desc
 	live, attached, cursor, lag                     *prometheus.Desc
+	latency, badStamps, sampleEvery                 *prometheus.Desc
 	counters                                        map[string]*prometheus.Desc
 }
 
@@ -54,7 +55,11 @@ func NewCollector(o Options) *Collector {
 		attached:  d("role_attached", "1 while the role's state word says attached; attached and not live means its holder died.", role),
 		cursor:    d("role_cursor", "The role's own position.", role),
 		lag:       d("role_lag_messages", "Messages published and not yet consumed by this role.", role),
-		counters:  map[string]*prometheus.Desc{},
+		latency: d("role_latency_seconds", "Time from a producer's commit to this consumer's or reader's receive, over the sampled messages "+
+			"(rings created with telemetry): a native histogram (schema 2) with classic buckets at powers of two.", role),
+		badStamps:   d("role_latency_bad_stamps_total", "Sampled messages whose stamp was zero or later than the receiver's clock: counted here, in no bucket.", role),
+		sampleEvery: d("ring_telemetry_sample_every", "One message in this many carries a latency stamp (rings created with telemetry).", ring),
+		counters:    map[string]*prometheus.Desc{},
 	}
 	for _, name := range slices.Sorted(maps.Keys(ringstat.CounterHelp)) {
 		c.counters[name] = d("role_"+name+"_total", "From the ring file: "+ringstat.CounterHelp[name]+".", role)
@@ -65,7 +70,8 @@ func NewCollector(o Options) *Collector {
 // Describe sends every descriptor the Collector uses.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.state, c.held, c.slots, c.slotSize, c.fileSize, c.created,
-		c.published, c.consumed, c.backlog, c.closed, c.live, c.attached, c.cursor, c.lag} {
+		c.published, c.consumed, c.backlog, c.closed, c.live, c.attached, c.cursor, c.lag,
+		c.latency, c.badStamps, c.sampleEvery} {
 		ch <- d
 	}
 	for _, d := range c.counters {
@@ -126,6 +132,9 @@ func (c *Collector) collectRing(ch chan<- prometheus.Metric, s *ringstat.Snapsho
 	counter(c.consumed, s.Consumed, s.Name, s.Kind)
 	gauge(c.backlog, float64(s.Backlog), s.Name, s.Kind)
 	gauge(c.closed, bit(s.Closed), s.Name, s.Kind)
+	if s.SampleEvery != 0 {
+		gauge(c.sampleEvery, float64(s.SampleEvery), s.Name, s.Kind)
+	}
 	for _, r := range s.Roles {
 		l := []string{s.Name, s.Kind, r.Role, strconv.FormatUint(uint64(r.Entry), 10)}
 		gauge(c.live, bit(r.Live), l...)
@@ -140,6 +149,10 @@ func (c *Collector) collectRing(ch chan<- prometheus.Metric, s *ringstat.Snapsho
 			if d := c.counters[name]; d != nil {
 				counter(d, v, l...)
 			}
+		}
+		if r.Latency != nil {
+			ch <- newLatencyMetric(c.latency, r.Latency, l...)
+			counter(c.badStamps, r.Latency.Bad, l...)
 		}
 	}
 }

@@ -24,18 +24,27 @@
 //	shmring_role_attached{role,entry}         1 while the role's state word says attached (attached and not live: its holder died)
 //	shmring_role_cursor{role,entry}           the role's own position
 //	shmring_role_lag_messages{role,entry}     messages published and not yet consumed by the role
-//	shmring_role_<counter>_total{role,entry}  the counters the file holds: messages and repaired (MPMC
-//	                                          entries), received and missed (broadcast readers)
+//	shmring_role_<counter>_total{role,entry}  the counters each role's holder stores in the file
+//	                                          (LAYOUT.md section 16.2): messages, bytes, full, empty,
+//	                                          sleeps, wakes, skipped, repaired, redelivered, lapped,
+//	                                          missed, evicted, bad_entries; and a reader's received
+//	shmring_ring_telemetry_sample_every       one message in this many is stamped (telemetry rings)
+//	shmring_role_latency_seconds{role,entry}  a consumer's or reader's commit-to-receive latency: a
+//	                                          native histogram (schema 2, the file's own buckets) with
+//	                                          classic buckets at every power of two from 2^-27 s to 64 s
+//	shmring_role_latency_bad_stamps_total     sampled messages whose stamp was garbage
 //
-// Counters count since the role's holder took its entry (a new holder
-// starts them at zero, which Prometheus reads as a counter reset).
+// Counters count since the role's holder took the role (a new holder
+// starts them at zero, which Prometheus reads as a counter reset). A
+// holder stores them every 64 messages and before it sleeps, so while it
+// streams they trail its own figures by fewer than 64 messages.
 //
 // The package does not import package ring, and package ring does not import
 // Prometheus: an application that does not want this package does not link it.
 //
 // # When not to use this
 //
-// For counters the engine keeps in each process (ring.Stats: sleeps, wakes,
-// full and empty events): export those from the process that owns the
-// handle.
+// For figures at every message (an exact count per message): the counters
+// in the file are stored every 64 messages; export ring.Stats from the
+// process that owns the handle instead.
 package ringprom

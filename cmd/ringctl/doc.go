@@ -38,10 +38,11 @@
 //
 // # What the file does not say
 //
-// The engine keeps most counters in each handle's process (ring.Stats), so
-// ringctl shows what the file holds: cursors and the lag they imply, MPMC
-// entries' messages and repaired counts, broadcast readers' received and
-// missed counts. tail shows a message only when it copied it whole, and SPSC
+// Each role's holder stores its counters (ring.Stats) in the file every 64
+// messages and before it sleeps, so while a role streams, stat's figures
+// for it trail by fewer than 64 messages; the cursors, and the lag they
+// imply, are exact. A ring created without telemetry has no latency
+// figures. tail shows a message only when it copied it whole, and SPSC
 // and MPMC slots are reused as soon as consumers release them: of consumers
 // that keep up, tail sees only the messages it catches in passing, and
 // reports the rest as gaps.

@@ -129,15 +129,58 @@ func holders(s *ringstat.Snapshot) string {
 func plural(n int, word string) string { return fmt.Sprintf("%d %s", n, word) }
 
 // counters is a role's counters as "name=value" in name order.
+// Counters at zero are left out, except messages; -o json has them all.
 func counters(c map[string]uint64) string {
 	if len(c) == 0 {
 		return "-"
 	}
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(c)) {
-		parts = append(parts, fmt.Sprintf("%s=%d", k, c[k]))
+		if c[k] != 0 || k == "messages" {
+			parts = append(parts, fmt.Sprintf("%s=%d", k, c[k]))
+		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// latency is a role's latency histogram as percentiles, the sample count
+// and the bad stamps, or "-" where the role has none.
+func latency(l *ringstat.Latency) string {
+	if l == nil {
+		return "-"
+	}
+	s := fmt.Sprintf("n=%d", l.Placed())
+	if l.Placed() > 0 {
+		s = fmt.Sprintf("p50=%s p99=%s p99.9=%s max=%s %s", nanos(l.P50Ns), nanos(l.P99Ns), nanos(l.P999Ns), nanos(l.MaxNs), s)
+	}
+	if l.Bad > 0 {
+		s += fmt.Sprintf(" bad=%d", l.Bad)
+	}
+	return s
+}
+
+// nanos is a duration in nanoseconds with three significant digits.
+func nanos(ns float64) string {
+	switch {
+	case ns < 1e3:
+		return fmt.Sprintf("%.0fns", ns)
+	case ns < 1e6:
+		return fmt.Sprintf("%.3gµs", ns/1e3)
+	case ns < 1e9:
+		return fmt.Sprintf("%.3gms", ns/1e6)
+	}
+	return fmt.Sprintf("%.3gs", ns/1e9)
+}
+
+// telemetry describes a ring's sampling.
+func telemetry(s *ringstat.Snapshot) string {
+	switch s.SampleEvery {
+	case 0:
+		return "off"
+	case 1:
+		return "every message stamped"
+	}
+	return fmt.Sprintf("one message in %d stamped", s.SampleEvery)
 }
 
 func optional(v *uint64) string {

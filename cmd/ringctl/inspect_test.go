@@ -33,6 +33,25 @@ func stat(t *testing.T, path string) ringstat.Snapshot {
 	return s.Snapshot
 }
 
+// sameCounters checks that a role's counters in the file are its child's
+// own Stats, every one of them, and that a reading role's latency
+// histogram counted every message it received (the children's rings stamp
+// every message).
+func sameCounters(t *testing.T, what string, r ringstat.Role, child peerStats) {
+	t.Helper()
+	for name, want := range child.all {
+		if got, ok := r.Counters[name]; !ok || got != want {
+			t.Errorf("%s: %s in the file = %d (present: %v), the child's Stats say %d", what, name, got, ok, want)
+		}
+	}
+	if r.Role == "producer" {
+		return
+	}
+	if l := r.Latency; l == nil || l.Count != child.messages || l.Bad != 0 || l.Placed() != l.Count || l.P50Ns <= 0 || l.P50Ns > l.MaxNs {
+		t.Errorf("%s: latency %+v, want %d samples (every message it received), none bad, percentiles in order", what, r.Latency, child.messages)
+	}
+}
+
 func lag(r ringstat.Role) uint64 {
 	if r.Lag == nil {
 		return ^uint64(0)
@@ -65,8 +84,11 @@ func TestStatLsAndReadersReportWhatSPSCChildrenDid(t *testing.T) {
 	if !p.Live || !c.Live || cursor(p) != 10 || cursor(c) != 4 || lag(c) != 6 {
 		t.Errorf("roles %+v %+v: want both live, cursors 10 and 4, consumer lag 6", p, c)
 	}
+	sameCounters(t, "spsc producer", p, sent)
+	sameCounters(t, "spsc consumer", c, got)
 	out, _, code := ringctl(t, "stat", path)
-	for _, want := range []string{"ok", "published 10, consumed 4, backlog 6", "consumer  0      yes   yes"} {
+	for _, want := range []string{"ok", "published 10, consumed 4, backlog 6", "consumer  0      yes   yes",
+		"telemetry:  every message stamped", "LATENCY", "messages=10", "messages=4", "p99="} {
 		if code != exitOK || !strings.Contains(out, want) {
 			t.Errorf("stat table (exit %d) lacks %q:\n%s", code, want, out)
 		}
@@ -94,12 +116,27 @@ func TestStatLsAndReadersReportWhatSPSCChildrenDid(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := s
+	var lastSent, lastGot, lastSamples uint64
 	for range 20 {
 		s := stat(t, path)
 		if s.State != ringstat.OK || s.Published < last.Published || s.Consumed < last.Consumed || s.Consumed > s.Published || s.Backlog > s.Slots {
 			t.Fatalf("while streaming: %s published %d consumed %d backlog %d after %d %d", stateLine(&s), s.Published, s.Consumed, s.Backlog, last.Published, last.Consumed)
 		}
-		last = s
+		// The stored counters and the histogram only grow. (They are read
+		// after the cursors, while the children move on: no bound against
+		// this snapshot's cursors holds.)
+		// A block caught mid-store on every try has no counters this time.
+		sent, okP := roleOf(t, &s, "producer", 0).Counters["messages"]
+		got, okC := roleOf(t, &s, "consumer", 0).Counters["messages"]
+		samples := roleOf(t, &s, "consumer", 0).Latency.Count
+		if !okP || !okC {
+			sent, got = max(sent, lastSent), max(got, lastGot)
+		}
+		if sent < lastSent || got < lastGot || samples < lastSamples {
+			t.Fatalf("while streaming: messages stored %d sent, %d received, %d samples, after %d, %d, %d; cursors %d and %d",
+				sent, got, samples, lastSent, lastGot, lastSamples, s.Published, s.Consumed)
+		}
+		last, lastSent, lastGot, lastSamples = s, sent, got, samples
 	}
 	sent = readStats(t, prod, "stop")
 	eventually(t, "the consumer drained the ring", func() bool { return stat(t, path).Backlog == 0 })
@@ -108,6 +145,8 @@ func TestStatLsAndReadersReportWhatSPSCChildrenDid(t *testing.T) {
 	if sent.messages <= 10 || s.Published != sent.messages || s.Consumed != got.messages || got.messages != sent.messages {
 		t.Errorf("after streaming: published %d consumed %d; the children sent %d and received %d", s.Published, s.Consumed, sent.messages, got.messages)
 	}
+	sameCounters(t, "spsc producer after streaming", roleOf(t, &s, "producer", 0), sent)
+	sameCounters(t, "spsc consumer after streaming", roleOf(t, &s, "consumer", 0), got)
 }
 
 // readStats sends line to a child busy with stream or drain and reads the
@@ -133,12 +172,13 @@ func TestStatReportsMPMCEntriesCounts(t *testing.T) {
 	for _, x := range []struct {
 		c    *proctest.Child
 		role string
-		want uint64
-	}{{p0, "producer", s0.messages}, {p1, "producer", s1.messages}, {c0, "consumer", sc.messages}} {
+		want peerStats
+	}{{p0, "producer", s0}, {p1, "producer", s1}, {c0, "consumer", sc}} {
 		r := roleOf(t, &s, x.role, x.c.Pid())
-		if !r.Live || !entryCountOK(r.Counters["messages"], x.want) {
-			t.Errorf("%s of pid %d: live %v messages %d, want live and %d (the child's own count)", x.role, x.c.Pid(), r.Live, r.Counters["messages"], x.want)
+		if !r.Live {
+			t.Errorf("%s of pid %d is not live", x.role, x.c.Pid())
 		}
+		sameCounters(t, "mpmc "+x.role, r, x.want)
 	}
 	out, _, _ := ringctl(t, "ls", filepath.Dir(path))
 	if !strings.Contains(out, "producers 2 live, consumers 1 live") {
@@ -180,12 +220,16 @@ func TestReadersReportBroadcastLagAndMisses(t *testing.T) {
 		if !r.Live || r.Policy != x.policy || r.Counters["received"] != x.st.messages || r.Counters["missed"] != x.st.missed || lag(r) != 40-cursor(r) {
 			t.Errorf("%s reader %+v: want live, received %d and missed %d (the child's own counts), lag 40-cursor", x.policy, r, x.st.messages, x.st.missed)
 		}
+		sameCounters(t, x.policy+" reader", r, x.st)
+	}
+	if ly.all["lapped"] == 0 {
+		t.Errorf("the lossy reader says it was never lapped, yet missed %d", ly.missed)
 	}
 	if r := roleOf(t, &s, "reader", lossless.Pid()); lag(r) != 10 {
 		t.Errorf("the lossless reader started 16 back from 40 and read 6: lag %d, want 10", lag(r))
 	}
 	out, _, _ := ringctl(t, "readers", path)
-	if !strings.Contains(out, "lossless") || !strings.Contains(out, "missed=") {
+	if !strings.Contains(out, "lossless") || !strings.Contains(out, "missed=") || !strings.Contains(out, "lapped=") || !strings.Contains(out, "p99=") {
 		t.Errorf("readers table:\n%s", out)
 	}
 

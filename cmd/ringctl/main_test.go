@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shmring/shmring/internal/fence"
 	"github.com/shmring/shmring/internal/proctest"
+	"github.com/shmring/shmring/layout"
 	"github.com/shmring/shmring/ring"
 )
 
@@ -30,13 +30,15 @@ func TestMain(m *testing.M) {
 }
 
 // The geometry of every ring the children make: small, so that a lossy
-// reader is lapped after a few dozen messages.
-var peerOptions = ring.Options{SlotSize: 64, Slots: 16}
+// reader is lapped after a few dozen messages; with telemetry on every
+// message, so that a reader's latency histogram counts what it received.
+var peerOptions = ring.Options{SlotSize: 64, Slots: 16, Telemetry: ring.Telemetry{SampleEvery: 1}}
 
 // peer is a child holding one role of a ring: proctest args are the ring's
 // path, its kind, the role (producer, consumer, lossy, lossless) and
 // "create" or "open". It prints "ready" once it holds the role, then obeys
-// lines on stdin, answering each with its handle's stats:
+// lines on stdin, answering each with its handle's stats (every counter
+// the file holds, by layout's name; Stats stores them in the file first):
 //
 //	send N    send N messages "msg-<i>", i counting this handle's messages
 //	recv N    receive N messages (a lossy reader's laps are not messages)
@@ -119,7 +121,13 @@ func peer() int {
 			return fail("%s: %v", line, err)
 		}
 		s := h.stats()
-		fmt.Printf("stats messages=%d missed=%d\n", s.Messages, s.Missed)
+		v := [...]uint64{s.Messages, s.Bytes, s.Full, s.Empty, s.Sleeps, s.Wakes, s.Skipped, s.Repaired,
+			s.Redelivered, s.Lapped, s.Missed, s.Evicted, s.BadEntries}
+		fmt.Print("stats")
+		for i, name := range layout.CounterNames {
+			fmt.Printf(" %s=%d", name, v[i])
+		}
+		fmt.Println()
 	}
 	return 0
 }
@@ -202,8 +210,12 @@ func (h *handle) recv(ctx context.Context, n int) error {
 
 // The parent's side.
 
-// peerStats are what a child said about its handle.
-type peerStats struct{ messages, missed uint64 }
+// peerStats are what a child said about its handle: its Stats, by the
+// counters' names in the file.
+type peerStats struct {
+	messages, missed uint64
+	all              map[string]uint64
+}
 
 // startPeer starts a child holding role of the ring at path and waits
 // until it holds it.
@@ -224,10 +236,20 @@ func tell(t *testing.T, c *proctest.Child, cmd string) peerStats {
 	if err != nil {
 		t.Fatalf("%s: %v", cmd, err)
 	}
-	var s peerStats
-	if _, err := fmt.Sscanf(line, "stats messages=%d missed=%d", &s.messages, &s.missed); err != nil {
-		t.Fatalf("%s: answer %q: %v", cmd, line, err)
+	s := peerStats{all: map[string]uint64{}}
+	fields := strings.Fields(line)
+	if len(fields) != 1+len(layout.CounterNames) || fields[0] != "stats" {
+		t.Fatalf("%s: answer %q", cmd, line)
 	}
+	for _, f := range fields[1:] {
+		name, v, _ := strings.Cut(f, "=")
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("%s: answer %q: %v", cmd, line, err)
+		}
+		s.all[name] = n
+	}
+	s.messages, s.missed = s.all["messages"], s.all["missed"]
 	return s
 }
 
@@ -286,21 +308,4 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// mpmcCountsCurrent says whether an MPMC entry's message count in the file
-// is current after every message: the engine stores it per message only
-// where it publishes with plain release stores (amd64 with membarrier, not
-// under the race detector), and elsewhere when the handle waits or closes
-// (ring/mpmc.go, noteMessages). The children are this binary on this
-// machine, so this process's answer is theirs.
-var mpmcCountsCurrent = fence.ReleaseStores()
-
-// entryCountOK compares an MPMC entry's count in the file with the child's
-// own: equal where the file is current, never ahead of it elsewhere.
-func entryCountOK(file, child uint64) bool {
-	if mpmcCountsCurrent {
-		return file == child
-	}
-	return file <= child
 }

@@ -75,7 +75,8 @@ func rateBetween(prev, cur *statJSON) *rates {
 	return r
 }
 
-// roleLine is role i's rates for a table cell.
+// roleLine is role i's rates for a table cell; counters that did not move
+// are left out (-o json has them all).
 func (r *rates) roleLine(i int) string {
 	if i >= len(r.Roles) {
 		return "-"
@@ -86,7 +87,9 @@ func (r *rates) roleLine(i int) string {
 		parts = append(parts, fmt.Sprintf("cursor=%.1f", *rr.Cursor))
 	}
 	for _, k := range slices.Sorted(maps.Keys(rr.Counters)) {
-		parts = append(parts, fmt.Sprintf("%s=%.1f", k, rr.Counters[k]))
+		if rr.Counters[k] != 0 {
+			parts = append(parts, fmt.Sprintf("%s=%.1f", k, rr.Counters[k]))
+		}
 	}
 	if len(parts) == 0 {
 		return "-"

@@ -24,10 +24,12 @@ func newReadersCmd(stdout io.Writer) *cobra.Command {
 	var out output
 	cmd := &cobra.Command{
 		Use:   "readers NAME",
-		Short: "Show the readers of a ring: policy, cursor, lag, received, missed, liveness",
+		Short: "Show the readers of a ring: policy, cursor, lag, messages, laps, misses, latency, liveness",
 		Long: "readers prints a broadcast ring's reader table: each entry ever taken, its policy, cursor, lag behind\n" +
-			"the producer, received and missed counts, and whether a live process holds it. For the other kinds it\n" +
-			"prints the consumer side (SPSC's consumer, MPMC's consumer entries). Exit 3 when the file is not a sound ring.",
+			"the producer, its holder's counters from the file (messages, lapped: times a lossy reader was overrun,\n" +
+			"missed: messages lost in those laps, ...), its latency percentiles on a ring with telemetry, and\n" +
+			"whether a live process holds it. For the other kinds it prints the consumer side (SPSC's consumer,\n" +
+			"MPMC's consumer entries). Exit 3 when the file is not a sound ring.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -35,6 +36,60 @@ func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 		t.Fatalf("the exposition does not parse: %v", err)
 	}
 	return fams
+}
+
+// scrapeProto fetches url in the protobuf exposition, the one that carries
+// native histograms, and decodes it.
+func scrapeProto(t *testing.T, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	format := expfmt.NewFormat(expfmt.TypeProtoDelim)
+	req.Header.Set("Accept", string(format))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	dec := expfmt.NewDecoder(resp.Body, expfmt.ResponseFormat(resp.Header))
+	fams := map[string]*dto.MetricFamily{}
+	for {
+		var f dto.MetricFamily
+		if err := dec.Decode(&f); err == io.EOF {
+			return fams
+		} else if err != nil {
+			t.Fatalf("the protobuf exposition does not decode: %v", err)
+		}
+		fams[f.GetName()] = &f
+	}
+}
+
+// histogram finds the one histogram of family name whose labels include
+// want, or fails.
+func histogram(t *testing.T, fams map[string]*dto.MetricFamily, name string, want map[string]string) *dto.Histogram {
+	t.Helper()
+	var found []*dto.Histogram
+	for _, m := range fams[name].GetMetric() {
+		if hasLabels(m, want) && m.Histogram != nil {
+			found = append(found, m.Histogram)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%s%v: %d histograms, want 1", name, want, len(found))
+	}
+	return found[0]
+}
+
+func hasLabels(m *dto.Metric, want map[string]string) bool {
+	have := map[string]string{}
+	for _, l := range m.Label {
+		have[l.GetName()] = l.GetValue()
+	}
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // value finds the one sample of family name whose labels include want, or
@@ -84,7 +139,7 @@ func TestServeExportsWhatTheChildrenDid(t *testing.T) {
 	br := startPeer(t, bcast, "broadcast", "lossy", "open")
 	spSent, scGot := tell(t, sp, "send 7"), tell(t, sc, "recv 3")
 	mpSent, mcGot := tell(t, mp, "send 9"), tell(t, mc, "recv 4")
-	tell(t, bp, "send 50")
+	bpSent := tell(t, bp, "send 50")
 	brGot := tell(t, br, "recv 5")
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -126,12 +181,45 @@ func TestServeExportsWhatTheChildrenDid(t *testing.T) {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
 		}
 	}
+	// Every counter of every role is the child's own Stats.
 	for _, c := range []struct {
-		role  string
-		child uint64
-	}{{"producer", mpSent.messages}, {"consumer", mcGot.messages}} {
-		if got := value(t, fams, "shmring_role_messages_total", role(mpmc, "mpmc", c.role, 0)); !entryCountOK(uint64(got), c.child) {
-			t.Errorf("shmring_role_messages_total of the MPMC %s = %v, the child's own count %d (current in the file: %v)", c.role, got, c.child, mpmcCountsCurrent)
+		labels map[string]string
+		child  peerStats
+	}{
+		{role(spsc, "spsc", "producer", 0), spSent}, {role(spsc, "spsc", "consumer", 0), scGot},
+		{role(mpmc, "mpmc", "producer", 0), mpSent}, {role(mpmc, "mpmc", "consumer", 0), mcGot},
+		{role(bcast, "broadcast", "producer", 0), bpSent}, {role(bcast, "broadcast", "reader", 0), brGot},
+	} {
+		for name, want := range c.child.all {
+			if got := value(t, fams, "shmring_role_"+name+"_total", c.labels); got != float64(want) {
+				t.Errorf("shmring_role_%s_total%v = %v, the child's Stats say %d", name, c.labels, got, want)
+			}
+		}
+	}
+	// The latency histograms count every message each reading child got
+	// (the rings stamp every message), in the text format's classic
+	// buckets and in the native histogram of the protobuf format.
+	native := scrapeProto(t, addr.FindString(out.String()))
+	for _, c := range []struct {
+		labels map[string]string
+		child  peerStats
+	}{{role(spsc, "spsc", "consumer", 0), scGot}, {role(mpmc, "mpmc", "consumer", 0), mcGot}, {role(bcast, "broadcast", "reader", 0), brGot}} {
+		h := histogram(t, fams, "shmring_role_latency_seconds", c.labels)
+		if h.GetSampleCount() != c.child.messages || h.GetSampleSum() <= 0 || len(h.GetBucket()) == 0 {
+			t.Errorf("text: latency%v count %d sum %v, %d buckets: want %d samples", c.labels, h.GetSampleCount(), h.GetSampleSum(), len(h.GetBucket()), c.child.messages)
+		}
+		n := histogram(t, native, "shmring_role_latency_seconds", c.labels)
+		var inBuckets, v int64
+		for _, d := range n.GetPositiveDelta() {
+			v += d
+			inBuckets += v
+		}
+		if n.GetSchema() != 2 || uint64(inBuckets)+n.GetZeroCount() != c.child.messages || n.GetSampleCount() != c.child.messages {
+			t.Errorf("native: latency%v schema %d, %d in buckets + %d zero, count %d: want schema 2 and %d samples",
+				c.labels, n.GetSchema(), inBuckets, n.GetZeroCount(), n.GetSampleCount(), c.child.messages)
+		}
+		if bad := value(t, fams, "shmring_role_latency_bad_stamps_total", c.labels); bad != 0 {
+			t.Errorf("latency%v: %v bad stamps, want none", c.labels, bad)
 		}
 	}
 	if brGot.missed == 0 {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,9 +32,12 @@ func newStatCmd(stdout io.Writer) *cobra.Command {
 		Use:   "stat NAME",
 		Short: "Show one ring: header, state, cursors, backlog, every role with its liveness, lag and counters",
 		Long: "stat reads one ring and prints its header, state, cursors and roles: liveness (a live process holds the\n" +
-			"role's lock), the lag of each consumer and reader, and the counters the file holds (MPMC entries:\n" +
-			"messages, repaired; broadcast readers: received, missed). --watch prints it again every --interval\n" +
-			"with rates per second; with -o json, one JSON object per line. Exit 3 when the file is not a sound ring.",
+			"role's lock), the lag of each consumer and reader, the counters each role's holder stores in the file\n" +
+			"(messages, bytes, full, empty, sleeps, wakes, laps and misses, ...; the table leaves out those at zero,\n" +
+			"a holder stores them every 64 messages and before it sleeps) and, on a ring created with telemetry,\n" +
+			"each consumer's and reader's latency percentiles from producer commit to receive. --watch prints it\n" +
+			"again every --interval with rates per second; with -o json, one JSON object per line. Exit 3 when the\n" +
+			"file is not a sound ring.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
@@ -118,6 +122,7 @@ func writeStat(w io.Writer, st *statJSON) {
 			line += ", closed"
 		}
 		row(tw, "positions:", line)
+		row(tw, "telemetry:", telemetry(s))
 		if r := st.Rates; r != nil {
 			row(tw, "rates:", fmt.Sprintf("published %.1f/s, consumed %.1f/s (over %.2fs)", r.Published, r.Consumed, r.Seconds))
 		}
@@ -137,6 +142,10 @@ func writeStat(w io.Writer, st *statJSON) {
 func writeRoles(w io.Writer, roles []ringstat.Role, r *rates) {
 	tw := newTable(w)
 	head := []any{"ROLE", "ENTRY", "LIVE", "ATTACHED", "PID", "INCARNATION", "POLICY", "CURSOR", "LAG", "COUNTERS"}
+	withLatency := slices.ContainsFunc(roles, func(ro ringstat.Role) bool { return ro.Latency != nil })
+	if withLatency {
+		head = append(head, "LATENCY")
+	}
 	if r != nil {
 		head = append(head, "RATE/s")
 	}
@@ -151,6 +160,9 @@ func writeRoles(w io.Writer, roles []ringstat.Role, r *rates) {
 		}
 		cols := []any{ro.Role, ro.Entry, yesNo(ro.Live), yesNo(ro.Attached), pid, ro.Incarnation, policy,
 			optional(ro.Cursor), optional(ro.Lag), counters(ro.Counters)}
+		if withLatency {
+			cols = append(cols, latency(ro.Latency))
+		}
 		if r != nil {
 			cols = append(cols, r.roleLine(i))
 		}

@@ -11,13 +11,13 @@
 // truncation under the mapping becomes a fault that the read turns into the
 // state "truncated" (runtime/debug.SetPanicOnFault), never a crash.
 //
-// What the file does not say, a Snapshot does not claim: the engine keeps
-// most of its counters inside each handle's process (ring.Stats), so a
-// Snapshot holds the cursors, the lag they imply, and the counters the file
-// does hold (MPMC entries' messages and repaired slots, broadcast readers'
-// received and missed messages). Role.Counters is a map on purpose: counters
-// the engine adds to the file later are one more key, read here and shown by
-// every tool without changing its shape.
+// What the file does not say, a Snapshot does not claim: each role's
+// counters are what its holder last stored in its counter block (every 64
+// messages and on every slow path: LAYOUT.md section 16), copied here under
+// the block's seqlock, and each consumer's or reader's Latency is its
+// histogram, on rings created with telemetry. Role.Counters is a map on
+// purpose: counters the engine adds to the file later are one more key,
+// read here and shown by every tool without changing its shape.
 //
 // # Invariants
 //

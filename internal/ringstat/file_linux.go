@@ -82,12 +82,14 @@ func (r *fileReader) read() {
 	if !checkSize(s, r.realSize(&h)) || !r.endIntact(&h) {
 		return
 	}
-	if h.SlotsOffset > uint64(maxInt) {
-		s.verdict(Unreadable, "a control area too large to map in this process")
+	if h.EndOffset > uint64(maxInt) {
+		s.verdict(Unreadable, "a file too large to map in this process")
 		return
 	}
 	s.Held = r.held(0, 0)
-	mem, err := unix.Mmap(r.fd, 0, int(h.SlotsOffset), unix.PROT_READ, unix.MAP_SHARED)
+	// The control area and the counter area, with the slots between them:
+	// a read-only mapping costs no memory for pages never touched.
+	mem, err := unix.Mmap(r.fd, 0, int(h.EndOffset), unix.PROT_READ, unix.MAP_SHARED)
 	if err != nil {
 		s.verdict(Unreadable, fmt.Sprintf("map the control area: %v", err))
 		return

@@ -4,6 +4,7 @@ package ringstat
 
 import (
 	"context"
+	"math"
 	"os"
 	"slices"
 	"testing"
@@ -13,14 +14,17 @@ import (
 )
 
 // ringBytes returns the bytes of a small ring file of each kind after some
-// traffic (the ring is closed: its roles are free).
+// traffic (the ring is closed: its roles are free). All but the MPSC ring
+// have telemetry, so their counter areas hold histograms and stamps too.
 func ringBytes(t testing.TB) [][]byte {
 	t.Helper()
 	var out [][]byte
 	for _, kind := range []ring.Kind{ring.SPSC, ring.MPMC, ring.MPSC, ring.Broadcast} {
 		path := t.TempDir() + "/seed"
-		o := ring.Options{Kind: kind, SlotSize: 24, Slots: 4}
+		o := ring.Options{Kind: kind, SlotSize: 24, Slots: 4, Telemetry: ring.Telemetry{SampleEvery: 1}}
 		switch kind {
+		case ring.MPSC:
+			o.Telemetry = ring.Telemetry{}
 		case ring.MPMC:
 			o.MaxProducers, o.MaxConsumers = 2, 2
 		case ring.Broadcast:
@@ -40,11 +44,25 @@ func ringBytes(t testing.TB) [][]byte {
 				t.Fatal(err)
 			}
 			defer rd.Close()
-		} else if _, err := r.Consumer(); err != nil {
-			t.Fatal(err)
-		}
-		for i := range 3 {
-			if err := p.Send(context.Background(), []byte{byte(i), 1, 2}); err != nil {
+			for i := range 3 {
+				if err := p.Send(context.Background(), []byte{byte(i), 1, 2}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := rd.Recv(context.Background(), make([]byte, 24)); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			c, err := r.Consumer()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 3 {
+				if err := p.Send(context.Background(), []byte{byte(i), 1, 2}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := c.Recv(context.Background(), make([]byte, 24)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -120,6 +138,43 @@ func FuzzControlArea(f *testing.F) {
 		checkSnapshot(t, s)
 		if s.State == NotARing || s.State == ForeignVersion || s.State == Truncated {
 			t.Fatalf("the header was left whole, yet the state is %s (%s)", s.State, s.Problem)
+		}
+	})
+}
+
+// FuzzCounterArea keeps a valid ring of each kind and lets the fuzzer write
+// its counter area (counter blocks, histograms, stamps): nothing the
+// engine reads, so no value there makes the ring unsound, and every
+// latency figure read from it stays a number.
+func FuzzCounterArea(f *testing.F) {
+	seeds := ringBytes(f)
+	for i, b := range seeds {
+		h, _ := layout.Decode(b)
+		f.Add(uint8(i), b[h.CountersOffset:h.EndOffset])
+	}
+	f.Fuzz(func(t *testing.T, which uint8, area []byte) {
+		b := slices.Clone(seeds[int(which)%len(seeds)])
+		h, err := layout.Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copy(b[h.CountersOffset:h.EndOffset], area)
+		s := readBytes(b)
+		checkSnapshot(t, s)
+		if s.State.Broken() {
+			t.Fatalf("the counter area alone made the ring %s (%s)", s.State, s.Problem)
+		}
+		for _, r := range s.Roles {
+			if l := r.Latency; l != nil {
+				for _, v := range []float64{l.P50Ns, l.P90Ns, l.P99Ns, l.P999Ns, l.MaxNs} {
+					if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+						t.Fatalf("latency figure %v from %+v", v, l)
+					}
+				}
+				if l.P50Ns > l.P99Ns || l.P99Ns > l.MaxNs {
+					t.Fatalf("percentiles out of order: %+v", l)
+				}
+			}
 		}
 	})
 }

@@ -22,15 +22,19 @@ type probe func(at int64) bool
 // is why a caller reads a live ring again before it calls it corrupt.
 func interpret(s *Snapshot, h *layout.Header, w words, held probe) string {
 	s.Roles = s.Roles[:0]
+	problem := ""
 	switch h.Kind {
 	case layout.KindSPSC:
-		return interpretSPSC(s, h, w, held)
+		problem = interpretSPSC(s, h, w, held)
 	case layout.KindMPMC, layout.KindMPSC:
-		return interpretMPMC(s, h, w, held)
+		problem = interpretMPMC(s, h, w, held)
 	case layout.KindBroadcast:
-		return interpretBroadcast(s, h, w, held)
+		problem = interpretBroadcast(s, h, w, held)
+	default:
+		return fmt.Sprintf("kind=%d", h.Kind) // Decode lets no other kind through
 	}
-	return fmt.Sprintf("kind=%d", h.Kind) // Decode lets no other kind through
+	readCounterArea(s, h, w)
+	return problem
 }
 
 func interpretSPSC(s *Snapshot, h *layout.Header, w words, held probe) string {
@@ -39,9 +43,9 @@ func interpretSPSC(s *Snapshot, h *layout.Header, w words, held probe) string {
 	p := w.u64(layout.ProducerCursorOffset)
 	ps, pe := w.u32(layout.ProducerStateOffset), w.u32(layout.ProducerEpochOffset)
 	prod := Role{Role: "producer", Attached: ps&layout.StateAttached != 0, Closed: ps&layout.StateClosed != 0,
-		Live: held(layout.ProducerLockByte), Incarnation: pe, Cursor: ptr(p)}
+		Live: held(layout.ProducerLockByte), Incarnation: pe, Cursor: ptr(p), Counters: map[string]uint64{}}
 	cons := Role{Role: "consumer", Attached: cs&layout.StateAttached != 0,
-		Live: held(layout.ConsumerLockByte), Incarnation: ce, Cursor: ptr(c)}
+		Live: held(layout.ConsumerLockByte), Incarnation: ce, Cursor: ptr(c), Counters: map[string]uint64{}}
 	s.Published, s.Consumed, s.Closed = p, c, prod.Closed
 	if c <= p {
 		s.Backlog = p - c
@@ -68,11 +72,7 @@ func interpretMPMC(s *Snapshot, h *layout.Header, w words, held probe) string {
 		st := w.u32(off + layout.EntryStateOffset)
 		r := Role{Role: "producer", Entry: i, Attached: st == layout.EntryAttached,
 			Incarnation: w.u32(off + layout.EntryIncarnationOffset), PID: w.u32(off + layout.EntryPIDOffset),
-			Live: held(int64(off + layout.EntryLockByte)),
-			Counters: map[string]uint64{
-				"messages": w.u64(off + layout.EntryMessagesOffset),
-				"repaired": w.u64(off + layout.EntryRepairedOffset),
-			}}
+			Live: held(int64(off + layout.EntryLockByte)), Counters: map[string]uint64{}}
 		if i >= h.MaxProducers {
 			r.Role, r.Entry = "consumer", i-h.MaxProducers
 		}
@@ -115,10 +115,7 @@ func interpretBroadcast(s *Snapshot, h *layout.Header, w words, held probe) stri
 		r := Role{Role: "reader", Entry: i, Attached: st == layout.ReaderAttached,
 			Incarnation: w.u32(off + layout.ReaderIncarnationOffset), PID: w.u32(off + layout.ReaderPIDOffset),
 			Live: held(int64(off + layout.ReaderLockByte)), Policy: policyName(pol), Cursor: ptr(cur),
-			Counters: map[string]uint64{
-				"received": w.u64(off + layout.ReaderReceivedOffset),
-				"missed":   w.u64(off + layout.ReaderMissedOffset),
-			}}
+			Counters: map[string]uint64{"received": w.u64(off + layout.ReaderReceivedOffset)}}
 		switch {
 		case st > layout.ReaderAttached:
 			r.Problem = fmt.Sprintf("reader entry %d state=%#x, want 0 or 1", i, st)
@@ -134,7 +131,7 @@ func interpretBroadcast(s *Snapshot, h *layout.Header, w words, held probe) stri
 	p := w.u64(layout.BcastCursorOffset)
 	ps, pe := w.u32(layout.BcastProducerStateOffset), w.u32(layout.BcastProducerEpochOffset)
 	prod := Role{Role: "producer", Attached: ps&layout.StateAttached != 0, Closed: ps&layout.StateClosed != 0,
-		Live: held(layout.BcastProducerLockByte), Incarnation: pe, Cursor: ptr(p)}
+		Live: held(layout.BcastProducerLockByte), Incarnation: pe, Cursor: ptr(p), Counters: map[string]uint64{}}
 	s.Published, s.Consumed, s.Closed = p, p, prod.Closed
 	switch {
 	case p&layout.SeqWriting != 0:

@@ -60,3 +60,33 @@ func TestReadSeesCursorsAndLiveRolesOfAnSPSCRing(t *testing.T) {
 		t.Fatalf("after the consumer closed: roles %+v", s.Roles)
 	}
 }
+
+// The counters and the latency histogram a reader finds in the file are the
+// handles' own Stats and their sampled messages.
+func TestReadSeesCountersAndLatency(t *testing.T) {
+	r, path := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8, Telemetry: ring.Telemetry{SampleEvery: 2}})
+	p, _ := r.Producer()
+	c, _ := r.Consumer()
+	ctx := context.Background()
+	buf := make([]byte, 64)
+	for range 7 {
+		if err := p.Send(ctx, []byte("hello")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Recv(ctx, buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ps, cs := p.Stats(), c.Stats()
+	s, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, cons := s.Roles[0], s.Roles[1]
+	if s.SampleEvery != 2 || prod.Counters["messages"] != ps.Messages || prod.Counters["bytes"] != 35 || cons.Counters["messages"] != cs.Messages {
+		t.Errorf("sample every %d, producer counters %v, consumer %v: want 2, Stats %+v and %+v", s.SampleEvery, prod.Counters, cons.Counters, ps, cs)
+	}
+	if l := cons.Latency; l == nil || l.Count != 4 || l.Bad != 0 || l.Placed() != 4 || l.P50Ns <= 0 || l.MaxNs < l.P99Ns || prod.Latency != nil {
+		t.Errorf("consumer latency %+v, producer's %+v: want 4 samples (positions 0, 2, 4, 6) placed, none bad, on the consumer only", cons.Latency, prod.Latency)
+	}
+}

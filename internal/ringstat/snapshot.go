@@ -48,6 +48,9 @@ type Snapshot struct {
 	// peer-dead).
 	Closed bool   `json:"closed"`
 	Stream string `json:"stream,omitempty"`
+	// SampleEvery is the ring's telemetry: 0 off, else one position in
+	// SampleEvery carries a latency stamp (LAYOUT.md section 16.3).
+	SampleEvery uint64 `json:"sample_every,omitempty"`
 
 	Roles []Role `json:"roles,omitempty"`
 }
@@ -79,18 +82,33 @@ type Role struct {
 	// (SPSC consumer, broadcast readers).
 	Lag *uint64 `json:"lag,omitempty"`
 	// Counters are what the file counts for this role, by name (see
-	// CounterHelp). Empty where the file holds none for the role.
+	// CounterHelp): its holder's counter block (LAYOUT.md section 16.2),
+	// which restarts at zero with each holder, and a broadcast reader's
+	// received count from its entry.
 	Counters map[string]uint64 `json:"counters,omitempty"`
-	Problem  string            `json:"problem,omitempty"` // a value in this role's entry no correct peer writes
+	// Latency is a consumer's or reader's latency histogram, in a ring
+	// with telemetry.
+	Latency *Latency `json:"latency,omitempty"`
+	Problem string   `json:"problem,omitempty"` // a value in this role's entry no correct peer writes
 }
 
 // CounterHelp explains every counter name a Role may carry; tools use it
 // for help texts (Prometheus HELP lines).
 var CounterHelp = map[string]string{
-	"messages": "messages committed (producer) or released (consumer) by the entry's holder since it took the entry",
-	"repaired": "slots the entry's holder repaired for peers that died",
-	"received": "messages the reader delivered since it took the entry",
-	"missed":   "messages a lossy reader lost to the producer overrunning it, since it took the entry",
+	"messages":    "messages committed (producers) or consumed (consumers, readers) by the role's holder since it took the role",
+	"bytes":       "payload bytes in those messages",
+	"full":        "claims that found the ring full",
+	"empty":       "receives that found the ring empty",
+	"sleeps":      "futex sleeps while waiting",
+	"wakes":       "FUTEX_WAKE calls made for sleeping peers",
+	"skipped":     "positions an MPMC consumer passed over that carry no message",
+	"repaired":    "slots the role's holder repaired for peers that died",
+	"redelivered": "messages an MPMC consumer got again after a consumer died holding them",
+	"lapped":      "times a lossy reader was overrun by the producer",
+	"missed":      "messages a lossy reader lost to the producer overrunning it",
+	"evicted":     "dead lossless readers a broadcast producer stopped waiting for",
+	"bad_entries": "reader entries holding values no reader writes, found by a broadcast producer",
+	"received":    "messages the reader delivered since it took the entry (its entry's word, stored with its cursor)",
 }
 
 // Live reports how many roles a live process holds.

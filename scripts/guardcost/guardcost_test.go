@@ -13,10 +13,17 @@ import (
 	"github.com/shmring/shmring/ring"
 )
 
-func BenchmarkSendRecvOneGoroutine(b *testing.B) {
+func BenchmarkSendRecvOneGoroutine(b *testing.B) { sendRecv(b, 8) }
+
+// BenchmarkSendRecvOneGoroutine64 is the same with 64-byte messages, the
+// size of the round-trip benchmarks.
+func BenchmarkSendRecvOneGoroutine64(b *testing.B) { sendRecv(b, 64) }
+
+func sendRecv(b *testing.B, size int) {
 	name := fmt.Sprintf("shmring-test-guardcost-%d", os.Getpid())
-	o := ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 1024}
+	o := ring.Options{Kind: ring.SPSC, SlotSize: size, Slots: 1024}
 	unguarded(&o)
+	telemetry(&o)
 	r, err := ring.Create(name, o)
 	if err != nil {
 		b.Fatal(err)
@@ -32,7 +39,7 @@ func BenchmarkSendRecvOneGoroutine(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	msg, buf := make([]byte, 8), make([]byte, 8)
+	msg, buf := make([]byte, size), make([]byte, size)
 	const burst = 64 // well under a lap: no call waits
 	for b.Loop() {
 		for range burst {

@@ -1,0 +1,95 @@
+package ringprom
+
+import (
+	"math"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/shmring/shmring/internal/ringstat"
+	"github.com/shmring/shmring/layout"
+)
+
+// latencyMetric is a consumer's or reader's latency histogram as one
+// Prometheus histogram carrying both forms: the native one (schema 2, the
+// file's own buckets, exact: LAYOUT.md section 16.3) for a Prometheus that
+// scrapes native histograms, and classic buckets at every power of two of
+// seconds (each the sum of four of the file's buckets, so also exact) for
+// the text format and for everyone else.
+type latencyMetric struct {
+	desc   *prometheus.Desc
+	l      *ringstat.Latency
+	labels []*dto.LabelPair
+}
+
+// Classic bucket bounds: 2^j seconds for j in [classicLo, classicHi], about
+// 7.5 ns to 64 s.
+const classicLo, classicHi = -27, 6
+
+func newLatencyMetric(d *prometheus.Desc, l *ringstat.Latency, labelValues ...string) prometheus.Metric {
+	return &latencyMetric{desc: d, l: l, labels: prometheus.MakeLabelPairs(d, labelValues)}
+}
+
+func (m *latencyMetric) Desc() *prometheus.Desc { return m.desc }
+
+// Write fills in the histogram. The file's figures are untrusted: the
+// count is what the buckets hold (saturating), so the exposition is always
+// self-consistent; bad stamps are a counter of their own.
+func (m *latencyMetric) Write(out *dto.Metric) error {
+	l := m.l
+	count := l.Placed()
+	sum := float64(l.SumNs) / 1e9
+	h := &dto.Histogram{
+		SampleCount:   proto.Uint64(count),
+		SampleSum:     proto.Float64(sum),
+		Schema:        proto.Int32(layout.HistSchema),
+		ZeroThreshold: proto.Float64(0),
+		ZeroCount:     proto.Uint64(l.Zero),
+	}
+	// Native: spans and deltas over Prometheus indexes k - HistKeyOffset.
+	var prev int64
+	last := math.MinInt
+	for k := range layout.HistBuckets {
+		v, ok := l.Buckets[k]
+		if !ok {
+			continue
+		}
+		idx := k - layout.HistKeyOffset
+		switch {
+		case last == math.MinInt:
+			h.PositiveSpan = append(h.PositiveSpan, &dto.BucketSpan{Offset: proto.Int32(int32(idx)), Length: proto.Uint32(0)})
+		case idx != last+1:
+			h.PositiveSpan = append(h.PositiveSpan, &dto.BucketSpan{Offset: proto.Int32(int32(idx - last - 1)), Length: proto.Uint32(0)})
+		}
+		s := h.PositiveSpan[len(h.PositiveSpan)-1]
+		*s.Length++
+		n := int64(min(v, math.MaxInt64/2))
+		h.PositiveDelta = append(h.PositiveDelta, n-prev)
+		prev, last = n, idx
+	}
+	if len(h.PositiveSpan) == 0 && l.Zero == 0 {
+		// An empty native histogram still needs a span to be told from a
+		// classic one.
+		h.PositiveSpan = []*dto.BucketSpan{{Offset: proto.Int32(0), Length: proto.Uint32(0)}}
+	}
+	// Classic: cumulative counts at 2^j s, the file's key 4(j+30).
+	cum := l.Zero
+	k := 0
+	for j := classicLo; j <= classicHi; j++ {
+		for ; k <= 4*(j+30); k++ {
+			cum = satAdd(cum, l.Buckets[k])
+		}
+		h.Bucket = append(h.Bucket, &dto.Bucket{CumulativeCount: proto.Uint64(cum), UpperBound: proto.Float64(math.Exp2(float64(j)))})
+	}
+	out.Histogram = h
+	out.Label = m.labels
+	return nil
+}
+
+func satAdd(a, b uint64) uint64 {
+	if s := a + b; s >= a {
+		return s
+	}
+	return math.MaxUint64
+}
