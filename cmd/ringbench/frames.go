@@ -124,9 +124,13 @@ func runFrames(f *framesFlags, stdout, stderr io.Writer) error {
 	var mc memcpys
 	slots := cfg.withSize(secs[1].size).ringSlots()
 	probe := func(i int) (err error) {
-		if mc.hot[i], err = limits.MemcpyRate(frame, 250*time.Millisecond); err == nil {
-			mc.over[i], err = limits.MemcpyRateOver(frame, slots, 250*time.Millisecond)
+		if mc.hot[i], err = limits.MemcpyRate(frame, 250*time.Millisecond); err != nil {
+			return err
 		}
+		if mc.over[i], err = limits.MemcpyRateOver(frame, slots, 250*time.Millisecond); err != nil {
+			return err
+		}
+		mc.pair[i], err = limits.MemcpyRatePair(frame, slots, 250*time.Millisecond)
 		return err
 	}
 	mc.slots = slots
@@ -156,13 +160,15 @@ func runFrames(f *framesFlags, stdout, stderr io.Writer) error {
 }
 
 // memcpys are the frames command's memcpy references, before and after
-// the runs: one frame buffer to another, and into slots buffers in turn.
+// the runs: one frame buffer to another, into slots buffers in turn, and
+// that by two copiers at once (what one of them gets: Send and Recv are
+// two copies running together).
 type memcpys struct {
-	hot, over [2]float64 // bytes per second
-	slots     int
+	hot, over, pair [2]float64 // bytes per second
+	slots           int
 }
 
 // best are the higher of each pair: the references the ratios use.
-func (m memcpys) best() (hot, over float64) {
-	return max(m.hot[0], m.hot[1]), max(m.over[0], m.over[1])
+func (m memcpys) best() (hot, over, pair float64) {
+	return max(m.hot[0], m.hot[1]), max(m.over[0], m.over[1]), max(m.pair[0], m.pair[1])
 }

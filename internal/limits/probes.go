@@ -102,29 +102,67 @@ func MemcpyRate(size int, d time.Duration) (float64, error) { return MemcpyRateO
 // buffers in turn (dsts × size bytes, like a ring's slots), so that a
 // footprint larger than the cache is written from memory as a ring's is.
 func MemcpyRateOver(size, dsts int, d time.Duration) (float64, error) {
+	return memcpyRates(size, dsts, 1, d)
+}
+
+// MemcpyRatePair is MemcpyRateOver with two copiers at once, each on a
+// locked thread of its own with buffers of its own: the bandwidth one of
+// them gets, in bytes per second. A ring's Send and Recv of large frames
+// are two such copies running together (the producer's into a slot, the
+// consumer's out of another), which on a machine whose two CPUs share a
+// core or a memory channel each get less than a copy alone does.
+func MemcpyRatePair(size, dsts int, d time.Duration) (float64, error) {
+	return memcpyRates(size, dsts, 2, d)
+}
+
+// memcpyRates runs copiers copy loops at once (see MemcpyRateOver) and
+// returns the median rate one copier got.
+func memcpyRates(size, dsts, copiers int, d time.Duration) (float64, error) {
 	if size < 1 || dsts < 1 || size*dsts > 1<<30 {
 		return 0, fmt.Errorf("memcpy of %d bytes into %d buffers", size, dsts)
 	}
 	reps := max(dsts, 64<<20/size)
-	src, dst := make([]byte, size), make([]byte, size*dsts)
-	for i := range src {
-		src[i] = byte(i)
-	}
-	for i := range dsts { // faults dst's pages in, untimed
-		copy(dst[i*size:], src)
-	}
-	var rates []float64
-	for deadline := time.Now().Add(d); len(rates) == 0 || time.Now().Before(deadline); {
-		t0 := time.Now()
-		for i := range reps {
-			copy(dst[i%dsts*size:(i%dsts+1)*size], src)
+	type copier struct{ src, dst []byte }
+	cs := make([]copier, copiers)
+	for c := range cs {
+		src, dst := make([]byte, size), make([]byte, size*dsts)
+		for i := range src {
+			src[i] = byte(i)
 		}
-		rates = append(rates, float64(size*reps)/time.Since(t0).Seconds())
+		for i := range dsts { // faults dst's pages in, untimed
+			copy(dst[i*size:], src)
+		}
+		cs[c] = copier{src, dst}
 	}
-	if dst[len(dst)-1] != src[size-1] {
-		return 0, errors.New("copy did not copy")
+	rates := make([][]float64, copiers)
+	start := make(chan struct{})
+	done := make(chan int)
+	deadline := time.Now().Add(d)
+	for c := range cs {
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			<-start
+			for len(rates[c]) == 0 || time.Now().Before(deadline) {
+				t0 := time.Now()
+				for i := range reps {
+					copy(cs[c].dst[i%dsts*size:(i%dsts+1)*size], cs[c].src)
+				}
+				rates[c] = append(rates[c], float64(size*reps)/time.Since(t0).Seconds())
+			}
+			done <- c
+		}()
 	}
-	return median(rates), nil
+	close(start)
+	var all []float64
+	for range cs {
+		c := <-done
+		if cs[c].dst[len(cs[c].dst)-1] != cs[c].src[size-1] {
+			return 0, errors.New("copy did not copy")
+		}
+		all = append(all, rates[c]...)
+	}
+	return median(all), nil
 }
 
 // roundTrips times round trips until d has passed (at least 64) and
