@@ -23,7 +23,9 @@ type OutOptions struct {
 	// or Latest. Other kinds of ring are read as a consumer.
 	Reader ring.ReaderOptions
 	// Batch bounds the messages taken from the ring at once (and, over
-	// JetStream, awaiting acknowledgement at once). Default 256.
+	// JetStream, awaiting acknowledgement at once). Default 256. A batch
+	// is copied out of the ring before it is published, into at most
+	// 1 MiB (or one slot), which bounds it further for large slots.
 	Batch int
 	// SeqHeader sends each message's sequence number in SeqHeader, so a
 	// receiver can detect a gap. Always on over JetStream.
@@ -60,6 +62,9 @@ type Out struct {
 	o   OutOptions
 	src source
 	c   counters
+	// limit is the most messages taken from the ring at once: Batch, or
+	// fewer where the source's arena holds fewer.
+	limit int
 
 	file os.FileInfo // the ring file when the role was taken
 
@@ -109,6 +114,7 @@ func NewOut(nc *nats.Conn, r *ring.Ring, o OutOptions) (*Out, error) {
 		return nil, fmt.Errorf("ring %q: %w", r.Name(), err)
 	}
 	b.src = src
+	b.limit = min(o.Batch, arenaFits(r.SlotSize()))
 	b.file = ringFile(r.Path())
 	b.msg = nats.Msg{Subject: o.Subject, Header: nats.Header{}}
 	b.hdrVal = []string{""}
@@ -184,7 +190,7 @@ func (b *Out) Run(ctx context.Context) error {
 		if idle && dirty && b.js == nil {
 			wctx, stopWait = context.WithTimeout(rctx, b.o.IdleFlush)
 		}
-		msgs, missed, err := b.src.next(wctx, b.o.Batch)
+		msgs, missed, err := b.src.next(wctx, b.limit)
 		if stopWait != nil {
 			stopWait()
 		}
@@ -211,7 +217,7 @@ func (b *Out) Run(ctx context.Context) error {
 			return err
 		}
 		b.src.release()
-		idle, dirty = len(msgs) < b.o.Batch, true
+		idle, dirty = len(msgs) < b.limit, true
 	}
 }
 
