@@ -1,17 +1,16 @@
 package natsbridge
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/shmring/shmring/layout"
 	"github.com/shmring/shmring/ring"
+	"golang.org/x/sys/unix"
 )
 
 // The bridge's fault guard.
@@ -28,13 +27,13 @@ import (
 // A truncation that cuts inside a page leaves that page mapped with its
 // tail zeroed, so a copy can be damaged without any fault. The file's end
 // mark (layout.EndMark, on a page of its own) tells, as it tells the ring's
-// readers: checkEnd reads it after the copies, before any is published.
+// readers: copyLeased reads it after the copies, before any is published.
 
-// copyLeased copies the messages of a leased batch into a, under the fault
-// guard: a fault while copying one is an error wrapping ring.ErrTruncated.
-// a must have room for the batch.
-func copyLeased[B leasedBatch](a *arena, b B, ringName string) (err error) {
-	var cur []byte // the leased message being copied
+// copyLeased copies the messages of a leased batch into a and then checks
+// the end mark, under the fault guard: a fault in either is an error
+// wrapping ring.ErrTruncated. a must have room for the batch.
+func copyLeased[B leasedBatch](a *arena, b B, end *endMark, ringName string) (err error) {
+	var cur []byte // the shared memory being read: a leased message, then the end mark's page
 	defer endGuard(&err, &cur, ringName, debug.SetPanicOnFault(true))
 	for i := range b.Len() {
 		if cur, err = b.At(i); err != nil {
@@ -43,7 +42,8 @@ func copyLeased[B leasedBatch](a *arena, b B, ringName string) (err error) {
 		copy(a.free(), cur)
 		a.keep(len(cur))
 	}
-	return nil
+	cur = end.page
+	return end.check(ringName)
 }
 
 // endGuard puts the goroutine's fault setting back and turns a fault inside
@@ -65,39 +65,65 @@ func endGuard(err *error, cur *[]byte, ringName string, old bool) {
 	}
 	// A Ring closed under a running bridge faults the same way: the
 	// bridge's caller did that, and hears of it as a truncation.
-	*err = fmt.Errorf("%w: ring=%s: fault copying a message out of the ring: the file was shrunk under the bridge",
+	*err = fmt.Errorf("%w: ring=%s: fault reading the ring file while copying a batch: the file was shrunk under the bridge",
 		ring.ErrTruncated, ringName)
 }
 
-// endMark reads a ring file's end mark through the ring's own descriptor
-// with pread, beside the mapping: a file shrunk under it has no end mark,
-// and one shrunk and grown again has a zero there.
+// endMark is a read-only mapping of the page of the ring file that holds
+// its end mark: checking it is one load (under copyLeased's guard, as a
+// file shrunk below it faults there), and a file shrunk and grown again
+// reads zero.
 type endMark struct {
-	f   *os.File // nil: the ring cannot be shrunk (a sealed memfd, or no file)
-	off int64
-	buf [8]byte
+	page []byte // nil: the ring cannot be shrunk (a sealed memfd, or no file)
+	mark *atomic.Uint64
 }
 
-func newEndMark(r *ring.Ring) *endMark {
-	if r.Path() == "" {
-		return &endMark{}
+// mapEndMark maps the end mark's page of r's file, through the Ring's own
+// descriptor. The page is a huge page on hugetlbfs, whose block size says
+// so.
+func mapEndMark(r *ring.Ring) (*endMark, error) {
+	f := r.File()
+	if r.Path() == "" || f == nil {
+		return &endMark{}, nil
 	}
-	return &endMark{f: r.File(), off: int64(r.Header().EndOffset)}
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var page []byte
+	var at int64 // the mark's offset in page
+	off := int64(r.Header().EndOffset)
+	cerr := sc.Control(func(fd uintptr) {
+		var st unix.Stat_t
+		if err = unix.Fstat(int(fd), &st); err != nil {
+			return
+		}
+		size := max(int64(os.Getpagesize()), st.Blksize)
+		at = off & (size - 1)
+		page, err = unix.Mmap(int(fd), off-at, int(at)+8, unix.PROT_READ, unix.MAP_SHARED)
+	})
+	if err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("map the end mark of %s: %w", r.Path(), err)
+	}
+	return &endMark{page: page, mark: (*atomic.Uint64)(unsafe.Pointer(&page[at]))}, nil
 }
 
-// check says whether the file still has its end mark: one system call,
-// made once per batch.
+// check says whether the file still has its end mark.
 func (e *endMark) check(ringName string) error {
-	if e.f == nil {
+	if e.page == nil || e.mark.Load() == layout.EndMark {
 		return nil
 	}
-	_, err := e.f.ReadAt(e.buf[:], e.off)
-	if err == nil && binary.LittleEndian.Uint64(e.buf[:]) == layout.EndMark {
+	return fmt.Errorf("%w: ring=%s: the end mark is gone: the file was shrunk under the bridge", ring.ErrTruncated, ringName)
+}
+
+func (e *endMark) close() error {
+	if e.page == nil {
 		return nil
 	}
-	if err == nil || errors.Is(err, io.EOF) {
-		return fmt.Errorf("%w: ring=%s: the end mark at file offset=%d is gone: the file was shrunk under the bridge",
-			ring.ErrTruncated, ringName, e.off)
-	}
-	return fmt.Errorf("ring=%s: read the end mark: %w", ringName, err)
+	page := e.page
+	e.page, e.mark = nil, nil
+	return unix.Munmap(page)
 }

@@ -29,21 +29,31 @@ type source interface {
 // openSource takes the role an Out bridge reads r with.
 func openSource(r *ring.Ring, ro ring.ReaderOptions) (source, error) {
 	a := newArena(r.SlotSize())
-	if r.Kind() != ring.Broadcast {
-		c, err := r.Consumer()
+	if r.Kind() == ring.Broadcast && ro.Policy == ring.Lossy {
+		rd, err := r.Reader(ro)
 		if err != nil {
 			return nil, err
 		}
-		return &leaseSource[ring.Messages, *ring.Consumer]{l: c, name: r.Name(), end: newEndMark(r), arena: a}, nil
+		return &copyReaderSource{rd: rd, slot: r.SlotSize(), arena: a}, nil
 	}
-	rd, err := r.Reader(ro)
+	end, err := mapEndMark(r)
 	if err != nil {
 		return nil, err
 	}
-	if ro.Policy == ring.Lossless {
-		return &leaseSource[ring.ReaderBatch, *ring.Reader]{l: rd, name: r.Name(), end: newEndMark(r), arena: a}, nil
+	if r.Kind() != ring.Broadcast {
+		c, err := r.Consumer()
+		if err != nil {
+			end.close()
+			return nil, err
+		}
+		return &leaseSource[ring.Messages, *ring.Consumer]{l: c, name: r.Name(), end: end, arena: a}, nil
 	}
-	return &copyReaderSource{rd: rd, slot: r.SlotSize(), arena: a}, nil
+	rd, err := r.Reader(ro)
+	if err != nil {
+		end.close()
+		return nil, err
+	}
+	return &leaseSource[ring.ReaderBatch, *ring.Reader]{l: rd, name: r.Name(), end: end, arena: a}, nil
 }
 
 // arena holds the copies of one batch back to back.
@@ -103,11 +113,7 @@ func (s *leaseSource[B, L]) next(ctx context.Context, limit int) ([][]byte, uint
 		return nil, 0, err
 	}
 	s.arena.reset()
-	err = copyLeased(&s.arena, b, s.name)
-	if err == nil {
-		err = s.end.check(s.name)
-	}
-	if err != nil {
+	if err := copyLeased(&s.arena, b, s.end, s.name); err != nil {
 		_ = s.l.Release()
 		return nil, 0, err
 	}
@@ -115,7 +121,7 @@ func (s *leaseSource[B, L]) next(ctx context.Context, limit int) ([][]byte, uint
 }
 
 func (s *leaseSource[B, L]) release()     { _ = s.l.Release() }
-func (s *leaseSource[B, L]) close() error { return s.l.Close() }
+func (s *leaseSource[B, L]) close() error { return errors.Join(s.l.Close(), s.end.close()) }
 
 // copyReaderSource copies from a lossy broadcast reader. A lossy reader's
 // lease may be overwritten while it is read, and what the bridge has
