@@ -219,7 +219,7 @@ func TestCopiesOfALeaseAreCheckedAfterATruncation(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			a := newArena(r.SlotSize())
+			a := newArena(r.SlotSize(), ackedArena)
 			err = copyLeased(&a, leased, end, r.Name())
 			if !errors.Is(err, ring.ErrTruncated) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("copy: %v, want ring.ErrTruncated saying %q", err, tc.want)
