@@ -173,8 +173,8 @@ func (b *Out) Close() error { return b.src.close() }
 // nil, once everything is delivered), ctx ends (nil, after delivering what
 // it took, within DrainTimeout), or something fails: the ring file removed
 // (ErrRingGone) or shrunk (ring.ErrTruncated), the producer dead
-// (ring.ErrPeerDead), the connection closed. Messages too large for the server are dropped, logged and
-// counted, never fatal.
+// (ring.ErrPeerDead), the connection closed. Messages too large for the
+// server are dropped, logged and counted, never fatal.
 func (b *Out) Run(ctx context.Context) error {
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
