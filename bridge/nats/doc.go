@@ -47,6 +47,11 @@
 // (In) is dropped, logged through Logf and counted (Counters.Oversize);
 // the bridge goes on. A ring file removed while a bridge runs stops it
 // with ErrRingGone; a ring whose peer dies stops it with ring.ErrPeerDead.
+// A ring file shrunk under a running bridge (a peer's ftruncate, by bug or
+// on purpose) stops it with ring.ErrTruncated, never a SIGBUS: In writes
+// through the ring's guarded calls, and Out copies each batch out of the
+// ring under a fault guard of its own before nats.go sees it, checking
+// the file's end mark after the copy, so what it publishes is whole.
 //
 // # When not to use this
 //

@@ -23,7 +23,10 @@ type OutOptions struct {
 	// or Latest. Other kinds of ring are read as a consumer.
 	Reader ring.ReaderOptions
 	// Batch bounds the messages taken from the ring at once (and, over
-	// JetStream, awaiting acknowledgement at once). Default 256.
+	// JetStream, awaiting acknowledgement at once). Default 256. A batch
+	// is copied out of the ring before it is published, into at most
+	// 16 KiB over core NATS, 1 MiB over JetStream (or one slot), which
+	// bounds it further for large slots.
 	Batch int
 	// SeqHeader sends each message's sequence number in SeqHeader, so a
 	// receiver can detect a gap. Always on over JetStream.
@@ -60,6 +63,9 @@ type Out struct {
 	o   OutOptions
 	src source
 	c   counters
+	// limit is the most messages taken from the ring at once: Batch, or
+	// fewer where the source's arena holds fewer.
+	limit int
 
 	file os.FileInfo // the ring file when the role was taken
 
@@ -104,11 +110,16 @@ func NewOut(nc *nats.Conn, r *ring.Ring, o OutOptions) (*Out, error) {
 			return nil, err
 		}
 	}
-	src, err := openSource(r, o.Reader)
+	arenaBytes := coreArena
+	if b.js != nil {
+		arenaBytes = ackedArena
+	}
+	src, err := openSource(r, o.Reader, arenaBytes)
 	if err != nil {
 		return nil, fmt.Errorf("ring %q: %w", r.Name(), err)
 	}
 	b.src = src
+	b.limit = min(o.Batch, arenaFits(r.SlotSize(), arenaBytes))
 	b.file = ringFile(r.Path())
 	b.msg = nats.Msg{Subject: o.Subject, Header: nats.Header{}}
 	b.hdrVal = []string{""}
@@ -161,9 +172,9 @@ func (b *Out) Close() error { return b.src.close() }
 // Run forwards until the ring's producer ends the stream (then it returns
 // nil, once everything is delivered), ctx ends (nil, after delivering what
 // it took, within DrainTimeout), or something fails: the ring file removed
-// (ErrRingGone), the producer dead (ring.ErrPeerDead), the connection
-// closed. Messages too large for the server are dropped, logged and
-// counted, never fatal.
+// (ErrRingGone) or shrunk (ring.ErrTruncated), the producer dead
+// (ring.ErrPeerDead), the connection closed. Messages too large for the
+// server are dropped, logged and counted, never fatal.
 func (b *Out) Run(ctx context.Context) error {
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -184,7 +195,7 @@ func (b *Out) Run(ctx context.Context) error {
 		if idle && dirty && b.js == nil {
 			wctx, stopWait = context.WithTimeout(rctx, b.o.IdleFlush)
 		}
-		msgs, missed, err := b.src.next(wctx, b.o.Batch)
+		msgs, missed, err := b.src.next(wctx, b.limit)
 		if stopWait != nil {
 			stopWait()
 		}
@@ -211,7 +222,7 @@ func (b *Out) Run(ctx context.Context) error {
 			return err
 		}
 		b.src.release()
-		idle, dirty = len(msgs) < b.o.Batch, true
+		idle, dirty = len(msgs) < b.limit, true
 	}
 }
 

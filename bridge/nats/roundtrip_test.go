@@ -21,6 +21,7 @@ func TestRoundTrip(t *testing.T) {
 	}{
 		{name: "an SPSC ring over core NATS", src: ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 1024}},
 		{name: "an SPSC ring with sequence headers", src: ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 1024}, seqHeader: true},
+		{name: "an SPSC ring in a memfd (no end mark to watch: it cannot shrink)", src: ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 1024, Memfd: true}},
 		{name: "an MPSC ring", src: ring.Options{Kind: ring.MPSC, SlotSize: 64, Slots: 1024}},
 		{name: "a broadcast ring read losslessly", src: ring.Options{Kind: ring.Broadcast, SlotSize: 64, Slots: 1024},
 			reader: ring.ReaderOptions{Policy: ring.Lossless, Start: ring.Oldest}},

@@ -21,6 +21,7 @@
 // or SIGTERM: what it took from a ring it still delivers, and what it
 // received it still writes, within --drain-timeout. out also stops, with
 // status 0, when RING's producer ends the stream and everything is
-// delivered. Errors (a missing ring, an unreachable or refusing server)
-// exit with status 1 and one line on stderr.
+// delivered. Errors (a missing ring, an unreachable or refusing server,
+// a ring file removed or shrunk while it runs) exit with status 1 and one
+// line on stderr.
 package main
