@@ -23,8 +23,7 @@ static uint64_t le64(const unsigned char *b, int off)
 	return v;
 }
 
-/* The geometry a creator would have made for these parameters, or an error.
- * Mirrors layout.NewHeaderFor. */
+/* What a creator chose (layout.Params), as the header states it. */
 struct params {
 	uint32_t kind, slot_size, max_p, max_c;
 	uint64_t slot_count;
@@ -80,6 +79,8 @@ static int record_geometry(const struct params *p)
 	return 0;
 }
 
+/* want_geometry is the geometry a creator would have made for p, or an
+ * error. Mirrors layout.NewHeaderFor. */
 static int want_geometry(const struct params *p, struct geometry *g)
 {
 	uint64_t max_slots = SHMRING_MAX_SLOT_COUNT;
