@@ -37,6 +37,7 @@ const char *shmring_strerror(int code)
 	case SHMRING_ENOMEM: return "ring: out of memory";
 	case SHMRING_ETRUNCATED: return "ring: corrupt: truncated";
 	case SHMRING_EFILETOOBIG: return "ring: file too big to open";
+	case SHMRING_EUNSUPPORTED: return "ring: not supported by this library";
 	}
 	return "ring: unknown error";
 }

@@ -154,6 +154,12 @@ static int open_owned(int fd, const shmring_open_options *o, shmring **out)
 	shmring_info h;
 	uint64_t size = 0;
 	int rc = await_header(fd, timeout, &h);
+	if (rc == 0 && (h.flags & SHMRING_HEADER_FLAG_RECORDS))
+		/* A valid ring, and Go's to use: refused only once the whole
+		 * header is checked, so that a corrupt one is called corrupt. */
+		rc = shmring__fail(SHMRING_EUNSUPPORTED,
+				   "record rings (LAYOUT.md section 17) are not supported by the C library: kind=%u capacity=%llu",
+				   h.kind, (unsigned long long)h.slot_count);
 	if (rc == 0)
 		rc = check_size(fd, &h, o, &size);
 	if (rc) {

@@ -17,6 +17,13 @@ struct shmring_producer {
 /* take_role fills p and takes the role for it (LAYOUT.md section 11). */
 static int take_role(shmring_producer *p, shmring *r)
 {
+	if (r->info.flags & SHMRING_FLAG_TELEMETRY)
+		/* LAYOUT.md 16.3: a producer stamps each sampled position before
+		 * publishing it. This library does not, and a Go consumer would
+		 * take the stamps of an earlier lap for this message's. */
+		return shmring__fail(SHMRING_EUNSUPPORTED,
+				     "producing on a ring with telemetry is not supported by the C library (it stores no latency stamps): flags=%#x",
+				     r->info.flags);
 	int rc = shmring__spsc_attach(&p->e, r, PRODUCER);
 	if (rc)
 		return rc;

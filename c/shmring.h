@@ -6,6 +6,11 @@
  *
  * Dependencies: libc and Linux system calls (futex, membarrier, OFD locks).
  *
+ * Counters. The handles of this library keep their counters in the handle
+ * (shmring_*_stats), not in the ring file's counter area (LAYOUT.md section
+ * 16): `ringctl stat` shows zeros for a role only C has held, or the
+ * figures of the role's last Go holder.
+ *
  *   shmring *r;
  *   if (shmring_open("quotes", NULL, &r) != 0) { fprintf(stderr, "%s\n", shmring_errdetail()); ... }
  *   shmring_consumer *c;
@@ -57,7 +62,7 @@ extern "C" {
 
 /* ---- layout constants (LAYOUT.md; checked against package layout) ---- */
 /* SHMRING-LAYOUT-BEGIN */
-#define SHMRING_VERSION 3
+#define SHMRING_VERSION 4
 #define SHMRING_READY_VALUE 0x21594452u
 #define SHMRING_KIND_SPSC 1
 #define SHMRING_KIND_MPMC 2
@@ -100,12 +105,32 @@ extern "C" {
 #define SHMRING_MAX_PARTICIPANTS 1024
 #define SHMRING_MAX_READERS 1024
 
-/* the end unit (LAYOUT.md section 2): EndMark at
- * EndOffset = round_up(SlotsOffset + SlotCount * SlotStride, EndAlign),
- * and FileSize = EndOffset + EndSize */
+/* the counter area (LAYOUT.md section 16) and the end unit (section 2):
+ * CountersOffset = round_up(SlotsOffset + SlotCount * SlotStride, CountersAlign),
+ * CountersSize = round_up(Blocks * CounterBlockSize + Histograms * HistSize
+ *                         + StampCount * 8, PadUnit),
+ * EndMark at EndOffset = round_up(CountersOffset + CountersSize, EndAlign),
+ * and FileSize = EndOffset + EndSize. This library reads the geometry and
+ * never writes the counter area. */
+#define SHMRING_COUNTERS_ALIGN 128
+#define SHMRING_COUNTER_BLOCK_SIZE 128
+#define SHMRING_HIST_SIZE 1408
 #define SHMRING_END_ALIGN 65536
 #define SHMRING_END_SIZE 128
 #define SHMRING_END_MARK 0x21444e45524d4853ull
+
+/* header Flags word (LAYOUT.md sections 4, 16.3 and 17): a record ring, and
+ * telemetry with its sample shift in bits 24..28; no other bit is set */
+#define SHMRING_HEADER_FLAG_RECORDS 0x1u
+#define SHMRING_FLAG_TELEMETRY 0x10000u
+#define SHMRING_SAMPLE_SHIFT_BIT 24
+#define SHMRING_MAX_SAMPLE_SHIFT 31
+#define SHMRING_HEADER_FLAGS_MASK 0x1f010001u
+
+/* record rings (LAYOUT.md section 17): validated, then refused at open */
+#define SHMRING_RECORD_HEADER_SIZE 16
+#define SHMRING_MIN_RECORD_CAPACITY 64
+#define SHMRING_MAX_RECORD_CAPACITY 1099511627776ull
 
 /* SPSC control area and slots */
 #define SHMRING_CONTROL_OFFSET 128
@@ -209,9 +234,12 @@ enum {
 	SHMRING_ETRUNCATED = -25, /* corrupt: the file was shrunk (a peer called ftruncate): the end
 	                            mark is gone, or, at open, the file is shorter than its header
 	                            says. The ring is dead for every process (Go: ErrTruncated) */
-	SHMRING_EFILETOOBIG = -26 /* the file, or the size its header states, is over the opener's
+	SHMRING_EFILETOOBIG = -26, /* the file, or the size its header states, is over the opener's
 	                            max_file_size or the address space; nothing was mapped
 	                            (Go: ErrFileTooBig) */
+	SHMRING_EUNSUPPORTED = -27 /* a valid ring this library does not handle: a record ring
+	                            (shmring_open), or producing on a telemetry ring
+	                            (shmring_producer_open); Go handles both */
 };
 
 /* shmring_strerror names an error code ("ring: corrupt"). */
@@ -263,6 +291,8 @@ typedef struct shmring_info {
 	uint32_t max_consumers; /* readers, for a broadcast ring */
 	uint32_t creator_pid;
 	int64_t created_unix_nano;
+	uint32_t flags;           /* the header's Flags word: SHMRING_FLAG_TELEMETRY and its shift */
+	uint64_t counters_offset; /* the counter area (LAYOUT.md section 16) */
 } shmring_info;
 
 /*
@@ -284,6 +314,13 @@ typedef struct shmring_info {
  * longer: SHMRING_ESIZE), and only then maps and pre-faults it.
  * options may be NULL (every default). On failure shmring_errdetail() says
  * what was wrong.
+ *
+ * Layout version 4 only: any other version is SHMRING_EVERSION. A valid
+ * record ring (HeaderFlagRecords, LAYOUT.md section 17) is
+ * SHMRING_EUNSUPPORTED: this library moves slots, not records. A ring with
+ * telemetry (section 16.3) opens, and its consumers and readers work (they
+ * record no latency samples); its producer role is refused (see
+ * shmring_producer_open).
  */
 int shmring_open(const char *name, const shmring_open_options *options, shmring **out);
 /* shmring_open_fd is shmring_open on an inherited or received descriptor
@@ -300,7 +337,9 @@ typedef struct shmring_producer shmring_producer;
 
 /* Takes the producer role (SHMRING_EBUSY while a live process holds it; a
  * dead holder's role is taken over and the stream goes on after its last
- * published message). */
+ * published message). On a ring with telemetry it is SHMRING_EUNSUPPORTED:
+ * this library stores no latency stamps, and a consumer in Go would measure
+ * the stale stamps of an earlier lap as latencies. */
 int shmring_producer_open(shmring *r, shmring_producer **out);
 /* Zero copy: *buf is the next free slot in shared memory, *cap (the slot
  * size) bytes; write the message there, then commit or abort. */

@@ -40,6 +40,9 @@ const (
 	vTruncated = -25
 	// vFileTooBig: over the opener's cap (Go: ErrFileTooBig).
 	vFileTooBig = -26
+	// vUnsupported: a valid ring the C or Python library does not handle
+	// (a record ring; the producer role of a ring with telemetry).
+	vUnsupported = -27
 )
 
 // goVerdict is what the Go opener decides about a file's bytes (ring's
@@ -112,10 +115,14 @@ func TestEverySingleByteHeaderCorruptionIsRefused(t *testing.T) {
 		{Kind: ring.SPSC, SlotSize: 64, Slots: 16},
 		{Kind: ring.Broadcast, SlotSize: 64, Slots: 16, MaxReaders: 4},
 		{Kind: ring.MPMC, SlotSize: 64, Slots: 16, MaxProducers: 2, MaxConsumers: 2},
+		// Version 4's Flags word: telemetry and its shift, and a record
+		// ring, whose corruptions are corrupt, never "unsupported".
+		{Kind: ring.SPSC, SlotSize: 64, Slots: 16, Telemetry: ring.Telemetry{SampleEvery: 4}},
+		{Kind: ring.Broadcast, Records: true, Capacity: 4096, MaxReaders: 2},
 	}
-	for _, o := range kinds {
+	for i, o := range kinds {
 		for _, lang := range []string{"c", "python"} {
-			t.Run(fmt.Sprintf("%v/%s", o.Kind, lang), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%d-%v/%s", i, o.Kind, lang), func(t *testing.T) {
 				path := filepath.Join(t.TempDir(), "ring")
 				r, err := ring.Create(path, o)
 				if err != nil {

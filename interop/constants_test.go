@@ -47,6 +47,14 @@ var layoutConstants = map[string]uint64{
 	"MAX_FILE_SIZE": layout.MaxFileSize, "MAX_MPMC_SLOT_COUNT": layout.MaxMPMCSlotCount,
 	"MAX_PARTICIPANTS": layout.MaxParticipants, "MAX_READERS": layout.MaxReaders,
 	"END_ALIGN": layout.EndAlign, "END_SIZE": layout.EndSize, "END_MARK": layout.EndMark,
+	"COUNTERS_ALIGN": layout.CountersAlign, "COUNTER_BLOCK_SIZE": layout.CounterBlockSize,
+	"HIST_SIZE": layout.HistSize,
+
+	"HEADER_FLAG_RECORDS": uint64(layout.HeaderFlagRecords), "FLAG_TELEMETRY": uint64(layout.FlagTelemetry),
+	"SAMPLE_SHIFT_BIT": layout.SampleShiftBit, "MAX_SAMPLE_SHIFT": layout.MaxSampleShift,
+	"HEADER_FLAGS_MASK":  uint64(layout.HeaderFlagsMask),
+	"RECORD_HEADER_SIZE": layout.RecordHeaderSize, "MIN_RECORD_CAPACITY": layout.MinRecordCapacity,
+	"MAX_RECORD_CAPACITY": layout.MaxRecordCapacity,
 
 	"CONTROL_OFFSET": layout.ControlOffset, "CONTROL_SIZE": layout.ControlSize,
 	"SLOTS_OFFSET": layout.SlotsOffset, "SLOT_HEADER_SIZE": layout.SlotHeaderSize,

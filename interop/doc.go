@@ -19,7 +19,7 @@
 //     SIGKILL is reported by its peer of the other language, and a new
 //     process of either language takes its role over;
 //   - bad input: every single-byte corruption of a header, truncated and
-//     foreign files and version-2 files are refused by the C and Python
+//     foreign files and version-3 files are refused by the C and Python
 //     openers with the verdict package layout gives; names, symlinks,
 //     owners, modes and the size cap get the verdict ring.OpenWith gives;
 //     a randomised hostile peer drives the C consumer and readers built
@@ -28,6 +28,10 @@
 //     consumer (and grown back) is reported as truncated and no damaged
 //     message is delivered; every read checks the end mark; the C SIGBUS
 //     guard catches the faults of library calls and no others;
+//   - layout version 4: Go's rings of every kind, with and without
+//     telemetry, open with the counter area and end unit where layout puts
+//     them; record rings are refused as unsupported, and so is producing
+//     on a ring with telemetry, while consuming and reading from one work;
 //   - c/shmring.h and python/shmring/_layout.py hold package layout's
 //     constants.
 //

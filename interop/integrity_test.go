@@ -24,8 +24,14 @@ const (
 // stream runs one SPSC stream of n messages from a producer in language
 // from to a consumer in language to.
 func stream(t *testing.T, from, to string, n, slotSize int) {
+	streamOn(t, ring.Options{Kind: ring.SPSC, SlotSize: slotSize, Slots: 1024}, from, to, n)
+}
+
+// streamOn is stream on an SPSC ring made with o; it returns the ring's
+// name (the ring is removed when the test ends).
+func streamOn(t *testing.T, o ring.Options, from, to string, n int) string {
 	proctest.Watchdog(t, hangBound)
-	name := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: slotSize, Slots: 1024})
+	name := newRing(t, o)
 	count := strconv.Itoa(n)
 	cons := start(t, to, "consume", name, "0", count, "closed")
 	cons.Expect("ready")
@@ -43,6 +49,7 @@ func stream(t *testing.T, from, to string, n, slotSize int) {
 			t.Fatal(err)
 		}
 	}
+	return name
 }
 
 func TestGoProducerToCConsumer(t *testing.T) { stream(t, "go", "c", scale(1_000_000), slotSize) }
@@ -59,8 +66,13 @@ func TestGoProducerToPythonConsumer(t *testing.T) {
 // whole ring ahead, so it is surely lapped; it must account for every
 // position: delivered + missed = n, each gap exactly the count reported.
 func broadcast(t *testing.T, n, lapEvery, slotSize int, readers ...[2]string) {
+	broadcastOn(t, ring.Options{Kind: ring.Broadcast, SlotSize: slotSize, Slots: 256, MaxReaders: 8}, n, lapEvery, readers...)
+}
+
+// broadcastOn is broadcast on a Broadcast ring made with o.
+func broadcastOn(t *testing.T, o ring.Options, n, lapEvery int, readers ...[2]string) {
 	proctest.Watchdog(t, hangBound)
-	name := newRing(t, ring.Options{Kind: ring.Broadcast, SlotSize: slotSize, Slots: 256, MaxReaders: 8})
+	name := newRing(t, o)
 	count := strconv.Itoa(n)
 	var rds []*proctest.Child
 	for _, rd := range readers {

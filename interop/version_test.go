@@ -1,12 +1,15 @@
 package interop
 
-// Layout version 3 added the end unit. A ring file of version 2 (as the Go
-// package wrote it before: FileSize without the end unit) is a version
-// error for the C and Python openers, as for Go's, and a file the current
-// ring.Create made opens in both.
+// Layout version 4 added the counter area between the slots and the end
+// unit (and record rings and telemetry: flags_test.go). A ring file of
+// version 3 (as the Go package wrote it before: the end unit right after
+// the slots) is a version error for the C and Python openers, as for Go's,
+// and a file the current ring.Create made opens in both, with the counter
+// area and the end unit where package layout puts them.
 
 import (
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -16,55 +19,79 @@ import (
 	"github.com/shmring/shmring/ring"
 )
 
-func TestOpenersRefuseVersion2AndOpenVersion3(t *testing.T) {
+func TestOpenersRefuseVersion3AndOpenVersion4(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	dir := t.TempDir()
-	for _, o := range []ring.Options{
-		{Kind: ring.SPSC, SlotSize: 64, Slots: 1024},
-		{Kind: ring.Broadcast, SlotSize: 64, Slots: 16, MaxReaders: 4},
+	for _, c := range []struct {
+		name string
+		o    ring.Options
+	}{
+		{"spsc", ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 1024}},
+		{"broadcast", ring.Options{Kind: ring.Broadcast, SlotSize: 64, Slots: 16, MaxReaders: 4}},
+		{"mpmc", ring.Options{Kind: ring.MPMC, SlotSize: 64, Slots: 16, MaxProducers: 3, MaxConsumers: 2}},
+		// The slots end 128 bytes short of 64 KiB: the two counter blocks
+		// push the end unit a whole EndAlign further than version 3 had it.
+		{"spsc-blocks-past-a-page", ring.Options{Kind: ring.SPSC, SlotSize: 64784, Slots: 1}},
+		// The stamps (one per slot) take the end unit a page further.
+		{"spsc-telemetry", ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8192, Telemetry: ring.Telemetry{SampleEvery: 1}}},
+		{"broadcast-telemetry", ring.Options{Kind: ring.Broadcast, SlotSize: 64, Slots: 4096, MaxReaders: 3, Telemetry: ring.Telemetry{SampleEvery: 4}}},
 	} {
-		v3 := filepath.Join(dir, o.Kind.String()+"-v3")
-		r, err := ring.Create(v3, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.Close()
-		v2 := filepath.Join(dir, o.Kind.String()+"-v2")
-		if err := os.WriteFile(v2, version2File(t, v3), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range []struct {
-			path string
-			want int
-		}{{v3, vOK}, {v2, vVersion}} {
-			if got, err := goOpenVerdict(c.path, ring.OpenOptions{}); got != c.want {
-				t.Fatalf("%s: Go says %d (%v), want %d: the test is wrong", filepath.Base(c.path), got, err, c.want)
+		t.Run(c.name, func(t *testing.T) {
+			v4 := filepath.Join(dir, c.name+"-v4")
+			r, err := ring.Create(v4, c.o)
+			if err != nil {
+				t.Fatal(err)
 			}
+			r.Close()
+			h := headerOf(t, v4)
+			v3 := filepath.Join(dir, c.name+"-v3")
+			if err := os.WriteFile(v3, version3File(t, v4, h), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := goOpenVerdict(v3, ring.OpenOptions{}); got != vVersion {
+				t.Fatalf("version 3: Go says %d (%v), want %d: the test is wrong", got, err, vVersion)
+			}
+			want := fmt.Sprintf("ok kind=%d slots=%d flags=%d counters=%d end=%d file=%d", h.Kind, h.SlotCount,
+				binary.LittleEndian.Uint32(fileHeader(t, v4)[layout.FlagsOffset:]), h.CountersOffset, h.EndOffset, h.FileSize)
 			for _, lang := range []string{"c", "python"} {
-				if got := verdictOf(t, lang, c.path); got != c.want {
-					t.Errorf("%s: %s opener says %d, want %d", filepath.Base(c.path), lang, got, c.want)
+				if got := verdictOf(t, lang, v3); got != vVersion {
+					t.Errorf("version 3: %s opener says %d, want %d", lang, got, vVersion)
+				}
+				if got := runLines(t, lang, "open", v4); len(got) != 1 || got[0] != want {
+					t.Errorf("version 4: %s opener says %q, want %q", lang, got, want)
 				}
 			}
-		}
+		})
 	}
 }
 
-// version2File is the version-2 file of the ring at v3: the same header
-// with Version 2 and FileSize ending at the last slot (no end unit), its
-// checksum made good, and the file that long.
-func version2File(t *testing.T, v3 string) []byte {
-	b, err := os.ReadFile(v3)
+func fileHeader(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := layout.Decode(b[:layout.HeaderSize])
+	return b[:layout.HeaderSize]
+}
+
+// version3File is the version-3 file of the ring at v4: the same header
+// with Version 3 and FileSize without the counter area (the end unit at the
+// first EndAlign boundary after the slots), its checksum made good, and the
+// file that long.
+func version3File(t *testing.T, v4 string, h layout.Header) []byte {
+	b, err := os.ReadFile(v4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	size := h.SlotOffset(h.SlotCount) // the end of the slots: version 2's FileSize
+	end := (h.SlotOffset(h.SlotCount) + layout.EndAlign - 1) &^ (layout.EndAlign - 1)
+	size := end + layout.EndSize
 	le := binary.LittleEndian
-	le.PutUint32(b[layout.VersionOffset:], 2)
+	le.PutUint32(b[layout.VersionOffset:], 3)
+	le.PutUint32(b[layout.FlagsOffset:], 0) // version 3 had no flags
 	le.PutUint64(b[layout.FileSizeOffset:], size)
 	le.PutUint32(b[layout.ChecksumOffset:], layout.Checksum(b))
-	return b[:size]
+	out := make([]byte, size)
+	copy(out, b[:min(uint64(len(b)), size)])
+	binary.LittleEndian.PutUint64(out[end:], layout.EndMark)
+	return out
 }

@@ -13,6 +13,7 @@
  *   open     NAME [OPTION...]              open and print the verdict; options
  *                                          trustuid=N trustgid=N world maxsize=N
  *   corrupt  PATH                          every single-byte header corruption
+ *   role     RING producer|consumer|lossy|lossless   take the role, print the verdict, give it up
  *
  * A producer or consumer that sees its peer die prints "peerdead" and goes
  * on waiting, so that a new process can take the dead one's role over.
@@ -478,7 +479,10 @@ static int cmd_open(char **a, int argc)
 	shmring *r;
 	int rc = shmring_open(a[0], &o, &r);
 	if (rc == 0) {
-		say("ok kind=%u slots=%llu", shmring_get_info(r)->kind, (unsigned long long)shmring_get_info(r)->slot_count);
+		const shmring_info *h = shmring_get_info(r);
+		say("ok kind=%u slots=%llu flags=%u counters=%llu end=%llu file=%llu", h->kind,
+		    (unsigned long long)h->slot_count, h->flags, (unsigned long long)h->counters_offset,
+		    (unsigned long long)h->end_offset, (unsigned long long)h->file_size);
 		shmring_close(r);
 		return 0;
 	}
@@ -520,10 +524,38 @@ static int cmd_corrupt(char **a)
 	return 0;
 }
 
+/* cmd_role takes one role on a ring and gives it up: its verdict ("ok" or
+ * the code and detail) on one line. */
+static int cmd_role(char **a)
+{
+	shmring *r = open_ring(a[0]);
+	int rc;
+	if (strcmp(a[1], "producer") == 0) {
+		shmring_producer *p;
+		if ((rc = shmring_producer_open(r, &p)) == 0)
+			rc = shmring_producer_close(p);
+	} else if (strcmp(a[1], "consumer") == 0) {
+		shmring_consumer *c;
+		if ((rc = shmring_consumer_open(r, &c)) == 0)
+			rc = shmring_consumer_close(c);
+	} else {
+		uint32_t policy = strcmp(a[1], "lossless") == 0 ? SHMRING_POLICY_LOSSLESS : SHMRING_POLICY_LOSSY;
+		shmring_reader *rd;
+		if ((rc = shmring_reader_open(r, policy, SHMRING_START_OLDEST, &rd)) == 0)
+			rc = shmring_reader_close(rd);
+	}
+	if (rc == 0)
+		say("ok");
+	else
+		say("%d %s", rc, shmring_errdetail());
+	shmring_close(r);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: interop produce|consume|bcast|bench|trunc|endmark|guardself|open|corrupt ARGS...\n");
+		fprintf(stderr, "usage: interop produce|consume|bcast|bench|trunc|endmark|guardself|open|corrupt|role ARGS...\n");
 		return 2;
 	}
 	const char *cmd = argv[1];
@@ -549,6 +581,8 @@ int main(int argc, char **argv)
 		return cmd_open(a, n);
 	if (strcmp(cmd, "corrupt") == 0 && n == 1)
 		return cmd_corrupt(a);
+	if (strcmp(cmd, "role") == 0 && n == 2)
+		return cmd_role(a);
 	fprintf(stderr, "interop: bad command line\n");
 	return 2;
 }

@@ -1,7 +1,7 @@
 """The ring file's constants (LAYOUT.md), checked against Go's package layout
 by interop/constants_test.go: a drift fails that test."""
 
-VERSION = 3
+VERSION = 4
 READY_VALUE = 0x21594452
 MAGIC = b"SHMRING\x00"
 KIND_SPSC = 1
@@ -45,12 +45,32 @@ MAX_MPMC_SLOT_COUNT = 1 << 30
 MAX_PARTICIPANTS = 1024
 MAX_READERS = 1024
 
-# the end unit (LAYOUT.md section 2): END_MARK at
-# end offset = round_up(slots offset + slot count * stride, END_ALIGN),
-# and file size = end offset + END_SIZE
+# the counter area (LAYOUT.md section 16) and the end unit (section 2):
+# counters offset = round_up(slots offset + slot count * stride, COUNTERS_ALIGN),
+# counters size = round_up(blocks * COUNTER_BLOCK_SIZE + histograms * HIST_SIZE
+#                          + stamps * 8, PAD_UNIT),
+# END_MARK at end offset = round_up(counters offset + counters size, END_ALIGN),
+# and file size = end offset + END_SIZE. This package reads the geometry and
+# never writes the counter area.
+COUNTERS_ALIGN = 128
+COUNTER_BLOCK_SIZE = 128
+HIST_SIZE = 1408
 END_ALIGN = 65536
 END_SIZE = 128
 END_MARK = 0x21444E45524D4853
+
+# header Flags word (LAYOUT.md sections 4, 16.3 and 17): a record ring, and
+# telemetry with its sample shift in bits 24..28; no other bit is set
+HEADER_FLAG_RECORDS = 0x1
+FLAG_TELEMETRY = 0x10000
+SAMPLE_SHIFT_BIT = 24
+MAX_SAMPLE_SHIFT = 31
+HEADER_FLAGS_MASK = 0x1F010001
+
+# record rings (LAYOUT.md section 17): validated, then refused at open
+RECORD_HEADER_SIZE = 16
+MIN_RECORD_CAPACITY = 64
+MAX_RECORD_CAPACITY = 1 << 40
 
 # SPSC control area and slots
 CONTROL_OFFSET = 128

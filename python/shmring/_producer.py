@@ -3,7 +3,7 @@
 from . import _layout as L
 from ._endpoint import _Endpoint
 from . import _sys
-from .errors import ClosedError, CorruptError, FullError, InvalidError, TooLargeError
+from .errors import ClosedError, CorruptError, FullError, InvalidError, TooLargeError, UnsupportedError
 
 
 class Producer(_Endpoint):
@@ -12,6 +12,14 @@ class Producer(_Endpoint):
     (0 raises FullError)."""
 
     def __init__(self, ring):
+        if ring.info.telemetry:
+            # LAYOUT.md 16.3: a producer stamps each sampled position before
+            # publishing it. This package does not, and a Go consumer would
+            # take the stamps of an earlier lap for this message's.
+            raise UnsupportedError(
+                "ring: producing on a ring with telemetry is not supported by the Python package "
+                f"(it stores no latency stamps): flags={ring.info.flags:#x}"
+            )
         super().__init__(ring, producer=True)
         head, cons = self._u64[self._own.cursor >> 3], self._u64[self._peer.cursor >> 3]
         if cons > head or head - cons > self._slots:

@@ -24,6 +24,7 @@ from .errors import (
     SizeError,
     SymlinkError,
     TruncatedError,
+    UnsupportedError,
 )
 
 DEFAULT_OPEN_TIMEOUT = 2.0  # seconds, as Go's ring.DefaultOpenTimeout
@@ -97,6 +98,13 @@ class Ring:
         self.name = name
         self._fd = fd
         self.info = _await_header(fd, timeout)
+        if self.info.records:
+            # A valid ring, and Go's to use: refused only once the whole
+            # header is checked, so that a corrupt one is called corrupt.
+            raise UnsupportedError(
+                f"ring: record rings (LAYOUT.md section 17) are not supported by the Python package: "
+                f"kind={self.info.kind} capacity={self.info.slot_count}"
+            )
         size = _check_size(fd, self.info, max_file_size or _trust.DEFAULT_MAX_FILE_SIZE)
         self._end = self.info.end_offset
         self._mm = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)

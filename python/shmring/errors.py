@@ -47,6 +47,12 @@ class InsecureModeError(UnsafeFileError):
     or group-writable by a group not in trust_gids."""
 
 
+class UnsupportedError(ShmringError):
+    """A valid ring this package does not handle: a record ring (at open), or
+    the producer role of a ring with telemetry (this package stores no
+    latency stamps). Go handles both."""
+
+
 class FileTooBigError(ShmringError):
     """The file, or the size its header states, is larger than
     max_file_size: nothing was mapped."""

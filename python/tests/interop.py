@@ -11,6 +11,7 @@ c/tests/interop.c's:
     open    NAME [OPTION...]             open and print the verdict; options
                                          trustuid=N trustgid=N world maxsize=N
     corrupt PATH                         every single-byte header corruption
+    role    RING producer|consumer|lossy|lossless   take the role, print the verdict, give it up
 """
 
 import os
@@ -193,6 +194,7 @@ def endmark(spsc, empty, bcast):
 _CODES = [
     (shmring.TruncatedError, -25),
     (shmring.FileTooBigError, -26),
+    (shmring.UnsupportedError, -27),
     (shmring.VersionError, -4),
     (shmring.UnsafeFileError, -5),
     (shmring.BadMagicError, -6),
@@ -220,9 +222,12 @@ def verdict(path, **kw):
     except shmring.ShmringError as e:
         code = code_of(e)
         return code, str(e) if code != -100 else f"{type(e).__name__}: {e}"
-    info = r.info
+    i = r.info
     r.close()
-    return 0, f"ok kind={info.kind} slots={info.slot_count}"
+    return 0, (
+        f"ok kind={i.kind} slots={i.slot_count} flags={i.flags} counters={i.counters_offset} "
+        f"end={i.end_offset} file={i.file_size}"
+    )
 
 
 def open_cmd(path, *opts):
@@ -259,6 +264,21 @@ def corrupt(path):
     sys.stdout.flush()
 
 
+def role(name, which):
+    with shmring.open_ring(name) as r:
+        try:
+            if which == "producer":
+                r.producer().close()
+            elif which == "consumer":
+                r.consumer().close()
+            else:
+                r.reader(which, "oldest").close()
+        except shmring.ShmringError as e:
+            say(f"{code_of(e)} {e}")
+            return
+    say("ok")
+
+
 COMMANDS = {
     "consume": consume,
     "bcast": bcast,
@@ -267,9 +287,10 @@ COMMANDS = {
     "endmark": endmark,
     "open": open_cmd,
     "corrupt": corrupt,
+    "role": role,
 }
 
 if __name__ == "__main__":
     if len(sys.argv) < 3 or sys.argv[1] not in COMMANDS:
-        fail("usage: interop.py consume|bcast|bench|trunc|endmark|open|corrupt ARGS...")
+        fail("usage: interop.py consume|bcast|bench|trunc|endmark|open|corrupt|role ARGS...")
     COMMANDS[sys.argv[1]](*sys.argv[2:])
