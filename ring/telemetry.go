@@ -68,8 +68,6 @@ func (s *stamps) start(r *Ring, release bool) {
 		base: unsafe.Pointer(&r.mem[r.hdr.StampsOffset()]), release: release}
 }
 
-func (s *stamps) sampled(pos uint64) bool { return pos&s.mask == s.match }
-
 func (s *stamps) at(pos uint64) *atomic.Uint64 {
 	return (*atomic.Uint64)(unsafe.Add(s.base, (pos>>s.shift&s.last)*8))
 }

@@ -237,7 +237,7 @@ func (c *crew) results() ([]readerResult, error) {
 	var errs []error
 	for _, p := range c.procs {
 		var res readerResult
-		err := errors.New("no result")
+		var err error
 		for {
 			line, lerr := p.NextLine(ctx)
 			if lerr != nil {
