@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command video is a camera pipeline: a producer writes synthetic raw
 // frames into a broadcast record ring that lives in a memfd, and hands the
 // ring to two child processes over unix sockets.
