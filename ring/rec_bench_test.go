@@ -15,7 +15,7 @@ import (
 // most as much memory: the ratio is the record engine's cost. zerocopy is
 // ClaimN/Commit and Receive/Release, copy is Send and Recv.
 func BenchmarkRecordsInProcess(b *testing.B) {
-	for _, size := range []int{64, 4096} {
+	for _, size := range []int{8, 64, 4096} {
 		for _, mode := range []string{"zerocopy", "copy"} {
 			for _, records := range []bool{false, true} {
 				b.Run(fmt.Sprintf("size=%d/%s/records=%v", size, mode, records), func(b *testing.B) {
