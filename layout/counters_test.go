@@ -15,6 +15,10 @@ func TestCounterAreaGeometry(t *testing.T) {
 		{Kind: KindMPMC, SlotSize: 100, SlotCount: 64, Telemetry: Telemetry{On: true, Shift: 3}},
 		{Kind: KindMPSC, SlotSize: 100, SlotCount: 4, Telemetry: Telemetry{On: true, Shift: 31}},
 		{Kind: KindBroadcast, SlotSize: 1 << 16, SlotCount: 8, MaxConsumers: 5, Telemetry: Telemetry{On: true, Shift: 1}},
+		// Record rings: the counter area follows the data area of
+		// SlotCount bytes (SlotStride 1), the smallest one included.
+		{Kind: KindSPSC, Records: true, SlotSize: 16, SlotCount: MinRecordCapacity},
+		{Kind: KindBroadcast, Records: true, SlotSize: 100, SlotCount: 1 << 12, MaxConsumers: 3},
 	} {
 		h, err := NewHeaderFor(p)
 		if err != nil {

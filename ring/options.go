@@ -48,7 +48,10 @@ type Options struct {
 	MaxReaders int
 
 	// Telemetry turns on in-ring latency measurement (telemetry.go); the
-	// zero value leaves it off.
+	// zero value leaves it off. Slot rings only: a record ring's positions
+	// count bytes, and stamps are kept per position, so Create refuses
+	// Telemetry with Records (ErrInvalid). A record ring's counters are in
+	// its file all the same.
 	Telemetry Telemetry
 
 	// Mode is the file's permission bits; zero means 0600. Open refuses a

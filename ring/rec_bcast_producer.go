@@ -143,10 +143,12 @@ func (p *recBcastProducer) put(n uint32) {
 
 // publishHead publishes every record below head: the sequence word, then
 // the cursor, which wakes sleeping readers (bcastProducer.publishCursor:
-// SYNC POINT broadcast cursor).
+// SYNC POINT broadcast cursor). The counters' cadence is checked once per
+// publish (recSPSCProducer.publishHead says why with tick).
 func (p *recBcastProducer) publishHead() {
 	fence.Store64(p.seqW, p.seq, p.release)
 	p.publishCursor()
+	p.ctr.tick(&p.stats)
 }
 
 // Abort drops the claim and any padding written for it: with no claim open

@@ -152,6 +152,7 @@ func (rd *Reader) recOverrun() error {
 		rd.stats.Missed += missed
 		rd.e.missed.Store(rd.stats.Missed)
 		rd.storeCursor()
+		rd.ctr.flush(&rd.stats) // a lap is a slow path: tools see it at once
 		lap := &LapError{Missed: missed}
 		if rd.lossless {
 			return fmt.Errorf("%w: ring=%s lossless reader overrun at position=%d: %w", ErrCorrupt, rd.r.name, q, lap)
@@ -234,6 +235,7 @@ func (rd *Reader) recTake(buf []byte) (int, error) {
 		rd.stats.Messages++
 		rd.stats.Bytes += uint64(rec.n)
 		rd.storeCursor()
+		rd.ctr.tick(&rd.stats)
 		return int(rec.n), nil
 	}
 }
@@ -252,6 +254,7 @@ func (rd *Reader) recRelease() error {
 	rd.stats.Bytes += rd.heldBytes
 	rd.copied = false
 	rd.storeCursor()
+	rd.ctr.tick(&rd.stats)
 	return nil
 }
 

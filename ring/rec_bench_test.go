@@ -15,7 +15,7 @@ import (
 // most as much memory: the ratio is the record engine's cost. zerocopy is
 // ClaimN/Commit and Receive/Release, copy is Send and Recv.
 func BenchmarkRecordsInProcess(b *testing.B) {
-	for _, size := range []int{64, 4096} {
+	for _, size := range []int{8, 64, 4096} {
 		for _, mode := range []string{"zerocopy", "copy"} {
 			for _, records := range []bool{false, true} {
 				b.Run(fmt.Sprintf("size=%d/%s/records=%v", size, mode, records), func(b *testing.B) {
@@ -78,5 +78,36 @@ func BenchmarkRecordsInProcess(b *testing.B) {
 				})
 			}
 		}
+	}
+}
+
+// BenchmarkRecordsOneGoroutine sends and receives each message in turn on
+// one goroutine through an SPSC record ring: no core-to-core traffic and no
+// waits, so it measures the per-message path alone (what a change to it
+// costs, with less of a shared machine's noise than the streaming runs).
+func BenchmarkRecordsOneGoroutine(b *testing.B) {
+	for _, size := range []int{8, 64} {
+		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
+			name := uniqueName(b)
+			r, err := Create(name, Options{Kind: SPSC, Records: true, Capacity: 1 << 16, Unguarded: benchUnguarded})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { r.Close(); Remove(name) })
+			p, _ := r.Producer()
+			c, _ := r.Consumer()
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			ctx := context.Background()
+			msg, buf := make([]byte, size), make([]byte, size)
+			for b.Loop() {
+				if err := p.Send(ctx, msg); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := c.Recv(ctx, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -87,6 +87,7 @@ func (c *recSPSCConsumer) Release() error {
 	c.tail = c.heldEnd
 	c.rel = c.tail
 	c.publish(c.tail)
+	c.ctr.tick(&c.stats)
 	return nil
 }
 
@@ -106,6 +107,7 @@ func (c *recSPSCConsumer) Recv(ctx context.Context, buf []byte, block bool) (int
 	c.stats.Messages++
 	c.stats.Bytes += uint64(rec.n)
 	c.publish(c.tail)
+	c.ctr.tick(&c.stats)
 	return int(rec.n), nil
 }
 

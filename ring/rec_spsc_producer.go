@@ -163,11 +163,14 @@ func (p *recSPSCProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int)
 }
 
 // publishHead publishes every record below head: the sequence word, then
-// the cursor (endpoint.publish: SYNC POINT cursor).
+// the cursor (endpoint.publish: SYNC POINT cursor). The counters' cadence
+// is checked once per publish, after the store: positions count bytes, so
+// there is no beat, only tick's one comparison of the message count.
 func (p *recSPSCProducer) publishHead() {
 	fence.Store64(p.seqW, p.seq, p.release)
 	p.pub = p.head
 	p.publish(p.head)
+	p.ctr.tick(&p.stats)
 }
 
 // refresh reloads the consumer's cursor into the cached limit, checking

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/shmring/shmring/layout"
@@ -141,6 +142,27 @@ func TestTelemetryOptionIsChecked(t *testing.T) {
 		_, err := ring.Create(ring.UniqueName(t), ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 8, Telemetry: ring.Telemetry{SampleEvery: every}})
 		if !errors.Is(err, ring.ErrInvalid) {
 			t.Errorf("SampleEvery %d: Create = %v, want ErrInvalid", every, err)
+		}
+	}
+}
+
+// A record ring carries no telemetry (its positions are bytes, and stamps
+// are indexed by position): Create refuses the option with ErrInvalid, a
+// message that says so, and no file left behind, for both record kinds.
+func TestTelemetryIsRefusedOnRecordRings(t *testing.T) {
+	for _, k := range []ring.Kind{ring.SPSC, ring.Broadcast} {
+		name := ring.UniqueName(t)
+		r, err := ring.Create(name, ring.Options{Kind: k, Records: true, Capacity: 1 << 12, Telemetry: ring.Telemetry{SampleEvery: 1}})
+		if err == nil {
+			r.Close()
+			ring.Remove(name)
+			t.Fatalf("%v: Create of a record ring with telemetry succeeded, want ErrInvalid", k)
+		}
+		if !errors.Is(err, ring.ErrInvalid) || !strings.Contains(err.Error(), "telemetry is for slot rings") {
+			t.Errorf("%v: Create = %v, want ErrInvalid saying telemetry is for slot rings", k, err)
+		}
+		if _, err := os.Stat("/dev/shm/" + name); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%v: after the refused Create, stat = %v, want no file", k, err)
 		}
 	}
 }

@@ -28,6 +28,8 @@ type Collector struct {
 	state, held, slots, slotSize, fileSize, created *prometheus.Desc
 	published, consumed, backlog, closed            *prometheus.Desc
 	live, attached, cursor, lag                     *prometheus.Desc
+	capacity, maxMessage, sequence, backlogBytes    *prometheus.Desc // record rings
+	lagBytes                                        *prometheus.Desc // record rings
 	latency, badStamps, sampleEvery                 *prometheus.Desc
 	counters                                        map[string]*prometheus.Desc
 }
@@ -55,6 +57,13 @@ func NewCollector(o Options) *Collector {
 		attached:  d("role_attached", "1 while the role's state word says attached; attached and not live means its holder died.", role),
 		cursor:    d("role_cursor", "The role's own position.", role),
 		lag:       d("role_lag_messages", "Messages published and not yet consumed by this role.", role),
+		// A record ring's positions count bytes: its frontiers and cursors
+		// are bytes, and its backlog and lags have metrics of their own.
+		capacity:     d("ring_capacity_bytes", "A record ring's data area.", ring),
+		maxMessage:   d("ring_max_message_bytes", "The longest message a record ring carries.", ring),
+		sequence:     d("ring_sequence", "A record ring's producer sequence word: the number its next message gets (messages published since creation or reset).", ring),
+		backlogBytes: d("ring_backlog_bytes", "A record ring's bytes published and not yet consumed (broadcast: by the slowest attached reader).", ring),
+		lagBytes:     d("role_lag_bytes", "A record ring's bytes published and not yet consumed by this role.", role),
 		latency: d("role_latency_seconds", "Time from a producer's commit to this consumer's or reader's receive, over the sampled messages "+
 			"(rings created with telemetry): a native histogram (schema 2) with classic buckets at powers of two.", role),
 		badStamps:   d("role_latency_bad_stamps_total", "Sampled messages whose stamp was zero or later than the receiver's clock: counted here, in no bucket.", role),
@@ -71,7 +80,7 @@ func NewCollector(o Options) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.state, c.held, c.slots, c.slotSize, c.fileSize, c.created,
 		c.published, c.consumed, c.backlog, c.closed, c.live, c.attached, c.cursor, c.lag,
-		c.latency, c.badStamps, c.sampleEvery} {
+		c.latency, c.badStamps, c.sampleEvery, c.capacity, c.maxMessage, c.sequence, c.backlogBytes, c.lagBytes} {
 		ch <- d
 	}
 	for _, d := range c.counters {
@@ -119,18 +128,28 @@ func (c *Collector) collectRing(ch chan<- prometheus.Metric, s *ringstat.Snapsho
 	gauge(c.state, 1, s.Name, s.Kind, string(s.State))
 	gauge(c.held, bit(s.Held), s.Name, s.Kind)
 	gauge(c.fileSize, float64(s.FileSize), s.Name, s.Kind)
-	if s.Slots == 0 {
+	if s.Kind == "" {
 		return // the header was not read: nothing else is known
 	}
-	gauge(c.slots, float64(s.Slots), s.Name, s.Kind)
-	gauge(c.slotSize, float64(s.SlotSize), s.Name, s.Kind)
+	lag, backlog := c.lag, c.backlog
+	if s.Records {
+		gauge(c.capacity, float64(s.Capacity), s.Name, s.Kind)
+		gauge(c.maxMessage, float64(s.MaxMessage), s.Name, s.Kind)
+		lag, backlog = c.lagBytes, c.backlogBytes
+	} else {
+		gauge(c.slots, float64(s.Slots), s.Name, s.Kind)
+		gauge(c.slotSize, float64(s.SlotSize), s.Name, s.Kind)
+	}
 	gauge(c.created, float64(s.Created.UnixNano())/1e9, s.Name, s.Kind)
 	if s.State.Broken() {
 		return // corrupt or truncated: its words are not worth exporting
 	}
 	counter(c.published, s.Published, s.Name, s.Kind)
 	counter(c.consumed, s.Consumed, s.Name, s.Kind)
-	gauge(c.backlog, float64(s.Backlog), s.Name, s.Kind)
+	gauge(backlog, float64(s.Backlog), s.Name, s.Kind)
+	if s.Records {
+		counter(c.sequence, s.Sequence, s.Name, s.Kind)
+	}
 	gauge(c.closed, bit(s.Closed), s.Name, s.Kind)
 	if s.SampleEvery != 0 {
 		gauge(c.sampleEvery, float64(s.SampleEvery), s.Name, s.Kind)
@@ -143,7 +162,7 @@ func (c *Collector) collectRing(ch chan<- prometheus.Metric, s *ringstat.Snapsho
 			gauge(c.cursor, float64(*r.Cursor), l...)
 		}
 		if r.Lag != nil {
-			gauge(c.lag, float64(*r.Lag), l...)
+			gauge(lag, float64(*r.Lag), l...)
 		}
 		for name, v := range r.Counters {
 			if d := c.counters[name]; d != nil {

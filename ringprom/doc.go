@@ -34,6 +34,17 @@
 //	                                          classic buckets at every power of two from 2^-27 s to 64 s
 //	shmring_role_latency_bad_stamps_total     sampled messages whose stamp was garbage
 //
+// A record ring (LAYOUT.md section 17) counts positions in bytes: its
+// published, consumed and cursor metrics are bytes, and in place of the
+// slot geometry, the backlog and the lags it has
+//
+//	shmring_ring_capacity_bytes, shmring_ring_max_message_bytes
+//	shmring_ring_sequence                     the producer's next sequence number (messages published)
+//	shmring_ring_backlog_bytes                bytes published and not yet consumed
+//	shmring_role_lag_bytes{role,entry}        bytes published and not yet consumed by the role
+//
+// Its counters (messages, bytes, ...) are exported as every ring's.
+//
 // Counters count since the role's holder took the role (a new holder
 // starts them at zero, which Prometheus reads as a counter reset). A
 // holder stores them every 64 messages and before it sleeps, so while it

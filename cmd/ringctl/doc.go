@@ -46,4 +46,12 @@
 // and MPMC slots are reused as soon as consumers release them: of consumers
 // that keep up, tail sees only the messages it catches in passing, and
 // reports the rest as gaps.
+//
+// # Record rings
+//
+// A record ring's positions count bytes: ls shows its geometry as capacity
+// and largest message (512B<=64B), stat its cursors, backlog and lags in
+// bytes with the producer's next sequence number (how many messages it
+// published), and its counters (messages, bytes, ...) as every ring's.
+// tail does not read record rings yet and says so.
 package main

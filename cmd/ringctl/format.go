@@ -61,12 +61,33 @@ func age(now, t time.Time) string {
 	return d.String()
 }
 
-// geometry is "1024x64B", or "-" when the header was not decoded.
+// geometry is "1024x64B" (slots), "4KiB<=2032B" (a record ring's
+// capacity and largest message), or "-" when the header was not decoded.
 func geometry(s *ringstat.Snapshot) string {
-	if s.Slots == 0 {
+	switch {
+	case s.Records:
+		c := strings.ReplaceAll(strings.ReplaceAll(bytesIEC(s.Capacity), ".0 ", ""), " ", "")
+		return fmt.Sprintf("%s<=%dB", c, s.MaxMessage)
+	case s.Slots == 0:
 		return "-"
 	}
 	return fmt.Sprintf("%dx%dB", s.Slots, s.SlotSize)
+}
+
+// unitNote says, above a role table, that a record ring's cursors and lags
+// count bytes (its counters still count messages and bytes by name).
+func unitNote(w io.Writer, s *ringstat.Snapshot) {
+	if s.Records {
+		fmt.Fprintln(w, "a record ring: CURSOR and LAG are in bytes")
+	}
+}
+
+// shape is a ring's geometry in words, for stat.
+func shape(s *ringstat.Snapshot) string {
+	if s.Records {
+		return fmt.Sprintf("records in %s, messages up to %d B", bytesIEC(s.Capacity), s.MaxMessage)
+	}
+	return fmt.Sprintf("%d slots of %d B", s.Slots, s.SlotSize)
 }
 
 // creator is the creator's pid and whether it is still there.

@@ -59,7 +59,7 @@ func newLsCmd(stdout io.Writer) *cobra.Command {
 
 func writeLsTable(w io.Writer, rings []ringstat.Snapshot, now time.Time) {
 	tw := newTable(w)
-	row(tw, "NAME", "KIND", "SLOTS", "SIZE", "CREATOR", "AGE", "HOLDERS", "STATE")
+	row(tw, "NAME", "KIND", "GEOMETRY", "SIZE", "CREATOR", "AGE", "HOLDERS", "STATE")
 	for i := range rings {
 		s := &rings[i]
 		kind := s.Kind

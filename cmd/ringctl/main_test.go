@@ -34,6 +34,15 @@ func TestMain(m *testing.M) {
 // message, so that a reader's latency histogram counts what it received.
 var peerOptions = ring.Options{SlotSize: 64, Slots: 16, Telemetry: ring.Telemetry{SampleEvery: 1}}
 
+// The record rings the children make ("spsc-rec", "broadcast-rec"): 512
+// bytes, so that every message "msg-<i>" the tests send (at most 16 bytes)
+// takes one 32-byte record, sixteen of them fill the ring, and no padding
+// record is ever needed. Positions are bytes: a record ring's cursors and
+// lags are recordBytes times the messages. Record rings carry no telemetry.
+var recordOptions = ring.Options{Records: true, Capacity: 512, MaxMessage: 64}
+
+const recordBytes = 32
+
 // peer is a child holding one role of a ring: proctest args are the ring's
 // path, its kind, the role (producer, consumer, lossy, lossless) and
 // "create" or "open". It prints "ready" once it holds the role, then obeys
@@ -46,7 +55,8 @@ var peerOptions = ring.Options{SlotSize: 64, Slots: 16, Telemetry: ring.Telemetr
 //	close     close the handle
 //
 // and exits when stdin ends (or when killed, which is the point of some
-// tests).
+// tests). A kind with the suffix "-rec" is that kind's record ring
+// (recordOptions).
 func peer() int {
 	a := proctest.Args()
 	if len(a) != 4 {
@@ -55,6 +65,9 @@ func peer() int {
 	path, role := a[0], a[2]
 	kinds := map[string]ring.Kind{"spsc": ring.SPSC, "mpmc": ring.MPMC, "mpsc": ring.MPSC, "broadcast": ring.Broadcast}
 	o := peerOptions
+	if k, ok := strings.CutSuffix(a[1], "-rec"); ok {
+		o, a[1] = recordOptions, k
+	}
 	o.Kind = kinds[a[1]]
 	switch o.Kind {
 	case ring.MPMC:

@@ -52,6 +52,7 @@ func newReadersCmd(stdout io.Writer) *cobra.Command {
 			} else {
 				fmt.Fprintf(stdout, "ring %s (%s): %s\n\n", s.Name, s.Kind, stateLine(&s))
 				if len(rd.Readers) > 0 {
+					unitNote(stdout, &s)
 					writeRoles(stdout, rd.Readers, nil)
 				}
 			}

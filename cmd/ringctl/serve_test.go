@@ -141,6 +141,16 @@ func TestServeExportsWhatTheChildrenDid(t *testing.T) {
 	mpSent, mcGot := tell(t, mp, "send 9"), tell(t, mc, "recv 4")
 	bpSent := tell(t, bp, "send 50")
 	brGot := tell(t, br, "recv 5")
+	// Record rings of both kinds: positions in bytes (recordBytes a
+	// message), no telemetry.
+	srec, brec := filepath.Join(dir, "spsc-rec"), filepath.Join(dir, "bcast-rec")
+	rp := startPeer(t, srec, "spsc-rec", "producer", "create")
+	rc := startPeer(t, srec, "spsc-rec", "consumer", "open")
+	rbp := startPeer(t, brec, "broadcast-rec", "producer", "create")
+	rbr := startPeer(t, brec, "broadcast-rec", "lossy", "open")
+	rpSent, rcGot := tell(t, rp, "send 7"), tell(t, rc, "recv 3")
+	rbpSent := tell(t, rbp, "send 50")
+	rbrGot := tell(t, rbr, "recv 5")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
@@ -176,6 +186,19 @@ func TestServeExportsWhatTheChildrenDid(t *testing.T) {
 		{"shmring_role_received_total", role(bcast, "broadcast", "reader", 0), float64(brGot.messages)},
 		{"shmring_role_missed_total", role(bcast, "broadcast", "reader", 0), float64(brGot.missed)},
 		{"shmring_role_live", role(bcast, "broadcast", "reader", 0), 1},
+		{"shmring_ring_capacity_bytes", ring(srec, "spsc"), 512},
+		{"shmring_ring_max_message_bytes", ring(srec, "spsc"), 64},
+		{"shmring_ring_published_total", ring(srec, "spsc"), float64(rpSent.messages * recordBytes)},
+		{"shmring_ring_consumed_total", ring(srec, "spsc"), float64(rcGot.messages * recordBytes)},
+		{"shmring_ring_sequence", ring(srec, "spsc"), float64(rpSent.messages)},
+		{"shmring_ring_backlog_bytes", ring(srec, "spsc"), 4 * recordBytes},
+		{"shmring_role_lag_bytes", role(srec, "spsc", "consumer", 0), 4 * recordBytes},
+		{"shmring_role_live", role(srec, "spsc", "consumer", 0), 1},
+		{"shmring_ring_published_total", ring(brec, "broadcast"), 50 * recordBytes},
+		{"shmring_ring_sequence", ring(brec, "broadcast"), 50},
+		{"shmring_role_received_total", role(brec, "broadcast", "reader", 0), float64(rbrGot.messages)},
+		{"shmring_role_missed_total", role(brec, "broadcast", "reader", 0), float64(rbrGot.missed)},
+		{"shmring_role_lag_bytes", role(brec, "broadcast", "reader", 0), float64(50-rbrGot.messages-rbrGot.missed) * recordBytes},
 	} {
 		if got := value(t, fams, c.name, c.labels); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
@@ -189,6 +212,8 @@ func TestServeExportsWhatTheChildrenDid(t *testing.T) {
 		{role(spsc, "spsc", "producer", 0), spSent}, {role(spsc, "spsc", "consumer", 0), scGot},
 		{role(mpmc, "mpmc", "producer", 0), mpSent}, {role(mpmc, "mpmc", "consumer", 0), mcGot},
 		{role(bcast, "broadcast", "producer", 0), bpSent}, {role(bcast, "broadcast", "reader", 0), brGot},
+		{role(srec, "spsc", "producer", 0), rpSent}, {role(srec, "spsc", "consumer", 0), rcGot},
+		{role(brec, "broadcast", "producer", 0), rbpSent}, {role(brec, "broadcast", "reader", 0), rbrGot},
 	} {
 		for name, want := range c.child.all {
 			if got := value(t, fams, "shmring_role_"+name+"_total", c.labels); got != float64(want) {
@@ -222,8 +247,18 @@ func TestServeExportsWhatTheChildrenDid(t *testing.T) {
 			t.Errorf("latency%v: %v bad stamps, want none", c.labels, bad)
 		}
 	}
-	if brGot.missed == 0 {
-		t.Errorf("the lossy reader missed nothing: the test lost its point")
+	if brGot.missed == 0 || rbrGot.missed == 0 {
+		t.Errorf("a lossy reader missed nothing (slots %d, records %d): the test lost its point", brGot.missed, rbrGot.missed)
+	}
+	// A record ring has neither slots nor messages-valued lags.
+	for _, name := range []string{"shmring_ring_slots", "shmring_ring_backlog_messages"} {
+		if f := fams[name]; f != nil {
+			for _, m := range f.GetMetric() {
+				if hasLabels(m, ring(srec, "spsc")) {
+					t.Errorf("%s exported for a record ring: %v", name, m)
+				}
+			}
+		}
 	}
 
 	br.Kill()

@@ -112,10 +112,13 @@ func writeStat(w io.Writer, st *statJSON) {
 	}
 	row(tw, "state:", stateLine(s))
 	if s.Kind != "" {
-		row(tw, "kind:", fmt.Sprintf("%s, %d slots of %d B, file %s", s.Kind, s.Slots, s.SlotSize, bytesIEC(uint64(s.FileSize))))
+		row(tw, "kind:", fmt.Sprintf("%s, %s, file %s", s.Kind, shape(s), bytesIEC(uint64(s.FileSize))))
 		row(tw, "created:", fmt.Sprintf("%s by pid %s, %s ago", s.Created.Format(time.RFC3339), creator(s), age(st.Time, s.Created)))
 		row(tw, "held:", yesNo(s.Held))
 		line := fmt.Sprintf("published %d, consumed %d, backlog %d", s.Published, s.Consumed, s.Backlog)
+		if s.Records {
+			line = fmt.Sprintf("in bytes: published %d, consumed %d, backlog %d; next message #%d", s.Published, s.Consumed, s.Backlog, s.Sequence)
+		}
 		if s.Stream != "" {
 			line += ", stream " + s.Stream
 		} else if s.Closed {
@@ -124,7 +127,11 @@ func writeStat(w io.Writer, st *statJSON) {
 		row(tw, "positions:", line)
 		row(tw, "telemetry:", telemetry(s))
 		if r := st.Rates; r != nil {
-			row(tw, "rates:", fmt.Sprintf("published %.1f/s, consumed %.1f/s (over %.2fs)", r.Published, r.Consumed, r.Seconds))
+			unit := "/s"
+			if s.Records {
+				unit = " B/s"
+			}
+			row(tw, "rates:", fmt.Sprintf("published %.1f%s, consumed %.1f%s (over %.2fs)", r.Published, unit, r.Consumed, unit, r.Seconds))
 		}
 	} else {
 		row(tw, "file:", bytesIEC(uint64(s.FileSize)))
@@ -134,6 +141,7 @@ func writeStat(w io.Writer, st *statJSON) {
 		return
 	}
 	fmt.Fprintln(w)
+	unitNote(w, s)
 	writeRoles(w, s.Roles, st.Rates)
 }
 

@@ -49,7 +49,8 @@ func newTailCmd(stdout, stderr io.Writer) *cobra.Command {
 			"message first) are reported as gaps with a count. SPSC and MPMC slots are reused as soon as consumers\n" +
 			"release them, so tail sees every message a lagging consumer has not reached, and of consumers that keep\n" +
 			"up only those it catches in passing; a broadcast ring it reads as a lossy reader does.\n" +
-			"It ends when the producer closes the stream, after --count messages, or on an interrupt.",
+			"It ends when the producer closes the stream, after --count messages, or on an interrupt.\n" +
+			"Record rings (Options.Records) are not read yet: tail refuses them (exit 1); stat and readers show them.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.out.check(); err != nil {

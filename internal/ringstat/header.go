@@ -57,7 +57,11 @@ func decode(s *Snapshot, b []byte) (layout.Header, bool) {
 		s.verdict(Corrupt, err.Error())
 		return layout.Header{}, false
 	}
-	s.Kind, s.SlotSize, s.Slots = h.Kind.String(), h.SlotSize, h.SlotCount
+	s.Kind, s.SlotSize, s.Slots, s.Unit = h.Kind.String(), h.SlotSize, h.SlotCount, "messages"
+	if h.Records { // the slot fields hold a record ring's geometry (LAYOUT.md 17.2)
+		s.Records, s.Capacity, s.MaxMessage, s.Unit = true, h.SlotCount, h.SlotSize, "bytes"
+		s.SlotSize, s.Slots = 0, 0
+	}
 	s.MaxProducers, s.MaxConsumers, s.CreatorPID = h.MaxProducers, h.MaxConsumers, h.CreatorPID
 	s.Created = time.Unix(0, h.CreatedUnixNano).UTC()
 	return h, true

@@ -33,6 +33,9 @@ func interpret(s *Snapshot, h *layout.Header, w words, held probe) string {
 	default:
 		return fmt.Sprintf("kind=%d", h.Kind) // Decode lets no other kind through
 	}
+	if h.Records {
+		problem = or(problem, interpretRecords(s, h, w))
+	}
 	readCounterArea(s, h, w)
 	return problem
 }

@@ -16,10 +16,20 @@ type Snapshot struct {
 	Modified time.Time `json:"modified"`
 
 	// From the header (zero when it could not be decoded).
-	Version      uint32    `json:"version,omitempty"`
-	Kind         string    `json:"kind,omitempty"`
-	SlotSize     uint32    `json:"slot_size,omitempty"`
-	Slots        uint64    `json:"slots,omitempty"`
+	Version  uint32 `json:"version,omitempty"`
+	Kind     string `json:"kind,omitempty"`
+	SlotSize uint32 `json:"slot_size,omitempty"` // slot rings only
+	Slots    uint64 `json:"slots,omitempty"`     // slot rings only
+	// Records: a record ring (LAYOUT.md section 17), whose geometry is
+	// Capacity, the data area's bytes, and MaxMessage, the longest message
+	// it carries; SlotSize and Slots stay zero.
+	Records    bool   `json:"records,omitempty"`
+	Capacity   uint64 `json:"capacity,omitempty"`
+	MaxMessage uint32 `json:"max_message,omitempty"`
+	// Unit is what Published, Consumed, Backlog and every role's Cursor
+	// and Lag count: "messages" (slot rings: one position a message) or
+	// "bytes" (record rings: positions are byte offsets in the stream).
+	Unit         string    `json:"unit,omitempty"`
 	MaxProducers uint32    `json:"max_producers,omitempty"`
 	MaxConsumers uint32    `json:"max_consumers,omitempty"` // broadcast: reader entries
 	CreatorPID   uint32    `json:"creator_pid,omitempty"`
@@ -40,9 +50,14 @@ type Snapshot struct {
 	// Consumed is the consumers' frontier: the SPSC consumer cursor or the
 	// MPMC Head hint; for broadcast, the slowest attached reader's cursor.
 	Consumed uint64 `json:"consumed"`
-	// Backlog is Published - Consumed: messages in the ring not yet
-	// consumed (broadcast: by the slowest attached reader).
+	// Backlog is Published - Consumed: messages (record rings: bytes) in
+	// the ring not yet consumed (broadcast: by the slowest attached reader).
 	Backlog uint64 `json:"backlog"`
+	// Sequence, on a record ring, is the producer's RecSeq: the sequence
+	// number its next message gets, so the messages published since the
+	// ring was created or reset (a producer that took over from a dead one
+	// may have skipped some). Slot rings count messages in Published.
+	Sequence uint64 `json:"sequence,omitempty"`
 	// Closed: the stream ended (the producer, or MPMC's last producer,
 	// closed); Stream is MPMC's stream word in words (open, closed,
 	// peer-dead).
@@ -78,8 +93,8 @@ type Role struct {
 	// Cursor is the role's own position, where the file has one: the SPSC
 	// cursors, the broadcast producer's and each reader's.
 	Cursor *uint64 `json:"cursor,omitempty"`
-	// Lag is how many published messages this role has yet to consume
-	// (SPSC consumer, broadcast readers).
+	// Lag is how many published messages (record rings: bytes) this role
+	// has yet to consume (SPSC consumer, broadcast readers).
 	Lag *uint64 `json:"lag,omitempty"`
 	// Counters are what the file counts for this role, by name (see
 	// CounterHelp): its holder's counter block (LAYOUT.md section 16.2),

@@ -53,7 +53,9 @@ func stuck(s *Snapshot, kind layout.Kind, live map[string]bool) string {
 			consDead = consDead || r.Role == "consumer"
 		}
 	}
-	full := s.Slots > 0 && s.Backlog >= s.Slots
+	// Full: not even an empty message fits (a record ring's empty record
+	// takes RecordAlign bytes, and its free bytes come in RecordAligns).
+	full := s.Slots > 0 && s.Backlog >= s.Slots || s.Records && s.Backlog >= s.Capacity
 	switch kind {
 	case layout.KindSPSC:
 		switch {
