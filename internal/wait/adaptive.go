@@ -26,6 +26,17 @@ package wait
 // at most 2×spinCeiling, so that an idle hour is forgotten after a few
 // dozen waits. A wait is timed from the end of the Spin polls: the clock
 // (about 30 ns) is never read by a wait that ends within them.
+//
+// A wait that slept is counted at most sleptCount, just past the ceiling:
+// its length is the peer's time plus a futex wake-up (5–50 µs here), so it
+// says only that the peer was not there within the spin. Counted whole,
+// those wake-ups kept the average of a peer that answers in 20 µs above
+// the ceiling for good once a few slow waits had put it there: a 64 KiB
+// ping-pong then slept 1.5 times a round trip and took 60 µs instead of
+// 20 µs. While the average is past the ceiling every exploreEvery-th wait
+// spins the whole ceiling anyway: a peer that has become quick again is
+// caught and the average comes down; an idle peer costs one spin of the
+// ceiling per that many (long) waits.
 
 import "time"
 
@@ -46,6 +57,11 @@ const (
 	// after a spin lost its core.
 	minBackoff = 16
 	maxBackoff = 4096
+	// sleptCount is the most a wait that slept adds to the average, and
+	// exploreEvery how often a wait spins while the average is past the
+	// ceiling (a power of two).
+	sleptCount   = spinCeiling + time.Microsecond
+	exploreEvery = 8
 )
 
 // Estimate is a handle's adaptive spin state, kept in the handle from one
@@ -54,16 +70,33 @@ type Estimate struct {
 	avg     int64  // running average of the wait lengths, ns
 	backoff uint32 // waits left that do not spin on
 	penalty uint32 // the next backoff's length
+	long    uint32 // waits begun while the average was past the ceiling
 }
 
 // budget is how long to spin past the fixed polls, in ns: twice the
-// average wait, at most the ceiling, or nothing when the average says the
-// wait will be longer than that.
+// average wait, at most the ceiling, or, when the average says the wait
+// will be longer than that, nothing but on every exploreEvery-th wait.
 func (s *Estimate) budget() int64 {
 	if s.avg > int64(spinCeiling) {
-		return 0
+		if s.long++; s.long%exploreEvery != 0 {
+			return 0
+		}
+		return int64(spinCeiling)
 	}
 	return min(2*s.avg, int64(spinCeiling))
+}
+
+// slept adds a wait of d ns that ended after the spin (in the yield or the
+// sleep phase): it says the peer took longer than the spin, not how much
+// longer. One far longer than the ceiling (an idle peer) puts the average
+// past the ceiling at once, so that an idle ring stops spinning after one
+// wait rather than after the dozen a weighted step would take.
+func (s *Estimate) slept(d int64) {
+	if d > 4*int64(spinCeiling) {
+		s.avg = max(s.avg, int64(sleptCount))
+		return
+	}
+	s.learn(min(d, int64(sleptCount)))
 }
 
 // learn adds a wait of d ns to the average.

@@ -64,3 +64,46 @@ func TestSpinEstimate(t *testing.T) {
 		t.Errorf("a loss after many caught spins: backoff %d, want %d", p.backoff, minBackoff)
 	}
 }
+
+// TestSpinEstimateLeavesTheSleepingTrap: a peer that answers in 15 µs,
+// after a stretch of slow waits put the average past the ceiling. Waits
+// that sleep take the peer's time plus a wake-up (45 µs here); counted
+// whole they kept the average past the ceiling for good, and every turn
+// slept. Counted as just past the ceiling, with a spin of the ceiling on
+// every exploreEvery-th wait, the spins catch the peer and the estimate
+// comes back under the ceiling within a few dozen waits. An idle peer
+// still sleeps at once on all but one wait in exploreEvery.
+func TestSpinEstimateLeavesTheSleepingTrap(t *testing.T) {
+	var s Estimate
+	for range 100 {
+		s.learn(int64(time.Second)) // slow waits: the average is at its cap
+	}
+	caughtAt := -1
+	for i := range 200 {
+		if b := s.budget(); b >= int64(15*time.Microsecond) {
+			s.spun(int64(15 * time.Microsecond))
+		} else {
+			s.slept(int64(45 * time.Microsecond))
+		}
+		if s.avg <= int64(spinCeiling) {
+			caughtAt = i
+			break
+		}
+	}
+	if caughtAt < 0 {
+		t.Fatalf("after 200 waits of a 15 µs peer the average is %v, past the %v ceiling: every wait still sleeps", time.Duration(s.avg), spinCeiling)
+	}
+	t.Logf("back under the ceiling after %d waits", caughtAt+1)
+
+	var idle Estimate
+	spins := 0
+	for range 8 * exploreEvery {
+		if idle.budget() > 0 {
+			spins++
+		}
+		idle.slept(int64(time.Second))
+	}
+	if spins < 7 || spins > 8 {
+		t.Errorf("an idle peer: %d spins in %d waits, want one in %d", spins, 8*exploreEvery, exploreEvery)
+	}
+}

@@ -127,7 +127,7 @@ func (l *Loop) Run(ctx context.Context, w Waiter) error {
 	}
 	err := l.block(ctx, done, w, yields)
 	if err == nil {
-		l.Estimate.learn(clock() - start)
+		l.Estimate.slept(clock() - start)
 	}
 	return err
 }
