@@ -181,7 +181,8 @@ type WaitStrategy struct {
 	// handle's waits have lately lasted, up to 30 µs (internal/wait's
 	// adaptive.go), so a peer that answers within that costs no futex
 	// round trip (some 11 µs). Longer waits (an idle or slow peer) neither spin on nor
-	// yield, and a spin that loses its core to another task (an
+	// yield (but one in eight spins the 30 µs, to notice a peer that has
+	// become quick again), and a spin that loses its core to another task (an
 	// oversubscribed machine) stops: the next waits do not spin on.
 	// DefaultWait is adaptive; a strategy without it waits exactly as
 	// its numbers say.
