@@ -5,6 +5,7 @@ package ring
 // mapping is checked before anything of it is used.
 
 import (
+	"context"
 	"sync/atomic"
 	"unsafe"
 
@@ -107,3 +108,42 @@ func (r *Ring) recSeqWord() *atomic.Uint64 { return r.word64(layout.RecSeqOffset
 
 // recTailWord is the broadcast record producer's tail word (RecTail).
 func (r *Ring) recTailWord() *atomic.Uint64 { return r.word64(layout.RecTailOffset) }
+
+// A recSender is a record producer as sendRecords drives it.
+type recSender interface {
+	ClaimN(ctx context.Context, n uint32, block bool) ([]byte, error)
+	put(n uint32)
+	publishHead()
+	fits(n uint32) bool
+}
+
+// sendRecords is SendBatch for both record producers: it copies as many
+// of msgs[:fit] as fit now, waiting only for the first, and publishes them
+// with one cursor store. Only the first claim waits; a later one that
+// fails ends the batch with what was written published.
+func sendRecords(ctx context.Context, p recSender, msgs [][]byte, fit int) (int, error) {
+	if fit == 0 {
+		return 0, errTooLargeSend
+	}
+	k := 0
+	for _, m := range msgs[:fit] {
+		if k > 0 && !p.fits(uint32(len(m))) {
+			break // what is sent is published; the next call waits or reports
+		}
+		s, err := p.ClaimN(ctx, uint32(len(m)), true)
+		if err != nil {
+			if k > 0 {
+				break
+			}
+			return 0, err
+		}
+		copy(s, m)
+		p.put(uint32(len(m)))
+		k++
+	}
+	p.publishHead()
+	if k == fit && fit < len(msgs) {
+		return k, errTooLargeSend
+	}
+	return k, nil
+}

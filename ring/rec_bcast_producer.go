@@ -187,34 +187,18 @@ func (p *recBcastProducer) CommitBatch(k int) {
 	p.Commit(int(p.batchLen))
 }
 
-// SendBatch copies as many of msgs[:fit] as fit below the gate, waiting
-// only for the first, and publishes them with one cursor store.
 func (p *recBcastProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int) (int, error) {
-	if fit == 0 {
-		return 0, errTooLargeSend
+	return sendRecords(ctx, p, msgs, fit)
+}
+
+// fits reports whether a record of n bytes fits below the gate now,
+// scanning the readers again when the cached limit says no.
+func (p *recBcastProducer) fits(n uint32) bool {
+	size := layout.RecordSize(n)
+	need := p.a.padFor(p.head, size) + size
+	if p.head+need <= p.limit {
+		return true
 	}
-	k := 0
-	for _, m := range msgs[:fit] {
-		size := layout.RecordSize(uint32(len(m)))
-		if need := p.a.padFor(p.head, size) + size; k > 0 && p.head+need > p.limit {
-			if p.scan(); p.head+need > p.limit {
-				break // what is sent is published; the next call waits or reports
-			}
-		}
-		s, err := p.ClaimN(ctx, uint32(len(m)), true)
-		if err != nil {
-			if k > 0 {
-				break
-			}
-			return 0, err
-		}
-		copy(s, m)
-		p.put(uint32(len(m)))
-		k++
-	}
-	p.publishHead()
-	if k == fit && fit < len(msgs) {
-		return k, errTooLargeSend
-	}
-	return k, nil
+	p.scan()
+	return p.head+need <= p.limit
 }

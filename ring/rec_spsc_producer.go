@@ -133,33 +133,16 @@ func (p *recSPSCProducer) CommitBatch(k int) {
 	p.Commit(int(p.batchLen))
 }
 
-// SendBatch copies as many of msgs[:fit] as fit in the free bytes, waiting
-// only for the first, and publishes them with one store.
 func (p *recSPSCProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int) (int, error) {
-	if fit == 0 {
-		return 0, errTooLargeSend
-	}
-	k := 0
-	for _, m := range msgs[:fit] {
-		size := layout.RecordSize(uint32(len(m)))
-		if need := p.a.padFor(p.head, size) + size; k > 0 && p.head+need > p.limit {
-			if p.refresh() != nil || p.head+need > p.limit {
-				break // what is sent is published; the next call waits or reports
-			}
-		}
-		s, err := p.ClaimN(ctx, uint32(len(m)), true)
-		if err != nil {
-			return 0, err // only the first claim waits, and nothing is written yet
-		}
-		copy(s, m)
-		p.put(uint32(len(m)))
-		k++
-	}
-	p.publishHead()
-	if k == fit && fit < len(msgs) {
-		return k, errTooLargeSend
-	}
-	return k, nil
+	return sendRecords(ctx, p, msgs, fit)
+}
+
+// fits reports whether a record of n bytes fits at head now, reloading
+// the consumer's cursor when the cached limit says no.
+func (p *recSPSCProducer) fits(n uint32) bool {
+	size := layout.RecordSize(n)
+	need := p.a.padFor(p.head, size) + size
+	return p.head+need <= p.limit || p.refresh() == nil && p.head+need <= p.limit
 }
 
 // publishHead publishes every record below head: the sequence word, then
