@@ -37,7 +37,7 @@ func (rd *Reader) TryReceive() (_ []byte, err error) {
 // does nothing and returns ErrClosed, so a deferred Release is safe.
 // Release without a lease panics.
 func (rd *Reader) Release() (err error) {
-	if rd.closed {
+	if rd.r.closing.Load() || rd.closed { // as Consumer.Release
 		return ErrClosed
 	}
 	if !rd.unguarded {

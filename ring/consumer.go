@@ -126,7 +126,11 @@ func (c *Consumer) leased(m []byte, err error) ([]byte, error) {
 // consumer's or the ring's) it does nothing and returns ErrClosed, so a
 // deferred Release is safe. Release without a received message panics.
 func (c *Consumer) Release() (err error) {
-	if c.closed {
+	// The ring's closing flag first: a Receive that the ring's Close woke
+	// with ErrClosed returns before Close has marked this handle closed,
+	// and a deferred Release must then neither panic nor touch the handle
+	// Close is closing from its own goroutine.
+	if c.r.closing.Load() || c.closed {
 		return ErrClosed
 	}
 	if !c.unguarded {
