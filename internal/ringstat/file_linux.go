@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"regexp"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -18,6 +19,10 @@ import (
 // hugetlbfsMagic is statfs's f_type for hugetlbfs, whose files are sized
 // in whole huge pages (LAYOUT.md section 6).
 const hugetlbfsMagic = 0x958458f6
+
+// procFD matches a process's descriptor link, /proc/PID/fd/N (or
+// /proc/self/fd/N): how a memfd ring is reached from outside.
+var procFD = regexp.MustCompile(`^/proc/(self|[0-9]+)/fd/[0-9]+$`)
 
 // rereads is how many times a live ring whose words break an invariant is
 // read again before it is called corrupt: its holders move the words
@@ -39,7 +44,15 @@ func Read(name string) (Snapshot, error) {
 // ReadPath is Read for a path already resolved; name labels the result.
 func ReadPath(name, path string) (Snapshot, error) {
 	s := Snapshot{Name: name, Path: path}
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	flags := unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY
+	if procFD.MatchString(path) {
+		// A memfd ring has no name: an operator reaches it through a
+		// holder's descriptor, /proc/PID/fd/N, a link the kernel resolves
+		// to the open file itself (no path is looked up again), as
+		// ring.OpenFile maps it.
+		flags &^= unix.O_NOFOLLOW
+	}
+	fd, err := unix.Open(path, flags, 0)
 	switch {
 	case errors.Is(err, unix.ENOENT):
 		return s, &os.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}

@@ -4,6 +4,8 @@ package ringstat
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -88,5 +90,40 @@ func TestReadSeesCountersAndLatency(t *testing.T) {
 	}
 	if l := cons.Latency; l == nil || l.Count != 4 || l.Bad != 0 || l.Placed() != 4 || l.P50Ns <= 0 || l.MaxNs < l.P99Ns || prod.Latency != nil {
 		t.Errorf("consumer latency %+v, producer's %+v: want 4 samples (positions 0, 2, 4, 6) placed, none bad, on the consumer only", cons.Latency, prod.Latency)
+	}
+}
+
+// A memfd ring has no name: Read reaches it through its holder's
+// descriptor link, /proc/PID/fd/N, and reads it as any ring; any other
+// symbolic link is still refused.
+func TestReadReachesAMemfdRingThroughADescriptorLink(t *testing.T) {
+	r, err := ring.Create("ringstat-memfd", ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8, Memfd: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	p, err := r.Producer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := p.Send(context.Background(), []byte("frame")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), r.File().Fd())
+	s, err := Read(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Kind != "spsc" || s.Published != 3 || !s.Roles[0].Live {
+		t.Fatalf("snapshot of %s: %+v; want an spsc ring, 3 published, a live producer", link, s)
+	}
+	other := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(link, other); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Read(other); err != nil || s.State != NotARing {
+		t.Fatalf("a symbolic link elsewhere: %v, state %v; want not-a-ring", err, s.State)
 	}
 }
