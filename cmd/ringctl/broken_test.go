@@ -106,8 +106,8 @@ func TestLsAndStatReportBrokenFiles(t *testing.T) {
 	if _, errs, code := ringctl(t, "stat", filepath.Join(dir, "missing")); code != exitFailed || !strings.Contains(errs, "not exist") {
 		t.Errorf("stat of a missing ring: exit %d %q, want %d", code, errs, exitFailed)
 	}
-	if _, errs, code := ringctl(t, "stat", "../relative"); code != exitFailed || !strings.Contains(errs, "relative path") {
-		t.Errorf("stat of a relative path: exit %d %q, want %d", code, errs, exitFailed)
+	if _, errs, code := ringctl(t, "stat", "../relative"); code != exitUsage || !strings.Contains(errs, "relative path") {
+		t.Errorf("stat of a relative path (a bad argument): exit %d %q, want %d", code, errs, exitUsage)
 	}
 	if _, _, code := ringctl(t, "stat"); code != exitUsage {
 		t.Errorf("stat without a name: exit %d, want %d", code, exitUsage)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shmring/shmring/internal/ringstat"
 	"io"
 	"slices"
 	"strings"
@@ -53,7 +54,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "ringctl: %s\n", ee.msg)
 		}
 		return ee.code
-	case errors.As(err, &ue), isCobraUsage(err):
+	case errors.As(err, &ue), isCobraUsage(err), errors.Is(err, ringstat.ErrName):
 		fmt.Fprintf(stderr, "ringctl: %v (see ringctl --help)\n", err)
 		return exitUsage
 	default:
