@@ -93,7 +93,7 @@ var (
 	// ErrEmpty: TryRecv / TryReceive found no message.
 	ErrEmpty = errors.New("ring: empty")
 	// ErrTooLarge: a message longer than the ring's slot size.
-	ErrTooLarge = errors.New("ring: message larger than slot")
+	ErrTooLarge = errors.New("ring: message larger than the ring's largest (its slot, or MaxMessage)")
 	// ErrClosed: the producer closed the stream and every message before
 	// the close has been received. errors.Is(ErrClosed, io.EOF) holds.
 	// Using a handle after its own Close also returns it.

@@ -45,7 +45,9 @@ func (r *Ring) File() *os.File {
 // default OpenOptions; see OpenFileWith.
 func OpenFile(f *os.File) (*Ring, error) { return OpenFileWith(f, OpenOptions{}) }
 
-// OpenFileWith maps the ring behind f, validating it exactly as OpenWith
+// OpenFileWith maps the ring behind f (open for reading and writing, as
+// Ring.File's and RecvRing's descriptors are; a read-only one fails to map
+// with a permission error), validating it exactly as OpenWith
 // validates a file at a name: the checks on the file (regular, owner, size
 // cap; each refusal its own error, all ErrUntrusted), the wait for a
 // creator that has not finished, the header, and the header's size against

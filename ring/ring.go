@@ -15,6 +15,11 @@ import (
 
 // Ring is a mapped ring file. A Ring is safe for concurrent use by several
 // goroutines; the role handles it gives out are not.
+//
+// Close a Ring when done with it, and keep it reachable while its handles
+// are in use: a Ring (with all its handles) dropped unclosed is collected,
+// its descriptor closed, and with it the liveness locks, so that its peers
+// and ringctl then take its roles for dead.
 type Ring struct {
 	_    noCopy
 	name string
