@@ -472,28 +472,37 @@ func TestIntegrityAcrossTwoProcesses(t *testing.T) {
 			}
 			seed := seed + uint64(i)
 			r := newTestRing(t, Options{Kind: SPSC, SlotSize: 256, Slots: 1 << 12})
-			c, err := r.Consumer()
-			if err != nil {
-				t.Fatal(err)
-			}
-			child := proctest.Start(t, "integrity-producer", r.Name(), tc.producer,
-				strconv.FormatUint(n, 10), strconv.FormatUint(seed, 10))
-			ctx := context.Background()
-			rx := newStreamReceiver(c, seed, n, child)
-			if err := rx.run(ctx, tc.consumer); err != nil {
-				t.Fatalf("seed=%d: %v", seed, err)
-			}
-			if err := rx.end(ctx, tc.consumer); err != nil {
-				t.Fatalf("seed=%d: %v", seed, err)
-			}
-			ps := readStats(t, child)
-			if err := child.Wait(); err != nil {
-				t.Fatal(err)
-			}
-			if ps.Messages != n {
-				t.Errorf("producer Stats().Messages=%d, want %d", ps.Messages, n)
-			}
-			t.Logf("%d messages, seed=%d; producer %+v; consumer %+v", n, seed, ps, c.Stats())
+			streamFromChild(t, r, tc.producer, tc.consumer, n, seed)
 		})
 	}
+}
+
+// streamFromChild has a child produce n messages from seed into r through
+// the producer calls named, receives them here through the consumer calls
+// named, checking each (streamReceiver), and checks that both sides'
+// Stats count exactly n.
+func streamFromChild(t *testing.T, r *Ring, producer, consumer string, n, seed uint64) {
+	t.Helper()
+	c, err := r.Consumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := proctest.Start(t, "integrity-producer", r.Name(), producer,
+		strconv.FormatUint(n, 10), strconv.FormatUint(seed, 10))
+	ctx := context.Background()
+	rx := newStreamReceiver(c, seed, n, child)
+	if err := rx.run(ctx, consumer); err != nil {
+		t.Fatalf("seed=%d: %v", seed, err)
+	}
+	if err := rx.end(ctx, consumer); err != nil {
+		t.Fatalf("seed=%d: %v", seed, err)
+	}
+	ps := readStats(t, child)
+	if err := child.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if ps.Messages != n || c.Stats().Messages != n {
+		t.Errorf("Stats().Messages: producer %d, consumer %d, want %d", ps.Messages, c.Stats().Messages, n)
+	}
+	t.Logf("%d messages, seed=%d; producer %+v; consumer %+v", n, seed, ps, c.Stats())
 }

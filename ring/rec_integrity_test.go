@@ -4,10 +4,8 @@ package ring
 // integrity_test.go, with lengths from 0 to MaxMessage, most of them short.
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"testing"
 
 	"github.com/shmring/shmring/internal/proctest"
@@ -99,28 +97,7 @@ func TestRecordIntegrityAcrossTwoProcesses(t *testing.T) {
 			}
 			seed := seed + 100 + uint64(i)
 			r := newTestRing(t, Options{Kind: SPSC, Records: true, Capacity: tc.capacity, MaxMessage: tc.max})
-			c, err := r.Consumer()
-			if err != nil {
-				t.Fatal(err)
-			}
-			child := proctest.Start(t, "integrity-producer", r.Name(), tc.producer,
-				strconv.FormatUint(n, 10), strconv.FormatUint(seed, 10))
-			ctx := context.Background()
-			rx := newStreamReceiver(c, seed, n, child)
-			if err := rx.run(ctx, tc.consumer); err != nil {
-				t.Fatalf("seed=%d: %v", seed, err)
-			}
-			if err := rx.end(ctx, tc.consumer); err != nil {
-				t.Fatalf("seed=%d: %v", seed, err)
-			}
-			ps := readStats(t, child)
-			if err := child.Wait(); err != nil {
-				t.Fatal(err)
-			}
-			if ps.Messages != n || c.Stats().Messages != n {
-				t.Errorf("Stats().Messages: producer %d, consumer %d, want %d", ps.Messages, c.Stats().Messages, n)
-			}
-			t.Logf("%d messages, seed=%d; producer %+v; consumer %+v", n, seed, ps, c.Stats())
+			streamFromChild(t, r, tc.producer, tc.consumer, n, seed)
 		})
 	}
 }
