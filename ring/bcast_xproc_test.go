@@ -126,9 +126,7 @@ func TestBroadcastFanOutToFourProcesses(t *testing.T) {
 		n /= 100
 	}
 	r := newTestRing(t, Options{Kind: Broadcast, SlotSize: 64, Slots: 1 << 12, MaxReaders: 8})
-	readers := []struct {
-		policy, mode, then string
-	}{
+	readers := []fanReader{
 		{"lossless", "batch", "-"},
 		{"lossless", "recv", "-"},
 		{"lossy", "receive", "-"},
@@ -175,22 +173,7 @@ func TestBroadcastFanOutToFourProcesses(t *testing.T) {
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for i, c := range children {
-		res := readBcastResult(t, c)
-		if err := c.Wait(); err != nil {
-			t.Fatalf("reader %d (%s %s): %v", i, readers[i].policy, readers[i].mode, err)
-		}
-		t.Logf("reader %d (%s %s %s): %+v", i, readers[i].policy, readers[i].mode, readers[i].then, res)
-		if res.delivered+res.missed != n {
-			t.Errorf("reader %d: delivered %d + missed %d != %d published", i, res.delivered, res.missed, n)
-		}
-		if readers[i].policy == "lossless" && res.delivered != n {
-			t.Errorf("lossless reader %d delivered %d of %d", i, res.delivered, n)
-		}
-		if readers[i].then == "slow" && res.laps == 0 {
-			t.Errorf("the slowed lossy reader %d was never lapped", i)
-		}
-	}
+	checkFanOut(t, readers, children, n)
 	t.Logf("%d messages; producer %+v", n, ps)
 }
 
@@ -359,6 +342,34 @@ func TestBroadcastProducerKilledAtAStep(t *testing.T) {
 					t.Fatal(err)
 				}
 			})
+		}
+	}
+}
+
+// fanReader is one reader child of a fan-out test: its policy, how it
+// reads ("batch", "recv", "receive") and what it does besides ("slow": it
+// dawdles so the producer laps it; "-": nothing).
+type fanReader struct{ policy, mode, then string }
+
+// checkFanOut waits for each reader child and checks its result against n
+// published: every message delivered or counted missed, all delivered to a
+// lossless reader, and a slowed lossy reader lapped.
+func checkFanOut(t *testing.T, readers []fanReader, children []*proctest.Child, n uint64) {
+	t.Helper()
+	for i, c := range children {
+		res := readBcastResult(t, c)
+		if err := c.Wait(); err != nil {
+			t.Fatalf("reader %d (%s %s): %v", i, readers[i].policy, readers[i].mode, err)
+		}
+		t.Logf("reader %d (%s %s %s): %+v", i, readers[i].policy, readers[i].mode, readers[i].then, res)
+		if res.delivered+res.missed != n {
+			t.Errorf("reader %d: delivered %d + missed %d != %d published", i, res.delivered, res.missed, n)
+		}
+		if readers[i].policy == "lossless" && res.delivered != n {
+			t.Errorf("lossless reader %d delivered %d of %d", i, res.delivered, n)
+		}
+		if readers[i].then == "slow" && res.laps == 0 {
+			t.Errorf("the slowed lossy reader %d was never lapped", i)
 		}
 	}
 }

@@ -100,9 +100,7 @@ func TestRecordBroadcastFanOutToFourProcesses(t *testing.T) {
 		n /= 100
 	}
 	r := newTestRing(t, Options{Kind: Broadcast, Records: true, Capacity: 64 << 10, MaxMessage: 8 << 10, MaxReaders: 8})
-	readers := []struct {
-		policy, mode, then string
-	}{
+	readers := []fanReader{
 		{"lossless", "batch", "-"},
 		{"lossless", "receive", "-"},
 		{"lossy", "recv", "-"},
@@ -124,21 +122,6 @@ func TestRecordBroadcastFanOutToFourProcesses(t *testing.T) {
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for i, c := range children {
-		res := readBcastResult(t, c)
-		if err := c.Wait(); err != nil {
-			t.Fatalf("reader %d (%s %s): %v", i, readers[i].policy, readers[i].mode, err)
-		}
-		t.Logf("reader %d (%s %s %s): %+v", i, readers[i].policy, readers[i].mode, readers[i].then, res)
-		if res.delivered+res.missed != n {
-			t.Errorf("reader %d: delivered %d + missed %d != %d published", i, res.delivered, res.missed, n)
-		}
-		if readers[i].policy == "lossless" && res.delivered != n {
-			t.Errorf("lossless reader %d delivered %d of %d", i, res.delivered, n)
-		}
-		if readers[i].then == "slow" && res.laps == 0 {
-			t.Errorf("the slowed lossy reader %d was never lapped", i)
-		}
-	}
+	checkFanOut(t, readers, children, n)
 	t.Logf("%d messages; producer %+v", n, ps)
 }
