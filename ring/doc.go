@@ -113,7 +113,9 @@
 // a mark that readers check after copying a message, so a message whose
 // tail a truncation zeroed is never delivered as whole (guard.go). Slices
 // already handed out by Receive or Claim are the caller's risk: touching
-// them after a truncation faults in the caller's code. A memfd ring
+// them after a truncation faults in the caller's code. A program built
+// with -race is not protected: the race detector runs atomic operations
+// where a fault cannot be recovered, so a truncation kills it. A memfd ring
 // (Options.Memfd, memfd.go) cannot be shrunk: it is sealed.
 //
 // Ring.Close may run while other goroutines are inside calls on the ring's

@@ -36,6 +36,12 @@ import (
 // closed). A panic for any other reason, or a fault at any other address,
 // goes on as it would have.
 //
+// Not under the race detector: a program built with -race runs every
+// atomic operation in the detector's C runtime on the system stack, where
+// the Go runtime cannot turn a fault into a panic, so a truncation met by an
+// atomic load or store (most of the engine's touches) ends the process as
+// it would without the guard. Copies and plain loads are still guarded.
+//
 // A truncation that cuts inside a page leaves that page mapped with its
 // tail zeroed, so a copied message could be damaged without any fault. The
 // end unit catches it (layout.EndAlign says why): readers check the end

@@ -34,6 +34,14 @@ const (
 )
 
 func TestTruncationUnderLiveStreamsIsAnErrorInEveryProcess(t *testing.T) {
+	if raceEnabled {
+		// Under the race detector every atomic operation runs in its C
+		// runtime on the system stack, where a fault cannot become a
+		// panic: a child cut off inside an atomic load dies with "unexpected
+		// return pc for runtime.sigpanic" (guard.go says so for users).
+		// The same test runs without -race in every CI run.
+		t.Skip("a fault inside an atomic operation is fatal under -race (see guard.go); this runs in the normal build")
+	}
 	kinds := []struct {
 		kind    Kind
 		readers []string // the consuming children: "consumer", "lossless" or "lossy"
