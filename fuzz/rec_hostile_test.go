@@ -37,8 +37,8 @@ func FuzzRecordHostile(f *testing.F) {
 	f.Add([]byte{0x00, rSend, 3, rRecv, 0, rReceive, 1, rRelease, 1, rClaimN, 9, 4})
 	// A header's length beyond MaxMessage, then every read call.
 	f.Add(cat([]byte{0x01, rHeader, 1, 0}, u64(1<<31), []byte{rRecv, 0, rReceive, 0, rBatch, 0, rRelease, 0}))
-	// An unknown type, then a padding record that does not end at the end.
-	f.Add(cat([]byte{0x05, rHeader, 0, 1}, u64(7), []byte{rHeader, 2, 1}, u64(uint64(layout.RecordPadding)), []byte{rRecv, 1, rRecv, 2, rBatch, 1}))
+	// An unknown type, then a wrapped record where none can be.
+	f.Add(cat([]byte{0x05, rHeader, 0, 1}, u64(7), []byte{rHeader, 2, 1}, u64(uint64(layout.RecordWrapped)), []byte{rRecv, 1, rRecv, 2, rBatch, 1}))
 	// The cursor off a record boundary; the tail beyond the cursor.
 	f.Add(cat([]byte{0x06, rWord, 0}, u64(40), []byte{rRecv, 0, rWord, 2}, u64(1<<40), []byte{rRecv, 2, rSend, 5, rRecv, 1}))
 	// Raw bytes over the data area while messages flow.
@@ -189,10 +189,10 @@ func (h *recHostile) send(n int, try bool) {
 
 func (h *recHostile) note(n int) {
 	size, c := layout.RecordSize(uint32(n)), h.hdr.SlotCount
-	if off := h.sent % c; off+size > c {
-		h.sent += c - off
-	}
 	h.starts = append(h.starts[max(0, len(h.starts)-15):], h.sent)
+	if off := h.sent % c; off+size > c { // wrapped: the header here, the payload at the next lap's start
+		h.sent += c - off - layout.RecordHeaderSize
+	}
 	h.sent += size
 }
 

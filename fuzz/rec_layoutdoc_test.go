@@ -18,7 +18,7 @@ func TestLayoutDocRecordTables(t *testing.T) {
 		"RecordHeaderSize":  layout.RecordHeaderSize,
 		"RecordAlign":       layout.RecordAlign,
 		"RecordMessage":     uint64(layout.RecordMessage),
-		"RecordPadding":     uint64(layout.RecordPadding),
+		"RecordWrapped":     uint64(layout.RecordWrapped),
 		"MinRecordCapacity": layout.MinRecordCapacity,
 		"MaxRecordCapacity": layout.MaxRecordCapacity,
 		"RecSeqOffset":      layout.RecSeqOffset,
@@ -62,12 +62,12 @@ func TestLayoutDocRecordTables(t *testing.T) {
 	if off := uint64(layout.RecTailOffset); off/layout.PadUnit != layout.BcastWakeOffset/layout.PadUnit || off < layout.BcastGateOffset+8 || off%8 != 0 {
 		t.Errorf("RecTail at %d is outside the broadcast producer's cold unit, over BcastGate, or misaligned", off)
 	}
-	for _, s := range []string{"RecordSize(n) = round_up(16 + n, 16)", "MaxMessage ≤ min(Capacity/2 − 16, MaxSlotSize)"} {
+	for _, s := range []string{"RecordSize(n) = round_up(16 + n, 16)", "MaxMessage ≤ min(Capacity/2, MaxSlotSize)"} {
 		if !strings.Contains(doc, s) {
 			t.Errorf("LAYOUT.md section 17 lacks %q", s)
 		}
 	}
-	if layout.RecordSize(0) != 16 || layout.RecordSize(17) != 48 || layout.MaxRecordMessage(1<<12) != 1<<11-16 {
+	if layout.RecordSize(0) != 16 || layout.RecordSize(17) != 48 || layout.MaxRecordMessage(1<<12) != 1<<11 || layout.RecordBody(17) != 32 {
 		t.Error("the rules section 17 states are not layout's")
 	}
 }

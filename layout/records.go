@@ -30,7 +30,7 @@ import "fmt"
 //	+---------------------------------------------------------------+
 //	|                 Length (payload bytes, u32)                   |  +0
 //	+---------------------------------------------------------------+
-//	|            Type (RecordMessage or RecordPadding, u32)         |  +4
+//	|            Type (RecordMessage or RecordWrapped, u32)         |  +4
 //	+---------------------------------------------------------------+
 //	|                  Seq (message number, u64)                    |  +8
 //	|                                                               |
@@ -39,14 +39,14 @@ import "fmt"
 //	|            of slack up to the next RecordAlign boundary       |
 //	+---------------------------------------------------------------+
 //
-// A message record takes RecordSize(Length) bytes and never crosses the end
-// of the data area: where the next message does not fit before the end, the
-// producer first writes a padding record whose Length is the bytes from its
-// payload to the end (so it ends exactly there), and the message starts the
-// next lap at data offset 0. A padding record carries the Seq of the
-// message after it. A record is published when the producer's cursor has
-// passed its end; the padding and the message it makes room for are
-// published by the same store.
+// A message whose record fits before the end of the data area is a
+// RecordMessage there: RecordSize(Length) bytes. One that does not is a
+// RecordWrapped: its header stays at the producer's position, the bytes
+// after the header up to the end of the data area are slack, and the
+// payload (and its slack to RecordAlign) starts the next lap at data
+// offset 0, so every message is contiguous and the wrap costs no second
+// header. A record is published when the producer's cursor has passed its
+// end: the payload's slack, for a wrapped one.
 const (
 	// HeaderFlagRecords in the header's Flags word: the ring carries
 	// records, not slots.
@@ -63,7 +63,7 @@ const (
 	// RecordAlign: every record starts on a multiple of it, so its header
 	// words are aligned for atomic access and its payload for vector
 	// copies, and the bytes left before the end of the data area are
-	// never too few for a padding record's header.
+	// never too few for a wrapped record's header.
 	RecordAlign = 16
 
 	// RecSeqOffset (u64): the sequence number the producer gives its next
@@ -86,26 +86,34 @@ const (
 	MaxRecordCapacity = 1 << 40
 )
 
-// Record types. Zero is never written: a record of type zero is corrupt.
+// Record types. Zero is never written: a record of type zero is corrupt,
+// and so is 2, the padding record of a pre-release draft of this format
+// (a message after a padding record of its own), which no writer makes.
 const (
 	RecordMessage uint32 = 1
-	RecordPadding uint32 = 2
+	RecordWrapped uint32 = 3
 )
 
 // RecordSize is the bytes a message of n payload bytes takes in the ring:
 // its header and payload rounded up to RecordAlign.
 func RecordSize(n uint32) uint64 { return roundUp(RecordHeaderSize+uint64(n), RecordAlign) }
 
+// RecordBody is the bytes a payload of n bytes takes: n rounded up to
+// RecordAlign (a wrapped record's part at the next lap's start).
+func RecordBody(n uint32) uint64 { return roundUp(uint64(n), RecordAlign) }
+
 // MaxRecordMessage is the longest message a record ring of capacity bytes
 // guarantees to carry: one that fits in an empty ring wherever its producer
-// stands. A record of size s may need up to s-RecordAlign bytes of padding
-// before it, so 2s-RecordAlign must fit in capacity: s <= capacity/2, and
-// the message is that less its header (also at most MaxSlotSize).
+// stands. A message of n bytes wraps only where fewer than
+// RecordHeaderSize+RecordBody(n) bytes are left before the end, that is at
+// most RecordBody(n) (all counts are multiples of RecordAlign), and then
+// takes those bytes and RecordBody(n) more: 2*RecordBody(n) <= capacity, so
+// n <= capacity/2 (also at most MaxSlotSize).
 func MaxRecordMessage(capacity uint64) uint32 {
 	if capacity < MinRecordCapacity {
 		return 0
 	}
-	return uint32(min(capacity/2-RecordHeaderSize, MaxSlotSize))
+	return uint32(min(capacity/2, MaxSlotSize))
 }
 
 // recordGeometry checks a record ring's parameters: kind, capacity and

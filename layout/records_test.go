@@ -41,7 +41,7 @@ func TestRecordGeometryIsRefusedWhereItDoesNotHold(t *testing.T) {
 		{"MPSC carries no records", Params{Kind: KindMPSC, Records: true, SlotSize: 64, SlotCount: 1 << 12}},
 		{"a capacity that is no power of two", Params{Kind: KindSPSC, Records: true, SlotSize: 64, SlotCount: 3000}},
 		{"a capacity below the minimum", Params{Kind: KindSPSC, Records: true, SlotSize: 8, SlotCount: 32}},
-		{"a message beyond half the capacity less a header", Params{Kind: KindSPSC, Records: true, SlotSize: 1<<11 - 15, SlotCount: 1 << 12}},
+		{"a message beyond half the capacity", Params{Kind: KindSPSC, Records: true, SlotSize: 1<<11 + 1, SlotCount: 1 << 12}},
 		{"no message at all", Params{Kind: KindSPSC, Records: true, SlotSize: 0, SlotCount: 1 << 12}},
 	}
 	for _, tt := range tests {
@@ -79,16 +79,31 @@ func TestRecordSizeAndBound(t *testing.T) {
 			t.Errorf("RecordSize(%d) = %d, want %d", tc.n, got, tc.want)
 		}
 	}
-	// The bound: a record of the longest message, after the worst padding
-	// (one alignment unit short of the record), fits in the capacity.
-	for _, c := range []uint64{64, 128, 1 << 12, 1 << 28} {
+	// The bound, by the placement rule of section 17.4 at every offset of
+	// an empty ring: the longest message fits wherever the producer stands
+	// (whole before the end, or wrapped with its payload clear of its
+	// header), and one byte more does not fit somewhere.
+	fitsEverywhere := func(c uint64, n uint32) bool {
+		for o := uint64(0); o < c; o += RecordAlign {
+			if o+RecordSize(n) <= c {
+				continue // a RecordMessage at o
+			}
+			if o == 0 || RecordBody(n) > o || (c-o)+RecordBody(n) > c {
+				return false // a wrapped record would overrun its own header
+			}
+		}
+		return true
+	}
+	for _, c := range []uint64{64, 128, 1 << 12, 1 << 16} {
 		m := MaxRecordMessage(c)
-		s := RecordSize(m)
-		if s+(s-RecordAlign) > c {
-			t.Errorf("capacity %d: max message %d needs %d bytes with the worst padding", c, m, 2*s-RecordAlign)
+		if m != uint32(c/2) || !fitsEverywhere(c, m) {
+			t.Errorf("capacity %d: max message %d does not fit at every offset, or is not Capacity/2", c, m)
 		}
-		if RecordSize(m+RecordAlign)*2-RecordAlign <= c {
-			t.Errorf("capacity %d: max message %d is not the largest that fits", c, m)
+		if fitsEverywhere(c, m+1) {
+			t.Errorf("capacity %d: max message %d is not the largest that fits everywhere", c, m)
 		}
+	}
+	if MaxRecordMessage(1<<40) != MaxSlotSize {
+		t.Errorf("MaxRecordMessage(2^40) = %d, want MaxSlotSize", MaxRecordMessage(1<<40))
 	}
 }

@@ -88,8 +88,9 @@ func TestCreateRecordOptions(t *testing.T) {
 	}{
 		{"SPSC records with the default MaxMessage", ring.Options{Kind: ring.SPSC, Records: true, Capacity: 1 << 12}, true},
 		{"Broadcast records", ring.Options{Kind: ring.Broadcast, Records: true, Capacity: 1 << 12, MaxMessage: 100}, true},
-		{"MaxMessage at the bound, Capacity/2 - 16", ring.Options{Kind: ring.SPSC, Records: true, Capacity: 1 << 12, MaxMessage: 1<<11 - 16}, true},
-		{"MaxMessage past the bound", ring.Options{Kind: ring.SPSC, Records: true, Capacity: 1 << 12, MaxMessage: 1<<11 - 15}, false},
+		{"MaxMessage at the bound, Capacity/2", ring.Options{Kind: ring.SPSC, Records: true, Capacity: 1 << 12, MaxMessage: 1 << 11}, true},
+		{"MaxMessage past the bound", ring.Options{Kind: ring.SPSC, Records: true, Capacity: 1 << 12, MaxMessage: 1<<11 + 1}, false},
+		{"the smallest ring at its bound", ring.Options{Kind: ring.Broadcast, Records: true, Capacity: 64, MaxMessage: 32}, true},
 		{"MPMC records", ring.Options{Kind: ring.MPMC, Records: true, Capacity: 1 << 12}, false},
 		{"MPSC records", ring.Options{Kind: ring.MPSC, Records: true, Capacity: 1 << 12}, false},
 		{"a capacity that is no power of two", ring.Options{Kind: ring.SPSC, Records: true, Capacity: 3000}, false},
@@ -114,7 +115,7 @@ func TestCreateRecordOptions(t *testing.T) {
 			}
 			want := tc.o.MaxMessage
 			if want == 0 {
-				want = tc.o.Capacity/2 - 16
+				want = tc.o.Capacity / 2
 			}
 			if !r.Records() || r.Capacity() != tc.o.Capacity || r.MaxMessage() != want || r.SlotSize() != want || r.Slots() != tc.o.Capacity/16 {
 				t.Errorf("Records %v Capacity %d MaxMessage %d SlotSize %d Slots %d; want true %d %d %d %d",

@@ -74,7 +74,7 @@ func contractKindNamed(name string) (contractKind, bool) {
 // options are the Options of a ring of kind k for slots messages of up to
 // slotSize bytes. A record ring gets MaxMessage slotSize and the smallest
 // capacity that holds slots such messages wherever the producer stands
-// (the last one may need a padding record before it), so that whatever
+// (the last one may wrap, leaving the end of the ring unused), so that whatever
 // fits in the slot ring fits in it too; it may hold more messages than
 // that, and the tests that fill a ring to the brim say so.
 func (k contractKind) options(slotSize, slots int) ring.Options {

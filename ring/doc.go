@@ -34,10 +34,11 @@
 // # Record rings
 //
 // Options.Records makes an SPSC or Broadcast ring a ring of Capacity bytes
-// carrying messages of any length from 0 to MaxMessage (at most Capacity/2
-// less a 16-byte header), each taking a 16-byte header plus its length
-// rounded up to 16, with a padding record at the wrap so that every message
-// is contiguous (LAYOUT.md section 17):
+// carrying messages of any length from 0 to MaxMessage (at most
+// Capacity/2), each taking a 16-byte header plus its length rounded up to
+// 16. Every message is contiguous: one that does not fit before the end of
+// the ring wraps whole, its header there and its bytes at the start
+// (LAYOUT.md section 17):
 //
 //	r, err := ring.Create("cam0", ring.Options{Kind: ring.SPSC, Records: true, Capacity: 256 << 20, MaxMessage: 64 << 20})
 //	buf, err := p.ClaimN(ctx, n) // exactly n contiguous bytes of the ring

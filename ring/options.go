@@ -34,9 +34,9 @@ type Options struct {
 	// Capacity is a record ring's data area in bytes: a power of two,
 	// 64 B .. 1 TiB.
 	Capacity int
-	// MaxMessage is a record ring's longest message: at most Capacity/2 -
-	// 16 (the longest the ring can always fit, wherever its producer
-	// stands; also at most 1 GiB); zero means that bound.
+	// MaxMessage is a record ring's longest message: at most Capacity/2
+	// (the longest the ring can always fit, wherever its producer stands;
+	// also at most 1 GiB); zero means that bound.
 	MaxMessage int
 
 	// MaxProducers and MaxConsumers bound how many producer and consumer

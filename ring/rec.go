@@ -33,25 +33,35 @@ func (r *Ring) recArea() recArea {
 // at is the address of position pos.
 func (a *recArea) at(pos uint64) unsafe.Pointer { return unsafe.Add(a.base, pos&a.mask) }
 
-// payload is the n bytes after the header of the record at pos. The caller
-// has checked that they lie inside the data area.
-func (a *recArea) payload(pos uint64, n uint32) []byte {
-	return unsafe.Slice((*byte)(unsafe.Add(a.at(pos), layout.RecordPayload)), n)
+// payload is the n bytes at position body (a record's, from place or
+// read). The caller has checked that they lie inside the data area.
+func (a *recArea) payload(body uint64, n uint32) []byte {
+	return unsafe.Slice((*byte)(a.at(body)), n)
 }
 
-// padFor is how many bytes of padding a record of size bytes needs at pos
-// so that it does not cross the end of the data area: zero when it fits.
-func (a *recArea) padFor(pos, size uint64) uint64 {
-	if off := pos & a.mask; off+size > a.cap {
-		return a.cap - off
+// place is where a message of n bytes goes when its record starts at pos:
+// after the header when the record fits before the end of the data area,
+// else (a wrapped record) at the next lap's start; and the position after
+// the record.
+func (a *recArea) place(pos uint64, n uint32) (body, next uint64) {
+	body = pos + layout.RecordHeaderSize
+	if off := pos & a.mask; off+layout.RecordSize(n) > a.cap {
+		body = pos + (a.cap - off)
 	}
-	return 0
+	return body, body + layout.RecordBody(n)
 }
 
-// writeHeader writes the header of the record at pos with plain stores:
-// only the producer writes records, before the store that publishes them
-// (each engine's SYNC POINT).
-func (a *recArea) writeHeader(pos uint64, n, typ uint32, seq uint64) {
+// writeHeader writes the header of the record at pos whose payload is at
+// body, with plain stores: only the producer writes records, before the
+// store that publishes them (each engine's SYNC POINT). It is a wrapped
+// record when its payload is not right after it (placed for a longer
+// claim) or crosses the end of the data area: where only a header's room
+// is left, the next lap's start is right after it.
+func (a *recArea) writeHeader(pos, body uint64, n uint32, seq uint64) {
+	typ := layout.RecordMessage
+	if body != pos+layout.RecordHeaderSize || pos&a.mask+layout.RecordSize(n) > a.cap {
+		typ = layout.RecordWrapped
+	}
 	h := a.at(pos)
 	*(*uint32)(unsafe.Add(h, layout.RecordLengthOffset)) = n
 	*(*uint32)(unsafe.Add(h, layout.RecordTypeOffset)) = typ
@@ -60,42 +70,44 @@ func (a *recArea) writeHeader(pos uint64, n, typ uint32, seq uint64) {
 
 // record is a record header as read from the mapping, once, and checked.
 type record struct {
-	n    uint32 // payload bytes (a message's)
-	pad  bool   // a padding record: no message, skip to next
+	n    uint32 // payload bytes
 	seq  uint64
+	body uint64 // the payload's position
 	next uint64 // the position after the record
 }
 
 // read reads the header of the record at pos, which the producer has
 // published below end, and checks it: a message no longer than MaxMessage
-// whose record ends inside the data area and at or below end, or a
-// padding record that ends exactly at the end of the data area. ok is
-// false for anything else: a value no producer writes, or, for a lossy
-// reader, bytes being overwritten (its caller tells which). Nothing of a
-// header that fails is used.
+// whose record ends at or below end and either lies whole before the end
+// of the data area or (wrapped) has its header there and its payload at
+// the next lap's start, clear of the header. ok is false for anything
+// else: a value no producer writes, or, for a lossy reader, bytes being
+// overwritten (its caller tells which). Nothing of a header that fails is
+// used.
 func (a *recArea) read(pos, end uint64) (rec record, ok bool) {
 	h := a.at(pos)
 	n := (*atomic.Uint32)(unsafe.Add(h, layout.RecordLengthOffset)).Load()
 	typ := (*atomic.Uint32)(unsafe.Add(h, layout.RecordTypeOffset)).Load()
 	rec.seq = (*atomic.Uint64)(unsafe.Add(h, layout.RecordSeqOffset)).Load()
+	if n > a.max {
+		return rec, false
+	}
 	off := pos & a.mask
 	switch typ {
 	case layout.RecordMessage:
-		if n > a.max {
-			return rec, false
-		}
-		rec.n, rec.next = n, pos+layout.RecordSize(n)
 		if off+layout.RecordSize(n) > a.cap {
 			return rec, false
 		}
-	case layout.RecordPadding:
-		if uint64(n) != a.cap-off-layout.RecordHeaderSize {
-			return rec, false
+		rec.body = pos + layout.RecordHeaderSize
+	case layout.RecordWrapped:
+		if off == 0 || layout.RecordBody(n) > off {
+			return rec, false // the payload would run into its own header
 		}
-		rec.pad, rec.next = true, pos+(a.cap-off)
+		rec.body = pos + (a.cap - off)
 	default:
 		return rec, false
 	}
+	rec.n, rec.next = n, rec.body+layout.RecordBody(n)
 	return rec, rec.next <= end
 }
 

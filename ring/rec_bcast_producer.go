@@ -41,7 +41,7 @@ type recBcastProducer struct {
 	tail           uint64         // RecTail as this handle stored it
 	seq            uint64         // the next message's sequence number
 	claim          uint64         // where the open claim's record starts
-	claimFrom      uint64         // head before the claim (and its padding): where Abort goes back to
+	body           uint64         // where its payload starts
 	batchLen       uint32         // the length Batch.SetLen gave a ClaimBatch's one message
 }
 
@@ -59,24 +59,18 @@ func newRecBcastProducer(r *Ring) (*recBcastProducer, error) {
 	return p, nil
 }
 
-// ClaimN makes room for a record of n payload bytes at head (waiting for
-// lossless readers, block, or ErrFull), retires what it overwrites, writes
-// the padding before it if it would cross the end of the data area, and
-// returns its payload.
+// ClaimN makes room for a record of n payload bytes at head (wrapped, if
+// it would cross the end of the data area), waiting for lossless readers
+// (block) or reporting ErrFull, retires what it overwrites, and returns
+// its payload.
 func (p *recBcastProducer) ClaimN(ctx context.Context, n uint32, block bool) ([]byte, error) {
-	size := layout.RecordSize(n)
-	pad := p.a.padFor(p.head, size)
-	if err := p.makeRoom(ctx, pad+size, block); err != nil {
+	body, next := p.a.place(p.head, n)
+	if err := p.makeRoom(ctx, next-p.head, block); err != nil {
 		return nil, err
 	}
-	p.claimFrom = p.head
-	if pad > 0 {
-		p.a.writeHeader(p.head, uint32(pad-layout.RecordHeaderSize), layout.RecordPadding, p.seq)
-		p.head += pad
-	}
-	p.claim = p.head
+	p.claim, p.body = p.head, body
 	atStep(stepAfterClaim)
-	return p.a.payload(p.head, n), nil
+	return p.a.payload(body, n), nil
 }
 
 // makeRoom makes need bytes at head writable: below the gate's limit and
@@ -134,8 +128,8 @@ func (p *recBcastProducer) Commit(n int) error {
 // head past it, unpublished.
 func (p *recBcastProducer) put(n uint32) {
 	atStep(stepBeforePublish)
-	p.a.writeHeader(p.claim, n, layout.RecordMessage, p.seq)
-	p.head = p.claim + layout.RecordSize(n)
+	p.a.writeHeader(p.claim, p.body, n, p.seq)
+	p.head = p.body + layout.RecordBody(n)
 	p.seq++
 	p.stats.Messages++
 	p.stats.Bytes += uint64(n)
@@ -151,9 +145,9 @@ func (p *recBcastProducer) publishHead() {
 	p.ctr.tick(&p.stats)
 }
 
-// Abort drops the claim and any padding written for it: with no claim open
-// head is the published cursor, which RecTail never passes.
-func (p *recBcastProducer) Abort() { p.head = p.claimFrom }
+// Abort drops the claim: nothing of it was written, and head is still
+// the published cursor, which RecTail never passes.
+func (p *recBcastProducer) Abort() {}
 
 func (p *recBcastProducer) Send(ctx context.Context, msg []byte, block bool) error {
 	s, err := p.ClaimN(ctx, uint32(len(msg)), block)
@@ -176,7 +170,7 @@ func (p *recBcastProducer) ClaimBatch(ctx context.Context, _ int) (uint64, int, 
 	return p.claim, 1, nil
 }
 
-func (p *recBcastProducer) batchSlot() []byte    { return p.a.payload(p.claim, p.a.max) }
+func (p *recBcastProducer) batchSlot() []byte    { return p.a.payload(p.body, p.a.max) }
 func (p *recBcastProducer) setBatchLen(n uint32) { p.batchLen = n }
 
 func (p *recBcastProducer) CommitBatch(k int) {
@@ -194,11 +188,10 @@ func (p *recBcastProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int
 // fits reports whether a record of n bytes fits below the gate now,
 // scanning the readers again when the cached limit says no.
 func (p *recBcastProducer) fits(n uint32) bool {
-	size := layout.RecordSize(n)
-	need := p.a.padFor(p.head, size) + size
-	if p.head+need <= p.limit {
+	_, next := p.a.place(p.head, n)
+	if next <= p.limit {
 		return true
 	}
 	p.scan()
-	return p.head+need <= p.limit
+	return next <= p.limit
 }

@@ -83,8 +83,7 @@ func (rd *Reader) badRecord(pos uint64) error {
 	return rd.r.corrupt("record header at position=%d (published below %d) is no record the producer writes", pos, rd.rec.avail)
 }
 
-// recPeek returns the message's record at q, skipping padding records.
-// errPending when nothing is published at q; a *LapError when a lossy
+// recPeek returns the message's record at q. errPending when nothing is published at q; a *LapError when a lossy
 // reader was overrun (it has moved on); ErrCorrupt for values no producer
 // writes.
 func (rd *Reader) recPeek() (record, error) {
@@ -111,10 +110,7 @@ func (rd *Reader) recPeek() (record, error) {
 			return record{}, rd.badRecord(q)
 		}
 		x.seq = rec.seq
-		if !rec.pad {
-			return rec, nil
-		}
-		rd.q = rec.next
+		return rec, nil
 	}
 }
 
@@ -122,7 +118,7 @@ func (rd *Reader) recPeek() (record, error) {
 // record the ring holds, and counts the messages it lost by the sequence
 // number found there. A lossy reader gets a *LapError with the count, a
 // lossless joiner moves on silently (overrun, as for slots, says why), and
-// so does a reader that lost only the padding record it stood at.
+// so does a reader that lost no message (RecTail moved to where it stood).
 func (rd *Reader) recOverrun() error {
 	x := rd.rec
 	for range 1 << 16 {
@@ -145,7 +141,7 @@ func (rd *Reader) recOverrun() error {
 		missed := seq - min(seq, x.seq)
 		rd.q, x.avail, x.seq = t, c, seq
 		if rd.lossless && q < rd.protect || missed == 0 {
-			rd.storeCursor() // a joiner's start, or only a padding record, moved on
+			rd.storeCursor() // a joiner's start moved on, or nothing was lost
 			return nil
 		}
 		rd.stats.Lapped++
@@ -190,16 +186,16 @@ func (rd *Reader) recLease() ([]byte, error) {
 		if !rd.r.intact() {
 			return nil, rd.r.errTruncated()
 		}
-		x.spans = append(x.spans[:0], recSpan{q, rec.n})
+		x.spans = append(x.spans[:0], recSpan{rec.body, rec.n})
 		x.heldEnd, x.heldSeq = rec.next, rec.seq+1
 		if !rd.lossless || q >= rd.protect {
 			rd.held, rd.heldBytes, rd.copied = 1, uint64(rec.n), false
-			return x.a.payload(q, rec.n), nil
+			return x.a.payload(rec.body, rec.n), nil
 		}
 		if rd.buf == nil {
 			rd.buf = make([]byte, x.a.max)
 		}
-		copy(rd.buf, x.a.payload(q, rec.n))
+		copy(rd.buf, x.a.payload(rec.body, rec.n))
 		if rd.overwritten(q) {
 			continue // recPeek moves the start on
 		}
@@ -224,7 +220,7 @@ func (rd *Reader) recTake(buf []byte) (int, error) {
 			}
 			return 0, shortBuffer(rec.n, buf)
 		}
-		copy(buf, x.a.payload(q, rec.n))
+		copy(buf, x.a.payload(rec.body, rec.n))
 		if rd.checks() && rd.overwritten(q) {
 			continue // recPeek reports the overrun
 		}
@@ -271,10 +267,8 @@ func (rd *Reader) recExtend(max int) ReaderBatch {
 			if !ok {
 				break
 			}
-			if !rec.pad {
-				x.spans = append(x.spans, recSpan{end, rec.n})
-				rd.heldBytes += uint64(rec.n)
-			}
+			x.spans = append(x.spans, recSpan{rec.body, rec.n})
+			rd.heldBytes += uint64(rec.n)
 			end, x.heldSeq = rec.next, rec.seq+1
 		}
 		if rd.checks() && rd.overwritten(rd.q) {
@@ -293,7 +287,7 @@ func (rd *Reader) recAt(i int) ([]byte, error) {
 		return nil, rd.r.errTruncated()
 	}
 	s := rd.rec.spans[i]
-	return rd.rec.a.payload(s.pos, s.n), nil
+	return rd.rec.a.payload(s.body, s.n), nil
 }
 
 // recLag: the producer's next sequence number less the reader's.

@@ -26,12 +26,16 @@ var hostileHeaders = []struct {
 	}},
 	{"type zero", func(h []byte, _, _ uint64) { binary.LittleEndian.PutUint32(h[4:], 0) }},
 	{"an unknown type", func(h []byte, _, _ uint64) { binary.LittleEndian.PutUint32(h[4:], 7) }},
-	{"a padding record that does not end at the end of the data area", func(h []byte, _, _ uint64) {
-		binary.LittleEndian.PutUint32(h[4:], layout.RecordPadding)
+	{"type 2, the padding record of a pre-release draft", func(h []byte, _, _ uint64) {
+		binary.LittleEndian.PutUint32(h[4:], 2)
 	}},
-	{"a padding record whose length reaches past the end", func(h []byte, at, c uint64) {
-		binary.LittleEndian.PutUint32(h, uint32(c))
-		binary.LittleEndian.PutUint32(h[4:], layout.RecordPadding)
+	{"a wrapped record whose payload would run into its own header", func(h []byte, at, c uint64) {
+		binary.LittleEndian.PutUint32(h, uint32(at%c)+1) // RecordBody of it passes the header's offset
+		binary.LittleEndian.PutUint32(h[4:], layout.RecordWrapped)
+	}},
+	{"a wrapped record whose payload reaches past the cursor", func(h []byte, _, _ uint64) {
+		binary.LittleEndian.PutUint32(h, 16) // its payload, at the next lap's start, is not published
+		binary.LittleEndian.PutUint32(h[4:], layout.RecordWrapped)
 	}},
 }
 

@@ -63,7 +63,7 @@ const recordIntegrityTotal = 10_000_000
 // through every pair of write and read calls (ClaimN among them), and
 // checks each message's length, sequence number, checksum and bytes: no
 // message lost, duplicated, reordered or torn across the ring's many wraps
-// and padding records, aborted claims and dropped batch tails publish
+// and wrapped records, aborted claims and dropped batch tails publish
 // nothing, and the stream ends with ErrClosed after exactly the messages
 // sent. Its share of recordIntegrityTotal is 6/10.
 func TestRecordIntegrityAcrossTwoProcesses(t *testing.T) {
@@ -74,7 +74,7 @@ func TestRecordIntegrityAcrossTwoProcesses(t *testing.T) {
 		consumer string
 		share    int // of recordIntegrityTotal, in hundredths
 		capacity int
-		max      int // MaxMessage; 0: the bound, Capacity/2 - 16
+		max      int // MaxMessage; 0: the bound, Capacity/2
 	}{
 		{"ClaimN and Commit to Receive and Release", "claimn", "receive", 10, 64 << 10, 8 << 10},
 		{"Claim and Commit to ReceiveBatch", "claim", "receivebatch", 5, 64 << 10, 8 << 10},

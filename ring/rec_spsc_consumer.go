@@ -11,7 +11,7 @@ import (
 type recSPSCConsumer struct {
 	endpoint
 	a     recArea
-	tail  uint64 // next position to read: rel, or past paddings skipped since
+	tail  uint64 // next position to read: rel, or past what Recv took since
 	rel   uint64 // the cursor as this handle last stored it
 	avail uint64 // positions below it are known published (cached producer cursor)
 	// The lease: the records Receive or ReceiveBatch handed out, and the
@@ -21,11 +21,11 @@ type recSPSCConsumer struct {
 	heldBytes uint64
 }
 
-// recSpan is a leased message: where its record starts, and its checked
+// recSpan is a leased message: where its payload starts, and its checked
 // length.
 type recSpan struct {
-	pos uint64
-	n   uint32
+	body uint64
+	n    uint32
 }
 
 func newRecSPSCConsumer(r *Ring) (*recSPSCConsumer, error) {
@@ -42,24 +42,19 @@ func newRecSPSCConsumer(r *Ring) (*recSPSCConsumer, error) {
 	return c, nil
 }
 
-// peek returns the next message's record at tail, skipping paddings,
-// waiting for one (block) or reporting ErrEmpty.
+// peek returns the next message's record at tail, waiting for one
+// (block) or reporting ErrEmpty.
 func (c *recSPSCConsumer) peek(ctx context.Context, block bool) (record, error) {
-	for {
-		if c.tail >= c.avail {
-			if err := c.fill(ctx, block); err != nil {
-				return record{}, err
-			}
+	if c.tail >= c.avail {
+		if err := c.fill(ctx, block); err != nil {
+			return record{}, err
 		}
-		rec, ok := c.a.read(c.tail, c.avail)
-		if !ok {
-			return rec, c.badRecord(c.tail)
-		}
-		if !rec.pad {
-			return rec, nil
-		}
-		c.tail = rec.next
 	}
+	rec, ok := c.a.read(c.tail, c.avail)
+	if !ok {
+		return rec, c.badRecord(c.tail)
+	}
+	return rec, nil
 }
 
 func (c *recSPSCConsumer) badRecord(pos uint64) error {
@@ -74,9 +69,9 @@ func (c *recSPSCConsumer) Receive(ctx context.Context, block bool) ([]byte, erro
 	if !c.r.intact() {
 		return nil, c.r.errTruncated()
 	}
-	c.spans = append(c.spans[:0], recSpan{c.tail, rec.n})
+	c.spans = append(c.spans[:0], recSpan{rec.body, rec.n})
 	c.heldEnd, c.heldBytes = rec.next, uint64(rec.n)
-	return c.a.payload(c.tail, rec.n), nil
+	return c.a.payload(rec.body, rec.n), nil
 }
 
 // Release frees the leased records with one cursor store.
@@ -99,7 +94,7 @@ func (c *recSPSCConsumer) Recv(ctx context.Context, buf []byte, block bool) (int
 	if int(rec.n) > len(buf) {
 		return 0, shortBuffer(rec.n, buf)
 	}
-	copy(buf, c.a.payload(c.tail, rec.n))
+	copy(buf, c.a.payload(rec.body, rec.n))
 	if !c.r.intact() { // after the copy: see guard.go
 		return 0, c.r.errTruncated()
 	}
@@ -120,7 +115,7 @@ func (c *recSPSCConsumer) ReceiveBatch(ctx context.Context, max int, lens []uint
 		return 0, lens, err
 	}
 	start := c.tail
-	c.spans = append(c.spans[:0], recSpan{start, rec.n})
+	c.spans = append(c.spans[:0], recSpan{rec.body, rec.n})
 	lens = append(lens, rec.n)
 	end, bytes := rec.next, uint64(rec.n)
 	for len(c.spans) < max && end < c.avail {
@@ -128,11 +123,9 @@ func (c *recSPSCConsumer) ReceiveBatch(ctx context.Context, max int, lens []uint
 		if !ok {
 			return 0, lens, c.badRecord(end)
 		}
-		if !next.pad {
-			c.spans = append(c.spans, recSpan{end, next.n})
-			lens = append(lens, next.n)
-			bytes += uint64(next.n)
-		}
+		c.spans = append(c.spans, recSpan{next.body, next.n})
+		lens = append(lens, next.n)
+		bytes += uint64(next.n)
 		end = next.next
 	}
 	if !c.r.intact() { // before handing records out in place: see guard.go
@@ -145,7 +138,7 @@ func (c *recSPSCConsumer) ReceiveBatch(ctx context.Context, max int, lens []uint
 // at is the i-th message of the lease, from its checked span.
 func (c *recSPSCConsumer) at(i int) []byte {
 	s := c.spans[i]
-	return c.a.payload(s.pos, s.n)
+	return c.a.payload(s.body, s.n)
 }
 
 func (c *recSPSCConsumer) Redelivered() bool { return false }

@@ -9,10 +9,9 @@ package ring
 //     grows and only its own side stores it. consumer cursor <= producer
 //     cursor <= consumer cursor + capacity, checked whenever one side
 //     loads the other's (never per message): anything else is ErrCorrupt.
-//   - Every record lies whole inside the data area: a message that does
-//     not fit before its end is preceded by a padding record up to it.
-//     A padding record is published by the same cursor store as the
-//     message it makes room for, never alone.
+//   - Every message is contiguous: a record that does not fit before the
+//     end of the data area is a wrapped one, its header before the end and
+//     its payload at the next lap's start (rec.go, place).
 //   - A record's header and payload are written before the cursor store
 //     that publishes them and read only after a load of the cursor that
 //     saw it. Each header is read once, checked (rec.go) and then used.
@@ -33,11 +32,12 @@ type recSPSCProducer struct {
 	endpoint
 	a     recArea
 	seqW  *atomic.Uint64 // RecSeq
-	head  uint64         // next position to write: pub, or past a padding written for a claim
+	head  uint64         // next position to write: pub, or past records put and not yet published (a batch)
 	pub   uint64         // the cursor as this handle last stored it
 	limit uint64         // positions below it are known free (cached consumer cursor + capacity)
 	seq   uint64         // the next message's sequence number
 	claim uint64         // where the open claim's record starts
+	body  uint64         // where its payload starts
 	// batchLen is the length Batch.SetLen gave the one message a
 	// ClaimBatch claims on a record ring.
 	batchLen uint32
@@ -58,23 +58,17 @@ func newRecSPSCProducer(r *Ring) (*recSPSCProducer, error) {
 	return p, nil
 }
 
-// ClaimN makes room for a record of n payload bytes at head, writing the
-// padding before it if it would cross the end of the data area, and
-// returns its payload.
+// ClaimN makes room for a record of n payload bytes at head (wrapped,
+// if it would cross the end of the data area) and returns its payload.
 func (p *recSPSCProducer) ClaimN(ctx context.Context, n uint32, block bool) ([]byte, error) {
-	size := layout.RecordSize(n)
-	pad := p.a.padFor(p.head, size)
-	if p.head+pad+size > p.limit {
-		if err := p.reserve(ctx, pad+size, block); err != nil {
+	body, next := p.a.place(p.head, n)
+	if next > p.limit {
+		if err := p.reserve(ctx, next-p.head, block); err != nil {
 			return nil, err
 		}
 	}
-	if pad > 0 {
-		p.a.writeHeader(p.head, uint32(pad-layout.RecordHeaderSize), layout.RecordPadding, p.seq)
-		p.head += pad
-	}
-	p.claim = p.head
-	return p.a.payload(p.head, n), nil
+	p.claim, p.body = p.head, body
+	return p.a.payload(body, n), nil
 }
 
 func (p *recSPSCProducer) Claim(ctx context.Context, block bool) ([]byte, error) {
@@ -90,16 +84,15 @@ func (p *recSPSCProducer) Commit(n int) error {
 // put writes the header of the claimed record, n bytes long, and moves
 // head past it, unpublished.
 func (p *recSPSCProducer) put(n uint32) {
-	p.a.writeHeader(p.claim, n, layout.RecordMessage, p.seq)
-	p.head = p.claim + layout.RecordSize(n)
+	p.a.writeHeader(p.claim, p.body, n, p.seq)
+	p.head = p.body + layout.RecordBody(n)
 	p.seq++
 	p.stats.Messages++
 	p.stats.Bytes += uint64(n)
 }
 
-// Abort drops the claim. A padding written for it stays: it is a valid
-// record, published with the next message.
-func (p *recSPSCProducer) Abort() { p.head = p.claim }
+// Abort drops the claim: nothing of it was written.
+func (p *recSPSCProducer) Abort() {}
 
 func (p *recSPSCProducer) Send(ctx context.Context, msg []byte, block bool) error {
 	s, err := p.ClaimN(ctx, uint32(len(msg)), block)
@@ -122,7 +115,7 @@ func (p *recSPSCProducer) ClaimBatch(ctx context.Context, _ int) (uint64, int, e
 	return p.claim, 1, nil
 }
 
-func (p *recSPSCProducer) batchSlot() []byte    { return p.a.payload(p.claim, p.a.max) }
+func (p *recSPSCProducer) batchSlot() []byte    { return p.a.payload(p.body, p.a.max) }
 func (p *recSPSCProducer) setBatchLen(n uint32) { p.batchLen = n }
 
 func (p *recSPSCProducer) CommitBatch(k int) {
@@ -140,9 +133,8 @@ func (p *recSPSCProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int)
 // fits reports whether a record of n bytes fits at head now, reloading
 // the consumer's cursor when the cached limit says no.
 func (p *recSPSCProducer) fits(n uint32) bool {
-	size := layout.RecordSize(n)
-	need := p.a.padFor(p.head, size) + size
-	return p.head+need <= p.limit || p.refresh() == nil && p.head+need <= p.limit
+	_, next := p.a.place(p.head, n)
+	return next <= p.limit || p.refresh() == nil && next <= p.limit
 }
 
 // publishHead publishes every record below head: the sequence word, then

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/shmring/shmring/layout"
 )
 
 // Limits on flag values, so that a typo cannot fill /dev/shm or run for hours.
@@ -146,7 +148,7 @@ func (f *runFlags) plan(changed func(string) bool) (plan, error) {
 
 // checkRecordBytes checks --record-bytes: 0, or a power of two within
 // maxLinkBytes whose record ring carries the largest of sizes (a record
-// ring carries up to Capacity/2 − 16 bytes).
+// ring carries up to Capacity/2 bytes).
 func checkRecordBytes(n int, sizes []msgSize) error {
 	if n == 0 {
 		return nil
@@ -155,8 +157,8 @@ func checkRecordBytes(n int, sizes []msgSize) error {
 		return fmt.Errorf("--record-bytes %d: want 0 (automatic) or a power of two from 64 to %d", n, maxLinkBytes)
 	}
 	for _, s := range sizes {
-		if s.max > n/2-16 {
-			return fmt.Errorf("--record-bytes %d: carries messages up to %d bytes, not %d", n, n/2-16, s.max)
+		if bound := int(layout.MaxRecordMessage(uint64(n))); s.max > bound {
+			return fmt.Errorf("--record-bytes %d: carries messages up to %d bytes, not %d", n, bound, s.max)
 		}
 	}
 	return nil

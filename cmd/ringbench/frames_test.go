@@ -13,6 +13,7 @@ import (
 
 	"github.com/shmring/shmring/internal/codec"
 	"github.com/shmring/shmring/internal/medium"
+	"github.com/shmring/shmring/layout"
 )
 
 // mixedTransports are the transports a mixed run can use (mq cannot: its
@@ -69,7 +70,7 @@ func TestRecordCapacityIsAnEighthOfTheSlotRingAndCarriesTheLargestMessage(t *tes
 		size, slots, linkBytes, recordBytes, want int
 	}{
 		{65536, 4096, 64 << 20, 0, 8 << 20},    // 1024 slots of 64 KiB: 64 MiB / 8
-		{8 << 20, 4096, 64 << 20, 0, 32 << 20}, // 8 slots of 8 MiB: 8 MiB is too small for one, 32 MiB carries it
+		{8 << 20, 4096, 64 << 20, 0, 32 << 20}, // 8 slots of 8 MiB: 8 MiB is too small for one, 32 MiB holds two
 		{64, 4096, 64 << 20, 0, 32 << 10},      // 4096 slots of 64 B
 		{64, 4096, 64 << 20, 1 << 20, 1 << 20}, // --record-bytes
 	}
@@ -78,8 +79,8 @@ func TestRecordCapacityIsAnEighthOfTheSlotRingAndCarriesTheLargestMessage(t *tes
 		if got := cfg.recordCapacity(); got != c.want {
 			t.Errorf("size %d: capacity %d, want %d", c.size, got, c.want)
 		}
-		if got := cfg.recordCapacity(); got/2-16 < c.size {
-			t.Errorf("size %d: capacity %d carries at most %d", c.size, got, got/2-16)
+		if got := uint64(cfg.recordCapacity()); got < 2*layout.RecordSize(uint32(c.size)) {
+			t.Errorf("size %d: capacity %d holds fewer than two such records", c.size, got)
 		}
 	}
 }

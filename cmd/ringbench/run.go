@@ -16,6 +16,7 @@ import (
 	"github.com/shmring/shmring/internal/codec"
 	"github.com/shmring/shmring/internal/medium"
 	"github.com/shmring/shmring/internal/report"
+	"github.com/shmring/shmring/layout"
 )
 
 // Message sizes of the run command: the codec's smallest, and 64 MiB
@@ -59,8 +60,9 @@ func (c config) ringSlots() int {
 
 // recordCapacity is a record ring's capacity for this size: recordBytes
 // if given, else the largest power of two within 1/8 of the slot ring's
-// bytes (ringSlots × size), raised to the least that carries a message of
-// size bytes (a record ring carries up to Capacity/2 − 16).
+// bytes (ringSlots × size), raised to the least that holds two records of
+// size bytes, so that the producer fills one while the consumer reads the
+// other (a record ring carries up to Capacity/2: one such message).
 func (c config) recordCapacity() int {
 	if c.recordBytes > 0 {
 		return c.recordBytes
@@ -69,7 +71,7 @@ func (c config) recordCapacity() int {
 	for n*2 <= c.ringSlots()*c.size/8 {
 		n *= 2
 	}
-	for n/2-16 < c.size {
+	for uint64(n) < 2*layout.RecordSize(uint32(c.size)) {
 		n *= 2
 	}
 	return n

@@ -178,8 +178,9 @@ func produce(ctx context.Context, c config, out io.Writer) (err error) {
 
 // ringCapacity is a record ring's capacity for frames frames of size
 // bytes: each takes its length rounded up to 16 bytes plus a 16-byte
-// header, and the wrap may leave a padding record, so a page more per
-// frame, then a power of two (what Options.Capacity must be).
+// header, and a frame that wraps leaves the end of the ring unused, so a
+// page more per frame, then a power of two (what Options.Capacity must
+// be).
 func ringCapacity(size, frames int) int {
 	need := frames * (size + 4096)
 	c := 1 << 12
