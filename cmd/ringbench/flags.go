@@ -64,7 +64,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.transports, "transports", "all", "comma-separated transports: "+strings.Join(transportOrder, ", ")+", or all (shmring and shmring-zc once per --wait)")
 	fs.StringVar(&f.workloads, "workloads", "", "comma-separated tests: throughput, pingpong, fixedrate, or all (default throughput,pingpong, and fixedrate with --rate)")
 	fs.IntVar(&f.slots, "slots", 1<<12, "shmring slots, a power of two (lowered for large messages to fit --link-bytes)")
-	fs.IntVar(&f.recordBytes, "record-bytes", 0, "shmring-rec rings' capacity in bytes, a power of two (0: the largest within 1/8 of the slot ring's memory that carries the largest message)")
+	fs.IntVar(&f.recordBytes, "record-bytes", 0, "shmring-rec rings' capacity in bytes, a power of two (0: the largest within 1/8 of the slot ring's memory, raised to hold two of the largest messages)")
 	fs.BoolVar(&f.memfd, "memfd", false, "shmring rings in memfds (Options.Memfd), handed to the child as descriptors, instead of files in /dev/shm")
 	fs.BoolVar(&f.hugePages, "hugepages", false, "shmring rings in memfds of huge pages (Options.HugePages; needs vm.nr_hugepages): skipped, with the reason, where there are none")
 	fs.IntVar(&f.chanCap, "chancap", 1024, "Go channel capacity (lowered for large messages to fit --link-bytes)")
