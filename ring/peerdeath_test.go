@@ -314,7 +314,7 @@ func TestPeerDeathOfAConsumer(t *testing.T) {
 						t.Fatalf("TrySend %d: %v", seq, err)
 					}
 				}
-				if want := uint64(released + slots); seq != want && !r.Records() { // a record ring's count depends on its padding
+				if want := uint64(released + slots); seq != want && !r.Records() { // a record ring's count depends on where its records wrap
 					t.Fatalf("the ring took messages up to %d, want up to %d (%d slots, %d released)", seq, want, slots, released)
 				}
 

@@ -108,7 +108,7 @@ func (a *recArea) read(pos, end uint64) (rec record, ok bool) {
 		return rec, false
 	}
 	rec.n, rec.next = n, rec.body+layout.RecordBody(n)
-	return rec, rec.next <= end
+	return rec, pos < rec.next && rec.next <= end // the first: no cursor near 2^64 wraps round
 }
 
 // aligned reports whether a position read from the mapping can be a

@@ -39,6 +39,7 @@ type recBcastProducer struct {
 	a              recArea
 	seqW, tailW    *atomic.Uint64 // RecSeq, RecTail
 	tail           uint64         // RecTail as this handle stored it
+	pub            uint64         // the cursor as this handle published it: head, except inside a SendBatch
 	seq            uint64         // the next message's sequence number
 	claim          uint64         // where the open claim's record starts
 	body           uint64         // where its payload starts
@@ -51,7 +52,7 @@ func newRecBcastProducer(r *Ring) (*recBcastProducer, error) {
 		return nil, err
 	}
 	p := &recBcastProducer{bcastProducer: bp, a: r.recArea(), seqW: r.recSeqWord(), tailW: r.recTailWord()}
-	p.tail, p.seq = p.tailW.Load(), p.seqW.Load()
+	p.tail, p.seq, p.pub = p.tailW.Load(), p.seqW.Load(), p.head
 	if h := p.head; !aligned(h) || !aligned(p.tail) || p.tail > h || h-p.tail > p.a.cap {
 		bp.Close()
 		return nil, r.corrupt("record cursor=%d tail=%d: not record boundaries a ring apart", h, p.tail)
@@ -100,7 +101,7 @@ func (p *recBcastProducer) retire(end uint64, n int) error {
 	if end <= p.a.cap || p.tail >= end-p.a.cap {
 		return nil
 	}
-	goal := min(end-p.a.cap+p.a.cap/8, p.head)
+	goal := min(end-p.a.cap+p.a.cap/8, p.pub) // never past the cursor (LAYOUT.md 17.3)
 	pos := p.tail
 	for pos < end-p.a.cap || pos < goal {
 		rec, ok := p.a.read(pos, p.head)
@@ -142,6 +143,7 @@ func (p *recBcastProducer) put(n uint32) {
 func (p *recBcastProducer) publishHead() {
 	fence.Store64(p.seqW, p.seq, p.release)
 	p.publishCursor()
+	p.pub = p.head
 	p.ctr.tick(&p.stats)
 }
 
@@ -185,10 +187,16 @@ func (p *recBcastProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int
 	return sendRecords(ctx, p, msgs, fit)
 }
 
-// fits reports whether a record of n bytes fits below the gate now,
-// scanning the readers again when the cached limit says no.
+// fits reports whether a record of n bytes, the next of a SendBatch, fits
+// below the gate now (scanning the readers again when the cached limit says
+// no) and within a ring of the published cursor: with no lossless reader
+// the gate is head itself, and a batch longer than the ring would
+// overwrite its own first records before publishing them.
 func (p *recBcastProducer) fits(n uint32) bool {
 	_, next := p.a.place(p.head, n)
+	if next-p.pub > p.a.cap {
+		return false
+	}
 	if next <= p.limit {
 		return true
 	}

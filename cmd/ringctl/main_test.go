@@ -36,8 +36,8 @@ var peerOptions = ring.Options{SlotSize: 64, Slots: 16, Telemetry: ring.Telemetr
 
 // The record rings the children make ("spsc-rec", "broadcast-rec"): 512
 // bytes, so that every message "msg-<i>" the tests send (at most 16 bytes)
-// takes one 32-byte record, sixteen of them fill the ring, and no padding
-// record is ever needed. Positions are bytes: a record ring's cursors and
+// takes one 32-byte record, sixteen of them fill the ring, and none ever
+// wraps. Positions are bytes: a record ring's cursors and
 // lags are recordBytes times the messages. Record rings carry no telemetry.
 var recordOptions = ring.Options{Records: true, Capacity: 512, MaxMessage: 64}
 
