@@ -119,10 +119,16 @@ func (p *spscProducer) put(msg []byte) {
 // slot. The cursor goes first, so a consumer that saw a seq finds the
 // cursor past it too. A sleeper re-checks the cursor, never the seq, so the
 // seq stores may follow the wake-up.
+//
+// The slots' seq words are plain release stores whichever store publishes
+// the cursor: they come after the cursor store and its look for a sleeper,
+// so they take no part in the wake-up handshake (a sleeper re-checks the
+// cursor), and an exchange each would cost a batch of 64 a fenced store
+// per message while the consumer sleeps now and then (fencemode.go).
 func (p *spscProducer) publishFrom(first uint64) {
 	p.publish(p.head)
 	for pos := first; pos < p.head; pos++ {
-		fence.Store32(p.seq32(pos), uint32(pos+1), p.release)
+		fence.Store32(p.seq32(pos), uint32(pos+1), true)
 	}
 }
 
