@@ -82,42 +82,49 @@ static double cacheline(void) {
 
 /* spsc: a.v is the producer's position, b.v the consumer's, published by
  * release stores after every EVERY messages (1, or 64 for spsc64); the
- * median rate of batches of BATCH messages. */
+ * median rate of batches of BATCH messages, timed by the producer. One
+ * consumer thread runs for the whole probe: a thread started per batch
+ * measured its start-up (tens of microseconds on a VM, milliseconds when
+ * it first lands on the producer's busy CPU) more than the ring. It stops
+ * when a.v reads STOP, which the producer stores once the consumer has
+ * caught up. */
 #define BATCH (1 << 16)
-static uint64_t spsc_from, every = 1;
+#define STOP UINT64_MAX
+static uint64_t every = 1;
 static void *spsc_consumer(void *arg) {
-	uint64_t *bad = arg, seen = spsc_from;
-	for (uint64_t pos = spsc_from; pos < spsc_from + BATCH; pos++) {
+	uint64_t *bad = arg, seen = 0;
+	for (uint64_t pos = 0;; pos++) {
 		while (pos == seen)
-			seen = atomic_load_explicit(&a.v, memory_order_acquire);
+			if ((seen = atomic_load_explicit(&a.v, memory_order_acquire)) == STOP)
+				return NULL;
 		if (ring[pos % SLOTS] != pos)
 			(*bad)++;
 		if ((pos + 1) % every == 0)
 			atomic_store_explicit(&b.v, pos + 1, memory_order_release);
 	}
-	return NULL;
 }
 
 static double spsc(void) {
 	static double s[SAMPLES];
-	uint64_t bad = 0;
+	uint64_t bad = 0, pos = 0, freed = SLOTS;
+	pthread_t t;
+	pthread_create(&t, NULL, spsc_consumer, &bad);
 	int n = 0;
-	for (double end = now_ns() + seconds * 1e9; n < SAMPLES && (n < 1 || now_ns() < end); n++) {
-		pthread_t t;
-		uint64_t freed = atomic_load(&b.v) + SLOTS;
-		spsc_from = atomic_load(&a.v);
+	for (double end = now_ns() + seconds * 1e9; n < SAMPLES && (n < 8 || now_ns() < end); n++) {
 		double t0 = now_ns();
-		pthread_create(&t, NULL, spsc_consumer, &bad);
-		for (uint64_t pos = spsc_from; pos < spsc_from + BATCH; pos++) {
+		for (uint64_t last = pos + BATCH; pos < last; pos++) {
 			while (pos == freed)
 				freed = atomic_load_explicit(&b.v, memory_order_acquire) + SLOTS;
 			ring[pos % SLOTS] = pos;
 			if ((pos + 1) % every == 0)
 				atomic_store_explicit(&a.v, pos + 1, memory_order_release);
 		}
-		pthread_join(t, NULL);
 		s[n] = BATCH / ((now_ns() - t0) / 1e9);
 	}
+	while (atomic_load_explicit(&b.v, memory_order_acquire) != pos) /* BATCH is a multiple of every */
+		;
+	atomic_store(&a.v, STOP);
+	pthread_join(t, NULL);
 	if (bad) {
 		fprintf(stderr, "spsc: %llu values read wrong\n", (unsigned long long)bad);
 		exit(1);
