@@ -68,7 +68,7 @@ static int record_geometry(const struct params *p)
 	if (c < SHMRING_MIN_RECORD_CAPACITY || c > SHMRING_MAX_RECORD_CAPACITY || (c & (c - 1)) != 0)
 		return shmring__fail(SHMRING_EGEOMETRY, "record capacity=%llu, want a power of two in %d..%llu",
 				     (unsigned long long)c, SHMRING_MIN_RECORD_CAPACITY, SHMRING_MAX_RECORD_CAPACITY);
-	uint64_t most = c / 2 - SHMRING_RECORD_HEADER_SIZE;
+	uint64_t most = c / 2; /* a wrapped record's payload starts the next lap: section 17.2 */
 	if (most > SHMRING_MAX_SLOT_SIZE)
 		most = SHMRING_MAX_SLOT_SIZE;
 	if (p->slot_size > most)

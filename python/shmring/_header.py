@@ -86,7 +86,7 @@ def _record_geometry(kind, slot_size, capacity, telemetry):
         raise GeometryError(
             f"ring: record capacity={c}, want a power of two in {L.MIN_RECORD_CAPACITY}..{L.MAX_RECORD_CAPACITY}"
         )
-    most = min(c // 2 - L.RECORD_HEADER_SIZE, L.MAX_SLOT_SIZE)
+    most = min(c // 2, L.MAX_SLOT_SIZE)  # a wrapped record's payload starts the next lap: section 17.2
     if slot_size > most:
         raise GeometryError(f"ring: max message={slot_size}, a {c}-byte record ring carries at most {most}")
     if telemetry:
