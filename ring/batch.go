@@ -35,8 +35,9 @@ func (b Batch) Slot(i int) []byte {
 
 // SetLen sets the length of the i-th message; a slot whose length is not
 // set is committed empty. A length beyond the slot size returns ErrTooLarge.
-func (b Batch) SetLen(i, n int) (err error) {
-	defer b.p.r.endGuard(&err, beginGuard())
+// The lengths are written into the slots by CommitBatch: SetLen touches no
+// shared memory.
+func (b Batch) SetLen(i, n int) error {
 	if uint(i) >= uint(b.n) {
 		panic("ring: Batch.SetLen index out of range")
 	}
@@ -50,7 +51,7 @@ func (b Batch) SetLen(i, n int) (err error) {
 		b.p.rec.setBatchLen(uint32(n))
 		return nil
 	}
-	b.p.g.setLen(b.start+uint64(i), uint32(n))
+	b.p.batchLens[i] = uint32(n)
 	return nil
 }
 
@@ -71,6 +72,11 @@ func (p *Producer) ClaimBatch(ctx context.Context, max int) (_ Batch, err error)
 		return Batch{}, err
 	}
 	p.claimed = uint64(n)
+	if cap(p.batchLens) < n {
+		p.batchLens = make([]uint32, n) // once per batch larger than any before
+	}
+	p.batchLens, p.batchStart = p.batchLens[:n], start
+	clear(p.batchLens)
 	return Batch{p: p, start: start, n: n, gen: p.claims}, nil
 }
 
@@ -83,6 +89,11 @@ func (p *Producer) CommitBatch(k int) {
 		panic("ring: Producer.CommitBatch without a batch of that many slots")
 	}
 	p.claimed = 0
+	if p.rec == nil {
+		for i, n := range p.batchLens[:k] {
+			p.g.setLen(p.batchStart+uint64(i), n)
+		}
+	}
 	p.e.CommitBatch(k)
 }
 

@@ -211,8 +211,7 @@ func (p *bcastProducer) ClaimBatch(ctx context.Context, max int) (uint64, int, e
 	n, err := p.roomFor(ctx, uint64(max))
 	for i := range n {
 		pos := p.head + uint64(i)
-		p.markWriting(pos)
-		p.g.setLen(pos, 0)
+		p.markWriting(pos) // the lengths: Producer.CommitBatch writes them
 	}
 	atStep(stepAfterClaim)
 	return p.head, n, err

@@ -26,6 +26,12 @@ type Producer struct {
 	// Batch remembers the count it was made at, and is stale once the
 	// count moved on.
 	claims uint64
+	// batchLens are the open slot batch's message lengths as Batch.SetLen
+	// gives them, kept here and written into the slots by CommitBatch, so
+	// that SetLen touches no shared memory and needs no fault guard;
+	// batchStart is the batch's first position.
+	batchLens  []uint32
+	batchStart uint64
 }
 
 // producerEngine is one kind's write side. Its calls come from the
