@@ -35,8 +35,8 @@ func (b Batch) Slot(i int) []byte {
 
 // SetLen sets the length of the i-th message; a slot whose length is not
 // set is committed empty. A length beyond the slot size returns ErrTooLarge.
-// The lengths are written into the slots by CommitBatch: SetLen touches no
-// shared memory.
+// The engine writes the lengths at CommitBatch: SetLen touches no shared
+// memory.
 func (b Batch) SetLen(i, n int) error {
 	if uint(i) >= uint(b.n) {
 		panic("ring: Batch.SetLen index out of range")
@@ -46,10 +46,6 @@ func (b Batch) SetLen(i, n int) error {
 	}
 	if uint(n) > uint(b.p.g.slotSize) {
 		return errTooLargeCommit
-	}
-	if b.p.rec != nil {
-		b.p.rec.setBatchLen(uint32(n))
-		return nil
 	}
 	b.p.batchLens[i] = uint32(n)
 	return nil
@@ -75,7 +71,7 @@ func (p *Producer) ClaimBatch(ctx context.Context, max int) (_ Batch, err error)
 	if cap(p.batchLens) < n {
 		p.batchLens = make([]uint32, n) // once per batch larger than any before
 	}
-	p.batchLens, p.batchStart = p.batchLens[:n], start
+	p.batchLens = p.batchLens[:n]
 	clear(p.batchLens)
 	return Batch{p: p, start: start, n: n, gen: p.claims}, nil
 }
@@ -89,12 +85,7 @@ func (p *Producer) CommitBatch(k int) {
 		panic("ring: Producer.CommitBatch without a batch of that many slots")
 	}
 	p.claimed = 0
-	if p.rec == nil {
-		for i, n := range p.batchLens[:k] {
-			p.g.setLen(p.batchStart+uint64(i), n)
-		}
-	}
-	p.e.CommitBatch(k)
+	p.e.CommitBatch(k, p.batchLens[:k])
 }
 
 // SendBatch copies as many of msgs as there are free slots — at least one,

@@ -211,22 +211,24 @@ func (p *bcastProducer) ClaimBatch(ctx context.Context, max int) (uint64, int, e
 	n, err := p.roomFor(ctx, uint64(max))
 	for i := range n {
 		pos := p.head + uint64(i)
-		p.markWriting(pos) // the lengths: Producer.CommitBatch writes them
+		p.markWriting(pos)
 	}
 	atStep(stepAfterClaim)
 	return p.head, n, err
 }
 
-func (p *bcastProducer) CommitBatch(k int) {
+func (p *bcastProducer) CommitBatch(k int, lens []uint32) {
 	if k == 0 {
 		return
 	}
 	p.st.stampRange(p.head, k)
+	for i, n := range lens[:k] { // inside the slots' writing marks
+		p.g.setLen(p.head+uint64(i), n)
+	}
 	atStep(stepBeforePublish)
-	for i := range k {
-		pos := p.head + uint64(i)
-		p.stats.Bytes += uint64(p.g.length(pos).Load())
-		p.publishSeq(pos)
+	for i, n := range lens[:k] {
+		p.stats.Bytes += uint64(n)
+		p.publishSeq(p.head + uint64(i))
 	}
 	p.head += uint64(k)
 	p.stats.Messages += uint64(k)

@@ -235,15 +235,10 @@ func (p *mpmcProducer) ClaimBatch(ctx context.Context, max int) (uint64, int, er
 // CommitBatch publishes the first k slots of the batch, in order, and marks
 // the rest Skipped (they were taken from the ring's sequence). A slot whose
 // claim a peer revoked is not published; the ones after it still are.
-func (p *mpmcProducer) CommitBatch(k int) {
+func (p *mpmcProducer) CommitBatch(k int, lens []uint32) {
 	published := 0
-	for i := 0; i < k; i++ {
-		pos := p.pos + uint64(i)
-		n := p.length(pos).Load()
-		if n > p.slotSize { // SetLen checks; this is the claimant's own word
-			n = 0
-		}
-		if p.publish(pos, n) == nil {
+	for i, n := range lens[:k] { // publish writes each length only while the claim is its own
+		if p.publish(p.pos+uint64(i), n) == nil {
 			published++
 		} else {
 			p.revoked++

@@ -86,6 +86,49 @@ func TestMPMCLateCommitOfAPresumedDeadProducerIsRevoked(t *testing.T) {
 	})
 }
 
+// TestMPMCLateCommitBatchWritesNoLengthIntoALaterLap: a batch's lengths
+// are written at CommitBatch, and only while the claim is still the
+// producer's own: a presumed-dead producer's late CommitBatch must not
+// write its length over the message another producer put in that slot a
+// lap later.
+func TestMPMCLateCommitBatchWritesNoLengthIntoALaterLap(t *testing.T) {
+	forEachMPMC(t, func(t *testing.T, k Kind, file bool) {
+		r := newMPMCRing(t, k, file, 16, 4, Options{})
+		p1, p2, c := mustProducer(t, r), mustProducer(t, r), mustConsumer(t, r)
+		c.SetWait(fastTick)
+		ctx := waitCtx(t)
+		b, err := p1.ClaimBatch(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.SetLen(0, copy(b.Slot(0), "late")); err != nil {
+			t.Fatal(err)
+		}
+		presumeDead(t, p1)
+		buf := make([]byte, 16)
+		for _, msg := range []string{"after", "a", "b"} {
+			if err := p2.Send(ctx, []byte(msg)); err != nil {
+				t.Fatal(err)
+			}
+			n, err := c.Recv(ctx, buf) // the first waits for the probe of p1's claim
+			if err != nil || string(buf[:n]) != msg {
+				t.Fatalf("Recv = %q, %v; want %q", buf[:n], err, msg)
+			}
+		}
+		if err := p2.Send(ctx, []byte("x")); err != nil { // into p1's old slot, a lap on
+			t.Fatal(err)
+		}
+		p1.CommitBatch(1)
+		n, err := c.Recv(ctx, buf)
+		if err != nil || string(buf[:n]) != "x" {
+			t.Fatalf("Recv after the late CommitBatch = %q, %v; want \"x\"", buf[:n], err)
+		}
+		if _, err := c.TryRecv(buf); !errors.Is(err, ErrEmpty) {
+			t.Errorf("TryRecv at the end = %v, want ErrEmpty", err)
+		}
+	})
+}
+
 func TestMPMCDeadConsumersLeaseIsRedeliveredOnceMarked(t *testing.T) {
 	forEachMPMC(t, func(t *testing.T, k Kind, file bool) {
 		if k == MPSC {

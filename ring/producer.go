@@ -26,12 +26,10 @@ type Producer struct {
 	// Batch remembers the count it was made at, and is stale once the
 	// count moved on.
 	claims uint64
-	// batchLens are the open slot batch's message lengths as Batch.SetLen
-	// gives them, kept here and written into the slots by CommitBatch, so
-	// that SetLen touches no shared memory and needs no fault guard;
-	// batchStart is the batch's first position.
-	batchLens  []uint32
-	batchStart uint64
+	// batchLens are the open batch's message lengths as Batch.SetLen
+	// gives them, kept here and handed to the engine's CommitBatch, so
+	// that SetLen touches no shared memory and needs no fault guard.
+	batchLens []uint32
 }
 
 // producerEngine is one kind's write side. Its calls come from the
@@ -45,10 +43,12 @@ type producerEngine interface {
 	Commit(n int) error
 	Abort()
 	Send(ctx context.Context, msg []byte, block bool) error
-	// ClaimBatch claims up to max slots (at least one) from start, each
-	// with its length set to 0.
+	// ClaimBatch claims up to max slots (at least one) from start.
 	ClaimBatch(ctx context.Context, max int) (start uint64, n int, err error)
-	CommitBatch(k int)
+	// CommitBatch publishes the first k, with the lengths Batch.SetLen
+	// gave (lens[i], zero where unset), each written by the engine where
+	// its rules allow (MPMC: only while the claim is still its own).
+	CommitBatch(k int, lens []uint32)
 	// SendBatch sends msgs (at least one) up to msgs[fit], the first
 	// message beyond the slot size if fit < len(msgs), which it reports
 	// as ErrTooLarge once it reaches it.

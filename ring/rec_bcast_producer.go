@@ -43,7 +43,6 @@ type recBcastProducer struct {
 	seq            uint64         // the next message's sequence number
 	claim          uint64         // where the open claim's record starts
 	body           uint64         // where its payload starts
-	batchLen       uint32         // the length Batch.SetLen gave a ClaimBatch's one message
 }
 
 func newRecBcastProducer(r *Ring) (*recBcastProducer, error) {
@@ -168,19 +167,17 @@ func (p *recBcastProducer) ClaimBatch(ctx context.Context, _ int) (uint64, int, 
 	if _, err := p.ClaimN(ctx, p.a.max, true); err != nil {
 		return 0, 0, err
 	}
-	p.batchLen = 0
 	return p.claim, 1, nil
 }
 
-func (p *recBcastProducer) batchSlot() []byte    { return p.a.payload(p.body, p.a.max) }
-func (p *recBcastProducer) setBatchLen(n uint32) { p.batchLen = n }
+func (p *recBcastProducer) batchSlot() []byte { return p.a.payload(p.body, p.a.max) }
 
-func (p *recBcastProducer) CommitBatch(k int) {
+func (p *recBcastProducer) CommitBatch(k int, lens []uint32) {
 	if k == 0 {
 		p.Abort()
 		return
 	}
-	p.Commit(int(p.batchLen))
+	p.Commit(int(lens[0]))
 }
 
 func (p *recBcastProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int) (int, error) {

@@ -14,10 +14,8 @@ type recProducer interface {
 	// ClaimN claims a record of n payload bytes (n <= MaxMessage), as
 	// Claim claims a slot.
 	ClaimN(ctx context.Context, n uint32, block bool) ([]byte, error)
-	// batchSlot is the payload of the one message a ClaimBatch claimed;
-	// setBatchLen sets its length.
+	// batchSlot is the payload of the one message a ClaimBatch claimed.
 	batchSlot() []byte
-	setBatchLen(n uint32)
 }
 
 // recConsumer is what a record ring's consumer engine adds to

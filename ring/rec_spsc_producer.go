@@ -38,9 +38,6 @@ type recSPSCProducer struct {
 	seq   uint64         // the next message's sequence number
 	claim uint64         // where the open claim's record starts
 	body  uint64         // where its payload starts
-	// batchLen is the length Batch.SetLen gave the one message a
-	// ClaimBatch claims on a record ring.
-	batchLen uint32
 }
 
 func newRecSPSCProducer(r *Ring) (*recSPSCProducer, error) {
@@ -111,19 +108,17 @@ func (p *recSPSCProducer) ClaimBatch(ctx context.Context, _ int) (uint64, int, e
 	if _, err := p.ClaimN(ctx, p.a.max, true); err != nil {
 		return 0, 0, err
 	}
-	p.batchLen = 0
 	return p.claim, 1, nil
 }
 
-func (p *recSPSCProducer) batchSlot() []byte    { return p.a.payload(p.body, p.a.max) }
-func (p *recSPSCProducer) setBatchLen(n uint32) { p.batchLen = n }
+func (p *recSPSCProducer) batchSlot() []byte { return p.a.payload(p.body, p.a.max) }
 
-func (p *recSPSCProducer) CommitBatch(k int) {
+func (p *recSPSCProducer) CommitBatch(k int, lens []uint32) {
 	if k == 0 {
 		p.Abort()
 		return
 	}
-	p.Commit(int(p.batchLen))
+	p.Commit(int(lens[0]))
 }
 
 func (p *recSPSCProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int) (int, error) {

@@ -57,12 +57,13 @@ func (p *spscProducer) Send(ctx context.Context, msg []byte, block bool) error {
 
 func (p *spscProducer) ClaimBatch(ctx context.Context, max int) (uint64, int, error) {
 	n, err := p.roomFor(ctx, uint64(max))
-	return p.head, n, err // the lengths: Producer.CommitBatch writes them
+	return p.head, n, err
 }
 
-func (p *spscProducer) CommitBatch(k int) {
-	for i := range k {
-		p.stats.Bytes += uint64(p.length(p.head + uint64(i)).Load())
+func (p *spscProducer) CommitBatch(k int, lens []uint32) {
+	for i, n := range lens[:k] {
+		p.setLen(p.head+uint64(i), n)
+		p.stats.Bytes += uint64(n)
 	}
 	first := p.head
 	p.lat.stampRange(first, k)
