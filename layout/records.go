@@ -116,6 +116,35 @@ func MaxRecordMessage(capacity uint64) uint32 {
 	return uint32(min(capacity/2, MaxSlotSize))
 }
 
+// CheckRecord checks a record header read at data offset off of a record
+// ring of capacity bytes carrying messages of at most max: a RecordMessage
+// lying whole before the end of the data area, or a RecordWrapped at a
+// nonzero offset whose payload, from the next lap's start, stays clear of
+// its header (LAYOUT.md section 17.4). It returns where the payload starts
+// and where the next record starts, both relative to the record's
+// position. A reader must also check the record's end against the
+// producer's cursor, and that it passes the record's position.
+func CheckRecord(off, capacity uint64, max, n, typ uint32) (body, next uint64, ok bool) {
+	if n > max {
+		return 0, 0, false
+	}
+	switch typ {
+	case RecordMessage:
+		if off+RecordSize(n) > capacity {
+			return 0, 0, false
+		}
+		body = RecordHeaderSize
+	case RecordWrapped:
+		if off == 0 || RecordBody(n) > off || off >= capacity {
+			return 0, 0, false
+		}
+		body = capacity - off
+	default:
+		return 0, 0, false
+	}
+	return body, body + RecordBody(n), true
+}
+
 // recordGeometry checks a record ring's parameters: kind, capacity and
 // message bound.
 func (p Params) recordGeometry() error {

@@ -89,25 +89,11 @@ func (a *recArea) read(pos, end uint64) (rec record, ok bool) {
 	n := (*atomic.Uint32)(unsafe.Add(h, layout.RecordLengthOffset)).Load()
 	typ := (*atomic.Uint32)(unsafe.Add(h, layout.RecordTypeOffset)).Load()
 	rec.seq = (*atomic.Uint64)(unsafe.Add(h, layout.RecordSeqOffset)).Load()
-	if n > a.max {
+	body, next, ok := layout.CheckRecord(pos&a.mask, a.cap, a.max, n, typ)
+	if !ok {
 		return rec, false
 	}
-	off := pos & a.mask
-	switch typ {
-	case layout.RecordMessage:
-		if off+layout.RecordSize(n) > a.cap {
-			return rec, false
-		}
-		rec.body = pos + layout.RecordHeaderSize
-	case layout.RecordWrapped:
-		if off == 0 || layout.RecordBody(n) > off {
-			return rec, false // the payload would run into its own header
-		}
-		rec.body = pos + (a.cap - off)
-	default:
-		return rec, false
-	}
-	rec.n, rec.next = n, rec.body+layout.RecordBody(n)
+	rec.n, rec.body, rec.next = n, pos+body, pos+next
 	return rec, pos < rec.next && rec.next <= end // the first: no cursor near 2^64 wraps round
 }
 

@@ -56,5 +56,6 @@
 // and largest message (512B<=64B), stat its cursors, backlog and lags in
 // bytes with the producer's next sequence number (how many messages it
 // published), and its counters (messages, bytes, ...) as every ring's.
-// tail does not read record rings yet and says so.
+// tail walks a record ring's headers and names each message by its
+// sequence number, counting gaps in messages.
 package main

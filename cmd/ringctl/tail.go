@@ -50,7 +50,8 @@ func newTailCmd(stdout, stderr io.Writer) *cobra.Command {
 			"release them, so tail sees every message a lagging consumer has not reached, and of consumers that keep\n" +
 			"up only those it catches in passing; a broadcast ring it reads as a lossy reader does.\n" +
 			"It ends when the producer closes the stream, after --count messages, or on an interrupt.\n" +
-			"Record rings (Options.Records) are not read yet: tail refuses them (exit 1); stat and readers show them.",
+			"On a record ring (Options.Records), whose positions count bytes, the number printed with each message\n" +
+			"and gap is the message's sequence number, and gaps count messages.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.out.check(); err != nil {

@@ -25,6 +25,10 @@ import (
 //     whether it is published; Tail copies a message while it is Full or
 //     being read, and the control word tells it whether the copy is whole.
 //     Messages that consumers take and release between two looks are gaps.
+//   - Record rings (SPSC and Broadcast): Tail walks the record headers,
+//     checks each, and validates each copy as above against the consumer's
+//     cursor or RecTail; there an event's position is the message's
+//     sequence number (tail_rec.go).
 type Tail struct {
 	mem  []byte
 	w    mappedWords
@@ -34,20 +38,24 @@ type Tail struct {
 	buf  []byte
 	gap  Event // a gap not yet handed out (Count 0: none)
 	emit func(Event) error
+	rec  recState // a record ring's
 }
 
 // Event is what Poll hands out: a message, or a run of positions Tail did
 // not show.
 type Event struct {
-	Gap bool   // a run of Count positions from Pos, not shown (Why says why)
-	Pos uint64 // the message's position, or the gap's first
+	Gap bool // a run of Count positions from Pos, not shown (Why says why)
+	// Pos is the message's position, or the gap's first; on a record ring
+	// (whose positions count bytes) the message's sequence number.
+	Pos uint64
 	// Data is the message's bytes, a copy valid until Poll returns.
 	Data  []byte
 	Count uint64
 	// Why a gap: "overwritten" (the producer reused the slots first),
 	// "consumed" (consumers took the messages before they could be copied
 	// whole), "no message" (MPMC positions a dead or aborting producer
-	// left without one).
+	// left without one; on a record ring, sequence numbers a producer that
+	// took over from a dead one skipped).
 	Why string
 }
 
@@ -68,17 +76,26 @@ var errCorruptTail = errors.New("ringstat: corrupt")
 func newTail(mem []byte, h layout.Header, back uint64) (*Tail, bool) {
 	t := &Tail{mem: mem, w: mappedWords(mem), h: h, mask: h.SlotCount - 1}
 	start := t.startMPMC
-	switch h.Kind {
-	case layout.KindSPSC:
+	switch {
+	case h.Records:
+		start = t.startRecords
+	case h.Kind == layout.KindSPSC:
 		start = t.startSPSC
-	case layout.KindBroadcast:
+	case h.Kind == layout.KindBroadcast:
 		start = t.startBroadcast
 	}
 	return t, !guarded(mem, func() { start(back) })
 }
 
-// Pos is the next position Tail looks at.
-func (t *Tail) Pos() uint64 { return t.q }
+// Pos is the next position Tail looks at; on a record ring, the sequence
+// number it expects next (after a start at the cursor, the first message
+// may carry a smaller one: startRecords says why).
+func (t *Tail) Pos() uint64 {
+	if t.h.Records {
+		return t.rec.seq
+	}
+	return t.q
+}
 
 // Poll hands to emit every message published since the last call (and the
 // gaps between them), in position order, and returns when it has caught
@@ -100,6 +117,9 @@ func (t *Tail) Poll(emit func(Event) error) (err error) {
 var errTruncatedTail = errors.New("ringstat: truncated")
 
 func (t *Tail) poll() error {
+	if t.h.Records {
+		return t.pollRecords()
+	}
 	switch t.h.Kind {
 	case layout.KindSPSC:
 		return t.pollSPSC()

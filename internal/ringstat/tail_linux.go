@@ -35,14 +35,6 @@ func OpenTail(name string, back uint64) (*Tail, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ring %s: %w", name, err)
 	}
-	if h.Records {
-		// Its data area holds records, not the slots the tail reads: a
-		// record tail must walk headers from a cursor, each untrusted, and
-		// validate every copy against RecTail (broadcast) or the
-		// consumer's cursor (SPSC); -n must count records backwards from
-		// a ring it cannot index by message. Not built yet.
-		return nil, fmt.Errorf("ring %s is a record ring: tail reads slot rings only (stat and readers show a record ring's cursors and counters)", name)
-	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, err
