@@ -1,6 +1,18 @@
 package ringstat
 
-import "github.com/shmring/shmring/layout"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/shmring/shmring/layout"
+)
+
+// ErrReset: the record ring was reset under the tail (its cursor and
+// sequence numbers went back to 0); open a new Tail to follow the new
+// stream. A reset is seen when the tail looks while the new stream is
+// still short of where the tail stood; one whose new stream has passed
+// that point by the next Poll reads as the old stream going on.
+var ErrReset = errors.New("ringstat: the ring was reset under the tail")
 
 // A record ring's tail (LAYOUT.md section 17). Positions count bytes, so
 // the tail walks record headers from a record boundary, checks each as a
@@ -58,10 +70,16 @@ func (t *Tail) recAt(q, end uint64) (n uint32, seq, body, next uint64, ok bool) 
 	return n, seq, q + b, q + nx, true
 }
 
+// startBudget bounds the records startRecords walks to find where -n
+// messages back begin; a ring holding more starts at the cursor.
+const startBudget = 1 << 22
+
 // startRecords starts at the cursor, or back messages before it: it walks
 // the records from the floor (the oldest the ring surely holds) and keeps
-// the last back positions it passed. A header that does not check out
-// (rewritten meanwhile) starts the tail at the cursor.
+// the last back positions it passed. The walk counts only if the floor
+// stayed where it was throughout (then nothing it read was being
+// rewritten); after a few tries, or over a ring of more than startBudget
+// records, it starts at the cursor.
 //
 // From the cursor, the next Seq is RecSeq loaded after it, as a joining
 // reader's (LAYOUT.md section 17.6): a publish in flight may make it a
@@ -69,30 +87,59 @@ func (t *Tail) recAt(q, end uint64) (n uint32, seq, body, next uint64, ok bool) 
 func (t *Tail) startRecords(back uint64) {
 	p := t.recCursor()
 	t.q, t.rec.seq = p, t.w.u64(layout.RecSeqOffset)
-	lo := t.recFloor()
-	if back == 0 || lo >= p || p-lo > t.h.SlotCount || lo%layout.RecordAlign != 0 {
-		return
+	if back == 0 || p%layout.RecordAlign != 0 {
+		return // Poll reports a cursor off a record boundary
 	}
 	k := min(back, pollBudget)
 	pos, seqs := make([]uint64, k), make([]uint64, k)
-	var i uint64
-	for q := lo; q < p && i < pollBudget; i++ {
-		_, seq, _, next, ok := t.recAt(q, p)
-		if !ok {
+	for range 4 {
+		lo := t.recFloor()
+		if lo >= p || p-lo > t.h.SlotCount || lo%layout.RecordAlign != 0 {
 			return
 		}
-		pos[i%k], seqs[i%k] = q, seq
-		q = next
+		var i uint64
+		q := lo
+		for ; q < p && i < startBudget; i++ {
+			_, seq, _, next, ok := t.recAt(q, p)
+			if !ok {
+				break
+			}
+			pos[i%k], seqs[i%k] = q, seq
+			q = next
+		}
+		if i == startBudget {
+			return
+		}
+		loadFence() // the walk's loads before the floor's reload
+		if q != p || t.recFloor() != lo {
+			continue // rewritten under the walk (or more than startBudget records): again
+		}
+		first := i - min(i, k)
+		t.q, t.rec.seq, t.rec.exact = pos[first%k], seqs[first%k], true
+		return
 	}
-	first := i - min(i, k)
-	t.q, t.rec.seq, t.rec.exact = pos[first%k], seqs[first%k], true
 }
 
 func (t *Tail) pollRecords() error {
 	for steps := 0; steps < pollBudget; steps++ {
 		p := t.recCursor()
+		if p%layout.RecordAlign != 0 {
+			return t.corrupt("record cursor=%d is no record boundary", p)
+		}
+		// A broadcast ring's Reset puts its cursor and RecSeq back to 0
+		// (RecSeq is stored before the cursor, on the cursor's line): the
+		// stream the tail followed has ended.
+		if p < t.q || t.rec.exact && t.w.u64(layout.RecSeqOffset) < t.rec.seq {
+			return fmt.Errorf("%w: the cursor went back from %d to %d", ErrReset, t.q, p)
+		}
 		if t.q >= p {
 			if t.recClosed() && t.recCursor() <= t.q {
+				// RecSeq is final: messages the tail lost since its last
+				// resync and never met a record after are counted here.
+				if seq := t.w.u64(layout.RecSeqOffset); t.rec.exact && seq > t.rec.seq {
+					t.skip(t.rec.seq, seq-t.rec.seq, t.recLost())
+					t.rec.seq = seq
+				}
 				return ErrEnded
 			}
 			return nil
@@ -106,8 +153,10 @@ func (t *Tail) pollRecords() error {
 		// ordered before this load of the floor.
 		loadFence()
 		if floor := t.recFloor(); floor > t.q {
-			if floor > p || floor%layout.RecordAlign != 0 {
-				return t.corrupt("record floor=%d past the cursor=%d or off a record boundary", floor, p)
+			// The cursor is reloaded after the floor: both may have moved on
+			// since p was loaded, but a floor is never past the cursor.
+			if c := t.recCursor(); floor > c || floor%layout.RecordAlign != 0 {
+				return t.corrupt("record floor=%d past the cursor=%d or off a record boundary", floor, c)
 			}
 			t.q, t.rec.why = floor, t.recLost()
 			continue

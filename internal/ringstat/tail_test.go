@@ -4,8 +4,10 @@ package ringstat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/shmring/shmring/ring"
@@ -160,5 +162,154 @@ func TestTailOfARecordRingCountsWhatItLostInMessages(t *testing.T) {
 				t.Fatalf("Poll: %v; accounted up to %d with %d shown, want up to 40 with some lost and some shown", err, next, shown)
 			}
 		})
+	}
+}
+
+// TestTailOfALiveRecordRingAccountsForEveryMessage: a producer (and, on
+// SPSC, a consumer that keeps up) stream while the tail polls, opened at
+// the cursor or 8 messages back while the stream runs: every event
+// continues the one before, gaps included, every message shown is whole,
+// no correct interleaving is taken for a corrupt ring (a floor loaded
+// after a cursor may be past it), and at the end every message is
+// accounted for.
+func TestTailOfALiveRecordRingAccountsForEveryMessage(t *testing.T) {
+	for _, tc := range []struct {
+		kind ring.Kind
+		back uint64
+	}{{ring.SPSC, 0}, {ring.SPSC, 8}, {ring.Broadcast, 0}, {ring.Broadcast, 8}} {
+		kind := tc.kind
+		t.Run(fmt.Sprintf("%v/n=%d", kind, tc.back), func(t *testing.T) {
+			r, path := newRing(t, ring.Options{Kind: kind, Records: true, Capacity: 1024, MaxMessage: 64})
+			p, err := r.Producer()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c *ring.Consumer
+			if kind == ring.SPSC {
+				if c, err = r.Consumer(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			const total = 200000
+			done, running := make(chan error, 1), make(chan struct{})
+			go func() {
+				buf := make([]byte, 64)
+				for i := range total {
+					if i == 1000 {
+						close(running)
+					}
+					if err := p.Send(context.Background(), fmt.Appendf(nil, "m%d-%s", i, strings.Repeat("x", i%30))); err != nil {
+						done <- err
+						return
+					}
+					if c != nil {
+						if _, err := c.Recv(context.Background(), buf); err != nil {
+							done <- err
+							return
+						}
+					}
+				}
+				done <- p.Close()
+			}()
+			select {
+			case <-running:
+			case err := <-done:
+				t.Fatalf("the producer stopped early: %v", err)
+			}
+			tl, err := OpenTail(path, tc.back)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tl.Close()
+			next, started, shown := uint64(0), false, 0
+			for ended := false; !ended; {
+				err := tl.Poll(func(e Event) error {
+					if started && e.Pos != next {
+						return fmt.Errorf("event at %d after one that ended at %d (%+v)", e.Pos, next, e)
+					}
+					started, next = true, e.Pos+max(e.Count, 1)
+					if !e.Gap {
+						shown++
+						if want := fmt.Sprintf("m%d-%s", e.Pos, strings.Repeat("x", int(e.Pos%30))); string(e.Data) != want {
+							return fmt.Errorf("message %d = %q, want %q", e.Pos, e.Data, want)
+						}
+					}
+					return nil
+				})
+				switch {
+				case err == ErrEnded:
+					ended = true
+				case err != nil:
+					t.Fatalf("Poll after %d messages shown: %v", shown, err)
+				}
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if next != total || shown == 0 {
+				t.Fatalf("accounted up to message %d with %d shown, want up to %d", next, shown, total)
+			}
+		})
+	}
+}
+
+// TestTailOfARecordRingGoesBackPastItsPollBudget: -n counts back from the
+// newest record even when the ring holds more records than one Poll looks
+// at.
+func TestTailOfARecordRingGoesBackPastItsPollBudget(t *testing.T) {
+	r, path := newRing(t, ring.Options{Kind: ring.SPSC, Records: true, Capacity: 1 << 21, MaxMessage: 64})
+	p, err := r.Producer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = pollBudget + pollBudget/2
+	for range n {
+		if err := p.Send(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tl, err := OpenTail(path, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tl.Close()
+	if tl.Pos() != n-1 {
+		t.Fatalf("-n 1 starts at message %d, want %d", tl.Pos(), n-1)
+	}
+}
+
+// TestTailOfABroadcastRecordRingEndsAtAReset: Reset puts the cursor and
+// RecSeq back to 0; the tail says so (ErrReset) instead of reading the new
+// stream from its old position, and a new tail follows the new stream.
+func TestTailOfABroadcastRecordRingEndsAtAReset(t *testing.T) {
+	r, path := newRing(t, ring.Options{Kind: ring.Broadcast, Records: true, Capacity: 1024, MaxMessage: 64})
+	p, err := r.Producer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(t, p, 0, 10)
+	tl, err := OpenTail(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tl.Close()
+	p.Close()
+	if err := r.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if p, err = r.Producer(); err != nil {
+		t.Fatal(err)
+	}
+	send(t, p, 0, 5) // short of where the old tail stood (10 records in)
+	if msgs, gaps, err := collect(t, tl); !errors.Is(err, ErrReset) || len(msgs)+len(gaps) != 0 {
+		t.Fatalf("after the reset: messages %v gaps %v err %v, want ErrReset and nothing shown", msgs, gaps, err)
+	}
+	tl2, err := OpenTail(path, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tl2.Close()
+	if msgs, gaps, err := collect(t, tl2); err != nil || len(gaps) != 0 || fmt.Sprint(msgs) != "[3:m3 4:m4]" {
+		t.Fatalf("a new tail: messages %v gaps %v err %v, want [3:m3 4:m4]", msgs, gaps, err)
 	}
 }
