@@ -13,6 +13,18 @@ import (
 	"github.com/shmring/shmring/ring"
 )
 
+// openTail opens a Tail on path, back messages before the newest, closed
+// when the test ends.
+func openTail(t *testing.T, path string, back uint64) *Tail {
+	t.Helper()
+	tl, err := OpenTail(path, back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tl.Close() })
+	return tl
+}
+
 // collect polls t once and returns the messages and gaps it handed out.
 func collect(t *testing.T, tl *Tail) (msgs []string, gaps []Event, err error) {
 	t.Helper()
@@ -58,11 +70,7 @@ func TestTailShowsEveryKindsMessagesWithoutARole(t *testing.T) {
 				t.Fatal(err)
 			}
 			send(t, p, 0, 5)
-			tl, err := OpenTail(path, 3)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tl.Close()
+			tl := openTail(t, path, 3)
 			msgs, gaps, err := collect(t, tl)
 			if err != nil || len(gaps) != 0 || fmt.Sprint(msgs) != "[2:m2 3:m3 4:m4]" {
 				t.Fatalf("the last 3: messages %v gaps %v err %v, want [2:m2 3:m3 4:m4] and nothing else", msgs, gaps, err)
@@ -90,11 +98,7 @@ func TestTailOfAFileShrunkUnderItSaysTruncated(t *testing.T) {
 		t.Fatal(err)
 	}
 	send(t, p, 0, 3)
-	tl, err := OpenTail(path, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tl.Close()
+	tl := openTail(t, path, 3)
 	if err := os.Truncate(path, 4096); err != nil {
 		t.Fatal(err)
 	}
@@ -125,11 +129,7 @@ func TestTailOfARecordRingCountsWhatItLostInMessages(t *testing.T) {
 				}
 			}
 			send(t, p, 0, 2)
-			tl, err := OpenTail(path, 2)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tl.Close()
+			tl := openTail(t, path, 2)
 			buf := make([]byte, 64)
 			for i := 2; i < 40; i++ { // a ring holds 8 of these records: the tail falls behind
 				if c != nil {
@@ -216,11 +216,7 @@ func TestTailOfALiveRecordRingAccountsForEveryMessage(t *testing.T) {
 			case err := <-done:
 				t.Fatalf("the producer stopped early: %v", err)
 			}
-			tl, err := OpenTail(path, tc.back)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tl.Close()
+			tl := openTail(t, path, tc.back)
 			next, started, shown := uint64(0), false, 0
 			for ended := false; !ended; {
 				err := tl.Poll(func(e Event) error {
@@ -268,11 +264,7 @@ func TestTailOfARecordRingGoesBackPastItsPollBudget(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tl, err := OpenTail(path, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tl.Close()
+	tl := openTail(t, path, 1)
 	if tl.Pos() != n-1 {
 		t.Fatalf("-n 1 starts at message %d, want %d", tl.Pos(), n-1)
 	}
@@ -288,11 +280,7 @@ func TestTailOfABroadcastRecordRingEndsAtAReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	send(t, p, 0, 10)
-	tl, err := OpenTail(path, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tl.Close()
+	tl := openTail(t, path, 0)
 	p.Close()
 	if err := r.Reset(); err != nil {
 		t.Fatal(err)
@@ -304,11 +292,7 @@ func TestTailOfABroadcastRecordRingEndsAtAReset(t *testing.T) {
 	if msgs, gaps, err := collect(t, tl); !errors.Is(err, ErrReset) || len(msgs)+len(gaps) != 0 {
 		t.Fatalf("after the reset: messages %v gaps %v err %v, want ErrReset and nothing shown", msgs, gaps, err)
 	}
-	tl2, err := OpenTail(path, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tl2.Close()
+	tl2 := openTail(t, path, 2)
 	if msgs, gaps, err := collect(t, tl2); err != nil || len(gaps) != 0 || fmt.Sprint(msgs) != "[3:m3 4:m4]" {
 		t.Fatalf("a new tail: messages %v gaps %v err %v, want [3:m3 4:m4]", msgs, gaps, err)
 	}
