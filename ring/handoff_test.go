@@ -5,7 +5,6 @@ package ring
 // descriptor it carried closed.
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -57,27 +56,8 @@ func TestHandoffSendRingRecvRingPassesTheRing(t *testing.T) {
 			if got.Name() != r.Name() || got.Header() != r.Header() {
 				t.Errorf("received ring %q with header %+v, want %q with %+v", got.Name(), got.Header(), r.Name(), r.Header())
 			}
-			p, err := r.Producer()
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := got.Consumer()
-			if err != nil {
-				t.Fatal(err)
-			}
-			msg := make([]byte, 40)
-			encodeMessage(msg, 1)
-			if err := p.TrySend(msg); err != nil {
-				t.Fatal(err)
-			}
-			buf := make([]byte, 64)
-			n, err := c.Recv(context.Background(), buf)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := checkMessage(buf[:n], 1, len(msg)); err != nil {
-				t.Error(err)
-			}
+			p := mustProducer(t, r)
+			passOne(t, p, mustConsumer(t, got), 1, 40)
 			mustBeSealed(t, "the receiver", got.File(), int64(got.Header().FileSize))
 			p.Close() // its role lock is a descriptor of the memfd too
 			got.Close()

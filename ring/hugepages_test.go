@@ -6,7 +6,6 @@ package ring
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -76,21 +75,7 @@ func TestHugePagesMemfdRingIsSizedInWholeHugePages(t *testing.T) {
 		t.Fatalf("OpenFile of a huge page memfd ring: %v", err)
 	}
 	defer peer.Close()
-	p, err := r.Producer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := peer.Consumer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.TrySend([]byte("huge")); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 64)
-	if n, err := c.Recv(context.Background(), buf); err != nil || string(buf[:n]) != "huge" {
-		t.Errorf("Recv = %q, %v; want \"huge\"", buf[:n], err)
-	}
+	passOne(t, mustProducer(t, r), mustConsumer(t, peer), 1, 40)
 }
 
 // TestHugePagesANamedRingMustBeOnHugetlbfs: HugePages for a name in

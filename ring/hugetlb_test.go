@@ -2,7 +2,6 @@ package ring
 
 import (
 	"bufio"
-	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -95,21 +94,7 @@ func TestHugeRingIsSizedAndUnmappedInWholeHugePages(t *testing.T) {
 		r.Close()
 		t.Fatalf("Open of a hugetlbfs ring: %v", err)
 	}
-	p, err := r.Producer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := peer.Consumer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.TrySend([]byte("huge")); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 64)
-	if n, err := c.Recv(context.Background(), buf); err != nil || string(buf[:n]) != "huge" {
-		t.Errorf("Recv = %q, %v; want \"huge\"", buf[:n], err)
-	}
+	passOne(t, mustProducer(t, r), mustConsumer(t, peer), 1, 40)
 	if err := peer.Close(); err != nil {
 		t.Errorf("the opener's Close (munmap) = %v", err)
 	}

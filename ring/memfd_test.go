@@ -5,7 +5,6 @@ package ring
 // descriptor is not a ring this process should map.
 
 import (
-	"context"
 	"errors"
 	"os"
 	"strconv"
@@ -147,19 +146,7 @@ func TestMemfdRingHasNoNameIsSealedAndCarriesMessages(t *testing.T) {
 	if _, err := peer.Producer(); !errors.Is(err, ErrBusy) {
 		t.Errorf("a second producer through the opener = %v, want ErrBusy (the role lock is on the memfd)", err)
 	}
-	msg := make([]byte, 48)
-	encodeMessage(msg, 7)
-	if err := p.TrySend(msg); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 64)
-	n, err := c.Recv(context.Background(), buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := checkMessage(buf[:n], 7, len(msg)); err != nil {
-		t.Error(err)
-	}
+	passOne(t, p, c, 7, 48)
 	r.Close()
 	if r.File() != nil {
 		t.Error("File() of a closed ring is not nil")

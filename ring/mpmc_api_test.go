@@ -62,6 +62,26 @@ func mustConsumer(t testing.TB, r *Ring) *Consumer {
 	return c
 }
 
+// passOne sends one message of size bytes numbered seq through p and
+// checks that c receives it whole: the two are usually handles of two
+// Rings over one file or descriptor.
+func passOne(t testing.TB, p *Producer, c *Consumer, seq uint64, size int) {
+	t.Helper()
+	msg := make([]byte, size)
+	encodeMessage(msg, seq)
+	if err := p.TrySend(msg); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, c.r.SlotSize())
+	n, err := c.Recv(context.Background(), buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkMessage(buf[:n], seq, size); err != nil {
+		t.Error(err)
+	}
+}
+
 // forEachMPMC runs f on a heap and a file ring of both kinds.
 func forEachMPMC(t *testing.T, f func(t *testing.T, k Kind, file bool)) {
 	for _, k := range mpmcKinds {
