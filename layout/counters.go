@@ -52,9 +52,10 @@ import "math"
 // reader that never gets a stable copy (a hostile writer) says so.
 //
 // A holder stores its counters off the per-message path: every
-// FlushEvery messages, before it sleeps and when a wait that slept ends,
-// when it wakes a peer, is lapped or repairs a slot, when it returns
-// Stats, and when it closes. Between flushes a streaming
+// FlushEvery messages (Go: or MiB of payload, if that comes first, so a
+// stream of large frames is seen frame by frame), before it sleeps and
+// when a wait that slept ends, when it wakes a peer, is lapped or repairs
+// a slot, when it returns Stats, and when it closes. Between flushes a streaming
 // role's Messages and Bytes trail its Stats by fewer than FlushEvery
 // messages; a role that died loses what it had not flushed.
 const (

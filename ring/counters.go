@@ -19,7 +19,8 @@ import (
 //     incarnation for the block's Owner word. The block restarts at zero.
 //     Its wait loops take a waitHost over the counters (wait.go).
 //   - tick, after it counts messages into its Stats on the per-message
-//     path: one comparison, and a flush every layout.FlushEvery messages.
+//     path: two comparisons, and a flush every layout.FlushEvery messages
+//     or flushBytes of payload, whichever comes first.
 //     A side whose positions are consecutive uses beat.at instead, which
 //     samples telemetry in the same comparison.
 //   - flush, on its rare slow paths: a lap, a wake, a repair. Its wait
@@ -34,11 +35,19 @@ type counters struct {
 	release bool   // plain release stores (fence.Store64); else exchanges
 	seq     uint64 // the block's seqlock word as this handle last stored it
 	due     uint64 // Stats.Messages at which tick flushes next
+	dueB    uint64 // Stats.Bytes at which tick flushes next
 	last    [len(layout.CounterNames)]uint64
 }
 
 // counterBase is the word index of the first counter (Messages).
 const counterBase = layout.CounterMessagesOffset / 8
+
+// flushBytes bounds, beside layout.FlushEvery, how much payload a streaming
+// holder's stored Bytes may trail its Stats: 64 messages are nothing for
+// small ones, but 64 video frames at 30 a second would leave tools (ringctl
+// stat, ringprom) two seconds behind. A flush costs a few stores, nothing
+// next to copying a MiB. LAYOUT.md 16.2 lets a holder store more often.
+const flushBytes = 1 << 20
 
 // start takes block i of r's counter area for a new holder: zeroed, owned.
 // release says whether the handle may use plain release stores.
@@ -47,6 +56,7 @@ func (c *counters) start(r *Ring, i, epoch uint32, release bool) {
 		w:       (*[layout.CounterWords]atomic.Uint64)(unsafe.Pointer(&r.mem[r.hdr.CounterBlockOffset(i)])),
 		release: release,
 		due:     layout.FlushEvery,
+		dueB:    flushBytes,
 	}
 	// Whatever a dead or hostile holder left is overwritten; the seqlock
 	// goes on from an even value above the one found, so a reader that
@@ -62,9 +72,10 @@ func (c *counters) start(r *Ring, i, epoch uint32, release bool) {
 
 func (c *counters) store(i int, v uint64) { fence.Store64(&c.w[i], v, c.release) }
 
-// tick flushes when layout.FlushEvery messages passed since the last flush.
+// tick flushes when layout.FlushEvery messages or flushBytes of payload
+// passed since the last flush.
 func (c *counters) tick(s *Stats) {
-	if s.Messages >= c.due {
+	if s.Messages >= c.due || s.Bytes >= c.dueB {
 		c.flush(s)
 	}
 }
@@ -78,7 +89,7 @@ func (c *counters) flush(s *Stats) {
 	if c.w == nil {
 		return
 	}
-	c.due = s.Messages + layout.FlushEvery
+	c.due, c.dueB = s.Messages+layout.FlushEvery, s.Bytes+flushBytes
 	now := s.words()
 	if now == c.last {
 		return
@@ -106,9 +117,11 @@ func (s *Stats) words() [len(layout.CounterNames)]uint64 {
 // p&every == 0 takes the slow path, which stamps p (a producer: before the
 // store that publishes it) or observes it (a consumer: once it holds it)
 // when p is sampled, and stores the counters every layout.FlushEvery
-// positions.
+// positions, or more often where that many full slots would pass flushBytes
+// (a position's payload is at most the slot size).
 type beat struct {
 	every uint64
+	flush uint64   // positions p with p&flush == 0 store the counters
 	st    *stamps  // a producer's
 	lat   *latency // a consumer's
 	ctr   *counters
@@ -118,11 +131,15 @@ type beat struct {
 // newBeat makes the hook over a producer's stamps (lat nil) or a
 // consumer's histogram (st nil).
 func newBeat(r *Ring, st *stamps, lat *latency, ctr *counters, stats *Stats) beat {
-	every := uint64(layout.FlushEvery - 1)
-	if t := r.hdr.Telemetry; t.On && t.Shift < 6 {
-		every = 1<<t.Shift - 1
+	flush := uint64(layout.FlushEvery - 1)
+	for flush > 0 && (flush+1)*uint64(r.hdr.SlotSize) > flushBytes {
+		flush >>= 1
 	}
-	return beat{every: every, st: st, lat: lat, ctr: ctr, stats: stats}
+	every := flush
+	if t := r.hdr.Telemetry; t.On && t.Shift < 6 {
+		every = min(every, 1<<t.Shift-1)
+	}
+	return beat{every: every, flush: flush, st: st, lat: lat, ctr: ctr, stats: stats}
 }
 
 // at is the hook at position pos, called after pos was counted in Stats.
@@ -138,7 +155,7 @@ func (b *beat) slow(pos uint64) {
 	} else {
 		b.st.stamp(pos)
 	}
-	if pos&(layout.FlushEvery-1) == 0 {
+	if pos&b.flush == 0 {
 		b.ctr.flush(b.stats)
 	}
 }

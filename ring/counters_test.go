@@ -103,3 +103,31 @@ func TestCountersInTheFile(t *testing.T) {
 		p2.Close()
 	})
 }
+
+// A stream of large messages reaches the file message by message: a role
+// stores its counters every layout.FlushEvery messages or every MiB of
+// payload, so tools watching a stream of video frames are not 64 frames
+// behind. Without the bytes cadence the blocks would still say zero here.
+func TestCountersInTheFileKeepUpWithLargeMessages(t *testing.T) {
+	forEachKind(t, func(t *testing.T, k contractKind) {
+		const n, size = 3, 1 << 20
+		cr := newContractRing(t, k, size, 4)
+		p, rd := cr.ends(t)
+		ctx := context.Background()
+		if err := sendN(ctx, p, 0, n, size); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, size)
+		for range n {
+			if _, err := rd.Recv(ctx, buf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pb, cb := blocks(cr.r)
+		for _, b := range []uint32{pb, cb} {
+			if _, _, c := fileBlock(t, cr.r, b); c[0] != n || c[1] != n*size {
+				t.Errorf("block %d says %d messages, %d bytes before Stats, want %d and %d", b, c[0], c[1], n, n*size)
+			}
+		}
+	})
+}

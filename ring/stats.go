@@ -2,10 +2,11 @@ package ring
 
 // Stats are one handle's counters. They are counted in the process, and
 // stored in the ring file off the per-message path (every
-// layout.FlushEvery messages, before every futex sleep and after it, on
-// every wake and lap, on Stats and on Close) on a unit only this handle writes, so other
-// processes can read them without taking a role (LAYOUT.md section 16;
-// ringctl stat, package ringprom). A new holder of a role starts at zero.
+// layout.FlushEvery messages or MiB of payload, whichever comes first,
+// before every futex sleep and after it, on every wake and lap, on Stats
+// and on Close) on a unit only this handle writes, so other processes can
+// read them without taking a role (LAYOUT.md section 16; ringctl stat,
+// package ringprom). A new holder of a role starts at zero.
 type Stats struct {
 	Messages uint64 // messages committed (producer) or released (consumer)
 	Bytes    uint64 // payload bytes in those messages
