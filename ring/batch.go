@@ -77,10 +77,14 @@ func (p *Producer) ClaimBatch(ctx context.Context, max int) (_ Batch, err error)
 }
 
 // CommitBatch publishes the first k slots of the open batch with one cursor
-// store and drops the rest.
+// store and drops the rest. After Close (the producer's, or the ring's,
+// which ends the batch) it does nothing; the next call returns ErrClosed.
 func (p *Producer) CommitBatch(k int) {
 	defer p.r.endGuardQuiet(beginGuard())
 	p.claims++
+	if p.claimed == 0 && (p.closed || p.r.closing.Load()) {
+		return
+	}
 	if p.claimed == 0 || uint64(k) > p.claimed || k < 0 {
 		panic("ring: Producer.CommitBatch without a batch of that many slots")
 	}

@@ -44,6 +44,9 @@ func (rd *Reader) Release() (err error) {
 		defer rd.r.endGuard(&err, beginGuard())
 	}
 	if rd.held == 0 {
+		if rd.r.closing.Load() || rd.closed { // the ring's Close ran meanwhile
+			return ErrClosed
+		}
 		panic("ring: Reader.Release without a received message")
 	}
 	rd.leases++

@@ -137,6 +137,9 @@ func (c *Consumer) Release() (err error) {
 		defer c.r.endGuard(&err, beginGuard())
 	}
 	if !c.held {
+		if c.r.closing.Load() || c.closed { // the ring's Close ran meanwhile
+			return ErrClosed
+		}
 		panic("ring: Consumer.Release without a received message")
 	}
 	c.held = false

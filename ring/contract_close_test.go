@@ -191,6 +191,12 @@ func TestContractClose(t *testing.T) {
 		{"Release after Ring.Close returns ErrClosed, so a deferred Release is safe", func(t *testing.T, k contractKind) {
 			releaseAfterClose(t, k, true)
 		}},
+		{"Commit of a claim the producer's Close ended returns ErrClosed, and CommitBatch does nothing", func(t *testing.T, k contractKind) {
+			commitAfterClose(t, k, false)
+		}},
+		{"Commit of a claim Ring.Close ended returns ErrClosed, and CommitBatch does nothing", func(t *testing.T, k contractKind) {
+			commitAfterClose(t, k, true)
+		}},
 	}
 	forEachKind(t, func(t *testing.T, k contractKind) {
 		for _, tc := range cases {
@@ -219,6 +225,41 @@ func releaseAfterClose(t *testing.T, k contractKind, ringClose bool) {
 	for i := range 2 { // as a deferred Release would, after an explicit one
 		if err := noPanic(rd.Release); !errors.Is(err, ring.ErrClosed) {
 			t.Fatalf("Release #%d after Close = %v, want ErrClosed", i+1, err)
+		}
+	}
+}
+
+// commitAfterClose: Close ends an open claim (a shutdown closing the ring
+// from another goroutine while a frame is being filled); the Commit or
+// CommitBatch that follows is no misuse of the API and must not panic.
+func commitAfterClose(t *testing.T, k contractKind, ringClose bool) {
+	ctx := context.Background()
+	for _, batch := range []bool{false, true} {
+		cr := newContractRing(t, k, 64, 8)
+		p, _ := cr.ends(t)
+		var commit func() error
+		if batch {
+			b, err := p.ClaimBatch(ctx, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			commit = func() error { p.CommitBatch(b.Len()); return ring.ErrClosed }
+		} else {
+			if _, err := p.Claim(ctx); err != nil {
+				t.Fatal(err)
+			}
+			commit = func() error { return p.Commit(1) }
+		}
+		if ringClose {
+			cr.r.Close()
+		} else {
+			p.Close()
+		}
+		if err := noPanic(commit); !errors.Is(err, ring.ErrClosed) {
+			t.Errorf("batch %v: Commit after Close = %v, want ErrClosed", batch, err)
+		}
+		if err := p.Send(ctx, []byte("m")); !errors.Is(err, ring.ErrClosed) {
+			t.Errorf("batch %v: Send after Close = %v, want ErrClosed", batch, err)
 		}
 	}
 }

@@ -30,6 +30,7 @@ type Producer struct {
 	// gives them, kept here and handed to the engine's CommitBatch, so
 	// that SetLen touches no shared memory and needs no fault guard.
 	batchLens []uint32
+	closed    bool // Close ran (this handle's, or the ring's)
 }
 
 // producerEngine is one kind's write side. Its calls come from the
@@ -131,12 +132,17 @@ func (p *Producer) opened(s []byte, err error) ([]byte, error) {
 
 // Commit publishes the first n bytes of the claimed slot (or record) as a
 // message. n beyond what was claimed (the slot size, ClaimN's n) returns
-// ErrTooLarge and leaves the claim open.
+// ErrTooLarge and leaves the claim open. Close (the producer's, or the
+// ring's from another goroutine) ends an open claim: Commit then returns
+// ErrClosed. Commit with no claim open panics.
 func (p *Producer) Commit(n int) (err error) {
 	if !p.unguarded {
 		defer p.r.endGuard(&err, beginGuard())
 	}
 	if p.claimed != 1 {
+		if p.closed || p.r.closing.Load() { // Close ended the claim, perhaps while this call ran
+			return ErrClosed
+		}
 		panic("ring: Producer.Commit without a Claim")
 	}
 	if uint(n) > uint(p.claimCap) {
@@ -195,6 +201,7 @@ func (p *Producer) Close() (err error) {
 	defer p.r.untrack(p)
 	p.claims++
 	p.claimed = 0
+	p.closed = true
 	return p.e.Close()
 }
 

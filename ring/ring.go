@@ -121,6 +121,16 @@ func (r *Ring) Header() layout.Header { return r.hdr }
 // (shm.File.Close), so no call can reach other memory through a stale
 // pointer. An unguarded ring cannot catch that fault: its file stays mapped
 // until r is garbage, and a call racing Close writes into the file.
+//
+// Close also ends every slice a handle gave out in place (Claim, ClaimN,
+// Receive, batches): touching one after Close faults outside any call of
+// this package, which ends the process; copy out what must outlive it. And
+// Close closes the handles from its own goroutine: a call not blocked in a
+// wait, running at the same moment on another goroutine, races it on the
+// handle's process-local state. The outcome is an error (ErrClosed; on an
+// MPMC or MPSC ring a claim that Close let go may come back ErrRevoked),
+// never a panic or a hang, but the race detector reports the race: under
+// it, stop the goroutines that use the handles before Close.
 func (r *Ring) Close() error {
 	r.mu.Lock()
 	if r.closed {
