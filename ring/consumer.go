@@ -180,7 +180,8 @@ func shortBuffer(n uint32, buf []byte) error {
 }
 
 // Close gives up the consumer role; messages not yet released stay in the
-// ring for the next consumer. Close is idempotent.
+// ring for the next consumer (on an MPMC or MPSC ring another consumer, which
+// gets a held one again marked Redelivered). Close is idempotent.
 func (c *Consumer) Close() (err error) {
 	defer c.r.endGuard(&err, beginGuard())
 	defer c.r.untrack(c)
