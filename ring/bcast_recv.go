@@ -132,10 +132,10 @@ func (rd *Reader) recv(ctx context.Context, buf []byte, block bool, op string) (
 // pending is what a call does while nothing is published at q: wait
 // (block), or report ErrEmpty, or the end of a closed stream.
 func (rd *Reader) pending(ctx context.Context, block bool) error {
+	rd.stats.Empty++ // a finding, waited out or not, as the other kinds count it
 	if block {
 		return rd.await(ctx)
 	}
-	rd.stats.Empty++
 	if err := rd.closedShort(); err != nil {
 		return err
 	}

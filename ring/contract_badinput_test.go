@@ -111,8 +111,9 @@ func TestContractRecvIntoAShortBufferLeavesTheMessage(t *testing.T) {
 
 // TestContractTryCallsOnAFullOrEmptyRing: TryRecv and TryReceive on an
 // empty ring are ErrEmpty; TrySend and TryClaim on a full one are ErrFull
-// until a message is taken; Stats counts each in Empty and Full. A lossy reader never fills the ring: TrySend
-// goes on, and the reader is told how many messages it lost.
+// until a message is taken; Stats counts each in Empty and Full (Empty
+// also for a blocking Recv that waited). A lossy reader never fills the
+// ring: TrySend goes on, and the reader is told how many messages it lost.
 func TestContractTryCallsOnAFullOrEmptyRing(t *testing.T) {
 	forEachKind(t, func(t *testing.T, k contractKind) {
 		slots := 4
@@ -128,8 +129,15 @@ func TestContractTryCallsOnAFullOrEmptyRing(t *testing.T) {
 		if _, err := rd.TryReceive(); !errors.Is(err, ring.ErrEmpty) {
 			t.Errorf("TryReceive on an empty ring = %v, want ErrEmpty", err)
 		}
-		if got := rd.Stats().Empty; got != 2 {
-			t.Errorf("read end Stats().Empty = %d after two calls found the ring empty, want 2", got)
+		for range 2 { // a blocking call that waits counts its finding as a Try does
+			ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+			if _, err := rd.Recv(ctx, buf); !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Recv on an empty ring until a deadline = %v, want DeadlineExceeded", err)
+			}
+			cancel()
+		}
+		if got := rd.Stats().Empty; got != 4 {
+			t.Errorf("read end Stats().Empty = %d after four calls found the ring empty (two Try, two blocking), want 4", got)
 		}
 		for i := range slots {
 			if err := p.TrySend([]byte{byte(i)}); err != nil {
