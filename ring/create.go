@@ -113,7 +113,7 @@ func (o Options) header() (layout.Header, error) {
 		return layout.Header{}, fmt.Errorf("%w: slot size=%d, want 1..%d", ErrInvalid, size, layout.MaxSlotSize)
 	}
 	if count <= 0 || count&(count-1) != 0 || (!o.Records && uint64(count) > layout.MaxSlotCount) {
-		return layout.Header{}, fmt.Errorf("%w: slots=%d, want a power of two", ErrInvalid, count)
+		return layout.Header{}, fmt.Errorf("%w: slots=%d, want a power of two in 1..%d", ErrInvalid, count, uint64(layout.MaxSlotCount))
 	}
 	tele, err := o.Telemetry.layout()
 	if err != nil {

@@ -50,6 +50,9 @@ func openFile(name string, f *shm.File, o OpenOptions) (*Ring, error) {
 }
 
 func mapRing(name string, f *shm.File, o OpenOptions) (*Ring, error) {
+	if o.Timeout < 0 || o.MaxFileSize < 0 {
+		return nil, fmt.Errorf("%w: open %s: Timeout=%v MaxFileSize=%d, want zero (the default) or more", ErrInvalid, name, o.Timeout, o.MaxFileSize)
+	}
 	timeout := o.Timeout
 	if timeout <= 0 {
 		timeout = DefaultOpenTimeout

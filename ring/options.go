@@ -99,7 +99,7 @@ type Options struct {
 // process's effective user owns and that no one else may write.
 type OpenOptions struct {
 	// Timeout bounds the wait for a creator to finish the file; zero
-	// means DefaultOpenTimeout.
+	// means DefaultOpenTimeout, a negative one is ErrInvalid.
 	Timeout time.Duration
 
 	// TrustUIDs are users besides the effective uid whose ring files Open
@@ -118,7 +118,7 @@ type OpenOptions struct {
 
 	// MaxFileSize caps the ring file's size, checked against the real
 	// size and the header's FileSize before anything is mapped (ErrFileTooBig
-	// above it); zero means DefaultMaxFileSize.
+	// above it); zero means DefaultMaxFileSize, a negative one is ErrInvalid.
 	MaxFileSize int64
 
 	// Unguarded runs the per-message calls (Send, TrySend, Claim,

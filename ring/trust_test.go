@@ -288,3 +288,17 @@ func TestTrustOpenRefusesAHugeSparseFileBeforeMapping(t *testing.T) {
 		}
 	})
 }
+
+// TestTrustOpenRefusesNegativeLimits: a negative Timeout or MaxFileSize is
+// a caller's mistake, ErrInvalid, not the default silently.
+func TestTrustOpenRefusesNegativeLimits(t *testing.T) {
+	name := uniqueName(t)
+	r, err := Create(name, Options{Kind: SPSC, SlotSize: 8, Slots: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Remove(name)
+	defer r.Close()
+	openRefused(t, "a negative Timeout", name, OpenOptions{Timeout: -1}, ErrInvalid)
+	openRefused(t, "a negative MaxFileSize", name, OpenOptions{MaxFileSize: -1}, ErrInvalid)
+}
