@@ -8,7 +8,8 @@ import "context"
 // says. The slice is the message in place, in shared memory (for a
 // lossless reader still reading what was published before it joined, a
 // validated copy): read it, do not write it, and call Release; it is valid
-// until then. Receive while holding a message panics.
+// until then (or the Ring's Close: see Ring.Close). Receive while holding a
+// message panics.
 //
 // A lossy reader that was overrun gets a *LapError (errors.Is(err,
 // ErrLapped)) with the count of messages it missed; the next call goes on

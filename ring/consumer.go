@@ -89,9 +89,9 @@ func (r *Ring) Consumer() (_ *Consumer, err error) {
 
 // Receive returns the next message, waiting for one as the wait strategy
 // says. The slice is the message in place, in shared memory: read it, do
-// not write it, and call Release when done; it is valid until then, and the
-// producer cannot reuse its slot before. Receive while holding a message
-// panics. At the end of a closed stream it returns ErrClosed.
+// not write it, and call Release when done; it is valid until then (or
+// the Ring's Close, which unmaps it: see Ring.Close), and the producer
+// cannot reuse its slot before. Receive while holding a message panics. At the end of a closed stream it returns ErrClosed.
 func (c *Consumer) Receive(ctx context.Context) (_ []byte, err error) {
 	if !c.unguarded {
 		defer c.r.endGuard(&err, beginGuard())

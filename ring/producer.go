@@ -109,7 +109,8 @@ func (p *Producer) TryClaim() (_ []byte, err error) {
 // Claim returns the next free slot, waiting for one as the wait strategy
 // says. The slice is the slot itself, in shared memory, SlotSize bytes
 // long: write the message into it and Commit, or Abort. It stays valid
-// until then. Claim while a claim is open panics. On a record ring Claim is
+// until then (or the Ring's Close: see Ring.Close). Claim while a claim is
+// open panics. On a record ring Claim is
 // ClaimN(ctx, MaxMessage): it waits for room for the longest message, and
 // the record takes only what Commit publishes.
 func (p *Producer) Claim(ctx context.Context) (_ []byte, err error) {
