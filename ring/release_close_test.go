@@ -104,6 +104,7 @@ func TestReleaseRacingRingCloseNeverPanics(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(func() { Remove(name) }) // also after a Fatal below
 			var receive func() error
 			var release func() error
 			if o.Kind == Broadcast {
@@ -163,7 +164,6 @@ func TestReleaseRacingRingCloseNeverPanics(t *testing.T) {
 					t.Errorf("%+v, close %d: %v", o, i, err)
 				}
 			}
-			Remove(name)
 		}
 	}
 }
