@@ -19,8 +19,11 @@ var (
 	// ErrInvalid: options that describe no ring (slot size, slot count,
 	// kind, name).
 	ErrInvalid = errors.New("ring: invalid options")
-	// ErrNoSpace: the file system could not supply the ring's pages
-	// (a full /dev/shm). Reported by Create, never later as SIGBUS.
+	// ErrNoSpace: the file system could not supply the ring's pages (a
+	// full /dev/shm), or the ring is larger than the memory the machine or
+	// this process's memory cgroup has left (a memfd counts against no
+	// file system's size). Reported by Create, never later as SIGBUS or
+	// the out-of-memory killer.
 	ErrNoSpace = errors.New("ring: no space for ring file")
 	// ErrNoHugePages: Options.HugePages, and the kernel's huge page pool
 	// has too few free pages (or the kernel has no hugetlbfs).

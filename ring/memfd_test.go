@@ -261,3 +261,20 @@ func TestMemfdRingCreateRefusesBadLabels(t *testing.T) {
 		r2.Close()
 	}
 }
+
+// TestMemfdRingLargerThanTheMemoryLeftIsErrNoSpace: a memfd counts against
+// no file system's size, so a ring larger than the memory the machine (or
+// this process's cgroup) has left is refused with ErrNoSpace before a page
+// is allocated, rather than allocated until the out-of-memory killer ends
+// this process or another. 1 TiB is a valid capacity; no machine that runs
+// these tests has that much memory free.
+func TestMemfdRingLargerThanTheMemoryLeftIsErrNoSpace(t *testing.T) {
+	r, err := Create(uniqueName(t), Options{Kind: SPSC, Records: true, Capacity: 1 << 40, Memfd: true})
+	if err == nil {
+		r.Close()
+		t.Fatal("a 1 TiB memfd ring was created, want ErrNoSpace")
+	}
+	if !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("Create of a 1 TiB memfd ring = %v, want ErrNoSpace", err)
+	}
+}

@@ -67,6 +67,11 @@ func (f *File) build(s Spec) error {
 	} else if s.Huge && page == 0 {
 		return fmt.Errorf("%w: %s is not on hugetlbfs", ErrNotHuge, f.label)
 	}
+	if page == 0 { // huge pages come from their own pool: memory_linux.go
+		if err := checkRoom(uint64(n)); err != nil {
+			return err
+		}
+	}
 	if f.faultToAllocate(int(n)) { // thp_linux.go
 		err = f.f.Truncate(int64(n))
 		if err != nil {
