@@ -86,7 +86,10 @@ func (*noCopy) Unlock() {}
 // the label or the path of the file behind it.
 func (r *Ring) Name() string { return r.name }
 
-// Path is the ring's file; "" for a memfd ring, which has none.
+// Path is the ring's file; "" for a memfd ring, which has none. For a ring
+// opened from a descriptor it is what /proc/self/fd says of the file, which
+// for a file removed meanwhile is its old path followed by " (deleted)":
+// no path to open or Remove.
 func (r *Ring) Path() string { return r.seg.Path() }
 
 // Kind is the ring's algorithm.
