@@ -54,9 +54,7 @@ func newFramesCmd(stdout, stderr io.Writer) *cobra.Command {
 			"          own cost: for Send/Recv two copies of the frame, for zero-copy (ClaimN/Commit, Receive/Release) the ring's\n"+
 			"          claim, publish, wait and release. Beside it Go's memcpy of one frame, measured in the same run, from one\n"+
 			"          buffer to another (in the cache where they fit, as shared/limits/memcpy_bw), and from one buffer into\n"+
-			"          the slot ring's number of frame buffers in turn (its footprint: from memory where it exceeds the cache),\n"+
-			"          and frames copied in and out through as many buffers by two goroutines with nothing else in the way\n"+
-			"          (Send and Recv less the ring: what any transport that copies frames in and out can reach here);\n"+
+			"          the slot ring's number of frame buffers in turn (its footprint: from memory where it exceeds the cache);\n"+
 			"  frames-huge: the frames section's rings again, in memfds of huge pages (Options.HugePages): skipped, saying so,\n"+
 			"          where the machine has none (vm.nr_hugepages);\n"+
 			"  fill:   the zero-copy frames again with every byte written in the slot and checked in place (--touch=all):\n"+
@@ -132,10 +130,7 @@ func runFrames(f *framesFlags, stdout, stderr io.Writer) error {
 		if mc.over[i], err = limits.MemcpyRateOver(frame, slots, 250*time.Millisecond); err != nil {
 			return err
 		}
-		if mc.pair[i], err = limits.MemcpyRatePair(frame, slots, 250*time.Millisecond); err != nil {
-			return err
-		}
-		mc.pipe[i], err = limits.MemcpyPipeline(frame, slots, 250*time.Millisecond)
+		mc.pair[i], err = limits.MemcpyRatePair(frame, slots, 250*time.Millisecond)
 		return err
 	}
 	mc.slots = slots
@@ -165,17 +160,15 @@ func runFrames(f *framesFlags, stdout, stderr io.Writer) error {
 }
 
 // memcpys are the frames command's memcpy references, before and after
-// the runs: one frame buffer to another, into slots buffers in turn, that
-// by two copiers at once (what one of them gets: Send and Recv are two
-// copies running together), and frames copied in and out through slots
-// buffers by two goroutines handing them over (limits.MemcpyPipeline: a
-// ring's Send and Recv less the ring).
+// the runs: one frame buffer to another, into slots buffers in turn, and
+// that by two copiers at once (what one of them gets: Send and Recv are
+// two copies running together).
 type memcpys struct {
-	hot, over, pair, pipe [2]float64 // bytes per second
-	slots                 int
+	hot, over, pair [2]float64 // bytes per second
+	slots           int
 }
 
 // best are the higher of each pair: the references the ratios use.
-func (m memcpys) best() (hot, over, pair, pipe float64) {
-	return max(m.hot[0], m.hot[1]), max(m.over[0], m.over[1]), max(m.pair[0], m.pair[1]), max(m.pipe[0], m.pipe[1])
+func (m memcpys) best() (hot, over, pair float64) {
+	return max(m.hot[0], m.hot[1]), max(m.over[0], m.over[1]), max(m.pair[0], m.pair[1])
 }

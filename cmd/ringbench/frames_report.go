@@ -20,7 +20,7 @@ type memorySized interface {
 }
 
 func writeFrames(w io.Writer, cfg config, secs []*framesSection, mc memcpys) {
-	memcpy, over, pair, pipe := mc.best()
+	memcpy, over, pair := mc.best()
 	mach := secs[0].rep.mach
 	fmt.Fprintf(w, "ringbench frames: the frame job between two processes\n")
 	fmt.Fprintf(w, "machine:   %s (both processes), processes unpinned\n", mach)
@@ -34,8 +34,6 @@ func writeFrames(w io.Writer, cfg config, secs []*framesSection, mc memcpys) {
 		mc.slots, report.Dur(perFrame(over, frame)), mc.over[0]/1e9, mc.over[1]/1e9)
 	fmt.Fprintf(w, "           the same by two copiers at once, each on its own thread (Send and Recv copy together): %s each (%.2f GB/s before, %.2f GB/s after)\n",
 		report.Dur(perFrame(pair, frame)), mc.pair[0]/1e9, mc.pair[1]/1e9)
-	fmt.Fprintf(w, "           frames copied in and out through %d buffers by two goroutines, nothing else (Send and Recv less the ring): %s a frame (%.2f GB/s before, %.2f GB/s after)\n",
-		mc.slots, report.Dur(perFrame(pipe, frame)), mc.pipe[0]/1e9, mc.pipe[1]/1e9)
 	for _, s := range secs {
 		fmt.Fprintf(w, "\n== %s: %s messages, %s ==\n", s.key, s.size, s.title)
 		c := s.rep.plan.cfg.withSize(s.size)
@@ -88,13 +86,13 @@ func writeFrames(w io.Writer, cfg config, secs []*framesSection, mc memcpys) {
 		}
 	}
 	fmt.Fprintln(w)
-	for _, l := range framesRatios(secs, memcpy, over, pair, pipe) {
+	for _, l := range framesRatios(secs, memcpy, over, pair) {
 		fmt.Fprintln(w, "ratio: "+l)
 	}
 }
 
 // framesRatios are the figures the acceptance names, as sentences.
-func framesRatios(secs []*framesSection, memcpy, over, pair, pipe float64) []string {
+func framesRatios(secs []*framesSection, memcpy, over, pair float64) []string {
 	var out []string
 	mixed, frames, huge, fill, rtt := secs[0], secs[1], secs[2], secs[3], secs[4]
 	frame := frames.size.max
@@ -103,8 +101,8 @@ func framesRatios(secs []*framesSection, memcpy, over, pair, pipe float64) []str
 	bytes := func(s *framesSection, tr string) float64 { return s.rep.cell(tr, s.workload, s.size).byteRate() }
 	for _, tr := range []string{"shmring", "shmring-rec"} {
 		if b := bytes(frames, tr); b > 0 {
-			out = append(out, fmt.Sprintf("frames %s Send/Recv (%s): %.2f GB/s = %.2fx the memcpy bandwidth of one frame (%.2f GB/s), %.2fx that into the ring's footprint (%.2f GB/s), %.2fx what one of two copiers at once gets (%.2f GB/s), %.2fx frames copied in and out with no ring (%.2f GB/s)",
-				report.Size(frame), tr, b/1e9, b/memcpy, memcpy/1e9, b/over, over/1e9, b/pair, pair/1e9, b/pipe, pipe/1e9))
+			out = append(out, fmt.Sprintf("frames %s Send/Recv (%s): %.2f GB/s = %.2fx the memcpy bandwidth of one frame (%.2f GB/s), %.2fx that into the ring's footprint (%.2f GB/s), %.2fx what one of two copiers at once gets (%.2f GB/s)",
+				report.Size(frame), tr, b/1e9, b/memcpy, memcpy/1e9, b/over, over/1e9, b/pair, pair/1e9))
 		}
 	}
 	for _, tr := range []string{"shmring-zc", "shmring-rec-zc"} {
