@@ -180,8 +180,10 @@ func shortBuffer(n uint32, buf []byte) error {
 }
 
 // Close gives up the consumer role; messages not yet released stay in the
-// ring for the next consumer (on an MPMC or MPSC ring another consumer, which
-// gets a held one again marked Redelivered). Close is idempotent.
+// ring for the next consumer. On an MPMC or MPSC ring a message (or batch)
+// received and still held is the exception: Close releases it, and it
+// counts as received (handing it to another consumer would need this one
+// taken for dead). Close is idempotent.
 func (c *Consumer) Close() (err error) {
 	defer c.r.endGuard(&err, beginGuard())
 	defer c.r.untrack(c)

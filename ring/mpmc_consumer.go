@@ -184,20 +184,20 @@ func (c *mpmcConsumer) ReceiveBatch(ctx context.Context, max int, lens []uint32)
 // the answer as it was.
 func (c *mpmcConsumer) Redelivered() bool { return c.lastRedelivered }
 
-// Close leaves the ring. Messages not yet released stay in it, as the
-// Consumer's Close promises: a consumer that holds a lease, or adopted or
-// pending messages it never handed out, leaves its entry attached with the
-// lock dropped, as if it had died, and another consumer reaps the entry
-// and delivers them again, marked Redelivered (the lease's may have been
-// read). Idempotent; the entry's lock is let go of even when Close faults
-// on a shrunk file.
+// Close releases a held lease (the message counts as received), then
+// leaves the ring. A consumer with adopted or pending messages it never
+// handed out leaves its entry attached with the lock dropped, as if it had
+// died: another consumer reaps the entry and delivers them. Idempotent;
+// the entry's lock is let go of even when Close faults on a shrunk file.
 func (c *mpmcConsumer) Close() error {
 	defer c.dropRole()
 	if c.closed {
 		return nil
 	}
-	if c.n != 0 || c.hasPending || len(c.adopted) > 0 {
-		c.n, c.heldBytes = 0, 0
+	if c.n != 0 {
+		c.Release()
+	}
+	if c.hasPending || len(c.adopted) > 0 {
 		return c.abandon()
 	}
 	return c.leave()
