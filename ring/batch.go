@@ -67,6 +67,9 @@ func (p *Producer) ClaimBatch(ctx context.Context, max int) (_ Batch, err error)
 	if err != nil {
 		return Batch{}, err
 	}
+	if p.closed || p.r.closing.Load() { // as Producer.opened
+		return Batch{}, ErrClosed
+	}
 	p.claimed = uint64(n)
 	if cap(p.batchLens) < n {
 		p.batchLens = make([]uint32, n) // once per batch larger than any before
@@ -82,10 +85,11 @@ func (p *Producer) ClaimBatch(ctx context.Context, max int) (_ Batch, err error)
 func (p *Producer) CommitBatch(k int) {
 	defer p.r.endGuardQuiet(beginGuard())
 	p.claims++
-	if p.claimed == 0 && (p.closed || p.r.closing.Load()) {
+	claimed := p.claimed // once: the ring's Close may zero it meanwhile
+	if claimed == 0 && (p.closed || p.r.closing.Load()) {
 		return
 	}
-	if p.claimed == 0 || uint64(k) > p.claimed || k < 0 {
+	if claimed == 0 || uint64(k) > claimed || k < 0 {
 		panic("ring: Producer.CommitBatch without a batch of that many slots")
 	}
 	p.claimed = 0

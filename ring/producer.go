@@ -123,12 +123,19 @@ func (p *Producer) Claim(ctx context.Context) (_ []byte, err error) {
 }
 
 // opened records a claim of one slot or record (of up to claimCap bytes),
-// if the engine made one.
+// if the engine made one. A claim made while the ring's Close ran on
+// another goroutine may lie in the mapping Close retired (an engine's fast
+// path touches no memory that would fault): it is ErrClosed, not a slice
+// whose first write would end the process.
 func (p *Producer) opened(s []byte, err error) ([]byte, error) {
-	if err == nil {
-		p.claimed = 1
+	if err != nil {
+		return s, err
 	}
-	return s, err
+	if p.closed || p.r.closing.Load() {
+		return nil, ErrClosed
+	}
+	p.claimed = 1
+	return s, nil
 }
 
 // Commit publishes the first n bytes of the claimed slot (or record) as a
