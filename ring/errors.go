@@ -20,10 +20,10 @@ var (
 	// kind, name).
 	ErrInvalid = errors.New("ring: invalid options")
 	// ErrNoSpace: the file system could not supply the ring's pages (a
-	// full /dev/shm), or the ring is larger than the memory the machine or
-	// this process's memory cgroup has left (a memfd counts against no
-	// file system's size). Reported by Create, never later as SIGBUS or
-	// the out-of-memory killer.
+	// full /dev/shm), or the ring, on tmpfs or in a memfd, is larger than
+	// the memory and swap the machine or this process's cgroup (v2) has
+	// left: a memfd counts against no file system's size. Reported by
+	// Create, never later as SIGBUS or the out-of-memory killer.
 	ErrNoSpace = errors.New("ring: no space for ring file")
 	// ErrNoHugePages: Options.HugePages, and the kernel's huge page pool
 	// has too few free pages (or the kernel has no hugetlbfs).

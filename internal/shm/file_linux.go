@@ -68,7 +68,7 @@ func (f *File) build(s Spec) error {
 		return fmt.Errorf("%w: %s is not on hugetlbfs", ErrNotHuge, f.label)
 	}
 	if page == 0 { // huge pages come from their own pool: memory_linux.go
-		if err := checkRoom(uint64(n)); err != nil {
+		if err := checkRoom(f.f, uint64(n)); err != nil {
 			return err
 		}
 	}

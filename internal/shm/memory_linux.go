@@ -2,17 +2,21 @@ package shm
 
 // How much memory a new ring file may take.
 //
-// A ring's file lives in memory (tmpfs, a memfd) and Create allocates every
-// page of it. Each page is charged to the memory cgroup of the process that
-// allocates it. Allocating past what the machine or the cgroup has left ends
-// with the out-of-memory killer (this process, or another one), not an
-// error: a memfd counts against no file system's size, and a container's
-// /dev/shm may be larger than its memory limit. So Create refuses, with
-// ErrNoSpace, a file larger than the memory available: MemAvailable in
-// /proc/meminfo, and for the cgroup this process is in and every one above
-// it, memory.max less memory.current (cgroup v2). Where none can be read,
-// nothing is refused here. Huge pages come from their own pool, which
-// refuses with ENOSPC by itself.
+// A ring's file on tmpfs or in a memfd lives in memory, and Create
+// allocates every page of it. Each page is charged to the memory cgroup of
+// the process that allocates it. Allocating past what the machine or the
+// cgroup has left ends with the out-of-memory killer (this process, or
+// another one), not an error: a memfd counts against no file system's size,
+// and a container's /dev/shm may be larger than its memory limit. So Create
+// refuses, with ErrNoSpace, a file in memory larger than what is left: on
+// the machine, MemAvailable plus SwapFree (proc(5): /proc/meminfo); in the
+// cgroup this process is in and in every one above it (the kernel's cgroup
+// v2 documentation), memory.max less memory.current, plus the page cache it
+// could reclaim (memory.stat's active_file and inactive_file), plus its swap
+// room (memory.swap.max less memory.swap.current). Where none can be read
+// (cgroup v1 limits are not read), nothing is refused here. Huge pages come
+// from their own pool, which refuses with ENOSPC by itself, and a file on a
+// disk file system is page cache, which the kernel can write back.
 
 import (
 	"bufio"
@@ -22,34 +26,50 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
-// checkRoom refuses, with ErrNoSpace, a file of size bytes in memory that
-// this process could not allocate without the out-of-memory killer.
-func checkRoom(size uint64) error {
-	avail, why, ok := memoryLeft("/proc/meminfo", "/proc/self/cgroup", "/sys/fs/cgroup")
-	if ok && size > avail {
-		return fmt.Errorf("%w: a ring file of %d bytes, and %s has %d bytes left: allocating it would end with the out-of-memory killer", ErrNoSpace, size, why, avail)
+// checkRoom refuses, with ErrNoSpace, size bytes more of f, if f lives in
+// memory (tmpfs, a memfd) and this process could not allocate them without
+// the out-of-memory killer.
+func checkRoom(f *os.File, size uint64) error {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil || uint32(st.Type) != unix.TMPFS_MAGIC {
+		return nil
+	}
+	left, what, ok := MemoryLeft()
+	if ok && size > left {
+		return fmt.Errorf("%w: ring file size=%d, memory left=%d (%s): allocating it would end with the out-of-memory killer",
+			ErrNoSpace, size, left, what)
 	}
 	return nil
 }
 
-// memoryLeft is the least of MemAvailable (from the meminfo file) and the
-// room left under the cgroup v2 limits of the cgroup named in the cgroup
-// file and every cgroup above it (under the cgroup2 mount root), with what
-// set it; ok is false when none could be read.
+// MemoryLeft is how many bytes a new file in memory could take here, and
+// what bounds it; ok is false when nothing says.
+func MemoryLeft() (left uint64, what string, ok bool) {
+	return memoryLeft("/proc/meminfo", "/proc/self/cgroup", "/sys/fs/cgroup")
+}
+
+// memoryLeft is the least of what the machine has left (from the meminfo
+// file) and what the cgroup named in the cgroup file and every cgroup
+// above it (under the cgroup2 mount root) have, with what set it; ok is
+// false when none could be read.
 func memoryLeft(meminfo, cgroup, root string) (left uint64, what string, ok bool) {
 	consider := func(v uint64, w string) {
 		if !ok || v < left {
 			left, what, ok = v, w, true
 		}
 	}
-	if v, found := memAvailable(meminfo); found {
-		consider(v, "the machine (MemAvailable)")
+	info := readMeminfo(meminfo)
+	avail, found := info["MemAvailable"]
+	if found {
+		consider(avail+info["SwapFree"], "the machine: MemAvailable and SwapFree")
 	}
 	if dir, found := cgroupDir(cgroup); found {
 		for d := dir; ; d = path.Dir(d) {
-			if v, found := cgroupRoom(root + d); found {
+			if v, found := cgroupRoom(root+d, info["SwapFree"]); found {
 				consider(v, "memory cgroup "+d)
 			}
 			if d == "/" {
@@ -60,21 +80,24 @@ func memoryLeft(meminfo, cgroup, root string) (left uint64, what string, ok bool
 	return left, what, ok
 }
 
-// memAvailable reads MemAvailable, in bytes, from a meminfo file.
-func memAvailable(file string) (uint64, bool) {
+// readMeminfo reads a meminfo file's "Name: N kB" lines, in bytes.
+func readMeminfo(file string) map[string]uint64 {
+	m := map[string]uint64{}
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return 0, false
+		return m
 	}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		if len(f) == 3 && f[0] == "MemAvailable:" && f[2] == "kB" {
-			kb, err := strconv.ParseUint(f[1], 10, 64)
-			return kb << 10, err == nil && kb < 1<<54
+		if len(f) != 3 || f[2] != "kB" || !strings.HasSuffix(f[0], ":") {
+			continue
+		}
+		if kb, err := strconv.ParseUint(f[1], 10, 64); err == nil && kb < 1<<53 {
+			m[strings.TrimSuffix(f[0], ":")] = kb << 10
 		}
 	}
-	return 0, false
+	return m
 }
 
 // cgroupDir is this process's cgroup v2 path ("0::/path" in
@@ -92,16 +115,45 @@ func cgroupDir(file string) (string, bool) {
 	return "", false
 }
 
-// cgroupRoom is memory.max less memory.current in a cgroup's directory;
-// not found where the cgroup has no limit ("max") or the files are not
+// cgroupRoom is what a cgroup's directory says its processes may still
+// allocate: memory.max less memory.current, plus its reclaimable page
+// cache, plus its swap room (machineSwap where its swap is unlimited); not
+// found where the cgroup has no memory limit ("max") or the files are not
 // there.
-func cgroupRoom(dir string) (uint64, bool) {
+func cgroupRoom(dir string, machineSwap uint64) (uint64, bool) {
 	limit, ok1 := readUint(dir + "/memory.max")
 	used, ok2 := readUint(dir + "/memory.current")
 	if !ok1 || !ok2 {
 		return 0, false
 	}
-	return limit - min(used, limit), true
+	room := limit - min(used, limit) + min(pageCache(dir+"/memory.stat"), used)
+	if b, err := os.ReadFile(dir + "/memory.swap.max"); err == nil && strings.TrimSpace(string(b)) == "max" {
+		room += machineSwap
+	} else if swapMax, ok := readUint(dir + "/memory.swap.max"); ok {
+		swapUsed, _ := readUint(dir + "/memory.swap.current")
+		room += swapMax - min(swapUsed, swapMax)
+	}
+	return room, true
+}
+
+// pageCache is a memory.stat file's active_file plus inactive_file: the
+// page cache charged to the cgroup, which the kernel reclaims before it
+// kills.
+func pageCache(file string) uint64 {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0
+	}
+	var sum uint64
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 2 && (f[0] == "active_file" || f[0] == "inactive_file") {
+			if v, err := strconv.ParseUint(f[1], 10, 64); err == nil && v < 1<<62 {
+				sum += v
+			}
+		}
+	}
+	return sum
 }
 
 func readUint(file string) (uint64, bool) {
@@ -110,5 +162,5 @@ func readUint(file string) (uint64, bool) {
 		return 0, false
 	}
 	v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
-	return v, err == nil
+	return v, err == nil && v < 1<<62
 }

@@ -7,10 +7,11 @@ import (
 	"testing"
 )
 
-// TestMemoryLeftIsTheLeastOfTheMachineAndEveryCgroupAbove: MemAvailable,
-// and memory.max less memory.current of the process's cgroup and each
-// cgroup above it, whichever leaves least; a cgroup without a limit
-// ("max") or without the files bounds nothing.
+// TestMemoryLeftIsTheLeastOfTheMachineAndEveryCgroupAbove: the machine's
+// MemAvailable and SwapFree, and for the process's cgroup and each one above
+// it memory.max less memory.current plus its page cache and swap room,
+// whichever leaves least; a cgroup without a limit ("max") or without the
+// files bounds nothing.
 func TestMemoryLeftIsTheLeastOfTheMachineAndEveryCgroupAbove(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, text string) {
@@ -23,24 +24,29 @@ func TestMemoryLeftIsTheLeastOfTheMachineAndEveryCgroupAbove(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("meminfo", "MemTotal:       2000 kB\nMemFree:         100 kB\nMemAvailable:    1000 kB\n")
+	write("meminfo", "MemTotal:       2000 kB\nMemFree:         100 kB\nMemAvailable:    1000 kB\nSwapFree:         24 kB\n")
 	write("cgroup", "0::/a/b/c\n")
 	write("root/a/memory.max", "600000\n")
 	write("root/a/memory.current", "100000\n")
 	write("root/a/b/memory.max", "max\n")
 	write("root/a/b/memory.current", "50\n")
 	meminfo, cgroup, root := filepath.Join(dir, "meminfo"), filepath.Join(dir, "cgroup"), filepath.Join(dir, "root")
-
-	if left, what, ok := memoryLeft(meminfo, cgroup, root); !ok || left != 500000 || what != "memory cgroup /a" {
-		t.Errorf("memoryLeft = %d (%s) %v, want 500000 bytes left under memory cgroup /a", left, what, ok)
+	check := func(what string, want uint64, wantBy string) {
+		t.Helper()
+		if left, by, ok := memoryLeft(meminfo, cgroup, root); !ok || left != want || by != wantBy {
+			t.Errorf("%s: memoryLeft = %d (%s) %v, want %d (%s)", what, left, by, ok, want, wantBy)
+		}
 	}
-	write("root/a/memory.current", "700000\n") // over its limit: nothing left
-	if left, _, ok := memoryLeft(meminfo, cgroup, root); !ok || left != 0 {
-		t.Errorf("memoryLeft with a cgroup over its limit = %d %v, want 0", left, ok)
-	}
-	if left, what, ok := memoryLeft(meminfo, filepath.Join(dir, "none"), root); !ok || left != 1000<<10 || what != "the machine (MemAvailable)" {
-		t.Errorf("memoryLeft with no cgroup = %d (%s) %v, want MemAvailable, 1000 KiB", left, what, ok)
-	}
+	check("a cgroup limit", 500000, "memory cgroup /a")
+	write("root/a/memory.stat", "anon 40000\nactive_file 30000\ninactive_file 20000\nshmem 0\n")
+	check("page cache it can reclaim", 550000, "memory cgroup /a")
+	write("root/a/memory.swap.max", "10000\n")
+	write("root/a/memory.swap.current", "4000\n")
+	check("and swap room", 556000, "memory cgroup /a")
+	write("root/a/memory.current", "700000\n") // over its limit, all of it page cache: the cache is all
+	check("a cgroup over its limit", 56000, "memory cgroup /a")
+	write("root/a/memory.max", "max\n")
+	check("no cgroup limit", 1024<<10, "the machine: MemAvailable and SwapFree")
 	if _, _, ok := memoryLeft(filepath.Join(dir, "none"), filepath.Join(dir, "none"), root); ok {
 		t.Error("memoryLeft with nothing to read says it knows")
 	}
@@ -50,7 +56,7 @@ func TestMemoryLeftIsTheLeastOfTheMachineAndEveryCgroupAbove(t *testing.T) {
 // file system's size, so without the check a ring larger than the machine's
 // memory is allocated until the out-of-memory killer ends a process.
 func TestCreateMemfdBeyondTheMemoryLeftIsErrNoSpace(t *testing.T) {
-	left, what, ok := memoryLeft("/proc/meminfo", "/proc/self/cgroup", "/sys/fs/cgroup")
+	left, what, ok := MemoryLeft()
 	if !ok {
 		t.Skip("this machine says nowhere how much memory is left (no /proc/meminfo MemAvailable, no cgroup v2 limit)")
 	}
