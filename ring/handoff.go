@@ -64,6 +64,9 @@ func RecvRingWith(conn *net.UnixConn, o OpenOptions) (*Ring, error) {
 	if conn == nil {
 		return nil, fmt.Errorf("%w: RecvRing needs a connection", ErrInvalid)
 	}
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	f, err := shm.RecvFD(conn, handoffToken)
 	if errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("ring: receive a ring: connection closed: %w", err)

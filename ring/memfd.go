@@ -69,6 +69,9 @@ func OpenFileWith(f *os.File, o OpenOptions) (*Ring, error) {
 	if f == nil {
 		return nil, fmt.Errorf("%w: OpenFile of a nil *os.File", ErrInvalid)
 	}
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	sf, err := shm.OpenFD(f, o.trust())
 	if err != nil {
 		return nil, fileErr(f.Name(), err, ErrFileTooBig)

@@ -16,7 +16,8 @@ import (
 // DefaultMaxFileSize bytes. See OpenWith.
 func Open(name string) (*Ring, error) { return OpenWith(name, OpenOptions{}) }
 
-// OpenWith maps an existing ring. It checks what sits at the name before it
+// OpenWith maps an existing ring. Options with a negative Timeout or
+// MaxFileSize are ErrInvalid. It checks what sits at the name before it
 // reads a byte (each refusal its own error): a symbolic link is ErrSymlink,
 // anything but a regular file ErrNotRegular, an owner o does not trust
 // ErrForeignOwner, write permission for users o does not trust
@@ -27,11 +28,23 @@ func Open(name string) (*Ring, error) { return OpenWith(name, OpenOptions{}) }
 // the cap and the file's real size, and only then maps and pre-faults it.
 // Off Linux it returns ErrUnsupported.
 func OpenWith(name string, o OpenOptions) (*Ring, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	f, err := shm.Open(name, o.trust())
 	if err != nil {
 		return nil, fileErr(name, err, ErrFileTooBig)
 	}
 	return openFile(name, f, o)
+}
+
+// check refuses options that mean nothing, before anything is opened (or,
+// for RecvRing, taken from the connection).
+func (o OpenOptions) check() error {
+	if o.Timeout < 0 || o.MaxFileSize < 0 {
+		return fmt.Errorf("%w: OpenOptions Timeout=%v MaxFileSize=%d, want zero (the default) or more", ErrInvalid, o.Timeout, o.MaxFileSize)
+	}
+	return nil
 }
 
 func (o OpenOptions) trust() shm.Trust {
@@ -50,9 +63,6 @@ func openFile(name string, f *shm.File, o OpenOptions) (*Ring, error) {
 }
 
 func mapRing(name string, f *shm.File, o OpenOptions) (*Ring, error) {
-	if o.Timeout < 0 || o.MaxFileSize < 0 {
-		return nil, fmt.Errorf("%w: open %s: Timeout=%v MaxFileSize=%d, want zero (the default) or more", ErrInvalid, name, o.Timeout, o.MaxFileSize)
-	}
 	timeout := o.Timeout
 	if timeout <= 0 {
 		timeout = DefaultOpenTimeout

@@ -301,4 +301,11 @@ func TestTrustOpenRefusesNegativeLimits(t *testing.T) {
 	defer r.Close()
 	openRefused(t, "a negative Timeout", name, OpenOptions{Timeout: -1}, ErrInvalid)
 	openRefused(t, "a negative MaxFileSize", name, OpenOptions{MaxFileSize: -1}, ErrInvalid)
+	openRefused(t, "a negative Timeout at a name with no file", name+"-none", OpenOptions{Timeout: -1}, ErrInvalid)
+	if r, err := OpenFileWith(r.File(), OpenOptions{Timeout: -1}); !errors.Is(err, ErrInvalid) {
+		if err == nil {
+			r.Close()
+		}
+		t.Errorf("OpenFileWith with a negative Timeout = %v, want ErrInvalid", err)
+	}
 }
