@@ -222,7 +222,7 @@ var (
 func (p *Producer) SetWait(w WaitStrategy) { p.e.SetWait(w) }
 
 // Stats returns this producer's counters.
-// They are stored in the ring file as well (every 64 messages, and when
+// They are stored in the ring file as well (every 64 messages or MiB, and when
 // the producer waits, wakes a peer, returns Stats or closes), where any
 // process reads them without taking a role: ringctl stat, package
 // ringprom. A new holder of the role starts them at zero.

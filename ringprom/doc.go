@@ -47,8 +47,8 @@
 //
 // Counters count since the role's holder took the role (a new holder
 // starts them at zero, which Prometheus reads as a counter reset). A
-// holder stores them every 64 messages and before it sleeps, so while it
-// streams they trail its own figures by fewer than 64 messages.
+// holder stores them every 64 messages (or MiB) and before it sleeps, so
+// while it streams they trail its own figures by fewer than 64 messages.
 //
 // The package does not import package ring, and package ring does not import
 // Prometheus: an application that does not want this package does not link it.
@@ -56,6 +56,6 @@
 // # When not to use this
 //
 // For figures at every message (an exact count per message): the counters
-// in the file are stored every 64 messages; export ring.Stats from the
+// in the file are stored every 64 messages (or MiB); export ring.Stats from the
 // process that owns the handle instead.
 package ringprom

@@ -42,8 +42,8 @@
 // # What the file does not say
 //
 // Each role's holder stores its counters (ring.Stats) in the file every 64
-// messages and before it sleeps, so while a role streams, stat's figures
-// for it trail by fewer than 64 messages; the cursors, and the lag they
+// messages (or MiB) and before it sleeps, so while a role streams, stat's
+// figures for it trail by fewer than 64 messages; the cursors, and the lag they
 // imply, are exact. A ring created without telemetry has no latency
 // figures. tail shows a message only when it copied it whole, and SPSC
 // and MPMC slots are reused as soon as consumers release them: of consumers

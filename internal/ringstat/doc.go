@@ -13,7 +13,7 @@
 //
 // What the file does not say, a Snapshot does not claim: each role's
 // counters are what its holder last stored in its counter block (every 64
-// messages and on every slow path: LAYOUT.md section 16), copied here under
+// messages or MiB and on every slow path: LAYOUT.md section 16), copied here under
 // the block's seqlock, and each consumer's or reader's Latency is its
 // histogram, on rings created with telemetry. Role.Counters is a map on
 // purpose: counters the engine adds to the file later are one more key,
