@@ -91,7 +91,8 @@ func (r *Ring) Consumer() (_ *Consumer, err error) {
 // says. The slice is the message in place, in shared memory: read it, do
 // not write it, and call Release when done; it is valid until then (or
 // the Ring's Close, which unmaps it: see Ring.Close), and the producer
-// cannot reuse its slot before. Receive while holding a message panics. At the end of a closed stream it returns ErrClosed.
+// cannot reuse its slot before. Receive while holding a message panics.
+// At the end of a closed stream it returns ErrClosed.
 func (c *Consumer) Receive(ctx context.Context) (_ []byte, err error) {
 	if !c.unguarded {
 		defer c.r.endGuard(&err, beginGuard())
