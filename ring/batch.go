@@ -68,6 +68,7 @@ func (p *Producer) ClaimBatch(ctx context.Context, max int) (_ Batch, err error)
 		return Batch{}, err
 	}
 	if p.closed || p.r.closing.Load() { // as Producer.opened
+		p.e.Abort()
 		return Batch{}, ErrClosed
 	}
 	p.claimed = uint64(n)

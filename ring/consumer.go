@@ -184,7 +184,12 @@ func shortBuffer(n uint32, buf []byte) error {
 // ring for the next consumer. On an MPMC or MPSC ring a message (or batch)
 // received and still held is the exception: Close releases it, and it
 // counts as received (handing it to another consumer would need this one
-// taken for dead). Close is idempotent.
+// taken for dead). A message this consumer never handed out (one a Recv
+// left for io.ErrShortBuffer, or one taken over from a dead consumer) does
+// go to another consumer, by the repair that follows a death: until that
+// consumer reaps it, the entry looks dead, and a producer waiting on a full
+// ring with no other consumer attached gets ErrPeerDead. Close is
+// idempotent.
 func (c *Consumer) Close() (err error) {
 	defer c.r.endGuard(&err, beginGuard())
 	defer c.r.untrack(c)

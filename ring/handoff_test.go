@@ -148,3 +148,25 @@ func TestHandoffTokenIsTheOneLAYOUTmdGives(t *testing.T) {
 		t.Errorf("LAYOUT.md does not give the handoff token's bytes `%s`", hex)
 	}
 }
+
+// TestHandoffRecvRingWithBadOptionsLeavesTheRingOnTheConnection: options
+// that mean nothing are refused before the ring is taken from the
+// connection, so a RecvRing with good ones still gets it.
+func TestHandoffRecvRingWithBadOptionsLeavesTheRingOnTheConnection(t *testing.T) {
+	r := newMemfdRing(t, Options{Kind: SPSC, SlotSize: 64, Slots: 8})
+	a, b := socketPair(t, unix.SOCK_SEQPACKET)
+	if err := SendRing(a, r); err != nil {
+		t.Fatalf("SendRing: %v", err)
+	}
+	if got, err := RecvRingWith(b, OpenOptions{MaxFileSize: -1}); !errors.Is(err, ErrInvalid) {
+		if err == nil {
+			got.Close()
+		}
+		t.Fatalf("RecvRingWith a negative MaxFileSize = %v, want ErrInvalid", err)
+	}
+	got, err := RecvRing(b)
+	if err != nil {
+		t.Fatalf("RecvRing after a refused RecvRingWith: %v, want the ring still on the connection", err)
+	}
+	got.Close()
+}

@@ -28,6 +28,9 @@ func Open(name string) (*Ring, error) { return OpenWith(name, OpenOptions{}) }
 // the cap and the file's real size, and only then maps and pre-faults it.
 // Off Linux it returns ErrUnsupported.
 func OpenWith(name string, o OpenOptions) (*Ring, error) {
+	if !shm.Supported {
+		return nil, ErrUnsupported
+	}
 	if err := o.check(); err != nil {
 		return nil, err
 	}

@@ -132,6 +132,7 @@ func (p *Producer) opened(s []byte, err error) ([]byte, error) {
 		return s, err
 	}
 	if p.closed || p.r.closing.Load() {
+		p.e.Abort() // an MPMC claim would otherwise stay Claimed: a later claim overwrites the engine's record of it
 		return nil, ErrClosed
 	}
 	p.claimed = 1

@@ -236,6 +236,10 @@ func TestClaimRacingRingCloseIsErrClosedOnceCloseReturned(t *testing.T) {
 							p.CommitBatch(b.Len())
 						}
 					} else if _, err = p.Claim(context.Background()); err == nil {
+						if after { // the claim itself must say ErrClosed: Commit would fault into it
+							done <- fmt.Errorf("a Claim made after Ring.Close returned succeeded")
+							return
+						}
 						err = p.Commit(0)
 					}
 					if err == nil && after {
