@@ -263,3 +263,45 @@ func TestClaimRacingRingCloseIsErrClosedOnceCloseReturned(t *testing.T) {
 		}
 	}
 }
+
+// TestClaimsOvertakenByRingCloseStrandNoMessage: claims refused because the
+// ring's Close overtook them (here: two in a row while Close waits) are
+// aborted, so on an MPMC ring no slot stays Claimed by a producer that has
+// left, and a message another process publishes after them still reaches
+// the consumer once the stream closes. Without the abort the second claim
+// overwrote the engine's record of the first, whose slot then blocked the
+// head for good.
+func TestClaimsOvertakenByRingCloseStrandNoMessage(t *testing.T) {
+	name := uniqueName(t)
+	r1, err := Create(name, Options{Kind: MPMC, SlotSize: 8, Slots: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Remove(name)
+	r2, err := Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	c := mustConsumer(t, r2)
+	p1 := mustProducer(t, r1)
+	p2 := mustProducer(t, r2)
+	r1.closing.Store(true) // as Ring.Close does first, before it closes the handles
+	for i := range 2 {
+		if _, err := p1.Claim(context.Background()); !errors.Is(err, ErrClosed) {
+			t.Fatalf("Claim %d while the ring closes = %v, want ErrClosed", i+1, err)
+		}
+	}
+	r1.closing.Store(false)
+	r1.Close()
+	if err := p2.Send(context.Background(), []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	p2.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), hangBound)
+	defer cancel()
+	buf := make([]byte, 8)
+	if n, err := c.Recv(ctx, buf); err != nil || string(buf[:n]) != "a" {
+		t.Fatalf("Recv after the closed producer's refused claims = %q, %v; want the other producer's message", buf[:n], err)
+	}
+}
