@@ -110,9 +110,9 @@ func (p *Producer) TryClaim() (_ []byte, err error) {
 // says. The slice is the slot itself, in shared memory, SlotSize bytes
 // long: write the message into it and Commit, or Abort. It stays valid
 // until then (or the Ring's Close: see Ring.Close). Claim while a claim is
-// open panics. On a record ring Claim is
-// ClaimN(ctx, MaxMessage): it waits for room for the longest message, and
-// the record takes only what Commit publishes.
+// open panics. On a record ring Claim is ClaimN(ctx, MaxMessage): it waits
+// for room for the longest message, and the record takes only what Commit
+// publishes.
 func (p *Producer) Claim(ctx context.Context) (_ []byte, err error) {
 	if !p.unguarded {
 		defer p.r.endGuard(&err, beginGuard())
