@@ -28,23 +28,9 @@ func TestReleaseAfterACloseThatWokeReceiveIsErrClosed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var receive func() ([]byte, error)
-			var release func() error
-			if o.Kind == Broadcast {
-				rd, err := r.Reader(ReaderOptions{Policy: Lossless})
-				if err != nil {
-					t.Fatal(err)
-				}
-				receive = func() ([]byte, error) { return rd.Receive(context.Background()) }
-				release = rd.Release
-			} else {
-				c, err := r.Consumer()
-				if err != nil {
-					t.Fatal(err)
-				}
-				receive = func() ([]byte, error) { return c.Receive(context.Background()) }
-				release = c.Release
-			}
+			rd := closingReadEnd(t, r)
+			receive := func() ([]byte, error) { return rd.Receive(context.Background()) }
+			release := rd.Release
 			type result struct{ recv, rel error }
 			done := make(chan result)
 			go func() {
@@ -67,6 +53,29 @@ func TestReleaseAfterACloseThatWokeReceiveIsErrClosed(t *testing.T) {
 			}
 		}
 	}
+}
+
+// closingReadEnd takes r's read end for the tests of Close racing calls: a
+// Consumer, or on a broadcast ring a lossless Reader (never lapped, so
+// every error it returns comes from the Close).
+func closingReadEnd(t *testing.T, r *Ring) interface {
+	Receive(context.Context) ([]byte, error)
+	Recv(context.Context, []byte) (int, error)
+	Release() error
+} {
+	t.Helper()
+	if r.Kind() == Broadcast {
+		rd, err := r.Reader(ReaderOptions{Policy: Lossless})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rd
+	}
+	c, err := r.Consumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // waitForWaiters returns once a handle of r waits in a blocking call (it
@@ -106,23 +115,9 @@ func TestReleaseRacingRingCloseNeverPanics(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { Remove(name) }) // also after a Fatal below
-			var receive func() error
-			var release func() error
-			if o.Kind == Broadcast {
-				rd, err := r.Reader(ReaderOptions{Policy: Lossless})
-				if err != nil {
-					t.Fatal(err)
-				}
-				receive = func() error { _, err := rd.Receive(context.Background()); return err }
-				release = rd.Release
-			} else {
-				c, err := r.Consumer()
-				if err != nil {
-					t.Fatal(err)
-				}
-				receive = func() error { _, err := c.Receive(context.Background()); return err }
-				release = c.Release
-			}
+			rd := closingReadEnd(t, r)
+			receive := func() error { _, err := rd.Receive(context.Background()); return err }
+			release := rd.Release
 			p, err := r.Producer()
 			if err != nil {
 				t.Fatal(err)
@@ -195,20 +190,8 @@ func TestClaimRacingRingCloseIsErrClosedOnceCloseReturned(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { Remove(name) })
-			var recv func([]byte) error
-			if o.Kind == Broadcast {
-				rd, err := r.Reader(ReaderOptions{Policy: Lossless})
-				if err != nil {
-					t.Fatal(err)
-				}
-				recv = func(b []byte) error { _, err := rd.Recv(context.Background(), b); return err }
-			} else {
-				c, err := r.Consumer()
-				if err != nil {
-					t.Fatal(err)
-				}
-				recv = func(b []byte) error { _, err := c.Recv(context.Background(), b); return err }
-			}
+			rd := closingReadEnd(t, r)
+			recv := func(b []byte) error { _, err := rd.Recv(context.Background(), b); return err }
 			p, err := r.Producer()
 			if err != nil {
 				t.Fatal(err)
