@@ -4,7 +4,6 @@ package ring
 
 import (
 	"context"
-	"time"
 
 	"github.com/shmring/shmring/internal/fence"
 	"github.com/shmring/shmring/internal/wait"
@@ -100,8 +99,7 @@ func (p *bcastProducer) tryReserve() error {
 	if p.roomy() {
 		return nil
 	}
-	if now := time.Now(); now.After(p.nextProbe) {
-		p.nextProbe = now.Add(p.wait.config().Period())
+	if p.waiting.polls.Due(p.wait.config()) { // wait.Polls
 		if err := p.probe(); err != nil {
 			return err
 		}

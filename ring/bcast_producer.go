@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
-	"time"
 
 	"github.com/shmring/shmring/internal/fence"
 	"github.com/shmring/shmring/layout"
@@ -31,18 +30,17 @@ type bcastProducer struct {
 	dead []uint32
 	bad  []uint32
 
-	release   bool // cursor and seq stores are plain release stores (FlagReleaseStores)
-	wait      WaitStrategy
-	waiting   waitState // the adaptive spin's estimate; the wait in progress (wait.go)
-	stats     Stats
-	ctr       counters // stats in the file (counters.go)
-	host      waitHost // the wait loop's host, which stores ctr when the wait sleeps
-	st        stamps   // latency stamps (telemetry.go)
-	beat      beat     // the per-message hook of telemetry and the counters (counters.go)
-	lock      heldLock
-	closed    bool
-	nextProbe time.Time // Try… calls on a gated ring probe reader liveness once a tick
-	fw        atomic.Uint64
+	release bool // cursor and seq stores are plain release stores (FlagReleaseStores)
+	wait    WaitStrategy
+	waiting waitState // the adaptive spin's estimate; the wait in progress (wait.go)
+	stats   Stats
+	ctr     counters // stats in the file (counters.go)
+	host    waitHost // the wait loop's host, which stores ctr when the wait sleeps
+	st      stamps   // latency stamps (telemetry.go)
+	beat    beat     // the per-message hook of telemetry and the counters (counters.go)
+	lock    heldLock
+	closed  bool
+	fw      atomic.Uint64
 }
 
 func newBcastProducer(r *Ring) (*bcastProducer, error) {

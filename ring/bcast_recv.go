@@ -140,6 +140,11 @@ func (rd *Reader) pending(ctx context.Context, block bool) error {
 	if err := rd.closedShort(); err != nil {
 		return err
 	}
+	if rd.waiting.polls.Due(rd.wait.config()) { // wait.Polls
+		if err := (readerWait{rd}).Probe(); err != nil {
+			return err
+		}
+	}
 	return ErrEmpty
 }
 

@@ -52,8 +52,10 @@ func (w readerWait) Stopped() error {
 	return w.rd.closedShort()
 }
 
+// Probe says ErrPeerDead only while nothing is published at q after the
+// producer was found dead: what it published before it died is read first.
 func (w readerWait) Probe() error {
-	if err := w.rd.producerDead(); err != nil {
+	if err := w.rd.producerDead(); err != nil && !w.rd.arrived() {
 		return err
 	}
 	return w.rd.consistent()

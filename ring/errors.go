@@ -102,7 +102,12 @@ var (
 	// Using a handle after its own Close also returns it.
 	ErrClosed = alias("ring: closed", io.EOF, os.ErrClosed)
 	// ErrPeerDead: the other side's role holder died (its liveness lock is
-	// gone) while this side waits on it.
+	// gone) while this side waits on it: a blocking call probes the peer
+	// once a Tick of its wait; a Try call that keeps finding the ring
+	// empty (TryRecv, TryReceive) or full (TrySend, TryClaim) probes it
+	// once a Tick too, reading the clock every 64 failed tries, so a
+	// caller polling in its own loop learns of the death as well. What
+	// the dead peer published before it died is received first.
 	ErrPeerDead = errors.New("ring: peer process died")
 	// ErrRevoked: a claim or lease this handle held was repaired by a peer
 	// that found the handle's liveness lock gone (MPMC). The commit or

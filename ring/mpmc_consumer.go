@@ -31,10 +31,9 @@ type mpmcConsumer struct {
 	hasPending     bool
 	pendingRedeliv bool
 
-	// The slot an empty Try found blocking, and how often in a row: a
-	// Try-only consumer probes the blocker's liveness now and then.
+	// The slot an empty call found blocking the head: a probe looks at
+	// whether its holder died.
 	blockPos, blockW uint64
-	blockTries       int
 }
 
 func newMPMCConsumer(r *Ring) (*mpmcConsumer, error) {

@@ -72,10 +72,15 @@ func (p *mpmcProducer) claimPos(ctx context.Context, block bool) (uint64, error)
 		return pos, err
 	}
 	p.stats.Full++
-	if !block {
-		return 0, ErrFull
+	if block {
+		return p.awaitSpace(ctx)
 	}
-	return p.awaitSpace(ctx)
+	if p.waiting.polls.Due(p.wait.config()) { // wait.Polls
+		if err := p.probe(); err != nil {
+			return 0, err
+		}
+	}
+	return 0, ErrFull
 }
 
 func (p *mpmcProducer) awaitSpace(ctx context.Context) (uint64, error) {

@@ -151,17 +151,12 @@ func (c *mpmcConsumer) next(ctx context.Context, block bool) (uint64, error) {
 	return pos, err
 }
 
-// tryProbe: a Try that found the same slot blocking the head many times in
-// a row probes its holder's liveness, as a waiting call would once a tick.
+// tryProbe: a Try that found the ring empty probes the peers when a probe
+// is due (wait.Polls), as a waiting call would once a tick.
 func (c *mpmcConsumer) tryProbe() error {
-	if c.blockW != c.ctrl(c.blockPos).Load() {
-		c.blockTries = 0
+	if !c.waiting.polls.Due(c.wait.config()) {
 		return ErrEmpty
 	}
-	if c.blockTries++; c.blockTries < 1<<12 {
-		return ErrEmpty
-	}
-	c.blockTries = 0
 	if err := c.probe(); err != nil {
 		return err
 	}

@@ -164,7 +164,7 @@ func (c *recSPSCConsumer) fill(ctx context.Context, block bool) error {
 		return err
 	}
 	if !block {
-		return ErrEmpty
+		return c.polled(ErrEmpty, c.tail+1)
 	}
 	prod, err := c.await(ctx, c.tail+1)
 	if err != nil {

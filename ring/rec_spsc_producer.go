@@ -176,7 +176,7 @@ func (p *recSPSCProducer) reserve(ctx context.Context, need uint64, block bool) 
 	}
 	p.stats.Full++
 	if !block {
-		return ErrFull
+		return p.polled(ErrFull, p.head+need-p.a.cap)
 	}
 	for p.head+need > p.limit {
 		cons, err := p.await(ctx, p.head+need-p.a.cap)

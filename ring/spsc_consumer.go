@@ -166,8 +166,11 @@ func (c *spscConsumer) tryFill() error {
 // tail, waits until something is (block) or reports ErrEmpty.
 func (c *spscConsumer) fill(ctx context.Context, block bool) error {
 	err := c.tryFill()
-	if err != ErrEmpty || !block {
+	if err != ErrEmpty {
 		return err
+	}
+	if !block {
+		return c.polled(ErrEmpty, c.tail+1)
 	}
 	prod, err := c.await(ctx, c.tail+1)
 	if err != nil {

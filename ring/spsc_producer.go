@@ -179,7 +179,7 @@ func (p *spscProducer) reserve(ctx context.Context, block bool) error {
 	}
 	p.stats.Full++
 	if !block {
-		return ErrFull
+		return p.polled(ErrFull, p.head-p.slots+1)
 	}
 	cons, err := p.await(ctx, p.head-p.slots+1)
 	if err != nil {

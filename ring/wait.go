@@ -20,6 +20,7 @@ type waitState struct {
 	err      error      // MPMC: the attempt's error
 	try      mpmcWaiter // MPMC: the attempt and the probe
 	notReady error      // MPMC: the attempt's "wait on" error (ErrFull, ErrEmpty)
+	polls    wait.Polls // the Try calls' probes of the peers
 }
 
 // waitHost is a handle's host for the wait loop: the ring's count of
@@ -103,7 +104,28 @@ func (w spscWait) Stopped() error {
 	return w.e.closedShort(w.e.waiting.need)
 }
 
-func (w spscWait) Probe() error { return w.e.peerDead() }
+// Probe says ErrPeerDead only once the cursor is short of need after the
+// peer was found dead: what it published before it died is taken first.
+func (w spscWait) Probe() error {
+	if err := w.e.peerDead(); err != nil && !w.Ready() {
+		return err
+	}
+	return nil
+}
+
+// polled ends a Try call that found the ring empty (consumer) or full
+// (producer) short of need: fail, or ErrPeerDead when a probe is due
+// (wait.Polls) and finds the other side's holder dead.
+func (e *endpoint) polled(fail error, need uint64) error {
+	if !e.waiting.polls.Due(e.wait.config()) {
+		return fail
+	}
+	e.waiting.need = need
+	if err := (spscWait{e}).Probe(); err != nil {
+		return err
+	}
+	return fail
+}
 
 // closedShort: for a consumer, the producer closed the stream and its
 // cursor stays short of need. State is loaded before the cursor: the

@@ -144,3 +144,32 @@ func TestBarrierRule(t *testing.T) {
 		}
 	}
 }
+
+// TestPollsProbeOnceATickAtMost: no probe before the 64th failure, one
+// then, none again within the tick however many fail, and one more once
+// the tick has passed.
+func TestPollsProbeOnceATickAtMost(t *testing.T) {
+	c := &Config{Tick: time.Hour}
+	var p Polls
+	due := func(n int) (k int) {
+		for range n {
+			if p.Due(c) {
+				k++
+			}
+		}
+		return k
+	}
+	if k := due(63); k != 0 {
+		t.Fatalf("%d probes due in the first 63 failures, want 0", k)
+	}
+	if k := due(1); k != 1 {
+		t.Fatalf("%d probes due at the 64th failure, want 1", k)
+	}
+	if k := due(1 << 16); k != 0 {
+		t.Fatalf("%d more probes due within an hour's tick, want 0", k)
+	}
+	p.next = clock() // the tick has passed
+	if k := due(64); k != 1 {
+		t.Fatalf("%d probes due in 64 failures after the tick, want 1", k)
+	}
+}

@@ -1,0 +1,176 @@
+package ring_test
+
+// A peer process killed with SIGKILL, on every kind: what it published is
+// still delivered, and then both the blocking calls and the Try calls say
+// ErrPeerDead. A caller that polls TryRecv (or TrySend) in its own loop,
+// as low-latency code does, never learns of the death otherwise: the ring
+// stays empty (or full) for ever.
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/shmring/shmring/internal/proctest"
+	"github.com/shmring/shmring/ring"
+)
+
+func init() { proctest.Register("contract-hold", contractChildHold) }
+
+// contractChildHold takes a role on the ring and holds it until it is
+// killed: "producer N" sends messages 0..N-1 first; "reader" takes the
+// kind's read end and reads nothing. It says "ready" once it holds it.
+func contractChildHold() int {
+	a := proctest.Args()
+	if len(a) != 4 {
+		return childFail("got arguments %q, want a kind, a ring name, a role and a count", a)
+	}
+	k, ok := contractKindNamed(a[0])
+	if !ok {
+		return childFail("no kind %q", a[0])
+	}
+	n, err := strconv.ParseUint(a[3], 10, 64)
+	if err != nil {
+		return childFail("%v", err)
+	}
+	r, err := ring.Open(a[1])
+	if err != nil {
+		return childFail("Open: %v", err)
+	}
+	defer r.Close()
+	switch a[2] {
+	case "producer":
+		p, err := r.Producer()
+		if err != nil {
+			return childFail("Producer: %v", err)
+		}
+		if err := sendN(context.Background(), p, 0, n, pingSize); err != nil {
+			return childFail("%v", err)
+		}
+	case "reader":
+		if _, err := k.takeReadEnd(r); err != nil {
+			return childFail("read end: %v", err)
+		}
+	default:
+		return childFail("no role %q", a[2])
+	}
+	fmt.Println("ready")
+	bufio.NewScanner(os.Stdin).Scan() // killed here
+	return childFail("stdin closed before the kill")
+}
+
+// holder starts a child holding role on cr's ring and returns once it
+// holds it (and, as producer, has sent n messages).
+func holder(t *testing.T, cr *contractRing, role string, n uint64) *proctest.Child {
+	t.Helper()
+	child := proctest.Start(t, "contract-hold", cr.k.name, cr.name, role, strconv.FormatUint(n, 10))
+	child.Expect("ready")
+	return child
+}
+
+// kill ends child with SIGKILL: its locks go with it, nothing else.
+func kill(child *proctest.Child) {
+	child.Kill()
+	<-child.Done()
+}
+
+// pollUntil calls try until it returns something other than again, and
+// returns that. The bound is a hang guard, not a time limit: a probe is
+// due within a tick (10 ms) of the first failure.
+func pollUntil(t *testing.T, what string, again error, try func() error) error {
+	t.Helper()
+	const pollGuard = 20 * time.Second
+	guard := time.Now().Add(pollGuard)
+	for i := 0; ; i++ {
+		err := try()
+		if !errors.Is(err, again) {
+			return err
+		}
+		if i&1023 == 1023 && time.Now().After(guard) {
+			t.Fatalf("%s: still %v after %v of polling: the dead peer is never noticed", what, again, pollGuard)
+		}
+	}
+}
+
+// TestContractTryCallsNoticeADeadPeer: the producer process dies after
+// three messages. The read end receives the three, then TryRecv polled in
+// a loop ends in ErrPeerDead, as a blocking Recv does. Then the read end's
+// process dies with the ring full: TrySend polled in a loop ends in
+// ErrPeerDead, as Send does, except on Broadcast, whose dead lossless
+// reader stops gating the producer (its TrySend succeeds), and whose lossy
+// reader never gated it.
+func TestContractTryCallsNoticeADeadPeer(t *testing.T) {
+	forEachKind(t, func(t *testing.T, k contractKind) {
+		proctest.Watchdog(t, ring.HangBound)
+		t.Run("producer killed", func(t *testing.T) {
+			cr := newContractRing(t, k, pingSize, 8)
+			rd := cr.readEnd(t)
+			kill(holder(t, cr, "producer", 3))
+			buf := make([]byte, pingSize)
+			for seq := uint64(0); seq < 3; seq++ {
+				n, err := rd.TryRecv(buf)
+				if err != nil {
+					t.Fatalf("TryRecv of message %d the dead producer published = %v", seq, err)
+				}
+				if err := ring.CheckMessage(buf[:n], seq, pingSize); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := pollUntil(t, "TryRecv", ring.ErrEmpty, func() error { _, err := rd.TryRecv(buf); return err })
+			if !errors.Is(err, ring.ErrPeerDead) {
+				t.Fatalf("TryRecv polled after the producer died = %v, want ErrPeerDead", err)
+			}
+			rd.SetWait(ring.WaitStrategy{Sleep: true, Tick: time.Millisecond})
+			ctx, cancel := context.WithTimeout(context.Background(), wakeGuard)
+			defer cancel()
+			if _, err := rd.Recv(ctx, buf); !errors.Is(err, ring.ErrPeerDead) {
+				t.Fatalf("Recv after the producer died = %v, want ErrPeerDead", err)
+			}
+		})
+		t.Run("read end killed", func(t *testing.T) {
+			if k.lossy() {
+				t.Skip("a lossy reader never holds the producer back: the ring is never full")
+			}
+			cr := newContractRing(t, k, pingSize, 8)
+			reader := holder(t, cr, "reader", 0)
+			p := cr.producer(t)
+			m := make([]byte, pingSize)
+			var seq uint64
+			err := pollUntil(t, "filling the ring", nil, func() error {
+				ring.EncodeMessage(m, seq)
+				err := p.TrySend(m)
+				if err == nil {
+					seq++
+					return nil
+				}
+				return err
+			})
+			if !errors.Is(err, ring.ErrFull) {
+				t.Fatalf("TrySend into a ring its live reader never reads = %v after %d messages, want ErrFull", err, seq)
+			}
+			kill(reader)
+			ring.EncodeMessage(m, seq)
+			err = pollUntil(t, "TrySend", ring.ErrFull, func() error { return p.TrySend(m) })
+			if k.kind == ring.Broadcast {
+				if err != nil {
+					t.Fatalf("TrySend polled after the only lossless reader died = %v, want it to stop gating (nil)", err)
+				}
+				return
+			}
+			if !errors.Is(err, ring.ErrPeerDead) {
+				t.Fatalf("TrySend polled after the consumer died = %v, want ErrPeerDead", err)
+			}
+			p.SetWait(ring.WaitStrategy{Sleep: true, Tick: time.Millisecond})
+			ctx, cancel := context.WithTimeout(context.Background(), wakeGuard)
+			defer cancel()
+			if err := p.Send(ctx, m); !errors.Is(err, ring.ErrPeerDead) {
+				t.Fatalf("Send after the consumer died = %v, want ErrPeerDead", err)
+			}
+		})
+	})
+}
