@@ -102,7 +102,7 @@ static int data_ready(void *self)
 	return LOAD_ACQ(c->e.peer.cursor) >= c->need;
 }
 
-static int wait_data(shmring_consumer *c, int64_t timeout_ns);
+static struct shmring_waiter data_waiter(shmring_consumer *c);
 
 /* fill makes at least one message readable at tail, waiting up to timeout. */
 static int fill(shmring_consumer *c, int64_t timeout_ns)
@@ -119,9 +119,10 @@ static int fill(shmring_consumer *c, int64_t timeout_ns)
 	c->need = c->tail + 1;
 	if ((rc = closed_short(c)) != 0)
 		return rc;
+	struct shmring_waiter w = data_waiter(c);
 	if (timeout_ns == 0)
-		return SHMRING_EEMPTY;
-	if ((rc = wait_data(c, timeout_ns)) != 0)
+		return shmring__polled(&w, SHMRING_EEMPTY);
+	if ((rc = shmring__await(&w, timeout_ns)) != 0)
 		return rc;
 	uint64_t prod = LOAD_ACQ(c->e.peer.cursor);
 	if ((rc = adopt(c, prod)) != 0)
@@ -134,9 +135,9 @@ static int fill(shmring_consumer *c, int64_t timeout_ns)
 	return 0;
 }
 
-static int wait_data(shmring_consumer *c, int64_t timeout_ns)
+static struct shmring_waiter data_waiter(shmring_consumer *c)
 {
-	struct shmring_waiter w = {
+	return (struct shmring_waiter){
 		.self = c,
 		.ring = c->e.r,
 		.ready = data_ready,
@@ -146,8 +147,8 @@ static int wait_data(shmring_consumer *c, int64_t timeout_ns)
 		.sleepers = c->e.own.sleepers,
 		.peer_flags = c->e.peer.flags,
 		.sleeps = &c->e.stats.sleeps,
+		.polls = &c->e.polls,
 	};
-	return shmring__await(&w, timeout_ns);
 }
 
 /* length reads the slot's length once and bounds-checks it. */

@@ -186,6 +186,12 @@ int64_t shmring__now(void);
  * word and re-checking before each sleep, probing the peer's liveness after
  * a sleep that timed out.
  */
+/* The probes of the calls that do not wait (shmring__polled). */
+struct shmring_polls {
+	uint32_t fails;
+	int64_t next; /* shmring__now() at which the next probe is due */
+};
+
 struct shmring_waiter {
 	void *self;
 	/* ready: 1 when the condition holds, 0 when not yet, or a negative
@@ -211,11 +217,20 @@ struct shmring_waiter {
 	 * whole time slice while the ring fills. */
 	int yield_thread;
 	uint64_t *sleeps;    /* counter */
+	struct shmring_polls *polls; /* the handle's, for shmring__polled */
 };
 
 /* Returns 0 when ready, SHMRING_ETIMEDOUT, or the first negative code a
  * callback gave. timeout_ns < 0 waits for ever; 0 must not be passed. */
 int shmring__await(const struct shmring_waiter *w, int64_t timeout_ns);
+
+/* A call with timeout 0 found the condition false: returns fail
+ * (SHMRING_EEMPTY, SHMRING_EFULL), or the probe's code when a probe is due.
+ * Only a waiting call probes the peer otherwise, so a caller polling in its
+ * own loop would be told "empty" for ever by a ring whose producer died. A
+ * probe is due at most once a tick, the clock read once per 64 failures
+ * (Go: package internal/wait's Polls). */
+int shmring__polled(const struct shmring_waiter *w, int fail);
 
 
 #endif

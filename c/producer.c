@@ -96,8 +96,6 @@ static int reserve(shmring_producer *p, int64_t timeout_ns)
 	int rc = adopt(p, LOAD_ACQ(p->e.peer.cursor));
 	if (rc || p->head < p->limit)
 		return rc;
-	if (timeout_ns == 0)
-		return SHMRING_EFULL;
 	p->need = p->head - p->e.slots + 1;
 	struct shmring_waiter w = {
 		.self = p,
@@ -108,7 +106,10 @@ static int reserve(shmring_producer *p, int64_t timeout_ns)
 		.sleepers = p->e.own.sleepers,
 		.peer_flags = p->e.peer.flags,
 		.sleeps = &p->e.stats.sleeps,
+		.polls = &p->e.polls,
 	};
+	if (timeout_ns == 0)
+		return shmring__polled(&w, SHMRING_EFULL);
 	if ((rc = shmring__await(&w, timeout_ns)) != 0)
 		return rc;
 	uint64_t cons = LOAD_ACQ(p->e.peer.cursor);

@@ -145,8 +145,6 @@ static int next(shmring_reader *rd, uint32_t *n, int64_t timeout_ns)
 		int rc = peek(rd, n);
 		if (rc)
 			return rc > 0 ? 0 : rc;
-		if (timeout_ns == 0)
-			return (rc = closed_short(rd)) != 0 ? rc : SHMRING_EEMPTY;
 		struct shmring_waiter w = {
 			.self = rd,
 			.ring = rd->r,
@@ -159,7 +157,10 @@ static int next(shmring_reader *rd, uint32_t *n, int64_t timeout_ns)
 			.keep_announced = 1, /* another reader may sleep on it */
 			.yield_thread = 1,
 			.sleeps = &rd->stats.sleeps,
+			.polls = &rd->polls,
 		};
+		if (timeout_ns == 0)
+			return (rc = closed_short(rd)) != 0 ? rc : shmring__polled(&w, SHMRING_EEMPTY);
 		if ((rc = shmring__await(&w, timeout_ns)) != 0)
 			return rc;
 	}

@@ -26,6 +26,7 @@ struct shmring_reader {
 	uint64_t held_bytes;
 	uint64_t last_missed;
 	shmring_stats stats;
+	struct shmring_polls polls;
 };
 
 enum seq_state { SEQ_READY, SEQ_PENDING, SEQ_OVERRUN, SEQ_BOGUS };

@@ -28,6 +28,7 @@ struct endpoint {
 	int dead; /* a fault in the mapping met this handle (guard.c) */
 	struct side own, peer;
 	shmring_stats stats;
+	struct shmring_polls polls;
 };
 
 enum role { PRODUCER, CONSUMER };

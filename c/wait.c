@@ -12,6 +12,29 @@ enum {
 #define TICK_NS 10000000LL  /* longest sleep between liveness probes (Go: DefaultTick) */
 #define NO_BARRIER_NS 1000000LL /* sleep cap when membarrier is unavailable */
 
+/* probe_peer probes; a peer found dead while the condition holds (it
+ * published before it died) is reported once that has been taken. */
+static int probe_peer(const struct shmring_waiter *w)
+{
+	int rc = w->probe(w->self);
+	if (rc == SHMRING_EPEERDEAD && w->ready(w->self) > 0)
+		return 0;
+	return rc;
+}
+
+int shmring__polled(const struct shmring_waiter *w, int fail)
+{
+	struct shmring_polls *p = w->polls;
+	if (++p->fails & 63)
+		return fail;
+	int64_t now = shmring__now();
+	if (now < p->next)
+		return fail;
+	p->next = now + TICK_NS;
+	int rc = probe_peer(w);
+	return rc ? rc : fail;
+}
+
 int shmring__await(const struct shmring_waiter *w, int64_t timeout_ns)
 {
 	int rc;
@@ -39,7 +62,7 @@ int shmring__await(const struct shmring_waiter *w, int64_t timeout_ns)
 		/* A shrunk file: the other side hears of it within a tick. */
 		if (!shmring__intact(w->ring))
 			return shmring__truncated(w->ring);
-		if (probe && (rc = w->probe(w->self)) != 0)
+		if (probe && (rc = probe_peer(w)) != 0)
 			return rc;
 		int64_t sleep = TICK_NS;
 		if (deadline >= 0) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/shmring/shmring/internal/proctest"
 	"github.com/shmring/shmring/ring"
@@ -104,5 +105,54 @@ func finish(t *testing.T, prod *proctest.Child, done string, cons *proctest.Chil
 		if err := c.Wait(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestPollingNoticesPeerDeathAcrossLanguages: a C or Python peer that only
+// polls (timeout 0 in its own loop) hears of its Go peer's death as a
+// waiting one does, after everything the dead one published: a consumer or
+// broadcast reader after the three messages the producer sent, a producer
+// once the consumer that held the ring full is killed.
+func TestPollingNoticesPeerDeathAcrossLanguages(t *testing.T) {
+	// A hang guard, not a time limit: a poller that never hears of the
+	// death hangs, and hangBound a subtest would keep CI past its budget.
+	const pollBound = time.Minute
+	const sent, slots = 3, 8
+	for _, tc := range []struct {
+		lang, role string
+		kind       ring.Kind
+	}{
+		{"c", "consumer", ring.SPSC},
+		{"c", "reader", ring.Broadcast},
+		{"c", "producer", ring.SPSC},
+		{"python", "consumer", ring.SPSC},
+		{"python", "reader", ring.Broadcast},
+	} {
+		t.Run(tc.lang+" "+tc.role, func(t *testing.T) {
+			proctest.Watchdog(t, pollBound)
+			name := newRing(t, ring.Options{Kind: tc.kind, SlotSize: 64, Slots: slots})
+			poller := start(t, tc.lang, "poll", name, tc.role)
+			poller.Expect("ready")
+			var victim *proctest.Child
+			want := "peerdead " + strconv.Itoa(sent)
+			if tc.role == "producer" {
+				victim = start(t, "go", "consume", name, "0", "0", "hang")
+				victim.Expect("ready")
+				victim.Expect("holding 0")
+				want = "peerdead " + strconv.Itoa(slots)
+			} else {
+				victim = start(t, "go", "produce", name, "0", strconv.Itoa(sent), "hang")
+				victim.Expect("ready")
+				victim.Expect("sent " + strconv.Itoa(sent))
+			}
+			victim.Kill()
+			if err := victim.Wait(); err == nil {
+				t.Fatal("the killed peer exited cleanly")
+			}
+			poller.Expect(want)
+			if err := poller.Wait(); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ package ring
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/shmring/shmring/internal/wait"
@@ -55,7 +56,7 @@ func (w readerWait) Stopped() error {
 // Probe says ErrPeerDead only while nothing is published at q after the
 // producer was found dead: what it published before it died is read first.
 func (w readerWait) Probe() error {
-	if err := w.rd.producerDead(); err != nil && !w.rd.arrived() {
+	if err := w.rd.producerDead(); err != nil && (!errors.Is(err, ErrPeerDead) || !w.rd.arrived()) {
 		return err
 	}
 	return w.rd.consistent()

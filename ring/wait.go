@@ -6,6 +6,7 @@ package ring
 
 import (
 	"context"
+	"errors"
 
 	"github.com/shmring/shmring/internal/wait"
 	"github.com/shmring/shmring/layout"
@@ -107,7 +108,7 @@ func (w spscWait) Stopped() error {
 // Probe says ErrPeerDead only once the cursor is short of need after the
 // peer was found dead: what it published before it died is taken first.
 func (w spscWait) Probe() error {
-	if err := w.e.peerDead(); err != nil && !w.Ready() {
+	if err := w.e.peerDead(); err != nil && (!errors.Is(err, ErrPeerDead) || !w.Ready()) {
 		return err
 	}
 	return nil

@@ -14,6 +14,9 @@
  *                                          trustuid=N trustgid=N world maxsize=N
  *   corrupt  PATH                          every single-byte header corruption
  *   role     RING producer|consumer|lossy|lossless   take the role, print the verdict, give it up
+ *   poll     RING consumer|reader|producer   call with timeout 0 in a loop, checking what
+ *                                          arrives, until the peer's death ends it:
+ *                                          "peerdead N" after N messages
  *
  * A producer or consumer that sees its peer die prints "peerdead" and goes
  * on waiting, so that a new process can take the dead one's role over.
@@ -552,10 +555,59 @@ static int cmd_role(char **a)
 	return 0;
 }
 
+/* ---- poll: timeout 0 in a loop until the peer's death is reported ---- */
+
+/* poll_one is one non-blocking call of the role's: 0 with a message
+ * received (checked) or sent, or its code. */
+static int poll_one(const char *role, void *h, uint64_t seq, size_t max, unsigned char *buf)
+{
+	size_t n;
+	int rc;
+	if (strcmp(role, "producer") == 0)
+		return shmring_producer_send(h, buf, codec_encode(buf, seq, max), 0);
+	if (strcmp(role, "reader") == 0)
+		rc = shmring_reader_recv(h, buf, max, &n, 0);
+	else
+		rc = shmring_consumer_recv(h, buf, max, &n, 0);
+	char why[256];
+	if (rc == 0 && codec_check(buf, n, seq, max, why, sizeof why) != 0) {
+		fprintf(stderr, "%s\n", why);
+		exit(1);
+	}
+	return rc;
+}
+
+static int cmd_poll(char **a)
+{
+	shmring *r = open_ring(a[0]);
+	const char *role = a[1];
+	void *h;
+	int rc;
+	if (strcmp(role, "producer") == 0)
+		rc = shmring_producer_open(r, (shmring_producer **)&h);
+	else if (strcmp(role, "reader") == 0)
+		rc = shmring_reader_open(r, SHMRING_POLICY_LOSSLESS, SHMRING_START_OLDEST, (shmring_reader **)&h);
+	else
+		rc = shmring_consumer_open(r, (shmring_consumer **)&h);
+	if (rc)
+		die(role, rc);
+	say("ready");
+	size_t max = shmring_get_info(r)->slot_size;
+	unsigned char *buf = malloc(max);
+	uint64_t seq = 0;
+	while ((rc = poll_one(role, h, seq, max, buf)) == 0 || rc == SHMRING_EEMPTY || rc == SHMRING_EFULL)
+		if (rc == 0)
+			seq++;
+	if (rc != SHMRING_EPEERDEAD)
+		die("poll", rc);
+	say("peerdead %llu", (unsigned long long)seq);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: interop produce|consume|bcast|bench|trunc|endmark|guardself|open|corrupt|role ARGS...\n");
+		fprintf(stderr, "usage: interop produce|consume|bcast|bench|trunc|endmark|guardself|open|corrupt|role|poll ARGS...\n");
 		return 2;
 	}
 	const char *cmd = argv[1];
@@ -583,6 +635,8 @@ int main(int argc, char **argv)
 		return cmd_corrupt(a);
 	if (strcmp(cmd, "role") == 0 && n == 2)
 		return cmd_role(a);
+	if (strcmp(cmd, "poll") == 0 && n == 2)
+		return cmd_poll(a);
 	fprintf(stderr, "interop: bad command line\n");
 	return 2;
 }

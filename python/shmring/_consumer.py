@@ -12,8 +12,10 @@ class Consumer(_Endpoint):
 
     timeout, for every call that may wait: None waits until there is a
     message, the stream ends (ClosedError) or the producer dies
-    (PeerDeadError); 0 never waits (EmptyError); a number of seconds bounds
-    the wait (ShmringTimeout)."""
+    (PeerDeadError); 0 never waits (EmptyError; a caller that keeps polling
+    so has the producer's liveness probed once a tick, and gets
+    PeerDeadError once what a dead producer published was received); a
+    number of seconds bounds the wait (ShmringTimeout)."""
 
     def __init__(self, ring):
         super().__init__(ring, producer=False)
@@ -63,6 +65,7 @@ class Consumer(_Endpoint):
         self._need = tail + 1
         self._closed_short()
         if timeout == 0:
+            self._wait.polled()
             raise EmptyError("ring: empty")
         self._wait.wait(timeout)
         prod = self._u64[self._peer.cursor >> 3]

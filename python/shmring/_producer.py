@@ -49,9 +49,10 @@ class Producer(_Endpoint):
         self._adopt(self._u64[self._peer.cursor >> 3])
         if self._head < self._limit:
             return
-        if timeout == 0:
-            raise FullError("ring: full")
         self._need = self._head - self._slots + 1
+        if timeout == 0:
+            self._wait.polled()
+            raise FullError("ring: full")
         self._wait.wait(timeout)
         cons = self._u64[self._peer.cursor >> 3]
         self._adopt(cons)

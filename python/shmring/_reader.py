@@ -192,6 +192,7 @@ class Reader:
                 return got
             if timeout == 0:
                 self._closed_short()
+                self._wait.polled()
                 raise EmptyError("ring: empty")
             self._wait.wait(timeout)
 

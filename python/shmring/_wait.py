@@ -6,7 +6,7 @@ import os
 import time
 
 from . import _sys
-from .errors import ShmringTimeout
+from .errors import PeerDeadError, ShmringTimeout
 
 SPIN = 256  # polls before yielding (each costs far more in Python than in Go)
 YIELD = 16  # polls, each after sched_yield for a broadcast reader (see yield_thread)
@@ -21,7 +21,7 @@ class Waiter:
     raises PeerDeadError or CorruptError. wake_off is the futex word (the
     peer's), sleepers_off where this side announces itself."""
 
-    __slots__ = ("ring", "ready", "stopped", "probe", "wake_off", "sleepers_off", "keep_announced", "yield_thread", "sleeps")
+    __slots__ = ("ring", "ready", "stopped", "probe", "wake_off", "sleepers_off", "keep_announced", "yield_thread", "sleeps", "next_probe")
 
     def __init__(self, ring, ready, stopped, probe, wake_off, sleepers_off, keep_announced=False, yield_thread=False):
         self.ring = ring
@@ -36,6 +36,25 @@ class Waiter:
         # gone for a whole time slice while the ring fills).
         self.yield_thread = yield_thread
         self.sleeps = 0
+        self.next_probe = 0.0  # time.monotonic() of polled()'s next probe
+
+    def polled(self):
+        """A call that does not wait (timeout=0) found nothing to do: probe
+        the peer at most once a tick, so that a caller polling in its own
+        loop hears of its death (PeerDeadError) as a waiting one does."""
+        now = time.monotonic()
+        if now >= self.next_probe:
+            self.next_probe = now + TICK
+            self.probe_peer()
+
+    def probe_peer(self):
+        """probe(), except that a peer found dead while ready() holds (it
+        published before it died) is reported once that has been taken."""
+        try:
+            self.probe()
+        except PeerDeadError:
+            if not self.ready():
+                raise
 
     def wait(self, timeout):
         """Return once ready() holds; raise ShmringTimeout after timeout
@@ -60,7 +79,7 @@ class Waiter:
             self.stopped()
             self.ring.check_intact()  # a shrunk file: the other side hears of it within a tick
             if probe:
-                self.probe()
+                self.probe_peer()
             sleep = TICK
             if deadline is not None:
                 left = deadline - time.monotonic()

@@ -279,6 +279,26 @@ def role(name, which):
     say("ok")
 
 
+def poll(name, which):
+    """Call with timeout=0 in a loop, checking what arrives, until the
+    producer's death ends it: "peerdead N" after N messages."""
+    with shmring.open_ring(name) as r:
+        h = r.reader("lossless", "oldest") if which == "reader" else r.consumer()
+        say("ready")
+        seq = 0
+        while True:
+            try:
+                why = check(h.recv(timeout=0), seq, r.slot_size)
+            except shmring.EmptyError:
+                continue
+            except shmring.PeerDeadError:
+                say("peerdead", seq)
+                return
+            if why:
+                fail(why)
+            seq += 1
+
+
 COMMANDS = {
     "consume": consume,
     "bcast": bcast,
@@ -288,9 +308,10 @@ COMMANDS = {
     "open": open_cmd,
     "corrupt": corrupt,
     "role": role,
+    "poll": poll,
 }
 
 if __name__ == "__main__":
     if len(sys.argv) < 3 or sys.argv[1] not in COMMANDS:
-        fail("usage: interop.py consume|bcast|bench|trunc|endmark|open|corrupt|role ARGS...")
+        fail("usage: interop.py consume|bcast|bench|trunc|endmark|open|corrupt|role|poll ARGS...")
     COMMANDS[sys.argv[1]](*sys.argv[2:])
