@@ -42,6 +42,32 @@ func buildExamples(t *testing.T) string {
 	return out
 }
 
+// drain receives every message of the ring's stream until it closes.
+func drain(t *testing.T, name string) []string {
+	t.Helper()
+	r, err := ring.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c, err := r.Consumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	buf := make([]byte, r.SlotSize())
+	for {
+		n, err := c.Recv(context.Background(), buf)
+		if errors.Is(err, ring.ErrClosed) {
+			return got
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(buf[:n]))
+	}
+}
+
 // example is the command that runs an example program with stdin.
 func example(t *testing.T, bin string, args []string, env []string, stdin string) *exec.Cmd {
 	cmd := exec.Command(bin, args...)
@@ -71,29 +97,26 @@ func TestExamplesAgainstGoRings(t *testing.T) {
 			if msg, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("%v\n%s", err, msg)
 			}
-			r, err := ring.Open(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
-			c, err := r.Consumer()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			buf := make([]byte, 64)
-			for {
-				n, err := c.Recv(ctx, buf)
-				if errors.Is(err, ring.ErrClosed) {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, string(buf[:n]))
-			}
-			if !slices.Equal(got, lines) {
+			if got := drain(t, name); !slices.Equal(got, lines) {
 				t.Fatalf("got %q, want %q", got, lines)
+			}
+		})
+		// A line longer than the slot is refused, never cut: the
+		// program fails saying so, and the stream ends after the lines
+		// before it.
+		t.Run(tc.name+" refuses a line longer than the slot", func(t *testing.T) {
+			name := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8})
+			args := []string{name}
+			if tc.script != "" {
+				args = []string{tc.script, name}
+			}
+			cmd := example(t, tc.bin, args, py, "before\n"+strings.Repeat("x", 65)+"\nafter\n")
+			msg, err := cmd.CombinedOutput()
+			if err == nil || !strings.Contains(string(msg), "65") {
+				t.Fatalf("a 65-byte line into 64-byte slots: exit %v, output %q; want a failure naming the length", err, msg)
+			}
+			if got, want := drain(t, name), []string{"before"}; !slices.Equal(got, want) {
+				t.Fatalf("got %q, want %q", got, want)
 			}
 		})
 	}

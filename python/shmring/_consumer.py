@@ -10,8 +10,8 @@ class Consumer(_Endpoint):
     """The SPSC read side. One live consumer per ring, across all processes
     and languages. Use it from one thread at a time.
 
-    timeout, for every call that may wait: None waits until there is a
-    message, the stream ends (ClosedError) or the producer dies
+    timeout, for every call that may wait: None (or a negative number, as
+    in C) waits until there is a message, the stream ends (ClosedError) or the producer dies
     (PeerDeadError); 0 never waits (EmptyError; a caller that keeps polling
     so has the producer's liveness probed once a tick, and gets
     PeerDeadError once what a dead producer published was received); a

@@ -58,12 +58,13 @@ class Waiter:
 
     def wait(self, timeout):
         """Return once ready() holds; raise ShmringTimeout after timeout
-        seconds (None: no limit), or what stopped() or probe() raise."""
+        seconds (None, or a negative number as in C: no limit), or what
+        stopped() or probe() raise."""
         ready = self.ready
         for _ in range(SPIN):
             if ready():
                 return
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
         for _ in range(YIELD):
             if self.yield_thread:
                 os.sched_yield()
