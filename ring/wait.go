@@ -42,12 +42,14 @@ func (h *waitHost) Enter() error { return h.r.enterWait() }
 
 // Leave stores the counters before it counts the waiter out: Ring.Close
 // waits for the count to fall before it closes the handle, whose Close
-// stores them too.
+// stores them too. The count falls even when the store faults (a wait
+// that ends on a shrunk file leaves by the fault guard's panic), or
+// Close would sit out its whole wait for a waiter long gone.
 func (h *waitHost) Leave() {
+	defer h.r.leaveWait()
 	if h.ctr != nil {
 		h.ctr.flush(h.st)
 	}
-	h.r.leaveWait()
 }
 
 func (h *waitHost) Sleeping(at int) {
