@@ -56,14 +56,14 @@ func NewCollector(o Options) *Collector {
 		live:      d("role_live", "1 while a live process holds the role's lock.", role),
 		attached:  d("role_attached", "1 while the role's state word says attached; attached and not live means its holder died.", role),
 		cursor:    d("role_cursor", "The role's own position.", role),
-		lag:       d("role_lag_messages", "Messages published and not yet consumed by this role.", role),
+		lag:       d("role_lag_messages", "Messages published and not yet consumed by this role (broadcast: attached readers only, live or dead; an entry its reader closed has none).", role),
 		// A record ring's positions count bytes: its frontiers and cursors
 		// are bytes, and its backlog and lags have metrics of their own.
 		capacity:     d("ring_capacity_bytes", "A record ring's data area.", ring),
 		maxMessage:   d("ring_max_message_bytes", "The longest message a record ring carries.", ring),
 		sequence:     d("ring_sequence", "A record ring's producer sequence word: the number its next message gets (messages published since creation or reset).", ring),
 		backlogBytes: d("ring_backlog_bytes", "A record ring's bytes published and not yet consumed (broadcast: by the slowest attached reader).", ring),
-		lagBytes:     d("role_lag_bytes", "A record ring's bytes published and not yet consumed by this role.", role),
+		lagBytes:     d("role_lag_bytes", "A record ring's bytes published and not yet consumed by this role (broadcast: attached readers only).", role),
 		latency: d("role_latency_seconds", "Time from a producer's commit to this consumer's or reader's receive, over the sampled messages "+
 			"(rings created with telemetry): a native histogram (schema 2) with classic buckets at powers of two.", role),
 		badStamps:   d("role_latency_bad_stamps_total", "Sampled messages whose stamp was zero or later than the receiver's clock: counted here, in no bucket.", role),

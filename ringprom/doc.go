@@ -23,7 +23,9 @@
 //	shmring_role_live{role,entry}             1 while a live process holds the role's lock
 //	shmring_role_attached{role,entry}         1 while the role's state word says attached (attached and not live: its holder died)
 //	shmring_role_cursor{role,entry}           the role's own position
-//	shmring_role_lag_messages{role,entry}     messages published and not yet consumed by the role
+//	shmring_role_lag_messages{role,entry}     messages published and not yet consumed by the role; a
+//	                                          broadcast reader's only while its entry is attached (an
+//	                                          entry its reader closed has no lag: nobody goes on from it)
 //	shmring_role_<counter>_total{role,entry}  the counters each role's holder stores in the file
 //	                                          (LAYOUT.md section 16.2): messages, bytes, full, empty,
 //	                                          sleeps, wakes, skipped, repaired, redelivered, lapped,

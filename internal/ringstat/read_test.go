@@ -127,3 +127,64 @@ func TestReadReachesAMemfdRingThroughADescriptorLink(t *testing.T) {
 		t.Fatalf("a symbolic link elsewhere: %v, state %v; want not-a-ring", err, s.State)
 	}
 }
+
+// TestReadGivesNoLagToABroadcastReaderThatLeft: a reader that closed its
+// entry has a cursor, frozen, and no lag (which would grow for ever and
+// fire alerts for a reader that is gone); one still attached has its lag,
+// and the slowest attached reader alone sets Consumed.
+func TestReadGivesNoLagToABroadcastReaderThatLeft(t *testing.T) {
+	r, path := newRing(t, ring.Options{Kind: ring.Broadcast, SlotSize: 64, Slots: 16})
+	p, err := r.Producer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stays, err := r.Reader(ring.ReaderOptions{Policy: ring.Lossless})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaves, err := r.Reader(ring.ReaderOptions{Policy: ring.Lossless})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for range 10 {
+		if err := p.Send(ctx, []byte("m")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf := make([]byte, 64)
+	for range 6 {
+		if _, err := stays.Recv(ctx, buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		if _, err := leaves.Recv(ctx, buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := leaves.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lags []string
+	for _, ro := range s.Roles {
+		if ro.Role != "reader" {
+			continue
+		}
+		l := "none"
+		if ro.Lag != nil {
+			l = fmt.Sprint(*ro.Lag)
+		}
+		lags = append(lags, fmt.Sprintf("attached=%v cursor=%d lag=%s", ro.Attached, *ro.Cursor, l))
+	}
+	if want := "[attached=true cursor=6 lag=4 attached=false cursor=2 lag=none]"; fmt.Sprint(lags) != want {
+		t.Errorf("readers %v, want %s", lags, want)
+	}
+	if s.Consumed != 6 || s.Backlog != 4 {
+		t.Errorf("consumed %d backlog %d, want 6 and 4 (the reader that stays)", s.Consumed, s.Backlog)
+	}
+}

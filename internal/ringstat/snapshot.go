@@ -94,7 +94,10 @@ type Role struct {
 	// cursors, the broadcast producer's and each reader's.
 	Cursor *uint64 `json:"cursor,omitempty"`
 	// Lag is how many published messages (record rings: bytes) this role
-	// has yet to consume (SPSC consumer, broadcast readers).
+	// has yet to consume: the SPSC consumer's (attached or not: the next
+	// consumer goes on from its cursor), and each attached broadcast
+	// reader's, its holder live or dead. A broadcast entry its reader
+	// closed has none: nobody goes on from its cursor.
 	Lag *uint64 `json:"lag,omitempty"`
 	// Counters are what the file counts for this role, by name (see
 	// CounterHelp): its holder's counter block (LAYOUT.md section 16.2),
