@@ -17,7 +17,9 @@
 //	shmring_ring_slots, shmring_ring_slot_size_bytes, shmring_ring_file_size_bytes
 //	shmring_ring_created_timestamp_seconds
 //	shmring_ring_published_total              the producer's frontier (cursor, MPMC Tail)
-//	shmring_ring_consumed_total               the consumers' frontier (cursor, MPMC Head, slowest reader)
+//	shmring_ring_consumed_total               the consumers' frontier (SPSC cursor, MPMC Head); not broadcast
+//	shmring_ring_slowest_reader_cursor        broadcast: the slowest attached reader's position, a gauge
+//	                                          (a reader joining at Oldest moves it back)
 //	shmring_ring_backlog_messages             published and not yet consumed
 //	shmring_ring_closed                       1 once the stream ended
 //	shmring_role_live{role,entry}             1 while a live process holds the role's lock
@@ -41,7 +43,7 @@
 // slot geometry, the backlog and the lags it has
 //
 //	shmring_ring_capacity_bytes, shmring_ring_max_message_bytes
-//	shmring_ring_sequence                     the producer's next sequence number (messages published)
+//	shmring_ring_sequenced_messages_total     the producer's next sequence number (messages published)
 //	shmring_ring_backlog_bytes                bytes published and not yet consumed
 //	shmring_role_lag_bytes{role,entry}        bytes published and not yet consumed by the role
 //
