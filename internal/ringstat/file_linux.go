@@ -122,6 +122,7 @@ func (r *fileReader) read() {
 			break
 		}
 	}
+	s.positions = true // read whole, even if a value in them is wrong
 	if problem != "" {
 		s.verdict(Corrupt, problem)
 		return
