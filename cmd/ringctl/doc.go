@@ -17,11 +17,12 @@
 //	ringctl doctor                  /dev/shm, futex, membarrier, OFD locks, memfd, huge pages, THP, memlock, container
 //	ringctl serve --listen ADDR     Prometheus /metrics for the rings found (package ringprom)
 //
-// Every command takes -o json (tail: -o text|hex|json). A name without a
-// slash is a file in /dev/shm; an absolute path is any ring file. A memfd
-// ring has no name: stat and readers reach it through a holder's
-// descriptor, /proc/PID/fd/N (the only link they follow); ls does not list
-// it, and tail reads slot rings only.
+// Every command but serve takes -o json (tail: -o text|hex|json; serve
+// answers scrapes in Prometheus's formats). A name without a slash is a
+// file in /dev/shm; an absolute path is any ring file. A memfd ring has no
+// name: stat, readers and tail reach it through a holder's descriptor,
+// /proc/PID/fd/N (the only link they follow); ls does not list it. tail
+// reads slot rings and record rings alike.
 //
 // # States
 //

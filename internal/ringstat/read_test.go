@@ -119,6 +119,14 @@ func TestReadReachesAMemfdRingThroughADescriptorLink(t *testing.T) {
 	if s.Kind != "spsc" || s.Published != 3 || !s.Roles[0].Live {
 		t.Fatalf("snapshot of %s: %+v; want an spsc ring, 3 published, a live producer", link, s)
 	}
+	tl, err := OpenTail(link, 2)
+	if err != nil {
+		t.Fatalf("OpenTail(%s): %v", link, err)
+	}
+	defer tl.Close()
+	if msgs, gaps, err := collect(t, tl); err != nil || len(gaps) != 0 || fmt.Sprint(msgs) != "[1:frame 2:frame]" {
+		t.Fatalf("tail of %s -n 2: messages %v gaps %v err %v, want the last 2", link, msgs, gaps, err)
+	}
 	other := filepath.Join(t.TempDir(), "link")
 	if err := os.Symlink(link, other); err != nil {
 		t.Fatal(err)
