@@ -169,7 +169,11 @@ func compareReports(w io.Writer, nameA, nameB string, a, b *compared) {
 
 func newPlotCmd(stdout io.Writer) *cobra.Command {
 	var in, out string
-	cmd := command("plot --json FILE --out DIR", "Render latency percentile curves and throughput by size, as SVG and PNG", "",
+	cmd := command("plot --json FILE --out DIR", "Render latency percentile curves and throughput by size, as SVG and PNG",
+		"plot reads a file of ringbench run --json and writes, as SVG and PNG, latency-WORKLOAD-SIZE for each latency\n"+
+			"workload and message size, one curve per transport (a mixed run's SIZE is mixLO-HI: it is a size of its own),\n"+
+			"and throughput: each transport's median msgs/s against the message size, over the runs of one size\n"+
+			"(a mixed run has no one size to stand at, and is left out).",
 		cobra.NoArgs, func(*cobra.Command, []string) error {
 			j, err := readJSONFile(in)
 			if err != nil {
@@ -191,9 +195,10 @@ func newPlotCmd(stdout io.Writer) *cobra.Command {
 }
 
 // renderPlots writes, as SVG and PNG, and returns the paths of:
-// latency-<workload>-<size>, each transport's latency against the
-// percentile on a 1/(1-q) axis as HdrHistogram's plotter draws it, so the
-// tail gets the room; throughput, the median msgs/s against the size.
+// latency-<workload>-<size> (a mixed run's size: mixLO-HI), each
+// transport's latency against the percentile on a 1/(1-q) axis as
+// HdrHistogram's plotter draws it, so the tail gets the room; throughput,
+// the median msgs/s against the size, of the runs of one size.
 func renderPlots(j *jsonReport, dir string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -209,13 +214,16 @@ func renderPlots(j *jsonReport, dir string) ([]string, error) {
 		}
 		return nil
 	}
+	// A mixed run is a size of its own (its Size is only its largest
+	// message): its curves go in a file of their own, named and titled as
+	// compare and the tables name it.
 	type group struct {
 		workload string
-		size     int
+		size     msgSize
 	}
 	var groups []group
 	for _, c := range j.Results {
-		g := group{c.Workload, c.Size}
+		g := group{c.Workload, cellSize(c.MinSize, c.Size)}
 		if c.Histogram != "" && !slices.Contains(groups, g) {
 			groups = append(groups, g)
 		}
@@ -225,7 +233,7 @@ func renderPlots(j *jsonReport, dir string) ([]string, error) {
 		if err != nil {
 			return files, err
 		}
-		if err := save(p, fmt.Sprintf("latency-%s-%d", g.workload, g.size)); err != nil {
+		if err := save(p, fmt.Sprintf("latency-%s-%s", g.workload, g.size.label())); err != nil {
 			return files, err
 		}
 	}
@@ -250,13 +258,13 @@ func logPlot(title, x, y string) *plot.Plot {
 	return p
 }
 
-func latencyPlot(j *jsonReport, workload string, size int) (*plot.Plot, error) {
-	p := logPlot(fmt.Sprintf("%s latency, %s messages (%s)", workload, report.Size(size), j.Machine.CPU), "percentile", "latency (µs)")
+func latencyPlot(j *jsonReport, workload string, size msgSize) (*plot.Plot, error) {
+	p := logPlot(fmt.Sprintf("%s latency, %s messages (%s)", workload, size, j.Machine.CPU), "percentile", "latency (µs)")
 	p.Legend.Left = true
 	maxX := 10.0
 	i := 0
 	for _, c := range j.Results {
-		if c.Workload != workload || c.Size != size || c.Histogram == "" {
+		if c.Workload != workload || cellSize(c.MinSize, c.Size) != size || c.Histogram == "" {
 			continue
 		}
 		h, err := hdrhistogram.Decode([]byte(c.Histogram))
@@ -303,7 +311,8 @@ func throughputPlot(j *jsonReport) (*plot.Plot, bool) {
 	for i, tr := range j.Transports {
 		var xys plotter.XYs
 		for _, c := range j.Results {
-			if c.Transport == tr.Name && c.Workload == string(throughput) && c.MsgsPerSec != nil && c.MsgsPerSec.Median > 0 {
+			// A mixed run has no one size to stand at: it is left out.
+			if c.Transport == tr.Name && c.Workload == string(throughput) && c.MinSize == 0 && c.MsgsPerSec != nil && c.MsgsPerSec.Median > 0 {
 				xys = append(xys, plotter.XY{X: float64(c.Size), Y: c.MsgsPerSec.Median})
 			}
 		}

@@ -4,10 +4,13 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/shmring/shmring/internal/report"
 )
@@ -66,5 +69,43 @@ func TestCompareRefusesFilesOfDifferentModes(t *testing.T) {
 	}
 	if code := execute([]string{"plot", "--json", mp, "--out", t.TempDir()}, &stdout, &stderr); code == 0 {
 		t.Errorf("plot of an mpmc file succeeded")
+	}
+}
+
+// TestPlotKeepsAMixedRunApartFromItsLargestSize: a mixed 64 B–64 KiB run
+// and a 64 KiB run of one transport are two sizes: two latency files, the
+// mixed one titled as mixed, and never one file with two curves of one
+// name.
+func TestPlotKeepsAMixedRunApartFromItsLargestSize(t *testing.T) {
+	hist := func(v int64) string {
+		h := hdrhistogram.New(1, 1e9, 3)
+		for i := range int64(100) {
+			h.RecordValue(v + i)
+		}
+		s, err := report.Encode(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	j := jsonReport{jsonHead: newJSONHead("", report.Machine{CPU: "test"}, nil), Transports: []jsonTransport{{Name: "pipe"}},
+		Results: []jsonCell{
+			{Transport: "pipe", Workload: "pingpong", Size: 65536, jsonSummary: jsonSummary{Histogram: hist(50000)}},
+			{Transport: "pipe", Workload: "pingpong", Size: 65536, MinSize: 64, jsonSummary: jsonSummary{Histogram: hist(20000)}},
+		}}
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if code := execute([]string{"plot", "--json", writeFile(t, j), "--out", dir}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	for name, title := range map[string]string{"latency-pingpong-65536.svg": "64 KiB messages", "latency-pingpong-mix64-65536.svg": "mixed 64 B"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Errorf("plot wrote %q; want %s: %v", stdout.String(), name, err)
+			continue
+		}
+		if !strings.Contains(string(b), title) || strings.Count(string(b), ">pipe<") != 1 {
+			t.Errorf("%s: want the title %q and one curve named pipe", name, title)
+		}
 	}
 }
