@@ -72,7 +72,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.wait, "wait", "default", "comma-separated shmring wait strategies: default (spin, yield, then futex sleep), spin (never sleep), sleep (sleep at once)")
 	fs.StringVar(&f.cpus, "cpus", "", "pin the parent's loop to CPU A and the peer's to CPU B, as A,B (sched_setaffinity on the loop's locked thread)")
 	fs.BoolVar(&f.fingerprint, "fingerprint", true, "measure the core-to-core cache-line round trip before and after the runs")
-	fs.BoolVar(&f.ceiling, "ceiling", false, "measure this machine's ceilings first (as ringbench limits does) and give every figure as a ratio to them")
+	fs.BoolVar(&f.ceiling, "ceiling", false, "measure this machine's ceilings first (as ringbench limits does) and give every figure as a ratio to them, with a warning when a figure is past a ceiling (the probe was disturbed)")
 	fs.StringVar(&f.jsonFile, "json", "", "write every figure, every repetition, the machine and the flags to this JSON file")
 	fs.BoolVar(&f.bench, "bench", false, "print Go benchmark-format lines (for benchstat) on stdout; the table goes to stderr")
 	fs.StringVar(&f.hgrmDir, "hgrm", "", "write HdrHistogram percentile files (.hgrm, values in µs) to this directory")
