@@ -58,7 +58,9 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 		"or ends (only the sequence number in the first and last 8 bytes: the transport's own cost, without the user's fill and check)")
 	fs.DurationVar(&f.duration, "duration", 250*time.Millisecond, "measured time of each test")
 	fs.DurationVar(&f.warmup, "warmup", 100*time.Millisecond, "unmeasured time before each test's measurement")
-	fs.Uint64Var(&f.count, "count", 0, "throughput: send exactly this many messages per test instead of sending for --warmup + --duration")
+	fs.Uint64Var(&f.count, "count", 0, "throughput: send exactly this many messages per test instead of sending for --warmup + --duration;\n"+
+		"the receiver still times from the first message to arrive --warmup after the first (from the first, in a shorter\n"+
+		"stream) to the last, so it measures at most count-1 messages (latency tests keep --warmup + --duration)")
 	fs.IntVar(&f.reps, "reps", 3, "repetitions of every test (interleaved); the report gives the median and the range")
 	fs.Float64Var(&f.rate, "rate", 0, "fixed-rate latency: round trips per second, timed from the intended send time (adds the fixedrate workload)")
 	fs.StringVar(&f.transports, "transports", "all", "comma-separated transports: "+strings.Join(transportOrder, ", ")+", or all (shmring and shmring-zc once per --wait)")
