@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -106,6 +107,30 @@ func TestPlotKeepsAMixedRunApartFromItsLargestSize(t *testing.T) {
 		}
 		if !strings.Contains(string(b), title) || strings.Count(string(b), ">pipe<") != 1 {
 			t.Errorf("%s: want the title %q and one curve named pipe", name, title)
+		}
+	}
+}
+
+// TestHelpSaysWhatAllTransportsAre: --help names every transport "all"
+// measures, and says which it leaves out.
+func TestHelpSaysWhatAllTransportsAre(t *testing.T) {
+	trs, err := parseTransports("all", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tr := range trs {
+		names = append(names, tr.name())
+	}
+	var stdout, stderr bytes.Buffer
+	execute([]string{"--help"}, &stdout, &stderr)
+	help := strings.Join(strings.Fields(stdout.String()), " ")
+	if !strings.Contains(help, "or all: "+strings.Join(names, ", ")+" ") {
+		t.Errorf("--help does not list what all is (%s):\n%s", strings.Join(names, ", "), stdout.String())
+	}
+	for _, name := range transportOrder {
+		if !slices.Contains(names, name) && !strings.HasSuffix(name, "-spin") && !strings.HasSuffix(name, "-sleep") && !strings.Contains(help, name+", are measured only when named") && !strings.Contains(help, name+" and") {
+			t.Errorf("--help does not say that all leaves out %s", name)
 		}
 	}
 }

@@ -63,7 +63,9 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 		"stream) to the last, so it measures at most count-1 messages (latency tests keep --warmup + --duration)")
 	fs.IntVar(&f.reps, "reps", 3, "repetitions of every test (interleaved); the report gives the median and the range")
 	fs.Float64Var(&f.rate, "rate", 0, "fixed-rate latency: round trips per second, timed from the intended send time (adds the fixedrate workload)")
-	fs.StringVar(&f.transports, "transports", "all", "comma-separated transports: "+strings.Join(transportOrder, ", ")+", or all (shmring and shmring-zc once per --wait)")
+	fs.StringVar(&f.transports, "transports", "all", "comma-separated transports: "+strings.Join(transportOrder, ", ")+",\n"+
+		"or all: "+strings.Join(baseTransports, ", ")+" (shmring and shmring-zc once per --wait); the record rings, shmring-rec and\n"+
+		"shmring-rec-zc, are measured only when named")
 	fs.StringVar(&f.workloads, "workloads", "", "comma-separated tests: throughput, pingpong, fixedrate, or all (default throughput,pingpong, and fixedrate with --rate)")
 	fs.IntVar(&f.slots, "slots", 1<<12, "shmring slots, a power of two (lowered for large messages to fit --link-bytes)")
 	fs.IntVar(&f.recordBytes, "record-bytes", 0, "shmring-rec rings' capacity in bytes, a power of two (0: the largest within 1/8 of the slot ring's memory, raised to hold two of the largest messages)")
