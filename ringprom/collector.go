@@ -26,7 +26,8 @@ type Collector struct {
 	o Options
 
 	state, held, slots, slotSize, fileSize, created *prometheus.Desc
-	published, consumed, backlog, closed            *prometheus.Desc
+	published, consumed, slowestReader, backlog     *prometheus.Desc
+	closed                                          *prometheus.Desc
 	live, attached, cursor, lag                     *prometheus.Desc
 	capacity, maxMessage, sequence, backlogBytes    *prometheus.Desc // record rings
 	lagBytes                                        *prometheus.Desc // record rings
@@ -50,20 +51,24 @@ func NewCollector(o Options) *Collector {
 		fileSize:  d("ring_file_size_bytes", "Size of the ring file.", ring),
 		created:   d("ring_created_timestamp_seconds", "When the ring was created, in seconds since 1970.", ring),
 		published: d("ring_published_total", "The producers' frontier: positions published (SPSC, broadcast) or claimed (MPMC Tail).", ring),
-		consumed:  d("ring_consumed_total", "The consumers' frontier: positions released (SPSC), taken (MPMC Head), or read by the slowest attached reader (broadcast).", ring),
-		backlog:   d("ring_backlog_messages", "Messages published and not yet consumed (broadcast: by the slowest attached reader).", ring),
-		closed:    d("ring_closed", "1 once the producer side closed the stream.", ring),
-		live:      d("role_live", "1 while a live process holds the role's lock.", role),
-		attached:  d("role_attached", "1 while the role's state word says attached; attached and not live means its holder died.", role),
-		cursor:    d("role_cursor", "The role's own position.", role),
-		lag:       d("role_lag_messages", "Messages published and not yet consumed by this role.", role),
+		consumed:  d("ring_consumed_total", "The consumers' frontier: positions released (SPSC) or taken (MPMC Head); not for broadcast rings (see ring_slowest_reader_cursor).", ring),
+		// The slowest attached reader is a gauge: a reader joining at
+		// Oldest moves it back, one leaving moves it on, and a counter
+		// that went down would read as a reset.
+		slowestReader: d("ring_slowest_reader_cursor", "A broadcast ring's slowest attached reader's position (the producer's cursor when none is attached): it goes back when a reader joins at Oldest.", ring),
+		backlog:       d("ring_backlog_messages", "Messages published and not yet consumed (broadcast: by the slowest attached reader).", ring),
+		closed:        d("ring_closed", "1 once the producer side closed the stream.", ring),
+		live:          d("role_live", "1 while a live process holds the role's lock.", role),
+		attached:      d("role_attached", "1 while the role's state word says attached; attached and not live means its holder died.", role),
+		cursor:        d("role_cursor", "The role's own position.", role),
+		lag:           d("role_lag_messages", "Messages published and not yet consumed by this role (broadcast: attached readers only, live or dead; an entry its reader closed has none).", role),
 		// A record ring's positions count bytes: its frontiers and cursors
 		// are bytes, and its backlog and lags have metrics of their own.
 		capacity:     d("ring_capacity_bytes", "A record ring's data area.", ring),
 		maxMessage:   d("ring_max_message_bytes", "The longest message a record ring carries.", ring),
-		sequence:     d("ring_sequence", "A record ring's producer sequence word: the number its next message gets (messages published since creation or reset).", ring),
+		sequence:     d("ring_sequenced_messages_total", "A record ring's producer sequence word: the number its next message gets, so the messages numbered (published) since creation or reset.", ring),
 		backlogBytes: d("ring_backlog_bytes", "A record ring's bytes published and not yet consumed (broadcast: by the slowest attached reader).", ring),
-		lagBytes:     d("role_lag_bytes", "A record ring's bytes published and not yet consumed by this role.", role),
+		lagBytes:     d("role_lag_bytes", "A record ring's bytes published and not yet consumed by this role (broadcast: attached readers only).", role),
 		latency: d("role_latency_seconds", "Time from a producer's commit to this consumer's or reader's receive, over the sampled messages "+
 			"(rings created with telemetry): a native histogram (schema 2) with classic buckets at powers of two.", role),
 		badStamps:   d("role_latency_bad_stamps_total", "Sampled messages whose stamp was zero or later than the receiver's clock: counted here, in no bucket.", role),
@@ -79,7 +84,7 @@ func NewCollector(o Options) *Collector {
 // Describe sends every descriptor the Collector uses.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.state, c.held, c.slots, c.slotSize, c.fileSize, c.created,
-		c.published, c.consumed, c.backlog, c.closed, c.live, c.attached, c.cursor, c.lag,
+		c.published, c.consumed, c.slowestReader, c.backlog, c.closed, c.live, c.attached, c.cursor, c.lag,
 		c.latency, c.badStamps, c.sampleEvery, c.capacity, c.maxMessage, c.sequence, c.backlogBytes, c.lagBytes} {
 		ch <- d
 	}
@@ -145,7 +150,11 @@ func (c *Collector) collectRing(ch chan<- prometheus.Metric, s *ringstat.Snapsho
 		return // corrupt or truncated: its words are not worth exporting
 	}
 	counter(c.published, s.Published, s.Name, s.Kind)
-	counter(c.consumed, s.Consumed, s.Name, s.Kind)
+	if s.Kind == "broadcast" {
+		gauge(c.slowestReader, float64(s.Consumed), s.Name, s.Kind)
+	} else {
+		counter(c.consumed, s.Consumed, s.Name, s.Kind)
+	}
 	gauge(backlog, float64(s.Backlog), s.Name, s.Kind)
 	if s.Records {
 		counter(c.sequence, s.Sequence, s.Name, s.Kind)

@@ -17,13 +17,17 @@
 //	shmring_ring_slots, shmring_ring_slot_size_bytes, shmring_ring_file_size_bytes
 //	shmring_ring_created_timestamp_seconds
 //	shmring_ring_published_total              the producer's frontier (cursor, MPMC Tail)
-//	shmring_ring_consumed_total               the consumers' frontier (cursor, MPMC Head, slowest reader)
+//	shmring_ring_consumed_total               the consumers' frontier (SPSC cursor, MPMC Head); not broadcast
+//	shmring_ring_slowest_reader_cursor        broadcast: the slowest attached reader's position, a gauge
+//	                                          (a reader joining at Oldest moves it back)
 //	shmring_ring_backlog_messages             published and not yet consumed
 //	shmring_ring_closed                       1 once the stream ended
 //	shmring_role_live{role,entry}             1 while a live process holds the role's lock
 //	shmring_role_attached{role,entry}         1 while the role's state word says attached (attached and not live: its holder died)
 //	shmring_role_cursor{role,entry}           the role's own position
-//	shmring_role_lag_messages{role,entry}     messages published and not yet consumed by the role
+//	shmring_role_lag_messages{role,entry}     messages published and not yet consumed by the role; a
+//	                                          broadcast reader's only while its entry is attached (an
+//	                                          entry its reader closed has no lag: nobody goes on from it)
 //	shmring_role_<counter>_total{role,entry}  the counters each role's holder stores in the file
 //	                                          (LAYOUT.md section 16.2): messages, bytes, full, empty,
 //	                                          sleeps, wakes, skipped, repaired, redelivered, lapped,
@@ -39,7 +43,7 @@
 // slot geometry, the backlog and the lags it has
 //
 //	shmring_ring_capacity_bytes, shmring_ring_max_message_bytes
-//	shmring_ring_sequence                     the producer's next sequence number (messages published)
+//	shmring_ring_sequenced_messages_total     the producer's next sequence number (messages published)
 //	shmring_ring_backlog_bytes                bytes published and not yet consumed
 //	shmring_role_lag_bytes{role,entry}        bytes published and not yet consumed by the role
 //

@@ -101,24 +101,40 @@ func (r *runReport) writeRatiosToCeilings(w io.Writer, size msgSize) {
 		ref, _ := r.ceilings.Get(name, "go")
 		return ref.Value
 	}
+	var beaten []string // figures past a ceiling: the probe, not the transport, is wrong
 	for _, tr := range r.plan.transports {
 		var parts []string
+		add := func(part string, past bool) {
+			parts = append(parts, part)
+			if past {
+				beaten = append(beaten, tr.name()+" "+part)
+			}
+		}
 		if c := r.cell(tr.name(), throughput, size); c.rate() > 0 {
 			rate := c.rate()
 			if spsc := get(limits.SPSC); spsc > 0 {
-				parts = append(parts, fmt.Sprintf("throughput %s of the %s", report.Factor(rate/spsc)+"x", limits.SPSC))
+				add(fmt.Sprintf("throughput %s of the %s", report.Factor(rate/spsc)+"x", limits.SPSC), rate > spsc)
 			}
 			if bw := get(limits.Memcpy); bw > 0 {
-				parts = append(parts, fmt.Sprintf("bytes %sx %s", report.Factor(c.byteRate()/bw), limits.Memcpy))
+				add(fmt.Sprintf("bytes %sx %s", report.Factor(c.byteRate()/bw), limits.Memcpy), c.byteRate() > bw)
 			}
 		}
 		ref := rttCeiling(tr.name())
 		if p50, v := r.cell(tr.name(), pingpong, size).p(50), get(ref); p50 > 0 && v > 0 {
-			parts = append(parts, fmt.Sprintf("median RTT %sx the %s", report.Factor(p50/v), ref))
+			add(fmt.Sprintf("median RTT %sx the %s", report.Factor(p50/v), ref), p50 < v)
 		}
 		if len(parts) > 0 {
 			fmt.Fprintf(w, "%s vs ceilings: %s\n", tr.name(), strings.Join(parts, ", "))
 		}
+	}
+	// A ceiling is the best this machine can do: a transport cannot beat
+	// it, so a figure past one says the probe ran slow (other load on
+	// the cores, too few of them, a frequency change), and every ratio to
+	// it is suspect. The figures stay, with the warning.
+	if len(beaten) > 0 {
+		fmt.Fprintf(w, "WARNING: past a ceiling: %s. A ceiling is the best this machine does, so its probe was disturbed\n"+
+			"(other load, too few free cores); these ratios do not hold. Measure again on a quiet machine (ringbench limits).\n",
+			strings.Join(beaten, "; "))
 	}
 }
 

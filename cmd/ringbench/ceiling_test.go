@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shmring/shmring/internal/limits"
 )
@@ -62,5 +63,31 @@ func TestLimitsBenchLinesNameEveryReference(t *testing.T) {
 		if !regexp.MustCompile(`(?m)^BenchmarkLimits/ref=` + key + `/lang=go\t1\t[0-9.]+ \S+$`).MatchString(stdout.String()) {
 			t.Errorf("no line for %s in:\n%s", key, stdout.String())
 		}
+	}
+}
+
+// TestRatiosPastACeilingComeWithAWarning: a transport faster than the
+// machine's ceiling (a probe disturbed by other load) keeps its figures,
+// with a warning that names them; figures within the ceilings have none.
+func TestRatiosPastACeilingComeWithAWarning(t *testing.T) {
+	trs, err := parseTransports("pipe", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := fixedSize(64)
+	report := func(spsc float64) string {
+		r := &runReport{plan: plan{transports: trs}, ceilings: limits.Set{{Name: limits.SPSC, Lang: "go", Value: spsc, Unit: "msg/s"}},
+			cells: []*cell{{tr: trs[0], workload: throughput, size: size,
+				row: row[*measurement]{reps: []*measurement{{measured: 1000, bytes: 64000, elapsed: time.Millisecond}}}}}}
+		var b bytes.Buffer
+		r.writeRatiosToCeilings(&b, size)
+		return b.String()
+	}
+	// 1000 messages in 1 ms: 1 M msg/s.
+	if out := report(2e6); !strings.Contains(out, "pipe vs ceilings: throughput 0.5") || strings.Contains(out, "WARNING") {
+		t.Errorf("half the ceiling: want the ratio and no warning:\n%s", out)
+	}
+	if out := report(1e5); !strings.Contains(out, "pipe vs ceilings: throughput 10") || !strings.Contains(out, "WARNING: past a ceiling: pipe throughput 10") {
+		t.Errorf("ten times the ceiling: want the ratio and a warning naming it:\n%s", out)
 	}
 }

@@ -3,12 +3,14 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"text/tabwriter"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -21,53 +23,134 @@ import (
 )
 
 func newCompareCmd(stdout io.Writer) *cobra.Command {
-	return command("compare A.json B.json", "Compare two --json runs: per transport, workload and size, both figures and B/A", "",
+	return command("compare A.json B.json", "Compare two --json runs of one mode (run, or mpmc): for each result in both, both figures and B/A",
+		"compare sets each result of A against the result of B measured on the same thing: for ringbench run files,\n"+
+			"the same transport, workload and message size; for ringbench mpmc files, the same shape, medium, ring\n"+
+			"kind, workload and size. Files of different modes measure different things: compare refuses them.",
 		cobra.ExactArgs(2), func(_ *cobra.Command, args []string) error {
-			a, err := readJSONFile(args[0])
+			a, err := readCompared(args[0])
 			if err != nil {
 				return err
 			}
-			b, err := readJSONFile(args[1])
+			b, err := readCompared(args[1])
 			if err != nil {
 				return err
+			}
+			if a.head.Mode != b.head.Mode {
+				return fmt.Errorf("%s was written by ringbench %s, %s by ringbench %s: compare sets results of one mode against each other",
+					args[0], modeName(a.head.Mode), args[1], modeName(b.head.Mode))
 			}
 			compareReports(stdout, args[0], args[1], a, b)
 			return nil
 		})
 }
 
-// compareReports prints A's figure, B's and B/A for every cell both runs
-// have: the median msgs/s, or the merged p50 and p99.
-func compareReports(w io.Writer, nameA, nameB string, a, b *jsonReport) {
-	fmt.Fprintf(w, "A: %s\n   %s, %s, %s, GOMAXPROCS %d; placement %s/%s\n", nameA, a.Machine.CPU, a.Machine.Kernel, a.Machine.GoVersion, a.Machine.GOMAXPROCS,
-		report.Ns(a.Placement.BeforeNs), report.Ns(a.Placement.AfterNs))
-	fmt.Fprintf(w, "B: %s\n   %s, %s, %s, GOMAXPROCS %d; placement %s/%s\n", nameB, b.Machine.CPU, b.Machine.Kernel, b.Machine.GoVersion, b.Machine.GOMAXPROCS,
-		report.Ns(b.Placement.BeforeNs), report.Ns(b.Placement.AfterNs))
-	if a.Machine != b.Machine {
+func modeName(mode string) string {
+	if mode == "" {
+		return "run"
+	}
+	return mode
+}
+
+// compared is a --json file as compare reads it: the head, and each result
+// keyed by what it was measured on, with the columns that name it.
+type compared struct {
+	head      jsonHead
+	placement *jsonPlacement // run files
+	columns   []string       // what names a result, as table headings
+	cells     []comparedCell
+}
+
+type comparedCell struct {
+	key  string   // unique in its file
+	name []string // one value per column
+	jsonSummary
+}
+
+// readCompared reads a run or mpmc --json file for compare. Two results
+// of one file with the same key are refused: either could be the one set
+// against B's.
+func readCompared(path string) (*compared, error) {
+	head, b, err := readJSONHead(path)
+	if err != nil {
+		return nil, err
+	}
+	c := &compared{head: head}
+	switch head.Mode {
+	case "":
+		var j jsonReport
+		if err := json.Unmarshal(b, &j); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		c.placement, c.columns = &j.Placement, []string{"transport", "workload", "size"}
+		for _, r := range j.Results {
+			size := cellSize(r.MinSize, r.Size).label()
+			c.cells = append(c.cells, comparedCell{key: r.Transport + "|" + r.Workload + "|" + size,
+				name: []string{r.Transport, r.Workload, size}, jsonSummary: r.jsonSummary})
+		}
+	case "mpmc":
+		var j mpJSONReport
+		if err := json.Unmarshal(b, &j); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		c.columns = []string{"shape", "medium", "kind", "workload", "size"}
+		for _, r := range j.Results {
+			size := cellSize(r.MinSize, r.Size).label()
+			c.cells = append(c.cells, comparedCell{key: strings.Join([]string{r.Shape, r.Medium, r.Kind, r.Workload, size}, "|"),
+				name: []string{r.Shape, r.Medium, r.Kind, r.Workload, size}, jsonSummary: r.jsonSummary})
+		}
+	default:
+		return nil, fmt.Errorf("%s: written by ringbench %s, which compare does not read", path, head.Mode)
+	}
+	seen := map[string]bool{}
+	for _, cell := range c.cells {
+		if seen[cell.key] {
+			return nil, fmt.Errorf("%s: two results for %s", path, strings.Join(cell.name, " "))
+		}
+		seen[cell.key] = true
+	}
+	return c, nil
+}
+
+// cellSize is a result's message size: fixed, or mixed from min to max.
+func cellSize(lo, hi int) msgSize {
+	if lo == 0 {
+		return fixedSize(hi)
+	}
+	return msgSize{lo, hi}
+}
+
+// compareReports prints A's figure, B's and B/A for every result both
+// files have: the median msgs/s, or the merged p50 and p99.
+func compareReports(w io.Writer, nameA, nameB string, a, b *compared) {
+	for _, f := range []struct {
+		tag, name string
+		c         *compared
+	}{{"A", nameA, a}, {"B", nameB, b}} {
+		m := f.c.head.Machine
+		fmt.Fprintf(w, "%s: %s\n   %s, %s, %s, GOMAXPROCS %d", f.tag, f.name, m.CPU, m.Kernel, m.GoVersion, m.GOMAXPROCS)
+		if p := f.c.placement; p != nil {
+			fmt.Fprintf(w, "; placement %s/%s", report.Ns(p.BeforeNs), report.Ns(p.AfterNs))
+		}
+		fmt.Fprintln(w)
+	}
+	if a.head.Machine != b.head.Machine {
 		fmt.Fprintln(w, "WARNING: the runs come from different machines or settings")
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "transport\tworkload\tsize\tfigure\tA\tB\tB/A\t")
-	type key struct {
-		tr, w         string
-		size, minSize int // minSize: a mixed run's smallest message
+	fmt.Fprintf(tw, "%s\tfigure\tA\tB\tB/A\t\n", strings.Join(a.columns, "\t"))
+	inB := map[string]comparedCell{}
+	for _, c := range b.cells {
+		inB[c.key] = c
 	}
-	inB := map[key]jsonCell{}
-	for _, c := range b.Results {
-		inB[key{c.Transport, c.Workload, c.Size, c.MinSize}] = c
-	}
-	for _, ca := range a.Results {
-		cb, ok := inB[key{ca.Transport, ca.Workload, ca.Size, ca.MinSize}]
+	for _, ca := range a.cells {
+		cb, ok := inB[ca.key]
 		if !ok {
 			continue
 		}
-		size := msgSize{ca.MinSize, ca.Size}
-		if ca.MinSize == 0 {
-			size = fixedSize(ca.Size)
-		}
 		row := func(figure, va, vb string, x float64) {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.3f\t\n", ca.Transport, ca.Workload, size.label(), figure, va, vb, x)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.3f\t\n", strings.Join(ca.name, "\t"), figure, va, vb, x)
 		}
 		switch {
 		case ca.MsgsPerSec != nil && cb.MsgsPerSec != nil && ca.MsgsPerSec.Median > 0:
@@ -86,7 +169,11 @@ func compareReports(w io.Writer, nameA, nameB string, a, b *jsonReport) {
 
 func newPlotCmd(stdout io.Writer) *cobra.Command {
 	var in, out string
-	cmd := command("plot --json FILE --out DIR", "Render latency percentile curves and throughput by size, as SVG and PNG", "",
+	cmd := command("plot --json FILE --out DIR", "Render latency percentile curves and throughput by size, as SVG and PNG",
+		"plot reads a file of ringbench run --json and writes, as SVG and PNG, latency-WORKLOAD-SIZE for each latency\n"+
+			"workload and message size, one curve per transport (a mixed run's SIZE is mixLO-HI: it is a size of its own),\n"+
+			"and throughput: each transport's median msgs/s against the message size, over the runs of one size\n"+
+			"(a mixed run has no one size to stand at, and is left out).",
 		cobra.NoArgs, func(*cobra.Command, []string) error {
 			j, err := readJSONFile(in)
 			if err != nil {
@@ -108,9 +195,10 @@ func newPlotCmd(stdout io.Writer) *cobra.Command {
 }
 
 // renderPlots writes, as SVG and PNG, and returns the paths of:
-// latency-<workload>-<size>, each transport's latency against the
-// percentile on a 1/(1-q) axis as HdrHistogram's plotter draws it, so the
-// tail gets the room; throughput, the median msgs/s against the size.
+// latency-<workload>-<size> (a mixed run's size: mixLO-HI), each
+// transport's latency against the percentile on a 1/(1-q) axis as
+// HdrHistogram's plotter draws it, so the tail gets the room; throughput,
+// the median msgs/s against the size, of the runs of one size.
 func renderPlots(j *jsonReport, dir string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -126,13 +214,16 @@ func renderPlots(j *jsonReport, dir string) ([]string, error) {
 		}
 		return nil
 	}
+	// A mixed run is a size of its own (its Size is only its largest
+	// message): its curves go in a file of their own, named and titled as
+	// compare and the tables name it.
 	type group struct {
 		workload string
-		size     int
+		size     msgSize
 	}
 	var groups []group
 	for _, c := range j.Results {
-		g := group{c.Workload, c.Size}
+		g := group{c.Workload, cellSize(c.MinSize, c.Size)}
 		if c.Histogram != "" && !slices.Contains(groups, g) {
 			groups = append(groups, g)
 		}
@@ -142,7 +233,7 @@ func renderPlots(j *jsonReport, dir string) ([]string, error) {
 		if err != nil {
 			return files, err
 		}
-		if err := save(p, fmt.Sprintf("latency-%s-%d", g.workload, g.size)); err != nil {
+		if err := save(p, fmt.Sprintf("latency-%s-%s", g.workload, g.size.label())); err != nil {
 			return files, err
 		}
 	}
@@ -167,13 +258,13 @@ func logPlot(title, x, y string) *plot.Plot {
 	return p
 }
 
-func latencyPlot(j *jsonReport, workload string, size int) (*plot.Plot, error) {
-	p := logPlot(fmt.Sprintf("%s latency, %s messages (%s)", workload, report.Size(size), j.Machine.CPU), "percentile", "latency (µs)")
+func latencyPlot(j *jsonReport, workload string, size msgSize) (*plot.Plot, error) {
+	p := logPlot(fmt.Sprintf("%s latency, %s messages (%s)", workload, size, j.Machine.CPU), "percentile", "latency (µs)")
 	p.Legend.Left = true
 	maxX := 10.0
 	i := 0
 	for _, c := range j.Results {
-		if c.Workload != workload || c.Size != size || c.Histogram == "" {
+		if c.Workload != workload || cellSize(c.MinSize, c.Size) != size || c.Histogram == "" {
 			continue
 		}
 		h, err := hdrhistogram.Decode([]byte(c.Histogram))
@@ -220,7 +311,8 @@ func throughputPlot(j *jsonReport) (*plot.Plot, bool) {
 	for i, tr := range j.Transports {
 		var xys plotter.XYs
 		for _, c := range j.Results {
-			if c.Transport == tr.Name && c.Workload == string(throughput) && c.MsgsPerSec != nil && c.MsgsPerSec.Median > 0 {
+			// A mixed run has no one size to stand at: it is left out.
+			if c.Transport == tr.Name && c.Workload == string(throughput) && c.MinSize == 0 && c.MsgsPerSec != nil && c.MsgsPerSec.Median > 0 {
 				xys = append(xys, plotter.XY{X: float64(c.Size), Y: c.MsgsPerSec.Median})
 			}
 		}

@@ -10,8 +10,8 @@
 //	ringbench frames [flags]       the frame job: mixed sizes, 8 MiB frames against memcpy, 64 KiB round trips
 //	ringbench limits               this machine's ceilings, in Go and C
 //	ringbench env                  the machine header
-//	ringbench compare A.json B.json
-//	ringbench plot --json FILE --out DIR
+//	ringbench compare A.json B.json  two --json files of one mode (run, or mpmc), result by result
+//	ringbench plot --json FILE --out DIR  latency curves and throughput of a run --json file
 //
 // run prints a table, and on request a --json file, --bench lines for
 // benchstat and --hgrm percentile files; --sizes sweeps message sizes,

@@ -199,21 +199,40 @@ func writeJSONFile[J any](path string, toJSON func() (J, error)) error {
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
-// readJSONFile reads a run --json file back (compare, plot).
-func readJSONFile(path string) (*jsonReport, error) {
+// readJSONHead reads a --json file and checks that ringbench wrote it in
+// this format; it returns the head (whose Mode says which command wrote
+// it) and the bytes.
+func readJSONHead(path string) (jsonHead, []byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
+		return jsonHead{}, nil, err
+	}
+	var h jsonHead
+	if err := json.Unmarshal(b, &h); err != nil {
+		return h, nil, fmt.Errorf("%s: not a ringbench JSON file: %w", path, err)
+	}
+	if h.Tool != "ringbench" {
+		return h, nil, fmt.Errorf("%s: not a ringbench JSON file (tool %q)", path, h.Tool)
+	}
+	if h.Format != jsonFormat {
+		return h, nil, fmt.Errorf("%s: JSON format %d, this ringbench reads format %d", path, h.Format, jsonFormat)
+	}
+	return h, b, nil
+}
+
+// readJSONFile reads a run --json file back (plot); a file another
+// command wrote is refused, since its results are not a run's.
+func readJSONFile(path string) (*jsonReport, error) {
+	h, b, err := readJSONHead(path)
+	if err != nil {
 		return nil, err
+	}
+	if h.Mode != "" {
+		return nil, fmt.Errorf("%s: written by ringbench %s --json; this reads files of ringbench run --json", path, h.Mode)
 	}
 	var j jsonReport
 	if err := json.Unmarshal(b, &j); err != nil {
 		return nil, fmt.Errorf("%s: not a ringbench JSON file: %w", path, err)
-	}
-	if j.Tool != "ringbench" {
-		return nil, fmt.Errorf("%s: not a ringbench JSON file (tool %q)", path, j.Tool)
-	}
-	if j.Format != jsonFormat {
-		return nil, fmt.Errorf("%s: JSON format %d, this ringbench reads format %d", path, j.Format, jsonFormat)
 	}
 	return &j, nil
 }

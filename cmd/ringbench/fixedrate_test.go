@@ -3,6 +3,9 @@
 package main
 
 import (
+	"bytes"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -42,4 +45,22 @@ func TestFixedRateShowsAStallInTheTail(t *testing.T) {
 	t.Logf("samples=%d p50=%v p90=%v p99=%v p99.9=%v max=%v", h.TotalCount(),
 		time.Duration(h.ValueAtQuantile(50)), time.Duration(h.ValueAtQuantile(90)), time.Duration(h.ValueAtQuantile(99)),
 		time.Duration(h.ValueAtQuantile(99.9)), time.Duration(h.Max()))
+}
+
+// TestCountSaysWhatItMeasures: with --count, the method header says the
+// messages are sent exactly, not after a warm-up, and how many a short
+// stream measures, which is what the table's messages column shows.
+func TestCountSaysWhatItMeasures(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	args := []string{"--count=50", "--transports=chan", "--workloads=throughput", "--reps=1", "--warmup=10s", "--fingerprint=false"}
+	if code := execute(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	out := stdout.String()
+	if !strings.Contains(out, "exactly 50 messages sent") || !strings.Contains(out, "then 49 are measured") || strings.Contains(out, "warm-up, then 50 messages") {
+		t.Errorf("the method header does not say what --count measures:\n%s", out)
+	}
+	if !regexp.MustCompile(`(?m)^\s*chan\s.*\b49\b`).MatchString(out) {
+		t.Errorf("the table does not show the 49 messages measured:\n%s", out)
+	}
 }

@@ -58,10 +58,14 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 		"or ends (only the sequence number in the first and last 8 bytes: the transport's own cost, without the user's fill and check)")
 	fs.DurationVar(&f.duration, "duration", 250*time.Millisecond, "measured time of each test")
 	fs.DurationVar(&f.warmup, "warmup", 100*time.Millisecond, "unmeasured time before each test's measurement")
-	fs.Uint64Var(&f.count, "count", 0, "throughput: send exactly this many messages per test instead of sending for --warmup + --duration")
+	fs.Uint64Var(&f.count, "count", 0, "throughput: send exactly this many messages per test instead of sending for --warmup + --duration;\n"+
+		"the receiver still times from the first message to arrive --warmup after the first (from the first, in a shorter\n"+
+		"stream) to the last, so it measures at most count-1 messages (latency tests keep --warmup + --duration)")
 	fs.IntVar(&f.reps, "reps", 3, "repetitions of every test (interleaved); the report gives the median and the range")
 	fs.Float64Var(&f.rate, "rate", 0, "fixed-rate latency: round trips per second, timed from the intended send time (adds the fixedrate workload)")
-	fs.StringVar(&f.transports, "transports", "all", "comma-separated transports: "+strings.Join(transportOrder, ", ")+", or all (shmring and shmring-zc once per --wait)")
+	fs.StringVar(&f.transports, "transports", "all", "comma-separated transports: "+strings.Join(transportOrder, ", ")+",\n"+
+		"or all: "+strings.Join(baseTransports, ", ")+" (shmring and shmring-zc once per --wait); the record rings, shmring-rec and\n"+
+		"shmring-rec-zc, are measured only when named")
 	fs.StringVar(&f.workloads, "workloads", "", "comma-separated tests: throughput, pingpong, fixedrate, or all (default throughput,pingpong, and fixedrate with --rate)")
 	fs.IntVar(&f.slots, "slots", 1<<12, "shmring slots, a power of two (lowered for large messages to fit --link-bytes)")
 	fs.IntVar(&f.recordBytes, "record-bytes", 0, "shmring-rec rings' capacity in bytes, a power of two (0: the largest within 1/8 of the slot ring's memory, raised to hold two of the largest messages)")
@@ -72,7 +76,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.wait, "wait", "default", "comma-separated shmring wait strategies: default (spin, yield, then futex sleep), spin (never sleep), sleep (sleep at once)")
 	fs.StringVar(&f.cpus, "cpus", "", "pin the parent's loop to CPU A and the peer's to CPU B, as A,B (sched_setaffinity on the loop's locked thread)")
 	fs.BoolVar(&f.fingerprint, "fingerprint", true, "measure the core-to-core cache-line round trip before and after the runs")
-	fs.BoolVar(&f.ceiling, "ceiling", false, "measure this machine's ceilings first (as ringbench limits does) and give every figure as a ratio to them")
+	fs.BoolVar(&f.ceiling, "ceiling", false, "measure this machine's ceilings first (as ringbench limits does) and give every figure as a ratio to them, with a warning when a figure is past a ceiling (the probe was disturbed)")
 	fs.StringVar(&f.jsonFile, "json", "", "write every figure, every repetition, the machine and the flags to this JSON file")
 	fs.BoolVar(&f.bench, "bench", false, "print Go benchmark-format lines (for benchstat) on stdout; the table goes to stderr")
 	fs.StringVar(&f.hgrmDir, "hgrm", "", "write HdrHistogram percentile files (.hgrm, values in µs) to this directory")

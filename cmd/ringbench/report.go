@@ -66,11 +66,17 @@ func (r *runReport) write(w io.Writer) {
 	} else {
 		fmt.Fprintf(w, "           every message carries its sequence number and a pattern the receiver checks byte by byte (cost included);\n")
 	}
-	length := fmt.Sprintf("%s measured", p.cfg.duration)
 	if p.cfg.count > 0 {
-		length = fmt.Sprintf("%d messages (throughput), %s (latency)", p.cfg.count, p.cfg.duration)
+		// The receiver's window is the same as without --count (receiveAll):
+		// it opens --warmup after the first message, or at the first in a
+		// shorter stream, and times the arrivals after it.
+		fmt.Fprintf(w, "           each test: throughput: exactly %d messages sent, timed by the receiver from the first to arrive\n"+
+			"           %s after the first (or from the first, in a shorter stream: then %d are measured) to the last;\n"+
+			"           latency: %s warm-up, then %s measured; %d repetition(s), interleaved; %s\n",
+			p.cfg.count, p.cfg.warmup, p.cfg.count-1, p.cfg.warmup, p.cfg.duration, p.reps, pinning)
+	} else {
+		fmt.Fprintf(w, "           each test: %s warm-up, then %s measured; %d repetition(s), interleaved; %s\n", p.cfg.warmup, p.cfg.duration, p.reps, pinning)
 	}
-	fmt.Fprintf(w, "           each test: %s warm-up, then %s; %d repetition(s), interleaved; %s\n", p.cfg.warmup, length, p.reps, pinning)
 	fmt.Fprintf(w, "           throughput: parent sends, child receives and counts messages over its own measurement window\n")
 	fmt.Fprintf(w, "           round trip: parent sends, child echoes; each round trip timed by the parent (HDR histogram, 3 digits)\n")
 	if r.has(fixedRate) {

@@ -4,6 +4,7 @@ package main
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -146,5 +147,43 @@ func TestStatWatchPrintsRates(t *testing.T) {
 	out, _, code = ringctl(t, "stat", path, "--watch", "--interval", "10ms", "--count", "2")
 	if code != exitOK || strings.Count(out, "--- ") != 2 || !strings.Contains(out, "rates:") {
 		t.Errorf("stat --watch table: exit %d\n%s", code, out)
+	}
+}
+
+// TestStatLeavesPositionsItCouldNotReadUnknown: a file not read as far as
+// its control area (truncated, not ready) has no published, consumed or
+// backlog figure: null in JSON and "unknown" in the table, never a 0 that
+// was not read; a file whose control area was read shows its figures, a
+// sound ring's 0 and a corrupt one's wrong cursor alike.
+func TestStatLeavesPositionsItCouldNotReadUnknown(t *testing.T) {
+	dir := t.TempDir()
+	brokenRings(t, dir)
+	for _, tc := range []struct {
+		name     string
+		consumed any // nil: unknown
+	}{
+		{"short", nil}, {"end-mark-gone", nil}, {"not-ready", nil},
+		{"good", 0.0}, {"cursors", 5.0},
+	} {
+		path := filepath.Join(dir, tc.name)
+		out, _, _ := ringctl(t, "stat", path, "-o", "json")
+		var m map[string]any
+		if err := json.Unmarshal([]byte(out), &m); err != nil {
+			t.Fatalf("stat %s -o json: %v\n%s", tc.name, err, out)
+		}
+		for _, k := range []string{"published", "consumed", "backlog"} {
+			if v, ok := m[k]; !ok || tc.consumed == nil && v != nil {
+				t.Errorf("stat %s -o json: %s = %v (present: %v), want null", tc.name, k, v, ok)
+			}
+		}
+		if tc.consumed != nil && m["consumed"] != tc.consumed {
+			t.Errorf("stat %s -o json: consumed = %v, want %v", tc.name, m["consumed"], tc.consumed)
+		}
+		text, _, _ := ringctl(t, "stat", path)
+		// A not-ready file has no header to show, and no positions row.
+		unknown, figures := strings.Contains(text, "positions:  unknown"), strings.Contains(text, "positions:  published")
+		if tc.consumed == nil && (figures || tc.name != "not-ready" && !unknown) || tc.consumed != nil && (unknown || !figures) {
+			t.Errorf("stat %s table: positions unknown %v, figures %v; want figures only when read:\n%s", tc.name, unknown, figures, text)
+		}
 	}
 }

@@ -19,7 +19,7 @@ const (
 	exitOK      = 0
 	exitFailed  = 1 // a ring not found, an I/O error, a removal that failed, doctor found a missing necessity
 	exitUsage   = 2 // bad flags or arguments
-	exitBadFile = 3 // ls, stat, readers, tail, gc: a file is not a sound ring (corrupt, truncated, foreign version, not ready, not a ring, unreadable)
+	exitBadFile = 3 // ls, stat, readers, tail, gc, rm: a file is not a sound ring (corrupt, truncated, foreign version, not ready, not a ring, unreadable)
 	exitHeld    = 4 // rm: a ring held by a live process was left in place (no --force)
 )
 

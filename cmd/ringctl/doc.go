@@ -12,16 +12,17 @@
 //	ringctl stat NAME [--watch]     header, cursors, backlog, roles with liveness, lag, counters; rates with --watch
 //	ringctl readers NAME            a broadcast ring's reader table (other kinds: the consumer side)
 //	ringctl tail NAME [-n N]        messages as they are published: text, hex, or JSON lines (base64)
-//	ringctl rm NAME...              remove rings, refusing a held one (--force)
+//	ringctl rm NAME...              remove rings, refusing a held one or a file without a whole header (--force)
 //	ringctl gc [DIR...] [--dry-run] remove every dead ring (--idle, --broken widen it)
 //	ringctl doctor                  /dev/shm, futex, membarrier, OFD locks, memfd, huge pages, THP, memlock, container
 //	ringctl serve --listen ADDR     Prometheus /metrics for the rings found (package ringprom)
 //
-// Every command takes -o json (tail: -o text|hex|json). A name without a
-// slash is a file in /dev/shm; an absolute path is any ring file. A memfd
-// ring has no name: stat and readers reach it through a holder's
-// descriptor, /proc/PID/fd/N (the only link they follow); ls does not list
-// it, and tail reads slot rings only.
+// Every command but serve takes -o json (tail: -o text|hex|json; serve
+// answers scrapes in Prometheus's formats). A name without a slash is a
+// file in /dev/shm; an absolute path is any ring file. A memfd ring has no
+// name: stat, readers and tail reach it through a holder's descriptor,
+// /proc/PID/fd/N (the only link they follow); ls does not list it. tail
+// reads slot rings and record rings alike.
 //
 // # States
 //

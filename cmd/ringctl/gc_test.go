@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/shmring/shmring/internal/proctest"
+	"github.com/shmring/shmring/layout"
 	"github.com/shmring/shmring/ring"
 )
 
@@ -141,5 +142,32 @@ func TestRmWarnsAboutAHeldRingAndKeepsIt(t *testing.T) {
 	}
 	if _, _, code := ringctl(t, "rm", "--force", other); code != exitOK || exists(other) {
 		t.Errorf("rm --force of a file that is not a ring: exit %d, exists %v: want it removed", code, exists(other))
+	}
+}
+
+// TestRmKeepsAFileWithoutAWholeHeaderUnlessForced: an empty file (a
+// creator that has not sized its ring yet) or one shorter than a header
+// has no magic to say it is a ring: rm keeps it and exits 3, --force
+// removes it.
+func TestRmKeepsAFileWithoutAWholeHeaderUnlessForced(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{
+		{"wttools-empty", nil},
+		{"wttools-short", []byte(layout.Magic)},
+	} {
+		path := filepath.Join(dir, tc.name)
+		if err := os.WriteFile(path, tc.data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, errs, code := ringctl(t, "rm", path)
+		if code != exitBadFile || !exists(path) || !strings.Contains(errs, "--force removes it anyway") {
+			t.Errorf("rm of a %d-byte file: exit %d %q exists %v: want %d, kept", len(tc.data), code, errs, exists(path), exitBadFile)
+		}
+		if _, _, code := ringctl(t, "rm", "--force", path); code != exitOK || exists(path) {
+			t.Errorf("rm --force of a %d-byte file: exit %d, exists %v: want it removed", len(tc.data), code, exists(path))
+		}
 	}
 }

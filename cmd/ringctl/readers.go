@@ -28,7 +28,8 @@ func newReadersCmd(stdout io.Writer) *cobra.Command {
 		Long: "readers prints a broadcast ring's reader table: each entry ever taken, its policy, cursor, lag behind\n" +
 			"the producer, its holder's counters from the file (messages, lapped: times a lossy reader was overrun,\n" +
 			"missed: messages lost in those laps, ...), its latency percentiles on a ring with telemetry, and\n" +
-			"whether a live process holds it. For the other kinds it prints the consumer side (SPSC's consumer,\n" +
+			"whether a live process holds it. An entry whose reader closed it shows its last cursor and no lag (nobody\n" +
+			"goes on from it); one left attached by a reader that died keeps its lag. For the other kinds it prints the consumer side (SPSC's consumer,\n" +
 			"MPMC's consumer entries). Exit 3 when the file is not a sound ring.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shmring/shmring/internal/ringstat"
+	"github.com/shmring/shmring/layout"
 )
 
 // removal is what rm and gc did, or would do, with one file.
@@ -23,6 +24,9 @@ type removal struct {
 	// live process, or gc does not remove its state), "failed".
 	Action string `json:"action"`
 	Reason string `json:"reason,omitempty"`
+	// unsure: kept because nothing in the file says it is a ring (rm
+	// exits 3 for it, not 4).
+	unsure bool
 }
 
 type removalsJSON struct {
@@ -38,8 +42,10 @@ func newRmCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Remove rings by name, refusing one a live process holds",
 		Long: "rm removes each ring file named, unless a live process holds a lock on it (a role, or a Reset in progress):\n" +
 			"then it warns and leaves it, and exits 4. --force removes the name of a held ring too: the processes using\n" +
-			"it keep it, and nobody can open it by name any more. A file without the shmring magic is never removed\n" +
-			"without --force.",
+			"it keep it, and nobody can open it by name any more. A file without a whole shmring header (not a ring,\n" +
+			"or an empty or too short file: a creator that has not sized it yet, or died before it did) is never\n" +
+			"removed without --force, and rm exits 3 for it; gc --broken removes a not-ready one once it is over a\n" +
+			"minute old.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
@@ -56,7 +62,7 @@ func newRmCmd(stdout, stderr io.Writer) *cobra.Command {
 					code = max(code, exitFailed)
 				case rm.Action == "kept":
 					fmt.Fprintf(stderr, "ringctl: warning: %s not removed: %s\n", name, rm.Reason)
-					if rm.State == ringstat.NotARing {
+					if rm.unsure {
 						code = max(code, exitBadFile)
 					} else {
 						code = max(code, exitHeld)
@@ -98,7 +104,12 @@ func removeOne(name string, force bool) removal {
 		rm.Action, rm.Reason = "failed", err.Error()
 		return rm
 	case s.State == ringstat.NotARing && !force:
-		rm.Action, rm.Reason = "kept", "not a ring file ("+s.Problem+"); --force removes it anyway"
+		rm.Action, rm.Reason, rm.unsure = "kept", "not a ring file ("+s.Problem+"); --force removes it anyway", true
+		return rm
+	case s.FileSize < layout.HeaderSize && !force:
+		// No magic to go by: an empty file is what a creator leaves before
+		// it sizes the ring, and it may be sizing it now.
+		rm.Action, rm.Reason, rm.unsure = "kept", "no whole ring header, so not surely a ring file ("+s.Problem+"); --force removes it anyway", true
 		return rm
 	}
 	held, err := ringstat.Remove(s.Path, force)

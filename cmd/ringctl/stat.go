@@ -23,6 +23,25 @@ type statJSON struct {
 	Rates *rates    `json:"rates,omitempty"`
 }
 
+// MarshalJSON writes the snapshot as Snapshot.MarshalJSON does (unknown
+// positions null), with the time and rates beside its fields; without it
+// the embedded Snapshot's method would write the snapshot alone.
+func (st statJSON) MarshalJSON() ([]byte, error) {
+	snap, err := json.Marshal(st.Snapshot)
+	if err != nil {
+		return nil, err
+	}
+	rest, err := json.Marshal(struct {
+		Time  time.Time `json:"time"`
+		Rates *rates    `json:"rates,omitempty"`
+	}{st.Time, st.Rates})
+	if err != nil {
+		return nil, err
+	}
+	// Both are objects, snap never empty: join {snap...} and {rest...}.
+	return append(append(snap[:len(snap)-1:len(snap)-1], ','), rest[1:]...), nil
+}
+
 func newStatCmd(stdout io.Writer) *cobra.Command {
 	var out output
 	var watch bool
@@ -75,7 +94,7 @@ func watchStat(ctx context.Context, w io.Writer, name string, out output, watch 
 			return err
 		}
 		cur := &statJSON{Snapshot: s, Time: time.Now()}
-		if prev != nil {
+		if prev != nil && prev.PositionsKnown() && cur.PositionsKnown() {
 			cur.Rates = rateBetween(prev, cur)
 		}
 		switch {
@@ -118,6 +137,9 @@ func writeStat(w io.Writer, st *statJSON) {
 		line := fmt.Sprintf("published %d, consumed %d, backlog %d", s.Published, s.Consumed, s.Backlog)
 		if s.Records {
 			line = fmt.Sprintf("in bytes: published %d, consumed %d, backlog %d; next message #%d", s.Published, s.Consumed, s.Backlog, s.Sequence)
+		}
+		if !s.PositionsKnown() {
+			line = "unknown: the file was not read that far (" + string(s.State) + ")"
 		}
 		if s.Stream != "" {
 			line += ", stream " + s.Stream

@@ -19,7 +19,9 @@ func readBytes(b []byte) Snapshot {
 	if !ok || !checkSize(&s, h.FileSize) || !checkEnd(&s, &h, binary.LittleEndian.Uint64(b[h.EndOffset:])) {
 		return s
 	}
-	if problem := interpret(&s, &h, byteWords(b), func(int64) bool { return false }); problem != "" {
+	problem := interpret(&s, &h, byteWords(b), func(int64) bool { return false })
+	s.positions = true
+	if problem != "" {
 		s.verdict(Corrupt, problem)
 		return s
 	}

@@ -44,15 +44,7 @@ func Read(name string) (Snapshot, error) {
 // ReadPath is Read for a path already resolved; name labels the result.
 func ReadPath(name, path string) (Snapshot, error) {
 	s := Snapshot{Name: name, Path: path}
-	flags := unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY
-	if procFD.MatchString(path) {
-		// A memfd ring has no name: an operator reaches it through a
-		// holder's descriptor, /proc/PID/fd/N, a link the kernel resolves
-		// to the open file itself (no path is looked up again), as
-		// ring.OpenFile maps it.
-		flags &^= unix.O_NOFOLLOW
-	}
-	fd, err := unix.Open(path, flags, 0)
+	fd, err := unix.Open(path, openFlags(path), 0)
 	switch {
 	case errors.Is(err, unix.ENOENT):
 		return s, &os.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
@@ -67,6 +59,20 @@ func ReadPath(name, path string) (Snapshot, error) {
 	r := fileReader{fd: fd, s: &s}
 	r.read()
 	return s, nil
+}
+
+// openFlags are the flags a ring file is opened read-only with: never
+// through a symbolic link, but for a holder's descriptor link.
+func openFlags(path string) int {
+	flags := unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY
+	if procFD.MatchString(path) {
+		// A memfd ring has no name: an operator reaches it through a
+		// holder's descriptor, /proc/PID/fd/N, a link the kernel resolves
+		// to the open file itself (no path is looked up again), as
+		// ring.OpenFile maps it.
+		flags &^= unix.O_NOFOLLOW
+	}
+	return flags
 }
 
 // fileReader reads one ring file through its read-only descriptor.
@@ -122,6 +128,7 @@ func (r *fileReader) read() {
 			break
 		}
 	}
+	s.positions = true // read whole, even if a value in them is wrong
 	if problem != "" {
 		s.verdict(Corrupt, problem)
 		return

@@ -151,8 +151,19 @@ func interpretBroadcast(s *Snapshot, h *layout.Header, w words, held probe) stri
 			problem = or(problem, r.Problem)
 			continue
 		}
+		// A reader that closed its entry left its cursor behind, and no
+		// reader will ever go on from it (the next one starts at Latest or
+		// Oldest): a lag there would grow for ever and fire alerts for a
+		// reader that has gone. An entry still attached has a lag, its
+		// holder live or dead: a reader that died without closing is a
+		// crash leftover whose lag is the messages it did not get (a
+		// lossless one no longer holds the producer back, which stopped
+		// waiting for it), and its state says it died.
+		if !r.Attached {
+			continue
+		}
 		r.Lag = ptr(p - cursors[i])
-		if r.Attached && cursors[i] < s.Consumed {
+		if cursors[i] < s.Consumed {
 			s.Consumed = cursors[i]
 		}
 	}

@@ -119,11 +119,80 @@ func TestReadReachesAMemfdRingThroughADescriptorLink(t *testing.T) {
 	if s.Kind != "spsc" || s.Published != 3 || !s.Roles[0].Live {
 		t.Fatalf("snapshot of %s: %+v; want an spsc ring, 3 published, a live producer", link, s)
 	}
+	tl, err := OpenTail(link, 2)
+	if err != nil {
+		t.Fatalf("OpenTail(%s): %v", link, err)
+	}
+	defer tl.Close()
+	if msgs, gaps, err := collect(t, tl); err != nil || len(gaps) != 0 || fmt.Sprint(msgs) != "[1:frame 2:frame]" {
+		t.Fatalf("tail of %s -n 2: messages %v gaps %v err %v, want the last 2", link, msgs, gaps, err)
+	}
 	other := filepath.Join(t.TempDir(), "link")
 	if err := os.Symlink(link, other); err != nil {
 		t.Fatal(err)
 	}
 	if s, err := Read(other); err != nil || s.State != NotARing {
 		t.Fatalf("a symbolic link elsewhere: %v, state %v; want not-a-ring", err, s.State)
+	}
+}
+
+// TestReadGivesNoLagToABroadcastReaderThatLeft: a reader that closed its
+// entry has a cursor, frozen, and no lag (which would grow for ever and
+// fire alerts for a reader that is gone); one still attached has its lag,
+// and the slowest attached reader alone sets Consumed.
+func TestReadGivesNoLagToABroadcastReaderThatLeft(t *testing.T) {
+	r, path := newRing(t, ring.Options{Kind: ring.Broadcast, SlotSize: 64, Slots: 16})
+	p, err := r.Producer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stays, err := r.Reader(ring.ReaderOptions{Policy: ring.Lossless})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaves, err := r.Reader(ring.ReaderOptions{Policy: ring.Lossless})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for range 10 {
+		if err := p.Send(ctx, []byte("m")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf := make([]byte, 64)
+	for range 6 {
+		if _, err := stays.Recv(ctx, buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		if _, err := leaves.Recv(ctx, buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := leaves.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lags []string
+	for _, ro := range s.Roles {
+		if ro.Role != "reader" {
+			continue
+		}
+		l := "none"
+		if ro.Lag != nil {
+			l = fmt.Sprint(*ro.Lag)
+		}
+		lags = append(lags, fmt.Sprintf("attached=%v cursor=%d lag=%s", ro.Attached, *ro.Cursor, l))
+	}
+	if want := "[attached=true cursor=6 lag=4 attached=false cursor=2 lag=none]"; fmt.Sprint(lags) != want {
+		t.Errorf("readers %v, want %s", lags, want)
+	}
+	if s.Consumed != 6 || s.Backlog != 4 {
+		t.Errorf("consumed %d backlog %d, want 6 and 4 (the reader that stays)", s.Consumed, s.Backlog)
 	}
 }

@@ -1,10 +1,14 @@
 package ringstat
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Snapshot is what one ring file says at one moment. Fields a state leaves
 // unknown stay zero (and are omitted from JSON): a corrupt header gives no
-// geometry, a foreign version only its version number.
+// geometry, a foreign version only its version number. Published, Consumed
+// and Backlog, unknown, are null in JSON (PositionsKnown).
 type Snapshot struct {
 	Name  string `json:"name"` // as given, or the file's name in a listed directory
 	Path  string `json:"path"`
@@ -68,6 +72,33 @@ type Snapshot struct {
 	SampleEvery uint64 `json:"sample_every,omitempty"`
 
 	Roles []Role `json:"roles,omitempty"`
+
+	// positions: Published, Consumed, Backlog and Sequence were read from
+	// the control area. A file not read that far (truncated, not ready, a
+	// header that did not decode) leaves them unknown, which is not 0.
+	positions bool
+}
+
+// PositionsKnown reports whether Published, Consumed, Backlog and Sequence
+// were read from the file; when not, they are unknown (zero in the struct,
+// null in JSON), never a count of 0.
+func (s *Snapshot) PositionsKnown() bool { return s.positions }
+
+// MarshalJSON writes the snapshot with published, consumed and backlog
+// null when the file was not read far enough to know them, so that no
+// reader of the JSON takes a made-up 0 for a count (sequence, which is
+// omitted when 0, is left out then).
+func (s Snapshot) MarshalJSON() ([]byte, error) {
+	type plain Snapshot // without this method
+	if s.positions {
+		return json.Marshal(plain(s))
+	}
+	return json.Marshal(struct {
+		plain
+		Published *uint64 `json:"published"`
+		Consumed  *uint64 `json:"consumed"`
+		Backlog   *uint64 `json:"backlog"`
+	}{plain: plain(s)})
 }
 
 // Role is one role of the ring: the SPSC producer or consumer, an MPMC
@@ -94,7 +125,10 @@ type Role struct {
 	// cursors, the broadcast producer's and each reader's.
 	Cursor *uint64 `json:"cursor,omitempty"`
 	// Lag is how many published messages (record rings: bytes) this role
-	// has yet to consume (SPSC consumer, broadcast readers).
+	// has yet to consume: the SPSC consumer's (attached or not: the next
+	// consumer goes on from its cursor), and each attached broadcast
+	// reader's, its holder live or dead. A broadcast entry its reader
+	// closed has none: nobody goes on from its cursor.
 	Lag *uint64 `json:"lag,omitempty"`
 	// Counters are what the file counts for this role, by name (see
 	// CounterHelp): its holder's counter block (LAYOUT.md section 16.2),

@@ -22,7 +22,7 @@ func OpenTail(name string, back uint64) (*Tail, error) {
 	if s.State.Broken() {
 		return nil, fmt.Errorf("ring %s is %s: %s", name, s.State, s.Problem)
 	}
-	fd, err := unix.Open(s.Path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	fd, err := unix.Open(s.Path, openFlags(s.Path), 0) // as Read opened it: a memfd ring's descriptor link too
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", s.Path, err)
 	}

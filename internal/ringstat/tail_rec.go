@@ -29,8 +29,11 @@ var ErrReset = errors.New("ringstat: the ring was reset under the tail")
 // recState is the record tail's own state.
 type recState struct {
 	seq   uint64 // the Seq the next message should carry
-	exact bool   // seq is exact: false from a start at the cursor until the first message
+	exact bool   // seq is exact: false from a start at the cursor, or after a gap counted by RecSeq, until the next message
 	why   string // the reason for a gap in Seq met next ("" when none is expected)
+	// told: messages below it were already reported as a gap counted by
+	// RecSeq (pollRecords says why one may still turn up).
+	told uint64
 }
 
 func (t *Tail) recCursor() uint64 {
@@ -135,12 +138,16 @@ func (t *Tail) pollRecords() error {
 		if t.q >= p {
 			if t.recClosed() && t.recCursor() <= t.q {
 				// RecSeq is final: messages the tail lost since its last
-				// resync and never met a record after are counted here.
-				if seq := t.w.u64(layout.RecSeqOffset); t.rec.exact && seq > t.rec.seq {
+				// resync, or since a start at the cursor, and never met a
+				// record after are counted here.
+				if seq := t.w.u64(layout.RecSeqOffset); seq > t.rec.seq {
 					t.skip(t.rec.seq, seq-t.rec.seq, t.recLost())
 					t.rec.seq = seq
 				}
 				return ErrEnded
+			}
+			if t.rec.why != "" {
+				t.countByRecSeq()
 			}
 			return nil
 		}
@@ -167,6 +174,13 @@ func (t *Tail) pollRecords() error {
 		if seq < t.rec.seq && t.rec.exact {
 			return t.corrupt("record at position %d carries message %d after message %d", t.q, seq, t.rec.seq-1)
 		}
+		if seq < t.rec.told {
+			// A publish that was in flight when countByRecSeq counted its
+			// message as lost: it was reported as not shown, so it is not
+			// shown now either (each message is accounted for once).
+			t.q, t.rec.exact = next, seq+1 >= t.rec.seq
+			continue
+		}
 		if seq > t.rec.seq {
 			why := t.rec.why
 			if why == "" {
@@ -180,6 +194,24 @@ func (t *Tail) pollRecords() error {
 		t.q, t.rec.seq, t.rec.exact, t.rec.why = next, seq+1, true, ""
 	}
 	return nil
+}
+
+// countByRecSeq reports the messages lost since the last resync when the
+// resync landed on the cursor: no record follows to name the next Seq, so
+// the producer's RecSeq (loaded after the cursor, as a joining reader's,
+// LAYOUT.md 17.6) counts them. Without it, a tail of an SPSC record ring
+// whose consumer keeps up would report nothing at all until the stream
+// ended. RecSeq may run ahead of the next record by a publish in flight:
+// the count then takes in that publish's messages, seq is not exact until
+// the next record, and records below told are not shown (they were
+// counted).
+func (t *Tail) countByRecSeq() {
+	s := t.w.u64(layout.RecSeqOffset)
+	if s <= t.rec.seq {
+		return // nothing lost yet: the next record says
+	}
+	t.skip(t.rec.seq, s-t.rec.seq, t.rec.why)
+	t.rec.seq, t.rec.told, t.rec.exact, t.rec.why = s, s, false, ""
 }
 
 // recLost is why the messages between the tail and the floor were lost.

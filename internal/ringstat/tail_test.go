@@ -297,3 +297,72 @@ func TestTailOfABroadcastRecordRingEndsAtAReset(t *testing.T) {
 		t.Fatalf("a new tail: messages %v gaps %v err %v, want [3:m3 4:m4]", msgs, gaps, err)
 	}
 }
+
+// TestTailOfAnSPSCRecordRingCountsWhatAConsumerThatKeepsUpTook: a consumer
+// that takes every message before the tail looks leaves no record to name
+// the next sequence number, yet each Poll reports what it took, and the
+// end of the stream what is left, as a slot ring's tail does.
+func TestTailOfAnSPSCRecordRingCountsWhatAConsumerThatKeepsUpTook(t *testing.T) {
+	r, path := newRing(t, ring.Options{Kind: ring.SPSC, Records: true, Capacity: 1024, MaxMessage: 64})
+	p, err := r.Producer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.Consumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := openTail(t, path, 0)
+	buf := make([]byte, 64)
+	recv := func(n int) {
+		for range n {
+			if _, err := c.Recv(context.Background(), buf); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	send(t, p, 0, 5)
+	recv(5)
+	msgs, gaps, err := collect(t, tl)
+	if err != nil || len(msgs) != 0 || len(gaps) != 1 || gaps[0].Pos != 0 || gaps[0].Count != 5 || gaps[0].Why != "consumed" {
+		t.Fatalf("after 5 sent and consumed: messages %v gaps %+v err %v, want one gap of 5 from 0, consumed", msgs, gaps, err)
+	}
+	send(t, p, 5, 7)
+	recv(2)
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	msgs, gaps, err = collect(t, tl)
+	if err != ErrEnded || len(msgs) != 0 || len(gaps) != 1 || gaps[0].Pos != 5 || gaps[0].Count != 2 || gaps[0].Why != "consumed" {
+		t.Fatalf("after 2 more and the end: messages %v gaps %+v err %v, want one gap of 2 from 5, consumed, and the end", msgs, gaps, err)
+	}
+}
+
+// TestTailOfAnSPSCRecordRingCountsAStreamItNeverSaw: a tail that saw no
+// message at all still accounts for the whole stream when it ends.
+func TestTailOfAnSPSCRecordRingCountsAStreamItNeverSaw(t *testing.T) {
+	r, path := newRing(t, ring.Options{Kind: ring.SPSC, Records: true, Capacity: 1024, MaxMessage: 64})
+	p, err := r.Producer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.Consumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := openTail(t, path, 0)
+	send(t, p, 0, 3)
+	buf := make([]byte, 64)
+	for range 3 {
+		if _, err := c.Recv(context.Background(), buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	msgs, gaps, err := collect(t, tl)
+	if err != ErrEnded || len(msgs) != 0 || len(gaps) != 1 || gaps[0].Pos != 0 || gaps[0].Count != 3 {
+		t.Fatalf("messages %v gaps %+v err %v, want one gap of 3 from 0 and the end", msgs, gaps, err)
+	}
+}

@@ -1,0 +1,136 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/shmring/shmring/internal/report"
+)
+
+// writeFile writes j as ringbench writes a --json file.
+func writeFile[J any](t *testing.T, j J) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "f.json")
+	if err := writeJSONFile(path, func() (J, error) { return j, nil }); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func throughputOf(rate float64) jsonSummary {
+	return jsonSummary{MsgsPerSec: &report.Spread{Median: rate, Min: rate, Max: rate}}
+}
+
+// TestCompareSetsEachMPMCResultAgainstItsTwin: mpmc results are keyed by
+// shape, medium and kind (they have no transport): a file compared with
+// itself is 1.000 on every row, each row naming its result.
+func TestCompareSetsEachMPMCResultAgainstItsTwin(t *testing.T) {
+	j := mpJSONReport{jsonHead: newJSONHead("mpmc", report.Machine{}, nil)}
+	for i, c := range []struct{ shape, medium, kind string }{
+		{"1P1C", "processes", "mpmc"}, {"2P2C", "processes", "mpmc"}, {"1P1C", "goroutines", "mpmc"}, {"1P1C", "processes", "spsc"},
+	} {
+		j.Results = append(j.Results, mpJSONCell{Shape: c.shape, Medium: c.medium, Kind: c.kind, Workload: "throughput", Size: 64,
+			jsonSummary: throughputOf(float64(1000 * (i + 1)))})
+	}
+	path := writeFile(t, j)
+	var stdout, stderr bytes.Buffer
+	if code := execute([]string{"compare", path, path}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	rows := regexp.MustCompile(`(?m)^.* msgs/s .*[0-9]\.[0-9]{3}$`).FindAllString(stdout.String(), -1)
+	if len(rows) != 4 {
+		t.Fatalf("%d result rows, want 4:\n%s", len(rows), stdout.String())
+	}
+	for i, want := range []string{"1P1C  processes  mpmc", "2P2C  processes  mpmc", "1P1C  goroutines  mpmc", "1P1C  processes  spsc"} {
+		if f := strings.Fields(rows[i]); !strings.Contains(strings.Join(strings.Fields(rows[i]), "  "), want) || f[len(f)-1] != "1.000" {
+			t.Errorf("row %d %q: want %q and B/A 1.000", i, rows[i], want)
+		}
+	}
+}
+
+// TestCompareRefusesFilesOfDifferentModes: a run file and an mpmc file
+// measure different things; compare says so and fails.
+func TestCompareRefusesFilesOfDifferentModes(t *testing.T) {
+	run := writeFile(t, jsonReport{jsonHead: newJSONHead("", report.Machine{}, nil),
+		Results: []jsonCell{{Transport: "pipe", Workload: "throughput", Size: 64, jsonSummary: throughputOf(1000)}}})
+	mp := writeFile(t, mpJSONReport{jsonHead: newJSONHead("mpmc", report.Machine{}, nil),
+		Results: []mpJSONCell{{Shape: "1P1C", Medium: "processes", Kind: "mpmc", Workload: "throughput", Size: 64, jsonSummary: throughputOf(1000)}}})
+	var stdout, stderr bytes.Buffer
+	if code := execute([]string{"compare", run, mp}, &stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), "ringbench run") || !strings.Contains(stderr.String(), "ringbench mpmc") {
+		t.Errorf("compare of a run file and an mpmc file: exit %d, stderr %q: want a failure naming both modes", code, stderr.String())
+	}
+	if code := execute([]string{"plot", "--json", mp, "--out", t.TempDir()}, &stdout, &stderr); code == 0 {
+		t.Errorf("plot of an mpmc file succeeded")
+	}
+}
+
+// TestPlotKeepsAMixedRunApartFromItsLargestSize: a mixed 64 B–64 KiB run
+// and a 64 KiB run of one transport are two sizes: two latency files, the
+// mixed one titled as mixed, and never one file with two curves of one
+// name.
+func TestPlotKeepsAMixedRunApartFromItsLargestSize(t *testing.T) {
+	hist := func(v int64) string {
+		h := hdrhistogram.New(1, 1e9, 3)
+		for i := range int64(100) {
+			h.RecordValue(v + i)
+		}
+		s, err := report.Encode(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	j := jsonReport{jsonHead: newJSONHead("", report.Machine{CPU: "test"}, nil), Transports: []jsonTransport{{Name: "pipe"}},
+		Results: []jsonCell{
+			{Transport: "pipe", Workload: "pingpong", Size: 65536, jsonSummary: jsonSummary{Histogram: hist(50000)}},
+			{Transport: "pipe", Workload: "pingpong", Size: 65536, MinSize: 64, jsonSummary: jsonSummary{Histogram: hist(20000)}},
+		}}
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if code := execute([]string{"plot", "--json", writeFile(t, j), "--out", dir}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	for name, title := range map[string]string{"latency-pingpong-65536.svg": "64 KiB messages", "latency-pingpong-mix64-65536.svg": "mixed 64 B"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Errorf("plot wrote %q; want %s: %v", stdout.String(), name, err)
+			continue
+		}
+		if !strings.Contains(string(b), title) || strings.Count(string(b), ">pipe<") != 1 {
+			t.Errorf("%s: want the title %q and one curve named pipe", name, title)
+		}
+	}
+}
+
+// TestHelpSaysWhatAllTransportsAre: --help names every transport "all"
+// measures, and says which it leaves out.
+func TestHelpSaysWhatAllTransportsAre(t *testing.T) {
+	trs, err := parseTransports("all", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tr := range trs {
+		names = append(names, tr.name())
+	}
+	var stdout, stderr bytes.Buffer
+	execute([]string{"--help"}, &stdout, &stderr)
+	help := strings.Join(strings.Fields(stdout.String()), " ")
+	if !strings.Contains(help, "or all: "+strings.Join(names, ", ")+" ") {
+		t.Errorf("--help does not list what all is (%s):\n%s", strings.Join(names, ", "), stdout.String())
+	}
+	for _, name := range transportOrder {
+		if !slices.Contains(names, name) && !strings.HasSuffix(name, "-spin") && !strings.HasSuffix(name, "-sleep") && !strings.Contains(help, name+", are measured only when named") && !strings.Contains(help, name+" and") {
+			t.Errorf("--help does not say that all leaves out %s", name)
+		}
+	}
+}
