@@ -8,6 +8,7 @@ package ring
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -383,4 +384,88 @@ func TestBroadcastBatchCalls(t *testing.T) {
 			t.Error(err)
 		}
 	})
+}
+
+// TestBroadcastLosslessJoinerReportsAHoleAfterItsFirstMessage: a lossless
+// reader joins at Oldest and receives one message; the producer, still
+// writing under a limit from before the join, then overwrites messages
+// the reader has not read. The reader may not skip them silently: the
+// hole comes as a *LapError whose Missed is its exact size, so that what
+// it delivered, with the misses counted, runs without a gap to the end.
+func TestBroadcastLosslessJoinerReportsAHoleAfterItsFirstMessage(t *testing.T) {
+	const size = 32
+	for _, o := range []Options{
+		{Kind: Broadcast, SlotSize: 64, Slots: 8},
+		{Kind: Broadcast, Records: true, Capacity: 512, MaxMessage: 64},
+	} {
+		t.Run(fmt.Sprintf("records=%v", o.Records), func(t *testing.T) {
+			r := newTestRing(t, o)
+			p := mustProducer(t, r)
+			m := make([]byte, size)
+			sent := uint64(0)
+			send := func() error {
+				encodeMessage(m, sent)
+				err := p.TrySend(m)
+				if err == nil {
+					sent++
+				}
+				return err
+			}
+			for sent < 100 { // no reader: the producer laps the ring freely
+				if err := send(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rd := mustReader(t, r, ReaderOptions{Policy: Lossless, Start: Oldest})
+			buf := make([]byte, 64)
+			n, err := rd.TryRecv(buf)
+			if err != nil {
+				t.Fatalf("the joiner's first TryRecv = %v", err)
+			}
+			next := seqOf(buf[:n]) + 1
+			for range 100 { // under the limit it scanned before the join, then gated
+				if err := send(); errors.Is(err, ErrFull) {
+					break
+				} else if err != nil {
+					t.Fatal(err)
+				}
+			}
+			laps := 0
+			for {
+				n, err := rd.TryRecv(buf)
+				var lap *LapError
+				switch {
+				case errors.Is(err, ErrEmpty):
+				case errors.As(err, &lap):
+					if errors.Is(err, ErrCorrupt) {
+						t.Fatalf("a joiner's hole below what the producer protects = %v, want a plain *LapError", err)
+					}
+					laps++
+					next += lap.Missed
+					continue
+				case err != nil:
+					t.Fatalf("TryRecv = %v", err)
+				default:
+					if seq := seqOf(buf[:n]); seq != next {
+						t.Fatalf("the joiner delivered message %d after %d: %d messages skipped silently", seq, next-1, seq-next)
+					}
+					if err := checkMessage(buf[:n], next, size); err != nil {
+						t.Fatal(err)
+					}
+					next++
+					continue
+				}
+				break
+			}
+			if laps == 0 {
+				t.Fatalf("the producer overwrote nothing the joiner had not read: the test did not exercise the hole")
+			}
+			if next != sent {
+				t.Fatalf("delivered and missed reach message %d, want %d (all sent)", next, sent)
+			}
+			if st := rd.Stats(); st.Lapped != uint64(laps) {
+				t.Errorf("Stats.Lapped=%d, want %d", st.Lapped, laps)
+			}
+		})
+	}
 }

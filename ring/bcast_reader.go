@@ -178,10 +178,12 @@ func (rd *Reader) peek() (uint32, error) {
 // oldest would leave a reader that fell behind a one-message head start
 // before the producer laps it again; the quarter ring is its headroom.
 // A lossy reader gets a
-// *LapError with the count; a lossless joiner still reading below protect
-// moves on silently (its start moved, it lost nothing it was promised); a
-// lossless reader overrun past that can only be the work of a corrupt
-// mapping, and gets ErrCorrupt carrying the *LapError.
+// *LapError with the count, and so does a lossless joiner still reading
+// below protect once it has delivered a message (a hole in what it
+// delivered must not go unnoticed); before that it moves on silently (its
+// start moved, see joinerStart); a lossless reader overrun past protect
+// can only be the work of a corrupt mapping, and gets ErrCorrupt carrying
+// the *LapError.
 func (rd *Reader) overrun() error {
 	q := rd.q
 	p := rd.w.cursor.Load() // SYNC POINT: broadcast cursor: every position below p was published
@@ -194,7 +196,7 @@ func (rd *Reader) overrun() error {
 	}
 	rd.q = nq
 	missed := nq - q
-	if rd.lossless && q < rd.protect {
+	if rd.joinerStart(q) {
 		rd.storeCursor()
 		return nil
 	}
@@ -203,8 +205,22 @@ func (rd *Reader) overrun() error {
 	fence.Store64(rd.e.missed, rd.stats.Missed, rd.release)
 	rd.storeCursor()
 	rd.ctr.flush(&rd.stats)
+	return rd.lapped(q, missed)
+}
+
+// joinerStart: an overrun at q only moves a lossless joiner's start (Oldest
+// says so): it reads below protect, where the producer may not have seen
+// it yet, and has delivered nothing since it joined.
+func (rd *Reader) joinerStart(q uint64) bool {
+	return rd.lossless && q < rd.protect && rd.stats.Messages == 0
+}
+
+// lapped is the error of an overrun at q that lost missed messages: a
+// *LapError, which for a lossless reader past protect (which the producer
+// waits for) says the mapping is corrupt.
+func (rd *Reader) lapped(q, missed uint64) error {
 	lap := &LapError{Missed: missed}
-	if rd.lossless {
+	if rd.lossless && q >= rd.protect {
 		return fmt.Errorf("%w: ring=%s lossless reader overrun at position=%d: %w", ErrCorrupt, rd.r.name, q, lap)
 	}
 	return lap

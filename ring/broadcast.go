@@ -73,9 +73,13 @@ const (
 	// of the reader table, so the oldest messages may be overwritten
 	// before it reads them. Until it reaches the messages published after
 	// it joined it reads them as a lossy reader would, through a
-	// validated copy (Receive then returns a copy, not the slot), and an
-	// overwritten one moves its start forward silently: no ErrLapped, no
-	// Missed. From then on it gets every message, in place.
+	// validated copy (Receive then returns a copy, not the slot). One
+	// overwritten before the reader delivered its first message moves its
+	// start forward silently: no ErrLapped, no Missed. One overwritten
+	// after that is a lap, as a lossy reader's: a *LapError saying how
+	// many were lost, so that no hole in what it delivered goes unseen.
+	// From the messages published after it joined on, it gets every
+	// message, in place.
 	Oldest Start = 0
 	// Latest starts with the next message published after the reader
 	// joins.

@@ -8,7 +8,6 @@ package ring
 // records' sequence numbers).
 
 import (
-	"fmt"
 	"sync/atomic"
 )
 
@@ -116,9 +115,8 @@ func (rd *Reader) recPeek() (record, error) {
 
 // recOverrun moves a reader the producer overran to RecTail, the oldest
 // record the ring holds, and counts the messages it lost by the sequence
-// number found there. A lossy reader gets a *LapError with the count, a
-// lossless joiner moves on silently (overrun, as for slots, says why), and
-// so does a reader that lost no message (RecTail moved to where it stood).
+// number found there. The error is overrun's, for slots; a reader that
+// lost no message (RecTail moved to where it stood) moves on silently.
 func (rd *Reader) recOverrun() error {
 	x := rd.rec
 	for range 1 << 16 {
@@ -140,7 +138,7 @@ func (rd *Reader) recOverrun() error {
 		q := rd.q
 		missed := seq - min(seq, x.seq)
 		rd.q, x.avail, x.seq = t, c, seq
-		if rd.lossless && q < rd.protect || missed == 0 {
+		if rd.joinerStart(q) || missed == 0 {
 			rd.storeCursor() // a joiner's start moved on, or nothing was lost
 			return nil
 		}
@@ -149,11 +147,7 @@ func (rd *Reader) recOverrun() error {
 		rd.e.missed.Store(rd.stats.Missed)
 		rd.storeCursor()
 		rd.ctr.flush(&rd.stats) // a lap is a slow path: tools see it at once
-		lap := &LapError{Missed: missed}
-		if rd.lossless {
-			return fmt.Errorf("%w: ring=%s lossless reader overrun at position=%d: %w", ErrCorrupt, rd.r.name, q, lap)
-		}
-		return lap
+		return rd.lapped(q, missed)
 	}
 	return rd.r.corrupt("record tail kept moving while a lapped reader looked for a record at it")
 }
