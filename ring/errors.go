@@ -123,7 +123,14 @@ var (
 )
 
 // LapError is the error a lossy broadcast reader gets when the producer
-// overran it: Missed messages are gone, and the reader has moved past them.
+// overran it (and a lossless one joining at Oldest, while it reads what
+// was published before it joined: see Oldest): Missed messages are gone,
+// and the reader has moved past them. It resumes a quarter of a ring (on
+// a record ring: at the oldest record) after the oldest message the ring
+// still holds, not at it: the producer writes over the oldest next, and a
+// reader that fell behind once needs headroom not to be lapped again at
+// once. Missed counts every message it skipped, those still in the ring
+// included.
 type LapError struct {
 	Missed uint64 // messages published that this reader will never see
 }
