@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shmring/shmring/internal/proctest"
 	"github.com/shmring/shmring/internal/shm"
@@ -230,6 +231,28 @@ func TestMemfdRingOpenFileRefusesWhatIsNoRingItCanTrust(t *testing.T) {
 		t.Error("OpenFile of a 1 MiB ring with MaxFileSize 64 KiB succeeded, want ErrFileTooBig")
 	} else if !errors.Is(err, ErrFileTooBig) {
 		t.Errorf("OpenFile of a 1 MiB ring with MaxFileSize 64 KiB = %v, want ErrFileTooBig", err)
+	}
+
+	// A descriptor that cannot both read and write the ring is refused at
+	// once with a permission error (a write-only one was taken for an
+	// empty file, and waited for its creator for the whole timeout).
+	named := newTestRing(t, Options{Kind: SPSC, SlotSize: 256, Slots: 16})
+	for _, how := range []struct {
+		name string
+		flag int
+	}{{"write-only", os.O_WRONLY}, {"read-only", os.O_RDONLY}, {"O_PATH", unix.O_PATH}} {
+		d, err := os.OpenFile(named.Path(), how.flag, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := OpenFileWith(d, OpenOptions{Timeout: time.Second})
+		d.Close()
+		if err == nil {
+			r.Close()
+			t.Errorf("OpenFile of a %s descriptor of a ring succeeded, want a permission error", how.name)
+		} else if !errors.Is(err, os.ErrPermission) {
+			t.Errorf("OpenFile of a %s descriptor of a ring = %v, want a permission error", how.name, err)
+		}
 	}
 
 	// A memfd made by another program keeps its default mode, 0777: no

@@ -110,10 +110,12 @@ func awaitHeader(f io.ReaderAt, timeout time.Duration) (layout.Header, error) {
 		// (one read of all 128 bytes could pair a fresh ready word with
 		// stale header bytes copied before it).
 		n, err := f.ReadAt(buf, 0)
-		empty := n == 0 && err != nil
+		empty := n == 0 && err == io.EOF
 		switch {
-		case n == 0 && err != nil:
+		case empty:
 			// Empty: the creator has not sized the file yet.
+		case n == 0:
+			return layout.Header{}, fmt.Errorf("reading the header: %w", err)
 		case n < layout.HeaderSize:
 			return layout.Header{}, fmt.Errorf("%w: %w", ErrCorrupt, layout.ErrShort)
 		default:

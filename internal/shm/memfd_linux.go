@@ -13,6 +13,7 @@ package shm
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -104,6 +105,21 @@ func OpenFD(f *os.File, t Trust) (*File, error) {
 	return file, nil
 }
 
+// readWrite: a ring is read and mapped shared for writing, so its
+// descriptor must be open for both. A write-only or O_PATH one could not
+// even read the header (pread fails, and the file would look empty to the
+// wait for its creator); a read-only one could not be mapped.
+func readWrite(fd int) error {
+	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err != nil {
+		return fmt.Errorf("F_GETFL: %w", err)
+	}
+	if fl&unix.O_PATH != 0 || fl&unix.O_ACCMODE != unix.O_RDWR {
+		return fmt.Errorf("open with flags=%#o, want O_RDWR: a ring is read and written: %w", fl, fs.ErrPermission)
+	}
+	return nil
+}
+
 func checkFD(osf *os.File, t Trust) (*File, error) {
 	// The kernel names the file behind a descriptor in /proc/self/fd:
 	// "/memfd:<label> (deleted)" for a memfd. A file at a path of that
@@ -115,6 +131,9 @@ func checkFD(osf *os.File, t Trust) (*File, error) {
 	}
 	label, memfd := strings.CutPrefix(link, "/memfd:")
 	if err := t.check(osf, memfd); err != nil {
+		return nil, err
+	}
+	if err := readWrite(int(osf.Fd())); err != nil {
 		return nil, err
 	}
 	if !memfd {
