@@ -108,6 +108,9 @@ func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (_ int, err err
 	if len(msgs) == 0 {
 		return 0, nil
 	}
+	if err := p.r.shrunk(); err != nil {
+		return 0, err
+	}
 	fit := len(msgs)
 	for i, m := range msgs {
 		if uint(len(m)) > uint(p.g.slotSize) {

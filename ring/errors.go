@@ -49,8 +49,10 @@ var (
 	ErrCorrupt = errors.New("ring: corrupt")
 	// ErrTruncated: the ring's file was shrunk under a live ring (a peer
 	// called ftruncate), so part of the mapping is gone or zeroed. The call
-	// that met it returns it and the process lives on; the ring is dead for
-	// every process, and a fresh Open of the file says why it refuses it.
+	// that met it returns it, and a producer's next Send, Commit or batch
+	// too (what it would publish reaches no one), and the process lives
+	// on; the ring is dead for every process, and a fresh Open of the file
+	// (even one grown back to its size) says why it refuses it.
 	// errors.Is(ErrTruncated, ErrCorrupt) holds.
 	ErrTruncated error = alias("ring: file truncated under the ring", ErrCorrupt)
 	// ErrFileTooBig: the file (its real size or the size its header states)

@@ -90,6 +90,17 @@ func (r *Ring) faulted(v any) error {
 // the guard reports), and over a file shrunk and grown back it reads zero.
 func (r *Ring) intact() bool { return r.endMark.Load() == layout.EndMark }
 
+// shrunk is ErrTruncated once the end mark is gone, before a producer
+// publishes: consumers and readers check the mark as they read, so what it
+// published into a shrunk file would reach no one while its calls said
+// nil. One load of a line nobody writes (intact), on the per-message path.
+func (r *Ring) shrunk() error {
+	if r.intact() {
+		return nil
+	}
+	return r.errTruncated()
+}
+
 // errTruncated is what a reader reports when the end mark is gone.
 func (r *Ring) errTruncated() error {
 	return fmt.Errorf("%w: ring=%s: the end mark at file offset=%d is gone: the file was shrunk", ErrTruncated, r.name, r.hdr.EndOffset)

@@ -81,7 +81,21 @@ func mapRing(name string, f *shm.File, o OpenOptions) (*Ring, error) {
 	if err := f.Map(size); err != nil {
 		return nil, fileErr(name, err, ErrFileTooBig)
 	}
-	return newRing(name, hdr, f, o.FullFence, o.Unguarded), nil
+	r := newRing(name, hdr, f, o.FullFence, o.Unguarded)
+	if err := r.opened(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// opened: the mapping's end mark is there, the first load through the
+// mapping, guarded (a peer may shrink the file right after checkSize). A
+// file shrunk and grown back to its size, or whose mark was overwritten,
+// passes every check on its header and size, and would be refused by
+// every consumer and reader: Open says so now.
+func (r *Ring) opened() (err error) {
+	defer r.endGuard(&err, beginGuard())
+	return r.shrunk()
 }
 
 // checkSize returns how many bytes of f to map for the ring hdr describes,

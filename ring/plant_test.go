@@ -9,8 +9,9 @@ import (
 )
 
 // plantRing writes, at path, what a squatter or a buggy creator would: a
-// valid, ready header for the ring p describes, in a file of the header's
-// FileSize that is sparse (no page of it allocated), with the given mode.
+// valid, ready header for the ring p describes and its end mark, in a file
+// of the header's FileSize that is otherwise sparse (no page between them
+// allocated), with the given mode.
 // It returns the header; the caller removes the file.
 func plantRing(t *testing.T, path string, p layout.Params, mode os.FileMode) layout.Header {
 	t.Helper()
@@ -30,6 +31,10 @@ func plantRing(t *testing.T, path string, p layout.Params, mode os.FileMode) lay
 		t.Fatal(err)
 	}
 	if err := f.Truncate(int64(hdr.FileSize)); err != nil {
+		t.Fatal(err)
+	}
+	mark := binary.LittleEndian.AppendUint64(nil, layout.EndMark)
+	if _, err := f.WriteAt(mark, int64(hdr.EndOffset)); err != nil { // as a creator does (LAYOUT.md section 2)
 		t.Fatal(err)
 	}
 	if err := f.Chmod(mode); err != nil {

@@ -157,6 +157,9 @@ func (p *Producer) Commit(n int) (err error) {
 	if uint(n) > uint(p.claimCap) {
 		return errTooLargeCommit
 	}
+	if err := p.r.shrunk(); err != nil {
+		return err // the claim stays open: Abort it, or Close
+	}
 	p.claimed = 0
 	return p.e.Commit(n)
 }
@@ -181,6 +184,9 @@ func (p *Producer) Send(ctx context.Context, msg []byte) (err error) {
 		return errTooLargeSend
 	}
 	p.mustNotHoldClaim("Send")
+	if err := p.r.shrunk(); err != nil {
+		return err
+	}
 	return p.e.Send(ctx, msg, true)
 }
 
@@ -193,6 +199,9 @@ func (p *Producer) TrySend(msg []byte) (err error) {
 		return errTooLargeSend
 	}
 	p.mustNotHoldClaim("TrySend")
+	if err := p.r.shrunk(); err != nil {
+		return err
+	}
 	return p.e.Send(context.Background(), msg, false)
 }
 

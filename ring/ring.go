@@ -339,6 +339,9 @@ func (r *Ring) releaseStores() bool { return !r.fullFence && fence.Register() }
 // writes. The ring stays unusable until the value is gone, which for the
 // cursors and control words takes Reset: the error says so.
 func (r *Ring) corrupt(format string, args ...any) error {
+	if !r.intact() { // the words of a shrunk file read zero: that is why
+		return fmt.Errorf("%w (and so: %s)", r.errTruncated(), fmt.Sprintf(format, args...))
+	}
 	return fmt.Errorf("%w: ring=%s: %s (once no process holds a role, Ring.Reset brings the ring back, dropping its messages)",
 		ErrCorrupt, r.name, fmt.Sprintf(format, args...))
 }
