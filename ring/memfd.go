@@ -28,8 +28,9 @@ import (
 // in exec.Cmd.ExtraFiles, to SendRing, to a unix socket of the caller's.
 // It works for a named ring as for a memfd ring. The Ring owns it and
 // closes it in Close; it is a duplicate of the Ring's own descriptor, made
-// on the first call, so a caller that closes it (by mistake, or because
-// it has passed it on) takes nothing from the Ring. nil once the Ring is
+// on the first call and given again by later ones, so a caller that closes
+// it (by mistake, or because it has passed it on) takes nothing from the
+// Ring, and the next call gives a fresh duplicate. nil once the Ring is
 // closed, or if no descriptor was left to duplicate.
 func (r *Ring) File() *os.File {
 	r.mu.Lock()

@@ -139,6 +139,13 @@ func TestMemfdRingHasNoNameIsSealedAndCarriesMessages(t *testing.T) {
 		t.Errorf("the opener's Name, Path = %q, %q; want %q, \"\"", peer.Name(), peer.Path(), label)
 	}
 	f.Close() // the holder's business: the Rings keep descriptors of their own
+	if g := r.File(); g == f || g == nil {
+		t.Error("File() after its holder closed the last one gave it again (or nil), want a fresh descriptor")
+	} else if again, err := OpenFile(g); err != nil {
+		t.Errorf("OpenFile of File() after the last one was closed = %v", err)
+	} else {
+		again.Close()
+	}
 	p, err := r.Producer()
 	if err != nil {
 		t.Fatal(err)

@@ -156,6 +156,9 @@ func checkFD(osf *os.File, t Trust) (*File, error) {
 // holder that closes it takes nothing from f. nil if the dup fails (no
 // descriptor left). The caller serialises Handout with Close.
 func (f *File) Handout() *os.File {
+	if f.handout != nil && !stillOpen(f.handout) {
+		f.handout = nil // its holder closed it: hand out a fresh dup
+	}
 	if f.handout == nil {
 		d, err := f.Dup()
 		if err != nil {
@@ -164,6 +167,14 @@ func (f *File) Handout() *os.File {
 		f.handout = d
 	}
 	return f.handout
+}
+
+// stillOpen reports whether h was not closed: its holder may have closed
+// it (having passed it on), and another *os.File's descriptor may since
+// have taken its number.
+func stillOpen(h *os.File) bool {
+	rc, err := h.SyscallConn()
+	return err == nil && rc.Control(func(uintptr) {}) == nil
 }
 
 // Dup is a new close-on-exec descriptor of the file, the caller's to close.
