@@ -85,14 +85,15 @@ func (p *Producer) ClaimBatch(ctx context.Context, max int) (_ Batch, err error)
 // which ends the batch) it does nothing; the next call returns ErrClosed.
 func (p *Producer) CommitBatch(k int) {
 	defer p.r.endGuardQuiet(beginGuard())
-	p.claims++
 	claimed := p.claimed // once: the ring's Close may zero it meanwhile
 	if claimed == 0 && (p.closed || p.r.closing.Load()) {
+		p.claims++
 		return
 	}
 	if claimed == 0 || uint64(k) > claimed || k < 0 {
-		panic("ring: Producer.CommitBatch without a batch of that many slots")
+		panic("ring: Producer.CommitBatch without a batch of that many slots") // the batch stays open and usable
 	}
+	p.claims++
 	p.claimed = 0
 	p.e.CommitBatch(k, p.batchLens[:k])
 }

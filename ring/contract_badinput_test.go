@@ -389,3 +389,40 @@ func TestContractMisusePanicsWithAMessageNamingIt(t *testing.T) {
 		}
 	})
 }
+
+// TestContractAMisusePanicLeavesTheBatchOpen: the package promises that a
+// misuse panic changes nothing. CommitBatch of more slots than were
+// claimed panics, and the batch is still open and whole afterwards: SetLen
+// works on it, and CommitBatch of its length publishes its messages.
+func TestContractAMisusePanicLeavesTheBatchOpen(t *testing.T) {
+	ctx := context.Background()
+	forEachKind(t, func(t *testing.T, k contractKind) {
+		p, rd := newContractRing(t, k, 64, 4).ends(t)
+		b, err := p.ClaimBatch(ctx, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustPanicNaming(t, "ring: Producer.CommitBatch without a batch", func() { p.CommitBatch(b.Len() + 1) })
+		for i := range b.Len() {
+			s := b.Slot(i)
+			if s == nil {
+				t.Fatalf("Batch.Slot(%d) after the misuse panic = nil: the batch went stale, want it still open", i)
+			}
+			ring.EncodeMessage(s[:pingSize], uint64(i))
+			if err := b.SetLen(i, pingSize); err != nil {
+				t.Fatalf("SetLen on the batch after the misuse panic = %v, want it still open", err)
+			}
+		}
+		p.CommitBatch(b.Len())
+		buf := make([]byte, 64)
+		for i := range b.Len() {
+			n, err := rd.TryRecv(buf)
+			if err != nil {
+				t.Fatalf("TryRecv of message %d of the batch = %v", i, err)
+			}
+			if err := ring.CheckMessage(buf[:n], uint64(i), pingSize); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}

@@ -128,6 +128,26 @@
 // Ring.Reset brings back a ring whose cursors were wrecked (for instance
 // by two goroutines misusing one handle) once no process holds a role.
 //
+// # Misuse panics
+//
+// A call that breaks the handle's protocol is a bug in the calling code,
+// not a condition to handle, and panics with a message naming it, as an
+// index out of range does. Nothing of the ring is changed by it: the
+// handle is as it was before the call. They are:
+//
+//   - Claim, ClaimN, ClaimBatch, Send, SendBatch or their Try forms while
+//     a claim is open; Receive, Recv, ReceiveBatch or their Try forms while
+//     a message or batch is held (Release it first);
+//   - Commit, CommitBatch or Release with nothing claimed or held (after a
+//     Close they return ErrClosed or do nothing instead); CommitBatch of k
+//     below zero or beyond the batch's length;
+//   - ClaimBatch or ReceiveBatch with max below one, ClaimN of a negative
+//     size;
+//   - Batch.Slot, Batch.SetLen, Messages.At and ReaderBatch.At with an
+//     index outside [0, Len()).
+//
+// Everything a peer process or the file can do is an error, never a panic.
+//
 // # Platforms
 //
 // Rings need Linux: futex(2) between processes, open-file-description
