@@ -45,7 +45,7 @@ func (b Batch) SetLen(i, n int) error {
 		return ErrStale
 	}
 	if uint(n) > uint(b.p.g.slotSize) {
-		return errTooLargeCommit
+		return commitLenErr(n)
 	}
 	b.p.batchLens[i] = uint32(n)
 	return nil

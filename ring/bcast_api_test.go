@@ -469,3 +469,13 @@ func TestBroadcastLosslessJoinerReportsAHoleAfterItsFirstMessage(t *testing.T) {
 		})
 	}
 }
+
+// TestPolicyZeroIsNamedLossy: Reader takes a zero Policy as Lossy, and
+// String says so.
+func TestPolicyZeroIsNamedLossy(t *testing.T) {
+	for p, want := range map[Policy]string{0: "lossy", Lossy: "lossy", Lossless: "lossless", 7: "policy(7)"} {
+		if got := p.String(); got != want {
+			t.Errorf("Policy(%d).String() = %q, want %q", int(p), got, want)
+		}
+	}
+}

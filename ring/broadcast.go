@@ -39,7 +39,9 @@ const (
 	// Lossy readers never slow the producer. A lossy reader that falls a
 	// whole ring behind loses messages: its next call returns a
 	// *LapError (errors.Is(err, ErrLapped)) saying how many, and the
-	// calls after it go on after the gap. The zero Policy is Lossy.
+	// calls after it go on after the gap. A zero Policy (ReaderOptions
+	// left unset) is taken as Lossy, and named so, though it is not equal
+	// to Lossy.
 	Lossy Policy = 1
 	// Lossless readers gate the producer: it waits (Claim) or reports
 	// ErrFull (TryClaim) rather than overwrite a message a live lossless
@@ -48,10 +50,11 @@ const (
 	Lossless Policy = 2
 )
 
-// String names the policy ("lossy", "lossless").
+// String names the policy ("lossy", "lossless"; "lossy" for the zero
+// Policy, which Reader takes as Lossy).
 func (p Policy) String() string {
 	switch p {
-	case Lossy:
+	case 0, Lossy:
 		return "lossy"
 	case Lossless:
 		return "lossless"

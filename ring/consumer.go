@@ -203,11 +203,13 @@ func (c *Consumer) Close() (err error) {
 // Redelivered reports whether the message (or batch) that the last
 // successful Receive, TryReceive, ReceiveBatch, Recv or TryRecv returned
 // was held before by a consumer that died without releasing it, and is
-// delivered again. The answer holds after Release (so it works with Recv,
-// which releases before returning) until the next call returns a message;
-// a call that fails leaves it as it was. Only MPMC and MPSC rings tell: an
-// SPSC consumer that takes over a dead one's role gets such messages again
-// unmarked.
+// delivered again; or that a consumer left undelivered at its Close (a
+// message Recv could not copy into a short buffer, or ones it had adopted
+// from a dead consumer: see Close). The answer holds after Release (so it
+// works with Recv, which releases before returning) until the next call
+// returns a message; a call that fails leaves it as it was. Only MPMC and
+// MPSC rings tell: an SPSC consumer that takes over a dead one's role gets
+// such messages again unmarked.
 func (c *Consumer) Redelivered() bool { return c.e.Redelivered() }
 
 // SetWait sets how this consumer's blocking calls wait.

@@ -47,6 +47,8 @@ func TestContractAMessageLargerThanASlotIsErrTooLarge(t *testing.T) {
 		for _, n := range []int{size + 1, -1, math.MaxInt} {
 			if err := p.Commit(n); !errors.Is(err, ring.ErrTooLarge) {
 				t.Errorf("Commit(%d) beyond the slot = %v, want ErrTooLarge", n, err)
+			} else if n < 0 && !errors.Is(err, ring.ErrInvalid) {
+				t.Errorf("Commit(%d) = %v, want ErrInvalid too: a negative length is no length", n, err)
 			}
 		}
 		if err := p.Commit(size); err != nil {
@@ -62,6 +64,9 @@ func TestContractAMessageLargerThanASlotIsErrTooLarge(t *testing.T) {
 		}
 		if err := b.SetLen(0, size+1); !errors.Is(err, ring.ErrTooLarge) {
 			t.Errorf("Batch.SetLen(SlotSize+1) = %v, want ErrTooLarge", err)
+		}
+		if err := b.SetLen(0, -1); !errors.Is(err, ring.ErrInvalid) {
+			t.Errorf("Batch.SetLen(-1) = %v, want ErrInvalid", err)
 		}
 		p.Abort()
 		buf := make([]byte, 2*size)

@@ -84,6 +84,9 @@ func (o Options) header() (layout.Header, error) {
 	if err := o.checkRecords(); err != nil {
 		return layout.Header{}, err
 	}
+	if o.Mode&^0o666 != 0 {
+		return layout.Header{}, fmt.Errorf("%w: Mode=%v: a ring file takes read and write permission bits only (0600, 0660, 0666)", ErrInvalid, o.Mode)
+	}
 	maxC := o.MaxConsumers
 	switch o.Kind {
 	case SPSC:
@@ -130,10 +133,10 @@ func (o Options) header() (layout.Header, error) {
 	return hdr, nil
 }
 
-// Remove deletes a ring file's name; it never removes a directory. Processes
-// that have the ring mapped keep using it; the memory is freed when the last
-// one closes it. A name is checked as Create checks it (ErrInvalid), so a
-// bare name never reaches outside /dev/shm.
+// Remove deletes a ring file's name; it never removes a directory
+// (ErrNotRegular). Processes that have the ring mapped keep using it; the
+// memory is freed when the last one closes it. A name is checked as Create
+// checks it (ErrInvalid), so a bare name never reaches outside /dev/shm.
 func Remove(name string) error { return fileErr(name, shm.Remove(name), ErrInvalid) }
 
 // fileErrs gives each error of package shm the ring's sentinel for it.

@@ -103,7 +103,9 @@
 // epoch and a count for MPMC) and re-checks before sleeping; the other side
 // publishes first and calls FUTEX_WAKE only when that word is non-zero, so
 // streaming makes no system call. A sleeper wakes at
-// least once per Tick to notice a dead peer or a cancelled context.
+// least once per Tick to notice a dead peer or a cancelled context. A call
+// looks at its context only when it has to wait: one that finds a free
+// slot or a message does its work even if the context is already done.
 //
 // # The file's edges
 //

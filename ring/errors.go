@@ -132,7 +132,10 @@ var (
 // still holds, not at it: the producer writes over the oldest next, and a
 // reader that fell behind once needs headroom not to be lapped again at
 // once. Missed counts every message it skipped, those still in the ring
-// included.
+// included. A lossless reader overrun past what the producer waits for
+// can only be the work of a corrupt mapping: its error is ErrCorrupt,
+// carrying the *LapError (so the count stays exact); test for ErrCorrupt
+// before *LapError.
 type LapError struct {
 	Missed uint64 // messages published that this reader will never see
 }

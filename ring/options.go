@@ -54,10 +54,12 @@ type Options struct {
 	// its file all the same.
 	Telemetry Telemetry
 
-	// Mode is the file's permission bits; zero means 0600. Open refuses a
-	// group-writable file unless the opener trusts its group, and a
-	// world-writable one unless the opener allows it (see OpenOptions):
-	// to share a ring between users, give it Mode 0660 and a Group.
+	// Mode is the file's read and write permission bits (any other bit,
+	// execute, setuid or a file type, is ErrInvalid); zero means 0600.
+	// Open refuses a group-writable file unless the opener trusts its
+	// group, and a world-writable one unless the opener allows it (see
+	// OpenOptions): to share a ring between users, give it Mode 0660 and
+	// a Group.
 	Mode os.FileMode
 	// Group is the file's group id, set before Mode is, so the file is
 	// never writable by another group; zero keeps the creator's effective

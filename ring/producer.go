@@ -155,7 +155,7 @@ func (p *Producer) Commit(n int) (err error) {
 		panic("ring: Producer.Commit without a Claim")
 	}
 	if uint(n) > uint(p.claimCap) {
-		return errTooLargeCommit
+		return commitLenErr(n)
 	}
 	if err := p.r.shrunk(); err != nil {
 		return err // the claim stays open: Abort it, or Close
@@ -225,8 +225,18 @@ func (p *Producer) Close() (err error) {
 
 var (
 	errTooLargeCommit = fmt.Errorf("%w: commit length beyond slot", ErrTooLarge)
+	errNegativeCommit = fmt.Errorf("%w, %w: negative commit length", ErrInvalid, ErrTooLarge) // as unsigned, beyond the slot too
 	errTooLargeSend   = fmt.Errorf("%w: message beyond slot", ErrTooLarge)
 )
+
+// commitLenErr is the error for a length n that is beyond what was claimed
+// (checked as unsigned, so a negative one is beyond too).
+func commitLenErr(n int) error {
+	if n < 0 {
+		return errNegativeCommit
+	}
+	return errTooLargeCommit
+}
 
 // SetWait sets how this producer's blocking calls wait.
 func (p *Producer) SetWait(w WaitStrategy) { p.e.SetWait(w) }

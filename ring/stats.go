@@ -22,7 +22,7 @@ type Stats struct {
 	// before committing (skipped by a repairer).
 	Skipped     uint64
 	Repaired    uint64 // slots this handle repaired for a peer whose liveness lock was gone
-	Redelivered uint64 // consumer: messages delivered again after a consumer died holding them
+	Redelivered uint64 // consumer: messages delivered again after a consumer died holding them (or closed with them undelivered)
 
 	// Broadcast rings.
 	Lapped uint64 // lossy reader: times the producer overran it (ErrLapped returned)

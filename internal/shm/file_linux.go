@@ -128,8 +128,11 @@ func Remove(name string) error {
 	if err = unix.Unlink(path); err == nil {
 		return nil
 	}
-	if errors.Is(err, fs.ErrNotExist) {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("%w: %w", ErrNotExist, &fs.PathError{Op: "remove", Path: path, Err: err})
+	case errors.Is(err, unix.EISDIR):
+		return fmt.Errorf("%w: %w", ErrNotRegular, &fs.PathError{Op: "remove", Path: path, Err: err})
 	}
 	return &fs.PathError{Op: "remove", Path: path, Err: err}
 }
