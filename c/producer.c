@@ -121,6 +121,14 @@ static int reserve(shmring_producer *p, int64_t timeout_ns)
 	return 0;
 }
 
+/* shrunk: the end mark is gone before a publish (a consumer checks it as
+ * it reads, so what is published into a shrunk file reaches no one and the
+ * call must not say it was sent). One load of a line nobody writes. */
+static int shrunk(const shmring_producer *p)
+{
+	return shmring__intact(p->e.r) ? 0 : shmring__truncated(p->e.r);
+}
+
 /* publish_one publishes the message written at head.
  *
  * SYNC POINT: cursor and seq. Length and payload are written before both
@@ -154,6 +162,9 @@ static int commit(shmring_producer *p, size_t n)
 		return shmring__fail(SHMRING_EINVAL, "commit without a claim");
 	if (n > p->e.slot_size)
 		return shmring__fail(SHMRING_ETOOLARGE, "commit length=%zu, slot size=%u", n, p->e.slot_size);
+	int rc = shrunk(p);
+	if (rc)
+		return rc; /* the claim stays open: abort it, or close */
 	p->claimed = 0;
 	publish_one(p, (uint32_t)n);
 	return 0;
@@ -165,8 +176,8 @@ static int send_copy(shmring_producer *p, const void *msg, size_t n, int64_t tim
 {
 	if (n > p->e.slot_size)
 		return shmring__fail(SHMRING_ETOOLARGE, "message=%zu bytes, slot size=%u", n, p->e.slot_size);
-	int rc = reserve(p, timeout_ns);
-	if (rc)
+	int rc = shrunk(p);
+	if (rc || (rc = reserve(p, timeout_ns)) != 0)
 		return rc;
 	memcpy(spsc_slot(&p->e, p->head) + SHMRING_SLOT_PAYLOAD_OFFSET, msg, n);
 	publish_one(p, (uint32_t)n);

@@ -243,3 +243,44 @@ func TestSigbusGuardCatchesOnlyItsOwnFaults(t *testing.T) {
 		t.Fatalf("the process ended with %v, want death by SIGBUS", err)
 	}
 }
+
+// TestCAndPythonProducersOnAShrunkFile: a C or Python producer whose file a
+// peer shrank (or shrank and grew back) is told so by its next send and
+// commit (ETRUNCATED, TruncatedError), as a Go producer is: consumers check
+// the end mark as they read, so what it would publish reaches no one.
+func TestCAndPythonProducersOnAShrunkFile(t *testing.T) {
+	for _, lang := range []string{"c", "python"} {
+		for _, grow := range []bool{false, true} {
+			name := lang + " producer, file cut to half"
+			if grow {
+				name += " and grown back"
+			}
+			t.Run(name, func(t *testing.T) {
+				proctest.Watchdog(t, hangBound)
+				ringName := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: truncSlotSize, Slots: truncSlots})
+				path := filepath.Join("/dev/shm", ringName)
+				st, err := os.Stat(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				prod := start(t, lang, "shrunk", ringName)
+				prod.Expect("ready")
+				if err := os.Truncate(path, st.Size()/2); err != nil {
+					t.Fatal(err)
+				}
+				if grow {
+					if err := os.Truncate(path, st.Size()); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := prod.WriteLine("go"); err != nil {
+					t.Fatal(err)
+				}
+				prod.Expect("send -25 commit -25")
+				if err := prod.Wait(); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+	}
+}

@@ -14,6 +14,9 @@
  *                                          trustuid=N trustgid=N world maxsize=N
  *   corrupt  PATH                          every single-byte header corruption
  *   role     RING producer|consumer|lossy|lossless   take the role, print the verdict, give it up
+ *   shrunk   RING                          send one message, say "ready", and after a line on
+ *                                          stdin (the file shrunk meanwhile) say the codes of a
+ *                                          send and of a claim's commit: "send RC commit RC"
  *   poll     RING consumer|reader|producer   call with timeout 0 in a loop, checking what
  *                                          arrives, until the peer's death ends it:
  *                                          "peerdead N" after N messages
@@ -555,6 +558,36 @@ static int cmd_role(char **a)
 	return 0;
 }
 
+/* ---- shrunk: a producer's calls after a peer shrank the file ---- */
+
+static int cmd_shrunk(char **a)
+{
+	shmring *r = open_ring(a[0]);
+	shmring_producer *p;
+	int rc = shmring_producer_open(r, &p);
+	if (rc)
+		die("producer", rc);
+	unsigned char m[8] = {0};
+	if ((rc = shmring_producer_send(p, m, sizeof m, 0)) != 0)
+		die("send", rc);
+	say("ready");
+	char line[64];
+	if (!fgets(line, sizeof line, stdin))
+		die("stdin", SHMRING_ESYS);
+	int send = shmring_producer_send(p, m, sizeof m, 0);
+	void *buf;
+	size_t cap;
+	int commit = shmring_producer_claim(p, &buf, &cap, 0);
+	if (commit == 0) {
+		commit = shmring_producer_commit(p, 1);
+		shmring_producer_abort(p);
+	}
+	say("send %d commit %d", send, commit);
+	shmring_producer_close(p);
+	shmring_close(r);
+	return 0;
+}
+
 /* ---- poll: timeout 0 in a loop until the peer's death is reported ---- */
 
 /* poll_one is one non-blocking call of the role's: 0 with a message
@@ -607,7 +640,7 @@ static int cmd_poll(char **a)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: interop produce|consume|bcast|bench|trunc|endmark|guardself|open|corrupt|role|poll ARGS...\n");
+		fprintf(stderr, "usage: interop produce|consume|bcast|bench|trunc|endmark|guardself|open|corrupt|role|poll|shrunk ARGS...\n");
 		return 2;
 	}
 	const char *cmd = argv[1];
@@ -637,6 +670,8 @@ int main(int argc, char **argv)
 		return cmd_role(a);
 	if (strcmp(cmd, "poll") == 0 && n == 2)
 		return cmd_poll(a);
+	if (strcmp(cmd, "shrunk") == 0 && n == 1)
+		return cmd_shrunk(a);
 	fprintf(stderr, "interop: bad command line\n");
 	return 2;
 }

@@ -78,6 +78,7 @@ class Producer(_Endpoint):
         n = len(msg) if isinstance(msg, (bytes, bytearray)) else memoryview(msg).nbytes
         if n > self._slot_size:
             raise TooLargeError(f"ring: message={n} bytes, slot size={self._slot_size}")
+        self._intact()  # a shrunk file: what is published reaches no one
         self._reserve(timeout)
         off = self._base + (self._head & self._mask) * self._stride + L.SLOT_PAYLOAD_OFFSET
         self._mm[off : off + n] = msg
@@ -97,6 +98,7 @@ class Producer(_Endpoint):
             raise InvalidError("ring: commit without a claim")
         if not 0 <= n <= self._slot_size:
             raise TooLargeError(f"ring: commit length={n}, slot size={self._slot_size}")
+        self._intact()  # a shrunk file: the claim stays open, nothing is published
         self._end_claim()
         self._publish(n)
 

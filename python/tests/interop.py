@@ -299,6 +299,26 @@ def poll(name, which):
             seq += 1
 
 
+def shrunk(name):
+    """Send one message, say "ready", and after a line on stdin (the file
+    shrunk meanwhile) say the codes of a send and of a claim's commit."""
+    with shmring.open_ring(name) as r:
+        p = r.producer()
+        p.send(bytes(8), timeout=0)
+        say("ready")
+        sys.stdin.readline()
+        codes = []
+        for call in (lambda: p.send(bytes(8), timeout=0), lambda: (p.claim(timeout=0), p.commit(1))):
+            try:
+                call()
+                codes.append(0)
+            except shmring.ShmringError as e:
+                codes.append(code_of(e))
+            p.abort()
+        say("send", codes[0], "commit", codes[1])
+        p.close()
+
+
 COMMANDS = {
     "consume": consume,
     "bcast": bcast,
@@ -309,9 +329,10 @@ COMMANDS = {
     "corrupt": corrupt,
     "role": role,
     "poll": poll,
+    "shrunk": shrunk,
 }
 
 if __name__ == "__main__":
     if len(sys.argv) < 3 or sys.argv[1] not in COMMANDS:
-        fail("usage: interop.py consume|bcast|bench|trunc|endmark|open|corrupt|role|poll ARGS...")
+        fail("usage: interop.py consume|bcast|bench|trunc|endmark|open|corrupt|role|poll|shrunk ARGS...")
     COMMANDS[sys.argv[1]](*sys.argv[2:])
