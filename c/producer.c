@@ -162,10 +162,10 @@ static int commit(shmring_producer *p, size_t n)
 		return shmring__fail(SHMRING_EINVAL, "commit without a claim");
 	if (n > p->e.slot_size)
 		return shmring__fail(SHMRING_ETOOLARGE, "commit length=%zu, slot size=%u", n, p->e.slot_size);
+	p->claimed = 0;
 	int rc = shrunk(p);
 	if (rc)
-		return rc; /* the claim stays open: abort it, or close */
-	p->claimed = 0;
+		return rc; /* the ring is dead: the claim ends unpublished */
 	publish_one(p, (uint32_t)n);
 	return 0;
 }

@@ -141,9 +141,10 @@ func (p *Producer) opened(s []byte, err error) ([]byte, error) {
 
 // Commit publishes the first n bytes of the claimed slot (or record) as a
 // message. n beyond what was claimed (the slot size, ClaimN's n) returns
-// ErrTooLarge and leaves the claim open. Close (the producer's, or the
-// ring's from another goroutine) ends an open claim: Commit then returns
-// ErrClosed. Commit with no claim open panics.
+// ErrTooLarge and leaves the claim open; ErrTruncated (a peer shrank the
+// file) ends it unpublished. Close (the producer's, or the ring's from
+// another goroutine) ends an open claim: Commit then returns ErrClosed.
+// Commit with no claim open panics.
 func (p *Producer) Commit(n int) (err error) {
 	if !p.unguarded {
 		defer p.r.endGuard(&err, beginGuard())
@@ -157,10 +158,11 @@ func (p *Producer) Commit(n int) (err error) {
 	if uint(n) > uint(p.claimCap) {
 		return commitLenErr(n)
 	}
-	if err := p.r.shrunk(); err != nil {
-		return err // the claim stays open: Abort it, or Close
-	}
 	p.claimed = 0
+	if err := p.r.shrunk(); err != nil {
+		p.e.Abort() // the ring is dead: the claim ends unpublished
+		return err
+	}
 	return p.e.Commit(n)
 }
 

@@ -98,8 +98,8 @@ class Producer(_Endpoint):
             raise InvalidError("ring: commit without a claim")
         if not 0 <= n <= self._slot_size:
             raise TooLargeError(f"ring: commit length={n}, slot size={self._slot_size}")
-        self._intact()  # a shrunk file: the claim stays open, nothing is published
         self._end_claim()
+        self._intact()  # a shrunk file: the claim ends unpublished
         self._publish(n)
 
     def abort(self):
