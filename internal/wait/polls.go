@@ -14,11 +14,15 @@ type Polls struct {
 }
 
 // Due counts one failed try and reports whether the peers are to be
-// probed now.
+// probed now. Small enough to inline: a failed poll pays an increment and
+// a test.
 func (p *Polls) Due(c *Config) bool {
-	if p.fails++; p.fails&63 != 0 {
-		return false
-	}
+	p.fails++
+	return p.fails&63 == 0 && p.dueNow(c)
+}
+
+// dueNow: the 64th failure reads the clock.
+func (p *Polls) dueNow(c *Config) bool {
 	now := clock()
 	if now < p.next {
 		return false
