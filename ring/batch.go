@@ -63,6 +63,9 @@ func (p *Producer) ClaimBatch(ctx context.Context, max int) (_ Batch, err error)
 	if max <= 0 {
 		panic("ring: Producer.ClaimBatch with max <= 0")
 	}
+	if err := p.r.shrunk(); err != nil { // CommitBatch has no error to say it
+		return Batch{}, err
+	}
 	start, n, err := p.e.ClaimBatch(ctx, max)
 	if err != nil {
 		return Batch{}, err

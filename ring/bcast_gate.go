@@ -4,6 +4,7 @@ package ring
 
 import (
 	"context"
+	"time"
 
 	"github.com/shmring/shmring/internal/fence"
 	"github.com/shmring/shmring/internal/wait"
@@ -90,7 +91,10 @@ func (p *bcastProducer) probe() error {
 
 // tryReserve makes a slot free at head without waiting: ErrFull when the
 // slowest lossless reader is a whole ring behind. Once a tick it probes
-// the liveness of the readers that hold it back.
+// the liveness of the readers that hold it back. It reads the clock on
+// every failure, not as wait.Polls spaces it out: its scan of every
+// reader's line costs more, and a TrySend polled slowly hears of a dead
+// reader on the first failure a tick after the last probe.
 func (p *bcastProducer) tryReserve() error {
 	if p.closed {
 		return ErrClosed
@@ -99,8 +103,9 @@ func (p *bcastProducer) tryReserve() error {
 	if p.roomy() {
 		return nil
 	}
-	if p.waiting.polls.Due(p.wait.config()) { // wait.Polls
-		if err := p.probe(); err != nil {
+	if now := time.Now(); now.After(p.nextProbe) {
+		p.nextProbe = now.Add(p.wait.config().Period())
+		if err := p.r.tryProbe(gateWait{p}); err != nil {
 			return err
 		}
 		if p.scan(); p.roomy() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/shmring/shmring/internal/fence"
 	"github.com/shmring/shmring/layout"
@@ -33,14 +34,16 @@ type bcastProducer struct {
 	release bool // cursor and seq stores are plain release stores (FlagReleaseStores)
 	wait    WaitStrategy
 	waiting waitState // the adaptive spin's estimate; the wait in progress (wait.go)
-	stats   Stats
-	ctr     counters // stats in the file (counters.go)
-	host    waitHost // the wait loop's host, which stores ctr when the wait sleeps
-	st      stamps   // latency stamps (telemetry.go)
-	beat    beat     // the per-message hook of telemetry and the counters (counters.go)
-	lock    heldLock
-	closed  bool
-	fw      atomic.Uint64
+	// TrySend on a gated ring probes reader liveness once a tick (tryReserve)
+	nextProbe time.Time
+	stats     Stats
+	ctr       counters // stats in the file (counters.go)
+	host      waitHost // the wait loop's host, which stores ctr when the wait sleeps
+	st        stamps   // latency stamps (telemetry.go)
+	beat      beat     // the per-message hook of telemetry and the counters (counters.go)
+	lock      heldLock
+	closed    bool
+	fw        atomic.Uint64
 }
 
 func newBcastProducer(r *Ring) (*bcastProducer, error) {

@@ -140,8 +140,8 @@ func (rd *Reader) pending(ctx context.Context, block bool) error {
 	if err := rd.closedShort(); err != nil {
 		return err
 	}
-	if rd.waiting.polls.Due(rd.wait.config()) { // wait.Polls
-		if err := (readerWait{rd}).Probe(); err != nil {
+	if rd.waiting.polls.Due(rd.wait.config(), rd.q) { // wait.Polls
+		if err := rd.r.tryProbe(readerWait{rd}); err != nil {
 			return err
 		}
 	}

@@ -50,7 +50,8 @@ var (
 	// ErrTruncated: the ring's file was shrunk under a live ring (a peer
 	// called ftruncate), so part of the mapping is gone or zeroed. The call
 	// that met it returns it, and a producer's next Send, Commit or batch
-	// too (what it would publish reaches no one), and the process lives
+	// too (what it would publish reaches no one: checked once per call, so
+	// a cut in the middle of one may still pass), and the process lives
 	// on; the ring is dead for every process, and a fresh Open of the file
 	// (even one grown back to its size) says why it refuses it.
 	// errors.Is(ErrTruncated, ErrCorrupt) holds.
@@ -105,11 +106,13 @@ var (
 	ErrClosed = alias("ring: closed", io.EOF, os.ErrClosed)
 	// ErrPeerDead: the other side's role holder died (its liveness lock is
 	// gone) while this side waits on it: a blocking call probes the peer
-	// once a Tick of its wait; a Try call that keeps finding the ring
-	// empty (TryRecv, TryReceive) or full (TrySend, TryClaim) probes it
-	// once a Tick too, reading the clock every 64 failed tries, so a
-	// caller polling in its own loop learns of the death as well. What
-	// the dead peer published before it died is received first.
+	// once a Tick of its wait. A Try call that finds the ring empty
+	// (TryRecv, TryReceive) or full (TrySend, TryClaim) probes it too, at
+	// most once a Tick: on the first such failure at a position, and
+	// every 16th after it there (the clock is read only then), so a
+	// caller polling in its own loop learns of the death within a Tick,
+	// or 16 polls if it polls more slowly than that. What the dead peer
+	// published before it died is received first.
 	ErrPeerDead = errors.New("ring: peer process died")
 	// ErrRevoked: a claim or lease this handle held was repaired by a peer
 	// that found the handle's liveness lock gone (MPMC). The commit or

@@ -75,8 +75,9 @@ func (p *mpmcProducer) claimPos(ctx context.Context, block bool) (uint64, error)
 	if block {
 		return p.awaitSpace(ctx)
 	}
-	if p.waiting.polls.Due(p.wait.config()) { // wait.Polls
-		if err := p.probe(); err != nil {
+	if p.waiting.polls.Due(p.wait.config(), pos) { // wait.Polls
+		p.waiting.try = p
+		if err := p.r.tryProbe(mpmcWait{&p.mpmcHandle}); err != nil {
 			return 0, err
 		}
 	}

@@ -154,10 +154,11 @@ func (c *mpmcConsumer) next(ctx context.Context, block bool) (uint64, error) {
 // tryProbe: a Try that found the ring empty probes the peers when a probe
 // is due (wait.Polls), as a waiting call would once a tick.
 func (c *mpmcConsumer) tryProbe() error {
-	if !c.waiting.polls.Due(c.wait.config()) {
+	if !c.waiting.polls.Due(c.wait.config(), c.blockPos) {
 		return ErrEmpty
 	}
-	if err := c.probe(); err != nil {
+	c.waiting.try = c
+	if err := c.r.tryProbe(mpmcWait{&c.mpmcHandle}); err != nil {
 		return err
 	}
 	if len(c.adopted) > 0 {

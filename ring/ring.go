@@ -199,6 +199,20 @@ func (r *Ring) enterWait() error {
 
 func (r *Ring) leaveWait() { r.waiters.Add(-1) }
 
+// tryProbe runs the probe of the peers that a Try call found due
+// (wait.Polls) counted among the waiters, as a waiting call's probe is:
+// Ring.Close waits for it before it closes the descriptor the probe's
+// fcntl calls use, whose number an unrelated file could otherwise take
+// and answer "no holder" for a live peer. The count falls even if the
+// probe faults. w is pointer-shaped: no allocation.
+func (r *Ring) tryProbe(w interface{ Probe() error }) error {
+	if err := r.enterWait(); err != nil {
+		return err
+	}
+	defer r.leaveWait()
+	return w.Probe()
+}
+
 // interrupted reports why any waiter on r must stop whatever it waits for:
 // r was closed, or its file was shrunk.
 func (r *Ring) interrupted() error {

@@ -60,6 +60,13 @@ func TestProducerCallsOnAShrunkFileSayErrTruncated(t *testing.T) {
 					"Send":      func() error { return p.Send(ctx, msg) },
 					"TrySend":   func() error { return p.TrySend(msg) },
 					"SendBatch": func() error { _, err := p.SendBatch(ctx, [][]byte{msg}); return err },
+					"ClaimBatch": func() error {
+						_, err := p.ClaimBatch(ctx, 2)
+						if err == nil {
+							p.Abort()
+						}
+						return err
+					},
 					"Claim, then Commit": func() error {
 						if _, err := p.TryClaim(); err != nil {
 							return err

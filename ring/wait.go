@@ -120,11 +120,11 @@ func (w spscWait) Probe() error {
 // (producer) short of need: fail, or ErrPeerDead when a probe is due
 // (wait.Polls) and finds the other side's holder dead.
 func (e *endpoint) polled(fail error, need uint64) error {
-	if !e.waiting.polls.Due(e.wait.config()) {
+	if !e.waiting.polls.Due(e.wait.config(), need) {
 		return fail
 	}
 	e.waiting.need = need
-	if err := (spscWait{e}).Probe(); err != nil {
+	if err := e.r.tryProbe(spscWait{e}); err != nil {
 		return err
 	}
 	return fail

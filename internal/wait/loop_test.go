@@ -145,31 +145,39 @@ func TestBarrierRule(t *testing.T) {
 	}
 }
 
-// TestPollsProbeOnceATickAtMost: no probe before the 64th failure, one
-// then, none again within the tick however many fail, and one more once
-// the tick has passed.
+// TestPollsProbeOnceATickAtMost: the first failure at a position reads
+// the clock and probes; more failures there within the tick do not, nor
+// does one at a new position; once the tick has passed, the 17th failure
+// at a position probes again, and the first at a new one would.
 func TestPollsProbeOnceATickAtMost(t *testing.T) {
 	c := &Config{Tick: time.Hour}
 	var p Polls
-	due := func(n int) (k int) {
+	due := func(n int, at uint64) (k int) {
 		for range n {
-			if p.Due(c) {
+			if p.Due(c, at) {
 				k++
 			}
 		}
 		return k
 	}
-	if k := due(63); k != 0 {
-		t.Fatalf("%d probes due in the first 63 failures, want 0", k)
+	if k := due(1, 7); k != 1 {
+		t.Fatalf("%d probes due at the first failure, want 1", k)
 	}
-	if k := due(1); k != 1 {
-		t.Fatalf("%d probes due at the 64th failure, want 1", k)
+	if k := due(1<<16, 7); k != 0 {
+		t.Fatalf("%d more probes due within an hour's tick at one position, want 0", k)
 	}
-	if k := due(1 << 16); k != 0 {
-		t.Fatalf("%d more probes due within an hour's tick, want 0", k)
+	if k := due(1, 8); k != 0 {
+		t.Fatalf("%d probes due at a new position within the tick, want 0", k)
 	}
 	p.next = clock() // the tick has passed
-	if k := due(64); k != 1 {
-		t.Fatalf("%d probes due in 64 failures after the tick, want 1", k)
+	if k := due(15, 8); k != 0 {
+		t.Fatalf("%d probes due in failures 2 to 16 at a position, want 0 (the clock is not read)", k)
+	}
+	if k := due(1, 8); k != 1 {
+		t.Fatalf("%d probes due at the 17th failure after the tick, want 1", k)
+	}
+	p.next = clock()
+	if k := due(1, 9); k != 1 {
+		t.Fatalf("%d probes due at the first failure at a new position after the tick, want 1", k)
 	}
 }
