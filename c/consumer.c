@@ -121,7 +121,7 @@ static int fill(shmring_consumer *c, int64_t timeout_ns)
 		return rc;
 	struct shmring_waiter w = data_waiter(c);
 	if (timeout_ns == 0)
-		return shmring__polled(&w, SHMRING_EEMPTY);
+		return shmring__polled(&w, SHMRING_EEMPTY, c->need);
 	if ((rc = shmring__await(&w, timeout_ns)) != 0)
 		return rc;
 	uint64_t prod = LOAD_ACQ(c->e.peer.cursor);

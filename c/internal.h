@@ -188,8 +188,9 @@ int64_t shmring__now(void);
  */
 /* The probes of the calls that do not wait (shmring__polled). */
 struct shmring_polls {
-	uint32_t fails;
-	int64_t next; /* shmring__now() at which the next probe is due */
+	uint64_t at;    /* the position the failed calls are stuck at */
+	uint32_t fails; /* failed calls at it */
+	int64_t next;   /* shmring__now() at which the next probe is due */
 };
 
 struct shmring_waiter {
@@ -224,13 +225,14 @@ struct shmring_waiter {
  * callback gave. timeout_ns < 0 waits for ever; 0 must not be passed. */
 int shmring__await(const struct shmring_waiter *w, int64_t timeout_ns);
 
-/* A call with timeout 0 found the condition false: returns fail
- * (SHMRING_EEMPTY, SHMRING_EFULL), or the probe's code when a probe is due.
- * Only a waiting call probes the peer otherwise, so a caller polling in its
- * own loop would be told "empty" for ever by a ring whose producer died. A
- * probe is due at most once a tick, the clock read once per 64 failures
- * (Go: package internal/wait's Polls). */
-int shmring__polled(const struct shmring_waiter *w, int fail);
+/* A call with timeout 0 found the condition false at position at: returns
+ * fail (SHMRING_EEMPTY, SHMRING_EFULL), or the probe's code when a probe is
+ * due. Only a waiting call probes the peer otherwise, so a caller polling in
+ * its own loop would be told "empty" for ever by a ring whose producer
+ * died. A probe is due at most once a tick; the clock is read on the first
+ * failure at a position and on every 16th there (LAYOUT.md section 11; Go:
+ * package internal/wait's Polls). */
+int shmring__polled(const struct shmring_waiter *w, int fail, uint64_t at);
 
 
 #endif

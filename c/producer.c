@@ -109,7 +109,7 @@ static int reserve(shmring_producer *p, int64_t timeout_ns)
 		.polls = &p->e.polls,
 	};
 	if (timeout_ns == 0)
-		return shmring__polled(&w, SHMRING_EFULL);
+		return shmring__polled(&w, SHMRING_EFULL, p->need);
 	if ((rc = shmring__await(&w, timeout_ns)) != 0)
 		return rc;
 	uint64_t cons = LOAD_ACQ(p->e.peer.cursor);

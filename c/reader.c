@@ -46,8 +46,10 @@ static int overrun(shmring_reader *rd)
 	}
 	rd->q = nq;
 	uint64_t missed = nq - q;
-	if (rd->lossless && q < rd->protect) {
-		shmring__reader_store_cursor(rd); /* a joiner's start moved forward: nothing it was promised */
+	/* A lossless joiner below protect that has delivered nothing yet only
+	 * moves its start; once it delivered a message, a hole is a lap. */
+	if (rd->lossless && q < rd->protect && rd->stats.messages == 0) {
+		shmring__reader_store_cursor(rd);
 		return 0;
 	}
 	rd->stats.lapped++;
@@ -55,7 +57,7 @@ static int overrun(shmring_reader *rd)
 	rd->last_missed = missed;
 	publish64(rd->e_missed, rd->stats.missed, rd->release);
 	shmring__reader_store_cursor(rd);
-	if (rd->lossless)
+	if (rd->lossless && q >= rd->protect)
 		return shmring__fail(SHMRING_ECORRUPT, "lossless reader overrun at position=%llu, missed %llu",
 				     (unsigned long long)q, (unsigned long long)missed);
 	return shmring__fail(SHMRING_ELAPPED, "missed %llu messages at position=%llu", (unsigned long long)missed,
@@ -160,7 +162,7 @@ static int next(shmring_reader *rd, uint32_t *n, int64_t timeout_ns)
 			.polls = &rd->polls,
 		};
 		if (timeout_ns == 0)
-			return (rc = closed_short(rd)) != 0 ? rc : shmring__polled(&w, SHMRING_EEMPTY);
+			return (rc = closed_short(rd)) != 0 ? rc : shmring__polled(&w, SHMRING_EEMPTY, rd->q);
 		if ((rc = shmring__await(&w, timeout_ns)) != 0)
 			return rc;
 	}

@@ -22,10 +22,14 @@ static int probe_peer(const struct shmring_waiter *w)
 	return rc;
 }
 
-int shmring__polled(const struct shmring_waiter *w, int fail)
+int shmring__polled(const struct shmring_waiter *w, int fail, uint64_t at)
 {
 	struct shmring_polls *p = w->polls;
-	if (++p->fails & 63)
+	if (at != p->at) {
+		p->at = at;
+		p->fails = 0;
+	}
+	if ((++p->fails & 15) != 1)
 		return fail;
 	int64_t now = shmring__now();
 	if (now < p->next)

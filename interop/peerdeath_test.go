@@ -6,6 +6,7 @@ package interop
 // stream then completes with nothing lost or duplicated.
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"testing"
@@ -151,6 +152,68 @@ func TestPollingNoticesPeerDeathAcrossLanguages(t *testing.T) {
 			}
 			poller.Expect(want)
 			if err := poller.Wait(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestLosslessJoinersNeverSkipSilentlyAcrossLanguages: a C or Python
+// lossless reader joins a broadcast ring at Oldest and receives one
+// message; the Go producer, under a limit it scanned before the join,
+// overwrites messages the reader has not read. The reader must report
+// the hole as a lap (LAYOUT.md 14.6 step 5, 14.7): what it delivered,
+// with the misses counted, reaches exactly every message sent.
+func TestLosslessJoinersNeverSkipSilentlyAcrossLanguages(t *testing.T) {
+	for _, lang := range []string{"c", "python"} {
+		t.Run(lang, func(t *testing.T) {
+			proctest.Watchdog(t, hangBound)
+			const size = 64
+			name := newRing(t, ring.Options{Kind: ring.Broadcast, SlotSize: size, Slots: 8})
+			r, err := ring.Open(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			p, err := r.Producer()
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := make([]byte, size)
+			sent := uint64(0)
+			send := func() error {
+				err := p.TrySend(m[:encode(m, sent, size)])
+				if err == nil {
+					sent++
+				}
+				return err
+			}
+			for sent < 100 { // no reader yet: the producer laps the ring freely
+				if err := send(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rd := start(t, lang, "joiner", name)
+			first := expectPrefix(t, rd, "first", nil)
+			for range 100 { // under the limit scanned before the join, then gated
+				if err := send(); errors.Is(err, ring.ErrFull) {
+					break
+				} else if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := rd.WriteLine("go"); err != nil {
+				t.Fatal(err)
+			}
+			var next, laps uint64
+			end := expectPrefix(t, rd, "end", nil)
+			if _, err := fmt.Sscanf(end, "end %d laps %d", &next, &laps); err != nil {
+				t.Fatalf("the reader said %q: %v", end, err)
+			}
+			if next != sent || laps == 0 {
+				t.Fatalf("the reader (%s) ended with %q: want next %d and at least one lap (the producer overwrote what it had not read)", first, end, sent)
+			}
+			if err := rd.Wait(); err != nil {
 				t.Fatal(err)
 			}
 		})

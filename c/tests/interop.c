@@ -17,6 +17,10 @@
  *   shrunk   RING                          send one message, say "ready", and after a line on
  *                                          stdin (the file shrunk meanwhile) say the codes of a
  *                                          send and of a claim's commit: "send RC commit RC"
+ *   joiner   RING                          join as a lossless reader at Oldest, say "first SEQ"
+ *                                          of the first message, and after a line on stdin
+ *                                          drain with timeout 0, each message checked, laps
+ *                                          counted: "end NEXT laps L"; a silent hole fails
  *   poll     RING consumer|reader|producer   call with timeout 0 in a loop, checking what
  *                                          arrives, until the peer's death ends it:
  *                                          "peerdead N" after N messages
@@ -558,6 +562,50 @@ static int cmd_role(char **a)
 	return 0;
 }
 
+/* ---- joiner: a lossless reader joining at Oldest never skips silently ---- */
+
+static int cmd_joiner(char **a)
+{
+	shmring *r = open_ring(a[0]);
+	shmring_reader *rd;
+	int rc = shmring_reader_open(r, SHMRING_POLICY_LOSSLESS, SHMRING_START_OLDEST, &rd);
+	if (rc)
+		die("reader", rc);
+	size_t max = shmring_get_info(r)->slot_size, n;
+	unsigned char *buf = malloc(max);
+	char why[256], line[64];
+	if ((rc = shmring_reader_recv(rd, buf, max, &n, -1)) != 0)
+		die("first receive", rc);
+	uint64_t next;
+	memcpy(&next, buf, sizeof next);
+	if (codec_check(buf, n, next, max, why, sizeof why) != 0) {
+		fprintf(stderr, "%s\n", why);
+		return 1;
+	}
+	say("first %llu", (unsigned long long)next++);
+	if (!fgets(line, sizeof line, stdin))
+		die("stdin", SHMRING_ESYS);
+	uint64_t laps = 0;
+	while ((rc = shmring_reader_recv(rd, buf, max, &n, 0)) != SHMRING_EEMPTY) {
+		if (rc == SHMRING_ELAPPED) {
+			laps++;
+			next += shmring_reader_missed(rd); /* that lap's */
+			continue;
+		}
+		if (rc)
+			die("receive", rc);
+		if (codec_check(buf, n, next, max, why, sizeof why) != 0) {
+			fprintf(stderr, "after message %llu: %s\n", (unsigned long long)next - 1, why);
+			return 1;
+		}
+		next++;
+	}
+	say("end %llu laps %llu", (unsigned long long)next, (unsigned long long)laps);
+	shmring_reader_close(rd);
+	shmring_close(r);
+	return 0;
+}
+
 /* ---- shrunk: a producer's calls after a peer shrank the file ---- */
 
 static int cmd_shrunk(char **a)
@@ -640,7 +688,7 @@ static int cmd_poll(char **a)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: interop produce|consume|bcast|bench|trunc|endmark|guardself|open|corrupt|role|poll|shrunk ARGS...\n");
+		fprintf(stderr, "usage: interop produce|consume|bcast|bench|trunc|endmark|guardself|open|corrupt|role|poll|shrunk|joiner ARGS...\n");
 		return 2;
 	}
 	const char *cmd = argv[1];
@@ -672,6 +720,8 @@ int main(int argc, char **argv)
 		return cmd_poll(a);
 	if (strcmp(cmd, "shrunk") == 0 && n == 1)
 		return cmd_shrunk(a);
+	if (strcmp(cmd, "joiner") == 0 && n == 1)
+		return cmd_joiner(a);
 	fprintf(stderr, "interop: bad command line\n");
 	return 2;
 }

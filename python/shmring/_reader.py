@@ -123,16 +123,16 @@ class Reader:
             nq = min(oldest + margin, max(p, q + 1))
         self._q = nq
         missed = nq - q
-        if self._lossless and q < self._protect:
-            self._store_cursor()  # a joiner's start moved on: nothing it was promised
+        if self._lossless and q < self._protect and self.messages == 0:
+            self._store_cursor()  # a joiner's start moved on: it delivered nothing yet
             return
         self.laps += 1
         self.missed += missed
         self._u64[(self._entry + L.READER_MISSED_OFFSET) >> 3] = self.missed & _MASK64
         self._store_cursor()
-        if self._lossless:
+        if self._lossless and q >= self._protect:
             raise CorruptError(f"ring: lossless reader overrun at position={q}, missed {missed}")
-        raise LappedError(missed)
+        raise LappedError(missed)  # a lossy reader's lap, or a hole in what a joiner delivered
 
     def _peek(self):
         """The offset and length (read once, bounds-checked) of the message at

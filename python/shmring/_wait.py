@@ -41,7 +41,10 @@ class Waiter:
     def polled(self):
         """A call that does not wait (timeout=0) found nothing to do: probe
         the peer at most once a tick, so that a caller polling in its own
-        loop hears of its death (PeerDeadError) as a waiting one does."""
+        loop hears of its death (PeerDeadError) as a waiting one does. The
+        clock is read on every such failure, not spaced out as in Go and C
+        (LAYOUT.md section 11): a Python call costs far more than a read of
+        it."""
         now = time.monotonic()
         if now >= self.next_probe:
             self.next_probe = now + TICK

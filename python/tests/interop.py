@@ -319,6 +319,38 @@ def shrunk(name):
         p.close()
 
 
+def joiner(name):
+    """Join as a lossless reader at Oldest, say "first SEQ" of the first
+    message, and after a line on stdin drain with timeout=0, each message
+    checked, laps counted: "end NEXT laps L"; a silent hole fails."""
+    with shmring.open_ring(name) as r:
+        rd = r.reader("lossless", "oldest")
+        m = bytes(rd.recv())
+        nxt = struct.unpack_from("<Q", m)[0]
+        why = check(m, nxt, r.slot_size)
+        if why:
+            fail(why)
+        say("first", nxt)
+        nxt += 1
+        sys.stdin.readline()
+        laps = 0
+        while True:
+            try:
+                m = rd.recv(timeout=0)
+            except shmring.EmptyError:
+                break
+            except shmring.LappedError as e:
+                laps += 1
+                nxt += e.missed
+                continue
+            why = check(m, nxt, r.slot_size)
+            if why:
+                fail(f"after message {nxt - 1}: {why}")
+            nxt += 1
+        say("end", nxt, "laps", laps)
+        rd.close()
+
+
 COMMANDS = {
     "consume": consume,
     "bcast": bcast,
@@ -330,9 +362,10 @@ COMMANDS = {
     "role": role,
     "poll": poll,
     "shrunk": shrunk,
+    "joiner": joiner,
 }
 
 if __name__ == "__main__":
     if len(sys.argv) < 3 or sys.argv[1] not in COMMANDS:
-        fail("usage: interop.py consume|bcast|bench|trunc|endmark|open|corrupt|role|poll|shrunk ARGS...")
+        fail("usage: interop.py consume|bcast|bench|trunc|endmark|open|corrupt|role|poll|shrunk|joiner ARGS...")
     COMMANDS[sys.argv[1]](*sys.argv[2:])
