@@ -5,14 +5,45 @@ package interop
 
 import (
 	"context"
+	"encoding/binary"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/shmring/shmring/internal/proctest"
+	"github.com/shmring/shmring/layout"
 	"github.com/shmring/shmring/ring"
 )
+
+// awaitConsumerAsleep waits until the ring's consumer has announced itself
+// asleep (its sleepers word, LAYOUT.md section 10), read from the file,
+// and says so; false if the child ended first.
+func awaitConsumerAsleep(t *testing.T, name string, child *proctest.Child) bool {
+	t.Helper()
+	f, err := os.Open(filepath.Join("/dev/shm", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	word := make([]byte, 4)
+	for guard := time.Now().Add(time.Minute); time.Now().Before(guard); time.Sleep(time.Millisecond) { // a hang guard
+		if _, err := f.ReadAt(word, layout.ConsumerSleepersOffset); err != nil {
+			t.Fatal(err)
+		}
+		if binary.LittleEndian.Uint32(word) != 0 {
+			return true
+		}
+		select {
+		case <-child.Done():
+			return false
+		default:
+		}
+	}
+	t.Fatal("the consumer never went to sleep")
+	return false
+}
 
 // TestPythonNegativeTimeoutWaitsWithoutLimit: a Python consumer calls
 // recv(timeout=-1) on an empty ring and gets the message a Go producer
@@ -33,9 +64,9 @@ with shmring.open_ring(sys.argv[1]) as r:
 	cmd.Env = append(cmd.Environ(), "PYTHONPATH="+filepath.Join(repoRoot(t), "python"), "PYTHONDONTWRITEBYTECODE=1")
 	py := proctest.StartCommand(t, "python recv(timeout=-1)", cmd)
 	py.Expect("ready")
-	// Let the call reach its wait first; should it not have, the test
-	// passes without testing anything, never fails wrongly.
-	time.Sleep(100 * time.Millisecond)
+	if !awaitConsumerAsleep(t, name, py) {
+		py.Expect("got hello") // it said something else and left: fails with what
+	}
 	r, err := ring.Open(name)
 	if err != nil {
 		t.Fatal(err)
