@@ -40,6 +40,8 @@ static void drop(shmring_consumer *c)
 
 int shmring_consumer_open(shmring *r, shmring_consumer **out)
 {
+	SHMRING_NEED(r);
+	SHMRING_NEED(out);
 	shmring_consumer *c = calloc(1, sizeof *c);
 	if (!c)
 		return shmring__fail(SHMRING_ENOMEM, "consumer handle");
@@ -217,16 +219,24 @@ SHMRING_GUARDED_TWIN(recv_copy_guarded, (shmring_consumer *c, void *buf, size_t 
 
 int shmring_consumer_receive(shmring_consumer *c, const void **msg, size_t *n, int64_t timeout_ns)
 {
+	SHMRING_NEED(c);
+	SHMRING_NEED(msg);
+	SHMRING_NEED(n);
 	SHMRING_GUARDED_RETURN(&c->e.dead, receive(c, msg, n, timeout_ns), receive_guarded(c, msg, n, timeout_ns));
 }
 
 int shmring_consumer_release(shmring_consumer *c)
 {
+	SHMRING_NEED(c);
 	SHMRING_GUARDED_RETURN(&c->e.dead, release(c), release_guarded(c));
 }
 
 int shmring_consumer_recv(shmring_consumer *c, void *buf, size_t cap, size_t *n, int64_t timeout_ns)
 {
+	SHMRING_NEED(c);
+	SHMRING_NEED(n);
+	if (cap)
+		SHMRING_NEED(buf);
 	SHMRING_GUARDED_RETURN(&c->e.dead, recv_copy(c, buf, cap, n, timeout_ns), recv_copy_guarded(c, buf, cap, n, timeout_ns));
 }
 
@@ -240,4 +250,4 @@ int shmring_consumer_close(shmring_consumer *c)
 	return 0;
 }
 
-shmring_stats shmring_consumer_stats(const shmring_consumer *c) { return c->e.stats; }
+shmring_stats shmring_consumer_stats(const shmring_consumer *c) { return c ? c->e.stats : (shmring_stats){0}; }

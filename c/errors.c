@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 static _Thread_local char detail[512];
+static _Thread_local int plain; /* the last failure's code, when it left no detail */
 
 const char *shmring_strerror(int code)
 {
@@ -58,10 +59,22 @@ int shmring__truncated(const shmring *r)
 			     (unsigned long long)r->info.end_offset);
 }
 
-const char *shmring_errdetail(void) { return detail[0] ? detail : "no error"; }
+const char *shmring_errdetail(void)
+{
+	if (plain)
+		return shmring_strerror(plain);
+	return detail[0] ? detail : "no error";
+}
+
+int shmring__plain(int code)
+{
+	plain = code;
+	return code;
+}
 
 int shmring__fail(int code, const char *fmt, ...)
 {
+	plain = 0;
 	int n = snprintf(detail, sizeof detail, "%s: ", shmring_strerror(code));
 	if (n < 0 || (size_t)n >= sizeof detail)
 		return code;

@@ -152,6 +152,18 @@ int shmring__dead(void);
 
 /* error detail: sets the thread's message and returns code. */
 int shmring__fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* shmring__plain records a failure that needs no detail (SHMRING_EEMPTY,
+ * SHMRING_EFULL: a polling caller's every call) without formatting one:
+ * shmring_errdetail then names it. Returns code. */
+int shmring__plain(int code);
+
+/* SHMRING_NEED: a NULL where a public call needs a pointer is the caller's
+ * bug, told as SHMRING_EINVAL naming the argument rather than a crash. */
+#define SHMRING_NEED(ptr) \
+	do { \
+		if (!(ptr)) \
+			return shmring__fail(SHMRING_EINVAL, "%s is NULL", #ptr); \
+	} while (0)
 
 /* membarrier: register once per process (1 when release stores may be used);
  * barrier forces a full fence on every registered process's running threads

@@ -47,7 +47,8 @@ static int read_header(int fd, unsigned char *b, ssize_t *got)
 static int await_header(int fd, int64_t timeout_ns, shmring_info *h)
 {
 	unsigned char b[SHMRING_HEADER_SIZE];
-	int64_t deadline = shmring__now() + timeout_ns;
+	int64_t now = shmring__now();
+	int64_t deadline = timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns; /* no overflow */
 	for (long delay = 50000;; delay = delay * 2 > 10000000 ? 10000000 : delay * 2) {
 		ssize_t n = 0;
 		int rc = read_header(fd, b, &n);
@@ -188,6 +189,7 @@ static int open_owned(int fd, const shmring_open_options *o, shmring **out)
 
 int shmring_open(const char *name, const shmring_open_options *o, shmring **out)
 {
+	SHMRING_NEED(out);
 	char path[PATH_MAX];
 	int rc = shmring__resolve(name, path, sizeof path);
 	if (rc)
@@ -215,6 +217,7 @@ int shmring_open(const char *name, const shmring_open_options *o, shmring **out)
 
 int shmring_open_fd(int fd, const shmring_open_options *o, shmring **out)
 {
+	SHMRING_NEED(out);
 	int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (own < 0)
 		return shmring__fail(SHMRING_ESYS, "dup fd=%d: %s", fd, strerror(errno));
@@ -237,4 +240,4 @@ void shmring_close(shmring *r)
 	free(r);
 }
 
-const shmring_info *shmring_get_info(const shmring *r) { return &r->info; }
+const shmring_info *shmring_get_info(const shmring *r) { return r ? &r->info : NULL; }

@@ -49,6 +49,8 @@ static void drop(shmring_producer *p)
 
 int shmring_producer_open(shmring *r, shmring_producer **out)
 {
+	SHMRING_NEED(r);
+	SHMRING_NEED(out);
 	shmring_producer *p = calloc(1, sizeof *p);
 	if (!p)
 		return shmring__fail(SHMRING_ENOMEM, "producer handle");
@@ -170,7 +172,11 @@ static int commit(shmring_producer *p, size_t n)
 	return 0;
 }
 
-void shmring_producer_abort(shmring_producer *p) { p->claimed = 0; }
+void shmring_producer_abort(shmring_producer *p)
+{
+	if (p)
+		p->claimed = 0;
+}
 
 static int send_copy(shmring_producer *p, const void *msg, size_t n, int64_t timeout_ns)
 {
@@ -192,16 +198,23 @@ SHMRING_GUARDED_TWIN(send_copy_guarded, (shmring_producer *p, const void *msg, s
 
 int shmring_producer_claim(shmring_producer *p, void **buf, size_t *cap, int64_t timeout_ns)
 {
+	SHMRING_NEED(p);
+	SHMRING_NEED(buf);
+	SHMRING_NEED(cap);
 	SHMRING_GUARDED_RETURN(&p->e.dead, claim(p, buf, cap, timeout_ns), claim_guarded(p, buf, cap, timeout_ns));
 }
 
 int shmring_producer_commit(shmring_producer *p, size_t n)
 {
+	SHMRING_NEED(p);
 	SHMRING_GUARDED_RETURN(&p->e.dead, commit(p, n), commit_guarded(p, n));
 }
 
 int shmring_producer_send(shmring_producer *p, const void *msg, size_t n, int64_t timeout_ns)
 {
+	SHMRING_NEED(p);
+	if (n)
+		SHMRING_NEED(msg);
 	SHMRING_GUARDED_RETURN(&p->e.dead, send_copy(p, msg, n, timeout_ns), send_copy_guarded(p, msg, n, timeout_ns));
 }
 
@@ -215,4 +228,4 @@ int shmring_producer_close(shmring_producer *p)
 	return 0;
 }
 
-shmring_stats shmring_producer_stats(const shmring_producer *p) { return p->e.stats; }
+shmring_stats shmring_producer_stats(const shmring_producer *p) { return p ? p->e.stats : (shmring_stats){0}; }

@@ -252,23 +252,33 @@ SHMRING_GUARDED_TWIN(recv_copy_guarded, (shmring_reader *rd, void *buf, size_t c
 
 int shmring_reader_receive(shmring_reader *rd, const void **msg, size_t *n, int64_t timeout_ns)
 {
+	SHMRING_NEED(rd);
+	SHMRING_NEED(msg);
+	SHMRING_NEED(n);
 	SHMRING_GUARDED_RETURN(&rd->dead, receive(rd, msg, n, timeout_ns), receive_guarded(rd, msg, n, timeout_ns));
 }
 
 int shmring_reader_release(shmring_reader *rd)
 {
+	SHMRING_NEED(rd);
 	SHMRING_GUARDED_RETURN(&rd->dead, release(rd), release_guarded(rd));
 }
 
 int shmring_reader_recv(shmring_reader *rd, void *buf, size_t cap, size_t *n, int64_t timeout_ns)
 {
+	SHMRING_NEED(rd);
+	SHMRING_NEED(n);
+	if (cap)
+		SHMRING_NEED(buf);
 	SHMRING_GUARDED_RETURN(&rd->dead, recv_copy(rd, buf, cap, n, timeout_ns), recv_copy_guarded(rd, buf, cap, n, timeout_ns));
 }
 
-uint64_t shmring_reader_missed(const shmring_reader *rd) { return rd->last_missed; }
+uint64_t shmring_reader_missed(const shmring_reader *rd) { return rd ? rd->last_missed : 0; }
 
 uint64_t shmring_reader_lag(const shmring_reader *rd)
 {
+	if (!rd)
+		return 0;
 	if (rd->dead)
 		return 0;
 	SHMRING_GUARD(rd->r, NULL, return 0); /* the next call marks it dead */
@@ -277,4 +287,4 @@ uint64_t shmring_reader_lag(const shmring_reader *rd)
 	return p > rd->q && !(p & SHMRING_SEQ_WRITING) ? p - rd->q : 0;
 }
 
-shmring_stats shmring_reader_stats(const shmring_reader *rd) { return rd->stats; }
+shmring_stats shmring_reader_stats(const shmring_reader *rd) { return rd ? rd->stats : (shmring_stats){0}; }

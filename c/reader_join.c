@@ -100,6 +100,8 @@ static int join(shmring_reader *rd, shmring *r, uint32_t policy, int start)
 
 int shmring_reader_open(shmring *r, uint32_t policy, int start, shmring_reader **out)
 {
+	SHMRING_NEED(r);
+	SHMRING_NEED(out);
 	if (r->info.kind != SHMRING_KIND_BROADCAST)
 		return shmring__fail(SHMRING_EKIND, "kind=%u: readers are for broadcast rings", r->info.kind);
 	if (policy != SHMRING_POLICY_LOSSY && policy != SHMRING_POLICY_LOSSLESS)

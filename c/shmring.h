@@ -24,7 +24,10 @@
  * Errors. Every function that can fail returns 0 or a negative SHMRING_E*
  * code; shmring_strerror names it and shmring_errdetail() gives the calling
  * thread's last failure with name=value context ("slot length=4096 at
- * position=17, slot size=256").
+ * position=17, slot size=256"). A NULL where a call needs a pointer is
+ * SHMRING_EINVAL; the calls that return a value give 0 (or NULL) for a NULL
+ * handle. A handle used after its *_close is freed memory, as any pointer
+ * after free.
  *
  * Timeouts. Calls that may wait take timeout_ns: 0 never waits (SHMRING_EEMPTY
  * or SHMRING_EFULL at once; a handle that keeps polling so has the peer's
@@ -225,8 +228,7 @@ enum {
 	SHMRING_EEMPTY = -15,    /* non-blocking receive: no message */
 	SHMRING_EFULL = -16,     /* non-blocking claim/send: no free slot */
 	SHMRING_ETIMEDOUT = -17, /* the timeout passed */
-	SHMRING_ECLOSED = -18,   /* end of stream: the producer closed and every message was received;
-	                            also any call on a closed handle */
+	SHMRING_ECLOSED = -18,   /* end of stream: the producer closed and every message was received */
 	SHMRING_EPEERDEAD = -19, /* the other side's process died (its lock is gone) */
 	SHMRING_ELAPPED = -20,   /* a lossy reader was overrun; shmring_reader_missed says by how many */
 	SHMRING_ETOOLARGE = -21, /* a message larger than the slot */

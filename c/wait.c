@@ -30,13 +30,13 @@ int shmring__polled(const struct shmring_waiter *w, int fail, uint64_t at)
 		p->fails = 0;
 	}
 	if ((++p->fails & 15) != 1)
-		return fail;
+		return shmring__plain(fail);
 	int64_t now = shmring__now();
 	if (now < p->next)
-		return fail;
+		return shmring__plain(fail);
 	p->next = now + TICK_NS;
 	int rc = probe_peer(w);
-	return rc ? rc : fail;
+	return rc ? rc : shmring__plain(fail);
 }
 
 int shmring__await(const struct shmring_waiter *w, int64_t timeout_ns)

@@ -226,3 +226,39 @@ func verdictOf(t *testing.T, lang, path string, opts ...string) int {
 	t.Logf("%s %s: %s", lang, filepath.Base(path), lines[0])
 	return code
 }
+
+// TestCNullArgumentsAreEInvalid: every public call of the C library given a
+// NULL where it needs a pointer returns SHMRING_EINVAL (-1) instead of
+// crashing the process; the calls that return a value give zero (NULL
+// info, zero stats, lag and missed). And shmring_errdetail names an empty
+// receive, not the misuse before it.
+func TestCNullArgumentsAreEInvalid(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	name := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8})
+	c := start(t, "c", "nulls", name)
+	for {
+		line, err := c.ReadLine()
+		if err != nil {
+			t.Fatalf("the C library died on a NULL argument after the calls above: %v\n%s", err, c.Stderr())
+		}
+		if line == "done" {
+			break
+		}
+		call, code, _ := strings.Cut(line, " ")
+		if call == "detail" {
+			if code != "ring: empty" {
+				t.Errorf("shmring_errdetail after an empty receive that followed a misuse = %q, want \"ring: empty\"", code)
+			}
+			continue
+		}
+		if want := "-1"; call != "zero" && code != want {
+			t.Errorf("%s with a NULL argument = %s, want %s (SHMRING_EINVAL)", call, code, want)
+		}
+		if call == "zero" && code != "1 0" {
+			t.Errorf("the value calls of a NULL handle are not all zero: %q", line)
+		}
+	}
+	if err := c.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}

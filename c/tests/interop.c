@@ -17,6 +17,9 @@
  *   shrunk   RING                          send one message, say "ready", and after a line on
  *                                          stdin (the file shrunk meanwhile) say the codes of a
  *                                          send and of a claim's commit: "send RC commit RC"
+ *   nulls    RING                          every public call with a NULL where it needs a pointer:
+ *                                          one line "NAME CODE" each, the detail of an empty
+ *                                          receive after a misuse ("detail ..."), then "done"
  *   joiner   RING                          join as a lossless reader at Oldest, say "first SEQ"
  *                                          of the first message, and after a line on stdin
  *                                          drain with timeout 0, each message checked, laps
@@ -562,6 +565,66 @@ static int cmd_role(char **a)
 	return 0;
 }
 
+/* ---- nulls: a NULL pointer argument is SHMRING_EINVAL, never a crash ---- */
+
+static int cmd_nulls(char **a)
+{
+	shmring *r = open_ring(a[0]);
+	shmring_producer *p;
+	shmring_consumer *c;
+	int rc;
+	if ((rc = shmring_producer_open(r, &p)) != 0 || (rc = shmring_consumer_open(r, &c)) != 0)
+		die("roles", rc);
+	void *buf;
+	const void *m;
+	size_t n;
+	char b[8];
+	struct {
+		const char *name;
+		int rc;
+	} calls[] = {
+		{"open-out", shmring_open(a[0], NULL, NULL)},
+		{"open_fd-out", shmring_open_fd(0, NULL, NULL)},
+		{"producer_open-ring", shmring_producer_open(NULL, &p)},
+		{"producer_open-out", shmring_producer_open(r, NULL)},
+		{"consumer_open-out", shmring_consumer_open(r, NULL)},
+		{"reader_open-ring", shmring_reader_open(NULL, SHMRING_POLICY_LOSSY, SHMRING_START_OLDEST, NULL)},
+		{"claim-handle", shmring_producer_claim(NULL, &buf, &n, 0)},
+		{"claim-buf", shmring_producer_claim(p, NULL, &n, 0)},
+		{"claim-cap", shmring_producer_claim(p, &buf, NULL, 0)},
+		{"commit-handle", shmring_producer_commit(NULL, 1)},
+		{"send-handle", shmring_producer_send(NULL, "x", 1, 0)},
+		{"send-msg", shmring_producer_send(p, NULL, 5, 0)},
+		{"receive-handle", shmring_consumer_receive(NULL, &m, &n, 0)},
+		{"receive-msg", shmring_consumer_receive(c, NULL, &n, 0)},
+		{"receive-n", shmring_consumer_receive(c, &m, NULL, 0)},
+		{"release-handle", shmring_consumer_release(NULL)},
+		{"recv-handle", shmring_consumer_recv(NULL, b, sizeof b, &n, 0)},
+		{"recv-buf", shmring_consumer_recv(c, NULL, sizeof b, &n, 0)},
+		{"recv-n", shmring_consumer_recv(c, b, sizeof b, NULL, 0)},
+		{"reader_receive-handle", shmring_reader_receive(NULL, &m, &n, 0)},
+		{"reader_release-handle", shmring_reader_release(NULL)},
+		{"reader_recv-handle", shmring_reader_recv(NULL, b, sizeof b, &n, 0)},
+	};
+	for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++)
+		say("%s %d", calls[i].name, calls[i].rc);
+	shmring_producer_abort(NULL);
+	shmring_stats st = shmring_consumer_stats(NULL);
+	say("zero %d %d", shmring_get_info(NULL) == NULL && st.messages == 0 && shmring_reader_lag(NULL) == 0 &&
+			       shmring_reader_missed(NULL) == 0 && shmring_producer_stats(NULL).messages == 0 &&
+			       shmring_reader_stats(NULL).messages == 0,
+	    0);
+	/* shmring_errdetail names the last failure, an empty ring's too. */
+	shmring_consumer_release(c);
+	shmring_consumer_recv(c, b, sizeof b, &n, 0);
+	say("detail %s", shmring_errdetail());
+	say("done");
+	shmring_producer_close(p);
+	shmring_consumer_close(c);
+	shmring_close(r);
+	return 0;
+}
+
 /* ---- joiner: a lossless reader joining at Oldest never skips silently ---- */
 
 static int cmd_joiner(char **a)
@@ -688,7 +751,7 @@ static int cmd_poll(char **a)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: interop produce|consume|bcast|bench|trunc|endmark|guardself|open|corrupt|role|poll|shrunk|joiner ARGS...\n");
+		fprintf(stderr, "usage: interop produce|consume|bcast|bench|trunc|endmark|guardself|open|corrupt|role|poll|shrunk|joiner|nulls ARGS...\n");
 		return 2;
 	}
 	const char *cmd = argv[1];
@@ -722,6 +785,8 @@ int main(int argc, char **argv)
 		return cmd_shrunk(a);
 	if (strcmp(cmd, "joiner") == 0 && n == 1)
 		return cmd_joiner(a);
+	if (strcmp(cmd, "nulls") == 0 && n == 1)
+		return cmd_nulls(a);
 	fprintf(stderr, "interop: bad command line\n");
 	return 2;
 }
