@@ -9,8 +9,10 @@ futex wake-ups and validation as the Go package.
 
 Zero copy: c.receive() returns a read-only memoryview of the slot itself,
 valid until c.release(). Broadcast rings: r.reader("lossless" or "lossy",
-"oldest" or "latest"). Blocking calls take timeout= in seconds (None or
-negative: no limit, 0: never wait).
+"oldest" or "latest"). Blocking calls take timeout= in seconds (None: no
+limit, 0: never wait; a negative one is a deadline already passed:
+ShmringTimeout unless the call completes at once, where C's negative
+timeout waits for ever).
 
 A peer that shrinks the file under a live ring: reads check the ring's end
 mark with a system call, so a damaged message is never delivered

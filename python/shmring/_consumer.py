@@ -1,6 +1,7 @@
 """The SPSC consumer (LAYOUT.md section 8, "Consumer")."""
 
 from . import _layout as L
+from ._closing import closed_as_error
 from ._endpoint import _Endpoint
 from . import _sys
 from .errors import ClosedError, CorruptError, EmptyError, InvalidError, ShortBufferError
@@ -10,8 +11,8 @@ class Consumer(_Endpoint):
     """The SPSC read side. One live consumer per ring, across all processes
     and languages. Use it from one thread at a time.
 
-    timeout, for every call that may wait: None (or a negative number, as
-    in C) waits until there is a message, the stream ends (ClosedError) or the producer dies
+    timeout, for every call that may wait: None waits until there is a
+    message, the stream ends (ClosedError) or the producer dies
     (PeerDeadError); 0 never waits (EmptyError; a caller that keeps polling
     so has the producer's liveness probed once a tick, and gets
     PeerDeadError once what a dead producer published was received); a
@@ -89,6 +90,7 @@ class Consumer(_Endpoint):
         if self._u32[self._peer.sleepers >> 2]:
             self._wake_peer()
 
+    @closed_as_error
     def recv(self, timeout=None):
         """The next message, copied into a new bytes object, and released."""
         if self._tail >= self._avail or self._held is not None:
@@ -101,6 +103,7 @@ class Consumer(_Endpoint):
         self._publish(self._tail + 1)
         return data
 
+    @closed_as_error
     def recv_into(self, buf, timeout=None):
         """Copy the next message into buf (a writable bytes-like object) and
         release it; return its length. ShortBufferError leaves it in the ring."""
@@ -117,11 +120,14 @@ class Consumer(_Endpoint):
         self._publish(self._tail + 1)
         return n
 
+    @closed_as_error
     def receive(self, timeout=None):
         """Zero copy: the next message as a read-only memoryview of the slot
         itself, valid until release(), which releases the view (using it
         afterwards raises ValueError). The producer cannot reuse the slot
-        before."""
+        before. A view made from it (a slice) is a view of the mapping of its
+        own, which release() cannot end: it reads whatever the slot holds
+        later. Copy what must outlive the lease."""
         if self._tail >= self._avail or self._held is not None:
             self._fill(timeout)
         off, n = self._slot()
@@ -130,6 +136,7 @@ class Consumer(_Endpoint):
         self._held = view
         return view
 
+    @closed_as_error
     def release(self):
         """End the lease receive() gave and free the slot."""
         if self._held is None:
@@ -154,12 +161,16 @@ class Consumer(_Endpoint):
 
     def views(self, timeout=None):
         """Zero-copy leases until the end of the stream: each view is released
-        when the next is asked for."""
+        when the next is asked for, or when the loop is left early (break:
+        the generator is closed)."""
         try:
             while True:
                 v = self.receive(timeout)
-                yield v
-                self.release()
+                try:
+                    yield v
+                finally:
+                    if self._held is v:
+                        self.release()
         except ClosedError:
             return
 

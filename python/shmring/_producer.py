@@ -1,6 +1,9 @@
 """The SPSC producer (LAYOUT.md section 8, "Producer")."""
 
+import operator
+
 from . import _layout as L
+from ._closing import closed_as_error
 from ._endpoint import _Endpoint
 from . import _sys
 from .errors import ClosedError, CorruptError, FullError, InvalidError, TooLargeError, UnsupportedError
@@ -73,6 +76,7 @@ class Producer(_Endpoint):
             self._wake_peer()
         self._u32[(s + L.SLOT_SEQ_OFFSET) >> 2] = (pos + 1) & 0xFFFFFFFF
 
+    @closed_as_error
     def send(self, msg, timeout=None):
         """Copy msg (bytes-like) into the next free slot and publish it."""
         n = len(msg) if isinstance(msg, (bytes, bytearray)) else memoryview(msg).nbytes
@@ -84,6 +88,7 @@ class Producer(_Endpoint):
         self._mm[off : off + n] = msg
         self._publish(n)
 
+    @closed_as_error
     def claim(self, timeout=None):
         """Zero copy: the next free slot as a writable memoryview (slot size
         bytes); write the message into it, then commit(n) or abort()."""
@@ -92,10 +97,12 @@ class Producer(_Endpoint):
         self._claimed = self._ring.mv[off : off + self._slot_size]
         return self._claimed
 
+    @closed_as_error
     def commit(self, n):
         """Publish the first n bytes of the claimed slot."""
         if self._claimed is None:
             raise InvalidError("ring: commit without a claim")
+        n = operator.index(n)  # a float or a str is a TypeError, the claim kept
         if not 0 <= n <= self._slot_size:
             raise TooLargeError(f"ring: commit length={n}, slot size={self._slot_size}")
         self._end_claim()

@@ -8,6 +8,7 @@ only for lossless readers."""
 import os
 
 from . import _layout as L
+from ._closing import closed_as_error
 from . import _sys
 from ._wait import Waiter
 from .errors import BusyError, ClosedError, CorruptError, EmptyError, InvalidError, LappedError, PeerDeadError, ShortBufferError
@@ -201,6 +202,7 @@ class Reader:
         does not reorder loads with loads)."""
         return self._seq(q) == q + 1
 
+    @closed_as_error
     def recv(self, timeout=None):
         """The next message, copied and validated: never torn."""
         while True:
@@ -216,6 +218,7 @@ class Reader:
             self._store_cursor()
             return data
 
+    @closed_as_error
     def recv_into(self, buf, timeout=None):
         """Copy the next message into buf; return its length."""
         mv = memoryview(buf)
@@ -237,6 +240,7 @@ class Reader:
             self._store_cursor()
             return n
 
+    @closed_as_error
     def receive(self, timeout=None):
         """Zero copy: the next message as a read-only memoryview of the slot,
         valid until release(). A lossy reader's lease is optimistic: release()
@@ -257,6 +261,7 @@ class Reader:
             self._held = view
             return view
 
+    @closed_as_error
     def release(self):
         """End the lease and move past the message (LappedError: it was
         overwritten while leased)."""

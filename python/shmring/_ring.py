@@ -166,8 +166,15 @@ class Ring:
         self._handles.add(h)
         return h
 
+    @property
+    def closed(self):
+        """True once close() ran."""
+        return self._mm is None
+
     def close(self):
-        """Close the role handles taken from this ring and unmap it."""
+        """Close the role handles taken from this ring and unmap it. A call
+        on one of them running on another thread meanwhile raises
+        ClosedError."""
         for h in list(self._handles):
             h.close()
         self._handles.clear()

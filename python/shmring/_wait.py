@@ -6,7 +6,7 @@ import os
 import time
 
 from . import _sys
-from .errors import PeerDeadError, ShmringTimeout
+from .errors import InvalidError, PeerDeadError, ShmringTimeout
 
 SPIN = 256  # polls before yielding (each costs far more in Python than in Go)
 YIELD = 16  # polls, each after sched_yield for a broadcast reader (see yield_thread)
@@ -61,13 +61,15 @@ class Waiter:
 
     def wait(self, timeout):
         """Return once ready() holds; raise ShmringTimeout after timeout
-        seconds (None, or a negative number as in C: no limit), or what
-        stopped() or probe() raise."""
+        seconds (None: no limit; a negative one is a deadline already
+        passed), or what stopped() or probe() raise. NaN is InvalidError."""
         ready = self.ready
         for _ in range(SPIN):
             if ready():
                 return
-        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
+        if timeout is not None and timeout != timeout:
+            raise InvalidError("ring: timeout=nan")
+        deadline = None if timeout is None else time.monotonic() + timeout
         for _ in range(YIELD):
             if self.yield_thread:
                 os.sched_yield()

@@ -1,0 +1,83 @@
+package interop
+
+// The Python package at its edges, as a user meets them: timeouts that are
+// no number or a deadline already passed, a length that is no int, a loop
+// over views left early, and a Ring.close() racing a blocked call.
+
+import (
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/shmring/shmring/internal/proctest"
+	"github.com/shmring/shmring/ring"
+)
+
+const pythonEdges = `import sys, threading, time, shmring
+with shmring.open_ring(sys.argv[1]) as r:
+    c, p = r.consumer(), r.producer()
+    for what, t in (("negative", -1), ("nan", float("nan"))):
+        try:
+            c.recv(timeout=t)
+            print(what, "a message")
+        except shmring.ShmringError as e:
+            print(what, type(e).__name__)
+    m = p.claim(timeout=0)
+    m[:5] = b"hello"
+    try:
+        p.commit(1.5)
+        print("float committed")
+    except TypeError:
+        print("float TypeError")
+    p.commit(5)
+    print("then", bytes(c.recv(timeout=0)).decode())
+    p.send(b"a", timeout=0)
+    p.send(b"b", timeout=0)
+    for v in c.views(timeout=0):
+        break
+    print("after break", bytes(c.recv(timeout=0)).decode())
+r2 = shmring.open_ring(sys.argv[2])
+c2 = r2.consumer()
+got = []
+def blocked():
+    try:
+        c2.recv(timeout=30)
+        got.append("a message")
+    except Exception as e:
+        got.append(type(e).__name__)
+t = threading.Thread(target=blocked)
+t.start()
+time.sleep(0.2)
+r2.close()
+t.join()
+print("race", got[0])
+`
+
+// TestPythonEdges: a negative timeout is a deadline already passed
+// (ShmringTimeout, at once), NaN is InvalidError (it waited for ever);
+// commit(1.5) is a TypeError that keeps the claim (it dropped it, and the
+// message was lost); breaking out of views() releases the last lease (the
+// next recv said "receive while holding"); a Ring.close() on another
+// thread ends a blocked recv with ClosedError (it was a ValueError of a
+// released memoryview, or EBADF).
+func TestPythonEdges(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	o := ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}
+	one, two := newRing(t, o), newRing(t, o)
+	cmd := exec.Command(python(t), "-c", pythonEdges, one, two)
+	cmd.Env = append(cmd.Environ(), "PYTHONPATH="+filepath.Join(repoRoot(t), "python"), "PYTHONDONTWRITEBYTECODE=1")
+	py := proctest.StartCommand(t, "python edges", cmd)
+	for _, want := range []string{
+		"negative ShmringTimeout",
+		"nan InvalidError",
+		"float TypeError",
+		"then hello",
+		"after break b",
+		"race ClosedError",
+	} {
+		py.Expect(want)
+	}
+	if err := py.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
