@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shmring/shmring/internal/proctest"
 	"github.com/shmring/shmring/layout"
@@ -257,6 +258,44 @@ func TestCNullArgumentsAreEInvalid(t *testing.T) {
 		if call == "zero" && code != "1 0" {
 			t.Errorf("the value calls of a NULL handle are not all zero: %q", line)
 		}
+	}
+	if err := c.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCOpenWaitsOutTheLongestTimeout: shmring_open with timeout_ns
+// INT64_MAX waits for a creator that has not finished, as any long
+// timeout does (the deadline overflowed, and it said ENOTREADY at once).
+// The test marks the file ready once the C side is waiting; should it not
+// have started waiting by then, the test passes without testing anything.
+func TestCOpenWaitsOutTheLongestTimeout(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	name := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8})
+	path := filepath.Join("/dev/shm", name)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ready := make([]byte, 4)
+	if _, err := f.ReadAt(ready, layout.ReadyOffset); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(make([]byte, 4), layout.ReadyOffset); err != nil { // a creator at work
+		t.Fatal(err)
+	}
+	c := start(t, "c", "open", name, "timeout=9223372036854775807")
+	time.Sleep(200 * time.Millisecond) // let it start waiting
+	if _, err := f.WriteAt(ready, layout.ReadyOffset); err != nil {
+		t.Fatal(err)
+	}
+	line, err := c.ReadLine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(line, "ok ") {
+		t.Fatalf("shmring_open with timeout_ns INT64_MAX of a ring made ready later = %q, want it open", line)
 	}
 	if err := c.Wait(); err != nil {
 		t.Fatal(err)

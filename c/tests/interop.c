@@ -11,7 +11,7 @@
  *   endmark  SPSC SPSC_EMPTY BCAST         every read of rings without their end mark
  *   guardself PATH                         a SIGBUS in a library call and one outside
  *   open     NAME [OPTION...]              open and print the verdict; options
- *                                          trustuid=N trustgid=N world maxsize=N
+ *                                          trustuid=N trustgid=N world maxsize=N timeout=NS
  *   corrupt  PATH                          every single-byte header corruption
  *   role     RING producer|consumer|lossy|lossless   take the role, print the verdict, give it up
  *   shrunk   RING                          send one message, say "ready", and after a line on
@@ -484,6 +484,8 @@ static int cmd_open(char **a, int argc)
 			o.allow_world_write = 1;
 		else if (strncmp(a[i], "maxsize=", 8) == 0)
 			o.max_file_size = strtoull(a[i] + 8, NULL, 0);
+		else if (strncmp(a[i], "timeout=", 8) == 0)
+			o.timeout_ns = strtoll(a[i] + 8, NULL, 0);
 		else {
 			fprintf(stderr, "open: unknown option %s\n", a[i]);
 			return 2;
