@@ -150,7 +150,7 @@ func useConsumer(t *testing.T, r *ring.Ring) *ring.Consumer {
 	size := r.SlotSize()
 	for range 3 {
 		m, err := c.TryReceive()
-		checkErr(t, "TryReceive", err, ring.ErrCorrupt, ring.ErrEmpty, ring.ErrClosed)
+		checkErr(t, "TryReceive", err, ring.ErrCorrupt, ring.ErrEmpty, ring.ErrClosed, ring.ErrPeerDead)
 		if err == nil {
 			if len(m) > size {
 				t.Fatalf("TryReceive: %d bytes from a ring of %d-byte slots", len(m), size)
@@ -159,7 +159,7 @@ func useConsumer(t *testing.T, r *ring.Ring) *ring.Consumer {
 			c.Release()
 		}
 		n, err := c.TryRecv(make([]byte, size))
-		checkErr(t, "TryRecv", err, ring.ErrCorrupt, ring.ErrEmpty, ring.ErrClosed)
+		checkErr(t, "TryRecv", err, ring.ErrCorrupt, ring.ErrEmpty, ring.ErrClosed, ring.ErrPeerDead)
 		if n > size {
 			t.Fatalf("TryRecv: %d bytes into a %d-byte buffer", n, size)
 		}
@@ -195,7 +195,7 @@ func useProducer(t *testing.T, r *ring.Ring, c *ring.Consumer) {
 	p.SetWait(fastWait)
 	size := r.SlotSize()
 	checkErr(t, "TrySend too large", p.TrySend(make([]byte, size+1)), ring.ErrTooLarge)
-	checkErr(t, "TrySend", p.TrySend([]byte("x")), ring.ErrCorrupt, ring.ErrFull)
+	checkErr(t, "TrySend", p.TrySend([]byte("x")), ring.ErrCorrupt, ring.ErrFull, ring.ErrPeerDead)
 	ctx, cancel := deadline(300 * time.Microsecond)
 	defer cancel()
 	b, err := p.ClaimBatch(ctx, 3)
@@ -212,7 +212,7 @@ func useProducer(t *testing.T, r *ring.Ring, c *ring.Consumer) {
 	if c != nil {
 		for range 2 {
 			_, err := c.TryRecv(make([]byte, size))
-			checkErr(t, "TryRecv after send", err, ring.ErrCorrupt, ring.ErrEmpty, ring.ErrClosed)
+			checkErr(t, "TryRecv after send", err, ring.ErrCorrupt, ring.ErrEmpty, ring.ErrClosed, ring.ErrPeerDead)
 		}
 	}
 	if err := p.Close(); err != nil {
