@@ -313,8 +313,9 @@ func (h *bcastHostile) step(in *input) {
 	}
 }
 
-// finish: with the readers gone and the producer words sane again, the
-// producer sends a whole ring without waiting, whatever the entries hold.
+// finish: with the readers gone and the producer words and the end mark
+// sane again, the producer sends a whole ring without waiting, whatever
+// the entries hold.
 func (h *bcastHostile) finish() {
 	for i, rd := range h.rds {
 		if rd != nil {
@@ -327,6 +328,9 @@ func (h *bcastHostile) finish() {
 		h.p = nil
 	}
 	binary.LittleEndian.PutUint64(h.mem[layout.BcastCursorOffset:], 0)
+	// A raw write may have hit the end mark: a producer refuses to publish
+	// into a file whose mark is gone (it reads as shrunk), so put it back.
+	binary.LittleEndian.PutUint64(h.mem[h.hdr.EndOffset:], layout.EndMark)
 	p, err := h.r.Producer()
 	if err != nil {
 		h.t.Fatalf("Producer after the hostile writes stopped: %v", err)
