@@ -200,7 +200,8 @@ static int recv_copy(shmring_consumer *c, void *buf, size_t cap, size_t *n, int6
 		return rc;
 	if (len > cap)
 		return shmring__fail(SHMRING_ESHORTBUF, "message=%u bytes, buffer=%zu", len, cap);
-	memcpy(buf, spsc_slot(&c->e, c->tail) + SHMRING_SLOT_PAYLOAD_OFFSET, len);
+	if (len) /* buf may be NULL with cap 0 */
+		memcpy(buf, spsc_slot(&c->e, c->tail) + SHMRING_SLOT_PAYLOAD_OFFSET, len);
 	if (!shmring__intact(c->e.r)) /* after the copy: it may hold zeroed bytes */
 		return shmring__truncated(c->e.r);
 	*n = len;

@@ -241,9 +241,9 @@ int shmring__await(const struct shmring_waiter *w, int64_t timeout_ns);
  * fail (SHMRING_EEMPTY, SHMRING_EFULL), or the probe's code when a probe is
  * due. Only a waiting call probes the peer otherwise, so a caller polling in
  * its own loop would be told "empty" for ever by a ring whose producer
- * died. A probe is due at most once a tick; the clock is read on the first
- * failure at a position and on every 16th there (LAYOUT.md section 11; Go:
- * package internal/wait's Polls). */
+ * died. A probe is due at most once a tick; the clock is read on the second
+ * failure at a position and on every 16th after it there (LAYOUT.md
+ * section 11; Go: package internal/wait's Polls). */
 int shmring__polled(const struct shmring_waiter *w, int fail, uint64_t at);
 
 

@@ -185,7 +185,8 @@ static int send_copy(shmring_producer *p, const void *msg, size_t n, int64_t tim
 	int rc = shrunk(p);
 	if (rc || (rc = reserve(p, timeout_ns)) != 0)
 		return rc;
-	memcpy(spsc_slot(&p->e, p->head) + SHMRING_SLOT_PAYLOAD_OFFSET, msg, n);
+	if (n) /* msg may be NULL with n 0 */
+		memcpy(spsc_slot(&p->e, p->head) + SHMRING_SLOT_PAYLOAD_OFFSET, msg, n);
 	publish_one(p, (uint32_t)n);
 	return 0;
 }

@@ -230,7 +230,8 @@ static int recv_copy(shmring_reader *rd, void *buf, size_t cap, size_t *n, int64
 				continue;
 			return shmring__fail(SHMRING_ESHORTBUF, "message=%u bytes, buffer=%zu", len, cap);
 		}
-		memcpy(buf, slot(rd, q) + SHMRING_BCAST_SLOT_PAYLOAD_OFFSET, len);
+		if (len) /* buf may be NULL with cap 0 */
+			memcpy(buf, slot(rd, q) + SHMRING_BCAST_SLOT_PAYLOAD_OFFSET, len);
 		if (check && !validate(rd, q))
 			continue; /* peek reports the overrun */
 		if (!shmring__intact(rd->r)) /* after the copy: it may hold zeroed bytes */

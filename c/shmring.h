@@ -31,8 +31,9 @@
  *
  * Timeouts. Calls that may wait take timeout_ns: 0 never waits (SHMRING_EEMPTY
  * or SHMRING_EFULL at once; a handle that keeps polling so has the peer's
- * liveness probed once a tick, and gets SHMRING_EPEERDEAD once what a dead
- * peer published was received), a positive value waits at most that long
+ * liveness probed at most once a tick, LAYOUT.md section 11, and gets
+ * SHMRING_EPEERDEAD once what a dead peer published was received), a
+ * positive value waits at most that long
  * (SHMRING_ETIMEDOUT), a negative one waits until there is something to do,
  * the stream ends, or the peer dies (SHMRING_EPEERDEAD, noticed within one
  * tick, 10 ms, of sleeping).

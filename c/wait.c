@@ -29,7 +29,7 @@ int shmring__polled(const struct shmring_waiter *w, int fail, uint64_t at)
 		p->at = at;
 		p->fails = 0;
 	}
-	if ((++p->fails & 15) != 1)
+	if ((++p->fails & 15) != 2) /* a poller that keeps up never reads the clock */
 		return shmring__plain(fail);
 	int64_t now = shmring__now();
 	if (now < p->next)

@@ -264,11 +264,32 @@ func TestCNullArgumentsAreEInvalid(t *testing.T) {
 	}
 }
 
+// awaitOpenedBy waits until child has path open (a link in /proc/PID/fd
+// names it), or has ended. The bound is a hang guard.
+func awaitOpenedBy(t *testing.T, child *proctest.Child, path string) {
+	t.Helper()
+	dir := fmt.Sprintf("/proc/%d/fd", child.Pid())
+	for guard := time.Now().Add(time.Minute); time.Now().Before(guard); time.Sleep(time.Millisecond) {
+		select {
+		case <-child.Done():
+			return
+		default:
+		}
+		links, _ := os.ReadDir(dir)
+		for _, l := range links {
+			if target, err := os.Readlink(filepath.Join(dir, l.Name())); err == nil && target == path {
+				return
+			}
+		}
+	}
+	t.Fatalf("process %d never opened %s", child.Pid(), path)
+}
+
 // TestCOpenWaitsOutTheLongestTimeout: shmring_open with timeout_ns
 // INT64_MAX waits for a creator that has not finished, as any long
 // timeout does (the deadline overflowed, and it said ENOTREADY at once).
-// The test marks the file ready once the C side is waiting; should it not
-// have started waiting by then, the test passes without testing anything.
+// The test marks the file ready only once the C side has the file open
+// and, a while after, has said nothing.
 func TestCOpenWaitsOutTheLongestTimeout(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	name := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8})
@@ -286,7 +307,14 @@ func TestCOpenWaitsOutTheLongestTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := start(t, "c", "open", name, "timeout=9223372036854775807")
-	time.Sleep(200 * time.Millisecond) // let it start waiting
+	awaitOpenedBy(t, c, path)
+	time.Sleep(50 * time.Millisecond) // with the overflow it has failed by now
+	select {
+	case <-c.Done():
+		line, _ := c.ReadLine()
+		t.Fatalf("shmring_open with timeout_ns INT64_MAX of a ring not ready yet returned at once: %q", line)
+	default:
+	}
 	if _, err := f.WriteAt(ready, layout.ReadyOffset); err != nil {
 		t.Fatal(err)
 	}

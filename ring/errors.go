@@ -108,7 +108,7 @@ var (
 	// gone) while this side waits on it: a blocking call probes the peer
 	// once a Tick of its wait. A Try call that finds the ring empty
 	// (TryRecv, TryReceive) or full (TrySend, TryClaim) probes it too, at
-	// most once a Tick: on the first such failure at a position, and
+	// most once a Tick: on the second such failure at a position, and
 	// every 16th after it there (the clock is read only then), so a
 	// caller polling in its own loop learns of the death within a Tick,
 	// or 16 polls if it polls more slowly than that. What the dead peer

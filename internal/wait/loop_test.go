@@ -145,10 +145,11 @@ func TestBarrierRule(t *testing.T) {
 	}
 }
 
-// TestPollsProbeOnceATickAtMost: the first failure at a position reads
-// the clock and probes; more failures there within the tick do not, nor
-// does one at a new position; once the tick has passed, the 17th failure
-// at a position probes again, and the first at a new one would.
+// TestPollsProbeOnceATickAtMost: one failure at a position reads no clock
+// (a poller that keeps up pays nothing); the second probes; more failures
+// there within the tick do not, nor does a second one at a new position;
+// once the tick has passed, the 18th failure at a position probes again,
+// and the second at a new one would.
 func TestPollsProbeOnceATickAtMost(t *testing.T) {
 	c := &Config{Tick: time.Hour}
 	var p Polls
@@ -160,24 +161,32 @@ func TestPollsProbeOnceATickAtMost(t *testing.T) {
 		}
 		return k
 	}
-	if k := due(1, 7); k != 1 {
-		t.Fatalf("%d probes due at the first failure, want 1", k)
+	for at := uint64(1); at < 1000; at++ {
+		if k := due(1, at); k != 0 {
+			t.Fatalf("a probe due at the first failure at position %d, want none (no clock read)", at)
+		}
 	}
-	if k := due(1<<16, 7); k != 0 {
+	if p.next != 0 {
+		t.Fatal("the clock was read by first failures")
+	}
+	if k := due(1, 999); k != 1 {
+		t.Fatalf("%d probes due at the second failure at a position, want 1", k)
+	}
+	if k := due(1<<16, 999); k != 0 {
 		t.Fatalf("%d more probes due within an hour's tick at one position, want 0", k)
 	}
-	if k := due(1, 8); k != 0 {
+	if k := due(2, 1000); k != 0 {
 		t.Fatalf("%d probes due at a new position within the tick, want 0", k)
 	}
 	p.next = clock() // the tick has passed
-	if k := due(15, 8); k != 0 {
-		t.Fatalf("%d probes due in failures 2 to 16 at a position, want 0 (the clock is not read)", k)
+	if k := due(15, 1000); k != 0 {
+		t.Fatalf("%d probes due in failures 3 to 17 at a position, want 0 (the clock is not read)", k)
 	}
-	if k := due(1, 8); k != 1 {
-		t.Fatalf("%d probes due at the 17th failure after the tick, want 1", k)
+	if k := due(1, 1000); k != 1 {
+		t.Fatalf("%d probes due at the 18th failure after the tick, want 1", k)
 	}
 	p.next = clock()
-	if k := due(1, 9); k != 1 {
-		t.Fatalf("%d probes due at the first failure at a new position after the tick, want 1", k)
+	if k := due(2, 1001); k != 1 {
+		t.Fatalf("%d probes due at the second failure at a new position after the tick, want 1", k)
 	}
 }

@@ -121,6 +121,7 @@ class Ring:
         self.u32 = mv.cast("I")  # native order: one aligned load or store each
         self.u64 = mv.cast("Q")
         self._handles = set()
+        self._closing = False
 
     def check_intact(self):
         """Raise TruncatedError unless the end mark still says the file has
@@ -168,13 +169,15 @@ class Ring:
 
     @property
     def closed(self):
-        """True once close() ran."""
-        return self._mm is None
+        """True once close() began."""
+        return self._closing or self._mm is None
 
     def close(self):
         """Close the role handles taken from this ring and unmap it. A call
         on one of them running on another thread meanwhile raises
-        ClosedError."""
+        ClosedError (a wake or a liveness probe caught between the unmap and
+        its system call is not covered: close() does not wait for them)."""
+        self._closing = True
         for h in list(self._handles):
             h.close()
         self._handles.clear()

@@ -63,12 +63,12 @@ class Waiter:
         """Return once ready() holds; raise ShmringTimeout after timeout
         seconds (None: no limit; a negative one is a deadline already
         passed), or what stopped() or probe() raise. NaN is InvalidError."""
+        if timeout is not None and timeout != timeout:
+            raise InvalidError("ring: timeout=nan")
         ready = self.ready
         for _ in range(SPIN):
             if ready():
                 return
-        if timeout is not None and timeout != timeout:
-            raise InvalidError("ring: timeout=nan")
         deadline = None if timeout is None else time.monotonic() + timeout
         for _ in range(YIELD):
             if self.yield_thread:
