@@ -239,7 +239,7 @@ func (h *hostile) step(in *input) {
 				}
 				copy(buf, h.msg(len(buf)))
 				if err := h.p.Commit(n); err != nil {
-					checkErr(t, "Commit", err, ring.ErrTooLarge)
+					checkErr(t, "Commit", err, ring.ErrTooLarge, ring.ErrCorrupt) // ErrTruncated: a raw write hit the end mark
 					h.p.Abort()
 				}
 			}
