@@ -17,7 +17,7 @@ package layout
 //
 // A participant entry, one unit each:
 //
-//	+0  State u32        EntryFree or EntryAttached; its first byte is the holder's OFD lock byte
+//	+0  State u32        EntryFree, EntryAttached or EntryLeft; its first byte is the holder's OFD lock byte
 //	+4  Incarnation u32  bumped each time the entry is taken
 //	+8  PID u32          the holder, for tools
 //	+12 Flags u32        zero
@@ -78,10 +78,16 @@ const (
 	MaxMPMCSlotCount = 1 << 30
 )
 
-// Entry states.
+// Entry states. EntryLeft is a consumer entry whose holder closed while it
+// held messages it never handed out (a Recv refused for a short buffer,
+// leases taken over from a dead consumer): another consumer reaps the entry
+// and delivers them, as it would a dead holder's, but no peer counts the
+// entry as attached, so a producer waiting on a full ring does not take a
+// clean Close for a death.
 const (
 	EntryFree     uint32 = 0
 	EntryAttached uint32 = 1
+	EntryLeft     uint32 = 2
 )
 
 // The Sleepers words (MPMCDataSleepersOffset, MPMCSpaceSleepersOffset):

@@ -186,10 +186,10 @@ func shortBuffer(n uint32, buf []byte) error {
 // counts as received (handing it to another consumer would need this one
 // taken for dead). A message this consumer never handed out (one a Recv
 // left for io.ErrShortBuffer, or one taken over from a dead consumer) does
-// go to another consumer, by the repair that follows a death: until that
-// consumer reaps it, the entry looks dead, and a producer waiting on a full
-// ring with no other consumer attached gets ErrPeerDead. Close is
-// idempotent.
+// go to another consumer: Close leaves its entry for the next consumer to
+// reap, as it would a dead one's, and that consumer delivers it first,
+// marked Redelivered. A producer waiting on a full ring meanwhile goes on
+// waiting, as after any clean Close. Close is idempotent.
 func (c *Consumer) Close() (err error) {
 	defer c.r.endGuard(&err, beginGuard())
 	defer c.r.untrack(c)

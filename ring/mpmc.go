@@ -165,17 +165,19 @@ func (h *mpmcHandle) count(consumerSide bool) (*atomic.Uint32, uint32) {
 func (h *mpmcHandle) join() error {
 	e := h.entry(h.index)
 	h.ent = e
-	wasAttached, err := h.attachedAt(h.index)
+	st, err := h.entryState(h.index)
 	if err != nil {
 		return err
 	}
+	wasAttached := st != layout.EntryFree // a dead holder's or a left entry: still counted
 	cnt, limit := h.count(h.consumer)
 	inc := e.incarnation.Add(1)
 	h.owner = layout.Owner(h.index, inc)
 	if wasAttached {
-		// The predecessor died holding the entry (its lock was free): its
-		// claims and leases are this handle's to repair, before anyone
-		// could mistake them for the new incarnation's.
+		// The predecessor died holding the entry (its lock was free), or
+		// left messages in it: its claims and leases are this handle's to
+		// repair, before anyone could mistake them for the new
+		// incarnation's.
 		if err := h.reapSlots(h.index); err != nil {
 			return err
 		}
@@ -224,13 +226,16 @@ func (h *mpmcHandle) leave() error {
 	return h.lock.unlock(h.r)
 }
 
-// abandon drops the lock but leaves the entry attached: the entry then
-// looks like a dead holder's, and a peer reaps it (a closing consumer with
-// adopted messages it never handed out uses it so they are not lost).
+// abandon leaves the entry for another consumer to reap (EntryLeft), its
+// count not dropped, and drops the lock: a closing consumer with messages
+// it never handed out uses it so they are not lost. Stored before the
+// unlock, as leave does, so a peer that sees the lock free sees the entry
+// left, not attached by a dead holder.
 func (h *mpmcHandle) abandon() error {
 	h.ctr.flush(&h.stats)
 	h.closed = true
 	h.ent.messages.Store(h.stats.Messages)
+	h.ent.state.Store(layout.EntryLeft)
 	return h.lock.unlock(h.r)
 }
 

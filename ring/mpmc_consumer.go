@@ -185,8 +185,9 @@ func (c *mpmcConsumer) Redelivered() bool { return c.lastRedelivered }
 
 // Close releases a held lease (the message counts as received), then
 // leaves the ring. A consumer with adopted or pending messages it never
-// handed out leaves its entry attached with the lock dropped, as if it had
-// died: another consumer reaps the entry and delivers them. Idempotent;
+// handed out leaves its entry left (EntryLeft) with the lock dropped:
+// another consumer reaps the entry and delivers them, and no producer
+// takes it for a death. Idempotent;
 // the entry's lock is let go of even when Close faults on a shrunk file.
 func (c *mpmcConsumer) Close() error {
 	defer c.dropRole()

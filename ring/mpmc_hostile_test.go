@@ -78,6 +78,9 @@ func TestMPMCHostileValuesAreCorrupt(t *testing.T) {
 		{"an entry state no format defines, met by a joining producer", func(e env) {
 			e.h.entry(1).state.Store(7)
 		}, func(e env) error { _, err := e.r.Producer(); return err }},
+		{"a left state on a producer entry (only consumers leave one), met by a joining producer", func(e env) {
+			e.h.entry(1).state.Store(layout.EntryLeft)
+		}, func(e env) error { _, err := e.r.Producer(); return err }},
 		{"an entry state no format defines, met by a probing consumer", func(e env) {
 			tryRecv(e)
 			e.h.entry(3).state.Store(0x100)

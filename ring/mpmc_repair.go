@@ -90,9 +90,10 @@ func (h *mpmcHandle) repairClaim(pos, w uint64) (bool, error) {
 	return true, nil
 }
 
-// reapEntry becomes the sole reaper of entry i, attached but with no live
-// holder: it takes the entry's lock, repairs the slots the entry holds,
-// marks it free and drops its count. It reports whether it reaped.
+// reapEntry becomes the sole reaper of entry i, attached with no live
+// holder or left (EntryLeft): it takes the entry's lock, repairs the slots
+// the entry holds, marks it free and drops its count. It reports whether
+// it reaped.
 func (h *mpmcHandle) reapEntry(i uint32) (bool, error) {
 	l, err := h.r.lockAt(entryLockByte(i))
 	if errors.Is(err, ErrBusy) {
@@ -102,7 +103,7 @@ func (h *mpmcHandle) reapEntry(i uint32) (bool, error) {
 		return false, err
 	}
 	defer h.r.unlockAt(entryLockByte(i), l)
-	if attached, err := h.attachedAt(i); !attached || err != nil {
+	if st, err := h.entryState(i); st == layout.EntryFree || err != nil {
 		return false, err
 	}
 	if err := h.reapSlots(i); err != nil {
@@ -121,14 +122,15 @@ func (h *mpmcHandle) reapEntry(i uint32) (bool, error) {
 }
 
 // reapDead scans the entries in [lo, hi) for attached ones whose holder is
-// gone and reaps them. O(entries) system calls: once per tick at most.
+// gone, and left ones, and reaps them. O(entries) system calls: once per
+// tick at most.
 func (h *mpmcHandle) reapDead(lo, hi uint32) error {
 	for i := lo; i < hi; i++ {
 		if i == h.index {
 			continue
 		}
-		attached, live, err := h.holderAt(i)
-		if err == nil && attached && !live {
+		st, live, err := h.holderAt(i)
+		if err == nil && (st == layout.EntryAttached && !live || st == layout.EntryLeft) {
 			_, err = h.reapEntry(i)
 		}
 		if err != nil {
@@ -139,14 +141,15 @@ func (h *mpmcHandle) reapDead(lo, hi uint32) error {
 }
 
 // liveCount reports how many entries in [lo, hi) are attached, and how many
-// of those have a live holder.
+// of those have a live holder. A left entry (EntryLeft) is neither: its
+// holder closed.
 func (h *mpmcHandle) liveCount(lo, hi uint32) (attached, live int, err error) {
 	for i := lo; i < hi; i++ {
-		a, l, err := h.holderAt(i)
+		st, l, err := h.holderAt(i)
 		if err != nil {
 			return 0, 0, err
 		}
-		if a {
+		if st == layout.EntryAttached {
 			attached++
 		}
 		if l {
@@ -156,32 +159,32 @@ func (h *mpmcHandle) liveCount(lo, hi uint32) (attached, live int, err error) {
 	return attached, live, nil
 }
 
-// attachedAt reads entry i's state: attached or free; ErrCorrupt for a
-// state no peer writes.
-func (h *mpmcHandle) attachedAt(i uint32) (bool, error) {
+// entryState reads entry i's state; ErrCorrupt for a state no peer writes
+// (only consumers leave an entry).
+func (h *mpmcHandle) entryState(i uint32) (uint32, error) {
 	st := h.entry(i).state.Load()
-	if st > layout.EntryAttached {
-		return false, h.r.corrupt("entry=%d state=%#x", i, st)
+	if st > layout.EntryLeft || st == layout.EntryLeft && i < h.maxP {
+		return 0, h.r.corrupt("entry=%d state=%#x", i, st)
 	}
-	return st == layout.EntryAttached, nil
+	return st, nil
 }
 
-// holderAt reports whether entry i is attached and, if it is, whether a
-// live process holds it (a system call). A holder that detaches stores
-// the entry free before it unlocks, and a newcomer bumps the incarnation
-// after it locks: an entry whose words moved while its lock was probed
-// is reported as it is now, not as attached by a dead holder.
-func (h *mpmcHandle) holderAt(i uint32) (attached, live bool, err error) {
+// holderAt reads entry i's state and, if it is attached, whether a live
+// process holds it (a system call). A holder that detaches stores the
+// entry free (or left) before it unlocks, and a newcomer bumps the
+// incarnation after it locks: an entry whose words moved while its lock
+// was probed is reported as it is now, not as attached by a dead holder.
+func (h *mpmcHandle) holderAt(i uint32) (st uint32, live bool, err error) {
 	inc := h.entry(i).incarnation.Load()
-	if attached, err = h.attachedAt(i); !attached || err != nil {
-		return false, false, err
+	if st, err = h.entryState(i); st != layout.EntryAttached || err != nil {
+		return st, false, err
 	}
 	if live, err = h.r.heldAt(entryLockByte(i)); live || err != nil {
-		return true, live, err
+		return st, live, err
 	}
 	if h.entry(i).incarnation.Load() != inc {
-		return true, true, nil // taken over meanwhile: the newcomer is live
+		return st, true, nil // taken over meanwhile: the newcomer is live
 	}
-	attached, err = h.attachedAt(i)
-	return attached, false, err
+	st, err = h.entryState(i)
+	return st, false, err
 }

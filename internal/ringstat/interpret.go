@@ -73,17 +73,17 @@ func interpretMPMC(s *Snapshot, h *layout.Header, w words, held probe) string {
 	for i := range h.MaxProducers + h.MaxConsumers {
 		off := layout.MPMCEntryOffset(i)
 		st := w.u32(off + layout.EntryStateOffset)
-		r := Role{Role: "producer", Entry: i, Attached: st == layout.EntryAttached,
+		r := Role{Role: "producer", Entry: i, Attached: st == layout.EntryAttached, Left: st == layout.EntryLeft,
 			Incarnation: w.u32(off + layout.EntryIncarnationOffset), PID: w.u32(off + layout.EntryPIDOffset),
 			Live: held(int64(off + layout.EntryLockByte)), Counters: map[string]uint64{}}
 		if i >= h.MaxProducers {
 			r.Role, r.Entry = "consumer", i-h.MaxProducers
 		}
-		if st > layout.EntryAttached {
-			r.Problem = fmt.Sprintf("%s entry %d state=%#x, want 0 or 1", r.Role, r.Entry, st)
+		if st > layout.EntryLeft || st == layout.EntryLeft && i < h.MaxProducers { // only consumers leave an entry
+			r.Problem = fmt.Sprintf("%s entry %d state=%#x, want 0 or 1 (or 2 for a consumer)", r.Role, r.Entry, st)
 			problem = or(problem, r.Problem)
 		}
-		if r.Attached || r.Live || r.Incarnation != 0 || r.Problem != "" {
+		if r.Attached || r.Left || r.Live || r.Incarnation != 0 || r.Problem != "" {
 			s.Roles = append(s.Roles, r)
 		}
 	}
@@ -126,7 +126,7 @@ func interpretBroadcast(s *Snapshot, h *layout.Header, w words, held probe) stri
 			r.Problem = fmt.Sprintf("reader entry %d policy=%d, want 1 (lossy) or 2 (lossless)", i, pol)
 		}
 		problem = or(problem, r.Problem)
-		if r.Attached || r.Live || r.Incarnation != 0 || r.Problem != "" {
+		if r.Attached || r.Left || r.Live || r.Incarnation != 0 || r.Problem != "" {
 			readers = append(readers, r)
 			cursors = append(cursors, cur)
 		}

@@ -114,6 +114,10 @@ type Role struct {
 	Live bool `json:"live"`
 	// Closed: a producer that closed its stream.
 	Closed bool `json:"closed,omitempty"`
+	// Left: an MPMC or MPSC consumer entry whose holder closed while it
+	// held messages it never handed out; the next consumer to reap it
+	// delivers them. Neither attached nor dead.
+	Left bool `json:"left,omitempty"`
 	// PID is the pid the holder wrote into its entry (MPMC, broadcast
 	// readers), for people: never used for liveness.
 	PID uint32 `json:"pid,omitempty"`

@@ -1,0 +1,83 @@
+package ring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/shmring/shmring/internal/ringstat"
+)
+
+// TestMPMCCloseLeavingUndeliveredMessagesIsNoDeath: a consumer that closes
+// while it holds a message it never handed out (a Recv refused for a short
+// buffer) leaves its entry for another consumer to deliver that message. A
+// producer waiting on the full ring meanwhile must go on waiting, as after
+// any clean Close, not report ErrPeerDead ("every consumer died"); the next
+// consumer gets every message, the undelivered one first, once.
+func TestMPMCCloseLeavingUndeliveredMessagesIsNoDeath(t *testing.T) {
+	for _, k := range mpmcKinds {
+		t.Run(k.String(), func(t *testing.T) {
+			r := newMPMCRing(t, k, true, 16, 4, Options{})
+			p, c := mustProducer(t, r), mustConsumer(t, r)
+			ctx := context.Background()
+			for i := range 4 {
+				if err := p.Send(ctx, fmt.Appendf(nil, "message %d", i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := c.Recv(ctx, make([]byte, 2)); !errors.Is(err, io.ErrShortBuffer) {
+				t.Fatalf("Recv into 2 bytes = %v, want io.ErrShortBuffer", err)
+			}
+			if err := c.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			snap, err := ringstat.ReadPath(r.Name(), r.Path())
+			if err != nil {
+				t.Fatal(err)
+			}
+			left := 0
+			for _, ro := range snap.Roles {
+				if ro.Role == "consumer" && ro.Left && !ro.Attached && !ro.Live {
+					left++
+				}
+				if ro.Problem != "" {
+					t.Errorf("ringstat: %s", ro.Problem)
+				}
+			}
+			if left != 1 {
+				t.Errorf("ringstat roles = %+v, want one consumer entry left (not attached, not live)", snap.Roles)
+			}
+
+			wait, cancel := context.WithTimeout(ctx, 50*time.Millisecond) // several wait ticks: the probe runs
+			defer cancel()
+			if err := p.Send(wait, []byte("message 4")); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Send on the full ring after the only consumer closed = %v, want the context's deadline (no consumer died)", err)
+			}
+
+			c2 := mustConsumer(t, r)
+			buf := make([]byte, 16)
+			for i := range 4 {
+				n, err := c2.Recv(ctx, buf)
+				if want := fmt.Sprintf("message %d", i); err != nil || string(buf[:n]) != want {
+					t.Fatalf("next consumer's Recv %d = %q, %v; want %q", i, buf[:n], err, want)
+				}
+				if got, want := c2.Redelivered(), i == 0; got != want {
+					t.Errorf("Redelivered after Recv %d = %v, want %v (only the message the closed consumer left)", i, got, want)
+				}
+			}
+			if err := p.Send(ctx, []byte("message 4")); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := c2.Recv(ctx, buf); err != nil || string(buf[:n]) != "message 4" {
+				t.Fatalf("Recv = %q, %v; want \"message 4\"", buf[:n], err)
+			}
+			if _, err := c2.TryRecv(buf); !errors.Is(err, ErrEmpty) {
+				t.Fatalf("TryRecv after every message = %v, want ErrEmpty (nothing delivered twice)", err)
+			}
+		})
+	}
+}
