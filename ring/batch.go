@@ -84,7 +84,8 @@ func (p *Producer) ClaimBatch(ctx context.Context, max int) (_ Batch, err error)
 }
 
 // CommitBatch publishes the first k slots of the open batch with one cursor
-// store and drops the rest. After Close (the producer's, or the ring's,
+// store and drops the rest (on an MPMC or MPSC ring they hold their slots
+// until a consumer passes over them: see Abort). After Close (the producer's, or the ring's,
 // which ends the batch) it does nothing; the next call returns ErrClosed.
 func (p *Producer) CommitBatch(k int) {
 	defer p.r.endGuardQuiet(beginGuard())

@@ -341,3 +341,46 @@ func TestMPMCCloseEndsTheStreamAfterTheLastProducer(t *testing.T) {
 		}
 	})
 }
+
+// TestMPMCAbortedPositionsHoldTheirSlotsUntilAConsumerPasses: what Abort's
+// godoc says of MPMC and MPSC rings. The positions a producer aborts (or
+// leaves uncommitted in a batch) stay in the ring, skipped, until a consumer
+// passes over them; only then can a producer use their slots.
+func TestMPMCAbortedPositionsHoldTheirSlotsUntilAConsumerPasses(t *testing.T) {
+	forEachMPMC(t, func(t *testing.T, k Kind, file bool) {
+		r := newMPMCRing(t, k, file, 16, 4, Options{})
+		p, c := mustProducer(t, r), mustConsumer(t, r)
+		ctx := context.Background()
+		b, err := p.ClaimBatch(ctx, 2)
+		if err != nil || b.Len() != 2 {
+			t.Fatalf("ClaimBatch(2) = %v, %v; want 2 slots", b.Len(), err)
+		}
+		copy(b.Slot(0), "kept")
+		b.SetLen(0, 4)
+		p.CommitBatch(1) // position 1 skipped
+		if _, err := p.TryClaim(); err != nil {
+			t.Fatal(err)
+		}
+		p.Abort() // position 2 skipped
+		if err := p.TrySend([]byte("last")); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.TrySend([]byte("x")); !errors.Is(err, ErrFull) {
+			t.Fatalf("TrySend with 2 messages and 2 skipped positions in 4 slots = %v, want ErrFull", err)
+		}
+		buf := make([]byte, 16)
+		for _, want := range []string{"kept", "last"} {
+			if n, err := c.TryRecv(buf); err != nil || string(buf[:n]) != want {
+				t.Fatalf("TryRecv = %q, %v; want %q", buf[:n], err, want)
+			}
+		}
+		if got := c.Stats().Skipped; got != 2 {
+			t.Errorf("Stats.Skipped = %d, want 2", got)
+		}
+		for i := range 4 {
+			if err := p.TrySend([]byte("x")); err != nil {
+				t.Fatalf("TrySend %d after the consumer passed the skipped positions = %v", i, err)
+			}
+		}
+	})
+}

@@ -167,6 +167,15 @@ func (p *Producer) Commit(n int) (err error) {
 }
 
 // Abort drops the open claim (single or batch); nothing is published.
+//
+// On an MPMC or MPSC ring the claimed positions were taken from the ring's
+// one sequence, which producers share, so they cannot be handed back: they
+// are marked skipped, and each keeps its slot until a consumer passes over
+// it (Stats.Skipped). Until then they count against the ring's capacity: a
+// producer that aborts a claim of the whole free ring finds it full (ErrFull,
+// or a wait) until a consumer has moved past them. The uncommitted rest of
+// a batch (CommitBatch) and claims dropped by Close are the same. SPSC and
+// Broadcast rings take an aborted slot back at once.
 func (p *Producer) Abort() {
 	defer p.r.endGuardQuiet(beginGuard())
 	p.claims++
