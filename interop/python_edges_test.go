@@ -81,3 +81,77 @@ func TestPythonEdges(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+const pythonCloseRace = `import os, sys, threading, time, shmring
+from shmring import _sys as S
+
+# 1. A wake in flight when close() runs: close() waits for it before it
+# unmaps, so the wake's FUTEX_WAKE_OP never writes to an address that is no
+# longer the ring's.
+r = shmring.open_ring(sys.argv[1])
+c, p = r.consumer(), r.producer()
+wake, first, mapped = S.wake_bump, threading.Event(), []
+def slow_wake(addr, n):
+    if not first.is_set():
+        first.set()
+        time.sleep(0.3)  # close() runs now, on another thread
+        mapped.append(r._mm is not None)
+    wake(addr, n)
+S.wake_bump = slow_wake
+def receive():
+    try:
+        c.recv(timeout=5)
+    except shmring.ShmringError:
+        pass
+rt = threading.Thread(target=receive)
+rt.start()
+time.sleep(0.1)  # the consumer sleeps on the empty ring: the send wakes it
+st = threading.Thread(target=lambda: p.send(b"x", timeout=0))
+st.start()
+first.wait(5)
+r.close()
+st.join()
+rt.join()
+S.wake_bump = wake
+print("wake on a mapped ring", mapped)
+
+# 2. An end-mark check that meets the descriptor close() closed, its number
+# perhaps another file's (it reads other bytes there), says ClosedError, not
+# that the file was shrunk.
+r = shmring.open_ring(sys.argv[2])
+p, c = r.producer(), r.consumer()
+p.send(b"y", timeout=0)
+pread = os.pread
+def closed_under(fd, n, off):
+    threading.Thread(target=r.close).start()
+    while r._mm is not None:
+        time.sleep(0.001)
+    return bytes(n)  # what another file read through a reused descriptor says
+os.pread = closed_under
+try:
+    c.recv(timeout=0)
+    print("end mark a message")
+except shmring.ShmringError as e:
+    print("end mark", type(e).__name__)
+os.pread = pread
+`
+
+// TestPythonCloseWaitsForFutexCallsAndEndMarkChecksSayClosed: Ring.close()
+// on one thread while another is inside a wake or an end-mark check. The wake's
+// FUTEX_WAKE_OP writes the word at its address: close() used to unmap under
+// it, so the write could land on whatever the process mapped there next. An
+// end-mark check that met the closed descriptor, whose number may be another
+// file's, said TruncatedError.
+func TestPythonCloseWaitsForFutexCallsAndEndMarkChecksSayClosed(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	o := ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}
+	one, two := newRing(t, o), newRing(t, o)
+	cmd := exec.Command(python(t), "-c", pythonCloseRace, one, two)
+	cmd.Env = append(cmd.Environ(), "PYTHONPATH="+filepath.Join(repoRoot(t), "python"), "PYTHONDONTWRITEBYTECODE=1")
+	py := proctest.StartCommand(t, "python close race", cmd)
+	py.Expect("wake on a mapped ring [True]")
+	py.Expect("end mark ClosedError")
+	if err := py.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}

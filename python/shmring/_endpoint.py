@@ -60,7 +60,7 @@ class _Endpoint:
         # the clear: a sleeper whose announcement this erased read the wake
         # word before announcing, so its wait returns at once.
         self._u32[self._peer.sleepers >> 2] = 0
-        _sys.wake_bump(self._ring.address + self._own.wake, _INT_MAX)
+        self._ring.futex_wake(self._own.wake, _INT_MAX)
 
     def _detach(self, state):
         self._closed = True

@@ -109,7 +109,7 @@ class Reader:
 
     def _wake_producer(self):
         self._u32[L.BCAST_GATE_SLEEPERS_OFFSET >> 2] = 0
-        _sys.wake_bump(self._ring.address + L.BCAST_GATE_WAKE_OFFSET, 1)
+        self._ring.futex_wake(L.BCAST_GATE_WAKE_OFFSET, 1)
 
     def _overrun(self):
         """Move past q, which the producer overwrote, to a quarter ring past

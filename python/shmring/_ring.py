@@ -7,6 +7,7 @@ import errno
 import mmap
 import os
 import struct
+import threading
 import time
 
 from . import _layout as L
@@ -15,6 +16,7 @@ from . import _trust
 from ._header import decode
 from .errors import (
     BadMagicError,
+    ClosedError,
     FileTooBigError,
     NotExistError,
     NotReadyError,
@@ -31,6 +33,9 @@ DEFAULT_OPEN_TIMEOUT = 2.0  # seconds, as Go's ring.DefaultOpenTimeout
 DEFAULT_MAX_FILE_SIZE = _trust.DEFAULT_MAX_FILE_SIZE
 _END_MARK = struct.pack("<Q", L.END_MARK)
 _MADV_POPULATE_WRITE = 23
+# How long close() waits for futex calls in flight (a sleep ends within a
+# tick, _wait.TICK); past it, it unmaps anyway rather than hang.
+_FUTEX_DRAIN = 1.0
 
 
 def _await_header(fd, timeout):
@@ -122,6 +127,12 @@ class Ring:
         self.u64 = mv.cast("Q")
         self._handles = set()
         self._closing = False
+        # Futex calls in flight on the mapping's addresses: close() waits for
+        # them before it unmaps, so that none lands on whatever is mapped
+        # there next (FUTEX_WAKE_OP writes the word it wakes).
+        self._futex_calls = 0
+        self._futex_done = threading.Condition(threading.Lock())
+        self._unmapping = False
 
     def check_intact(self):
         """Raise TruncatedError unless the end mark still says the file has
@@ -134,7 +145,40 @@ class Ring:
         end of the file returns nothing. One system call per message: the
         price of never delivering a damaged one."""
         if os.pread(self._fd, 8, self._end) != _END_MARK:
+            if self._closing:  # the descriptor may be closed, its number another file's
+                raise ClosedError("ring: closed during the call")
             raise TruncatedError(f"ring: {self.name}: the end mark at file offset={self._end} is gone: the file was shrunk")
+
+    def futex_wake(self, off, n):
+        """Bump the word at file offset off and wake up to n of its sleepers
+        (FUTEX_WAKE_OP), never on an address close() has unmapped."""
+        self._futex_enter()
+        try:
+            _sys.wake_bump(self.address + off, n)
+        finally:
+            self._futex_leave()
+
+    def futex_sleep(self, off, val, timeout):
+        """Sleep on the word at file offset off while it holds val, at most
+        timeout seconds; True when the wait timed out. close() waits for the
+        sleep to end (a tick at most) before it unmaps."""
+        self._futex_enter()
+        try:
+            return _sys.futex_wait(self.address + off, val, timeout)
+        finally:
+            self._futex_leave()
+
+    def _futex_enter(self):
+        with self._futex_done:
+            if self._unmapping:
+                raise ClosedError("ring: closed")
+            self._futex_calls += 1
+
+    def _futex_leave(self):
+        with self._futex_done:
+            self._futex_calls -= 1
+            if not self._futex_calls:
+                self._futex_done.notify_all()
 
     @property
     def kind(self):
@@ -175,14 +219,18 @@ class Ring:
     def close(self):
         """Close the role handles taken from this ring and unmap it. A call
         on one of them running on another thread meanwhile raises
-        ClosedError (a wake or a liveness probe caught between the unmap and
-        its system call is not covered: close() does not wait for them)."""
+        ClosedError. close() waits for futex calls in flight on the mapping
+        (a sleep lasts a tick at most) before it unmaps, and an end-mark
+        check that meets the closed descriptor says ClosedError."""
         self._closing = True
         for h in list(self._handles):
             h.close()
         self._handles.clear()
         if self._mm is None:
             return
+        with self._futex_done:
+            self._unmapping = True
+            self._futex_done.wait_for(lambda: not self._futex_calls, timeout=_FUTEX_DRAIN)
         for v in (self.u32, self.u64, self.mv):
             v.release()
         del self._anchor

@@ -77,7 +77,6 @@ class Waiter:
                 return
             self.stopped()
         u32, wake, sleepers = self.ring.u32, self.wake_off >> 2, self.sleepers_off >> 2
-        addr = self.ring.address + self.wake_off
         probe = False
         while True:
             if ready():
@@ -114,6 +113,6 @@ class Waiter:
                     u32[sleepers] = 0
                 raise
             self.sleeps += 1
-            probe = _sys.futex_wait(addr, w, sleep)
+            probe = self.ring.futex_sleep(self.wake_off, w, sleep)
             if not self.keep_announced:
                 u32[sleepers] = 0
