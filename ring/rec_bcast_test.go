@@ -2,6 +2,7 @@ package ring
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"testing"
 )
@@ -85,4 +86,69 @@ func TestRecordReaderJoinsAStreamInProgress(t *testing.T) {
 			t.Errorf("lossy reader Stats %+v, want Missed %d, Lapped 1, Messages+Missed 205", st, lap.Missed)
 		}
 	})
+}
+
+// TestRecordLossyReaderCountsALossEndingAtTheCursorExactly: a lossy reader
+// overrun while the producer is between its stores of a publish, with
+// RecTail moved up to the cursor (the tail intent before it overwrites
+// what lies there) and RecSeq already the next publish's (stored before
+// the cursor), resumes at the cursor. What it missed must be counted from
+// the Seq of the record the producer then publishes there, not from
+// RecSeq: counted from RecSeq, Missed was one too many, and received +
+// missed overtook what was published. The publish in flight is forged
+// here; a black-box tester met it between processes.
+func TestRecordLossyReaderCountsALossEndingAtTheCursorExactly(t *testing.T) {
+	r := newTestRing(t, Options{Kind: Broadcast, Records: true, Capacity: 256, MaxMessage: 128, MaxReaders: 2})
+	ctx := context.Background()
+	p := mustProducer(t, r)
+	rd := mustReader(t, r, ReaderOptions{Policy: Lossy, Start: Oldest})
+	msg, buf := make([]byte, 24), make([]byte, 128)
+	send := func(seq uint64) {
+		t.Helper()
+		binary.LittleEndian.PutUint64(msg, seq)
+		if err := p.Send(ctx, msg); err != nil {
+			t.Fatalf("Send %d: %v", seq, err)
+		}
+	}
+	send(0)
+	if n, err := rd.TryRecv(buf); err != nil || binary.LittleEndian.Uint64(buf[:n]) != 0 {
+		t.Fatalf("TryRecv = %d, %v; want message 0", n, err)
+	}
+	for seq := uint64(1); seq < 4; seq++ {
+		send(seq)
+	}
+	// Message 4's publish, in flight: RecTail at the cursor, RecSeq 5.
+	r.recTailWord().Store(r.bcastWords().cursor.Load())
+	r.recSeqWord().Add(1)
+
+	received, missed, next := uint64(1), uint64(0), uint64(1)
+	check := func(n int, err error) {
+		t.Helper()
+		var lap *LapError
+		switch {
+		case errors.As(err, &lap):
+			missed += lap.Missed
+			next += lap.Missed
+		case errors.Is(err, ErrEmpty):
+		case err != nil:
+			t.Fatalf("TryRecv = %v", err)
+		default:
+			if got := binary.LittleEndian.Uint64(buf[:n]); got != next {
+				t.Fatalf("TryRecv delivered message %d, want %d (after %d missed)", got, next, missed)
+			}
+			received++
+			next++
+		}
+	}
+	check(rd.TryRecv(buf))
+	send(4) // the publish completes
+	for range 3 {
+		check(rd.TryRecv(buf))
+	}
+	if received+missed != 5 || next != 5 {
+		t.Errorf("received %d + missed %d = %d, next %d; want the 5 published, each once", received, missed, received+missed, next)
+	}
+	if st := rd.Stats(); st.Missed != missed || st.Lapped != 1 {
+		t.Errorf("Stats Missed %d Lapped %d, want the %d the one LapError said", st.Missed, st.Lapped, missed)
+	}
 }
