@@ -44,7 +44,9 @@ func main() {
 	if role, ok := launch.Role(); ok {
 		os.Exit(child(role))
 	}
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	if err := run(os.Args[1:], os.Stdout); errors.Is(err, flag.ErrHelp) {
+		return // -h: the flag package printed the usage
+	} else if err != nil {
 		fmt.Fprintln(os.Stderr, "marketdata:", err)
 		os.Exit(1)
 	}
@@ -87,6 +89,9 @@ func run(args []string, out io.Writer) error {
 	fs.IntVar(&c.slots, "slots", 1<<14, "ring slots")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if c.duration <= 0 {
+		return fmt.Errorf("-duration %v: want more than 0", c.duration)
 	}
 	return feed(c, out)
 }

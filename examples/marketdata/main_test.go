@@ -47,3 +47,14 @@ func TestFeedBriefly(t *testing.T) {
 		t.Error("the ring file was left behind")
 	}
 }
+
+// TestADurationOfNoTimeIsRefused: -duration 0 or below published nothing
+// and reported it as a run.
+func TestADurationOfNoTimeIsRefused(t *testing.T) {
+	for _, d := range []string{"-duration=0s", "-duration=-1s"} {
+		var out bytes.Buffer
+		if err := run([]string{d}, &out); err == nil || !strings.Contains(err.Error(), "-duration") {
+			t.Errorf("%s: err %v, want a -duration error", d, err)
+		}
+	}
+}

@@ -52,7 +52,9 @@ func main() {
 	if role, ok := launch.Role(); ok {
 		os.Exit(child(role, os.Stdout, os.Stderr))
 	}
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	if err := run(os.Args[1:], os.Stdout); errors.Is(err, flag.ErrHelp) {
+		return // -h: the flag package printed the usage
+	} else if err != nil {
 		fmt.Fprintln(os.Stderr, "video:", err)
 		os.Exit(1)
 	}

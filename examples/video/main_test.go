@@ -71,6 +71,31 @@ func TestPipelineBriefly(t *testing.T) {
 	}
 }
 
+// TestPreviewAccountsForEveryFrame runs the pipeline flat out on tiny frames
+// through a ring of two, so that the preview skips and is overrun all the
+// time: every frame the producer made is one it checked or one of its
+// drops. A frame overrun while the preview let go of it, unread, was
+// counted neither.
+func TestPreviewAccountsForEveryFrame(t *testing.T) {
+	var out bytes.Buffer
+	if err := run([]string{"-res=64x64", "-fps=10000", "-duration=1s", "-frames=2"}, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	s := out.String()
+	produced := regexp.MustCompile(`(?m)^producer: (\d+) frames in `).FindStringSubmatch(s)
+	if produced == nil {
+		t.Fatalf("no producer summary:\n%s", s)
+	}
+	for _, m := range readerLine.FindAllStringSubmatch(s, -1) {
+		checked, _ := strconv.Atoi(m[2])
+		drops, _ := strconv.Atoi(m[6])
+		failures, _ := strconv.Atoi(m[7])
+		if want, _ := strconv.Atoi(produced[1]); checked+drops+failures != want {
+			t.Errorf("%s: %d checked + %d drops + %d failures = %d, want the %d frames produced\n%s", m[1], checked, drops, failures, checked+drops+failures, want, s)
+		}
+	}
+}
+
 // children lists this process's child processes (proc(5): each thread's
 // children file).
 func children(t *testing.T) []string {

@@ -140,10 +140,15 @@ func read(c readerConfig, stdout, stderr io.Writer) error {
 		// Lag counts the leased frame too (it is not consumed until
 		// Release): above 1, a newer frame is in, so skip to it.
 		if !c.Lossless && rd.Lag() > 1 {
-			if err := rd.Release(); err != nil && !errors.As(err, &lap) {
+			switch err := rd.Release(); {
+			case errors.As(err, &lap):
+				res.Laps++ // overwritten before we let go of it: a drop, counted in Missed
+				res.Missed += lap.Missed
+			case err != nil:
 				return err
+			default:
+				res.Skipped++
 			}
-			res.Skipped++
 			continue
 		}
 		hd, cerr := check(b, c.Res)
