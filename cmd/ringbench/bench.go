@@ -157,20 +157,14 @@ func (r *row[M]) rate() float64 {
 	return report.SpreadOf(r.rates()).Median
 }
 
-// quantiles are the repetitions' q-th percentiles in ns; p their median.
+// quantiles are the repetitions' q-th percentiles in ns (the tables'
+// spread column; their figures are mergedP's).
 func (r *row[M]) quantiles(q float64) []float64 {
 	var xs []float64
 	for _, m := range r.reps {
 		xs = append(xs, float64(m.hist().ValueAtQuantile(q)))
 	}
 	return xs
-}
-
-func (r *row[M]) p(q float64) float64 {
-	if !r.ok() {
-		return 0
-	}
-	return report.SpreadOf(r.quantiles(q)).Median
 }
 
 // merged is every repetition's histogram in one; mergedP its percentile.

@@ -120,7 +120,7 @@ func (r *runReport) writeRatiosToCeilings(w io.Writer, size msgSize) {
 			}
 		}
 		ref := rttCeiling(tr.name())
-		if p50, v := r.cell(tr.name(), pingpong, size).p(50), get(ref); p50 > 0 && v > 0 {
+		if p50, v := r.cell(tr.name(), pingpong, size).mergedP(50), get(ref); p50 > 0 && v > 0 {
 			add(fmt.Sprintf("median RTT %sx the %s", report.Factor(p50/v), ref), p50 < v)
 		}
 		if len(parts) > 0 {

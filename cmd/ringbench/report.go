@@ -184,7 +184,8 @@ func (r *runReport) writeSize(w io.Writer, size msgSize) {
 		base := r.plan.transports[0].name()
 		bt, ot := r.cell(base, throughput, size), r.cell(other.name(), throughput, size)
 		bp, op := r.cell(base, pingpong, size), r.cell(other.name(), pingpong, size)
-		if parts := report.Compare("throughput", bt.rate(), ot.rate(), "RTT", bp.p, op.p); len(parts) > 0 {
+		// The round-trip table's percentiles: all repetitions merged.
+		if parts := report.Compare("throughput", bt.rate(), ot.rate(), "RTT", bp.mergedP, op.mergedP); len(parts) > 0 {
 			fmt.Fprintf(w, "%s vs %s: %s\n", base, other.name(), strings.Join(parts, ", "))
 		}
 	}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shmring/shmring/internal/report"
+)
+
+// TestRunSummaryRatiosAreTheTablesFigures: the "A vs B" lines under a run's
+// tables compare the figures the round-trip table shows (all repetitions
+// merged), not another statistic. They used the median of each
+// repetition's percentile, so a run whose repetitions disagreed printed a
+// ratio the table above it contradicted.
+func TestRunSummaryRatiosAreTheTablesFigures(t *testing.T) {
+	trs, err := parseTransports("pipe,chan", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := func(samples int64, rtt time.Duration) *measurement {
+		h := report.NewHist()
+		h.RecordValues(rtt.Nanoseconds(), samples)
+		return &measurement{rtt: h, roundTrips: uint64(samples)}
+	}
+	size := fixedSize(64)
+	// pipe: two short repetitions at 10 µs, one long one at 1 µs: merged,
+	// its median is 1 µs; the median of the three medians, 10 µs.
+	// chan: 5 µs throughout.
+	r := &runReport{plan: plan{transports: trs, workloads: []workload{pingpong}}, cells: []*cell{
+		{tr: trs[0], workload: pingpong, size: size, row: row[*measurement]{reps: []*measurement{rep(10, 10*time.Microsecond), rep(10, 10*time.Microsecond), rep(1000, time.Microsecond)}}},
+		{tr: trs[1], workload: pingpong, size: size, row: row[*measurement]{reps: []*measurement{rep(100, 5*time.Microsecond), rep(100, 5*time.Microsecond), rep(100, 5*time.Microsecond)}}},
+	}}
+	var b bytes.Buffer
+	r.writeSize(&b, size)
+	out := b.String()
+	if !strings.Contains(out, "pipe vs chan: 5.00x lower median RTT") {
+		t.Errorf("want the merged medians' ratio (pipe 1 µs against chan 5 µs: \"5.00x lower median RTT\"; the median of the repetitions' medians, 10 µs, says 2x higher):\n%s", out)
+	}
+}
