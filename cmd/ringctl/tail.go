@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -49,7 +50,8 @@ func newTailCmd(stdout, stderr io.Writer) *cobra.Command {
 			"message first) are reported as gaps with a count. SPSC and MPMC slots are reused as soon as consumers\n" +
 			"release them, so tail sees every message a lagging consumer has not reached, and of consumers that keep\n" +
 			"up only those it catches in passing; a broadcast ring it reads as a lossy reader does.\n" +
-			"It ends when the producer closes the stream, after --count messages, or on an interrupt.\n" +
+			"It ends when the producer closes the stream, after --count messages, or on an interrupt. A producer that\n" +
+			"died without closing is said once on stderr; tail goes on, for a new producer may take the role over.\n" +
 			"On a record ring (Options.Records), whose positions count bytes, the number printed with each message\n" +
 			"and gap is the message's sequence number, and gaps count messages.",
 		Args: cobra.ExactArgs(1),
@@ -60,7 +62,7 @@ func newTailCmd(stdout, stderr io.Writer) *cobra.Command {
 			if f.interval <= 0 {
 				return usageError{fmt.Errorf("--interval=%v: want a positive duration", f.interval)}
 			}
-			return runTail(cmd.Context(), stdout, args[0], f)
+			return runTail(cmd.Context(), stdout, stderr, args[0], f)
 		},
 	}
 	addOutput(cmd, &f.out, "text", "hex", "json")
@@ -74,7 +76,12 @@ func newTailCmd(stdout, stderr io.Writer) *cobra.Command {
 // errEnough ends a tail that printed --count messages.
 var errEnough = errors.New("enough")
 
-func runTail(ctx context.Context, w io.Writer, name string, f tailFlags) error {
+// liveEvery is how many idle polls a following tail lets pass between two
+// looks at whether the producer is alive (a look opens the file and probes
+// its locks).
+const liveEvery = 50
+
+func runTail(ctx context.Context, w, stderr io.Writer, name string, f tailFlags) error {
 	if s, err := ringstat.Read(name); err != nil {
 		return err
 	} else if s.State.Broken() {
@@ -100,7 +107,8 @@ func runTail(ctx context.Context, w io.Writer, name string, f tailFlags) error {
 	}
 	tick := time.NewTicker(f.interval)
 	defer tick.Stop()
-	for {
+	var said producerNotice
+	for polls := 0; ; polls++ {
 		err := t.Poll(emit)
 		switch {
 		case errors.Is(err, errEnough), errors.Is(err, ringstat.ErrEnded):
@@ -112,11 +120,48 @@ func runTail(ctx context.Context, w io.Writer, name string, f tailFlags) error {
 		case !f.follow:
 			return nil
 		}
+		if polls%liveEvery == 0 {
+			said.update(stderr, name)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
 		}
+	}
+}
+
+// producerNotice tells the operator of a following tail, once, that the
+// ring's producers died without closing (a reader would get ErrPeerDead),
+// and again when a new producer takes over.
+type producerNotice struct{ dead bool }
+
+func (n *producerNotice) update(stderr io.Writer, name string) {
+	s, err := ringstat.Read(name)
+	if err != nil {
+		return // Poll reports what is wrong with the file
+	}
+	var pids []string
+	live, dead := false, false
+	for _, r := range s.Roles {
+		switch {
+		case r.Role != "producer":
+		case r.Live:
+			live = true
+		case r.Attached:
+			dead = true
+			if r.PID != 0 {
+				pids = append(pids, fmt.Sprintf(" (pid %d)", r.PID))
+			}
+		}
+	}
+	switch {
+	case !n.dead && !live && dead:
+		fmt.Fprintf(stderr, "ringctl tail %s: the producer%s died without closing; still following, for a new producer may take over\n", name, strings.Join(pids, ","))
+		n.dead = true
+	case n.dead && live:
+		fmt.Fprintf(stderr, "ringctl tail %s: a new producer took over\n", name)
+		n.dead = false
 	}
 }
 

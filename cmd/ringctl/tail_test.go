@@ -137,3 +137,36 @@ func mappedHere(t *testing.T, path string) bool {
 	}
 	return strings.Contains(string(b), path)
 }
+
+// TestTailSaysWhenTheProducerDiesAndWhenANewOneTakesOver: a following tail
+// of a ring whose producer was killed went on in silence, while a reader
+// would have got ErrPeerDead. It now says so on stderr, once, goes on, and
+// says when a new producer takes the role over, whose messages it shows.
+func TestTailSaysWhenTheProducerDiesAndWhenANewOneTakesOver(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	for _, kind := range []string{"spsc", "mpmc", "broadcast"} {
+		t.Run(kind, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "r")
+			prod := startPeer(t, path, kind, "producer", "create")
+			tell(t, prod, "send 2")
+			var buf syncBuffer
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := background(ctx, &buf, "tail", path, "-n", "1", "--interval", "1ms")
+			eventually(t, "tail printed message 1", func() bool { return strings.Contains(buf.String(), "msg-1") })
+			prod.Kill()
+			eventually(t, "tail said the producer died", func() bool { return strings.Contains(buf.String(), "the producer") && strings.Contains(buf.String(), "died without closing") })
+			next := startPeer(t, path, kind, "producer", "open")
+			tell(t, next, "send 1")
+			eventually(t, "tail said a new producer took over", func() bool { return strings.Contains(buf.String(), "a new producer took over") })
+			eventually(t, "tail printed the new producer's message", func() bool { return strings.Count(buf.String(), "msg-0") == 1 })
+			if n := strings.Count(buf.String(), "died without closing"); n != 1 {
+				t.Errorf("the death said %d times, want once:\n%s", n, buf.String())
+			}
+			cancel()
+			if code := <-done; code != exitOK {
+				t.Errorf("tail ended with exit %d:\n%s", code, buf.String())
+			}
+		})
+	}
+}
