@@ -99,6 +99,9 @@ func runCommand(cmd *cobra.Command, f *runFlags, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if err := checkOutputs(f.jsonFile, f.hgrmDir); err != nil {
+		return err
+	}
 	var rep *runReport
 	if err := interruptible(func(ctx context.Context) (err error) {
 		rep, err = bench(ctx, p, newProgress(stderr, p))

@@ -187,6 +187,27 @@ func (r *mpReport) toJSON() (*mpJSONReport, error) {
 }
 
 // writeJSONFile writes what toJSON makes of a report to path.
+// checkOutputs refuses, before anything is measured, the output paths a
+// run could not write at its end: a --json file whose directory is not
+// there or that names a directory, an --hgrm path that is a file.
+func checkOutputs(jsonFile, hgrmDir string) error {
+	if jsonFile != "" {
+		dir := filepath.Dir(jsonFile)
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return fmt.Errorf("--json %s: no directory %s to write it in", jsonFile, dir)
+		}
+		if fi, err := os.Stat(jsonFile); err == nil && fi.IsDir() {
+			return fmt.Errorf("--json %s: a directory, want a file", jsonFile)
+		}
+	}
+	if hgrmDir != "" {
+		if fi, err := os.Stat(hgrmDir); err == nil && !fi.IsDir() {
+			return fmt.Errorf("--hgrm %s: a file, want a directory", hgrmDir)
+		}
+	}
+	return nil
+}
+
 func writeJSONFile[J any](path string, toJSON func() (J, error)) error {
 	j, err := toJSON()
 	if err != nil {

@@ -201,13 +201,17 @@ func checkSize(flag string, n int) error {
 	return nil
 }
 
-// splitList is a comma-separated flag's items, trimmed, empty ones dropped.
+// splitList splits a comma-separated flag value, each item trimmed. An
+// empty item inside the list ("1,,2", "1,") is kept, as "", for the
+// item's parser to refuse: silently dropped, it hid a typo. An empty value
+// is no items.
 func splitList(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	out := strings.Split(s, ",")
+	for i := range out {
+		out[i] = strings.TrimSpace(out[i])
 	}
 	return out
 }

@@ -137,6 +137,9 @@ func newMPCmd(stdout, stderr io.Writer) *cobra.Command {
 			"the parent checks that every message sent arrived exactly once; a failed check exits 1.",
 		cobra.NoArgs, func(cmd *cobra.Command, _ []string) error {
 			p, err := f.plan(cmd.Flags().Changed)
+			if err == nil {
+				err = checkOutputs(f.jsonFile, "")
+			}
 			if err != nil {
 				return err
 			}

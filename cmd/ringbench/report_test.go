@@ -39,3 +39,37 @@ func TestRunSummaryRatiosAreTheTablesFigures(t *testing.T) {
 		t.Errorf("want the merged medians' ratio (pipe 1 µs against chan 5 µs: \"5.00x lower median RTT\"; the median of the repetitions' medians, 10 µs, says 2x higher):\n%s", out)
 	}
 }
+
+// TestListFlagsRefuseEmptyItems: an empty item in a list flag ("1,,2",
+// "pipe,") is a usage error naming the flag; it was dropped silently.
+func TestListFlagsRefuseEmptyItems(t *testing.T) {
+	for _, args := range [][]string{
+		{"broadcast", "--readers=1,,2"},
+		{"--sizes=8,,64"},
+		{"--transports=pipe,"},
+		{"--wait=spin,"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := execute(append(args, "--duration=1ms"), &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), `""`) {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d naming the empty item", args, code, stderr.String(), exitUsage)
+		}
+	}
+}
+
+// TestOutputPathsAreCheckedBeforeMeasuring: a --json file that cannot be
+// written is refused at once (usage), not after the whole run.
+func TestOutputPathsAreCheckedBeforeMeasuring(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"--json=" + dir + "/no/such/dir/x.json", "--transports=pipe"},
+		{"--json=" + dir, "--transports=pipe"},
+		{"mpmc", "--json=" + dir + "/no/such/dir/x.json"},
+	} {
+		var stdout, stderr bytes.Buffer
+		start := time.Now()
+		code := execute(append(args, "--reps=1"), &stdout, &stderr)
+		if code != exitUsage || !strings.Contains(stderr.String(), "--json") || stdout.Len() != 0 {
+			t.Errorf("%q: exit %d after %v, stdout %q, stderr %q; want exit %d before measuring", args, code, time.Since(start), stdout.String(), stderr.String(), exitUsage)
+		}
+	}
+}

@@ -155,7 +155,9 @@ func TestTailSaysWhenTheProducerDiesAndWhenANewOneTakesOver(t *testing.T) {
 			done := background(ctx, &buf, "tail", path, "-n", "1", "--interval", "1ms")
 			eventually(t, "tail printed message 1", func() bool { return strings.Contains(buf.String(), "msg-1") })
 			prod.Kill()
-			eventually(t, "tail said the producer died", func() bool { return strings.Contains(buf.String(), "the producer") && strings.Contains(buf.String(), "died without closing") })
+			eventually(t, "tail said the producer died", func() bool {
+				return strings.Contains(buf.String(), "the producer") && strings.Contains(buf.String(), "died without closing")
+			})
 			next := startPeer(t, path, kind, "producer", "open")
 			tell(t, next, "send 1")
 			eventually(t, "tail said a new producer took over", func() bool { return strings.Contains(buf.String(), "a new producer took over") })
