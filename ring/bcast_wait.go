@@ -57,7 +57,7 @@ func (w readerWait) Stopped() error {
 // producer was found dead: what it published before it died is read first.
 func (w readerWait) Probe() error {
 	if err := w.rd.producerDead(); err != nil && (!errors.Is(err, ErrPeerDead) || !w.rd.arrived()) {
-		return err
+		return w.rd.streamEnded(err)
 	}
 	return w.rd.consistent()
 }
@@ -74,7 +74,7 @@ func (rd *Reader) closedShort() error {
 		return nil
 	}
 	if rd.w.cursor.Load() <= rd.q {
-		return ErrClosed
+		return rd.streamEnded(ErrClosed)
 	}
 	return rd.consistent()
 }

@@ -18,12 +18,10 @@ type recReading struct {
 	seqW  *atomic.Uint64 // RecSeq
 	avail uint64         // records below it are published (cached producer cursor)
 	seq   uint64         // the sequence number of the message at q
-	// lost: an overrun moved the reader to the cursor, where no record
-	// was retained, and the messages it lost are counted from the Seq of
-	// the record the producer publishes there (seq is still the one it
-	// stood at). RecSeq cannot say: it is stored before the cursor, so
-	// read after it, it may be a publish ahead.
-	lost bool
+	// lost, lostAt: a loss not counted yet, and where the overrun met
+	// the reader (rec_bcast_lap.go).
+	lost   bool
+	lostAt uint64
 	// The lease: its messages' checked spans, the position after them,
 	// and the sequence number after them.
 	spans   []recSpan
@@ -106,7 +104,7 @@ func (rd *Reader) recPeek() (record, error) {
 		}
 		rec, ok := x.a.read(q, x.avail)
 		if rd.checks() && rd.overwritten(q) {
-			if err := rd.recOverrun(); err != nil {
+			if err := rd.recOverrun(false); err != nil {
 				return record{}, err
 			}
 			continue // a lossless joiner moved its start forward
@@ -114,65 +112,12 @@ func (rd *Reader) recPeek() (record, error) {
 		if !ok {
 			return record{}, rd.badRecord(q)
 		}
-		if x.lost {
-			x.lost = false
-			if missed := rec.seq - min(rec.seq, x.seq); missed > 0 {
-				x.seq = rec.seq
-				return record{}, rd.countLap(q, missed)
-			}
+		if err := rd.countLost(rec.seq); err != nil {
+			return record{}, err
 		}
 		x.seq = rec.seq
 		return rec, nil
 	}
-}
-
-// recOverrun moves a reader the producer overran to RecTail, the oldest
-// record the ring holds, and counts the messages it lost by the sequence
-// number found there. The error is overrun's, for slots; a reader that
-// lost no message (RecTail moved to where it stood) moves on silently. A
-// ring that retains no record (RecTail at the cursor) moves the reader to
-// the cursor, and recPeek counts the loss from the next record (lost).
-func (rd *Reader) recOverrun() error {
-	x := rd.rec
-	for range 1 << 16 {
-		t, c := x.tailW.Load(), rd.w.cursor.Load()
-		if !aligned(t) || !aligned(c) || t > c || c < x.avail {
-			return rd.r.corrupt("record tail=%d cursor=%d (known published below %d)", t, c, x.avail)
-		}
-		q := rd.q
-		if t == c {
-			rd.q, x.avail = c, c
-			x.lost = x.lost || !rd.joinerStart(q)
-			rd.storeCursor()
-			return nil
-		}
-		rec, ok := x.a.read(t, c)
-		if rd.overwritten(t) {
-			continue // the tail moved meanwhile: look again
-		}
-		if !ok {
-			return rd.badRecord(t)
-		}
-		missed := rec.seq - min(rec.seq, x.seq)
-		rd.q, x.avail, x.seq, x.lost = t, c, rec.seq, false
-		if rd.joinerStart(q) || missed == 0 {
-			rd.storeCursor() // a joiner's start moved on, or nothing was lost
-			return nil
-		}
-		return rd.countLap(q, missed)
-	}
-	return rd.r.corrupt("record tail kept moving while a lapped reader looked for a record at it")
-}
-
-// countLap counts an overrun at q that lost missed messages and returns
-// its error (lapped).
-func (rd *Reader) countLap(q, missed uint64) error {
-	rd.stats.Lapped++
-	rd.stats.Missed += missed
-	rd.e.missed.Store(rd.stats.Missed)
-	rd.storeCursor()
-	rd.ctr.flush(&rd.stats) // a lap is a slow path: tools see it at once
-	return rd.lapped(q, missed)
 }
 
 // leaseAny and takeAny are lease and take for either format.
@@ -260,7 +205,7 @@ func (rd *Reader) recRelease() error {
 	k := uint64(len(x.spans))
 	rd.held, x.spans = 0, x.spans[:0]
 	if !rd.lossless && rd.overwritten(rd.q) {
-		return rd.recOverrun()
+		return rd.recOverrun(true)
 	}
 	rd.q, x.seq = x.heldEnd, x.heldSeq
 	rd.stats.Messages += k
