@@ -82,7 +82,7 @@ func TestPythonEdges(t *testing.T) {
 	}
 }
 
-const pythonCloseRace = `import os, sys, threading, time, shmring
+const pythonCloseRace = `import os, signal, sys, threading, time, shmring
 from shmring import _sys as S
 
 # 1. A wake in flight when close() runs: close() waits for it before it
@@ -98,12 +98,14 @@ def slow_wake(addr, n):
         mapped.append(r._mm is not None)
     wake(addr, n)
 S.wake_bump = slow_wake
-def receive():
-    try:
-        c.recv(timeout=5)
-    except shmring.ShmringError:
-        pass
-rt = threading.Thread(target=receive)
+def receive_from(c):
+    def receive():
+        try:
+            c.recv(timeout=5)
+        except shmring.ShmringError:
+            pass
+    return receive
+rt = threading.Thread(target=receive_from(c))
 rt.start()
 time.sleep(0.1)  # the consumer sleeps on the empty ring: the send wakes it
 st = threading.Thread(target=lambda: p.send(b"x", timeout=0))
@@ -134,10 +136,49 @@ try:
 except shmring.ShmringError as e:
     print("end mark", type(e).__name__)
 os.pread = pread
+
+# 3. Two threads closing at once, while a third sleeps in recv: both
+# return, neither raises (the second used to meet a half-closed Ring).
+r = shmring.open_ring(sys.argv[3])
+c = r.consumer()
+rt = threading.Thread(target=receive_from(c))
+rt.start()
+time.sleep(0.1)
+errs = []
+def closer():
+    try:
+        r.close()
+    except Exception as e:
+        errs.append(repr(e))
+closers = [threading.Thread(target=closer) for _ in range(2)]
+for t in closers:
+    t.start()
+for t in closers + [rt]:
+    t.join()
+print("two closers", errs)
+
+# 4. close() from a signal handler that interrupted this thread's recv,
+# asleep on the futex: it does not wait for the call it interrupted (it
+# waited out a second), and the recv then says ClosedError.
+r = shmring.open_ring(sys.argv[4])
+c = r.consumer()
+took = []
+def handler(sig, frame):
+    t0 = time.monotonic()
+    r.close()
+    took.append(time.monotonic() - t0)
+signal.signal(signal.SIGALRM, handler)
+signal.setitimer(signal.ITIMER_REAL, 0.05)
+try:
+    c.recv(timeout=3)
+    print("handler close a message")
+except shmring.ShmringError as e:
+    print("handler close", type(e).__name__, "at once" if took and took[0] < 0.5 else f"took {took}")
 `
 
 // TestPythonCloseWaitsForFutexCallsAndEndMarkChecksSayClosed: Ring.close()
-// on one thread while another is inside a wake or an end-mark check. The wake's
+// on one thread while another is inside a wake or an end-mark check, two
+// close() calls at once, and a close() from a signal handler. The wake's
 // FUTEX_WAKE_OP writes the word at its address: close() used to unmap under
 // it, so the write could land on whatever the process mapped there next. An
 // end-mark check that met the closed descriptor, whose number may be another
@@ -145,12 +186,13 @@ os.pread = pread
 func TestPythonCloseWaitsForFutexCallsAndEndMarkChecksSayClosed(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	o := ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}
-	one, two := newRing(t, o), newRing(t, o)
-	cmd := exec.Command(python(t), "-c", pythonCloseRace, one, two)
+	cmd := exec.Command(python(t), "-c", pythonCloseRace, newRing(t, o), newRing(t, o), newRing(t, o), newRing(t, o))
 	cmd.Env = append(cmd.Environ(), "PYTHONPATH="+filepath.Join(repoRoot(t), "python"), "PYTHONDONTWRITEBYTECODE=1")
 	py := proctest.StartCommand(t, "python close race", cmd)
 	py.Expect("wake on a mapped ring [True]")
 	py.Expect("end mark ClosedError")
+	py.Expect("two closers []")
+	py.Expect("handler close ClosedError at once")
 	if err := py.Wait(); err != nil {
 		t.Fatal(err)
 	}

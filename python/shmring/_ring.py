@@ -33,8 +33,9 @@ DEFAULT_OPEN_TIMEOUT = 2.0  # seconds, as Go's ring.DefaultOpenTimeout
 DEFAULT_MAX_FILE_SIZE = _trust.DEFAULT_MAX_FILE_SIZE
 _END_MARK = struct.pack("<Q", L.END_MARK)
 _MADV_POPULATE_WRITE = 23
-# How long close() waits for futex calls in flight (a sleep ends within a
-# tick, _wait.TICK); past it, it unmaps anyway rather than hang.
+# How long close() waits for futex calls in flight on other threads (a
+# sleep ends within a tick, _wait.TICK); past it, it leaves the mapping in
+# place rather than hang, to be unmapped once the Ring is garbage.
 _FUTEX_DRAIN = 1.0
 
 
@@ -127,12 +128,16 @@ class Ring:
         self.u64 = mv.cast("Q")
         self._handles = set()
         self._closing = False
-        # Futex calls in flight on the mapping's addresses: close() waits for
-        # them before it unmaps, so that none lands on whatever is mapped
-        # there next (FUTEX_WAKE_OP writes the word it wakes).
-        self._futex_calls = 0
-        self._futex_done = threading.Condition(threading.Lock())
-        self._unmapping = False
+        # Futex calls in flight on the mapping's addresses, per thread:
+        # close() waits for other threads' before it unmaps, so that none
+        # lands on whatever is mapped there next (FUTEX_WAKE_OP writes the
+        # word it wakes). A close() that interrupts its own thread's call (a
+        # signal handler) leaves the mapping to the garbage collector. The
+        # lock is reentrant for that handler too.
+        self._futex_calls = {}
+        self._futex_done = threading.Condition(threading.RLock())
+        self._unmapping = None  # the thread ident of the close() that unmaps
+        self._lingering = None  # a mapping left in place for a call in flight
 
     def check_intact(self):
         """Raise TruncatedError unless the end mark still says the file has
@@ -169,16 +174,27 @@ class Ring:
             self._futex_leave()
 
     def _futex_enter(self):
+        # Counted before the check: a close() from a signal handler on this
+        # thread, between the two, sees the call and leaves the mapping.
+        me = threading.get_ident()
         with self._futex_done:
-            if self._unmapping:
+            self._futex_calls[me] = self._futex_calls.get(me, 0) + 1
+            if self._unmapping is not None:
+                self._futex_leave()
                 raise ClosedError("ring: closed")
-            self._futex_calls += 1
 
     def _futex_leave(self):
+        me = threading.get_ident()
         with self._futex_done:
-            self._futex_calls -= 1
-            if not self._futex_calls:
+            n = self._futex_calls.pop(me) - 1
+            if n:
+                self._futex_calls[me] = n
+            else:
                 self._futex_done.notify_all()
+
+    def _futex_elsewhere(self):
+        me = threading.get_ident()
+        return any(t != me for t in self._futex_calls)
 
     @property
     def kind(self):
@@ -219,23 +235,38 @@ class Ring:
     def close(self):
         """Close the role handles taken from this ring and unmap it. A call
         on one of them running on another thread meanwhile raises
-        ClosedError. close() waits for futex calls in flight on the mapping
-        (a sleep lasts a tick at most) before it unmaps, and an end-mark
-        check that meets the closed descriptor says ClosedError."""
+        ClosedError. close() waits for futex calls in flight on other
+        threads (a sleep lasts a tick at most) before it unmaps; one still
+        in flight after a second, or one this thread's close() interrupted
+        (from a signal handler), keeps the mapping in place until the Ring
+        is garbage. An end-mark check that meets the closed descriptor says
+        ClosedError. Idempotent, and safe to call from several threads."""
         self._closing = True
         for h in list(self._handles):
             h.close()
         self._handles.clear()
-        if self._mm is None:
-            return
+        me = threading.get_ident()
         with self._futex_done:
-            self._unmapping = True
-            self._futex_done.wait_for(lambda: not self._futex_calls, timeout=_FUTEX_DRAIN)
+            if self._unmapping is not None:  # another close() unmaps: wait for it
+                if self._unmapping != me:
+                    self._futex_done.wait_for(lambda: self._mm is None, timeout=_FUTEX_DRAIN)
+                return
+            if self._mm is None:
+                return
+            self._unmapping = me
+            drained = self._futex_done.wait_for(lambda: not self._futex_elsewhere(), timeout=_FUTEX_DRAIN)
+            if me in self._futex_calls:
+                drained = False  # a signal handler's close() on a thread inside a futex call
         for v in (self.u32, self.u64, self.mv):
             v.release()
-        del self._anchor
-        self._mm.close()
-        self._mm = None
+        if drained:
+            del self._anchor
+            self._mm.close()
+        else:
+            self._lingering = (self._mm, self._anchor)
+        with self._futex_done:
+            self._mm = None
+            self._futex_done.notify_all()
         os.close(self._fd)
 
     def __enter__(self):
