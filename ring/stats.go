@@ -21,7 +21,7 @@ type Stats struct {
 	// dropped by a closing producer, and claims of producers that died
 	// before committing (skipped by a repairer).
 	Skipped     uint64
-	Repaired    uint64 // slots this handle repaired for a peer whose liveness lock was gone
+	Repaired    uint64 // slots this handle repaired for a peer whose liveness lock was gone, or took over from a consumer that closed leaving them (EntryLeft)
 	Redelivered uint64 // consumer: messages delivered again after a consumer died holding them (or closed with them undelivered)
 
 	// Broadcast rings.

@@ -28,7 +28,7 @@ type Collector struct {
 	state, held, slots, slotSize, fileSize, created *prometheus.Desc
 	published, consumed, slowestReader, backlog     *prometheus.Desc
 	closed                                          *prometheus.Desc
-	live, attached, cursor, lag                     *prometheus.Desc
+	live, attached, left, cursor, lag               *prometheus.Desc
 	capacity, maxMessage, sequence, backlogBytes    *prometheus.Desc // record rings
 	lagBytes                                        *prometheus.Desc // record rings
 	latency, badStamps, sampleEvery                 *prometheus.Desc
@@ -60,6 +60,7 @@ func NewCollector(o Options) *Collector {
 		closed:        d("ring_closed", "1 once the producer side closed the stream.", ring),
 		live:          d("role_live", "1 while a live process holds the role's lock.", role),
 		attached:      d("role_attached", "1 while the role's state word says attached; attached and not live means its holder died.", role),
+		left:          d("role_left", "1 for an MPMC or MPSC consumer entry whose holder closed holding messages it never handed out: the next consumer to reap it delivers them.", role),
 		cursor:        d("role_cursor", "The role's own position.", role),
 		lag:           d("role_lag_messages", "Messages published and not yet consumed by this role (broadcast: attached readers only, live or dead; an entry its reader closed has none).", role),
 		// A record ring's positions count bytes: its frontiers and cursors
@@ -84,7 +85,7 @@ func NewCollector(o Options) *Collector {
 // Describe sends every descriptor the Collector uses.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.state, c.held, c.slots, c.slotSize, c.fileSize, c.created,
-		c.published, c.consumed, c.slowestReader, c.backlog, c.closed, c.live, c.attached, c.cursor, c.lag,
+		c.published, c.consumed, c.slowestReader, c.backlog, c.closed, c.live, c.attached, c.left, c.cursor, c.lag,
 		c.latency, c.badStamps, c.sampleEvery, c.capacity, c.maxMessage, c.sequence, c.backlogBytes, c.lagBytes} {
 		ch <- d
 	}
@@ -167,6 +168,9 @@ func (c *Collector) collectRing(ch chan<- prometheus.Metric, s *ringstat.Snapsho
 		l := []string{s.Name, s.Kind, r.Role, strconv.FormatUint(uint64(r.Entry), 10)}
 		gauge(c.live, bit(r.Live), l...)
 		gauge(c.attached, bit(r.Attached), l...)
+		if r.Left {
+			gauge(c.left, 1, l...)
+		}
 		if r.Cursor != nil {
 			gauge(c.cursor, float64(*r.Cursor), l...)
 		}

@@ -147,3 +147,55 @@ func TestNoCounterGoesDownWhenABroadcastReaderJoinsAtOldest(t *testing.T) {
 		t.Errorf("shmring_ring_slowest_reader_cursor (a gauge) %v, then %v after a reader joined at Oldest; want 1000, then %d", a, b, 1000-64)
 	}
 }
+
+// TestAConsumerEntryLeftWithMessagesIsExported: an MPMC consumer that
+// closes holding a message it never handed out (a Recv refused for a short
+// buffer) leaves its entry for the next consumer: shmring_role_left is 1
+// for it, and shmring_role_attached 0 (it did not die). The family passes
+// promlint.
+func TestAConsumerEntryLeftWithMessagesIsExported(t *testing.T) {
+	dir := t.TempDir()
+	r := create(t, dir, "wttools-left", ring.Options{Kind: ring.MPMC, SlotSize: 64, Slots: 16})
+	p, err := r.Producer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.Consumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send(context.Background(), []byte("longer than two")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Recv(context.Background(), make([]byte, 2)); err == nil {
+		t.Fatal("Recv into 2 bytes of a 15-byte message succeeded")
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(ringprom.NewCollector(ringprom.Options{Dirs: []string{dir}}))
+	fams := gather(t, reg)
+	got := map[string]float64{}
+	for _, f := range fams {
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["role"] == "consumer" && labels["entry"] == "0" {
+				got[f.GetName()] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	if got["shmring_role_left"] != 1 || got["shmring_role_attached"] != 0 || got["shmring_role_live"] != 0 {
+		t.Errorf("consumer entry 0: left %v attached %v live %v, want 1, 0, 0", got["shmring_role_left"], got["shmring_role_attached"], got["shmring_role_live"])
+	}
+	problems, err := promlint.NewWithMetricFamilies(fams).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+}

@@ -186,7 +186,6 @@ func (r *mpReport) toJSON() (*mpJSONReport, error) {
 	return out, nil
 }
 
-// writeJSONFile writes what toJSON makes of a report to path.
 // checkOutputs refuses, before anything is measured, the output paths a
 // run could not write at its end: a --json file whose directory is not
 // there or that names a directory, an --hgrm path that is a file.
@@ -208,6 +207,7 @@ func checkOutputs(jsonFile, hgrmDir string) error {
 	return nil
 }
 
+// writeJSONFile writes what toJSON makes of a report to path.
 func writeJSONFile[J any](path string, toJSON func() (J, error)) error {
 	j, err := toJSON()
 	if err != nil {

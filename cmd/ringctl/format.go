@@ -104,7 +104,7 @@ func creator(s *ringstat.Snapshot) string {
 // holders sums up the roles by kind of role: "producer live, consumer dead",
 // "producers 2 live, consumers 1 live 1 dead", "-" when none was ever taken.
 func holders(s *ringstat.Snapshot) string {
-	type tally struct{ live, dead, n int }
+	type tally struct{ live, dead, left, n int }
 	counts := map[string]*tally{}
 	var order []string
 	for _, r := range s.Roles {
@@ -120,6 +120,8 @@ func holders(s *ringstat.Snapshot) string {
 			t.live++
 		case r.Attached:
 			t.dead++
+		case r.Left:
+			t.left++
 		}
 	}
 	var parts []string
@@ -131,6 +133,9 @@ func holders(s *ringstat.Snapshot) string {
 		}
 		if t.dead > 0 {
 			words = append(words, plural(t.dead, "dead"))
+		}
+		if t.left > 0 { // closed with messages for the next consumer
+			words = append(words, plural(t.left, "left"))
 		}
 		if len(words) == 0 {
 			words = append(words, "free")

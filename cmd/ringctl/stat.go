@@ -188,7 +188,11 @@ func writeRoles(w io.Writer, roles []ringstat.Role, r *rates) {
 		if ro.Policy != "" {
 			policy = ro.Policy
 		}
-		cols := []any{ro.Role, ro.Entry, yesNo(ro.Live), yesNo(ro.Attached), pid, ro.Incarnation, policy,
+		attached := yesNo(ro.Attached)
+		if ro.Left {
+			attached = "left" // closed with messages for the next consumer
+		}
+		cols := []any{ro.Role, ro.Entry, yesNo(ro.Live), attached, pid, ro.Incarnation, policy,
 			optional(ro.Cursor), optional(ro.Lag), counters(ro.Counters)}
 		if withLatency {
 			cols = append(cols, latency(ro.Latency))

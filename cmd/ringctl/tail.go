@@ -76,9 +76,9 @@ func newTailCmd(stdout, stderr io.Writer) *cobra.Command {
 // errEnough ends a tail that printed --count messages.
 var errEnough = errors.New("enough")
 
-// liveEvery is how many idle polls a following tail lets pass between two
-// looks at whether the producer is alive (a look opens the file and probes
-// its locks).
+// liveEvery is how many polls a following tail makes between two looks at
+// whether the producer is alive (a look opens the file and probes its
+// locks): half a second at the default --interval.
 const liveEvery = 50
 
 func runTail(ctx context.Context, w, stderr io.Writer, name string, f tailFlags) error {

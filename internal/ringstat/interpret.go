@@ -126,7 +126,7 @@ func interpretBroadcast(s *Snapshot, h *layout.Header, w words, held probe) stri
 			r.Problem = fmt.Sprintf("reader entry %d policy=%d, want 1 (lossy) or 2 (lossless)", i, pol)
 		}
 		problem = or(problem, r.Problem)
-		if r.Attached || r.Left || r.Live || r.Incarnation != 0 || r.Problem != "" {
+		if r.Attached || r.Live || r.Incarnation != 0 || r.Problem != "" {
 			readers = append(readers, r)
 			cursors = append(cursors, cur)
 		}
