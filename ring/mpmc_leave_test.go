@@ -81,3 +81,98 @@ func TestMPMCCloseLeavingUndeliveredMessagesIsNoDeath(t *testing.T) {
 		})
 	}
 }
+
+// TestMPMCAnotherConsumerDeliversWhatAClosedOneLeft: the messages a
+// consumer left at its Close reach a consumer already attached elsewhere,
+// by the reaping a waiting consumer does, marked Redelivered; and at the
+// end of the stream, a consumer reaps a Left entry before it says
+// ErrClosed.
+func TestMPMCAnotherConsumerDeliversWhatAClosedOneLeft(t *testing.T) {
+	r := newMPMCRing(t, MPMC, true, 16, 4, Options{MaxConsumers: 2})
+	p, a, b := mustProducer(t, r), mustConsumer(t, r), mustConsumer(t, r)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for i := range 4 {
+		if err := p.Send(ctx, fmt.Appendf(nil, "message %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Recv(ctx, make([]byte, 2)); !errors.Is(err, io.ErrShortBuffer) {
+		t.Fatalf("a's Recv into 2 bytes = %v, want io.ErrShortBuffer", err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 16)
+	for _, want := range []string{"message 1", "message 2", "message 3", "message 0"} {
+		n, err := b.Recv(ctx, buf)
+		if err != nil || string(buf[:n]) != want {
+			t.Fatalf("b's Recv = %q, %v; want %q", buf[:n], err, want)
+		}
+		if got := b.Redelivered(); got != (want == "message 0") {
+			t.Errorf("%s: Redelivered %v", want, got)
+		}
+	}
+
+	// The end of the stream with a Left entry: it is reaped first.
+	c := mustConsumer(t, r) // a's entry is free again
+	if err := p.Send(ctx, []byte("message 4")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Recv(ctx, make([]byte, 2)); !errors.Is(err, io.ErrShortBuffer) {
+		t.Fatalf("b's Recv into 2 bytes = %v, want io.ErrShortBuffer", err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Recv(ctx, buf); err != nil || string(buf[:n]) != "message 4" || !c.Redelivered() {
+		t.Fatalf("c's Recv at the end of the stream = %q, %v (redelivered %v); want \"message 4\", marked", buf[:n], err, c.Redelivered())
+	}
+	if _, err := c.Recv(ctx, buf); !errors.Is(err, ErrClosed) {
+		t.Fatalf("c's Recv after everything = %v, want ErrClosed", err)
+	}
+}
+
+// TestMPMCEndOfStreamWaitsForALeftEntryItCannotLockYet: a consumer at the
+// end of the stream that finds a Left entry still locked (its holder
+// between storing Left and letting go, or another reaper at work) says
+// ErrEmpty, not ErrClosed: the message in that entry is still to come.
+func TestMPMCEndOfStreamWaitsForALeftEntryItCannotLockYet(t *testing.T) {
+	r := newMPMCRing(t, MPMC, true, 16, 4, Options{MaxConsumers: 2})
+	p, a := mustProducer(t, r), mustConsumer(t, r)
+	ctx := context.Background()
+	if err := p.Send(ctx, []byte("message 0")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Recv(ctx, make([]byte, 2)); !errors.Is(err, io.ErrShortBuffer) {
+		t.Fatalf("Recv into 2 bytes = %v, want io.ErrShortBuffer", err)
+	}
+	entry := a.e.(*mpmcConsumer).index
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	held, err := r.lockAt(entryLockByte(entry)) // as the closing holder still would
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b := mustConsumer(t, r)
+	buf := make([]byte, 16)
+	if _, err := b.TryRecv(buf); !errors.Is(err, ErrEmpty) {
+		t.Fatalf("TryRecv with the Left entry locked = %v, want ErrEmpty (its message is still to come)", err)
+	}
+	if err := r.unlockAt(entryLockByte(entry), held); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := b.TryRecv(buf); err != nil || string(buf[:n]) != "message 0" {
+		t.Fatalf("TryRecv once the entry is let go = %q, %v; want \"message 0\"", buf[:n], err)
+	}
+	if _, err := b.TryRecv(buf); !errors.Is(err, ErrClosed) {
+		t.Fatalf("TryRecv after it = %v, want ErrClosed", err)
+	}
+}

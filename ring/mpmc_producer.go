@@ -303,7 +303,7 @@ func (p *mpmcProducer) Close() error {
 	}
 	p.Abort()
 	// A dead producer still counted would keep the stream open forever.
-	if err := p.reapDead(0, p.maxP); err != nil {
+	if _, err := p.reapDead(0, p.maxP); err != nil {
 		p.leave()
 		return err
 	}

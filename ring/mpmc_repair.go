@@ -122,22 +122,26 @@ func (h *mpmcHandle) reapEntry(i uint32) (bool, error) {
 }
 
 // reapDead scans the entries in [lo, hi) for attached ones whose holder is
-// gone, and left ones, and reaps them. O(entries) system calls: once per
+// gone, and left ones, and reaps them. unreaped: one of them could not be
+// reaped now (its lock was busy: another reaper, or a closing consumer
+// between storing Left and letting go). O(entries) system calls: once per
 // tick at most.
-func (h *mpmcHandle) reapDead(lo, hi uint32) error {
+func (h *mpmcHandle) reapDead(lo, hi uint32) (unreaped bool, err error) {
 	for i := lo; i < hi; i++ {
 		if i == h.index {
 			continue
 		}
 		st, live, err := h.holderAt(i)
 		if err == nil && (st == layout.EntryAttached && !live || st == layout.EntryLeft) {
-			_, err = h.reapEntry(i)
+			var reaped bool
+			reaped, err = h.reapEntry(i)
+			unreaped = unreaped || !reaped
 		}
 		if err != nil {
-			return err
+			return unreaped, err
 		}
 	}
-	return nil
+	return unreaped, nil
 }
 
 // liveCount reports how many entries in [lo, hi) are attached, and how many

@@ -79,15 +79,20 @@ func (c *mpmcConsumer) ended(h, w uint64) error {
 	if c.ctrl(h).Load() != w {
 		return errRetry
 	}
-	// Before saying the stream is over, take over what dead consumers
-	// still hold: their messages are delivered once more, marked, not
-	// lost with the end of the stream. (System calls, once per call at
-	// the end of a stream: not the data path.)
-	if err := c.reapDead(c.maxP, c.entries()); err != nil {
+	// Before saying the stream is over, take over what dead consumers,
+	// and ones that closed leaving messages, still hold: their messages
+	// are delivered once more, marked, not lost with the end of the
+	// stream; an entry whose lock is busy (its reaper, or a closing
+	// consumer about to let go) is looked at again. (System calls, once
+	// per call at the end of a stream: not the data path.)
+	unreaped, err := c.reapDead(c.maxP, c.entries())
+	switch {
+	case err != nil:
 		return err
-	}
-	if len(c.adopted) > 0 {
+	case len(c.adopted) > 0:
 		return errAdopted
+	case unreaped:
+		return ErrEmpty // a consumer entry holds messages another call will reap
 	}
 	if s == layout.StreamClosed {
 		return ErrClosed
@@ -118,7 +123,8 @@ func (c *mpmcConsumer) probe() error {
 		}
 	}
 	c.ent.messages.Store(c.stats.Messages)
-	return c.reapDead(0, c.entries())
+	_, err := c.reapDead(0, c.entries())
+	return err
 }
 
 // next is the position to lease: a pending or adopted one first, else the
