@@ -187,9 +187,12 @@ func shortBuffer(n uint32, buf []byte) error {
 // taken for dead). A message this consumer never handed out (one a Recv
 // left for io.ErrShortBuffer, or one taken over from a dead consumer) does
 // go to another consumer: Close leaves its entry for the next consumer to
-// reap, as it would a dead one's, and that consumer delivers it first,
-// marked Redelivered. A producer waiting on a full ring meanwhile goes on
-// waiting, as after any clean Close. Close is idempotent.
+// reap, as it would a dead one's, and that consumer delivers it, marked
+// Redelivered: first, when it joins in that entry; otherwise once it finds
+// the ring empty (a waiting consumer reaps such entries once a tick, and
+// any consumer does before it reports the end of the stream). A producer
+// waiting on a full ring meanwhile goes on waiting, as after any clean
+// Close. Close is idempotent.
 func (c *Consumer) Close() (err error) {
 	defer c.r.endGuard(&err, beginGuard())
 	defer c.r.untrack(c)
