@@ -137,25 +137,60 @@ except shmring.ShmringError as e:
     print("end mark", type(e).__name__)
 os.pread = pread
 
-# 3. Two threads closing at once, while a third sleeps in recv: both
-# return, neither raises (the second used to meet a half-closed Ring).
-r = shmring.open_ring(sys.argv[3])
-c = r.consumer()
-rt = threading.Thread(target=receive_from(c))
-rt.start()
-time.sleep(0.1)
-errs = []
-def closer():
+# 3. Two closes at once, the first one slowed inside the consumer's
+# detach (its membarrier call): Ring.close() on two threads, then the
+# consumer's own close() against the Ring's. Neither raises, and the role
+# is let go of: a new consumer attaches. (The second close used to unmap
+# under the first, which raised ValueError and kept the role's lock.)
+from shmring import _sys as S
+barrier, slowed = S.barrier, threading.Event()
+def slow_barrier():
+    if threading.current_thread().name == "first":
+        slowed.set()
+        time.sleep(0.2)
+    return barrier()
+S.barrier = slow_barrier
+for how in ("ring", "handle"):
+    r = shmring.open_ring(sys.argv[3])
+    c = r.consumer()
+    slowed.clear()
+    errs = []
+    def closing(close):
+        def run():
+            try:
+                close()
+            except Exception as e:
+                errs.append(repr(e))
+        return run
+    first = threading.Thread(target=closing(r.close if how == "ring" else c.close), name="first")
+    second = threading.Thread(target=closing(r.close))
+    first.start()
+    slowed.wait(5)
+    second.start()
+    first.join()
+    second.join()
+    again = shmring.open_ring(sys.argv[3])
     try:
-        r.close()
-    except Exception as e:
+        again.consumer()
+    except shmring.ShmringError as e:
         errs.append(repr(e))
-closers = [threading.Thread(target=closer) for _ in range(2)]
-for t in closers:
-    t.start()
-for t in closers + [rt]:
-    t.join()
-print("two closers", errs)
+    again.close()
+    print("two closes", how, errs)
+S.barrier = barrier
+
+# 3b. close() while a view of a message is kept (allowed): it closes, and
+# says so; a second close() returns.
+r = shmring.open_ring(sys.argv[3])
+p, c = r.producer(), r.consumer()
+p.send(b"hello world", timeout=0)
+kept = c.receive(timeout=0)[:5]
+c.release()
+try:
+    r.close()
+    r.close()
+    print("close with a view kept", r.closed, bytes(kept))
+except Exception as e:
+    print("close with a view kept", repr(e))
 
 # 4. close() from a signal handler that interrupted this thread's recv,
 # asleep on the futex: it does not wait for the call it interrupted (it
@@ -191,7 +226,9 @@ func TestPythonCloseWaitsForFutexCallsAndEndMarkChecksSayClosed(t *testing.T) {
 	py := proctest.StartCommand(t, "python close race", cmd)
 	py.Expect("wake on a mapped ring [True]")
 	py.Expect("end mark ClosedError")
-	py.Expect("two closers []")
+	py.Expect("two closes ring []")
+	py.Expect("two closes handle []")
+	py.Expect("close with a view kept True b'hello'")
 	py.Expect("handler close ClosedError at once")
 	if err := py.Wait(); err != nil {
 		t.Fatal(err)

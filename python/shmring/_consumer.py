@@ -176,14 +176,16 @@ class Consumer(_Endpoint):
 
     def close(self):
         """Give the role up; messages not released stay for the next consumer."""
-        if self._closed:
-            return
-        if self._held is not None:
-            try:
-                self._held.release()
-            except BufferError:
-                pass
-            self._held = None
-        self._avail = 0  # every later call takes the slow path, which raises ClosedError
-        self._detach(0)
-        self._ring._handles.discard(self)
+        with self._ring.close_lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._held is not None:
+                try:
+                    self._held.release()
+                except BufferError:
+                    pass
+                self._held = None
+            self._avail = 0  # every later call takes the slow path, which raises ClosedError
+            self._detach(0)
+            self._ring._handles.discard(self)

@@ -63,12 +63,15 @@ class _Endpoint:
         self._ring.futex_wake(self._own.wake, _INT_MAX)
 
     def _detach(self, state):
+        """Under the ring's close_lock, from close(): the mapping stays."""
         self._closed = True
-        self._u32[self._own.state >> 2] = state
-        _sys.barrier()  # the state store before the sleepers load
-        if self._u32[self._peer.sleepers >> 2]:
-            self._wake_peer()
-        _sys.os_close(self._lock)
+        try:
+            self._u32[self._own.state >> 2] = state
+            _sys.barrier()  # the state store before the sleepers load
+            if self._u32[self._peer.sleepers >> 2]:
+                self._wake_peer()
+        finally:
+            _sys.os_close(self._lock)  # the role is let go of whatever happened
 
     def _probe(self):
         st = self._u32[self._peer.state >> 2]

@@ -123,9 +123,11 @@ class Producer(_Endpoint):
 
     def close(self):
         """End the stream: the consumer drains it, then gets ClosedError."""
-        if self._closed:
-            return
-        self._end_claim()
-        self._limit = 0  # every later call takes the slow path, which raises ClosedError
-        self._detach(L.STATE_CLOSED)
-        self._ring._handles.discard(self)
+        with self._ring.close_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._end_claim()
+            self._limit = 0  # every later call takes the slow path, which raises ClosedError
+            self._detach(L.STATE_CLOSED)
+            self._ring._handles.discard(self)

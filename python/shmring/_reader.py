@@ -298,21 +298,24 @@ class Reader:
 
     def close(self):
         """Leave the ring: a lossless reader stops gating the producer."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._held is not None:
+        with self._ring.close_lock:  # the ring's close() does not unmap under it
+            if self._closed:
+                return
+            self._closed = True
+            if self._held is not None:
+                try:
+                    self._held.release()
+                except BufferError:
+                    pass
+                self._held = None
             try:
-                self._held.release()
-            except BufferError:
-                pass
-            self._held = None
-        self._u32[(self._entry + L.READER_STATE_OFFSET) >> 2] = L.READER_FREE
-        _sys.barrier()  # the state store before the sleepers load
-        if self._u32[L.BCAST_GATE_SLEEPERS_OFFSET >> 2]:
-            self._wake_producer()
-        os.close(self._lock)
-        self._ring._handles.discard(self)
+                self._u32[(self._entry + L.READER_STATE_OFFSET) >> 2] = L.READER_FREE
+                _sys.barrier()  # the state store before the sleepers load
+                if self._u32[L.BCAST_GATE_SLEEPERS_OFFSET >> 2]:
+                    self._wake_producer()
+            finally:
+                os.close(self._lock)  # the entry is let go of whatever happened
+            self._ring._handles.discard(self)
 
     def __enter__(self):
         return self

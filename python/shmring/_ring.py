@@ -136,8 +136,13 @@ class Ring:
         # lock is reentrant for that handler too.
         self._futex_calls = {}
         self._futex_done = threading.Condition(threading.RLock())
-        self._unmapping = None  # the thread ident of the close() that unmaps
+        self._unmapping = False  # no futex call may start
+        self._closer = None  # the thread ident of the close() at work
         self._lingering = None  # a mapping left in place for a call in flight
+        # Held while a role handle closes, by its own close() and by this
+        # Ring's: a handle's close() writes to the mapping, which the
+        # Ring's close() must not take away under it.
+        self.close_lock = threading.RLock()
 
     def check_intact(self):
         """Raise TruncatedError unless the end mark still says the file has
@@ -179,7 +184,7 @@ class Ring:
         me = threading.get_ident()
         with self._futex_done:
             self._futex_calls[me] = self._futex_calls.get(me, 0) + 1
-            if self._unmapping is not None:
+            if self._unmapping:
                 self._futex_leave()
                 raise ClosedError("ring: closed")
 
@@ -237,37 +242,54 @@ class Ring:
         on one of them running on another thread meanwhile raises
         ClosedError. close() waits for futex calls in flight on other
         threads (a sleep lasts a tick at most) before it unmaps; one still
-        in flight after a second, or one this thread's close() interrupted
-        (from a signal handler), keeps the mapping in place until the Ring
-        is garbage. An end-mark check that meets the closed descriptor says
-        ClosedError. Idempotent, and safe to call from several threads."""
-        self._closing = True
-        for h in list(self._handles):
-            h.close()
-        self._handles.clear()
+        in flight after a second, one this thread's close() interrupted
+        (from a signal handler), or a view of a message still held keeps
+        the mapping in place until it and the Ring are garbage. An end-mark
+        check that meets the closed descriptor says ClosedError.
+        Idempotent; a close() on another thread meanwhile waits for this
+        one."""
         me = threading.get_ident()
         with self._futex_done:
-            if self._unmapping is not None:  # another close() unmaps: wait for it
-                if self._unmapping != me:
+            if self._closer is not None:
+                if self._closer != me:
                     self._futex_done.wait_for(lambda: self._mm is None, timeout=_FUTEX_DRAIN)
                 return
             if self._mm is None:
                 return
-            self._unmapping = me
-            drained = self._futex_done.wait_for(lambda: not self._futex_elsewhere(), timeout=_FUTEX_DRAIN)
-            if me in self._futex_calls:
-                drained = False  # a signal handler's close() on a thread inside a futex call
+            self._closer = me
+        self._closing = True
+        try:
+            with self.close_lock:
+                for h in list(self._handles):
+                    h.close()
+                self._handles.clear()
+            with self._futex_done:
+                self._unmapping = True
+                drained = self._futex_done.wait_for(lambda: not self._futex_elsewhere(), timeout=_FUTEX_DRAIN)
+                drained = drained and me not in self._futex_calls  # else a signal handler's close()
+            self._unmap(drained)
+        finally:
+            with self._futex_done:
+                self._unmapping = True
+                if self._mm is not None:  # interrupted: leave the mapping to the collector
+                    self._lingering = self._mm
+                    self._mm = None
+                self._futex_done.notify_all()
+            os.close(self._fd)
+
+    def _unmap(self, drained):
         for v in (self.u32, self.u64, self.mv):
             v.release()
-        if drained:
-            del self._anchor
-            self._mm.close()
-        else:
+        if not drained:
             self._lingering = (self._mm, self._anchor)
+        else:
+            del self._anchor
+            try:
+                self._mm.close()
+            except BufferError:  # a view of a message is still held
+                self._lingering = self._mm
         with self._futex_done:
             self._mm = None
-            self._futex_done.notify_all()
-        os.close(self._fd)
 
     def __enter__(self):
         return self
