@@ -251,7 +251,11 @@ func (rd *Reader) storeCursor() {
 	}
 }
 
-// Lag is how many published messages the reader has not consumed yet.
+// Lag is how many published messages the reader has not consumed yet. On a
+// record ring, a lossy reader overrun while the producer held a claim where
+// the ring retained no record (LAYOUT.md 17.6) counts the messages it lost
+// there in Lag, not yet in Stats.Missed, until the claimed record is
+// published (its *LapError comes first) or the stream ends.
 func (rd *Reader) Lag() uint64 {
 	if rd.closed {
 		return 0
@@ -283,7 +287,8 @@ func (rd *Reader) flushCounters() { rd.ctr.flush(&rd.stats) }
 
 // Close leaves the ring: the entry is free for another reader and a
 // lossless reader stops gating the producer. Close is idempotent; the
-// reader's calls return ErrClosed afterwards.
+// reader's calls return ErrClosed afterwards. A loss not reported yet (see
+// Lag) is not counted.
 func (rd *Reader) Close() (err error) {
 	defer rd.r.endGuard(&err, beginGuard())
 	if rd.closed {

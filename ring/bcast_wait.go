@@ -56,8 +56,9 @@ func (w readerWait) Stopped() error {
 // Probe says ErrPeerDead only while nothing is published at q after the
 // producer was found dead: what it published before it died is read first.
 func (w readerWait) Probe() error {
+	ep := w.rd.w.epoch.Load() // before the state: streamEnded
 	if err := w.rd.producerDead(); err != nil && (!errors.Is(err, ErrPeerDead) || !w.rd.arrived()) {
-		return w.rd.streamEnded(err)
+		return w.rd.streamEnded(err, ep)
 	}
 	return w.rd.consistent()
 }
@@ -66,6 +67,7 @@ func (w readerWait) Probe() error {
 // q. State is loaded before the cursor: the producer stores its last cursor
 // before its closed state.
 func (rd *Reader) closedShort() error {
+	ep := rd.w.epoch.Load() // before the state: streamEnded
 	st := rd.w.state.Load()
 	if st&^layout.StateMask != 0 {
 		return rd.r.corrupt("broadcast producer state=%#x", st)
@@ -74,7 +76,7 @@ func (rd *Reader) closedShort() error {
 		return nil
 	}
 	if rd.w.cursor.Load() <= rd.q {
-		return rd.streamEnded(ErrClosed)
+		return rd.streamEnded(ErrClosed, ep)
 	}
 	return rd.consistent()
 }

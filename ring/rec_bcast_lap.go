@@ -102,12 +102,19 @@ func (rd *Reader) countLost(seq uint64) error {
 
 // streamEnded is end, the end of the stream (ErrClosed, ErrPeerDead), or
 // first the loss left to a record that will not come, counted from RecSeq:
-// the producer is gone, so no publish is in flight.
-func (rd *Reader) streamEnded(end error) error {
+// the producer is gone, so no publish is in flight. Unless a new producer
+// took the role over since ep, the producer epoch loaded before the state
+// that said the stream ended (a new producer bumps the epoch before it
+// publishes): then its first record counts the loss.
+func (rd *Reader) streamEnded(end error, ep uint32) error {
 	if rd.rec == nil || !rd.rec.lost || !errors.Is(end, ErrClosed) && !errors.Is(end, ErrPeerDead) {
 		return end
 	}
-	if err := rd.countLost(rd.rec.seqW.Load()); err != nil {
+	seq := rd.rec.seqW.Load()
+	if rd.w.epoch.Load() != ep {
+		return end
+	}
+	if err := rd.countLost(seq); err != nil {
 		return err
 	}
 	return end

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"testing"
+	"time"
 )
 
 // TestRecordLossAtTheCursorIsCountedWhenNoRecordFollows: a lossy reader
@@ -68,9 +69,10 @@ func TestRecordLossAtTheCursorIsCountedWhenNoRecordFollows(t *testing.T) {
 
 // TestRecordLosslessJoinerLappedAtTheCursorGetsALapError: a lossless
 // joiner (Oldest) that delivered one message below what the producer
-// protects is overrun with RecTail at the cursor. Its hole is a *LapError,
-// as for any joiner's hole below protect, not ErrCorrupt (which a lap
-// counted at the cursor, past protect, said). (From a reviewer.)
+// protects is overrun with RecTail at the cursor. Its hole is a *LapError
+// with the exact count, as for any joiner's hole below protect, not
+// ErrCorrupt (which a lap counted at the cursor, past protect, said). (From
+// a reviewer.)
 func TestRecordLosslessJoinerLappedAtTheCursorGetsALapError(t *testing.T) {
 	r := newTestRing(t, Options{Kind: Broadcast, Records: true, Capacity: 256, MaxMessage: 128, MaxReaders: 2})
 	ctx := context.Background()
@@ -83,21 +85,27 @@ func TestRecordLosslessJoinerLappedAtTheCursorGetsALapError(t *testing.T) {
 		}
 	}
 	rd := mustReader(t, r, ReaderOptions{Policy: Lossless, Start: Oldest})
-	if _, err := rd.TryRecv(buf); err != nil {
-		t.Fatal(err)
+	if n, err := rd.TryRecv(buf); err != nil || binary.LittleEndian.Uint64(buf[:n]) != 0 {
+		t.Fatalf("TryRecv = %d, %v; want message 0", n, err)
 	}
-	// The producer (its limit cached before the join) retires to the cursor.
+	// A producer whose limit predates the join retires up to the cursor.
 	r.recTailWord().Store(r.bcastWords().cursor.Load())
-	_, err := rd.TryRecv(buf)
-	t.Logf("first TryRecv after overrun: %v", err)
+	if _, err := rd.TryRecv(buf); !errors.Is(err, ErrEmpty) {
+		t.Fatalf("TryRecv at the cursor = %v, want ErrEmpty (the loss is counted by the next record)", err)
+	}
 	binary.LittleEndian.PutUint64(msg, 4)
 	if err := p.Send(ctx, msg); err != nil {
 		t.Fatal(err)
 	}
-	_, err = rd.TryRecv(buf)
-	t.Logf("TryRecv after next publish: %v", err)
-	if errors.Is(err, ErrCorrupt) {
-		t.Errorf("a joiner's lap below protect reported as %v, want a *LapError", err)
+	var lap *LapError
+	if _, err := rd.TryRecv(buf); !errors.As(err, &lap) || lap.Missed != 3 || errors.Is(err, ErrCorrupt) {
+		t.Fatalf("TryRecv after message 4 = %v, want a *LapError missing messages 1 to 3", err)
+	}
+	if n, err := rd.TryRecv(buf); err != nil || binary.LittleEndian.Uint64(buf[:n]) != 4 {
+		t.Fatalf("TryRecv = %d, %v; want message 4", n, err)
+	}
+	if st := rd.Stats(); st.Missed != 3 || st.Lapped != 1 || st.Messages != 2 {
+		t.Errorf("Stats Missed %d Lapped %d Messages %d, want 3, 1, 2", st.Missed, st.Lapped, st.Messages)
 	}
 }
 
@@ -149,5 +157,64 @@ func TestRecordReleaseOfALeaseOverwrittenUpToTheCursorIsALap(t *testing.T) {
 	}
 	if st := rd.Stats(); st.Missed != 3 || st.Lapped != 2 || st.Messages != 1 {
 		t.Errorf("Stats Missed %d Lapped %d Messages %d, want 3, 2, 1", st.Missed, st.Lapped, st.Messages)
+	}
+}
+
+// TestRecordLossAtTheCursorIsCountedWhenTheProducerDies: a lossy reader
+// overrun while the producer held a claim of the longest message (RecTail
+// at the cursor), the producer then dying with it: the loss is counted from
+// RecSeq before ErrPeerDead, for a polling and a blocking reader.
+func TestRecordLossAtTheCursorIsCountedWhenTheProducerDies(t *testing.T) {
+	for _, block := range []bool{false, true} {
+		t.Run(map[bool]string{false: "polling", true: "blocking"}[block], func(t *testing.T) {
+			r := newTestRing(t, Options{Kind: Broadcast, Records: true, Capacity: 256, MaxMessage: 128, MaxReaders: 2})
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			p := mustProducer(t, r)
+			rd := mustReader(t, r, ReaderOptions{Policy: Lossy, Start: Oldest})
+			msg, buf := make([]byte, 100), make([]byte, 128)
+			for i := range 5 {
+				if err := p.Send(ctx, msg); err != nil {
+					t.Fatal(err)
+				}
+				if i == 0 {
+					if _, err := rd.TryRecv(buf); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if _, err := p.Claim(ctx); err != nil { // RecTail at the cursor
+				t.Fatal(err)
+			}
+			if _, err := rd.TryRecv(buf); !errors.Is(err, ErrEmpty) {
+				t.Fatalf("TryRecv at the cursor = %v, want ErrEmpty", err)
+			}
+			bp := p.e.(*recBcastProducer)
+			if err := bp.lock.unlock(r); err != nil { // the producer dies: its lock goes
+				t.Fatal(err)
+			}
+			var err error
+			missed := uint64(0)
+			for range 1000 {
+				if block {
+					_, err = rd.Recv(ctx, buf)
+				} else {
+					_, err = rd.TryRecv(buf)
+				}
+				var lap *LapError
+				if errors.As(err, &lap) {
+					missed += lap.Missed
+				} else if !errors.Is(err, ErrEmpty) {
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+			if !errors.Is(err, ErrPeerDead) || missed != 4 {
+				t.Fatalf("last call %v after %d missed; want the 4 messages missed, then ErrPeerDead", err, missed)
+			}
+			if st := rd.Stats(); st.Missed != 4 || st.Lapped != 1 {
+				t.Errorf("Stats Missed %d Lapped %d, want 4, 1", st.Missed, st.Lapped)
+			}
+		})
 	}
 }
