@@ -234,3 +234,53 @@ func TestPythonCloseWaitsForFutexCallsAndEndMarkChecksSayClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+const pythonFork = `import os, sys, threading, time, shmring
+from shmring import _layout as L
+
+# A child forked while a thread of its parent sleeps in recv, and while the
+# parent holds both roles, closes its copy of the Ring: at once (the
+# parent's thread is not the child's to wait for), and without detaching
+# the parent's roles (the copies of the handles are not the roles).
+r = shmring.open_ring(sys.argv[1])
+p, c = r.producer(), r.consumer()
+got = []
+def receive():
+    try:
+        got.append(bytes(c.recv(timeout=5)))
+    except shmring.ShmringError as e:
+        got.append(type(e).__name__)
+t = threading.Thread(target=receive)
+t.start()
+time.sleep(0.1)
+pid = os.fork()
+if pid == 0:
+    t0 = time.monotonic()
+    r.close()
+    os._exit(0 if time.monotonic() - t0 < 0.5 else 3)
+_, status = os.waitpid(pid, 0)
+print("child close", "quick" if os.waitstatus_to_exitcode(status) == 0 else f"exit {os.waitstatus_to_exitcode(status)}")
+print("consumer still attached", r.u32[L.CONSUMER_STATE_OFFSET >> 2] & L.STATE_ATTACHED != 0)
+p.send(b"after the fork", timeout=1)
+t.join()
+print("parent's recv got", got)
+r.close()
+`
+
+// TestPythonForkedChildClosesOnlyItsCopy: os.fork() copies a Ring and its
+// handles into the child. The child's close() waited out a second for a
+// parent thread's futex sleep (not the child's), and detached the parent's
+// roles: it stored the consumer's state as free under the parent.
+func TestPythonForkedChildClosesOnlyItsCopy(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	o := ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}
+	cmd := exec.Command(python(t), "-c", pythonFork, newRing(t, o))
+	cmd.Env = append(cmd.Environ(), "PYTHONPATH="+filepath.Join(repoRoot(t), "python"), "PYTHONDONTWRITEBYTECODE=1")
+	py := proctest.StartCommand(t, "python fork", cmd)
+	py.Expect("child close quick")
+	py.Expect("consumer still attached True")
+	py.Expect("parent's recv got [b'after the fork']")
+	if err := py.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}

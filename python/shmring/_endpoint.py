@@ -7,6 +7,8 @@ path needs. The StoreLoad fence of the sleeper handshake is membarrier:
 this process registers for it and says so with FLAG_RELEASE_STORES, so a
 peer about to sleep forces it on us."""
 
+import os
+
 from . import _layout as L
 from . import _sys
 from ._wait import Waiter
@@ -39,6 +41,7 @@ class _Endpoint:
         self._ring = ring
         self._own, self._peer = _Side(producer), _Side(not producer)
         self._lock = _sys.lock(ring._fd, self._own.lock_byte)
+        self._pid = os.getpid()  # a forked child's copy of the handle is not the role
         info = ring.info
         self._mm, self._u32, self._u64 = ring._mm, ring.u32, ring.u64
         self._base, self._mask, self._slots = info.slots_offset, info.slot_count - 1, info.slot_count
@@ -66,10 +69,11 @@ class _Endpoint:
         """Under the ring's close_lock, from close(): the mapping stays."""
         self._closed = True
         try:
-            self._u32[self._own.state >> 2] = state
-            _sys.barrier()  # the state store before the sleepers load
-            if self._u32[self._peer.sleepers >> 2]:
-                self._wake_peer()
+            if os.getpid() == self._pid:  # in a forked child the role stays the parent's
+                self._u32[self._own.state >> 2] = state
+                _sys.barrier()  # the state store before the sleepers load
+                if self._u32[self._peer.sleepers >> 2]:
+                    self._wake_peer()
         finally:
             _sys.os_close(self._lock)  # the role is let go of whatever happened
 

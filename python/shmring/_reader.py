@@ -74,6 +74,7 @@ class Reader:
             e = L.BCAST_READERS_OFFSET + i * L.READER_ENTRY_SIZE
             try:
                 self._lock = _sys.lock(self._ring._fd, e + L.READER_LOCK_BYTE)
+                self._pid = os.getpid()  # a forked child's copy of the handle is not the reader
             except BusyError:
                 continue
             self._entry = e
@@ -309,10 +310,11 @@ class Reader:
                     pass
                 self._held = None
             try:
-                self._u32[(self._entry + L.READER_STATE_OFFSET) >> 2] = L.READER_FREE
-                _sys.barrier()  # the state store before the sleepers load
-                if self._u32[L.BCAST_GATE_SLEEPERS_OFFSET >> 2]:
-                    self._wake_producer()
+                if os.getpid() == self._pid:  # in a forked child the entry stays the parent's
+                    self._u32[(self._entry + L.READER_STATE_OFFSET) >> 2] = L.READER_FREE
+                    _sys.barrier()  # the state store before the sleepers load
+                    if self._u32[L.BCAST_GATE_SLEEPERS_OFFSET >> 2]:
+                        self._wake_producer()
             finally:
                 os.close(self._lock)  # the entry is let go of whatever happened
             self._ring._handles.discard(self)

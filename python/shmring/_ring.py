@@ -9,6 +9,7 @@ import os
 import struct
 import threading
 import time
+import weakref
 
 from . import _layout as L
 from . import _sys
@@ -33,6 +34,21 @@ DEFAULT_OPEN_TIMEOUT = 2.0  # seconds, as Go's ring.DefaultOpenTimeout
 DEFAULT_MAX_FILE_SIZE = _trust.DEFAULT_MAX_FILE_SIZE
 _END_MARK = struct.pack("<Q", L.END_MARK)
 _MADV_POPULATE_WRITE = 23
+# Rings open in this process. In a forked child only the forking thread
+# lives on: the futex calls other threads had in flight are gone, and a
+# lock one of them held would never be let go.
+_open_rings = weakref.WeakSet()
+
+
+def _after_fork_in_child():
+    for r in list(_open_rings):
+        r._futex_calls = {}
+        r._futex_done = threading.Condition(threading.RLock())
+        r.close_lock = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
 # How long close() waits for futex calls in flight on other threads (a
 # sleep ends within a tick, _wait.TICK); past it, it leaves the mapping in
 # place rather than hang, to be unmapped once the Ring is garbage.
@@ -143,6 +159,7 @@ class Ring:
         # Ring's: a handle's close() writes to the mapping, which the
         # Ring's close() must not take away under it.
         self.close_lock = threading.RLock()
+        _open_rings.add(self)
 
     def check_intact(self):
         """Raise TruncatedError unless the end mark still says the file has
