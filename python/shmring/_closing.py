@@ -25,3 +25,15 @@ def closed_as_error(call):
             raise
 
     return wrapped
+
+
+def let_go(view):
+    """Release a view of the mapping handed to the caller (None: nothing
+    to do). If the caller made views of it (slices), those keep the buffer,
+    and the slot is given back all the same."""
+    if view is None:
+        return
+    try:
+        view.release()
+    except BufferError:
+        pass

@@ -1,7 +1,7 @@
 """The SPSC consumer (LAYOUT.md section 8, "Consumer")."""
 
 from . import _layout as L
-from ._closing import closed_as_error
+from ._closing import closed_as_error, let_go
 from ._endpoint import _Endpoint
 from . import _sys
 from .errors import ClosedError, CorruptError, EmptyError, InvalidError, ShortBufferError
@@ -142,10 +142,7 @@ class Consumer(_Endpoint):
         if self._held is None:
             raise InvalidError("ring: release without a received message")
         n = self._held.nbytes
-        try:
-            self._held.release()
-        except BufferError:
-            pass  # the caller exported it further; the slot is still given back
+        let_go(self._held)
         self._held = None
         self.messages += 1
         self.bytes += n
@@ -180,12 +177,8 @@ class Consumer(_Endpoint):
             if self._closed:
                 return
             self._closed = True
-            if self._held is not None:
-                try:
-                    self._held.release()
-                except BufferError:
-                    pass
-                self._held = None
+            let_go(self._held)
+            self._held = None
             self._avail = 0  # every later call takes the slow path, which raises ClosedError
             self._detach(0)
             self._ring._handles.discard(self)

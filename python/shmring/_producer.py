@@ -3,7 +3,7 @@
 import operator
 
 from . import _layout as L
-from ._closing import closed_as_error
+from ._closing import closed_as_error, let_go
 from ._endpoint import _Endpoint
 from . import _sys
 from .errors import ClosedError, CorruptError, FullError, InvalidError, TooLargeError, UnsupportedError
@@ -114,12 +114,8 @@ class Producer(_Endpoint):
         self._end_claim()
 
     def _end_claim(self):
-        if self._claimed is not None:
-            try:
-                self._claimed.release()
-            except BufferError:
-                pass
-            self._claimed = None
+        let_go(self._claimed)
+        self._claimed = None
 
     def close(self):
         """End the stream: the consumer drains it, then gets ClosedError."""

@@ -8,7 +8,7 @@ only for lossless readers."""
 import os
 
 from . import _layout as L
-from ._closing import closed_as_error
+from ._closing import closed_as_error, let_go
 from . import _sys
 from ._wait import Waiter
 from .errors import BusyError, ClosedError, CorruptError, EmptyError, InvalidError, LappedError, PeerDeadError, ShortBufferError
@@ -269,10 +269,7 @@ class Reader:
         if self._held is None:
             raise InvalidError("ring: release without a received message")
         n = self._held.nbytes
-        try:
-            self._held.release()
-        except BufferError:
-            pass
+        let_go(self._held)
         self._held = None
         q = self._q
         if not self._lossless and not self._validate(q):
@@ -303,12 +300,8 @@ class Reader:
             if self._closed:
                 return
             self._closed = True
-            if self._held is not None:
-                try:
-                    self._held.release()
-                except BufferError:
-                    pass
-                self._held = None
+            let_go(self._held)
+            self._held = None
             try:
                 if os.getpid() == self._pid:  # in a forked child the entry stays the parent's
                     self._u32[(self._entry + L.READER_STATE_OFFSET) >> 2] = L.READER_FREE
