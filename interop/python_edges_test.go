@@ -284,3 +284,62 @@ func TestPythonForkedChildClosesOnlyItsCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+const pythonHandleClose = `import sys, threading, time, shmring
+
+# 1. A consumer's close() on another thread ends a recv blocked on it with
+# ClosedError, and gives the role up only once that recv has left: the next
+# consumer gets the next message, and the old recv none.
+r = shmring.open_ring(sys.argv[1])
+c = r.consumer()
+got = []
+def blocked():
+    try:
+        got.append(bytes(c.recv(timeout=5)))
+    except shmring.ShmringError as e:
+        got.append(type(e).__name__)
+t = threading.Thread(target=blocked)
+t.start()
+time.sleep(0.1)
+c.close()
+t.join(5)
+print("blocked recv", got, "ended" if not t.is_alive() else "still running")
+again = shmring.open_ring(sys.argv[1])
+c2, p = again.consumer(), again.producer()
+p.send(b"m0", timeout=1)
+print("next consumer", bytes(c2.recv(timeout=1)), got)
+again.close()
+r.close()
+
+# 2. Taking a role from a closed Ring is ClosedError (it reopened the
+# descriptor, whose number may be another file's by then).
+r = shmring.open_ring(sys.argv[1])
+r.close()
+for take in (r.consumer, r.producer):
+    try:
+        take()
+        print("role from a closed ring: a handle")
+    except shmring.ShmringError as e:
+        print("role from a closed ring", type(e).__name__)
+`
+
+// TestPythonHandleCloseOnAnotherThread: a consumer's close() on another
+// thread left a recv blocked on it running, and gave the role up under it:
+// a new consumer took the role, and the old recv then took a message as
+// well. A role taken from a closed Ring was a raw FileNotFoundError, or a
+// lock on whatever file had the descriptor's number. (From a black-box
+// tester.)
+func TestPythonHandleCloseOnAnotherThread(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	o := ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}
+	cmd := exec.Command(python(t), "-c", pythonHandleClose, newRing(t, o))
+	cmd.Env = append(cmd.Environ(), "PYTHONPATH="+filepath.Join(repoRoot(t), "python"), "PYTHONDONTWRITEBYTECODE=1")
+	py := proctest.StartCommand(t, "python handle close", cmd)
+	py.Expect("blocked recv ['ClosedError'] ended")
+	py.Expect("next consumer b'm0' ['ClosedError']")
+	py.Expect("role from a closed ring ClosedError")
+	py.Expect("role from a closed ring ClosedError")
+	if err := py.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}

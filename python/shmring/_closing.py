@@ -1,10 +1,15 @@
-"""A call racing Ring.close() on another thread: the mapping's views are
-released and the descriptor closed under it, so what it meets is Python's
-ValueError (a released memoryview) or OSError (a closed descriptor). Go
-promises ErrClosed for this; the public calls of the handles say
-ClosedError too."""
+"""A call racing a close() on another thread. Ring.close() releases the
+mapping's views and closes the descriptor under it, so what it meets is
+Python's ValueError (a released memoryview) or OSError (a closed
+descriptor): Go promises ErrClosed for this, and the public calls of the
+handles say ClosedError too. A handle's own close() marks it closed, which
+a waiting call notices within a tick, and waits for the call to leave
+before it gives the role up: a call that went on would store a cursor for a
+role another process may hold by then."""
 
 import functools
+import threading
+import time
 
 from .errors import ClosedError, ShmringError
 
@@ -15,16 +20,35 @@ def closed_as_error(call):
 
     @functools.wraps(call)
     def wrapped(self, *args, **kwargs):
+        self._calls += 1
+        self._caller = threading.get_ident()
         try:
             return call(self, *args, **kwargs)
         except ShmringError:
             raise
         except (ValueError, OSError) as e:
-            if self._ring.closed:
+            if self._ring.closed or self._closed:
                 raise ClosedError("ring: closed during the call") from e
             raise
+        finally:
+            self._calls -= 1
 
     return wrapped
+
+
+# How long a handle's close() waits for a call in progress on another
+# thread to leave (a waiting call notices within a tick).
+_CALL_DRAIN = 1.0
+
+
+def await_calls(handle):
+    """Wait until no call of handle is in progress on another thread (one on
+    this thread is the one a signal handler's close() interrupted)."""
+    if not handle._calls or handle._caller == threading.get_ident():
+        return
+    deadline = time.monotonic() + _CALL_DRAIN
+    while handle._calls and time.monotonic() < deadline:
+        time.sleep(0.001)
 
 
 def let_go(view):

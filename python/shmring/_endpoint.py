@@ -12,7 +12,8 @@ import os
 from . import _layout as L
 from . import _sys
 from ._wait import Waiter
-from .errors import CorruptError, InvalidError, PeerDeadError
+from ._closing import await_calls
+from .errors import ClosedError, CorruptError, InvalidError, PeerDeadError
 
 _INT_MAX = 0x7FFFFFFF
 
@@ -49,6 +50,7 @@ class _Endpoint:
         self._intact = ring.check_intact
         self._release = _sys.register_release()
         self._closed = False
+        self._calls, self._caller = 0, None  # calls in progress, and whose (_closing)
         self.messages = self.bytes = 0
 
     def _announce(self):
@@ -66,8 +68,10 @@ class _Endpoint:
         self._ring.futex_wake(self._own.wake, _INT_MAX)
 
     def _detach(self, state):
-        """Under the ring's close_lock, from close(): the mapping stays."""
+        """Under the ring's close_lock, from close(): the mapping stays. A
+        call in progress on another thread leaves first."""
         self._closed = True
+        await_calls(self)
         try:
             if os.getpid() == self._pid:  # in a forked child the role stays the parent's
                 self._u32[self._own.state >> 2] = state
@@ -85,7 +89,12 @@ class _Endpoint:
             raise PeerDeadError(f"ring: {self._ring.name}: {self._peer.name} died")
 
     def _waiter(self, ready, stopped):
-        return Waiter(self._ring, ready, stopped, self._probe, self._peer.wake, self._own.sleepers)
+        def stopped_or_closed():
+            if self._closed:  # close() on another thread
+                raise ClosedError(f"ring: {self._own.name} closed")
+            stopped()
+
+        return Waiter(self._ring, ready, stopped_or_closed, self._probe, self._peer.wake, self._own.sleepers)
 
     def __enter__(self):
         return self

@@ -8,7 +8,7 @@ only for lossless readers."""
 import os
 
 from . import _layout as L
-from ._closing import closed_as_error, let_go
+from ._closing import await_calls, closed_as_error, let_go
 from . import _sys
 from ._wait import Waiter
 from .errors import BusyError, ClosedError, CorruptError, EmptyError, InvalidError, LappedError, PeerDeadError, ShortBufferError
@@ -38,6 +38,7 @@ class Reader:
         self._intact = ring.check_intact
         self._release_stores = _sys.register_release()
         self._closed = False
+        self._calls, self._caller = 0, None  # calls in progress, and whose (_closing)
         self._held = None
         self.messages = self.bytes = self.laps = self.missed = 0
         self._take_entry(info.max_consumers)
@@ -64,7 +65,7 @@ class Reader:
             self._abandon(CorruptError(f"ring: broadcast cursor went from {p0} to {p}"))
         self._q, self._protect = q, p
         self._wait = Waiter(
-            ring, self._arrived, self._closed_short, self._probe, L.BCAST_WAKE_OFFSET, L.BCAST_SLEEPERS_OFFSET,
+            ring, self._arrived, self._stopped, self._probe, L.BCAST_WAKE_OFFSET, L.BCAST_SLEEPERS_OFFSET,
             keep_announced=True,  # another reader may sleep on it
             yield_thread=True,
         )
@@ -165,6 +166,11 @@ class Reader:
         p = self._u64[L.BCAST_CURSOR_OFFSET >> 3]
         if p > self._q and not p & L.SEQ_WRITING and not self._arrived():
             raise CorruptError(f"ring: broadcast cursor={p} but position={self._q} not published")
+
+    def _stopped(self):
+        if self._closed:  # close() on another thread
+            raise ClosedError("ring: reader closed")
+        self._closed_short()
 
     def _closed_short(self):
         st = self._u32[L.BCAST_PRODUCER_STATE_OFFSET >> 2]
@@ -300,6 +306,7 @@ class Reader:
             if self._closed:
                 return
             self._closed = True
+            await_calls(self)  # a call in progress on another thread leaves first
             let_go(self._held)
             self._held = None
             try:

@@ -45,6 +45,8 @@ def _after_fork_in_child():
         r._futex_calls = {}
         r._futex_done = threading.Condition(threading.RLock())
         r.close_lock = threading.RLock()
+        for h in r._handles:
+            h._calls = 0  # the parent's threads' calls (_closing)
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -230,24 +232,31 @@ class Ring:
         """Take the SPSC consumer role."""
         from ._consumer import Consumer
 
-        return self._track(Consumer(self))
+        return self._take(Consumer)
 
     def producer(self):
         """Take the SPSC producer role."""
         from ._producer import Producer
 
-        return self._track(Producer(self))
+        return self._take(Producer)
 
     def reader(self, policy="lossy", start="oldest"):
         """Join a broadcast ring as a reader: policy "lossy" (the producer never
         waits for it) or "lossless"; start "oldest" or "latest"."""
         from ._reader import Reader
 
-        return self._track(Reader(self, policy, start))
+        return self._take(lambda r: Reader(r, policy, start))
 
-    def _track(self, h):
-        self._handles.add(h)
-        return h
+    def _take(self, make):
+        """A role handle, tracked for close(), under the lock close() holds
+        while it closes them: a closed Ring gives none (its descriptor may
+        be another file's by now)."""
+        with self.close_lock:
+            if self.closed:
+                raise ClosedError("ring: closed")
+            h = make(self)
+            self._handles.add(h)
+            return h
 
     @property
     def closed(self):
