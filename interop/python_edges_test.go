@@ -343,3 +343,94 @@ func TestPythonHandleCloseOnAnotherThread(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+const pythonSmallEdges = `import array, os, subprocess, sys, shmring
+
+name = sys.argv[1]
+# open with a NaN timeout waited for ever on a file not ready; now InvalidError
+# (checked on a ready ring: the check comes first).
+try:
+    shmring.open_ring(name, timeout=float("nan"))
+    print("open nan: a ring")
+except shmring.ShmringError as e:
+    print("open nan", type(e).__name__)
+
+r = shmring.open_ring(name)
+p, c = r.producer(), r.consumer()
+# A buffer of another item size is filled by bytes; a strided view is sent.
+p.send(b"abcdefgh", timeout=0)
+print("recv_into array", c.recv_into(array.array("I", [0] * 4), timeout=0))
+p.send(memoryview(b"abcdefgh")[::2], timeout=0)
+print("strided send", bytes(c.recv(timeout=0)))
+# After the Ring's close(), an open claim's commit and a lease's release say
+# ClosedError, not "without a claim".
+p.send(b"x", timeout=0)
+c.receive(timeout=0)
+p.claim(timeout=0)
+r.close()
+for what, call in (("commit", lambda: p.commit(1)), ("release", c.release)):
+    try:
+        call()
+        print(what, "after close: nothing")
+    except shmring.ShmringError as e:
+        print(what, "after close", type(e).__name__)
+
+# A Ctrl-C that lands as the role's lock is taken, or as close() begins its
+# work, leaves no lock and no descriptor (simulated at the exact line).
+def interrupt_at(filename, func, text):
+    import linecache
+    done = []
+    def tracer(frame, event, arg):
+        if done or not frame.f_code.co_filename.endswith(filename) or frame.f_code.co_name != func:
+            return None
+        def local(frame, event, arg):
+            if event == "line" and not done and text in linecache.getline(frame.f_code.co_filename, frame.f_lineno):
+                done.append(1)
+                raise KeyboardInterrupt
+            return local
+        return local
+    sys.settrace(tracer)
+def ring_fds():
+    return sum(1 for f in os.listdir("/proc/self/fd") if os.path.realpath(f"/proc/self/fd/{f}") == os.path.realpath("/dev/shm/" + name))
+for where, (filename, func, text) in (("lock", ("_sys.py", "lock", "return fd")), ("close", ("_ring.py", "close", "self._closing = True"))):
+    r = shmring.open_ring(name)
+    try:
+        if where == "lock":
+            interrupt_at(filename, func, text)
+        c = r.consumer()
+        interrupt_at(filename, func, text)
+        r.close()
+    except KeyboardInterrupt:
+        pass
+    sys.settrace(None)
+    r.close()
+    check = subprocess.run([sys.executable, "-c", f"import shmring\nr = shmring.open_ring({name!r})\nr.consumer()\nprint('free')"], capture_output=True, text=True)
+    print("interrupted at", where, "descriptors", ring_fds(), check.stdout.strip() or check.stderr.strip().splitlines()[-1])
+`
+
+// TestPythonSmallEdges: what a black-box tester found at the Python
+// package's edges: an open timeout of NaN waited for ever; a buffer of
+// another item size or a strided view raised raw ValueError/BufferError;
+// commit and release after the Ring's close said "without a claim"; a
+// Ctrl-C landing as a role's lock was taken, or as close() began, left the
+// lock held and descriptors open for the rest of the process.
+func TestPythonSmallEdges(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	cmd := exec.Command(python(t), "-c", pythonSmallEdges, newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}))
+	cmd.Env = append(cmd.Environ(), "PYTHONPATH="+filepath.Join(repoRoot(t), "python"), "PYTHONDONTWRITEBYTECODE=1")
+	py := proctest.StartCommand(t, "python small edges", cmd)
+	for _, want := range []string{
+		"open nan InvalidError",
+		"recv_into array 8",
+		"strided send b'aceg'",
+		"commit after close ClosedError",
+		"release after close ClosedError",
+		"interrupted at lock descriptors 0 free",
+		"interrupted at close descriptors 0 free",
+	} {
+		py.Expect(want)
+	}
+	if err := py.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}

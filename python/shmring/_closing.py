@@ -8,6 +8,7 @@ before it gives the role up: a call that went on would store a cursor for a
 role another process may hold by then."""
 
 import functools
+import os
 import threading
 import time
 
@@ -61,3 +62,13 @@ def let_go(view):
         view.release()
     except BufferError:
         pass
+
+
+def let_go_role(handle):
+    """Close handle's role lock descriptor, once: the role is given up (the
+    kernel drops the lock with its last descriptor). Whatever else stopped
+    a close() or a constructor half-way, this still runs."""
+    handle._closed = True
+    lock, handle._lock = handle._lock, None
+    if lock is not None:
+        os.close(lock)

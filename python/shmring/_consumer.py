@@ -1,7 +1,7 @@
 """The SPSC consumer (LAYOUT.md section 8, "Consumer")."""
 
 from . import _layout as L
-from ._closing import closed_as_error, let_go
+from ._closing import closed_as_error, let_go, let_go_role
 from ._endpoint import _Endpoint
 from . import _sys
 from .errors import ClosedError, CorruptError, EmptyError, InvalidError, ShortBufferError
@@ -22,7 +22,7 @@ class Consumer(_Endpoint):
         super().__init__(ring, producer=False)
         tail, prod = self._u64[self._own.cursor >> 3], self._u64[self._peer.cursor >> 3]
         if tail > prod or prod - tail > self._slots:
-            _sys.os_close(self._lock)
+            let_go_role(self)
             raise CorruptError(f"ring: consumer cursor={tail} producer cursor={prod} slots={self._slots}")
         self._tail = self._avail = tail
         self._held = None
@@ -110,7 +110,7 @@ class Consumer(_Endpoint):
         if self._tail >= self._avail or self._held is not None:
             self._fill(timeout)
         off, n = self._slot()
-        mv = memoryview(buf)
+        mv = memoryview(buf).cast("B")  # any C-contiguous writable buffer, by bytes
         if n > mv.nbytes:
             raise ShortBufferError(f"ring: message={n} bytes, buffer={mv.nbytes}")
         mv[:n] = self._ring.mv[off : off + n]
@@ -139,6 +139,8 @@ class Consumer(_Endpoint):
     @closed_as_error
     def release(self):
         """End the lease receive() gave and free the slot."""
+        if self._closed or self._ring.closed:
+            raise ClosedError("ring: consumer closed")
         if self._held is None:
             raise InvalidError("ring: release without a received message")
         n = self._held.nbytes

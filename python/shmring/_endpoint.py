@@ -12,7 +12,7 @@ import os
 from . import _layout as L
 from . import _sys
 from ._wait import Waiter
-from ._closing import await_calls
+from ._closing import await_calls, let_go_role
 from .errors import ClosedError, CorruptError, InvalidError, PeerDeadError
 
 _INT_MAX = 0x7FFFFFFF
@@ -42,6 +42,7 @@ class _Endpoint:
         self._ring = ring
         self._own, self._peer = _Side(producer), _Side(not producer)
         self._lock = _sys.lock(ring._fd, self._own.lock_byte)
+        ring._handles.add(self)  # from now on close() (or Ring._take) lets the lock go
         self._pid = os.getpid()  # a forked child's copy of the handle is not the role
         info = ring.info
         self._mm, self._u32, self._u64 = ring._mm, ring.u32, ring.u64
@@ -79,7 +80,7 @@ class _Endpoint:
                 if self._u32[self._peer.sleepers >> 2]:
                     self._wake_peer()
         finally:
-            _sys.os_close(self._lock)  # the role is let go of whatever happened
+            let_go_role(self)  # the role is let go of whatever happened
 
     def _probe(self):
         st = self._u32[self._peer.state >> 2]

@@ -3,7 +3,7 @@
 import operator
 
 from . import _layout as L
-from ._closing import closed_as_error, let_go
+from ._closing import closed_as_error, let_go, let_go_role
 from ._endpoint import _Endpoint
 from . import _sys
 from .errors import ClosedError, CorruptError, FullError, InvalidError, TooLargeError, UnsupportedError
@@ -26,7 +26,7 @@ class Producer(_Endpoint):
         super().__init__(ring, producer=True)
         head, cons = self._u64[self._own.cursor >> 3], self._u64[self._peer.cursor >> 3]
         if cons > head or head - cons > self._slots:
-            _sys.os_close(self._lock)
+            let_go_role(self)
             raise CorruptError(f"ring: producer cursor={head} consumer cursor={cons} slots={self._slots}")
         self._head, self._limit = head, cons + self._slots
         self._claimed = None
@@ -79,7 +79,11 @@ class Producer(_Endpoint):
     @closed_as_error
     def send(self, msg, timeout=None):
         """Copy msg (bytes-like) into the next free slot and publish it."""
-        n = len(msg) if isinstance(msg, (bytes, bytearray)) else memoryview(msg).nbytes
+        if not isinstance(msg, (bytes, bytearray)):
+            msg = memoryview(msg)
+            if not msg.c_contiguous:  # a strided view: copied, as bytes() would
+                msg = msg.tobytes()
+        n = len(msg) if isinstance(msg, (bytes, bytearray)) else msg.nbytes
         if n > self._slot_size:
             raise TooLargeError(f"ring: message={n} bytes, slot size={self._slot_size}")
         self._intact()  # a shrunk file: what is published reaches no one
@@ -100,6 +104,8 @@ class Producer(_Endpoint):
     @closed_as_error
     def commit(self, n):
         """Publish the first n bytes of the claimed slot."""
+        if self._closed or self._ring.closed:
+            raise ClosedError("ring: producer closed")
         if self._claimed is None:
             raise InvalidError("ring: commit without a claim")
         n = operator.index(n)  # a float or a str is a TypeError, the claim kept

@@ -8,7 +8,7 @@ only for lossless readers."""
 import os
 
 from . import _layout as L
-from ._closing import await_calls, closed_as_error, let_go
+from ._closing import await_calls, closed_as_error, let_go, let_go_role
 from . import _sys
 from ._wait import Waiter
 from .errors import BusyError, ClosedError, CorruptError, EmptyError, InvalidError, LappedError, PeerDeadError, ShortBufferError
@@ -75,6 +75,7 @@ class Reader:
             e = L.BCAST_READERS_OFFSET + i * L.READER_ENTRY_SIZE
             try:
                 self._lock = _sys.lock(self._ring._fd, e + L.READER_LOCK_BYTE)
+                self._ring._handles.add(self)  # from now on close() (or Ring._take) lets the lock go
                 self._pid = os.getpid()  # a forked child's copy of the handle is not the reader
             except BusyError:
                 continue
@@ -84,7 +85,7 @@ class Reader:
 
     def _abandon(self, err):
         self._u32[(self._entry + L.READER_STATE_OFFSET) >> 2] = L.READER_FREE
-        os.close(self._lock)
+        let_go_role(self)
         raise err
 
     def _seq(self, q):
@@ -228,7 +229,7 @@ class Reader:
     @closed_as_error
     def recv_into(self, buf, timeout=None):
         """Copy the next message into buf; return its length."""
-        mv = memoryview(buf)
+        mv = memoryview(buf).cast("B")  # any C-contiguous writable buffer, by bytes
         while True:
             off, n = self._next(timeout)
             q = self._q
@@ -272,6 +273,8 @@ class Reader:
     def release(self):
         """End the lease and move past the message (LappedError: it was
         overwritten while leased)."""
+        if self._closed or self._ring.closed:
+            raise ClosedError("ring: reader closed")
         if self._held is None:
             raise InvalidError("ring: release without a received message")
         n = self._held.nbytes
@@ -287,7 +290,10 @@ class Reader:
 
     @property
     def lag(self):
-        """Messages published that this reader has not consumed yet."""
+        """Messages published that this reader has not consumed yet (0 once
+        it or its ring is closed, as Go's Lag)."""
+        if self._closed or self._ring.closed:
+            return 0
         p = self._u64[L.BCAST_CURSOR_OFFSET >> 3]
         return p - self._q if p > self._q and not p & L.SEQ_WRITING else 0
 
@@ -316,7 +322,7 @@ class Reader:
                     if self._u32[L.BCAST_GATE_SLEEPERS_OFFSET >> 2]:
                         self._wake_producer()
             finally:
-                os.close(self._lock)  # the entry is let go of whatever happened
+                let_go_role(self)  # the entry is let go of whatever happened
             self._ring._handles.discard(self)
 
     def __enter__(self):

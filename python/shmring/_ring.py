@@ -14,11 +14,13 @@ import weakref
 from . import _layout as L
 from . import _sys
 from . import _trust
+from ._closing import let_go_role
 from ._header import decode
 from .errors import (
     BadMagicError,
     ClosedError,
     FileTooBigError,
+    InvalidError,
     NotExistError,
     NotReadyError,
     NotRegularError,
@@ -60,6 +62,8 @@ _FUTEX_DRAIN = 1.0
 def _await_header(fd, timeout):
     """Wait, bounded, for the creator's ready word, then validate the header.
     Read with pread, never through a mapping: a short file would fault."""
+    if timeout != timeout:  # NaN waited for ever
+        raise InvalidError("ring: open timeout=nan")
     deadline = time.monotonic() + timeout
     delay = 50e-6
     while True:
@@ -121,6 +125,7 @@ class Ring:
         _sys.check_platform()
         self.name = name
         self._fd = fd
+        self._fd_open = True  # until close() (the number may then be reused)
         self.info = _await_header(fd, timeout)
         if self.info.records:
             # A valid ring, and Go's to use: refused only once the whole
@@ -254,7 +259,14 @@ class Ring:
         with self.close_lock:
             if self.closed:
                 raise ClosedError("ring: closed")
-            h = make(self)
+            before = set(self._handles)
+            try:
+                h = make(self)
+            except BaseException:  # a half-made handle (Ctrl-C, say) keeps no role
+                for half in self._handles - before:
+                    let_go_role(half)
+                self._handles &= before
+                raise
             self._handles.add(h)
             return h
 
@@ -275,16 +287,16 @@ class Ring:
         Idempotent; a close() on another thread meanwhile waits for this
         one."""
         me = threading.get_ident()
-        with self._futex_done:
-            if self._closer is not None:
-                if self._closer != me:
-                    self._futex_done.wait_for(lambda: self._mm is None, timeout=_FUTEX_DRAIN)
-                return
-            if self._mm is None:
-                return
-            self._closer = me
-        self._closing = True
         try:
+            with self._futex_done:
+                if self._closer is not None:
+                    if self._closer != me:
+                        self._futex_done.wait_for(lambda: self._mm is None, timeout=_FUTEX_DRAIN)
+                    return
+                if self._mm is None:
+                    return
+                self._closer = me
+            self._closing = True
             with self.close_lock:
                 for h in list(self._handles):
                     h.close()
@@ -295,27 +307,54 @@ class Ring:
                 drained = drained and me not in self._futex_calls  # else a signal handler's close()
             self._unmap(drained)
         finally:
-            with self._futex_done:
-                self._unmapping = True
-                if self._mm is not None:  # interrupted: leave the mapping to the collector
-                    self._lingering = self._mm
-                    self._mm = None
-                self._futex_done.notify_all()
-            os.close(self._fd)
+            if self._closer == me and self._fd_open:
+                self._finish_close()
+
+    def _finish_close(self):
+        """What close() does whatever stopped it (an exception, Ctrl-C): no
+        role lock and no descriptor stays, the mapping is left to the
+        collector if it was not unmapped."""
+        for h in list(self._handles):
+            let_go_role(h)
+        self._handles.clear()
+        with self._futex_done:
+            self._unmapping = True
+            me = threading.get_ident()
+            safe = not self._futex_elsewhere() and me not in self._futex_calls
+        if self._mm is not None:
+            try:
+                self._unmap(safe)
+            finally:
+                with self._futex_done:
+                    if self._mm is not None:  # interrupted again: left to the collector
+                        self._lingering, self._mm = self._mm, None
+        with self._futex_done:
+            self._futex_done.notify_all()
+        self._fd_open = False
+        os.close(self._fd)
 
     def _unmap(self, drained):
         for v in (self.u32, self.u64, self.mv):
             v.release()
         if not drained:
-            self._lingering = (self._mm, self._anchor)
+            self._lingering = (self._mm, getattr(self, "_anchor", None))
         else:
-            del self._anchor
+            self.__dict__.pop("_anchor", None)  # a second try after an interrupted one
             try:
                 self._mm.close()
             except BufferError:  # a view of a message is still held
                 self._lingering = self._mm
         with self._futex_done:
             self._mm = None
+
+    def __del__(self):
+        # A Ring nobody closed (or whose close() was interrupted before it
+        # began its work): its roles and descriptor go with it. Nothing can
+        # be inside a call on it any more.
+        if getattr(self, "_fd_open", False) and self._closer is None:
+            self._closer = threading.get_ident()
+            self._closing = True
+            self._finish_close()
 
     def __enter__(self):
         return self

@@ -89,15 +89,17 @@ def lock(ring_fd, byte):
     description of our own (reopened through /proc, so it lands on this
     ring's file even if its name was removed); return its descriptor, which
     holds the role until closed. BusyError when a live process holds it."""
-    fd = os.open(f"/proc/self/fd/{ring_fd}", os.O_RDWR | os.O_CLOEXEC)
+    fd = -1
     try:
+        fd = os.open(f"/proc/self/fd/{ring_fd}", os.O_RDWR | os.O_CLOEXEC)
         fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack(_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, byte, 1, 0))
-    except OSError as e:
-        os.close(fd)
-        if e.errno in (errno.EAGAIN, errno.EACCES):
+        return fd
+    except BaseException as e:  # Ctrl-C included: no descriptor, no lock, stays
+        if fd >= 0:
+            os.close(fd)
+        if isinstance(e, OSError) and e.errno in (errno.EAGAIN, errno.EACCES):
             raise BusyError(f"ring: lock byte={byte} held by a live process") from None
         raise
-    return fd
 
 
 def lock_held(ring_fd, byte):
@@ -125,9 +127,3 @@ def hugetlbfs_page(fd):
     if f_bsize <= 0 or f_bsize & (f_bsize - 1):
         raise ShmringError(f"ring: hugetlbfs page size={f_bsize}, want a power of two")
     return f_bsize
-
-
-def os_close(fd):
-    """Close a lock descriptor: the last one of its description, so the
-    kernel drops the lock."""
-    os.close(fd)
