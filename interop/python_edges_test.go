@@ -311,6 +311,32 @@ print("next consumer", bytes(c2.recv(timeout=1)), got)
 again.close()
 r.close()
 
+# 1b. A claim past its wait (slowed here) when the producer's close()
+# runs on another thread: close() waits for it, then ends the view it
+# returned; it had ended the claim first and left the new view writable
+# after giving the role up.
+from shmring import _producer
+r = shmring.open_ring(sys.argv[1])
+p = r.producer()
+reserve = _producer.Producer._reserve
+def slow_reserve(self, timeout):
+    reserve(self, timeout)
+    time.sleep(0.2)
+_producer.Producer._reserve = slow_reserve
+out = {}
+t = threading.Thread(target=lambda: out.setdefault("view", p.claim(timeout=1)))
+t.start()
+time.sleep(0.05)
+p.close()
+t.join()
+_producer.Producer._reserve = reserve
+try:
+    out["view"][:5] = b"AFTER"
+    print("claim view after close: writable")
+except (ValueError, KeyError):
+    print("claim view after close: ended")
+r.close()
+
 # 2. Taking a role from a closed Ring is ClosedError (it reopened the
 # descriptor, whose number may be another file's by then).
 r = shmring.open_ring(sys.argv[1])
@@ -337,6 +363,7 @@ func TestPythonHandleCloseOnAnotherThread(t *testing.T) {
 	py := proctest.StartCommand(t, "python handle close", cmd)
 	py.Expect("blocked recv ['ClosedError'] ended")
 	py.Expect("next consumer b'm0' ['ClosedError']")
+	py.Expect("claim view after close: ended")
 	py.Expect("role from a closed ring ClosedError")
 	py.Expect("role from a closed ring ClosedError")
 	if err := py.Wait(); err != nil {

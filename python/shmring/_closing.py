@@ -12,6 +12,8 @@ import os
 import threading
 import time
 
+_get_ident = threading.get_ident
+
 from .errors import ClosedError, ShmringError
 
 
@@ -22,7 +24,7 @@ def closed_as_error(call):
     @functools.wraps(call)
     def wrapped(self, *args, **kwargs):
         self._calls += 1
-        self._caller = threading.get_ident()
+        self._caller = _get_ident()
         try:
             return call(self, *args, **kwargs)
         except ShmringError:

@@ -1,7 +1,7 @@
 """The SPSC consumer (LAYOUT.md section 8, "Consumer")."""
 
 from . import _layout as L
-from ._closing import closed_as_error, let_go, let_go_role
+from ._closing import await_calls, closed_as_error, let_go, let_go_role
 from ._endpoint import _Endpoint
 from . import _sys
 from .errors import ClosedError, CorruptError, EmptyError, InvalidError, ShortBufferError
@@ -179,6 +179,7 @@ class Consumer(_Endpoint):
             if self._closed:
                 return
             self._closed = True
+            await_calls(self)  # a call in progress on another thread leaves first
             let_go(self._held)
             self._held = None
             self._avail = 0  # every later call takes the slow path, which raises ClosedError

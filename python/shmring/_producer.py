@@ -3,7 +3,7 @@
 import operator
 
 from . import _layout as L
-from ._closing import closed_as_error, let_go, let_go_role
+from ._closing import await_calls, closed_as_error, let_go, let_go_role
 from ._endpoint import _Endpoint
 from . import _sys
 from .errors import ClosedError, CorruptError, FullError, InvalidError, TooLargeError, UnsupportedError
@@ -129,6 +129,7 @@ class Producer(_Endpoint):
             if self._closed:
                 return
             self._closed = True
+            await_calls(self)  # a call in progress on another thread leaves first
             self._end_claim()
             self._limit = 0  # every later call takes the slow path, which raises ClosedError
             self._detach(L.STATE_CLOSED)

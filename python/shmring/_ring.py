@@ -125,7 +125,6 @@ class Ring:
         _sys.check_platform()
         self.name = name
         self._fd = fd
-        self._fd_open = True  # until close() (the number may then be reused)
         self.info = _await_header(fd, timeout)
         if self.info.records:
             # A valid ring, and Go's to use: refused only once the whole
@@ -167,6 +166,7 @@ class Ring:
         # Ring's close() must not take away under it.
         self.close_lock = threading.RLock()
         _open_rings.add(self)
+        self._fd_open = True  # last: until close() (the number may then be reused); a failed __init__ leaves fd to its caller
 
     def check_intact(self):
         """Raise TruncatedError unless the end mark still says the file has
@@ -351,7 +351,7 @@ class Ring:
         # A Ring nobody closed (or whose close() was interrupted before it
         # began its work): its roles and descriptor go with it. Nothing can
         # be inside a call on it any more.
-        if getattr(self, "_fd_open", False) and self._closer is None:
+        if getattr(self, "_fd_open", False) and getattr(self, "_closer", None) is None:
             self._closer = threading.get_ident()
             self._closing = True
             self._finish_close()
