@@ -62,6 +62,13 @@ func compiler(t testing.TB) string {
 }
 
 // python is python3 from the PATH, or the test fails.
+// pythonCmd is python3 with args, the package on its path.
+func pythonCmd(t testing.TB, args ...string) *exec.Cmd {
+	cmd := exec.Command(python(t), args...)
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+filepath.Join(repoRoot(t), "python"), "PYTHONDONTWRITEBYTECODE=1")
+	return cmd
+}
+
 func python(t testing.TB) string {
 	path, err := exec.LookPath("python3")
 	if err != nil {
@@ -124,9 +131,7 @@ func start(t testing.TB, lang string, args ...string) *proctest.Child {
 	case "c":
 		return proctest.StartCommand(t, "c "+args[0], exec.Command(cInterop(t), args...))
 	case "python":
-		cmd := exec.Command(python(t), append([]string{filepath.Join(repoRoot(t), "python", "tests", "interop.py")}, args...)...)
-		cmd.Env = append(os.Environ(), "PYTHONPATH="+filepath.Join(repoRoot(t), "python"), "PYTHONDONTWRITEBYTECODE=1")
-		return proctest.StartCommand(t, "python "+args[0], cmd)
+		return proctest.StartCommand(t, "python "+args[0], pythonCmd(t, append([]string{filepath.Join(repoRoot(t), "python", "tests", "interop.py")}, args...)...))
 	}
 	t.Fatalf("no language %q", lang)
 	return nil

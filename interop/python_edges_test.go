@@ -5,8 +5,6 @@ package interop
 // over views left early, and a Ring.close() racing a blocked call.
 
 import (
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/shmring/shmring/internal/proctest"
@@ -53,6 +51,12 @@ t.join()
 print("race", got[0])
 `
 
+// startPython runs script with args in python3, the package on its path,
+// as a child the test reads line by line.
+func startPython(t *testing.T, what, script string, args ...string) *proctest.Child {
+	return proctest.StartCommand(t, what, pythonCmd(t, append([]string{"-c", script}, args...)...))
+}
+
 // TestPythonEdges: a negative timeout is a deadline already passed
 // (ShmringTimeout, at once), NaN is InvalidError (it waited for ever);
 // commit(1.5) is a TypeError that keeps the claim (it dropped it, and the
@@ -64,9 +68,7 @@ func TestPythonEdges(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	o := ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}
 	one, two := newRing(t, o), newRing(t, o)
-	cmd := exec.Command(python(t), "-c", pythonEdges, one, two)
-	cmd.Env = append(cmd.Environ(), "PYTHONPATH="+filepath.Join(repoRoot(t), "python"), "PYTHONDONTWRITEBYTECODE=1")
-	py := proctest.StartCommand(t, "python edges", cmd)
+	py := startPython(t, "python edges", pythonEdges, one, two)
 	for _, want := range []string{
 		"negative ShmringTimeout",
 		"nan InvalidError",
@@ -221,9 +223,7 @@ except shmring.ShmringError as e:
 func TestPythonCloseWaitsForFutexCallsAndEndMarkChecksSayClosed(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	o := ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}
-	cmd := exec.Command(python(t), "-c", pythonCloseRace, newRing(t, o), newRing(t, o), newRing(t, o), newRing(t, o))
-	cmd.Env = append(cmd.Environ(), "PYTHONPATH="+filepath.Join(repoRoot(t), "python"), "PYTHONDONTWRITEBYTECODE=1")
-	py := proctest.StartCommand(t, "python close race", cmd)
+	py := startPython(t, "python close race", pythonCloseRace, newRing(t, o), newRing(t, o), newRing(t, o), newRing(t, o))
 	py.Expect("wake on a mapped ring [True]")
 	py.Expect("end mark ClosedError")
 	py.Expect("two closes ring []")
@@ -274,9 +274,7 @@ r.close()
 func TestPythonForkedChildClosesOnlyItsCopy(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	o := ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}
-	cmd := exec.Command(python(t), "-c", pythonFork, newRing(t, o))
-	cmd.Env = append(cmd.Environ(), "PYTHONPATH="+filepath.Join(repoRoot(t), "python"), "PYTHONDONTWRITEBYTECODE=1")
-	py := proctest.StartCommand(t, "python fork", cmd)
+	py := startPython(t, "python fork", pythonFork, newRing(t, o))
 	py.Expect("child close quick")
 	py.Expect("consumer still attached True")
 	py.Expect("parent's recv got [b'after the fork']")
@@ -358,9 +356,7 @@ for take in (r.consumer, r.producer):
 func TestPythonHandleCloseOnAnotherThread(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	o := ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}
-	cmd := exec.Command(python(t), "-c", pythonHandleClose, newRing(t, o))
-	cmd.Env = append(cmd.Environ(), "PYTHONPATH="+filepath.Join(repoRoot(t), "python"), "PYTHONDONTWRITEBYTECODE=1")
-	py := proctest.StartCommand(t, "python handle close", cmd)
+	py := startPython(t, "python handle close", pythonHandleClose, newRing(t, o))
 	py.Expect("blocked recv ['ClosedError'] ended")
 	py.Expect("next consumer b'm0' ['ClosedError']")
 	py.Expect("claim view after close: ended")
@@ -443,9 +439,7 @@ for where, (filename, func, text) in (("lock", ("_sys.py", "lock", "return fd"))
 // lock held and descriptors open for the rest of the process.
 func TestPythonSmallEdges(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
-	cmd := exec.Command(python(t), "-c", pythonSmallEdges, newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}))
-	cmd.Env = append(cmd.Environ(), "PYTHONPATH="+filepath.Join(repoRoot(t), "python"), "PYTHONDONTWRITEBYTECODE=1")
-	py := proctest.StartCommand(t, "python small edges", cmd)
+	py := startPython(t, "python small edges", pythonSmallEdges, newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}))
 	for _, want := range []string{
 		"open nan InvalidError",
 		"recv_into array 8",
