@@ -335,6 +335,29 @@ except (ValueError, KeyError):
     print("claim view after close: ended")
 r.close()
 
+# 1c. The Ring's close() from a signal handler that lands inside this
+# thread's consumer close() (simulated from its membarrier call): the
+# handle's close() returns quietly (it raised a raw ValueError), and the
+# role is free.
+from shmring import _sys as S
+r = shmring.open_ring(sys.argv[1])
+c = r.consumer()
+barrier = S.barrier
+def closing_barrier():
+    S.barrier = barrier
+    r.close()
+    return barrier()
+S.barrier = closing_barrier
+try:
+    c.close()
+    print("handle close under a handler's ring close: quiet")
+except Exception as e:
+    print("handle close under a handler's ring close:", repr(e))
+S.barrier = barrier
+again = shmring.open_ring(sys.argv[1])
+again.consumer()
+again.close()
+
 # 2. Taking a role from a closed Ring is ClosedError (it reopened the
 # descriptor, whose number may be another file's by then).
 r = shmring.open_ring(sys.argv[1])
@@ -360,6 +383,7 @@ func TestPythonHandleCloseOnAnotherThread(t *testing.T) {
 	py.Expect("blocked recv ['ClosedError'] ended")
 	py.Expect("next consumer b'm0' ['ClosedError']")
 	py.Expect("claim view after close: ended")
+	py.Expect("handle close under a handler's ring close: quiet")
 	py.Expect("role from a closed ring ClosedError")
 	py.Expect("role from a closed ring ClosedError")
 	if err := py.Wait(); err != nil {

@@ -79,6 +79,9 @@ class _Endpoint:
                 _sys.barrier()  # the state store before the sleepers load
                 if self._u32[self._peer.sleepers >> 2]:
                     self._wake_peer()
+        except (ValueError, ClosedError):
+            if not self._ring.closed:
+                raise  # else the Ring's close() ran in a signal handler on this thread, under this one
         finally:
             let_go_role(self)  # the role is let go of whatever happened
 

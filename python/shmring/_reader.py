@@ -321,6 +321,9 @@ class Reader:
                     _sys.barrier()  # the state store before the sleepers load
                     if self._u32[L.BCAST_GATE_SLEEPERS_OFFSET >> 2]:
                         self._wake_producer()
+            except (ValueError, ClosedError):
+                if not self._ring.closed:
+                    raise  # else the Ring's close() ran in a signal handler on this thread, under this one
             finally:
                 let_go_role(self)  # the entry is let go of whatever happened
             self._ring._handles.discard(self)
