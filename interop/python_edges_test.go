@@ -51,10 +51,16 @@ t.join()
 print("race", got[0])
 `
 
-// startPython runs script with args in python3, the package on its path,
-// as a child the test reads line by line.
-func startPython(t *testing.T, what, script string, args ...string) *proctest.Child {
-	return proctest.StartCommand(t, what, pythonCmd(t, append([]string{"-c", script}, args...)...))
+// runPython runs script with args in python3, the package on its path,
+// and checks that it prints the lines of want, in order, and exits 0.
+func runPython(t *testing.T, what, script string, want []string, args ...string) {
+	py := proctest.StartCommand(t, what, pythonCmd(t, append([]string{"-c", script}, args...)...))
+	for _, w := range want {
+		py.Expect(w)
+	}
+	if err := py.Wait(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestPythonEdges: a negative timeout is a deadline already passed
@@ -68,20 +74,14 @@ func TestPythonEdges(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	o := ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}
 	one, two := newRing(t, o), newRing(t, o)
-	py := startPython(t, "python edges", pythonEdges, one, two)
-	for _, want := range []string{
+	runPython(t, "python edges", pythonEdges, []string{
 		"negative ShmringTimeout",
 		"nan InvalidError",
 		"float TypeError",
 		"then hello",
 		"after break b",
 		"race ClosedError",
-	} {
-		py.Expect(want)
-	}
-	if err := py.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	}, one, two)
 }
 
 const pythonCloseRace = `import os, signal, sys, threading, time, shmring
@@ -223,16 +223,14 @@ except shmring.ShmringError as e:
 func TestPythonCloseWaitsForFutexCallsAndEndMarkChecksSayClosed(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	o := ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}
-	py := startPython(t, "python close race", pythonCloseRace, newRing(t, o), newRing(t, o), newRing(t, o), newRing(t, o))
-	py.Expect("wake on a mapped ring [True]")
-	py.Expect("end mark ClosedError")
-	py.Expect("two closes ring []")
-	py.Expect("two closes handle []")
-	py.Expect("close with a view kept True b'hello'")
-	py.Expect("handler close ClosedError at once")
-	if err := py.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	runPython(t, "python close race", pythonCloseRace, []string{
+		"wake on a mapped ring [True]",
+		"end mark ClosedError",
+		"two closes ring []",
+		"two closes handle []",
+		"close with a view kept True b'hello'",
+		"handler close ClosedError at once",
+	}, newRing(t, o), newRing(t, o), newRing(t, o), newRing(t, o))
 }
 
 const pythonFork = `import os, sys, threading, time, shmring
@@ -274,13 +272,11 @@ r.close()
 func TestPythonForkedChildClosesOnlyItsCopy(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	o := ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}
-	py := startPython(t, "python fork", pythonFork, newRing(t, o))
-	py.Expect("child close quick")
-	py.Expect("consumer still attached True")
-	py.Expect("parent's recv got [b'after the fork']")
-	if err := py.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	runPython(t, "python fork", pythonFork, []string{
+		"child close quick",
+		"consumer still attached True",
+		"parent's recv got [b'after the fork']",
+	}, newRing(t, o))
 }
 
 const pythonHandleClose = `import sys, threading, time, shmring
@@ -379,16 +375,14 @@ for take in (r.consumer, r.producer):
 func TestPythonHandleCloseOnAnotherThread(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	o := ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}
-	py := startPython(t, "python handle close", pythonHandleClose, newRing(t, o))
-	py.Expect("blocked recv ['ClosedError'] ended")
-	py.Expect("next consumer b'm0' ['ClosedError']")
-	py.Expect("claim view after close: ended")
-	py.Expect("handle close under a handler's ring close: quiet")
-	py.Expect("role from a closed ring ClosedError")
-	py.Expect("role from a closed ring ClosedError")
-	if err := py.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	runPython(t, "python handle close", pythonHandleClose, []string{
+		"blocked recv ['ClosedError'] ended",
+		"next consumer b'm0' ['ClosedError']",
+		"claim view after close: ended",
+		"handle close under a handler's ring close: quiet",
+		"role from a closed ring ClosedError",
+		"role from a closed ring ClosedError",
+	}, newRing(t, o))
 }
 
 const pythonSmallEdges = `import array, os, subprocess, sys, shmring
@@ -463,8 +457,7 @@ for where, (filename, func, text) in (("lock", ("_sys.py", "lock", "return fd"))
 // lock held and descriptors open for the rest of the process.
 func TestPythonSmallEdges(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
-	py := startPython(t, "python small edges", pythonSmallEdges, newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}))
-	for _, want := range []string{
+	runPython(t, "python small edges", pythonSmallEdges, []string{
 		"open nan InvalidError",
 		"recv_into array 8",
 		"strided send b'aceg'",
@@ -472,10 +465,5 @@ func TestPythonSmallEdges(t *testing.T) {
 		"release after close ClosedError",
 		"interrupted at lock descriptors 0 free",
 		"interrupted at close descriptors 0 free",
-	} {
-		py.Expect(want)
-	}
-	if err := py.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	}, newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}))
 }

@@ -37,6 +37,18 @@ func gather(t *testing.T, reg *prometheus.Registry) []*dto.MetricFamily {
 	return fams
 }
 
+// lint reports what promlint finds wrong in fams.
+func lint(t *testing.T, fams []*dto.MetricFamily) {
+	t.Helper()
+	problems, err := promlint.NewWithMetricFamilies(fams).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+}
+
 // counters maps each counter series (name and labels) to its value.
 func counters(fams []*dto.MetricFamily) map[string]float64 {
 	out := map[string]float64{}
@@ -86,13 +98,7 @@ func TestEveryFamilyPassesPromlint(t *testing.T) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(ringprom.NewCollector(ringprom.Options{Dirs: []string{dir}}))
-	problems, err := promlint.NewWithMetricFamilies(gather(t, reg)).Lint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
-	}
+	lint(t, gather(t, reg))
 }
 
 // TestNoCounterGoesDownWhenABroadcastReaderJoinsAtOldest: a reader joining
@@ -191,11 +197,5 @@ func TestAConsumerEntryLeftWithMessagesIsExported(t *testing.T) {
 	if got["shmring_role_left"] != 1 || got["shmring_role_attached"] != 0 || got["shmring_role_live"] != 0 {
 		t.Errorf("consumer entry 0: left %v attached %v live %v, want 1, 0, 0", got["shmring_role_left"], got["shmring_role_attached"], got["shmring_role_live"])
 	}
-	problems, err := promlint.NewWithMetricFamilies(fams).Lint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
-	}
+	lint(t, fams)
 }
