@@ -33,7 +33,7 @@ import (
 // store, so an Open racing with Create sees either no ring or a whole one.
 //
 // With o.Memfd the ring is a memfd instead (memfd.go): name is only its
-// label, and no file is made at any name.
+// label ("shmring" when empty), and no file is made at any name.
 func Create(name string, o Options) (*Ring, error) {
 	if !shm.Supported {
 		return nil, ErrUnsupported
@@ -48,6 +48,9 @@ func Create(name string, o Options) (*Ring, error) {
 	spec := shm.Spec{Size: hdr.FileSize, Perm: o.Mode, GID: o.Group, Huge: o.HugePages}
 	var f *shm.File
 	if o.Memfd {
+		if name == "" {
+			name = defaultMemfdLabel
+		}
 		f, err = shm.CreateMemfd(name, spec)
 	} else {
 		f, err = shm.Create(name, spec)

@@ -79,3 +79,8 @@ func OpenFileWith(f *os.File, o OpenOptions) (*Ring, error) {
 	}
 	return openFile(sf.Label(), sf, o)
 }
+
+// defaultMemfdLabel labels a memfd ring created with an empty name: a
+// ring that lives only as a descriptor needs no name, but memfd_create
+// shows a label in /proc/<pid>/fd, and Name and every error report one.
+const defaultMemfdLabel = "shmring"

@@ -273,15 +273,24 @@ func TestMemfdRingOpenFileRefusesWhatIsNoRingItCanTrust(t *testing.T) {
 }
 
 // TestMemfdRingCreateRefusesBadLabels: a memfd ring's label is 1 to 249
-// bytes without NUL (memfd_create(2)); anything else is ErrInvalid.
+// bytes without NUL (memfd_create(2)); anything else is ErrInvalid. An
+// empty name is no label at all: the ring is labelled "shmring".
 func TestMemfdRingCreateRefusesBadLabels(t *testing.T) {
-	for _, label := range []string{"", strings.Repeat("x", 250), "nul\x00byte"} {
+	for _, label := range []string{strings.Repeat("x", 250), "nul\x00byte"} {
 		if r, err := Create(label, Options{Kind: SPSC, SlotSize: 64, Slots: 8, Memfd: true}); err == nil {
 			r.Close()
 			t.Errorf("Create(%q, Memfd) succeeded, want ErrInvalid", label)
 		} else if !errors.Is(err, ErrInvalid) {
 			t.Errorf("Create(%q, Memfd) = %v, want ErrInvalid", label, err)
 		}
+	}
+	if r, err := Create("", Options{Kind: SPSC, SlotSize: 64, Slots: 8, Memfd: true}); err != nil {
+		t.Errorf("Create(\"\", Memfd) = %v, want a ring labelled %q", err, defaultMemfdLabel)
+	} else {
+		if r.Name() != defaultMemfdLabel {
+			t.Errorf("Create(\"\", Memfd).Name() = %q, want %q", r.Name(), defaultMemfdLabel)
+		}
+		r.Close()
 	}
 	// A slash is no path for a memfd: the label is only a label.
 	r := newMemfdRing(t, Options{Kind: SPSC, SlotSize: 64, Slots: 8})
