@@ -447,6 +447,25 @@ for where, (filename, func, text) in (("lock", ("_sys.py", "lock", "return fd"))
     r.close()
     check = subprocess.run([sys.executable, "-c", f"import shmring\nr = shmring.open_ring({name!r})\nr.consumer()\nprint('free')"], capture_output=True, text=True)
     print("interrupted at", where, "descriptors", ring_fds(), check.stdout.strip() or check.stderr.strip().splitlines()[-1])
+
+# A second close() on another thread returns once the first one's work is
+# done, its descriptor closed, not as soon as the mapping is gone.
+import threading, time, shmring._ring as ring_module
+class SlowClose:  # the first close() takes its time closing the descriptor
+    def __getattr__(self, attr):
+        return getattr(os, attr)
+    def close(self, fd):
+        time.sleep(0.3)
+        os.close(fd)
+r = shmring.open_ring(name)
+ring_module.os = SlowClose()
+first = threading.Thread(target=r.close)
+first.start()
+time.sleep(0.1)
+r.close()
+print("second close returned: descriptors", ring_fds())
+first.join()
+ring_module.os = os
 `
 
 // TestPythonSmallEdges: what a black-box tester found at the Python
@@ -454,7 +473,9 @@ for where, (filename, func, text) in (("lock", ("_sys.py", "lock", "return fd"))
 // another item size or a strided view raised raw ValueError/BufferError;
 // commit and release after the Ring's close said "without a claim"; a
 // Ctrl-C landing as a role's lock was taken, or as close() began, left the
-// lock held and descriptors open for the rest of the process.
+// lock held and descriptors open for the rest of the process; a second
+// close() on another thread returned before the first had closed the
+// descriptor.
 func TestPythonSmallEdges(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	runPython(t, "python small edges", pythonSmallEdges, []string{
@@ -465,5 +486,6 @@ func TestPythonSmallEdges(t *testing.T) {
 		"release after close ClosedError",
 		"interrupted at lock descriptors 0 free",
 		"interrupted at close descriptors 0 free",
+		"second close returned: descriptors 0",
 	}, newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}))
 }

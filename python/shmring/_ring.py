@@ -290,8 +290,8 @@ class Ring:
         try:
             with self._futex_done:
                 if self._closer is not None:
-                    if self._closer != me:
-                        self._futex_done.wait_for(lambda: self._mm is None, timeout=_FUTEX_DRAIN)
+                    if self._closer != me:  # until the descriptor is closed too; bounded if that closer was interrupted
+                        self._futex_done.wait_for(lambda: not self._fd_open, timeout=2 * _FUTEX_DRAIN)
                     return
                 if self._mm is None:
                     return
@@ -328,10 +328,12 @@ class Ring:
                 with self._futex_done:
                     if self._mm is not None:  # interrupted again: left to the collector
                         self._lingering, self._mm = self._mm, None
-        with self._futex_done:
-            self._futex_done.notify_all()
-        self._fd_open = False
-        os.close(self._fd)
+        try:
+            os.close(self._fd)
+        finally:
+            with self._futex_done:
+                self._fd_open = False
+                self._futex_done.notify_all()
 
     def _unmap(self, drained):
         for v in (self.u32, self.u64, self.mv):
