@@ -221,6 +221,9 @@ func (rd *Reader) joinerStart(q uint64) bool {
 func (rd *Reader) lapped(q, missed uint64) error {
 	lap := &LapError{Missed: missed}
 	if rd.lossless && q >= rd.protect {
+		if rd.r.closing.Load() { // Close freed the reader's entry: the producer went on
+			return rd.r.errClosedDuringCall()
+		}
 		return fmt.Errorf("%w: ring=%s lossless reader overrun at position=%d: %w", ErrCorrupt, rd.r.name, q, lap)
 	}
 	return lap

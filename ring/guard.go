@@ -78,7 +78,7 @@ func (r *Ring) faulted(v any) error {
 	}
 	off := f.Addr() - r.memAddr
 	if r.closing.Load() {
-		return fmt.Errorf("%w: ring=%s: the ring was closed during the call", ErrClosed, r.name)
+		return r.errClosedDuringCall()
 	}
 	return fmt.Errorf("%w: ring=%s: fault at file offset=%d of %d: the file was shrunk or unmapped under the ring",
 		ErrTruncated, r.name, off, r.hdr.FileSize)

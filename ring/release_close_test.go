@@ -288,3 +288,30 @@ func TestClaimsOvertakenByRingCloseStrandNoMessage(t *testing.T) {
 		t.Fatalf("Recv after the closed producer's refused claims = %q, %v; want the other producer's message", buf[:n], err)
 	}
 }
+
+// TestACorruptValueMetWhileTheRingClosesIsErrClosed: the deterministic half
+// of TestContractRingCloseRacingAStreamIsErrClosed. A call that meets a
+// value Close changed under it (a record consumer's cache reset, a lossless
+// reader passed once Close freed its entry) reports the close, not a
+// corrupt mapping with advice to Reset the ring.
+func TestACorruptValueMetWhileTheRingClosesIsErrClosed(t *testing.T) {
+	r := newTestRing(t, Options{Kind: Broadcast, SlotSize: 64, Slots: 8})
+	rd, err := r.Reader(ReaderOptions{Policy: Lossless})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.corrupt("a value"); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("corrupt before Close = %v, want ErrCorrupt", err)
+	}
+	lossless := rd.lapped(rd.protect, 1)
+	if !errors.Is(lossless, ErrCorrupt) {
+		t.Fatalf("a lossless reader overrun before Close = %v, want ErrCorrupt", lossless)
+	}
+	r.closing.Store(true) // as Close does first
+	for what, err := range map[string]error{"corrupt": r.corrupt("a value"), "a lossless overrun": rd.lapped(rd.protect, 1)} {
+		if !errors.Is(err, ErrClosed) || errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s while the ring closes = %v, want ErrClosed alone", what, err)
+		}
+	}
+	r.closing.Store(false)
+}

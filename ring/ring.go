@@ -245,10 +245,23 @@ func (r *Ring) releaseStores() bool { return !r.fullFence && fence.Register() }
 // corrupt reports a value read from the mapping that no correct peer
 // writes. The ring stays unusable until the value is gone, which for the
 // cursors and control words takes Reset: the error says so.
+//
+// A call that races the Ring's Close may meet what Close did meanwhile
+// (a handle's state reset, a lossless reader's entry freed and the
+// producer past it): that is no corruption but the close, and says so.
 func (r *Ring) corrupt(format string, args ...any) error {
+	if r.closing.Load() {
+		return r.errClosedDuringCall()
+	}
 	if !r.intact() { // the words of a shrunk file read zero: that is why
 		return fmt.Errorf("%w (and so: %s)", r.errTruncated(), fmt.Sprintf(format, args...))
 	}
 	return fmt.Errorf("%w: ring=%s: %s (once no process holds a role, Ring.Reset brings the ring back, dropping its messages)",
 		ErrCorrupt, r.name, fmt.Sprintf(format, args...))
+}
+
+// errClosedDuringCall is what a call returns that the Ring's Close
+// interrupted: a fault on the unmapped memory, or a value Close changed.
+func (r *Ring) errClosedDuringCall() error {
+	return fmt.Errorf("%w: ring=%s: the ring was closed during the call", ErrClosed, r.name)
 }
