@@ -56,7 +56,9 @@ func RecvRing(conn *net.UnixConn) (*Ring, error) { return RecvRingWith(conn, Ope
 // A message that SendRing did not send (other bytes, no descriptor, more
 // than one) is ErrHandoff, and every descriptor it carried is closed: a
 // peer cannot leak descriptors into this process. A connection closed
-// before a message arrived is an error that errors.Is(err, io.EOF).
+// before a message arrived is an error that errors.Is(err, io.EOF). A
+// stream socket keeps no message boundaries: there, bytes a peer sent
+// after a handoff's are left on the connection for the next read.
 func RecvRingWith(conn *net.UnixConn, o OpenOptions) (*Ring, error) {
 	if !shm.Supported {
 		return nil, ErrUnsupported

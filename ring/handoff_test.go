@@ -119,6 +119,20 @@ func TestHandoffRecvRingRefusesMessagesThatAreNotOneRing(t *testing.T) {
 			})
 		}
 	}
+	t.Run("seqpacket/a longer message and one descriptor", func(t *testing.T) {
+		a, b := socketPair(t, unix.SOCK_SEQPACKET)
+		if _, _, err := a.WriteMsgUnix(append(append([]byte{}, handoffToken...), "xyz"...), unix.UnixRights(fd), nil); err != nil {
+			t.Fatal(err)
+		}
+		got, err := RecvRing(b)
+		if err == nil {
+			got.Close()
+			t.Fatal("RecvRing of a longer message succeeded, want ErrHandoff")
+		}
+		if !errors.Is(err, ErrHandoff) || !strings.Contains(err.Error(), "longer") {
+			t.Errorf("RecvRing of a longer message = %v, want ErrHandoff saying it was longer", err)
+		}
+	})
 	t.Run("a peer that hung up", func(t *testing.T) {
 		a, b := socketPair(t, unix.SOCK_STREAM)
 		a.Close()

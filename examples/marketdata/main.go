@@ -90,6 +90,9 @@ func run(args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: %s takes flags only (-h lists them)", fs.Arg(0), fs.Name())
+	}
 	if c.duration <= 0 {
 		return fmt.Errorf("-duration %v: want more than 0", c.duration)
 	}

@@ -58,3 +58,11 @@ func TestADurationOfNoTimeIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestAnArgumentIsRefused: the feed takes flags only; a stray argument
+// (a mistyped flag without its dash) was ignored.
+func TestAnArgumentIsRefused(t *testing.T) {
+	if err := run([]string{"-duration=1ms", "readers=4"}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "unexpected argument") {
+		t.Errorf("an argument: err %v, want an unexpected-argument error", err)
+	}
+}

@@ -133,7 +133,7 @@ func TestFrameCheckCatchesOneFlippedPixelBit(t *testing.T) {
 }
 
 func TestBadFlagsAreRefused(t *testing.T) {
-	for _, args := range [][]string{{"-res=8k"}, {"-res=0x10"}, {"-fps=0"}, {"-duration=0s"}, {"-frames=1"}} {
+	for _, args := range [][]string{{"-res=8k"}, {"-res=0x10"}, {"-fps=0"}, {"-duration=0s"}, {"-frames=1"}, {"extra-arg"}} {
 		if err := run(args, &bytes.Buffer{}); err == nil || strings.Contains(err.Error(), "ring") {
 			t.Errorf("%v: err %v, want a flag error", args, err)
 		}

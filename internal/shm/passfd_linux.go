@@ -75,7 +75,9 @@ func handoffErr(got, token []byte, flags int, fds []int, perr error) error {
 		return fmt.Errorf("%w: control data: %w", ErrHandoff, perr)
 	case flags&unix.MSG_CTRUNC != 0:
 		return fmt.Errorf("%w: more than %d descriptors, or control data cut short", ErrHandoff, maxPassed)
-	case flags&unix.MSG_TRUNC != 0 || !bytes.Equal(got, token):
+	case flags&unix.MSG_TRUNC != 0:
+		return fmt.Errorf("%w: a message longer than the %d bytes of a handoff", ErrHandoff, len(token))
+	case !bytes.Equal(got, token):
 		return fmt.Errorf("%w: bytes %q, want %q", ErrHandoff, got, token)
 	case len(fds) != 1:
 		return fmt.Errorf("%w: %d descriptors, want 1", ErrHandoff, len(fds))
