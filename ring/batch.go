@@ -11,14 +11,16 @@ type Batch struct {
 	gen   uint64 // p.claims when the batch was claimed
 }
 
-// stale: the claim this batch was made for has ended.
-func (b Batch) stale() bool { return b.p == nil || b.gen != b.p.claims }
+// stale: the claim this batch was made for has ended, or the Ring's Close
+// has begun (it ends the claim from its own goroutine, then unmaps).
+func (b Batch) stale() bool { return b.p == nil || b.gen != b.p.claims || b.p.r.closing.Load() }
 
 // Len is the number of slots claimed.
 func (b Batch) Len() int { return b.n }
 
 // Slot is the i-th claimed slot, SlotSize bytes of shared memory. Once the
-// batch was committed or aborted, or the producer closed, Slot returns nil:
+// batch was committed or aborted, or the producer closed, or the Ring's
+// Close has begun, Slot returns nil:
 // a stale batch can never reach a live slot.
 func (b Batch) Slot(i int) []byte {
 	if uint(i) >= uint(b.n) {
@@ -140,12 +142,13 @@ func (m Messages) Len() int { return m.n }
 
 // At is the i-th message, in place. Its length, read from shared memory
 // once by ReceiveBatch (so that At needs no fault guard), is checked: a bad
-// one is ErrCorrupt. After the batch's Release it returns ErrStale.
+// one is ErrCorrupt. After the batch's Release, or once the Ring's Close
+// has begun, it returns ErrStale.
 func (m Messages) At(i int) ([]byte, error) {
 	if uint(i) >= uint(m.n) {
 		panic("ring: Messages.At index out of range")
 	}
-	if m.c == nil || m.gen != m.c.leases {
+	if m.c == nil || m.gen != m.c.leases || m.c.r.closing.Load() { // closing: as Batch.stale
 		return nil, ErrStale
 	}
 	if m.c.rec != nil {

@@ -24,7 +24,7 @@ func (b ReaderBatch) At(i int) (_ []byte, err error) {
 	if uint(i) >= uint(b.n) {
 		panic("ring: ReaderBatch.At index out of range")
 	}
-	if b.rd == nil || b.gen != b.rd.leases {
+	if b.rd == nil || b.gen != b.rd.leases || b.rd.r.closing.Load() { // closing: as Batch.stale
 		return nil, ErrStale
 	}
 	rd := b.rd

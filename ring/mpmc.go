@@ -308,6 +308,12 @@ func (h *mpmcHandle) flushCounters() {
 	}
 }
 
+// revokedErr: the control word at pos no longer names this handle's claim
+// or lease. A peer's repair took it, unless the file was shrunk (its words
+// then read zero): that is ErrTruncated, as every other call reports it.
 func (h *mpmcHandle) revokedErr(pos, w uint64) error {
+	if !h.r.intact() {
+		return h.r.errTruncated()
+	}
 	return fmt.Errorf("%w: ring=%s position=%d ctrl=%#x owner=%#x", ErrRevoked, h.r.name, pos, w, h.owner)
 }

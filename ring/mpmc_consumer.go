@@ -110,7 +110,11 @@ func (c *mpmcConsumer) Release() error {
 		}
 	}
 	var err error
-	if freed < c.n {
+	switch {
+	case freed == c.n:
+	case !c.r.intact(): // the control words of a shrunk file read zero (revokedErr)
+		err = c.r.errTruncated()
+	default:
 		err = fmt.Errorf("%w: ring=%s: %d of %d leased messages were taken back by a peer that presumed this consumer dead",
 			ErrRevoked, c.r.name, c.n-freed, c.n)
 	}

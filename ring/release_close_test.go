@@ -315,3 +315,69 @@ func TestACorruptValueMetWhileTheRingClosesIsErrClosed(t *testing.T) {
 	}
 	r.closing.Store(false)
 }
+
+// TestBatchViewsEndWhenTheRingsCloseBegins: once the Ring's Close has begun
+// (it ends leases and claims from its own goroutine, then unmaps), a batch
+// view hands out no slice of the mapping: a Release that said ErrClosed was
+// followed by a Messages.At that gave a live slice and nil, and reading it
+// as Close unmapped ended the process.
+func TestBatchViewsEndWhenTheRingsCloseBegins(t *testing.T) {
+	ctx := context.Background()
+	for _, o := range []Options{
+		{Kind: SPSC, SlotSize: 64, Slots: 8},
+		{Kind: MPMC, SlotSize: 64, Slots: 8},
+		{Kind: Broadcast, SlotSize: 64, Slots: 8},
+		{Kind: SPSC, Records: true, Capacity: 4096, MaxMessage: 64},
+		{Kind: Broadcast, Records: true, Capacity: 4096, MaxMessage: 64},
+	} {
+		t.Run(fmt.Sprintf("%v records=%v", o.Kind, o.Records), func(t *testing.T) {
+			r := newTestRing(t, o)
+			var receiveBatch func() (at func(int) ([]byte, error), err error)
+			if o.Kind == Broadcast {
+				rd, err := r.Reader(ReaderOptions{Policy: Lossless})
+				if err != nil {
+					t.Fatal(err)
+				}
+				receiveBatch = func() (func(int) ([]byte, error), error) {
+					b, err := rd.ReceiveBatch(ctx, 4)
+					return b.At, err
+				}
+			} else {
+				c, err := r.Consumer()
+				if err != nil {
+					t.Fatal(err)
+				}
+				receiveBatch = func() (func(int) ([]byte, error), error) {
+					ms, err := c.ReceiveBatch(ctx, 4)
+					return ms.At, err
+				}
+			}
+			p := mustProducer(t, r)
+			if err := p.Send(ctx, []byte("message")); err != nil {
+				t.Fatal(err)
+			}
+			at, err := receiveBatch()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m, err := at(0); err != nil || string(m) != "message" {
+				t.Fatalf("At before Close = %q, %v", m, err)
+			}
+			bt, err := p.ClaimBatch(ctx, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.closing.Store(true) // as Close does first
+			defer r.closing.Store(false)
+			if m, err := at(0); !errors.Is(err, ErrStale) || m != nil {
+				t.Errorf("At once Close began = %q, %v; want nil, ErrStale", m, err)
+			}
+			if s := bt.Slot(0); s != nil {
+				t.Errorf("Batch.Slot once Close began = %d bytes of the mapping, want nil", len(s))
+			}
+			if err := bt.SetLen(0, 1); !errors.Is(err, ErrStale) {
+				t.Errorf("Batch.SetLen once Close began = %v, want ErrStale", err)
+			}
+		})
+	}
+}

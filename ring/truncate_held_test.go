@@ -1,0 +1,63 @@
+package ring
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+)
+
+// TestALeaseOrClaimHeldAcrossATruncationEndsInErrTruncated: an MPMC or
+// MPSC consumer holds a message, or a producer a claim, when the file is
+// cut to a few hundred bytes (slot 0 stays on the first page, zeroed) or
+// cut and grown back. The control words then read zero, which no peer's
+// repair writes either: Release and Commit say ErrTruncated, as every other
+// call does. Release said ErrRevoked, blaming a peer that did not exist.
+func TestALeaseOrClaimHeldAcrossATruncationEndsInErrTruncated(t *testing.T) {
+	for _, regrow := range []bool{false, true} {
+		for _, kind := range []Kind{MPMC, MPSC} {
+			name := kind.String()
+			if regrow {
+				name += ", cut and grown back"
+			}
+			t.Run(name, func(t *testing.T) {
+				if raceEnabled && !regrow {
+					t.Skip("under -race a fault in an atomic access ends the process (guard.go)")
+				}
+				r := newTestRing(t, Options{Kind: kind, SlotSize: 64, Slots: 16})
+				p, err := r.Producer()
+				if err != nil {
+					t.Fatal(err)
+				}
+				c, err := r.Consumer()
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx := context.Background()
+				if err := p.Send(ctx, []byte("held")); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := c.Receive(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := p.Claim(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Truncate(r.Path(), 700); err != nil {
+					t.Fatal(err)
+				}
+				if regrow {
+					if err := os.Truncate(r.Path(), int64(r.hdr.FileSize)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := c.Release(); !errors.Is(err, ErrTruncated) {
+					t.Errorf("Release of a message held across the cut = %v, want ErrTruncated", err)
+				}
+				if err := p.Commit(4); !errors.Is(err, ErrTruncated) {
+					t.Errorf("Commit of a claim held across the cut = %v, want ErrTruncated", err)
+				}
+			})
+		}
+	}
+}
