@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -18,7 +19,7 @@ import (
 // ceilingTime is how long each probe of --ceiling runs.
 const ceilingTime = 200 * time.Millisecond
 
-func newLimitsCmd(stdout io.Writer) *cobra.Command {
+func newLimitsCmd(stdout, stderr io.Writer) *cobra.Command {
 	var d time.Duration
 	var withC, bench bool
 	cmd := command("limits", "Measure this machine's ceilings: cache-line round trip, SPSC ring of plain stores, memcpy, futex ping-pong, pipe round trip",
@@ -30,9 +31,14 @@ func newLimitsCmd(stdout io.Writer) *cobra.Command {
 			if d <= 0 || d > maxDuration {
 				return fmt.Errorf("--duration %v: want more than 0 and at most %v", d, maxDuration)
 			}
-			s, note, err := limits.Measure(cmd.Context(), d, withC)
-			if err != nil {
-				return failure{err}
+			var s limits.Set
+			var note string
+			if err := interruptible(func(ctx context.Context) (err error) {
+				lineProgress{stderr}.step("this machine's ceilings")
+				s, note, err = limits.Measure(ctx, d, withC)
+				return err
+			}); err != nil {
+				return err
 			}
 			if bench {
 				return writeLimitsBench(stdout, s)

@@ -42,7 +42,7 @@ type failure struct{ err error }
 func (f failure) Error() string { return f.err.Error() }
 func (f failure) Unwrap() error { return f.err }
 
-var errInterrupted = errors.New("interrupted; the child was stopped and its ring files removed")
+var errInterrupted = errors.New("interrupted; the children it started were stopped and the files it made removed")
 
 // execute runs the command line and returns the exit code.
 func execute(args []string, stdout, stderr io.Writer) int {
@@ -88,7 +88,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	run := command("run", "Measure (the default command)", "", cobra.NoArgs,
 		func(cmd *cobra.Command, _ []string) error { return runCommand(cmd, &runFlagsV, stdout, stderr) })
 	runFlagsV.register(run.Flags())
-	root.AddCommand(run, newEnvCmd(stdout), newLimitsCmd(stdout), newCompareCmd(stdout), newPlotCmd(stdout),
+	root.AddCommand(run, newEnvCmd(stdout), newLimitsCmd(stdout, stderr), newCompareCmd(stdout), newPlotCmd(stdout),
 		newMPCmd(stdout, stderr), newFanoutCmd(stdout, stderr), newFramesCmd(stdout, stderr))
 	return root
 }

@@ -18,10 +18,17 @@ import (
 	"github.com/shmring/shmring/internal/report"
 )
 
+// roleCLI is a test child that runs ringbench's command line (its
+// arguments), for the tests that signal a whole ringbench process.
+const roleCLI = "test-cli"
+
 // TestMain lets the test binary serve as the child: measure re-executes
 // os.Executable(), which under `go test` is this binary.
 func TestMain(m *testing.M) {
 	if role, ok := launch.Role(); ok {
+		if role == roleCLI {
+			os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
+		}
 		os.Exit(childMain(role, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())

@@ -80,31 +80,42 @@ func (r Ref) String() string {
 	return fmt.Sprintf("%g %s", r.Value, r.Unit)
 }
 
-// MeasureGo runs every Go probe for about d each.
-func MeasureGo(d time.Duration) (Set, error) {
+// MeasureGo runs every Go probe for about d each. Once ctx is done the
+// probe running stops at its next sample and MeasureGo returns ctx's error.
+func MeasureGo(ctx context.Context, d time.Duration) (Set, error) {
 	var s Set
-	if rtt, ok := CacheLineRTT(d); ok {
+	w := window{ctx, d}
+	if rtt, ok := cacheLineRTT(w); ok {
 		s = append(s, Ref{CacheLine, "go", float64(rtt.Nanoseconds()), "ns"})
 	}
-	for i, run := range []func(time.Duration) (float64, error){spscRate, spscBatchRate, memcpyRate, futexRTT, pipeRTT} {
+	for i, run := range []func(window) (float64, error){spscRate, spscBatchRate, memcpyRate, futexRTT, pipeRTT} {
+		if err := ctx.Err(); err != nil {
+			return s, err
+		}
 		name := Names[i+1]
-		v, err := run(d)
+		v, err := run(w)
 		if err != nil {
 			return s, fmt.Errorf("%s: %w", name, err)
 		}
 		s = append(s, Ref{name, "go", v, units[name]})
 	}
-	return s, nil
+	return s, ctx.Err()
 }
 
 // Measure runs the Go probes and, with withC, the C ones; note says why
-// the C probes did not run ("" when they did).
+// the C probes did not run ("" when they did). Once ctx is done it stops
+// the probe running (a C probe or the compiler is killed, the temporary
+// directory removed) and returns ctx's error: a C probe cut short is not
+// a missing compiler, to be noted and gone past.
 func Measure(ctx context.Context, d time.Duration, withC bool) (s Set, note string, err error) {
-	if s, err = MeasureGo(d); err != nil || !withC {
+	if s, err = MeasureGo(ctx, d); err != nil || !withC {
 		return s, "C probes not run (--c=false)", err
 	}
 	c, err := MeasureC(ctx, d)
-	if err != nil {
+	switch {
+	case ctx.Err() != nil:
+		return s, "", ctx.Err()
+	case err != nil:
 		return s, fmt.Sprintf("C probes not run: %v", err), nil
 	}
 	return append(s, c...), "", nil
@@ -146,7 +157,7 @@ func MeasureC(ctx context.Context, d time.Duration) (Set, error) {
 	if err := os.WriteFile(src, cSource, 0o600); err != nil {
 		return nil, err
 	}
-	if out, err := exec.CommandContext(ctx, cc, "-O2", "-pthread", "-o", bin, src).CombinedOutput(); err != nil {
+	if out, err := command(ctx, cc, "-O2", "-pthread", "-o", bin, src).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("%s: %w: %s", cc, err, strings.TrimSpace(string(out)))
 	}
 	var s Set
@@ -165,7 +176,7 @@ func runC(ctx context.Context, bin, probe string, d time.Duration) (float64, err
 	ctx, cancel := context.WithTimeout(ctx, d+time.Minute) // a hang guard
 	defer cancel()
 	var stderr strings.Builder
-	cmd := exec.CommandContext(ctx, bin, probe, strconv.FormatFloat(d.Seconds(), 'f', 3, 64))
+	cmd := command(ctx, bin, probe, strconv.FormatFloat(d.Seconds(), 'f', 3, 64))
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {

@@ -33,7 +33,7 @@ func TestEveryGoProbeYieldsAFigure(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		t.Skip("the SPSC probe needs two CPUs")
 	}
-	s, err := MeasureGo(20 * time.Millisecond)
+	s, err := MeasureGo(context.Background(), 20*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@
 package limits
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -24,15 +25,15 @@ import (
 // in 1024 slots, each side's index published with one release store
 // (internal/fence), the other's cached until the ring looks full or empty:
 // the shmring SPSC engine without header, slot length, wait or mapping.
-func spscRate(d time.Duration) (float64, error) { return spscRateEvery(d, 1) }
+func spscRate(w window) (float64, error) { return spscRateEvery(w, 1) }
 
 // spscBatchRate is spscRate with each side publishing its index once per
 // 64 messages: the reference for a ring's batched calls.
-func spscBatchRate(d time.Duration) (float64, error) { return spscRateEvery(d, 64) }
+func spscBatchRate(w window) (float64, error) { return spscRateEvery(w, 64) }
 
 // spscRateEvery is the probe of spscRate, each side publishing its index
 // after every that many messages (a divisor of the slots and the batch).
-func spscRateEvery(d time.Duration, every uint64) (float64, error) {
+func spscRateEvery(w window, every uint64) (float64, error) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		return 0, errors.New("needs GOMAXPROCS >= 2")
 	}
@@ -46,7 +47,7 @@ func spscRateEvery(d time.Duration, every uint64) (float64, error) {
 	release := fence.Register()
 	var bad atomic.Uint64
 	var rates []float64
-	for deadline := time.Now().Add(d); len(rates) == 0 || time.Now().Before(deadline); {
+	for open := w.start(); len(rates) == 0 || open(); {
 		start, n := head.v.Load(), uint64(batch)
 		done := make(chan struct{})
 		go func() { // the consumer
@@ -89,7 +90,7 @@ func spscRateEvery(d time.Duration, every uint64) (float64, error) {
 }
 
 // memcpyRate is copy's bandwidth over 1 MiB buffers, in bytes per second.
-func memcpyRate(d time.Duration) (float64, error) { return MemcpyRate(1<<20, d) }
+func memcpyRate(w window) (float64, error) { return memcpyRates(1<<20, 1, 1, w) }
 
 // MemcpyRate is Go's copy bandwidth over buffers of size bytes (both
 // touched first, so no page fault is timed), in bytes per second: the
@@ -102,7 +103,7 @@ func MemcpyRate(size int, d time.Duration) (float64, error) { return MemcpyRateO
 // buffers in turn (dsts × size bytes, like a ring's slots), so that a
 // footprint larger than the cache is written from memory as a ring's is.
 func MemcpyRateOver(size, dsts int, d time.Duration) (float64, error) {
-	return memcpyRates(size, dsts, 1, d)
+	return memcpyRates(size, dsts, 1, window{context.Background(), d})
 }
 
 // MemcpyRatePair is MemcpyRateOver with two copiers at once, each on a
@@ -112,12 +113,12 @@ func MemcpyRateOver(size, dsts int, d time.Duration) (float64, error) {
 // consumer's out of another), which on a machine whose two CPUs share a
 // core or a memory channel each get less than a copy alone does.
 func MemcpyRatePair(size, dsts int, d time.Duration) (float64, error) {
-	return memcpyRates(size, dsts, 2, d)
+	return memcpyRates(size, dsts, 2, window{context.Background(), d})
 }
 
 // memcpyRates runs copiers copy loops at once (see MemcpyRateOver) and
 // returns the median rate one copier got.
-func memcpyRates(size, dsts, copiers int, d time.Duration) (float64, error) {
+func memcpyRates(size, dsts, copiers int, w window) (float64, error) {
 	if size < 1 || dsts < 1 || size*dsts > 1<<30 {
 		return 0, fmt.Errorf("memcpy of %d bytes into %d buffers", size, dsts)
 	}
@@ -137,13 +138,13 @@ func memcpyRates(size, dsts, copiers int, d time.Duration) (float64, error) {
 	rates := make([][]float64, copiers)
 	start := make(chan struct{})
 	done := make(chan int)
-	deadline := time.Now().Add(d)
+	open := w.start()
 	for c := range cs {
 		go func() {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
 			<-start
-			for len(rates[c]) == 0 || time.Now().Before(deadline) {
+			for len(rates[c]) == 0 || open() {
 				t0 := time.Now()
 				for i := range reps {
 					copy(cs[c].dst[i%dsts*size:(i%dsts+1)*size], cs[c].src)
@@ -165,9 +166,9 @@ func memcpyRates(size, dsts, copiers int, d time.Duration) (float64, error) {
 	return median(all), nil
 }
 
-// roundTrips times round trips until d has passed (at least 64) and
+// roundTrips times round trips until w has passed (at least 64) and
 // returns the median in ns. The responder runs on its own locked thread.
-func roundTrips(d time.Duration, ping func() error, respond func() error, stop func()) (float64, error) {
+func roundTrips(w window, ping func() error, respond func() error, stop func()) (float64, error) {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -178,7 +179,7 @@ func roundTrips(d time.Duration, ping func() error, respond func() error, stop f
 	defer runtime.UnlockOSThread()
 	var rtts []float64
 	var err error
-	for deadline := time.Now().Add(d); err == nil && (len(rtts) < 64 || time.Now().Before(deadline)); {
+	for open := w.start(); err == nil && (len(rtts) < 64 || open()); {
 		t0 := time.Now()
 		err = ping()
 		rtts = append(rtts, float64(time.Since(t0).Nanoseconds()))
@@ -189,7 +190,7 @@ func roundTrips(d time.Duration, ping func() error, respond func() error, stop f
 
 // futexRTT is a ping-pong over one word between two threads that both
 // sleep in futex(2) every turn: the cost of a wake-up, twice.
-func futexRTT(d time.Duration) (float64, error) {
+func futexRTT(w window) (float64, error) {
 	var word uint32 // odd: the responder's turn; even: the pinger's; ^0: stop
 	wait := func(until func(uint32) bool) uint32 {
 		for {
@@ -225,12 +226,12 @@ func futexRTT(d time.Duration) (float64, error) {
 			}
 		}
 	}
-	return roundTrips(d, ping, respond, func() { _ = turn(^uint32(0)) })
+	return roundTrips(w, ping, respond, func() { _ = turn(^uint32(0)) })
 }
 
 // pipeRTT is a 64-byte message sent down one pipe and echoed up another
 // between two threads, with raw read(2) and write(2).
-func pipeRTT(d time.Duration) (float64, error) {
+func pipeRTT(w window) (float64, error) {
 	var down, up [2]int
 	if err := unix.Pipe2(down[:], unix.O_CLOEXEC); err != nil {
 		return 0, os.NewSyscallError("pipe2", err)
@@ -265,7 +266,7 @@ func pipeRTT(d time.Duration) (float64, error) {
 			}
 		}
 	}
-	return roundTrips(d, ping, respond, func() { unix.Close(down[1]) })
+	return roundTrips(w, ping, respond, func() { unix.Close(down[1]) })
 }
 
 // CacheLineRTT measures the round trip of one cache line between two
@@ -274,6 +275,10 @@ func pipeRTT(d time.Duration) (float64, error) {
 // figure several times over; measured before and after a run, it shows
 // whether that happened. ok is false when fewer than two CPUs can run.
 func CacheLineRTT(d time.Duration) (rtt time.Duration, ok bool) {
+	return cacheLineRTT(window{context.Background(), d})
+}
+
+func cacheLineRTT(w window) (rtt time.Duration, ok bool) {
 	if runtime.GOMAXPROCS(0) < 2 || runtime.NumCPU() < 2 {
 		return 0, false
 	}
@@ -328,7 +333,7 @@ func CacheLineRTT(d time.Duration) (rtt time.Duration, ok bool) {
 	}
 	bounce(batch) // the responder is running once this returns
 	var samples []time.Duration
-	for deadline := time.Now().Add(d); len(samples) == 0 || time.Now().Before(deadline); {
+	for open := w.start(); len(samples) == 0 || open(); {
 		t0 := time.Now()
 		bounce(batch)
 		samples = append(samples, time.Since(t0)/batch)
