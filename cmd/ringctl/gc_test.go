@@ -3,9 +3,12 @@
 package main
 
 import (
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/shmring/shmring/internal/proctest"
@@ -169,5 +172,67 @@ func TestRmKeepsAFileWithoutAWholeHeaderUnlessForced(t *testing.T) {
 		if _, _, code := ringctl(t, "rm", "--force", path); code != exitOK || exists(path) {
 			t.Errorf("rm --force of a %d-byte file: exit %d, exists %v: want it removed", len(tc.data), code, exists(path))
 		}
+	}
+}
+
+// TestRmForceRemovesWhatIsNotARingButNeverADirectory: a symbolic link, a
+// FIFO and a socket at a ring's name are kept with the advice that --force
+// removes them, and --force does (a link itself, never the ring it leads
+// to); a directory and a process's descriptor link are refused with or
+// without --force, in words, never with the advice nor a bare errno.
+func TestRmForceRemovesWhatIsNotARingButNeverADirectory(t *testing.T) {
+	dir := t.TempDir()
+	at := func(name string) string { return filepath.Join(dir, name) }
+	r, err := ring.Create(at("target"), ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if err := os.Symlink(at("target"), at("link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(at("fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: at("sock"), Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.SetUnlinkOnClose(false)
+	l.Close()
+	if err := os.Mkdir(at("dir"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"link", "fifo", "sock"} {
+		_, errs, code := ringctl(t, "rm", at(name))
+		if code != exitBadFile || !exists(at(name)) || !strings.Contains(errs, "--force removes it anyway") {
+			t.Errorf("rm of a %s: exit %d %q exists %v: want %d, kept, the advice", name, code, errs, exists(at(name)), exitBadFile)
+		}
+		if _, errs, code := ringctl(t, "rm", "--force", at(name)); code != exitOK || exists(at(name)) {
+			t.Errorf("rm --force of a %s: exit %d %q exists %v: want it removed", name, code, errs, exists(at(name)))
+		}
+	}
+	if !exists(at("target")) {
+		t.Errorf("rm --force of a symbolic link removed the ring it led to")
+	}
+
+	f, err := os.Open(at("target"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, c := range []struct{ path, want string }{
+		{at("dir"), "a directory: ringctl does not remove directories"},
+		{fmt.Sprintf("/proc/self/fd/%d", f.Fd()), "a process's descriptor link, not a name of the ring: removing it would remove nothing; the ring file it leads to is " + at("target")},
+	} {
+		for _, args := range [][]string{{"rm", c.path}, {"rm", "--force", c.path}} {
+			_, errs, code := ringctl(t, args...)
+			if code != exitFailed || !strings.Contains(errs, c.want) || strings.Contains(errs, "--force") {
+				t.Errorf("%v: exit %d %q: want %d and %q, no advice of --force", args, code, errs, exitFailed, c.want)
+			}
+		}
+	}
+	if !exists(at("dir")) || !exists(at("target")) {
+		t.Errorf("the directory or the ring behind the descriptor link was removed")
 	}
 }

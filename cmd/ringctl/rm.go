@@ -45,7 +45,8 @@ func newRmCmd(stdout, stderr io.Writer) *cobra.Command {
 			"it keep it, and nobody can open it by name any more. A file without a whole shmring header (not a ring,\n" +
 			"or an empty or too short file: a creator that has not sized it yet, or died before it did) is never\n" +
 			"removed without --force, and rm exits 3 for it; gc --broken removes a not-ready one once it is over a\n" +
-			"minute old.",
+			"minute old. --force also removes a symbolic link (the link, never what it leads to), a FIFO or a socket\n" +
+			"at the name; ringctl never removes a directory, a device, or a /proc/PID/fd/N link (no name of a ring).",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
@@ -103,6 +104,12 @@ func removeOne(name string, force bool) removal {
 	case err != nil:
 		rm.Action, rm.Reason = "failed", err.Error()
 		return rm
+	}
+	if why := ringstat.Unremovable(s.Path); why != "" { // with --force too
+		rm.Action, rm.Reason = "failed", why
+		return rm
+	}
+	switch {
 	case s.State == ringstat.NotARing && !force:
 		rm.Action, rm.Reason, rm.unsure = "kept", "not a ring file ("+s.Problem+"); --force removes it anyway", true
 		return rm

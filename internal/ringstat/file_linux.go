@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/shmring/shmring/internal/shm"
 	"github.com/shmring/shmring/layout"
 )
 
@@ -52,7 +53,13 @@ func ReadPath(name, path string) (Snapshot, error) {
 		s.verdict(NotARing, "a symbolic link (rings are never opened through one)")
 		return s, nil
 	case err != nil:
-		s.verdict(Unreadable, fmt.Sprintf("open: %v", err))
+		// A socket (ENXIO) cannot be opened at all; say what it is.
+		var st unix.Stat_t
+		if unix.Lstat(path, &st) == nil && st.Mode&unix.S_IFMT != unix.S_IFREG {
+			s.verdict(NotARing, "a "+shm.FileType(st.Mode)+", not a regular file")
+		} else {
+			s.verdict(Unreadable, fmt.Sprintf("open: %v", err))
+		}
 		return s, nil
 	}
 	defer unix.Close(fd)
@@ -90,7 +97,7 @@ func (r *fileReader) read() {
 	}
 	s.FileSize, s.Modified = st.Size, time.Unix(st.Mtim.Unix())
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		s.verdict(NotARing, "not a regular file")
+		s.verdict(NotARing, "a "+shm.FileType(st.Mode)+", not a regular file")
 		return
 	}
 	h, ok := r.header()

@@ -24,3 +24,6 @@ func (t *Tail) Close() error { return nil }
 
 // Remove says ErrUnsupported off Linux.
 func Remove(path string, force bool) (bool, error) { return false, ErrUnsupported }
+
+// Unremovable says nothing off Linux: Remove removes nothing there.
+func Unremovable(path string) string { return "" }

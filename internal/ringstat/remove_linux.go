@@ -5,8 +5,12 @@ package ringstat
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/shmring/shmring/internal/shm"
 )
 
 // ErrReplaced: the name led to another file by the time it was to be
@@ -20,9 +24,20 @@ var ErrReplaced = errors.New("ringstat: the name now leads to another file")
 // and the name is unlinked only if it still leads to that file, so a ring
 // created under the name in between is left alone. A role taken between the
 // probe and the unlink is not seen: the last probe is as late as it can be.
+//
+// What is not a regular file is no ring: with force Remove unlinks a
+// symbolic link (the link, never what it leads to), a FIFO or a socket, and
+// it never removes what Unremovable names.
 func Remove(path string, force bool) (held bool, err error) {
+	if why := Unremovable(path); why != "" {
+		return false, fmt.Errorf("%s: %s", path, why)
+	}
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
-	if err != nil {
+	switch {
+	case errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENXIO):
+		// A symbolic link (O_NOFOLLOW), a socket: nothing to open.
+		return false, removeOther(path, force)
+	case err != nil:
 		return false, fmt.Errorf("open %s: %w", path, err)
 	}
 	defer unix.Close(fd)
@@ -31,7 +46,7 @@ func Remove(path string, force bool) (held bool, err error) {
 		return false, fmt.Errorf("fstat %s: %w", path, err)
 	}
 	if before.Mode&unix.S_IFMT != unix.S_IFREG {
-		return false, fmt.Errorf("%s is not a regular file; ringctl removes only ring files", path)
+		return false, removeOther(path, force)
 	}
 	held = lockHeld(fd, 0, 0)
 	if held && !force {
@@ -47,4 +62,55 @@ func Remove(path string, force bool) (held bool, err error) {
 		return held, fmt.Errorf("remove %s: %w", path, err)
 	}
 	return held, nil
+}
+
+// Unremovable says why Remove never removes what is at path, even with
+// force, or "": a directory, a device, or a process's descriptor link
+// (/proc/PID/fd/N), which is no name of the file it leads to.
+func Unremovable(path string) string {
+	if procFD.MatchString(path) {
+		why := "a process's descriptor link, not a name of the ring: removing it would remove nothing"
+		target, err := os.Readlink(path)
+		switch {
+		case err != nil:
+		case strings.HasPrefix(target, "/memfd:"):
+			why += "; a memfd ring goes when the last process holding it closes it"
+		case strings.HasPrefix(target, "/"):
+			why += "; the ring file it leads to is " + target
+		}
+		return why
+	}
+	var st unix.Stat_t
+	if unix.Lstat(path, &st) != nil {
+		return "" // Remove says what is wrong
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		return "a directory: ringctl does not remove directories"
+	case unix.S_IFCHR, unix.S_IFBLK:
+		return "a device: ringctl does not remove devices"
+	}
+	return ""
+}
+
+// removeOther unlinks what is at path that is neither a regular file nor
+// Unremovable: a symbolic link, a FIFO or a socket, only with force.
+// unlink(2) removes the name itself and follows no symbolic link.
+func removeOther(path string, force bool) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		return fmt.Errorf("lstat %s: %w", path, err)
+	}
+	switch typ := st.Mode & unix.S_IFMT; {
+	case typ == unix.S_IFREG:
+		return fmt.Errorf("%s: %w", path, ErrReplaced)
+	case typ != unix.S_IFLNK && typ != unix.S_IFIFO && typ != unix.S_IFSOCK:
+		return fmt.Errorf("%s is a %s: ringctl removes only ring files, and with --force symbolic links, FIFOs and sockets", path, shm.FileType(st.Mode))
+	case !force:
+		return fmt.Errorf("%s is a %s, not a ring file; --force removes it", path, shm.FileType(st.Mode))
+	}
+	if err := unix.Unlink(path); err != nil {
+		return fmt.Errorf("remove the %s %s: %w", shm.FileType(st.Mode), path, err)
+	}
+	return nil
 }

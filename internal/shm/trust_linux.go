@@ -35,7 +35,7 @@ func (t Trust) check(f *os.File, memfd bool) error {
 		return fmt.Errorf("fstat: %w", err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return fmt.Errorf("%w: it is a %s", ErrNotRegular, fileType(st.Mode))
+		return fmt.Errorf("%w: it is a %s", ErrNotRegular, FileType(st.Mode))
 	}
 	if euid := os.Geteuid(); st.Uid != uint32(euid) && !trusted(t.UIDs, st.Uid) {
 		return fmt.Errorf("%w: owner uid=%d, trusted uid=%d and TrustUIDs=%v", ErrForeignOwner, st.Uid, euid, t.UIDs)
@@ -59,7 +59,8 @@ func trusted(ids []int, id uint32) bool {
 	return slices.ContainsFunc(ids, func(v int) bool { return uint32(v) == id })
 }
 
-func fileType(mode uint32) string {
+// FileType names the kind of file mode is (stat(2) st_mode), for messages.
+func FileType(mode uint32) string {
 	switch mode & unix.S_IFMT {
 	case unix.S_IFDIR:
 		return "directory"
