@@ -5,6 +5,7 @@ package main
 import (
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -185,5 +186,31 @@ func TestStatLeavesPositionsItCouldNotReadUnknown(t *testing.T) {
 		if tc.consumed == nil && (figures || tc.name != "not-ready" && !unknown) || tc.consumed != nil && (unknown || !figures) {
 			t.Errorf("stat %s table: positions unknown %v, figures %v; want figures only when read:\n%s", tc.name, unknown, figures, text)
 		}
+	}
+}
+
+// TestLsTakesABareNameInDevShmAndListsPastAMissingOne: a bare name is the
+// file in /dev/shm, as for stat and rm, whatever the working directory;
+// among several names one that is not there is reported on stderr, the
+// others are still listed, and ls exits 1.
+func TestLsTakesABareNameInDevShmAndListsPastAMissingOne(t *testing.T) {
+	name := fmt.Sprintf("ringctl-test-ls-%d", os.Getpid())
+	path := filepath.Join(ringstat.ShmDir, name)
+	r, err := ring.Create(name, ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	t.Cleanup(func() { os.Remove(path) })
+
+	var ls lsJSON
+	if code := ringctlJSON(t, &ls, "ls", name); code != exitOK || len(ls.Rings) != 1 || ls.Rings[0].Name != name || ls.Rings[0].Path != path {
+		t.Errorf("ls %s: exit %d %+v: want exit 0 and the ring %s, by its name", name, code, ls.Rings, path)
+	}
+	missing := path + "-missing"
+	out, errs, code := ringctl(t, "ls", path, missing, name+"-missing")
+	if code != exitFailed || !strings.Contains(out, path) || !strings.Contains(errs, "ringctl: ls "+missing+": no such file or directory") ||
+		!strings.Contains(errs, "ringctl: ls "+name+"-missing: no such ring ("+missing+")") {
+		t.Errorf("ls of a ring and two names not there: exit %d, stdout:\n%s\nstderr:\n%s\nwant exit %d, the ring listed, each missing one named", code, out, errs, exitFailed)
 	}
 }

@@ -91,7 +91,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newLsCmd(stdout), newStatCmd(stdout), newReadersCmd(stdout), newTailCmd(stdout, stderr),
+	root.AddCommand(newLsCmd(stdout, stderr), newStatCmd(stdout), newReadersCmd(stdout), newTailCmd(stdout, stderr),
 		newRmCmd(stdout, stderr), newGcCmd(stdout), newDoctorCmd(stdout), newServeCmd(stdout))
 	return root
 }

@@ -8,7 +8,7 @@
 // dead ones with the kernel's open-file-description locks (F_OFD_GETLK), as
 // the engine does.
 //
-//	ringctl ls [DIR|FILE...]        every ring: kind, geometry, size, creator, age, holders, state
+//	ringctl ls [NAME|DIR|FILE...]   every ring: kind, geometry, size, creator, age, holders, state
 //	ringctl stat NAME [--watch]     header, cursors, backlog, roles with liveness, lag, counters; rates with --watch
 //	ringctl readers NAME            a broadcast ring's reader table (other kinds: the consumer side)
 //	ringctl tail NAME [-n N]        messages as they are published: text, hex, or JSON lines (base64)

@@ -3,7 +3,11 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,18 +20,19 @@ type lsJSON struct {
 	Rings []ringstat.Snapshot `json:"rings"`
 }
 
-func newLsCmd(stdout io.Writer) *cobra.Command {
+func newLsCmd(stdout, stderr io.Writer) *cobra.Command {
 	var out output
 	var all bool
 	cmd := &cobra.Command{
-		Use:   "ls [DIR|FILE...]",
+		Use:   "ls [NAME|DIR|FILE...]",
 		Short: "List the rings in directories (default /dev/shm): kind, geometry, size, creator, age, holders, state",
 		Long: "ls lists every file with the shmring magic in each directory (default /dev/shm), or the files named.\n" +
+			"A NAME without a slash is the file /dev/shm/NAME, as for stat, rm and tail; a path is a directory or file.\n" +
 			"STATE is one of: ok (a live process holds a role), idle (nobody holds one; the creator is still there),\n" +
 			"stuck (a live holder cannot go on: its peer died, or the ring is full and nobody consumes),\n" +
 			"dead (nobody holds a role, and a holder died without closing or the creator is gone: what gc removes),\n" +
 			"not-ready, truncated, corrupt, foreign-version, and with --all not-a-ring and unreadable.\n" +
-			"Exit 3 when any file listed is not a sound ring.",
+			"Exit 3 when any file listed is not a sound ring; exit 1 when one named is not there (the others are listed).",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
 				return err
@@ -35,9 +40,15 @@ func newLsCmd(stdout io.Writer) *cobra.Command {
 			if len(args) == 0 {
 				args = []string{ringstat.ShmDir}
 			}
-			rings, err := ringstat.List(args, all)
-			if err != nil {
-				return err
+			var rings []ringstat.Snapshot
+			code := exitOK
+			for _, arg := range args {
+				found, err := listArg(arg, all)
+				rings = append(rings, found...)
+				if err != nil {
+					fmt.Fprintf(stderr, "ringctl: ls %s: %s\n", arg, err)
+					code = exitFailed
+				}
 			}
 			if out.json() {
 				if rings == nil {
@@ -49,12 +60,48 @@ func newLsCmd(stdout io.Writer) *cobra.Command {
 			} else {
 				writeLsTable(stdout, rings, time.Now())
 			}
-			return badFiles(rings)
+			if err := badFiles(rings); err != nil {
+				return err
+			}
+			if code != exitOK {
+				return &exitError{code: code}
+			}
+			return nil
 		},
 	}
 	addOutput(cmd, &out, "table", "json")
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "list files without the shmring magic too (not-a-ring, unreadable)")
 	return cmd
+}
+
+// listArg lists one argument of ls: a bare name (no slash; not "." or
+// "..") is the file of that name in /dev/shm, labelled by its name, as
+// every other command takes it; a path is a directory or a file.
+func listArg(arg string, all bool) ([]ringstat.Snapshot, error) {
+	bare := !strings.ContainsRune(arg, '/') && arg != "." && arg != ".."
+	path := arg
+	if bare {
+		var err error
+		if path, err = ringstat.Resolve(arg); err != nil {
+			return nil, err
+		}
+	}
+	rings, err := ringstat.List([]string{path}, all)
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && bare:
+		return rings, errors.New("no such ring (" + path + ")")
+	case errors.Is(err, fs.ErrNotExist):
+		return rings, errors.New("no such file or directory")
+	case errors.As(err, &pe):
+		return rings, pe.Err
+	case err != nil:
+		return rings, err
+	}
+	if bare && len(rings) == 1 && rings[0].Path == path { // the file itself, not a directory's
+		rings[0].Name = arg
+	}
+	return rings, nil
 }
 
 func writeLsTable(w io.Writer, rings []ringstat.Snapshot, now time.Time) {
