@@ -34,7 +34,9 @@ func newGcCmd(stdout io.Writer) *cobra.Command {
 			"the kernel's: an F_OFD_GETLK probe of the file's role locks, repeated just before each removal, so a ring\n" +
 			"a live process holds is never removed. --idle removes idle rings too (nobody holds a role, the creator is\n" +
 			"still running); --broken removes corrupt and truncated rings, and rings not ready for over a minute, when\n" +
-			"no process holds a lock on them. Rings of another layout version are never removed (rm does, by name).\n" +
+			"no process holds a lock on them: empty files too (a creator that died before it sized its ring leaves one;\n" +
+			"nothing in an empty file tells it from another program's). Rings of another layout version are never\n" +
+			"removed (rm does, by name).\n" +
 			"--dry-run only says what it would remove.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.out.check(); err != nil {
@@ -43,13 +45,19 @@ func newGcCmd(stdout io.Writer) *cobra.Command {
 			if len(args) == 0 {
 				args = []string{ringstat.ShmDir}
 			}
-			rings, err := ringstat.List(args, false)
+			// With --broken, the empty files that ls leaves out (no magic
+			// to go by) are looked at too: what the rest lists, and the
+			// empty ones, not ready.
+			rings, err := ringstat.List(args, f.broken)
 			if err != nil {
 				return err
 			}
 			res := removalsJSON{DryRun: f.dryRun, Rings: []removal{}}
 			failed := false
 			for i := range rings {
+				if st := rings[i].State; st == ringstat.NotARing || st == ringstat.Unreadable {
+					continue
+				}
 				rm := f.collect(&rings[i], time.Now())
 				failed = failed || rm.Action == "failed"
 				res.Rings = append(res.Rings, rm)

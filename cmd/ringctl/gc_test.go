@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/shmring/shmring/internal/proctest"
 	"github.com/shmring/shmring/layout"
@@ -234,5 +235,37 @@ func TestRmForceRemovesWhatIsNotARingButNeverADirectory(t *testing.T) {
 	}
 	if !exists(at("dir")) || !exists(at("target")) {
 		t.Errorf("the directory or the ring behind the descriptor link was removed")
+	}
+}
+
+// TestGcBrokenRemovesAnEmptyFileOverAMinuteOld: an empty file is a ring
+// whose creator died before sizing it (stat: not-ready); gc --broken
+// removes it once it is over a minute old, as a ring with ready word 0,
+// and leaves a younger one (perhaps being created) and files that are no
+// ring. gc without --broken does not look at empty files.
+func TestGcBrokenRemovesAnEmptyFileOverAMinuteOld(t *testing.T) {
+	dir := t.TempDir()
+	at := func(name string) string { return filepath.Join(dir, name) }
+	old := time.Now().Add(-5 * time.Minute)
+	for name, data := range map[string]string{"empty-old": "", "empty-new": "", "notes-old": "not a ring"} {
+		if err := os.WriteFile(at(name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(name, "-old") {
+			if err := os.Chtimes(at(name), old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var res removalsJSON
+	if code := ringctlJSON(t, &res, "gc", dir, "--dry-run"); code != exitOK || len(res.Rings) != 0 {
+		t.Errorf("gc --dry-run: exit %d %v: want nothing looked at", code, actions(res))
+	}
+	if code := ringctlJSON(t, &res, "gc", dir, "--broken", "--dry-run"); code != exitOK ||
+		!mapsEqual(actions(res), map[string]string{"empty-old": "would-remove", "empty-new": "kept"}) {
+		t.Errorf("gc --broken --dry-run: exit %d %v: want the old empty file to go, the new one kept", code, actions(res))
+	}
+	if code := ringctlJSON(t, &res, "gc", dir, "--broken"); code != exitOK || exists(at("empty-old")) || !exists(at("empty-new")) || !exists(at("notes-old")) {
+		t.Errorf("gc --broken: exit %d %v: want only empty-old removed", code, actions(res))
 	}
 }
