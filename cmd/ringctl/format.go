@@ -103,11 +103,17 @@ func creator(s *ringstat.Snapshot) string {
 
 // holders sums up the roles by kind of role: "producer live, consumer dead",
 // "producers 2 live, consumers 1 live 1 dead", "-" when none was ever taken.
+// A role never taken is left out whatever the kind: the file always has the
+// SPSC and broadcast producers' words, while it lists an MPMC entry or a
+// broadcast reader only once taken.
 func holders(s *ringstat.Snapshot) string {
 	type tally struct{ live, dead, left, n int }
 	counts := map[string]*tally{}
 	var order []string
 	for _, r := range s.Roles {
+		if r.Incarnation == 0 && !r.Live && !r.Attached && !r.Left && r.Problem == "" {
+			continue
+		}
 		t := counts[r.Role]
 		if t == nil {
 			t = &tally{}

@@ -3,12 +3,14 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/shmring/shmring/internal/proctest"
 	"github.com/shmring/shmring/internal/ringstat"
+	"github.com/shmring/shmring/ring"
 )
 
 // roleOf finds the role a child holds, by the pid it wrote into its entry,
@@ -246,5 +248,47 @@ func TestReadersReportBroadcastLagAndMisses(t *testing.T) {
 	s = stat(t, path)
 	if r := roleOf(t, &s, "reader", lossy.Pid()); r.Live || !r.Attached || s.State != ringstat.OK {
 		t.Errorf("after kill -9 of the lossy reader: %s, its entry %+v: want ok, attached, not live", stateLine(&s), r)
+	}
+}
+
+// TestLsHoldersLeavesOutRolesNeverTaken: HOLDERS says "-" for a ring whose
+// roles were never taken, whatever its kind (the SPSC and broadcast
+// producers' words are always in the file, MPMC entries only once taken),
+// and "free" for a role taken and closed, in every kind alike.
+func TestLsHoldersLeavesOutRolesNeverTaken(t *testing.T) {
+	dir := t.TempDir()
+	kinds := map[string]ring.Options{
+		"spsc":      {Kind: ring.SPSC, SlotSize: 8, Slots: 4},
+		"mpmc":      {Kind: ring.MPMC, SlotSize: 8, Slots: 4, MaxProducers: 2, MaxConsumers: 2},
+		"mpsc":      {Kind: ring.MPSC, SlotSize: 8, Slots: 4, MaxProducers: 2},
+		"broadcast": {Kind: ring.Broadcast, SlotSize: 8, Slots: 4, MaxReaders: 2},
+	}
+	for _, taken := range []bool{false, true} {
+		for kind, o := range kinds {
+			path := filepath.Join(dir, fmt.Sprintf("%s-%v", kind, taken))
+			r, err := ring.Create(path, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if taken {
+				p, err := r.Producer()
+				if err != nil {
+					t.Fatal(err)
+				}
+				p.Close()
+			}
+			r.Close()
+			s := stat(t, path)
+			want := "-"
+			switch {
+			case taken && (kind == "spsc" || kind == "broadcast"):
+				want = "producer free"
+			case taken:
+				want = "producers free"
+			}
+			if got := holders(&s); got != want {
+				t.Errorf("%s ring, producer taken and closed %v: HOLDERS %q, want %q", kind, taken, got, want)
+			}
+		}
 	}
 }
