@@ -6,8 +6,10 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -188,7 +190,9 @@ func (r *mpReport) toJSON() (*mpJSONReport, error) {
 
 // checkOutputs refuses, before anything is measured, the output paths a
 // run could not write at its end: a --json file whose directory is not
-// there or that names a directory, an --hgrm path that is a file.
+// there or that names a directory, an --hgrm directory that is not there
+// or is a file. Neither flag creates a directory: a mistyped path is said
+// at once instead of making a directory somewhere unexpected.
 func checkOutputs(jsonFile, hgrmDir string) error {
 	if jsonFile != "" {
 		dir := filepath.Dir(jsonFile)
@@ -200,7 +204,13 @@ func checkOutputs(jsonFile, hgrmDir string) error {
 		}
 	}
 	if hgrmDir != "" {
-		if fi, err := os.Stat(hgrmDir); err == nil && !fi.IsDir() {
+		fi, err := os.Stat(hgrmDir)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("--hgrm %s: no such directory (ringbench does not create it)", hgrmDir)
+		case err != nil:
+			return fmt.Errorf("--hgrm %s: %w", hgrmDir, err)
+		case !fi.IsDir():
 			return fmt.Errorf("--hgrm %s: a file, want a directory", hgrmDir)
 		}
 	}
@@ -305,9 +315,6 @@ const (
 // HdrHistogram's outputPercentileDistribution prints and its plotter reads
 // (hdrhistogram.github.io/HdrHistogram/plotFiles.html).
 func writeHgrms(dir string, r *runReport) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
 	for _, c := range r.cells {
 		if c.workload == throughput || !c.ok() {
 			continue

@@ -79,7 +79,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.ceiling, "ceiling", false, "measure this machine's ceilings first (as ringbench limits does) and give every figure as a ratio to them, with a warning when a figure is past a ceiling (the probe was disturbed)")
 	fs.StringVar(&f.jsonFile, "json", "", "write every figure, every repetition, the machine and the flags to this JSON file")
 	fs.BoolVar(&f.bench, "bench", false, "print Go benchmark-format lines (for benchstat) on stdout; the table goes to stderr")
-	fs.StringVar(&f.hgrmDir, "hgrm", "", "write HdrHistogram percentile files (.hgrm, values in µs) to this directory")
+	fs.StringVar(&f.hgrmDir, "hgrm", "", "write HdrHistogram percentile files (.hgrm, values in µs) to this directory, which must exist")
 }
 
 // plan checks the flags and turns them into a plan; changed says whether a

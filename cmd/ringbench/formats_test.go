@@ -30,6 +30,9 @@ func runWithOutputs(t *testing.T) formatRun {
 	t.Helper()
 	dir := t.TempDir()
 	r := formatRun{jsonFile: filepath.Join(dir, "run.json"), hgrmDir: filepath.Join(dir, "hgrm")}
+	if err := os.Mkdir(r.hgrmDir, 0o755); err != nil { // --hgrm, as --json, writes into a directory that is there
+		t.Fatal(err)
+	}
 	args := []string{"run", "--duration=20ms", "--warmup=5ms", "--reps=2", "--transports=pipe,chan", "--sizes=8,64",
 		"--fingerprint=false", "--json", r.jsonFile, "--hgrm", r.hgrmDir, "--bench"}
 	var stdout, stderr bytes.Buffer

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -56,20 +58,33 @@ func TestListFlagsRefuseEmptyItems(t *testing.T) {
 	}
 }
 
-// TestOutputPathsAreCheckedBeforeMeasuring: a --json file that cannot be
-// written is refused at once (usage), not after the whole run.
+// TestOutputPathsAreCheckedBeforeMeasuring: a --json file or an --hgrm
+// directory that cannot be written is refused at once (usage), not after
+// the whole run; neither flag creates a missing directory.
 func TestOutputPathsAreCheckedBeforeMeasuring(t *testing.T) {
 	dir := t.TempDir()
-	for _, args := range [][]string{
-		{"--json=" + dir + "/no/such/dir/x.json", "--transports=pipe"},
-		{"--json=" + dir, "--transports=pipe"},
-		{"mpmc", "--json=" + dir + "/no/such/dir/x.json"},
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		flag string
+		args []string
+	}{
+		{"--json", []string{"--json=" + dir + "/no/such/dir/x.json", "--transports=pipe"}},
+		{"--json", []string{"--json=" + dir, "--transports=pipe"}},
+		{"--json", []string{"mpmc", "--json=" + dir + "/no/such/dir/x.json"}},
+		{"--hgrm", []string{"--hgrm=" + dir + "/no/such/dir", "--transports=pipe"}},
+		{"--hgrm", []string{"--hgrm=" + file, "--transports=pipe"}},
 	} {
 		var stdout, stderr bytes.Buffer
 		start := time.Now()
-		code := execute(append(args, "--reps=1"), &stdout, &stderr)
-		if code != exitUsage || !strings.Contains(stderr.String(), "--json") || stdout.Len() != 0 {
-			t.Errorf("%q: exit %d after %v, stdout %q, stderr %q; want exit %d before measuring", args, code, time.Since(start), stdout.String(), stderr.String(), exitUsage)
+		code := execute(append(c.args, "--reps=1"), &stdout, &stderr)
+		if code != exitUsage || !strings.Contains(stderr.String(), c.flag) || stdout.Len() != 0 {
+			t.Errorf("%q: exit %d after %v, stdout %q, stderr %q; want exit %d before measuring", c.args, code, time.Since(start), stdout.String(), stderr.String(), exitUsage)
 		}
+	}
+	if _, err := os.Stat(dir + "/no"); err == nil {
+		t.Errorf("a refused output path's directory was created")
 	}
 }
