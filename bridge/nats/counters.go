@@ -27,7 +27,8 @@ type Counters struct {
 	// Resent: Out over JetStream: publishes repeated because their
 	// acknowledgement failed or did not come. The stream's duplicate
 	// window (Nats-Msg-Id) keeps a repeat that had arrived from being
-	// stored twice.
+	// stored twice (within one Out's run: see the package comment on
+	// crashes).
 	Resent uint64
 	// Gaps: In: messages missing between consecutive sequence headers.
 	Gaps uint64

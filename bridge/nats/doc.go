@@ -29,8 +29,15 @@
 // when all of it is in the ring. A restarted Out numbers on from the
 // stream's last message, a restarted In resumes at its durable consumer's
 // acknowledged position. Only a bridge that crashes (not one stopped by a
-// signal) can cause repeats: the batch it held comes again, and an In
-// bridge with DropRepeats drops what it has already written in this run.
+// signal) can cause repeats, up to one batch per crash:
+//   - an In that crashes gets the batch it had not acknowledged again, and
+//     a new In with DropRepeats drops what it had already written;
+//   - an Out that crashes leaves the batch it held in the ring, and its
+//     successor sends it again under new sequence numbers (a ring message
+//     carries no number of its own to resume from), so what of it the
+//     stream had acknowledged is stored twice, and no In can tell the
+//     copies from new messages. Consumers of the stream that cannot take
+//     a repeated message need an identity in the message itself.
 //
 // # When NATS is down or slow
 //

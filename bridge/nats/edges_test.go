@@ -257,6 +257,16 @@ func TestOptionsThatDescribeNoBridge(t *testing.T) {
 	}{
 		{"an Out without a subject", func() error { _, err := NewOut(nc, r, OutOptions{}); return err }, "empty subject"},
 		{"an In without a subject", func() error { _, err := NewIn(nc, r, InOptions{}); return err }, "empty subject"},
+		// NATS cannot carry these: "a..b" was published to nowhere while the
+		// bridge counted it forwarded, and one with white space failed at
+		// the first message with the ring leased.
+		{"an Out to a subject with an empty token", func() error { _, err := NewOut(nc, r, OutOptions{Subject: "a..b"}); return err }, "empty token"},
+		{"an Out to a subject ending in a dot", func() error { _, err := NewOut(nc, r, OutOptions{Subject: "a."}); return err }, "empty token"},
+		{"an Out to a subject with white space", func() error { _, err := NewOut(nc, r, OutOptions{Subject: "bad subject"}); return err }, "white space"},
+		{"an Out to a wildcard", func() error { _, err := NewOut(nc, r, OutOptions{Subject: "s.>"}); return err }, "wildcard"},
+		{"an Out to a token wildcard", func() error { _, err := NewOut(nc, r, OutOptions{Subject: "s.*.x"}); return err }, "wildcard"},
+		{"an In from a subject with an empty token", func() error { _, err := NewIn(nc, r, InOptions{Subject: ".s"}); return err }, "empty token"},
+		{"an In from > before the last token", func() error { _, err := NewIn(nc, r, InOptions{Subject: "s.>.x"}); return err }, "last token"},
 		{"JetStream without a stream", func() error {
 			_, err := NewOut(nc, r, OutOptions{Subject: "x", JetStream: &JetStreamOptions{}})
 			return err
@@ -274,6 +284,13 @@ func TestOptionsThatDescribeNoBridge(t *testing.T) {
 			}
 		})
 	}
+	t.Run("an In from a wildcard", func(t *testing.T) {
+		in, err := NewIn(nc, r, InOptions{Subject: "s.*.x.>"})
+		if err != nil {
+			t.Fatalf("NewIn from s.*.x.> = %v, want a bridge: a subscription may use wildcards", err)
+		}
+		in.Close()
+	})
 }
 
 func TestSeqTracker(t *testing.T) {

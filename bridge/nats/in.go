@@ -15,7 +15,8 @@ import (
 
 // InOptions configure an In bridge (subject → ring).
 type InOptions struct {
-	// Subject is what the bridge subscribes to. Required.
+	// Subject is what the bridge subscribes to. Required; it may hold
+	// wildcards, but no empty token or white space (ErrConfig).
 	Subject string
 	// JetStream, if set, reads through a durable consumer of a stream and
 	// acknowledges what is in the ring.
@@ -69,8 +70,8 @@ type In struct {
 // JetStream, finds the stream and creates its durable consumer. Run starts
 // it; Close gives the role up, which ends the ring's stream.
 func NewIn(nc *nats.Conn, r *ring.Ring, o InOptions) (*In, error) {
-	if o.Subject == "" {
-		return nil, fmt.Errorf("%w: empty subject", ErrConfig)
+	if err := checkSubject(o.Subject, true); err != nil {
+		return nil, err
 	}
 	if o.Batch <= 0 {
 		o.Batch = defaultBatch

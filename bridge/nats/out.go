@@ -15,7 +15,8 @@ import (
 
 // OutOptions configure an Out bridge (ring → subject).
 type OutOptions struct {
-	// Subject is where the messages go. Required.
+	// Subject is where the messages go. Required: one subject, with no
+	// empty token, white space or wildcard (ErrConfig).
 	Subject string
 	// Reader says how to join a broadcast ring: Lossless (the producer
 	// waits for the bridge, so nothing is lost) or Lossy (it never waits;
@@ -92,8 +93,8 @@ type Out struct {
 // broadcast reader) and, over JetStream, finds the stream and the sequence
 // number to go on from. Run starts the forwarding; Close gives the role up.
 func NewOut(nc *nats.Conn, r *ring.Ring, o OutOptions) (*Out, error) {
-	if o.Subject == "" {
-		return nil, fmt.Errorf("%w: empty subject", ErrConfig)
+	if err := checkSubject(o.Subject, false); err != nil {
+		return nil, err
 	}
 	if o.Batch <= 0 {
 		o.Batch = defaultBatch

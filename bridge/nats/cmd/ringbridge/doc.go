@@ -23,5 +23,6 @@
 // status 0, when RING's producer ends the stream and everything is
 // delivered. Errors (a missing ring, an unreachable or refusing server,
 // a ring file removed or shrunk while it runs) exit with status 1 and one
-// line on stderr.
+// line on stderr; a bad flag or argument (an unknown flag, a --batch below
+// 1, a negative period, a subject NATS cannot carry) with status 2.
 package main

@@ -24,7 +24,8 @@ import (
 )
 
 // TestErrorsAreOneClearLine: each way of pointing ringbridge at something
-// that is not there, or not for it, exits with status 1 and one line on
+// that is not there, or not for it, exits with status 1 (2 for a bad flag
+// or argument) and one line on
 // stderr that says what and why, before forwarding anything.
 func TestErrorsAreOneClearLine(t *testing.T) {
 	srv := natstest.Start(t, natstest.Config{Username: "bridge", Password: "s3cret", JetStream: true})
@@ -39,30 +40,38 @@ func TestErrorsAreOneClearLine(t *testing.T) {
 		name string
 		args []string
 		want string
+		code int // 1: the bridge could not start; 2: a bad flag or argument
 	}{
 		{"a ring that does not exist", append([]string{"out", missing, "x"}, auth...),
-			fmt.Sprintf(`ringbridge: open ring %q: ring: does not exist`, missing)},
+			fmt.Sprintf(`ringbridge: open ring %q: ring: does not exist`, missing), 1},
 		{"a server that is not there", []string{"in", "x", r, "--url", goneURL},
-			"ringbridge: connect to NATS at " + goneURL + ": nats: no servers available for connection"},
+			"ringbridge: connect to NATS at " + goneURL + ": nats: no servers available for connection", 1},
 		{"a URL that is not one", []string{"out", r, "x", "--url", "nats://127.0.0.1:port"},
-			`ringbridge: connect to NATS at nats://127.0.0.1:port: parse "nats://127.0.0.1:port": invalid port ":port" after host`},
+			`ringbridge: connect to NATS at nats://127.0.0.1:port: parse "nats://127.0.0.1:port": invalid port ":port" after host`, 1},
 		{"a wrong password", []string{"out", r, "x", "--url", srv.URL(), "--user", "bridge", "--password", "guess"},
-			"ringbridge: connect to NATS at " + srv.URL() + ": nats: Authorization Violation"},
+			"ringbridge: connect to NATS at " + srv.URL() + ": nats: Authorization Violation", 1},
 		{"no credentials", []string{"out", r, "x", "--url", srv.URL()},
-			"ringbridge: connect to NATS at " + srv.URL() + ": nats: Authorization Violation"},
+			"ringbridge: connect to NATS at " + srv.URL() + ": nats: Authorization Violation", 1},
 		{"a credentials file that does not exist", []string{"out", r, "x", "--url", srv.URL(), "--creds", "/nonexistent/bridge.creds"},
-			"/nonexistent/bridge.creds: no such file or directory"},
+			"/nonexistent/bridge.creds: no such file or directory", 1},
 		{"a stream that does not exist", append([]string{"out", r, "x", "--jetstream", "NOPE"}, auth...),
-			`ringbridge: JetStream stream "NOPE": nats: API error: code=404 err_code=10059 description=stream not found`},
+			`ringbridge: JetStream stream "NOPE": nats: API error: code=404 err_code=10059 description=stream not found`, 1},
 		{"a policy that is not one", []string{"out", r, "x", "--policy", "sometimes"},
-			`ringbridge: --policy "sometimes": want lossless or lossy`},
+			`ringbridge: --policy "sometimes": want lossless or lossy`, 2},
+		{"a batch of none", []string{"out", r, "x", "--batch", "0"}, `ringbridge: --batch 0: want at least 1`, 2},
+		{"a negative batch", []string{"in", "x", r, "--batch", "-5"}, `ringbridge: --batch -5: want at least 1`, 2},
+		{"a negative progress period", []string{"out", r, "x", "--progress", "-1s"}, `ringbridge: --progress -1s: want at least 0s`, 2},
+		{"a negative drain timeout", []string{"in", "x", r, "--drain-timeout", "-1s"}, `ringbridge: --drain-timeout -1s: want at least 0s`, 2},
+		{"a flag that is not one", []string{"out", r, "x", "--bogus"}, `ringbridge: unknown flag: --bogus`, 2},
+		{"a missing argument", []string{"out", r}, `ringbridge: accepts 2 arg(s), received 1`, 2},
+		{"a subject NATS cannot carry", append([]string{"out", r, "a..b"}, auth...), `ringbridge: natsbridge: invalid options: subject "a..b" has an empty token`, 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			code := run(append(tc.args, "--connect-timeout", "5s"), &stdout, &stderr)
-			if code != 1 {
-				t.Errorf("exit status %d, want 1", code)
+			if code != tc.code {
+				t.Errorf("exit status %d, want %d", code, tc.code)
 			}
 			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
 			if len(lines) != 1 || !strings.Contains(lines[0], tc.want) {

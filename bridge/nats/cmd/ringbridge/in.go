@@ -22,9 +22,15 @@ func inCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "in SUBJECT RING",
 		Short: "Publish every message received on SUBJECT into RING, as its producer",
-		Args:  cobra.ExactArgs(2),
+		Args:  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			subject, ringName := args[0], args[1]
+			if err := firstErr(c.check(), atLeast("ack-wait", ackWait, 0)); err != nil {
+				return err
+			}
+			if pendingMsgs < -1 || pendingBytes < -1 {
+				return usagef("--pending-msgs %d, --pending-bytes %d: want -1 (no limit), 0 (the default) or more", pendingMsgs, pendingBytes)
+			}
 			label := fmt.Sprintf("in %s → %s", subject, ringName)
 			r, nc, err := c.attach(ringName, label, stderr)
 			if err != nil {

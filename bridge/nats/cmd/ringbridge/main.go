@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	natsbridge "github.com/shmring/shmring/bridge/nats"
 	"github.com/shmring/shmring/ring"
 	"github.com/spf13/cobra"
 )
@@ -30,9 +32,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(outCommand(stdout, stderr), inCommand(stdout, stderr))
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintf(stderr, "ringbridge: %v\n", err)
+		if errors.As(err, new(usageError)) || errors.Is(err, natsbridge.ErrConfig) {
+			return 2 // options that describe no bridge
+		}
 		return 1
 	}
 	return 0
@@ -56,6 +62,17 @@ func (c *common) register(cmd *cobra.Command) {
 	fs.IntVar(&c.batch, "batch", 256, "messages taken, published or pulled at once")
 	fs.DurationVar(&c.progress, "progress", time.Second, "print the counters on stderr this often (0: only at the end)")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "how long a stopping bridge goes on delivering what it already took")
+}
+
+// check refuses flag values that mean nothing (a usage error).
+func (c *common) check() error {
+	if c.batch < 1 {
+		return usagef("--batch %d: want at least 1", c.batch)
+	}
+	if err := atLeast("progress", c.progress, 0); err != nil {
+		return err
+	}
+	return atLeast("drain-timeout", c.drainTimeout, 0)
 }
 
 // attach opens the ring and connects to NATS for the bridge named label;

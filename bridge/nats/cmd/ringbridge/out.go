@@ -23,9 +23,12 @@ func outCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "out RING SUBJECT",
 		Short: "Publish every message of RING to SUBJECT",
-		Args:  cobra.ExactArgs(2),
+		Args:  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ringName, subject := args[0], args[1]
+			if err := firstErr(c.check(), atLeast("ack-timeout", ackTimeout, 0), atLeast("idle-flush", idleFlush, 0)); err != nil {
+				return err
+			}
 			ro, err := readerOptions(policy, start)
 			if err != nil {
 				return err
@@ -75,7 +78,7 @@ func readerOptions(policy, start string) (ring.ReaderOptions, error) {
 	case "lossy":
 		ro.Policy = ring.Lossy
 	default:
-		return ro, fmt.Errorf("--policy %q: want lossless or lossy", policy)
+		return ro, usagef("--policy %q: want lossless or lossy", policy)
 	}
 	switch start {
 	case "oldest":
@@ -83,7 +86,7 @@ func readerOptions(policy, start string) (ring.ReaderOptions, error) {
 	case "latest":
 		ro.Start = ring.Latest
 	default:
-		return ro, fmt.Errorf("--start %q: want oldest or latest", start)
+		return ro, usagef("--start %q: want oldest or latest", start)
 	}
 	return ro, nil
 }

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// usageError is a bad flag or argument: exit status 2, as ringctl and
+// ringbench give, where a bridge that could not start or run gives 1.
+type usageError struct{ error }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// exactArgs is cobra.ExactArgs, its error a usage error.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}
+
+// atLeast refuses a duration flag below min: a negative --progress,
+// --drain-timeout, --ack-timeout or --idle-flush means nothing.
+func atLeast(flag string, d, min time.Duration) error {
+	if d < min {
+		return usagef("--%s %v: want at least %v", flag, d, min)
+	}
+	return nil
+}
+
+// firstErr is the first of errs that is not nil.
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

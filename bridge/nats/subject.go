@@ -1,0 +1,33 @@
+package natsbridge
+
+import (
+	"fmt"
+	"strings"
+)
+
+// checkSubject refuses a subject NATS cannot carry, before the bridge
+// takes its role: a token left empty ("a..b", ".a", "a."), white space, and
+// for publishing (wildcards false) a wildcard token ("*", ">"). Left to the
+// client, a publish to one fails only at the first message, with the ring
+// already leased, and one such as "a..b" is accepted and reaches no
+// subscriber while the bridge counts it forwarded.
+func checkSubject(subject string, wildcards bool) error {
+	if subject == "" {
+		return fmt.Errorf("%w: empty subject", ErrConfig)
+	}
+	if strings.ContainsAny(subject, " \t\r\n") {
+		return fmt.Errorf("%w: subject %q holds white space", ErrConfig, subject)
+	}
+	tokens := strings.Split(subject, ".")
+	for i, t := range tokens {
+		switch {
+		case t == "":
+			return fmt.Errorf("%w: subject %q has an empty token", ErrConfig, subject)
+		case (t == "*" || t == ">") && !wildcards:
+			return fmt.Errorf("%w: subject %q has a wildcard (%s): a bridge publishes to one subject", ErrConfig, subject, t)
+		case t == ">" && i != len(tokens)-1:
+			return fmt.Errorf("%w: subject %q: > must be its last token", ErrConfig, subject)
+		}
+	}
+	return nil
+}
