@@ -25,8 +25,8 @@ import (
 
 // TestErrorsAreOneClearLine: each way of pointing ringbridge at something
 // that is not there, or not for it, exits with status 1 (2 for a bad flag
-// or argument) and one line on
-// stderr that says what and why, before forwarding anything.
+// or argument) and one line on stderr that says what and why, before
+// forwarding anything.
 func TestErrorsAreOneClearLine(t *testing.T) {
 	srv := natstest.Start(t, natstest.Config{Username: "bridge", Password: "s3cret", JetStream: true})
 	gone := natstest.Start(t, natstest.Config{})
