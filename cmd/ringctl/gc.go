@@ -34,9 +34,9 @@ func newGcCmd(stdout io.Writer) *cobra.Command {
 			"the kernel's: an F_OFD_GETLK probe of the file's role locks, repeated just before each removal, so a ring\n" +
 			"a live process holds is never removed. --idle removes idle rings too (nobody holds a role, the creator is\n" +
 			"still running); --broken removes corrupt and truncated rings, and rings not ready for over a minute, when\n" +
-			"no process holds a lock on them: empty files too (a creator that died before it sized its ring leaves one;\n" +
-			"nothing in an empty file tells it from another program's). Rings of another layout version are never\n" +
-			"removed (rm does, by name).\n" +
+			"no process holds a lock on them. Empty files it lists but never removes: a creator that died before it\n" +
+			"sized its ring leaves one, but nothing in one tells it from another program's (rm --force does, by name).\n" +
+			"Rings of another layout version are never removed (rm does, by name).\n" +
 			"--dry-run only says what it would remove.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.out.check(); err != nil {
@@ -46,8 +46,7 @@ func newGcCmd(stdout io.Writer) *cobra.Command {
 				args = []string{ringstat.ShmDir}
 			}
 			// With --broken, the empty files that ls leaves out (no magic
-			// to go by) are looked at too: what the rest lists, and the
-			// empty ones, not ready.
+			// to go by) are listed too, never removed (keep).
 			rings, err := ringstat.List(args, f.broken)
 			if err != nil {
 				return err
@@ -138,6 +137,9 @@ func (f *gcFlags) keep(s *ringstat.Snapshot, now time.Time) string {
 		}
 		return "broken (--broken removes it when no process holds it)"
 	case ringstat.NotReady:
+		if s.FileSize == 0 {
+			return "empty: nothing in it tells a ring whose creator died before sizing it from another program's file (rm --force NAME removes it)"
+		}
 		if f.broken && now.Sub(s.Modified) > notReadyAge {
 			return ""
 		}
