@@ -215,6 +215,34 @@ int shmring_open(const char *name, const shmring_open_options *o, shmring **out)
 	return open_owned(fd, o, out);
 }
 
+/* is_memfd: the kernel names a memfd's descriptor "/memfd:<label> (deleted)"
+ * in /proc/self/fd, as Go's ring.OpenFile reads it. A file at a path of that
+ * form would be taken for a memfd and refused: it cannot carry seals. */
+static int is_memfd(int fd)
+{
+	char link[64], target[16];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, target, sizeof target);
+	return n >= 7 && memcmp(target, "/memfd:", 7) == 0;
+}
+
+/* check_sealed: a memfd has no name, so no owner or mode guards it; any
+ * holder of a descriptor could shrink it under the mapping unless it is
+ * sealed against shrinking (LAYOUT.md section 6, "A ring in a memfd"). */
+static int check_sealed(int fd, const char *what)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0)
+		return shmring__fail(SHMRING_EUNSAFE, "memfd not sealed against shrinking: ring=%s: F_GET_SEALS: %s", what,
+				     strerror(errno));
+	if (!(seals & F_SEAL_SHRINK))
+		return shmring__fail(SHMRING_EUNSAFE,
+				     "memfd not sealed against shrinking: ring=%s seals=%#x, without F_SEAL_SHRINK (%#x): any "
+				     "holder could shrink it under the mapping",
+				     what, (unsigned)seals, (unsigned)F_SEAL_SHRINK);
+	return 0;
+}
+
 int shmring_open_fd(int fd, const shmring_open_options *o, shmring **out)
 {
 	SHMRING_NEED(out);
@@ -223,7 +251,10 @@ int shmring_open_fd(int fd, const shmring_open_options *o, shmring **out)
 		return shmring__fail(SHMRING_ESYS, "dup fd=%d: %s", fd, strerror(errno));
 	char what[32];
 	snprintf(what, sizeof what, "fd:%d", fd);
-	int rc = shmring__check_trust(own, what, o, 0);
+	int memfd = is_memfd(own);
+	int rc = shmring__check_trust(own, what, o, !memfd);
+	if (!rc && memfd)
+		rc = check_sealed(own, what);
 	if (rc) {
 		close(own);
 		return rc;

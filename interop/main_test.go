@@ -125,16 +125,29 @@ func cHostile(t testing.TB) string {
 // for Go, this test binary in the role args[0].
 func start(t testing.TB, lang string, args ...string) *proctest.Child {
 	t.Helper()
+	return startWith(t, lang, nil, args...)
+}
+
+// startWith is start with files inherited by the child as descriptors 3,
+// 4, ... (exec.Cmd.ExtraFiles).
+func startWith(t testing.TB, lang string, files []*os.File, args ...string) *proctest.Child {
+	t.Helper()
+	var cmd *exec.Cmd
 	switch lang {
 	case "go":
+		if files != nil {
+			t.Fatal("startWith: a Go child inherits no files")
+		}
 		return proctest.Start(t, args[0], args[1:]...)
 	case "c":
-		return proctest.StartCommand(t, "c "+args[0], exec.Command(cInterop(t), args...))
+		cmd = exec.Command(cInterop(t), args...)
 	case "python":
-		return proctest.StartCommand(t, "python "+args[0], pythonCmd(t, append([]string{filepath.Join(repoRoot(t), "python", "tests", "interop.py")}, args...)...))
+		cmd = pythonCmd(t, append([]string{filepath.Join(repoRoot(t), "python", "tests", "interop.py")}, args...)...)
+	default:
+		t.Fatalf("no language %q", lang)
 	}
-	t.Fatalf("no language %q", lang)
-	return nil
+	cmd.ExtraFiles = files
+	return proctest.StartCommand(t, lang+" "+args[0], cmd)
 }
 
 var ringSeq atomic.Int64

@@ -71,9 +71,9 @@ var (
 	// ErrForeignOwner: the file belongs to a user that is neither this
 	// process's effective uid nor in OpenOptions.TrustUIDs.
 	ErrForeignOwner error = alias("ring: file owned by an untrusted user", ErrUntrusted)
-	// ErrInsecureMode: others may write the file: it is group-writable and
-	// its group is not in OpenOptions.TrustGIDs, or world-writable and
-	// OpenOptions.AllowWorldWrite is false.
+	// ErrInsecureMode: others may write the file and
+	// OpenOptions.AllowWorldWrite is false: it is world-writable, or
+	// group-writable and its group is not in OpenOptions.TrustGIDs.
 	ErrInsecureMode error = alias("ring: file writable by untrusted users", ErrUntrusted)
 	// ErrUnsealed: OpenFile was given a memfd that is not sealed against
 	// shrinking (F_SEAL_SHRINK), which any holder of a descriptor could

@@ -111,11 +111,12 @@ type OpenOptions struct {
 	TrustUIDs []int
 	// TrustGIDs are groups whose members may write the file: a
 	// group-writable file is accepted only when its group is one of these
-	// (ErrInsecureMode otherwise).
+	// or AllowWorldWrite is set (ErrInsecureMode otherwise).
 	TrustGIDs []int
-	// AllowWorldWrite accepts a file that every user may write. Any local
-	// process can then forge messages or truncate the ring; it exists for
-	// sandboxes, not for production.
+	// AllowWorldWrite accepts a file that every user may write, and so
+	// any group-writable one, whatever its group. Any local process can
+	// then forge messages or truncate the ring; it exists for sandboxes,
+	// not for production.
 	AllowWorldWrite bool
 
 	// MaxFileSize caps the ring file's size, checked against the real

@@ -492,7 +492,8 @@ static int cmd_open(char **a, int argc)
 		}
 	}
 	shmring *r;
-	int rc = shmring_open(a[0], &o, &r);
+	int rc = strncmp(a[0], "fd:", 3) == 0 ? shmring_open_fd(atoi(a[0] + 3), &o, &r) /* an inherited descriptor */
+					       : shmring_open(a[0], &o, &r);
 	if (rc == 0) {
 		const shmring_info *h = shmring_get_info(r);
 		say("ok kind=%u slots=%llu flags=%u counters=%llu end=%llu file=%llu", h->kind,

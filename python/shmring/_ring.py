@@ -377,7 +377,7 @@ def open_ring(
     (NotRegularError), owned by this process's effective uid or one of
     trust_uids (ForeignOwnerError), and not writable by users not trusted:
     world-writable only with allow_world_write, group-writable only when its
-    group is in trust_gids (InsecureModeError). A file, or a header's file
+    group is in trust_gids or allow_world_write is set (InsecureModeError). A file, or a header's file
     size, over max_file_size (default 64 GiB) is FileTooBigError. Then the
     header is validated as Go's package layout does, and the file's size
     against it (shorter: TruncatedError)."""
@@ -400,15 +400,23 @@ def open_ring(
         raise
 
 
-def open_fd(fd, timeout=DEFAULT_OPEN_TIMEOUT, max_file_size=None):
+def open_fd(
+    fd, timeout=DEFAULT_OPEN_TIMEOUT, trust_uids=(), trust_gids=(), allow_world_write=False, max_file_size=None
+):
     """Open a ring from an inherited or received descriptor (a memfd, say),
-    duplicated so the caller keeps fd. Owner and mode are not checked:
-    handing over a descriptor is a deliberate grant. It must be a regular
-    file, and max_file_size applies."""
+    duplicated so the caller keeps fd, checked as Go's ring.OpenFileWith
+    checks one: a memfd must be sealed against shrinking (UnsealedError);
+    its owner and mode, which guard only a name, are not checked. A
+    descriptor of any other file is checked as open_ring checks the file at
+    a name, the trust arguments included."""
     own = os.dup(fd)
     try:
-        cap = _trust.check(own, f"fd:{fd}", max_file_size=max_file_size, owner_and_mode=False)
-        return Ring(own, f"fd:{fd}", timeout, cap)
+        what = f"fd:{fd}"
+        memfd = _trust.is_memfd(own)
+        cap = _trust.check(own, what, trust_uids, trust_gids, allow_world_write, max_file_size, owner_and_mode=not memfd)
+        if memfd:
+            _trust.check_sealed(own, what)
+        return Ring(own, what, timeout, cap)
     except BaseException:
         os.close(own)
         raise

@@ -8,11 +8,12 @@ then write its messages into the planter's file or read forged ones. Every
 check is made on the opened descriptor, never on the path, so what was
 checked is what is mapped."""
 
+import fcntl
 import os
 import posixpath
 import stat
 
-from .errors import FileTooBigError, ForeignOwnerError, InsecureModeError, InvalidError, NotRegularError
+from .errors import FileTooBigError, ForeignOwnerError, InsecureModeError, InvalidError, NotRegularError, UnsealedError
 
 SHM_DIR = "/dev/shm"
 MAX_NAME_LEN = 255  # NAME_MAX: one directory entry
@@ -63,7 +64,8 @@ def check(fd, what, trust_uids=(), trust_gids=(), allow_world_write=False, max_f
     (InsecureModeError: world-writable without allow_world_write,
     group-writable by a group not in trust_gids), or that is larger than
     max_file_size (FileTooBigError). Owner and mode are checked only when
-    owner_and_mode (not for a descriptor handed over). Returns the cap."""
+    owner_and_mode (not for a memfd handed over: no name, so no mode guards
+    it; check_sealed does). Returns the cap."""
     cap = max_file_size or DEFAULT_MAX_FILE_SIZE
     trust_uids, trust_gids = tuple(trust_uids or ()), tuple(trust_gids or ())
     st = os.fstat(fd)
@@ -91,3 +93,28 @@ def check(fd, what, trust_uids=(), trust_gids=(), allow_world_write=False, max_f
     if st.st_size > cap:
         raise FileTooBigError(f"ring: file too big to open: ring={what} file size={st.st_size}, max_file_size={cap}")
     return cap
+
+
+def is_memfd(fd):
+    """The kernel names a memfd's descriptor "/memfd:<label> (deleted)" in
+    /proc/self/fd, as Go's ring.OpenFile reads it. A file at a path of that
+    form would be taken for a memfd and refused: it cannot carry seals."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}").startswith("/memfd:")
+    except OSError:
+        return False
+
+
+def check_sealed(fd, what):
+    """A memfd has no name, so no owner or mode guards it: any holder of a
+    descriptor could shrink it under the mapping (a SIGBUS that kills the
+    interpreter) unless it is sealed against shrinking (LAYOUT.md section 6)."""
+    try:
+        seals = fcntl.fcntl(fd, fcntl.F_GET_SEALS)
+    except OSError as e:
+        raise UnsealedError(f"ring: memfd not sealed against shrinking: ring={what}: F_GET_SEALS: {e.strerror}") from None
+    if not seals & fcntl.F_SEAL_SHRINK:
+        raise UnsealedError(
+            f"ring: memfd not sealed against shrinking: ring={what} seals={seals:#x}, without F_SEAL_SHRINK "
+            f"({fcntl.F_SEAL_SHRINK:#x}): any holder could shrink it under the mapping"
+        )

@@ -47,6 +47,11 @@ class InsecureModeError(UnsafeFileError):
     or group-writable by a group not in trust_gids."""
 
 
+class UnsealedError(UnsafeFileError):
+    """A memfd handed over that is not sealed against shrinking (Go's
+    ring.ErrUnsealed): any holder could cut pages from under the mapping."""
+
+
 class UnsupportedError(ShmringError):
     """A valid ring this package does not handle: a record ring (at open), or
     the producer role of a ring with telemetry (this package stores no

@@ -218,7 +218,10 @@ def code_of(e):
 
 def verdict(path, **kw):
     try:
-        r = shmring.open_ring(path, **kw)
+        if path.startswith("fd:"):  # an inherited descriptor
+            r = shmring.open_fd(int(path[3:]), **kw)
+        else:
+            r = shmring.open_ring(path, **kw)
     except shmring.ShmringError as e:
         code = code_of(e)
         return code, str(e) if code != -100 else f"{type(e).__name__}: {e}"
