@@ -70,7 +70,7 @@ type In struct {
 // JetStream, finds the stream and creates its durable consumer. Run starts
 // it; Close gives the role up, which ends the ring's stream.
 func NewIn(nc *nats.Conn, r *ring.Ring, o InOptions) (*In, error) {
-	if err := checkSubject(o.Subject, true); err != nil {
+	if err := CheckSubject(o.Subject, true); err != nil {
 		return nil, err
 	}
 	if o.Batch <= 0 {

@@ -93,7 +93,7 @@ type Out struct {
 // broadcast reader) and, over JetStream, finds the stream and the sequence
 // number to go on from. Run starts the forwarding; Close gives the role up.
 func NewOut(nc *nats.Conn, r *ring.Ring, o OutOptions) (*Out, error) {
-	if err := checkSubject(o.Subject, false); err != nil {
+	if err := CheckSubject(o.Subject, false); err != nil {
 		return nil, err
 	}
 	if o.Batch <= 0 {

@@ -5,13 +5,15 @@ import (
 	"strings"
 )
 
-// checkSubject refuses a subject NATS cannot carry, before the bridge
-// takes its role: a token left empty ("a..b", ".a", "a."), white space, and
-// for publishing (wildcards false) a wildcard token ("*", ">"). Left to the
-// client, a publish to one fails only at the first message, with the ring
-// already leased, and one such as "a..b" is accepted and reaches no
-// subscriber while the bridge counts it forwarded.
-func checkSubject(subject string, wildcards bool) error {
+// CheckSubject refuses (ErrConfig) a subject NATS cannot carry: a token
+// left empty ("a..b", ".a", "a."), white space, a ">" before the last
+// token, and for publishing (wildcards false) a wildcard token ("*", ">").
+// NewOut and NewIn check their subject with it before they take a role;
+// a program may check one before it connects. Left to the client, a
+// publish to one fails only at the first message, with the ring already
+// leased, and one such as "a..b" is accepted and reaches no subscriber
+// while the bridge counts it forwarded.
+func CheckSubject(subject string, wildcards bool) error {
 	if subject == "" {
 		return fmt.Errorf("%w: empty subject", ErrConfig)
 	}

@@ -65,6 +65,8 @@ func TestErrorsAreOneClearLine(t *testing.T) {
 		{"a flag that is not one", []string{"out", r, "x", "--bogus"}, `ringbridge: unknown flag: --bogus`, 2},
 		{"a missing argument", []string{"out", r}, `ringbridge: accepts 2 arg(s), received 1`, 2},
 		{"a subject NATS cannot carry", append([]string{"out", r, "a..b"}, auth...), `ringbridge: natsbridge: invalid options: subject "a..b" has an empty token`, 2},
+		// Checked before connecting: a server that is not there does not hide it.
+		{"a subject NATS cannot carry, no server", []string{"in", "a b", r, "--url", goneURL}, `ringbridge: natsbridge: invalid options: subject "a b" holds white space`, 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
