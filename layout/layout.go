@@ -7,7 +7,11 @@ package layout
 // Version 2 added the MPMC, MPSC and Broadcast kinds (section 12 of
 // LAYOUT.md); the SPSC format is otherwise that of version 1. Version 3
 // added the end unit (EndAlign, EndMark): a file's last unit, on a page of
-// its own, whose mark tells a reader that the file was not shrunk.
+// its own, whose mark tells a reader that the file was not shrunk. Version
+// 4 added record rings (HeaderFlagRecords, section 17), the counter area
+// between the data and the end unit (section 16) and the telemetry bits of
+// the header's Flags word; the header, control areas and slots did not
+// move (LAYOUT.md section 12).
 const Version = 4
 
 // Magic opens every ring file.
@@ -29,6 +33,8 @@ const (
 	KindBroadcast Kind = 4 // one producer, many readers, each message to every reader
 )
 
+// String names the kind as Go's ring.Kind does: "spsc", "mpmc", "mpsc",
+// "broadcast", or "kind(N)" for a value no version defines.
 func (k Kind) String() string {
 	switch k {
 	case KindSPSC:

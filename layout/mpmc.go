@@ -177,8 +177,11 @@ func Owner(index, incarnation uint32) uint32 {
 	return index<<incarnationBits | incarnation&incarnationMask
 }
 
-// OwnerIndex and OwnerIncarnation split an owner field.
-func OwnerIndex(o uint32) uint32       { return (o & ownerMask) >> incarnationBits }
+// OwnerIndex is the participant entry index of an owner field.
+func OwnerIndex(o uint32) uint32 { return (o & ownerMask) >> incarnationBits }
+
+// OwnerIncarnation is the incarnation of an owner field: which taking of
+// the entry the owner was.
 func OwnerIncarnation(o uint32) uint32 { return o & incarnationMask }
 
 // SameIncarnation compares an entry's full incarnation with an owner's.

@@ -3,18 +3,21 @@
 // no copy the caller did not ask for, and a futex sleep only when the ring
 // is empty (consumer) or full (producer).
 //
+//	// the producer's process (error checks left out)
 //	r, err := ring.Create("quotes", ring.Options{Kind: ring.SPSC, SlotSize: 256, Slots: 1 << 16})
 //	p, err := r.Producer()
 //	buf, err := p.Claim(ctx) // the slot itself
 //	n := copy(buf, quote)
 //	err = p.Commit(n)        // one store publishes it
 //
+//	// the consumer's process
 //	r, err := ring.Open("quotes")
 //	c, err := r.Consumer()
-//	msg, err := c.Receive(ctx) // the message in place
-//	use(msg)
+//	msg, err := c.Receive(ctx) // the message in place, until Release
+//	fmt.Println(string(msg))
 //	c.Release()
 //
+// Example (in example_test.go) is the same, whole and run by go test.
 // # Kinds
 //
 // A ring's kind is fixed at creation:

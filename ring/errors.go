@@ -143,6 +143,7 @@ type LapError struct {
 	Missed uint64 // messages published that this reader will never see
 }
 
+// Error says how many messages the reader missed.
 func (e *LapError) Error() string {
 	return "ring: reader lapped: missed " + strconv.FormatUint(e.Missed, 10) + " messages"
 }

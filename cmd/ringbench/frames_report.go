@@ -131,7 +131,8 @@ func framesRatios(secs []*framesSection, memcpy, over, pair float64) []string {
 		}
 	}
 	if !hugeRan {
-		out = append(out, "huge pages: none available on this machine (vm.nr_hugepages, HugePages_Free in /proc/meminfo): the frames-huge section was skipped")
+		out = append(out, "huge pages: the frames-huge section was skipped: no ring of huge pages could be made here (ring.ErrNoHugePages; "+
+			"the pool is vm.nr_hugepages, what is free of it HugePages_Free in /proc/meminfo, and a cgroup's hugetlb limit may refuse what is free)")
 	}
 	for _, pair := range [][2]string{{"shmring-rec", "shmring"}, {"shmring-rec-zc", "shmring-zc"}} {
 		rec, slot := pair[0], pair[1]

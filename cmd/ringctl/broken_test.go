@@ -44,7 +44,7 @@ func brokenRings(t *testing.T, dir string) map[string]ringstat.State {
 	write("bad-checksum", func(b []byte) []byte { b[layout.SlotSizeOffset]++; return b })
 	write("foreign-version", func(b []byte) []byte { le.PutUint32(b[layout.VersionOffset:], 99); return b })
 	write("short", func(b []byte) []byte { return b[:len(b)/2] })
-	write("header-only", func(b []byte) []byte { return b[:100] })
+	write("header-only", func(b []byte) []byte { return b[:100] }) // corrupt, as ring.Open says: no whole header
 	write("end-mark-gone", func(b []byte) []byte { clear(b[h.EndOffset:]); return b })
 	write("not-ready", func(b []byte) []byte { le.PutUint32(b[layout.ReadyOffset:], 0); return b })
 	write("bad-ready", func(b []byte) []byte { le.PutUint32(b[layout.ReadyOffset:], 7); return b })
@@ -53,7 +53,7 @@ func brokenRings(t *testing.T, dir string) map[string]ringstat.State {
 	write("notes.txt", func([]byte) []byte { return []byte("no ring here") })
 	return map[string]ringstat.State{
 		"good": ringstat.Idle, "bad-checksum": ringstat.Corrupt, "foreign-version": ringstat.ForeignVersion,
-		"short": ringstat.Truncated, "header-only": ringstat.Truncated, "end-mark-gone": ringstat.Truncated,
+		"short": ringstat.Truncated, "header-only": ringstat.Corrupt, "end-mark-gone": ringstat.Truncated,
 		"not-ready": ringstat.NotReady, "bad-ready": ringstat.Corrupt, "cursors": ringstat.Corrupt, "state-bits": ringstat.Corrupt,
 	}
 }

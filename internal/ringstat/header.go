@@ -24,7 +24,9 @@ func preCheck(s *Snapshot, b []byte) bool {
 		return false
 	case n < layout.HeaderSize:
 		if m := min(n, layout.MagicSize); string(b[:m]) == layout.Magic[:m] {
-			s.verdict(Truncated, fmt.Sprintf("%d bytes, shorter than a ring header (%d)", n, layout.HeaderSize))
+			// corrupt, as ring.Open says (layout.ErrShort): no header to
+			// say what size the file should have
+			s.verdict(Corrupt, fmt.Sprintf("%d bytes, shorter than a ring header (%d): cut short, or never written whole", n, layout.HeaderSize))
 		} else {
 			s.verdict(NotARing, fmt.Sprintf("%d bytes and no shmring magic", n))
 		}
