@@ -202,6 +202,7 @@ func (c *mpmcConsumer) Close() error {
 		c.Release()
 	}
 	if c.hasPending || len(c.adopted) > 0 {
+		c.hasPending, c.adopted = false, c.adopted[:0] // left for another consumer, which delivers them
 		return c.abandon()
 	}
 	return c.leave()

@@ -176,3 +176,42 @@ func TestMPMCEndOfStreamWaitsForALeftEntryItCannotLockYet(t *testing.T) {
 		t.Fatalf("TryRecv after it = %v, want ErrClosed", err)
 	}
 }
+
+// TestMPMCAClosedConsumerDeliversNothingItLeft: the message a short buffer
+// left with a consumer is another consumer's once it closes. The closed
+// handle delivered it all the same (a Recv after Close gave it with nil,
+// a Receive in place), and the next consumer then delivered it again: the
+// one message reached two consumers, once through a closed handle.
+func TestMPMCAClosedConsumerDeliversNothingItLeft(t *testing.T) {
+	for _, k := range mpmcKinds {
+		t.Run(k.String(), func(t *testing.T) {
+			r := newMPMCRing(t, k, true, 16, 4, Options{})
+			p, a := mustProducer(t, r), mustConsumer(t, r)
+			if err := p.TrySend([]byte("only-message")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.TryRecv(make([]byte, 3)); !errors.Is(err, io.ErrShortBuffer) {
+				t.Fatalf("TryRecv into 3 bytes = %v, want io.ErrShortBuffer", err)
+			}
+			if err := a.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := a.TryRecv(make([]byte, 64)); !errors.Is(err, ErrClosed) {
+				t.Errorf("TryRecv on the closed consumer = %d bytes, %v; want ErrClosed", n, err)
+			}
+			if m, err := a.TryReceive(); !errors.Is(err, ErrClosed) {
+				t.Errorf("TryReceive on the closed consumer = %q, %v; want ErrClosed", m, err)
+				a.Release()
+			}
+			b := mustConsumer(t, r)
+			buf := make([]byte, 64)
+			n, err := b.TryRecv(buf)
+			if err != nil || string(buf[:n]) != "only-message" || !b.Redelivered() {
+				t.Fatalf("the next consumer's TryRecv = %q, %v, redelivered %v; want the message, marked", buf[:n], err, b.Redelivered())
+			}
+			if n, err := b.TryRecv(buf); !errors.Is(err, ErrEmpty) {
+				t.Errorf("then TryRecv = %q, %v; want ErrEmpty (delivered once)", buf[:n], err)
+			}
+		})
+	}
+}
