@@ -388,3 +388,28 @@ func TestContractCloseWakesABlockedCall(t *testing.T) {
 		}
 	})
 }
+
+// TestContractEndOfStreamIsErrClosedWhateverTheContext: at the end of a
+// closed stream there is nothing to wait for, so a read end says ErrClosed
+// even given a context already cancelled (a call looks at its context only
+// when it must wait). A broadcast reader said context.Canceled.
+func TestContractEndOfStreamIsErrClosedWhateverTheContext(t *testing.T) {
+	forEachKind(t, func(t *testing.T, k contractKind) {
+		cr := newContractRing(t, k, 64, 8)
+		p, rd := cr.ends(t)
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := rd.Recv(ctx, make([]byte, 64)); !errors.Is(err, ring.ErrClosed) {
+			t.Errorf("Recv at the end of a closed stream, context cancelled = %v, want ErrClosed", err)
+		}
+		if _, err := rd.Receive(ctx); !errors.Is(err, ring.ErrClosed) {
+			t.Errorf("Receive at the end of a closed stream, context cancelled = %v, want ErrClosed", err)
+		}
+		if _, err := receiveBatch(ctx, rd, 4, nil); !errors.Is(err, ring.ErrClosed) {
+			t.Errorf("ReceiveBatch at the end of a closed stream, context cancelled = %v, want ErrClosed", err)
+		}
+	})
+}

@@ -243,8 +243,14 @@ func (l *Loop) mustBarrier() bool {
 	return false
 }
 
-// stop: why a waiter must stop, without a system call.
+// stop: why a waiter must stop, without a system call. The waiter's own
+// reasons first: a stream that ended, or a ring closed, is the answer
+// whatever the context says (a call looks at its context only when it
+// must wait, and there is nothing left to wait for).
 func stop(ctx context.Context, done <-chan struct{}, w Waiter) error {
+	if err := w.Stopped(); err != nil {
+		return err
+	}
 	if done != nil {
 		select {
 		case <-done:
@@ -252,7 +258,7 @@ func stop(ctx context.Context, done <-chan struct{}, w Waiter) error {
 		default:
 		}
 	}
-	return w.Stopped()
+	return nil
 }
 
 // expired: ctx's deadline has passed by the waiter's clock. Its timer fires
