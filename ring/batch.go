@@ -107,7 +107,8 @@ func (p *Producer) CommitBatch(k int) {
 // SendBatch copies as many of msgs as there are free slots — at least one,
 // waiting for it as the wait strategy says — and publishes them with one
 // store. It returns how many it sent. A message beyond the slot size stops
-// the batch before it with ErrTooLarge; those before it are sent. On a
+// the batch before it with ErrTooLarge; those before it are sent (none:
+// ErrTooLarge at once, with no wait for room). On a
 // record ring it sends as many as fit in the free bytes.
 func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (_ int, err error) {
 	defer p.r.endGuard(&err, beginGuard())
@@ -124,6 +125,9 @@ func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (_ int, err err
 			fit = i
 			break
 		}
+	}
+	if fit == 0 { // nothing to wait for: the answer is known now
+		return 0, errTooLargeSend
 	}
 	return p.e.SendBatch(ctx, msgs, fit)
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/shmring/shmring/internal/proctest"
 	"github.com/shmring/shmring/ring"
@@ -410,6 +411,33 @@ func TestContractEndOfStreamIsErrClosedWhateverTheContext(t *testing.T) {
 		}
 		if _, err := receiveBatch(ctx, rd, 4, nil); !errors.Is(err, ring.ErrClosed) {
 			t.Errorf("ReceiveBatch at the end of a closed stream, context cancelled = %v, want ErrClosed", err)
+		}
+	})
+}
+
+// TestContractABatchWhoseFirstMessageIsTooLargeWaitsForNothing: SendBatch
+// of a first message beyond the slot size is ErrTooLarge at once, as Send
+// of it is, even on a full ring with no deadline: the answer is known
+// before any room is. SPSC and broadcast rings waited for room first.
+func TestContractABatchWhoseFirstMessageIsTooLargeWaitsForNothing(t *testing.T) {
+	forEachKind(t, func(t *testing.T, k contractKind) {
+		cr := newContractRing(t, k, 64, 8)
+		p, _ := cr.ends(t)
+		for { // fill it (a lossy kind is never full: it stops when a send would overwrite)
+			if err := p.TrySend([]byte("full")); errors.Is(err, ring.ErrFull) {
+				break
+			} else if err != nil {
+				t.Fatalf("TrySend while filling: %v", err)
+			}
+			if k.lossy() {
+				break
+			}
+		}
+		// Were it to wait for room, it would get this context's deadline.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		if _, err := p.SendBatch(ctx, [][]byte{make([]byte, 1<<20), []byte("x")}); !errors.Is(err, ring.ErrTooLarge) {
+			t.Errorf("SendBatch of a first message beyond the slot = %v, want ErrTooLarge", err)
 		}
 	})
 }

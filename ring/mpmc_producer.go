@@ -259,9 +259,6 @@ func (p *mpmcProducer) CommitBatch(k int, lens []uint32) {
 // free, then publishes each in order. A message beyond the slot size is
 // never claimed a position for: a claimed position could only be skipped.
 func (p *mpmcProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int) (int, error) {
-	if fit == 0 {
-		return 0, errTooLargeSend
-	}
 	pos, err := p.claimPos(ctx, true)
 	if err != nil {
 		return 0, err

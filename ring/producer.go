@@ -52,7 +52,8 @@ type producerEngine interface {
 	CommitBatch(k int, lens []uint32)
 	// SendBatch sends msgs (at least one) up to msgs[fit], the first
 	// message beyond the slot size if fit < len(msgs), which it reports
-	// as ErrTooLarge once it reaches it.
+	// as ErrTooLarge once it reaches it. fit is at least one: the facade
+	// answers a batch whose first message is too large.
 	SendBatch(ctx context.Context, msgs [][]byte, fit int) (int, error)
 	SetWait(w WaitStrategy)
 	Stats() Stats

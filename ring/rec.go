@@ -120,9 +120,6 @@ type recSender interface {
 // with one cursor store. Only the first claim waits; a later one that
 // fails ends the batch with what was written published.
 func sendRecords(ctx context.Context, p recSender, msgs [][]byte, fit int) (int, error) {
-	if fit == 0 {
-		return 0, errTooLargeSend
-	}
 	k := 0
 	for _, m := range msgs[:fit] {
 		if k > 0 && !p.fits(uint32(len(m))) {
