@@ -467,6 +467,8 @@ func (h *opsHarness) sendBatch() {
 	wantSent, wantErr := 0, error(nil)
 	switch {
 	case len(msgs) == 0:
+	case len(msgs[0]) > h.m.slotSize: // as Send: known at once, closed or full
+		wantErr = ErrTooLarge
 	case !h.pLive:
 		wantErr = ErrClosed
 	case h.m.full():
