@@ -89,10 +89,11 @@ int shmring__truncated(const shmring *r);
 int shmring__decode(const unsigned char *b, shmring_info *h);
 
 /* The opener's steps: name.c resolves a name to its path (into cap bytes);
- * trust.c checks the opened file (owner and mode only when
- * owner_and_mode: not for a descriptor handed over). */
+ * trust.c checks the opened file: its type, owner and size, and its mode
+ * when check_mode (not for a memfd, which has no name for a mode to
+ * guard). */
 int shmring__resolve(const char *name, char *path, size_t cap);
-int shmring__check_trust(int fd, const char *what, const shmring_open_options *o, int owner_and_mode);
+int shmring__check_trust(int fd, const char *what, const shmring_open_options *o, int check_mode);
 uint64_t shmring__max_file_size(const shmring_open_options *o);
 
 /*

@@ -331,10 +331,10 @@ int shmring_open(const char *name, const shmring_open_options *options, shmring 
 /* shmring_open_fd is shmring_open on an inherited or received descriptor
  * (a memfd, say); it is duplicated, so the caller keeps fd. It is checked
  * as Go's ring.OpenFileWith checks one (LAYOUT.md section 6): a memfd must
- * be sealed against shrinking (F_SEAL_SHRINK; SHMRING_EUNSAFE otherwise),
- * its owner and mode are not checked (no name, so no mode guards it); any
- * other file is checked exactly as shmring_open checks the file at a name,
- * options' trust lists included. */
+ * be sealed against shrinking (F_SEAL_SHRINK; SHMRING_EUNSAFE otherwise)
+ * and is checked as a file at a name but for its mode (no name, so no
+ * mode guards it); any other file exactly as shmring_open checks the file
+ * at a name, options' trust lists included. */
 int shmring_open_fd(int fd, const shmring_open_options *options, shmring **out);
 /* shmring_close unmaps the ring. Close its role handles first. */
 void shmring_close(shmring *r);

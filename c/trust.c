@@ -46,30 +46,28 @@ uint64_t shmring__max_file_size(const shmring_open_options *o)
 	return o && o->max_file_size ? o->max_file_size : SHMRING_DEFAULT_MAX_FILE_SIZE;
 }
 
-int shmring__check_trust(int fd, const char *what, const shmring_open_options *o, int owner_and_mode)
+int shmring__check_trust(int fd, const char *what, const shmring_open_options *o, int check_mode)
 {
 	struct stat st;
 	if (fstat(fd, &st) != 0)
 		return shmring__fail(SHMRING_ESYS, "fstat %s: %s", what, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return shmring__fail(SHMRING_EUNSAFE, "not a regular file: ring=%s is a %s", what, file_type(st.st_mode));
-	if (owner_and_mode) {
-		uid_t euid = geteuid();
-		if (st.st_uid != euid && !has_uid(o, st.st_uid))
+	uid_t euid = geteuid();
+	if (st.st_uid != euid && !has_uid(o, st.st_uid))
+		return shmring__fail(SHMRING_EUNSAFE,
+				     "file owned by an untrusted user: ring=%s owner uid=%u, trusted uid=%u and %zu trust_uids",
+				     what, (unsigned)st.st_uid, (unsigned)euid, o && o->trust_uids ? o->n_trust_uids : 0);
+	unsigned perm = (unsigned)(st.st_mode & 0777);
+	if (check_mode && !(o && o->allow_world_write)) {
+		if (perm & S_IWOTH)
 			return shmring__fail(SHMRING_EUNSAFE,
-					     "file owned by an untrusted user: ring=%s owner uid=%u, trusted uid=%u and %zu trust_uids",
-					     what, (unsigned)st.st_uid, (unsigned)euid, o && o->trust_uids ? o->n_trust_uids : 0);
-		unsigned perm = (unsigned)(st.st_mode & 0777);
-		if (!(o && o->allow_world_write)) {
-			if (perm & S_IWOTH)
-				return shmring__fail(SHMRING_EUNSAFE,
-						     "file writable by untrusted users: ring=%s mode=%#o is world-writable and allow_world_write is not set",
-						     what, perm);
-			if ((perm & S_IWGRP) && !has_gid(o, st.st_gid))
-				return shmring__fail(SHMRING_EUNSAFE,
-						     "file writable by untrusted users: ring=%s mode=%#o is writable by group gid=%u, not in trust_gids",
-						     what, perm, (unsigned)st.st_gid);
-		}
+					     "file writable by untrusted users: ring=%s mode=%#o is world-writable and allow_world_write is not set",
+					     what, perm);
+		if ((perm & S_IWGRP) && !has_gid(o, st.st_gid))
+			return shmring__fail(SHMRING_EUNSAFE,
+					     "file writable by untrusted users: ring=%s mode=%#o is writable by group gid=%u, not in trust_gids",
+					     what, perm, (unsigned)st.st_gid);
 	}
 	uint64_t cap = shmring__max_file_size(o);
 	if ((uint64_t)st.st_size > cap)

@@ -16,8 +16,9 @@ import (
 
 // TestDescriptorOpenersCheckAsGoDoes: the C and Python openers of an
 // inherited descriptor take and refuse what Go's ring.OpenFile does
-// (LAYOUT.md section 6): a memfd only when sealed against shrinking, any
-// other file by its owner and mode as at its name. Both took an unsealed
+// (LAYOUT.md section 6): a memfd only when sealed against shrinking and
+// owned by a trusted user (its mode guards no name), any other file by its
+// owner and mode as at its name. Both took an unsealed
 // memfd, which any holder could shrink under the mapping (a SIGBUS that
 // kills a Python interpreter), and any file whatever its mode.
 func TestDescriptorOpenersCheckAsGoDoes(t *testing.T) {
@@ -44,6 +45,12 @@ func TestDescriptorOpenersCheckAsGoDoes(t *testing.T) {
 		}
 		return f
 	}
+	chmod := func(f *os.File, mode os.FileMode) *os.File {
+		if err := f.Chmod(mode); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
 	file := func(mode os.FileMode) *os.File {
 		p := filepath.Join(t.TempDir(), "ring")
 		if err := os.WriteFile(p, ringBytes, 0o600); err != nil {
@@ -58,19 +65,32 @@ func TestDescriptorOpenersCheckAsGoDoes(t *testing.T) {
 		}
 		return f
 	}
+	foreign := func(f *os.File) *os.File { // another user's: only root can give it away
+		if err := f.Chown(4321, -1); err != nil {
+			return nil
+		}
+		return f
+	}
+	sealed := unix.F_SEAL_SHRINK | unix.F_SEAL_GROW
 	cases := []struct {
 		what string
 		f    *os.File
 		want int
 	}{
-		{"a memfd sealed against shrinking and growing", memfd(unix.F_SEAL_SHRINK | unix.F_SEAL_GROW), vOK},
+		{"a memfd sealed against shrinking and growing", memfd(sealed), vOK},
+		{"a sealed memfd of mode 0666 (no name for a mode to guard)", chmod(memfd(sealed), 0o666), vOK},
+		{"a sealed memfd of another user", foreign(memfd(sealed)), vUnsafe},
 		{"an unsealed memfd", memfd(0), vUnsafe},
 		{"a memfd sealed against growing only", memfd(unix.F_SEAL_GROW), vUnsafe},
 		{"a ring file of mode 0600", file(0o600), vOK},
 		{"a world-writable ring file", file(0o666), vUnsafe},
+		{"a ring file of another user", foreign(file(0o600)), vUnsafe},
 	}
 	for _, tc := range cases {
 		t.Run(tc.what, func(t *testing.T) {
+			if tc.f == nil {
+				t.Skip("only root can give a file to another user (chown)")
+			}
 			defer tc.f.Close()
 			r, err := ring.OpenFile(tc.f)
 			switch {

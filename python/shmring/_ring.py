@@ -401,19 +401,20 @@ def open_ring(
 
 
 def open_fd(
-    fd, timeout=DEFAULT_OPEN_TIMEOUT, trust_uids=(), trust_gids=(), allow_world_write=False, max_file_size=None
+    fd, timeout=DEFAULT_OPEN_TIMEOUT, max_file_size=None, *, trust_uids=(), trust_gids=(), allow_world_write=False
 ):
     """Open a ring from an inherited or received descriptor (a memfd, say),
     duplicated so the caller keeps fd, checked as Go's ring.OpenFileWith
-    checks one: a memfd must be sealed against shrinking (UnsealedError);
-    its owner and mode, which guard only a name, are not checked. A
-    descriptor of any other file is checked as open_ring checks the file at
-    a name, the trust arguments included."""
+    checks one: a memfd must be sealed against shrinking (UnsealedError),
+    and is checked as open_ring checks a file at a name but for its mode
+    (which guards only a name); a descriptor of any other file is checked
+    exactly as open_ring checks the file at a name, the trust arguments
+    included."""
     own = os.dup(fd)
     try:
         what = f"fd:{fd}"
         memfd = _trust.is_memfd(own)
-        cap = _trust.check(own, what, trust_uids, trust_gids, allow_world_write, max_file_size, owner_and_mode=not memfd)
+        cap = _trust.check(own, what, trust_uids, trust_gids, allow_world_write, max_file_size, check_mode=not memfd)
         if memfd:
             _trust.check_sealed(own, what)
         return Ring(own, what, timeout, cap)

@@ -57,39 +57,38 @@ def _file_type(mode):
     return "file of an unknown type"
 
 
-def check(fd, what, trust_uids=(), trust_gids=(), allow_world_write=False, max_file_size=None, owner_and_mode=True):
+def check(fd, what, trust_uids=(), trust_gids=(), allow_world_write=False, max_file_size=None, check_mode=True):
     """Refuse, each with its own error, a file that is not regular
     (NotRegularError), whose owner is neither the effective uid nor in
     trust_uids (ForeignOwnerError), that users not trusted may write
     (InsecureModeError: world-writable without allow_world_write,
     group-writable by a group not in trust_gids), or that is larger than
-    max_file_size (FileTooBigError). Owner and mode are checked only when
-    owner_and_mode (not for a memfd handed over: no name, so no mode guards
+    max_file_size (FileTooBigError). The mode is checked only when
+    check_mode (not for a memfd handed over: no name, so no mode guards
     it; check_sealed does). Returns the cap."""
     cap = max_file_size or DEFAULT_MAX_FILE_SIZE
     trust_uids, trust_gids = tuple(trust_uids or ()), tuple(trust_gids or ())
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
         raise NotRegularError(f"ring: not a regular file: ring={what} is a {_file_type(st.st_mode)}")
-    if owner_and_mode:
-        euid = os.geteuid()
-        if st.st_uid != euid and st.st_uid not in trust_uids:
-            raise ForeignOwnerError(
-                f"ring: file owned by an untrusted user: ring={what} owner uid={st.st_uid}, "
-                f"trusted uid={euid} and trust_uids={list(trust_uids)}"
+    euid = os.geteuid()
+    if st.st_uid != euid and st.st_uid not in trust_uids:
+        raise ForeignOwnerError(
+            f"ring: file owned by an untrusted user: ring={what} owner uid={st.st_uid}, "
+            f"trusted uid={euid} and trust_uids={list(trust_uids)}"
+        )
+    perm = st.st_mode & 0o777
+    if check_mode and not allow_world_write:
+        if perm & stat.S_IWOTH:
+            raise InsecureModeError(
+                f"ring: file writable by untrusted users: ring={what} mode={perm:#o} is world-writable "
+                "and allow_world_write is False"
             )
-        perm = st.st_mode & 0o777
-        if not allow_world_write:
-            if perm & stat.S_IWOTH:
-                raise InsecureModeError(
-                    f"ring: file writable by untrusted users: ring={what} mode={perm:#o} is world-writable "
-                    "and allow_world_write is False"
-                )
-            if perm & stat.S_IWGRP and st.st_gid not in trust_gids:
-                raise InsecureModeError(
-                    f"ring: file writable by untrusted users: ring={what} mode={perm:#o} is writable by group "
-                    f"gid={st.st_gid}, not in trust_gids={list(trust_gids)}"
-                )
+        if perm & stat.S_IWGRP and st.st_gid not in trust_gids:
+            raise InsecureModeError(
+                f"ring: file writable by untrusted users: ring={what} mode={perm:#o} is writable by group "
+                f"gid={st.st_gid}, not in trust_gids={list(trust_gids)}"
+            )
     if st.st_size > cap:
         raise FileTooBigError(f"ring: file too big to open: ring={what} file size={st.st_size}, max_file_size={cap}")
     return cap
