@@ -112,13 +112,6 @@ func (p *Producer) CommitBatch(k int) {
 // record ring it sends as many as fit in the free bytes.
 func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (_ int, err error) {
 	defer p.r.endGuard(&err, beginGuard())
-	p.mustNotHoldClaim("SendBatch")
-	if len(msgs) == 0 {
-		return 0, nil
-	}
-	if err := p.r.shrunk(); err != nil {
-		return 0, err
-	}
 	fit := len(msgs)
 	for i, m := range msgs {
 		if uint(len(m)) > uint(p.g.slotSize) {
@@ -126,8 +119,15 @@ func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (_ int, err err
 			break
 		}
 	}
-	if fit == 0 { // nothing to wait for: the answer is known now
+	if len(msgs) > 0 && fit == 0 { // as Send: known now, nothing to wait for
 		return 0, errTooLargeSend
+	}
+	p.mustNotHoldClaim("SendBatch")
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	if err := p.r.shrunk(); err != nil {
+		return 0, err
 	}
 	return p.e.SendBatch(ctx, msgs, fit)
 }

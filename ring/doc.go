@@ -18,6 +18,7 @@
 //	c.Release()
 //
 // Example (in example_test.go) is the same, whole and run by go test.
+//
 // # Kinds
 //
 // A ring's kind is fixed at creation:

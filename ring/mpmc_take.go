@@ -130,9 +130,6 @@ func (c *mpmcConsumer) probe() error {
 // next is the position to lease: a pending or adopted one first, else the
 // ring's, waiting as the wait strategy says when block is set.
 func (c *mpmcConsumer) next(ctx context.Context, block bool) (uint64, error) {
-	if c.closed { // what it held is another consumer's now (abandon)
-		return 0, ErrClosed
-	}
 	if c.hasPending {
 		c.hasPending = false
 		c.redelivered = c.pendingRedeliv

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -381,3 +383,32 @@ func TestBatchViewsEndWhenTheRingsCloseBegins(t *testing.T) {
 		})
 	}
 }
+
+// TestACorruptValueFoundByTheRingsOwnCloseIsReported: what a racing call
+// meets once Close began is the close (ErrClosed); but Ring.Close returns
+// a value no correct peer writes that it meets itself, closing a handle,
+// instead of dropping it with the handles' ErrClosed.
+func TestACorruptValueFoundByTheRingsOwnCloseIsReported(t *testing.T) {
+	r := newTestRing(t, Options{Kind: SPSC, SlotSize: 64, Slots: 8})
+	r.closing.Store(true)
+	err := r.corrupt("a value")
+	r.closing.Store(false)
+	if !errors.Is(err, ErrClosed) || !errors.Is(err, io.EOF) || errors.Is(err, ErrCorrupt) {
+		t.Fatalf("corrupt while closing = %v, want ErrClosed (and io.EOF), not ErrCorrupt", err)
+	}
+	if !strings.Contains(err.Error(), "a value") {
+		t.Errorf("corrupt while closing = %q: what was read is gone", err)
+	}
+	r.mu.Lock()
+	r.track(failingClose{err})
+	r.mu.Unlock()
+	if cerr := r.Close(); !errors.Is(cerr, ErrClosed) || !strings.Contains(fmt.Sprint(cerr), "a value") {
+		t.Errorf("Ring.Close whose own closing of a handle met a corrupt value = %v, want it reported", cerr)
+	}
+}
+
+// failingClose is a handle whose Close reports err.
+type failingClose struct{ err error }
+
+func (h failingClose) Close() error { return h.err }
+func (h failingClose) interrupt()   {}

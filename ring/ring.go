@@ -157,7 +157,9 @@ func (r *Ring) Close() error {
 	for _, h := range hs {
 		// A handle of a shrunk ring reports it on its own calls; its
 		// Close let go of what it held all the same.
-		if err := h.Close(); err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrTruncated) {
+		err := h.Close()
+		var found *closedDuringCall
+		if err != nil && (errors.As(err, &found) && found.read != "" || !errors.Is(err, ErrClosed) && !errors.Is(err, ErrTruncated)) {
 			errs = append(errs, err)
 		}
 	}
@@ -251,7 +253,7 @@ func (r *Ring) releaseStores() bool { return !r.fullFence && fence.Register() }
 // producer past it): that is no corruption but the close, and says so.
 func (r *Ring) corrupt(format string, args ...any) error {
 	if r.closing.Load() {
-		return r.errClosedDuringCall()
+		return &closedDuringCall{ring: r.name, read: fmt.Sprintf(format, args...)}
 	}
 	if !r.intact() { // the words of a shrunk file read zero: that is why
 		return fmt.Errorf("%w (and so: %s)", r.errTruncated(), fmt.Sprintf(format, args...))
@@ -262,6 +264,25 @@ func (r *Ring) corrupt(format string, args ...any) error {
 
 // errClosedDuringCall is what a call returns that the Ring's Close
 // interrupted: a fault on the unmapped memory, or a value Close changed.
-func (r *Ring) errClosedDuringCall() error {
-	return fmt.Errorf("%w: ring=%s: the ring was closed during the call", ErrClosed, r.name)
+func (r *Ring) errClosedDuringCall() error { return &closedDuringCall{ring: r.name} }
+
+// closedDuringCall is ErrClosed for a call the Ring's Close interrupted,
+// with what the call read, if anything, once Close had begun. Ring.Close
+// drops the ErrClosed of the handles it closes, but not one of these: met
+// by its own closing of a handle (an MPMC producer's reaping, say), the
+// value was no work of Close's, and the caller of Close hears of it.
+type closedDuringCall struct {
+	ring string
+	read string // what the call found that no correct peer writes, if anything
 }
+
+func (e *closedDuringCall) Error() string {
+	if e.read == "" {
+		return fmt.Sprintf("%v: ring=%s: the ring was closed during the call", ErrClosed, e.ring)
+	}
+	return fmt.Sprintf("%v: ring=%s: the ring was closed during the call, which then read: %s", ErrClosed, e.ring, e.read)
+}
+
+// Unwrap makes errors.Is(err, ErrClosed) hold, and so io.EOF and
+// os.ErrClosed, as for every ErrClosed.
+func (e *closedDuringCall) Unwrap() error { return ErrClosed }

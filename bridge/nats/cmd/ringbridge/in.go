@@ -25,7 +25,7 @@ func inCommand(stdout, stderr io.Writer) *cobra.Command {
 		Args:  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			subject, ringName := args[0], args[1]
-			if err := firstErr(c.check(), natsbridge.CheckSubject(subject, true), atLeast("ack-wait", ackWait, 0)); err != nil {
+			if err := firstErr(c.check(), subjectArg(subject, true), atLeast("ack-wait", ackWait, 0)); err != nil {
 				return err
 			}
 			if pendingMsgs < -1 || pendingBytes < -1 {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	natsbridge "github.com/shmring/shmring/bridge/nats"
 	"github.com/shmring/shmring/ring"
 	"github.com/spf13/cobra"
 )
@@ -36,8 +35,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintf(stderr, "ringbridge: %v\n", err)
-		if errors.As(err, new(usageError)) || errors.Is(err, natsbridge.ErrConfig) {
-			return 2 // options that describe no bridge
+		if errors.As(err, new(usageError)) {
+			return 2
 		}
 		return 1
 	}

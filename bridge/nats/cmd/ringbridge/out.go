@@ -26,7 +26,7 @@ func outCommand(stdout, stderr io.Writer) *cobra.Command {
 		Args:  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ringName, subject := args[0], args[1]
-			if err := firstErr(c.check(), natsbridge.CheckSubject(subject, false), atLeast("ack-timeout", ackTimeout, 0),
+			if err := firstErr(c.check(), subjectArg(subject, false), atLeast("ack-timeout", ackTimeout, 0),
 				atLeast("idle-flush", idleFlush, 0)); err != nil {
 				return err
 			}

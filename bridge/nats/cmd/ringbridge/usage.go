@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	natsbridge "github.com/shmring/shmring/bridge/nats"
 	"github.com/spf13/cobra"
 )
 
@@ -38,6 +39,15 @@ func firstErr(errs ...error) error {
 		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// subjectArg checks a command line's subject as the bridge will
+// (natsbridge.CheckSubject), before anything connects: a usage error.
+func subjectArg(s string, wildcards bool) error {
+	if err := natsbridge.CheckSubject(s, wildcards); err != nil {
+		return usageError{err}
 	}
 	return nil
 }
