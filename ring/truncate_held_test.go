@@ -26,14 +26,7 @@ func TestALeaseOrClaimHeldAcrossATruncationEndsInErrTruncated(t *testing.T) {
 					t.Skip("under -race a fault in an atomic access ends the process (guard.go)")
 				}
 				r := newTestRing(t, Options{Kind: kind, SlotSize: 64, Slots: 16})
-				p, err := r.Producer()
-				if err != nil {
-					t.Fatal(err)
-				}
-				c, err := r.Consumer()
-				if err != nil {
-					t.Fatal(err)
-				}
+				p, c := mustProducer(t, r), mustConsumer(t, r)
 				ctx := context.Background()
 				if err := p.Send(ctx, []byte("held")); err != nil {
 					t.Fatal(err)
