@@ -71,8 +71,9 @@ type Options struct {
 	// instead of a file at a name: nothing appears in /dev/shm and its
 	// size does not count against /dev/shm's (memfd.go). Create's name is
 	// then only a label, 1 to 249 bytes without NUL ("shmring" when
-	// empty), that Name reports and /proc/<pid>/fd shows. The file is sealed against shrinking and
-	// growing; other processes map it from its descriptor (Ring.File,
+	// empty), that Name reports and /proc/<pid>/fd shows. The file is
+	// sealed against shrinking and growing; other processes map it from
+	// its descriptor (Ring.File,
 	// SendRing, RecvRing, OpenFile). Mode and Group apply to it too: a
 	// process takes a role by reopening the descriptor through
 	// /proc/self/fd, so a receiver of another user needs them to let it.
