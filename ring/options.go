@@ -73,10 +73,10 @@ type Options struct {
 	// then only a label, 1 to 249 bytes without NUL ("shmring" when
 	// empty), that Name reports and /proc/<pid>/fd shows. The file is
 	// sealed against shrinking and growing; other processes map it from
-	// its descriptor (Ring.File,
-	// SendRing, RecvRing, OpenFile). Mode and Group apply to it too: a
-	// process takes a role by reopening the descriptor through
-	// /proc/self/fd, so a receiver of another user needs them to let it.
+	// its descriptor (Ring.File, SendRing, RecvRing, OpenFile). Mode and
+	// Group apply to it too: a process takes a role by reopening the
+	// descriptor through /proc/self/fd, so a receiver of another user
+	// needs them to let it.
 	Memfd bool
 	// HugePages backs the ring with huge pages from the kernel's
 	// reserved pool (vm.nr_hugepages): with Memfd, a memfd made with
