@@ -32,7 +32,7 @@ func newLsCmd(stdout, stderr io.Writer) *cobra.Command {
 			"stuck (a live holder cannot go on: its peer died, or the ring is full and nobody consumes),\n" +
 			"dead (nobody holds a role, and a holder died without closing or the creator is gone: what gc removes),\n" +
 			"not-ready, truncated, corrupt, foreign-version, and with --all not-a-ring and unreadable.\n" +
-			"Exit 3 when any file listed is not a sound ring; exit 1 when one named is not there (the others are listed).",
+			"Exit 3 when any file listed is not a sound ring; exit 1 when one named is not there (the others are listed; 3 wins when both).",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
 				return err
