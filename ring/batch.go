@@ -61,7 +61,9 @@ func (b Batch) SetLen(i, n int) error {
 // many).
 func (p *Producer) ClaimBatch(ctx context.Context, max int) (_ Batch, err error) {
 	defer p.r.endGuard(&err, beginGuard())
-	p.mustNotHoldClaim("ClaimBatch")
+	if err := p.noClaimOpen("ClaimBatch"); err != nil {
+		return Batch{}, err
+	}
 	if max <= 0 {
 		panic("ring: Producer.ClaimBatch with max <= 0")
 	}
@@ -122,7 +124,9 @@ func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (_ int, err err
 	if len(msgs) > 0 && fit == 0 { // as Send: known now, nothing to wait for
 		return 0, errTooLargeSend
 	}
-	p.mustNotHoldClaim("SendBatch")
+	if err := p.noClaimOpen("SendBatch"); err != nil {
+		return 0, err
+	}
 	if len(msgs) == 0 {
 		return 0, nil
 	}
@@ -165,7 +169,9 @@ func (m Messages) At(i int) ([]byte, error) {
 // for it as the wait strategy says. Release frees them all with one store.
 func (c *Consumer) ReceiveBatch(ctx context.Context, max int) (_ Messages, err error) {
 	defer c.r.endGuard(&err, beginGuard())
-	c.mustNotHold("ReceiveBatch")
+	if err := c.notHolding("ReceiveBatch"); err != nil {
+		return Messages{}, err
+	}
 	if max <= 0 {
 		panic("ring: Consumer.ReceiveBatch with max <= 0")
 	}

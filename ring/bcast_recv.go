@@ -90,10 +90,15 @@ func (rd *Reader) TryRecv(buf []byte) (_ int, err error) {
 	return rd.recv(context.Background(), buf, false, "TryRecv")
 }
 
-func (rd *Reader) mustNotHold(op string) {
-	if rd.held != 0 {
-		panic("ring: Reader." + op + " while holding a message; Release it first")
+// notHolding is Consumer.notHolding for a reader.
+func (rd *Reader) notHolding(op string) error {
+	if rd.held == 0 {
+		return nil
 	}
+	if rd.closed || rd.r.closing.Load() {
+		return ErrClosed
+	}
+	panic("ring: Reader." + op + " while holding a message; Release it first")
 }
 
 // receive leases the next message once it is published, waiting for it
@@ -102,7 +107,9 @@ func (rd *Reader) receive(ctx context.Context, block bool, op string) ([]byte, e
 	if rd.closed {
 		return nil, ErrClosed
 	}
-	rd.mustNotHold(op)
+	if err := rd.notHolding(op); err != nil {
+		return nil, err
+	}
 	for {
 		m, err := rd.leaseAny()
 		if err != errPending {
@@ -118,7 +125,9 @@ func (rd *Reader) recv(ctx context.Context, buf []byte, block bool, op string) (
 	if rd.closed {
 		return 0, ErrClosed
 	}
-	rd.mustNotHold(op)
+	if err := rd.notHolding(op); err != nil {
+		return 0, err
+	}
 	for {
 		n, err := rd.takeAny(buf)
 		if err != errPending {

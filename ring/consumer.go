@@ -97,7 +97,9 @@ func (c *Consumer) Receive(ctx context.Context) (_ []byte, err error) {
 	if !c.unguarded {
 		defer c.r.endGuard(&err, beginGuard())
 	}
-	c.mustNotHold("Receive")
+	if err := c.notHolding("Receive"); err != nil {
+		return nil, err
+	}
 	return c.leased(c.e.Receive(ctx, true))
 }
 
@@ -106,7 +108,9 @@ func (c *Consumer) TryReceive() (_ []byte, err error) {
 	if !c.unguarded {
 		defer c.r.endGuard(&err, beginGuard())
 	}
-	c.mustNotHold("TryReceive")
+	if err := c.notHolding("TryReceive"); err != nil {
+		return nil, err
+	}
 	return c.leased(c.e.Receive(context.Background(), false))
 }
 
@@ -155,7 +159,9 @@ func (c *Consumer) Recv(ctx context.Context, buf []byte) (_ int, err error) {
 	if !c.unguarded {
 		defer c.r.endGuard(&err, beginGuard())
 	}
-	c.mustNotHold("Recv")
+	if err := c.notHolding("Recv"); err != nil {
+		return 0, err
+	}
 	return c.e.Recv(ctx, buf, true)
 }
 
@@ -164,14 +170,25 @@ func (c *Consumer) TryRecv(buf []byte) (_ int, err error) {
 	if !c.unguarded {
 		defer c.r.endGuard(&err, beginGuard())
 	}
-	c.mustNotHold("TryRecv")
+	if err := c.notHolding("TryRecv"); err != nil {
+		return 0, err
+	}
 	return c.e.Recv(context.Background(), buf, false)
 }
 
-func (c *Consumer) mustNotHold(op string) {
-	if c.held {
-		panic("ring: Consumer." + op + " while holding a message; Release it first")
+// notHolding panics when the consumer holds a message: a receive before
+// its Release is a misuse. Once the Ring's Close has begun it says
+// ErrClosed instead: a Release that raced that Close returned ErrClosed
+// without ending the lease (Close ends it from its own goroutine), and the
+// caller did nothing wrong.
+func (c *Consumer) notHolding(op string) error {
+	if !c.held {
+		return nil
 	}
+	if c.closed || c.r.closing.Load() {
+		return ErrClosed
+	}
+	panic("ring: Consumer." + op + " while holding a message; Release it first")
 }
 
 // shortBuffer is what a copying receive returns, the message left in

@@ -16,7 +16,8 @@ import (
 // ErrClosed, on every kind. What Close changes under a running call (the
 // handle's cached state, a lossless reader's entry freed so the producer
 // passes it) is the close, not a corrupt mapping: record rings said
-// ErrCorrupt in a few runs in a thousand, advising Ring.Reset. A race, so
+// ErrCorrupt in a few runs in a thousand, advising Ring.Reset, and an MPMC
+// SendBatch ErrRevoked (by no peer: Close let its claim go). A race, so
 // each kind is closed at random moments many times (SHMRING_LONG=1: more).
 func TestContractRingCloseRacingAStreamIsErrClosed(t *testing.T) {
 	if ring.RaceEnabled {
@@ -35,8 +36,9 @@ func TestContractRingCloseRacingAStreamIsErrClosed(t *testing.T) {
 	})
 }
 
-// closeRacingAStream streams messages of mixed sizes from a producer to
-// the read end, which alternates Recv with Receive and Release, and closes
+// closeRacingAStream streams messages of mixed sizes from a producer, which
+// alternates Send with SendBatch, to the read end, which alternates Recv
+// with Receive and Release, and closes
 // the Ring after up to 2 ms. Any error but ErrClosed is returned.
 func closeRacingAStream(t *testing.T, k contractKind) error {
 	cr := newContractRing(t, k, 256, 8)
@@ -49,7 +51,13 @@ func closeRacingAStream(t *testing.T, k contractKind) error {
 		defer wg.Done()
 		msg := make([]byte, 256)
 		for i := 0; ; i++ {
-			if err := p.Send(ctx, msg[:i%len(msg)]); err != nil {
+			var err error
+			if i%2 == 0 {
+				err = p.Send(ctx, msg[:i%len(msg)])
+			} else {
+				_, err = p.SendBatch(ctx, [][]byte{msg[:i%len(msg)], msg[:(i+1)%len(msg)]})
+			}
+			if err != nil {
 				errs <- err
 				return
 			}

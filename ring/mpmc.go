@@ -310,8 +310,12 @@ func (h *mpmcHandle) flushCounters() {
 
 // revokedErr: the control word at pos no longer names this handle's claim
 // or lease. A peer's repair took it, unless the file was shrunk (its words
-// then read zero): that is ErrTruncated, as every other call reports it.
+// then read zero): that is ErrTruncated, as every other call reports it;
+// or the Ring's Close let it go meanwhile, which is ErrClosed.
 func (h *mpmcHandle) revokedErr(pos, w uint64) error {
+	if h.r.closing.Load() {
+		return h.r.errClosedDuringCall()
+	}
 	if !h.r.intact() {
 		return h.r.errTruncated()
 	}

@@ -112,6 +112,8 @@ func (c *mpmcConsumer) Release() error {
 	var err error
 	switch {
 	case freed == c.n:
+	case c.r.closing.Load(): // the Ring's Close let the lease go (revokedErr)
+		err = c.r.errClosedDuringCall()
 	case !c.r.intact(): // the control words of a shrunk file read zero (revokedErr)
 		err = c.r.errTruncated()
 	default:

@@ -102,7 +102,9 @@ func (p *Producer) TryClaim() (_ []byte, err error) {
 	if !p.unguarded {
 		defer p.r.endGuard(&err, beginGuard())
 	}
-	p.mustNotHoldClaim("TryClaim")
+	if err := p.noClaimOpen("TryClaim"); err != nil {
+		return nil, err
+	}
 	p.claimCap = p.g.slotSize
 	return p.opened(p.e.Claim(context.Background(), false))
 }
@@ -118,7 +120,9 @@ func (p *Producer) Claim(ctx context.Context) (_ []byte, err error) {
 	if !p.unguarded {
 		defer p.r.endGuard(&err, beginGuard())
 	}
-	p.mustNotHoldClaim("Claim")
+	if err := p.noClaimOpen("Claim"); err != nil {
+		return nil, err
+	}
 	p.claimCap = p.g.slotSize
 	return p.opened(p.e.Claim(ctx, true))
 }
@@ -195,7 +199,9 @@ func (p *Producer) Send(ctx context.Context, msg []byte) (err error) {
 	if uint(len(msg)) > uint(p.g.slotSize) {
 		return errTooLargeSend
 	}
-	p.mustNotHoldClaim("Send")
+	if err := p.noClaimOpen("Send"); err != nil {
+		return err
+	}
 	if err := p.r.shrunk(); err != nil {
 		return err
 	}
@@ -210,17 +216,27 @@ func (p *Producer) TrySend(msg []byte) (err error) {
 	if uint(len(msg)) > uint(p.g.slotSize) {
 		return errTooLargeSend
 	}
-	p.mustNotHoldClaim("TrySend")
+	if err := p.noClaimOpen("TrySend"); err != nil {
+		return err
+	}
 	if err := p.r.shrunk(); err != nil {
 		return err
 	}
 	return p.e.Send(context.Background(), msg, false)
 }
 
-func (p *Producer) mustNotHoldClaim(op string) {
-	if p.claimed != 0 {
-		panic("ring: Producer." + op + " while a claim is open; Commit or Abort it first")
+// noClaimOpen panics when a claim is open: a claim or send before its
+// Commit or Abort is a misuse. Once the Ring's Close has begun it says
+// ErrClosed instead, as Consumer.notHolding does: Close ends the claim
+// from its own goroutine.
+func (p *Producer) noClaimOpen(op string) error {
+	if p.claimed == 0 {
+		return nil
 	}
+	if p.closed || p.r.closing.Load() {
+		return ErrClosed
+	}
+	panic("ring: Producer." + op + " while a claim is open; Commit or Abort it first")
 }
 
 // Close ends the stream: the consumer receives what was published, then

@@ -44,7 +44,9 @@ func (p *Producer) ClaimN(ctx context.Context, n int) (_ []byte, err error) {
 	if !p.unguarded {
 		defer p.r.endGuard(&err, beginGuard())
 	}
-	p.mustNotHoldClaim("ClaimN")
+	if err := p.noClaimOpen("ClaimN"); err != nil {
+		return nil, err
+	}
 	if err := p.checkClaimN(n); err != nil {
 		return nil, err
 	}
@@ -56,7 +58,9 @@ func (p *Producer) TryClaimN(n int) (_ []byte, err error) {
 	if !p.unguarded {
 		defer p.r.endGuard(&err, beginGuard())
 	}
-	p.mustNotHoldClaim("TryClaimN")
+	if err := p.noClaimOpen("TryClaimN"); err != nil {
+		return nil, err
+	}
 	if err := p.checkClaimN(n); err != nil {
 		return nil, err
 	}

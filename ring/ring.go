@@ -130,10 +130,11 @@ func (r *Ring) Header() layout.Header { return r.hdr }
 // this package, which ends the process; copy out what must outlive it. And
 // Close closes the handles from its own goroutine: a call not blocked in a
 // wait, running at the same moment on another goroutine, races it on the
-// handle's process-local state. The outcome is an error (ErrClosed; on an
-// MPMC or MPSC ring a claim that Close let go may come back ErrRevoked),
-// never a panic or a hang, but the race detector reports the race: under
-// it, stop the goroutines that use the handles before Close.
+// handle's process-local state. The outcome is ErrClosed, never a panic
+// or a hang (a call on a handle whose lease or claim that Close ended says
+// ErrClosed too, not the misuse's panic), but the race detector reports
+// the race: under it, stop the goroutines that use the handles before
+// Close.
 func (r *Ring) Close() error {
 	r.mu.Lock()
 	if r.closed {
