@@ -37,6 +37,18 @@ func (f *connFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.reconnectWait, "reconnect-wait", 250*time.Millisecond, "pause between reconnection attempts")
 }
 
+// check refuses, as usage errors before anything is opened, the
+// connection flags that mean nothing.
+func (f *connFlags) check() error {
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return usagef("--tls-cert and --tls-key go together")
+	}
+	if f.connectTimeout <= 0 {
+		return usagef("--connect-timeout %v: want more than 0", f.connectTimeout)
+	}
+	return atLeast("reconnect-wait", f.reconnectWait, 0)
+}
+
 // connect dials the server. The first connection must succeed (a wrong URL
 // or credentials are an error at once); after that the client reconnects
 // for ever, and the bridge holds its ring meanwhile.
@@ -82,9 +94,6 @@ func (f *connFlags) connect(name string, log io.Writer) (*nats.Conn, error) {
 	}
 	if f.tlsCA != "" {
 		opts = append(opts, nats.RootCAs(f.tlsCA))
-	}
-	if (f.tlsCert == "") != (f.tlsKey == "") {
-		return nil, fmt.Errorf("--tls-cert and --tls-key go together")
 	}
 	if f.tlsCert != "" {
 		opts = append(opts, nats.ClientCert(f.tlsCert, f.tlsKey))

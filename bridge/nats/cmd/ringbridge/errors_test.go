@@ -63,6 +63,8 @@ func TestErrorsAreOneClearLine(t *testing.T) {
 		{"a negative progress period", []string{"out", r, "x", "--progress", "-1s"}, `ringbridge: --progress -1s: want at least 0s`, 2},
 		{"a negative drain timeout", []string{"in", "x", r, "--drain-timeout", "-1s"}, `ringbridge: --drain-timeout -1s: want at least 0s`, 2},
 		{"a flag that is not one", []string{"out", r, "x", "--bogus"}, `ringbridge: unknown flag: --bogus`, 2},
+		{"a negative reconnect wait", []string{"in", "x", r, "--reconnect-wait", "-1s"}, `ringbridge: --reconnect-wait -1s: want at least 0s`, 2},
+		{"a certificate without its key", []string{"out", r, "x", "--tls-cert", "/nonexistent"}, `ringbridge: --tls-cert and --tls-key go together`, 2},
 		{"a missing argument", []string{"out", r}, `ringbridge: accepts 2 arg(s), received 1`, 2},
 		{"a subject NATS cannot carry", append([]string{"out", r, "a..b"}, auth...), `ringbridge: natsbridge: invalid options: subject "a..b" has an empty token`, 2},
 		// Checked before connecting: a server that is not there does not hide it.

@@ -65,6 +65,9 @@ func (c *common) register(cmd *cobra.Command) {
 
 // check refuses flag values that mean nothing (a usage error).
 func (c *common) check() error {
+	if err := c.conn.check(); err != nil {
+		return err
+	}
 	if c.batch < 1 {
 		return usagef("--batch %d: want at least 1", c.batch)
 	}
