@@ -29,14 +29,20 @@ func (w window) start() (open func() bool) {
 }
 
 // command is a child of Measure (the compiler, a C probe): in a process
-// group of its own, which is killed whole when ctx ends (cc leaves its
+// group of its own, which is stopped whole when ctx ends (cc leaves its
 // passes, cc1 and ld, behind if only cc is), and killed by the kernel if
 // this process dies first (prctl(2), PR_SET_PDEATHSIG). Pdeathsig fires
 // when the starting thread exits: Measure is not called with the OS thread
-// locked.
+// locked. The group gets SIGTERM, so that cc removes its temporary files
+// (SIGKILL left an empty ccXXXX.s in $TMPDIR); what has not exited a
+// second later is killed.
 func command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = stopGrace
 	return cmd
 }
+
+// stopGrace is how long a cancelled child has to exit after SIGTERM.
+const stopGrace = time.Second
