@@ -263,6 +263,8 @@ func TestOptionsThatDescribeNoBridge(t *testing.T) {
 		{"an Out to a subject with an empty token", func() error { _, err := NewOut(nc, r, OutOptions{Subject: "a..b"}); return err }, "empty token"},
 		{"an Out to a subject ending in a dot", func() error { _, err := NewOut(nc, r, OutOptions{Subject: "a."}); return err }, "empty token"},
 		{"an Out to a subject with white space", func() error { _, err := NewOut(nc, r, OutOptions{Subject: "bad subject"}); return err }, "white space"},
+		{"an Out to a subject with a NUL", func() error { _, err := NewOut(nc, r, OutOptions{Subject: "a\x00b"}); return err }, "control character"},
+		{"an In from a subject with a form feed", func() error { _, err := NewIn(nc, r, InOptions{Subject: "a\fb"}); return err }, "control character"},
 		{"an Out to a wildcard", func() error { _, err := NewOut(nc, r, OutOptions{Subject: "s.>"}); return err }, "wildcard"},
 		{"an Out to a token wildcard", func() error { _, err := NewOut(nc, r, OutOptions{Subject: "s.*.x"}); return err }, "wildcard"},
 		{"an In from a subject with an empty token", func() error { _, err := NewIn(nc, r, InOptions{Subject: ".s"}); return err }, "empty token"},

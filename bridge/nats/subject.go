@@ -3,11 +3,13 @@ package natsbridge
 import (
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // CheckSubject refuses (ErrConfig) a subject NATS cannot carry: a token
-// left empty ("a..b", ".a", "a."), white space, a ">" before the last
-// token, and for publishing (wildcards false) a wildcard token ("*", ">").
+// left empty ("a..b", ".a", "a."), white space or a control character
+// (NUL, form feed, ...), a ">" before the last token, and for publishing
+// (wildcards false) a wildcard token ("*", ">").
 // NewOut and NewIn check their subject with it before they take a role;
 // a program may check one before it connects. Left to the client, a
 // publish to one fails only at the first message, with the ring already
@@ -17,8 +19,8 @@ func CheckSubject(subject string, wildcards bool) error {
 	if subject == "" {
 		return fmt.Errorf("%w: empty subject", ErrConfig)
 	}
-	if strings.ContainsAny(subject, " \t\r\n") {
-		return fmt.Errorf("%w: subject %q holds white space", ErrConfig, subject)
+	if strings.IndexFunc(subject, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		return fmt.Errorf("%w: subject %q holds white space or a control character", ErrConfig, subject)
 	}
 	tokens := strings.Split(subject, ".")
 	for i, t := range tokens {
