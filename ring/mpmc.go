@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
+	"time"
 
 	"github.com/shmring/shmring/internal/fence"
 	"github.com/shmring/shmring/layout"
@@ -135,23 +136,40 @@ func (h *mpmcHandle) attach(r *Ring, consumer bool) error {
 	if consumer {
 		lo, hi, what = h.maxP, h.maxP+h.maxC, "consumers"
 	}
-	for i := lo; i < hi; i++ {
-		l, err := r.lockAt(entryLockByte(i))
-		if errors.Is(err, ErrBusy) {
-			continue
+	for try := 0; ; try++ {
+		for i := lo; i < hi; i++ {
+			l, err := r.lockAt(entryLockByte(i))
+			if errors.Is(err, ErrBusy) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			h.index, h.lock = i, heldLock{at: entryLockByte(i), l: l}
+			if err := h.join(); err != nil {
+				r.unlockAt(entryLockByte(i), l)
+				return err
+			}
+			return nil
 		}
-		if err != nil {
-			return err
+		if try == attachTries {
+			return fmt.Errorf("%w: ring=%s max %s=%d reached", ErrBusy, r.name, what, hi-lo)
 		}
-		h.index, h.lock = i, heldLock{at: entryLockByte(i), l: l}
-		if err := h.join(); err != nil {
-			r.unlockAt(entryLockByte(i), l)
-			return err
-		}
-		return nil
+		// Every entry's lock was busy. A peer reaping a dead holder's entry
+		// holds its lock for the repair (reapEntry), and looks from here
+		// like a live holder: a process restarted after a crash met that
+		// and was refused. Look again a little later.
+		time.Sleep(attachPause)
 	}
-	return fmt.Errorf("%w: ring=%s max %s=%d reached", ErrBusy, r.name, what, hi-lo)
 }
+
+// A joiner that finds every entry's lock busy looks again attachTries
+// times, attachPause apart: a reaper's repair takes microseconds, so a
+// ring that is really full is refused within a few milliseconds.
+const (
+	attachTries = 5
+	attachPause = time.Millisecond
+)
 
 // count is this side's attached-entries word and its limit.
 func (h *mpmcHandle) count(consumerSide bool) (*atomic.Uint32, uint32) {
