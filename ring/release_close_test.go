@@ -318,6 +318,16 @@ func TestACorruptValueMetWhileTheRingClosesIsErrClosed(t *testing.T) {
 	r.closing.Store(false)
 }
 
+// closingRings are the rings the tests of a call meeting Close begun run
+// on: one of each kind, slot and record rings.
+var closingRings = []Options{
+	{Kind: SPSC, SlotSize: 64, Slots: 8},
+	{Kind: MPMC, SlotSize: 64, Slots: 8},
+	{Kind: Broadcast, SlotSize: 64, Slots: 8},
+	{Kind: SPSC, Records: true, Capacity: 4096, MaxMessage: 64},
+	{Kind: Broadcast, Records: true, Capacity: 4096, MaxMessage: 64},
+}
+
 // TestBatchViewsEndWhenTheRingsCloseBegins: once the Ring's Close has begun
 // (it ends leases and claims from its own goroutine, then unmaps), a batch
 // view hands out no slice of the mapping: a Release that said ErrClosed was
@@ -325,13 +335,7 @@ func TestACorruptValueMetWhileTheRingClosesIsErrClosed(t *testing.T) {
 // as Close unmapped ended the process.
 func TestBatchViewsEndWhenTheRingsCloseBegins(t *testing.T) {
 	ctx := context.Background()
-	for _, o := range []Options{
-		{Kind: SPSC, SlotSize: 64, Slots: 8},
-		{Kind: MPMC, SlotSize: 64, Slots: 8},
-		{Kind: Broadcast, SlotSize: 64, Slots: 8},
-		{Kind: SPSC, Records: true, Capacity: 4096, MaxMessage: 64},
-		{Kind: Broadcast, Records: true, Capacity: 4096, MaxMessage: 64},
-	} {
+	for _, o := range closingRings {
 		t.Run(fmt.Sprintf("%v records=%v", o.Kind, o.Records), func(t *testing.T) {
 			r := newTestRing(t, o)
 			var receiveBatch func() (at func(int) ([]byte, error), err error)
@@ -420,12 +424,7 @@ func (h failingClose) interrupt()   {}
 // misuse would (6 runs in 2000 did, for every kind).
 func TestACallAfterAReleaseThatRacedCloseIsErrClosed(t *testing.T) {
 	ctx := context.Background()
-	for _, o := range []Options{
-		{Kind: SPSC, SlotSize: 64, Slots: 8},
-		{Kind: MPMC, SlotSize: 64, Slots: 8},
-		{Kind: Broadcast, SlotSize: 64, Slots: 8},
-		{Kind: SPSC, Records: true, Capacity: 4096, MaxMessage: 64},
-	} {
+	for _, o := range closingRings {
 		t.Run(fmt.Sprintf("%v records=%v", o.Kind, o.Records), func(t *testing.T) {
 			r := newTestRing(t, o)
 			var receive func() error
