@@ -27,7 +27,7 @@ import (
 // (LAYOUT.md section 14, "Joining").
 func (p *bcastProducer) scan() {
 	p.fw.Add(1) // a full barrier on every architecture
-	gate := p.head
+	gate, gated := p.head, false
 	for i := range p.dead {
 		e := p.r.readerEntry(uint32(i))
 		st := e.state.Load()
@@ -49,12 +49,12 @@ func (p *bcastProducer) scan() {
 		if pol == layout.PolicyLossy || p.dead[i] == inc+1 {
 			continue
 		}
-		gate = min(gate, c)
+		gate, gated = min(gate, c), true
 	}
 	if p.w.gate.Load() != gate { // the unit is shared with the readers' sleep words: write it only on change
 		fence.Store64(p.w.gate, gate, p.release)
 	}
-	p.limit = gate + p.g.slots
+	p.limit, p.gated = gate+p.g.slots, gated
 }
 
 // roomy reports whether the claim being made fits below limit: the slot

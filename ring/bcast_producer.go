@@ -19,6 +19,7 @@ type bcastProducer struct {
 
 	head  uint64 // next position to write; the published cursor when no claim is open
 	limit uint64 // positions below it may be written without looking at the reader table
+	gated bool   // the last scan found a live lossless reader: limit-slots is its cursor
 	// reach: a record ring's claim being made needs the reach bytes
 	// after head below limit too (rec_bcast_producer.go); zero on slot
 	// rings.

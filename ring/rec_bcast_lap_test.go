@@ -6,6 +6,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/shmring/shmring/layout"
 )
 
 // TestRecordLossAtTheCursorIsCountedWhenNoRecordFollows: a lossy reader
@@ -216,5 +218,57 @@ func TestRecordLossAtTheCursorIsCountedWhenTheProducerDies(t *testing.T) {
 				t.Errorf("Stats Missed %d Lapped %d, want 4, 1", st.Missed, st.Lapped)
 			}
 		})
+	}
+}
+
+// TestRecordLosslessJoinerIsNeverToldItLappedOverUnwrittenRecords: a
+// lossless reader joins at Oldest on a ring the producer has filled, and
+// the producer keeps it full as far as the gate lets it. Once a scan has
+// seen the reader, nothing it has not read is written over, so it must
+// receive every message from where it joined, with no *LapError. The
+// producer used to move RecTail an eighth of a ring past what each write
+// needed, past the reader's own cursor, and the joiner (which checks
+// RecTail while below what the producer protects) skipped records that
+// were never overwritten. (From a reviewer.)
+func TestRecordLosslessJoinerIsNeverToldItLappedOverUnwrittenRecords(t *testing.T) {
+	r := newTestRing(t, Options{Kind: Broadcast, Records: true, Capacity: 1024, MaxMessage: 512, MaxReaders: 2})
+	p := mustProducer(t, r)
+	msg, buf := make([]byte, 16), make([]byte, 512)
+	sent := uint64(0)
+	send := func() {
+		t.Helper()
+		binary.LittleEndian.PutUint64(msg, sent)
+		switch err := p.TrySend(msg); {
+		case err == nil:
+			sent++
+		case !errors.Is(err, ErrFull):
+			t.Fatal(err)
+		}
+	}
+	// No reader yet: the producer runs free, laps and all, up to where its
+	// cached limit runs out, so that its next send scans the reader table
+	// and sees the reader that joins now (a joiner no scan has seen yet
+	// may be lapped: LAYOUT.md 14.7).
+	pe := p.e.(*recBcastProducer)
+	for sent < 100 || pe.head+layout.RecordSize(uint32(len(msg))) <= pe.limit {
+		send()
+	}
+	rd := mustReader(t, r, ReaderOptions{Policy: Lossless, Start: Oldest})
+	var want uint64
+	for i := range 300 {
+		n, err := rd.TryRecv(buf)
+		if err != nil {
+			t.Fatalf("message %d after joining (next expected #%d, %d sent): %v", i, want, sent, err)
+		}
+		got := binary.LittleEndian.Uint64(buf[:n])
+		if i == 0 {
+			want = got
+		}
+		if got != want {
+			t.Fatalf("message %d after joining: got #%d, want #%d", i, got, want)
+		}
+		want++
+		send() // two for each one read: the producer stays at the gate
+		send()
 	}
 }

@@ -15,10 +15,11 @@ package ring
 //     byte below end, so a lossy reader that loads RecTail after reading
 //     the record at q and finds it at most q read the record whole (a
 //     seqlock with one word for the whole ring).
-//   - RecTail moves a record at a time and at least an eighth of the ring
-//     past what the next write needs (never past the cursor): lapped
-//     readers resume with that much headroom, and the producer stores the
-//     word once per eighth of a ring, not per message.
+//   - RecTail moves a record at a time, an eighth of the ring past what
+//     the next write needs where the cursor allows: lapped readers resume
+//     with that much headroom, and the producer stores the word once per
+//     eighth of a ring, not per message. It never passes the gate while a
+//     lossless reader holds it (retire says why).
 //   - The producer writes below end only while end <= gate + capacity
 //     (bcast_gate.go, with reach = end-head-1): a live lossless reader's
 //     unread records are never overwritten once the producer has seen it.
@@ -88,8 +89,11 @@ func (p *recBcastProducer) makeRoom(ctx context.Context, need uint64, block bool
 }
 
 // retire moves RecTail past every record that starts below end-capacity,
-// and an eighth of a ring further where the cursor allows, walking the
-// records from the old tail, before n bytes below end are written.
+// and an eighth of a ring further where the cursor and the gate allow,
+// walking the records from the old tail, before n bytes below end are
+// written. Never past the gate: a lossless reader that joined below what
+// the producer protects checks its reads against RecTail, and one the
+// gate waits for must not be told it lapped over records nobody wrote on.
 //
 // SYNC POINT: record tail. Stored before any byte it retires is written
 // (StoreBeforeCopy64: as the slot seqlock's marker, a locked exchange
@@ -101,6 +105,9 @@ func (p *recBcastProducer) retire(end uint64, n int) error {
 		return nil
 	}
 	goal := min(end-p.a.cap+p.a.cap/8, p.pub) // never past the cursor (LAYOUT.md 17.3)
+	if p.gated {
+		goal = min(goal, p.limit-p.a.cap) // nor past the gate (17.6); end <= limit keeps it >= end-capacity
+	}
 	pos := p.tail
 	for pos < end-p.a.cap || pos < goal {
 		rec, ok := p.a.read(pos, p.head)
