@@ -171,7 +171,7 @@ func (m Messages) at(i int) ([]byte, error) {
 		return nil, ErrStale
 	}
 	if m.c.rec != nil {
-		return m.c.rec.at(i), nil
+		return m.c.rec.at(i)
 	}
 	return m.c.g.leased(m.c.r, m.start+uint64(i), m.c.lens[i])
 }

@@ -31,8 +31,11 @@ func (b ReaderBatch) At(i int) (_ []byte, err error) {
 	if !rd.unguarded {
 		defer rd.r.endGuard(&err, beginGuard())
 	}
-	if rd.copied {
-		return rd.buf[:rd.heldBytes], nil
+	if buf, n := rd.buf, rd.heldBytes; rd.copied { // read once: the Ring's Close may empty them meanwhile
+		if n > uint64(cap(buf)) {
+			return nil, ErrStale
+		}
+		return buf[:n], nil
 	}
 	if rd.rec != nil {
 		return rd.recAt(i)

@@ -2,6 +2,7 @@ package ring
 
 import (
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"unsafe"
 
@@ -71,15 +72,22 @@ func (r *Ring) endGuardQuiet(old bool) {
 
 // faulted maps a recovered panic to the error the call returns, or panics
 // again with it when it is not a fault inside this ring's mapping.
+//
+// Once the Ring's Close has begun, any runtime error is ErrClosed as well:
+// Close closes each handle from its own goroutine while a call on another
+// may be inside it, so that call can find its handle's bookkeeping (a
+// lease's spans, an MPMC consumer's adopted positions) emptied between
+// checking it and using it. What it holds is gone with the handle; the
+// panic would end a process whose Close was documented as safe.
 func (r *Ring) faulted(v any) error {
+	if _, ok := v.(runtime.Error); ok && r.closing.Load() {
+		return r.errClosedDuringCall()
+	}
 	f, ok := v.(interface{ Addr() uintptr })
 	if !ok || f.Addr()-r.memAddr >= r.memLen {
 		panic(v)
 	}
 	off := f.Addr() - r.memAddr
-	if r.closing.Load() {
-		return r.errClosedDuringCall()
-	}
 	return fmt.Errorf("%w: ring=%s: fault at file offset=%d of %d: the file was shrunk or unmapped under the ring",
 		ErrTruncated, r.name, off, r.hdr.FileSize)
 }

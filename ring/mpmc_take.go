@@ -146,9 +146,13 @@ func (c *mpmcConsumer) next(ctx context.Context, block bool) (uint64, error) {
 		}
 	}
 	if err == errAdopted {
-		pos = c.adopted[0]
-		copy(c.adopted, c.adopted[1:])
-		c.adopted = c.adopted[:len(c.adopted)-1]
+		adopted := c.adopted // once: the Ring's Close, on another goroutine, may empty it
+		if len(adopted) == 0 {
+			return 0, c.r.errClosedDuringCall()
+		}
+		pos = adopted[0]
+		copy(adopted, adopted[1:])
+		c.adopted = adopted[:len(adopted)-1]
 		c.redelivered = true
 		c.stats.Redelivered++
 		c.ctr.flush(&c.stats)

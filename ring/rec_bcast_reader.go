@@ -248,8 +248,11 @@ func (rd *Reader) recAt(i int) ([]byte, error) {
 	if !rd.r.intact() {
 		return nil, rd.r.errTruncated()
 	}
-	s := rd.rec.spans[i]
-	return rd.rec.a.payload(s.body, s.n), nil
+	spans := rd.rec.spans // once, as recSPSCConsumer.at
+	if i >= len(spans) {
+		return nil, ErrStale
+	}
+	return rd.rec.a.payload(spans[i].body, spans[i].n), nil
 }
 
 // recLag: the producer's next sequence number less the reader's.

@@ -22,7 +22,7 @@ type recProducer interface {
 // consumerEngine: the i-th message of the batch ReceiveBatch leased, from
 // the checked header it read then.
 type recConsumer interface {
-	at(i int) []byte
+	at(i int) ([]byte, error)
 }
 
 // newRecProducer takes the producer role of a record ring.

@@ -135,10 +135,15 @@ func (c *recSPSCConsumer) ReceiveBatch(ctx context.Context, max int, lens []uint
 	return start, lens, nil
 }
 
-// at is the i-th message of the lease, from its checked span.
-func (c *recSPSCConsumer) at(i int) []byte {
-	s := c.spans[i]
-	return c.a.payload(s.body, s.n)
+// at is the i-th message of the lease, from its checked span: ErrStale
+// once the lease is gone, which the Ring's Close, on another goroutine,
+// may make it between the caller's check and here (spans read once).
+func (c *recSPSCConsumer) at(i int) ([]byte, error) {
+	spans := c.spans
+	if i >= len(spans) {
+		return nil, ErrStale
+	}
+	return c.a.payload(spans[i].body, spans[i].n), nil
 }
 
 func (c *recSPSCConsumer) Redelivered() bool { return false }

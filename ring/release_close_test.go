@@ -482,3 +482,74 @@ func TestAClaimTheRingsCloseLetGoIsErrClosed(t *testing.T) {
 		t.Errorf("a claim let go once Close began = %v, want ErrClosed", err)
 	}
 }
+
+// TestARuntimeErrorOnceCloseHasBegunIsErrClosed: Ring.Close closes each
+// handle from its own goroutine while a call on another may be inside it,
+// and a call can then find its handle's bookkeeping emptied between
+// checking and using it (a record lease's spans, an MPMC consumer's
+// adopted positions: an index out of range). Once Close has begun, the
+// guard makes any runtime error in a call ErrClosed; before, it goes on as
+// a panic, as any bug would. (From a reviewer: the panic ended the
+// process.)
+func TestARuntimeErrorOnceCloseHasBegunIsErrClosed(t *testing.T) {
+	r := newTestRing(t, Options{Kind: SPSC, SlotSize: 64, Slots: 8})
+	var emptied []recSpan
+	i := 0
+	call := func() (err error) { // the shape of every guarded call
+		defer r.endGuard(&err, beginGuard())
+		_ = emptied[i]
+		return nil
+	}
+	func() {
+		defer func() {
+			if _, ok := recover().(runtime.Error); !ok {
+				t.Error("an index out of range before Close began did not go on as a runtime panic")
+			}
+		}()
+		_ = call()
+	}()
+	r.closing.Store(true) // what Ring.Close stores first
+	defer r.closing.Store(false)
+	if err := call(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("an index out of range once Close began = %v, want ErrClosed", err)
+	}
+}
+
+// TestARecordLeaseEmptiedUnderAtIsErrStale: the interleaving the guard
+// test above stands for, on the record rings' batch views, which read
+// their lease without the guard: the Ring's Close empties the lease
+// (as Consumer.Close and Reader.Close do) after At checked the batch and
+// before it read the span. At is ErrStale, not an index out of range.
+func TestARecordLeaseEmptiedUnderAtIsErrStale(t *testing.T) {
+	ctx := context.Background()
+	t.Run("consumer", func(t *testing.T) {
+		r := newTestRing(t, Options{Kind: SPSC, Records: true, Capacity: 1 << 12})
+		p, c := mustProducer(t, r), mustConsumer(t, r)
+		if err := p.Send(ctx, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ReceiveBatch(ctx, 4); err != nil {
+			t.Fatal(err)
+		}
+		e := c.e.(*recSPSCConsumer)
+		e.spans = e.spans[:0]
+		if _, err := e.at(0); !errors.Is(err, ErrStale) {
+			t.Fatalf("at over an emptied lease = %v, want ErrStale", err)
+		}
+	})
+	t.Run("reader", func(t *testing.T) {
+		r := newTestRing(t, Options{Kind: Broadcast, Records: true, Capacity: 1 << 12, MaxReaders: 1})
+		p := mustProducer(t, r)
+		rd := mustReader(t, r, ReaderOptions{Policy: Lossless, Start: Oldest})
+		if err := p.Send(ctx, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rd.ReceiveBatch(ctx, 4); err != nil {
+			t.Fatal(err)
+		}
+		rd.rec.spans = rd.rec.spans[:0]
+		if _, err := rd.recAt(0); !errors.Is(err, ErrStale) {
+			t.Fatalf("recAt over an emptied lease = %v, want ErrStale", err)
+		}
+	})
+}
