@@ -78,7 +78,7 @@ func (p *Producer) ClaimBatch(ctx context.Context, max int) (_ Batch, err error)
 		p.e.Abort()
 		return Batch{}, ErrClosed
 	}
-	p.claimed = uint64(n)
+	p.claimed, p.batch = uint64(n), true
 	if cap(p.batchLens) < n {
 		p.batchLens = make([]uint32, n) // once per batch larger than any before
 	}
@@ -98,8 +98,8 @@ func (p *Producer) CommitBatch(k int) {
 		p.claims++
 		return
 	}
-	if claimed == 0 || uint64(k) > claimed || k < 0 {
-		panic("ring: Producer.CommitBatch without a batch of that many slots") // the batch stays open and usable
+	if claimed == 0 || !p.batch || uint64(k) > claimed || k < 0 {
+		panic("ring: Producer.CommitBatch without a batch of that many slots") // the claim stays open and usable
 	}
 	p.claims++
 	p.claimed = 0

@@ -341,6 +341,18 @@ func TestContractMisusePanicsWithAMessageNamingIt(t *testing.T) {
 			p.ClaimBatch(ctx, 2)
 			p.CommitBatch(3)
 		}},
+		{"CommitBatch of a single Claim panics", "ring: Producer.CommitBatch without a batch", func(p *ring.Producer, rd readEnd) {
+			p.Claim(ctx)
+			p.CommitBatch(1)
+		}},
+		{"CommitBatch of none of a single Claim panics", "ring: Producer.CommitBatch without a batch", func(p *ring.Producer, rd readEnd) {
+			p.Claim(ctx)
+			p.CommitBatch(0)
+		}},
+		{"Commit of a batch panics", "ring: Producer.Commit without a Claim", func(p *ring.Producer, rd readEnd) {
+			p.ClaimBatch(ctx, 1)
+			p.Commit(0)
+		}},
 		{"ClaimBatch of zero slots panics", "ring: Producer.ClaimBatch with max <= 0", func(p *ring.Producer, rd readEnd) { p.ClaimBatch(ctx, 0) }},
 		{"Batch.Slot out of range panics", "ring: Batch.Slot index out of range", func(p *ring.Producer, rd readEnd) {
 			b, _ := p.ClaimBatch(ctx, 2)
@@ -428,6 +440,60 @@ func TestContractAMisusePanicLeavesTheBatchOpen(t *testing.T) {
 			if err := ring.CheckMessage(buf[:n], uint64(i), pingSize); err != nil {
 				t.Fatal(err)
 			}
+		}
+	})
+}
+
+// TestContractCommitCallsDoNotCrossClaimKinds: Commit ends a Claim and
+// CommitBatch a ClaimBatch, never the other: crossed, they panic as
+// misuses and leave the claim open and whole. CommitBatch(1) of a Claim
+// used to panic with a bare slice bounds error after dropping the claim
+// (on MPMC and MPSC its slot stayed claimed, holding every consumer
+// back), CommitBatch(0) dropped it silently, and on a record ring Commit
+// of a batch published it while its Batch still wrote into the ring.
+// (From a black-box tester.)
+func TestContractCommitCallsDoNotCrossClaimKinds(t *testing.T) {
+	ctx := context.Background()
+	forEachKind(t, func(t *testing.T, k contractKind) {
+		p, rd := newContractRing(t, k, 64, 4).ends(t)
+		buf := make([]byte, 64)
+		s, err := p.Claim(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustPanicNaming(t, "ring: Producer.CommitBatch without a batch", func() { p.CommitBatch(1) })
+		mustPanicNaming(t, "ring: Producer.CommitBatch without a batch", func() { p.CommitBatch(0) })
+		ring.EncodeMessage(s[:pingSize], 0)
+		if err := p.Commit(pingSize); err != nil {
+			t.Fatalf("Commit of the Claim after the misuse panics = %v, want it still open", err)
+		}
+		b, err := p.ClaimBatch(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustPanicNaming(t, "ring: Producer.Commit without a Claim", func() { p.Commit(0) })
+		if b.Slot(0) == nil {
+			t.Fatal("Batch.Slot after Commit's misuse panic = nil, want the batch still open")
+		}
+		ring.EncodeMessage(b.Slot(0)[:pingSize], 1)
+		if err := b.SetLen(0, pingSize); err != nil {
+			t.Fatal(err)
+		}
+		p.CommitBatch(1)
+		if b.Slot(0) != nil {
+			t.Fatal("Batch.Slot after CommitBatch is not nil")
+		}
+		for i := range 2 {
+			n, err := rd.TryRecv(buf)
+			if err != nil {
+				t.Fatalf("TryRecv of message %d = %v", i, err)
+			}
+			if err := ring.CheckMessage(buf[:n], uint64(i), pingSize); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := rd.TryRecv(buf); !errors.Is(err, ring.ErrEmpty) {
+			t.Fatalf("TryRecv after the two messages = %v, want ErrEmpty", err)
 		}
 	})
 }

@@ -145,8 +145,10 @@
 //     a claim is open; Receive, Recv, ReceiveBatch or their Try forms while
 //     a message or batch is held (Release it first);
 //   - Commit, CommitBatch or Release with nothing claimed or held (after a
-//     Close they return ErrClosed or do nothing instead); CommitBatch of k
-//     below zero or beyond the batch's length;
+//     Close they return ErrClosed or do nothing instead); Commit of a
+//     ClaimBatch, or CommitBatch of a Claim or ClaimN (each claim ends with
+//     its own commit, or Abort); CommitBatch of k below zero or beyond the
+//     batch's length;
 //   - ClaimBatch or ReceiveBatch with max below one, ClaimN of a negative
 //     size;
 //   - Batch.Slot, Batch.SetLen, Messages.At and ReaderBatch.At with an

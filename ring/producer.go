@@ -20,6 +20,7 @@ type Producer struct {
 	g         slotArea    // the engine's slots, for Batch
 	unguarded bool        // Options.Unguarded: no fault guard (guard.go)
 	claimed   uint64      // slots claimed and not yet committed or aborted
+	batch     bool        // the open claim is ClaimBatch's: CommitBatch ends it, Commit does not
 	claimCap  uint32      // the bytes the open claim of one slot or record may commit
 	rec       recProducer // a record ring's engine (rec_facade.go); nil on slot rings
 	// claims counts the ends of claims (CommitBatch, Abort, Close): a
@@ -140,7 +141,7 @@ func (p *Producer) opened(s []byte, err error) ([]byte, error) {
 		p.e.Abort() // an MPMC claim would otherwise stay Claimed: a later claim overwrites the engine's record of it
 		return nil, ErrClosed
 	}
-	p.claimed = 1
+	p.claimed, p.batch = 1, false
 	return s, nil
 }
 
@@ -154,11 +155,11 @@ func (p *Producer) Commit(n int) (err error) {
 	if !p.unguarded {
 		defer p.r.endGuard(&err, beginGuard())
 	}
-	if p.claimed != 1 {
+	if p.claimed != 1 || p.batch {
 		if p.closed || p.r.closing.Load() { // Close ended the claim, perhaps while this call ran
 			return ErrClosed
 		}
-		panic("ring: Producer.Commit without a Claim")
+		panic("ring: Producer.Commit without a Claim (a ClaimBatch ends with CommitBatch or Abort)")
 	}
 	if uint(n) > uint(p.claimCap) {
 		return commitLenErr(n)
