@@ -199,7 +199,8 @@ func TestContractContextEndsABlockingCallWithItsCause(t *testing.T) {
 	waits := []struct {
 		name string
 		w    ring.WaitStrategy
-	}{{"DefaultWait", ring.DefaultWait}, {"WaitSleep", ring.WaitSleep}, {"a wait that never sleeps", ring.WaitStrategy{Spin: 64, Yield: 4}}}
+	}{{"DefaultWait", ring.DefaultWait}, {"WaitSleep", ring.WaitSleep}, {"a wait that never sleeps", ring.WaitStrategy{Spin: 64, Yield: 4}},
+		{"a wait of out-of-range values", ring.WaitStrategy{Spin: -1, Yield: -1, Sleep: true, Tick: -time.Second}}} // WaitStrategy: taken as zero, zero, DefaultTick
 	ends := []struct {
 		name    string
 		want    error

@@ -174,7 +174,10 @@ const DefaultOpenTimeout = 2 * time.Second
 //
 // Peer death and cancellation of a context without a deadline are noticed
 // at the latest one Tick after they happen (plus the spin and yield phases);
-// a context deadline is honoured exactly, as a futex timeout.
+// a context deadline is honoured exactly, as a futex timeout. Every value
+// is taken: a negative Spin or Yield is zero, a Tick of zero or below is
+// DefaultTick, and a long Tick makes a sleeper as slow to notice a dead
+// peer or a cancelled context.
 type WaitStrategy struct {
 	Spin  int           // polls of the condition before yielding
 	Yield int           // yields, each followed by a poll, before sleeping (sched_yield(2) or runtime.Gosched: internal/wait's yield.go says which)
