@@ -102,7 +102,9 @@ func creator(s *ringstat.Snapshot) string {
 }
 
 // holders sums up the roles by kind of role: "producer live, consumer dead",
-// "producers 2 live, consumers 1 live 1 dead", "-" when none was ever taken.
+// "producers 2 live, consumers 1 live 1 dead", "-" when none was ever taken,
+// "held" when the file is too broken to name its roles but a process holds
+// a lock on it.
 // A role never taken is left out whatever the kind: the file always has the
 // SPSC and broadcast producers' words, while it lists an MPMC entry or a
 // broadcast reader only once taken.
@@ -152,7 +154,10 @@ func holders(s *ringstat.Snapshot) string {
 			parts = append(parts, role+"s "+strings.Join(words, " "))
 		}
 	}
-	if len(parts) == 0 {
+	switch {
+	case len(parts) == 0 && s.Held: // a file too broken to name its roles, still locked
+		return "held"
+	case len(parts) == 0:
 		return "-"
 	}
 	return strings.Join(parts, ", ")

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -272,5 +273,36 @@ func TestGcBrokenListsButNeverRemovesAnEmptyFile(t *testing.T) {
 	}
 	if !exists(at("empty-old")) || !exists(at("empty-new")) || !exists(at("notes-old")) {
 		t.Errorf("gc --broken removed a file that is no ring")
+	}
+}
+
+// TestABrokenRingAProcessStillHoldsIsHeld: a ring truncated under a live
+// holder keeps the holder's locks, which are the kernel's and not the
+// file's: stat says held, ls's HOLDERS says so although the roles can no
+// longer be read, and gc --broken --dry-run keeps it, as gc --broken then
+// does. They used to say "held: no", "-" and would-remove. (From a
+// black-box tester.)
+func TestABrokenRingAProcessStillHoldsIsHeld(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cut")
+	startPeer(t, path, "spsc", "producer", "create")
+	if err := os.Truncate(path, 4096); err != nil {
+		t.Fatal(err)
+	}
+	out, _, _ := ringctl(t, "stat", path)
+	if !strings.Contains(out, "truncated") || !regexp.MustCompile(`held:\s+yes`).MatchString(out) {
+		t.Errorf("stat of a held ring truncated under its holder: want truncated and held: yes:\n%s", out)
+	}
+	out, _, _ = ringctl(t, "ls", path)
+	if !regexp.MustCompile(`\sheld\s+truncated`).MatchString(out) {
+		t.Errorf("ls of a held ring truncated under its holder: want HOLDERS held:\n%s", out)
+	}
+	var res removalsJSON
+	if code := ringctlJSON(t, &res, "gc", dir, "--broken", "--dry-run"); code != exitOK || actions(res)["cut"] != "kept" {
+		t.Errorf("gc --broken --dry-run: exit %d %+v: want the held ring kept", code, res)
+	}
+	if code := ringctlJSON(t, &res, "gc", dir, "--broken"); code != exitOK || actions(res)["cut"] != "kept" || !exists(path) {
+		t.Errorf("gc --broken: exit %d %+v: want the held ring kept", code, res)
 	}
 }

@@ -100,6 +100,10 @@ func (r *fileReader) read() {
 		s.verdict(NotARing, "a "+shm.FileType(st.Mode)+", not a regular file")
 		return
 	}
+	// Before anything of the contents: a lock is the kernel's, so a file
+	// whose header or size is broken is still known to be held (a
+	// truncated ring its processes still have mapped, say).
+	s.Held = r.held(0, 0)
 	h, ok := r.header()
 	if !ok {
 		return
@@ -112,7 +116,6 @@ func (r *fileReader) read() {
 		s.verdict(Unreadable, "a file too large to map in this process")
 		return
 	}
-	s.Held = r.held(0, 0)
 	// The control area and the counter area, with the slots between them:
 	// a read-only mapping costs no memory for pages never touched.
 	mem, err := unix.Mmap(r.fd, 0, int(h.EndOffset), unix.PROT_READ, unix.MAP_SHARED)
