@@ -51,14 +51,14 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case errors.As(err, &ee):
 		if ee.msg != "" {
-			fmt.Fprintf(stderr, "ringctl: %s\n", ee.msg)
+			sayf(stderr, "ringctl: %s\n", ee.msg)
 		}
 		return ee.code
 	case errors.As(err, &ue), isCobraUsage(err), errors.Is(err, ringstat.ErrName):
-		fmt.Fprintf(stderr, "ringctl: %v (see ringctl --help)\n", err)
+		sayf(stderr, "ringctl: %v (see ringctl --help)\n", err)
 		return exitUsage
 	default:
-		fmt.Fprintf(stderr, "ringctl: %v\n", err)
+		sayf(stderr, "ringctl: %v\n", err)
 		return exitFailed
 	}
 }

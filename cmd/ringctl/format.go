@@ -23,9 +23,20 @@ func row(tw io.Writer, cols ...any) {
 		if i > 0 {
 			io.WriteString(tw, "\t")
 		}
-		fmt.Fprint(tw, c)
+		io.WriteString(tw, printable([]byte(fmt.Sprint(c))))
 	}
 	io.WriteString(tw, "\n")
+}
+
+// sayf prints one message line (or several, if format ends in more than
+// one newline), escaped as printable escapes a message: a file name in
+// /dev/shm is anyone's to choose, and a newline, tab or terminal escape in
+// one must not break the output or reach the terminal. Every line that
+// may carry a name goes through it or row.
+func sayf(w io.Writer, format string, a ...any) {
+	line := fmt.Sprintf(format, a...)
+	text := strings.TrimRight(line, "\n")
+	io.WriteString(w, printable([]byte(text))+line[len(text):])
 }
 
 // writeJSON writes v as one indented JSON document.

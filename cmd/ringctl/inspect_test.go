@@ -292,3 +292,35 @@ func TestLsHoldersLeavesOutRolesNeverTaken(t *testing.T) {
 		}
 	}
 }
+
+// TestOddNamesAreEscapedInText: anyone may name a file in /dev/shm, a
+// newline, a tab or a terminal escape included. ls, stat, readers and rm
+// print such a name escaped (as tail prints a message), so it neither
+// breaks a table into lines nor reaches the terminal; -o json carries it
+// as JSON escapes it. They used to print it raw. (From a black-box
+// tester.)
+func TestOddNamesAreEscapedInText(t *testing.T) {
+	dir := t.TempDir()
+	odd := filepath.Join(dir, "odd\nname\twith\x1b[31mred")
+	r, err := ring.Create(odd, ring.Options{Kind: ring.Broadcast, SlotSize: 8, Slots: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	escaped := `odd\nname\twith\x1b[31mred`
+	for _, args := range [][]string{{"ls", dir}, {"stat", odd}, {"readers", odd}} {
+		out, errs, _ := ringctl(t, args...)
+		if !strings.Contains(out, escaped) || strings.ContainsAny(out+errs, "\x1b") || strings.Contains(out, "odd\n") {
+			t.Errorf("ringctl %s: want the name escaped (%s), never raw:\n%s%s", args[0], escaped, out, errs)
+		}
+	}
+	r.Close()
+	out, errs, code := ringctl(t, "rm", odd)
+	if code != exitOK || out != "removed "+filepath.Join(dir, escaped)+"\n" || errs != "" {
+		t.Errorf("ringctl rm: exit %d, stdout %q, stderr %q: want one escaped line", code, out, errs)
+	}
+	_, errs, _ = ringctl(t, "rm", odd)
+	if !strings.Contains(errs, escaped) || strings.Count(errs, "\n") != 1 {
+		t.Errorf("ringctl rm of the removed name: stderr %q, want one line with the name escaped", errs)
+	}
+}

@@ -4,7 +4,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"strings"
@@ -46,7 +45,7 @@ func newLsCmd(stdout, stderr io.Writer) *cobra.Command {
 				found, err := listArg(arg, all)
 				rings = append(rings, found...)
 				if err != nil {
-					fmt.Fprintf(stderr, "ringctl: ls %s: %s\n", arg, err)
+					sayf(stderr, "ringctl: ls %s: %s\n", arg, err)
 					code = exitFailed
 				}
 			}

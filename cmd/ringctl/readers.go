@@ -3,7 +3,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -51,7 +50,7 @@ func newReadersCmd(stdout io.Writer) *cobra.Command {
 					return err
 				}
 			} else {
-				fmt.Fprintf(stdout, "ring %s (%s): %s\n\n", s.Name, s.Kind, stateLine(&s))
+				sayf(stdout, "ring %s (%s): %s\n\n", s.Name, s.Kind, stateLine(&s))
 				if len(rd.Readers) > 0 {
 					unitNote(stdout, &s)
 					writeRoles(stdout, rd.Readers, nil)

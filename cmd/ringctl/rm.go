@@ -4,7 +4,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 
@@ -60,17 +59,17 @@ func newRmCmd(stdout, stderr io.Writer) *cobra.Command {
 				res.Rings = append(res.Rings, rm)
 				switch {
 				case rm.Action == "failed":
-					fmt.Fprintf(stderr, "ringctl: rm %s: %s\n", name, rm.Reason)
+					sayf(stderr, "ringctl: rm %s: %s\n", name, rm.Reason)
 					code = max(code, exitFailed)
 				case rm.Action == "kept":
-					fmt.Fprintf(stderr, "ringctl: warning: %s not removed: %s\n", name, rm.Reason)
+					sayf(stderr, "ringctl: warning: %s not removed: %s\n", name, rm.Reason)
 					if rm.unsure {
 						code = max(code, exitBadFile)
 					} else {
 						code = max(code, exitHeld)
 					}
 				case rm.Reason != "":
-					fmt.Fprintf(stderr, "ringctl: warning: %s: %s\n", name, rm.Reason)
+					sayf(stderr, "ringctl: warning: %s: %s\n", name, rm.Reason)
 				}
 			}
 			if out.json() {
@@ -80,7 +79,7 @@ func newRmCmd(stdout, stderr io.Writer) *cobra.Command {
 			} else {
 				for _, rm := range res.Rings {
 					if rm.Action == "removed" {
-						fmt.Fprintf(stdout, "removed %s\n", rm.Path)
+						sayf(stdout, "removed %s\n", rm.Path)
 					}
 				}
 			}

@@ -157,10 +157,10 @@ func (n *producerNotice) update(stderr io.Writer, name string) {
 	}
 	switch {
 	case !n.dead && !live && dead:
-		fmt.Fprintf(stderr, "ringctl tail %s: the producer%s died without closing; still following, for a new producer may take over\n", name, strings.Join(pids, ","))
+		sayf(stderr, "ringctl tail %s: the producer%s died without closing; still following, for a new producer may take over\n", name, strings.Join(pids, ","))
 		n.dead = true
 	case n.dead && live:
-		fmt.Fprintf(stderr, "ringctl tail %s: a new producer took over\n", name)
+		sayf(stderr, "ringctl tail %s: a new producer took over\n", name)
 		n.dead = false
 	}
 }
