@@ -83,6 +83,9 @@ type jsonPlacement struct {
 	AfterNs  int64 `json:"after_ns"`
 }
 
+// jsonTransport describes a transport as it carried the first size of the
+// run; a ring's geometry follows the size, so each result has its own
+// description too.
 type jsonTransport struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
@@ -90,12 +93,15 @@ type jsonTransport struct {
 
 // jsonCell is one transport, workload and size over all repetitions.
 type jsonCell struct {
-	Transport string    `json:"transport"`
-	Workload  string    `json:"workload"`
-	Size      int       `json:"size"`               // the largest message of a mixed run
-	MinSize   int       `json:"min_size,omitempty"` // a mixed run's smallest message; 0 for one size
-	Skipped   string    `json:"skipped,omitempty"`
-	Reps      []jsonRep `json:"reps,omitempty"`
+	Transport string `json:"transport"`
+	Workload  string `json:"workload"`
+	Size      int    `json:"size"`               // the largest message of a mixed run
+	MinSize   int    `json:"min_size,omitempty"` // a mixed run's smallest message; 0 for one size
+	// Description is the transport as it carried this size (a ring's
+	// slots or bytes follow the size).
+	Description string    `json:"description"`
+	Skipped     string    `json:"skipped,omitempty"`
+	Reps        []jsonRep `json:"reps,omitempty"`
 	jsonSummary
 }
 
@@ -121,7 +127,8 @@ func (r *runReport) toJSON() (*jsonReport, error) {
 		out.Transports = append(out.Transports, jsonTransport{tr.name(), tr.describe(cfg)})
 	}
 	for _, c := range r.cells {
-		jc := jsonCell{Transport: c.tr.name(), Workload: string(c.workload), Size: c.size.max, Skipped: c.skipped}
+		jc := jsonCell{Transport: c.tr.name(), Workload: string(c.workload), Size: c.size.max, Skipped: c.skipped,
+			Description: c.tr.describe(r.plan.cfg.withSize(c.size))}
 		if c.size.mixed() {
 			jc.MinSize = c.size.min
 		}

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/xml"
+	"fmt"
 	"image/png"
 	"io"
 	"os"
@@ -281,5 +282,36 @@ func TestASizeAQueueCannotHoldIsSkippedWithTheReason(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "skipped: ") {
 		t.Errorf("no skipped row for a 16 KiB message queue:\n%s", stdout.String())
+	}
+}
+
+// TestASweepDescribesEachSizesRing: a ring's geometry follows the message
+// size, so a run over several sizes describes the ring of each, in the
+// text legend and in each JSON result. Both used to give the first size's
+// geometry for every size. (From a black-box tester.)
+func TestASweepDescribesEachSizesRing(t *testing.T) {
+	jsonFile := filepath.Join(t.TempDir(), "run.json")
+	args := []string{"run", "--duration=20ms", "--warmup=5ms", "--reps=1", "--transports=shmring", "--sizes=8,64",
+		"--workloads=throughput", "--fingerprint=false", "--json", jsonFile}
+	var stdout, stderr bytes.Buffer
+	if code := execute(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", code, stderr.String())
+	}
+	for _, want := range []string{"shmring (8-byte):", "slots of 8 B", "shmring (64-byte):", "slots of 64 B"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("the legend lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	j, err := readJSONFile(jsonFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range j.Results {
+		if want := fmt.Sprintf("slots of %d B", c.Size); !strings.Contains(c.Description, want) {
+			t.Errorf("result for %d-byte messages described as %q, want %q in it", c.Size, c.Description, want)
+		}
+	}
+	if len(j.Results) != 2 {
+		t.Errorf("got %d results, want 2", len(j.Results))
 	}
 }

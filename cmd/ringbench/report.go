@@ -88,9 +88,16 @@ func (r *runReport) write(w io.Writer) {
 		r.writeSize(w, size)
 	}
 	fmt.Fprintln(w)
-	cfg := p.cfg.withSize(p.sizes[0])
 	for _, tr := range p.transports {
-		fmt.Fprintf(w, "%-17s %s\n", tr.name()+":", tr.describe(cfg))
+		// A ring's geometry follows the message size (--slots, --link-bytes):
+		// in a sweep, one line per size.
+		if _, ok := tr.(memorySized); ok && len(p.sizes) > 1 {
+			for _, size := range p.sizes {
+				fmt.Fprintf(w, "%-17s %s\n", tr.name()+" ("+size.String()+"):", tr.describe(p.cfg.withSize(size)))
+			}
+			continue
+		}
+		fmt.Fprintf(w, "%-17s %s\n", tr.name()+":", tr.describe(p.cfg.withSize(p.sizes[0])))
 	}
 	var notes []string
 	for _, tr := range p.transports {
