@@ -40,7 +40,9 @@ func newCompareCmd(stdout io.Writer) *cobra.Command {
 				return fmt.Errorf("%s was written by ringbench %s, %s by ringbench %s: compare sets results of one mode against each other",
 					args[0], modeName(a.head.Mode), args[1], modeName(b.head.Mode))
 			}
-			compareReports(stdout, args[0], args[1], a, b)
+			if compareReports(stdout, args[0], args[1], a, b) == 0 {
+				return failure{fmt.Errorf("%s and %s have no result in common (the same transport, workload and size, or shape): nothing to compare", args[0], args[1])}
+			}
 			return nil
 		})
 }
@@ -121,8 +123,9 @@ func cellSize(lo, hi int) msgSize {
 }
 
 // compareReports prints A's figure, B's and B/A for every result both
-// files have: the median msgs/s, or the merged p50 and p99.
-func compareReports(w io.Writer, nameA, nameB string, a, b *compared) {
+// files have: the median msgs/s, or the merged p50 and p99. It returns how
+// many results it set side by side.
+func compareReports(w io.Writer, nameA, nameB string, a, b *compared) int {
 	for _, f := range []struct {
 		tag, name string
 		c         *compared
@@ -144,11 +147,13 @@ func compareReports(w io.Writer, nameA, nameB string, a, b *compared) {
 	for _, c := range b.cells {
 		inB[c.key] = c
 	}
+	rows := 0
 	for _, ca := range a.cells {
 		cb, ok := inB[ca.key]
 		if !ok {
 			continue
 		}
+		rows++
 		row := func(figure, va, vb string, x float64) {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.3f\t\n", strings.Join(ca.name, "\t"), figure, va, vb, x)
 		}
@@ -164,7 +169,10 @@ func compareReports(w io.Writer, nameA, nameB string, a, b *compared) {
 		}
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "\nB/A above 1 means B is faster for msgs/s and slower for latencies.")
+	if rows > 0 {
+		fmt.Fprintln(w, "\nB/A above 1 means B is faster for msgs/s and slower for latencies.")
+	}
+	return rows
 }
 
 func newPlotCmd(stdout io.Writer) *cobra.Command {

@@ -73,6 +73,24 @@ func TestCompareRefusesFilesOfDifferentModes(t *testing.T) {
 	}
 }
 
+// TestCompareOfFilesWithNothingInCommonFails: two run files that share no
+// result (another transport, workload or size) have nothing to set side
+// by side; compare says so and fails instead of printing an empty table.
+// (From a black-box tester.)
+func TestCompareOfFilesWithNothingInCommonFails(t *testing.T) {
+	a := writeFile(t, jsonReport{jsonHead: newJSONHead("", report.Machine{}, nil),
+		Results: []jsonCell{{Transport: "pipe", Workload: "throughput", Size: 64, jsonSummary: throughputOf(1000)}}})
+	b := writeFile(t, jsonReport{jsonHead: newJSONHead("", report.Machine{}, nil),
+		Results: []jsonCell{{Transport: "pipe", Workload: "throughput", Size: 8, jsonSummary: throughputOf(1000)}}})
+	var stdout, stderr bytes.Buffer
+	if code := execute([]string{"compare", a, b}, &stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), "no result in common") {
+		t.Errorf("compare of files with no result in common: exit %d, stderr %q: want a failure saying so", code, stderr.String())
+	}
+	if code := execute([]string{"compare", a, a}, &stdout, &stderr); code != 0 {
+		t.Errorf("compare of a file with itself: exit %d, stderr %q", code, stderr.String())
+	}
+}
+
 // TestPlotKeepsAMixedRunApartFromItsLargestSize: a mixed 64 B–64 KiB run
 // and a 64 KiB run of one transport are two sizes: two latency files, the
 // mixed one titled as mixed, and never one file with two curves of one
