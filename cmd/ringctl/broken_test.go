@@ -114,6 +114,9 @@ func TestLsAndStatReportBrokenFiles(t *testing.T) {
 	if _, _, code := ringctl(t, "stat"); code != exitUsage {
 		t.Errorf("stat without a name: exit %d, want %d", code, exitUsage)
 	}
+	if _, errs, code := ringctl(t, "stat", filepath.Join(dir, "good"), "--count", "2"); code != exitUsage || !strings.Contains(errs, "--watch") {
+		t.Errorf("stat --count without --watch: exit %d %q, want %d naming --watch (it was taken and ignored)", code, errs, exitUsage)
+	}
 	if _, errs, code := ringctl(t, "tail", filepath.Join(dir, "bad-checksum")); code != exitBadFile || !strings.Contains(errs, "corrupt") {
 		t.Errorf("tail of a corrupt ring: exit %d %q, want %d", code, errs, exitBadFile)
 	}

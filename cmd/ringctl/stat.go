@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -64,6 +65,9 @@ func newStatCmd(stdout io.Writer) *cobra.Command {
 			}
 			if interval <= 0 || count < 0 {
 				return usageError{fmt.Errorf("--interval=%v --count=%d: want a positive interval and a count >= 0", interval, count)}
+			}
+			if !watch && (cmd.Flags().Changed("count") || cmd.Flags().Changed("interval")) {
+				return usageError{errors.New("--count and --interval go with --watch")}
 			}
 			if !watch {
 				count = 1
