@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/shmring/shmring/internal/proctest"
@@ -345,6 +346,40 @@ func TestContractAStreamBetweenTwoMappingsArrivesWholeAndInOrder(t *testing.T) {
 		}
 		if next != n || delivered+missed != n || (!k.lossy() && missed != 0) {
 			t.Errorf("ErrClosed after message %d, with %d delivered and %d missed; want it after %d", next, delivered, missed, n)
+		}
+	})
+}
+
+// TestContractABatchTakesWhatIsPublishedWhenItIsMade: ReceiveBatch leases
+// every message published before it was called, up to max, whatever the
+// handle had learnt of the producer before. A record ring's batch used to
+// stop at the producer cursor its handle had cached from an earlier call,
+// one message short of a slot ring's. (From a black-box tester.)
+func TestContractABatchTakesWhatIsPublishedWhenItIsMade(t *testing.T) {
+	ctx := context.Background()
+	forEachKind(t, func(t *testing.T, k contractKind) {
+		p, rd := newContractRing(t, k, 64, 4).ends(t)
+		buf := make([]byte, 64)
+		for _, m := range []string{"a", "b"} {
+			if err := p.TrySend([]byte(m)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := rd.TryRecv(buf); err != nil || string(buf[:n]) != "a" {
+			t.Fatalf("TryRecv = %q, %v; want a", buf[:n], err)
+		}
+		if err := p.TrySend([]byte("c")); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		if _, err := receiveBatch(ctx, rd, 8, func(m []byte) error { got = append(got, string(m)); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if err := rd.Release(); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(got, ",") != "b,c" {
+			t.Fatalf("ReceiveBatch(8) after b and c were published = %q, want both", got)
 		}
 	})
 }

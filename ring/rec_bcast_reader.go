@@ -120,6 +120,20 @@ func (rd *Reader) recPeek() (record, error) {
 	}
 }
 
+// recReload loads the producer's cursor into the cached one when it moved
+// on and checks out (recPeek reports one that does not).
+//
+// SYNC POINT: broadcast cursor (the reader's half), as in recPeek.
+func (rd *Reader) recReload() bool {
+	x := rd.rec
+	c := rd.w.cursor.Load()
+	if c <= x.avail || !aligned(c) || !rd.checks() && c-rd.q > x.a.cap {
+		return false
+	}
+	x.avail = c
+	return true
+}
+
 // leaseAny and takeAny are lease and take for either format.
 func (rd *Reader) leaseAny() ([]byte, error) {
 	if rd.rec != nil {
@@ -217,14 +231,21 @@ func (rd *Reader) recRelease() error {
 }
 
 // recExtend grows a lease of one message at q to up to max, over the
-// records published already; a header that does not check out (or, for a
-// lossy reader, may be overwritten) ends the batch, for the next call to
-// report.
+// records published already (the cached cursor reloaded once, as a slot
+// ring's batch takes what is published when it is made); a header or a
+// cursor that does not check out (or, for a lossy reader, may be
+// overwritten) ends the batch, for the next call to report.
 func (rd *Reader) recExtend(max int) ReaderBatch {
 	x := rd.rec
 	if !rd.copied {
 		end, firstEnd, firstSeq := x.heldEnd, x.heldEnd, x.heldSeq
-		for len(x.spans) < max && end < x.avail {
+		for reloaded := false; len(x.spans) < max; {
+			if end >= x.avail {
+				if reloaded || !rd.recReload() {
+					break
+				}
+				reloaded = true
+			}
 			rec, ok := x.a.read(end, x.avail)
 			if !ok {
 				break

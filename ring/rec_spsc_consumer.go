@@ -108,7 +108,9 @@ func (c *recSPSCConsumer) Recv(ctx context.Context, buf []byte, block bool) (int
 
 // ReceiveBatch leases up to max published messages, at least one, each
 // header read once and checked here: at hands out the checked spans and
-// touches no shared memory.
+// touches no shared memory. A batch that reaches the cached producer
+// cursor before max reloads it once, as a slot ring's batch does: it
+// takes what is published when it is made.
 func (c *recSPSCConsumer) ReceiveBatch(ctx context.Context, max int, lens []uint32) (uint64, []uint32, error) {
 	rec, err := c.peek(ctx, true)
 	if err != nil {
@@ -117,8 +119,20 @@ func (c *recSPSCConsumer) ReceiveBatch(ctx context.Context, max int, lens []uint
 	start := c.tail
 	c.spans = append(c.spans[:0], recSpan{rec.body, rec.n})
 	lens = append(lens, rec.n)
-	end, bytes := rec.next, uint64(rec.n)
-	for len(c.spans) < max && end < c.avail {
+	end, bytes, reloaded := rec.next, uint64(rec.n), false
+	for len(c.spans) < max {
+		if end >= c.avail {
+			if reloaded {
+				break
+			}
+			reloaded = true
+			if err := c.adoptProducer(c.peer.cursor.Load()); err != nil { // SYNC POINT: cursor, as in fill
+				return 0, lens, err
+			}
+			if end >= c.avail {
+				break
+			}
+		}
 		next, ok := c.a.read(end, c.avail)
 		if !ok {
 			return 0, lens, c.badRecord(end)
