@@ -153,8 +153,8 @@ func (m Messages) Len() int { return m.n }
 // one is ErrCorrupt. After the batch's Release, or once the Ring's Close
 // has begun, it returns ErrStale.
 func (m Messages) At(i int) ([]byte, error) {
-	// The fast path, small enough to inline: a slot ring's live batch and
-	// a length in bounds. Anything else, at, which says why.
+	// The fast path, with no call: a slot ring's live batch and a length
+	// in bounds. Anything else, at, which says why.
 	if c := m.c; uint(i) < uint(m.n) && c != nil && m.gen == c.leases && c.rec == nil && !c.r.closing.Load() {
 		if n := c.lens[i]; n <= c.g.slotSize {
 			return c.g.payload(m.start+uint64(i), n), nil

@@ -174,10 +174,8 @@ func (rd *Reader) lease() ([]byte, error) {
 			rd.lat.observe(q)
 			return rd.g.payload(q, n), nil
 		}
-		if rd.buf == nil {
-			rd.buf = make([]byte, rd.g.slotSize)
-		}
-		copy(rd.buf, rd.g.payload(q, n))
+		buf := rd.scratch(rd.g.slotSize)
+		copy(buf, rd.g.payload(q, n))
 		if !rd.validate(q) {
 			continue // peek moves the start on
 		}
@@ -186,8 +184,21 @@ func (rd *Reader) lease() ([]byte, error) {
 		}
 		rd.held, rd.heldBytes, rd.copied = 1, uint64(n), true
 		rd.lat.observe(q)
-		return rd.buf[:n], nil
+		return buf[:n], nil
 	}
+}
+
+// scratch is the buffer a lossless joiner copies into, made on first use
+// and read once: the Ring's Close, on another goroutine, drops rd.buf, and
+// a call racing it keeps the buffer it took (an unguarded one would
+// otherwise panic slicing nil).
+func (rd *Reader) scratch(size uint32) []byte {
+	buf := rd.buf
+	if buf == nil {
+		buf = make([]byte, size)
+		rd.buf = buf
+	}
+	return buf
 }
 
 func (rd *Reader) take(buf []byte) (int, error) {

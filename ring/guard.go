@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"unsafe"
 
 	"github.com/shmring/shmring/layout"
@@ -34,8 +35,9 @@ import (
 // so a fault becomes a panic carrying the faulting address; endGuard puts
 // the goroutine's setting back and, if the call faulted inside this ring's
 // mapping, turns the panic into ErrTruncated (or ErrClosed once the ring is
-// closed). A panic for any other reason, or a fault at any other address,
-// goes on as it would have.
+// closed). Once the Ring's Close has begun, an index or slice bounds error
+// is ErrClosed too (faulted says why). A panic for any other reason, or a
+// fault at any other address, goes on as it would have.
 //
 // Not under the race detector: a program built with -race runs every
 // atomic operation in the detector's C runtime on the system stack, where
@@ -73,14 +75,15 @@ func (r *Ring) endGuardQuiet(old bool) {
 // faulted maps a recovered panic to the error the call returns, or panics
 // again with it when it is not a fault inside this ring's mapping.
 //
-// Once the Ring's Close has begun, any runtime error is ErrClosed as well:
-// Close closes each handle from its own goroutine while a call on another
-// may be inside it, so that call can find its handle's bookkeeping (a
-// lease's spans, an MPMC consumer's adopted positions) emptied between
-// checking it and using it. What it holds is gone with the handle; the
-// panic would end a process whose Close was documented as safe.
+// Once the Ring's Close has begun, an index or slice bounds error is
+// ErrClosed as well: Close closes each handle from its own goroutine while
+// a call on another may be inside it, so that call can find its handle's
+// bookkeeping (a lease's spans, an MPMC consumer's adopted positions)
+// emptied between checking it and using it. Those reads are made once
+// where they are known; this catches what was missed, in guarded calls.
+// Any other panic goes on, closing or not.
 func (r *Ring) faulted(v any) error {
-	if _, ok := v.(runtime.Error); ok && r.closing.Load() {
+	if r.closing.Load() && outOfBounds(v) {
 		return r.errClosedDuringCall()
 	}
 	f, ok := v.(interface{ Addr() uintptr })
@@ -88,8 +91,22 @@ func (r *Ring) faulted(v any) error {
 		panic(v)
 	}
 	off := f.Addr() - r.memAddr
+	if r.closing.Load() {
+		return r.errClosedDuringCall()
+	}
 	return fmt.Errorf("%w: ring=%s: fault at file offset=%d of %d: the file was shrunk or unmapped under the ring",
 		ErrTruncated, r.name, off, r.hdr.FileSize)
+}
+
+// outOfBounds: v is the runtime's index or slice bounds panic (its
+// message is all that tells it from other runtime errors).
+func outOfBounds(v any) bool {
+	e, ok := v.(runtime.Error)
+	if !ok {
+		return false
+	}
+	msg := e.Error()
+	return strings.HasPrefix(msg, "runtime error: index out of range") || strings.HasPrefix(msg, "runtime error: slice bounds out of range")
 }
 
 // intact reports whether the end mark still says the file has its full

@@ -150,7 +150,8 @@ func (p *Producer) opened(s []byte, err error) ([]byte, error) {
 // ErrTooLarge and leaves the claim open; ErrTruncated (a peer shrank the
 // file) ends it unpublished. Close (the producer's, or the ring's from
 // another goroutine) ends an open claim: Commit then returns ErrClosed.
-// Commit with no claim open panics.
+// Commit with no claim open panics, as does Commit of a ClaimBatch (which
+// CommitBatch or Abort ends).
 func (p *Producer) Commit(n int) (err error) {
 	if !p.unguarded {
 		defer p.r.endGuard(&err, beginGuard())

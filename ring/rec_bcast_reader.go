@@ -168,15 +168,13 @@ func (rd *Reader) recLease() ([]byte, error) {
 			rd.held, rd.heldBytes, rd.copied = 1, uint64(rec.n), false
 			return x.a.payload(rec.body, rec.n), nil
 		}
-		if rd.buf == nil {
-			rd.buf = make([]byte, x.a.max)
-		}
-		copy(rd.buf, x.a.payload(rec.body, rec.n))
+		buf := rd.scratch(x.a.max)
+		copy(buf, x.a.payload(rec.body, rec.n))
 		if rd.overwritten(q) {
 			continue // recPeek moves the start on
 		}
 		rd.held, rd.heldBytes, rd.copied = 1, uint64(rec.n), true
-		return rd.buf[:rec.n], nil
+		return buf[:rec.n], nil
 	}
 }
 

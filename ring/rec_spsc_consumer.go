@@ -122,7 +122,7 @@ func (c *recSPSCConsumer) ReceiveBatch(ctx context.Context, max int, lens []uint
 	end, bytes, reloaded := rec.next, uint64(rec.n), false
 	for len(c.spans) < max {
 		if end >= c.avail {
-			if reloaded {
+			if reloaded || c.closed { // closed: the Ring's Close zeroed avail, which stays so
 				break
 			}
 			reloaded = true
