@@ -201,6 +201,15 @@ func TestStatReportsMPMCEntriesCounts(t *testing.T) {
 	if r := roleOf(t, &s, "producer", p1.Pid()); r.Live || !r.Attached || s.State != ringstat.OK || !strings.Contains(s.Problem, "died without closing") {
 		t.Errorf("after kill -9 of a producer: %s, its role %+v: want ok, the role attached and not live", stateLine(&s), r)
 	}
+
+	// Every consumer dead, a producer live: it can only fill the ring, then
+	// gets ErrPeerDead. Stuck, though the ring is not full (it was ok, from
+	// a black-box tester).
+	c0.Kill()
+	c0.Wait()
+	if s = stat(t, path); s.State != ringstat.Stuck || !strings.Contains(s.Problem, "every consumer died") {
+		t.Errorf("after kill -9 of the only consumer, a producer live: %s, want stuck: every consumer died", stateLine(&s))
+	}
 }
 
 func TestReadersReportBroadcastLagAndMisses(t *testing.T) {

@@ -42,8 +42,11 @@ func judge(s *Snapshot, kind layout.Kind) {
 }
 
 // stuck says why the live holders of a ring cannot go on by themselves, or
-// "". Dead MPMC participants and dead broadcast readers do not count: live
-// peers reap the first and the producer stops waiting for the second.
+// "". Dead MPMC participants beside live ones of their role and dead
+// broadcast readers do not count: live peers reap the first and the
+// producer stops waiting for the second. When every MPMC consumer has died,
+// the producers can only fill the ring (a slot a dead consumer leased
+// still takes room, though counted consumed): ErrPeerDead then, as SPSC.
 func stuck(s *Snapshot, kind layout.Kind, live map[string]bool) string {
 	prodDead := false
 	consDead := false
@@ -67,8 +70,11 @@ func stuck(s *Snapshot, kind layout.Kind, live map[string]bool) string {
 			return "the ring is full and no live process consumes it"
 		}
 	case layout.KindMPMC, layout.KindMPSC:
-		if live["producer"] && !live["consumer"] && full {
+		switch {
+		case live["producer"] && !live["consumer"] && full:
 			return "the ring is full and no live process consumes it"
+		case live["producer"] && !live["consumer"] && consDead:
+			return "every consumer died without closing; producers will see ErrPeerDead once the ring is full"
 		}
 	case layout.KindBroadcast:
 		if live["reader"] && !live["producer"] && prodDead {
