@@ -26,8 +26,9 @@
  * thread's last failure with name=value context ("slot length=4096 at
  * position=17, slot size=256"). A NULL where a call needs a pointer is
  * SHMRING_EINVAL; the calls that return a value give 0 (or NULL) for a NULL
- * handle. A handle used after its *_close is freed memory, as any pointer
- * after free.
+ * handle, and the close calls take a NULL handle as free(3) takes NULL:
+ * nothing to close, 0. A handle used after its *_close is freed memory, as
+ * any pointer after free.
  *
  * Timeouts. Calls that may wait take timeout_ns: 0 never waits (SHMRING_EEMPTY
  * or SHMRING_EFULL at once; a handle that keeps polling so has the peer's
@@ -52,8 +53,11 @@
  * Readers check the end mark (LAYOUT.md section 2) after copying a message and
  * before handing one out in place, and waiters on every round of their wait,
  * so a damaged message is never delivered: the call returns
- * SHMRING_ETRUNCATED. A load from a page that is gone raises SIGBUS, which
- * kills the process unless it installed shmring_sigbus_guard().
+ * SHMRING_ETRUNCATED. But the end mark is read through the mapping, and every
+ * truncation takes its page away first: a load from a page that is gone, the
+ * end mark's included, raises SIGBUS, which kills the process unless it
+ * installed shmring_sigbus_guard(). Without the guard, then, these checks
+ * only tell a cut inside the end unit's page; with it, every cut.
  */
 #ifndef SHMRING_H
 #define SHMRING_H
@@ -261,7 +265,8 @@ typedef struct shmring shmring;
 
 typedef struct shmring_open_options {
 	/* How long to wait for a creator that has not finished the file;
-	 * 0 means the default, 2 s (as Go's ring.DefaultOpenTimeout). */
+	 * 0 or below means the default, 2 s (as Go's ring.DefaultOpenTimeout:
+	 * an open never waits for ever on a creator that died). */
 	int64_t timeout_ns;
 	/* Owners trusted besides the effective uid (Go: OpenOptions.TrustUIDs). */
 	const uid_t *trust_uids;

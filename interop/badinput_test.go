@@ -231,7 +231,8 @@ func verdictOf(t *testing.T, lang, path string, opts ...string) int {
 // TestCNullArgumentsAreEInvalid: every public call of the C library given a
 // NULL where it needs a pointer returns SHMRING_EINVAL (-1) instead of
 // crashing the process; the calls that return a value give zero (NULL
-// info, zero stats, lag and missed). And shmring_errdetail names an empty
+// info, zero stats, lag and missed), and the close calls take NULL as
+// free(3) does (0). And shmring_errdetail names an empty
 // receive, not the misuse before it.
 func TestCNullArgumentsAreEInvalid(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
@@ -249,6 +250,12 @@ func TestCNullArgumentsAreEInvalid(t *testing.T) {
 		if call == "detail" {
 			if code != "ring: empty" {
 				t.Errorf("shmring_errdetail after an empty receive that followed a misuse = %q, want \"ring: empty\"", code)
+			}
+			continue
+		}
+		if call == "closes" { // the header: as free(3) takes NULL
+			if code != "0 0 0" {
+				t.Errorf("the close calls of a NULL handle = %q, want 0 0 0", code)
 			}
 			continue
 		}

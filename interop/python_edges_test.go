@@ -489,3 +489,74 @@ func TestPythonSmallEdges(t *testing.T) {
 		"second close returned: descriptors 0",
 	}, newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}))
 }
+
+const pythonArguments = `import os, sys, threading, time, shmring
+spsc, bcast = sys.argv[1], sys.argv[2]
+def outcome(f):
+    try:
+        f()
+        return "ok"
+    except Exception as e:
+        return type(e).__name__
+print("name None", outcome(lambda: shmring.open_ring(None)))
+print("name int", outcome(lambda: shmring.open_ring(5)))
+print("open timeout None", outcome(lambda: shmring.open_ring(spsc, timeout=None)))
+print("open timeout str", outcome(lambda: shmring.open_ring(spsc, timeout="1")))
+print("max_file_size -1", outcome(lambda: shmring.open_ring(spsc, max_file_size=-1)))
+print("trust_uids str", outcome(lambda: shmring.open_ring(spsc, trust_uids=["a"])))
+with shmring.open_ring(bcast) as b:
+    print("reader None", outcome(lambda: b.reader(None)))
+    print("reader unknown", outcome(lambda: b.reader("sometimes")))
+r = shmring.open_ring(spsc)
+c, p = r.consumer(), r.producer()
+print("send timeout str", outcome(lambda: p.send(b"x", timeout="1")))
+print("recv timeout str", outcome(lambda: c.recv(timeout="1")))
+print("recv_into str", outcome(lambda: c.recv_into("abc", timeout=0)))
+print("recv_into bytes", outcome(lambda: c.recv_into(b"abc", timeout=0)))
+p.send(b"x", timeout=0)
+print("then", bytes(c.recv(timeout=0)).decode())
+for i in range(3):
+    p.send(b"m%d" % i, timeout=0)
+    c.recv(timeout=0)
+got = []
+t = threading.Thread(target=lambda: got.append(outcome(lambda: c.recv(timeout=5))))
+t.start()
+time.sleep(0.2)
+os.truncate("/dev/shm/" + spsc, 8192)
+t.join()
+print("cut while waiting", got[0])
+print("next recv", outcome(lambda: c.recv(timeout=0)))
+print("next send", outcome(lambda: p.send(b"y", timeout=0)))
+print("survived")
+`
+
+// TestPythonArgumentsAndACutRing: a wrong argument type is Python's own
+// TypeError, raised on entry, before a call waits or reads (it was
+// InvalidError, or nothing until the call waited, or a TypeError from the
+// package's own arithmetic); a nonsense value of the right type is
+// InvalidError (max_file_size=-1 said FileTooBigError). And a ring found
+// truncated stays so for the handle: a later call raises TruncatedError
+// without touching the pages past the cut (it ended the interpreter with
+// SIGBUS). From a black-box tester.
+func TestPythonArgumentsAndACutRing(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	runPython(t, "python arguments", pythonArguments, []string{
+		"name None TypeError",
+		"name int TypeError",
+		"open timeout None TypeError",
+		"open timeout str TypeError",
+		"max_file_size -1 InvalidError",
+		"trust_uids str TypeError",
+		"reader None TypeError",
+		"reader unknown InvalidError",
+		"send timeout str TypeError",
+		"recv timeout str TypeError",
+		"recv_into str TypeError",
+		"recv_into bytes TypeError",
+		"then x",
+		"cut while waiting TruncatedError",
+		"next recv TruncatedError",
+		"next send TruncatedError",
+		"survived",
+	}, newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 4096, Slots: 16}), newRing(t, ring.Options{Kind: ring.Broadcast, SlotSize: 64, Slots: 8}))
+}

@@ -617,6 +617,9 @@ static int cmd_nulls(char **a)
 			       shmring_reader_missed(NULL) == 0 && shmring_producer_stats(NULL).messages == 0 &&
 			       shmring_reader_stats(NULL).messages == 0,
 	    0);
+	/* The closes take NULL as free(3) does. */
+	shmring_close(NULL);
+	say("closes %d %d %d", shmring_producer_close(NULL), shmring_consumer_close(NULL), shmring_reader_close(NULL));
 	/* shmring_errdetail names the last failure, an empty ring's too. */
 	shmring_consumer_release(c);
 	shmring_consumer_recv(c, b, sizeof b, &n, 0);

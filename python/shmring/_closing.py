@@ -14,15 +14,18 @@ import time
 
 _get_ident = threading.get_ident
 
-from .errors import ClosedError, ShmringError
+from .errors import ClosedError, ShmringError, TruncatedError
 
 
 def closed_as_error(call):
     """Wrap a handle's public call: a ValueError or OSError met because its
-    ring was closed meanwhile becomes ClosedError."""
+    ring was closed meanwhile becomes ClosedError, and once the ring was
+    found truncated every call is TruncatedError at once."""
 
     @functools.wraps(call)
     def wrapped(self, *args, **kwargs):
+        if self._ring.truncated:  # told once: the pages past the cut are gone
+            raise TruncatedError(f"ring: {self._ring.name}: the file was found shrunk earlier: the ring is dead for every process")
         self._calls += 1
         self._caller = _get_ident()
         try:

@@ -1,5 +1,6 @@
 """The SPSC consumer (LAYOUT.md section 8, "Consumer")."""
 
+from . import _args
 from . import _layout as L
 from ._closing import await_calls, closed_as_error, let_go, let_go_role
 from ._endpoint import _Endpoint
@@ -93,6 +94,7 @@ class Consumer(_Endpoint):
     @closed_as_error
     def recv(self, timeout=None):
         """The next message, copied into a new bytes object, and released."""
+        _args.timeout(timeout)
         if self._tail >= self._avail or self._held is not None:
             self._fill(timeout)
         off, n = self._slot()
@@ -107,10 +109,11 @@ class Consumer(_Endpoint):
     def recv_into(self, buf, timeout=None):
         """Copy the next message into buf (a writable bytes-like object) and
         release it; return its length. ShortBufferError leaves it in the ring."""
+        _args.timeout(timeout)
+        mv = _args.writable(buf)  # any C-contiguous writable buffer, by bytes
         if self._tail >= self._avail or self._held is not None:
             self._fill(timeout)
         off, n = self._slot()
-        mv = memoryview(buf).cast("B")  # any C-contiguous writable buffer, by bytes
         if n > mv.nbytes:
             raise ShortBufferError(f"ring: message={n} bytes, buffer={mv.nbytes}")
         mv[:n] = self._ring.mv[off : off + n]
@@ -128,6 +131,7 @@ class Consumer(_Endpoint):
         before. A view made from it (a slice) is a view of the mapping of its
         own, which release() cannot end: it reads whatever the slot holds
         later. Copy what must outlive the lease."""
+        _args.timeout(timeout)
         if self._tail >= self._avail or self._held is not None:
             self._fill(timeout)
         off, n = self._slot()
@@ -162,6 +166,7 @@ class Consumer(_Endpoint):
         """Zero-copy leases until the end of the stream: each view is released
         when the next is asked for, or when the loop is left early (break:
         the generator is closed)."""
+        _args.timeout(timeout)
         try:
             while True:
                 v = self.receive(timeout)

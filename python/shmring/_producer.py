@@ -2,6 +2,7 @@
 
 import operator
 
+from . import _args
 from . import _layout as L
 from ._closing import await_calls, closed_as_error, let_go, let_go_role
 from ._endpoint import _Endpoint
@@ -79,6 +80,7 @@ class Producer(_Endpoint):
     @closed_as_error
     def send(self, msg, timeout=None):
         """Copy msg (bytes-like) into the next free slot and publish it."""
+        _args.timeout(timeout)
         if not isinstance(msg, (bytes, bytearray)):
             msg = memoryview(msg)
             if not msg.c_contiguous:  # a strided view: copied, as bytes() would
@@ -96,6 +98,7 @@ class Producer(_Endpoint):
     def claim(self, timeout=None):
         """Zero copy: the next free slot as a writable memoryview (slot size
         bytes); write the message into it, then commit(n) or abort()."""
+        _args.timeout(timeout)
         self._reserve(timeout)
         off = self._base + (self._head & self._mask) * self._stride + L.SLOT_PAYLOAD_OFFSET
         self._claimed = self._ring.mv[off : off + self._slot_size]

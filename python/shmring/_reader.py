@@ -7,6 +7,7 @@ only for lossless readers."""
 
 import os
 
+from . import _args
 from . import _layout as L
 from ._closing import await_calls, closed_as_error, let_go, let_go_role
 from . import _sys
@@ -26,10 +27,8 @@ class Reader:
     def __init__(self, ring, policy="lossy", start="oldest"):
         if ring.kind != L.KIND_BROADCAST:
             raise InvalidError(f"ring: kind={ring.kind}: readers are for broadcast rings")
-        if policy not in ("lossy", "lossless"):
-            raise InvalidError(f"ring: reader policy={policy!r}, want 'lossy' or 'lossless'")
-        if start not in ("oldest", "latest"):
-            raise InvalidError(f"ring: reader start={start!r}, want 'oldest' or 'latest'")
+        _args.choice(policy, "reader policy", ("lossy", "lossless"))
+        _args.choice(start, "reader start", ("oldest", "latest"))
         info = ring.info
         self._ring, self._mm, self._u32, self._u64 = ring, ring._mm, ring.u32, ring.u64
         self._base, self._mask, self._slots = info.slots_offset, info.slot_count - 1, info.slot_count
@@ -213,6 +212,7 @@ class Reader:
     @closed_as_error
     def recv(self, timeout=None):
         """The next message, copied and validated: never torn."""
+        _args.timeout(timeout)
         while True:
             off, n = self._next(timeout)
             q = self._q
@@ -229,7 +229,8 @@ class Reader:
     @closed_as_error
     def recv_into(self, buf, timeout=None):
         """Copy the next message into buf; return its length."""
-        mv = memoryview(buf).cast("B")  # any C-contiguous writable buffer, by bytes
+        _args.timeout(timeout)
+        mv = _args.writable(buf)  # any C-contiguous writable buffer, by bytes
         while True:
             off, n = self._next(timeout)
             q = self._q
@@ -255,6 +256,7 @@ class Reader:
         raises LappedError when the producer overwrote it meanwhile, and what
         was read must be discarded. A lossless reader still reading what was
         published before it joined gets a validated copy."""
+        _args.timeout(timeout)
         while True:
             off, n = self._next(timeout)
             q = self._q

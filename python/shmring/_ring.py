@@ -13,6 +13,7 @@ import weakref
 
 from . import _layout as L
 from . import _sys
+from . import _args
 from . import _trust
 from ._closing import let_go_role
 from ._header import decode
@@ -125,6 +126,10 @@ class Ring:
         _sys.check_platform()
         self.name = name
         self._fd = fd
+        # Set once check_intact found the file shrunk: every later call of a
+        # handle says so without touching the mapping, whose pages past the
+        # cut would raise SIGBUS (_closing.closed_as_error).
+        self.truncated = False
         self.info = _await_header(fd, timeout)
         if self.info.records:
             # A valid ring, and Go's to use: refused only once the whole
@@ -181,6 +186,7 @@ class Ring:
         if os.pread(self._fd, 8, self._end) != _END_MARK:
             if self._closing:  # the descriptor may be closed, its number another file's
                 raise ClosedError("ring: closed during the call")
+            self.truncated = True
             raise TruncatedError(f"ring: {self.name}: the end mark at file offset={self._end} is gone: the file was shrunk")
 
     def futex_wake(self, off, n):
@@ -382,6 +388,7 @@ def open_ring(
     header is validated as Go's package layout does, and the file's size
     against it (shorter: TruncatedError)."""
     path = _trust.resolve(name)
+    _args.open_timeout(timeout)
     try:
         fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -410,6 +417,7 @@ def open_fd(
     (which guards only a name); a descriptor of any other file is checked
     exactly as open_ring checks the file at a name, the trust arguments
     included."""
+    _args.open_timeout(timeout)
     own = os.dup(fd)
     try:
         what = f"fd:{fd}"

@@ -13,6 +13,7 @@ import os
 import posixpath
 import stat
 
+from . import _args
 from .errors import FileTooBigError, ForeignOwnerError, InsecureModeError, InvalidError, NotRegularError, UnsealedError
 
 SHM_DIR = "/dev/shm"
@@ -26,7 +27,9 @@ def resolve(name):
     cleaned as Go's filepath.Clean does. A relative path ("../x", "./x",
     "a/b") would name a different file in each working directory: it is
     invalid, as are "", ".", "..", a bare name over 255 bytes and a NUL."""
-    if not isinstance(name, str) or name == "":
+    if not isinstance(name, str):
+        raise TypeError(f"a ring name is a str, not {type(name).__name__}")
+    if name == "":
         raise InvalidError(f"ring: invalid ring name {name!r}")
     if "\x00" in name:
         raise InvalidError(f"ring: name={name!r} contains a NUL byte")
@@ -66,8 +69,8 @@ def check(fd, what, trust_uids=(), trust_gids=(), allow_world_write=False, max_f
     max_file_size (FileTooBigError). The mode is checked only when
     check_mode (not for a memfd handed over: no name, so no mode guards
     it; check_sealed does). Returns the cap."""
-    cap = max_file_size or DEFAULT_MAX_FILE_SIZE
-    trust_uids, trust_gids = tuple(trust_uids or ()), tuple(trust_gids or ())
+    cap = _args.max_file_size(max_file_size, DEFAULT_MAX_FILE_SIZE)
+    trust_uids, trust_gids = _args.ids(trust_uids, "trust_uids"), _args.ids(trust_gids, "trust_gids")
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
         raise NotRegularError(f"ring: not a regular file: ring={what} is a {_file_type(st.st_mode)}")

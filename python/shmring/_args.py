@@ -1,0 +1,65 @@
+"""The checks of arguments a caller passes, made on entry, before anything
+waits or is read: a wrong type is Python's own TypeError, a value of the
+right type that means nothing is InvalidError, as for Go's ErrInvalid."""
+
+import numbers
+
+from .errors import InvalidError
+
+
+def timeout(t):
+    """t as a call's timeout: None (no limit) or a real number of seconds."""
+    if t is None:
+        return t
+    if isinstance(t, bool) or not isinstance(t, numbers.Real):
+        raise TypeError(f"timeout must be None or a number of seconds, not {type(t).__name__}")
+    if t != t:
+        raise InvalidError("ring: timeout=nan")
+    return t
+
+
+def open_timeout(t):
+    """t as an open's timeout: a number of seconds. None is no limit
+    elsewhere, but not here: a file whose creator died before marking it
+    ready would be waited for for ever."""
+    if t is None:
+        raise TypeError("open timeout must be a number of seconds: None would wait for ever on a ring whose creator died")
+    return timeout(t)
+
+
+def writable(buf):
+    """buf as a writable memoryview of bytes, for recv_into."""
+    mv = memoryview(buf)  # TypeError for an object without the buffer protocol
+    if mv.readonly:
+        raise TypeError(f"recv_into needs a writable buffer, not a read-only {type(buf).__name__}")
+    return mv.cast("B")
+
+
+def ids(xs, what):
+    """xs as a tuple of uids or gids (ints)."""
+    xs = tuple(xs or ())
+    for x in xs:
+        if isinstance(x, bool) or not isinstance(x, int):
+            raise TypeError(f"{what} holds ids (ints), not {type(x).__name__}")
+    return xs
+
+
+def max_file_size(v, default):
+    """v as the largest file an open maps: None or 0 is the default; a
+    negative one is InvalidError, as Go's OpenOptions.MaxFileSize."""
+    if v is None:
+        return default
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise TypeError(f"max_file_size must be an int, not {type(v).__name__}")
+    if v < 0:
+        raise InvalidError(f"ring: max_file_size={v}: want a size in bytes (0 or None: the default)")
+    return v or default
+
+
+def choice(v, what, allowed):
+    """v as one of the allowed strings."""
+    if not isinstance(v, str):
+        raise TypeError(f"{what} must be a str, not {type(v).__name__}")
+    if v not in allowed:
+        raise InvalidError(f"ring: {what}={v!r}, want " + " or ".join(repr(a) for a in allowed))
+    return v
