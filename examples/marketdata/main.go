@@ -62,6 +62,10 @@ type subscriber struct {
 
 // child runs this process as a subscriber and returns its exit status.
 func child(role string) int {
+	// A terminal's Ctrl-C signals the whole process group: the feed stops
+	// early and closes the stream, and a subscriber ends with it, after its
+	// report. Dying of the signal would lose the report.
+	signal.Ignore(os.Interrupt)
 	var s subscriber
 	err := launch.Config(&s)
 	if err == nil && role != "sub" {

@@ -5,11 +5,14 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,7 +27,39 @@ func TestMain(m *testing.M) {
 	if role, ok := launch.Role(); ok {
 		os.Exit(child(role, os.Stdout, os.Stderr))
 	}
+	if args, ok := os.LookupEnv(asProgramEnv); ok { // the program itself, as main runs it
+		if err := run(strings.Fields(args), os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "video:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
+}
+
+// asProgramEnv makes the test binary run the program with these arguments.
+const asProgramEnv = "VIDEO_TEST_AS_PROGRAM"
+
+// TestCtrlCEndsThePipelineWithEveryReport: a terminal's Ctrl-C signals the
+// whole foreground process group. The producer stops early and closes the
+// stream; the readers, in the same group, end with it and report, and the
+// program exits 0. The readers used to die of the signal, their reports
+// lost, and the program exited 1. (From a black-box tester.)
+func TestCtrlCEndsThePipelineWithEveryReport(t *testing.T) {
+	cmd, out, errs := startProgram(t)
+	awaitReadersIgnoringInterrupt(t, cmd.Process.Pid)
+	time.Sleep(200 * time.Millisecond) // some frames flow
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitProgram(t, cmd, out, errs); err != nil {
+		t.Fatalf("after Ctrl-C: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errs.String())
+	}
+	for _, name := range []string{"encoder", "preview"} {
+		if !regexp.MustCompile(`(?m)^` + name + ` \(`).MatchString(out.String()) {
+			t.Errorf("no report from the %s after Ctrl-C:\n%s", name, out.String())
+		}
+	}
 }
 
 // readerLine is a reader's summary: frames, fps, p50, p99, drops, failures.
@@ -138,4 +173,97 @@ func TestBadFlagsAreRefused(t *testing.T) {
 			t.Errorf("%v: err %v, want a flag error", args, err)
 		}
 	}
+}
+
+// startProgram starts the test binary as the program, for a minute of
+// small frames, in a process group of its own (as a terminal's job), and
+// kills the group when the test ends.
+func startProgram(t *testing.T) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), asProgramEnv+"=-res=320x180 -fps=50 -duration=60s")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var out, errs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }) // whatever happens, nothing is left
+	return cmd, &out, &errs
+}
+
+// waitProgram waits for the program to exit, within a hang guard.
+func waitProgram(t *testing.T, cmd *exec.Cmd, out, errs *bytes.Buffer) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(30 * time.Second): // a hang guard, not a timing
+		t.Fatalf("still running 30 s after it was told to stop:\n%s\n%s", out.String(), errs.String())
+	}
+	return nil
+}
+
+// TestAReaderKilledIsReportedOnce: a reader killed mid-run fails the
+// program (exit 1), with one line saying how it ended; it was said twice,
+// once for the report that never came and once for its exit. (From a
+// black-box tester.)
+func TestAReaderKilledIsReportedOnce(t *testing.T) {
+	cmd, out, errs := startProgram(t)
+	kids := awaitReadersIgnoringInterrupt(t, cmd.Process.Pid)
+	if len(kids) != 2 {
+		t.Fatalf("readers %v, want two", kids)
+	}
+	time.Sleep(300 * time.Millisecond) // frames flow (or not yet: a reader that dies before it joins is reported once too)
+	pid, _ := strconv.Atoi(kids[0])
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if err := syscall.Kill(cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitProgram(t, cmd, out, errs); err == nil {
+		t.Fatalf("a reader was killed, yet the program exited 0:\n%s", out.String())
+	}
+	if n := strings.Count(errs.String(), "signal: killed"); n != 1 {
+		t.Errorf("the killed reader is reported %d times, want once:\n%s", n, errs.String())
+	}
+}
+
+// awaitReadersIgnoringInterrupt waits until the program pid has two child
+// processes that ignore SIGINT (their /proc status says so): the readers,
+// past the point where a Ctrl-C finds them. Before the fix that never
+// came; the signal is then sent after the hang guard, so the test fails on
+// what the readers do, not here.
+func awaitReadersIgnoringInterrupt(t *testing.T, pid int) []string {
+	t.Helper()
+	sigIgn := regexp.MustCompile(`(?m)^SigIgn:\s+([0-9a-f]+)$`)
+	for guard := time.Now().Add(10 * time.Second); time.Now().Before(guard); time.Sleep(10 * time.Millisecond) {
+		var kids []string // a child is listed under the thread that started it
+		files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			kids = append(kids, strings.Fields(string(b))...)
+		}
+		ignoring := 0
+		for _, kid := range kids {
+			status, _ := os.ReadFile("/proc/" + kid + "/status")
+			if m := sigIgn.FindSubmatch(status); m != nil {
+				if mask, err := strconv.ParseUint(string(m[1]), 16, 64); err == nil && mask&(1<<(syscall.SIGINT-1)) != 0 {
+					ignoring++
+				}
+			}
+		}
+		if ignoring == 2 {
+			return kids
+		}
+	}
+	t.Log("the readers never showed SIGINT ignored; sending Ctrl-C anyway")
+	return nil
 }

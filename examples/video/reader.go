@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"strings"
 	"time"
 
@@ -61,6 +62,10 @@ func (r readerResult) line() string {
 
 // child runs this process as a reader and returns its exit status.
 func child(role string, stdout, stderr io.Writer) int {
+	// A terminal's Ctrl-C signals the whole process group: the producer
+	// stops early and closes the stream, and a reader ends with it, after
+	// its report. Dying of the signal would lose the report.
+	signal.Ignore(os.Interrupt)
 	var c readerConfig
 	err := launch.Config(&c)
 	if err == nil && role != readerRole {
@@ -185,8 +190,8 @@ type crew struct{ procs []*launch.Proc }
 
 // startReaders starts every reader, hands each the ring over its own
 // socketpair and waits until all have joined.
-func startReaders(ctx context.Context, r *ring.Ring, res resolution) (c *crew, err error) {
-	c = &crew{}
+func startReaders(ctx context.Context, r *ring.Ring, res resolution) (_ *crew, err error) {
+	c := &crew{} // not the named result, which a failing return sets to nil before this defer runs
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, c.finish(true))
@@ -259,27 +264,41 @@ func (c *crew) results() ([]readerResult, error) {
 		if err == nil {
 			out = append(out, res)
 		}
+		// A reader whose result never came has exited, and its error says
+		// how; one that reported may still fail as it exits.
+		if werr := await(p, false); err == nil {
+			err = werr
+		}
 		errs = append(errs, err)
 	}
-	return out, errors.Join(append(errs, c.finish(false))...)
+	c.procs = nil
+	return out, errors.Join(errs...)
 }
 
-// finish waits for every reader to exit (killing them all first when
-// kill is set, and any that is still running 10 s on) and says which
-// failed.
+// finish waits for every reader to exit and says which failed; with kill
+// set (the run failed already, and said why) it kills them all first and
+// says nothing of how they ended: by the kill.
 func (c *crew) finish(kill bool) error {
 	var errs []error
 	for _, p := range c.procs {
-		if kill {
-			p.Kill()
+		if err := await(p, kill); !kill {
+			errs = append(errs, err)
 		}
-		select {
-		case <-p.Done():
-		case <-time.After(10 * time.Second):
-			p.Kill()
-		}
-		errs = append(errs, p.Wait())
 	}
 	c.procs = nil
 	return errors.Join(errs...)
+}
+
+// await waits for a reader to exit, killing it first when kill is set, or
+// when it is still running 10 s on.
+func await(p *launch.Proc, kill bool) error {
+	if kill {
+		p.Kill()
+	}
+	select {
+	case <-p.Done():
+	case <-time.After(10 * time.Second):
+		p.Kill()
+	}
+	return p.Wait()
 }
