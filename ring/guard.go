@@ -128,7 +128,7 @@ func (r *Ring) shrunk() error {
 
 // errTruncated is what a reader reports when the end mark is gone.
 func (r *Ring) errTruncated() error {
-	return fmt.Errorf("%w: ring=%s: the end mark at file offset=%d is gone: the file was shrunk", ErrTruncated, r.name, r.hdr.EndOffset)
+	return fmt.Errorf("%w: ring=%s: the end mark at file offset=%d is gone: the file was shrunk, or its pages punched out (fallocate)", ErrTruncated, r.name, r.hdr.EndOffset)
 }
 
 // setMapping records the mapping's range for faulted and the end mark's

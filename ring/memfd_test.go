@@ -164,6 +164,32 @@ func TestMemfdRingHasNoNameIsSealedAndCarriesMessages(t *testing.T) {
 	}
 }
 
+// TestMemfdRingPunchedOutIsErrTruncated: no seal forbids punching holes
+// in a memfd (fallocate FALLOC_FL_PUNCH_HOLE): its pages then read zero,
+// the end mark with them. A consumer polling with TryRecv (which looks at
+// the end mark once a tick while it finds nothing, as it probes its peer)
+// says ErrTruncated, naming the punch as well as the shrink (the message
+// said only "shrunk", from a black-box tester), and delivers nothing.
+func TestMemfdRingPunchedOutIsErrTruncated(t *testing.T) {
+	r := newMemfdRing(t, Options{Kind: SPSC, SlotSize: 64, Slots: 8})
+	p, c := mustProducer(t, r), mustConsumer(t, r)
+	if err := p.TrySend([]byte("before the punch")); err != nil {
+		t.Fatal(err)
+	}
+	size := int64(r.Header().FileSize)
+	if err := unix.Fallocate(int(r.File().Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, 0, size); err != nil {
+		t.Skipf("fallocate PUNCH_HOLE on a memfd: %v (this kernel cannot punch one)", err)
+	}
+	buf := make([]byte, 64)
+	n, err := c.TryRecv(buf)
+	for guard := time.Now().Add(HangBound); errors.Is(err, ErrEmpty) && time.Now().Before(guard); n, err = c.TryRecv(buf) {
+		time.Sleep(time.Millisecond) // the punch zeroed the cursors too: empty, until the tick's look
+	}
+	if !errors.Is(err, ErrTruncated) || !strings.Contains(err.Error(), "punched") {
+		t.Fatalf("TryRecv after the ring's pages were punched out = %d, %v; want ErrTruncated naming the punch", n, err)
+	}
+}
+
 // TestMemfdRingNamedFilesAreOpenedFromDescriptorsAsOpenOpensThem: a ring
 // file in /dev/shm, handed over as a descriptor, is checked as Open checks
 // it (a world-writable one is refused), and File works for it too.
