@@ -110,8 +110,9 @@ func (p *Producer) CommitBatch(k int) {
 // waiting for it as the wait strategy says — and publishes them with one
 // store. It returns how many it sent. A message beyond the slot size stops
 // the batch before it with ErrTooLarge; those before it are sent (if it is
-// the first: ErrTooLarge at once, with no wait for room). On a record ring
-// it sends as many as fit in the free bytes.
+// the first: ErrTooLarge at once, with no wait for room). An empty msgs
+// sends nothing and returns 0, nil at once. On a record ring it sends as
+// many as fit in the free bytes.
 func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (_ int, err error) {
 	defer p.r.endGuard(&err, beginGuard())
 	fit := len(msgs)
