@@ -151,7 +151,9 @@ func produce(ctx context.Context, c config, out io.Writer) (err error) {
 			late++
 		}
 		b, err := p.ClaimN(ctx, size)
-		if err != nil {
+		if err != nil && ctx.Err() != nil {
+			break // Ctrl-C while waiting for the encoder: stop as between frames
+		} else if err != nil {
 			return fmt.Errorf("frame %d: claim: %w", n, err)
 		}
 		paint.paint(b, n, func() int64 { return time.Now().UnixNano() })

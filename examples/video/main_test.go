@@ -43,22 +43,45 @@ const asProgramEnv = "VIDEO_TEST_AS_PROGRAM"
 // TestCtrlCEndsThePipelineWithEveryReport: a terminal's Ctrl-C signals the
 // whole foreground process group. The producer stops early and closes the
 // stream; the readers, in the same group, end with it and report, and the
-// program exits 0. The readers used to die of the signal, their reports
-// lost, and the program exited 1. (From a black-box tester.)
+// program exits 0: while frames flow, while the readers are still joining,
+// and while the producer waits for room in a full ring (the readers
+// stopped with SIGSTOP until a tick after the Ctrl-C). The readers used to
+// die of the signal, their reports lost, and the program exited 1; a
+// Ctrl-C during the join or the wait for room failed the run too. (From a
+// black-box tester and a reviewer.)
 func TestCtrlCEndsThePipelineWithEveryReport(t *testing.T) {
-	cmd, out, errs := startProgram(t)
-	awaitReadersIgnoringInterrupt(t, cmd.Process.Pid)
-	time.Sleep(200 * time.Millisecond) // some frames flow
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	if err := waitProgram(t, cmd, out, errs); err != nil {
-		t.Fatalf("after Ctrl-C: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errs.String())
-	}
-	for _, name := range []string{"encoder", "preview"} {
-		if !regexp.MustCompile(`(?m)^` + name + ` \(`).MatchString(out.String()) {
-			t.Errorf("no report from the %s after Ctrl-C:\n%s", name, out.String())
-		}
+	for _, moment := range []string{"as the readers join", "while frames flow", "while the producer waits for room"} {
+		t.Run(moment, func(t *testing.T) {
+			cmd, out, errs := startProgram(t)
+			kids := awaitReadersIgnoringInterrupt(t, cmd.Process.Pid)
+			signalAll := func(sig syscall.Signal) {
+				for _, kid := range kids {
+					pid, _ := strconv.Atoi(kid)
+					syscall.Kill(pid, sig)
+				}
+			}
+			switch moment {
+			case "while frames flow":
+				time.Sleep(200 * time.Millisecond)
+			case "while the producer waits for room":
+				time.Sleep(200 * time.Millisecond)
+				signalAll(syscall.SIGSTOP)
+				time.Sleep(300 * time.Millisecond) // four frames of room fill: the producer waits for the encoder
+			}
+			if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(50 * time.Millisecond) // past a tick: the waiting producer sees its context end, not room
+			signalAll(syscall.SIGCONT)
+			if err := waitProgram(t, cmd, out, errs); err != nil {
+				t.Fatalf("after Ctrl-C: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errs.String())
+			}
+			for _, name := range []string{"encoder", "preview"} {
+				if !regexp.MustCompile(`(?m)^` + name + ` \(`).MatchString(out.String()) {
+					t.Errorf("no report from the %s after Ctrl-C:\n%s", name, out.String())
+				}
+			}
+		})
 	}
 }
 
@@ -184,7 +207,7 @@ func startProgram(t *testing.T) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), asProgramEnv+"=-res=320x180 -fps=50 -duration=60s")
+	cmd.Env = append(os.Environ(), asProgramEnv+"=-res=320x180 -fps=50 -frames=4 -duration=60s")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var out, errs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errs
@@ -238,7 +261,8 @@ func TestAReaderKilledIsReportedOnce(t *testing.T) {
 
 // awaitReadersIgnoringInterrupt waits until the program pid has two child
 // processes that ignore SIGINT (their /proc status says so): the readers,
-// past the point where a Ctrl-C finds them. Before the fix that never
+// started and past the point where a Ctrl-C ends them, though perhaps not
+// yet joined. Before the fix that never
 // came; the signal is then sent after the hang guard, so the test fails on
 // what the readers do, not here.
 func awaitReadersIgnoringInterrupt(t *testing.T, pid int) []string {

@@ -203,7 +203,9 @@ func startReaders(ctx context.Context, r *ring.Ring, res resolution) (_ *crew, e
 			return nil, fmt.Errorf("%s: %w", rc.Name, err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	// Not ended by a Ctrl-C: readers that join are then told the stream
+	// is over, and report; only a reader that never joins fails the run.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	for i, p := range c.procs {
 		if line, err := p.NextLine(ctx); err != nil || line != readyLine {
