@@ -210,6 +210,19 @@ func TestStatReportsMPMCEntriesCounts(t *testing.T) {
 	if s = stat(t, path); s.State != ringstat.Stuck || !strings.Contains(s.Problem, "every consumer died") {
 		t.Errorf("after kill -9 of the only consumer, a producer live: %s, want stuck: every consumer died", stateLine(&s))
 	}
+
+	// And the mirror, on another ring: every producer dead, a consumer
+	// live: it can only drain the ring, then gets ErrPeerDead (from a
+	// reviewer).
+	other := filepath.Join(filepath.Dir(path), "jobs2")
+	p2 := startPeer(t, other, "mpmc", "producer", "create")
+	startPeer(t, other, "mpmc", "consumer", "open")
+	tell(t, p2, "send 3")
+	p2.Kill()
+	p2.Wait()
+	if s = stat(t, other); s.State != ringstat.Stuck || !strings.Contains(s.Problem, "every producer died") {
+		t.Errorf("after kill -9 of the only producer, a consumer live: %s, want stuck: every producer died", stateLine(&s))
+	}
 }
 
 func TestReadersReportBroadcastLagAndMisses(t *testing.T) {

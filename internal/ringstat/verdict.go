@@ -46,7 +46,9 @@ func judge(s *Snapshot, kind layout.Kind) {
 // broadcast readers do not count: live peers reap the first and the
 // producer stops waiting for the second. When every MPMC consumer has died,
 // the producers can only fill the ring (a slot a dead consumer leased
-// still takes room, though counted consumed): ErrPeerDead then, as SPSC.
+// still takes room, though counted consumed), and when every producer has,
+// the consumers can only drain it: ErrPeerDead then, as SPSC. (A dead
+// producer's entry that a consumer has reaped no longer reads as one.)
 func stuck(s *Snapshot, kind layout.Kind, live map[string]bool) string {
 	prodDead := false
 	consDead := false
@@ -75,6 +77,8 @@ func stuck(s *Snapshot, kind layout.Kind, live map[string]bool) string {
 			return "the ring is full and no live process consumes it"
 		case live["producer"] && !live["consumer"] && consDead:
 			return "every consumer died without closing; producers will see ErrPeerDead once the ring is full"
+		case live["consumer"] && !live["producer"] && prodDead:
+			return "every producer died without closing; consumers will see ErrPeerDead once they have drained the ring"
 		}
 	case layout.KindBroadcast:
 		if live["reader"] && !live["producer"] && prodDead {
