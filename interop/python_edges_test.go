@@ -490,7 +490,7 @@ func TestPythonSmallEdges(t *testing.T) {
 	}, newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}))
 }
 
-const pythonArguments = `import os, sys, threading, time, shmring
+const pythonArguments = `import decimal, os, sys, threading, time, shmring
 spsc, bcast = sys.argv[1], sys.argv[2]
 def outcome(f):
     try:
@@ -504,6 +504,7 @@ print("open timeout None", outcome(lambda: shmring.open_ring(spsc, timeout=None)
 print("open timeout str", outcome(lambda: shmring.open_ring(spsc, timeout="1")))
 print("max_file_size -1", outcome(lambda: shmring.open_ring(spsc, max_file_size=-1)))
 print("trust_uids str", outcome(lambda: shmring.open_ring(spsc, trust_uids=["a"])))
+print("max_file_size float", outcome(lambda: shmring.open_ring(spsc, max_file_size=1e9).close()))
 with shmring.open_ring(bcast) as b:
     print("reader None", outcome(lambda: b.reader(None)))
     print("reader unknown", outcome(lambda: b.reader("sometimes")))
@@ -513,6 +514,14 @@ print("send timeout str", outcome(lambda: p.send(b"x", timeout="1")))
 print("recv timeout str", outcome(lambda: c.recv(timeout="1")))
 print("recv_into str", outcome(lambda: c.recv_into("abc", timeout=0)))
 print("recv_into bytes", outcome(lambda: c.recv_into(b"abc", timeout=0)))
+print("recv timeout Decimal", outcome(lambda: c.recv(timeout=decimal.Decimal(0))))
+print("views timeout str", outcome(lambda: c.views(timeout="x")))
+grow = bytearray(4)
+try:
+    c.recv_into(grow, timeout=0)
+except shmring.EmptyError:
+    grow.extend(b"more")  # no view of it is left behind by the call
+print("buffer resizable after EmptyError", len(grow))
 p.send(b"x", timeout=0)
 print("then", bytes(c.recv(timeout=0)).decode())
 for i in range(3):
@@ -527,6 +536,10 @@ t.join()
 print("cut while waiting", got[0])
 print("next recv", outcome(lambda: c.recv(timeout=0)))
 print("next send", outcome(lambda: p.send(b"y", timeout=0)))
+p.close()
+print("new producer", outcome(lambda: r.producer()))
+c.close()
+print("recv after close", outcome(lambda: c.recv(timeout=0)))
 print("survived")
 `
 
@@ -534,10 +547,13 @@ print("survived")
 // TypeError, raised on entry, before a call waits or reads (it was
 // InvalidError, or nothing until the call waited, or a TypeError from the
 // package's own arithmetic); a nonsense value of the right type is
-// InvalidError (max_file_size=-1 said FileTooBigError). And a ring found
-// truncated stays so for the handle: a later call raises TruncatedError
-// without touching the pages past the cut (it ended the interpreter with
-// SIGBUS). From a black-box tester.
+// InvalidError (max_file_size=-1 said FileTooBigError). What the package
+// took before is still taken: a Decimal timeout, a float size, a bytearray
+// resizable after recv_into found nothing (no view of it kept across the
+// wait). And a ring found truncated stays so: a later call raises
+// TruncatedError without touching the pages past the cut (it ended the
+// interpreter with SIGBUS), the Ring takes no new role, and a closed
+// handle still says ClosedError. From a black-box tester and a reviewer.
 func TestPythonArgumentsAndACutRing(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	runPython(t, "python arguments", pythonArguments, []string{
@@ -547,16 +563,22 @@ func TestPythonArgumentsAndACutRing(t *testing.T) {
 		"open timeout str TypeError",
 		"max_file_size -1 InvalidError",
 		"trust_uids str TypeError",
+		"max_file_size float ok",
 		"reader None TypeError",
 		"reader unknown InvalidError",
 		"send timeout str TypeError",
 		"recv timeout str TypeError",
 		"recv_into str TypeError",
 		"recv_into bytes TypeError",
+		"recv timeout Decimal EmptyError",
+		"views timeout str TypeError",
+		"buffer resizable after EmptyError 8",
 		"then x",
 		"cut while waiting TruncatedError",
 		"next recv TruncatedError",
 		"next send TruncatedError",
+		"new producer TruncatedError",
+		"recv after close ClosedError",
 		"survived",
 	}, newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 4096, Slots: 16}), newRing(t, ring.Options{Kind: ring.Broadcast, SlotSize: 64, Slots: 8}))
 }

@@ -2,16 +2,18 @@
 waits or is read: a wrong type is Python's own TypeError, a value of the
 right type that means nothing is InvalidError, as for Go's ErrInvalid."""
 
+import decimal
 import numbers
 
 from .errors import InvalidError
 
 
 def timeout(t):
-    """t as a call's timeout: None (no limit) or a real number of seconds."""
+    """t as a call's timeout: None (no limit) or a number of seconds (any
+    real number, a Decimal included; a bool is not one)."""
     if t is None:
         return t
-    if isinstance(t, bool) or not isinstance(t, numbers.Real):
+    if isinstance(t, bool) or not isinstance(t, (numbers.Real, decimal.Decimal)):
         raise TypeError(f"timeout must be None or a number of seconds, not {type(t).__name__}")
     if t != t:
         raise InvalidError("ring: timeout=nan")
@@ -28,20 +30,21 @@ def open_timeout(t):
 
 
 def writable(buf):
-    """buf as a writable memoryview of bytes, for recv_into."""
-    mv = memoryview(buf)  # TypeError for an object without the buffer protocol
-    if mv.readonly:
-        raise TypeError(f"recv_into needs a writable buffer, not a read-only {type(buf).__name__}")
-    return mv.cast("B")
+    """Check that buf is a writable buffer, for recv_into, and let go of
+    the view at once: a view held across the wait would keep a bytearray
+    from being resized, in an except clause for EmptyError say."""
+    with memoryview(buf) as mv:  # TypeError for an object without the buffer protocol
+        if mv.readonly:
+            raise TypeError(f"recv_into needs a writable buffer, not a read-only {type(buf).__name__}")
 
 
 def ids(xs, what):
     """xs as a tuple of uids or gids (ints)."""
     xs = tuple(xs or ())
     for x in xs:
-        if isinstance(x, bool) or not isinstance(x, int):
+        if isinstance(x, bool) or not isinstance(x, numbers.Integral):
             raise TypeError(f"{what} holds ids (ints), not {type(x).__name__}")
-    return xs
+    return tuple(int(x) for x in xs)
 
 
 def max_file_size(v, default):
@@ -49,11 +52,11 @@ def max_file_size(v, default):
     negative one is InvalidError, as Go's OpenOptions.MaxFileSize."""
     if v is None:
         return default
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise TypeError(f"max_file_size must be an int, not {type(v).__name__}")
-    if v < 0:
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"max_file_size must be a number of bytes, not {type(v).__name__}")
+    if v < 0 or v != v:
         raise InvalidError(f"ring: max_file_size={v}: want a size in bytes (0 or None: the default)")
-    return v or default
+    return int(v) or default
 
 
 def choice(v, what, allowed):

@@ -24,7 +24,7 @@ def closed_as_error(call):
 
     @functools.wraps(call)
     def wrapped(self, *args, **kwargs):
-        if self._ring.truncated:  # told once: the pages past the cut are gone
+        if self._ring.truncated and not (self._closed or self._ring.closed):  # told once: the pages past the cut are gone
             raise TruncatedError(f"ring: {self._ring.name}: the file was found shrunk earlier: the ring is dead for every process")
         self._calls += 1
         self._caller = _get_ident()

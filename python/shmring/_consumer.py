@@ -110,10 +110,11 @@ class Consumer(_Endpoint):
         """Copy the next message into buf (a writable bytes-like object) and
         release it; return its length. ShortBufferError leaves it in the ring."""
         _args.timeout(timeout)
-        mv = _args.writable(buf)  # any C-contiguous writable buffer, by bytes
+        _args.writable(buf)
         if self._tail >= self._avail or self._held is not None:
             self._fill(timeout)
         off, n = self._slot()
+        mv = memoryview(buf).cast("B")  # any C-contiguous writable buffer, by bytes
         if n > mv.nbytes:
             raise ShortBufferError(f"ring: message={n} bytes, buffer={mv.nbytes}")
         mv[:n] = self._ring.mv[off : off + n]
@@ -166,7 +167,10 @@ class Consumer(_Endpoint):
         """Zero-copy leases until the end of the stream: each view is released
         when the next is asked for, or when the loop is left early (break:
         the generator is closed)."""
-        _args.timeout(timeout)
+        _args.timeout(timeout)  # on the call, not at the first next()
+        return self._views(timeout)
+
+    def _views(self, timeout):
         try:
             while True:
                 v = self.receive(timeout)

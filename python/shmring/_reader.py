@@ -230,11 +230,12 @@ class Reader:
     def recv_into(self, buf, timeout=None):
         """Copy the next message into buf; return its length."""
         _args.timeout(timeout)
-        mv = _args.writable(buf)  # any C-contiguous writable buffer, by bytes
+        _args.writable(buf)
         while True:
             off, n = self._next(timeout)
             q = self._q
             check = not self._lossless or q < self._protect
+            mv = memoryview(buf).cast("B")  # any C-contiguous writable buffer, by bytes, taken after the wait
             if n > mv.nbytes:
                 if check and not self._validate(q):
                     continue

@@ -265,6 +265,8 @@ class Ring:
         with self.close_lock:
             if self.closed:
                 raise ClosedError("ring: closed")
+            if self.truncated:  # a role would be taken on pages a cut took away
+                raise TruncatedError(f"ring: {self.name}: the file was found shrunk: the ring is dead for every process")
             before = set(self._handles)
             try:
                 h = make(self)
