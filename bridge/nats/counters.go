@@ -7,8 +7,11 @@ import (
 
 // Counters are a bridge's running totals. Every message a bridge takes
 // from its source is either forwarded (Messages) or counted in exactly one
-// of Missed, Oversize and Dropped; Gaps and Repeats describe what an In
-// bridge saw in the sequence headers, not what it did.
+// of Missed, Oversize and Dropped, or, for an In with
+// InOptions.DropRepeats, Repeats (it dropped them); Gaps describe what an
+// In saw in the sequence headers, and Repeats without DropRepeats too.
+// Not counted: what an In over core NATS had buffered when it was stopped
+// with its ring full (the client's buffer goes with the connection).
 type Counters struct {
 	Messages uint64 // Out: published (core NATS) or acknowledged (JetStream); In: written into the ring
 	Bytes    uint64 // payload bytes of those messages

@@ -31,7 +31,8 @@
 // acknowledged position. Only a bridge that crashes (not one stopped by a
 // signal) can cause repeats, up to one batch per crash:
 //   - an In that crashes gets the batch it had not acknowledged again, and
-//     a new In with DropRepeats drops what it had already written;
+//     its successor writes it again: DropRepeats keeps the last sequence
+//     number in memory, so it drops repeats within one In's run only;
 //   - an Out that crashes leaves the batch it held in the ring, and its
 //     successor sends it again under new sequence numbers (a ring message
 //     carries no number of its own to resume from), so what of it the

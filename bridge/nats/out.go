@@ -167,7 +167,10 @@ func (b *Out) Counters() Counters {
 }
 
 // Close gives up the bridge's role on the ring. Messages it took and did
-// not deliver stay in a lossless ring for the next reader.
+// not deliver stay in a lossless ring for the next reader, but for an
+// MPMC or MPSC ring: there ring.Consumer.Close releases a held batch, which
+// counts as received, so a bridge stopped while NATS could not take its
+// batch loses that batch (up to OutOptions' batch size; a known gap).
 func (b *Out) Close() error { return b.src.close() }
 
 // Run forwards until the ring's producer ends the stream (then it returns
