@@ -94,7 +94,18 @@ func (b *In) runJetStream(rctx, dctx context.Context) error {
 			}
 		}
 		if handled != nil {
-			if err := b.ack(dctx, handled); err != nil {
+			err := b.ack(dctx, handled)
+			switch {
+			case errors.Is(err, errAckUnconfirmed) && rctx.Err() != nil: // stopping: the drain ends here
+				return fmt.Errorf("%w: acknowledging stream %q: %v", ErrNotAcked, b.jsOpts.Stream, err)
+			case errors.Is(err, errAckUnconfirmed):
+				// The server no longer knows the delivery: start again
+				// after what it has acknowledged. What this bridge wrote
+				// past it comes again (DropRepeats drops it).
+				b.logf("acknowledge to stream %q: %v; resetting the consumer to its acknowledged position", b.jsOpts.Stream, err)
+				reset = true
+				continue
+			case err != nil:
 				return err
 			}
 			bo.reset()
@@ -123,6 +134,10 @@ func (b *In) runJetStream(rctx, dctx context.Context) error {
 	return nil
 }
 
+// errAckUnconfirmed: an acknowledgement the server, connected, did not
+// confirm in ackAttempts tries.
+var errAckUnconfirmed = errors.New("no confirmation of the acknowledgement")
+
 // resetConsumer makes the durable consumer deliver next the message after
 // its acknowledged position.
 func (b *In) resetConsumer(ctx context.Context) error {
@@ -140,10 +155,12 @@ func (b *In) resetConsumer(ctx context.Context) error {
 // An acknowledgement sent into a connection that then broke is never
 // confirmed: each try waits ackAttemptTimeout, not the client's default
 // 5 s, so a bridge goes on within a second of the server's return. Trying
-// again is harmless (acknowledging twice changes nothing).
+// again is harmless (acknowledging twice changes nothing). A server that
+// crashed and came back may have lost the delivery, and then never
+// confirms it: after ackAttempts tries while connected, errAckUnconfirmed.
 func (b *In) ack(ctx context.Context, m jetstream.Msg) error {
 	var bo backoff
-	for {
+	for try := 1; ; try++ {
 		actx, cancel := context.WithTimeout(ctx, ackAttemptTimeout)
 		err := m.DoubleAck(actx)
 		cancel()
@@ -152,6 +169,9 @@ func (b *In) ack(ctx context.Context, m jetstream.Msg) error {
 		}
 		if errors.Is(err, nats.ErrConnectionClosed) || ctx.Err() != nil {
 			return fmt.Errorf("%w: acknowledging stream %q: %v", ErrNotAcked, b.jsOpts.Stream, err)
+		}
+		if try >= ackAttempts && b.nc.IsConnected() {
+			return fmt.Errorf("%w after %d tries: %v", errAckUnconfirmed, try, err)
 		}
 		b.logf("acknowledge to stream %q: %v; trying again", b.jsOpts.Stream, err)
 		if err := waitConnected(ctx, b.nc); err != nil {

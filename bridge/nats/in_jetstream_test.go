@@ -3,9 +3,12 @@ package natsbridge
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/shmring/shmring/bridge/nats/internal/msgcheck"
 	"github.com/shmring/shmring/bridge/nats/internal/natstest"
@@ -163,4 +166,89 @@ func TestInJetStreamFromAStreamOfSeveralSubjects(t *testing.T) {
 	if s := log.String(); s != "" {
 		t.Errorf("the bridge logged trouble where there was none:\n%s", s)
 	}
+}
+
+// TestInJetStreamGoesOnAfterAnAcknowledgementTheServerLost: a server that
+// crashed and came back may have lost the deliveries the bridge is about to
+// acknowledge, and then never confirms the acknowledgement. Made to order
+// here: once the bridge has acknowledged its first batch of 8, and holds
+// the next one it cannot finish writing (the ring of 4 is full), its
+// durable consumer is deleted and made again, to start after the first
+// batch as the crashed server's would. The bridge
+// used to retry that acknowledgement for ever and take nothing more; it now
+// gives up after a few tries, resets the consumer to what it has
+// acknowledged, drops the repeats by their sequence headers, and the ring
+// gets every message once, in order. (From a black-box tester, who lost
+// the deliveries by killing the server with -9.)
+func TestInJetStreamGoesOnAfterAnAcknowledgementTheServerLost(t *testing.T) {
+	const n = 40
+	srv := natstest.Start(t, natstest.Config{JetStream: true})
+	nc := connect(t, srv.URL())
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: "LOST", Subjects: []string{"lost"}, Storage: jetstream.MemoryStorage,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	msg := make([]byte, 64)
+	for seq := range uint64(n) {
+		msgcheck.Stamp(msg, seq)
+		m := nats.NewMsg("lost")
+		m.Data = msg
+		m.Header.Set(SeqHeader, strconv.FormatUint(seq+1, 10))
+		if _, err := js.PublishMsg(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dst := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 4})
+	var log logLines
+	in, err := NewIn(connect(t, srv.URL()), dst, InOptions{
+		Subject: "lost", JetStream: &JetStreamOptions{Stream: "LOST"}, DropRepeats: true, Batch: 8, Logf: log.logf,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	run := start(in.Run)
+	run.ready(t, in)
+	c, err := dst.Consumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	consumeInOrder(t, c, 0, 4) // the bridge writes the rest of its first batch, and acknowledges it
+	durable := durableName(dst.Name())
+	cons, err := js.Consumer(ctx, "LOST", durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for cons.CachedInfo().AckFloor.Stream < 8 || cons.CachedInfo().NumAckPending == 0 { // acknowledged, and the next batch out
+		if ctx.Err() != nil {
+			t.Fatalf("watchdog: consumer %+v", cons.CachedInfo())
+		}
+		time.Sleep(time.Millisecond)
+		if _, err := cons.Info(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := cons.CachedInfo().Config
+	cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, 9
+	if err := js.DeleteConsumer(ctx, "LOST", durable); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateConsumer(ctx, "LOST", cfg); err != nil {
+		t.Fatal(err)
+	}
+	consumeInOrder(t, c, 4, n-4)
+	if err := run.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "resetting the consumer") {
+		t.Errorf("the bridge did not say it reset its consumer:\n%s", log.String())
+	}
+	t.Logf("the bridge logged:\n%s", log.String())
 }

@@ -52,6 +52,10 @@ const (
 	fetchWait = 500 * time.Millisecond
 	// ackAttemptTimeout bounds one try of an In bridge's acknowledgement.
 	ackAttemptTimeout = time.Second
+	// ackAttempts bounds the tries of one acknowledgement while connected:
+	// a server restarted after a crash may have lost the delivery, and
+	// then never confirms it (In.ack).
+	ackAttempts = 5
 )
 
 func (o *JetStreamOptions) withDefaults(ringName string) (JetStreamOptions, error) {
