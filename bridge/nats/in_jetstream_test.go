@@ -27,19 +27,9 @@ import (
 // every message, in order.
 func TestInJetStreamTakesNothingPastADeliveryItMissed(t *testing.T) {
 	const n, lost = 200, 29
-	srv := natstest.Start(t, natstest.Config{JetStream: true})
-	nc := connect(t, srv.URL())
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, js := jetStreamServer(t, "MISSED", "missed")
 	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
 	defer cancel()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
-		Name: "MISSED", Subjects: []string{"missed"}, Storage: jetstream.MemoryStorage,
-	}); err != nil {
-		t.Fatal(err)
-	}
 	dst := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 1024})
 	var log logLines
 	in, err := NewIn(connect(t, srv.URL()), dst, InOptions{
@@ -119,18 +109,9 @@ func waitForPulls(t *testing.T, cons jetstream.Consumer, n int) {
 // stream sequence numbers; that is no hole, and every message arrives.
 func TestInJetStreamFromAStreamOfSeveralSubjects(t *testing.T) {
 	const n = 300
-	srv := natstest.Start(t, natstest.Config{JetStream: true})
-	js, err := jetstream.New(connect(t, srv.URL()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, js := jetStreamServer(t, "SEVERAL", "several.>")
 	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
 	defer cancel()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
-		Name: "SEVERAL", Subjects: []string{"several.>"}, Storage: jetstream.MemoryStorage,
-	}); err != nil {
-		t.Fatal(err)
-	}
 	dst := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 1024})
 	var log logLines
 	in, err := NewIn(connect(t, srv.URL()), dst, InOptions{
@@ -182,19 +163,9 @@ func TestInJetStreamFromAStreamOfSeveralSubjects(t *testing.T) {
 // the deliveries by killing the server with -9.)
 func TestInJetStreamGoesOnAfterAnAcknowledgementTheServerLost(t *testing.T) {
 	const n = 40
-	srv := natstest.Start(t, natstest.Config{JetStream: true})
-	nc := connect(t, srv.URL())
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, js := jetStreamServer(t, "LOST", "lost")
 	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
 	defer cancel()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
-		Name: "LOST", Subjects: []string{"lost"}, Storage: jetstream.MemoryStorage,
-	}); err != nil {
-		t.Fatal(err)
-	}
 	msg := make([]byte, 64)
 	for seq := range uint64(n) {
 		msgcheck.Stamp(msg, seq)
@@ -251,4 +222,21 @@ func TestInJetStreamGoesOnAfterAnAcknowledgementTheServerLost(t *testing.T) {
 		t.Errorf("the bridge did not say it reset its consumer:\n%s", log.String())
 	}
 	t.Logf("the bridge logged:\n%s", log.String())
+}
+
+// jetStreamServer starts a JetStream server with an in-memory stream of
+// that name over subjects, and returns it with a JetStream client.
+func jetStreamServer(t *testing.T, stream string, subjects ...string) (*natstest.Server, jetstream.JetStream) {
+	t.Helper()
+	srv := natstest.Start(t, natstest.Config{JetStream: true})
+	js, err := jetstream.New(connect(t, srv.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: stream, Subjects: subjects, Storage: jetstream.MemoryStorage}); err != nil {
+		t.Fatal(err)
+	}
+	return srv, js
 }
