@@ -79,8 +79,8 @@ const (
 )
 
 // Entry states. EntryLeft is a consumer entry whose holder closed while it
-// held messages it never handed out (a Recv refused for a short buffer,
-// leases taken over from a dead consumer): another consumer reaps the entry
+// held messages it had not released (a lease, a Recv refused for a short
+// buffer, leases taken over from a dead consumer): another consumer reaps the entry
 // and delivers them, as it would a dead holder's, but no peer counts the
 // entry as attached, so a producer waiting on a full ring does not take a
 // clean Close for a death.

@@ -198,18 +198,17 @@ func shortBuffer(n uint32, buf []byte) error {
 }
 
 // Close gives up the consumer role; messages not yet released stay in the
-// ring for the next consumer. On an MPMC or MPSC ring a message (or batch)
-// received and still held is the exception: Close releases it, and it
-// counts as received (handing it to another consumer would need this one
-// taken for dead). A message this consumer never handed out (one a Recv
-// left for io.ErrShortBuffer, or one taken over from a dead consumer) does
-// go to another consumer: Close leaves its entry for the next consumer to
-// reap, as it would a dead one's, and that consumer delivers it, marked
-// Redelivered: first, when it joins in that entry; otherwise once it finds
-// the ring empty (a waiting consumer reaps such entries once a tick, and
-// any consumer does before it reports the end of the stream). A producer
-// waiting on a full ring meanwhile goes on waiting, as after any clean
-// Close. Close is idempotent.
+// ring for the next consumer, a message (or batch) received and still held
+// included: what was not released was not consumed. On an MPMC or MPSC ring
+// Close leaves them, with any message this consumer took and never handed
+// out (one a Recv left for io.ErrShortBuffer, or ones taken over from a
+// dead consumer), in its entry for the next consumer to reap, as it would a
+// dead one's, and that consumer delivers them, marked Redelivered: first,
+// when it joins in that entry; otherwise once it finds the ring empty (a
+// waiting consumer reaps such entries once a tick, and any consumer does
+// before it reports the end of the stream). A producer waiting on a full
+// ring meanwhile goes on waiting, as after any clean Close. Close is
+// idempotent.
 func (c *Consumer) Close() (err error) {
 	defer c.r.endGuard(&err, beginGuard())
 	defer c.r.untrack(c)
@@ -223,9 +222,9 @@ func (c *Consumer) Close() (err error) {
 // Redelivered reports whether the message (or batch) that the last
 // successful Receive, TryReceive, ReceiveBatch, Recv or TryRecv returned
 // was held before by a consumer that died without releasing it, and is
-// delivered again; or that a consumer left undelivered at its Close (a
-// message Recv could not copy into a short buffer, or ones it had adopted
-// from a dead consumer: see Close). The answer holds after Release (so it
+// delivered again; or that a consumer left unreleased at its Close (held,
+// left by a Recv into a short buffer, or adopted from a dead consumer: see
+// Close). The answer holds after Release (so it
 // works with Recv, which releases before returning) until the next call
 // returns a message; a call that fails leaves it as it was. Only MPMC and
 // MPSC rings tell: an SPSC consumer that takes over a dead one's role gets

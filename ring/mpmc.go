@@ -246,7 +246,7 @@ func (h *mpmcHandle) leave() error {
 
 // abandon leaves the entry for another consumer to reap (EntryLeft), its
 // count not dropped, and drops the lock: a closing consumer with messages
-// it never handed out uses it so they are not lost. Stored before the
+// it has not released uses it so they are not lost. Stored before the
 // unlock, as leave does, so a peer that sees the lock free sees the entry
 // left, not attached by a dead holder.
 func (h *mpmcHandle) abandon() error {

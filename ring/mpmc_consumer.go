@@ -189,21 +189,21 @@ func (c *mpmcConsumer) ReceiveBatch(ctx context.Context, max int, lens []uint32)
 // the answer as it was.
 func (c *mpmcConsumer) Redelivered() bool { return c.lastRedelivered }
 
-// Close releases a held lease (the message counts as received), then
-// leaves the ring. A consumer with adopted or pending messages it never
-// handed out leaves its entry left (EntryLeft) with the lock dropped:
-// another consumer reaps the entry and delivers them, and no producer
-// takes it for a death. Idempotent;
-// the entry's lock is let go of even when Close faults on a shrunk file.
+// Close leaves the ring. A consumer holding messages it has not released
+// (a lease from Receive or ReceiveBatch, one a Recv left pending for a short
+// buffer, ones adopted from a dead consumer) leaves its entry left
+// (EntryLeft) with the lock dropped and those slots still in Reading under
+// its owner stamp: another consumer reaps the entry and delivers them again,
+// marked, and no producer takes it for a death. What was released counts as
+// received; what was held does not. Idempotent; the entry's lock is let go of
+// even when Close faults on a shrunk file.
 func (c *mpmcConsumer) Close() error {
 	defer c.dropRole()
 	if c.closed {
 		return nil
 	}
-	if c.n != 0 {
-		c.Release()
-	}
-	if c.hasPending || len(c.adopted) > 0 {
+	if c.n != 0 || c.hasPending || len(c.adopted) > 0 {
+		c.n, c.heldBytes = 0, 0
 		c.hasPending, c.adopted = false, c.adopted[:0] // left for another consumer, which delivers them
 		return c.abandon()
 	}

@@ -115,7 +115,7 @@ type Role struct {
 	// Closed: a producer that closed its stream.
 	Closed bool `json:"closed,omitempty"`
 	// Left: an MPMC or MPSC consumer entry whose holder closed while it
-	// held messages it never handed out; the next consumer to reap it
+	// held messages it had not released; the next consumer to reap it
 	// delivers them. Neither attached nor dead.
 	Left bool `json:"left,omitempty"`
 	// PID is the pid the holder wrote into its entry (MPMC, broadcast
