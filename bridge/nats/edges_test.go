@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/shmring/shmring/bridge/nats/internal/msgcheck"
 	"github.com/shmring/shmring/bridge/nats/internal/natstest"
+	"github.com/shmring/shmring/internal/ringstat"
 	"github.com/shmring/shmring/ring"
 )
 
@@ -241,6 +242,79 @@ func TestOutHoldsALosslessRingWhileNATSIsDown(t *testing.T) {
 	}
 	if c := out.Counters(); c.Messages != uint64(sent) || c.Reconnects == 0 {
 		t.Errorf("counters %v, want messages=%d and a reconnect", c, sent)
+	}
+}
+
+// TestOutStoppedWithABatchItCouldNotDeliverLeavesItInTheRing: with the
+// server down, an Out that took a batch and is stopped leaves that batch to
+// the ring's next consumer, on every kind a work queue comes in (on MPMC and
+// MPSC rings marked Redelivered): nothing it could not deliver is lost.
+func TestOutStoppedWithABatchItCouldNotDeliverLeavesItInTheRing(t *testing.T) {
+	for _, kind := range []ring.Kind{ring.SPSC, ring.MPSC, ring.MPMC} {
+		t.Run(kind.String(), func(t *testing.T) {
+			srv := natstest.Start(t, natstest.Config{})
+			src := newRing(t, ring.Options{Kind: kind, SlotSize: 64, Slots: 64})
+			nc := connect(t, srv.URL())
+			out, err := NewOut(nc, src, OutOptions{Subject: "stopped", DrainTimeout: 50 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Close()
+			// Over core NATS what the client took before it noticed the
+			// server gone is lost (at most once: doc.go); here it has
+			// noticed, and Out holds what it takes.
+			srv.Stop()
+			for deadline := time.Now().Add(watchdog); nc.IsConnected(); time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("watchdog: the client never noticed the server stopped")
+				}
+			}
+			const sent = 10
+			produce(t, src, 0, sent, 64, false)
+			run := start(out.Run)
+			if kind != ring.SPSC { // an SPSC consumer's cursor moves on release only
+				waitForLease(t, src, sent)
+			}
+			if err := run.stop(); err != nil && !errors.Is(err, context.Canceled) {
+				t.Logf("Run: %v", err)
+			}
+			if err := out.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if c := out.Counters(); c.Messages != 0 {
+				t.Fatalf("counters %v, want no message delivered", c)
+			}
+			c, err := src.Consumer()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			consumeInOrder(t, c, 0, 1)
+			if kind != ring.SPSC && !c.Redelivered() {
+				t.Error("the batch the bridge held came again unmarked")
+			}
+			consumeInOrder(t, c, 1, sent-1)
+		})
+	}
+}
+
+// waitForLease waits until the consumers of MPMC or MPSC ring r have taken
+// (leased) n messages.
+func waitForLease(t *testing.T, r *ring.Ring, n uint64) {
+	t.Helper()
+	deadline := time.Now().Add(watchdog)
+	for {
+		s, err := ringstat.Read(r.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Consumed >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("watchdog: the bridge took %d of %d messages", s.Consumed, n)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

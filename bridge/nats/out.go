@@ -167,10 +167,10 @@ func (b *Out) Counters() Counters {
 }
 
 // Close gives up the bridge's role on the ring. Messages it took and did
-// not deliver stay in a lossless ring for the next reader, but for an
-// MPMC or MPSC ring: there ring.Consumer.Close releases a held batch, which
-// counts as received, so a bridge stopped while NATS could not take its
-// batch loses that batch (up to OutOptions' batch size; a known gap).
+// not deliver stay in a lossless ring for the next consumer or reader (on
+// an MPMC or MPSC ring that one gets them marked ring.Consumer.Redelivered);
+// over core NATS, what the client took before it noticed the server gone
+// counts as delivered (at most once: see the package comment).
 func (b *Out) Close() error { return b.src.close() }
 
 // Run forwards until the ring's producer ends the stream (then it returns
@@ -256,7 +256,11 @@ func (b *Out) flush(ctx context.Context) error {
 	}
 	var bo backoff
 	for {
-		err := b.nc.FlushTimeout(flushTimeout)
+		// Bounded by ctx as well: a stopping bridge flushes within
+		// DrainTimeout, not flushTimeout, while the server is down.
+		fctx, cancel := context.WithTimeout(ctx, flushTimeout)
+		err := b.nc.FlushWithContext(fctx)
+		cancel()
 		if err == nil {
 			return nil
 		}
