@@ -492,3 +492,59 @@ func TestPolicyZeroIsNamedLossy(t *testing.T) {
 		}
 	}
 }
+
+// TestALosslessReaderJoiningAtLatestStartsAfterItsJoinAndIsNeverLapped: a
+// producer publishes while a lossless reader joins at Latest (between the
+// reader's first load of the cursor and its entry becoming visible to the
+// producer's scans). The reader gets exactly the messages published after
+// Reader returned, in order, with no *LapError. On a record ring it was
+// told it lapped over records nobody had overwritten: the producer, which
+// had not seen it yet, moved RecTail an eighth of a ring ahead of its
+// writes, past the join's first cursor. (From a black-box tester.)
+func TestALosslessReaderJoiningAtLatestStartsAfterItsJoinAndIsNeverLapped(t *testing.T) {
+	requireStepHook(t)
+	const size = 48 // a record of 64 bytes
+	for _, o := range []Options{
+		{Kind: Broadcast, SlotSize: 64, Slots: 64},
+		{Kind: Broadcast, Records: true, Capacity: 4096, MaxMessage: 256},
+	} {
+		t.Run(fmt.Sprintf("records=%v", o.Records), func(t *testing.T) {
+			r := newTestRing(t, o)
+			p := mustProducer(t, r)
+			m := make([]byte, size)
+			sent := uint64(0)
+			send := func(n int) {
+				t.Helper()
+				for range n {
+					encodeMessage(m, sent)
+					if err := p.TrySend(m); err != nil {
+						t.Fatalf("send %d: %v", sent, err)
+					}
+					sent++
+				}
+			}
+			send(200) // three laps: the producer retires as it writes
+			armed := true
+			setStepHook(func(s step) {
+				if s == stepJoining && armed {
+					armed = false
+					send(60) // 15/16 of the ring: RecTail ran past P0, no record at P0 overwritten
+				}
+			})
+			defer setStepHook(nil)
+			rd := mustReader(t, r, ReaderOptions{Policy: Lossless, Start: Latest})
+			first := sent
+			buf := make([]byte, 256)
+			for next := first; next < first+500; next++ {
+				send(1)
+				n, err := rd.TryRecv(buf)
+				if err != nil {
+					t.Fatalf("TryRecv for message %d (the first after the join is %d) = %v", next, first, err)
+				}
+				if err := checkMessage(buf[:n], next, size); err != nil {
+					t.Fatalf("the reader that joined before message %d: %v", first, err)
+				}
+			}
+		})
+	}
+}

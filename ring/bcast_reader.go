@@ -110,6 +110,7 @@ func newReader(r *Ring, o ReaderOptions) (*Reader, error) {
 	}
 	e.cursor.Store(q)
 	e.policy.Store(uint32(o.Policy))
+	atStep(stepJoining)
 	// SYNC POINT: joining. The entry is visible to every producer scan
 	// that starts after this swap (a full barrier); the cursor loaded
 	// after it bounds what scans that missed it let the producer
@@ -118,6 +119,18 @@ func newReader(r *Ring, o ReaderOptions) (*Reader, error) {
 	p := rd.w.cursor.Load()
 	if p < p0 || p&layout.SeqWriting != 0 {
 		return nil, rd.abandon(r.corrupt("broadcast cursor went from %d to %d", p0, p))
+	}
+	if o.Start == Latest {
+		// From P on every position is protected (a scan that missed the
+		// entry lets the producer overwrite only below P), so a Latest
+		// reader starts there and never reads what it must validate:
+		// between P0 and P the producer may be a lap ahead, or (records)
+		// have moved RecTail past records it has not overwritten yet.
+		q = p
+		if rd.rec != nil {
+			rd.rec.seq, rd.rec.avail = rd.rec.seqW.Load(), p // RecSeq after the cursor, as recJoin
+		}
+		e.cursor.Store(q) // a cursor only grows: P >= P0
 	}
 	rd.q, rd.protect = q, p
 	return rd, nil

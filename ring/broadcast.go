@@ -85,7 +85,9 @@ const (
 	// message, in place.
 	Oldest Start = 0
 	// Latest starts with the next message published after the reader
-	// joins.
+	// joined (after Reader returned, or while it was joining): every
+	// message from there on reaches a lossless reader, in place, and
+	// never as a lap.
 	Latest Start = 1
 )
 

@@ -30,7 +30,8 @@ type recReading struct {
 }
 
 // recJoin sets a joining reader up and returns where it starts: at the
-// cursor p0 (Latest) or at RecTail, the oldest record the ring holds
+// cursor p0 (Latest, until newReader moves it to the cursor loaded after
+// the entry is visible) or at RecTail, the oldest record the ring holds
 // (Oldest). Its first message's sequence number comes from RecSeq at the
 // cursor, or from the record at the tail.
 func (rd *Reader) recJoin(start Start, p0 uint64) (uint64, error) {

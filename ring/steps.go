@@ -1,7 +1,7 @@
 package ring
 
 // step names a point inside a claim, commit, receive or release of the
-// MPMC and Broadcast engines. Tests set stepHook in a child process and
+// MPMC and Broadcast engines, or a broadcast reader's join. Tests set stepHook in a child process and
 // kill it with SIGKILL at exactly that point, to prove that a process dying
 // at any instruction boundary that matters leaves a ring its peers repair.
 //
@@ -23,11 +23,12 @@ const (
 	stepBeforeRelease             // consumer: read, not released
 	stepAfterRelease              // consumer: released, sleepers not yet checked or woken
 	stepSleepingEmpty             // consumer: announced as a sleeper, about to sleep on an empty ring
+	stepJoining                   // broadcast reader: the cursor P0 loaded, the entry not yet visible
 	numSteps
 )
 
 func (s step) String() string {
 	return [...]string{"before-claim", "after-claim", "mid-payload", "before-publish", "after-publish",
 		"sleeping-full", "before-receive", "after-receive", "mid-read", "before-release", "after-release",
-		"sleeping-empty"}[s]
+		"sleeping-empty", "joining"}[s]
 }
