@@ -169,6 +169,9 @@ func (r *Ring) Reader(o ReaderOptions) (_ *Reader, err error) {
 		return nil, ErrClosed
 	}
 	defer r.endGuard(&err, beginGuard())
+	if err := r.shrunk(); err != nil { // before any lock is taken: a role on a cut file is dead
+		return nil, err
+	}
 	if r.hdr.Kind != Broadcast {
 		return nil, fmt.Errorf("%w: ring=%s kind=%v: readers are for broadcast rings", ErrInvalid, r.name, r.hdr.Kind)
 	}

@@ -65,6 +65,9 @@ func (r *Ring) Consumer() (_ *Consumer, err error) {
 		return nil, ErrClosed
 	}
 	defer r.endGuard(&err, beginGuard())
+	if err := r.shrunk(); err != nil { // before any lock is taken: a role on a cut file is dead
+		return nil, err
+	}
 	var e consumerEngine
 	switch r.hdr.Kind {
 	case MPMC, MPSC:

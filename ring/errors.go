@@ -53,8 +53,12 @@ var (
 	// too (what it would publish reaches no one: checked once per call, so
 	// a cut in the middle of one may still pass), and the process lives
 	// on; the ring is dead for every process, and a fresh Open of the file
-	// (even one grown back to its size) says why it refuses it.
-	// errors.Is(ErrTruncated, ErrCorrupt) holds.
+	// (even one grown back to its size) says why it refuses it. A cut of
+	// at most the file's last 120 bytes (the unused part of its end unit,
+	// LAYOUT.md section 2) takes nothing the ring uses: live handles do
+	// not notice it; Open refuses the file. Taking a role (Producer,
+	// Consumer, Reader) or a Reset on a ring whose file was shrunk returns
+	// it too, and holds nothing. errors.Is(ErrTruncated, ErrCorrupt) holds.
 	ErrTruncated error = alias("ring: file truncated under the ring", ErrCorrupt)
 	// ErrFileTooBig: the file (its real size or the size its header states)
 	// is larger than OpenOptions.MaxFileSize, or than this process can

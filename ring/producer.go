@@ -78,6 +78,9 @@ func (r *Ring) Producer() (_ *Producer, err error) {
 		return nil, ErrClosed
 	}
 	defer r.endGuard(&err, beginGuard())
+	if err := r.shrunk(); err != nil { // before any lock is taken: a role on a cut file is dead
+		return nil, err
+	}
 	var e producerEngine
 	switch kind := r.hdr.Kind; {
 	case r.hdr.Records:

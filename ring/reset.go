@@ -66,6 +66,9 @@ func (r *Ring) Reset() (err error) {
 		return ErrClosed
 	}
 	defer r.endGuard(&err, beginGuard())
+	if err := r.shrunk(); err != nil { // before any lock is taken: a role on a cut file is dead
+		return err
+	}
 	var wipe func()
 	switch r.hdr.Kind {
 	case SPSC:

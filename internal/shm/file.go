@@ -3,6 +3,7 @@ package shm
 import (
 	"errors"
 	"os"
+	"sync"
 	"unsafe"
 )
 
@@ -21,6 +22,14 @@ type File struct {
 	// that closing it cannot pull f's from under the locks; Close
 	// closes it. Guarded by the caller (package ring holds its mutex).
 	handout *os.File
+
+	// locks holds the descriptions of the Locks given out and not yet
+	// unlocked. Close closes what is left, so that a role whose taking
+	// failed half-way (a fault on a truncated file unwinds past the code
+	// that would have let go of its lock) holds nothing once the ring is
+	// closed.
+	locksMu sync.Mutex
+	locks   map[*os.File]struct{}
 }
 
 // Spec is what Create and CreateMemfd make.
@@ -71,7 +80,30 @@ func (f *File) Unlock(_ int64, l Lock) error {
 	if l.f == nil {
 		return nil
 	}
+	f.locksMu.Lock()
+	delete(f.locks, l.f)
+	f.locksMu.Unlock()
 	return l.f.Close() // closing the last descriptor drops the OFD lock
+}
+
+// keep records a Lock's description until Unlock or Close.
+func (f *File) keep(lf *os.File) {
+	f.locksMu.Lock()
+	defer f.locksMu.Unlock()
+	if f.locks == nil {
+		f.locks = make(map[*os.File]struct{})
+	}
+	f.locks[lf] = struct{}{}
+}
+
+// dropLocks closes the description of every Lock not unlocked yet.
+func (f *File) dropLocks() {
+	f.locksMu.Lock()
+	defer f.locksMu.Unlock()
+	for lf := range f.locks {
+		lf.Close() // os.File: a second Close of one is an error, not a close of a reused descriptor
+	}
+	f.locks = nil
 }
 
 // Close unmaps the file and closes its descriptor; the file stays (Remove
@@ -93,5 +125,6 @@ func (f *File) Close(linger bool) error {
 		f.handout.Close() // its holder may have closed it already: nothing to report
 		f.handout = nil
 	}
+	f.dropLocks()
 	return errors.Join(err, f.f.Close())
 }

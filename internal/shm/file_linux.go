@@ -31,7 +31,7 @@ func Create(name string, s Spec) (*File, error) {
 	if errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("%w: %w", ErrExist, err)
 	} else if err != nil {
-		return nil, err
+		return nil, noSpace(err, err) // ENOSPC here: a file system out of inodes
 	}
 	f := &File{f: osf, path: path, label: path}
 	if err := f.build(s); err != nil {
@@ -319,6 +319,7 @@ func (f *File) Lock(at int64) (Lock, error) {
 		}
 		return Lock{}, fmt.Errorf("shm: lock byte at=%d: %w", at, err)
 	}
+	f.keep(lf)
 	return Lock{f: lf}, nil
 }
 
