@@ -69,7 +69,7 @@ func bench(ctx context.Context, p plan, prog progress) (*runReport, error) {
 				continue
 			}
 			m, err := measure(ctx, c.tr, c.workload, p.cfg.withSize(c.size))
-			if errors.Is(err, medium.ErrUnsupported) {
+			if errors.Is(err, medium.ErrUnsupported) || errors.Is(err, errBehindRate) {
 				c.skipped = err.Error()
 				continue
 			}

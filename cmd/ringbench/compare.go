@@ -140,6 +140,9 @@ func compareReports(w io.Writer, nameA, nameB string, a, b *compared) int {
 	if a.head.Machine != b.head.Machine {
 		fmt.Fprintln(w, "WARNING: the runs come from different machines or settings")
 	}
+	if d := settingsDiffer(a.head.Flags, b.head.Flags); len(d) > 0 {
+		fmt.Fprintf(w, "WARNING: the runs measured with different settings, so a result may not be the same measurement in both: %s\n", strings.Join(d, "; "))
+	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "%s\tfigure\tA\tB\tB/A\t\n", strings.Join(a.columns, "\t"))
@@ -340,4 +343,57 @@ func throughputPlot(j *jsonReport) (*plot.Plot, bool) {
 	}
 	p.Add(plotter.NewGrid())
 	return p, any
+}
+
+// notASetting lists the flags that choose what is run or where figures go,
+// not how a result is measured: they may differ between two runs whose
+// common results are the same measurement.
+var notASetting = map[string]bool{"bench": true, "ceiling": true, "duration": true, "fingerprint": true, "help": true,
+	"hgrm": true, "json": true, "plot": true, "progress": true, "reps": true, "size": true, "sizes": true,
+	"transports": true, "workloads": true}
+
+// settingsDiffer lists each flag that changes how a result is measured
+// (a fixed rate, what is touched, the ring's slots, memfd, pinning, …)
+// with its value in A and in B, where the two runs' values differ.
+func settingsDiffer(fa, fb []string) []string {
+	values := func(flags []string) map[string]string {
+		m := map[string]string{}
+		for _, f := range flags {
+			name, value, _ := strings.Cut(strings.TrimPrefix(f, "--"), "=")
+			if !notASetting[name] {
+				m[name] = value
+			}
+		}
+		return m
+	}
+	va, vb := values(fa), values(fb)
+	names := make([]string, 0, len(va)+len(vb))
+	for n := range va {
+		names = append(names, n)
+	}
+	for n := range vb {
+		if _, ok := va[n]; !ok {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	var d []string
+	for _, n := range names {
+		a, inA := va[n]
+		b, inB := vb[n]
+		if a != b || inA != inB {
+			d = append(d, fmt.Sprintf("--%s %s (A) vs %s (B)", n, orUnset(a, inA), orUnset(b, inB)))
+		}
+	}
+	return d
+}
+
+func orUnset(v string, ok bool) string {
+	if !ok {
+		return "unset"
+	}
+	if v == "" {
+		return `""`
+	}
+	return v
 }

@@ -91,6 +91,40 @@ func TestCompareOfFilesWithNothingInCommonFails(t *testing.T) {
 	}
 }
 
+// TestCompareWarnsOfResultsMeasuredWithDifferentSettings: two runs of one
+// transport, workload and size at different fixed rates (or touching
+// different bytes) are not the same measurement; compare sets them side by
+// side, as asked, under a warning naming each setting that differs, and
+// says nothing of flags that only choose what runs or where figures go.
+// (From a black-box auditor.)
+func TestCompareWarnsOfResultsMeasuredWithDifferentSettings(t *testing.T) {
+	file := func(flags ...string) string {
+		return writeFile(t, jsonReport{jsonHead: newJSONHead("", report.Machine{}, flags),
+			Results: []jsonCell{{Transport: "pipe", Workload: "throughput", Size: 64, jsonSummary: throughputOf(1000)}}})
+	}
+	a := file("--rate=20000", "--touch=all", "--json=a.json", "--reps=3")
+	b := file("--rate=60000", "--touch=all", "--json=b.json", "--reps=5", "--memfd=true")
+	var stdout, stderr bytes.Buffer
+	if code := execute([]string{"compare", a, b}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	warn := regexp.MustCompile(`(?m)^WARNING: the runs measured with different settings.*$`).FindString(stdout.String())
+	for _, want := range []string{"--rate 20000 (A) vs 60000 (B)", "--memfd unset (A) vs true (B)"} {
+		if !strings.Contains(warn, want) {
+			t.Errorf("warning %q does not say %q", warn, want)
+		}
+	}
+	for _, not := range []string{"--touch", "--json", "--reps"} {
+		if strings.Contains(warn, not) {
+			t.Errorf("warning %q names %s, which is alike or no setting", warn, not)
+		}
+	}
+	stdout.Reset()
+	if code := execute([]string{"compare", a, a}, &stdout, &stderr); code != 0 || strings.Contains(stdout.String(), "different settings") {
+		t.Errorf("compare of a file with itself: exit %d, output %q", code, stdout.String())
+	}
+}
+
 // TestPlotKeepsAMixedRunApartFromItsLargestSize: a mixed 64 B–64 KiB run
 // and a 64 KiB run of one transport are two sizes: two latency files, the
 // mixed one titled as mixed, and never one file with two curves of one

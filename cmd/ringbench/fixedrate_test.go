@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -45,6 +46,34 @@ func TestFixedRateShowsAStallInTheTail(t *testing.T) {
 	t.Logf("samples=%d p50=%v p90=%v p99=%v p99.9=%v max=%v", h.TotalCount(),
 		time.Duration(h.ValueAtQuantile(50)), time.Duration(h.ValueAtQuantile(90)), time.Duration(h.ValueAtQuantile(99)),
 		time.Duration(h.ValueAtQuantile(99.9)), time.Duration(h.Max()))
+}
+
+// TestFixedRateRecordsEveryMessageDueInTheWindowOrSaysItFellBehind: a
+// transport that keeps the rate has every message due in the window
+// recorded, the last ones included; one that cannot (a millisecond a
+// message at 10,000 a second) is not shown with the figures of the
+// messages it managed: the cell fails with errBehindRate. It stopped at
+// the first answer after the window's end and reported what it had, the
+// messages due last (the latest) left out. (From a black-box auditor.)
+func TestFixedRateRecordsEveryMessageDueInTheWindowOrSaysItFellBehind(t *testing.T) {
+	cfg := shortConfig()
+	cfg.rate, cfg.warmup, cfg.duration = 2000, 5*time.Millisecond, 100*time.Millisecond
+	m, err := measure(watchdog(t), registry["chan"], fixedRate, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Due in [5 ms, 105 ms) at 2000 a second: messages 10 to 209.
+	if n := m.rtt.TotalCount(); n != 200 {
+		t.Errorf("%d round trips recorded, want the 200 due in the window", n)
+	}
+	cfg.rate = 10000
+	cfg.wrap = onSend(func(uint64, []byte) int {
+		time.Sleep(time.Millisecond)
+		return 1
+	})
+	if _, err := measure(watchdog(t), registry["chan"], fixedRate, cfg); !errors.Is(err, errBehindRate) {
+		t.Fatalf("a transport ten times slower than the rate = %v, want errBehindRate", err)
+	}
 }
 
 // TestCountSaysWhatItMeasures: with --count, the method header says the

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"time"
 
@@ -171,6 +172,10 @@ func runPeer(e *end, w workload, pc peerConfig, gate func() error) (res peerResu
 // meanwhile are sent late, back to back, and each records how late its
 // answer really was, as a user sending on that schedule would have seen.
 // Timing from the actual send would record one slow sample and hide the rest.
+// It stops once every message due before the window's end was answered;
+// a transport that has not caught up by a window's length after the end
+// cannot keep the rate, and its cell is skipped (errBehindRate) rather
+// than show figures without the messages due last.
 func pingFor(ctx context.Context, e *end, sh shape, rate float64, warmup, d time.Duration, minCount uint64, h *hdrhistogram.Histogram) (uint64, error) {
 	s, r := newSender(e, sh), newReceiver(e, sh)
 	start := time.Now()
@@ -180,6 +185,13 @@ func pingFor(ctx context.Context, e *end, sh shape, rate float64, warmup, d time
 		t0 := time.Now()
 		if rate > 0 {
 			t0 = start.Add(time.Duration(float64(seq) * float64(time.Second) / rate))
+			if !t0.Before(end) && seq >= minCount {
+				return seq, nil // every message due in the window was answered
+			}
+			if behind := time.Since(end); behind > d {
+				return seq, fmt.Errorf("%w of %.0f msg/s: %v after the window's end, %d of the %d messages due in it were answered (lower --rate)",
+					errBehindRate, rate, d, seq, dueBefore(end.Sub(start), rate))
+			}
 			waitUntil(t0)
 		}
 		if err := roundTrip(s, r, seq); err != nil {
@@ -190,7 +202,7 @@ func pingFor(ctx context.Context, e *end, sh shape, rate float64, warmup, d time
 		if recorded {
 			report.Record(h, t1.Sub(t0))
 		}
-		if recorded && t1.After(end) && seq+1 >= minCount {
+		if rate == 0 && recorded && t1.After(end) && seq+1 >= minCount {
 			return seq + 1, nil
 		}
 		if seq%64 == 0 {
@@ -199,6 +211,18 @@ func pingFor(ctx context.Context, e *end, sh shape, rate float64, warmup, d time
 			}
 		}
 	}
+}
+
+// errBehindRate: a fixed-rate run whose transport cannot keep the rate.
+// Its figures would leave out the messages due last in the window, the
+// latest ones, so there are none: the cell is skipped, saying how far
+// behind it was.
+var errBehindRate = errors.New("the transport could not keep the rate")
+
+// dueBefore is how many messages a schedule of rate a second has due in
+// the first d.
+func dueBefore(d time.Duration, rate float64) uint64 {
+	return uint64(math.Ceil(d.Seconds() * rate))
 }
 
 // waitUntil returns at t or just after. It sleeps only while more than
