@@ -13,12 +13,12 @@ import (
 	"github.com/shmring/shmring/ring"
 )
 
-// roleOf finds the role a child holds, by the pid it wrote into its entry,
-// or by role name where the kind keeps no pid (SPSC, the broadcast producer).
+// roleOf finds the role a child holds, by the pid it wrote into its entry
+// or counter block (pid 0: the role's only holder, by role name).
 func roleOf(t *testing.T, s *ringstat.Snapshot, role string, pid int) ringstat.Role {
 	t.Helper()
 	for _, r := range s.Roles {
-		if r.Role == role && (r.PID == 0 || int(r.PID) == pid) {
+		if r.Role == role && (pid == 0 || int(r.PID) == pid) {
 			return r
 		}
 	}

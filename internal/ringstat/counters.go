@@ -151,6 +151,9 @@ func readCounterArea(s *Snapshot, h *layout.Header, w words) {
 		if !ok {
 			continue
 		}
+		if r.PID == 0 { // SPSC roles and the broadcast producer keep their pid only here
+			r.PID = ownerPID(w.u64(h.CounterBlockOffset(block)+layout.CounterOwnerOffset), r.Incarnation)
+		}
 		c, stable := readBlock(w, h.CounterBlockOffset(block))
 		if !stable {
 			r.Problem = or(r.Problem, "its counter block was being stored on every look")
@@ -162,6 +165,16 @@ func readCounterArea(s *Snapshot, h *layout.Header, w words) {
 			r.Latency = readLatency(w, h.HistogramOffset(uint32(hist)))
 		}
 	}
+}
+
+// ownerPID is the pid in a counter block's Owner word when the word is the
+// role's current holder's (its epoch or incarnation), else 0: a block not
+// yet taken over still names the holder before.
+func ownerPID(owner uint64, incarnation uint32) uint32 {
+	if uint32(owner>>32) != incarnation {
+		return 0
+	}
+	return uint32(owner)
 }
 
 // roleBlocks names a role's counter block and histogram (-1: none).

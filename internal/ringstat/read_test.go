@@ -56,6 +56,11 @@ func TestReadSeesCursorsAndLiveRolesOfAnSPSCRing(t *testing.T) {
 	if len(s.Roles) != 2 || !s.Roles[0].Live || !s.Roles[1].Live || *s.Roles[1].Lag != 3 {
 		t.Fatalf("roles %+v: want a live producer and a live consumer with lag 3", s.Roles)
 	}
+	for _, role := range s.Roles { // from the counter blocks' Owner words: SPSC has no entries
+		if role.PID != uint32(os.Getpid()) {
+			t.Errorf("the %s's pid = %d, want this process's %d", role.Role, role.PID, os.Getpid())
+		}
+	}
 	c.Close()
 	s, _ = Read(path)
 	if s.Roles[1].Live || s.Roles[1].Attached || !s.Roles[0].Live {

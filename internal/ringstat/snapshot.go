@@ -119,7 +119,9 @@ type Role struct {
 	// delivers them. Neither attached nor dead.
 	Left bool `json:"left,omitempty"`
 	// PID is the pid the holder wrote into its entry (MPMC, broadcast
-	// readers), for people: never used for liveness.
+	// readers) or, for the SPSC roles and the broadcast producer, into its
+	// counter block's Owner word (when that word names the role's current
+	// epoch), for people: never used for liveness.
 	PID uint32 `json:"pid,omitempty"`
 	// Incarnation counts how many times the role was taken (the SPSC and
 	// broadcast producers' epoch, the entries' incarnation).
