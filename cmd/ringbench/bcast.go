@@ -209,9 +209,30 @@ func (r *fanReport) write(w io.Writer) {
 			}
 			if parts := report.Compare("producer throughput", flat[0].rate(), flat[1].rate(), "latency", at0, at1); len(parts) > 0 {
 				fmt.Fprintf(w, "%s vs %s: %s\n", fanLabel(flat[0].job), fanLabel(flat[1].job), strings.Join(parts, ", "))
+				for _, c := range flat {
+					if lost := missedShare(c); lost > 0 {
+						fmt.Fprintf(w, "  (producer rates, not delivered ones: the lossy readers of %s, which never hold its producer back, missed up to %.1f%% of what it published)\n",
+							fanLabel(c.job), 100*lost)
+					}
+				}
 			}
 		}
 	}
+}
+
+// missedShare is the largest share of what the producer published that
+// one of c's readers missed, over its repetitions: 0 when every reader got
+// everything.
+func missedShare(c *fanCell) float64 {
+	worst := 0.0
+	for _, o := range c.reps {
+		for _, rr := range o.readers {
+			if o.published > 0 {
+				worst = max(worst, float64(rr.Missed)/float64(o.published))
+			}
+		}
+	}
+	return worst
 }
 
 // writeFanReaders is the per-reader table of the flat-out pass.

@@ -129,3 +129,30 @@ func TestBroadcastSubcommandPrintsTables(t *testing.T) {
 		}
 	}
 }
+
+// TestBroadcastHeadlineSaysARingWithLossyReadersIsComparedByItsProducer:
+// the ring's producer, which its lossy readers never hold back, is set
+// beside sockets that deliver every message; where a lossy reader missed
+// messages the headline says its ratio is of producer rates and how much
+// was missed. (From a black-box auditor.)
+func TestBroadcastHeadlineSaysARingWithLossyReadersIsComparedByItsProducer(t *testing.T) {
+	cell := func(medium string, missed uint64) *fanCell {
+		c := &fanCell{job: fanJob{medium: medium, readers: 2, policy: "mixed", size: 64}}
+		c.reps = []*fanOutcome{{published: 1000, elapsed: time.Millisecond, readers: []fanReaderResult{
+			{Policy: "lossless", Received: 1000}, {Policy: "lossy", Received: 1000 - missed, Missed: missed, Laps: 1}}}}
+		return c
+	}
+	for _, tc := range []struct {
+		missed uint64
+		note   bool
+	}{{250, true}, {0, false}} {
+		r := &fanReport{plan: fanPlan{fanFlags: fanFlags{policy: "mixed", size: 64}, readers: []int{2}},
+			cells: []*fanCell{cell(fanRing, tc.missed), cell(fanUnix, 0)}}
+		var out strings.Builder
+		r.write(&out)
+		got := strings.Contains(out.String(), "missed up to 25.0% of what it published")
+		if got != tc.note || strings.Contains(out.String(), "producer rates, not delivered") != tc.note {
+			t.Errorf("lossy reader missed %d of 1000: the note is there = %v, want %v:\n%s", tc.missed, got, tc.note, out.String())
+		}
+	}
+}
