@@ -176,6 +176,9 @@ func (r *runReport) writeSize(w io.Writer, size msgSize) {
 		if c.size == size && c.skipped != "" {
 			fmt.Fprintf(w, "skipped: %s\n", c.skipped)
 		}
+		if c.size == size {
+			warnFewSamples(w, c)
+		}
 		if c.size != size || c.workload != throughput || r.plan.cfg.count > 0 {
 			continue
 		}
@@ -219,4 +222,30 @@ func slept(n uint64) string {
 		return []string{"never slept", "slept once"}[n]
 	}
 	return fmt.Sprintf("slept %d times", n)
+}
+
+// Below these a figure is a sample of a few events, not a measurement: a
+// run of a microsecond, or --count 2, still prints a rate and a ratio.
+const (
+	fewMessages   = 1000 // measured by one throughput repetition
+	fewRoundTrips = 100  // recorded, all repetitions merged
+)
+
+// warnFewSamples says so of a cell whose figures rest on too few events.
+func warnFewSamples(w io.Writer, c *cell) {
+	if c.workload == throughput {
+		for i, m := range c.reps {
+			if m.measured < fewMessages {
+				fmt.Fprintf(w, "WARNING: %s throughput repetition %d measured only %d messages: its rate, and any ratio with it, is not a measurement (run longer)\n",
+					c.tr.name(), i+1, m.measured)
+			}
+		}
+		return
+	}
+	if c.ok() {
+		if n := c.merged().TotalCount(); n < fewRoundTrips {
+			fmt.Fprintf(w, "WARNING: %s %s recorded only %d round trips: its percentiles, and any ratio with them, are not a measurement (run longer)\n",
+				c.tr.name(), c.workload, n)
+		}
+	}
 }

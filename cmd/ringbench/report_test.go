@@ -88,3 +88,25 @@ func TestOutputPathsAreCheckedBeforeMeasuring(t *testing.T) {
 		t.Errorf("a refused output path's directory was created")
 	}
 }
+
+// TestFiguresFromAFewEventsSaySo: a run of two messages still prints a
+// rate, percentiles and ratios; each comes with a warning that it rests on
+// too few events to be a measurement. (From a black-box auditor.)
+func TestFiguresFromAFewEventsSaySo(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--count=2", "--workloads=throughput"}, "WARNING: chan throughput repetition 1 measured only 1 messages"},
+		{[]string{"--duration=1us", "--warmup=0s", "--workloads=pingpong"}, "WARNING: chan pingpong recorded only "},
+	} {
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"--transports=chan", "--reps=1", "--fingerprint=false"}, tc.args...)
+		if code := execute(args, &stdout, &stderr); code != 0 {
+			t.Fatalf("%v: exit %d: %s", tc.args, code, stderr.String())
+		}
+		if !strings.Contains(stdout.String(), tc.want) {
+			t.Errorf("%v: output lacks %q:\n%s", tc.args, tc.want, stdout.String())
+		}
+	}
+}

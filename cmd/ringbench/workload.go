@@ -173,8 +173,8 @@ func runPeer(e *end, w workload, pc peerConfig, gate func() error) (res peerResu
 // answer really was, as a user sending on that schedule would have seen.
 // Timing from the actual send would record one slow sample and hide the rest.
 // It stops once every message due before the window's end was answered;
-// a transport that has not caught up by a window's length after the end
-// cannot keep the rate, and its cell is skipped (errBehindRate) rather
+// a transport that has not caught up by a window's length (at least
+// catchUpFloor) after the end cannot keep the rate, and its cell is skipped (errBehindRate) rather
 // than show figures without the messages due last.
 func pingFor(ctx context.Context, e *end, sh shape, rate float64, warmup, d time.Duration, minCount uint64, h *hdrhistogram.Histogram) (uint64, error) {
 	s, r := newSender(e, sh), newReceiver(e, sh)
@@ -188,9 +188,9 @@ func pingFor(ctx context.Context, e *end, sh shape, rate float64, warmup, d time
 			if !t0.Before(end) && seq >= minCount {
 				return seq, nil // every message due in the window was answered
 			}
-			if behind := time.Since(end); behind > d {
+			if grace := max(d, catchUpFloor); time.Since(end) > grace {
 				return seq, fmt.Errorf("%w of %.0f msg/s: %v after the window's end, %d of the %d messages due in it were answered (lower --rate)",
-					errBehindRate, rate, d, seq, dueBefore(end.Sub(start), rate))
+					errBehindRate, rate, grace, seq, dueBefore(end.Sub(start), rate))
 			}
 			waitUntil(t0)
 		}
@@ -218,6 +218,11 @@ func pingFor(ctx context.Context, e *end, sh shape, rate float64, warmup, d time
 // latest ones, so there are none: the cell is skipped, saying how far
 // behind it was.
 var errBehindRate = errors.New("the transport could not keep the rate")
+
+// catchUpFloor is the least time a fixed-rate run late at its window's end
+// has to answer what fell due in it: a short window on a busy machine is
+// late by a descheduling or two, not by a rate it cannot keep.
+const catchUpFloor = time.Second
 
 // dueBefore is how many messages a schedule of rate a second has due in
 // the first d.
