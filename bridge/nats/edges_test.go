@@ -264,11 +264,7 @@ func TestOutStoppedWithABatchItCouldNotDeliverLeavesItInTheRing(t *testing.T) {
 			// server gone is lost (at most once: doc.go); here it has
 			// noticed, and Out holds what it takes.
 			srv.Stop()
-			for deadline := time.Now().Add(watchdog); nc.IsConnected(); time.Sleep(time.Millisecond) {
-				if time.Now().After(deadline) {
-					t.Fatal("watchdog: the client never noticed the server stopped")
-				}
-			}
+			eventually(t, func() (bool, string) { return !nc.IsConnected(), "the client never noticed the server stopped" })
 			const sent = 10
 			produce(t, src, 0, sent, 64, false)
 			run := start(out.Run)
@@ -302,20 +298,13 @@ func TestOutStoppedWithABatchItCouldNotDeliverLeavesItInTheRing(t *testing.T) {
 // (leased) n messages.
 func waitForLease(t *testing.T, r *ring.Ring, n uint64) {
 	t.Helper()
-	deadline := time.Now().Add(watchdog)
-	for {
+	eventually(t, func() (bool, string) {
 		s, err := ringstat.Read(r.Path())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s.Consumed >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("watchdog: the bridge took %d of %d messages", s.Consumed, n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return s.Consumed >= n, fmt.Sprintf("the bridge took %d of %d messages", s.Consumed, n)
+	})
 }
 
 // TestOptionsThatDescribeNoBridge: each is ErrConfig or a named JetStream

@@ -133,3 +133,20 @@ func consumeInOrder(t testing.TB, c *ring.Consumer, first, n uint64) {
 		}
 	}
 }
+
+// eventually calls check every millisecond until it reports done, and
+// fails the test with check's last status at the watchdog.
+func eventually(t *testing.T, check func() (done bool, status string)) {
+	t.Helper()
+	deadline := time.Now().Add(watchdog)
+	for {
+		done, status := check()
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("watchdog: %s", status)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

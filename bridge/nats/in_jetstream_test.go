@@ -88,20 +88,13 @@ func TestInJetStreamTakesNothingPastADeliveryItMissed(t *testing.T) {
 // waitForPulls waits until n pull requests wait on cons.
 func waitForPulls(t *testing.T, cons jetstream.Consumer, n int) {
 	t.Helper()
-	deadline := time.Now().Add(watchdog)
-	for {
+	eventually(t, func() (bool, string) {
 		ci, err := cons.Info(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ci.NumWaiting >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("watchdog: %d pull requests waiting, want %d", ci.NumWaiting, n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return ci.NumWaiting >= n, fmt.Sprintf("%d pull requests waiting, want %d", ci.NumWaiting, n)
+	})
 }
 
 // TestInJetStreamFromAStreamOfSeveralSubjects: the stream also holds
