@@ -210,8 +210,13 @@ func shortBuffer(n uint32, buf []byte) error {
 // when it joins in that entry; otherwise once it finds the ring empty (a
 // waiting consumer reaps such entries once a tick, and any consumer does
 // before it reports the end of the stream). A producer waiting on a full
-// ring meanwhile goes on waiting, as after any clean Close. Close is
-// idempotent.
+// ring meanwhile goes on waiting, as after any clean Close. The Ring's
+// Close, which may run while a call on another goroutine is inside this
+// consumer, always leaves the entry so, whatever it seems to hold, and
+// lets go of its lock only once the ring is unmapped: a message that call
+// took without returning it is delivered again (not so with
+// Options.Unguarded, where the mapping stays and such a call may take one
+// after the lock is gone). Close is idempotent.
 func (c *Consumer) Close() (err error) {
 	defer c.r.endGuard(&err, beginGuard())
 	defer c.r.untrack(c)

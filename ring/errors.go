@@ -106,7 +106,11 @@ var (
 	ErrTooLarge = errors.New("ring: message larger than the ring's largest (its slot, or MaxMessage)")
 	// ErrClosed: the producer closed the stream and every message before
 	// the close has been received. errors.Is(ErrClosed, io.EOF) holds.
-	// Using a handle after its own Close also returns it.
+	// Using a handle after its own Close also returns it. On an MPMC or
+	// MPSC ring it is final for a consumer only once no other consumer
+	// holds messages of the stream: one that closes holding some leaves
+	// them to the next call of any consumer (Consumer.Close), which gets
+	// them, marked Redelivered, before ErrClosed again.
 	ErrClosed = alias("ring: closed", io.EOF, os.ErrClosed)
 	// ErrPeerDead: the other side's role holder died (its liveness lock is
 	// gone) while this side waits on it: a blocking call probes the peer

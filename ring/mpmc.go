@@ -248,12 +248,18 @@ func (h *mpmcHandle) leave() error {
 // count not dropped, and drops the lock: a closing consumer with messages
 // it has not released uses it so they are not lost. Stored before the
 // unlock, as leave does, so a peer that sees the lock free sees the entry
-// left, not attached by a dead holder.
-func (h *mpmcHandle) abandon() error {
+// left, not attached by a dead holder. With untilUnmapped the lock is not
+// dropped here but by the ring file's Close, after the mapping is gone
+// (mpmcConsumer.Close says why).
+func (h *mpmcHandle) abandon(untilUnmapped bool) error {
 	h.ctr.flush(&h.stats)
 	h.closed = true
 	h.ent.messages.Store(h.stats.Messages)
 	h.ent.state.Store(layout.EntryLeft)
+	if untilUnmapped {
+		h.lock.unlocked = true // shm.File.Close closes its description
+		return nil
+	}
 	return h.lock.unlock(h.r)
 }
 

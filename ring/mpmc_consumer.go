@@ -109,6 +109,12 @@ func (c *mpmcConsumer) Release() error {
 			freed++
 		}
 	}
+	return c.released(freed)
+}
+
+// released ends the lease, of which freed slots were freed here: the
+// error for the others, the counts, and the wake-ups.
+func (c *mpmcConsumer) released(freed int) error {
 	var err error
 	switch {
 	case freed == c.n:
@@ -134,7 +140,13 @@ func (c *mpmcConsumer) Release() error {
 	return err
 }
 
-func (c *mpmcConsumer) Recv(ctx context.Context, buf []byte, block bool) (int, error) {
+// Recv copies the next message out and frees its slot. Once the slot is
+// freed the message is the caller's: a fault after that (Ring.Close
+// unmapped the ring under the bookkeeping that follows) still returns it,
+// and a Recv that finds Ring.Close begun before it frees the slot leaves
+// the message leased, for the reaper of the entry Close leaves, rather
+// than take it and be unable to say so.
+func (c *mpmcConsumer) Recv(ctx context.Context, buf []byte, block bool) (got int, err error) {
 	pos, n, err := c.lease(ctx, block)
 	if err != nil {
 		return 0, err
@@ -150,9 +162,20 @@ func (c *mpmcConsumer) Recv(ctx context.Context, buf []byte, block bool) (int, e
 	c.start, c.n, c.heldBytes = pos, 1, uint64(n)
 	c.lastRedelivered = c.redelivered
 	c.lat.observe(pos)
-	if err := c.Release(); err != nil {
-		return 0, err
+	if c.r.closing.Load() {
+		return 0, c.r.errClosedDuringCall()
 	}
+	atStep(stepBeforeRelease)
+	if !c.free(pos) {
+		return 0, c.released(0)
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			_ = c.r.faulted(v) // panics again unless a fault of the mapping, or of Close
+			got, err = int(n), nil
+		}
+	}()
+	c.released(1)
 	return int(n), nil
 }
 
@@ -202,10 +225,18 @@ func (c *mpmcConsumer) Close() error {
 	if c.closed {
 		return nil
 	}
-	if c.n != 0 || c.hasPending || len(c.adopted) > 0 {
+	// Ring.Close closes this handle from its own goroutine, maybe while a
+	// call on another is inside it and has leased slots (stamped them
+	// with this handle's owner) it has not recorded yet. So the entry is
+	// left for a reaper whatever it seems to hold, and keeps its lock
+	// until the ring is unmapped: the call stamps nothing after that (it
+	// faults, and says ErrClosed), so the reaper, which needs the lock,
+	// finds every slot the call took and delivers it again.
+	ringClosing := c.r.closing.Load()
+	if ringClosing || c.n != 0 || c.hasPending || len(c.adopted) > 0 {
 		c.n, c.heldBytes = 0, 0
 		c.hasPending, c.adopted = false, c.adopted[:0] // left for another consumer, which delivers them
-		return c.abandon()
+		return c.abandon(ringClosing)
 	}
 	return c.leave()
 }

@@ -52,7 +52,9 @@ type Snapshot struct {
 	// hint (positions claimed, aborted ones included).
 	Published uint64 `json:"published"`
 	// Consumed is the consumers' frontier: the SPSC consumer cursor or the
-	// MPMC Head hint; for broadcast, the slowest attached reader's cursor.
+	// MPMC Head hint (messages taken: released, held, or left in a Left
+	// entry for redelivery); for broadcast, the slowest attached reader's
+	// cursor.
 	Consumed uint64 `json:"consumed"`
 	// Backlog is Published - Consumed: messages (record rings: bytes) in
 	// the ring not yet consumed (broadcast: by the slowest attached reader).
