@@ -101,7 +101,7 @@ func (c *mpmcConsumer) free(pos uint64) bool {
 
 // Release frees the leased message or batch and wakes as many sleeping
 // producers as slots it freed.
-func (c *mpmcConsumer) Release() error {
+func (c *mpmcConsumer) Release() (err error) {
 	atStep(stepBeforeRelease)
 	freed := 0
 	for i := 0; i < c.n; i++ {
@@ -109,7 +109,25 @@ func (c *mpmcConsumer) Release() error {
 			freed++
 		}
 	}
+	if freed > 0 {
+		defer c.keepFreed(&err, freed == c.n)
+	}
 	return c.released(freed)
+}
+
+// keepFreed, deferred once slots are freed, keeps a fault in what follows
+// (the Ring's Close unmapped the ring under the bookkeeping) from undoing
+// the call's answer: what was freed was consumed, and an ErrClosed would
+// tell the caller it was not, so it would count on a redelivery that never
+// comes. all: every leased slot was freed (else the rest was taken back,
+// and the answer is ErrClosed as released says).
+func (c *mpmcConsumer) keepFreed(err *error, all bool) {
+	if v := recover(); v != nil {
+		*err = c.r.faulted(v) // panics again unless a fault of the mapping, or of Close
+		if all {
+			*err = nil
+		}
+	}
 }
 
 // released ends the lease, of which freed slots were freed here: the
@@ -169,14 +187,9 @@ func (c *mpmcConsumer) Recv(ctx context.Context, buf []byte, block bool) (got in
 	if !c.free(pos) {
 		return 0, c.released(0)
 	}
-	defer func() {
-		if v := recover(); v != nil {
-			_ = c.r.faulted(v) // panics again unless a fault of the mapping, or of Close
-			got, err = int(n), nil
-		}
-	}()
-	c.released(1)
-	return int(n), nil
+	got = int(n)
+	defer c.keepFreed(&err, true)
+	return got, c.released(1)
 }
 
 // ReceiveBatch leases up to max consecutive published messages, one CAS

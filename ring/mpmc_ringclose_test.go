@@ -25,10 +25,11 @@ func TestRingCloseInsideAnMPMCReceiveLosesNothing(t *testing.T) {
 		for _, tc := range []struct {
 			name      string
 			at        step
-			recv      bool // Recv; else Receive
-			delivered bool // the call returns message 0
+			recv      bool // Recv; else Receive, then Release
+			delivered bool // the call returns message 0 (and Release frees it)
 		}{
 			{"Receive, its slot stamped", stepAfterReceive, false, false},
+			{"Release, its slot freed", stepAfterRelease, false, true},
 			{"Recv, copying", stepMidRead, true, false},
 			{"Recv, its slot freed", stepAfterRelease, true, true},
 		} {
@@ -71,6 +72,9 @@ func TestRingCloseInsideAnMPMCReceiveLosesNothing(t *testing.T) {
 					var msg []byte
 					msg, err = c.Receive(ctx)
 					n = copy(buf, msg)
+					if err == nil {
+						err = c.Release()
+					}
 				}
 				setStepHook(nil)
 				first := uint64(0)
@@ -81,7 +85,7 @@ func TestRingCloseInsideAnMPMCReceiveLosesNothing(t *testing.T) {
 					}
 					first = 1
 				case tc.delivered:
-					t.Fatalf("a Recv whose slot was freed when the ring closed = %v, want message 0", err)
+					t.Fatalf("a call whose slot was freed when the ring closed = %v, want message 0 and nil", err)
 				case !errors.Is(err, ErrClosed):
 					t.Fatalf("a receive the ring's Close cut = %d bytes, %v; want ErrClosed", n, err)
 				}

@@ -350,7 +350,7 @@ func throughputPlot(j *jsonReport) (*plot.Plot, bool) {
 // common results are the same measurement.
 var notASetting = map[string]bool{"bench": true, "ceiling": true, "duration": true, "fingerprint": true, "help": true,
 	"hgrm": true, "json": true, "plot": true, "progress": true, "reps": true, "size": true, "sizes": true,
-	"transports": true, "workloads": true}
+	"transports": true, "wait": true, "workloads": true} // each wait strategy is a transport of its own name
 
 // settingsDiffer lists each flag that changes how a result is measured
 // (a fixed rate, what is touched, the ring's slots, memfd, pinning, …)

@@ -102,8 +102,8 @@ func TestCompareWarnsOfResultsMeasuredWithDifferentSettings(t *testing.T) {
 		return writeFile(t, jsonReport{jsonHead: newJSONHead("", report.Machine{}, flags),
 			Results: []jsonCell{{Transport: "pipe", Workload: "throughput", Size: 64, jsonSummary: throughputOf(1000)}}})
 	}
-	a := file("--rate=20000", "--touch=all", "--json=a.json", "--reps=3")
-	b := file("--rate=60000", "--touch=all", "--json=b.json", "--reps=5", "--memfd=true")
+	a := file("--rate=20000", "--touch=all", "--json=a.json", "--reps=3", "--wait=default")
+	b := file("--rate=60000", "--touch=all", "--json=b.json", "--reps=5", "--memfd=true", "--wait=default,spin")
 	var stdout, stderr bytes.Buffer
 	if code := execute([]string{"compare", a, b}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
@@ -114,7 +114,7 @@ func TestCompareWarnsOfResultsMeasuredWithDifferentSettings(t *testing.T) {
 			t.Errorf("warning %q does not say %q", warn, want)
 		}
 	}
-	for _, not := range []string{"--touch", "--json", "--reps"} {
+	for _, not := range []string{"--touch", "--json", "--reps", "--wait"} {
 		if strings.Contains(warn, not) {
 			t.Errorf("warning %q names %s, which is alike or no setting", warn, not)
 		}
