@@ -306,3 +306,30 @@ func TestABrokenRingAProcessStillHoldsIsHeld(t *testing.T) {
 		t.Errorf("gc --broken: exit %d %+v: want the held ring kept", code, res)
 	}
 }
+
+// TestGcKeepsARingAProcessHasOpenThoughItsCreatorIsGone: the creator's pid
+// is its number in its own PID namespace, so "no such pid here" proves
+// nothing; a ring whose roles were all closed, whose creator was killed,
+// and which another process still has open (a Ring with no role, as a
+// process in another container would) is kept, and goes once that process
+// is gone too. gc removed it, and took a process in another PID namespace
+// for gone. (From a black-box tester.)
+func TestGcKeepsARingAProcessHasOpenThoughItsCreatorIsGone(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	path := filepath.Join(t.TempDir(), "open")
+	creator := startPeer(t, path, "spsc", "producer", "create")
+	opener := startPeer(t, path, "spsc", "consumer", "open")
+	tell(t, creator, "close")
+	tell(t, opener, "close") // the Ring stays open in the process, with no role
+	creator.Kill()
+	creator.Wait()
+	var res removalsJSON
+	if code := ringctlJSON(t, &res, "gc", filepath.Dir(path)); code != exitOK || actions(res)["open"] != "kept" || !exists(path) {
+		t.Fatalf("gc with a process holding the ring open: exit %d, %+v, exists %v: want it kept", code, res, exists(path))
+	}
+	opener.Kill()
+	opener.Wait()
+	if code := ringctlJSON(t, &res, "gc", filepath.Dir(path)); code != exitOK || actions(res)["open"] != "removed" || exists(path) {
+		t.Errorf("gc once nobody has the ring open and its creator is gone: exit %d, %+v, exists %v: want it removed", code, res, exists(path))
+	}
+}

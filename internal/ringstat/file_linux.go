@@ -109,6 +109,9 @@ func (r *fileReader) read() {
 		return
 	}
 	s.CreatorAlive = processAlive(h.CreatorPID)
+	if !s.Held && !s.CreatorAlive {
+		s.OpenElsewhere = openState(&st)
+	}
 	if !checkSize(s, r.realSize(&h)) || !r.endIntact(&h) {
 		return
 	}
@@ -205,30 +208,6 @@ func lockHeld(fd int, at, n int64) bool {
 		return false
 	}
 	return lk.Type != unix.F_UNLCK
-}
-
-// processAlive reports whether a process with this pid exists and is not a
-// zombie (a killed child its parent has not reaped yet is dead for every
-// purpose here).
-func processAlive(pid uint32) bool {
-	if pid == 0 || pid > 1<<22 {
-		return false
-	}
-	if err := unix.Kill(int(pid), 0); errors.Is(err, unix.ESRCH) {
-		return false
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true // no /proc to ask: kill(2) said it exists
-	}
-	// The state follows the command name, which is in parentheses and may
-	// hold any byte: look after the last ')'.
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] == ')' {
-			return !(i+2 < len(b) && (b[i+2] == 'Z' || b[i+2] == 'X'))
-		}
-	}
-	return true
 }
 
 const maxInt = int(^uint(0) >> 1)

@@ -40,8 +40,15 @@ type Snapshot struct {
 	Created      time.Time `json:"created,omitzero"`
 	// CreatorAlive: a process with the creator's pid exists (pids are
 	// reused and namespaced: a hint for people, and a reason for gc to
-	// keep a ring, never one to remove it).
+	// keep a ring, never on its own one to remove it).
 	CreatorAlive bool `json:"creator_alive"`
+	// OpenElsewhere, looked at only when no lock is held and the creator
+	// seems gone: "yes" when another process has the file open (one that
+	// holds a Ring and no role, or a memfd ring's holder), "no" when none
+	// has, "unknown" when this process cannot see every process (it runs
+	// in a PID namespace other than the first). Only "no" lets a ring
+	// whose roles were all closed count as dead.
+	OpenElsewhere string `json:"open_elsewhere,omitempty"`
 
 	// Held: some live process holds a lock on the file (any role, or a
 	// Reset in progress), by one F_OFD_GETLK over the whole file.

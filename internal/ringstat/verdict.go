@@ -28,8 +28,12 @@ func judge(s *Snapshot, kind layout.Kind) {
 		switch {
 		case deadNote != "":
 			s.State, s.Problem = Dead, deadNote
+		case !s.CreatorAlive && s.OpenElsewhere == "no":
+			s.State, s.Problem = Dead, fmt.Sprintf("nobody holds a role or has the file open, and the creator (pid %d) is gone", s.CreatorPID)
+		case !s.CreatorAlive && s.OpenElsewhere == "yes":
+			s.State, s.Problem = Idle, fmt.Sprintf("no pid %d here, but a process has the file open", s.CreatorPID)
 		case !s.CreatorAlive:
-			s.State, s.Problem = Dead, fmt.Sprintf("nobody holds a role and the creator (pid %d) is gone", s.CreatorPID)
+			s.State, s.Problem = Idle, fmt.Sprintf("no pid %d here, and this PID namespace does not see every process: the creator may be in another", s.CreatorPID)
 		default:
 			s.State = Idle
 		}
@@ -48,7 +52,8 @@ func judge(s *Snapshot, kind layout.Kind) {
 // the producers can only fill the ring (a slot a dead consumer leased
 // still takes room, though counted consumed), and when every producer has,
 // the consumers can only drain it: ErrPeerDead then, as SPSC. (A dead
-// producer's entry that a consumer has reaped no longer reads as one.)
+// producer's entry that a consumer has reaped no longer reads as one; the
+// stream word, peer-dead, still tells.)
 func stuck(s *Snapshot, kind layout.Kind, live map[string]bool) string {
 	prodDead := false
 	consDead := false
@@ -77,7 +82,9 @@ func stuck(s *Snapshot, kind layout.Kind, live map[string]bool) string {
 			return "the ring is full and no live process consumes it"
 		case live["producer"] && !live["consumer"] && consDead:
 			return "every consumer died without closing; producers will see ErrPeerDead once the ring is full"
-		case live["consumer"] && !live["producer"] && prodDead:
+		case live["consumer"] && !live["producer"] && (prodDead || s.Stream == "peer-dead"):
+			// Once a consumer has reaped the last dead producer's entry,
+			// only the stream word says so.
 			return "every producer died without closing; consumers will see ErrPeerDead once they have drained the ring"
 		}
 	case layout.KindBroadcast:

@@ -1,0 +1,98 @@
+package ringstat
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// Whether a ring no lock is held on is still someone's: the header's
+// creator pid is the creator's number in its own PID namespace, which
+// another namespace gives to another process or to none, so on its own it
+// proves nothing gone. What does is the kernel's view: no process has the
+// file open. A process that holds a Ring keeps its descriptor open for the
+// Ring's life (its locks are taken through it), so one with the ring open
+// and no role is found here.
+
+// initPIDNamespace is the inode of the first PID namespace
+// (PROC_PID_INIT_INO): from it every process on the machine is seen.
+const initPIDNamespace = 0xEFFFFFFC
+
+// seesEveryProcess reports whether this process is in the first PID
+// namespace: elsewhere, processes of other namespaces are not in /proc.
+func seesEveryProcess() bool {
+	var st unix.Stat_t
+	return unix.Stat("/proc/self/ns/pid", &st) == nil && st.Ino == initPIDNamespace
+}
+
+// openState is OpenElsewhere for the file of st.
+func openState(st *unix.Stat_t) string {
+	switch {
+	case openElsewhere(st):
+		return "yes"
+	case seesEveryProcess():
+		return "no"
+	}
+	return "unknown"
+}
+
+// openElsewhere reports whether a process other than this one has the
+// file of st open: a descriptor in /proc/PID/fd that leads to it.
+func openElsewhere(st *unix.Stat_t) bool {
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		return true // nothing to look at: say it may be
+	}
+	self := os.Getpid()
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		dir := "/proc/" + p.Name() + "/fd/"
+		fds, err := os.ReadDir(dir)
+		if err != nil {
+			continue // gone, or not ours to read
+		}
+		for _, fd := range fds {
+			var fst unix.Stat_t
+			if unix.Stat(dir+fd.Name(), &fst) == nil && fst.Dev == st.Dev && fst.Ino == st.Ino {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// processAlive reports whether a process (not a thread: a thread id is a
+// pid to kill(2) and /proc too) with this pid exists and is not a zombie.
+// A hint for people: see above.
+func processAlive(pid uint32) bool {
+	if pid == 0 || pid > 1<<22 {
+		return false
+	}
+	if err := unix.Kill(int(pid), 0); err == unix.ESRCH {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return true // no /proc to ask: kill(2) said it exists
+	}
+	alive, tgid := true, -1
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		k, v, _ := bytes.Cut(sc.Bytes(), []byte(":"))
+		v = bytes.TrimSpace(v)
+		switch string(k) {
+		case "State":
+			alive = len(v) > 0 && v[0] != 'Z' && v[0] != 'X'
+		case "Tgid":
+			tgid, _ = strconv.Atoi(string(v))
+		}
+	}
+	return alive && tgid == int(pid)
+}
