@@ -3,7 +3,9 @@ package ringstat
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strconv"
 
@@ -31,22 +33,26 @@ func seesEveryProcess() bool {
 
 // openState is OpenElsewhere for the file of st.
 func openState(st *unix.Stat_t) string {
+	open, complete := openElsewhere(st)
 	switch {
-	case openElsewhere(st):
+	case open:
 		return "yes"
-	case seesEveryProcess():
+	case complete && seesEveryProcess():
 		return "no"
 	}
 	return "unknown"
 }
 
 // openElsewhere reports whether a process other than this one has the
-// file of st open: a descriptor in /proc/PID/fd that leads to it.
-func openElsewhere(st *unix.Stat_t) bool {
+// file of st open (a descriptor in /proc/PID/fd that leads to it), and
+// whether it could look at every process's descriptors (not so for a user
+// other than root, for other users' processes).
+func openElsewhere(st *unix.Stat_t) (open, complete bool) {
 	procs, err := os.ReadDir("/proc")
 	if err != nil {
-		return true // nothing to look at: say it may be
+		return false, false
 	}
+	complete = true
 	self := os.Getpid()
 	for _, p := range procs {
 		pid, err := strconv.Atoi(p.Name())
@@ -56,16 +62,17 @@ func openElsewhere(st *unix.Stat_t) bool {
 		dir := "/proc/" + p.Name() + "/fd/"
 		fds, err := os.ReadDir(dir)
 		if err != nil {
-			continue // gone, or not ours to read
+			complete = complete && errors.Is(err, fs.ErrNotExist) // gone meanwhile, or not ours to read
+			continue
 		}
 		for _, fd := range fds {
 			var fst unix.Stat_t
 			if unix.Stat(dir+fd.Name(), &fst) == nil && fst.Dev == st.Dev && fst.Ino == st.Ino {
-				return true
+				return true, true
 			}
 		}
 	}
-	return false
+	return false, complete
 }
 
 // processAlive reports whether a process (not a thread: a thread id is a

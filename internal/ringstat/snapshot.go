@@ -46,7 +46,8 @@ type Snapshot struct {
 	// seems gone: "yes" when another process has the file open (one that
 	// holds a Ring and no role, or a memfd ring's holder), "no" when none
 	// has, "unknown" when this process cannot see every process (it runs
-	// in a PID namespace other than the first). Only "no" lets a ring
+	// in a PID namespace other than the first, or may not read other
+	// users' descriptors: not root). Only "no" lets a ring
 	// whose roles were all closed count as dead.
 	OpenElsewhere string `json:"open_elsewhere,omitempty"`
 

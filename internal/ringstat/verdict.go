@@ -33,7 +33,7 @@ func judge(s *Snapshot, kind layout.Kind) {
 		case !s.CreatorAlive && s.OpenElsewhere == "yes":
 			s.State, s.Problem = Idle, fmt.Sprintf("no pid %d here, but a process has the file open", s.CreatorPID)
 		case !s.CreatorAlive:
-			s.State, s.Problem = Idle, fmt.Sprintf("no pid %d here, and this PID namespace does not see every process: the creator may be in another", s.CreatorPID)
+			s.State, s.Problem = Idle, fmt.Sprintf("no pid %d here, but this process cannot see every process's open files (another PID namespace, or not root): the creator may be elsewhere", s.CreatorPID)
 		default:
 			s.State = Idle
 		}
