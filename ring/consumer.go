@@ -132,7 +132,10 @@ func (c *Consumer) leased(m []byte, err error) ([]byte, error) {
 // back meanwhile, having found this consumer's process presumed dead: the
 // message goes, or went, to another consumer as well. After Close (the
 // consumer's or the ring's) it does nothing and returns ErrClosed, so a
-// deferred Release is safe. Release without a received message panics.
+// deferred Release is safe. A Release the Ring's Close cuts on another
+// goroutine returns nil if it freed everything it held (consumed); on an
+// MPMC or MPSC ring, an ErrClosed that says how many of a batch were
+// consumed if it freed some, the rest coming again to another consumer. Release without a received message panics.
 func (c *Consumer) Release() (err error) {
 	// The ring's closing flag first: a Receive that the ring's Close woke
 	// with ErrClosed returns before Close has marked this handle closed,

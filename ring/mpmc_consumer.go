@@ -103,29 +103,37 @@ func (c *mpmcConsumer) free(pos uint64) bool {
 // producers as slots it freed.
 func (c *mpmcConsumer) Release() (err error) {
 	atStep(stepBeforeRelease)
-	freed := 0
-	for i := 0; i < c.n; i++ {
+	n, freed := c.n, 0
+	defer c.keepFreed(&err, &freed, n)
+	for i := 0; i < n; i++ {
+		if i == 1 {
+			atStep(stepBetweenFrees)
+		}
 		if c.free(c.start + uint64(i)) {
 			freed++
 		}
 	}
-	if freed > 0 {
-		defer c.keepFreed(&err, freed == c.n)
-	}
 	return c.released(freed)
 }
 
-// keepFreed, deferred once slots are freed, keeps a fault in what follows
-// (the Ring's Close unmapped the ring under the bookkeeping) from undoing
-// the call's answer: what was freed was consumed, and an ErrClosed would
-// tell the caller it was not, so it would count on a redelivery that never
-// comes. all: every leased slot was freed (else the rest was taken back,
-// and the answer is ErrClosed as released says).
-func (c *mpmcConsumer) keepFreed(err *error, all bool) {
+// keepFreed, deferred around the freeing of a lease of n slots, keeps a
+// fault in what follows a free (the Ring's Close unmapped the ring under
+// the frees or the bookkeeping) from undoing the call's answer: what was
+// freed was consumed, and a bare ErrClosed would tell the caller it was
+// not, so it would count on a redelivery that never comes. All freed: nil.
+// Some: ErrClosed saying how many were consumed (the rest come again).
+// None: ErrClosed, as the guard says. Unguarded rings recover nothing here
+// either (guard.go).
+func (c *mpmcConsumer) keepFreed(err *error, freed *int, n int) {
+	if *freed == 0 || c.r.unguarded {
+		return
+	}
 	if v := recover(); v != nil {
 		*err = c.r.faulted(v) // panics again unless a fault of the mapping, or of Close
-		if all {
+		if *freed == n {
 			*err = nil
+		} else {
+			*err = fmt.Errorf("%w: the first %d of the %d leased messages were consumed, the rest come again", *err, *freed, n)
 		}
 	}
 }
@@ -187,8 +195,8 @@ func (c *mpmcConsumer) Recv(ctx context.Context, buf []byte, block bool) (got in
 	if !c.free(pos) {
 		return 0, c.released(0)
 	}
-	got = int(n)
-	defer c.keepFreed(&err, true)
+	got, freed := int(n), 1
+	defer c.keepFreed(&err, &freed, 1)
 	return got, c.released(1)
 }
 
@@ -245,11 +253,15 @@ func (c *mpmcConsumer) Close() error {
 	// until the ring is unmapped: the call stamps nothing after that (it
 	// faults, and says ErrClosed), so the reaper, which needs the lock,
 	// finds every slot the call took and delivers it again.
-	ringClosing := c.r.closing.Load()
-	if ringClosing || c.n != 0 || c.hasPending || len(c.adopted) > 0 {
+	// What the handle holds stays as the racing call reads it: the call
+	// goes on from what it recorded, and the reaper takes everything.
+	if c.r.closing.Load() {
+		return c.abandon(true)
+	}
+	if c.n != 0 || c.hasPending || len(c.adopted) > 0 {
 		c.n, c.heldBytes = 0, 0
 		c.hasPending, c.adopted = false, c.adopted[:0] // left for another consumer, which delivers them
-		return c.abandon(ringClosing)
+		return c.abandon(false)
 	}
 	return c.leave()
 }

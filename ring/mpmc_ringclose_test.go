@@ -3,35 +3,51 @@ package ring
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
 
-// TestRingCloseInsideAnMPMCReceiveLosesNothing: Ring.Close runs to its end
-// (the ring unmapped) while a consumer's call on another goroutine stands
-// at a step of its receive; the call says ErrClosed or returns its message,
-// and whatever it took and did not return reaches the next consumer,
-// marked Redelivered. Close left the entry free while the call had
-// stamped a slot it had not recorded yet, so no consumer could ever take
-// that slot and producers found the ring full for good; and a Recv whose
-// slot was freed said ErrClosed for a fault after it, losing the message.
-// (From a black-box tester.)
+// TestRingCloseInsideAnMPMCReceiveLosesNothing: Ring.Close runs (to its
+// end, the ring unmapped, or paused with its handles closed and the ring
+// still mapped) while a consumer's call on another goroutine stands at a
+// step of a receive or release. The call says ErrClosed or returns what it
+// took; whatever it took and did not return reaches the next consumer,
+// marked Redelivered, and nothing it returned comes again. Close left the
+// entry free while the call had stamped a slot it had not recorded yet, so
+// no consumer could ever take that slot and producers found the ring full
+// for good; a Recv whose slot was freed said ErrClosed for a fault after
+// it, or (Close having emptied the handle's lease) for no fault at all,
+// losing the message; a Release freed nothing and said nil. (From a
+// black-box tester and two reviewers.)
 func TestRingCloseInsideAnMPMCReceiveLosesNothing(t *testing.T) {
 	requireStepHook(t)
 	if raceEnabled {
 		t.Skip("under -race a fault in an atomic access ends the process (guard.go)")
 	}
+	type call int
+	const (
+		recv call = iota
+		receiveRelease
+		batchRelease // ReceiveBatch of 2, then Release
+	)
 	for _, kind := range []Kind{MPMC, MPSC} {
 		for _, tc := range []struct {
-			name      string
-			at        step
-			recv      bool // Recv; else Receive, then Release
-			delivered bool // the call returns message 0 (and Release frees it)
+			name     string
+			at       step
+			call     call
+			midClose bool   // Close paused with its handles closed, the ring mapped
+			wantErr  string // "" (nil), or what the ErrClosed says
+			next     uint64 // the next consumer's first message; it is marked when the call did not return it
+			marked   bool
 		}{
-			{"Receive, its slot stamped", stepAfterReceive, false, false},
-			{"Release, its slot freed", stepAfterRelease, false, true},
-			{"Recv, copying", stepMidRead, true, false},
-			{"Recv, its slot freed", stepAfterRelease, true, true},
+			{"Receive, its slot stamped", stepAfterReceive, receiveRelease, false, "closed", 0, true},
+			{"Release, its slot freed", stepAfterRelease, receiveRelease, false, "", 1, false},
+			{"Release, before it frees, the ring still mapped", stepBeforeRelease, receiveRelease, true, "", 1, false},
+			{"Release of a batch, between its frees", stepBetweenFrees, batchRelease, false, "the first 1 of the 2 leased messages were consumed", 1, true},
+			{"Recv, copying", stepMidRead, recv, false, "closed", 0, true},
+			{"Recv, its slot freed", stepAfterRelease, recv, false, "", 1, false},
+			{"Recv, before it frees, the ring still mapped", stepBeforeRelease, recv, true, "", 1, false},
 		} {
 			t.Run(kind.String()+"/"+tc.name, func(t *testing.T) {
 				r := newTestRing(t, Options{Kind: kind, SlotSize: 64, Slots: 8})
@@ -54,43 +70,53 @@ func TestRingCloseInsideAnMPMCReceiveLosesNothing(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				armed := true
+				armed, paused, resume, closed := true, make(chan struct{}), make(chan struct{}), make(chan struct{})
 				setStepHook(func(s step) {
-					if s == tc.at && armed {
+					switch {
+					case s == tc.at && armed:
 						armed = false
-						done := make(chan struct{})
-						go func() { other.Close(); close(done) }()
-						<-done
+						go func() { other.Close(); close(closed) }()
+						if tc.midClose {
+							<-paused
+						} else {
+							<-closed
+						}
+					case s == stepUnmapping && tc.midClose:
+						close(paused)
+						<-resume
 					}
 				})
 				defer setStepHook(nil)
 				buf := make([]byte, 64)
-				var n int
-				if tc.recv {
-					n, err = c.Recv(ctx, buf)
-				} else {
-					var msg []byte
-					msg, err = c.Receive(ctx)
-					n = copy(buf, msg)
-					if err == nil {
+				switch tc.call {
+				case recv:
+					_, err = c.Recv(ctx, buf)
+				case receiveRelease:
+					if _, err = c.Receive(ctx); err == nil {
+						err = c.Release()
+					}
+				case batchRelease:
+					var b Messages
+					if b, err = c.ReceiveBatch(ctx, 2); err == nil {
+						if b.Len() != 2 {
+							t.Fatalf("a batch of %d, want 2", b.Len())
+						}
 						err = c.Release()
 					}
 				}
+				if armed {
+					t.Fatalf("the call never reached step %v (err %v)", tc.at, err)
+				}
+				if tc.midClose {
+					close(resume)
+				}
+				<-closed
 				setStepHook(nil)
-				first := uint64(0)
-				switch {
-				case tc.delivered && err == nil:
-					if err := checkMessage(buf[:n], 0, 32); err != nil {
-						t.Fatal(err)
-					}
-					first = 1
-				case tc.delivered:
-					t.Fatalf("a call whose slot was freed when the ring closed = %v, want message 0 and nil", err)
-				case !errors.Is(err, ErrClosed):
-					t.Fatalf("a receive the ring's Close cut = %d bytes, %v; want ErrClosed", n, err)
+				if tc.wantErr == "" && err != nil || tc.wantErr != "" && (!errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), tc.wantErr)) {
+					t.Fatalf("the call the ring's Close cut = %v, want %q", err, tc.wantErr)
 				}
 				next := mustConsumer(t, r)
-				for seq := first; seq < 3; seq++ {
+				for seq := tc.next; seq < 3; seq++ {
 					rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
 					k, err := next.Recv(rctx, buf)
 					rcancel()
@@ -100,7 +126,7 @@ func TestRingCloseInsideAnMPMCReceiveLosesNothing(t *testing.T) {
 					if err := checkMessage(buf[:k], seq, 32); err != nil {
 						t.Fatal(err)
 					}
-					if want := seq == 0; next.Redelivered() != want {
+					if want := seq == tc.next && tc.marked; next.Redelivered() != want {
 						t.Errorf("message %d: Redelivered() = %v, want %v", seq, next.Redelivered(), want)
 					}
 				}

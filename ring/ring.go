@@ -164,6 +164,7 @@ func (r *Ring) Close() error {
 			errs = append(errs, err)
 		}
 	}
+	atStep(stepUnmapping)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return errors.Join(append(errs, r.seg.Close(r.unguarded))...)

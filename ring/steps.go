@@ -1,7 +1,7 @@
 package ring
 
 // step names a point inside a claim, commit, receive or release of the
-// MPMC and Broadcast engines, or a broadcast reader's join. Tests set stepHook in a child process and
+// MPMC and Broadcast engines, a broadcast reader's join, or Ring.Close. Tests set stepHook in a child process and
 // kill it with SIGKILL at exactly that point, to prove that a process dying
 // at any instruction boundary that matters leaves a ring its peers repair.
 //
@@ -24,11 +24,13 @@ const (
 	stepAfterRelease              // consumer: released, sleepers not yet checked or woken
 	stepSleepingEmpty             // consumer: announced as a sleeper, about to sleep on an empty ring
 	stepJoining                   // broadcast reader: the cursor P0 loaded, the entry not yet visible
+	stepUnmapping                 // Ring.Close: every handle closed, the ring not yet unmapped
+	stepBetweenFrees              // consumer: the first slot of a leased batch freed, the next not yet
 	numSteps
 )
 
 func (s step) String() string {
 	return [...]string{"before-claim", "after-claim", "mid-payload", "before-publish", "after-publish",
 		"sleeping-full", "before-receive", "after-receive", "mid-read", "before-release", "after-release",
-		"sleeping-empty", "joining"}[s]
+		"sleeping-empty", "joining", "unmapping", "between-frees"}[s]
 }
