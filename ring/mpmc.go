@@ -84,6 +84,7 @@ type mpmcHandle struct {
 	seenTail, seenHead                        uint64 // hints never go back past these
 	revoked                                   uint64 // releases that found the lease repaired away
 	onAdopt                                   func(pos uint64)
+	closing                                   closeOnce
 }
 
 func (h *mpmcHandle) entries() uint32 { return h.maxP + h.maxC }

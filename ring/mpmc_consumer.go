@@ -233,6 +233,9 @@ func (c *mpmcConsumer) ReceiveBatch(ctx context.Context, max int, lens []uint32)
 // the answer as it was.
 func (c *mpmcConsumer) Redelivered() bool { return c.lastRedelivered }
 
+// consumed: an MPMC call answers for what it freed itself (keepFreed).
+func (c *mpmcConsumer) consumed() (int, bool) { return 0, false }
+
 // Close leaves the ring. A consumer holding messages it has not released
 // (a lease from Receive or ReceiveBatch, one a Recv left pending for a short
 // buffer, ones adopted from a dead consumer) leaves its entry left
@@ -242,6 +245,10 @@ func (c *mpmcConsumer) Redelivered() bool { return c.lastRedelivered }
 // received; what was held does not. Idempotent; the entry's lock is let go of
 // even when Close faults on a shrunk file.
 func (c *mpmcConsumer) Close() error {
+	if !c.closing.begin() {
+		return nil
+	}
+	defer c.closing.end()
 	defer c.dropRole()
 	if c.closed {
 		return nil

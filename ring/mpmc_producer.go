@@ -294,11 +294,16 @@ func (p *mpmcProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int) (i
 // wakes every sleeping consumer. Idempotent; the entry's lock is let go of
 // even when Close faults on a shrunk file.
 func (p *mpmcProducer) Close() error {
+	if !p.closing.begin() {
+		return nil
+	}
+	defer p.closing.end()
 	defer p.dropRole()
 	if p.closed {
 		return nil
 	}
 	p.Abort()
+	atStep(stepLeaving)
 	// A dead producer still counted would keep the stream open forever.
 	if _, err := p.reapDead(0, p.maxP); err != nil {
 		p.leave()

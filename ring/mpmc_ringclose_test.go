@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shmring/shmring/layout"
 )
 
 // TestRingCloseInsideAnMPMCReceiveLosesNothing: Ring.Close runs (to its
@@ -132,5 +134,48 @@ func TestRingCloseInsideAnMPMCReceiveLosesNothing(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestAHandlesCloseRacingRingCloseLeavesTheCountsRight: a producer's own
+// Close racing the Ring's Close on another goroutine, which Ring.Close
+// allows, leaves the entry once: the producers' count goes back to zero.
+// Both left it: the count went past zero, and every peer found the ring
+// corrupt ("producers=4294967295") until a Reset. The second Close is made
+// while the first stands about to leave its entry; it waits for the first
+// (up to 50 ms here, then the first goes on) or, as before, leaves too.
+// (From a black-box tester.)
+func TestAHandlesCloseRacingRingCloseLeavesTheCountsRight(t *testing.T) {
+	requireStepHook(t)
+	if raceEnabled {
+		t.Skip("two Closes of one handle at once: the facade's own flags race by design here")
+	}
+	for _, kind := range []Kind{MPMC, MPSC} {
+		t.Run(kind.String(), func(t *testing.T) {
+			r := newTestRing(t, Options{Kind: kind, SlotSize: 64, Slots: 8})
+			p := mustProducer(t, r)
+			second := make(chan struct{})
+			armed := true
+			setStepHook(func(s step) {
+				if s == stepLeaving && armed {
+					armed = false
+					go func() { p.e.Close(); close(second) }()
+					select {
+					case <-second:
+					case <-time.After(50 * time.Millisecond):
+					}
+				}
+			})
+			defer setStepHook(nil)
+			p.e.Close()
+			<-second
+			setStepHook(nil)
+			if n := r.word32(layout.MPMCProducersOffset).Load(); n != 0 {
+				t.Fatalf("producers=%d after the producer's two Closes at once, want 0", n)
+			}
+			if _, err := r.Producer(); err != nil {
+				t.Fatalf("a new producer after them: %v", err)
+			}
+		})
 	}
 }

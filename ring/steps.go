@@ -26,11 +26,12 @@ const (
 	stepJoining                   // broadcast reader: the cursor P0 loaded, the entry not yet visible
 	stepUnmapping                 // Ring.Close: every handle closed, the ring not yet unmapped
 	stepBetweenFrees              // consumer: the first slot of a leased batch freed, the next not yet
+	stepLeaving                   // MPMC producer: closing, about to leave its entry
 	numSteps
 )
 
 func (s step) String() string {
 	return [...]string{"before-claim", "after-claim", "mid-payload", "before-publish", "after-publish",
 		"sleeping-full", "before-receive", "after-receive", "mid-read", "before-release", "after-release",
-		"sleeping-empty", "joining", "unmapping", "between-frees"}[s]
+		"sleeping-empty", "joining", "unmapping", "between-frees", "leaving"}[s]
 }
