@@ -47,6 +47,9 @@ type consumerEngine interface {
 	// Close lets go of the role even when it faults on a shrunk file.
 	Close() error
 	interrupt()
+	// consumed reports whether the Recv or Release in progress has
+	// consumed (stored its cursor), and Recv's length.
+	consumed() (n int, ok bool)
 }
 
 // Consumer takes the consumer role. It fails with ErrBusy while a live
@@ -145,7 +148,7 @@ func (c *Consumer) Release() (err error) {
 		return ErrClosed
 	}
 	if !c.unguarded {
-		defer c.r.endGuard(&err, beginGuard())
+		defer c.endGuardConsumed(nil, &err, beginGuard())
 	}
 	if !c.held {
 		if c.r.closing.Load() || c.closed { // the ring's Close ran meanwhile
@@ -161,9 +164,9 @@ func (c *Consumer) Release() (err error) {
 // Recv copies the next message into buf and releases it, waiting for one
 // as the wait strategy says. A message longer than buf stays in the ring
 // and Recv returns io.ErrShortBuffer.
-func (c *Consumer) Recv(ctx context.Context, buf []byte) (_ int, err error) {
+func (c *Consumer) Recv(ctx context.Context, buf []byte) (n int, err error) {
 	if !c.unguarded {
-		defer c.r.endGuard(&err, beginGuard())
+		defer c.endGuardConsumed(&n, &err, beginGuard())
 	}
 	if err := c.notHolding("Recv"); err != nil {
 		return 0, err
@@ -172,9 +175,9 @@ func (c *Consumer) Recv(ctx context.Context, buf []byte) (_ int, err error) {
 }
 
 // TryRecv is Recv without waiting: ErrEmpty when there is no message.
-func (c *Consumer) TryRecv(buf []byte) (_ int, err error) {
+func (c *Consumer) TryRecv(buf []byte) (n int, err error) {
 	if !c.unguarded {
-		defer c.r.endGuard(&err, beginGuard())
+		defer c.endGuardConsumed(&n, &err, beginGuard())
 	}
 	if err := c.notHolding("TryRecv"); err != nil {
 		return 0, err

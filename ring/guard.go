@@ -62,6 +62,24 @@ func (r *Ring) endGuard(err *error, old bool) {
 	}
 }
 
+// endGuardConsumed is endGuard for the Consumer's calls that consume
+// (Recv, TryRecv, Release): a fault after the call's consuming store (the
+// Ring's Close unmapped the ring under the wake-up that follows it) leaves
+// the message consumed, so the call returns it (n, when not nil) and nil,
+// not an ErrClosed that would say it comes again.
+func (c *Consumer) endGuardConsumed(n *int, err *error, old bool) {
+	debug.SetPanicOnFault(old)
+	if v := recover(); v != nil {
+		*err = c.r.faulted(v)
+		if got, ok := c.e.consumed(); ok {
+			*err = nil
+			if n != nil {
+				*n = got
+			}
+		}
+	}
+}
+
 // endGuardQuiet is endGuard for calls with no error to return (Abort,
 // CommitBatch, Lag): the fault is dropped, and the handle's next call that
 // touches the mapping reports it.

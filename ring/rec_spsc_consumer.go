@@ -76,6 +76,7 @@ func (c *recSPSCConsumer) Receive(ctx context.Context, block bool) ([]byte, erro
 
 // Release frees the leased records with one cursor store.
 func (c *recSPSCConsumer) Release() error {
+	c.published = false
 	c.stats.Messages += uint64(len(c.spans))
 	c.stats.Bytes += c.heldBytes
 	c.spans, c.heldBytes = c.spans[:0], 0
@@ -87,6 +88,7 @@ func (c *recSPSCConsumer) Release() error {
 }
 
 func (c *recSPSCConsumer) Recv(ctx context.Context, buf []byte, block bool) (int, error) {
+	c.published = false
 	rec, err := c.peek(ctx, block)
 	if err != nil {
 		return 0, err
@@ -101,6 +103,7 @@ func (c *recSPSCConsumer) Recv(ctx context.Context, buf []byte, block bool) (int
 	c.tail, c.rel = rec.next, rec.next
 	c.stats.Messages++
 	c.stats.Bytes += uint64(rec.n)
+	c.tookLen = int(rec.n)
 	c.publish(c.tail)
 	c.ctr.tick(&c.stats)
 	return int(rec.n), nil

@@ -57,6 +57,13 @@ type endpoint struct {
 	beat       beat     // the per-message hook of telemetry and the counters (counters.go)
 	lock       roleLock
 	closed     bool
+	// published, tookLen: the consuming call in progress (Recv, Release)
+	// has stored its cursor, consuming a message of tookLen bytes (Recv).
+	// A fault after that store (the Ring's Close unmapped the ring under
+	// the wake-up that follows) must not undo the call's answer
+	// (Consumer.endGuardConsumed).
+	published bool
+	tookLen   int
 }
 
 // attach takes ro's role on r, fills in e and announces it, and returns
@@ -136,6 +143,10 @@ func (e *endpoint) detach(state uint32) (err error) {
 // side uses follows how often the other side sleeps (fencemode.go).
 func (e *endpoint) publish(v uint64) {
 	fence.Store64(e.own.cursor, v, e.release)
+	e.published = true
+	if e.role == consumerRole {
+		atStep(stepAfterRelease)
+	}
 	if e.peer.sleepers.Load() != 0 {
 		e.wakePeer()
 		e.peerSlept()
@@ -158,6 +169,9 @@ func (e *endpoint) peerDead() error {
 	}
 	return nil
 }
+
+// consumed is consumerEngine.consumed for the SPSC engines.
+func (e *endpoint) consumed() (int, bool) { return e.tookLen, e.published }
 
 func (e *endpoint) peerRole() role {
 	if e.role == producerRole {

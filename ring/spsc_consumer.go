@@ -30,6 +30,7 @@ func (c *spscConsumer) Receive(ctx context.Context, block bool) ([]byte, error) 
 }
 
 func (c *spscConsumer) Recv(ctx context.Context, buf []byte, block bool) (int, error) {
+	c.published = false
 	if c.tail >= c.avail && !c.seqReady() {
 		if err := c.fill(ctx, block); err != nil {
 			return 0, err
@@ -40,6 +41,7 @@ func (c *spscConsumer) Recv(ctx context.Context, buf []byte, block bool) (int, e
 
 // Release frees the held messages with one cursor store.
 func (c *spscConsumer) Release() error {
+	c.published = false
 	c.tail += c.held
 	c.stats.Messages += c.held
 	c.stats.Bytes += c.heldBytes
@@ -83,6 +85,7 @@ func (c *spscConsumer) take(buf []byte) (int, error) {
 	c.stats.Messages++
 	c.stats.Bytes += uint64(n)
 	c.beat.at(c.tail - 1)
+	c.tookLen = int(n)
 	c.publish(c.tail)
 	return int(n), nil
 }
