@@ -52,26 +52,8 @@ func TestRingCloseInsideAnMPMCReceiveLosesNothing(t *testing.T) {
 			{"Recv, before it frees, the ring still mapped", stepBeforeRelease, recv, true, "", 1, false},
 		} {
 			t.Run(kind.String()+"/"+tc.name, func(t *testing.T) {
-				r := newTestRing(t, Options{Kind: kind, SlotSize: 64, Slots: 8})
-				p := mustProducer(t, r)
-				ctx, cancel := context.WithTimeout(context.Background(), HangBound)
-				defer cancel()
-				m := make([]byte, 32)
-				for seq := range uint64(3) {
-					encodeMessage(m, seq)
-					if err := p.Send(ctx, m); err != nil {
-						t.Fatal(err)
-					}
-				}
-				other, err := Open(r.Name())
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer other.Close()
-				c, err := other.Consumer()
-				if err != nil {
-					t.Fatal(err)
-				}
+				r, other, c, ctx := cutSetup(t, Options{Kind: kind, SlotSize: 64, Slots: 8})
+				var err error
 				armed, paused, resume, closed := true, make(chan struct{}), make(chan struct{}), make(chan struct{})
 				setStepHook(func(s step) {
 					switch {
@@ -117,22 +99,54 @@ func TestRingCloseInsideAnMPMCReceiveLosesNothing(t *testing.T) {
 				if tc.wantErr == "" && err != nil || tc.wantErr != "" && (!errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), tc.wantErr)) {
 					t.Fatalf("the call the ring's Close cut = %v, want %q", err, tc.wantErr)
 				}
-				next := mustConsumer(t, r)
-				for seq := tc.next; seq < 3; seq++ {
-					rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
-					k, err := next.Recv(rctx, buf)
-					rcancel()
-					if err != nil {
-						t.Fatalf("the next consumer, message %d: %v (the slot the closed one took is stuck)", seq, err)
-					}
-					if err := checkMessage(buf[:k], seq, 32); err != nil {
-						t.Fatal(err)
-					}
-					if want := seq == tc.next && tc.marked; next.Redelivered() != want {
-						t.Errorf("message %d: Redelivered() = %v, want %v", seq, next.Redelivered(), want)
-					}
-				}
+				nextGetsFrom(ctx, t, r, tc.next, tc.marked)
 			})
+		}
+	}
+}
+
+// cutSetup makes a ring of o with messages 0, 1 and 2 sent, and a
+// consumer on a second Ring of the same file: the Ring a test's Close cuts.
+func cutSetup(t *testing.T, o Options) (r, other *Ring, c *Consumer, ctx context.Context) {
+	t.Helper()
+	r = newTestRing(t, o)
+	p := mustProducer(t, r)
+	ctx, cancel := context.WithTimeout(context.Background(), HangBound)
+	t.Cleanup(cancel)
+	m := make([]byte, 32)
+	for seq := range uint64(3) {
+		encodeMessage(m, seq)
+		if err := p.Send(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other, err := Open(r.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	return r, other, mustConsumer(t, other), ctx
+}
+
+// nextGetsFrom checks that a new consumer on r gets messages first to 2,
+// in order, the first marked Redelivered when marked (MPMC, MPSC) and none
+// other: nothing the cut consumer took is stuck, lost or given twice.
+func nextGetsFrom(ctx context.Context, t *testing.T, r *Ring, first uint64, marked bool) {
+	t.Helper()
+	next := mustConsumer(t, r)
+	buf := make([]byte, 64)
+	for seq := first; seq < 3; seq++ {
+		rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+		k, err := next.Recv(rctx, buf)
+		rcancel()
+		if err != nil {
+			t.Fatalf("the next consumer, message %d: %v (what the cut consumer took is stuck)", seq, err)
+		}
+		if err := checkMessage(buf[:k], seq, 32); err != nil {
+			t.Fatal(err)
+		}
+		if want := seq == first && marked; next.Redelivered() != want {
+			t.Errorf("message %d: Redelivered() = %v, want %v", seq, next.Redelivered(), want)
 		}
 	}
 }

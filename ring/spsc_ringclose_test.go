@@ -1,10 +1,8 @@
 package ring
 
 import (
-	"context"
 	"fmt"
 	"testing"
-	"time"
 )
 
 // TestRingCloseAfterAnSPSCConsumerStoredItsCursorLosesNothing: Ring.Close
@@ -25,26 +23,8 @@ func TestRingCloseAfterAnSPSCConsumerStoredItsCursorLosesNothing(t *testing.T) {
 	} {
 		for _, recv := range []bool{true, false} {
 			t.Run(fmt.Sprintf("records=%v/recv=%v", o.Records, recv), func(t *testing.T) {
-				r := newTestRing(t, o)
-				p := mustProducer(t, r)
-				ctx, cancel := context.WithTimeout(context.Background(), HangBound)
-				defer cancel()
-				m := make([]byte, 32)
-				for seq := range uint64(3) {
-					encodeMessage(m, seq)
-					if err := p.Send(ctx, m); err != nil {
-						t.Fatal(err)
-					}
-				}
-				other, err := Open(r.Name())
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer other.Close()
-				c, err := other.Consumer()
-				if err != nil {
-					t.Fatal(err)
-				}
+				r, other, c, ctx := cutSetup(t, o)
+				var err error
 				armed := true
 				setStepHook(func(s step) {
 					if s == stepAfterRelease && armed {
@@ -73,18 +53,7 @@ func TestRingCloseAfterAnSPSCConsumerStoredItsCursorLosesNothing(t *testing.T) {
 				if err := checkMessage(buf[:n], 0, 32); err != nil {
 					t.Fatal(err)
 				}
-				next := mustConsumer(t, r)
-				for seq := uint64(1); seq < 3; seq++ {
-					rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
-					k, err := next.Recv(rctx, buf)
-					rcancel()
-					if err != nil {
-						t.Fatalf("the next consumer, message %d: %v", seq, err)
-					}
-					if err := checkMessage(buf[:k], seq, 32); err != nil {
-						t.Fatal(err)
-					}
-				}
+				nextGetsFrom(ctx, t, r, 1, false)
 			})
 		}
 	}
