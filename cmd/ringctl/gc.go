@@ -130,6 +130,9 @@ func (f *gcFlags) keep(s *ringstat.Snapshot, now time.Time) string {
 		if f.idle {
 			return ""
 		}
+		if s.Problem != "" {
+			return "idle: " + s.Problem + " (--idle removes it)"
+		}
 		return fmt.Sprintf("idle: the creator (pid %d) is still running (--idle removes it)", s.CreatorPID)
 	case ringstat.OK, ringstat.Stuck:
 		return "held by a live process"

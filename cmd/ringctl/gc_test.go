@@ -324,8 +324,8 @@ func TestGcKeepsARingAProcessHasOpenThoughItsCreatorIsGone(t *testing.T) {
 	creator.Kill()
 	creator.Wait()
 	var res removalsJSON
-	if code := ringctlJSON(t, &res, "gc", filepath.Dir(path)); code != exitOK || actions(res)["open"] != "kept" || !exists(path) {
-		t.Fatalf("gc with a process holding the ring open: exit %d, %+v, exists %v: want it kept", code, res, exists(path))
+	if code := ringctlJSON(t, &res, "gc", filepath.Dir(path)); code != exitOK || actions(res)["open"] != "kept" || !exists(path) || !strings.Contains(res.Rings[0].Reason, "has the file open") {
+		t.Fatalf("gc with a process holding the ring open: exit %d, %+v, exists %v: want it kept, saying why", code, res, exists(path))
 	}
 	opener.Kill()
 	opener.Wait()
