@@ -259,9 +259,8 @@ func (c *mpmcConsumer) Close() error {
 	// left for a reaper whatever it seems to hold, and keeps its lock
 	// until the ring is unmapped: the call stamps nothing after that (it
 	// faults, and says ErrClosed), so the reaper, which needs the lock,
-	// finds every slot the call took and delivers it again.
-	// What the handle holds stays as the racing call reads it: the call
-	// goes on from what it recorded, and the reaper takes everything.
+	// finds every slot the call took and delivers it again. The handle's
+	// own fields stay as the racing call reads them.
 	if c.r.closing.Load() {
 		return c.abandon(true)
 	}
