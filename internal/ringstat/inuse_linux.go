@@ -33,11 +33,14 @@ func seesEveryProcess() bool {
 
 // openState is OpenElsewhere for the file of st.
 func openState(st *unix.Stat_t) string {
+	if !seesEveryProcess() {
+		return "unknown" // no scan: it could not say no
+	}
 	open, complete := openElsewhere(st)
 	switch {
 	case open:
 		return "yes"
-	case complete && seesEveryProcess():
+	case complete:
 		return "no"
 	}
 	return "unknown"
