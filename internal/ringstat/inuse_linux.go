@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -40,10 +41,39 @@ func openState(st *unix.Stat_t) string {
 	switch {
 	case open:
 		return "yes"
-	case complete:
+	case complete && (unix.Geteuid() == 0 || !procHidesOthers()):
 		return "no"
 	}
 	return "unknown"
+}
+
+// procHidesOthers reports whether /proc is mounted with hidepid: a user
+// other than root then finds only its own processes there, and no error
+// says that the others are missing.
+func procHidesOthers() bool {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	return err != nil || hidepidIn(b)
+}
+
+// hidepidIn reports whether mountinfo mounts /proc with a hidepid option
+// other than 0 (off).
+func hidepidIn(mountinfo []byte) bool {
+	for line := range bytes.SplitSeq(mountinfo, []byte("\n")) {
+		f := bytes.Fields(line)
+		if len(f) < 5 || string(f[4]) != "/proc" {
+			continue
+		}
+		sep := slices.IndexFunc(f, func(x []byte) bool { return string(x) == "-" })
+		if sep < 0 || sep+3 >= len(f) {
+			continue
+		}
+		for o := range bytes.SplitSeq(f[sep+3], []byte(",")) { // the super options
+			if v, ok := bytes.CutPrefix(o, []byte("hidepid=")); ok && string(v) != "0" && string(v) != "off" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // openElsewhere reports whether a process other than this one has the

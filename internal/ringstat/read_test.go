@@ -234,3 +234,27 @@ func TestAThreadIsNoCreator(t *testing.T) {
 		t.Errorf("thread %d of process %d reads as a live process", tid, os.Getpid())
 	}
 }
+
+// TestHidepidIsSeenInMountinfo: /proc mounted with hidepid hides other
+// users' processes from a user who is not root, without an error to say
+// so; the open-file scan must then not answer "no one has it open". (From
+// a reviewer: a non-root gc under hidepid=invisible removed a ring another
+// user's process had open.)
+func TestHidepidIsSeenInMountinfo(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		hide bool
+	}{
+		{"21 26 0:20 / /proc rw,relatime - proc proc rw", false},
+		{"21 26 0:20 / /proc rw,relatime - proc proc rw,hidepid=2", true},
+		{"21 26 0:20 / /proc rw,relatime - proc proc rw,hidepid=invisible,subset=pid", true},
+		{"21 26 0:20 / /proc rw,relatime - proc proc rw,hidepid=0", false},
+		{"21 26 0:20 / /proc rw,relatime - proc proc rw,hidepid=off", false},
+		{"30 26 0:40 / /proc/sys rw - proc proc rw,hidepid=2", false},
+		{"31 26 0:41 / /proc rw shared:5 - proc proc rw,hidepid=1", true},
+	} {
+		if got := hidepidIn([]byte("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n" + tc.line + "\n")); got != tc.hide {
+			t.Errorf("%q: hidepid = %v, want %v", tc.line, got, tc.hide)
+		}
+	}
+}
