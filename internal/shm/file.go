@@ -30,6 +30,7 @@ type File struct {
 	// closed.
 	locksMu sync.Mutex
 	locks   map[*os.File]struct{}
+	dropped bool // Close has closed what locks held
 }
 
 // Spec is what Create and CreateMemfd make.
@@ -81,8 +82,13 @@ func (f *File) Unlock(_ int64, l Lock) error {
 		return nil
 	}
 	f.locksMu.Lock()
+	_, kept := f.locks[l.f]
 	delete(f.locks, l.f)
+	dropped := f.dropped
 	f.locksMu.Unlock()
+	if dropped && !kept {
+		return nil // the File's Close let go of it: nothing is held
+	}
 	return l.f.Close() // closing the last descriptor drops the OFD lock
 }
 
@@ -103,7 +109,7 @@ func (f *File) dropLocks() {
 	for lf := range f.locks {
 		lf.Close() // os.File: a second Close of one is an error, not a close of a reused descriptor
 	}
-	f.locks = nil
+	f.locks, f.dropped = nil, true
 }
 
 // Close unmaps the file and closes its descriptor; the file stays (Remove
