@@ -113,8 +113,8 @@ func (p *Producer) CommitBatch(k int) {
 // the first: ErrTooLarge at once, with no wait for room). An empty msgs
 // sends nothing and returns 0, nil at once. On a record ring it sends as
 // many as fit in the free bytes.
-func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (_ int, err error) {
-	defer p.r.endGuard(&err, beginGuard())
+func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (n int, err error) {
+	defer p.endGuardSent(&n, &err, *p.sent, beginGuard())
 	fit := len(msgs)
 	for i, m := range msgs {
 		if uint(len(m)) > uint(p.g.slotSize) {

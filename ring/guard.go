@@ -80,6 +80,28 @@ func (c *Consumer) endGuardConsumed(n *int, err *error, old bool) {
 	}
 }
 
+// endGuardSent is endGuard for the Producer's calls that publish (Send,
+// TrySend, Commit, SendBatch): a fault after a publishing store (the
+// Ring's Close unmapped the ring under the wake-up that follows it) leaves
+// what the store published in the ring, where the next consumer receives
+// it, so the call says so: nil, and for SendBatch the count (n, when not
+// nil), not an ErrClosed that would say the messages were not sent.
+// before is the engine's count of messages published when the call began.
+// A fault on a shrunk file stays ErrTruncated: what was published there
+// reaches no consumer (shrunk).
+func (p *Producer) endGuardSent(n *int, err *error, before uint64, old bool) {
+	debug.SetPanicOnFault(old)
+	if v := recover(); v != nil {
+		*err = p.r.faulted(v)
+		if sent := *p.sent - before; sent > 0 && p.r.closing.Load() {
+			*err = nil
+			if n != nil {
+				*n = int(sent)
+			}
+		}
+	}
+}
+
 // endGuardQuiet is endGuard for calls with no error to return (Abort,
 // CommitBatch, Lag): the fault is dropped, and the handle's next call that
 // touches the mapping reports it.

@@ -10,9 +10,12 @@ import (
 // mpmcProducer is an MPMC or MPSC ring's producerEngine.
 type mpmcProducer struct {
 	mpmcHandle
-	pos uint64 // first position of the open claim
-	n   int    // positions claimed and neither committed nor aborted
+	pos  uint64 // first position of the open claim
+	n    int    // positions claimed and neither committed nor aborted
+	sent uint64 // messages published, counted right after each one's CAS (Producer.endGuardSent)
 }
+
+func (p *mpmcProducer) sentCount() *uint64 { return &p.sent }
 
 func newMPMCProducer(r *Ring) (*mpmcProducer, error) {
 	p := &mpmcProducer{}
@@ -166,6 +169,7 @@ func (p *mpmcProducer) publish(pos uint64, n uint32) error {
 	if !cw.CompareAndSwap(mine, layout.Ctrl(pos, layout.SlotFull, 0)) {
 		return p.revokedErr(pos, cw.Load())
 	}
+	p.sent++ // first: whatever follows may fault once the Ring's Close has begun (Producer.endGuardSent)
 	p.stats.Messages++
 	p.stats.Bytes += uint64(n)
 	p.noteMessages()

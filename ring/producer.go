@@ -31,7 +31,8 @@ type Producer struct {
 	// gives them, kept here and handed to the engine's CommitBatch, so
 	// that SetLen touches no shared memory and needs no fault guard.
 	batchLens []uint32
-	closed    bool // Close ran (this handle's, or the ring's)
+	closed    bool    // Close ran (this handle's, or the ring's)
+	sent      *uint64 // the engine's count of messages published (endGuardSent)
 }
 
 // producerEngine is one kind's write side. Its calls come from the
@@ -61,6 +62,9 @@ type producerEngine interface {
 	// Close lets go of the role even when it faults on a shrunk file.
 	Close() error
 	interrupt()
+	// sentCount is the engine's count of the messages it published,
+	// moved right after each publishing store (Producer.endGuardSent).
+	sentCount() *uint64
 }
 
 // Producer takes the producer role. It fails with ErrBusy while a live
@@ -95,7 +99,7 @@ func (r *Ring) Producer() (_ *Producer, err error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Producer{r: r, e: e, g: r.slotArea(), unguarded: r.unguarded}
+	p := &Producer{r: r, e: e, g: r.slotArea(), unguarded: r.unguarded, sent: e.sentCount()}
 	p.rec, _ = e.(recProducer)
 	r.track(p)
 	return p, nil
@@ -157,7 +161,7 @@ func (p *Producer) opened(s []byte, err error) ([]byte, error) {
 // CommitBatch or Abort ends).
 func (p *Producer) Commit(n int) (err error) {
 	if !p.unguarded {
-		defer p.r.endGuard(&err, beginGuard())
+		defer p.endGuardSent(nil, &err, *p.sent, beginGuard())
 	}
 	if p.claimed != 1 || p.batch {
 		if p.closed || p.r.closing.Load() { // Close ended the claim, perhaps while this call ran
@@ -199,7 +203,7 @@ func (p *Producer) Abort() {
 // slot as the wait strategy says.
 func (p *Producer) Send(ctx context.Context, msg []byte) (err error) {
 	if !p.unguarded {
-		defer p.r.endGuard(&err, beginGuard())
+		defer p.endGuardSent(nil, &err, *p.sent, beginGuard())
 	}
 	if uint(len(msg)) > uint(p.g.slotSize) {
 		return errTooLargeSend
@@ -216,7 +220,7 @@ func (p *Producer) Send(ctx context.Context, msg []byte) (err error) {
 // TrySend is Send without waiting: ErrFull when no slot is free.
 func (p *Producer) TrySend(msg []byte) (err error) {
 	if !p.unguarded {
-		defer p.r.endGuard(&err, beginGuard())
+		defer p.endGuardSent(nil, &err, *p.sent, beginGuard())
 	}
 	if uint(len(msg)) > uint(p.g.slotSize) {
 		return errTooLargeSend

@@ -148,7 +148,7 @@ func (p *recBcastProducer) put(n uint32) {
 // publish (recSPSCProducer.publishHead says why with tick).
 func (p *recBcastProducer) publishHead() {
 	fence.Store64(p.seqW, p.seq, p.release)
-	p.publishCursor()
+	p.publishCursor(p.seq)
 	p.pub = p.head
 	p.ctr.tick(&p.stats)
 }

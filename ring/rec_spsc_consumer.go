@@ -82,7 +82,7 @@ func (c *recSPSCConsumer) Release() error {
 	c.spans, c.heldBytes = c.spans[:0], 0
 	c.tail = c.heldEnd
 	c.rel = c.tail
-	c.publish(c.tail)
+	c.publish(c.tail, c.tail)
 	c.ctr.tick(&c.stats)
 	return nil
 }
@@ -104,7 +104,7 @@ func (c *recSPSCConsumer) Recv(ctx context.Context, buf []byte, block bool) (int
 	c.stats.Messages++
 	c.stats.Bytes += uint64(rec.n)
 	c.tookLen = int(rec.n)
-	c.publish(c.tail)
+	c.publish(c.tail, c.tail)
 	c.ctr.tick(&c.stats)
 	return int(rec.n), nil
 }

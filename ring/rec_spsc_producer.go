@@ -139,7 +139,7 @@ func (p *recSPSCProducer) fits(n uint32) bool {
 func (p *recSPSCProducer) publishHead() {
 	fence.Store64(p.seqW, p.seq, p.release)
 	p.pub = p.head
-	p.publish(p.head)
+	p.publish(p.head, p.seq)
 	p.ctr.tick(&p.stats)
 }
 

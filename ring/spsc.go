@@ -64,6 +64,10 @@ type endpoint struct {
 	// (Consumer.endGuardConsumed).
 	published bool
 	tookLen   int
+	// sent: the messages the producer's cursor stores have published,
+	// counted right after the store, before the wake-up that may fault
+	// (Producer.endGuardSent).
+	sent uint64
 }
 
 // attach takes ro's role on r, fills in e and announces it, and returns
@@ -141,11 +145,16 @@ func (e *endpoint) detach(state uint32) (err error) {
 // "set sleeping, then load cursor" in sleep. With a release store the
 // StoreLoad order comes from the sleeper's fence.Barrier; which store this
 // side uses follows how often the other side sleeps (fencemode.go).
-func (e *endpoint) publish(v uint64) {
+//
+// sent is what endpoint.sent becomes once v is stored: the producer's
+// count of messages published; a consumer passes its cursor.
+func (e *endpoint) publish(v, sent uint64) {
 	fence.Store64(e.own.cursor, v, e.release)
-	e.published = true
+	e.published, e.sent = true, sent
 	if e.role == consumerRole {
 		atStep(stepAfterRelease)
+	} else {
+		atStep(stepAfterPublish)
 	}
 	if e.peer.sleepers.Load() != 0 {
 		e.wakePeer()
@@ -169,6 +178,9 @@ func (e *endpoint) peerDead() error {
 	}
 	return nil
 }
+
+// sentCount is producerEngine.sentCount for the SPSC engines.
+func (e *endpoint) sentCount() *uint64 { return &e.sent }
 
 // consumed is consumerEngine.consumed for the SPSC engines.
 func (e *endpoint) consumed() (int, bool) { return e.tookLen, e.published }

@@ -46,7 +46,7 @@ func (c *spscConsumer) Release() error {
 	c.stats.Messages += c.held
 	c.stats.Bytes += c.heldBytes
 	c.held, c.heldBytes = 0, 0
-	c.publish(c.tail)
+	c.publish(c.tail, c.tail)
 	c.ctr.tick(&c.stats)
 	return nil
 }
@@ -86,7 +86,7 @@ func (c *spscConsumer) take(buf []byte) (int, error) {
 	c.stats.Bytes += uint64(n)
 	c.beat.at(c.tail - 1)
 	c.tookLen = int(n)
-	c.publish(c.tail)
+	c.publish(c.tail, c.tail)
 	return int(n), nil
 }
 

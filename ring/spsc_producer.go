@@ -133,7 +133,7 @@ func (p *spscProducer) put(msg []byte) {
 // cursor), and an exchange each would cost a batch of 64 a fenced store
 // per message while the consumer sleeps now and then (fencemode.go).
 func (p *spscProducer) publishFrom(first uint64) {
-	p.publish(p.head)
+	p.publish(p.head, p.head)
 	for pos := first; pos < p.head; pos++ {
 		fence.Store32(p.seq32(pos), uint32(pos+1), true)
 	}
