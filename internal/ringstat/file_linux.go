@@ -44,6 +44,12 @@ func Read(name string) (Snapshot, error) {
 
 // ReadPath is Read for a path already resolved; name labels the result.
 func ReadPath(name, path string) (Snapshot, error) {
+	return readPath(name, path, &openFiles{})
+}
+
+// readPath is ReadPath with the open files of a List, which scans /proc
+// once for all its rings.
+func readPath(name, path string, open *openFiles) (Snapshot, error) {
 	s := Snapshot{Name: name, Path: path}
 	fd, err := unix.Open(path, openFlags(path), 0)
 	switch {
@@ -63,7 +69,7 @@ func ReadPath(name, path string) (Snapshot, error) {
 		return s, nil
 	}
 	defer unix.Close(fd)
-	r := fileReader{fd: fd, s: &s}
+	r := fileReader{fd: fd, s: &s, open: open}
 	r.read()
 	return s, nil
 }
@@ -84,8 +90,9 @@ func openFlags(path string) int {
 
 // fileReader reads one ring file through its read-only descriptor.
 type fileReader struct {
-	fd int
-	s  *Snapshot
+	fd   int
+	s    *Snapshot
+	open *openFiles
 }
 
 func (r *fileReader) read() {
@@ -110,7 +117,7 @@ func (r *fileReader) read() {
 	}
 	s.CreatorAlive = processAlive(h.CreatorPID)
 	if !s.Held && !s.CreatorAlive {
-		s.OpenElsewhere = openState(&st)
+		s.OpenElsewhere = r.open.state(&st)
 	}
 	if !checkSize(s, r.realSize(&h)) || !r.endIntact(&h) {
 		return

@@ -14,13 +14,14 @@ import (
 // are returned with it.
 func List(dirs []string, all bool) ([]Snapshot, error) {
 	var out []Snapshot
+	var open openFiles // one scan of /proc for all the rings
 	for _, dir := range dirs {
 		fi, err := os.Stat(dir)
 		if err != nil {
 			return out, err
 		}
 		if !fi.IsDir() {
-			s, err := ReadPath(dir, dir)
+			s, err := readPath(dir, dir, &open)
 			if err != nil {
 				return out, err
 			}
@@ -37,7 +38,7 @@ func List(dirs []string, all bool) ([]Snapshot, error) {
 				continue
 			}
 			path := filepath.Join(dir, e.Name())
-			s, err := ReadPath(nameIn(dir, e.Name()), path)
+			s, err := readPath(nameIn(dir, e.Name()), path, &open)
 			if err != nil {
 				continue // removed since the directory was read
 			}

@@ -43,7 +43,7 @@ type Snapshot struct {
 	// keep a ring, never on its own one to remove it).
 	CreatorAlive bool `json:"creator_alive"`
 	// OpenElsewhere, looked at only when no lock is held and the creator
-	// seems gone: "yes" when another process has the file open (one that
+	// seems gone: "yes" when another process has the file open or mapped (one that
 	// holds a Ring and no role, or a memfd ring's holder), "no" when none
 	// has, "unknown" when this process cannot see every process (it runs
 	// in a PID namespace other than the first, or may not read other

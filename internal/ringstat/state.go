@@ -11,7 +11,7 @@ const (
 	OK State = "ok"
 	// Idle: no live process holds a role, nothing was left attached by a
 	// holder that died, and the creator's process is still there, or
-	// another process has the file open, or this process cannot tell
+	// another process has the file open or mapped, or this process cannot tell
 	// (Snapshot.OpenElsewhere).
 	Idle State = "idle"
 	// Stuck: a live process holds a role but cannot make progress on its
@@ -20,7 +20,7 @@ const (
 	Stuck State = "stuck"
 	// Dead: no live process holds a role, and either a holder died without
 	// closing its role or the process that created the ring is gone and
-	// no process has the file open (as seen from the first PID namespace):
+	// no process has the file open or mapped (as seen from the first PID namespace):
 	// the leftover of a crash, what `ringctl gc` removes.
 	Dead State = "dead"
 	// NotReady: the creator has not finished the file (empty, or a ready
