@@ -88,7 +88,9 @@ func runTail(ctx context.Context, w, stderr io.Writer, name string, f tailFlags)
 		return &exitError{code: exitBadFile, msg: fmt.Sprintf("tail %s: the ring is %s", name, stateLine(&s))}
 	}
 	t, err := ringstat.OpenTail(name, f.back)
-	if err != nil {
+	if ringstat.IsCorrupt(err) || ringstat.IsTruncated(err) { // changed since Read
+		return &exitError{code: exitBadFile, msg: fmt.Sprintf("tail %s: %v", name, err)}
+	} else if err != nil {
 		return err
 	}
 	defer t.Close()

@@ -172,3 +172,30 @@ func TestTailSaysWhenTheProducerDiesAndWhenANewOneTakesOver(t *testing.T) {
 		})
 	}
 }
+
+// TestTailEndsWhenTheRingIsShrunkWhileIdle: a following tail on a ring
+// nobody publishes to ends with the bad-file exit once the file is
+// shrunk, as stat says truncated. It looked at the end mark only when it
+// had a message to show, and followed a cut file forever. (From a
+// black-box tester.)
+func TestTailEndsWhenTheRingIsShrunkWhileIdle(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	for _, size := range []int64{4096, 0} { // a cut inside the mapping's pages; the whole file
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "r")
+			prod := startPeer(t, path, "spsc", "producer", "create")
+			tell(t, prod, "send 1")
+			var buf syncBuffer
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := background(ctx, &buf, "tail", path, "-n", "1", "--interval", "1ms")
+			eventually(t, "tail printed message 0", func() bool { return strings.Contains(buf.String(), "msg-0") })
+			if err := os.Truncate(path, size); err != nil {
+				t.Fatal(err)
+			}
+			if code := <-done; code != exitBadFile || !strings.Contains(buf.String(), "truncated") {
+				t.Errorf("tail of a ring shrunk under it: exit %d, want %d saying truncated:\n%s", code, exitBadFile, buf.String())
+			}
+		})
+	}
+}

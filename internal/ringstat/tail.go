@@ -100,10 +100,16 @@ func (t *Tail) Pos() uint64 {
 // Poll hands to emit every message published since the last call (and the
 // gaps between them), in position order, and returns when it has caught
 // up: nil, ErrEnded once the stream has ended, emit's error, or an error
-// for a corrupt or truncated ring. It never blocks; callers poll.
+// for a corrupt or truncated ring. It never blocks; callers poll. A ring
+// shrunk while nothing is published is found too: each call that finds
+// nothing new looks at the end mark.
 func (t *Tail) Poll(emit func(Event) error) (err error) {
 	t.emit = emit
-	if guarded(t.mem, func() { err = t.poll() }) {
+	if guarded(t.mem, func() {
+		if err = t.poll(); err == nil && t.w.u64(t.h.EndOffset) != layout.EndMark {
+			err = fmt.Errorf("%w: the end mark is gone; the file was shrunk", errTruncatedTail)
+		}
+	}) {
 		return fmt.Errorf("%w: the file was shrunk under the tail", errTruncatedTail)
 	}
 	if err == nil || errors.Is(err, ErrEnded) {

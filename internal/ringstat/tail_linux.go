@@ -20,7 +20,7 @@ func OpenTail(name string, back uint64) (*Tail, error) {
 		return nil, err
 	}
 	if s.State.Broken() {
-		return nil, fmt.Errorf("ring %s is %s: %s", name, s.State, s.Problem)
+		return nil, fmt.Errorf("%w: ring %s is %s: %s", badFileErr(s.State), name, s.State, s.Problem)
 	}
 	fd, err := unix.Open(s.Path, openFlags(s.Path), 0) // as Read opened it: a memfd ring's descriptor link too
 	if err != nil {
@@ -28,12 +28,18 @@ func OpenTail(name string, back uint64) (*Tail, error) {
 	}
 	defer unix.Close(fd) // the mapping keeps the file
 	var hb [layout.HeaderSize]byte
-	if n, err := unix.Pread(fd, hb[:], 0); err != nil || n < len(hb) {
-		return nil, fmt.Errorf("read the header of %s: %d bytes, %v", s.Path, n, err)
+	// The file may change between Read and here: what is wrong with it
+	// now is said as Read would (IsTruncated, IsCorrupt).
+	n, err := unix.Pread(fd, hb[:], 0)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("read the header of %s: %w", s.Path, err)
+	case n < len(hb):
+		return nil, fmt.Errorf("%w: ring %s is %s: %d bytes, shorter than its header", errTruncatedTail, name, Truncated, n)
 	}
 	h, err := layout.Decode(hb[:])
 	if err != nil {
-		return nil, fmt.Errorf("ring %s: %w", name, err)
+		return nil, fmt.Errorf("%w: ring %s: %w", errCorruptTail, name, err)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -43,7 +49,7 @@ func OpenTail(name string, back uint64) (*Tail, error) {
 	// ring rounded up to huge pages maps its real size.
 	size := uint64(st.Size)
 	if size < h.FileSize {
-		return nil, fmt.Errorf("ring %s is %s: %d bytes, the header says %d", name, Truncated, size, h.FileSize)
+		return nil, fmt.Errorf("%w: ring %s is %s: %d bytes, the header says %d", errTruncatedTail, name, Truncated, size, h.FileSize)
 	}
 	if size > uint64(maxInt) {
 		return nil, fmt.Errorf("ring %s: %d bytes are more than this process can map", name, size)
@@ -55,9 +61,18 @@ func OpenTail(name string, back uint64) (*Tail, error) {
 	t, ok := newTail(mem, h, back)
 	if !ok {
 		unix.Munmap(mem)
-		return nil, fmt.Errorf("ring %s is %s: the file was shrunk while it was opened", name, Truncated)
+		return nil, fmt.Errorf("%w: ring %s is %s: the file was shrunk while it was opened", errTruncatedTail, name, Truncated)
 	}
 	return t, nil
+}
+
+// badFileErr is the Poll error class (IsTruncated, IsCorrupt) of a broken
+// state.
+func badFileErr(st State) error {
+	if st == Truncated {
+		return errTruncatedTail
+	}
+	return errCorruptTail
 }
 
 // Close unmaps the ring.
