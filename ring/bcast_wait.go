@@ -83,12 +83,17 @@ func (rd *Reader) closedShort() error {
 
 // consistent: the cursor says q is published, so its seq must say so too
 // (the seq is stored first). A slot still "not yet" under a cursor past it
-// is a value no producer writes.
+// is a value no producer writes; so are a cursor with the writing mark and
+// one below q (it only grows, and q never passes it), which would keep a
+// waiting reader waiting for ever.
 func (rd *Reader) consistent() error {
+	p := rd.w.cursor.Load()
+	if p&layout.SeqWriting != 0 || p < rd.q {
+		return rd.r.corrupt("broadcast cursor=%#x with the reader at position=%d: cursors only grow, and the reader is never past it", p, rd.q)
+	}
 	if rd.rec != nil {
 		return nil // a record ring has no slot seq to disagree with the cursor
 	}
-	p := rd.w.cursor.Load()
 	if p > rd.q && p&layout.SeqWriting == 0 && !rd.arrived() {
 		return rd.r.corrupt("broadcast cursor=%d but slot seq=%#x at position=%d", p, rd.g.seq(rd.q).Load(), rd.q)
 	}

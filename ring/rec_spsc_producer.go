@@ -176,10 +176,10 @@ func (p *recSPSCProducer) reserve(ctx context.Context, need uint64, block bool) 
 	}
 	p.stats.Full++
 	if !block {
-		return p.polled(ErrFull, p.head+need-p.a.cap)
+		return p.polled(ErrFull, p.head+need-p.a.cap, p.limit-p.a.cap)
 	}
 	for p.head+need > p.limit {
-		cons, err := p.await(ctx, p.head+need-p.a.cap)
+		cons, err := p.await(ctx, p.head+need-p.a.cap, p.limit-p.a.cap)
 		if err != nil {
 			return err
 		}

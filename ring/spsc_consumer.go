@@ -173,9 +173,9 @@ func (c *spscConsumer) fill(ctx context.Context, block bool) error {
 		return err
 	}
 	if !block {
-		return c.polled(ErrEmpty, c.tail+1)
+		return c.polled(ErrEmpty, c.tail+1, c.avail)
 	}
-	prod, err := c.await(ctx, c.tail+1)
+	prod, err := c.await(ctx, c.tail+1, c.avail)
 	if err != nil {
 		return err
 	}

@@ -188,9 +188,9 @@ func (p *spscProducer) reserve(ctx context.Context, block bool) error {
 	}
 	p.stats.Full++
 	if !block {
-		return p.polled(ErrFull, p.head-p.slots+1)
+		return p.polled(ErrFull, p.head-p.slots+1, p.limit-p.slots)
 	}
-	cons, err := p.await(ctx, p.head-p.slots+1)
+	cons, err := p.await(ctx, p.head-p.slots+1, p.limit-p.slots)
 	if err != nil {
 		return err
 	}

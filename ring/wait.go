@@ -17,6 +17,7 @@ import (
 type waitState struct {
 	est      wait.Estimate
 	need     uint64     // SPSC: the peer cursor awaited
+	floor    uint64     // SPSC: the peer cursor last seen, below which it never goes
 	pos      uint64     // SPSC: the peer cursor seen; MPMC: the attempt's position
 	err      error      // MPMC: the attempt's error
 	try      mpmcWaiter // MPMC: the attempt and the probe
@@ -65,16 +66,19 @@ func (h *waitHost) Sleeping(at int) {
 // await blocks until the other side's cursor reaches need and returns it
 // (unvalidated: the caller bounds-checks it), waiting as e.wait says. A
 // consumer gets ErrClosed when the producer closed the stream short of
-// need; either side gets ErrPeerDead when the other's holder died. A side
+// need; either side gets ErrPeerDead when the other's holder died, and
+// ErrCorrupt when the cursor went back below floor, its value when last
+// adopted (the probe looks: a cursor moved back by a scribbling process
+// would otherwise keep the wait short of need for ever). A side
 // sleeps on the other side's wake word, announced in its own sleepers flag;
 // a peer that publishes with release stores (FlagReleaseStores) needs the
 // barrier.
-func (e *endpoint) await(ctx context.Context, need uint64) (uint64, error) {
+func (e *endpoint) await(ctx context.Context, need, floor uint64) (uint64, error) {
 	at := stepSleepingEmpty
 	if e.role == producerRole {
 		at = stepSleepingFull
 	}
-	e.waiting.need = need
+	e.waiting.need, e.waiting.floor = need, floor
 	l := wait.Loop{
 		Host:     &e.host,
 		Config:   e.wait.config(),
@@ -109,21 +113,26 @@ func (w spscWait) Stopped() error {
 
 // Probe says ErrPeerDead only once the cursor is short of need after the
 // peer was found dead: what it published before it died is taken first.
+// A cursor below floor is ErrCorrupt: cursors only grow.
 func (w spscWait) Probe() error {
 	if err := w.e.peerDead(); err != nil && (!errors.Is(err, ErrPeerDead) || !w.Ready()) {
 		return err
+	}
+	if v := w.e.peer.cursor.Load(); v < w.e.waiting.floor {
+		return w.e.r.corrupt("%v cursor=%d went back below %d, its value when last seen", w.e.peerRole(), v, w.e.waiting.floor)
 	}
 	return nil
 }
 
 // polled ends a Try call that found the ring empty (consumer) or full
-// (producer) short of need: fail, or ErrPeerDead when a probe is due
-// (wait.Polls) and finds the other side's holder dead.
-func (e *endpoint) polled(fail error, need uint64) error {
+// (producer) short of need: fail, or ErrPeerDead (ErrCorrupt) when a probe
+// is due (wait.Polls) and finds the other side's holder dead (its cursor
+// below floor: await).
+func (e *endpoint) polled(fail error, need, floor uint64) error {
 	if !e.waiting.polls.Due(e.wait.config(), need) {
 		return fail
 	}
-	e.waiting.need = need
+	e.waiting.need, e.waiting.floor = need, floor
 	if err := e.r.tryProbe(spscWait{e}); err != nil {
 		return err
 	}
