@@ -119,6 +119,7 @@ static int fill(shmring_consumer *c, int64_t timeout_ns)
 	if (rc || c->tail < c->avail)
 		return rc;
 	c->need = c->tail + 1;
+	c->e.floor = c->avail;
 	if ((rc = closed_short(c)) != 0)
 		return rc;
 	struct shmring_waiter w = data_waiter(c);

@@ -99,6 +99,7 @@ static int reserve(shmring_producer *p, int64_t timeout_ns)
 	if (rc || p->head < p->limit)
 		return rc;
 	p->need = p->head - p->e.slots + 1;
+	p->e.floor = p->limit - p->e.slots;
 	struct shmring_waiter w = {
 		.self = p,
 		.ring = p->e.r,

@@ -103,10 +103,14 @@ static int arrived(void *self)
 }
 
 /* consistent: a cursor past q while q's slot still says "not yet" is a value
- * no producer writes (Seq is stored before the cursor). */
+ * no producer writes (Seq is stored before the cursor); so are a cursor with
+ * the writing mark and one below q (it only grows, and q never passes it). */
 static int consistent(shmring_reader *rd)
 {
 	uint64_t p = LOAD_SC(rd->cursor);
+	if ((p & SHMRING_SEQ_WRITING) || p < rd->q)
+		return shmring__fail(SHMRING_ECORRUPT, "broadcast cursor=%#llx with the reader at position=%llu",
+				     (unsigned long long)p, (unsigned long long)rd->q);
 	if (p > rd->q && !(p & SHMRING_SEQ_WRITING) && !arrived(rd))
 		return shmring__fail(SHMRING_ECORRUPT, "broadcast cursor=%llu but slot at position=%llu not published",
 				     (unsigned long long)p, (unsigned long long)rd->q);

@@ -99,5 +99,12 @@ drop:
 int shmring__spsc_probe_peer(void *self)
 {
 	struct endpoint *e = self;
-	return shmring__peer_dead(e->r, e->peer.state_off, e->peer.lock_byte, e->peer.name);
+	int rc = shmring__peer_dead(e->r, e->peer.state_off, e->peer.lock_byte, e->peer.name);
+	if (rc)
+		return rc;
+	uint64_t v = LOAD_ACQ(e->peer.cursor);
+	if (v < e->floor)
+		return shmring__fail(SHMRING_ECORRUPT, "%s cursor=%llu went back below %llu, its value when last seen",
+				     e->peer.name, (unsigned long long)v, (unsigned long long)e->floor);
+	return 0;
 }

@@ -29,6 +29,9 @@ struct endpoint {
 	struct side own, peer;
 	shmring_stats stats;
 	struct shmring_polls polls;
+	/* the peer's cursor as last adopted, set before a wait: it only grows,
+	 * so a probe that finds it lower reports corruption (LAYOUT.md 10) */
+	uint64_t floor;
 };
 
 enum role { PRODUCER, CONSUMER };

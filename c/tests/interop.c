@@ -754,10 +754,47 @@ static int cmd_poll(char **a)
 	return 0;
 }
 
+/* ---- waitback: a wait whose peer's cursor is moved back ---- */
+
+/* cmd_waitback takes the role (consumer, lossy or lossless reader),
+ * receives COUNT messages, says "waiting" and waits for one more: a peer
+ * moves the producer's cursor back meanwhile, which the wait must report
+ * ("stopped code=N"), not sit out its 5 s. */
+static int cmd_waitback(char **a)
+{
+	shmring *r = open_ring(a[0]);
+	const char *role = a[1];
+	uint64_t count = strtoull(a[2], NULL, 10);
+	void *h;
+	int rc;
+	if (strcmp(role, "consumer") == 0)
+		rc = shmring_consumer_open(r, (shmring_consumer **)&h);
+	else
+		rc = shmring_reader_open(r, strcmp(role, "lossless") == 0 ? SHMRING_POLICY_LOSSLESS : SHMRING_POLICY_LOSSY,
+					 SHMRING_START_OLDEST, (shmring_reader **)&h);
+	if (rc)
+		die(role, rc);
+	size_t max = shmring_get_info(r)->slot_size, n;
+	unsigned char *buf = malloc(max);
+	for (uint64_t seq = 0; seq <= count; seq++) {
+		if (seq == count)
+			say("waiting");
+		if (strcmp(role, "consumer") == 0)
+			rc = shmring_consumer_recv(h, buf, max, &n, 5000000000LL);
+		else
+			rc = shmring_reader_recv(h, buf, max, &n, 5000000000LL);
+		if (rc)
+			break;
+	}
+	say("stopped code=%d", rc);
+	free(buf);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: interop produce|consume|bcast|bench|trunc|endmark|guardself|open|corrupt|role|poll|shrunk|joiner|nulls ARGS...\n");
+		fprintf(stderr, "usage: interop produce|consume|bcast|bench|trunc|endmark|guardself|open|corrupt|role|poll|shrunk|joiner|nulls|waitback ARGS...\n");
 		return 2;
 	}
 	const char *cmd = argv[1];
@@ -793,6 +830,8 @@ int main(int argc, char **argv)
 		return cmd_joiner(a);
 	if (strcmp(cmd, "nulls") == 0 && n == 1)
 		return cmd_nulls(a);
+	if (strcmp(cmd, "waitback") == 0 && n == 3)
+		return cmd_waitback(a);
 	fprintf(stderr, "interop: bad command line\n");
 	return 2;
 }

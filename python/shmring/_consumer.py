@@ -64,7 +64,7 @@ class Consumer(_Endpoint):
         self._adopt(self._u64[self._peer.cursor >> 3])
         if tail < self._avail:
             return
-        self._need = tail + 1
+        self._need, self._floor = tail + 1, self._avail
         self._closed_short()
         if timeout == 0:
             self._wait.polled()

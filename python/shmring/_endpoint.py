@@ -48,6 +48,10 @@ class _Endpoint:
         self._mm, self._u32, self._u64 = ring._mm, ring.u32, ring.u64
         self._base, self._mask, self._slots = info.slots_offset, info.slot_count - 1, info.slot_count
         self._stride, self._slot_size = info.slot_stride, info.slot_size
+        # The peer's cursor as last adopted, set before a wait: it only
+        # grows, so a probe that finds it lower raises CorruptError
+        # (LAYOUT.md section 10).
+        self._floor = 0
         self._intact = ring.check_intact
         self._release = _sys.register_release()
         self._closed = False
@@ -91,6 +95,9 @@ class _Endpoint:
             raise CorruptError(f"ring: {self._peer.name} state={st:#x}")
         if st & L.STATE_ATTACHED and not _sys.lock_held(self._ring._fd, self._peer.lock_byte):
             raise PeerDeadError(f"ring: {self._ring.name}: {self._peer.name} died")
+        v = self._u64[self._peer.cursor >> 3]
+        if v < self._floor:
+            raise CorruptError(f"ring: {self._peer.name} cursor={v} went back below {self._floor}, its value when last seen")
 
     def _waiter(self, ready, stopped):
         def stopped_or_closed():

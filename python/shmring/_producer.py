@@ -53,7 +53,7 @@ class Producer(_Endpoint):
         self._adopt(self._u64[self._peer.cursor >> 3])
         if self._head < self._limit:
             return
-        self._need = self._head - self._slots + 1
+        self._need, self._floor = self._head - self._slots + 1, self._limit - self._slots
         if timeout == 0:
             self._wait.polled()
             raise FullError("ring: full")

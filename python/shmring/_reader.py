@@ -164,6 +164,8 @@ class Reader:
 
     def _consistent(self):
         p = self._u64[L.BCAST_CURSOR_OFFSET >> 3]
+        if p & L.SEQ_WRITING or p < self._q:  # it only grows, and the reader is never past it
+            raise CorruptError(f"ring: broadcast cursor={p:#x} with the reader at position={self._q}")
         if p > self._q and not p & L.SEQ_WRITING and not self._arrived():
             raise CorruptError(f"ring: broadcast cursor={p} but position={self._q} not published")
 

@@ -205,6 +205,7 @@ _CODES = [
     (shmring.SizeError, -11),
     (shmring.NotReadyError, -3),
     (shmring.NotExistError, -2),
+    (shmring.CorruptError, -12),  # after the header's errors, which may be kinds of it
     (shmring.InvalidError, -1),
 ]
 
@@ -354,6 +355,25 @@ def joiner(name):
         rd.close()
 
 
+def waitback(name, which, count):
+    """Take the role (consumer, lossy or lossless reader), receive COUNT
+    messages, say "waiting" and wait for one more: a peer moves the
+    producer's cursor back meanwhile, which the wait must report ("stopped
+    code=N"), not sit out its 5 s."""
+    with shmring.open_ring(name) as r:
+        h = r.consumer() if which == "consumer" else r.reader(which, "oldest")
+        code = 0
+        try:
+            for seq in range(int(count) + 1):
+                if seq == int(count):
+                    say("waiting")
+                h.recv(timeout=5.0)
+        except shmring.ShmringError as e:
+            code = code_of(e)
+        say(f"stopped code={code}")
+        h.close()
+
+
 COMMANDS = {
     "consume": consume,
     "bcast": bcast,
@@ -366,9 +386,10 @@ COMMANDS = {
     "poll": poll,
     "shrunk": shrunk,
     "joiner": joiner,
+    "waitback": waitback,
 }
 
 if __name__ == "__main__":
     if len(sys.argv) < 3 or sys.argv[1] not in COMMANDS:
-        fail("usage: interop.py consume|bcast|bench|trunc|endmark|open|corrupt|role|poll|shrunk|joiner ARGS...")
+        fail("usage: interop.py consume|bcast|bench|trunc|endmark|open|corrupt|role|poll|shrunk|joiner|waitback ARGS...")
     COMMANDS[sys.argv[1]](*sys.argv[2:])

@@ -1,0 +1,72 @@
+package interop
+
+// A scribbling peer moves the producer's cursor back under a C or Python
+// consumer or reader that waits for the next message. A cursor only grows
+// (LAYOUT.md section 10): the wait must say corrupt at its next probe, not
+// wait for a position the cursor may never reach again. Both waited out
+// their timeout (for ever, without one), as the Go engine did. (From a
+// black-box tester.)
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shmring/shmring/internal/proctest"
+	"github.com/shmring/shmring/layout"
+	"github.com/shmring/shmring/ring"
+)
+
+func TestAWaitInCOrPythonFindsTheCursorMovedBack(t *testing.T) {
+	for _, lang := range []string{"c", "python"} {
+		for _, role := range []string{"consumer", "lossy", "lossless"} {
+			t.Run(lang+"/"+role, func(t *testing.T) {
+				proctest.Watchdog(t, hangBound)
+				o := ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 16}
+				cursor := layout.ProducerCursorOffset
+				if role != "consumer" {
+					o = ring.Options{Kind: ring.Broadcast, SlotSize: 64, Slots: 16, MaxReaders: 2}
+					cursor = layout.BcastCursorOffset
+				}
+				name := newRing(t, o)
+				r, err := ring.Open(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer r.Close()
+				p, err := r.Producer()
+				if err != nil {
+					t.Fatal(err)
+				}
+				const sent = 3
+				for range sent {
+					if err := p.Send(context.Background(), make([]byte, 16)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				c := start(t, lang, "waitback", name, role, fmt.Sprint(sent))
+				c.Expect("waiting")
+				time.Sleep(50 * time.Millisecond) // into its wait
+				f, err := os.OpenFile(filepath.Join("/dev/shm", name), os.O_RDWR, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				var b [8]byte
+				binary.LittleEndian.PutUint64(b[:], 1)
+				if _, err := f.WriteAt(b[:], int64(cursor)); err != nil {
+					t.Fatal(err)
+				}
+				line := expectPrefix(t, c, "stopped", nil)
+				if !strings.Contains(line, fmt.Sprintf("code=%d", vCorrupt)) {
+					t.Errorf("%s %s waiting when the cursor went back from %d to 1: %q, want code=%d (corrupt)", lang, role, sent, line, vCorrupt)
+				}
+			})
+		}
+	}
+}
