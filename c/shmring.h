@@ -357,6 +357,8 @@ int shmring_producer_open(shmring *r, shmring_producer **out);
 /* Zero copy: *buf is the next free slot in shared memory, *cap (the slot
  * size) bytes; write the message there, then commit or abort. */
 int shmring_producer_claim(shmring_producer *p, void **buf, size_t *cap, int64_t timeout_ns);
+/* Publishes the first n bytes of the claimed slot. n beyond the slot is
+ * SHMRING_ETOOLARGE and leaves the claim open (commit again, or abort). */
 int shmring_producer_commit(shmring_producer *p, size_t n);
 void shmring_producer_abort(shmring_producer *p);
 /* Copies msg into the next free slot and publishes it. */

@@ -7,6 +7,7 @@
 #include "shmring.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int main(int argc, char **argv)
@@ -25,11 +26,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "reader: %s\n", shmring_errdetail());
 		return 1;
 	}
-	char buf[65536];
-	size_t n;
+	/* A buffer of the ring's slot size holds any message it carries. */
+	size_t max = shmring_get_info(r)->slot_size, n;
+	char *buf = malloc(max);
+	if (buf == NULL) {
+		fprintf(stderr, "reader: no memory for a %zu-byte buffer\n", max);
+		shmring_reader_close(rd);
+		shmring_close(r);
+		return 1;
+	}
 	for (;;) {
 		/* recv copies and validates: a lossy reader never prints a torn message. */
-		rc = shmring_reader_recv(rd, buf, sizeof buf, &n, -1);
+		rc = shmring_reader_recv(rd, buf, max, &n, -1);
 		if (rc == SHMRING_ELAPPED) {
 			fprintf(stderr, "reader: lapped, %llu messages missed\n", (unsigned long long)shmring_reader_missed(rd));
 			continue;
@@ -41,6 +49,7 @@ int main(int argc, char **argv)
 	if (rc != SHMRING_ECLOSED)
 		fprintf(stderr, "reader: %s\n", shmring_errdetail());
 	fflush(stdout);
+	free(buf);
 	shmring_reader_close(rd);
 	shmring_close(r);
 	return rc == SHMRING_ECLOSED ? 0 : 1;
