@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -74,6 +75,13 @@ func TestBadInputOpenOfAMissingNameIsErrNotExist(t *testing.T) {
 		if err := Remove(name); !errors.Is(err, ErrNotExist) {
 			t.Errorf("Remove(%q) = %v, want ErrNotExist", name, err)
 		}
+	}
+	// Create in a directory that is not there: ErrNotExist too, as Open
+	// of the same path says (it said only fs.ErrNotExist; a black-box
+	// tester).
+	path := filepath.Join(t.TempDir(), "no-such-dir", "r")
+	if _, err := Create(path, Options{Kind: SPSC, SlotSize: 64, Slots: 8}); !errors.Is(err, ErrNotExist) || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Create(%q) = %v, want ErrNotExist and fs.ErrNotExist", path, err)
 	}
 }
 

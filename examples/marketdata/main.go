@@ -33,6 +33,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/shmring/shmring/internal/codec"
@@ -149,8 +150,9 @@ func feed(c config, out io.Writer) (err error) {
 	}
 	defer ring.Remove(name)
 	defer r.Close()
-	// An interrupt still removes the ring: cancel, then the deferred calls run.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// An interrupt, or a kill's SIGTERM, still removes the ring: cancel,
+	// then the deferred calls run.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	var mu sync.Mutex // out is shared by the subscribers' copiers

@@ -135,8 +135,14 @@ func produce(ctx context.Context, c config, out io.Writer) (err error) {
 	fmt.Fprintf(out, "latency: from a frame's timestamp (its pixels written; its CRC-32C and Commit follow) to a reader's Receive\n")
 	period := time.Duration(float64(time.Second) / c.fps)
 	start := time.Now()
+	// A claim waits for the encoder no longer than the run lasts: a
+	// stalled encoder (stopped, or slower than the rate) holds the
+	// producer back, and the run still ends on time.
+	claimCtx, cancel := context.WithDeadline(ctx, start.Add(c.duration))
+	defer cancel()
 	var n uint64
 	var late int
+	stalled := false
 	for ; ; n++ {
 		due := start.Add(time.Duration(n) * period)
 		// The schedule or the clock, whichever ends first: a producer
@@ -150,9 +156,12 @@ func produce(ctx context.Context, c config, out io.Writer) (err error) {
 		} else if d < -period {
 			late++
 		}
-		b, err := p.ClaimN(ctx, size)
-		if err != nil && ctx.Err() != nil {
-			break // Ctrl-C while waiting for the encoder: stop as between frames
+		b, err := p.ClaimN(claimCtx, size)
+		if err != nil && claimCtx.Err() != nil {
+			// Ctrl-C, or the run's end, while waiting for the encoder:
+			// stop as between frames.
+			stalled = ctx.Err() == nil
+			break
 		} else if err != nil {
 			return fmt.Errorf("frame %d: claim: %w", n, err)
 		}
@@ -168,6 +177,10 @@ func produce(ctx context.Context, c config, out io.Writer) (err error) {
 	}
 	fmt.Fprintf(out, "producer: %d frames in %v (%.1f fps), %d more than a frame late, waited for the encoder %d times\n",
 		n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), late, st.Full)
+	if stalled {
+		fmt.Fprintf(out, "producer: stopped at the end of -duration while the encoder held the ring full: %.0f frames were due, %d made\n",
+			c.duration.Seconds()*c.fps, n)
+	}
 	results, err := crew.results()
 	for _, res := range results {
 		fmt.Fprintln(out, res.line())

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -199,17 +200,18 @@ func TestBadFlagsAreRefused(t *testing.T) {
 }
 
 // startProgram starts the test binary as the program, for a minute of
-// small frames, in a process group of its own (as a terminal's job), and
-// kills the group when the test ends.
-func startProgram(t *testing.T) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+// small frames (or as long as a -duration flag in more says), in a
+// process group of its own (as a terminal's job), and kills the group
+// when the test ends.
+func startProgram(t *testing.T, more ...string) (*exec.Cmd, *lockedBuffer, *lockedBuffer) {
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), asProgramEnv+"=-res=320x180 -fps=50 -frames=4 -duration=60s")
+	cmd.Env = append(os.Environ(), asProgramEnv+"=-res=320x180 -fps=50 -frames=4 -duration=60s "+strings.Join(more, " "))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out, errs bytes.Buffer
+	var out, errs lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -218,8 +220,27 @@ func startProgram(t *testing.T) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
 	return cmd, &out, &errs
 }
 
+// lockedBuffer is a bytes.Buffer that a test may read while the program
+// writes to it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // waitProgram waits for the program to exit, within a hang guard.
-func waitProgram(t *testing.T, cmd *exec.Cmd, out, errs *bytes.Buffer) error {
+func waitProgram(t *testing.T, cmd *exec.Cmd, out, errs *lockedBuffer) error {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -230,6 +251,45 @@ func waitProgram(t *testing.T, cmd *exec.Cmd, out, errs *bytes.Buffer) error {
 		t.Fatalf("still running 30 s after it was told to stop:\n%s\n%s", out.String(), errs.String())
 	}
 	return nil
+}
+
+// TestAStalledEncoderDoesNotStretchTheRun: with both readers stopped
+// (SIGSTOP), the producer waits for room in a full ring only until the
+// run's -duration is over, then ends the stream and says it stopped while
+// the encoder held the ring; the readers report once they go on. It waited
+// with no deadline, printing nothing, until they went on. (From a
+// black-box tester.)
+func TestAStalledEncoderDoesNotStretchTheRun(t *testing.T) {
+	cmd, out, errs := startProgram(t, "-duration=1s")
+	kids := awaitReadersIgnoringInterrupt(t, cmd.Process.Pid)
+	if len(kids) != 2 {
+		t.Fatalf("readers %v, want two", kids)
+	}
+	for guard := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), "latency:"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(guard) { // a hang guard: the readers join at once
+			t.Fatalf("the readers never joined:\n%s", out.String())
+		}
+	}
+	for _, kid := range kids {
+		pid, _ := strconv.Atoi(kid)
+		syscall.Kill(pid, syscall.SIGSTOP)
+	}
+	stalled := regexp.MustCompile(`(?m)^producer: stopped at the end of -duration while the encoder held the ring full`)
+	for guard := time.Now().Add(20 * time.Second); !stalled.MatchString(out.String()); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(guard) { // a hang guard, not a timing: the run lasts a second
+			t.Fatalf("the producer did not stop at the end of its run while the readers were stopped:\n%s", out.String())
+		}
+	}
+	for _, kid := range kids {
+		pid, _ := strconv.Atoi(kid)
+		syscall.Kill(pid, syscall.SIGCONT)
+	}
+	if err := waitProgram(t, cmd, out, errs); err != nil {
+		t.Fatalf("after the readers went on: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errs.String())
+	}
+	if got := len(readerLine.FindAllString(out.String(), -1)); got != 2 {
+		t.Errorf("%d reader reports, want 2:\n%s", got, out.String())
+	}
 }
 
 // TestAReaderKilledIsReportedOnce: a reader killed mid-run fails the
@@ -256,6 +316,11 @@ func TestAReaderKilledIsReportedOnce(t *testing.T) {
 	}
 	if n := strings.Count(errs.String(), "signal: killed"); n != 1 {
 		t.Errorf("the killed reader is reported %d times, want once:\n%s", n, errs.String())
+	}
+	// The killed reader wrote nothing on stderr: no empty "stderr:" part,
+	// which left a line of just ": " under it.
+	if regexp.MustCompile(`stderr:\s*($|:)`).MatchString(errs.String()) {
+		t.Errorf("the report of a reader with nothing on stderr quotes an empty stderr:\n%s", errs.String())
 	}
 }
 

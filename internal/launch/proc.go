@@ -27,6 +27,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -149,7 +150,17 @@ func (p *Proc) ExitErr() error {
 	if !p.Exited() || p.waitErr == nil {
 		return nil
 	}
-	return fmt.Errorf("%s (pid %d): %w; stderr:\n%s", p.name, p.Pid(), p.waitErr, p.stderr.String())
+	return fmt.Errorf("%s (pid %d): %w%s", p.name, p.Pid(), p.waitErr, p.stderrNote())
+}
+
+// stderrNote is what the child wrote on stderr, for an error: "" when it
+// wrote nothing (an error that ends in an empty "stderr:" reads as cut off).
+func (p *Proc) stderrNote() string {
+	s := strings.TrimRight(p.stderr.String(), "\n")
+	if s == "" {
+		return ""
+	}
+	return "; stderr:\n" + s
 }
 
 // ExitCode is the child's exit status; -1 before it exited or after a signal.
@@ -187,8 +198,8 @@ func (p *Proc) NextLine(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("waiting for %s (pid %d): %w", p.name, p.Pid(), err)
 	}
 	<-p.done // the queue is closed only after reap, so this does not block
-	return "", fmt.Errorf("%s (pid %d) exited without another line (%v): %w; stderr:\n%s",
-		p.name, p.Pid(), p.waitErr, io.EOF, p.stderr.String())
+	return "", fmt.Errorf("%s (pid %d) exited without another line (%v): %w%s",
+		p.name, p.Pid(), p.waitErr, io.EOF, p.stderrNote())
 }
 
 // WriteLine sends s and a newline to the child's stdin.

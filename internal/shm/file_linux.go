@@ -28,9 +28,12 @@ func Create(name string, s Spec) (*File, error) {
 		return nil, err
 	}
 	osf, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-	if errors.Is(err, fs.ErrExist) {
+	switch {
+	case errors.Is(err, fs.ErrExist):
 		return nil, fmt.Errorf("%w: %w", ErrExist, err)
-	} else if err != nil {
+	case errors.Is(err, fs.ErrNotExist): // the directory of a path name
+		return nil, fmt.Errorf("%w: %w", ErrNotExist, err)
+	case err != nil:
 		return nil, noSpace(err, err) // ENOSPC here: a file system out of inodes
 	}
 	f := &File{f: osf, path: path, label: path}
