@@ -92,7 +92,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newLsCmd(stdout, stderr), newStatCmd(stdout), newReadersCmd(stdout), newTailCmd(stdout, stderr),
-		newRmCmd(stdout, stderr), newGcCmd(stdout), newDoctorCmd(stdout), newServeCmd(stdout))
+		newRmCmd(stdout, stderr), newGcCmd(stdout), newDoctorCmd(stdout), newServeCmd(stdout, stderr))
 	return root
 }
 

@@ -34,6 +34,9 @@ func checkShm(dir string) check {
 	if err := unix.Statfs(dir, &fs); err != nil {
 		return check{"shm", statusFail, fmt.Sprintf("%s: %v: bare ring names live there", dir, err)}
 	}
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return check{"shm", statusFail, fmt.Sprintf("%s: not a directory: bare ring names live in one", dir)}
+	}
 	size := fs.Blocks * uint64(fs.Bsize)
 	free := fs.Bavail * uint64(fs.Bsize)
 	detail := fmt.Sprintf("%s: %s, %s free", dir, bytesIEC(size), bytesIEC(free))

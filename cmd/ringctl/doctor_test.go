@@ -4,6 +4,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -31,6 +32,16 @@ func TestDoctorChecksEverythingItPromises(t *testing.T) {
 	code = ringctlJSON(t, &d, "doctor", "--shm", "/nonexistent-shm")
 	if code != exitFailed || d.Checks[1].Status != statusFail {
 		t.Errorf("doctor --shm /nonexistent-shm: exit %d, shm %+v: want exit 1 and a failure", code, d.Checks[1])
+	}
+	// Nor does a file: bare names cannot live under it. It said "ok,
+	// tmpfs" of a ring file. (From a black-box tester.)
+	file := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code = ringctlJSON(t, &d, "doctor", "--shm", file)
+	if code != exitFailed || d.Checks[1].Status != statusFail {
+		t.Errorf("doctor --shm FILE: exit %d, shm %+v: want exit 1 and a failure", code, d.Checks[1])
 	}
 	if ents, _ := os.ReadDir("/dev/shm"); len(ents) > 0 {
 		for _, e := range ents {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,7 +19,7 @@ import (
 	"github.com/shmring/shmring/ringprom"
 )
 
-func newServeCmd(stdout io.Writer) *cobra.Command {
+func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
 	var listen string
 	var names []string
 	cmd := &cobra.Command{
@@ -31,6 +32,13 @@ func newServeCmd(stdout io.Writer) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if listen == "" {
 				return usageError{errors.New("--listen ADDR is required (for example 127.0.0.1:9464)")}
+			}
+			// A directory that cannot be read exports nothing until it
+			// can: said once here, as ls would fail on it.
+			for _, dir := range args {
+				if _, err := os.Stat(dir); err != nil {
+					sayf(stderr, "ringctl serve: %v: nothing is exported from it until it can be read\n", err)
+				}
 			}
 			o := ringprom.Options{Dirs: args, Names: names}
 			return serve(cmd.Context(), stdout, listen, o)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
@@ -269,5 +270,25 @@ func TestServeExportsWhatTheChildrenDid(t *testing.T) {
 	}
 	if v := value(t, fams, "shmring_role_attached", role(bcast, "broadcast", "reader", 0)); v != 1 {
 		t.Errorf("after kill -9 of the reader: shmring_role_attached = %v, want 1 (died attached)", v)
+	}
+}
+
+// TestServeSaysADirectoryItCannotRead: serve of a directory that is not
+// there starts (the directory may come), and says once on stderr that
+// nothing is exported from it until it can be read; it said nothing, where
+// ls of the same path fails. (From a black-box tester.)
+func TestServeSaysADirectoryItCannotRead(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	missing := filepath.Join(t.TempDir(), "not-yet")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := background(ctx, &out, "serve", "--listen", "127.0.0.1:0", missing)
+	eventually(t, "serve printed its address", func() bool { return strings.Contains(out.String(), "/metrics") })
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("serve: exit %d\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String(), missing) || !strings.Contains(out.String(), "nothing is exported from it") {
+		t.Errorf("serve of a missing directory said nothing of it:\n%s", out.String())
 	}
 }
