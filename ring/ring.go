@@ -134,7 +134,13 @@ func (r *Ring) Header() layout.Header { return r.hdr }
 // or a hang (a call on a handle whose lease or claim that Close ended says
 // ErrClosed too, not the misuse's panic), but the race detector reports
 // the race: under it, stop the goroutines that use the handles before
-// Close.
+// Close. A call that Close cut after the store that did its work says what
+// it did: a send whose messages were published returns nil (SendBatch:
+// how many), a receive that consumed its message returns it; ErrClosed
+// means not sent, or not taken. One window remains: an MPMC or MPSC
+// SendBatch cut between two of its publishes may publish the later ones
+// after Close ended the stream; consumers then get them once a producer
+// reopens it.
 func (r *Ring) Close() error {
 	r.mu.Lock()
 	if r.closed {
