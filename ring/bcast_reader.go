@@ -59,6 +59,12 @@ type Reader struct {
 	// rec is a record ring's reading state (rec_bcast_reader.go); nil on
 	// slot rings.
 	rec *recReading
+	// took, tookLen: the call in progress (Recv, Release) validated what
+	// it read (a message of tookLen bytes, Recv) and moves past it; a
+	// fault after that (the Ring's Close unmapped the ring under the
+	// cursor store) must not undo its answer (Reader.endGuardTaken).
+	took    bool
+	tookLen int
 }
 
 // errPending: the reader's next position is not published yet.
@@ -256,6 +262,7 @@ func (rd *Reader) resyncMargin() uint64 { return max(1, rd.g.slots/4) }
 // GateSleepers" against "set GateSleepers, barrier, rescan".
 func (rd *Reader) storeCursor() {
 	fence.Store64(rd.e.cursor, rd.q, rd.release)
+	atStep(stepAfterRelease)
 	fence.Store64(rd.e.received, rd.stats.Messages, rd.release)
 	if rd.lossless {
 		if rd.w.gateSleepers.Load() != 0 {

@@ -42,7 +42,8 @@ func (rd *Reader) Release() (err error) {
 		return ErrClosed
 	}
 	if !rd.unguarded {
-		defer rd.r.endGuard(&err, beginGuard())
+		rd.took = false
+		defer rd.endGuardTaken(nil, &err, beginGuard())
 	}
 	if rd.held == 0 {
 		if rd.r.closing.Load() || rd.closed { // the ring's Close ran meanwhile
@@ -65,6 +66,7 @@ func (rd *Reader) Release() (err error) {
 	rd.stats.Messages += k
 	rd.stats.Bytes += rd.heldBytes
 	rd.copied = false
+	rd.took = true
 	rd.storeCursor()
 	rd.ctr.tick(&rd.stats)
 	return nil
@@ -75,17 +77,19 @@ func (rd *Reader) Release() (err error) {
 // Recv never returns a torn message: a lossy reader overrun meanwhile gets
 // a *LapError instead (buf then holds garbage). A message longer than buf
 // stays in the ring and Recv returns io.ErrShortBuffer.
-func (rd *Reader) Recv(ctx context.Context, buf []byte) (_ int, err error) {
+func (rd *Reader) Recv(ctx context.Context, buf []byte) (n int, err error) {
 	if !rd.unguarded {
-		defer rd.r.endGuard(&err, beginGuard())
+		rd.took = false
+		defer rd.endGuardTaken(&n, &err, beginGuard())
 	}
 	return rd.recv(ctx, buf, true, "Recv")
 }
 
 // TryRecv is Recv without waiting: ErrEmpty when there is no message.
-func (rd *Reader) TryRecv(buf []byte) (_ int, err error) {
+func (rd *Reader) TryRecv(buf []byte) (n int, err error) {
 	if !rd.unguarded {
-		defer rd.r.endGuard(&err, beginGuard())
+		rd.took = false
+		defer rd.endGuardTaken(&n, &err, beginGuard())
 	}
 	return rd.recv(context.Background(), buf, false, "TryRecv")
 }
@@ -229,6 +233,7 @@ func (rd *Reader) take(buf []byte) (int, error) {
 		rd.q++
 		rd.stats.Messages++
 		rd.stats.Bytes += uint64(n)
+		rd.took, rd.tookLen = true, int(n)
 		rd.storeCursor()
 		rd.ctr.tick(&rd.stats)
 		return int(n), nil

@@ -80,6 +80,24 @@ func (c *Consumer) endGuardConsumed(n *int, err *error, old bool) {
 	}
 }
 
+// endGuardTaken is endGuard for the Reader's calls that move past what
+// they read (Recv, TryRecv, Release): a fault after the read was validated
+// (the Ring's Close unmapped the ring under the cursor store that follows)
+// leaves what was read good, so the call returns it (n, when not nil) and
+// nil, not an ErrClosed that would say it was not read.
+func (rd *Reader) endGuardTaken(n *int, err *error, old bool) {
+	debug.SetPanicOnFault(old)
+	if v := recover(); v != nil {
+		*err = rd.r.faulted(v)
+		if rd.took && rd.r.closing.Load() {
+			*err = nil
+			if n != nil {
+				*n = rd.tookLen
+			}
+		}
+	}
+}
+
 // endGuardSent is endGuard for the Producer's calls that publish (Send,
 // TrySend, Commit, SendBatch): a fault after a publishing store (the
 // Ring's Close unmapped the ring under the wake-up that follows it) leaves

@@ -205,6 +205,7 @@ func (rd *Reader) recTake(buf []byte) (int, error) {
 		rd.q, x.seq = rec.next, rec.seq+1
 		rd.stats.Messages++
 		rd.stats.Bytes += uint64(rec.n)
+		rd.took, rd.tookLen = true, int(rec.n)
 		rd.storeCursor()
 		rd.ctr.tick(&rd.stats)
 		return int(rec.n), nil
@@ -224,6 +225,7 @@ func (rd *Reader) recRelease() error {
 	rd.stats.Messages += k
 	rd.stats.Bytes += rd.heldBytes
 	rd.copied = false
+	rd.took = true
 	rd.storeCursor()
 	rd.ctr.tick(&rd.stats)
 	return nil

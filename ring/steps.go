@@ -21,7 +21,7 @@ const (
 	stepAfterReceive              // consumer: lease stamped with the owner
 	stepMidRead                   // consumer: message being read
 	stepBeforeRelease             // consumer: read, not released
-	stepAfterRelease              // consumer: released, sleepers not yet checked or woken
+	stepAfterRelease              // consumer (broadcast reader): released (its cursor stored), sleepers not yet checked or woken
 	stepSleepingEmpty             // consumer: announced as a sleeper, about to sleep on an empty ring
 	stepJoining                   // broadcast reader: the cursor P0 loaded, the entry not yet visible
 	stepUnmapping                 // Ring.Close: every handle closed, the ring not yet unmapped
