@@ -263,7 +263,7 @@ func (p *Producer) Close() (err error) {
 var (
 	errTooLargeCommit = fmt.Errorf("%w: commit length beyond what was claimed (the slot, or ClaimN's n)", ErrTooLarge)
 	errNegativeCommit = fmt.Errorf("%w, %w: negative commit length", ErrInvalid, ErrTooLarge) // as unsigned, beyond the slot too
-	errTooLargeSend   = fmt.Errorf("%w: message beyond slot", ErrTooLarge)
+	errTooLargeSend   = fmt.Errorf("%w: message beyond the slot size (MaxMessage on a record ring)", ErrTooLarge)
 )
 
 // commitLenErr is the error for a length n that is beyond what was claimed
