@@ -104,11 +104,13 @@ static int arrived(void *self)
 
 /* consistent: a cursor past q while q's slot still says "not yet" is a value
  * no producer writes (Seq is stored before the cursor); so are a cursor with
- * the writing mark and one below q (it only grows, and q never passes it). */
+ * the writing mark and one more than a ring behind q (a reader goes by each
+ * slot's Seq, stored before the cursor that covers a batch, so it may be up
+ * to a ring past the cursor, never further). */
 static int consistent(shmring_reader *rd)
 {
 	uint64_t p = LOAD_SC(rd->cursor);
-	if ((p & SHMRING_SEQ_WRITING) || p < rd->q)
+	if ((p & SHMRING_SEQ_WRITING) || p + rd->slots < rd->q)
 		return shmring__fail(SHMRING_ECORRUPT, "broadcast cursor=%#llx with the reader at position=%llu",
 				     (unsigned long long)p, (unsigned long long)rd->q);
 	if (p > rd->q && !(p & SHMRING_SEQ_WRITING) && !arrived(rd))

@@ -1,7 +1,8 @@
 package interop
 
 // A scribbling peer moves the producer's cursor back under a C or Python
-// consumer or reader that waits for the next message. A cursor only grows
+// consumer, or marks a broadcast cursor writing under a reader, that waits
+// for the next message. A cursor only grows
 // (LAYOUT.md section 10): the wait must say corrupt at its next probe, not
 // wait for a position the cursor may never reach again. Both waited out
 // their timeout (for ever, without one), as the Go engine did. (From a
@@ -27,11 +28,15 @@ func TestAWaitInCOrPythonFindsTheCursorMovedBack(t *testing.T) {
 		for _, role := range []string{"consumer", "lossy", "lossless"} {
 			t.Run(lang+"/"+role, func(t *testing.T) {
 				proctest.Watchdog(t, hangBound)
+				// A consumer's producer cursor moved back; a reader's
+				// broadcast cursor marked writing (a slot ring's reader
+				// goes by the slots' seqs, and may be up to a ring past
+				// the cursor: a cursor moved back a little is no sign).
 				o := ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 16}
-				cursor := layout.ProducerCursorOffset
+				cursor, value := layout.ProducerCursorOffset, uint64(1)
 				if role != "consumer" {
 					o = ring.Options{Kind: ring.Broadcast, SlotSize: 64, Slots: 16, MaxReaders: 2}
-					cursor = layout.BcastCursorOffset
+					cursor, value = layout.BcastCursorOffset, layout.SeqWriting|3
 				}
 				name := newRing(t, o)
 				r, err := ring.Open(name)
@@ -58,13 +63,13 @@ func TestAWaitInCOrPythonFindsTheCursorMovedBack(t *testing.T) {
 				}
 				defer f.Close()
 				var b [8]byte
-				binary.LittleEndian.PutUint64(b[:], 1)
+				binary.LittleEndian.PutUint64(b[:], value)
 				if _, err := f.WriteAt(b[:], int64(cursor)); err != nil {
 					t.Fatal(err)
 				}
 				line := expectPrefix(t, c, "stopped", nil)
 				if !strings.Contains(line, fmt.Sprintf("code=%d", vCorrupt)) {
-					t.Errorf("%s %s waiting when the cursor went back from %d to 1: %q, want code=%d (corrupt)", lang, role, sent, line, vCorrupt)
+					t.Errorf("%s %s waiting when the cursor went from %d to %#x: %q, want code=%d (corrupt)", lang, role, sent, value, line, vCorrupt)
 				}
 			})
 		}

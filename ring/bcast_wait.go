@@ -84,12 +84,18 @@ func (rd *Reader) closedShort() error {
 // consistent: the cursor says q is published, so its seq must say so too
 // (the seq is stored first). A slot still "not yet" under a cursor past it
 // is a value no producer writes; so are a cursor with the writing mark and
-// one below q (it only grows, and q never passes it), which would keep a
-// waiting reader waiting for ever.
+// one the reader is further past than it can be, which would keep a
+// waiting record reader waiting for ever. A record reader reads only below
+// the cursor; a slot reader goes by each slot's seq, stored before the
+// cursor that covers a batch, so it may be up to a ring past it.
 func (rd *Reader) consistent() error {
 	p := rd.w.cursor.Load()
-	if p&layout.SeqWriting != 0 || p < rd.q {
-		return rd.r.corrupt("broadcast cursor=%#x with the reader at position=%d: cursors only grow, and the reader is never past it", p, rd.q)
+	ahead := uint64(0)
+	if rd.rec == nil {
+		ahead = rd.g.slots
+	}
+	if p&layout.SeqWriting != 0 || p+ahead < rd.q {
+		return rd.r.corrupt("broadcast cursor=%#x with the reader at position=%d: cursors only grow, and no reader gets that far past one", p, rd.q)
 	}
 	if rd.rec != nil {
 		return nil // a record ring has no slot seq to disagree with the cursor

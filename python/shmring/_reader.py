@@ -164,7 +164,9 @@ class Reader:
 
     def _consistent(self):
         p = self._u64[L.BCAST_CURSOR_OFFSET >> 3]
-        if p & L.SEQ_WRITING or p < self._q:  # it only grows, and the reader is never past it
+        # A reader goes by each slot's seq, stored before the cursor that
+        # covers a batch: up to a ring past the cursor, never further.
+        if p & L.SEQ_WRITING or p + self._slots < self._q:
             raise CorruptError(f"ring: broadcast cursor={p:#x} with the reader at position={self._q}")
         if p > self._q and not p & L.SEQ_WRITING and not self._arrived():
             raise CorruptError(f"ring: broadcast cursor={p} but position={self._q} not published")
