@@ -81,7 +81,7 @@ func newBcastProducer(r *Ring) (*bcastProducer, error) {
 	for i := uint64(0); !r.hdr.Records && i < p.g.slots && p.g.seq(head).Load() == head+1; i++ {
 		head++
 	}
-	p.head = head
+	p.head, p.sent = head, head // publishCursor sets sent to head: a count from here
 	fence.Store64(p.w.cursor, head, false)
 	p.scan()
 	// The cursor store is a full fence (publishCursor), so readers need no

@@ -53,6 +53,7 @@ func newRecBcastProducer(r *Ring) (*recBcastProducer, error) {
 	}
 	p := &recBcastProducer{bcastProducer: bp, a: r.recArea(), seqW: r.recSeqWord(), tailW: r.recTailWord()}
 	p.tail, p.seq, p.pub = p.tailW.Load(), p.seqW.Load(), p.head
+	p.sent = p.seq // publishHead sets it to seq: a count from here
 	if h := p.head; !aligned(h) || !aligned(p.tail) || p.tail > h || h-p.tail > p.a.cap {
 		bp.Close()
 		return nil, r.corrupt("record cursor=%d tail=%d: not record boundaries a ring apart", h, p.tail)

@@ -52,6 +52,7 @@ func newRecSPSCProducer(r *Ring) (*recSPSCProducer, error) {
 	}
 	p.head, p.pub, p.limit = head, head, cons+p.a.cap
 	p.seq = p.seqW.Load() // a number for tools and readers to count by; any value will do
+	p.sent = p.seq        // publishHead sets it to seq: a count from here
 	return p, nil
 }
 

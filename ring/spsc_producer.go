@@ -17,7 +17,7 @@ type spscProducer struct {
 func newSPSCProducer(r *Ring) (*spscProducer, error) {
 	p := &spscProducer{}
 	head, cons, err := p.attach(r, producerRole)
-	p.head, p.limit = head, cons+p.slots
+	p.head, p.limit, p.sent = head, cons+p.slots, head
 	return p, err
 }
 
