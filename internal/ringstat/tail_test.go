@@ -110,6 +110,34 @@ func TestTailOfAFileShrunkUnderItSaysTruncated(t *testing.T) {
 	}
 }
 
+// TestOpenTailOfABrokenFileSaysWhatPollWould: a file truncated or corrupt
+// by the time OpenTail opens it is refused with the error class Poll uses
+// (IsTruncated, IsCorrupt), so ringctl exits 3 for it as for a cut under a
+// running tail. It was a plain error, and ringctl exit 1. (From a
+// black-box tester: a file changing size while tail opened it.)
+func TestOpenTailOfABrokenFileSaysWhatPollWould(t *testing.T) {
+	_, path := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 32, Slots: 64})
+	if err := os.Truncate(path, 4096); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenTail(path, 0); !IsTruncated(err) {
+		t.Errorf("OpenTail of a truncated file: %v, want a truncation error", err)
+	}
+	_, path = newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 32, Slots: 64})
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteAt([]byte{0xFF}, 20) // inside the header's checksummed fields
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenTail(path, 0); !IsCorrupt(err) {
+		t.Errorf("OpenTail of a file with a broken header: %v, want a corruption error", err)
+	}
+}
+
 // TestTailOfARecordRingCountsWhatItLostInMessages: a record ring's tail
 // that falls behind the floor (RecTail, or the consumer's cursor) moves to
 // it and counts the messages it lost by their sequence numbers, so that
