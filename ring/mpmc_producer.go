@@ -260,37 +260,49 @@ func (p *mpmcProducer) CommitBatch(k int, lens []uint32) {
 }
 
 // SendBatch claims a position, waiting for it, and those after it that are
-// free, then publishes each in order. A message beyond the slot size is
-// never claimed a position for: a claimed position could only be skipped.
+// free, then publishes each in order, up to the first whose claim a peer
+// revoked: what it sent is msgs[:sent], and the rest of the claim is
+// skipped. A message beyond the slot size is never claimed a position for:
+// a claimed position could only be skipped.
+//
+// The claim stays open (p.pos, p.n) while it is published, so a Close on
+// another goroutine (the Ring's) skips what is still claimed; a publish it
+// beat fails and ends the batch. No claim is left stamped when the ring is
+// unmapped under the call: one was, and no consumer passed it until a
+// peer's probe, which an ended stream never made.
 func (p *mpmcProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int) (int, error) {
-	pos, err := p.claimPos(ctx, true)
+	base, err := p.claimPos(ctx, true)
 	if err != nil {
 		return 0, err
 	}
-	p.pos, p.n = pos, 1
+	p.pos, p.n = base, 1
 	p.extend(fit)
 	n := p.n
-	p.n = 0
+	if n == 0 { // the Ring's Close skipped the claim and ended it
+		return 0, p.r.errClosedDuringCall()
+	}
 	sent := 0
-	var first error
+	var failed error
 	for i, m := range msgs[:n] {
-		pos := p.pos + uint64(i)
+		pos := base + uint64(i)
 		splitCopy(p.payload(pos, uint32(len(m))), m, stepMidPayload)
-		if err := p.publish(pos, uint32(len(m))); err != nil {
-			if first == nil {
-				first = err
-			}
-			continue
+		if failed = p.publish(pos, uint32(len(m))); failed != nil {
+			break
 		}
 		sent++
 	}
-	if sent > 0 {
+	if skipped := p.skipRest(sent); sent > 0 || skipped > 0 {
 		p.wakeConsumers()
 	}
-	if first == nil && n == fit && fit < len(msgs) {
-		first = errTooLargeSend
+	switch {
+	case failed != nil && p.r.closing.Load():
+		return sent, p.r.errClosedDuringCall()
+	case failed != nil:
+		return sent, failed
+	case n == fit && fit < len(msgs):
+		return sent, errTooLargeSend
 	}
-	return sent, first
+	return sent, nil
 }
 
 // Close aborts an open claim (Skipped), reaps producers that died without

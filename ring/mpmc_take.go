@@ -5,6 +5,7 @@ package ring
 // and how it tells an empty ring from the end of the stream.
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -78,6 +79,14 @@ func (c *mpmcConsumer) ended(h, w uint64) error {
 	}
 	if c.ctrl(h).Load() != w {
 		return errRetry
+	}
+	// A claim at the head whose producer is gone (a later incarnation
+	// holds its entry, or none) is skipped first: it hides what was
+	// published after it, and no producer is left to wait on it.
+	if layout.CtrlState(w) == layout.SlotClaimed && layout.CtrlSeq(w) == uint32(h) {
+		if changed, err := c.repairClaim(h, w); err != nil || changed {
+			return cmp.Or(err, errRetry)
+		}
 	}
 	// Before saying the stream is over, take over what dead consumers,
 	// and ones that closed leaving messages, still hold: their messages

@@ -2,6 +2,7 @@ package ring
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -215,5 +216,132 @@ func TestRingCloseAfterAReaderMovedOnLosesNothing(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestRingCloseInsideAnMPMCSendBatchLeavesNoClaim: Ring.Close runs to its
+// end while an MPMC or MPSC SendBatch on another handle copies its second
+// message. The batch said it sent the first, the first arrives, and
+// nothing of the batch's claim is left stamped: a later producer's message
+// and the end of the stream come after it. The claim was let go of before
+// its publishes began, so Close skipped nothing and the unmap left the
+// rest Claimed; at the end of the stream consumers said ErrClosed at that
+// slot with messages behind it, for good. (From a black-box tester.)
+func TestRingCloseInsideAnMPMCSendBatchLeavesNoClaim(t *testing.T) {
+	requireStepHook(t)
+	if raceEnabled {
+		t.Skip("under -race a fault in an atomic access ends the process (guard.go)")
+	}
+	for _, kind := range []Kind{MPMC, MPSC} {
+		t.Run(kind.String(), func(t *testing.T) {
+			r := newTestRing(t, Options{Kind: kind, SlotSize: 64, Slots: 8})
+			ctx, cancel := context.WithTimeout(context.Background(), HangBound)
+			defer cancel()
+			other, err := Open(r.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer other.Close()
+			p := mustProducer(t, other)
+			msgs := make([][]byte, 4)
+			for i := range msgs {
+				msgs[i] = make([]byte, 32)
+				encodeMessage(msgs[i], uint64(i))
+			}
+			copies := 0
+			setStepHook(func(s step) {
+				if s == stepMidPayload {
+					if copies++; copies == 2 {
+						other.Close()
+					}
+				}
+			})
+			n, err := p.SendBatch(ctx, msgs)
+			setStepHook(nil)
+			if n != 1 || err != nil && !errors.Is(err, ErrClosed) {
+				t.Fatalf("SendBatch cut in its second message = %d, %v; want 1 (and nil or ErrClosed)", n, err)
+			}
+			last := mustProducer(t, r) // a later producer: its message, then the end
+			m := make([]byte, 32)
+			encodeMessage(m, 1)
+			if err := last.Send(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+			last.Close()
+			c := mustConsumer(t, r)
+			buf := make([]byte, 64)
+			for seq := range uint64(2) {
+				rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+				k, err := c.Recv(rctx, buf)
+				rcancel()
+				if err != nil {
+					t.Fatalf("message %d: %v (a claim of the cut batch hides it)", seq, err)
+				}
+				if err := checkMessage(buf[:k], seq, 32); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := c.Recv(ctx, buf); !errors.Is(err, ErrClosed) {
+				t.Fatalf("after the last message: %v, want ErrClosed", err)
+			}
+		})
+	}
+}
+
+// TestAnEndedStreamSkipsAClaimItsProducerLeft: a claim at the head whose
+// producer is gone (here an MPMC Send that the Ring's Close cut between
+// its claim and its publish: Close cannot see a Send's claim) is skipped
+// when the stream has ended, so what a later producer published behind it
+// arrives before ErrClosed. Consumers said ErrClosed at the claim, with
+// the message behind it, for good: only a waiting consumer's probe
+// repaired such a claim, and an ended stream does not wait. (From a
+// black-box tester.)
+func TestAnEndedStreamSkipsAClaimItsProducerLeft(t *testing.T) {
+	requireStepHook(t)
+	if raceEnabled {
+		t.Skip("under -race a fault in an atomic access ends the process (guard.go)")
+	}
+	r := newTestRing(t, Options{Kind: MPMC, SlotSize: 64, Slots: 8})
+	ctx, cancel := context.WithTimeout(context.Background(), HangBound)
+	defer cancel()
+	other, err := Open(r.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	p := mustProducer(t, other)
+	armed := true
+	setStepHook(func(s step) {
+		if s == stepAfterClaim && armed {
+			armed = false
+			other.Close()
+		}
+	})
+	err = p.Send(ctx, make([]byte, 32))
+	setStepHook(nil)
+	if !errors.Is(err, ErrClosed) {
+		t.Fatalf("a Send cut after its claim = %v, want ErrClosed", err)
+	}
+	last := mustProducer(t, r)
+	m := make([]byte, 32)
+	encodeMessage(m, 0)
+	if err := last.Send(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	last.Close()
+	c := mustConsumer(t, r)
+	buf := make([]byte, 64)
+	k, err := c.Recv(ctx, buf)
+	if err != nil {
+		t.Fatalf("the message behind the left claim: %v", err)
+	}
+	if err := checkMessage(buf[:k], 0, 32); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Recv(ctx, buf); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after the last message: %v, want ErrClosed", err)
+	}
+	if st := c.Stats(); st.Skipped != 1 {
+		t.Errorf("Stats.Skipped = %d, want 1 (the left claim)", st.Skipped)
 	}
 }

@@ -137,10 +137,11 @@ func (r *Ring) Header() layout.Header { return r.hdr }
 // Close. A call that Close cut after the store that did its work says what
 // it did: a send whose messages were published returns nil (SendBatch:
 // how many), a receive that consumed its message returns it; ErrClosed
-// means not sent, or not taken. One window remains: an MPMC or MPSC
-// SendBatch cut between two of its publishes may publish the later ones
-// after Close ended the stream; consumers then get them once a producer
-// reopens it.
+// means not sent, or not taken. One window remains on MPMC and MPSC
+// rings: a Send (or a batch not yet claimed whole) that Close cuts after
+// its claim may publish after Close ended the stream; a consumer that
+// already got ErrClosed gets it if it asks again. A claim such a call
+// leaves unpublished is skipped, never lost in front of later messages.
 func (r *Ring) Close() error {
 	r.mu.Lock()
 	if r.closed {
