@@ -81,7 +81,7 @@ func newBcastProducer(r *Ring) (*bcastProducer, error) {
 	for i := uint64(0); !r.hdr.Records && i < p.g.slots && p.g.seq(head).Load() == head+1; i++ {
 		head++
 	}
-	p.head, p.sent = head, head // publishCursor sets sent to head: a count from here
+	p.head = head
 	fence.Store64(p.w.cursor, head, false)
 	p.scan()
 	// The cursor store is a full fence (publishCursor), so readers need no
@@ -110,16 +110,20 @@ func (p *bcastProducer) markWriting(pos uint64) {
 }
 
 // publishSeq marks position pos published, after its payload and length.
+// From here it is sent (p.sent counts it): readers go by the seq, and a
+// new producer adopts the positions published past the cursor.
 //
 // SYNC POINT: seqlock close. Readers load the seq, then the length and
 // payload.
 func (p *bcastProducer) publishSeq(pos uint64) {
 	fence.Store64(p.g.seq(pos), pos+1, p.release)
+	p.sent++
 }
 
 // publishCursor stores the cursor, once per batch, and wakes sleeping
 // readers if any announced themselves; sent is what p.sent becomes once
-// the cursor is stored (the messages published).
+// the cursor is stored (on a record ring, whose readers go by the cursor,
+// the messages published; a slot ring's publishSeq counted them already).
 //
 // SYNC POINT: broadcast cursor. Every slot below it has its seq stored
 // first; a reader that loads the cursor may expect those seqs.
@@ -170,7 +174,7 @@ func (p *bcastProducer) Commit(n int) error {
 	p.beat.at(pos) // before the store that publishes pos
 	atStep(stepBeforePublish)
 	p.publishSeq(pos)
-	p.publishCursor(p.head)
+	p.publishCursor(p.sent)
 	return nil
 }
 
@@ -186,7 +190,7 @@ func (p *bcastProducer) Send(ctx context.Context, msg []byte, block bool) error 
 		}
 	}
 	p.put(msg)
-	p.publishCursor(p.head)
+	p.publishCursor(p.sent)
 	return nil
 }
 
@@ -240,7 +244,7 @@ func (p *bcastProducer) CommitBatch(k int, lens []uint32) {
 	}
 	p.head += uint64(k)
 	p.stats.Messages += uint64(k)
-	p.publishCursor(p.head)
+	p.publishCursor(p.sent)
 	p.ctr.tick(&p.stats)
 }
 
@@ -255,7 +259,7 @@ func (p *bcastProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int) (
 		p.put(m)
 	}
 	if k > 0 {
-		p.publishCursor(p.head)
+		p.publishCursor(p.sent)
 	}
 	if k < n {
 		return k, errTooLargeSend

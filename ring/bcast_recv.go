@@ -196,6 +196,13 @@ func (rd *Reader) lease() ([]byte, error) {
 // and read once: the Ring's Close, on another goroutine, drops rd.buf, and
 // a call racing it keeps the buffer it took (an unguarded one would
 // otherwise panic slicing nil).
+// unguardedCopy is what a lossless reader's copy, made with no check
+// because the gate kept the producer off the slot, says once the Ring's
+// Close has begun: Close lets go of the gate from its own goroutine, so
+// the producer may have overwritten the slot under the copy. (Close sets
+// closing before it lets go: a copy that finds it unset was whole.)
+func (rd *Reader) unguardedCopy() error { return rd.r.errClosedDuringCall() }
+
 func (rd *Reader) scratch(size uint32) []byte {
 	buf := rd.buf
 	if buf == nil {
@@ -220,9 +227,12 @@ func (rd *Reader) take(buf []byte) (int, error) {
 			}
 			return 0, shortBuffer(n, buf)
 		}
-		copy(buf, rd.g.payload(q, n))
+		splitCopy(buf, rd.g.payload(q, n), stepMidRead)
 		if check && !rd.validate(q) {
 			continue // peek reports the overrun
+		}
+		if !check && rd.r.closing.Load() {
+			return 0, rd.unguardedCopy()
 		}
 		if !rd.r.intact() { // after the copy: see guard.go
 			return 0, rd.r.errTruncated()

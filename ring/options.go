@@ -132,8 +132,11 @@ type OpenOptions struct {
 	// costs per call. The price: a peer that shrinks the file kills this
 	// process with SIGBUS instead of getting it ErrTruncated, and Close
 	// leaves the file mapped until the Ring is garbage, so that a call
-	// racing it writes into the file rather than faulting. For rings whose
-	// every process you control. Batch, role and Close calls stay guarded.
+	// racing it writes into the file rather than faulting, and what such a
+	// call returns does not say what it did (Ring.Close's promise for cut
+	// calls needs the guard): a Release may return nil for a message the
+	// next consumer gets again. For rings whose every process you control.
+	// Batch, role and Close calls stay guarded.
 	Unguarded bool
 
 	// FullFence makes the handles taken from this Ring publish their

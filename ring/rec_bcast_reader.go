@@ -195,9 +195,12 @@ func (rd *Reader) recTake(buf []byte) (int, error) {
 			}
 			return 0, shortBuffer(rec.n, buf)
 		}
-		copy(buf, x.a.payload(rec.body, rec.n))
+		splitCopy(buf, x.a.payload(rec.body, rec.n), stepMidRead)
 		if rd.checks() && rd.overwritten(q) {
 			continue // recPeek reports the overrun
+		}
+		if !rd.checks() && rd.r.closing.Load() {
+			return 0, rd.unguardedCopy()
 		}
 		if !rd.r.intact() { // after the copy: see guard.go
 			return 0, rd.r.errTruncated()
