@@ -425,7 +425,7 @@ func TestRingCloseUnderALosslessCopyIsNoTornMessage(t *testing.T) {
 				case s == stepMidRead && !reading:
 					reading = true
 					go func() { other.Close(); close(closed) }()
-					<-atUnmap // the gate is let go of; the mapping is still there
+					<-atUnmap                                // the gate is let go of; the mapping is still there
 					for seq := uint64(1); seq <= 32; seq++ { // over the slot being copied
 						encodeMessage(m, seq)
 						if err := p.Send(ctx, m); err != nil {
