@@ -425,8 +425,10 @@ func TestRingCloseUnderALosslessCopyIsNoTornMessage(t *testing.T) {
 				case s == stepMidRead && !reading:
 					reading = true
 					go func() { other.Close(); close(closed) }()
-					<-atUnmap                                // the gate is let go of; the mapping is still there
-					for seq := uint64(1); seq <= 32; seq++ { // over the slot being copied
+					// The gate is let go of, the mapping still there: the
+					// producer writes over the slot being copied.
+					<-atUnmap
+					for seq := uint64(1); seq <= 32; seq++ {
 						encodeMessage(m, seq)
 						if err := p.Send(ctx, m); err != nil {
 							t.Errorf("send %d with the gate gone: %v", seq, err)
