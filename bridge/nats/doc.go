@@ -28,8 +28,12 @@
 // Nats-Msg-Id so the stream stores it once; In acknowledges a batch only
 // when all of it is in the ring. A restarted Out numbers on from the
 // stream's last message, a restarted In resumes at its durable consumer's
-// acknowledged position. Only a bridge that crashes (not one stopped by a
-// signal) can cause repeats, up to one batch per crash:
+// acknowledged position. A bridge that crashes can cause repeats, up to
+// one batch per crash, and so can an Out stopped while the stream has not
+// acknowledged its batch (the server stalled or unreachable past
+// OutOptions.DrainTimeout): it leaves the batch in the ring, as a crash
+// does, though the server may have stored some of it. A bridge stopped
+// while NATS keeps up causes none. Where repeats come from:
 //   - an In that crashes gets the batch it had not acknowledged again, and
 //     its successor writes it again: DropRepeats keeps the last sequence
 //     number in memory, so it drops repeats within one In's run only;

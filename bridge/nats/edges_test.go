@@ -359,24 +359,57 @@ func TestOptionsThatDescribeNoBridge(t *testing.T) {
 }
 
 func TestSeqTracker(t *testing.T) {
-	var tr seqTracker
-	steps := []struct {
-		seq    uint64
-		gap    uint64
-		repeat bool
-	}{
-		{5, 0, false}, // the first sets the baseline
-		{6, 0, false},
-		{9, 2, false},
-		{9, 0, true},
-		{7, 0, true},
-		{1, 0, false}, // a new run of a core-NATS Out
-		{2, 0, false},
+	type step struct {
+		subject string
+		seq     uint64
+		gap     uint64
+		repeat  bool
 	}
-	for _, s := range steps {
-		gap, repeat := tr.observe(s.seq)
-		if gap != s.gap || repeat != s.repeat {
-			t.Errorf("observe(%d) = %d, %v, want %d, %v", s.seq, gap, repeat, s.gap, s.repeat)
-		}
+	for _, tc := range []struct {
+		name  string
+		core  bool
+		steps []step
+	}{
+		{"JetStream", false, []step{
+			{"s", 5, 0, false}, // the first sets the baseline
+			{"s", 6, 0, false},
+			{"s", 9, 2, false},
+			{"s", 9, 0, true},
+			{"s", 7, 0, true},
+			{"s", 1, 0, false}, // a new run
+			{"s", 2, 0, false},
+		}},
+		// Over core NATS nothing is redelivered: a number not above the
+		// last starts a new run whose first numbers were lost. A run
+		// whose 1 was dropped (too large for the server) was taken for
+		// repeats and dropped whole. (From a black-box tester.)
+		{"core", true, []step{
+			{"s", 5, 0, false},
+			{"s", 6, 0, false},
+			{"s", 2, 1, false}, // a new run, its 1 lost
+			{"s", 3, 0, false},
+			{"s", 3, 2, false}, // and another, its 1 and 2 lost
+		}},
+		// One Out bridge a subject, heard through one wildcard: each
+		// subject's numbers are its own. Half of a fan-in was taken for
+		// repeats. (From a black-box tester.)
+		{"fan-in", false, []step{
+			{"a", 1, 0, false},
+			{"b", 1, 0, false},
+			{"a", 2, 0, false},
+			{"b", 2, 0, false},
+			{"b", 4, 1, false},
+			{"a", 2, 0, true},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := seqTracker{core: tc.core}
+			for _, s := range tc.steps {
+				gap, repeat := tr.observe(s.subject, s.seq)
+				if gap != s.gap || repeat != s.repeat {
+					t.Errorf("observe(%s, %d) = %d, %v, want %d, %v", s.subject, s.seq, gap, repeat, s.gap, s.repeat)
+				}
+			}
+		})
 	}
 }

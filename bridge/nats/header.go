@@ -25,27 +25,36 @@ func seqOf(h nats.Header) (uint64, bool) {
 	return seq, err == nil && seq > 0
 }
 
-// seqTracker is an In bridge's view of the sequence headers: it counts the
-// messages missing between consecutive numbers and recognises repeats.
-// It assumes one Out bridge per subject.
+// seqTracker is an In bridge's view of the sequence headers, subject by
+// subject (a wildcard subscription hears one Out bridge per subject): it
+// counts the messages missing between consecutive numbers and recognises
+// repeats. It assumes one Out bridge per subject.
 type seqTracker struct {
-	last  uint64
-	known bool
+	core bool // over core NATS, which never redelivers: nothing is a repeat
+	last map[string]uint64
 }
 
-// observe classifies seq. gap is how many numbers were skipped before it;
-// repeat says it is not above the last one. A 1 after anything else is a
-// new run of a core-NATS Out bridge, not a repeat.
-func (t *seqTracker) observe(seq uint64) (gap uint64, repeat bool) {
-	switch {
-	case !t.known || seq == 1:
-		t.last, t.known = seq, true
-		return 0, false
-	case seq <= t.last:
-		return 0, true
-	default:
-		gap = seq - t.last - 1
-		t.last = seq
-		return gap, false
+// observe classifies seq, heard on subject. gap is how many numbers were
+// skipped before it; repeat says it is a redelivery: over JetStream, not
+// above the last one (whose numbering goes on across an Out bridge's
+// runs). A 1 after anything else is a new run of a core-NATS Out bridge,
+// and so, over core NATS, is any number not above the last: a run whose
+// first messages were lost (dropped as too large, or in flight). It was
+// taken for repeats, and the whole run dropped.
+func (t *seqTracker) observe(subject string, seq uint64) (gap uint64, repeat bool) {
+	if t.last == nil {
+		t.last = map[string]uint64{}
 	}
+	last, known := t.last[subject]
+	t.last[subject] = max(seq, last)
+	switch {
+	case !known:
+		return 0, false
+	case seq == 1 || t.core && seq <= last:
+		t.last[subject] = seq
+		return seq - 1, false
+	case seq <= last:
+		return 0, true
+	}
+	return seq - last - 1, false
 }

@@ -22,8 +22,11 @@ type InOptions struct {
 	// acknowledges what is in the ring.
 	JetStream *JetStreamOptions
 	// DropRepeats drops a message whose sequence header is not above the
-	// last one's: a redelivery after a lost acknowledgement. It assumes one
-	// Out bridge publishes on the subject.
+	// last one's on its subject: a JetStream redelivery after a lost
+	// acknowledgement. It assumes one Out bridge publishes on each subject
+	// (a wildcard subscription may hear several, one a subject). Over core
+	// NATS, which never redelivers, nothing is dropped: a number not above
+	// the last starts a new run of the Out bridge.
 	DropRepeats bool
 	// Batch is how many messages one JetStream pull asks for (and may be
 	// unacknowledged at once). Default 256.
@@ -79,7 +82,7 @@ func NewIn(nc *nats.Conn, r *ring.Ring, o InOptions) (*In, error) {
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = defaultDrainTimeout
 	}
-	b := &In{nc: nc, r: r, o: o, ready: make(chan struct{})}
+	b := &In{nc: nc, r: r, o: o, ready: make(chan struct{}), seqs: seqTracker{core: o.JetStream == nil}}
 	if o.JetStream != nil {
 		jo, err := o.JetStream.withDefaults(r.Name())
 		if err != nil {
@@ -159,9 +162,9 @@ func (b *In) Run(ctx context.Context) error {
 // deliver writes one message into the ring. Only an error that must stop
 // the bridge is returned; an oversize message or a dropped repeat is
 // counted.
-func (b *In) deliver(ctx context.Context, data []byte, h nats.Header) error {
+func (b *In) deliver(ctx context.Context, subject string, data []byte, h nats.Header) error {
 	if seq, ok := seqOf(h); ok {
-		gap, repeat := b.seqs.observe(seq)
+		gap, repeat := b.seqs.observe(subject, seq)
 		if gap > 0 {
 			b.c.gaps.Add(gap)
 		}
@@ -203,7 +206,7 @@ func (b *In) runCore(rctx, dctx context.Context, cancel context.CancelCauseFunc)
 		if stopped || context.Cause(rctx) != nil && errors.Is(context.Cause(rctx), ErrRingGone) {
 			return
 		}
-		if err := b.deliver(dctx, m.Data, m.Header); err != nil {
+		if err := b.deliver(dctx, m.Subject, m.Data, m.Header); err != nil {
 			failMu.Lock()
 			if failed == nil {
 				failed = err

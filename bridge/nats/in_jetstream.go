@@ -85,7 +85,7 @@ func (b *In) runJetStream(rctx, dctx context.Context) error {
 				continue
 			}
 			next++
-			if err := b.deliver(dctx, m.Data(), m.Headers()); err != nil {
+			if err := b.deliver(dctx, m.Subject(), m.Data(), m.Headers()); err != nil {
 				failed = err
 				continue
 			}

@@ -52,10 +52,17 @@ func (f *connFlags) check() error {
 // connect dials the server. The first connection must succeed (a wrong URL
 // or credentials are an error at once); after that the client reconnects
 // for ever, and the bridge holds its ring meanwhile.
-func (f *connFlags) connect(name string, log io.Writer) (*nats.Conn, error) {
+//
+// A write to the server gives up after drain (at least a second): a
+// publish blocked on a server that stopped reading holds the client's
+// lock, so nothing else can end it, and a stopping bridge would wait out
+// the client's default minute instead of --drain-timeout. The connection
+// then breaks and reconnects.
+func (f *connFlags) connect(name string, drain time.Duration, log io.Writer) (*nats.Conn, error) {
 	opts := []nats.Option{
 		nats.Name(name),
 		nats.Timeout(f.connectTimeout),
+		nats.FlusherTimeout(max(drain, time.Second)),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(f.reconnectWait),
 		// No reconnect buffer: a message published while the connection

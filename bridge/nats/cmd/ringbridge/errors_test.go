@@ -67,6 +67,12 @@ func TestErrorsAreOneClearLine(t *testing.T) {
 		{"a certificate without its key", []string{"out", r, "x", "--tls-cert", "/nonexistent"}, `ringbridge: --tls-cert and --tls-key go together`, 2},
 		{"a missing argument", []string{"out", r}, `ringbridge: accepts 2 arg(s), received 1`, 2},
 		{"a subject NATS cannot carry", append([]string{"out", r, "a..b"}, auth...), `ringbridge: natsbridge: invalid options: subject "a..b" has an empty token`, 2},
+		// A JetStream flag without --jetstream was taken and ignored; an
+		// unknown command was exit 1. (From a black-box tester.)
+		{"a JetStream flag without --jetstream, in", []string{"in", "x", r, "--durable", "d"}, `ringbridge: --durable: only with --jetstream`, 2},
+		{"a JetStream flag without --jetstream, out", []string{"out", r, "x", "--ack-timeout", "1s"}, `ringbridge: --ack-timeout: only with --jetstream`, 2},
+		{"a stream to create without --jetstream", []string{"out", r, "x", "--create-stream"}, `ringbridge: --create-stream: only with --jetstream`, 2},
+		{"a command that is not one", []string{"bogus"}, `ringbridge: unknown command "bogus" for "ringbridge"`, 2},
 		// Checked before connecting: a server that is not there does not hide it.
 		{"a subject NATS cannot carry, no server", []string{"in", "a b", r, "--url", goneURL}, `ringbridge: natsbridge: invalid options: subject "a b" holds white space`, 2},
 	}

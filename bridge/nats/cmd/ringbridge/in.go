@@ -25,7 +25,8 @@ func inCommand(stdout, stderr io.Writer) *cobra.Command {
 		Args:  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			subject, ringName := args[0], args[1]
-			if err := firstErr(c.check(), subjectArg(subject, true), atLeast("ack-wait", ackWait, 0)); err != nil {
+			if err := firstErr(c.check(), subjectArg(subject, true), atLeast("ack-wait", ackWait, 0),
+				onlyWithJetStream(cmd, c.stream, "create-stream", "durable", "ack-wait")); err != nil {
 				return err
 			}
 			if pendingMsgs < -1 || pendingBytes < -1 {
@@ -75,7 +76,7 @@ func inCommand(stdout, stderr io.Writer) *cobra.Command {
 	fs := cmd.Flags()
 	fs.StringVar(&durable, "durable", "", "with --jetstream: the durable consumer to resume from (default ringbridge-RING)")
 	fs.DurationVar(&ackWait, "ack-wait", 5*time.Second, "with --jetstream: how long the server waits for an acknowledgement before redelivering")
-	fs.BoolVar(&dropRepeats, "drop-repeats", true, "drop a message whose "+natsbridge.SeqHeader+" header is not above the last one's (a redelivery)")
+	fs.BoolVar(&dropRepeats, "drop-repeats", true, "over JetStream, drop a message whose "+natsbridge.SeqHeader+" header is not above the last one's on its subject (a redelivery)")
 	fs.IntVar(&pendingMsgs, "pending-msgs", 0, "core NATS: messages the client may buffer while the ring is full (0: nats.go's default, -1: no limit)")
 	fs.IntVar(&pendingBytes, "pending-bytes", 0, "core NATS: bytes the client may buffer while the ring is full (0: nats.go's default, -1: no limit)")
 	return cmd

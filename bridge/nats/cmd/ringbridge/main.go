@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -35,7 +36,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintf(stderr, "ringbridge: %v\n", err)
-		if errors.As(err, new(usageError)) {
+		// cobra's own error for a subcommand it does not know has no type
+		// to tell it by: it is a bad argument, as a bad flag is.
+		if errors.As(err, new(usageError)) || strings.HasPrefix(err.Error(), "unknown command ") {
 			return 2
 		}
 		return 1
@@ -84,7 +87,7 @@ func (c *common) attach(ringName, label string, stderr io.Writer) (*ring.Ring, *
 	if err != nil {
 		return nil, nil, fmt.Errorf("open ring %q: %w", ringName, err)
 	}
-	nc, err := c.conn.connect("ringbridge "+label, stderr)
+	nc, err := c.conn.connect("ringbridge "+label, c.drainTimeout, stderr)
 	if err != nil {
 		r.Close()
 		return nil, nil, err

@@ -27,7 +27,7 @@ func outCommand(stdout, stderr io.Writer) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ringName, subject := args[0], args[1]
 			if err := firstErr(c.check(), subjectArg(subject, false), atLeast("ack-timeout", ackTimeout, 0),
-				atLeast("idle-flush", idleFlush, 0)); err != nil {
+				atLeast("idle-flush", idleFlush, 0), onlyWithJetStream(cmd, c.stream, "create-stream", "ack-timeout")); err != nil {
 				return err
 			}
 			ro, err := readerOptions(policy, start)

@@ -33,6 +33,20 @@ func atLeast(flag string, d, min time.Duration) error {
 	return nil
 }
 
+// onlyWithJetStream refuses a flag given without --jetstream that means
+// something only with it: it was taken and ignored.
+func onlyWithJetStream(cmd *cobra.Command, stream string, flags ...string) error {
+	if stream != "" {
+		return nil
+	}
+	for _, f := range flags {
+		if cmd.Flags().Changed(f) {
+			return usagef("--%s: only with --jetstream", f)
+		}
+	}
+	return nil
+}
+
 // firstErr is the first of errs that is not nil.
 func firstErr(errs ...error) error {
 	for _, err := range errs {
