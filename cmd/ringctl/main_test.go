@@ -12,7 +12,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -287,27 +286,9 @@ func ringctlJSON(t *testing.T, v any, args ...string) int {
 	return code
 }
 
-// syncBuffer is a buffer a command writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // background runs a ringctl command line until it ends or ctx is
 // cancelled; the returned channel yields its exit code.
-func background(ctx context.Context, out *syncBuffer, args ...string) <-chan int {
+func background(ctx context.Context, out *proctest.Buffer, args ...string) <-chan int {
 	done := make(chan int, 1)
 	go func() { done <- execute(ctx, args, out, out) }()
 	return done

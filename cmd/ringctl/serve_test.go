@@ -154,7 +154,7 @@ func TestServeExportsWhatTheChildrenDid(t *testing.T) {
 	rbrGot := tell(t, rbr, "recv 5")
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out proctest.Buffer
 	done := background(ctx, &out, "serve", "--listen", "127.0.0.1:0", dir)
 	defer func() {
 		cancel()
@@ -281,7 +281,7 @@ func TestServeSaysADirectoryItCannotRead(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	missing := filepath.Join(t.TempDir(), "not-yet")
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out proctest.Buffer
 	done := background(ctx, &out, "serve", "--listen", "127.0.0.1:0", missing)
 	eventually(t, "serve printed its address", func() bool { return strings.Contains(out.String(), "/metrics") })
 	cancel()

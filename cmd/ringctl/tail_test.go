@@ -52,7 +52,7 @@ func TestTailPrintsTheLastMessagesAndNewOnes(t *testing.T) {
 
 			// Following: the tail is open (it printed message 4) before the
 			// producer sends 3 more, and stops after --count 4.
-			var buf syncBuffer
+			var buf proctest.Buffer
 			done := background(context.Background(), &buf, "tail", path, "-n", "1", "--count", "4", "-o", tc.format)
 			eventually(t, "tail printed message 4", func() bool { return strings.Contains(buf.String(), tc.line(4)) })
 			tell(t, prod, "send 3")
@@ -88,7 +88,7 @@ func TestTailAccountsForEveryPositionWhileConsumersKeepUp(t *testing.T) {
 				role = "lossless"
 			}
 			cons := startPeer(t, path, kind, role, "open")
-			var buf syncBuffer
+			var buf proctest.Buffer
 			done := background(context.Background(), &buf, "tail", path, "-o", "json", "--interval", "1ms")
 			eventually(t, "tail mapped the ring", func() bool { return mappedHere(t, path) })
 			if err := cons.WriteLine("drain"); err != nil {
@@ -149,7 +149,7 @@ func TestTailSaysWhenTheProducerDiesAndWhenANewOneTakesOver(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "r")
 			prod := startPeer(t, path, kind, "producer", "create")
 			tell(t, prod, "send 2")
-			var buf syncBuffer
+			var buf proctest.Buffer
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			done := background(ctx, &buf, "tail", path, "-n", "1", "--interval", "1ms")
@@ -185,7 +185,7 @@ func TestTailEndsWhenTheRingIsShrunkWhileIdle(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "r")
 			prod := startPeer(t, path, "spsc", "producer", "create")
 			tell(t, prod, "send 1")
-			var buf syncBuffer
+			var buf proctest.Buffer
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			done := background(ctx, &buf, "tail", path, "-n", "1", "--interval", "1ms")

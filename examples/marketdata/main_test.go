@@ -7,12 +7,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/shmring/shmring/internal/launch"
+	"github.com/shmring/shmring/internal/proctest"
 )
 
 // TestMain lets the test binary stand in for the program when the feed
@@ -81,7 +81,7 @@ func TestSIGTERMRemovesTheRing(t *testing.T) {
 	mine := make(chan os.Signal, 1)
 	signal.Notify(mine, syscall.SIGTERM)
 	defer signal.Stop(mine)
-	var out syncBuffer
+	var out proctest.Buffer
 	done := make(chan error, 1)
 	go func() { done <- run([]string{"-duration=60s", "-slots=1024"}, &out) }()
 	for guard := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), "feed: publishing"); time.Sleep(10 * time.Millisecond) {
@@ -106,22 +106,4 @@ func TestSIGTERMRemovesTheRing(t *testing.T) {
 	if _, err := os.Stat("/dev/shm/marketdata-" + strconv.Itoa(os.Getpid())); err == nil {
 		t.Error("the ring file was left behind after SIGTERM")
 	}
-}
-
-// syncBuffer is a bytes.Buffer the test reads while run writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

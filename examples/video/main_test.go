@@ -12,13 +12,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/shmring/shmring/internal/codec"
 	"github.com/shmring/shmring/internal/launch"
+	"github.com/shmring/shmring/internal/proctest"
 )
 
 // TestMain lets the test binary stand in for the program when the producer
@@ -203,7 +203,7 @@ func TestBadFlagsAreRefused(t *testing.T) {
 // small frames (or as long as a -duration flag in more says), in a
 // process group of its own (as a terminal's job), and kills the group
 // when the test ends.
-func startProgram(t *testing.T, more ...string) (*exec.Cmd, *lockedBuffer, *lockedBuffer) {
+func startProgram(t *testing.T, more ...string) (*exec.Cmd, *proctest.Buffer, *proctest.Buffer) {
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +211,7 @@ func startProgram(t *testing.T, more ...string) (*exec.Cmd, *lockedBuffer, *lock
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), asProgramEnv+"=-res=320x180 -fps=50 -frames=4 -duration=60s "+strings.Join(more, " "))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out, errs lockedBuffer
+	var out, errs proctest.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -220,27 +220,8 @@ func startProgram(t *testing.T, more ...string) (*exec.Cmd, *lockedBuffer, *lock
 	return cmd, &out, &errs
 }
 
-// lockedBuffer is a bytes.Buffer that a test may read while the program
-// writes to it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // waitProgram waits for the program to exit, within a hang guard.
-func waitProgram(t *testing.T, cmd *exec.Cmd, out, errs *lockedBuffer) error {
+func waitProgram(t *testing.T, cmd *exec.Cmd, out, errs *proctest.Buffer) error {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
