@@ -55,11 +55,7 @@ func TestRingCloseAfterAPublishLosesNothing(t *testing.T) {
 					rd = mustReader(t, r, ReaderOptions{Policy: Lossless})
 				}
 				carried(ctx, t, r, rd) // a new producer's counts start past them
-				other, err := Open(r.Name())
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer other.Close()
+				other := openAgain(t, r)
 				p := mustProducer(t, other)
 				msgs := [][]byte{make([]byte, 32), make([]byte, 32)}
 				for i, m := range msgs {
@@ -180,11 +176,7 @@ func TestRingCloseAfterAReaderMovedOnLosesNothing(t *testing.T) {
 					if err := p.Send(ctx, m); err != nil {
 						t.Fatal(err)
 					}
-					other, err := Open(r.Name())
-					if err != nil {
-						t.Fatal(err)
-					}
-					defer other.Close()
+					other := openAgain(t, r)
 					rd := mustReader(t, other, ReaderOptions{Policy: policy})
 					armed := true
 					setStepHook(func(s step) {
@@ -194,7 +186,7 @@ func TestRingCloseAfterAReaderMovedOnLosesNothing(t *testing.T) {
 						}
 					})
 					buf := make([]byte, 64)
-					n := 0
+					n, err := 0, error(nil)
 					if recv {
 						n, err = rd.Recv(ctx, buf)
 					} else if msg, rerr := rd.Receive(ctx); rerr != nil {
@@ -237,11 +229,7 @@ func TestRingCloseInsideAnMPMCSendBatchLeavesNoClaim(t *testing.T) {
 			r := newTestRing(t, Options{Kind: kind, SlotSize: 64, Slots: 8})
 			ctx, cancel := context.WithTimeout(context.Background(), HangBound)
 			defer cancel()
-			other, err := Open(r.Name())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer other.Close()
+			other := openAgain(t, r)
 			p := mustProducer(t, other)
 			msgs := make([][]byte, 4)
 			for i := range msgs {
@@ -304,11 +292,7 @@ func TestAnEndedStreamSkipsAClaimItsProducerLeft(t *testing.T) {
 	r := newTestRing(t, Options{Kind: MPMC, SlotSize: 64, Slots: 8})
 	ctx, cancel := context.WithTimeout(context.Background(), HangBound)
 	defer cancel()
-	other, err := Open(r.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := openAgain(t, r)
 	p := mustProducer(t, other)
 	armed := true
 	setStepHook(func(s step) {
@@ -317,7 +301,7 @@ func TestAnEndedStreamSkipsAClaimItsProducerLeft(t *testing.T) {
 			other.Close()
 		}
 	})
-	err = p.Send(ctx, make([]byte, 32))
+	err := p.Send(ctx, make([]byte, 32))
 	setStepHook(nil)
 	if !errors.Is(err, ErrClosed) {
 		t.Fatalf("a Send cut after its claim = %v, want ErrClosed", err)
@@ -364,11 +348,7 @@ func TestRingCloseInsideABroadcastBatchCountsWhatReadersGet(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), HangBound)
 			defer cancel()
 			rd := mustReader(t, r, ReaderOptions{Policy: policy})
-			other, err := Open(r.Name())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer other.Close()
+			other := openAgain(t, r)
 			p := mustProducer(t, other)
 			msgs := [][]byte{make([]byte, 32), make([]byte, 32)}
 			for i, m := range msgs {
@@ -458,4 +438,17 @@ func TestRingCloseUnderALosslessCopyIsNoTornMessage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openAgain opens r's file as a second Ring of this process, closed when
+// the test ends: a handle whose Close the test may run in the middle of a
+// call, the ring staying mapped through r.
+func openAgain(t *testing.T, r *Ring) *Ring {
+	t.Helper()
+	other, err := Open(r.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	return other
 }
