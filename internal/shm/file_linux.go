@@ -243,6 +243,9 @@ func (f *File) mapPages(n int, fresh bool) error {
 // again, for most files, at no cost), then a read of every page.
 func (f *File) populate(m []byte, fresh bool) error {
 	err := unix.Madvise(m, unix.MADV_POPULATE_WRITE)
+	for errors.Is(err, unix.EINTR) { // a signal, as for allocate
+		err = unix.Madvise(m, unix.MADV_POPULATE_WRITE)
+	}
 	switch {
 	case err == nil:
 		return nil
@@ -294,8 +297,16 @@ func (f *File) unmap(linger bool) error {
 // that a full tmpfs or an empty huge page pool fails here (ErrNoSpace)
 // instead of killing a process with SIGBUS on first touch. File systems
 // without fallocate get ftruncate; populate then reports a shortage.
+//
+// tmpfs and hugetlbfs give up a fallocate when any signal is pending
+// (EINTR), and the Go runtime signals its threads to preempt goroutines
+// (SIGURG): a large allocation is tried again until it is not
+// interrupted. What it allocated before stays allocated.
 func allocate(f *os.File, size int64) error {
 	err := unix.Fallocate(int(f.Fd()), 0, 0, size)
+	for errors.Is(err, unix.EINTR) {
+		err = unix.Fallocate(int(f.Fd()), 0, 0, size)
+	}
 	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
 		err = f.Truncate(size)
 	}
