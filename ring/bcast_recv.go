@@ -192,10 +192,6 @@ func (rd *Reader) lease() ([]byte, error) {
 	}
 }
 
-// scratch is the buffer a lossless joiner copies into, made on first use
-// and read once: the Ring's Close, on another goroutine, drops rd.buf, and
-// a call racing it keeps the buffer it took (an unguarded one would
-// otherwise panic slicing nil).
 // unguardedCopy is what a lossless reader's copy, made with no check
 // because the gate kept the producer off the slot, says once the Ring's
 // Close has begun: Close lets go of the gate from its own goroutine, so
@@ -203,6 +199,10 @@ func (rd *Reader) lease() ([]byte, error) {
 // closing before it lets go: a copy that finds it unset was whole.)
 func (rd *Reader) unguardedCopy() error { return rd.r.errClosedDuringCall() }
 
+// scratch is the buffer a lossless joiner copies into, made on first use
+// and read once: the Ring's Close, on another goroutine, drops rd.buf, and
+// a call racing it keeps the buffer it took (an unguarded one would
+// otherwise panic slicing nil).
 func (rd *Reader) scratch(size uint32) []byte {
 	buf := rd.buf
 	if buf == nil {
