@@ -39,15 +39,7 @@ func TestAWaitInCOrPythonFindsTheCursorMovedBack(t *testing.T) {
 					cursor, value = layout.BcastCursorOffset, layout.SeqWriting|3
 				}
 				name := newRing(t, o)
-				r, err := ring.Open(name)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer r.Close()
-				p, err := r.Producer()
-				if err != nil {
-					t.Fatal(err)
-				}
+				p := goProducer(t, name)
 				const sent = 3
 				for range sent {
 					if err := p.Send(context.Background(), make([]byte, 16)); err != nil {

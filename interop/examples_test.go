@@ -139,15 +139,7 @@ func TestExamplesAgainstGoRings(t *testing.T) {
 				o.MaxReaders = 2
 			}
 			name := newRing(t, o)
-			r, err := ring.Open(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
-			p, err := r.Producer()
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := goProducer(t, name)
 			for _, l := range sent { // the ring holds them all: the example starts from the oldest
 				if err := p.Send(ctx, []byte(l)); err != nil {
 					t.Fatal(err)

@@ -196,3 +196,19 @@ func expectPrefix(t testing.TB, c *proctest.Child, prefix string, seen map[strin
 		t.Fatalf("got line %q, want %q...", line, prefix)
 	}
 }
+
+// goProducer opens the ring name in this process and takes its producer
+// role; both are let go of when the test ends.
+func goProducer(t testing.TB, name string) *ring.Producer {
+	t.Helper()
+	r, err := ring.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	p, err := r.Producer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -170,15 +170,7 @@ func TestLosslessJoinersNeverSkipSilentlyAcrossLanguages(t *testing.T) {
 			proctest.Watchdog(t, hangBound)
 			const size = 64
 			name := newRing(t, ring.Options{Kind: ring.Broadcast, SlotSize: size, Slots: 8})
-			r, err := ring.Open(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
-			p, err := r.Producer()
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := goProducer(t, name)
 			m := make([]byte, size)
 			sent := uint64(0)
 			send := func() error {
