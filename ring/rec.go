@@ -97,6 +97,34 @@ func (a *recArea) read(pos, end uint64) (rec record, ok bool) {
 	return rec, pos < rec.next && rec.next <= end // the first: no cursor near 2^64 wraps round
 }
 
+// resumeSeq is the sequence number the stream goes on from at the
+// producer cursor h, where RecSeq says seq: seq, unless a producer stopped
+// between its RecSeq and cursor stores (killed, or cut by its Ring's
+// Close) and left the records it numbered below seq unpublished at h.
+// Those numbers were never published: a producer that takes the role over
+// gives them again, and a reader that counts a loss at the end of the
+// stream stops at them, so that no reader counts a message nobody
+// published as missed. Records at h count as such only when they run,
+// numbered one by one, up to the one numbered seq-1 in less than a ring:
+// what the last lap left at h runs on, numbered one by one too, for a
+// whole ring to the last published record (so a cut that left records
+// spanning exactly a ring, rare as it is, keeps its numbers skipped). The
+// records are checked as a reader checks them; anything else at h is seq.
+func (a *recArea) resumeSeq(h, seq uint64) uint64 {
+	first, ok := a.read(h, h+a.cap-layout.RecordAlign)
+	if !ok || first.seq >= seq || seq-first.seq > a.cap/layout.RecordAlign {
+		return seq
+	}
+	for pos, want := first.next, first.seq+1; want < seq; want++ {
+		rec, ok := a.read(pos, h+a.cap-layout.RecordAlign)
+		if !ok || rec.seq != want {
+			return seq
+		}
+		pos = rec.next
+	}
+	return first.seq
+}
+
 // aligned reports whether a position read from the mapping can be a
 // record boundary.
 func aligned(pos uint64) bool { return pos%layout.RecordAlign == 0 }

@@ -101,7 +101,8 @@ func (rd *Reader) countLost(seq uint64) error {
 }
 
 // streamEnded is end, the end of the stream (ErrClosed, ErrPeerDead), or
-// first the loss left to a record that will not come, counted from RecSeq:
+// first the loss left to a record that will not come, counted from RecSeq
+// (less what a cut publish left at the cursor unpublished: resumeSeq):
 // the producer is gone, so no publish is in flight. Unless a new producer
 // took the role over since ep, the producer epoch loaded before the state
 // that said the stream ended (a new producer bumps the epoch before it
@@ -110,10 +111,11 @@ func (rd *Reader) streamEnded(end error, ep uint32) error {
 	if rd.rec == nil || !rd.rec.lost || !errors.Is(end, ErrClosed) && !errors.Is(end, ErrPeerDead) {
 		return end
 	}
-	seq := rd.rec.seqW.Load()
+	seq, c := rd.rec.seqW.Load(), rd.w.cursor.Load()
 	if rd.w.epoch.Load() != ep {
 		return end
 	}
+	seq = rd.rec.a.resumeSeq(c, seq) // not what a cut publish left unpublished
 	if err := rd.countLost(seq); err != nil {
 		return err
 	}

@@ -52,12 +52,16 @@ func newRecBcastProducer(r *Ring) (*recBcastProducer, error) {
 		return nil, err
 	}
 	p := &recBcastProducer{bcastProducer: bp, a: r.recArea(), seqW: r.recSeqWord(), tailW: r.recTailWord()}
-	p.tail, p.seq, p.pub = p.tailW.Load(), p.seqW.Load(), p.head
-	p.sent = p.seq // publishHead sets it to seq: a count from here
+	p.tail, p.pub = p.tailW.Load(), p.head
 	if h := p.head; !aligned(h) || !aligned(p.tail) || p.tail > h || h-p.tail > p.a.cap {
 		bp.Close()
 		return nil, r.corrupt("record cursor=%d tail=%d: not record boundaries a ring apart", h, p.tail)
 	}
+	// Numbers a cut publish left unpublished at the cursor are given again
+	// (recArea.resumeSeq), and RecSeq says so before anything is written.
+	p.seq = p.a.resumeSeq(p.head, p.seqW.Load())
+	p.seqW.Store(p.seq)
+	p.sent = p.seq // publishHead sets it to seq: a count from here
 	return p, nil
 }
 
