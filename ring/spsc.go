@@ -68,6 +68,10 @@ type endpoint struct {
 	// counted right after the store, before the wake-up that may fault
 	// (Producer.endGuardSent).
 	sent uint64
+	// bySeq: a slot ring's consumer, which may learn that a position is
+	// published from its slot's seq word (spscWait.Spun); a record ring
+	// has none.
+	bySeq bool
 }
 
 // attach takes ro's role on r, fills in e and announces it, and returns

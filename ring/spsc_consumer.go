@@ -16,7 +16,7 @@ type spscConsumer struct {
 func newSPSCConsumer(r *Ring) (*spscConsumer, error) {
 	c := &spscConsumer{}
 	_, tail, err := c.attach(r, consumerRole)
-	c.tail, c.avail = tail, tail
+	c.tail, c.avail, c.bySeq = tail, tail, true
 	return c, err
 }
 

@@ -104,6 +104,25 @@ func (w spscWait) Ready() bool {
 	return v >= w.e.waiting.need
 }
 
+// Spun: a consumer spinning for the next message looks at its slot's seq,
+// which the producer stores after its cursor (LAYOUT.md section 8: a
+// producer MUST), and leaves the producer's cursor line alone, so the
+// producer's next cursor store finds the line its own and the seq store
+// behind it is not held up: a round trip moves the slot's line and little
+// else. A producer, and a record ring's consumer, have no such word: they
+// look as Ready does.
+func (w spscWait) Spun() bool {
+	e := w.e
+	if !e.bySeq {
+		return w.Ready()
+	}
+	if e.seq32(e.waiting.need-1).Load() != uint32(e.waiting.need) {
+		return false
+	}
+	e.waiting.pos = e.waiting.need
+	return true
+}
+
 func (w spscWait) Stopped() error {
 	if err := w.e.r.interrupted(); err != nil {
 		return err

@@ -24,7 +24,7 @@
 //     dead peer or a missed wake costs at most one.
 //   - Nothing allocates: a Loop lives on the caller's stack and its
 //     Waiter and Host are pointer-shaped; the spin phase makes no indirect
-//     call but Ready and, every 256 polls, Stopped.
+//     call but Ready (a Spinner's Spun) and, every 256 polls, Stopped.
 //   - A sleepers word is untrusted: a count at its maximum stays there, a
 //     withdrawal never leaves its epoch, and any value costs at most a
 //     spurious wake.

@@ -3,8 +3,9 @@ package wait
 // The loop of every blocking call: each caller says what it polls, what it
 // sleeps on and how it checks its peers (a Waiter and a Loop's fields):
 //
-//	spin:  Spin polls, with checks every 256 (context, Waiter.Stopped; no
-//	       system call), then on adaptively (adaptive.go)
+//	spin:  Spin polls (a Spinner's Spun, else Ready), with checks every
+//	       256 (context, Waiter.Stopped; no system call), then on
+//	       adaptively (adaptive.go)
 //	yield: Yield times yield, poll, checks
 //	sleep: the futex protocol below, at most a tick per sleep; the peers
 //	       probed after a sleep that timed out and at least once a tick
@@ -55,6 +56,25 @@ type Waiter interface {
 	Probe() error
 }
 
+// A Spinner is a Waiter with a cheaper look for the spin phases, one that
+// leaves alone a line the peer is about to write (an SPSC consumer looks
+// at the next slot, not at the producer's cursor). Spun may miss what
+// Ready sees, never say ready where Ready would not: the phases that
+// yield and sleep look with Ready, whose condition the futex handshake
+// orders.
+type Spinner interface {
+	Waiter
+	Spun() bool
+}
+
+// spun is w's look while spinning: sp's Spun, or w's Ready.
+func spun(w Waiter, sp Spinner) bool {
+	if sp != nil {
+		return sp.Spun()
+	}
+	return w.Ready()
+}
+
 // Host is the owner of the handles that wait (the ring), for the phase
 // that may sleep: it counts its sleepers so that closing it can wait for
 // them to leave, and lets a fault test kill the process in a sleep. A
@@ -99,8 +119,9 @@ type Loop struct {
 // stopped: the context's cause, w.Stopped's, Host.Enter's or w.Probe's.
 func (l *Loop) Run(ctx context.Context, w Waiter) error {
 	done := ctx.Done()
+	sp, _ := w.(Spinner)
 	for i := 0; i < l.Config.Spin; i++ {
-		if i&l.Every == l.Every && w.Ready() {
+		if i&l.Every == l.Every && spun(w, sp) {
 			if l.Config.Adaptive {
 				l.Estimate.learn(0)
 			}
@@ -118,7 +139,7 @@ func (l *Loop) Run(ctx context.Context, w Waiter) error {
 	start := clock() // when the fixed polls ran out
 	if l.Estimate.backoff > 0 {
 		l.Estimate.backoff-- // a recent spin lost its core: no spinning on
-	} else if ok, err := l.spinOn(ctx, done, w, start); ok || err != nil {
+	} else if ok, err := l.spinOn(ctx, done, w, sp, start); ok || err != nil {
 		return err
 	}
 	yields := l.Config.Yield
@@ -135,11 +156,11 @@ func (l *Loop) Run(ctx context.Context, w Waiter) error {
 // spinOn spins past the fixed polls for the estimate's budget, reading the
 // clock every 256 polls; a gap between two readings means the spinner lost
 // its core: it gives up and backs off.
-func (l *Loop) spinOn(ctx context.Context, done <-chan struct{}, w Waiter, start int64) (bool, error) {
+func (l *Loop) spinOn(ctx context.Context, done <-chan struct{}, w Waiter, sp Spinner, start int64) (bool, error) {
 	budget := l.Estimate.budget()
 	for last := start; last-start < budget; {
 		for i := 0; i < 256; i++ {
-			if i&l.Every == l.Every && w.Ready() {
+			if i&l.Every == l.Every && spun(w, sp) {
 				l.Estimate.spun(clock() - start)
 				return true, nil
 			}

@@ -190,3 +190,43 @@ func TestPollsProbeOnceATickAtMost(t *testing.T) {
 		t.Fatalf("%d probes due at the second failure at a new position after the tick, want 1", k)
 	}
 }
+
+// spinCond is a test Spinner: Spun is ready once spun reaches at (never,
+// with at zero); Ready is cond's.
+type spinCond struct {
+	cond
+	spun, spunAt int
+}
+
+func (c *spinCond) Spun() bool {
+	c.spun++
+	return c.spunAt > 0 && c.spun >= c.spunAt
+}
+
+// TestLoopSpinsWithSpunAndSleepsWithReady: a Spinner's spin phases look
+// with Spun alone, so a wait Spun sees ends there without a look with
+// Ready; the phases that yield and sleep look with Ready, so a wait Spun
+// misses (a producer that stores no seq) still ends.
+func TestLoopSpinsWithSpunAndSleepsWithReady(t *testing.T) {
+	var sleepers, wake atomic.Uint32
+	var est Estimate
+	var n uint64
+	run := func(cfg Config, w *spinCond) {
+		t.Helper()
+		l := Loop{Host: &host{}, Config: &cfg, Estimate: &est, Sleeps: &n,
+			Sleepers: Sleepers{Word: &sleepers, Wake: &wake, Mode: Flag}}
+		if err := l.Run(context.Background(), w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := &spinCond{cond: cond{at: 1}, spunAt: 10}
+	run(Config{Spin: 64, Adaptive: true}, w)
+	if w.spun != 10 || w.polls != 0 {
+		t.Errorf("a wait Spun sees at its 10th look: Spun looked %d times, Ready %d; want 10 and 0", w.spun, w.polls)
+	}
+	w = &spinCond{cond: cond{at: 3}}
+	run(Config{Spin: 64, Yield: 4, Sleep: true, Tick: time.Millisecond}, w)
+	if w.spun != 64 || w.polls != 3 {
+		t.Errorf("a wait only Ready sees: Spun looked %d times, Ready %d; want 64 (the spin) and 3", w.spun, w.polls)
+	}
+}
