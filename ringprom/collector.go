@@ -55,8 +55,8 @@ func NewCollector(o Options) *Collector {
 		// The slowest attached reader is a gauge: a reader joining at
 		// Oldest moves it back, one leaving moves it on, and a counter
 		// that went down would read as a reset.
-		slowestReader: d("ring_slowest_reader_cursor", "A broadcast ring's slowest attached reader's position (the producer's cursor when none is attached): it goes back when a reader joins at Oldest.", ring),
-		backlog:       d("ring_backlog_messages", "Messages published and not yet consumed (broadcast: by the slowest attached reader).", ring),
+		slowestReader: d("ring_slowest_reader_cursor", "A broadcast ring's slowest live attached reader's position (the producer's cursor when none is): it goes back when a reader joins at Oldest.", ring),
+		backlog:       d("ring_backlog_messages", "Messages published and not yet consumed (broadcast: by the slowest live attached reader).", ring),
 		closed:        d("ring_closed", "1 once the producer side closed the stream.", ring),
 		live:          d("role_live", "1 while a live process holds the role's lock.", role),
 		attached:      d("role_attached", "1 while the role's state word says attached; attached and not live means its holder died.", role),
@@ -68,7 +68,7 @@ func NewCollector(o Options) *Collector {
 		capacity:     d("ring_capacity_bytes", "A record ring's data area.", ring),
 		maxMessage:   d("ring_max_message_bytes", "The longest message a record ring carries.", ring),
 		sequence:     d("ring_sequenced_messages_total", "A record ring's producer sequence word: the number its next message gets, so the messages numbered (published) since creation or reset.", ring),
-		backlogBytes: d("ring_backlog_bytes", "A record ring's bytes published and not yet consumed (broadcast: by the slowest attached reader).", ring),
+		backlogBytes: d("ring_backlog_bytes", "A record ring's bytes published and not yet consumed (broadcast: by the slowest live attached reader).", ring),
 		lagBytes:     d("role_lag_bytes", "A record ring's bytes published and not yet consumed by this role (broadcast: attached readers only).", role),
 		latency: d("role_latency_seconds", "Time from a producer's commit to this consumer's or reader's receive, over the sampled messages "+
 			"(rings created with telemetry): a native histogram (schema 2) with classic buckets at powers of two.", role),

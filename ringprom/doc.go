@@ -18,7 +18,7 @@
 //	shmring_ring_created_timestamp_seconds
 //	shmring_ring_published_total              the producer's frontier (cursor, MPMC Tail)
 //	shmring_ring_consumed_total               the consumers' frontier (SPSC cursor, MPMC Head); not broadcast
-//	shmring_ring_slowest_reader_cursor        broadcast: the slowest attached reader's position, a gauge
+//	shmring_ring_slowest_reader_cursor        broadcast: the slowest live attached reader's position, a gauge
 //	                                          (a reader joining at Oldest moves it back)
 //	shmring_ring_backlog_messages             published and not yet consumed
 //	shmring_ring_closed                       1 once the stream ended

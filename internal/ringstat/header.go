@@ -65,6 +65,9 @@ func decode(s *Snapshot, b []byte) (layout.Header, bool) {
 		s.SlotSize, s.Slots = 0, 0
 	}
 	s.MaxProducers, s.MaxConsumers, s.CreatorPID = h.MaxProducers, h.MaxConsumers, h.CreatorPID
+	if h.Kind == layout.KindBroadcast { // the header's field holds the reader entries
+		s.MaxReaders, s.MaxConsumers = h.MaxConsumers, 0
+	}
 	s.Created = time.Unix(0, h.CreatedUnixNano).UTC()
 	return h, true
 }

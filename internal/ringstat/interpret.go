@@ -163,7 +163,7 @@ func interpretBroadcast(s *Snapshot, h *layout.Header, w words, held probe) stri
 			continue
 		}
 		r.Lag = ptr(p - cursors[i])
-		if cursors[i] < s.Consumed {
+		if r.Live && cursors[i] < s.Consumed {
 			s.Consumed = cursors[i]
 		}
 	}

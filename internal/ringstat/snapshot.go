@@ -35,7 +35,8 @@ type Snapshot struct {
 	// "bytes" (record rings: positions are byte offsets in the stream).
 	Unit         string    `json:"unit,omitempty"`
 	MaxProducers uint32    `json:"max_producers,omitempty"`
-	MaxConsumers uint32    `json:"max_consumers,omitempty"` // broadcast: reader entries
+	MaxConsumers uint32    `json:"max_consumers,omitempty"` // SPSC, MPMC, MPSC
+	MaxReaders   uint32    `json:"max_readers,omitempty"`   // broadcast: reader entries
 	CreatorPID   uint32    `json:"creator_pid,omitempty"`
 	Created      time.Time `json:"created,omitzero"`
 	// CreatorAlive: a process with the creator's pid exists (pids are
@@ -61,11 +62,13 @@ type Snapshot struct {
 	Published uint64 `json:"published"`
 	// Consumed is the consumers' frontier: the SPSC consumer cursor or the
 	// MPMC Head hint (messages taken: released, held, or left in a Left
-	// entry for redelivery); for broadcast, the slowest attached reader's
-	// cursor.
+	// entry for redelivery); for broadcast, the slowest live attached
+	// reader's cursor (the producer's with none: a dead reader's entry
+	// keeps its lag, but holds nothing back and will not move on).
 	Consumed uint64 `json:"consumed"`
 	// Backlog is Published - Consumed: messages (record rings: bytes) in
-	// the ring not yet consumed (broadcast: by the slowest attached reader).
+	// the ring not yet consumed (broadcast: by the slowest live attached
+	// reader).
 	Backlog uint64 `json:"backlog"`
 	// Sequence, on a record ring, is the producer's RecSeq: the sequence
 	// number its next message gets, so the messages published since the
