@@ -88,7 +88,7 @@ func run(args []string, out io.Writer) error {
 		return err
 	}
 	switch {
-	case c.fps <= 0 || c.fps > 10000:
+	case !(c.fps > 0 && c.fps <= 10000): // NaN too
 		return fmt.Errorf("-fps %v: want more than 0 and at most 10000", c.fps)
 	case c.duration <= 0:
 		return fmt.Errorf("-duration %v: want more than 0", c.duration)
@@ -142,6 +142,7 @@ func produce(ctx context.Context, c config, out io.Writer) (err error) {
 	defer cancel()
 	var n uint64
 	var late int
+	var first, last time.Time // the first and the last frame's commits
 	stalled := false
 	for ; ; n++ {
 		due := start.Add(time.Duration(n) * period)
@@ -169,6 +170,9 @@ func produce(ctx context.Context, c config, out io.Writer) (err error) {
 		if err := p.Commit(size); err != nil {
 			return fmt.Errorf("frame %d: commit: %w", n, err)
 		}
+		if last = time.Now(); n == 0 {
+			first = last
+		}
 	}
 	elapsed := time.Since(start)
 	st := p.Stats()
@@ -176,7 +180,7 @@ func produce(ctx context.Context, c config, out io.Writer) (err error) {
 		return err
 	}
 	fmt.Fprintf(out, "producer: %d frames in %v (%.1f fps), %d more than a frame late, waited for the encoder %d times\n",
-		n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), late, st.Full)
+		n, elapsed.Round(time.Millisecond), frameRate(n, last.Sub(first)), late, st.Full)
 	if stalled {
 		fmt.Fprintf(out, "producer: stopped at the end of -duration while the encoder held the ring full: %.0f frames were due, %d made\n",
 			c.duration.Seconds()*c.fps, n)
@@ -194,6 +198,16 @@ func produce(ctx context.Context, c config, out io.Writer) (err error) {
 		}
 	}
 	return nil
+}
+
+// frameRate is frames per second over n frames whose first and last came
+// span apart: n-1 frame periods, for the producer and the readers alike
+// (0 with fewer than two frames: no period to count).
+func frameRate(n uint64, span time.Duration) float64 {
+	if n < 2 || span <= 0 {
+		return 0
+	}
+	return float64(n-1) / span.Seconds()
 }
 
 // ringCapacity is a record ring's capacity for frames frames of size

@@ -192,7 +192,7 @@ func TestFrameCheckCatchesOneFlippedPixelBit(t *testing.T) {
 }
 
 func TestBadFlagsAreRefused(t *testing.T) {
-	for _, args := range [][]string{{"-res=8k"}, {"-res=0x10"}, {"-fps=0"}, {"-duration=0s"}, {"-frames=1"}, {"extra-arg"}} {
+	for _, args := range [][]string{{"-res=8k"}, {"-res=0x10"}, {"-fps=0"}, {"-fps=NaN"}, {"-duration=0s"}, {"-frames=1"}, {"extra-arg"}} {
 		if err := run(args, &bytes.Buffer{}); err == nil || strings.Contains(err.Error(), "ring") {
 			t.Errorf("%v: err %v, want a flag error", args, err)
 		}
@@ -336,4 +336,19 @@ func awaitReadersIgnoringInterrupt(t *testing.T, pid int) []string {
 	}
 	t.Log("the readers never showed SIGINT ignored; sending Ctrl-C anyway")
 	return nil
+}
+
+// TestFrameRateCountsPeriods: n frames span n-1 frame periods, for the
+// producer's figure as for the readers' (a tester saw the producer say 1.0
+// fps for 2 frames at -fps=0.5, and 1226 fps for one frame).
+func TestFrameRateCountsPeriods(t *testing.T) {
+	for _, c := range []struct {
+		n    uint64
+		span time.Duration
+		want float64
+	}{{2, 2 * time.Second, 0.5}, {31, time.Second, 30}, {1, time.Millisecond, 0}, {0, 0, 0}} {
+		if got := frameRate(c.n, c.span); got != c.want {
+			t.Errorf("frameRate(%d, %v) = %v, want %v", c.n, c.span, got, c.want)
+		}
+	}
 }

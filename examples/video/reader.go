@@ -128,9 +128,7 @@ func read(c readerConfig, stdout, stderr io.Writer) error {
 			res.Missed += lap.Missed
 			continue
 		case errors.Is(err, ring.ErrClosed):
-			if res.Frames > 1 {
-				res.FPS = float64(res.Frames-1) / last.Sub(first).Seconds()
-			}
+			res.FPS = frameRate(res.Frames, last.Sub(first))
 			res.P50Ns, res.P99Ns = report.At(h, 50).Nanoseconds(), report.At(h, 99).Nanoseconds()
 			out, err := json.Marshal(res)
 			if err != nil {
