@@ -24,8 +24,8 @@ func TestContractClaimN(t *testing.T) {
 		buf := make([]byte, 64)
 		for _, n := range []int{0, 1, 17, 63, 64} {
 			s, err := p.ClaimN(ctx, n)
-			if err != nil || len(s) != n {
-				t.Fatalf("ClaimN(%d) = %d bytes, %v; want exactly %d", n, len(s), err, n)
+			if err != nil || len(s) != n || cap(s) != n {
+				t.Fatalf("ClaimN(%d) = %d bytes (cap %d), %v; want exactly %d, no room to reslice into", n, len(s), cap(s), err, n)
 			}
 			for i := range s {
 				s[i] = byte(n + i)

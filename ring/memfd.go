@@ -18,6 +18,7 @@ package ring
 // names a file in /dev/shm.
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -74,7 +75,9 @@ func OpenFileWith(f *os.File, o OpenOptions) (*Ring, error) {
 		return nil, err
 	}
 	sf, err := shm.OpenFD(f, o.trust())
-	if err != nil {
+	if errors.Is(err, os.ErrClosed) {
+		return nil, fmt.Errorf("%w: OpenFile of a closed *os.File: %w", ErrInvalid, err)
+	} else if err != nil {
 		return nil, fileErr(f.Name(), err, ErrFileTooBig)
 	}
 	return openFile(sf.Label(), sf, o)

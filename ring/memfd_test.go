@@ -241,6 +241,12 @@ func TestMemfdRingOpenFileRefusesWhatIsNoRingItCanTrust(t *testing.T) {
 	if _, err := OpenFile(nil); !errors.Is(err, ErrInvalid) {
 		t.Errorf("OpenFile(nil) = %v, want ErrInvalid", err)
 	}
+	closed, err := os.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
+	openFileMustFail(t, closed, "a closed *os.File", ErrInvalid, os.ErrClosed)
 
 	for _, tt := range foreignFiles() {
 		openFileMustFail(t, memfdWith(t, label, tt.data, sealed), "a sealed memfd of "+tt.name, ErrCorrupt)

@@ -86,7 +86,7 @@ func (p *Producer) claimN(ctx context.Context, n uint32, block bool) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	return p.opened(s[:n], nil)
+	return p.opened(s[:n:n], nil) // exactly n bytes, as on a record ring: no room to reslice into
 }
 
 var errTooLargeClaim = fmt.Errorf("%w: claim beyond the ring's MaxMessage", ErrTooLarge)

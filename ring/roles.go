@@ -75,8 +75,10 @@ func (r *Ring) lockAt(at int64) (roleLock, error) {
 	l, err := r.seg.Lock(at)
 	if errors.Is(err, shm.ErrHeld) {
 		return l, ErrBusy
+	} else if err != nil {
+		return l, fmt.Errorf("ring: ring=%s: %w", r.name, err) // EACCES on a ring another user made read-only to this one
 	}
-	return l, err
+	return l, nil
 }
 
 // unlockAt drops a lock lockAt took.

@@ -92,7 +92,9 @@ func OpenFD(f *os.File, t Trust) (*File, error) {
 	}
 	fd := -1
 	if cerr := rc.Control(func(d uintptr) { fd, err = unix.FcntlInt(d, unix.F_DUPFD_CLOEXEC, 0) }); cerr != nil {
-		return nil, cerr
+		// Control fails only on a closed file, with the poller's own
+		// error, which os.ErrClosed does not match.
+		return nil, fmt.Errorf("descriptor %s: %w (%v)", f.Name(), os.ErrClosed, cerr)
 	} else if err != nil {
 		return nil, fmt.Errorf("dup descriptor %s: %w", f.Name(), err)
 	}
