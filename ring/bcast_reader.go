@@ -134,7 +134,7 @@ func newReader(r *Ring, o ReaderOptions) (*Reader, error) {
 		// have moved RecTail past records it has not overwritten yet.
 		q = p
 		if rd.rec != nil {
-			rd.rec.seq, rd.rec.avail = rd.rec.seqW.Load(), p // RecSeq after the cursor, as recJoin
+			rd.rec.seq, rd.rec.avail = rd.seqAt(p), p // as recJoin
 		}
 		e.cursor.Store(q) // a cursor only grows: P >= P0
 	}

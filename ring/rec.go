@@ -98,31 +98,68 @@ func (a *recArea) read(pos, end uint64) (rec record, ok bool) {
 }
 
 // resumeSeq is the sequence number the stream goes on from at the
-// producer cursor h, where RecSeq says seq: seq, unless a producer stopped
-// between its RecSeq and cursor stores (killed, or cut by its Ring's
-// Close) and left the records it numbered below seq unpublished at h.
-// Those numbers were never published: a producer that takes the role over
-// gives them again, and a reader that counts a loss at the end of the
-// stream stops at them, so that no reader counts a message nobody
-// published as missed. Records at h count as such only when they run,
-// numbered one by one, up to the one numbered seq-1 in less than a ring:
-// what the last lap left at h runs on, numbered one by one too, for a
-// whole ring to the last published record (so a cut that left records
-// spanning exactly a ring, rare as it is, keeps its numbers skipped). The
-// records are checked as a reader checks them; anything else at h is seq.
-func (a *recArea) resumeSeq(h, seq uint64) uint64 {
-	first, ok := a.read(h, h+a.cap-layout.RecordAlign)
+// producer cursor h, where RecSeq says seq and RecTail tail: seq, unless a
+// producer stopped between its RecSeq and cursor stores (killed, or cut by
+// its Ring's Close) and left the records it numbered below seq unpublished
+// at h. Those numbers were never published: a producer that takes the
+// role over gives them again, and a reader counts from them (joining, or
+// counting a loss at the end of the stream), so that no reader counts a
+// message nobody published as missed (LAYOUT.md 17.4, the resume rule).
+//
+// Records at h count as a stopped publish's only when they run, numbered
+// one by one, up to the one numbered seq-1 in less than a ring (what the
+// last lap left at h runs on for a whole ring, to the last published
+// record), and, where the ring retains records (tail < h), when the last
+// of those, walked from tail, is numbered one below the first of them:
+// bytes left by an earlier stream (Reset keeps the data area) or a
+// payload that looks like records can make a run, but not one that goes
+// on from the published stream. Where the ring retains none (tail = h,
+// a producer retired up to its cursor for a record of nearly a ring) the
+// run is taken on its own. Every record is checked as a reader checks
+// it; anything that does not check out means seq. The walk is over at
+// most a ring of records, and made only where a run was found.
+func (a *recArea) resumeSeq(h, seq, tail uint64) uint64 {
+	end := h + a.cap - layout.RecordAlign // a run shorter than a ring
+	first, ok := a.read(h, end)
 	if !ok || first.seq >= seq || seq-first.seq > a.cap/layout.RecordAlign {
 		return seq
 	}
-	for pos, want := first.next, first.seq+1; want < seq; want++ {
-		rec, ok := a.read(pos, h+a.cap-layout.RecordAlign)
-		if !ok || rec.seq != want {
+	if !a.runs(first.next, end, first.seq+1, seq) || tail > h || h-tail > a.cap {
+		return seq
+	}
+	if tail < h {
+		if last, ok := a.lastBefore(tail, h); !ok || last+1 != first.seq {
 			return seq
+		}
+	}
+	return first.seq
+}
+
+// runs reports whether the records from pos are numbered want, want+1,
+// ..., up to seq-1, each ending at or below end.
+func (a *recArea) runs(pos, end, want, seq uint64) bool {
+	for ; want < seq; want++ {
+		rec, ok := a.read(pos, end)
+		if !ok || rec.seq != want {
+			return false
 		}
 		pos = rec.next
 	}
-	return first.seq
+	return true
+}
+
+// lastBefore walks the records from tail to h, which must end there, and
+// returns the last one's number.
+func (a *recArea) lastBefore(tail, h uint64) (uint64, bool) {
+	var last uint64
+	for pos := tail; pos < h; {
+		rec, ok := a.read(pos, h)
+		if !ok {
+			return 0, false
+		}
+		last, pos = rec.seq, rec.next
+	}
+	return last, true
 }
 
 // aligned reports whether a position read from the mapping can be a

@@ -111,11 +111,11 @@ func (rd *Reader) streamEnded(end error, ep uint32) error {
 	if rd.rec == nil || !rd.rec.lost || !errors.Is(end, ErrClosed) && !errors.Is(end, ErrPeerDead) {
 		return end
 	}
-	seq, c := rd.rec.seqW.Load(), rd.w.cursor.Load()
+	seq, t, c := rd.rec.seqW.Load(), rd.rec.tailW.Load(), rd.w.cursor.Load()
 	if rd.w.epoch.Load() != ep {
 		return end
 	}
-	seq = rd.rec.a.resumeSeq(c, seq) // not what a cut publish left unpublished
+	seq = rd.rec.a.resumeSeq(c, seq, t) // not what a cut publish left unpublished
 	if err := rd.countLost(seq); err != nil {
 		return err
 	}

@@ -59,7 +59,7 @@ func newRecBcastProducer(r *Ring) (*recBcastProducer, error) {
 	}
 	// Numbers a cut publish left unpublished at the cursor are given again
 	// (recArea.resumeSeq), and RecSeq says so before anything is written.
-	p.seq = p.a.resumeSeq(p.head, p.seqW.Load())
+	p.seq = p.a.resumeSeq(p.head, p.seqW.Load(), p.tail)
 	p.seqW.Store(p.seq)
 	p.sent = p.seq // publishHead sets it to seq: a count from here
 	return p, nil

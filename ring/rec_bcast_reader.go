@@ -41,9 +41,7 @@ func (rd *Reader) recJoin(start Start, p0 uint64) (uint64, error) {
 	if !aligned(p0) {
 		return 0, r.corrupt("record cursor=%d is not a record boundary", p0)
 	}
-	// RecSeq is stored before the cursor: read after it, it is the
-	// sequence number at p0, or (a publish in flight) a little more.
-	x.seq = x.seqW.Load()
+	x.seq = rd.seqAt(p0)
 	if start == Latest {
 		return p0, nil
 	}
@@ -53,7 +51,7 @@ func (rd *Reader) recJoin(start Start, p0 uint64) (uint64, error) {
 			return 0, r.corrupt("record tail=%d, cursor=%d (was %d)", t, c, p0)
 		}
 		if t == c { // nothing retained: start at the cursor, as Latest does
-			x.seq, x.avail = x.seqW.Load(), c
+			x.seq, x.avail = rd.seqAt(c), c
 			return c, nil
 		}
 		rec, ok := x.a.read(t, c)
@@ -67,6 +65,15 @@ func (rd *Reader) recJoin(start Start, p0 uint64) (uint64, error) {
 		return t, nil
 	}
 	return p0, nil // a producer this busy leaves nothing old to read: start at the cursor
+}
+
+// seqAt is the sequence number of the message a reader starting at the
+// cursor c reads first: RecSeq, stored before the cursor, loaded after it
+// (a publish in flight may have made it larger by that publish's
+// messages, which resumeSeq finds at c, as it finds a stopped producer's).
+func (rd *Reader) seqAt(c uint64) uint64 {
+	x := rd.rec
+	return x.a.resumeSeq(c, x.seqW.Load(), x.tailW.Load())
 }
 
 // overwritten reports whether the producer may have overwritten the record

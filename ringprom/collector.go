@@ -52,9 +52,9 @@ func NewCollector(o Options) *Collector {
 		created:   d("ring_created_timestamp_seconds", "When the ring was created, in seconds since 1970.", ring),
 		published: d("ring_published_total", "The producers' frontier: positions published (SPSC, broadcast) or claimed (MPMC Tail).", ring),
 		consumed:  d("ring_consumed_total", "The consumers' frontier: positions released (SPSC) or taken (MPMC Head); not for broadcast rings (see ring_slowest_reader_cursor).", ring),
-		// The slowest attached reader is a gauge: a reader joining at
-		// Oldest moves it back, one leaving moves it on, and a counter
-		// that went down would read as a reset.
+		// The slowest live attached reader is a gauge: a reader joining
+		// at Oldest moves it back, one leaving or dying moves it on, and a
+		// counter that went down would read as a reset.
 		slowestReader: d("ring_slowest_reader_cursor", "A broadcast ring's slowest live attached reader's position (the producer's cursor when none is): it goes back when a reader joins at Oldest.", ring),
 		backlog:       d("ring_backlog_messages", "Messages published and not yet consumed (broadcast: by the slowest live attached reader).", ring),
 		closed:        d("ring_closed", "1 once the producer side closed the stream.", ring),
@@ -67,7 +67,7 @@ func NewCollector(o Options) *Collector {
 		// are bytes, and its backlog and lags have metrics of their own.
 		capacity:     d("ring_capacity_bytes", "A record ring's data area.", ring),
 		maxMessage:   d("ring_max_message_bytes", "The longest message a record ring carries.", ring),
-		sequence:     d("ring_sequenced_messages_total", "A record ring's producer sequence word: the number its next message gets, so the messages numbered (published) since creation or reset.", ring),
+		sequence:     d("ring_sequenced_messages_total", "A record ring's producer sequence word: the number its next message gets, so the messages numbered (published) since creation or reset; a producer that takes over from one stopped mid-publish sets it back by what that one numbered and did not publish, which reads as a reset.", ring),
 		backlogBytes: d("ring_backlog_bytes", "A record ring's bytes published and not yet consumed (broadcast: by the slowest live attached reader).", ring),
 		lagBytes:     d("role_lag_bytes", "A record ring's bytes published and not yet consumed by this role (broadcast: attached readers only).", role),
 		latency: d("role_latency_seconds", "Time from a producer's commit to this consumer's or reader's receive, over the sampled messages "+

@@ -72,8 +72,10 @@ type Snapshot struct {
 	Backlog uint64 `json:"backlog"`
 	// Sequence, on a record ring, is the producer's RecSeq: the sequence
 	// number its next message gets, so the messages published since the
-	// ring was created or reset (a producer that took over from a dead one
-	// may have skipped some). Slot rings count messages in Published.
+	// ring was created or reset (a producer stopped between its RecSeq and
+	// cursor stores leaves it ahead by the messages it did not publish,
+	// and the producer that takes over sets it back: LAYOUT.md 17.4).
+	// Slot rings count messages in Published.
 	Sequence uint64 `json:"sequence,omitempty"`
 	// Closed: the stream ended (the producer, or MPMC's last producer,
 	// closed); Stream is MPMC's stream word in words (open, closed,
