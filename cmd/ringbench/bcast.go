@@ -5,6 +5,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -39,11 +40,12 @@ func (f *fanFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&f.readerList, "readers", "1,2,4", "comma-separated reader counts, each measured in turn")
 	fs.StringVar(&f.policy, "policy", "lossless", "ring readers' policy: lossless (they gate the producer), lossy (they never do; an overrun reader is told how many it missed) or mixed (even readers lossless, odd lossy)")
-	fs.IntVar(&f.size, "size", 64, fmt.Sprintf("message size in bytes, %d to %d", codec.HeaderSize, maxMultiSize))
+	sizeVar(fs, &f.size, "size", 64, fmt.Sprintf("message size in bytes, %d to %d (k and M suffixes allowed: 4k, 1M)", codec.HeaderSize, maxMultiSize))
 	fs.IntVar(&f.slots, "slots", 4096, "broadcast ring slots, a power of two")
 	fs.DurationVar(&f.duration, "duration", 250*time.Millisecond, "how long the producer publishes in each test")
 	fs.Float64Var(&f.rate, "rate", 20000, "messages per second of the paced latency pass (each stamped with its intended send time, so readers\n"+
-		"that keep up show wake-up and copy cost, not queueing); 0 skips the pass")
+		"that keep up show wake-up and copy cost, not queueing; a medium that cannot keep the rate is skipped, as in run --rate);\n"+
+		"0 skips the pass")
 }
 
 // fanPlan is what the flags ask for: the flags, checked, and the reader counts.
@@ -120,6 +122,10 @@ func runFanPlan(ctx context.Context, p fanPlan, prog progress) (*fanReport, erro
 		}
 		prog.step(fmt.Sprintf("%d reader(s) over %s, %d-byte messages, %s", c.job.readers, fanLabel(c.job), p.size, pace))
 		o, err := runFanJob(ctx, c.job)
+		if errors.Is(err, errBehindRate) { // as run --rate does: no figures
+			c.skipped = fmt.Sprintf("%s, %d reader(s), %s: %v", fanLabel(c.job), c.job.readers, pace, err)
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%d readers over %s: %w", c.job.readers, fanLabel(c.job), err)
 		}
@@ -198,11 +204,22 @@ func (r *fanReport) write(w io.Writer) {
 			fmt.Fprintf(w, "latency, paced at %.0f messages/s:\n", p.rate)
 			t = report.NewTable(w, "medium", "published", "p50", "p99", "p99.9", "max")
 			for _, c := range paced {
+				if !c.ok() {
+					t.Row(fanLabel(c.job), "skipped")
+					continue
+				}
 				t.Row(slices.Insert(percentiles(fanLabel(c.job), c.reps[0].lat, 50, 99, 99.9, 100), 1, fmt.Sprint(c.reps[0].published))...)
 			}
 			t.Flush()
+			for _, c := range paced {
+				if c.skipped != "" {
+					fmt.Fprintf(w, "skipped: %s\n", c.skipped)
+				}
+			}
 		}
 		if len(flat) == 2 {
+			// A skipped paced cell has no percentile (mergedP is 0): the
+			// latency ratio is left out.
 			at0, at1 := (&fanCell{}).mergedP, (&fanCell{}).mergedP
 			if len(paced) == 2 {
 				at0, at1 = paced[0].mergedP, paced[1].mergedP

@@ -156,3 +156,56 @@ func TestBroadcastHeadlineSaysARingWithLossyReadersIsComparedByItsProducer(t *te
 		}
 	}
 }
+
+// slowSink takes delay over every message, as a medium slower than the
+// rate asked of it would.
+type slowSink struct {
+	delay time.Duration
+	sent  uint64
+}
+
+func (s *slowSink) Send([]byte) error { time.Sleep(s.delay); s.sent++; return nil }
+func (s *slowSink) Close() error      { return nil }
+
+// TestPacedBroadcastSaysAMediumFellBehindTheRate: the paced pass keeps the
+// rule run --rate keeps (schedule.keptUp): a medium still on a message due
+// in the window a second after the window's end cannot keep the rate. Such
+// a medium was reported with seconds of queueing as its latency, and a
+// ratio to it; now its producer gives up with errBehindRate, and the
+// command says the pass was skipped, with no latency ratio. One that keeps
+// the rate publishes every message due in the window. Nothing here
+// depends on speed but that a unix socket write takes more than 50 ns.
+// (From a black-box tester.)
+func TestPacedBroadcastSaysAMediumFellBehindTheRate(t *testing.T) {
+	j := fanJob{size: 64, duration: 200 * time.Millisecond, rate: 10000} // 2000 messages due
+	t.Run("a medium that keeps the rate", func(t *testing.T) {
+		o := &fanOutcome{}
+		if err := j.publish(watchdog(t), &slowSink{}, o); err != nil || o.published != 2000 {
+			t.Errorf("published %d, %v; want the 2000 due in the window, nil", o.published, err)
+		}
+	})
+	t.Run("a medium ten times slower than the rate", func(t *testing.T) { // 2 s for the window's messages
+		o := &fanOutcome{}
+		if err := j.publish(watchdog(t), &slowSink{delay: time.Millisecond}, o); !errors.Is(err, errBehindRate) {
+			t.Errorf("publish = %v after %d messages, want errBehindRate", err, o.published)
+		}
+	})
+	t.Run("the command", func(t *testing.T) {
+		noRingFilesLeft(t)
+		var stdout, stderr bytes.Buffer
+		// Two sockets, a write(2) to each per message: 10 million a
+		// second is out of any machine's reach.
+		args := []string{"broadcast", "--readers=2", "--rate=10000000", "--duration=200ms", "--slots=64"}
+		if code := execute(args, &stdout, &stderr); code != 0 {
+			t.Fatalf("exit code %d; stderr:\n%s", code, stderr.String())
+		}
+		out := stdout.String()
+		if !regexp.MustCompile(`(?m)^\s*unix sockets ×2\s+skipped\s*$`).MatchString(out) ||
+			!regexp.MustCompile(`(?m)^skipped: unix sockets ×2, 2 reader\(s\), paced at 10000000/s: .*could not keep the rate`).MatchString(out) {
+			t.Errorf("the paced pass over unix sockets is not said to be skipped:\n%s", out)
+		}
+		if strings.Contains(out, "median latency") {
+			t.Errorf("a latency ratio with a medium that could not keep the rate:\n%s", out)
+		}
+	})
+}

@@ -144,11 +144,16 @@ func (f fanOut) Close() error {
 }
 
 // publish sends messages stamped with their send time for the job's
-// duration, or until a reader failed (ctx done).
+// duration, or until a reader failed (ctx done). Paced, it gives up with
+// errBehindRate when the medium cannot keep the rate (schedule.keptUp):
+// lossless ring readers and socket buffers hold the producer back, so a
+// producer that keeps the schedule is one whose readers keep up (a lossy
+// reader that does not is lapped, and says so).
 func (j fanJob) publish(ctx context.Context, sink medium.Sender, o *fanOutcome) error {
 	msg := make([]byte, j.size)
 	start := time.Now()
 	deadline := start.Add(j.duration).UnixNano()
+	sched := schedule{start: start, from: start, end: start.Add(j.duration), rate: j.rate}
 	var seq uint64
 	defer func() {
 		o.published = seq
@@ -157,7 +162,10 @@ func (j fanJob) publish(ctx context.Context, sink medium.Sender, o *fanOutcome) 
 	for ; ; seq++ {
 		now := time.Now().UnixNano()
 		if j.rate > 0 { // paced: stamp the time it was due, so a late send counts against it
-			due := start.Add(time.Duration(float64(seq) * float64(time.Second) / j.rate))
+			if err := sched.keptUp(seq, time.Now()); err != nil {
+				return err
+			}
+			due := sched.due(seq)
 			waitYielding(due)
 			now = due.UnixNano()
 		}

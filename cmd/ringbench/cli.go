@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,12 +30,17 @@ func main() {
 	os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// Exit codes.
+// Exit codes; an interrupted run exits 128 + the signal's number (see
+// interruption).
 const (
-	exitFailed      = 1   // a run failed (a lost message, a dead child) or a file could not be written
-	exitUsage       = 2   // bad flags, arguments or sizes
-	exitInterrupted = 130 // SIGINT or SIGTERM
+	exitFailed = 1 // a run failed (a lost message, a dead child) or a file could not be written
+	exitUsage  = 2 // bad flags, arguments or sizes
 )
+
+// exitCodesHelp ends every command's help.
+const exitCodesHelp = "Exit status: 0 done; 1 a run failed (a lost, repeated or corrupted message, a dead child) or a file\n" +
+	"could not be written; 2 bad flags, arguments or sizes; 130 interrupted by SIGINT, 143 by SIGTERM (128 + the\n" +
+	"signal's number, as a shell reports a process the signal ended), once the children are stopped and the files removed."
 
 // failure marks an error that is not the user's: exit 1, not 2.
 type failure struct{ err error }
@@ -42,7 +48,17 @@ type failure struct{ err error }
 func (f failure) Error() string { return f.err.Error() }
 func (f failure) Unwrap() error { return f.err }
 
-var errInterrupted = errors.New("interrupted; the children it started were stopped and the files it made removed")
+// interruption is the signal that stopped a run. It exits 128 + the
+// signal's number, the status a shell gives a process the signal killed,
+// so that a script tells SIGINT (130) from SIGTERM (143) as it would
+// without ringbench's cleanup in between.
+type interruption struct{ sig syscall.Signal }
+
+func (i interruption) Error() string {
+	return fmt.Sprintf("interrupted; the children it started were stopped and the files it made removed (signal: %v)", i.sig)
+}
+
+func (i interruption) exitCode() int { return 128 + int(i.sig) }
 
 // execute runs the command line and returns the exit code.
 func execute(args []string, stdout, stderr io.Writer) int {
@@ -50,12 +66,13 @@ func execute(args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	err := root.Execute()
 	var f failure
+	var in interruption
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, errInterrupted):
+	case errors.As(err, &in):
 		fmt.Fprintf(stderr, "ringbench: %v\n", err)
-		return exitInterrupted
+		return in.exitCode()
 	case errors.As(err, &f):
 		fmt.Fprintf(stderr, "ringbench: FAILED: %v\n", err)
 		return exitFailed
@@ -65,8 +82,10 @@ func execute(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-// command is a subcommand as every ringbench command is set up.
+// command is a subcommand as every ringbench command is set up; its help
+// (long, or short if none) ends with the exit codes.
 func command(use, short, long string, args cobra.PositionalArgs, run func(*cobra.Command, []string) error) *cobra.Command {
+	long = cmp.Or(long, short) + "\n\n" + exitCodesHelp
 	return &cobra.Command{Use: use, Short: short, Long: long, Args: args, RunE: run, SilenceUsage: true, SilenceErrors: true}
 }
 
@@ -131,16 +150,28 @@ func runCommand(cmd *cobra.Command, f *runFlags, stdout, stderr io.Writer) error
 	return nil
 }
 
-// interruptible runs measure under a context SIGINT and SIGTERM cancel.
+// interruptible runs measure under a context SIGINT and SIGTERM cancel; it
+// returns the interruption that did, or a failure.
 func interruptible(measure func(ctx context.Context) error) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case s := <-sigs:
+			cancel(interruption{s.(syscall.Signal)})
+		case <-ctx.Done():
+		}
+	}()
 	err := measure(ctx)
+	var in interruption
 	switch {
 	case err == nil:
 		return nil
-	case ctx.Err() != nil:
-		return errInterrupted
+	case errors.As(context.Cause(ctx), &in):
+		return in
 	}
 	return failure{err}
 }

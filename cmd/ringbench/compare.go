@@ -84,7 +84,7 @@ func readCompared(path string) (*compared, error) {
 		if err := json.Unmarshal(b, &j); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		c.placement, c.columns = &j.Placement, []string{"transport", "workload", "size"}
+		c.placement, c.columns = j.Placement, []string{"transport", "workload", "size"}
 		for _, r := range j.Results {
 			size := cellSize(r.MinSize, r.Size).label()
 			c.cells = append(c.cells, comparedCell{key: r.Transport + "|" + r.Workload + "|" + size,

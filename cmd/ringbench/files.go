@@ -6,10 +6,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -24,7 +22,10 @@ import (
 // summaries the tables show, the machine and the flags. Latencies are in
 // nanoseconds; histograms are report.Encode's "HISTF…" strings.
 
-const jsonFormat = 1 // bumped when a field changes meaning
+// jsonFormat is bumped when a field changes meaning. 2: round_trips counts
+// the recorded round trips (the histogram's), as the tables do; the count
+// with the warm-up is round_trips_total.
+const jsonFormat = 2
 
 // jsonHead starts every file.
 type jsonHead struct {
@@ -41,11 +42,13 @@ func newJSONHead(mode string, m report.Machine, flags []string) jsonHead {
 }
 
 // jsonSummary is a cell's figures over its repetitions: the throughput's
-// spread, or the merged histogram, its percentiles ("min", "p50", …,
-// "max") and the spread of each repetition's p50 and p99.
+// spread, or the merged histogram, the round trips it holds (the tables'
+// count), its percentiles ("min", "p50", …, "max") and the spread of each
+// repetition's p50 and p99.
 type jsonSummary struct {
 	MsgsPerSec *report.Spread   `json:"msgs_per_sec,omitempty"`
 	NsPerMsg   *report.Spread   `json:"ns_per_msg,omitempty"`
+	RoundTrips uint64           `json:"round_trips,omitempty"`
 	LatencyNs  map[string]int64 `json:"latency_ns,omitempty"`
 	P50Ns      *report.Spread   `json:"p50_ns,omitempty"`
 	P99Ns      *report.Spread   `json:"p99_ns,omitempty"`
@@ -63,7 +66,7 @@ func (r *row[M]) summary(throughput bool) (s jsonSummary, err error) {
 	default:
 		h := r.merged()
 		p50, p99 := report.SpreadOf(r.quantiles(50)), report.SpreadOf(r.quantiles(99))
-		s.LatencyNs, s.P50Ns, s.P99Ns = report.Percentiles(h), &p50, &p99
+		s.RoundTrips, s.LatencyNs, s.P50Ns, s.P99Ns = uint64(h.TotalCount()), report.Percentiles(h), &p50, &p99
 		s.Histogram, err = report.Encode(h)
 	}
 	return s, err
@@ -71,21 +74,21 @@ func (r *row[M]) summary(throughput bool) (s jsonSummary, err error) {
 
 type jsonReport struct {
 	jsonHead
-	Placement  jsonPlacement   `json:"placement"`
-	Ceilings   limits.Set      `json:"ceilings,omitempty"` // with --ceiling
+	Placement  *jsonPlacement  `json:"placement,omitempty"` // none when not measured (--fingerprint=false)
+	Ceilings   limits.Set      `json:"ceilings,omitempty"`  // with --ceiling
 	Transports []jsonTransport `json:"transports"`
 	Results    []jsonCell      `json:"results"`
 }
 
-// jsonPlacement is the core-to-core fingerprint before and after; 0: none.
+// jsonPlacement is the core-to-core fingerprint before and after.
 type jsonPlacement struct {
 	BeforeNs int64 `json:"before_ns"`
 	AfterNs  int64 `json:"after_ns"`
 }
 
 // jsonTransport describes a transport as it carried the first size of the
-// run; a ring's geometry follows the size, so each result has its own
-// description too.
+// run; a medium's parameters may follow the size (see writeLegend), so each
+// result has its own description too.
 type jsonTransport struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
@@ -98,7 +101,7 @@ type jsonCell struct {
 	Size      int    `json:"size"`               // the largest message of a mixed run
 	MinSize   int    `json:"min_size,omitempty"` // a mixed run's smallest message; 0 for one size
 	// Description is the transport as it carried this size (a ring's
-	// slots or bytes follow the size).
+	// slots or bytes, a channel's capacity, a queue's depth follow it).
 	Description string    `json:"description"`
 	Skipped     string    `json:"skipped,omitempty"`
 	Reps        []jsonRep `json:"reps,omitempty"`
@@ -106,22 +109,25 @@ type jsonCell struct {
 }
 
 type jsonRep struct {
-	Sent           uint64           `json:"sent,omitempty"`
-	Measured       uint64           `json:"measured,omitempty"`
-	Bytes          uint64           `json:"bytes,omitempty"`    // of the measured messages
-	Received       uint64           `json:"received,omitempty"` // mpmc
-	ElapsedNs      int64            `json:"elapsed_ns,omitempty"`
-	MsgsPerSec     float64          `json:"msgs_per_sec,omitempty"`
-	RoundTrips     uint64           `json:"round_trips,omitempty"`
-	LatencyNs      map[string]int64 `json:"latency_ns,omitempty"`
-	Histogram      string           `json:"histogram,omitempty"`
-	ParentCounters []medium.Counter `json:"parent_counters,omitempty"`
-	PeerCounters   []medium.Counter `json:"peer_counters,omitempty"`
+	Sent            uint64           `json:"sent,omitempty"`
+	Measured        uint64           `json:"measured,omitempty"`
+	Bytes           uint64           `json:"bytes,omitempty"`    // of the measured messages
+	Received        uint64           `json:"received,omitempty"` // mpmc
+	ElapsedNs       int64            `json:"elapsed_ns,omitempty"`
+	MsgsPerSec      float64          `json:"msgs_per_sec,omitempty"`
+	RoundTrips      uint64           `json:"round_trips,omitempty"`       // recorded, after the warm-up: the histogram's count
+	RoundTripsTotal uint64           `json:"round_trips_total,omitempty"` // made, warm-up included, as the counters count
+	LatencyNs       map[string]int64 `json:"latency_ns,omitempty"`
+	Histogram       string           `json:"histogram,omitempty"`
+	ParentCounters  []medium.Counter `json:"parent_counters,omitempty"`
+	PeerCounters    []medium.Counter `json:"peer_counters,omitempty"`
 }
 
 func (r *runReport) toJSON() (*jsonReport, error) {
-	out := &jsonReport{jsonHead: newJSONHead("", r.mach, r.args), Ceilings: r.ceilings,
-		Placement: jsonPlacement{BeforeNs: r.before.Nanoseconds(), AfterNs: r.after.Nanoseconds()}}
+	out := &jsonReport{jsonHead: newJSONHead("", r.mach, r.args), Ceilings: r.ceilings}
+	if r.before > 0 {
+		out.Placement = &jsonPlacement{BeforeNs: r.before.Nanoseconds(), AfterNs: r.after.Nanoseconds()}
+	}
 	cfg := r.plan.cfg.withSize(r.plan.sizes[0])
 	for _, tr := range r.plan.transports {
 		out.Transports = append(out.Transports, jsonTransport{tr.name(), tr.describe(cfg)})
@@ -138,7 +144,7 @@ func (r *runReport) toJSON() (*jsonReport, error) {
 			if c.workload == throughput {
 				jr.Sent, jr.Measured, jr.Bytes, jr.ElapsedNs, jr.MsgsPerSec = m.sent, m.measured, m.bytes, m.elapsed.Nanoseconds(), m.rate()
 			} else {
-				jr.RoundTrips, jr.LatencyNs = m.roundTrips, report.Percentiles(m.rtt)
+				jr.RoundTrips, jr.RoundTripsTotal, jr.LatencyNs = m.roundTrips(), m.roundTripsTotal, report.Percentiles(m.rtt)
 				if jr.Histogram, err = report.Encode(m.rtt); err != nil {
 					return nil, err
 				}
@@ -183,7 +189,7 @@ func (r *mpReport) toJSON() (*mpJSONReport, error) {
 			if c.job.workload == mpThroughput {
 				jc.Reps = append(jc.Reps, jsonRep{Received: o.received, ElapsedNs: o.elapsed.Nanoseconds(), MsgsPerSec: o.rate()})
 			} else {
-				jc.Reps = append(jc.Reps, jsonRep{RoundTrips: o.trips, LatencyNs: report.Percentiles(o.rtt)})
+				jc.Reps = append(jc.Reps, jsonRep{RoundTrips: uint64(o.rtt.TotalCount()), RoundTripsTotal: o.tripsTotal, LatencyNs: report.Percentiles(o.rtt)})
 			}
 		}
 		var err error
@@ -193,35 +199,6 @@ func (r *mpReport) toJSON() (*mpJSONReport, error) {
 		out.Results = append(out.Results, jc)
 	}
 	return out, nil
-}
-
-// checkOutputs refuses, before anything is measured, the output paths a
-// run could not write at its end: a --json file whose directory is not
-// there or that names a directory, an --hgrm directory that is not there
-// or is a file. Neither flag creates a directory: a mistyped path is said
-// at once instead of making a directory somewhere unexpected.
-func checkOutputs(jsonFile, hgrmDir string) error {
-	if jsonFile != "" {
-		dir := filepath.Dir(jsonFile)
-		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-			return fmt.Errorf("--json %s: no directory %s to write it in", jsonFile, dir)
-		}
-		if fi, err := os.Stat(jsonFile); err == nil && fi.IsDir() {
-			return fmt.Errorf("--json %s: a directory, want a file", jsonFile)
-		}
-	}
-	if hgrmDir != "" {
-		fi, err := os.Stat(hgrmDir)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return fmt.Errorf("--hgrm %s: no such directory (ringbench does not create it)", hgrmDir)
-		case err != nil:
-			return fmt.Errorf("--hgrm %s: %w", hgrmDir, err)
-		case !fi.IsDir():
-			return fmt.Errorf("--hgrm %s: a file, want a directory", hgrmDir)
-		}
-	}
-	return nil
 }
 
 // writeJSONFile writes what toJSON makes of a report to path.
@@ -301,10 +278,10 @@ func writeBench(w io.Writer, r *runReport) error {
 			for _, q := range report.Quantiles[1:] { // min is noise
 				fmt.Fprintf(bw, "\t%d rtt-%s-ns", report.At(h, q.Q).Nanoseconds(), q.Name)
 			}
-			if sleeps, ok := futexSleeps(m); ok && m.roundTrips > 0 {
-				// Both ends' consumers, over every round trip of the run
-				// (warm-up included, as the counters are).
-				fmt.Fprintf(bw, "\t%.3f sleeps/rtt", float64(sleeps)/float64(m.roundTrips))
+			if sleeps, ok := futexSleeps(m); ok && m.roundTripsTotal > 0 {
+				// Both ends' consumers, over every round trip of the run:
+				// the counters count the warm-up, so the divisor does too.
+				fmt.Fprintf(bw, "\t%.3f sleeps/rtt", float64(sleeps)/float64(m.roundTripsTotal))
 			}
 			fmt.Fprintln(bw)
 		}

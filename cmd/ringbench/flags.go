@@ -51,7 +51,7 @@ type runFlags struct {
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet) {
-	fs.IntVar(&f.size, "size", 64, fmt.Sprintf("message size in bytes, %d to %d (one size; see --sizes)", minSize, maxSize))
+	sizeVar(fs, &f.size, "size", 64, fmt.Sprintf("message size in bytes, %d to %d, k and M suffixes allowed as in --sizes (one size; see --sizes)", minSize, maxSize))
 	fs.StringVar(&f.sizes, "sizes", "", "comma-separated message sizes to sweep, e.g. 8,64,512,4096,65536,1048576,8388608 (k, M suffixes allowed: 64k, 8M);\n"+
 		"mix:LO-HI is a mixed run, e.g. mix:64-64k: each message's length drawn log-uniformly from LO to HI bytes by its sequence number")
 	fs.StringVar(&f.touch, "touch", touchAll, "what the ends do with each message: all (the sender writes every byte, the receiver checks every byte)\n"+
@@ -214,63 +214,6 @@ func splitList(s string) []string {
 		out[i] = strings.TrimSpace(out[i])
 	}
 	return out
-}
-
-// parseSizes reads "8,64,4k,1M,mix:64-64k": bytes, or KiB and MiB with a k
-// or M suffix; mix:LO-HI is a mixed run from LO to HI bytes.
-func parseSizes(list string) ([]msgSize, error) {
-	var sizes []msgSize
-	for _, f := range splitList(list) {
-		var s msgSize
-		if spec, ok := strings.CutPrefix(f, "mix:"); ok {
-			lo, hi, ok := strings.Cut(spec, "-")
-			if !ok {
-				return nil, fmt.Errorf("--sizes: %q: want mix:LO-HI, e.g. mix:64-64k", f)
-			}
-			var err error
-			if s.min, err = parseSize(lo); err == nil {
-				s.max, err = parseSize(hi)
-			}
-			switch {
-			case err != nil:
-				return nil, err
-			case s.min >= s.max:
-				return nil, fmt.Errorf("--sizes: %q: the smallest size must be below the largest", f)
-			}
-		} else {
-			n, err := parseSize(f)
-			if err != nil {
-				return nil, err
-			}
-			s = fixedSize(n)
-		}
-		if !slices.Contains(sizes, s) {
-			sizes = append(sizes, s)
-		}
-	}
-	if len(sizes) == 0 {
-		return nil, fmt.Errorf("--sizes: no size given")
-	}
-	return sizes, nil
-}
-
-// parseSize reads one size of --sizes: "64", "4k", "8M".
-func parseSize(f string) (int, error) {
-	mul, num := 1, f
-	switch {
-	case strings.HasSuffix(f, "k") || strings.HasSuffix(f, "K"):
-		mul, num = 1<<10, f[:len(f)-1]
-	case strings.HasSuffix(f, "M"):
-		mul, num = 1<<20, f[:len(f)-1]
-	}
-	n, err := strconv.Atoi(num)
-	if err != nil {
-		return 0, fmt.Errorf("--sizes: %q is not a size in bytes (e.g. 64, 4k, 8M)", f)
-	}
-	if err := checkSize("--sizes: size", n*mul); err != nil {
-		return 0, err
-	}
-	return n * mul, nil
 }
 
 func parseWaits(list string) ([]string, error) {

@@ -56,7 +56,7 @@ func writeFrames(w io.Writer, cfg config, secs []*framesSection, mc memcpys) {
 			}
 			t.Flush()
 		} else {
-			t := report.NewTable(w, "transport", "p50", "p99", "p99.9", "ring memory", "samples")
+			t := report.NewTable(w, "transport", "p50", "p99", "p99.9", "ring memory", "round trips")
 			for _, tr := range s.rep.plan.transports {
 				cl := s.rep.cell(tr.name(), s.workload, s.size)
 				if !cl.ok() {

@@ -254,7 +254,7 @@ func TestMemfdRingsReachTheChildAsDescriptors(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if m.measured == 0 && m.roundTrips == 0 {
+				if m.measured == 0 && m.roundTripsTotal == 0 {
 					t.Errorf("nothing measured")
 				}
 			})

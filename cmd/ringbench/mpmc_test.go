@@ -72,8 +72,8 @@ func TestMPJobsDeliverEveryMessageExactlyOnce(t *testing.T) {
 				if w == mpThroughput && (o.received == 0 || o.elapsed <= 0) {
 					t.Errorf("received=%d elapsed=%v: want both positive", o.received, o.elapsed)
 				}
-				if w == mpRoundTrip && (o.trips == 0 || o.rtt.TotalCount() == 0) {
-					t.Errorf("round trips=%d recorded=%d: want both positive", o.trips, o.rtt.TotalCount())
+				if w == mpRoundTrip && (o.tripsTotal == 0 || o.rtt.TotalCount() == 0) {
+					t.Errorf("round trips=%d recorded=%d: want both positive", o.tripsTotal, o.rtt.TotalCount())
 				}
 			})
 		}

@@ -46,8 +46,10 @@ type mpJob struct {
 type mpOutcome struct {
 	received uint64        // throughput: messages received by all consumers
 	elapsed  time.Duration // throughput: first consumer's first message to last consumer's end of stream
-	trips    uint64        // round trip: round trips completed
-	rtt      *hdrhistogram.Histogram
+	// round trip: the times of those recorded after the warm-up (their
+	// count is the round trips), and how many were made, warm-up included
+	rtt        *hdrhistogram.Histogram
+	tripsTotal uint64
 }
 
 func (o *mpOutcome) rate() float64 {
@@ -135,7 +137,7 @@ func (j mpJob) evaluate(results []mpResult) (*mpOutcome, error) {
 				return nil, fmt.Errorf("client %d: %w", c.Index, err)
 			}
 			o.rtt.Merge(h)
-			o.trips += c.Received
+			o.tripsTotal += c.Received
 		}
 		return o, nil
 	}

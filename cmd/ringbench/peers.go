@@ -176,8 +176,8 @@ func (p *peer) failure() error {
 		return errors.New("exited without reporting a result: " + msg)
 	case exitIntegrity:
 		return fmt.Errorf("%w (%s)", codec.ErrIntegrity, msg) // msg names the bad message
-	default:
-		return fmt.Errorf("child failed (exit status %d): %s", code, msg)
+	default: // a status, or the signal that killed it (code -1)
+		return fmt.Errorf("child failed (%s): %s", p.proc.Status(), msg)
 	}
 }
 

@@ -88,17 +88,7 @@ func (r *runReport) write(w io.Writer) {
 		r.writeSize(w, size)
 	}
 	fmt.Fprintln(w)
-	for _, tr := range p.transports {
-		// A ring's geometry follows the message size (--slots, --link-bytes):
-		// in a sweep, one line per size.
-		if _, ok := tr.(memorySized); ok && len(p.sizes) > 1 {
-			for _, size := range p.sizes {
-				fmt.Fprintf(w, "%-17s %s\n", tr.name()+" ("+size.String()+"):", tr.describe(p.cfg.withSize(size)))
-			}
-			continue
-		}
-		fmt.Fprintf(w, "%-17s %s\n", tr.name()+":", tr.describe(p.cfg.withSize(p.sizes[0])))
-	}
+	r.writeLegend(w)
 	var notes []string
 	for _, tr := range p.transports {
 		rt, ok := tr.(ringTransport)
@@ -117,6 +107,27 @@ func (r *runReport) write(w io.Writer) {
 		fmt.Fprintf(w, "\nring counters (%s messages, last repetition):\n", p.sizes[0])
 		for _, n := range notes {
 			fmt.Fprintln(w, n)
+		}
+	}
+}
+
+// writeLegend describes each transport. A medium's parameters may follow
+// the message size (a ring's slots, a channel's capacity, a queue's depth,
+// each kept within --link-bytes): a transport whose description differs
+// between the run's sizes gets one line per size, the rest one line.
+func (r *runReport) writeLegend(w io.Writer) {
+	p := r.plan
+	for _, tr := range p.transports {
+		var descs []string
+		for _, size := range p.sizes {
+			descs = append(descs, tr.describe(p.cfg.withSize(size)))
+		}
+		if len(slices.Compact(slices.Clone(descs))) == 1 {
+			fmt.Fprintf(w, "%-17s %s\n", tr.name()+":", descs[0])
+			continue
+		}
+		for i, size := range p.sizes {
+			fmt.Fprintf(w, "%-17s %s\n", tr.name()+" ("+size.String()+"):", descs[i])
 		}
 	}
 }
@@ -160,7 +171,7 @@ func (r *runReport) writeSize(w io.Writer, size msgSize) {
 		for _, q := range report.Quantiles {
 			head, qs = append(head, q.Name), append(qs, q.Q)
 		}
-		t := report.NewTable(w, append(head, "p50 min–max", "samples")...)
+		t := report.NewTable(w, append(head, "p50 min–max", "round trips")...)
 		for _, tr := range r.plan.transports {
 			c := r.cell(tr.name(), wl, size)
 			if !c.ok() {
@@ -211,8 +222,10 @@ func (t ringTransport) notes(tp, pp *measurement) []string {
 			medium.Get(tp.parentCounters, "producer.full"), slept(medium.Get(tp.parentCounters, "producer.sleeps"))))
 	}
 	if pp != nil {
-		out = append(out, fmt.Sprintf("%s round trip: in %d round trips the parent's consumer %s and the child's consumer %s.",
-			t.name(), pp.roundTrips, slept(medium.Get(pp.parentCounters, "consumer.sleeps")), slept(medium.Get(pp.peerCounters, "consumer.sleeps"))))
+		// The counters span the warm-up too: say so, beside the count the
+		// round-trip table shows.
+		out = append(out, fmt.Sprintf("%s round trip: in %d round trips incl. warm-up (%d recorded) the parent's consumer %s and the child's consumer %s.",
+			t.name(), pp.roundTripsTotal, pp.roundTrips(), slept(medium.Get(pp.parentCounters, "consumer.sleeps")), slept(medium.Get(pp.peerCounters, "consumer.sleeps"))))
 	}
 	return out
 }

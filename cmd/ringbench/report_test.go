@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ func TestRunSummaryRatiosAreTheTablesFigures(t *testing.T) {
 	rep := func(samples int64, rtt time.Duration) *measurement {
 		h := report.NewHist()
 		h.RecordValues(rtt.Nanoseconds(), samples)
-		return &measurement{rtt: h, roundTrips: uint64(samples)}
+		return &measurement{rtt: h, roundTripsTotal: uint64(samples)}
 	}
 	size := fixedSize(64)
 	// pipe: two short repetitions at 10 µs, one long one at 1 µs: merged,
@@ -60,7 +61,9 @@ func TestListFlagsRefuseEmptyItems(t *testing.T) {
 
 // TestOutputPathsAreCheckedBeforeMeasuring: a --json file or an --hgrm
 // directory that cannot be written is refused at once (usage), not after
-// the whole run; neither flag creates a missing directory.
+// the whole run; neither flag creates a missing directory. A directory that
+// is there but takes no file (/proc, even for root) was found out only
+// when the run was over. (From a black-box tester.)
 func TestOutputPathsAreCheckedBeforeMeasuring(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "file")
@@ -76,6 +79,9 @@ func TestOutputPathsAreCheckedBeforeMeasuring(t *testing.T) {
 		{"--json", []string{"mpmc", "--json=" + dir + "/no/such/dir/x.json"}},
 		{"--hgrm", []string{"--hgrm=" + dir + "/no/such/dir", "--transports=pipe"}},
 		{"--hgrm", []string{"--hgrm=" + file, "--transports=pipe"}},
+		{"--json", []string{"--json=/proc/ringbench-test.json", "--transports=pipe"}},
+		{"--json", []string{"mpmc", "--json=/proc/ringbench-test.json"}},
+		{"--hgrm", []string{"--hgrm=/proc", "--transports=pipe"}},
 	} {
 		var stdout, stderr bytes.Buffer
 		start := time.Now()
@@ -107,6 +113,47 @@ func TestFiguresFromAFewEventsSaySo(t *testing.T) {
 		}
 		if !strings.Contains(stdout.String(), tc.want) {
 			t.Errorf("%v: output lacks %q:\n%s", tc.args, tc.want, stdout.String())
+		}
+	}
+}
+
+// TestTheLegendDescribesEachSizesMedium: a Go channel's capacity and a
+// message queue's depth follow the message size (kept within
+// --link-bytes), as a ring's slots do, so a run over several sizes
+// describes each size's medium in the text legend, as each JSON result
+// does; a transport whose description is the same at every size keeps one
+// line. The legend gave every transport but the rings the first size's.
+// (From a black-box tester.)
+func TestTheLegendDescribesEachSizesMedium(t *testing.T) {
+	trs, err := parseTransports("pipe,mq,chan", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes := []msgSize{fixedSize(64), fixedSize(8 << 20)}
+	cfg := config{slots: 4096, chanCap: 1024, linkBytes: 64 << 20, cpus: [2]int{-1, -1}}
+	if a, b := (chanTransport{}).describe(cfg.withSize(sizes[0])), (chanTransport{}).describe(cfg.withSize(sizes[1])); a == b {
+		t.Fatalf("the channel is described alike at both sizes (%q): the test needs a medium that changes", a)
+	}
+	r := &runReport{plan: plan{cfg: cfg, sizes: sizes, reps: 1, transports: trs, workloads: []workload{throughput}}}
+	var b bytes.Buffer
+	r.write(&b)
+	out := b.String()
+	for _, tr := range trs {
+		descs := map[string]bool{}
+		for _, s := range sizes {
+			descs[tr.describe(cfg.withSize(s))] = true
+		}
+		if len(descs) == 1 {
+			if want := tr.name() + ": "; !strings.Contains(out, want) || strings.Contains(out, tr.name()+" (") {
+				t.Errorf("%s, described alike at every size: want one line %q:\n%s", tr.name(), want, out)
+			}
+			continue
+		}
+		for _, s := range sizes {
+			want := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(tr.name()+" ("+s.String()+"):") + `\s+` + regexp.QuoteMeta(tr.describe(cfg.withSize(s))) + `$`)
+			if !want.MatchString(out) {
+				t.Errorf("the legend lacks %s's line for %s, %q:\n%s", tr.name(), s, tr.describe(cfg.withSize(s)), out)
+			}
 		}
 	}
 }

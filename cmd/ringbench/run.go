@@ -128,16 +128,20 @@ const peerGrace = 30 * time.Second
 // measurement is what one run of one workload over one transport found:
 // for throughput, the messages the parent sent and those the peer received
 // in its measurement window (and their bytes), which lasted elapsed on the
-// peer's clock; for
-// round trips, how many were completed and the measured ones' times; and
-// the counters of the parent's end's handles and the peer's.
+// peer's clock; for round trips, the times of those recorded after the
+// warm-up (rtt: "round trips" everywhere means these) and how many were made
+// in all, warm-up included (what the counters span); and the counters of the
+// parent's end's handles and the peer's.
 type measurement struct {
 	sent, measured, bytes        uint64
 	elapsed                      time.Duration
-	roundTrips                   uint64
 	rtt                          *hdrhistogram.Histogram
+	roundTripsTotal              uint64 // warm-up included: divide only counters by it
 	parentCounters, peerCounters []medium.Counter
 }
+
+// roundTrips is how many round trips were recorded (after the warm-up).
+func (m *measurement) roundTrips() uint64 { return uint64(m.rtt.TotalCount()) }
 
 // rate is the throughput in messages per second.
 func (m *measurement) rate() float64 {
@@ -209,8 +213,8 @@ func measure(ctx context.Context, tr transport, w workload, cfg config) (m *meas
 		if m.rtt = report.NewHist(); w == pingpong {
 			cfg.rate = 0 // back to back
 		}
-		m.roundTrips, perr = pingFor(c.ctx, ep, sh, cfg.rate, cfg.warmup, cfg.duration, cfg.minCount, m.rtt)
-		count = m.roundTrips
+		m.roundTripsTotal, perr = pingFor(c.ctx, ep, sh, cfg.rate, cfg.warmup, cfg.duration, cfg.minCount, m.rtt)
+		count = m.roundTripsTotal
 	}
 	perr = errors.Join(perr, ep.closeSend())
 	res, rerr := results[peerResult](c)

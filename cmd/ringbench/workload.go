@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"runtime"
 	"time"
 
@@ -173,24 +172,24 @@ func runPeer(e *end, w workload, pc peerConfig, gate func() error) (res peerResu
 // answer really was, as a user sending on that schedule would have seen.
 // Timing from the actual send would record one slow sample and hide the rest.
 // It stops once every message due before the window's end was answered;
-// a transport that has not caught up by a window's length (at least
-// catchUpFloor) after the end cannot keep the rate, and its cell is skipped (errBehindRate) rather
-// than show figures without the messages due last.
+// a transport that cannot keep the rate (schedule.keptUp) has its cell
+// skipped (errBehindRate) rather than show figures without the messages
+// due last.
 func pingFor(ctx context.Context, e *end, sh shape, rate float64, warmup, d time.Duration, minCount uint64, h *hdrhistogram.Histogram) (uint64, error) {
 	s, r := newSender(e, sh), newReceiver(e, sh)
 	start := time.Now()
 	measureFrom := start.Add(warmup)
 	end := measureFrom.Add(d)
+	sched := schedule{start: start, from: measureFrom, end: end, rate: rate}
 	for seq := uint64(0); ; seq++ {
 		t0 := time.Now()
 		if rate > 0 {
-			t0 = start.Add(time.Duration(float64(seq) * float64(time.Second) / rate))
-			if !t0.Before(end) && seq >= minCount {
+			t0 = sched.due(seq)
+			if !sched.inWindow(seq) && seq >= minCount {
 				return seq, nil // every message due in the window was answered
 			}
-			if grace := max(d, catchUpFloor); t0.Before(end) && time.Since(end) > grace { // not for what minCount adds after the window
-				return seq, fmt.Errorf("%w of %.0f msg/s: %v after the window's end, %d of the %d messages due in it were answered (lower --rate)",
-					errBehindRate, rate, grace, seq, dueBefore(end.Sub(start), rate))
+			if err := sched.keptUp(seq, time.Now()); err != nil { // not for what minCount adds after the window
+				return seq, err
 			}
 			waitUntil(t0)
 		}
@@ -211,23 +210,6 @@ func pingFor(ctx context.Context, e *end, sh shape, rate float64, warmup, d time
 			}
 		}
 	}
-}
-
-// errBehindRate: a fixed-rate run whose transport cannot keep the rate.
-// Its figures would leave out the messages due last in the window, the
-// latest ones, so there are none: the cell is skipped, saying how far
-// behind it was.
-var errBehindRate = errors.New("the transport could not keep the rate")
-
-// catchUpFloor is the least time a fixed-rate run late at its window's end
-// has to answer what fell due in it: a short window on a busy machine is
-// late by a descheduling or two, not by a rate it cannot keep.
-const catchUpFloor = time.Second
-
-// dueBefore is how many messages a schedule of rate a second has due in
-// the first d.
-func dueBefore(d time.Duration, rate float64) uint64 {
-	return uint64(math.Ceil(d.Seconds() * rate))
 }
 
 // waitUntil returns at t or just after. It sleeps only while more than

@@ -29,6 +29,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -169,6 +170,23 @@ func (p *Proc) ExitCode() int {
 		return -1
 	}
 	return p.cmd.ProcessState.ExitCode()
+}
+
+// Status says how the child ended, for a message: "exit status 1", or
+// "killed by signal: killed" (ExitCode says -1 for that); "" before it
+// exited.
+func (p *Proc) Status() string {
+	if !p.Exited() {
+		return ""
+	}
+	st := p.cmd.ProcessState
+	if ws, ok := st.Sys().(interface {
+		Signaled() bool
+		Signal() syscall.Signal
+	}); ok && ws.Signaled() {
+		return "killed by signal: " + ws.Signal().String()
+	}
+	return st.String()
 }
 
 // Kill sends SIGKILL to the child if it has not exited yet. os.Process

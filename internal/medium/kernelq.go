@@ -10,7 +10,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -54,40 +53,49 @@ func procInt(path string, fallback int) int {
 	return n
 }
 
-var mqSeq atomic.Uint64
-
 // mqAttr is struct mq_attr.
 type mqAttr struct {
 	Flags, MaxMsg, MsgSize, CurMsgs int64
 	_                               [4]int64
 }
 
-// CreateMQ makes a queue of depth size-byte messages, unlinks its name and
-// returns its descriptor.
+// CreateMQ makes a queue of depth size-byte messages (named as createNamed
+// says), unlinks its name and returns its descriptor.
 func CreateMQ(size, depth int) (int, error) {
 	if max := procInt("/proc/sys/fs/mqueue/msgsize_max", 8192); size > max {
 		return -1, fmt.Errorf("%w: a %d-byte message exceeds /proc/sys/fs/mqueue/msgsize_max (%d)", ErrUnsupported, size, max)
 	}
-	name := fmt.Sprintf("ringbench-%d-%d", os.Getpid(), mqSeq.Add(1))
-	p, err := unix.BytePtrFromString(name)
-	if err != nil {
-		return -1, err
-	}
-	attr := mqAttr{MaxMsg: int64(depth), MsgSize: int64(size)}
-	fd, _, errno := unix.Syscall6(unix.SYS_MQ_OPEN, uintptr(unsafe.Pointer(p)),
-		uintptr(unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC), 0o600, uintptr(unsafe.Pointer(&attr)), 0, 0)
+	fd := -1
+	var p *byte // the name created
+	_, err := createNamed("mq", func(name string) error {
+		var err error
+		if p, err = unix.BytePtrFromString(name); err != nil {
+			return err
+		}
+		attr := mqAttr{MaxMsg: int64(depth), MsgSize: int64(size)}
+		r, _, errno := unix.Syscall6(unix.SYS_MQ_OPEN, uintptr(unsafe.Pointer(p)),
+			uintptr(unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC), 0o600, uintptr(unsafe.Pointer(&attr)), 0, 0)
+		if errno != 0 {
+			return errno
+		}
+		fd = int(r)
+		return nil
+	}, func(err error) bool { return errors.Is(err, unix.EEXIST) })
+	var errno unix.Errno // the kernel's answer, if err is one
+	errors.As(err, &errno)
 	switch {
+	case err == nil:
 	case errno == unix.ENOSYS:
 		return -1, fmt.Errorf("%w: this kernel has no POSIX message queues (mq_open: ENOSYS)", ErrUnsupported)
 	case errno == unix.EINVAL || errno == unix.EMFILE || errno == unix.ENOMEM:
 		return -1, fmt.Errorf("%w: mq_open of %d messages of %d bytes: %v (see /proc/sys/fs/mqueue and RLIMIT_MSGQUEUE)", ErrUnsupported, depth, size, errno)
-	case errno != 0:
-		return -1, os.NewSyscallError("mq_open", errno)
+	default:
+		return -1, os.NewSyscallError("mq_open", err)
 	}
 	if _, _, errno := unix.Syscall(unix.SYS_MQ_UNLINK, uintptr(unsafe.Pointer(p)), 0, 0); errno != 0 {
-		return -1, errors.Join(os.NewSyscallError("mq_unlink", errno), CloseFD(int(fd)))
+		return -1, errors.Join(os.NewSyscallError("mq_unlink", errno), CloseFD(fd))
 	}
-	return int(fd), nil
+	return fd, nil
 }
 
 // mqTick bounds one blocking call.

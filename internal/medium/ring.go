@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -34,16 +33,15 @@ func NewRings(ctx context.Context, w ring.WaitStrategy) *Rings {
 	return &Rings{ctx: ctx, wait: w, rings: map[string]*ring.Ring{}}
 }
 
-// ringSeq makes ring names unique within this process; the pid makes them
-// unique between processes.
-var ringSeq atomic.Uint64
-
-// Create makes a ring named after tag (ringbench-<pid>-<n>-<tag>) and
-// returns its name. A memfd ring's name is only its label: a child opens
-// it from its descriptor (File) as FDName says.
+// Create makes a ring named after tag (ringbench-<pid>-<random>-<tag>, see
+// createNamed) and returns its name. A memfd ring's name is only its
+// label: a child opens it from its descriptor (File) as FDName says.
 func (rs *Rings) Create(tag string, o ring.Options) (string, error) {
-	name := fmt.Sprintf("ringbench-%d-%d-%s", os.Getpid(), ringSeq.Add(1), tag)
-	r, err := ring.Create(name, o)
+	var r *ring.Ring
+	name, err := createNamed(tag, func(name string) (err error) {
+		r, err = ring.Create(name, o)
+		return err
+	}, func(err error) bool { return errors.Is(err, ring.ErrExist) })
 	if errors.Is(err, ring.ErrNoHugePages) {
 		return "", fmt.Errorf("%w: create ring %s: %w", ErrUnsupported, name, err)
 	}

@@ -1,0 +1,52 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// TestEveryCommandsHelpSaysTheExitCodes, SIGTERM's 143 among them (128 +
+// 15, as a shell reports a process SIGTERM ended; it was SIGINT's 130).
+// (From a black-box tester.)
+func TestEveryCommandsHelpSaysTheExitCodes(t *testing.T) {
+	for _, cmd := range [][]string{{"--help"}, {"run", "--help"}, {"mpmc", "--help"}, {"broadcast", "--help"}, {"frames", "--help"}, {"limits", "--help"}} {
+		var stdout, stderr bytes.Buffer
+		if code := execute(cmd, &stdout, &stderr); code != 0 {
+			t.Fatalf("%q: exit %d: %s", cmd, code, stderr.String())
+		}
+		for _, want := range []string{"Exit status:", "1 a run failed", "2 bad flags", "130 interrupted by SIGINT", "143 by SIGTERM"} {
+			if !strings.Contains(stdout.String(), want) {
+				t.Errorf("%q: the help lacks %q:\n%s", cmd, want, stdout.String())
+			}
+		}
+	}
+}
+
+// TestSizeFlagsReadSizesAsSizesDoes: --size takes the k and M suffixes
+// --sizes takes, in every command that has it; "--size 64M" was a parse
+// error while "--sizes 64M" worked. (From a black-box tester.)
+func TestSizeFlagsReadSizesAsSizesDoes(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	args := []string{"--size=1k", "--transports=chan", "--workloads=throughput", "--reps=1", "--duration=5ms", "--warmup=1ms", "--fingerprint=false"}
+	if code := execute(args, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "== 1 KiB messages ==") {
+		t.Errorf("%q: exit %d, want a run of 1 KiB messages; stdout:\n%s\nstderr:\n%s", args, code, stdout.String(), stderr.String())
+	}
+	for _, tc := range []struct {
+		args []string
+		want string // in the usage error: past the size, at the flag after it
+	}{
+		{[]string{"--size=64M", "--slots=3"}, "--slots 3"},
+		{[]string{"mpmc", "--size=4K", "--kind=bogus"}, "--kind"},
+		{[]string{"broadcast", "--size=1k", "--policy=bogus"}, "--policy"},
+		{[]string{"--size=64Q"}, `"64Q" is not a size in bytes`},
+		{[]string{"mpmc", "--size=4kk"}, `"4kk" is not a size in bytes`},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := execute(tc.args, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d with %q", tc.args, code, stderr.String(), exitUsage, tc.want)
+		}
+	}
+}

@@ -1,0 +1,106 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// Sizes on the command line: every size flag (--size, --sizes, --frame,
+// --rtt) reads "64", "4k" or "8M" alike.
+
+// parseSizes reads "8,64,4k,1M,mix:64-64k": bytes, or KiB and MiB with a k
+// or M suffix; mix:LO-HI is a mixed run from LO to HI bytes.
+func parseSizes(list string) ([]msgSize, error) {
+	var sizes []msgSize
+	for _, f := range splitList(list) {
+		var s msgSize
+		if spec, ok := strings.CutPrefix(f, "mix:"); ok {
+			lo, hi, ok := strings.Cut(spec, "-")
+			if !ok {
+				return nil, fmt.Errorf("--sizes: %q: want mix:LO-HI, e.g. mix:64-64k", f)
+			}
+			var err error
+			if s.min, err = parseSize(lo); err == nil {
+				s.max, err = parseSize(hi)
+			}
+			switch {
+			case err != nil:
+				return nil, fmt.Errorf("--sizes: %w", err)
+			case s.min >= s.max:
+				return nil, fmt.Errorf("--sizes: %q: the smallest size must be below the largest", f)
+			}
+		} else {
+			n, err := parseSize(f)
+			if err != nil {
+				return nil, fmt.Errorf("--sizes: %w", err)
+			}
+			s = fixedSize(n)
+		}
+		if !slices.Contains(sizes, s) {
+			sizes = append(sizes, s)
+		}
+	}
+	if len(sizes) == 0 {
+		return nil, fmt.Errorf("--sizes: no size given")
+	}
+	return sizes, nil
+}
+
+// parseSize reads one message size of --sizes (or --frame, --rtt) and
+// checks it is one the run command carries.
+func parseSize(f string) (int, error) {
+	n, err := parseBytes(f)
+	if err != nil {
+		return 0, err
+	}
+	if err := checkSize("size", n); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// parseBytes reads a size in bytes, with a k (KiB) or M (MiB) suffix if
+// any: "64", "4k", "8M". Every size flag reads sizes by it.
+func parseBytes(f string) (int, error) {
+	mul, num := 1, f
+	switch {
+	case strings.HasSuffix(f, "k") || strings.HasSuffix(f, "K"):
+		mul, num = 1<<10, f[:len(f)-1]
+	case strings.HasSuffix(f, "M"):
+		mul, num = 1<<20, f[:len(f)-1]
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 0 || n > math.MaxInt/mul {
+		return 0, fmt.Errorf("%q is not a size in bytes (e.g. 64, 4k, 8M)", f)
+	}
+	return n * mul, nil
+}
+
+// byteSize is an int flag that reads its value with parseBytes, so that
+// --size takes what --sizes does; the flag's checks of range stay with
+// the command's plan.
+type byteSize int
+
+func (b *byteSize) String() string { return strconv.Itoa(int(*b)) }
+func (b *byteSize) Type() string   { return "size" }
+
+func (b *byteSize) Set(s string) error {
+	n, err := parseBytes(s)
+	if err == nil {
+		*b = byteSize(n)
+	}
+	return err
+}
+
+// sizeVar defines a byteSize flag with default value that stores in p.
+func sizeVar(fs *pflag.FlagSet, p *int, name string, value int, usage string) {
+	*p = value
+	fs.Var((*byteSize)(p), name, usage)
+}
