@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -169,5 +170,22 @@ func TestAPlacementNotMeasuredIsLeftOut(t *testing.T) {
 		"--reps=1", "--fingerprint=false")
 	if p, ok := top["placement"]; ok && p != nil {
 		t.Errorf("placement %v in the file of a run that did not measure it", p)
+	}
+}
+
+// TestFormatOneFilesAreStillRead: format 2 changed the meaning of
+// round_trips only, which plot and compare do not read back, so the files
+// of format 1 (BENCHMARKS.md's sweep.json among them) are still read; a
+// format this ringbench does not know is refused.
+func TestFormatOneFilesAreStillRead(t *testing.T) {
+	dir := t.TempDir()
+	for format, ok := range map[int]bool{1: true, jsonFormat: true, jsonFormat + 1: false} {
+		path := filepath.Join(dir, fmt.Sprintf("f%d.json", format))
+		if err := os.WriteFile(path, fmt.Appendf(nil, `{"tool":"ringbench","format":%d,"results":[]}`, format), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := readJSONFile(path); (err == nil) != ok {
+			t.Errorf("format %d: readJSONFile = %v, want read: %v", format, err, ok)
+		}
 	}
 }
