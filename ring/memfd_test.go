@@ -264,6 +264,13 @@ func TestMemfdRingOpenFileRefusesWhatIsNoRingItCanTrust(t *testing.T) {
 		openFileMustFail(t, memfdWith(t, label, good, seals), "a ring in a memfd with seals="+strconv.Itoa(seals),
 			ErrUnsealed, ErrUntrusted)
 	}
+	for _, seal := range []int{unix.F_SEAL_WRITE, unix.F_SEAL_FUTURE_WRITE} {
+		f := memfdWith(t, label, good, sealed&^unix.F_SEAL_SEAL|seal)
+		openFileMustFail(t, f, "a ring in a memfd sealed against writing", os.ErrPermission)
+		if _, err := OpenFile(f); err == nil || !strings.Contains(err.Error(), "sealed against writing") {
+			t.Errorf("OpenFile of a memfd with seals=%#x = %v, want it to say the memfd is sealed against writing", seal, err)
+		}
+	}
 	big := ringBytes(t, Options{Kind: SPSC, SlotSize: 1024, Slots: 1024})
 	if r, err := OpenFileWith(memfdWith(t, label, big, sealed), OpenOptions{MaxFileSize: 64 << 10}); err == nil {
 		r.Close()

@@ -150,6 +150,11 @@ func checkFD(osf *os.File, t Trust) (*File, error) {
 		return nil, fmt.Errorf("%w: memfd %s has seals=%#x, without F_SEAL_SHRINK (%#x): any holder could shrink it under the mapping",
 			ErrUnsealed, label, seals, unix.F_SEAL_SHRINK)
 	}
+	if w := seals & (unix.F_SEAL_WRITE | unix.F_SEAL_FUTURE_WRITE); w != 0 {
+		// mmap would say only "operation not permitted".
+		return nil, fmt.Errorf("memfd %s has seals=%#x, sealed against writing (%#x): a ring is written by its peers: %w",
+			label, seals, w, fs.ErrPermission)
+	}
 	return &File{f: osf, label: label, memfd: true}, nil
 }
 
