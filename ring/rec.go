@@ -39,6 +39,9 @@ func (a *recArea) payload(body uint64, n uint32) []byte {
 	return unsafe.Slice((*byte)(a.at(body)), n)
 }
 
+// wipe zeroes the data area (Reset): no record is left in it.
+func (a *recArea) wipe() { clear(unsafe.Slice((*byte)(a.base), a.cap)) }
+
 // place is where a message of n bytes goes when its record starts at pos:
 // after the header when the record fits before the end of the data area,
 // else (a wrapped record) at the next lap's start; and the position after
@@ -110,11 +113,11 @@ func (a *recArea) read(pos, end uint64) (rec record, ok bool) {
 // one by one, up to the one numbered seq-1 in less than a ring (what the
 // last lap left at h runs on for a whole ring, to the last published
 // record), and, where the ring retains records (tail < h), when the last
-// of those, walked from tail, is numbered one below the first of them:
-// bytes left by an earlier stream (Reset keeps the data area) or a
+// of those, walked from tail, is numbered one below the first of them: a
 // payload that looks like records can make a run, but not one that goes
-// on from the published stream. Where the ring retains none (tail = h,
-// a producer retired up to its cursor for a record of nearly a ring) the
+// on from the published stream (and no earlier stream's records are left:
+// Reset zeroes the data area). Where the ring retains none (tail = h, a
+// producer retired up to its cursor for a record of nearly a ring) the
 // run is taken on its own. Every record is checked as a reader checks
 // it; anything that does not check out means seq. The walk is over at
 // most a ring of records, and made only where a run was found.

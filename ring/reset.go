@@ -245,6 +245,11 @@ func (r *Ring) resetBroadcast() {
 	if r.hdr.Records { // nothing retained: readers start at the tail, which is the cursor
 		r.recTailWord().Store(0)
 		r.recSeqWord().Store(0)
+		// The records of the stream before, numbered from zero as the new
+		// one is, must not be there for the resume rule to take for a
+		// stopped producer's (recArea.resumeSeq, LAYOUT.md 17.7).
+		a := r.recArea()
+		a.wipe()
 	}
 	w := r.bcastWords()
 	w.cursor.Store(0)
