@@ -60,11 +60,11 @@ func (f *fanFlags) plan() (fanPlan, error) {
 		checkRun(f.duration, 0, 1)); err != nil {
 		return p, err
 	}
-	switch {
-	case f.policy != "lossless" && f.policy != "lossy" && f.policy != "mixed":
+	if f.policy != "lossless" && f.policy != "lossy" && f.policy != "mixed" {
 		return p, fmt.Errorf("--policy %q: want lossless, lossy or mixed", f.policy)
-	case f.rate < 0 || f.rate > 1e7:
-		return p, fmt.Errorf("--rate %v: want 0 (no paced pass) to 10000000 messages per second", f.rate)
+	}
+	if err := checkRate(f.rate, 1e7, true); err != nil {
+		return p, err
 	}
 	for _, s := range splitList(f.readerList) {
 		n, err := strconv.Atoi(s)

@@ -169,7 +169,7 @@ func (s *slowSink) Close() error      { return nil }
 
 // TestPacedBroadcastSaysAMediumFellBehindTheRate: the paced pass keeps the
 // rule run --rate keeps (schedule.keptUp): a medium still on a message due
-// in the window a second after the window's end cannot keep the rate. Such
+// in the window well after the window's end cannot keep the rate. Such
 // a medium was reported with seconds of queueing as its latency, and a
 // ratio to it; now its producer gives up with errBehindRate, and the
 // command says the pass was skipped, with no latency ratio. One that keeps

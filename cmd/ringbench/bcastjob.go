@@ -166,7 +166,7 @@ func (j fanJob) publish(ctx context.Context, sink medium.Sender, o *fanOutcome) 
 				return err
 			}
 			due := sched.due(seq)
-			waitYielding(due)
+			waitYielding(ctx, due)
 			now = due.UnixNano()
 		}
 		if now >= deadline && !j.producerFault.due(seq) && !j.readerFault.due(seq) || ctx.Err() != nil { // the clock is read for every message's send time anyway
@@ -183,10 +183,11 @@ func (j fanJob) publish(ctx context.Context, sink medium.Sender, o *fanOutcome) 
 	}
 }
 
-// waitYielding waits until t, yielding the CPU: with more readers than
-// cores, a spinning producer would keep them off it.
-func waitYielding(t time.Time) {
-	for time.Now().Before(t) {
+// waitYielding waits until t, or until ctx is done (a signal, or the
+// run's end), yielding the CPU: with more readers than cores, a spinning
+// producer would keep them off it.
+func waitYielding(ctx context.Context, t time.Time) {
+	for time.Now().Before(t) && ctx.Err() == nil {
 		unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 	}
 }

@@ -107,9 +107,10 @@ func (f *runFlags) plan(changed func(string) bool) (plan, error) {
 	if err := checkRun(f.duration, f.warmup, f.reps); err != nil {
 		return p, err
 	}
+	if err := checkRate(f.rate, maxRate, !changed("rate")); err != nil {
+		return p, err
+	}
 	switch {
-	case f.rate < 0 || f.rate > maxRate || (changed("rate") && f.rate == 0):
-		return p, fmt.Errorf("--rate %v: want more than 0 and at most %.0f messages per second", f.rate, maxRate)
 	case f.count == 1:
 		return p, fmt.Errorf("--count 1: want at least 2 messages (or 0 to send for a duration)")
 	case f.slots < 2 || f.slots > maxSlots || f.slots&(f.slots-1) != 0:

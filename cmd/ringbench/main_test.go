@@ -66,6 +66,14 @@ func TestEveryTransportDeliversEveryMessage(t *testing.T) {
 					cfg := shortConfig()
 					cfg.size = size
 					m, err := measure(watchdog(t), tr, w, cfg)
+					if w == fixedRate && errors.Is(err, errBehindRate) {
+						// A busy machine (a spinning transport, two vCPUs,
+						// other packages' tests): what is checked here is
+						// delivery, so again at a tenth of the rate.
+						t.Logf("%v; again at %v msg/s", err, cfg.rate/10)
+						cfg.rate /= 10
+						m, err = measure(watchdog(t), tr, w, cfg)
+					}
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -203,6 +211,8 @@ func TestBadFlagsAreRejected(t *testing.T) {
 		{"a negative warm-up is refused", []string{"--warmup=-1s"}, "--warmup"},
 		{"zero repetitions are refused", []string{"--reps=0"}, "--reps 0"},
 		{"a zero rate is refused", []string{"--rate=0"}, "--rate 0"},
+		{"a rate that is not a number is refused", []string{"--rate=NaN"}, "--rate NaN"},
+		{"a rate below one a second is refused", []string{"--rate=1e-300"}, "--rate 1e-300"},
 		{"fixed rate without a rate is refused", []string{"--workloads=fixedrate"}, "needs --rate"},
 		{"one CPU for two sides is refused", []string{"--cpus=0"}, "want two CPU numbers"},
 		{"a CPU this process may not use is refused", []string{"--cpus=0,999"}, "CPU 999"},
