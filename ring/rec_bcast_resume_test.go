@@ -17,20 +17,22 @@ import (
 // and a producer.
 func newCutRecordRing(t *testing.T) (*Ring, *Reader, *Producer) {
 	t.Helper()
-	r, err := newHeapRing(uniqueName(t), Options{Kind: Broadcast, Records: true, Capacity: 512, MaxMessage: 256, MaxReaders: 2})
+	r := newHeapRecordRing(t, 512)
+	rd := mustReader(t, r, ReaderOptions{Policy: Lossy})
+	p := mustProducer(t, r)
+	return r, rd, p
+}
+
+// newHeapRecordRing is a broadcast record ring of capacity bytes carrying
+// up to half of it, on the heap.
+func newHeapRecordRing(t *testing.T, capacity int) *Ring {
+	t.Helper()
+	r, err := newHeapRing(uniqueName(t), Options{Kind: Broadcast, Records: true, Capacity: capacity, MaxMessage: capacity / 2, MaxReaders: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	rd, err := r.Reader(ReaderOptions{Policy: Lossy})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := r.Producer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r, rd, p
+	return r
 }
 
 // cutPublish writes a message of n bytes, numbers it and stores RecSeq, as
@@ -90,10 +92,7 @@ func TestATakeoverNumbersOnFromACutPublish(t *testing.T) {
 		t.Fatalf("before the cut: got %d, missed %d; want 3, 0", got, missed)
 	}
 	cutPublish(t, p, 16)
-	q, err := r.Producer() // takes the role over
-	if err != nil {
-		t.Fatal(err)
-	}
+	q := mustProducer(t, r)
 	sendSmall(t, q, 100) // 3,200 bytes through a ring of 512: the reader is lapped
 	q.Close()
 	got, missed := drainCounting(t, rd, ErrClosed)
@@ -134,10 +133,7 @@ func TestATakeoverAfterACleanCloseNumbersOnFromRecSeq(t *testing.T) {
 	r, _, p := newCutRecordRing(t)
 	sendSmall(t, p, 100) // 32-byte records: a record starts at every lap's start
 	p.Close()
-	q, err := r.Producer()
-	if err != nil {
-		t.Fatal(err)
-	}
+	q := mustProducer(t, r)
 	if seq := q.e.(*recBcastProducer).seq; seq != 100 {
 		t.Fatalf("the next producer numbers its first message %d, want 100", seq)
 	}
@@ -156,23 +152,14 @@ func TestATakeoverAfterResetIgnoresTheOldStreamsRecords(t *testing.T) {
 	if err := r.Reset(); err != nil {
 		t.Fatal(err)
 	}
-	rd, err := r.Reader(ReaderOptions{Policy: Lossy})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err = r.Producer()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rd = mustReader(t, r, ReaderOptions{Policy: Lossy})
+	p = mustProducer(t, r)
 	sendSized(t, p, 3, 16) // 32-byte records, numbered 0..2: the cursor at 96, RecSeq 3
 	p.Close()
 	if got, missed := drainCounting(t, rd, ErrClosed); got != 3 || missed != 0 {
 		t.Fatalf("before the takeover: got %d, missed %d; want 3, 0", got, missed)
 	}
-	q, err := r.Producer()
-	if err != nil {
-		t.Fatal(err)
-	}
+	q := mustProducer(t, r)
 	if seq := q.e.(*recBcastProducer).seq; seq != 3 {
 		t.Errorf("the next producer numbers its first message %d, want 3", seq)
 	}
@@ -190,14 +177,8 @@ func TestAReaderJoiningBeforeATakeoverCountsFromTheResumedNumber(t *testing.T) {
 	r, _, p := newCutRecordRing(t)
 	sendSmall(t, p, 3)
 	cutPublish(t, p, 16)
-	rd, err := r.Reader(ReaderOptions{Policy: Lossy, Start: Latest})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := r.Producer()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rd := mustReader(t, r, ReaderOptions{Policy: Lossy, Start: Latest})
+	q := mustProducer(t, r)
 	sendSmall(t, q, 100)
 	q.Close()
 	if got, missed := drainCounting(t, rd, ErrClosed); got+missed != 100 {
@@ -212,27 +193,15 @@ func TestAReaderJoiningBeforeATakeoverCountsFromTheResumedNumber(t *testing.T) {
 // for a stopped producer's. (A tester's find: the next producer gave
 // number 2 again, and a reader counted 102 of 103.)
 func TestAResetLeavesNoRecordForTheResumeRule(t *testing.T) {
-	r, err := newHeapRing(uniqueName(t), Options{Kind: Broadcast, Records: true, Capacity: 256, MaxMessage: 128, MaxReaders: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	p, err := r.Producer()
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newHeapRecordRing(t, 256)
+	p := mustProducer(t, r)
 	sendSized(t, p, 3, 48) // 64-byte records numbered 0..2: number 2 at 128
 	p.Close()
 	if err := r.Reset(); err != nil {
 		t.Fatal(err)
 	}
-	rd, err := r.Reader(ReaderOptions{Policy: Lossy, Start: Oldest})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p, err = r.Producer(); err != nil {
-		t.Fatal(err)
-	}
+	rd := mustReader(t, r, ReaderOptions{Policy: Lossy, Start: Oldest})
+	p = mustProducer(t, r)
 	sendSized(t, p, 2, 16)
 	sendSized(t, p, 1, 48) // the cursor at 128, RecSeq 3
 	if _, err := p.ClaimN(context.Background(), 128); err != nil {
@@ -244,10 +213,7 @@ func TestAResetLeavesNoRecordForTheResumeRule(t *testing.T) {
 	}
 	p.Abort()
 	p.Close()
-	q, err := r.Producer()
-	if err != nil {
-		t.Fatal(err)
-	}
+	q := mustProducer(t, r)
 	if seq := q.e.(*recBcastProducer).seq; seq != 3 {
 		t.Errorf("the next producer numbers its first message %d, want 3", seq)
 	}

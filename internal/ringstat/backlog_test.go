@@ -21,26 +21,7 @@ import (
 // The header's reader entries are named max_readers, not max_consumers.
 func TestABroadcastBacklogIsTheLiveReaders(t *testing.T) {
 	r, path := newRing(t, ring.Options{Kind: ring.Broadcast, SlotSize: 64, Slots: 16, MaxReaders: 4})
-	p, err := r.Producer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	live, err := r.Reader(ring.ReaderOptions{Policy: ring.Lossless})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	for range 10 {
-		if err := p.Send(ctx, []byte("m")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	buf := make([]byte, 64)
-	for range 6 {
-		if _, err := live.Recv(ctx, buf); err != nil {
-			t.Fatal(err)
-		}
-	}
+	live := readersAt(t, r, 10, 6)[0]
 	// Entry 3: a lossless reader that died attached at position 2 (its
 	// words as it left them; no process holds its lock).
 	plantDeadReader(t, path, 3, 2)
@@ -69,6 +50,37 @@ func TestABroadcastBacklogIsTheLiveReaders(t *testing.T) {
 	if s.Consumed != 10 || s.Backlog != 0 {
 		t.Errorf("with only the dead reader attached: consumed %d backlog %d, want 10 and 0", s.Consumed, s.Backlog)
 	}
+}
+
+// readersAt sends sent messages on r, through a producer it keeps, and
+// makes a lossless reader for each of reads that has read that many.
+func readersAt(t *testing.T, r *ring.Ring, sent int, reads ...int) []*ring.Reader {
+	t.Helper()
+	p, err := r.Producer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rds := make([]*ring.Reader, len(reads))
+	for i := range rds {
+		if rds[i], err = r.Reader(ring.ReaderOptions{Policy: ring.Lossless}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	for range sent {
+		if err := p.Send(ctx, []byte("m")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf := make([]byte, r.SlotSize())
+	for i, n := range reads {
+		for range n {
+			if _, err := rds[i].Recv(ctx, buf); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return rds
 }
 
 // plantDeadReader writes reader entry i's words as a lossless reader at

@@ -149,35 +149,7 @@ func TestReadReachesAMemfdRingThroughADescriptorLink(t *testing.T) {
 // and the slowest attached reader alone sets Consumed.
 func TestReadGivesNoLagToABroadcastReaderThatLeft(t *testing.T) {
 	r, path := newRing(t, ring.Options{Kind: ring.Broadcast, SlotSize: 64, Slots: 16})
-	p, err := r.Producer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stays, err := r.Reader(ring.ReaderOptions{Policy: ring.Lossless})
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaves, err := r.Reader(ring.ReaderOptions{Policy: ring.Lossless})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	for range 10 {
-		if err := p.Send(ctx, []byte("m")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	buf := make([]byte, 64)
-	for range 6 {
-		if _, err := stays.Recv(ctx, buf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for range 2 {
-		if _, err := leaves.Recv(ctx, buf); err != nil {
-			t.Fatal(err)
-		}
-	}
+	leaves := readersAt(t, r, 10, 6, 2)[1]
 	if err := leaves.Close(); err != nil {
 		t.Fatal(err)
 	}
