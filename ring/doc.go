@@ -79,7 +79,12 @@
 //     it when its process dies, which is how a waiter tells ErrPeerDead
 //     (within one WaitStrategy.Tick) from a slow peer.
 //   - Everything read from the mapping is read once into a local and checked
-//     before use: the other process may be buggy or hostile.
+//     before use: the other process may be buggy or hostile. What passes
+//     the checks is taken as written: a slot's Seq forged to the very
+//     position a consumer waits for makes it take the slot's stale bytes
+//     for the next message, which is then lost (LAYOUT.md section 8 lets a
+//     consumer trust Seq alone); ErrCorrupt comes only if a side compares
+//     the cursors while they disagree.
 //
 // # Memory model
 //
