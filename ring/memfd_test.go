@@ -254,6 +254,11 @@ func TestMemfdRingOpenFileRefusesWhatIsNoRingItCanTrust(t *testing.T) {
 	for _, tt := range unreadyFiles(good) {
 		openFileMustFail(t, memfdWith(t, label, tt.data, sealed), "a sealed memfd of "+tt.name, ErrNotReady)
 	}
+	// An empty memfd sealed against growing can never become a ring: no
+	// wait for a creator (a tester saw the whole open timeout pass).
+	if _, err := OpenFileWith(memfdWith(t, label, nil, sealed), OpenOptions{Timeout: 30 * time.Second}); !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "sealed against growing") {
+		t.Errorf("OpenFile of an empty memfd sealed against growing = %v, want ErrNotReady saying it can never become a ring", err)
+	}
 	for _, tt := range shortOrLongFiles(good) {
 		openFileMustFail(t, memfdWith(t, label, tt.data, sealed), "a sealed memfd of "+tt.name, ErrCorrupt)
 	}

@@ -70,7 +70,7 @@ func mapRing(name string, f *shm.File, o OpenOptions) (*Ring, error) {
 	if timeout <= 0 {
 		timeout = DefaultOpenTimeout
 	}
-	hdr, err := awaitHeader(f, timeout)
+	hdr, err := awaitHeader(f, timeout, f.FixedSize())
 	if err != nil {
 		return nil, fmt.Errorf("ring: open %s: %w", name, err)
 	}
@@ -114,8 +114,9 @@ func checkSize(f *shm.File, name string, hdr layout.Header, o OpenOptions) (int,
 // shorter than its header would fault), until its creator has marked it
 // ready, then validates it. Only an empty file, or a zero ready word over a
 // header that is blank or correct so far, is a creator still at work;
-// everything else fails at once.
-func awaitHeader(f io.ReaderAt, timeout time.Duration) (layout.Header, error) {
+// everything else fails at once, and so does an empty file sealed against
+// growing (fixedSize: a memfd handed on empty stays so).
+func awaitHeader(f io.ReaderAt, timeout time.Duration, fixedSize bool) (layout.Header, error) {
 	deadline := time.Now().Add(timeout)
 	buf := make([]byte, layout.HeaderSize)
 	for delay := 50 * time.Microsecond; ; delay = min(2*delay, 10*time.Millisecond) {
@@ -126,6 +127,8 @@ func awaitHeader(f io.ReaderAt, timeout time.Duration) (layout.Header, error) {
 		n, err := f.ReadAt(buf, 0)
 		empty := n == 0 && err == io.EOF
 		switch {
+		case empty && fixedSize:
+			return layout.Header{}, fmt.Errorf("%w: the file is empty and sealed against growing: it can never become a ring", ErrNotReady)
 		case empty:
 			// Empty: the creator has not sized the file yet.
 		case n == 0:

@@ -16,7 +16,10 @@ type File struct {
 	path  string // "" for a memfd: it has no name in any directory
 	label string // what Label reports: the path, or a memfd's name
 	memfd bool
-	mem   []byte // the whole mapping; nil before Map and after Close
+	// fixedSize: sealed against growing (F_SEAL_GROW): an empty one stays
+	// empty, and no creator is on its way to fill it in.
+	fixedSize bool
+	mem       []byte // the whole mapping; nil before Map and after Close
 
 	// handout is the descriptor Handout gave out, a dup of f's own so
 	// that closing it cannot pull f's from under the locks; Close
@@ -71,6 +74,9 @@ func (f *File) Label() string { return f.label }
 
 // Memfd reports whether the file is a memfd (memfd_create(2)).
 func (f *File) Memfd() bool { return f.memfd }
+
+// FixedSize reports whether the file is sealed against growing.
+func (f *File) FixedSize() bool { return f.fixedSize }
 
 // ReadAt reads the file with pread, never through the mapping: a file
 // shorter than what it claims to hold would fault there.

@@ -155,7 +155,7 @@ func checkFD(osf *os.File, t Trust) (*File, error) {
 		return nil, fmt.Errorf("memfd %s has seals=%#x, sealed against writing (%#x): a ring is written by its peers: %w",
 			label, seals, w, fs.ErrPermission)
 	}
-	return &File{f: osf, label: label, memfd: true}, nil
+	return &File{f: osf, label: label, memfd: true, fixedSize: seals&unix.F_SEAL_GROW != 0}, nil
 }
 
 // Handout is a descriptor of the file for its holder's use (to inherit, to
