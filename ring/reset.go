@@ -48,7 +48,9 @@ import (
 //     stream open.
 //   - Record rings (SPSC, Broadcast): as their kind, with no slot to touch:
 //     a record ring's readers read only below the cursor (and, Broadcast,
-//     from RecTail, set to zero with the cursor).
+//     from RecTail, set to zero with the cursor). A broadcast record ring's
+//     data area is zeroed, so that no record of the old stream is left for
+//     a producer taking over to take for a stopped one's (LAYOUT.md 17.4).
 //   - Broadcast: the cursor, every slot's seq and every reader entry back to
 //     zero, as Create left them (a reader that starts at Oldest counts a ring
 //     back from the cursor, so only a cursor of zero leaves it nothing stale
