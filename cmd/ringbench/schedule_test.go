@@ -76,3 +76,21 @@ func TestAPacedPublishStopsWithItsContext(t *testing.T) {
 		t.Fatal("a paced publish waiting for its next message did not stop with its context")
 	}
 }
+
+// TestAPacedPublishWaitsNoLongerThanItsWindow: a message due after the
+// window's end is not sent, so it is not waited for either (a reviewer saw
+// --rate=1 --duration=50ms spin a second past each paced cell's window).
+func TestAPacedPublishWaitsNoLongerThanItsWindow(t *testing.T) {
+	j := fanJob{size: 64, duration: 10 * time.Millisecond, rate: 0.001} // the second message is due in 1000 s
+	o := &fanOutcome{}
+	done := make(chan error, 1)
+	go func() { done <- j.publish(context.Background(), &slowSink{}, o) }()
+	select {
+	case err := <-done:
+		if err != nil || o.published != 1 {
+			t.Errorf("publish = %v after %d messages, want nil after the one due in the window", err, o.published)
+		}
+	case <-time.After(30 * time.Second): // a guard against the wait, not a time limit
+		t.Fatal("a paced publish waited past its window for a message it would not send")
+	}
+}
