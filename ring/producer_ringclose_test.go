@@ -186,15 +186,7 @@ func TestRingCloseAfterAReaderMovedOnLosesNothing(t *testing.T) {
 						}
 					})
 					buf := make([]byte, 64)
-					n, err := 0, error(nil)
-					if recv {
-						n, err = rd.Recv(ctx, buf)
-					} else if msg, rerr := rd.Receive(ctx); rerr != nil {
-						err = rerr
-					} else {
-						n = copy(buf, msg)
-						err = rd.Release()
-					}
+					n, err := takeOne(ctx, rd, buf, recv)
 					setStepHook(nil)
 					if armed {
 						t.Fatalf("the call never stored its cursor (err %v)", err)
@@ -451,4 +443,18 @@ func openAgain(t *testing.T, r *Ring) *Ring {
 	}
 	t.Cleanup(func() { other.Close() })
 	return other
+}
+
+// takeOne takes one message into buf from a Consumer or a Reader
+// (receiver, reset_test.go): by Recv, or by Receive, a copy and Release.
+func takeOne(ctx context.Context, h receiver, buf []byte, recv bool) (int, error) {
+	if recv {
+		return h.Recv(ctx, buf)
+	}
+	msg, err := h.Receive(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := copy(buf, msg)
+	return n, h.Release()
 }

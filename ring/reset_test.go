@@ -126,6 +126,8 @@ func wreckBroadcast(t *testing.T, r *Ring) uint64 {
 type receiver interface {
 	Recv(ctx context.Context, buf []byte) (int, error)
 	TryRecv(buf []byte) (int, error)
+	Receive(ctx context.Context) ([]byte, error)
+	Release() error
 	Close() error
 }
 

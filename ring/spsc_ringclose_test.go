@@ -34,15 +34,7 @@ func TestRingCloseAfterAnSPSCConsumerStoredItsCursorLosesNothing(t *testing.T) {
 				})
 				defer setStepHook(nil)
 				buf := make([]byte, 64)
-				n := 0
-				if recv {
-					n, err = c.Recv(ctx, buf)
-				} else if msg, rerr := c.Receive(ctx); rerr != nil {
-					err = rerr
-				} else {
-					n = copy(buf, msg)
-					err = c.Release()
-				}
+				n, err := takeOne(ctx, c, buf, recv)
 				setStepHook(nil)
 				if armed {
 					t.Fatalf("the call never stored its cursor (err %v)", err)
