@@ -109,7 +109,7 @@ func BcastReaderBlock(i uint32) uint32 { return 1 + i }
 // off; On with Shift k stamps every position that is a multiple of 2^k
 // (Shift 0: every message).
 type Telemetry struct {
-	On    bool
+	On    bool  // latency sampling is on (FlagTelemetry)
 	Shift uint8 // 0..MaxSampleShift
 }
 
@@ -168,7 +168,7 @@ func (t Telemetry) Sampled(pos uint64) bool {
 // stamp value lands in exactly one of Bad, Zero, a bucket or Over.
 const (
 	HistSchema        = 2   // four buckets per power of two
-	HistKeyOffset     = 120 // 30 doublings of 4 buckets: key 0 is 2^-30 s
+	HistKeyOffset     = 120 // a bucket key, not a byte offset: key k is Prometheus bucket index k-120 (30 doublings of 4 buckets: key 0 is 2^-30 s)
 	HistBuckets       = 168 // keys 0..167: up to 2^(167/4-30) s, about 57 minutes
 	HistCountOffset   = 0
 	HistSumOffset     = 8

@@ -11,15 +11,15 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Header is the decoded, immutable part of a ring file's first unit.
 type Header struct {
-	Kind           Kind
+	Kind           Kind   // the ring's kind, fixed at creation
 	SlotSize       uint32 // largest payload a slot holds
 	SlotHeaderSize uint32 // bytes before a slot's payload
 	SlotCount      uint64 // a power of two
 	SlotStride     uint64 // bytes from one slot to the next
-	ControlOffset  uint64
-	ControlSize    uint64
-	SlotsOffset    uint64
-	FileSize       uint64
+	ControlOffset  uint64 // file offset of the kind's control area
+	ControlSize    uint64 // its size in bytes, a multiple of PadUnit
+	SlotsOffset    uint64 // file offset of slot 0 (a record ring's data area)
+	FileSize       uint64 // the whole file, end unit included
 	// EndOffset is where the end unit starts (derived from the geometry,
 	// not stored): FileSize - EndSize.
 	EndOffset uint64
@@ -27,10 +27,10 @@ type Header struct {
 	// stored): the first unit after the slots (counters.go).
 	CountersOffset  uint64
 	Telemetry       Telemetry // from the Flags word
-	CreatorPID      uint32
-	CreatedUnixNano int64
-	MaxProducers    uint32
-	MaxConsumers    uint32
+	CreatorPID      uint32    // the creating process, in its own PID namespace
+	CreatedUnixNano int64     // when it was created, wall clock
+	MaxProducers    uint32    // MPMC and MPSC: producer handles at most; else 1
+	MaxConsumers    uint32    // MPMC: consumer handles; broadcast: reader entries; SPSC and MPSC: 1
 	// Records: the ring carries variable-length records (records.go):
 	// SlotSize is then its MaxMessage, SlotCount its Capacity in bytes.
 	Records bool
@@ -39,7 +39,7 @@ type Header struct {
 // Params are what a ring's creator chooses; the rest of a Header follows
 // from them.
 type Params struct {
-	Kind      Kind
+	Kind      Kind   // the ring's kind
 	SlotSize  uint32 // largest payload a slot holds
 	SlotCount uint64 // a power of two
 	// MaxProducers and MaxConsumers bound the participants an MPMC or

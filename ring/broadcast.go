@@ -93,7 +93,7 @@ const (
 
 // ReaderOptions choose a broadcast reader's policy and starting point.
 type ReaderOptions struct {
-	Policy Policy // Lossy (the zero value) or Lossless
+	Policy Policy // Lossy or Lossless; zero is taken as Lossy
 	Start  Start  // Oldest (the zero value) or Latest
 }
 

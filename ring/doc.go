@@ -17,7 +17,7 @@
 //	fmt.Println(string(msg))
 //	c.Release()
 //
-// Example (in example_test.go) is the same, whole and run by go test.
+// Example (in example_test.go) is this exchange whole, run by go test.
 //
 // # Kinds
 //
@@ -171,6 +171,6 @@
 //
 // # When not to use this
 //
-// Across machines (use a socket); for one-off requests where a pipe's 20 µs
-// does not matter; between goroutines of one process (use a channel).
+// Across machines (use a socket); for one-off requests where a pipe's few
+// microseconds do not matter; between goroutines of one process (use a channel).
 package ring

@@ -39,10 +39,10 @@ func Example_records() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		for j := range frame {
+		for j := range frame { // write the frame in place
 			frame[j] = byte(i)
 		}
-		if err := p.Commit(size); err != nil {
+		if err := p.Commit(size); err != nil { // or Commit(k) with k <= size
 			log.Fatal(err)
 		}
 	}
@@ -52,7 +52,7 @@ func Example_records() {
 	p.Close()
 
 	for {
-		msg, err := c.Receive(ctx) // in place, valid until Release
+		msg, err := c.Receive(ctx) // the record in place, valid until Release
 		if err != nil {
 			fmt.Println(err)
 			break

@@ -32,7 +32,8 @@ func ExampleRing_Reset() {
 	fmt.Println("while the producer is held:", errors.Is(r.Reset(), ring.ErrBusy))
 	p.Close()
 
-	if err := ring.Reset(name); err != nil { // or r.Reset()
+	err = ring.Reset(name) // or r.Reset(): every role is free now
+	if err != nil {
 		log.Fatal(err)
 	}
 	c, err := r.Consumer()

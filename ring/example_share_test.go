@@ -18,7 +18,8 @@ func ExampleOpenWith_sharedThroughAGroup() {
 	name := fmt.Sprintf("example-shared-%d", os.Getpid())
 	creatorUID, group := os.Geteuid(), os.Getegid()
 
-	// The creator, a member of group.
+	// The creator, a member of group: the file is 0600 until its group and
+	// then its mode are set through the descriptor.
 	r, err := ring.Create(name, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 64, Mode: 0o660, Group: group})
 	if err != nil {
 		log.Fatal(err)

@@ -39,7 +39,8 @@ func Example() {
 	}
 	p.Close() // end of stream: the consumer drains, then gets ErrClosed
 
-	peer, err := ring.Open(name) // what the consumer process does
+	// in the consumer process
+	peer, err := ring.Open(name)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -51,10 +52,10 @@ func Example() {
 	for {
 		msg, err := c.Receive(ctx) // the message in place, valid until Release
 		if errors.Is(err, ring.ErrClosed) {
-			break
+			break // end of stream
 		}
 		if err != nil {
-			log.Fatal(err)
+			log.Fatal(err) // ErrPeerDead, ErrCorrupt, a context's error: nothing to release
 		}
 		fmt.Println(string(msg))
 		c.Release()

@@ -21,9 +21,9 @@ const (
 
 // Options describe a ring to Create.
 type Options struct {
-	Kind     Kind
-	SlotSize int // largest message, in bytes (1 .. 1 GiB)
-	Slots    int // number of slots, a power of two
+	Kind     Kind // SPSC, MPMC, MPSC or Broadcast: fixed at creation
+	SlotSize int  // largest message, in bytes (1 .. 1 GiB)
+	Slots    int  // number of slots, a power of two
 
 	// Records makes a record ring (SPSC or Broadcast) instead of a slot
 	// ring: a ring of Capacity bytes carrying messages of any length from

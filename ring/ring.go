@@ -250,7 +250,7 @@ func (r *Ring) word64(off int) *atomic.Uint64 {
 
 // releaseStores reports whether a new handle may publish with plain
 // release stores, registering the process for membarrier if so (the
-// peers' sleepers then need it: package fence).
+// peers' sleepers then need it: package internal/fence).
 func (r *Ring) releaseStores() bool { return !r.fullFence && fence.Register() }
 
 // corrupt reports a value read from the mapping that no correct peer
