@@ -19,7 +19,9 @@ import (
 // Close a Ring when done with it, and keep it reachable while its handles
 // are in use: a Ring (with all its handles) dropped unclosed is collected,
 // its descriptor closed, and with it the liveness locks, so that its peers
-// and ringctl then take its roles for dead.
+// and ringctl then take its roles for dead; its mapping is unmapped then
+// (as it is, after Close, once the Ring is garbage), so no slice of the
+// ring's memory (a message in place, a claimed slot) may outlive the Ring.
 type Ring struct {
 	_    noCopy
 	name string

@@ -30,7 +30,8 @@
 //   - A closed File's address range is never handed back while the File is
 //     reachable: Close swaps the file's pages for an inaccessible
 //     reservation, unmapped once the File is garbage, so a stale pointer
-//     faults instead of reaching memory the kernel mapped there later.
+//     faults instead of reaching memory the kernel mapped there later. A
+//     File dropped unclosed has its range unmapped once it is garbage too.
 //
 // Off Linux every entry point fails (Supported is false): a ring needs
 // futex(2) across processes, OFD locks, /dev/shm (or memfd_create) and

@@ -233,6 +233,11 @@ func (f *File) mapPages(n int, fresh bool) error {
 		return err
 	}
 	f.mem = mem
+	// The range goes back to the kernel once f is garbage: nothing that
+	// holds f can reach it any more, closed or not. A File dropped
+	// unclosed (its Ring collected) would otherwise keep the file's pages
+	// mapped, and a memfd's memory with them, for the life of the process.
+	runtime.AddCleanup(f, func(reg region) { unix.MunmapPtr(reg.addr, reg.len) }, region{p, uintptr(n)})
 	return nil
 }
 
@@ -280,16 +285,17 @@ func noSpace(err, cause error) error {
 
 // unmap: see Close. MAP_FIXED swaps the pages for the reservation in one
 // call, leaving no moment at which the range is free; the reservation has
-// no memory and no swap behind it.
+// no memory and no swap behind it. The cleanup mapPages registered gives
+// the range back once f is garbage.
 func (f *File) unmap(linger bool) error {
-	reg := region{unsafe.Pointer(unsafe.SliceData(f.mem)), uintptr(len(f.mem))}
-	if !linger {
-		if _, err := unix.MmapPtr(-1, 0, reg.addr, reg.len, unix.PROT_NONE,
-			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED|unix.MAP_NORESERVE); err != nil {
-			return fmt.Errorf("shm: retire the mapping of %s: %w", f.path, err)
-		}
+	if linger {
+		return nil
 	}
-	runtime.AddCleanup(f, func(reg region) { unix.MunmapPtr(reg.addr, reg.len) }, reg)
+	addr, n := unsafe.Pointer(unsafe.SliceData(f.mem)), uintptr(len(f.mem))
+	if _, err := unix.MmapPtr(-1, 0, addr, n, unix.PROT_NONE,
+		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED|unix.MAP_NORESERVE); err != nil {
+		return fmt.Errorf("shm: retire the mapping of %s: %w", f.path, err)
+	}
 	return nil
 }
 
