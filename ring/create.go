@@ -87,8 +87,8 @@ func (o Options) header() (layout.Header, error) {
 	if err := o.checkRecords(); err != nil {
 		return layout.Header{}, err
 	}
-	if o.Mode&^0o666 != 0 {
-		return layout.Header{}, fmt.Errorf("%w: Mode=%v: a ring file takes read and write permission bits only (0600, 0660, 0666)", ErrInvalid, o.Mode)
+	if o.Mode&^0o666 != 0 || o.Mode != 0 && o.Mode&0o600 != 0o600 { // the creator's own roles open it for reading and writing
+		return layout.Header{}, fmt.Errorf("%w: Mode=%v: a ring file takes read and write permission bits only, its owner's both (0600, 0660, 0666)", ErrInvalid, o.Mode)
 	}
 	maxC := o.MaxConsumers
 	switch o.Kind {

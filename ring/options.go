@@ -54,8 +54,10 @@ type Options struct {
 	// its file all the same.
 	Telemetry Telemetry
 
-	// Mode is the file's read and write permission bits (any other bit,
-	// execute, setuid or a file type, is ErrInvalid); zero means 0600.
+	// Mode is the file's read and write permission bits, the owner's
+	// both (any other bit, execute, setuid or a file type, is ErrInvalid,
+	// and so is a mode whose owner may not read and write: the creator
+	// could not take a role); zero means 0600.
 	// Open refuses a group-writable file unless the opener trusts its
 	// group, and a world-writable one unless the opener allows it (see
 	// OpenOptions): to share a ring between users, give it Mode 0660 and
