@@ -39,7 +39,7 @@ func (o Options) checkRecords() error {
 		return fmt.Errorf("%w: capacity=%d, want a power of two in %d..%d", ErrInvalid, o.Capacity, layout.MinRecordCapacity, uint64(layout.MaxRecordCapacity))
 	}
 	if bound := layout.MaxRecordMessage(c); o.MaxMessage < 0 || uint64(o.MaxMessage) > uint64(bound) {
-		return fmt.Errorf("%w: max message=%d, a %d-byte record ring carries at most %d (Capacity/2)", ErrInvalid, o.MaxMessage, o.Capacity, bound)
+		return fmt.Errorf("%w: max message=%d, a %d-byte record ring carries at most %d (Capacity/2, and at most 1 GiB)", ErrInvalid, o.MaxMessage, o.Capacity, bound)
 	}
 	return nil
 }
