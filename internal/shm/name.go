@@ -16,7 +16,8 @@ import (
 //   - an absolute path, "/mnt/huge/quotes": the file at that path, for rings
 //     on another tmpfs or on hugetlbfs. The caller chose the directory and
 //     answers for it: Open refuses a symbolic link as the last element, but
-//     trusts the directories above it.
+//     trusts the directories above it. Its elements are at most 255 bytes
+//     each and the whole under 4096 (PATH_MAX), with no trailing slash.
 //
 // A relative path ("rings/quotes", "./quotes", "../quotes") is ErrName: it
 // would name a different file in each process whose working directory
@@ -39,8 +40,10 @@ func Resolve(name string) (string, error) {
 		return "", fmt.Errorf("%w: empty name", ErrName)
 	case strings.ContainsRune(name, 0):
 		return "", fmt.Errorf("%w: name=%q contains a NUL byte", ErrName, name)
+	case strings.HasSuffix(name, "/"):
+		return "", fmt.Errorf("%w: name=%q: a trailing slash names a directory", ErrName, name)
 	case strings.HasPrefix(name, "/"):
-		return filepath.Clean(name), nil
+		return absolute(name)
 	case strings.ContainsRune(name, '/'):
 		return "", fmt.Errorf("%w: name=%q: a relative path names a different file in each working directory; give a bare name or an absolute path", ErrName, name)
 	case name == "." || name == "..":
@@ -49,4 +52,22 @@ func Resolve(name string) (string, error) {
 		return "", fmt.Errorf("%w: name of %d bytes, want at most %d", ErrName, len(name), maxNameLen)
 	}
 	return Dir + "/" + name, nil
+}
+
+// maxPathLen is PATH_MAX, counting the NUL the kernel needs.
+const maxPathLen = 4096
+
+// absolute is Resolve for an absolute path: cleaned, and refused where the
+// kernel would refuse it (ENAMETOOLONG) as a name it cannot take.
+func absolute(name string) (string, error) {
+	p := filepath.Clean(name)
+	if len(p) >= maxPathLen {
+		return "", fmt.Errorf("%w: a path of %d bytes, want fewer than %d", ErrName, len(p), maxPathLen)
+	}
+	for e := range strings.SplitSeq(p, "/") {
+		if len(e) > maxNameLen {
+			return "", fmt.Errorf("%w: path=%q: an element of %d bytes, want at most %d", ErrName, p, len(e), maxNameLen)
+		}
+	}
+	return p, nil
 }

@@ -27,6 +27,11 @@ func TestNameRulesResolveEachForm(t *testing.T) {
 		{"bad\x00name", ""},
 		{"/dev/shm/bad\x00name", ""},
 		{strings.Repeat("n", 256), ""},
+		{"/dev/shm/quotes/", ""},
+		{"/dev/shm/" + strings.Repeat("n", 255), "/dev/shm/" + strings.Repeat("n", 255)},
+		{"/dev/shm/" + strings.Repeat("n", 256), ""},
+		{"/dev/shm" + strings.Repeat("/n", 2043), "/dev/shm" + strings.Repeat("/n", 2043)},
+		{"/dev/shm" + strings.Repeat("/n", 2044), ""},
 	}
 	for _, tt := range tests {
 		got, err := Resolve(tt.name)
