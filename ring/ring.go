@@ -289,9 +289,9 @@ type closedDuringCall struct {
 
 func (e *closedDuringCall) Error() string {
 	if e.read == "" {
-		return fmt.Sprintf("%v: ring=%s: the ring was closed during the call", ErrClosed, e.ring)
+		return fmt.Sprintf("%v: ring=%s: the Ring's Close began before or during the call", ErrClosed, e.ring)
 	}
-	return fmt.Sprintf("%v: ring=%s: the ring was closed during the call, which then read: %s", ErrClosed, e.ring, e.read)
+	return fmt.Sprintf("%v: ring=%s: the Ring's Close began before or during the call, which then read: %s", ErrClosed, e.ring, e.read)
 }
 
 // Unwrap makes errors.Is(err, ErrClosed) hold, and so io.EOF and
