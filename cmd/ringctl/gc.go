@@ -99,13 +99,11 @@ func (f *gcFlags) collect(s *ringstat.Snapshot, now time.Time) removal {
 		rm.Reason = why
 		return rm
 	}
+	if s.Held { // a live holder when this look was made: kept, whatever the state
+		rm.Reason = "held by a live process"
+		return rm
+	}
 	if f.dryRun {
-		// The probe that decides is the one made at removal; say what this
-		// look saw.
-		if s.Held {
-			rm.Reason = "held by a live process"
-			return rm
-		}
 		rm.Action = "would-remove"
 		return rm
 	}

@@ -22,8 +22,10 @@ var ErrReplaced = errors.New("ringstat: the name now leads to another file")
 // name anyway (its users keep the ring; nobody new can open it). It probes
 // the very file it removes: the probe is made on a descriptor opened first,
 // and the name is unlinked only if it still leads to that file, so a ring
-// created under the name in between is left alone. A role taken between the
-// probe and the unlink is not seen: the last probe is as late as it can be.
+// created under the name in between is left alone. The probe is a read
+// lock over the whole file, kept until the name is gone: every role is a
+// write lock on a byte of it, so no process can take a role between the
+// probe and the unlink (one that tries finds the role busy).
 //
 // What is not a regular file is no ring: with force Remove unlinks a
 // symbolic link (the link, never what it leads to), a FIFO or a socket, and
@@ -48,10 +50,11 @@ func Remove(path string, force bool) (held bool, err error) {
 	if before.Mode&unix.S_IFMT != unix.S_IFREG {
 		return false, removeOther(path, force)
 	}
-	held = lockHeld(fd, 0, 0)
+	held = !holdAgainstRoles(fd) || lockHeld(fd, 0, 0)
 	if held && !force {
 		return true, nil
 	}
+	beforeUnlink()
 	if err := unix.Lstat(path, &now); err != nil {
 		return held, fmt.Errorf("lstat %s: %w", path, err)
 	}
@@ -63,6 +66,19 @@ func Remove(path string, force bool) (held bool, err error) {
 	}
 	return held, nil
 }
+
+// holdAgainstRoles takes a read lock over the whole file on fd, which the
+// role locks (write locks) conflict with, for as long as fd stays open; it
+// reports false where a process holds a lock on the file (or the file
+// system has no such locks: lockHeld then decides, as a probe).
+func holdAgainstRoles(fd int) bool {
+	lk := unix.Flock_t{Type: unix.F_RDLCK, Whence: 0, Start: 0, Len: 0}
+	return unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk) == nil
+}
+
+// beforeUnlink is where a test takes a role while Remove is about to
+// unlink; nothing otherwise.
+var beforeUnlink = func() {}
 
 // Unremovable says why Remove never removes what is at path, even with
 // force, or "": a directory, a device, or a process's descriptor link
