@@ -146,24 +146,28 @@ func readCounterArea(s *Snapshot, h *layout.Header, w words) {
 		s.SampleEvery = 1 << h.Telemetry.Shift
 	}
 	for i := range s.Roles {
-		r := &s.Roles[i]
-		block, hist, ok := roleBlocks(h, r)
-		if !ok {
-			continue
-		}
-		if r.PID == 0 { // SPSC roles and the broadcast producer keep their pid only here
-			r.PID = ownerPID(w.u64(h.CounterBlockOffset(block)+layout.CounterOwnerOffset), r.Incarnation)
-		}
-		c, stable := readBlock(w, h.CounterBlockOffset(block))
-		if !stable {
-			r.Problem = or(r.Problem, "its counter block was being stored on every look")
-		}
-		for name, v := range c {
-			r.Counters[name] = v
-		}
-		if hist >= 0 && uint32(hist) < h.Histograms() {
-			r.Latency = readLatency(w, h.HistogramOffset(uint32(hist)))
-		}
+		readRoleCounters(h, w, &s.Roles[i])
+	}
+}
+
+// readRoleCounters gives one role its counter block and histogram.
+func readRoleCounters(h *layout.Header, w words, r *Role) {
+	block, hist, ok := roleBlocks(h, r)
+	if !ok {
+		return
+	}
+	if r.PID == 0 { // SPSC roles and the broadcast producer keep their pid only here
+		r.PID = ownerPID(w.u64(h.CounterBlockOffset(block)+layout.CounterOwnerOffset), r.Incarnation)
+	}
+	c, stable := readBlock(w, h.CounterBlockOffset(block))
+	if !stable {
+		r.Problem = or(r.Problem, "its counter block was being stored on every look")
+	}
+	for name, v := range c {
+		r.Counters[name] = v
+	}
+	if hist >= 0 && uint32(hist) < h.Histograms() {
+		r.Latency = readLatency(w, h.HistogramOffset(uint32(hist)))
 	}
 }
 

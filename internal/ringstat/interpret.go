@@ -20,7 +20,60 @@ type probe func(at int64) bool
 // while both move. The bound on the other side (producer <= consumer +
 // slots) can still seem broken by a consumer that moved in between, which
 // is why a caller reads a live ring again before it calls it corrupt.
+//
+// The counter blocks are read before the cursors: a role stores its count
+// after it moves its cursor, so read in this order no role shows more
+// messages than its cursor has passed (published minus a producer's
+// messages never goes below zero). The roles are found first, without
+// counters, to know which blocks to read; the lock probes are made once.
 func interpret(s *Snapshot, h *layout.Header, w words, held probe) string {
+	held = remembered(held)
+	var first Snapshot
+	interpretControl(&first, h, w, held)
+	readCounterArea(&first, h, w)
+	problem := interpretControl(s, h, w, held)
+	s.SampleEvery = first.SampleEvery
+	for i := range s.Roles {
+		r := &s.Roles[i]
+		if j := sameRole(first.Roles, r); j >= 0 {
+			took := first.Roles[j]
+			r.Counters, r.Latency, r.Problem = took.Counters, took.Latency, or(r.Problem, took.Problem)
+			if r.PID == 0 {
+				r.PID = took.PID
+			}
+		} else {
+			readRoleCounters(h, w, r) // taken between the two looks: read after its cursor
+		}
+	}
+	return problem
+}
+
+// sameRole is the index in roles of r's role as the first look found it
+// (same role, entry and incarnation), or -1.
+func sameRole(roles []Role, r *Role) int {
+	for j := range roles {
+		if roles[j].Role == r.Role && roles[j].Entry == r.Entry && roles[j].Incarnation == r.Incarnation {
+			return j
+		}
+	}
+	return -1
+}
+
+// remembered answers each lock byte's probe once.
+func remembered(held probe) probe {
+	seen := map[int64]bool{}
+	return func(at int64) bool {
+		v, ok := seen[at]
+		if !ok {
+			v = held(at)
+			seen[at] = v
+		}
+		return v
+	}
+}
+
+// interpretControl fills in s's cursors and roles from the control area.
+func interpretControl(s *Snapshot, h *layout.Header, w words, held probe) string {
 	s.Roles = s.Roles[:0]
 	problem := ""
 	switch h.Kind {
@@ -36,7 +89,6 @@ func interpret(s *Snapshot, h *layout.Header, w words, held probe) string {
 	if h.Records {
 		problem = or(problem, interpretRecords(s, h, w))
 	}
-	readCounterArea(s, h, w)
 	return problem
 }
 
