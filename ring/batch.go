@@ -101,6 +101,12 @@ func (p *Producer) CommitBatch(k int) {
 	if claimed == 0 || !p.batch || uint64(k) > claimed || k < 0 {
 		panic("ring: Producer.CommitBatch without a batch of that many slots") // the claim stays open and usable
 	}
+	if !p.entered() { // Close ended the batch
+		p.leave()
+		p.claims++
+		return
+	}
+	defer p.leave()
 	p.claims++
 	p.claimed = 0
 	p.e.CommitBatch(k, p.batchLens[:k])
@@ -133,6 +139,9 @@ func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (n int, err err
 	}
 	if err := p.r.shrunk(); err != nil {
 		return 0, err
+	}
+	if !p.entered() {
+		return 0, p.closedAtEntry()
 	}
 	return p.e.SendBatch(ctx, msgs, fit)
 }

@@ -108,6 +108,7 @@ func (rd *Reader) endGuardTaken(n *int, err *error, old bool) {
 // A fault on a shrunk file stays ErrTruncated: what was published there
 // reaches no consumer (shrunk).
 func (p *Producer) endGuardSent(n *int, err *error, before uint64, old bool) {
+	p.leave()
 	debug.SetPanicOnFault(old)
 	if v := recover(); v != nil {
 		*err = p.r.faulted(v)

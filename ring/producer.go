@@ -3,6 +3,7 @@ package ring
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 )
 
 // Producer is the write side of a ring. One live Producer exists per SPSC
@@ -33,6 +34,10 @@ type Producer struct {
 	batchLens []uint32
 	closed    bool    // Close ran (this handle's, or the ring's)
 	sent      *uint64 // the engine's count of messages published (endGuardSent)
+	// inCall is 1 while a publishing call runs (incall.go), stored plainly
+	// where plainMarks (the process publishes with release stores).
+	inCall     atomic.Uint32
+	plainMarks bool
 }
 
 // producerEngine is one kind's write side. Its calls come from the
@@ -99,7 +104,7 @@ func (r *Ring) Producer() (_ *Producer, err error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Producer{r: r, e: e, g: r.slotArea(), unguarded: r.unguarded, sent: e.sentCount()}
+	p := &Producer{r: r, e: e, g: r.slotArea(), unguarded: r.unguarded, sent: e.sentCount(), plainMarks: r.releaseStores()}
 	p.rec, _ = e.(recProducer)
 	r.track(p)
 	return p, nil
@@ -161,7 +166,9 @@ func (p *Producer) opened(s []byte, err error) ([]byte, error) {
 // CommitBatch or Abort ends).
 func (p *Producer) Commit(n int) (err error) {
 	if !p.unguarded {
-		defer p.endGuardSent(nil, &err, *p.sent, beginGuard())
+		defer p.endGuardSent(nil, &err, *p.sent, beginGuard()) // leaves too
+	} else {
+		defer p.leave()
 	}
 	if p.claimed != 1 || p.batch {
 		if p.closed || p.r.closing.Load() { // Close ended the claim, perhaps while this call ran
@@ -171,6 +178,9 @@ func (p *Producer) Commit(n int) (err error) {
 	}
 	if uint(n) > uint(p.claimCap) {
 		return commitLenErr(n)
+	}
+	if !p.entered() { // Close ends the claim
+		return p.closedAtEntry()
 	}
 	p.claimed = 0
 	if err := p.r.shrunk(); err != nil {
@@ -203,7 +213,9 @@ func (p *Producer) Abort() {
 // slot as the wait strategy says.
 func (p *Producer) Send(ctx context.Context, msg []byte) (err error) {
 	if !p.unguarded {
-		defer p.endGuardSent(nil, &err, *p.sent, beginGuard())
+		defer p.endGuardSent(nil, &err, *p.sent, beginGuard()) // leaves too
+	} else {
+		defer p.leave()
 	}
 	if uint(len(msg)) > uint(p.g.slotSize) {
 		return errTooLargeSend
@@ -214,13 +226,18 @@ func (p *Producer) Send(ctx context.Context, msg []byte) (err error) {
 	if err := p.r.shrunk(); err != nil {
 		return err
 	}
+	if !p.entered() {
+		return p.closedAtEntry()
+	}
 	return p.e.Send(ctx, msg, true)
 }
 
 // TrySend is Send without waiting: ErrFull when no slot is free.
 func (p *Producer) TrySend(msg []byte) (err error) {
 	if !p.unguarded {
-		defer p.endGuardSent(nil, &err, *p.sent, beginGuard())
+		defer p.endGuardSent(nil, &err, *p.sent, beginGuard()) // leaves too
+	} else {
+		defer p.leave()
 	}
 	if uint(len(msg)) > uint(p.g.slotSize) {
 		return errTooLargeSend
@@ -230,6 +247,9 @@ func (p *Producer) TrySend(msg []byte) (err error) {
 	}
 	if err := p.r.shrunk(); err != nil {
 		return err
+	}
+	if !p.entered() {
+		return p.closedAtEntry()
 	}
 	return p.e.Send(context.Background(), msg, false)
 }

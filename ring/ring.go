@@ -136,14 +136,16 @@ func (r *Ring) Header() layout.Header { return r.hdr }
 // or a hang (a call on a handle whose lease or claim that Close ended says
 // ErrClosed too, not the misuse's panic), but the race detector reports
 // the race: under it, stop the goroutines that use the handles before
-// Close. A call that Close cut after the store that did its work says what
-// it did: a send whose messages were published returns nil (SendBatch:
-// how many), a receive that consumed its message returns it; ErrClosed
-// means not sent, or not taken. One window remains on MPMC and MPSC
-// rings: a Send (or a batch not yet claimed whole) that Close cuts after
-// its claim may publish after Close ended the stream; a consumer that
-// already got ErrClosed gets it if it asks again. A claim such a call
-// leaves unpublished is skipped, never lost in front of later messages.
+// Close. A publishing call (Send, TrySend, Commit, SendBatch, CommitBatch)
+// that is running when Close begins is waited for (at most a second, as
+// above) before Close closes its producer and so ends the stream: what it
+// says it sent reaches the consumers, and one that starts after Close began
+// returns ErrClosed having sent nothing. A call that Close cut after the
+// store that did its work says what it did: a send whose messages were
+// published returns nil (SendBatch: how many), a receive that consumed its
+// message returns it; ErrClosed means not sent, or not taken. A claim a
+// cut MPMC or MPSC call leaves unpublished is skipped, never lost in front
+// of later messages.
 func (r *Ring) Close() error {
 	r.mu.Lock()
 	if r.closed {
@@ -163,6 +165,7 @@ func (r *Ring) Close() error {
 		r.interrupt(h)
 	}
 	r.awaitWaiters(time.Second)
+	r.awaitPublishers(hs, publishersLimit) // so that no publish lands after a producer's end of stream
 	var errs []error
 	for _, h := range hs {
 		// A handle of a shrunk ring reports it on its own calls; its
