@@ -27,8 +27,11 @@
 // has acknowledged all of it, resending what failed under the same
 // Nats-Msg-Id so the stream stores it once; In acknowledges a batch only
 // when all of it is in the ring. A restarted Out numbers on from the
-// stream's last message, a restarted In resumes at its durable consumer's
-// acknowledged position. A bridge that crashes can cause repeats, up to
+// stream's last message on its subject (where there is none, a purged or
+// aged-out subject, from the stream's last sequence, so that no id in the
+// stream's duplicate window is used again; a duplicate acknowledgement
+// for a message the stream does not hold stops it with ErrDuplicateID), a
+// restarted In resumes at its durable consumer's acknowledged position. A bridge that crashes can cause repeats, up to
 // one batch per crash, and so can an Out stopped while the stream has not
 // acknowledged its batch (the server stalled or unreachable past
 // OutOptions.DrainTimeout): it leaves the batch in the ring, as a crash

@@ -107,13 +107,22 @@ func openStream(js jetstream.JetStream, o JetStreamOptions, subject string) (jet
 
 // resumePoint is the sequence number of the last message an Out bridge
 // stored on subject (SeqHeader of the stream's last message there), so
-// that a restarted bridge numbers on from it; 0 for none.
+// that a restarted bridge numbers on from it. Where the subject has none
+// (a new stream, or one purged or aged out by its limits) it is the
+// stream's last sequence: the ids of an earlier run's messages may still
+// be in the stream's duplicate window, and numbering again from 1 would
+// have each new message taken for a duplicate and dropped. A run numbers
+// from there, and no run stores more messages than the stream counts.
 func resumePoint(s jetstream.Stream, subject string) (uint64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
 	m, err := s.GetLastMsgForSubject(ctx, subject)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return 0, nil
+		info, err := s.Info(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("JetStream stream %q: %w", s.CachedInfo().Config.Name, err)
+		}
+		return info.State.LastSeq, nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("JetStream stream %q: last message on %q: %w", s.CachedInfo().Config.Name, subject, err)

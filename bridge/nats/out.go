@@ -75,6 +75,7 @@ type Out struct {
 	next uint64
 
 	js     jetstream.JetStream // nil over core NATS
+	stream jetstream.Stream    // JetStream: where a duplicate acknowledgement is checked
 	jsOpts JetStreamOptions
 	// noRetry turns off nats.go's own resend of a publish the server
 	// answered with "no responders" (a stream not there yet, or between
@@ -153,7 +154,7 @@ func (b *Out) openJetStream() error {
 	if b.nc.Opts.ReconnectBufSize != -1 {
 		return fmt.Errorf("%w: a JetStream Out needs a connection without a reconnect buffer (nats.ReconnectBufSize(-1)), or an outage can reorder the stream", ErrConfig)
 	}
-	b.js, b.jsOpts, b.next = js, jo, last+1
+	b.js, b.stream, b.jsOpts, b.next = js, s, jo, last+1
 	b.noRetry = jetstream.WithRetryAttempts(0)
 	return nil
 }

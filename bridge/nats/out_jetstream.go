@@ -1,6 +1,7 @@
 package natsbridge
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -72,7 +73,12 @@ func (b *Out) publishAcked(ctx context.Context, msgs [][]byte) error {
 				continue
 			}
 			select {
-			case <-f.Ok():
+			case ack := <-f.Ok():
+				if ack.Duplicate {
+					if err := b.sameStored(ctx, ack.Sequence, msgs[i], first+uint64(i)); err != nil {
+						return err
+					}
+				}
 				if retry < 0 {
 					acked++
 					bytes += uint64(len(msgs[i]))
@@ -99,6 +105,25 @@ func (b *Out) publishAcked(ctx context.Context, msgs [][]byte) error {
 	b.c.messages.Add(acked)
 	b.c.bytes.Add(bytes)
 	return nil
+}
+
+// sameStored checks a duplicate acknowledgement: the stream holds, at
+// stream sequence at, this message (the same subject, number and bytes:
+// a copy an earlier round or run stored, which the id exists to drop).
+// Anything else is ErrDuplicateID: the message was not stored.
+func (b *Out) sameStored(ctx context.Context, at uint64, data []byte, seq uint64) error {
+	ctx, cancel := context.WithTimeout(ctx, setupTimeout)
+	defer cancel()
+	m, err := b.stream.GetMsg(ctx, at)
+	if err == nil && m.Subject == b.o.Subject && m.Header.Get(SeqHeader) == strconv.FormatUint(seq, 10) && bytes.Equal(m.Data, data) {
+		return nil
+	}
+	why := "it holds another message there"
+	if err != nil {
+		why = err.Error()
+	}
+	return fmt.Errorf("%w: stream %q, id %s:%d, acknowledged as a duplicate of its message %d (%s): is another bridge publishing to %q?",
+		ErrDuplicateID, b.jsOpts.Stream, b.o.Subject, seq, at, why, b.o.Subject)
 }
 
 // jsMsg builds message seq for the stream. JetStream keeps the message
