@@ -58,6 +58,13 @@
 // InOptions.PendingMsgs/PendingBytes, and counts what it then drops
 // (Counters.Dropped); over JetStream the stream holds the rest.
 //
+// A broadcast ring does not wait for a bridge that is not running: its
+// producer overwrites what no live reader holds. An Out that starts (or
+// restarts after a crash) at ring.Oldest reads what the ring still holds;
+// what was overwritten before it joined is neither sent nor counted, and
+// the sequence numbers run on over it. A lap while it catches up is
+// counted in Counters.Missed, and it reads on.
+//
 // A message larger than the server's max payload (Out) or the ring's slot
 // (In) is dropped, logged through Logf and counted (Counters.Oversize);
 // the bridge goes on. A ring file removed while a bridge runs stops it
