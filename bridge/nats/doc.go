@@ -20,7 +20,12 @@
 // handed to the connection is gone from the ring, and a message in flight
 // when the server dies is lost. With OutOptions.SeqHeader each message
 // carries its sequence number (SeqHeader), and an In bridge counts the
-// gaps it sees (Counters.Gaps), so a loss is at least known.
+// gaps it sees (Counters.Gaps), so a loss is at least known. Order holds
+// within one connection: after the client gives up on a connection the
+// server had stopped reading (a paused or swamped server), the server may
+// still read that connection's last messages after the new connection's
+// first ones, and In then counts the jump as a gap and the late ones as
+// repeats (which DropRepeats drops).
 //
 // Over JetStream (OutOptions.JetStream, InOptions.JetStream) delivery is at
 // least once: Out releases a batch of ring messages only when the stream
@@ -50,8 +55,9 @@
 // # When NATS is down or slow
 //
 // A bridge never drops to keep up. Out stops taking from the ring while
-// the connection is down or acknowledgements do not come, retrying with
-// back-off: a lossless ring fills and its producer waits (back-pressure);
+// the connection is down or acknowledgements do not come (a server that
+// stops reading counts as down once a write times out: the client
+// reconnects), retrying with back-off: a lossless ring fills and its producer waits (back-pressure);
 // a lossy broadcast reader is overrun, and what it missed is counted
 // (Counters.Missed) and shows as a gap in the sequence numbers. In waits
 // for a full ring; over core NATS the client buffers meanwhile, up to

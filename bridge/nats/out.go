@@ -299,10 +299,13 @@ func (b *Out) publish(ctx context.Context, msgs [][]byte) error {
 				b.dropOversize(len(m), err)
 				break
 			}
-			if !errors.Is(err, nats.ErrReconnectBufExceeded) {
+			if !errors.Is(err, nats.ErrReconnectBufExceeded) && !lostConnection(err) {
 				return fmt.Errorf("publish to %q: %w", b.o.Subject, err)
 			}
 			if err := bo.wait(ctx); err != nil {
+				return fmt.Errorf("publish to %q: %w", b.o.Subject, err)
+			}
+			if err := waitConnected(ctx, b.nc); err != nil {
 				return fmt.Errorf("publish to %q: %w", b.o.Subject, err)
 			}
 		}

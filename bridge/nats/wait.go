@@ -2,8 +2,11 @@ package natsbridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -108,4 +111,17 @@ func watchRing(ctx context.Context, cancel context.CancelCauseFunc, path string,
 			return
 		}
 	}
+}
+
+// lostConnection: a publish failed because the connection did (a write
+// that timed out on a server that stopped reading, a reset): the client
+// reconnects, as after a server that went away, and the bridge waits for
+// it instead of stopping. What the dead connection had buffered is lost,
+// as over core NATS it always is (at most once).
+func lostConnection(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() ||
+		errors.Is(err, os.ErrDeadlineExceeded) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, nats.ErrConnectionReconnecting)
 }

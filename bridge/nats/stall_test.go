@@ -1,0 +1,138 @@
+package natsbridge
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/shmring/shmring/bridge/nats/internal/natstest"
+	"github.com/shmring/shmring/ring"
+)
+
+// stallingProxy forwards TCP connections to a server; while stalled it
+// stops reading what its clients write, as a server that stopped reading
+// (paused, swamped) does, so their writes fill the socket and time out.
+type stallingProxy struct {
+	l       net.Listener
+	target  string
+	mu      sync.Mutex
+	resumed *sync.Cond
+	stalled bool
+}
+
+func newStallingProxy(t *testing.T, target string) *stallingProxy {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &stallingProxy{l: l, target: target}
+	p.resumed = sync.NewCond(&p.mu)
+	t.Cleanup(func() { l.Close(); p.stall(false) })
+	go p.serve()
+	return p
+}
+
+func (p *stallingProxy) url() string { return "nats://" + p.l.Addr().String() }
+
+func (p *stallingProxy) stall(on bool) {
+	p.mu.Lock()
+	p.stalled = on
+	p.mu.Unlock()
+	p.resumed.Broadcast()
+}
+
+func (p *stallingProxy) serve() {
+	for {
+		c, err := p.l.Accept()
+		if err != nil {
+			return
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		go func() { io.Copy(c, s); c.Close() }()
+		go func() {
+			buf := make([]byte, 32<<10)
+			for {
+				p.mu.Lock()
+				for p.stalled {
+					p.resumed.Wait()
+				}
+				p.mu.Unlock()
+				n, err := c.Read(buf)
+				if err != nil {
+					s.Close()
+					return
+				}
+				if _, err := s.Write(buf[:n]); err != nil {
+					c.Close()
+					return
+				}
+			}
+		}()
+	}
+}
+
+// TestOutGoesOnAfterTheServerStoppedReading: a core-NATS Out whose server
+// stops reading for longer than the client's write timeout reconnects and
+// goes on, as after a server that went away (a black-box tester: the
+// bridge exited 1 on "write tcp: i/o timeout" when the server was paused
+// past --drain-timeout, which the bridge's write timeout is).
+func TestOutGoesOnAfterTheServerStoppedReading(t *testing.T) {
+	srv := natstest.Start(t, natstest.Config{})
+	proxy := newStallingProxy(t, strings.TrimPrefix(srv.URL(), "nats://"))
+	src := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 1024, Slots: 256})
+	var log logLines
+	out, err := NewOut(connect(t, proxy.url(), nats.FlusherTimeout(100*time.Millisecond)), src,
+		OutOptions{Subject: "stalled", Logf: log.logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	run := start(out.Run)
+	p, err := src.Producer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
+	defer cancel()
+	msg := make([]byte, 1024)
+	send := func(n int) {
+		for range n {
+			if err := p.Send(ctx, msg); err != nil {
+				t.Fatalf("send: %v (Out.Run: %v)", err, run.wait())
+			}
+		}
+	}
+	send(1000)
+	proxy.stall(true)
+	deadline := time.Now().Add(watchdog)
+	for out.Counters().Reconnects == 0 { // the stalled write timed out, the client reconnects
+		if time.Now().After(deadline) {
+			t.Fatal("watchdog: the client never gave up on the stalled connection")
+		}
+		select {
+		case err := <-run.done:
+			t.Fatalf("Out.Run returned while the server was not reading: %v", err)
+		default:
+		}
+		if err := p.TrySend(msg); err != nil && !errors.Is(err, ring.ErrFull) {
+			t.Fatal(err)
+		}
+	}
+	proxy.stall(false)
+	send(1000)
+	p.Close()
+	if err := run.wait(); err != nil {
+		t.Fatalf("Out.Run = %v, want nil at the end of the stream (the server only paused)", err)
+	}
+}
