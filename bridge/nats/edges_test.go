@@ -319,6 +319,8 @@ func TestOptionsThatDescribeNoBridge(t *testing.T) {
 		want string
 	}{
 		{"an Out without a subject", func() error { _, err := NewOut(nc, r, OutOptions{}); return err }, "empty subject"},
+		{"an Out without a connection", func() error { _, err := NewOut(nil, r, OutOptions{Subject: "x"}); return err }, "needs a connection and a ring"},
+		{"an In without a ring", func() error { _, err := NewIn(nc, nil, InOptions{Subject: "x"}); return err }, "needs a connection and a ring"},
 		{"an In without a subject", func() error { _, err := NewIn(nc, r, InOptions{}); return err }, "empty subject"},
 		// NATS cannot carry these: "a..b" was published to nowhere while the
 		// bridge counted it forwarded, and one with white space failed at

@@ -73,6 +73,9 @@ type In struct {
 // JetStream, finds the stream and creates its durable consumer. Run starts
 // it; Close gives the role up, which ends the ring's stream.
 func NewIn(nc *nats.Conn, r *ring.Ring, o InOptions) (*In, error) {
+	if nc == nil || r == nil {
+		return nil, fmt.Errorf("%w: NewIn needs a connection and a ring", ErrConfig)
+	}
 	if err := CheckSubject(o.Subject, true); err != nil {
 		return nil, err
 	}
@@ -132,7 +135,9 @@ func (b *In) Ready() <-chan struct{} { return b.ready }
 func (b *In) markReady() { b.readyOnce.Do(func() { close(b.ready) }) }
 
 // Close gives up the producer role, which ends the ring's stream: its
-// readers get ring.ErrClosed once they have read everything.
+// readers get ring.ErrClosed once they have read everything. Call it once
+// Run has returned: Run stops when its context ends, and Close does not
+// stop it (a ring handle is used by one goroutine at a time).
 func (b *In) Close() error { return b.p.Close() }
 
 // Run delivers until ctx ends (then it returns nil, once what it received

@@ -94,6 +94,9 @@ type Out struct {
 // broadcast reader) and, over JetStream, finds the stream and the sequence
 // number to go on from. Run starts the forwarding; Close gives the role up.
 func NewOut(nc *nats.Conn, r *ring.Ring, o OutOptions) (*Out, error) {
+	if nc == nil || r == nil {
+		return nil, fmt.Errorf("%w: NewOut needs a connection and a ring", ErrConfig)
+	}
 	if err := CheckSubject(o.Subject, false); err != nil {
 		return nil, err
 	}
@@ -130,6 +133,12 @@ func NewOut(nc *nats.Conn, r *ring.Ring, o OutOptions) (*Out, error) {
 }
 
 func (b *Out) openJetStream() error {
+	// A message published into a reconnect buffer goes out on the new
+	// connection ahead of those lost in the old one, and the resend then
+	// stores the lost ones behind it: out of the ring's order.
+	if b.nc.Opts.ReconnectBufSize != -1 {
+		return fmt.Errorf("%w: a JetStream Out needs a connection without a reconnect buffer (nats.ReconnectBufSize(-1)), or an outage can reorder the stream", ErrConfig)
+	}
 	jo, err := b.o.JetStream.withDefaults(b.r.Name())
 	if err != nil {
 		return err
@@ -148,12 +157,6 @@ func (b *Out) openJetStream() error {
 	if err != nil {
 		return err
 	}
-	// A message published into a reconnect buffer goes out on the new
-	// connection ahead of those lost in the old one, and the resend then
-	// stores the lost ones behind it: out of the ring's order.
-	if b.nc.Opts.ReconnectBufSize != -1 {
-		return fmt.Errorf("%w: a JetStream Out needs a connection without a reconnect buffer (nats.ReconnectBufSize(-1)), or an outage can reorder the stream", ErrConfig)
-	}
 	b.js, b.stream, b.jsOpts, b.next = js, s, jo, last+1
 	b.noRetry = jetstream.WithRetryAttempts(0)
 	return nil
@@ -171,7 +174,9 @@ func (b *Out) Counters() Counters {
 // not deliver stay in a lossless ring for the next consumer or reader (on
 // an MPMC or MPSC ring that one gets them marked ring.Consumer.Redelivered);
 // over core NATS, what the client took before it noticed the server gone
-// counts as delivered (at most once: see the package comment).
+// counts as delivered (at most once: see the package comment). Call it
+// once Run has returned: Run stops when its context ends, and Close does
+// not stop it (a ring handle is used by one goroutine at a time).
 func (b *Out) Close() error { return b.src.close() }
 
 // Run forwards until the ring's producer ends the stream (then it returns
