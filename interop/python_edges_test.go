@@ -502,6 +502,8 @@ print("name None", outcome(lambda: shmring.open_ring(None)))
 print("name int", outcome(lambda: shmring.open_ring(5)))
 print("open timeout None", outcome(lambda: shmring.open_ring(spsc, timeout=None)))
 print("open timeout str", outcome(lambda: shmring.open_ring(spsc, timeout="1")))
+print("open timeout inf", outcome(lambda: shmring.open_ring(spsc, timeout=float("inf"))))
+print("allow_world_write str", outcome(lambda: shmring.open_ring(spsc, allow_world_write="False")))
 print("max_file_size -1", outcome(lambda: shmring.open_ring(spsc, max_file_size=-1)))
 print("trust_uids str", outcome(lambda: shmring.open_ring(spsc, trust_uids=["a"])))
 print("max_file_size float", outcome(lambda: shmring.open_ring(spsc, max_file_size=1e9).close()))
@@ -546,8 +548,10 @@ print("survived")
 // TestPythonArgumentsAndACutRing: a wrong argument type is Python's own
 // TypeError, raised on entry, before a call waits or reads (it was
 // InvalidError, or nothing until the call waited, or a TypeError from the
-// package's own arithmetic); a nonsense value of the right type is
-// InvalidError (max_file_size=-1 said FileTooBigError). What the package
+// package's own arithmetic; allow_world_write="False" opened a
+// world-writable ring); a nonsense value of the right type is
+// InvalidError (max_file_size=-1 said FileTooBigError; an open timeout of
+// inf waited for ever on a ring never ready). What the package
 // took before is still taken: a Decimal timeout, a float size, a bytearray
 // resizable after recv_into found nothing (no view of it kept across the
 // wait). And a ring found truncated stays so: a later call raises
@@ -561,6 +565,8 @@ func TestPythonArgumentsAndACutRing(t *testing.T) {
 		"name int TypeError",
 		"open timeout None TypeError",
 		"open timeout str TypeError",
+		"open timeout inf InvalidError",
+		"allow_world_write str TypeError",
 		"max_file_size -1 InvalidError",
 		"trust_uids str TypeError",
 		"max_file_size float ok",

@@ -26,7 +26,18 @@ def open_timeout(t):
     ready would be waited for for ever."""
     if t is None:
         raise TypeError("open timeout must be a number of seconds: None would wait for ever on a ring whose creator died")
-    return timeout(t)
+    timeout(t)
+    if t == float("inf"):
+        raise InvalidError("ring: open timeout=inf: it would wait for ever on a ring whose creator died")
+    return t
+
+
+def flag(v, what):
+    """v as a yes or no: a bool, nothing else (a "False" read from a
+    configuration file is true to Python, and would turn a check off)."""
+    if not isinstance(v, bool):
+        raise TypeError(f"{what} must be a bool, not {type(v).__name__}")
+    return v
 
 
 def writable(buf):

@@ -71,6 +71,7 @@ def check(fd, what, trust_uids=(), trust_gids=(), allow_world_write=False, max_f
     it; check_sealed does). Returns the cap."""
     cap = _args.max_file_size(max_file_size, DEFAULT_MAX_FILE_SIZE)
     trust_uids, trust_gids = _args.ids(trust_uids, "trust_uids"), _args.ids(trust_gids, "trust_gids")
+    _args.flag(allow_world_write, "allow_world_write")
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
         raise NotRegularError(f"ring: not a regular file: ring={what} is a {_file_type(st.st_mode)}")
