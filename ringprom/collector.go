@@ -44,7 +44,7 @@ func NewCollector(o Options) *Collector {
 	}
 	c := &Collector{
 		o:         o,
-		state:     d("ring_state", "1 for the ring's state: ok, idle, stuck, dead, not-ready, truncated, corrupt, foreign-version.", append(ring[:2:2], "state")),
+		state:     d("ring_state", "1 for the ring's state: ok, idle, stuck, dead, not-ready, truncated, corrupt, foreign-version, not-a-ring, unreadable.", append(ring[:2:2], "state")),
 		held:      d("ring_held", "1 while some live process holds a lock on the ring file.", ring),
 		slots:     d("ring_slots", "Slots in the ring.", ring),
 		slotSize:  d("ring_slot_size_bytes", "Largest message a slot holds.", ring),

@@ -55,6 +55,13 @@
 // holder stores them every 64 messages (or MiB) and before it sleeps, so
 // while it streams they trail its own figures by fewer than 64 messages.
 //
+// What it cannot read it cannot export: a directory it may not list
+// exports nothing, and in a directory it lists only the files it may
+// open for reading (a ring is 0600 unless created otherwise: run the
+// exporter as the rings' user, or give the rings a group and the exporter
+// that group). A ring named on its own (Options.Names) that it cannot
+// open is exported with state unreadable.
+//
 // The package does not import package ring, and package ring does not import
 // Prometheus: an application that does not want this package does not link it.
 //
