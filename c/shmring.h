@@ -70,6 +70,13 @@
 extern "C" {
 #endif
 
+/* What this header declares is the library's ABI; the Makefile builds with
+ * -fvisibility=hidden, so that nothing else (the shmring__ internals) is
+ * exported from libshmring.so. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 /* ---- layout constants (LAYOUT.md; checked against package layout) ---- */
 /* SHMRING-LAYOUT-BEGIN */
 #define SHMRING_VERSION 4
@@ -440,6 +447,10 @@ int shmring_sigbus_guard(void);
 /* CRC-32C (Castagnoli), as the header checksum uses; crc is the previous
  * value (0 to start). */
 uint32_t shmring_crc32c(uint32_t crc, const void *data, size_t n);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

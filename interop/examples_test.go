@@ -5,6 +5,7 @@ package interop
 
 import (
 	"context"
+	"debug/elf"
 	"errors"
 	"os"
 	"os/exec"
@@ -26,6 +27,39 @@ func TestMakefileBuildsLibrariesAndExamples(t *testing.T) {
 		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
 			t.Errorf("make did not build %s: %v", f, err)
 		}
+	}
+}
+
+// TestTheSharedLibraryExportsOnlyTheHeadersFunctions: libshmring.so's
+// ABI is what shmring.h declares; the shmring__ internals stay inside (a
+// black-box tester found 29 of them exported).
+func TestTheSharedLibraryExportsOnlyTheHeadersFunctions(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	f, err := elf.Open(filepath.Join(buildExamples(t), "libshmring.so"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := f.DynamicSymbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, err := os.ReadFile(filepath.Join(repoRoot(t), "c", "shmring.h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported := 0
+	for _, s := range syms {
+		if s.Section == elf.SHN_UNDEF || elf.ST_TYPE(s.Info) != elf.STT_FUNC {
+			continue // what the library uses, not what it offers
+		}
+		exported++
+		if !strings.HasPrefix(s.Name, "shmring_") || strings.HasPrefix(s.Name, "shmring__") || !strings.Contains(string(header), s.Name+"(") {
+			t.Errorf("libshmring.so exports %s, which shmring.h does not declare", s.Name)
+		}
+	}
+	if exported == 0 {
+		t.Fatal("libshmring.so exports no function")
 	}
 }
 
