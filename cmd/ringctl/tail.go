@@ -52,6 +52,7 @@ func newTailCmd(stdout, stderr io.Writer) *cobra.Command {
 			"up only those it catches in passing; a broadcast ring it reads as a lossy reader does.\n" +
 			"It ends when the producer closes the stream, after --count messages, or on an interrupt. A producer that\n" +
 			"died without closing is said once on stderr; tail goes on, for a new producer may take the role over.\n" +
+			"A ring removed, or replaced by another under its name, ends it with exit 1 (run tail again for a new one).\n" +
 			"On a record ring (Options.Records), whose positions count bytes, the number printed with each message\n" +
 			"and gap is the message's sequence number, and gaps count messages.",
 		Args: cobra.ExactArgs(1),
@@ -123,6 +124,9 @@ func runTail(ctx context.Context, w, stderr io.Writer, name string, f tailFlags)
 			return nil
 		}
 		if polls%liveEvery == 0 {
+			if why := t.NameMoved(); why != "" {
+				return &exitError{code: exitFailed, msg: fmt.Sprintf("tail %s: %s; stopped following (run tail again for the new one)", name, why)}
+			}
 			said.update(stderr, name)
 		}
 		select {

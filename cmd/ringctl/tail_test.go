@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shmring/shmring/internal/proctest"
 )
@@ -195,6 +196,45 @@ func TestTailEndsWhenTheRingIsShrunkWhileIdle(t *testing.T) {
 			}
 			if code := <-done; code != exitBadFile || !strings.Contains(buf.String(), "truncated") {
 				t.Errorf("tail of a ring shrunk under it: exit %d, want %d saying truncated:\n%s", code, exitBadFile, buf.String())
+			}
+		})
+	}
+}
+
+// TestTailStopsWhenTheRingsNameIsGone: a following tail whose ring is
+// removed, or re-created under its name, says so and stops, instead of
+// following for ever a ring nobody can join (a black-box tester: it kept
+// printing nothing while the new ring under the name carried messages).
+func TestTailStopsWhenTheRingsNameIsGone(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	for _, recreate := range []bool{false, true} {
+		t.Run(fmt.Sprintf("recreated=%v", recreate), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "r")
+			prod := startPeer(t, path, "spsc", "producer", "create")
+			tell(t, prod, "send 1")
+			var buf proctest.Buffer
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := background(ctx, &buf, "tail", path, "-n", "1", "--interval", "1ms")
+			eventually(t, "tail printed message 0", func() bool { return strings.Contains(buf.String(), "msg-0") })
+			want := "the ring was removed"
+			if recreate { // made aside and renamed over: the name is never missing
+				other := path + ".new"
+				startPeer(t, other, "spsc", "producer", "create")
+				if err := os.Rename(other, path); err != nil {
+					t.Fatal(err)
+				}
+				want = "another ring was made under its name"
+			} else if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case code := <-done:
+				if code != exitFailed || !strings.Contains(buf.String(), want) {
+					t.Errorf("tail of a ring whose name went: exit %d, want %d saying %q:\n%s", code, exitFailed, want, buf.String())
+				}
+			case <-time.After(30 * time.Second): // a bound on waiting, not a measure
+				t.Fatalf("tail still following 30 s after its ring's name went:\n%s", buf.String())
 			}
 		})
 	}

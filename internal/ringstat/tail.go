@@ -39,6 +39,10 @@ type Tail struct {
 	gap  Event // a gap not yet handed out (Count 0: none)
 	emit func(Event) error
 	rec  recState // a record ring's
+	// path, dev and ino: the file the name led to when the Tail was
+	// opened (NameMoved).
+	path     string
+	dev, ino uint64
 }
 
 // Event is what Poll hands out: a message, or a run of positions Tail did

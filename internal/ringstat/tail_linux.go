@@ -3,6 +3,7 @@
 package ringstat
 
 import (
+	"errors"
 	"fmt"
 
 	"golang.org/x/sys/unix"
@@ -63,7 +64,25 @@ func OpenTail(name string, back uint64) (*Tail, error) {
 		unix.Munmap(mem)
 		return nil, fmt.Errorf("%w: ring %s is %s: the file was shrunk while it was opened", errTruncatedTail, name, Truncated)
 	}
+	t.path, t.dev, t.ino = s.Path, st.Dev, st.Ino
 	return t, nil
+}
+
+// NameMoved says why the name the Tail was opened by no longer leads to
+// the file it follows ("" while it does): the ring was removed, or
+// another file was made under its name. Nobody new can join the ring a
+// following tail watches then; a new ring under the name is another one.
+func (t *Tail) NameMoved() string {
+	var st unix.Stat_t
+	switch err := unix.Stat(t.path, &st); {
+	case errors.Is(err, unix.ENOENT):
+		return "the ring was removed"
+	case err != nil:
+		return ""
+	case st.Dev != t.dev || st.Ino != t.ino:
+		return "another ring was made under its name"
+	}
+	return ""
 }
 
 // badFileErr is the Poll error class (IsTruncated, IsCorrupt) of a broken
