@@ -33,10 +33,11 @@
 // Nats-Msg-Id so the stream stores it once; In acknowledges a batch only
 // when all of it is in the ring. A restarted Out numbers on from the
 // stream's last message on its subject (where there is none, a purged or
-// aged-out subject, from the stream's last sequence, so that no id in the
-// stream's duplicate window is used again; a duplicate acknowledgement
-// for a message the stream does not hold stops it with ErrDuplicateID), a
-// restarted In resumes at its durable consumer's acknowledged position. A bridge that crashes can cause repeats, up to
+// aged-out subject, from the stream's last sequence); its Nats-Msg-Ids
+// carry a tag of its own run, so that none is an id an earlier run used
+// that the stream's duplicate window still holds (the stream would drop
+// the message and acknowledge it). A restarted In resumes at its durable
+// consumer's acknowledged position. A bridge that crashes can cause repeats, up to
 // one batch per crash, and so can an Out stopped while the stream has not
 // acknowledged its batch (the server stalled or unreachable past
 // OutOptions.DrainTimeout): it leaves the batch in the ring, as a crash

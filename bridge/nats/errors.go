@@ -17,10 +17,4 @@ var (
 	// ErrConfig: options that describe no bridge (an empty subject, a
 	// JetStream bridge without a stream, a ring of the wrong kind).
 	ErrConfig = errors.New("natsbridge: invalid options")
-	// ErrDuplicateID: the stream acknowledged a message as a duplicate of
-	// one it does not hold under that id with the same bytes: another
-	// bridge, or an earlier run the stream's duplicate window remembers,
-	// used the message's Nats-Msg-Id. The stream did not store it, so the
-	// bridge stops with the batch still in the ring.
-	ErrDuplicateID = errors.New("natsbridge: the stream already holds a different message under this message id")
 )

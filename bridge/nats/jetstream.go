@@ -109,10 +109,9 @@ func openStream(js jetstream.JetStream, o JetStreamOptions, subject string) (jet
 // stored on subject (SeqHeader of the stream's last message there), so
 // that a restarted bridge numbers on from it. Where the subject has none
 // (a new stream, or one purged or aged out by its limits) it is the
-// stream's last sequence: the ids of an earlier run's messages may still
-// be in the stream's duplicate window, and numbering again from 1 would
-// have each new message taken for a duplicate and dropped. A run numbers
-// from there, and no run stores more messages than the stream counts.
+// stream's last sequence, which never goes back: the numbers go on
+// growing for an In that counts gaps and repeats by them, where starting
+// again from 1 would make every message a repeat.
 func resumePoint(s jetstream.Stream, subject string) (uint64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()

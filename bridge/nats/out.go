@@ -2,6 +2,8 @@ package natsbridge
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -74,8 +76,12 @@ type Out struct {
 	// ring; only the Run goroutine touches it.
 	next uint64
 
-	js     jetstream.JetStream // nil over core NATS
-	stream jetstream.Stream    // JetStream: where a duplicate acknowledgement is checked
+	js jetstream.JetStream // nil over core NATS
+	// runID tags this run's Nats-Msg-Ids, so that no id of an earlier run
+	// (or another bridge) still in the stream's duplicate window is used
+	// again: the stream would take the message for a duplicate, store
+	// nothing and acknowledge it all the same.
+	runID  string
 	jsOpts JetStreamOptions
 	// noRetry turns off nats.go's own resend of a publish the server
 	// answered with "no responders" (a stream not there yet, or between
@@ -157,7 +163,9 @@ func (b *Out) openJetStream() error {
 	if err != nil {
 		return err
 	}
-	b.js, b.stream, b.jsOpts, b.next = js, s, jo, last+1
+	var tag [8]byte
+	rand.Read(tag[:]) // never fails (crypto/rand)
+	b.js, b.jsOpts, b.next, b.runID = js, jo, last+1, hex.EncodeToString(tag[:])
 	b.noRetry = jetstream.WithRetryAttempts(0)
 	return nil
 }

@@ -1,7 +1,6 @@
 package natsbridge
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,8 +15,8 @@ import (
 // acknowledged every message of it (or dropped one as oversize): only then
 // may the ring's slots be released. A message whose acknowledgement fails
 // or times out is sent again with every message after it, so the stream
-// keeps the ring's order; the Nats-Msg-Id header (subject and sequence
-// number) makes the stream discard a copy it already stored.
+// keeps the ring's order; the Nats-Msg-Id header (subject, the run's tag
+// and sequence number) makes the stream discard a copy it already stored.
 //
 // While the server is away the batch is held, and with it the ring: a
 // lossless ring fills and its producer waits. If ctx ends first the batch
@@ -73,12 +72,7 @@ func (b *Out) publishAcked(ctx context.Context, msgs [][]byte) error {
 				continue
 			}
 			select {
-			case ack := <-f.Ok():
-				if ack.Duplicate {
-					if err := b.sameStored(ctx, ack.Sequence, msgs[i], first+uint64(i)); err != nil {
-						return err
-					}
-				}
+			case <-f.Ok(): // a duplicate too: this run's own earlier copy (runID)
 				if retry < 0 {
 					acked++
 					bytes += uint64(len(msgs[i]))
@@ -107,25 +101,6 @@ func (b *Out) publishAcked(ctx context.Context, msgs [][]byte) error {
 	return nil
 }
 
-// sameStored checks a duplicate acknowledgement: the stream holds, at
-// stream sequence at, this message (the same subject, number and bytes:
-// a copy an earlier round or run stored, which the id exists to drop).
-// Anything else is ErrDuplicateID: the message was not stored.
-func (b *Out) sameStored(ctx context.Context, at uint64, data []byte, seq uint64) error {
-	ctx, cancel := context.WithTimeout(ctx, setupTimeout)
-	defer cancel()
-	m, err := b.stream.GetMsg(ctx, at)
-	if err == nil && m.Subject == b.o.Subject && m.Header.Get(SeqHeader) == strconv.FormatUint(seq, 10) && bytes.Equal(m.Data, data) {
-		return nil
-	}
-	why := "it holds another message there"
-	if err != nil {
-		why = err.Error()
-	}
-	return fmt.Errorf("%w: stream %q, id %s:%d, acknowledged as a duplicate of its message %d (%s): is another bridge publishing to %q?",
-		ErrDuplicateID, b.jsOpts.Stream, b.o.Subject, seq, at, why, b.o.Subject)
-}
-
 // jsMsg builds message seq for the stream. JetStream keeps the message
 // until it is acknowledged (to resend it), so each needs its own.
 func (b *Out) jsMsg(data []byte, seq uint64) *nats.Msg {
@@ -135,7 +110,7 @@ func (b *Out) jsMsg(data []byte, seq uint64) *nats.Msg {
 		Data:    data,
 		Header: nats.Header{
 			SeqHeader:             []string{num},
-			jetstream.MsgIDHeader: []string{b.o.Subject + ":" + num},
+			jetstream.MsgIDHeader: []string{b.o.Subject + ":" + b.runID + ":" + num},
 		},
 	}
 }

@@ -129,7 +129,7 @@ func (s *leaseSource[B, L]) next(ctx context.Context, limit int) ([][]byte, uint
 	for {
 		b, err := s.l.ReceiveBatch(ctx, limit)
 		var lap *ring.LapError
-		if errors.As(err, &lap) {
+		if errors.As(err, &lap) && !errors.Is(err, ring.ErrCorrupt) { // a lap past what the producer must protect is corruption
 			missed += lap.Missed
 			continue
 		}
