@@ -50,7 +50,7 @@ func Remove(path string, force bool) (held bool, err error) {
 	if before.Mode&unix.S_IFMT != unix.S_IFREG {
 		return false, removeOther(path, force)
 	}
-	held = !holdAgainstRoles(fd) || lockHeld(fd, 0, 0)
+	held = heldAgainstRemoval(fd)
 	if held && !force {
 		return true, nil
 	}
@@ -67,13 +67,21 @@ func Remove(path string, force bool) (held bool, err error) {
 	return held, nil
 }
 
-// holdAgainstRoles takes a read lock over the whole file on fd, which the
-// role locks (write locks) conflict with, for as long as fd stays open; it
-// reports false where a process holds a lock on the file (or the file
-// system has no such locks: lockHeld then decides, as a probe).
-func holdAgainstRoles(fd int) bool {
+// heldAgainstRemoval takes a read lock over the whole file on fd, which
+// every role lock (a write lock) conflicts with, for as long as fd stays
+// open, and reports whether a role is held: the lock refused. Another
+// remover's read lock does not conflict with it, so two removers do not
+// take each other for live holders. A file system without OFD locks (no
+// role can be taken there either) is probed as before the lock.
+func heldAgainstRemoval(fd int) bool {
 	lk := unix.Flock_t{Type: unix.F_RDLCK, Whence: 0, Start: 0, Len: 0}
-	return unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk) == nil
+	switch err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk); {
+	case err == nil:
+		return false
+	case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EACCES):
+		return true
+	}
+	return lockHeld(fd, 0, 0)
 }
 
 // beforeUnlink is where a test takes a role while Remove is about to

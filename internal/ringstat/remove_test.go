@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/shmring/shmring/ring"
 )
 
@@ -45,5 +47,29 @@ func TestRemoveKeepsRolesOutUntilTheNameIsGone(t *testing.T) {
 	}
 	if !errors.Is(roleErr, ring.ErrBusy) {
 		t.Fatalf("a role taken between Remove's probe and its unlink: Consumer = %v, want ErrBusy (the ring was removed under it)", roleErr)
+	}
+}
+
+// TestTwoRemoversDoNotTakeEachOtherForHolders: a remover's read lock is no
+// role; a second Remove of the same dead ring meanwhile (two ringctl gc at
+// once) removes it rather than report it held by a live process (a
+// reviewer: the probe for any lock saw the other remover's).
+func TestTwoRemoversDoNotTakeEachOtherForHolders(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ring")
+	r, err := ring.Create(path, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if heldAgainstRemoval(fd) { // the first remover, between its probe and its unlink
+		t.Fatal("an unheld ring's read lock was refused")
+	}
+	if held, err := Remove(path, false); held || err != nil {
+		t.Fatalf("Remove beside another remover = held %v, %v; want it removed", held, err)
 	}
 }
