@@ -52,14 +52,9 @@ func (p *Producer) closedAtEntry() error {
 // before it entered stores the 0 that is already there.
 func (p *Producer) leave() { fence.Store32(&p.inCall, 0, true) }
 
-// publishersLimit bounds how long Ring.Close waits for a publishing call
-// to leave: a call that is not waiting for room (Close woke those) leaves
-// within a copy; one held up longer (a stopped thread) is closed under.
-const publishersLimit = time.Second
-
 // awaitPublishers waits, once closing is set, until no producer among hs is
-// inside a publishing call, for up to limit.
-func (r *Ring) awaitPublishers(hs []handle, limit time.Duration) {
+// inside a publishing call, or until deadline (closeLimit).
+func (r *Ring) awaitPublishers(hs []handle, deadline time.Time) {
 	var ps []*Producer
 	for _, h := range hs {
 		if p, ok := h.(*Producer); ok {
@@ -72,7 +67,6 @@ func (r *Ring) awaitPublishers(hs []handle, limit time.Duration) {
 	if fence.Registered() {
 		_ = fence.Barrier() // registered: it cannot fail
 	}
-	deadline := time.Now().Add(limit)
 	for _, p := range ps {
 		for p.inCall.Load() != 0 && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Microsecond)

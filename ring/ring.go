@@ -164,8 +164,9 @@ func (r *Ring) Close() error {
 	for _, h := range hs {
 		r.interrupt(h)
 	}
-	r.awaitWaiters(time.Second)
-	r.awaitPublishers(hs, publishersLimit) // so that no publish lands after a producer's end of stream
+	deadline := time.Now().Add(closeLimit) // one bound for both waits
+	r.awaitWaiters(deadline)
+	r.awaitPublishers(hs, deadline) // so that no publish lands after a producer's end of stream
 	var errs []error
 	for _, h := range hs {
 		// A handle of a shrunk ring reports it on its own calls; its
@@ -189,10 +190,15 @@ func (r *Ring) interrupt(h handle) {
 	h.interrupt()
 }
 
-// awaitWaiters gives goroutines woken inside a wait loop up to limit to
-// leave it. They leave within one wait tick even if a wake was missed.
-func (r *Ring) awaitWaiters(limit time.Duration) {
-	deadline := time.Now().Add(limit)
+// closeLimit bounds how long Ring.Close waits for the calls running on
+// its handles to leave: a woken waiter leaves within a wait tick, a
+// publishing call within a copy; one held up longer (a stopped thread) is
+// closed under.
+const closeLimit = time.Second
+
+// awaitWaiters gives goroutines woken inside a wait loop until deadline
+// to leave it. They leave within one wait tick even if a wake was missed.
+func (r *Ring) awaitWaiters(deadline time.Time) {
 	for r.waiters.Load() > 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Microsecond)
 	}
