@@ -79,7 +79,10 @@ func exportedReceiver(d *ast.FuncDecl) bool {
 	if s, ok := t.(*ast.StarExpr); ok {
 		t = s.X
 	}
-	if g, ok := t.(*ast.IndexExpr); ok {
+	switch g := t.(type) {
+	case *ast.IndexExpr: // T[P]
+		t = g.X
+	case *ast.IndexListExpr: // T[P, Q]
 		t = g.X
 	}
 	id, ok := t.(*ast.Ident)
