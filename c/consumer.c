@@ -42,18 +42,25 @@ int shmring_consumer_open(shmring *r, shmring_consumer **out)
 {
 	SHMRING_NEED(r);
 	SHMRING_NEED(out);
+	int ref = shmring__ref(r);
+	if (ref)
+		return ref;
 	shmring_consumer *c = calloc(1, sizeof *c);
-	if (!c)
+	if (!c) {
+		shmring__unref(r);
 		return shmring__fail(SHMRING_ENOMEM, "consumer handle");
+	}
 	c->e.lock_fd = -1;
 	SHMRING_GUARD(r, NULL, {
 		drop(c);
+		shmring__unref(r);
 		return SHMRING_ETRUNCATED;
 	});
 	int rc = take_role(c, r);
 	SHMRING_UNGUARD();
 	if (rc) {
 		drop(c);
+		shmring__unref(r);
 		return rc;
 	}
 	*out = c;
@@ -246,9 +253,11 @@ int shmring_consumer_close(shmring_consumer *c)
 {
 	if (!c)
 		return 0;
+	shmring *r = c->e.r;
 	if (!c->e.closed)
 		shmring__spsc_leave(&c->e, 0);
 	free(c);
+	shmring__unref(r);
 	return 0;
 }
 

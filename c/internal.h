@@ -30,7 +30,18 @@ struct shmring {
 	unsigned char *mem; /* the whole file, mapped */
 	size_t map_len;     /* bytes mapped: FileSize, rounded up to huge pages on hugetlbfs */
 	shmring_info info;  /* from the validated header; never re-read */
+	/* refs: the caller's reference, until shmring_close, and one per open
+	 * role handle; the mapping and the descriptor go with the last, so a
+	 * ring closed before its handles stays mapped under them. closed:
+	 * shmring_close ran; no new handle. */
+	int refs;
+	int closed;
 };
+
+/* shmring__ref takes a reference for a new role handle, or fails once
+ * shmring_close ran; shmring__unref drops one, and the last unmaps. */
+int shmring__ref(shmring *r);
+void shmring__unref(shmring *r);
 
 /* Words of the mapping. off is a layout offset: aligned by construction. */
 static inline uint32_t *w32(const shmring *r, uint64_t off) { return (uint32_t *)(void *)(r->mem + off); }

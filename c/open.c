@@ -184,6 +184,7 @@ static int open_owned(int fd, const shmring_open_options *o, shmring **out)
 	(*out)->mem = m;
 	(*out)->map_len = (size_t)size;
 	(*out)->info = h;
+	(*out)->refs = 1;
 	return 0;
 }
 
@@ -264,7 +265,22 @@ int shmring_open_fd(int fd, const shmring_open_options *o, shmring **out)
 
 void shmring_close(shmring *r)
 {
-	if (!r)
+	if (!r || __atomic_exchange_n(&r->closed, 1, __ATOMIC_ACQ_REL))
+		return;
+	shmring__unref(r);
+}
+
+int shmring__ref(shmring *r)
+{
+	if (__atomic_load_n(&r->closed, __ATOMIC_ACQUIRE))
+		return shmring__fail(SHMRING_EINVAL, "the ring was closed (shmring_close)");
+	__atomic_add_fetch(&r->refs, 1, __ATOMIC_ACQ_REL);
+	return 0;
+}
+
+void shmring__unref(shmring *r)
+{
+	if (__atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	munmap(r->mem, r->map_len);
 	close(r->fd);

@@ -51,18 +51,25 @@ int shmring_producer_open(shmring *r, shmring_producer **out)
 {
 	SHMRING_NEED(r);
 	SHMRING_NEED(out);
+	int ref = shmring__ref(r);
+	if (ref)
+		return ref;
 	shmring_producer *p = calloc(1, sizeof *p);
-	if (!p)
+	if (!p) {
+		shmring__unref(r);
 		return shmring__fail(SHMRING_ENOMEM, "producer handle");
+	}
 	p->e.lock_fd = -1;
 	SHMRING_GUARD(r, NULL, {
 		drop(p);
+		shmring__unref(r);
 		return SHMRING_ETRUNCATED;
 	});
 	int rc = take_role(p, r);
 	SHMRING_UNGUARD();
 	if (rc) {
 		drop(p);
+		shmring__unref(r);
 		return rc;
 	}
 	*out = p;
@@ -224,9 +231,11 @@ int shmring_producer_close(shmring_producer *p)
 {
 	if (!p)
 		return 0;
+	shmring *r = p->e.r;
 	if (!p->e.closed)
 		shmring__spsc_leave(&p->e, SHMRING_STATE_CLOSED);
 	free(p);
+	shmring__unref(r);
 	return 0;
 }
 

@@ -108,18 +108,25 @@ int shmring_reader_open(shmring *r, uint32_t policy, int start, shmring_reader *
 		return shmring__fail(SHMRING_EINVAL, "reader policy=%u", policy);
 	if (start != SHMRING_START_OLDEST && start != SHMRING_START_LATEST)
 		return shmring__fail(SHMRING_EINVAL, "reader start=%d", start);
+	int ref = shmring__ref(r);
+	if (ref)
+		return ref;
 	shmring_reader *rd = calloc(1, sizeof *rd);
-	if (!rd)
+	if (!rd) {
+		shmring__unref(r);
 		return shmring__fail(SHMRING_ENOMEM, "reader handle");
+	}
 	rd->lock_fd = -1;
 	SHMRING_GUARD(r, NULL, {
 		drop(rd);
+		shmring__unref(r);
 		return SHMRING_ETRUNCATED;
 	});
 	int rc = join(rd, r, policy, start);
 	SHMRING_UNGUARD();
 	if (rc) {
 		drop(rd);
+		shmring__unref(r);
 		return rc;
 	}
 	*out = rd;
@@ -171,8 +178,10 @@ int shmring_reader_close(shmring_reader *rd)
 	drop:
 		close(rd->lock_fd);
 	}
+	shmring *r = rd->r;
 	free(rd->buf);
 	free(rd);
+	shmring__unref(r);
 	return 0;
 }
 

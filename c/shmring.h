@@ -348,7 +348,10 @@ int shmring_open(const char *name, const shmring_open_options *options, shmring 
  * mode guards it); any other file exactly as shmring_open checks the file
  * at a name, options' trust lists included. */
 int shmring_open_fd(int fd, const shmring_open_options *options, shmring **out);
-/* shmring_close unmaps the ring. Close its role handles first. */
+/* shmring_close gives up the caller's hold on the ring: it is unmapped,
+ * and its descriptor closed, once its role handles are closed too (closing
+ * the ring first is allowed: they keep it mapped until the last of them
+ * closes). No handle can be opened from a closed ring (SHMRING_EINVAL). */
 void shmring_close(shmring *r);
 const shmring_info *shmring_get_info(const shmring *r);
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -268,6 +269,31 @@ func TestCNullArgumentsAreEInvalid(t *testing.T) {
 	}
 	if err := c.Wait(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCRingClosedBeforeItsHandles: shmring_close before the role handles'
+// closes leaves them working on the mapping, which goes with the last of
+// them, and opens no new handle (it unmapped under them, and the handle's
+// close then crashed the process with SIGSEGV: a black-box tester).
+func TestCRingClosedBeforeItsHandles(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	name := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8})
+	c := start(t, "c", "closeorder", name)
+	var got []string
+	for {
+		line, err := c.ReadLine()
+		if err != nil {
+			break
+		}
+		got = append(got, line)
+	}
+	if err := c.Wait(); err != nil {
+		t.Fatalf("the C program died: %v\n%s\nsaid %q", err, c.Stderr(), got)
+	}
+	want := []string{"handles after the ring's close 0 0 after", "new handle after the ring's close 1", "closes 0 0"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("the C program said %q, want %q", got, want)
 	}
 }
 

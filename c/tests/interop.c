@@ -631,6 +631,28 @@ static int cmd_nulls(char **a)
 	return 0;
 }
 
+/* ---- closeorder: shmring_close before the handles' closes ---- */
+
+static int cmd_closeorder(char **a)
+{
+	shmring *r = open_ring(a[0]);
+	shmring_producer *p;
+	shmring_consumer *c;
+	int rc;
+	if ((rc = shmring_producer_open(r, &p)) != 0 || (rc = shmring_consumer_open(r, &c)) != 0)
+		die("roles", rc);
+	shmring_close(r); /* before its handles: they keep it mapped */
+	char b[8];
+	size_t n = 0;
+	int sent = shmring_producer_send(p, "after", 5, 0);
+	int got = shmring_consumer_recv(c, b, sizeof b, &n, 0);
+	say("handles after the ring's close %d %d %.*s", sent, got, (int)n, b);
+	shmring_consumer *again;
+	say("new handle after the ring's close %d", shmring_consumer_open(r, &again) == SHMRING_EINVAL);
+	say("closes %d %d", shmring_producer_close(p), shmring_consumer_close(c)); /* the last unmaps */
+	return 0;
+}
+
 /* ---- joiner: a lossless reader joining at Oldest never skips silently ---- */
 
 static int cmd_joiner(char **a)
@@ -794,7 +816,7 @@ static int cmd_waitback(char **a)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: interop produce|consume|bcast|bench|trunc|endmark|guardself|open|corrupt|role|poll|shrunk|joiner|nulls|waitback ARGS...\n");
+		fprintf(stderr, "usage: interop produce|consume|bcast|bench|trunc|endmark|guardself|open|corrupt|role|poll|shrunk|joiner|nulls|closeorder|waitback ARGS...\n");
 		return 2;
 	}
 	const char *cmd = argv[1];
@@ -830,6 +852,8 @@ int main(int argc, char **argv)
 		return cmd_joiner(a);
 	if (strcmp(cmd, "nulls") == 0 && n == 1)
 		return cmd_nulls(a);
+	if (strcmp(cmd, "closeorder") == 0 && n == 1)
+		return cmd_closeorder(a);
 	if (strcmp(cmd, "waitback") == 0 && n == 3)
 		return cmd_waitback(a);
 	fprintf(stderr, "interop: bad command line\n");
