@@ -415,3 +415,44 @@ func TestSeqTracker(t *testing.T) {
 		})
 	}
 }
+
+// TestOversizeDropsAreLoggedSparingly: a stream of oversize messages is
+// counted one by one but logged a line each only for the first few, then
+// at most a line a second saying how many so far (a black-box tester: 2,571
+// log lines for 2,570 drops).
+func TestOversizeDropsAreLoggedSparingly(t *testing.T) {
+	const drops = 200
+	srv := natstest.Start(t, natstest.Config{MaxPayload: 1024})
+	src := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 4096, Slots: 256})
+	var log logLines
+	out, err := NewOut(connect(t, srv.URL()), src, OutOptions{Subject: "many", Logf: log.logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	run := start(out.Run)
+	p, err := src.Producer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 2048)
+	for range drops {
+		if err := p.Send(context.Background(), big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Close()
+	if err := run.wait(); err != nil {
+		t.Fatalf("Out.Run: %v", err)
+	}
+	if got := out.Counters().Oversize; got != drops {
+		t.Fatalf("counted %d oversize drops, want %d", got, drops)
+	}
+	lines := strings.Count(log.String(), "dropped a message")
+	if lines == 0 || lines >= drops/2 {
+		t.Fatalf("%d log lines for %d drops, want a few:\n%s", lines, drops, log.String())
+	}
+	if !strings.Contains(log.String(), "dropped so far") {
+		t.Fatalf("the lines do not say how many were dropped so far:\n%s", log.String())
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/shmring/shmring/ring"
+	"golang.org/x/time/rate"
 )
 
 // InOptions configure an In bridge (subject → ring).
@@ -54,6 +55,8 @@ type In struct {
 	p  *ring.Producer
 	c  counters
 
+	oversizeLog rate.Sometimes // as Out's (oversizeLogEvery)
+
 	file os.FileInfo // the ring file when the role was taken
 
 	seqs seqTracker // only the delivering goroutine touches it
@@ -85,7 +88,7 @@ func NewIn(nc *nats.Conn, r *ring.Ring, o InOptions) (*In, error) {
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = defaultDrainTimeout
 	}
-	b := &In{nc: nc, r: r, o: o, ready: make(chan struct{}), seqs: seqTracker{core: o.JetStream == nil}}
+	b := &In{nc: nc, r: r, o: o, ready: make(chan struct{}), seqs: seqTracker{core: o.JetStream == nil}, oversizeLog: oversizeLogEvery()}
 	if o.JetStream != nil {
 		jo, err := o.JetStream.withDefaults(r.Name())
 		if err != nil {
@@ -187,9 +190,11 @@ func (b *In) deliver(ctx context.Context, subject string, data []byte, h nats.He
 		b.c.bytes.Add(uint64(len(data)))
 		return nil
 	case errors.Is(err, ring.ErrTooLarge):
-		b.c.oversize.Add(1)
-		b.logf("%q → ring %q: dropped a message of %d bytes: larger than the ring's slots (%d bytes)",
-			b.o.Subject, b.r.Name(), len(data), b.r.SlotSize())
+		total := b.c.oversize.Add(1)
+		b.oversizeLog.Do(func() {
+			b.logf("%q → ring %q: dropped a message of %d bytes: larger than the ring's slots (%d bytes; %d dropped so far)",
+				b.o.Subject, b.r.Name(), len(data), b.r.SlotSize(), total)
+		})
 		return nil
 	default:
 		return fmt.Errorf("write ring %q: %w", b.r.Name(), err)

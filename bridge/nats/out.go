@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/shmring/shmring/ring"
+	"golang.org/x/time/rate"
 )
 
 // OutOptions configure an Out bridge (ring → subject).
@@ -76,7 +77,8 @@ type Out struct {
 	// ring; only the Run goroutine touches it.
 	next uint64
 
-	js jetstream.JetStream // nil over core NATS
+	js          jetstream.JetStream // nil over core NATS
+	oversizeLog rate.Sometimes      // dropOversize's lines
 	// runID tags this run's Nats-Msg-Ids, so that no id of an earlier run
 	// (or another bridge) still in the stream's duplicate window is used
 	// again: the stream would take the message for a duplicate, store
@@ -115,7 +117,7 @@ func NewOut(nc *nats.Conn, r *ring.Ring, o OutOptions) (*Out, error) {
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = defaultDrainTimeout
 	}
-	b := &Out{nc: nc, r: r, o: o, next: 1}
+	b := &Out{nc: nc, r: r, o: o, next: 1, oversizeLog: oversizeLogEvery()}
 	if o.JetStream != nil {
 		if err := b.openJetStream(); err != nil {
 			return nil, err
@@ -340,14 +342,21 @@ func (b *Out) publishOne(m []byte, seq uint64) error {
 }
 
 func (b *Out) dropOversize(n int, err error) {
-	b.c.oversize.Add(1)
-	if errors.Is(err, nats.ErrMaxPayload) {
-		b.logf("ring %q → %q: dropped a message of %d bytes: %v (the server takes at most %d bytes with headers)",
-			b.r.Name(), b.o.Subject, n, err, b.nc.MaxPayload())
-		return
-	}
-	b.logf("ring %q → %q: dropped a message of %d bytes: %v", b.r.Name(), b.o.Subject, n, err)
+	total := b.c.oversize.Add(1)
+	b.oversizeLog.Do(func() {
+		if errors.Is(err, nats.ErrMaxPayload) {
+			b.logf("ring %q → %q: dropped a message of %d bytes: %v (the server takes at most %d bytes with headers; %d dropped so far)",
+				b.r.Name(), b.o.Subject, n, err, b.nc.MaxPayload(), total)
+			return
+		}
+		b.logf("ring %q → %q: dropped a message of %d bytes: %v (%d dropped so far)", b.r.Name(), b.o.Subject, n, err, total)
+	})
 }
+
+// oversizeLogEvery: the first few oversize drops are logged each, then at
+// most one a second (each line says how many so far): a stream of them
+// would flood the log a line per message.
+func oversizeLogEvery() rate.Sometimes { return rate.Sometimes{First: 10, Interval: time.Second} }
 
 func (b *Out) logf(format string, args ...any) {
 	if b.o.Logf != nil {
