@@ -192,7 +192,7 @@ func (b *In) deliver(ctx context.Context, subject string, data []byte, h nats.He
 	case errors.Is(err, ring.ErrTooLarge):
 		total := b.c.oversize.Add(1)
 		b.oversizeLog.Do(func() {
-			b.logf("%q → ring %q: dropped a message of %d bytes: larger than the ring's slots (%d bytes; %d dropped so far)",
+			b.logf("%q → ring %q: dropped a message of %d bytes: larger than the ring's slots (%d bytes) (%d dropped so far)",
 				b.o.Subject, b.r.Name(), len(data), b.r.SlotSize(), total)
 		})
 		return nil
