@@ -380,6 +380,12 @@ func TestSeqTracker(t *testing.T) {
 			{"s", 7, 0, true},
 			{"s", 1, 0, false}, // a new run
 			{"s", 2, 0, false},
+			// A stray publisher's number far ahead: the numbers after it
+			// are no repeats (they were all dropped; a black-box tester).
+			{"s", 1<<64 - 1, 1<<64 - 4, false},
+			{"s", 3, 2, false},
+			{"s", 4, 0, false},
+			{"s", 4, 0, true},
 		}},
 		// Over core NATS nothing is redelivered: a number not above the
 		// last starts a new run whose first numbers were lost. A run

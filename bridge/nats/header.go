@@ -40,7 +40,10 @@ type seqTracker struct {
 // runs). A 1 after anything else is a new run of a core-NATS Out bridge,
 // and so, over core NATS, is any number not above the last: a run whose
 // first messages were lost (dropped as too large, or in flight). It was
-// taken for repeats, and the whole run dropped.
+// taken for repeats, and the whole run dropped. Over JetStream, so is a
+// number more than repeatWindow below the last: a redelivery goes back a
+// batch or a few, and a number far ahead of the rest (a stray publisher's
+// on the subject) would otherwise make every message after it a repeat.
 func (t *seqTracker) observe(subject string, seq uint64) (gap uint64, repeat bool) {
 	if t.last == nil {
 		t.last = map[string]uint64{}
@@ -50,7 +53,7 @@ func (t *seqTracker) observe(subject string, seq uint64) (gap uint64, repeat boo
 	switch {
 	case !known:
 		return 0, false
-	case seq == 1 || t.core && seq <= last:
+	case seq == 1 || (t.core || last-seq > repeatWindow) && seq <= last:
 		t.last[subject] = seq
 		return seq - 1, false
 	case seq <= last:
@@ -58,3 +61,7 @@ func (t *seqTracker) observe(subject string, seq uint64) (gap uint64, repeat boo
 	}
 	return seq - last - 1, false
 }
+
+// repeatWindow is how far below the last number a JetStream redelivery can
+// go: an In's unacknowledged batches, with room to spare.
+const repeatWindow = 1 << 20
