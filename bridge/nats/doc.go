@@ -24,8 +24,9 @@
 // within one connection: after the client gives up on a connection the
 // server had stopped reading (a paused or swamped server), the server may
 // still read that connection's last messages after the new connection's
-// first ones, and In then counts the jump as a gap and the late ones as
-// repeats (which DropRepeats drops).
+// first ones, and In counts each jump back as the start of a new run (a
+// core Out numbers from 1 each run) and the numbers below it as a gap:
+// the gap count is then too high, though nothing was lost.
 //
 // Over JetStream (OutOptions.JetStream, InOptions.JetStream) delivery is at
 // least once: Out releases a batch of ring messages only when the stream
@@ -33,7 +34,8 @@
 // Nats-Msg-Id so the stream stores it once; In acknowledges a batch only
 // when all of it is in the ring. A restarted Out numbers on from the
 // stream's last message on its subject (where there is none, a purged or
-// aged-out subject, from the stream's last sequence); its Nats-Msg-Ids
+// aged-out subject, from the stream's last sequence, a jump that an In
+// counts as a gap); its Nats-Msg-Ids
 // carry a tag of its own run, so that none is an id an earlier run used
 // that the stream's duplicate window still holds (the stream would drop
 // the message and acknowledge it). A restarted In resumes at its durable

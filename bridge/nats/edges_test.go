@@ -246,8 +246,8 @@ func TestOutHoldsALosslessRingWhileNATSIsDown(t *testing.T) {
 }
 
 // TestOutStoppedWithABatchItCouldNotDeliverLeavesItInTheRing: with the
-// server down, an Out that took a batch and is stopped leaves that batch to
-// the ring's next consumer, on every kind a work queue comes in (on MPMC and
+// server down, an Out that took a batch and is stopped returns ErrNotAcked
+// and leaves that batch to the ring's next consumer, on every kind a work queue comes in (on MPMC and
 // MPSC rings marked Redelivered): nothing it could not deliver is lost.
 func TestOutStoppedWithABatchItCouldNotDeliverLeavesItInTheRing(t *testing.T) {
 	for _, kind := range []ring.Kind{ring.SPSC, ring.MPSC, ring.MPMC} {
@@ -271,8 +271,12 @@ func TestOutStoppedWithABatchItCouldNotDeliverLeavesItInTheRing(t *testing.T) {
 			if kind != ring.SPSC { // an SPSC consumer's cursor moves on release only
 				waitForLease(t, src, sent)
 			}
-			if err := run.stop(); err != nil && !errors.Is(err, context.Canceled) {
-				t.Logf("Run: %v", err)
+			// Stopped holding a batch it could not deliver: ErrNotAcked, as
+			// over JetStream (it said "publish: context canceled"; a
+			// black-box tester). An SPSC Out may be stopped before it took
+			// the batch (its lease is not seen from here).
+			if err := run.stop(); kind != ring.SPSC && !errors.Is(err, ErrNotAcked) {
+				t.Fatalf("Run = %v, want ErrNotAcked", err)
 			}
 			if err := out.Close(); err != nil {
 				t.Fatal(err)

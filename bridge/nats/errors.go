@@ -11,7 +11,8 @@ var (
 	// forward a ring nobody can open any more.
 	ErrRingGone = errors.New("natsbridge: ring file removed")
 	// ErrNotAcked: the bridge stopped (its context ended and the drain
-	// timeout passed) with messages NATS had not acknowledged. From a
+	// timeout passed) with messages NATS had not acknowledged (JetStream),
+	// or had not taken while its connection was down (core NATS). From a
 	// lossless source they stay in the ring for the next bridge.
 	ErrNotAcked = errors.New("natsbridge: messages not acknowledged at shutdown")
 	// ErrConfig: options that describe no bridge (an empty subject, a

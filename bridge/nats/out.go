@@ -298,7 +298,7 @@ func (b *Out) flush(ctx context.Context) error {
 // buffer, holding the batch, and so the ring.
 func (b *Out) publish(ctx context.Context, msgs [][]byte) error {
 	if err := waitConnected(ctx, b.nc); err != nil {
-		return fmt.Errorf("publish to %q: %w", b.o.Subject, err)
+		return b.notTaken(ctx, len(msgs), err)
 	}
 	var sent, bytes uint64
 	for i, m := range msgs {
@@ -318,10 +318,10 @@ func (b *Out) publish(ctx context.Context, msgs [][]byte) error {
 				return fmt.Errorf("publish to %q: %w", b.o.Subject, err)
 			}
 			if err := bo.wait(ctx); err != nil {
-				return fmt.Errorf("publish to %q: %w", b.o.Subject, err)
+				return b.notTaken(ctx, len(msgs)-i, err)
 			}
 			if err := waitConnected(ctx, b.nc); err != nil {
-				return fmt.Errorf("publish to %q: %w", b.o.Subject, err)
+				return b.notTaken(ctx, len(msgs)-i, err)
 			}
 		}
 	}
@@ -329,6 +329,16 @@ func (b *Out) publish(ctx context.Context, msgs [][]byte) error {
 	b.c.messages.Add(sent)
 	b.c.bytes.Add(bytes)
 	return nil
+}
+
+// notTaken is publish's error when it stops waiting for the connection:
+// ErrNotAcked once its context (the drain deadline) ended, the batch left
+// in the ring; else what ended the wait (a closed connection).
+func (b *Out) notTaken(ctx context.Context, n int, err error) error {
+	if ctx.Err() != nil {
+		return b.notAcked(n, err)
+	}
+	return fmt.Errorf("publish to %q: %w", b.o.Subject, err)
 }
 
 func (b *Out) publishOne(m []byte, seq uint64) error {

@@ -72,6 +72,8 @@ func (b *Out) publishAcked(ctx context.Context, msgs [][]byte) error {
 				continue
 			}
 			select {
+			case <-ctx.Done(): // the drain deadline: no waiting out an acknowledgement timeout past it
+				return b.notAcked(len(todo)-k, ctx.Err())
 			case <-f.Ok(): // a duplicate too: this run's own earlier copy (runID)
 				if retry < 0 {
 					acked++
@@ -115,6 +117,12 @@ func (b *Out) jsMsg(data []byte, seq uint64) *nats.Msg {
 	}
 }
 
+// notAcked is the error of a bridge that stops with n messages of its
+// batch not delivered: not acknowledged by the stream, or (core NATS) not
+// taken by a connection that was down. The batch stays in the ring.
 func (b *Out) notAcked(n int, err error) error {
+	if b.js == nil {
+		return fmt.Errorf("%w: %d messages to %q, left in the ring (%v)", ErrNotAcked, n, b.o.Subject, err)
+	}
 	return fmt.Errorf("%w: %d messages to stream %q (%v)", ErrNotAcked, n, b.jsOpts.Stream, err)
 }

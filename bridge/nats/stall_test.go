@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/shmring/shmring/bridge/nats/internal/natstest"
 	"github.com/shmring/shmring/ring"
@@ -63,16 +64,16 @@ func (p *stallingProxy) serve() {
 		go func() {
 			buf := make([]byte, 32<<10)
 			for {
-				p.mu.Lock()
-				for p.stalled {
-					p.resumed.Wait()
-				}
-				p.mu.Unlock()
 				n, err := c.Read(buf)
 				if err != nil {
 					s.Close()
 					return
 				}
+				p.mu.Lock() // what was read while stalled waits here, unread after it
+				for p.stalled {
+					p.resumed.Wait()
+				}
+				p.mu.Unlock()
 				if _, err := s.Write(buf[:n]); err != nil {
 					c.Close()
 					return
@@ -134,5 +135,46 @@ func TestOutGoesOnAfterTheServerStoppedReading(t *testing.T) {
 	p.Close()
 	if err := run.wait(); err != nil {
 		t.Fatalf("Out.Run = %v, want nil at the end of the stream (the server only paused)", err)
+	}
+}
+
+// TestJetStreamOutStopsWithinItsDrainTimeout: a JetStream Out told to stop
+// while the stream's acknowledgements do not come returns ErrNotAcked once
+// its DrainTimeout has passed, not after an acknowledgement timeout (here
+// ten minutes) on the messages it is waiting for (a black-box tester: 7 s
+// for a 2 s drain timeout, the 5 s default acknowledgement timeout).
+func TestJetStreamOutStopsWithinItsDrainTimeout(t *testing.T) {
+	srv := natstest.Start(t, natstest.Config{JetStream: true})
+	proxy := newStallingProxy(t, strings.TrimPrefix(srv.URL(), "nats://"))
+	nc := connect(t, proxy.url())
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "SLOW", Subjects: []string{"slow"}, Storage: jetstream.MemoryStorage}); err != nil {
+		t.Fatal(err)
+	}
+	src := newRing(t, ring.Options{Kind: ring.MPSC, SlotSize: 64, Slots: 64})
+	out, err := NewOut(nc, src, OutOptions{Subject: "slow", DrainTimeout: 100 * time.Millisecond,
+		JetStream: &JetStreamOptions{Stream: "SLOW", AckTimeout: 10 * time.Minute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	proxy.stall(true) // nothing the bridge publishes reaches the server now
+	run := start(out.Run)
+	produce(t, src, 0, 10, 64, false)
+	waitForLease(t, src, 10)
+	done := make(chan error, 1)
+	go func() { done <- run.stop() }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrNotAcked) {
+			t.Fatalf("Out.Run = %v, want ErrNotAcked", err)
+		}
+	case <-time.After(watchdog): // a bound on waiting, far below the acknowledgement timeout
+		t.Fatal("Out.Run still waiting for an acknowledgement long after its drain timeout")
 	}
 }
