@@ -25,17 +25,36 @@ type probe func(at int64) bool
 // after it moves its cursor, so read in this order no role shows more
 // messages than its cursor has passed (published minus a producer's
 // messages never goes below zero). The roles are found first, without
-// counters, to know which blocks to read; the lock probes are made once.
+// counters, to know which blocks to read.
+//
+// The lock probes are made between the two looks, once each: a role is
+// dead (attached, and no live lock) only if both looks saw it attached, in
+// the same incarnation, around a probe that found no lock. A role taken
+// meanwhile (lock, then state) could otherwise show attached after a probe
+// made before its lock, and one closed meanwhile (state, then lock)
+// attached before a probe made after its lock went: dead, both, while
+// alive. Such a role is probed again after the second look.
 func interpret(s *Snapshot, h *layout.Header, w words, held probe) string {
-	held = remembered(held)
 	var first Snapshot
-	interpretControl(&first, h, w, held)
+	asked := map[int64]bool{}
+	interpretControl(&first, h, w, func(at int64) bool { asked[at] = true; return false })
 	readCounterArea(&first, h, w)
-	problem := interpretControl(s, h, w, held)
+	live := make(map[int64]bool, len(asked))
+	for at := range asked {
+		live[at] = held(at)
+	}
+	problem := interpretControl(s, h, w, func(at int64) bool {
+		v, ok := live[at]
+		if !ok {
+			v = held(at)
+		}
+		return v
+	})
 	s.SampleEvery = first.SampleEvery
 	for i := range s.Roles {
 		r := &s.Roles[i]
-		if j := sameRole(first.Roles, r); j >= 0 {
+		j := sameRole(first.Roles, r)
+		if j >= 0 {
 			took := first.Roles[j]
 			r.Counters, r.Latency, r.Problem = took.Counters, took.Latency, or(r.Problem, took.Problem)
 			if r.PID == 0 {
@@ -43,6 +62,9 @@ func interpret(s *Snapshot, h *layout.Header, w words, held probe) string {
 			}
 		} else {
 			readRoleCounters(h, w, r) // taken between the two looks: read after its cursor
+		}
+		if r.Attached && !r.Live && (j < 0 || !first.Roles[j].Attached) {
+			r.Live = held(r.lock) // attached between the looks: its lock may postdate the probe
 		}
 	}
 	return problem
@@ -57,19 +79,6 @@ func sameRole(roles []Role, r *Role) int {
 		}
 	}
 	return -1
-}
-
-// remembered answers each lock byte's probe once.
-func remembered(held probe) probe {
-	seen := map[int64]bool{}
-	return func(at int64) bool {
-		v, ok := seen[at]
-		if !ok {
-			v = held(at)
-			seen[at] = v
-		}
-		return v
-	}
 }
 
 // interpretControl fills in s's cursors and roles from the control area.
@@ -98,9 +107,9 @@ func interpretSPSC(s *Snapshot, h *layout.Header, w words, held probe) string {
 	p := w.u64(layout.ProducerCursorOffset)
 	ps, pe := w.u32(layout.ProducerStateOffset), w.u32(layout.ProducerEpochOffset)
 	prod := Role{Role: "producer", Attached: ps&layout.StateAttached != 0, Closed: ps&layout.StateClosed != 0,
-		Live: held(layout.ProducerLockByte), Incarnation: pe, Cursor: ptr(p), Counters: map[string]uint64{}}
+		Live: held(layout.ProducerLockByte), lock: layout.ProducerLockByte, Incarnation: pe, Cursor: ptr(p), Counters: map[string]uint64{}}
 	cons := Role{Role: "consumer", Attached: cs&layout.StateAttached != 0,
-		Live: held(layout.ConsumerLockByte), Incarnation: ce, Cursor: ptr(c), Counters: map[string]uint64{}}
+		Live: held(layout.ConsumerLockByte), lock: layout.ConsumerLockByte, Incarnation: ce, Cursor: ptr(c), Counters: map[string]uint64{}}
 	s.Published, s.Consumed, s.Closed = p, c, prod.Closed
 	if c <= p {
 		s.Backlog = p - c
@@ -127,7 +136,7 @@ func interpretMPMC(s *Snapshot, h *layout.Header, w words, held probe) string {
 		st := w.u32(off + layout.EntryStateOffset)
 		r := Role{Role: "producer", Entry: i, Attached: st == layout.EntryAttached, Left: st == layout.EntryLeft,
 			Incarnation: w.u32(off + layout.EntryIncarnationOffset), PID: w.u32(off + layout.EntryPIDOffset),
-			Live: held(int64(off + layout.EntryLockByte)), Counters: map[string]uint64{}}
+			Live: held(int64(off + layout.EntryLockByte)), lock: int64(off + layout.EntryLockByte), Counters: map[string]uint64{}}
 		if i >= h.MaxProducers {
 			r.Role, r.Entry = "consumer", i-h.MaxProducers
 		}
@@ -169,7 +178,7 @@ func interpretBroadcast(s *Snapshot, h *layout.Header, w words, held probe) stri
 		st, pol := w.u32(off+layout.ReaderStateOffset), w.u32(off+layout.ReaderPolicyOffset)
 		r := Role{Role: "reader", Entry: i, Attached: st == layout.ReaderAttached,
 			Incarnation: w.u32(off + layout.ReaderIncarnationOffset), PID: w.u32(off + layout.ReaderPIDOffset),
-			Live: held(int64(off + layout.ReaderLockByte)), Policy: policyName(pol), Cursor: ptr(cur),
+			Live: held(int64(off + layout.ReaderLockByte)), lock: int64(off + layout.ReaderLockByte), Policy: policyName(pol), Cursor: ptr(cur),
 			Counters: map[string]uint64{"received": w.u64(off + layout.ReaderReceivedOffset)}}
 		switch {
 		case st > layout.ReaderAttached:
@@ -186,7 +195,7 @@ func interpretBroadcast(s *Snapshot, h *layout.Header, w words, held probe) stri
 	p := w.u64(layout.BcastCursorOffset)
 	ps, pe := w.u32(layout.BcastProducerStateOffset), w.u32(layout.BcastProducerEpochOffset)
 	prod := Role{Role: "producer", Attached: ps&layout.StateAttached != 0, Closed: ps&layout.StateClosed != 0,
-		Live: held(layout.BcastProducerLockByte), Incarnation: pe, Cursor: ptr(p), Counters: map[string]uint64{}}
+		Live: held(layout.BcastProducerLockByte), lock: layout.BcastProducerLockByte, Incarnation: pe, Cursor: ptr(p), Counters: map[string]uint64{}}
 	s.Published, s.Consumed, s.Closed = p, p, prod.Closed
 	switch {
 	case p&layout.SeqWriting != 0:

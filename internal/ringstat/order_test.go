@@ -75,3 +75,41 @@ func TestAProducersCountNeverShowsAheadOfItsCursor(t *testing.T) {
 		t.Fatalf("the producer's messages = %d, ahead of its cursor %d (published %d)", got, *prod.Cursor, s.Published)
 	}
 }
+
+// TestARoleTakenWhileLookedAtIsNotDead: a consumer takes its role (its
+// lock, then its state word) just as the lock probes are made: the probe
+// finds no lock, the state read after it says attached. That is no dead
+// holder, and the snapshot must not say so (a black-box tester: ringctl
+// stat, gc and the exporter said "dead" for about 1 in 60 looks at a
+// healthy ring whose consumer came and went).
+func TestARoleTakenWhileLookedAtIsNotDead(t *testing.T) {
+	_, path := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8})
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := layout.Decode(b[:layout.HeaderSize])
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken := false
+	probe := func(at int64) bool {
+		if at != layout.ConsumerLockByte {
+			return false
+		}
+		if !taken { // the probe comes first; the consumer takes the role right after
+			taken = true
+			binary.LittleEndian.PutUint32(b[layout.ConsumerStateOffset:], layout.StateAttached)
+			return false
+		}
+		return true
+	}
+	var s Snapshot
+	if problem := interpret(&s, &h, byteWords(b), probe); problem != "" {
+		t.Fatalf("interpret: %s", problem)
+	}
+	cons := s.Roles[1]
+	if cons.Role != "consumer" || !cons.Attached || !cons.Live {
+		t.Fatalf("consumer = %+v, want attached and live: it took its role while looked at", cons)
+	}
+}

@@ -126,7 +126,8 @@ type Role struct {
 	// closed it. Attached and not Live: the holder died.
 	Attached bool `json:"attached"`
 	// Live: a live process holds the role's lock (F_OFD_GETLK).
-	Live bool `json:"live"`
+	Live bool  `json:"live"`
+	lock int64 // the file byte whose lock is the role's (interpret)
 	// Closed: a producer that closed its stream.
 	Closed bool `json:"closed,omitempty"`
 	// Left: an MPMC or MPSC consumer entry whose holder closed while it
