@@ -3,8 +3,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -109,6 +111,8 @@ func (f *gcFlags) collect(s *ringstat.Snapshot, now time.Time) removal {
 	}
 	held, err := ringstat.Remove(s.Path, false)
 	switch {
+	case errors.Is(err, fs.ErrNotExist): // another gc, or its owner, was first: no failure
+		rm.Action, rm.Reason = "gone", "removed meanwhile by another process"
 	case err != nil:
 		rm.Action, rm.Reason = "failed", err.Error()
 	case held:

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/shmring/shmring/internal/proctest"
+	"github.com/shmring/shmring/internal/ringstat"
 	"github.com/shmring/shmring/layout"
 	"github.com/shmring/shmring/ring"
 )
@@ -389,5 +390,16 @@ func TestGcKeepsARingAProcessHasOnlyMapped(t *testing.T) {
 	m.Wait()
 	if code := ringctlJSON(t, &res, "gc", filepath.Dir(path)); code != exitOK || actions(res)["mapped"] != "removed" || exists(path) {
 		t.Errorf("gc once the mapping is gone: exit %d, %+v, exists %v: want it removed", code, res, exists(path))
+	}
+}
+
+// TestGcCountsARingGoneMeanwhileAsNoFailure: a dead ring that another gc
+// (or its owner) removed between this gc's look and its removal is gone,
+// not a failure: two gc runs at once both exited 1 (a black-box tester).
+func TestGcCountsARingGoneMeanwhileAsNoFailure(t *testing.T) {
+	var f gcFlags
+	s := &ringstat.Snapshot{Name: "x", Path: filepath.Join(t.TempDir(), "x"), State: ringstat.Dead}
+	if rm := f.collect(s, time.Now()); rm.Action != "gone" {
+		t.Fatalf("gc of a ring removed meanwhile: %+v, want action gone", rm)
 	}
 }

@@ -20,7 +20,8 @@ type removal struct {
 	State   ringstat.State `json:"state,omitempty"`
 	Problem string         `json:"problem,omitempty"`
 	// Action: "removed", "would-remove" (gc --dry-run), "kept" (held by a
-	// live process, or gc does not remove its state), "failed".
+	// live process, or gc does not remove its state), "gone" (gc: removed
+	// by another process between gc's look and its removal), "failed".
 	Action string `json:"action"`
 	Reason string `json:"reason,omitempty"`
 	// unsure: kept because nothing in the file says it is a ring (rm

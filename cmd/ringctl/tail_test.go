@@ -224,7 +224,7 @@ func TestTailStopsWhenTheRingsNameIsGone(t *testing.T) {
 				if err := os.Rename(other, path); err != nil {
 					t.Fatal(err)
 				}
-				want = "another ring was made under its name"
+				want = "another file took its name"
 			} else if err := os.Remove(path); err != nil {
 				t.Fatal(err)
 			}

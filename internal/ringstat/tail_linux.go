@@ -80,7 +80,7 @@ func (t *Tail) NameMoved() string {
 	case err != nil:
 		return ""
 	case st.Dev != t.dev || st.Ino != t.ino:
-		return "another ring was made under its name"
+		return "another file took its name"
 	}
 	return ""
 }
