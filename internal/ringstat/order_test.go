@@ -53,14 +53,7 @@ func TestAProducersCountNeverShowsAheadOfItsCursor(t *testing.T) {
 		}
 	}
 	p.Stats() // stores the count: 5, the cursor's
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := layout.Decode(b[:layout.HeaderSize])
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, h := fileAndHeader(t, path)
 	w := movingWords{b: b, producer: layout.ProducerCursorOffset, consumer: layout.ConsumerCursorOffset,
 		counter: h.CounterBlockOffset(layout.SPSCProducerBlock) + layout.CounterMessagesOffset, step: 100}
 	var s Snapshot
@@ -84,14 +77,7 @@ func TestAProducersCountNeverShowsAheadOfItsCursor(t *testing.T) {
 // healthy ring whose consumer came and went).
 func TestARoleTakenWhileLookedAtIsNotDead(t *testing.T) {
 	_, path := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8})
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := layout.Decode(b[:layout.HeaderSize])
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, h := fileAndHeader(t, path)
 	taken := false
 	probe := func(at int64) bool {
 		if at != layout.ConsumerLockByte {
@@ -112,4 +98,18 @@ func TestARoleTakenWhileLookedAtIsNotDead(t *testing.T) {
 	if cons.Role != "consumer" || !cons.Attached || !cons.Live {
 		t.Fatalf("consumer = %+v, want attached and live: it took its role while looked at", cons)
 	}
+}
+
+// fileAndHeader is a copy of the ring file at path and its decoded header.
+func fileAndHeader(t *testing.T, path string) (byteWords, layout.Header) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := layout.Decode(b[:layout.HeaderSize])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, h
 }
