@@ -13,7 +13,7 @@ import (
 // on another goroutine, inside its cached room, would go on publishing
 // after that mark: its consumer stops at the mark, so the message is lost
 // while Send says nil. So every publishing call (Send, TrySend, Commit,
-// SendBatch, CommitBatch) marks itself in (enter) and out (leave), and
+// SendBatch, CommitBatch) marks itself in (entered) and out (leave), and
 // Ring.Close, once closing is set, waits for the producers' calls to leave
 // before it closes them (awaitPublishers). A call that enters after
 // closing is set sees it and publishes nothing.
