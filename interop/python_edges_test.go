@@ -466,6 +466,29 @@ r.close()
 print("second close returned: descriptors", ring_fds())
 first.join()
 ring_module.os = os
+
+# A Ring and its handles dropped unclosed give their roles up at once, by
+# reference counting (they waited for the cycle collector).
+import gc
+gc.disable()
+r = shmring.open_ring(name)
+c, p = r.consumer(), r.producer()
+p.send(b"x", timeout=0)
+try:
+    c.recv(timeout=0.01)
+    c.recv(timeout=0.01)  # a wait: its waiter held the handle
+except shmring.ShmringTimeout:
+    pass
+del r, c, p
+r = shmring.open_ring(name)
+try:
+    r.consumer().close()
+    r.producer().close()
+    print("dropped handles: roles free")
+except shmring.BusyError:
+    print("dropped handles: roles still held")
+r.close()
+gc.enable()
 `
 
 // TestPythonSmallEdges: what a black-box tester found at the Python
@@ -475,7 +498,8 @@ ring_module.os = os
 // Ctrl-C landing as a role's lock was taken, or as close() began, left the
 // lock held and descriptors open for the rest of the process; a second
 // close() on another thread returned before the first had closed the
-// descriptor.
+// descriptor; a Ring and its handles dropped unclosed held their roles
+// until the cycle collector ran (each handle's waiter held the handle).
 func TestPythonSmallEdges(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	runPython(t, "python small edges", pythonSmallEdges, []string{
@@ -487,6 +511,7 @@ func TestPythonSmallEdges(t *testing.T) {
 		"interrupted at lock descriptors 0 free",
 		"interrupted at close descriptors 0 free",
 		"second close returned: descriptors 0",
+		"dropped handles: roles free",
 	}, newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}))
 }
 

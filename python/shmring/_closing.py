@@ -69,6 +69,14 @@ def let_go(view):
         pass
 
 
+def dropped(handle):
+    """A handle's __del__: one nobody closed gives its role up with it, as
+    a Ring's collection does (the kernel drops the lock with its last
+    descriptor)."""
+    if getattr(handle, "_lock", None) is not None:
+        let_go_role(handle)
+
+
 def let_go_role(handle):
     """Close handle's role lock descriptor, once: the role is given up (the
     kernel drops the lock with its last descriptor). Whatever else stopped

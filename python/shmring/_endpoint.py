@@ -8,11 +8,12 @@ this process registers for it and says so with FLAG_RELEASE_STORES, so a
 peer about to sleep forces it on us."""
 
 import os
+import weakref
 
 from . import _layout as L
 from . import _sys
-from ._wait import Waiter
-from ._closing import await_calls, let_go_role
+from ._wait import Waiter, weak
+from ._closing import await_calls, dropped, let_go_role
 from .errors import ClosedError, CorruptError, InvalidError, PeerDeadError
 
 _INT_MAX = 0x7FFFFFFF
@@ -58,6 +59,9 @@ class _Endpoint:
         self._calls, self._caller = 0, None  # calls in progress, and whose (_closing)
         self.messages = self.bytes = 0
 
+    def __del__(self):
+        dropped(self)
+
     def _announce(self):
         u32, own = self._u32, self._own
         u32[own.flags >> 2] = L.FLAG_RELEASE_STORES if self._release else 0
@@ -100,9 +104,11 @@ class _Endpoint:
             raise CorruptError(f"ring: {self._peer.name} cursor={v} went back below {self._floor}, its value when last seen")
 
     def _waiter(self, ready, stopped):
+        me, stopped = weakref.ref(self), weak(stopped)  # no cycle through the waiter (_wait.weak)
+
         def stopped_or_closed():
-            if self._closed:  # close() on another thread
-                raise ClosedError(f"ring: {self._own.name} closed")
+            if me()._closed:  # close() on another thread
+                raise ClosedError(f"ring: {me()._own.name} closed")
             stopped()
 
         return Waiter(self._ring, ready, stopped_or_closed, self._probe, self._peer.wake, self._own.sleepers)

@@ -9,7 +9,7 @@ import os
 
 from . import _args
 from . import _layout as L
-from ._closing import await_calls, closed_as_error, let_go, let_go_role
+from ._closing import await_calls, closed_as_error, dropped, let_go, let_go_role
 from . import _sys
 from ._wait import Waiter
 from .errors import BusyError, ClosedError, CorruptError, EmptyError, InvalidError, LappedError, PeerDeadError, ShortBufferError
@@ -312,6 +312,9 @@ class Reader:
                 yield self.recv()
         except ClosedError:
             return
+
+    def __del__(self):
+        dropped(self)
 
     def close(self):
         """Leave the ring: a lossless reader stops gating the producer."""

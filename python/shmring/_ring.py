@@ -153,7 +153,10 @@ class Ring:
         self.mv = mv
         self.u32 = mv.cast("I")  # native order: one aligned load or store each
         self.u64 = mv.cast("Q")
-        self._handles = set()
+        # Weak: a Ring and its handles dropped together are freed by
+        # reference counting, not left to the cycle collector with their
+        # roles held (a handle's __del__ lets its role go).
+        self._handles = weakref.WeakSet()
         self._closing = False
         # Futex calls in flight on the mapping's addresses, per thread:
         # close() waits for other threads' before it unmaps, so that none

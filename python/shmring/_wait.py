@@ -4,6 +4,7 @@ peer's liveness after a sleep that timed out."""
 
 import os
 import time
+import weakref
 
 from . import _sys
 from .errors import InvalidError, PeerDeadError, ShmringTimeout
@@ -12,6 +13,18 @@ SPIN = 256  # polls before yielding (each costs far more in Python than in Go)
 YIELD = 16  # polls, each after sched_yield for a broadcast reader (see yield_thread)
 TICK = 0.010  # longest sleep between liveness probes (Go: ring.DefaultTick)
 NO_BARRIER = 0.001  # sleep cap when membarrier is unavailable
+
+
+def weak(f):
+    """f, a handle's bound method, without a strong reference to the
+    handle: a handle holds its Waiter, and a Waiter holding the handle made
+    a cycle, which kept a handle and Ring dropped together, and the role's
+    lock, until the cycle collector ran. A Waiter is only used inside a
+    call of its handle, so the handle is there whenever f is called."""
+    if getattr(f, "__self__", None) is None:
+        return f
+    ref = weakref.WeakMethod(f)
+    return lambda: ref()()
 
 
 class Waiter:
@@ -25,9 +38,9 @@ class Waiter:
 
     def __init__(self, ring, ready, stopped, probe, wake_off, sleepers_off, keep_announced=False, yield_thread=False):
         self.ring = ring
-        self.ready = ready
-        self.stopped = stopped
-        self.probe = probe
+        self.ready = weak(ready)
+        self.stopped = weak(stopped)
+        self.probe = weak(probe)
         self.wake_off = wake_off
         self.sleepers_off = sleepers_off
         self.keep_announced = keep_announced
