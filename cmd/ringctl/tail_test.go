@@ -183,14 +183,7 @@ func TestTailEndsWhenTheRingIsShrunkWhileIdle(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	for _, size := range []int64{4096, 0} { // a cut inside the mapping's pages; the whole file
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "r")
-			prod := startPeer(t, path, "spsc", "producer", "create")
-			tell(t, prod, "send 1")
-			var buf proctest.Buffer
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			done := background(ctx, &buf, "tail", path, "-n", "1", "--interval", "1ms")
-			eventually(t, "tail printed message 0", func() bool { return strings.Contains(buf.String(), "msg-0") })
+			path, buf, done := followingTail(t)
 			if err := os.Truncate(path, size); err != nil {
 				t.Fatal(err)
 			}
@@ -209,14 +202,7 @@ func TestTailStopsWhenTheRingsNameIsGone(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	for _, recreate := range []bool{false, true} {
 		t.Run(fmt.Sprintf("recreated=%v", recreate), func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "r")
-			prod := startPeer(t, path, "spsc", "producer", "create")
-			tell(t, prod, "send 1")
-			var buf proctest.Buffer
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			done := background(ctx, &buf, "tail", path, "-n", "1", "--interval", "1ms")
-			eventually(t, "tail printed message 0", func() bool { return strings.Contains(buf.String(), "msg-0") })
+			path, buf, done := followingTail(t)
 			want := "the ring was removed"
 			if recreate { // made aside and renamed over: the name is never missing
 				other := path + ".new"
@@ -238,4 +224,20 @@ func TestTailStopsWhenTheRingsNameIsGone(t *testing.T) {
 			}
 		})
 	}
+}
+
+// followingTail starts a producer on a new ring that sends message 0, and
+// a following tail that has printed it; done gives the tail's exit code.
+// The tail is stopped when the test ends.
+func followingTail(t *testing.T) (path string, buf *proctest.Buffer, done <-chan int) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "r")
+	prod := startPeer(t, path, "spsc", "producer", "create")
+	tell(t, prod, "send 1")
+	buf = new(proctest.Buffer)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	done = background(ctx, buf, "tail", path, "-n", "1", "--interval", "1ms")
+	eventually(t, "tail printed message 0", func() bool { return strings.Contains(buf.String(), "msg-0") })
+	return path, buf, done
 }
