@@ -247,6 +247,8 @@ static int check_sealed(int fd, const char *what)
 int shmring_open_fd(int fd, const shmring_open_options *o, shmring **out)
 {
 	SHMRING_NEED(out);
+	if (fd < 0) /* a caller's error, as a NULL is: no system call needed to say so */
+		return shmring__fail(SHMRING_EINVAL, "fd=%d: not a descriptor", fd);
 	int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (own < 0)
 		return shmring__fail(SHMRING_ESYS, "dup fd=%d: %s", fd, strerror(errno));

@@ -346,7 +346,8 @@ int shmring_open(const char *name, const shmring_open_options *options, shmring 
  * be sealed against shrinking (F_SEAL_SHRINK; SHMRING_EUNSAFE otherwise)
  * and is checked as a file at a name but for its mode (no name, so no
  * mode guards it); any other file exactly as shmring_open checks the file
- * at a name, options' trust lists included. */
+ * at a name, options' trust lists included. A negative fd is
+ * SHMRING_EINVAL; one that is not open, SHMRING_ESYS. */
 int shmring_open_fd(int fd, const shmring_open_options *options, shmring **out);
 /* shmring_close gives up the caller's hold on the ring: it is unmapped,
  * and its descriptor closed, once its role handles are closed too (closing

@@ -230,8 +230,8 @@ func verdictOf(t *testing.T, lang, path string, opts ...string) int {
 }
 
 // TestCNullArgumentsAreEInvalid: every public call of the C library given a
-// NULL where it needs a pointer returns SHMRING_EINVAL (-1) instead of
-// crashing the process; the calls that return a value give zero (NULL
+// NULL where it needs a pointer (or shmring_open_fd a negative
+// descriptor) returns SHMRING_EINVAL (-1) instead of crashing the process; the calls that return a value give zero (NULL
 // info, zero stats, lag and missed), and the close calls take NULL as
 // free(3) does (0). And shmring_errdetail names an empty
 // receive, not the misuse before it.

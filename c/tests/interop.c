@@ -572,7 +572,7 @@ static int cmd_role(char **a)
 
 static int cmd_nulls(char **a)
 {
-	shmring *r = open_ring(a[0]);
+	shmring *r = open_ring(a[0]), *r2 = NULL;
 	shmring_producer *p;
 	shmring_consumer *c;
 	int rc;
@@ -588,6 +588,7 @@ static int cmd_nulls(char **a)
 	} calls[] = {
 		{"open-out", shmring_open(a[0], NULL, NULL)},
 		{"open_fd-out", shmring_open_fd(0, NULL, NULL)},
+		{"open_fd-negative", shmring_open_fd(-1, NULL, &r2)},
 		{"producer_open-ring", shmring_producer_open(NULL, &p)},
 		{"producer_open-out", shmring_producer_open(r, NULL)},
 		{"consumer_open-out", shmring_consumer_open(r, NULL)},
