@@ -67,7 +67,7 @@ func (p *Producer) ClaimBatch(ctx context.Context, max int) (_ Batch, err error)
 	if max <= 0 {
 		panic("ring: Producer.ClaimBatch with max <= 0")
 	}
-	if err := p.r.shrunk(); err != nil { // CommitBatch has no error to say it
+	if err := p.r.shrunk(); err != nil { // known now: no batch to fill in vain
 		return Batch{}, err
 	}
 	start, n, err := p.e.ClaimBatch(ctx, max)
@@ -89,27 +89,37 @@ func (p *Producer) ClaimBatch(ctx context.Context, max int) (_ Batch, err error)
 
 // CommitBatch publishes the first k slots of the open batch with one cursor
 // store and drops the rest (on an MPMC or MPSC ring they hold their slots
-// until a consumer passes over them: see Abort). After Close (the producer's, or the ring's,
-// which ends the batch) it does nothing; the next call returns ErrClosed.
-func (p *Producer) CommitBatch(k int) {
-	defer p.r.endGuardQuiet(beginGuard())
+// until a consumer passes over them: see Abort). It returns nil once they
+// are published. Close (the producer's, or the ring's from another
+// goroutine) ends an open batch: CommitBatch then returns ErrClosed,
+// having published nothing, as Commit does; ErrTruncated (a peer shrank
+// the file) ends it unpublished. CommitBatch with no batch open, or of k
+// below zero or beyond the batch, panics.
+func (p *Producer) CommitBatch(k int) (err error) {
+	if !p.unguarded {
+		defer p.endGuardSent(nil, &err, *p.sent, beginGuard()) // leaves too
+	} else {
+		defer p.leave()
+	}
 	claimed := p.claimed // once: the ring's Close may zero it meanwhile
 	if claimed == 0 && (p.closed || p.r.closing.Load()) {
 		p.claims++
-		return
+		return ErrClosed
 	}
 	if claimed == 0 || !p.batch || uint64(k) > claimed || k < 0 {
 		panic("ring: Producer.CommitBatch without a batch of that many slots") // the claim stays open and usable
 	}
-	if !p.entered() { // Close ended the batch
-		p.leave()
-		p.claims++
-		return
-	}
-	defer p.leave()
 	p.claims++
+	if !p.entered() { // Close ended the batch
+		return p.closedAtEntry()
+	}
 	p.claimed = 0
+	if err := p.r.shrunk(); err != nil {
+		p.e.Abort() // the ring is dead: the batch ends unpublished
+		return err
+	}
 	p.e.CommitBatch(k, p.batchLens[:k])
+	return nil
 }
 
 // SendBatch copies as many of msgs as there are free slots — at least one,

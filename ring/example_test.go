@@ -110,7 +110,9 @@ func ExampleProducer_ClaimBatch() {
 	for i := range b.Len() {
 		b.SetLen(i, copy(b.Slot(i), fmt.Sprintf("tick %d", i)))
 	}
-	p.CommitBatch(b.Len())
+	if err := p.CommitBatch(b.Len()); err != nil {
+		log.Fatal(err)
+	}
 
 	ms, err := c.ReceiveBatch(ctx, 16)
 	if err != nil {

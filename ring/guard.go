@@ -122,7 +122,7 @@ func (p *Producer) endGuardSent(n *int, err *error, before uint64, old bool) {
 }
 
 // endGuardQuiet is endGuard for calls with no error to return (Abort,
-// CommitBatch, Lag): the fault is dropped, and the handle's next call that
+// Lag): the fault is dropped, and the handle's next call that
 // touches the mapping reports it.
 func (r *Ring) endGuardQuiet(old bool) {
 	debug.SetPanicOnFault(old)

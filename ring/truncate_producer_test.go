@@ -14,9 +14,10 @@ import (
 
 // TestProducerCallsOnAShrunkFileSayErrTruncated: the file is cut (the end
 // unit's page gone) or cut and grown back (the mark reads zero) under a
-// live producer: Send, TrySend, SendBatch and Commit (after a claim, which
-// publishes nothing; the Commit ends the claim) all return
-// ErrTruncated, on slot and record rings of every kind.
+// live producer: Send, TrySend, SendBatch, Commit (after a claim, which
+// publishes nothing; the Commit ends the claim) and CommitBatch (of a
+// batch claimed before the cut) all return ErrTruncated, on slot and
+// record rings of every kind.
 func TestProducerCallsOnAShrunkFileSayErrTruncated(t *testing.T) {
 	for _, regrow := range []bool{false, true} {
 		for _, o := range []Options{
@@ -46,6 +47,12 @@ func TestProducerCallsOnAShrunkFileSayErrTruncated(t *testing.T) {
 				if err := p.TrySend(msg); err != nil {
 					t.Fatal(err)
 				}
+				ctx := context.Background()
+				b, err := p.ClaimBatch(ctx, 2) // open across the cut
+				if err != nil {
+					t.Fatal(err)
+				}
+				b.SetLen(0, 8)
 				size := int64(r.hdr.FileSize)
 				if err := os.Truncate(r.Path(), size/2); err != nil {
 					t.Fatal(err)
@@ -55,7 +62,9 @@ func TestProducerCallsOnAShrunkFileSayErrTruncated(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				ctx := context.Background()
+				if err := p.CommitBatch(1); !errors.Is(err, ErrTruncated) {
+					t.Errorf("CommitBatch of a batch claimed before the cut = %v, want ErrTruncated", err)
+				}
 				calls := map[string]func() error{
 					"Send":      func() error { return p.Send(ctx, msg) },
 					"TrySend":   func() error { return p.TrySend(msg) },

@@ -234,7 +234,12 @@ func feed(c config, out io.Writer) (err error) {
 			encodeQuote(b.Slot(i), seq+uint64(i), rng, px)
 			b.SetLen(i, quoteSize)
 		}
-		p.CommitBatch(b.Len())
+		if err := p.CommitBatch(b.Len()); err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			return err
+		}
 		seq += uint64(b.Len())
 	}
 	elapsed := time.Since(start)
