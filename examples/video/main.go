@@ -144,8 +144,9 @@ func produce(ctx context.Context, c config, out io.Writer) (err error) {
 	var late int
 	var first, last time.Time // the first and the last frame's commits
 	stalled := false
+	clock := pacer{start: start, period: period}
 	for ; ; n++ {
-		due := start.Add(time.Duration(n) * period)
+		due := clock.due()
 		// The schedule or the clock, whichever ends first: a producer
 		// that cannot keep the rate (4K on two busy cores) stops on
 		// time, with fewer frames, rather than late with all of them.
@@ -154,9 +155,10 @@ func produce(ctx context.Context, c config, out io.Writer) (err error) {
 		}
 		if d := time.Until(due); d > 0 {
 			time.Sleep(d)
-		} else if d < -period {
+		} else if clock.missed(time.Now()) {
 			late++
 		}
+		clock.next()
 		b, err := p.ClaimN(claimCtx, size)
 		if err != nil && claimCtx.Err() != nil {
 			// Ctrl-C, or the run's end, while waiting for the encoder:
@@ -199,6 +201,33 @@ func produce(ctx context.Context, c config, out io.Writer) (err error) {
 	}
 	return nil
 }
+
+// A pacer is the producer's frame clock, as a camera's: frame k of the
+// schedule is due at start + k periods. A frame more than a period late
+// takes the present period's place, and the ones missed meanwhile are
+// never made: catching up with a burst of frames would show a rate above
+// the one asked for and bunch the readers' latencies.
+type pacer struct {
+	start  time.Time
+	period time.Duration
+	tick   uint64 // the schedule's place of the next frame
+}
+
+// due is when the next frame is due.
+func (c *pacer) due() time.Time { return c.start.Add(time.Duration(c.tick) * c.period) }
+
+// missed reports whether the next frame, made at now, is more than a
+// period late, and if so gives it the present period's place.
+func (c *pacer) missed(now time.Time) bool {
+	if now.Sub(c.due()) <= c.period {
+		return false
+	}
+	c.tick = uint64(now.Sub(c.start) / c.period)
+	return true
+}
+
+// next moves the clock on by one frame.
+func (c *pacer) next() { c.tick++ }
 
 // frameRate is frames per second over n frames whose first and last came
 // span apart: n-1 frame periods, for the producer and the readers alike

@@ -206,8 +206,12 @@ func startReaders(ctx context.Context, r *ring.Ring, res resolution) (_ *crew, e
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	for i, p := range c.procs {
-		if line, err := p.NextLine(ctx); err != nil || line != readyLine {
-			return nil, fmt.Errorf("%s did not join (%q, %v): %s", readers[i].Name, line, err, strings.TrimSpace(p.Stderr()))
+		line, err := p.NextLine(ctx)
+		switch {
+		case err != nil: // it quotes the reader's stderr where there is any
+			return nil, fmt.Errorf("%s did not join: %w", readers[i].Name, err)
+		case line != readyLine:
+			return nil, fmt.Errorf("%s did not join: it said %q; stderr: %s", readers[i].Name, line, strings.TrimSpace(p.Stderr()))
 		}
 	}
 	return c, nil
@@ -253,7 +257,7 @@ func (c *crew) results() ([]readerResult, error) {
 		for {
 			line, lerr := p.NextLine(ctx)
 			if lerr != nil {
-				err = fmt.Errorf("%w: %s", lerr, strings.TrimSpace(p.Stderr()))
+				err = lerr // it quotes the reader's stderr where there is any
 				break
 			}
 			if js, ok := strings.CutPrefix(line, resultPrefix); ok {
