@@ -167,7 +167,11 @@
 // locks, /dev/shm. Elsewhere the package compiles, so that a program using
 // it builds everywhere, but Create, Open, OpenWith, OpenFile, RecvRing and
 // Remove return ErrUnsupported. On 32-bit systems (386, arm) a ring is at most 2 GiB - 1
-// bytes, the longest mapping a Go slice there can hold.
+// bytes, the longest mapping a Go slice there can hold. On Linux, /proc
+// must be mounted: a role's lock is taken on a reopening of the ring's
+// file through /proc/self/fd, and a descriptor handed over (OpenFile,
+// RecvRing) is named there; without it those calls return an error that
+// errors.Is errors.ErrUnsupported, saying so.
 //
 // # When not to use this
 //

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"runtime"
-	"strconv"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -327,9 +326,9 @@ func allocate(f *os.File, size int64) error {
 // /proc/self/fd, not of its path, so that it lands on this file even after
 // its name was removed, or removed and given to a new file.
 func (f *File) Lock(at int64) (Lock, error) {
-	lf, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(int(f.f.Fd())), os.O_RDWR, 0)
+	lf, err := os.OpenFile(procFD(f.f.Fd()), os.O_RDWR, 0)
 	if err != nil {
-		return Lock{}, fmt.Errorf("shm: reopen for a lock: %w", err)
+		return Lock{}, fmt.Errorf("shm: reopen for a lock: %w", noProc(err, procDir))
 	}
 	lk := unix.Flock_t{Type: unix.F_WRLCK, Start: at, Len: 1}
 	if err := unix.FcntlFlock(lf.Fd(), unix.F_OFD_SETLK, &lk); err != nil {

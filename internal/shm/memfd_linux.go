@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -127,9 +126,9 @@ func checkFD(osf *os.File, t Trust) (*File, error) {
 	// "/memfd:<label> (deleted)" for a memfd. A file at a path of that
 	// form would be taken for a memfd, and then refused: it cannot carry
 	// F_SEAL_SHRINK.
-	link, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(osf.Fd())))
+	link, err := os.Readlink(procFD(osf.Fd()))
 	if err != nil {
-		return nil, err
+		return nil, noProc(err, procDir)
 	}
 	label, memfd := strings.CutPrefix(link, "/memfd:")
 	if err := t.check(osf, memfd); err != nil {
