@@ -116,8 +116,9 @@ func TestRecordReadRefusesAWrappedPayloadOverItsHeader(t *testing.T) {
 	}{
 		{"wrapped at offset 0", 0, 16, false},
 		{"wrapped, empty, at offset 0", 0, 0, false},
-		{"wrapped with its payload reaching its header", 512, 513, false},
-		{"wrapped with its payload up to its header", 512, 512, true},
+		// Below the ring's MaxMessage (c/2), so that only the header check refuses it.
+		{"wrapped with its payload reaching its header", 256, 257, false},
+		{"wrapped with its payload up to its header", 256, 256, true},
 		{"wrapped where only a header's room is left", c - 16, 100, true},
 		{"a message crossing the end", c - 16, 100, false},
 	} {

@@ -168,3 +168,79 @@ func TestRecordHostileCursorsAreErrCorrupt(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordHostileLengthCrossingTheEndIsErrCorrupt: a message record near
+// the end of the data area whose length, within MaxMessage, would run past
+// the end, while the producer's cursor lies beyond that end (a wrapped
+// record was published after it), so that neither the MaxMessage check nor
+// the cursor check refuses it: the record's own bound must (an in-place
+// read would hand out the counter area after the data area).
+func TestRecordHostileLengthCrossingTheEndIsErrCorrupt(t *testing.T) {
+	const size, c = 32, 256 // records of 48 bytes: at 0, 48, ..., 192, then one wrapped at 240
+	for _, kind := range []string{"spsc", "lossless", "lossy"} {
+		for _, inPlace := range []bool{false, true} {
+			name := kind + "/Recv"
+			if inPlace {
+				name = kind + "/Receive"
+			}
+			t.Run(name, func(t *testing.T) {
+				o := Options{Kind: SPSC, Records: true, Capacity: c, MaxMessage: 64}
+				if kind != "spsc" {
+					o.Kind = Broadcast
+				}
+				r := newTestRing(t, o)
+				var rd interface {
+					Recv(context.Context, []byte) (int, error)
+					Receive(context.Context) ([]byte, error)
+				}
+				if kind == "spsc" {
+					c, err := r.Consumer()
+					if err != nil {
+						t.Fatal(err)
+					}
+					rd = c
+				} else {
+					pol := Lossless
+					if kind == "lossy" {
+						pol = Lossy
+					}
+					rd = mustReader(t, r, ReaderOptions{Policy: pol})
+				}
+				p := mustProducer(t, r)
+				ctx := context.Background()
+				m, buf := make([]byte, size), make([]byte, 64)
+				send := func(seq uint64) {
+					encodeMessage(m, seq)
+					if err := p.Send(ctx, m); err != nil {
+						t.Fatalf("Send %d: %v", seq, err)
+					}
+				}
+				for seq := range uint64(4) {
+					send(seq)
+				}
+				for seq := range uint64(4) { // up to the cursor it loaded: the next read loads it again
+					if n, err := rd.Recv(ctx, buf); err != nil || checkMessage(buf[:n], seq, size) != nil {
+						t.Fatalf("Recv %d = %d, %v", seq, n, err)
+					}
+				}
+				send(4)
+				send(5) // wrapped: its header at 240, its payload from the next lap's start; the cursor at 288
+				at := uint64(4 * layout.RecordSize(size))
+				binary.LittleEndian.PutUint32(r.mem[r.hdr.SlotsOffset+at:], 64) // 192 + 16 + 64 > 256
+				var err error
+				if inPlace {
+					var got []byte
+					got, err = rd.Receive(ctx)
+					if err == nil {
+						t.Fatalf("Receive handed out %d bytes from offset %d of a %d-byte data area", len(got), at+layout.RecordHeaderSize, c)
+					}
+				} else {
+					_, err = rd.Recv(ctx, buf)
+				}
+				if !errors.Is(err, ErrCorrupt) {
+					t.Fatalf("a record crossing the end = %v, want ErrCorrupt", err)
+				}
+			})
+		}
+	}
+}
