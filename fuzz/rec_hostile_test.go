@@ -23,7 +23,8 @@ import (
 // program of their operations (Send, TrySend, ClaimN and Commit, Recv,
 // TryRecv, Receive and Release, ReceiveBatch and At). Nobody may panic or
 // touch memory outside the mapping; no read may hand out more than
-// MaxMessage bytes; every error must be a ring sentinel (ErrLapped
+// MaxMessage bytes, nor a slice of its own mapping outside the data area
+// (ownMapping); every error must be a ring sentinel (ErrLapped
 // included) or the context's.
 //
 // The first byte picks the kind and the capacity, and whether a goroutine
@@ -45,6 +46,14 @@ func FuzzRecordHostile(f *testing.F) {
 	f.Add(cat([]byte{0x03, rSend, 60, rRaw, 0x10, 0, 16}, []byte("0123456789abcdef"), []byte{rRecv, 0, rSend, 61, rBatch, 2, rRelease, 2, rTrySend, 62}))
 	// Headers and the tail scribbled concurrently while a lossy reader reads.
 	f.Add(cat([]byte{0x81, rHeader, 2, 0}, u64(1<<20), []byte{rWord, 2}, u64(1<<12), []byte{rSend, 7, rRecv, 1, rReceive, 1, rRelease, 1, rBatch, 1, rRelease, 1, rRecv, 0}))
+	// A message record near the end whose length, within MaxMessage, runs
+	// past the data area while a wrapped record after it puts the cursor
+	// beyond that end: only the record's own bound refuses it. The ring
+	// starts with records at 0, 16, 48 and 96; three 32-byte sends put
+	// them at 144, 192 and 240 (wrapped); the header at 192 (the sixth
+	// record) then says 64 bytes.
+	f.Add(cat([]byte{0x00, rRecv, 0, rRecv, 0, rRecv, 0, rRecv, 0, rSend, 32, rSend, 32, rSend, 32, rHeader, 5, 0}, u64(64),
+		[]byte{rRecv, 0, rReceive, 0, rRelease, 0, rBatch, 0, rRelease, 0}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in := &input{b: data}
 		cfg := in.byte()
@@ -98,6 +107,7 @@ type recHostile struct {
 	sendNo byte
 	stop   chan struct{}
 	done   sync.WaitGroup
+	own    ownMapping // the Ring's own mapping, where in-place slices point
 }
 
 func newRecHostile(t *testing.T, bcast bool, capacity int) *recHostile {
@@ -112,6 +122,10 @@ func newRecHostile(t *testing.T, bcast bool, capacity int) *recHostile {
 	}
 	h.r, h.hdr = r, r.Header()
 	if h.mem, err = mapAgain(r); err != nil {
+		h.close()
+		t.Fatal(err)
+	}
+	if h.own, err = findOwnMapping(r.Path(), h.mem, h.hdr); err != nil {
 		h.close()
 		t.Fatal(err)
 	}
@@ -208,6 +222,9 @@ func (h *recHostile) release(i int) {
 func (h *recHostile) check(op string, m []byte) {
 	if len(m) > int(h.hdr.SlotSize) {
 		h.t.Fatalf("%s: %d bytes from a ring whose MaxMessage is %d", op, len(m), h.hdr.SlotSize)
+	}
+	if err := h.own.inData(m); err != nil {
+		h.t.Fatalf("%s: %v", op, err)
 	}
 	touch(m)
 }
