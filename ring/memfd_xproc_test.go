@@ -83,9 +83,22 @@ func childMemfdProducer() int {
 }
 
 func TestMemfdRingPassedToChildProducersOutlivesOneKilled(t *testing.T) {
+	for _, o := range []Options{
+		{Kind: SPSC, SlotSize: memfdSlotSize, Slots: 64},
+		{Kind: SPSC, Records: true, Capacity: 16 * memfdSlotSize, MaxMessage: memfdSlotSize}, // lengths wrap it every few dozen
+	} {
+		name := "slots"
+		if o.Records {
+			name = "records"
+		}
+		t.Run(name, func(t *testing.T) { memfdChildProducersOutliveOneKilled(t, o) })
+	}
+}
+
+func memfdChildProducersOutliveOneKilled(t *testing.T, o Options) {
 	proctest.Watchdog(t, hangBound)
 	const first, more = 5000, 5000
-	r := newMemfdRing(t, Options{Kind: SPSC, SlotSize: memfdSlotSize, Slots: 64})
+	r := newMemfdRing(t, o)
 	mustBeSealed(t, "the parent", r.File(), int64(r.Header().FileSize))
 
 	// A short directory of its own: a socket's path has at most 107 bytes.
