@@ -72,7 +72,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.memfd, "memfd", false, "shmring rings in memfds (Options.Memfd), handed to the child as descriptors, instead of files in /dev/shm")
 	fs.BoolVar(&f.hugePages, "hugepages", false, "shmring rings in memfds of huge pages (Options.HugePages; needs vm.nr_hugepages): skipped, with the reason, where there are none")
 	fs.IntVar(&f.chanCap, "chancap", 1024, "Go channel capacity (lowered for large messages to fit --link-bytes)")
-	fs.IntVar(&f.linkBytes, "link-bytes", 64<<20, "memory one ring or channel may take; sets the slot count for large messages")
+	fs.IntVar(&f.linkBytes, "link-bytes", 64<<20, "memory one ring or channel may take; sets the slot count for large messages (a ring keeps at least 2 slots, so messages over half of it take two: ring memory shows what each took)")
 	fs.StringVar(&f.wait, "wait", "default", "comma-separated shmring wait strategies: default (spin, yield, then futex sleep), spin (never sleep), sleep (sleep at once)")
 	fs.StringVar(&f.cpus, "cpus", "", "pin the parent's loop to CPU A and the peer's to CPU B, as A,B (sched_setaffinity on the loop's locked thread)")
 	fs.BoolVar(&f.fingerprint, "fingerprint", true, "measure the core-to-core cache-line round trip before and after the runs")

@@ -72,7 +72,7 @@ func newFramesCmd(stdout, stderr io.Writer) *cobra.Command {
 	fs.StringVar(&f.mix, "mix", "64-64k", "the mixed section's sizes, LO-HI (log-uniform)")
 	fs.StringVar(&f.rtt, "rtt", "64k", "message size of the round-trip section")
 	fs.IntVar(&f.recordBytes, "record-bytes", 0, "record rings' capacity in bytes, a power of two (0: per section, the largest within 1/8 of the slot ring's memory, raised to hold two of the largest messages)")
-	fs.IntVar(&f.linkBytes, "link-bytes", 64<<20, "memory a slot ring may take (sets its slot count for large messages)")
+	fs.IntVar(&f.linkBytes, "link-bytes", 64<<20, "memory a slot ring may take (sets its slot count for large messages; a ring keeps at least 2 slots, so messages over half of it take two)")
 	return cmd
 }
 

@@ -38,7 +38,7 @@ func writeFrames(w io.Writer, cfg config, secs []*framesSection, mc memcpys) {
 		fmt.Fprintf(w, "\n== %s: %s messages, %s ==\n", s.key, s.size, s.title)
 		c := s.rep.plan.cfg.withSize(s.size)
 		if s.touch == touchEnds {
-			fmt.Fprintf(w, "MB/s counts the bytes each message carries; here the zero-copy ends write and read only 16 of them\n")
+			fmt.Fprintf(w, "MB/s counts the bytes each message carries; here the zero-copy ends write and read only %d of them\n", min(16, s.size.max))
 		}
 		if s.workload == throughput {
 			t := report.NewTable(w, "transport", "msgs/s", "MB/s", "per msg", "ring memory", "messages")
@@ -72,6 +72,7 @@ func writeFrames(w io.Writer, cfg config, secs []*framesSection, mc memcpys) {
 			if cl.skipped != "" {
 				fmt.Fprintf(w, "skipped: %s\n", cl.skipped)
 			}
+			warnCell(w, cl, s.rep.plan.cfg)
 		}
 		for _, tr := range s.rep.plan.transports {
 			if _, ok := tr.(memorySized); ok {
@@ -91,31 +92,55 @@ func writeFrames(w io.Writer, cfg config, secs []*framesSection, mc memcpys) {
 	}
 }
 
+// notMeasured is what a ratio line says after its figures where a cell it
+// uses rests on too few events ("" where none does).
+func notMeasured(cells ...*cell) string {
+	for _, c := range cells {
+		if fewSamples(c) {
+			return fmt.Sprintf(" [not a measurement: %s %s rests on too few events, see the WARNING above]", c.tr.name(), c.workload)
+		}
+	}
+	return ""
+}
+
 // framesRatios are the figures the acceptance names, as sentences.
 func framesRatios(secs []*framesSection, memcpy, over, pair float64) []string {
 	var out []string
 	mixed, frames, huge, fill, rtt := secs[0], secs[1], secs[2], secs[3], secs[4]
 	frame := frames.size.max
-	copyTime := perFrame(memcpy, frame)
-	rate := func(s *framesSection, tr string) float64 { return s.rep.cell(tr, s.workload, s.size).rate() }
-	bytes := func(s *framesSection, tr string) float64 { return s.rep.cell(tr, s.workload, s.size).byteRate() }
+	copySecs := float64(frame) / memcpy // not a Duration: a small frame copies in a few ns
+	cell := func(s *framesSection, tr string) *cell { return s.rep.cell(tr, s.workload, s.size) }
+	rate := func(s *framesSection, tr string) float64 { return cell(s, tr).rate() }
+	bytes := func(s *framesSection, tr string) float64 { return cell(s, tr).byteRate() }
+	// ran says, of a transport that ran in s but measured nothing, that
+	// the ratio named is missing and why.
+	ran := func(s *framesSection, tr, ratio string) bool {
+		c := cell(s, tr)
+		if c.ok() && c.rate() <= 0 {
+			out = append(out, fmt.Sprintf("%s (%s): not computed: it measured no message (see the WARNING above)", ratio, tr))
+		}
+		return c.ok() && c.rate() > 0
+	}
 	for _, tr := range []string{"shmring", "shmring-rec"} {
-		if b := bytes(frames, tr); b > 0 {
-			out = append(out, fmt.Sprintf("frames %s Send/Recv (%s): %.2f GB/s = %.2fx the memcpy bandwidth of one frame (%.2f GB/s), %.2fx that into the ring's footprint (%.2f GB/s), %.2fx what one of two copiers at once gets (%.2f GB/s)",
-				report.Size(frame), tr, b/1e9, b/memcpy, memcpy/1e9, b/over, over/1e9, b/pair, pair/1e9))
+		name := fmt.Sprintf("frames %s Send/Recv", report.Size(frame))
+		if ran(frames, tr, name) {
+			b := bytes(frames, tr)
+			out = append(out, fmt.Sprintf("%s (%s): %.2f GB/s = %.2fx the memcpy bandwidth of one frame (%.2f GB/s), %.2fx that into the ring's footprint (%.2f GB/s), %.2fx what one of two copiers at once gets (%.2f GB/s)%s",
+				name, tr, b/1e9, b/memcpy, memcpy/1e9, b/over, over/1e9, b/pair, pair/1e9, notMeasured(cell(frames, tr))))
 		}
 	}
 	for _, tr := range []string{"shmring-zc", "shmring-rec-zc"} {
-		r := rate(frames, tr)
-		if r <= 0 {
+		name := fmt.Sprintf("frames %s zero-copy", report.Size(frame))
+		if !ran(frames, tr, name) {
 			continue
 		}
-		own := time.Duration(float64(time.Second) / r)
-		out = append(out, fmt.Sprintf("frames %s zero-copy (%s): the ring's own cost %s per frame = %.2f %% of one memcpy of the frame (%s)",
-			report.Size(frame), tr, report.Dur(own), 100*float64(own)/float64(copyTime), report.Dur(copyTime)))
-		if f := rate(fill, tr); f > 0 {
-			out = append(out, fmt.Sprintf("frames %s zero-copy (%s) with every byte written and checked: %s per frame (%.2f GB/s)",
-				report.Size(frame), tr, report.PerMsg(f), bytes(fill, tr)/1e9))
+		own := 1 / rate(frames, tr)
+		out = append(out, fmt.Sprintf("%s (%s): the ring's own cost %s per frame = %.2f %% of one memcpy of the frame (%s)%s",
+			name, tr, report.Dur(seconds(own)), 100*own/copySecs, report.Dur(seconds(copySecs)), notMeasured(cell(frames, tr))))
+		if ran(fill, tr, name+" with every byte written and checked") {
+			f := rate(fill, tr)
+			out = append(out, fmt.Sprintf("%s with every byte written and checked (%s): %s per frame (%.2f GB/s)%s",
+				name, tr, report.PerMsg(f), bytes(fill, tr)/1e9, notMeasured(cell(fill, tr))))
 		}
 	}
 	hugeRan := false
@@ -136,26 +161,39 @@ func framesRatios(secs []*framesSection, memcpy, over, pair float64) []string {
 	}
 	for _, pair := range [][2]string{{"shmring-rec", "shmring"}, {"shmring-rec-zc", "shmring-zc"}} {
 		rec, slot := pair[0], pair[1]
-		if rate(mixed, rec) <= 0 || rate(mixed, slot) <= 0 {
+		name := "mixed " + strings.TrimPrefix(mixed.size.String(), "mixed ")
+		if recRan, slotRan := ran(mixed, rec, name), ran(mixed, slot, name); !recRan || !slotRan {
 			continue
 		}
 		c := mixed.rep.plan.cfg.withSize(mixed.size)
 		mr, ms := registry[rec].(memorySized).memory(c), registry[slot].(memorySized).memory(c)
 		dr, ds := int64(c.recordCapacity()), int64(c.ringSlots()*c.size)
-		out = append(out, fmt.Sprintf("mixed %s: %s %s = %.2fx %s (slot ring for the largest message), in %s of records = 1/%.2f of its %s of slots (files %s and %s: 1/%.2f)",
-			strings.TrimPrefix(mixed.size.String(), "mixed "), rec, report.Rate(rate(mixed, rec)), rate(mixed, rec)/rate(mixed, slot), slot,
-			memSize(dr), float64(ds)/float64(dr), memSize(ds), memSize(mr), memSize(ms), float64(ms)/float64(mr)))
+		out = append(out, fmt.Sprintf("%s: %s %s = %.2fx %s (slot ring for the largest message), in %s of records = %s its %s of slots (files %s and %s: %s)%s",
+			name, rec, report.Rate(rate(mixed, rec)), rate(mixed, rec)/rate(mixed, slot), slot,
+			memSize(dr), fraction(dr, ds), memSize(ds), memSize(mr), memSize(ms), fraction(mr, ms), notMeasured(cell(mixed, rec), cell(mixed, slot))))
 	}
-	p50 := func(tr string) float64 { return rtt.rep.cell(tr, pingpong, rtt.size).mergedP(50) } // as the table
+	p50 := func(tr string) float64 { return cell(rtt, tr).mergedP(50) } // as the table
 	for _, tr := range []string{"shmring", "shmring-zc", "shmring-rec", "shmring-rec-zc"} {
 		if p50(tr) <= 0 || p50("pipe") <= 0 || p50("unix") <= 0 {
 			continue
 		}
-		out = append(out, fmt.Sprintf("round trip %s (%s): p50 %s = %.2fx a pipe's (%s), %.2fx a unix socket's (%s)",
+		out = append(out, fmt.Sprintf("round trip %s (%s): p50 %s = %.2fx a pipe's (%s), %.2fx a unix socket's (%s)%s",
 			report.Size(rtt.size.max), tr, report.Dur(time.Duration(p50(tr))), p50(tr)/p50("pipe"), report.Dur(time.Duration(p50("pipe"))),
-			p50(tr)/p50("unix"), report.Dur(time.Duration(p50("unix")))))
+			p50(tr)/p50("unix"), report.Dur(time.Duration(p50("unix"))), notMeasured(cell(rtt, tr), cell(rtt, "pipe"), cell(rtt, "unix"))))
 	}
 	return out
+}
+
+// seconds is s seconds as a Duration, for printing.
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// fraction is part's size beside whole's: "1/8.00 of" where it is the
+// smaller, "2.00x" where it is the larger.
+func fraction(part, whole int64) string {
+	if part <= whole {
+		return fmt.Sprintf("1/%.2f of", float64(whole)/float64(part))
+	}
+	return fmt.Sprintf("%.2fx", float64(part)/float64(whole))
 }
 
 // perFrame is the time one frame of size bytes takes at bytesPerSec.
@@ -174,10 +212,13 @@ func memory(tr transport, cfg config) string {
 	return "-"
 }
 
-// memSize is n bytes in MiB or KiB, one decimal.
+// memSize is n bytes in MiB or KiB, one decimal, or in bytes below a KiB.
 func memSize(n int64) string {
-	if n >= 1<<20 {
+	switch {
+	case n >= 1<<20:
 		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
-	return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	return fmt.Sprintf("%d B", n)
 }

@@ -261,3 +261,50 @@ func TestMemfdRingsReachTheChildAsDescriptors(t *testing.T) {
 		}
 	}
 }
+
+// TestFramesMarksFiguresFromAFewEvents: a frames section whose cells rest
+// on a few events (here round trips of 64 MiB in 30 ms) warns of each, as
+// run does, and every ratio line quoting one says it is no measurement;
+// frames printed neither, and published a round-trip ratio from one round
+// trip. Large frames that come few but over the whole window are a
+// measurement and are not warned of. (From a black-box tester.)
+func TestFramesMarksFiguresFromAFewEvents(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	args := []string{"frames", "--duration=30ms", "--warmup=5ms", "--reps=1", "--frame=1M", "--mix=64-4k", "--rtt=64M", "--link-bytes=8388608"}
+	if code := execute(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", code, stderr.String())
+	}
+	out := stdout.String()
+	for _, tr := range []string{"shmring", "pipe", "unix"} {
+		if !strings.Contains(out, "WARNING: "+tr+" pingpong recorded only ") {
+			t.Errorf("no warning that %s's 64 MiB round trips are too few:\n%s", tr, out)
+		}
+	}
+	rtt := regexp.MustCompile(`(?m)^ratio: round trip 64 MiB \(shmring\): .*$`).FindString(out)
+	if !strings.Contains(rtt, "[not a measurement: ") {
+		t.Errorf("the round-trip ratio from a few round trips is not marked: %q", rtt)
+	}
+	// 1 MiB frames for 30 ms are a hundred or more, over the whole window.
+	if l := regexp.MustCompile(`(?m)^ratio: frames 1 MiB Send/Recv \(shmring\): .*$`).FindString(out); l == "" || strings.Contains(l, "not a measurement") {
+		t.Errorf("the frames ratio is missing or marked as no measurement: %q", l)
+	}
+}
+
+// TestFramesRatioFormats: a record ring larger than the slot ring is said
+// as a multiple ("1/0.06 of" read as nonsense), and a ring under a KiB in
+// bytes ("0.2 KiB"). (From a black-box tester.)
+func TestFramesRatioFormats(t *testing.T) {
+	for _, c := range []struct {
+		part, whole int64
+		want        string
+	}{{8 << 20, 64 << 20, "1/8.00 of"}, {64 << 20, 64 << 20, "1/1.00 of"}, {1 << 30, 64 << 20, "16.00x"}} {
+		if got := fraction(c.part, c.whole); got != c.want {
+			t.Errorf("fraction(%d, %d) = %q, want %q", c.part, c.whole, got, c.want)
+		}
+	}
+	for n, want := range map[int64]string{256: "256 B", 1 << 10: "1.0 KiB", 3 << 19: "1.5 MiB"} {
+		if got := memSize(n); got != want {
+			t.Errorf("memSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -188,16 +188,7 @@ func (r *runReport) writeSize(w io.Writer, size msgSize) {
 			fmt.Fprintf(w, "skipped: %s\n", c.skipped)
 		}
 		if c.size == size {
-			warnFewSamples(w, c)
-		}
-		if c.size != size || c.workload != throughput || r.plan.cfg.count > 0 {
-			continue
-		}
-		for i, m := range c.reps {
-			if m.elapsed < r.plan.cfg.duration/2 {
-				fmt.Fprintf(w, "WARNING: %s throughput repetition %d: the peer's measurement window spans only %s of the %s sent (the peer lagged, e.g. descheduled): that repetition's rate is unreliable\n",
-					c.tr.name(), i+1, report.Dur(m.elapsed), r.plan.cfg.duration)
-			}
+			warnCell(w, c, r.plan.cfg)
 		}
 	}
 	r.writeRatiosToCeilings(w, size)
@@ -239,18 +230,60 @@ func slept(n uint64) string {
 
 // Below these a figure is a sample of a few events, not a measurement: a
 // run of a microsecond, or --count 2, still prints a rate and a ratio.
+// Large messages come few but slowly, so a throughput repetition is thin
+// only where its messages are few and its window short too (200 frames of
+// 8 MiB in 100 ms are a measurement; 500 messages in a millisecond are not).
 const (
-	fewMessages   = 1000 // measured by one throughput repetition
-	fewRoundTrips = 100  // recorded, all repetitions merged
+	fewMessages   = 1000                  // measured by one throughput repetition...
+	shortWindow   = 10 * time.Millisecond // ...in a window this short
+	tooFew        = 10                    // measured by one throughput repetition, however long
+	fewRoundTrips = 100                   // recorded, all repetitions merged
 )
+
+// thin reports whether a throughput repetition rests on too few messages.
+func (m *measurement) thin() bool {
+	return m.measured < tooFew || m.measured < fewMessages && m.elapsed < shortWindow
+}
+
+// warnCell prints the warnings a cell's figures need (run and frames
+// alike): too few events, or a throughput window the peer lagged through.
+func warnCell(w io.Writer, c *cell, cfg config) {
+	warnFewSamples(w, c)
+	if c.workload != throughput || cfg.count > 0 {
+		return
+	}
+	for i, m := range c.reps {
+		if m.measured > 0 && m.elapsed < cfg.duration/2 {
+			fmt.Fprintf(w, "WARNING: %s throughput repetition %d: the peer's measurement window spans only %s of the %s sent (the peer lagged, e.g. descheduled): that repetition's rate is unreliable\n",
+				c.tr.name(), i+1, report.Dur(m.elapsed), cfg.duration)
+		}
+	}
+}
+
+// fewSamples reports whether a cell that ran rests on too few events for
+// its figures to be a measurement (warnFewSamples says which).
+func fewSamples(c *cell) bool {
+	if !c.ok() {
+		return false
+	}
+	if c.workload != throughput {
+		return c.merged().TotalCount() < fewRoundTrips
+	}
+	for _, m := range c.reps {
+		if m.thin() {
+			return true
+		}
+	}
+	return false
+}
 
 // warnFewSamples says so of a cell whose figures rest on too few events.
 func warnFewSamples(w io.Writer, c *cell) {
 	if c.workload == throughput {
 		for i, m := range c.reps {
-			if m.measured < fewMessages {
-				fmt.Fprintf(w, "WARNING: %s throughput repetition %d measured only %d messages: its rate, and any ratio with it, is not a measurement (run longer)\n",
-					c.tr.name(), i+1, m.measured)
+			if m.thin() {
+				fmt.Fprintf(w, "WARNING: %s throughput repetition %d measured only %d messages in %s: its rate, and any ratio with it, is not a measurement (run longer)\n",
+					c.tr.name(), i+1, m.measured, report.Dur(m.elapsed))
 			}
 		}
 		return

@@ -82,8 +82,8 @@ func receiveAll(e *end, sh shape, warmup time.Duration) (peerResult, error) {
 		k, err := r.recv(n, false)
 		if errors.Is(err, io.EOF) {
 			end := time.Now()
-			if n < 2 {
-				return peerResult{Received: n}, fmt.Errorf("stream ended after %d messages: too short to measure", n)
+			if n < 2 { // no span to time: a cell of no measurement, which the report warns of
+				return peerResult{Received: n}, nil
 			}
 			if !measuring {
 				start, startN, startB = first, 0, firstB
