@@ -189,23 +189,7 @@ func TestRecordHostileLengthCrossingTheEndIsErrCorrupt(t *testing.T) {
 					o.Kind = Broadcast
 				}
 				r := newTestRing(t, o)
-				var rd interface {
-					Recv(context.Context, []byte) (int, error)
-					Receive(context.Context) ([]byte, error)
-				}
-				if kind == "spsc" {
-					c, err := r.Consumer()
-					if err != nil {
-						t.Fatal(err)
-					}
-					rd = c
-				} else {
-					pol := Lossless
-					if kind == "lossy" {
-						pol = Lossy
-					}
-					rd = mustReader(t, r, ReaderOptions{Policy: pol})
-				}
+				rd := readEndOf(t, r, kind)
 				p := mustProducer(t, r)
 				ctx := context.Background()
 				m, buf := make([]byte, size), make([]byte, 64)
@@ -243,4 +227,25 @@ func TestRecordHostileLengthCrossingTheEndIsErrCorrupt(t *testing.T) {
 			})
 		}
 	}
+}
+
+// recReadEnd is the read calls a Consumer and a Reader share.
+type recReadEnd interface {
+	Recv(context.Context, []byte) (int, error)
+	TryRecv([]byte) (int, error)
+	Receive(context.Context) ([]byte, error)
+	Release() error
+}
+
+// readEndOf is r's read end for kind: "spsc" the consumer, "lossless" or
+// "lossy" a reader of that policy.
+func readEndOf(t testing.TB, r *Ring, kind string) recReadEnd {
+	t.Helper()
+	switch kind {
+	case "spsc":
+		return mustConsumer(t, r)
+	case "lossless":
+		return mustReader(t, r, ReaderOptions{Policy: Lossless})
+	}
+	return mustReader(t, r, ReaderOptions{Policy: Lossy})
 }

@@ -25,20 +25,7 @@ func TestRecordRingCarriesHalfItsCapacityFromEveryOffset(t *testing.T) {
 			if r.MaxMessage() != capacity/2 {
 				t.Fatalf("MaxMessage() = %d, want Capacity/2 = %d", r.MaxMessage(), capacity/2)
 			}
-			var recv interface {
-				Recv(context.Context, []byte) (int, error)
-				Receive(context.Context) ([]byte, error)
-				Release() error
-			}
-			if kind == "spsc" {
-				recv = mustConsumer(t, r)
-			} else {
-				pol := Lossless
-				if kind == "lossy" {
-					pol = Lossy
-				}
-				recv = mustReader(t, r, ReaderOptions{Policy: pol})
-			}
+			recv := readEndOf(t, r, kind)
 			p := mustProducer(t, r)
 			ctx := context.Background()
 			buf := make([]byte, capacity/2)

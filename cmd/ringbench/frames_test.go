@@ -187,13 +187,20 @@ func TestFramesAndTouchFlagsAreChecked(t *testing.T) {
 // msg/s, MB/s, the time per message, the ring's memory or "-", messages.
 var rowRE = regexp.MustCompile(`^\s+(\S+)\s+[\d.]+ (?:[kM] )?msg/s\s+[\d.]+\s+[\d.]+ (?:ns|µs|ms|s)\s+(?:[\d.]+ [KM]iB|-)\s+\d+$`)
 
-func TestFramesCommandPrintsEveryTableAndRatio(t *testing.T) {
+// framesOutput runs a short frames command (1 MiB frames, mixed 64 B–4
+// KiB, round trips of rtt) and returns what it printed.
+func framesOutput(t *testing.T, rtt string) string {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
-	args := []string{"frames", "--duration=30ms", "--warmup=5ms", "--reps=1", "--frame=1M", "--mix=64-4k", "--rtt=4k", "--link-bytes=8388608"}
+	args := []string{"frames", "--duration=30ms", "--warmup=5ms", "--reps=1", "--frame=1M", "--mix=64-4k", "--rtt=" + rtt, "--link-bytes=8388608"}
 	if code := execute(args, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit code %d; stderr:\n%s", code, stderr.String())
 	}
-	out := stdout.String()
+	return stdout.String()
+}
+
+func TestFramesCommandPrintsEveryTableAndRatio(t *testing.T) {
+	out := framesOutput(t, "4k")
 	t.Log(out)
 	for _, want := range []string{
 		"memcpy:    Go copy of one 1 MiB frame", "the same by two copiers at once",
@@ -269,12 +276,7 @@ func TestMemfdRingsReachTheChildAsDescriptors(t *testing.T) {
 // trip. Large frames that come few but over the whole window are a
 // measurement and are not warned of. (From a black-box tester.)
 func TestFramesMarksFiguresFromAFewEvents(t *testing.T) {
-	var stdout, stderr bytes.Buffer
-	args := []string{"frames", "--duration=30ms", "--warmup=5ms", "--reps=1", "--frame=1M", "--mix=64-4k", "--rtt=64M", "--link-bytes=8388608"}
-	if code := execute(args, &stdout, &stderr); code != 0 {
-		t.Fatalf("exit code %d; stderr:\n%s", code, stderr.String())
-	}
-	out := stdout.String()
+	out := framesOutput(t, "64M")
 	for _, tr := range []string{"shmring", "pipe", "unix"} {
 		if !strings.Contains(out, "WARNING: "+tr+" pingpong recorded only ") {
 			t.Errorf("no warning that %s's 64 MiB round trips are too few:\n%s", tr, out)
