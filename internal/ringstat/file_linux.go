@@ -88,6 +88,10 @@ func openFlags(path string) int {
 	return flags
 }
 
+// afterHeldProbe is where a test takes a role just after the whole file's
+// lock probe; nothing otherwise.
+var afterHeldProbe = func() {}
+
 // fileReader reads one ring file through its read-only descriptor.
 type fileReader struct {
 	fd   int
@@ -111,6 +115,7 @@ func (r *fileReader) read() {
 	// whose header or size is broken is still known to be held (a
 	// truncated ring its processes still have mapped, say).
 	s.Held = r.held(0, 0)
+	afterHeldProbe()
 	h, ok := r.header()
 	if !ok {
 		return
@@ -134,7 +139,17 @@ func (r *fileReader) read() {
 		return
 	}
 	defer unix.Munmap(mem)
-	held := func(at int64) bool { return s.Held && r.held(at, 1) }
+	// Each role's byte is probed on its own, whatever the whole file's
+	// probe found: a role may have been taken since (a reader that leaves
+	// and rejoins in a loop is unheld for a moment), and a role seen
+	// attached whose lock went unasked would be taken for dead.
+	held := func(at int64) bool {
+		if !r.held(at, 1) {
+			return false
+		}
+		s.Held = true
+		return true
+	}
 	problem := ""
 	for try := 0; try < rereads; try++ {
 		if try > 0 {
