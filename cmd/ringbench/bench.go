@@ -18,6 +18,10 @@ import (
 	"golang.org/x/term"
 )
 
+// fingerprintTime is how long the placement's fingerprint, the
+// cache-line round trip, is measured before and after a run.
+const fingerprintTime = 100 * time.Millisecond
+
 // plan is a whole run: every transport, workload and size, repeated.
 type plan struct {
 	cfg         config // every setting but the size
@@ -44,7 +48,6 @@ type progress interface {
 func bench(ctx context.Context, p plan, prog progress) (*runReport, error) {
 	defer prog.done()
 	rep := &runReport{mach: report.Describe(), plan: p}
-	const fingerprintTime = 100 * time.Millisecond
 	if p.ceiling {
 		prog.step("this machine's ceilings (ringbench limits)")
 		var err error

@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/shmring/shmring/internal/codec"
 	"github.com/shmring/shmring/internal/launch"
@@ -199,7 +198,7 @@ func newEnvCmd(stdout io.Writer) *cobra.Command {
 			if !fingerprint {
 				return nil
 			}
-			if rtt, ok := limits.CacheLineRTT(100 * time.Millisecond); ok {
+			if rtt, ok := limits.CacheLineRTT(fingerprintTime); ok {
 				fmt.Fprintf(stdout, "placement:     core-to-core cache-line round trip %s\n", report.Dur(rtt))
 			} else {
 				fmt.Fprintf(stdout, "placement:     not measured (fewer than 2 CPUs)\n")

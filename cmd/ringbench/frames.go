@@ -135,6 +135,7 @@ func runFrames(f *framesFlags, stdout, stderr io.Writer) error {
 	}
 	mc.slots = slots
 	err = interruptible(func(ctx context.Context) error {
+		mc.before, _ = limits.CacheLineRTT(fingerprintTime) // 0 with one CPU: not printed
 		if err := probe(0); err != nil {
 			return err
 		}
@@ -149,6 +150,9 @@ func runFrames(f *framesFlags, stdout, stderr io.Writer) error {
 			if s.rep, err = bench(ctx, p, newProgress(stderr, p)); err != nil {
 				return err
 			}
+		}
+		if mc.before > 0 {
+			mc.after, _ = limits.CacheLineRTT(fingerprintTime)
 		}
 		return probe(1)
 	})
@@ -166,6 +170,7 @@ func runFrames(f *framesFlags, stdout, stderr io.Writer) error {
 type memcpys struct {
 	hot, over, pair [2]float64 // bytes per second
 	slots           int
+	before, after   time.Duration // the placement's fingerprints (writePlacement)
 }
 
 // best are the higher of each pair: the references the ratios use.

@@ -24,6 +24,7 @@ func writeFrames(w io.Writer, cfg config, secs []*framesSection, mc memcpys) {
 	mach := secs[0].rep.mach
 	fmt.Fprintf(w, "ringbench frames: the frame job between two processes\n")
 	fmt.Fprintf(w, "machine:   %s (both processes), processes unpinned\n", mach)
+	writePlacement(w, mc.before, mc.after)
 	fmt.Fprintf(w, "method:    one message per call on every transport; each test %s warm-up then %s, %d repetition(s) interleaved, medians;\n",
 		cfg.warmup, cfg.duration, secs[0].rep.plan.reps)
 	fmt.Fprintf(w, "           every message carries its sequence number and is checked; throughput counted by the receiver over its window\n")

@@ -42,19 +42,26 @@ func (r *runReport) cell(tr string, w workload, size msgSize) *cell {
 
 func (r *runReport) has(w workload) bool { return slices.Contains(r.plan.workloads, w) }
 
+// writePlacement prints the fingerprints taken before and after the runs
+// (nothing where none was taken), and warns where they disagree.
+func writePlacement(w io.Writer, before, after time.Duration) {
+	if before <= 0 {
+		return
+	}
+	fmt.Fprintf(w, "placement: core-to-core cache-line round trip %s before, %s after the runs (compare runs only when these agree)\n",
+		report.Dur(before), report.Dur(after))
+	if hi, lo := max(before, after), min(before, after); lo > 0 && float64(hi)/float64(lo) > placementDrift {
+		fmt.Fprintf(w, "           WARNING: the host moved the CPUs during the run; coherence-bound figures (shmring, chan) may mix two placements: run again\n")
+	}
+}
+
 // write prints the readable report: the header, then per size a
 // throughput table, a round-trip table, a fixed-rate table, and the ratios.
 func (r *runReport) write(w io.Writer) {
 	p := r.plan
 	fmt.Fprintf(w, "ringbench: messages between two processes (chan: two goroutines of one process)\n")
 	fmt.Fprintf(w, "machine:   %s (both processes)\n", r.mach)
-	if r.before > 0 {
-		fmt.Fprintf(w, "placement: core-to-core cache-line round trip %s before, %s after the runs (compare runs only when these agree)\n",
-			report.Dur(r.before), report.Dur(r.after))
-		if hi, lo := max(r.before, r.after), min(r.before, r.after); lo > 0 && float64(hi)/float64(lo) > placementDrift {
-			fmt.Fprintf(w, "           WARNING: the host moved the CPUs during the run; coherence-bound figures (shmring, chan) may mix two placements: run again\n")
-		}
-	}
+	writePlacement(w, r.before, r.after)
 	pinning := "processes unpinned"
 	if p.cfg.cpus[0] >= 0 {
 		pinning = fmt.Sprintf("parent's loop pinned to CPU %d, peer's to CPU %d", p.cfg.cpus[0], p.cfg.cpus[1])
