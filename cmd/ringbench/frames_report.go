@@ -169,7 +169,7 @@ func framesRatios(secs []*framesSection, memcpy, over, pair float64) []string {
 		c := mixed.rep.plan.cfg.withSize(mixed.size)
 		mr, ms := registry[rec].(memorySized).memory(c), registry[slot].(memorySized).memory(c)
 		dr, ds := int64(c.recordCapacity()), int64(c.ringSlots()*c.size)
-		out = append(out, fmt.Sprintf("%s: %s %s = %.2fx %s (slot ring for the largest message), in %s of records = %s its %s of slots (files %s and %s: %s)%s",
+		out = append(out, fmt.Sprintf("%s: %s %s = %.2fx %s (slot ring for the largest message), in %s of records, %s the size of its %s of slots (files %s and %s: %s)%s",
 			name, rec, report.Rate(rate(mixed, rec)), rate(mixed, rec)/rate(mixed, slot), slot,
 			memSize(dr), fraction(dr, ds), memSize(ds), memSize(mr), memSize(ms), fraction(mr, ms), notMeasured(cell(mixed, rec), cell(mixed, slot))))
 	}
@@ -188,11 +188,11 @@ func framesRatios(secs []*framesSection, memcpy, over, pair float64) []string {
 // seconds is s seconds as a Duration, for printing.
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
-// fraction is part's size beside whole's: "1/8.00 of" where it is the
+// fraction is part's size beside whole's: "1/8.00" where it is the
 // smaller, "2.00x" where it is the larger.
 func fraction(part, whole int64) string {
 	if part <= whole {
-		return fmt.Sprintf("1/%.2f of", float64(whole)/float64(part))
+		return fmt.Sprintf("1/%.2f", float64(whole)/float64(part))
 	}
 	return fmt.Sprintf("%.2fx", float64(part)/float64(whole))
 }

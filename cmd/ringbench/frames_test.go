@@ -293,13 +293,13 @@ func TestFramesMarksFiguresFromAFewEvents(t *testing.T) {
 }
 
 // TestFramesRatioFormats: a record ring larger than the slot ring is said
-// as a multiple ("1/0.06 of" read as nonsense), and a ring under a KiB in
+// as a multiple ("1/0.06" read as nonsense), and a ring under a KiB in
 // bytes ("0.2 KiB"). (From a black-box tester.)
 func TestFramesRatioFormats(t *testing.T) {
 	for _, c := range []struct {
 		part, whole int64
 		want        string
-	}{{8 << 20, 64 << 20, "1/8.00 of"}, {64 << 20, 64 << 20, "1/1.00 of"}, {1 << 30, 64 << 20, "16.00x"}} {
+	}{{8 << 20, 64 << 20, "1/8.00"}, {64 << 20, 64 << 20, "1/1.00"}, {1 << 30, 64 << 20, "16.00x"}} {
 		if got := fraction(c.part, c.whole); got != c.want {
 			t.Errorf("fraction(%d, %d) = %q, want %q", c.part, c.whole, got, c.want)
 		}
