@@ -84,6 +84,15 @@ func probeAgain(s *Snapshot, h *layout.Header, w words, held probe, idx []int) {
 	if len(idx) == 0 {
 		return
 	}
+	defer func() { // what a role found live, or gone, changes
+		for _, r := range s.Roles {
+			s.Held = s.Held || r.Live
+		}
+		if h.Kind == layout.KindBroadcast {
+			s.Consumed = readersFloor(s.Published, s.Roles)
+			s.Backlog = s.Published - s.Consumed
+		}
+	}()
 	unheld := idx[:0:0]
 	for _, i := range idx {
 		if s.Roles[i].Live = held(s.Roles[i].lock); !s.Roles[i].Live {
@@ -97,10 +106,30 @@ func probeAgain(s *Snapshot, h *layout.Header, w words, held probe, idx []int) {
 	interpretControl(&third, h, w, func(int64) bool { return false })
 	for _, i := range unheld {
 		r := &s.Roles[i]
-		if j := sameRole(third.Roles, r); j < 0 || !third.Roles[j].Attached {
-			r.Live = true // it moved while looked at: a live holder left, or came back
+		j := sameEntry(third.Roles, r)
+		switch {
+		case j < 0 || !third.Roles[j].Attached: // it left: the entry is free now
+			r.Attached = false
+			if r.Role == "reader" {
+				r.Lag = nil // as interpretBroadcast gives a closed entry
+			}
+		case third.Roles[j].Incarnation != r.Incarnation: // it left and a holder came back
+			r.Incarnation, r.PID, r.Live = third.Roles[j].Incarnation, third.Roles[j].PID, true
+		}
+		// Still attached in the same incarnation, around a probe that
+		// found no lock: its holder died.
+	}
+}
+
+// sameEntry is the index in roles of r's role and entry, whatever its
+// incarnation, or -1.
+func sameEntry(roles []Role, r *Role) int {
+	for j := range roles {
+		if roles[j].Role == r.Role && roles[j].Entry == r.Entry {
+			return j
 		}
 	}
+	return -1
 }
 
 // sameRole is the index in roles of r's role as the first look found it
@@ -257,13 +286,24 @@ func interpretBroadcast(s *Snapshot, h *layout.Header, w words, held probe) stri
 			continue
 		}
 		r.Lag = ptr(p - cursors[i])
-		if r.Live && cursors[i] < s.Consumed {
-			s.Consumed = cursors[i]
-		}
 	}
+	s.Consumed = readersFloor(p, readers)
 	s.Backlog = p - s.Consumed
 	s.Roles = append(append(s.Roles, prod), readers...)
 	return problem
+}
+
+// readersFloor is the least cursor of the live attached readers among
+// roles (those given a lag: at most p), or p with none: what a broadcast
+// ring has consumed.
+func readersFloor(p uint64, roles []Role) uint64 {
+	floor := p
+	for _, r := range roles {
+		if r.Role == "reader" && r.Live && r.Lag != nil && *r.Cursor < floor {
+			floor = *r.Cursor
+		}
+	}
+	return floor
 }
 
 func policyName(p uint32) string {

@@ -153,29 +153,44 @@ func TestARoleTakenAfterTheWholeFileProbeIsNotDead(t *testing.T) {
 // unheld, and attached in the second look. That is no dead holder either
 // (a black-box tester: a reader joining and leaving in a loop was "dead"
 // in 1 to 2.5 % of ringctl stat calls, and ringctl gc removed the ring).
+// A third look tells: the role free (it left), or taken again in a new
+// incarnation (a live holder came back), which the snapshot shows.
 func TestARoleTakenAndLeftWhileLookedAtIsNotDead(t *testing.T) {
-	_, path := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8})
-	b, h := fileAndHeader(t, path)
-	probes := 0
-	probe := func(at int64) bool {
-		if at != layout.ConsumerLockByte {
+	for _, back := range []bool{false, true} {
+		_, path := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8})
+		b, h := fileAndHeader(t, path)
+		probes := 0
+		probe := func(at int64) bool {
+			if at != layout.ConsumerLockByte {
+				return false
+			}
+			switch probes++; probes {
+			case 1: // between the looks: the consumer takes the role right after
+				binary.LittleEndian.PutUint32(b[layout.ConsumerEpochOffset:], 1)
+				binary.LittleEndian.PutUint32(b[layout.ConsumerStateOffset:], layout.StateAttached)
+			case 2: // after the second look: it left before this probe, and perhaps came back after it
+				binary.LittleEndian.PutUint32(b[layout.ConsumerStateOffset:], 0)
+				if back {
+					binary.LittleEndian.PutUint32(b[layout.ConsumerEpochOffset:], 2)
+					binary.LittleEndian.PutUint32(b[layout.ConsumerStateOffset:], layout.StateAttached)
+				}
+			}
 			return false
 		}
-		switch probes++; probes {
-		case 1: // between the looks: the consumer takes the role right after
-			binary.LittleEndian.PutUint32(b[layout.ConsumerEpochOffset:], 1)
-			binary.LittleEndian.PutUint32(b[layout.ConsumerStateOffset:], layout.StateAttached)
-		case 2: // after the second look: it left before this probe
-			binary.LittleEndian.PutUint32(b[layout.ConsumerStateOffset:], 0)
+		var s Snapshot
+		if problem := interpret(&s, &h, byteWords(b), probe); problem != "" {
+			t.Fatalf("interpret: %s", problem)
 		}
-		return false
-	}
-	var s Snapshot
-	if problem := interpret(&s, &h, byteWords(b), probe); problem != "" {
-		t.Fatalf("interpret: %s", problem)
-	}
-	judge(&s, h.Kind)
-	if s.State == Dead {
-		t.Fatalf("state %s (%s): a consumer that came and went while looked at is no dead holder", s.State, s.Problem)
+		judge(&s, h.Kind)
+		if s.State == Dead {
+			t.Fatalf("came back %v: state %s (%s): a consumer that came and went while looked at is no dead holder", back, s.State, s.Problem)
+		}
+		cons := s.Roles[1]
+		switch {
+		case !back && (cons.Attached || cons.Live):
+			t.Errorf("a consumer that left: %+v, want neither attached nor live", cons)
+		case back && (!cons.Attached || !cons.Live || cons.Incarnation != 2):
+			t.Errorf("a consumer that came back: %+v, want attached and live in incarnation 2", cons)
+		}
 	}
 }

@@ -53,7 +53,8 @@ type Snapshot struct {
 	OpenElsewhere string `json:"open_elsewhere,omitempty"`
 
 	// Held: some live process holds a lock on the file (any role, or a
-	// Reset in progress), by one F_OFD_GETLK over the whole file.
+	// Reset in progress), by one F_OFD_GETLK over the whole file, or a
+	// role is Live.
 	Held bool `json:"held"`
 
 	// Published is the producer's frontier: the producer cursor (SPSC,
@@ -125,7 +126,10 @@ type Role struct {
 	// Attached: the role's state word says a holder took it and has not
 	// closed it. Attached and not Live: the holder died.
 	Attached bool `json:"attached"`
-	// Live: a live process holds the role's lock (F_OFD_GETLK).
+	// Live: a live process holds the role's lock (F_OFD_GETLK), or took
+	// the role while it was looked at (a new incarnation in a third look
+	// after a probe that found it between holders: only a live process
+	// takes a role).
 	Live bool  `json:"live"`
 	lock int64 // the file byte whose lock is the role's (interpret)
 	// Closed: a producer that closed its stream.
