@@ -251,7 +251,7 @@ func (h *hostile) step(in *input) {
 					copy(b.Slot(i), h.msg(h.size))
 					checkErr(t, "SetLen", b.SetLen(i, (n+i)%(h.size+2)), ring.ErrTooLarge)
 				}
-				h.p.CommitBatch(b.Len())
+				checkErr(t, "CommitBatch", h.p.CommitBatch(b.Len()))
 			}
 		}
 	case hTryRecv, hRecv:

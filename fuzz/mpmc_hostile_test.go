@@ -259,7 +259,7 @@ func (m *mpmcHostile) step(in *input) {
 		for i := range b.Len() {
 			m.check("SetLen", b.SetLen(i, copy(b.Slot(i), m.msg(i%(size+1)))))
 		}
-		m.p1.CommitBatch(b.Len() / 2)
+		m.check("CommitBatch", m.p1.CommitBatch(b.Len()/2))
 	}
 	if m.c == nil {
 		if op == mConsumerToggle {

@@ -207,7 +207,7 @@ func useProducer(t *testing.T, r *ring.Ring, c *ring.Consumer) {
 			}
 			checkErr(t, "SetLen", b.SetLen(i, i%(size+1)), ring.ErrTooLarge)
 		}
-		p.CommitBatch(b.Len())
+		checkErr(t, "CommitBatch", p.CommitBatch(b.Len()))
 	}
 	if c != nil {
 		for range 2 {

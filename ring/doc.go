@@ -150,7 +150,7 @@
 //     a claim is open; Receive, Recv, ReceiveBatch or their Try forms while
 //     a message or batch is held (Release it first);
 //   - Commit, CommitBatch or Release with nothing claimed or held (after a
-//     Close they return ErrClosed or do nothing instead); Commit of a
+//     Close they return ErrClosed instead); Commit of a
 //     ClaimBatch, or CommitBatch of a Claim or ClaimN (each claim ends with
 //     its own commit, or Abort); CommitBatch of k below zero or beyond the
 //     batch's length;

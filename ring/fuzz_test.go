@@ -451,7 +451,7 @@ func (h *opsHarness) claimBatch() {
 		msgs[i] = full[:n]
 	}
 	k := int(h.in.next()) % (b.Len() + 1)
-	h.p.CommitBatch(k)
+	h.want("CommitBatch", h.p.CommitBatch(k), nil)
 	for _, m := range msgs[:k] {
 		h.push(m)
 	}

@@ -234,10 +234,7 @@ func feed(c config, out io.Writer) (err error) {
 			encodeQuote(b.Slot(i), seq+uint64(i), rng, px)
 			b.SetLen(i, quoteSize)
 		}
-		if err := p.CommitBatch(b.Len()); err != nil {
-			if ctx.Err() != nil {
-				break
-			}
+		if err := p.CommitBatch(b.Len()); err != nil { // no context: any error is the ring's
 			return err
 		}
 		seq += uint64(b.Len())
