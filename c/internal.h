@@ -188,6 +188,12 @@ int shmring__barrier(void);
 int shmring__futex_wait(uint32_t *word, uint32_t val, int64_t timeout_ns);
 void shmring__futex_wake(uint32_t *word, int n);
 
+/* shmring__no_proc: err, from using a /proc/self/fd path, means /proc is
+ * not mounted here (a sandbox); a ring's roles and handed-over descriptors
+ * are reached through it, so that is SHMRING_EUNSUPPORTED, saying so. */
+int shmring__no_proc(int err);
+#define SHMRING__NO_PROC "/proc is not mounted here, and a ring's roles and handed-over descriptors are reached through /proc/self/fd"
+
 /* Liveness locks (LAYOUT.md section 11): an OFD write lock on one byte,
  * through a description of the ring file of our own. lock returns the
  * descriptor holding it, or a negative code (SHMRING_EBUSY). held reports

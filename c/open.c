@@ -219,11 +219,17 @@ int shmring_open(const char *name, const shmring_open_options *o, shmring **out)
 /* is_memfd: the kernel names a memfd's descriptor "/memfd:<label> (deleted)"
  * in /proc/self/fd, as Go's ring.OpenFile reads it. A file at a path of that
  * form would be taken for a memfd and refused: it cannot carry seals. */
-static int is_memfd(int fd)
+static int is_memfd(int fd, const char *what)
 {
 	char link[64], target[16];
 	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
 	ssize_t n = readlink(link, target, sizeof target);
+	if (n < 0) { /* not told: taken for a named file, an unsealed memfd would pass */
+		int e = errno;
+		if (shmring__no_proc(e))
+			return shmring__fail(SHMRING_EUNSUPPORTED, "descriptor %s: %s: " SHMRING__NO_PROC, what, strerror(e));
+		return shmring__fail(SHMRING_ESYS, "descriptor %s: readlink: %s", what, strerror(e));
+	}
 	return n >= 7 && memcmp(target, "/memfd:", 7) == 0;
 }
 
@@ -254,7 +260,11 @@ int shmring_open_fd(int fd, const shmring_open_options *o, shmring **out)
 		return shmring__fail(SHMRING_ESYS, "dup fd=%d: %s", fd, strerror(errno));
 	char what[32];
 	snprintf(what, sizeof what, "fd:%d", fd);
-	int memfd = is_memfd(own);
+	int memfd = is_memfd(own, what);
+	if (memfd < 0) {
+		close(own);
+		return memfd;
+	}
 	int rc = shmring__check_trust(own, what, o, !memfd);
 	if (!rc && memfd)
 		rc = check_sealed(own, what);

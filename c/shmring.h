@@ -255,7 +255,9 @@ enum {
 	                            (Go: ErrFileTooBig) */
 	SHMRING_EUNSUPPORTED = -27 /* a valid ring this library does not handle: a record ring
 	                            (shmring_open), or producing on a telemetry ring
-	                            (shmring_producer_open); Go handles both */
+	                            (shmring_producer_open); Go handles both. Also: /proc is
+	                            not mounted, through which roles and descriptors are
+	                            reached (Go: errors.ErrUnsupported) */
 };
 
 /* shmring_strerror names an error code ("ring: corrupt"). */

@@ -63,6 +63,11 @@ void shmring__futex_wake(uint32_t *word, int n)
 	syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
 }
 
+int shmring__no_proc(int err)
+{
+	return err == ENOENT && access("/proc/self/fd", F_OK) != 0;
+}
+
 int shmring__lock(const shmring *r, uint64_t byte)
 {
 	/* A description of our own, reopened through /proc so that the lock
@@ -70,8 +75,12 @@ int shmring__lock(const shmring *r, uint64_t byte)
 	char path[64];
 	snprintf(path, sizeof path, "/proc/self/fd/%d", r->fd);
 	int fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return shmring__fail(SHMRING_ESYS, "reopen for role lock: %s", strerror(errno));
+	if (fd < 0) {
+		int e = errno;
+		if (shmring__no_proc(e))
+			return shmring__fail(SHMRING_EUNSUPPORTED, "reopen for role lock: %s: " SHMRING__NO_PROC, strerror(e));
+		return shmring__fail(SHMRING_ESYS, "reopen for role lock: %s", strerror(e));
+	}
 	struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = (off_t)byte, .l_len = 1 };
 	if (fcntl(fd, F_OFD_SETLK, &lk) == 0)
 		return fd;

@@ -9,7 +9,7 @@ import os
 import platform
 import struct
 
-from .errors import BusyError, ShmringError
+from .errors import BusyError, ShmringError, UnsupportedError
 
 _MACHINE = platform.machine()
 # System call numbers (asm/unistd_64.h, asm-generic/unistd.h).
@@ -99,7 +99,20 @@ def lock(ring_fd, byte):
             os.close(fd)
         if isinstance(e, OSError) and e.errno in (errno.EAGAIN, errno.EACCES):
             raise BusyError(f"ring: lock byte={byte} held by a live process") from None
+        if isinstance(e, OSError):
+            no_proc(e, "reopen for role lock")
         raise
+
+
+def no_proc(e, what):
+    """A /proc/self/fd path that fails with ENOENT where /proc is not mounted
+    (a sandbox) is UnsupportedError, saying so: a ring's roles and
+    handed-over descriptors are reached through it. Anything else returns."""
+    if e.errno == errno.ENOENT and not os.path.exists("/proc/self/fd"):
+        raise UnsupportedError(
+            f"ring: {what}: /proc is not mounted here, and a ring's roles and handed-over descriptors"
+            " are reached through /proc/self/fd"
+        ) from e
 
 
 def lock_held(ring_fd, byte):

@@ -13,7 +13,7 @@ import os
 import posixpath
 import stat
 
-from . import _args
+from . import _args, _sys
 from .errors import FileTooBigError, ForeignOwnerError, InsecureModeError, InvalidError, NotRegularError, UnsealedError
 
 SHM_DIR = "/dev/shm"
@@ -104,8 +104,9 @@ def is_memfd(fd):
     form would be taken for a memfd and refused: it cannot carry seals."""
     try:
         return os.readlink(f"/proc/self/fd/{fd}").startswith("/memfd:")
-    except OSError:
-        return False
+    except OSError as e:  # not told: taken for a named file, an unsealed memfd would pass
+        _sys.no_proc(e, f"descriptor {fd}")
+        raise
 
 
 def check_sealed(fd, what):
