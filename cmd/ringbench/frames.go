@@ -25,6 +25,7 @@ type framesFlags struct {
 	frame, mix, rtt  string
 	recordBytes      int
 	linkBytes        int
+	fingerprint      bool
 }
 
 // framesTransports are the transports of every section, in the order
@@ -72,6 +73,7 @@ func newFramesCmd(stdout, stderr io.Writer) *cobra.Command {
 	fs.StringVar(&f.mix, "mix", "64-64k", "the mixed section's sizes, LO-HI (log-uniform)")
 	fs.StringVar(&f.rtt, "rtt", "64k", "message size of the round-trip section")
 	fs.IntVar(&f.recordBytes, "record-bytes", 0, "record rings' capacity in bytes, a power of two (0: per section, the largest within 1/8 of the slot ring's memory, raised to hold two of the largest messages)")
+	fs.BoolVar(&f.fingerprint, "fingerprint", true, "measure the core-to-core cache-line round trip before and after the runs")
 	fs.IntVar(&f.linkBytes, "link-bytes", 64<<20, "memory a slot ring may take (sets its slot count for large messages; a ring keeps at least 2 slots, so messages over half of it take two)")
 	return cmd
 }
@@ -135,7 +137,9 @@ func runFrames(f *framesFlags, stdout, stderr io.Writer) error {
 	}
 	mc.slots = slots
 	err = interruptible(func(ctx context.Context) error {
-		mc.before, _ = limits.CacheLineRTT(fingerprintTime) // 0 with one CPU: not printed
+		if f.fingerprint {
+			mc.before, _ = limits.CacheLineRTT(fingerprintTime) // 0 with one CPU: not printed
+		}
 		if err := probe(0); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -94,11 +95,15 @@ func writeFrames(w io.Writer, cfg config, secs []*framesSection, mc memcpys) {
 }
 
 // notMeasured is what a ratio line says after its figures where a cell it
-// uses rests on too few events ("" where none does).
-func notMeasured(cells ...*cell) string {
+// uses rests on too few events, or on a window its peer lagged through
+// ("" where none does): the warnings above say which.
+func notMeasured(cfg config, cells ...*cell) string {
 	for _, c := range cells {
 		if fewSamples(c) {
 			return fmt.Sprintf(" [not a measurement: %s %s rests on too few events, see the WARNING above]", c.tr.name(), c.workload)
+		}
+		if c.workload == throughput && slices.ContainsFunc(c.reps, func(m *measurement) bool { return m.lagged(cfg) }) {
+			return fmt.Sprintf(" [unreliable: a repetition of %s %s was measured over a lagging window, see the WARNING above]", c.tr.name(), c.workload)
 		}
 	}
 	return ""
@@ -127,7 +132,7 @@ func framesRatios(secs []*framesSection, memcpy, over, pair float64) []string {
 		if ran(frames, tr, name) {
 			b := bytes(frames, tr)
 			out = append(out, fmt.Sprintf("%s (%s): %.2f GB/s = %.2fx the memcpy bandwidth of one frame (%.2f GB/s), %.2fx that into the ring's footprint (%.2f GB/s), %.2fx what one of two copiers at once gets (%.2f GB/s)%s",
-				name, tr, b/1e9, b/memcpy, memcpy/1e9, b/over, over/1e9, b/pair, pair/1e9, notMeasured(cell(frames, tr))))
+				name, tr, b/1e9, b/memcpy, memcpy/1e9, b/over, over/1e9, b/pair, pair/1e9, notMeasured(frames.rep.plan.cfg, cell(frames, tr))))
 		}
 	}
 	for _, tr := range []string{"shmring-zc", "shmring-rec-zc"} {
@@ -137,11 +142,11 @@ func framesRatios(secs []*framesSection, memcpy, over, pair float64) []string {
 		}
 		own := 1 / rate(frames, tr)
 		out = append(out, fmt.Sprintf("%s (%s): the ring's own cost %s per frame = %.2f %% of one memcpy of the frame (%s)%s",
-			name, tr, report.Dur(seconds(own)), 100*own/copySecs, report.Dur(seconds(copySecs)), notMeasured(cell(frames, tr))))
+			name, tr, report.Dur(seconds(own)), 100*own/copySecs, report.Dur(seconds(copySecs)), notMeasured(frames.rep.plan.cfg, cell(frames, tr))))
 		if ran(fill, tr, name+" with every byte written and checked") {
 			f := rate(fill, tr)
 			out = append(out, fmt.Sprintf("%s with every byte written and checked (%s): %s per frame (%.2f GB/s)%s",
-				name, tr, report.PerMsg(f), bytes(fill, tr)/1e9, notMeasured(cell(fill, tr))))
+				name, tr, report.PerMsg(f), bytes(fill, tr)/1e9, notMeasured(fill.rep.plan.cfg, cell(fill, tr))))
 		}
 	}
 	hugeRan := false
@@ -171,7 +176,7 @@ func framesRatios(secs []*framesSection, memcpy, over, pair float64) []string {
 		dr, ds := int64(c.recordCapacity()), int64(c.ringSlots()*c.size)
 		out = append(out, fmt.Sprintf("%s: %s %s = %.2fx %s (slot ring for the largest message), in %s of records, %s the size of its %s of slots (files %s and %s: %s)%s",
 			name, rec, report.Rate(rate(mixed, rec)), rate(mixed, rec)/rate(mixed, slot), slot,
-			memSize(dr), fraction(dr, ds), memSize(ds), memSize(mr), memSize(ms), fraction(mr, ms), notMeasured(cell(mixed, rec), cell(mixed, slot))))
+			memSize(dr), fraction(dr, ds), memSize(ds), memSize(mr), memSize(ms), fraction(mr, ms), notMeasured(mixed.rep.plan.cfg, cell(mixed, rec), cell(mixed, slot))))
 	}
 	p50 := func(tr string) float64 { return cell(rtt, tr).mergedP(50) } // as the table
 	for _, tr := range []string{"shmring", "shmring-zc", "shmring-rec", "shmring-rec-zc"} {
@@ -180,7 +185,7 @@ func framesRatios(secs []*framesSection, memcpy, over, pair float64) []string {
 		}
 		out = append(out, fmt.Sprintf("round trip %s (%s): p50 %s = %.2fx a pipe's (%s), %.2fx a unix socket's (%s)%s",
 			report.Size(rtt.size.max), tr, report.Dur(time.Duration(p50(tr))), p50(tr)/p50("pipe"), report.Dur(time.Duration(p50("pipe"))),
-			p50(tr)/p50("unix"), report.Dur(time.Duration(p50("unix"))), notMeasured(cell(rtt, tr), cell(rtt, "pipe"), cell(rtt, "unix"))))
+			p50(tr)/p50("unix"), report.Dur(time.Duration(p50("unix"))), notMeasured(rtt.rep.plan.cfg, cell(rtt, tr), cell(rtt, "pipe"), cell(rtt, "unix"))))
 	}
 	return out
 }

@@ -239,13 +239,20 @@ func slept(n uint64) string {
 // run of a microsecond, or --count 2, still prints a rate and a ratio.
 // Large messages come few but slowly, so a throughput repetition is thin
 // only where its messages are few and its window short too (200 frames of
-// 8 MiB in 100 ms are a measurement; 500 messages in a millisecond are not).
+// 8 MiB in 100 ms are a measurement; 500 messages in a millisecond, or 20
+// of 64 MiB in a second, are not).
 const (
 	fewMessages   = 1000                  // measured by one throughput repetition...
 	shortWindow   = 10 * time.Millisecond // ...in a window this short
-	tooFew        = 10                    // measured by one throughput repetition, however long
+	tooFew        = 100                   // measured by one throughput repetition, however long (a rate ±1 %)
 	fewRoundTrips = 100                   // recorded, all repetitions merged
 )
+
+// lagged reports whether the peer's window of a throughput repetition
+// spans less than half of what was sent for (the peer was descheduled).
+func (m *measurement) lagged(cfg config) bool {
+	return cfg.count == 0 && m.measured > 0 && m.elapsed < cfg.duration/2
+}
 
 // thin reports whether a throughput repetition rests on too few messages.
 func (m *measurement) thin() bool {
@@ -256,11 +263,11 @@ func (m *measurement) thin() bool {
 // alike): too few events, or a throughput window the peer lagged through.
 func warnCell(w io.Writer, c *cell, cfg config) {
 	warnFewSamples(w, c)
-	if c.workload != throughput || cfg.count > 0 {
+	if c.workload != throughput {
 		return
 	}
 	for i, m := range c.reps {
-		if m.measured > 0 && m.elapsed < cfg.duration/2 {
+		if m.lagged(cfg) {
 			fmt.Fprintf(w, "WARNING: %s throughput repetition %d: the peer's measurement window spans only %s of the %s sent (the peer lagged, e.g. descheduled): that repetition's rate is unreliable\n",
 				c.tr.name(), i+1, report.Dur(m.elapsed), cfg.duration)
 		}
