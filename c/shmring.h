@@ -257,7 +257,7 @@ enum {
 	                            (shmring_open), or producing on a telemetry ring
 	                            (shmring_producer_open); Go handles both. Also: /proc is
 	                            not mounted, through which roles and descriptors are
-	                            reached (Go: errors.ErrUnsupported) */
+	                            reached (Go: ErrUnsupported) */
 };
 
 /* shmring_strerror names an error code ("ring: corrupt"). */

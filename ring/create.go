@@ -159,6 +159,7 @@ var fileErrs = []struct{ shm, ring error }{
 	{shm.ErrShort, ErrTruncated},
 	{shm.ErrSize, ErrCorrupt},
 	{shm.ErrUnsupported, ErrUnsupported},
+	{shm.ErrNoProc, ErrUnsupported},
 }
 
 // fileErr wraps an error of package shm (nil stays nil) in the ring's

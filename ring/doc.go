@@ -170,8 +170,8 @@
 // bytes, the longest mapping a Go slice there can hold. On Linux, /proc
 // must be mounted: a role's lock is taken on a reopening of the ring's
 // file through /proc/self/fd, and a descriptor handed over (OpenFile,
-// RecvRing) is named there; without it those calls return an error that
-// errors.Is errors.ErrUnsupported, saying so.
+// RecvRing) is named there; without it those calls return ErrUnsupported,
+// saying so.
 //
 // # When not to use this
 //

@@ -29,10 +29,12 @@ var (
 	// has too few free pages (or the kernel has no hugetlbfs).
 	// errors.Is(ErrNoHugePages, ErrNoSpace) holds.
 	ErrNoHugePages error = alias("ring: no huge pages available", ErrNoSpace)
-	// ErrUnsupported: this system cannot hold a ring (rings need Linux).
-	// Every entry point returns it off Linux; errors.Is(ErrUnsupported,
-	// errors.ErrUnsupported) holds.
-	ErrUnsupported = fmt.Errorf("ring: shared-memory rings need Linux: %w", errors.ErrUnsupported)
+	// ErrUnsupported: this system cannot hold a ring. Every entry point
+	// returns it off Linux (rings need Linux); on Linux, taking a role,
+	// OpenFile and RecvRing return it where /proc is not mounted (the
+	// message says which). errors.Is(ErrUnsupported, errors.ErrUnsupported)
+	// holds.
+	ErrUnsupported = fmt.Errorf("ring: this system cannot hold a ring: %w", errors.ErrUnsupported)
 
 	// Open.
 

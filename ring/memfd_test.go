@@ -6,6 +6,7 @@ package ring
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"strconv"
@@ -372,5 +373,16 @@ func TestMemfdRingLargerThanTheMemoryLeftIsErrNoSpace(t *testing.T) {
 	}
 	if !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("Create of a memfd ring of %d bytes with %d left (%s) = %v, want ErrNoSpace", capacity, left, what, err)
+	}
+}
+
+// TestNoProcIsErrUnsupported: where /proc is not mounted, taking a role and
+// opening a descriptor fail on their /proc/self/fd path; package shm says
+// ErrNoProc, which the ring gives as ErrUnsupported, as the package doc
+// says (a tester found it errors.ErrUnsupported only, not the ring's).
+func TestNoProcIsErrUnsupported(t *testing.T) {
+	err := fileErr("x", fmt.Errorf("shm: reopen for a lock: %w", shm.ErrNoProc), ErrFileTooBig)
+	if !errors.Is(err, ErrUnsupported) || !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("%v: want ErrUnsupported", err)
 	}
 }

@@ -76,7 +76,7 @@ func (r *Ring) lockAt(at int64) (roleLock, error) {
 	if errors.Is(err, shm.ErrHeld) {
 		return l, ErrBusy
 	} else if err != nil {
-		return l, fmt.Errorf("ring: ring=%s: %w", r.name, err) // EACCES on a ring another user made read-only to this one
+		return l, fileErr(r.name, err, ErrFileTooBig) // EACCES on a ring another user made read-only to this one; no /proc
 	}
 	return l, nil
 }

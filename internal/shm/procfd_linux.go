@@ -22,9 +22,8 @@ func procFD(fd uintptr) string {
 }
 
 // noProc says what err, from using a procFD path, means where dir (the
-// process file system's place, procDir) holds none: errors.ErrUnsupported,
-// as the system cannot do what a ring needs. Any other error is returned
-// as it is.
+// process file system's place, procDir) holds none: ErrNoProc. Any other
+// error is returned as it is.
 func noProc(err error, dir string) error {
 	if !errors.Is(err, fs.ErrNotExist) {
 		return err
@@ -32,6 +31,5 @@ func noProc(err error, dir string) error {
 	if _, serr := os.Stat(dir + "/self/fd"); serr == nil {
 		return err
 	}
-	return fmt.Errorf("%w: %s is not mounted here, and a ring's roles and handed-over descriptors are reached through %[2]s/self/fd: %w",
-		errors.ErrUnsupported, dir, err)
+	return fmt.Errorf("%w (a ring's roles and handed-over descriptors are reached through %s/self/fd): %w", ErrNoProc, dir, err)
 }

@@ -5,6 +5,12 @@ import (
 	"os"
 )
 
+// noProcError is ErrNoProc: errors.ErrUnsupported without its words.
+type noProcError struct{}
+
+func (noProcError) Error() string        { return "shm: /proc is not mounted here" }
+func (noProcError) Is(target error) bool { return target == errors.ErrUnsupported }
+
 // Segment is the memory a ring lives in, and the liveness locks on it.
 type Segment interface {
 	// Mem is the whole segment. For a File it is the whole mapping, which
@@ -61,4 +67,8 @@ var (
 	ErrNotHuge     = errors.New("shm: huge pages asked for, file not on hugetlbfs")
 	ErrNoHugePages = errors.New("shm: no huge pages available")
 	ErrHandoff     = errors.New("shm: message is not one descriptor handed off")
+	// ErrNoProc: /proc is not mounted, and a ring's roles and handed-over
+	// descriptors are reached through /proc/self/fd; the system cannot do
+	// what a ring needs (it is errors.ErrUnsupported).
+	ErrNoProc error = noProcError{}
 )
