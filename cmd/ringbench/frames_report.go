@@ -5,7 +5,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
@@ -94,20 +93,6 @@ func writeFrames(w io.Writer, cfg config, secs []*framesSection, mc memcpys) {
 	}
 }
 
-// notMeasured is what a ratio line says after its figures where a cell it
-// uses rests on too few events, or on a window its peer lagged through
-// ("" where none does): the warnings above say which.
-func notMeasured(cfg config, cells ...*cell) string {
-	for _, c := range cells {
-		if fewSamples(c) {
-			return fmt.Sprintf(" [not a measurement: %s %s rests on too few events, see the WARNING above]", c.tr.name(), c.workload)
-		}
-		if c.workload == throughput && slices.ContainsFunc(c.reps, func(m *measurement) bool { return m.lagged(cfg) }) {
-			return fmt.Sprintf(" [unreliable: a repetition of %s %s was measured over a lagging window, see the WARNING above]", c.tr.name(), c.workload)
-		}
-	}
-	return ""
-}
 
 // framesRatios are the figures the acceptance names, as sentences.
 func framesRatios(secs []*framesSection, memcpy, over, pair float64) []string {

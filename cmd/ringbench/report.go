@@ -205,7 +205,7 @@ func (r *runReport) writeSize(w io.Writer, size msgSize) {
 		bp, op := r.cell(base, pingpong, size), r.cell(other.name(), pingpong, size)
 		// The round-trip table's percentiles: all repetitions merged.
 		if parts := report.Compare("throughput", bt.rate(), ot.rate(), "RTT", bp.mergedP, op.mergedP); len(parts) > 0 {
-			fmt.Fprintf(w, "%s vs %s: %s\n", base, other.name(), strings.Join(parts, ", "))
+			fmt.Fprintf(w, "%s vs %s: %s%s\n", base, other.name(), strings.Join(parts, ", "), notMeasured(r.plan.cfg, bt, ot, bp, op))
 		}
 	}
 }
@@ -272,6 +272,21 @@ func warnCell(w io.Writer, c *cell, cfg config) {
 				c.tr.name(), i+1, report.Dur(m.elapsed), cfg.duration)
 		}
 	}
+}
+
+// notMeasured is what a ratio line (frames) or comparison line (run) says after its figures where a cell it
+// uses rests on too few events, or on a window its peer lagged through
+// ("" where none does): the warnings above say which.
+func notMeasured(cfg config, cells ...*cell) string {
+	for _, c := range cells {
+		if fewSamples(c) {
+			return fmt.Sprintf(" [not a measurement: %s %s rests on too few events, see the WARNING above]", c.tr.name(), c.workload)
+		}
+		if c.workload == throughput && slices.ContainsFunc(c.reps, func(m *measurement) bool { return m.lagged(cfg) }) {
+			return fmt.Sprintf(" [unreliable: a repetition of %s %s was measured over a lagging window, see the WARNING above]", c.tr.name(), c.workload)
+		}
+	}
+	return ""
 }
 
 // fewSamples reports whether a cell that ran rests on too few events for

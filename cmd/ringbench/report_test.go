@@ -104,6 +104,8 @@ func TestFiguresFromAFewEventsSaySo(t *testing.T) {
 		want string
 	}{
 		{[]string{"--count=2", "--workloads=throughput"}, "WARNING: chan throughput repetition 1 measured only 1 messages"},
+		// and the comparison line quoting such a cell says so (a tester)
+		{[]string{"--transports=chan,pipe", "--count=2", "--workloads=throughput"}, " vs chan: "},
 		{[]string{"--duration=1us", "--warmup=0s", "--workloads=pingpong"}, "WARNING: chan pingpong recorded only "},
 		// A stream of one message (or none) is a cell of no measurement,
 		// not a failed run: it was exit 1, "too short to measure", and the
@@ -117,6 +119,11 @@ func TestFiguresFromAFewEventsSaySo(t *testing.T) {
 		}
 		if !strings.Contains(stdout.String(), tc.want) {
 			t.Errorf("%v: output lacks %q:\n%s", tc.args, tc.want, stdout.String())
+		}
+		for _, l := range strings.Split(stdout.String(), "\n") {
+			if strings.Contains(l, " vs ") && !strings.Contains(l, "[not a measurement: ") {
+				t.Errorf("%v: a comparison from a few events is not marked: %q", tc.args, l)
+			}
 		}
 	}
 }
