@@ -93,7 +93,6 @@ func writeFrames(w io.Writer, cfg config, secs []*framesSection, mc memcpys) {
 	}
 }
 
-
 // framesRatios are the figures the acceptance names, as sentences.
 func framesRatios(secs []*framesSection, memcpy, over, pair float64) []string {
 	var out []string
