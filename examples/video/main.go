@@ -181,8 +181,8 @@ func produce(ctx context.Context, c config, out io.Writer) (err error) {
 	if err := p.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "producer: %d frames in %v (%.1f fps), %d more than a frame late, waited for the encoder %d times\n",
-		n, elapsed.Round(time.Millisecond), frameRate(n, last.Sub(first)), late, st.Full)
+	fmt.Fprintf(out, "producer: %d frames in %v (%.1f fps), %d more than a frame late (%d frame periods skipped), waited for the encoder %d times\n",
+		n, elapsed.Round(time.Millisecond), frameRate(n, last.Sub(first)), late, clock.skipped, st.Full)
 	if stalled {
 		fmt.Fprintf(out, "producer: stopped at the end of -duration while the encoder held the ring full: %.0f frames were due, %d made\n",
 			c.duration.Seconds()*c.fps, n)
@@ -208,9 +208,10 @@ func produce(ctx context.Context, c config, out io.Writer) (err error) {
 // never made: catching up with a burst of frames would show a rate above
 // the one asked for and bunch the readers' latencies.
 type pacer struct {
-	start  time.Time
-	period time.Duration
-	tick   uint64 // the schedule's place of the next frame
+	start   time.Time
+	period  time.Duration
+	tick    uint64 // the schedule's place of the next frame
+	skipped uint64 // periods given no frame, as missed moved on
 }
 
 // due is when the next frame is due.
@@ -222,7 +223,9 @@ func (c *pacer) missed(now time.Time) bool {
 	if now.Sub(c.due()) <= c.period {
 		return false
 	}
-	c.tick = uint64(now.Sub(c.start) / c.period)
+	at := uint64(now.Sub(c.start) / c.period)
+	c.skipped += at - c.tick
+	c.tick = at
 	return true
 }
 

@@ -376,6 +376,9 @@ func TestALateProducerDoesNotBurstToCatchUp(t *testing.T) {
 	if d := c.due(); d.After(now) || now.Sub(d) >= period {
 		t.Errorf("the late frame is due at %v, want the present period's place, at most 55 ms and more than 45", d.Sub(start))
 	}
+	if c.skipped != 3 { // the periods at 20, 30 and 40 ms had no frame
+		t.Errorf("%d periods skipped, want 3", c.skipped)
+	}
 	c.next()
 	if d := c.due(); d.Sub(now) <= 0 {
 		t.Errorf("the frame after the late one is due %v after it was made: a burst", d.Sub(now))
