@@ -31,7 +31,10 @@ func findOwnMapping(path string, other []byte, hdr layout.Header) (ownMapping, e
 	}
 	for line := range strings.SplitSeq(string(maps), "\n") {
 		f := strings.Fields(line)
-		if len(f) < 6 || !strings.HasPrefix(strings.Join(f[5:], " "), path) || f[2] != "00000000" {
+		if len(f) < 6 || f[2] != "00000000" {
+			continue
+		}
+		if name := strings.Join(f[5:], " "); name != path && name != path+" (deleted)" {
 			continue
 		}
 		lo, _, ok := strings.Cut(f[0], "-")

@@ -530,6 +530,8 @@ print("open timeout str", outcome(lambda: shmring.open_ring(spsc, timeout="1")))
 print("open timeout inf", outcome(lambda: shmring.open_ring(spsc, timeout=float("inf"))))
 print("allow_world_write str", outcome(lambda: shmring.open_ring(spsc, allow_world_write="False")))
 print("max_file_size -1", outcome(lambda: shmring.open_ring(spsc, max_file_size=-1)))
+print("open_fd -1", outcome(lambda: shmring.open_fd(-1)))
+print("open_fd str", outcome(lambda: shmring.open_fd("3")))
 print("trust_uids str", outcome(lambda: shmring.open_ring(spsc, trust_uids=["a"])))
 print("max_file_size float", outcome(lambda: shmring.open_ring(spsc, max_file_size=1e9).close()))
 with shmring.open_ring(bcast) as b:
@@ -593,6 +595,8 @@ func TestPythonArgumentsAndACutRing(t *testing.T) {
 		"open timeout inf InvalidError",
 		"allow_world_write str TypeError",
 		"max_file_size -1 InvalidError",
+		"open_fd -1 InvalidError",
+		"open_fd str TypeError",
 		"trust_uids str TypeError",
 		"max_file_size float ok",
 		"reader None TypeError",

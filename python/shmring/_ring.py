@@ -423,6 +423,10 @@ def open_fd(
     exactly as open_ring checks the file at a name, the trust arguments
     included."""
     _args.open_timeout(timeout)
+    if isinstance(fd, bool) or not isinstance(fd, int):
+        raise TypeError(f"ring: fd must be an int, not {type(fd).__name__}")
+    if fd < 0:  # the caller's error, as in C (SHMRING_EINVAL), not an OSError of dup
+        raise InvalidError(f"ring: fd={fd}: not a descriptor")
     own = os.dup(fd)
     try:
         what = f"fd:{fd}"
