@@ -55,7 +55,8 @@ func newFramesCmd(stdout, stderr io.Writer) *cobra.Command {
 			"          own cost: for Send/Recv two copies of the frame, for zero-copy (ClaimN/Commit, Receive/Release) the ring's\n"+
 			"          claim, publish, wait and release. Beside it Go's memcpy of one frame, measured in the same run, from one\n"+
 			"          buffer to another (in the cache where they fit, as shared/limits/memcpy_bw), and from one buffer into\n"+
-			"          the slot ring's number of frame buffers in turn (its footprint: from memory where it exceeds the cache);\n"+
+			"          the slot ring's number of frame buffers in turn (its footprint: from memory where it exceeds the cache),\n"+
+			"          and out of them in turn (Recv's copy: its source comes from memory where they exceed the cache);\n"+
 			"  frames-huge: the frames section's rings again, in memfds of huge pages (Options.HugePages): skipped, saying so,\n"+
 			"          where the machine has none (vm.nr_hugepages);\n"+
 			"  fill:   the zero-copy frames again with every byte written in the slot and checked in place (--touch=all):\n"+
@@ -132,7 +133,10 @@ func runFrames(f *framesFlags, stdout, stderr io.Writer) error {
 		if mc.over[i], err = limits.MemcpyRateOver(frame, slots, 250*time.Millisecond); err != nil {
 			return err
 		}
-		mc.pair[i], err = limits.MemcpyRatePair(frame, slots, 250*time.Millisecond)
+		if mc.pair[i], err = limits.MemcpyRatePair(frame, slots, 250*time.Millisecond); err != nil {
+			return err
+		}
+		mc.outOf[i], err = limits.MemcpyRateOutOf(frame, slots, 250*time.Millisecond)
 		return err
 	}
 	mc.slots = slots
@@ -168,16 +172,20 @@ func runFrames(f *framesFlags, stdout, stderr io.Writer) error {
 }
 
 // memcpys are the frames command's memcpy references, before and after
-// the runs: one frame buffer to another, into slots buffers in turn, and
-// that by two copiers at once (what one of them gets: Send and Recv are
-// two copies running together).
+// the runs: one frame buffer to another, into slots buffers in turn, that
+// by two copiers at once (what one of them gets: Send and Recv are two
+// copies running together), and out of slots buffers in turn (Recv's
+// copy, whose source comes from memory).
 type memcpys struct {
-	hot, over, pair [2]float64 // bytes per second
-	slots           int
-	before, after   time.Duration // the placement's fingerprints (writePlacement)
+	hot, over, pair, outOf [2]float64 // bytes per second
+	slots                  int
+	before, after          time.Duration // the placement's fingerprints (writePlacement)
 }
 
-// best are the higher of each pair: the references the ratios use.
-func (m memcpys) best() (hot, over, pair float64) {
-	return max(m.hot[0], m.hot[1]), max(m.over[0], m.over[1]), max(m.pair[0], m.pair[1])
+// memcpyRefs are the references the ratios use: the higher of each pair.
+type memcpyRefs struct{ hot, over, pair, outOf float64 }
+
+func (m memcpys) best() memcpyRefs {
+	b := func(x [2]float64) float64 { return max(x[0], x[1]) }
+	return memcpyRefs{b(m.hot), b(m.over), b(m.pair), b(m.outOf)}
 }

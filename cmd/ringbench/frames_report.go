@@ -20,7 +20,7 @@ type memorySized interface {
 }
 
 func writeFrames(w io.Writer, cfg config, secs []*framesSection, mc memcpys) {
-	memcpy, over, pair := mc.best()
+	ref := mc.best()
 	mach := secs[0].rep.mach
 	fmt.Fprintf(w, "ringbench frames: the frame job between two processes\n")
 	fmt.Fprintf(w, "machine:   %s (both processes), processes unpinned\n", mach)
@@ -30,11 +30,13 @@ func writeFrames(w io.Writer, cfg config, secs []*framesSection, mc memcpys) {
 	fmt.Fprintf(w, "           every message carries its sequence number and is checked; throughput counted by the receiver over its window\n")
 	frame := secs[1].size.max
 	fmt.Fprintf(w, "memcpy:    Go copy of one %s frame: %s (%.2f GB/s before the runs, %.2f GB/s after; the higher is the reference)\n",
-		report.Size(frame), report.Dur(perFrame(memcpy, frame)), mc.hot[0]/1e9, mc.hot[1]/1e9)
+		report.Size(frame), report.Dur(perFrame(ref.hot, frame)), mc.hot[0]/1e9, mc.hot[1]/1e9)
 	fmt.Fprintf(w, "           the same into %d frame buffers in turn, the slot ring's footprint: %s (%.2f GB/s before, %.2f GB/s after)\n",
-		mc.slots, report.Dur(perFrame(over, frame)), mc.over[0]/1e9, mc.over[1]/1e9)
+		mc.slots, report.Dur(perFrame(ref.over, frame)), mc.over[0]/1e9, mc.over[1]/1e9)
 	fmt.Fprintf(w, "           the same by two copiers at once, each on its own thread (Send and Recv copy together): %s each (%.2f GB/s before, %.2f GB/s after)\n",
-		report.Dur(perFrame(pair, frame)), mc.pair[0]/1e9, mc.pair[1]/1e9)
+		report.Dur(perFrame(ref.pair, frame)), mc.pair[0]/1e9, mc.pair[1]/1e9)
+	fmt.Fprintf(w, "           out of the %d frame buffers in turn into one (Recv's copy, its source from memory where they exceed the cache): %s (%.2f GB/s before, %.2f GB/s after)\n",
+		mc.slots, report.Dur(perFrame(ref.outOf, frame)), mc.outOf[0]/1e9, mc.outOf[1]/1e9)
 	for _, s := range secs {
 		fmt.Fprintf(w, "\n== %s: %s messages, %s ==\n", s.key, s.size, s.title)
 		c := s.rep.plan.cfg.withSize(s.size)
@@ -88,17 +90,17 @@ func writeFrames(w io.Writer, cfg config, secs []*framesSection, mc memcpys) {
 		}
 	}
 	fmt.Fprintln(w)
-	for _, l := range framesRatios(secs, memcpy, over, pair) {
+	for _, l := range framesRatios(secs, ref) {
 		fmt.Fprintln(w, "ratio: "+l)
 	}
 }
 
 // framesRatios are the figures the acceptance names, as sentences.
-func framesRatios(secs []*framesSection, memcpy, over, pair float64) []string {
+func framesRatios(secs []*framesSection, ref memcpyRefs) []string {
 	var out []string
 	mixed, frames, huge, fill, rtt := secs[0], secs[1], secs[2], secs[3], secs[4]
 	frame := frames.size.max
-	copySecs := float64(frame) / memcpy // not a Duration: a small frame copies in a few ns
+	copySecs := float64(frame) / ref.hot // not a Duration: a small frame copies in a few ns
 	cell := func(s *framesSection, tr string) *cell { return s.rep.cell(tr, s.workload, s.size) }
 	rate := func(s *framesSection, tr string) float64 { return cell(s, tr).rate() }
 	bytes := func(s *framesSection, tr string) float64 { return cell(s, tr).byteRate() }
@@ -115,8 +117,8 @@ func framesRatios(secs []*framesSection, memcpy, over, pair float64) []string {
 		name := fmt.Sprintf("frames %s Send/Recv", report.Size(frame))
 		if ran(frames, tr, name) {
 			b := bytes(frames, tr)
-			out = append(out, fmt.Sprintf("%s (%s): %.2f GB/s = %.2fx the memcpy bandwidth of one frame (%.2f GB/s), %.2fx that into the ring's footprint (%.2f GB/s), %.2fx what one of two copiers at once gets (%.2f GB/s)%s",
-				name, tr, b/1e9, b/memcpy, memcpy/1e9, b/over, over/1e9, b/pair, pair/1e9, notMeasured(frames.rep.plan.cfg, cell(frames, tr))))
+			out = append(out, fmt.Sprintf("%s (%s): %.2f GB/s = %.2fx the memcpy bandwidth of one frame (%.2f GB/s), %.2fx that into the ring's footprint (%.2f GB/s), %.2fx what one of two copiers at once gets (%.2f GB/s), %.2fx a copy out of the ring's footprint (%.2f GB/s: Recv's)%s",
+				name, tr, b/1e9, b/ref.hot, ref.hot/1e9, b/ref.over, ref.over/1e9, b/ref.pair, ref.pair/1e9, b/ref.outOf, ref.outOf/1e9, notMeasured(frames.rep.plan.cfg, cell(frames, tr))))
 		}
 	}
 	for _, tr := range []string{"shmring-zc", "shmring-rec-zc"} {

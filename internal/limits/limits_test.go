@@ -75,6 +75,7 @@ func TestMemcpyReferencesYieldFigures(t *testing.T) {
 		"one":      func() (float64, error) { return MemcpyRate(1<<20, 5*time.Millisecond) },
 		"over":     func() (float64, error) { return MemcpyRateOver(1<<20, 4, 5*time.Millisecond) },
 		"two once": func() (float64, error) { return MemcpyRatePair(1<<20, 4, 5*time.Millisecond) },
+		"out of":   func() (float64, error) { return MemcpyRateOutOf(1<<20, 4, 5*time.Millisecond) },
 	} {
 		r, err := probe()
 		if err != nil || !(r > 0) {

@@ -90,7 +90,7 @@ func spscRateEvery(w window, every uint64) (float64, error) {
 }
 
 // memcpyRate is copy's bandwidth over 1 MiB buffers, in bytes per second.
-func memcpyRate(w window) (float64, error) { return memcpyRates(1<<20, 1, 1, w) }
+func memcpyRate(w window) (float64, error) { return memcpyRates(1<<20, 1, 1, false, w) }
 
 // MemcpyRate is Go's copy bandwidth over buffers of size bytes (both
 // touched first, so no page fault is timed), in bytes per second: the
@@ -103,7 +103,16 @@ func MemcpyRate(size int, d time.Duration) (float64, error) { return MemcpyRateO
 // buffers in turn (dsts × size bytes, like a ring's slots), so that a
 // footprint larger than the cache is written from memory as a ring's is.
 func MemcpyRateOver(size, dsts int, d time.Duration) (float64, error) {
-	return memcpyRates(size, dsts, 1, window{context.Background(), d})
+	return memcpyRates(size, dsts, 1, false, window{context.Background(), d})
+}
+
+// MemcpyRateOutOf is MemcpyRateOver the other way: the copies come from
+// srcs source buffers in turn into one destination, so that a footprint
+// larger than the cache is read from memory, as a ring's Recv of large
+// frames reads them (the producer's copy of a frame of 1 MiB or more went
+// to memory past the cache: Go's copy writes it with non-temporal stores).
+func MemcpyRateOutOf(size, srcs int, d time.Duration) (float64, error) {
+	return memcpyRates(size, srcs, 1, true, window{context.Background(), d})
 }
 
 // MemcpyRatePair is MemcpyRateOver with two copiers at once, each on a
@@ -113,27 +122,28 @@ func MemcpyRateOver(size, dsts int, d time.Duration) (float64, error) {
 // consumer's out of another), which on a machine whose two CPUs share a
 // core or a memory channel each get less than a copy alone does.
 func MemcpyRatePair(size, dsts int, d time.Duration) (float64, error) {
-	return memcpyRates(size, dsts, 2, window{context.Background(), d})
+	return memcpyRates(size, dsts, 2, false, window{context.Background(), d})
 }
 
 // memcpyRates runs copiers copy loops at once (see MemcpyRateOver) and
-// returns the median rate one copier got.
-func memcpyRates(size, dsts, copiers int, w window) (float64, error) {
-	if size < 1 || dsts < 1 || size*dsts > 1<<30 {
-		return 0, fmt.Errorf("memcpy of %d bytes into %d buffers", size, dsts)
+// returns the median rate one copier got. Each copies between one buffer
+// of size bytes and bufs more in turn: into them, or out of them.
+func memcpyRates(size, bufs, copiers int, out bool, w window) (float64, error) {
+	if size < 1 || bufs < 1 || size*bufs > 1<<30 {
+		return 0, fmt.Errorf("memcpy of %d bytes over %d buffers", size, bufs)
 	}
-	reps := max(dsts, 64<<20/size)
-	type copier struct{ src, dst []byte }
+	reps := max(bufs, 64<<20/size)
+	type copier struct{ one, many []byte }
 	cs := make([]copier, copiers)
 	for c := range cs {
-		src, dst := make([]byte, size), make([]byte, size*dsts)
-		for i := range src {
-			src[i] = byte(i)
+		one, many := make([]byte, size), make([]byte, size*bufs)
+		for i := range one {
+			one[i] = byte(i)
 		}
-		for i := range dsts { // faults dst's pages in, untimed
-			copy(dst[i*size:], src)
+		for i := range bufs { // faults their pages in, untimed
+			copy(many[i*size:], one)
 		}
-		cs[c] = copier{src, dst}
+		cs[c] = copier{one, many}
 	}
 	rates := make([][]float64, copiers)
 	start := make(chan struct{})
@@ -147,7 +157,12 @@ func memcpyRates(size, dsts, copiers int, w window) (float64, error) {
 			for len(rates[c]) == 0 || open() {
 				t0 := time.Now()
 				for i := range reps {
-					copy(cs[c].dst[i%dsts*size:(i%dsts+1)*size], cs[c].src)
+					buf := cs[c].many[i%bufs*size : (i%bufs+1)*size]
+					if out {
+						copy(cs[c].one, buf)
+					} else {
+						copy(buf, cs[c].one)
+					}
 				}
 				rates[c] = append(rates[c], float64(size*reps)/time.Since(t0).Seconds())
 			}
@@ -158,7 +173,7 @@ func memcpyRates(size, dsts, copiers int, w window) (float64, error) {
 	var all []float64
 	for range cs {
 		c := <-done
-		if cs[c].dst[len(cs[c].dst)-1] != cs[c].src[size-1] {
+		if cs[c].many[len(cs[c].many)-1] != cs[c].one[size-1] {
 			return 0, errors.New("copy did not copy")
 		}
 		all = append(all, rates[c]...)
