@@ -337,7 +337,7 @@ func TestRatioLinesSayWhatTheirCellsRestOn(t *testing.T) {
 		want  string
 	}{
 		{"sound", []*cell{sound}, ""},
-		{"a few messages", []*cell{sound, mk(40, 490*time.Millisecond)}, " [not a measurement: "},
+		{"a few messages", []*cell{sound, mk(20, 490*time.Millisecond)}, " [not a measurement: "},
 		{"a lagging window", []*cell{mk(50000, 100*time.Millisecond), sound}, " [unreliable: "},
 	} {
 		got := notMeasured(cfg, tc.cells...)
