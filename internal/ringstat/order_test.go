@@ -189,8 +189,8 @@ func TestARoleTakenAndLeftWhileLookedAtIsNotDead(t *testing.T) {
 		switch {
 		case !back && (cons.Attached || cons.Live):
 			t.Errorf("a consumer that left: %+v, want neither attached nor live", cons)
-		case back && (!cons.Attached || !cons.Live || cons.Incarnation != 2):
-			t.Errorf("a consumer that came back: %+v, want attached and live in incarnation 2", cons)
+		case back && (!cons.Attached || !cons.Live || cons.Incarnation != 2 || !s.Held):
+			t.Errorf("a consumer that came back: %+v (held %v), want attached and live in incarnation 2, the file held", cons, s.Held)
 		}
 	}
 }

@@ -129,7 +129,8 @@ type Role struct {
 	// Live: a live process holds the role's lock (F_OFD_GETLK), or took
 	// the role while it was looked at (a new incarnation in a third look
 	// after a probe that found it between holders: only a live process
-	// takes a role).
+	// takes a role). Live and not Attached: a holder took it between the
+	// reading of its state and the probe.
 	Live bool  `json:"live"`
 	lock int64 // the file byte whose lock is the role's (interpret)
 	// Closed: a producer that closed its stream.
