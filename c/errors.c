@@ -38,7 +38,7 @@ const char *shmring_strerror(int code)
 	case SHMRING_ENOMEM: return "ring: out of memory";
 	case SHMRING_ETRUNCATED: return "ring: corrupt: truncated";
 	case SHMRING_EFILETOOBIG: return "ring: file too big to open";
-	case SHMRING_EUNSUPPORTED: return "ring: not supported by this library";
+	case SHMRING_EUNSUPPORTED: return "ring: not supported by this library, or here (no /proc)";
 	}
 	return "ring: unknown error";
 }

@@ -132,22 +132,28 @@ func start(t testing.TB, lang string, args ...string) *proctest.Child {
 // 4, ... (exec.Cmd.ExtraFiles).
 func startWith(t testing.TB, lang string, files []*os.File, args ...string) *proctest.Child {
 	t.Helper()
-	var cmd *exec.Cmd
-	switch lang {
-	case "go":
+	if lang == "go" {
 		if files != nil {
 			t.Fatal("startWith: a Go child inherits no files")
 		}
 		return proctest.Start(t, args[0], args[1:]...)
-	case "c":
-		cmd = exec.Command(cInterop(t), args...)
-	case "python":
-		cmd = pythonCmd(t, append([]string{filepath.Join(repoRoot(t), "python", "tests", "interop.py")}, args...)...)
-	default:
-		t.Fatalf("no language %q", lang)
 	}
+	cmd := helperCmd(t, lang, args...)
 	cmd.ExtraFiles = files
 	return proctest.StartCommand(t, lang+" "+args[0], cmd)
+}
+
+// helperCmd is the command of the C or Python interop helper with args.
+func helperCmd(t testing.TB, lang string, args ...string) *exec.Cmd {
+	t.Helper()
+	switch lang {
+	case "c":
+		return exec.Command(cInterop(t), args...)
+	case "python":
+		return pythonCmd(t, append([]string{filepath.Join(repoRoot(t), "python", "tests", "interop.py")}, args...)...)
+	}
+	t.Fatalf("no language %q", lang)
+	return nil
 }
 
 var ringSeq atomic.Int64

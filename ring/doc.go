@@ -171,7 +171,8 @@
 // must be mounted: a role's lock is taken on a reopening of the ring's
 // file through /proc/self/fd, and a descriptor handed over (OpenFile,
 // RecvRing) is named there; without it those calls return ErrUnsupported,
-// saying so.
+// saying so (Create still makes a ring, memfd or named, whose descriptor
+// a process with /proc may use).
 //
 // # When not to use this
 //

@@ -430,7 +430,7 @@ def open_fd(
     own = os.dup(fd)
     try:
         what = f"fd:{fd}"
-        memfd = _trust.is_memfd(own)
+        memfd = _trust.is_memfd(own, what)
         cap = _trust.check(own, what, trust_uids, trust_gids, allow_world_write, max_file_size, check_mode=not memfd)
         if memfd:
             _trust.check_sealed(own, what)

@@ -98,14 +98,14 @@ def check(fd, what, trust_uids=(), trust_gids=(), allow_world_write=False, max_f
     return cap
 
 
-def is_memfd(fd):
+def is_memfd(fd, what):
     """The kernel names a memfd's descriptor "/memfd:<label> (deleted)" in
     /proc/self/fd, as Go's ring.OpenFile reads it. A file at a path of that
     form would be taken for a memfd and refused: it cannot carry seals."""
     try:
         return os.readlink(f"/proc/self/fd/{fd}").startswith("/memfd:")
     except OSError as e:  # not told: taken for a named file, an unsealed memfd would pass
-        _sys.no_proc(e, f"descriptor {fd}")
+        _sys.no_proc(e, f"descriptor {what}")
         raise
 
 

@@ -55,7 +55,8 @@ class UnsealedError(UnsafeFileError):
 class UnsupportedError(ShmringError):
     """A valid ring this package does not handle: a record ring (at open), or
     the producer role of a ring with telemetry (this package stores no
-    latency stamps). Go handles both."""
+    latency stamps); Go handles both. Also: /proc is not mounted, through
+    which a ring's roles and handed-over descriptors are reached."""
 
 
 class FileTooBigError(ShmringError):
