@@ -117,7 +117,7 @@ func framesRatios(secs []*framesSection, ref memcpyRefs) []string {
 		name := fmt.Sprintf("frames %s Send/Recv", report.Size(frame))
 		if ran(frames, tr, name) {
 			b := bytes(frames, tr)
-			out = append(out, fmt.Sprintf("%s (%s): %.2f GB/s = %.2fx the memcpy bandwidth of one frame (%.2f GB/s), %.2fx that into the ring's footprint (%.2f GB/s), %.2fx what one of two copiers at once gets (%.2f GB/s), %.2fx a copy out of the ring's footprint (%.2f GB/s: Recv's)%s",
+			out = append(out, fmt.Sprintf("%s (%s): %.2f GB/s = %.2fx the memcpy bandwidth of one frame (%.2f GB/s), %.2fx that into the ring's footprint (%.2f GB/s), %.2fx what one of two copiers at once gets (%.2f GB/s), %.2fx a copy out of the slot ring's footprint (%.2f GB/s: Recv's copy)%s",
 				name, tr, b/1e9, b/ref.hot, ref.hot/1e9, b/ref.over, ref.over/1e9, b/ref.pair, ref.pair/1e9, b/ref.outOf, ref.outOf/1e9, notMeasured(frames.rep.plan.cfg, cell(frames, tr))))
 		}
 	}

@@ -206,7 +206,7 @@ func TestFramesCommandPrintsEveryTableAndRatio(t *testing.T) {
 	for _, want := range []string{
 		"memcpy:    Go copy of one 1 MiB frame", "the same by two copiers at once",
 		"what one of two copiers at once gets", "out of the 8 frame buffers in turn into one (Recv's copy",
-		"a copy out of the ring's footprint (",
+		"a copy out of the slot ring's footprint (",
 		"== mixed: mixed 64 B–4 KiB", "== frames: 1 MiB", "== frames-huge: 1 MiB", "== fill: 1 MiB", "== rtt: 4 KiB",
 		"ratio: frames 1 MiB Send/Recv (shmring):", "ratio: frames 1 MiB zero-copy (shmring-zc): the ring's own cost",
 		"ratio: round trip 4 KiB (shmring): p50",

@@ -108,9 +108,10 @@ func MemcpyRateOver(size, dsts int, d time.Duration) (float64, error) {
 
 // MemcpyRateOutOf is MemcpyRateOver the other way: the copies come from
 // srcs source buffers in turn into one destination, so that a footprint
-// larger than the cache is read from memory, as a ring's Recv of large
-// frames reads them (the producer's copy of a frame of 1 MiB or more went
-// to memory past the cache: Go's copy writes it with non-temporal stores).
+// larger than the last-level cache is read from memory, as a ring's Recv
+// of large frames reads them where the ring's frames exceed the cache, or
+// were written past it (Go's copy of 1 MiB or more writes with
+// non-temporal stores on amd64).
 func MemcpyRateOutOf(size, srcs int, d time.Duration) (float64, error) {
 	return memcpyRates(size, srcs, 1, true, window{context.Background(), d})
 }
@@ -142,6 +143,7 @@ func memcpyRates(size, bufs, copiers int, out bool, w window) (float64, error) {
 		}
 		for i := range bufs { // faults their pages in, untimed
 			copy(many[i*size:], one)
+			many[i*size] = byte(i) // which buffer a copy out came from
 		}
 		cs[c] = copier{one, many}
 	}
@@ -173,7 +175,7 @@ func memcpyRates(size, bufs, copiers int, out bool, w window) (float64, error) {
 	var all []float64
 	for range cs {
 		c := <-done
-		if cs[c].many[len(cs[c].many)-1] != cs[c].one[size-1] {
+		if cs[c].many[len(cs[c].many)-1] != cs[c].one[size-1] || out && cs[c].one[0] != byte((reps-1)%bufs) {
 			return 0, errors.New("copy did not copy")
 		}
 		all = append(all, rates[c]...)
