@@ -274,9 +274,10 @@ func warnCell(w io.Writer, c *cell, cfg config) {
 	}
 }
 
-// notMeasured is what a ratio line (frames) or comparison line (run) says after its figures where a cell it
-// uses rests on too few events, or on a window its peer lagged through
-// ("" where none does): the warnings above say which.
+// notMeasured is what a ratio line (frames) or a comparison line (run)
+// says after its figures where a cell it uses rests on too few events, or
+// on a window its peer lagged through ("" where none does): the warnings
+// above say which.
 func notMeasured(cfg config, cells ...*cell) string {
 	for _, c := range cells {
 		if fewSamples(c) {
