@@ -207,10 +207,10 @@ func TestContractClose(t *testing.T) {
 				return err
 			})
 		}},
-		{"Commit of a claim the producer's Close ended returns ErrClosed, and CommitBatch does nothing", func(t *testing.T, k contractKind) {
+		{"Commit and CommitBatch of a claim the producer's Close ended return ErrClosed", func(t *testing.T, k contractKind) {
 			commitAfterClose(t, k, false)
 		}},
-		{"Commit of a claim Ring.Close ended returns ErrClosed, and CommitBatch does nothing", func(t *testing.T, k contractKind) {
+		{"Commit and CommitBatch of a claim Ring.Close ended return ErrClosed", func(t *testing.T, k contractKind) {
 			commitAfterClose(t, k, true)
 		}},
 	}

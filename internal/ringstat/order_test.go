@@ -194,3 +194,62 @@ func TestARoleTakenAndLeftWhileLookedAtIsNotDead(t *testing.T) {
 		}
 	}
 }
+
+// TestAReaderThatCameBackIsShownAsTheThirdLookFoundIt: a broadcast reader
+// seen attached only in the second look, unheld at its second probe, and
+// back in a new incarnation at another cursor in the third look, is shown
+// whole as the third look found it (cursor, lag), and the ring's backlog
+// is counted from that cursor, not the gone incarnation's (a reviewer: only
+// its incarnation and pid were taken, and the backlog used the old
+// cursor).
+func TestAReaderThatCameBackIsShownAsTheThirdLookFoundIt(t *testing.T) {
+	_, path := newRing(t, ring.Options{Kind: ring.Broadcast, SlotSize: 64, Slots: 8, MaxReaders: 1})
+	b, h := fileAndHeader(t, path)
+	le := binary.LittleEndian
+	entry := layout.BcastReaderOffset(0)
+	le.PutUint64(b[layout.BcastCursorOffset:], 100)
+	reader := func(inc uint32, cursor uint64) {
+		le.PutUint64(b[entry+layout.ReaderCursorOffset:], cursor)
+		le.PutUint32(b[entry+layout.ReaderPolicyOffset:], layout.PolicyLossy)
+		le.PutUint32(b[entry+layout.ReaderIncarnationOffset:], inc)
+		le.PutUint32(b[entry+layout.ReaderStateOffset:], layout.ReaderAttached)
+	}
+	probes := 0
+	probe := func(at int64) bool {
+		if at != int64(entry+layout.ReaderLockByte) {
+			return false
+		}
+		switch probes++; probes {
+		case 1: // between the looks: a reader joins right after, at 95
+			reader(1, 95)
+		case 2: // after the second look: it left, and another joined at 99
+			reader(2, 99)
+		}
+		return false
+	}
+	var s Snapshot
+	if problem := interpret(&s, &h, byteWords(b), probe); problem != "" {
+		t.Fatalf("interpret: %s", problem)
+	}
+	var rd *Role
+	for i := range s.Roles {
+		if s.Roles[i].Role == "reader" {
+			rd = &s.Roles[i]
+		}
+	}
+	switch {
+	case rd == nil:
+		t.Fatalf("no reader in %+v", s.Roles)
+	case !rd.Live || rd.Incarnation != 2 || rd.Cursor == nil || *rd.Cursor != 99 || rd.Lag == nil || *rd.Lag != 1:
+		t.Errorf("reader %+v (cursor %v, lag %v): want live, incarnation 2, cursor 99, lag 1", *rd, deref(rd.Cursor), deref(rd.Lag))
+	case s.Backlog != 1:
+		t.Errorf("backlog %d, want 1: counted from the reader that is there", s.Backlog)
+	}
+}
+
+func deref(p *uint64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
