@@ -249,3 +249,56 @@ func readEndOf(t testing.TB, r *Ring, kind string) recReadEnd {
 	}
 	return mustReader(t, r, ReaderOptions{Policy: Lossy})
 }
+
+// TestRecordCursorMovedALapOnIsErrCorrupt: an SPSC record consumer that
+// has taken every message finds the producer's cursor moved a whole ring
+// on (a value its bounds let through: at most a ring ahead of what it
+// released). The ring then holds the last lap's records, whole and
+// checksummed; their sequence numbers, below what it consumed, give them
+// away, where a slot ring can tell nothing (a tester: 11 old messages
+// delivered again, silently). Sequence numbers only grow, across producer
+// takeovers too, so no correct ring trips it.
+func TestRecordCursorMovedALapOnIsErrCorrupt(t *testing.T) {
+	const size, c = 16, 256 // records of 32 bytes: eight a lap, none wrapped
+	for _, call := range []string{"recv", "receive", "batch", "batch after two new ones"} {
+		t.Run(call, func(t *testing.T) {
+			r := newTestRing(t, Options{Kind: SPSC, Records: true, Capacity: c, MaxMessage: 64})
+			cons, p := mustConsumer(t, r), mustProducer(t, r)
+			ctx := context.Background()
+			m, buf := make([]byte, size), make([]byte, 64)
+			taken := uint64(12) // a lap and a half, each taken as it comes
+			if call == "batch after two new ones" {
+				taken = 10 // 10 and 11 are still to take: the batch meets the old lap after them
+			}
+			for seq := range uint64(12) {
+				encodeMessage(m, seq)
+				if err := p.Send(ctx, m); err != nil {
+					t.Fatal(err)
+				}
+				if seq >= taken {
+					continue
+				}
+				if n, err := cons.Recv(ctx, buf); err != nil || checkMessage(buf[:n], seq, size) != nil {
+					t.Fatalf("Recv %d = %d, %v", seq, n, err)
+				}
+			}
+			// A ring past what the consumer released (taken × 32): the most
+			// its bounds let through. From 384 that is 640: the records at
+			// 384.. are messages 4..11 of the lap before; from 320, 576:
+			// messages 10 and 11, then 4..7 and 8..9 of the lap before.
+			binary.LittleEndian.PutUint64(r.mem[layout.ProducerCursorOffset:], taken*layout.RecordSize(size)+c)
+			var err error
+			switch call {
+			case "recv":
+				_, err = cons.TryRecv(buf)
+			case "receive":
+				_, err = cons.TryReceive()
+			default:
+				_, err = cons.ReceiveBatch(ctx, 4)
+			}
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("%s with the cursor a lap on = %v, want ErrCorrupt (an old lap's message 4 after message 11)", call, err)
+			}
+		})
+	}
+}

@@ -19,6 +19,11 @@ type recSPSCConsumer struct {
 	spans     []recSpan
 	heldEnd   uint64
 	heldBytes uint64
+	// Sequence numbers only grow (a producer numbers on from RecSeq), so
+	// a record numbered below one this handle consumed is an old lap's,
+	// shown again by a cursor moved a whole ring on: nextSeq is the least
+	// number the record at tail may carry, heldSeq what follows the lease.
+	nextSeq, heldSeq uint64
 }
 
 // recSpan is a leased message: where its payload starts, and its checked
@@ -54,11 +59,18 @@ func (c *recSPSCConsumer) peek(ctx context.Context, block bool) (record, error) 
 	if !ok {
 		return rec, c.badRecord(c.tail)
 	}
+	if rec.seq < c.nextSeq {
+		return rec, c.staleRecord(c.tail, rec.seq, c.nextSeq)
+	}
 	return rec, nil
 }
 
 func (c *recSPSCConsumer) badRecord(pos uint64) error {
 	return c.r.corrupt("record header at position=%d (published below %d) is no record this ring's producer writes", pos, c.avail)
+}
+
+func (c *recSPSCConsumer) staleRecord(pos, seq, least uint64) error {
+	return c.r.corrupt("record at position=%d is message %d, after message %d: an earlier lap's (the producer cursor was moved a ring on?)", pos, seq, least-1)
 }
 
 func (c *recSPSCConsumer) Receive(ctx context.Context, block bool) ([]byte, error) {
@@ -70,7 +82,7 @@ func (c *recSPSCConsumer) Receive(ctx context.Context, block bool) ([]byte, erro
 		return nil, c.r.errTruncated()
 	}
 	c.spans = append(c.spans[:0], recSpan{rec.body, rec.n})
-	c.heldEnd, c.heldBytes = rec.next, uint64(rec.n)
+	c.heldEnd, c.heldBytes, c.heldSeq = rec.next, uint64(rec.n), rec.seq+1
 	return c.a.payload(rec.body, rec.n), nil
 }
 
@@ -80,7 +92,7 @@ func (c *recSPSCConsumer) Release() error {
 	c.stats.Messages += uint64(len(c.spans))
 	c.stats.Bytes += c.heldBytes
 	c.spans, c.heldBytes = c.spans[:0], 0
-	c.tail = c.heldEnd
+	c.tail, c.nextSeq = c.heldEnd, c.heldSeq
 	c.rel = c.tail
 	c.publish(c.tail, c.tail)
 	c.ctr.tick(&c.stats)
@@ -100,7 +112,7 @@ func (c *recSPSCConsumer) Recv(ctx context.Context, buf []byte, block bool) (int
 	if !c.r.intact() { // after the copy: see guard.go
 		return 0, c.r.errTruncated()
 	}
-	c.tail, c.rel = rec.next, rec.next
+	c.tail, c.rel, c.nextSeq = rec.next, rec.next, rec.seq+1
 	c.stats.Messages++
 	c.stats.Bytes += uint64(rec.n)
 	c.tookLen = int(rec.n)
@@ -122,7 +134,7 @@ func (c *recSPSCConsumer) ReceiveBatch(ctx context.Context, max int, lens []uint
 	start := c.tail
 	c.spans = append(c.spans[:0], recSpan{rec.body, rec.n})
 	lens = append(lens, rec.n)
-	end, bytes, reloaded := rec.next, uint64(rec.n), false
+	end, bytes, seq, reloaded := rec.next, uint64(rec.n), rec.seq, false
 	for len(c.spans) < max {
 		if end >= c.avail {
 			if reloaded || c.closed { // closed: the Ring's Close zeroed avail, which stays so
@@ -140,15 +152,18 @@ func (c *recSPSCConsumer) ReceiveBatch(ctx context.Context, max int, lens []uint
 		if !ok {
 			return 0, lens, c.badRecord(end)
 		}
+		if next.seq <= seq {
+			return 0, lens, c.staleRecord(end, next.seq, seq+1)
+		}
 		c.spans = append(c.spans, recSpan{next.body, next.n})
 		lens = append(lens, next.n)
 		bytes += uint64(next.n)
-		end = next.next
+		end, seq = next.next, next.seq
 	}
 	if !c.r.intact() { // before handing records out in place: see guard.go
 		return 0, lens, c.r.errTruncated()
 	}
-	c.heldEnd, c.heldBytes = end, bytes
+	c.heldEnd, c.heldBytes, c.heldSeq = end, bytes, seq+1
 	return start, lens, nil
 }
 
