@@ -102,7 +102,7 @@ func runLines(t *testing.T, lang string, args ...string) []string {
 		lines = append(lines, line)
 	}
 	if err := c.Wait(); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s %q died: %v\n%s\nsaid %q", lang, args, err, c.Stderr(), lines)
 	}
 	return lines
 }
@@ -279,18 +279,7 @@ func TestCNullArgumentsAreEInvalid(t *testing.T) {
 func TestCRingClosedBeforeItsHandles(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	name := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8})
-	c := start(t, "c", "closeorder", name)
-	var got []string
-	for {
-		line, err := c.ReadLine()
-		if err != nil {
-			break
-		}
-		got = append(got, line)
-	}
-	if err := c.Wait(); err != nil {
-		t.Fatalf("the C program died: %v\n%s\nsaid %q", err, c.Stderr(), got)
-	}
+	got := runLines(t, "c", "closeorder", name)
 	want := []string{"handles after the ring's close 0 0 after", "new handle after the ring's close 1", "closes 0 0"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("the C program said %q, want %q", got, want)
