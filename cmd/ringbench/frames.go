@@ -54,7 +54,7 @@ func newFramesCmd(stdout, stderr io.Writer) *cobra.Command {
 			"          number at both ends of the frame and the receiver checks only those, so the figure is the transport's\n"+
 			"          own cost: for Send/Recv two copies of the frame, for zero-copy (ClaimN/Commit, Receive/Release) the ring's\n"+
 			"          claim, publish, wait and release. Beside it Go's memcpy of one frame, measured in the same run, from one\n"+
-			"          buffer to another (in the cache where they fit, as shared/limits/memcpy_bw), and from one buffer into\n"+
+			"          buffer to another (in the cache where they fit, as a C memcpy benchmark), and from one buffer into\n"+
 			"          the slot ring's number of frame buffers in turn (its footprint: from memory where it exceeds the cache),\n"+
 			"          and out of them in turn (Recv's copy: its source comes from memory where they exceed the cache);\n"+
 			"  frames-huge: the frames section's rings again, in memfds of huge pages (Options.HugePages): skipped, saying so,\n"+

@@ -96,7 +96,7 @@ func memcpyRate(w window) (float64, error) { return memcpyRates(1<<20, 1, 1, fal
 // touched first, so no page fault is timed), in bytes per second: the
 // median of repeated runs of 64 MiB (at least one copy) for about d. A
 // frame of size bytes takes size/MemcpyRate to copy once. The buffers
-// stay in the cache where they fit, as in shared/limits/memcpy_bw.
+// stay in the cache where they fit, as in a C memcpy benchmark.
 func MemcpyRate(size int, d time.Duration) (float64, error) { return MemcpyRateOver(size, 1, d) }
 
 // MemcpyRateOver is MemcpyRate with the copies going to dsts destination
