@@ -26,12 +26,13 @@
 //
 // # States
 //
-// ok (a live process holds a role), idle (nobody does; the creator is still
-// running, or a process has the file open or mapped, or, from a PID namespace that
-// does not see every process, that cannot be told), stuck (a live holder
-// cannot go on: its peer died, or the ring is full and nobody consumes it),
-// dead (nobody holds a role, and a holder died without closing, or the
-// creator is gone and no process has the file open or mapped), not-ready, truncated, corrupt,
+// ok (a live process holds a role), idle (nobody does; a process has the
+// file open or mapped, or no holder died and the creator is still running,
+// or, from a PID namespace that does not see every process, that cannot be
+// told), stuck (a live holder cannot go on: its peer died, or the ring is
+// full and nobody consumes it), dead (nobody holds a role or has the file
+// open or mapped, and a holder died without closing, or the creator is
+// gone), not-ready, truncated, corrupt,
 // foreign-version, and with ls --all not-a-ring and unreadable.
 //
 // # Exit codes

@@ -32,9 +32,9 @@ func newGcCmd(stdout io.Writer) *cobra.Command {
 		Use:   "gc [DIR...]",
 		Short: "Remove every ring no live process holds and whose holders or creator are gone (state dead)",
 		Long: "gc looks at every ring in the directories (default /dev/shm) and removes those in state dead: no live\n" +
-			"process holds a role, and a holder died without closing, or the creator's process is gone and no process\n" +
-			"has the file open or mapped (a pid is the creator's number in its own PID namespace: run in a container's, gc\n" +
-			"cannot see the others' processes and takes no such ring for dead). Liveness is\n" +
+			"process holds a role or has the file open or mapped, and a holder died without closing, or the creator's\n" +
+			"process is gone (a pid is the creator's number in its own PID namespace: run in a container's, gc cannot see\n" +
+			"the others' processes and takes no ring whose creator is gone for dead, nor sees who has a file open). Liveness is\n" +
 			"the kernel's: an F_OFD_GETLK probe of the file's role locks, repeated just before each removal, so a ring\n" +
 			"a live process holds is never removed. --idle removes idle rings too (nobody holds a role, the creator is\n" +
 			"still running); --broken removes corrupt and truncated rings, and rings not ready for over a minute, when\n" +

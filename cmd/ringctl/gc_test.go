@@ -403,3 +403,39 @@ func TestGcCountsARingGoneMeanwhileAsNoFailure(t *testing.T) {
 		t.Fatalf("gc of a ring removed meanwhile: %+v, want action gone", rm)
 	}
 }
+
+// TestGcKeepsARingAProcessStillHasOpenAfterAHolderDied: a process that
+// created a ring and still has it open (a supervisor that gives the roles
+// to workers) keeps it idle when a worker holding a role is killed, and gc
+// leaves it; once that process is gone too the ring is dead and gc removes
+// it. gc used to remove it at once, so that the supervisor's next worker
+// found no ring by its name. (From a black-box tester.)
+func TestGcKeepsARingAProcessStillHasOpenAfterAHolderDied(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	path := filepath.Join(t.TempDir(), "supervised")
+	supervisor := startPeer(t, path, "spsc", "consumer", "create")
+	tell(t, supervisor, "close") // gives its role up, keeps the Ring open
+	worker := startPeer(t, path, "spsc", "producer", "open")
+	worker.Kill()
+	worker.Wait()
+
+	var s ringstat.Snapshot
+	ringctlJSON(t, &s, "stat", path)
+	if s.State != ringstat.Idle || !strings.Contains(s.Problem, "died without closing") || !strings.Contains(s.Problem, "open or mapped") {
+		t.Errorf("a killed holder beside a process with the file open: state %q (%s), want idle, saying both", s.State, s.Problem)
+	}
+	var res removalsJSON
+	if code := ringctlJSON(t, &res, "gc", filepath.Dir(path)); code != exitOK || actions(res)["supervised"] != "kept" || !exists(path) {
+		t.Fatalf("gc: exit %d %+v, exists %v: want the ring kept", code, res, exists(path))
+	}
+
+	supervisor.Kill()
+	supervisor.Wait()
+	ringctlJSON(t, &s, "stat", path)
+	if s.State != ringstat.Dead {
+		t.Errorf("once the process with the file open is gone too: state %q (%s), want dead", s.State, s.Problem)
+	}
+	if code := ringctlJSON(t, &res, "gc", filepath.Dir(path)); code != exitOK || actions(res)["supervised"] != "removed" || exists(path) {
+		t.Errorf("gc: exit %d %+v, exists %v: want the ring removed", code, res, exists(path))
+	}
+}

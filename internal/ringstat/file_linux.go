@@ -121,7 +121,7 @@ func (r *fileReader) read() {
 		return
 	}
 	s.CreatorAlive = processAlive(h.CreatorPID)
-	if !s.Held && !s.CreatorAlive {
+	if !s.Held {
 		s.OpenElsewhere = r.open.state(&st)
 	}
 	if !checkSize(s, r.realSize(&h)) || !r.endIntact(&h) {

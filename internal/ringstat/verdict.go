@@ -26,6 +26,11 @@ func judge(s *Snapshot, kind layout.Kind) {
 	}
 	if len(live) == 0 {
 		switch {
+		case deadNote != "" && s.OpenElsewhere == "yes":
+			// Still someone's: its creator or a supervisor keeps it to
+			// give the role to a new holder, which gc must not unlink
+			// from under them (a black-box tester's operator case).
+			s.State, s.Problem = Idle, deadNote+"; a process has the file open or mapped"
 		case deadNote != "":
 			s.State, s.Problem = Dead, deadNote
 		case !s.CreatorAlive && s.OpenElsewhere == "no":
