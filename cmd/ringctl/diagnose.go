@@ -21,6 +21,9 @@ const smallShm = 256 << 20
 
 const tmpfsMagic = 0x01021994
 
+// pageSize is the least a new ring's file takes.
+const pageSize = 4096
+
 func checkKernel() check {
 	var u unix.Utsname
 	if err := unix.Uname(&u); err != nil {
@@ -44,7 +47,13 @@ func checkShm(dir string) check {
 		return check{"shm", statusWarn, detail + fmt.Sprintf("; not tmpfs (f_type %#x): rings there may touch a disk", fs.Type)}
 	}
 	if err := unix.Access(dir, unix.W_OK); err != nil {
-		return check{"shm", statusWarn, detail + "; not writable by this user: rings cannot be created there"}
+		// No named ring can be made there, which is what the directory
+		// is for: a failure, as a missing one is (memfd rings, which
+		// need no name, are the memfd check's).
+		return check{"shm", statusFail, detail + fmt.Sprintf("; not writable by this user (%v): named rings cannot be created there", err)}
+	}
+	if free < pageSize {
+		return check{"shm", statusWarn, detail + "; full: no ring can be created there until space is freed"}
 	}
 	if size < smallShm {
 		return check{"shm", statusWarn, detail + fmt.Sprintf("; smaller than %s: a container default? (docker --shm-size, Kubernetes emptyDir medium: Memory)", bytesIEC(smallShm))}

@@ -26,6 +26,7 @@ const hangBound = 2 * time.Minute
 func TestMain(m *testing.M) {
 	proctest.Register("peer", peer)
 	proctest.Register("mapper", mapper)
+	proctest.Register("read-only-shm", readOnlyShm)
 	proctest.Main(m)
 }
 

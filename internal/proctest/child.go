@@ -29,6 +29,15 @@ type Child struct {
 // and waits for it, so no child outlives its test.
 func Start(t testing.TB, role string, args ...string) *Child {
 	t.Helper()
+	return start(t, role, Command(t, role, args...))
+}
+
+// Command is the command Start runs for role, not started: for a test
+// that runs the child under another program (unshare(1), say) by putting
+// that program's path and arguments before the command's own and starting
+// the result with StartCommand.
+func Command(t testing.TB, role string, args ...string) *exec.Cmd {
+	t.Helper()
 	if !mainCalled.Load() {
 		t.Fatalf("proctest.Start(%q): the package's TestMain must call proctest.Main(m)", role)
 	}
@@ -42,7 +51,7 @@ func Start(t testing.TB, role string, args ...string) *Child {
 	cmd := exec.Command(exe, argv...)
 	cmd.Env = append(os.Environ(), RoleEnv+"="+role, parentEnv+"="+strconv.Itoa(os.Getpid()))
 	cmd.Env = append(cmd.Env, childGORACE())
-	return start(t, role, cmd)
+	return cmd
 }
 
 // StartCommand runs another program as a child, with the same guarantees

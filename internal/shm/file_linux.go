@@ -32,6 +32,8 @@ func Create(name string, s Spec) (*File, error) {
 		return nil, fmt.Errorf("%w: %w", ErrExist, err)
 	case errors.Is(err, fs.ErrNotExist): // the directory of a path name
 		return nil, fmt.Errorf("%w: %w", ErrNotExist, err)
+	case errors.Is(err, unix.EROFS):
+		return nil, readOnly(err)
 	case err != nil:
 		return nil, noSpace(err, err) // ENOSPC here: a file system out of inodes
 	}
@@ -110,6 +112,8 @@ func Open(name string, t Trust) (*File, error) {
 		return nil, fmt.Errorf("%w: %w", ErrSymlink, err)
 	case errors.Is(err, unix.EISDIR), errors.Is(err, unix.ENXIO): // a directory; a socket
 		return nil, fmt.Errorf("%w: %w", ErrNotRegular, err)
+	case errors.Is(err, unix.EROFS):
+		return nil, readOnly(err)
 	case err != nil:
 		return nil, err
 	}
@@ -119,6 +123,11 @@ func Open(name string, t Trust) (*File, error) {
 	}
 	return &File{f: osf, path: path, label: path}, nil
 }
+
+// readOnly is the error of a ring file opened for writing on a read-only
+// file system: a permission error (fs.ErrPermission), as a directory the
+// caller may not write gives, rather than a bare errno no sentinel names.
+func readOnly(err error) error { return fmt.Errorf("%w: %w", err, fs.ErrPermission) }
 
 // Remove unlinks the file for name: unlink(2), never rmdir, so a
 // directory at the name stays.
