@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -437,5 +438,51 @@ func TestGcKeepsARingAProcessStillHasOpenAfterAHolderDied(t *testing.T) {
 	}
 	if code := ringctlJSON(t, &res, "gc", filepath.Dir(path)); code != exitOK || actions(res)["supervised"] != "removed" || exists(path) {
 		t.Errorf("gc: exit %d %+v, exists %v: want the ring removed", code, res, exists(path))
+	}
+}
+
+// TestRmSaysWhatItCannotTell: a name no ring can have is a bad command
+// line (exit 2, as stat says) and nothing named beside it is removed; a
+// ring this user cannot read is kept (exit 3) saying so, where rm said it
+// had no whole header and that --force would remove it. (From a black-box
+// tester.) The unreadable case runs rm as uid 65534 through setpriv(1).
+func TestRmSaysWhatItCannotTell(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	name := fmt.Sprintf("ringctl-rm-%d", os.Getpid())
+	r, err := ring.Create(name, ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	t.Cleanup(func() { ring.Remove(name) })
+	path := filepath.Join(ringstat.ShmDir, name)
+
+	for _, bad := range []string{"../x", ".", "rel/x"} {
+		_, errs, code := ringctl(t, "rm", name, bad)
+		if code != exitUsage || !exists(path) || !strings.Contains(errs, bad) {
+			t.Errorf("rm %s %s: exit %d %q, ring kept %v: want exit %d naming %s, nothing removed", name, bad, code, errs, exists(path), exitUsage, bad)
+		}
+	}
+
+	if os.Geteuid() != 0 {
+		t.Skip("needs root, to run rm as another user on a ring root owns")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skipf("needs setpriv(1): %v", err)
+	}
+	cmd := proctest.Command(t, "ringctl", "rm", name)
+	cmd.Args = append([]string{setpriv, "--reuid", "65534", "--regid", "65534", "--clear-groups"}, cmd.Args...)
+	cmd.Path = setpriv
+	c := proctest.StartCommand(t, "rm as another user", cmd)
+	line, err := c.ReadLine()
+	if err != nil {
+		t.Fatalf("no exit code: %v\n%s", err, c.Stderr())
+	}
+	if err := c.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if line != fmt.Sprintf("exit %d", exitBadFile) || !exists(path) || !strings.Contains(c.Stderr(), "cannot be read") || strings.Contains(c.Stderr(), "no whole ring header") {
+		t.Errorf("rm of a ring this user cannot read: %q, stderr %q, kept %v: want exit %d, kept, saying it cannot be read", line, c.Stderr(), exists(path), exitBadFile)
 	}
 }

@@ -27,6 +27,11 @@ func TestMain(m *testing.M) {
 	proctest.Register("peer", peer)
 	proctest.Register("mapper", mapper)
 	proctest.Register("read-only-shm", readOnlyShm)
+	proctest.Register("ringctl", func() int {
+		code := execute(context.Background(), proctest.Args(), os.Stdout, os.Stderr)
+		fmt.Printf("exit %d\n", code)
+		return 0
+	})
 	proctest.Main(m)
 }
 

@@ -4,6 +4,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 
@@ -52,6 +53,13 @@ func newRmCmd(stdout, stderr io.Writer) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
 				return err
+			}
+			// A name no ring can have is a bad command line (exit 2, as for
+			// stat), found before anything is removed.
+			for _, name := range args {
+				if _, err := ringstat.Resolve(name); err != nil {
+					return usageError{fmt.Errorf("rm %s: %w", name, err)}
+				}
 			}
 			res := removalsJSON{Rings: []removal{}}
 			code := exitOK
@@ -111,6 +119,11 @@ func removeOne(name string, force bool) removal {
 		return rm
 	}
 	switch {
+	case s.State == ringstat.Unreadable && !force:
+		// Nothing tells what it is or who holds it. Unlinking it is the
+		// directory's business (/dev/shm is sticky: its owner's or root's).
+		rm.Action, rm.Reason, rm.unsure = "kept", "cannot be read, so not surely a ring file nor known to be free ("+s.Problem+"); --force removes it anyway where this user may", true
+		return rm
 	case s.State == ringstat.NotARing && !force:
 		rm.Action, rm.Reason, rm.unsure = "kept", "not a ring file ("+s.Problem+"); --force removes it anyway", true
 		return rm
