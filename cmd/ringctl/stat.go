@@ -53,7 +53,7 @@ func newStatCmd(stdout io.Writer) *cobra.Command {
 		Short: "Show one ring: header, state, cursors, backlog, every role with its liveness, lag and counters",
 		Long: "stat reads one ring and prints its header, state, cursors and roles: liveness (a live process holds the\n" +
 			"role's lock), the lag of each consumer and reader, the counters each role's holder stores in the file\n" +
-			"(messages, bytes, full, empty, sleeps, wakes, laps and misses, ...; the table leaves out those at zero,\n" +
+			"(messages, bytes, full, empty, sleeps, wakes, laps and misses, ...; the table leaves out those at zero but messages,\n" +
 			"a holder stores them every 64 messages or MiB and before it sleeps) and, on a ring created with telemetry,\n" +
 			"each consumer's and reader's latency percentiles from producer commit to receive. --watch prints it\n" +
 			"again every --interval with rates per second; with -o json, one JSON object per line. Exit 3 when the\n" +
