@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shmring/shmring/internal/proctest"
 	"github.com/shmring/shmring/internal/ringstat"
 	"github.com/shmring/shmring/layout"
 	"github.com/shmring/shmring/ring"
@@ -151,6 +153,40 @@ func TestStatWatchPrintsRates(t *testing.T) {
 	out, _, code = ringctl(t, "stat", path, "--watch", "--interval", "10ms", "--count", "2")
 	if code != exitOK || strings.Count(out, "--- ") != 2 || !strings.Contains(out, "rates:") {
 		t.Errorf("stat --watch table: exit %d\n%s", code, out)
+	}
+}
+
+// TestStatWatchSaysARingWasCreatedAnew: a ring removed and created again
+// at the name while --watch looks is shown as created anew, with no rates
+// across the two (they came out as 0, silently; a black-box tester).
+func TestStatWatchSaysARingWasCreatedAnew(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	path := filepath.Join(t.TempDir(), "r")
+	create := func(at string) {
+		r, err := ring.Create(at, ring.Options{Kind: ring.SPSC, SlotSize: 16, Slots: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+	}
+	create(path)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out proctest.Buffer
+	done := background(ctx, &out, "stat", path, "--watch", "--interval", "5ms", "-o", "json")
+	eventually(t, "a first snapshot", func() bool { return strings.Count(out.String(), "\n") >= 1 })
+	// Made aside and renamed over the old one, so that no look finds
+	// the name empty (a ring not there ends the watch, exit 1).
+	create(path + ".new")
+	if err := os.Rename(path+".new", path); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the new ring seen", func() bool { return strings.Contains(out.String(), `"recreated":true`) })
+	cancel()
+	<-done
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if strings.Contains(line, `"recreated":true`) && strings.Contains(line, `"rates"`) {
+			t.Errorf("a snapshot of the ring created anew has rates across the two rings: %s", line)
+		}
 	}
 }
 

@@ -22,6 +22,10 @@ type statJSON struct {
 	ringstat.Snapshot
 	Time  time.Time `json:"time"`
 	Rates *rates    `json:"rates,omitempty"`
+	// Recreated: --watch found a ring created anew at the name since its
+	// previous look (another creation time or creator): its positions
+	// start over, and no rates are given across the two.
+	Recreated bool `json:"recreated,omitempty"`
 }
 
 // MarshalJSON writes the snapshot as Snapshot.MarshalJSON does (unknown
@@ -33,9 +37,10 @@ func (st statJSON) MarshalJSON() ([]byte, error) {
 		return nil, err
 	}
 	rest, err := json.Marshal(struct {
-		Time  time.Time `json:"time"`
-		Rates *rates    `json:"rates,omitempty"`
-	}{st.Time, st.Rates})
+		Time      time.Time `json:"time"`
+		Rates     *rates    `json:"rates,omitempty"`
+		Recreated bool      `json:"recreated,omitempty"`
+	}{st.Time, st.Rates, st.Recreated})
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +103,9 @@ func watchStat(ctx context.Context, w io.Writer, name string, out output, watch 
 			return err
 		}
 		cur := &statJSON{Snapshot: s, Time: time.Now()}
-		if prev != nil && prev.PositionsKnown() && cur.PositionsKnown() {
+		cur.Recreated = prev != nil && prev.Kind != "" && cur.Kind != "" &&
+			(!prev.Created.Equal(cur.Created) || prev.CreatorPID != cur.CreatorPID)
+		if prev != nil && !cur.Recreated && prev.PositionsKnown() && cur.PositionsKnown() {
 			cur.Rates = rateBetween(prev, cur)
 		}
 		switch {
@@ -132,6 +139,9 @@ func writeStat(w io.Writer, st *statJSON) {
 	row(tw, "ring:", s.Name)
 	if s.Path != s.Name {
 		row(tw, "path:", s.Path)
+	}
+	if st.Recreated {
+		row(tw, "note:", "created anew since the last look: its positions start over, no rates across the two")
 	}
 	row(tw, "state:", stateLine(s))
 	if s.Kind != "" {
