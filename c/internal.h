@@ -210,6 +210,10 @@ int shmring__peer_dead(const shmring *r, uint64_t state_off, uint64_t lock_byte,
 /* monotonic nanoseconds */
 int64_t shmring__now(void);
 
+/* shmring__deadline: the monotonic time timeout_ns from now, INT64_MAX
+ * where that is past it (a timeout of INT64_MAX, "for ever", overflowed). */
+int64_t shmring__deadline(int64_t timeout_ns);
+
 /*
  * The wait loop every role shares (LAYOUT.md section 10): spin, yield, then
  * sleep on the peer's wake word in ticks, announcing itself in a sleepers

@@ -47,8 +47,7 @@ static int read_header(int fd, unsigned char *b, ssize_t *got)
 static int await_header(int fd, int64_t timeout_ns, shmring_info *h)
 {
 	unsigned char b[SHMRING_HEADER_SIZE];
-	int64_t now = shmring__now();
-	int64_t deadline = timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns; /* no overflow */
+	int64_t deadline = shmring__deadline(timeout_ns);
 	for (long delay = 50000;; delay = delay * 2 > 10000000 ? 10000000 : delay * 2) {
 		ssize_t n = 0;
 		int rc = read_header(fd, b, &n);

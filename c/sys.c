@@ -45,6 +45,12 @@ int64_t shmring__now(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int64_t shmring__deadline(int64_t timeout_ns)
+{
+	int64_t now = shmring__now();
+	return timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns; /* no signed overflow */
+}
+
 int shmring__futex_wait(uint32_t *word, uint32_t val, int64_t timeout_ns)
 {
 	struct timespec ts = { (time_t)(timeout_ns / 1000000000), (long)(timeout_ns % 1000000000) };

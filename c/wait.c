@@ -48,7 +48,7 @@ int shmring__await(const struct shmring_waiter *w, int64_t timeout_ns)
 	for (int i = 0; i < SPIN; i++)
 		if ((rc = w->ready(w->self)) != 0)
 			return rc > 0 ? 0 : rc;
-	int64_t deadline = timeout_ns > 0 ? shmring__now() + timeout_ns : -1;
+	int64_t deadline = timeout_ns > 0 ? shmring__deadline(timeout_ns) : -1;
 	for (int i = 0; i < YIELD; i++) {
 		if (w->yield_thread)
 			sched_yield();

@@ -83,7 +83,7 @@ type built struct {
 	err  error
 }
 
-var interopBin, hostileBin built
+var interopBin, interopSanBin, hostileBin built
 
 // cBuild compiles the library with one test program. Every C file of c/ goes
 // in, so a file the Makefile forgets still gets built and tested here.
@@ -117,9 +117,18 @@ func cInterop(t testing.TB) string {
 
 // cHostile is the hostile peer, built with the sanitizers.
 func cHostile(t testing.TB) string {
-	return cBuild(t, &hostileBin, "hostile", "hostile.c", "-O1", "-g", "-fno-omit-frame-pointer",
-		"-fsanitize=address,undefined", "-fno-sanitize-recover=all")
+	return cBuild(t, &hostileBin, "hostile", "hostile.c", sanitized...)
 }
+
+// cInteropSanitized is c/tests/interop.c built with the sanitizers, for the
+// commands whose point is undefined behaviour the plain build would hide.
+func cInteropSanitized(t testing.TB) string {
+	return cBuild(t, &interopSanBin, "interop-san", "interop.c", sanitized...)
+}
+
+// sanitized are the flags of a build that aborts on the first report of
+// AddressSanitizer or UndefinedBehaviorSanitizer.
+var sanitized = []string{"-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"}
 
 // start runs the language's interop program with args ("produce RING ..."):
 // for Go, this test binary in the role args[0].

@@ -27,6 +27,9 @@
  *   poll     RING consumer|reader|producer   call with timeout 0 in a loop, checking what
  *                                          arrives, until the peer's death ends it:
  *                                          "peerdead N" after N messages
+ *   forever  RING                          take the consumer role, say "waiting", receive one
+ *                                          message with a timeout of INT64_MAX ("for ever"),
+ *                                          say "got N" (its length)
  *
  * A producer or consumer that sees its peer die prints "peerdead" and goes
  * on waiting, so that a new process can take the dead one's role over.
@@ -814,10 +817,34 @@ static int cmd_waitback(char **a)
 	return 0;
 }
 
+/* ---- forever: a wait with the largest timeout ---- */
+
+/* cmd_forever waits with a timeout of INT64_MAX, whose deadline (now plus
+ * the timeout) overflowed: undefined behaviour, which the sanitized build
+ * of this program reports. */
+static int cmd_forever(char **a)
+{
+	shmring *r = open_ring(a[0]);
+	shmring_consumer *c;
+	int rc = shmring_consumer_open(r, &c);
+	if (rc)
+		die("consumer", rc);
+	size_t max = shmring_get_info(r)->slot_size, n;
+	unsigned char *buf = malloc(max);
+	say("waiting");
+	if ((rc = shmring_consumer_recv(c, buf, max, &n, INT64_MAX)) != 0)
+		die("recv", rc);
+	say("got %zu", n);
+	free(buf);
+	shmring_consumer_close(c);
+	shmring_close(r);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: interop produce|consume|bcast|bench|trunc|endmark|guardself|open|corrupt|role|poll|shrunk|joiner|nulls|closeorder|waitback ARGS...\n");
+		fprintf(stderr, "usage: interop produce|consume|bcast|bench|trunc|endmark|guardself|open|corrupt|role|poll|shrunk|joiner|nulls|closeorder|waitback|forever ARGS...\n");
 		return 2;
 	}
 	const char *cmd = argv[1];
@@ -857,6 +884,8 @@ int main(int argc, char **argv)
 		return cmd_closeorder(a);
 	if (strcmp(cmd, "waitback") == 0 && n == 3)
 		return cmd_waitback(a);
+	if (strcmp(cmd, "forever") == 0 && n == 1)
+		return cmd_forever(a);
 	fprintf(stderr, "interop: bad command line\n");
 	return 2;
 }
