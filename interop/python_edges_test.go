@@ -515,7 +515,7 @@ func TestPythonSmallEdges(t *testing.T) {
 	}, newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}))
 }
 
-const pythonArguments = `import decimal, os, sys, threading, time, shmring
+const pythonArguments = `import decimal, inspect, os, sys, threading, time, shmring
 spsc, bcast = sys.argv[1], sys.argv[2]
 def outcome(f):
     try:
@@ -532,6 +532,9 @@ print("allow_world_write str", outcome(lambda: shmring.open_ring(spsc, allow_wor
 print("max_file_size -1", outcome(lambda: shmring.open_ring(spsc, max_file_size=-1)))
 print("open_fd -1", outcome(lambda: shmring.open_fd(-1)))
 print("open_fd str", outcome(lambda: shmring.open_fd("3")))
+def after_first(f):
+    return [(a.name, a.default, a.kind) for a in list(inspect.signature(f).parameters.values())[1:]]
+print("open_fd takes open_ring's arguments", after_first(shmring.open_fd) == after_first(shmring.open_ring))
 print("trust_uids str", outcome(lambda: shmring.open_ring(spsc, trust_uids=["a"])))
 print("max_file_size float", outcome(lambda: shmring.open_ring(spsc, max_file_size=1e9).close()))
 with shmring.open_ring(bcast) as b:
@@ -584,7 +587,10 @@ print("survived")
 // wait). And a ring found truncated stays so: a later call raises
 // TruncatedError without touching the pages past the cut (it ended the
 // interpreter with SIGBUS), the Ring takes no new role, and a closed
-// handle still says ClosedError. From a black-box tester and a reviewer.
+// handle still says ClosedError. open_fd takes open_ring's arguments in
+// open_ring's order, as the README says (a third positional argument was
+// max_file_size to one and trust_uids to the other). From black-box
+// testers and a reviewer.
 func TestPythonArgumentsAndACutRing(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	runPython(t, "python arguments", pythonArguments, []string{
@@ -597,6 +603,7 @@ func TestPythonArgumentsAndACutRing(t *testing.T) {
 		"max_file_size -1 InvalidError",
 		"open_fd -1 InvalidError",
 		"open_fd str TypeError",
+		"open_fd takes open_ring's arguments True",
 		"trust_uids str TypeError",
 		"max_file_size float ok",
 		"reader None TypeError",

@@ -413,7 +413,7 @@ def open_ring(
 
 
 def open_fd(
-    fd, timeout=DEFAULT_OPEN_TIMEOUT, max_file_size=None, *, trust_uids=(), trust_gids=(), allow_world_write=False
+    fd, timeout=DEFAULT_OPEN_TIMEOUT, trust_uids=(), trust_gids=(), allow_world_write=False, max_file_size=None
 ):
     """Open a ring from an inherited or received descriptor (a memfd, say),
     duplicated so the caller keeps fd, checked as Go's ring.OpenFileWith
@@ -421,7 +421,7 @@ def open_fd(
     and is checked as open_ring checks a file at a name but for its mode
     (which guards only a name); a descriptor of any other file is checked
     exactly as open_ring checks the file at a name, the trust arguments
-    included."""
+    included. It takes open_ring's arguments, in open_ring's order."""
     _args.open_timeout(timeout)
     if isinstance(fd, bool) or not isinstance(fd, int):
         raise TypeError(f"ring: fd must be an int, not {type(fd).__name__}")
