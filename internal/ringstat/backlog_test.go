@@ -116,3 +116,44 @@ func findReader(s Snapshot, entry uint32) *Role {
 	}
 	return nil
 }
+
+// TestABroadcastBacklogIsNeverMoreThanTheRing: a lossy reader that was
+// lapped and has read nothing keeps its lag (what it missed and what is
+// left), but the ring's backlog is at most what the ring holds: 8 on an
+// 8-slot ring and a record ring's capacity in bytes, not the 20 messages
+// published (a black-box tester: "backlog 20" on an 8-slot ring).
+func TestABroadcastBacklogIsNeverMoreThanTheRing(t *testing.T) {
+	for _, o := range []ring.Options{
+		{Kind: ring.Broadcast, SlotSize: 64, Slots: 8, MaxReaders: 2},
+		{Kind: ring.Broadcast, Records: true, Capacity: 256, MaxMessage: 64, MaxReaders: 2},
+	} {
+		r, path := newRing(t, o)
+		rd, err := r.Reader(ring.ReaderOptions{Policy: ring.Lossy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := r.Producer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 20 {
+			if err := p.Send(context.Background(), []byte("m")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, err := Read(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		capacity := uint64(r.Slots()) // a record ring's: its bytes
+		if o.Records {
+			capacity = uint64(o.Capacity)
+		}
+		lossy := findReader(s, 0)
+		if s.Backlog != capacity || s.Consumed != s.Published-capacity || lossy == nil || lossy.Lag == nil || *lossy.Lag != s.Published {
+			t.Errorf("records=%v: published %d consumed %d backlog %d, reader %+v; want the backlog %d, the reader's lag %d",
+				o.Records, s.Published, s.Consumed, s.Backlog, lossy, capacity, s.Published)
+		}
+		rd.Close()
+	}
+}

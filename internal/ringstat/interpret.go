@@ -217,23 +217,25 @@ func interpretBroadcast(s *Snapshot, h *layout.Header, w words, held probe) stri
 		}
 		r.Lag = ptr(p - cursors[i])
 	}
-	s.Consumed = readersFloor(p, readers)
+	s.Consumed = readersFloor(p, h.SlotCount, readers)
 	s.Backlog = p - s.Consumed
 	s.Roles = append(append(s.Roles, prod), readers...)
 	return problem
 }
 
 // readersFloor is the least cursor of the live attached readers among
-// roles (those given a lag: at most p), or p with none: what a broadcast
-// ring has consumed.
-func readersFloor(p uint64, roles []Role) uint64 {
+// roles (those given a lag: at most p), or p with none, but no lower than
+// a ring of capacity (slots, or a record ring's bytes) behind p: what a
+// broadcast ring has consumed. A lossy reader lapped further back lost
+// what it has not read (its lag says how much); the ring holds no more.
+func readersFloor(p, capacity uint64, roles []Role) uint64 {
 	floor := p
 	for _, r := range roles {
 		if r.Role == "reader" && r.Live && r.Lag != nil && *r.Cursor < floor {
 			floor = *r.Cursor
 		}
 	}
-	return floor
+	return max(floor, p-min(p, capacity))
 }
 
 func policyName(p uint32) string {

@@ -47,7 +47,7 @@ func probeAgain(s *Snapshot, h *layout.Header, w words, held probe, idx []int) {
 			s.Held = s.Held || r.Live
 		}
 		if h.Kind == layout.KindBroadcast {
-			s.Consumed = readersFloor(s.Published, s.Roles)
+			s.Consumed = readersFloor(s.Published, h.SlotCount, s.Roles)
 			s.Backlog = s.Published - s.Consumed
 		}
 	}()

@@ -65,11 +65,13 @@ type Snapshot struct {
 	// MPMC Head hint (messages taken: released, held, or left in a Left
 	// entry for redelivery); for broadcast, the slowest live attached
 	// reader's cursor (the producer's with none: a dead reader's entry
-	// keeps its lag, but holds nothing back and will not move on).
+	// keeps its lag, but holds nothing back and will not move on), or a
+	// ring's capacity behind Published where that reader, a lossy one,
+	// was lapped further (its lag keeps what it missed).
 	Consumed uint64 `json:"consumed"`
 	// Backlog is Published - Consumed: messages (record rings: bytes) in
 	// the ring not yet consumed (broadcast: by the slowest live attached
-	// reader).
+	// reader), never more than the ring holds.
 	Backlog uint64 `json:"backlog"`
 	// Sequence, on a record ring, is the producer's RecSeq: the sequence
 	// number its next message gets, so the messages published since the
