@@ -115,6 +115,8 @@
 // least once per Tick to notice a dead peer or a cancelled context. A call
 // looks at its context only when it has to wait: one that finds a free
 // slot or a message does its work even if the context is already done.
+// The context must not be nil (context.Background() waits for ever), as
+// everywhere in Go: a nil one panics when the call has to wait.
 //
 // # The file's edges
 //
