@@ -298,6 +298,29 @@ func TestOutStoppedWithABatchItCouldNotDeliverLeavesItInTheRing(t *testing.T) {
 	}
 }
 
+// TestAnIdleOutStopsCleanlyWhileNATSIsDown: an Out that has published
+// nothing unconfirmed and is told to stop while the server is down returns
+// nil at once: it flushed nothing for DrainTimeout and then failed with
+// "flush to NATS: context canceled" (ringbridge out exited 1 after 10 s;
+// a black-box tester). Over core NATS only: a JetStream Out confirms each
+// batch by its acknowledgements.
+func TestAnIdleOutStopsCleanlyWhileNATSIsDown(t *testing.T) {
+	srv := natstest.Start(t, natstest.Config{})
+	src := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 64})
+	nc := connect(t, srv.URL())
+	out, err := NewOut(nc, src, OutOptions{Subject: "idle", DrainTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	run := start(out.Run)
+	srv.Stop()
+	eventually(t, func() (bool, string) { return !nc.IsConnected(), "the client never noticed the server stopped" })
+	if err := run.stop(); err != nil {
+		t.Errorf("an idle Out stopped while the server is down: Run = %v, want nil", err)
+	}
+}
+
 // waitForLease waits until the consumers of MPMC or MPSC ring r have taken
 // (leased) n messages.
 func waitForLease(t *testing.T, r *ring.Ring, n uint64) {

@@ -209,7 +209,7 @@ func (b *Out) Run(ctx context.Context) error {
 		// A ring with messages in it answers even a cancelled context:
 		// ask first.
 		if rctx.Err() != nil {
-			return b.finish(rctx, dctx, rctx.Err())
+			return b.finish(rctx, dctx, rctx.Err(), dirty)
 		}
 		wctx, stopWait := rctx, context.CancelFunc(nil)
 		if idle && dirty && b.js == nil {
@@ -227,7 +227,7 @@ func (b *Out) Run(ctx context.Context) error {
 				dirty = false
 				continue
 			}
-			return b.finish(rctx, dctx, err)
+			return b.finish(rctx, dctx, err, dirty)
 		}
 		if missed > 0 {
 			b.next += missed
@@ -246,10 +246,16 @@ func (b *Out) Run(ctx context.Context) error {
 	}
 }
 
-// finish decides what the error that stopped reading the ring means.
-func (b *Out) finish(rctx, dctx context.Context, err error) error {
-	if ferr := b.flush(dctx); ferr != nil {
-		return ferr
+// finish decides what the error that stopped reading the ring means,
+// once what was published since the last flush (dirty) is confirmed. A
+// bridge with nothing unconfirmed stops at once: waiting out DrainTimeout
+// for a server that is down, to flush nothing, then failing (a black-box
+// tester: exit 1 after 10 s of an idle bridge told to stop).
+func (b *Out) finish(rctx, dctx context.Context, err error, dirty bool) error {
+	if dirty {
+		if ferr := b.flush(dctx); ferr != nil {
+			return ferr
+		}
 	}
 	switch {
 	case errors.Is(err, ring.ErrClosed):
