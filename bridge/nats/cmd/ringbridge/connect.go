@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -33,7 +35,7 @@ func (f *connFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "CA certificates file to verify the server with")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "client certificate file (with --tls-key)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "client private key file (with --tls-cert)")
-	fs.DurationVar(&f.connectTimeout, "connect-timeout", 2*time.Second, "how long the first connection may take")
+	fs.DurationVar(&f.connectTimeout, "connect-timeout", 2*time.Second, "how long the first connection may take, all the URLs tried together")
 	fs.DurationVar(&f.reconnectWait, "reconnect-wait", 250*time.Millisecond, "pause between reconnection attempts")
 }
 
@@ -49,16 +51,20 @@ func (f *connFlags) check() error {
 	return atLeast("reconnect-wait", f.reconnectWait, 0)
 }
 
-// connect dials the server. The first connection must succeed (a wrong URL
-// or credentials are an error at once); after that the client reconnects
-// for ever, and the bridge holds its ring meanwhile.
+// connect dials the server. The first connection must succeed within
+// --connect-timeout, every URL tried (a wrong URL or credentials are an
+// error at once), or stop when ctx ends (SIGINT, SIGTERM: errStopped);
+// after that the client reconnects for ever, and the bridge holds its
+// ring meanwhile. nats.Connect takes no context and gives each URL the
+// whole timeout, so it runs aside: one given up on is closed should it
+// still connect.
 //
 // A write to the server gives up after drain (at least a second): a
 // publish blocked on a server that stopped reading holds the client's
 // lock, so nothing else can end it, and a stopping bridge would wait out
 // the client's default minute instead of --drain-timeout. The connection
 // then breaks and reconnects.
-func (f *connFlags) connect(name string, drain time.Duration, log io.Writer) (*nats.Conn, error) {
+func (f *connFlags) connect(ctx context.Context, name string, drain time.Duration, log io.Writer) (*nats.Conn, error) {
 	opts := []nats.Option{
 		nats.Name(name),
 		nats.Timeout(f.connectTimeout),
@@ -105,9 +111,36 @@ func (f *connFlags) connect(name string, drain time.Duration, log io.Writer) (*n
 	if f.tlsCert != "" {
 		opts = append(opts, nats.ClientCert(f.tlsCert, f.tlsKey))
 	}
-	nc, err := nats.Connect(f.url, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("connect to NATS at %s: %w", f.url, err)
+	type dialed struct {
+		nc  *nats.Conn
+		err error
 	}
-	return nc, nil
+	done := make(chan dialed, 1)
+	go func() {
+		nc, err := nats.Connect(f.url, opts...)
+		done <- dialed{nc, err}
+	}()
+	timer := time.NewTimer(f.connectTimeout)
+	defer timer.Stop()
+	var err error
+	select {
+	case d := <-done:
+		if d.err != nil {
+			return nil, fmt.Errorf("connect to NATS at %s: %w", f.url, d.err)
+		}
+		return d.nc, nil
+	case <-ctx.Done():
+		err = errStopped
+	case <-timer.C:
+		err = fmt.Errorf("connect to NATS at %s: no server answered within --connect-timeout %v", f.url, f.connectTimeout)
+	}
+	go func() {
+		if d := <-done; d.nc != nil {
+			d.nc.Close()
+		}
+	}()
+	return nil, err
 }
+
+// errStopped: told to stop (SIGINT, SIGTERM) before the bridge had begun.
+var errStopped = errors.New("stopped while connecting to NATS")

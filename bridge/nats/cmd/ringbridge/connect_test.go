@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"testing"
 	"time"
@@ -21,7 +22,7 @@ func TestAWriteToAStalledServerGivesUpWithinTheDrainTimeout(t *testing.T) {
 		{0, time.Second},
 	} {
 		f := connFlags{url: srv.URL(), connectTimeout: time.Second}
-		nc, err := f.connect("test", c.drain, io.Discard)
+		nc, err := f.connect(context.Background(), "test", c.drain, io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,9 +19,11 @@
 // ringbridge prints "ready" on stdout once it forwards, its counters on
 // stderr every --progress and when it stops, and stops cleanly on SIGINT
 // or SIGTERM: what it took from a ring it still delivers, and what it
-// received it still writes, within --drain-timeout. out also stops, with
+// received it still writes, within --drain-timeout; told to stop while
+// it connects, it stops at once, with status 0. out also stops, with
 // status 0, when RING's producer ends the stream and everything is
-// delivered. Errors (a missing ring, an unreachable or refusing server,
+// delivered. --connect-timeout bounds the first connection, every --url
+// tried. Errors (a missing ring, an unreachable or refusing server,
 // a ring file removed or shrunk while it runs) exit with status 1 and one
 // line on stderr; a bad flag or argument (an unknown flag, a --batch below
 // 1, a negative period, a subject NATS cannot carry) with status 2.

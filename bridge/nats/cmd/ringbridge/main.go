@@ -36,6 +36,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintf(stderr, "ringbridge: %v\n", err)
+		if errors.Is(err, errStopped) {
+			return 0 // stopped as told, having taken nothing
+		}
 		// cobra's own error for a subcommand it does not know has no type
 		// to tell it by: it is a bad argument, as a bad flag is.
 		if errors.As(err, new(usageError)) || strings.HasPrefix(err.Error(), "unknown command ") {
@@ -82,12 +85,12 @@ func (c *common) check() error {
 
 // attach opens the ring and connects to NATS for the bridge named label;
 // the caller closes both.
-func (c *common) attach(ringName, label string, stderr io.Writer) (*ring.Ring, *nats.Conn, error) {
+func (c *common) attach(ctx context.Context, ringName, label string, stderr io.Writer) (*ring.Ring, *nats.Conn, error) {
 	r, err := ring.Open(ringName)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open ring %q: %w", ringName, err)
 	}
-	nc, err := c.conn.connect("ringbridge "+label, c.drainTimeout, stderr)
+	nc, err := c.conn.connect(ctx, "ringbridge "+label, c.drainTimeout, stderr)
 	if err != nil {
 		r.Close()
 		return nil, nil, err

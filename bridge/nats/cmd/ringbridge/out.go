@@ -35,7 +35,7 @@ func outCommand(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			label := fmt.Sprintf("out %s → %s", ringName, subject)
-			r, nc, err := c.attach(ringName, label, stderr)
+			r, nc, err := c.attach(cmd.Context(), ringName, label, stderr)
 			if err != nil {
 				return err
 			}
