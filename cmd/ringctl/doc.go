@@ -26,13 +26,15 @@
 //
 // # States
 //
-// ok (a live process holds a role), idle (nobody does; a process has the
-// file open or mapped, or no holder died and the creator is still running,
+// ok (a live process holds a role), idle (nobody does; no holder died and
+// the creator is still running or a process has the file open or mapped,
 // or, from a PID namespace that does not see every process, that cannot be
-// told), stuck (a live holder cannot go on: its peer died, or the ring is
-// full and nobody consumes it), dead (nobody holds a role or has the file
-// open or mapped, and a holder died without closing, or the creator is
-// gone), not-ready, truncated, corrupt,
+// told; or a holder died and a process has the file open for writing, as
+// one that holds a Ring does), stuck (a live holder cannot go on: its peer
+// died, or the ring is full and nobody consumes it), dead (nobody holds a
+// role, and a holder died without closing and no process has the file open
+// for writing, or the creator is gone and no process has the file open or
+// mapped), not-ready, truncated, corrupt,
 // foreign-version, and with ls --all not-a-ring and unreadable.
 //
 // # Exit codes

@@ -32,12 +32,13 @@ func newGcCmd(stdout io.Writer) *cobra.Command {
 		Use:   "gc [DIR...]",
 		Short: "Remove every ring no live process holds and whose holders or creator are gone (state dead)",
 		Long: "gc looks at every ring in the directories (default /dev/shm) and removes those in state dead: no live\n" +
-			"process holds a role or has the file open or mapped, and a holder died without closing, or the creator's\n" +
-			"process is gone (a pid is the creator's number in its own PID namespace: run in a container's, gc cannot see\n" +
-			"the others' processes and takes no ring whose creator is gone for dead, nor sees who has a file open). Liveness is\n" +
+			"process holds a role, and a holder died without closing and no process has the file open for writing (as one\n" +
+			"holding a Ring does: a supervisor keeping it for the next holder), or the creator's process is gone and no\n" +
+			"process has the file open or mapped (a pid is the creator's number in its own PID namespace: run in a\n" +
+			"container's, gc cannot see the others' processes and takes no such ring for dead). Liveness is\n" +
 			"the kernel's: an F_OFD_GETLK probe of the file's role locks, repeated just before each removal, so a ring\n" +
-			"a live process holds is never removed. --idle removes idle rings too (nobody holds a role, the creator is\n" +
-			"still running); --broken removes corrupt and truncated rings, and rings not ready for over a minute, when\n" +
+			"a live process holds is never removed. --idle removes idle rings too (nobody holds a role; the creator is\n" +
+			"still running, or a process has the file open: it loses the name); --broken removes corrupt and truncated rings, and rings not ready for over a minute, when\n" +
 			"no process holds a lock on them. Empty files it lists but never removes: a creator that died before it\n" +
 			"sized its ring leaves one, but nothing in one tells it from another program's (rm --force does, by name).\n" +
 			"Rings of another layout version are never removed (rm does, by name).\n" +
@@ -89,7 +90,7 @@ func newGcCmd(stdout io.Writer) *cobra.Command {
 	}
 	addOutput(cmd, &f.out, "table", "json")
 	cmd.Flags().BoolVarP(&f.dryRun, "dry-run", "n", false, "say what would be removed, remove nothing")
-	cmd.Flags().BoolVar(&f.idle, "idle", false, "also remove idle rings (nobody holds a role; the creator is still running)")
+	cmd.Flags().BoolVar(&f.idle, "idle", false, "also remove idle rings (nobody holds a role; the creator is still running, or a process has the file open)")
 	cmd.Flags().BoolVar(&f.broken, "broken", false, "also remove corrupt, truncated and long not-ready rings that no process holds")
 	return cmd
 }
@@ -133,7 +134,9 @@ func (f *gcFlags) keep(s *ringstat.Snapshot, now time.Time) string {
 			return ""
 		}
 		if s.Problem != "" {
-			return "idle: " + s.Problem + " (--idle removes it)"
+			// Such as a ring a supervisor keeps for its next worker:
+			// --idle would unlink it from under that process.
+			return "idle: " + s.Problem + " (--idle removes it, from under the processes that use it)"
 		}
 		return fmt.Sprintf("idle: the creator (pid %d) is still running (--idle removes it)", s.CreatorPID)
 	case ringstat.OK, ringstat.Stuck:

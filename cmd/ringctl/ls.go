@@ -27,10 +27,11 @@ func newLsCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "List the rings in directories (default /dev/shm): kind, geometry, size, creator, age, holders, state",
 		Long: "ls lists every file with the shmring magic in each directory (default /dev/shm), or the files named.\n" +
 			"A NAME without a slash is the file /dev/shm/NAME, as for stat, rm and tail; a path is a directory or file.\n" +
-			"STATE is one of: ok (a live process holds a role), idle (nobody holds one; a process has the file open, or\n" +
-			"the creator is still there), stuck (a live holder cannot go on: its peer died, or the ring is full and nobody\n" +
-			"consumes), dead (nobody holds a role or has the file open, and a holder died without closing or the creator is\n" +
-			"gone: what gc removes),\n" +
+			"STATE is one of: ok (a live process holds a role), idle (nobody holds one; no holder died and the creator is\n" +
+			"still there or a process has the file open, or a holder died and a process holding a Ring has it open for\n" +
+			"writing), stuck (a live holder cannot go on: its peer died, or the ring is full and nobody consumes), dead\n" +
+			"(nobody holds a role, and a holder died without closing or the creator is gone, and nobody else uses the file:\n" +
+			"what gc removes),\n" +
 			"not-ready, truncated, corrupt, foreign-version, and with --all not-a-ring and unreadable.\n" +
 			"Exit 3 when any file listed is not a sound ring; exit 1 when one named is not there (the others are listed; 3 wins when both).",
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -121,7 +121,7 @@ func (r *fileReader) read() {
 		return
 	}
 	s.CreatorAlive = processAlive(h.CreatorPID)
-	if !s.Held {
+	if !s.Held && !s.CreatorAlive {
 		s.OpenElsewhere = r.open.state(&st)
 	}
 	if !checkSize(s, r.realSize(&h)) || !r.endIntact(&h) {
@@ -170,6 +170,9 @@ func (r *fileReader) read() {
 	}
 	if !r.endIntact(&h) {
 		return
+	}
+	if !s.Held && deadHolder(s) {
+		s.participantElsewhere = r.open.participant(&st)
 	}
 	judge(s, h.Kind)
 }

@@ -42,6 +42,11 @@ type openFiles struct {
 	scanned  bool
 	complete bool // every process's descriptors and mappings were read
 	files    map[fileID]struct{}
+	// For participant: each descriptor's /proc/PID/fdinfo/N, by the file
+	// it is open on (its access mode read only when asked), and the files
+	// some process maps writable.
+	fdinfo   map[fileID][]string
+	writable map[fileID]struct{}
 }
 
 type fileID struct{ dev, ino uint64 }
@@ -65,6 +70,36 @@ func (o *openFiles) state(st *unix.Stat_t) string {
 		return "no"
 	}
 	return "unknown"
+}
+
+// participant reports whether another process has the file of st open
+// for writing or mapped writable, as one that holds a Ring does; a
+// read-only observer (ringctl, a monitor) has neither.
+func (o *openFiles) participant(st *unix.Stat_t) bool {
+	if !o.scanned {
+		o.scan()
+	}
+	id := fileID{st.Dev, st.Ino}
+	if _, ok := o.writable[id]; ok {
+		return true
+	}
+	return slices.ContainsFunc(o.fdinfo[id], openForWriting)
+}
+
+// openForWriting reports whether the descriptor whose /proc/PID/fdinfo/N
+// this is was opened for writing (its flags' access mode, in octal).
+func openForWriting(fdinfo string) bool {
+	b, err := os.ReadFile(fdinfo)
+	if err != nil {
+		return false // closed, or its process gone, meanwhile
+	}
+	for line := range bytes.SplitSeq(b, []byte("\n")) {
+		if v, ok := bytes.CutPrefix(line, []byte("flags:")); ok {
+			flags, err := strconv.ParseUint(string(bytes.TrimSpace(v)), 8, 64)
+			return err == nil && flags&unix.O_ACCMODE != unix.O_RDONLY
+		}
+	}
+	return false
 }
 
 // procHidesOthers reports whether /proc is mounted with hidepid: a user
@@ -104,6 +139,7 @@ func hidepidIn(mountinfo []byte) bool {
 func (o *openFiles) scan() {
 	procScans++
 	o.scanned, o.files = true, map[fileID]struct{}{}
+	o.fdinfo, o.writable = map[fileID][]string{}, map[fileID]struct{}{}
 	procs, err := os.ReadDir("/proc")
 	if err != nil {
 		return
@@ -124,20 +160,23 @@ func (o *openFiles) scan() {
 		for _, fd := range fds {
 			var st unix.Stat_t
 			if unix.Stat(dir+"fd/"+fd.Name(), &st) == nil {
-				o.files[fileID{st.Dev, st.Ino}] = struct{}{}
+				id := fileID{st.Dev, st.Ino}
+				o.files[id] = struct{}{}
+				o.fdinfo[id] = append(o.fdinfo[id], dir+"fdinfo/"+fd.Name())
 			}
 		}
 		// Best effort: a process may keep its mappings from a reader
 		// that sees its descriptors (seen: a sandbox's PID 1, to root).
 		maps, _ := os.ReadFile(dir + "maps")
-		mappedFiles(maps, o.files)
+		mappedFiles(maps, o.files, o.writable)
 	}
 }
 
-// mappedFiles adds the files a /proc/PID/maps text maps to files. A line
-// is "start-end perms offset major:minor inode path", the device in hex;
-// inode 0 is memory no file backs.
-func mappedFiles(maps []byte, files map[fileID]struct{}) {
+// mappedFiles adds the files a /proc/PID/maps text maps to files, and
+// those it maps writable to writable too. A line is "start-end perms
+// offset major:minor inode path", the device in hex; inode 0 is memory no
+// file backs.
+func mappedFiles(maps []byte, files, writable map[fileID]struct{}) {
 	for line := range bytes.SplitSeq(maps, []byte("\n")) {
 		f := bytes.Fields(line)
 		if len(f) < 5 {
@@ -153,7 +192,11 @@ func mappedFiles(maps []byte, files map[fileID]struct{}) {
 		if err1 != nil || err2 != nil || err3 != nil || ino == 0 {
 			continue
 		}
-		files[fileID{unix.Mkdev(uint32(ma), uint32(mi)), ino}] = struct{}{}
+		id := fileID{unix.Mkdev(uint32(ma), uint32(mi)), ino}
+		files[id] = struct{}{}
+		if bytes.IndexByte(f[1], 'w') >= 0 {
+			writable[id] = struct{}{}
+		}
 	}
 }
 

@@ -43,14 +43,20 @@ type Snapshot struct {
 	// reused and namespaced: a hint for people, and a reason for gc to
 	// keep a ring, never on its own one to remove it).
 	CreatorAlive bool `json:"creator_alive"`
-	// OpenElsewhere, looked at only when no lock is held: "yes" when
-	// another process has the file open or mapped (one that holds a Ring
-	// and no role, or a memfd ring's holder), "no" when none has,
-	// "unknown" when this process cannot see every process (it runs in a
-	// PID namespace other than the first, or may not read other users'
-	// descriptors: not root). Only "no" lets a ring whose roles were all
-	// closed count as dead, and "yes" keeps one whose holder died idle.
+	// OpenElsewhere, looked at only when no lock is held and the creator
+	// seems gone: "yes" when another process has the file open or mapped (one that
+	// holds a Ring and no role, or a memfd ring's holder), "no" when none
+	// has, "unknown" when this process cannot see every process (it runs
+	// in a PID namespace other than the first, or may not read other
+	// users' descriptors: not root). Only "no" lets a ring
+	// whose roles were all closed count as dead.
 	OpenElsewhere string `json:"open_elsewhere,omitempty"`
+	// participantElsewhere, looked at only when no lock is held and a
+	// holder died: another process has the file open for writing or
+	// mapped writable, as a process that holds a Ring does (a supervisor
+	// that gives its roles to workers). A read-only observer (ringctl
+	// tail, a monitor) is not one.
+	participantElsewhere bool
 
 	// Held: some live process holds a lock on the file (any role, or a
 	// Reset in progress), by one F_OFD_GETLK over the whole file, or a

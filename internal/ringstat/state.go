@@ -9,20 +9,21 @@ const (
 	// OK: a live process holds at least one role, and no role is left
 	// attached by a holder that died.
 	OK State = "ok"
-	// Idle: no live process holds a role, and another process has the
-	// file open or mapped (Snapshot.OpenElsewhere), or nothing was left
-	// attached by a holder that died and the creator's process is still
-	// there, or this process cannot tell.
+	// Idle: no live process holds a role, and nothing was left attached
+	// by a holder that died and the creator's process is still there, or
+	// another process has the file open or mapped (Snapshot.OpenElsewhere),
+	// or this process cannot tell; or a holder died and another process has
+	// the file open for writing, as one that holds a Ring does.
 	Idle State = "idle"
 	// Stuck: a live process holds a role but cannot make progress on its
 	// own: a role it depends on was left attached by a process that died,
 	// or a live producer faces a full ring that no live process consumes.
 	Stuck State = "stuck"
-	// Dead: no live process holds a role or has the file open or mapped
-	// (as seen from the first PID namespace; where this process cannot
-	// see every process, a dead holder is enough), and either a holder
-	// died without closing its role or the process that created the ring
-	// is gone: the leftover of a crash, what `ringctl gc` removes.
+	// Dead: no live process holds a role, and either a holder died
+	// without closing its role and no process has the file open for
+	// writing, or the process that created the ring is gone and no process
+	// has the file open or mapped (as seen from the first PID namespace):
+	// the leftover of a crash, what `ringctl gc` removes.
 	Dead State = "dead"
 	// NotReady: the creator has not finished the file (empty, or a ready
 	// word of 0); it may still be at work, or it died half-way.

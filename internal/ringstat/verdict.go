@@ -26,11 +26,11 @@ func judge(s *Snapshot, kind layout.Kind) {
 	}
 	if len(live) == 0 {
 		switch {
-		case deadNote != "" && s.OpenElsewhere == "yes":
+		case deadNote != "" && s.participantElsewhere:
 			// Still someone's: its creator or a supervisor keeps it to
 			// give the role to a new holder, which gc must not unlink
 			// from under them (a black-box tester's operator case).
-			s.State, s.Problem = Idle, deadNote+"; a process has the file open or mapped"
+			s.State, s.Problem = Idle, deadNote+"; a process has the file open for writing (it holds a Ring)"
 		case deadNote != "":
 			s.State, s.Problem = Dead, deadNote
 		case !s.CreatorAlive && s.OpenElsewhere == "no":
@@ -48,6 +48,16 @@ func judge(s *Snapshot, kind layout.Kind) {
 	if why := stuck(s, kind, live); why != "" {
 		s.State, s.Problem = Stuck, why
 	}
+}
+
+// deadHolder reports whether a role of s is attached with no live holder.
+func deadHolder(s *Snapshot) bool {
+	for _, r := range s.Roles {
+		if r.Attached && !r.Live {
+			return true
+		}
+	}
+	return false
 }
 
 // stuck says why the live holders of a ring cannot go on by themselves, or
