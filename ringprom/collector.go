@@ -55,8 +55,8 @@ func NewCollector(o Options) *Collector {
 		// The slowest live attached reader is a gauge: a reader joining
 		// at Oldest moves it back, one leaving or dying moves it on, and a
 		// counter that went down would read as a reset.
-		slowestReader: d("ring_slowest_reader_cursor", "A broadcast ring's slowest live attached reader's position (the producer's cursor when none is): it goes back when a reader joins at Oldest.", ring),
-		backlog:       d("ring_backlog_messages", "Messages published and not yet consumed (broadcast: by the slowest live attached reader).", ring),
+		slowestReader: d("ring_slowest_reader_cursor", "A broadcast ring's slowest live attached reader's position (the producer's cursor when none is), at most a ring's capacity behind the producer's (a lossy reader lapped further has its lag in role_lag_messages): it goes back when a reader joins at Oldest.", ring),
+		backlog:       d("ring_backlog_messages", "Messages published and not yet consumed (broadcast: by the slowest live attached reader), at most what the ring holds.", ring),
 		closed:        d("ring_closed", "1 once the producer side closed the stream.", ring),
 		live:          d("role_live", "1 while a live process holds the role's lock.", role),
 		attached:      d("role_attached", "1 while the role's state word says attached; attached and not live means its holder died.", role),
@@ -68,7 +68,7 @@ func NewCollector(o Options) *Collector {
 		capacity:     d("ring_capacity_bytes", "A record ring's data area.", ring),
 		maxMessage:   d("ring_max_message_bytes", "The longest message a record ring carries.", ring),
 		sequence:     d("ring_sequenced_messages_total", "A record ring's producer sequence word: the number its next message gets, so the messages numbered (published) since creation or reset; a producer that takes over from one stopped mid-publish sets it back by what that one numbered and did not publish, which reads as a reset.", ring),
-		backlogBytes: d("ring_backlog_bytes", "A record ring's bytes published and not yet consumed (broadcast: by the slowest live attached reader).", ring),
+		backlogBytes: d("ring_backlog_bytes", "A record ring's bytes published and not yet consumed (broadcast: by the slowest live attached reader), at most its capacity.", ring),
 		lagBytes:     d("role_lag_bytes", "A record ring's bytes published and not yet consumed by this role (broadcast: attached readers only).", role),
 		latency: d("role_latency_seconds", "Time from a producer's commit to this consumer's or reader's receive, over the sampled messages "+
 			"(rings created with telemetry): a native histogram (schema 2) with classic buckets at powers of two.", role),

@@ -18,9 +18,9 @@
 //	shmring_ring_created_timestamp_seconds
 //	shmring_ring_published_total              the producer's frontier (cursor, MPMC Tail)
 //	shmring_ring_consumed_total               the consumers' frontier (SPSC cursor, MPMC Head); not broadcast
-//	shmring_ring_slowest_reader_cursor        broadcast: the slowest live attached reader's position, a gauge
+//	shmring_ring_slowest_reader_cursor        broadcast: the slowest live attached reader's position, a gauge, at most a ring behind
 //	                                          (a reader joining at Oldest moves it back)
-//	shmring_ring_backlog_messages             published and not yet consumed
+//	shmring_ring_backlog_messages             published and not yet consumed, at most what the ring holds
 //	shmring_ring_closed                       1 once the stream ended
 //	shmring_role_live{role,entry}             1 while a live process holds the role's lock
 //	shmring_role_attached{role,entry}         1 while the role's state word says attached (attached and not live: its holder died)

@@ -43,14 +43,20 @@ func checkShm(dir string) check {
 	size := fs.Blocks * uint64(fs.Bsize)
 	free := fs.Bavail * uint64(fs.Bsize)
 	detail := fmt.Sprintf("%s: %s, %s free", dir, bytesIEC(size), bytesIEC(free))
-	if int64(fs.Type) != tmpfsMagic {
-		return check{"shm", statusWarn, detail + fmt.Sprintf("; not tmpfs (f_type %#x): rings there may touch a disk", fs.Type)}
+	if size == 0 { // tmpfs mounted with size=0: no limit but memory
+		detail = dir + ": no size limit"
 	}
 	if err := unix.Access(dir, unix.W_OK); err != nil {
 		// No named ring can be made there, which is what the directory
 		// is for: a failure, as a missing one is (memfd rings, which
 		// need no name, are the memfd check's).
 		return check{"shm", statusFail, detail + fmt.Sprintf("; not writable by this user (%v): named rings cannot be created there", err)}
+	}
+	if int64(fs.Type) != tmpfsMagic {
+		return check{"shm", statusWarn, detail + fmt.Sprintf("; not tmpfs (f_type %#x): rings there may touch a disk", fs.Type)}
+	}
+	if size == 0 {
+		return check{"shm", statusOK, detail + ", tmpfs"}
 	}
 	if free < pageSize {
 		return check{"shm", statusWarn, detail + "; full: no ring can be created there until space is freed"}

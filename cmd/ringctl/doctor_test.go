@@ -66,10 +66,12 @@ func TestDoctorChecksEverythingItPromises(t *testing.T) {
 // TestDoctorFailsWhereNoRingCanBeCreated: on a read-only /dev/shm doctor's
 // shm check fails (exit 1), as ring.Create does, with an error that is
 // fs.ErrPermission; it said "warn" and exited 0, and Create's error was a
-// bare errno no sentinel named (a black-box tester). A full tmpfs is a
-// warning that says so. The child runs in a mount namespace of its own
-// with a read-only tmpfs on /dev/shm and a full one elsewhere, which needs
-// root and unshare(1).
+// bare errno no sentinel named (a black-box tester). A read-only directory
+// that is not tmpfs fails too (the tmpfs warning came first; a reviewer),
+// a full tmpfs is a warning that says so, and a tmpfs with no size limit
+// (size=0, which statfs shows as 0 bytes, 0 free) is neither full nor
+// small. The child runs in a mount namespace of its own with these
+// mounts, which needs root and unshare(1).
 func TestDoctorFailsWhereNoRingCanBeCreated(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	if os.Geteuid() != 0 {
@@ -79,22 +81,27 @@ func TestDoctorFailsWhereNoRingCanBeCreated(t *testing.T) {
 	if err != nil {
 		t.Skipf("needs unshare(1): %v", err)
 	}
-	full := t.TempDir()
-	child := proctest.Command(t, "read-only-shm", full)
+	full, unlimited, readOnlyDisk := t.TempDir(), t.TempDir(), t.TempDir()
+	child := proctest.Command(t, "read-only-shm", full, unlimited, readOnlyDisk)
 	script := `mount -t tmpfs -o ro,size=1m tmpfs /dev/shm && mount -t tmpfs -o size=8k tmpfs "$0" &&
-		dd if=/dev/zero of="$0/fill" bs=4k count=2 2>/dev/null; exec "$@"`
-	child.Args = append([]string{unshare, "-m", "sh", "-c", script, full}, child.Args...)
+		dd if=/dev/zero of="$0/fill" bs=4k count=2 2>/dev/null; mount -t tmpfs -o size=0 tmpfs "$1" &&
+		mount --bind /usr "$2" && mount -o remount,bind,ro "$2" && shift 2 && exec "$@"`
+	child.Args = append([]string{unshare, "-m", "sh", "-c", script, full, unlimited, readOnlyDisk}, child.Args...)
 	child.Path = unshare
 	c := proctest.StartCommand(t, "read-only-shm", child)
-	line, err := c.ReadLine()
-	if err != nil {
-		t.Fatalf("no verdict: %v\n%s", err, c.Stderr())
-	}
-	if line != "doctor exit 1 shm fail; Create is fs.ErrPermission true" {
-		t.Errorf("on a read-only /dev/shm: %q, want doctor to fail and Create's error to be fs.ErrPermission", line)
-	}
-	if line, err = c.ReadLine(); err != nil || line != "doctor --shm FULL exit 0 shm warn full" {
-		t.Errorf("on a full tmpfs: %q (%v), want doctor to warn that it is full", line, err)
+	for _, want := range []string{
+		"/dev/shm read-only: exit 1 fail; Create is fs.ErrPermission true",
+		"full: exit 0 warn, says full true",
+		"unlimited: exit 0 ok, says full false",
+		"read-only disk: exit 1 fail, says full false",
+	} {
+		line, err := c.ReadLine()
+		if err != nil {
+			t.Fatalf("no verdict: %v\n%s", err, c.Stderr())
+		}
+		if line != want {
+			t.Errorf("doctor said %q, want %q", line, want)
+		}
 	}
 	if err := c.Wait(); err != nil {
 		t.Fatal(err)
@@ -102,28 +109,34 @@ func TestDoctorFailsWhereNoRingCanBeCreated(t *testing.T) {
 }
 
 // readOnlyShm is the child of TestDoctorFailsWhereNoRingCanBeCreated: it
-// runs doctor and tries to create a ring, and prints what both said.
+// runs doctor on /dev/shm and tries to create a ring there, then runs
+// doctor on each directory it is given, and prints what each said.
 func readOnlyShm() int {
-	var out bytes.Buffer
-	code := execute(context.Background(), []string{"doctor", "-o", "json"}, &out, io.Discard)
-	var d doctorJSON
-	if err := json.Unmarshal(out.Bytes(), &d); err != nil || len(d.Checks) < 2 {
-		return fail("doctor -o json: %v: %q", err, out.String())
+	shm := func(args ...string) (code int, c check, err error) {
+		var out bytes.Buffer
+		code = execute(context.Background(), append([]string{"doctor", "-o", "json"}, args...), &out, io.Discard)
+		var d doctorJSON
+		if err := json.Unmarshal(out.Bytes(), &d); err != nil || len(d.Checks) < 2 {
+			return 0, c, fmt.Errorf("doctor %q -o json: %v: %q", args, err, out.String())
+		}
+		return code, d.Checks[1], nil
 	}
-	_, err := ring.Create("ringctl-read-only", ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 4})
-	fmt.Printf("doctor exit %d %s %s; Create is fs.ErrPermission %v\n", code, d.Checks[1].Name, d.Checks[1].Status, errors.Is(err, fs.ErrPermission))
+	code, c, err := shm()
+	if err != nil {
+		return fail("%v", err)
+	}
+	_, err = ring.Create("ringctl-read-only", ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 4})
+	fmt.Printf("/dev/shm read-only: exit %d %s; Create is fs.ErrPermission %v\n", code, c.Status, errors.Is(err, fs.ErrPermission))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
-	out.Reset()
-	code = execute(context.Background(), []string{"doctor", "--shm", proctest.Args()[0], "-o", "json"}, &out, io.Discard)
-	if err := json.Unmarshal(out.Bytes(), &d); err != nil || len(d.Checks) < 2 {
-		return fail("doctor --shm FULL -o json: %v: %q", err, out.String())
+	for i, name := range []string{"full", "unlimited", "read-only disk"} {
+		code, c, err := shm("--shm", proctest.Args()[i])
+		if err != nil {
+			return fail("%v", err)
+		}
+		fmt.Printf("%s: exit %d %s, says full %v\n", name, code, c.Status, strings.Contains(c.Detail, "full:"))
+		fmt.Fprintf(os.Stderr, "%s: %s\n", name, c.Detail)
 	}
-	full := ""
-	if strings.Contains(d.Checks[1].Detail, "full: no ring can be created") {
-		full = " full"
-	}
-	fmt.Printf("doctor --shm FULL exit %d %s %s%s\n", code, d.Checks[1].Name, d.Checks[1].Status, full)
 	return 0
 }
