@@ -70,8 +70,9 @@ func TestDoctorChecksEverythingItPromises(t *testing.T) {
 // that is not tmpfs fails too (the tmpfs warning came first; a reviewer),
 // a full tmpfs is a warning that says so, and a tmpfs with no size limit
 // (size=0, which statfs shows as 0 bytes, 0 free) is neither full nor
-// small. The child runs in a mount namespace of its own with these
-// mounts, which needs root and unshare(1).
+// small; Open of a ring on a read-only file system is fs.ErrPermission,
+// as Create's error is. The child runs in a mount namespace of its own
+// with these mounts, which needs root and unshare(1).
 func TestDoctorFailsWhereNoRingCanBeCreated(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	if os.Geteuid() != 0 {
@@ -81,12 +82,18 @@ func TestDoctorFailsWhereNoRingCanBeCreated(t *testing.T) {
 	if err != nil {
 		t.Skipf("needs unshare(1): %v", err)
 	}
-	full, unlimited, readOnlyDisk := t.TempDir(), t.TempDir(), t.TempDir()
-	child := proctest.Command(t, "read-only-shm", full, unlimited, readOnlyDisk)
+	full, unlimited, readOnlyDisk, frozen := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
+	r, err := ring.Create(filepath.Join(frozen, "ring"), ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	child := proctest.Command(t, "read-only-shm", full, unlimited, readOnlyDisk, filepath.Join(frozen, "ring"))
 	script := `mount -t tmpfs -o ro,size=1m tmpfs /dev/shm && mount -t tmpfs -o size=8k tmpfs "$0" &&
 		dd if=/dev/zero of="$0/fill" bs=4k count=2 2>/dev/null; mount -t tmpfs -o size=0 tmpfs "$1" &&
-		mount --bind /usr "$2" && mount -o remount,bind,ro "$2" && shift 2 && exec "$@"`
-	child.Args = append([]string{unshare, "-m", "sh", "-c", script, full, unlimited, readOnlyDisk}, child.Args...)
+		mount --bind /usr "$2" && mount -o remount,bind,ro "$2" &&
+		mount --bind "$3" "$3" && mount -o remount,bind,ro "$3" && shift 3 && exec "$@"`
+	child.Args = append([]string{unshare, "-m", "sh", "-c", script, full, unlimited, readOnlyDisk, frozen}, child.Args...)
 	child.Path = unshare
 	c := proctest.StartCommand(t, "read-only-shm", child)
 	for _, want := range []string{
@@ -94,6 +101,7 @@ func TestDoctorFailsWhereNoRingCanBeCreated(t *testing.T) {
 		"full: exit 0 warn, says full true",
 		"unlimited: exit 0 ok, says full false",
 		"read-only disk: exit 1 fail, says full false",
+		"Open on a read-only file system is fs.ErrPermission true",
 	} {
 		line, err := c.ReadLine()
 		if err != nil {
@@ -138,5 +146,7 @@ func readOnlyShm() int {
 		fmt.Printf("%s: exit %d %s, says full %v\n", name, code, c.Status, strings.Contains(c.Detail, "full:"))
 		fmt.Fprintf(os.Stderr, "%s: %s\n", name, c.Detail)
 	}
+	_, err = ring.Open(proctest.Args()[3])
+	fmt.Printf("Open on a read-only file system is fs.ErrPermission %v\n", errors.Is(err, fs.ErrPermission))
 	return 0
 }
