@@ -12,7 +12,7 @@
 //	ringctl stat NAME [--watch]     header, cursors, backlog, roles with liveness, lag, counters; rates with --watch
 //	ringctl readers NAME            a broadcast ring's reader table (other kinds: the consumer side)
 //	ringctl tail NAME [-n N]        messages as they are published: text, hex, or JSON lines (base64)
-//	ringctl rm NAME...              remove rings, refusing a held one or a file without a whole header (--force)
+//	ringctl rm NAME...              remove rings, refusing a held one, a file without a whole header or one it cannot read (--force)
 //	ringctl gc [DIR...] [--dry-run] remove every dead ring (--idle, --broken widen it)
 //	ringctl doctor                  /dev/shm, futex, membarrier, OFD locks, memfd, huge pages, THP, memlock, container
 //	ringctl serve --listen ADDR     Prometheus /metrics for the rings found (package ringprom)

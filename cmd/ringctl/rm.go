@@ -44,8 +44,8 @@ func newRmCmd(stdout, stderr io.Writer) *cobra.Command {
 		Long: "rm removes each ring file named, unless a live process holds a lock on it (a role, or a Reset in progress):\n" +
 			"then it warns and leaves it, and exits 4. --force removes the name of a held ring too: the processes using\n" +
 			"it keep it, and nobody can open it by name any more. A file without a whole shmring header (not a ring,\n" +
-			"or an empty or too short file: a creator that has not sized it yet, or died before it did) is never\n" +
-			"removed without --force, and rm exits 3 for it (gc --broken removes a ring left not ready, its header\n" +
+			"or an empty or too short file: a creator that has not sized it yet, or died before it did), or one this\n" +
+			"user cannot read, is never removed without --force, and rm exits 3 for it (gc --broken removes a ring left not ready, its header\n" +
 			"whole but its ready word unset, once it is over a minute old; empty files it only lists). --force also\n" +
 			"removes a symbolic link (the link, never what it leads to), a FIFO or a socket at the name; ringctl never\n" +
 			"removes a directory, a device, or a /proc/PID/fd/N link (no name of a ring).",
