@@ -61,8 +61,9 @@ func newStatCmd(stdout io.Writer) *cobra.Command {
 			"(messages, bytes, full, empty, sleeps, wakes, laps and misses, ...; the table leaves out those at zero but messages,\n" +
 			"a holder stores them every 64 messages or MiB and before it sleeps) and, on a ring created with telemetry,\n" +
 			"each consumer's and reader's latency percentiles from producer commit to receive. --watch prints it\n" +
-			"again every --interval with rates per second; with -o json, one JSON object per line. Exit 3 when the\n" +
-			"file is not a sound ring.",
+			"again every --interval with rates per second; with -o json, one JSON object per line. A ring removed and\n" +
+			"created again at the name meanwhile is shown with a note (\"recreated\": true), and no rates across the two.\n" +
+			"Exit 3 when the file is not a sound ring.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
@@ -89,7 +90,7 @@ func newStatCmd(stdout io.Writer) *cobra.Command {
 
 // watchStat prints count snapshots of one ring (0: until ctx ends).
 func watchStat(ctx context.Context, w io.Writer, name string, out output, watch bool, interval time.Duration, count int) error {
-	var prev *statJSON
+	var prev, known *statJSON // the last look, and the last whose header was read
 	for i := 0; count == 0 || i < count; i++ {
 		if i > 0 {
 			select {
@@ -103,8 +104,8 @@ func watchStat(ctx context.Context, w io.Writer, name string, out output, watch 
 			return err
 		}
 		cur := &statJSON{Snapshot: s, Time: time.Now()}
-		cur.Recreated = prev != nil && prev.Kind != "" && cur.Kind != "" &&
-			(!prev.Created.Equal(cur.Created) || prev.CreatorPID != cur.CreatorPID)
+		cur.Recreated = known != nil && cur.Kind != "" &&
+			(!known.Created.Equal(cur.Created) || known.CreatorPID != cur.CreatorPID)
 		if prev != nil && !cur.Recreated && prev.PositionsKnown() && cur.PositionsKnown() {
 			cur.Rates = rateBetween(prev, cur)
 		}
@@ -129,6 +130,9 @@ func watchStat(ctx context.Context, w io.Writer, name string, out output, watch 
 			return &exitError{code: exitBadFile}
 		}
 		prev = cur
+		if cur.Kind != "" {
+			known = cur
+		}
 	}
 	return nil
 }
