@@ -12,7 +12,8 @@
 #   - frames handed over whole through 2, 3 and 8 frame buffers (n n: Go's
 #     copy on both sides, as Send and Recv do);
 #   - frames streamed in 256 KiB pieces through 2 and 3 contiguous frame
-#     buffers (64 and 96 pieces), and split across a 2 MiB ring (8 pieces);
+#     buffers (64 and 96 pieces), with Go's kind of copy (n n) and with
+#     ordinary stores (a a), and split across a 2 MiB ring (8 pieces, a a);
 #   - ringbench's shmring and shmring-rec, 8 MiB, --touch ends (Send/Recv).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -11,22 +11,25 @@
  * pipeline measured below shmring's Send/Recv in the near placement.
  *
  *   frame_pipeline copy IN               one copy alone, from one frame buffer
- *                                        to another, both in the cache: the
- *                                        reference, as ringbench frames' memcpy
+ *                                        to another, the source in the cache:
+ *                                        the reference, as ringbench frames'
+ *                                        memcpy (n writes past the cache)
  *   frame_pipeline whole DEPTH IN OUT    frames handed over whole, through DEPTH
  *                                        frame buffers (a slot ring's way)
  *   frame_pipeline chunk BYTES N IN OUT  frames handed over in pieces of BYTES
  *                                        as they are written, through N pieces:
  *                                        with N a multiple of 8 MiB / BYTES every
  *                                        frame is contiguous (streamed through
- *                                        N*BYTES/8 MiB frame buffers); with
- *                                        fewer, a frame is split across the ring
+ *                                        N*BYTES/8 MiB frame buffers); with any
+ *                                        other N, frames are split at the ring's end
  *
  * IN and OUT name the copy of each side: m glibc memcpy, n AVX2 with
  * non-temporal stores and the source prefetched (Go's copy of 1 MiB or more
- * on amd64), a AVX2 with ordinary stores, r rep movsb. "pin" pins the sides
+ * on amd64; here at any size, pieces too), a AVX2 with ordinary stores (Go's
+ * below 1 MiB), r rep movsb. "pin" pins the sides
  * to CPUs 0 and 1; "spin" never sleeps, "sleep" sleeps at once. Prints "RESULT <GB/s>": frame bytes
- * delivered (or copied) per second for 1.5 s after the first 20 frames.
+ * delivered (or copied) per second, from the 20th frame to the end of the
+ * run's 1.5 s. A run that has not ended after 30 s (a side died) is killed.
  *
  * Build and run: cc -O2 -mavx2 frame_pipeline.c -o frame_pipeline && ./frame_pipeline copy m
  * scripts/bench-frame-pipeline.sh runs the comparison of BENCHMARKS.md 11.4. */
@@ -157,6 +160,7 @@ static int copy_alone(copier c) {
 }
 
 int main(int argc, char **argv) {
+	alarm(30); /* a side that died leaves the other waiting: end the run (SIGALRM, inherited by the child) */
 	if (argc == 3 && strcmp(argv[1], "copy") == 0) return copy_alone(pick(argv[2]));
 	if (argc < 5) usage();
 	int chunked = strcmp(argv[1], "chunk") == 0;
