@@ -87,7 +87,10 @@ func durableName(ringName string) string {
 	}, base)
 }
 
-// openStream looks the stream up, creating it if asked to.
+// openStream looks the stream up, creating it if asked to, and checks that
+// it takes subject: an Out into a stream that does not said "ready" and
+// then published for ever, its messages stored nowhere and never
+// acknowledged, and an In on one waited for ever (a black-box tester).
 func openStream(js jetstream.JetStream, o JetStreamOptions, subject string) (jetstream.Stream, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
@@ -101,6 +104,16 @@ func openStream(js jetstream.JetStream, o JetStreamOptions, subject string) (jet
 	}
 	if err != nil {
 		return nil, fmt.Errorf("JetStream stream %q: %w", o.Stream, err)
+	}
+	// The server names the stream whose subjects take this one; subjects
+	// of two streams never overlap.
+	switch owner, err := js.StreamNameBySubject(ctx, subject); {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		return nil, fmt.Errorf("%w: JetStream stream %q does not take subject %q, nor does any other", ErrConfig, o.Stream, subject)
+	case err != nil:
+		return nil, fmt.Errorf("JetStream stream %q: the stream of subject %q: %w", o.Stream, subject, err)
+	case owner != o.Stream:
+		return nil, fmt.Errorf("%w: JetStream stream %q does not take subject %q (stream %q does)", ErrConfig, o.Stream, subject, owner)
 	}
 	return s, nil
 }

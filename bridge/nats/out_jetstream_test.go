@@ -2,7 +2,9 @@ package natsbridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -112,5 +114,47 @@ func TestOutJetStreamUsesNoIdAnotherRunUsed(t *testing.T) {
 	}
 	if info.State.Msgs != n {
 		t.Fatalf("the stream holds %d of the bridge's %d messages", info.State.Msgs, n)
+	}
+}
+
+// TestJetStreamBridgesRefuseAStreamThatDoesNotTakeTheSubject: an Out or
+// an In on a stream whose subjects do not take the bridge's is ErrConfig
+// at once, naming the stream that does where there is one. The Out said
+// "ready" and resent for ever; the In waited for ever (a black-box tester).
+func TestJetStreamBridgesRefuseAStreamThatDoesNotTakeTheSubject(t *testing.T) {
+	srv, js := jetStreamServer(t, "QUOTES", "quotes.>")
+	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "TRADES", Subjects: []string{"trades"}, Storage: jetstream.MemoryStorage}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ subject, want string }{
+		{"trades", `(stream "TRADES" does)`},
+		{"news", "nor does any other"},
+	} {
+		src := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8})
+		_, err := NewOut(connect(t, srv.URL()), src, OutOptions{Subject: c.subject, JetStream: &JetStreamOptions{Stream: "QUOTES"}})
+		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("NewOut on %q into QUOTES: %v, want ErrConfig saying %s", c.subject, err, c.want)
+		}
+		dst := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8})
+		_, err = NewIn(connect(t, srv.URL()), dst, InOptions{Subject: c.subject, JetStream: &JetStreamOptions{Stream: "QUOTES"}})
+		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("NewIn on %q from QUOTES: %v, want ErrConfig saying %s", c.subject, err, c.want)
+		}
+	}
+	src := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8})
+	out, err := NewOut(connect(t, srv.URL()), src, OutOptions{Subject: "quotes.eur", JetStream: &JetStreamOptions{Stream: "QUOTES"}})
+	if err != nil {
+		t.Fatalf("NewOut on a subject the stream takes: %v", err)
+	}
+	out.Close()
+	for i, subject := range []string{"quotes.>", "quotes.*", "quotes.eur"} { // an In may subscribe to a wildcard
+		dst := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8})
+		in, err := NewIn(connect(t, srv.URL()), dst, InOptions{Subject: subject, JetStream: &JetStreamOptions{Stream: "QUOTES", Durable: fmt.Sprint("in-", i)}})
+		if err != nil {
+			t.Fatalf("NewIn on %q, which the stream takes: %v", subject, err)
+		}
+		in.Close()
 	}
 }
