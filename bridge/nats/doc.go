@@ -44,7 +44,8 @@
 // acknowledged its batch (the server stalled or unreachable past
 // OutOptions.DrainTimeout): it leaves the batch in the ring, as a crash
 // does, though the server may have stored some of it. A bridge stopped
-// while NATS keeps up causes none. Where repeats come from:
+// while NATS keeps up causes none, except an Out on a broadcast ring (see
+// below). Where repeats come from:
 //   - an In that crashes gets the batch it had not acknowledged again, and
 //     its successor writes it again: DropRepeats keeps the last sequence
 //     number in memory, so it drops repeats within one In's run only;
@@ -68,11 +69,21 @@
 // (Counters.Dropped); over JetStream the stream holds the rest.
 //
 // A broadcast ring does not wait for a bridge that is not running: its
-// producer overwrites what no live reader holds. An Out that starts (or
-// restarts after a crash) at ring.Oldest reads what the ring still holds;
-// what was overwritten before it joined is neither sent nor counted, and
-// the sequence numbers run on over it. A lap while it catches up is
-// counted in Counters.Missed, and it reads on.
+// producer overwrites what no live reader holds. A reader's position in
+// the ring ends with the reader, so an Out that starts, or restarts after
+// a crash or a clean stop, at ring.Oldest reads what the ring still holds
+// (OutOptions.Reader.Start): after a restart, up to a ring of messages it
+// had already sent, sent again under new sequence numbers that no In can
+// tell from new ones, over JetStream too; what was overwritten before it
+// joined is neither sent nor counted, and the sequence numbers run on
+// over it. Joining a ring whose producer is running, it may be lapped at
+// once (the producer sees a new reader at its next scan): a lap while it
+// catches up is counted in Counters.Missed, and it reads on. ring.Latest
+// sends nothing twice but skips what was published while no Out ran.
+// Over core NATS, an In that resubscribes after the server restarted
+// later than an Out reconnected loses what that Out sent meanwhile,
+// however much: at most once has no bound on the loss, and its gap
+// count says how much.
 //
 // A message larger than the server's max payload (Out) or the ring's slot
 // (In) is dropped, logged through Logf and counted (Counters.Oversize);

@@ -64,7 +64,7 @@ func outCommand(stdout, stderr io.Writer) *cobra.Command {
 	c.register(cmd)
 	fs := cmd.Flags()
 	fs.StringVar(&policy, "policy", "lossless", "on a broadcast ring: lossless (the producer waits for the bridge) or lossy (it does not; misses are counted)")
-	fs.StringVar(&start, "start", "oldest", "on a broadcast ring: oldest (what the ring still holds) or latest (what comes next)")
+	fs.StringVar(&start, "start", "oldest", "on a broadcast ring: oldest (what the ring still holds: after a restart, sent again) or latest (what comes next)")
 	fs.BoolVar(&seqHeader, "seq-header", false, "send each message's sequence number in the "+natsbridge.SeqHeader+" header (always on with --jetstream)")
 	fs.DurationVar(&ackTimeout, "ack-timeout", 5*time.Second, "with --jetstream: resend a message not acknowledged within this")
 	fs.DurationVar(&idleFlush, "idle-flush", 5*time.Millisecond, "flush the connection once the ring has been empty this long")
