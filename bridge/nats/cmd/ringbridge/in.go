@@ -25,8 +25,9 @@ func inCommand(stdout, stderr io.Writer) *cobra.Command {
 		Args:  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			subject, ringName := args[0], args[1]
-			if err := firstErr(c.check(), subjectArg(subject, true), atLeast("ack-wait", ackWait, 0),
-				onlyWithJetStream(cmd, c.stream, "create-stream", "durable", "ack-wait")); err != nil {
+			if err := firstErr(c.check(cmd), subjectArg(subject, true), positive("ack-wait", ackWait),
+				onlyWithJetStream(cmd, c.stream, "create-stream", "durable", "ack-wait"),
+				onlyWithoutJetStream(cmd, c.stream, "pending-msgs", "pending-bytes")); err != nil {
 				return err
 			}
 			if pendingMsgs < -1 || pendingBytes < -1 {

@@ -64,18 +64,25 @@ func (c *common) register(cmd *cobra.Command) {
 	c.conn.register(fs)
 	fs.StringVar(&c.stream, "jetstream", "", "go through this JetStream stream (at-least-once, resumable) instead of core NATS")
 	fs.BoolVar(&c.createStream, "create-stream", false, "create the --jetstream stream (file storage, SUBJECT) if it does not exist")
-	fs.IntVar(&c.batch, "batch", 256, "messages taken, published or pulled at once")
+	fs.IntVar(&c.batch, "batch", 256, "messages taken, published or pulled at once (1 to 65536)")
 	fs.DurationVar(&c.progress, "progress", time.Second, "print the counters on stderr this often (0: only at the end)")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "how long a stopping bridge goes on delivering what it already took")
 }
 
+// maxBatch bounds --batch: a batch is allocated whole, and the ring's
+// slots bound what it can hold anyway.
+const maxBatch = 1 << 16
+
 // check refuses flag values that mean nothing (a usage error).
-func (c *common) check() error {
+func (c *common) check(cmd *cobra.Command) error {
 	if err := c.conn.check(); err != nil {
 		return err
 	}
-	if c.batch < 1 {
-		return usagef("--batch %d: want at least 1", c.batch)
+	if c.batch < 1 || c.batch > maxBatch {
+		return usagef("--batch %d: want 1 to %d", c.batch, maxBatch)
+	}
+	if cmd.Flags().Changed("jetstream") && c.stream == "" {
+		return usagef("--jetstream needs a stream name (without it: core NATS)")
 	}
 	if err := atLeast("progress", c.progress, 0); err != nil {
 		return err

@@ -26,7 +26,7 @@ func outCommand(stdout, stderr io.Writer) *cobra.Command {
 		Args:  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ringName, subject := args[0], args[1]
-			if err := firstErr(c.check(), subjectArg(subject, false), atLeast("ack-timeout", ackTimeout, 0),
+			if err := firstErr(c.check(cmd), subjectArg(subject, false), positive("ack-timeout", ackTimeout),
 				atLeast("idle-flush", idleFlush, 0), onlyWithJetStream(cmd, c.stream, "create-stream", "ack-timeout")); err != nil {
 				return err
 			}

@@ -33,6 +33,29 @@ func atLeast(flag string, d, min time.Duration) error {
 	return nil
 }
 
+// positive refuses a duration flag of zero or less: an acknowledgement
+// timeout of none means nothing (0 was taken for the default).
+func positive(flag string, d time.Duration) error {
+	if d <= 0 {
+		return usagef("--%s %v: want more than 0", flag, d)
+	}
+	return nil
+}
+
+// onlyWithoutJetStream refuses a flag given with --jetstream that means
+// something only over core NATS: it was taken and ignored.
+func onlyWithoutJetStream(cmd *cobra.Command, stream string, flags ...string) error {
+	if stream == "" {
+		return nil
+	}
+	for _, f := range flags {
+		if cmd.Flags().Changed(f) {
+			return usagef("--%s: only without --jetstream (over core NATS)", f)
+		}
+	}
+	return nil
+}
+
 // onlyWithJetStream refuses a flag given without --jetstream that means
 // something only with it: it was taken and ignored.
 func onlyWithJetStream(cmd *cobra.Command, stream string, flags ...string) error {
