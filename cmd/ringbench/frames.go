@@ -155,7 +155,7 @@ func runFrames(f *framesFlags, stdout, stderr io.Writer) error {
 					p.transports = append(p.transports, registry[n])
 				}
 			}
-			if s.rep, err = bench(ctx, p, newProgress(stderr, p)); err != nil {
+			if s.rep, err = bench(ctx, p, sectionProgress{newProgress(stderr, p), s.key}); err != nil {
 				return err
 			}
 		}
@@ -170,6 +170,16 @@ func runFrames(f *framesFlags, stdout, stderr io.Writer) error {
 	writeFrames(stdout, cfg, secs, mc)
 	return nil
 }
+
+// sectionProgress names the frames section in each progress line: the
+// frames and frames-huge sections measure the same cells, and a line
+// without its section read as the same test twice (a black-box tester).
+type sectionProgress struct {
+	progress
+	section string
+}
+
+func (s sectionProgress) step(desc string) { s.progress.step(s.section + ": " + desc) }
 
 // memcpys are the frames command's memcpy references, before and after
 // the runs: one frame buffer to another, into slots buffers in turn, that

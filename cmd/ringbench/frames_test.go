@@ -192,17 +192,32 @@ var rowRE = regexp.MustCompile(`^\s+(\S+)\s+[\d.]+ (?:[kM] )?msg/s\s+[\d.]+\s+[\
 // KiB, round trips of rtt) and returns what it printed.
 func framesOutput(t *testing.T, rtt string) string {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
+	out, _ := framesRun(t, rtt)
+	return out
+}
+
+// framesRun is framesOutput with what the command printed on stderr.
+func framesRun(t *testing.T, rtt string) (stdout, stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
 	args := []string{"frames", "--duration=30ms", "--warmup=5ms", "--reps=1", "--frame=1M", "--mix=64-4k", "--rtt=" + rtt, "--link-bytes=8388608"}
-	if code := execute(args, &stdout, &stderr); code != 0 {
-		t.Fatalf("exit code %d; stderr:\n%s", code, stderr.String())
+	if code := execute(args, &o, &e); code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", code, e.String())
 	}
-	return stdout.String()
+	return o.String(), e.String()
 }
 
 func TestFramesCommandPrintsEveryTableAndRatio(t *testing.T) {
-	out := framesOutput(t, "4k")
+	out, progress := framesRun(t, "4k")
 	t.Log(out)
+	// The frames and frames-huge sections measure the same cells: each
+	// progress line names its section (a black-box tester read the same
+	// tests twice).
+	for _, want := range []string{"measuring frames: rep 1/1: shmring throughput 1 MiB", "measuring frames-huge: rep 1/1: shmring throughput 1 MiB"} {
+		if !strings.Contains(progress, want) {
+			t.Errorf("progress lacks %q:\n%s", want, progress)
+		}
+	}
 	for _, want := range []string{
 		"memcpy:    Go copy of one 1 MiB frame", "the same by two copiers at once",
 		"what one of two copiers at once gets", "out of the 8 frame buffers in turn into one (Recv's copy",
