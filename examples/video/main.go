@@ -31,7 +31,9 @@
 // its fps, the latency from the producer's timestamp (taken when a frame is
 // complete, before its checksum and Commit) to its Receive, p50 and p99
 // (HdrHistogram), its drops and its integrity failures, and exits non-zero
-// on any failure.
+// on any failure. Ctrl-C (SIGINT) ends the run early as -duration would:
+// every reader still reports, and the exit status is 0 unless something
+// failed (a demo cut short is not a failure).
 package main
 
 import (
