@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -67,7 +68,7 @@ func (f *connFlags) check() error {
 func (f *connFlags) connect(ctx context.Context, name string, drain time.Duration, log io.Writer) (*nats.Conn, error) {
 	opts := []nats.Option{
 		nats.Name(name),
-		nats.Timeout(f.connectTimeout),
+		nats.Timeout(f.perServer()),
 		nats.FlusherTimeout(max(drain, time.Second)),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(f.reconnectWait),
@@ -140,6 +141,20 @@ func (f *connFlags) connect(ctx context.Context, name string, drain time.Duratio
 		}
 	}()
 	return nil, err
+}
+
+// perServer is the part of --connect-timeout one URL may take: nats.go
+// tries the URLs in a random order, each for its whole Timeout, so a
+// server that never answers would spend the whole budget before a live
+// one behind it were tried (a black-box tester).
+func (f *connFlags) perServer() time.Duration {
+	n := 0
+	for u := range strings.SplitSeq(f.url, ",") {
+		if strings.TrimSpace(u) != "" {
+			n++
+		}
+	}
+	return f.connectTimeout / time.Duration(max(n, 1))
 }
 
 // errStopped: told to stop (SIGINT, SIGTERM) before the bridge had begun.

@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/shmring/shmring/bridge/nats/internal/natstest"
 	"github.com/shmring/shmring/internal/proctest"
 	"github.com/shmring/shmring/ring"
 )
@@ -68,5 +69,20 @@ func TestConnectTimeoutBoundsEveryURLTogether(t *testing.T) {
 	c := proctest.Start(t, "ringbridge", "out", name, "connecting", "--url", url1+","+url2, "--connect-timeout", "1s", "--progress=0")
 	if err := c.Wait(); err == nil || c.ExitCode() != 1 || !strings.Contains(c.Stderr(), "no server answered within --connect-timeout 1s") {
 		t.Errorf("two silent servers: %v, stderr %q; want status 1 and the timeout named", err, c.Stderr())
+	}
+}
+
+// TestASilentServerLeavesTimeForALiveOne: a server that never answers,
+// listed before a live one, takes only its share of --connect-timeout, so
+// the live one is reached whatever order nats.go tries them in (the whole
+// timeout on the silent one failed half the runs; a black-box tester).
+func TestASilentServerLeavesTimeForALiveOne(t *testing.T) {
+	proctest.Watchdog(t, watchdog)
+	srv := natstest.Start(t, natstest.Config{})
+	silent, _ := silentServer(t)
+	for range 4 { // a random order each run: both orders, almost surely
+		name := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8})
+		c := bridge(t, "out", name, "reached", "--url", silent+","+srv.URL(), "--connect-timeout", "2s")
+		stop(t, c)
 	}
 }
