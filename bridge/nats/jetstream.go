@@ -88,7 +88,7 @@ func durableName(ringName string) string {
 }
 
 // openStream looks the stream up, creating it if asked to, and checks that
-// it takes subject: an Out into a stream that does not said "ready" and
+// it takes subject (takesSubject): an Out into a stream that does not said "ready" and
 // then published for ever, its messages stored nowhere and never
 // acknowledged, and an In on one waited for ever (a black-box tester).
 func openStream(js jetstream.JetStream, o JetStreamOptions, subject string) (jetstream.Stream, error) {
@@ -105,17 +105,33 @@ func openStream(js jetstream.JetStream, o JetStreamOptions, subject string) (jet
 	if err != nil {
 		return nil, fmt.Errorf("JetStream stream %q: %w", o.Stream, err)
 	}
-	// The server names the stream whose subjects take this one; subjects
-	// of two streams never overlap.
-	switch owner, err := js.StreamNameBySubject(ctx, subject); {
-	case errors.Is(err, jetstream.ErrStreamNotFound):
-		return nil, fmt.Errorf("%w: JetStream stream %q does not take subject %q, nor does any other", ErrConfig, o.Stream, subject)
-	case err != nil:
-		return nil, fmt.Errorf("JetStream stream %q: the stream of subject %q: %w", o.Stream, subject, err)
-	case owner != o.Stream:
-		return nil, fmt.Errorf("%w: JetStream stream %q does not take subject %q (stream %q does)", ErrConfig, o.Stream, subject, owner)
+	if err := takesSubject(ctx, js, o.Stream, subject); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// takesSubject checks that stream's subjects take subject: the literal one
+// an Out publishes to, or some of those an In's filter (a wildcard, say)
+// matches. The server lists the streams whose subjects overlap it; a
+// stream's own subjects never overlap another's, but a wildcard filter may
+// overlap several streams, any of which an In may read.
+func takesSubject(ctx context.Context, js jetstream.JetStream, stream, subject string) error {
+	names := js.StreamNames(ctx, jetstream.WithStreamListSubject(subject))
+	var others []string
+	for name := range names.Name() {
+		if name == stream {
+			return nil
+		}
+		others = append(others, fmt.Sprintf("%q", name))
+	}
+	switch err := names.Err(); {
+	case err != nil:
+		return fmt.Errorf("JetStream stream %q: the streams of subject %q: %w", stream, subject, err)
+	case len(others) == 0:
+		return fmt.Errorf("%w: JetStream stream %q does not take subject %q, nor does any other", ErrConfig, stream, subject)
+	}
+	return fmt.Errorf("%w: JetStream stream %q does not take subject %q (stream %s does)", ErrConfig, stream, subject, strings.Join(others, ", "))
 }
 
 // resumePoint is the sequence number of the last message an Out bridge

@@ -125,8 +125,10 @@ func TestJetStreamBridgesRefuseAStreamThatDoesNotTakeTheSubject(t *testing.T) {
 	srv, js := jetStreamServer(t, "QUOTES", "quotes.>")
 	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
 	defer cancel()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "TRADES", Subjects: []string{"trades"}, Storage: jetstream.MemoryStorage}); err != nil {
-		t.Fatal(err)
+	for name, subjects := range map[string][]string{"TRADES": {"trades"}, "OTHER": {"other.*"}} {
+		if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: subjects, Storage: jetstream.MemoryStorage}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, c := range []struct{ subject, want string }{
 		{"trades", `(stream "TRADES" does)`},
@@ -156,5 +158,19 @@ func TestJetStreamBridgesRefuseAStreamThatDoesNotTakeTheSubject(t *testing.T) {
 			t.Fatalf("NewIn on %q, which the stream takes: %v", subject, err)
 		}
 		in.Close()
+	}
+	// A wildcard may overlap several streams, any of which an In may read
+	// ("*.x" was refused on OTHER, the error naming QUOTES; a black-box
+	// tester); on a stream it does not overlap, every one it does is named.
+	dst := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8})
+	in, err := NewIn(connect(t, srv.URL()), dst, InOptions{Subject: "*.x", JetStream: &JetStreamOptions{Stream: "OTHER", Durable: "wild"}})
+	if err != nil {
+		t.Fatalf(`NewIn on "*.x" from OTHER (other.*): %v`, err)
+	}
+	in.Close()
+	dst = newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8})
+	_, err = NewIn(connect(t, srv.URL()), dst, InOptions{Subject: "*.x", JetStream: &JetStreamOptions{Stream: "TRADES"}})
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), `"QUOTES"`) || !strings.Contains(err.Error(), `"OTHER"`) {
+		t.Errorf(`NewIn on "*.x" from TRADES: %v, want ErrConfig naming QUOTES and OTHER`, err)
 	}
 }
