@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shmring/shmring/internal/proctest"
 	"github.com/shmring/shmring/internal/ringstat"
@@ -158,31 +159,53 @@ func TestStatWatchPrintsRates(t *testing.T) {
 
 // TestStatWatchSaysARingWasCreatedAnew: a ring removed and created again
 // at the name while --watch looks is shown as created anew, with no rates
-// across the two (they came out as 0, silently; a black-box tester).
+// across the two (they came out as 0, silently; a black-box tester), and
+// the watch goes on through the looks that find no file at the name or a
+// file not ready yet, as a creator leaves it (the watch ended there, exit
+// 1 or 3; a black-box tester).
 func TestStatWatchSaysARingWasCreatedAnew(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	path := filepath.Join(t.TempDir(), "r")
-	create := func(at string) {
-		r, err := ring.Create(at, ring.Options{Kind: ring.SPSC, SlotSize: 16, Slots: 8})
+	create := func() {
+		r, err := ring.Create(path, ring.Options{Kind: ring.SPSC, SlotSize: 16, Slots: 8})
 		if err != nil {
 			t.Fatal(err)
 		}
 		r.Close()
 	}
-	create(path)
+	create()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out proctest.Buffer
 	done := background(ctx, &out, "stat", path, "--watch", "--interval", "5ms", "-o", "json")
-	eventually(t, "a first snapshot", func() bool { return strings.Count(out.String(), "\n") >= 1 })
-	// Made aside and renamed over the old one, so that no look finds
-	// the name empty (a ring not there ends the watch, exit 1).
-	create(path + ".new")
-	if err := os.Rename(path+".new", path); err != nil {
+	lines := func() int { return strings.Count(out.String(), "\n") }
+	running := func(what string) {
+		select {
+		case code := <-done:
+			t.Fatalf("the watch ended (exit %d) %s:\n%s", code, what, out.String())
+		default:
+		}
+	}
+	eventually(t, "a first snapshot", func() bool { return lines() >= 1 })
+	if err := ring.Remove(path); err != nil {
 		t.Fatal(err)
 	}
+	time.Sleep(50 * time.Millisecond) // several looks find no file
+	running("when the file was removed")
+	if err := os.WriteFile(path, nil, 0o600); err != nil { // a creator between open and sizing
+		t.Fatal(err)
+	}
+	eventually(t, "a look at the file not ready", func() bool { return strings.Contains(out.String(), `"state":"not-ready"`) })
+	running("at a file not ready")
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	create()
 	eventually(t, "the new ring seen", func() bool { return strings.Contains(out.String(), `"recreated":true`) })
+	running("once the ring was back")
 	cancel()
-	<-done
+	if code := <-done; code != exitOK {
+		t.Errorf("the watch stopped by its context: exit %d, want 0", code)
+	}
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 		if strings.Contains(line, `"recreated":true`) && strings.Contains(line, `"rates"`) {
 			t.Errorf("a snapshot of the ring created anew has rates across the two rings: %s", line)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"slices"
 	"time"
 
@@ -62,8 +63,9 @@ func newStatCmd(stdout io.Writer) *cobra.Command {
 			"a holder stores them every 64 messages or MiB and before it sleeps) and, on a ring created with telemetry,\n" +
 			"each consumer's and reader's latency percentiles from producer commit to receive. --watch prints it\n" +
 			"again every --interval with rates per second; with -o json, one JSON object per line. A ring removed and\n" +
-			"created again at the name meanwhile is shown with a note (\"recreated\": true), and no rates across the two.\n" +
-			"Exit 3 when the file is not a sound ring.",
+			"created again at the name meanwhile is shown with a note (\"recreated\": true), and no rates across the two;\n" +
+			"--watch goes on while the ring is not ready or there is no file at the name. Exit 3 when the file is not a\n" +
+			"sound ring (with --watch: corrupt, truncated, or not ready at the last look).",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
@@ -91,6 +93,7 @@ func newStatCmd(stdout io.Writer) *cobra.Command {
 // watchStat prints count snapshots of one ring (0: until ctx ends).
 func watchStat(ctx context.Context, w io.Writer, name string, out output, watch bool, interval time.Duration, count int) error {
 	var prev, known *statJSON // the last look, and the last whose header was read
+	var last ringstat.State
 	for i := 0; count == 0 || i < count; i++ {
 		if i > 0 {
 			select {
@@ -101,8 +104,20 @@ func watchStat(ctx context.Context, w io.Writer, name string, out output, watch 
 		}
 		s, err := ringstat.Read(name)
 		if err != nil {
+			// A watched ring removed, perhaps to be created again (a
+			// supervisor's restart): looked for until it is back, when
+			// its look says it was created anew. The first look must
+			// find one.
+			if i > 0 && errors.Is(err, fs.ErrNotExist) {
+				if !out.json() && (prev == nil || last != "") {
+					fmt.Fprintf(w, "--- %s\nring:       %s: no file at the name (removed); watching for one\n", time.Now().Format("15:04:05.000"), name)
+				}
+				last = ""
+				continue
+			}
 			return err
 		}
+		last = s.State
 		cur := &statJSON{Snapshot: s, Time: time.Now()}
 		cur.Recreated = known != nil && cur.Kind != "" &&
 			(!known.Created.Equal(cur.Created) || known.CreatorPID != cur.CreatorPID)
@@ -126,13 +141,17 @@ func watchStat(ctx context.Context, w io.Writer, name string, out output, watch 
 			}
 			writeStat(w, cur)
 		}
-		if s.State.Broken() {
+		// A ring not ready yet is one being created: a watch goes on.
+		if s.State.Broken() && !(watch && s.State == ringstat.NotReady) {
 			return &exitError{code: exitBadFile}
 		}
 		prev = cur
 		if cur.Kind != "" {
 			known = cur
 		}
+	}
+	if last.Broken() {
+		return &exitError{code: exitBadFile}
 	}
 	return nil
 }
