@@ -55,13 +55,16 @@ func checkShm(dir string) check {
 	if int64(fs.Type) != tmpfsMagic {
 		return check{"shm", statusWarn, detail + fmt.Sprintf("; not tmpfs (f_type %#x): rings there may touch a disk", fs.Type)}
 	}
+	if fs.Files > 0 && fs.Ffree == 0 {
+		return check{"shm", statusWarn, detail + "; no inodes left: no ring can be created there until a file is removed"}
+	}
 	if size == 0 {
 		return check{"shm", statusOK, detail + ", tmpfs"}
 	}
 	if free < pageSize {
 		return check{"shm", statusWarn, detail + "; full: no ring can be created there until space is freed"}
 	}
-	if size < smallShm {
+	if smallTmpfs(&fs) {
 		return check{"shm", statusWarn, detail + fmt.Sprintf("; smaller than %s: a container default? (docker --shm-size, Kubernetes emptyDir medium: Memory)", bytesIEC(smallShm))}
 	}
 	return check{"shm", statusOK, detail + ", tmpfs"}
@@ -92,10 +95,17 @@ func checkContainer(shm string) check {
 	}
 	detail := "looks like a container (" + strings.Join(marks, ", ") + ")"
 	var fs unix.Statfs_t
-	if unix.Statfs(shm, &fs) == nil && fs.Blocks*uint64(fs.Bsize) < smallShm {
+	if unix.Statfs(shm, &fs) == nil && smallTmpfs(&fs) {
 		return check{"container", statusWarn, detail + " with a small " + shm + "; processes in other containers see rings only through a shared mount"}
 	}
 	return check{"container", statusInfo, detail + "; processes in other containers see rings only through a shared " + shm}
+}
+
+// smallTmpfs: a size limit below smallShm (a tmpfs mounted with size=0
+// has none, and statfs shows it 0 blocks).
+func smallTmpfs(fs *unix.Statfs_t) bool {
+	size := fs.Blocks * uint64(fs.Bsize)
+	return size > 0 && size < smallShm
 }
 
 func checkFutex() check {

@@ -70,8 +70,8 @@ func TestDoctorChecksEverythingItPromises(t *testing.T) {
 // that is not tmpfs fails too (the tmpfs warning came first; a reviewer),
 // a full tmpfs is a warning that says so, and a tmpfs with no size limit
 // (size=0, which statfs shows as 0 bytes, 0 free) is neither full nor
-// small; Open of a ring on a read-only file system is fs.ErrPermission,
-// as Create's error is. The child runs in a mount namespace of its own
+// small; Open and Remove of a ring on a read-only file system are
+// fs.ErrPermission, as Create's error is. The child runs in a mount namespace of its own
 // with these mounts, which needs root and unshare(1).
 func TestDoctorFailsWhereNoRingCanBeCreated(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
@@ -82,26 +82,29 @@ func TestDoctorFailsWhereNoRingCanBeCreated(t *testing.T) {
 	if err != nil {
 		t.Skipf("needs unshare(1): %v", err)
 	}
-	full, unlimited, readOnlyDisk, frozen := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
+	full, unlimited, readOnlyDisk, frozen, noInodes := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
 	r, err := ring.Create(filepath.Join(frozen, "ring"), ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.Close()
-	child := proctest.Command(t, "read-only-shm", full, unlimited, readOnlyDisk, filepath.Join(frozen, "ring"))
+	child := proctest.Command(t, "read-only-shm", full, unlimited, readOnlyDisk, filepath.Join(frozen, "ring"), noInodes)
 	script := `mount -t tmpfs -o ro,size=1m tmpfs /dev/shm && mount -t tmpfs -o size=8k tmpfs "$0" &&
 		dd if=/dev/zero of="$0/fill" bs=4k count=2 2>/dev/null; mount -t tmpfs -o size=0 tmpfs "$1" &&
 		mount --bind /usr "$2" && mount -o remount,bind,ro "$2" &&
-		mount --bind "$3" "$3" && mount -o remount,bind,ro "$3" && shift 3 && exec "$@"`
-	child.Args = append([]string{unshare, "-m", "sh", "-c", script, full, unlimited, readOnlyDisk, frozen}, child.Args...)
+		mount --bind "$3" "$3" && mount -o remount,bind,ro "$3" &&
+		mount -t tmpfs -o size=1m,nr_inodes=3 tmpfs "$4" && { touch "$4/a" "$4/b" "$4/c" 2>/dev/null; true; } &&
+		shift 4 && exec "$@"`
+	child.Args = append([]string{unshare, "-m", "sh", "-c", script, full, unlimited, readOnlyDisk, frozen, noInodes}, child.Args...)
 	child.Path = unshare
 	c := proctest.StartCommand(t, "read-only-shm", child)
 	for _, want := range []string{
 		"/dev/shm read-only: exit 1 fail; Create is fs.ErrPermission true",
-		"full: exit 0 warn, says full true",
-		"unlimited: exit 0 ok, says full false",
-		"read-only disk: exit 1 fail, says full false",
-		"Open on a read-only file system is fs.ErrPermission true",
+		"full: exit 0 warn, says full true, container warn",
+		"unlimited: exit 0 ok, says full false, container info",
+		"read-only disk: exit 1 fail, says full false, container info",
+		"no inodes: exit 0 warn, says full false, container warn",
+		"Open and Remove on a read-only file system are fs.ErrPermission true true",
 	} {
 		line, err := c.ReadLine()
 		if err != nil {
@@ -120,16 +123,16 @@ func TestDoctorFailsWhereNoRingCanBeCreated(t *testing.T) {
 // runs doctor on /dev/shm and tries to create a ring there, then runs
 // doctor on each directory it is given, and prints what each said.
 func readOnlyShm() int {
-	shm := func(args ...string) (code int, c check, err error) {
+	shm := func(args ...string) (code int, c, container check, err error) {
 		var out bytes.Buffer
 		code = execute(context.Background(), append([]string{"doctor", "-o", "json"}, args...), &out, io.Discard)
 		var d doctorJSON
-		if err := json.Unmarshal(out.Bytes(), &d); err != nil || len(d.Checks) < 2 {
-			return 0, c, fmt.Errorf("doctor %q -o json: %v: %q", args, err, out.String())
+		if err := json.Unmarshal(out.Bytes(), &d); err != nil || len(d.Checks) < 3 {
+			return 0, c, container, fmt.Errorf("doctor %q -o json: %v: %q", args, err, out.String())
 		}
-		return code, d.Checks[1], nil
+		return code, d.Checks[1], d.Checks[2], nil
 	}
-	code, c, err := shm()
+	code, c, _, err := shm()
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -138,15 +141,24 @@ func readOnlyShm() int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
-	for i, name := range []string{"full", "unlimited", "read-only disk"} {
-		code, c, err := shm("--shm", proctest.Args()[i])
+	// A container's mark, for its check of the size of --shm.
+	os.Setenv("container", "ringctl-test")
+	for i, name := range []string{"full", "unlimited", "read-only disk", "", "no inodes"} {
+		if name == "" {
+			continue // the read-only ring's path
+		}
+		code, c, container, err := shm("--shm", proctest.Args()[i])
 		if err != nil {
 			return fail("%v", err)
 		}
-		fmt.Printf("%s: exit %d %s, says full %v\n", name, code, c.Status, strings.Contains(c.Detail, "full:"))
+		if name == "no inodes" && !strings.Contains(c.Detail, "no inodes left") {
+			c.Status += " (not saying no inodes left)"
+		}
+		fmt.Printf("%s: exit %d %s, says full %v, container %s\n", name, code, c.Status, strings.Contains(c.Detail, "full:"), container.Status)
 		fmt.Fprintf(os.Stderr, "%s: %s\n", name, c.Detail)
 	}
 	_, err = ring.Open(proctest.Args()[3])
-	fmt.Printf("Open on a read-only file system is fs.ErrPermission %v\n", errors.Is(err, fs.ErrPermission))
+	rerr := ring.Remove(proctest.Args()[3])
+	fmt.Printf("Open and Remove on a read-only file system are fs.ErrPermission %v %v\n", errors.Is(err, fs.ErrPermission), errors.Is(rerr, fs.ErrPermission))
 	return 0
 }

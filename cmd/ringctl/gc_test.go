@@ -489,4 +489,32 @@ func TestRmSaysWhatItCannotTell(t *testing.T) {
 	if line != fmt.Sprintf("exit %d", exitBadFile) || !exists(path) || !strings.Contains(c.Stderr(), "cannot be read") || strings.Contains(c.Stderr(), "no whole ring header") {
 		t.Errorf("rm of a ring this user cannot read: %q, stderr %q, kept %v: want exit %d, kept, saying it cannot be read", line, c.Stderr(), exists(path), exitBadFile)
 	}
+
+	// With --force, where this user may unlink it (a directory it may
+	// write, not sticky), it goes: rm failed opening it to probe its locks
+	// (a black-box tester).
+	dir, err := os.MkdirTemp("", "ringctl-rm-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	unreadable := filepath.Join(dir, "ring")
+	if r, err = ring.Create(unreadable, ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 4}); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	cmd = proctest.Command(t, "ringctl", "rm", "--force", unreadable)
+	cmd.Args = append([]string{setpriv, "--reuid", "65534", "--regid", "65534", "--clear-groups"}, cmd.Args...)
+	cmd.Path = setpriv
+	c = proctest.StartCommand(t, "rm --force as another user", cmd)
+	removed, _ := c.ReadLine()
+	if line, err = c.ReadLine(); err != nil || removed != "removed "+unreadable || line != "exit 0" || exists(unreadable) {
+		t.Errorf("rm --force of a ring this user cannot read but may unlink: %q (%v), stderr %q, exists %v: want exit 0, removed", line, err, c.Stderr(), exists(unreadable))
+	}
+	if err := c.Wait(); err != nil {
+		t.Fatal(err)
+	}
 }

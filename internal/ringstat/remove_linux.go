@@ -39,6 +39,13 @@ func Remove(path string, force bool) (held bool, err error) {
 	case errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENXIO):
 		// A symbolic link (O_NOFOLLOW), a socket: nothing to open.
 		return false, removeOther(path, force)
+	case errors.Is(err, unix.EACCES) && force:
+		// A file this user may not read, in a directory it may write:
+		// no lock can be probed, and --force removes it anyway.
+		if err := unix.Unlink(path); err != nil {
+			return false, fmt.Errorf("remove %s: %w", path, err)
+		}
+		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("open %s: %w", path, err)
 	}

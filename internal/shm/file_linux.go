@@ -144,6 +144,8 @@ func Remove(name string) error {
 		return fmt.Errorf("%w: %w", ErrNotExist, &fs.PathError{Op: "remove", Path: path, Err: err})
 	case errors.Is(err, unix.EISDIR):
 		return fmt.Errorf("%w: %w", ErrNotRegular, &fs.PathError{Op: "remove", Path: path, Err: err})
+	case errors.Is(err, unix.EROFS):
+		return readOnly(&fs.PathError{Op: "remove", Path: path, Err: err})
 	}
 	return &fs.PathError{Op: "remove", Path: path, Err: err}
 }
