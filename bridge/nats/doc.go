@@ -60,8 +60,9 @@
 //
 // A bridge never drops to keep up. Out stops taking from the ring while
 // the connection is down or acknowledgements do not come (a server that
-// stops reading counts as down once a write times out: the client
-// reconnects), retrying with back-off: a lossless ring fills and its producer waits (back-pressure);
+// stops reading counts as down once a write times out or, over core NATS,
+// a flush goes unanswered for 5 s: the client reconnects), retrying with
+// back-off: a lossless ring fills and its producer waits (back-pressure);
 // a lossy broadcast reader is overrun, and what it missed is counted
 // (Counters.Missed) and shows as a gap in the sequence numbers. In waits
 // for a full ring; over core NATS the client buffers meanwhile, up to

@@ -63,6 +63,12 @@ func (o *JetStreamOptions) withDefaults(ringName string) (JetStreamOptions, erro
 	if j.Stream == "" {
 		return j, fmt.Errorf("%w: JetStream needs a stream name", ErrConfig)
 	}
+	if err := CheckJetStreamName("stream", j.Stream); err != nil {
+		return j, err
+	}
+	if err := CheckJetStreamName("durable consumer", j.Durable); err != nil {
+		return j, err
+	}
 	if j.Durable == "" {
 		j.Durable = durableName(ringName)
 	}
@@ -73,6 +79,17 @@ func (o *JetStreamOptions) withDefaults(ringName string) (JetStreamOptions, erro
 		j.AckWait = defaultAckWait
 	}
 	return j, nil
+}
+
+// CheckJetStreamName checks the name of a stream or a durable consumer
+// (what) by the server's rule, as NewOut and NewIn do, so that a bad one
+// is ErrConfig before anything is opened rather than the server's refusal
+// later: no '.', '*', '>', '/', '\\', space or line break.
+func CheckJetStreamName(what, name string) error {
+	if strings.ContainsAny(name, ">*. /\\\t\r\n") {
+		return fmt.Errorf("%w: JetStream %s name %q: it may hold none of . * > / \\, space or line breaks", ErrConfig, what, name)
+	}
+	return nil
 }
 
 // durableName makes a consumer name from a ring name: JetStream names may

@@ -292,6 +292,17 @@ func (b *Out) flush(ctx context.Context) error {
 		if b.nc.IsClosed() || ctx.Err() != nil {
 			return fmt.Errorf("flush to NATS: %w", err)
 		}
+		// Unanswered for flushTimeout on a connection still up: a server
+		// that stopped reading (paused, swamped). A write finds that out
+		// only once the socket is full, and a bridge with nothing more to
+		// write never does: it waited for the server for ever, holding
+		// the ring (a test, one run in four or five). It reconnects, as a
+		// write that timed out makes it; what the stalled connection held
+		// is lost as a crashed server's is (at most once).
+		if errors.Is(err, context.DeadlineExceeded) && b.nc.IsConnected() {
+			b.logf("%q: the server did not answer a flush within %v: reconnecting", b.o.Subject, flushTimeout)
+			_ = b.nc.ForceReconnect()
+		}
 		// Reconnecting: the client keeps what it buffered; try again.
 		if err := bo.wait(ctx); err != nil {
 			return fmt.Errorf("flush to NATS: %w", err)

@@ -3,6 +3,7 @@ package natsbridge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/shmring/shmring/bridge/nats/internal/msgcheck"
 	"github.com/shmring/shmring/bridge/nats/internal/natstest"
 	"github.com/shmring/shmring/ring"
 )
@@ -135,6 +137,60 @@ func TestOutGoesOnAfterTheServerStoppedReading(t *testing.T) {
 	p.Close()
 	if err := run.wait(); err != nil {
 		t.Fatalf("Out.Run = %v, want nil at the end of the stream (the server only paused)", err)
+	}
+}
+
+// TestAnOutWithLittleToWriteReconnectsToAServerThatStoppedReading: an
+// Out whose flush the server does not answer, the connection up, takes it
+// for a stalled server and reconnects, as a timed-out write makes it. A
+// bridge with too little to write to fill the socket waited for the
+// server for ever (TestOutGoesOnAfterTheServerStoppedReading failed so,
+// when the stall came while its Out was flushing).
+func TestAnOutWithLittleToWriteReconnectsToAServerThatStoppedReading(t *testing.T) {
+	srv := natstest.Start(t, natstest.Config{})
+	proxy := newStallingProxy(t, strings.TrimPrefix(srv.URL(), "nats://"))
+	src := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 64})
+	var log logLines
+	out, err := NewOut(connect(t, proxy.url()), src, OutOptions{Subject: "quiet", Logf: log.logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	run := start(out.Run)
+	p, err := src.Producer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
+	defer cancel()
+	msg := make([]byte, 64)
+	send := func(first, n uint64) {
+		for seq := first; seq < first+n; seq++ {
+			msgcheck.Stamp(msg, seq)
+			if err := p.Send(ctx, msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	send(0, 10)
+	eventually(t, func() (bool, string) {
+		c := out.Counters()
+		return c.Messages == 10, fmt.Sprintf("counters %v, want 10 messages out", c)
+	})
+	proxy.stall(true)
+	send(10, 1) // one small write, then a flush the server never answers
+	eventually(t, func() (bool, string) {
+		c := out.Counters()
+		return c.Reconnects > 0, fmt.Sprintf("counters %v: no reconnect to the stalled server", c)
+	})
+	if !strings.Contains(log.String(), "did not answer a flush") {
+		t.Errorf("no log line says why it reconnected: %q", log.String())
+	}
+	proxy.stall(false)
+	send(11, 10)
+	p.Close()
+	if err := run.wait(); err != nil {
+		t.Fatalf("Out.Run = %v, want nil at the end of the stream", err)
 	}
 }
 

@@ -26,9 +26,15 @@ func inCommand(stdout, stderr io.Writer) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			subject, ringName := args[0], args[1]
 			if err := firstErr(c.check(cmd), subjectArg(subject, true), positive("ack-wait", ackWait),
-				onlyWithJetStream(cmd, c.stream, "create-stream", "durable", "ack-wait"),
+				onlyWithJetStream(cmd, c.stream, "create-stream", "durable", "ack-wait", "drop-repeats"),
 				onlyWithoutJetStream(cmd, c.stream, "pending-msgs", "pending-bytes")); err != nil {
 				return err
+			}
+			if cmd.Flags().Changed("durable") && durable == "" {
+				return usagef("--durable needs a name (without it: ringbridge-RING)")
+			}
+			if err := natsbridge.CheckJetStreamName("durable consumer", durable); err != nil {
+				return usageError{err}
 			}
 			if pendingMsgs < -1 || pendingBytes < -1 {
 				return usagef("--pending-msgs %d, --pending-bytes %d: want -1 (no limit), 0 (the default) or more", pendingMsgs, pendingBytes)

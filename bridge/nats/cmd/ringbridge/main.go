@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	natsbridge "github.com/shmring/shmring/bridge/nats"
 	"github.com/shmring/shmring/ring"
 	"github.com/spf13/cobra"
 )
@@ -83,6 +84,9 @@ func (c *common) check(cmd *cobra.Command) error {
 	}
 	if cmd.Flags().Changed("jetstream") && c.stream == "" {
 		return usagef("--jetstream needs a stream name (without it: core NATS)")
+	}
+	if err := natsbridge.CheckJetStreamName("stream", c.stream); err != nil {
+		return usageError{err}
 	}
 	if err := atLeast("progress", c.progress, 0); err != nil {
 		return err
