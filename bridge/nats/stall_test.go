@@ -220,8 +220,12 @@ func TestJetStreamOutStopsWithinItsDrainTimeout(t *testing.T) {
 	}
 	defer out.Close()
 	proxy.stall(true) // nothing the bridge publishes reaches the server now
-	run := start(out.Run)
+	// All ten are in the ring before the bridge runs, so that it takes
+	// them in one batch: started first, it could take one, wait for its
+	// acknowledgement and take no more (a CI run: "the bridge took 1 of
+	// 10 messages").
 	produce(t, src, 0, 10, 64, false)
+	run := start(out.Run)
 	waitForLease(t, src, 10)
 	done := make(chan error, 1)
 	go func() { done <- run.stop() }()
