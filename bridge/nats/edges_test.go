@@ -458,16 +458,7 @@ func TestOversizeDropsAreLoggedSparingly(t *testing.T) {
 	srv := natstest.Start(t, natstest.Config{MaxPayload: 1024})
 	src := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 4096, Slots: 256})
 	var log logLines
-	out, err := NewOut(connect(t, srv.URL()), src, OutOptions{Subject: "many", Logf: log.logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	run := start(out.Run)
-	p, err := src.Producer()
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, run, p := runningOut(t, connect(t, srv.URL()), src, OutOptions{Subject: "many", Logf: log.logf})
 	big := make([]byte, 2048)
 	for range drops {
 		if err := p.Send(context.Background(), big); err != nil {

@@ -88,6 +88,25 @@ func (r *runner) wait() error {
 	}
 }
 
+// runningOut makes an Out of src with o over nc, starts its Run, and
+// takes src's producer role for the test: what a test of a running Out
+// fed by the test itself begins with. The Out is closed when the test
+// ends.
+func runningOut(t *testing.T, nc *nats.Conn, src *ring.Ring, o OutOptions) (*Out, *runner, *ring.Producer) {
+	t.Helper()
+	out, err := NewOut(nc, src, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { out.Close() })
+	run := start(out.Run)
+	p, err := src.Producer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, run, p
+}
+
 // produce sends messages first..first+n-1 of size bytes into r and, if
 // end, ends the stream.
 func produce(t testing.TB, r *ring.Ring, first, n uint64, size int, end bool) {

@@ -95,17 +95,8 @@ func TestOutGoesOnAfterTheServerStoppedReading(t *testing.T) {
 	proxy := newStallingProxy(t, strings.TrimPrefix(srv.URL(), "nats://"))
 	src := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 1024, Slots: 256})
 	var log logLines
-	out, err := NewOut(connect(t, proxy.url(), nats.FlusherTimeout(100*time.Millisecond)), src,
+	out, run, p := runningOut(t, connect(t, proxy.url(), nats.FlusherTimeout(100*time.Millisecond)), src,
 		OutOptions{Subject: "stalled", Logf: log.logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	run := start(out.Run)
-	p, err := src.Producer()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
 	defer cancel()
 	msg := make([]byte, 1024)
@@ -151,16 +142,7 @@ func TestAnOutWithLittleToWriteReconnectsToAServerThatStoppedReading(t *testing.
 	proxy := newStallingProxy(t, strings.TrimPrefix(srv.URL(), "nats://"))
 	src := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 64})
 	var log logLines
-	out, err := NewOut(connect(t, proxy.url()), src, OutOptions{Subject: "quiet", Logf: log.logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	run := start(out.Run)
-	p, err := src.Producer()
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, run, p := runningOut(t, connect(t, proxy.url()), src, OutOptions{Subject: "quiet", Logf: log.logf})
 	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
 	defer cancel()
 	msg := make([]byte, 64)
