@@ -199,7 +199,13 @@ func (p *Producer) Commit(n int) (err error) {
 // producer that aborts a claim of the whole free ring finds it full (ErrFull,
 // or a wait) until a consumer has moved past them. The uncommitted rest of
 // a batch (CommitBatch) and claims dropped by Close are the same. SPSC and
-// Broadcast rings take an aborted slot back at once.
+// Broadcast rings take an aborted slot back at once. On a broadcast ring the
+// claim already overwrote the oldest message the ring held (its slot was
+// marked being written): Abort does not bring it back, and a reader that
+// joins at Oldest before the next message is published there finds it
+// overwritten, a lap (Reader.Recv's *LapError; a lossless reader moves its
+// start on silently), and resumes a quarter of a ring after it, as after any
+// lap.
 func (p *Producer) Abort() {
 	defer p.r.endGuardQuiet(beginGuard())
 	p.claims++
