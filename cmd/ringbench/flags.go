@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -135,6 +136,9 @@ func (f *runFlags) plan(changed func(string) bool) (plan, error) {
 		duration: f.duration, warmup: f.warmup, count: f.count, rate: f.rate,
 		slots: f.slots, chanCap: f.chanCap, linkBytes: f.linkBytes, recordBytes: f.recordBytes, cpus: cpus, touch: f.touch,
 		memfd: f.memfd, hugePages: f.hugePages,
+	}
+	if strings.TrimSpace(f.transports) == "" { // it ran every transport, as "all" does (a black-box tester)
+		return p, errors.New("--transports: empty: name the transports, or all")
 	}
 	if p.transports, err = parseTransports(f.transports, waits); err != nil {
 		return p, err

@@ -217,6 +217,7 @@ func TestBadFlagsAreRejected(t *testing.T) {
 		{"one CPU for two sides is refused", []string{"--cpus=0"}, "want two CPU numbers"},
 		{"a CPU this process may not use is refused", []string{"--cpus=0,999"}, "CPU 999"},
 		{"an unknown transport is named", []string{"--transports=pipe,carrier-pigeon"}, `unknown transport "carrier-pigeon"`},
+		{"no transport is named", []string{"--transports="}, `--transports: empty: name the transports, or all`},
 		{"an unknown workload is named", []string{"--workloads=latency"}, `unknown workload "latency"`},
 		{"an unknown wait strategy is named", []string{"--wait=nap"}, `--wait "nap"`},
 		{"a positional argument is refused", []string{"pipe"}, `unknown command "pipe"`},

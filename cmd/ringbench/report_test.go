@@ -168,3 +168,26 @@ func TestTheLegendDescribesEachSizesMedium(t *testing.T) {
 		}
 	}
 }
+
+// TestPlacementWarningsSayWhatTheFingerprintsMean: two fingerprints of one
+// placement warn of nothing; near and far ones say the host moved the
+// CPUs; one of milliseconds says its probe was descheduled, not that the
+// CPUs moved (it said they had; a black-box tester), also when both are.
+func TestPlacementWarningsSayWhatTheFingerprintsMean(t *testing.T) {
+	for _, c := range []struct {
+		before, after time.Duration
+		want          string
+	}{
+		{110 * time.Nanosecond, 100 * time.Nanosecond, ""},
+		{110 * time.Nanosecond, 470 * time.Nanosecond, "the host moved the CPUs"},
+		{49 * time.Nanosecond, 4790 * time.Microsecond, "its probe was descheduled"},
+		{1200 * time.Microsecond, 1500 * time.Microsecond, "its probe was descheduled"},
+	} {
+		var b strings.Builder
+		writePlacement(&b, c.before, c.after)
+		warned := strings.Contains(b.String(), "WARNING")
+		if c.want == "" && warned || c.want != "" && !strings.Contains(b.String(), c.want) {
+			t.Errorf("fingerprints %v and %v: %q, want %q", c.before, c.after, b.String(), c.want)
+		}
+	}
+}
