@@ -93,10 +93,11 @@ func (f *framesFlags) sections() (config, []*framesSection, error) {
 	if err != nil {
 		return cfg, nil, fmt.Errorf("--rtt: %w", err)
 	}
-	mix, err := parseSizes("mix:" + f.mix)
+	mixed, err := parseMix(f.mix)
 	if err != nil {
-		return cfg, nil, fmt.Errorf("--mix: %w", err)
+		return cfg, nil, fmt.Errorf("--mix %q: %w", f.mix, err) // it named --sizes and mix:, which frames has not (a black-box tester)
 	}
+	mix := []msgSize{mixed}
 	switch {
 	case f.linkBytes < 1<<10 || f.linkBytes > maxLinkBytes:
 		return cfg, nil, fmt.Errorf("--link-bytes %d: want %d to %d", f.linkBytes, 1<<10, maxLinkBytes)

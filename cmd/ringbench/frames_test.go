@@ -167,13 +167,18 @@ func TestSizesFlagReadsMixes(t *testing.T) {
 func TestFramesAndTouchFlagsAreChecked(t *testing.T) {
 	cases := []struct{ name, want string }{
 		{"--touch=some", `--touch "some"`},
-		{"--sizes=mix:64", "want mix:LO-HI"},
+		{"--sizes=mix:64", `--sizes "mix:64": want LO-HI`},
 	}
 	for _, c := range cases {
 		var stdout, stderr bytes.Buffer
 		if code := execute([]string{c.name}, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), c.want) {
 			t.Errorf("%s: exit %d, stderr %q: want exit %d and %q", c.name, code, stderr.String(), exitUsage, c.want)
 		}
+	}
+	// frames' --mix names itself alone (it said --sizes and mix:; a black-box tester).
+	var stdout, stderr bytes.Buffer
+	if code := execute([]string{"frames", "--mix=64"}, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), `--mix "64": want LO-HI`) || strings.Contains(stderr.String(), "--sizes") {
+		t.Errorf("frames --mix=64: exit %d, stderr %q: want exit %d naming --mix alone", code, stderr.String(), exitUsage)
 	}
 	for _, args := range [][]string{{"frames", "--frame=4"}, {"frames", "--mix=64"}, {"frames", "--rtt=x"}, {"frames", "--reps=0"},
 		{"frames", "--record-bytes=-1"}, {"frames", "--record-bytes=1000"}, {"frames", "--record-bytes=1048576"}, {"--record-bytes=64", "--size=64"}} {

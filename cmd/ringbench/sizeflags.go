@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -22,19 +23,9 @@ func parseSizes(list string) ([]msgSize, error) {
 	for _, f := range splitList(list) {
 		var s msgSize
 		if spec, ok := strings.CutPrefix(f, "mix:"); ok {
-			lo, hi, ok := strings.Cut(spec, "-")
-			if !ok {
-				return nil, fmt.Errorf("--sizes: %q: want mix:LO-HI, e.g. mix:64-64k", f)
-			}
 			var err error
-			if s.min, err = parseSize(lo); err == nil {
-				s.max, err = parseSize(hi)
-			}
-			switch {
-			case err != nil:
-				return nil, fmt.Errorf("--sizes: %w", err)
-			case s.min >= s.max:
-				return nil, fmt.Errorf("--sizes: %q: the smallest size must be below the largest", f)
+			if s, err = parseMix(spec); err != nil {
+				return nil, fmt.Errorf("--sizes %q: %w", f, err)
 			}
 		} else {
 			n, err := parseSize(f)
@@ -51,6 +42,27 @@ func parseSizes(list string) ([]msgSize, error) {
 		return nil, fmt.Errorf("--sizes: no size given")
 	}
 	return sizes, nil
+}
+
+// parseMix reads a mixed run's "LO-HI" (--sizes' mix:LO-HI, frames'
+// --mix); the caller puts its flag and what it was given before an error.
+func parseMix(spec string) (msgSize, error) {
+	var s msgSize
+	lo, hi, ok := strings.Cut(spec, "-")
+	if !ok {
+		return s, errors.New("want LO-HI, e.g. 64-64k")
+	}
+	var err error
+	if s.min, err = parseSize(lo); err == nil {
+		s.max, err = parseSize(hi)
+	}
+	switch {
+	case err != nil:
+		return s, err
+	case s.min >= s.max:
+		return s, errors.New("the smallest size must be below the largest")
+	}
+	return s, nil
 }
 
 // parseSize reads one message size of --sizes (or --frame, --rtt) and
