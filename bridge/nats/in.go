@@ -205,23 +205,23 @@ func (b *In) deliver(ctx context.Context, subject string, data []byte, h nats.He
 // the ring. Stopping drains the subscription: what the client buffered is
 // still written.
 func (b *In) runCore(rctx, dctx context.Context, cancel context.CancelCauseFunc) error {
+	// deliverMu is held while a message is written into the ring. Run takes
+	// it before it returns and sets stopped, so that no delivery of the
+	// client's goroutine is still using the producer when Run's caller
+	// closes it: the client may run a callback after Unsubscribe.
 	var (
-		failMu sync.Mutex
-		failed error
+		deliverMu sync.Mutex
+		stopped   bool
+		failed    error
 	)
 	handle := func(m *nats.Msg) {
-		failMu.Lock()
-		stopped := failed != nil
-		failMu.Unlock()
-		if stopped || context.Cause(rctx) != nil && errors.Is(context.Cause(rctx), ErrRingGone) {
+		deliverMu.Lock()
+		defer deliverMu.Unlock()
+		if stopped || failed != nil || errors.Is(context.Cause(rctx), ErrRingGone) {
 			return
 		}
 		if err := b.deliver(dctx, m.Subject, m.Data, m.Header); err != nil {
-			failMu.Lock()
-			if failed == nil {
-				failed = err
-			}
-			failMu.Unlock()
+			failed = err
 			cancel(err)
 		}
 	}
@@ -263,15 +263,42 @@ func (b *In) runCore(rctx, dctx context.Context, cancel context.CancelCauseFunc)
 	b.subMu.Unlock()
 	closed := sub.StatusChanged(nats.SubscriptionClosed)
 	if err := sub.Drain(); err == nil {
-		select {
-		case <-closed:
-		case <-dctx.Done():
-		}
+		b.awaitDrained(sub, closed, dctx)
 	}
 	_ = sub.Unsubscribe()
-	failMu.Lock()
-	defer failMu.Unlock()
+	deliverMu.Lock()
+	defer deliverMu.Unlock()
+	stopped = true
 	return failed
+}
+
+// drainPollEvery is how often a stopping In looks whether the server is
+// away with nothing left to deliver.
+const drainPollEvery = 10 * time.Millisecond
+
+// awaitDrained waits until a draining subscription has delivered what the
+// client holds for it, or dctx ends. While the server is away nothing more
+// can arrive, so once the client's queue is empty there is nothing to wait
+// for: waiting on for a reconnect would hold a stopping bridge for the
+// whole DrainTimeout to deliver nothing.
+func (b *In) awaitDrained(sub *nats.Subscription, closed <-chan nats.SubStatus, dctx context.Context) {
+	tick := time.NewTicker(drainPollEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-closed:
+			return
+		case <-dctx.Done():
+			return
+		case <-tick.C:
+			// The client counts a message as pending until its callback
+			// has returned, so none is being delivered either.
+			n, _, err := sub.Pending()
+			if err != nil || n == 0 && !b.nc.IsConnected() {
+				return
+			}
+		}
+	}
 }
 
 func (b *In) logf(format string, args ...any) {
