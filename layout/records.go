@@ -117,7 +117,9 @@ func MaxRecordMessage(capacity uint64) uint32 {
 }
 
 // CheckRecord checks a record header read at data offset off of a record
-// ring of capacity bytes carrying messages of at most max: a RecordMessage
+// ring of capacity bytes carrying messages of at most max: off a multiple
+// of RecordAlign (a reader checks that before it loads the header, which
+// at any other offset may cross the end of the data area), and a RecordMessage
 // lying whole before the end of the data area, or a RecordWrapped at a
 // nonzero offset whose payload, from the next lap's start, stays clear of
 // its header (LAYOUT.md section 17.4). It returns where the payload starts
@@ -125,7 +127,7 @@ func MaxRecordMessage(capacity uint64) uint32 {
 // position. A reader must also check the record's end against the
 // producer's cursor, and that it passes the record's position.
 func CheckRecord(off, capacity uint64, max, n, typ uint32) (body, next uint64, ok bool) {
-	if n > max {
+	if n > max || off%RecordAlign != 0 {
 		return 0, 0, false
 	}
 	switch typ {

@@ -107,3 +107,20 @@ func TestRecordSizeAndBound(t *testing.T) {
 		t.Errorf("MaxRecordMessage(2^40) = %d, want MaxSlotSize", MaxRecordMessage(1<<40))
 	}
 }
+
+// TestCheckRecordRefusesAnOffsetOffTheAlignment: no record starts off a
+// multiple of RecordAlign, whatever its header holds (a hostile cursor or
+// tail points there; a header there may cross the end of the data area).
+func TestCheckRecordRefusesAnOffsetOffTheAlignment(t *testing.T) {
+	const c = 256
+	for _, off := range []uint64{8, 100, c - 8, c - 1} {
+		for _, typ := range []uint32{RecordMessage, RecordWrapped} {
+			if _, _, ok := CheckRecord(off, c, 64, 0, typ); ok {
+				t.Errorf("CheckRecord(off=%d, type %d) accepted a record off the alignment", off, typ)
+			}
+		}
+	}
+	if _, _, ok := CheckRecord(16, c, 64, 0, RecordMessage); !ok {
+		t.Error("CheckRecord(off=16) refused an empty message on a boundary")
+	}
+}

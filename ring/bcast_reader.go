@@ -123,7 +123,7 @@ func newReader(r *Ring, o ReaderOptions) (*Reader, error) {
 	// overwrite: positions below p. See bcastProducer.scan.
 	e.state.Swap(layout.ReaderAttached)
 	p := rd.w.cursor.Load()
-	if p < p0 || p&layout.SeqWriting != 0 {
+	if p < p0 || p&layout.SeqWriting != 0 || rd.rec != nil && !aligned(p) {
 		return nil, rd.abandon(r.corrupt("broadcast cursor went from %d to %d", p0, p))
 	}
 	if o.Start == Latest {

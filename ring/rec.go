@@ -88,6 +88,11 @@ type record struct {
 // overwritten (its caller tells which). Nothing of a header that fails is
 // used.
 func (a *recArea) read(pos, end uint64) (rec record, ok bool) {
+	if !aligned(pos) {
+		// A hostile cursor or tail: no record starts there, and a header
+		// at it may cross the end of the data area.
+		return rec, false
+	}
 	h := a.at(pos)
 	n := (*atomic.Uint32)(unsafe.Add(h, layout.RecordLengthOffset)).Load()
 	typ := (*atomic.Uint32)(unsafe.Add(h, layout.RecordTypeOffset)).Load()

@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"testing"
+	"unsafe"
 
 	"github.com/shmring/shmring/layout"
 )
@@ -166,6 +167,56 @@ func TestRecordHostileCursorsAreErrCorrupt(t *testing.T) {
 				t.Fatalf("after %s: reader %v, producer %v; want ErrCorrupt from one of them", tc.name, rerr, perr)
 			}
 		})
+	}
+}
+
+// TestARecordIsNeverReadOffARecordBoundary: a position that is no
+// multiple of RecordAlign (a hostile cursor or RecTail a reader walks
+// from) holds no record, whatever its bytes say: read refuses it before it
+// loads the header, which there may cross the end of the data area. A
+// header planted at offset 8 was read as an empty message, and one at 8
+// bytes before the end took its sequence number from the counters after
+// the data area.
+func TestARecordIsNeverReadOffARecordBoundary(t *testing.T) {
+	r := newTestRing(t, Options{Kind: Broadcast, Records: true, Capacity: 256, MaxMessage: 64})
+	a := r.recArea()
+	put := func(pos uint64, n, typ uint32) {
+		binary.LittleEndian.PutUint32(unsafe.Slice((*byte)(a.at(pos)), 8), n)
+		binary.LittleEndian.PutUint32(unsafe.Slice((*byte)(a.at(pos+4)), 4), typ)
+	}
+	put(8, 0, layout.RecordMessage)
+	put(a.cap-8, 0, layout.RecordWrapped)
+	for _, pos := range []uint64{8, a.cap - 8} {
+		if rec, ok := a.read(pos, 4*a.cap); ok {
+			t.Errorf("read at position %d, off a record boundary, = %+v, ok", pos, rec)
+		}
+	}
+}
+
+// TestAReaderJoiningAtLatestRefusesACursorOffARecordBoundary: the cursor
+// a joining reader loads after its entry is visible is checked as the
+// first one is: a value that is no record boundary is ErrCorrupt, not the
+// reader's start (which it stored in its shared entry and read records
+// from).
+func TestAReaderJoiningAtLatestRefusesACursorOffARecordBoundary(t *testing.T) {
+	requireStepHook(t)
+	r := newTestRing(t, Options{Kind: Broadcast, Records: true, Capacity: 256, MaxMessage: 64})
+	p := mustProducer(t, r)
+	if err := p.TrySend([]byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	cursor := r.word64(layout.BcastCursorOffset)
+	setStepHook(func(s step) {
+		if s == stepJoining {
+			cursor.Store(cursor.Load() + 8)
+		}
+	})
+	defer setStepHook(nil)
+	for _, policy := range []Policy{Lossless, Lossy} {
+		if _, err := r.Reader(ReaderOptions{Policy: policy, Start: Latest}); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("a %v reader joining at Latest while the cursor moved off a record boundary: Reader = %v, want ErrCorrupt", policy, err)
+		}
+		cursor.Store(cursor.Load() - 8)
 	}
 }
 
