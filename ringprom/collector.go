@@ -71,7 +71,7 @@ func NewCollector(o Options) *Collector {
 		backlogBytes: d("ring_backlog_bytes", "A record ring's bytes published and not yet consumed (broadcast: by the slowest live attached reader), at most its capacity.", ring),
 		lagBytes:     d("role_lag_bytes", "A record ring's bytes published and not yet consumed by this role (broadcast: attached readers only).", role),
 		latency: d("role_latency_seconds", "Time from a producer's commit to this consumer's or reader's receive, over the sampled messages "+
-			"(rings created with telemetry): a native histogram (schema 2) with classic buckets at powers of two.", role),
+			"(rings created with telemetry): a native histogram (schema 2; a latency beyond about 57 minutes in the bucket of +Inf) with classic buckets at powers of two.", role),
 		badStamps:   d("role_latency_bad_stamps_total", "Sampled messages whose stamp was zero or later than the receiver's clock: counted here, in no bucket.", role),
 		sampleEvery: d("ring_telemetry_sample_every", "One message in this many carries a latency stamp (rings created with telemetry).", ring),
 		counters:    map[string]*prometheus.Desc{},

@@ -23,6 +23,11 @@ type latencyMetric struct {
 	labels []*dto.LabelPair
 }
 
+// infBucket is the native bucket of +Inf at schema HistSchema: the one
+// after the bucket of math.MaxFloat64 (2^1024 at the top), where
+// client_golang counts an observation of +Inf.
+const infBucket = 1024<<layout.HistSchema + 1
+
 // Classic bucket bounds: 2^j seconds for j in [classicLo, classicHi], about
 // 7.5 ns to 64 s.
 const classicLo, classicHi = -27, 6
@@ -47,15 +52,13 @@ func (m *latencyMetric) Write(out *dto.Metric) error {
 		ZeroThreshold: proto.Float64(0),
 		ZeroCount:     proto.Uint64(l.Zero),
 	}
-	// Native: spans and deltas over Prometheus indexes k - HistKeyOffset.
+	// Native: spans and deltas over Prometheus indexes k - HistKeyOffset,
+	// and Over in the bucket of +Inf, as client_golang places an
+	// observation of +Inf: the count is the buckets' sum, which a
+	// Prometheus that checks native histograms requires.
 	var prev int64
 	last := math.MinInt
-	for k := range layout.HistBuckets {
-		v, ok := l.Buckets[k]
-		if !ok {
-			continue
-		}
-		idx := k - layout.HistKeyOffset
+	add := func(idx int, v uint64) {
 		switch {
 		case last == math.MinInt:
 			h.PositiveSpan = append(h.PositiveSpan, &dto.BucketSpan{Offset: proto.Int32(int32(idx)), Length: proto.Uint32(0)})
@@ -67,6 +70,14 @@ func (m *latencyMetric) Write(out *dto.Metric) error {
 		n := int64(min(v, math.MaxInt64/2))
 		h.PositiveDelta = append(h.PositiveDelta, n-prev)
 		prev, last = n, idx
+	}
+	for k := range layout.HistBuckets {
+		if v, ok := l.Buckets[k]; ok {
+			add(k-layout.HistKeyOffset, v)
+		}
+	}
+	if l.Over != 0 {
+		add(infBucket, l.Over)
 	}
 	if len(h.PositiveSpan) == 0 && l.Zero == 0 {
 		// An empty native histogram still needs a span to be told from a

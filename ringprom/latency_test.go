@@ -1,0 +1,51 @@
+package ringprom
+
+import (
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/shmring/shmring/internal/ringstat"
+	"github.com/shmring/shmring/layout"
+)
+
+// TestANativeHistogramCountsWhatItsBucketsHold: the native histogram's
+// count is its zero bucket and its buckets summed, latencies beyond the
+// file's last bucket (Over) included, in the bucket of +Inf. The count
+// took Over in while no bucket held it, and a Prometheus that checks
+// native histograms refuses such a sample.
+func TestANativeHistogramCountsWhatItsBucketsHold(t *testing.T) {
+	l := &ringstat.Latency{Zero: 2, Over: 3, Buckets: map[int]uint64{10: 5, 12: 7, layout.HistBuckets - 1: 1}}
+	var m dto.Metric
+	if err := newLatencyMetric(prometheus.NewDesc("x_seconds", "x", nil, nil), l).Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	h := m.GetHistogram()
+	buckets := map[int]int64{}
+	sum := h.GetZeroCount()
+	idx, di := 0, 0
+	var c int64
+	for _, s := range h.GetPositiveSpan() {
+		idx += int(s.GetOffset()) // the first span's is absolute, the others' a gap after the last
+		for range s.GetLength() {
+			c += h.GetPositiveDelta()[di]
+			di++
+			buckets[idx] = c
+			sum += uint64(c)
+			idx++
+		}
+	}
+	if sum != h.GetSampleCount() {
+		t.Errorf("the buckets hold %d samples, the count is %d (buckets %v)", sum, h.GetSampleCount(), buckets)
+	}
+	want := map[int]int64{10 - layout.HistKeyOffset: 5, 12 - layout.HistKeyOffset: 7, layout.HistBuckets - 1 - layout.HistKeyOffset: 1, infBucket: 3}
+	for i, n := range want {
+		if buckets[i] != n {
+			t.Errorf("native bucket %d holds %d, want %d (buckets %v)", i, buckets[i], n, buckets)
+		}
+	}
+	if cb := h.GetBucket(); cb[len(cb)-1].GetCumulativeCount() != 2+5+7 || h.GetSampleCount() != 2+5+7+1+3 {
+		t.Errorf("classic: last bucket %d, count %d; want 14 at or below 64 s (the last of the file's buckets is above it) and 18 in all", cb[len(cb)-1].GetCumulativeCount(), h.GetSampleCount())
+	}
+}
