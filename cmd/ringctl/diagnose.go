@@ -135,11 +135,15 @@ func checkMembarrier() check {
 }
 
 // checkOFDLocks probes an open-file-description lock on a scratch file in
-// shm (removed at once): role liveness depends on them.
+// shm (removed at once): role liveness depends on them. Where shm cannot
+// be written (its own check fails) it probes in the temporary directory,
+// and says so.
 func checkOFDLocks(shm string) check {
+	where := ""
 	f, err := os.CreateTemp(shm, ".ringctl-doctor-")
 	if err != nil {
 		f, err = os.CreateTemp("", ".ringctl-doctor-")
+		where = fmt.Sprintf(" (tested in %s: %s cannot be written)", os.TempDir(), shm)
 	}
 	if err != nil {
 		return check{"ofd-locks", statusWarn, fmt.Sprintf("no scratch file to test with: %v", err)}
@@ -148,9 +152,9 @@ func checkOFDLocks(shm string) check {
 	defer f.Close()
 	lk := unix.Flock_t{Type: unix.F_WRLCK, Start: 0, Len: 1}
 	if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, &lk); err != nil {
-		return check{"ofd-locks", statusFail, fmt.Sprintf("F_OFD_SETLK: %v: role liveness needs open-file-description locks (Linux 3.15)", err)}
+		return check{"ofd-locks", statusFail, fmt.Sprintf("F_OFD_SETLK: %v: role liveness needs open-file-description locks (Linux 3.15)%s", err, where)}
 	}
-	return check{"ofd-locks", statusOK, "F_OFD_SETLK/F_OFD_GETLK available"}
+	return check{"ofd-locks", statusOK, "F_OFD_SETLK/F_OFD_GETLK available" + where}
 }
 
 // checkMemfd makes a sealed memfd as a memfd ring's creator does and

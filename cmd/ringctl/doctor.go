@@ -38,7 +38,8 @@ func newDoctorCmd(stdout io.Writer) *cobra.Command {
 		Short: "Check what this machine offers rings: /dev/shm, futex, membarrier, OFD locks, memfd, huge pages, THP, memlock, container",
 		Long: "doctor looks at what shmring rings depend on and prints one line per check: ok, info, warn (works, but\n" +
 			"will bite: a small /dev/shm, no membarrier) or fail (rings cannot work: exit 1). It changes nothing\n" +
-			"(the lock check uses a scratch file in /dev/shm that it removes at once).",
+			"(the lock check uses a scratch file in the --shm directory, or in $TMPDIR where that cannot be written,\n" +
+			"and removes it at once).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := out.check(); err != nil {

@@ -99,7 +99,7 @@ func TestDoctorFailsWhereNoRingCanBeCreated(t *testing.T) {
 	child.Path = unshare
 	c := proctest.StartCommand(t, "read-only-shm", child)
 	for _, want := range []string{
-		"/dev/shm read-only: exit 1 fail; Create is fs.ErrPermission true",
+		"/dev/shm read-only: exit 1 fail; Create is fs.ErrPermission true; the lock check says where it tested true",
 		"full: exit 0 warn, says full true, container warn",
 		"unlimited: exit 0 ok, says full false, container info",
 		"read-only disk: exit 1 fail, says full false, container info",
@@ -123,12 +123,18 @@ func TestDoctorFailsWhereNoRingCanBeCreated(t *testing.T) {
 // runs doctor on /dev/shm and tries to create a ring there, then runs
 // doctor on each directory it is given, and prints what each said.
 func readOnlyShm() int {
+	var ofd check // the lock check of the last run
 	shm := func(args ...string) (code int, c, container check, err error) {
 		var out bytes.Buffer
 		code = execute(context.Background(), append([]string{"doctor", "-o", "json"}, args...), &out, io.Discard)
 		var d doctorJSON
 		if err := json.Unmarshal(out.Bytes(), &d); err != nil || len(d.Checks) < 3 {
 			return 0, c, container, fmt.Errorf("doctor %q -o json: %v: %q", args, err, out.String())
+		}
+		for _, c := range d.Checks {
+			if c.Name == "ofd-locks" {
+				ofd = c
+			}
 		}
 		return code, d.Checks[1], d.Checks[2], nil
 	}
@@ -137,7 +143,8 @@ func readOnlyShm() int {
 		return fail("%v", err)
 	}
 	_, err = ring.Create("ringctl-read-only", ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 4})
-	fmt.Printf("/dev/shm read-only: exit %d %s; Create is fs.ErrPermission %v\n", code, c.Status, errors.Is(err, fs.ErrPermission))
+	fmt.Printf("/dev/shm read-only: exit %d %s; Create is fs.ErrPermission %v; the lock check says where it tested %v\n",
+		code, c.Status, errors.Is(err, fs.ErrPermission), strings.Contains(ofd.Detail, "tested in "+os.TempDir()))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
