@@ -92,7 +92,8 @@ var CounterNames = [...]string{
 	"redelivered", "lapped", "missed", "evicted", "bad_entries",
 }
 
-// Owner packs a counter block's or histogram's Owner word.
+// CounterOwner packs a counter block's or histogram's Owner word: the
+// holder's pid and its handle's incarnation (epoch).
 func CounterOwner(pid, epoch uint32) uint64 { return uint64(epoch)<<32 | uint64(pid) }
 
 // Block indices of the fixed roles.

@@ -26,7 +26,6 @@ package ring
 
 import (
 	"fmt"
-	"os"
 	"sync/atomic"
 
 	"github.com/shmring/shmring/layout"
@@ -206,5 +205,3 @@ func (r *Ring) takeEntry() (uint32, roleLock, error) {
 	}
 	return 0, roleLock{}, fmt.Errorf("%w: ring=%s: all %d reader entries held by live readers", ErrBusy, r.name, n)
 }
-
-var pid = uint32(os.Getpid())

@@ -28,6 +28,7 @@ import (
 // Either the call's load sees closing, or Close's load sees inCall.
 
 // entered marks a publishing call in and reports whether it may go on:
+// the call's half of SYNC POINT: closing against inCall (above).
 // false once the Ring's Close has begun, when the call returns
 // closedAtEntry's ErrClosed, having published nothing. Small enough to
 // inline: it is on every message's path.
@@ -53,7 +54,8 @@ func (p *Producer) closedAtEntry() error {
 func (p *Producer) leave() { fence.Store32(&p.inCall, 0, true) }
 
 // awaitPublishers waits, once closing is set, until no producer among hs is
-// inside a publishing call, or until deadline (closeLimit).
+// inside a publishing call, or until deadline (closeLimit): Close's half of
+// SYNC POINT: closing against inCall (above).
 func (r *Ring) awaitPublishers(hs []handle, deadline time.Time) {
 	var ps []*Producer
 	for _, h := range hs {

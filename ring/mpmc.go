@@ -23,7 +23,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"sync/atomic"
 	"time"
 
@@ -201,7 +200,7 @@ func (h *mpmcHandle) join() error {
 			return err
 		}
 	}
-	e.pid.Store(uint32(os.Getpid()))
+	e.pid.Store(pid)
 	e.messages.Store(0)
 	h.ctr.start(h.r, h.index, inc, h.release)
 	if h.consumer {

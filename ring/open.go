@@ -120,10 +120,11 @@ func awaitHeader(f io.ReaderAt, timeout time.Duration, fixedSize bool) (layout.H
 	deadline := time.Now().Add(timeout)
 	buf := make([]byte, layout.HeaderSize)
 	for delay := 50 * time.Microsecond; ; delay = min(2*delay, 10*time.Millisecond) {
-		// SYNC POINT: ready. The ready word is read on its own, first;
-		// only once it says ready is the header read again and trusted
-		// (one read of all 128 bytes could pair a fresh ready word with
-		// stale header bytes copied before it).
+		// SYNC POINT: ready. The ready word is taken from a first read
+		// of the header; only once it says ready is the header read
+		// again, and that second read decoded and trusted (one read of
+		// all 128 bytes could pair a fresh ready word with stale header
+		// bytes copied before it).
 		n, err := f.ReadAt(buf, 0)
 		empty := n == 0 && err == io.EOF
 		switch {

@@ -3,6 +3,7 @@ package ring
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync/atomic"
 
 	"github.com/shmring/shmring/internal/shm"
@@ -12,6 +13,10 @@ import (
 // The roles: each side of a ring is a set of words in the mapping and a
 // liveness lock on one byte of the file, which the kernel drops when its
 // holder dies.
+
+// pid is this process's id as the ring's entries and counter blocks
+// record their holder (a Go process does not fork without exec).
+var pid = uint32(os.Getpid())
 
 // role names a side of the ring: its words and its lock byte.
 type role int

@@ -58,6 +58,10 @@ const blockTries = 8
 
 // readBlock copies counter block off under its seqlock: the counters by
 // name, and whether a stable copy was had.
+//
+// SYNC POINT: counter seq (the reader's half; the holder's is
+// ring/counters.go's flush). An odd seq is a store in progress; the
+// counters' loads are ordered before the second load of seq.
 func readBlock(w words, off uint64) (map[string]uint64, bool) {
 	for range blockTries {
 		seq := w.u64(off + layout.CounterSeqOffset)
