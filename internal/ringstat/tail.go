@@ -106,11 +106,14 @@ func (t *Tail) Pos() uint64 {
 // up: nil, ErrEnded once the stream has ended, emit's error, or an error
 // for a corrupt or truncated ring. It never blocks; callers poll. A ring
 // shrunk while nothing is published is found too: each call that finds
-// nothing new looks at the end mark.
+// nothing new, or the stream ended, looks at the end mark.
 func (t *Tail) Poll(emit func(Event) error) (err error) {
 	t.emit = emit
 	if guarded(t.mem, func() {
-		if err = t.poll(); err == nil && t.w.u64(t.h.EndOffset) != layout.EndMark {
+		// The end mark is looked at on an ended stream too: a producer
+		// that found its file cut may still close it, in the header's
+		// page, which a cut leaves.
+		if err = t.poll(); (err == nil || errors.Is(err, ErrEnded)) && t.w.u64(t.h.EndOffset) != layout.EndMark {
 			err = fmt.Errorf("%w: the end mark is gone; the file was shrunk", errTruncatedTail)
 		}
 	}) {

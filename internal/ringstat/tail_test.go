@@ -110,6 +110,52 @@ func TestTailOfAFileShrunkUnderItSaysTruncated(t *testing.T) {
 	}
 }
 
+// TestTailOfAFileShrunkThenClosedSaysTruncated: a producer whose file was
+// cut under it closes, as a producer does on ErrTruncated, and its Close
+// still marks the stream ended (the header's page survives the cut). Poll
+// says the file was shrunk, not that the stream ended: it said ErrEnded,
+// and ringctl tail exited 0 with nothing on stderr. (From a black-box
+// tester.)
+func TestTailOfAFileShrunkThenClosedSaysTruncated(t *testing.T) {
+	for _, o := range []ring.Options{
+		{Kind: ring.SPSC, SlotSize: 64, Slots: 16},
+		{Kind: ring.SPSC, Records: true, Capacity: 1024},
+		{Kind: ring.Broadcast, SlotSize: 64, Slots: 16},
+		{Kind: ring.Broadcast, Records: true, Capacity: 1024},
+		{Kind: ring.MPMC, SlotSize: 64, Slots: 16},
+	} {
+		// Small rings: the cut at 4096 bytes leaves the slots and takes
+		// the counter blocks, so the Send after it faults on its counters
+		// and the Close that follows finishes.
+		t.Run(fmt.Sprintf("%v records=%v", o.Kind, o.Records), func(t *testing.T) {
+			r, path := newRing(t, o)
+			p, err := r.Producer()
+			if err != nil {
+				t.Fatal(err)
+			}
+			send(t, p, 0, 3)
+			tl := openTail(t, path, 3)
+			if msgs, _, err := collect(t, tl); err != nil || len(msgs) != 3 {
+				t.Fatalf("Poll before the cut: %q, %v; want three messages", msgs, err)
+			}
+			if err := os.Truncate(path, 4096); err != nil {
+				t.Fatal(err)
+			}
+			// The producer finds the cut, then closes: its Close, knowing
+			// the file shrank, marks the stream ended in the header's page.
+			if err := p.Send(context.Background(), []byte("after the cut")); !errors.Is(err, ring.ErrTruncated) {
+				t.Fatalf("Send after the cut = %v, want ring.ErrTruncated", err)
+			}
+			if err := p.Close(); err != nil && !errors.Is(err, ring.ErrTruncated) { // MPMC's entries are past the cut
+				t.Fatal(err)
+			}
+			if _, _, err := collect(t, tl); !IsTruncated(err) {
+				t.Fatalf("Poll after the file shrank to 4096 bytes and its producer closed: %v, want a truncation error", err)
+			}
+		})
+	}
+}
+
 // TestOpenTailOfABrokenFileSaysWhatPollWould: a file truncated or corrupt
 // by the time OpenTail opens it is refused with the error class Poll uses
 // (IsTruncated, IsCorrupt), so ringctl exits 3 for it as for a cut under a
