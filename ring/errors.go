@@ -141,8 +141,10 @@ var (
 // overran it (and a lossless one joining at Oldest, while it reads what
 // was published before it joined: see Oldest): Missed messages are gone,
 // and the reader has moved past them. It resumes a quarter of a ring (on
-// a record ring: at the oldest record) after the oldest message the ring
-// still holds, not at it: the producer writes over the oldest next, and a
+// a record ring: at the oldest record) after the oldest position the ring
+// holds, the producer's cursor less one ring (after an Abort, whose claim
+// overwrote it, that position's message is gone already), not at it: the
+// producer writes over the oldest next, and a
 // reader that fell behind once needs headroom not to be lapped again at
 // once. Missed counts every message it skipped, those still in the ring
 // included. A lossless reader overrun past what the producer waits for

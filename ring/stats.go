@@ -11,9 +11,14 @@ type Stats struct {
 	Messages uint64 // messages committed (producer) or released (consumer)
 	Bytes    uint64 // payload bytes in those messages
 	Sleeps   uint64 // futex sleeps while waiting for the other side
-	Wakes    uint64 // FUTEX_WAKE calls made for a sleeping other side
-	Full     uint64 // producer: claims that found the ring full
-	Empty    uint64 // consumer: receives that found the ring empty
+	// Wakes: FUTEX_WAKE calls made because the other side announced a
+	// sleep. On a broadcast ring the readers share one announcement, and
+	// a reader that stops waiting (a deadline, a cancel) leaves it for the
+	// next publish to clear, since another may still sleep on it: that
+	// publish makes a wake, counted here, that may find nobody asleep.
+	Wakes uint64
+	Full  uint64 // producer: claims that found the ring full
+	Empty uint64 // consumer: receives that found the ring empty
 
 	// MPMC and MPSC rings.
 	// Skipped counts positions a consumer passed over because they carry
