@@ -50,19 +50,29 @@ const (
 // Self prepares this program, re-executed, as a child in role with cfg
 // (marshalled to JSON in ConfigEnv; nil for none) and args.
 func Self(role string, cfg any, args ...string) (*exec.Cmd, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find own executable to start a child: %w", err)
-	}
-	cmd := exec.Command(exe, args...)
-	cmd.Env = append(os.Environ(), RoleEnv+"="+role, ParentEnv+"="+strconv.Itoa(os.Getpid()))
+	env := []string{RoleEnv + "=" + role}
 	if cfg != nil {
 		b, err := json.Marshal(cfg)
 		if err != nil {
 			return nil, err
 		}
-		cmd.Env = append(cmd.Env, ConfigEnv+"="+string(b))
+		env = append(env, ConfigEnv+"="+string(b))
 	}
+	return Again(env, args...)
+}
+
+// Again prepares this program, re-executed, with args and this process's
+// environment plus env and ParentEnv (for the child's ParentAlive): what
+// Self does, for a caller that tells its child its role in a variable of
+// its own (internal/proctest, whose test binaries may run Self's roles
+// too).
+func Again(env []string, args ...string) (*exec.Cmd, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find own executable to start a child: %w", err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(append(os.Environ(), env...), ParentEnv+"="+strconv.Itoa(os.Getpid()))
 	return cmd, nil
 }
 

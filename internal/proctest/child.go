@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -41,16 +40,13 @@ func Command(t testing.TB, role string, args ...string) *exec.Cmd {
 	if !mainCalled.Load() {
 		t.Fatalf("proctest.Start(%q): the package's TestMain must call proctest.Main(m)", role)
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		exe = os.Args[0]
-	}
 	// -test.run=^$ is a second line of defence: should the role not be
 	// picked up, the child runs no tests rather than all of them.
 	argv := append([]string{"-test.run=^$", argsMark}, args...)
-	cmd := exec.Command(exe, argv...)
-	cmd.Env = append(os.Environ(), RoleEnv+"="+role, parentEnv+"="+strconv.Itoa(os.Getpid()))
-	cmd.Env = append(cmd.Env, childGORACE())
+	cmd, err := launch.Again([]string{RoleEnv + "=" + role, childGORACE()}, argv...)
+	if err != nil {
+		t.Fatalf("proctest: child %q: %v", role, err)
+	}
 	return cmd
 }
 
