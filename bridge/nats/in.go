@@ -279,8 +279,8 @@ const drainPollEvery = 10 * time.Millisecond
 // awaitDrained waits until a draining subscription has delivered what the
 // client holds for it, or dctx ends. While the server is away nothing more
 // can arrive, so once the client's queue is empty there is nothing to wait
-// for: waiting on for a reconnect would hold a stopping bridge for the
-// whole DrainTimeout to deliver nothing.
+// for: the client's drain would wait on for its flush (10 s) or until
+// DrainTimeout, to deliver nothing.
 func (b *In) awaitDrained(sub *nats.Subscription, closed <-chan nats.SubStatus, dctx context.Context) {
 	tick := time.NewTicker(drainPollEvery)
 	defer tick.Stop()
