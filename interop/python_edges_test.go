@@ -281,6 +281,62 @@ func TestPythonForkedChildClosesOnlyItsCopy(t *testing.T) {
 	}, newRing(t, o))
 }
 
+const pythonForkedRoleHolder = `import os, signal, sys, shmring
+
+# A role holder forks a worker, then is killed: the worker's copies of its
+# handles hold no role, so the role is free for the next process, and a
+# call on a copy is refused (it delivered the holder's next message).
+name = sys.argv[1]
+r = shmring.open_ring(name)
+p = r.producer()
+p.send(b"m0", timeout=1)
+p.close()
+r.close()
+rd, wr = os.pipe()
+# The holder and its worker live until this process ends, killed or not:
+# then their read of stop sees the end of the pipe.
+stop, keep = os.pipe()
+holder = os.fork()
+if holder == 0:
+    os.close(keep)
+    c = shmring.open_ring(name).consumer()
+    worker = os.fork()
+    if worker == 0:
+        try:
+            verdict = "delivered " + repr(bytes(c.recv(timeout=0)))
+        except shmring.ClosedError as e:
+            verdict = "ClosedError " + str("os.fork()" in str(e))
+        os.write(wr, f"{os.getpid()} {verdict}\n".encode())
+        os.read(stop, 1)
+        os._exit(0)
+    os.read(stop, 1)
+    os._exit(0)
+worker, verdict = os.read(rd, 256).decode().strip().split(" ", 1)
+print("the worker's copy of the consumer:", verdict)
+os.kill(holder, signal.SIGKILL)
+os.waitpid(holder, 0)
+try:
+    with shmring.open_ring(name) as again:
+        c = again.consumer()
+        print("a consumer after the holder was killed got", bytes(c.recv(timeout=1)))
+except shmring.ShmringError as e:
+    print("a consumer after the holder was killed:", type(e).__name__, e)
+`
+
+// TestPythonForkedChildHoldsNoRole: a child forked by a role holder lets
+// go of its copy of the role's lock descriptor, so a holder killed while
+// the child lives leaves the role to the next process (the child kept it
+// held: BusyError), and a call on the child's copy of the handle is
+// ClosedError (it delivered the holder's next message). (From a black-box
+// tester.)
+func TestPythonForkedChildHoldsNoRole(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	runPython(t, "python forked role holder", pythonForkedRoleHolder, []string{
+		"the worker's copy of the consumer: ClosedError True",
+		"a consumer after the holder was killed got b'm0'",
+	}, newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}))
+}
+
 const pythonHandleClose = `import sys, threading, time, shmring
 
 # 1. A consumer's close() on another thread ends a recv blocked on it with

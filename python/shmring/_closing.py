@@ -19,11 +19,16 @@ from .errors import ClosedError, ShmringError, TruncatedError
 
 def closed_as_error(call):
     """Wrap a handle's public call: a ValueError or OSError met because its
-    ring was closed meanwhile becomes ClosedError, and once the ring was
-    found truncated every call is TruncatedError at once."""
+    ring was closed meanwhile becomes ClosedError, once the ring was found
+    truncated every call is TruncatedError at once, and a forked child's
+    copy of a handle (_ring.py) is ClosedError saying so."""
 
     @functools.wraps(call)
     def wrapped(self, *args, **kwargs):
+        if self._closed and getattr(self, "_forked_copy", False):
+            raise ClosedError(
+                "ring: this handle is a copy os.fork() made: the role stays the parent process's; take one anew in this process"
+            )
         if self._ring.truncated and not (self._closed or self._ring.closed):  # told once: the pages past the cut are gone
             raise TruncatedError(f"ring: {self._ring.name}: the file was found shrunk earlier: the ring is dead for every process")
         self._calls += 1

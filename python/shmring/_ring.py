@@ -39,7 +39,12 @@ _END_MARK = struct.pack("<Q", L.END_MARK)
 _MADV_POPULATE_WRITE = 23
 # Rings open in this process. In a forked child only the forking thread
 # lives on: the futex calls other threads had in flight are gone, and a
-# lock one of them held would never be let go.
+# lock one of them held would never be let go. The child's copies of the
+# role handles are not roles: each lets go of its copy of the role lock's
+# descriptor at once (the lock is the parent's, and a child that outlived
+# a killed parent kept it held, so that nobody could take the role over)
+# and refuses every call (a copy of a consumer delivered the parent's
+# next message a second time).
 _open_rings = weakref.WeakSet()
 
 
@@ -50,6 +55,8 @@ def _after_fork_in_child():
         r.close_lock = threading.RLock()
         for h in r._handles:
             h._calls = 0  # the parent's threads' calls (_closing)
+            h._forked_copy = True
+            let_go_role(h)
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
