@@ -33,8 +33,7 @@ static int take_role(shmring_consumer *c, shmring *r)
 /* drop frees a handle that never got its role: only the lock to give up. */
 static void drop(shmring_consumer *c)
 {
-	if (c->e.lock_fd >= 0)
-		close(c->e.lock_fd);
+	shmring__unlock(&c->e.lock_fd);
 	free(c);
 }
 

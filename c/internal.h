@@ -195,11 +195,16 @@ int shmring__no_proc(int err);
 #define SHMRING__NO_PROC "/proc is not mounted here, and a ring's roles and handed-over descriptors are reached through /proc/self/fd"
 
 /* Liveness locks (LAYOUT.md section 11): an OFD write lock on one byte,
- * through a description of the ring file of our own. lock returns the
- * descriptor holding it, or a negative code (SHMRING_EBUSY). held reports
+ * through a description of the ring file of our own. lock takes it into
+ * *lock_fd, a handle's field that names it until unlock (fork.c: a child
+ * made by fork() lets go of its copies), or returns a negative code
+ * (SHMRING_EBUSY) and leaves *lock_fd alone. take_lock is lock's system
+ * calls: the descriptor holding the lock, or a negative code. held reports
  * 1 when some live description holds the byte, 0 when none, or a negative
  * code. */
-int shmring__lock(const shmring *r, uint64_t byte);
+int shmring__lock(const shmring *r, uint64_t byte, int *lock_fd);
+void shmring__unlock(int *lock_fd);
+int shmring__take_lock(const shmring *r, uint64_t byte);
 int shmring__lock_held(const shmring *r, uint64_t byte);
 
 /* shmring__peer_dead: a role whose state word says attached but whose lock

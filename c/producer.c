@@ -42,8 +42,7 @@ static int take_role(shmring_producer *p, shmring *r)
 /* drop frees a handle that never got its role: only the lock to give up. */
 static void drop(shmring_producer *p)
 {
-	if (p->e.lock_fd >= 0)
-		close(p->e.lock_fd);
+	shmring__unlock(&p->e.lock_fd);
 	free(p);
 }
 

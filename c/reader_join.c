@@ -12,14 +12,13 @@ static int take_entry(shmring_reader *rd, uint32_t *idx)
 	uint32_t n = rd->r->info.max_consumers;
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t off = SHMRING_BCAST_READERS_OFFSET + (uint64_t)i * SHMRING_READER_ENTRY_SIZE;
-		int fd = shmring__lock(rd->r, off + SHMRING_READER_LOCK_BYTE);
-		if (fd >= 0) {
-			rd->lock_fd = fd;
+		int rc = shmring__lock(rd->r, off + SHMRING_READER_LOCK_BYTE, &rd->lock_fd);
+		if (rc == 0) {
 			*idx = i;
 			return 0;
 		}
-		if (fd != SHMRING_EBUSY)
-			return fd;
+		if (rc != SHMRING_EBUSY)
+			return rc;
 	}
 	return shmring__fail(SHMRING_EBUSY, "all %u reader entries held by live readers", n);
 }
@@ -34,8 +33,7 @@ static int abandon(shmring_reader *rd, int err)
 /* drop frees a handle that did not join: only the lock to give up. */
 static void drop(shmring_reader *rd)
 {
-	if (rd->lock_fd >= 0)
-		close(rd->lock_fd);
+	shmring__unlock(&rd->lock_fd);
 	free(rd->buf);
 	free(rd);
 }
@@ -170,13 +168,13 @@ int shmring_reader_close(shmring_reader *rd)
 		return 0;
 	if (!rd->closed) {
 		rd->closed = 1;
-		if (!rd->dead) {
+		if (!rd->dead && rd->lock_fd >= 0) { /* no lock: a forked child's copy, whose entry is the parent's */
 			SHMRING_GUARD(rd->r, &rd->dead, goto drop);
 			leave(rd);
 			SHMRING_UNGUARD();
 		}
 	drop:
-		close(rd->lock_fd);
+		shmring__unlock(&rd->lock_fd);
 	}
 	shmring *r = rd->r;
 	free(rd->buf);

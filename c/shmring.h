@@ -43,6 +43,14 @@
  * consumer, reader) is used by one thread at a time, and closed before the
  * shmring it came from.
  *
+ * fork(). A child holds copies of the parent's shmring and handles, not its
+ * roles: at the fork the library lets go of the child's copies of the role
+ * locks (pthread_atfork), so a parent killed while the child lives leaves
+ * its roles to the next process. In the child, closing a copy frees only
+ * the child's memory and touches nothing shared; any other call on a copy
+ * is a mistake the library does not check on every call (it would act for
+ * the parent's role). The child may take roles of its own.
+ *
  * Trust. Everything read from the mapping is untrusted: each shared value is
  * loaded once, bounds-checked, and a value no correct peer writes is an
  * SHMRING_ECORRUPT error, never an access outside the mapping. The opener

@@ -37,9 +37,6 @@ int shmring__spsc_attach(struct endpoint *e, shmring *r, enum role ro)
 	if (r->info.kind != SHMRING_KIND_SPSC)
 		return shmring__fail(SHMRING_EKIND, "kind=%u: producers and consumers of this library are for spsc rings",
 				     r->info.kind);
-	int fd = shmring__lock(r, ro == PRODUCER ? SHMRING_PRODUCER_LOCK_BYTE : SHMRING_CONSUMER_LOCK_BYTE);
-	if (fd < 0)
-		return fd;
 	*e = (struct endpoint){
 		.r = r,
 		.base = r->mem + r->info.slots_offset,
@@ -48,11 +45,11 @@ int shmring__spsc_attach(struct endpoint *e, shmring *r, enum role ro)
 		.stride = r->info.slot_stride,
 		.slot_size = r->info.slot_size,
 		.release = shmring__register_release(),
-		.lock_fd = fd,
+		.lock_fd = -1,
 		.own = side_of(r, ro),
 		.peer = side_of(r, ro == PRODUCER ? CONSUMER : PRODUCER),
 	};
-	return 0;
+	return shmring__lock(r, e->own.lock_byte, &e->lock_fd);
 }
 
 void shmring__spsc_announce(struct endpoint *e)
@@ -86,14 +83,13 @@ static void detach(struct endpoint *e, uint32_t state)
 void shmring__spsc_leave(struct endpoint *e, uint32_t state)
 {
 	e->closed = 1;
-	if (!e->dead) {
+	if (!e->dead && e->lock_fd >= 0) { /* no lock: a forked child's copy, whose role is the parent's */
 		SHMRING_GUARD(e->r, &e->dead, goto drop);
 		detach(e, state);
 		SHMRING_UNGUARD();
 	}
 drop:
-	close(e->lock_fd); /* the last descriptor of the description: the lock goes */
-	e->lock_fd = -1;
+	shmring__unlock(&e->lock_fd);
 }
 
 int shmring__spsc_probe_peer(void *self)

@@ -74,7 +74,7 @@ int shmring__no_proc(int err)
 	return err == ENOENT && access("/proc/self/fd", F_OK) != 0;
 }
 
-int shmring__lock(const shmring *r, uint64_t byte)
+int shmring__take_lock(const shmring *r, uint64_t byte)
 {
 	/* A description of our own, reopened through /proc so that the lock
 	 * lands on this ring's file even if its name was removed or reused. */

@@ -841,10 +841,53 @@ static int cmd_forever(char **a)
 	return 0;
 }
 
+/* ---- forkholder: a role holder forks; the child's copy holds no role ---- */
+
+/* cmd_forkholder takes a role ("producer" or "lossless", a reader), forks
+ * a child that closes its copies of the handle and the ring ("close") or
+ * leaves them alone ("keep") and then lives on, says the child's pid and
+ * "holding", and waits to be killed. The child ends by itself after two
+ * minutes, should its test not kill it. */
+static int cmd_forkholder(char **a)
+{
+	shmring *r = open_ring(a[0]);
+	shmring_producer *p = NULL;
+	shmring_reader *rd = NULL;
+	int rc = strcmp(a[1], "producer") == 0 ? shmring_producer_open(r, &p)
+						: shmring_reader_open(r, SHMRING_POLICY_LOSSLESS, SHMRING_START_OLDEST, &rd);
+	if (rc)
+		die("role", rc);
+	int done[2];
+	if (pipe(done) != 0)
+		die("pipe", -errno);
+	pid_t child = fork();
+	if (child < 0)
+		die("fork", -errno);
+	if (child == 0) {
+		alarm(120);
+		if (strcmp(a[2], "close") == 0) {
+			rc = p ? shmring_producer_close(p) : shmring_reader_close(rd);
+			shmring_close(r);
+		}
+		char verdict = rc == 0 ? 'y' : 'n';
+		if (write(done[1], &verdict, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	char verdict = 0;
+	if (read(done[0], &verdict, 1) != 1 || verdict != 'y')
+		die("the child's close", SHMRING_ESYS);
+	say("child %d", (int)child);
+	say("holding");
+	for (;;)
+		pause();
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: interop produce|consume|bcast|bench|trunc|endmark|guardself|open|corrupt|role|poll|shrunk|joiner|nulls|closeorder|waitback|forever ARGS...\n");
+		fprintf(stderr, "usage: interop produce|consume|bcast|bench|trunc|endmark|guardself|open|corrupt|role|poll|shrunk|joiner|nulls|closeorder|waitback|forever|forkholder ARGS...\n");
 		return 2;
 	}
 	const char *cmd = argv[1];
@@ -884,6 +927,8 @@ int main(int argc, char **argv)
 		return cmd_closeorder(a);
 	if (strcmp(cmd, "waitback") == 0 && n == 3)
 		return cmd_waitback(a);
+	if (strcmp(cmd, "forkholder") == 0 && n == 3)
+		return cmd_forkholder(a);
 	if (strcmp(cmd, "forever") == 0 && n == 1)
 		return cmd_forever(a);
 	fprintf(stderr, "interop: bad command line\n");
