@@ -590,6 +590,9 @@ print("allow_world_write str", outcome(lambda: shmring.open_ring(spsc, allow_wor
 print("max_file_size -1", outcome(lambda: shmring.open_ring(spsc, max_file_size=-1)))
 print("open_fd -1", outcome(lambda: shmring.open_fd(-1)))
 print("open_fd str", outcome(lambda: shmring.open_fd("3")))
+closed = os.open("/dev/null", os.O_RDONLY)
+os.close(closed)
+print("open_fd of a closed descriptor", outcome(lambda: shmring.open_fd(closed)))
 def after_first(f):
     return [(a.name, a.default, a.kind) for a in list(inspect.signature(f).parameters.values())[1:]]
 print("open_fd takes open_ring's arguments", after_first(shmring.open_fd) == after_first(shmring.open_ring))
@@ -647,7 +650,9 @@ print("survived")
 // interpreter with SIGBUS), the Ring takes no new role, and a closed
 // handle still says ClosedError. open_fd takes open_ring's arguments in
 // open_ring's order, as the README says (a third positional argument was
-// max_file_size to one and trust_uids to the other). From black-box
+// max_file_size to one and trust_uids to the other), and a descriptor not
+// open is InvalidError, as -1 is (it was a bare OSError, where the README
+// promises ShmringError subclasses). From black-box
 // testers and a reviewer.
 func TestPythonArgumentsAndACutRing(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
@@ -661,6 +666,7 @@ func TestPythonArgumentsAndACutRing(t *testing.T) {
 		"max_file_size -1 InvalidError",
 		"open_fd -1 InvalidError",
 		"open_fd str TypeError",
+		"open_fd of a closed descriptor InvalidError",
 		"open_fd takes open_ring's arguments True",
 		"trust_uids str TypeError",
 		"max_file_size float ok",

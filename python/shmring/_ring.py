@@ -434,7 +434,12 @@ def open_fd(
         raise TypeError(f"ring: fd must be an int, not {type(fd).__name__}")
     if fd < 0:  # the caller's error, as in C (SHMRING_EINVAL), not an OSError of dup
         raise InvalidError(f"ring: fd={fd}: not a descriptor")
-    own = os.dup(fd)
+    try:
+        own = os.dup(fd)
+    except OSError as e:  # a descriptor not open is the caller's error too (Go: ErrInvalid)
+        if e.errno == errno.EBADF:
+            raise InvalidError(f"ring: fd={fd}: not an open descriptor") from None
+        raise
     try:
         what = f"fd:{fd}"
         memfd = _trust.is_memfd(own, what)
