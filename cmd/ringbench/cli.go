@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/shmring/shmring/internal/codec"
 	"github.com/shmring/shmring/internal/launch"
@@ -165,15 +166,25 @@ func interruptible(measure func(ctx context.Context) error) error {
 		}
 	}()
 	err := measure(ctx)
-	var in interruption
-	switch {
-	case err == nil:
+	if err == nil {
 		return nil
-	case errors.As(context.Cause(ctx), &in):
+	}
+	// A Ctrl-C reaches the children too (they are in this process group):
+	// one that died of it can fail the measurement before this process
+	// has handled its own. A failure waits a moment for that signal.
+	select {
+	case <-ctx.Done():
+	case <-time.After(signalGrace):
+	}
+	if in := (interruption{}); errors.As(context.Cause(ctx), &in) {
 		return in
 	}
 	return failure{err}
 }
+
+// signalGrace is how long a failed measurement waits for the signal that
+// may have caused it.
+const signalGrace = 250 * time.Millisecond
 
 // flagList is every flag's value, given or default, as --name=value.
 func flagList(fs *pflag.FlagSet) []string {

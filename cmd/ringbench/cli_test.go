@@ -4,7 +4,11 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -48,5 +52,24 @@ func TestSizeFlagsReadSizesAsSizesDoes(t *testing.T) {
 		if code := execute(tc.args, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("%q: exit %d, stderr %q; want exit %d with %q", tc.args, code, stderr.String(), exitUsage, tc.want)
 		}
+	}
+}
+
+// TestAFailureThatASignalCausedIsAnInterruption: a Ctrl-C reaches
+// ringbench's children too, and a child that died of it can fail the
+// measurement before ringbench has handled its own signal; that is an
+// interruption (exit 130), not a failure (exit 1, "FAILED: … killed by
+// signal: interrupt"). Here the measurement signals this process and fails
+// at once, as the child's death makes it. (From a black-box tester.)
+func TestAFailureThatASignalCausedIsAnInterruption(t *testing.T) {
+	err := interruptible(func(context.Context) error {
+		if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		return errors.New("peer: child failed (killed by signal: interrupt)")
+	})
+	var in interruption
+	if !errors.As(err, &in) || in.exitCode() != 130 {
+		t.Fatalf("interruptible = %v, want the interruption by SIGINT", err)
 	}
 }
