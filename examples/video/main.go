@@ -42,6 +42,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"time"
@@ -135,7 +136,6 @@ func produce(ctx context.Context, c config, out io.Writer) (err error) {
 	fmt.Fprintf(out, "video: %v BGRA frames of %.1f MB at %g fps for %v, through a broadcast record ring of %.1f MB in a memfd (huge pages: %v), %d readers\n",
 		c.res, float64(size)/1e6, c.fps, c.duration, float64(r.Header().FileSize)/1e6, c.hugePages, len(readers))
 	fmt.Fprintf(out, "latency: from a frame's timestamp (its pixels written; its CRC-32C and Commit follow) to a reader's Receive\n")
-	period := time.Duration(float64(time.Second) / c.fps)
 	start := time.Now()
 	// A claim waits for the encoder no longer than the run lasts: a
 	// stalled encoder (stopped, or slower than the rate) holds the
@@ -146,7 +146,7 @@ func produce(ctx context.Context, c config, out io.Writer) (err error) {
 	var late int
 	var first, last time.Time // the first and the last frame's commits
 	stalled := false
-	clock := pacer{start: start, period: period}
+	clock := pacer{start: start, fps: c.fps}
 	for ; ; n++ {
 		due := clock.due()
 		// The schedule or the clock, whichever ends first: a producer
@@ -205,27 +205,38 @@ func produce(ctx context.Context, c config, out io.Writer) (err error) {
 }
 
 // A pacer is the producer's frame clock, as a camera's: frame k of the
-// schedule is due at start + k periods. A frame more than a period late
-// takes the present period's place, and the ones missed meanwhile are
-// never made: catching up with a burst of frames would show a rate above
-// the one asked for and bunch the readers' latencies.
+// schedule is due at start + k/fps seconds, computed from k (a period
+// rounded to the nanosecond and added up ran fast: 1/30 s is 33,333,333
+// ns, so 90 of them ended before 3 s and a 3 s run made 91 frames). A
+// frame more than a period late takes the present period's place, and the
+// ones missed meanwhile are never made: catching up with a burst of frames
+// would show a rate above the one asked for and bunch the readers'
+// latencies.
 type pacer struct {
 	start   time.Time
-	period  time.Duration
+	fps     float64
 	tick    uint64 // the schedule's place of the next frame
 	skipped uint64 // periods given no frame, as missed moved on
 }
 
+// at is when frame k of the schedule is due, from start.
+func (c *pacer) at(k uint64) time.Duration {
+	return time.Duration(math.Round(float64(k) * float64(time.Second) / c.fps))
+}
+
 // due is when the next frame is due.
-func (c *pacer) due() time.Time { return c.start.Add(time.Duration(c.tick) * c.period) }
+func (c *pacer) due() time.Time { return c.start.Add(c.at(c.tick)) }
 
 // missed reports whether the next frame, made at now, is more than a
 // period late, and if so gives it the present period's place.
 func (c *pacer) missed(now time.Time) bool {
-	if now.Sub(c.due()) <= c.period {
+	if now.Sub(c.due()) <= c.at(c.tick+1)-c.at(c.tick) {
 		return false
 	}
-	at := uint64(now.Sub(c.start) / c.period)
+	at := uint64(now.Sub(c.start).Seconds() * c.fps)
+	for c.at(at) > now.Sub(c.start) { // the float product may round up past now
+		at--
+	}
 	c.skipped += at - c.tick
 	c.tick = at
 	return true

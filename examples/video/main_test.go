@@ -353,6 +353,29 @@ func TestFrameRateCountsPeriods(t *testing.T) {
 	}
 }
 
+// TestARunOfWholePeriodsMakesExactlyItsFrames: a run of d at r fps has
+// d·r frames due before it ends, frame k at exactly k/r seconds. The
+// schedule added up a period rounded to the nanosecond, and 90 periods of
+// 1/30 s ended before 3 s: a 3 s run made 91 frames, and 300 ms 10. (From
+// a black-box tester.)
+func TestARunOfWholePeriodsMakesExactlyItsFrames(t *testing.T) {
+	for _, tc := range []struct {
+		fps      float64
+		duration time.Duration
+		want     uint64
+	}{{30, 3 * time.Second, 90}, {30, 300 * time.Millisecond, 9}, {60, 10 * time.Second, 600}, {24, time.Second, 24}} {
+		start := time.Unix(1000, 0)
+		c := pacer{start: start, fps: tc.fps}
+		n := uint64(0)
+		for ; c.due().Sub(start) < tc.duration; n++ {
+			c.next()
+		}
+		if n != tc.want {
+			t.Errorf("%g fps for %v: %d frames due, want %d", tc.fps, tc.duration, n, tc.want)
+		}
+	}
+}
+
 // TestALateProducerDoesNotBurstToCatchUp: a frame made more than a period
 // late takes the present period's place, so the frames after it keep the
 // rate instead of coming back to back until the schedule is met (a tester
@@ -360,7 +383,7 @@ func TestFrameRateCountsPeriods(t *testing.T) {
 func TestALateProducerDoesNotBurstToCatchUp(t *testing.T) {
 	start := time.Unix(1000, 0)
 	period := 10 * time.Millisecond
-	c := pacer{start: start, period: period}
+	c := pacer{start: start, fps: 100}
 	if c.missed(start) || c.due() != start {
 		t.Fatalf("the first frame, on time: missed, or due at %v", c.due().Sub(start))
 	}
