@@ -1,3 +1,5 @@
+//go:build linux
+
 package interop
 
 // The file's edges: what the C and Python openers accept at a name, and

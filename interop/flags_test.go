@@ -1,3 +1,5 @@
+//go:build linux
+
 package interop
 
 // The header's Flags word (layout version 4) at the C and Python openers:

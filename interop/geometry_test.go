@@ -1,3 +1,5 @@
+//go:build linux
+
 package interop
 
 // The counter area's size at the C and Python openers: for each kind, with

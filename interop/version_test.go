@@ -1,3 +1,5 @@
+//go:build linux
+
 package interop
 
 // Layout version 4 added the counter area between the slots and the end

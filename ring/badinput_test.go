@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // Bad input: every way a file, an option, a message or another process's

@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // The broadcast API's semantics in one process, on heap rings (which the

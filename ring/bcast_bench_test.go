@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // Broadcast benchmarks: producer throughput fanned out to 1, 2 and 4

@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // Helpers of the broadcast tests: rings, a sender whose message at

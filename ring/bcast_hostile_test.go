@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // Acceptance 3 of issue 5: reader-table entries, slots and producer words

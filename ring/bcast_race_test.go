@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // A producer goroutine and reader goroutines on a heap ring, which the race

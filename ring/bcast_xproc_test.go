@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // Broadcast across real processes: the acceptance tests of issue 5 (fan-out

@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // SendRing and RecvRing over a socketpair: a ring goes through whole, and a

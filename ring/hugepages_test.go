@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // Options.HugePages and the transparent huge page advice. This machine may

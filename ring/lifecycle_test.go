@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // Handles used wrongly or late: batch views kept past their commit or

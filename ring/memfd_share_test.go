@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // A memfd ring received by another user: the owner is checked as for a

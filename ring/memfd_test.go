@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // memfd rings in one process: no name, sealed, opened from descriptors

@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // A memfd ring handed to child processes over a unix socket (issue 12,

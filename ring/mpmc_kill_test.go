@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // kill -9 at every step of an MPMC ring's claim, commit, receive and release

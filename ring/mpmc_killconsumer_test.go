@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // Consumers killed at every step of receive and release (issue 4, acceptance 3).

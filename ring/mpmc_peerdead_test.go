@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // Every producer, or every consumer, dead: ErrPeerDead, and a newcomer reopens the ring.

@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // How long consumers take to get past a producer that died holding a claim.

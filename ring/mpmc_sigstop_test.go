@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // A stopped (SIGSTOP) process is not a dead one: nothing of its is repaired.

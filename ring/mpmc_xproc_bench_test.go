@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // Cross-process MPMC benchmarks: producer processes and consumer processes

@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // Helpers of the MPMC cross-process tests (mpmc_xproc_test.go and

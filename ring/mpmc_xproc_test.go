@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // Exactly-once across processes on MPMC and MPSC rings (issue 4,

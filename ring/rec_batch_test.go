@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // A broadcast record producer writes a SendBatch's records before one

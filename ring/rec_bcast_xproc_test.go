@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // Broadcast record rings across real processes: a fan-out of records of

@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // Acceptance 3 of issue 12: record headers holding values no producer

@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // A record ring carries messages of up to half its capacity wherever its

@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // Reset, kind by kind: a wrecked ring (taking a role is ErrCorrupt, and its

@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // The misuse the issue names, end to end: two goroutines share one SPSC

@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // Sharing rings between two users through a group, end to end: the recipe

@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // Taking a role, or resetting, on a shrunk file: the calls fail with

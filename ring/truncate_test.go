@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // A peer truncates the ring's file while a producer and its consumers or

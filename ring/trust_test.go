@@ -1,3 +1,5 @@
+//go:build linux
+
 package ring
 
 // What Open refuses to open, each refusal with its own error: the squatter's

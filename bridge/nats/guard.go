@@ -98,7 +98,7 @@ func mapEndMark(r *ring.Ring) (*endMark, error) {
 		if err = unix.Fstat(int(fd), &st); err != nil {
 			return
 		}
-		size := max(int64(os.Getpagesize()), st.Blksize)
+		size := max(int64(os.Getpagesize()), int64(st.Blksize)) // int32 on some systems
 		at = off & (size - 1)
 		page, err = unix.Mmap(int(fd), off-at, int(at)+8, unix.PROT_READ, unix.MAP_SHARED)
 	})
