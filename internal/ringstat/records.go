@@ -17,7 +17,7 @@ func interpretRecords(s *Snapshot, h *layout.Header, w words) string {
 	for i := range s.Roles {
 		r := &s.Roles[i]
 		if r.Cursor != nil && *r.Cursor%layout.RecordAlign != 0 {
-			r.Problem = or(r.Problem, fmt.Sprintf("%s cursor=%d is not a multiple of %d (a record boundary)", describe(*r), *r.Cursor, layout.RecordAlign))
+			r.Problem = or(r.Problem, fmt.Sprintf("%s cursor=%d is not a multiple of %d (a record boundary)", describe(*r, h.Kind), *r.Cursor, layout.RecordAlign))
 			problem = or(problem, r.Problem)
 		}
 	}

@@ -17,7 +17,7 @@ func judge(s *Snapshot, kind layout.Kind) {
 			live[r.Role] = true
 		}
 		if r.Attached && !r.Live {
-			dead = append(dead, describe(r))
+			dead = append(dead, describe(r, kind))
 		}
 	}
 	deadNote := ""
@@ -110,10 +110,12 @@ func stuck(s *Snapshot, kind layout.Kind, live map[string]bool) string {
 	return ""
 }
 
-// describe names a role for a sentence: "consumer", "reader 3 (pid 42)".
-func describe(r Role) string {
+// describe names a role of a ring of kind for a sentence: "consumer (pid
+// 42)", "reader 3 (pid 42)". Only the roles a table holds several of have
+// a number: readers, and MPMC and MPSC producers and consumers.
+func describe(r Role, kind layout.Kind) string {
 	name := r.Role
-	if r.Role == "reader" || r.PID != 0 {
+	if r.Role == "reader" || kind == layout.KindMPMC || kind == layout.KindMPSC {
 		name = fmt.Sprintf("%s %d", r.Role, r.Entry)
 	}
 	if r.PID != 0 {

@@ -24,3 +24,26 @@ func TestAnMPMCRingWhoseProducersDiedIsStuckAfterTheirEntriesAreReaped(t *testin
 		}
 	}
 }
+
+// TestADeadRoleIsNamedAsItsRingHasIt: only the roles a table holds several
+// of carry a number (readers, MPMC and MPSC producers and consumers); an
+// SPSC role whose counter block names its pid was "producer 0 (pid 10)".
+// (From a black-box tester: the README showed the SPSC line without.)
+func TestADeadRoleIsNamedAsItsRingHasIt(t *testing.T) {
+	for _, tc := range []struct {
+		kind layout.Kind
+		r    Role
+		want string
+	}{
+		{layout.KindSPSC, Role{Role: "producer", PID: 10}, "producer (pid 10)"},
+		{layout.KindSPSC, Role{Role: "consumer"}, "consumer"},
+		{layout.KindBroadcast, Role{Role: "producer", PID: 10}, "producer (pid 10)"},
+		{layout.KindBroadcast, Role{Role: "reader", Entry: 3, PID: 11}, "reader 3 (pid 11)"},
+		{layout.KindMPMC, Role{Role: "consumer", Entry: 2, PID: 12}, "consumer 2 (pid 12)"},
+		{layout.KindMPSC, Role{Role: "producer", Entry: 0}, "producer 0"},
+	} {
+		if got := describe(tc.r, tc.kind); got != tc.want {
+			t.Errorf("%v %+v: %q, want %q", tc.kind, tc.r, got, tc.want)
+		}
+	}
+}
