@@ -3,7 +3,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -87,6 +86,15 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 // flag was given.
 func (f *runFlags) plan(changed func(string) bool) (plan, error) {
 	p := plan{reps: f.reps, fingerprint: f.fingerprint, ceiling: f.ceiling}
+	// A list given with nothing in it ran the defaults, as if it had not
+	// been given (black-box testers): it is refused.
+	for _, l := range []struct{ name, value string }{
+		{"transports", f.transports}, {"workloads", f.workloads}, {"sizes", f.sizes}, {"wait", f.wait},
+	} {
+		if changed(l.name) && strings.TrimSpace(l.value) == "" {
+			return p, fmt.Errorf("--%s: empty: name what to run, or leave the flag out for its default", l.name)
+		}
+	}
 	switch {
 	case changed("size") && changed("sizes"):
 		return p, fmt.Errorf("--size and --sizes: give one of them")
@@ -136,9 +144,6 @@ func (f *runFlags) plan(changed func(string) bool) (plan, error) {
 		duration: f.duration, warmup: f.warmup, count: f.count, rate: f.rate,
 		slots: f.slots, chanCap: f.chanCap, linkBytes: f.linkBytes, recordBytes: f.recordBytes, cpus: cpus, touch: f.touch,
 		memfd: f.memfd, hugePages: f.hugePages,
-	}
-	if strings.TrimSpace(f.transports) == "" { // it ran every transport, as "all" does (a black-box tester)
-		return p, errors.New("--transports: empty: name the transports, or all")
 	}
 	if p.transports, err = parseTransports(f.transports, waits); err != nil {
 		return p, err
