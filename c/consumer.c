@@ -230,12 +230,14 @@ int shmring_consumer_receive(shmring_consumer *c, const void **msg, size_t *n, i
 	SHMRING_NEED(c);
 	SHMRING_NEED(msg);
 	SHMRING_NEED(n);
+	SHMRING_OWN(c->e.lock_fd);
 	SHMRING_GUARDED_RETURN(&c->e.dead, receive(c, msg, n, timeout_ns), receive_guarded(c, msg, n, timeout_ns));
 }
 
 int shmring_consumer_release(shmring_consumer *c)
 {
 	SHMRING_NEED(c);
+	SHMRING_OWN(c->e.lock_fd);
 	SHMRING_GUARDED_RETURN(&c->e.dead, release(c), release_guarded(c));
 }
 
@@ -245,6 +247,7 @@ int shmring_consumer_recv(shmring_consumer *c, void *buf, size_t cap, size_t *n,
 	SHMRING_NEED(n);
 	if (cap)
 		SHMRING_NEED(buf);
+	SHMRING_OWN(c->e.lock_fd);
 	SHMRING_GUARDED_RETURN(&c->e.dead, recv_copy(c, buf, cap, n, timeout_ns), recv_copy_guarded(c, buf, cap, n, timeout_ns));
 }
 

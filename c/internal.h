@@ -177,6 +177,16 @@ int shmring__plain(int code);
 			return shmring__fail(SHMRING_EINVAL, "%s is NULL", #ptr); \
 	} while (0)
 
+/* SHMRING_OWN: a role handle without its lock descriptor is a forked
+ * child's copy (fork.c): the role is the parent's, and a call on the copy
+ * is SHMRING_ECLOSED rather than acting for it (a consumer's copy took the
+ * parent's next message, and stored its cursor). */
+#define SHMRING_OWN(lock_fd) \
+	do { \
+		if ((lock_fd) < 0) \
+			return shmring__fail(SHMRING_ECLOSED, "this handle is a copy fork() made: the role stays the parent process's; take one anew in this process"); \
+	} while (0)
+
 /* membarrier: register once per process (1 when release stores may be used);
  * barrier forces a full fence on every registered process's running threads
  * (0 on success). */

@@ -209,12 +209,14 @@ int shmring_producer_claim(shmring_producer *p, void **buf, size_t *cap, int64_t
 	SHMRING_NEED(p);
 	SHMRING_NEED(buf);
 	SHMRING_NEED(cap);
+	SHMRING_OWN(p->e.lock_fd);
 	SHMRING_GUARDED_RETURN(&p->e.dead, claim(p, buf, cap, timeout_ns), claim_guarded(p, buf, cap, timeout_ns));
 }
 
 int shmring_producer_commit(shmring_producer *p, size_t n)
 {
 	SHMRING_NEED(p);
+	SHMRING_OWN(p->e.lock_fd);
 	SHMRING_GUARDED_RETURN(&p->e.dead, commit(p, n), commit_guarded(p, n));
 }
 
@@ -223,6 +225,7 @@ int shmring_producer_send(shmring_producer *p, const void *msg, size_t n, int64_
 	SHMRING_NEED(p);
 	if (n)
 		SHMRING_NEED(msg);
+	SHMRING_OWN(p->e.lock_fd);
 	SHMRING_GUARDED_RETURN(&p->e.dead, send_copy(p, msg, n, timeout_ns), send_copy_guarded(p, msg, n, timeout_ns));
 }
 

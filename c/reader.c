@@ -262,12 +262,14 @@ int shmring_reader_receive(shmring_reader *rd, const void **msg, size_t *n, int6
 	SHMRING_NEED(rd);
 	SHMRING_NEED(msg);
 	SHMRING_NEED(n);
+	SHMRING_OWN(rd->lock_fd);
 	SHMRING_GUARDED_RETURN(&rd->dead, receive(rd, msg, n, timeout_ns), receive_guarded(rd, msg, n, timeout_ns));
 }
 
 int shmring_reader_release(shmring_reader *rd)
 {
 	SHMRING_NEED(rd);
+	SHMRING_OWN(rd->lock_fd);
 	SHMRING_GUARDED_RETURN(&rd->dead, release(rd), release_guarded(rd));
 }
 
@@ -277,6 +279,7 @@ int shmring_reader_recv(shmring_reader *rd, void *buf, size_t cap, size_t *n, in
 	SHMRING_NEED(n);
 	if (cap)
 		SHMRING_NEED(buf);
+	SHMRING_OWN(rd->lock_fd);
 	SHMRING_GUARDED_RETURN(&rd->dead, recv_copy(rd, buf, cap, n, timeout_ns), recv_copy_guarded(rd, buf, cap, n, timeout_ns));
 }
 

@@ -47,9 +47,9 @@
  * roles: at the fork the library lets go of the child's copies of the role
  * locks (pthread_atfork), so a parent killed while the child lives leaves
  * its roles to the next process. In the child, closing a copy frees only
- * the child's memory and touches nothing shared; any other call on a copy
- * is a mistake the library does not check on every call (it would act for
- * the parent's role). The child may take roles of its own.
+ * the child's memory and touches nothing shared, and a call on a copy
+ * (claim, commit, send, receive, release, recv) is SHMRING_ECLOSED. The
+ * child may take roles of its own.
  *
  * Trust. Everything read from the mapping is untrusted: each shared value is
  * loaded once, bounds-checked, and a value no correct peer writes is an

@@ -27,12 +27,16 @@ func startForkHolder(t *testing.T, name, role, child string) *proctest.Child {
 		t.Fatalf("forkholder said %q, %v; want its child's pid\n%s", line, err, holder.Stderr())
 	}
 	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) }) // the holder's child, not ours to wait for
+	// A call on the child's copy of the handle is SHMRING_ECLOSED: it took
+	// the holder's next message (a reader's recv) or published for it.
+	holder.Expect("copy call -18")
 	holder.Expect("holding")
 	return holder
 }
 
-// TestACForkedChildHoldsNoRole: a C role holder forks. A child that
-// closes its copies leaves the holder's role alone: it stored the
+// TestACForkedChildHoldsNoRole: a C role holder forks. A call on the
+// child's copy of the handle is SHMRING_ECLOSED (startForkHolder). A child
+// that closes its copies leaves the holder's role alone: it stored the
 // producer's state as closed, ending the stream of a producer still alive,
 // and freed a lossless reader's entry, so that the producer ran past a
 // reader that had not read. A child that keeps its copies holds no role:

@@ -844,10 +844,11 @@ static int cmd_forever(char **a)
 /* ---- forkholder: a role holder forks; the child's copy holds no role ---- */
 
 /* cmd_forkholder takes a role ("producer" or "lossless", a reader), forks
- * a child that closes its copies of the handle and the ring ("close") or
- * leaves them alone ("keep") and then lives on, says the child's pid and
- * "holding", and waits to be killed. The child ends by itself after two
- * minutes, should its test not kill it. */
+ * a child that calls its copy of the handle (a send, or a recv), then
+ * closes its copies of the handle and the ring ("close") or leaves them
+ * alone ("keep") and lives on, says the child's pid, what the call on the
+ * copy returned, and "holding", and waits to be killed. The child ends by
+ * itself after two minutes, should its test not kill it. */
 static int cmd_forkholder(char **a)
 {
 	shmring *r = open_ring(a[0]);
@@ -865,20 +866,24 @@ static int cmd_forkholder(char **a)
 		die("fork", -errno);
 	if (child == 0) {
 		alarm(120);
+		char buf[64];
+		size_t n;
+		int call = p ? shmring_producer_send(p, "x", 1, 0) : shmring_reader_recv(rd, buf, sizeof buf, &n, 0);
 		if (strcmp(a[2], "close") == 0) {
 			rc = p ? shmring_producer_close(p) : shmring_reader_close(rd);
 			shmring_close(r);
 		}
-		char verdict = rc == 0 ? 'y' : 'n';
-		if (write(done[1], &verdict, 1) != 1)
+		int verdict[2] = {call, rc};
+		if (write(done[1], verdict, sizeof verdict) != sizeof verdict)
 			_exit(1);
 		for (;;)
 			pause();
 	}
-	char verdict = 0;
-	if (read(done[0], &verdict, 1) != 1 || verdict != 'y')
+	int verdict[2];
+	if (read(done[0], verdict, sizeof verdict) != sizeof verdict || verdict[1] != 0)
 		die("the child's close", SHMRING_ESYS);
 	say("child %d", (int)child);
+	say("copy call %d", verdict[0]);
 	say("holding");
 	for (;;)
 		pause();
