@@ -284,9 +284,10 @@ func TestPythonForkedChildClosesOnlyItsCopy(t *testing.T) {
 const pythonForkedRoleHolder = `import os, signal, sys, shmring
 
 # A role holder forks a worker, then is killed: the worker's copies of its
-# handles hold no role, so the role is free for the next process, and a
-# call on a copy is refused (it delivered the holder's next message).
-name = sys.argv[1]
+# handles hold no role, so the roles are free for the next process, and a
+# call on a copy is refused, iteration included (a consumer's copy
+# delivered the holder's next message; iterating one ended silently).
+name, bcast = sys.argv[1], sys.argv[2]
 r = shmring.open_ring(name)
 p = r.producer()
 p.send(b"m0", timeout=1)
@@ -299,42 +300,58 @@ stop, keep = os.pipe()
 holder = os.fork()
 if holder == 0:
     os.close(keep)
-    c = shmring.open_ring(name).consumer()
+    ring = shmring.open_ring(name)
+    c, p = ring.consumer(), ring.producer()
+    reader = shmring.open_ring(bcast).reader(policy="lossless")
     worker = os.fork()
     if worker == 0:
-        try:
-            verdict = "delivered " + repr(bytes(c.recv(timeout=0)))
-        except shmring.ClosedError as e:
-            verdict = "ClosedError " + str("os.fork()" in str(e))
-        os.write(wr, f"{os.getpid()} {verdict}\n".encode())
+        def outcome(f):
+            try:
+                f()
+                return "delivered"
+            except shmring.ClosedError as e:
+                return "ClosedError " + str("os.fork()" in str(e))
+        verdicts = [
+            outcome(lambda: c.recv(timeout=0)),
+            outcome(lambda: list(c)),
+            outcome(lambda: p.send(b"x", timeout=0)),
+            outcome(lambda: reader.recv(timeout=0)),
+            outcome(lambda: list(reader)),
+        ]
+        os.write(wr, (str(os.getpid()) + " " + ", ".join(verdicts) + "\n").encode())
         os.read(stop, 1)
         os._exit(0)
     os.read(stop, 1)
     os._exit(0)
-worker, verdict = os.read(rd, 256).decode().strip().split(" ", 1)
-print("the worker's copy of the consumer:", verdict)
+worker, verdict = os.read(rd, 512).decode().strip().split(" ", 1)
+print("the worker's copies (recv, iteration, send, reader recv, reader iteration):", verdict)
 os.kill(holder, signal.SIGKILL)
 os.waitpid(holder, 0)
 try:
     with shmring.open_ring(name) as again:
-        c = again.consumer()
-        print("a consumer after the holder was killed got", bytes(c.recv(timeout=1)))
+        print("a consumer after the holder was killed got", bytes(again.consumer().recv(timeout=1)))
+    with shmring.open_ring(bcast) as again:
+        again.reader(policy="lossless")
+        print("a reader after the holder was killed: ok")
 except shmring.ShmringError as e:
-    print("a consumer after the holder was killed:", type(e).__name__, e)
+    print("a role after the holder was killed:", type(e).__name__, e)
 `
 
 // TestPythonForkedChildHoldsNoRole: a child forked by a role holder lets
-// go of its copy of the role's lock descriptor, so a holder killed while
-// the child lives leaves the role to the next process (the child kept it
-// held: BusyError), and a call on the child's copy of the handle is
-// ClosedError (it delivered the holder's next message). (From a black-box
-// tester.)
+// go of its copies of the roles' lock descriptors, so a holder killed
+// while the child lives leaves its roles to the next process (the child
+// kept them held: BusyError), and a call on the child's copy of a
+// consumer, producer or reader is ClosedError, iteration included (a
+// consumer's copy delivered the holder's next message; iterating a copy
+// ended as a stream does). (From a black-box tester and a reviewer.)
 func TestPythonForkedChildHoldsNoRole(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
 	runPython(t, "python forked role holder", pythonForkedRoleHolder, []string{
-		"the worker's copy of the consumer: ClosedError True",
+		"the worker's copies (recv, iteration, send, reader recv, reader iteration): ClosedError True, ClosedError True, ClosedError True, ClosedError True, ClosedError True",
 		"a consumer after the holder was killed got b'm0'",
-	}, newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}))
+		"a reader after the holder was killed: ok",
+	}, newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}),
+		newRing(t, ring.Options{Kind: ring.Broadcast, SlotSize: 64, Slots: 8, MaxReaders: 1}))
 }
 
 const pythonHandleClose = `import sys, threading, time, shmring

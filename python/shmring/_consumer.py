@@ -161,6 +161,8 @@ class Consumer(_Endpoint):
             while True:
                 yield self.recv()
         except ClosedError:
+            if getattr(self, "_forked_copy", False):
+                raise  # not an end of stream: a forked child's copy (_ring.py)
             return
 
     def views(self, timeout=None):
@@ -180,6 +182,8 @@ class Consumer(_Endpoint):
                     if self._held is v:
                         self.release()
         except ClosedError:
+            if getattr(self, "_forked_copy", False):
+                raise  # not an end of stream: a forked child's copy (_ring.py)
             return
 
     def close(self):

@@ -311,6 +311,8 @@ class Reader:
             while True:
                 yield self.recv()
         except ClosedError:
+            if getattr(self, "_forked_copy", False):
+                raise  # not an end of stream: a forked child's copy (_ring.py)
             return
 
     def __del__(self):
