@@ -294,7 +294,11 @@ func (b *In) awaitDrained(sub *nats.Subscription, closed <-chan nats.SubStatus, 
 			// The client counts a message as pending until its callback
 			// has returned, so none is being delivered either.
 			n, _, err := sub.Pending()
-			if err != nil || n == 0 && !b.nc.IsConnected() {
+			if err != nil {
+				return
+			}
+			if n == 0 && !b.nc.IsConnected() {
+				b.logf("%q → ring %q: stopping with the server away and nothing left in the client to deliver", b.o.Subject, b.r.Name())
 				return
 			}
 		}
