@@ -1,6 +1,7 @@
 package ringprom
 
 import (
+	"math"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,5 +48,29 @@ func TestANativeHistogramCountsWhatItsBucketsHold(t *testing.T) {
 	}
 	if cb := h.GetBucket(); cb[len(cb)-1].GetCumulativeCount() != 2+5+7 || h.GetSampleCount() != 2+5+7+1+3 {
 		t.Errorf("classic: last bucket %d, count %d; want 14 at or below 64 s (the last of the file's buckets is above it) and 18 in all", cb[len(cb)-1].GetCumulativeCount(), h.GetSampleCount())
+	}
+}
+
+// TestInfBucketIsWhereClientGolangPutsInf: the native bucket Over goes
+// into is the one client_golang gives an observation of +Inf at the
+// file's schema (client_golang takes the coarsest schema whose bucket
+// factor is at most the one asked for: 1.2 asks for 2^(1/4), schema 2).
+func TestInfBucketIsWhereClientGolangPutsInf(t *testing.T) {
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:                        "x_seconds",
+		Help:                        "x",
+		NativeHistogramBucketFactor: 1.2,
+	})
+	h.Observe(math.Inf(1))
+	var m dto.Metric
+	if err := h.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	nh := m.GetHistogram()
+	if nh.GetSchema() != layout.HistSchema {
+		t.Fatalf("client_golang chose schema %d, want %d", nh.GetSchema(), layout.HistSchema)
+	}
+	if spans := nh.GetPositiveSpan(); len(spans) != 1 || spans[0].GetLength() != 1 || int(spans[0].GetOffset()) != infBucket {
+		t.Errorf("client_golang put +Inf in %v; infBucket is %d", spans, infBucket)
 	}
 }

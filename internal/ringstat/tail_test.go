@@ -122,8 +122,9 @@ func TestTailOfAFileShrunkThenClosedSaysTruncated(t *testing.T) {
 		{Kind: ring.SPSC, Records: true, Capacity: 1024},
 		{Kind: ring.Broadcast, SlotSize: 64, Slots: 16},
 		{Kind: ring.Broadcast, Records: true, Capacity: 1024},
-		{Kind: ring.MPMC, SlotSize: 64, Slots: 16},
 	} {
+		// (An MPMC producer's Close meets the cut in its entry, past the
+		// first page, and ends no stream: nothing to tell apart there.)
 		// Small rings: the cut at 4096 bytes leaves the slots and takes
 		// the counter blocks, so the Send after it faults on its counters
 		// and the Close that follows finishes.
@@ -146,7 +147,7 @@ func TestTailOfAFileShrunkThenClosedSaysTruncated(t *testing.T) {
 			if err := p.Send(context.Background(), []byte("after the cut")); !errors.Is(err, ring.ErrTruncated) {
 				t.Fatalf("Send after the cut = %v, want ring.ErrTruncated", err)
 			}
-			if err := p.Close(); err != nil && !errors.Is(err, ring.ErrTruncated) { // MPMC's entries are past the cut
+			if err := p.Close(); err != nil {
 				t.Fatal(err)
 			}
 			if _, _, err := collect(t, tl); !IsTruncated(err) {
