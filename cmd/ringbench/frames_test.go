@@ -47,7 +47,7 @@ func TestRecordTransportsDeliverEveryMessageAndCatchACorruptOne(t *testing.T) {
 			for _, size := range []int{8, 100, 64 << 10} {
 				t.Run(fmt.Sprintf("%s/%s/size=%d", tr.name(), w, size), func(t *testing.T) {
 					cfg := shortConfig().withSize(fixedSize(size))
-					if _, err := measure(watchdog(t), tr, w, cfg); err != nil {
+					if _, err := measureDelivery(t, tr, w, cfg); err != nil {
 						t.Fatal(err)
 					}
 					cfg.minCount = faultAt + 2
@@ -279,7 +279,7 @@ func TestMemfdRingsReachTheChildAsDescriptors(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/%s", name, w), func(t *testing.T) {
 				cfg := shortConfig().withSize(msgSize{8, 4096})
 				cfg.memfd = true
-				m, err := measure(watchdog(t), registry[name], w, cfg)
+				m, err := measureDelivery(t, registry[name], w, cfg)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -50,6 +50,23 @@ func testTransports(t *testing.T) []transport {
 	return ts
 }
 
+// measureDelivery measures for a test of delivery: a fixed-rate pass that
+// could not keep the rate is measured again at a tenth of it over ten
+// times the window (as many messages), twice at most. On a busy machine (a
+// spinning transport, two vCPUs, other packages' tests and programs) one
+// retry at a tenth of the rate was not always enough, and what such a test
+// checks is that every message arrives whole, not the rate.
+func measureDelivery(t *testing.T, tr transport, w workload, cfg config) (*measurement, error) {
+	t.Helper()
+	m, err := measure(watchdog(t), tr, w, cfg)
+	for retries := 2; w == fixedRate && errors.Is(err, errBehindRate) && retries > 0; retries-- {
+		cfg.rate, cfg.duration = cfg.rate/10, cfg.duration*10
+		t.Logf("%v; again at %v msg/s for %v", err, cfg.rate, cfg.duration)
+		m, err = measure(watchdog(t), tr, w, cfg)
+	}
+	return m, err
+}
+
 // watchdog fails the test loudly instead of letting a hung run eat the
 // go test timeout.
 func watchdog(t *testing.T) context.Context {
@@ -65,15 +82,7 @@ func TestEveryTransportDeliversEveryMessage(t *testing.T) {
 				t.Run(fmt.Sprintf("%s/%s/size=%d", tr.name(), w, size), func(t *testing.T) {
 					cfg := shortConfig()
 					cfg.size = size
-					m, err := measure(watchdog(t), tr, w, cfg)
-					if w == fixedRate && errors.Is(err, errBehindRate) {
-						// A busy machine (a spinning transport, two vCPUs,
-						// other packages' tests): what is checked here is
-						// delivery, so again at a tenth of the rate.
-						t.Logf("%v; again at %v msg/s", err, cfg.rate/10)
-						cfg.rate /= 10
-						m, err = measure(watchdog(t), tr, w, cfg)
-					}
+					m, err := measureDelivery(t, tr, w, cfg)
 					if err != nil {
 						t.Fatal(err)
 					}
