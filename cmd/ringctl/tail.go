@@ -127,7 +127,9 @@ func runTail(ctx context.Context, w, stderr io.Writer, name string, f tailFlags)
 			if why := t.NameMoved(); why != "" {
 				return &exitError{code: exitFailed, msg: fmt.Sprintf("tail %s: %s; stopped following (run tail again for the new one)", name, why)}
 			}
-			said.update(stderr, name)
+			if err := said.update(stderr, name); err != nil {
+				return err
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -139,13 +141,18 @@ func runTail(ctx context.Context, w, stderr io.Writer, name string, f tailFlags)
 
 // producerNotice tells the operator of a following tail, once, that the
 // ring's producers died without closing (a reader would get ErrPeerDead),
-// and again when a new producer takes over.
+// and again when a new producer takes over. It ends the tail, as Poll
+// does, for a file shorter than its header says: a cut of the end unit's
+// last bytes leaves the end mark Poll looks at, and stat says truncated.
 type producerNotice struct{ dead bool }
 
-func (n *producerNotice) update(stderr io.Writer, name string) {
+func (n *producerNotice) update(stderr io.Writer, name string) error {
 	s, err := ringstat.Read(name)
 	if err != nil {
-		return // Poll reports what is wrong with the file
+		return nil // Poll reports what is wrong with the file
+	}
+	if s.State == ringstat.Truncated {
+		return &exitError{code: exitBadFile, msg: fmt.Sprintf("tail %s: truncated: %s", name, s.Problem)}
 	}
 	var pids []string
 	live, dead := false, false
@@ -169,6 +176,7 @@ func (n *producerNotice) update(stderr io.Writer, name string) {
 		sayf(stderr, "ringctl tail %s: a new producer took over\n", name)
 		n.dead = false
 	}
+	return nil
 }
 
 func printEvent(w io.Writer, format string, e ringstat.Event) error {

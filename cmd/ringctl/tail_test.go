@@ -177,14 +177,27 @@ func TestTailSaysWhenTheProducerDiesAndWhenANewOneTakesOver(t *testing.T) {
 // TestTailEndsWhenTheRingIsShrunkWhileIdle: a following tail on a ring
 // nobody publishes to ends with the bad-file exit once the file is
 // shrunk, as stat says truncated. It looked at the end mark only when it
-// had a message to show, and followed a cut file forever. (From a
-// black-box tester.)
+// had a message to show, and followed a cut file forever; and a cut of the
+// end unit's last bytes, which the end mark survives, it never saw (stat
+// said truncated; the tail went on, and said nothing when the producer
+// then died). (From black-box testers.)
 func TestTailEndsWhenTheRingIsShrunkWhileIdle(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
-	for _, size := range []int64{4096, 0} { // a cut inside the mapping's pages; the whole file
-		t.Run(fmt.Sprint(size), func(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		size func(full int64) int64
+	}{
+		{"inside the mapping's pages", func(int64) int64 { return 4096 }},
+		{"the whole file", func(int64) int64 { return 0 }},
+		{"the end unit's last 120 bytes, past the end mark", func(full int64) int64 { return full - 120 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			path, buf, done := followingTail(t)
-			if err := os.Truncate(path, size); err != nil {
+			fi, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(path, tc.size(fi.Size())); err != nil {
 				t.Fatal(err)
 			}
 			if code := <-done; code != exitBadFile || !strings.Contains(buf.String(), "truncated") {
