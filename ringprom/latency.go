@@ -38,24 +38,30 @@ func newLatencyMetric(d *prometheus.Desc, l *ringstat.Latency, labelValues ...st
 
 func (m *latencyMetric) Desc() *prometheus.Desc { return m.desc }
 
-// Write fills in the histogram. The file's figures are untrusted: the
-// count is what the buckets hold (saturating), so the exposition is always
-// self-consistent; bad stamps are a counter of their own.
+// Write fills in the histogram. The file's figures are untrusted: each is
+// clamped to maxSamples, so that the count, their sum, fits and is what
+// the native buckets and the classic +Inf bucket hold (a Prometheus that
+// checks native histograms refuses one whose count differs; a saturating
+// count beside buckets capped apart did, for values no correct file
+// holds); bad stamps are a counter of their own.
 func (m *latencyMetric) Write(out *dto.Metric) error {
 	l := m.l
-	count := l.Placed()
+	zero, over := min(l.Zero, maxSamples), min(l.Over, maxSamples)
+	count := zero + over
+	for _, v := range l.Buckets {
+		count += min(v, maxSamples)
+	}
 	sum := float64(l.SumNs) / 1e9
 	h := &dto.Histogram{
 		SampleCount:   proto.Uint64(count),
 		SampleSum:     proto.Float64(sum),
 		Schema:        proto.Int32(layout.HistSchema),
 		ZeroThreshold: proto.Float64(0),
-		ZeroCount:     proto.Uint64(l.Zero),
+		ZeroCount:     proto.Uint64(zero),
 	}
 	// Native: spans and deltas over Prometheus indexes k - HistKeyOffset,
 	// and Over in the bucket of +Inf, as client_golang places an
-	// observation of +Inf: the count is the buckets' sum, which a
-	// Prometheus that checks native histograms requires.
+	// observation of +Inf: the count is the buckets' sum.
 	var prev int64
 	last := math.MinInt
 	add := func(idx int, v uint64) {
@@ -67,29 +73,29 @@ func (m *latencyMetric) Write(out *dto.Metric) error {
 		}
 		s := h.PositiveSpan[len(h.PositiveSpan)-1]
 		*s.Length++
-		n := int64(min(v, math.MaxInt64/2))
+		n := int64(v)
 		h.PositiveDelta = append(h.PositiveDelta, n-prev)
 		prev, last = n, idx
 	}
 	for k := range layout.HistBuckets {
 		if v, ok := l.Buckets[k]; ok {
-			add(k-layout.HistKeyOffset, v)
+			add(k-layout.HistKeyOffset, min(v, maxSamples))
 		}
 	}
-	if l.Over != 0 {
-		add(infBucket, l.Over)
+	if over != 0 {
+		add(infBucket, over)
 	}
-	if len(h.PositiveSpan) == 0 && l.Zero == 0 {
+	if len(h.PositiveSpan) == 0 && zero == 0 {
 		// An empty native histogram still needs a span to be told from a
 		// classic one.
 		h.PositiveSpan = []*dto.BucketSpan{{Offset: proto.Int32(0), Length: proto.Uint32(0)}}
 	}
 	// Classic: cumulative counts at 2^j s, the file's key 4(j+30).
-	cum := l.Zero
+	cum := zero
 	k := 0
 	for j := classicLo; j <= classicHi; j++ {
 		for ; k <= 4*(j+30); k++ {
-			cum = satAdd(cum, l.Buckets[k])
+			cum += min(l.Buckets[k], maxSamples)
 		}
 		h.Bucket = append(h.Bucket, &dto.Bucket{CumulativeCount: proto.Uint64(cum), UpperBound: proto.Float64(math.Exp2(float64(j)))})
 	}
@@ -98,9 +104,8 @@ func (m *latencyMetric) Write(out *dto.Metric) error {
 	return nil
 }
 
-func satAdd(a, b uint64) uint64 {
-	if s := a + b; s >= a {
-		return s
-	}
-	return math.MaxUint64
-}
+// maxSamples bounds each of the file's figures as exported: the zero
+// bucket, every bucket and Over together then fit in an int64 (the native
+// deltas), with room to spare. A correct file never comes near it: some
+// 2^54 samples, centuries at a million a second.
+const maxSamples = math.MaxInt64 / 2 / (layout.HistBuckets + 2)

@@ -51,6 +51,39 @@ func TestANativeHistogramCountsWhatItsBucketsHold(t *testing.T) {
 	}
 }
 
+// TestAHostileHistogramStillCountsWhatItsBucketsHold: figures no correct
+// file holds (a count near 2^64, buckets near 2^63) are clamped so that
+// the count is still the native buckets' sum and the classic +Inf bucket.
+// The count saturated at 2^64-1 beside buckets capped at 2^62-1 apart, a
+// histogram Prometheus refuses. (From a black-box tester.)
+func TestAHostileHistogramStillCountsWhatItsBucketsHold(t *testing.T) {
+	for _, l := range []*ringstat.Latency{
+		{Over: math.MaxUint64},
+		{Buckets: map[int]uint64{0: math.MaxInt64, 1: math.MaxInt64}},
+		{Zero: math.MaxUint64, Over: 5},
+		{Zero: math.MaxUint64, Over: math.MaxUint64, Buckets: map[int]uint64{10: math.MaxUint64, layout.HistBuckets - 1: math.MaxUint64}},
+	} {
+		var m dto.Metric
+		if err := newLatencyMetric(prometheus.NewDesc("x_seconds", "x", nil, nil), l).Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		h := m.GetHistogram()
+		sum, c := h.GetZeroCount(), int64(0)
+		for _, d := range h.GetPositiveDelta() {
+			if c += d; c < 0 {
+				t.Fatalf("%+v: a native bucket below zero", l)
+			}
+			sum += uint64(c)
+		}
+		if sum != h.GetSampleCount() {
+			t.Errorf("%+v: the native buckets hold %d, the count is %d", l, sum, h.GetSampleCount())
+		}
+		if cb := h.GetBucket(); cb[len(cb)-1].GetCumulativeCount() > h.GetSampleCount() {
+			t.Errorf("%+v: the classic buckets hold more than the count", l)
+		}
+	}
+}
+
 // TestInfBucketIsWhereClientGolangPutsInf: the native bucket Over goes
 // into is the one client_golang gives an observation of +Inf at the
 // file's schema (client_golang takes the coarsest schema whose bucket
