@@ -24,7 +24,8 @@ type Counters struct {
 	// beyond the ring's slot size (In).
 	Oversize uint64
 	// Dropped: In over core NATS: messages the client library discarded
-	// because the ring did not take them fast enough (a slow consumer).
+	// because the ring did not take them fast enough (a slow consumer),
+	// and those it still held when a stop's DrainTimeout ran out.
 	Dropped uint64
 
 	// Resent: Out over JetStream: publishes repeated because their

@@ -347,6 +347,45 @@ func TestAnIdleInStopsWhileNATSIsDown(t *testing.T) {
 	}
 }
 
+// TestAnInStoppedWithTheRingFullCountsWhatItCouldNotWrite: an In told to
+// stop while its ring stays full writes what it can within DrainTimeout;
+// what the client still holds then is counted as dropped, and Run says
+// how many (ErrNotWritten). It returned "write ring: context canceled",
+// and the messages were counted nowhere. (From a black-box tester.)
+func TestAnInStoppedWithTheRingFullCountsWhatItCouldNotWrite(t *testing.T) {
+	srv := natstest.Start(t, natstest.Config{})
+	dst := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 16})
+	in, err := NewIn(connect(t, srv.URL()), dst, InOptions{Subject: "full", DrainTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	run := start(in.Run)
+	run.ready(t, in)
+	const sent = 100
+	pub := connect(t, srv.URL())
+	for i := range sent {
+		if err := pub.Publish("full", []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pub.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() (bool, string) {
+		c := in.Counters()
+		return c.Messages == 16, fmt.Sprintf("%d messages in the ring of 16 slots", c.Messages)
+	})
+	err = run.stop()
+	c := in.Counters()
+	if !errors.Is(err, ErrNotWritten) || !strings.Contains(err.Error(), fmt.Sprintf("%d messages", sent-16)) {
+		t.Errorf("Run = %v, want ErrNotWritten for %d messages", err, sent-16)
+	}
+	if c.Messages+c.Dropped != sent {
+		t.Errorf("written %d + dropped %d, want the %d sent", c.Messages, c.Dropped, sent)
+	}
+}
+
 // waitForLease waits until the consumers of MPMC or MPSC ring r have taken
 // (leased) n messages.
 func waitForLease(t *testing.T, r *ring.Ring, n uint64) {

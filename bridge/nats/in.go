@@ -38,7 +38,9 @@ type InOptions struct {
 	// unlimited.
 	PendingMsgs, PendingBytes int
 	// DrainTimeout bounds how long a stopping bridge goes on writing into
-	// the ring what it already received. Default 10 s.
+	// the ring what it already received. Default 10 s. Past it (the ring
+	// stayed full), what a core subscription's client still holds is lost:
+	// counted as dropped, and Run returns ErrNotWritten saying how many.
 	DrainTimeout time.Duration
 	// Logf, if set, receives one line per event worth an operator's eye.
 	Logf func(format string, args ...any)
@@ -203,24 +205,40 @@ func (b *In) deliver(ctx context.Context, subject string, data []byte, h nats.He
 
 // runCore subscribes and lets the client's delivery goroutine write into
 // the ring. Stopping drains the subscription: what the client buffered is
-// still written.
+// still written, within DrainTimeout; what is left then (the ring stayed
+// full) is counted as dropped, and Run says how many.
 func (b *In) runCore(rctx, dctx context.Context, cancel context.CancelCauseFunc) error {
 	// deliverMu is held while a message is written into the ring. Run takes
-	// it before it returns and sets stopped, so that no delivery of the
-	// client's goroutine is still using the producer when Run's caller
-	// closes it: the client may run a callback after Unsubscribe.
+	// it before it returns, so that no delivery of the client's goroutine
+	// is still using the producer when Run's caller closes it: the client
+	// may run a callback after Unsubscribe. Once stopped, a callback only
+	// counts its message as abandoned.
 	var (
 		deliverMu sync.Mutex
 		stopped   bool
+		abandoned uint64
 		failed    error
 	)
+	abandon := func() {
+		abandoned++
+		b.c.dropped.Add(1)
+	}
 	handle := func(m *nats.Msg) {
 		deliverMu.Lock()
 		defer deliverMu.Unlock()
-		if stopped || failed != nil || errors.Is(context.Cause(rctx), ErrRingGone) {
+		switch {
+		case stopped:
+			abandon()
+			return
+		case failed != nil || errors.Is(context.Cause(rctx), ErrRingGone):
 			return
 		}
-		if err := b.deliver(dctx, m.Subject, m.Data, m.Header); err != nil {
+		err := b.deliver(dctx, m.Subject, m.Data, m.Header)
+		switch {
+		case err == nil:
+		case dctx.Err() != nil && errors.Is(err, context.Canceled):
+			abandon() // the drain ran out while it waited for room
+		default:
 			failed = err
 			cancel(err)
 		}
@@ -262,44 +280,62 @@ func (b *In) runCore(rctx, dctx context.Context, cancel context.CancelCauseFunc)
 	b.sub = nil
 	b.subMu.Unlock()
 	closed := sub.StatusChanged(nats.SubscriptionClosed)
+	drained := true
 	if err := sub.Drain(); err == nil {
-		b.awaitDrained(sub, closed, dctx)
+		drained = b.awaitDrained(sub, closed, dctx)
+	}
+	deliverMu.Lock()
+	stopped = true
+	deliverMu.Unlock()
+	if !drained {
+		// What the client still holds is called back now, to be counted.
+		actx, stop := context.WithTimeout(context.Background(), abandonWait)
+		b.awaitDrained(sub, closed, actx)
+		stop()
 	}
 	_ = sub.Unsubscribe()
 	deliverMu.Lock()
 	defer deliverMu.Unlock()
-	stopped = true
+	if failed == nil && abandoned > 0 {
+		return fmt.Errorf("%w: %d messages, into ring %q, which stayed full for DrainTimeout (%v) after the stop; counted as dropped",
+			ErrNotWritten, abandoned, b.r.Name(), b.o.DrainTimeout)
+	}
 	return failed
 }
+
+// abandonWait bounds how long a stopping In whose drain ran out waits for
+// the client to call back what it still holds, each callback counting its
+// message and returning at once.
+const abandonWait = time.Second
 
 // drainPollEvery is how often a stopping In looks whether the server is
 // away with nothing left to deliver.
 const drainPollEvery = 10 * time.Millisecond
 
 // awaitDrained waits until a draining subscription has delivered what the
-// client holds for it, or dctx ends. While the server is away nothing more
-// can arrive, so once the client's queue is empty there is nothing to wait
-// for: the client's drain would wait on for its flush (10 s) or until
-// DrainTimeout, to deliver nothing.
-func (b *In) awaitDrained(sub *nats.Subscription, closed <-chan nats.SubStatus, dctx context.Context) {
+// client holds for it (true), or dctx ends (false). While the server is
+// away nothing more can arrive, so once the client's queue is empty there
+// is nothing to wait for: the client's drain would wait on for its flush
+// (10 s) or until DrainTimeout, to deliver nothing.
+func (b *In) awaitDrained(sub *nats.Subscription, closed <-chan nats.SubStatus, dctx context.Context) bool {
 	tick := time.NewTicker(drainPollEvery)
 	defer tick.Stop()
 	for {
 		select {
 		case <-closed:
-			return
+			return true
 		case <-dctx.Done():
-			return
+			return false
 		case <-tick.C:
 			// The client counts a message as pending until its callback
 			// has returned, so none is being delivered either.
 			n, _, err := sub.Pending()
 			if err != nil {
-				return
+				return true
 			}
 			if n == 0 && !b.nc.IsConnected() {
 				b.logf("%q → ring %q: stopping with the server away and nothing left in the client to deliver", b.o.Subject, b.r.Name())
-				return
+				return true
 			}
 		}
 	}
