@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shmring/shmring/internal/ringstat"
+	"github.com/shmring/shmring/layout"
 )
 
 // newTable writes aligned columns; the caller flushes it.
@@ -199,12 +200,22 @@ func latency(l *ringstat.Latency) string {
 	}
 	s := fmt.Sprintf("n=%d", l.Placed())
 	if l.Placed() > 0 {
-		s = fmt.Sprintf("p50=%s p99=%s p99.9=%s max=%s %s", nanos(l.P50Ns), nanos(l.P99Ns), nanos(l.P999Ns), nanos(l.MaxNs), s)
+		s = fmt.Sprintf("p50=%s p99=%s p99.9=%s max=%s %s", bound(l.P50Ns), bound(l.P99Ns), bound(l.P999Ns), bound(l.MaxNs), s)
 	}
 	if l.Bad > 0 {
 		s += fmt.Sprintf(" bad=%d", l.Bad)
 	}
 	return s
+}
+
+// bound is a percentile of the file's histogram: a bucket's upper bound,
+// or, for a rank among the latencies beyond the last bucket (about 57
+// minutes), ">" that bound: how far beyond, the file does not say.
+func bound(ns float64) string {
+	if last := layout.HistUpper(layout.HistBuckets-1) * 1e9; ns > last {
+		return ">" + nanos(last)
+	}
+	return nanos(ns)
 }
 
 // nanos is a duration in nanoseconds with three significant digits.
@@ -216,8 +227,10 @@ func nanos(ns float64) string {
 		return fmt.Sprintf("%.3gµs", ns/1e3)
 	case ns < 1e9:
 		return fmt.Sprintf("%.3gms", ns/1e6)
+	case ns < 60e9:
+		return fmt.Sprintf("%.3gs", ns/1e9)
 	}
-	return fmt.Sprintf("%.3gs", ns/1e9)
+	return fmt.Sprintf("%.3gmin", ns/60e9)
 }
 
 // telemetry describes a ring's sampling.
