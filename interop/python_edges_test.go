@@ -5,6 +5,7 @@ package interop
 // over views left early, and a Ring.close() racing a blocked call.
 
 import (
+	"context"
 	"testing"
 
 	"github.com/shmring/shmring/internal/proctest"
@@ -352,6 +353,46 @@ func TestPythonForkedChildHoldsNoRole(t *testing.T) {
 		"a reader after the holder was killed: ok",
 	}, newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}),
 		newRing(t, ring.Options{Kind: ring.Broadcast, SlotSize: 64, Slots: 8, MaxReaders: 1}))
+}
+
+const pythonReleaseAfterWith = `import sys, shmring
+
+# The ordinary memoryview pattern: the view ended by with, then release().
+spsc, bcast = sys.argv[1], sys.argv[2]
+with shmring.open_ring(spsc) as r:
+    p, c = r.producer(), r.consumer()
+    p.send(b"one", timeout=1)
+    p.send(b"two", timeout=1)
+    with c.receive(timeout=1) as m:
+        first = bytes(m)
+    c.release()
+    print("consumer", first, bytes(c.recv(timeout=1)), c.messages, c.bytes)
+with shmring.open_ring(bcast) as r:  # the Go test published one and two
+    rd = r.reader(policy="lossless", start="oldest")
+    with rd.receive(timeout=1) as m:
+        first = bytes(m)
+    rd.release()
+    print("reader", first, bytes(rd.recv(timeout=1)), rd.messages, rd.bytes)
+`
+
+// TestPythonReleaseAfterTheViewEnded: a view ended by its with block
+// before release() is released all the same, and the next message comes.
+// release() read the ended view's length: a ValueError, and the handle
+// stuck ("receive while holding a message") until closed. (From a
+// black-box tester.)
+func TestPythonReleaseAfterTheViewEnded(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	bcast := newRing(t, ring.Options{Kind: ring.Broadcast, SlotSize: 64, Slots: 8})
+	p := goProducer(t, bcast)
+	for _, m := range []string{"one", "two"} {
+		if err := p.Send(context.Background(), []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runPython(t, "python release after with", pythonReleaseAfterWith, []string{
+		"consumer b'one' b'two' 2 6",
+		"reader b'one' b'two' 2 6",
+	}, newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}), bcast)
 }
 
 const pythonHandleClose = `import sys, threading, time, shmring

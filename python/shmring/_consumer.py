@@ -138,7 +138,7 @@ class Consumer(_Endpoint):
         off, n = self._slot()
         self._intact()  # before the slot is handed out
         view = self._ring.mv[off : off + n].toreadonly()
-        self._held = view
+        self._held, self._held_n = view, n  # the length kept: the caller may end the view (with) before release
         return view
 
     @closed_as_error
@@ -148,7 +148,7 @@ class Consumer(_Endpoint):
             raise ClosedError("ring: consumer closed")
         if self._held is None:
             raise InvalidError("ring: release without a received message")
-        n = self._held.nbytes
+        n = self._held_n
         let_go(self._held)
         self._held = None
         self.messages += 1

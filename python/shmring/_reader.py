@@ -273,7 +273,7 @@ class Reader:
                 if not self._validate(q):
                     continue
                 self._intact()  # after the copy
-            self._held = view
+            self._held, self._held_n = view, n  # the length kept: the caller may end the view (with) before release
             return view
 
     @closed_as_error
@@ -284,7 +284,7 @@ class Reader:
             raise ClosedError("ring: reader closed")
         if self._held is None:
             raise InvalidError("ring: release without a received message")
-        n = self._held.nbytes
+        n = self._held_n
         let_go(self._held)
         self._held = None
         q = self._q
