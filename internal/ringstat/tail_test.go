@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
+	"time"
 	"testing"
 
 	"github.com/shmring/shmring/ring"
@@ -267,11 +269,22 @@ func TestTailOfALiveRecordRingAccountsForEveryMessage(t *testing.T) {
 			}
 			const total = 200000
 			done, running := make(chan error, 1), make(chan struct{})
+			// Halfway the producer waits for the tail to have shown a
+			// message: on a loaded machine a tail that only ever found
+			// itself lapped showed none, and the test had nothing to check.
+			shownOne := make(chan struct{})
+			closeShown := sync.OnceFunc(func() { close(shownOne) })
 			go func() {
 				buf := make([]byte, 64)
 				for i := range total {
 					if i == 1000 {
 						close(running)
+					}
+					if i == total/2 {
+						select {
+						case <-shownOne:
+						case <-time.After(time.Minute): // a hang bound: then the test fails, shown 0
+						}
 					}
 					if err := p.Send(context.Background(), fmt.Appendf(nil, "m%d-%s", i, strings.Repeat("x", i%30))); err != nil {
 						done <- err
@@ -300,7 +313,9 @@ func TestTailOfALiveRecordRingAccountsForEveryMessage(t *testing.T) {
 					}
 					started, next = true, e.Pos+max(e.Count, 1)
 					if !e.Gap {
-						shown++
+						if shown++; shown == 1 {
+							closeShown()
+						}
 						if want := fmt.Sprintf("m%d-%s", e.Pos, strings.Repeat("x", int(e.Pos%30))); string(e.Data) != want {
 							return fmt.Errorf("message %d = %q, want %q", e.Pos, e.Data, want)
 						}
