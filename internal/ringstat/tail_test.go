@@ -9,8 +9,8 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/shmring/shmring/ring"
 )
