@@ -49,7 +49,10 @@
  * its roles to the next process. In the child, closing a copy frees only
  * the child's memory and touches nothing shared, and a call on a copy
  * (claim, commit, send, receive, release, recv) is SHMRING_ECLOSED. The
- * child may take roles of its own.
+ * child may take roles of its own. The child lets go when it first runs
+ * (its handler): a role the parent gives up right after a fork can read as
+ * held (SHMRING_EBUSY) until then; retry that error for a moment when
+ * retaking a role just after forking.
  *
  * Trust. Everything read from the mapping is untrusted: each shared value is
  * loaded once, bounds-checked, and a value no correct peer writes is an

@@ -355,6 +355,65 @@ func TestPythonForkedChildHoldsNoRole(t *testing.T) {
 		newRing(t, ring.Options{Kind: ring.Broadcast, SlotSize: 64, Slots: 8, MaxReaders: 1}))
 }
 
+const pythonForkWhileTakingRoles = `import os, sys, threading, time, shmring
+
+# One thread takes and gives up the consumer role in a loop while the main
+# thread forks children that live on; then the parent lets go of
+# everything. No child may hold the role: a fork that landed between the
+# lock taken and its handle listed left the child holding it for ever.
+name = sys.argv[1]
+r = shmring.open_ring(name)
+stop = False
+def churn():
+    while not stop:
+        try:
+            r.consumer().close()
+        except shmring.BusyError:
+            time.sleep(0.001)  # a child made just now has not let go of its copy yet
+t = threading.Thread(target=churn)
+t.start()
+end, keep = os.pipe()
+kids = []
+for i in range(60):
+    pid = os.fork()
+    if pid == 0:
+        os.close(keep)
+        os.read(end, 1)  # until the parent ends
+        os._exit(0)
+    kids.append(pid)
+    time.sleep(0.001)
+stop = True
+t.join()
+r.close()
+deadline = time.monotonic() + 5  # every child has run its fork hook long before
+while True:
+    try:
+        with shmring.open_ring(name) as again:
+            again.consumer().close()
+        print("the role after the children were made: free")
+        break
+    except shmring.BusyError as e:
+        if time.monotonic() > deadline:
+            print("the role after the children were made:", e)
+            break
+        time.sleep(0.05)
+os.close(keep)
+for pid in kids:
+    os.waitpid(pid, 0)
+`
+
+// TestPythonForkWhileTakingRolesLeaksNoRole: a fork while another thread
+// of the parent takes a role leaves the child no copy of the role's lock:
+// taking the lock and listing its handle are one step as far as a fork is
+// concerned. The child held it for as long as it lived (BusyError for
+// every process). (From a black-box tester.)
+func TestPythonForkWhileTakingRolesLeaksNoRole(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	runPython(t, "python fork while taking roles", pythonForkWhileTakingRoles, []string{
+		"the role after the children were made: free",
+	}, newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 8}))
+}
+
 const pythonReleaseAfterWith = `import sys, shmring
 
 # The ordinary memoryview pattern: the view ended by with, then release().

@@ -14,7 +14,25 @@ import time
 
 _get_ident = threading.get_ident
 
+from . import _sys
 from .errors import ClosedError, ShmringError, TruncatedError
+
+# roles guards taking and letting go of a role's lock against os.fork(): the
+# hooks in _ring.py hold it across a fork, so that a child finds every lock
+# its parent holds listed in a Ring's handles, and lets go of its copy. A
+# fork between a lock taken and its handle listed left the child holding
+# the role for as long as it lived. Reentrant: a collected handle lets go
+# of its role from whatever the collecting thread was doing.
+roles = threading.RLock()
+
+
+def hold_role(handle, ring, byte):
+    """Take the role lock on byte for handle and list handle in ring's
+    handles, with no fork in between (BusyError when a live process holds
+    it)."""
+    with roles:
+        handle._lock = _sys.lock(ring._fd, byte)
+        ring._handles.add(handle)
 
 
 def closed_as_error(call):
@@ -87,6 +105,7 @@ def let_go_role(handle):
     kernel drops the lock with its last descriptor). Whatever else stopped
     a close() or a constructor half-way, this still runs."""
     handle._closed = True
-    lock, handle._lock = handle._lock, None
-    if lock is not None:
-        os.close(lock)
+    with roles:  # no fork between the field cleared and the descriptor closed
+        lock, handle._lock = handle._lock, None
+        if lock is not None:
+            os.close(lock)

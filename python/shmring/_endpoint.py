@@ -13,7 +13,7 @@ import weakref
 from . import _layout as L
 from . import _sys
 from ._wait import Waiter, weak
-from ._closing import await_calls, dropped, let_go_role
+from ._closing import await_calls, dropped, hold_role, let_go_role
 from .errors import ClosedError, CorruptError, InvalidError, PeerDeadError
 
 _INT_MAX = 0x7FFFFFFF
@@ -42,8 +42,8 @@ class _Endpoint:
             raise InvalidError(f"ring: kind={ring.kind}: producers and consumers of this package are for spsc rings")
         self._ring = ring
         self._own, self._peer = _Side(producer), _Side(not producer)
-        self._lock = _sys.lock(ring._fd, self._own.lock_byte)
-        ring._handles.add(self)  # from now on close() (or Ring._take) lets the lock go
+        self._lock = None
+        hold_role(self, ring, self._own.lock_byte)  # from now on close() (or Ring._take) lets the lock go
         self._pid = os.getpid()  # a forked child's copy of the handle is not the role
         info = ring.info
         self._mm, self._u32, self._u64 = ring._mm, ring.u32, ring.u64

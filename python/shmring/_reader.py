@@ -9,7 +9,7 @@ import os
 
 from . import _args
 from . import _layout as L
-from ._closing import await_calls, closed_as_error, dropped, let_go, let_go_role
+from ._closing import await_calls, closed_as_error, dropped, hold_role, let_go, let_go_role
 from . import _sys
 from ._wait import Waiter
 from .errors import BusyError, ClosedError, CorruptError, EmptyError, InvalidError, LappedError, PeerDeadError, ShortBufferError
@@ -73,8 +73,7 @@ class Reader:
         for i in range(n):
             e = L.BCAST_READERS_OFFSET + i * L.READER_ENTRY_SIZE
             try:
-                self._lock = _sys.lock(self._ring._fd, e + L.READER_LOCK_BYTE)
-                self._ring._handles.add(self)  # from now on close() (or Ring._take) lets the lock go
+                hold_role(self, self._ring, e + L.READER_LOCK_BYTE)  # from now on close() (or Ring._take) lets the lock go
                 self._pid = os.getpid()  # a forked child's copy of the handle is not the reader
             except BusyError:
                 continue

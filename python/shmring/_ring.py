@@ -15,6 +15,7 @@ from . import _layout as L
 from . import _sys
 from . import _args
 from . import _trust
+from . import _closing
 from ._closing import let_go_role
 from ._header import decode
 from .errors import (
@@ -49,6 +50,7 @@ _open_rings = weakref.WeakSet()
 
 
 def _after_fork_in_child():
+    _closing.roles = threading.RLock()  # the forking thread's hold, left in the copy
     for r in list(_open_rings):
         r._futex_calls = {}
         r._futex_done = threading.Condition(threading.RLock())
@@ -59,7 +61,11 @@ def _after_fork_in_child():
             let_go_role(h)
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+os.register_at_fork(
+    before=lambda: _closing.roles.acquire(),
+    after_in_parent=lambda: _closing.roles.release(),
+    after_in_child=_after_fork_in_child,
+)
 
 # How long close() waits for futex calls in flight on other threads (a
 # sleep ends within a tick, _wait.TICK); past it, it leaves the mapping in
