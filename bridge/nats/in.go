@@ -272,17 +272,20 @@ func (b *In) runCore(rctx, dctx context.Context, cancel context.CancelCauseFunc)
 	b.markReady()
 
 	<-rctx.Done()
-	// Dropped needs a live subscription: keep the count first.
+	// Dropped needs a live subscription: keep the count first, and again
+	// after the drain (the client drops while the ring stays full).
 	b.subMu.Lock()
-	if n, err := sub.Dropped(); err == nil {
-		b.c.dropped.Add(uint64(n))
-	}
+	dropped, _ := sub.Dropped()
+	b.c.dropped.Add(uint64(max(dropped, 0)))
 	b.sub = nil
 	b.subMu.Unlock()
 	closed := sub.StatusChanged(nats.SubscriptionClosed)
 	drained := true
 	if err := sub.Drain(); err == nil {
-		drained = b.awaitDrained(sub, closed, dctx)
+		drained = b.awaitDrained(sub, closed, dctx, true)
+	}
+	if n, err := sub.Dropped(); err == nil && n > dropped {
+		b.c.dropped.Add(uint64(n - dropped))
 	}
 	deliverMu.Lock()
 	stopped = true
@@ -290,7 +293,7 @@ func (b *In) runCore(rctx, dctx context.Context, cancel context.CancelCauseFunc)
 	if !drained {
 		// What the client still holds is called back now, to be counted.
 		actx, stop := context.WithTimeout(context.Background(), abandonWait)
-		b.awaitDrained(sub, closed, actx)
+		b.awaitDrained(sub, closed, actx, false)
 		stop()
 	}
 	_ = sub.Unsubscribe()
@@ -316,8 +319,8 @@ const drainPollEvery = 10 * time.Millisecond
 // client holds for it (true), or dctx ends (false). While the server is
 // away nothing more can arrive, so once the client's queue is empty there
 // is nothing to wait for: the client's drain would wait on for its flush
-// (10 s) or until DrainTimeout, to deliver nothing.
-func (b *In) awaitDrained(sub *nats.Subscription, closed <-chan nats.SubStatus, dctx context.Context) bool {
+// (10 s) or until DrainTimeout, to deliver nothing; say logs that stop.
+func (b *In) awaitDrained(sub *nats.Subscription, closed <-chan nats.SubStatus, dctx context.Context, say bool) bool {
 	tick := time.NewTicker(drainPollEvery)
 	defer tick.Stop()
 	for {
@@ -334,7 +337,9 @@ func (b *In) awaitDrained(sub *nats.Subscription, closed <-chan nats.SubStatus, 
 				return true
 			}
 			if n == 0 && !b.nc.IsConnected() {
-				b.logf("%q → ring %q: stopping with the server away and nothing left in the client to deliver", b.o.Subject, b.r.Name())
+				if say {
+					b.logf("%q → ring %q: stopping with the server away and nothing left in the client to deliver", b.o.Subject, b.r.Name())
+				}
 				return true
 			}
 		}

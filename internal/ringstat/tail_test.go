@@ -269,7 +269,9 @@ func TestTailOfALiveRecordRingAccountsForEveryMessage(t *testing.T) {
 			}
 			const total = 200000
 			done, running := make(chan error, 1), make(chan struct{})
-			// Halfway the producer waits for the tail to have shown a
+			// Halfway the producer waits, after a send and before its
+			// consumer takes the message (an SPSC tail shows only what the
+			// consumer has not released), for the tail to have shown a
 			// message: on a loaded machine a tail that only ever found
 			// itself lapped showed none, and the test had nothing to check.
 			shownOne := make(chan struct{})
@@ -280,15 +282,15 @@ func TestTailOfALiveRecordRingAccountsForEveryMessage(t *testing.T) {
 					if i == 1000 {
 						close(running)
 					}
+					if err := p.Send(context.Background(), fmt.Appendf(nil, "m%d-%s", i, strings.Repeat("x", i%30))); err != nil {
+						done <- err
+						return
+					}
 					if i == total/2 {
 						select {
 						case <-shownOne:
 						case <-time.After(time.Minute): // a hang bound: then the test fails, shown 0
 						}
-					}
-					if err := p.Send(context.Background(), fmt.Appendf(nil, "m%d-%s", i, strings.Repeat("x", i%30))); err != nil {
-						done <- err
-						return
 					}
 					if c != nil {
 						if _, err := c.Recv(context.Background(), buf); err != nil {

@@ -20,7 +20,9 @@
 // stderr every --progress and when it stops, and stops cleanly on SIGINT
 // or SIGTERM: what it took from a ring it still delivers, and what it
 // received it still writes, within --drain-timeout (what is left then is
-// an error, status 1, which says how much: in counts it as dropped); told
+// an error, status 1: over core NATS in says how many messages it could
+// not write and counts them as dropped; over JetStream they stay
+// unacknowledged, for the next run); told
 // to stop while it connects, it stops at once, with status 0. out also stops, with
 // status 0, when RING's producer ends the stream and everything is
 // delivered. --connect-timeout bounds the first connection, every --url
