@@ -186,9 +186,17 @@ func (h *mpmcHandle) holderAt(i uint32) (st uint32, live bool, err error) {
 	if live, err = h.r.heldAt(entryLockByte(i)); live || err != nil {
 		return st, live, err
 	}
+	// The state again, then the incarnation: a newcomer bumps the
+	// incarnation before it stores the entry attached, so a newcomer's
+	// state seen here comes with an incarnation that moved. (Loaded the
+	// other way round, a newcomer that did both between the two loads
+	// read as attached by a dead holder: "every consumer died" while
+	// consumers came and went cleanly.)
+	if st, err = h.entryState(i); err != nil {
+		return st, false, err
+	}
 	if h.entry(i).incarnation.Load() != inc {
 		return st, true, nil // taken over meanwhile: the newcomer is live
 	}
-	st, err = h.entryState(i)
-	return st, false, err
+	return st, false, nil
 }
