@@ -79,9 +79,13 @@ func (p *bcastProducer) probe() error {
 			return err
 		}
 		// A reader taking the entry over after the probe bumps the
-		// incarnation first, and one closing stores ReaderFree before it
-		// unlocks: then the entry is not marked.
-		if !alive && e.inc.Load() == inc && e.state.Load() == layout.ReaderAttached {
+		// incarnation before it stores the entry attached, and one closing
+		// stores ReaderFree before it unlocks: then the entry is not
+		// marked. The state is loaded before the incarnation, the reverse
+		// of the newcomer's stores, so that its attached state comes with
+		// its incarnation (the other order could mark a newcomer that did
+		// both between the two loads).
+		if !alive && e.state.Load() == layout.ReaderAttached && e.inc.Load() == inc {
 			p.dead[i] = inc + 1
 			p.stats.Evicted++
 		}
