@@ -416,6 +416,8 @@ def open_ring(
             raise SymlinkError(f"ring: name is a symbolic link: ring={name} path={path}; no link is followed") from None
         if e.errno in (errno.EISDIR, errno.ENXIO):
             raise NotRegularError(f"ring: not a regular file: ring={name} path={path}: {e.strerror}") from None
+        if e.errno == errno.EROFS:  # as Go's fs.ErrPermission: a ring is mapped for writing
+            raise PermissionError(errno.EROFS, f"ring: {name} is on a read-only file system", path) from None
         raise
     try:
         cap = _trust.check(fd, path, trust_uids, trust_gids, allow_world_write, max_file_size)
