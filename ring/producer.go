@@ -276,7 +276,12 @@ func (p *Producer) noClaimOpen(op string) error {
 
 // Close ends the stream: the consumer receives what was published, then
 // ErrClosed. The role is free again afterwards; a new Producer reopens the
-// stream. Close is idempotent.
+// stream. On an MPMC or MPSC ring the stream ends when the last live
+// producer handle closes, whichever process held it: a service that takes
+// a producer per request and closes it after leaves its consumers
+// ErrClosed whenever none is open (until the next one reopens the stream);
+// keep one open for as long as the stream should last. Close is
+// idempotent.
 func (p *Producer) Close() (err error) {
 	defer p.r.endGuard(&err, beginGuard())
 	defer p.r.untrack(p)
