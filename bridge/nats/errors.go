@@ -15,9 +15,11 @@ var (
 	// or had not taken while its connection was down (core NATS). From a
 	// lossless source they stay in the ring for the next bridge.
 	ErrNotAcked = errors.New("natsbridge: messages not acknowledged at shutdown")
-	// ErrNotWritten: a core-NATS In bridge stopped (its context ended and
-	// the drain timeout passed) with messages the client had received and
-	// the ring had no room for: they are lost, and counted as dropped.
+	// ErrNotWritten: an In bridge stopped (its context ended and the drain
+	// timeout passed) with messages it had received and the ring had no
+	// room for. Over core NATS they are lost, and counted as dropped; over
+	// JetStream they stay unacknowledged, for the next run (what was
+	// written is acknowledged).
 	ErrNotWritten = errors.New("natsbridge: messages received and not written at shutdown")
 	// ErrConfig: options that describe no bridge (an empty subject, a
 	// JetStream bridge without a stream, a ring of the wrong kind).

@@ -64,13 +64,15 @@ func (b *In) runJetStream(rctx, dctx context.Context) error {
 			continue
 		}
 		var (
-			handled  jetstream.Msg // the written (or oversize) message furthest on in the stream
-			handledS uint64        // its stream sequence
-			failed   error
-			hole     bool
+			handled   jetstream.Msg // the written (or oversize) message furthest on in the stream
+			handledS  uint64        // its stream sequence
+			failed    error
+			hole      bool
+			unwritten int // messages of the batch after a failed write
 		)
 		for m := range batch.Messages() {
 			if failed != nil || hole {
+				unwritten++
 				continue // not acknowledged: it comes again
 			}
 			md, err := m.Metadata()
@@ -87,6 +89,7 @@ func (b *In) runJetStream(rctx, dctx context.Context) error {
 			next++
 			if err := b.deliver(dctx, m.Subject(), m.Data(), m.Headers()); err != nil {
 				failed = err
+				unwritten++
 				continue
 			}
 			if md.Sequence.Stream > handledS {
@@ -94,7 +97,7 @@ func (b *In) runJetStream(rctx, dctx context.Context) error {
 			}
 		}
 		if handled != nil {
-			err := b.ack(dctx, handled)
+			err := b.ackWritten(dctx, handled)
 			switch {
 			case errors.Is(err, errAckUnconfirmed) && rctx.Err() != nil: // stopping: the drain ends here
 				return fmt.Errorf("%w: acknowledging stream %q: %v", ErrNotAcked, b.jsOpts.Stream, err)
@@ -109,6 +112,10 @@ func (b *In) runJetStream(rctx, dctx context.Context) error {
 				return err
 			}
 			bo.reset()
+		}
+		if failed != nil && dctx.Err() != nil && errors.Is(failed, context.Canceled) {
+			return fmt.Errorf("%w: %d messages of a batch from stream %q, into ring %q, which stayed full for DrainTimeout (%v) after the stop; left unacknowledged, for the next run",
+				ErrNotWritten, unwritten, b.jsOpts.Stream, b.r.Name(), b.o.DrainTimeout)
 		}
 		if failed != nil {
 			return failed
@@ -133,6 +140,24 @@ func (b *In) runJetStream(rctx, dctx context.Context) error {
 	}
 	return nil
 }
+
+// ackWritten acknowledges what was written, up to m. A stop whose drain
+// ran out (the ring stayed full) still acknowledges what it wrote, in a
+// wait of its own: with the drain's context, the acknowledgement of a
+// batch written in part was never sent, and the next run wrote that part
+// into the ring again.
+func (b *In) ackWritten(dctx context.Context, m jetstream.Msg) error {
+	if dctx.Err() == nil {
+		return b.ack(dctx, m)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), finalAckWait)
+	defer cancel()
+	return b.ack(ctx, m)
+}
+
+// finalAckWait bounds the acknowledgement a stop makes after its drain ran
+// out: a round trip to a server that keeps up, a few tries of one.
+const finalAckWait = 3 * ackAttemptTimeout
 
 // errAckUnconfirmed: an acknowledgement the server, connected, did not
 // confirm in ackAttempts tries.

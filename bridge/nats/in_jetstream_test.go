@@ -2,6 +2,7 @@ package natsbridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -232,4 +233,60 @@ func jetStreamServer(t *testing.T, stream string, subjects ...string) (*natstest
 		t.Fatal(err)
 	}
 	return srv, js
+}
+
+// TestInJetStreamStoppedWithTheRingFullAcknowledgesWhatItWrote: a JetStream
+// In stopped while its ring stays full acknowledges the part of its batch
+// it wrote, so the next run goes on after it; the rest stays
+// unacknowledged (ErrNotWritten). The acknowledgement used the drain's
+// context, already ended, so the written part came again and landed in
+// the ring twice. (From a black-box tester.)
+func TestInJetStreamStoppedWithTheRingFullAcknowledgesWhatItWrote(t *testing.T) {
+	const n, slots = 100, 16
+	srv, js := jetStreamServer(t, "FULL", "full")
+	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
+	defer cancel()
+	msg := make([]byte, 64)
+	for seq := range uint64(n) {
+		msgcheck.Stamp(msg, seq)
+		m := nats.NewMsg("full")
+		m.Data = msg
+		m.Header.Set(SeqHeader, strconv.FormatUint(seq+1, 10))
+		if _, err := js.PublishMsg(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dst := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: slots})
+	o := InOptions{Subject: "full", JetStream: &JetStreamOptions{Stream: "FULL"}, Batch: 32, DrainTimeout: 100 * time.Millisecond}
+	in, err := NewIn(connect(t, srv.URL()), dst, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := start(in.Run)
+	run.ready(t, in)
+	eventually(t, func() (bool, string) {
+		c := in.Counters()
+		return c.Messages == slots, fmt.Sprintf("%d messages in a ring of %d slots", c.Messages, slots)
+	})
+	if err := run.stop(); !errors.Is(err, ErrNotWritten) || !strings.Contains(err.Error(), fmt.Sprintf("%d messages", 32-slots)) {
+		t.Errorf("Run = %v, want ErrNotWritten for the %d messages of the batch not written", err, 32-slots)
+	}
+	in.Close()
+
+	c, err := dst.Consumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	consumeInOrder(t, c, 0, slots)
+	again, err := NewIn(connect(t, srv.URL()), dst, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	run = start(again.Run)
+	run.ready(t, again)
+	consumeInOrder(t, c, slots, n-slots) // it came again from 0 when the written part was not acknowledged
+	if err := run.stop(); err != nil {
+		t.Fatal(err)
+	}
 }
