@@ -160,16 +160,7 @@ func TestInJetStreamGoesOnAfterAnAcknowledgementTheServerLost(t *testing.T) {
 	srv, js := jetStreamServer(t, "LOST", "lost")
 	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
 	defer cancel()
-	msg := make([]byte, 64)
-	for seq := range uint64(n) {
-		msgcheck.Stamp(msg, seq)
-		m := nats.NewMsg("lost")
-		m.Data = msg
-		m.Header.Set(SeqHeader, strconv.FormatUint(seq+1, 10))
-		if _, err := js.PublishMsg(ctx, m); err != nil {
-			t.Fatal(err)
-		}
-	}
+	publishStamped(ctx, t, js, "lost", n)
 	dst := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 4})
 	var log logLines
 	in, err := NewIn(connect(t, srv.URL()), dst, InOptions{
@@ -218,6 +209,23 @@ func TestInJetStreamGoesOnAfterAnAcknowledgementTheServerLost(t *testing.T) {
 	t.Logf("the bridge logged:\n%s", log.String())
 }
 
+// publishStamped publishes n messages of 64 bytes to subject through
+// JetStream, message seq stamped with seq (msgcheck) and numbered seq+1
+// in SeqHeader, as an Out bridge numbers them.
+func publishStamped(ctx context.Context, t *testing.T, js jetstream.JetStream, subject string, n int) {
+	t.Helper()
+	msg := make([]byte, 64)
+	for seq := range uint64(n) {
+		msgcheck.Stamp(msg, seq)
+		m := nats.NewMsg(subject)
+		m.Data = msg
+		m.Header.Set(SeqHeader, strconv.FormatUint(seq+1, 10))
+		if _, err := js.PublishMsg(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // jetStreamServer starts a JetStream server with an in-memory stream of
 // that name over subjects, and returns it with a JetStream client.
 func jetStreamServer(t *testing.T, stream string, subjects ...string) (*natstest.Server, jetstream.JetStream) {
@@ -246,16 +254,7 @@ func TestInJetStreamStoppedWithTheRingFullAcknowledgesWhatItWrote(t *testing.T) 
 	srv, js := jetStreamServer(t, "FULL", "full")
 	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
 	defer cancel()
-	msg := make([]byte, 64)
-	for seq := range uint64(n) {
-		msgcheck.Stamp(msg, seq)
-		m := nats.NewMsg("full")
-		m.Data = msg
-		m.Header.Set(SeqHeader, strconv.FormatUint(seq+1, 10))
-		if _, err := js.PublishMsg(ctx, m); err != nil {
-			t.Fatal(err)
-		}
-	}
+	publishStamped(ctx, t, js, "full", n)
 	dst := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: slots})
 	o := InOptions{Subject: "full", JetStream: &JetStreamOptions{Stream: "FULL"}, Batch: 32, DrainTimeout: 100 * time.Millisecond}
 	in, err := NewIn(connect(t, srv.URL()), dst, o)
