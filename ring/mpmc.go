@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/shmring/shmring/internal/fence"
+	"github.com/shmring/shmring/internal/shm"
 	"github.com/shmring/shmring/layout"
 )
 
@@ -136,6 +137,7 @@ func (h *mpmcHandle) attach(r *Ring, consumer bool) error {
 	if consumer {
 		lo, hi, what = h.maxP, h.maxP+h.maxC, "consumers"
 	}
+	var settleBy time.Time
 	for try := 0; ; try++ {
 		for i := lo; i < hi; i++ {
 			l, err := r.lockAt(entryLockByte(i))
@@ -152,23 +154,53 @@ func (h *mpmcHandle) attach(r *Ring, consumer bool) error {
 			}
 			return nil
 		}
-		if try == attachTries {
-			return fmt.Errorf("%w: ring=%s max %s=%d reached", ErrBusy, r.name, what, hi-lo)
-		}
 		// Every entry's lock was busy. A peer reaping a dead holder's entry
 		// holds its lock for the repair (reapEntry), and looks from here
 		// like a live holder: a process restarted after a crash met that
-		// and was refused. Look again a little later.
+		// and was refused. A repair takes microseconds, but a reaper
+		// goroutine preempted in it holds the lock for the scheduler's
+		// slice (10 ms and more on a busy machine), so a few quick looks
+		// are not enough: while some entry is not plainly a live holder's,
+		// look again for up to settleWait.
+		if try >= attachTries {
+			if settleBy.IsZero() && h.settling(lo, hi) {
+				settleBy = time.Now().Add(settleWait)
+			}
+			if settleBy.IsZero() || time.Now().After(settleBy) {
+				return fmt.Errorf("%w: ring=%s max %s=%d reached", ErrBusy, r.name, what, hi-lo)
+			}
+		}
 		time.Sleep(attachPause)
 	}
 }
 
+// settling reports whether some entry in [lo, hi) is not attached by a
+// live process, so that whoever holds its lock is passing through: a
+// reaper (the entry left by a closing consumer, or attached by a process
+// that is gone), or a joiner or reaper about to let go (the entry free).
+// A holder in another PID namespace can read as gone here; it costs that
+// joiner settleWait before it is refused.
+func (h *mpmcHandle) settling(lo, hi uint32) bool {
+	for i := lo; i < hi; i++ {
+		st, err := h.entryState(i)
+		if err != nil {
+			return false
+		}
+		if st != layout.EntryAttached || !shm.ProcessAlive(h.entry(i).pid.Load()) {
+			return true
+		}
+	}
+	return false
+}
+
 // A joiner that finds every entry's lock busy looks again attachTries
-// times, attachPause apart: a reaper's repair takes microseconds, so a
-// ring that is really full is refused within a few milliseconds.
+// times, attachPause apart, and then, while an entry is settling, until
+// settleWait has passed: a ring whose entries all have live holders is
+// refused within a few milliseconds.
 const (
 	attachTries = 5
 	attachPause = time.Millisecond
+	settleWait  = 2 * time.Second
 )
 
 // count is this side's attached-entries word and its limit.

@@ -172,3 +172,68 @@ func TestMPMCProducerSeesPeerDeadWhenEveryConsumerProcessDied(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMPMCARestartedProducerWaitsForAReaperAtWork: a producer process is
+// killed holding a claim, and a peer reaping its entry holds the entry's
+// lock while it repairs. A producer restarted meanwhile waits for the
+// repair and takes the entry, rather than reading the reaper as a live
+// holder: CI saw "max producers=1 reached" when a reaper goroutine was
+// preempted mid-repair for longer than the joiner's few quick looks. A
+// reaper that never lets go costs the joiner a bounded wait and ErrBusy.
+func TestMPMCARestartedProducerWaitsForAReaperAtWork(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	for _, reaperLetsGo := range []bool{true, false} {
+		t.Run(fmt.Sprintf("reaper lets go %v", reaperLetsGo), func(t *testing.T) {
+			r := newTestRing(t, Options{Kind: MPMC, SlotSize: killMsgSize, Slots: killSlots, MaxProducers: 1, MaxConsumers: 1})
+			c, err := r.Consumer()
+			if err != nil {
+				t.Fatal(err)
+			}
+			child := proctest.Start(t, "kill-producer", r.Name(), stepAfterClaim.String(), "0", "0", "claim")
+			child.Expect("ready")
+			if err := child.WriteLine("go"); err != nil {
+				t.Fatal(err)
+			}
+			readLines(child)
+			waitKilled(t, child, "a producer process killed after its claim")
+
+			held, err := r.lockAt(entryLockByte(0)) // a reaper mid-repair
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reaperLetsGo {
+				go func() {
+					time.Sleep(100 * time.Millisecond) // many of the joiner's quick looks
+					r.unlockAt(entryLockByte(0), held)
+				}()
+			} else {
+				defer r.unlockAt(entryLockByte(0), held)
+			}
+			p, err := r.Producer()
+			if !reaperLetsGo {
+				if !errors.Is(err, ErrBusy) {
+					t.Fatalf("Producer while a reaper holds the dead one's entry for good = %v, want ErrBusy", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Producer while a reaper repairs the dead one's entry = %v, want the entry once it is let go", err)
+			}
+			defer p.Close()
+			ctx := xpBounded(t)
+			msg := make([]byte, killMsgSize)
+			encodeMessage(msg, xpSeq(killedStream, 0))
+			if err := p.Send(ctx, msg); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, killMsgSize)
+			n, err := c.Recv(ctx, buf)
+			if err != nil {
+				t.Fatalf("Recv after the dead claim = %v", err)
+			}
+			if err := checkMessage(buf[:n], xpSeq(killedStream, 0), killMsgSize); err != nil {
+				t.Fatalf("Recv after the dead claim: %v", err)
+			}
+		})
+	}
+}

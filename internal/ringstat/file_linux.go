@@ -120,7 +120,7 @@ func (r *fileReader) read() {
 	if !ok {
 		return
 	}
-	s.CreatorAlive = processAlive(h.CreatorPID)
+	s.CreatorAlive = shm.ProcessAlive(h.CreatorPID)
 	if !s.Held && !s.CreatorAlive {
 		s.OpenElsewhere = r.open.state(&st)
 	}

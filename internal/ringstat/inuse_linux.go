@@ -1,10 +1,8 @@
 package ringstat
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"slices"
@@ -198,33 +196,4 @@ func mappedFiles(maps []byte, files, writable map[fileID]struct{}) {
 			writable[id] = struct{}{}
 		}
 	}
-}
-
-// processAlive reports whether a process (not a thread: a thread id is a
-// pid to kill(2) and /proc too) with this pid exists and is not a zombie.
-// A hint for people: see above.
-func processAlive(pid uint32) bool {
-	if pid == 0 || pid > 1<<22 {
-		return false
-	}
-	if err := unix.Kill(int(pid), 0); err == unix.ESRCH {
-		return false
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return true // no /proc to ask: kill(2) said it exists
-	}
-	alive, tgid := true, -1
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		k, v, _ := bytes.Cut(sc.Bytes(), []byte(":"))
-		v = bytes.TrimSpace(v)
-		switch string(k) {
-		case "State":
-			alive = len(v) > 0 && v[0] != 'Z' && v[0] != 'X'
-		case "Tgid":
-			tgid, _ = strconv.Atoi(string(v))
-		}
-	}
-	return alive && tgid == int(pid)
 }

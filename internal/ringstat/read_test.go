@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/shmring/shmring/ring"
-	"golang.org/x/sys/unix"
 )
 
 // newRing creates a ring under t.TempDir() and closes it when the test ends.
@@ -173,37 +171,6 @@ func TestReadGivesNoLagToABroadcastReaderThatLeft(t *testing.T) {
 	}
 	if s.Consumed != 6 || s.Backlog != 4 {
 		t.Errorf("consumed %d backlog %d, want 6 and 4 (the reader that stays)", s.Consumed, s.Backlog)
-	}
-}
-
-// TestAThreadIsNoCreator: a thread's id answers kill(2) and has a /proc
-// entry, but no process has it for its pid: a creator pid that names one of
-// this process's threads is gone. (From a black-box tester: ringctl's own
-// threads, numbered 2 to 6 as pid 1 of a new PID namespace, read as the
-// creator.)
-func TestAThreadIsNoCreator(t *testing.T) {
-	if !processAlive(uint32(os.Getpid())) {
-		t.Fatal("this process reads as gone")
-	}
-	// Two goroutines locked to threads at once: at most one is on the
-	// main thread, whose id is the pid.
-	tids := make(chan int)
-	release := make(chan struct{})
-	defer close(release)
-	for range 2 {
-		go func() {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			tids <- unix.Gettid()
-			<-release
-		}()
-	}
-	tid := <-tids
-	if tid == os.Getpid() {
-		tid = <-tids
-	}
-	if processAlive(uint32(tid)) {
-		t.Errorf("thread %d of process %d reads as a live process", tid, os.Getpid())
 	}
 }
 
