@@ -40,10 +40,13 @@ const (
 	// MPMCDataSleepersOffset (u32): an epoch and how many consumers sleep,
 	// or are about to, waiting for a message (SleepersCount).
 	MPMCDataSleepersOffset = mpmcProducerColdOffset + 4
-	// MPMCProducersOffset (u32): producer entries attached now.
+	// MPMCProducersOffset (u32): producer entries attached now. With the
+	// Stream word after it, the low half of one u64 that every update
+	// changes by compare-and-swap (ProducerWord).
 	MPMCProducersOffset = mpmcProducerColdOffset + 8
 	// MPMCStreamOffset (u32): StreamClosed once the last attached producer
-	// closed; cleared when a producer attaches.
+	// closed; cleared when a producer attaches. The high half of the u64
+	// at MPMCProducersOffset.
 	MPMCStreamOffset = mpmcProducerColdOffset + 12
 
 	mpmcConsumerColdOffset  = ControlOffset + 3*PadUnit
@@ -128,6 +131,15 @@ const (
 // ValidStream reports whether a value read from MPMCStreamOffset is one this
 // format defines.
 func ValidStream(s uint32) bool { return s <= streamMax }
+
+// ProducerWord is the u64 at MPMCProducersOffset: the Producers count in
+// its low half, the Stream word in its high half (little-endian, so each
+// is also the u32 at its own offset). The last producer's leave and the
+// mark that ends the stream are one compare-and-swap of it.
+func ProducerWord(producers, stream uint32) uint64 { return uint64(stream)<<32 | uint64(producers) }
+
+// ProducerWordParts splits a ProducerWord.
+func ProducerWordParts(w uint64) (producers, stream uint32) { return uint32(w), uint32(w >> 32) }
 
 // Slot states, bits 31..29 of a slot's control word.
 const (

@@ -65,26 +65,27 @@ type mpmcHandle struct {
 	maxP uint32
 	maxC uint32
 
-	tail, head                                *atomic.Uint64
-	dataWake, dataSleepers, producers, stream *atomic.Uint32
-	spaceWake, spaceSleepers, consumers       *atomic.Uint32
-	consumer                                  bool
-	index                                     uint32 // this handle's entry
-	owner                                     uint32 // layout.Owner(index, incarnation)
-	ent                                       mpmcEntry
-	lock                                      heldLock
-	release                                   bool // entry counters may use plain release stores
-	wait                                      WaitStrategy
-	waiting                                   waitState // the adaptive spin's estimate; the wait in progress (wait.go)
-	stats                                     Stats
-	ctr                                       counters // stats in the file (counters.go)
-	host                                      waitHost // the wait loop's host, which stores ctr when the wait sleeps
-	lat                                       latency  // producer: its stamps; consumer: its histogram too (telemetry.go)
-	closed                                    bool
-	seenTail, seenHead                        uint64 // hints never go back past these
-	revoked                                   uint64 // releases that found the lease repaired away
-	onAdopt                                   func(pos uint64)
-	closing                                   closeOnce
+	tail, head                          *atomic.Uint64
+	prodWord                            *atomic.Uint64 // the producers' count and the stream word (mpmc_count.go)
+	dataWake, dataSleepers              *atomic.Uint32
+	spaceWake, spaceSleepers, consumers *atomic.Uint32
+	consumer                            bool
+	index                               uint32 // this handle's entry
+	owner                               uint32 // layout.Owner(index, incarnation)
+	ent                                 mpmcEntry
+	lock                                heldLock
+	release                             bool // entry counters may use plain release stores
+	wait                                WaitStrategy
+	waiting                             waitState // the adaptive spin's estimate; the wait in progress (wait.go)
+	stats                               Stats
+	ctr                                 counters // stats in the file (counters.go)
+	host                                waitHost // the wait loop's host, which stores ctr when the wait sleeps
+	lat                                 latency  // producer: its stamps; consumer: its histogram too (telemetry.go)
+	closed                              bool
+	seenTail, seenHead                  uint64 // hints never go back past these
+	revoked                             uint64 // releases that found the lease repaired away
+	onAdopt                             func(pos uint64)
+	closing                             closeOnce
 }
 
 func (h *mpmcHandle) entries() uint32 { return h.maxP + h.maxC }
@@ -123,8 +124,7 @@ func (h *mpmcHandle) attach(r *Ring, consumer bool) error {
 		head:          r.word64(layout.MPMCHeadOffset),
 		dataWake:      r.word32(layout.MPMCDataWakeOffset),
 		dataSleepers:  r.word32(layout.MPMCDataSleepersOffset),
-		producers:     r.word32(layout.MPMCProducersOffset),
-		stream:        r.word32(layout.MPMCStreamOffset),
+		prodWord:      r.word64(layout.MPMCProducersOffset),
 		spaceWake:     r.word32(layout.MPMCSpaceWakeOffset),
 		spaceSleepers: r.word32(layout.MPMCSpaceSleepersOffset),
 		consumers:     r.word32(layout.MPMCConsumersOffset),
@@ -163,12 +163,15 @@ func (h *mpmcHandle) attach(r *Ring, consumer bool) error {
 		// are not enough: while some entry is not plainly a live holder's,
 		// look again for up to settleWait.
 		if try >= attachTries {
-			if settleBy.IsZero() && h.settling(lo, hi) {
+			if settleBy.IsZero() {
 				settleBy = time.Now().Add(settleWait)
 			}
-			if settleBy.IsZero() || time.Now().After(settleBy) {
+			if !h.settling(lo, hi) || time.Now().After(settleBy) {
 				return fmt.Errorf("%w: ring=%s max %s=%d reached", ErrBusy, r.name, what, hi-lo)
 			}
+		}
+		if r.closing.Load() { // Close waits for r.mu, which this call holds
+			return ErrClosed
 		}
 		time.Sleep(attachPause)
 	}
@@ -183,10 +186,7 @@ func (h *mpmcHandle) attach(r *Ring, consumer bool) error {
 func (h *mpmcHandle) settling(lo, hi uint32) bool {
 	for i := lo; i < hi; i++ {
 		st, err := h.entryState(i)
-		if err != nil {
-			return false
-		}
-		if st != layout.EntryAttached || !shm.ProcessAlive(h.entry(i).pid.Load()) {
+		if err == nil && (st != layout.EntryAttached || !shm.ProcessAlive(h.entry(i).pid.Load())) {
 			return true
 		}
 	}
@@ -203,14 +203,6 @@ const (
 	settleWait  = 2 * time.Second
 )
 
-// count is this side's attached-entries word and its limit.
-func (h *mpmcHandle) count(consumerSide bool) (*atomic.Uint32, uint32) {
-	if consumerSide {
-		return h.consumers, h.maxC
-	}
-	return h.producers, h.maxP
-}
-
 // join fills in the entry whose lock this handle holds.
 func (h *mpmcHandle) join() error {
 	e := h.entry(h.index)
@@ -220,7 +212,6 @@ func (h *mpmcHandle) join() error {
 		return err
 	}
 	wasAttached := st != layout.EntryFree // a dead holder's or a left entry: still counted
-	cnt, limit := h.count(h.consumer)
 	inc := e.incarnation.Add(1)
 	h.owner = layout.Owner(h.index, inc)
 	if wasAttached {
@@ -240,18 +231,11 @@ func (h *mpmcHandle) join() error {
 	} else {
 		h.lat.stamps.start(h.r, h.release)
 	}
-	if !wasAttached {
-		if n := cnt.Add(1); n > limit {
-			cnt.Add(^uint32(0))
-			return h.r.corrupt("attached count=%d beyond limit=%d", n, limit)
-		}
-	} else if n := cnt.Load(); n == 0 || n > limit {
-		return h.r.corrupt("attached count=%d with entry=%d attached, limit=%d", n, h.index, limit)
+	if err := h.countJoin(wasAttached); err != nil {
+		return err
 	}
+	atStep(stepJoinCounted)
 	e.state.Store(layout.EntryAttached)
-	if !h.consumer {
-		h.stream.Store(0) // a new producer reopens a closed or dead stream
-	}
 	h.seenTail, h.seenHead = h.tail.Load(), h.head.Load()
 	return nil
 }
@@ -263,17 +247,14 @@ func (h *mpmcHandle) leave() error {
 	h.closed = true
 	h.ent.messages.Store(h.stats.Messages)
 	h.ent.state.Store(layout.EntryFree)
-	cnt, _ := h.count(h.consumer)
-	n := cnt.Add(^uint32(0))
+	atStep(stepLeaveFreed)
+	_, err := h.uncount(h.index, layout.StreamClosed)
 	if !h.consumer {
-		if n == 0 {
-			h.stream.Store(layout.StreamClosed)
-		}
 		// SYNC POINT: stream. Stored (full fence) before the sleepers
 		// load; a sleeper announces itself, then re-checks the stream.
 		h.wakeData()
 	}
-	return h.lock.unlock(h.r)
+	return errors.Join(err, h.lock.unlock(h.r))
 }
 
 // abandon leaves the entry for another consumer to reap (EntryLeft), its

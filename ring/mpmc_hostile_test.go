@@ -67,13 +67,11 @@ func TestMPMCHostileValuesAreCorrupt(t *testing.T) {
 		}, tryRecv},
 		{"a stream word no format defines", func(e env) {
 			tryRecv(e)
-			e.h.stream.Store(9)
-			e.h.producers.Store(0)
+			e.h.prodWord.Store(layout.ProducerWord(0, 9))
 		}, tryRecv},
 		{"a producer count beyond the limit", func(e env) {
 			tryRecv(e)
-			e.h.stream.Store(layout.StreamClosed)
-			e.h.producers.Store(1000)
+			e.h.prodWord.Store(layout.ProducerWord(1000, layout.StreamClosed))
 		}, tryRecv},
 		{"an entry state no format defines, met by a joining producer", func(e env) {
 			e.h.entry(1).state.Store(7)
@@ -89,7 +87,7 @@ func TestMPMCHostileValuesAreCorrupt(t *testing.T) {
 			// A dead producer's entry, reaped by a joiner, names a slot
 			// whose seq belongs to another slot.
 			e.h.entry(1).state.Store(layout.EntryAttached)
-			e.h.producers.Add(1)
+			e.h.prodWord.Add(1) // the Producers count, the low half
 			set(e, 2, layout.Ctrl(5, layout.SlotClaimed, layout.Owner(1, 0)))
 		}, func(e env) error { _, err := e.r.Producer(); return err }},
 	}

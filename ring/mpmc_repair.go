@@ -110,15 +110,14 @@ func (h *mpmcHandle) reapEntry(i uint32) (bool, error) {
 		return false, err
 	}
 	h.entry(i).state.Store(layout.EntryFree)
-	consumerSide := i >= h.maxP
-	cnt, _ := h.count(consumerSide)
-	if n := cnt.Add(^uint32(0)); n == 0 && !consumerSide {
-		// The last producer died: consumers drain what was published,
-		// then get ErrPeerDead; a new producer reopens the stream.
-		h.stream.CompareAndSwap(0, layout.StreamPeerDead)
+	atStep(stepReapFreed)
+	// The last producer died: consumers drain what was published, then
+	// get ErrPeerDead; a new producer reopens the stream.
+	ended, err := h.uncount(i, layout.StreamPeerDead)
+	if ended {
 		h.wakeData()
 	}
-	return true, nil
+	return err == nil, err
 }
 
 // reapDead scans the entries in [lo, hi) for attached ones whose holder is

@@ -7,6 +7,7 @@ package ring
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/shmring/shmring/layout"
@@ -70,7 +71,7 @@ var errRetry = fmt.Errorf("ring: retry")
 // producer reaped dead (ErrPeerDead). Everything published happened before
 // the mark, so the slot is looked at again after it.
 func (c *mpmcConsumer) ended(h, w uint64) error {
-	s, n := c.stream.Load(), c.producers.Load() // SYNC POINT: stream
+	n, s := layout.ProducerWordParts(c.prodWord.Load()) // SYNC POINT: stream
 	if !layout.ValidStream(s) || n > c.maxP {
 		return c.r.corrupt("stream=%d producers=%d (max %d)", s, n, c.maxP)
 	}
@@ -132,8 +133,10 @@ func (c *mpmcConsumer) probe() error {
 		}
 	}
 	c.ent.messages.Store(c.stats.Messages)
-	_, err := c.reapDead(0, c.entries())
-	return err
+	if _, err := c.reapDead(0, c.entries()); err != nil {
+		return err
+	}
+	return errors.Join(c.reconcile(false), c.reconcile(true))
 }
 
 // next is the position to lease: a pending or adopted one first, else the

@@ -147,15 +147,17 @@ func (r *Ring) Header() layout.Header { return r.hdr }
 // cut MPMC or MPSC call leaves unpublished is skipped, never lost in front
 // of later messages.
 func (r *Ring) Close() error {
+	// SYNC POINT: closing. Stored before waiters is loaded; a waiter
+	// counts itself in waiters, then loads closing. Stored before r.mu is
+	// taken, so that a Producer or Consumer call waiting under it for an
+	// entry to settle (mpmcHandle.attach) gives up at once.
+	r.closing.Store(true)
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
 		return nil
 	}
 	r.closed = true
-	// SYNC POINT: closing. Stored before waiters is loaded; a waiter
-	// counts itself in waiters, then loads closing.
-	r.closing.Store(true)
 	hs := make([]handle, 0, len(r.handles))
 	for h := range r.handles {
 		hs = append(hs, h)

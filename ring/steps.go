@@ -27,11 +27,15 @@ const (
 	stepUnmapping                 // Ring.Close: every handle closed, the ring not yet unmapped
 	stepBetweenFrees              // consumer: the first slot of a leased batch freed, the next not yet
 	stepLeaving                   // MPMC producer: closing, about to leave its entry
+	stepJoinCounted               // MPMC join: counted in its side, the entry not yet Attached
+	stepLeaveFreed                // MPMC leave: the entry stored Free, not yet uncounted
+	stepReapFreed                 // MPMC reap: the dead or left entry stored Free, not yet uncounted
 	numSteps
 )
 
 func (s step) String() string {
 	return [...]string{"before-claim", "after-claim", "mid-payload", "before-publish", "after-publish",
 		"sleeping-full", "before-receive", "after-receive", "mid-read", "before-release", "after-release",
-		"sleeping-empty", "joining", "unmapping", "between-frees", "leaving"}[s]
+		"sleeping-empty", "joining", "unmapping", "between-frees", "leaving",
+		"join-counted", "leave-freed", "reap-freed"}[s]
 }
