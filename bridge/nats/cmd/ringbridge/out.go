@@ -41,6 +41,9 @@ func outCommand(stdout, stderr io.Writer) *cobra.Command {
 			}
 			defer r.Close()
 			defer nc.Close()
+			if err := onlyOnBroadcast(cmd, r, "policy", "start"); err != nil {
+				return err
+			}
 			o := natsbridge.OutOptions{
 				Subject:      subject,
 				Reader:       ro,

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	natsbridge "github.com/shmring/shmring/bridge/nats"
+	"github.com/shmring/shmring/ring"
 	"github.com/spf13/cobra"
 )
 
@@ -65,6 +66,21 @@ func onlyWithJetStream(cmd *cobra.Command, stream string, flags ...string) error
 	for _, f := range flags {
 		if cmd.Flags().Changed(f) {
 			return usagef("--%s: only with --jetstream", f)
+		}
+	}
+	return nil
+}
+
+// onlyOnBroadcast refuses a reader's flag on a ring that has no readers:
+// taken and ignored, it let an operator believe an SPSC or MPMC ring's
+// bridge was lossy.
+func onlyOnBroadcast(cmd *cobra.Command, r *ring.Ring, flags ...string) error {
+	if r.Kind() == ring.Broadcast {
+		return nil
+	}
+	for _, f := range flags {
+		if cmd.Flags().Changed(f) {
+			return usagef("--%s: only on a broadcast ring (%s is %v)", f, r.Name(), r.Kind())
 		}
 	}
 	return nil
