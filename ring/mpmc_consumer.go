@@ -2,6 +2,7 @@ package ring
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/shmring/shmring/layout"
@@ -264,10 +265,16 @@ func (c *mpmcConsumer) Close() error {
 	if c.r.closing.Load() {
 		return c.abandon(true)
 	}
+	// A dead consumer still attached, with this one gone, would have a
+	// producer waiting on a full ring take this clean Close for the death
+	// of every consumer (ErrPeerDead). So its entry is reaped first, as a
+	// closing producer reaps its side's: what it held becomes this
+	// consumer's, and is left below with the rest.
+	_, reapErr := c.reapDead(c.maxP, c.entries())
 	if c.n != 0 || c.hasPending || len(c.adopted) > 0 {
 		c.n, c.heldBytes = 0, 0
 		c.hasPending, c.adopted = false, c.adopted[:0] // left for another consumer, which delivers them
-		return c.abandon(false)
+		return errors.Join(reapErr, c.abandon(false))
 	}
-	return c.leave()
+	return errors.Join(reapErr, c.leave())
 }

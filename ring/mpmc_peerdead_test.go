@@ -5,6 +5,7 @@ package ring
 // Every producer, or every consumer, dead: ErrPeerDead, and a newcomer reopens the ring.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -235,5 +236,65 @@ func TestMPMCARestartedProducerWaitsForAReaperAtWork(t *testing.T) {
 				t.Fatalf("Recv after the dead claim: %v", err)
 			}
 		})
+	}
+}
+
+// TestMPMCACleanLastCloseAfterAConsumerDiedIsNoDeath: one consumer
+// process is killed, then the last consumer closes cleanly; a producer
+// filling the ring finds it full and goes on waiting, as after any clean
+// Close, and a consumer that joins later gets every message. The dead
+// consumer's entry, still attached, made the producer say "every consumer
+// died" (ErrPeerDead) although the last one had closed (a black-box
+// tester). The closing consumer now reaps it first, as a closing producer
+// reaps its side's.
+func TestMPMCACleanLastCloseAfterAConsumerDiedIsNoDeath(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	const slots = 4
+	r := newTestRing(t, Options{Kind: MPMC, SlotSize: killMsgSize, Slots: slots, MaxProducers: 1, MaxConsumers: 2})
+	p, err := r.Producer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SetWait(killWait)
+	last, err := r.Consumer() // first, so that the dead one's entry is another
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := proctest.Start(t, "take-role", r.Name(), "consumer")
+	dead.Expect("held")
+	dead.Kill()
+	<-dead.Done()
+	if err := last.Close(); err != nil {
+		t.Fatal(err)
+	}
+	msg := make([]byte, killMsgSize)
+	for k := range uint64(slots) {
+		encodeMessage(msg, xpSeq(survivorStream, k))
+		if err := p.TrySend(msg); err != nil {
+			t.Fatalf("TrySend of message %d = %v", k, err)
+		}
+	}
+	if err := p.TrySend(msg); !errors.Is(err, ErrFull) {
+		t.Fatalf("TrySend on the full ring after the last consumer closed = %v, want ErrFull", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), stopWait)
+	defer cancel()
+	if err := p.Send(ctx, msg); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Send on the full ring after the last consumer closed = %v, want the context's deadline", err)
+	}
+	next, err := r.Consumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Close()
+	buf := make([]byte, killMsgSize)
+	for k := range uint64(slots) {
+		n, err := next.TryRecv(buf)
+		if err != nil {
+			t.Fatalf("TryRecv of message %d = %v", k, err)
+		}
+		if err := checkMessage(buf[:n], xpSeq(survivorStream, k), killMsgSize); err != nil || next.Redelivered() {
+			t.Fatalf("message %d: %v (redelivered %v)", k, err, next.Redelivered())
+		}
 	}
 }
