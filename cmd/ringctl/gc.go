@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shmring/shmring/internal/ringstat"
+	"github.com/shmring/shmring/layout"
 )
 
 // notReadyAge is how long a file must have stayed not ready before gc
@@ -40,7 +41,8 @@ func newGcCmd(stdout io.Writer) *cobra.Command {
 			"a live process holds is never removed. --idle removes idle rings too (nobody holds a role; the creator is\n" +
 			"still running, or a process has the file open: it loses the name); --broken removes corrupt and truncated rings, and rings not ready for over a minute, when\n" +
 			"no process holds a lock on them. Empty files it lists but never removes: a creator that died before it\n" +
-			"sized its ring leaves one, but nothing in one tells it from another program's (rm --force does, by name).\n" +
+			"sized its ring leaves one, but nothing in one tells it from another program's (rm --force does, by name);\n" +
+			"so with a file shorter than a ring header, even one that starts with the magic.\n" +
 			"Rings of another layout version are never removed (rm does, by name).\n" +
 			"--dry-run only says what it would remove.",
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -142,6 +144,11 @@ func (f *gcFlags) keep(s *ringstat.Snapshot, now time.Time) string {
 	case ringstat.OK, ringstat.Stuck:
 		return "held by a live process"
 	case ringstat.Corrupt, ringstat.Truncated:
+		if s.FileSize < layout.HeaderSize {
+			// As rm: the magic alone does not make another program's
+			// file a ring's.
+			return "no whole ring header, so not surely a ring file (rm --force NAME removes it)"
+		}
 		if f.broken {
 			return ""
 		}

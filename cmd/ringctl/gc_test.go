@@ -248,11 +248,16 @@ func TestRmForceRemovesWhatIsNotARingButNeverADirectory(t *testing.T) {
 // program's file in /dev/shm: nothing in it tells which. gc --broken lists
 // one, old or new, as kept, saying why and how to remove it by name, and
 // removes nothing but rings; gc without --broken does not look at them.
+// So with a file shorter than a ring header that starts with the magic, or
+// with part of it: gc --broken removed a file holding "S", "SHM" or the
+// magic and 92 more bytes as a corrupt ring, where rm keeps it without
+// --force (a black-box tester).
 func TestGcBrokenListsButNeverRemovesAnEmptyFile(t *testing.T) {
 	dir := t.TempDir()
 	at := func(name string) string { return filepath.Join(dir, name) }
 	old := time.Now().Add(-5 * time.Minute)
-	for name, data := range map[string]string{"empty-old": "", "empty-new": "", "notes-old": "not a ring"} {
+	for name, data := range map[string]string{"empty-old": "", "empty-new": "", "notes-old": "not a ring",
+		"s-old": "S", "shm-old": "SHM", "magic-short-old": layout.Magic + strings.Repeat("x", 92)} {
 		if err := os.WriteFile(at(name), []byte(data), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -263,20 +268,23 @@ func TestGcBrokenListsButNeverRemovesAnEmptyFile(t *testing.T) {
 		}
 	}
 	var res removalsJSON
-	if code := ringctlJSON(t, &res, "gc", dir, "--dry-run"); code != exitOK || len(res.Rings) != 0 {
-		t.Errorf("gc --dry-run: exit %d %v: want nothing looked at", code, actions(res))
+	if code := ringctlJSON(t, &res, "gc", dir, "--dry-run"); code != exitOK ||
+		!mapsEqual(actions(res), map[string]string{"magic-short-old": "kept"}) {
+		t.Errorf("gc --dry-run: exit %d %v: want only the one with the magic looked at, and kept", code, actions(res))
 	}
 	if code := ringctlJSON(t, &res, "gc", dir, "--broken"); code != exitOK ||
-		!mapsEqual(actions(res), map[string]string{"empty-old": "kept", "empty-new": "kept"}) {
-		t.Errorf("gc --broken: exit %d %v: want both empty files listed and kept", code, actions(res))
+		!mapsEqual(actions(res), map[string]string{"empty-old": "kept", "empty-new": "kept", "magic-short-old": "kept"}) {
+		t.Errorf("gc --broken: exit %d %v: want both empty files and the short one with the magic listed and kept", code, actions(res))
 	}
 	for _, r := range res.Rings {
 		if !strings.Contains(r.Reason, "rm --force") {
 			t.Errorf("gc --broken keeps %s saying %q, want how to remove it", r.Name, r.Reason)
 		}
 	}
-	if !exists(at("empty-old")) || !exists(at("empty-new")) || !exists(at("notes-old")) {
-		t.Errorf("gc --broken removed a file that is no ring")
+	for _, name := range []string{"empty-old", "empty-new", "notes-old", "s-old", "shm-old", "magic-short-old"} {
+		if !exists(at(name)) {
+			t.Errorf("gc --broken removed %s, a file that is not surely a ring", name)
+		}
 	}
 }
 

@@ -23,7 +23,7 @@ func preCheck(s *Snapshot, b []byte) bool {
 		s.verdict(NotReady, "an empty file: its creator has not sized it yet, or died before it did")
 		return false
 	case n < layout.HeaderSize:
-		if m := min(n, layout.MagicSize); string(b[:m]) == layout.Magic[:m] {
+		if n >= layout.MagicSize && string(b[:layout.MagicSize]) == layout.Magic {
 			// corrupt, as ring.Open says (layout.ErrShort): no header to
 			// say what size the file should have
 			s.verdict(Corrupt, fmt.Sprintf("%d bytes, shorter than a ring header (%d): cut short, or never written whole", n, layout.HeaderSize))
