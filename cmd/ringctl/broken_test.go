@@ -213,6 +213,35 @@ func TestStatWatchSaysARingWasCreatedAnew(t *testing.T) {
 	}
 }
 
+// TestStatWatchWaitsForARingNotCreatedYet: --watch on a name with no file
+// yet goes on, one {"missing": true} line a look with -o json, until a
+// ring is created there; a watch whose last look found none exits 1. The
+// first look had to find one: the watch ended at once, exit 1, although
+// the help says it goes on while there is no file at the name (a
+// black-box tester).
+func TestStatWatchWaitsForARingNotCreatedYet(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	path := filepath.Join(t.TempDir(), "r")
+	out, _, code := ringctl(t, "stat", path, "--watch", "--count", "2", "--interval", "1ms", "-o", "json")
+	if code != exitFailed || strings.Count(out, `"missing":true`) != 2 {
+		t.Fatalf("stat --watch --count 2 on no file: exit %d, want 1 and two missing lines:\n%s", code, out)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var buf proctest.Buffer
+	done := background(ctx, &buf, "stat", path, "--watch", "--interval", "5ms", "-o", "json")
+	eventually(t, "a look that finds no file", func() bool { return strings.Contains(buf.String(), `"missing":true`) })
+	r, err := ring.Create(path, ring.Options{Kind: ring.SPSC, SlotSize: 16, Slots: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	eventually(t, "the ring once created", func() bool { return strings.Contains(buf.String(), `"kind":"spsc"`) })
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("the watch stopped by its context: exit %d, want 0\n%s", code, buf.String())
+	}
+}
+
 // TestStatLeavesPositionsItCouldNotReadUnknown: a file not read as far as
 // its control area (truncated, not ready) has no published, consumed or
 // backlog figure: null in JSON and "unknown" in the table, never a 0 that

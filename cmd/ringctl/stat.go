@@ -64,8 +64,9 @@ func newStatCmd(stdout io.Writer) *cobra.Command {
 			"each consumer's and reader's latency percentiles from producer commit to receive. --watch prints it\n" +
 			"again every --interval with rates per second; with -o json, one JSON object per line. A ring removed and\n" +
 			"created again at the name meanwhile is shown with a note (\"recreated\": true), and no rates across the two;\n" +
-			"--watch goes on while the ring is not ready or there is no file at the name. Exit 3 when the file is not a\n" +
-			"sound ring (with --watch: corrupt, truncated, or not ready at the last look).",
+			"--watch goes on while the ring is not ready or there is no file at the name (a JSON line {\"missing\": true}\n" +
+			"with -o json). Exit 3 when the file is not a sound ring (with --watch: corrupt, truncated, or not ready at the\n" +
+			"last look); exit 1 when there is no file at the name (with --watch: at the last look).",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
@@ -94,6 +95,7 @@ func newStatCmd(stdout io.Writer) *cobra.Command {
 func watchStat(ctx context.Context, w io.Writer, name string, out output, watch bool, interval time.Duration, count int) error {
 	var prev, known *statJSON // the last look, and the last whose header was read
 	var last ringstat.State
+	var missing error // the last look found no file
 	for i := 0; count == 0 || i < count; i++ {
 		if i > 0 {
 			select {
@@ -104,19 +106,28 @@ func watchStat(ctx context.Context, w io.Writer, name string, out output, watch 
 		}
 		s, err := ringstat.Read(name)
 		if err != nil {
-			// A watched ring removed, perhaps to be created again (a
-			// supervisor's restart): looked for until it is back, when
-			// its look says it was created anew. The first look must
-			// find one.
-			if i > 0 && errors.Is(err, fs.ErrNotExist) {
-				if !out.json() && (prev == nil || last != "") {
-					fmt.Fprintf(w, "--- %s\nring:       %s: no file at the name (removed); watching for one\n", time.Now().Format("15:04:05.000"), name)
-				}
-				last = ""
-				continue
+			// A watched ring not created yet, or removed, perhaps to be
+			// created again (a supervisor's restart): looked for until
+			// it is there, when its look says whether it was created
+			// anew.
+			if !watch || !errors.Is(err, fs.ErrNotExist) {
+				return err
 			}
-			return err
+			missing = err
+			switch {
+			case out.json():
+				b, err := json.Marshal(missingJSON{Name: name, Time: time.Now(), Missing: true})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(w, "%s\n", b)
+			case prev == nil || last != "":
+				fmt.Fprintf(w, "--- %s\nring:       %s: no file at the name; watching for one\n", time.Now().Format("15:04:05.000"), name)
+			}
+			last = ""
+			continue
 		}
+		missing = nil
 		last = s.State
 		cur := &statJSON{Snapshot: s, Time: time.Now()}
 		cur.Recreated = known != nil && cur.Kind != "" &&
@@ -150,10 +161,20 @@ func watchStat(ctx context.Context, w io.Writer, name string, out output, watch 
 			known = cur
 		}
 	}
+	if missing != nil {
+		return missing
+	}
 	if last.Broken() {
 		return &exitError{code: exitBadFile}
 	}
 	return nil
+}
+
+// missingJSON is a --watch look that found no file at the name.
+type missingJSON struct {
+	Name    string    `json:"name"`
+	Time    time.Time `json:"time"`
+	Missing bool      `json:"missing"`
 }
 
 func writeStat(w io.Writer, st *statJSON) {
