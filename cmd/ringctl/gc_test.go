@@ -3,6 +3,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -11,11 +12,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/shmring/shmring/internal/launch"
 	"github.com/shmring/shmring/internal/proctest"
 	"github.com/shmring/shmring/internal/ringstat"
 	"github.com/shmring/shmring/layout"
@@ -450,6 +453,60 @@ func TestGcKeepsARingAProcessStillHasOpenAfterAHolderDied(t *testing.T) {
 	}
 	if code := ringctlJSON(t, &res, "gc", filepath.Dir(path)); code != exitOK || actions(res)["supervised"] != "removed" || exists(path) {
 		t.Errorf("gc: exit %d %+v, exists %v: want the ring removed", code, res, exists(path))
+	}
+}
+
+// TestGcInAnotherPIDNamespaceKeepsASupervisedRing: gc run in a PID
+// namespace of its own (a container's) cannot see the supervisor that
+// keeps a ring open after a worker holding a role was killed, and so keeps
+// the ring, saying why; it removed it as dead (a black-box tester). The
+// child runs under unshare(1) with a /proc of its own, which needs root.
+func TestGcInAnotherPIDNamespaceKeepsASupervisedRing(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	if os.Geteuid() != 0 {
+		t.Skip("needs root, to run gc in a PID namespace of its own")
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skipf("needs unshare(1): %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "supervised")
+	supervisor := startPeer(t, path, "spsc", "consumer", "create")
+	tell(t, supervisor, "close") // gives its role up, keeps the Ring open
+	worker := startPeer(t, path, "spsc", "producer", "open")
+	worker.Kill()
+	worker.Wait()
+
+	cmd := proctest.Command(t, "ringctl", "gc", "-o", "json", filepath.Dir(path))
+	cmd.Args = append([]string{unshare, "--pid", "--fork", "--mount-proc"}, cmd.Args...)
+	cmd.Path = unshare
+	// The child cannot see this process in its namespace: it must not
+	// take its parent for gone.
+	cmd.Env = slices.DeleteFunc(cmd.Env, func(e string) bool { return strings.HasPrefix(e, launch.ParentEnv+"=") })
+	c := proctest.StartCommand(t, "gc in a PID namespace of its own", cmd)
+	var out strings.Builder
+	for {
+		line, err := c.ReadLine()
+		if err != nil {
+			t.Fatalf("no exit code: %v\n%s\n%s", err, out.String(), c.Stderr())
+		}
+		if strings.HasPrefix(line, "exit ") {
+			break
+		}
+		out.WriteString(line + "\n")
+	}
+	if err := c.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	var res removalsJSON
+	if err := json.Unmarshal([]byte(out.String()), &res); err != nil {
+		t.Fatalf("gc -o json: %v\n%s", err, out.String())
+	}
+	if actions(res)["supervised"] != "kept" || !exists(path) {
+		t.Fatalf("gc in a PID namespace of its own: %+v, exists %v: want the ring kept", res, exists(path))
+	}
+	if !strings.Contains(res.Rings[0].Reason, "cannot see every process") {
+		t.Errorf("gc kept the ring saying %q, want why", res.Rings[0].Reason)
 	}
 }
 

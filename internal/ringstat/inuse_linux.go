@@ -70,18 +70,26 @@ func (o *openFiles) state(st *unix.Stat_t) string {
 	return "unknown"
 }
 
-// participant reports whether another process has the file of st open
-// for writing or mapped writable, as one that holds a Ring does; a
-// read-only observer (ringctl, a monitor) has neither.
-func (o *openFiles) participant(st *unix.Stat_t) bool {
+// participant says whether another process has the file of st open for
+// writing or mapped writable, as one that holds a Ring does ("yes"); a
+// read-only observer (ringctl, a monitor) has neither. "unknown" when
+// this process cannot see every process's descriptors and mappings (as
+// for state), so a supervisor elsewhere may hold it.
+func (o *openFiles) participant(st *unix.Stat_t) string {
 	if !o.scanned {
 		o.scan()
 	}
 	id := fileID{st.Dev, st.Ino}
 	if _, ok := o.writable[id]; ok {
-		return true
+		return "yes"
 	}
-	return slices.ContainsFunc(o.fdinfo[id], openForWriting)
+	if slices.ContainsFunc(o.fdinfo[id], openForWriting) {
+		return "yes"
+	}
+	if !seesEveryProcess() || !o.complete || unix.Geteuid() != 0 && procHidesOthers() {
+		return "unknown"
+	}
+	return "no"
 }
 
 // openForWriting reports whether the descriptor whose /proc/PID/fdinfo/N

@@ -55,8 +55,9 @@ type Snapshot struct {
 	// holder died: another process has the file open for writing or
 	// mapped writable, as a process that holds a Ring does (a supervisor
 	// that gives its roles to workers). A read-only observer (ringctl
-	// tail, a monitor) is not one.
-	participantElsewhere bool
+	// tail, a monitor) is not one. "yes", "no", or "unknown" when this
+	// process cannot see every process (as for OpenElsewhere).
+	participantElsewhere string
 
 	// Held: some live process holds a lock on the file (any role, or a
 	// Reset in progress), by one F_OFD_GETLK over the whole file, or a

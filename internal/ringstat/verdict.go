@@ -26,11 +26,15 @@ func judge(s *Snapshot, kind layout.Kind) {
 	}
 	if len(live) == 0 {
 		switch {
-		case deadNote != "" && s.participantElsewhere:
+		case deadNote != "" && s.participantElsewhere == "yes":
 			// Still someone's: its creator or a supervisor keeps it to
 			// give the role to a new holder, which gc must not unlink
 			// from under them (a black-box tester's operator case).
 			s.State, s.Problem = Idle, deadNote+"; a process has the file open for writing (it holds a Ring)"
+		case deadNote != "" && s.participantElsewhere == "unknown":
+			// The same, where it cannot be seen: gc in a container's PID
+			// namespace removed a ring a supervisor outside kept.
+			s.State, s.Problem = Idle, deadNote+"; this process cannot see every process's open files (another PID namespace, or not root): a process elsewhere may keep it for the next holder"
 		case deadNote != "":
 			s.State, s.Problem = Dead, deadNote
 		case !s.CreatorAlive && s.OpenElsewhere == "no":
