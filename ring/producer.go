@@ -159,7 +159,8 @@ func (p *Producer) opened(s []byte, err error) ([]byte, error) {
 
 // Commit publishes the first n bytes of the claimed slot (or record) as a
 // message. n beyond what was claimed (the slot size, ClaimN's n) returns
-// ErrTooLarge and leaves the claim open; ErrTruncated (a peer shrank the
+// ErrTooLarge and leaves the claim open, as does a negative n (which is
+// ErrInvalid too); ErrTruncated (a peer shrank the
 // file) ends it unpublished. Close (the producer's, or the ring's from
 // another goroutine) ends an open claim: Commit then returns ErrClosed.
 // Commit with no claim open panics, as does Commit of a ClaimBatch (which
