@@ -108,6 +108,13 @@ func TestLsAndStatReportBrokenFiles(t *testing.T) {
 			t.Errorf("stat %s table: exit %d\n%s", name, code, out)
 		}
 	}
+	// readers too; on a file whose header was not read it showed an
+	// empty kind, "ring X (): ..." (a black-box tester).
+	for _, name := range []string{"notes.txt", "header-only", "not-ready", "foreign-version"} {
+		if out, _, code := ringctl(t, "readers", filepath.Join(dir, name)); code != exitBadFile || strings.Contains(out, "()") {
+			t.Errorf("readers %s: exit %d, want %d, and no empty kind:\n%s", name, code, exitBadFile, out)
+		}
+	}
 	if _, errs, code := ringctl(t, "stat", filepath.Join(dir, "missing")); code != exitFailed || !strings.Contains(errs, "not exist") {
 		t.Errorf("stat of a missing ring: exit %d %q, want %d", code, errs, exitFailed)
 	}

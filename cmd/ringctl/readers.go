@@ -50,7 +50,11 @@ func newReadersCmd(stdout io.Writer) *cobra.Command {
 					return err
 				}
 			} else {
-				sayf(stdout, "ring %s (%s): %s\n\n", s.Name, s.Kind, stateLine(&s))
+				if s.Kind != "" {
+					sayf(stdout, "ring %s (%s): %s\n\n", s.Name, s.Kind, stateLine(&s))
+				} else { // no header read: no kind to show
+					sayf(stdout, "ring %s: %s\n\n", s.Name, stateLine(&s))
+				}
 				if len(rd.Readers) > 0 {
 					unitNote(stdout, &s)
 					writeRoles(stdout, rd.Readers, nil)
