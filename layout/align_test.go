@@ -25,6 +25,19 @@ func TestAtomicOffsetsAreAligned(t *testing.T) {
 		{"consumer epoch", ConsumerEpochOffset, 4},
 		{"consumer flags", ConsumerFlagsOffset, 4},
 		{"slot length", SlotsOffset + SlotLengthOffset, 4},
+		{"MPMC tail", MPMCTailOffset, 8},
+		{"MPMC head", MPMCHeadOffset, 8},
+		{"MPMC data wake", MPMCDataWakeOffset, 4},
+		{"MPMC data sleepers", MPMCDataSleepersOffset, 4},
+		{"MPMC producer word (the count and the stream)", MPMCProducersOffset, 8},
+		{"MPMC stream", MPMCStreamOffset, 4},
+		{"MPMC space wake", MPMCSpaceWakeOffset, 4},
+		{"MPMC space sleepers", MPMCSpaceSleepersOffset, 4},
+		{"MPMC consumers", MPMCConsumersOffset, 4},
+		{"MPMC entry state", MPMCEntriesOffset + EntryStateOffset, 4},
+		{"MPMC entry messages", MPMCEntriesOffset + EntryMessagesOffset, 8},
+		{"MPMC entry repaired", MPMCEntriesOffset + EntryRepairedOffset, 8},
+		{"MPMC slot control", MPMCSlotCtrlOffset, 8},
 	}
 	for _, w := range words {
 		if w.offset%w.size != 0 {

@@ -216,13 +216,18 @@ func shortBuffer(n uint32, buf []byte) error {
 // when it joins in that entry; otherwise once it finds the ring empty (a
 // waiting consumer reaps such entries once a tick, and any consumer does
 // before it reports the end of the stream). A producer waiting on a full
-// ring meanwhile goes on waiting, as after any clean Close. The Ring's
+// ring meanwhile goes on waiting, as after any clean Close: Close first
+// reaps the entries of consumers that died, which would otherwise leave
+// the producer to say every consumer died (ErrPeerDead). The Ring's
 // Close, which may run while a call on another goroutine is inside this
 // consumer, always leaves the entry so, whatever it seems to hold, and
 // lets go of its lock only once the ring is unmapped: a message that call
 // took without returning it is delivered again (not so with
 // Options.Unguarded, where the mapping stays and such a call may take one
-// after the lock is gone). Close is idempotent.
+// after the lock is gone). It reaps no dead consumer's entry (that would
+// change what the call inside reads), so where one died earlier a waiting
+// producer may say ErrPeerDead: close the last consumer with its own
+// Close before its Ring's for the clean end. Close is idempotent.
 func (c *Consumer) Close() (err error) {
 	defer c.r.endGuard(&err, beginGuard())
 	defer c.r.untrack(c)

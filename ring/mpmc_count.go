@@ -22,7 +22,11 @@ package ring
 // that sees a count above the entries attached brings it down to them
 // (reconcile), under every lock of the side so that nothing is half done.
 
-import "github.com/shmring/shmring/layout"
+import (
+	"errors"
+
+	"github.com/shmring/shmring/layout"
+)
 
 // countJoin counts this handle's entry in its side, unless it was counted
 // already (its dead or left predecessor's), or the count is full: the
@@ -83,6 +87,9 @@ func (h *mpmcHandle) uncount(i uint32, end uint32) (ended bool, err error) {
 		if n == 1 && s == 0 {
 			s = end
 		}
+		// SYNC POINT: stream. The CAS (a full fence) that ends the
+		// stream comes before the caller loads the data sleepers to wake
+		// them; a sleeper announces itself, then loads this word.
 		if h.prodWord.CompareAndSwap(w, layout.ProducerWord(n-1, s)) {
 			return n == 1, nil
 		}
@@ -125,17 +132,13 @@ func (h *mpmcHandle) reconcile(consumerSide bool) error {
 		return err
 	}
 	var held []heldLock
-	defer func() {
-		for i := range held {
-			held[i].unlock(h.r)
-		}
-	}()
+	defer func() { h.r.unlockRoles(held) }()
 	for i := lo; i < hi; i++ {
 		if i == h.index && !h.closed && h.consumer == consumerSide {
 			continue // this handle's own: held, and attached
 		}
 		l, err := h.r.lockAt(entryLockByte(i))
-		if err == ErrBusy {
+		if errors.Is(err, ErrBusy) {
 			return nil
 		}
 		if err != nil {
@@ -161,6 +164,7 @@ func (h *mpmcHandle) reconcile(consumerSide bool) error {
 	if attached == 0 && s == 0 {
 		s = layout.StreamPeerDead
 	}
+	// SYNC POINT: stream, as in uncount.
 	if h.prodWord.CompareAndSwap(w, layout.ProducerWord(attached, s)) && attached == 0 {
 		h.wakeData()
 	}

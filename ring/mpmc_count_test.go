@@ -15,12 +15,14 @@ import (
 	"time"
 
 	"github.com/shmring/shmring/internal/proctest"
+	"github.com/shmring/shmring/layout"
 )
 
 func init() { proctest.Register("count-producer", childCountProducer) }
 
 // childCountProducer kills itself at a step of its producer's life. Args:
-// ring name, step, when: "join" arms the step before Producer(); "leave"
+// ring name, step, when: "join" arms the step before Producer()
+// ("join-consumer": before Consumer()); "leave"
 // sends message 0, arms, and closes; "hold" takes a producer, says
 // "ready" and waits to be killed; "reap" takes a consumer, arms, and
 // receives (reaping the dead producer it finds).
@@ -64,6 +66,10 @@ func childCountProducer() int {
 		}
 		arm()
 		return childFail("Close = %v, not killed at %s", p.Close(), stepName)
+	case "join-consumer":
+		arm()
+		_, err := r.Consumer()
+		return childFail("Consumer = %v, not killed at %s", err, stepName)
 	case "reap":
 		c, err := r.Consumer()
 		if err != nil {
@@ -170,6 +176,71 @@ func TestMPMCKilledAtJoinLeavesTheRoleFree(t *testing.T) {
 	if err := recvEnd(t, r, c); !errors.Is(err, ErrClosed) {
 		t.Fatalf("the end of the stream = %v, want ErrClosed\n%s", err, xpDump(r))
 	}
+}
+
+// TestMPMCACleanLastCloseAfterAKilledJoinOrLeaveSaysClosed: a producer
+// process killed half-way through joining or leaving, beside a live
+// producer that then closes: the stream ends closed, as when the killed
+// one dies attached (its entry is reaped by the closing producer). The
+// count the killed one left one too high kept the close from being the
+// last, and a consumer's reconcile then ended the stream as peer dead (a
+// reviewer).
+func TestMPMCACleanLastCloseAfterAKilledJoinOrLeaveSaysClosed(t *testing.T) {
+	requireStepHook(t)
+	proctest.Watchdog(t, hangBound)
+	for _, tc := range []struct {
+		at   step
+		when string
+	}{{stepJoinCounted, "join"}, {stepLeaveFreed, "leave"}} {
+		t.Run(tc.at.String(), func(t *testing.T) {
+			r, c := countRing(t, 2)
+			last, err := r.Producer()
+			if err != nil {
+				t.Fatal(err)
+			}
+			killedAt(t, r, tc.at, tc.when)
+			if err := last.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := recvEnd(t, r, c); !errors.Is(err, ErrClosed) {
+				t.Fatalf("the end of the stream = %v, want ErrClosed\n%s", err, xpDump(r))
+			}
+		})
+	}
+}
+
+// TestMPMCAConsumerKilledJoiningLeavesTheRoleFree: the consumers' side of
+// TestMPMCKilledAtJoinLeavesTheRoleFree. A consumer process killed inside
+// Consumer() after counting itself, on a ring of one consumer: the next
+// Consumer() takes the role; on a ring of two, a live consumer's wait
+// brings the count back to the entries attached.
+func TestMPMCAConsumerKilledJoiningLeavesTheRoleFree(t *testing.T) {
+	requireStepHook(t)
+	proctest.Watchdog(t, hangBound)
+	t.Run("one consumer", func(t *testing.T) {
+		r := newTestRing(t, Options{Kind: MPSC, SlotSize: killMsgSize, Slots: killSlots, MaxProducers: 1})
+		killedAt(t, r, stepJoinCounted, "join-consumer")
+		c, err := r.Consumer()
+		if err != nil {
+			t.Fatalf("Consumer after a consumer process died joining = %v\n%s", err, xpDump(r))
+		}
+		c.Close()
+	})
+	t.Run("two consumers", func(t *testing.T) {
+		r, c := countRing(t, 1)
+		killedAt(t, r, stepJoinCounted, "join-consumer")
+		if n := r.word32(layout.MPMCConsumersOffset).Load(); n != 2 {
+			t.Fatalf("consumers counted after the killed join = %d, want 2 (the killed one's left over)", n)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), stopWait) // many ticks of its wait
+		defer cancel()
+		if _, err := c.Recv(ctx, make([]byte, killMsgSize)); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Recv on the empty ring = %v, want the context's deadline", err)
+		}
+		if n := r.word32(layout.MPMCConsumersOffset).Load(); n != 1 {
+			t.Fatalf("consumers counted after a consumer waited = %d, want 1", n)
+		}
+	})
 }
 
 // TestMPMCCloseEndsAJoinWaitingForAnEntryToSettle: a Producer() call that

@@ -320,8 +320,15 @@ func (p *mpmcProducer) Close() error {
 	}
 	p.Abort()
 	atStep(stepLeaving)
-	// A dead producer still counted would keep the stream open forever.
-	if _, err := p.reapDead(0, p.maxP); err != nil {
+	// A dead producer still counted would keep the stream open forever,
+	// and one killed half-way through joining or leaving leaves a count
+	// above its entries: this close is the last one only once both are
+	// settled, and then ends the stream as closed, not peer dead.
+	_, err := p.reapDead(0, p.maxP)
+	if err == nil {
+		err = p.reconcile(false)
+	}
+	if err != nil {
 		p.leave()
 		return err
 	}

@@ -223,9 +223,8 @@ func (r *Ring) resetMPMC() {
 		r.word64(off + layout.EntryMessagesOffset).Store(0)
 		r.word64(off + layout.EntryRepairedOffset).Store(0)
 	}
-	r.word32(layout.MPMCProducersOffset).Store(0)
+	r.word64(layout.MPMCProducersOffset).Store(layout.ProducerWord(0, 0)) // the count and the stream, one word (mpmc_count.go)
 	r.word32(layout.MPMCConsumersOffset).Store(0)
-	r.word32(layout.MPMCStreamOffset).Store(0)
 	for _, w := range []struct{ sleepers, wake int }{
 		{layout.MPMCDataSleepersOffset, layout.MPMCDataWakeOffset},
 		{layout.MPMCSpaceSleepersOffset, layout.MPMCSpaceWakeOffset},

@@ -40,7 +40,8 @@ func (t *Tail) pollMPMC() error {
 			t.q++
 		case d == 0 || d == -lap:
 			// Not claimed or not yet published for this position.
-			if t.w.u32(layout.MPMCStreamOffset) != 0 && t.w.u32(layout.MPMCProducersOffset) == 0 &&
+			// The count and the stream in one load: they change together.
+			if n, s := layout.ProducerWordParts(t.w.u64(layout.MPMCProducersOffset)); s != 0 && n == 0 &&
 				t.w.u64(layout.MPMCTailOffset) <= t.q {
 				return ErrEnded
 			}
