@@ -84,6 +84,7 @@ func TestErrorsAreOneClearLine(t *testing.T) {
 		{"a stream to create without --jetstream", []string{"out", r, "x", "--create-stream"}, `ringbridge: --create-stream: only with --jetstream`, 2},
 		// A reader's flag on a ring with no readers was taken and ignored.
 		{"a reader policy on an SPSC ring", append([]string{"out", r, "x", "--policy", "lossy"}, auth...), `ringbridge: --policy: only on a broadcast ring (` + r + ` is spsc)`, 2},
+		{"a reader policy on an SPSC ring, no server", []string{"out", r, "x", "--policy", "lossy", "--url", goneURL}, `ringbridge: --policy: only on a broadcast ring (` + r + ` is spsc)`, 2},
 		{"a reader start on an SPSC ring", append([]string{"out", r, "x", "--start", "latest"}, auth...), `ringbridge: --start: only on a broadcast ring (` + r + ` is spsc)`, 2},
 		{"a command that is not one", []string{"bogus"}, `ringbridge: unknown command "bogus" for "ringbridge"`, 2},
 		// Checked before connecting: a server that is not there does not hide it.

@@ -40,7 +40,7 @@ func inCommand(stdout, stderr io.Writer) *cobra.Command {
 				return usagef("--pending-msgs %d, --pending-bytes %d: want -1 (no limit), 0 (the default) or more", pendingMsgs, pendingBytes)
 			}
 			label := fmt.Sprintf("in %s → %s", subject, ringName)
-			r, nc, err := c.attach(cmd.Context(), ringName, label, stderr)
+			r, nc, err := c.attach(cmd.Context(), ringName, label, stderr, nil)
 			if err != nil {
 				return err
 			}

@@ -94,12 +94,20 @@ func (c *common) check(cmd *cobra.Command) error {
 	return atLeast("drain-timeout", c.drainTimeout, 0)
 }
 
-// attach opens the ring and connects to NATS for the bridge named label;
+// attach opens the ring, checks it with check (if any: a flag that does
+// not suit the ring is a usage error, said before a server that is not
+// there can hide it), and connects to NATS for the bridge named label;
 // the caller closes both.
-func (c *common) attach(ctx context.Context, ringName, label string, stderr io.Writer) (*ring.Ring, *nats.Conn, error) {
+func (c *common) attach(ctx context.Context, ringName, label string, stderr io.Writer, check func(*ring.Ring) error) (*ring.Ring, *nats.Conn, error) {
 	r, err := ring.Open(ringName)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open ring %q: %w", ringName, err)
+	}
+	if check != nil {
+		if err := check(r); err != nil {
+			r.Close()
+			return nil, nil, err
+		}
 	}
 	nc, err := c.conn.connect(ctx, "ringbridge "+label, c.drainTimeout, stderr)
 	if err != nil {

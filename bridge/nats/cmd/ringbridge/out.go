@@ -35,15 +35,13 @@ func outCommand(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			label := fmt.Sprintf("out %s → %s", ringName, subject)
-			r, nc, err := c.attach(cmd.Context(), ringName, label, stderr)
+			readerFlags := func(r *ring.Ring) error { return onlyOnBroadcast(cmd, r, "policy", "start") }
+			r, nc, err := c.attach(cmd.Context(), ringName, label, stderr, readerFlags)
 			if err != nil {
 				return err
 			}
 			defer r.Close()
 			defer nc.Close()
-			if err := onlyOnBroadcast(cmd, r, "policy", "start"); err != nil {
-				return err
-			}
 			o := natsbridge.OutOptions{
 				Subject:      subject,
 				Reader:       ro,
