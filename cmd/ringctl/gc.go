@@ -36,7 +36,8 @@ func newGcCmd(stdout io.Writer) *cobra.Command {
 			"process holds a role, and a holder died without closing and no process has the file open for writing (as one\n" +
 			"holding a Ring does: a supervisor keeping it for the next holder), or the creator's process is gone and no\n" +
 			"process has the file open or mapped (a pid is the creator's number in its own PID namespace: run in a\n" +
-			"container's, gc cannot see the others' processes and takes no such ring for dead). Liveness is\n" +
+			"container's, or as a user other than root, who cannot read other users' open files, gc cannot see every\n" +
+			"process and takes no such ring for dead: it is idle). Liveness is\n" +
 			"the kernel's: an F_OFD_GETLK probe of the file's role locks, repeated just before each removal, so a ring\n" +
 			"a live process holds is never removed. --idle removes idle rings too (nobody holds a role; the creator is\n" +
 			"still running, or a process has the file open: it loses the name); --broken removes corrupt and truncated rings, and rings not ready for over a minute, when\n" +
