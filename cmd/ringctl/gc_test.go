@@ -416,6 +416,20 @@ func TestGcCountsARingGoneMeanwhileAsNoFailure(t *testing.T) {
 	}
 }
 
+// supervisedRingAfterAKill makes a ring whose creator (the supervisor it
+// returns) gave its role up and keeps the Ring open, and whose worker was
+// killed holding the other role.
+func supervisedRingAfterAKill(t *testing.T) (string, *proctest.Child) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "supervised")
+	supervisor := startPeer(t, path, "spsc", "consumer", "create")
+	tell(t, supervisor, "close") // gives its role up, keeps the Ring open
+	worker := startPeer(t, path, "spsc", "producer", "open")
+	worker.Kill()
+	worker.Wait()
+	return path, supervisor
+}
+
 // TestGcKeepsARingAProcessStillHasOpenAfterAHolderDied: a process that
 // created a ring and still has it open (a supervisor that gives the roles
 // to workers) keeps it idle when a worker holding a role is killed, and gc
@@ -426,12 +440,7 @@ func TestGcCountsARingGoneMeanwhileAsNoFailure(t *testing.T) {
 // tester); an observer must not keep a crashed ring from gc (a reviewer).
 func TestGcKeepsARingAProcessStillHasOpenAfterAHolderDied(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
-	path := filepath.Join(t.TempDir(), "supervised")
-	supervisor := startPeer(t, path, "spsc", "consumer", "create")
-	tell(t, supervisor, "close") // gives its role up, keeps the Ring open
-	worker := startPeer(t, path, "spsc", "producer", "open")
-	worker.Kill()
-	worker.Wait()
+	path, supervisor := supervisedRingAfterAKill(t)
 
 	var s ringstat.Snapshot
 	ringctlJSON(t, &s, "stat", path)
@@ -470,12 +479,7 @@ func TestGcInAnotherPIDNamespaceKeepsASupervisedRing(t *testing.T) {
 	if err != nil {
 		t.Skipf("needs unshare(1): %v", err)
 	}
-	path := filepath.Join(t.TempDir(), "supervised")
-	supervisor := startPeer(t, path, "spsc", "consumer", "create")
-	tell(t, supervisor, "close") // gives its role up, keeps the Ring open
-	worker := startPeer(t, path, "spsc", "producer", "open")
-	worker.Kill()
-	worker.Wait()
+	path, _ := supervisedRingAfterAKill(t)
 
 	cmd := proctest.Command(t, "ringctl", "gc", "-o", "json", filepath.Dir(path))
 	cmd.Args = append([]string{unshare, "--pid", "--fork", "--mount-proc"}, cmd.Args...)
