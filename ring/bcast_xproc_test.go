@@ -28,7 +28,7 @@ func init() {
 // receives until the stream closes, then prints "delivered D missed M laps
 // L". Arguments: ring, policy (lossy|lossless), start (oldest|latest),
 // first position expected, end position, mode, then "slow" (pause every
-// 2^17 messages until lapped), "hang K" (receive K messages, then hang
+// 2^17 messages, or every quarter of the stream, until lapped), "hang K" (receive K messages, then hang
 // holding the next one leased), or "-".
 func childBcastReader() int {
 	a := proctest.Args()
@@ -57,13 +57,17 @@ func childBcastReader() int {
 	c := newBcastChecker(rd, first, r.SlotSize(), o.Policy == Lossless)
 	switch then {
 	case "slow":
-		// Every 2^17 messages, stop reading until the producer is more than
-		// a lap ahead, so that laps surely happen (no clock involved); give
-		// up waiting after many yields in case the stream ended.
+		// Every 2^17 messages (a quarter of the stream if that is fewer:
+		// under the race detector it is 10^5 messages, and the reader was
+		// never paused, so it was lapped only by chance), stop reading
+		// until the producer is more than a lap ahead, so that laps surely
+		// happen (no clock involved); give up waiting after many yields
+		// in case the stream ended.
 		slots := uint64(r.Slots())
+		period := max(min(1<<17, (end-first)/4), 1)
 		paused := uint64(0)
 		c.afterStep = func() {
-			if c.delivered&(1<<17-1) != 0 || c.delivered == paused {
+			if c.delivered%period != 0 || c.delivered == paused {
 				return
 			}
 			paused = c.delivered
