@@ -102,9 +102,16 @@ func (h *mpmcHandle) uncount(i uint32, end uint32) (ended bool, err error) {
 // as peer dead: a producer died. It takes every lock of the side but this
 // handle's own, so that no join, leave or reap is half done while it
 // counts; a busy one (a live holder, or one passing through) means look
-// again on a later tick. Called once a tick by a waiting handle: the scan
-// is loads, the locks only when the count is above the entries.
+// again on a later tick (busy). Called once a tick by a waiting handle:
+// the scan is loads, the locks only when the count is above the entries.
 func (h *mpmcHandle) reconcile(consumerSide bool) error {
+	_, err := h.tryReconcile(consumerSide)
+	return err
+}
+
+// tryReconcile is reconcile, reporting whether it gave up on a busy lock
+// with the count still above the entries.
+func (h *mpmcHandle) tryReconcile(consumerSide bool) (busy bool, err error) {
 	lo, hi := uint32(0), h.maxP
 	if consumerSide {
 		lo, hi = h.maxP, h.entries()
@@ -129,7 +136,7 @@ func (h *mpmcHandle) reconcile(consumerSide bool) error {
 		return n
 	}
 	if attached, err := count(); err != nil || counted() <= attached {
-		return err
+		return false, err
 	}
 	var held []heldLock
 	defer func() { h.r.unlockRoles(held) }()
@@ -139,27 +146,27 @@ func (h *mpmcHandle) reconcile(consumerSide bool) error {
 		}
 		l, err := h.r.lockAt(entryLockByte(i))
 		if errors.Is(err, ErrBusy) {
-			return nil
+			return true, nil
 		}
 		if err != nil {
-			return err
+			return false, err
 		}
 		held = append(held, heldLock{at: entryLockByte(i), l: l})
 	}
 	attached, err := count()
 	if err != nil {
-		return err
+		return false, err
 	}
 	if consumerSide {
 		if n := h.consumers.Load(); n > attached {
 			h.consumers.CompareAndSwap(n, attached)
 		}
-		return nil
+		return false, nil
 	}
 	w := h.prodWord.Load()
 	n, s := layout.ProducerWordParts(w)
 	if n <= attached {
-		return nil
+		return false, nil
 	}
 	if attached == 0 && s == 0 {
 		s = layout.StreamPeerDead
@@ -168,5 +175,11 @@ func (h *mpmcHandle) reconcile(consumerSide bool) error {
 	if h.prodWord.CompareAndSwap(w, layout.ProducerWord(attached, s)) && attached == 0 {
 		h.wakeData()
 	}
-	return nil
+	return false, nil
 }
+
+// closeReconcileTries bounds a closing producer's looks at a count left too
+// high while another handle holds a producer entry's lock, attachPause
+// apart: only when the count is above the entries (a producer was killed
+// half-way through joining or leaving).
+const closeReconcileTries = 20

@@ -184,21 +184,38 @@ func TestMPMCKilledAtJoinLeavesTheRoleFree(t *testing.T) {
 // one dies attached (its entry is reaped by the closing producer). The
 // count the killed one left one too high kept the close from being the
 // last, and a consumer's reconcile then ended the stream as peer dead (a
-// reviewer).
+// reviewer); so did a consumer's reconcile that held the killed one's
+// entry lock just then (the closing producer now looks again).
 func TestMPMCACleanLastCloseAfterAKilledJoinOrLeaveSaysClosed(t *testing.T) {
 	requireStepHook(t)
 	proctest.Watchdog(t, hangBound)
 	for _, tc := range []struct {
-		at   step
-		when string
-	}{{stepJoinCounted, "join"}, {stepLeaveFreed, "leave"}} {
-		t.Run(tc.at.String(), func(t *testing.T) {
+		at    step
+		when  string
+		swept bool // a consumer's reconcile holds the killed one's entry lock as the last one closes
+	}{{stepJoinCounted, "join", false}, {stepLeaveFreed, "leave", false}, {stepLeaveFreed, "leave", true}} {
+		t.Run(fmt.Sprintf("%v swept %v", tc.at, tc.swept), func(t *testing.T) {
 			r, c := countRing(t, 2)
-			last, err := r.Producer()
+			last, err := r.Producer() // entry 0: the killed one takes entry 1
 			if err != nil {
 				t.Fatal(err)
 			}
 			killedAt(t, r, tc.at, tc.when)
+			if tc.swept {
+				other, err := Open(r.Name())
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer other.Close()
+				held, err := other.lockAt(entryLockByte(1))
+				if err != nil {
+					t.Fatal(err)
+				}
+				go func() {
+					time.Sleep(5 * time.Millisecond) // a few of the closing producer's looks
+					other.unlockAt(entryLockByte(1), held)
+				}()
+			}
 			if err := last.Close(); err != nil {
 				t.Fatal(err)
 			}

@@ -3,6 +3,7 @@ package ring
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/shmring/shmring/layout"
 )
@@ -325,8 +326,16 @@ func (p *mpmcProducer) Close() error {
 	// above its entries: this close is the last one only once both are
 	// settled, and then ends the stream as closed, not peer dead.
 	_, err := p.reapDead(0, p.maxP)
-	if err == nil {
-		err = p.reconcile(false)
+	// A busy lock is a live producer (then this is not the last close),
+	// or a waiting consumer's own sweep, over in microseconds: look again
+	// a few times, or a count a killed producer left too high would make
+	// this clean close read as a death.
+	for try := 0; err == nil; try++ {
+		var busy bool
+		if busy, err = p.tryReconcile(false); !busy || try == closeReconcileTries {
+			break
+		}
+		time.Sleep(attachPause)
 	}
 	if err != nil {
 		p.leave()
