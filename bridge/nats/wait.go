@@ -114,7 +114,10 @@ func watchRing(ctx context.Context, cancel context.CancelCauseFunc, path string,
 }
 
 // lostConnection: a publish failed because the connection did (a write
-// that timed out on a server that stopped reading, a reset): the client
+// that timed out on a server that stopped reading, a reset, or a write
+// that met the socket the client had just closed to reconnect: "use of
+// closed network connection", net.ErrClosed; a connection closed for good
+// says nats.ErrConnectionClosed, and waitConnected ends on it): the client
 // reconnects, as after a server that went away, and the bridge waits for
 // it instead of stopping. What the dead connection had buffered is lost,
 // as over core NATS it always is (at most once).
@@ -122,6 +125,6 @@ func lostConnection(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout() ||
 		errors.Is(err, os.ErrDeadlineExceeded) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, nats.ErrConnectionReconnecting)
 }
