@@ -208,7 +208,12 @@ const DefaultTick = wait.DefaultTick
 // Wait strategies.
 var (
 	// DefaultWait spins (1024 polls, about a microsecond, then on
-	// adaptively), yields a little, then sleeps.
+	// adaptively), yields a little, then sleeps. Where a wake-up across
+	// CPUs is dear (some VMs), a stream whose waits mix spinning and
+	// sleeping can cost more than either alone: a 64 KiB ping-pong took
+	// 97 µs there against 38–40 with WaitSpin or WaitSleep (BENCHMARKS.md
+	// 11.6). For request/response, measure the three (ringbench run
+	// --workloads pingpong --wait default,spin,sleep).
 	DefaultWait = WaitStrategy{Spin: 1 << 10, Yield: 16, Sleep: true, Adaptive: true}
 	// WaitSpin never sleeps: lowest latency, one busy core per waiting
 	// side. For isolated cores.
