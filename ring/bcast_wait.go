@@ -37,8 +37,10 @@ func (rd *Reader) await(ctx context.Context) error {
 		Barrier:  wait.BarrierIfFlagged,
 		Flags:    rd.w.flags,
 		At:       int(stepSleepingEmpty),
+		// the producer was found dead: say so again at once (probed)
+		ProbeFirst: rd.waiting.peerDead,
 	}
-	return l.Run(ctx, readerWait{rd})
+	return rd.waiting.probed(l.Run(ctx, readerWait{rd}))
 }
 
 // readerWait is a broadcast reader's waiter.

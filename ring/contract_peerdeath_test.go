@@ -125,11 +125,13 @@ func TestContractTryCallsNoticeADeadPeer(t *testing.T) {
 			if !errors.Is(err, ring.ErrPeerDead) {
 				t.Fatalf("TryRecv polled after the producer died = %v, want ErrPeerDead", err)
 			}
-			rd.SetWait(ring.WaitStrategy{Sleep: true, Tick: time.Millisecond})
-			ctx, cancel := context.WithTimeout(context.Background(), wakeGuard)
-			defer cancel()
-			if _, err := rd.Recv(ctx, buf); !errors.Is(err, ring.ErrPeerDead) {
-				t.Fatalf("Recv after the producer died = %v, want ErrPeerDead", err)
+			staysDead(t, rd, "TryRecv", func() error { _, err := rd.TryRecv(buf); return err },
+				func(ctx context.Context) error { _, err := rd.Recv(ctx, buf); return err })
+			next := holder(t, cr, "producer", 1) // a new process takes the role
+			defer kill(next)
+			err = pollUntil(t, "TryRecv after a new producer took the role", ring.ErrEmpty, func() error { _, err := rd.TryRecv(buf); return err })
+			if err != nil {
+				t.Fatalf("TryRecv after a new producer took the role and sent = %v, want its message", err)
 			}
 		})
 		t.Run("read end killed", func(t *testing.T) {
@@ -165,12 +167,29 @@ func TestContractTryCallsNoticeADeadPeer(t *testing.T) {
 			if !errors.Is(err, ring.ErrPeerDead) {
 				t.Fatalf("TrySend polled after the consumer died = %v, want ErrPeerDead", err)
 			}
-			p.SetWait(ring.WaitStrategy{Sleep: true, Tick: time.Millisecond})
-			ctx, cancel := context.WithTimeout(context.Background(), wakeGuard)
-			defer cancel()
-			if err := p.Send(ctx, m); !errors.Is(err, ring.ErrPeerDead) {
-				t.Fatalf("Send after the consumer died = %v, want ErrPeerDead", err)
-			}
+			staysDead(t, p, "TrySend", func() error { return p.TrySend(m) },
+				func(ctx context.Context) error { return p.Send(ctx, m) })
 		})
 	})
+}
+
+// staysDead: once a call said ErrPeerDead, every later call says it too
+// until a new process takes the dead one's role (ErrPeerDead's promise):
+// the Try call each time, not only when its probe is due, and the blocking
+// call at once, not a tick later. The tick is set to an hour, so a call
+// that waited for a due probe would hit the context's deadline or say
+// ErrEmpty (ErrFull) instead.
+func staysDead(t *testing.T, h interface{ SetWait(ring.WaitStrategy) }, try string, tryCall func() error, block func(context.Context) error) {
+	t.Helper()
+	h.SetWait(ring.WaitStrategy{Spin: 1 << 10, Yield: 16, Sleep: true, Adaptive: true, Tick: time.Hour})
+	for i := range 100 {
+		if err := tryCall(); !errors.Is(err, ring.ErrPeerDead) {
+			t.Fatalf("%s call %d after one said ErrPeerDead = %v, want ErrPeerDead until a new process takes the role", try, i+2, err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wakeGuard)
+	defer cancel()
+	if err := block(ctx); !errors.Is(err, ring.ErrPeerDead) {
+		t.Fatalf("blocking call after the peer's death was reported = %v, want ErrPeerDead (at once, not after a tick of an hour)", err)
+	}
 }

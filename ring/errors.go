@@ -123,9 +123,10 @@ var (
 	// caller polling in its own loop learns of the death within a Tick,
 	// or 16 polls if it polls more slowly than that. What the dead peer
 	// published before it died is received first. The surviving handle
-	// stays usable: its calls say ErrPeerDead until a new process takes
-	// the dead one's role, and then go on from where the stream stands,
-	// losing nothing published.
+	// stays usable: once a call said ErrPeerDead, every later call that
+	// finds the ring empty (full) probes again at once and says it too,
+	// until a new process takes the dead one's role; then the calls go on
+	// from where the stream stands, losing nothing published.
 	ErrPeerDead = errors.New("ring: peer process died")
 	// ErrRevoked: a claim or lease this handle held was repaired by a peer
 	// that found the handle's liveness lock gone (MPMC). The commit or

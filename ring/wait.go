@@ -23,6 +23,27 @@ type waitState struct {
 	try      mpmcWaiter // MPMC: the attempt and the probe
 	notReady error      // MPMC: the attempt's "wait on" error (ErrFull, ErrEmpty)
 	polls    wait.Polls // the Try calls' probes of the peers
+	peerDead bool       // the last probe, or blocking call, said ErrPeerDead (probed)
+}
+
+// probeDue: a Try call that found the ring empty (full) probes the peers
+// now: when wait.Polls says a probe is due, and on every such call while
+// the last probe found the other side's holder dead. So the handle's calls
+// say ErrPeerDead until a new process takes the dead one's role
+// (ErrPeerDead's promise), not once a tick with ErrEmpty (ErrFull) between,
+// and a new holder is seen at once. A probe costs a system call: only a
+// handle whose peer is dead pays it on every failed try.
+func (s *waitState) probeDue(c *wait.Config, at uint64) bool {
+	return s.peerDead || s.polls.Due(c, at)
+}
+
+// probed notes what a Try call's probe, or a blocking call's wait, ended
+// with, and returns it. While it was ErrPeerDead the next Try call that
+// fails probes (probeDue) and the next wait probes before it sleeps
+// (wait.Loop.ProbeFirst) instead of a tick later; anything else clears it.
+func (s *waitState) probed(err error) error {
+	s.peerDead = errors.Is(err, ErrPeerDead)
+	return err
 }
 
 // waitHost is a handle's host for the wait loop: the ring's count of
@@ -88,8 +109,10 @@ func (e *endpoint) await(ctx context.Context, need, floor uint64) (uint64, error
 		Barrier:  wait.BarrierIfFlagged,
 		Flags:    e.peer.flags,
 		At:       int(at),
+		// the peer was found dead: say so again at once (probed)
+		ProbeFirst: e.waiting.peerDead,
 	}
-	if err := l.Run(ctx, spscWait{e}); err != nil {
+	if err := e.waiting.probed(l.Run(ctx, spscWait{e})); err != nil {
 		return 0, err
 	}
 	return e.waiting.pos, nil
@@ -148,11 +171,11 @@ func (w spscWait) Probe() error {
 // is due (wait.Polls) and finds the other side's holder dead (its cursor
 // below floor: await).
 func (e *endpoint) polled(fail error, need, floor uint64) error {
-	if !e.waiting.polls.Due(e.wait.config(), need) {
+	if !e.waiting.probeDue(e.wait.config(), need) {
 		return fail
 	}
 	e.waiting.need, e.waiting.floor = need, floor
-	if err := e.r.tryProbe(spscWait{e}); err != nil {
+	if err := e.waiting.probed(e.r.tryProbe(spscWait{e})); err != nil {
 		return err
 	}
 	return fail
