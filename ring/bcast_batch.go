@@ -16,10 +16,14 @@ type ReaderBatch struct {
 // Len is the number of messages.
 func (b ReaderBatch) Len() int { return b.n }
 
-// At is the i-th message, in place. Its length is read from shared memory
-// and checked: a bad one is ErrCorrupt, or, for a lossy reader whose lease
-// is being overwritten, an error matching ErrLapped (Release then reports
-// the count).
+// At is the i-th message, in place. On a slot ring its length is read from
+// shared memory and checked: a length beyond the slot is ErrCorrupt, or,
+// for a lossy reader whose lease the producer has begun to overwrite, an
+// error matching ErrLapped. On a record ring the lengths are the ones
+// ReceiveBatch validated. Either way a lossy reader's bytes may be
+// overwritten while it reads them, with At saying nothing: only Release
+// tells whether they were (a *LapError with the count), so use what At
+// returned only once Release said nil.
 func (b ReaderBatch) At(i int) (_ []byte, err error) {
 	if uint(i) >= uint(b.n) {
 		panic("ring: ReaderBatch.At index out of range")

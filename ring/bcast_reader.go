@@ -311,7 +311,9 @@ func (rd *Reader) flushCounters() { rd.ctr.flush(&rd.stats) }
 // Close leaves the ring: the entry is free for another reader and a
 // lossless reader stops gating the producer. Close is idempotent; the
 // reader's calls return ErrClosed afterwards. A loss not reported yet (see
-// Lag) is not counted.
+// Lag) is not counted. It is one of the reader's calls: it must not run
+// while another goroutine is inside one (a blocked Recv stays blocked); end
+// such a call with its context, or with the Ring's Close.
 func (rd *Reader) Close() (err error) {
 	defer rd.r.endGuard(&err, beginGuard())
 	if rd.closed {

@@ -227,7 +227,12 @@ func shortBuffer(n uint32, buf []byte) error {
 // after the lock is gone). It reaps no dead consumer's entry (that would
 // change what the call inside reads), so where one died earlier a waiting
 // producer may say ErrPeerDead: close the last consumer with its own
-// Close before its Ring's for the clean end. Close is idempotent.
+// Close before its Ring's for the clean end. Close is idempotent. It is
+// one of the consumer's calls: it must not run while another goroutine is
+// inside one (a Recv blocked on an empty ring included, which would stay
+// blocked and might take a message the next consumer gets too); end such
+// a call with its context, or with the Ring's Close, which may run
+// meanwhile.
 func (c *Consumer) Close() (err error) {
 	defer c.r.endGuard(&err, beginGuard())
 	defer c.r.untrack(c)

@@ -192,6 +192,8 @@ func (p *Producer) Commit(n int) (err error) {
 }
 
 // Abort drops the open claim (single or batch); nothing is published.
+// With no claim open (none taken, or already committed or aborted) it does
+// nothing.
 //
 // On an MPMC or MPSC ring the claimed positions were taken from the ring's
 // one sequence, which producers share, so they cannot be handed back: they
@@ -282,7 +284,11 @@ func (p *Producer) noClaimOpen(op string) error {
 // a producer per request and closes it after leaves its consumers
 // ErrClosed whenever none is open (until the next one reopens the stream);
 // keep one open for as long as the stream should last. Close is
-// idempotent.
+// idempotent. It is one of the producer's calls: it must not run while
+// another goroutine is inside one (a Send blocked on a full ring
+// included, which would stay blocked and might publish after the role
+// went to a new producer); end such a call with its context, or with the
+// Ring's Close, which may run meanwhile.
 func (p *Producer) Close() (err error) {
 	defer p.r.endGuard(&err, beginGuard())
 	defer p.r.untrack(p)
