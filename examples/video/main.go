@@ -75,10 +75,10 @@ type config struct {
 func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("video", flag.ContinueOnError)
 	var c config
-	res := fs.String("res", "1080p", "frame size: 720p, 1080p, 4k or WxH")
-	fs.Float64Var(&c.fps, "fps", 30, "frames per second the producer aims at")
+	res := fs.String("res", "1080p", "frame size: 720p, 1080p, 4k or WxH (1 to 8192 each)")
+	fs.Float64Var(&c.fps, "fps", 30, "frames per second the producer aims at (more than 0, at most 10000)")
 	fs.DurationVar(&c.duration, "duration", 3*time.Second, "how long the producer runs")
-	fs.IntVar(&c.frames, "frames", 4, "frames the ring holds at least (its capacity is a power of two)")
+	fs.IntVar(&c.frames, "frames", 4, "frames the ring holds at least, 2 to 64 (its capacity is a power of two)")
 	fs.BoolVar(&c.hugePages, "hugepages", false, "back the ring with huge pages (needs vm.nr_hugepages)")
 	if err := fs.Parse(args); err != nil {
 		return err
