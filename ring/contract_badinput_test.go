@@ -49,6 +49,8 @@ func TestContractAMessageLargerThanASlotIsErrTooLarge(t *testing.T) {
 				t.Errorf("Commit(%d) beyond the slot = %v, want ErrTooLarge", n, err)
 			} else if n < 0 && !errors.Is(err, ring.ErrInvalid) {
 				t.Errorf("Commit(%d) = %v, want ErrInvalid too: a negative length is no length", n, err)
+			} else if n < 0 && strings.Contains(err.Error(), "options") {
+				t.Errorf("Commit(%d) = %q: a commit length is no option", n, err)
 			}
 		}
 		if err := p.Commit(size); err != nil {
