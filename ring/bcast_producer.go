@@ -267,7 +267,9 @@ func (p *bcastProducer) SendBatch(ctx context.Context, msgs [][]byte, fit int) (
 	return k, nil
 }
 
-func (p *bcastProducer) SetWait(w WaitStrategy) { p.wait = w }
+// SetWait also forgets when the next Try probe is due: that was reckoned
+// with the old Tick.
+func (p *bcastProducer) SetWait(w WaitStrategy) { p.wait, p.nextProbe = w, time.Time{} }
 
 func (p *bcastProducer) sentCount() *uint64 { return &p.sent }
 

@@ -294,7 +294,9 @@ func (rd *Reader) Lag() uint64 {
 }
 
 // SetWait sets how this reader's blocking calls wait.
-func (rd *Reader) SetWait(w WaitStrategy) { rd.wait = w }
+// SetWait also forgets when the next Try probe is due: that was reckoned
+// with the old Tick.
+func (rd *Reader) SetWait(w WaitStrategy) { rd.wait = w; rd.waiting.newTick() }
 
 // Stats returns this reader's counters.
 //

@@ -153,8 +153,8 @@ func (rd *Reader) pending(ctx context.Context, block bool) error {
 	if err := rd.closedShort(); err != nil {
 		return err
 	}
-	if rd.waiting.probeDue(rd.wait.config(), rd.q) {
-		if err := rd.waiting.probed(rd.r.tryProbe(readerWait{rd})); err != nil {
+	if rd.waiting.foundDead || rd.waiting.polls.Due(rd.wait.config(), rd.q) { // wait.go: noteProbe
+		if err := rd.waiting.noteProbe(rd.r.tryProbe(readerWait{rd})); err != nil {
 			return err
 		}
 	}

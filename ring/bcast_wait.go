@@ -37,10 +37,8 @@ func (rd *Reader) await(ctx context.Context) error {
 		Barrier:  wait.BarrierIfFlagged,
 		Flags:    rd.w.flags,
 		At:       int(stepSleepingEmpty),
-		// the producer was found dead: say so again at once (probed)
-		ProbeFirst: rd.waiting.peerDead,
 	}
-	return rd.waiting.probed(l.Run(ctx, readerWait{rd}))
+	return rd.waiting.run(ctx, rd.r, &l, readerWait{rd})
 }
 
 // readerWait is a broadcast reader's waiter.

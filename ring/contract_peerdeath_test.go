@@ -128,10 +128,26 @@ func TestContractTryCallsNoticeADeadPeer(t *testing.T) {
 			staysDead(t, rd, "TryRecv", func() error { _, err := rd.TryRecv(buf); return err },
 				func(ctx context.Context) error { _, err := rd.Recv(ctx, buf); return err })
 			next := holder(t, cr, "producer", 1) // a new process takes the role
-			defer kill(next)
 			err = pollUntil(t, "TryRecv after a new producer took the role", ring.ErrEmpty, func() error { _, err := rd.TryRecv(buf); return err })
 			if err != nil {
 				t.Fatalf("TryRecv after a new producer took the role and sent = %v, want its message", err)
+			}
+			// Failed polls a tick of the default wait after the last due
+			// probe: the first probes (the death found earlier is still
+			// noted) and finds the new producer; the next two make a probe
+			// due, and the next one after it is reckoned with the hour's
+			// tick. A new wait strategy forgets that.
+			time.Sleep(2 * ring.DefaultTick)
+			for range 3 {
+				if _, err := rd.TryRecv(buf); !errors.Is(err, ring.ErrEmpty) {
+					t.Fatalf("TryRecv with a live producer that sent nothing more = %v, want ErrEmpty", err)
+				}
+			}
+			rd.SetWait(ring.WaitStrategy{Sleep: true, Tick: time.Millisecond})
+			kill(next)
+			err = pollUntil(t, "TryRecv after the new producer died too, with a millisecond's tick set", ring.ErrEmpty, func() error { _, err := rd.TryRecv(buf); return err })
+			if !errors.Is(err, ring.ErrPeerDead) {
+				t.Fatalf("TryRecv polled after the new producer died = %v, want ErrPeerDead", err)
 			}
 		})
 		t.Run("read end killed", func(t *testing.T) {
@@ -169,6 +185,11 @@ func TestContractTryCallsNoticeADeadPeer(t *testing.T) {
 			}
 			staysDead(t, p, "TrySend", func() error { return p.TrySend(m) },
 				func(ctx context.Context) error { return p.Send(ctx, m) })
+			next := holder(t, cr, "reader", 0) // a new process takes the role, reads nothing
+			defer kill(next)
+			if err := p.TrySend(m); !errors.Is(err, ring.ErrFull) {
+				t.Fatalf("TrySend once a new consumer took the role = %v, want ErrFull (its live holder is seen at once)", err)
+			}
 		})
 	})
 }
@@ -191,5 +212,13 @@ func staysDead(t *testing.T, h interface{ SetWait(ring.WaitStrategy) }, try stri
 	defer cancel()
 	if err := block(ctx); !errors.Is(err, ring.ErrPeerDead) {
 		t.Fatalf("blocking call after the peer's death was reported = %v, want ErrPeerDead (at once, not after a tick of an hour)", err)
+	}
+	done, stop := context.WithCancel(context.Background())
+	stop()
+	if err := block(done); !errors.Is(err, ring.ErrPeerDead) {
+		t.Fatalf("blocking call with a done context after the peer's death was reported = %v, want ErrPeerDead (the call knows before it waits)", err)
+	}
+	if err := tryCall(); !errors.Is(err, ring.ErrPeerDead) {
+		t.Fatalf("%s after a blocking call with a done context = %v, want ErrPeerDead still", try, err)
 	}
 }

@@ -124,9 +124,10 @@ var (
 	// or 16 polls if it polls more slowly than that. What the dead peer
 	// published before it died is received first. The surviving handle
 	// stays usable: once a call said ErrPeerDead, every later call that
-	// finds the ring empty (full) probes again at once and says it too,
-	// until a new process takes the dead one's role; then the calls go on
-	// from where the stream stands, losing nothing published.
+	// finds the ring empty (full) probes again at once and says it too (a
+	// blocking call before it waits or looks at its context), until a new
+	// process takes the dead one's role; then the calls go on from where
+	// the stream stands, losing nothing published.
 	ErrPeerDead = errors.New("ring: peer process died")
 	// ErrRevoked: a claim or lease this handle held was repaired by a peer
 	// that found the handle's liveness lock gone (MPMC). The commit or

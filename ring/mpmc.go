@@ -164,7 +164,9 @@ func (h *mpmcHandle) noteMessages() {
 	fence.Store64(h.ent.messages, h.stats.Messages, h.release)
 }
 
-func (h *mpmcHandle) SetWait(w WaitStrategy) { h.wait = w }
+// SetWait also forgets when the next Try probe is due: that was reckoned
+// with the old Tick.
+func (h *mpmcHandle) SetWait(w WaitStrategy) { h.wait = w; h.waiting.newTick() }
 
 func (h *mpmcHandle) Stats() Stats { return h.stats }
 

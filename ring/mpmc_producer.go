@@ -79,9 +79,9 @@ func (p *mpmcProducer) claimPos(ctx context.Context, block bool) (uint64, error)
 	if block {
 		return p.awaitSpace(ctx)
 	}
-	if p.waiting.probeDue(p.wait.config(), pos) {
+	if p.waiting.foundDead || p.waiting.polls.Due(p.wait.config(), pos) { // wait.go: noteProbe
 		p.waiting.try = p
-		if err := p.waiting.probed(p.r.tryProbe(mpmcWait{&p.mpmcHandle})); err != nil {
+		if err := p.waiting.noteProbe(p.r.tryProbe(mpmcWait{&p.mpmcHandle})); err != nil {
 			return 0, err
 		}
 	}

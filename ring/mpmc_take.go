@@ -176,11 +176,11 @@ func (c *mpmcConsumer) next(ctx context.Context, block bool) (uint64, error) {
 // tryProbe: a Try that found the ring empty probes the peers when a probe
 // is due (wait.Polls), as a waiting call would once a tick.
 func (c *mpmcConsumer) tryProbe() error {
-	if !c.waiting.probeDue(c.wait.config(), c.blockPos) {
+	if !c.waiting.foundDead && !c.waiting.polls.Due(c.wait.config(), c.blockPos) { // wait.go: noteProbe
 		return ErrEmpty
 	}
 	c.waiting.try = c
-	if err := c.waiting.probed(c.r.tryProbe(mpmcWait{&c.mpmcHandle})); err != nil {
+	if err := c.waiting.noteProbe(c.r.tryProbe(mpmcWait{&c.mpmcHandle})); err != nil {
 		return err
 	}
 	if len(c.adopted) > 0 {

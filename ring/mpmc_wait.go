@@ -37,10 +37,8 @@ func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wa
 		Sleepers: wait.Sleepers{Word: asleep, Wake: wake, Mode: wait.Count},
 		Barrier:  wait.NoBarrier,
 		At:       int(at),
-		// a peer side was found dead: say so again at once (probed)
-		ProbeFirst: h.waiting.peerDead,
 	}
-	if err := h.waiting.probed(l.Run(ctx, mpmcWait{h})); err != nil {
+	if err := h.waiting.run(ctx, h.r, &l, mpmcWait{h}); err != nil {
 		return 0, err
 	}
 	return h.waiting.pos, h.waiting.err

@@ -196,7 +196,9 @@ func (e *endpoint) peerRole() role {
 	return producerRole
 }
 
-func (e *endpoint) SetWait(w WaitStrategy) { e.wait = w }
+// SetWait also forgets when the next Try probe is due: that was reckoned
+// with the old Tick.
+func (e *endpoint) SetWait(w WaitStrategy) { e.wait = w; e.waiting.newTick() }
 
 func (e *endpoint) Stats() Stats { return e.stats }
 

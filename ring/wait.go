@@ -15,34 +15,54 @@ import (
 // waitState is a handle's own part of waiting: the adaptive spin's
 // estimate, and the operands of the wait in progress (one at a time).
 type waitState struct {
-	est      wait.Estimate
-	need     uint64     // SPSC: the peer cursor awaited
-	floor    uint64     // SPSC: the peer cursor last seen, below which it never goes
-	pos      uint64     // SPSC: the peer cursor seen; MPMC: the attempt's position
-	err      error      // MPMC: the attempt's error
-	try      mpmcWaiter // MPMC: the attempt and the probe
-	notReady error      // MPMC: the attempt's "wait on" error (ErrFull, ErrEmpty)
-	polls    wait.Polls // the Try calls' probes of the peers
-	peerDead bool       // the last probe, or blocking call, said ErrPeerDead (probed)
+	est       wait.Estimate
+	need      uint64     // SPSC: the peer cursor awaited
+	floor     uint64     // SPSC: the peer cursor last seen, below which it never goes
+	pos       uint64     // SPSC: the peer cursor seen; MPMC: the attempt's position
+	err       error      // MPMC: the attempt's error
+	try       mpmcWaiter // MPMC: the attempt and the probe
+	notReady  error      // MPMC: the attempt's "wait on" error (ErrFull, ErrEmpty)
+	polls     wait.Polls // the Try calls' probes of the peers
+	foundDead bool       // the last probe said ErrPeerDead (noteProbe)
 }
 
-// probeDue: a Try call that found the ring empty (full) probes the peers
-// now: when wait.Polls says a probe is due, and on every such call while
-// the last probe found the other side's holder dead. So the handle's calls
-// say ErrPeerDead until a new process takes the dead one's role
-// (ErrPeerDead's promise), not once a tick with ErrEmpty (ErrFull) between,
-// and a new holder is seen at once. A probe costs a system call: only a
-// handle whose peer is dead pays it on every failed try.
-func (s *waitState) probeDue(c *wait.Config, at uint64) bool {
-	return s.peerDead || s.polls.Due(c, at)
+// After a report of ErrPeerDead the handle's calls say it again at once,
+// until a new process takes the dead one's role (ErrPeerDead's promise),
+// not once a tick with ErrEmpty (ErrFull) between: while foundDead holds,
+// a Try call that finds the ring empty (full) probes on every such failure,
+// not only when wait.Polls says a probe is due (each site tests foundDead
+// before Due, which stays inlined: a failed poll is a hot loop's), and a
+// blocking call probes before it waits (run). A probe is system calls (one
+// per entry of the side it judges): only a handle whose peer is dead pays
+// them on every failed try.
+
+// newTick: the handle's wait strategy changed (SetWait), so the Try
+// calls' next due probe, reckoned with the old Tick, is forgotten: an
+// hour's Tick set once would otherwise keep them from probing for an hour
+// after a second's was set.
+func (s *waitState) newTick() { s.polls = wait.Polls{} }
+
+// noteProbe records what a probe said, and returns it: ErrPeerDead sets
+// foundDead, anything else (a live holder, or what the dead one published
+// still to take) clears it.
+func (s *waitState) noteProbe(err error) error {
+	s.foundDead = errors.Is(err, ErrPeerDead)
+	return err
 }
 
-// probed notes what a Try call's probe, or a blocking call's wait, ended
-// with, and returns it. While it was ErrPeerDead the next Try call that
-// fails probes (probeDue) and the next wait probes before it sleeps
-// (wait.Loop.ProbeFirst) instead of a tick later; anything else clears it.
-func (s *waitState) probed(err error) error {
-	s.peerDead = errors.Is(err, ErrPeerDead)
+// run is every blocking call's wait: l.Run for w, after a probe while the
+// peer was found dead, so that the call says so before it spins or looks
+// at its context. A wait that ends in ErrPeerDead sets foundDead.
+func (s *waitState) run(ctx context.Context, r *Ring, l *wait.Loop, w wait.Waiter) error {
+	if s.foundDead {
+		if err := s.noteProbe(r.tryProbe(w)); err != nil {
+			return err
+		}
+	}
+	err := l.Run(ctx, w)
+	if errors.Is(err, ErrPeerDead) {
+		s.foundDead = true
+	}
 	return err
 }
 
@@ -109,10 +129,8 @@ func (e *endpoint) await(ctx context.Context, need, floor uint64) (uint64, error
 		Barrier:  wait.BarrierIfFlagged,
 		Flags:    e.peer.flags,
 		At:       int(at),
-		// the peer was found dead: say so again at once (probed)
-		ProbeFirst: e.waiting.peerDead,
 	}
-	if err := e.waiting.probed(l.Run(ctx, spscWait{e})); err != nil {
+	if err := e.waiting.run(ctx, e.r, &l, spscWait{e}); err != nil {
 		return 0, err
 	}
 	return e.waiting.pos, nil
@@ -171,11 +189,11 @@ func (w spscWait) Probe() error {
 // is due (wait.Polls) and finds the other side's holder dead (its cursor
 // below floor: await).
 func (e *endpoint) polled(fail error, need, floor uint64) error {
-	if !e.waiting.probeDue(e.wait.config(), need) {
+	if !e.waiting.foundDead && !e.waiting.polls.Due(e.wait.config(), need) {
 		return fail
 	}
 	e.waiting.need, e.waiting.floor = need, floor
-	if err := e.waiting.probed(e.r.tryProbe(spscWait{e})); err != nil {
+	if err := e.waiting.noteProbe(e.r.tryProbe(spscWait{e})); err != nil {
 		return err
 	}
 	return fail
