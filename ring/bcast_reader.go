@@ -293,9 +293,8 @@ func (rd *Reader) Lag() uint64 {
 	return 0
 }
 
-// SetWait sets how this reader's blocking calls wait.
-// SetWait also forgets when the next Try probe is due: that was reckoned
-// with the old Tick.
+// SetWait sets how this reader's blocking calls wait. It also forgets when
+// the next Try probe is due: that was reckoned with the old Tick.
 func (rd *Reader) SetWait(w WaitStrategy) { rd.wait = w; rd.waiting.newTick() }
 
 // Stats returns this reader's counters.
