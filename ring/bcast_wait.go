@@ -38,7 +38,7 @@ func (rd *Reader) await(ctx context.Context) error {
 		Flags:    rd.w.flags,
 		At:       int(stepSleepingEmpty),
 	}
-	return rd.waiting.run(ctx, rd.r, &l, readerWait{rd})
+	return rd.waiting.run(ctx, rd.r, &l, readerWait{rd}, rd.q)
 }
 
 // readerWait is a broadcast reader's waiter.

@@ -255,7 +255,9 @@ func (c *Consumer) Close() (err error) {
 // such messages again unmarked.
 func (c *Consumer) Redelivered() bool { return c.e.Redelivered() }
 
-// SetWait sets how this consumer's blocking calls wait.
+// SetWait sets how this consumer's blocking calls wait. It also forgets
+// when the Try calls' next probe of the peers is due: that was reckoned
+// with the old Tick.
 func (c *Consumer) SetWait(w WaitStrategy) { c.e.SetWait(w) }
 
 // Stats returns this consumer's counters.

@@ -121,6 +121,7 @@ func TestContractTryCallsNoticeADeadPeer(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			hearsByShortWaits(t, "Recv", func(ctx context.Context) error { _, err := rd.Recv(ctx, buf); return err })
 			err := pollUntil(t, "TryRecv", ring.ErrEmpty, func() error { _, err := rd.TryRecv(buf); return err })
 			if !errors.Is(err, ring.ErrPeerDead) {
 				t.Fatalf("TryRecv polled after the producer died = %v, want ErrPeerDead", err)
@@ -173,6 +174,9 @@ func TestContractTryCallsNoticeADeadPeer(t *testing.T) {
 			}
 			kill(reader)
 			ring.EncodeMessage(m, seq)
+			if k.kind != ring.Broadcast { // a dead lossless reader stops gating: no death to hear
+				hearsByShortWaits(t, "Send", func(ctx context.Context) error { return p.Send(ctx, m) })
+			}
 			err = pollUntil(t, "TrySend", ring.ErrFull, func() error { return p.TrySend(m) })
 			if k.kind == ring.Broadcast {
 				if err != nil {
@@ -192,6 +196,21 @@ func TestContractTryCallsNoticeADeadPeer(t *testing.T) {
 			}
 		})
 	})
+}
+
+// hearsByShortWaits: a caller whose blocking calls all end on their
+// context before they would probe (here a context already done; a
+// deadline of a millisecond is the same) hears of the dead peer too, as a
+// Try poller does: each such call counts as a failed try. Before, the
+// wait's own probe came only a Tick into one wait, and none got there.
+func hearsByShortWaits(t *testing.T, call string, block func(context.Context) error) {
+	t.Helper()
+	done, stop := context.WithCancel(context.Background())
+	stop()
+	err := pollUntil(t, call+" with a done context, in a loop", context.Canceled, func() error { return block(done) })
+	if !errors.Is(err, ring.ErrPeerDead) {
+		t.Fatalf("%s with a done context, called in a loop after the peer died = %v, want ErrPeerDead", call, err)
+	}
 }
 
 // staysDead: once a call said ErrPeerDead, every later call says it too

@@ -115,13 +115,18 @@ var (
 	// them, marked Redelivered, before ErrClosed again.
 	ErrClosed = alias("ring: closed", io.EOF, os.ErrClosed)
 	// ErrPeerDead: the other side's role holder died (its liveness lock is
-	// gone) while this side waits on it: a blocking call probes the peer
-	// once a Tick of its wait. A Try call that finds the ring empty
-	// (TryRecv, TryReceive) or full (TrySend, TryClaim) probes it too, at
-	// most once a Tick: on the second such failure at a position, and
-	// every 16th after it there (the clock is read only then), so a
-	// caller polling in its own loop learns of the death within a Tick,
-	// or 16 polls if it polls more slowly than that. What the dead peer
+	// gone) while this side waits on it; on an MPMC or MPSC ring, every
+	// holder of the other side did (while one lives, or once the last one
+	// closed cleanly, the calls go on as usual: a producer waits, a
+	// consumer gets ErrClosed at the end of the stream). A blocking call
+	// probes the peer once a Tick of its wait. A Try call that finds the
+	// ring empty or full probes it too, at most once a Tick: on the second
+	// such failure at a position, and every 16th after it there (the clock
+	// is read only then), so a caller polling in its own loop learns of the
+	// death within a Tick, or 16 polls if it polls more slowly than that.
+	// A blocking call that its context ends counts as such a failure, so a
+	// caller that waits in slices shorter than a Tick (short deadlines, or
+	// a context already done) learns of it the same way. What the dead peer
 	// published before it died is received first. The surviving handle
 	// stays usable: once a call said ErrPeerDead, every later call that
 	// finds the ring empty (full) probes again at once and says it too (a

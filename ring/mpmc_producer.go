@@ -77,7 +77,7 @@ func (p *mpmcProducer) claimPos(ctx context.Context, block bool) (uint64, error)
 	}
 	p.stats.Full++
 	if block {
-		return p.awaitSpace(ctx)
+		return p.awaitSpace(ctx, pos)
 	}
 	if p.waiting.foundDead || p.waiting.polls.Due(p.wait.config(), pos) { // wait.go: noteProbe
 		p.waiting.try = p
@@ -88,8 +88,8 @@ func (p *mpmcProducer) claimPos(ctx context.Context, block bool) (uint64, error)
 	return 0, ErrFull
 }
 
-func (p *mpmcProducer) awaitSpace(ctx context.Context) (uint64, error) {
-	return p.await(ctx, p, ErrFull, p.spaceWake, p.spaceSleepers, stepSleepingFull)
+func (p *mpmcProducer) awaitSpace(ctx context.Context, stuck uint64) (uint64, error) {
+	return p.await(ctx, p, ErrFull, stuck, p.spaceWake, p.spaceSleepers, stepSleepingFull)
 }
 
 // attempt and probe make the producer an mpmcWaiter.

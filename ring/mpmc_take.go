@@ -152,7 +152,7 @@ func (c *mpmcConsumer) next(ctx context.Context, block bool) (uint64, error) {
 	if err == ErrEmpty {
 		c.stats.Empty++
 		if block {
-			pos, err = c.await(ctx, c, ErrEmpty, c.dataWake, c.dataSleepers, stepSleepingEmpty)
+			pos, err = c.await(ctx, c, ErrEmpty, c.blockPos, c.dataWake, c.dataSleepers, stepSleepingEmpty)
 		} else {
 			err = c.tryProbe()
 		}

@@ -27,7 +27,9 @@ type mpmcWaiter interface {
 // is not zero; so a sleeper that leaves without succeeding (its context
 // ended) has no wake to pass on. The peers are probed at least once a
 // tick, so wake-ups for messages this waiter cannot take do not starve it.
-func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wake, asleep *atomic.Uint32, at step) (uint64, error) {
+// stuck is the position the attempt waits at: a wait its context ends
+// counts there as a failed Try call (waitState.run).
+func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, stuck uint64, wake, asleep *atomic.Uint32, at step) (uint64, error) {
 	h.waiting.try, h.waiting.notReady = w, notReady
 	l := wait.Loop{
 		Host:     &h.host,
@@ -38,7 +40,7 @@ func (h *mpmcHandle) await(ctx context.Context, w mpmcWaiter, notReady error, wa
 		Barrier:  wait.NoBarrier,
 		At:       int(at),
 	}
-	if err := h.waiting.run(ctx, h.r, &l, mpmcWait{h}); err != nil {
+	if err := h.waiting.run(ctx, h.r, &l, mpmcWait{h}, stuck); err != nil {
 		return 0, err
 	}
 	return h.waiting.pos, h.waiting.err

@@ -179,7 +179,9 @@ const DefaultOpenTimeout = 2 * time.Second
 //
 // Peer death and cancellation of a context without a deadline are noticed
 // at the latest one Tick after they happen (plus the spin and yield phases);
-// a context deadline is honoured exactly, as a futex timeout. Every value
+// a context deadline is honoured exactly, as a futex timeout. Calls that
+// their contexts end before a Tick of waiting count towards the Try
+// calls' probes instead (ErrPeerDead says how). Every value
 // is taken: a negative Spin or Yield is zero, a Tick of zero or below is
 // DefaultTick, and a long Tick makes a sleeper as slow to notice a dead
 // peer or a cancelled context.

@@ -321,7 +321,9 @@ func commitLenErr(n int) error {
 	return errTooLargeCommit
 }
 
-// SetWait sets how this producer's blocking calls wait.
+// SetWait sets how this producer's blocking calls wait. It also forgets
+// when the Try calls' next probe of the peers is due: that was reckoned
+// with the old Tick.
 func (p *Producer) SetWait(w WaitStrategy) { p.e.SetWait(w) }
 
 // Stats returns this producer's counters.

@@ -50,18 +50,28 @@ func (s *waitState) noteProbe(err error) error {
 	return err
 }
 
-// run is every blocking call's wait: l.Run for w, after a probe while the
-// peer was found dead, so that the call says so before it spins or looks
-// at its context. A wait that ends in ErrPeerDead sets foundDead.
-func (s *waitState) run(ctx context.Context, r *Ring, l *wait.Loop, w wait.Waiter) error {
+// run is every blocking call's wait: l.Run for w, stuck at position at.
+// While the peer was found dead it probes first, so that the call says so
+// before it spins or looks at its context. A wait that ends in ErrPeerDead
+// sets foundDead. A wait that its context ends counts as a failed Try call
+// at at (wait.Polls), and probes when that makes a probe due: the wait's
+// own probe comes a Tick into one wait, so a caller that waits in slices
+// shorter than that (a deadline of a millisecond, or a context already
+// done) would otherwise never hear of the death.
+func (s *waitState) run(ctx context.Context, r *Ring, l *wait.Loop, w wait.Waiter, at uint64) error {
 	if s.foundDead {
 		if err := s.noteProbe(r.tryProbe(w)); err != nil {
 			return err
 		}
 	}
 	err := l.Run(ctx, w)
-	if errors.Is(err, ErrPeerDead) {
+	switch {
+	case errors.Is(err, ErrPeerDead):
 		s.foundDead = true
+	case err != nil && ctx.Err() != nil && err == context.Cause(ctx) && s.polls.Due(l.Config, at):
+		if perr := s.noteProbe(r.tryProbe(w)); perr != nil {
+			return perr
+		}
 	}
 	return err
 }
@@ -130,7 +140,7 @@ func (e *endpoint) await(ctx context.Context, need, floor uint64) (uint64, error
 		Flags:    e.peer.flags,
 		At:       int(at),
 	}
-	if err := e.waiting.run(ctx, e.r, &l, spscWait{e}); err != nil {
+	if err := e.waiting.run(ctx, e.r, &l, spscWait{e}, need); err != nil {
 		return 0, err
 	}
 	return e.waiting.pos, nil
