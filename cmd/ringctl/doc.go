@@ -27,14 +27,16 @@
 // # States
 //
 // ok (a live process holds a role), idle (nobody does; no holder died and
-// the creator is still running or a process has the file open or mapped,
+// the creator is still running or a process has the file open for writing
+// or mapped writable, as one that holds a Ring does (a read-only reader
+// such as tail does not count),
 // or, from a PID namespace that does not see every process, that cannot be
 // told; or a holder died and a process has the file open for writing, as
 // one that holds a Ring does), stuck (a live holder cannot go on: its peer
 // died, or the ring is full and nobody consumes it), dead (nobody holds a
 // role, and a holder died without closing and no process has the file open
-// for writing, or the creator is gone and no process has the file open or
-// mapped), not-ready, truncated, corrupt,
+// for writing, or the creator is gone and no process has the file open for
+// writing or mapped writable), not-ready, truncated, corrupt,
 // foreign-version, and with ls --all not-a-ring and unreadable.
 //
 // # Exit codes

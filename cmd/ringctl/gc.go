@@ -35,7 +35,8 @@ func newGcCmd(stdout io.Writer) *cobra.Command {
 		Long: "gc looks at every ring in the directories (default /dev/shm) and removes those in state dead: no live\n" +
 			"process holds a role, and a holder died without closing and no process has the file open for writing (as one\n" +
 			"holding a Ring does: a supervisor keeping it for the next holder), or the creator's process is gone and no\n" +
-			"process has the file open or mapped (a pid is the creator's number in its own PID namespace: run in a\n" +
+			"process has the file open for writing or mapped writable, as one holding a Ring does (a read-only reader\n" +
+			"such as tail does not count; a pid is the creator's number in its own PID namespace: run in a\n" +
 			"container's, or as a user other than root, who cannot read other users' open files, gc cannot see every\n" +
 			"process and takes no such ring for dead: it is idle). Liveness is\n" +
 			"the kernel's: an F_OFD_GETLK probe of the file's role locks, repeated just before each removal, so a ring\n" +

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -344,6 +345,23 @@ func TestGcKeepsARingAProcessHasOpenThoughItsCreatorIsGone(t *testing.T) {
 	}
 	opener.Kill()
 	opener.Wait()
+	// A process that has the file open only to read it (ringctl tail,
+	// stat --watch, a monitor) can use nothing of it: the ring is dead all
+	// the same. It read as idle, and gc kept it, for as long as someone
+	// watched it (a black-box tester).
+	observer := exec.Command("sh", "-c", `exec 3<"$1"; echo ready; exec sleep 600`, "sh", path)
+	observer.Stdin = nil
+	stdout, err := observer.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := observer.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { observer.Process.Kill(); observer.Wait() })
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || line != "ready\n" {
+		t.Fatalf("observer: %q, %v", line, err)
+	}
 	// In a PID namespace other than the first (a container), nobody's
 	// having the file open cannot be told: the ring stays.
 	var ns syscall.Stat_t
@@ -352,7 +370,7 @@ func TestGcKeepsARingAProcessHasOpenThoughItsCreatorIsGone(t *testing.T) {
 		want = "kept"
 	}
 	if code := ringctlJSON(t, &res, "gc", filepath.Dir(path)); code != exitOK || actions(res)["open"] != want || exists(path) != (want == "kept") {
-		t.Errorf("gc once nobody has the ring open and its creator is gone: exit %d, %+v, exists %v: want it %s", code, res, exists(path), want)
+		t.Errorf("gc once no process has the ring open but one reading it, and its creator is gone: exit %d, %+v, exists %v: want it %s", code, res, exists(path), want)
 	}
 }
 

@@ -122,7 +122,7 @@ func (r *fileReader) read() {
 	}
 	s.CreatorAlive = shm.ProcessAlive(h.CreatorPID)
 	if !s.Held && !s.CreatorAlive {
-		s.OpenElsewhere = r.open.state(&st)
+		s.OpenElsewhere = r.open.participant(&st)
 	}
 	if !checkSize(s, r.realSize(&h)) || !r.endIntact(&h) {
 		return

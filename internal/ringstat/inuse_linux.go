@@ -15,9 +15,11 @@ import (
 // creator pid is the creator's number in its own PID namespace, which
 // another namespace gives to another process or to none, so on its own it
 // proves nothing gone. What does is the kernel's view: no process has the
-// file open. A process that holds a Ring keeps its descriptor open for the
-// Ring's life (its locks are taken through it), so one with the ring open
-// and no role is found here.
+// file open for writing or mapped writable. A process that holds a Ring
+// keeps its descriptor open, read-write, for the Ring's life (its locks
+// are taken through it), so one with the ring open and no role is found
+// here; a read-only observer (ringctl tail, stat --watch, a monitor) can
+// use nothing of it, and keeps no ring from being dead.
 
 // initPIDNamespace is the inode of the first PID namespace
 // (PROC_PID_INIT_INO): from it every process on the machine is seen.
@@ -30,19 +32,18 @@ func seesEveryProcess() bool {
 	return unix.Stat("/proc/self/ns/pid", &st) == nil && st.Ino == initPIDNamespace
 }
 
-// openFiles is every file that a process other than this one has open or
-// mapped, by device and inode, from one pass over /proc made the first time
-// a ring asks (a List asks for each ring no lock is held on, and a pass per
+// openFiles is what the processes other than this one have open or map,
+// by device and inode, from one pass over /proc made the first time a ring
+// asks (a List asks for each ring no lock is held on, and a pass per
 // ring cost a stat of every descriptor on the machine per ring: 40 s for
 // 300 dead rings beside a process with 20,000 files open). The zero value
 // has made no pass yet.
 type openFiles struct {
 	scanned  bool
 	complete bool // every process's descriptors and mappings were read
-	files    map[fileID]struct{}
-	// For participant: each descriptor's /proc/PID/fdinfo/N, by the file
-	// it is open on (its access mode read only when asked), and the files
-	// some process maps writable.
+	// Each descriptor's /proc/PID/fdinfo/N, by the file it is open on (its
+	// access mode read only when asked), and the files some process maps
+	// writable.
 	fdinfo   map[fileID][]string
 	writable map[fileID]struct{}
 }
@@ -52,29 +53,12 @@ type fileID struct{ dev, ino uint64 }
 // procScans counts the passes over /proc, for the tests.
 var procScans int
 
-// state is OpenElsewhere for the file of st.
-func (o *openFiles) state(st *unix.Stat_t) string {
-	if !seesEveryProcess() {
-		return "unknown" // no scan: it could not say no
-	}
-	if !o.scanned {
-		o.scan()
-	}
-	_, open := o.files[fileID{st.Dev, st.Ino}]
-	switch {
-	case open:
-		return "yes"
-	case o.complete && (unix.Geteuid() == 0 || !procHidesOthers()):
-		return "no"
-	}
-	return "unknown"
-}
-
 // participant says whether another process has the file of st open for
 // writing or mapped writable, as one that holds a Ring does ("yes"); a
 // read-only observer (ringctl, a monitor) has neither. "unknown" when
-// this process cannot see every process's descriptors and mappings (as
-// for state), so a supervisor elsewhere may hold it.
+// this process cannot see every process's descriptors and mappings (it
+// runs in a PID namespace other than the first, or, not root, may not
+// read other users' descriptors), so one elsewhere may hold it.
 func (o *openFiles) participant(st *unix.Stat_t) string {
 	if !o.scanned {
 		o.scan()
@@ -144,7 +128,7 @@ func hidepidIn(mountinfo []byte) bool {
 // users' processes).
 func (o *openFiles) scan() {
 	procScans++
-	o.scanned, o.files = true, map[fileID]struct{}{}
+	o.scanned = true
 	o.fdinfo, o.writable = map[fileID][]string{}, map[fileID]struct{}{}
 	procs, err := os.ReadDir("/proc")
 	if err != nil {
@@ -167,22 +151,20 @@ func (o *openFiles) scan() {
 			var st unix.Stat_t
 			if unix.Stat(dir+"fd/"+fd.Name(), &st) == nil {
 				id := fileID{st.Dev, st.Ino}
-				o.files[id] = struct{}{}
 				o.fdinfo[id] = append(o.fdinfo[id], dir+"fdinfo/"+fd.Name())
 			}
 		}
 		// Best effort: a process may keep its mappings from a reader
 		// that sees its descriptors (seen: a sandbox's PID 1, to root).
 		maps, _ := os.ReadFile(dir + "maps")
-		mappedFiles(maps, o.files, o.writable)
+		mappedWritable(maps, o.writable)
 	}
 }
 
-// mappedFiles adds the files a /proc/PID/maps text maps to files, and
-// those it maps writable to writable too. A line is "start-end perms
-// offset major:minor inode path", the device in hex; inode 0 is memory no
-// file backs.
-func mappedFiles(maps []byte, files, writable map[fileID]struct{}) {
+// mappedWritable adds the files a /proc/PID/maps text maps writable to
+// writable. A line is "start-end perms offset major:minor inode path", the
+// device in hex; inode 0 is memory no file backs.
+func mappedWritable(maps []byte, writable map[fileID]struct{}) {
 	for line := range bytes.SplitSeq(maps, []byte("\n")) {
 		f := bytes.Fields(line)
 		if len(f) < 5 {
@@ -195,13 +177,9 @@ func mappedFiles(maps []byte, files, writable map[fileID]struct{}) {
 		ma, err1 := strconv.ParseUint(string(major), 16, 32)
 		mi, err2 := strconv.ParseUint(string(minor), 16, 32)
 		ino, err3 := strconv.ParseUint(string(f[4]), 10, 64)
-		if err1 != nil || err2 != nil || err3 != nil || ino == 0 {
+		if err1 != nil || err2 != nil || err3 != nil || ino == 0 || bytes.IndexByte(f[1], 'w') < 0 {
 			continue
 		}
-		id := fileID{unix.Mkdev(uint32(ma), uint32(mi)), ino}
-		files[id] = struct{}{}
-		if bytes.IndexByte(f[1], 'w') >= 0 {
-			writable[id] = struct{}{}
-		}
+		writable[fileID{unix.Mkdev(uint32(ma), uint32(mi)), ino}] = struct{}{}
 	}
 }

@@ -44,9 +44,10 @@ type Snapshot struct {
 	// keep a ring, never on its own one to remove it).
 	CreatorAlive bool `json:"creator_alive"`
 	// OpenElsewhere, looked at only when no lock is held and the creator
-	// seems gone: "yes" when another process has the file open or mapped (one that
-	// holds a Ring and no role, or a memfd ring's holder), "no" when none
-	// has, "unknown" when this process cannot see every process (it runs
+	// seems gone: "yes" when another process has the file open for writing
+	// or mapped writable (one that holds a Ring and no role, or a memfd
+	// ring's holder; a read-only observer such as ringctl tail is not one),
+	// "no" when none has, "unknown" when this process cannot see every process (it runs
 	// in a PID namespace other than the first, or may not read other
 	// users' descriptors: not root). Only "no" lets a ring
 	// whose roles were all closed count as dead.

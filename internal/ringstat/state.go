@@ -11,7 +11,8 @@ const (
 	OK State = "ok"
 	// Idle: no live process holds a role, and nothing was left attached
 	// by a holder that died and the creator's process is still there, or
-	// another process has the file open or mapped (Snapshot.OpenElsewhere),
+	// another process has the file open for writing or mapped writable
+	// (Snapshot.OpenElsewhere),
 	// or this process cannot tell; or a holder died and another process has
 	// the file open for writing, as one that holds a Ring does.
 	Idle State = "idle"
@@ -22,7 +23,8 @@ const (
 	// Dead: no live process holds a role, and either a holder died
 	// without closing its role and no process has the file open for
 	// writing, or the process that created the ring is gone and no process
-	// has the file open or mapped (as seen from the first PID namespace):
+	// has the file open for writing or mapped writable (as seen from the
+	// first PID namespace):
 	// the leftover of a crash, what `ringctl gc` removes.
 	Dead State = "dead"
 	// NotReady: the creator has not finished the file (empty, or a ready

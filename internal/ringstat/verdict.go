@@ -38,9 +38,9 @@ func judge(s *Snapshot, kind layout.Kind) {
 		case deadNote != "":
 			s.State, s.Problem = Dead, deadNote
 		case !s.CreatorAlive && s.OpenElsewhere == "no":
-			s.State, s.Problem = Dead, fmt.Sprintf("nobody holds a role or has the file open or mapped, and the creator (pid %d) is gone", s.CreatorPID)
+			s.State, s.Problem = Dead, fmt.Sprintf("nobody holds a role or has the file open for writing or mapped writable, and the creator (pid %d) is gone", s.CreatorPID)
 		case !s.CreatorAlive && s.OpenElsewhere == "yes":
-			s.State, s.Problem = Idle, fmt.Sprintf("no pid %d here, but a process has the file open or mapped", s.CreatorPID)
+			s.State, s.Problem = Idle, fmt.Sprintf("no pid %d here, but a process has the file open for writing or mapped writable (it holds a Ring)", s.CreatorPID)
 		case !s.CreatorAlive:
 			s.State, s.Problem = Idle, fmt.Sprintf("no pid %d here, but this process cannot see every process's open files (another PID namespace, or not root): the creator may be elsewhere", s.CreatorPID)
 		default:
