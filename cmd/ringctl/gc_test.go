@@ -374,16 +374,22 @@ func TestGcKeepsARingAProcessHasOpenThoughItsCreatorIsGone(t *testing.T) {
 	}
 }
 
-// mapper maps the file at its argument, closes its descriptor, says
-// "ready" and holds the mapping until stdin ends: a process that uses a
-// ring with no descriptor open (shmring's own clients keep theirs).
+// mapper maps the file at its first argument, closes its descriptor, says
+// "ready" and holds the mapping until stdin ends: read-only, as an
+// observer (ringctl tail) maps a ring, or with a second argument "rw"
+// writable, as a process that uses the ring with no descriptor open does
+// (shmring's own clients keep theirs).
 func mapper() int {
 	a := proctest.Args()
-	f, err := os.Open(a[0])
+	flag, prot := os.O_RDONLY, syscall.PROT_READ
+	if len(a) > 1 && a[1] == "rw" {
+		flag, prot = os.O_RDWR, syscall.PROT_READ|syscall.PROT_WRITE
+	}
+	f, err := os.OpenFile(a[0], flag, 0)
 	if err != nil {
 		return fail("open: %v", err)
 	}
-	mem, err := syscall.Mmap(int(f.Fd()), 0, 4096, syscall.PROT_READ, syscall.MAP_SHARED)
+	mem, err := syscall.Mmap(int(f.Fd()), 0, 4096, prot, syscall.MAP_SHARED)
 	f.Close()
 	if err != nil {
 		return fail("mmap: %v", err)
@@ -394,9 +400,9 @@ func mapper() int {
 	return 0
 }
 
-// TestGcKeepsARingAProcessHasOnlyMapped: a process that mapped a ring and
-// closed its descriptor uses it as much as one that keeps the descriptor:
-// gc keeps the ring while the mapping lasts. It looked only at
+// TestGcKeepsARingAProcessHasOnlyMapped: a process that mapped a ring
+// writable and closed its descriptor uses it as much as one that keeps the
+// descriptor: gc keeps the ring while the mapping lasts. It looked only at
 // descriptors, called the ring dead, and removed it. (From a black-box
 // tester.)
 func TestGcKeepsARingAProcessHasOnlyMapped(t *testing.T) {
@@ -407,7 +413,7 @@ func TestGcKeepsARingAProcessHasOnlyMapped(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "mapped")
 	creator := startPeer(t, path, "spsc", "producer", "create")
-	m := proctest.Start(t, "mapper", path)
+	m := proctest.Start(t, "mapper", path, "rw")
 	m.Expect("ready")
 	tell(t, creator, "close")
 	creator.Kill()
