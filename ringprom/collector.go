@@ -60,7 +60,7 @@ func NewCollector(o Options) *Collector {
 		closed:        d("ring_closed", "1 once the producer side closed the stream.", ring),
 		live:          d("role_live", "1 while a live process holds the role's lock.", role),
 		attached:      d("role_attached", "1 while the role's state word says attached; attached and not live means its holder died.", role),
-		left:          d("role_left", "1 for an MPMC or MPSC consumer entry whose holder closed holding messages it had not released: the next consumer to reap it delivers them.", role),
+		left:          d("role_left", "1 for an MPMC or MPSC consumer entry whose holder closed holding messages it had not released (the next consumer to reap it delivers them), or was closed by its Ring's Close, which leaves the entry so whatever it holds.", role),
 		cursor:        d("role_cursor", "The role's own position.", role),
 		lag:           d("role_lag_messages", "Messages published and not yet consumed by this role (broadcast: attached readers only, live or dead; an entry its reader closed has none).", role),
 		// A record ring's positions count bytes: its frontiers and cursors

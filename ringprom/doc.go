@@ -24,7 +24,7 @@
 //	shmring_ring_closed                       1 once the stream ended
 //	shmring_role_live{role,entry}             1 while a live process holds the role's lock
 //	shmring_role_attached{role,entry}         1 while the role's state word says attached (attached and not live: its holder died)
-//	shmring_role_left{role,entry}             1 for an MPMC/MPSC consumer entry closed with messages it had not released, until another consumer reaps it
+//	shmring_role_left{role,entry}             1 for an MPMC/MPSC consumer entry closed with messages it had not released, or closed by its Ring's Close (which leaves the entry so whatever it holds), until another consumer reaps it
 //	shmring_role_cursor{role,entry}           the role's own position
 //	shmring_role_lag_messages{role,entry}     messages published and not yet consumed by the role; a
 //	                                          broadcast reader's only while its entry is attached (an

@@ -154,7 +154,7 @@ func holders(s *ringstat.Snapshot) string {
 		if t.dead > 0 {
 			words = append(words, plural(t.dead, "dead"))
 		}
-		if t.left > 0 { // closed with messages for the next consumer
+		if t.left > 0 { // closed with messages for the next consumer, or by its Ring's Close
 			words = append(words, plural(t.left, "left"))
 		}
 		if len(words) == 0 {

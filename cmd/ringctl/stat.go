@@ -248,7 +248,7 @@ func writeRoles(w io.Writer, roles []ringstat.Role, r *rates) {
 		}
 		attached := yesNo(ro.Attached)
 		if ro.Left {
-			attached = "left" // closed with messages for the next consumer
+			attached = "left" // closed with messages for the next consumer, or by its Ring's Close
 		}
 		cols := []any{ro.Role, ro.Entry, yesNo(ro.Live), attached, pid, ro.Incarnation, policy,
 			optional(ro.Cursor), optional(ro.Lag), counters(ro.Counters)}
