@@ -312,3 +312,24 @@ func TestLsTakesABareNameInDevShmAndListsPastAMissingOne(t *testing.T) {
 		t.Errorf("ls of a ring and two names not there: exit %d, stdout:\n%s\nstderr:\n%s\nwant exit %d, the ring listed, each missing one named", code, out, errs, exitFailed)
 	}
 }
+
+// TestGcTakesABareNameInDevShm: gc's arguments are taken as ls takes
+// them, a bare name being the ring of that name in /dev/shm, whatever the
+// working directory. gc took it for a path there, and failed "no such
+// file or directory" unless run from /dev/shm (a black-box tester).
+func TestGcTakesABareNameInDevShm(t *testing.T) {
+	name := fmt.Sprintf("ringctl-test-gc-%d", os.Getpid())
+	path := filepath.Join(ringstat.ShmDir, name)
+	r, err := ring.Create(name, ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	t.Cleanup(func() { os.Remove(path) })
+
+	var res removalsJSON
+	code := ringctlJSON(t, &res, "gc", "--idle", "--dry-run", name)
+	if code != exitOK || len(res.Rings) != 1 || res.Rings[0].Path != path || res.Rings[0].Action != "would-remove" {
+		t.Errorf("gc --idle --dry-run %s: exit %d %+v: want exit 0 and the idle ring %s, would-remove", name, code, res.Rings, path)
+	}
+}

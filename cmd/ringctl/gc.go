@@ -30,9 +30,10 @@ type gcFlags struct {
 func newGcCmd(stdout io.Writer) *cobra.Command {
 	var f gcFlags
 	cmd := &cobra.Command{
-		Use:   "gc [DIR...]",
+		Use:   "gc [DIR|NAME...]",
 		Short: "Remove every ring no live process holds and whose holders or creator are gone (state dead)",
-		Long: "gc looks at every ring in the directories (default /dev/shm) and removes those in state dead: no live\n" +
+		Long: "gc looks at every ring in the directories (default /dev/shm), and at the rings named (a bare name is a\n" +
+			"file in /dev/shm, as for every command), and removes those in state dead: no live\n" +
 			"process holds a role, and a holder died without closing and no process has the file open for writing (as one\n" +
 			"holding a Ring does: a supervisor keeping it for the next holder), or the creator's process is gone and no\n" +
 			"process has the file open for writing or mapped writable, as one holding a Ring does (a read-only reader\n" +
@@ -41,7 +42,7 @@ func newGcCmd(stdout io.Writer) *cobra.Command {
 			"process and takes no such ring for dead: it is idle). Liveness is\n" +
 			"the kernel's: an F_OFD_GETLK probe of the file's role locks, repeated just before each removal, so a ring\n" +
 			"a live process holds is never removed. --idle removes idle rings too (nobody holds a role; the creator is\n" +
-			"still running, or a process has the file open: it loses the name); --broken removes corrupt and truncated rings, and rings not ready for over a minute, when\n" +
+			"still running, or a process that holds a Ring has the file open: it loses the name); --broken removes corrupt and truncated rings, and rings not ready for over a minute, when\n" +
 			"no process holds a lock on them. Empty files it lists but never removes: a creator that died before it\n" +
 			"sized its ring leaves one, but nothing in one tells it from another program's (rm --force does, by name);\n" +
 			"so with a file shorter than a ring header, even one that starts with the magic.\n" +
@@ -54,9 +55,17 @@ func newGcCmd(stdout io.Writer) *cobra.Command {
 			if len(args) == 0 {
 				args = []string{ringstat.ShmDir}
 			}
+			paths := make([]string, len(args))
+			for i, arg := range args {
+				path, _, err := argPath(arg) // a bare name is a ring in /dev/shm, as for ls
+				if err != nil {
+					return err
+				}
+				paths[i] = path
+			}
 			// With --broken, the empty files that ls leaves out (no magic
 			// to go by) are listed too, never removed (keep).
-			rings, err := ringstat.List(args, f.broken)
+			rings, err := ringstat.List(paths, f.broken)
 			if err != nil {
 				return err
 			}
@@ -94,7 +103,7 @@ func newGcCmd(stdout io.Writer) *cobra.Command {
 	}
 	addOutput(cmd, &f.out, "table", "json")
 	cmd.Flags().BoolVarP(&f.dryRun, "dry-run", "n", false, "say what would be removed, remove nothing")
-	cmd.Flags().BoolVar(&f.idle, "idle", false, "also remove idle rings (nobody holds a role; the creator is still running, or a process has the file open)")
+	cmd.Flags().BoolVar(&f.idle, "idle", false, "also remove idle rings (nobody holds a role; the creator is still running, or a process that holds a Ring has the file open)")
 	cmd.Flags().BoolVar(&f.broken, "broken", false, "also remove corrupt, truncated and long not-ready rings that no process holds")
 	return cmd
 }

@@ -75,17 +75,23 @@ func newLsCmd(stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
-// listArg lists one argument of ls: a bare name (no slash; not "." or
-// "..") is the file of that name in /dev/shm, labelled by its name, as
-// every other command takes it; a path is a directory or a file.
+// argPath is the path an argument of ls or gc names: a bare name (no
+// slash; not "." or "..") is the file of that name in /dev/shm, as every
+// other command takes it; a path is a directory or a file.
+func argPath(arg string) (path string, bare bool, err error) {
+	if strings.ContainsRune(arg, '/') || arg == "." || arg == ".." {
+		return arg, false, nil
+	}
+	path, err = ringstat.Resolve(arg)
+	return path, true, err
+}
+
+// listArg lists one argument of ls (argPath), a bare name's ring labelled
+// by its name.
 func listArg(arg string, all bool) ([]ringstat.Snapshot, error) {
-	bare := !strings.ContainsRune(arg, '/') && arg != "." && arg != ".."
-	path := arg
-	if bare {
-		var err error
-		if path, err = ringstat.Resolve(arg); err != nil {
-			return nil, err
-		}
+	path, bare, err := argPath(arg)
+	if err != nil {
+		return nil, err
 	}
 	rings, err := ringstat.List([]string{path}, all)
 	var pe *fs.PathError
