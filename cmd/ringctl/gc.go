@@ -139,6 +139,9 @@ func (f *gcFlags) collect(s *ringstat.Snapshot, now time.Time) removal {
 
 // keep says why gc leaves a ring in this state alone, or "".
 func (f *gcFlags) keep(s *ringstat.Snapshot, now time.Time) string {
+	if why := ringstat.Unremovable(s.Path); why != "" {
+		return why // what removing would refuse: --dry-run says so too
+	}
 	switch s.State {
 	case ringstat.Dead:
 		return ""

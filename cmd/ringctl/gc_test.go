@@ -611,3 +611,34 @@ func TestRmSaysWhatItCannotTell(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestGcDryRunKeepsADescriptorLinkAsGcDoes: gc of a /proc/PID/fd directory
+// finds a memfd ring through its holder's descriptor link, which no
+// removal can remove. --dry-run said it would remove it (idle, --idle),
+// and gc itself then failed on it, exit 1 (a black-box tester): both now
+// keep it, saying why.
+func TestGcDryRunKeepsADescriptorLinkAsGcDoes(t *testing.T) {
+	r, err := ring.Create("gc-dry-run-link", ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 4, Memfd: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	link := fmt.Sprintf("/proc/self/fd/%d", r.File().Fd())
+	for _, dry := range []bool{true, false} {
+		args := []string{"gc", "/proc/self/fd", "--idle"}
+		if dry {
+			args = append(args, "--dry-run")
+		}
+		var res removalsJSON
+		code := ringctlJSON(t, &res, args...)
+		var got *removal
+		for i := range res.Rings {
+			if res.Rings[i].Path == link {
+				got = &res.Rings[i]
+			}
+		}
+		if code != exitOK || got == nil || got.Action != "kept" || !strings.Contains(got.Reason, "descriptor link") {
+			t.Errorf("%v: exit %d, the memfd ring's link %+v: want exit 0 and it kept, saying it is a descriptor link", args, code, got)
+		}
+	}
+}
