@@ -333,3 +333,21 @@ func TestGcTakesABareNameInDevShm(t *testing.T) {
 		t.Errorf("gc --idle --dry-run %s: exit %d %+v: want exit 0 and the idle ring %s, would-remove", name, code, res.Rings, path)
 	}
 }
+
+// TestJSONOutputOnAFailureBeforeAnyOutput: a command run with -o json
+// that fails before it printed its document (a ring or directory not
+// there) prints {"error", "exit"} on one line, so that a script reading
+// its standard output always gets JSON. stat, readers, tail and gc
+// printed nothing there (a black-box tester).
+func TestJSONOutputOnAFailureBeforeAnyOutput(t *testing.T) {
+	missing := fmt.Sprintf("ringctl-test-missing-%d", os.Getpid())
+	for _, args := range [][]string{
+		{"stat", missing}, {"readers", missing}, {"tail", missing}, {"gc", "/nonexistent-" + missing},
+	} {
+		out, _, code := ringctl(t, append(args, "-o", "json")...)
+		var f failureJSON
+		if err := json.Unmarshal([]byte(out), &f); err != nil || code != exitFailed || f.Exit != code || f.Error == "" || strings.Count(out, "\n") != 1 {
+			t.Errorf("%v -o json: exit %d, stdout %q (%v): want exit %d and one line of JSON saying the error and the exit code", args, code, out, err, exitFailed)
+		}
+	}
+}

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/shmring/shmring/internal/ringstat"
@@ -41,26 +42,66 @@ func (u usageError) Error() string { return u.err.Error() }
 // commands that run until stopped (stat --watch, tail, serve): a cancelled
 // context is their normal end, exit 0.
 func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := newRootCmd(stdout, stderr)
+	out := &countingWriter{w: stdout}
+	root := newRootCmd(out, stderr)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	var ee *exitError
 	var ue usageError
+	code, msg := exitOK, ""
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ee):
-		if ee.msg != "" {
-			sayf(stderr, "ringctl: %s\n", ee.msg)
+		code, msg = ee.code, ee.msg
+		if msg != "" {
+			sayf(stderr, "ringctl: %s\n", msg)
 		}
-		return ee.code
 	case errors.As(err, &ue), isCobraUsage(err), errors.Is(err, ringstat.ErrName):
+		code, msg = exitUsage, err.Error()
 		sayf(stderr, "ringctl: %v (see ringctl --help)\n", err)
-		return exitUsage
 	default:
+		code, msg = exitFailed, err.Error()
 		sayf(stderr, "ringctl: %v\n", err)
-		return exitFailed
 	}
+	if out.n == 0 && jsonAsked(cmd) {
+		// A script reading -o json's stdout gets a JSON document on every
+		// path, a failure before the command printed one too: on one line,
+		// as the commands that print one object per line (tail, stat
+		// --watch) print theirs.
+		b, _ := json.Marshal(failureJSON{Error: msg, Exit: code})
+		sayf(stdout, "%s\n", b)
+	}
+	return code
+}
+
+// failureJSON is what a command run with -o json prints when it failed
+// before it printed anything.
+type failureJSON struct {
+	Error string `json:"error"`
+	Exit  int    `json:"exit"`
+}
+
+// jsonAsked reports whether cmd was run with -o json.
+func jsonAsked(cmd *cobra.Command) bool {
+	if cmd == nil {
+		return false
+	}
+	f := cmd.Flags().Lookup("output")
+	return f != nil && f.Value.String() == "json"
+}
+
+// countingWriter counts the bytes a command printed on its standard
+// output.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // isCobraUsage recognises the errors cobra returns for a bad command line
