@@ -292,14 +292,7 @@ func TestStatLeavesPositionsItCouldNotReadUnknown(t *testing.T) {
 // among several names one that is not there is reported on stderr, the
 // others are still listed, and ls exits 1.
 func TestLsTakesABareNameInDevShmAndListsPastAMissingOne(t *testing.T) {
-	name := fmt.Sprintf("ringctl-test-ls-%d", os.Getpid())
-	path := filepath.Join(ringstat.ShmDir, name)
-	r, err := ring.Create(name, ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Close()
-	t.Cleanup(func() { os.Remove(path) })
+	name, path := closedRingInDevShm(t, "ls")
 
 	var ls lsJSON
 	if code := ringctlJSON(t, &ls, "ls", name); code != exitOK || len(ls.Rings) != 1 || ls.Rings[0].Name != name || ls.Rings[0].Path != path {
@@ -313,19 +306,27 @@ func TestLsTakesABareNameInDevShmAndListsPastAMissingOne(t *testing.T) {
 	}
 }
 
-// TestGcTakesABareNameInDevShm: gc's arguments are taken as ls takes
-// them, a bare name being the ring of that name in /dev/shm, whatever the
-// working directory. gc took it for a path there, and failed "no such
-// file or directory" unless run from /dev/shm (a black-box tester).
-func TestGcTakesABareNameInDevShm(t *testing.T) {
-	name := fmt.Sprintf("ringctl-test-gc-%d", os.Getpid())
-	path := filepath.Join(ringstat.ShmDir, name)
+// closedRingInDevShm creates a small ring by a bare name of its own
+// (ringctl-test-WHAT-PID), closes it, and removes it when the test ends.
+func closedRingInDevShm(t *testing.T, what string) (name, path string) {
+	t.Helper()
+	name = fmt.Sprintf("ringctl-test-%s-%d", what, os.Getpid())
+	path = filepath.Join(ringstat.ShmDir, name)
 	r, err := ring.Create(name, ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.Close()
 	t.Cleanup(func() { os.Remove(path) })
+	return name, path
+}
+
+// TestGcTakesABareNameInDevShm: gc's arguments are taken as ls takes
+// them, a bare name being the ring of that name in /dev/shm, whatever the
+// working directory. gc took it for a path there, and failed "no such
+// file or directory" unless run from /dev/shm (a black-box tester).
+func TestGcTakesABareNameInDevShm(t *testing.T) {
+	name, path := closedRingInDevShm(t, "gc")
 
 	var res removalsJSON
 	code := ringctlJSON(t, &res, "gc", "--idle", "--dry-run", name)
