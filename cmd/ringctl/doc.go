@@ -39,6 +39,11 @@
 // writing or mapped writable), not-ready, truncated, corrupt,
 // foreign-version, and with ls --all not-a-ring and unreadable.
 //
+// An MPMC or MPSC consumer entry reads "left" when its holder closed it
+// holding messages it had not released, which the next consumer delivers,
+// and also when its Ring's Close closed it, which leaves the entry so
+// whatever it holds.
+//
 // # Exit codes
 //
 //	0  fine
