@@ -88,9 +88,10 @@ var (
 
 	// Passing rings.
 
-	// ErrHandoff: RecvRing got a message that SendRing did not send: other
-	// bytes, no descriptor, or more than one. Every descriptor it carried
-	// was closed.
+	// ErrHandoff: RecvRing got a message that SendRing did not send (other
+	// bytes, an empty message, no descriptor, or more than one), or one
+	// whose descriptor this process could not take in (at its descriptor
+	// limit, the kernel drops it). Every descriptor it carried was closed.
 	ErrHandoff = errors.New("ring: message is not one ring handed off")
 
 	// Roles.

@@ -53,10 +53,13 @@ func RecvRing(conn *net.UnixConn) (*Ring, error) { return RecvRingWith(conn, Ope
 
 // RecvRingWith receives one message from conn and maps the ring whose
 // descriptor it carries as OpenFileWith does, validating it the same way.
-// A message that SendRing did not send (other bytes, no descriptor, more
-// than one) is ErrHandoff, and every descriptor it carried is closed: a
-// peer cannot leak descriptors into this process. A connection closed
-// before a message arrived is an error that errors.Is(err, io.EOF). A
+// A message that SendRing did not send (other bytes, an empty message, no
+// descriptor, more than one) is ErrHandoff, and every descriptor it carried
+// is closed: a peer cannot leak descriptors into this process. So is a
+// handoff whose descriptor the kernel dropped because this process is at
+// its descriptor limit (RLIMIT_NOFILE); the message is gone, and the error
+// says so. A connection closed before a message arrived is an error that
+// errors.Is(err, io.EOF). A
 // stream socket keeps no message boundaries: there, bytes a peer sent
 // after a handoff's are left on the connection for the next read.
 func RecvRingWith(conn *net.UnixConn, o OpenOptions) (*Ring, error) {

@@ -90,6 +90,7 @@ func TestHandoffRecvRingRefusesMessagesThatAreNotOneRing(t *testing.T) {
 		{"the token and nine descriptors", handoffToken, nine},
 		{"other bytes and one descriptor", []byte("shmring\x02"), []int{fd}},
 		{"a shorter message and one descriptor", []byte("shm"), []int{fd}},
+		{"no bytes and one descriptor", nil, []int{fd}},
 	}
 	for _, typ := range []struct {
 		name string
@@ -135,13 +136,36 @@ func TestHandoffRecvRingRefusesMessagesThatAreNotOneRing(t *testing.T) {
 			t.Errorf("RecvRing of a longer message = %v, want ErrHandoff saying it was longer", err)
 		}
 	})
-	t.Run("a peer that hung up", func(t *testing.T) {
-		a, b := socketPair(t, unix.SOCK_STREAM)
-		a.Close()
-		if _, err := RecvRing(b); !errors.Is(err, io.EOF) {
-			t.Errorf("RecvRing from a closed peer = %v, want io.EOF", err)
-		}
-	})
+	for _, typ := range []struct {
+		name string
+		typ  int
+	}{{"stream", unix.SOCK_STREAM}, {"seqpacket", unix.SOCK_SEQPACKET}} {
+		t.Run(typ.name+"/a peer that hung up", func(t *testing.T) {
+			a, b := socketPair(t, typ.typ)
+			a.Close()
+			if _, err := RecvRing(b); !errors.Is(err, io.EOF) {
+				t.Errorf("RecvRing from a closed peer = %v, want io.EOF", err)
+			}
+		})
+	}
+	// A seqpacket or datagram socket carries empty messages: one from a
+	// peer still there is a message that is not a ring, not a hang-up (a
+	// black-box tester: it read as "connection closed").
+	for _, typ := range []struct {
+		name string
+		typ  int
+	}{{"seqpacket", unix.SOCK_SEQPACKET}, {"datagram", unix.SOCK_DGRAM}} {
+		t.Run(typ.name+"/an empty message from a peer still there", func(t *testing.T) {
+			a, b := socketPair(t, typ.typ)
+			if _, _, err := a.WriteMsgUnix(nil, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			_, err := RecvRing(b)
+			if !errors.Is(err, ErrHandoff) || errors.Is(err, io.EOF) {
+				t.Errorf("RecvRing of an empty message = %v, want ErrHandoff, not io.EOF", err)
+			}
+		})
+	}
 	t.Run("a closed ring", func(t *testing.T) {
 		a, _ := socketPair(t, unix.SOCK_STREAM)
 		closed := newMemfdRing(t, Options{Kind: SPSC, SlotSize: 64, Slots: 8})

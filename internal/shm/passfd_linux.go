@@ -55,8 +55,14 @@ func RecvFD(conn *net.UnixConn, token []byte) (*os.File, error) {
 	oob := make([]byte, unix.CmsgSpace(4*maxPassed))
 	n, oobn, flags, _, err := conn.ReadMsgUnix(buf, oob)
 	fds, perr := rights(oob[:oobn])
-	if err == nil {
-		err = handoffErr(buf[:n], token, flags, fds, perr)
+	// net reports any read of no bytes as io.EOF, also a seqpacket
+	// socket's empty message, which may even carry descriptors.
+	if err == nil || (errors.Is(err, io.EOF) && n == 0) {
+		if n == 0 && oobn == 0 && flags&unix.MSG_CTRUNC == 0 && hungUp(conn) {
+			err = io.EOF
+		} else {
+			err = handoffErr(buf[:n], token, flags, fds, perr)
+		}
 	}
 	if err != nil {
 		for _, fd := range fds {
@@ -67,14 +73,42 @@ func RecvFD(conn *net.UnixConn, token []byte) (*os.File, error) {
 	return os.NewFile(uintptr(fds[0]), "received ring"), nil
 }
 
+// hungUp says whether a read of nothing from conn meant that its peer had
+// gone. On a stream socket it always does; a seqpacket or datagram socket
+// also carries empty messages, and there the peer has gone only where poll
+// says the connection hung up.
+func hungUp(conn *net.UnixConn) bool {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return true
+	}
+	gone := true
+	rc.Control(func(fd uintptr) {
+		typ, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TYPE)
+		if err != nil || typ == unix.SOCK_STREAM {
+			return
+		}
+		p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}
+		n, err := unix.Poll(p, 0)
+		gone = err == nil && n > 0 && p[0].Revents&(unix.POLLRDHUP|unix.POLLHUP) != 0
+	})
+	return gone
+}
+
 func handoffErr(got, token []byte, flags int, fds []int, perr error) error {
 	switch {
-	case len(got) == 0 && len(fds) == 0 && perr == nil:
-		return io.EOF
 	case perr != nil:
 		return fmt.Errorf("%w: control data: %w", ErrHandoff, perr)
+	case flags&unix.MSG_CTRUNC != 0 && len(fds) == 0:
+		// The kernel sets MSG_CTRUNC and drops a descriptor it cannot
+		// install in this process (scm_detach_fds): most often the
+		// descriptor limit reached. A sender's extra descriptors would
+		// have left the first maxPassed here.
+		return fmt.Errorf("%w: its descriptor was dropped on the way in (control data cut short, none received): is this process out of descriptors (RLIMIT_NOFILE)?", ErrHandoff)
 	case flags&unix.MSG_CTRUNC != 0:
 		return fmt.Errorf("%w: more than %d descriptors, or control data cut short", ErrHandoff, maxPassed)
+	case len(got) == 0 && len(fds) == 0:
+		return fmt.Errorf("%w: an empty message", ErrHandoff)
 	case flags&unix.MSG_TRUNC != 0:
 		return fmt.Errorf("%w: a message longer than the %d bytes of a handoff", ErrHandoff, len(token))
 	case !bytes.Equal(got, token):
