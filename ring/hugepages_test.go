@@ -50,8 +50,8 @@ func TestHugePagesMoreThanAreFreeIsErrNoHugePages(t *testing.T) {
 		r.Close()
 		t.Fatalf("Create of a %d-slot 1 MiB ring on huge pages with %d free huge pages of %d bytes succeeded, want ErrNoHugePages", slots, free, page)
 	}
-	if !errors.Is(err, ErrNoHugePages) || !errors.Is(err, ErrNoSpace) {
-		t.Errorf("Create of a ring larger than the free huge pages = %v, want ErrNoHugePages and ErrNoSpace", err)
+	if !errors.Is(err, ErrNoHugePages) || !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), "vm.nr_hugepages") {
+		t.Errorf("Create of a ring larger than the free huge pages = %v, want ErrNoHugePages and ErrNoSpace, naming vm.nr_hugepages", err)
 	}
 }
 
@@ -228,4 +228,19 @@ func readTHP(t *testing.T, name string) string {
 		}
 	}
 	return s
+}
+
+// TestHugePagesANamedRingInAMissingDirectoryIsErrNotExist: the path of a
+// named huge ring in a directory that does not exist (a hugetlbfs never
+// mounted) is ErrNotExist, as Options.HugePages says.
+func TestHugePagesANamedRingInAMissingDirectoryIsErrNotExist(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "not-mounted", uniqueName(t))
+	r, err := Create(path, Options{Kind: SPSC, SlotSize: 64, Slots: 8, HugePages: true})
+	if err == nil {
+		r.Close()
+		t.Fatalf("Create with HugePages of %s succeeded, want ErrNotExist", path)
+	}
+	if !errors.Is(err, ErrNotExist) {
+		t.Errorf("Create with HugePages of a ring in a missing directory = %v, want ErrNotExist", err)
+	}
 }

@@ -83,7 +83,8 @@ type Options struct {
 	// HugePages backs the ring with huge pages from the kernel's
 	// reserved pool (vm.nr_hugepages): with Memfd, a memfd made with
 	// MFD_HUGETLB; otherwise the name must be a path on hugetlbfs
-	// (ErrInvalid elsewhere). The file is rounded up to whole huge pages.
+	// (ErrInvalid on another file system, ErrNotExist in a directory that
+	// does not exist). The file is rounded up to whole huge pages.
 	// ErrNoHugePages if the pool has too few free. Without it, a large
 	// tmpfs or memfd ring is still advised transparent huge pages
 	// (MADV_HUGEPAGE), which the kernel honours where the policy is

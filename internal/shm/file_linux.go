@@ -85,7 +85,7 @@ func (f *File) build(s Spec) error {
 		err = allocate(f.f, int64(n))
 	}
 	if page != 0 && errors.Is(err, ErrNoSpace) {
-		return fmt.Errorf("%w: %w", ErrNoHugePages, err)
+		return noHugePages(err)
 	} else if err != nil {
 		return err
 	}
@@ -227,7 +227,7 @@ func (f *File) mapPages(n int, fresh bool) error {
 		// a pool without enough free huge pages.
 		err = fmt.Errorf("mmap %d bytes: %w", n, err)
 		if huge != 0 && errors.Is(err, unix.ENOMEM) {
-			return fmt.Errorf("%w: %w", ErrNoHugePages, err)
+			return noHugePages(err)
 		}
 		return err
 	}
@@ -238,7 +238,7 @@ func (f *File) mapPages(n int, fresh bool) error {
 	if err := f.populate(mem, fresh); err != nil {
 		unix.MunmapPtr(p, uintptr(n))
 		if huge != 0 && errors.Is(err, ErrNoSpace) {
-			return fmt.Errorf("%w: %w", ErrNoHugePages, err)
+			return noHugePages(err)
 		}
 		return err
 	}
@@ -338,7 +338,11 @@ func allocate(f *os.File, size int64) error {
 // its name was removed, or removed and given to a new file.
 func (f *File) Lock(at int64) (Lock, error) {
 	lf, err := os.OpenFile(procFD(f.f.Fd()), os.O_RDWR, 0)
-	if err != nil {
+	if errors.Is(err, fs.ErrPermission) {
+		// Mapped through a descriptor another user handed over: the
+		// reopening is checked against the file's mode, the mapping was not.
+		return Lock{}, fmt.Errorf("shm: reopen for a lock: %w (a role opens the file read-write: its mode, the creator's Options.Mode and Group, must let this user)", err)
+	} else if err != nil {
 		return Lock{}, fmt.Errorf("shm: reopen for a lock: %w", noProc(err, procDir))
 	}
 	lk := unix.Flock_t{Type: unix.F_WRLCK, Start: at, Len: 1}
@@ -361,4 +365,11 @@ func (f *File) Held(at int64) (bool, error) {
 		return false, fmt.Errorf("shm: probe lock at=%d: %w", at, err)
 	}
 	return lk.Type != unix.F_UNLCK, nil
+}
+
+// noHugePages: the pool had too few free huge pages for err's allocation.
+// The error says where the pool is set, which a user who asked for huge
+// pages on a machine that reserves none needs first.
+func noHugePages(err error) error {
+	return fmt.Errorf("%w (vm.nr_hugepages reserves them; HugePages_Free in /proc/meminfo counts the free ones): %w", ErrNoHugePages, err)
 }
