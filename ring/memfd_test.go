@@ -72,6 +72,11 @@ func openFileMustFail(t *testing.T, f *os.File, what string, want ...error) {
 			t.Errorf("%s: OpenFile = %v, want %v", what, err, w)
 		}
 	}
+	// The error names the file once (a black-box tester read "ring=|0:
+	// descriptor |0: …").
+	if n := strings.Count(err.Error(), f.Name()); f.Name() != "" && n > 1 {
+		t.Errorf("%s: OpenFile = %q names %q %d times", what, err, f.Name(), n)
+	}
 }
 
 // descriptorsOf counts this process's descriptors of the memfd labelled

@@ -93,15 +93,15 @@ func OpenFD(f *os.File, t Trust) (*File, error) {
 	if cerr := rc.Control(func(d uintptr) { fd, err = unix.FcntlInt(d, unix.F_DUPFD_CLOEXEC, 0) }); cerr != nil {
 		// Control fails only on a closed file, with the poller's own
 		// error, which os.ErrClosed does not match.
-		return nil, fmt.Errorf("descriptor %s: %w (%v)", f.Name(), os.ErrClosed, cerr)
+		return nil, fmt.Errorf("descriptor: %w (%v)", os.ErrClosed, cerr)
 	} else if err != nil {
-		return nil, fmt.Errorf("dup descriptor %s: %w", f.Name(), err)
+		return nil, fmt.Errorf("dup descriptor: %w", err)
 	}
 	osf := os.NewFile(uintptr(fd), f.Name())
 	file, err := checkFD(osf, t)
 	if err != nil {
 		osf.Close()
-		return nil, fmt.Errorf("descriptor %s: %w", f.Name(), err)
+		return nil, fmt.Errorf("descriptor: %w", err)
 	}
 	return file, nil
 }
@@ -146,13 +146,13 @@ func checkFD(osf *os.File, t Trust) (*File, error) {
 		return nil, fmt.Errorf("%w: F_GET_SEALS: %w", ErrUnsealed, err)
 	}
 	if seals&unix.F_SEAL_SHRINK == 0 {
-		return nil, fmt.Errorf("%w: memfd %s has seals=%#x, without F_SEAL_SHRINK (%#x): any holder could shrink it under the mapping",
-			ErrUnsealed, label, seals, unix.F_SEAL_SHRINK)
+		return nil, fmt.Errorf("%w: memfd has seals=%#x, without F_SEAL_SHRINK (%#x): any holder could shrink it under the mapping",
+			ErrUnsealed, seals, unix.F_SEAL_SHRINK)
 	}
 	if w := seals & (unix.F_SEAL_WRITE | unix.F_SEAL_FUTURE_WRITE); w != 0 {
 		// mmap would say only "operation not permitted".
-		return nil, fmt.Errorf("memfd %s has seals=%#x, sealed against writing (%#x): a ring is written by its peers: %w",
-			label, seals, w, fs.ErrPermission)
+		return nil, fmt.Errorf("memfd has seals=%#x, sealed against writing (%#x): a ring is written by its peers: %w",
+			seals, w, fs.ErrPermission)
 	}
 	return &File{f: osf, label: label, memfd: true, fixedSize: seals&unix.F_SEAL_GROW != 0}, nil
 }

@@ -70,7 +70,13 @@ func RecvFD(conn *net.UnixConn, token []byte) (*os.File, error) {
 		}
 		return nil, err
 	}
-	return os.NewFile(uintptr(fds[0]), "received ring"), nil
+	// Named as /proc shows it ("/memfd:LABEL (deleted)", a path): what an
+	// error about the file names.
+	name := "received ring"
+	if link, err := os.Readlink(procFD(uintptr(fds[0]))); err == nil {
+		name = link
+	}
+	return os.NewFile(uintptr(fds[0]), name), nil
 }
 
 // hungUp says whether a read of nothing from conn meant that its peer had
