@@ -47,6 +47,10 @@ func TestSizeFlagsReadSizesAsSizesDoes(t *testing.T) {
 		{[]string{"broadcast", "--size=1k", "--policy=bogus"}, "--policy"},
 		{[]string{"--size=64Q"}, `"64Q" is not a size in bytes`},
 		{[]string{"mpmc", "--size=4kk"}, `"4kk" is not a size in bytes`},
+		// A size too large says so, in any suffix (a black-box tester:
+		// "--rtt 1G" read as no size at all, and only M was upper case).
+		{[]string{"frames", "--rtt=1G"}, "size 1073741824: want 8 to"},
+		{[]string{"frames", "--frame=128m"}, "size 134217728: want 8 to"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := execute(tc.args, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), tc.want) {

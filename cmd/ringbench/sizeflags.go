@@ -78,19 +78,28 @@ func parseSize(f string) (int, error) {
 	return n, nil
 }
 
-// parseBytes reads a size in bytes, with a k (KiB) or M (MiB) suffix if
-// any: "64", "4k", "8M". Every size flag reads sizes by it.
+// parseBytes reads a size in bytes, with a k (KiB), M (MiB) or G (GiB)
+// suffix if any, either case: "64", "4k", "8M", "1G". Every size flag
+// reads sizes by it, and checks the range after, so that a size too large
+// says so rather than that it is no size.
 func parseBytes(f string) (int, error) {
 	mul, num := 1, f
-	switch {
-	case strings.HasSuffix(f, "k") || strings.HasSuffix(f, "K"):
-		mul, num = 1<<10, f[:len(f)-1]
-	case strings.HasSuffix(f, "M"):
-		mul, num = 1<<20, f[:len(f)-1]
+	if len(f) > 0 {
+		switch f[len(f)-1] {
+		case 'k', 'K':
+			mul = 1 << 10
+		case 'm', 'M':
+			mul = 1 << 20
+		case 'g', 'G':
+			mul = 1 << 30
+		}
+		if mul != 1 {
+			num = f[:len(f)-1]
+		}
 	}
 	n, err := strconv.Atoi(num)
 	if err != nil || n < 0 || n > math.MaxInt/mul {
-		return 0, fmt.Errorf("%q is not a size in bytes (e.g. 64, 4k, 8M)", f)
+		return 0, fmt.Errorf("%q is not a size in bytes (e.g. 64, 4k, 8M, 1G)", f)
 	}
 	return n * mul, nil
 }
