@@ -133,8 +133,8 @@ func produce(ctx context.Context, c config, out io.Writer) (err error) {
 		return err
 	}
 	paint := newPainter(c.res)
-	fmt.Fprintf(out, "video: %v BGRA frames of %.1f MB at %g fps for %v, through a broadcast record ring of %.1f MB in a memfd (huge pages: %v), %d readers\n",
-		c.res, float64(size)/1e6, c.fps, c.duration, float64(r.Header().FileSize)/1e6, c.hugePages, len(readers))
+	fmt.Fprintf(out, "video: %v BGRA frames of %s at %g fps for %v, through a broadcast record ring of %s in a memfd (huge pages: %v), %d readers\n",
+		c.res, megabytes(size), c.fps, c.duration, megabytes(int(r.Header().FileSize)), c.hugePages, len(readers))
 	fmt.Fprintf(out, "latency: from a frame's timestamp (its pixels written; its CRC-32C and Commit follow) to a reader's Receive\n")
 	start := time.Now()
 	// A claim waits for the encoder no longer than the run lasts: a
@@ -267,4 +267,13 @@ func ringCapacity(size, frames int) int {
 		c <<= 1
 	}
 	return c
+}
+
+// megabytes prints n bytes in MB, or in bytes where that would read 0.0
+// (a 1x1 frame is 4 bytes).
+func megabytes(n int) string {
+	if n < 50_000 {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 }

@@ -407,3 +407,16 @@ func TestALateProducerDoesNotBurstToCatchUp(t *testing.T) {
 		t.Errorf("the frame after the late one is due %v after it was made: a burst", d.Sub(now))
 	}
 }
+
+// A reader that checked no frame has no latency to report: "n/a", not the
+// "0 ns" an empty sample's percentiles read as (a black-box tester, with
+// -duration=1ns).
+func TestReaderLineOfNoFramesHasNoLatency(t *testing.T) {
+	line := readerResult{Lossless: true}.line()
+	if !strings.Contains(line, "latency p50 n/a p99 n/a") {
+		t.Errorf("a reader of no frames says %q, want latency p50 n/a p99 n/a", line)
+	}
+	if got := megabytes(36); got != "36 bytes" {
+		t.Errorf("megabytes(36) = %q, want 36 bytes (a 1x1 frame read 0.0 MB)", got)
+	}
+}

@@ -55,9 +55,12 @@ func (r readerResult) line() string {
 	if !r.Lossless {
 		kind = "preview (lossy, latest frame)"
 	}
+	p50, p99 := "n/a", "n/a" // no frame, no latency: not a latency of 0
+	if r.Frames > 0 {
+		p50, p99 = report.Dur(time.Duration(r.P50Ns)), report.Dur(time.Duration(r.P99Ns))
+	}
 	return fmt.Sprintf("%-32s %6d frames checked in place, %6.1f fps, latency p50 %s p99 %s, drops %d (skipped for a newer frame %d, missed %d in %d laps), integrity failures %d",
-		kind+":", r.Frames, r.FPS, report.Dur(time.Duration(r.P50Ns)), report.Dur(time.Duration(r.P99Ns)),
-		r.Skipped+r.Missed, r.Skipped, r.Missed, r.Laps, r.Failures)
+		kind+":", r.Frames, r.FPS, p50, p99, r.Skipped+r.Missed, r.Skipped, r.Missed, r.Laps, r.Failures)
 }
 
 // child runs this process as a reader and returns its exit status.
