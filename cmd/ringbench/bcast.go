@@ -158,7 +158,7 @@ func newFanoutCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return interruptible(func(ctx context.Context) error {
+			return interruptible(stderr, func(ctx context.Context) error {
 				rep, err := runFanPlan(ctx, p, lineProgress{stderr})
 				if err == nil {
 					rep.write(stdout)

@@ -33,7 +33,7 @@ func newLimitsCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			var s limits.Set
 			var note string
-			if err := interruptible(func(ctx context.Context) (err error) {
+			if err := interruptible(stderr, func(ctx context.Context) (err error) {
 				lineProgress{stderr}.step("this machine's ceilings")
 				s, note, err = limits.Measure(ctx, d, withC)
 				return err

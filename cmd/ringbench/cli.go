@@ -12,12 +12,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/shmring/shmring/internal/codec"
 	"github.com/shmring/shmring/internal/launch"
 	"github.com/shmring/shmring/internal/limits"
+	"github.com/shmring/shmring/internal/medium"
 	"github.com/shmring/shmring/internal/report"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -40,7 +42,8 @@ const (
 // exitCodesHelp ends every command's help.
 const exitCodesHelp = "Exit status: 0 done; 1 a run failed (a lost, repeated or corrupted message, a dead child) or a file\n" +
 	"could not be written; 2 bad flags, arguments or sizes; 130 interrupted by SIGINT, 143 by SIGTERM (128 + the\n" +
-	"signal's number, as a shell reports a process the signal ended), once the children are stopped and the files removed."
+	"signal's number, as a shell reports a process the signal ended), once the children are stopped and the files removed.\n" +
+	"A run killed outright (SIGKILL) cannot remove its rings; the next measuring run removes them once their processes are gone, and says so."
 
 // failure marks an error that is not the user's: exit 1, not 2.
 type failure struct{ err error }
@@ -122,7 +125,7 @@ func runCommand(cmd *cobra.Command, f *runFlags, stdout, stderr io.Writer) error
 		return err
 	}
 	var rep *runReport
-	if err := interruptible(func(ctx context.Context) (err error) {
+	if err := interruptible(stderr, func(ctx context.Context) (err error) {
 		rep, err = bench(ctx, p, newProgress(stderr, p))
 		return err
 	}); err != nil {
@@ -151,8 +154,11 @@ func runCommand(cmd *cobra.Command, f *runFlags, stdout, stderr io.Writer) error
 }
 
 // interruptible runs measure under a context SIGINT and SIGTERM cancel; it
-// returns the interruption that did, or a failure.
-func interruptible(measure func(ctx context.Context) error) error {
+// returns the interruption that did, or a failure. It first removes what
+// runs killed outright left (removeLeftovers), whose space a measurement
+// may need.
+func interruptible(stderr io.Writer, measure func(ctx context.Context) error) error {
+	removeLeftovers(stderr)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	sigs := make(chan os.Signal, 1)
@@ -282,4 +288,14 @@ func childConfig(v any, size func() int, min int) error {
 		return fmt.Errorf("%s: message size %d out of range [%d, %d]", launch.ConfigEnv, n, min, maxSize)
 	}
 	return nil
+}
+
+// removeLeftovers removes the ring files that ringbench runs killed
+// outright left in /dev/shm (medium.RemoveLeftovers), saying which, before
+// a measurement that may need their space.
+func removeLeftovers(stderr io.Writer) {
+	if names := medium.RemoveLeftovers(medium.ShmDir); len(names) > 0 {
+		fmt.Fprintf(stderr, "ringbench: removed %d ring file(s) in %s that killed ringbench runs left: %s\n",
+			len(names), medium.ShmDir, strings.Join(names, ", "))
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"strings"
 	"syscall"
@@ -66,7 +67,7 @@ func TestSizeFlagsReadSizesAsSizesDoes(t *testing.T) {
 // signal: interrupt"). Here the measurement signals this process and fails
 // at once, as the child's death makes it. (From a black-box tester.)
 func TestAFailureThatASignalCausedIsAnInterruption(t *testing.T) {
-	err := interruptible(func(context.Context) error {
+	err := interruptible(io.Discard, func(context.Context) error {
 		if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
 			t.Fatal(err)
 		}

@@ -141,7 +141,7 @@ func runFrames(f *framesFlags, stdout, stderr io.Writer) error {
 		return err
 	}
 	mc.slots = slots
-	err = interruptible(func(ctx context.Context) error {
+	err = interruptible(stderr, func(ctx context.Context) error {
 		if f.fingerprint {
 			mc.before, _ = limits.CacheLineRTT(fingerprintTime) // 0 with one CPU: not printed
 		}

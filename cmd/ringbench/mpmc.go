@@ -143,7 +143,7 @@ func newMPCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return interruptible(func(ctx context.Context) error { // a file not written fails it too
+			return interruptible(stderr, func(ctx context.Context) error { // a file not written fails it too
 				rep, err := runMPPlan(ctx, p, lineProgress{stderr})
 				if err != nil {
 					return err
