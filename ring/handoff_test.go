@@ -18,6 +18,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// socketType is a unix socket type, named for subtests.
+type socketType struct {
+	name string
+	typ  int
+}
+
+// streamAndSeqpacket are the socket types that keep a connection, which a
+// handoff goes over.
+var streamAndSeqpacket = []socketType{{"stream", unix.SOCK_STREAM}, {"seqpacket", unix.SOCK_SEQPACKET}}
+
 // socketPair is a connected pair of unix sockets of type typ (SOCK_STREAM,
 // SOCK_SEQPACKET), closed when the test ends.
 func socketPair(t *testing.T, typ int) (a, b *net.UnixConn) {
@@ -40,10 +50,7 @@ func socketPair(t *testing.T, typ int) (a, b *net.UnixConn) {
 }
 
 func TestHandoffSendRingRecvRingPassesTheRing(t *testing.T) {
-	for _, typ := range []struct {
-		name string
-		typ  int
-	}{{"stream", unix.SOCK_STREAM}, {"seqpacket", unix.SOCK_SEQPACKET}} {
+	for _, typ := range streamAndSeqpacket {
 		t.Run(typ.name, func(t *testing.T) {
 			r := newMemfdRing(t, Options{Kind: SPSC, SlotSize: 64, Slots: 8})
 			a, b := socketPair(t, typ.typ)
@@ -92,10 +99,7 @@ func TestHandoffRecvRingRefusesMessagesThatAreNotOneRing(t *testing.T) {
 		{"a shorter message and one descriptor", []byte("shm"), []int{fd}},
 		{"no bytes and one descriptor", nil, []int{fd}},
 	}
-	for _, typ := range []struct {
-		name string
-		typ  int
-	}{{"stream", unix.SOCK_STREAM}, {"seqpacket", unix.SOCK_SEQPACKET}} {
+	for _, typ := range streamAndSeqpacket {
 		for _, tt := range tests {
 			t.Run(typ.name+"/"+tt.name, func(t *testing.T) {
 				a, b := socketPair(t, typ.typ)
@@ -136,10 +140,7 @@ func TestHandoffRecvRingRefusesMessagesThatAreNotOneRing(t *testing.T) {
 			t.Errorf("RecvRing of a longer message = %v, want ErrHandoff saying it was longer", err)
 		}
 	})
-	for _, typ := range []struct {
-		name string
-		typ  int
-	}{{"stream", unix.SOCK_STREAM}, {"seqpacket", unix.SOCK_SEQPACKET}} {
+	for _, typ := range streamAndSeqpacket {
 		t.Run(typ.name+"/a peer that hung up", func(t *testing.T) {
 			a, b := socketPair(t, typ.typ)
 			a.Close()
@@ -151,10 +152,7 @@ func TestHandoffRecvRingRefusesMessagesThatAreNotOneRing(t *testing.T) {
 	// A seqpacket or datagram socket carries empty messages: one from a
 	// peer still there is a message that is not a ring, not a hang-up (a
 	// black-box tester: it read as "connection closed").
-	for _, typ := range []struct {
-		name string
-		typ  int
-	}{{"seqpacket", unix.SOCK_SEQPACKET}, {"datagram", unix.SOCK_DGRAM}} {
+	for _, typ := range []socketType{{"seqpacket", unix.SOCK_SEQPACKET}, {"datagram", unix.SOCK_DGRAM}} {
 		t.Run(typ.name+"/an empty message from a peer still there", func(t *testing.T) {
 			a, b := socketPair(t, typ.typ)
 			if _, _, err := a.WriteMsgUnix(nil, nil, nil); err != nil {
