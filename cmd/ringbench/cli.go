@@ -21,6 +21,7 @@ import (
 	"github.com/shmring/shmring/internal/limits"
 	"github.com/shmring/shmring/internal/medium"
 	"github.com/shmring/shmring/internal/report"
+	"github.com/shmring/shmring/internal/ringstat"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -43,7 +44,7 @@ const (
 const exitCodesHelp = "Exit status: 0 done; 1 a run failed (a lost, repeated or corrupted message, a dead child) or a file\n" +
 	"could not be written; 2 bad flags, arguments or sizes; 130 interrupted by SIGINT, 143 by SIGTERM (128 + the\n" +
 	"signal's number, as a shell reports a process the signal ended), once the children are stopped and the files removed.\n" +
-	"A run killed outright (SIGKILL) cannot remove its rings; the next measuring run removes them once their processes are gone, and says so."
+	"A run killed outright (SIGKILL) cannot remove its rings; the next measuring run in the same PID namespace removes them once no process holds them, and says so."
 
 // failure marks an error that is not the user's: exit 1, not 2.
 type failure struct{ err error }
@@ -294,8 +295,8 @@ func childConfig(v any, size func() int, min int) error {
 // outright left in /dev/shm (medium.RemoveLeftovers), saying which, before
 // a measurement that may need their space.
 func removeLeftovers(stderr io.Writer) {
-	if names := medium.RemoveLeftovers(medium.ShmDir); len(names) > 0 {
+	if names := medium.RemoveLeftovers(ringstat.ShmDir); len(names) > 0 {
 		fmt.Fprintf(stderr, "ringbench: removed %d ring file(s) in %s that killed ringbench runs left: %s\n",
-			len(names), medium.ShmDir, strings.Join(names, ", "))
+			len(names), ringstat.ShmDir, strings.Join(names, ", "))
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/shmring/shmring/internal/launch"
-	"github.com/shmring/shmring/internal/medium"
+	"github.com/shmring/shmring/internal/ringstat"
 )
 
 // TestARunRemovesTheRingsOfARunKilledOutright: a ringbench killed with
@@ -34,7 +34,7 @@ func TestARunRemovesTheRingsOfARunKilledOutright(t *testing.T) {
 	defer p.Kill()
 	watchdog := time.AfterFunc(2*time.Minute, p.Kill) // a hang guard, never a time limit
 	defer watchdog.Stop()
-	pattern := filepath.Join(medium.ShmDir, fmt.Sprintf("ringbench-%d-*", p.Pid()))
+	pattern := filepath.Join(ringstat.ShmDir, fmt.Sprintf("ringbench-%d-*", p.Pid()))
 	t.Cleanup(func() { // whatever happens, nothing stays behind
 		left, _ := filepath.Glob(pattern)
 		for _, f := range left {

@@ -57,7 +57,7 @@ func TestLeftoversOfAProcessWithThisPidDoNotFailCreate(t *testing.T) {
 		if err != nil {
 			t.Fatalf("create beside the leftovers of an earlier process with this pid: %v", err)
 		}
-		if want := fmt.Sprintf("ringbench-%d-", os.Getpid()); !strings.HasPrefix(name, want) {
+		if want := namePrefix(); !strings.HasPrefix(name, want) {
 			t.Errorf("name %q: want the prefix %q, by which ringctl gc and a person find leftovers", name, want)
 		}
 	}
@@ -77,11 +77,11 @@ func TestANameThatIsTakenIsReplacedByAFreshOne(t *testing.T) {
 		}
 		return p
 	}
-	taken := fmt.Sprintf("ringbench-%d-taken-down", os.Getpid())
+	taken := namePrefix() + "taken-down"
 	plant(t, taken)
 	rs := newTestRings(t)
 	name, err := rs.Create("down", testOptions)
-	if want := fmt.Sprintf("ringbench-%d-free-down", os.Getpid()); err != nil || name != want {
+	if want := namePrefix() + "free-down"; err != nil || name != want {
 		t.Fatalf("create with %s taken = %q, %v; want %q", taken, name, err, want)
 	}
 	parts = []string{"taken"}

@@ -33,7 +33,7 @@ func NewRings(ctx context.Context, w ring.WaitStrategy) *Rings {
 	return &Rings{ctx: ctx, wait: w, rings: map[string]*ring.Ring{}}
 }
 
-// Create makes a ring named after tag (ringbench-<pid>-<random>-<tag>, see
+// Create makes a ring named after tag (ringbench-<pid>-<pidns>-<random>-<tag>, see
 // createNamed) and returns its name. A memfd ring's name is only its
 // label: a child opens it from its descriptor (File) as FDName says.
 func (rs *Rings) Create(tag string, o ring.Options) (string, error) {
