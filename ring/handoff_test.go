@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -97,7 +98,10 @@ func TestHandoffRecvRingRefusesMessagesThatAreNotOneRing(t *testing.T) {
 		{"the token and nine descriptors", handoffToken, nine},
 		{"other bytes and one descriptor", []byte("shmring\x02"), []int{fd}},
 		{"a shorter message and one descriptor", []byte("shm"), []int{fd}},
-		{"no bytes and one descriptor", nil, []int{fd}},
+		// Go's WriteMsgUnix sends one zero byte with control data on a
+		// connected socket (an empty message with a descriptor is
+		// rawSendmsg's case below).
+		{"one zero byte and one descriptor", nil, []int{fd}},
 	}
 	for _, typ := range streamAndSeqpacket {
 		for _, tt := range tests {
@@ -164,6 +168,48 @@ func TestHandoffRecvRingRefusesMessagesThatAreNotOneRing(t *testing.T) {
 			}
 		})
 	}
+	// An empty message that carries a descriptor (sent with sendmsg(2)
+	// itself: Go's wrappers add a byte) leaks none, with its sender still
+	// there or gone.
+	for _, gone := range []bool{false, true} {
+		t.Run(fmt.Sprintf("seqpacket/an empty message and one descriptor, sender gone=%v", gone), func(t *testing.T) {
+			a, b := socketPair(t, unix.SOCK_SEQPACKET)
+			before := descriptorsOf(t, r.Name())
+			rawSendmsg(t, a, unix.UnixRights(fd))
+			if gone {
+				a.Close()
+			}
+			if _, err := RecvRing(b); !errors.Is(err, ErrHandoff) {
+				t.Errorf("RecvRing of an empty message with a descriptor = %v, want ErrHandoff", err)
+			}
+			if after := descriptorsOf(t, r.Name()); after != before {
+				t.Errorf("%d descriptors of the memfd before, %d after: RecvRing leaked %d", before, after, after-before)
+			}
+		})
+	}
+	// An empty message, a handoff, then the peer gone: the empty message
+	// is no hang-up while the handoff waits behind it (a reviewer).
+	t.Run("seqpacket/an empty message, a ring, a hang-up", func(t *testing.T) {
+		a, b := socketPair(t, unix.SOCK_SEQPACKET)
+		if _, _, err := a.WriteMsgUnix(nil, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := SendRing(a, r); err != nil {
+			t.Fatal(err)
+		}
+		a.Close()
+		if _, err := RecvRing(b); !errors.Is(err, ErrHandoff) || errors.Is(err, io.EOF) {
+			t.Errorf("RecvRing of the empty message = %v, want ErrHandoff, not io.EOF", err)
+		}
+		got, err := RecvRing(b)
+		if err != nil {
+			t.Fatalf("RecvRing of the ring behind the empty message: %v", err)
+		}
+		got.Close()
+		if _, err := RecvRing(b); !errors.Is(err, io.EOF) {
+			t.Errorf("RecvRing after the last message = %v, want io.EOF", err)
+		}
+	})
 	t.Run("a closed ring", func(t *testing.T) {
 		a, _ := socketPair(t, unix.SOCK_STREAM)
 		closed := newMemfdRing(t, Options{Kind: SPSC, SlotSize: 64, Slots: 8})
@@ -207,4 +253,26 @@ func TestHandoffRecvRingWithBadOptionsLeavesTheRingOnTheConnection(t *testing.T)
 		t.Fatalf("RecvRing after a refused RecvRingWith: %v, want the ring still on the connection", err)
 	}
 	got.Close()
+}
+
+// rawSendmsg sends a message of no bytes with control data oob on conn by
+// sendmsg(2) itself: unix.Sendmsg and WriteMsgUnix add a zero byte to
+// such a message on a connected socket.
+func rawSendmsg(t *testing.T, conn *net.UnixConn, oob []byte) {
+	t.Helper()
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errno unix.Errno
+	if err := rc.Control(func(fd uintptr) {
+		msg := unix.Msghdr{Control: &oob[0]}
+		msg.SetControllen(len(oob))
+		_, _, errno = unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&msg)), 0)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if errno != 0 {
+		t.Fatalf("sendmsg of no bytes and %d of control data: %v", len(oob), errno)
+	}
 }

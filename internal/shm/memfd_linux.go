@@ -146,15 +146,24 @@ func checkFD(osf *os.File, t Trust) (*File, error) {
 		return nil, fmt.Errorf("%w: F_GET_SEALS: %w", ErrUnsealed, err)
 	}
 	if seals&unix.F_SEAL_SHRINK == 0 {
-		return nil, fmt.Errorf("%w: memfd has seals=%#x, without F_SEAL_SHRINK (%#x): any holder could shrink it under the mapping",
-			ErrUnsealed, seals, unix.F_SEAL_SHRINK)
+		return nil, fmt.Errorf("%w: %s has seals=%#x, without F_SEAL_SHRINK (%#x): any holder could shrink it under the mapping",
+			ErrUnsealed, memfdNamed(label, osf.Name()), seals, unix.F_SEAL_SHRINK)
 	}
 	if w := seals & (unix.F_SEAL_WRITE | unix.F_SEAL_FUTURE_WRITE); w != 0 {
 		// mmap would say only "operation not permitted".
-		return nil, fmt.Errorf("memfd has seals=%#x, sealed against writing (%#x): a ring is written by its peers: %w",
-			seals, w, fs.ErrPermission)
+		return nil, fmt.Errorf("%s has seals=%#x, sealed against writing (%#x): a ring is written by its peers: %w",
+			memfdNamed(label, osf.Name()), seals, w, fs.ErrPermission)
 	}
 	return &File{f: osf, label: label, memfd: true, fixedSize: seals&unix.F_SEAL_GROW != 0}, nil
+}
+
+// memfdNamed names a memfd in an error by its label, unless the file's own
+// name, which the caller's error gives already, is that label.
+func memfdNamed(label, fileName string) string {
+	if label == fileName {
+		return "memfd"
+	}
+	return "memfd " + label
 }
 
 // Handout is a descriptor of the file for its holder's use (to inherit, to

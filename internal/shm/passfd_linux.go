@@ -55,8 +55,9 @@ func RecvFD(conn *net.UnixConn, token []byte) (*os.File, error) {
 	oob := make([]byte, unix.CmsgSpace(4*maxPassed))
 	n, oobn, flags, _, err := conn.ReadMsgUnix(buf, oob)
 	fds, perr := rights(oob[:oobn])
-	// net reports any read of no bytes as io.EOF, also a seqpacket
-	// socket's empty message, which may even carry descriptors.
+	// net reports a read of no bytes on a stream or seqpacket socket as
+	// io.EOF, also a seqpacket socket's empty message, which may even
+	// carry descriptors.
 	if err == nil || (errors.Is(err, io.EOF) && n == 0) {
 		if n == 0 && oobn == 0 && flags&unix.MSG_CTRUNC == 0 && hungUp(conn) {
 			err = io.EOF
@@ -82,7 +83,8 @@ func RecvFD(conn *net.UnixConn, token []byte) (*os.File, error) {
 // hungUp says whether a read of nothing from conn meant that its peer had
 // gone. On a stream socket it always does; a seqpacket or datagram socket
 // also carries empty messages, and there the peer has gone only where poll
-// says the connection hung up.
+// says the connection hung up and nothing is queued behind the empty
+// message (a peer may send one, then a handoff, then close).
 func hungUp(conn *net.UnixConn) bool {
 	rc, err := conn.SyscallConn()
 	if err != nil {
@@ -97,6 +99,9 @@ func hungUp(conn *net.UnixConn) bool {
 		p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}
 		n, err := unix.Poll(p, 0)
 		gone = err == nil && n > 0 && p[0].Revents&(unix.POLLRDHUP|unix.POLLHUP) != 0
+		if queued, err := unix.IoctlGetInt(int(fd), unix.SIOCINQ); gone && err == nil && queued > 0 {
+			gone = false
+		}
 	})
 	return gone
 }
