@@ -40,7 +40,7 @@ func (f *fanFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&f.readerList, "readers", "1,2,4", "comma-separated reader counts, each measured in turn")
 	fs.StringVar(&f.policy, "policy", "lossless", "ring readers' policy: lossless (they gate the producer), lossy (they never do; an overrun reader is told how many it missed) or mixed (even readers lossless, odd lossy)")
-	sizeVar(fs, &f.size, "size", 64, fmt.Sprintf("message size in bytes, %d to %d (k and M suffixes allowed: 4k, 1M)", codec.HeaderSize, maxMultiSize))
+	sizeVar(fs, &f.size, "size", 64, fmt.Sprintf("message size in bytes, %d to %d (k, M and G suffixes allowed: 4k, 1M)", codec.HeaderSize, maxMultiSize))
 	fs.IntVar(&f.slots, "slots", 4096, "broadcast ring slots, a power of two")
 	fs.DurationVar(&f.duration, "duration", 250*time.Millisecond, "how long the producer publishes in each test")
 	fs.Float64Var(&f.rate, "rate", 20000, "messages per second of the paced latency pass (each stamped with its intended send time, so readers\n"+

@@ -51,8 +51,8 @@ type runFlags struct {
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet) {
-	sizeVar(fs, &f.size, "size", 64, fmt.Sprintf("message size in bytes, %d to %d, k and M suffixes allowed as in --sizes (one size; see --sizes)", minSize, maxSize))
-	fs.StringVar(&f.sizes, "sizes", "", "comma-separated message sizes to sweep, e.g. 8,64,512,4096,65536,1048576,8388608 (k, M suffixes allowed: 64k, 8M);\n"+
+	sizeVar(fs, &f.size, "size", 64, fmt.Sprintf("message size in bytes, %d to %d, k, M and G suffixes allowed as in --sizes (one size; see --sizes)", minSize, maxSize))
+	fs.StringVar(&f.sizes, "sizes", "", "comma-separated message sizes to sweep, e.g. 8,64,512,4096,65536,1048576,8388608 (k, M, G suffixes allowed: 64k, 8M);\n"+
 		"mix:LO-HI is a mixed run, e.g. mix:64-64k: each message's length drawn log-uniformly from LO to HI bytes by its sequence number")
 	fs.StringVar(&f.touch, "touch", touchAll, "what the ends do with each message: all (the sender writes every byte, the receiver checks every byte)\n"+
 		"or ends (only the sequence number in the first and last 8 bytes: the transport's own cost, without the user's fill and check)")

@@ -42,7 +42,7 @@ func (f *mpFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.kind, "kind", "mpmc", "ring kind: mpmc (many consumers) or mpsc (one consumer)")
 	fs.IntVar(&f.producers, "producers", 0, "producer processes (and round-trip clients); with neither this nor --consumers, the preset shapes 1P1C, 2P2C, 4P1C (mpsc: 1P1C, 2P1C, 4P1C)")
 	fs.IntVar(&f.consumers, "consumers", 0, "consumer processes (and round-trip servers); 1 when only --producers is given")
-	sizeVar(fs, &f.size, "size", 64, fmt.Sprintf("message size in bytes, %d to %d (k and M suffixes allowed: 4k, 1M)", codec.HeaderSize, maxMultiSize))
+	sizeVar(fs, &f.size, "size", 64, fmt.Sprintf("message size in bytes, %d to %d (k, M and G suffixes allowed: 4k, 1M)", codec.HeaderSize, maxMultiSize))
 	fs.IntVar(&f.slots, "slots", 1024, "ring slots (a power of two), and the Go channel's capacity")
 	fs.DurationVar(&f.duration, "duration", 250*time.Millisecond, "how long producers (and round-trip clients) send in each test")
 	fs.DurationVar(&f.warmup, "warmup", 50*time.Millisecond, "round trip: unrecorded start of each client's run")

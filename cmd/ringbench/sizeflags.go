@@ -14,10 +14,11 @@ import (
 )
 
 // Sizes on the command line: every size flag (--size, --sizes, --frame,
-// --rtt) reads "64", "4k" or "8M" alike.
+// --rtt) reads "64", "4k", "8M" or "1G" alike.
 
-// parseSizes reads "8,64,4k,1M,mix:64-64k": bytes, or KiB and MiB with a k
-// or M suffix; mix:LO-HI is a mixed run from LO to HI bytes.
+// parseSizes reads "8,64,4k,1M,mix:64-64k": bytes, or KiB, MiB and GiB
+// with a k, M or G suffix (parseBytes); mix:LO-HI is a mixed run from LO
+// to HI bytes.
 func parseSizes(list string) ([]msgSize, error) {
 	var sizes []msgSize
 	for _, f := range splitList(list) {

@@ -134,7 +134,7 @@ func produce(ctx context.Context, c config, out io.Writer) (err error) {
 	}
 	paint := newPainter(c.res)
 	fmt.Fprintf(out, "video: %v BGRA frames of %s at %g fps for %v, through a broadcast record ring of %s in a memfd (huge pages: %v), %d readers\n",
-		c.res, megabytes(size), c.fps, c.duration, megabytes(int(r.Header().FileSize)), c.hugePages, len(readers))
+		c.res, sizeText(size), c.fps, c.duration, sizeText(int(r.Header().FileSize)), c.hugePages, len(readers))
 	fmt.Fprintf(out, "latency: from a frame's timestamp (its pixels written; its CRC-32C and Commit follow) to a reader's Receive\n")
 	start := time.Now()
 	// A claim waits for the encoder no longer than the run lasts: a
@@ -269,9 +269,9 @@ func ringCapacity(size, frames int) int {
 	return c
 }
 
-// megabytes prints n bytes in MB, or in bytes where that would read 0.0
-// (a 1x1 frame is 4 bytes).
-func megabytes(n int) string {
+// sizeText prints n bytes in MB, or in bytes where that would read 0.0 MB
+// (a 1x1 frame is 36 bytes with its header).
+func sizeText(n int) string {
 	if n < 50_000 {
 		return fmt.Sprintf("%d bytes", n)
 	}

@@ -416,7 +416,7 @@ func TestReaderLineOfNoFramesHasNoLatency(t *testing.T) {
 	if !strings.Contains(line, "latency p50 n/a p99 n/a") {
 		t.Errorf("a reader of no frames says %q, want latency p50 n/a p99 n/a", line)
 	}
-	if got := megabytes(36); got != "36 bytes" {
-		t.Errorf("megabytes(36) = %q, want 36 bytes (a 1x1 frame read 0.0 MB)", got)
+	if got := sizeText(36); got != "36 bytes" {
+		t.Errorf("sizeText(36) = %q, want 36 bytes (a 1x1 frame read 0.0 MB)", got)
 	}
 }
