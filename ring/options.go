@@ -215,11 +215,11 @@ var (
 	// CPUs is dear (some VMs), a stream whose waits mix spinning and
 	// sleeping can cost more than either alone: a 64 KiB ping-pong took
 	// 97 µs there against 38–40 with WaitSpin or WaitSleep (BENCHMARKS.md
-	// 11.6). A waiter that spins keeps its vCPU busy, and the kernel then
-	// wakes the peer on the other one; sleeping at once lets it run both
-	// ends on one vCPU, as it does a pipe's (11.7). For request/response,
-	// measure the three (ringbench run --workloads pingpong --wait
-	// default,spin,sleep).
+	// 11.6). There a spin that runs out just before the answer, then
+	// sleeps, pays a wake-up across vCPUs, where sleeping at once lets the
+	// kernel run both ends on one vCPU, as it does a pipe's (11.7). For
+	// request/response, measure the three (ringbench run --workloads
+	// pingpong --wait default,spin,sleep).
 	DefaultWait = WaitStrategy{Spin: 1 << 10, Yield: 16, Sleep: true, Adaptive: true}
 	// WaitSpin never sleeps: lowest latency, one busy core per waiting
 	// side. For isolated cores.
