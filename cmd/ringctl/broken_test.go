@@ -352,3 +352,21 @@ func TestJSONOutputOnAFailureBeforeAnyOutput(t *testing.T) {
 		}
 	}
 }
+
+// TestLsOfADanglingSymbolicLinkSaysItIsALink: ls of a symbolic link that
+// leads nowhere lists it as not a ring, a link, as stat does, not as a
+// name with no file (a note of an earlier stop: "no such ring").
+func TestLsOfADanglingSymbolicLinkSaysItIsALink(t *testing.T) {
+	name := fmt.Sprintf("ringctl-test-dangling-%d", os.Getpid())
+	path := filepath.Join(ringstat.ShmDir, name)
+	if err := os.Symlink(path+"-nowhere", path); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(path) })
+	for _, arg := range []string{name, path} {
+		out, errs, code := ringctl(t, "ls", arg)
+		if code != exitBadFile || !strings.Contains(out, "not-a-ring: a symbolic link") {
+			t.Errorf("ls %s of a dangling link: exit %d, stdout:\n%s\nstderr:\n%s\nwant exit %d and not-a-ring: a symbolic link", arg, code, out, errs, exitBadFile)
+		}
+	}
+}

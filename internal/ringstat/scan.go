@@ -1,6 +1,8 @@
 package ringstat
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,6 +19,11 @@ func List(dirs []string, all bool) ([]Snapshot, error) {
 	var open openFiles // one scan of /proc for all the rings
 	for _, dir := range dirs {
 		fi, err := os.Stat(dir)
+		if lfi, lerr := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) && lerr == nil && lfi.Mode()&fs.ModeSymlink != 0 {
+			// A symbolic link that leads nowhere: no ring, but a file,
+			// which readPath says is a link, as stat of it does.
+			fi, err = lfi, nil
+		}
 		if err != nil {
 			return out, err
 		}
