@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,6 +34,9 @@ func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
 			if listen == "" {
 				return usageError{errors.New("--listen ADDR is required (for example 127.0.0.1:9464)")}
 			}
+			if err := checkListen(listen); err != nil {
+				return usageError{err}
+			}
 			// A directory that cannot be read exports nothing until it
 			// can: said once here, as ls would fail on it.
 			for _, dir := range args {
@@ -47,6 +51,24 @@ func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on, host:port")
 	cmd.Flags().StringArrayVar(&names, "ring", nil, "a ring to export by name (repeatable); with no DIR only these are read")
 	return cmd
+}
+
+// checkListen: --listen must be host:port with a port from 0 to 65535. A
+// malformed address is the command line's mistake (exit 2); one that is
+// well formed but cannot be had (a name that does not resolve, a port in
+// use) is found by the listen itself (exit 1).
+func checkListen(listen string) error {
+	_, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return fmt.Errorf("--listen %q: %w (want host:port, e.g. 127.0.0.1:9464)", listen, err)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err == nil {
+		return nil
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return fmt.Errorf("--listen %q: port %q is not a port number 0-65535 or a service name", listen, port)
+	}
+	return nil
 }
 
 func serve(ctx context.Context, stdout io.Writer, listen string, o ringprom.Options) error {

@@ -292,3 +292,16 @@ func TestServeSaysADirectoryItCannotRead(t *testing.T) {
 		t.Errorf("serve of a missing directory said nothing of it:\n%s", out.String())
 	}
 }
+
+// TestServeRefusesAMalformedListenAddressAsAUsageError: an address that is
+// no host:port, or whose port is out of range, is the command line's
+// mistake, exit 2, like a missing --listen (it was exit 1, as a port in
+// use is); nothing is served.
+func TestServeRefusesAMalformedListenAddressAsAUsageError(t *testing.T) {
+	for _, addr := range []string{"bogus", ":99999", "localhost:-1", "127.0.0.1:port-that-is-no-service"} {
+		out, errs, code := ringctl(t, "serve", "--listen", addr)
+		if code != exitUsage || !strings.Contains(errs, "--listen") || strings.Contains(out, "serving") {
+			t.Errorf("serve --listen %q: exit %d, stdout %q, stderr %q; want exit %d naming --listen", addr, code, out, errs, exitUsage)
+		}
+	}
+}
