@@ -137,10 +137,16 @@ func (o Options) header() (layout.Header, error) {
 	return hdr, nil
 }
 
-// Remove deletes a ring file's name; it never removes a directory
-// (ErrNotRegular). Processes that have the ring mapped keep using it; the
-// memory is freed when the last one closes it. A name is checked as Create
-// checks it (ErrInvalid), so a bare name never reaches outside /dev/shm.
+// Remove deletes a ring file's name. Processes that have the ring mapped
+// keep using it; the memory is freed when the last one closes it. A name is
+// checked as Create checks it (ErrInvalid), so a bare name never reaches
+// outside /dev/shm. It removes only what may be a ring: a file that starts
+// with the ring's magic, or whose first bytes are still zero (a Create that
+// never finished); a file of other data stays (ErrCorrupt: it is no ring),
+// and so does a directory, device, FIFO or socket (ErrNotRegular). A
+// symbolic link is removed itself, never what it leads to. A ring whose
+// header a peer scribbled over is no longer recognised: remove it with
+// os.Remove, or ringctl rm --force.
 func Remove(name string) error { return fileErr(name, shm.Remove(name), ErrInvalid) }
 
 // fileErrs gives each error of package shm the ring's sentinel for it.
@@ -158,6 +164,7 @@ var fileErrs = []struct{ shm, ring error }{
 	{shm.ErrUnsealed, ErrUnsealed},
 	{shm.ErrHandoff, ErrHandoff},
 	{shm.ErrShort, ErrTruncated},
+	{shm.ErrNotRing, ErrCorrupt},
 	{shm.ErrSize, ErrCorrupt},
 	{shm.ErrUnsupported, ErrUnsupported},
 	{shm.ErrNoProc, ErrUnsupported},

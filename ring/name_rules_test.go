@@ -84,3 +84,51 @@ func TestNameRulesRemoveLeavesADirectory(t *testing.T) {
 		t.Errorf("the directory after Remove: %v, %v; want it still there", st, err)
 	}
 }
+
+// Remove takes a name that may be any path, so a mistaken one must not cost
+// a file that is no ring: a black-box tester removed /etc/passwd with it,
+// as root. A file of other data stays (ErrCorrupt); what may be a ring (its
+// magic, or a Create that never wrote its header: empty, or zeros) and a
+// symbolic link (the link, never its target) go.
+func TestNameRulesRemoveRemovesOnlyWhatMayBeARing(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	other := write("precious", []byte("precious data, no ring"))
+	if err := Remove(other); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Remove of a file of other data = %v, want ErrCorrupt", err)
+	}
+	if b, err := os.ReadFile(other); err != nil || string(b) != "precious data, no ring" {
+		t.Errorf("the file of other data after Remove: %q, %v; want it untouched", b, err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(other, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{write("empty", nil), write("zeros", make([]byte, 4096)), link} {
+		if err := Remove(path); err != nil {
+			t.Errorf("Remove(%s) = %v, want it removed", filepath.Base(path), err)
+		}
+		if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s still there after Remove (%v)", filepath.Base(path), err)
+		}
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("Remove of a link removed what it led to: %v", err)
+	}
+	name := uniqueName(t)
+	r, err := Create(name, Options{Kind: SPSC, SlotSize: 64, Slots: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if err := Remove(name); err != nil {
+		t.Errorf("Remove of a ring = %v", err)
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/shmring/shmring/layout"
 )
 
 // Supported is true: Linux has what a ring needs.
@@ -129,25 +131,90 @@ func Open(name string, t Trust) (*File, error) {
 // caller may not write gives, rather than a bare errno no sentinel names.
 func readOnly(err error) error { return fmt.Errorf("%w: %w", err, fs.ErrPermission) }
 
-// Remove unlinks the file for name: unlink(2), never rmdir, so a
-// directory at the name stays.
+// Remove unlinks the file for name, if it is a ring's: unlink(2), never
+// rmdir. A name is any path, and a mistaken one must not cost a file that
+// is no ring (a black-box tester removed /etc/passwd with it, as root), so
+// the file is looked at first, through a descriptor, and the name
+// unlinked only if it still leads to that file:
+//
+//   - a regular file that starts with layout.Magic, or whose first bytes
+//     are still zero (empty, or a Create that died before it wrote its
+//     header), is removed;
+//   - a symbolic link is removed itself, never what it leads to;
+//   - anything else stays: a regular file of other data (ErrNotRing), a
+//     directory, device, FIFO or socket (ErrNotRegular), a file this user
+//     may not read (a permission error).
 func Remove(name string) error {
 	path, err := Resolve(name)
 	if err != nil {
 		return err
 	}
-	if err = unix.Unlink(path); err == nil {
-		return nil
+	pathErr := func(err error) error { return &fs.PathError{Op: "remove", Path: path, Err: err} }
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	switch {
+	case errors.Is(err, unix.ELOOP):
+		return unlink(path) // a symbolic link (O_NOFOLLOW): the link goes
+	case errors.Is(err, unix.ENXIO):
+		return fmt.Errorf("%w: %w", ErrNotRegular, pathErr(err)) // a socket
+	case err != nil:
+		return unlinkErr(path, err)
 	}
+	defer unix.Close(fd)
+	var st, now unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return pathErr(err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return fmt.Errorf("%w: %w", ErrNotRegular, pathErr(unix.EISDIR))
+	}
+	head := make([]byte, layout.MagicSize)
+	n, err := unix.Pread(fd, head, layout.MagicOffset)
+	if err != nil {
+		return pathErr(err)
+	}
+	if head = head[:n]; string(head) != layout.Magic && !allZero(head) {
+		return fmt.Errorf("%w: %s: %q where a ring starts with %q: not removed", ErrNotRing, path, head, layout.Magic)
+	}
+	if err := unix.Lstat(path, &now); err != nil {
+		return unlinkErr(path, err)
+	}
+	if now.Dev != st.Dev || now.Ino != st.Ino {
+		return fmt.Errorf("%w: %s: the name led to another file by the time it was to be removed", ErrExist, path)
+	}
+	return unlink(path)
+}
+
+// allZero: b has no byte set (a file not written yet).
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// unlink removes the name path.
+func unlink(path string) error {
+	if err := unix.Unlink(path); err != nil {
+		return unlinkErr(path, err)
+	}
+	return nil
+}
+
+// unlinkErr is Remove's error for err, which looking at or unlinking path
+// met.
+func unlinkErr(path string, err error) error {
+	pe := &fs.PathError{Op: "remove", Path: path, Err: err}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%w: %w", ErrNotExist, &fs.PathError{Op: "remove", Path: path, Err: err})
+		return fmt.Errorf("%w: %w", ErrNotExist, pe)
 	case errors.Is(err, unix.EISDIR):
-		return fmt.Errorf("%w: %w", ErrNotRegular, &fs.PathError{Op: "remove", Path: path, Err: err})
+		return fmt.Errorf("%w: %w", ErrNotRegular, pe)
 	case errors.Is(err, unix.EROFS):
-		return readOnly(&fs.PathError{Op: "remove", Path: path, Err: err})
+		return readOnly(pe)
 	}
-	return &fs.PathError{Op: "remove", Path: path, Err: err}
+	return pe
 }
 
 // pages is how many bytes a file holding size bytes really takes, all of

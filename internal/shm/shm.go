@@ -51,6 +51,7 @@ var (
 	ErrTooBig       = errors.New("shm: file too big")
 	ErrNoSpace      = errors.New("shm: no space")
 	ErrShort        = errors.New("shm: file shorter than its header says")
+	ErrNotRing      = errors.New("shm: not a ring file")
 	ErrSize         = errors.New("shm: file size differs from its header's")
 	ErrHeld         = errors.New("shm: lock held by a live holder")
 	ErrUnsupported  = errors.New("shm: shared-memory rings need Linux")
