@@ -370,3 +370,16 @@ func TestLsOfADanglingSymbolicLinkSaysItIsALink(t *testing.T) {
 		}
 	}
 }
+
+// TestLsJSONSaysWhatItCouldNotList: ls -o json of a directory that is not
+// there exits 1 and says so in the document, not only on stderr: a script
+// reading stdout took {"rings": []} for an empty directory (a black-box
+// tester).
+func TestLsJSONSaysWhatItCouldNotList(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "not-there")
+	var ls lsJSON
+	code := ringctlJSON(t, &ls, "ls", missing)
+	if code != exitFailed || len(ls.Errors) != 1 || !strings.Contains(ls.Errors[0], "ls "+missing+": no such file or directory") {
+		t.Errorf("ls -o json %s: exit %d, errors %q; want exit %d and the missing directory named", missing, code, ls.Errors, exitFailed)
+	}
+}

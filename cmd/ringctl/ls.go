@@ -17,6 +17,10 @@ import (
 // lsJSON is `ls -o json`: an object, so that fields can be added.
 type lsJSON struct {
 	Rings []ringstat.Snapshot `json:"rings"`
+	// Errors says what could not be listed, one line per argument ("ls
+	// ARG: why"), as stderr does: a script that reads only stdout must
+	// not take a missing directory for an empty one.
+	Errors []string `json:"errors,omitempty"`
 }
 
 func newLsCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -42,20 +46,20 @@ func newLsCmd(stdout, stderr io.Writer) *cobra.Command {
 				args = []string{ringstat.ShmDir}
 			}
 			var rings []ringstat.Snapshot
-			code := exitOK
+			var failed []string
 			for _, arg := range args {
 				found, err := listArg(arg, all)
 				rings = append(rings, found...)
 				if err != nil {
-					sayf(stderr, "ringctl: ls %s: %s\n", arg, err)
-					code = exitFailed
+					failed = append(failed, "ls "+arg+": "+err.Error())
+					sayf(stderr, "ringctl: %s\n", failed[len(failed)-1])
 				}
 			}
 			if out.json() {
 				if rings == nil {
 					rings = []ringstat.Snapshot{}
 				}
-				if err := writeJSON(stdout, lsJSON{Rings: rings}); err != nil {
+				if err := writeJSON(stdout, lsJSON{Rings: rings, Errors: failed}); err != nil {
 					return err
 				}
 			} else {
@@ -64,8 +68,8 @@ func newLsCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err := badFiles(rings); err != nil {
 				return err
 			}
-			if code != exitOK {
-				return &exitError{code: code}
+			if len(failed) > 0 {
+				return &exitError{code: exitFailed}
 			}
 			return nil
 		},
