@@ -23,7 +23,10 @@ import (
 // A name is either a bare name, whose file is /dev/shm/<name> (no '/', not
 // "." or "..", at most 255 bytes), or an absolute path, for a ring on
 // another tmpfs or on hugetlbfs (where the file is rounded up to whole huge
-// pages; elements of at most 255 bytes, no trailing slash). Anything else, a relative path such as "../x" included, is
+// pages; elements of at most 255 bytes, no trailing slash). A path on a
+// disk file system works too, but the kernel writes the ring's pages back
+// to the disk from time to time: it is for tmpfs. Anything else, a
+// relative path such as "../x" included, is
 // ErrInvalid, as is a NUL byte anywhere: a bare name never reaches outside
 // /dev/shm, and a relative path would name a different file in a process
 // with another working directory. Open and Remove take names the same way.
