@@ -143,11 +143,16 @@ func (o Options) header() (layout.Header, error) {
 // Remove deletes a ring file's name. Processes that have the ring mapped
 // keep using it; the memory is freed when the last one closes it. A name is
 // checked as Create checks it (ErrInvalid), so a bare name never reaches
-// outside /dev/shm. It removes only what may be a ring: a file that starts
-// with the ring's magic, or whose first bytes are still zero (a Create that
-// never finished); a file of other data stays (ErrCorrupt: it is no ring),
-// and so does a directory, device, FIFO or socket (ErrNotRegular). A
-// symbolic link is removed itself, never what it leads to. A ring whose
+// outside /dev/shm.
+//
+// It removes only what may be a ring, and opens nothing else: a file that
+// starts with the ring's magic, or what a Create that died leaves (an empty
+// file, or on tmpfs or hugetlbfs one whose first page is all zero; a
+// Create still in progress leaves the same). A symbolic link is removed
+// itself, never what it leads to. Anything else stays: a file of other
+// data (ErrCorrupt: it is no ring), a directory, device, FIFO or socket
+// (ErrNotRegular), a file this user may not read (a permission error), a
+// name given to another file while Remove looked (ErrExist). A ring whose
 // header a peer scribbled over is no longer recognised: remove it with
 // os.Remove, or ringctl rm --force.
 func Remove(name string) error { return fileErr(name, shm.Remove(name), ErrInvalid) }

@@ -133,55 +133,116 @@ func readOnly(err error) error { return fmt.Errorf("%w: %w", err, fs.ErrPermissi
 
 // Remove unlinks the file for name, if it is a ring's: unlink(2), never
 // rmdir. A name is any path, and a mistaken one must not cost a file that
-// is no ring (a black-box tester removed /etc/passwd with it, as root), so
-// the file is looked at first, through a descriptor, and the name
+// is no ring (a black-box tester removed /etc/passwd with it, as root), nor
+// drive a device or wake a FIFO's writer by opening it. So the name is
+// first opened with O_PATH (no open of the file itself: no driver's or
+// FIFO's open runs) and its type looked at; only a regular file is opened
+// again, through that descriptor, to read its start; and the name is
 // unlinked only if it still leads to that file:
 //
-//   - a regular file that starts with layout.Magic, or whose first bytes
-//     are still zero (empty, or a Create that died before it wrote its
-//     header), is removed;
+//   - a regular file that starts with layout.Magic is removed, and so is
+//     what a Create that never finished leaves: an empty file, or, on tmpfs
+//     or hugetlbfs, one whose first page is all zero;
 //   - a symbolic link is removed itself, never what it leads to;
-//   - anything else stays: a regular file of other data (ErrNotRing), a
-//     directory, device, FIFO or socket (ErrNotRegular), a file this user
-//     may not read (a permission error).
+//   - anything else stays: other data (ErrNotRing), a directory, device,
+//     FIFO or socket (ErrNotRegular), a file this user may not read (a
+//     permission error), a name that led to another file by the time it
+//     was to be unlinked (ErrExist).
 func Remove(name string) error {
 	path, err := Resolve(name)
 	if err != nil {
 		return err
 	}
-	pathErr := func(err error) error { return &fs.PathError{Op: "remove", Path: path, Err: err} }
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	switch {
-	case errors.Is(err, unix.ELOOP):
-		return unlink(path) // a symbolic link (O_NOFOLLOW): the link goes
-	case errors.Is(err, unix.ENXIO):
-		return fmt.Errorf("%w: %w", ErrNotRegular, pathErr(err)) // a socket
-	case err != nil:
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
 		return unlinkErr(path, err)
 	}
 	defer unix.Close(fd)
-	var st, now unix.Stat_t
+	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return pathErr(err)
+		return &fs.PathError{Op: "remove", Path: path, Err: err}
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return fmt.Errorf("%w: %w", ErrNotRegular, pathErr(unix.EISDIR))
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFLNK:
+		return unlinkSame(path, &st) // the link goes, never what it leads to
+	case unix.S_IFREG:
+	default:
+		return fmt.Errorf("%w: %s is %s, not a ring file", ErrNotRegular, path, fileType(st.Mode))
 	}
-	head := make([]byte, layout.MagicSize)
-	n, err := unix.Pread(fd, head, layout.MagicOffset)
+	if err := mayBeRing(fd, path, &st); err != nil {
+		return err
+	}
+	return unlinkSame(path, &st)
+}
+
+// mayBeRing: the regular file of the O_PATH descriptor fd starts as a ring
+// does, or as a Create that never finished left it (Remove's list). It
+// reads through a descriptor of its own, reopened from fd (the same file,
+// whatever the name leads to now).
+func mayBeRing(fd int, path string, st *unix.Stat_t) error {
+	if st.Size == 0 {
+		return nil
+	}
+	rfd, err := unix.Open(procFD(uintptr(fd)), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return pathErr(err)
+		return unlinkErr(path, noProc(err, procDir))
 	}
-	if head = head[:n]; string(head) != layout.Magic && !allZero(head) {
-		return fmt.Errorf("%w: %s: %q where a ring starts with %q: not removed", ErrNotRing, path, head, layout.Magic)
+	defer unix.Close(rfd)
+	head := make([]byte, min(st.Size, 4096))
+	n, err := unix.Pread(rfd, head, layout.MagicOffset)
+	if err != nil {
+		return &fs.PathError{Op: "remove", Path: path, Err: err}
 	}
+	head = head[:n]
+	if len(head) >= layout.MagicSize && string(head[:layout.MagicSize]) == layout.Magic {
+		return nil
+	}
+	var sfs unix.Statfs_t
+	inMemory := unix.Fstatfs(rfd, &sfs) == nil && (uint32(sfs.Type) == unix.TMPFS_MAGIC || uint32(sfs.Type) == unix.HUGETLBFS_MAGIC)
+	if inMemory && allZero(head) {
+		return nil // a Create that died before it wrote its header
+	}
+	return fmt.Errorf("%w: %s starts with %q, not %q (nor the zeros of a ring never finished, on tmpfs): not removed",
+		ErrNotRing, path, head[:min(len(head), layout.MagicSize)], layout.Magic)
+}
+
+// unlinkSame unlinks path if it still names the file st describes: the
+// name may have been given to another file since it was looked at.
+func unlinkSame(path string, st *unix.Stat_t) error {
+	afterLook()
+	var now unix.Stat_t
 	if err := unix.Lstat(path, &now); err != nil {
 		return unlinkErr(path, err)
 	}
 	if now.Dev != st.Dev || now.Ino != st.Ino {
 		return fmt.Errorf("%w: %s: the name led to another file by the time it was to be removed", ErrExist, path)
 	}
-	return unlink(path)
+	if err := unix.Unlink(path); err != nil {
+		return unlinkErr(path, err)
+	}
+	return nil
+}
+
+// afterLook runs between Remove's look at the file and its check that the
+// name still leads there: a test gives the name to another file there.
+// (Between that check and the unlink a process that may write the
+// directory could still swap it; in sticky /dev/shm only for a file of
+// its own.)
+var afterLook = func() {}
+
+// fileType names the type of a file that is not a regular one.
+func fileType(mode uint32) string {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		return "a directory"
+	case unix.S_IFIFO:
+		return "a FIFO"
+	case unix.S_IFSOCK:
+		return "a socket"
+	case unix.S_IFCHR, unix.S_IFBLK:
+		return "a device"
+	}
+	return fmt.Sprintf("a file of type %#o", mode&unix.S_IFMT)
 }
 
 // allZero: b has no byte set (a file not written yet).
@@ -192,14 +253,6 @@ func allZero(b []byte) bool {
 		}
 	}
 	return true
-}
-
-// unlink removes the name path.
-func unlink(path string) error {
-	if err := unix.Unlink(path); err != nil {
-		return unlinkErr(path, err)
-	}
-	return nil
 }
 
 // unlinkErr is Remove's error for err, which looking at or unlinking path
