@@ -146,8 +146,8 @@ func (o Options) header() (layout.Header, error) {
 // outside /dev/shm.
 //
 // It removes only what may be a ring, and opens nothing else: a file that
-// starts with the ring's magic, or what a Create that died leaves (an empty
-// file, or on tmpfs or hugetlbfs one whose first page is all zero; a
+// starts with the ring's magic, or what a Create that died leaves on tmpfs
+// or hugetlbfs (an empty file, or one whose first page is all zero; a
 // Create still in progress leaves the same). A symbolic link is removed
 // itself, never what it leads to. Anything else stays: a file of other
 // data (ErrCorrupt: it is no ring), a directory, device, FIFO or socket

@@ -17,11 +17,11 @@ import (
 // Remove takes a name that may be any path, so a mistaken one must not cost
 // a file that is no ring (a black-box tester removed /etc/passwd with it,
 // as root), nor open a FIFO or a device. What may be a ring goes: its
-// magic, or what a Create that died leaves (an empty file; on tmpfs a
+// magic, or what a Create that died leaves on tmpfs (an empty file, or a
 // first page of zeros). A symbolic link goes itself, never its target.
-// Anything else stays: other data, zeros on a disk file system or zeros
-// followed by data within the first page (ErrCorrupt), a FIFO or a socket
-// (ErrNotRegular).
+// Anything else stays: other data, an empty file or zeros on a disk file
+// system, zeros followed by data within the first page (ErrCorrupt), a
+// FIFO or a socket (ErrNotRegular).
 func TestNameRulesRemoveRemovesOnlyWhatMayBeARing(t *testing.T) {
 	disk, shmDir := t.TempDir(), t.TempDir()
 	if mem := filepath.Join(shm.Dir, uniqueName(t)); os.Mkdir(mem, 0o700) == nil {
@@ -44,6 +44,7 @@ func TestNameRulesRemoveRemovesOnlyWhatMayBeARing(t *testing.T) {
 	}{
 		{write(disk, "precious", []byte("precious data, no ring")), ErrCorrupt},
 		{write(disk, "zeros-on-disk", make([]byte, 4096)), ErrCorrupt},
+		{write(disk, "empty-on-disk", nil), ErrCorrupt},
 		{write(shmDir, "swap-like", swapLike), ErrCorrupt},
 	} {
 		before, _ := os.ReadFile(tc.path)
@@ -79,7 +80,7 @@ func TestNameRulesRemoveRemovesOnlyWhatMayBeARing(t *testing.T) {
 	if err := os.Symlink(other, link); err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{write(disk, "empty", nil), write(shmDir, "zeros", make([]byte, 8192)), link} {
+	for _, path := range []string{write(shmDir, "empty", nil), write(shmDir, "zeros", make([]byte, 8192)), link} {
 		if err := Remove(path); err != nil {
 			t.Errorf("Remove(%s) = %v, want it removed", filepath.Base(path), err)
 		}

@@ -141,8 +141,8 @@ func readOnly(err error) error { return fmt.Errorf("%w: %w", err, fs.ErrPermissi
 // unlinked only if it still leads to that file:
 //
 //   - a regular file that starts with layout.Magic is removed, and so is
-//     what a Create that never finished leaves: an empty file, or, on tmpfs
-//     or hugetlbfs, one whose first page is all zero;
+//     what a Create that never finished leaves on tmpfs or hugetlbfs: an
+//     empty file, or one whose first page is all zero;
 //   - a symbolic link is removed itself, never what it leads to;
 //   - anything else stays: other data (ErrNotRing), a directory, device,
 //     FIFO or socket (ErrNotRegular), a file this user may not read (a
@@ -180,15 +180,17 @@ func Remove(name string) error {
 // reads through a descriptor of its own, reopened from fd (the same file,
 // whatever the name leads to now).
 func mayBeRing(fd int, path string, st *unix.Stat_t) error {
-	if st.Size == 0 {
-		return nil
+	var sfs unix.Statfs_t
+	inMemory := unix.Fstatfs(fd, &sfs) == nil && (uint32(sfs.Type) == unix.TMPFS_MAGIC || uint32(sfs.Type) == unix.HUGETLBFS_MAGIC)
+	if st.Size == 0 && inMemory {
+		return nil // a Create that died before it sized the file
 	}
 	rfd, err := unix.Open(procFD(uintptr(fd)), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return unlinkErr(path, noProc(err, procDir))
 	}
 	defer unix.Close(rfd)
-	head := make([]byte, min(st.Size, 4096))
+	head := make([]byte, min(max(st.Size, layout.MagicSize), 4096))
 	n, err := unix.Pread(rfd, head, layout.MagicOffset)
 	if err != nil {
 		return &fs.PathError{Op: "remove", Path: path, Err: err}
@@ -197,12 +199,10 @@ func mayBeRing(fd int, path string, st *unix.Stat_t) error {
 	if len(head) >= layout.MagicSize && string(head[:layout.MagicSize]) == layout.Magic {
 		return nil
 	}
-	var sfs unix.Statfs_t
-	inMemory := unix.Fstatfs(rfd, &sfs) == nil && (uint32(sfs.Type) == unix.TMPFS_MAGIC || uint32(sfs.Type) == unix.HUGETLBFS_MAGIC)
 	if inMemory && allZero(head) {
 		return nil // a Create that died before it wrote its header
 	}
-	return fmt.Errorf("%w: %s starts with %q, not %q (nor the zeros of a ring never finished, on tmpfs): not removed",
+	return fmt.Errorf("%w: %s starts with %q, not %q (nor is it, on tmpfs, empty or zeros, as a ring never finished): not removed",
 		ErrNotRing, path, head[:min(len(head), layout.MagicSize)], layout.Magic)
 }
 
