@@ -167,7 +167,7 @@ func Remove(name string) error {
 		return unlinkSame(path, &st) // the link goes, never what it leads to
 	case unix.S_IFREG:
 	default:
-		return fmt.Errorf("%w: %s is %s, not a ring file", ErrNotRegular, path, fileType(st.Mode))
+		return fmt.Errorf("%w: %s is a %s, not a ring file", ErrNotRegular, path, FileType(st.Mode))
 	}
 	if err := mayBeRing(fd, path, &st); err != nil {
 		return err
@@ -229,21 +229,6 @@ func unlinkSame(path string, st *unix.Stat_t) error {
 // directory could still swap it; in sticky /dev/shm only for a file of
 // its own.)
 var afterLook = func() {}
-
-// fileType names the type of a file that is not a regular one.
-func fileType(mode uint32) string {
-	switch mode & unix.S_IFMT {
-	case unix.S_IFDIR:
-		return "a directory"
-	case unix.S_IFIFO:
-		return "a FIFO"
-	case unix.S_IFSOCK:
-		return "a socket"
-	case unix.S_IFCHR, unix.S_IFBLK:
-		return "a device"
-	}
-	return fmt.Sprintf("a file of type %#o", mode&unix.S_IFMT)
-}
 
 // allZero: b has no byte set (a file not written yet).
 func allZero(b []byte) bool {
