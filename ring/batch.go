@@ -60,6 +60,9 @@ func (b Batch) SetLen(i, n int) error {
 // to claim many of: ClaimN claims one of the size you need, SendBatch sends
 // many).
 func (p *Producer) ClaimBatch(ctx context.Context, max int) (_ Batch, err error) {
+	if p.missing() {
+		return Batch{}, errNoProducer
+	}
 	defer p.r.endGuard(&err, beginGuard())
 	if err := p.noClaimOpen("ClaimBatch"); err != nil {
 		return Batch{}, err
@@ -96,6 +99,9 @@ func (p *Producer) ClaimBatch(ctx context.Context, max int) (_ Batch, err error)
 // the file) ends it unpublished. CommitBatch with no batch open, or of k
 // below zero or beyond the batch, panics.
 func (p *Producer) CommitBatch(k int) (err error) {
+	if p.missing() {
+		return errNoProducer
+	}
 	if !p.unguarded {
 		defer p.endGuardSent(nil, &err, *p.sent, beginGuard()) // leaves too
 	} else {
@@ -130,6 +136,9 @@ func (p *Producer) CommitBatch(k int) (err error) {
 // sends nothing and returns 0, nil at once. On a record ring it sends as
 // many as fit in the free bytes.
 func (p *Producer) SendBatch(ctx context.Context, msgs [][]byte) (n int, err error) {
+	if p.missing() {
+		return 0, errNoProducer
+	}
 	defer p.endGuardSent(&n, &err, *p.sent, beginGuard())
 	fit := len(msgs)
 	for i, m := range msgs {
@@ -199,6 +208,9 @@ func (m Messages) at(i int) ([]byte, error) {
 // ReceiveBatch leases up to max published messages — at least one, waiting
 // for it as the wait strategy says. Release frees them all with one store.
 func (c *Consumer) ReceiveBatch(ctx context.Context, max int) (_ Messages, err error) {
+	if c.missing() {
+		return Messages{}, errNoConsumer
+	}
 	defer c.r.endGuard(&err, beginGuard())
 	if err := c.notHolding("ReceiveBatch"); err != nil {
 		return Messages{}, err

@@ -63,6 +63,9 @@ func (b ReaderBatch) At(i int) (_ []byte, err error) {
 // (and, for a lossy reader, validates them all: a *LapError means the
 // whole batch must be discarded).
 func (rd *Reader) ReceiveBatch(ctx context.Context, max int) (_ ReaderBatch, err error) {
+	if rd.missing() {
+		return ReaderBatch{}, errNoReader
+	}
 	defer rd.r.endGuard(&err, beginGuard())
 	if max <= 0 && !rd.closed {
 		panic("ring: Reader.ReceiveBatch with max <= 0")

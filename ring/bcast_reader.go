@@ -280,6 +280,9 @@ func (rd *Reader) storeCursor() {
 // there in Lag, not yet in Stats.Missed, until the claimed record is
 // published (its *LapError comes first) or the stream ends.
 func (rd *Reader) Lag() uint64 {
+	if rd.missing() {
+		return 0
+	}
 	if rd.closed {
 		return 0
 	}
@@ -295,12 +298,21 @@ func (rd *Reader) Lag() uint64 {
 
 // SetWait sets how this reader's blocking calls wait. It also forgets when
 // the next Try probe is due: that was reckoned with the old Tick.
-func (rd *Reader) SetWait(w WaitStrategy) { rd.wait = w; rd.waiting.newTick() }
+func (rd *Reader) SetWait(w WaitStrategy) {
+	if rd.missing() {
+		return
+	}
+	rd.wait = w
+	rd.waiting.newTick()
+}
 
 // Stats returns this reader's counters.
 //
 // They are stored in the ring file as well, as a Producer's are.
 func (rd *Reader) Stats() Stats {
+	if rd.missing() {
+		return Stats{}
+	}
 	if !rd.closed {
 		rd.r.flushStats(rd)
 	}
@@ -316,6 +328,9 @@ func (rd *Reader) flushCounters() { rd.ctr.flush(&rd.stats) }
 // while another goroutine is inside one (a blocked Recv stays blocked); end
 // such a call with its context, or with the Ring's Close.
 func (rd *Reader) Close() (err error) {
+	if rd.missing() {
+		return errNoReader
+	}
 	defer rd.r.endGuard(&err, beginGuard())
 	if rd.closed {
 		return nil

@@ -16,6 +16,9 @@ import "context"
 // after them. At the end of a closed stream Receive returns ErrClosed; when
 // the producer's process died, ErrPeerDead.
 func (rd *Reader) Receive(ctx context.Context) (_ []byte, err error) {
+	if rd.missing() {
+		return nil, errNoReader
+	}
 	if !rd.unguarded {
 		defer rd.r.endGuard(&err, beginGuard())
 	}
@@ -24,6 +27,9 @@ func (rd *Reader) Receive(ctx context.Context) (_ []byte, err error) {
 
 // TryReceive is Receive without waiting: ErrEmpty when there is no message.
 func (rd *Reader) TryReceive() (_ []byte, err error) {
+	if rd.missing() {
+		return nil, errNoReader
+	}
 	if !rd.unguarded {
 		defer rd.r.endGuard(&err, beginGuard())
 	}
@@ -38,6 +44,9 @@ func (rd *Reader) TryReceive() (_ []byte, err error) {
 // does nothing and returns ErrClosed, so a deferred Release is safe.
 // Release without a lease panics.
 func (rd *Reader) Release() (err error) {
+	if rd.missing() {
+		return errNoReader
+	}
 	if rd.r.closing.Load() || rd.closed { // as Consumer.Release
 		return ErrClosed
 	}
@@ -78,6 +87,9 @@ func (rd *Reader) Release() (err error) {
 // a *LapError instead (buf then holds garbage). A message longer than buf
 // stays in the ring and Recv returns io.ErrShortBuffer.
 func (rd *Reader) Recv(ctx context.Context, buf []byte) (n int, err error) {
+	if rd.missing() {
+		return 0, errNoReader
+	}
 	if !rd.unguarded {
 		rd.took = false
 		defer rd.endGuardTaken(&n, &err, beginGuard())
@@ -87,6 +99,9 @@ func (rd *Reader) Recv(ctx context.Context, buf []byte) (n int, err error) {
 
 // TryRecv is Recv without waiting: ErrEmpty when there is no message.
 func (rd *Reader) TryRecv(buf []byte) (n int, err error) {
+	if rd.missing() {
+		return 0, errNoReader
+	}
 	if !rd.unguarded {
 		rd.took = false
 		defer rd.endGuardTaken(&n, &err, beginGuard())

@@ -162,6 +162,9 @@ func (r *Ring) readerEntry(i uint32) readerEntry {
 // called from one goroutine at a time. Close leaves the ring; Reader again
 // rejoins as a new reader.
 func (r *Ring) Reader(o ReaderOptions) (_ *Reader, err error) {
+	if r.missing() {
+		return nil, errNoRing
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {

@@ -62,6 +62,9 @@ type consumerEngine interface {
 // MaxConsumers live ones across all processes (then ErrBusy). A Broadcast
 // ring has readers instead (Ring.Reader): Consumer returns ErrInvalid.
 func (r *Ring) Consumer() (_ *Consumer, err error) {
+	if r.missing() {
+		return nil, errNoRing
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -100,6 +103,9 @@ func (r *Ring) Consumer() (_ *Consumer, err error) {
 // cannot reuse its slot before. Receive while holding a message panics.
 // At the end of a closed stream it returns ErrClosed.
 func (c *Consumer) Receive(ctx context.Context) (_ []byte, err error) {
+	if c.missing() {
+		return nil, errNoConsumer
+	}
 	if !c.unguarded {
 		defer c.r.endGuard(&err, beginGuard())
 	}
@@ -111,6 +117,9 @@ func (c *Consumer) Receive(ctx context.Context) (_ []byte, err error) {
 
 // TryReceive is Receive without waiting: ErrEmpty when there is no message.
 func (c *Consumer) TryReceive() (_ []byte, err error) {
+	if c.missing() {
+		return nil, errNoConsumer
+	}
 	if !c.unguarded {
 		defer c.r.endGuard(&err, beginGuard())
 	}
@@ -140,6 +149,9 @@ func (c *Consumer) leased(m []byte, err error) ([]byte, error) {
 // MPMC or MPSC ring, an ErrClosed that says how many of a batch were
 // consumed if it freed some, the rest coming again to another consumer. Release without a received message panics.
 func (c *Consumer) Release() (err error) {
+	if c.missing() {
+		return errNoConsumer
+	}
 	// The ring's closing flag first: a Receive that the ring's Close woke
 	// with ErrClosed returns before Close has marked this handle closed,
 	// and a deferred Release must then neither panic nor touch the handle
@@ -165,6 +177,9 @@ func (c *Consumer) Release() (err error) {
 // as the wait strategy says. A message longer than buf stays in the ring
 // and Recv returns io.ErrShortBuffer.
 func (c *Consumer) Recv(ctx context.Context, buf []byte) (n int, err error) {
+	if c.missing() {
+		return 0, errNoConsumer
+	}
 	if !c.unguarded {
 		defer c.endGuardConsumed(&n, &err, beginGuard())
 	}
@@ -176,6 +191,9 @@ func (c *Consumer) Recv(ctx context.Context, buf []byte) (n int, err error) {
 
 // TryRecv is Recv without waiting: ErrEmpty when there is no message.
 func (c *Consumer) TryRecv(buf []byte) (n int, err error) {
+	if c.missing() {
+		return 0, errNoConsumer
+	}
 	if !c.unguarded {
 		defer c.endGuardConsumed(&n, &err, beginGuard())
 	}
@@ -234,6 +252,9 @@ func shortBuffer(n uint32, buf []byte) error {
 // a call with its context, or with the Ring's Close, which may run
 // meanwhile.
 func (c *Consumer) Close() (err error) {
+	if c.missing() {
+		return errNoConsumer
+	}
 	defer c.r.endGuard(&err, beginGuard())
 	defer c.r.untrack(c)
 	if !c.closed {
@@ -253,16 +274,29 @@ func (c *Consumer) Close() (err error) {
 // returns a message; a call that fails leaves it as it was. Only MPMC and
 // MPSC rings tell: an SPSC consumer that takes over a dead one's role gets
 // such messages again unmarked.
-func (c *Consumer) Redelivered() bool { return c.e.Redelivered() }
+func (c *Consumer) Redelivered() bool {
+	if c.missing() {
+		return false
+	}
+	return c.e.Redelivered()
+}
 
 // SetWait sets how this consumer's blocking calls wait. It also forgets
 // when the Try calls' next probe of the peers is due: that was reckoned
 // with the old Tick.
-func (c *Consumer) SetWait(w WaitStrategy) { c.e.SetWait(w) }
+func (c *Consumer) SetWait(w WaitStrategy) {
+	if c.missing() {
+		return
+	}
+	c.e.SetWait(w)
+}
 
 // Stats returns this consumer's counters.
 // They are stored in the ring file as well, as a Producer's are.
 func (c *Consumer) Stats() Stats {
+	if c.missing() {
+		return Stats{}
+	}
 	c.r.flushStats(c.e)
 	return c.e.Stats()
 }

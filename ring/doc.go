@@ -162,6 +162,9 @@
 //     index outside [0, Len()).
 //
 // Everything a peer process or the file can do is an error, never a panic.
+// So is a method of a nil or zero-value handle (a Ring whose Create failed
+// unread, a `var p ring.Producer`): ErrNoHandle, as a nil *os.File's
+// methods return os.ErrInvalid.
 //
 // # Platforms
 //

@@ -94,6 +94,15 @@ var (
 	// limit, the kernel drops it). Every descriptor it carried was closed.
 	ErrHandoff = errors.New("ring: message is not one ring handed off")
 
+	// Handles.
+
+	// ErrNoHandle: a method of a nil or zero-value Ring, Producer,
+	// Consumer or Reader (one that no Create, Open or role call returned):
+	// nothing was read or written. A method that returns no error returns
+	// its zero value instead (Abort and SetWait do nothing). errors.Is(ErrNoHandle,
+	// os.ErrInvalid) holds, as for a nil *os.File.
+	ErrNoHandle error = alias("ring: no handle", os.ErrInvalid)
+
 	// Roles.
 
 	// ErrBusy: the role is held by a live process.

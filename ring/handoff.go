@@ -21,8 +21,11 @@ var handoffToken = []byte("shmring\x01")
 // descriptor in flight keeps the file alive until it is received, or until
 // the socket is closed unread. A closed r is ErrClosed.
 func SendRing(conn *net.UnixConn, r *Ring) error {
-	if conn == nil || r == nil {
-		return fmt.Errorf("%w: SendRing needs a connection and a ring", ErrInvalid)
+	if r.missing() {
+		return errNoRing
+	}
+	if conn == nil {
+		return fmt.Errorf("%w: SendRing needs a connection", ErrInvalid)
 	}
 	r.mu.Lock()
 	f, ok := r.seg.(*shm.File)

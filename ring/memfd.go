@@ -34,6 +34,9 @@ import (
 // Ring, and the next call gives a fresh duplicate. nil once the Ring is
 // closed, or if no descriptor was left to duplicate.
 func (r *Ring) File() *os.File {
+	if r.missing() {
+		return nil
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	f, ok := r.seg.(*shm.File)

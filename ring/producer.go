@@ -81,6 +81,9 @@ type producerEngine interface {
 // MaxProducers live ones across all processes (then ErrBusy); a Broadcast
 // ring has one producer, as SPSC.
 func (r *Ring) Producer() (_ *Producer, err error) {
+	if r.missing() {
+		return nil, errNoRing
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -112,6 +115,9 @@ func (r *Ring) Producer() (_ *Producer, err error) {
 
 // TryClaim is Claim without waiting: ErrFull when no slot is free.
 func (p *Producer) TryClaim() (_ []byte, err error) {
+	if p.missing() {
+		return nil, errNoProducer
+	}
 	if !p.unguarded {
 		defer p.r.endGuard(&err, beginGuard())
 	}
@@ -130,6 +136,9 @@ func (p *Producer) TryClaim() (_ []byte, err error) {
 // for room for the longest message, and the record takes only what Commit
 // publishes.
 func (p *Producer) Claim(ctx context.Context) (_ []byte, err error) {
+	if p.missing() {
+		return nil, errNoProducer
+	}
 	if !p.unguarded {
 		defer p.r.endGuard(&err, beginGuard())
 	}
@@ -166,6 +175,9 @@ func (p *Producer) opened(s []byte, err error) ([]byte, error) {
 // Commit with no claim open panics, as does Commit of a ClaimBatch (which
 // CommitBatch or Abort ends).
 func (p *Producer) Commit(n int) (err error) {
+	if p.missing() {
+		return errNoProducer
+	}
 	if !p.unguarded {
 		defer p.endGuardSent(nil, &err, *p.sent, beginGuard()) // leaves too
 	} else {
@@ -210,6 +222,9 @@ func (p *Producer) Commit(n int) (err error) {
 // start on silently), and resumes a quarter of a ring after it, as after any
 // lap.
 func (p *Producer) Abort() {
+	if p.missing() {
+		return
+	}
 	defer p.r.endGuardQuiet(beginGuard())
 	p.claims++
 	if p.claimed != 0 {
@@ -221,6 +236,9 @@ func (p *Producer) Abort() {
 // Send copies msg into the next free slot and publishes it, waiting for a
 // slot as the wait strategy says.
 func (p *Producer) Send(ctx context.Context, msg []byte) (err error) {
+	if p.missing() {
+		return errNoProducer
+	}
 	if !p.unguarded {
 		defer p.endGuardSent(nil, &err, *p.sent, beginGuard()) // leaves too
 	} else {
@@ -243,6 +261,9 @@ func (p *Producer) Send(ctx context.Context, msg []byte) (err error) {
 
 // TrySend is Send without waiting: ErrFull when no slot is free.
 func (p *Producer) TrySend(msg []byte) (err error) {
+	if p.missing() {
+		return errNoProducer
+	}
 	if !p.unguarded {
 		defer p.endGuardSent(nil, &err, *p.sent, beginGuard()) // leaves too
 	} else {
@@ -290,6 +311,9 @@ func (p *Producer) noClaimOpen(op string) error {
 // went to a new producer); end such a call with its context, or with the
 // Ring's Close, which may run meanwhile.
 func (p *Producer) Close() (err error) {
+	if p.missing() {
+		return errNoProducer
+	}
 	defer p.r.endGuard(&err, beginGuard())
 	defer p.r.untrack(p)
 	p.claims++
@@ -324,7 +348,12 @@ func commitLenErr(n int) error {
 // SetWait sets how this producer's blocking calls wait. It also forgets
 // when the Try calls' next probe of the peers is due: that was reckoned
 // with the old Tick.
-func (p *Producer) SetWait(w WaitStrategy) { p.e.SetWait(w) }
+func (p *Producer) SetWait(w WaitStrategy) {
+	if p.missing() {
+		return
+	}
+	p.e.SetWait(w)
+}
 
 // Stats returns this producer's counters.
 // They are stored in the ring file as well (every 64 messages or MiB, and when
@@ -332,6 +361,9 @@ func (p *Producer) SetWait(w WaitStrategy) { p.e.SetWait(w) }
 // process reads them without taking a role: ringctl stat, package
 // ringprom. A new holder of the role starts them at zero.
 func (p *Producer) Stats() Stats {
+	if p.missing() {
+		return Stats{}
+	}
 	p.r.flushStats(p.e)
 	return p.e.Stats()
 }

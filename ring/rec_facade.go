@@ -41,6 +41,9 @@ func newRecProducer(r *Ring) (producerEngine, error) {
 // slice is shared memory, valid until Commit or Abort; ClaimN while a
 // claim is open panics, as does a negative n.
 func (p *Producer) ClaimN(ctx context.Context, n int) (_ []byte, err error) {
+	if p.missing() {
+		return nil, errNoProducer
+	}
 	if !p.unguarded {
 		defer p.r.endGuard(&err, beginGuard())
 	}
@@ -55,6 +58,9 @@ func (p *Producer) ClaimN(ctx context.Context, n int) (_ []byte, err error) {
 
 // TryClaimN is ClaimN without waiting: ErrFull when there is no room.
 func (p *Producer) TryClaimN(n int) (_ []byte, err error) {
+	if p.missing() {
+		return nil, errNoProducer
+	}
 	if !p.unguarded {
 		defer p.r.endGuard(&err, beginGuard())
 	}

@@ -56,16 +56,29 @@ func (o Options) recordGeometry() (size, count int) {
 
 // Records reports whether the ring carries variable-length records
 // (Options.Records).
-func (r *Ring) Records() bool { return r.hdr.Records }
+func (r *Ring) Records() bool {
+	if r.missing() {
+		return false
+	}
+	return r.hdr.Records
+}
 
 // MaxMessage is the longest message the ring carries: a record ring's
 // MaxMessage, a slot ring's SlotSize. A longer one is ErrTooLarge.
-func (r *Ring) MaxMessage() int { return int(r.hdr.SlotSize) }
+func (r *Ring) MaxMessage() int {
+	if r.missing() {
+		return 0
+	}
+	return int(r.hdr.SlotSize)
+}
 
 // Capacity is the message bytes the ring holds at most: a record ring's
 // data area (Options.Capacity; each message also takes its 16-byte header
 // and alignment there), a slot ring's Slots × SlotSize.
 func (r *Ring) Capacity() int {
+	if r.missing() {
+		return 0
+	}
 	if r.hdr.Records {
 		return int(r.hdr.SlotCount)
 	}

@@ -62,6 +62,9 @@ import (
 //
 // Reset returns ErrClosed after Close.
 func (r *Ring) Reset() (err error) {
+	if r.missing() {
+		return errNoRing
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {

@@ -86,24 +86,47 @@ func (*noCopy) Unlock() {}
 // Name is the name the ring was created or opened with: for a memfd ring
 // its label, and for a ring opened from a descriptor (OpenFile, RecvRing)
 // the label or the path of the file behind it.
-func (r *Ring) Name() string { return r.name }
+func (r *Ring) Name() string {
+	if r.missing() {
+		return ""
+	}
+	return r.name
+}
 
 // Path is the ring's file; "" for a memfd ring, which has none. For a ring
 // opened from a descriptor it is what /proc/self/fd says of the file, which
 // for a file removed meanwhile is its old path followed by " (deleted)":
 // no path to open or Remove.
-func (r *Ring) Path() string { return r.seg.Path() }
+func (r *Ring) Path() string {
+	if r.missing() {
+		return ""
+	}
+	return r.seg.Path()
+}
 
 // Kind is the ring's algorithm.
-func (r *Ring) Kind() Kind { return r.hdr.Kind }
+func (r *Ring) Kind() Kind {
+	if r.missing() {
+		return 0
+	}
+	return r.hdr.Kind
+}
 
 // SlotSize is the largest message the ring carries (on a record ring its
 // MaxMessage, as MaxMessage says).
-func (r *Ring) SlotSize() int { return int(r.hdr.SlotSize) }
+func (r *Ring) SlotSize() int {
+	if r.missing() {
+		return 0
+	}
+	return int(r.hdr.SlotSize)
+}
 
 // Slots is the ring's capacity in messages. A record ring has no slots: it
 // reports the most messages it can hold at once, Capacity/16 empty ones.
 func (r *Ring) Slots() int {
+	if r.missing() {
+		return 0
+	}
 	if r.hdr.Records {
 		return int(r.hdr.SlotCount / layout.RecordAlign)
 	}
@@ -111,7 +134,12 @@ func (r *Ring) Slots() int {
 }
 
 // Header is the ring file's validated header.
-func (r *Ring) Header() layout.Header { return r.hdr }
+func (r *Ring) Header() layout.Header {
+	if r.missing() {
+		return layout.Header{}
+	}
+	return r.hdr
+}
 
 // Close closes the role handles taken from r (a producer's close ends the
 // stream) and unmaps the ring. The file stays: Remove deletes it (a memfd
@@ -147,6 +175,9 @@ func (r *Ring) Header() layout.Header { return r.hdr }
 // cut MPMC or MPSC call leaves unpublished is skipped, never lost in front
 // of later messages.
 func (r *Ring) Close() error {
+	if r.missing() {
+		return errNoRing
+	}
 	// SYNC POINT: closing. Stored before waiters is loaded; a waiter
 	// counts itself in waiters, then loads closing. Stored before r.mu is
 	// taken, so that a Producer or Consumer call waiting under it for an
