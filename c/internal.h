@@ -240,6 +240,12 @@ struct shmring_polls {
 	uint64_t at;    /* the position the failed calls are stuck at */
 	uint32_t fails; /* failed calls at it */
 	int64_t next;   /* shmring__now() at which the next probe is due */
+	/* found_dead: the last probe found the peer dead. Until a probe finds
+	 * otherwise (a new process took the role), every failed call probes at
+	 * once and a waiting one before it waits, so that each says
+	 * SHMRING_EPEERDEAD, not "empty" (or "full") until a tick has passed
+	 * (Go: the handle's foundDead). */
+	int found_dead;
 };
 
 struct shmring_waiter {

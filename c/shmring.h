@@ -37,7 +37,10 @@
  * positive value waits at most that long
  * (SHMRING_ETIMEDOUT), a negative one waits until there is something to do,
  * the stream ends, or the peer dies (SHMRING_EPEERDEAD, noticed within one
- * tick, 10 ms, of sleeping).
+ * tick, 10 ms, of sleeping). Once a call said SHMRING_EPEERDEAD, every later
+ * call of the handle that finds nothing to do says it again at once (a
+ * waiting one before it waits), until a new process takes the dead one's
+ * role; then the calls go on from where the stream stands, as in Go.
  *
  * Threads. A shmring may be shared by threads; a role handle (producer,
  * consumer, reader) is used by one thread at a time, and closed before the

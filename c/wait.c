@@ -13,18 +13,24 @@ enum {
 #define NO_BARRIER_NS 1000000LL /* sleep cap when membarrier is unavailable */
 
 /* probe_peer probes; a peer found dead while the condition holds (it
- * published before it died) is reported once that has been taken. */
+ * published before it died) is reported once that has been taken. The
+ * verdict is kept in the handle's found_dead. */
 static int probe_peer(const struct shmring_waiter *w)
 {
 	int rc = w->probe(w->self);
 	if (rc == SHMRING_EPEERDEAD && w->ready(w->self) > 0)
-		return 0;
+		rc = 0;
+	w->polls->found_dead = rc == SHMRING_EPEERDEAD;
 	return rc;
 }
 
 int shmring__polled(const struct shmring_waiter *w, int fail, uint64_t at)
 {
 	struct shmring_polls *p = w->polls;
+	if (p->found_dead) {
+		int rc = probe_peer(w);
+		return rc ? rc : shmring__plain(fail);
+	}
 	if (at != p->at) {
 		p->at = at;
 		p->fails = 0;
@@ -42,6 +48,8 @@ int shmring__polled(const struct shmring_waiter *w, int fail, uint64_t at)
 int shmring__await(const struct shmring_waiter *w, int64_t timeout_ns)
 {
 	int rc;
+	if (w->polls->found_dead && (rc = probe_peer(w)) != 0)
+		return rc;
 	/* No PAUSE between polls, as Go's spin has none: measured here, it
 	 * made a C consumer of a Go producer 10-45 % slower (it reacts later
 	 * to each publish, and the producer then waits on a full ring more). */

@@ -45,6 +45,8 @@ const (
 	// vUnsupported: a valid ring the C or Python library does not handle
 	// (a record ring; the producer role of a ring with telemetry).
 	vUnsupported = -27
+	// vPeerDead: the other side's process died (Go: ErrPeerDead).
+	vPeerDead = -19
 )
 
 // goVerdict is what the Go opener decides about a file's bytes (ring's

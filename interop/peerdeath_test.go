@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,7 +114,9 @@ func finish(t *testing.T, prod *proctest.Child, done string, cons *proctest.Chil
 // polls (timeout 0 in its own loop) hears of its Go peer's death as a
 // waiting one does, after everything the dead one published: a consumer or
 // broadcast reader after the three messages the producer sent, a producer
-// once the consumer that held the ring full is killed.
+// once the consumer that held the ring full is killed. Then, as in Go,
+// every later call says so again (three more polls and a call that waits),
+// not "empty" (or "full") until the next probe is due.
 func TestPollingNoticesPeerDeathAcrossLanguages(t *testing.T) {
 	// A hang guard, not a time limit: a poller that never hears of the
 	// death hangs, and hangBound a subtest would keep CI past its budget.
@@ -150,7 +153,8 @@ func TestPollingNoticesPeerDeathAcrossLanguages(t *testing.T) {
 			if err := victim.Wait(); err == nil {
 				t.Fatal("the killed peer exited cleanly")
 			}
-			poller.Expect(want)
+			dead := strconv.Itoa(vPeerDead)
+			poller.Expect(want + " then " + strings.Repeat(dead+" ", 3) + dead)
 			if err := poller.Wait(); err != nil {
 				t.Fatal(err)
 			}

@@ -26,7 +26,9 @@
  *                                          counted: "end NEXT laps L"; a silent hole fails
  *   poll     RING consumer|reader|producer   call with timeout 0 in a loop, checking what
  *                                          arrives, until the peer's death ends it:
- *                                          "peerdead N" after N messages
+ *                                          "peerdead N then C C C C" after N messages, with
+ *                                          the codes of three more polls and of a call
+ *                                          that waits
  *   forever  RING                          take the consumer role, say "waiting", receive one
  *                                          message with a timeout of INT64_MAX ("for ever"),
  *                                          say "got N" (its length)
@@ -733,18 +735,18 @@ static int cmd_shrunk(char **a)
 
 /* ---- poll: timeout 0 in a loop until the peer's death is reported ---- */
 
-/* poll_one is one non-blocking call of the role's: 0 with a message
+/* poll_one is one call of the role's, waiting timeout_ns: 0 with a message
  * received (checked) or sent, or its code. */
-static int poll_one(const char *role, void *h, uint64_t seq, size_t max, unsigned char *buf)
+static int poll_one(const char *role, void *h, uint64_t seq, size_t max, unsigned char *buf, int64_t timeout_ns)
 {
 	size_t n;
 	int rc;
 	if (strcmp(role, "producer") == 0)
-		return shmring_producer_send(h, buf, codec_encode(buf, seq, max), 0);
+		return shmring_producer_send(h, buf, codec_encode(buf, seq, max), timeout_ns);
 	if (strcmp(role, "reader") == 0)
-		rc = shmring_reader_recv(h, buf, max, &n, 0);
+		rc = shmring_reader_recv(h, buf, max, &n, timeout_ns);
 	else
-		rc = shmring_consumer_recv(h, buf, max, &n, 0);
+		rc = shmring_consumer_recv(h, buf, max, &n, timeout_ns);
 	char why[256];
 	if (rc == 0 && codec_check(buf, n, seq, max, why, sizeof why) != 0) {
 		fprintf(stderr, "%s\n", why);
@@ -771,12 +773,18 @@ static int cmd_poll(char **a)
 	size_t max = shmring_get_info(r)->slot_size;
 	unsigned char *buf = malloc(max);
 	uint64_t seq = 0;
-	while ((rc = poll_one(role, h, seq, max, buf)) == 0 || rc == SHMRING_EEMPTY || rc == SHMRING_EFULL)
+	while ((rc = poll_one(role, h, seq, max, buf, 0)) == 0 || rc == SHMRING_EEMPTY || rc == SHMRING_EFULL)
 		if (rc == 0)
 			seq++;
 	if (rc != SHMRING_EPEERDEAD)
 		die("poll", rc);
-	say("peerdead %llu", (unsigned long long)seq);
+	/* Every later call says it again until a new process takes the role:
+	 * three more polls, then a call that waits (a minute: the test's hang
+	 * guard, not a figure). */
+	int again[4];
+	for (int i = 0; i < 4; i++)
+		again[i] = poll_one(role, h, seq, max, buf, i < 3 ? 0 : 60000000000LL);
+	say("peerdead %llu then %d %d %d %d", (unsigned long long)seq, again[0], again[1], again[2], again[3]);
 	return 0;
 }
 

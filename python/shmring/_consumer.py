@@ -17,7 +17,10 @@ class Consumer(_Endpoint):
     (PeerDeadError); 0 never waits (EmptyError; a caller that keeps polling
     so has the producer's liveness probed once a tick, and gets
     PeerDeadError once what a dead producer published was received); a
-    number of seconds bounds the wait (ShmringTimeout)."""
+    number of seconds bounds the wait (ShmringTimeout). Once a call raised
+    PeerDeadError, every later one that finds nothing to take raises it
+    again at once (a waiting one before it waits), until a new process
+    takes the producer role, as in Go."""
 
     def __init__(self, ring):
         super().__init__(ring, producer=False)

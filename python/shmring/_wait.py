@@ -34,7 +34,7 @@ class Waiter:
     raises PeerDeadError or CorruptError. wake_off is the futex word (the
     peer's), sleepers_off where this side announces itself."""
 
-    __slots__ = ("ring", "ready", "stopped", "probe", "wake_off", "sleepers_off", "keep_announced", "yield_thread", "sleeps", "next_probe")
+    __slots__ = ("ring", "ready", "stopped", "probe", "wake_off", "sleepers_off", "keep_announced", "yield_thread", "sleeps", "next_probe", "found_dead")
 
     def __init__(self, ring, ready, stopped, probe, wake_off, sleepers_off, keep_announced=False, yield_thread=False):
         self.ring = ring
@@ -50,6 +50,12 @@ class Waiter:
         self.yield_thread = yield_thread
         self.sleeps = 0
         self.next_probe = 0.0  # time.monotonic() of polled()'s next probe
+        # found_dead: the last probe found the peer dead. Until a probe finds
+        # otherwise (a new process took the role), every failed call probes
+        # at once and a waiting one before it waits, so that each raises
+        # PeerDeadError, not EmptyError (FullError) until a tick has passed
+        # (Go: the handle's foundDead).
+        self.found_dead = False
 
     def polled(self):
         """A call that does not wait (timeout=0) found nothing to do: probe
@@ -58,6 +64,9 @@ class Waiter:
         clock is read on every such failure, not spaced out as in Go and C
         (LAYOUT.md section 11): a Python call costs far more than a read of
         it."""
+        if self.found_dead:
+            self.probe_peer()
+            return
         now = time.monotonic()
         if now >= self.next_probe:
             self.next_probe = now + TICK
@@ -65,11 +74,14 @@ class Waiter:
 
     def probe_peer(self):
         """probe(), except that a peer found dead while ready() holds (it
-        published before it died) is reported once that has been taken."""
+        published before it died) is reported once that has been taken.
+        The verdict is kept in found_dead."""
+        self.found_dead = False
         try:
             self.probe()
         except PeerDeadError:
             if not self.ready():
+                self.found_dead = True
                 raise
 
     def wait(self, timeout):
@@ -78,6 +90,8 @@ class Waiter:
         passed), or what stopped() or probe() raise. NaN is InvalidError."""
         if timeout is not None and timeout != timeout:
             raise InvalidError("ring: timeout=nan")
+        if self.found_dead:
+            self.probe_peer()
         ready = self.ready
         for _ in range(SPIN):
             if ready():

@@ -207,6 +207,11 @@ _CODES = [
     (shmring.NotExistError, -2),
     (shmring.CorruptError, -12),  # after the header's errors, which may be kinds of it
     (shmring.InvalidError, -1),
+    (shmring.EmptyError, -15),
+    (shmring.FullError, -16),
+    (shmring.ShmringTimeout, -17),
+    (shmring.ClosedError, -18),
+    (shmring.PeerDeadError, -19),
 ]
 
 
@@ -285,7 +290,9 @@ def role(name, which):
 
 def poll(name, which):
     """Call with timeout=0 in a loop, checking what arrives, until the
-    producer's death ends it: "peerdead N" after N messages."""
+    producer's death ends it: "peerdead N then C C C C" after N messages,
+    with the codes of three more polls and of a call that waits (a minute:
+    the test's hang guard, not a figure), each of which must say it again."""
     with shmring.open_ring(name) as r:
         h = r.reader("lossless", "oldest") if which == "reader" else r.consumer()
         say("ready")
@@ -296,11 +303,18 @@ def poll(name, which):
             except shmring.EmptyError:
                 continue
             except shmring.PeerDeadError:
-                say("peerdead", seq)
-                return
+                break
             if why:
                 fail(why)
             seq += 1
+        again = []
+        for timeout in (0, 0, 0, 60):
+            try:
+                h.recv(timeout=timeout)
+                again.append(0)
+            except shmring.ShmringError as e:
+                again.append(code_of(e))
+        say("peerdead", seq, "then", *again)
 
 
 def shrunk(name):
