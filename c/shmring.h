@@ -368,7 +368,11 @@ int shmring_open_fd(int fd, const shmring_open_options *options, shmring **out);
 /* shmring_close gives up the caller's hold on the ring: it is unmapped,
  * and its descriptor closed, once its role handles are closed too (closing
  * the ring first is allowed: they keep it mapped until the last of them
- * closes). No handle can be opened from a closed ring (SHMRING_EINVAL). */
+ * closes). After it, r is the caller's no more: with no role handle
+ * left it is freed at once, as any pointer after free. While a handle
+ * still keeps it mapped, opening a role from it is refused
+ * (SHMRING_EINVAL), but do not rely on that: open every role before
+ * closing the ring. */
 void shmring_close(shmring *r);
 const shmring_info *shmring_get_info(const shmring *r);
 
