@@ -339,16 +339,30 @@ func TestGcTakesABareNameInDevShm(t *testing.T) {
 // that fails before it printed its document (a ring or directory not
 // there) prints {"error", "exit"} on one line, so that a script reading
 // its standard output always gets JSON. stat, readers, tail and gc
-// printed nothing there (a black-box tester).
+// printed nothing there (a black-box tester). An error that quotes a name
+// with a quote or backslash in it is JSON too: the line was escaped once
+// more for the terminal, which made it invalid (another tester).
 func TestJSONOutputOnAFailureBeforeAnyOutput(t *testing.T) {
 	missing := fmt.Sprintf("ringctl-test-missing-%d", os.Getpid())
-	for _, args := range [][]string{
-		{"stat", missing}, {"readers", missing}, {"tail", missing}, {"gc", "/nonexistent-" + missing},
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"stat", missing}, exitFailed},
+		{[]string{"readers", missing}, exitFailed},
+		{[]string{"tail", missing}, exitFailed},
+		{[]string{"gc", "/nonexistent-" + missing}, exitFailed},
+		{[]string{"stat", "/nonexistent-" + missing + `-"quoted"-\back`}, exitFailed},
+		{[]string{"stat", "./" + missing}, exitUsage}, // the error quotes the name: "./…"
+		{[]string{"rm", "./" + missing}, exitUsage},
 	} {
-		out, _, code := ringctl(t, append(args, "-o", "json")...)
+		out, _, code := ringctl(t, append(tc.args, "-o", "json")...)
 		var f failureJSON
-		if err := json.Unmarshal([]byte(out), &f); err != nil || code != exitFailed || f.Exit != code || f.Error == "" || strings.Count(out, "\n") != 1 {
-			t.Errorf("%v -o json: exit %d, stdout %q (%v): want exit %d and one line of JSON saying the error and the exit code", args, code, out, err, exitFailed)
+		if err := json.Unmarshal([]byte(out), &f); err != nil || code != tc.code || f.Exit != code || f.Error == "" || strings.Count(out, "\n") != 1 {
+			t.Errorf("%v -o json: exit %d, stdout %q (%v): want exit %d and one line of JSON saying the error and the exit code", tc.args, code, out, err, tc.code)
+		}
+		if name := tc.args[len(tc.args)-1]; !strings.Contains(f.Error, name) {
+			t.Errorf("%v -o json: error %q does not name %q as given", tc.args, f.Error, name)
 		}
 	}
 }

@@ -68,9 +68,10 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// A script reading -o json's stdout gets a JSON document on every
 		// path, a failure before the command printed one too: on one line,
 		// as the commands that print one object per line (tail, stat
-		// --watch) print theirs.
-		b, _ := json.Marshal(failureJSON{Error: msg, Exit: code})
-		sayf(stdout, "%s\n", b)
+		// --watch) print theirs. Written as it is encoded, not through
+		// sayf: JSON escapes every control character already, and a
+		// second escaping (of its backslashes) would break the document.
+		json.NewEncoder(stdout).Encode(failureJSON{Error: msg, Exit: code})
 	}
 	return code
 }
