@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"time"
 
@@ -46,10 +47,30 @@ func (f *connFlags) check() error {
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return usagef("--tls-cert and --tls-key go together")
 	}
+	for _, u := range strings.Split(f.url, ",") {
+		if err := checkURL(strings.TrimSpace(u)); err != nil {
+			return usagef("--url %q: %v", f.url, err)
+		}
+	}
 	if f.connectTimeout <= 0 {
 		return usagef("--connect-timeout %v: want more than 0", f.connectTimeout)
 	}
 	return atLeast("reconnect-wait", f.reconnectWait, 0)
+}
+
+// checkURL parses one of --url's URLs as nats.go will, a bare host:port
+// taken as nats://host:port, so that one that is not a URL is a bad
+// command line before anything is opened, not an error at the first
+// connection.
+func checkURL(u string) error {
+	if u == "" {
+		return errors.New("an empty URL in the list")
+	}
+	if !strings.Contains(u, "://") {
+		u = "nats://" + u
+	}
+	_, err := url.Parse(u)
+	return err
 }
 
 // connect dials the server. The first connection must succeed within

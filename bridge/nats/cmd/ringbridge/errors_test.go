@@ -47,7 +47,7 @@ func TestErrorsAreOneClearLine(t *testing.T) {
 		{"a server that is not there", []string{"in", "x", r, "--url", goneURL},
 			"ringbridge: connect to NATS at " + goneURL + ": nats: no servers available for connection", 1},
 		{"a URL that is not one", []string{"out", r, "x", "--url", "nats://127.0.0.1:port"},
-			`ringbridge: connect to NATS at nats://127.0.0.1:port: parse "nats://127.0.0.1:port": invalid port ":port" after host`, 1},
+			`ringbridge: --url "nats://127.0.0.1:port": parse "nats://127.0.0.1:port": invalid port ":port" after host`, 2},
 		{"a wrong password", []string{"out", r, "x", "--url", srv.URL(), "--user", "bridge", "--password", "guess"},
 			"ringbridge: connect to NATS at " + srv.URL() + ": nats: Authorization Violation", 1},
 		{"no credentials", []string{"out", r, "x", "--url", srv.URL()},
@@ -75,6 +75,10 @@ func TestErrorsAreOneClearLine(t *testing.T) {
 		{"a flag that is not one", []string{"out", r, "x", "--bogus"}, `ringbridge: unknown flag: --bogus`, 2},
 		{"a negative reconnect wait", []string{"in", "x", r, "--reconnect-wait", "-1s"}, `ringbridge: --reconnect-wait -1s: want at least 0s`, 2},
 		{"a certificate without its key", []string{"out", r, "x", "--tls-cert", "/nonexistent"}, `ringbridge: --tls-cert and --tls-key go together`, 2},
+		// A URL that is not one was found only at the first connection,
+		// exit 1 (a black-box tester).
+		{"a host that is not one", []string{"out", r, "x", "--url", "nats://[::1"}, `ringbridge: --url "nats://[::1": parse "nats://[::1": missing ']' in host`, 2},
+		{"an empty URL in the list", []string{"in", "x", r, "--url", "nats://127.0.0.1:4222,"}, `ringbridge: --url "nats://127.0.0.1:4222,": an empty URL in the list`, 2},
 		{"a missing argument", []string{"out", r}, `ringbridge: accepts 2 arg(s), received 1`, 2},
 		{"a subject NATS cannot carry", append([]string{"out", r, "a..b"}, auth...), `ringbridge: natsbridge: invalid options: subject "a..b" has an empty token`, 2},
 		// A JetStream flag without --jetstream was taken and ignored; an
