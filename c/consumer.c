@@ -205,8 +205,10 @@ static int recv_copy(shmring_consumer *c, void *buf, size_t cap, size_t *n, int6
 	uint32_t len;
 	if (rc || (rc = length(c, &len)) != 0)
 		return rc;
-	if (len > cap)
+	if (len > cap) {
+		*n = len; /* what a buffer must hold */
 		return shmring__fail(SHMRING_ESHORTBUF, "message=%u bytes, buffer=%zu", len, cap);
+	}
 	if (len) /* buf may be NULL with cap 0 */
 		memcpy(buf, spsc_slot(&c->e, c->tail) + SHMRING_SLOT_PAYLOAD_OFFSET, len);
 	if (!shmring__intact(c->e.r)) /* after the copy: it may hold zeroed bytes */

@@ -234,6 +234,7 @@ static int recv_copy(shmring_reader *rd, void *buf, size_t cap, size_t *n, int64
 		if (len > cap) {
 			if (check && !validate(rd, q))
 				continue;
+			*n = len; /* what a buffer must hold */
 			return shmring__fail(SHMRING_ESHORTBUF, "message=%u bytes, buffer=%zu", len, cap);
 		}
 		if (len) /* buf may be NULL with cap 0 */

@@ -258,7 +258,8 @@ enum {
 	SHMRING_EPEERDEAD = -19, /* the other side's process died (its lock is gone) */
 	SHMRING_ELAPPED = -20,   /* a lossy reader was overrun; shmring_reader_missed says by how many */
 	SHMRING_ETOOLARGE = -21, /* a message larger than the slot */
-	SHMRING_ESHORTBUF = -22, /* the message does not fit the caller's buffer; it stays in the ring */
+	SHMRING_ESHORTBUF = -22, /* the message does not fit the caller's buffer; it stays in the ring,
+	                            and the recv call's *n says its length */
 	SHMRING_ESYS = -23,      /* a system call failed; the detail names it and its errno */
 	SHMRING_ENOMEM = -24,    /* out of memory for a handle */
 	SHMRING_ETRUNCATED = -25, /* corrupt: the file was shrunk (a peer called ftruncate): the end
@@ -408,7 +409,9 @@ int shmring_consumer_open(shmring *r, shmring_consumer **out);
  * shmring_consumer_release; the producer cannot reuse its slot before. */
 int shmring_consumer_receive(shmring_consumer *c, const void **msg, size_t *n, int64_t timeout_ns);
 int shmring_consumer_release(shmring_consumer *c);
-/* Copies the next message into buf and releases it. */
+/* Copies the next message into buf and releases it (*n its length). A
+ * message longer than cap stays in the ring: SHMRING_ESHORTBUF, with *n
+ * the length a buffer must hold. */
 int shmring_consumer_recv(shmring_consumer *c, void *buf, size_t cap, size_t *n, int64_t timeout_ns);
 /* Gives the role up (messages not released stay for the next consumer)
  * and frees c. */
@@ -428,7 +431,8 @@ int shmring_reader_open(shmring *r, uint32_t policy, int start, shmring_reader *
  * the message meanwhile, and what was read must be discarded. */
 int shmring_reader_receive(shmring_reader *rd, const void **msg, size_t *n, int64_t timeout_ns);
 int shmring_reader_release(shmring_reader *rd);
-/* Copies and validates: never returns a torn message. */
+/* Copies and validates: never returns a torn message. Lengths as
+ * shmring_consumer_recv's, SHMRING_ESHORTBUF's *n too. */
 int shmring_reader_recv(shmring_reader *rd, void *buf, size_t cap, size_t *n, int64_t timeout_ns);
 /* After SHMRING_ELAPPED: how many messages that lap skipped. */
 uint64_t shmring_reader_missed(const shmring_reader *rd);

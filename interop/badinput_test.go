@@ -47,6 +47,8 @@ const (
 	vUnsupported = -27
 	// vPeerDead: the other side's process died (Go: ErrPeerDead).
 	vPeerDead = -19
+	// vShortBuf: the caller's buffer is too small; the message stays.
+	vShortBuf = -22
 )
 
 // goVerdict is what the Go opener decides about a file's bytes (ring's

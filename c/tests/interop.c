@@ -17,6 +17,9 @@
  *   shrunk   RING                          send one message, say "ready", and after a line on
  *                                          stdin (the file shrunk meanwhile) say the codes of a
  *                                          send and of a claim's commit: "send RC commit RC"
+ *   shortbuf RING consumer|reader LEN      copy the first message (LEN bytes) into a buffer one
+ *                                          byte short, then into one that holds it: "short RC
+ *                                          n=N then RC n=N"
  *   nulls    RING                          every public call with a NULL where it needs a pointer:
  *                                          one line "NAME CODE" each, the detail of an empty
  *                                          receive after a misuse ("detail ..."), then "done"
@@ -573,6 +576,39 @@ static int cmd_role(char **a)
 	return 0;
 }
 
+/* ---- shortbuf: a buffer too small is told the length it must hold ---- */
+
+/* cmd_shortbuf takes the role (consumer, or a lossless reader from the
+ * oldest), copies the first message into a buffer one byte too small and
+ * then into one that holds it: "short RC n=N then RC n=N". */
+static int cmd_shortbuf(char **a)
+{
+	shmring *r = open_ring(a[0]);
+	int lossless = strcmp(a[1], "reader") == 0;
+	shmring_consumer *c = NULL;
+	shmring_reader *rd = NULL;
+	int rc = lossless ? shmring_reader_open(r, SHMRING_POLICY_LOSSLESS, SHMRING_START_OLDEST, &rd)
+			  : shmring_consumer_open(r, &c);
+	if (rc)
+		die(a[1], rc);
+	size_t max = shmring_get_info(r)->slot_size, n[2] = {0, 0};
+	unsigned char *buf = malloc(max);
+	int got[2];
+	for (int i = 0; i < 2; i++) {
+		size_t cap = i == 0 ? (size_t)strtoull(a[2], NULL, 10) - 1 : max;
+		got[i] = lossless ? shmring_reader_recv(rd, buf, cap, &n[i], 1000000000LL)
+				  : shmring_consumer_recv(c, buf, cap, &n[i], 1000000000LL);
+	}
+	say("short %d n=%zu then %d n=%zu", got[0], n[0], got[1], n[1]);
+	free(buf);
+	if (rd)
+		shmring_reader_close(rd);
+	if (c)
+		shmring_consumer_close(c);
+	shmring_close(r);
+	return 0;
+}
+
 /* ---- nulls: a NULL pointer argument is SHMRING_EINVAL, never a crash ---- */
 
 static int cmd_nulls(char **a)
@@ -900,7 +936,7 @@ static int cmd_forkholder(char **a)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: interop produce|consume|bcast|bench|trunc|endmark|guardself|open|corrupt|role|poll|shrunk|joiner|nulls|closeorder|waitback|forever|forkholder ARGS...\n");
+		fprintf(stderr, "usage: interop produce|consume|bcast|bench|trunc|endmark|guardself|open|corrupt|role|poll|shrunk|joiner|shortbuf|nulls|closeorder|waitback|forever|forkholder ARGS...\n");
 		return 2;
 	}
 	const char *cmd = argv[1];
@@ -934,6 +970,8 @@ int main(int argc, char **argv)
 		return cmd_shrunk(a);
 	if (strcmp(cmd, "joiner") == 0 && n == 1)
 		return cmd_joiner(a);
+	if (strcmp(cmd, "shortbuf") == 0 && n == 3)
+		return cmd_shortbuf(a);
 	if (strcmp(cmd, "nulls") == 0 && n == 1)
 		return cmd_nulls(a);
 	if (strcmp(cmd, "closeorder") == 0 && n == 1)
