@@ -78,7 +78,6 @@ func TestErrorsAreOneClearLine(t *testing.T) {
 		// A URL that is not one was found only at the first connection,
 		// exit 1 (a black-box tester).
 		{"a host that is not one", []string{"out", r, "x", "--url", "nats://[::1"}, `ringbridge: --url "nats://[::1": parse "nats://[::1": missing ']' in host`, 2},
-		{"an empty URL in the list", []string{"in", "x", r, "--url", "nats://127.0.0.1:4222,"}, `ringbridge: --url "nats://127.0.0.1:4222,": an empty URL in the list`, 2},
 		{"a missing argument", []string{"out", r}, `ringbridge: accepts 2 arg(s), received 1`, 2},
 		{"a subject NATS cannot carry", append([]string{"out", r, "a..b"}, auth...), `ringbridge: natsbridge: invalid options: subject "a..b" has an empty token`, 2},
 		// A JetStream flag without --jetstream was taken and ignored; an
