@@ -97,8 +97,8 @@ var (
 	// Handles.
 
 	// ErrNoHandle: a method of a nil or zero-value Ring, Producer,
-	// Consumer or Reader (one that no Create, Open or role call returned):
-	// nothing was read or written. A method that returns no error returns
+	// Consumer or Reader (one that no Create, Open or role call returned),
+	// or SendRing given such a Ring: nothing was read or written. A method that returns no error returns
 	// its zero value instead (Abort and SetWait do nothing). errors.Is(ErrNoHandle,
 	// os.ErrInvalid) holds, as for a nil *os.File.
 	ErrNoHandle error = alias("ring: no handle", os.ErrInvalid)

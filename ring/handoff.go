@@ -19,10 +19,11 @@ var handoffToken = []byte("shmring\x01")
 // in one message, for RecvRing at the other end. r stays open and usable
 // here; the receiver maps the same file, a memfd ring or a named one. The
 // descriptor in flight keeps the file alive until it is received, or until
-// the socket is closed unread. A closed r is ErrClosed.
+// the socket is closed unread. A closed r is ErrClosed; a nil or
+// zero-value r is ErrInvalid and ErrNoHandle, a nil conn ErrInvalid.
 func SendRing(conn *net.UnixConn, r *Ring) error {
 	if r.missing() {
-		return errNoRing
+		return fmt.Errorf("%w: SendRing needs a ring: %w", ErrInvalid, errNoRing)
 	}
 	if conn == nil {
 		return fmt.Errorf("%w: SendRing needs a connection", ErrInvalid)

@@ -69,11 +69,12 @@ func TestEveryMethodOfANilOrZeroHandleSaysErrNoHandle(t *testing.T) {
 }
 
 // TestSendRingOfNoRingSaysErrNoHandle: SendRing checks its ring before its
-// connection, as the handles' methods do.
+// connection, as the handles' methods do, and its error is still the
+// ErrInvalid it was before ErrNoHandle came.
 func TestSendRingOfNoRingSaysErrNoHandle(t *testing.T) {
 	for _, r := range []*ring.Ring{nil, {}} {
-		if err := ring.SendRing(nil, r); !errors.Is(err, ring.ErrNoHandle) {
-			t.Errorf("SendRing(nil, nil or zero *Ring) = %v, want ErrNoHandle", err)
+		if err := ring.SendRing(nil, r); !errors.Is(err, ring.ErrNoHandle) || !errors.Is(err, ring.ErrInvalid) {
+			t.Errorf("SendRing(nil, nil or zero *Ring) = %v, want ErrNoHandle and ErrInvalid", err)
 		}
 	}
 }
