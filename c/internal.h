@@ -256,8 +256,9 @@ struct shmring_waiter {
 	/* stopped: a negative code when waiting is pointless (end of stream),
 	 * else 0. Cheap. May be NULL. */
 	int (*stopped)(void *self);
-	/* probe: after a timed-out sleep; a negative code (peer dead,
-	 * corrupt) ends the wait. A system call. */
+	/* probe: after a timed-out sleep, a due poll (shmring__polled), and,
+	 * while the peer is found dead, before a wait and on every failed poll;
+	 * a negative code (peer dead, corrupt) ends the wait. A system call. */
 	int (*probe)(void *self);
 	const shmring *ring; /* whose end mark each round of the wait checks */
 	uint32_t *wake;      /* the futex word to sleep on (the peer's) */
@@ -286,7 +287,8 @@ int shmring__await(const struct shmring_waiter *w, int64_t timeout_ns);
  * its own loop would be told "empty" for ever by a ring whose producer
  * died. A probe is due at most once a tick; the clock is read on the second
  * failure at a position and on every 16th after it there (LAYOUT.md
- * section 11; Go: package internal/wait's Polls). */
+ * section 11; Go: package internal/wait's Polls). While the peer is found
+ * dead (found_dead) a probe is due on every failure. */
 int shmring__polled(const struct shmring_waiter *w, int fail, uint64_t at);
 
 

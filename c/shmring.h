@@ -41,6 +41,8 @@
  * call of the handle that finds nothing to do says it again at once (a
  * waiting one before it waits), until a new process takes the dead one's
  * role; then the calls go on from where the stream stands, as in Go.
+ * Each such call probes the peer, a system call: back off between them
+ * while waiting for a new holder.
  *
  * Threads. A shmring may be shared by threads; a role handle (producer,
  * consumer, reader) is used by one thread at a time, and closed before the

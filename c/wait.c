@@ -27,20 +27,18 @@ static int probe_peer(const struct shmring_waiter *w)
 int shmring__polled(const struct shmring_waiter *w, int fail, uint64_t at)
 {
 	struct shmring_polls *p = w->polls;
-	if (p->found_dead) {
-		int rc = probe_peer(w);
-		return rc ? rc : shmring__plain(fail);
+	if (!p->found_dead) { /* found dead: every failure probes */
+		if (at != p->at) {
+			p->at = at;
+			p->fails = 0;
+		}
+		if ((++p->fails & 15) != 2) /* a poller that keeps up never reads the clock */
+			return shmring__plain(fail);
+		int64_t now = shmring__now();
+		if (now < p->next)
+			return shmring__plain(fail);
+		p->next = now + TICK_NS;
 	}
-	if (at != p->at) {
-		p->at = at;
-		p->fails = 0;
-	}
-	if ((++p->fails & 15) != 2) /* a poller that keeps up never reads the clock */
-		return shmring__plain(fail);
-	int64_t now = shmring__now();
-	if (now < p->next)
-		return shmring__plain(fail);
-	p->next = now + TICK_NS;
 	int rc = probe_peer(w);
 	return rc ? rc : shmring__plain(fail);
 }

@@ -115,8 +115,8 @@ func finish(t *testing.T, prod *proctest.Child, done string, cons *proctest.Chil
 // waiting one does, after everything the dead one published: a consumer or
 // broadcast reader after the three messages the producer sent, a producer
 // once the consumer that held the ring full is killed. Then, as in Go,
-// every later call says so again (three more polls and a call that waits),
-// not "empty" (or "full") until the next probe is due.
+// every later call says so again (three more polls and a call that waits,
+// before it sleeps), not "empty" (or "full") until the next probe is due.
 func TestPollingNoticesPeerDeathAcrossLanguages(t *testing.T) {
 	// A hang guard, not a time limit: a poller that never hears of the
 	// death hangs, and hangBound a subtest would keep CI past its budget.
@@ -154,7 +154,7 @@ func TestPollingNoticesPeerDeathAcrossLanguages(t *testing.T) {
 				t.Fatal("the killed peer exited cleanly")
 			}
 			dead := strconv.Itoa(vPeerDead)
-			poller.Expect(want + " then " + strings.Repeat(dead+" ", 3) + dead)
+			poller.Expect(want + " then " + strings.Repeat(dead+" ", 3) + dead + " slept 0")
 			if err := poller.Wait(); err != nil {
 				t.Fatal(err)
 			}

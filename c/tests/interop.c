@@ -29,9 +29,9 @@
  *                                          counted: "end NEXT laps L"; a silent hole fails
  *   poll     RING consumer|reader|producer   call with timeout 0 in a loop, checking what
  *                                          arrives, until the peer's death ends it:
- *                                          "peerdead N then C C C C" after N messages, with
- *                                          the codes of three more polls and of a call
- *                                          that waits
+ *                                          "peerdead N then C C C C slept S" after N messages,
+ *                                          with the codes of three more polls and of a call
+ *                                          that waits, and the futex sleeps they took
  *   forever  RING                          take the consumer role, say "waiting", receive one
  *                                          message with a timeout of INT64_MAX ("for ever"),
  *                                          say "got N" (its length)
@@ -791,6 +791,15 @@ static int poll_one(const char *role, void *h, uint64_t seq, size_t max, unsigne
 	return rc;
 }
 
+static uint64_t sleeps_of(const char *role, void *h)
+{
+	if (strcmp(role, "producer") == 0)
+		return shmring_producer_stats(h).sleeps;
+	if (strcmp(role, "reader") == 0)
+		return shmring_reader_stats(h).sleeps;
+	return shmring_consumer_stats(h).sleeps;
+}
+
 static int cmd_poll(char **a)
 {
 	shmring *r = open_ring(a[0]);
@@ -816,11 +825,13 @@ static int cmd_poll(char **a)
 		die("poll", rc);
 	/* Every later call says it again until a new process takes the role:
 	 * three more polls, then a call that waits (a minute: the test's hang
-	 * guard, not a figure). */
+	 * guard, not a figure), which must say it before it sleeps. */
 	int again[4];
+	uint64_t slept = sleeps_of(role, h);
 	for (int i = 0; i < 4; i++)
 		again[i] = poll_one(role, h, seq, max, buf, i < 3 ? 0 : 60000000000LL);
-	say("peerdead %llu then %d %d %d %d", (unsigned long long)seq, again[0], again[1], again[2], again[3]);
+	say("peerdead %llu then %d %d %d %d slept %llu", (unsigned long long)seq, again[0], again[1], again[2], again[3],
+	    (unsigned long long)(sleeps_of(role, h) - slept));
 	return 0;
 }
 

@@ -12,8 +12,9 @@ from .errors import ClosedError, CorruptError, FullError, InvalidError, TooLarge
 
 class Producer(_Endpoint):
     """The SPSC write side. One live producer per ring, across all processes
-    and languages. Use it from one thread at a time; timeouts as Consumer's
-    (0 raises FullError)."""
+    and languages. Use it from one thread at a time; timeouts, and peer
+    death said again on every later call, as Consumer's (0 raises
+    FullError)."""
 
     def __init__(self, ring):
         if ring.info.telemetry:

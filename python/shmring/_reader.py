@@ -21,8 +21,9 @@ _MASK64 = (1 << 64) - 1
 class Reader:
     """One reader of a broadcast ring: its own cursor, every message from its
     start on (a lossy one minus those it was lapped over, reported by
-    LappedError with the count). Use it from one thread at a time; timeouts
-    as Consumer's."""
+    LappedError with the count). Use it from one thread at a time; timeouts,
+    and the producer's death said again on every later call, as
+    Consumer's."""
 
     def __init__(self, ring, policy="lossy", start="oldest"):
         if ring.kind != L.KIND_BROADCAST:

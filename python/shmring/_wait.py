@@ -59,18 +59,17 @@ class Waiter:
 
     def polled(self):
         """A call that does not wait (timeout=0) found nothing to do: probe
-        the peer at most once a tick, so that a caller polling in its own
-        loop hears of its death (PeerDeadError) as a waiting one does. The
-        clock is read on every such failure, not spaced out as in Go and C
-        (LAYOUT.md section 11): a Python call costs far more than a read of
-        it."""
-        if self.found_dead:
-            self.probe_peer()
-            return
-        now = time.monotonic()
-        if now >= self.next_probe:
+        the peer at most once a tick (on every call while it is found dead),
+        so that a caller polling in its own loop hears of its death
+        (PeerDeadError) as a waiting one does. The clock is read on every
+        such failure, not spaced out as in Go and C (LAYOUT.md section 11):
+        a Python call costs far more than a read of it."""
+        if not self.found_dead:
+            now = time.monotonic()
+            if now < self.next_probe:
+                return
             self.next_probe = now + TICK
-            self.probe_peer()
+        self.probe_peer()
 
     def probe_peer(self):
         """probe(), except that a peer found dead while ready() holds (it

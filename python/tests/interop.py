@@ -290,9 +290,11 @@ def role(name, which):
 
 def poll(name, which):
     """Call with timeout=0 in a loop, checking what arrives, until the
-    producer's death ends it: "peerdead N then C C C C" after N messages,
-    with the codes of three more polls and of a call that waits (a minute:
-    the test's hang guard, not a figure), each of which must say it again."""
+    producer's death ends it: "peerdead N then C C C C slept S" after N
+    messages, with the codes of three more polls and of a call that waits
+    (a minute: the test's hang guard, not a figure), each of which must say
+    it again, the waiting one before it sleeps, and the futex sleeps they
+    took."""
     with shmring.open_ring(name) as r:
         h = r.reader("lossless", "oldest") if which == "reader" else r.consumer()
         say("ready")
@@ -307,14 +309,14 @@ def poll(name, which):
             if why:
                 fail(why)
             seq += 1
-        again = []
+        again, slept = [], h._wait.sleeps
         for timeout in (0, 0, 0, 60):
             try:
                 h.recv(timeout=timeout)
                 again.append(0)
             except shmring.ShmringError as e:
                 again.append(code_of(e))
-        say("peerdead", seq, "then", *again)
+        say("peerdead", seq, "then", *again, "slept", h._wait.sleeps - slept)
 
 
 def shrunk(name):
