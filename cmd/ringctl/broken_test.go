@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -363,6 +364,42 @@ func TestJSONOutputOnAFailureBeforeAnyOutput(t *testing.T) {
 		}
 		if name := tc.args[len(tc.args)-1]; !strings.Contains(f.Error, name) {
 			t.Errorf("%v -o json: error %q does not name %q as given", tc.args, f.Error, name)
+		}
+		if i := strings.IndexFunc(out, isTerminalControl); i >= 0 {
+			t.Errorf("%v -o json: stdout %q holds a raw control character at %d", tc.args, out, i)
+		}
+	}
+}
+
+// isTerminalControl: a rune a terminal may act on, which no output of
+// ringctl may carry raw (JSON escapes the C0 controls itself).
+func isTerminalControl(r rune) bool { return r < 0x20 && r != '\n' || r >= 0x7f && r <= 0x9f }
+
+// TestJSONDocumentsEscapeWhatATerminalActsOn: a name is anyone's to choose
+// in /dev/shm, and encoding/json leaves DEL and the C1 controls (U+009B is
+// a CSI) raw: ls -o json, and the failure line, printed them to the
+// terminal where sayf escaped them (a reviewer). They come out as \u00XX,
+// the same string to a JSON reader.
+func TestJSONDocumentsEscapeWhatATerminalActsOn(t *testing.T) {
+	dir := t.TempDir()
+	name := "ringctl-test-\u009b31m-\x7f-" + strconv.Itoa(os.Getpid())
+	if err := os.WriteFile(filepath.Join(dir, name), []byte("not a ring"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"ls", dir, "--all"},
+		{"stat", filepath.Join(dir, name+"-missing")},
+	} {
+		out, _, _ := ringctl(t, append(args, "-o", "json")...)
+		if i := strings.IndexFunc(out, isTerminalControl); i >= 0 {
+			t.Errorf("%v -o json: stdout %q holds a raw control character at %d", args, out, i)
+		}
+		var doc any
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Errorf("%v -o json: %q is not JSON: %v", args, out, err)
+		}
+		if !strings.Contains(fmt.Sprint(doc), name) {
+			t.Errorf("%v -o json: %q does not name %q", args, out, name)
 		}
 	}
 }

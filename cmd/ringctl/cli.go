@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/shmring/shmring/internal/ringstat"
@@ -68,10 +67,10 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// A script reading -o json's stdout gets a JSON document on every
 		// path, a failure before the command printed one too: on one line,
 		// as the commands that print one object per line (tail, stat
-		// --watch) print theirs. Written as it is encoded, not through
-		// sayf: JSON escapes every control character already, and a
-		// second escaping (of its backslashes) would break the document.
-		json.NewEncoder(stdout).Encode(failureJSON{Error: msg, Exit: code})
+		// --watch) print theirs. Not through sayf: its escaping of
+		// backslashes would break the document; writeJSONLine escapes
+		// what a terminal may act on the JSON way.
+		writeJSONLine(stdout, failureJSON{Error: msg, Exit: code})
 	}
 	return code
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 	"time"
 
 	"github.com/shmring/shmring/internal/ringstat"
@@ -33,7 +34,8 @@ func row(tw io.Writer, cols ...any) {
 // one newline), escaped as printable escapes a message: a file name in
 // /dev/shm is anyone's to choose, and a newline, tab or terminal escape in
 // one must not break the output or reach the terminal. Every line that
-// may carry a name goes through it or row.
+// may carry a name goes through it or row, every JSON document through
+// writeJSON or writeJSONLine.
 func sayf(w io.Writer, format string, a ...any) {
 	line := fmt.Sprintf(format, a...)
 	text := strings.TrimRight(line, "\n")
@@ -42,9 +44,48 @@ func sayf(w io.Writer, format string, a ...any) {
 
 // writeJSON writes v as one indented JSON document.
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(terminalSafeJSON(b), '\n'))
+	return err
+}
+
+// writeJSONLine writes v as JSON on one line, for the commands that print
+// one object per line (tail, stat --watch) and for a failure's line.
+func writeJSONLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(terminalSafeJSON(b), '\n'))
+	return err
+}
+
+// terminalSafeJSON escapes what encoding/json leaves raw and a terminal
+// may act on: DEL and the C1 controls (U+0080 to U+009F; U+009B is a
+// CSI). The other controls JSON escapes itself. Outside its strings a
+// JSON document is ASCII, so these stand only inside one, where \u00XX is
+// the same character: the document means what it meant.
+func terminalSafeJSON(b []byte) []byte {
+	var out []byte
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r >= 0x7f && r <= 0x9f {
+			if out == nil {
+				out = append(make([]byte, 0, len(b)+16), b[:i]...)
+			}
+			out = fmt.Appendf(out, `\u%04x`, r)
+		} else if out != nil {
+			out = append(out, b[i:i+n]...)
+		}
+		i += n
+	}
+	if out == nil {
+		return b
+	}
+	return out
 }
 
 // bytesIEC is n in the largest binary unit that keeps it at least 1.

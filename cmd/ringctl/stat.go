@@ -116,11 +116,9 @@ func watchStat(ctx context.Context, w io.Writer, name string, out output, watch 
 			missing = err
 			switch {
 			case out.json():
-				b, err := json.Marshal(missingJSON{Name: name, Time: time.Now(), Missing: true})
-				if err != nil {
+				if err := writeJSONLine(w, missingJSON{Name: name, Time: time.Now(), Missing: true}); err != nil {
 					return err
 				}
-				fmt.Fprintf(w, "%s\n", b)
 			case prev == nil || last != "":
 				fmt.Fprintf(w, "--- %s\nring:       %s: no file at the name; watching for one\n", time.Now().Format("15:04:05.000"), name)
 			}
@@ -137,11 +135,9 @@ func watchStat(ctx context.Context, w io.Writer, name string, out output, watch 
 		}
 		switch {
 		case out.json() && watch:
-			b, err := json.Marshal(cur)
-			if err != nil {
+			if err := writeJSONLine(w, cur); err != nil {
 				return err
 			}
-			fmt.Fprintf(w, "%s\n", b)
 		case out.json():
 			if err := writeJSON(w, cur); err != nil {
 				return err

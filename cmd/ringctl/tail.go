@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -187,12 +186,7 @@ func printEvent(w io.Writer, format string, e ringstat.Event) error {
 			n := len(e.Data)
 			j.Len, j.Data = &n, e.Data
 		}
-		b, err := json.Marshal(j)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(w, "%s\n", b)
-		return err
+		return writeJSONLine(w, j)
 	}
 	if e.Gap {
 		_, err := fmt.Fprintf(w, "# %d positions from %d not shown: %s\n", e.Count, e.Pos, e.Why)
