@@ -147,7 +147,9 @@ func (c *Consumer) leased(m []byte, err error) ([]byte, error) {
 // deferred Release is safe. A Release the Ring's Close cuts on another
 // goroutine returns nil if it freed everything it held (consumed); on an
 // MPMC or MPSC ring, an ErrClosed that says how many of a batch were
-// consumed if it freed some, the rest coming again to another consumer. Release without a received message panics.
+// consumed if it freed some (a *PartialReleaseError, whose Consumed
+// counts them), the rest coming again to another consumer. Release
+// without a received message panics.
 func (c *Consumer) Release() (err error) {
 	if c.missing() {
 		return errNoConsumer

@@ -183,6 +183,28 @@ func (e *LapError) Error() string {
 // Is makes errors.Is(err, ErrLapped) hold.
 func (e *LapError) Is(target error) bool { return target == ErrLapped }
 
+// PartialReleaseError is the ErrClosed of an MPMC or MPSC Release of a
+// batch that the Ring's Close, on another goroutine, cut part-way: the
+// first Consumed of the Leased messages were freed, so they are the
+// caller's and come to no one else; the others come again to another
+// consumer, marked Redelivered. errors.Is(err, ErrClosed) holds; read the
+// counts with errors.As. A caller that took any ErrClosed for "nothing
+// consumed" would count the first ones twice.
+type PartialReleaseError struct {
+	Consumed int   // messages of the batch freed: the caller's
+	Leased   int   // messages the batch held
+	err      error // the ErrClosed, with its context
+}
+
+// Error says how many of the batch were consumed.
+func (e *PartialReleaseError) Error() string {
+	return e.err.Error() + ": the first " + strconv.Itoa(e.Consumed) + " of the " + strconv.Itoa(e.Leased) +
+		" leased messages were consumed, the rest come again"
+}
+
+// Unwrap is the ErrClosed.
+func (e *PartialReleaseError) Unwrap() error { return e.err }
+
 // aliasError is a sentinel that errors.Is also matches to its aliases:
 // every reason Open refuses a file is ErrUntrusted, ErrTruncated is
 // ErrCorrupt, ErrClosed is io.EOF (end of stream) and os.ErrClosed.

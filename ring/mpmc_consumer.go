@@ -122,7 +122,8 @@ func (c *mpmcConsumer) Release() (err error) {
 // the frees or the bookkeeping) from undoing the call's answer: what was
 // freed was consumed, and a bare ErrClosed would tell the caller it was
 // not, so it would count on a redelivery that never comes. All freed: nil.
-// Some: ErrClosed saying how many were consumed (the rest come again).
+// Some: a *PartialReleaseError, ErrClosed saying how many were consumed
+// (the rest come again).
 // None: ErrClosed, as the guard says. Unguarded rings recover nothing here
 // either (guard.go).
 func (c *mpmcConsumer) keepFreed(err *error, freed *int, n int) {
@@ -134,7 +135,7 @@ func (c *mpmcConsumer) keepFreed(err *error, freed *int, n int) {
 		if *freed == n {
 			*err = nil
 		} else {
-			*err = fmt.Errorf("%w: the first %d of the %d leased messages were consumed, the rest come again", *err, *freed, n)
+			*err = &PartialReleaseError{Consumed: *freed, Leased: n, err: *err}
 		}
 	}
 }
@@ -147,6 +148,9 @@ func (c *mpmcConsumer) released(freed int) error {
 	case freed == c.n:
 	case c.r.closing.Load(): // the Ring's Close let the lease go (revokedErr)
 		err = c.r.errClosedDuringCall()
+		if freed > 0 {
+			err = &PartialReleaseError{Consumed: freed, Leased: c.n, err: err}
+		}
 	case !c.r.intact(): // the control words of a shrunk file read zero (revokedErr)
 		err = c.r.errTruncated()
 	default:

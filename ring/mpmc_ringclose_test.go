@@ -99,6 +99,14 @@ func TestRingCloseInsideAnMPMCReceiveLosesNothing(t *testing.T) {
 				if tc.wantErr == "" && err != nil || tc.wantErr != "" && (!errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), tc.wantErr)) {
 					t.Fatalf("the call the ring's Close cut = %v, want %q", err, tc.wantErr)
 				}
+				// The batch's consumed count is read with errors.As, not out
+				// of the text (a black-box tester counted one lost): a
+				// *PartialReleaseError only where some were consumed.
+				var pe *PartialReleaseError
+				partial := errors.As(err, &pe)
+				if wantPartial := tc.call == batchRelease && tc.wantErr != ""; partial != wantPartial || partial && (pe.Consumed != 1 || pe.Leased != 2) {
+					t.Fatalf("the call the ring's Close cut = %#v, want a *PartialReleaseError of 1 of 2: %v", err, wantPartial)
+				}
 				nextGetsFrom(ctx, t, r, tc.next, tc.marked)
 			})
 		}
