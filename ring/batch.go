@@ -36,7 +36,9 @@ func (b Batch) Slot(i int) []byte {
 }
 
 // SetLen sets the length of the i-th message; a slot whose length is not
-// set is committed empty. A length beyond the slot size returns ErrTooLarge.
+// set is committed empty. A length beyond the slot size returns
+// ErrTooLarge, a negative one an error that is ErrInvalid and ErrTooLarge
+// (as Commit's), the length left as it was.
 // The engine writes the lengths at CommitBatch: SetLen touches no shared
 // memory.
 func (b Batch) SetLen(i, n int) error {
