@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -432,5 +433,61 @@ func TestLsJSONSaysWhatItCouldNotList(t *testing.T) {
 	code := ringctlJSON(t, &ls, "ls", missing)
 	if code != exitFailed || len(ls.Errors) != 1 || !strings.Contains(ls.Errors[0], "ls "+missing+": no such file or directory") {
 		t.Errorf("ls -o json %s: exit %d, errors %q; want exit %d and the missing directory named", missing, code, ls.Errors, exitFailed)
+	}
+}
+
+// TestLsSaysHowManyFilesItCouldNotRead: ls of a directory by a user who
+// cannot read the rings in it (another user's, mode 0600) printed an empty
+// list, exit 0, as for an empty directory (a black-box tester). It now says
+// on stderr and in the JSON document's unreadable how many files it did not
+// show; --all lists them. Runs ls as uid 65534 through setpriv(1).
+func TestLsSaysHowManyFilesItCouldNotRead(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	if os.Geteuid() != 0 {
+		t.Skip("needs root, to run ls as another user on a ring root owns")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skipf("needs setpriv(1): %v", err)
+	}
+	dir, err := os.MkdirTemp("", "ringctl-ls-") // t.TempDir's parent is 0700
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r, err := ring.Create(filepath.Join(dir, "ring"), ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	asNobody := func(args ...string) (stdout []string, stderr string) {
+		cmd := proctest.Command(t, "ringctl", args...)
+		cmd.Args = append([]string{setpriv, "--reuid", "65534", "--regid", "65534", "--clear-groups"}, cmd.Args...)
+		cmd.Path = setpriv
+		c := proctest.StartCommand(t, "ls as another user", cmd)
+		for {
+			line, err := c.ReadLine()
+			if err != nil {
+				break
+			}
+			stdout = append(stdout, line)
+		}
+		if err := c.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		return stdout, c.Stderr()
+	}
+	out, errs := asNobody("ls", dir, "-o", "json")
+	var ls lsJSON
+	if len(out) < 2 || out[len(out)-1] != "exit 0" || json.Unmarshal([]byte(strings.Join(out[:len(out)-1], "\n")), &ls) != nil ||
+		len(ls.Rings) != 0 || ls.Unreadable != 1 || !strings.Contains(errs, "1 files not shown: this user cannot read them") {
+		t.Errorf("ls -o json %s as another user: %q, stderr %q: want exit 0, no rings, unreadable 1, and a note on stderr", dir, out, errs)
+	}
+	out, _ = asNobody("ls", dir, "--all")
+	if len(out) != 3 || !strings.Contains(out[1], "unreadable") {
+		t.Errorf("ls --all %s as another user: %q: want the file listed as unreadable", dir, out)
 	}
 }

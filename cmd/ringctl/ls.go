@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -21,6 +22,11 @@ type lsJSON struct {
 	// ARG: why"), as stderr does: a script that reads only stdout must
 	// not take a missing directory for an empty one.
 	Errors []string `json:"errors,omitempty"`
+	// Unreadable counts the files not listed because this user cannot
+	// read them, so whether they are rings is unknown (--all lists them):
+	// rings of another user, mode 0600, look to a plain ls like an empty
+	// directory otherwise.
+	Unreadable int `json:"unreadable,omitempty"`
 }
 
 func newLsCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -36,7 +42,9 @@ func newLsCmd(stdout, stderr io.Writer) *cobra.Command {
 			"writing), stuck (a live holder cannot go on: its peer died, or the ring is full and nobody consumes), dead\n" +
 			"(nobody holds a role, and a holder died without closing or the creator is gone, and nobody else uses the file:\n" +
 			"what gc removes),\n" +
-			"not-ready, truncated, corrupt, foreign-version, and with --all not-a-ring and unreadable.\n" +
+			"not-ready, truncated, corrupt, foreign-version, and with --all not-a-ring and unreadable. Without --all, the\n" +
+			"files of a directory this user cannot read (so not known to be rings) are counted on stderr and in -o json's\n" +
+			"unreadable.\n" +
 			"Exit 3 when any file listed is not a sound ring; exit 1 when one named is not there (the others are listed; 3 wins when both).",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
@@ -47,8 +55,13 @@ func newLsCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			var rings []ringstat.Snapshot
 			var failed []string
+			unreadable := 0
 			for _, arg := range args {
-				found, err := listArg(arg, all)
+				found, hidden, err := listArg(arg, all)
+				if hidden > 0 {
+					sayf(stderr, "ringctl: ls %s: %d files not shown: this user cannot read them, so whether they are rings is unknown (--all lists them)\n", arg, hidden)
+				}
+				unreadable += hidden
 				rings = append(rings, found...)
 				if err != nil {
 					failed = append(failed, "ls "+arg+": "+err.Error())
@@ -59,7 +72,7 @@ func newLsCmd(stdout, stderr io.Writer) *cobra.Command {
 				if rings == nil {
 					rings = []ringstat.Snapshot{}
 				}
-				if err := writeJSON(stdout, lsJSON{Rings: rings, Errors: failed}); err != nil {
+				if err := writeJSON(stdout, lsJSON{Rings: rings, Errors: failed, Unreadable: unreadable}); err != nil {
 					return err
 				}
 			} else {
@@ -91,28 +104,47 @@ func argPath(arg string) (path string, bare bool, err error) {
 }
 
 // listArg lists one argument of ls (argPath), a bare name's ring labelled
-// by its name.
-func listArg(arg string, all bool) ([]ringstat.Snapshot, error) {
+// by its name. A file named is listed whatever it is; a directory's files
+// without all only where they look like rings, with the count of those
+// this user could not read (hidden).
+func listArg(arg string, all bool) (rings []ringstat.Snapshot, hidden int, err error) {
 	path, bare, err := argPath(arg)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	rings, err := ringstat.List([]string{path}, all)
+	rings, err = ringstat.List([]string{path}, true)
+	if fi, serr := os.Stat(path); !all && serr == nil && fi.IsDir() {
+		rings, hidden = ringsOnly(rings)
+	}
 	var pe *fs.PathError
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && bare:
-		return rings, errors.New("no such ring (" + path + ")")
+		return rings, hidden, errors.New("no such ring (" + path + ")")
 	case errors.Is(err, fs.ErrNotExist):
-		return rings, errors.New("no such file or directory")
+		return rings, hidden, errors.New("no such file or directory")
 	case errors.As(err, &pe):
-		return rings, pe.Err
+		return rings, hidden, pe.Err
 	case err != nil:
-		return rings, err
+		return rings, hidden, err
 	}
 	if bare && len(rings) == 1 && rings[0].Path == path { // the file itself, not a directory's
 		rings[0].Name = arg
 	}
-	return rings, nil
+	return rings, hidden, nil
+}
+
+// ringsOnly keeps what looks like a ring (ls without --all) and counts the
+// files dropped that this user could not read.
+func ringsOnly(files []ringstat.Snapshot) (rings []ringstat.Snapshot, unreadable int) {
+	for _, s := range files {
+		switch {
+		case s.LooksLikeRing():
+			rings = append(rings, s)
+		case s.State == ringstat.Unreadable:
+			unreadable++
+		}
+	}
+	return rings, unreadable
 }
 
 func writeLsTable(w io.Writer, rings []ringstat.Snapshot, now time.Time) {

@@ -49,7 +49,7 @@ func List(dirs []string, all bool) ([]Snapshot, error) {
 			if err != nil {
 				continue // removed since the directory was read
 			}
-			if all || s.looksLikeRing() {
+			if all || s.LooksLikeRing() {
 				out = append(out, s)
 			}
 		}
@@ -70,9 +70,9 @@ func nameIn(dir, file string) string {
 	return abs
 }
 
-// looksLikeRing reports whether a listing should show the file: anything
+// LooksLikeRing reports whether a listing should show the file: anything
 // with the shmring magic, of any version and in any state.
-func (s *Snapshot) looksLikeRing() bool {
+func (s *Snapshot) LooksLikeRing() bool {
 	switch s.State {
 	case NotARing, Unreadable:
 		return false
