@@ -347,6 +347,9 @@ func (f *File) mapPages(n int, fresh bool) error {
 		}
 		return err
 	}
+	if fresh {
+		touch(mem) // touch_linux.go: a host that backs the guest lazily
+	}
 	f.mem = mem
 	// The range goes back to the kernel once f is garbage: nothing that
 	// holds f can reach it any more, closed or not. A File dropped
