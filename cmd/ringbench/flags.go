@@ -62,7 +62,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 		"the receiver still times from the first message to arrive --warmup after the first (from the first, in a shorter\n"+
 		"stream) to the last, so it measures at most count-1 messages (latency tests keep --warmup + --duration)")
 	fs.IntVar(&f.reps, "reps", 3, "repetitions of every test (interleaved); the report gives the median and the range")
-	fs.Float64Var(&f.rate, "rate", 0, "fixed-rate latency: round trips per second, timed from the intended send time (adds the fixedrate workload)")
+	fs.Float64Var(&f.rate, "rate", 0, "fixed-rate latency: round trips per second, timed from the intended send time (adds the fixedrate workload; with --workloads, name it there)")
 	fs.StringVar(&f.transports, "transports", "all", "comma-separated transports: "+strings.Join(transportOrder, ", ")+",\n"+
 		"or all: "+strings.Join(baseTransports, ", ")+" (shmring and shmring-zc once per --wait); the record rings, shmring-rec and\n"+
 		"shmring-rec-zc, are measured only when named")
@@ -151,8 +151,13 @@ func (f *runFlags) plan(changed func(string) bool) (plan, error) {
 	if p.workloads, err = parseWorkloads(f.workloads); err != nil {
 		return p, err
 	}
-	if f.rate > 0 && f.workloads == "" {
+	switch {
+	case f.rate > 0 && f.workloads == "":
 		p.workloads = append(p.workloads, fixedRate)
+	case f.rate > 0 && !slices.Contains(p.workloads, fixedRate):
+		// Taken and ignored, the run printed no fixed-rate table and
+		// said nothing (a black-box tester).
+		return p, fmt.Errorf("--rate paces the fixedrate workload, which --workloads %s leaves out: add fixedrate to it", f.workloads)
 	}
 	if slices.Contains(p.workloads, fixedRate) && f.rate == 0 {
 		return p, fmt.Errorf("--workloads fixedrate needs --rate (round trips per second)")

@@ -223,6 +223,7 @@ func TestBadFlagsAreRejected(t *testing.T) {
 		{"a rate that is not a number is refused", []string{"--rate=NaN"}, "--rate NaN"},
 		{"a rate below one a second is refused", []string{"--rate=1e-300"}, "--rate 1e-300"},
 		{"fixed rate without a rate is refused", []string{"--workloads=fixedrate"}, "needs --rate"},
+		{"a rate for workloads without fixedrate is refused", []string{"--workloads=pingpong", "--rate=5000"}, "--rate paces the fixedrate workload, which --workloads pingpong leaves out"},
 		{"one CPU for two sides is refused", []string{"--cpus=0"}, "want two CPU numbers"},
 		{"a CPU this process may not use is refused", []string{"--cpus=0,999"}, "CPU 999"},
 		{"an unknown transport is named", []string{"--transports=pipe,carrier-pigeon"}, `unknown transport "carrier-pigeon"`},
