@@ -217,7 +217,16 @@ func (r *runReport) writeSize(w io.Writer, size msgSize) {
 		bp, op := r.cell(base, pingpong, size), r.cell(other.name(), pingpong, size)
 		// The round-trip table's percentiles: all repetitions merged.
 		if parts := report.Compare("throughput", bt.rate(), ot.rate(), "RTT", bp.mergedP, op.mergedP); len(parts) > 0 {
-			fmt.Fprintf(w, "%s vs %s: %s%s\n", base, other.name(), strings.Join(parts, ", "), notMeasured(r.plan.cfg, bt, ot, bp, op))
+			// The mark names a cell whose figure the line quotes: a
+			// throughput left out (a rate of 0) is not what it rests on.
+			var quoted []*cell
+			if bt.rate() > 0 && ot.rate() > 0 {
+				quoted = append(quoted, bt, ot)
+			}
+			if bp.mergedP(50) > 0 && op.mergedP(50) > 0 {
+				quoted = append(quoted, bp, op)
+			}
+			fmt.Fprintf(w, "%s vs %s: %s%s\n", base, other.name(), strings.Join(parts, ", "), notMeasured(r.plan.cfg, quoted...))
 		}
 	}
 }

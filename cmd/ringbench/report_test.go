@@ -113,6 +113,10 @@ func TestFiguresFromAFewEventsSaySo(t *testing.T) {
 		// not a failed run: it was exit 1, "too short to measure", and the
 		// figures measured before it were lost. (From a black-box tester.)
 		{[]string{"--transports=pipe,chan", "--sizes=64M", "--duration=1ms", "--warmup=1ms", "--workloads=throughput"}, "WARNING: pipe throughput repetition 1 measured only 0 messages"},
+		// A line of round-trip ratios only (the throughput left out, a
+		// rate of 0) is marked for its round trips, not for the
+		// throughput it does not quote (a black-box tester).
+		{[]string{"--transports=pipe,chan", "--sizes=64M", "--duration=1ms", "--warmup=1ms", "--workloads=throughput,pingpong"}, "pingpong rests on too few events"},
 	} {
 		var stdout, stderr bytes.Buffer
 		args := append([]string{"--transports=chan", "--reps=1", "--fingerprint=false"}, tc.args...)
@@ -125,6 +129,9 @@ func TestFiguresFromAFewEventsSaySo(t *testing.T) {
 		for _, l := range strings.Split(stdout.String(), "\n") {
 			if strings.Contains(l, " vs ") && !strings.Contains(l, "[not a measurement: ") {
 				t.Errorf("%v: a comparison from a few events is not marked: %q", tc.args, l)
+			}
+			if figures, mark, _ := strings.Cut(l, " ["); strings.Contains(l, " vs ") && !strings.Contains(figures, "throughput") && strings.Contains(mark, "throughput") {
+				t.Errorf("%v: a line of round trips only is marked for a throughput it does not quote: %q", tc.args, l)
 			}
 		}
 	}
