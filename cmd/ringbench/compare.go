@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/shmring/shmring/internal/report"
 	"github.com/spf13/cobra"
@@ -33,7 +34,9 @@ func newCompareCmd(stdout io.Writer) *cobra.Command {
 					args[0], modeName(a.head.Mode), args[1], modeName(b.head.Mode))
 			}
 			if compareReports(stdout, args[0], args[1], a, b) == 0 {
-				return failure{fmt.Errorf("%s and %s have no result in common (the same transport, workload and size, or shape): nothing to compare", args[0], args[1])}
+				// Two files of nothing in common are bad arguments (exit
+				// 2), not a failed run (1).
+				return fmt.Errorf("%s and %s have no result in common (the same transport, workload and size, or shape): nothing to compare", args[0], args[1])
 			}
 			return nil
 		})
@@ -58,7 +61,24 @@ type compared struct {
 type comparedCell struct {
 	key  string   // unique in its file
 	name []string // one value per column
+	thin bool     // rests on too few events, as its run's WARNING said
 	jsonSummary
+}
+
+// thinResult reports whether a result rests on too few events to be a
+// measurement, by the thresholds the run's warnings use (warnings.go):
+// its round trips merged, or any throughput repetition's messages.
+func thinResult(s jsonSummary, reps []jsonRep) bool {
+	if s.LatencyNs != nil {
+		return s.RoundTrips < fewRoundTrips
+	}
+	for _, r := range reps {
+		n := max(r.Measured, r.Received)
+		if n < tooFew || n < fewMessages && time.Duration(r.ElapsedNs) < shortWindow {
+			return true
+		}
+	}
+	return false
 }
 
 // readCompared reads a run or mpmc --json file for compare. Two results
@@ -80,7 +100,7 @@ func readCompared(path string) (*compared, error) {
 		for _, r := range j.Results {
 			size := cellSize(r.MinSize, r.Size).label()
 			c.cells = append(c.cells, comparedCell{key: r.Transport + "|" + r.Workload + "|" + size,
-				name: []string{r.Transport, r.Workload, size}, jsonSummary: r.jsonSummary})
+				name: []string{r.Transport, r.Workload, size}, thin: thinResult(r.jsonSummary, r.Reps), jsonSummary: r.jsonSummary})
 		}
 	case "mpmc":
 		var j mpJSONReport
@@ -91,7 +111,7 @@ func readCompared(path string) (*compared, error) {
 		for _, r := range j.Results {
 			size := cellSize(r.MinSize, r.Size).label()
 			c.cells = append(c.cells, comparedCell{key: strings.Join([]string{r.Shape, r.Medium, r.Kind, r.Workload, size}, "|"),
-				name: []string{r.Shape, r.Medium, r.Kind, r.Workload, size}, jsonSummary: r.jsonSummary})
+				name: []string{r.Shape, r.Medium, r.Kind, r.Workload, size}, thin: thinResult(r.jsonSummary, r.Reps), jsonSummary: r.jsonSummary})
 		}
 	default:
 		return nil, fmt.Errorf("%s: written by ringbench %s, which compare does not read", path, head.Mode)
@@ -142,15 +162,20 @@ func compareReports(w io.Writer, nameA, nameB string, a, b *compared) int {
 	for _, c := range b.cells {
 		inB[c.key] = c
 	}
-	rows := 0
+	rows, thin := 0, false
+	var noRate []string
 	for _, ca := range a.cells {
 		cb, ok := inB[ca.key]
 		if !ok {
 			continue
 		}
 		rows++
+		mark := ""
+		if ca.thin || cb.thin {
+			mark, thin = "  *", true
+		}
 		row := func(figure, va, vb string, x float64) {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.3f\t\n", strings.Join(ca.name, "\t"), figure, va, vb, x)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.3f%s\t\n", strings.Join(ca.name, "\t"), figure, va, vb, x, mark)
 		}
 		switch {
 		case ca.MsgsPerSec != nil && cb.MsgsPerSec != nil && ca.MsgsPerSec.Median > 0:
@@ -161,9 +186,17 @@ func compareReports(w io.Writer, nameA, nameB string, a, b *compared) int {
 					row(q, report.Ns(va), report.Ns(vb), float64(vb)/float64(va))
 				}
 			}
+		default: // a rate of 0 (nothing measured) has no ratio
+			noRate = append(noRate, strings.Join(ca.name, " "))
 		}
 	}
 	tw.Flush()
+	if thin {
+		fmt.Fprintln(w, "* not a measurement: A's or B's figure rests on too few events (its run printed a WARNING for it); run longer")
+	}
+	if len(noRate) > 0 {
+		fmt.Fprintf(w, "left out, no rate in A (nothing measured, so no B/A): %s\n", strings.Join(noRate, "; "))
+	}
 	if rows > 0 {
 		fmt.Fprintln(w, "\nB/A above 1 means B is faster for msgs/s and slower for latencies.")
 	}

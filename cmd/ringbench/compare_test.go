@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
@@ -83,11 +84,51 @@ func TestCompareOfFilesWithNothingInCommonFails(t *testing.T) {
 	b := writeFile(t, jsonReport{jsonHead: newJSONHead("", report.Machine{}, nil),
 		Results: []jsonCell{{Transport: "pipe", Workload: "throughput", Size: 8, jsonSummary: throughputOf(1000)}}})
 	var stdout, stderr bytes.Buffer
-	if code := execute([]string{"compare", a, b}, &stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), "no result in common") {
-		t.Errorf("compare of files with no result in common: exit %d, stderr %q: want a failure saying so", code, stderr.String())
+	// Bad arguments (exit 2), not a failed run (1): a black-box tester.
+	if code := execute([]string{"compare", a, b}, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), "no result in common") {
+		t.Errorf("compare of files with no result in common: exit %d, stderr %q: want exit %d saying so", code, stderr.String(), exitUsage)
 	}
 	if code := execute([]string{"compare", a, a}, &stdout, &stderr); code != 0 {
 		t.Errorf("compare of a file with itself: exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+// TestCompareMarksWhatRestsOnTooFewEvents: a result its run warned of (a
+// few round trips, a throughput repetition of a few messages) is marked in
+// compare's table, and one of no rate, which has no ratio, is named as
+// left out: compare printed both as if measured, or dropped them without a
+// word (a black-box tester).
+func TestCompareMarksWhatRestsOnTooFewEvents(t *testing.T) {
+	rtt := func(n uint64) jsonSummary {
+		return jsonSummary{RoundTrips: n, LatencyNs: map[string]int64{"p50": 1000, "p99": 2000}}
+	}
+	cells := []jsonCell{
+		{Transport: "pipe", Workload: "pingpong", Size: 64, jsonSummary: rtt(5000)},
+		{Transport: "shmring", Workload: "pingpong", Size: 64, jsonSummary: rtt(1)},
+		{Transport: "shmring", Workload: "throughput", Size: 64, jsonSummary: throughputOf(1e6),
+			Reps: []jsonRep{{Measured: 12, ElapsedNs: int64(time.Second)}}},
+		{Transport: "pipe", Workload: "throughput", Size: 64, jsonSummary: throughputOf(1e6),
+			Reps: []jsonRep{{Measured: 500000, ElapsedNs: int64(time.Second / 2)}}},
+		{Transport: "unix", Workload: "throughput", Size: 64, jsonSummary: throughputOf(0),
+			Reps: []jsonRep{{Measured: 0, ElapsedNs: int64(time.Second)}}},
+	}
+	path := writeFile(t, jsonReport{jsonHead: newJSONHead("", report.Machine{}, nil), Results: cells})
+	var stdout, stderr bytes.Buffer
+	if code := execute([]string{"compare", path, path}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	out := stdout.String()
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || (f[1] != "pingpong" && f[1] != "throughput") {
+			continue
+		}
+		if marked, thin := strings.HasSuffix(line, "*"), f[0] == "shmring"; marked != thin {
+			t.Errorf("row %q: marked %v, want %v (only shmring's figures rest on too few events)", line, marked, thin)
+		}
+	}
+	if !strings.Contains(out, "* not a measurement: ") || !strings.Contains(out, "left out, no rate in A (nothing measured, so no B/A): unix throughput 64") {
+		t.Errorf("compare lacks the footnote or the line of results left out:\n%s", out)
 	}
 }
 

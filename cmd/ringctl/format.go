@@ -10,8 +10,8 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"unicode/utf8"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shmring/shmring/internal/ringstat"
 	"github.com/shmring/shmring/layout"
