@@ -2,7 +2,6 @@ package ring
 
 import (
 	"context"
-	"fmt"
 	"sync/atomic"
 )
 
@@ -320,29 +319,6 @@ func (p *Producer) Close() (err error) {
 	p.claimed = 0
 	p.closed = true
 	return p.e.Close()
-}
-
-var (
-	errTooLargeCommit       = fmt.Errorf("%w: commit length beyond what was claimed (the slot, or ClaimN's n)", ErrTooLarge)
-	errNegativeCommit error = negativeCommit{}
-	errTooLargeSend         = fmt.Errorf("%w: message beyond the slot size (MaxMessage on a record ring)", ErrTooLarge)
-)
-
-// negativeCommit is Commit's error for a negative length: ErrInvalid, and
-// ErrTooLarge as well (as unsigned it is beyond the slot), in words of its
-// own, since ErrInvalid's text speaks of options.
-type negativeCommit struct{}
-
-func (negativeCommit) Error() string   { return "ring: negative commit length" }
-func (negativeCommit) Unwrap() []error { return []error{ErrInvalid, ErrTooLarge} }
-
-// commitLenErr is the error for a length n that is beyond what was claimed
-// (checked as unsigned, so a negative one is beyond too).
-func commitLenErr(n int) error {
-	if n < 0 {
-		return errNegativeCommit
-	}
-	return errTooLargeCommit
 }
 
 // SetWait sets how this producer's blocking calls wait. It also forgets
