@@ -9,9 +9,9 @@ import (
 // ring (its first lap: every slot written for the first time) against
 // those of its second lap, and what Create took. Create pre-faults every
 // page (shm's populate, then touch): a first lap that costs more than the
-// second is a first touch paid on the data path, which on a VM whose host
-// backs memory lazily was 85 µs a message against 2.5 (BENCHMARKS.md
-// 11.9). One goroutine, TrySend only: no peer, no wait.
+// second is a first touch paid on the data path, as on a VM whose host
+// backs memory lazily before Create wrote each page (BENCHMARKS.md 11.9).
+// One goroutine, TrySend only: no peer, no wait.
 func BenchmarkFirstLapOfANewRing(b *testing.B) {
 	const slotSize, slots = 64 << 10, 1024
 	msg := make([]byte, slotSize)
@@ -24,7 +24,8 @@ func BenchmarkFirstLapOfANewRing(b *testing.B) {
 			b.Fatal(err)
 		}
 		create += time.Since(t0)
-		p, c := mustBenchRoles(b, r)
+		b.Cleanup(func() { r.Close(); Remove(name) }) // if Fatal comes first
+		p, c := mustProducer(b, r), mustConsumer(b, r)
 		for lap, d := range []*time.Duration{&first, &second} {
 			t := time.Now()
 			for i := range slots {
@@ -48,17 +49,4 @@ func BenchmarkFirstLapOfANewRing(b *testing.B) {
 	b.ReportMetric(float64(first.Nanoseconds())/n/slots, "first-lap-ns/msg")
 	b.ReportMetric(float64(second.Nanoseconds())/n/slots, "second-lap-ns/msg")
 	b.ReportMetric(0, "ns/op")
-}
-
-func mustBenchRoles(b *testing.B, r *Ring) (*Producer, *Consumer) {
-	b.Helper()
-	p, err := r.Producer()
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := r.Consumer()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return p, c
 }

@@ -123,7 +123,7 @@ func (c *mpmcConsumer) Release() (err error) {
 // freed was consumed, and a bare ErrClosed would tell the caller it was
 // not, so it would count on a redelivery that never comes. All freed: nil.
 // Some: a *PartialReleaseError, ErrClosed saying how many were consumed
-// (the rest come again).
+// (the rest come again); a fault of a shrunk file stays ErrTruncated.
 // None: ErrClosed, as the guard says. Unguarded rings recover nothing here
 // either (guard.go).
 func (c *mpmcConsumer) keepFreed(err *error, freed *int, n int) {
@@ -135,9 +135,20 @@ func (c *mpmcConsumer) keepFreed(err *error, freed *int, n int) {
 		if *freed == n {
 			*err = nil
 		} else {
-			*err = &PartialReleaseError{Consumed: *freed, Leased: n, err: *err}
+			*err = partialRelease(*err, *freed, n)
 		}
 	}
+}
+
+// partialRelease is err for a Release that freed the first freed of the n
+// messages it held: a *PartialReleaseError where err is the Ring's Close's
+// ErrClosed and some were freed. A shrunk file (ErrTruncated) ends the ring
+// for every process, so no count of what comes again applies there.
+func partialRelease(err error, freed, n int) error {
+	if freed == 0 || !errors.Is(err, ErrClosed) {
+		return err
+	}
+	return &PartialReleaseError{Consumed: freed, Leased: n, err: err}
 }
 
 // released ends the lease, of which freed slots were freed here: the
@@ -147,10 +158,7 @@ func (c *mpmcConsumer) released(freed int) error {
 	switch {
 	case freed == c.n:
 	case c.r.closing.Load(): // the Ring's Close let the lease go (revokedErr)
-		err = c.r.errClosedDuringCall()
-		if freed > 0 {
-			err = &PartialReleaseError{Consumed: freed, Leased: c.n, err: err}
-		}
+		err = partialRelease(c.r.errClosedDuringCall(), freed, c.n)
 	case !c.r.intact(): // the control words of a shrunk file read zero (revokedErr)
 		err = c.r.errTruncated()
 	default:

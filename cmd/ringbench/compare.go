@@ -36,7 +36,7 @@ func newCompareCmd(stdout io.Writer) *cobra.Command {
 			if compareReports(stdout, args[0], args[1], a, b) == 0 {
 				// Two files of nothing in common are bad arguments (exit
 				// 2), not a failed run (1).
-				return fmt.Errorf("%s and %s have no result in common (the same transport, workload and size, or shape): nothing to compare", args[0], args[1])
+				return fmt.Errorf("%s and %s have no result in common with a figure in both (the same transport, workload and size, or shape): nothing to compare", args[0], args[1])
 			}
 			return nil
 		})
@@ -72,13 +72,28 @@ func thinResult(s jsonSummary, reps []jsonRep) bool {
 	if s.LatencyNs != nil {
 		return s.RoundTrips < fewRoundTrips
 	}
-	for _, r := range reps {
-		n := max(r.Measured, r.Received)
-		if n < tooFew || n < fewMessages && time.Duration(r.ElapsedNs) < shortWindow {
-			return true
-		}
+	return slices.ContainsFunc(reps, func(r jsonRep) bool {
+		return thinCount(max(r.Measured, r.Received), time.Duration(r.ElapsedNs))
+	})
+}
+
+// rateOf is a result's median msgs/s, 0 for none.
+func rateOf(c comparedCell) float64 {
+	if c.MsgsPerSec == nil {
+		return 0
 	}
-	return false
+	return c.MsgsPerSec.Median
+}
+
+// sides names the sides of a comparison that lack a figure.
+func sides(inA, inB bool) string {
+	switch {
+	case !inA && !inB:
+		return "A and B"
+	case !inA:
+		return "A"
+	}
+	return "B"
 }
 
 // readCompared reads a run or mpmc --json file for compare. Two results
@@ -163,39 +178,48 @@ func compareReports(w io.Writer, nameA, nameB string, a, b *compared) int {
 		inB[c.key] = c
 	}
 	rows, thin := 0, false
-	var noRate []string
+	var leftOut []string
 	for _, ca := range a.cells {
 		cb, ok := inB[ca.key]
 		if !ok {
 			continue
 		}
-		rows++
-		mark := ""
-		if ca.thin || cb.thin {
-			mark, thin = "  *", true
-		}
+		name := strings.Join(ca.name, " ")
+		printed := false
 		row := func(figure, va, vb string, x float64) {
+			mark := ""
+			if ca.thin || cb.thin {
+				mark, thin = "  *", true
+			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.3f%s\t\n", strings.Join(ca.name, "\t"), figure, va, vb, x, mark)
+			rows, printed = rows+1, true
 		}
+		// A figure missing or 0 on either side (nothing measured, or the
+		// result skipped) has no B/A: it is named below, with its side.
 		switch {
-		case ca.MsgsPerSec != nil && cb.MsgsPerSec != nil && ca.MsgsPerSec.Median > 0:
-			row("msgs/s", report.Rate(ca.MsgsPerSec.Median), report.Rate(cb.MsgsPerSec.Median), cb.MsgsPerSec.Median/ca.MsgsPerSec.Median)
-		case ca.LatencyNs != nil && cb.LatencyNs != nil:
+		case ca.MsgsPerSec != nil || cb.MsgsPerSec != nil:
+			if ra, rb := rateOf(ca), rateOf(cb); ra > 0 && rb > 0 {
+				row("msgs/s", report.Rate(ra), report.Rate(rb), rb/ra)
+			} else {
+				leftOut = append(leftOut, name+" (no rate in "+sides(ra > 0, rb > 0)+")")
+			}
+		default:
 			for _, q := range []string{"p50", "p99"} {
-				if va, vb := ca.LatencyNs[q], cb.LatencyNs[q]; va > 0 {
+				if va, vb := ca.LatencyNs[q], cb.LatencyNs[q]; va > 0 && vb > 0 {
 					row(q, report.Ns(va), report.Ns(vb), float64(vb)/float64(va))
 				}
 			}
-		default: // a rate of 0 (nothing measured) has no ratio
-			noRate = append(noRate, strings.Join(ca.name, " "))
+			if !printed {
+				leftOut = append(leftOut, name+" (no percentiles in "+sides(len(ca.LatencyNs) > 0, len(cb.LatencyNs) > 0)+")")
+			}
 		}
 	}
 	tw.Flush()
 	if thin {
-		fmt.Fprintln(w, "* not a measurement: A's or B's figure rests on too few events (its run printed a WARNING for it); run longer")
+		fmt.Fprintln(w, "* not a measurement: A's or B's figure rests on too few events (fewer round trips or messages than ringbench run warns of); run longer")
 	}
-	if len(noRate) > 0 {
-		fmt.Fprintf(w, "left out, no rate in A (nothing measured, so no B/A): %s\n", strings.Join(noRate, "; "))
+	if len(leftOut) > 0 {
+		fmt.Fprintf(w, "left out, nothing measured on a side (no B/A): %s\n", strings.Join(leftOut, "; "))
 	}
 	if rows > 0 {
 		fmt.Fprintln(w, "\nB/A above 1 means B is faster for msgs/s and slower for latencies.")

@@ -127,8 +127,24 @@ func TestCompareMarksWhatRestsOnTooFewEvents(t *testing.T) {
 			t.Errorf("row %q: marked %v, want %v (only shmring's figures rest on too few events)", line, marked, thin)
 		}
 	}
-	if !strings.Contains(out, "* not a measurement: ") || !strings.Contains(out, "left out, no rate in A (nothing measured, so no B/A): unix throughput 64") {
+	if !strings.Contains(out, "* not a measurement: ") || !strings.Contains(out, "left out, nothing measured on a side (no B/A): unix throughput 64 (no rate in A and B)") {
 		t.Errorf("compare lacks the footnote or the line of results left out:\n%s", out)
+	}
+}
+
+// TestCompareLeavesOutWhatOneSideDidNotMeasure: a rate of 0 in B (or no
+// figure at all) has no B/A either: it is named, with its side, not
+// printed as a ratio of 0.000 (a reviewer); files whose only results in
+// common are such have nothing to compare (exit 2).
+func TestCompareLeavesOutWhatOneSideDidNotMeasure(t *testing.T) {
+	a := writeFile(t, jsonReport{jsonHead: newJSONHead("", report.Machine{}, nil),
+		Results: []jsonCell{{Transport: "pipe", Workload: "throughput", Size: 64, jsonSummary: throughputOf(1000)}}})
+	b := writeFile(t, jsonReport{jsonHead: newJSONHead("", report.Machine{}, nil),
+		Results: []jsonCell{{Transport: "pipe", Workload: "throughput", Size: 64, jsonSummary: throughputOf(0)}}})
+	var stdout, stderr bytes.Buffer
+	code := execute([]string{"compare", a, b}, &stdout, &stderr)
+	if code != exitUsage || strings.Contains(stdout.String(), "0.000") || !strings.Contains(stdout.String(), "pipe throughput 64 (no rate in B)") {
+		t.Errorf("compare with B's rate 0: exit %d, stdout:\n%s\nwant exit %d, no ratio, and the result named as left out in B", code, stdout.String(), exitUsage)
 	}
 }
 

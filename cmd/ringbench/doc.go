@@ -19,7 +19,8 @@
 // sequence number, log-uniform from LO to HI bytes), --touch=ends measures
 // a transport without the ends' fill and check of every byte,
 // --reps repeats every test interleaved, --cpus pins each side, --rate adds
-// a fixed-rate workload timed from each message's intended send time, and
+// a fixed-rate workload timed from each message's intended send time (with
+// --workloads, name fixedrate there), and
 // --ceiling gives every figure as a ratio to the limits.
 //
 // Every measurement runs its peers the same way (peers.go): child processes

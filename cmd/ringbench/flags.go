@@ -152,7 +152,7 @@ func (f *runFlags) plan(changed func(string) bool) (plan, error) {
 		return p, err
 	}
 	switch {
-	case f.rate > 0 && f.workloads == "":
+	case f.rate > 0 && strings.TrimSpace(f.workloads) == "":
 		p.workloads = append(p.workloads, fixedRate)
 	case f.rate > 0 && !slices.Contains(p.workloads, fixedRate):
 		// Taken and ignored, the run printed no fixed-rate table and

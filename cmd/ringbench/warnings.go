@@ -34,8 +34,12 @@ func (m *measurement) lagged(cfg config) bool {
 }
 
 // thin reports whether a throughput repetition rests on too few messages.
-func (m *measurement) thin() bool {
-	return m.measured < tooFew || m.measured < fewMessages && m.elapsed < shortWindow
+func (m *measurement) thin() bool { return thinCount(m.measured, m.elapsed) }
+
+// thinCount: n messages measured over elapsed are too few for a rate (the
+// thresholds above); compare judges a --json file's repetitions by it too.
+func thinCount(n uint64, elapsed time.Duration) bool {
+	return n < tooFew || n < fewMessages && elapsed < shortWindow
 }
 
 // warnCell prints the warnings a cell's figures need (run and frames

@@ -439,7 +439,7 @@ func TestLsJSONSaysWhatItCouldNotList(t *testing.T) {
 // TestLsSaysHowManyFilesItCouldNotRead: ls of a directory by a user who
 // cannot read the rings in it (another user's, mode 0600) printed an empty
 // list, exit 0, as for an empty directory (a black-box tester). It now says
-// on stderr and in the JSON document's unreadable how many files it did not
+// on stderr and in the JSON document's hidden_unreadable how many files it did not
 // show; --all lists them. Runs ls as uid 65534 through setpriv(1).
 func TestLsSaysHowManyFilesItCouldNotRead(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
@@ -483,8 +483,8 @@ func TestLsSaysHowManyFilesItCouldNotRead(t *testing.T) {
 	out, errs := asNobody("ls", dir, "-o", "json")
 	var ls lsJSON
 	if len(out) < 2 || out[len(out)-1] != "exit 0" || json.Unmarshal([]byte(strings.Join(out[:len(out)-1], "\n")), &ls) != nil ||
-		len(ls.Rings) != 0 || ls.Unreadable != 1 || !strings.Contains(errs, "1 files not shown: this user cannot read them") {
-		t.Errorf("ls -o json %s as another user: %q, stderr %q: want exit 0, no rings, unreadable 1, and a note on stderr", dir, out, errs)
+		len(ls.Rings) != 0 || ls.HiddenUnreadable != 1 || !strings.Contains(errs, "1 file not shown: this user cannot read them") {
+		t.Errorf("ls -o json %s as another user: %q, stderr %q: want exit 0, no rings, hidden_unreadable 1, and a note on stderr", dir, out, errs)
 	}
 	out, _ = asNobody("ls", dir, "--all")
 	if len(out) != 3 || !strings.Contains(out[1], "unreadable") {

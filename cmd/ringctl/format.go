@@ -43,19 +43,20 @@ func sayf(w io.Writer, format string, a ...any) {
 }
 
 // writeJSON writes v as one indented JSON document.
-func writeJSON(w io.Writer, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(terminalSafeJSON(b), '\n'))
-	return err
-}
+func writeJSON(w io.Writer, v any) error { return writeJSONAs(w, v, "  ") }
 
 // writeJSONLine writes v as JSON on one line, for the commands that print
 // one object per line (tail, stat --watch) and for a failure's line.
-func writeJSONLine(w io.Writer, v any) error {
-	b, err := json.Marshal(v)
+func writeJSONLine(w io.Writer, v any) error { return writeJSONAs(w, v, "") }
+
+// writeJSONAs writes v indented by indent, or on one line for "" (which
+// MarshalIndent would still break into lines).
+func writeJSONAs(w io.Writer, v any, indent string) error {
+	marshal := json.Marshal
+	if indent != "" {
+		marshal = func(v any) ([]byte, error) { return json.MarshalIndent(v, "", indent) }
+	}
+	b, err := marshal(v)
 	if err != nil {
 		return err
 	}

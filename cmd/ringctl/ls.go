@@ -22,11 +22,11 @@ type lsJSON struct {
 	// ARG: why"), as stderr does: a script that reads only stdout must
 	// not take a missing directory for an empty one.
 	Errors []string `json:"errors,omitempty"`
-	// Unreadable counts the files not listed because this user cannot
+	// HiddenUnreadable counts the files not listed because this user cannot
 	// read them, so whether they are rings is unknown (--all lists them):
 	// rings of another user, mode 0600, look to a plain ls like an empty
 	// directory otherwise.
-	Unreadable int `json:"unreadable,omitempty"`
+	HiddenUnreadable int `json:"hidden_unreadable,omitempty"`
 }
 
 func newLsCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -44,7 +44,7 @@ func newLsCmd(stdout, stderr io.Writer) *cobra.Command {
 			"what gc removes),\n" +
 			"not-ready, truncated, corrupt, foreign-version, and with --all not-a-ring and unreadable. Without --all, the\n" +
 			"files of a directory this user cannot read (so not known to be rings) are counted on stderr and in -o json's\n" +
-			"unreadable.\n" +
+			"hidden_unreadable.\n" +
 			"Exit 3 when any file listed is not a sound ring; exit 1 when one named is not there (the others are listed; 3 wins when both).",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
@@ -59,7 +59,11 @@ func newLsCmd(stdout, stderr io.Writer) *cobra.Command {
 			for _, arg := range args {
 				found, hidden, err := listArg(arg, all)
 				if hidden > 0 {
-					sayf(stderr, "ringctl: ls %s: %d files not shown: this user cannot read them, so whether they are rings is unknown (--all lists them)\n", arg, hidden)
+					files := "files"
+					if hidden == 1 {
+						files = "file"
+					}
+					sayf(stderr, "ringctl: ls %s: %d %s not shown: this user cannot read them, so whether they are rings is unknown (--all lists them)\n", arg, hidden, files)
 				}
 				unreadable += hidden
 				rings = append(rings, found...)
@@ -72,7 +76,7 @@ func newLsCmd(stdout, stderr io.Writer) *cobra.Command {
 				if rings == nil {
 					rings = []ringstat.Snapshot{}
 				}
-				if err := writeJSON(stdout, lsJSON{Rings: rings, Errors: failed, Unreadable: unreadable}); err != nil {
+				if err := writeJSON(stdout, lsJSON{Rings: rings, Errors: failed, HiddenUnreadable: unreadable}); err != nil {
 					return err
 				}
 			} else {

@@ -71,11 +71,14 @@ func nameIn(dir, file string) string {
 }
 
 // LooksLikeRing reports whether a listing should show the file: anything
-// with the shmring magic, of any version and in any state.
+// with the shmring magic, of any version and in any state, an unreadable
+// one too once its header was read (too large to map here, say).
 func (s *Snapshot) LooksLikeRing() bool {
 	switch s.State {
-	case NotARing, Unreadable:
+	case NotARing:
 		return false
+	case Unreadable:
+		return s.Kind != ""
 	case NotReady:
 		return s.FileSize > 0
 	}

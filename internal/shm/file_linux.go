@@ -347,9 +347,6 @@ func (f *File) mapPages(n int, fresh bool) error {
 		}
 		return err
 	}
-	if fresh {
-		touch(mem) // touch_linux.go: a host that backs the guest lazily
-	}
 	f.mem = mem
 	// The range goes back to the kernel once f is garbage: nothing that
 	// holds f can reach it any more, closed or not. A File dropped
@@ -371,6 +368,11 @@ func (f *File) populate(m []byte, fresh bool) error {
 	}
 	switch {
 	case err == nil:
+		if fresh {
+			// Every page is there now, so a write cannot fault: a
+			// host that backs the guest lazily (touch_linux.go).
+			touch(m)
+		}
 		return nil
 	case errors.Is(err, unix.EINVAL): // kernel older than 5.14
 		if fresh {

@@ -14,16 +14,20 @@ import (
 // memory lazily (a Firecracker microVM, this project's own machine), the
 // guest can hand out pages it knows to be zero without writing them, and
 // the host then backs each with memory only at the first write: an exit
-// to the host, some 5 µs a 4 KiB page here against 0.15 µs a page for the
-// guest's own work. Populated but not written, a 64 MiB ring cost 85 µs a
-// 64 KiB message on its first lap and 2.5 µs after (a 64 KiB round trip
-// through a fresh ring measured 520 µs against 35 µs); writing each page
-// once here moves that cost to Create, where populate meant it to be.
+// to the host for each 4 KiB page, many times the guest's own work. Then
+// every message of a new ring's first lap pays it: BENCHMARKS.md 11.9
+// measured it, and Create with this write against populate alone. Writing
+// each page once here moves that cost into Create, where populate meant
+// it to be; on a machine whose memory is its own the write costs a store
+// to a page just populated.
 //
-// The write is an atomic add of zero to the page's first word: a write,
-// so the host backs the page, that changes nothing, whatever is there. A
-// fresh file is no ring yet (its header comes after), but no store of a
-// value read before could be as safe against a peer that mapped it early.
+// Only after MADV_POPULATE_WRITE succeeded (populate calls it then): every
+// page is allocated, so the write cannot fault where a full file system
+// would otherwise raise SIGBUS. The write is an atomic add of zero to the
+// page's first word: a write, so the host backs the page, that changes
+// nothing, whatever is there. A fresh file is no ring yet (its header
+// comes after), but no store of a value read before could be as safe
+// against a peer that mapped it early.
 func touch(m []byte) {
 	page := os.Getpagesize() // the host backs base pages; a huge page holds many
 	for i := 0; i+4 <= len(m); i += page {
