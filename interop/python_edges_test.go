@@ -28,6 +28,11 @@ with shmring.open_ring(sys.argv[1]) as r:
         print("float committed")
     except TypeError:
         print("float TypeError")
+    try:
+        p.commit(-1)
+        print("negative committed")
+    except shmring.ShmringError as e:
+        print("negative commit", type(e).__name__)
     p.commit(5)
     print("then", bytes(c.recv(timeout=0)).decode())
     p.send(b"a", timeout=0)
@@ -67,7 +72,7 @@ func runPython(t *testing.T, what, script string, want []string, args ...string)
 // TestPythonEdges: a negative timeout is a deadline already passed
 // (ShmringTimeout, at once), NaN is InvalidError (it waited for ever);
 // commit(1.5) is a TypeError that keeps the claim (it dropped it, and the
-// message was lost); breaking out of views() releases the last lease (the
+// message was lost), commit(-1) an InvalidError that keeps it too; breaking out of views() releases the last lease (the
 // next recv said "receive while holding"); a Ring.close() on another
 // thread ends a blocked recv with ClosedError (it was a ValueError of a
 // released memoryview, or EBADF).
@@ -79,6 +84,7 @@ func TestPythonEdges(t *testing.T) {
 		"negative ShmringTimeout",
 		"nan InvalidError",
 		"float TypeError",
+		"negative commit InvalidError", // a TooLargeError, as if -1 were large (a black-box tester)
 		"then hello",
 		"after break b",
 		"race ClosedError",

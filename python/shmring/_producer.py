@@ -113,7 +113,9 @@ class Producer(_Endpoint):
         if self._claimed is None:
             raise InvalidError("ring: commit without a claim")
         n = operator.index(n)  # a float or a str is a TypeError, the claim kept
-        if not 0 <= n <= self._slot_size:
+        if n < 0:  # no length, not a large one (Go: ErrInvalid); the claim kept
+            raise InvalidError(f"ring: commit length={n}: below 0")
+        if n > self._slot_size:
             raise TooLargeError(f"ring: commit length={n}, slot size={self._slot_size}")
         self._end_claim()
         self._intact()  # a shrunk file: the claim ends unpublished
