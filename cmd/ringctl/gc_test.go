@@ -561,17 +561,7 @@ func TestRmSaysWhatItCannotTell(t *testing.T) {
 		}
 	}
 
-	if os.Geteuid() != 0 {
-		t.Skip("needs root, to run rm as another user on a ring root owns")
-	}
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil {
-		t.Skipf("needs setpriv(1): %v", err)
-	}
-	cmd := proctest.Command(t, "ringctl", "rm", name)
-	cmd.Args = append([]string{setpriv, "--reuid", "65534", "--regid", "65534", "--clear-groups"}, cmd.Args...)
-	cmd.Path = setpriv
-	c := proctest.StartCommand(t, "rm as another user", cmd)
+	c := asNobody(t, "rm as another user", "rm", name)
 	line, err := c.ReadLine()
 	if err != nil {
 		t.Fatalf("no exit code: %v\n%s", err, c.Stderr())
@@ -599,10 +589,7 @@ func TestRmSaysWhatItCannotTell(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Close()
-	cmd = proctest.Command(t, "ringctl", "rm", "--force", unreadable)
-	cmd.Args = append([]string{setpriv, "--reuid", "65534", "--regid", "65534", "--clear-groups"}, cmd.Args...)
-	cmd.Path = setpriv
-	c = proctest.StartCommand(t, "rm --force as another user", cmd)
+	c = asNobody(t, "rm --force as another user", "rm", "--force", unreadable)
 	removed, _ := c.ReadLine()
 	if line, err = c.ReadLine(); err != nil || removed != "removed "+unreadable || line != "exit 0" || exists(unreadable) {
 		t.Errorf("rm --force of a ring this user cannot read but may unlink: %q (%v), stderr %q, exists %v: want exit 0, removed", line, err, c.Stderr(), exists(unreadable))

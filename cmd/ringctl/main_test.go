@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -274,6 +275,24 @@ func tell(t *testing.T, c *proctest.Child, cmd string) peerStats {
 
 // ringctl runs the command line in this process and returns what it
 // printed and its exit code.
+// asNobody starts ringctl with args as uid and gid 65534, through
+// setpriv(1): a user that may not read the rings root made. It skips the
+// test without root or setpriv; the child prints "exit N" last.
+func asNobody(t *testing.T, what string, args ...string) *proctest.Child {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root, to run ringctl as another user on a ring root owns")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skipf("needs setpriv(1): %v", err)
+	}
+	cmd := proctest.Command(t, "ringctl", args...)
+	cmd.Args = append([]string{setpriv, "--reuid", "65534", "--regid", "65534", "--clear-groups"}, cmd.Args...)
+	cmd.Path = setpriv
+	return proctest.StartCommand(t, what, cmd)
+}
+
 func ringctl(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errb bytes.Buffer
