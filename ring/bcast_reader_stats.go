@@ -37,7 +37,9 @@ func (rd *Reader) SetWait(w WaitStrategy) {
 
 // Stats returns this reader's counters.
 //
-// They are stored in the ring file as well, as a Producer's are.
+// They are stored in the ring file as well, as a Producer's are, and like
+// Producer.Stats it is one of the handle's calls: read the file to watch
+// them from another goroutine.
 func (rd *Reader) Stats() Stats {
 	if rd.missing() {
 		return Stats{}

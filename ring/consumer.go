@@ -233,9 +233,11 @@ func shortBuffer(n uint32, buf []byte) error {
 // out (one a Recv left for io.ErrShortBuffer, or ones taken over from a
 // dead consumer), in its entry for the next consumer to reap, as it would a
 // dead one's, and that consumer delivers them, marked Redelivered: first,
-// when it joins in that entry; otherwise once it finds the ring empty (a
-// waiting consumer reaps such entries once a tick, and any consumer does
-// before it reports the end of the stream). A producer waiting on a full
+// when it joins in that entry; otherwise once it finds the ring empty and
+// probes its peers (a waiting consumer once a tick; a Try call on the probe
+// schedule of ErrPeerDead, each tick or 16 polls, whichever is later, so
+// the first TryRecv to find the ring empty may say ErrEmpty with them still
+// to come; any consumer before it reports the end of the stream). A producer waiting on a full
 // ring meanwhile goes on waiting, as after any clean Close: Close first
 // reaps the entries of consumers that died, which would otherwise leave
 // the producer to say every consumer died (ErrPeerDead). The Ring's
@@ -294,7 +296,9 @@ func (c *Consumer) SetWait(w WaitStrategy) {
 }
 
 // Stats returns this consumer's counters.
-// They are stored in the ring file as well, as a Producer's are.
+// They are stored in the ring file as well, as a Producer's are, and like
+// Producer.Stats it is one of the handle's calls: read the file to watch
+// them from another goroutine.
 func (c *Consumer) Stats() Stats {
 	if c.missing() {
 		return Stats{}

@@ -335,7 +335,11 @@ func (p *Producer) SetWait(w WaitStrategy) {
 // They are stored in the ring file as well (every 64 messages or MiB, and when
 // the producer waits, wakes a peer, returns Stats or closes), where any
 // process reads them without taking a role: ringctl stat, package
-// ringprom. A new holder of the role starts them at zero.
+// ringprom. A new holder of the role starts them at zero. Stats is one of
+// the producer's calls, so it must not run while another goroutine is
+// inside one; to watch the counters from elsewhere while the producer
+// works, read them from the file (ringctl stat, or a ringprom
+// Collector).
 func (p *Producer) Stats() Stats {
 	if p.missing() {
 		return Stats{}
