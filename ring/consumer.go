@@ -142,7 +142,10 @@ func (c *Consumer) leased(m []byte, err error) ([]byte, error) {
 // Release frees the message (or batch) Receive leased, with one store.
 // On an MPMC or MPSC ring it returns ErrRevoked when a peer took the lease
 // back meanwhile, having found this consumer's process presumed dead: the
-// message goes, or went, to another consumer as well. After Close (the
+// message goes, or went, to another consumer as well; where it took back
+// only the rest of a batch this Release had begun to free, a
+// *PartialReleaseError (also ErrRevoked) counts the ones consumed here.
+// After Close (the
 // consumer's or the ring's) it does nothing and returns ErrClosed, so a
 // deferred Release is safe. A Release the Ring's Close cuts on another
 // goroutine returns nil if it freed everything it held (consumed); on an

@@ -146,7 +146,9 @@ var (
 	ErrPeerDead = errors.New("ring: peer process died")
 	// ErrRevoked: a claim or lease this handle held was repaired by a peer
 	// that found the handle's liveness lock gone (MPMC). The commit or
-	// release that reports it wrote nothing into the ring.
+	// release that reports it wrote nothing into the ring, except a
+	// release of a batch whose first messages it had freed before the
+	// peer took the rest: that is a *PartialReleaseError.
 	ErrRevoked = errors.New("ring: claim revoked by a peer")
 	// ErrStale: a Batch, Messages or ReaderBatch used after the commit,
 	// abort, release or close that ended it. Nothing was read or written.
@@ -183,27 +185,35 @@ func (e *LapError) Error() string {
 // Is makes errors.Is(err, ErrLapped) hold.
 func (e *LapError) Is(target error) bool { return target == ErrLapped }
 
-// PartialReleaseError is the ErrClosed of an MPMC or MPSC Release of a
-// batch that the Ring's Close, on another goroutine, cut part-way: the
-// first Consumed of the Leased messages were freed, so they are the
-// caller's and come to no one else; the others come again to another
-// consumer, marked Redelivered. errors.Is(err, ErrClosed) holds; read the
-// counts with errors.As. A caller that took any ErrClosed for "nothing
-// consumed" would count the first ones twice.
+// PartialReleaseError is the error of an MPMC or MPSC Release of a batch
+// cut part-way: the first Consumed of the Leased messages were freed, so
+// they are the caller's and come to no one else; the others come again to
+// another consumer, marked Redelivered. Two things cut a Release so: the
+// Ring's Close on another goroutine (errors.Is(err, ErrClosed)), and a
+// peer that presumed this consumer dead and took the rest of its lease
+// back (errors.Is(err, ErrRevoked)). Read the counts with errors.As. A
+// caller that took any ErrClosed or ErrRevoked for "nothing consumed"
+// would count the first ones twice.
 type PartialReleaseError struct {
 	Consumed int   // messages of the batch freed: the caller's
 	Leased   int   // messages the batch held
-	err      error // the ErrClosed, with its context
+	err      error // the ErrClosed or ErrRevoked, with its context
 }
 
 // Error says how many of the batch were consumed.
 func (e *PartialReleaseError) Error() string {
-	return e.err.Error() + ": the first " + strconv.Itoa(e.Consumed) + " of the " + strconv.Itoa(e.Leased) +
+	return e.Unwrap().Error() + ": the first " + strconv.Itoa(e.Consumed) + " of the " + strconv.Itoa(e.Leased) +
 		" leased messages were consumed, the rest come again"
 }
 
-// Unwrap is the ErrClosed.
-func (e *PartialReleaseError) Unwrap() error { return e.err }
+// Unwrap is what cut the Release: ErrClosed (with its context), or
+// ErrRevoked. One a caller built without it is ErrClosed.
+func (e *PartialReleaseError) Unwrap() error {
+	if e.err == nil {
+		return ErrClosed
+	}
+	return e.err
+}
 
 // aliasError is a sentinel that errors.Is also matches to its aliases:
 // every reason Open refuses a file is ErrUntrusted, ErrTruncated is

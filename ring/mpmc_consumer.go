@@ -142,10 +142,11 @@ func (c *mpmcConsumer) keepFreed(err *error, freed *int, n int) {
 
 // partialRelease is err for a Release that freed the first freed of the n
 // messages it held: a *PartialReleaseError where err is the Ring's Close's
-// ErrClosed and some were freed. A shrunk file (ErrTruncated) ends the ring
-// for every process, so no count of what comes again applies there.
+// ErrClosed, or a peer's ErrRevoked, and some were freed. A shrunk file
+// (ErrTruncated) ends the ring for every process, so no count of what
+// comes again applies there.
 func partialRelease(err error, freed, n int) error {
-	if freed == 0 || !errors.Is(err, ErrClosed) {
+	if freed == 0 || !errors.Is(err, ErrClosed) && !errors.Is(err, ErrRevoked) {
 		return err
 	}
 	return &PartialReleaseError{Consumed: freed, Leased: n, err: err}
@@ -162,8 +163,8 @@ func (c *mpmcConsumer) released(freed int) error {
 	case !c.r.intact(): // the control words of a shrunk file read zero (revokedErr)
 		err = c.r.errTruncated()
 	default:
-		err = fmt.Errorf("%w: ring=%s: %d of %d leased messages were taken back by a peer that presumed this consumer dead",
-			ErrRevoked, c.r.name, c.n-freed, c.n)
+		err = partialRelease(fmt.Errorf("%w: ring=%s: the lease was taken back by a peer that presumed this consumer dead",
+			ErrRevoked, c.r.name), freed, c.n)
 	}
 	c.stats.Messages += uint64(c.n)
 	c.stats.Bytes += c.heldBytes
