@@ -358,9 +358,12 @@ func (f *File) mapPages(n int, fresh bool) error {
 
 // populate pre-faults every page of m writable with MADV_POPULATE_WRITE
 // (Linux 5.14), one call that fails with an error where a touch would
-// raise SIGBUS. Older kernels get what came before it: a fresh file's
-// pages allocated with fallocate (so a full tmpfs is an error there too;
-// again, for most files, at no cost), then a read of every page.
+// raise SIGBUS, and then writes each page of a fresh file once (touch).
+// Older kernels get what came before it: a fresh file's pages allocated
+// with fallocate (so a full tmpfs is an error there too; again, for most
+// files, at no cost), then the same write of each page, which cannot
+// fault once they are allocated; an existing file's pages are read, for a
+// process that maps a ring it did not make writes none of it here.
 func (f *File) populate(m []byte, fresh bool) error {
 	err := unix.Madvise(m, unix.MADV_POPULATE_WRITE)
 	for errors.Is(err, unix.EINTR) { // a signal, as for allocate
@@ -379,6 +382,8 @@ func (f *File) populate(m []byte, fresh bool) error {
 			if err := allocate(f.f, int64(len(m))); err != nil {
 				return err
 			}
+			touch(m)
+			return nil
 		}
 		page, sink := os.Getpagesize(), byte(0)
 		for i := 0; i < len(m); i += page {

@@ -21,9 +21,10 @@ import (
 // it to be; on a machine whose memory is its own the write costs a store
 // to a page just populated.
 //
-// Only after MADV_POPULATE_WRITE succeeded (populate calls it then): every
-// page is allocated, so the write cannot fault where a full file system
-// would otherwise raise SIGBUS. The write is an atomic add of zero to the
+// Only once every page is allocated (populate calls it after
+// MADV_POPULATE_WRITE succeeded, or on older kernels after fallocate), so
+// the write cannot fault where a full file system would otherwise raise
+// SIGBUS. The write is an atomic add of zero to the
 // page's first word: a write, so the host backs the page, that changes
 // nothing, whatever is there. A fresh file is no ring yet (its header
 // comes after), but no store of a value read before could be as safe
