@@ -32,8 +32,12 @@ with shmring.open_ring(sys.argv[1]) as r:
         p.commit(-1)
         print("negative committed")
     except shmring.ShmringError as e:
-        print("negative commit", type(e).__name__)
+        print("negative commit", type(e).__name__, isinstance(e, shmring.InvalidError), isinstance(e, shmring.TooLargeError))
     p.commit(5)
+    try:
+        c.recv_into(bytearray(2), timeout=0)
+    except shmring.ShortBufferError as e:
+        print("short buffer", e.length, e.buffer)
     print("then", bytes(c.recv(timeout=0)).decode())
     p.send(b"a", timeout=0)
     p.send(b"b", timeout=0)
@@ -84,7 +88,11 @@ func TestPythonEdges(t *testing.T) {
 		"negative ShmringTimeout",
 		"nan InvalidError",
 		"float TypeError",
-		"negative commit InvalidError", // a TooLargeError, as if -1 were large (a black-box tester)
+		// Go's is ErrInvalid and ErrTooLarge: it was a TooLargeError alone,
+		// as if -1 were large (a black-box tester), then an InvalidError
+		// alone, which a caller of the old one no longer caught (a reviewer).
+		"negative commit NegativeLengthError True True",
+		"short buffer 5 2", // the length a buffer must hold, not only in the text
 		"then hello",
 		"after break b",
 		"race ClosedError",

@@ -119,7 +119,7 @@ class Consumer(_Endpoint):
         off, n = self._slot()
         mv = memoryview(buf).cast("B")  # any C-contiguous writable buffer, by bytes
         if n > mv.nbytes:
-            raise ShortBufferError(f"ring: message={n} bytes, buffer={mv.nbytes}")
+            raise ShortBufferError(n, mv.nbytes)
         mv[:n] = self._ring.mv[off : off + n]
         self._intact()  # after the copy: it may hold zeroed bytes
         self.messages += 1

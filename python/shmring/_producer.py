@@ -7,7 +7,7 @@ from . import _layout as L
 from ._closing import await_calls, closed_as_error, let_go, let_go_role
 from ._endpoint import _Endpoint
 from . import _sys
-from .errors import ClosedError, CorruptError, FullError, InvalidError, TooLargeError, UnsupportedError
+from .errors import ClosedError, CorruptError, FullError, InvalidError, NegativeLengthError, TooLargeError, UnsupportedError
 
 
 class Producer(_Endpoint):
@@ -113,8 +113,8 @@ class Producer(_Endpoint):
         if self._claimed is None:
             raise InvalidError("ring: commit without a claim")
         n = operator.index(n)  # a float or a str is a TypeError, the claim kept
-        if n < 0:  # no length, not a large one (Go: ErrInvalid); the claim kept
-            raise InvalidError(f"ring: commit length={n}: below 0")
+        if n < 0:  # no length (Go: ErrInvalid, and ErrTooLarge too); the claim kept
+            raise NegativeLengthError(f"ring: commit length={n}: below 0")
         if n > self._slot_size:
             raise TooLargeError(f"ring: commit length={n}, slot size={self._slot_size}")
         self._end_claim()

@@ -243,7 +243,7 @@ class Reader:
             if n > mv.nbytes:
                 if check and not self._validate(q):
                     continue
-                raise ShortBufferError(f"ring: message={n} bytes, buffer={mv.nbytes}")
+                raise ShortBufferError(n, mv.nbytes)
             mv[:n] = self._ring.mv[off : off + n]
             if check and not self._validate(q):
                 continue

@@ -139,5 +139,17 @@ class TooLargeError(ShmringError, ValueError):
     """A message larger than the ring's slot size."""
 
 
+class NegativeLengthError(InvalidError, TooLargeError):
+    """A negative commit length: invalid, and a TooLargeError as well, as
+    Go's error for it is both ErrInvalid and ErrTooLarge."""
+
+
 class ShortBufferError(ShmringError, ValueError):
-    """The message does not fit the buffer given; it stays in the ring."""
+    """The message does not fit the buffer given; it stays in the ring.
+    `length` is the message's length, what a buffer must hold (as C's recv
+    gives it in *n), and `buffer` the size of the one given."""
+
+    def __init__(self, length, buffer, msg=None):
+        super().__init__(msg or f"ring: message={length} bytes, buffer={buffer}")
+        self.length = length
+        self.buffer = buffer
