@@ -273,8 +273,6 @@ func tell(t *testing.T, c *proctest.Child, cmd string) peerStats {
 	return s
 }
 
-// ringctl runs the command line in this process and returns what it
-// printed and its exit code.
 // asNobody starts ringctl with args as uid and gid 65534, through
 // setpriv(1): a user that may not read the rings root made. It skips the
 // test without root or setpriv; the child prints "exit N" last.
@@ -293,6 +291,8 @@ func asNobody(t *testing.T, what string, args ...string) *proctest.Child {
 	return proctest.StartCommand(t, what, cmd)
 }
 
+// ringctl runs the command line in this process and returns what it
+// printed and its exit code.
 func ringctl(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errb bytes.Buffer
