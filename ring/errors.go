@@ -90,8 +90,8 @@ var (
 
 	// ErrHandoff: RecvRing got a message that SendRing did not send (other
 	// bytes, an empty message, no descriptor, or more than one), or one
-	// whose descriptor this process could not take in (at its descriptor
-	// limit, the kernel drops it). Every descriptor it carried was closed.
+	// whose descriptor this process could not take in or keep (at its
+	// descriptor limit). Every descriptor it carried was closed.
 	ErrHandoff = errors.New("ring: message is not one ring handed off")
 
 	// Handles.

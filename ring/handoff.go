@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"syscall"
 
 	"github.com/shmring/shmring/internal/shm"
 )
@@ -61,8 +62,9 @@ func RecvRing(conn *net.UnixConn) (*Ring, error) { return RecvRingWith(conn, Ope
 // descriptor, more than one) is ErrHandoff, and every descriptor it carried
 // is closed: a peer cannot leak descriptors into this process. So is a
 // handoff whose descriptor the kernel dropped because this process is at
-// its descriptor limit (RLIMIT_NOFILE); the message is gone, and the error
-// says so. A connection closed before a message arrived is an error that
+// its descriptor limit (RLIMIT_NOFILE), or that came in one short of it,
+// with no room for the duplicate the Ring keeps; the message is gone, and
+// the error says so. A connection closed before a message arrived is an error that
 // errors.Is(err, io.EOF). A
 // stream socket keeps no message boundaries: there, bytes a peer sent
 // after a handoff's are left on the connection for the next read.
@@ -83,5 +85,12 @@ func RecvRingWith(conn *net.UnixConn, o OpenOptions) (*Ring, error) {
 		return nil, fileErr("(received)", err, ErrFileTooBig)
 	}
 	defer f.Close() // OpenFileWith keeps a duplicate
-	return OpenFileWith(f, o)
+	r, err := OpenFileWith(f, o)
+	if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+		// The descriptor came in, but this process could not take the
+		// duplicate the Ring keeps: the handoff is as lost as one the
+		// kernel dropped at the limit, and says so the same way.
+		return nil, fmt.Errorf("%w: %w: is this process out of descriptors (RLIMIT_NOFILE)?", ErrHandoff, err)
+	}
+	return r, err
 }

@@ -64,7 +64,8 @@ func OpenFile(f *os.File) (*Ring, error) { return OpenFileWith(f, OpenOptions{})
 // /dev/shm say, is checked exactly as Open checks it.
 //
 // The Ring keeps a duplicate of f's descriptor: f stays the caller's to
-// close, at once if it likes. Name is a memfd's label (what its creator
+// close, at once if it likes. A nil or closed f, or one whose descriptor
+// was closed under it, is ErrInvalid. Name is a memfd's label (what its creator
 // gave Create) or the file's path; Path is "" for a memfd. Roles, liveness
 // and peer death work as for a ring opened by name.
 func OpenFileWith(f *os.File, o OpenOptions) (*Ring, error) {

@@ -94,6 +94,10 @@ func OpenFD(f *os.File, t Trust) (*File, error) {
 		// Control fails only on a closed file, with the poller's own
 		// error, which os.ErrClosed does not match.
 		return nil, fmt.Errorf("descriptor: %w (%v)", os.ErrClosed, cerr)
+	} else if errors.Is(err, unix.EBADF) {
+		// A descriptor closed under the *os.File (os.NewFile of a number
+		// no longer open, a syscall.Close of its Fd): the same mistake.
+		return nil, fmt.Errorf("descriptor: %w (%w)", os.ErrClosed, err)
 	} else if err != nil {
 		return nil, fmt.Errorf("dup descriptor: %w", err)
 	}
