@@ -60,7 +60,10 @@ func OpenFile(f *os.File) (*Ring, error) { return OpenFileWith(f, OpenOptions{})
 // no name: its mode is not checked (mode bits guard a name; a memfd is
 // reached only through descriptors its holders hand out), and it must be
 // sealed against shrinking (ErrUnsealed otherwise), since any holder could
-// cut its pages from under the mapping. Any other file, a ring file in
+// cut its pages from under the mapping. Growing is not refused (it harms
+// no mapping), but a memfd another creator left unsealed against it can be
+// grown by any holder, and every later OpenFile then refuses it as
+// ErrCorrupt (its size no longer the header's); Create seals both. Any other file, a ring file in
 // /dev/shm say, is checked exactly as Open checks it.
 //
 // The Ring keeps a duplicate of f's descriptor: f stays the caller's to
