@@ -59,9 +59,10 @@ type compared struct {
 }
 
 type comparedCell struct {
-	key  string   // unique in its file
-	name []string // one value per column
-	thin bool     // rests on too few events, as its run's WARNING said
+	key     string   // unique in its file
+	name    []string // one value per column
+	thin    bool     // rests on too few events, as its run's WARNING said
+	skipped string   // why its run skipped it, or ""
 	jsonSummary
 }
 
@@ -115,7 +116,7 @@ func readCompared(path string) (*compared, error) {
 		for _, r := range j.Results {
 			size := cellSize(r.MinSize, r.Size).label()
 			c.cells = append(c.cells, comparedCell{key: r.Transport + "|" + r.Workload + "|" + size,
-				name: []string{r.Transport, r.Workload, size}, thin: thinResult(r.jsonSummary, r.Reps), jsonSummary: r.jsonSummary})
+				name: []string{r.Transport, r.Workload, size}, thin: thinResult(r.jsonSummary, r.Reps), skipped: r.Skipped, jsonSummary: r.jsonSummary})
 		}
 	case "mpmc":
 		var j mpJSONReport
@@ -126,7 +127,7 @@ func readCompared(path string) (*compared, error) {
 		for _, r := range j.Results {
 			size := cellSize(r.MinSize, r.Size).label()
 			c.cells = append(c.cells, comparedCell{key: strings.Join([]string{r.Shape, r.Medium, r.Kind, r.Workload, size}, "|"),
-				name: []string{r.Shape, r.Medium, r.Kind, r.Workload, size}, thin: thinResult(r.jsonSummary, r.Reps), jsonSummary: r.jsonSummary})
+				name: []string{r.Shape, r.Medium, r.Kind, r.Workload, size}, thin: thinResult(r.jsonSummary, r.Reps), skipped: r.Skipped, jsonSummary: r.jsonSummary})
 		}
 	default:
 		return nil, fmt.Errorf("%s: written by ringbench %s, which compare does not read", path, head.Mode)
@@ -195,8 +196,17 @@ func compareReports(w io.Writer, nameA, nameB string, a, b *compared) int {
 			rows, printed = rows+1, true
 		}
 		// A figure missing or 0 on either side (nothing measured, or the
-		// result skipped) has no B/A: it is named below, with its side.
+		// result skipped) has no B/A: it is named below, with its side,
+		// and a skip with its run's reason.
 		switch {
+		case ca.skipped != "" || cb.skipped != "":
+			var why []string
+			for _, x := range []struct{ side, skipped string }{{"A", ca.skipped}, {"B", cb.skipped}} {
+				if x.skipped != "" {
+					why = append(why, "skipped in "+x.side+": "+x.skipped)
+				}
+			}
+			leftOut = append(leftOut, name+" ("+strings.Join(why, "; ")+")")
 		case ca.MsgsPerSec != nil || cb.MsgsPerSec != nil:
 			if ra, rb := rateOf(ca), rateOf(cb); ra > 0 && rb > 0 {
 				row("msgs/s", report.Rate(ra), report.Rate(rb), rb/ra)

@@ -146,6 +146,15 @@ func TestCompareLeavesOutWhatOneSideDidNotMeasure(t *testing.T) {
 	if code != exitUsage || strings.Contains(stdout.String(), "0.000") || !strings.Contains(stdout.String(), "pipe throughput 64 (no rate in B)") {
 		t.Errorf("compare with B's rate 0: exit %d, stdout:\n%s\nwant exit %d, no ratio, and the result named as left out in B", code, stdout.String(), exitUsage)
 	}
+	// A result skipped on both sides is named with its runs' reasons, not
+	// as a latency result with "no percentiles" (a reviewer).
+	skipped := writeFile(t, jsonReport{jsonHead: newJSONHead("", report.Machine{}, nil),
+		Results: []jsonCell{{Transport: "unix", Workload: "throughput", Size: 64, Skipped: "no sockets here"}}})
+	stdout.Reset()
+	execute([]string{"compare", skipped, skipped}, &stdout, &stderr)
+	if want := "unix throughput 64 (skipped in A: no sockets here; skipped in B: no sockets here)"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("compare of a result both runs skipped, stdout:\n%s\nwant it to say %q", stdout.String(), want)
+	}
 }
 
 // TestCompareWarnsOfResultsMeasuredWithDifferentSettings: two runs of one
