@@ -472,7 +472,7 @@ func TestLsSaysHowManyFilesItCouldNotRead(t *testing.T) {
 	out, errs := lsAsNobody("ls", dir, "-o", "json")
 	var ls lsJSON
 	if len(out) < 2 || out[len(out)-1] != "exit 0" || json.Unmarshal([]byte(strings.Join(out[:len(out)-1], "\n")), &ls) != nil ||
-		len(ls.Rings) != 0 || ls.HiddenUnreadable != 1 || !strings.Contains(errs, "1 file not shown: this user cannot read them") {
+		len(ls.Rings) != 0 || ls.HiddenUnreadable != 1 || !strings.Contains(errs, "1 file not shown: they could not be read") {
 		t.Errorf("ls -o json %s as another user: %q, stderr %q: want exit 0, no rings, hidden_unreadable 1, and a note on stderr", dir, out, errs)
 	}
 	out, _ = lsAsNobody("ls", dir, "--all")

@@ -63,7 +63,7 @@ func newLsCmd(stdout, stderr io.Writer) *cobra.Command {
 					if hidden == 1 {
 						files = "file"
 					}
-					sayf(stderr, "ringctl: ls %s: %d %s not shown: this user cannot read them, so whether they are rings is unknown (--all lists them)\n", arg, hidden, files)
+					sayf(stderr, "ringctl: ls %s: %d %s not shown: they could not be read (most often this user may not), so whether they are rings is unknown (--all lists them)\n", arg, hidden, files)
 				}
 				unreadable += hidden
 				rings = append(rings, found...)
