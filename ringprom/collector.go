@@ -132,7 +132,9 @@ func (c *Collector) collectRing(ch chan<- prometheus.Metric, s *ringstat.Snapsho
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
 	gauge(c.state, 1, s.Name, s.Kind, string(s.State))
-	gauge(c.held, bit(s.Held), s.Name, s.Kind)
+	if s.HeldKnown() { // a file this process cannot open: unknown, not "not held"
+		gauge(c.held, bit(s.Held), s.Name, s.Kind)
+	}
 	gauge(c.fileSize, float64(s.FileSize), s.Name, s.Kind)
 	if s.Kind == "" {
 		return // the header was not read: nothing else is known

@@ -13,7 +13,8 @@
 // the participant or reader table).
 //
 //	shmring_ring_state{state}                 1 for the ring's state (ok, idle, stuck, dead, corrupt, ...)
-//	shmring_ring_held                         1 while some live process holds a lock on the file
+//	shmring_ring_held                         1 while some live process holds a lock on the file; absent for a
+//	                                          file this process cannot open (state unreadable): not known
 //	shmring_ring_slots, shmring_ring_slot_size_bytes, shmring_ring_file_size_bytes
 //	shmring_ring_created_timestamp_seconds
 //	shmring_ring_published_total              the producer's frontier (cursor, MPMC Tail)

@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -478,5 +480,84 @@ func TestLsSaysHowManyFilesItCouldNotRead(t *testing.T) {
 	out, _ = lsAsNobody("ls", dir, "--all")
 	if len(out) != 3 || !strings.Contains(out[1], "unreadable") {
 		t.Errorf("ls --all %s as another user: %q: want the file listed as unreadable", dir, out)
+	}
+}
+
+// TestStatOfARingThisUserCannotOpenSaysWhatItDoesNotKnow: a ring of
+// root's, mode 0600, whose producer role this process holds, looked at by
+// uid 65534. ringctl could not open it, so who holds it is unknown: held
+// and creator_alive are null in JSON, not false (ringprom leaves its
+// shmring_ring_held series out), and its size, which stat(2) gives
+// without a right to read the file, is the file's. It said held false and
+// file_size 0: a monitor alerting on "nobody holds the ring" fired while
+// a live process held it (a black-box tester).
+func TestStatOfARingThisUserCannotOpenSaysWhatItDoesNotKnow(t *testing.T) {
+	proctest.Watchdog(t, hangBound)
+	dir, err := os.MkdirTemp("", "ringctl-stat-") // t.TempDir's parent is 0700
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "ring")
+	r, err := ring.Create(path, ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	p, err := r.Producer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := asNobody(t, "stat as another user", "stat", "-o", "json", path)
+	var out []string
+	for {
+		line, err := c.ReadLine()
+		if err != nil {
+			break
+		}
+		out = append(out, line)
+	}
+	if err := c.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if len(out) < 2 || out[len(out)-1] != "exit 3" || json.Unmarshal([]byte(strings.Join(out[:len(out)-1], "\n")), &doc) != nil {
+		t.Fatalf("stat -o json as another user: %q, stderr %q: want a JSON document, exit 3", out, c.Stderr())
+	}
+	for key, want := range map[string]any{"state": "unreadable", "held": nil, "creator_alive": nil, "file_size": float64(fi.Size())} {
+		if got, ok := doc[key]; !ok || got != want {
+			t.Errorf("stat -o json as another user: %s = %v (present %v), want %v", key, got, ok, want)
+		}
+	}
+	// The exporter, as the same user: the state and the size, no held.
+	srv := asNobody(t, "serve as another user", "serve", "--listen", "127.0.0.1:0", "--ring", path)
+	defer srv.Kill()
+	line, err := srv.ReadLine()
+	addr, found := strings.CutPrefix(line, "serving metrics at ")
+	if err != nil || !found {
+		t.Fatalf("serve as another user said %q, %v; stderr %q", line, err, srv.Stderr())
+	}
+	resp, err := http.Get(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics := string(body)
+	if !strings.Contains(metrics, `shmring_ring_state{kind="",ring="`+path+`",state="unreadable"} 1`) ||
+		!strings.Contains(metrics, fmt.Sprintf(`shmring_ring_file_size_bytes{kind="",ring="%s"} %d`, path, fi.Size())) ||
+		strings.Contains(metrics, "shmring_ring_held") {
+		t.Errorf("metrics of a ring this user cannot open:\n%s\nwant state unreadable, its file size, and no shmring_ring_held", metrics)
 	}
 }

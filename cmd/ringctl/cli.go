@@ -123,7 +123,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		Long: "ringctl reads shmring ring files without taking a role and without writing a byte of them.\n" +
 			"A name without a slash is a file in /dev/shm; an absolute path is any ring file.\n\n" +
 			"Exit codes: 0 fine; 1 failed (not found, I/O error, doctor found something missing);\n" +
-			"2 bad command line; 3 a file is not a sound ring (corrupt, truncated, foreign version, not ready);\n" +
+			"2 bad command line; 3 a file is not a sound ring (corrupt, truncated, foreign version, not ready, not a ring, unreadable);\n" +
 			"4 rm left a ring a live process holds.",
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -64,6 +64,11 @@ func readPath(name, path string, open *openFiles) (Snapshot, error) {
 		if unix.Lstat(path, &st) == nil && st.Mode&unix.S_IFMT != unix.S_IFREG {
 			s.verdict(NotARing, "a "+shm.FileType(st.Mode)+", not a regular file")
 		} else {
+			// stat(2) needs no right to read the file: its size and age
+			// are known even so, what holds it and what it holds are not.
+			if st.Mode&unix.S_IFMT == unix.S_IFREG {
+				s.FileSize, s.Modified = st.Size, time.Unix(st.Mtim.Unix())
+			}
 			s.verdict(Unreadable, fmt.Sprintf("open: %v", err))
 		}
 		return s, nil
@@ -114,7 +119,7 @@ func (r *fileReader) read() {
 	// Before anything of the contents: a lock is the kernel's, so a file
 	// whose header or size is broken is still known to be held (a
 	// truncated ring its processes still have mapped, say).
-	s.Held = r.held(0, 0)
+	s.Held, s.heldKnown = r.held(0, 0), true
 	afterHeldProbe()
 	h, ok := r.header()
 	if !ok {

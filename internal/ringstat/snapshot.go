@@ -103,6 +103,10 @@ type Snapshot struct {
 	// the control area. A file not read that far (truncated, not ready, a
 	// header that did not decode) leaves them unknown, which is not 0.
 	positions bool
+	// heldKnown: the file was opened, and Held is the answer of its lock
+	// probe. A file this process cannot open (another user's, mode 0600)
+	// leaves it unknown, which is not "nobody holds it".
+	heldKnown bool
 }
 
 // PositionsKnown reports whether Published, Consumed, Backlog and Sequence
@@ -110,21 +114,39 @@ type Snapshot struct {
 // null in JSON), never a count of 0.
 func (s *Snapshot) PositionsKnown() bool { return s.positions }
 
-// MarshalJSON writes the snapshot with published, consumed and backlog
-// null when the file was not read far enough to know them, so that no
-// reader of the JSON takes a made-up 0 for a count (sequence, which is
-// omitted when 0, is left out then).
+// HeldKnown reports whether Held is the answer of a lock probe of the
+// file; when not (the file could not be opened), it is unknown (null in
+// JSON), never "not held".
+func (s *Snapshot) HeldKnown() bool { return s.heldKnown }
+
+// MarshalJSON writes the snapshot with what it does not know null, so that
+// no reader of the JSON takes a made-up 0 or false for a fact: published,
+// consumed and backlog when the file was not read far enough to know them
+// (sequence, which is omitted when 0, is left out then), held when the
+// file could not be opened, creator_alive when no header named a creator.
 func (s Snapshot) MarshalJSON() ([]byte, error) {
 	type plain Snapshot // without this method
-	if s.positions {
+	if s.positions && s.heldKnown && s.CreatorPID != 0 {
 		return json.Marshal(plain(s))
 	}
-	return json.Marshal(struct {
+	out := struct {
 		plain
-		Published *uint64 `json:"published"`
-		Consumed  *uint64 `json:"consumed"`
-		Backlog   *uint64 `json:"backlog"`
-	}{plain: plain(s)})
+		Published    *uint64 `json:"published"`
+		Consumed     *uint64 `json:"consumed"`
+		Backlog      *uint64 `json:"backlog"`
+		Held         *bool   `json:"held"`
+		CreatorAlive *bool   `json:"creator_alive"`
+	}{plain: plain(s)}
+	if s.positions {
+		out.Published, out.Consumed, out.Backlog = &s.Published, &s.Consumed, &s.Backlog
+	}
+	if s.heldKnown {
+		out.Held = &s.Held
+	}
+	if s.CreatorPID != 0 {
+		out.CreatorAlive = &s.CreatorAlive
+	}
+	return json.Marshal(out)
 }
 
 // Role is one role of the ring: the SPSC producer or consumer, an MPMC
