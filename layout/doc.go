@@ -8,8 +8,9 @@
 // # Region map
 //
 // All integers are little-endian and fixed-width. Every mutable word lives on
-// a 128-byte padding unit of its own writer (two cache lines, so the adjacent-
-// line prefetcher cannot couple a producer line with a consumer line).
+// a 128-byte padding unit of its own writer (two cache lines, so the
+// adjacent-line prefetcher cannot couple a producer line with a consumer
+// line).
 //
 //	offset  size  unit                 written by   holds
 //	     0   128  header               creator      immutable fields, checksum, ready word

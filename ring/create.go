@@ -16,8 +16,9 @@ import (
 // Create makes a new ring file and maps it. It fails with ErrExist if the
 // name is taken (by anything, a symbolic link included), ErrInvalid for a
 // name or options that describe no ring, ErrNoSpace when the file system
-// cannot hold it, an error that is fs.ErrPermission where the caller may
-// not write the directory or it is on a read-only file system, and
+// cannot hold it, ErrNotExist (also fs.ErrNotExist) where the directory of
+// a path is not there, an error that is fs.ErrPermission where the caller
+// may not write the directory or it is on a read-only file system, and
 // ErrUnsupported off Linux; a failed Create leaves no file behind.
 //
 // A name is either a bare name, whose file is /dev/shm/<name> (no '/', not

@@ -17,7 +17,11 @@ var (
 	// ErrExist: Create found a file of that name already.
 	ErrExist = errors.New("ring: already exists")
 	// ErrInvalid: options that describe no ring (slot size, slot count,
-	// kind, name).
+	// kind, name, a limit the kind has no use for), and the other calls
+	// given what they cannot take: a role the ring's kind has not (a
+	// Consumer of a broadcast ring, a Reader of an SPSC one), a bad reader
+	// Policy or Start, a negative length to Commit or SetLen, a nil
+	// connection or file, negative OpenOptions.
 	ErrInvalid = errors.New("ring: invalid options")
 	// ErrNoSpace: the file system could not supply the ring's pages (a
 	// full /dev/shm), or the ring, on tmpfs or in a memfd, is larger than

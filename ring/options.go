@@ -23,7 +23,7 @@ const (
 type Options struct {
 	Kind     Kind // SPSC, MPMC, MPSC or Broadcast: fixed at creation
 	SlotSize int  // largest message, in bytes (1 .. 1 GiB)
-	Slots    int  // number of slots, a power of two
+	Slots    int  // number of slots, a power of two (MPMC and MPSC: at most 2^30)
 
 	// Records makes a record ring (SPSC or Broadcast) instead of a slot
 	// ring: a ring of Capacity bytes carrying messages of any length from

@@ -45,6 +45,8 @@ func newLsCmd(stdout, stderr io.Writer) *cobra.Command {
 			"not-ready, truncated, corrupt, foreign-version, and with --all not-a-ring and unreadable. Without --all, the\n" +
 			"files of a directory this user cannot read (so not known to be rings) are counted on stderr and in -o json's\n" +
 			"hidden_unreadable.\n" +
+			"GEOMETRY is SLOTSxSLOTSIZE for a slot ring (4096x256B) and CAPACITY<=MAXMESSAGE for a record ring (4KiB<=256B:\n" +
+			"a data area of 4 KiB carrying messages of up to 256 B).\n" +
 			"Exit 3 when any file listed is not a sound ring; exit 1 when one named is not there (the others are listed; 3 wins when both).",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {

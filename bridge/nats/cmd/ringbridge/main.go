@@ -25,8 +25,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	root := &cobra.Command{
-		Use:           "ringbridge",
-		Short:         "Carry a shmring ring's messages over NATS, and back into a ring",
+		Use:   "ringbridge",
+		Short: "Carry a shmring ring's messages over NATS, and back into a ring",
+		Long: "Carry a shmring ring's messages over NATS, and back into a ring.\n\n" +
+			"Exit codes: 0 stopped by SIGINT or SIGTERM having delivered what it took, or (out) the ring's stream ended;\n" +
+			"1 failed (no server, no ring, a message it could not deliver within --drain-timeout);\n" +
+			"2 bad flags or arguments.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
