@@ -25,7 +25,10 @@ type Counters struct {
 	Oversize uint64
 	// Dropped: In over core NATS: messages the client library discarded
 	// because the ring did not take them fast enough (a slow consumer),
-	// and those it still held when a stop's DrainTimeout ran out.
+	// and those it still held when a stop's DrainTimeout ran out. Out
+	// over core NATS: messages of a batch it had taken from the ring and
+	// not yet handed to the client when it stopped waiting for a lost
+	// connection.
 	Dropped uint64
 
 	// Resent: Out over JetStream: publishes repeated because their

@@ -16,9 +16,12 @@
 //
 // # Delivery
 //
-// Over core NATS delivery is at most once, as NATS's own: what the bridge
-// handed to the connection is gone from the ring, and a message in flight
-// when the server dies is lost. With OutOptions.SeqHeader each message
+// Over core NATS delivery is at most once, as NATS's own: Out takes a
+// batch from the ring (copies it, and releases it) before it hands the
+// first message to the connection, so nothing is sent twice, a bridge
+// killed mid-batch loses the rest of that batch, and a message in flight
+// when the server dies is lost. (While the connection is down Out waits
+// with the batch still in the ring, so a stop then loses nothing.) With OutOptions.SeqHeader each message
 // carries its sequence number (SeqHeader), and an In bridge counts the
 // gaps it sees (Counters.Gaps), so a loss is at least known. Order holds
 // within one connection: after the client gives up on a connection the

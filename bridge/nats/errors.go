@@ -13,7 +13,10 @@ var (
 	// ErrNotAcked: the bridge stopped (its context ended and the drain
 	// timeout passed) with messages NATS had not acknowledged (JetStream),
 	// or had not taken while its connection was down (core NATS). From a
-	// lossless source they stay in the ring for the next bridge.
+	// lossless source they stay in the ring for the next bridge, but for
+	// core NATS's rest of a batch whose connection dropped mid-way: that
+	// was taken from the ring (at most once), and is lost and counted as
+	// Dropped.
 	ErrNotAcked = errors.New("natsbridge: messages not acknowledged at shutdown")
 	// ErrNotWritten: an In bridge stopped (its context ended and the drain
 	// timeout passed) with messages it had received and the ring had no

@@ -234,14 +234,15 @@ func (b *Out) Run(ctx context.Context) error {
 			b.c.missed.Add(missed)
 		}
 		if b.js != nil {
-			err = b.publishAcked(dctx, msgs)
+			if err = b.publishAcked(dctx, msgs); err == nil {
+				b.src.release()
+			}
 		} else {
-			err = b.publish(dctx, msgs)
+			err = b.publish(dctx, msgs) // releases the batch itself
 		}
 		if err != nil {
 			return err
 		}
-		b.src.release()
 		idle, dirty = len(msgs) < b.limit, true
 	}
 }
@@ -312,11 +313,19 @@ func (b *Out) flush(ctx context.Context) error {
 
 // publish hands a batch to the connection (core NATS). While the
 // connection is down it waits rather than fill the client's reconnect
-// buffer, holding the batch, and so the ring.
+// buffer, holding the batch, and so the ring. Once connected it releases
+// the batch from the ring (its messages are copies: source.go) before it
+// hands the first of them to the client: at most once. A bridge killed
+// after that loses what it had not handed over; one that released after
+// publishing left its successor a batch the server already had, which it
+// sent again, behind later messages (a black-box tester: 7 repeats and a
+// jump back from one kill -9). What it holds while the connection drops
+// mid-batch is no longer in the ring: a stop then loses it (notHanded).
 func (b *Out) publish(ctx context.Context, msgs [][]byte) error {
 	if err := waitConnected(ctx, b.nc); err != nil {
 		return b.notTaken(ctx, len(msgs), err)
 	}
+	b.src.release()
 	var sent, bytes uint64
 	for i, m := range msgs {
 		var bo backoff
@@ -335,10 +344,10 @@ func (b *Out) publish(ctx context.Context, msgs [][]byte) error {
 				return fmt.Errorf("publish to %q: %w", b.o.Subject, err)
 			}
 			if err := bo.wait(ctx); err != nil {
-				return b.notTaken(ctx, len(msgs)-i, err)
+				return b.notHanded(ctx, len(msgs)-i, err)
 			}
 			if err := waitConnected(ctx, b.nc); err != nil {
-				return b.notTaken(ctx, len(msgs)-i, err)
+				return b.notHanded(ctx, len(msgs)-i, err)
 			}
 		}
 	}
@@ -356,6 +365,17 @@ func (b *Out) notTaken(ctx context.Context, n int, err error) error {
 		return b.notAcked(n, err)
 	}
 	return fmt.Errorf("publish to %q: %w", b.o.Subject, err)
+}
+
+// notHanded is publish's error when it stops waiting for the connection
+// mid-batch, the batch already released: the n messages it had not handed
+// to the client are lost (at most once), and counted as dropped.
+func (b *Out) notHanded(ctx context.Context, n int, err error) error {
+	b.c.dropped.Add(uint64(n))
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w: %d messages to %q, taken from the ring and lost (at most once) (%v)", ErrNotAcked, n, b.o.Subject, err)
+	}
+	return fmt.Errorf("publish to %q: %d messages taken from the ring and lost (at most once): %w", b.o.Subject, n, err)
 }
 
 func (b *Out) publishOne(m []byte, seq uint64) error {
