@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"github.com/spf13/pflag"
@@ -73,6 +74,52 @@ func checkURL(u string) error {
 	return err
 }
 
+// redacted is --url as an error may print it: each URL's password (or a
+// token in its user part) as xxxxx, as nats.go's own reconnect line shows
+// it (a black-box tester saw a failed first connection print it).
+func redacted(urls string) string {
+	var out []string
+	for u := range strings.SplitSeq(urls, ",") {
+		bare := !strings.Contains(u, "://") // host:port, as nats.go takes it
+		if bare {
+			u = "nats://" + strings.TrimSpace(u)
+		}
+		p, err := url.Parse(strings.TrimSpace(u))
+		if err == nil && p.User != nil {
+			if _, hasPassword := p.User.Password(); hasPassword {
+				p.User = url.UserPassword(p.User.Username(), "xxxxx")
+			} else {
+				p.User = url.User("xxxxx") // a token
+			}
+			u = p.String()
+		}
+		if bare {
+			u = strings.TrimPrefix(u, "nats://")
+		}
+		out = append(out, u)
+	}
+	return strings.Join(out, ",")
+}
+
+// maxConnectionName bounds the name the bridge gives its connection: it
+// goes in the CONNECT line, which a server takes up to 4096 bytes of, so
+// a long subject in it made a valid subject a failed connection ("maximum
+// control line exceeded", a black-box tester).
+const maxConnectionName = 256
+
+// connectionName is name, cut to maxConnectionName bytes on a rune
+// boundary, with an ellipsis where it was cut.
+func connectionName(name string) string {
+	if len(name) <= maxConnectionName {
+		return name
+	}
+	cut := maxConnectionName - len("…")
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return name[:cut] + "…"
+}
+
 // connect dials the server. The first connection must succeed within
 // --connect-timeout, every URL tried (a wrong URL or credentials are an
 // error at once), or stop when ctx ends (SIGINT, SIGTERM: errStopped);
@@ -88,7 +135,7 @@ func checkURL(u string) error {
 // then breaks and reconnects.
 func (f *connFlags) connect(ctx context.Context, name string, drain time.Duration, log io.Writer) (*nats.Conn, error) {
 	opts := []nats.Option{
-		nats.Name(name),
+		nats.Name(connectionName(name)),
 		nats.Timeout(f.perServer()),
 		nats.FlusherTimeout(max(drain, time.Second)),
 		nats.MaxReconnects(-1),
@@ -148,13 +195,13 @@ func (f *connFlags) connect(ctx context.Context, name string, drain time.Duratio
 	select {
 	case d := <-done:
 		if d.err != nil {
-			return nil, fmt.Errorf("connect to NATS at %s: %w", f.url, d.err)
+			return nil, fmt.Errorf("connect to NATS at %s: %w", redacted(f.url), d.err)
 		}
 		return d.nc, nil
 	case <-ctx.Done():
 		err = errStopped
 	case <-timer.C:
-		err = fmt.Errorf("connect to NATS at %s: no server answered within --connect-timeout %v", f.url, f.connectTimeout)
+		err = fmt.Errorf("connect to NATS at %s: no server answered within --connect-timeout %v", redacted(f.url), f.connectTimeout)
 	}
 	go func() {
 		if d := <-done; d.nc != nil {

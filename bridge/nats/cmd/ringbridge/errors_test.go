@@ -50,6 +50,11 @@ func TestErrorsAreOneClearLine(t *testing.T) {
 			`ringbridge: --url "nats://127.0.0.1:port": parse "nats://127.0.0.1:port": invalid port ":port" after host`, 2},
 		{"a wrong password", []string{"out", r, "x", "--url", srv.URL(), "--user", "bridge", "--password", "guess"},
 			"ringbridge: connect to NATS at " + srv.URL() + ": nats: Authorization Violation", 1},
+		// The password in the URL is not printed (a black-box tester).
+		{"a wrong password in the URL", []string{"out", r, "x", "--url", strings.Replace(srv.URL(), "://", "://bridge:guess@", 1)},
+			"ringbridge: connect to NATS at " + strings.Replace(srv.URL(), "://", "://bridge:xxxxx@", 1) + ": nats: Authorization Violation", 1},
+		{"a wrong token in a bare URL", []string{"out", r, "x", "--url", strings.Replace(srv.URL(), "nats://", "guess@", 1)},
+			"ringbridge: connect to NATS at " + strings.Replace(srv.URL(), "nats://", "xxxxx@", 1) + ": nats: Authorization Violation", 1},
 		{"no credentials", []string{"out", r, "x", "--url", srv.URL()},
 			"ringbridge: connect to NATS at " + srv.URL() + ": nats: Authorization Violation", 1},
 		{"a credentials file that does not exist", []string{"out", r, "x", "--url", srv.URL(), "--creds", "/nonexistent/bridge.creds"},
@@ -126,6 +131,19 @@ func TestTLS(t *testing.T) {
 		t.Errorf("without --tls-ca: status %d, stderr %q; want 1 and an unknown authority", code, stderr.String())
 	}
 	c := bridge(t, "out", r, "x", "--url", srv.URL(), "--tls-ca", caFile)
+	stop(t, c)
+}
+
+// TestALongSubjectIsNoFailedConnection: a subject of 4000 bytes, which
+// NATS carries, made the connection's name (which holds the subject)
+// push the CONNECT line past the server's 4096 bytes, and the bridge
+// failed to connect, blaming the server (a black-box tester). The name is
+// cut; the bridge runs.
+func TestALongSubjectIsNoFailedConnection(t *testing.T) {
+	proctest.Watchdog(t, watchdog)
+	srv := natstest.Start(t, natstest.Config{})
+	r := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 64})
+	c := bridge(t, "out", r, strings.Repeat("x", 4000), "--url", srv.URL())
 	stop(t, c)
 }
 
