@@ -55,8 +55,8 @@ var (
 	ErrCorrupt = errors.New("ring: corrupt")
 	// ErrTruncated: the ring's file was shrunk under a live ring (a peer
 	// called ftruncate), so part of the mapping is gone or zeroed. The call
-	// that met it returns it, and a producer's next Send, Commit or batch
-	// too (what it would publish reaches no one: checked once per call, so
+	// that met it returns it, and a producer's next Send, Claim, Commit or
+	// batch too (what it would publish reaches no one: checked once per call, so
 	// a cut in the middle of one may still pass), and the process lives
 	// on; the ring is dead for every process, and a fresh Open of the file
 	// (even one grown back to its size) says why it refuses it. A cut of

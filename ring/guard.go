@@ -185,6 +185,18 @@ func (r *Ring) shrunk() error {
 	return r.errTruncated()
 }
 
+// claimable is what a claim the engine made is before the producer hands
+// it out: ErrClosed once a Close began (its slot may lie in the mapping
+// Close retired), ErrTruncated once the file shrank (an SPSC or record
+// claim's slot page may be gone: its first write was a SIGBUS, while
+// Send said ErrTruncated; a black-box tester).
+func (p *Producer) claimable() error {
+	if p.closed || p.r.closing.Load() {
+		return ErrClosed
+	}
+	return p.r.shrunk()
+}
+
 // errTruncated is what a reader reports when the end mark is gone.
 func (r *Ring) errTruncated() error {
 	return fmt.Errorf("%w: ring=%s: the end mark at file offset=%d is gone: the file was shrunk, or its pages punched out (fallocate)", ErrTruncated, r.name, r.hdr.EndOffset)

@@ -149,17 +149,17 @@ func (p *Producer) Claim(ctx context.Context) (_ []byte, err error) {
 }
 
 // opened records a claim of one slot or record (of up to claimCap bytes),
-// if the engine made one. A claim made while the ring's Close ran on
-// another goroutine may lie in the mapping Close retired (an engine's fast
-// path touches no memory that would fault): it is ErrClosed, not a slice
-// whose first write would end the process.
+// if the engine made one and the slot is still there to write (claimable):
+// an engine's fast path touches no memory that would fault, so a claim
+// made in a mapping Close retired, or a file shrunk, is an error here, not
+// a slice whose first write would end the process.
 func (p *Producer) opened(s []byte, err error) ([]byte, error) {
 	if err != nil {
 		return s, err
 	}
-	if p.closed || p.r.closing.Load() {
+	if err := p.claimable(); err != nil {
 		p.e.Abort() // an MPMC claim would otherwise stay Claimed: a later claim overwrites the engine's record of it
-		return nil, ErrClosed
+		return nil, err
 	}
 	p.claimed, p.batch = 1, false
 	return s, nil
