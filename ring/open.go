@@ -140,7 +140,8 @@ func awaitHeader(f io.ReaderAt, timeout time.Duration, fixedSize bool) (layout.H
 			ready := binary.LittleEndian.Uint32(buf[layout.ReadyOffset:])
 			if err := layout.CheckReady(ready); err == nil {
 				if _, err := f.ReadAt(buf, 0); err != nil {
-					return layout.Header{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+					// Read whole a moment ago: the file shrank under it.
+					return layout.Header{}, fmt.Errorf("%w: reading the header again: %w", ErrTruncated, err)
 				}
 				return decode(buf)
 			} else if !errors.Is(err, layout.ErrNotReady) {

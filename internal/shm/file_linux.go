@@ -393,7 +393,13 @@ func (f *File) populate(m []byte, fresh bool) error {
 		return nil
 	}
 	// EFAULT: a page the file system could not supply (the fault that
-	// would have been SIGBUS); ENOMEM: out of memory.
+	// would have been SIGBUS); ENOMEM: out of memory. A file that is now
+	// shorter than the mapping was shrunk since it was sized (a peer's
+	// ftruncate racing this Open): no shortage of room.
+	var st unix.Stat_t
+	if errors.Is(err, unix.EFAULT) && unix.Fstat(int(f.f.Fd()), &st) == nil && st.Size < int64(len(m)) {
+		return fmt.Errorf("%w: populate %d bytes: the file shrank to %d meanwhile: %w", ErrShort, len(m), st.Size, err)
+	}
 	return noSpace(fmt.Errorf("populate %d bytes: %w", len(m), err), err)
 }
 
