@@ -27,12 +27,19 @@ import "errors"
 // sequence number after it).
 func (rd *Reader) recOverrun(releasing bool) error {
 	x := rd.rec
+	q := rd.q
 	for range 1 << 16 {
 		t, c := x.tailW.Load(), rd.w.cursor.Load()
 		if !aligned(t) || !aligned(c) || t > c || c < x.avail {
 			return rd.r.corrupt("record tail=%d cursor=%d (known published below %d)", t, c, x.avail)
 		}
-		q := rd.q
+		// Every caller saw RecTail past q, and it only grows: a tail at or
+		// below q was moved back by a writer that is no producer, and
+		// following it would hand out again what the reader delivered
+		// (a black-box tester's lossy reader did so, err nil).
+		if t <= q {
+			return rd.r.corrupt("record tail went back to %d, at or below the reader's position %d it was seen past", t, q)
+		}
 		if t == c {
 			return rd.lostAtCursor(q, c, releasing)
 		}

@@ -274,3 +274,37 @@ func TestRecordLosslessJoinerIsNeverToldItLappedOverUnwrittenRecords(t *testing.
 		send()
 	}
 }
+
+// TestALossyRecordReaderRefusesARecordTailMovedBack: RecTail only grows,
+// and a lossy reader resynchronises to it only once it saw it past its
+// own position. A writer that is no producer stored back an earlier
+// record boundary at that moment: the reader moved back to it and handed
+// out again, err nil, messages it had delivered (a black-box tester:
+// "delivered message 239532 after message 239533"). It is ErrCorrupt, and
+// the reader stays where it stood.
+func TestALossyRecordReaderRefusesARecordTailMovedBack(t *testing.T) {
+	r := newTestRing(t, Options{Kind: Broadcast, Records: true, Capacity: 4096, MaxMessage: 128, MaxReaders: 2})
+	ctx := context.Background()
+	p := mustProducer(t, r)
+	rd := mustReader(t, r, ReaderOptions{Policy: Lossy, Start: Oldest})
+	msg, buf := make([]byte, 40), make([]byte, 128)
+	for seq := range uint64(4) {
+		binary.LittleEndian.PutUint64(msg, seq)
+		if err := p.Send(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		if _, err := rd.TryRecv(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := rd.q
+	rd.rec.tailW.Store(0) // the first record's boundary, behind the reader
+	if err := rd.recOverrun(false); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("a resync to a RecTail moved back below the reader = %v, want ErrCorrupt", err)
+	}
+	if rd.q != at {
+		t.Errorf("the reader moved from %d to %d, back to a record it delivered", at, rd.q)
+	}
+}
