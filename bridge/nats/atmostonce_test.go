@@ -2,6 +2,7 @@ package natsbridge
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -17,6 +18,7 @@ type handOverSource struct {
 	atRelease  []uint64
 	batchSizes []int
 	last       int
+	onRelease  func()
 }
 
 func (s *handOverSource) next(ctx context.Context, limit int) ([][]byte, uint64, error) {
@@ -29,6 +31,9 @@ func (s *handOverSource) release() {
 	s.atRelease = append(s.atRelease, s.nc.Stats().OutMsgs)
 	s.batchSizes = append(s.batchSizes, s.last)
 	s.source.release()
+	if s.onRelease != nil {
+		s.onRelease()
+	}
 }
 
 // TestCoreOutTakesABatchFromTheRingBeforeItHandsItOver: over core NATS
@@ -64,5 +69,29 @@ func TestCoreOutTakesABatchFromTheRingBeforeItHandsItOver(t *testing.T) {
 	}
 	if handed != n || nc.Stats().OutMsgs != n {
 		t.Errorf("%d messages released in batches, %d handed to the connection, want %d", handed, nc.Stats().OutMsgs, n)
+	}
+}
+
+// TestCoreOutCountsABatchItReleasedAndCouldNotSend: the connection closed
+// for good between the release of a batch and its publish. The batch is
+// no longer in the ring, so it is lost (at most once): counted as
+// dropped, and the error says so. It was neither (a reviewer).
+func TestCoreOutCountsABatchItReleasedAndCouldNotSend(t *testing.T) {
+	srv := natstest.Start(t, natstest.Config{})
+	nc := connect(t, srv.URL())
+	src := newRing(t, ring.Options{Kind: ring.SPSC, SlotSize: 64, Slots: 16})
+	out, err := NewOut(nc, src, OutOptions{Subject: "closed", Batch: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { out.Close() })
+	out.src = &handOverSource{source: out.src, nc: nc, onRelease: nc.Close}
+	produce(t, src, 0, 8, 16, false)
+	err = start(out.Run).wait()
+	if err == nil || !strings.Contains(err.Error(), "8 messages taken from the ring and lost") {
+		t.Errorf("Run with its connection closed after a release = %v, want it to say the 8 messages were lost", err)
+	}
+	if c := out.Counters(); c.Dropped != 8 || c.Messages != 0 {
+		t.Errorf("counters %+v, want 8 dropped, 0 sent", c)
 	}
 }

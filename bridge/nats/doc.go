@@ -20,8 +20,10 @@
 // batch from the ring (copies it, and releases it) before it hands the
 // first message to the connection, so nothing is sent twice, a bridge
 // killed mid-batch loses the rest of that batch, and a message in flight
-// when the server dies is lost. (While the connection is down Out waits
-// with the batch still in the ring, so a stop then loses nothing.) With OutOptions.SeqHeader each message
+// when the server dies is lost. While the connection is down before a
+// batch is released, Out waits with the batch still in the ring, so a
+// stop then loses nothing; the rest of a batch whose connection failed
+// after it was released is lost on a stop, and counted as Dropped. With OutOptions.SeqHeader each message
 // carries its sequence number (SeqHeader), and an In bridge counts the
 // gaps it sees (Counters.Gaps), so a loss is at least known. Order holds
 // within one connection: after the client gives up on a connection the

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -180,11 +179,14 @@ func (b *Out) Counters() Counters {
 	return c
 }
 
-// Close gives up the bridge's role on the ring. Messages it took and did
-// not deliver stay in a lossless ring for the next consumer or reader (on
-// an MPMC or MPSC ring that one gets them marked ring.Consumer.Redelivered);
-// over core NATS, what the client took before it noticed the server gone
-// counts as delivered (at most once: see the package comment). Call it
+// Close gives up the bridge's role on the ring. Messages it leased and
+// did not deliver stay in a lossless ring for the next consumer or reader
+// (on an MPMC or MPSC ring that one gets them marked
+// ring.Consumer.Redelivered); over core NATS, a batch is released before
+// it is handed to the client, so what the client took before it noticed
+// the server gone counts as delivered, and the rest of a batch whose
+// connection failed mid-way is lost (at most once: see the package
+// comment). Call it
 // once Run has returned: Run stops when its context ends, and Close does
 // not stop it (a ring handle is used by one goroutine at a time).
 func (b *Out) Close() error { return b.src.close() }
@@ -309,83 +311,6 @@ func (b *Out) flush(ctx context.Context) error {
 			return fmt.Errorf("flush to NATS: %w", err)
 		}
 	}
-}
-
-// publish hands a batch to the connection (core NATS). While the
-// connection is down it waits rather than fill the client's reconnect
-// buffer, holding the batch, and so the ring. Once connected it releases
-// the batch from the ring (its messages are copies: source.go) before it
-// hands the first of them to the client: at most once. A bridge killed
-// after that loses what it had not handed over; one that released after
-// publishing left its successor a batch the server already had, which it
-// sent again, behind later messages (a black-box tester: 7 repeats and a
-// jump back from one kill -9). What it holds while the connection drops
-// mid-batch is no longer in the ring: a stop then loses it (notHanded).
-func (b *Out) publish(ctx context.Context, msgs [][]byte) error {
-	if err := waitConnected(ctx, b.nc); err != nil {
-		return b.notTaken(ctx, len(msgs), err)
-	}
-	b.src.release()
-	var sent, bytes uint64
-	for i, m := range msgs {
-		var bo backoff
-		for {
-			err := b.publishOne(m, b.next+uint64(i))
-			if err == nil {
-				sent++
-				bytes += uint64(len(m))
-				break
-			}
-			if oversizeErr(err) {
-				b.dropOversize(len(m), err)
-				break
-			}
-			if !errors.Is(err, nats.ErrReconnectBufExceeded) && !lostConnection(err) {
-				return fmt.Errorf("publish to %q: %w", b.o.Subject, err)
-			}
-			if err := bo.wait(ctx); err != nil {
-				return b.notHanded(ctx, len(msgs)-i, err)
-			}
-			if err := waitConnected(ctx, b.nc); err != nil {
-				return b.notHanded(ctx, len(msgs)-i, err)
-			}
-		}
-	}
-	b.next += uint64(len(msgs))
-	b.c.messages.Add(sent)
-	b.c.bytes.Add(bytes)
-	return nil
-}
-
-// notTaken is publish's error when it stops waiting for the connection:
-// ErrNotAcked once its context (the drain deadline) ended, the batch left
-// in the ring; else what ended the wait (a closed connection).
-func (b *Out) notTaken(ctx context.Context, n int, err error) error {
-	if ctx.Err() != nil {
-		return b.notAcked(n, err)
-	}
-	return fmt.Errorf("publish to %q: %w", b.o.Subject, err)
-}
-
-// notHanded is publish's error when it stops waiting for the connection
-// mid-batch, the batch already released: the n messages it had not handed
-// to the client are lost (at most once), and counted as dropped.
-func (b *Out) notHanded(ctx context.Context, n int, err error) error {
-	b.c.dropped.Add(uint64(n))
-	if ctx.Err() != nil {
-		return fmt.Errorf("%w: %d messages to %q, taken from the ring and lost (at most once) (%v)", ErrNotAcked, n, b.o.Subject, err)
-	}
-	return fmt.Errorf("publish to %q: %d messages taken from the ring and lost (at most once): %w", b.o.Subject, n, err)
-}
-
-func (b *Out) publishOne(m []byte, seq uint64) error {
-	if !b.o.SeqHeader {
-		return b.nc.Publish(b.o.Subject, m)
-	}
-	b.num = strconv.AppendUint(b.num[:0], seq, 10)
-	b.hdrVal[0] = string(b.num)
-	b.msg.Data = m
-	return b.nc.PublishMsg(&b.msg)
 }
 
 func (b *Out) dropOversize(n int, err error) {

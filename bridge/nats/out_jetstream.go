@@ -118,11 +118,8 @@ func (b *Out) jsMsg(data []byte, seq uint64) *nats.Msg {
 }
 
 // notAcked is the error of a bridge that stops with n messages of its
-// batch not delivered: not acknowledged by the stream, or (core NATS) not
-// taken by a connection that was down. The batch stays in the ring.
+// batch not acknowledged by the stream. The batch stays in the ring. (Core
+// NATS's is unsent.)
 func (b *Out) notAcked(n int, err error) error {
-	if b.js == nil {
-		return fmt.Errorf("%w: %d messages to %q, left in the ring (%v)", ErrNotAcked, n, b.o.Subject, err)
-	}
 	return fmt.Errorf("%w: %d messages to stream %q (%v)", ErrNotAcked, n, b.jsOpts.Stream, err)
 }

@@ -50,7 +50,7 @@ func (f *connFlags) check() error {
 	}
 	for _, u := range strings.Split(f.url, ",") {
 		if err := checkURL(strings.TrimSpace(u)); err != nil {
-			return usagef("--url %q: %v", f.url, err)
+			return usagef("--url %q: %v", redacted(f.url), err)
 		}
 	}
 	if f.connectTimeout <= 0 {
@@ -70,8 +70,14 @@ func checkURL(u string) error {
 	if !strings.Contains(u, "://") {
 		u = "nats://" + u
 	}
-	_, err := url.Parse(u)
-	return err
+	if _, err := url.Parse(u); err != nil {
+		var ue *url.Error // it quotes the URL whole, password and all
+		if errors.As(err, &ue) {
+			return fmt.Errorf("parse %q: %w", redacted(u), ue.Err)
+		}
+		return err
+	}
+	return nil
 }
 
 // redacted is --url as an error may print it: each URL's password (or a
@@ -85,13 +91,21 @@ func redacted(urls string) string {
 			u = "nats://" + strings.TrimSpace(u)
 		}
 		p, err := url.Parse(strings.TrimSpace(u))
-		if err == nil && p.User != nil {
+		switch {
+		case err == nil && p.User != nil:
 			if _, hasPassword := p.User.Password(); hasPassword {
 				p.User = url.UserPassword(p.User.Username(), "xxxxx")
 			} else {
 				p.User = url.User("xxxxx") // a token
 			}
 			u = p.String()
+		case err != nil:
+			// One that does not parse: all before the last '@' of its
+			// authority goes (a reviewer: a bad port printed the password).
+			scheme := strings.Index(u, "://") + len("://")
+			if at := strings.LastIndex(u[scheme:], "@"); at >= 0 {
+				u = u[:scheme] + "xxxxx" + u[scheme+at:]
+			}
 		}
 		if bare {
 			u = strings.TrimPrefix(u, "nats://")

@@ -83,6 +83,9 @@ func TestErrorsAreOneClearLine(t *testing.T) {
 		// A URL that is not one was found only at the first connection,
 		// exit 1 (a black-box tester).
 		{"a host that is not one", []string{"out", r, "x", "--url", "nats://[::1"}, `ringbridge: --url "nats://[::1": parse "nats://[::1": missing ']' in host`, 2},
+		// Nor is a password in a URL that does not parse (a reviewer).
+		{"a URL that is not one, with a password", []string{"out", r, "x", "--url", "nats://bridge:s3cret@127.0.0.1:4222,nats://bridge:s3cret@127.0.0.1:port"},
+			`ringbridge: --url "nats://bridge:xxxxx@127.0.0.1:4222,nats://xxxxx@127.0.0.1:port": parse "nats://xxxxx@127.0.0.1:port": invalid port ":port" after host`, 2},
 		{"a missing argument", []string{"out", r}, `ringbridge: accepts 2 arg(s), received 1`, 2},
 		{"a subject NATS cannot carry", append([]string{"out", r, "a..b"}, auth...), `ringbridge: natsbridge: invalid options: subject "a..b" has an empty token`, 2},
 		// A JetStream flag without --jetstream was taken and ignored; an

@@ -71,7 +71,7 @@ func (c *common) register(cmd *cobra.Command) {
 	fs.BoolVar(&c.createStream, "create-stream", false, "create the --jetstream stream (file storage, SUBJECT) if it does not exist")
 	fs.IntVar(&c.batch, "batch", 256, "messages taken, published or pulled at once (1 to 65536)")
 	fs.DurationVar(&c.progress, "progress", time.Second, "print the counters on stderr this often (0: only at the end)")
-	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "how long a stopping bridge goes on delivering what it already took; what is left then is an error (exit 1): core NATS in counts it as dropped, JetStream leaves it unacknowledged")
+	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "how long a stopping bridge goes on delivering what it already took; what is left then is an error (exit 1): core NATS in counts it as dropped, core NATS out leaves a batch it had not begun in the ring and counts the rest of one it had begun as dropped, JetStream leaves it unacknowledged")
 }
 
 // maxBatch bounds --batch: a batch is allocated whole, and the ring's
