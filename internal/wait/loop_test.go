@@ -36,6 +36,12 @@ func (h *host) Sleeping(at int) { h.sleeping.Add(1) }
 
 // TestLoopAllocatesNothing: a wait that ends in each phase allocates
 // nothing (the Loop is on the stack, the Waiter and Host pointer-shaped).
+// AllocsPerRun counts every goroutine's allocations, the runtime's own
+// included: a wait that sleeps in a system call on a loaded machine can
+// meet the runtime starting a thread to run the P it left (CI saw "1
+// allocation per wait" once in a full run, never alone in 20). So a
+// phase passes when one of three measurements is 0; an allocation of
+// the loop's own is in all three.
 func TestLoopAllocatesNothing(t *testing.T) {
 	var sleepers, wake atomic.Uint32
 	for _, c := range []struct {
@@ -52,14 +58,17 @@ func TestLoopAllocatesNothing(t *testing.T) {
 		var n uint64
 		h := &host{}
 		w := &cond{}
-		allocs := testing.AllocsPerRun(5, func() {
-			*w = cond{at: c.at}
-			l := Loop{Host: h, Config: &c.cfg, Estimate: &est, Sleeps: &n,
-				Sleepers: Sleepers{Word: &sleepers, Wake: &wake, Mode: Flag}}
-			if err := l.Run(context.Background(), w); err != nil {
-				t.Fatal(err)
-			}
-		})
+		allocs := 1.0
+		for try := 0; try < 3 && allocs != 0; try++ {
+			allocs = testing.AllocsPerRun(5, func() {
+				*w = cond{at: c.at}
+				l := Loop{Host: h, Config: &c.cfg, Estimate: &est, Sleeps: &n,
+					Sleepers: Sleepers{Word: &sleepers, Wake: &wake, Mode: Flag}}
+				if err := l.Run(context.Background(), w); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
 		if allocs != 0 {
 			t.Errorf("%s: %v allocations per wait, want 0", c.name, allocs)
 		}
