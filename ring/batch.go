@@ -79,9 +79,9 @@ func (p *Producer) ClaimBatch(ctx context.Context, max int) (_ Batch, err error)
 	if err != nil {
 		return Batch{}, err
 	}
-	if p.closed || p.r.closing.Load() { // as Producer.opened
+	if err := p.claimable(); err != nil { // as Producer.opened: a wait may have met the cut
 		p.e.Abort()
-		return Batch{}, ErrClosed
+		return Batch{}, err
 	}
 	p.claimed, p.batch = uint64(n), true
 	if cap(p.batchLens) < n {

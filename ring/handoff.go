@@ -90,7 +90,7 @@ func RecvRingWith(conn *net.UnixConn, o OpenOptions) (*Ring, error) {
 		// The descriptor came in, but this process could not take the
 		// duplicate the Ring keeps: the handoff is as lost as one the
 		// kernel dropped at the limit, and says so the same way.
-		return nil, fmt.Errorf("%w: %w: is this process out of descriptors (RLIMIT_NOFILE)?", ErrHandoff, err)
+		return nil, fmt.Errorf("%w: %w: is this process out of descriptors (RLIMIT_NOFILE), or the system (fs.file-max)?", ErrHandoff, err)
 	}
 	return r, err
 }

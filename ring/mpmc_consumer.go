@@ -110,9 +110,14 @@ func (c *mpmcConsumer) Release() (err error) {
 		if i == 1 {
 			atStep(stepBetweenFrees)
 		}
-		if c.free(c.start + uint64(i)) {
-			freed++
+		// The first slot a peer took back ends the frees: it reaps the
+		// lease in order, so the rest are its too (or soon will be), and
+		// what this call consumed stays a prefix, as PartialReleaseError
+		// says (freeing on could free slot 2 after losing slot 1).
+		if !c.free(c.start + uint64(i)) {
+			break
 		}
+		freed++
 	}
 	return c.released(freed)
 }

@@ -139,9 +139,11 @@ func awaitHeader(f io.ReaderAt, timeout time.Duration, fixedSize bool) (layout.H
 		default:
 			ready := binary.LittleEndian.Uint32(buf[layout.ReadyOffset:])
 			if err := layout.CheckReady(ready); err == nil {
-				if _, err := f.ReadAt(buf, 0); err != nil {
+				if _, err := f.ReadAt(buf, 0); errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 					// Read whole a moment ago: the file shrank under it.
 					return layout.Header{}, fmt.Errorf("%w: reading the header again: %w", ErrTruncated, err)
+				} else if err != nil {
+					return layout.Header{}, fmt.Errorf("%w: reading the header again: %w", ErrCorrupt, err)
 				}
 				return decode(buf)
 			} else if !errors.Is(err, layout.ErrNotReady) {
