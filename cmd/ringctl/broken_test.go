@@ -532,7 +532,7 @@ func TestStatOfARingThisUserCannotOpenSaysWhatItDoesNotKnow(t *testing.T) {
 	if len(out) < 2 || out[len(out)-1] != "exit 3" || json.Unmarshal([]byte(strings.Join(out[:len(out)-1], "\n")), &doc) != nil {
 		t.Fatalf("stat -o json as another user: %q, stderr %q: want a JSON document, exit 3", out, c.Stderr())
 	}
-	for key, want := range map[string]any{"state": "unreadable", "held": nil, "creator_alive": nil, "file_size": float64(fi.Size())} {
+	for key, want := range map[string]any{"state": "unreadable", "held": nil, "creator_alive": nil, "closed": nil, "file_size": float64(fi.Size())} {
 		if got, ok := doc[key]; !ok || got != want {
 			t.Errorf("stat -o json as another user: %s = %v (present %v), want %v", key, got, ok, want)
 		}

@@ -121,9 +121,10 @@ func (s *Snapshot) HeldKnown() bool { return s.heldKnown }
 
 // MarshalJSON writes the snapshot with what it does not know null, so that
 // no reader of the JSON takes a made-up 0 or false for a fact: published,
-// consumed and backlog when the file was not read far enough to know them
-// (sequence, which is omitted when 0, is left out then), held when the
-// file could not be opened, creator_alive when no header named a creator.
+// consumed, backlog and closed when the file was not read far enough to
+// know them (sequence, which is omitted when 0, is left out then), held
+// when the file could not be opened, creator_alive when no header named a
+// creator.
 func (s Snapshot) MarshalJSON() ([]byte, error) {
 	type plain Snapshot // without this method
 	if s.positions && s.heldKnown && s.CreatorPID != 0 {
@@ -134,11 +135,12 @@ func (s Snapshot) MarshalJSON() ([]byte, error) {
 		Published    *uint64 `json:"published"`
 		Consumed     *uint64 `json:"consumed"`
 		Backlog      *uint64 `json:"backlog"`
+		Closed       *bool   `json:"closed"`
 		Held         *bool   `json:"held"`
 		CreatorAlive *bool   `json:"creator_alive"`
 	}{plain: plain(s)}
 	if s.positions {
-		out.Published, out.Consumed, out.Backlog = &s.Published, &s.Consumed, &s.Backlog
+		out.Published, out.Consumed, out.Backlog, out.Closed = &s.Published, &s.Consumed, &s.Backlog, &s.Closed
 	}
 	if s.heldKnown {
 		out.Held = &s.Held
