@@ -159,6 +159,11 @@ static int claim(shmring_producer *p, void **buf, size_t *cap, int64_t timeout_n
 	int rc = reserve(p, timeout_ns);
 	if (rc)
 		return rc;
+	/* A slot of a shrunk file may lie on a page that is gone: its first
+	 * write, the caller's, would be a SIGBUS no guard catches. */
+	rc = shrunk(p);
+	if (rc)
+		return rc;
 	p->claimed = 1;
 	*buf = spsc_slot(&p->e, p->head) + SHMRING_SLOT_PAYLOAD_OFFSET;
 	*cap = p->e.slot_size;

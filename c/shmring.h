@@ -467,7 +467,8 @@ shmring_stats shmring_reader_stats(const shmring_reader *rd);
  * as usual. A SIGBUS anywhere else, or outside a library call, goes to the
  * handler that was installed before, or kills the process as it would have.
  * Not covered: the caller's own accesses to a slot through the pointer of
- * receive or claim (the caller's risk, as in Go), and a handler installed
+ * receive or claim (the caller's risk, as in Go; a claim on a file already
+ * shrunk returns SHMRING_ETRUNCATED), and a handler installed
  * over this one later. The cost is a sigsetjmp (no system call) per call;
  * without the guard the library pays one untaken branch. Returns 0, or
  * SHMRING_ESYS when sigaction fails.

@@ -16,7 +16,7 @@
  *   role     RING producer|consumer|lossy|lossless   take the role, print the verdict, give it up
  *   shrunk   RING                          send one message, say "ready", and after a line on
  *                                          stdin (the file shrunk meanwhile) say the codes of a
- *                                          send and of a claim's commit: "send RC commit RC"
+ *                                          send and of a claim: "send RC claim RC" (1: a slot handed out)
  *   shortbuf RING consumer|reader LEN      copy the first message (LEN bytes) into a buffer one
  *                                          byte short, then into one that holds it: "short RC
  *                                          n=N then RC n=N"
@@ -758,12 +758,12 @@ static int cmd_shrunk(char **a)
 	int send = shmring_producer_send(p, m, sizeof m, 0);
 	void *buf;
 	size_t cap;
-	int commit = shmring_producer_claim(p, &buf, &cap, 0);
-	if (commit == 0) {
-		commit = shmring_producer_commit(p, 1);
-		shmring_producer_abort(p);
+	int claim = shmring_producer_claim(p, &buf, &cap, 0);
+	if (claim == 0) {
+		shmring_producer_abort(p); /* a slot of a shrunk file handed out: not written */
+		claim = 1;
 	}
-	say("send %d commit %d", send, commit);
+	say("send %d claim %d", send, claim);
 	shmring_producer_close(p);
 	shmring_close(r);
 	return 0;

@@ -101,6 +101,7 @@ class Producer(_Endpoint):
         bytes); write the message into it, then commit(n) or abort()."""
         _args.timeout(timeout)
         self._reserve(timeout)
+        self._intact()  # a shrunk file: the slot's page may be gone, its first write a SIGBUS
         off = self._base + (self._head & self._mask) * self._stride + L.SLOT_PAYLOAD_OFFSET
         self._claimed = self._ring.mv[off : off + self._slot_size]
         return self._claimed

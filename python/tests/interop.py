@@ -321,21 +321,21 @@ def poll(name, which):
 
 def shrunk(name):
     """Send one message, say "ready", and after a line on stdin (the file
-    shrunk meanwhile) say the codes of a send and of a claim's commit."""
+    shrunk meanwhile) say the codes of a send and of a claim (1: it handed
+    out a slot)."""
     with shmring.open_ring(name) as r:
         p = r.producer()
         p.send(bytes(8), timeout=0)
         say("ready")
         sys.stdin.readline()
         codes = []
-        for call in (lambda: p.send(bytes(8), timeout=0), lambda: (p.claim(timeout=0), p.commit(1))):
+        for call in (lambda: p.send(bytes(8), timeout=0), lambda: p.claim(timeout=0)):
             try:
-                call()
-                codes.append(0)
+                codes.append(0 if call() is None else 1)
             except shmring.ShmringError as e:
                 codes.append(code_of(e))
             p.abort()
-        say("send", codes[0], "commit", codes[1])
+        say("send", codes[0], "claim", codes[1])
         p.close()
 
 
