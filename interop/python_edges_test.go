@@ -12,7 +12,7 @@ import (
 	"github.com/shmring/shmring/ring"
 )
 
-const pythonEdges = `import sys, threading, time, shmring
+const pythonEdges = `import pickle, sys, threading, time, shmring
 with shmring.open_ring(sys.argv[1]) as r:
     c, p = r.consumer(), r.producer()
     for what, t in (("negative", -1), ("nan", float("nan"))):
@@ -37,7 +37,8 @@ with shmring.open_ring(sys.argv[1]) as r:
     try:
         c.recv_into(bytearray(2), timeout=0)
     except shmring.ShortBufferError as e:
-        print("short buffer", e.length, e.buffer)
+        back = pickle.loads(pickle.dumps(e))  # multiprocessing sends it so
+        print("short buffer", e.length, e.buffer, "pickled", back.length, back.buffer, str(back) == str(e))
     print("then", bytes(c.recv(timeout=0)).decode())
     p.send(b"a", timeout=0)
     p.send(b"b", timeout=0)
@@ -92,7 +93,7 @@ func TestPythonEdges(t *testing.T) {
 		// as if -1 were large (a black-box tester), then an InvalidError
 		// alone, which a caller of the old one no longer caught (a reviewer).
 		"negative commit NegativeLengthError True True",
-		"short buffer 5 2", // the length a buffer must hold, not only in the text
+		"short buffer 5 2 pickled 5 2 True", // the length a buffer must hold, not only in the text; it survives pickling (a reviewer)
 		"then hello",
 		"after break b",
 		"race ClosedError",

@@ -84,7 +84,7 @@ func (f *File) build(s Spec) error {
 			err = noSpace(fmt.Errorf("size %d: %w", n, err), err)
 		}
 	} else {
-		err = allocate(f.f, int64(n))
+		_, err = allocate(f.f, int64(n))
 	}
 	if page != 0 && errors.Is(err, ErrNoSpace) {
 		return noHugePages(err)
@@ -362,8 +362,9 @@ func (f *File) mapPages(n int, fresh bool) error {
 // Older kernels get what came before it: a fresh file's pages allocated
 // with fallocate (so a full tmpfs is an error there too; again, for most
 // files, at no cost), then the same write of each page, which cannot
-// fault once they are allocated; an existing file's pages are read, for a
-// process that maps a ring it did not make writes none of it here.
+// fault once they are allocated (a file system without fallocate gets the
+// read instead); an existing file's pages are read, for a process that
+// maps a ring it did not make writes none of it here.
 func (f *File) populate(m []byte, fresh bool) error {
 	err := unix.Madvise(m, unix.MADV_POPULATE_WRITE)
 	for errors.Is(err, unix.EINTR) { // a signal, as for allocate
@@ -379,11 +380,14 @@ func (f *File) populate(m []byte, fresh bool) error {
 		return nil
 	case errors.Is(err, unix.EINVAL): // kernel older than 5.14
 		if fresh {
-			if err := allocate(f.f, int64(len(m))); err != nil {
+			allocated, err := allocate(f.f, int64(len(m)))
+			if err != nil {
 				return err
 			}
-			touch(m)
-			return nil
+			if allocated { // else a page may be missing, and a write to it a SIGBUS
+				touch(m)
+				return nil
+			}
 		}
 		page, sink := os.Getpagesize(), byte(0)
 		for i := 0; i < len(m); i += page {
@@ -432,25 +436,27 @@ func (f *File) unmap(linger bool) error {
 
 // allocate gives the file its size with every page really allocated, so
 // that a full tmpfs or an empty huge page pool fails here (ErrNoSpace)
-// instead of killing a process with SIGBUS on first touch. File systems
-// without fallocate get ftruncate; populate then reports a shortage.
+// instead of killing a process with SIGBUS on first touch; allocated says
+// whether every page is there. File systems without fallocate get
+// ftruncate; populate then reports a shortage.
 //
 // tmpfs and hugetlbfs give up a fallocate when any signal is pending
 // (EINTR), and the Go runtime signals its threads to preempt goroutines
 // (SIGURG): a large allocation is tried again until it is not
 // interrupted. What it allocated before stays allocated.
-func allocate(f *os.File, size int64) error {
-	err := unix.Fallocate(int(f.Fd()), 0, 0, size)
+func allocate(f *os.File, size int64) (allocated bool, err error) {
+	err = unix.Fallocate(int(f.Fd()), 0, 0, size)
 	for errors.Is(err, unix.EINTR) {
 		err = unix.Fallocate(int(f.Fd()), 0, 0, size)
 	}
+	allocated = err == nil
 	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
 		err = f.Truncate(size)
 	}
 	if err != nil {
-		return noSpace(fmt.Errorf("allocate size=%d: %w", size, err), err)
+		return false, noSpace(fmt.Errorf("allocate size=%d: %w", size, err), err)
 	}
-	return nil
+	return allocated, nil
 }
 
 // Lock takes the lock on byte at through a descriptor of its own, so that

@@ -33,6 +33,9 @@ func TestPopulateOfAFileShrunkMeanwhileSaysSo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Munmap(m)
+	if unix.Madvise(m[:4096], unix.MADV_POPULATE_WRITE) != nil {
+		t.Skip("no MADV_POPULATE_WRITE (Linux 5.14): populate reads the pages instead, and a page past the end is a SIGBUS there")
+	}
 	if err := f.Truncate(4096); err != nil { // the peer's cut
 		t.Fatal(err)
 	}

@@ -134,6 +134,9 @@ class LappedError(ShmringError):
         super().__init__(msg or f"ring: reader lapped: missed {missed} messages")
         self.missed = missed
 
+    def __reduce__(self):  # pickled (multiprocessing) with its count, not its text alone
+        return (type(self), (self.missed, str(self)))
+
 
 class TooLargeError(ShmringError, ValueError):
     """A message larger than the ring's slot size."""
@@ -153,3 +156,6 @@ class ShortBufferError(ShmringError, ValueError):
         super().__init__(msg or f"ring: message={length} bytes, buffer={buffer}")
         self.length = length
         self.buffer = buffer
+
+    def __reduce__(self):  # pickled (multiprocessing) with its sizes, not its text alone
+        return (type(self), (self.length, self.buffer, str(self)))
