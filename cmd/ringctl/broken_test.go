@@ -444,14 +444,7 @@ func TestLsJSONSaysWhatItCouldNotList(t *testing.T) {
 // show; --all lists them. Runs ls as uid 65534 through setpriv(1).
 func TestLsSaysHowManyFilesItCouldNotRead(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
-	dir, err := os.MkdirTemp("", "ringctl-ls-") // t.TempDir's parent is 0700
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir := publicDir(t, "ringctl-ls-")
 	r, err := ring.Create(filepath.Join(dir, "ring"), ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 4})
 	if err != nil {
 		t.Fatal(err)
@@ -459,17 +452,7 @@ func TestLsSaysHowManyFilesItCouldNotRead(t *testing.T) {
 	r.Close()
 	lsAsNobody := func(args ...string) (stdout []string, stderr string) {
 		c := asNobody(t, "ls as another user", args...)
-		for {
-			line, err := c.ReadLine()
-			if err != nil {
-				break
-			}
-			stdout = append(stdout, line)
-		}
-		if err := c.Wait(); err != nil {
-			t.Fatal(err)
-		}
-		return stdout, c.Stderr()
+		return linesOf(t, c), c.Stderr()
 	}
 	out, errs := lsAsNobody("ls", dir, "-o", "json")
 	var ls lsJSON
@@ -493,15 +476,7 @@ func TestLsSaysHowManyFilesItCouldNotRead(t *testing.T) {
 // a live process held it (a black-box tester).
 func TestStatOfARingThisUserCannotOpenSaysWhatItDoesNotKnow(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
-	dir, err := os.MkdirTemp("", "ringctl-stat-") // t.TempDir's parent is 0700
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "ring")
+	path := filepath.Join(publicDir(t, "ringctl-stat-"), "ring")
 	r, err := ring.Create(path, ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 4})
 	if err != nil {
 		t.Fatal(err)
@@ -517,17 +492,7 @@ func TestStatOfARingThisUserCannotOpenSaysWhatItDoesNotKnow(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := asNobody(t, "stat as another user", "stat", "-o", "json", path)
-	var out []string
-	for {
-		line, err := c.ReadLine()
-		if err != nil {
-			break
-		}
-		out = append(out, line)
-	}
-	if err := c.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	out := linesOf(t, c)
 	var doc map[string]any
 	if len(out) < 2 || out[len(out)-1] != "exit 3" || json.Unmarshal([]byte(strings.Join(out[:len(out)-1], "\n")), &doc) != nil {
 		t.Fatalf("stat -o json as another user: %q, stderr %q: want a JSON document, exit 3", out, c.Stderr())
@@ -560,4 +525,37 @@ func TestStatOfARingThisUserCannotOpenSaysWhatItDoesNotKnow(t *testing.T) {
 		strings.Contains(metrics, "shmring_ring_held") {
 		t.Errorf("metrics of a ring this user cannot open:\n%s\nwant state unreadable, its file size, and no shmring_ring_held", metrics)
 	}
+}
+
+// publicDir makes a directory every user may list and enter (t.TempDir's
+// parent is 0700), removed when the test ends: where a ring of root's is
+// looked at by another user.
+func publicDir(t *testing.T, pattern string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// linesOf is every line a child prints, once it has exited.
+func linesOf(t *testing.T, c *proctest.Child) []string {
+	t.Helper()
+	var lines []string
+	for {
+		line, err := c.ReadLine()
+		if err != nil {
+			break
+		}
+		lines = append(lines, line)
+	}
+	if err := c.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	return lines
 }
