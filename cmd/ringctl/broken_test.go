@@ -444,7 +444,7 @@ func TestLsJSONSaysWhatItCouldNotList(t *testing.T) {
 // show; --all lists them. Runs ls as uid 65534 through setpriv(1).
 func TestLsSaysHowManyFilesItCouldNotRead(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
-	dir := publicDir(t, "ringctl-ls-")
+	dir := publicDir(t, "ringctl-ls-", 0o755)
 	r, err := ring.Create(filepath.Join(dir, "ring"), ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 4})
 	if err != nil {
 		t.Fatal(err)
@@ -476,7 +476,7 @@ func TestLsSaysHowManyFilesItCouldNotRead(t *testing.T) {
 // a live process held it (a black-box tester).
 func TestStatOfARingThisUserCannotOpenSaysWhatItDoesNotKnow(t *testing.T) {
 	proctest.Watchdog(t, hangBound)
-	path := filepath.Join(publicDir(t, "ringctl-stat-"), "ring")
+	path := filepath.Join(publicDir(t, "ringctl-stat-", 0o755), "ring")
 	r, err := ring.Create(path, ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 4})
 	if err != nil {
 		t.Fatal(err)
@@ -527,17 +527,17 @@ func TestStatOfARingThisUserCannotOpenSaysWhatItDoesNotKnow(t *testing.T) {
 	}
 }
 
-// publicDir makes a directory every user may list and enter (t.TempDir's
-// parent is 0700), removed when the test ends: where a ring of root's is
-// looked at by another user.
-func publicDir(t *testing.T, pattern string) string {
+// publicDir makes a directory of mode (0755: every user may list and
+// enter it; 0777: and write it), which t.TempDir's 0700 parent is not,
+// removed when the test ends: where a ring of root's meets another user.
+func publicDir(t *testing.T, pattern string, mode os.FileMode) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", pattern)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
+	if err := os.Chmod(dir, mode); err != nil {
 		t.Fatal(err)
 	}
 	return dir

@@ -576,15 +576,7 @@ func TestRmSaysWhatItCannotTell(t *testing.T) {
 	// With --force, where this user may unlink it (a directory it may
 	// write, not sticky), it goes: rm failed opening it to probe its locks
 	// (a black-box tester).
-	dir, err := os.MkdirTemp("", "ringctl-rm-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	unreadable := filepath.Join(dir, "ring")
+	unreadable := filepath.Join(publicDir(t, "ringctl-rm-", 0o777), "ring")
 	if r, err = ring.Create(unreadable, ring.Options{Kind: ring.SPSC, SlotSize: 8, Slots: 4}); err != nil {
 		t.Fatal(err)
 	}
