@@ -57,7 +57,9 @@ func TestOutExitsWhenItsRingIsTruncated(t *testing.T) {
 		}
 	}
 	srv.Stop()
-	for !strings.Contains(out.Stderr(), "disconnected from NATS") {
+	// The line names the bridge, for several logging to one place (a
+	// black-box tester).
+	for !strings.Contains(out.Stderr(), "ringbridge out "+src+" → trunc: disconnected from NATS") {
 		time.Sleep(10 * time.Millisecond) // bounded by the watchdog
 	}
 	if err := producer.WriteLine("go"); err != nil {
