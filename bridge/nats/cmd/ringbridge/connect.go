@@ -55,6 +55,12 @@ func (f *connFlags) check() error {
 			return usagef("--url %q: %v", redacted(f.url), err)
 		}
 	}
+	if strings.Trim(f.url, ", \t") == "" { // it was a connection failure, exit 1 (a black-box tester)
+		return usagef("--url %q: no server named", f.url)
+	}
+	if f.token != "" && (f.user != "" || f.password != "") {
+		return usagef("--token and --user/--password are two ways to authenticate: give one")
+	}
 	if f.connectTimeout <= 0 {
 		return usagef("--connect-timeout %v: want more than 0", f.connectTimeout)
 	}

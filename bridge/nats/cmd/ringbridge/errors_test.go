@@ -87,6 +87,10 @@ func TestErrorsAreOneClearLine(t *testing.T) {
 		{"a URL that is not one, with a password", []string{"out", r, "x", "--url", "nats://bridge:s3cret@127.0.0.1:4222,nats://bridge:s3cret@127.0.0.1:port"},
 			`ringbridge: --url "nats://bridge:xxxxx@127.0.0.1:4222,nats://xxxxx@127.0.0.1:port": parse "nats://xxxxx@127.0.0.1:port": invalid port ":port" after host`, 2},
 		{"a missing argument", []string{"out", r}, `ringbridge: accepts 2 arg(s), received 1`, 2},
+		// Both were taken: an empty list failed as a connection, exit 1,
+		// and a token beside a user was sent as well (a black-box tester).
+		{"no URL", []string{"out", r, "x", "--url", " , "}, `ringbridge: --url " , ": no server named`, 2},
+		{"a token and a user", []string{"out", r, "x", "--token", "t", "--user", "u"}, `ringbridge: --token and --user/--password are two ways to authenticate: give one`, 2},
 		{"a subject NATS cannot carry", append([]string{"out", r, "a..b"}, auth...), `ringbridge: natsbridge: invalid options: subject "a..b" has an empty token`, 2},
 		// A JetStream flag without --jetstream was taken and ignored; an
 		// unknown command was exit 1. (From a black-box tester.)
